@@ -1,0 +1,122 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every target of ours compiles in Swift 6 mode with strict concurrency and treats warnings as errors.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let grpcCore = Target.Dependency.product(name: "GRPCCore", package: "grpc-swift-2")
+let grpcHTTP2 = Target.Dependency.product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
+let grpcProtobuf = Target.Dependency.product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+
+let package = Package(
+    name: "Customer360",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "profile-service", targets: ["profile-service"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: Shared libraries
+
+        /// Swift generated from Proto/ by scripts/generate-contracts.sh (committed, never built by a plugin).
+        .target(
+            name: "C360Contracts",
+            dependencies: [grpcCore, grpcProtobuf, swiftProtobuf],
+            path: "Shared/Contracts",
+            exclude: ["Generated/PROTO_FINGERPRINT"],
+            swiftSettings: strictSettings
+        ),
+        /// Opening a service's SQLite database (WAL, busy timeout, migrations), ids, page tokens.
+        .target(
+            name: "C360StoreKit",
+            dependencies: [grdb, logging],
+            path: "Shared/StoreKit",
+            swiftSettings: strictSettings
+        ),
+        /// Configuration, logging, the gRPC server with health, metrics and request logging, graceful shutdown.
+        .target(
+            name: "C360ServerKit",
+            dependencies: [
+                "C360Contracts", "C360StoreKit", grpcCore, grpcHTTP2, grpcProtobuf, swiftProtobuf, logging, metrics,
+                prometheus, lifecycle, argumentParser, hummingbird,
+            ],
+            path: "Shared/ServerKit",
+            swiftSettings: strictSettings
+        ),
+        /// Connections to peer services: one address, one long-lived client, deadlines on every call.
+        .target(
+            name: "C360Clients",
+            dependencies: ["C360Contracts", grpcCore, grpcHTTP2, logging, lifecycle],
+            path: "Shared/Clients",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Services
+
+        .target(
+            name: "ProfileService",
+            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", grpcCore, grdb, logging],
+            path: "Services/profile-service/Sources",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "profile-service",
+            dependencies: ["ProfileService", "C360ServerKit", argumentParser],
+            path: "Services/profile-service/Main",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Tests
+
+        /// Starts built executables on port 0 with temporary data directories and hands back connected clients.
+        .target(
+            name: "C360TestSupport",
+            dependencies: ["C360Clients", "C360Contracts", grpcCore, grpcHTTP2],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SharedTests",
+            dependencies: ["C360ServerKit", "C360StoreKit", "C360Contracts", "C360TestSupport", grpcCore, grdb],
+            path: "Tests/SharedTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProfileServiceTests",
+            dependencies: ["ProfileService", "C360StoreKit", "C360Contracts", grpcCore, grdb],
+            path: "Tests/ProfileServiceTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2],
+            path: "Tests/IntegrationTests",
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,55 @@
+public import GRPCCore
+
+/// Everything that can go wrong in profile-service besides a malformed field (`InvalidArgument`), each answering
+/// the precise gRPC status with a sentence a person can act on.
+public enum ProfileError: Error, Equatable, RPCErrorConvertible {
+    case customerNotFound(String)
+    case customerDeleted(String)
+    case customerErased(String)
+    case identifierTaken(Identifier, holder: String)
+    case identifierNotFound(Identifier)
+    case identifierNotOnCustomer(Identifier, customer: String)
+    case customerNotActive(String, state: String)
+    case tooManyTags(customer: String, limit: Int)
+    case tooManyAttributes(customer: String, limit: Int)
+    case insufficientPoints(customer: String, balance: Int64, requested: Int64)
+    case transactionReused(String)
+
+    public var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .customerNotFound, .customerDeleted, .customerErased, .identifierNotFound, .identifierNotOnCustomer:
+            .notFound
+        case .identifierTaken, .transactionReused:
+            .alreadyExists
+        case .customerNotActive, .tooManyTags, .tooManyAttributes, .insufficientPoints:
+            .failedPrecondition
+        }
+    }
+
+    public var rpcErrorMessage: String {
+        switch self {
+        case .customerNotFound(let id):
+            "customer \(id) does not exist"
+        case .customerDeleted(let id):
+            "customer \(id) was deleted"
+        case .customerErased(let id):
+            "customer \(id) was erased"
+        case .identifierTaken(let identifier, let holder):
+            "\(identifier) already belongs to customer \(holder)"
+        case .identifierNotFound(let identifier):
+            "no customer has \(identifier)"
+        case .identifierNotOnCustomer(let identifier, let customer):
+            "customer \(customer) has no \(identifier)"
+        case .customerNotActive(let id, let state):
+            "customer \(id) is \(state) and cannot take part in a merge"
+        case .tooManyTags(let customer, let limit):
+            "customer \(customer) would have more than \(limit) tags; remove some first"
+        case .tooManyAttributes(let customer, let limit):
+            "customer \(customer) would have more than \(limit) attributes; remove some first"
+        case .insufficientPoints(let customer, let balance, let requested):
+            "customer \(customer) has \(balance) points and cannot redeem \(requested)"
+        case .transactionReused(let id):
+            "transaction_id \(id) was already used for a different request"
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import C360StoreKit
+public import Foundation
+public import GRDB
+
+/// profile-service's database: every read and every write that keeps an invariant, behind one type.
+///
+/// Shaped like GRDB's `AppDatabase`: it owns a `DatabaseWriter` (a pool in production, a queue in tests), migrates
+/// the schema on init, and exposes narrow methods. Every write is one transaction, so a failed validation or a
+/// conflict stores nothing.
+public struct ProfileStore: Sendable {
+    let writer: any DatabaseWriter
+    let now: @Sendable () -> Date
+
+    /// Limits enforced on stored state.
+    public static let maxTags = 50
+    public static let maxAttributes = 100
+
+    /// Migrates `writer` to the current schema.
+    public init(writer: any DatabaseWriter, now: @escaping @Sendable () -> Date = Date.init) throws {
+        self.writer = writer
+        self.now = now
+        try Self.migrator.migrate(writer)
+    }
+
+    /// The schema, one named migration per change; a landed migration is never edited.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: customers, identifiers, tags, attributes, traits, consents, loyalty") { db in
+            try db.create(table: "customer") { t in
+                t.primaryKey("id", .text)
+                t.column("state", .text).notNull().indexed()
+                t.column("mergedInto", .text).references("customer").indexed()
+                t.column("givenName", .text).notNull()
+                t.column("familyName", .text).notNull()
+                t.column("fullNameKey", .text).notNull().indexed()
+                t.column("familyNameKey", .text).notNull().indexed()
+                t.column("birthYear", .integer)
+                t.column("city", .text).notNull()
+                t.column("countryCode", .text).notNull()
+                t.column("language", .text).notNull()
+                t.column("company", .text).notNull()
+                t.column("preferredChannel", .text)
+                t.column("preferredLanguage", .text).notNull()
+                t.column("quietHours", .jsonText)
+                t.column("lifecycleStage", .text)
+                t.column("loyaltyBalance", .integer).notNull().check { $0 >= 0 }
+                t.column("loyaltyLifetime", .integer).notNull().check { $0 >= 0 }
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.column("deletedAt", .datetime)
+                t.column("erasedAt", .datetime)
+            }
+            try db.create(table: "customer_identifier") { t in
+                t.column("kind", .text).notNull()
+                t.column("value", .text).notNull()
+                t.column("customerId", .text).notNull().references("customer", onDelete: .cascade).indexed()
+                t.column("createdAt", .datetime).notNull()
+                t.primaryKey(["kind", "value"])
+            }
+            try db.create(table: "customer_tag") { t in
+                t.column("customerId", .text).notNull().references("customer", onDelete: .cascade)
+                t.column("tag", .text).notNull()
+                t.primaryKey(["customerId", "tag"])
+            }
+            try db.create(index: "customer_tag_by_tag", on: "customer_tag", columns: ["tag", "customerId"])
+            try db.create(table: "customer_attribute") { t in
+                t.column("customerId", .text).notNull().references("customer", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("value", .text).notNull()
+                t.primaryKey(["customerId", "key"])
+            }
+            try db.create(table: "customer_trait") { t in
+                t.column("customerId", .text).notNull().references("customer", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("value", .jsonText).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["customerId", "key"])
+            }
+            try db.create(table: "consent_decision") { t in
+                t.primaryKey("id", .text)
+                t.column("customerId", .text).notNull().references("customer", onDelete: .cascade)
+                t.column("purpose", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("decidedAt", .datetime).notNull()
+                t.column("recordedAt", .datetime).notNull()
+            }
+            try db.create(index: "consent_by_customer", on: "consent_decision",
+                          columns: ["customerId", "decidedAt", "id"])
+            try db.create(table: "loyalty_transaction") { t in
+                t.primaryKey("id", .text)
+                t.column("customerId", .text).notNull().references("customer", onDelete: .cascade)
+                t.column("pointsDelta", .integer).notNull()
+                t.column("reason", .text).notNull()
+                t.column("occurredAt", .datetime).notNull()
+                t.column("balanceAfter", .integer).notNull()
+                // What the client sent, so a retried transaction_id can be told apart from a reused one.
+                t.column("requestFingerprint", .text).notNull()
+            }
+            try db.create(index: "loyalty_by_customer", on: "loyalty_transaction", columns: ["customerId", "id"])
+        }
+        return migrator
+    }
+}

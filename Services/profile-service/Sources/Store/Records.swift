@@ -1,0 +1,146 @@
+import C360ServerKit
+import Foundation
+import GRDB
+
+/// A row of `customer`: the profile's scalar fields and its lifecycle state.
+struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "customer"
+
+    /// Whether the row is a live customer, soft-deleted, erased (tombstone) or merged into another.
+    enum State: String, Codable {
+        case active, deleted, erased, merged
+    }
+
+    var id: String
+    var state: State
+    var mergedInto: String?
+    var givenName: String
+    var familyName: String
+    /// Lower-cased "given family", for prefix search.
+    var fullNameKey: String
+    /// Lower-cased "family", for prefix search.
+    var familyNameKey: String
+    var birthYear: Int?
+    var city: String
+    var countryCode: String
+    var language: String
+    var company: String
+    var preferredChannel: Channel?
+    var preferredLanguage: String
+    var quietHours: QuietHours?
+    var lifecycleStage: LifecycleStage?
+    var loyaltyBalance: Int64
+    var loyaltyLifetime: Int64
+    var createdAt: Date
+    var updatedAt: Date
+    var deletedAt: Date?
+    var erasedAt: Date?
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let state = Column(CodingKeys.state)
+        static let mergedInto = Column(CodingKeys.mergedInto)
+        static let fullNameKey = Column(CodingKeys.fullNameKey)
+        static let familyNameKey = Column(CodingKeys.familyNameKey)
+        static let countryCode = Column(CodingKeys.countryCode)
+        static let lifecycleStage = Column(CodingKeys.lifecycleStage)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    /// Recomputes the search keys after a name changed.
+    mutating func refreshSearchKeys() {
+        fullNameKey = "\(givenName) \(familyName)".trimmingCharacters(in: .whitespaces).lowercased()
+        familyNameKey = familyName.lowercased()
+    }
+}
+
+/// A row of `customer_identifier`: one external identifier, unique across all customers.
+struct IdentifierRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "customer_identifier"
+    var kind: IdentifierKind
+    var value: String
+    var customerId: String
+    var createdAt: Date
+
+    enum Columns {
+        static let kind = Column(CodingKeys.kind)
+        static let value = Column(CodingKeys.value)
+        static let customerId = Column(CodingKeys.customerId)
+    }
+}
+
+/// A row of `customer_tag`.
+struct TagRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "customer_tag"
+    var customerId: String
+    var tag: String
+
+    enum Columns {
+        static let customerId = Column(CodingKeys.customerId)
+        static let tag = Column(CodingKeys.tag)
+    }
+}
+
+/// A row of `customer_attribute`: a custom key/value set by clients.
+struct AttributeRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "customer_attribute"
+    var customerId: String
+    var key: String
+    var value: String
+
+    enum Columns {
+        static let customerId = Column(CodingKeys.customerId)
+        static let key = Column(CodingKeys.key)
+    }
+}
+
+/// A row of `customer_trait`: a computed value another service published.
+struct TraitRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "customer_trait"
+    var customerId: String
+    var key: String
+    var value: TraitValue
+    var updatedAt: Date
+
+    enum Columns {
+        static let customerId = Column(CodingKeys.customerId)
+        static let key = Column(CodingKeys.key)
+        static let updatedAt = Column(CodingKeys.updatedAt)
+    }
+}
+
+/// A row of `consent_decision`: one grant or withdrawal, never updated.
+struct ConsentRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "consent_decision"
+    var id: String
+    var customerId: String
+    var purpose: ConsentPurpose
+    var channel: Channel
+    var status: ConsentStatus
+    var source: String
+    var decidedAt: Date
+    var recordedAt: Date
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let customerId = Column(CodingKeys.customerId)
+        static let decidedAt = Column(CodingKeys.decidedAt)
+    }
+}
+
+/// A row of `loyalty_transaction`: one earn or redemption, never updated.
+struct LoyaltyRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "loyalty_transaction"
+    var id: String
+    var customerId: String
+    var pointsDelta: Int64
+    var reason: String
+    var occurredAt: Date
+    var balanceAfter: Int64
+    var requestFingerprint: String
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let customerId = Column(CodingKeys.customerId)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+public import GRPCCore
+public import Logging
+import Metrics
+
+/// Wraps every RPC a service serves: gives it a request id and a logger carrying it, counts it and times it by method
+/// and status code, logs its outcome, and turns any error that is not already a gRPC status into `internalError`
+/// with the request id, so SQL and stack traces never reach a client (they go to the log instead).
+public struct RequestInterceptor: ServerInterceptor {
+    private let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let requestID = request.metadata[stringValues: RequestContext.requestIDKey].first(where: { _ in true })
+            .map { String($0.prefix(128)) } ?? UUID().uuidString.lowercased()
+        let method = context.descriptor.fullyQualifiedMethod
+        var requestLogger = logger
+        requestLogger[metadataKey: "request_id"] = "\(requestID)"
+        requestLogger[metadataKey: "rpc"] = "\(method)"
+        let scope = RequestContext(requestID: requestID, logger: requestLogger)
+        let outcome = RPCOutcome(method: method, logger: requestLogger, started: .now)
+
+        do {
+            var response = try await RequestContext.$current.withValue(scope) {
+                try await next(request, context)
+            }
+            switch response.accepted {
+            case .success(var contents):
+                let producer = contents.producer
+                contents.producer = { writer in
+                    try await RequestContext.$current.withValue(scope) {
+                        do {
+                            let trailers = try await producer(writer)
+                            outcome.finish(code: nil)
+                            return trailers
+                        } catch {
+                            throw outcome.fail(error, requestID: requestID)
+                        }
+                    }
+                }
+                contents.metadata.addString(requestID, forKey: RequestContext.requestIDKey)
+                response.accepted = .success(contents)
+            case .failure(let error):
+                outcome.finish(code: error.code, message: error.message)
+            }
+            return response
+        } catch {
+            throw outcome.fail(error, requestID: requestID)
+        }
+    }
+}
+
+/// Records how one RPC ended: a metric sample and one log line.
+private struct RPCOutcome: Sendable {
+    let method: String
+    let logger: Logger
+    let started: ContinuousClock.Instant
+
+    func finish(code: RPCError.Code?, message: String = "") {
+        let elapsed = ContinuousClock.now - started
+        let status = code.map { "\($0)" } ?? "ok"
+        Counter(label: "grpc_server_requests_total", dimensions: [("method", method), ("code", status)]).increment()
+        Timer(label: "grpc_server_request_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let millis = Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000
+            + Double(elapsed.components.seconds) * 1000
+        var metadata: Logger.Metadata = ["code": "\(status)", "ms": "\(String(format: "%.2f", millis))"]
+        if !message.isEmpty { metadata["error"] = "\(message)" }
+        logger.log(level: code == nil ? .debug : (code == .internalError || code == .unknown ? .error : .info),
+                   "rpc finished", metadata: metadata)
+    }
+
+    /// Records the failure and returns the error the client should see.
+    func fail(_ error: any Error, requestID: String) -> any Error {
+        if let rpcError = error as? RPCError {
+            finish(code: rpcError.code, message: rpcError.message)
+            return rpcError
+        }
+        if let convertible = error as? any RPCErrorConvertible {
+            let rpcError = RPCError(convertible)
+            finish(code: rpcError.code, message: rpcError.message)
+            return rpcError
+        }
+        if error is CancellationError {
+            finish(code: .cancelled, message: "cancelled")
+            return RPCError(code: .cancelled, message: "the call was cancelled")
+        }
+        finish(code: .internalError, message: String(reflecting: error))
+        return RPCError(code: .internalError,
+                        message: "internal error; the server log has the details under request id \(requestID)")
+    }
+}

@@ -1,0 +1,62 @@
+public import Logging
+
+/// Everything the shared kit needs to run one service, read once at start-up.
+///
+/// Each key comes from a command-line flag first, then the environment variable `C360_<SERVICE>_<KEY>`, then the
+/// default:
+///
+/// | flag | environment | default |
+/// |---|---|---|
+/// | `--host` | `C360_<SERVICE>_HOST` | `127.0.0.1` |
+/// | `--port` | `C360_<SERVICE>_PORT` | the service's default port; `0` picks a free one |
+/// | `--port-file` | `C360_<SERVICE>_PORT_FILE` | none: the bound port is written there when given |
+/// | `--data-dir` | `C360_<SERVICE>_DATA_DIR` | `./data/<service>` |
+/// | `--metrics-port` | `C360_<SERVICE>_METRICS_PORT` | none: no metrics endpoint |
+/// | `--log-level` | `C360_<SERVICE>_LOG_LEVEL` | `info` |
+/// | `--log-format` | `C360_<SERVICE>_LOG_FORMAT` | `text` (key=value), or `json` |
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var portFile: String?
+    public var dataDirectory: String
+    public var metricsPort: Int?
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, portFile: String? = nil, dataDirectory: String,
+        metricsPort: Int? = nil, logLevel: Logger.Level = .info, logFormat: LogFormat = .text
+    ) {
+        self.host = host
+        self.port = port
+        self.portFile = portFile
+        self.dataDirectory = dataDirectory
+        self.metricsPort = metricsPort
+        self.logLevel = logLevel
+        self.logFormat = logFormat
+    }
+}
+
+/// Names one service: how it appears in logs, in environment variables and on disk.
+public struct ServiceIdentity: Sendable {
+    /// The executable's name, e.g. `profile-service`.
+    public var name: String
+    /// The middle of its environment variables, e.g. `PROFILE` for `C360_PROFILE_PORT`.
+    public var environmentKey: String
+    /// The port it listens on when none is configured.
+    public var defaultPort: Int
+    /// The SQLite file it owns inside its data directory.
+    public var databaseFileName: String
+
+    public init(name: String, environmentKey: String, defaultPort: Int, databaseFileName: String) {
+        self.name = name
+        self.environmentKey = environmentKey
+        self.defaultPort = defaultPort
+        self.databaseFileName = databaseFileName
+    }
+
+    /// `C360_<SERVICE>_<key>`.
+    public func environmentVariable(_ key: String) -> String {
+        "C360_\(environmentKey)_\(key)"
+    }
+}

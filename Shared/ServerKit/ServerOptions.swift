@@ -1,0 +1,78 @@
+public import ArgumentParser
+public import Foundation
+public import Logging
+
+/// The command-line options every service shares; `resolve` applies the environment fallbacks and defaults
+/// documented on `ServerConfiguration`.
+public struct ServerOptions: ParsableArguments, Sendable {
+    @Option(help: "Address to listen on for gRPC. [env: C360_<SERVICE>_HOST] (default: 127.0.0.1)")
+    public var host: String?
+
+    @Option(help: "gRPC port; 0 picks a free port. [env: C360_<SERVICE>_PORT] (default: the service's port)")
+    public var port: Int?
+
+    @Option(help: "Write the bound gRPC port to this file once listening. [env: C360_<SERVICE>_PORT_FILE]")
+    public var portFile: String?
+
+    @Option(help: "Directory holding this service's SQLite database. [env: C360_<SERVICE>_DATA_DIR] (default: ./data/<service>)")
+    public var dataDir: String?
+
+    @Option(help: "Serve Prometheus metrics on this port at /metrics; 0 picks a free port. [env: C360_<SERVICE>_METRICS_PORT]")
+    public var metricsPort: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [env: C360_<SERVICE>_LOG_LEVEL] (default: info)")
+    public var logLevel: Logger.Level?
+
+    @Option(help: "text (key=value) or json, one line per event. [env: C360_<SERVICE>_LOG_FORMAT] (default: text)")
+    public var logFormat: LogFormat?
+
+    public init() {}
+
+    /// Flags first, then `C360_<SERVICE>_*` variables from `environment`, then defaults.
+    ///
+    /// - Throws: `ValidationError` naming the variable whose value cannot be used.
+    public func resolve(
+        for service: ServiceIdentity, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ServerConfiguration {
+        let env = EnvironmentReader(service: service, environment: environment)
+        let config = ServerConfiguration(
+            host: try host ?? env.value("HOST") ?? "127.0.0.1",
+            port: try port ?? env.value("PORT") ?? service.defaultPort,
+            portFile: try portFile ?? env.value("PORT_FILE"),
+            dataDirectory: try dataDir ?? env.value("DATA_DIR") ?? "./data/\(service.name)",
+            metricsPort: try metricsPort ?? env.value("METRICS_PORT"),
+            logLevel: try logLevel ?? env.value("LOG_LEVEL") ?? .info,
+            logFormat: try logFormat ?? env.value("LOG_FORMAT") ?? .text
+        )
+        guard (0...65535).contains(config.port) else {
+            throw ValidationError("--port must be between 0 and 65535, not \(config.port)")
+        }
+        if let metricsPort = config.metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be between 0 and 65535, not \(metricsPort)")
+        }
+        return config
+    }
+}
+
+/// Reads `C360_<SERVICE>_<KEY>` variables and parses them like the flag they stand in for.
+public struct EnvironmentReader: Sendable {
+    public let service: ServiceIdentity
+    public let environment: [String: String]
+
+    public init(service: ServiceIdentity, environment: [String: String]) {
+        self.service = service
+        self.environment = environment
+    }
+
+    /// The parsed value of `C360_<SERVICE>_<key>`, `nil` when unset or empty.
+    public func value<Value: ExpressibleByArgument>(_ key: String) throws -> Value? {
+        let name = service.environmentVariable(key)
+        guard let raw = environment[name], !raw.isEmpty else { return nil }
+        guard let value = Value(argument: raw) else {
+            throw ValidationError("environment variable \(name)=\(raw) is not a valid value")
+        }
+        return value
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

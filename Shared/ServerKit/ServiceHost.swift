@@ -1,0 +1,67 @@
+import C360StoreKit
+public import GRDB
+public import GRPCCore
+import GRPCNIOTransportHTTP2
+public import Logging
+public import ServiceLifecycle
+
+/// Assembles one service process from its configuration: logging and metrics first, then its database, then the
+/// `ServiceGroup` that runs the gRPC server (and the metrics endpoint) until SIGTERM or SIGINT, shutting down in
+/// reverse order.
+///
+/// A service's `@main` stays thin: parse options, make a host, open the store, hand the handlers to
+/// `serviceGroup(serving:)`, run it.
+public struct ServiceHost: Sendable {
+    public let identity: ServiceIdentity
+    public let configuration: ServerConfiguration
+    public let logger: Logger
+
+    /// Bootstraps process-wide logging and metrics and logs the start-up line.
+    public init(identity: ServiceIdentity, configuration: ServerConfiguration) {
+        StructuredLogHandler.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        MetricsEndpoint.bootstrap()
+        self.identity = identity
+        self.configuration = configuration
+        self.logger = Logger(label: identity.name)
+        logger.notice("starting", metadata: [
+            "version": "\(C360Version.current)", "data_dir": "\(configuration.dataDirectory)",
+        ])
+    }
+
+    /// Opens this service's own SQLite database inside the data directory.
+    public func openDatabase() throws -> DatabasePool {
+        try ServiceDatabase.openPool(
+            directory: configuration.dataDirectory, fileName: identity.databaseFileName, logger: logger)
+    }
+
+    /// The gRPC server for `services` (plus health), the metrics endpoint when configured, and any background
+    /// services, run together and stopped gracefully on SIGTERM/SIGINT.
+    public func serviceGroup(
+        serving services: [any RegistrableRPCService], background: [any Service] = []
+    ) -> ServiceGroup {
+        let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
+        let grpc = GRPCServerService(
+            host: configuration.host, port: configuration.port, services: services, health: health,
+            portFile: configuration.portFile, logger: logger)
+        var members: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: grpc)]
+        if let metricsPort = configuration.metricsPort {
+            members.append(.init(service: MetricsEndpoint.service(
+                host: configuration.host, port: metricsPort, logger: logger)))
+        }
+        members += background.map { .init(service: $0) }
+        return ServiceGroup(configuration: .init(
+            services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    /// The fully qualified gRPC service names a registrable service serves, for the health board.
+    static func serviceNames(of service: any RegistrableRPCService) -> [String] {
+        var router = RPCRouter<HTTP2ServerTransport.Posix>()
+        service.registerMethods(with: &router)
+        return Array(Set(router.methods.map(\.service.fullyQualifiedService)))
+    }
+}
+
+/// The version every executable reports.
+public enum C360Version {
+    public static let current = "0.1.0"
+}

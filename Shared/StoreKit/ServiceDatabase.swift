@@ -1,0 +1,44 @@
+public import GRDB
+public import Foundation
+public import Logging
+
+/// Opens the one SQLite database a service owns, configured the same way in every service.
+///
+/// Production uses a `DatabasePool` in WAL mode with `synchronous = NORMAL`: an acknowledged transaction survives a
+/// process crash (kill -9), and readers never block the writer. Tests use the same configuration on a temporary file
+/// or in memory, so they exercise what production runs.
+public enum ServiceDatabase {
+    /// How long a connection waits for a lock held by another connection before it fails with SQLITE_BUSY.
+    public static let busyTimeout: TimeInterval = 5
+
+    /// The configuration every service database uses: foreign keys on, a busy timeout, `synchronous = NORMAL`.
+    public static func configuration(label: String) -> Configuration {
+        var config = Configuration()
+        config.label = label
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(busyTimeout)
+        config.prepareDatabase { db in
+            // With WAL, NORMAL keeps every committed transaction across a process crash; only a power loss may drop
+            // the last transactions, never corrupt the file.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        return config
+    }
+
+    /// Opens (creating if needed) `<directory>/<fileName>` as a WAL-mode pool.
+    ///
+    /// - Throws: when the directory cannot be created or the file is not a usable SQLite database.
+    public static func openPool(directory: String, fileName: String, logger: Logger) throws -> DatabasePool {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        let pool = try DatabasePool(path: path, configuration: configuration(label: fileName))
+        let mode = try pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } ?? "?"
+        logger.info("opened database", metadata: ["path": "\(path)", "journal_mode": "\(mode)"])
+        return pool
+    }
+
+    /// An in-memory database with the production configuration, for tests.
+    public static func inMemory(label: String = "test") throws -> DatabaseQueue {
+        try DatabaseQueue(configuration: configuration(label: label))
+    }
+}
