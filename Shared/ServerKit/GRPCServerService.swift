@@ -76,7 +76,8 @@ public enum PortFile {
     public static func write(_ port: Int, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         try Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: temporary))
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path),
-                                                  withItemAt: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
     }
 }

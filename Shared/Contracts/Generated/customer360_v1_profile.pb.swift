@@ -688,7 +688,7 @@ public nonisolated struct Customer360_V1_UpdateCustomerRequest: Sendable {
   /// Clears the value of `preferredLanguage`. Subsequent reads from it will return its default value.
   public mutating func clearPreferredLanguage() {self._preferredLanguage = nil}
 
-  /// Replaces the quiet hours; send an empty QuietHours with clear_quiet_hours to remove them.
+  /// Replaces the quiet hours; set remove_quiet_hours to remove them.
   public var quietHours: Customer360_V1_QuietHours {
     get {_quietHours ?? Customer360_V1_QuietHours()}
     set {_quietHours = newValue}
@@ -698,7 +698,7 @@ public nonisolated struct Customer360_V1_UpdateCustomerRequest: Sendable {
   /// Clears the value of `quietHours`. Subsequent reads from it will return its default value.
   public mutating func clearQuietHours() {self._quietHours = nil}
 
-  public var clearQuietHours_p: Bool = false
+  public var removeQuietHours: Bool = false
 
   public var lifecycleStage: Customer360_V1_LifecycleStage {
     get {_lifecycleStage ?? .unspecified}
@@ -1883,7 +1883,7 @@ nonisolated extension Customer360_V1_GetCustomerRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Customer360_V1_UpdateCustomerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateCustomerRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}given_name\0\u{3}family_name\0\u{3}birth_year\0\u{1}city\0\u{3}country_code\0\u{1}language\0\u{1}company\0\u{3}preferred_channel\0\u{3}preferred_language\0\u{3}quiet_hours\0\u{3}clear_quiet_hours\0\u{3}lifecycle_stage\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}given_name\0\u{3}family_name\0\u{3}birth_year\0\u{1}city\0\u{3}country_code\0\u{1}language\0\u{1}company\0\u{3}preferred_channel\0\u{3}preferred_language\0\u{3}quiet_hours\0\u{3}remove_quiet_hours\0\u{3}lifecycle_stage\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1902,7 +1902,7 @@ nonisolated extension Customer360_V1_UpdateCustomerRequest: SwiftProtobuf.Messag
       case 9: try { try decoder.decodeSingularEnumField(value: &self._preferredChannel) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self._preferredLanguage) }()
       case 11: try { try decoder.decodeSingularMessageField(value: &self._quietHours) }()
-      case 12: try { try decoder.decodeSingularBoolField(value: &self.clearQuietHours_p) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.removeQuietHours) }()
       case 13: try { try decoder.decodeSingularEnumField(value: &self._lifecycleStage) }()
       default: break
       }
@@ -1947,8 +1947,8 @@ nonisolated extension Customer360_V1_UpdateCustomerRequest: SwiftProtobuf.Messag
     try { if let v = self._quietHours {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     } }()
-    if self.clearQuietHours_p != false {
-      try visitor.visitSingularBoolField(value: self.clearQuietHours_p, fieldNumber: 12)
+    if self.removeQuietHours != false {
+      try visitor.visitSingularBoolField(value: self.removeQuietHours, fieldNumber: 12)
     }
     try { if let v = self._lifecycleStage {
       try visitor.visitSingularEnumField(value: v, fieldNumber: 13)
@@ -1968,7 +1968,7 @@ nonisolated extension Customer360_V1_UpdateCustomerRequest: SwiftProtobuf.Messag
     if lhs._preferredChannel != rhs._preferredChannel {return false}
     if lhs._preferredLanguage != rhs._preferredLanguage {return false}
     if lhs._quietHours != rhs._quietHours {return false}
-    if lhs.clearQuietHours_p != rhs.clearQuietHours_p {return false}
+    if lhs.removeQuietHours != rhs.removeQuietHours {return false}
     if lhs._lifecycleStage != rhs._lifecycleStage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -98,7 +98,7 @@ public struct ProfileStore: Sendable {
                 // What the client sent, so a retried transaction_id can be told apart from a reused one.
                 t.column("requestFingerprint", .text).notNull()
             }
-            try db.create(index: "loyalty_by_customer", on: "loyalty_transaction", columns: ["customerId", "id"])
+            try db.create(index: "loyalty_by_customer", on: "loyalty_transaction", columns: ["customerId"])
         }
         return migrator
     }

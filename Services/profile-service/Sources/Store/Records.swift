@@ -1,6 +1,6 @@
 import C360ServerKit
 import Foundation
-import GRDB
+public import GRDB
 
 /// A row of `customer`: the profile's scalar fields and its lifecycle state.
 struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
@@ -144,3 +144,9 @@ struct LoyaltyRecord: Codable, FetchableRecord, PersistableRecord {
         static let customerId = Column(CodingKeys.customerId)
     }
 }
+
+// Domain enums are stored by their raw (snake_case) names.
+extension IdentifierKind: DatabaseValueConvertible {}
+extension LifecycleStage: DatabaseValueConvertible {}
+extension ConsentPurpose: DatabaseValueConvertible {}
+extension ConsentStatus: DatabaseValueConvertible {}

@@ -1,0 +1,53 @@
+public import C360Contracts
+import C360ServerKit
+import C360StoreKit
+public import GRPCCore
+
+extension ProfileService {
+    public func setConsent(
+        request: Customer360_V1_SetConsentRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ConsentState {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        guard let purpose = ConsentPurpose(proto: request.purpose) else {
+            throw InvalidArgument("purpose", "is required: MARKETING, ANALYTICS, PERSONALIZATION, SERVICE_MESSAGES or THIRD_PARTY_SHARING")
+        }
+        let channel = try ProfileRequests.channel(request.channel, field: "channel")
+        guard let status = ConsentStatus(proto: request.status) else {
+            throw InvalidArgument("status", "is required: GRANTED or WITHDRAWN")
+        }
+        let source = try Validate.text(request.source, field: "source", maxLength: 100, required: true)
+        let decidedAt = try Validate.pastInstant(
+            request.hasDecidedAt ? request.decidedAt : nil, field: "decided_at", now: now())
+        return try await store.recordConsent(
+            customer: id, purpose: purpose, channel: channel, status: status, source: source, decidedAt: decidedAt
+        ).proto
+    }
+
+    public func getConsents(
+        request: Customer360_V1_GetConsentsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_GetConsentsResponse {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let current = try await store.currentConsents(customer: id)
+        return .with {
+            $0.customerID = current.customerID
+            $0.consents = current.consents.map(\.proto)
+        }
+    }
+
+    public func listConsentHistory(
+        request: Customer360_V1_ListConsentHistoryRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ListConsentHistoryResponse {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let limit = try Validate.pageSize(request.page.pageSize)
+        let token: PageToken<ConsentPosition>? = try Validate.pageToken(request.page.pageToken, filter: id)
+        let page = try await store.consentHistory(customer: id, after: token?.position, limit: limit)
+        return .with { response in
+            response.decisions = page.decisions.map(\.proto)
+            if page.hasMore, let last = page.decisions.last {
+                response.page.nextPageToken = PageToken(
+                    position: ConsentPosition(decidedAt: last.decidedAt, id: last.id), filter: id
+                ).encoded()
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+public import C360Contracts
+import C360ServerKit
+public import GRPCCore
+
+extension ProfileService {
+    public func mergeCustomers(
+        request: Customer360_V1_MergeCustomersRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Customer {
+        let survivor = try Validate.id(request.customerID, field: "customer_id")
+        let merged = try Validate.id(request.mergedID, field: "merged_id")
+        guard survivor != merged else {
+            throw InvalidArgument("merged_id", "must differ from customer_id; a customer cannot be merged into itself")
+        }
+        let result = try await store.mergeCustomers(survivor: survivor, merged: merged)
+        RequestContext.logger(or: .init(label: "profile-service")).notice(
+            "customers merged", metadata: ["survivor": "\(result.id)", "merged": "\(merged)"])
+        return result.proto
+    }
+
+    public func addIdentifier(
+        request: Customer360_V1_AddIdentifierRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Customer {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
+        let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
+        return try await store.addIdentifier(identifier, to: id).proto
+    }
+
+    public func removeIdentifier(
+        request: Customer360_V1_RemoveIdentifierRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Customer {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
+        let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
+        return try await store.removeIdentifier(identifier, from: id).proto
+    }
+}

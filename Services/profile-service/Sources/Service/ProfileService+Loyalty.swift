@@ -1,0 +1,51 @@
+public import C360Contracts
+import C360ServerKit
+import C360StoreKit
+public import GRPCCore
+
+extension ProfileService {
+    public func earnPoints(
+        request: Customer360_V1_EarnPointsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_LoyaltyAccount {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let points = try ProfileRequests.points(request.points)
+        let reason = try Validate.text(request.reason, field: "reason", maxLength: 200, required: true)
+        let transactionID = try ProfileRequests.transactionID(request.transactionID)
+        let result = try await store.applyPoints(points, reason: reason, transactionID: transactionID, customer: id)
+        return result.account.proto(customerID: result.customerID)
+    }
+
+    public func redeemPoints(
+        request: Customer360_V1_RedeemPointsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_LoyaltyAccount {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let points = try ProfileRequests.points(request.points)
+        let reason = try Validate.text(request.reason, field: "reason", maxLength: 200, required: true)
+        let transactionID = try ProfileRequests.transactionID(request.transactionID)
+        let result = try await store.applyPoints(-points, reason: reason, transactionID: transactionID, customer: id)
+        return result.account.proto(customerID: result.customerID)
+    }
+
+    public func getLoyalty(
+        request: Customer360_V1_GetLoyaltyRequest, context: ServerContext
+    ) async throws -> Customer360_V1_LoyaltyAccount {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let result = try await store.loyalty(customer: id)
+        return result.account.proto(customerID: result.customerID)
+    }
+
+    public func listLoyaltyHistory(
+        request: Customer360_V1_ListLoyaltyHistoryRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ListLoyaltyHistoryResponse {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let limit = try Validate.pageSize(request.page.pageSize)
+        let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: id)
+        let page = try await store.loyaltyHistory(customer: id, after: token?.position, limit: limit)
+        return .with { response in
+            response.transactions = page.entries.map(\.proto)
+            if page.hasMore, let last = page.entries.last {
+                response.page.nextPageToken = PageToken(position: last.transactionID, filter: id).encoded()
+            }
+        }
+    }
+}

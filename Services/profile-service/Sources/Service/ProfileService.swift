@@ -1,0 +1,90 @@
+public import C360Contracts
+import C360ServerKit
+import C360StoreKit
+public import Foundation
+public import GRPCCore
+import SwiftProtobuf
+
+/// The `customer360.v1.ProfileService` RPCs: validate the request, call the store, answer in protobuf.
+///
+/// Split by aspect: customers here, identifiers and merge in `+Identity`, consents in `+Consents`, tags,
+/// attributes and traits in `+Attributes`, loyalty in `+Loyalty`.
+public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtocol {
+    let store: ProfileStore
+    let now: @Sendable () -> Date
+
+    public init(store: ProfileStore, now: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.now = now
+    }
+
+    public func createCustomer(
+        request: Customer360_V1_CreateCustomerRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Customer {
+        let new = try ProfileRequests.newCustomer(request, now: now())
+        return try await store.createCustomer(new).proto
+    }
+
+    public func getCustomer(
+        request: Customer360_V1_GetCustomerRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Customer {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        return try await store.customer(id).proto
+    }
+
+    public func updateCustomer(
+        request: Customer360_V1_UpdateCustomerRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Customer {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let patch = try ProfileRequests.patch(request, now: now())
+        return try await store.updateCustomer(id, patch).proto
+    }
+
+    public func deleteCustomer(
+        request: Customer360_V1_DeleteCustomerRequest, context: ServerContext
+    ) async throws -> Customer360_V1_DeleteCustomerResponse {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let deleted = try await store.deleteCustomer(id)
+        return .with {
+            $0.customerID = deleted.id
+            $0.deletedAt = Google_Protobuf_Timestamp(date: deleted.deletedAt)
+        }
+    }
+
+    public func eraseCustomer(
+        request: Customer360_V1_EraseCustomerRequest, context: ServerContext
+    ) async throws -> Customer360_V1_EraseCustomerResponse {
+        let id = try Validate.id(request.customerID, field: "customer_id")
+        let erased = try await store.eraseCustomer(id)
+        RequestContext.logger(or: .init(label: "profile-service")).notice(
+            "customer erased", metadata: ["customer_id": "\(erased.id)", "erased_now": "\(erased.erasedNow)"])
+        return .with {
+            $0.customerID = erased.id
+            $0.erasedAt = Google_Protobuf_Timestamp(date: erased.erasedAt)
+            $0.erasedNow = erased.erasedNow
+        }
+    }
+
+    public func lookupCustomer(
+        request: Customer360_V1_LookupCustomerRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Customer {
+        guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
+        let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
+        return try await store.customer(with: identifier).proto
+    }
+
+    public func listCustomers(
+        request: Customer360_V1_ListCustomersRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ListCustomersResponse {
+        let query = try ProfileRequests.query(request)
+        let limit = try Validate.pageSize(request.page.pageSize)
+        let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: query.fingerprint)
+        let page = try await store.customers(matching: query, after: token?.position, limit: limit)
+        return .with { response in
+            response.customers = page.customers.map(\.proto)
+            if page.hasMore, let last = page.customers.last {
+                response.page.nextPageToken = PageToken(position: last.id, filter: query.fingerprint).encoded()
+            }
+        }
+    }
+}

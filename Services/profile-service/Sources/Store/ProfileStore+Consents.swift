@@ -1,0 +1,71 @@
+public import C360ServerKit
+import C360StoreKit
+public import Foundation
+import GRDB
+
+/// Where a page of consent history continues: after this decision, newest first.
+public struct ConsentPosition: Codable, Sendable, Equatable {
+    public var decidedAt: Date
+    public var id: String
+}
+
+extension ProfileStore {
+    /// Records one consent decision; the customer's current consent for that purpose and channel is whichever
+    /// decision has the latest `decidedAt`.
+    public func recordConsent(
+        customer id: String, purpose: ConsentPurpose, channel: Channel, status: ConsentStatus, source: String,
+        decidedAt: Date?
+    ) async throws -> ConsentDecision {
+        try await writer.write { db in
+            let (row, _) = try activeRow(db, resolving: id)
+            let recordedAt = now()
+            let record = ConsentRecord(
+                id: EntityID.generate(), customerId: row.id, purpose: purpose, channel: channel, status: status,
+                source: source, decidedAt: decidedAt ?? recordedAt, recordedAt: recordedAt)
+            try record.insert(db)
+            try touch(db, row.id)
+            return record.decision
+        }
+    }
+
+    /// The current decision for every purpose × channel the customer has decided on.
+    public func currentConsents(customer id: String) async throws -> (customerID: String, consents: [ConsentDecision]) {
+        try await writer.read { db in
+            let (row, _) = try activeRow(db, resolving: id)
+            let records = try ConsentRecord.fetchAll(db, sql: """
+                SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
+                    SELECT *, ROW_NUMBER() OVER (
+                        PARTITION BY purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
+                    FROM consent_decision WHERE customerId = ?)
+                WHERE rank = 1 ORDER BY purpose, channel
+                """, arguments: [row.id])
+            return (row.id, records.map(\.decision))
+        }
+    }
+
+    /// Every decision, newest first, one page after `position`.
+    public func consentHistory(
+        customer id: String, after position: ConsentPosition?, limit: Int
+    ) async throws -> (decisions: [ConsentDecision], hasMore: Bool) {
+        try await writer.read { db in
+            let (row, _) = try activeRow(db, resolving: id)
+            var sql = "SELECT * FROM consent_decision WHERE customerId = ?"
+            var arguments: StatementArguments = [row.id]
+            if let position {
+                sql += " AND (decidedAt < ? OR (decidedAt = ? AND id < ?))"
+                _ = arguments.append(contentsOf: [position.decidedAt, position.decidedAt, position.id])
+            }
+            sql += " ORDER BY decidedAt DESC, id DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let records = try ConsentRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return (records.prefix(limit).map(\.decision), records.count > limit)
+        }
+    }
+}
+
+extension ConsentRecord {
+    var decision: ConsentDecision {
+        ConsentDecision(id: id, purpose: purpose, channel: channel, status: status, source: source,
+                        decidedAt: decidedAt, recordedAt: recordedAt)
+    }
+}

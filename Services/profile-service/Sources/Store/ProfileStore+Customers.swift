@@ -1,0 +1,317 @@
+import C360ServerKit
+import C360StoreKit
+public import Foundation
+import GRDB
+
+extension ProfileStore {
+    // MARK: - Reads
+
+    /// The customer `id` resolves to: itself, or the survivor it was merged into (with `resolvedFrom` set).
+    ///
+    /// - Throws: `ProfileError` when the id is unknown, deleted or erased.
+    public func customer(_ id: String) async throws -> CustomerProfile {
+        try await writer.read { db in try profile(db, resolving: id) }
+    }
+
+    /// The customer holding `identifier` (already normalised).
+    public func customer(with identifier: Identifier) async throws -> CustomerProfile {
+        try await writer.read { db in
+            guard let row = try IdentifierRecord.filter(key: ["kind": identifier.kind, "value": identifier.value])
+                .fetchOne(db)
+            else { throw ProfileError.identifierNotFound(identifier) }
+            return try profile(db, resolving: row.customerId)
+        }
+    }
+
+    /// One page of active customers matching `query`, in creation (id) order, starting after `afterID`.
+    /// Returns up to `limit` customers and whether more follow.
+    public func customers(
+        matching query: CustomerQuery, after afterID: String?, limit: Int
+    ) async throws -> (customers: [CustomerProfile], hasMore: Bool) {
+        try await writer.read { db in
+            var conditions = ["customer.state = 'active'"]
+            var arguments = StatementArguments()
+            if let afterID {
+                conditions.append("customer.id > ?")
+                _ = arguments.append(contentsOf: [afterID])
+            }
+            if !query.text.isEmpty {
+                let upper = query.text + "\u{10FFFF}"
+                conditions.append("""
+                    ((customer.fullNameKey >= ? AND customer.fullNameKey < ?)
+                     OR (customer.familyNameKey >= ? AND customer.familyNameKey < ?)
+                     OR customer.id IN (SELECT customerId FROM customer_identifier
+                                        WHERE kind = 'email' AND value >= ? AND value < ?))
+                    """)
+                _ = arguments.append(contentsOf: [query.text, upper, query.text, upper, query.text, upper])
+            }
+            if !query.tag.isEmpty {
+                conditions.append("customer.id IN (SELECT customerId FROM customer_tag WHERE tag = ?)")
+                _ = arguments.append(contentsOf: [query.tag])
+            }
+            if !query.countryCode.isEmpty {
+                conditions.append("customer.countryCode = ?")
+                _ = arguments.append(contentsOf: [query.countryCode])
+            }
+            if let stage = query.lifecycleStage {
+                conditions.append("customer.lifecycleStage = ?")
+                _ = arguments.append(contentsOf: [stage.rawValue])
+            }
+            if let from = query.createdFrom {
+                conditions.append("customer.createdAt >= ?")
+                _ = arguments.append(contentsOf: [from])
+            }
+            if let until = query.createdUntil {
+                conditions.append("customer.createdAt < ?")
+                _ = arguments.append(contentsOf: [until])
+            }
+            let sql = "SELECT * FROM customer WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try CustomerRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let page = Array(rows.prefix(limit))
+            return (try profiles(db, rows: page), rows.count > limit)
+        }
+    }
+
+    // MARK: - Writes
+
+    /// Creates a customer from validated input.
+    ///
+    /// - Throws: `ProfileError.identifierTaken` naming the customer that already holds one of the identifiers.
+    public func createCustomer(_ new: NewCustomer) async throws -> CustomerProfile {
+        try await writer.write { db in
+            for identifier in new.identifiers {
+                try ensureFree(db, identifier)
+            }
+            let timestamp = now()
+            var row = CustomerRecord(
+                id: EntityID.generate(), state: .active, mergedInto: nil, givenName: new.givenName,
+                familyName: new.familyName, fullNameKey: "", familyNameKey: "", birthYear: new.birthYear,
+                city: new.city, countryCode: new.countryCode, language: new.language, company: new.company,
+                preferredChannel: new.preferredChannel, preferredLanguage: new.preferredLanguage,
+                quietHours: new.quietHours, lifecycleStage: new.lifecycleStage, loyaltyBalance: 0,
+                loyaltyLifetime: 0, createdAt: timestamp, updatedAt: timestamp, deletedAt: nil, erasedAt: nil)
+            row.refreshSearchKeys()
+            try row.insert(db)
+            for identifier in new.identifiers {
+                try IdentifierRecord(kind: identifier.kind, value: identifier.value, customerId: row.id,
+                                     createdAt: timestamp).insert(db)
+            }
+            for tag in new.tags {
+                try TagRecord(customerId: row.id, tag: tag).insert(db)
+            }
+            for (key, value) in new.attributes {
+                try AttributeRecord(customerId: row.id, key: key, value: value).insert(db)
+            }
+            return try profile(db, row: row, resolvedFrom: nil)
+        }
+    }
+
+    /// Applies the fields present in `patch`.
+    public func updateCustomer(_ id: String, _ patch: CustomerPatch) async throws -> CustomerProfile {
+        try await writer.write { db in
+            let (original, resolvedFrom) = try activeRow(db, resolving: id)
+            var row = original
+            if let value = patch.givenName { row.givenName = value }
+            if let value = patch.familyName { row.familyName = value }
+            if let value = patch.birthYear { row.birthYear = value }
+            if let value = patch.city { row.city = value }
+            if let value = patch.countryCode { row.countryCode = value }
+            if let value = patch.language { row.language = value }
+            if let value = patch.company { row.company = value }
+            if let value = patch.preferredChannel { row.preferredChannel = value }
+            if let value = patch.preferredLanguage { row.preferredLanguage = value }
+            if let value = patch.quietHours { row.quietHours = value }
+            if let value = patch.lifecycleStage { row.lifecycleStage = value }
+            row.refreshSearchKeys()
+            row.updatedAt = now()
+            try row.update(db)
+            return try profile(db, row: row, resolvedFrom: resolvedFrom)
+        }
+    }
+
+    /// Soft-deletes a customer: hidden from reads and lists, data and identifiers kept. Deleting again answers the
+    /// time of the first deletion.
+    public func deleteCustomer(_ id: String) async throws -> (id: String, deletedAt: Date) {
+        try await writer.write { db in
+            var row = try resolvedRow(db, id)
+            switch row.state {
+            case .erased: throw ProfileError.customerErased(id)
+            case .deleted: return (row.id, row.deletedAt ?? row.updatedAt)
+            case .active, .merged:
+                let timestamp = now()
+                row.state = .deleted
+                row.deletedAt = timestamp
+                row.updatedAt = timestamp
+                try row.update(db)
+                return (row.id, timestamp)
+            }
+        }
+    }
+
+    /// Erases the customer's personal data for good, including everything merged into it; keeps a tombstone row so
+    /// the id answers "erased". Erasing again reports `erasedNow == false`.
+    public func eraseCustomer(_ id: String) async throws -> (id: String, erasedAt: Date, erasedNow: Bool) {
+        try await writer.write { db in
+            var row = try resolvedRow(db, id)
+            if row.state == .erased { return (row.id, row.erasedAt ?? row.updatedAt, false) }
+            let owners = [row.id] + (try String.fetchAll(
+                db, sql: "SELECT id FROM customer WHERE mergedInto = ?", arguments: [row.id]))
+            for table in ["customer_identifier", "customer_tag", "customer_attribute", "customer_trait",
+                          "consent_decision", "loyalty_transaction"] {
+                try db.execute(
+                    sql: "DELETE FROM \(table) WHERE customerId IN (\(databaseQuestionMarks(count: owners.count)))",
+                    arguments: StatementArguments(owners))
+            }
+            let timestamp = now()
+            row.state = .erased
+            row.erasedAt = timestamp
+            row.updatedAt = timestamp
+            row.clearPersonalData()
+            try row.update(db)
+            return (row.id, timestamp, true)
+        }
+    }
+
+    /// Gives a customer one more external identifier.
+    public func addIdentifier(_ identifier: Identifier, to id: String) async throws -> CustomerProfile {
+        try await writer.write { db in
+            var (row, resolvedFrom) = try activeRow(db, resolving: id)
+            if let holder = try holderOf(db, identifier), holder == row.id {
+                return try profile(db, row: row, resolvedFrom: resolvedFrom)
+            }
+            try ensureFree(db, identifier)
+            let timestamp = now()
+            try IdentifierRecord(kind: identifier.kind, value: identifier.value, customerId: row.id,
+                                 createdAt: timestamp).insert(db)
+            row.updatedAt = timestamp
+            try row.update(db)
+            return try profile(db, row: row, resolvedFrom: resolvedFrom)
+        }
+    }
+
+    /// Takes an external identifier away from a customer; it becomes free for others.
+    public func removeIdentifier(_ identifier: Identifier, from id: String) async throws -> CustomerProfile {
+        try await writer.write { db in
+            var (row, resolvedFrom) = try activeRow(db, resolving: id)
+            let removed = try IdentifierRecord
+                .filter(key: ["kind": identifier.kind, "value": identifier.value])
+                .filter(IdentifierRecord.Columns.customerId == row.id)
+                .deleteAll(db)
+            guard removed > 0 else { throw ProfileError.identifierNotOnCustomer(identifier, customer: row.id) }
+            row.updatedAt = now()
+            try row.update(db)
+            return try profile(db, row: row, resolvedFrom: resolvedFrom)
+        }
+    }
+
+    // MARK: - Helpers shared by the store's extensions
+
+    /// The row `id` names, following merges to the survivor; any state.
+    func resolvedRow(_ db: Database, _ id: String) throws -> CustomerRecord {
+        guard var row = try CustomerRecord.fetchOne(db, key: id) else { throw ProfileError.customerNotFound(id) }
+        // Merges are flattened when they happen, so one hop suffices; the bound guards against a corrupt chain.
+        var hops = 0
+        while row.state == .merged, let target = row.mergedInto, hops < 8 {
+            guard let next = try CustomerRecord.fetchOne(db, key: target) else {
+                throw ProfileError.customerNotFound(id)
+            }
+            row = next
+            hops += 1
+        }
+        return row
+    }
+
+    /// The active customer `id` resolves to and the id asked for when it was merged away.
+    func activeRow(_ db: Database, resolving id: String) throws -> (CustomerRecord, resolvedFrom: String?) {
+        let row = try resolvedRow(db, id)
+        switch row.state {
+        case .active, .merged: return (row, row.id == id ? nil : id)
+        case .deleted: throw ProfileError.customerDeleted(row.id)
+        case .erased: throw ProfileError.customerErased(row.id)
+        }
+    }
+
+    /// The full profile of the active customer `id` resolves to.
+    func profile(_ db: Database, resolving id: String) throws -> CustomerProfile {
+        let (row, resolvedFrom) = try activeRow(db, resolving: id)
+        return try profile(db, row: row, resolvedFrom: resolvedFrom)
+    }
+
+    func profile(_ db: Database, row: CustomerRecord, resolvedFrom: String?) throws -> CustomerProfile {
+        var result = try profiles(db, rows: [row])[0]
+        result.resolvedFrom = resolvedFrom
+        return result
+    }
+
+    /// Assembles profiles for `rows`, loading their identifiers, tags, attributes, traits and merged ids with one
+    /// query per table.
+    func profiles(_ db: Database, rows: [CustomerRecord]) throws -> [CustomerProfile] {
+        guard !rows.isEmpty else { return [] }
+        let ids = rows.map(\.id)
+        let identifiers = Dictionary(grouping: try IdentifierRecord
+            .filter(ids.contains(IdentifierRecord.Columns.customerId))
+            .order(IdentifierRecord.Columns.kind, IdentifierRecord.Columns.value).fetchAll(db), by: \.customerId)
+        let tags = Dictionary(grouping: try TagRecord.filter(ids.contains(TagRecord.Columns.customerId))
+            .order(TagRecord.Columns.tag).fetchAll(db), by: \.customerId)
+        let attributes = Dictionary(grouping: try AttributeRecord
+            .filter(ids.contains(AttributeRecord.Columns.customerId)).fetchAll(db), by: \.customerId)
+        let traits = Dictionary(grouping: try TraitRecord.filter(ids.contains(TraitRecord.Columns.customerId))
+            .order(TraitRecord.Columns.key).fetchAll(db), by: \.customerId)
+        let merged = Dictionary(grouping: try CustomerRecord
+            .filter(ids.contains(CustomerRecord.Columns.mergedInto)).order(CustomerRecord.Columns.id)
+            .fetchAll(db), by: { $0.mergedInto ?? "" })
+        return rows.map { row in
+            CustomerProfile(
+                id: row.id,
+                identifiers: (identifiers[row.id] ?? []).map { Identifier($0.kind, $0.value) },
+                givenName: row.givenName, familyName: row.familyName, birthYear: row.birthYear, city: row.city,
+                countryCode: row.countryCode, language: row.language, company: row.company,
+                preferredChannel: row.preferredChannel, preferredLanguage: row.preferredLanguage,
+                quietHours: row.quietHours,
+                tags: (tags[row.id] ?? []).map(\.tag),
+                attributes: Dictionary(uniqueKeysWithValues: (attributes[row.id] ?? []).map { ($0.key, $0.value) }),
+                traits: (traits[row.id] ?? []).map { Trait(key: $0.key, value: $0.value, updatedAt: $0.updatedAt) },
+                lifecycleStage: row.lifecycleStage,
+                loyalty: LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime),
+                createdAt: row.createdAt, updatedAt: row.updatedAt,
+                mergedIDs: (merged[row.id] ?? []).map(\.id), resolvedFrom: nil)
+        }
+    }
+
+    func holderOf(_ db: Database, _ identifier: Identifier) throws -> String? {
+        try IdentifierRecord.filter(key: ["kind": identifier.kind, "value": identifier.value]).fetchOne(db)?
+            .customerId
+    }
+
+    func ensureFree(_ db: Database, _ identifier: Identifier) throws {
+        if let holder = try holderOf(db, identifier) {
+            throw ProfileError.identifierTaken(identifier, holder: holder)
+        }
+    }
+
+    /// Bumps `updatedAt` of a customer after a change to one of its child tables.
+    func touch(_ db: Database, _ id: String) throws {
+        try db.execute(sql: "UPDATE customer SET updatedAt = ? WHERE id = ?", arguments: [now(), id])
+    }
+}
+
+extension CustomerRecord {
+    /// Blanks every column that says who the person is; the id, state and timestamps stay.
+    mutating func clearPersonalData() {
+        givenName = ""
+        familyName = ""
+        birthYear = nil
+        city = ""
+        countryCode = ""
+        language = ""
+        company = ""
+        preferredChannel = nil
+        preferredLanguage = ""
+        quietHours = nil
+        lifecycleStage = nil
+        loyaltyBalance = 0
+        loyaltyLifetime = 0
+        refreshSearchKeys()
+    }
+}

@@ -1,0 +1,74 @@
+import C360StoreKit
+import Foundation
+import GRDB
+
+extension ProfileStore {
+    /// Adds (positive `delta`) or redeems (negative `delta`) points in one transaction with its history entry.
+    ///
+    /// A `transactionID` the customer already used with the same request is answered from history without applying
+    /// it twice; one used for anything else is refused.
+    ///
+    /// - Throws: `ProfileError.insufficientPoints` when a redemption would take the balance below zero.
+    public func applyPoints(
+        _ delta: Int64, reason: String, transactionID: String?, customer id: String
+    ) async throws -> (customerID: String, account: LoyaltyAccount) {
+        try await writer.write { db in
+            var (row, _) = try activeRow(db, resolving: id)
+            let fingerprint = "\(row.id)|\(delta)|\(reason)"
+            if let transactionID, let existing = try LoyaltyRecord.fetchOne(db, key: transactionID) {
+                guard existing.requestFingerprint == fingerprint else {
+                    throw ProfileError.transactionReused(transactionID)
+                }
+                return (row.id, LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime))
+            }
+            let balance = row.loyaltyBalance + delta
+            guard balance >= 0 else {
+                throw ProfileError.insufficientPoints(customer: row.id, balance: row.loyaltyBalance, requested: -delta)
+            }
+            let timestamp = now()
+            row.loyaltyBalance = balance
+            if delta > 0 { row.loyaltyLifetime += delta }
+            row.updatedAt = timestamp
+            try row.update(db)
+            try LoyaltyRecord(
+                id: transactionID ?? EntityID.generate(), customerId: row.id, pointsDelta: delta, reason: reason,
+                occurredAt: timestamp, balanceAfter: balance, requestFingerprint: fingerprint
+            ).insert(db)
+            return (row.id, LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime))
+        }
+    }
+
+    /// The customer's current loyalty standing.
+    public func loyalty(customer id: String) async throws -> (customerID: String, account: LoyaltyAccount) {
+        try await writer.read { db in
+            let (row, _) = try activeRow(db, resolving: id)
+            return (row.id, LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime))
+        }
+    }
+
+    /// Earns and redemptions, newest first, one page after the entry with the id `afterID`.
+    ///
+    /// Ordered by insertion (`rowid`), which is the order the balance moved in even when client-chosen transaction
+    /// ids do not sort by time.
+    public func loyaltyHistory(
+        customer id: String, after afterID: String?, limit: Int
+    ) async throws -> (entries: [LoyaltyEntry], hasMore: Bool) {
+        try await writer.read { db in
+            let (row, _) = try activeRow(db, resolving: id)
+            var sql = "SELECT *, rowid FROM loyalty_transaction WHERE customerId = ?"
+            var arguments: StatementArguments = [row.id]
+            if let afterID {
+                sql += " AND rowid < (SELECT rowid FROM loyalty_transaction WHERE id = ?)"
+                _ = arguments.append(contentsOf: [afterID])
+            }
+            sql += " ORDER BY rowid DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let records = try LoyaltyRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let entries = records.prefix(limit).map {
+                LoyaltyEntry(transactionID: $0.id, pointsDelta: $0.pointsDelta, reason: $0.reason,
+                             occurredAt: $0.occurredAt, balanceAfter: $0.balanceAfter)
+            }
+            return (entries, records.count > limit)
+        }
+    }
+}
