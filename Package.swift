@@ -96,7 +96,10 @@ let package = Package(
         /// Starts built executables on port 0 with temporary data directories and hands back connected clients.
         .target(
             name: "C360TestSupport",
-            dependencies: ["C360Clients", "C360Contracts", grpcCore, grpcHTTP2],
+            dependencies: [
+                "C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, logging,
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
@@ -108,7 +111,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ProfileServiceTests",
-            dependencies: ["ProfileService", "C360StoreKit", "C360Contracts", grpcCore, grdb],
+            dependencies: [
+                "ProfileService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360TestSupport", grpcCore, grdb,
+                swiftProtobuf,
+            ],
             path: "Tests/ProfileServiceTests",
             swiftSettings: strictSettings
         ),
