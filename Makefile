@@ -1,0 +1,50 @@
+# Customer 360: build, test and run. `make test` is what CI runs (through .ci/run).
+#
+#   make build        debug build of every product and the tests
+#   make test         contract freshness, swift tests (unit + integration against the built executables), Python smoke
+#   make smoke        the Python smoke test only (needs `make build`)
+#   make run          every service locally (deploy/local/run.sh)
+#   make generate     regenerate Shared/Contracts/Generated from Proto/ (needs protoc)
+#   make clean-data   delete ./data, the local services' databases
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+SWIFT ?= swift
+# Integration tests and the smoke test start the executables from here. Evaluated by the shell in each recipe line
+# that uses it, so targets that do not need it never start SwiftPM.
+BIN_DIR = $$($(SWIFT) build --show-bin-path)
+
+.PHONY: build test check-contracts swift-test smoke run generate clean-data
+# One step at a time: the steps share a 2-core machine and SwiftPM's .build lock.
+.NOTPARALLEL:
+
+build:
+	@echo "==> swift build --build-tests"
+	$(SWIFT) build --build-tests
+
+test: check-contracts build swift-test smoke
+	@echo "==> all tests passed"
+
+check-contracts:
+	@echo "==> generated contracts match Proto/"
+	scripts/generate-contracts.sh --check
+
+# swift-testing runs tests in parallel within the process by default; --skip-build because `build` just built them.
+swift-test: build
+	@echo "==> swift test"
+	C360_BIN_DIR="$(BIN_DIR)" $(SWIFT) test --skip-build
+
+smoke: build
+	@echo "==> Python smoke test"
+	C360_BIN_DIR="$(BIN_DIR)" clients/python/run-smoke.sh
+
+run:
+	deploy/local/run.sh
+
+generate:
+	scripts/generate-contracts.sh
+
+clean-data:
+	rm -rf ./data

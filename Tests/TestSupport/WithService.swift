@@ -1,0 +1,56 @@
+public import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+
+/// Starts `executable`, waits until its health service answers SERVING, and runs `body` with the process and a
+/// connected client; then closes the client, stops the process with SIGTERM and removes its temporary directories —
+/// also when `body` throws.
+///
+/// When `body` leaves the process running, a shutdown that does not end in exit code 0 fails the call with
+/// `ServiceProcessError.uncleanShutdown`: every test that uses this also checks graceful shutdown.
+///
+/// - Parameters:
+///   - executable: The name of a built executable, e.g. `profile-service`.
+///   - arguments: Extra command-line arguments (see `ServiceProcess.start`).
+///   - dataDirectory: A data directory to reuse (left in place afterwards); `nil` for a fresh temporary one.
+///   - environment: Variables added to the test process's environment.
+///   - body: The test, given the running process and a client connected to it.
+public func withService<T: Sendable>(
+    _ executable: String,
+    arguments: [String] = [],
+    dataDirectory: URL? = nil,
+    environment: [String: String] = [:],
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (ServiceProcess, GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T
+) async throws -> T {
+    let service = try await ServiceProcess.start(
+        executable, arguments: arguments, dataDirectory: dataDirectory, environment: environment)
+    let result: T
+    do {
+        result = try await withConnectedClient(to: service.address, isolation: isolation) { client in
+            try await waitUntilServing(client)
+            return try await body(service, client)
+        }
+    } catch {
+        await service.cleanup()
+        throw error
+    }
+
+    guard service.isRunning else {
+        await service.cleanup()
+        return result
+    }
+    let outcome: ProcessExit
+    do {
+        outcome = try await service.terminate()
+    } catch {
+        await service.cleanup()
+        throw error
+    }
+    let logTail = service.logTail()
+    await service.cleanup()
+    guard outcome.isSuccess else {
+        throw ServiceProcessError.uncleanShutdown(executable: service.executable, outcome: outcome, logTail: logTail)
+    }
+    return result
+}
