@@ -105,7 +105,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SharedTests",
-            dependencies: ["C360ServerKit", "C360StoreKit", "C360Contracts", "C360TestSupport", grpcCore, grdb],
+            dependencies: [
+                "C360ServerKit", "C360StoreKit", "C360Contracts", "C360TestSupport", grpcCore, grdb, argumentParser,
+            ],
             path: "Tests/SharedTests",
             swiftSettings: strictSettings
         ),

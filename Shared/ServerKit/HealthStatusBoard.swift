@@ -38,14 +38,16 @@ public final class HealthStatusBoard: Sendable {
 
     /// Marks everything NOT_SERVING and ends every watch, so graceful shutdown is not held up by open streams.
     public func shutDown() {
-        state.withLock { state in
+        let watchers = state.withLock { state in
             state.shutDown = true
             for service in state.statuses.keys { state.statuses[service] = .notServing }
-            for watcher in state.watchers.values {
-                watcher.continuation.yield(.notServing)
-                watcher.continuation.finish()
-            }
-            state.watchers.removeAll()
+            defer { state.watchers.removeAll() }
+            return state.watchers.values.map(\.continuation)
+        }
+        // Finished outside the lock: finishing runs `onTermination`, which takes the lock itself.
+        for continuation in watchers {
+            continuation.yield(.notServing)
+            continuation.finish()
         }
     }
 
