@@ -26,6 +26,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "profile-service", targets: ["profile-service"]),
+        .executable(name: "demo-data", targets: ["demo-data"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
@@ -88,6 +89,16 @@ let package = Package(
             name: "profile-service",
             dependencies: ["ProfileService", "C360ServerKit", argumentParser],
             path: "Services/profile-service/Main",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Tools
+
+        /// Loads a reproducible demo data set into running services through their gRPC APIs.
+        .executableTarget(
+            name: "demo-data",
+            dependencies: ["C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, argumentParser],
+            path: "Services/demo-data",
             swiftSettings: strictSettings
         ),
 

@@ -115,6 +115,24 @@ class Customer360Client:
 
     # MARK: - Health
 
+    def lookup_customer(self, email: str = "", phone: str = "", crm_id: str = "") -> profile_pb2.Customer:
+        """Finds a customer by one external identifier (normalised by the server, so any spelling works)."""
+        if sum(bool(value) for value in (email, phone, crm_id)) != 1:
+            raise ValueError("give exactly one of email, phone, crm_id")
+        kind, value = (
+            (profile_pb2.IDENTIFIER_KIND_EMAIL, email) if email
+            else (profile_pb2.IDENTIFIER_KIND_PHONE, phone) if phone
+            else (profile_pb2.IDENTIFIER_KIND_CRM_ID, crm_id)
+        )
+        request = profile_pb2.LookupCustomerRequest(identifier=profile_pb2.Identifier(kind=kind, value=value))
+        return self._profiles.LookupCustomer(request, timeout=self._timeout)
+
+    def get_consents(self, customer_id: str) -> profile_pb2.GetConsentsResponse:
+        """The customer's current consent decision for every purpose and channel."""
+        return self._profiles.GetConsents(
+            profile_pb2.GetConsentsRequest(customer_id=customer_id), timeout=self._timeout
+        )
+
     def health_check(self, service: str = "") -> int:
         """The serving status of `service` ("" for the whole server): SERVING, NOT_SERVING, ...
 

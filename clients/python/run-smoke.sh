@@ -1,25 +1,6 @@
 #!/usr/bin/env bash
-# Runs the Python smoke test against the built profile-service: creates clients/python/.venv when missing, installs
-# requirements.txt when it changed, regenerates the stubs into clients/python/gen, and runs smoke_test.py.
-#
-#   clients/python/run-smoke.sh                 needs `swift build` first; honours C360_BIN_DIR
-#   PYTHON=python3.12 clients/python/run-smoke.sh   picks the interpreter that creates the venv
+# Runs the Python smoke test against the built profile-service (needs `swift build` first; honours C360_BIN_DIR).
 set -euo pipefail
 cd "$(dirname "$0")"
-
-if [[ ! -x .venv/bin/python ]]; then
-  echo "creating clients/python/.venv"
-  "${PYTHON:-python3}" -m venv .venv
-fi
-
-# Install only when requirements.txt changed since the last successful install (no network otherwise).
-stamp=.venv/.requirements.sha256
-wanted=$(sha256sum requirements.txt | cut -d' ' -f1)
-if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]]; then
-  echo "installing clients/python/requirements.txt"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-  echo "$wanted" > "$stamp"
-fi
-
-PYTHON=.venv/bin/python ./generate.sh
+./setup.sh
 exec .venv/bin/python smoke_test.py "$@"

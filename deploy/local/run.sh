@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds Customer 360 and runs every service that exists so far on loopback, each with its own SQLite database
+# under ./data, loads the demo data set on first start, and stops everything cleanly on Ctrl-C.
+#
+#   deploy/local/run.sh                 build (debug), start, load demo data once, wait
+#   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
+#   deploy/local/run.sh --release       build and run optimised binaries
+#
+# Ports come from ARCHITECTURE.md (profile 50051) and can be moved with the services' own variables, e.g.
+# C360_PROFILE_PORT=6051. Logs go to $C360_DATA/logs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+configuration=debug
+[[ "${1:-}" == "--release" ]] && configuration=release
+data=${C360_DATA:-./data}
+mkdir -p "$data/logs" "$data/run"
+
+if [[ -d /opt/swift/usr/bin && ":$PATH:" != *":/opt/swift/usr/bin:"* ]]; then
+  export PATH="/opt/swift/usr/bin:$PATH"
+fi
+scripts/install-system-packages.sh
+echo "==> swift build -c $configuration (the first build takes a few minutes)"
+swift build -c "$configuration"
+bin=$(swift build -c "$configuration" --show-bin-path)
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  if ((${#pids[@]} > 0)); then
+    echo
+    echo "==> stopping ${#pids[@]} service(s)"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+}
+trap stop_all INT TERM EXIT
+
+# start NAME ENV_KEY DEFAULT_METRICS_PORT: runs one service, waits for its port file, prints where it listens.
+start() {
+  local name=$1 key=$2 metrics=$3
+  local port_file="$data/run/$name.port"
+  rm -f "$port_file"
+  local metrics_var="C360_${key}_METRICS_PORT"
+  env "$metrics_var=${!metrics_var:-$metrics}" \
+    "$bin/$name" --port-file "$port_file" --data-dir "$data/$name" >>"$data/logs/$name.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 300); do
+    [[ -s "$port_file" ]] && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name failed to start; the end of $data/logs/$name.log:" >&2
+      tail -n 20 "$data/logs/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  [[ -s "$port_file" ]] || { echo "$name did not start listening within 30 s" >&2; exit 1; }
+  printf '    %-20s gRPC 127.0.0.1:%-6s metrics http://127.0.0.1:%s/metrics  db %s\n' \
+    "$name" "$(cat "$port_file")" "${!metrics_var:-$metrics}" "$data/$name"
+}
+
+echo "==> starting services"
+start profile-service PROFILE 9151
+
+echo "==> demo data"
+"$bin/demo-data" --profile-addr "127.0.0.1:$(cat "$data/run/profile-service.port")"
+
+cat <<INFO
+==> Customer 360 is running (logs in $data/logs). Try:
+    clients/python/setup.sh && clients/python/.venv/bin/python clients/python/example.py <email>
+Press Ctrl-C to stop.
+INFO
+wait
