@@ -39,7 +39,7 @@ struct ProfileStoreMergeTests {
         #expect(viaOldID.resolvedFrom == merged.id)
         let viaPhone = try await store.customer(with: Identifier(.phone, "+12025550100"))
         #expect(viaPhone.id == survivor.id)
-        #expect(try await store.customers(matching: CustomerQuery(), after: nil, limit: 10).customers.map(\.id)
+        #expect(try await store.customers(matching: CustomerQuery(), after: nil, limit: 10).items.map(\.id)
             == [survivor.id])
         // Merging again is a no-op answering the survivor.
         #expect(try await store.mergeCustomers(survivor: survivor.id, merged: merged.id).id == survivor.id)
@@ -107,11 +107,11 @@ struct ProfileStoreDetailTests {
                                               source: "step\(offset)", decidedAt: nil)
         }
         let first = try await store.consentHistory(customer: customer.id, after: nil, limit: 2)
-        #expect(first.decisions.map(\.source) == ["step2", "step1"] && first.hasMore)
-        let last = first.decisions.last!
+        #expect(first.items.map(\.source) == ["step2", "step1"] && first.hasMore)
+        let last = first.items.last!
         let second = try await store.consentHistory(
             customer: customer.id, after: ConsentPosition(decidedAt: last.decidedAt, id: last.id), limit: 2)
-        #expect(second.decisions.map(\.source) == ["step0"] && !second.hasMore)
+        #expect(second.items.map(\.source) == ["step0"] && !second.hasMore)
         #expect(try await store.currentConsents(customer: customer.id).consents.map(\.status) == [.granted])
     }
 
@@ -159,8 +159,8 @@ struct ProfileStoreDetailTests {
         let redeemed = try await store.applyPoints(-1_500, reason: "voucher", transactionID: nil, customer: customer.id)
         #expect(redeemed.account == LoyaltyAccount(balance: 3_500, lifetimeEarned: 5_000))
         let history = try await store.loyaltyHistory(customer: customer.id, after: nil, limit: 1)
-        #expect(history.entries.map(\.pointsDelta) == [-1_500] && history.hasMore)
-        let rest = try await store.loyaltyHistory(customer: customer.id, after: history.entries[0].transactionID, limit: 5)
-        #expect(rest.entries.map(\.pointsDelta) == [5_000] && rest.entries[0].balanceAfter == 5_000 && !rest.hasMore)
+        #expect(history.items.map(\.pointsDelta) == [-1_500] && history.hasMore)
+        let rest = try await store.loyaltyHistory(customer: customer.id, after: history.items[0].transactionID, limit: 5)
+        #expect(rest.items.map(\.pointsDelta) == [5_000] && rest.items[0].balanceAfter == 5_000 && !rest.hasMore)
     }
 }

@@ -35,7 +35,7 @@ struct ProfileStoreCustomerTests {
             _ = try await store.createCustomer(newCustomer(email: "ada@example.com", phone: "+4915112345678", given: "Eve"))
         }
         let all = try await store.customers(matching: CustomerQuery(), after: nil, limit: 10)
-        #expect(all.customers.map(\.id) == [first.id])
+        #expect(all.items.map(\.id) == [first.id])
         await #expect(throws: ProfileError.identifierNotFound(Identifier(.phone, "+4915112345678"))) {
             _ = try await store.customer(with: Identifier(.phone, "+4915112345678"))
         }
@@ -67,7 +67,7 @@ struct ProfileStoreCustomerTests {
         let deleted = try await store.deleteCustomer(created.id)
         #expect(deleted.id == created.id)
         await #expect(throws: ProfileError.customerDeleted(created.id)) { _ = try await store.customer(created.id) }
-        #expect(try await store.customers(matching: CustomerQuery(), after: nil, limit: 10).customers.isEmpty)
+        #expect(try await store.customers(matching: CustomerQuery(), after: nil, limit: 10).items.isEmpty)
         await #expect(throws: ProfileError.identifierTaken(Identifier(.email, "gone@example.com"), holder: created.id)) {
             _ = try await store.createCustomer(newCustomer(email: "gone@example.com"))
         }
@@ -126,11 +126,11 @@ struct ProfileStoreListTests {
 
         var seen: [String] = []
         var page = try await store.customers(matching: CustomerQuery(), after: nil, limit: 2)
-        seen += page.customers.map(\.id)
+        seen += page.items.map(\.id)
         for index in 5..<8 { expected.append(try await store.createCustomer(newCustomer(given: "C\(index)")).id) }
         while page.hasMore {
             page = try await store.customers(matching: CustomerQuery(), after: seen.last, limit: 2)
-            seen += page.customers.map(\.id)
+            seen += page.items.map(\.id)
         }
         #expect(seen == expected)
     }
@@ -151,7 +151,7 @@ struct ProfileStoreListTests {
         func ids(_ configure: (inout CustomerQuery) -> Void) async throws -> [String] {
             var query = CustomerQuery()
             configure(&query)
-            return try await store.customers(matching: query, after: nil, limit: 50).customers.map(\.id)
+            return try await store.customers(matching: query, after: nil, limit: 50).items.map(\.id)
         }
         #expect(try await ids { $0.text = "a" } == [ada.id, sara.id, alan.id])  // Ada, Ahmadi, Alan
         #expect(try await ids { $0.text = "ada lo" } == [ada.id])

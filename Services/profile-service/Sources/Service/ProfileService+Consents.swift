@@ -41,13 +41,9 @@ extension ProfileService {
         let limit = try Validate.pageSize(request.page.pageSize)
         let token: PageToken<ConsentPosition>? = try Validate.pageToken(request.page.pageToken, filter: id)
         let page = try await store.consentHistory(customer: id, after: token?.position, limit: limit)
-        return .with { response in
-            response.decisions = page.decisions.map(\.proto)
-            if page.hasMore, let last = page.decisions.last {
-                response.page.nextPageToken = PageToken(
-                    position: ConsentPosition(decidedAt: last.decidedAt, id: last.id), filter: id
-                ).encoded()
-            }
+        return .with {
+            $0.decisions = page.items.map(\.proto)
+            $0.page.nextPageToken = page.nextToken(filter: id) { ConsentPosition(decidedAt: $0.decidedAt, id: $0.id) }
         }
     }
 }

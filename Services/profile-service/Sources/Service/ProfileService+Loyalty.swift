@@ -41,11 +41,9 @@ extension ProfileService {
         let limit = try Validate.pageSize(request.page.pageSize)
         let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: id)
         let page = try await store.loyaltyHistory(customer: id, after: token?.position, limit: limit)
-        return .with { response in
-            response.transactions = page.entries.map(\.proto)
-            if page.hasMore, let last = page.entries.last {
-                response.page.nextPageToken = PageToken(position: last.transactionID, filter: id).encoded()
-            }
+        return .with {
+            $0.transactions = page.items.map(\.proto)
+            $0.page.nextPageToken = page.nextToken(filter: id) { $0.transactionID }
         }
     }
 }

@@ -80,11 +80,9 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         let limit = try Validate.pageSize(request.page.pageSize)
         let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: query.fingerprint)
         let page = try await store.customers(matching: query, after: token?.position, limit: limit)
-        return .with { response in
-            response.customers = page.customers.map(\.proto)
-            if page.hasMore, let last = page.customers.last {
-                response.page.nextPageToken = PageToken(position: last.id, filter: query.fingerprint).encoded()
-            }
+        return .with {
+            $0.customers = page.items.map(\.proto)
+            $0.page.nextPageToken = page.nextToken(filter: query.fingerprint) { $0.id }
         }
     }
 }

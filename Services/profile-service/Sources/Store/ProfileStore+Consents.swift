@@ -1,5 +1,5 @@
 public import C360ServerKit
-import C360StoreKit
+public import C360StoreKit
 public import Foundation
 import GRDB
 
@@ -46,7 +46,7 @@ extension ProfileStore {
     /// Every decision, newest first, one page after `position`.
     public func consentHistory(
         customer id: String, after position: ConsentPosition?, limit: Int
-    ) async throws -> (decisions: [ConsentDecision], hasMore: Bool) {
+    ) async throws -> Page<ConsentDecision> {
         try await writer.read { db in
             let (row, _) = try activeRow(db, resolving: id)
             var sql = "SELECT * FROM consent_decision WHERE customerId = ?"
@@ -57,8 +57,8 @@ extension ProfileStore {
             }
             sql += " ORDER BY decidedAt DESC, id DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let records = try ConsentRecord.fetchAll(db, sql: sql, arguments: arguments)
-            return (records.prefix(limit).map(\.decision), records.count > limit)
+            return Page(fetched: try ConsentRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit)
+                .map(\.decision)
         }
     }
 }

@@ -1,5 +1,5 @@
 import C360ServerKit
-import C360StoreKit
+public import C360StoreKit
 public import Foundation
 import GRDB
 
@@ -24,10 +24,9 @@ extension ProfileStore {
     }
 
     /// One page of active customers matching `query`, in creation (id) order, starting after `afterID`.
-    /// Returns up to `limit` customers and whether more follow.
     public func customers(
         matching query: CustomerQuery, after afterID: String?, limit: Int
-    ) async throws -> (customers: [CustomerProfile], hasMore: Bool) {
+    ) async throws -> Page<CustomerProfile> {
         try await writer.read { db in
             var conditions = ["customer.state = 'active'"]
             var arguments = StatementArguments()
@@ -67,9 +66,8 @@ extension ProfileStore {
             }
             let sql = "SELECT * FROM customer WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try CustomerRecord.fetchAll(db, sql: sql, arguments: arguments)
-            let page = Array(rows.prefix(limit))
-            return (try profiles(db, rows: page), rows.count > limit)
+            let page = Page(fetched: try CustomerRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit)
+            return Page(items: try profiles(db, rows: page.items), hasMore: page.hasMore)
         }
     }
 

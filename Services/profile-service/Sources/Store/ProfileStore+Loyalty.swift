@@ -1,4 +1,4 @@
-import C360StoreKit
+public import C360StoreKit
 import Foundation
 import GRDB
 
@@ -52,7 +52,7 @@ extension ProfileStore {
     /// ids do not sort by time.
     public func loyaltyHistory(
         customer id: String, after afterID: String?, limit: Int
-    ) async throws -> (entries: [LoyaltyEntry], hasMore: Bool) {
+    ) async throws -> Page<LoyaltyEntry> {
         try await writer.read { db in
             let (row, _) = try activeRow(db, resolving: id)
             var sql = "SELECT *, rowid FROM loyalty_transaction WHERE customerId = ?"
@@ -63,12 +63,10 @@ extension ProfileStore {
             }
             sql += " ORDER BY rowid DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let records = try LoyaltyRecord.fetchAll(db, sql: sql, arguments: arguments)
-            let entries = records.prefix(limit).map {
+            return Page(fetched: try LoyaltyRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map {
                 LoyaltyEntry(transactionID: $0.id, pointsDelta: $0.pointsDelta, reason: $0.reason,
                              occurredAt: $0.occurredAt, balanceAfter: $0.balanceAfter)
             }
-            return (entries, records.count > limit)
         }
     }
 }
