@@ -26,6 +26,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "profile-service", targets: ["profile-service"]),
+        .executable(name: "interaction-service", targets: ["interaction-service"]),
         .executable(name: "demo-data", targets: ["demo-data"]),
     ],
     dependencies: [
@@ -92,6 +93,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .target(
+            name: "InteractionService",
+            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grdb, logging],
+            path: "Services/interaction-service/Sources",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "interaction-service",
+            dependencies: ["InteractionService", "C360ServerKit", "C360Clients", argumentParser],
+            path: "Services/interaction-service/Main",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Tools
 
         /// Loads a reproducible demo data set into running services through their gRPC APIs.
@@ -129,6 +143,15 @@ let package = Package(
                 swiftProtobuf,
             ],
             path: "Tests/ProfileServiceTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "InteractionServiceTests",
+            dependencies: [
+                "InteractionService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360TestSupport", grpcCore,
+                grdb, swiftProtobuf,
+            ],
+            path: "Tests/InteractionServiceTests",
             swiftSettings: strictSettings
         ),
         .testTarget(

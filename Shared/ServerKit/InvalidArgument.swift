@@ -17,3 +17,28 @@ public struct InvalidArgument: Error, Equatable, RPCErrorConvertible, CustomStri
     public var rpcErrorMessage: String { "\(field): \(reason)" }
     public var description: String { rpcErrorMessage }
 }
+
+extension RPCError.Code {
+    /// The status name as the gRPC specification spells it ("INVALID_ARGUMENT"), for per-item results of batches.
+    public var canonicalName: String {
+        switch self {
+        case .cancelled: "CANCELLED"
+        case .unknown: "UNKNOWN"
+        case .invalidArgument: "INVALID_ARGUMENT"
+        case .deadlineExceeded: "DEADLINE_EXCEEDED"
+        case .notFound: "NOT_FOUND"
+        case .alreadyExists: "ALREADY_EXISTS"
+        case .permissionDenied: "PERMISSION_DENIED"
+        case .resourceExhausted: "RESOURCE_EXHAUSTED"
+        case .failedPrecondition: "FAILED_PRECONDITION"
+        case .aborted: "ABORTED"
+        case .outOfRange: "OUT_OF_RANGE"
+        case .unimplemented: "UNIMPLEMENTED"
+        case .internalError: "INTERNAL"
+        case .unavailable: "UNAVAILABLE"
+        case .dataLoss: "DATA_LOSS"
+        case .unauthenticated: "UNAUTHENTICATED"
+        default: "UNKNOWN"
+        }
+    }
+}

@@ -2,7 +2,7 @@
 ///
 /// Stores fetch `limit + 1` rows and hand them to `init(fetched:limit:)`; the extra row only tells that another
 /// page exists. Handlers turn the last row into the next page token with `nextToken(filter:position:)`.
-public struct Page<Item: Sendable>: Sendable {
+public struct Page<Item> {
     public var items: [Item]
     public var hasMore: Bool
 
@@ -29,3 +29,5 @@ public struct Page<Item: Sendable>: Sendable {
         return PageToken(position: position(last), filter: filter).encoded()
     }
 }
+
+extension Page: Sendable where Item: Sendable {}

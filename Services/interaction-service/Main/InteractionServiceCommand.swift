@@ -1,0 +1,51 @@
+import ArgumentParser
+import C360Clients
+import C360ServerKit
+import Foundation
+import InteractionService
+
+/// `interaction-service`: what happened. Parses its options and runs until SIGTERM/SIGINT.
+@main
+struct InteractionServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interaction-service",
+        abstract: "Customer 360 interaction-service: touchpoints, purchases, support tickets and their statistics.",
+        discussion: """
+            Owns one SQLite database (interaction.sqlite in --data-dir), serves customer360.v1.InteractionService \
+            and grpc.health.v1.Health over gRPC, and asks profile-service whether customers exist. Every option \
+            also reads C360_INTERACTION_<OPTION> from the environment (e.g. C360_INTERACTION_PROFILE_ADDR).
+            """,
+        version: C360Version.current
+    )
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "profile-service address. [env: C360_INTERACTION_PROFILE_ADDR] (default: 127.0.0.1:50051)")
+    var profileAddr: String?
+
+    @Option(help: "ISO-4217 currency revenue is summed in; purchases in others are counted, not summed. [env: C360_INTERACTION_CURRENCY] (default: USD)")
+    var currency: String?
+
+    func run() async throws {
+        let identity = ServiceIdentity.interaction
+        let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
+        let profileText: String = try profileAddr ?? environment.value("PROFILE_ADDR") ?? "127.0.0.1:50051"
+        guard let profileAddress = PeerAddress(profileText) else {
+            throw ValidationError("--profile-addr must be host:port, not '\(profileText)'")
+        }
+        let currencyCode: String = try currency ?? environment.value("CURRENCY") ?? "USD"
+        guard currencyCode.count == 3, currencyCode.allSatisfy({ $0.isUppercase && $0.isASCII }) else {
+            throw ValidationError("--currency must be an ISO-4217 code such as USD or IRR, not '\(currencyCode)'")
+        }
+
+        let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
+        let store = try InteractionStore(writer: try host.openDatabase(), currency: currencyCode)
+        let profile = try PeerConnection(address: profileAddress)
+        host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
+        let service = InteractionService(
+            store: store,
+            customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
+            settings: CommerceSettings(currency: currencyCode))
+        try await host.serviceGroup(serving: [service], background: [profile]).run()
+    }
+}

@@ -1,0 +1,198 @@
+public import C360Contracts
+import C360ServerKit
+import C360StoreKit
+import Foundation
+public import GRPCCore
+import SwiftProtobuf
+
+extension InteractionService {
+    /// The windows engagement is reported over, in days.
+    static let engagementWindows = [7, 30, 90]
+    /// A self-service session counts as deflected when no ticket follows within this time.
+    static let deflectionWindow: TimeInterval = 86_400
+
+    public func getEngagementStats(
+        request: Customer360_V1_GetEngagementStatsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_EngagementStats {
+        let customerID = try await readableCustomer(request.customerID)
+        let asOf = request.hasAsOf ? request.asOf.date : now()
+        return try await engagement(customerID, asOf: asOf).proto(customerID: customerID)
+    }
+
+    public func getCommerceStats(
+        request: Customer360_V1_GetCommerceStatsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_CommerceStats {
+        let customerID = try await readableCustomer(request.customerID)
+        let asOf = request.hasAsOf ? request.asOf.date : now()
+        return try await commerce(customerID, asOf: asOf).proto(customerID: customerID)
+    }
+
+    public func getSupportStats(
+        request: Customer360_V1_GetSupportStatsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_SupportStats {
+        let customerID = try await readableCustomer(request.customerID)
+        let window = request.hasWindow ? request.window : nil
+        return try await support(customerID, window: window).proto(customerID: customerID, window: window)
+    }
+
+    public func getBestContactTime(
+        request: Customer360_V1_GetBestContactTimeRequest, context: ServerContext
+    ) async throws -> Customer360_V1_BestContactTime {
+        let customerID = try await readableCustomer(request.customerID)
+        let timeZone = try Self.timeZone(request.timeZone, field: "time_zone")
+        return try await bestContact(customerID, timeZone: timeZone, window: request.hasWindow ? request.window : nil)
+            .proto(customerID: customerID)
+    }
+
+    public func getCustomerStats(
+        request: Customer360_V1_GetCustomerStatsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_GetCustomerStatsResponse {
+        let customerID = try await readableCustomer(request.customerID)
+        let asOf = request.hasAsOf ? request.asOf.date : now()
+        let timeZone = try Self.timeZone(request.timeZone, field: "time_zone")
+        let window = request.hasSupportWindow ? request.supportWindow : nil
+        async let engagement = engagement(customerID, asOf: asOf)
+        async let commerce = commerce(customerID, asOf: asOf)
+        async let support = support(customerID, window: window)
+        async let best = bestContact(customerID, timeZone: timeZone, window: nil)
+        async let open = store.tickets(customer: customerID, statuses: [.open, .awaitingCustomer], openedFrom: nil,
+                                       openedUntil: nil, after: nil, limit: 50)
+        let (e, c, s, b, o) = try await (engagement, commerce, support, best, open)
+        return .with {
+            $0.customerID = customerID
+            $0.engagement = e.proto(customerID: customerID)
+            $0.commerce = c.proto(customerID: customerID)
+            $0.support = s.proto(customerID: customerID, window: window)
+            $0.bestContact = b.proto(customerID: customerID)
+            $0.openTickets = o.items.map(\.proto)
+        }
+    }
+
+    public func getRfmSegments(
+        request: Customer360_V1_GetRfmSegmentsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_GetRfmSegmentsResponse {
+        let asOf = request.hasAsOf ? request.asOf.date : now()
+        let inputs = try await store.rfmInputs()
+        let cutPoints = RfmCalculator.cutPoints(from: inputs, asOf: asOf)
+        var sizes: [RfmSegment: (customers: Int64, orders: Int64, net: Int64)] = [:]
+        var historic: Int64 = 0
+        var predictive: Int64 = 0
+        var repeatCustomers: Int64 = 0
+        for input in inputs {
+            if let cutPoints {
+                let segment = RfmCalculator.score(input, asOf: asOf, cutPoints: cutPoints).segment
+                sizes[segment, default: (0, 0, 0)].customers += 1
+                sizes[segment, default: (0, 0, 0)].orders += input.orders
+                sizes[segment, default: (0, 0, 0)].net += input.netMinor
+            }
+            historic += input.netMinor
+            if input.orders > 1 { repeatCustomers += 1 }
+        }
+        let activity = try await store.customerCount()
+        for totals in try await store.commerceTotalsOfBuyers() {
+            predictive += CommerceCalculator.commerce(totals: totals, asOf: asOf, settings: settings, cutPoints: nil)
+                .predictiveCLVMinor ?? 0
+        }
+        return .with { message in
+            message.asOf = Google_Protobuf_Timestamp(date: asOf)
+            message.segments = RfmSegment.allCases.compactMap { segment in
+                sizes[segment].map { size in
+                    .with {
+                        $0.segment = segment.proto
+                        $0.customers = size.customers
+                        $0.orders = size.orders
+                        $0.netRevenue = Money(size.net, settings.currency).proto
+                    }
+                }
+            }
+            message.customers = activity
+            message.customersWithPurchases = Int64(inputs.count)
+            message.customersWithRepeatPurchases = repeatCustomers
+            message.historicClvSum = Money(historic, settings.currency).proto
+            message.predictiveClvSum = Money(predictive, settings.currency).proto
+            if let cutPoints {
+                message.cutPoints = .with {
+                    $0.recencyDays = cutPoints.recencyDays
+                    $0.frequency = cutPoints.frequency
+                    $0.monetaryMinor = cutPoints.monetaryMinor
+                }
+            }
+        }
+    }
+
+    public func getSupportKpis(
+        request: Customer360_V1_GetSupportKpisRequest, context: ServerContext
+    ) async throws -> Customer360_V1_SupportKpis {
+        let window = request.hasWindow ? request.window : nil
+        let inputs = try await store.supportInputs(
+            customer: nil, from: window.flatMap { $0.hasStart ? $0.start.date : nil },
+            until: window.flatMap { $0.hasEnd ? $0.end.date : nil }, deflectionWindow: Self.deflectionWindow)
+        return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
+                                         ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
+            .kpis(window: window)
+    }
+
+    public func listCustomerActivity(
+        request: Customer360_V1_ListCustomerActivityRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ListCustomerActivityResponse {
+        let limit = try Validate.pageSize(request.page.pageSize)
+        let since = request.hasActiveSince ? request.activeSince.date : nil
+        let fingerprint = "activity|\(since?.timeIntervalSince1970 ?? 0)"
+        let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
+        let page = try await store.customerActivity(after: token?.position, activeSince: since, limit: limit)
+        return .with { message in
+            message.customers = page.items.map { item in
+                .with {
+                    $0.customerID = item.customerID
+                    $0.firstSeenAt = Google_Protobuf_Timestamp(item.totals.firstSeenAt)
+                    $0.lastSeenAt = Google_Protobuf_Timestamp(item.totals.lastSeenAt)
+                    $0.touchpoints = item.totals.touchpoints
+                    $0.orders = item.orders
+                    $0.openTickets = item.openTickets
+                }
+            }
+            message.page.nextPageToken = page.nextToken(filter: fingerprint) { $0.customerID }
+        }
+    }
+
+    // MARK: - Shared by the RPCs above
+
+    func engagement(_ customerID: String, asOf: Date) async throws -> EngagementStats {
+        let longest = TimeInterval(Self.engagementWindows.max() ?? 90) * 86_400
+        let events = try await store.activityEvents(customer: customerID, from: asOf.addingTimeInterval(-longest),
+                                                    until: asOf.addingTimeInterval(0.001))
+        let totals = try await store.totals(customer: customerID)?.activity ?? ActivityTotals()
+        return EngagementCalculator.engagement(events: events, totals: totals, asOf: asOf,
+                                               windowDays: Self.engagementWindows)
+    }
+
+    func commerce(_ customerID: String, asOf: Date) async throws -> CommerceStats {
+        let totals = try await store.totals(customer: customerID)?.commerce ?? CommerceTotals()
+        let cutPoints = totals.orders > 0 ? try await rfmCutPoints.cutPoints(asOf: asOf) : nil
+        return CommerceCalculator.commerce(totals: totals, asOf: asOf, settings: settings, cutPoints: cutPoints)
+    }
+
+    func support(_ customerID: String, window: Customer360_V1_TimeRange?) async throws -> SupportStats {
+        let inputs = try await store.supportInputs(
+            customer: customerID, from: window.flatMap { $0.hasStart ? $0.start.date : nil },
+            until: window.flatMap { $0.hasEnd ? $0.end.date : nil }, deflectionWindow: Self.deflectionWindow)
+        return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
+                                         ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
+    }
+
+    func bestContact(_ customerID: String, timeZone: TimeZone, window: Customer360_V1_TimeRange?) async throws
+        -> BestContactTime {
+        let events = try await store.activityEvents(
+            customer: customerID, from: window.flatMap { $0.hasStart ? $0.start.date : nil },
+            until: window.flatMap { $0.hasEnd ? $0.end.date : nil })
+        return BestContactCalculator.bestContact(events: events, timeZone: timeZone)
+    }
+
+    static func timeZone(_ identifier: String, field: String) throws(InvalidArgument) -> TimeZone {
+        guard !identifier.isEmpty else { return TimeZone(identifier: "UTC")! }
+        guard let zone = TimeZone(identifier: identifier) else {
+            throw InvalidArgument(field, "'\(identifier.prefix(64))' is not an IANA time zone (e.g. Asia/Tehran)")
+        }
+        return zone
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+/// What became of one event handed to `InteractionStore.ingest`.
+public enum IngestOutcome: Equatable, Sendable {
+    /// Stored now, as returned.
+    case stored(Touchpoint)
+    /// Its event id was already stored; nothing was written. Carries the touchpoint as first stored.
+    case duplicate(Touchpoint)
+    /// Refused by the ticket state machine; nothing was written for it.
+    case rejected(InteractionError)
+}
+
+extension InteractionStore {
+    /// Stores validated touchpoints (customer ids already resolved) in one transaction. Each event is stored whole
+    /// (row, counters, ticket) or not at all; a duplicate or a rejected event does not stop the others.
+    public func ingest(_ touchpoints: [Touchpoint]) async throws -> [IngestOutcome] {
+        try await writer.write { db in try ingest(touchpoints, in: db) }
+    }
+
+    /// The same, inside a transaction the caller owns (the benchmark's direct path uses it).
+    func ingest(_ touchpoints: [Touchpoint], in db: Database) throws -> [IngestOutcome] {
+        let recordedAt = now()
+        var outcomes: [IngestOutcome] = []
+        outcomes.reserveCapacity(touchpoints.count)
+        for touchpoint in touchpoints {
+            if let existing = try storedTouchpoint(db, eventID: touchpoint.eventID) {
+                outcomes.append(.duplicate(existing))
+                continue
+            }
+            var ticketChange: (before: Ticket?, after: Ticket)?
+            if touchpoint.kind.isTicketEvent {
+                let before = try ticket(db, id: touchpoint.ticketID)
+                do {
+                    ticketChange = (before, try TicketTransitions.apply(touchpoint, to: before, now: recordedAt))
+                } catch {
+                    outcomes.append(.rejected(error))
+                    continue
+                }
+            }
+            try db.cachedStatement(sql: "INSERT INTO touchpoint (\(Touchpoint.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+                .execute(arguments: touchpoint.insertArguments(recordedAt: recordedAt))
+            try updateSummary(db, with: touchpoint)
+            if let ticketChange {
+                try save(db, ticket: ticketChange.after)
+            }
+            var stored = touchpoint
+            stored.recordedAt = Date(unixMillis: recordedAt.unixMillis)
+            stored.occurredAt = Date(unixMillis: touchpoint.occurredAt.unixMillis)
+            outcomes.append(.stored(stored))
+        }
+        return outcomes
+    }
+
+    func storedTouchpoint(_ db: Database, eventID: String) throws -> Touchpoint? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM touchpoint WHERE eventId = ?"), arguments: [eventID])
+            .map(Touchpoint.init(row:))
+    }
+
+    /// Folds one stored touchpoint into its customer's counters.
+    private func updateSummary(_ db: Database, with touchpoint: Touchpoint) throws {
+        let at = touchpoint.occurredAt.unixMillis
+        let inbound: Int64? = touchpoint.direction == .inbound ? at : nil
+        var orders: Int64 = 0, refunds: Int64 = 0, gross: Int64 = 0, refunded: Int64 = 0, discounted: Int64 = 0
+        var otherCurrency: Int64 = 0
+        var purchaseAt: Int64?
+        if let purchase = touchpoint.purchase {
+            let inCurrency = purchase.amount.currency == currency
+            switch touchpoint.kind {
+            case .purchase where inCurrency:
+                orders = 1
+                gross = purchase.amount.amountMinor
+                discounted = purchase.discountCode.isEmpty ? 0 : 1
+                purchaseAt = at
+            case .purchase:
+                otherCurrency = 1
+            case .refund where inCurrency:
+                refunds = 1
+                refunded = purchase.amount.amountMinor
+            default:
+                break
+            }
+        }
+        let openTicketsDelta: Int64 = switch touchpoint.kind {
+        case .ticketOpened, .ticketReopened: 1
+        case .ticketResolved: -1
+        default: 0
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO customer_summary (customerId, touchpoints, firstSeenAt, lastSeenAt, lastInboundAt, orders,
+                refunds, grossMinor, refundedMinor, discountedOrders, firstPurchaseAt, lastPurchaseAt,
+                otherCurrencyOrders, openTickets)
+            VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (customerId) DO UPDATE SET
+                touchpoints = touchpoints + 1,
+                firstSeenAt = min(firstSeenAt, excluded.firstSeenAt),
+                lastSeenAt = max(lastSeenAt, excluded.lastSeenAt),
+                lastInboundAt = max(coalesce(lastInboundAt, excluded.lastInboundAt), coalesce(excluded.lastInboundAt, lastInboundAt)),
+                orders = orders + excluded.orders,
+                refunds = refunds + excluded.refunds,
+                grossMinor = grossMinor + excluded.grossMinor,
+                refundedMinor = refundedMinor + excluded.refundedMinor,
+                discountedOrders = discountedOrders + excluded.discountedOrders,
+                firstPurchaseAt = coalesce(min(firstPurchaseAt, excluded.firstPurchaseAt), firstPurchaseAt, excluded.firstPurchaseAt),
+                lastPurchaseAt = coalesce(max(lastPurchaseAt, excluded.lastPurchaseAt), lastPurchaseAt, excluded.lastPurchaseAt),
+                otherCurrencyOrders = otherCurrencyOrders + excluded.otherCurrencyOrders,
+                openTickets = openTickets + excluded.openTickets
+            """).execute(arguments: [touchpoint.customerID, at, at, inbound, orders, refunds, gross, refunded, discounted,
+                                     purchaseAt, purchaseAt, otherCurrency, openTicketsDelta])
+    }
+
+    func ticket(_ db: Database, id: String) throws -> Ticket? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket WHERE ticketId = ?"), arguments: [id])
+            .map(Ticket.init(row:))
+    }
+
+    private func save(_ db: Database, ticket: Ticket) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO ticket (\(Ticket.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            .execute(arguments: ticket.arguments)
+    }
+}

@@ -1,0 +1,142 @@
+public import C360StoreKit
+public import Foundation
+import GRDB
+
+/// One row of the customer activity list.
+public struct CustomerActivity: Sendable, Equatable {
+    public var customerID: String
+    public var totals: ActivityTotals
+    public var orders: Int64
+    public var openTickets: Int64
+}
+
+/// What the support calculator needs for one customer or for everyone.
+public struct SupportInputs: Sendable {
+    public var tickets: [Ticket]
+    public var selfService: [SelfServiceSession]
+    public var ticketOpenings: [(customerID: String, at: Date)]
+}
+
+extension InteractionStore {
+    /// The customer's lifetime counters, or nil when this service has nothing about them.
+    public func totals(customer customerID: String) async throws -> (activity: ActivityTotals, commerce: CommerceTotals)? {
+        try await writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer_summary WHERE customerId = ?",
+                                             arguments: [customerID]) else { return nil }
+            return (Self.activityTotals(row), Self.commerceTotals(row))
+        }
+    }
+
+    /// The customer's touchpoints in [from, until), as the engagement and best-contact calculators see them.
+    public func activityEvents(customer customerID: String, from: Date?, until: Date?) async throws -> [ActivityEvent] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT occurredAt, channel, direction FROM touchpoint
+                WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
+                """, arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max])
+                .compactMap(Touchpoint.activityEvent(row:))
+        }
+    }
+
+    /// Recency, frequency and monetary inputs of every customer with a purchase in the reporting currency.
+    public func rfmInputs() async throws -> [RfmInput] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT lastPurchaseAt, orders, grossMinor - refundedMinor AS netMinor FROM customer_summary
+                WHERE orders > 0 AND lastPurchaseAt IS NOT NULL
+                """).map {
+                RfmInput(lastPurchaseAt: Date(unixMillis: $0["lastPurchaseAt"]), orders: $0["orders"],
+                         netMinor: $0["netMinor"])
+            }
+        }
+    }
+
+    /// Tickets opened in [from, until), self-service sessions in that window, and ticket openings up to
+    /// `deflectionWindow` after it; for one customer, or for everyone when `customerID` is nil.
+    public func supportInputs(
+        customer customerID: String?, from: Date?, until: Date?, deflectionWindow: TimeInterval
+    ) async throws -> SupportInputs {
+        try await writer.read { db in
+            let lower = from?.unixMillis ?? Int64.min
+            let upper = until?.unixMillis ?? Int64.max
+            let openingsUpper = until.map { $0.addingTimeInterval(deflectionWindow).unixMillis } ?? Int64.max
+            let customerClause = customerID == nil ? "" : " AND customerId = ?"
+            func arguments(_ values: [any DatabaseValueConvertible]) -> StatementArguments {
+                StatementArguments(values + (customerID.map { [$0] } ?? []))
+            }
+            let tickets = try Row.fetchAll(db, sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
+                                           arguments: arguments([lower, upper])).map(Ticket.init(row:))
+            let sessions = try Row.fetchAll(db, sql: """
+                SELECT customerId, occurredAt FROM touchpoint
+                WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
+                """, arguments: arguments([lower, upper])).map {
+                SelfServiceSession(customerID: $0["customerId"], at: Date(unixMillis: $0["occurredAt"]))
+            }
+            let openings = try Row.fetchAll(db, sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
+                                            arguments: arguments([lower, openingsUpper])).map {
+                (customerID: $0["customerId"] as String, at: Date(unixMillis: $0["openedAt"]))
+            }
+            return SupportInputs(tickets: tickets, selfService: sessions, ticketOpenings: openings)
+        }
+    }
+
+    /// Every customer this service has data about, by id, one page after `afterID`.
+    public func customerActivity(after afterID: String?, activeSince: Date?, limit: Int) async throws -> Page<CustomerActivity> {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM customer_summary WHERE customerId > ? AND lastSeenAt >= ?
+                ORDER BY customerId LIMIT ?
+                """, arguments: [afterID ?? "", activeSince?.unixMillis ?? Int64.min, limit + 1])
+            return Page(fetched: rows, limit: limit).map {
+                CustomerActivity(customerID: $0["customerId"], totals: Self.activityTotals($0), orders: $0["orders"],
+                                 openTickets: $0["openTickets"])
+            }
+        }
+    }
+
+    /// How many customers this service has data about.
+    public func customerCount() async throws -> Int64 {
+        try await writer.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_summary") ?? 0 }
+    }
+
+    /// The commerce counters of every customer with a purchase in the reporting currency.
+    public func commerceTotalsOfBuyers() async throws -> [CommerceTotals] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM customer_summary WHERE orders > 0").map(Self.commerceTotals)
+        }
+    }
+
+    /// Every ticket of one customer, oldest first (for exports).
+    public func allTickets(customer customerID: String) async throws -> [Ticket] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt",
+                             arguments: [customerID]).map(Ticket.init(row:))
+        }
+    }
+
+    /// Deletes everything this service holds about one customer; idempotent.
+    public func eraseCustomer(_ customerID: String) async throws -> (touchpoints: Int, tickets: Int) {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM touchpoint WHERE customerId = ?", arguments: [customerID])
+            let touchpoints = db.changesCount
+            try db.execute(sql: "DELETE FROM ticket WHERE customerId = ?", arguments: [customerID])
+            let tickets = db.changesCount
+            try db.execute(sql: "DELETE FROM customer_summary WHERE customerId = ?", arguments: [customerID])
+            return (touchpoints, tickets)
+        }
+    }
+
+    private static func activityTotals(_ row: Row) -> ActivityTotals {
+        ActivityTotals(touchpoints: row["touchpoints"], firstSeenAt: Date(unixMillis: row["firstSeenAt"]),
+                       lastSeenAt: Date(unixMillis: row["lastSeenAt"]),
+                       lastInboundAt: (row["lastInboundAt"] as Int64?).map(Date.init(unixMillis:)))
+    }
+
+    private static func commerceTotals(_ row: Row) -> CommerceTotals {
+        CommerceTotals(orders: row["orders"], refunds: row["refunds"], grossMinor: row["grossMinor"],
+                       refundedMinor: row["refundedMinor"], discountedOrders: row["discountedOrders"],
+                       firstPurchaseAt: (row["firstPurchaseAt"] as Int64?).map(Date.init(unixMillis:)),
+                       lastPurchaseAt: (row["lastPurchaseAt"] as Int64?).map(Date.init(unixMillis:)),
+                       otherCurrencyOrders: row["otherCurrencyOrders"])
+    }
+}

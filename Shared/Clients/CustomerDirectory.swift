@@ -1,0 +1,99 @@
+import Foundation
+public import GRPCCore
+import Synchronization
+
+/// Answers whether a customer exists and which id their data belongs under, for services that store data about
+/// customers they do not own. A merged-away id resolves to the survivor.
+public protocol CustomerDirectory: Sendable {
+    /// The id to store data under: `customerID` itself, or the survivor it was merged into.
+    ///
+    /// - Throws: `CustomerLookupError`.
+    func resolve(_ customerID: String) async throws(CustomerLookupError) -> String
+}
+
+/// Why a customer could not be resolved.
+public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
+    /// profile-service does not know the customer (or it was deleted or erased).
+    case unknown(customerID: String, reason: String)
+    /// profile-service could not be asked in time.
+    case unavailable(String)
+
+    public var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .unknown: .failedPrecondition
+        case .unavailable: .unavailable
+        }
+    }
+
+    public var rpcErrorMessage: String {
+        switch self {
+        case .unknown(let id, let reason): "customer \(id) is not known to profile-service (\(reason)); create it there first"
+        case .unavailable(let detail): "profile-service is unavailable, so the customer cannot be checked; retry later (\(detail))"
+        }
+    }
+}
+
+/// A fixed directory for tests and tools: known ids, and merged-away ids with their survivors.
+public struct StaticCustomerDirectory: CustomerDirectory {
+    private let survivors: [String: String]
+
+    /// `customers` exist as themselves; `merged` maps merged-away ids to their survivors.
+    public init(customers: [String] = [], merged: [String: String] = [:]) {
+        var survivors = Dictionary(uniqueKeysWithValues: customers.map { ($0, $0) })
+        survivors.merge(merged) { _, new in new }
+        self.survivors = survivors
+    }
+
+    public func resolve(_ customerID: String) async throws(CustomerLookupError) -> String {
+        guard let survivor = survivors[customerID] else {
+            throw .unknown(customerID: customerID, reason: "not in the directory")
+        }
+        return survivor
+    }
+}
+
+/// Remembers answers for a while, so a stream of events for the same customers asks profile-service once.
+///
+/// Known customers are kept for `positiveTTL`, unknown ones for the shorter `negativeTTL` (a customer created a
+/// moment later is found soon). At `capacity` entries the cache starts over rather than grow without bound.
+public final class CachedCustomerDirectory: CustomerDirectory {
+    private struct Entry {
+        var result: Result<String, CustomerLookupError>
+        var expires: ContinuousClock.Instant
+    }
+
+    private let upstream: any CustomerDirectory
+    private let positiveTTL: Duration
+    private let negativeTTL: Duration
+    private let capacity: Int
+    private let entries = Mutex<[String: Entry]>([:])
+
+    public init(upstream: any CustomerDirectory, positiveTTL: Duration = .seconds(300),
+                negativeTTL: Duration = .seconds(5), capacity: Int = 100_000) {
+        self.upstream = upstream
+        self.positiveTTL = positiveTTL
+        self.negativeTTL = negativeTTL
+        self.capacity = capacity
+    }
+
+    public func resolve(_ customerID: String) async throws(CustomerLookupError) -> String {
+        let now = ContinuousClock.now
+        if let entry = entries.withLock({ $0[customerID] }), entry.expires > now {
+            return try entry.result.get()
+        }
+        let result: Result<String, CustomerLookupError>
+        do {
+            result = .success(try await upstream.resolve(customerID))
+        } catch .unavailable(let detail) {
+            throw .unavailable(detail)  // never cached: the next call asks again
+        } catch {
+            result = .failure(error)
+        }
+        let ttl = (try? result.get()) == nil ? negativeTTL : positiveTTL
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[customerID] = Entry(result: result, expires: now + ttl)
+        }
+        return try result.get()
+    }
+}
