@@ -3,6 +3,7 @@ import C360Clients
 import C360Contracts
 import C360ServerKit
 import GRPCCore
+import Foundation
 import GRPCNIOTransportHTTP2
 
 /// `demo-data`: fills running Customer 360 services with a reproducible demo data set, through their public gRPC
@@ -23,6 +24,9 @@ struct DemoDataCommand: AsyncParsableCommand {
     @Option(help: "profile-service address.")
     var profileAddr: String = "127.0.0.1:50051"
 
+    @Option(help: "interaction-service address; \"\" skips touchpoints, purchases and tickets.")
+    var interactionAddr: String = "127.0.0.1:50052"
+
     @Option(help: "How many customers to create.")
     var customers: Int = 200
 
@@ -34,23 +38,66 @@ struct DemoDataCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard PeerAddress(profileAddr) != nil else { throw ValidationError("--profile-addr must be host:port") }
+        guard interactionAddr.isEmpty || PeerAddress(interactionAddr) != nil else {
+            throw ValidationError("--interaction-addr must be host:port or \"\"")
+        }
         guard (1...100_000).contains(customers) else { throw ValidationError("--customers must be 1...100000") }
     }
 
     func run() async throws {
-        let address = PeerAddress(profileAddr)!
-        try await withGRPCClient(transport: try .http2NIOPosix(
-            target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext
-        )) { client in
+        var generator = DemoGenerator(seed: seed)
+        let existingCustomers = try await withPeer(profileAddr) { client in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
-            let existing = try await profiles.listCustomers(.with { $0.page.pageSize = 1 },
-                                                            options: .deadline(.seconds(10)))
+            let existing = try await profiles.listCustomers(.with { $0.page.pageSize = 1 }, options: .deadline(.seconds(10)))
             if !existing.customers.isEmpty, !force {
-                print("profile-service at \(address) already holds customers; skipping (use --force to load anyway)")
+                print("demo-data: profile-service at \(profileAddr) already holds customers; not adding any (--force adds more)")
+            } else {
+                var loader = ProfileDemoLoader(profiles: profiles, generator: generator)
+                try await loader.load(customers: self.customers)
+                generator = loader.generator
+            }
+            return try await allCustomers(profiles)
+        }
+        guard !interactionAddr.isEmpty else { return }
+        try await withPeer(interactionAddr) { client in
+            let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+            let existing = try await interactions.listCustomerActivity(.with { $0.page.pageSize = 1 },
+                                                                       options: .deadline(.seconds(10)))
+            if !existing.customers.isEmpty, !force {
+                print("demo-data: interaction-service at \(interactionAddr) already holds touchpoints; not adding any")
                 return
             }
-            var loader = ProfileDemoLoader(profiles: profiles, generator: DemoGenerator(seed: seed))
-            try await loader.load(customers: customers)
+            var loader = InteractionDemoLoader(interactions: interactions, generator: generator, now: Date())
+            try await loader.load(customers: existingCustomers)
+        }
+    }
+
+    /// Every customer in profile-service, page by page.
+    private func allCustomers(
+        _ profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
+    ) async throws -> [Customer360_V1_Customer] {
+        var customers: [Customer360_V1_Customer] = []
+        var token = ""
+        repeat {
+            let page = try await profiles.listCustomers(.with {
+                $0.page.pageSize = 500
+                $0.page.pageToken = token
+            }, options: .deadline(.seconds(10)))
+            customers += page.customers
+            token = page.page.nextPageToken
+        } while !token.isEmpty
+        return customers
+    }
+
+    /// Runs `body` with a client connected to `address`.
+    private func withPeer<Result: Sendable>(
+        _ address: String, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+    ) async throws -> Result {
+        let peer = PeerAddress(address)!
+        return try await withGRPCClient(transport: try .http2NIOPosix(
+            target: .dns(host: peer.host, port: peer.port), transportSecurity: .plaintext
+        )) { client in
+            try await body(client)
         }
     }
 }

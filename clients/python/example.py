@@ -1,4 +1,4 @@
-"""Looks a customer up by email in a running profile-service and prints their profile and consents.
+"""Looks a customer up by email and prints their profile, consents and what interaction-service knows of them.
 
     clients/python/setup.sh
     clients/python/.venv/bin/python clients/python/example.py ada@example.com
@@ -20,6 +20,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("email", help="the customer's email address (any case)")
     parser.add_argument("--address", default="127.0.0.1:50051", help="profile-service host:port")
+    parser.add_argument("--interaction-address", default="127.0.0.1:50052",
+                        help="interaction-service host:port ('' to skip)")
     args = parser.parse_args()
     with connect(args.address) as client:
         try:
@@ -34,7 +36,31 @@ def main() -> int:
             status = profile_pb2.ConsentStatus.Name(consent.status)
             channel = common_pb2.Channel.Name(consent.channel)
             print(f"consent {purpose} via {channel}: {status} ({consent.source})")
+    if args.interaction_address:
+        print_interactions(args.interaction_address, customer.customer_id)
     return 0
+
+
+def print_interactions(address: str, customer_id: str) -> None:
+    """Engagement, commerce, support and best contact time in one call (GetCustomerStats)."""
+    from customer360.v1 import interaction_pb2, interaction_pb2_grpc
+
+    with grpc.insecure_channel(address) as channel:
+        stub = interaction_pb2_grpc.InteractionServiceStub(channel)
+        stats = stub.GetCustomerStats(interaction_pb2.GetCustomerStatsRequest(customer_id=customer_id), timeout=5)
+    windows = ", ".join(f"{w.touchpoints} in {w.days} days" for w in stats.engagement.windows)
+    commerce = stats.commerce
+    segment = interaction_pb2.RfmSegment.Name(commerce.rfm.segment)
+    print(f"engagement: {stats.engagement.total_touchpoints} touchpoints ({windows})")
+    print(f"commerce: {commerce.orders} orders, net {commerce.net_revenue.amount_minor / 100:.2f} "
+          f"{commerce.net_revenue.currency_code}, RFM {commerce.rfm.recency}{commerce.rfm.frequency}"
+          f"{commerce.rfm.monetary} {segment}")
+    print(f"support: {stats.support.tickets_opened} tickets, {stats.support.tickets_open} open")
+    best = stats.best_contact
+    if best.HasField("best_hour_of_week"):
+        day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][best.best_hour_of_week // 24]
+        channel = common_pb2.Channel.Name(best.best_channel)
+        print(f"best contact: {channel}, {day} {best.best_hour_of_week % 24:02d}:00 UTC")
 
 
 if __name__ == "__main__":

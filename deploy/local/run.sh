@@ -6,7 +6,7 @@
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
 #
-# Ports come from ARCHITECTURE.md (profile 50051) and can be moved with the services' own variables, e.g.
+# Ports come from ARCHITECTURE.md (profile 50051, interaction 50052) and can be moved with the services' own variables, e.g.
 # C360_PROFILE_PORT=6051. Logs go to $C360_DATA/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,14 +36,15 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-# start NAME ENV_KEY DEFAULT_METRICS_PORT: runs one service, waits for its port file, prints where it listens.
+# start NAME ENV_KEY DEFAULT_METRICS_PORT [ARGS…]: runs one service, waits for its port file, prints where it listens.
 start() {
   local name=$1 key=$2 metrics=$3
+  shift 3
   local port_file="$data/run/$name.port"
   rm -f "$port_file"
   local metrics_var="C360_${key}_METRICS_PORT"
   env "$metrics_var=${!metrics_var:-$metrics}" \
-    "$bin/$name" --port-file "$port_file" --data-dir "$data/$name" >>"$data/logs/$name.log" 2>&1 &
+    "$bin/$name" --port-file "$port_file" --data-dir "$data/$name" "$@" >>"$data/logs/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 300); do
@@ -62,9 +63,12 @@ start() {
 
 echo "==> starting services"
 start profile-service PROFILE 9151
+profile_addr="127.0.0.1:$(cat "$data/run/profile-service.port")"
+start interaction-service INTERACTION 9152 --profile-addr "$profile_addr"
+interaction_addr="127.0.0.1:$(cat "$data/run/interaction-service.port")"
 
 echo "==> demo data"
-"$bin/demo-data" --profile-addr "127.0.0.1:$(cat "$data/run/profile-service.port")"
+"$bin/demo-data" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr"
 
 cat <<INFO
 ==> Customer 360 is running (logs in $data/logs). Try:

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Writes one line to stdout at once.
+///
+/// `print` is block-buffered when stdout is a file or a pipe (`bench … | tee`), so progress lines of a long run would
+/// appear minutes late; every line of the benchmark goes through here instead, in order.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Why a benchmark could not run or its result cannot be trusted; the message says what to do.
+struct BenchError: Error, CustomStringConvertible {
+    /// A sentence a person can act on.
+    let message: String
+
+    /// Wraps `message`.
+    init(_ message: String) {
+        self.message = message
+    }
+
+    var description: String {
+        message
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number for rates and printing.
+    var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// The duration in milliseconds.
+    var inMilliseconds: Double {
+        Double(components.seconds) * 1e3 + Double(components.attoseconds) / 1e15
+    }
+}
+
+/// Number formatting for the benchmark's output.
+enum Format {
+    /// `value` with `digits` decimals.
+    static func decimal(_ value: Double, _ digits: Int = 1) -> String {
+        String(format: "%.\(digits)f", value)
+    }
+
+    /// A whole number, e.g. an events-per-second rate.
+    static func whole(_ value: Double) -> String {
+        value.isFinite ? String(Int(value.rounded())) : "∞"
+    }
+
+    /// `text` padded with spaces on the right to `width` characters (left-aligned column).
+    static func left(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    /// `text` padded with spaces on the left to `width` characters (right-aligned column).
+    static func right(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    /// A byte count as MB.
+    static func megabytes(_ bytes: Int64) -> String {
+        "\(decimal(Double(bytes) / 1_048_576)) MB"
+    }
+}
+
+/// Latency samples of one query, summarised by percentiles.
+struct LatencySamples {
+    /// Milliseconds per run, in the order measured.
+    private(set) var milliseconds: [Double] = []
+
+    /// Adds one run.
+    mutating func record(_ duration: Duration) {
+        milliseconds.append(duration.inMilliseconds)
+    }
+
+    /// The nearest-rank percentile `fraction` (0.5 for p50, 0.99 for p99) in milliseconds; 0 without samples.
+    func percentile(_ fraction: Double) -> Double {
+        guard !milliseconds.isEmpty else { return 0 }
+        let sorted = milliseconds.sorted()
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank - 1, 0), sorted.count - 1)]
+    }
+}
+
+/// A fresh directory under the system's temporary directory for one benchmark run, removed by `remove()`.
+struct ScratchDirectory {
+    /// The directory itself.
+    let url: URL
+
+    /// Creates `<tmp>/c360-bench-<label>-<uuid>`.
+    init(label: String) throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("c360-bench-\(label)-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    /// `<directory>/<name>`.
+    func child(_ name: String) -> URL {
+        url.appendingPathComponent(name)
+    }
+
+    /// Removes the directory and everything in it; failures are reported, not thrown (the numbers are already out).
+    func remove() {
+        do {
+            try FileManager.default.removeItem(at: url)
+        } catch {
+            say("warning: could not remove \(url.path): \(error)")
+        }
+    }
+}
+
+/// The size of a SQLite database on disk: the file plus its -wal and -shm files.
+func databaseSize(directory: URL, fileName: String) -> Int64 {
+    [fileName, fileName + "-wal", fileName + "-shm"].reduce(Int64(0)) { total, name in
+        let values = try? directory.appendingPathComponent(name).resourceValues(forKeys: [.fileSizeKey])
+        return total + Int64(values?.fileSize ?? 0)
+    }
+}
