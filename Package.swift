@@ -116,6 +116,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// Benchmarks, not tests: ingest throughput (gRPC stream vs. the store directly) and query latency.
+        .executableTarget(
+            name: "bench",
+            dependencies: [
+                "InteractionService", "C360Contracts", "C360Clients", "C360StoreKit", "C360ServerKit",
+                grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging, argumentParser,
+            ],
+            path: "Services/bench",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Tests
 
         /// Starts built executables on port 0 with temporary data directories and hands back connected clients.

@@ -79,7 +79,8 @@ final class ChildService {
                 if text.hasSuffix("\n"), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
                     (1...65535).contains(port)
                 {
-                    return ChildService(name: name, port: port, logFile: logFile, process: process, exitRecord: exitRecord)
+                    return ChildService(
+                        name: name, port: port, logFile: logFile, process: process, exitRecord: exitRecord)
                 }
             }
             if let status = exitRecord.status {

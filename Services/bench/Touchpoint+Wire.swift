@@ -30,7 +30,8 @@ extension Touchpoint {
             message.campaignID = campaignID
             if let duration {
                 let millis = Int64((duration * 1000).rounded())
-                message.duration = Google_Protobuf_Duration(seconds: millis / 1000, nanos: Int32(millis % 1000) * 1_000_000)
+                message.duration = Google_Protobuf_Duration(
+                    seconds: millis / 1000, nanos: Int32(millis % 1000) * 1_000_000)
             }
             if let purchase { message.purchase = purchase.wireMessage }
             message.attributes = attributes

@@ -18,7 +18,7 @@ extension InteractionStore {
         try await writer.write { db in try ingest(touchpoints, in: db) }
     }
 
-    /// The same, inside a transaction the caller owns (the benchmark's direct path uses it).
+    /// The same, inside a transaction the caller owns.
     func ingest(_ touchpoints: [Touchpoint], in db: Database) throws -> [IngestOutcome] {
         let recordedAt = now()
         var outcomes: [IngestOutcome] = []
