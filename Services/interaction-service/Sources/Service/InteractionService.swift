@@ -48,27 +48,41 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
         }
     }
 
+    /// Reads, validates and resolves the stream in batches while the previous batch is being written, so decoding
+    /// and SQLite work at the same time (one batch in flight: memory stays bounded and the stream keeps its
+    /// back-pressure).
     public func recordTouchpoints(
         request: RPCAsyncSequence<Customer360_V1_RecordTouchpointsRequest, any Error>, context: ServerContext
     ) async throws -> Customer360_V1_RecordTouchpointsResponse {
         var response = Customer360_V1_RecordTouchpointsResponse()
-        var pending: [(index: Int64, touchpoint: Touchpoint)] = []
-        for try await message in request {
-            let index = response.received
-            response.received += 1
-            do {
-                var touchpoint = try validate(customerID: message.customerID, touchpoint: message.touchpoint,
-                                              present: message.hasTouchpoint)
-                touchpoint.customerID = try await customers.resolve(touchpoint.customerID)
-                pending.append((index, touchpoint))
-            } catch {
-                reject(error, index: index, eventID: message.touchpoint.eventID, in: &response)
+        var pending: [PendingEvent] = []
+        var inFlight: (events: [PendingEvent], write: Task<[IngestOutcome], any Error>)?
+        do {
+            for try await message in request {
+                let index = response.received
+                response.received += 1
+                do {
+                    var touchpoint = try validate(customerID: message.customerID, touchpoint: message.touchpoint,
+                                                  present: message.hasTouchpoint)
+                    touchpoint.customerID = try await customers.resolve(touchpoint.customerID)
+                    pending.append(PendingEvent(index: index, touchpoint: touchpoint))
+                } catch {
+                    reject(error, index: index, eventID: message.touchpoint.eventID, in: &response)
+                }
+                if pending.count >= Self.batchSize {
+                    if let previous = inFlight { account(previous.events, try await previous.write.value, in: &response) }
+                    let events = pending
+                    inFlight = (events, Task { [store] in try await store.ingest(events.map(\.touchpoint)) })
+                    pending.removeAll(keepingCapacity: true)
+                }
             }
-            if pending.count >= Self.batchSize {
-                try await flush(&pending, into: &response)
-            }
+        } catch {
+            // What was already handed to the store is committed either way; wait for it before answering.
+            _ = try? await inFlight?.write.value
+            throw error
         }
-        try await flush(&pending, into: &response)
+        if let previous = inFlight { account(previous.events, try await previous.write.value, in: &response) }
+        if !pending.isEmpty { account(pending, try await store.ingest(pending.map(\.touchpoint)), in: &response) }
         return response
     }
 
@@ -82,20 +96,22 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
         return try InteractionRequests.touchpoint(touchpoint, customerID: id, now: now())
     }
 
-    private func flush(
-        _ pending: inout [(index: Int64, touchpoint: Touchpoint)],
-        into response: inout Customer360_V1_RecordTouchpointsResponse
-    ) async throws {
-        guard !pending.isEmpty else { return }
-        let outcomes = try await store.ingest(pending.map(\.touchpoint))
-        for (item, outcome) in zip(pending, outcomes) {
+    /// One validated event of a stream and its position in it.
+    struct PendingEvent: Sendable {
+        var index: Int64
+        var touchpoint: Touchpoint
+    }
+
+    private func account(
+        _ events: [PendingEvent], _ outcomes: [IngestOutcome], in response: inout Customer360_V1_RecordTouchpointsResponse
+    ) {
+        for (event, outcome) in zip(events, outcomes) {
             switch outcome {
             case .stored: response.stored += 1
             case .duplicate: response.duplicate += 1
-            case .rejected(let error): reject(error, index: item.index, eventID: item.touchpoint.eventID, in: &response)
+            case .rejected(let error): reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response)
             }
         }
-        pending.removeAll(keepingCapacity: true)
     }
 
     private func reject(

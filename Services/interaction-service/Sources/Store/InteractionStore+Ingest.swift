@@ -23,13 +23,18 @@ extension InteractionStore {
         let recordedAt = now()
         var outcomes: [IngestOutcome] = []
         outcomes.reserveCapacity(touchpoints.count)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO touchpoint (\(Touchpoint.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            ON CONFLICT (eventId) DO NOTHING
+            """)
         for touchpoint in touchpoints {
-            if let existing = try storedTouchpoint(db, eventID: touchpoint.eventID) {
-                outcomes.append(.duplicate(existing))
-                continue
-            }
             var ticketChange: (before: Ticket?, after: Ticket)?
             if touchpoint.kind.isTicketEvent {
+                // A retried ticket event must not run the state machine again.
+                if let existing = try storedTouchpoint(db, eventID: touchpoint.eventID) {
+                    outcomes.append(.duplicate(existing))
+                    continue
+                }
                 let before = try ticket(db, id: touchpoint.ticketID)
                 do {
                     ticketChange = (before, try TicketTransitions.apply(touchpoint, to: before, now: recordedAt))
@@ -38,8 +43,13 @@ extension InteractionStore {
                     continue
                 }
             }
-            try db.cachedStatement(sql: "INSERT INTO touchpoint (\(Touchpoint.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-                .execute(arguments: touchpoint.insertArguments(recordedAt: recordedAt))
+            // Insert first and look for the original only when the event id was taken: duplicates are rare, so the
+            // common path costs one statement, not two.
+            try insert.execute(arguments: touchpoint.insertArguments(recordedAt: recordedAt))
+            guard db.changesCount == 1 else {
+                outcomes.append(.duplicate(try storedTouchpoint(db, eventID: touchpoint.eventID) ?? touchpoint))
+                continue
+            }
             try updateSummary(db, with: touchpoint)
             if let ticketChange {
                 try save(db, ticket: ticketChange.after)
