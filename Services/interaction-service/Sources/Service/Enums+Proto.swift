@@ -1,9 +1,9 @@
-import C360Contracts
+public import C360Contracts
 
 // Enum mappings between interaction-service's domain and its protobuf contract (same case names on both sides).
 
 extension TouchpointKind {
-    init?(proto: Customer360_V1_TouchpointKind) {
+    public init?(proto: Customer360_V1_TouchpointKind) {
         switch proto {
         case .pageView: self = .pageView
         case .message: self = .message
@@ -29,7 +29,7 @@ extension TouchpointKind {
         }
     }
 
-    var proto: Customer360_V1_TouchpointKind {
+    public var proto: Customer360_V1_TouchpointKind {
         switch self {
         case .pageView: .pageView
         case .message: .message
@@ -56,7 +56,7 @@ extension TouchpointKind {
 }
 
 extension TouchpointDirection {
-    init?(proto: Customer360_V1_TouchpointDirection) {
+    public init?(proto: Customer360_V1_TouchpointDirection) {
         switch proto {
         case .inbound: self = .inbound
         case .outbound: self = .outbound
@@ -64,7 +64,7 @@ extension TouchpointDirection {
         }
     }
 
-    var proto: Customer360_V1_TouchpointDirection {
+    public var proto: Customer360_V1_TouchpointDirection {
         switch self {
         case .inbound: .inbound
         case .outbound: .outbound
@@ -73,7 +73,7 @@ extension TouchpointDirection {
 }
 
 extension TicketStatus {
-    init?(proto: Customer360_V1_TicketStatus) {
+    public init?(proto: Customer360_V1_TicketStatus) {
         switch proto {
         case .`open`: self = .`open`
         case .awaitingCustomer: self = .awaitingCustomer
@@ -82,7 +82,7 @@ extension TicketStatus {
         }
     }
 
-    var proto: Customer360_V1_TicketStatus {
+    public var proto: Customer360_V1_TicketStatus {
         switch self {
         case .`open`: .open
         case .awaitingCustomer: .awaitingCustomer
@@ -92,7 +92,7 @@ extension TicketStatus {
 }
 
 extension TicketPriority {
-    init?(proto: Customer360_V1_TicketPriority) {
+    public init?(proto: Customer360_V1_TicketPriority) {
         switch proto {
         case .low: self = .low
         case .normal: self = .normal
@@ -102,7 +102,7 @@ extension TicketPriority {
         }
     }
 
-    var proto: Customer360_V1_TicketPriority {
+    public var proto: Customer360_V1_TicketPriority {
         switch self {
         case .low: .low
         case .normal: .normal

@@ -1,12 +1,13 @@
-import C360Contracts
+public import C360Contracts
 import C360ServerKit
 import Foundation
 import SwiftProtobuf
 
-// The one place where interaction-service's domain values become protobuf messages.
+// The one place where interaction-service's domain values become protobuf messages. Public so Swift clients and tools
+// (demo data, the benchmark) speak the contract with the same mapping instead of a copy.
 
 extension Touchpoint {
-    var proto: Customer360_V1_Touchpoint {
+    public var proto: Customer360_V1_Touchpoint {
         .with { message in
             message.eventID = eventID
             message.customerID = customerID
@@ -27,7 +28,7 @@ extension Touchpoint {
 }
 
 extension Purchase {
-    var proto: Customer360_V1_Purchase {
+    public var proto: Customer360_V1_Purchase {
         .with { message in
             message.orderID = orderID
             message.amount = amount.proto
@@ -46,7 +47,7 @@ extension Purchase {
 }
 
 extension Money {
-    var proto: Customer360_V1_Money {
+    public var proto: Customer360_V1_Money {
         .with {
             $0.amountMinor = amountMinor
             $0.currencyCode = currency
