@@ -121,7 +121,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "InteractionService", "C360Contracts", "C360Clients", "C360StoreKit", "C360ServerKit",
-                grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging, argumentParser,
+                "C360TestSupport", grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging, argumentParser,
             ],
             path: "Services/bench",
             swiftSettings: strictSettings

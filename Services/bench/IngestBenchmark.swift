@@ -2,6 +2,7 @@ import ArgumentParser
 import C360Clients
 import C360Contracts
 import C360StoreKit
+import C360TestSupport
 import Foundation
 import GRDB
 import GRPCCore
@@ -70,15 +71,16 @@ struct IngestBenchmark: AsyncParsableCommand {
         say("  executables from \(binDirectory.path)")
         say("  work directory \(scratch.url.path)")
 
-        var services: [ChildService] = []
+        var services: [ServiceProcess] = []
         var failure: (any Error)?
         do {
-            let profile = try await ChildService.start(
-                "profile-service", binDirectory: binDirectory, directory: scratch.url)
+            let quiet = ["--log-level", "warning"]
+            let profile = try await ServiceProcess.start(
+                binDirectory.appendingPathComponent("profile-service").path, arguments: quiet)
             services.append(profile)
-            let interaction = try await ChildService.start(
-                "interaction-service", binDirectory: binDirectory, directory: scratch.url,
-                extraArguments: ["--profile-addr", "127.0.0.1:\(profile.port)"])
+            let interaction = try await ServiceProcess.start(
+                binDirectory.appendingPathComponent("interaction-service").path,
+                arguments: quiet + ["--profile-addr", "127.0.0.1:\(profile.port)"])
             services.append(interaction)
             say("  profile-service on port \(profile.port), interaction-service on port \(interaction.port)")
             try await benchmark(profile: profile, interaction: interaction, scratch: scratch)
@@ -87,14 +89,15 @@ struct IngestBenchmark: AsyncParsableCommand {
         }
 
         for service in services.reversed() {
-            await service.stop()
+            _ = try? await service.terminate()
+            await service.cleanup()
         }
         scratch.remove()
         if let failure { throw failure }
     }
 
     /// Both paths and the summary; the services are running.
-    private func benchmark(profile: ChildService, interaction: ChildService, scratch: ScratchDirectory) async throws {
+    private func benchmark(profile: ServiceProcess, interaction: ServiceProcess, scratch: ScratchDirectory) async throws {
         let customerIDs = try await createCustomers(port: profile.port)
 
         var factory = TouchpointFactory(customerIDs: customerIDs, mix: .ingest, seed: seed)
