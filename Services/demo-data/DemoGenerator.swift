@@ -36,6 +36,7 @@ struct DemoPerson {
     var phonePrefix: String
 }
 
+/// Names, places and phone prefixes the demo customers are drawn from, in English and Persian.
 enum DemoPeople {
     static let persian: [(String, String)] = [
         ("سارا", "sara"), ("علی", "ali"), ("مریم", "maryam"), ("رضا", "reza"), ("زهرا", "zahra"),
