@@ -137,8 +137,8 @@ enum InteractionRequests {
     ) throws(InvalidArgument) -> TimelineFilter {
         var filter = TimelineFilter()
         if let range {
-            if range.hasStart { filter.from = range.start.date }
-            if range.hasEnd { filter.until = range.end.date }
+            filter.from = range.startDate
+            filter.until = range.endDate
             if let from = filter.from, let until = filter.until, from >= until {
                 throw InvalidArgument("time_range", "start must be before end")
             }

@@ -72,7 +72,9 @@ extension InteractionService {
         request: Customer360_V1_GetRfmSegmentsRequest, context: ServerContext
     ) async throws -> Customer360_V1_GetRfmSegmentsResponse {
         let asOf = request.hasAsOf ? request.asOf.date : now()
-        let inputs = try await store.rfmInputs()
+        // One read of every buyer's counters serves both the RFM scores and the CLV sums.
+        let buyers = try await store.commerceTotalsOfBuyers()
+        let inputs = buyers.compactMap(\.rfmInput)
         let cutPoints = RfmCalculator.cutPoints(from: inputs, asOf: asOf)
         var sizes: [RfmSegment: (customers: Int64, orders: Int64, net: Int64)] = [:]
         var historic: Int64 = 0
@@ -89,7 +91,7 @@ extension InteractionService {
             if input.orders > 1 { repeatCustomers += 1 }
         }
         let activity = try await store.customerCount()
-        for totals in try await store.commerceTotalsOfBuyers() {
+        for totals in buyers {
             predictive += CommerceCalculator.commerce(totals: totals, asOf: asOf, settings: settings, cutPoints: nil)
                 .predictiveCLVMinor ?? 0
         }
@@ -125,8 +127,8 @@ extension InteractionService {
     ) async throws -> Customer360_V1_SupportKpis {
         let window = request.hasWindow ? request.window : nil
         let inputs = try await store.supportInputs(
-            customer: nil, from: window.flatMap { $0.hasStart ? $0.start.date : nil },
-            until: window.flatMap { $0.hasEnd ? $0.end.date : nil }, deflectionWindow: Self.deflectionWindow)
+            customer: nil, from: window?.startDate,
+            until: window?.endDate, deflectionWindow: Self.deflectionWindow)
         return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
                                          ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
             .kpis(window: window)
@@ -174,8 +176,8 @@ extension InteractionService {
 
     func support(_ customerID: String, window: Customer360_V1_TimeRange?) async throws -> SupportStats {
         let inputs = try await store.supportInputs(
-            customer: customerID, from: window.flatMap { $0.hasStart ? $0.start.date : nil },
-            until: window.flatMap { $0.hasEnd ? $0.end.date : nil }, deflectionWindow: Self.deflectionWindow)
+            customer: customerID, from: window?.startDate,
+            until: window?.endDate, deflectionWindow: Self.deflectionWindow)
         return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
                                          ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
     }
@@ -183,8 +185,8 @@ extension InteractionService {
     func bestContact(_ customerID: String, timeZone: TimeZone, window: Customer360_V1_TimeRange?) async throws
         -> BestContactTime {
         let events = try await store.activityEvents(
-            customer: customerID, from: window.flatMap { $0.hasStart ? $0.start.date : nil },
-            until: window.flatMap { $0.hasEnd ? $0.end.date : nil })
+            customer: customerID, from: window?.startDate,
+            until: window?.endDate)
         return BestContactCalculator.bestContact(events: events, timeZone: timeZone)
     }
 

@@ -86,8 +86,8 @@ extension InteractionService {
             guard let value = TicketStatus(proto: status) else { throw InvalidArgument("statuses[\(index)]", "is not a ticket status") }
             statuses.insert(value)
         }
-        let from = request.hasOpened && request.opened.hasStart ? request.opened.start.date : nil
-        let until = request.hasOpened && request.opened.hasEnd ? request.opened.end.date : nil
+        let from = request.hasOpened ? request.opened.startDate : nil
+        let until = request.hasOpened ? request.opened.endDate : nil
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = [customerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
                            "\(from?.timeIntervalSince1970 ?? 0)", "\(until?.timeIntervalSince1970 ?? 0)"].joined(separator: "|")

@@ -78,6 +78,12 @@ public struct CommerceTotals: Hashable, Sendable {
 
     /// Historic CLV: the sum of net purchases.
     public var netMinor: Int64 { grossMinor - refundedMinor }
+
+    /// What RFM scores this customer by; nil without a purchase in the reporting currency.
+    public var rfmInput: RfmInput? {
+        guard orders > 0, let lastPurchaseAt else { return nil }
+        return RfmInput(lastPurchaseAt: lastPurchaseAt, orders: orders, netMinor: netMinor)
+    }
 }
 
 /// Deployment settings of the commerce formulas.

@@ -91,8 +91,8 @@ enum ProfileRequests {
         query.countryCode = try Validate.countryCode(request.countryCode, field: "country_code")
         query.lifecycleStage = try optionalStage(request.lifecycleStage, field: "lifecycle_stage")
         if request.hasCreated {
-            if request.created.hasStart { query.createdFrom = request.created.start.date }
-            if request.created.hasEnd { query.createdUntil = request.created.end.date }
+            query.createdFrom = request.created.startDate
+            query.createdUntil = request.created.endDate
             if let from = query.createdFrom, let until = query.createdUntil, from >= until {
                 throw InvalidArgument("created", "start must be before end")
             }
