@@ -68,6 +68,19 @@ public enum Customer360_V1_FeedbackService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RetireSurvey" metadata.
+        public enum RetireSurvey: Sendable {
+            /// Request type for "RetireSurvey".
+            public typealias Input = Customer360_V1_RetireSurveyRequest
+            /// Response type for "RetireSurvey".
+            public typealias Output = Customer360_V1_Survey
+            /// Descriptor for "RetireSurvey".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.FeedbackService"),
+                method: "RetireSurvey",
+                type: .unary
+            )
+        }
         /// Namespace for "RecordResponse" metadata.
         public enum RecordResponse: Sendable {
             /// Request type for "RecordResponse".
@@ -255,6 +268,7 @@ public enum Customer360_V1_FeedbackService: Sendable {
             CreateSurvey.descriptor,
             GetSurvey.descriptor,
             ListSurveys.descriptor,
+            RetireSurvey.descriptor,
             RecordResponse.descriptor,
             ListResponses.descriptor,
             GetCustomerScores.descriptor,
@@ -353,6 +367,25 @@ extension Customer360_V1_FeedbackService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_ListSurveysRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListSurveysResponse>
+
+        /// Handle the "RetireSurvey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retires a survey: its responses stay and keep counting, new responses are refused with failedPrecondition.
+        /// > Idempotent; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_RetireSurveyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_Survey` messages.
+        func retireSurvey(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_RetireSurveyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Survey>
 
         /// Handle the "RecordResponse" method.
         ///
@@ -681,6 +714,25 @@ extension Customer360_V1_FeedbackService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListSurveysResponse>
 
+        /// Handle the "RetireSurvey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retires a survey: its responses stay and keep counting, new responses are refused with failedPrecondition.
+        /// > Idempotent; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RetireSurveyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_Survey` message.
+        func retireSurvey(
+            request: GRPCCore.ServerRequest<Customer360_V1_RetireSurveyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Survey>
+
         /// Handle the "RecordResponse" method.
         ///
         /// > Source IDL Documentation:
@@ -1006,6 +1058,25 @@ extension Customer360_V1_FeedbackService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_ListSurveysResponse
 
+        /// Handle the "RetireSurvey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retires a survey: its responses stay and keep counting, new responses are refused with failedPrecondition.
+        /// > Idempotent; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_RetireSurveyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_Survey` to respond with.
+        func retireSurvey(
+            request: Customer360_V1_RetireSurveyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_Survey
+
         /// Handle the "RecordResponse" method.
         ///
         /// > Source IDL Documentation:
@@ -1306,6 +1377,17 @@ extension Customer360_V1_FeedbackService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_FeedbackService.Method.RetireSurvey.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RetireSurveyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_Survey>(),
+            handler: { request, context in
+                try await self.retireSurvey(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_FeedbackService.Method.RecordResponse.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RecordResponseRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RecordResponseResponse>(),
@@ -1492,6 +1574,17 @@ extension Customer360_V1_FeedbackService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListSurveysResponse> {
         let response = try await self.listSurveys(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func retireSurvey(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_RetireSurveyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Survey> {
+        let response = try await self.retireSurvey(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1688,6 +1781,19 @@ extension Customer360_V1_FeedbackService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListSurveysResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_ListSurveysResponse>(
             message: try await self.listSurveys(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func retireSurvey(
+        request: GRPCCore.ServerRequest<Customer360_V1_RetireSurveyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Survey> {
+        return GRPCCore.ServerResponse<Customer360_V1_Survey>(
+            message: try await self.retireSurvey(
                 request: request.message,
                 context: context
             ),
@@ -1963,6 +2069,30 @@ extension Customer360_V1_FeedbackService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListSurveysResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListSurveysResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RetireSurvey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retires a survey: its responses stay and keep counting, new responses are refused with failedPrecondition.
+        /// > Idempotent; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RetireSurveyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RetireSurveyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Survey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func retireSurvey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RetireSurveyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RetireSurveyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Survey>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Survey>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "RecordResponse" method.
@@ -2411,6 +2541,41 @@ extension Customer360_V1_FeedbackService {
             try await self.client.unary(
                 request: request,
                 descriptor: Customer360_V1_FeedbackService.Method.ListSurveys.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RetireSurvey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retires a survey: its responses stay and keep counting, new responses are refused with failedPrecondition.
+        /// > Idempotent; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RetireSurveyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RetireSurveyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Survey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func retireSurvey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RetireSurveyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RetireSurveyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Survey>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Survey>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_FeedbackService.Method.RetireSurvey.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2992,6 +3157,36 @@ extension Customer360_V1_FeedbackService.ClientProtocol {
         )
     }
 
+    /// Call the "RetireSurvey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Retires a survey: its responses stay and keep counting, new responses are refused with failedPrecondition.
+    /// > Idempotent; unknown → notFound.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_RetireSurveyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func retireSurvey<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_RetireSurveyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Survey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.retireSurvey(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RetireSurveyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_Survey>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "RecordResponse" method.
     ///
     /// > Source IDL Documentation:
@@ -3501,6 +3696,40 @@ extension Customer360_V1_FeedbackService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listSurveys(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RetireSurvey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Retires a survey: its responses stay and keep counting, new responses are refused with failedPrecondition.
+    /// > Idempotent; unknown → notFound.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func retireSurvey<Result>(
+        _ message: Customer360_V1_RetireSurveyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Survey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_RetireSurveyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.retireSurvey(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -608,6 +608,19 @@ public nonisolated struct Customer360_V1_GetSurveyRequest: Sendable {
   public init() {}
 }
 
+/// RetireSurvey input.
+public nonisolated struct Customer360_V1_RetireSurveyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var surveyID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// ListSurveys input; every filter optional.
 public nonisolated struct Customer360_V1_ListSurveysRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2178,6 +2191,36 @@ nonisolated extension Customer360_V1_GetSurveyRequest: SwiftProtobuf.Message, Sw
   }
 
   public static func ==(lhs: Customer360_V1_GetSurveyRequest, rhs: Customer360_V1_GetSurveyRequest) -> Bool {
+    if lhs.surveyID != rhs.surveyID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_RetireSurveyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetireSurveyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}survey_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.surveyID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.surveyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.surveyID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_RetireSurveyRequest, rhs: Customer360_V1_RetireSurveyRequest) -> Bool {
     if lhs.surveyID != rhs.surveyID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
