@@ -27,6 +27,7 @@ let package = Package(
     products: [
         .executable(name: "profile-service", targets: ["profile-service"]),
         .executable(name: "interaction-service", targets: ["interaction-service"]),
+        .executable(name: "feedback-service", targets: ["feedback-service"]),
         .executable(name: "demo-data", targets: ["demo-data"]),
     ],
     dependencies: [
@@ -106,6 +107,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .target(
+            name: "FeedbackService",
+            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grdb, logging],
+            path: "Services/feedback-service/Sources",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "feedback-service",
+            dependencies: ["FeedbackService", "C360ServerKit", "C360Clients", argumentParser],
+            path: "Services/feedback-service/Main",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Tools
 
         /// Loads a reproducible demo data set into running services through their gRPC APIs.
@@ -163,6 +177,16 @@ let package = Package(
                 grdb, swiftProtobuf,
             ],
             path: "Tests/InteractionServiceTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FeedbackServiceTests",
+            dependencies: [
+                "FeedbackService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360TestSupport", grpcCore,
+                grdb, swiftProtobuf,
+            ],
+            path: "Tests/FeedbackServiceTests",
+            resources: [.copy("Resources")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -15,8 +15,10 @@ struct DemoDataCommand: AsyncParsableCommand {
         abstract: "Load a reproducible demo data set into running Customer 360 services over gRPC.",
         discussion: """
             Creates customers in English and Persian with identifiers, consents, tags, attributes and loyalty \
-            points, and merges a few duplicates. The same --seed always produces the same data. A service that \
-            already holds customers is left alone unless --force is given.
+            points, and merges a few duplicates; gives them touchpoints, purchases and support tickets; and has \
+            them answer NPS, CSAT and CES surveys, vote for feature requests and, for a few, say why they left. \
+            The same --seed always produces the same data. A service that already holds data is left alone \
+            unless --force is given.
             """,
         version: C360Version.current
     )
@@ -26,6 +28,9 @@ struct DemoDataCommand: AsyncParsableCommand {
 
     @Option(help: "interaction-service address; \"\" skips touchpoints, purchases and tickets.")
     var interactionAddr: String = "127.0.0.1:50052"
+
+    @Option(help: "feedback-service address; \"\" skips surveys, responses, feature requests and churn reasons.")
+    var feedbackAddr: String = "127.0.0.1:50053"
 
     @Option(help: "How many customers to create.")
     var customers: Int = 200
@@ -40,6 +45,9 @@ struct DemoDataCommand: AsyncParsableCommand {
         guard PeerAddress(profileAddr) != nil else { throw ValidationError("--profile-addr must be host:port") }
         guard interactionAddr.isEmpty || PeerAddress(interactionAddr) != nil else {
             throw ValidationError("--interaction-addr must be host:port or \"\"")
+        }
+        guard feedbackAddr.isEmpty || PeerAddress(feedbackAddr) != nil else {
+            throw ValidationError("--feedback-addr must be host:port or \"\"")
         }
         guard (1...100_000).contains(customers) else { throw ValidationError("--customers must be 1...100000") }
     }
@@ -58,16 +66,32 @@ struct DemoDataCommand: AsyncParsableCommand {
             }
             return try await allCustomers(profiles)
         }
-        guard !interactionAddr.isEmpty else { return }
-        try await withPeer(interactionAddr) { client in
-            let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
-            let existing = try await interactions.listCustomerActivity(.with { $0.page.pageSize = 1 },
-                                                                       options: .deadline(.seconds(10)))
-            if !existing.customers.isEmpty, !force {
-                print("demo-data: interaction-service at \(interactionAddr) already holds touchpoints; not adding any")
+        if !interactionAddr.isEmpty {
+            try await withPeer(interactionAddr) { client in
+                let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+                let existing = try await interactions.listCustomerActivity(.with { $0.page.pageSize = 1 },
+                                                                           options: .deadline(.seconds(10)))
+                if !existing.customers.isEmpty, !force {
+                    print("demo-data: interaction-service at \(interactionAddr) already holds touchpoints; not adding any")
+                    return
+                }
+                var loader = InteractionDemoLoader(interactions: interactions, generator: generator, now: Date())
+                try await loader.load(customers: existingCustomers)
+                generator = loader.generator
+            }
+        }
+        guard !feedbackAddr.isEmpty else { return }
+        try await withPeer(feedbackAddr) { client in
+            let feedback = Customer360_V1_FeedbackService.Client(wrapping: client)
+            let existing = try await feedback.listSurveys(.with {
+                $0.page.pageSize = 1
+                $0.includeInactive = true
+            }, options: .deadline(.seconds(10)))
+            if !existing.surveys.isEmpty, !force {
+                print("demo-data: feedback-service at \(feedbackAddr) already holds surveys; not adding any")
                 return
             }
-            var loader = InteractionDemoLoader(interactions: interactions, generator: generator, now: Date())
+            var loader = FeedbackDemoLoader(feedback: feedback, generator: generator, now: Date())
             try await loader.load(customers: existingCustomers)
         }
     }

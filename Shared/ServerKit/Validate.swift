@@ -83,4 +83,30 @@ public enum Validate {
         }
         return date
     }
+
+    /// How far in the future a client may claim something happened (clock skew between systems).
+    public static let futureTolerance: TimeInterval = 300
+
+    /// A required client-chosen id that makes a write idempotent: 1 to 128 of A–Z, a–z, 0–9, '.', '_', ':' and '-'.
+    public static func clientID(_ value: String, field: String) throws(InvalidArgument) -> String {
+        guard !value.isEmpty else { throw InvalidArgument(field, "is required: a client-chosen id that makes retries safe") }
+        guard value.utf8.count <= 128, value.unicodeScalars.allSatisfy({
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_:".unicodeScalars.contains($0)
+        }) else {
+            throw InvalidArgument(field, "'\(value.prefix(64))' must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'")
+        }
+        return value
+    }
+
+    /// A required instant after 1970 that is not more than `futureTolerance` in the future: when an event happened.
+    public static func instant(_ timestamp: Google_Protobuf_Timestamp, field: String, now: Date) throws(InvalidArgument) -> Date {
+        guard (0..<1_000_000_000).contains(timestamp.nanos), timestamp.seconds > 0 else {
+            throw InvalidArgument(field, "is not a valid timestamp")
+        }
+        let date = timestamp.date
+        guard date <= now.addingTimeInterval(futureTolerance) else {
+            throw InvalidArgument(field, "is more than 5 minutes in the future (\(date.formatted(.iso8601)))")
+        }
+        return date
+    }
 }

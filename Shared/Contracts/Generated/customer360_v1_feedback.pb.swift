@@ -1125,7 +1125,8 @@ public nonisolated struct Customer360_V1_SentimentSummary: Sendable {
   /// Clears the value of `meanScore`. Subsequent reads from it will return its default value.
   public mutating func clearMeanScore() {self._meanScore = nil}
 
-  /// The latest comment's sentiment; unset without comments.
+  /// The latest comment's sentiment; unset without comments, and in GetScores aggregates (which are sums over
+  /// many customers, merged across shards).
   public var latest: Customer360_V1_Sentiment {
     get {_latest ?? Customer360_V1_Sentiment()}
     set {_latest = newValue}

@@ -7,19 +7,16 @@ import SwiftProtobuf
 /// naming the first wrong field. Customer ids are checked for shape here and resolved against profile-service
 /// by the handlers.
 enum InteractionRequests {
-    /// How far in the future an event may claim to have happened (clock skew between systems).
-    static let futureTolerance: TimeInterval = 300
-
     /// A touchpoint as sent, for `customerID` (already shape-checked). `field` prefixes field names.
     static func touchpoint(
         _ message: Customer360_V1_Touchpoint, customerID: String, now: Date, field: String = "touchpoint"
     ) throws(InvalidArgument) -> Touchpoint {
-        let eventID = try self.eventID(message.eventID, field: "\(field).event_id")
+        let eventID = try Validate.clientID(message.eventID, field: "\(field).event_id")
         guard message.customerID.isEmpty || message.customerID == customerID else {
             throw InvalidArgument("\(field).customer_id", "must be empty or equal to the request's customer_id")
         }
         guard message.hasOccurredAt else { throw InvalidArgument("\(field).occurred_at", "is required") }
-        let occurredAt = try instant(message.occurredAt, field: "\(field).occurred_at", now: now)
+        let occurredAt = try Validate.instant(message.occurredAt, field: "\(field).occurred_at", now: now)
         guard let channel = Channel(proto: message.channel) else {
             throw InvalidArgument("\(field).channel", "is required (WEB, APP, EMAIL, SMS, PUSH, CHAT, PHONE, SOCIAL or IN_STORE)")
         }
@@ -57,28 +54,6 @@ enum InteractionRequests {
     static func channel(_ value: Customer360_V1_Channel, field: String = "channel") throws(InvalidArgument) -> Channel {
         guard let channel = Channel(proto: value) else { throw InvalidArgument(field, "is not a known channel") }
         return channel
-    }
-
-    /// 1 to 128 of A–Z, a–z, 0–9, '.', '_', ':' and '-'.
-    static func eventID(_ value: String, field: String) throws(InvalidArgument) -> String {
-        guard !value.isEmpty else { throw InvalidArgument(field, "is required: a client-chosen id that makes retries safe") }
-        guard value.utf8.count <= 128, value.unicodeScalars.allSatisfy({
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_:".unicodeScalars.contains($0)
-        }) else {
-            throw InvalidArgument(field, "'\(value.prefix(64))' must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'")
-        }
-        return value
-    }
-
-    static func instant(_ timestamp: Google_Protobuf_Timestamp, field: String, now: Date) throws(InvalidArgument) -> Date {
-        guard (0..<1_000_000_000).contains(timestamp.nanos), timestamp.seconds > 0 else {
-            throw InvalidArgument(field, "is not a valid timestamp")
-        }
-        let date = timestamp.date
-        guard date <= now.addingTimeInterval(futureTolerance) else {
-            throw InvalidArgument(field, "is more than 5 minutes in the future (\(date.formatted(.iso8601)))")
-        }
-        return date
     }
 
     static func money(_ message: Customer360_V1_Money, field: String) throws(InvalidArgument) -> Money {

@@ -10,7 +10,7 @@ extension InteractionService {
         request: Customer360_V1_OpenTicketRequest, context: ServerContext
     ) async throws -> Customer360_V1_Ticket {
         let requested = try Validate.id(request.customerID, field: "customer_id")
-        let eventID = try InteractionRequests.eventID(request.eventID, field: "event_id")
+        let eventID = try Validate.clientID(request.eventID, field: "event_id")
         let subject = try Validate.text(request.subject, field: "subject", maxLength: 200, required: true)
         guard let channel = Channel(proto: request.channel) else { throw InvalidArgument("channel", "is required") }
         var attributes = try InteractionRequests.attributes(request.attributes, field: "attributes")
@@ -111,7 +111,7 @@ extension InteractionService {
     ) async throws -> Touchpoint {
         let requested = try Validate.id(customerID, field: "customer_id")
         let ticketID = try Validate.text(ticketID, field: "ticket_id", maxLength: 128, required: true)
-        let eventID = try InteractionRequests.eventID(eventID, field: "event_id")
+        let eventID = try Validate.clientID(eventID, field: "event_id")
         let at = try self.occurredAt(occurredAt)
         let agentID = try Validate.text(agentID, field: "agent_id", maxLength: 128)
         let body = try Validate.text(body, field: kind == .ticketResolved ? "resolution_note" : (kind == .ticketReopened ? "reason" : "body"),
@@ -138,6 +138,6 @@ extension InteractionService {
 
     private func occurredAt(_ timestamp: Google_Protobuf_Timestamp?) throws(InvalidArgument) -> Date {
         guard let timestamp else { return now() }
-        return try InteractionRequests.instant(timestamp, field: "occurred_at", now: now())
+        return try Validate.instant(timestamp, field: "occurred_at", now: now())
     }
 }

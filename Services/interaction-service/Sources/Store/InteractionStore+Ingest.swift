@@ -1,3 +1,4 @@
+import C360StoreKit
 import Foundation
 import GRDB
 

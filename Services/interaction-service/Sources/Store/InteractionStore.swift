@@ -87,12 +87,3 @@ public struct InteractionStore: Sendable {
         return migrator
     }
 }
-
-/// Dates as Unix milliseconds, the unit every instant column uses.
-extension Date {
-    var unixMillis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
-
-    init(unixMillis: Int64) {
-        self.init(timeIntervalSince1970: Double(unixMillis) / 1000)
-    }
-}

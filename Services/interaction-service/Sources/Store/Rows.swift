@@ -1,3 +1,4 @@
+import C360StoreKit
 import C360ServerKit
 import Foundation
 import GRDB

@@ -1,0 +1,52 @@
+import ArgumentParser
+import C360Clients
+import C360ServerKit
+import FeedbackService
+import Foundation
+
+/// `feedback-service`: what customers tell us. Parses its options and runs until SIGTERM/SIGINT.
+@main
+struct FeedbackServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feedback-service",
+        abstract: "Customer 360 feedback-service: NPS, CSAT and CES surveys, comment sentiment and themes, feature requests, churn reasons.",
+        discussion: """
+            Owns one SQLite database (feedback.sqlite in --data-dir), serves customer360.v1.FeedbackService and \
+            grpc.health.v1.Health over gRPC, and asks profile-service whether customers exist. Comments are read \
+            in English and Persian. Every option also reads C360_FEEDBACK_<OPTION> from the environment \
+            (e.g. C360_FEEDBACK_PROFILE_ADDR).
+            """,
+        version: C360Version.current
+    )
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "profile-service address. [env: C360_FEEDBACK_PROFILE_ADDR] (default: 127.0.0.1:50051)")
+    var profileAddr: String?
+
+    @Option(help: "Sentiment scores above this are positive, below its negative are negative. [env: C360_FEEDBACK_SENTIMENT_THRESHOLD] (default: 0.05)")
+    var sentimentThreshold: Double?
+
+    func run() async throws {
+        let identity = ServiceIdentity.feedback
+        let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
+        let profileText: String = try profileAddr ?? environment.value("PROFILE_ADDR") ?? "127.0.0.1:50051"
+        guard let profileAddress = PeerAddress(profileText) else {
+            throw ValidationError("--profile-addr must be host:port, not '\(profileText)'")
+        }
+        let threshold: Double = try sentimentThreshold ?? environment.value("SENTIMENT_THRESHOLD") ?? 0.05
+        guard (0..<1).contains(threshold) else {
+            throw ValidationError("--sentiment-threshold must be in 0..<1, not \(threshold)")
+        }
+
+        let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
+        let store = try FeedbackStore(writer: try host.openDatabase())
+        let profile = try PeerConnection(address: profileAddress)
+        host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "sentiment_threshold": "\(threshold)"])
+        let service = FeedbackService(
+            store: store,
+            customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
+            sentiment: SentimentAnalyzer(threshold: threshold))
+        try await host.serviceGroup(serving: [service], background: [profile]).run()
+    }
+}

@@ -1,0 +1,39 @@
+public import C360Contracts
+import C360ServerKit
+public import GRPCCore
+
+extension FeedbackService {
+    public func getCustomerScores(
+        request: Customer360_V1_GetCustomerScoresRequest, context: ServerContext
+    ) async throws -> Customer360_V1_CustomerScores {
+        let customerID = try await readableCustomer(request.customerID)
+        let window = request.hasWindow ? request.window : nil
+        let (from, until) = try FeedbackRequests.window(window)
+        let responses = try await store.responses(customer: customerID, from: from, until: until)
+        return CustomerScores(responses: responses).proto(customerID: customerID, window: window)
+    }
+
+    public func getScores(
+        request: Customer360_V1_GetScoresRequest, context: ServerContext
+    ) async throws -> Customer360_V1_GetScoresResponse {
+        var filter = ScoreFilter()
+        (filter.from, filter.until) = try FeedbackRequests.window(request.hasWindow ? request.window : nil)
+        filter.surveyID = try Validate.text(request.surveyID, field: "survey_id", maxLength: 128)
+        filter.channel = try FeedbackRequests.optionalChannel(request.channel, field: "channel")
+        filter.language = try Validate.language(request.language, field: "language")
+        let dimensions = try FeedbackRequests.groupings(request.groupBy)
+        let scores = try await store.scores(filter: filter, groupedBy: dimensions)
+        return .with {
+            if request.hasWindow { $0.window = request.window }
+            $0.overall = scores.overall.proto
+            $0.groups = scores.groups.map { group in
+                .with {
+                    $0.surveyID = group.surveyID
+                    if let channel = group.channel { $0.channel = channel.proto }
+                    $0.language = group.language
+                    $0.aggregate = group.aggregate.proto
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+public import C360Clients
+public import C360Contracts
+import C360ServerKit
+import C360StoreKit
+public import Foundation
+public import GRPCCore
+
+/// The `customer360.v1.FeedbackService` RPCs: validate, resolve the customer against profile-service, read the
+/// comments' sentiment and themes, call the store, answer in protobuf.
+///
+/// Split by aspect: surveys here, `+Responses`, `+Scores`, `+Text`, `+FeatureRequests`, `+ChurnReasons`, `+Privacy`.
+public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProtocol {
+    let store: FeedbackStore
+    let customers: any CustomerDirectory
+    let sentiment: SentimentAnalyzer
+    let themes: ThemeExtractor
+    let now: @Sendable () -> Date
+
+    public init(store: FeedbackStore, customers: any CustomerDirectory, sentiment: SentimentAnalyzer = SentimentAnalyzer(),
+                now: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.customers = customers
+        self.sentiment = sentiment
+        self.themes = ThemeExtractor()
+        self.now = now
+    }
+
+    public func createSurvey(
+        request: Customer360_V1_CreateSurveyRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Survey {
+        try await store.createSurvey(try FeedbackRequests.survey(request, now: now())).proto
+    }
+
+    public func getSurvey(
+        request: Customer360_V1_GetSurveyRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Survey {
+        try await store.survey(id: try Validate.clientID(request.surveyID, field: "survey_id")).proto
+    }
+
+    public func retireSurvey(
+        request: Customer360_V1_RetireSurveyRequest, context: ServerContext
+    ) async throws -> Customer360_V1_Survey {
+        try await store.retireSurvey(id: try Validate.clientID(request.surveyID, field: "survey_id")).proto
+    }
+
+    public func listSurveys(
+        request: Customer360_V1_ListSurveysRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ListSurveysResponse {
+        var filter = SurveyFilter()
+        filter.type = SurveyType(proto: request.surveyType)
+        filter.language = try Validate.language(request.language, field: "language")
+        filter.channel = try FeedbackRequests.optionalChannel(request.channel, field: "channel")
+        filter.includeInactive = request.includeInactive
+        let limit = try Validate.pageSize(request.page.pageSize)
+        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let page = try await store.surveys(filter: filter, after: token?.position, limit: limit)
+        return .with {
+            $0.surveys = page.items.map(\.survey.proto)
+            $0.page.nextPageToken = page.nextToken(filter: filter.fingerprint) { $0.position }
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The id to store a customer's data under: the survivor of a merged-away id.
+    ///
+    /// - Throws: `InvalidArgument` for a malformed id, `CustomerLookupError` when profile-service does not know the
+    ///   customer (failedPrecondition) or cannot be asked (unavailable).
+    func writableCustomer(_ requested: String, field: String = "customer_id") async throws -> String {
+        try await customers.resolve(try Validate.id(requested, field: field))
+    }
+
+    /// The survivor of a customer id for reads; the id itself when profile-service cannot say (reads degrade
+    /// rather than fail when a peer is down).
+    func readableCustomer(_ requested: String) async throws(InvalidArgument) -> String {
+        let id = try Validate.id(requested, field: "customer_id")
+        return (try? await customers.resolve(id)) ?? id
+    }
+
+    /// The sentiment of a comment in the language given, detected from the script, or else the fallback's.
+    func read(_ text: String, language: CommentLanguage?, fallback: String = "") -> Sentiment? {
+        guard !text.isEmpty else { return nil }
+        let language = language ?? LanguageDetector.detect(text) ?? CommentLanguage(rawValue: String(fallback.prefix(2)))
+        return sentiment.analyze(text, language: language ?? .english)
+    }
+}

@@ -1,0 +1,44 @@
+import C360StoreKit
+public import Foundation
+import GRDB
+
+extension FeedbackStore {
+    /// Stores a churn reason, unless its id is already stored.
+    public func record(_ reason: ChurnReason) async throws -> RecordOutcome<ChurnReason> {
+        try await writer.write { db in
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM churn_reason WHERE churnReasonId = ?",
+                                               arguments: [reason.id]) {
+                return .duplicate(try ChurnReason(row: existing))
+            }
+            try db.execute(sql: """
+                INSERT INTO churn_reason (churnReasonId, customerId, category, text, sentimentScore, sentimentLabel,
+                    sentimentLanguage, churnedAt, channel, recordedBy, recordedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    reason.id, reason.customerID, reason.category.rawValue, reason.text, reason.sentiment?.score,
+                    reason.sentiment?.label.rawValue, reason.sentiment?.language.rawValue, reason.churnedAt.unixMillis,
+                    reason.channel?.rawValue, reason.recordedBy, reason.recordedAt.unixMillis,
+                ])
+            return .stored(reason)
+        }
+    }
+
+    /// Churn reasons churned in [from, until) counted by category, with distinct customers.
+    public func churnReasonTally(from: Date?, until: Date?) async throws -> ChurnReasonTally {
+        try await writer.read { db in
+            let (bounds, arguments) = InstantBounds(from: from, until: until).sql("churnedAt")
+            let categories = try Row.fetchAll(db, sql: """
+                SELECT category, COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers
+                FROM churn_reason WHERE 1\(bounds) GROUP BY category ORDER BY reasons DESC, category
+                """, arguments: arguments).map { row in
+                ChurnReasonCount(category: try Survey.decode(ChurnReasonCategory.self, row["category"]),
+                                 reasons: row["reasons"], customers: row["customers"])
+            }
+            let totals = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers FROM churn_reason WHERE 1\(bounds)
+                """, arguments: arguments)
+            return ChurnReasonTally(categories: categories, reasons: totals?["reasons"] ?? 0,
+                                    churnedCustomers: totals?["customers"] ?? 0)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import C360StoreKit
+import Foundation
+import GRDB
+
+/// What erasing one customer removed.
+public struct ErasedFeedback: Sendable, Equatable {
+    public var responses = 0
+    public var votes = 0
+    public var churnReasons = 0
+}
+
+/// One chunk of a customer's data, as exported.
+public struct FeedbackExportChunk: Sendable {
+    public var responses: [SurveyResponse] = []
+    public var votes: [FeatureVote] = []
+    public var churnReasons: [ChurnReason] = []
+}
+
+extension FeedbackStore {
+    /// Everything held about one customer, handed to `deliver` in chunks of at most `chunkSize` records, each
+    /// read in its own short transaction.
+    public func export(
+        customer customerID: String, chunkSize: Int = 500, deliver: (FeedbackExportChunk) async throws -> Void
+    ) async throws {
+        precondition(chunkSize > 0, "chunkSize must be positive")
+        var after: Int64 = 0
+        while true {
+            let start = after
+            let rows = try await writer.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT * FROM survey_response WHERE customerId = ? AND seq > ? ORDER BY seq LIMIT ?
+                    """, arguments: [customerID, start, chunkSize]).map { (try SurveyResponse(row: $0), $0["seq"] as Int64) }
+            }
+            guard let last = rows.last else { break }
+            try await deliver(FeedbackExportChunk(responses: rows.map(\.0)))
+            after = last.1
+            if rows.count < chunkSize { break }
+        }
+        let (votes, reasons) = try await writer.read { db in
+            let votes = try Row.fetchAll(db, sql: """
+                SELECT v.*, f.title FROM feature_vote v JOIN feature_request f USING (featureRequestId)
+                WHERE v.customerId = ? ORDER BY v.votedAt
+                """, arguments: [customerID]).map(FeatureVote.init(row:))
+            let reasons = try Row.fetchAll(db, sql: "SELECT * FROM churn_reason WHERE customerId = ? ORDER BY seq",
+                                           arguments: [customerID]).map(ChurnReason.init(row:))
+            return (votes, reasons)
+        }
+        for start in stride(from: 0, to: votes.count, by: chunkSize) {
+            try await deliver(FeedbackExportChunk(votes: Array(votes[start..<min(start + chunkSize, votes.count)])))
+        }
+        for start in stride(from: 0, to: reasons.count, by: chunkSize) {
+            try await deliver(FeedbackExportChunk(
+                churnReasons: Array(reasons[start..<min(start + chunkSize, reasons.count)])))
+        }
+    }
+
+    /// Deletes every response, vote and churn reason of one customer in one transaction; their votes leave the
+    /// tallies. Erasing again removes nothing.
+    public func erase(customer customerID: String) async throws -> ErasedFeedback {
+        try await writer.write { db in
+            var erased = ErasedFeedback()
+            try db.execute(sql: "DELETE FROM survey_response WHERE customerId = ?", arguments: [customerID])
+            erased.responses = db.changesCount
+            try db.execute(sql: """
+                UPDATE feature_request SET votes = votes - 1
+                WHERE featureRequestId IN (SELECT featureRequestId FROM feature_vote WHERE customerId = ?)
+                """, arguments: [customerID])
+            try db.execute(sql: "DELETE FROM feature_vote WHERE customerId = ?", arguments: [customerID])
+            erased.votes = db.changesCount
+            try db.execute(sql: "DELETE FROM churn_reason WHERE customerId = ?", arguments: [customerID])
+            erased.churnReasons = db.changesCount
+            return erased
+        }
+    }
+}

@@ -1,0 +1,107 @@
+public import C360StoreKit
+public import Foundation
+import GRDB
+
+/// What became of a response handed to `FeedbackStore.record`.
+public enum RecordOutcome<Value: Sendable>: Sendable {
+    /// Stored now, as returned.
+    case stored(Value)
+    /// Its id was already stored; nothing was written. Carries the value as first stored.
+    case duplicate(Value)
+}
+
+extension FeedbackStore {
+    /// Stores a response with the theme terms of its comment, unless its response id is already stored.
+    ///
+    /// - Throws: `FeedbackError.surveyNotFound` or `.surveyRetired` when the survey cannot take it (checked in the
+    ///   same transaction, so a survey retired a moment earlier refuses it).
+    public func record(
+        _ response: SurveyResponse, terms: [ThemeExtractor.Term]
+    ) async throws -> RecordOutcome<SurveyResponse> {
+        try await writer.write { db in
+            if let existing = try fetchResponse(db, id: response.id) { return .duplicate(existing) }
+            guard let survey = try fetchSurvey(db, id: response.surveyID) else {
+                throw FeedbackError.surveyNotFound(response.surveyID)
+            }
+            guard survey.active else { throw FeedbackError.surveyRetired(survey.id) }
+            try db.execute(sql: """
+                INSERT INTO survey_response (responseId, customerId, surveyId, surveyType, surveyLanguage, score,
+                    npsCategory, comment, commentLanguage, sentimentScore, sentimentLabel, channel, answeredAt,
+                    touchpointId, ticketId, recordedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    response.id, response.customerID, response.surveyID, response.surveyType.rawValue,
+                    response.surveyLanguage, response.score, response.npsCategory?.rawValue, response.comment,
+                    response.sentiment?.language.rawValue, response.sentiment?.score,
+                    response.sentiment?.label.rawValue, response.channel.rawValue, response.answeredAt.unixMillis,
+                    response.touchpointID, response.ticketID, response.recordedAt.unixMillis,
+                ])
+            let seq = db.lastInsertedRowID
+            let insertTerm = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO response_term (responseSeq, stem, surface) VALUES (?, ?, ?)")
+            for term in terms {
+                try insertTerm.execute(arguments: [seq, term.stem, term.surface])
+            }
+            return .stored(response)
+        }
+    }
+
+    /// Responses newest answered first, one page after `position` (answered-at, sequence).
+    public func responses(
+        filter: ResponseFilter, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(response: SurveyResponse, position: ListPosition)> {
+        try await writer.read { db in
+            var (sql, arguments) = Self.responseQuery(filter)
+            if let position {
+                sql += " AND (answeredAt < ? OR (answeredAt = ? AND seq < ?))"
+                _ = arguments.append(contentsOf: [position.key, position.key, position.seq])
+            }
+            sql += " ORDER BY answeredAt DESC, seq DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: rows, limit: limit).map { row in
+                (try SurveyResponse(row: row), ListPosition(key: row["answeredAt"], seq: row["seq"]))
+            }
+        }
+    }
+
+    /// Every response of one customer answered in [from, until), oldest first.
+    public func responses(customer customerID: String, from: Date?, until: Date?) async throws -> [SurveyResponse] {
+        try await writer.read { db in
+            var filter = ResponseFilter()
+            filter.customerID = customerID
+            filter.from = from
+            filter.until = until
+            let (sql, arguments) = Self.responseQuery(filter)
+            return try Row.fetchAll(db, sql: sql + " ORDER BY answeredAt, seq", arguments: arguments)
+                .map(SurveyResponse.init(row:))
+        }
+    }
+
+    func fetchResponse(_ db: Database, id: String) throws -> SurveyResponse? {
+        try Row.fetchOne(db, sql: "SELECT * FROM survey_response WHERE responseId = ?", arguments: [id])
+            .map(SurveyResponse.init(row:))
+    }
+
+    private static func responseQuery(_ filter: ResponseFilter) -> (String, StatementArguments) {
+        var sql = "SELECT * FROM survey_response WHERE 1"
+        var arguments = StatementArguments()
+        func add(_ condition: String, _ value: some DatabaseValueConvertible) {
+            sql += " AND \(condition)"
+            _ = arguments.append(contentsOf: [value])
+        }
+        if !filter.customerID.isEmpty { add("customerId = ?", filter.customerID) }
+        if !filter.surveyID.isEmpty { add("surveyId = ?", filter.surveyID) }
+        if let type = filter.surveyType { add("surveyType = ?", type.rawValue) }
+        if let channel = filter.channel { add("channel = ?", channel.rawValue) }
+        let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("answeredAt")
+        sql += bounds
+        _ = arguments.append(contentsOf: boundArguments)
+        if let label = filter.sentimentLabel {
+            add("sentimentLabel = ?", label.rawValue)
+        } else if filter.withCommentOnly {
+            sql += " AND sentimentLabel IS NOT NULL"
+        }
+        return (sql, arguments)
+    }
+}

@@ -1,0 +1,80 @@
+public import C360StoreKit
+import Foundation
+import GRDB
+
+extension FeedbackStore {
+    /// Stores a new survey, or answers the existing one when a survey with the same id and definition exists.
+    ///
+    /// - Throws: `FeedbackError.surveyExists` when the id is taken by a different definition.
+    public func createSurvey(_ survey: Survey) async throws -> Survey {
+        try await writer.write { db in
+            if let existing = try fetchSurvey(db, id: survey.id) {
+                guard existing.sameDefinition(as: survey) else { throw FeedbackError.surveyExists(survey.id) }
+                return existing
+            }
+            try db.execute(sql: """
+                INSERT INTO survey (surveyId, type, name, question, language, channel, scaleMin, scaleMax, createdAt, active)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                """, arguments: [survey.id, survey.type.rawValue, survey.name, survey.question, survey.language,
+                                 survey.channel.rawValue, survey.scale.lowerBound, survey.scale.upperBound,
+                                 survey.createdAt.unixMillis])
+            return survey
+        }
+    }
+
+    /// - Throws: `FeedbackError.surveyNotFound`.
+    public func survey(id: String) async throws -> Survey {
+        try await writer.read { db in
+            guard let survey = try fetchSurvey(db, id: id) else { throw FeedbackError.surveyNotFound(id) }
+            return survey
+        }
+    }
+
+    /// Marks a survey retired (idempotent) and answers it.
+    ///
+    /// - Throws: `FeedbackError.surveyNotFound`.
+    public func retireSurvey(id: String) async throws -> Survey {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE survey SET active = 0 WHERE surveyId = ?", arguments: [id])
+            guard let survey = try fetchSurvey(db, id: id) else { throw FeedbackError.surveyNotFound(id) }
+            return survey
+        }
+    }
+
+    /// Surveys newest first, one page after `position` (a sequence number).
+    public func surveys(
+        filter: SurveyFilter, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(survey: Survey, position: ListPosition)> {
+        try await writer.read { db in
+            var sql = "SELECT * FROM survey WHERE 1"
+            var arguments = StatementArguments()
+            if let type = filter.type {
+                sql += " AND type = ?"
+                _ = arguments.append(contentsOf: [type.rawValue])
+            }
+            if !filter.language.isEmpty {
+                sql += " AND language = ?"
+                _ = arguments.append(contentsOf: [filter.language])
+            }
+            if let channel = filter.channel {
+                sql += " AND channel = ?"
+                _ = arguments.append(contentsOf: [channel.rawValue])
+            }
+            if !filter.includeInactive { sql += " AND active = 1" }
+            if let position {
+                sql += " AND seq < ?"
+                _ = arguments.append(contentsOf: [position.seq])
+            }
+            sql += " ORDER BY seq DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: rows, limit: limit).map { row in
+                (try Survey(row: row), ListPosition(key: row["seq"], seq: row["seq"]))
+            }
+        }
+    }
+
+    func fetchSurvey(_ db: Database, id: String) throws -> Survey? {
+        try Row.fetchOne(db, sql: "SELECT * FROM survey WHERE surveyId = ?", arguments: [id]).map(Survey.init(row:))
+    }
+}

@@ -1,0 +1,143 @@
+import C360StoreKit
+public import Foundation
+import GRDB
+
+/// How a themes window is cut into periods.
+public enum ThemePeriod: Sendable {
+    /// The whole window is one period.
+    case whole
+    case day
+    /// ISO weeks, from Monday 00:00 UTC.
+    case week
+    /// Calendar months, UTC.
+    case month
+}
+
+/// Which comments themes are counted over.
+public struct ThemeFilter: Sendable {
+    public var from: Date?
+    public var until: Date?
+    public var period: ThemePeriod = .whole
+    public var sentimentLabel: SentimentLabel = .negative
+    /// The comment's language; `nil` = every language.
+    public var language: CommentLanguage?
+    public var surveyID = ""
+    /// Terms kept per period.
+    public var limit = 10
+
+    public init() {}
+}
+
+/// The most frequent terms of the comments of one period.
+public struct ThemesInPeriod: Sendable, Equatable {
+    public var start: Date?
+    public var end: Date?
+    /// Comments considered.
+    public var comments: Int
+    public var themes: [Theme]
+}
+
+/// One meaningful term and how many comments contained it.
+public struct Theme: Sendable, Equatable {
+    /// The word as most often written in the term's 50 newest comments (terms are counted by stem).
+    public var term: String
+    public var comments: Int
+    /// Up to three of the newest responses containing it.
+    public var sampleResponseIDs: [String]
+}
+
+extension FeedbackStore {
+    /// How many sample responses a theme carries.
+    static let themeSamples = 3
+
+    /// The top terms per period, oldest period first; `periods` lists every period of the window (from
+    /// `ThemePeriods`), so periods without comments are answered too.
+    public func themes(filter: ThemeFilter, periods: [DateInterval?]) async throws -> [ThemesInPeriod] {
+        try await writer.read { db in
+            try periods.map { interval in
+                var bounds = filter
+                if let interval {
+                    bounds.from = interval.start
+                    bounds.until = interval.end
+                }
+                return try Self.themes(db, filter: bounds, interval: interval)
+            }
+        }
+    }
+
+    private static func themes(_ db: Database, filter: ThemeFilter, interval: DateInterval?) throws -> ThemesInPeriod {
+        var conditions = "r.sentimentLabel = ?"
+        var arguments: StatementArguments = [filter.sentimentLabel.rawValue]
+        let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("r.answeredAt")
+        conditions += bounds
+        _ = arguments.append(contentsOf: boundArguments)
+        if let language = filter.language {
+            conditions += " AND r.commentLanguage = ?"
+            _ = arguments.append(contentsOf: [language.rawValue])
+        }
+        if !filter.surveyID.isEmpty {
+            conditions += " AND r.surveyId = ?"
+            _ = arguments.append(contentsOf: [filter.surveyID])
+        }
+        let comments = try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM survey_response r WHERE \(conditions)", arguments: arguments) ?? 0
+        let top = try Row.fetchAll(db, sql: """
+            SELECT t.stem, COUNT(*) AS comments FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
+            WHERE \(conditions) GROUP BY t.stem ORDER BY comments DESC, t.stem LIMIT ?
+            """, arguments: arguments + [filter.limit])
+        let samples = try db.cachedStatement(sql: """
+            SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
+            WHERE \(conditions) AND t.stem = ? ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
+            """)
+        let themes = try top.map { row -> Theme in
+            let stem: String = row["stem"]
+            let examples = try Row.fetchAll(samples, arguments: arguments + [stem])
+            var forms: [String: Int] = [:]
+            for example in examples { forms[example["surface"], default: 0] += 1 }
+            let term = forms.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? stem
+            return Theme(term: term, comments: row["comments"],
+                         sampleResponseIDs: examples.prefix(themeSamples).map { $0["responseId"] })
+        }
+        return ThemesInPeriod(start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
+                              comments: comments, themes: themes)
+    }
+}
+
+/// Cuts a window into the periods themes are counted over, in UTC.
+public enum ThemePeriods {
+    /// The periods covering [start, end), the first and last clipped to the window. For `.whole`, the window as
+    /// one interval, or a single `nil` when it has no start.
+    public static func split(from start: Date?, until end: Date, period: ThemePeriod) -> [DateInterval?] {
+        guard period != .whole, let start else {
+            guard let start else { return [nil] }
+            return [DateInterval(start: start, end: max(start, end))]
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        calendar.firstWeekday = 2
+        let component: Calendar.Component = switch period {
+        case .day: .day
+        case .week: .weekOfYear
+        case .month, .whole: .month
+        }
+        var periodStart = calendar.dateInterval(of: component, for: start)?.start ?? start
+        var intervals: [DateInterval?] = []
+        while periodStart < end {
+            guard let next = calendar.date(byAdding: component, value: 1, to: periodStart) else { break }
+            intervals.append(DateInterval(start: max(periodStart, start), end: min(next, end)))
+            periodStart = next
+        }
+        return intervals
+    }
+
+    /// At least how many periods `split` answers; cheap, so a window far too long is refused before it is cut.
+    public static func lowerBound(from start: Date, until end: Date, period: ThemePeriod) -> Int {
+        let days = end.timeIntervalSince(start) / 86_400
+        return switch period {
+        case .whole: 1
+        case .day: Int(days)
+        case .week: Int(days / 7)
+        case .month: Int(days / 31)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import C360StoreKit
+import Foundation
+public import GRDB
+
+/// feedback-service's database: surveys, responses with their comments' sentiment and theme terms, feature requests
+/// with votes and status history, and churn reasons.
+///
+/// Instants are Unix milliseconds. Every write is one transaction; a response is stored with its theme terms or not
+/// at all. Scores are computed by SQL aggregates over indexed ranges, never by loading responses into memory.
+public struct FeedbackStore: Sendable {
+    let writer: any DatabaseWriter
+
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: surveys, responses, themes, feature requests, churn reasons") { db in
+            try db.execute(sql: """
+                CREATE TABLE survey (
+                    seq INTEGER PRIMARY KEY,
+                    surveyId TEXT NOT NULL UNIQUE,
+                    type TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    question TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    scaleMin INTEGER NOT NULL,
+                    scaleMax INTEGER NOT NULL,
+                    createdAt INTEGER NOT NULL,
+                    active INTEGER NOT NULL DEFAULT 1
+                );
+
+                CREATE TABLE survey_response (
+                    seq INTEGER PRIMARY KEY,
+                    responseId TEXT NOT NULL UNIQUE,
+                    customerId TEXT NOT NULL,
+                    surveyId TEXT NOT NULL REFERENCES survey(surveyId),
+                    surveyType TEXT NOT NULL,
+                    surveyLanguage TEXT NOT NULL,
+                    score INTEGER NOT NULL,
+                    npsCategory TEXT,
+                    comment TEXT NOT NULL DEFAULT '',
+                    commentLanguage TEXT,
+                    sentimentScore REAL,
+                    sentimentLabel TEXT,
+                    channel TEXT NOT NULL,
+                    answeredAt INTEGER NOT NULL,
+                    touchpointId TEXT NOT NULL DEFAULT '',
+                    ticketId TEXT NOT NULL DEFAULT '',
+                    recordedAt INTEGER NOT NULL
+                );
+                CREATE INDEX response_by_customer ON survey_response(customerId, answeredAt);
+                CREATE INDEX response_by_answered ON survey_response(answeredAt);
+                CREATE INDEX response_by_survey ON survey_response(surveyId, answeredAt);
+                CREATE INDEX response_by_sentiment ON survey_response(sentimentLabel, answeredAt)
+                    WHERE sentimentLabel IS NOT NULL;
+
+                CREATE TABLE response_term (
+                    responseSeq INTEGER NOT NULL REFERENCES survey_response(seq) ON DELETE CASCADE,
+                    stem TEXT NOT NULL,
+                    surface TEXT NOT NULL,
+                    PRIMARY KEY (responseSeq, stem)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE feature_request (
+                    seq INTEGER PRIMARY KEY,
+                    featureRequestId TEXT NOT NULL UNIQUE,
+                    title TEXT NOT NULL,
+                    details TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    votes INTEGER NOT NULL DEFAULT 0,
+                    createdAt INTEGER NOT NULL,
+                    updatedAt INTEGER NOT NULL,
+                    statusNote TEXT NOT NULL DEFAULT '',
+                    duplicateOfId TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX feature_request_by_votes ON feature_request(votes, seq);
+
+                CREATE TABLE feature_vote (
+                    featureRequestId TEXT NOT NULL REFERENCES feature_request(featureRequestId),
+                    customerId TEXT NOT NULL,
+                    comment TEXT NOT NULL DEFAULT '',
+                    channel TEXT,
+                    votedAt INTEGER NOT NULL,
+                    PRIMARY KEY (featureRequestId, customerId)
+                ) WITHOUT ROWID;
+                CREATE INDEX feature_vote_by_customer ON feature_vote(customerId);
+                CREATE INDEX feature_vote_by_time ON feature_vote(featureRequestId, votedAt);
+
+                CREATE TABLE feature_status_change (
+                    seq INTEGER PRIMARY KEY,
+                    featureRequestId TEXT NOT NULL REFERENCES feature_request(featureRequestId),
+                    status TEXT NOT NULL,
+                    note TEXT NOT NULL,
+                    duplicateOfId TEXT NOT NULL DEFAULT '',
+                    changedAt INTEGER NOT NULL
+                );
+
+                CREATE TABLE churn_reason (
+                    seq INTEGER PRIMARY KEY,
+                    churnReasonId TEXT NOT NULL UNIQUE,
+                    customerId TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    text TEXT NOT NULL DEFAULT '',
+                    sentimentScore REAL,
+                    sentimentLabel TEXT,
+                    sentimentLanguage TEXT,
+                    churnedAt INTEGER NOT NULL,
+                    channel TEXT,
+                    recordedBy TEXT NOT NULL DEFAULT '',
+                    recordedAt INTEGER NOT NULL
+                );
+                CREATE INDEX churn_reason_by_customer ON churn_reason(customerId);
+                CREATE INDEX churn_reason_by_time ON churn_reason(churnedAt);
+                """)
+        }
+        return migrator
+    }
+}
+
+/// Where a newest-first list continues: after the row with this sort key and sequence.
+public struct ListPosition: Codable, Sendable, Equatable {
+    /// The value the list is ordered by (an instant, a vote count, or the sequence itself).
+    public var key: Int64
+    public var seq: Int64
+
+    public init(key: Int64, seq: Int64) {
+        self.key = key
+        self.seq = seq
+    }
+}
+
+/// A half-open range of instants as SQL bounds: unset ends are open.
+struct InstantBounds {
+    var from: Date?
+    var until: Date?
+
+    /// "AND column >= ? AND column < ?" for the ends that are set, with their arguments.
+    func sql(_ column: String) -> (String, StatementArguments) {
+        var sql = ""
+        var arguments = StatementArguments()
+        if let from {
+            sql += " AND \(column) >= ?"
+            _ = arguments.append(contentsOf: [from.unixMillis])
+        }
+        if let until {
+            sql += " AND \(column) < ?"
+            _ = arguments.append(contentsOf: [until.unixMillis])
+        }
+        return (sql, arguments)
+    }
+}
