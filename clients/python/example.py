@@ -1,4 +1,4 @@
-"""Looks a customer up by email and prints their profile, consents and what interaction-service knows of them.
+"""Looks a customer up by email and prints their profile, consents, and what interaction- and feedback-service know.
 
     clients/python/setup.sh
     clients/python/.venv/bin/python clients/python/example.py ada@example.com
@@ -22,6 +22,8 @@ def main() -> int:
     parser.add_argument("--address", default="127.0.0.1:50051", help="profile-service host:port")
     parser.add_argument("--interaction-address", default="127.0.0.1:50052",
                         help="interaction-service host:port ('' to skip)")
+    parser.add_argument("--feedback-address", default="127.0.0.1:50053",
+                        help="feedback-service host:port ('' to skip)")
     args = parser.parse_args()
     with connect(args.address) as client:
         try:
@@ -38,6 +40,8 @@ def main() -> int:
             print(f"consent {purpose} via {channel}: {status} ({consent.source})")
     if args.interaction_address:
         print_interactions(args.interaction_address, customer.customer_id)
+    if args.feedback_address:
+        print_feedback(args.feedback_address, customer.customer_id)
     return 0
 
 
@@ -61,6 +65,26 @@ def print_interactions(address: str, customer_id: str) -> None:
         day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][best.best_hour_of_week // 24]
         channel = common_pb2.Channel.Name(best.best_channel)
         print(f"best contact: {channel}, {day} {best.best_hour_of_week % 24:02d}:00 UTC")
+
+
+def print_feedback(address: str, customer_id: str) -> None:
+    """Latest NPS / CSAT / CES with their trend, and the sentiment of the customer's comments."""
+    from customer360.v1 import feedback_pb2, feedback_pb2_grpc
+
+    with grpc.insecure_channel(address) as channel:
+        stub = feedback_pb2_grpc.FeedbackServiceStub(channel)
+        scores = stub.GetCustomerScores(feedback_pb2.GetCustomerScoresRequest(customer_id=customer_id), timeout=5)
+    for name in ("nps", "csat", "ces"):
+        if scores.HasField(name):
+            score = getattr(scores, name)
+            trend = feedback_pb2.ScoreTrend.Name(score.trend).removeprefix("SCORE_TREND_").lower()
+            print(f"{name.upper()}: latest {score.latest_score} of {score.responses} answers ({trend})")
+    if scores.HasField("sentiment"):
+        latest = scores.sentiment.latest
+        label = feedback_pb2.SentimentLabel.Name(latest.label).removeprefix("SENTIMENT_LABEL_").lower()
+        print(f"comments: {scores.sentiment.comments}, latest {label} ({latest.score:+.2f}, {latest.language})")
+    if scores.responses == 0:
+        print("feedback: no survey answers yet")
 
 
 if __name__ == "__main__":
