@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "profile-service", targets: ["profile-service"]),
         .executable(name: "interaction-service", targets: ["interaction-service"]),
         .executable(name: "feedback-service", targets: ["feedback-service"]),
+        .executable(name: "success-service", targets: ["success-service"]),
         .executable(name: "demo-data", targets: ["demo-data"]),
     ],
     dependencies: [
@@ -120,6 +121,22 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .target(
+            name: "SuccessService",
+            dependencies: [
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcHTTP2, grdb, logging,
+                lifecycle, swiftProtobuf,
+            ],
+            path: "Services/success-service/Sources",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "success-service",
+            dependencies: ["SuccessService", "C360ServerKit", "C360Clients", argumentParser],
+            path: "Services/success-service/Main",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Tools
 
         /// Loads a reproducible demo data set into running services through their gRPC APIs.
@@ -187,6 +204,15 @@ let package = Package(
             ],
             path: "Tests/FeedbackServiceTests",
             resources: [.copy("Resources")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SuccessServiceTests",
+            dependencies: [
+                "SuccessService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport",
+                grpcCore, grdb, swiftProtobuf,
+            ],
+            path: "Tests/SuccessServiceTests",
             swiftSettings: strictSettings
         ),
         .testTarget(

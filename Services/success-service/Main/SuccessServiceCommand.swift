@@ -1,0 +1,106 @@
+import ArgumentParser
+import C360Clients
+import C360ServerKit
+import Foundation
+import SuccessService
+
+/// `success-service`: keeps customers successful. Parses its options and runs until SIGTERM/SIGINT.
+@main
+struct SuccessServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "success-service",
+        abstract: "Customer 360 success-service: success plans and goals, health scores across services, churn-risk alerts and playbook tasks.",
+        discussion: """
+            Owns one SQLite database (success.sqlite in --data-dir) and serves customer360.v1.SuccessService and \
+            grpc.health.v1.Health over gRPC. Health scores are computed by calling interaction-service and \
+            feedback-service (each call under --peer-deadline); customers are checked with profile-service. Every \
+            option also reads C360_SUCCESS_<OPTION> from the environment (e.g. C360_SUCCESS_HEALTH_WEIGHTS).
+            """,
+        version: C360Version.current
+    )
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "profile-service address. [env: C360_SUCCESS_PROFILE_ADDR] (default: 127.0.0.1:50051)")
+    var profileAddr: String?
+
+    @Option(help: "interaction-service address. [env: C360_SUCCESS_INTERACTION_ADDR] (default: 127.0.0.1:50052)")
+    var interactionAddr: String?
+
+    @Option(help: "feedback-service address. [env: C360_SUCCESS_FEEDBACK_ADDR] (default: 127.0.0.1:50053)")
+    var feedbackAddr: String?
+
+    @Option(help: "Health component weights. [env: C360_SUCCESS_HEALTH_WEIGHTS] (default: engagement=0.3,feedback=0.25,goals=0.2,support=0.15,commercial=0.1)")
+    var healthWeights: String?
+
+    @Option(help: "Scores at or above this are green. [env: C360_SUCCESS_GREEN_AT] (default: 70)")
+    var greenAt: Double?
+
+    @Option(help: "Scores below this are red (churn risk). [env: C360_SUCCESS_RED_BELOW] (default: 40)")
+    var redBelow: Double?
+
+    @Option(help: "A drop of this many points within 30 days raises a score-drop alert. [env: C360_SUCCESS_DROP_POINTS] (default: 15)")
+    var dropPoints: Double?
+
+    @Option(help: "Owner of playbook tasks for customers without an active plan. [env: C360_SUCCESS_DEFAULT_OWNER] (default: cs-team)")
+    var defaultOwner: String?
+
+    @Option(help: "Deadline of each call to a peer, in milliseconds. [env: C360_SUCCESS_PEER_DEADLINE_MS] (default: 2000)")
+    var peerDeadlineMs: Int?
+
+    func run() async throws {
+        let identity = ServiceIdentity.success
+        let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
+        func address(_ flag: String?, _ key: String, _ fallback: String) throws -> PeerAddress {
+            let text: String = try flag ?? environment.value(key) ?? fallback
+            guard let address = PeerAddress(text) else {
+                throw ValidationError("--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
+            }
+            return address
+        }
+        let profileAddress = try address(profileAddr, "PROFILE_ADDR", "127.0.0.1:50051")
+        let interactionAddress = try address(interactionAddr, "INTERACTION_ADDR", "127.0.0.1:50052")
+        let feedbackAddress = try address(feedbackAddr, "FEEDBACK_ADDR", "127.0.0.1:50053")
+        let health: HealthConfiguration
+        do {
+            var configuration = HealthConfiguration.default
+            if let weights: String = try healthWeights ?? environment.value("HEALTH_WEIGHTS") {
+                configuration.weights = try HealthConfiguration.weights(parsing: weights)
+            }
+            configuration.greenAt = try greenAt ?? environment.value("GREEN_AT") ?? configuration.greenAt
+            configuration.redBelow = try redBelow ?? environment.value("RED_BELOW") ?? configuration.redBelow
+            configuration.dropPoints = try dropPoints ?? environment.value("DROP_POINTS") ?? configuration.dropPoints
+            health = try configuration.validated()
+        } catch let error as HealthConfigurationError {
+            throw ValidationError("health configuration: \(error)")
+        }
+        let owner: String = try defaultOwner ?? environment.value("DEFAULT_OWNER") ?? "cs-team"
+        let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 2000
+        guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }
+
+        let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
+        let store = try SuccessStore(writer: try host.openDatabase())
+        let interrupted = try await store.interruptOrphanedBatches(at: Date())
+        if !interrupted.isEmpty {
+            host.logger.warning("batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
+                                metadata: ["batch_ids": "\(interrupted.joined(separator: ","))"])
+        }
+        let profile = try PeerConnection(address: profileAddress)
+        let interaction = try PeerConnection(address: interactionAddress)
+        let feedback = try PeerConnection(address: feedbackAddress)
+        host.logger.notice("peers", metadata: [
+            "profile": "\(profileAddress)", "interaction": "\(interactionAddress)", "feedback": "\(feedbackAddress)",
+            "deadline_ms": "\(deadlineMs)", "health_config": "\(health.version)",
+        ])
+        let peers = PeerHealthFacts(interaction: interaction.client, feedback: feedback.client,
+                                    deadline: .milliseconds(deadlineMs))
+        let feed = AlertFeed()
+        let scorer = HealthScorer(store: store, facts: peers, configuration: health, defaultOwner: owner, feed: feed)
+        let batches = BatchRunner(store: store, scorer: scorer, customers: peers, logger: host.logger)
+        let service = SuccessService(
+            store: store,
+            customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
+            scorer: scorer, batches: batches, feed: feed)
+        try await host.serviceGroup(serving: [service], background: [profile, interaction, feedback, feed, batches]).run()
+    }
+}

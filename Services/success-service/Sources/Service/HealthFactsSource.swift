@@ -1,0 +1,109 @@
+import C360Contracts
+public import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+import C360Clients
+
+/// Where the facts about a customer's engagement, support, commerce and feedback come from.
+public protocol HealthFactsSource: Sendable {
+    /// Facts from interaction-service (engagement, support, commercial), each missing with a reason when it cannot
+    /// be asked.
+    func interactionFacts(customerID: String, at now: Date)
+        async -> (Fact<EngagementFacts>, Fact<SupportFacts>, Fact<CommercialFacts>)
+    /// Facts from feedback-service.
+    func feedbackFacts(customerID: String) async -> Fact<FeedbackFacts>
+}
+
+/// One page of the customers a batch visits.
+public protocol CustomerPager: Sendable {
+    /// Customer ids in ascending order after the page `token` ("" = first page), and the next page's token ("" at
+    /// the end).
+    func customers(pageToken: String, activeSince: Date?, pageSize: Int) async throws -> (ids: [String], next: String)
+}
+
+/// Asks interaction-service and feedback-service over gRPC, every call under a deadline.
+public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
+    private let interactions: Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>
+    private let feedback: Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
+    private let deadline: Duration
+
+    public init(interaction: GRPCClient<HTTP2ClientTransport.Posix>, feedback: GRPCClient<HTTP2ClientTransport.Posix>,
+                deadline: Duration = .seconds(2)) {
+        self.interactions = Customer360_V1_InteractionService.Client(wrapping: interaction)
+        self.feedback = Customer360_V1_FeedbackService.Client(wrapping: feedback)
+        self.deadline = deadline
+    }
+
+    public func interactionFacts(customerID: String, at now: Date)
+        async -> (Fact<EngagementFacts>, Fact<SupportFacts>, Fact<CommercialFacts>) {
+        do {
+            let stats = try await interactions.getCustomerStats(.with { $0.customerID = customerID },
+                                                                options: .deadline(deadline))
+            return (.known(stats.engagement.facts), .known(stats.support.facts), .known(stats.commerce.facts))
+        } catch {
+            let reason = Self.reason(error, peer: "interaction-service")
+            return (.missing(reason), .missing(reason), .missing(reason))
+        }
+    }
+
+    public func feedbackFacts(customerID: String) async -> Fact<FeedbackFacts> {
+        do {
+            let scores = try await feedback.getCustomerScores(.with { $0.customerID = customerID },
+                                                              options: .deadline(deadline))
+            return .known(FeedbackFacts(
+                latestNps: scores.hasNps ? Int(scores.nps.latestScore) : nil,
+                latestCsat: scores.hasCsat ? Int(scores.csat.latestScore) : nil,
+                latestCes: scores.hasCes ? Int(scores.ces.latestScore) : nil,
+                meanSentiment: scores.hasSentiment && scores.sentiment.hasMeanScore ? scores.sentiment.meanScore : nil))
+        } catch {
+            return .missing(Self.reason(error, peer: "feedback-service"))
+        }
+    }
+
+    public func customers(pageToken: String, activeSince: Date?, pageSize: Int) async throws -> (ids: [String], next: String) {
+        let page = try await interactions.listCustomerActivity(.with {
+            $0.page.pageSize = Int32(pageSize)
+            $0.page.pageToken = pageToken
+            if let activeSince { $0.activeSince = .init(date: activeSince) }
+        }, options: .deadline(deadline * 5))
+        return (page.customers.map(\.customerID), page.page.nextPageToken)
+    }
+
+    /// "feedback-service unavailable", "feedback-service deadline exceeded", … for a missing component.
+    static func reason(_ error: any Error, peer: String) -> String {
+        guard let rpc = error as? RPCError else { return "\(peer) failed: \(error)" }
+        switch rpc.code {
+        case .unavailable: return "\(peer) unavailable"
+        case .deadlineExceeded: return "\(peer) deadline exceeded"
+        default: return "\(peer) answered \(rpc.code): \(rpc.message)"
+        }
+    }
+}
+
+extension Customer360_V1_EngagementStats {
+    var facts: EngagementFacts {
+        let month = windows.first { $0.days == 30 }
+        let lastActive = hasLastInboundAt ? lastInboundAt.date : hasLastSeenAt ? lastSeenAt.date : nil
+        return EngagementFacts(totalTouchpoints: Int(totalTouchpoints), lastActiveAt: lastActive,
+                               activeDays30: Int(month?.activeDays ?? 0), touchpoints30: Int(month?.touchpoints ?? 0))
+    }
+}
+
+extension Customer360_V1_SupportStats {
+    var facts: SupportFacts {
+        SupportFacts(
+            ticketsOpened: Int(ticketsOpened), ticketsOpen: Int(ticketsOpen), ticketsResolved: Int(ticketsResolved),
+            firstContactResolutionRate: hasFirstContactResolutionRate ? firstContactResolutionRate : nil,
+            meanFirstResponseTime: hasMeanFirstResponseTime
+                ? Double(meanFirstResponseTime.seconds) + Double(meanFirstResponseTime.nanos) / 1e9 : nil)
+    }
+}
+
+extension Customer360_V1_CommerceStats {
+    var facts: CommercialFacts {
+        let historic = Double(historicClv.amountMinor)
+        let trend: Double? = hasPredictiveClv && historic > 0 ? Double(predictiveClv.amountMinor) / historic : nil
+        return CommercialFacts(orders: Int(orders), lastPurchaseAt: hasLastPurchaseAt ? lastPurchaseAt.date : nil,
+                               repeatPurchaseRate: hasRepeatPurchaseRate ? repeatPurchaseRate : nil, clvTrend: trend)
+    }
+}

@@ -1,0 +1,238 @@
+public import C360StoreKit
+public import Foundation
+import GRDB
+
+/// Which alerts a list shows; every part optional.
+public struct AlertFilter: Sendable, Hashable {
+    public var customerID = ""
+    public var kinds: Set<AlertKind> = []
+    public var states: Set<AlertState> = []
+    public var from: Date?
+    public var until: Date?
+
+    public init() {}
+
+    public var fingerprint: String {
+        [customerID, kinds.map(\.rawValue).sorted().joined(separator: ","),
+         states.map(\.rawValue).sorted().joined(separator: ","), from.map { "\($0.unixMillis)" } ?? "",
+         until.map { "\($0.unixMillis)" } ?? ""].joined(separator: "\u{1F}")
+    }
+}
+
+/// Which tasks a list shows.
+public struct TaskFilter: Sendable, Hashable {
+    public var customerID = ""
+    public var ownerID = ""
+    public var statuses: Set<TaskStatus> = []
+    /// Only open tasks due before this instant.
+    public var overdueAt: Date?
+
+    public init() {}
+
+    public var fingerprint: String {
+        [customerID, ownerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
+         overdueAt == nil ? "" : "overdue"].joined(separator: "\u{1F}")
+    }
+}
+
+extension SuccessStore {
+    /// Stores alerts for `drafts` with a playbook task each and a raised event each.
+    func raise(
+        _ db: Database, _ drafts: [AlertRules.Draft], customerID: String, healthScoreID: String, owner: String,
+        rules: AlertRules, at now: Date
+    ) throws -> [(alert: Alert, event: AlertEvent)] {
+        try drafts.map { draft in
+            var alert = Alert(id: EntityID.generate(), customerID: customerID, kind: draft.kind, message: draft.message,
+                              details: draft.details, raisedAt: now)
+            alert.planID = draft.planID
+            alert.goalID = draft.goalID
+            if draft.kind != .goalOverdue { alert.healthScoreID = healthScoreID }
+            let step = rules.playbook(for: draft.kind)
+            let task = PlaybookTask(id: EntityID.generate(), customerID: customerID, alertID: alert.id,
+                                    playbook: step.name, title: step.title, instructions: step.instructions,
+                                    ownerID: owner, dueAt: now.addingTimeInterval(step.due), createdAt: now)
+            alert.taskID = task.id
+            try db.execute(sql: """
+                INSERT INTO alert (alertId, customerId, kind, state, raisedAt, goalId, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [alert.id, customerID, alert.kind.rawValue, alert.state.rawValue, now.unixMillis,
+                                 alert.goalID, try JSONColumn.encode(alert)])
+            try db.execute(sql: """
+                INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
+                """, arguments: [task.id, customerID, alert.id, task.playbook, task.title, task.instructions,
+                                 task.ownerID, task.dueAt.unixMillis, now.unixMillis])
+            return (alert, try appendEvent(db, .raised, alert, at: now))
+        }
+    }
+
+    /// Alerts newest first, one page after `position` (raised-at, alert id).
+    public func alerts(
+        filter: AlertFilter, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(alert: Alert, position: ListPosition)> {
+        try await writer.read { db in
+            var sql = "SELECT body FROM alert WHERE 1"
+            var arguments = StatementArguments()
+            if !filter.customerID.isEmpty {
+                sql += " AND customerId = ?"
+                _ = arguments.append(contentsOf: [filter.customerID])
+            }
+            if !filter.kinds.isEmpty {
+                sql += " AND kind IN (\(databaseQuestionMarks(count: filter.kinds.count)))"
+                _ = arguments.append(contentsOf: StatementArguments(filter.kinds.map(\.rawValue).sorted()))
+            }
+            if !filter.states.isEmpty {
+                sql += " AND state IN (\(databaseQuestionMarks(count: filter.states.count)))"
+                _ = arguments.append(contentsOf: StatementArguments(filter.states.map(\.rawValue).sorted()))
+            }
+            if let from = filter.from {
+                sql += " AND raisedAt >= ?"
+                _ = arguments.append(contentsOf: [from.unixMillis])
+            }
+            if let until = filter.until {
+                sql += " AND raisedAt < ?"
+                _ = arguments.append(contentsOf: [until.unixMillis])
+            }
+            if let position {
+                sql += " AND (raisedAt < ? OR (raisedAt = ? AND alertId < ?))"
+                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
+            }
+            sql += " ORDER BY raisedAt DESC, alertId DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let bodies = try String.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: bodies, limit: limit).map { body in
+                let alert = try JSONColumn.decode(Alert.self, body)
+                return (alert, ListPosition(key: Double(alert.raisedAt.unixMillis), tie: alert.id))
+            }
+        }
+    }
+
+    /// Moves an alert to acknowledged or resolved; answers the alert and the event, or no event when nothing
+    /// changed (idempotent).
+    ///
+    /// - Throws: `SuccessError.alertNotFound`; `.alertResolved` when acknowledging a resolved alert.
+    public func transition(
+        alert id: String, customerID: String, to state: AlertState, by person: String, note: String, at now: Date
+    ) async throws -> (alert: Alert, event: AlertEvent?) {
+        try await writer.write { db in
+            guard let body = try String.fetchOne(db, sql: "SELECT body FROM alert WHERE alertId = ? AND customerId = ?",
+                                                 arguments: [id, customerID]) else {
+                throw SuccessError.alertNotFound(id)
+            }
+            var alert = try JSONColumn.decode(Alert.self, body)
+            switch (alert.state, state) {
+            case (.resolved, .acknowledged): throw SuccessError.alertResolved(id)
+            case (.acknowledged, .acknowledged), (.resolved, .resolved): return (alert, nil)
+            default: break
+            }
+            if state == .acknowledged {
+                alert.acknowledgedAt = now
+                alert.acknowledgedBy = person
+            } else {
+                alert.resolvedAt = now
+                alert.resolvedBy = person
+            }
+            alert.state = state
+            if !note.isEmpty { alert.details["\(state.rawValue)_note"] = note }
+            try db.execute(sql: "UPDATE alert SET state = ?, body = ? WHERE alertId = ?",
+                           arguments: [state.rawValue, try JSONColumn.encode(alert), id])
+            let event = try appendEvent(db, state == .acknowledged ? .acknowledged : .resolved, alert, at: now)
+            return (alert, event)
+        }
+    }
+
+    /// Stored feed events after `afterEventID` (or at/after `since`), oldest first, at most `limit`.
+    public func events(afterEventID: String?, since: Date?, limit: Int) async throws -> [AlertEvent] {
+        try await writer.read { db in
+            var sql = "SELECT * FROM alert_event WHERE 1"
+            var arguments = StatementArguments()
+            if let afterEventID {
+                sql += " AND eventId > ?"
+                _ = arguments.append(contentsOf: [afterEventID])
+            } else if let since {
+                sql += " AND occurredAt >= ?"
+                _ = arguments.append(contentsOf: [since.unixMillis])
+            }
+            sql += " ORDER BY eventId LIMIT ?"
+            _ = arguments.append(contentsOf: [limit])
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                AlertEvent(id: row["eventId"], type: try decode(AlertEventType.self, row["type"]),
+                           alert: try JSONColumn.decode(Alert.self, row["alert"]),
+                           occurredAt: Date(unixMillis: row["occurredAt"]))
+            }
+        }
+    }
+
+    private func appendEvent(_ db: Database, _ type: AlertEventType, _ alert: Alert, at now: Date) throws -> AlertEvent {
+        let event = AlertEvent(id: EntityID.generate(), type: type, alert: alert, occurredAt: now)
+        try db.execute(sql: """
+            INSERT INTO alert_event (eventId, customerId, kind, type, occurredAt, alert) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [event.id, alert.customerID, alert.kind.rawValue, type.rawValue, now.unixMillis,
+                             try JSONColumn.encode(alert)])
+        return event
+    }
+
+    // MARK: - Tasks
+
+    /// Tasks earliest due first, one page after `position` (due-at, task id).
+    public func tasks(
+        filter: TaskFilter, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(task: PlaybookTask, position: ListPosition)> {
+        try await writer.read { db in
+            var sql = "SELECT * FROM task WHERE 1"
+            var arguments = StatementArguments()
+            if !filter.customerID.isEmpty {
+                sql += " AND customerId = ?"
+                _ = arguments.append(contentsOf: [filter.customerID])
+            }
+            if !filter.ownerID.isEmpty {
+                sql += " AND ownerId = ?"
+                _ = arguments.append(contentsOf: [filter.ownerID])
+            }
+            if !filter.statuses.isEmpty {
+                sql += " AND status IN (\(databaseQuestionMarks(count: filter.statuses.count)))"
+                _ = arguments.append(contentsOf: StatementArguments(filter.statuses.map(\.rawValue).sorted()))
+            }
+            if let overdueAt = filter.overdueAt {
+                sql += " AND status = 'open' AND dueAt < ?"
+                _ = arguments.append(contentsOf: [overdueAt.unixMillis])
+            }
+            if let position {
+                sql += " AND (dueAt > ? OR (dueAt = ? AND taskId > ?))"
+                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
+            }
+            sql += " ORDER BY dueAt, taskId LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
+                let task = try PlaybookTask(row: row)
+                return (task, ListPosition(key: Double(task.dueAt.unixMillis), tie: task.id))
+            }
+        }
+    }
+
+    /// Marks a task done (idempotent).
+    ///
+    /// - Throws: `SuccessError.taskNotFound`; `.taskCancelled`.
+    public func completeTask(
+        id: String, customerID: String, by person: String, note: String, at now: Date
+    ) async throws -> PlaybookTask {
+        try await writer.write { db in
+            guard var task = try Row.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ? AND customerId = ?",
+                                              arguments: [id, customerID]).map(PlaybookTask.init(row:)) else {
+                throw SuccessError.taskNotFound(id)
+            }
+            switch task.status {
+            case .done: return task
+            case .cancelled: throw SuccessError.taskCancelled(id)
+            case .open: break
+            }
+            task.status = .done
+            task.completedAt = now
+            task.completedBy = person
+            task.outcomeNote = note
+            try db.execute(sql: """
+                UPDATE task SET status = 'done', completedAt = ?, completedBy = ?, outcomeNote = ? WHERE taskId = ?
+                """, arguments: [now.unixMillis, person, note, id])
+            return task
+        }
+    }
+}

@@ -1,0 +1,213 @@
+public import C360StoreKit
+public import Foundation
+import GRDB
+
+/// A computed health score and what storing it set off.
+public struct ScoreOutcome: Sendable {
+    public var score: HealthScore
+    /// Alerts raised with their playbook tasks (empty for a dry run).
+    public var raised: [Alert]
+    /// The feed events to publish once committed.
+    public var events: [AlertEvent]
+}
+
+/// Which latest scores the at-risk list shows.
+public struct AtRiskFilter: Sendable, Hashable {
+    public var bands: Set<HealthBand> = [.red]
+    /// Instead of bands: latest score at most this.
+    public var maxScore: Double?
+    public var csmOwnerID = ""
+
+    public init() {}
+
+    public var fingerprint: String {
+        [bands.map(\.rawValue).sorted().joined(separator: ","), maxScore.map { "\($0)" } ?? "", csmOwnerID]
+            .joined(separator: "\u{1F}")
+    }
+}
+
+/// One at-risk customer.
+public struct AtRiskCustomer: Sendable, Equatable {
+    public var latest: HealthScore
+    public var openAlerts: Int
+    public var csmOwnerID: String
+}
+
+/// Customers per band of their latest score, open alerts per kind, overdue tasks.
+public struct HealthSummary: Sendable, Equatable {
+    public var scored = 0, green = 0, yellow = 0, red = 0
+    public var scoreSum = 0.0
+    public var openAlerts: [AlertKind: Int] = [:]
+    public var overdueTasks = 0
+}
+
+extension SuccessStore {
+    /// Completes an evaluation into a health score (previous score, 30-day change) and, unless `dryRun`, stores it
+    /// as the customer's latest with the alerts it raises (churn risk, score drop, overdue goals), their playbook
+    /// tasks and feed events, all in one transaction.
+    public func recordScore(
+        customerID: String, evaluation: HealthCalculator.Evaluation, score value: Double, computedAt: Date,
+        rules: AlertRules, batchID: String = "", dryRun: Bool = false
+    ) async throws -> ScoreOutcome {
+        let assemble = { @Sendable (db: Database) throws -> (HealthScore, HealthBand?) in
+            let previous = try Row.fetchOne(db, sql: "SELECT score, band FROM latest_health WHERE customerId = ?",
+                                            arguments: [customerID])
+            let windowStart = computedAt.addingTimeInterval(-Double(rules.configuration.dropWindowDays) * 86_400)
+            let peak = try Double.fetchOne(db, sql: """
+                SELECT MAX(score) FROM health_score WHERE customerId = ? AND computedAt >= ? AND computedAt <= ?
+                """, arguments: [customerID, windowStart.unixMillis, computedAt.unixMillis])
+            let score = HealthScore(
+                id: EntityID.generate(), customerID: customerID, score: value,
+                band: rules.configuration.band(of: value), components: evaluation.components,
+                missing: evaluation.missing, computedAt: computedAt, previousScore: previous?["score"],
+                change30d: peak.map { value - $0 }, configVersion: rules.configuration.version, batchID: batchID)
+            return (score, try (previous?["band"] as String?).map { try decode(HealthBand.self, $0) })
+        }
+        if dryRun {
+            let (score, _) = try await writer.read { db in try assemble(db) }
+            return ScoreOutcome(score: score, raised: [], events: [])
+        }
+        return try await writer.write { db in
+            let (score, previousBand) = try assemble(db)
+            try db.execute(sql: """
+                INSERT INTO health_score (healthScoreId, customerId, score, band, components, missing, computedAt,
+                    previousScore, change30d, configVersion, batchId)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [score.id, customerID, score.score, score.band.rawValue,
+                                 try JSONColumn.encode(score.components), try JSONColumn.encode(score.missing),
+                                 computedAt.unixMillis, score.previousScore, score.change30d, score.configVersion,
+                                 batchID])
+            try db.execute(sql: """
+                INSERT INTO latest_health (customerId, healthScoreId, score, band, computedAt) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(customerId) DO UPDATE SET healthScoreId = excluded.healthScoreId, score = excluded.score,
+                    band = excluded.band, computedAt = excluded.computedAt
+                """, arguments: [customerID, score.id, score.score, score.band.rawValue, computedAt.unixMillis])
+            let openKinds = Set(try String.fetchAll(db, sql: """
+                SELECT DISTINCT kind FROM alert WHERE customerId = ? AND state <> 'resolved'
+                """, arguments: [customerID]).compactMap(AlertKind.init(rawValue:)))
+            let plans = try String.fetchAll(db, sql: "SELECT planId FROM plan WHERE customerId = ?", arguments: [customerID])
+                .compactMap { try fetchPlan(db, id: $0) }
+            let alertedGoals = Set(try String.fetchAll(db, sql: """
+                SELECT goalId FROM alert WHERE customerId = ? AND kind = 'goal_overdue'
+                """, arguments: [customerID]))
+            var drafts = rules.alerts(for: score, previousBand: previousBand, openKinds: openKinds)
+            drafts += rules.overdueGoalAlerts(plans: plans, alertedGoals: alertedGoals, at: computedAt)
+            let raised = try raise(db, drafts, customerID: customerID, healthScoreID: score.id,
+                                   owner: rules.owner(plans: plans), rules: rules, at: computedAt)
+            return ScoreOutcome(score: score, raised: raised.map(\.alert), events: raised.map(\.event))
+        }
+    }
+
+    /// The latest stored score of a customer.
+    ///
+    /// - Throws: `SuccessError.healthScoreNotFound`.
+    public func latestScore(customerID: String) async throws -> HealthScore {
+        try await writer.read { db in
+            guard let score = try Row.fetchOne(db, sql: """
+                SELECT h.* FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId
+                WHERE l.customerId = ?
+                """, arguments: [customerID]).map(HealthScore.init(row:)) else {
+                throw SuccessError.healthScoreNotFound(customer: customerID)
+            }
+            return score
+        }
+    }
+
+    /// A customer's scores newest first within [from, until), one page after `position` (computed-at, id).
+    public func history(
+        customerID: String, from: Date?, until: Date?, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(score: HealthScore, position: ListPosition)> {
+        try await writer.read { db in
+            var sql = "SELECT * FROM health_score WHERE customerId = ?"
+            var arguments: StatementArguments = [customerID]
+            if let from {
+                sql += " AND computedAt >= ?"
+                _ = arguments.append(contentsOf: [from.unixMillis])
+            }
+            if let until {
+                sql += " AND computedAt < ?"
+                _ = arguments.append(contentsOf: [until.unixMillis])
+            }
+            if let position {
+                sql += " AND (computedAt < ? OR (computedAt = ? AND healthScoreId < ?))"
+                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
+            }
+            sql += " ORDER BY computedAt DESC, healthScoreId DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
+                let score = try HealthScore(row: row)
+                return (score, ListPosition(key: Double(score.computedAt.unixMillis), tie: score.id))
+            }
+        }
+    }
+
+    /// Customers whose latest score is in the filter's bands (or at most its max score), lowest first, then by
+    /// customer id, one page after `position` (score, customer id).
+    public func atRisk(
+        filter: AtRiskFilter, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(customer: AtRiskCustomer, position: ListPosition)> {
+        try await writer.read { db in
+            var sql = """
+                SELECT h.*,
+                    (SELECT COUNT(*) FROM alert a WHERE a.customerId = l.customerId AND a.state <> 'resolved') AS openAlerts,
+                    (SELECT p.csmOwnerId FROM plan p WHERE p.customerId = l.customerId AND p.status = 'active'
+                        ORDER BY p.createdAt DESC LIMIT 1) AS owner
+                FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId WHERE 1
+                """
+            var arguments = StatementArguments()
+            if let maxScore = filter.maxScore {
+                sql += " AND l.score <= ?"
+                _ = arguments.append(contentsOf: [maxScore])
+            } else {
+                sql += " AND l.band IN (\(databaseQuestionMarks(count: filter.bands.count)))"
+                _ = arguments.append(contentsOf: StatementArguments(filter.bands.map(\.rawValue).sorted()))
+            }
+            if !filter.csmOwnerID.isEmpty {
+                sql += " AND EXISTS (SELECT 1 FROM plan p WHERE p.customerId = l.customerId AND p.csmOwnerId = ?)"
+                _ = arguments.append(contentsOf: [filter.csmOwnerID])
+            }
+            if let position {
+                sql += " AND (l.score > ? OR (l.score = ? AND l.customerId > ?))"
+                _ = arguments.append(contentsOf: [position.key, position.key, position.tie])
+            }
+            sql += " ORDER BY l.score, l.customerId LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
+                let score = try HealthScore(row: row)
+                return (AtRiskCustomer(latest: score, openAlerts: row["openAlerts"], csmOwnerID: row["owner"] ?? ""),
+                        ListPosition(key: score.score, tie: score.customerID))
+            }
+        }
+    }
+
+    /// Band counts of latest scores, open alerts by kind and overdue open tasks; for one CSM's customers when given.
+    public func summary(csmOwnerID: String, at now: Date) async throws -> HealthSummary {
+        try await writer.read { db in
+            let owned = csmOwnerID.isEmpty ? "" :
+                " AND EXISTS (SELECT 1 FROM plan p WHERE p.customerId = x.customerId AND p.csmOwnerId = ?)"
+            let arguments: StatementArguments = csmOwnerID.isEmpty ? [] : [csmOwnerID]
+            var summary = HealthSummary()
+            for row in try Row.fetchAll(db, sql: """
+                SELECT band, COUNT(*) AS customers, TOTAL(score) AS scoreSum FROM latest_health x WHERE 1\(owned) GROUP BY band
+                """, arguments: arguments) {
+                let count: Int = row["customers"]
+                summary.scored += count
+                summary.scoreSum += row["scoreSum"]
+                switch row["band"] as String {
+                case "green": summary.green = count
+                case "yellow": summary.yellow = count
+                default: summary.red = count
+                }
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT kind, COUNT(*) AS alerts FROM alert x WHERE state <> 'resolved'\(owned) GROUP BY kind
+                """, arguments: arguments) {
+                if let kind = AlertKind(rawValue: row["kind"]) { summary.openAlerts[kind] = row["alerts"] }
+            }
+            summary.overdueTasks = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM task x WHERE status = 'open' AND dueAt < ?\(owned)
+                """, arguments: [now.unixMillis] + arguments) ?? 0
+            return summary
+        }
+    }
+}

@@ -1,0 +1,320 @@
+public import C360StoreKit
+public import Foundation
+import GRDB
+
+/// Which plans a list shows.
+public struct PlanFilter: Sendable, Hashable {
+    /// One customer's plans; empty = everyone's.
+    public var customerID = ""
+    public var csmOwnerID = ""
+    public var statuses: Set<PlanStatus> = []
+
+    public init() {}
+
+    public var fingerprint: String {
+        [customerID, csmOwnerID, statuses.map(\.rawValue).sorted().joined(separator: ",")].joined(separator: "\u{1F}")
+    }
+}
+
+extension SuccessStore {
+    /// Stores a new plan with its goals and milestones, or answers the existing plan when one with the same id,
+    /// customer and title exists.
+    ///
+    /// - Throws: `SuccessError.planExists` when the id is taken by another plan; `.goalExists` / `.milestoneExists`
+    ///   when a goal or milestone id is taken.
+    public func createPlan(_ plan: SuccessPlan) async throws -> SuccessPlan {
+        try await writer.write { db in
+            if let existing = try fetchPlan(db, id: plan.id) {
+                guard existing.customerID == plan.customerID, existing.title == plan.title else {
+                    throw SuccessError.planExists(plan.id)
+                }
+                return existing
+            }
+            try db.execute(sql: """
+                INSERT INTO plan (planId, customerId, title, summary, csmOwnerId, status, startsAt, endsAt, createdAt, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [plan.id, plan.customerID, plan.title, plan.summary, plan.csmOwnerID,
+                                 plan.status.rawValue, plan.startsAt.unixMillis, plan.endsAt?.unixMillis,
+                                 plan.createdAt.unixMillis, plan.updatedAt.unixMillis])
+            for goal in plan.goals { _ = try insertGoal(db, goal, customerID: plan.customerID) }
+            for milestone in plan.milestones { _ = try insertMilestone(db, milestone) }
+            return try requirePlan(db, id: plan.id, customerID: plan.customerID)
+        }
+    }
+
+    /// One plan of one customer with its goals and milestones.
+    ///
+    /// - Throws: `SuccessError.planNotFound` (also for another customer's plan).
+    public func plan(id: String, customerID: String) async throws -> SuccessPlan {
+        try await writer.read { db in try requirePlan(db, id: id, customerID: customerID) }
+    }
+
+    /// Every plan of one customer, with goals and milestones.
+    public func plans(customerID: String) async throws -> [SuccessPlan] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM plan WHERE customerId = ? ORDER BY createdAt DESC, seq DESC",
+                             arguments: [customerID]).map { try loadChildren(db, SuccessPlan(row: $0)) }
+        }
+    }
+
+    /// Plans ordered by customer id, then newest first, one page after `position` (customer id, created-at).
+    public func plans(
+        filter: PlanFilter, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(plan: SuccessPlan, position: ListPosition)> {
+        try await writer.read { db in
+            var sql = "SELECT * FROM plan WHERE 1"
+            var arguments = StatementArguments()
+            if !filter.customerID.isEmpty {
+                sql += " AND customerId = ?"
+                _ = arguments.append(contentsOf: [filter.customerID])
+            }
+            if !filter.csmOwnerID.isEmpty {
+                sql += " AND csmOwnerId = ?"
+                _ = arguments.append(contentsOf: [filter.csmOwnerID])
+            }
+            if !filter.statuses.isEmpty {
+                sql += " AND status IN (\(databaseQuestionMarks(count: filter.statuses.count)))"
+                _ = arguments.append(contentsOf: StatementArguments(filter.statuses.map(\.rawValue).sorted()))
+            }
+            if let position {
+                // key = -(created-at): ascending key is newest first; tie = customer id.
+                sql += " AND (customerId > ? OR (customerId = ? AND -createdAt > ?))"
+                _ = arguments.append(contentsOf: [position.tie, position.tie, position.key])
+            }
+            sql += " ORDER BY customerId, createdAt DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: rows, limit: limit).map { row in
+                let plan = try loadChildren(db, SuccessPlan(row: row))
+                return (plan, ListPosition(key: -Double(row["createdAt"] as Int64), tie: plan.customerID))
+            }
+        }
+    }
+
+    /// Changes a plan's own fields through `change`.
+    public func updatePlan(
+        id: String, customerID: String, at now: Date, _ change: @Sendable (inout SuccessPlan) throws -> Void
+    ) async throws -> SuccessPlan {
+        try await writer.write { db in
+            var plan = try requirePlan(db, id: id, customerID: customerID)
+            try change(&plan)
+            try db.execute(sql: """
+                UPDATE plan SET title = ?, summary = ?, csmOwnerId = ?, status = ?, startsAt = ?, endsAt = ?, updatedAt = ?
+                WHERE planId = ?
+                """, arguments: [plan.title, plan.summary, plan.csmOwnerID, plan.status.rawValue, plan.startsAt.unixMillis,
+                                 plan.endsAt?.unixMillis, now.unixMillis, id])
+            return try requirePlan(db, id: id, customerID: customerID)
+        }
+    }
+
+    /// Deletes a plan with its goals, milestones and progress; `false` when there was none.
+    public func deletePlan(id: String, customerID: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM plan WHERE planId = ? AND customerId = ?", arguments: [id, customerID])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: - Goals and milestones
+
+    /// Adds a goal to a plan; the same goal id with the same title on the same plan answers the existing goal.
+    public func addGoal(_ goal: Goal, customerID: String) async throws -> Goal {
+        try await writer.write { db in
+            _ = try requirePlan(db, id: goal.planID, customerID: customerID)
+            return try insertGoal(db, goal, customerID: customerID)
+        }
+    }
+
+    /// Changes a goal through `change`.
+    public func updateGoal(
+        id: String, planID: String, customerID: String, _ change: @Sendable (inout Goal) throws -> Void
+    ) async throws -> Goal {
+        try await writer.write { db in
+            var goal = try requireGoal(db, id: id, planID: planID, customerID: customerID)
+            try change(&goal)
+            try saveGoal(db, goal)
+            return goal
+        }
+    }
+
+    /// Records a new value of a goal's metric (idempotent by progress id); reaching the target marks the goal
+    /// achieved.
+    ///
+    /// - Throws: `SuccessError.progressExists` when the progress id was used for another goal.
+    public func recordProgress(
+        _ entry: GoalProgressEntry, planID: String, customerID: String, at now: Date
+    ) async throws -> Goal {
+        try await writer.write { db in
+            var goal = try requireGoal(db, id: entry.goalID, planID: planID, customerID: customerID)
+            if let existing = try String.fetchOne(db, sql: "SELECT goalId FROM goal_progress WHERE progressId = ?",
+                                                  arguments: [entry.id]) {
+                guard existing == goal.id else { throw SuccessError.progressExists(entry.id) }
+                return goal
+            }
+            try db.execute(sql: """
+                INSERT INTO goal_progress (progressId, goalId, customerId, value, recordedAt, note, recordedBy)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [entry.id, goal.id, customerID, entry.value, entry.recordedAt.unixMillis, entry.note,
+                                 entry.recordedBy])
+            let latest = try Double.fetchOne(db, sql: """
+                SELECT value FROM goal_progress WHERE goalId = ? ORDER BY recordedAt DESC, seq DESC LIMIT 1
+                """, arguments: [goal.id]) ?? entry.value
+            goal.currentValue = latest
+            if goal.progress >= 1, goal.status != .achieved, goal.status != .cancelled {
+                goal.status = .achieved
+                goal.achievedAt = entry.recordedAt
+            } else if goal.status != .achieved, goal.status != .cancelled {
+                goal.status = GoalTracking.status(of: goal, at: now)
+            }
+            goal.updatedAt = now
+            try saveGoal(db, goal)
+            return goal
+        }
+    }
+
+    /// A goal's progress newest first, one page after `position` (recorded-at, progress id).
+    public func progress(
+        goalID: String, planID: String, customerID: String, after position: ListPosition?, limit: Int
+    ) async throws -> Page<(entry: GoalProgressEntry, position: ListPosition)> {
+        try await writer.read { db in
+            _ = try requireGoal(db, id: goalID, planID: planID, customerID: customerID)
+            var sql = "SELECT * FROM goal_progress WHERE goalId = ?"
+            var arguments: StatementArguments = [goalID]
+            if let position {
+                sql += " AND (recordedAt < ? OR (recordedAt = ? AND progressId < ?))"
+                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
+            }
+            sql += " ORDER BY recordedAt DESC, progressId DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            return Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
+                let entry = GoalProgressEntry(row: row)
+                return (entry, ListPosition(key: Double(entry.recordedAt.unixMillis), tie: entry.id))
+            }
+        }
+    }
+
+    /// Adds a milestone; the same milestone id on the same plan with the same title answers the existing one.
+    public func addMilestone(_ milestone: Milestone, customerID: String) async throws -> Milestone {
+        try await writer.write { db in
+            _ = try requirePlan(db, id: milestone.planID, customerID: customerID)
+            return try insertMilestone(db, milestone)
+        }
+    }
+
+    /// Changes a milestone through `change`.
+    public func updateMilestone(
+        id: String, planID: String, customerID: String, _ change: @Sendable (inout Milestone) throws -> Void
+    ) async throws -> Milestone {
+        try await writer.write { db in
+            _ = try requirePlan(db, id: planID, customerID: customerID)
+            guard var milestone = try Row.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?",
+                                                   arguments: [id, planID]).map(Milestone.init(row:)) else {
+                throw SuccessError.milestoneNotFound(id)
+            }
+            try change(&milestone)
+            try db.execute(sql: """
+                UPDATE milestone SET title = ?, dueAt = ?, status = ?, completedAt = ?, goalId = ? WHERE milestoneId = ?
+                """, arguments: [milestone.title, milestone.dueAt?.unixMillis, milestone.status.rawValue,
+                                 milestone.completedAt?.unixMillis, milestone.goalID, id])
+            return milestone
+        }
+    }
+
+    /// Goal KPIs of one customer, one CSM's customers or everyone, over goals due or achieved in [from, until).
+    public func kpis(customerID: String, csmOwnerID: String, from: Date?, until: Date?, at now: Date) async throws -> SuccessKpis {
+        try await writer.read { db in
+            var sql = "SELECT g.* FROM goal g JOIN plan p ON p.planId = g.planId WHERE 1"
+            var planSQL = "SELECT COUNT(*) FROM plan p WHERE p.status = 'active'"
+            var arguments = StatementArguments()
+            if !customerID.isEmpty {
+                sql += " AND p.customerId = ?"
+                planSQL += " AND p.customerId = ?"
+                _ = arguments.append(contentsOf: [customerID])
+            }
+            if !csmOwnerID.isEmpty {
+                sql += " AND p.csmOwnerId = ?"
+                planSQL += " AND p.csmOwnerId = ?"
+                _ = arguments.append(contentsOf: [csmOwnerID])
+            }
+            var kpis = SuccessKpis()
+            for goal in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Goal.init(row:)) {
+                let instant = goal.achievedAt ?? goal.dueAt
+                if let from, instant < from { continue }
+                if let until, instant >= until { continue }
+                kpis.add(goal, at: now)
+            }
+            kpis.activePlans = try Int.fetchOne(db, sql: planSQL, arguments: arguments) ?? 0
+            return kpis
+        }
+    }
+
+    // MARK: - Helpers
+
+    func fetchPlan(_ db: Database, id: String) throws -> SuccessPlan? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plan WHERE planId = ?", arguments: [id]) else { return nil }
+        return try loadChildren(db, SuccessPlan(row: row))
+    }
+
+    func requirePlan(_ db: Database, id: String, customerID: String) throws -> SuccessPlan {
+        guard let plan = try fetchPlan(db, id: id), plan.customerID == customerID else {
+            throw SuccessError.planNotFound(id)
+        }
+        return plan
+    }
+
+    private func loadChildren(_ db: Database, _ plan: SuccessPlan) throws -> SuccessPlan {
+        var plan = plan
+        plan.goals = try Row.fetchAll(db, sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq", arguments: [plan.id])
+            .map(Goal.init(row:))
+        plan.milestones = try Row.fetchAll(db, sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq",
+                                           arguments: [plan.id]).map(Milestone.init(row:))
+        return plan
+    }
+
+    private func requireGoal(_ db: Database, id: String, planID: String, customerID: String) throws -> Goal {
+        _ = try requirePlan(db, id: planID, customerID: customerID)
+        guard let goal = try Row.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?",
+                                          arguments: [id, planID]).map(Goal.init(row:)) else {
+            throw SuccessError.goalNotFound(id)
+        }
+        return goal
+    }
+
+    private func insertGoal(_ db: Database, _ goal: Goal, customerID: String) throws -> Goal {
+        if let existing = try Row.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ?", arguments: [goal.id])
+            .map(Goal.init(row:)) {
+            guard existing.planID == goal.planID, existing.title == goal.title else { throw SuccessError.goalExists(goal.id) }
+            return existing
+        }
+        try db.execute(sql: """
+            INSERT INTO goal (goalId, planId, title, metric, unit, baselineValue, targetValue, currentValue, dueAt,
+                status, createdAt, achievedAt, updatedAt, customerId)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: goal.rowArguments + [customerID])
+        return goal
+    }
+
+    private func saveGoal(_ db: Database, _ goal: Goal) throws {
+        try db.execute(sql: """
+            UPDATE goal SET title = ?, metric = ?, unit = ?, baselineValue = ?, targetValue = ?, currentValue = ?,
+                dueAt = ?, status = ?, achievedAt = ?, updatedAt = ? WHERE goalId = ?
+            """, arguments: [goal.title, goal.metric, goal.unit, goal.baselineValue, goal.targetValue,
+                             goal.currentValue, goal.dueAt.unixMillis, goal.status.rawValue,
+                             goal.achievedAt?.unixMillis, goal.updatedAt.unixMillis, goal.id])
+    }
+
+    private func insertMilestone(_ db: Database, _ milestone: Milestone) throws -> Milestone {
+        if let existing = try Row.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ?",
+                                           arguments: [milestone.id]).map(Milestone.init(row:)) {
+            guard existing.planID == milestone.planID, existing.title == milestone.title else {
+                throw SuccessError.milestoneExists(milestone.id)
+            }
+            return existing
+        }
+        try db.execute(sql: """
+            INSERT INTO milestone (milestoneId, planId, title, dueAt, status, completedAt, goalId) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [milestone.id, milestone.planID, milestone.title, milestone.dueAt?.unixMillis,
+                             milestone.status.rawValue, milestone.completedAt?.unixMillis, milestone.goalID])
+        return milestone
+    }
+}

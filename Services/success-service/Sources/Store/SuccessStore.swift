@@ -1,0 +1,200 @@
+import C360StoreKit
+import Foundation
+public import GRDB
+
+/// success-service's database: plans with goals, milestones and progress; health-score history with each
+/// customer's latest score; alerts with their event log (the replayable feed); playbook tasks; batch recomputes.
+///
+/// Instants are Unix milliseconds. A health score, the alerts it raises, their tasks and feed events are stored in
+/// one transaction.
+public struct SuccessStore: Sendable {
+    let writer: any DatabaseWriter
+
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: plans, goals, health scores, alerts, tasks, batches") { db in
+            try db.execute(sql: """
+                CREATE TABLE plan (
+                    seq INTEGER PRIMARY KEY,
+                    planId TEXT NOT NULL UNIQUE,
+                    customerId TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    csmOwnerId TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    startsAt INTEGER NOT NULL,
+                    endsAt INTEGER,
+                    createdAt INTEGER NOT NULL,
+                    updatedAt INTEGER NOT NULL
+                );
+                CREATE INDEX plan_by_customer ON plan(customerId, createdAt);
+                CREATE INDEX plan_by_owner ON plan(csmOwnerId, customerId);
+
+                CREATE TABLE goal (
+                    seq INTEGER PRIMARY KEY,
+                    goalId TEXT NOT NULL UNIQUE,
+                    planId TEXT NOT NULL REFERENCES plan(planId) ON DELETE CASCADE,
+                    customerId TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    metric TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    baselineValue REAL NOT NULL,
+                    targetValue REAL NOT NULL,
+                    currentValue REAL NOT NULL,
+                    dueAt INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL,
+                    achievedAt INTEGER,
+                    updatedAt INTEGER NOT NULL
+                );
+                CREATE INDEX goal_by_plan ON goal(planId);
+                CREATE INDEX goal_by_customer ON goal(customerId);
+
+                CREATE TABLE milestone (
+                    seq INTEGER PRIMARY KEY,
+                    milestoneId TEXT NOT NULL UNIQUE,
+                    planId TEXT NOT NULL REFERENCES plan(planId) ON DELETE CASCADE,
+                    title TEXT NOT NULL,
+                    dueAt INTEGER,
+                    status TEXT NOT NULL,
+                    completedAt INTEGER,
+                    goalId TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX milestone_by_plan ON milestone(planId);
+
+                CREATE TABLE goal_progress (
+                    seq INTEGER PRIMARY KEY,
+                    progressId TEXT NOT NULL UNIQUE,
+                    goalId TEXT NOT NULL REFERENCES goal(goalId) ON DELETE CASCADE,
+                    customerId TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    recordedAt INTEGER NOT NULL,
+                    note TEXT NOT NULL,
+                    recordedBy TEXT NOT NULL
+                );
+                CREATE INDEX goal_progress_by_goal ON goal_progress(goalId, recordedAt);
+                CREATE INDEX goal_progress_by_customer ON goal_progress(customerId);
+
+                CREATE TABLE health_score (
+                    seq INTEGER PRIMARY KEY,
+                    healthScoreId TEXT NOT NULL UNIQUE,
+                    customerId TEXT NOT NULL,
+                    score REAL NOT NULL,
+                    band TEXT NOT NULL,
+                    components TEXT NOT NULL,
+                    missing TEXT NOT NULL,
+                    computedAt INTEGER NOT NULL,
+                    previousScore REAL,
+                    change30d REAL,
+                    configVersion TEXT NOT NULL,
+                    batchId TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX health_score_by_customer ON health_score(customerId, computedAt);
+
+                CREATE TABLE latest_health (
+                    customerId TEXT PRIMARY KEY,
+                    healthScoreId TEXT NOT NULL,
+                    score REAL NOT NULL,
+                    band TEXT NOT NULL,
+                    computedAt INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX latest_health_by_score ON latest_health(score, customerId);
+
+                CREATE TABLE alert (
+                    seq INTEGER PRIMARY KEY,
+                    alertId TEXT NOT NULL UNIQUE,
+                    customerId TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    raisedAt INTEGER NOT NULL,
+                    goalId TEXT NOT NULL DEFAULT '',
+                    body TEXT NOT NULL
+                );
+                CREATE INDEX alert_by_customer ON alert(customerId, raisedAt);
+                CREATE INDEX alert_by_raised ON alert(raisedAt, alertId);
+                CREATE INDEX alert_by_goal ON alert(goalId) WHERE goalId <> '';
+
+                CREATE TABLE alert_event (
+                    seq INTEGER PRIMARY KEY,
+                    eventId TEXT NOT NULL UNIQUE,
+                    customerId TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    occurredAt INTEGER NOT NULL,
+                    alert TEXT NOT NULL
+                );
+                CREATE INDEX alert_event_by_time ON alert_event(occurredAt);
+
+                CREATE TABLE task (
+                    seq INTEGER PRIMARY KEY,
+                    taskId TEXT NOT NULL UNIQUE,
+                    customerId TEXT NOT NULL,
+                    alertId TEXT NOT NULL,
+                    playbook TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    instructions TEXT NOT NULL,
+                    ownerId TEXT NOT NULL,
+                    dueAt INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL,
+                    completedAt INTEGER,
+                    completedBy TEXT NOT NULL DEFAULT '',
+                    outcomeNote TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX task_by_customer ON task(customerId, dueAt);
+                CREATE INDEX task_by_due ON task(dueAt, taskId);
+
+                CREATE TABLE batch (
+                    batchId TEXT PRIMARY KEY,
+                    state TEXT NOT NULL,
+                    processed INTEGER NOT NULL DEFAULT 0,
+                    scored INTEGER NOT NULL DEFAULT 0,
+                    partial INTEGER NOT NULL DEFAULT 0,
+                    failed INTEGER NOT NULL DEFAULT 0,
+                    alertsRaised INTEGER NOT NULL DEFAULT 0,
+                    cursorCustomerId TEXT NOT NULL DEFAULT '',
+                    pageToken TEXT NOT NULL DEFAULT '',
+                    startedAt INTEGER NOT NULL,
+                    updatedAt INTEGER NOT NULL,
+                    finishedAt INTEGER,
+                    lastError TEXT NOT NULL DEFAULT '',
+                    resumes INTEGER NOT NULL DEFAULT 0,
+                    activeSince INTEGER
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}
+
+/// Where a list continues: after the row with this sort key (an instant or a score) and tie-breaker.
+public struct ListPosition: Codable, Sendable, Equatable {
+    public var key: Double
+    public var tie: String
+
+    public init(key: Double, tie: String) {
+        self.key = key
+        self.tie = tie
+    }
+}
+
+/// JSON columns (components, alert bodies) in one place.
+enum JSONColumn {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<Value: Decodable>(_ type: Value.Type, _ text: String) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+}
