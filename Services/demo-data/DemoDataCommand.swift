@@ -16,9 +16,10 @@ struct DemoDataCommand: AsyncParsableCommand {
         discussion: """
             Creates customers in English and Persian with identifiers, consents, tags, attributes and loyalty \
             points, and merges a few duplicates; gives them touchpoints, purchases and support tickets; and has \
-            them answer NPS, CSAT and CES surveys, vote for feature requests and, for a few, say why they left. \
-            The same --seed always produces the same data. A service that already holds data is left alone \
-            unless --force is given.
+            them answer NPS, CSAT and CES surveys, vote for feature requests and, for a few, say why they left; \
+            gives about 30 % of them a success plan with goals, progress and milestones, then recomputes every \
+            customer's health score in a batch and shows those most at risk. The same --seed always produces the \
+            same data. A service that already holds data is left alone unless --force is given.
             """,
         version: C360Version.current
     )
@@ -32,13 +33,16 @@ struct DemoDataCommand: AsyncParsableCommand {
     @Option(help: "feedback-service address; \"\" skips surveys, responses, feature requests and churn reasons.")
     var feedbackAddr: String = "127.0.0.1:50053"
 
+    @Option(help: "success-service address; \"\" skips success plans and the health-score batch.")
+    var successAddr: String = "127.0.0.1:50054"
+
     @Option(help: "How many customers to create.")
     var customers: Int = 200
 
     @Option(help: "Seed of the generator; the same seed gives the same data.")
     var seed: UInt64 = 360
 
-    @Flag(help: "Load even when the service already holds customers.")
+    @Flag(help: "Load even into services that already hold data.")
     var force = false
 
     func validate() throws {
@@ -48,6 +52,9 @@ struct DemoDataCommand: AsyncParsableCommand {
         }
         guard feedbackAddr.isEmpty || PeerAddress(feedbackAddr) != nil else {
             throw ValidationError("--feedback-addr must be host:port or \"\"")
+        }
+        guard successAddr.isEmpty || PeerAddress(successAddr) != nil else {
+            throw ValidationError("--success-addr must be host:port or \"\"")
         }
         guard (1...100_000).contains(customers) else { throw ValidationError("--customers must be 1...100000") }
     }
@@ -80,18 +87,32 @@ struct DemoDataCommand: AsyncParsableCommand {
                 generator = loader.generator
             }
         }
-        guard !feedbackAddr.isEmpty else { return }
-        try await withPeer(feedbackAddr) { client in
-            let feedback = Customer360_V1_FeedbackService.Client(wrapping: client)
-            let existing = try await feedback.listSurveys(.with {
-                $0.page.pageSize = 1
-                $0.includeInactive = true
-            }, options: .deadline(.seconds(10)))
-            if !existing.surveys.isEmpty, !force {
-                print("demo-data: feedback-service at \(feedbackAddr) already holds surveys; not adding any")
+        if !feedbackAddr.isEmpty {
+            try await withPeer(feedbackAddr) { client in
+                let feedback = Customer360_V1_FeedbackService.Client(wrapping: client)
+                let existing = try await feedback.listSurveys(.with {
+                    $0.page.pageSize = 1
+                    $0.includeInactive = true
+                }, options: .deadline(.seconds(10)))
+                if !existing.surveys.isEmpty, !force {
+                    print("demo-data: feedback-service at \(feedbackAddr) already holds surveys; not adding any")
+                    return
+                }
+                var loader = FeedbackDemoLoader(feedback: feedback, generator: generator, now: Date())
+                try await loader.load(customers: existingCustomers)
+                generator = loader.generator
+            }
+        }
+        guard !successAddr.isEmpty else { return }
+        try await withPeer(successAddr) { client in
+            let success = Customer360_V1_SuccessService.Client(wrapping: client)
+            let existing = try await success.listSuccessPlans(.with { $0.page.pageSize = 1 },
+                                                              options: .deadline(.seconds(10)))
+            if !existing.plans.isEmpty, !force {
+                print("demo-data: success-service at \(successAddr) already holds success plans; not adding any")
                 return
             }
-            var loader = FeedbackDemoLoader(feedback: feedback, generator: generator, now: Date())
+            var loader = SuccessDemoLoader(success: success, generator: generator, now: Date())
             try await loader.load(customers: existingCustomers)
         }
     }

@@ -6,8 +6,9 @@
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
 #
-# Ports come from ARCHITECTURE.md (profile 50051, interaction 50052, feedback 50053; metrics 9151, 9152, 9153) and can be
-# moved with the services' own variables, e.g. C360_PROFILE_PORT=6051. Logs go to $C360_DATA/logs.
+# Ports come from ARCHITECTURE.md (profile 50051, interaction 50052, feedback 50053, success 50054; metrics 9151, 9152,
+# 9153, 9154) and can be moved with the services' own variables, e.g. C360_PROFILE_PORT=6051. Logs go to
+# $C360_DATA/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -68,9 +69,13 @@ start interaction-service INTERACTION 9152 --profile-addr "$profile_addr"
 interaction_addr="127.0.0.1:$(cat "$data/run/interaction-service.port")"
 start feedback-service FEEDBACK 9153 --profile-addr "$profile_addr"
 feedback_addr="127.0.0.1:$(cat "$data/run/feedback-service.port")"
+start success-service SUCCESS 9154 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+  --feedback-addr "$feedback_addr"
+success_addr="127.0.0.1:$(cat "$data/run/success-service.port")"
 
 echo "==> demo data"
-"$bin/demo-data" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr"
+"$bin/demo-data" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr" \
+  --success-addr "$success_addr"
 
 cat <<INFO
 ==> Customer 360 is running (logs in $data/logs). Try:

@@ -31,16 +31,17 @@ public enum GoalTracking {
         goal.status != .achieved && goal.status != .cancelled && goal.progress < 1 && now >= goal.dueAt
     }
 
-    /// The goals' health for the GOALS component: achieved 100, missed 0, otherwise progress against the time
-    /// elapsed (keeping pace is 100), averaged; `nil` without goals that count.
+    /// The goals' health for the GOALS component, averaged: achieved, on track and not yet started (within the
+    /// first 10 % of its time) 100; missed 0; at risk its progress against the time elapsed (half way through at a
+    /// quarter of the target = 50); `nil` without goals that count.
     public static func goalsScore(_ goals: [Goal], at now: Date) -> Double? {
         let counted = goals.filter { $0.status != .cancelled }
         guard !counted.isEmpty else { return nil }
         let values = counted.map { goal -> Double in
             switch status(of: goal, at: now) {
-            case .achieved: return 100
+            case .achieved, .onTrack, .notStarted, .cancelled: return 100
             case .missed: return 0
-            default:
+            case .atRisk:
                 let elapsed = elapsedShare(of: goal, at: now)
                 return elapsed == 0 ? 100 : min(1, goal.progress / elapsed) * 100
             }

@@ -25,6 +25,10 @@ public struct HealthCalculator: Sendable {
         var present: [(HealthComponentKind, Double, [String: String], String)] = []
         var missing: [MissingHealthComponent] = []
         func add(_ kind: HealthComponentKind, _ result: ComponentResult) {
+            guard (configuration.weights[kind] ?? 0) > 0 else {
+                missing.append(MissingHealthComponent(kind: kind, reason: "weighted 0 in this deployment"))
+                return
+            }
             switch result {
             case .value(let value, let inputs, let explanation):
                 present.append((kind, min(100, max(0, value)), inputs, explanation))

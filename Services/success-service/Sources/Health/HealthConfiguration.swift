@@ -35,7 +35,9 @@ public struct HealthConfiguration: Sendable, Equatable {
                   let weight = Double(pair[1]), weight >= 0, weight.isFinite else {
                 throw HealthConfigurationError("'\(part)' is not component=weight (components: engagement, feedback, goals, support, commercial)")
             }
-            weights[kind] = weight
+            guard weights.updateValue(weight, forKey: kind) == nil else {
+                throw HealthConfigurationError("\(kind.rawValue) is given twice")
+            }
         }
         let missing = HealthComponentKind.allCases.filter { weights[$0] == nil }
         guard missing.isEmpty else {

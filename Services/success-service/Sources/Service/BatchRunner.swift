@@ -12,6 +12,10 @@ public actor BatchRunner: Service {
     private let pageSize: Int
     private let logger: Logger
     private var running: (id: String, task: Task<Void, Never>)?
+    /// Set while the running batch saves its final state: a start then waits for it instead of refusing.
+    private var finishing = false
+    /// Set while a start reads and writes the batch row, so two starts cannot both begin one.
+    private var starting = false
 
     /// Consecutive page failures (peer down) after which the batch stops as interrupted.
     static let maxPageAttempts = 3
@@ -30,8 +34,14 @@ public actor BatchRunner: Service {
     /// - Throws: `SuccessError.batchRunning` when another batch runs.
     public func start(id requested: String, activeSince: Date?) async throws -> HealthBatch {
         let id = requested.isEmpty ? EntityID.generate() : requested
+        if let running {
+            guard finishing else { throw SuccessError.batchRunning(running.id) }
+            await running.task.value
+        }
+        guard !starting, running == nil else { throw SuccessError.batchRunning(running?.id ?? id) }
+        starting = true
+        defer { starting = false }
         if let existing = try await store.batch(id: id), existing.state == .completed { return existing }
-        if let running { throw SuccessError.batchRunning(running.id) }
         let now = scorer.now()
         let existing = try await store.batch(id: id)
         let batch = try await store.startBatch(
@@ -58,7 +68,10 @@ public actor BatchRunner: Service {
     private func run(_ start: HealthBatch) async {
         var batch = start
         var failures = 0
-        defer { running = nil }
+        defer {
+            running = nil
+            finishing = false
+        }
         while !Task.isCancelled {
             let page: (ids: [String], next: String)
             do {
@@ -73,16 +86,24 @@ public actor BatchRunner: Service {
                     continue
                 }
                 batch.state = .interrupted
+                finishing = true
                 await save(batch)
                 logger.warning("batch recompute interrupted", metadata: ["batch_id": "\(batch.id)", "error": "\(batch.lastError)"])
                 return
             }
+            var peerDown = false
             for customerID in page.ids where customerID > batch.cursorCustomerID {
                 guard !Task.isCancelled else { break }
                 do {
                     let outcome = try await scorer.score(customerID: customerID, batchID: batch.id)
                     if outcome.score.missing.isEmpty { batch.scored += 1 } else { batch.partial += 1 }
                     batch.alertsRaised += outcome.raised.count
+                } catch SuccessError.noHealthFacts(_, let reasons) where Self.isOutage(reasons) {
+                    // Nothing could be computed because peers are down: stop before this customer, so resuming
+                    // scores it instead of skipping it.
+                    batch.lastError = "\(customerID): no component could be computed (\(reasons))"
+                    peerDown = true
+                    break
                 } catch {
                     batch.failed += 1
                     batch.lastError = "\(customerID): \(error)"
@@ -90,8 +111,16 @@ public actor BatchRunner: Service {
                 batch.processed += 1
                 batch.cursorCustomerID = customerID
             }
+            if peerDown {
+                batch.state = .interrupted
+                finishing = true
+                await save(batch)
+                logger.warning("batch recompute interrupted", metadata: ["batch_id": "\(batch.id)", "error": "\(batch.lastError)"])
+                return
+            }
             guard !Task.isCancelled else { break }
             if page.next.isEmpty {
+                finishing = true
                 batch.state = .completed
                 batch.finishedAt = scorer.now()
                 await save(batch)
@@ -109,7 +138,13 @@ public actor BatchRunner: Service {
         }
         batch.state = .interrupted
         batch.lastError = "the service stopped while the batch ran"
+        finishing = true
         await save(batch)
+    }
+
+    /// Whether missing components were missing because a peer could not be reached (not for lack of data).
+    static func isOutage(_ reasons: String) -> Bool {
+        reasons.contains("unavailable") || reasons.contains("deadline exceeded")
     }
 
     private func save(_ batch: HealthBatch) async {

@@ -51,6 +51,7 @@ extension SuccessService {
             } else if goal.status != .achieved, goal.status != .cancelled {
                 goal.status = GoalTracking.status(of: goal, at: instant)
             }
+            if goal.status == .achieved, goal.achievedAt == nil { goal.achievedAt = instant }
             goal.updatedAt = instant
         }.proto(at: instant)
     }

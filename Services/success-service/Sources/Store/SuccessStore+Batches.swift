@@ -40,7 +40,7 @@ extension SuccessStore {
     public func startBatch(_ batch: HealthBatch, resume: Bool) async throws -> HealthBatch {
         try await writer.write { db in
             if resume {
-                try db.execute(sql: "UPDATE batch SET state = 'running', resumes = resumes + 1, updatedAt = ? WHERE batchId = ?",
+                try db.execute(sql: "UPDATE batch SET state = 'running', resumes = resumes + 1, lastError = '', updatedAt = ? WHERE batchId = ?",
                                arguments: [batch.updatedAt.unixMillis, batch.id])
             } else {
                 try db.execute(sql: """

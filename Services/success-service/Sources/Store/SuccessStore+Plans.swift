@@ -162,7 +162,7 @@ extension SuccessStore {
             goal.currentValue = latest
             if goal.progress >= 1, goal.status != .achieved, goal.status != .cancelled {
                 goal.status = .achieved
-                goal.achievedAt = entry.recordedAt
+                goal.achievedAt = max(entry.recordedAt, goal.createdAt)
             } else if goal.status != .achieved, goal.status != .cancelled {
                 goal.status = GoalTracking.status(of: goal, at: now)
             }
