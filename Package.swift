@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "interaction-service", targets: ["interaction-service"]),
         .executable(name: "feedback-service", targets: ["feedback-service"]),
         .executable(name: "success-service", targets: ["success-service"]),
+        .executable(name: "gateway", targets: ["gateway"]),
         .executable(name: "demo-data", targets: ["demo-data"]),
     ],
     dependencies: [
@@ -134,6 +135,22 @@ let package = Package(
             name: "success-service",
             dependencies: ["SuccessService", "C360ServerKit", "C360Clients", argumentParser],
             path: "Services/success-service/Main",
+            swiftSettings: strictSettings
+        ),
+
+        .target(
+            name: "C360Gateway",
+            dependencies: [
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcHTTP2, grdb, logging,
+                swiftProtobuf,
+            ],
+            path: "Services/gateway/Sources",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "gateway",
+            dependencies: ["C360Gateway", "C360ServerKit", "C360Clients", argumentParser],
+            path: "Services/gateway/Main",
             swiftSettings: strictSettings
         ),
 

@@ -19,7 +19,7 @@ public struct GRPCServerService: Service {
 
     public init(
         host: String, port: Int, services: [any RegistrableRPCService], health: HealthStatusBoard,
-        portFile: String?, logger: Logger
+        portFile: String?, logger: Logger, interceptors: [any ServerInterceptor] = []
     ) {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port),
@@ -34,7 +34,7 @@ public struct GRPCServerService: Service {
         self.server = GRPCServer(
             transport: transport,
             services: services + [HealthService(board: health)],
-            interceptors: [RequestInterceptor(logger: logger)]
+            interceptors: [RequestInterceptor(logger: logger)] + interceptors
         )
         self.health = health
         self.portFile = portFile

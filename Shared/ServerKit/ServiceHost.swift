@@ -35,14 +35,16 @@ public struct ServiceHost: Sendable {
     }
 
     /// The gRPC server for `services` (plus health), the metrics endpoint when configured, and any background
-    /// services, run together and stopped gracefully on SIGTERM/SIGINT.
+    /// services, run together and stopped gracefully on SIGTERM/SIGINT. `interceptors` run inside the request-id
+    /// and metrics interceptor every service has (the gateway adds access control).
     public func serviceGroup(
-        serving services: [any RegistrableRPCService], background: [any Service] = []
+        serving services: [any RegistrableRPCService], background: [any Service] = [],
+        interceptors: [any ServerInterceptor] = []
     ) -> ServiceGroup {
         let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
         let grpc = GRPCServerService(
             host: configuration.host, port: configuration.port, services: services, health: health,
-            portFile: configuration.portFile, logger: logger)
+            portFile: configuration.portFile, logger: logger, interceptors: interceptors)
         var members: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: grpc)]
         if let metricsPort = configuration.metricsPort {
             members.append(.init(service: MetricsEndpoint.service(

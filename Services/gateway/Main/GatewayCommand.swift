@@ -1,0 +1,76 @@
+import ArgumentParser
+import C360Clients
+import C360ServerKit
+import Foundation
+import C360Gateway
+
+/// `gateway`: what clients talk to. Parses its options and runs until SIGTERM/SIGINT.
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Customer 360 gateway: the 360° customer view, KPIs, routed writes, API keys, audit log and privacy requests.",
+        discussion: """
+            Owns one SQLite database (gateway.sqlite in --data-dir) with API keys (stored hashed) and the audit log, \
+            and serves customer360.v1.GatewayService over gRPC. Every call needs 'authorization: Bearer <secret>'. \
+            On first start, when no admin key exists, an admin key is created and its secret written to \
+            bootstrap-admin.key in --data-dir (readable only by the service user). Every option also reads \
+            C360_GATEWAY_<OPTION> from the environment.
+            """,
+        version: C360Version.current
+    )
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "profile-service address. [env: C360_GATEWAY_PROFILE_ADDR] (default: 127.0.0.1:50051)")
+    var profileAddr: String?
+
+    @Option(help: "interaction-service address. [env: C360_GATEWAY_INTERACTION_ADDR] (default: 127.0.0.1:50052)")
+    var interactionAddr: String?
+
+    @Option(help: "feedback-service address. [env: C360_GATEWAY_FEEDBACK_ADDR] (default: 127.0.0.1:50053)")
+    var feedbackAddr: String?
+
+    @Option(help: "success-service address. [env: C360_GATEWAY_SUCCESS_ADDR] (default: 127.0.0.1:50054)")
+    var successAddr: String?
+
+    @Option(help: "Deadline of each backend call, in milliseconds. [env: C360_GATEWAY_PEER_DEADLINE_MS] (default: 1000)")
+    var peerDeadlineMs: Int?
+
+    func run() async throws {
+        let identity = ServiceIdentity.gateway
+        let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
+        func connect(_ flag: String?, _ key: String, _ fallback: String) throws -> PeerConnection {
+            let text: String = try flag ?? environment.value(key) ?? fallback
+            guard let address = PeerAddress(text) else {
+                throw ValidationError("--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
+            }
+            return try PeerConnection(address: address)
+        }
+        let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 1000
+        guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }
+
+        let configuration = try server.resolve(for: identity)
+        let host = ServiceHost(identity: identity, configuration: configuration)
+        let store = try GatewayStore(writer: try host.openDatabase())
+        if let file = try await BootstrapKey.ensure(store: store, dataDirectory: configuration.dataDirectory) {
+            host.logger.notice("created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
+        }
+        let profile = try connect(profileAddr, "PROFILE_ADDR", "127.0.0.1:50051")
+        let interaction = try connect(interactionAddr, "INTERACTION_ADDR", "127.0.0.1:50052")
+        let feedback = try connect(feedbackAddr, "FEEDBACK_ADDR", "127.0.0.1:50053")
+        let success = try connect(successAddr, "SUCCESS_ADDR", "127.0.0.1:50054")
+        host.logger.notice("peers", metadata: [
+            "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
+            "success": "\(success.address)", "deadline_ms": "\(deadlineMs)",
+        ])
+        let peers = Peers(profile: profile.client, interaction: interaction.client, feedback: feedback.client,
+                          success: success.client, deadline: .milliseconds(deadlineMs))
+        let authenticator = Authenticator(store: store)
+        let service = GatewayService(store: store, peers: peers, authenticator: authenticator)
+        try await host.serviceGroup(
+            serving: [service], background: [profile, interaction, feedback, success],
+            interceptors: [AccessControlInterceptor(authenticator: authenticator)]
+        ).run()
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+public import GRPCCore
+
+/// Authenticates every GatewayService call by its `authorization: Bearer <secret>` metadata and checks the key's
+/// role may call the method; the caller is then available to handlers as `Caller.current`. Health checks pass
+/// without a key.
+public struct AccessControlInterceptor: ServerInterceptor {
+    static let gatewayService = "customer360.v1.GatewayService"
+    private let authenticator: Authenticator
+
+    public init(authenticator: Authenticator) {
+        self.authenticator = authenticator
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        guard context.descriptor.service.fullyQualifiedService == Self.gatewayService else {
+            return try await next(request, context)
+        }
+        let caller = Caller(key: try await authenticate(request.metadata), clientAddress: context.remotePeer)
+        let method = context.descriptor.method
+        guard let capability = Role.capabilities[method], caller.key.role.may(capability) else {
+            throw GatewayError.notPermitted(role: caller.key.role, method: method)
+        }
+        var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
+        if case .success(var contents) = response.accepted {
+            let producer = contents.producer
+            contents.producer = { writer in
+                try await Caller.$current.withValue(caller) { try await producer(writer) }
+            }
+            response.accepted = .success(contents)
+        }
+        return response
+    }
+
+    private func authenticate(_ metadata: Metadata) async throws -> ApiKey {
+        guard let header = metadata[stringValues: "authorization"].first(where: { _ in true }) else {
+            throw GatewayError.missingCredentials
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw GatewayError.missingCredentials }
+        return try await authenticator.authenticate(secret: String(parts[1]).trimmingCharacters(in: .whitespaces))
+    }
+}

@@ -1,0 +1,34 @@
+public import GRPCCore
+
+/// What can go wrong in the gateway itself, each with the precise gRPC status and an actionable sentence.
+public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
+    case missingCredentials
+    case unknownCredentials
+    case inactiveCredentials(String)
+    case notPermitted(role: Role, method: String)
+    case keyNotFound(String)
+    case lastAdminKey(String)
+    case storedValue(String)
+
+    public var rpcErrorCode: RPCError.Code {
+        switch self {
+        case .missingCredentials, .unknownCredentials, .inactiveCredentials: .unauthenticated
+        case .notPermitted: .permissionDenied
+        case .keyNotFound: .notFound
+        case .lastAdminKey: .failedPrecondition
+        case .storedValue: .internalError
+        }
+    }
+
+    public var rpcErrorMessage: String {
+        switch self {
+        case .missingCredentials: "no API key: send 'authorization: Bearer <secret>'"
+        case .unknownCredentials: "the API key is not known to this gateway"
+        case .inactiveCredentials(let id): "API key \(id) is revoked or expired; ask an admin for a new one"
+        case .notPermitted(let role, let method): "the \(role.rawValue) role may not call \(method)"
+        case .keyNotFound(let id): "API key \(id) does not exist"
+        case .lastAdminKey(let id): "API key \(id) is the last active admin key; create another admin key first"
+        case .storedValue(let detail): "the gateway database holds a value this version cannot read: \(detail)"
+        }
+    }
+}

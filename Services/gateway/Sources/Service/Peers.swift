@@ -1,0 +1,39 @@
+import C360Contracts
+import C360ServerKit
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+
+/// The four services behind the gateway, each a client on one long-lived connection, and the deadline every call
+/// to them carries.
+public struct Peers: Sendable {
+    public typealias Transport = HTTP2ClientTransport.Posix
+
+    let profile: Customer360_V1_ProfileService.Client<Transport>
+    let interaction: Customer360_V1_InteractionService.Client<Transport>
+    let feedback: Customer360_V1_FeedbackService.Client<Transport>
+    let success: Customer360_V1_SuccessService.Client<Transport>
+    /// Deadline of each backend call.
+    let deadline: Duration
+
+    public init(profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
+                success: GRPCClient<Transport>, deadline: Duration) {
+        self.profile = .init(wrapping: profile)
+        self.interaction = .init(wrapping: interaction)
+        self.feedback = .init(wrapping: feedback)
+        self.success = .init(wrapping: success)
+        self.deadline = deadline
+    }
+
+    /// Call options with the deadline.
+    var options: CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = deadline
+        return options
+    }
+
+    /// The current request's id, so one id follows the request through every hop.
+    var metadata: Metadata {
+        guard let id = RequestContext.current?.requestID else { return [:] }
+        return [RequestContext.requestIDKey: "\(id)"]
+    }
+}

@@ -1,0 +1,57 @@
+import C360StoreKit
+import Foundation
+public import GRDB
+
+/// The gateway's own database: API keys (hashed) and the audit log.
+public struct GatewayStore: Sendable {
+    let writer: any DatabaseWriter
+
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: api keys and audit log") { db in
+            try db.execute(sql: """
+                CREATE TABLE api_key (
+                    keyId TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    secretHash TEXT NOT NULL UNIQUE,
+                    secretPrefix TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL,
+                    createdBy TEXT NOT NULL,
+                    expiresAt INTEGER,
+                    revokedAt INTEGER,
+                    lastUsedAt INTEGER
+                ) WITHOUT ROWID;
+
+                CREATE TABLE audit_record (
+                    seq INTEGER PRIMARY KEY,
+                    auditId TEXT NOT NULL UNIQUE,
+                    occurredAt INTEGER NOT NULL,
+                    actorKeyId TEXT NOT NULL,
+                    actorRole TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    customerId TEXT NOT NULL,
+                    statusCode TEXT NOT NULL,
+                    requestId TEXT NOT NULL,
+                    clientAddress TEXT NOT NULL
+                );
+                CREATE INDEX audit_by_time ON audit_record(occurredAt, auditId);
+                CREATE INDEX audit_by_customer ON audit_record(customerId, occurredAt);
+                CREATE INDEX audit_by_actor ON audit_record(actorKeyId, occurredAt);
+                """)
+        }
+        return migrator
+    }
+}
+
+/// Where a newest-first list continues.
+public struct ListPosition: Codable, Sendable, Equatable {
+    public var key: Int64
+    public var tie: String
+}
