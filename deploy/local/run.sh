@@ -6,8 +6,8 @@
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
 #
-# Ports come from ARCHITECTURE.md (profile 50051, interaction 50052, feedback 50053, success 50054; metrics 9151, 9152,
-# 9153, 9154) and can be moved with the services' own variables, e.g. C360_PROFILE_PORT=6051. Logs go to
+# Ports come from ARCHITECTURE.md (gateway 50050, profile 50051, interaction 50052, feedback 50053, success 50054;
+# metrics 9150–9154) and can be moved with the services' own variables, e.g. C360_PROFILE_PORT=6051. Logs go to
 # $C360_DATA/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -72,14 +72,20 @@ feedback_addr="127.0.0.1:$(cat "$data/run/feedback-service.port")"
 start success-service SUCCESS 9154 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
   --feedback-addr "$feedback_addr"
 success_addr="127.0.0.1:$(cat "$data/run/success-service.port")"
+start gateway GATEWAY 9150 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+  --feedback-addr "$feedback_addr" --success-addr "$success_addr"
+gateway_addr="127.0.0.1:$(cat "$data/run/gateway.port")"
 
 echo "==> demo data"
 "$bin/demo-data" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr" \
   --success-addr "$success_addr"
 
 cat <<INFO
-==> Customer 360 is running (logs in $data/logs). Try:
+==> Customer 360 is running (logs in $data/logs). The gateway listens on $gateway_addr; its admin API key is in
+    $data/gateway/bootstrap-admin.key (created on first start). Try:
     clients/python/setup.sh && clients/python/.venv/bin/python clients/python/example.py <email>
+    clients/python/.venv/bin/python clients/python/gateway_example.py --address $gateway_addr \
+        --key-file $data/gateway/bootstrap-admin.key <email>
 Press Ctrl-C to stop.
 INFO
 wait
