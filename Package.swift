@@ -142,7 +142,8 @@ let package = Package(
             name: "C360Gateway",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcHTTP2, grdb, logging,
-                swiftProtobuf,
+                swiftProtobuf, hummingbird, lifecycle,
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Services/gateway/Sources",
             swiftSettings: strictSettings
@@ -230,6 +231,15 @@ let package = Package(
                 grpcCore, grdb, swiftProtobuf,
             ],
             path: "Tests/SuccessServiceTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "C360Gateway", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport",
+                grpcCore, grdb, swiftProtobuf,
+            ],
+            path: "Tests/GatewayTests",
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -3,6 +3,7 @@
 #   libsqlite3-dev  GRDB links the system SQLite
 #   make            the Makefile drives the tests
 #   python3-venv    the Python client's smoke test runs in clients/python/.venv
+#   chromium        the dashboard's browser test drives headless Chromium
 # protoc is only needed to regenerate contracts (scripts/generate-contracts.sh), not to build or test.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ if ! command -v python3 >/dev/null; then
 elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   missing+=(python3-venv)
 fi
+
+command -v chromium >/dev/null || missing+=(chromium)
 
 if ((${#missing[@]} > 0)); then
   sudo=()

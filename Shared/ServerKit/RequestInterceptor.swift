@@ -49,6 +49,7 @@ public struct RequestInterceptor: ServerInterceptor {
                 response.accepted = .success(contents)
             case .failure(let error):
                 outcome.finish(code: error.code, message: error.message)
+                response.accepted = .failure(RPCOutcome.ownStatus(error))
             }
             return response
         } catch {
@@ -77,11 +78,17 @@ private struct RPCOutcome: Sendable {
                    "rpc finished", metadata: metadata)
     }
 
+    /// A status relayed from a peer carries the peer's trailers (its grpc-status, content-type, …); sending those
+    /// again as ours breaks the HTTP/2 stream, so only the code and message travel on.
+    static func ownStatus(_ error: RPCError) -> RPCError {
+        error.metadata.isEmpty ? error : RPCError(code: error.code, message: error.message)
+    }
+
     /// Records the failure and returns the error the client should see.
     func fail(_ error: any Error, requestID: String) -> any Error {
         if let rpcError = error as? RPCError {
             finish(code: rpcError.code, message: rpcError.message)
-            return rpcError
+            return Self.ownStatus(rpcError)
         }
         if let convertible = error as? any RPCErrorConvertible {
             let rpcError = RPCError(convertible)

@@ -84,8 +84,8 @@ cat <<INFO
 ==> Customer 360 is running (logs in $data/logs). The gateway listens on $gateway_addr; its admin API key is in
     $data/gateway/bootstrap-admin.key (created on first start). Try:
     clients/python/setup.sh && clients/python/.venv/bin/python clients/python/example.py <email>
-    clients/python/.venv/bin/python clients/python/gateway_example.py --address $gateway_addr \
-        --key-file $data/gateway/bootstrap-admin.key <email>
+    clients/python/.venv/bin/python clients/python/gateway_example.py --address $gateway_addr --key-file $data/gateway/bootstrap-admin.key <email>
+    Web dashboard: http://127.0.0.1:${C360_GATEWAY_HTTP_PORT:-8080}/#key=<the key>
 Press Ctrl-C to stop.
 INFO
 wait

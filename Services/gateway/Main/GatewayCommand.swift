@@ -37,6 +37,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Deadline of each backend call, in milliseconds. [env: C360_GATEWAY_PEER_DEADLINE_MS] (default: 1000)")
     var peerDeadlineMs: Int?
 
+    @Option(help: "HTTP port of the JSON API and web dashboard; 0 picks a free port. [env: C360_GATEWAY_HTTP_PORT] (default: 8080)")
+    var httpPort: Int?
+
+    @Option(help: "Write the bound HTTP port to this file once listening. [env: C360_GATEWAY_HTTP_PORT_FILE]")
+    var httpPortFile: String?
+
     func run() async throws {
         let identity = ServiceIdentity.gateway
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
@@ -68,9 +74,17 @@ struct GatewayCommand: AsyncParsableCommand {
                           success: success.client, deadline: .milliseconds(deadlineMs))
         let authenticator = Authenticator(store: store)
         let service = GatewayService(store: store, peers: peers, authenticator: authenticator)
+        let accessControl = AccessControlInterceptor(authenticator: authenticator)
+        let bridge = InProcessGateway(services: [service],
+                                      interceptors: [RequestInterceptor(logger: host.logger), accessControl])
+        let port: Int = try httpPort ?? environment.value("HTTP_PORT") ?? 8080
+        guard (0...65_535).contains(port) else { throw ValidationError("--http-port must be 0...65535") }
+        let portFile: String? = try httpPortFile ?? environment.value("HTTP_PORT_FILE")
+        let http = HTTPServer.service(host: configuration.host, port: port, portFile: portFile,
+                                      api: JSONAPI(client: bridge.client), logger: host.logger)
         try await host.serviceGroup(
-            serving: [service], background: [profile, interaction, feedback, success],
-            interceptors: [AccessControlInterceptor(authenticator: authenticator)]
+            serving: [service], background: [profile, interaction, feedback, success, bridge, http],
+            interceptors: [accessControl]
         ).run()
     }
 }

@@ -842,6 +842,9 @@ public nonisolated struct Customer360_V1_AuditRecord: Sendable {
   /// Client address as seen by the gateway.
   public var clientAddress: String = String()
 
+  /// Why, when the call carries a reason (EraseCustomer).
+  public var note: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1849,7 +1852,7 @@ nonisolated extension Customer360_V1_RevokeApiKeyRequest: SwiftProtobuf.Message,
 
 nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AuditRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audit_id\0\u{3}occurred_at\0\u{3}actor_key_id\0\u{3}actor_role\0\u{1}action\0\u{1}method\0\u{3}customer_id\0\u{3}status_code\0\u{3}request_id\0\u{3}client_address\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audit_id\0\u{3}occurred_at\0\u{3}actor_key_id\0\u{3}actor_role\0\u{1}action\0\u{1}method\0\u{3}customer_id\0\u{3}status_code\0\u{3}request_id\0\u{3}client_address\0\u{1}note\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1867,6 +1870,7 @@ nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftPr
       case 8: try { try decoder.decodeSingularStringField(value: &self.statusCode) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.clientAddress) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.note) }()
       default: break
       }
     }
@@ -1907,6 +1911,9 @@ nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftPr
     if !self.clientAddress.isEmpty {
       try visitor.visitSingularStringField(value: self.clientAddress, fieldNumber: 10)
     }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1921,6 +1928,7 @@ nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftPr
     if lhs.statusCode != rhs.statusCode {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.clientAddress != rhs.clientAddress {return false}
+    if lhs.note != rhs.note {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -6,6 +6,8 @@ public import GRPCCore
 /// without a key.
 public struct AccessControlInterceptor: ServerInterceptor {
     static let gatewayService = "customer360.v1.GatewayService"
+    /// Metadata the HTTP bridge sets to the route a call came in on.
+    public static let httpRouteKey = "x-c360-http-route"
     private let authenticator: Authenticator
 
     public init(authenticator: Authenticator) {
@@ -20,7 +22,11 @@ public struct AccessControlInterceptor: ServerInterceptor {
         guard context.descriptor.service.fullyQualifiedService == Self.gatewayService else {
             return try await next(request, context)
         }
-        let caller = Caller(key: try await authenticate(request.metadata), clientAddress: context.remotePeer)
+        // Only the in-process HTTP bridge may say which HTTP route a call came from.
+        let bridged = context.remotePeer.hasPrefix("in-process")
+        let route = bridged ? request.metadata[stringValues: Self.httpRouteKey].first(where: { _ in true }) : nil
+        let caller = Caller(key: try await authenticate(request.metadata),
+                            clientAddress: bridged ? "http" : context.remotePeer, httpRoute: route.map { String($0) })
         let method = context.descriptor.method
         guard let capability = Role.capabilities[method], caller.key.role.may(capability) else {
             throw GatewayError.notPermitted(role: caller.key.role, method: method)

@@ -55,6 +55,8 @@ public struct Caller: Sendable {
     public var key: ApiKey
     /// The client's address as the transport saw it.
     public var clientAddress: String
+    /// For calls that came in over HTTP: the route, which the audit log records instead of the gRPC method.
+    public var httpRoute: String?
 
     @TaskLocal public static var current: Caller?
 }

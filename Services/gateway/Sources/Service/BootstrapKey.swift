@@ -14,10 +14,17 @@ public enum BootstrapKey {
         let key = ApiKey(id: EntityID.generate(), name: "bootstrap admin", role: .admin,
                          secretPrefix: ApiKeySecret.prefix(secret), createdAt: now, createdBy: "", expiresAt: nil)
         let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent(fileName).path
-        guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        // Created with mode 0600 from the start, and never over an existing file.
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        guard descriptor >= 0 else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [
+                NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot create \(path) (\(String(cString: strerror(errno))))",
+            ])
         }
+        let bytes = Array((secret + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == bytes.count else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
         try await store.createKey(key, secretHash: ApiKeySecret.hash(secret))
         return path
     }

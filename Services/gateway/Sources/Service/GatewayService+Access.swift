@@ -152,6 +152,7 @@ extension AuditRecord {
             $0.statusCode = statusCode
             $0.requestID = requestID
             $0.clientAddress = clientAddress
+            $0.note = note
         }
     }
 }

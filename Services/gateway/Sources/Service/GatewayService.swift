@@ -52,7 +52,7 @@ public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtoco
     /// it concerned (known only after, e.g. for a created customer). A call whose audit record cannot be written
     /// fails: nothing is done without a trace.
     func audited<Result: Sendable>(
-        _ action: AuditAction, customer: String, context: ServerContext,
+        _ action: AuditAction, customer: String, context: ServerContext, note: String = "",
         _ body: () async throws -> (Result, String)
     ) async throws -> Result {
         let outcome: Swift.Result<(Result, String), any Error>
@@ -72,11 +72,13 @@ public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtoco
         case .failure: code = "INTERNAL"
         }
         if let caller = Caller.current {
-            try await store.append(AuditRecord(
+            var record = AuditRecord(
                 id: EntityID.generate(), occurredAt: now(), actorKeyID: caller.key.id, actorRole: caller.key.role,
-                action: action, method: context.descriptor.fullyQualifiedMethod, customerID: customerID,
-                statusCode: code, requestID: RequestContext.current?.requestID ?? "",
-                clientAddress: caller.clientAddress))
+                action: action, method: caller.httpRoute ?? "/" + context.descriptor.fullyQualifiedMethod,
+                customerID: customerID, statusCode: code, requestID: RequestContext.current?.requestID ?? "",
+                clientAddress: caller.clientAddress)
+            record.note = note
+            try await store.append(record)
         }
         return try outcome.get().0
     }

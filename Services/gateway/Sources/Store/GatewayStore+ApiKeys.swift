@@ -60,8 +60,8 @@ extension GatewayStore {
                 guard admins > 1 else { throw GatewayError.lastAdminKey(keyID) }
             }
             try db.execute(sql: "UPDATE api_key SET revokedAt = ? WHERE keyId = ?", arguments: [now.unixMillis, keyID])
-            var revoked = key
-            revoked.revokedAt = now
+            guard let revoked = try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE keyId = ?", arguments: [keyID])
+                .map(Self.key) else { throw GatewayError.keyNotFound(keyID) }
             return revoked
         }
     }

@@ -21,6 +21,8 @@ public struct AuditRecord: Sendable, Equatable {
     public var statusCode: String
     public var requestID: String
     public var clientAddress: String
+    /// Why, when the call carried a reason (erasure).
+    public var note = ""
 
     public init(id: String, occurredAt: Date, actorKeyID: String, actorRole: Role, action: AuditAction, method: String,
                 customerID: String, statusCode: String, requestID: String, clientAddress: String) {
@@ -58,11 +60,11 @@ extension GatewayStore {
         try await writer.write { db in
             try db.execute(sql: """
                 INSERT INTO audit_record (auditId, occurredAt, actorKeyId, actorRole, action, method, customerId,
-                    statusCode, requestId, clientAddress)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    statusCode, requestId, clientAddress, note)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [record.id, record.occurredAt.unixMillis, record.actorKeyID, record.actorRole.rawValue,
                                  record.action.rawValue, record.method, record.customerID, record.statusCode,
-                                 record.requestID, record.clientAddress])
+                                 record.requestID, record.clientAddress, record.note])
         }
     }
 
@@ -95,10 +97,11 @@ extension GatewayStore {
                 guard let role = Role(rawValue: row["actorRole"]), let action = AuditAction(rawValue: row["action"]) else {
                     throw GatewayError.storedValue("audit record \(row["auditId"] as String) has an unknown role or action")
                 }
-                let record = AuditRecord(
+                var record = AuditRecord(
                     id: row["auditId"], occurredAt: Date(unixMillis: row["occurredAt"]), actorKeyID: row["actorKeyId"],
                     actorRole: role, action: action, method: row["method"], customerID: row["customerId"],
                     statusCode: row["statusCode"], requestID: row["requestId"], clientAddress: row["clientAddress"])
+                record.note = row["note"]
                 return (record, ListPosition(key: record.occurredAt.unixMillis, tie: record.id))
             }
         }

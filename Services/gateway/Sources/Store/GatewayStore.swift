@@ -46,6 +46,9 @@ public struct GatewayStore: Sendable {
                 CREATE INDEX audit_by_actor ON audit_record(actorKeyId, occurredAt);
                 """)
         }
+        migrator.registerMigration("v2: audit notes (erasure reasons)") { db in
+            try db.execute(sql: "ALTER TABLE audit_record ADD COLUMN note TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

@@ -25,7 +25,7 @@ struct Customer360Assembler: Sendable {
         case .customerID(let id):
             let id = try Validate.id(id, field: "customer_id")
             let (customer, statuses) = await SectionCall(sections: ["profile"], service: "profile-service").run {
-                try await peers.profile.getCustomer(.with { $0.customerID = id }, options: peers.options)
+                try await peers.profile.getCustomer(.with { $0.customerID = id }, metadata: peers.metadata, options: peers.options)
             }
             if let customer { return .found(customer) }
             let status = statuses[0]
@@ -34,7 +34,7 @@ struct Customer360Assembler: Sendable {
         case .identifier(let identifier):
             do {
                 return .found(try await peers.profile.lookupCustomer(.with { $0.identifier = identifier },
-                                                                     options: peers.options))
+                                                                     metadata: peers.metadata, options: peers.options))
             } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
                 throw RPCError(code: .unavailable,
                                message: "profile-service is unavailable, so the identifier cannot be resolved; retry, or ask by customer_id")
@@ -69,37 +69,37 @@ struct Customer360Assembler: Sendable {
         let options = peers.options
 
         async let consents = want("consents") ? SectionCall(sections: ["consents"], service: "profile-service").run {
-            try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
+            try await peers.profile.getConsents(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
         } : nil
         async let stats = want("engagement", "commerce", "support")
             ? SectionCall(sections: ["engagement", "commerce", "support"].filter { want($0) }, service: "interaction-service").run {
-                try await peers.interaction.getCustomerStats(.with { $0.customerID = customerID }, options: options)
+                try await peers.interaction.getCustomerStats(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
             } : nil
         async let timeline = want("timeline") ? SectionCall(sections: ["timeline"], service: "interaction-service").run {
             try await peers.interaction.listTimeline(.with {
                 $0.customerID = customerID
                 $0.page.pageSize = Int32(timelineLimit)
-            }, options: options)
+            }, metadata: peers.metadata, options: options)
         } : nil
         async let scores = want("feedback") ? SectionCall(sections: ["feedback"], service: "feedback-service").run {
-            async let scores = peers.feedback.getCustomerScores(.with { $0.customerID = customerID }, options: options)
+            async let scores = peers.feedback.getCustomerScores(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
             async let recent = peers.feedback.listResponses(.with {
                 $0.customerID = customerID
                 $0.withCommentOnly = true
                 $0.page.pageSize = 5
-            }, options: options)
+            }, metadata: peers.metadata, options: options)
             return try await (scores, recent)
         } : nil
         async let plans = want("success_plans") ? SectionCall(sections: ["success_plans"], service: "success-service").run {
             try await peers.success.listSuccessPlans(.with {
                 $0.customerID = customerID
                 $0.statuses = [.active]
-            }, options: options)
+            }, metadata: peers.metadata, options: options)
         } : nil
         async let health = want("health") ? SectionCall(sections: ["health"], service: "success-service").run {
             () async throws -> Customer360_V1_HealthScore? in
             do {
-                return try await peers.success.getHealthScore(.with { $0.customerID = customerID }, options: options)
+                return try await peers.success.getHealthScore(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
             } catch let error as RPCError where error.code == .notFound {
                 return nil  // never computed: the section is there, with no score
             }
@@ -108,7 +108,7 @@ struct Customer360Assembler: Sendable {
             try await peers.success.listAlerts(.with {
                 $0.customerID = customerID
                 $0.states = [.open, .acknowledged]
-            }, options: options)
+            }, metadata: peers.metadata, options: options)
         } : nil
 
         if let (value, status) = await consents {

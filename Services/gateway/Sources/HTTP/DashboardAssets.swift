@@ -1,0 +1,1683 @@
+/// The web dashboard's files, served by the gateway's HTTP server (no build step, no external requests).
+///
+/// `indexHTML` is served at `/` and loads `/app.js` (`appJS`) and `/style.css` (`styleCSS`). The page talks to the
+/// JSON API under `/api/v1/` with `Authorization: Bearer <key>`. Its URL fragment contract:
+/// `#key=<secret>` (stored in sessionStorage, then removed from the address bar), `customer=<email | +phone | id>`,
+/// `view=kpis`, `view=search&q=<query>`. When a view has finished rendering, `body[data-state]` is "ready" (or
+/// "error", with the API error in `#error`).
+enum DashboardAssets {
+    static let indexHTML = #"""
+        <!doctype html>
+        <html lang="en" dir="ltr">
+        <head>
+          <meta charset="utf-8">
+          <meta name="viewport" content="width=device-width, initial-scale=1">
+          <meta name="referrer" content="no-referrer">
+          <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'">
+          <title>Customer 360</title>
+          <link rel="icon" href="data:,">
+          <link rel="stylesheet" href="/style.css">
+          <script src="/app.js" defer></script>
+        </head>
+        <body data-state="loading" data-view="">
+          <header class="topbar">
+            <a class="brand" href="#view=search"><span class="brand-mark" aria-hidden="true">◎</span> Customer 360</a>
+            <nav class="nav" aria-label="Views">
+              <a id="nav-search" href="#view=search">Customers</a>
+              <a id="nav-kpis" href="#view=kpis">KPIs</a>
+            </nav>
+            <button id="sign-out" class="link-button" type="button" hidden>Forget API key</button>
+          </header>
+          <div id="error" class="error-banner" role="alert" hidden></div>
+          <main id="view" class="view">
+            <div id="loading" class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Loading…</div>
+          </main>
+          <noscript><p class="notice">This dashboard needs JavaScript.</p></noscript>
+          <footer class="footer">Customer 360 · served by the gateway · no external requests</footer>
+        </body>
+        </html>
+        """#
+
+    static let appJS = #"""
+        // Customer 360 dashboard: vanilla JS, no dependencies, no external requests.
+        // Every piece of user data is put into the page with textContent / createTextNode / setAttribute, never as HTML.
+        (function () {
+          "use strict";
+
+          var KEY_STORAGE = "c360.apiKey";
+          var API_BASE = "/api/v1/";
+          var REQUEST_TIMEOUT_MS = 20000;
+          var SEARCH_PAGE_SIZE = 20;
+          var AT_RISK_PAGE_SIZE = 10;
+          var SVG_NS = "http://www.w3.org/2000/svg";
+          var UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // API key (sessionStorage, with an in-memory fallback when storage is unavailable)
+          // ---------------------------------------------------------------------------------------------------------------
+
+          var memoryKey = null;
+
+          function getKey() {
+            try {
+              var stored = window.sessionStorage.getItem(KEY_STORAGE);
+              if (stored) return stored;
+            } catch (e) { /* storage disabled */ }
+            return memoryKey;
+          }
+
+          function setKey(key) {
+            memoryKey = key;
+            try { window.sessionStorage.setItem(KEY_STORAGE, key); } catch (e) { /* storage disabled */ }
+          }
+
+          function clearKey() {
+            memoryKey = null;
+            try { window.sessionStorage.removeItem(KEY_STORAGE); } catch (e) { /* storage disabled */ }
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // URL fragment: #key=<secret>&customer=<email|phone|id>&view=kpis|search&q=<query>
+          // Parsed by hand so that "+" in phone numbers stays a "+" (URLSearchParams would turn it into a space).
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function safeDecode(text) {
+            try { return decodeURIComponent(text); } catch (e) { return text; }
+          }
+
+          function parseFragment(hash) {
+            var params = new Map();
+            var text = String(hash || "").replace(/^#/, "");
+            if (!text) return params;
+            text.split("&").forEach(function (part) {
+              if (!part) return;
+              var index = part.indexOf("=");
+              var name = safeDecode(index < 0 ? part : part.slice(0, index));
+              var value = index < 0 ? "" : safeDecode(part.slice(index + 1));
+              params.set(name, value);
+            });
+            return params;
+          }
+
+          function buildFragment(params) {
+            var parts = [];
+            params.forEach(function (value, name) {
+              if (value === undefined || value === null || value === "") return;
+              parts.push(encodeURIComponent(name) + "=" + encodeURIComponent(value));
+            });
+            return parts.join("&");
+          }
+
+          function fragmentFor(entries) {
+            return "#" + buildFragment(new Map(entries));
+          }
+
+          function replaceFragment(params) {
+            var rest = buildFragment(params);
+            var url = location.pathname + location.search + (rest ? "#" + rest : "");
+            try {
+              history.replaceState(history.state, "", url);
+            } catch (e) {
+              // Without the History API the key stays visible; better than losing it.
+            }
+          }
+
+          // Takes the key out of the fragment (storing it) and removes it from the address bar.
+          function consumeKeyFromFragment() {
+            var params = parseFragment(location.hash);
+            if (params.has("key")) {
+              var key = params.get("key").trim();
+              params.delete("key");
+              if (key) setKey(key);
+              replaceFragment(params);
+            }
+            return params;
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // DOM helpers (no innerHTML anywhere)
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function appendChildren(node, children) {
+            children.forEach(function (child) {
+              if (child === null || child === undefined || child === false) return;
+              if (Array.isArray(child)) { appendChildren(node, child); return; }
+              if (typeof child === "string" || typeof child === "number") {
+                node.appendChild(document.createTextNode(String(child)));
+              } else {
+                node.appendChild(child);
+              }
+            });
+          }
+
+          function setAttributes(node, attrs) {
+            if (!attrs) return;
+            Object.keys(attrs).forEach(function (name) {
+              var value = attrs[name];
+              if (value === undefined || value === null || value === false) return;
+              if (name === "class") node.setAttribute("class", value);
+              else if (name === "text") node.textContent = String(value);
+              else if (name === "dataset") Object.keys(value).forEach(function (k) { node.dataset[k] = String(value[k]); });
+              else if (name.slice(0, 2) === "on" && typeof value === "function") node.addEventListener(name.slice(2), value);
+              else node.setAttribute(name, value === true ? "" : String(value));
+            });
+          }
+
+          function el(tag, attrs) {
+            var node = document.createElement(tag);
+            setAttributes(node, attrs);
+            appendChildren(node, Array.prototype.slice.call(arguments, 2));
+            return node;
+          }
+
+          function svg(tag, attrs) {
+            var node = document.createElementNS(SVG_NS, tag);
+            setAttributes(node, attrs);
+            appendChildren(node, Array.prototype.slice.call(arguments, 2));
+            return node;
+          }
+
+          // An element showing user-provided text: always dir="auto" so Persian renders right-to-left.
+          function userText(tag, text, cls, attrs) {
+            var a = Object.assign({ dir: "auto", class: cls }, attrs || {});
+            var node = el(tag, a);
+            node.textContent = text === undefined || text === null ? "" : String(text);
+            return node;
+          }
+
+          function $(selector) { return document.querySelector(selector); }
+
+          function viewRoot() { return document.getElementById("view"); }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // Formatting
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function num(value) {
+            if (value === undefined || value === null || value === "") return null;
+            var n = Number(value);
+            return Number.isFinite(n) ? n : null;
+          }
+
+          var numberFormats = new Map();
+          function numberFormat(digits) {
+            if (!numberFormats.has(digits)) {
+              numberFormats.set(digits, new Intl.NumberFormat("en-US", { maximumFractionDigits: digits }));
+            }
+            return numberFormats.get(digits);
+          }
+
+          function fmtNumber(value, digits) {
+            var n = num(value);
+            if (n === null) return "—";
+            return numberFormat(digits === undefined ? 1 : digits).format(n);
+          }
+
+          function fmtCount(value) {
+            var n = num(value);
+            return numberFormat(0).format(n === null ? 0 : n);
+          }
+
+          function fmtPercent(value, digits) {
+            var n = num(value);
+            return n === null ? "—" : fmtNumber(n, digits === undefined ? 1 : digits) + "%";
+          }
+
+          // ISO-4217 minor-unit digits that differ from 2. IRR amounts are whole rials (the contract's "minor units").
+          var MINOR_DIGITS = new Map([
+            ["BIF", 0], ["CLP", 0], ["DJF", 0], ["GNF", 0], ["IRR", 0], ["ISK", 0], ["JPY", 0], ["KMF", 0], ["KRW", 0],
+            ["PYG", 0], ["RWF", 0], ["UGX", 0], ["UYI", 0], ["VND", 0], ["VUV", 0], ["XAF", 0], ["XOF", 0], ["XPF", 0],
+            ["BHD", 3], ["IQD", 3], ["JOD", 3], ["KWD", 3], ["LYD", 3], ["OMR", 3], ["TND", 3]
+          ]);
+
+          function fmtMoney(money) {
+            if (!money || typeof money !== "object") return "—";
+            var code = String(money.currencyCode || "");
+            var minor = num(money.amountMinor) || 0;
+            if (!code) return money.amountMinor === undefined ? "—" : fmtCount(minor);
+            var digits = MINOR_DIGITS.has(code) ? MINOR_DIGITS.get(code) : 2;
+            var major = minor / Math.pow(10, digits);
+            try {
+              return new Intl.NumberFormat("en-US", {
+                style: "currency", currency: code, currencyDisplay: "code",
+                minimumFractionDigits: digits, maximumFractionDigits: digits
+              }).format(major);
+            } catch (e) {
+              return major.toFixed(digits) + " " + code;
+            }
+          }
+
+          var dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+          var dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+          var relativeFormat = typeof Intl.RelativeTimeFormat === "function"
+            ? new Intl.RelativeTimeFormat("en", { numeric: "auto" }) : null;
+
+          function parseTime(ts) {
+            if (!ts) return null;
+            var d = new Date(ts);
+            return isNaN(d.getTime()) ? null : d;
+          }
+
+          function fmtDateTime(ts) {
+            var d = parseTime(ts);
+            return d ? dateTimeFormat.format(d) : "—";
+          }
+
+          function fmtDate(ts) {
+            var d = parseTime(ts);
+            return d ? dateFormat.format(d) : "—";
+          }
+
+          function fmtRelative(ts) {
+            var d = parseTime(ts);
+            if (!d || !relativeFormat) return "";
+            var seconds = (d.getTime() - Date.now()) / 1000;
+            var units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600],
+              ["minute", 60], ["second", 1]];
+            for (var i = 0; i < units.length; i++) {
+              if (Math.abs(seconds) >= units[i][1] || units[i][0] === "second") {
+                return relativeFormat.format(Math.round(seconds / units[i][1]), units[i][0]);
+              }
+            }
+            return "";
+          }
+
+          function timeEl(ts, withRelative) {
+            if (!parseTime(ts)) return el("span", { class: "muted", text: "—" });
+            var label = withRelative ? fmtRelative(ts) + " · " + fmtDateTime(ts) : fmtDateTime(ts);
+            return el("time", { datetime: ts, title: ts, text: label });
+          }
+
+          // "TOUCHPOINT_KIND_PAGE_VIEW" → "Page view".
+          function enumLabel(value, prefix) {
+            if (value === undefined || value === null || value === "") return "—";
+            var text = String(value);
+            if (prefix && text.indexOf(prefix) === 0) text = text.slice(prefix.length);
+            if (text === "UNSPECIFIED") return "—";
+            text = text.toLowerCase().replace(/_/g, " ");
+            return text.charAt(0).toUpperCase() + text.slice(1);
+          }
+
+          function enumSlug(value, prefix) {
+            var text = String(value || "");
+            if (prefix && text.indexOf(prefix) === 0) text = text.slice(prefix.length);
+            return text.toLowerCase().replace(/[^a-z0-9]+/g, "-") || "unspecified";
+          }
+
+          var BAND_NAMES = new Map([
+            ["HEALTH_BAND_GREEN", "green"], ["HEALTH_BAND_YELLOW", "yellow"], ["HEALTH_BAND_RED", "red"],
+            ["1", "green"], ["2", "yellow"], ["3", "red"]
+          ]);
+
+          // green / yellow / red from the band, or from the default thresholds when the band is unset.
+          function bandName(band, score) {
+            var key = band === undefined || band === null ? "" : String(band);
+            if (BAND_NAMES.has(key)) return BAND_NAMES.get(key);
+            var s = num(score);
+            if (s === null) return "unknown";
+            return s >= 70 ? "green" : s >= 40 ? "yellow" : "red";
+          }
+
+          var TRENDS = new Map([
+            ["SCORE_TREND_IMPROVING", { arrow: "↑", label: "Improving", cls: "up" }],
+            ["SCORE_TREND_DECLINING", { arrow: "↓", label: "Declining", cls: "down" }],
+            ["SCORE_TREND_STABLE", { arrow: "→", label: "Stable", cls: "flat" }],
+            ["SCORE_TREND_INSUFFICIENT_DATA", { arrow: "·", label: "Not enough data", cls: "none" }]
+          ]);
+
+          function sentimentName(sentiment) {
+            if (!sentiment) return null;
+            var label = String(sentiment.label || "");
+            if (label === "SENTIMENT_LABEL_POSITIVE" || label === "3") return "positive";
+            if (label === "SENTIMENT_LABEL_NEGATIVE" || label === "1") return "negative";
+            if (label === "SENTIMENT_LABEL_NEUTRAL" || label === "2") return "neutral";
+            var score = num(sentiment.score);
+            if (score === null) return null;
+            return score > 0.05 ? "positive" : score < -0.05 ? "negative" : "neutral";
+          }
+
+          function displayName(customer) {
+            if (!customer) return "";
+            return [customer.givenName, customer.familyName]
+              .filter(function (part) { return part && String(part).trim(); })
+              .join(" ").trim();
+          }
+
+          function shortId(id) {
+            var text = String(id || "");
+            return text.length > 13 ? text.slice(0, 8) + "…" + text.slice(-4) : text;
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // API
+          // ---------------------------------------------------------------------------------------------------------------
+
+          var STATUS_CODES = new Map([
+            [400, "INVALID_ARGUMENT"], [401, "UNAUTHENTICATED"], [403, "PERMISSION_DENIED"], [404, "NOT_FOUND"],
+            [409, "ABORTED"], [412, "FAILED_PRECONDITION"], [429, "RESOURCE_EXHAUSTED"], [499, "CANCELLED"],
+            [500, "INTERNAL"], [501, "UNIMPLEMENTED"], [502, "UNAVAILABLE"], [503, "UNAVAILABLE"], [504, "DEADLINE_EXCEEDED"]
+          ]);
+
+          function ApiError(code, message, status) {
+            this.name = "ApiError";
+            this.code = code;
+            this.message = message;
+            this.status = status;
+          }
+          ApiError.prototype = Object.create(Error.prototype);
+          ApiError.prototype.constructor = ApiError;
+
+          function api(method, body) {
+            var key = getKey();
+            if (!key) return Promise.reject(new ApiError("UNAUTHENTICATED", "No API key given.", 401));
+            var controller = typeof AbortController === "function" ? new AbortController() : null;
+            var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+            var request;
+            try {
+              request = fetch(API_BASE + method, {
+                method: "POST",
+                headers: { "Authorization": "Bearer " + key, "Content-Type": "application/json", "Accept": "application/json" },
+                body: JSON.stringify(body || {}),
+                cache: "no-store",
+                credentials: "omit",
+                signal: controller ? controller.signal : undefined
+              });
+            } catch (e) {
+              request = Promise.reject(e);
+            }
+            return request.then(function (response) {
+              return response.text().then(function (text) {
+                if (timer) clearTimeout(timer);
+                var data = null;
+                if (text) { try { data = JSON.parse(text); } catch (e) { data = null; } }
+                if (!response.ok) {
+                  var code = data && typeof data.code === "string" && data.code
+                    ? data.code : (STATUS_CODES.get(response.status) || "HTTP_" + response.status);
+                  var message = data && typeof data.message === "string"
+                    ? data.message : (response.statusText || "HTTP " + response.status);
+                  throw new ApiError(code, message, response.status);
+                }
+                if (!data || typeof data !== "object") {
+                  throw new ApiError("INTERNAL", "The gateway did not answer with JSON.", response.status);
+                }
+                return data;
+              });
+            }, function (error) {
+              if (timer) clearTimeout(timer);
+              if (controller && controller.signal.aborted) {
+                throw new ApiError("DEADLINE_EXCEEDED", "The gateway did not answer within " + REQUEST_TIMEOUT_MS / 1000 + " s.", 0);
+              }
+              throw new ApiError("UNAVAILABLE", "Could not reach the gateway (" + (error && error.message || error) + ").", 0);
+            });
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // Page state, errors, loading
+          // ---------------------------------------------------------------------------------------------------------------
+
+          var generation = 0; // Bumped by every navigation; answers for an older one are dropped.
+
+          function setState(state) { document.body.dataset.state = state; }
+
+          function clearError() {
+            var box = document.getElementById("error");
+            box.replaceChildren();
+            box.hidden = true;
+            delete box.dataset.code;
+          }
+
+          function showError(error) {
+            var box = document.getElementById("error");
+            var code = error && error.code ? String(error.code) : "ERROR";
+            var message = error && error.message ? String(error.message) : String(error);
+            box.replaceChildren(el("strong", { class: "error-code", text: code }), document.createTextNode(": "),
+              userText("span", message, "error-message"));
+            box.dataset.code = code;
+            box.hidden = false;
+          }
+
+          function isAuthError(error) {
+            return error && (error.code === "UNAUTHENTICATED" || error.status === 401);
+          }
+
+          function loadingBlock(text) {
+            return el("div", { id: "loading", class: "loading", role: "status" },
+              el("span", { class: "spinner", "aria-hidden": "true" }), " " + text);
+          }
+
+          function renderLoading(text) {
+            var root = viewRoot();
+            root.setAttribute("aria-busy", "true");
+            root.replaceChildren(loadingBlock(text));
+          }
+
+          function renderView(children) {
+            var root = viewRoot();
+            root.removeAttribute("aria-busy");
+            root.replaceChildren.apply(root, children.filter(Boolean));
+          }
+
+          // A failure of the whole view: show it in #error; an unknown key also brings the key form back.
+          function failView(error, gen, retry) {
+            if (gen !== generation) return;
+            if (isAuthError(error)) {
+              clearKey();
+              updateChrome();
+              renderView([keyForm("Your API key was not accepted. Enter a valid one to continue.")]);
+            } else {
+              var actions = el("p", { class: "actions" });
+              if (retry) actions.appendChild(el("button", { type: "button", class: "button", onclick: retry, text: "Try again" }));
+              actions.appendChild(el("a", { class: "button secondary", href: "#view=search", text: "Back to search" }));
+              renderView([el("section", { class: "card empty-state" },
+                el("h2", { text: "This view could not be loaded" }),
+                el("p", { class: "muted", text: "See the message above. Other views may still work." }), actions)]);
+            }
+            showError(error);
+            setState("error");
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // Router
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function currentView(params) {
+            if (!getKey()) return "login";
+            if (params.get("customer")) return "customer";
+            if (params.get("view") === "kpis") return "kpis";
+            return "search";
+          }
+
+          function updateChrome(view) {
+            var signOut = document.getElementById("sign-out");
+            signOut.hidden = !getKey();
+            ["search", "kpis"].forEach(function (name) {
+              var link = document.getElementById("nav-" + name);
+              if (view === name || (view === "customer" && name === "search")) link.setAttribute("aria-current", "page");
+              else link.removeAttribute("aria-current");
+            });
+          }
+
+          function route() {
+            var params = consumeKeyFromFragment();
+            var gen = ++generation;
+            var view = currentView(params);
+            clearError();
+            document.body.dataset.view = view;
+            updateChrome(view);
+            window.scrollTo(0, 0);
+            if (view === "login") return showLogin(gen);
+            if (view === "customer") return showCustomer(params.get("customer").trim(), gen);
+            if (view === "kpis") return showKpis(gen);
+            return showSearch(params.get("q") || "", gen);
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // Key form
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function keyForm(message) {
+            var input = el("input", {
+              id: "api-key-input", name: "api-key", type: "password", autocomplete: "off", spellcheck: "false",
+              required: true, placeholder: "c360_…", "aria-describedby": "key-help"
+            });
+            var form = el("form", { id: "key-form", class: "key-form", novalidate: true },
+              el("label", { for: "api-key-input", text: "API key" }),
+              el("div", { class: "inline-field" }, input, el("button", { type: "submit", class: "button", text: "Continue" })));
+            form.addEventListener("submit", function (event) {
+              event.preventDefault();
+              var key = input.value.trim();
+              if (!key) { input.focus(); return; }
+              if (!/^[\x21-\x7e]+$/.test(key)) {
+                showError(new ApiError("INVALID_ARGUMENT", "An API key consists of printable ASCII characters without spaces.", 0));
+                input.focus();
+                return;
+              }
+              setKey(key);
+              route();
+            });
+            setTimeout(function () { input.focus(); }, 0);
+            return el("section", { id: "login", class: "card login" },
+              el("h1", { text: "Sign in" }),
+              message ? el("p", { class: "warning", text: message }) : null,
+              el("p", { id: "key-help", class: "muted",
+                text: "Enter a gateway API key. It is kept only in this browser tab (sessionStorage) and sent as a Bearer token." }),
+              form);
+          }
+
+          function showLogin(gen) {
+            if (gen !== generation) return;
+            document.title = "Sign in · Customer 360";
+            renderView([keyForm(null)]);
+            setState("ready");
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // View 1: customer search
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function showSearch(initialQuery, gen) {
+            document.title = "Customers · Customer 360";
+            var input = el("input", {
+              id: "search-input", type: "search", name: "q", dir: "auto", autocomplete: "off", spellcheck: "false",
+              placeholder: "Name or email, e.g. amir or امیر", "aria-label": "Search customers"
+            });
+            input.value = initialQuery;
+            var results = el("ul", { id: "search-results", class: "results" });
+            var status = el("p", { id: "search-status", class: "muted", role: "status" });
+            var more = el("button", { id: "search-more", type: "button", class: "button secondary", hidden: true, text: "Load more" });
+            var form = el("form", { id: "search-form", class: "search-form", role: "search" },
+              input, el("button", { type: "submit", class: "button", text: "Search" }));
+
+            var seq = 0;
+            var nextToken = "";
+            var debounce = null;
+
+            function run(query, token) {
+              if (gen !== generation) return Promise.resolve();
+              var mine = ++seq;
+              var appending = Boolean(token);
+              setState("loading");
+              results.setAttribute("aria-busy", "true");
+              status.replaceChildren(el("span", { class: "spinner small", "aria-hidden": "true" }),
+                appending ? " Loading more…" : " Searching…");
+              more.disabled = true;
+              if (!appending) {
+                replaceFragment(new Map([["view", "search"], ["q", query]]));
+              }
+              var body = { query: query, page: { pageSize: SEARCH_PAGE_SIZE } };
+              if (token) body.page.pageToken = token;
+              return api("ListCustomers", body).then(function (answer) {
+                if (gen !== generation || mine !== seq) return;
+                var customers = Array.isArray(answer.customers) ? answer.customers : [];
+                if (!appending) results.replaceChildren();
+                customers.forEach(function (customer) { results.appendChild(customerResult(customer)); });
+                nextToken = answer.page && answer.page.nextPageToken ? String(answer.page.nextPageToken) : "";
+                more.hidden = !nextToken;
+                more.disabled = false;
+                results.removeAttribute("aria-busy");
+                var shown = results.children.length;
+                if (shown === 0) {
+                  status.replaceChildren(query
+                    ? el("span", {}, "No customers match “", userText("bdi", query), "”.")
+                    : "No customers yet.");
+                } else {
+                  status.textContent = shown + (shown === 1 ? " customer" : " customers") + (nextToken ? " shown, more available" : "");
+                }
+                clearError();
+                setState("ready");
+              }).catch(function (error) {
+                if (gen !== generation || mine !== seq) return;
+                results.removeAttribute("aria-busy");
+                more.disabled = false;
+                status.textContent = "";
+                if (isAuthError(error)) { failView(error, gen); return; }
+                showError(error);
+                setState("error");
+              });
+            }
+
+            form.addEventListener("submit", function (event) {
+              event.preventDefault();
+              clearTimeout(debounce);
+              run(input.value.trim(), "");
+            });
+            input.addEventListener("input", function () {
+              clearTimeout(debounce);
+              debounce = setTimeout(function () { run(input.value.trim(), ""); }, 300);
+            });
+            more.addEventListener("click", function () { if (nextToken) run(input.value.trim(), nextToken); });
+
+            renderView([el("section", { class: "card search-card" },
+              el("h1", { text: "Customers" }),
+              form, status, results, el("div", { class: "actions" }, more))]);
+            if (window.matchMedia && window.matchMedia("(pointer: fine)").matches) input.focus();
+            return run(initialQuery.trim(), "");
+          }
+
+          function primaryIdentifier(customer) {
+            var ids = Array.isArray(customer.identifiers) ? customer.identifiers : [];
+            var email = ids.filter(function (i) { return i && i.kind === "IDENTIFIER_KIND_EMAIL"; })[0];
+            return email || ids[0] || null;
+          }
+
+          function customerResult(customer) {
+            var id = String(customer.customerId || "");
+            var name = displayName(customer);
+            var demographics = customer.demographics || {};
+            var identifier = primaryIdentifier(customer);
+            var place = [demographics.city, demographics.countryCode].filter(Boolean);
+            var meta = el("div", { class: "result-meta" },
+              identifier ? userText("span", identifier.value, "result-identifier") : null,
+              place.length ? userText("span", place.join(", "), "result-place") : null,
+              el("span", { class: "mono muted", title: id, text: shortId(id) }));
+            var tags = Array.isArray(customer.tags) && customer.tags.length
+              ? el("div", { class: "chips" }, customer.tags.slice(0, 6).map(function (tag) { return userText("span", tag, "chip"); }))
+              : null;
+            var link = el("a", { class: "result-link", href: fragmentFor([["customer", id]]) },
+              el("div", { class: "result-main" },
+                name ? userText("span", name, "result-name") : el("span", { class: "result-name muted", text: "Name hidden or not given" }),
+                customer.lifecycleStage ? el("span", { class: "badge stage-" + enumSlug(customer.lifecycleStage, "LIFECYCLE_STAGE_"),
+                  text: enumLabel(customer.lifecycleStage, "LIFECYCLE_STAGE_") }) : null,
+                customer.loyaltyTier ? el("span", { class: "badge tier-" + enumSlug(customer.loyaltyTier, "LOYALTY_TIER_"),
+                  text: enumLabel(customer.loyaltyTier, "LOYALTY_TIER_") }) : null),
+              meta, tags);
+            return el("li", { class: "result", dataset: { customerId: id } }, link);
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // View 2: the 360° page
+          // ---------------------------------------------------------------------------------------------------------------
+
+          // What the #customer= value names: an email, a phone (E.164), "crm:<id>", "id:<id>", or a Customer 360 id.
+          function lookupFor(ref) {
+            var match = /^(email|phone|crm|id):(.+)$/i.exec(ref);
+            if (match) {
+              var kind = match[1].toLowerCase();
+              var value = match[2].trim();
+              if (kind === "id") return { customerId: value };
+              var kinds = { email: "IDENTIFIER_KIND_EMAIL", phone: "IDENTIFIER_KIND_PHONE", crm: "IDENTIFIER_KIND_CRM_ID" };
+              return { identifier: { kind: kinds[kind], value: value } };
+            }
+            if (ref.indexOf("@") > 0) return { identifier: { kind: "IDENTIFIER_KIND_EMAIL", value: ref } };
+            if (/^\+[0-9][0-9 ().-]{6,}$/.test(ref)) return { identifier: { kind: "IDENTIFIER_KIND_PHONE", value: ref.replace(/[ ().-]/g, "") } };
+            return { customerId: ref };
+          }
+
+          function showCustomer(ref, gen) {
+            document.title = "Customer · Customer 360";
+            setState("loading");
+            renderLoading("Loading the 360° view…");
+            var lookup = lookupFor(ref);
+            var request = api("GetCustomer360", lookup).catch(function (error) {
+              // Not an id after all? Try it as an external CRM id.
+              if (lookup.customerId && !UUID_RE.test(ref) && (error.code === "NOT_FOUND" || error.code === "INVALID_ARGUMENT")) {
+                return api("GetCustomer360", { identifier: { kind: "IDENTIFIER_KIND_CRM_ID", value: ref } })
+                  .catch(function () { throw error; });
+              }
+              throw error;
+            });
+            return request.then(function (view) {
+              if (gen !== generation) return;
+              renderCustomer(view);
+              setState("ready");
+            }).catch(function (error) {
+              if (gen !== generation) return;
+              if (!(error instanceof ApiError)) {
+                console.error(error);
+                error = new ApiError("INTERNAL", "The dashboard could not show this answer: " + (error && error.message), 0);
+              }
+              failView(error, gen, function () { route(); });
+            });
+          }
+
+          function card(id, title, missing, body, extraClass) {
+            var section = el("section", { id: id, class: "card" + (extraClass ? " " + extraClass : "") },
+              el("h2", { text: title }));
+            if (missing) {
+              section.classList.add("unavailable");
+              section.appendChild(el("p", { class: "muted unavailable-text", text: "Not available right now." }));
+            } else {
+              appendChildren(section, [body]);
+            }
+            return section;
+          }
+
+          function missingNotice(missing, statuses) {
+            if (!missing.length) return null;
+            var details = (statuses || []).filter(function (s) { return s && !s.ok; }).map(function (s) {
+              return el("li", {},
+                el("strong", { text: String(s.section || "?") }),
+                s.service ? " (" + s.service + ")" : "",
+                s.errorCode ? " — " + s.errorCode : "",
+                s.errorMessage ? ": " : "", s.errorMessage ? userText("span", s.errorMessage) : null);
+            });
+            return el("div", { class: "notice warning-notice", role: "note" },
+              el("p", { id: "missing-sections", dataset: { sections: missing.join(",") },
+                text: "Not available right now: " + missing.join(", ") }),
+              details.length ? el("ul", { class: "notice-details" }, details) : null);
+          }
+
+          function renderCustomer(view) {
+            var missingList = Array.isArray(view.missingSections) ? view.missingSections.map(String) : [];
+            var missing = new Set(missingList);
+            var profile = view.profile || null;
+            var customerId = String(view.customerId || (profile && profile.customerId) || "");
+            var name = displayName(profile);
+            document.title = (name || "Customer " + shortId(customerId)) + " · Customer 360";
+
+            var notices = el("div", { class: "notices" },
+              view.personalDataRedacted ? el("div", { id: "redacted-notice", class: "notice info-notice", role: "note",
+                text: "Personal data hidden for your role" }) : null,
+              view.resolvedFrom ? el("div", { id: "resolved-notice", class: "notice info-notice", role: "note" },
+                "This customer was merged: ", el("span", { class: "mono", text: String(view.resolvedFrom) }),
+                " now resolves to ", el("span", { class: "mono", text: customerId }), ".") : null,
+              missingNotice(missingList, view.sectionStatuses));
+
+            renderView([el("div", { id: "customer-view", class: "customer-view", dataset: { customerId: customerId } },
+              el("nav", { class: "breadcrumbs" }, el("a", { href: "#view=search", text: "← Customers" })),
+              notices,
+              el("div", { class: "grid grid-top" },
+                profileCard(view, profile, name, missing.has("profile")),
+                healthCard(view.health, missing.has("health"))),
+              el("div", { class: "grid" },
+                feedbackCard(view.feedback, missing.has("feedback")),
+                activityCard(view, missing)),
+              commentsCard(view.recentFeedback, missing.has("feedback"), view.personalDataRedacted),
+              el("div", { class: "grid" },
+                plansCard(view.successPlans, missing.has("success_plans")),
+                alertsCard(view.openAlerts, missing.has("alerts"))),
+              timelineCard(view.recentTimeline, missing.has("timeline"), view.personalDataRedacted))]);
+          }
+
+          function definition(term, value) {
+            if (value === null || value === undefined || value === "") return null;
+            return [el("dt", { text: term }), el("dd", {}, value)];
+          }
+
+          function profileCard(view, profile, name, missing) {
+            var customerId = String(view.customerId || "");
+            var heading = name
+              ? userText("h1", name, "customer-name", { id: "customer-name" })
+              : el("h1", { id: "customer-name", class: "customer-name muted",
+                text: view.personalDataRedacted ? "Name hidden" : "Customer " + shortId(customerId) });
+            var section = el("section", { id: "profile", class: "card profile-card" + (missing ? " unavailable" : "") },
+              heading, el("p", { class: "mono muted customer-id", title: "Customer 360 id", text: customerId }));
+            if (missing || !profile) {
+              section.appendChild(el("p", { class: "muted", text: missing ? "Profile not available right now." : "No profile." }));
+              return section;
+            }
+            var identifiers = Array.isArray(profile.identifiers) ? profile.identifiers : [];
+            var demographics = profile.demographics || {};
+            var place = [demographics.city, demographics.countryCode].filter(Boolean).join(", ");
+            var tags = Array.isArray(profile.tags) ? profile.tags : [];
+            var loyalty = profile.loyaltyTier || profile.loyaltyPoints
+              ? el("span", {},
+                profile.loyaltyTier ? el("span", { class: "badge tier-" + enumSlug(profile.loyaltyTier, "LOYALTY_TIER_"),
+                  text: enumLabel(profile.loyaltyTier, "LOYALTY_TIER_") }) : null,
+                " ", el("span", { id: "loyalty-points", text: fmtCount(profile.loyaltyPoints) + " points" }))
+              : null;
+            section.appendChild(el("dl", { class: "facts" },
+              definition("Identifiers", identifiers.length ? el("ul", { id: "identifiers", class: "plain-list" },
+                identifiers.map(function (identifier) {
+                  return el("li", {}, el("span", { class: "muted", text: enumLabel(identifier.kind, "IDENTIFIER_KIND_") + " " }),
+                    userText("span", identifier.value, "identifier-value"));
+                })) : (view.personalDataRedacted ? el("span", { class: "muted", text: "Hidden" }) : null)),
+              definition("Location", place ? userText("span", place, null, { id: "customer-location" }) : null),
+              definition("Language", demographics.language ? userText("span", demographics.language) : null),
+              definition("Company", demographics.company ? userText("span", demographics.company) : null),
+              definition("Lifecycle", profile.lifecycleStage ? el("span", { id: "lifecycle-stage",
+                class: "badge stage-" + enumSlug(profile.lifecycleStage, "LIFECYCLE_STAGE_"),
+                text: enumLabel(profile.lifecycleStage, "LIFECYCLE_STAGE_") }) : null),
+              definition("Loyalty", loyalty),
+              definition("Customer since", profile.createdAt ? timeEl(profile.createdAt) : null)));
+            if (tags.length) {
+              section.appendChild(el("div", { id: "tags", class: "chips" },
+                tags.map(function (tag) { return userText("span", tag, "chip"); })));
+            }
+            return section;
+          }
+
+          // A semicircle gauge: the score (0–100) as the filled share of the arc, coloured by band.
+          function gauge(score, band) {
+            var value = Math.max(0, Math.min(100, score));
+            var arc = "M 10 60 A 50 50 0 0 1 110 60";
+            var graphic = svg("svg", { viewBox: "0 0 120 66", class: "gauge-svg", role: "img",
+              "aria-label": "Health score " + Math.round(score) + " of 100, " + band },
+              svg("path", { d: arc, class: "gauge-track", pathLength: "100" }),
+              value > 0 ? svg("path", { d: arc, class: "gauge-value band-" + band, pathLength: "100",
+                "stroke-dasharray": value.toFixed(2) + " 100" }) : null);
+            return el("div", { id: "health-gauge", class: "gauge", dataset: { band: band, score: String(Math.round(score)) } },
+              el("div", { class: "gauge-dial" },
+                graphic,
+                el("div", { class: "gauge-label" },
+                  el("span", { id: "health-score", class: "gauge-score", text: String(Math.round(score)) }),
+                  el("span", { class: "gauge-max", text: "/ 100" }))),
+              el("div", { class: "gauge-band" }, el("span", { id: "health-band", class: "badge band-" + band, text: band })));
+          }
+
+          function healthCard(health, missing) {
+            if (missing) return card("health", "Health", true);
+            if (!health) {
+              return card("health", "Health", false, el("p", { class: "muted", text: "No health score computed yet." }));
+            }
+            var score = num(health.score) || 0;
+            var band = bandName(health.band, score);
+            var change = num(health.change30d);
+            var components = Array.isArray(health.components) ? health.components : [];
+            var missingComponents = Array.isArray(health.missingComponents) ? health.missingComponents : [];
+
+            var summary = el("div", { class: "health-summary" },
+              gauge(score, band),
+              el("div", { class: "health-facts" },
+                change !== null ? el("p", { id: "health-change", class: "change " + (change < 0 ? "down" : change > 0 ? "up" : "flat"),
+                  text: (change < 0 ? "▼ " : change > 0 ? "▲ " : "■ ") + fmtNumber(Math.abs(change), 1) + " points in 30 days" }) : null,
+                num(health.previousScore) !== null ? el("p", { class: "muted", text: "Previous score " + fmtNumber(health.previousScore, 0) }) : null,
+                health.computedAt ? el("p", { class: "muted" }, "Computed ", timeEl(health.computedAt, true)) : null));
+
+            var table = components.length ? el("div", { class: "table-wrap" }, el("table", { id: "health-components", class: "table" },
+              el("thead", {}, el("tr", {},
+                el("th", { scope: "col", text: "Component" }), el("th", { scope: "col", class: "num", text: "Value" }),
+                el("th", { scope: "col", class: "num", text: "Weight" }), el("th", { scope: "col", text: "Why" }))),
+              el("tbody", {}, components.map(function (component) {
+                var value = num(component.value) || 0;
+                var inputs = component.inputs && typeof component.inputs === "object" ? Object.keys(component.inputs) : [];
+                return el("tr", { dataset: { kind: enumSlug(component.kind, "HEALTH_COMPONENT_KIND_") } },
+                  el("th", { scope: "row", text: enumLabel(component.kind, "HEALTH_COMPONENT_KIND_") }),
+                  el("td", { class: "num" }, el("span", { class: "badge band-" + bandName(null, value), text: fmtNumber(value, 0) })),
+                  el("td", { class: "num nowrap", title: "configured weight → weight after renormalising",
+                    text: fmtPercent((num(component.weight) || 0) * 100, 0) + " → " + fmtPercent((num(component.effectiveWeight) || 0) * 100, 0) }),
+                  el("td", {},
+                    userText("div", component.explanation || ""),
+                    inputs.length ? el("div", { class: "chips small" }, inputs.map(function (name) {
+                      return userText("span", name + ": " + component.inputs[name], "chip");
+                    })) : null));
+              })))) : el("p", { class: "muted", text: "No components." });
+
+            var missingList = missingComponents.length ? el("div", { class: "missing-components" },
+              el("h3", { text: "Left out" }),
+              el("ul", { id: "missing-components", class: "plain-list" }, missingComponents.map(function (item) {
+                return el("li", { dataset: { kind: enumSlug(item.kind, "HEALTH_COMPONENT_KIND_") } },
+                  el("strong", { text: enumLabel(item.kind, "HEALTH_COMPONENT_KIND_") }), " — ", userText("span", item.reason || "no reason given"));
+              }))) : null;
+
+            return card("health", "Health", false, [summary, table, missingList], "health-card");
+          }
+
+          function scoreTile(id, label, scale, score) {
+            if (!score) {
+              return el("div", { id: id, class: "score-tile empty" },
+                el("div", { class: "tile-label", text: label }),
+                el("div", { class: "tile-value muted", text: "—" }),
+                el("div", { class: "tile-sub muted", text: "No responses" }));
+            }
+            var trend = TRENDS.get(String(score.trend || "")) || null;
+            var latest = num(score.latestScore) || 0;
+            return el("div", { id: id, class: "score-tile", dataset: { score: String(latest) } },
+              el("div", { class: "tile-label", text: label }),
+              el("div", { class: "tile-value" }, String(latest), el("span", { class: "tile-scale", text: " / " + scale })),
+              trend ? el("div", { class: "trend " + trend.cls, text: trend.arrow + " " + trend.label }) : null,
+              el("div", { class: "tile-sub muted", text: fmtCount(score.responses) + (num(score.responses) === 1 ? " response" : " responses") +
+                (score.latestAnsweredAt ? " · " + fmtDate(score.latestAnsweredAt) : "") }));
+          }
+
+          function feedbackCard(feedback, missing) {
+            if (missing) return card("feedback", "Feedback", true);
+            if (!feedback) return card("feedback", "Feedback", false, el("p", { class: "muted", text: "No survey responses yet." }));
+            var sentiment = feedback.sentiment || null;
+            var mean = sentiment ? num(sentiment.meanScore) : null;
+            return card("feedback", "Feedback", false, [
+              el("div", { id: "feedback-scores", class: "score-tiles" },
+                scoreTile("feedback-nps", "NPS", 10, feedback.nps),
+                scoreTile("feedback-csat", "CSAT", 5, feedback.csat),
+                scoreTile("feedback-ces", "CES", 7, feedback.ces)),
+              feedback.latestNpsCategory && feedback.latestNpsCategory !== "NPS_CATEGORY_UNSPECIFIED"
+                ? el("p", {}, "Latest NPS answer: ", el("span", { class: "badge nps-" + enumSlug(feedback.latestNpsCategory, "NPS_CATEGORY_"),
+                  text: enumLabel(feedback.latestNpsCategory, "NPS_CATEGORY_") })) : null,
+              sentiment ? el("p", { id: "sentiment-summary" }, "Sentiment ",
+                el("span", { class: "badge sentiment-" + (sentimentName({ score: mean }) || "none"), text: mean === null ? "—" : fmtNumber(mean, 2) }),
+                " over " + fmtCount(sentiment.comments) + (num(sentiment.comments) === 1 ? " comment" : " comments"),
+                el("span", { class: "muted", text: " (" + fmtCount(sentiment.positive) + " positive, " + fmtCount(sentiment.neutral) +
+                  " neutral, " + fmtCount(sentiment.negative) + " negative)" })) : null
+            ]);
+          }
+
+          function activityCard(view, missing) {
+            var parts = [];
+            if (missing.has("engagement")) {
+              parts.push(el("p", { class: "muted", text: "Engagement not available right now." }));
+            } else if (view.engagement) {
+              var windows = Array.isArray(view.engagement.windows) ? view.engagement.windows : [];
+              parts.push(el("p", {}, el("strong", { text: fmtCount(view.engagement.totalTouchpoints) }), " touchpoints in total",
+                view.engagement.lastSeenAt ? el("span", { class: "muted" }, " · last seen ", timeEl(view.engagement.lastSeenAt, true)) : null));
+              if (windows.length) {
+                parts.push(el("table", { id: "engagement-windows", class: "table compact" },
+                  el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Window" }),
+                    el("th", { scope: "col", class: "num", text: "Touchpoints" }), el("th", { scope: "col", class: "num", text: "Active days" }))),
+                  el("tbody", {}, windows.map(function (w) {
+                    return el("tr", {}, el("th", { scope: "row", text: "Last " + fmtCount(w.days) + " days" }),
+                      el("td", { class: "num", text: fmtCount(w.touchpoints) }), el("td", { class: "num", text: fmtCount(w.activeDays) }));
+                  }))));
+              }
+            }
+            if (missing.has("commerce")) {
+              parts.push(el("p", { class: "muted", text: "Commerce not available right now." }));
+            } else if (view.commerce) {
+              var commerce = view.commerce;
+              var segment = commerce.rfm && commerce.rfm.segment;
+              parts.push(el("dl", { id: "commerce", class: "facts" },
+                definition("Orders", fmtCount(commerce.orders)),
+                definition("Net revenue", commerce.netRevenue ? fmtMoney(commerce.netRevenue) : "—"),
+                definition("RFM segment", segment ? el("span", { class: "badge", text: enumLabel(segment, "RFM_SEGMENT_") }) : "—"),
+                definition("Last purchase", commerce.lastPurchaseAt ? timeEl(commerce.lastPurchaseAt) : null)));
+            }
+            if (missing.has("support")) {
+              parts.push(el("p", { class: "muted", text: "Support not available right now." }));
+            } else if (view.support) {
+              parts.push(el("dl", { id: "support", class: "facts" },
+                definition("Tickets opened", fmtCount(view.support.ticketsOpened)),
+                definition("Open now", fmtCount(view.support.ticketsOpen)),
+                definition("First-contact resolution", num(view.support.firstContactResolutionRate) !== null
+                  ? fmtPercent(num(view.support.firstContactResolutionRate) * 100, 0) : null)));
+            }
+            if (!parts.length) parts.push(el("p", { class: "muted", text: "No activity recorded." }));
+            return card("activity", "Activity", false, parts);
+          }
+
+          function commentsCard(responses, missing, redacted) {
+            if (missing) return card("comments", "Recent feedback", true);
+            var list = Array.isArray(responses) ? responses : [];
+            if (!list.length) return card("comments", "Recent feedback", false, el("p", { class: "muted", text: "No recent responses." }));
+            return card("comments", "Recent feedback", false, el("ul", { id: "recent-feedback", class: "comment-list" },
+              list.map(function (response) {
+                var mood = sentimentName(response.sentiment);
+                var score = num(response.score) || 0;
+                return el("li", { class: "comment", dataset: { sentiment: mood || "none" } },
+                  el("div", { class: "comment-head" },
+                    el("span", { class: "badge", text: surveyLabel(response.surveyType) + " " + score }),
+                    mood ? el("span", { class: "badge sentiment-" + mood,
+                      text: mood + (num(response.sentiment.score) !== null ? " " + fmtNumber(response.sentiment.score, 2) : "") }) : null,
+                    response.answeredAt ? el("span", { class: "muted small" }, timeEl(response.answeredAt, true)) : null),
+                  response.comment
+                    ? userText("p", response.comment, "comment-text")
+                    : el("p", { class: "muted comment-text", text: redacted ? "Comment hidden" : "No comment" }));
+              })));
+          }
+
+          function surveyLabel(type) {
+            var text = String(type || "").replace(/^SURVEY_TYPE_/, "");
+            return text === "NPS" || text === "CSAT" || text === "CES" ? text : enumLabel(type, "SURVEY_TYPE_");
+          }
+
+          var GOAL_STATUS_CLASS = new Map([
+            ["GOAL_STATUS_ACHIEVED", "good"], ["GOAL_STATUS_ON_TRACK", "good"], ["GOAL_STATUS_AT_RISK", "warn"],
+            ["GOAL_STATUS_MISSED", "bad"], ["GOAL_STATUS_NOT_STARTED", "neutral"], ["GOAL_STATUS_CANCELLED", "neutral"]
+          ]);
+
+          function progressBar(fraction, cls, label) {
+            var pct = Math.max(0, Math.min(1, num(fraction) || 0)) * 100;
+            var fill = el("div", { class: "progress-fill " + (cls || "") });
+            fill.style.width = pct.toFixed(1) + "%";
+            return el("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+              "aria-valuenow": String(Math.round(pct)), "aria-label": label, title: Math.round(pct) + "%" }, fill);
+          }
+
+          function plansCard(plans, missing) {
+            if (missing) return card("plans", "Success plans", true);
+            var list = Array.isArray(plans) ? plans : [];
+            if (!list.length) return card("plans", "Success plans", false, el("p", { class: "muted", text: "No active success plans." }));
+            return card("plans", "Success plans", false, el("div", { id: "success-plans", class: "plans" }, list.map(function (plan) {
+              var goals = Array.isArray(plan.goals) ? plan.goals : [];
+              return el("article", { class: "plan", dataset: { planId: String(plan.planId || "") } },
+                el("header", { class: "plan-head" },
+                  userText("h3", plan.title || "Untitled plan", "plan-title"),
+                  plan.status ? el("span", { class: "badge", text: enumLabel(plan.status, "SUCCESS_PLAN_STATUS_") }) : null),
+                el("p", { class: "muted small" }, "Owner ", userText("span", plan.csmOwnerId || "—"),
+                  plan.endsAt ? " · ends " + fmtDate(plan.endsAt) : ""),
+                num(plan.progress) !== null ? el("div", { class: "plan-progress" },
+                  progressBar(plan.progress, "", "Plan progress"), el("span", { class: "small", text: fmtPercent(num(plan.progress) * 100, 0) })) : null,
+                goals.length ? el("ul", { class: "goals" }, goals.map(function (goal) {
+                  var status = String(goal.status || "");
+                  var cls = GOAL_STATUS_CLASS.get(status) || "neutral";
+                  var unit = goal.unit ? " " + goal.unit : "";
+                  return el("li", { class: "goal", dataset: { status: enumSlug(status, "GOAL_STATUS_") } },
+                    el("div", { class: "goal-head" },
+                      userText("span", goal.title || "Untitled goal", "goal-title"),
+                      status ? el("span", { class: "badge status-" + cls, text: enumLabel(status, "GOAL_STATUS_") }) : null),
+                    el("div", { class: "goal-metric small" },
+                      userText("span", goal.metric || ""), ": ",
+                      el("bdi", { text: fmtNumber(goal.currentValue || 0, 2) + " / " + fmtNumber(goal.targetValue || 0, 2) }),
+                      unit ? userText("span", unit) : null,
+                      goal.dueAt ? el("span", { class: "muted", text: " · due " + fmtDate(goal.dueAt) }) : null),
+                    el("div", { class: "goal-progress" },
+                      progressBar(goal.progress, "status-" + cls, "Goal progress"),
+                      el("span", { class: "small", text: fmtPercent((num(goal.progress) || 0) * 100, 0) })));
+                })) : el("p", { class: "muted small", text: "No goals yet." }));
+            })));
+          }
+
+          function alertsCard(alerts, missing) {
+            if (missing) return card("alerts", "Open alerts", true);
+            var list = Array.isArray(alerts) ? alerts : [];
+            if (!list.length) return card("alerts", "Open alerts", false, el("p", { class: "muted", text: "No open alerts." }));
+            return card("alerts", "Open alerts", false, el("ul", { id: "open-alerts", class: "alert-list" }, list.map(function (alert) {
+              return el("li", { class: "alert-item", dataset: { kind: enumSlug(alert.kind, "ALERT_KIND_"), state: enumSlug(alert.state, "ALERT_STATE_") } },
+                el("div", { class: "alert-head" },
+                  el("span", { class: "badge alert-" + enumSlug(alert.kind, "ALERT_KIND_"), text: enumLabel(alert.kind, "ALERT_KIND_") }),
+                  el("span", { class: "muted small", text: enumLabel(alert.state, "ALERT_STATE_") }),
+                  alert.raisedAt ? el("span", { class: "muted small" }, timeEl(alert.raisedAt, true)) : null),
+                userText("p", alert.message || "", "alert-message"));
+            })));
+          }
+
+          var DIRECTIONS = new Map([
+            ["TOUCHPOINT_DIRECTION_INBOUND", { arrow: "↘", label: "from customer" }],
+            ["TOUCHPOINT_DIRECTION_OUTBOUND", { arrow: "↗", label: "to customer" }]
+          ]);
+
+          function timelineCard(touchpoints, missing, redacted) {
+            if (missing) return card("timeline-card", "Recent timeline", true);
+            var list = (Array.isArray(touchpoints) ? touchpoints : []).slice();
+            if (!list.length) return card("timeline-card", "Recent timeline", false, el("p", { class: "muted", text: "No touchpoints yet." }));
+            list.sort(function (a, b) {
+              var ta = parseTime(a.occurredAt), tb = parseTime(b.occurredAt);
+              return (tb ? tb.getTime() : 0) - (ta ? ta.getTime() : 0);
+            });
+            return card("timeline-card", "Recent timeline", false, el("ol", { id: "timeline", class: "timeline" }, list.map(function (tp) {
+              var direction = DIRECTIONS.get(String(tp.direction || ""));
+              return el("li", { class: "tp", dataset: { kind: enumSlug(tp.kind, "TOUCHPOINT_KIND_"), channel: enumSlug(tp.channel, "CHANNEL_") } },
+                el("div", { class: "tp-head" },
+                  el("span", { class: "badge channel", text: enumLabel(tp.channel, "CHANNEL_") }),
+                  el("span", { class: "tp-kind", text: enumLabel(tp.kind, "TOUCHPOINT_KIND_") }),
+                  direction ? el("span", { class: "muted small", title: direction.label, text: direction.arrow + " " + direction.label }) : null,
+                  el("span", { class: "tp-time muted small" }, timeEl(tp.occurredAt, true))),
+                tp.body ? userText("p", tp.body, "tp-body") : null);
+            })), redacted ? "timeline-redacted" : "");
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // View 3: KPI overview
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function showKpis(gen) {
+            document.title = "KPIs · Customer 360";
+            setState("loading");
+            renderLoading("Loading KPIs…");
+            var settle = function (promise) {
+              return promise.then(function (value) { return { ok: true, value: value }; },
+                function (error) { return { ok: false, error: error }; });
+            };
+            return Promise.all([
+              settle(api("GetKpiDashboard", {})),
+              settle(api("ListAtRisk", { page: { pageSize: AT_RISK_PAGE_SIZE } }))
+            ]).then(function (answers) {
+              if (gen !== generation) return;
+              if (!answers[0].ok) throw answers[0].error;
+              renderKpis(answers[0].value, answers[1]);
+              setState("ready");
+            }).catch(function (error) {
+              if (gen !== generation) return;
+              if (!(error instanceof ApiError)) {
+                console.error(error);
+                error = new ApiError("INTERNAL", "The dashboard could not show this answer: " + (error && error.message), 0);
+              }
+              failView(error, gen, function () { route(); });
+            });
+          }
+
+          function kpiTile(id, label, value, sub, opts) {
+            opts = opts || {};
+            return el("div", { class: "kpi-tile" + (opts.unavailable ? " unavailable" : "") + (opts.cls ? " " + opts.cls : "") },
+              el("div", { class: "tile-label", text: label }),
+              el("div", { id: id, class: "kpi-value", dataset: { value: opts.raw === null || opts.raw === undefined ? "" : String(opts.raw) },
+                text: opts.unavailable ? "—" : value }),
+              el("div", { class: "tile-sub muted", text: opts.unavailable ? "Not available right now" : sub }));
+          }
+
+          // A horizontal bar chart: rows of { label, value, cls }.
+          function barChart(id, title, rows) {
+            var rowHeight = 28, labelWidth = 150, width = 480, valueRoom = 64;
+            var max = rows.reduce(function (m, r) { return Math.max(m, r.value); }, 0);
+            var height = Math.max(rows.length, 1) * rowHeight + 4;
+            var chart = svg("svg", { id: id, class: "bar-chart", viewBox: "0 0 " + width + " " + height, role: "img",
+              "aria-label": title + ": " + rows.map(function (r) { return r.label + " " + r.value; }).join(", ") });
+            rows.forEach(function (row, index) {
+              var y = index * rowHeight + 4;
+              var barWidth = max > 0 ? (width - labelWidth - valueRoom) * row.value / max : 0;
+              chart.appendChild(svg("g", { class: "bar-row", "data-label": row.label, "data-value": String(row.value) },
+                svg("title", { text: row.label + ": " + fmtCount(row.value) }),
+                svg("text", { x: String(labelWidth - 8), y: String(y + 14), class: "chart-label", "text-anchor": "end", text: row.label }),
+                svg("rect", { x: String(labelWidth), y: String(y + 2), width: String(Math.max(barWidth, row.value > 0 ? 2 : 0)),
+                  height: "18", rx: "3", class: "bar " + (row.cls || "") }),
+                svg("text", { x: String(labelWidth + barWidth + 6), y: String(y + 15), class: "chart-value", text: fmtCount(row.value) })));
+            });
+            if (!rows.length) {
+              chart.appendChild(svg("text", { x: "8", y: "18", class: "chart-label", text: "No data" }));
+            }
+            return chart;
+          }
+
+          function renderKpis(dash, atRisk) {
+            var missingList = Array.isArray(dash.missingSections) ? dash.missingSections.map(String) : [];
+            var missing = new Set(missingList);
+            var feedback = dash.feedback || {};
+            var health = dash.health || {};
+            var support = dash.support || {};
+            var nps = num(dash.nps), csat = num(dash.csatPercent), ces = num(dash.cesMean), churn = num(dash.churnRatePercent);
+            var fcr = num(support.firstContactResolutionRate);
+            var npsCounts = feedback.nps || null;
+            var windowText = dash.window && (dash.window.start || dash.window.end)
+              ? fmtDate(dash.window.start) + " – " + fmtDate(dash.window.end) : "Last 30 days";
+
+            var tiles = el("div", { id: "kpi-tiles", class: "kpi-tiles" },
+              kpiTile("kpi-nps", "NPS", fmtNumber(nps, 1),
+                npsCounts && num(npsCounts.responses) ? fmtCount(npsCounts.promoters) + " promoters · " + fmtCount(npsCounts.detractors) +
+                  " detractors of " + fmtCount(npsCounts.responses) : (nps === null ? "No responses in the window" : "−100 … 100"),
+                { unavailable: missing.has("feedback"), raw: nps }),
+              kpiTile("kpi-csat", "CSAT", fmtPercent(csat, 1),
+                feedback.csat && num(feedback.csat.responses) ? fmtCount(feedback.csat.responses) + " responses" : "satisfied (4–5 of 5)",
+                { unavailable: missing.has("feedback"), raw: csat }),
+              kpiTile("kpi-ces", "CES", ces === null ? "—" : fmtNumber(ces, 2),
+                "mean effort score, 1–7 (higher is easier)", { unavailable: missing.has("feedback"), raw: ces }),
+              kpiTile("kpi-churn", "Churn rate", fmtPercent(churn, 1),
+                fmtCount(dash.churnedCustomers) + " churned · " + fmtCount(dash.customers) + " customers",
+                { unavailable: missing.has("churn"), raw: churn }),
+              kpiTile("kpi-at-risk", "At-risk customers", fmtCount(dash.atRiskCustomers),
+                "in the red health band", { unavailable: missing.has("health"), raw: num(dash.atRiskCustomers) || 0, cls: "risk" }),
+              kpiTile("kpi-fcr", "First-contact resolution", fcr === null ? "—" : fmtPercent(fcr * 100, 1),
+                fmtCount(support.ticketsOpened) + " tickets opened", { unavailable: missing.has("support"), raw: fcr === null ? null : fcr * 100 }),
+              kpiTile("kpi-clv", "Mean CLV", fmtMoney(dash.averageHistoricClv),
+                "historic, over customers with purchases", { unavailable: missing.has("commerce"),
+                  raw: dash.averageHistoricClv ? num(dash.averageHistoricClv.amountMinor) || 0 : null }));
+
+            var bandRows = [
+              { label: "Green", value: num(health.green) || 0, cls: "band-green" },
+              { label: "Yellow", value: num(health.yellow) || 0, cls: "band-yellow" },
+              { label: "Red", value: num(health.red) || 0, cls: "band-red" }
+            ];
+            var segments = (Array.isArray(dash.segments) ? dash.segments : [])
+              .filter(function (s) { return s && s.segment && s.segment !== "RFM_SEGMENT_UNSPECIFIED"; })
+              .map(function (s) { return { label: enumLabel(s.segment, "RFM_SEGMENT_"), value: num(s.customers) || 0, cls: "segment" }; })
+              .sort(function (a, b) { return b.value - a.value; });
+
+            renderView([el("div", { id: "kpi-view", class: "kpi-view" },
+              el("div", { class: "view-head" },
+                el("h1", { text: "KPI overview" }),
+                el("p", { class: "muted", text: windowText + (dash.generatedAt ? " · generated " + fmtDateTime(dash.generatedAt) : "") })),
+              el("div", { class: "notices" }, missingNotice(missingList, dash.sectionStatuses)),
+              tiles,
+              el("div", { class: "grid" },
+                card("health-bands", "Health bands", missing.has("health"), [
+                  barChart("chart-health-bands", "Customers by health band", bandRows),
+                  el("p", { class: "muted small", text: fmtCount(health.customersScored) + " customers scored" })]),
+                card("segments", "RFM segments", missing.has("commerce"), segments.length
+                  ? barChart("chart-segments", "Customers by RFM segment", segments)
+                  : el("p", { class: "muted", text: "No segments yet." }))),
+              atRiskCard(atRisk))]);
+          }
+
+          function atRiskCard(answer) {
+            var section = el("section", { id: "at-risk", class: "card" }, el("h2", { text: "At risk, lowest health first" }));
+            if (!answer.ok) {
+              section.classList.add("unavailable");
+              section.appendChild(el("p", { id: "at-risk-error", class: "inline-error" },
+                el("strong", { text: String(answer.error.code || "ERROR") }), ": ", userText("span", answer.error.message || "")));
+              return section;
+            }
+            var customers = (Array.isArray(answer.value.customers) ? answer.value.customers : []).slice();
+            customers.sort(function (a, b) {
+              return (num(a.latest && a.latest.score) || 0) - (num(b.latest && b.latest.score) || 0);
+            });
+            if (!customers.length) {
+              section.appendChild(el("p", { class: "muted", text: "No customers at risk." }));
+              return section;
+            }
+            section.appendChild(el("ol", { id: "at-risk-list", class: "at-risk-list" }, customers.map(function (entry) {
+              var id = String(entry.customerId || "");
+              var score = num(entry.latest && entry.latest.score) || 0;
+              var band = bandName(entry.latest && entry.latest.band, score);
+              var alerts = num(entry.openAlerts) || 0;
+              return el("li", { class: "at-risk-item", dataset: { customerId: id, score: String(Math.round(score)) } },
+                el("a", { class: "at-risk-link", href: fragmentFor([["customer", id]]) },
+                  el("span", { class: "badge score band-" + band, text: String(Math.round(score)) }),
+                  el("span", { class: "mono", title: id, text: id }),
+                  el("span", { class: "muted small", text: alerts + (alerts === 1 ? " open alert" : " open alerts") }),
+                  entry.csmOwnerId ? el("span", { class: "muted small" }, "CSM ", userText("span", entry.csmOwnerId)) : null));
+            })));
+            return section;
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
+          // Start
+          // ---------------------------------------------------------------------------------------------------------------
+
+          function start() {
+            document.getElementById("sign-out").addEventListener("click", function () {
+              clearKey();
+              replaceFragment(new Map());
+              route();
+            });
+            window.addEventListener("hashchange", route);
+            route();
+          }
+
+          if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+          else start();
+        })();
+        """#
+
+    static let styleCSS = #"""
+        /* Customer 360 dashboard. No external fonts: the stack prefers locally installed Persian-capable fonts. */
+        :root {
+          --font: system-ui, -apple-system, "Segoe UI", Roboto, "Vazirmatn", "Noto Sans Arabic", "Noto Sans", "DejaVu Sans",
+            Tahoma, sans-serif;
+          --mono: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+          --bg: #f4f6fa;
+          --surface: #ffffff;
+          --surface-2: #f0f3f8;
+          --text: #1b2333;
+          --muted: #5d6880;
+          --border: #dde3ec;
+          --accent: #2f5bea;
+          --accent-soft: #e6ecff;
+          --green: #1e9e5a;
+          --green-soft: #e1f5ea;
+          --yellow: #d39a06;
+          --yellow-soft: #fdf3d7;
+          --red: #d33a3a;
+          --red-soft: #fbe4e4;
+          --neutral-soft: #eceff4;
+          --radius: 12px;
+          --shadow: 0 1px 2px rgba(20, 30, 50, 0.06), 0 4px 16px rgba(20, 30, 50, 0.05);
+          color-scheme: light dark;
+        }
+
+        @media (prefers-color-scheme: dark) {
+          :root {
+            --bg: #11151c;
+            --surface: #1a2029;
+            --surface-2: #222a35;
+            --text: #e6eaf2;
+            --muted: #9aa5b8;
+            --border: #2d3643;
+            --accent: #7d9bff;
+            --accent-soft: #263150;
+            --green: #3cc97d;
+            --green-soft: #183a29;
+            --yellow: #f0bd36;
+            --yellow-soft: #3b321a;
+            --red: #f06a6a;
+            --red-soft: #442224;
+            --neutral-soft: #2a313c;
+            --shadow: none;
+          }
+        }
+
+        * { box-sizing: border-box; }
+
+        html { font-size: 15px; }
+
+        body {
+          margin: 0;
+          font-family: var(--font);
+          line-height: 1.5;
+          color: var(--text);
+          background: var(--bg);
+          min-height: 100vh;
+          display: flex;
+          flex-direction: column;
+        }
+
+        /* User text: let each element find its own direction (dir="auto") and keep it isolated from its neighbours. */
+        [dir="auto"] { unicode-bidi: isolate; text-align: start; }
+        p[dir="auto"], div[dir="auto"], h1[dir="auto"], h3[dir="auto"] { unicode-bidi: plaintext; }
+
+        a { color: var(--accent); }
+        h1, h2, h3 { line-height: 1.25; margin: 0 0 0.6rem; }
+        h1 { font-size: 1.6rem; }
+        h2 { font-size: 1.1rem; }
+        h3 { font-size: 1rem; }
+        p { margin: 0.3rem 0; }
+
+        .muted { color: var(--muted); }
+        .small { font-size: 0.85rem; }
+        .mono { font-family: var(--mono); font-size: 0.85em; overflow-wrap: anywhere; }
+        .nowrap { white-space: nowrap; }
+        [hidden] { display: none !important; }
+
+        /* --- Top bar ---------------------------------------------------------------------------------------------------- */
+
+        .topbar {
+          display: flex;
+          align-items: center;
+          gap: 1.5rem;
+          padding: 0.7rem 1.5rem;
+          background: var(--surface);
+          border-bottom: 1px solid var(--border);
+          position: sticky;
+          top: 0;
+          z-index: 10;
+        }
+
+        .brand { font-weight: 700; font-size: 1.1rem; color: var(--text); text-decoration: none; white-space: nowrap; }
+        .brand-mark { color: var(--accent); }
+
+        .nav { display: flex; gap: 0.25rem; flex: 1; }
+        .nav a {
+          padding: 0.35rem 0.8rem;
+          border-radius: 8px;
+          color: var(--muted);
+          text-decoration: none;
+          font-weight: 500;
+        }
+        .nav a:hover { background: var(--surface-2); color: var(--text); }
+        .nav a[aria-current="page"] { background: var(--accent-soft); color: var(--accent); }
+
+        .link-button {
+          background: none;
+          border: none;
+          color: var(--muted);
+          font: inherit;
+          cursor: pointer;
+          text-decoration: underline;
+          padding: 0.3rem;
+        }
+        .link-button:hover { color: var(--text); }
+
+        /* --- Layout ----------------------------------------------------------------------------------------------------- */
+
+        .view { width: 100%; max-width: 1240px; margin: 0 auto; padding: 1.25rem 1.5rem 2rem; flex: 1; }
+
+        .footer { text-align: center; color: var(--muted); font-size: 0.8rem; padding: 1rem; }
+
+        .grid {
+          display: grid;
+          grid-template-columns: repeat(auto-fit, minmax(min(100%, 380px), 1fr));
+          gap: 1rem;
+          margin-bottom: 1rem;
+        }
+        .grid-top { grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr); }
+
+        .card {
+          background: var(--surface);
+          border: 1px solid var(--border);
+          border-radius: var(--radius);
+          box-shadow: var(--shadow);
+          padding: 1.1rem 1.25rem;
+          margin-bottom: 1rem;
+          min-width: 0;
+        }
+        .grid > .card { margin-bottom: 0; }
+        .card.unavailable { background: repeating-linear-gradient(135deg, var(--surface), var(--surface) 10px, var(--surface-2) 10px, var(--surface-2) 20px); }
+        .unavailable-text { font-style: italic; }
+
+        .view-head { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 0.5rem; margin-bottom: 0.5rem; }
+        .breadcrumbs { margin-bottom: 0.75rem; }
+        .breadcrumbs a { text-decoration: none; }
+        .actions { display: flex; gap: 0.5rem; flex-wrap: wrap; margin-top: 0.75rem; }
+
+        /* --- Notices, errors, loading ----------------------------------------------------------------------------------- */
+
+        .error-banner {
+          max-width: 1240px;
+          margin: 1rem auto 0;
+          width: calc(100% - 3rem);
+          padding: 0.75rem 1rem;
+          border-radius: var(--radius);
+          background: var(--red-soft);
+          color: var(--text);
+          border: 1px solid var(--red);
+        }
+        .error-code { color: var(--red); font-family: var(--mono); }
+
+        .notices:empty { display: none; }
+        .notice {
+          padding: 0.65rem 1rem;
+          border-radius: var(--radius);
+          margin-bottom: 0.75rem;
+          border: 1px solid var(--border);
+        }
+        .info-notice { background: var(--accent-soft); border-color: var(--accent); }
+        .warning-notice { background: var(--yellow-soft); border-color: var(--yellow); }
+        .warning-notice p { font-weight: 600; margin: 0; }
+        .notice-details { margin: 0.3rem 0 0; padding-inline-start: 1.2rem; font-size: 0.85rem; color: var(--muted); }
+        .warning { color: var(--red); font-weight: 500; }
+        .inline-error { color: var(--red); }
+
+        .loading { display: flex; align-items: center; gap: 0.6rem; color: var(--muted); padding: 2rem 0; justify-content: center; }
+        .spinner {
+          display: inline-block;
+          width: 1.2rem;
+          height: 1.2rem;
+          border: 2px solid var(--border);
+          border-top-color: var(--accent);
+          border-radius: 50%;
+          animation: spin 0.8s linear infinite;
+          vertical-align: middle;
+        }
+        .spinner.small { width: 0.9rem; height: 0.9rem; }
+        @keyframes spin { to { transform: rotate(360deg); } }
+        @media (prefers-reduced-motion: reduce) { .spinner { animation-duration: 2.5s; } }
+        .results[aria-busy="true"] { opacity: 0.6; transition: opacity 0.2s; }
+
+        .empty-state { text-align: center; padding: 2rem 1rem; }
+        .empty-state .actions { justify-content: center; }
+
+        /* --- Forms and buttons ------------------------------------------------------------------------------------------ */
+
+        input[type="search"], input[type="password"], input[type="text"] {
+          font: inherit;
+          padding: 0.55rem 0.8rem;
+          border: 1px solid var(--border);
+          border-radius: 8px;
+          background: var(--surface);
+          color: var(--text);
+          min-width: 0;
+          flex: 1;
+        }
+        input:focus-visible, button:focus-visible, a:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+
+        .button {
+          font: inherit;
+          font-weight: 600;
+          padding: 0.55rem 1.1rem;
+          border-radius: 8px;
+          border: 1px solid var(--accent);
+          background: var(--accent);
+          color: #fff;
+          cursor: pointer;
+          text-decoration: none;
+          display: inline-block;
+        }
+        .button.secondary { background: transparent; color: var(--accent); }
+        .button:disabled { opacity: 0.6; cursor: progress; }
+
+        .login { max-width: 460px; margin: 3rem auto; }
+        .key-form label { display: block; font-weight: 600; margin: 0.8rem 0 0.3rem; }
+        .inline-field, .search-form { display: flex; gap: 0.5rem; }
+        .search-form { margin-bottom: 0.5rem; }
+
+        /* --- Badges and chips ------------------------------------------------------------------------------------------- */
+
+        .badge {
+          display: inline-block;
+          padding: 0.05rem 0.55rem;
+          border-radius: 999px;
+          font-size: 0.78rem;
+          font-weight: 600;
+          background: var(--neutral-soft);
+          color: var(--text);
+          white-space: nowrap;
+          vertical-align: middle;
+        }
+        .band-green, .badge.band-green, .status-good, .sentiment-positive, .nps-promoter { background: var(--green-soft); color: var(--green); }
+        .band-yellow, .badge.band-yellow, .status-warn, .sentiment-neutral, .nps-passive { background: var(--yellow-soft); color: var(--yellow); }
+        .band-red, .badge.band-red, .status-bad, .sentiment-negative, .nps-detractor, .stage-at-risk, .stage-churned { background: var(--red-soft); color: var(--red); }
+        .stage-active { background: var(--green-soft); color: var(--green); }
+        .stage-onboarding, .stage-lead, .stage-prospect { background: var(--accent-soft); color: var(--accent); }
+        .tier-bronze { background: #f3e3d3; color: #8a5a2b; }
+        .tier-silver { background: #e8ebef; color: #566170; }
+        .tier-gold { background: #fbefc6; color: #8a6a00; }
+        .tier-platinum { background: #e3e7fb; color: #46509a; }
+        .alert-churn-risk, .alert-score-drop { background: var(--red-soft); color: var(--red); }
+        .alert-goal-overdue { background: var(--yellow-soft); color: var(--yellow); }
+        .badge.channel { background: var(--accent-soft); color: var(--accent); }
+
+        .chips { display: flex; flex-wrap: wrap; gap: 0.35rem; margin-top: 0.5rem; }
+        .chip {
+          padding: 0.05rem 0.55rem;
+          border-radius: 6px;
+          font-size: 0.8rem;
+          background: var(--surface-2);
+          border: 1px solid var(--border);
+          overflow-wrap: anywhere;
+        }
+        .chips.small .chip { font-size: 0.72rem; }
+
+        /* --- Search results --------------------------------------------------------------------------------------------- */
+
+        .results { list-style: none; margin: 0.5rem 0 0; padding: 0; display: grid; gap: 0.5rem; }
+        .result-link {
+          display: block;
+          padding: 0.7rem 0.9rem;
+          border: 1px solid var(--border);
+          border-radius: 10px;
+          color: inherit;
+          text-decoration: none;
+          background: var(--surface);
+        }
+        .result-link:hover { border-color: var(--accent); background: var(--surface-2); }
+        .result-main { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; }
+        .result-name { font-weight: 600; font-size: 1.05rem; }
+        .result-meta { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; color: var(--muted); font-size: 0.88rem; }
+
+        /* --- Profile ---------------------------------------------------------------------------------------------------- */
+
+        .customer-name { font-size: 1.7rem; margin-bottom: 0.1rem; overflow-wrap: anywhere; }
+        .customer-id { margin-bottom: 0.75rem; }
+        .facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.35rem 1rem; margin: 0.5rem 0; }
+        .facts dt { color: var(--muted); font-size: 0.88rem; }
+        .facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+        .plain-list { list-style: none; margin: 0; padding: 0; }
+
+        /* --- Health ----------------------------------------------------------------------------------------------------- */
+
+        .health-summary { display: flex; flex-wrap: wrap; align-items: center; gap: 1rem 2rem; margin-bottom: 1rem; }
+        .gauge { position: relative; width: 220px; max-width: 100%; }
+        .gauge-svg { display: block; width: 100%; height: auto; overflow: visible; }
+        .gauge-track, .gauge-value { fill: none; stroke-width: 11; stroke-linecap: round; }
+        .gauge-track { stroke: var(--border); }
+        .gauge-value { stroke: var(--muted); background: none; }
+        .gauge-value.band-green { stroke: var(--green); }
+        .gauge-value.band-yellow { stroke: var(--yellow); }
+        .gauge-value.band-red { stroke: var(--red); }
+        .gauge-dial { position: relative; }
+        .gauge-label { position: absolute; left: 0; right: 0; bottom: 0.15rem; text-align: center; }
+        .gauge-score { font-size: 2.6rem; font-weight: 700; line-height: 1; }
+        .gauge-max { color: var(--muted); margin-inline-start: 0.2rem; }
+        .gauge-band { text-align: center; margin-top: 0.3rem; }
+        .health-facts p { margin: 0.2rem 0; }
+        .change.up { color: var(--green); }
+        .change.down { color: var(--red); }
+        .missing-components { margin-top: 1rem; }
+        .missing-components li { padding: 0.2rem 0; }
+
+        .table-wrap { overflow-x: auto; }
+        .table { width: 100%; border-collapse: collapse; font-size: 0.92rem; }
+        .table th, .table td { text-align: start; padding: 0.45rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; }
+        .table thead th { color: var(--muted); font-weight: 600; font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.03em; }
+        .table .num { text-align: end; font-variant-numeric: tabular-nums; }
+        .table.compact th, .table.compact td { padding: 0.3rem 0.5rem; }
+
+        /* --- Feedback --------------------------------------------------------------------------------------------------- */
+
+        .score-tiles { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.6rem; margin-bottom: 0.6rem; }
+        .score-tile, .kpi-tile {
+          background: var(--surface-2);
+          border-radius: 10px;
+          padding: 0.7rem 0.8rem;
+          min-width: 0;
+        }
+        .tile-label { font-size: 0.8rem; font-weight: 600; color: var(--muted); text-transform: uppercase; letter-spacing: 0.03em; }
+        .tile-value { font-size: 1.7rem; font-weight: 700; font-variant-numeric: tabular-nums; }
+        .tile-scale { font-size: 0.9rem; color: var(--muted); font-weight: 400; }
+        .tile-sub { font-size: 0.8rem; }
+        .trend { font-size: 0.85rem; font-weight: 600; }
+        .trend.up { color: var(--green); }
+        .trend.down { color: var(--red); }
+        .trend.flat, .trend.none { color: var(--muted); }
+
+        .comment-list, .alert-list, .timeline, .goals, .at-risk-list { list-style: none; margin: 0; padding: 0; }
+        .comment { padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
+        .comment:last-child { border-bottom: none; }
+        .comment-head, .alert-head, .tp-head, .goal-head, .plan-head { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 0.6rem; }
+        .comment-text { margin-top: 0.3rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+
+        /* --- Plans and goals -------------------------------------------------------------------------------------------- */
+
+        .plan { padding: 0.6rem 0; border-bottom: 1px solid var(--border); }
+        .plan:last-child { border-bottom: none; }
+        .plan-head { justify-content: space-between; }
+        .plan-title { margin: 0; }
+        .plan-progress, .goal-progress { display: flex; align-items: center; gap: 0.6rem; }
+        .goal { padding: 0.45rem 0 0.45rem 0.8rem; border-inline-start: 3px solid var(--border); margin: 0.5rem 0; }
+        .goal-head { justify-content: space-between; }
+        .goal-title { font-weight: 600; }
+        .progress { flex: 1; height: 8px; border-radius: 999px; background: var(--surface-2); overflow: hidden; border: 1px solid var(--border); }
+        .progress-fill { height: 100%; width: 0; background: var(--accent); border-radius: 999px; transition: width 0.4s ease; }
+        .progress-fill.status-good { background: var(--green); }
+        .progress-fill.status-warn { background: var(--yellow); }
+        .progress-fill.status-bad { background: var(--red); }
+        .progress-fill.status-neutral { background: var(--muted); }
+
+        /* --- Alerts and timeline ---------------------------------------------------------------------------------------- */
+
+        .alert-item { padding: 0.55rem 0; border-bottom: 1px solid var(--border); }
+        .alert-item:last-child { border-bottom: none; }
+        .alert-message { margin-top: 0.2rem; }
+
+        .timeline { position: relative; }
+        .tp { position: relative; padding: 0.5rem 0 0.5rem 1.2rem; border-inline-start: 2px solid var(--border); margin-inline-start: 0.4rem; }
+        .tp::before {
+          content: "";
+          position: absolute;
+          left: -6px;
+          top: 0.95rem;
+          width: 10px;
+          height: 10px;
+          border-radius: 50%;
+          background: var(--accent);
+          border: 2px solid var(--surface);
+        }
+        .tp-kind { font-weight: 600; }
+        .tp-time { margin-inline-start: auto; }
+        .tp-body { margin: 0.25rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; color: var(--text); }
+
+        /* --- KPI view --------------------------------------------------------------------------------------------------- */
+
+        .kpi-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 0.75rem; margin-bottom: 1rem; }
+        .kpi-tile { background: var(--surface); border: 1px solid var(--border); box-shadow: var(--shadow); padding: 0.9rem 1rem; }
+        .kpi-tile.unavailable { opacity: 0.7; }
+        .kpi-tile.risk .kpi-value { color: var(--red); }
+        .kpi-value { font-size: 1.9rem; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.2; margin: 0.2rem 0; overflow-wrap: anywhere; }
+
+        .bar-chart { width: 100%; height: auto; display: block; }
+        .bar-chart .chart-label { font-size: 12px; fill: var(--muted); font-family: var(--font); }
+        .bar-chart .chart-value { font-size: 12px; fill: var(--text); font-weight: 600; font-family: var(--font); }
+        .bar-chart .bar { fill: var(--accent); }
+        .bar-chart .bar.band-green { fill: var(--green); }
+        .bar-chart .bar.band-yellow { fill: var(--yellow); }
+        .bar-chart .bar.band-red { fill: var(--red); }
+
+        .at-risk-link {
+          display: flex;
+          flex-wrap: wrap;
+          align-items: center;
+          gap: 0.4rem 1rem;
+          padding: 0.5rem 0.6rem;
+          border-radius: 8px;
+          color: inherit;
+          text-decoration: none;
+          border-bottom: 1px solid var(--border);
+        }
+        .at-risk-link:hover { background: var(--surface-2); }
+        .badge.score { min-width: 2.6rem; text-align: center; font-size: 0.9rem; }
+
+        /* --- Small screens ---------------------------------------------------------------------------------------------- */
+
+        @media (max-width: 820px) {
+          .grid-top { grid-template-columns: minmax(0, 1fr); }
+        }
+
+        @media (max-width: 600px) {
+          html { font-size: 14px; }
+          .topbar { flex-wrap: wrap; gap: 0.5rem 1rem; padding: 0.6rem 1rem; }
+          .view { padding: 1rem 0.75rem 2rem; }
+          .error-banner { width: calc(100% - 1.5rem); }
+          .score-tiles { grid-template-columns: minmax(0, 1fr); }
+          .table { font-size: 0.85rem; }
+          .facts { grid-template-columns: 1fr; gap: 0.1rem; }
+          .facts dd { margin-bottom: 0.4rem; }
+          .tp-time { margin-inline-start: 0; width: 100%; }
+        }
+        """#
+}

@@ -1,0 +1,92 @@
+import C360ServerKit
+import Foundation
+import GRPCCore
+import Hummingbird
+public import Logging
+public import ServiceLifecycle
+
+/// The gateway's HTTP server: the JSON API (`POST /api/v1/<Method>`) and the web dashboard (`GET /`).
+public enum HTTPServer {
+    /// Largest request body accepted.
+    static let maxBody = 1 << 20
+
+    /// An HTTP server on host:port (0 picks a free port, written to `portFile` once listening).
+    public static func service(
+        host: String, port: Int, portFile: String?, api: JSONAPI, logger: Logger
+    ) -> some Service {
+        let router = Router()
+        router.get("/") { _, _ in asset(DashboardAssets.indexHTML, type: "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in asset(DashboardAssets.appJS, type: "text/javascript; charset=utf-8") }
+        router.get("/style.css") { _, _ in asset(DashboardAssets.styleCSS, type: "text/css; charset=utf-8") }
+        router.post("/api/v1/:method") { request, context -> Response in
+            var request = request
+            let method = context.parameters.get("method") ?? ""
+            var metadata = Metadata()
+            if let value = request.headers[.authorization] { metadata.addString(value, forKey: "authorization") }
+            for field in request.headers where field.name.canonicalName == RequestContext.requestIDKey {
+                metadata.addString(field.value, forKey: RequestContext.requestIDKey)
+            }
+            metadata.addString("http \(request.method.rawValue) /api/v1/\(method)", forKey: AccessControlInterceptor.httpRouteKey)
+            do {
+                let body = try await request.collectBody(upTo: maxBody)
+                guard let json = try await api.call(method, body: body, metadata: metadata) else {
+                    return error(.notFound, code: "NOT_FOUND",
+                                 message: "no method \(method); the API has \(api.methods.joined(separator: ", "))")
+                }
+                return Response(status: .ok, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: json)))
+            } catch let rpc as RPCError {
+                return error(status(for: rpc.code), code: rpc.code.canonicalName, message: rpc.message)
+            } catch {
+                return HTTPServer.error(.badRequest, code: "INVALID_ARGUMENT", message: "the request could not be read: \(error)")
+            }
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "customer360-gateway"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                if let portFile {
+                    do {
+                        try PortFile.write(bound, to: portFile)
+                    } catch {
+                        logger.error("could not write the HTTP port file", metadata: ["port_file": "\(portFile)", "error": "\(error)"])
+                    }
+                }
+                logger.notice("HTTP listening", metadata: [
+                    "url": "http://\(host):\(bound)/", "api": "http://\(host):\(bound)/api/v1/<Method>",
+                    "port_file": "\(portFile ?? "-")",
+                ])
+            },
+            logger: logger
+        )
+    }
+
+    /// The HTTP status for a gRPC status (as grpc-gateway maps them).
+    static func status(for code: RPCError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .invalidArgument, .failedPrecondition, .outOfRange: .badRequest
+        case .unauthenticated: .unauthorized
+        case .permissionDenied: .forbidden
+        case .notFound: .notFound
+        case .alreadyExists, .aborted: .conflict
+        case .resourceExhausted: .tooManyRequests
+        case .unimplemented: .notImplemented
+        case .unavailable: .serviceUnavailable
+        case .deadlineExceeded: .gatewayTimeout
+        case .cancelled: .init(code: 499, reasonPhrase: "Client Closed Request")
+        default: .internalServerError
+        }
+    }
+
+    private static func error(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+        let body = (try? JSONSerialization.data(withJSONObject: ["code": code, "message": message])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private static func asset(_ text: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,29 @@
+public import GRPCCore
+public import GRPCInProcessTransport
+public import ServiceLifecycle
+
+/// The gateway's gRPC service served a second time, in process, for the HTTP/JSON API: HTTP requests become calls
+/// on this client, so they pass through exactly the same interceptors (request ids, metrics, access control,
+/// audit) and handlers as gRPC clients do.
+public struct InProcessGateway: Service {
+    private let server: GRPCServer<InProcessTransport.Server>
+    public let client: GRPCClient<InProcessTransport.Client>
+
+    public init(services: [any RegistrableRPCService], interceptors: [any ServerInterceptor]) {
+        let transport = InProcessTransport()
+        server = GRPCServer(transport: transport.server, services: services, interceptors: interceptors)
+        client = GRPCClient(transport: transport.client)
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                group.addTask { try await client.runConnections() }
+            }
+        } onGracefulShutdown: {
+            client.beginGracefulShutdown()
+            server.beginGracefulShutdown()
+        }
+    }
+}
