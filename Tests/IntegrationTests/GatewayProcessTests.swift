@@ -7,98 +7,14 @@ import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Testing
 
-private typealias GatewayClient = Customer360_V1_GatewayService.Client<HTTP2ClientTransport.Posix>
-private typealias SurveyClient = Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
-
-/// The deadline the gateway puts on each backend call: above the 1 s default so a loaded test machine does not turn
-/// a slow first call into a missing section.
-private let peerDeadlineMs = 3_000
-
 /// Every section of a 360° view (gateway.proto, Customer360View).
 private let allSections: Set<String> = [
     "profile", "consents", "timeline", "engagement", "commerce", "support", "feedback", "success_plans", "health",
     "alerts",
 ]
 
-/// The five executables of one test, each on a port of its own (port 0) with its own data directory; a client of the
-/// gateway, one of feedback-service (surveys are not routed by the gateway) and the bootstrap admin secret.
-private struct GatewayStack {
-    var profileProcess: ServiceProcess
-    var interactionProcess: ServiceProcess
-    var feedbackProcess: ServiceProcess
-    var successProcess: ServiceProcess
-    var gatewayProcess: ServiceProcess
-    var gateway: GatewayClient
-    var feedback: SurveyClient
-    var adminSecret: String
-}
-
-/// A wait or a check in these tests that could not go on, saying why.
-private struct GatewayTestFailure: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// Starts profile-service, interaction- and feedback-service pointed at it, success-service pointed at all three and
-/// the gateway pointed at all four, waits until each serves, reads the gateway's bootstrap admin secret and runs
-/// `body`. Afterwards every process the body left running is stopped with SIGTERM and must exit 0, the gateway first.
-private func withGatewayStack(_ body: (GatewayStack) async throws -> Void) async throws {
-    try await withService("profile-service") { profileProcess, _ in
-        let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
-        try await withService("interaction-service", arguments: profilePeer) { interactionProcess, _ in
-            try await withService("feedback-service", arguments: profilePeer) { feedbackProcess, feedbackClient in
-                let peers = profilePeer + [
-                    "--interaction-addr", "\(interactionProcess.address)",
-                    "--feedback-addr", "\(feedbackProcess.address)",
-                ]
-                try await withService("success-service", arguments: peers) { successProcess, _ in
-                    let gatewayArguments = peers + [
-                        "--success-addr", "\(successProcess.address)",
-                        "--peer-deadline-ms", "\(peerDeadlineMs)",
-                        // The JSON API/dashboard listener defaults to 8080; parallel tests need a free port each.
-                        "--http-port", "0",
-                    ]
-                    try await withService("gateway", arguments: gatewayArguments) { gatewayProcess, gatewayClient in
-                        let secret = try await bootstrapSecret(of: gatewayProcess)
-                        try await body(GatewayStack(
-                            profileProcess: profileProcess, interactionProcess: interactionProcess,
-                            feedbackProcess: feedbackProcess, successProcess: successProcess,
-                            gatewayProcess: gatewayProcess, gateway: GatewayClient(wrapping: gatewayClient),
-                            feedback: SurveyClient(wrapping: feedbackClient), adminSecret: secret))
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Where the gateway writes the bootstrap admin secret.
-private func bootstrapFile(of gateway: ServiceProcess) -> URL {
-    gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key")
-}
-
-/// The secret in the gateway's bootstrap file, polled for briefly (it is written before the port file, but let a
-/// slow file system finish).
-private func bootstrapSecret(of gateway: ServiceProcess) async throws -> String {
-    let file = bootstrapFile(of: gateway)
-    let deadline = ContinuousClock.now + .seconds(5)
-    while true {
-        if let data = try? Data(contentsOf: file) {
-            let text = String(decoding: data, as: UTF8.self)
-            let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if text.hasSuffix("\n"), !secret.isEmpty { return secret }
-        }
-        guard ContinuousClock.now < deadline else {
-            throw GatewayTestFailure(description: """
-                no admin secret in \(file.path) 5 s after the gateway listened; log tail:
-                \(gateway.logTail())
-                """)
-        }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
 /// The metadata carrying `secret` as the gateway expects it.
-private func bearer(_ secret: String) -> Metadata {
+func bearer(_ secret: String) -> Metadata {
     ["authorization": "Bearer \(secret)"]
 }
 
