@@ -42,6 +42,9 @@ struct DemoDataCommand: AsyncParsableCommand {
     @Option(help: "Seed of the generator; the same seed gives the same data.")
     var seed: UInt64 = 360
 
+    @Option(help: "File holding the services' token, when they are configured with one (--service-token-file).")
+    var serviceTokenFile: String?
+
     @Flag(help: "Load even into services that already hold data.")
     var force = false
 
@@ -139,9 +142,13 @@ struct DemoDataCommand: AsyncParsableCommand {
         _ address: String, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
     ) async throws -> Result {
         let peer = PeerAddress(address)!
-        return try await withGRPCClient(transport: try .http2NIOPosix(
-            target: .dns(host: peer.host, port: peer.port), transportSecurity: .plaintext
-        )) { client in
+        let token = try serviceTokenFile.map { file in
+            try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return try await withGRPCClient(
+            transport: try .http2NIOPosix(target: .dns(host: peer.host, port: peer.port), transportSecurity: .plaintext),
+            interceptors: token.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+        ) { client in
             try await body(client)
         }
     }

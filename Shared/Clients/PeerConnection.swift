@@ -12,15 +12,19 @@ public struct PeerConnection: Service {
     public let address: PeerAddress
     public let client: GRPCClient<HTTP2ClientTransport.Posix>
 
-    public init(address: PeerAddress) throws {
+    /// A connection to `address`; with a `serviceToken`, every call carries it (internal services check it).
+    public init(address: PeerAddress, serviceToken: String? = nil) throws {
         self.address = address
-        self.client = GRPCClient(transport: try .http2NIOPosix(
-            target: .dns(host: address.host, port: address.port),
-            transportSecurity: .plaintext,
-            config: .defaults { config in
-                config.connection.flushCoalescing = nil
-            }
-        ))
+        self.client = GRPCClient(
+            transport: try .http2NIOPosix(
+                target: .dns(host: address.host, port: address.port),
+                transportSecurity: .plaintext,
+                config: .defaults { config in
+                    config.connection.flushCoalescing = nil
+                }
+            ),
+            interceptors: serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+        )
     }
 
     public func run() async throws {

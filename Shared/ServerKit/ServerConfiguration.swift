@@ -14,6 +14,7 @@ public import Logging
 /// | `--metrics-port` | `C360_<SERVICE>_METRICS_PORT` | none: no metrics endpoint |
 /// | `--log-level` | `C360_<SERVICE>_LOG_LEVEL` | `info` |
 /// | `--log-format` | `C360_<SERVICE>_LOG_FORMAT` | `text` (key=value), or `json` |
+/// | `--service-token-file` | `C360_<SERVICE>_SERVICE_TOKEN_FILE` or `C360_<SERVICE>_SERVICE_TOKEN` | none: no token |
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -22,10 +23,13 @@ public struct ServerConfiguration: Sendable {
     public var metricsPort: Int?
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    /// The token services use between themselves; `nil` when none is configured (calls are not checked).
+    public var serviceToken: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, portFile: String? = nil, dataDirectory: String,
-        metricsPort: Int? = nil, logLevel: Logger.Level = .info, logFormat: LogFormat = .text
+        metricsPort: Int? = nil, logLevel: Logger.Level = .info, logFormat: LogFormat = .text,
+        serviceToken: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -34,6 +38,7 @@ public struct ServerConfiguration: Sendable {
         self.metricsPort = metricsPort
         self.logLevel = logLevel
         self.logFormat = logFormat
+        self.serviceToken = serviceToken
     }
 }
 

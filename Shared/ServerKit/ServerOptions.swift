@@ -26,6 +26,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "text (key=value) or json, one line per event. [env: C360_<SERVICE>_LOG_FORMAT] (default: text)")
     public var logFormat: LogFormat?
 
+    @Option(help: "File holding the token Customer 360 services use between themselves: calls without it are refused, calls to peers carry it. [env: C360_<SERVICE>_SERVICE_TOKEN_FILE, or the token itself in C360_<SERVICE>_SERVICE_TOKEN] (default: none, no check)")
+    public var serviceTokenFile: String?
+
     public init() {}
 
     /// Flags first, then `C360_<SERVICE>_*` variables from `environment`, then defaults.
@@ -42,7 +45,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
             dataDirectory: try dataDir ?? env.value("DATA_DIR") ?? "./data/\(service.name)",
             metricsPort: try metricsPort ?? env.value("METRICS_PORT"),
             logLevel: try logLevel ?? env.value("LOG_LEVEL") ?? .info,
-            logFormat: try logFormat ?? env.value("LOG_FORMAT") ?? .text
+            logFormat: try logFormat ?? env.value("LOG_FORMAT") ?? .text,
+            serviceToken: try Self.serviceToken(file: try serviceTokenFile ?? env.value("SERVICE_TOKEN_FILE"),
+                                                value: try env.value("SERVICE_TOKEN"))
         )
         guard (0...65535).contains(config.port) else {
             throw ValidationError("--port must be between 0 and 65535, not \(config.port)")
@@ -51,6 +56,22 @@ public struct ServerOptions: ParsableArguments, Sendable {
             throw ValidationError("--metrics-port must be between 0 and 65535, not \(metricsPort)")
         }
         return config
+    }
+}
+
+extension ServerOptions {
+    /// The service token from a file (first line, trimmed) or a value; at least 16 characters.
+    static func serviceToken(file: String?, value: String?) throws -> String? {
+        var token = value
+        if let file {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("--service-token-file \(file) cannot be read")
+            }
+            token = String(decoding: contents, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+        }
+        guard let token = token?.trimmingCharacters(in: .whitespaces) else { return nil }
+        guard token.count >= 16 else { throw ValidationError("the service token must be at least 16 characters long") }
+        return token
     }
 }
 

@@ -42,9 +42,15 @@ public struct ServiceHost: Sendable {
         interceptors: [any ServerInterceptor] = []
     ) -> ServiceGroup {
         let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
+        // Internal services only answer callers that carry the service token; the gateway answers clients, who
+        // carry API keys instead.
+        var checks: [any ServerInterceptor] = []
+        if let token = configuration.serviceToken, identity.name != ServiceIdentity.gateway.name {
+            checks.append(ServiceTokenInterceptor(token: token))
+        }
         let grpc = GRPCServerService(
             host: configuration.host, port: configuration.port, services: services, health: health,
-            portFile: configuration.portFile, logger: logger, interceptors: interceptors)
+            portFile: configuration.portFile, logger: logger, interceptors: checks + interceptors)
         var members: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: grpc)]
         if let metricsPort = configuration.metricsPort {
             members.append(.init(service: MetricsEndpoint.service(

@@ -41,7 +41,7 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let store = try FeedbackStore(writer: try host.openDatabase())
-        let profile = try PeerConnection(address: profileAddress)
+        let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "sentiment_threshold": "\(threshold)"])
         let service = FeedbackService(
             store: store,

@@ -51,7 +51,7 @@ struct GatewayCommand: AsyncParsableCommand {
             guard let address = PeerAddress(text) else {
                 throw ValidationError("--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
             }
-            return try PeerConnection(address: address)
+            return try PeerConnection(address: address, serviceToken: configuration.serviceToken)
         }
         let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 1000
         guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }

@@ -40,7 +40,7 @@ struct InteractionServiceCommand: AsyncParsableCommand {
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let store = try InteractionStore(writer: try host.openDatabase(), currency: currencyCode)
-        let profile = try PeerConnection(address: profileAddress)
+        let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
         let service = InteractionService(
             store: store,
