@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds Customer 360 and runs every service that exists so far on loopback, each with its own SQLite database
+# Builds Customer 360 and runs all five executables on loopback (the gateway on 50050 and HTTP 8080), each with its own SQLite database
 # under ./data, loads the demo data set on first start, and stops everything cleanly on Ctrl-C.
 #
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
