@@ -1,0 +1,314 @@
+import ArgumentParser
+import C360Contracts
+import C360TestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+
+/// `bench view`: latency of the gateway's 360° view under concurrent clients, against the single backend calls it
+/// fans out to, on a data set of the size the gateway issue names (100k customers, 1M touchpoints by default).
+struct ViewBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "view",
+        abstract: "GetCustomer360 latency (p50/p99) under concurrent clients vs. the slowest single backend call.",
+        discussion: """
+            Starts all five executables (from --bin-dir) on free ports in a temporary directory, fills them \
+            through their APIs (--customers customers, --touchpoints touchpoints, an NPS answer from a fifth of the \
+            customers), then for --seconds each runs --clients concurrent callers over --connections HTTP/2 \
+            connections: first GetCustomer360 through the gateway, then every backend call the view makes, each \
+            alone. Prints p50/p99 and throughput per call and the view's ratio to the slowest backend call (goal \
+            ≤ 1.5×). Run a release build: debug numbers mean nothing.
+            """
+    )
+
+    /// The ratio of the view's latency to the slowest backend call's that the gateway is held to.
+    static let goal = 1.5
+
+    @Option(help: "Customers to create.")
+    var customers = 100_000
+
+    @Option(help: "Touchpoints to ingest, spread over the customers.")
+    var touchpoints = 1_000_000
+
+    @Option(help: "Concurrent callers.")
+    var clients = 64
+
+    @Option(help: "HTTP/2 connections the callers share.")
+    var connections = 8
+
+    @Option(help: "Seconds each call is measured for (after a warm-up of a tenth of that).")
+    var seconds = 20.0
+
+    @Option(help: "Directory holding the five executables. [env: C360_BIN_DIR] (default: beside this executable)")
+    var binDir: String?
+
+    @Option(help: "Seed of the data generator.")
+    var seed: UInt64 = 360
+
+    func validate() throws {
+        guard customers >= 1, touchpoints >= 0 else { throw ValidationError("--customers ≥ 1 and --touchpoints ≥ 0") }
+        guard (1...1_024).contains(clients), (1...64).contains(connections) else {
+            throw ValidationError("--clients must be 1...1024 and --connections 1...64")
+        }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() async throws {
+        let bin = IngestBenchmark.binDirectory(option: binDir)
+        say("bench view: \(customers) customers, \(touchpoints) touchpoints, \(clients) clients over \(connections) connections, \(Format.decimal(seconds, 0)) s per call")
+        say("  executables from \(bin.path)")
+        var started: [ServiceProcess] = []
+        var failure: (any Error)?
+        do {
+            func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
+                let process = try await ServiceProcess.start(
+                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments)
+                started.append(process)
+                return process
+            }
+            let profile = try await start("profile-service")
+            let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
+            let interaction = try await start("interaction-service", peer)
+            let feedback = try await start("feedback-service", peer)
+            let peers = peer + ["--interaction-addr", "127.0.0.1:\(interaction.port)",
+                                "--feedback-addr", "127.0.0.1:\(feedback.port)"]
+            let success = try await start("success-service", peers)
+            let gateway = try await start("gateway", peers + [
+                "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
+            ])
+            let ids = try await fill(profile: profile.port, interaction: interaction.port, feedback: feedback.port)
+            let secret = try String(contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
+                                    encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            try await measure(ids: ids, secret: secret, ports: (profile.port, interaction.port, feedback.port,
+                                                                 success.port, gateway.port))
+        } catch {
+            failure = error
+        }
+        for process in started.reversed() {
+            _ = try? await process.terminate()
+            await process.cleanup()
+        }
+        if let failure { throw failure }
+    }
+
+    // MARK: - Data
+
+    private func fill(profile: Int, interaction: Int, feedback: Int) async throws -> [String] {
+        let count = customers
+        let workers = clients
+        let fillStart = ContinuousClock.now
+        say("creating \(count) customers…")
+        let ids = try await withConnection(port: profile) { client -> [String] in
+            let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
+            return try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<workers {
+                    group.addTask {
+                        var ids: [String] = []
+                        for index in stride(from: worker, to: count, by: workers) {
+                            ids.append(try await profiles.createCustomer(.with {
+                                $0.givenName = "Bench"
+                                $0.familyName = "Customer \(index)"
+                                $0.identifiers = [.with {
+                                    $0.kind = .email
+                                    $0.value = "bench.\(index)@example.com"
+                                }]
+                            }, options: .deadline(.seconds(30))).customerID)
+                            if index % 10_000 == 0 { say("  \(index)/\(count) customers") }
+                        }
+                        return ids
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+        }
+        say("  \(ids.count) customers in \(Format.decimal((ContinuousClock.now - fillStart).inSeconds)) s")
+
+        if touchpoints > 0 {
+            say("streaming \(touchpoints) touchpoints…")
+            let touchpointStart = ContinuousClock.now
+            var factory = TouchpointFactory(customerIDs: ids, mix: .withSupport, seed: seed)
+            let total = touchpoints
+            let streams = 4
+            let perStream = (total + streams - 1) / streams
+            var batches: [[Customer360_V1_RecordTouchpointsRequest]] = []
+            for stream in 0..<streams {
+                let range = (stream * perStream)..<min(total, (stream + 1) * perStream)
+                batches.append(factory.make(range).map(\.streamMessage))
+            }
+            let stored = try await withConnection(port: interaction) { client -> Int64 in
+                let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+                return try await withThrowingTaskGroup(of: Int64.self) { group in
+                    for batch in batches {
+                        group.addTask {
+                            try await interactions.recordTouchpoints(requestProducer: { writer in
+                                var start = 0
+                                while start < batch.count {
+                                    let end = min(start + 500, batch.count)
+                                    try await writer.write(contentsOf: batch[start..<end])
+                                    start = end
+                                }
+                            }).stored
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+            }
+            say("  \(stored) touchpoints stored in \(Format.decimal((ContinuousClock.now - touchpointStart).inSeconds)) s")
+        }
+
+        say("recording NPS answers from a fifth of the customers…")
+        let answering = ids.enumerated().filter { $0.offset % 5 == 0 }.map(\.element)
+        try await withConnection(port: feedback) { client in
+            let surveys = Customer360_V1_FeedbackService.Client(wrapping: client)
+            _ = try await surveys.createSurvey(.with {
+                $0.surveyID = "bench-nps"
+                $0.surveyType = .nps
+                $0.name = "bench NPS"
+                $0.question = "How likely are you to recommend us?"
+                $0.language = "en"
+                $0.channel = .email
+            })
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<workers {
+                    group.addTask {
+                        for id in stride(from: worker, to: answering.count, by: workers).map({ answering[$0] }) {
+                            _ = try await surveys.recordResponse(.with {
+                                $0.customerID = id
+                                $0.responseID = "bench-\(id)"
+                                $0.surveyID = "bench-nps"
+                                $0.score = Int32(id.utf8.last.map { Int($0) % 11 } ?? 7)
+                                $0.comment = "The delivery was late but support was helpful"
+                                $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-86_400))
+                            }, options: .deadline(.seconds(30)))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        say("data set ready in \(Format.decimal((ContinuousClock.now - fillStart).inSeconds)) s")
+        return ids
+    }
+
+    // MARK: - Measurement
+
+    private func measure(
+        ids: [String], secret: String, ports: (profile: Int, interaction: Int, feedback: Int, success: Int, gateway: Int)
+    ) async throws {
+        let bearer: Metadata = ["authorization": "Bearer \(secret)"]
+        var results: [(String, LatencySamples, Double)] = []
+        let view = try await load("GetCustomer360 (gateway)", port: ports.gateway, ids: ids) { client, id in
+            _ = try await Customer360_V1_GatewayService.Client(wrapping: client)
+                .getCustomer360(.with { $0.customerID = id }, metadata: bearer)
+        }
+        results.append(view)
+        var backends: [(String, LatencySamples, Double)] = []
+        backends.append(try await load("profile GetCustomer", port: ports.profile, ids: ids) { client, id in
+            _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getCustomer(.with { $0.customerID = id })
+        })
+        backends.append(try await load("profile GetConsents", port: ports.profile, ids: ids) { client, id in
+            _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getConsents(.with { $0.customerID = id })
+        })
+        backends.append(try await load("interaction GetCustomerStats", port: ports.interaction, ids: ids) { client, id in
+            _ = try await Customer360_V1_InteractionService.Client(wrapping: client)
+                .getCustomerStats(.with { $0.customerID = id })
+        })
+        backends.append(try await load("interaction ListTimeline (20)", port: ports.interaction, ids: ids) { client, id in
+            _ = try await Customer360_V1_InteractionService.Client(wrapping: client).listTimeline(.with {
+                $0.customerID = id
+                $0.page.pageSize = 20
+            })
+        })
+        backends.append(try await load("feedback GetCustomerScores", port: ports.feedback, ids: ids) { client, id in
+            _ = try await Customer360_V1_FeedbackService.Client(wrapping: client)
+                .getCustomerScores(.with { $0.customerID = id })
+        })
+        backends.append(try await load("success ListSuccessPlans", port: ports.success, ids: ids) { client, id in
+            _ = try await Customer360_V1_SuccessService.Client(wrapping: client).listSuccessPlans(.with {
+                $0.customerID = id
+                $0.statuses = [.active]
+            })
+        })
+        backends.append(try await load("success ListAlerts", port: ports.success, ids: ids) { client, id in
+            _ = try await Customer360_V1_SuccessService.Client(wrapping: client).listAlerts(.with {
+                $0.customerID = id
+                $0.states = [.open, .acknowledged]
+            })
+        })
+        results += backends
+
+        say("")
+        say("summary (\(clients) concurrent clients, \(Format.decimal(seconds, 0)) s each)")
+        say("  \(Format.left("call", 32)) \(Format.right("p50 ms", 8)) \(Format.right("p99 ms", 8)) \(Format.right("calls/s", 9))")
+        for (name, samples, rate) in results {
+            say("  \(Format.left(name, 32)) \(Format.right(Format.decimal(samples.percentile(0.5), 2), 8)) "
+                + "\(Format.right(Format.decimal(samples.percentile(0.99), 2), 8)) \(Format.right(Format.whole(rate), 9))")
+        }
+        guard let slowest = backends.max(by: { $0.1.percentile(0.5) < $1.1.percentile(0.5) }) else { return }
+        let p50 = view.1.percentile(0.5) / slowest.1.percentile(0.5)
+        let p99 = view.1.percentile(0.99) / slowest.1.percentile(0.99)
+        say("  view ÷ slowest backend call (\(slowest.0)): p50 \(Format.decimal(p50, 2))×, p99 \(Format.decimal(p99, 2))× "
+            + "(goal ≤ \(Format.decimal(Self.goal, 1))×: " + (max(p50, p99) <= Self.goal ? "met)" : "NOT met)"))
+    }
+
+    /// Runs `call` from `clients` concurrent callers on random customers for `seconds` after a warm-up; answers the
+    /// latencies and the calls per second.
+    private func load(
+        _ name: String, port: Int, ids: [String],
+        _ call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, String) async throws -> Void
+    ) async throws -> (String, LatencySamples, Double) {
+        let callers = clients
+        let window = Duration.milliseconds(Int64(seconds * 1_000))
+        let warmUp = window / 10
+        let samples = try await withConnections(connections, port: port) { pool -> [Duration] in
+            let begin = ContinuousClock.now
+            let measureFrom = begin + warmUp
+            let end = measureFrom + window
+            return try await withThrowingTaskGroup(of: [Duration].self) { group in
+                for caller in 0..<callers {
+                    let client = pool[caller % pool.count]
+                    group.addTask {
+                        var random = SplitMix64(seed: UInt64(caller + 1))
+                        var latencies: [Duration] = []
+                        while ContinuousClock.now < end {
+                            let id = ids[Int.random(in: 0..<ids.count, using: &random)]
+                            let started = ContinuousClock.now
+                            try await call(client, id)
+                            if started >= measureFrom { latencies.append(ContinuousClock.now - started) }
+                        }
+                        return latencies
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+        }
+        var latencies = LatencySamples()
+        samples.forEach { latencies.record($0) }
+        let rate = Double(samples.count) / window.inSeconds
+        say("\(Format.left(name, 32)) p50 \(Format.decimal(latencies.percentile(0.5), 2)) ms, p99 "
+            + "\(Format.decimal(latencies.percentile(0.99), 2)) ms, \(Format.whole(rate)) calls/s")
+        return (name, latencies, rate)
+    }
+
+    // MARK: - Connections
+
+    private func withConnection<Result: Sendable>(
+        port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+    ) async throws -> Result {
+        try await withGRPCClient(
+            transport: try .http2NIOPosix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) { client in try await body(client) }
+    }
+
+    /// `count` clients, each on its own HTTP/2 connection to `port`.
+    private func withConnections<Result: Sendable>(
+        _ count: Int, port: Int, _ body: ([GRPCClient<HTTP2ClientTransport.Posix>]) async throws -> Result
+    ) async throws -> Result {
+        func open(_ pool: [GRPCClient<HTTP2ClientTransport.Posix>]) async throws -> Result {
+            guard pool.count < count else { return try await body(pool) }
+            return try await withConnection(port: port) { client in try await open(pool + [client]) }
+        }
+        return try await open([])
+    }
+}
