@@ -1,3 +1,4 @@
+public import C360Contracts
 public import C360StoreKit
 public import Foundation
 public import SwiftProtobuf
@@ -108,5 +109,15 @@ public enum Validate {
             throw InvalidArgument(field, "is more than 5 minutes in the future (\(date.formatted(.iso8601)))")
         }
         return date
+    }
+
+    /// The bounds of an optional time range; unset bounds are open, and a start at or after the end is refused.
+    public static func window(
+        _ range: Customer360_V1_TimeRange?, field: String = "window"
+    ) throws(InvalidArgument) -> (from: Date?, until: Date?) {
+        guard let range else { return (nil, nil) }
+        let from = range.startDate, until = range.endDate
+        if let from, let until, from >= until { throw InvalidArgument(field, "start must be before end") }
+        return (from, until)
     }
 }

@@ -62,20 +62,12 @@ enum FeedbackRequests {
         return language
     }
 
-    /// A window's bounds; an end before its start is refused.
-    static func window(_ range: Customer360_V1_TimeRange?, field: String = "window") throws(InvalidArgument) -> (from: Date?, until: Date?) {
-        guard let range else { return (nil, nil) }
-        let from = range.startDate, until = range.endDate
-        if let from, let until, from >= until { throw InvalidArgument(field, "start must be before end") }
-        return (from, until)
-    }
-
     static func responseFilter(_ request: Customer360_V1_ListResponsesRequest) throws(InvalidArgument) -> ResponseFilter {
         var filter = ResponseFilter()
         filter.surveyID = try Validate.text(request.surveyID, field: "survey_id", maxLength: 128)
         filter.surveyType = SurveyType(proto: request.surveyType)
         filter.channel = try optionalChannel(request.channel, field: "channel")
-        (filter.from, filter.until) = try window(request.hasWindow ? request.window : nil)
+        (filter.from, filter.until) = try Validate.window(request.hasWindow ? request.window : nil)
         filter.withCommentOnly = request.withCommentOnly
         filter.sentimentLabel = SentimentLabel(proto: request.sentimentLabel)
         return filter

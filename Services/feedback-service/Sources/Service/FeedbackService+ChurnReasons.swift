@@ -28,7 +28,7 @@ extension FeedbackService {
     public func getChurnReasonTally(
         request: Customer360_V1_GetChurnReasonTallyRequest, context: ServerContext
     ) async throws -> Customer360_V1_GetChurnReasonTallyResponse {
-        let (from, until) = try FeedbackRequests.window(request.hasWindow ? request.window : nil)
+        let (from, until) = try Validate.window(request.hasWindow ? request.window : nil)
         let tally = try await store.churnReasonTally(from: from, until: until)
         return .with {
             if request.hasWindow { $0.window = request.window }

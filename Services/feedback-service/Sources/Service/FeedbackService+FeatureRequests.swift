@@ -63,7 +63,7 @@ extension FeedbackService {
             }
             filter.statuses.insert(status)
         }
-        (filter.from, filter.until) = try FeedbackRequests.window(request.hasWindow ? request.window : nil)
+        (filter.from, filter.until) = try Validate.window(request.hasWindow ? request.window : nil)
         filter.order = switch request.orderBy {
         case .windowVotes: .windowVotes
         case .newest: .newest

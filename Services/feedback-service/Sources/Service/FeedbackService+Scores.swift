@@ -8,7 +8,7 @@ extension FeedbackService {
     ) async throws -> Customer360_V1_CustomerScores {
         let customerID = try await readableCustomer(request.customerID)
         let window = request.hasWindow ? request.window : nil
-        let (from, until) = try FeedbackRequests.window(window)
+        let (from, until) = try Validate.window(window)
         let responses = try await store.responses(customer: customerID, from: from, until: until)
         return CustomerScores(responses: responses).proto(customerID: customerID, window: window)
     }
@@ -17,7 +17,7 @@ extension FeedbackService {
         request: Customer360_V1_GetScoresRequest, context: ServerContext
     ) async throws -> Customer360_V1_GetScoresResponse {
         var filter = ScoreFilter()
-        (filter.from, filter.until) = try FeedbackRequests.window(request.hasWindow ? request.window : nil)
+        (filter.from, filter.until) = try Validate.window(request.hasWindow ? request.window : nil)
         filter.surveyID = try Validate.text(request.surveyID, field: "survey_id", maxLength: 128)
         filter.channel = try FeedbackRequests.optionalChannel(request.channel, field: "channel")
         filter.language = try Validate.language(request.language, field: "language")

@@ -20,7 +20,7 @@ extension FeedbackService {
         request: Customer360_V1_GetTopThemesRequest, context: ServerContext
     ) async throws -> Customer360_V1_GetTopThemesResponse {
         var filter = ThemeFilter()
-        let (from, until) = try FeedbackRequests.window(request.hasWindow ? request.window : nil)
+        let (from, until) = try Validate.window(request.hasWindow ? request.window : nil)
         filter.from = from
         let end = until ?? now()
         filter.until = end

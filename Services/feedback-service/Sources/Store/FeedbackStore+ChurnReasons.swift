@@ -31,7 +31,7 @@ extension FeedbackStore {
                 SELECT category, COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers
                 FROM churn_reason WHERE 1\(bounds) GROUP BY category ORDER BY reasons DESC, category
                 """, arguments: arguments).map { row in
-                ChurnReasonCount(category: try Survey.decode(ChurnReasonCategory.self, row["category"]),
+                ChurnReasonCount(category: try StoredValue.decode(ChurnReasonCategory.self, row["category"]),
                                  reasons: row["reasons"], customers: row["customers"])
             }
             let totals = try Row.fetchOne(db, sql: """

@@ -7,25 +7,21 @@ import GRDB
 
 extension Survey {
     init(row: Row) throws {
-        self.init(id: row["surveyId"], type: try Self.decode(SurveyType.self, row["type"]), name: row["name"],
+        self.init(id: row["surveyId"], type: try StoredValue.decode(SurveyType.self, row["type"]), name: row["name"],
                   question: row["question"], language: row["language"],
-                  channel: try Self.decode(Channel.self, row["channel"]),
+                  channel: try StoredValue.decode(Channel.self, row["channel"]),
                   scale: (row["scaleMin"] as Int)...(row["scaleMax"] as Int),
                   createdAt: Date(unixMillis: row["createdAt"]), active: row["active"])
     }
 
-    static func decode<Value: RawRepresentable<String>>(_ type: Value.Type, _ raw: String) throws -> Value {
-        guard let value = Value(rawValue: raw) else { throw StoredValueError(column: "\(Value.self)", value: raw) }
-        return value
-    }
 }
 
 extension SurveyResponse {
     init(row: Row) throws {
         self.init(id: row["responseId"], customerID: row["customerId"], surveyID: row["surveyId"],
-                  surveyType: try Survey.decode(SurveyType.self, row["surveyType"]),
+                  surveyType: try StoredValue.decode(SurveyType.self, row["surveyType"]),
                   surveyLanguage: row["surveyLanguage"], score: row["score"],
-                  channel: try Survey.decode(Channel.self, row["channel"]),
+                  channel: try StoredValue.decode(Channel.self, row["channel"]),
                   answeredAt: Date(unixMillis: row["answeredAt"]), recordedAt: Date(unixMillis: row["recordedAt"]))
         comment = row["comment"]
         sentiment = try Sentiment(score: row["sentimentScore"], label: row["sentimentLabel"], language: row["commentLanguage"])
@@ -38,8 +34,8 @@ extension Sentiment {
     /// The stored sentiment columns; `nil` when the row has no comment.
     init?(score: Double?, label: String?, language: String?) throws {
         guard let score, let label, let language else { return nil }
-        self.init(score: score, label: try Survey.decode(SentimentLabel.self, label),
-                  language: try Survey.decode(CommentLanguage.self, language))
+        self.init(score: score, label: try StoredValue.decode(SentimentLabel.self, label),
+                  language: try StoredValue.decode(CommentLanguage.self, language))
     }
 }
 
@@ -47,7 +43,7 @@ extension FeatureRequest {
     init(row: Row) throws {
         self.init(id: row["featureRequestId"], title: row["title"], details: row["details"],
                   createdAt: Date(unixMillis: row["createdAt"]))
-        status = try Survey.decode(FeatureRequestStatus.self, row["status"])
+        status = try StoredValue.decode(FeatureRequestStatus.self, row["status"])
         votes = row["votes"]
         updatedAt = Date(unixMillis: row["updatedAt"])
         statusNote = row["statusNote"]
@@ -58,7 +54,7 @@ extension FeatureRequest {
 extension FeatureVote {
     init(row: Row) throws {
         self.init(featureRequestID: row["featureRequestId"], customerID: row["customerId"], comment: row["comment"],
-                  channel: try (row["channel"] as String?).map { try Survey.decode(Channel.self, $0) },
+                  channel: try (row["channel"] as String?).map { try StoredValue.decode(Channel.self, $0) },
                   votedAt: Date(unixMillis: row["votedAt"]))
         featureRequestTitle = row["title"] ?? ""
     }
@@ -67,19 +63,11 @@ extension FeatureVote {
 extension ChurnReason {
     init(row: Row) throws {
         self.init(id: row["churnReasonId"], customerID: row["customerId"],
-                  category: try Survey.decode(ChurnReasonCategory.self, row["category"]), text: row["text"],
+                  category: try StoredValue.decode(ChurnReasonCategory.self, row["category"]), text: row["text"],
                   sentiment: try Sentiment(score: row["sentimentScore"], label: row["sentimentLabel"],
                                            language: row["sentimentLanguage"]),
                   churnedAt: Date(unixMillis: row["churnedAt"]),
-                  channel: try (row["channel"] as String?).map { try Survey.decode(Channel.self, $0) },
+                  channel: try (row["channel"] as String?).map { try StoredValue.decode(Channel.self, $0) },
                   recordedBy: row["recordedBy"], recordedAt: Date(unixMillis: row["recordedAt"]))
     }
-}
-
-/// A stored value this build does not know: the database was written by a newer version or edited by hand.
-struct StoredValueError: Error, CustomStringConvertible {
-    var column: String
-    var value: String
-
-    var description: String { "stored \(column) '\(value)' is not known to this version" }
 }

@@ -111,13 +111,7 @@ enum InteractionRequests {
         ticketID: String
     ) throws(InvalidArgument) -> TimelineFilter {
         var filter = TimelineFilter()
-        if let range {
-            filter.from = range.startDate
-            filter.until = range.endDate
-            if let from = filter.from, let until = filter.until, from >= until {
-                throw InvalidArgument("time_range", "start must be before end")
-            }
-        }
+        (filter.from, filter.until) = try Validate.window(range, field: "time_range")
         for (index, channel) in channels.enumerated() {
             guard let value = Channel(proto: channel) else { throw InvalidArgument("channels[\(index)]", "is not a channel") }
             filter.channels.insert(value)

@@ -90,11 +90,4 @@ enum SuccessRequests {
         }
         return plan
     }
-
-    static func window(_ range: Customer360_V1_TimeRange?, field: String) throws(InvalidArgument) -> (Date?, Date?) {
-        guard let range else { return (nil, nil) }
-        let from = range.startDate, until = range.endDate
-        if let from, let until, from >= until { throw InvalidArgument(field, "start must be before end") }
-        return (from, until)
-    }
 }

@@ -23,7 +23,7 @@ extension SuccessService {
             guard let state = AlertState(proto: value) else { throw InvalidArgument("states[\(index)]", "is not an alert state") }
             filter.states.insert(state)
         }
-        (filter.from, filter.until) = try SuccessRequests.window(request.hasRaised ? request.raised : nil, field: "raised")
+        (filter.from, filter.until) = try Validate.window(request.hasRaised ? request.raised : nil, field: "raised")
         let limit = try Validate.pageSize(request.page.pageSize)
         let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.alerts(filter: filter, after: token?.position, limit: limit)

@@ -27,7 +27,7 @@ extension SuccessService {
         request: Customer360_V1_ListHealthHistoryRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListHealthHistoryResponse {
         let customerID = try await readableCustomer(request.customerID)
-        let (from, until) = try SuccessRequests.window(request.hasTimeRange ? request.timeRange : nil, field: "time_range")
+        let (from, until) = try Validate.window(request.hasTimeRange ? request.timeRange : nil, field: "time_range")
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = [customerID, from.map { "\($0.unixMillis)" } ?? "", until.map { "\($0.unixMillis)" } ?? ""]
             .joined(separator: "\u{1F}")

@@ -104,7 +104,7 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
     ) async throws -> Customer360_V1_SuccessKpis {
         let customerID = request.customerID.isEmpty ? "" : try await readableCustomer(request.customerID)
         let owner = try Validate.text(request.csmOwnerID, field: "csm_owner_id", maxLength: 128)
-        let (from, until) = try SuccessRequests.window(request.hasWindow ? request.window : nil, field: "window")
+        let (from, until) = try Validate.window(request.hasWindow ? request.window : nil, field: "window")
         let kpis = try await store.kpis(customerID: customerID, csmOwnerID: owner, from: from, until: until, at: now())
         return .with {
             if request.hasWindow { $0.window = request.window }

@@ -7,7 +7,7 @@ import GRDB
 extension SuccessPlan {
     init(row: Row) throws {
         self.init(id: row["planId"], customerID: row["customerId"], title: row["title"], summary: row["summary"],
-                  csmOwnerID: row["csmOwnerId"], status: try decode(PlanStatus.self, row["status"]),
+                  csmOwnerID: row["csmOwnerId"], status: try StoredValue.decode(PlanStatus.self, row["status"]),
                   startsAt: Date(unixMillis: row["startsAt"]), endsAt: (row["endsAt"] as Int64?).map(Date.init(unixMillis:)),
                   createdAt: Date(unixMillis: row["createdAt"]))
         updatedAt = Date(unixMillis: row["updatedAt"])
@@ -20,7 +20,7 @@ extension Goal {
                   unit: row["unit"], baselineValue: row["baselineValue"], targetValue: row["targetValue"],
                   dueAt: Date(unixMillis: row["dueAt"]), createdAt: Date(unixMillis: row["createdAt"]))
         currentValue = row["currentValue"]
-        status = try decode(GoalStatus.self, row["status"])
+        status = try StoredValue.decode(GoalStatus.self, row["status"])
         achievedAt = (row["achievedAt"] as Int64?).map(Date.init(unixMillis:))
         updatedAt = Date(unixMillis: row["updatedAt"])
     }
@@ -35,7 +35,7 @@ extension Milestone {
     init(row: Row) throws {
         self.init(id: row["milestoneId"], planID: row["planId"], title: row["title"],
                   dueAt: (row["dueAt"] as Int64?).map(Date.init(unixMillis:)),
-                  status: try decode(MilestoneStatus.self, row["status"]),
+                  status: try StoredValue.decode(MilestoneStatus.self, row["status"]),
                   completedAt: (row["completedAt"] as Int64?).map(Date.init(unixMillis:)), goalID: row["goalId"])
     }
 }
@@ -50,7 +50,7 @@ extension GoalProgressEntry {
 extension HealthScore {
     init(row: Row) throws {
         self.init(id: row["healthScoreId"], customerID: row["customerId"], score: row["score"],
-                  band: try decode(HealthBand.self, row["band"]),
+                  band: try StoredValue.decode(HealthBand.self, row["band"]),
                   components: try JSONColumn.decode([HealthComponent].self, row["components"]),
                   missing: try JSONColumn.decode([MissingHealthComponent].self, row["missing"]),
                   computedAt: Date(unixMillis: row["computedAt"]), previousScore: row["previousScore"],
@@ -63,22 +63,9 @@ extension PlaybookTask {
         self.init(id: row["taskId"], customerID: row["customerId"], alertID: row["alertId"], playbook: row["playbook"],
                   title: row["title"], instructions: row["instructions"], ownerID: row["ownerId"],
                   dueAt: Date(unixMillis: row["dueAt"]), createdAt: Date(unixMillis: row["createdAt"]))
-        status = try decode(TaskStatus.self, row["status"])
+        status = try StoredValue.decode(TaskStatus.self, row["status"])
         completedAt = (row["completedAt"] as Int64?).map(Date.init(unixMillis:))
         completedBy = row["completedBy"]
         outcomeNote = row["outcomeNote"]
     }
-}
-
-/// A stored enum value this build does not know: written by a newer version or edited by hand.
-struct StoredValueError: Error, CustomStringConvertible {
-    var type: String
-    var value: String
-
-    var description: String { "stored \(type) '\(value)' is not known to this version" }
-}
-
-func decode<Value: RawRepresentable<String>>(_ type: Value.Type, _ raw: String) throws -> Value {
-    guard let value = Value(rawValue: raw) else { throw StoredValueError(type: "\(Value.self)", value: raw) }
-    return value
 }

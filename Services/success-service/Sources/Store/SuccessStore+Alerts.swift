@@ -155,7 +155,7 @@ extension SuccessStore {
             sql += " ORDER BY eventId LIMIT ?"
             _ = arguments.append(contentsOf: [limit])
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                AlertEvent(id: row["eventId"], type: try decode(AlertEventType.self, row["type"]),
+                AlertEvent(id: row["eventId"], type: try StoredValue.decode(AlertEventType.self, row["type"]),
                            alert: try JSONColumn.decode(Alert.self, row["alert"]),
                            occurredAt: Date(unixMillis: row["occurredAt"]))
             }

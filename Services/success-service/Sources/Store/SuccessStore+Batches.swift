@@ -1,3 +1,4 @@
+import C360StoreKit
 public import Foundation
 import GRDB
 
@@ -81,7 +82,7 @@ extension SuccessStore {
         try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE batchId = ?", arguments: [id]).map { row in
             var batch = HealthBatch(id: row["batchId"], activeSince: (row["activeSince"] as Int64?).map(Date.init(unixMillis:)),
                                     startedAt: Date(unixMillis: row["startedAt"]))
-            batch.state = try decode(BatchState.self, row["state"])
+            batch.state = try StoredValue.decode(BatchState.self, row["state"])
             batch.processed = row["processed"]
             batch.scored = row["scored"]
             batch.partial = row["partial"]

@@ -61,7 +61,7 @@ extension SuccessStore {
                 band: rules.configuration.band(of: value), components: evaluation.components,
                 missing: evaluation.missing, computedAt: computedAt, previousScore: previous?["score"],
                 change30d: peak.map { value - $0 }, configVersion: rules.configuration.version, batchID: batchID)
-            return (score, try (previous?["band"] as String?).map { try decode(HealthBand.self, $0) })
+            return (score, try (previous?["band"] as String?).map { try StoredValue.decode(HealthBand.self, $0) })
         }
         if dryRun {
             let (score, _) = try await writer.read { db in try assemble(db) }
