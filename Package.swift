@@ -76,7 +76,7 @@ let package = Package(
         /// Connections to peer services: one address, one long-lived client, deadlines on every call.
         .target(
             name: "C360Clients",
-            dependencies: ["C360Contracts", grpcCore, grpcHTTP2, logging, lifecycle],
+            dependencies: ["C360Contracts", grpcCore, grpcHTTP2, logging, metrics, lifecycle],
             path: "Shared/Clients",
             swiftSettings: strictSettings
         ),

@@ -4,7 +4,8 @@ import Logging
 public import ServiceLifecycle
 
 /// One long-lived HTTP/2 connection to a peer service, run as a lifecycle `Service` so it is closed on graceful
-/// shutdown. The wrapped client reconnects on its own with backoff when the peer restarts.
+/// shutdown. The wrapped client reconnects on its own with backoff when the peer restarts. Every call is counted and
+/// timed (`PeerCallMetricsInterceptor`).
 ///
 /// Wrap `client` in the generated stub of the peer (`Customer360_V1_ProfileService.Client(wrapping:)`) and pass a
 /// deadline (`CallOptions.timeout`) on every call.
@@ -23,7 +24,8 @@ public struct PeerConnection: Service {
                     config.connection.flushCoalescing = nil
                 }
             ),
-            interceptors: serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+            interceptors: [PeerCallMetricsInterceptor()]
+                + (serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? [])
         )
     }
 

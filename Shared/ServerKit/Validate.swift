@@ -38,6 +38,14 @@ public enum Validate {
         return size
     }
 
+    /// A count of extra items a caller asks for alongside an answer (e.g. recent touchpoints), 0…`maximum`.
+    public static func count(_ requested: Int32, field: String, maximum: Int) throws(InvalidArgument) -> Int {
+        guard requested >= 0, requested <= maximum else {
+            throw InvalidArgument(field, "must be between 0 (none) and \(maximum), not \(requested)")
+        }
+        return Int(requested)
+    }
+
     /// Decodes a page token issued for `filter`.
     public static func pageToken<Position>(
         _ token: String, filter: String, field: String = "page.page_token"

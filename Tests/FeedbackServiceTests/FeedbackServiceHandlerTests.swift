@@ -281,6 +281,41 @@ struct FeedbackServiceHandlerTests {
         }
     }
 
+    @Test("GetCustomerScores with recent_comments: the newest commented responses first, none without asking, ≤ 50")
+    func customerRecentComments() async throws {
+        try await withFeedbackClient { feedback in
+            _ = try await feedback.createSurvey(surveyRequest("nps"))
+            _ = try await feedback.recordResponse(answer("old", score: 9, at: Fixed.now - 5 * Fixed.hour, comment: "Great support"))
+            _ = try await feedback.recordResponse(answer("silent", score: 7, at: Fixed.now - 3 * Fixed.hour))
+            _ = try await feedback.recordResponse(answer("mid", score: 4, at: Fixed.now - 2 * Fixed.hour, comment: "Slow delivery"))
+            _ = try await feedback.recordResponse(answer("new", score: 2, at: Fixed.now - Fixed.hour, comment: "The app crashes"))
+
+            let plain = try await feedback.getCustomerScores(.with { $0.customerID = Customers.ada })
+            #expect(plain.recentComments.isEmpty && plain.responses == 4)
+            let two = try await feedback.getCustomerScores(.with {
+                $0.customerID = Customers.ada
+                $0.recentComments = 2
+            })
+            #expect(two.recentComments.map(\.responseID) == ["new", "mid"])
+            #expect(two.recentComments.first?.comment == "The app crashes")
+            let inWindow = try await feedback.getCustomerScores(.with {
+                $0.customerID = Customers.ada
+                $0.recentComments = 50
+                $0.window = timeRange(from: Fixed.now - 6 * Fixed.hour, until: Fixed.now - 90 * 60)
+            })
+            #expect(inWindow.recentComments.map(\.responseID) == ["mid", "old"])
+
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await feedback.getCustomerScores(.with {
+                    $0.customerID = Customers.ada
+                    $0.recentComments = 51
+                })
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.hasPrefix("recent_comments:") == true, "\(error?.message ?? "")")
+        }
+    }
+
     @Test("AnalyzeSentiment refuses empty text; GetTopThemes with a period needs a window start")
     func textValidation() async throws {
         try await withFeedbackClient { feedback in

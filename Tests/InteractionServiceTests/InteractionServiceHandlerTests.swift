@@ -241,4 +241,43 @@ struct InteractionServiceHandlerTests {
             #expect(stats.rfm.segment != .unspecified)
         }
     }
+
+    @Test("GetCustomerStats returns the newest touchpoints beside the statistics when asked, and refuses more than 100")
+    func statsWithRecentTouchpoints() async throws {
+        let clock = TestClock()
+        try await withInteractionClient(clock: clock) { interactions in
+            let now = clock.now()
+            for (index, hoursAgo) in [30.0, 2, 10, 1].enumerated() {
+                _ = try await interactions.recordTouchpoint(message("e\(index)", at: now.addingTimeInterval(-hoursAgo * 3_600)))
+            }
+            let plain = try await interactions.getCustomerStats(.with { $0.customerID = Customers.ada })
+            #expect(plain.recentTouchpoints.isEmpty)
+            #expect(plain.engagement.totalTouchpoints == 4)
+
+            let withRecent = try await interactions.getCustomerStats(.with {
+                $0.customerID = Customers.mergedAway
+                $0.recentTouchpoints = 3
+            })
+            #expect(withRecent.customerID == Customers.ada)
+            #expect(withRecent.recentTouchpoints.map(\.eventID) == ["e3", "e1", "e2"])
+            #expect(withRecent.engagement == plain.engagement)
+
+            await #expect(throws: RPCError.self) {
+                _ = try await interactions.getCustomerStats(.with {
+                    $0.customerID = Customers.ada
+                    $0.recentTouchpoints = 101
+                })
+            }
+            do {
+                _ = try await interactions.getCustomerStats(.with {
+                    $0.customerID = Customers.ada
+                    $0.recentTouchpoints = -1
+                })
+                Issue.record("a negative count was accepted")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.contains("recent_touchpoints"))
+            }
+        }
+    }
 }

@@ -403,6 +403,40 @@ struct SuccessHealthHandlerTests {
         }
     }
 
+    @Test("GetCustomerSuccess: active plans, no health before a score, then the red score and its open alert; resolved alerts leave")
+    func customerSuccess() async throws {
+        let peers = FakePeers { $0.feedback[Customers.nora] = .known(FeedbackFacts(latestNps: 0, latestCsat: 1)) }
+        try await withSuccessClient(peers: peers) { success, _ in
+            _ = try await success.createSuccessPlan(planRequest("plan-nora", customer: Customers.nora, csm: "csm-nora"))
+            _ = try await success.createSuccessPlan(planRequest("plan-sara", customer: Customers.sara))
+
+            let before = try await success.getCustomerSuccess(.with { $0.customerID = Customers.nora })
+            #expect(before.customerID == Customers.nora)
+            #expect(before.activePlans.map(\.planID) == ["plan-nora"])
+            #expect(!before.hasHealth && before.openAlerts.isEmpty)
+
+            let computed = try await success.computeHealthScore(compute(Customers.nora))
+            let after = try await success.getCustomerSuccess(.with { $0.customerID = Customers.nora })
+            #expect(after.hasHealth && after.health.healthScoreID == computed.score.healthScoreID)
+            #expect(after.health.band == .red)
+            #expect(after.openAlerts.map(\.alertID) == computed.alertsRaised.map(\.alertID))
+            #expect(after.openAlerts.count == 1)
+
+            _ = try await success.resolveAlert(.with {
+                $0.customerID = Customers.nora
+                $0.alertID = computed.alertsRaised[0].alertID
+                $0.resolvedBy = "csm-nora"
+            })
+            let resolved = try await success.getCustomerSuccess(.with { $0.customerID = Customers.nora })
+            #expect(resolved.openAlerts.isEmpty && resolved.hasHealth)
+
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await success.getCustomerSuccess(.with { $0.customerID = "" })
+            }
+            #expect(error?.code == .invalidArgument)
+        }
+    }
+
     @Test("WatchAlerts delivers a RAISED event published while it watches", .timeLimit(.minutes(1)))
     func watchLive() async throws {
         let peers = FakePeers { $0.feedback[Customers.ada] = nps(1) }

@@ -430,7 +430,8 @@ extension Customer360_V1_FeedbackService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend.
+        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend; with recent_comments set, also their
+        /// > newest commented responses, so the 360° view needs no ListResponses call.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_GetCustomerScoresRequest` messages.
@@ -776,7 +777,8 @@ extension Customer360_V1_FeedbackService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend.
+        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend; with recent_comments set, also their
+        /// > newest commented responses, so the 360° view needs no ListResponses call.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_GetCustomerScoresRequest` message.
@@ -1120,7 +1122,8 @@ extension Customer360_V1_FeedbackService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend.
+        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend; with recent_comments set, also their
+        /// > newest commented responses, so the 360° view needs no ListResponses call.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_GetCustomerScoresRequest` message.
@@ -2148,7 +2151,8 @@ extension Customer360_V1_FeedbackService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend.
+        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend; with recent_comments set, also their
+        /// > newest commented responses, so the 360° view needs no ListResponses call.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_GetCustomerScoresRequest` message.
@@ -2658,7 +2662,8 @@ extension Customer360_V1_FeedbackService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend.
+        /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend; with recent_comments set, also their
+        /// > newest commented responses, so the 360° view needs no ListResponses call.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_GetCustomerScoresRequest` message.
@@ -3252,7 +3257,8 @@ extension Customer360_V1_FeedbackService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend.
+    /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend; with recent_comments set, also their
+    /// > newest commented responses, so the 360° view needs no ListResponses call.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_GetCustomerScoresRequest` message.
@@ -3809,7 +3815,8 @@ extension Customer360_V1_FeedbackService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend.
+    /// > One customer's latest scores, NPS category, CSAT, CES, sentiment and trend; with recent_comments set, also their
+    /// > newest commented responses, so the 360° view needs no ListResponses call.
     ///
     /// - Parameters:
     ///   - message: request message to send.

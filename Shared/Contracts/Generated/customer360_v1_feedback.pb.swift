@@ -962,6 +962,9 @@ public nonisolated struct Customer360_V1_GetCustomerScoresRequest: Sendable {
   /// Clears the value of `window`. Subsequent reads from it will return its default value.
   public mutating func clearWindow() {self._window = nil}
 
+  /// How many of the newest responses with a comment (inside the window) to return as well, 0…50 (0 = none).
+  public var recentComments: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1046,6 +1049,12 @@ public nonisolated struct Customer360_V1_CustomerScores: @unchecked Sendable {
   public var hasLastAnsweredAt: Bool {_storage._lastAnsweredAt != nil}
   /// Clears the value of `lastAnsweredAt`. Subsequent reads from it will return its default value.
   public mutating func clearLastAnsweredAt() {_uniqueStorage()._lastAnsweredAt = nil}
+
+  /// The newest responses with a comment, newest first (as many as recent_comments asked).
+  public var recentComments: [Customer360_V1_SurveyResponse] {
+    get {_storage._recentComments}
+    set {_uniqueStorage()._recentComments = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2757,7 +2766,7 @@ nonisolated extension Customer360_V1_ListResponsesResponse: SwiftProtobuf.Messag
 
 nonisolated extension Customer360_V1_GetCustomerScoresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetCustomerScoresRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}window\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}window\0\u{3}recent_comments\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2767,6 +2776,7 @@ nonisolated extension Customer360_V1_GetCustomerScoresRequest: SwiftProtobuf.Mes
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._window) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.recentComments) }()
       default: break
       }
     }
@@ -2783,12 +2793,16 @@ nonisolated extension Customer360_V1_GetCustomerScoresRequest: SwiftProtobuf.Mes
     try { if let v = self._window {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    if self.recentComments != 0 {
+      try visitor.visitSingularInt32Field(value: self.recentComments, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_GetCustomerScoresRequest, rhs: Customer360_V1_GetCustomerScoresRequest) -> Bool {
     if lhs.customerID != rhs.customerID {return false}
     if lhs._window != rhs._window {return false}
+    if lhs.recentComments != rhs.recentComments {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2796,7 +2810,7 @@ nonisolated extension Customer360_V1_GetCustomerScoresRequest: SwiftProtobuf.Mes
 
 nonisolated extension Customer360_V1_CustomerScores: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerScores"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}window\0\u{1}nps\0\u{1}csat\0\u{1}ces\0\u{3}latest_nps_category\0\u{1}sentiment\0\u{1}responses\0\u{3}last_answered_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}window\0\u{1}nps\0\u{1}csat\0\u{1}ces\0\u{3}latest_nps_category\0\u{1}sentiment\0\u{1}responses\0\u{3}last_answered_at\0\u{3}recent_comments\0")
 
   fileprivate class _StorageClass {
     var _customerID: String = String()
@@ -2808,6 +2822,7 @@ nonisolated extension Customer360_V1_CustomerScores: SwiftProtobuf.Message, Swif
     var _sentiment: Customer360_V1_SentimentSummary? = nil
     var _responses: Int64 = 0
     var _lastAnsweredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _recentComments: [Customer360_V1_SurveyResponse] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2827,6 +2842,7 @@ nonisolated extension Customer360_V1_CustomerScores: SwiftProtobuf.Message, Swif
       _sentiment = source._sentiment
       _responses = source._responses
       _lastAnsweredAt = source._lastAnsweredAt
+      _recentComments = source._recentComments
     }
   }
 
@@ -2854,6 +2870,7 @@ nonisolated extension Customer360_V1_CustomerScores: SwiftProtobuf.Message, Swif
         case 7: try { try decoder.decodeSingularMessageField(value: &_storage._sentiment) }()
         case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._responses) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._lastAnsweredAt) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentComments) }()
         default: break
         }
       }
@@ -2893,6 +2910,9 @@ nonisolated extension Customer360_V1_CustomerScores: SwiftProtobuf.Message, Swif
       try { if let v = _storage._lastAnsweredAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
+      if !_storage._recentComments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recentComments, fieldNumber: 10)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2911,6 +2931,7 @@ nonisolated extension Customer360_V1_CustomerScores: SwiftProtobuf.Message, Swif
         if _storage._sentiment != rhs_storage._sentiment {return false}
         if _storage._responses != rhs_storage._responses {return false}
         if _storage._lastAnsweredAt != rhs_storage._lastAnsweredAt {return false}
+        if _storage._recentComments != rhs_storage._recentComments {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -603,7 +603,8 @@ extension Customer360_V1_InteractionService {
         /// > Source IDL Documentation:
         /// >
         /// > Engagement, commerce, support and best contact time of one customer in a single round trip (for the gateway's
-        /// > 360° view and success-service's health score). Same semantics as the four RPCs above.
+        /// > 360° view and success-service's health score). Same semantics as the four RPCs above; with recent_touchpoints
+        /// > set, it also returns the newest touchpoints, so the view needs no ListTimeline call.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_GetCustomerStatsRequest` messages.
@@ -986,7 +987,8 @@ extension Customer360_V1_InteractionService {
         /// > Source IDL Documentation:
         /// >
         /// > Engagement, commerce, support and best contact time of one customer in a single round trip (for the gateway's
-        /// > 360° view and success-service's health score). Same semantics as the four RPCs above.
+        /// > 360° view and success-service's health score). Same semantics as the four RPCs above; with recent_touchpoints
+        /// > set, it also returns the newest touchpoints, so the view needs no ListTimeline call.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_GetCustomerStatsRequest` message.
@@ -1368,7 +1370,8 @@ extension Customer360_V1_InteractionService {
         /// > Source IDL Documentation:
         /// >
         /// > Engagement, commerce, support and best contact time of one customer in a single round trip (for the gateway's
-        /// > 360° view and success-service's health score). Same semantics as the four RPCs above.
+        /// > 360° view and success-service's health score). Same semantics as the four RPCs above; with recent_touchpoints
+        /// > set, it also returns the newest touchpoints, so the view needs no ListTimeline call.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_GetCustomerStatsRequest` message.
@@ -2547,7 +2550,8 @@ extension Customer360_V1_InteractionService {
         /// > Source IDL Documentation:
         /// >
         /// > Engagement, commerce, support and best contact time of one customer in a single round trip (for the gateway's
-        /// > 360° view and success-service's health score). Same semantics as the four RPCs above.
+        /// > 360° view and success-service's health score). Same semantics as the four RPCs above; with recent_touchpoints
+        /// > set, it also returns the newest touchpoints, so the view needs no ListTimeline call.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_GetCustomerStatsRequest` message.
@@ -3190,7 +3194,8 @@ extension Customer360_V1_InteractionService {
         /// > Source IDL Documentation:
         /// >
         /// > Engagement, commerce, support and best contact time of one customer in a single round trip (for the gateway's
-        /// > 360° view and success-service's health score). Same semantics as the four RPCs above.
+        /// > 360° view and success-service's health score). Same semantics as the four RPCs above; with recent_touchpoints
+        /// > set, it also returns the newest touchpoints, so the view needs no ListTimeline call.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_GetCustomerStatsRequest` message.
@@ -3811,7 +3816,8 @@ extension Customer360_V1_InteractionService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Engagement, commerce, support and best contact time of one customer in a single round trip (for the gateway's
-    /// > 360° view and success-service's health score). Same semantics as the four RPCs above.
+    /// > 360° view and success-service's health score). Same semantics as the four RPCs above; with recent_touchpoints
+    /// > set, it also returns the newest touchpoints, so the view needs no ListTimeline call.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_GetCustomerStatsRequest` message.
@@ -4458,7 +4464,8 @@ extension Customer360_V1_InteractionService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Engagement, commerce, support and best contact time of one customer in a single round trip (for the gateway's
-    /// > 360° view and success-service's health score). Same semantics as the four RPCs above.
+    /// > 360° view and success-service's health score). Same semantics as the four RPCs above; with recent_touchpoints
+    /// > set, it also returns the newest touchpoints, so the view needs no ListTimeline call.
     ///
     /// - Parameters:
     ///   - message: request message to send.

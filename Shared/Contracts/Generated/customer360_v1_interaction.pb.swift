@@ -1878,6 +1878,9 @@ public nonisolated struct Customer360_V1_GetCustomerStatsRequest: Sendable {
 
   public var timeZone: String = String()
 
+  /// How many of the newest touchpoints to return as well, 0…100 (0 = none).
+  public var recentTouchpoints: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1937,6 +1940,12 @@ public nonisolated struct Customer360_V1_GetCustomerStatsResponse: @unchecked Se
   public var openTickets: [Customer360_V1_Ticket] {
     get {_storage._openTickets}
     set {_uniqueStorage()._openTickets = newValue}
+  }
+
+  /// The newest touchpoints, newest first, as ListTimeline's first page (as many as recent_touchpoints asked).
+  public var recentTouchpoints: [Customer360_V1_Touchpoint] {
+    get {_storage._recentTouchpoints}
+    set {_uniqueStorage()._recentTouchpoints = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -4576,7 +4585,7 @@ nonisolated extension Customer360_V1_HourOfWeekReach: SwiftProtobuf.Message, Swi
 
 nonisolated extension Customer360_V1_GetCustomerStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetCustomerStatsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}as_of\0\u{3}support_window\0\u{3}time_zone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}as_of\0\u{3}support_window\0\u{3}time_zone\0\u{3}recent_touchpoints\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4588,6 +4597,7 @@ nonisolated extension Customer360_V1_GetCustomerStatsRequest: SwiftProtobuf.Mess
       case 2: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._supportWindow) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.recentTouchpoints) }()
       default: break
       }
     }
@@ -4610,6 +4620,9 @@ nonisolated extension Customer360_V1_GetCustomerStatsRequest: SwiftProtobuf.Mess
     if !self.timeZone.isEmpty {
       try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 4)
     }
+    if self.recentTouchpoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.recentTouchpoints, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4618,6 +4631,7 @@ nonisolated extension Customer360_V1_GetCustomerStatsRequest: SwiftProtobuf.Mess
     if lhs._asOf != rhs._asOf {return false}
     if lhs._supportWindow != rhs._supportWindow {return false}
     if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.recentTouchpoints != rhs.recentTouchpoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4625,7 +4639,7 @@ nonisolated extension Customer360_V1_GetCustomerStatsRequest: SwiftProtobuf.Mess
 
 nonisolated extension Customer360_V1_GetCustomerStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetCustomerStatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}engagement\0\u{1}commerce\0\u{1}support\0\u{3}best_contact\0\u{3}open_tickets\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}engagement\0\u{1}commerce\0\u{1}support\0\u{3}best_contact\0\u{3}open_tickets\0\u{3}recent_touchpoints\0")
 
   fileprivate class _StorageClass {
     var _customerID: String = String()
@@ -4634,6 +4648,7 @@ nonisolated extension Customer360_V1_GetCustomerStatsResponse: SwiftProtobuf.Mes
     var _support: Customer360_V1_SupportStats? = nil
     var _bestContact: Customer360_V1_BestContactTime? = nil
     var _openTickets: [Customer360_V1_Ticket] = []
+    var _recentTouchpoints: [Customer360_V1_Touchpoint] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4650,6 +4665,7 @@ nonisolated extension Customer360_V1_GetCustomerStatsResponse: SwiftProtobuf.Mes
       _support = source._support
       _bestContact = source._bestContact
       _openTickets = source._openTickets
+      _recentTouchpoints = source._recentTouchpoints
     }
   }
 
@@ -4674,6 +4690,7 @@ nonisolated extension Customer360_V1_GetCustomerStatsResponse: SwiftProtobuf.Mes
         case 4: try { try decoder.decodeSingularMessageField(value: &_storage._support) }()
         case 5: try { try decoder.decodeSingularMessageField(value: &_storage._bestContact) }()
         case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._openTickets) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentTouchpoints) }()
         default: break
         }
       }
@@ -4704,6 +4721,9 @@ nonisolated extension Customer360_V1_GetCustomerStatsResponse: SwiftProtobuf.Mes
       if !_storage._openTickets.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._openTickets, fieldNumber: 6)
       }
+      if !_storage._recentTouchpoints.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recentTouchpoints, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4719,6 +4739,7 @@ nonisolated extension Customer360_V1_GetCustomerStatsResponse: SwiftProtobuf.Mes
         if _storage._support != rhs_storage._support {return false}
         if _storage._bestContact != rhs_storage._bestContact {return false}
         if _storage._openTickets != rhs_storage._openTickets {return false}
+        if _storage._recentTouchpoints != rhs_storage._recentTouchpoints {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -209,6 +209,19 @@ public enum Customer360_V1_SuccessService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetCustomerSuccess" metadata.
+        public enum GetCustomerSuccess: Sendable {
+            /// Request type for "GetCustomerSuccess".
+            public typealias Input = Customer360_V1_GetCustomerSuccessRequest
+            /// Response type for "GetCustomerSuccess".
+            public typealias Output = Customer360_V1_CustomerSuccess
+            /// Descriptor for "GetCustomerSuccess".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.SuccessService"),
+                method: "GetCustomerSuccess",
+                type: .unary
+            )
+        }
         /// Namespace for "ListHealthHistory" metadata.
         public enum ListHealthHistory: Sendable {
             /// Request type for "ListHealthHistory".
@@ -394,6 +407,7 @@ public enum Customer360_V1_SuccessService: Sendable {
             GetSuccessKpis.descriptor,
             ComputeHealthScore.descriptor,
             GetHealthScore.descriptor,
+            GetCustomerSuccess.descriptor,
             ListHealthHistory.descriptor,
             StartBatchRecompute.descriptor,
             GetBatchStatus.descriptor,
@@ -692,6 +706,25 @@ extension Customer360_V1_SuccessService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_GetHealthScoreRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_HealthScore>
+
+        /// Handle the "GetCustomerSuccess" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the 360° view shows of one customer's success in one round trip: active plans, the latest health score (if
+        /// > any was ever computed) and the open or acknowledged alerts.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_GetCustomerSuccessRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_CustomerSuccess` messages.
+        func getCustomerSuccess(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_GetCustomerSuccessRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_CustomerSuccess>
 
         /// Handle the "ListHealthHistory" method.
         ///
@@ -1201,6 +1234,25 @@ extension Customer360_V1_SuccessService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_HealthScore>
 
+        /// Handle the "GetCustomerSuccess" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the 360° view shows of one customer's success in one round trip: active plans, the latest health score (if
+        /// > any was ever computed) and the open or acknowledged alerts.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetCustomerSuccessRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_CustomerSuccess` message.
+        func getCustomerSuccess(
+            request: GRPCCore.ServerRequest<Customer360_V1_GetCustomerSuccessRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_CustomerSuccess>
+
         /// Handle the "ListHealthHistory" method.
         ///
         /// > Source IDL Documentation:
@@ -1707,6 +1759,25 @@ extension Customer360_V1_SuccessService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_HealthScore
 
+        /// Handle the "GetCustomerSuccess" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the 360° view shows of one customer's success in one round trip: active plans, the latest health score (if
+        /// > any was ever computed) and the open or acknowledged alerts.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_GetCustomerSuccessRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_CustomerSuccess` to respond with.
+        func getCustomerSuccess(
+            request: Customer360_V1_GetCustomerSuccessRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_CustomerSuccess
+
         /// Handle the "ListHealthHistory" method.
         ///
         /// > Source IDL Documentation:
@@ -2109,6 +2180,17 @@ extension Customer360_V1_SuccessService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_SuccessService.Method.GetCustomerSuccess.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_GetCustomerSuccessRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_CustomerSuccess>(),
+            handler: { request, context in
+                try await self.getCustomerSuccess(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_SuccessService.Method.ListHealthHistory.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListHealthHistoryRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListHealthHistoryResponse>(),
@@ -2405,6 +2487,17 @@ extension Customer360_V1_SuccessService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_HealthScore> {
         let response = try await self.getHealthScore(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCustomerSuccess(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_GetCustomerSuccessRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_CustomerSuccess> {
+        let response = try await self.getCustomerSuccess(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2733,6 +2826,19 @@ extension Customer360_V1_SuccessService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_HealthScore> {
         return GRPCCore.ServerResponse<Customer360_V1_HealthScore>(
             message: try await self.getHealthScore(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCustomerSuccess(
+        request: GRPCCore.ServerRequest<Customer360_V1_GetCustomerSuccessRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_CustomerSuccess> {
+        return GRPCCore.ServerResponse<Customer360_V1_CustomerSuccess>(
+            message: try await self.getCustomerSuccess(
                 request: request.message,
                 context: context
             ),
@@ -3255,6 +3361,30 @@ extension Customer360_V1_SuccessService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_HealthScore>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_HealthScore>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCustomerSuccess" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the 360° view shows of one customer's success in one round trip: active plans, the latest health score (if
+        /// > any was ever computed) and the open or acknowledged alerts.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetCustomerSuccessRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_GetCustomerSuccessRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_CustomerSuccess` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCustomerSuccess<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_GetCustomerSuccessRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_GetCustomerSuccessRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_CustomerSuccess>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_CustomerSuccess>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListHealthHistory" method.
@@ -4055,6 +4185,41 @@ extension Customer360_V1_SuccessService {
             try await self.client.unary(
                 request: request,
                 descriptor: Customer360_V1_SuccessService.Method.GetHealthScore.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCustomerSuccess" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the 360° view shows of one customer's success in one round trip: active plans, the latest health score (if
+        /// > any was ever computed) and the open or acknowledged alerts.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetCustomerSuccessRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_GetCustomerSuccessRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_CustomerSuccess` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCustomerSuccess<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_GetCustomerSuccessRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_GetCustomerSuccessRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_CustomerSuccess>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_CustomerSuccess>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_SuccessService.Method.GetCustomerSuccess.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -4920,6 +5085,36 @@ extension Customer360_V1_SuccessService.ClientProtocol {
         )
     }
 
+    /// Call the "GetCustomerSuccess" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What the 360° view shows of one customer's success in one round trip: active plans, the latest health score (if
+    /// > any was ever computed) and the open or acknowledged alerts.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_GetCustomerSuccessRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCustomerSuccess<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_GetCustomerSuccessRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_CustomerSuccess>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCustomerSuccess(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_GetCustomerSuccessRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_CustomerSuccess>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ListHealthHistory" method.
     ///
     /// > Source IDL Documentation:
@@ -5762,6 +5957,40 @@ extension Customer360_V1_SuccessService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getHealthScore(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCustomerSuccess" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What the 360° view shows of one customer's success in one round trip: active plans, the latest health score (if
+    /// > any was ever computed) and the open or acknowledged alerts.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCustomerSuccess<Result>(
+        _ message: Customer360_V1_GetCustomerSuccessRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_CustomerSuccess>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_GetCustomerSuccessRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCustomerSuccess(
             request: request,
             options: options,
             onResponse: handleResponse

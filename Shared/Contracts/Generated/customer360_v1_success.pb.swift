@@ -2076,6 +2076,50 @@ public nonisolated struct Customer360_V1_ListAlertsRequest: Sendable {
 }
 
 /// One page of alerts, newest first.
+/// GetCustomerSuccess input.
+public nonisolated struct Customer360_V1_GetCustomerSuccessRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One customer's success at a glance. customer_id is the surviving id when a merged-away id was asked.
+public nonisolated struct Customer360_V1_CustomerSuccess: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// Active plans, as ListSuccessPlans orders them (at most 50).
+  public var activePlans: [Customer360_V1_SuccessPlan] = []
+
+  /// The latest stored health score; unset when none was ever computed.
+  public var health: Customer360_V1_HealthScore {
+    get {_health ?? Customer360_V1_HealthScore()}
+    set {_health = newValue}
+  }
+  /// Returns true if `health` has been explicitly set.
+  public var hasHealth: Bool {self._health != nil}
+  /// Clears the value of `health`. Subsequent reads from it will return its default value.
+  public mutating func clearHealth() {self._health = nil}
+
+  /// Open and acknowledged alerts, newest first (at most 50).
+  public var openAlerts: [Customer360_V1_Alert] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _health: Customer360_V1_HealthScore? = nil
+}
+
 public nonisolated struct Customer360_V1_ListAlertsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -4821,6 +4865,85 @@ nonisolated extension Customer360_V1_ListAlertsRequest: SwiftProtobuf.Message, S
     if lhs.states != rhs.states {return false}
     if lhs._raised != rhs._raised {return false}
     if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_GetCustomerSuccessRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCustomerSuccessRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_GetCustomerSuccessRequest, rhs: Customer360_V1_GetCustomerSuccessRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_CustomerSuccess: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerSuccess"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}active_plans\0\u{1}health\0\u{3}open_alerts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.activePlans) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._health) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.openAlerts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.activePlans.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.activePlans, fieldNumber: 2)
+    }
+    try { if let v = self._health {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.openAlerts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.openAlerts, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_CustomerSuccess, rhs: Customer360_V1_CustomerSuccess) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.activePlans != rhs.activePlans {return false}
+    if lhs._health != rhs._health {return false}
+    if lhs.openAlerts != rhs.openAlerts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -3,14 +3,22 @@ import C360ServerKit
 public import GRPCCore
 
 extension FeedbackService {
+    /// The most commented responses `GetCustomerScores` returns beside the scores.
+    static let maximumRecentComments = 50
+
     public func getCustomerScores(
         request: Customer360_V1_GetCustomerScoresRequest, context: ServerContext
     ) async throws -> Customer360_V1_CustomerScores {
         let customerID = try await readableCustomer(request.customerID)
         let window = request.hasWindow ? request.window : nil
         let (from, until) = try Validate.window(window)
+        let recentCount = try Validate.count(request.recentComments, field: "recent_comments",
+                                             maximum: Self.maximumRecentComments)
         let responses = try await store.responses(customer: customerID, from: from, until: until)
-        return CustomerScores(responses: responses).proto(customerID: customerID, window: window)
+        var scores = CustomerScores(responses: responses).proto(customerID: customerID, window: window)
+        // `responses` is oldest first; the newest commented ones come from its end.
+        scores.recentComments = responses.reversed().lazy.filter { !$0.comment.isEmpty }.prefix(recentCount).map(\.proto)
+        return scores
     }
 
     public func getScores(

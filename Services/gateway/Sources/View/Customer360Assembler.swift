@@ -71,51 +71,25 @@ struct Customer360Assembler: Sendable {
         async let consents = want("consents") ? SectionCall(sections: ["consents"], service: "profile-service").run {
             try await peers.profile.getConsents(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
         } : nil
-        async let stats = want("engagement", "commerce", "support")
-            ? SectionCall(sections: ["engagement", "commerce", "support"].filter { want($0) }, service: "interaction-service").run {
-                try await peers.interaction.getCustomerStats(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
-            } : nil
-        async let timeline = want("timeline") ? SectionCall(sections: ["timeline"], service: "interaction-service").run {
-            try await peers.interaction.listTimeline(.with {
-                $0.customerID = customerID
-                $0.page.pageSize = Int32(timelineLimit)
-            }, metadata: peers.metadata, options: options)
-        } : nil
+        async let interaction = interactionSections(customerID, wanted: wanted, timelineLimit: timelineLimit)
         async let scores = want("feedback") ? SectionCall(sections: ["feedback"], service: "feedback-service").run {
-            async let scores = peers.feedback.getCustomerScores(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
-            async let recent = peers.feedback.listResponses(.with {
+            try await peers.feedback.getCustomerScores(.with {
                 $0.customerID = customerID
-                $0.withCommentOnly = true
-                $0.page.pageSize = 5
-            }, metadata: peers.metadata, options: options)
-            return try await (scores, recent)
-        } : nil
-        async let plans = want("success_plans") ? SectionCall(sections: ["success_plans"], service: "success-service").run {
-            try await peers.success.listSuccessPlans(.with {
-                $0.customerID = customerID
-                $0.statuses = [.active]
+                $0.recentComments = Int32(Self.recentComments)
             }, metadata: peers.metadata, options: options)
         } : nil
-        async let health = want("health") ? SectionCall(sections: ["health"], service: "success-service").run {
-            () async throws -> Customer360_V1_HealthScore? in
-            do {
-                return try await peers.success.getHealthScore(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
-            } catch let error as RPCError where error.code == .notFound {
-                return nil  // never computed: the section is there, with no score
+        let successSections = ["success_plans", "health", "alerts"].filter { want($0) }
+        async let success = successSections.isEmpty ? nil
+            : SectionCall(sections: successSections, service: "success-service").run {
+                try await peers.success.getCustomerSuccess(.with { $0.customerID = customerID },
+                                                           metadata: peers.metadata, options: options)
             }
-        } : nil
-        async let alerts = want("alerts") ? SectionCall(sections: ["alerts"], service: "success-service").run {
-            try await peers.success.listAlerts(.with {
-                $0.customerID = customerID
-                $0.states = [.open, .acknowledged]
-            }, metadata: peers.metadata, options: options)
-        } : nil
 
         if let (value, status) = await consents {
             statuses += status
             if let value { view.consents = value.consents }
         }
-        if let (value, status) = await stats {
+        if let (value, status) = await interaction {
             statuses += status
             if let value {
                 if want("engagement") {
@@ -127,34 +101,59 @@ struct Customer360Assembler: Sendable {
                     view.support = value.support
                     view.openTickets = value.openTickets
                 }
+                if want("timeline") { view.recentTimeline = value.recentTouchpoints }
             }
-        }
-        if let (value, status) = await timeline {
-            statuses += status
-            if let value { view.recentTimeline = value.touchpoints }
         }
         if let (value, status) = await scores {
             statuses += status
-            if let (scores, recent) = value {
+            if var scores = value {
+                view.recentFeedback = scores.recentComments
+                scores.recentComments = []
                 view.feedback = scores
-                view.recentFeedback = recent.responses
             }
         }
-        if let (value, status) = await plans {
+        if let (value, status) = await success {
             statuses += status
-            if let value { view.successPlans = value.plans }
-        }
-        if let (value, status) = await health {
-            statuses += status
-            if let score = value ?? nil { view.health = score }
-        }
-        if let (value, status) = await alerts {
-            statuses += status
-            if let value { view.openAlerts = value.alerts }
+            if let value {
+                if want("success_plans") { view.successPlans = value.activePlans }
+                if want("health"), value.hasHealth { view.health = value.health }
+                if want("alerts") { view.openAlerts = value.openAlerts }
+            }
         }
         view.sectionStatuses = statuses.filter { wanted.isEmpty || wanted.contains($0.section) }
         view.missingSections = view.sectionStatuses.filter { !$0.ok }.map(\.section)
         view.generatedAt = Google_Protobuf_Timestamp(date: Date())
         return view
+    }
+
+    /// Commented survey responses the view shows.
+    static let recentComments = 5
+
+    /// interaction-service's sections in one call: statistics with the recent touchpoints, or only the timeline when
+    /// no statistic is wanted.
+    private func interactionSections(
+        _ customerID: String, wanted: Set<String>, timelineLimit: Int
+    ) async -> (Customer360_V1_GetCustomerStatsResponse?, [Customer360_V1_ViewSectionStatus])? {
+        func want(_ section: String) -> Bool { wanted.isEmpty || wanted.contains(section) }
+        let sections = ["engagement", "commerce", "support", "timeline"].filter(want)
+        guard !sections.isEmpty else { return nil }
+        let peers = self.peers
+        let recentTouchpoints = sections.contains("timeline") ? Int32(timelineLimit) : 0
+        let call = SectionCall(sections: sections, service: "interaction-service")
+        guard sections != ["timeline"] else {
+            return await call.run {
+                let timeline = try await peers.interaction.listTimeline(.with {
+                    $0.customerID = customerID
+                    $0.page.pageSize = Int32(timelineLimit)
+                }, metadata: peers.metadata, options: peers.options)
+                return .with { $0.recentTouchpoints = timeline.touchpoints }
+            }
+        }
+        return await call.run {
+            try await peers.interaction.getCustomerStats(.with {
+                $0.customerID = customerID
+                $0.recentTouchpoints = recentTouchpoints
+            }, metadata: peers.metadata, options: peers.options)
+        }
     }
 }

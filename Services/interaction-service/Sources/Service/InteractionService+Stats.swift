@@ -10,6 +10,8 @@ extension InteractionService {
     static let engagementWindows = [7, 30, 90]
     /// A self-service session counts as deflected when no ticket follows within this time.
     static let deflectionWindow: TimeInterval = 86_400
+    /// The most recent touchpoints `GetCustomerStats` returns beside the statistics.
+    static let maximumRecentTouchpoints = 100
 
     public func getEngagementStats(
         request: Customer360_V1_GetEngagementStatsRequest, context: ServerContext
@@ -51,13 +53,18 @@ extension InteractionService {
         let asOf = request.hasAsOf ? request.asOf.date : now()
         let timeZone = try Self.timeZone(request.timeZone, field: "time_zone")
         let window = request.hasSupportWindow ? request.supportWindow : nil
+        let recentCount = try Validate.count(request.recentTouchpoints, field: "recent_touchpoints",
+                                             maximum: Self.maximumRecentTouchpoints)
         async let engagement = engagement(customerID, asOf: asOf)
         async let commerce = commerce(customerID, asOf: asOf)
         async let support = support(customerID, window: window)
         async let best = bestContact(customerID, timeZone: timeZone, window: nil)
         async let open = store.tickets(customer: customerID, statuses: [.open, .awaitingCustomer], openedFrom: nil,
                                        openedUntil: nil, after: nil, limit: 50)
-        let (e, c, s, b, o) = try await (engagement, commerce, support, best, open)
+        async let recent = recentCount > 0
+            ? store.timeline(customer: customerID, filter: TimelineFilter(), after: nil, limit: recentCount).items
+            : []
+        let (e, c, s, b, o, r) = try await (engagement, commerce, support, best, open, recent)
         return .with {
             $0.customerID = customerID
             $0.engagement = e.proto(customerID: customerID)
@@ -65,6 +72,7 @@ extension InteractionService {
             $0.support = s.proto(customerID: customerID, window: window)
             $0.bestContact = b.proto(customerID: customerID)
             $0.openTickets = o.items.map(\.proto)
+            $0.recentTouchpoints = r.map(\.touchpoint.proto)
         }
     }
 
