@@ -53,7 +53,7 @@ let package = Package(
             name: "C360Contracts",
             dependencies: [grpcCore, grpcProtobuf, swiftProtobuf],
             path: "Shared/Contracts",
-            exclude: ["Generated/PROTO_FINGERPRINT"],
+            exclude: ["Generated/PROTO_FINGERPRINT", "Generated/customer360.protoset"],
             swiftSettings: strictSettings
         ),
         /// Opening a service's SQLite database (WAL, busy timeout, migrations), ids, page tokens.
@@ -67,12 +67,14 @@ let package = Package(
         .target(
             name: "C360ServerKit",
             dependencies: [
-                "C360Contracts", "C360StoreKit", grpcCore, grpcHTTP2, grpcProtobuf, swiftProtobuf, logging, metrics,
+                "C360Contracts", "C360StoreKit", "C360Clients", grpcCore, grpcHTTP2, grpcProtobuf, swiftProtobuf, logging, metrics,
                 prometheus, lifecycle, argumentParser, hummingbird,
             ],
             path: "Shared/ServerKit",
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["BuildInfo"]
         ),
+        .plugin(name: "BuildInfo", capability: .buildTool(), path: "Shared/Plugins/BuildInfo"),
         /// Connections to peer services: one address, one long-lived client, deadlines on every call.
         .target(
             name: "C360Clients",
@@ -192,6 +194,7 @@ let package = Package(
             name: "SharedTests",
             dependencies: [
                 "C360ServerKit", "C360StoreKit", "C360Contracts", "C360TestSupport", grpcCore, grdb, argumentParser,
+                swiftProtobuf,
             ],
             path: "Tests/SharedTests",
             swiftSettings: strictSettings
@@ -244,7 +247,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2],
+            dependencies: ["C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb],
             path: "Tests/IntegrationTests",
             swiftSettings: strictSettings
         ),

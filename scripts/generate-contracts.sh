@@ -54,5 +54,7 @@ protoc -I Proto \
   --grpc-swift-2_out="$out" \
   --grpc-swift-2_opt=Visibility=Public,FileNaming=PathToUnderscores,Server=true,Client=true,UseAccessLevelOnImports=true \
   "${protos[@]}"
+# The compiled contracts, which the test suite compares with the last release's (Proto/releases) for breaking changes.
+protoc -I Proto --descriptor_set_out="$out/customer360.protoset" "${protos[@]}"
 fingerprint > "$fingerprint_file"
 echo "wrote $(find "$out" -name '*.swift' | wc -l) files to $out (fingerprint $(cat "$fingerprint_file"))"

@@ -27,9 +27,13 @@ public enum MetricsEndpoint {
     }
 
     /// An HTTP server answering `/metrics` on host:port (0 picks a free port; the bound port is logged).
-    public static func service(host: String, port: Int, logger: Logger) -> some Service {
+    /// `beforeScrape` refreshes gauges read from outside the process's own counters (the database's size on disk).
+    public static func service(
+        host: String, port: Int, logger: Logger, beforeScrape: @escaping @Sendable () -> Void = {}
+    ) -> some Service {
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
+            beforeScrape()
             var buffer = ByteBuffer()
             buffer.writeBytes(registry.emitToBuffer())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -1,4 +1,5 @@
 import C360StoreKit
+import Metrics
 public import GRDB
 public import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -24,7 +25,8 @@ public struct ServiceHost: Sendable {
         self.configuration = configuration
         self.logger = Logger(label: identity.name)
         logger.notice("starting", metadata: [
-            "version": "\(C360Version.current)", "data_dir": "\(configuration.dataDirectory)",
+            "version": "\(C360Version.semantic)", "git": "\(C360Version.gitRevision)",
+            "data_dir": "\(configuration.dataDirectory)",
         ])
     }
 
@@ -34,13 +36,16 @@ public struct ServiceHost: Sendable {
             directory: configuration.dataDirectory, fileName: identity.databaseFileName, logger: logger)
     }
 
-    /// The gRPC server for `services` (plus health), the metrics endpoint when configured, and any background
-    /// services, run together and stopped gracefully on SIGTERM/SIGINT. `interceptors` run inside the request-id
-    /// and metrics interceptor every service has (the gateway adds access control).
+    /// The gRPC server for `services` (plus health and the admin service over `database`), the metrics endpoint
+    /// when configured, and any background services, run together and stopped gracefully on SIGTERM/SIGINT.
+    /// `interceptors` run inside the request-id and metrics interceptor every service has (the gateway adds access
+    /// control).
     public func serviceGroup(
-        serving services: [any RegistrableRPCService], background: [any Service] = [],
+        serving services: [any RegistrableRPCService], database: any DatabaseReader, background: [any Service] = [],
         interceptors: [any ServerInterceptor] = []
     ) -> ServiceGroup {
+        let services = services + [AdminService(identity: identity, database: database,
+                                                dataDirectory: configuration.dataDirectory)]
         let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
         // Internal services only answer callers that carry the service token; the gateway answers clients, who
         // carry API keys instead.
@@ -53,8 +58,12 @@ public struct ServiceHost: Sendable {
             portFile: configuration.portFile, logger: logger, interceptors: checks + interceptors)
         var members: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: grpc)]
         if let metricsPort = configuration.metricsPort {
+            let path = database.path
             members.append(.init(service: MetricsEndpoint.service(
-                host: configuration.host, port: metricsPort, logger: logger)))
+                host: configuration.host, port: metricsPort, logger: logger,
+                beforeScrape: {
+                    Gauge(label: "c360_database_size_bytes").record(DatabaseBackup.sizeOnDisk(path))
+                })))
         }
         members += background.map { .init(service: $0) }
         return ServiceGroup(configuration: .init(
@@ -69,7 +78,12 @@ public struct ServiceHost: Sendable {
     }
 }
 
-/// The version every executable reports.
+/// The version every executable reports: the release's semantic version and the git revision it was built from.
 public enum C360Version {
-    public static let current = "0.1.0"
+    /// The semantic version of this release; bump it when cutting a release (see README, Releases).
+    public static let semantic = "0.1.0"
+    /// The git commit the binary was built from (stamped by the BuildInfo plugin).
+    public static let gitRevision = BuildInfo.gitRevision
+    /// What `--version` prints, e.g. `0.1.0 (git 1a2b3c4d5e6f)`.
+    public static let current = "\(semantic) (git \(gitRevision))"
 }

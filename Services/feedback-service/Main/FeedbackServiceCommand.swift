@@ -16,7 +16,8 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
             in English and Persian. Every option also reads C360_FEEDBACK_<OPTION> from the environment \
             (e.g. C360_FEEDBACK_PROFILE_ADDR).
             """,
-        version: C360Version.current
+        version: C360Version.current,
+        subcommands: [BackupCommand<FeedbackStore>.self, RestoreCommand<FeedbackStore>.self]
     )
 
     @OptionGroup var server: ServerOptions
@@ -40,13 +41,14 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
         }
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
-        let store = try FeedbackStore(writer: try host.openDatabase())
+        let database = try host.openDatabase()
+        let store = try FeedbackStore(writer: database)
         let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "sentiment_threshold": "\(threshold)"])
         let service = FeedbackService(
             store: store,
             customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
             sentiment: SentimentAnalyzer(threshold: threshold))
-        try await host.serviceGroup(serving: [service], background: [profile]).run()
+        try await host.serviceGroup(serving: [service], database: database, background: [profile]).run()
     }
 }

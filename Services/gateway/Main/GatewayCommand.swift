@@ -17,7 +17,8 @@ struct GatewayCommand: AsyncParsableCommand {
             bootstrap-admin.key in --data-dir (readable only by the service user). Every option also reads \
             C360_GATEWAY_<OPTION> from the environment.
             """,
-        version: C360Version.current
+        version: C360Version.current,
+        subcommands: [BackupCommand<GatewayStore>.self, RestoreCommand<GatewayStore>.self]
     )
 
     @OptionGroup var server: ServerOptions
@@ -58,7 +59,8 @@ struct GatewayCommand: AsyncParsableCommand {
 
         let configuration = try server.resolve(for: identity)
         let host = ServiceHost(identity: identity, configuration: configuration)
-        let store = try GatewayStore(writer: try host.openDatabase())
+        let database = try host.openDatabase()
+        let store = try GatewayStore(writer: database)
         if let file = try await BootstrapKey.ensure(store: store, dataDirectory: configuration.dataDirectory) {
             host.logger.notice("created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
         }
@@ -83,7 +85,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let http = HTTPServer.service(host: configuration.host, port: port, portFile: portFile,
                                       api: JSONAPI(client: bridge.client), logger: host.logger)
         try await host.serviceGroup(
-            serving: [service], background: [profile, interaction, feedback, success, bridge, http],
+            serving: [service], database: database, background: [profile, interaction, feedback, success, bridge, http],
             interceptors: [accessControl]
         ).run()
     }

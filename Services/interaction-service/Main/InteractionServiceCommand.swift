@@ -15,7 +15,8 @@ struct InteractionServiceCommand: AsyncParsableCommand {
             and grpc.health.v1.Health over gRPC, and asks profile-service whether customers exist. Every option \
             also reads C360_INTERACTION_<OPTION> from the environment (e.g. C360_INTERACTION_PROFILE_ADDR).
             """,
-        version: C360Version.current
+        version: C360Version.current,
+        subcommands: [BackupCommand<InteractionStore>.self, RestoreCommand<InteractionStore>.self]
     )
 
     @OptionGroup var server: ServerOptions
@@ -39,13 +40,14 @@ struct InteractionServiceCommand: AsyncParsableCommand {
         }
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
-        let store = try InteractionStore(writer: try host.openDatabase(), currency: currencyCode)
+        let database = try host.openDatabase()
+        let store = try InteractionStore(writer: database, currency: currencyCode)
         let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
         let service = InteractionService(
             store: store,
             customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
             settings: CommerceSettings(currency: currencyCode))
-        try await host.serviceGroup(serving: [service], background: [profile]).run()
+        try await host.serviceGroup(serving: [service], database: database, background: [profile]).run()
     }
 }

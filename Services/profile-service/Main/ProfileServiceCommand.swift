@@ -13,14 +13,16 @@ struct ProfileServiceCommand: AsyncParsableCommand {
             grpc.health.v1.Health over gRPC. Every option also reads C360_PROFILE_<OPTION> from the environment \
             (e.g. C360_PROFILE_PORT).
             """,
-        version: C360Version.current
+        version: C360Version.current,
+        subcommands: [BackupCommand<ProfileStore>.self, RestoreCommand<ProfileStore>.self]
     )
 
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
         let host = ServiceHost(identity: .profile, configuration: try server.resolve(for: .profile))
-        let store = try ProfileStore(writer: try host.openDatabase())
-        try await host.serviceGroup(serving: [ProfileService(store: store)]).run()
+        let database = try host.openDatabase()
+        let store = try ProfileStore(writer: database)
+        try await host.serviceGroup(serving: [ProfileService(store: store)], database: database).run()
     }
 }

@@ -16,7 +16,8 @@ struct SuccessServiceCommand: AsyncParsableCommand {
             feedback-service (each call under --peer-deadline); customers are checked with profile-service. Every \
             option also reads C360_SUCCESS_<OPTION> from the environment (e.g. C360_SUCCESS_HEALTH_WEIGHTS).
             """,
-        version: C360Version.current
+        version: C360Version.current,
+        subcommands: [BackupCommand<SuccessStore>.self, RestoreCommand<SuccessStore>.self]
     )
 
     @OptionGroup var server: ServerOptions
@@ -79,7 +80,8 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
-        let store = try SuccessStore(writer: try host.openDatabase())
+        let database = try host.openDatabase()
+        let store = try SuccessStore(writer: database)
         let interrupted = try await store.interruptOrphanedBatches(at: Date())
         if !interrupted.isEmpty {
             host.logger.warning("batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
@@ -101,6 +103,6 @@ struct SuccessServiceCommand: AsyncParsableCommand {
             store: store,
             customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
             scorer: scorer, batches: batches, feed: feed)
-        try await host.serviceGroup(serving: [service], background: [profile, interaction, feedback, feed, batches]).run()
+        try await host.serviceGroup(serving: [service], database: database, background: [profile, interaction, feedback, feed, batches]).run()
     }
 }

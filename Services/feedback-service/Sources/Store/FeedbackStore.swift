@@ -1,3 +1,4 @@
+public import C360ServerKit
 import C360StoreKit
 import Foundation
 public import GRDB
@@ -12,10 +13,10 @@ public struct FeedbackStore: Sendable {
 
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
-        try Self.migrator.migrate(writer)
+        try DatabaseSchema.migrate(writer, with: Self.schema)
     }
 
-    static var migrator: DatabaseMigrator {
+    public static var schema: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: surveys, responses, themes, feature requests, churn reasons") { db in
             try db.execute(sql: """
@@ -152,4 +153,9 @@ struct InstantBounds {
         }
         return (sql, arguments)
     }
+}
+
+/// Whose database this is, for the shared `backup` and `restore` subcommands.
+extension FeedbackStore: ServiceStore {
+    public static var identity: ServiceIdentity { .feedback }
 }

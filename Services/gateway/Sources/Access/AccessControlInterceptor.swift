@@ -1,11 +1,13 @@
 import Foundation
 public import GRPCCore
 
-/// Authenticates every GatewayService call by its `authorization: Bearer <secret>` metadata and checks the key's
-/// role may call the method; the caller is then available to handlers as `Caller.current`. Health checks pass
-/// without a key.
+/// Authenticates every GatewayService and AdminService call by its `authorization: Bearer <secret>` metadata and
+/// checks the key's role may call the method (AdminService: admins only); the caller is then available to handlers
+/// as `Caller.current`. Health checks pass without a key.
 public struct AccessControlInterceptor: ServerInterceptor {
     static let gatewayService = "customer360.v1.GatewayService"
+    /// Operations (backups, server info): admin keys only.
+    static let adminService = "customer360.v1.AdminService"
     /// Metadata the HTTP bridge sets to the route a call came in on.
     public static let httpRouteKey = "x-c360-http-route"
     private let authenticator: Authenticator
@@ -19,7 +21,8 @@ public struct AccessControlInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        guard context.descriptor.service.fullyQualifiedService == Self.gatewayService else {
+        let service = context.descriptor.service.fullyQualifiedService
+        guard service == Self.gatewayService || service == Self.adminService else {
             return try await next(request, context)
         }
         // Only the in-process HTTP bridge may say which HTTP route a call came from.
@@ -28,7 +31,8 @@ public struct AccessControlInterceptor: ServerInterceptor {
         let caller = Caller(key: try await authenticate(request.metadata),
                             clientAddress: bridged ? "http" : context.remotePeer, httpRoute: route.map { String($0) })
         let method = context.descriptor.method
-        guard let capability = Role.capabilities[method], caller.key.role.may(capability) else {
+        let needed = service == Self.adminService ? .administer : Role.capabilities[method]
+        guard let capability = needed, caller.key.role.may(capability) else {
             throw GatewayError.notPermitted(role: caller.key.role, method: method)
         }
         var response = try await Caller.$current.withValue(caller) { try await next(request, context) }

@@ -38,9 +38,8 @@ public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtoco
         default: ""
         }
         return try await audited(.read, customer: requested, context: context) {
-            let resolution = try await assembler.resolve(request)
-            var view = await assembler.view(for: resolution, wanted: Set(request.sections),
-                                            timelineLimit: request.timelineLimit == 0 ? 20 : Int(request.timelineLimit))
+            var view = try await assembler.view(for: request, wanted: Set(request.sections),
+                                                timelineLimit: request.timelineLimit == 0 ? 20 : Int(request.timelineLimit))
             if !(Caller.current?.key.role.seesPersonalData ?? false) { Redaction.redact(&view) }
             return (view, view.customerID)
         }

@@ -1,3 +1,4 @@
+public import C360ServerKit
 import C360StoreKit
 import Foundation
 public import GRDB
@@ -8,10 +9,10 @@ public struct GatewayStore: Sendable {
 
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
-        try Self.migrator.migrate(writer)
+        try DatabaseSchema.migrate(writer, with: Self.schema)
     }
 
-    static var migrator: DatabaseMigrator {
+    public static var schema: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: api keys and audit log") { db in
             try db.execute(sql: """
@@ -57,4 +58,9 @@ public struct GatewayStore: Sendable {
 public struct ListPosition: Codable, Sendable, Equatable {
     public var key: Int64
     public var tie: String
+}
+
+/// Whose database this is, for the shared `backup` and `restore` subcommands.
+extension GatewayStore: ServiceStore {
+    public static var identity: ServiceIdentity { .gateway }
 }

@@ -20,50 +20,80 @@ struct Customer360Assembler: Sendable {
         case profileUnavailable(customerID: String, status: Customer360_V1_ViewSectionStatus)
     }
 
-    func resolve(_ request: Customer360_V1_GetCustomer360Request) async throws -> Resolution {
-        switch request.lookup {
-        case .customerID(let id):
-            let id = try Validate.id(id, field: "customer_id")
-            let (customer, statuses) = await SectionCall(sections: ["profile"], service: "profile-service").run {
-                try await peers.profile.getCustomer(.with { $0.customerID = id }, metadata: peers.metadata, options: peers.options)
-            }
-            if let customer { return .found(customer) }
-            let status = statuses[0]
-            if status.errorCode == "NOT_FOUND" { throw RPCError(code: .notFound, message: status.errorMessage) }
-            return .profileUnavailable(customerID: id, status: status)
-        case .identifier(let identifier):
-            do {
-                return .found(try await peers.profile.lookupCustomer(.with { $0.identifier = identifier },
-                                                                     metadata: peers.metadata, options: peers.options))
-            } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
-                throw RPCError(code: .unavailable,
-                               message: "profile-service is unavailable, so the identifier cannot be resolved; retry, or ask by customer_id")
-            }
-        case nil:
-            throw InvalidArgument("lookup", "set customer_id or identifier")
+    /// The customer an identifier belongs to (the survivor when it was merged).
+    private func customer(with identifier: Customer360_V1_Identifier) async throws -> Customer360_V1_Customer {
+        do {
+            return try await peers.profile.lookupCustomer(.with { $0.identifier = identifier },
+                                                          metadata: peers.metadata, options: peers.options)
+        } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
+            throw RPCError(code: .unavailable,
+                           message: "profile-service is unavailable, so the identifier cannot be resolved; retry, or ask by customer_id")
         }
     }
 
-    /// The view for `resolution`, with `wanted` sections (all when empty) and `timelineLimit` recent touchpoints.
-    func view(for resolution: Resolution, wanted: Set<String>, timelineLimit: Int) async -> Customer360_V1_Customer360View {
-        var view = Customer360_V1_Customer360View()
-        var statuses: [Customer360_V1_ViewSectionStatus] = []
-        let customerID: String
+    /// The view `request` asks for, with `wanted` sections (all when empty) and `timelineLimit` recent touchpoints.
+    ///
+    /// Asked by id, the profile is fetched beside every other section: each service resolves a merged-away id to its
+    /// survivor itself, so nothing waits for profile-service first. Asked by identifier, the identifier is resolved
+    /// first, then the sections are fetched.
+    func view(for request: Customer360_V1_GetCustomer360Request, wanted: Set<String>, timelineLimit: Int) async throws
+        -> Customer360_V1_Customer360View {
+        let requested: String
+        switch request.lookup {
+        case .customerID(let id):
+            requested = id
+        case .identifier(let identifier):
+            let customer = try await customer(with: identifier)
+            let sections = await sections(of: customer.customerID, wanted: wanted, timelineLimit: timelineLimit)
+            return combine(.found(customer), sections, wanted: wanted)
+        case nil:
+            throw InvalidArgument("lookup", "set customer_id or identifier")
+        }
+        let id = try Validate.id(requested, field: "customer_id")
+        let peers = self.peers
+        async let profile = SectionCall(sections: ["profile"], service: "profile-service").run {
+            try await peers.profile.getCustomer(.with { $0.customerID = id }, metadata: peers.metadata, options: peers.options)
+        }
+        async let sections = sections(of: id, wanted: wanted, timelineLimit: timelineLimit)
+        let (customer, statuses) = await profile
+        if let customer { return combine(.found(customer), await sections, wanted: wanted) }
+        if statuses[0].errorCode == "NOT_FOUND" { throw RPCError(code: .notFound, message: statuses[0].errorMessage) }
+        return combine(.profileUnavailable(customerID: id, status: statuses[0]), await sections, wanted: wanted)
+    }
+
+    /// The profile part of the view put together with the other sections.
+    private func combine(
+        _ resolution: Resolution, _ sections: (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus]),
+        wanted: Set<String>
+    ) -> Customer360_V1_Customer360View {
+        var view = sections.view
+        var statuses = sections.statuses
         switch resolution {
         case .found(let customer):
-            customerID = customer.customerID
+            view.customerID = customer.customerID
             view.profile = customer
             view.resolvedFrom = customer.resolvedFrom
-            statuses.append(.with {
+            statuses.insert(.with {
                 $0.section = "profile"
                 $0.service = "profile-service"
                 $0.ok = true
-            })
+            }, at: 0)
         case .profileUnavailable(let id, let status):
-            customerID = id
-            statuses.append(status)
+            view.customerID = id
+            statuses.insert(status, at: 0)
         }
-        view.customerID = customerID
+        view.sectionStatuses = statuses.filter { wanted.isEmpty || wanted.contains($0.section) }
+        view.missingSections = view.sectionStatuses.filter { !$0.ok }.map(\.section)
+        view.generatedAt = Google_Protobuf_Timestamp(date: Date())
+        return view
+    }
+
+    /// Every section but the profile, asked of the services concurrently under `customerID` (which each service
+    /// resolves to the survivor when it was merged away), with a status per section.
+    private func sections(of customerID: String, wanted: Set<String>, timelineLimit: Int) async
+        -> (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus]) {
+        var view = Customer360_V1_Customer360View()
+        var statuses: [Customer360_V1_ViewSectionStatus] = []
         func want(_ sections: String...) -> Bool { wanted.isEmpty || sections.contains(where: wanted.contains) }
         let peers = self.peers
         let options = peers.options
@@ -120,10 +150,7 @@ struct Customer360Assembler: Sendable {
                 if want("alerts") { view.openAlerts = value.openAlerts }
             }
         }
-        view.sectionStatuses = statuses.filter { wanted.isEmpty || wanted.contains($0.section) }
-        view.missingSections = view.sectionStatuses.filter { !$0.ok }.map(\.section)
-        view.generatedAt = Google_Protobuf_Timestamp(date: Date())
-        return view
+        return (view, statuses)
     }
 
     /// Commented survey responses the view shows.

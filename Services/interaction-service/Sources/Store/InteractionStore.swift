@@ -1,3 +1,4 @@
+public import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRDB
@@ -18,10 +19,10 @@ public struct InteractionStore: Sendable {
         self.writer = writer
         self.currency = currency
         self.now = now
-        try Self.migrator.migrate(writer)
+        try DatabaseSchema.migrate(writer, with: Self.schema)
     }
 
-    static var migrator: DatabaseMigrator {
+    public static var schema: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: touchpoints, tickets, customer summaries") { db in
             try db.execute(sql: """
@@ -86,4 +87,9 @@ public struct InteractionStore: Sendable {
         }
         return migrator
     }
+}
+
+/// Whose database this is, for the shared `backup` and `restore` subcommands.
+extension InteractionStore: ServiceStore {
+    public static var identity: ServiceIdentity { .interaction }
 }

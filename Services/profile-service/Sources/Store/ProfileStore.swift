@@ -1,3 +1,4 @@
+public import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRDB
@@ -19,11 +20,11 @@ public struct ProfileStore: Sendable {
     public init(writer: any DatabaseWriter, now: @escaping @Sendable () -> Date = Date.init) throws {
         self.writer = writer
         self.now = now
-        try Self.migrator.migrate(writer)
+        try DatabaseSchema.migrate(writer, with: Self.schema)
     }
 
     /// The schema, one named migration per change; a landed migration is never edited.
-    static var migrator: DatabaseMigrator {
+    public static var schema: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: customers, identifiers, tags, attributes, traits, consents, loyalty") { db in
             try db.create(table: "customer") { t in
@@ -102,4 +103,9 @@ public struct ProfileStore: Sendable {
         }
         return migrator
     }
+}
+
+/// Whose database this is, for the shared `backup` and `restore` subcommands.
+extension ProfileStore: ServiceStore {
+    public static var identity: ServiceIdentity { .profile }
 }

@@ -1,3 +1,4 @@
+public import C360ServerKit
 import C360StoreKit
 import Foundation
 public import GRDB
@@ -12,10 +13,10 @@ public struct SuccessStore: Sendable {
 
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
-        try Self.migrator.migrate(writer)
+        try DatabaseSchema.migrate(writer, with: Self.schema)
     }
 
-    static var migrator: DatabaseMigrator {
+    public static var schema: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: plans, goals, health scores, alerts, tasks, batches") { db in
             try db.execute(sql: """
@@ -197,4 +198,9 @@ enum JSONColumn {
         decoder.dateDecodingStrategy = .millisecondsSince1970
         return try decoder.decode(type, from: Data(text.utf8))
     }
+}
+
+/// Whose database this is, for the shared `backup` and `restore` subcommands.
+extension SuccessStore: ServiceStore {
+    public static var identity: ServiceIdentity { .success }
 }
