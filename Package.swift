@@ -87,7 +87,7 @@ let package = Package(
 
         .target(
             name: "ProfileService",
-            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", grpcCore, grdb, logging],
+            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grdb, logging],
             path: "Services/profile-service/Sources",
             swiftSettings: strictSettings
         ),

@@ -4,8 +4,8 @@ import Logging
 public import ServiceLifecycle
 
 /// One long-lived HTTP/2 connection to a peer service, run as a lifecycle `Service` so it is closed on graceful
-/// shutdown. The wrapped client reconnects on its own with backoff when the peer restarts. Every call is counted and
-/// timed (`PeerCallMetricsInterceptor`).
+/// shutdown. The wrapped client reconnects on its own with backoff when the peer restarts. Every call carries the
+/// current request id (`RequestIDClientInterceptor`) and is counted and timed (`PeerCallMetricsInterceptor`).
 ///
 /// Wrap `client` in the generated stub of the peer (`Customer360_V1_ProfileService.Client(wrapping:)`) and pass a
 /// deadline (`CallOptions.timeout`) on every call.
@@ -24,7 +24,7 @@ public struct PeerConnection: Service {
                     config.connection.flushCoalescing = nil
                 }
             ),
-            interceptors: [PeerCallMetricsInterceptor()]
+            interceptors: [RequestIDClientInterceptor(), PeerCallMetricsInterceptor()]
                 + (serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? [])
         )
     }

@@ -1,3 +1,4 @@
+import C360Clients
 import Foundation
 public import GRPCCore
 public import Logging

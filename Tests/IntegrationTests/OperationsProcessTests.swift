@@ -8,6 +8,7 @@ import FoundationNetworking
 import GRDB
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SwiftProtobuf
 import Synchronization
 import Testing
 
@@ -177,6 +178,31 @@ struct OperationsProcessTests {
             }
             let info = try await Admin(wrapping: client).getServerInfo(.init())
             #expect(info.service == "profile-service" && info.schemaVersion >= 1 && info.databaseSizeBytes > 0)
+        }
+    }
+
+    @Test("the request id travels with a call from one service to the next and appears in both logs")
+    func requestIDAcrossHops() async throws {
+        try await withService("profile-service", arguments: ["--log-level", "debug"]) { profile, _ in
+            try await withService("interaction-service", arguments: ["--profile-addr", "\(profile.address)"]) { _, client in
+                let requestID = "ops-trace-\(UUID().uuidString.prefix(8))"
+                let refused = await #expect(throws: RPCError.self) {
+                    // An id profile-service has never seen: interaction-service must ask it.
+                    _ = try await Customer360_V1_InteractionService.Client(wrapping: client).recordTouchpoint(.with {
+                        $0.customerID = "01900000-0000-7000-8000-0000000000ff"
+                        $0.touchpoint = .with {
+                            $0.eventID = "trace-1"
+                            $0.occurredAt = .init(date: Date())
+                            $0.channel = .web
+                            $0.kind = .pageView
+                            $0.direction = .inbound
+                        }
+                    }, metadata: ["x-request-id": "\(requestID)"])
+                }
+                #expect(refused?.code == .failedPrecondition)
+                let lines = profile.logText().split(separator: "\n").filter { $0.contains("request_id=\(requestID)") }
+                #expect(!lines.isEmpty, "profile-service never logged \(requestID):\n\(profile.logTail())")
+            }
         }
     }
 

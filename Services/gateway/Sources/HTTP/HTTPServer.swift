@@ -1,3 +1,4 @@
+import C360Clients
 import C360ServerKit
 import Foundation
 import GRPCCore

@@ -1,3 +1,4 @@
+import C360Clients
 public import C360Contracts
 import C360ServerKit
 import C360StoreKit

@@ -10,6 +10,11 @@ public struct RequestContext: Sendable {
     public var requestID: String
     public var logger: Logger
 
+    public init(requestID: String, logger: Logger) {
+        self.requestID = requestID
+        self.logger = logger
+    }
+
     @TaskLocal public static var current: RequestContext?
 
     /// The current request's logger, or `fallback` outside an RPC.
