@@ -3,6 +3,7 @@
 #   make build        debug build of every product and the tests
 #   make test         contract freshness, swift tests (unit + integration against the built executables), Python smoke
 #   make smoke        the Python smoke test only (needs `make build`)
+#   make deploy-check systemd units, Kubernetes manifests and the Containerfile, validated offline
 #   make run          every service locally (deploy/local/run.sh)
 #   make generate     regenerate Shared/Contracts/Generated from Proto/ (needs protoc)
 #   make clean-data   delete ./data, the local services' databases
@@ -16,7 +17,7 @@ SWIFT ?= swift
 # that uses it, so targets that do not need it never start SwiftPM.
 BIN_DIR = $$($(SWIFT) build --show-bin-path)
 
-.PHONY: build test check-contracts swift-test smoke run generate clean-data
+.PHONY: build test check-contracts swift-test smoke deploy-check run generate clean-data
 # One step at a time: the steps share a 2-core machine and SwiftPM's .build lock.
 .NOTPARALLEL:
 
@@ -24,8 +25,12 @@ build:
 	@echo "==> swift build --build-tests"
 	$(SWIFT) build --build-tests
 
-test: check-contracts build swift-test smoke
+test: check-contracts deploy-check build swift-test smoke
 	@echo "==> all tests passed"
+
+deploy-check:
+	@echo "==> deploy/ validated offline"
+	scripts/ci-validate-deploy.sh
 
 check-contracts:
 	@echo "==> generated contracts match Proto/"

@@ -21,6 +21,11 @@ struct BuildInfoPlugin: BuildToolPlugin {
             displayName: "Stamping the git revision into \(target.name)",
             executable: URL(fileURLWithPath: "/bin/sh"),
             arguments: ["-c", script, "build-info", context.package.directoryURL.path, output.path],
+            // Prebuild commands start with an empty environment: hand over the fallback and a PATH to find git.
+            environment: [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+                "C360_GIT_REVISION": ProcessInfo.processInfo.environment["C360_GIT_REVISION"] ?? "unknown",
+            ],
             outputFilesDirectory: output
         )]
     }

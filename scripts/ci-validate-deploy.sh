@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Validates everything under deploy/ offline, without a cluster, a container engine or a Swift build:
+#
+#   1. systemd: deploy/systemd/verify.sh (systemd-analyze verify and security, units against env files).
+#   2. Kubernetes: every manifest listed in deploy/kubernetes/kustomization.yaml validated against the Kubernetes
+#      $K8S_VERSION API schema with --strict (unknown fields fail) by PyPI's kubernetes-validate, in a virtualenv
+#      under .build/ci-venv; then cross-checks kustomize itself would not make: every file the kustomization names
+#      exists and every file in deploy/kubernetes is named, generator and image names match what the pods use, ports
+#      agree between config.env, containers, probes, Services and scrape annotations, peer addresses name real
+#      Services, config.env only sets variables the executables document. kustomize is not needed; when kubectl
+#      happens to be installed, `kubectl kustomize` also renders the whole thing and the result is validated too.
+#   3. Container: the Containerfile has a stage per executable and its ignore file is in place.
+#
+# Installs what it lacks (Debian: systemd, python3-venv; needs root for that) and is safe to run again. Exits
+# non-zero on any problem.
+#   scripts/ci-validate-deploy.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo=$PWD
+
+K8S_VERSION=1.30.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+venv=$repo/.build/ci-venv
+executables=(profile-service interaction-service feedback-service success-service gateway)
+
+apt_install() {
+  if ((EUID != 0)); then
+    echo "ci-validate-deploy: needs the Debian packages $*; run as root or install them first" >&2
+    exit 1
+  fi
+  echo "==> apt-get install $*"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "$@" >/dev/null ||
+    { apt-get update >/dev/null && apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+command -v systemd-analyze >/dev/null || apt_install systemd
+command -v python3 >/dev/null || apt_install python3 python3-venv
+# Debian's python3 ships venv without ensurepip until python3-venv is installed.
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+
+echo "==> 1/3 systemd units"
+deploy/systemd/verify.sh
+
+echo "==> 2/3 Kubernetes manifests"
+if ! "$venv/bin/python" -c 'import kubernetes_validate, yaml' 2>/dev/null ||
+  [[ $("$venv/bin/kubernetes-validate" --version 2>/dev/null) != *"$KUBERNETES_VALIDATE_VERSION"* ]]; then
+  echo "    installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION into ${venv#"$repo"/}"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+
+# The cross-checks; they write the list of resource files for kubernetes-validate to $resource_list.
+resource_list=$(mktemp)
+rendered=$(mktemp --suffix=.yaml)
+trap 'rm -f "$resource_list" "$rendered"' EXIT
+"$venv/bin/python" - "$repo" "$resource_list" <<'PY' || { echo "ci-validate-deploy: cross-checks failed" >&2; exit 1; }
+import pathlib, re, sys
+import yaml
+
+repo = pathlib.Path(sys.argv[1])
+base = repo / "deploy/kubernetes"
+problems = []
+def problem(message): problems.append(message)
+
+kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+known_fields = {"apiVersion", "kind", "resources", "components", "configMapGenerator", "secretGenerator",
+                "generatorOptions", "images", "labels", "commonLabels", "commonAnnotations", "namePrefix", "nameSuffix",
+                "namespace", "patches", "replacements", "replicas", "buildMetadata", "sortOptions"}
+for field in sorted(set(kustomization) - known_fields):
+    problem(f"kustomization.yaml: unknown field '{field}'")
+
+# Every file the kustomization names exists (inside deploy/kubernetes), and every file there is named.
+referenced = {}
+for path in kustomization.get("resources", []):
+    referenced[path] = "resources"
+for kind in ("configMapGenerator", "secretGenerator"):
+    for generator in kustomization.get(kind, []):
+        for entry in generator.get("envs", []) + generator.get("files", []):
+            referenced[entry.split("=", 1)[-1]] = f"{kind} {generator['name']}"
+for path, where in referenced.items():
+    file = (base / path).resolve()
+    if base.resolve() not in file.parents or not file.is_file():
+        problem(f"kustomization.yaml ({where}) names {path}, which is not a file in deploy/kubernetes")
+for file in sorted(p for p in base.rglob("*") if p.is_file()):
+    name = file.relative_to(base).as_posix()
+    if name != "kustomization.yaml" and name not in referenced:
+        problem(f"deploy/kubernetes/{name} is not named in kustomization.yaml")
+
+# config.env: KEY=value lines only, keys the executables document, nothing the pods set on the command line.
+config = {}
+for number, line in enumerate((base / "config.env").read_text().splitlines(), 1):
+    if not line.strip() or line.startswith("#"):
+        continue
+    match = re.fullmatch(r"(C360_[A-Z0-9_]+)=(\S*)", line)
+    if not match:
+        problem(f"config.env:{number}: not a C360_*=value line: {line!r}")
+        continue
+    config[match[1]] = match[2]
+shared = (repo / "Shared/ServerKit/ServerOptions.swift").read_text()
+documented = {}
+for executable in ["profile-service", "interaction-service", "feedback-service", "success-service", "gateway"]:
+    key = executable.split("-")[0].upper()
+    sources = shared + "".join(p.read_text() for p in (repo / f"Services/{executable}/Main").glob("*.swift"))
+    found = re.findall(rf"C360_(?:<SERVICE>|{key})_[A-Z0-9_]+", sources)
+    documented[key] = {m.replace("<SERVICE>", key) for m in found}
+every_variable = set().union(*documented.values())
+for name in sorted(config):
+    if name not in every_variable:
+        problem(f"config.env sets {name}, which no executable documents")
+    elif re.search(r"_(DATA_DIR|SERVICE_TOKEN|SERVICE_TOKEN_FILE)$", name):
+        problem(f"config.env sets {name}, which the pods' --data-dir/--service-token-file flags override")
+
+# The manifests, and how they refer to each other and to the generators.
+documents = []
+resource_files = [p for p, where in referenced.items() if where == "resources"]
+for path in resource_files:
+    try:
+        documents += [(path, d) for d in yaml.safe_load_all((base / path).read_text()) if d]
+    except yaml.YAMLError as error:
+        problem(f"{path}: {error}")
+services = {d["metadata"]["name"]: d for _, d in documents if d.get("kind") == "Service"}
+workloads = [(p, d) for p, d in documents if d.get("kind") in ("StatefulSet", "Deployment")]
+config_maps = {g["name"] for g in kustomization.get("configMapGenerator", [])}
+secrets = {g["name"]: {e.split("=", 1)[0] if "=" in e else pathlib.PurePath(e).name for e in g.get("files", [])}
+           for g in kustomization.get("secretGenerator", [])}
+images = {i["name"] for i in kustomization.get("images", [])}
+used_images = set()
+for path, workload in workloads:
+    name = workload["metadata"]["name"]
+    where = f"{path} {workload['kind']} {name}"
+    spec = workload["spec"]
+    pod = spec["template"]["spec"]
+    labels = spec["template"]["metadata"].get("labels", {})
+    if spec.get("replicas") != 1:
+        problem(f"{where}: replicas must be 1 (one SQLite writer)")
+    if pod.get("enableServiceLinks") is not False:
+        problem(f"{where}: enableServiceLinks must be false (Service variables clash with C360_*_PORT)")
+    service = services.get(spec.get("serviceName", name))
+    if service is None:
+        problem(f"{where}: no Service named {spec.get('serviceName', name)}")
+        continue
+    if any(labels.get(k) != v for k, v in service["spec"].get("selector", {}).items()):
+        problem(f"{where}: Service {service['metadata']['name']} does not select its pods")
+    key = name.removeprefix("c360-").upper()
+    for volume in pod.get("volumes", []):
+        secret = volume.get("secret")
+        if secret and secret["secretName"] not in secrets:
+            problem(f"{where}: Secret {secret['secretName']} is not generated by kustomization.yaml")
+        elif secret:
+            for item in secret.get("items", []):
+                if item["key"] not in secrets[secret["secretName"]]:
+                    problem(f"{where}: Secret {secret['secretName']} has no key {item['key']}")
+    for container in pod["containers"]:
+        image = container["image"].rsplit(":", 1)[0]
+        used_images.add(image)
+        if image not in images:
+            problem(f"{where}: image {image} is not listed under images: in kustomization.yaml")
+        for source in container.get("envFrom", []):
+            ref = source.get("configMapRef", {}).get("name")
+            if ref and ref not in config_maps:
+                problem(f"{where}: ConfigMap {ref} is not generated by kustomization.yaml")
+        ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            port = container.get(probe, {}).get("grpc", {}).get("port")
+            if port != ports.get("grpc"):
+                problem(f"{where}: {probe} must be a grpc probe on the grpc port {ports.get('grpc')}, not {port}")
+        expected = {"PORT": ports.get("grpc"), "METRICS_PORT": ports.get("metrics")}
+        if "http" in ports:
+            expected["HTTP_PORT"] = ports["http"]
+        for variable, port in expected.items():
+            value = config.get(f"C360_{key}_{variable}")
+            if value != str(port):
+                problem(f"{where}: config.env C360_{key}_{variable}={value}, but the container port is {port}")
+        if config.get(f"C360_{key}_HOST") != "0.0.0.0":
+            problem(f"config.env: C360_{key}_HOST must be 0.0.0.0 (probes and peers use the pod IP)")
+        for service_port in service["spec"]["ports"]:
+            if service_port["targetPort"] not in ports:
+                problem(f"Service {service['metadata']['name']}: targetPort {service_port['targetPort']} "
+                        "is not a container port")
+        scrape = service["metadata"].get("annotations", {}).get("prometheus.io/port")
+        if scrape != str(ports.get("metrics")):
+            problem(f"Service {service['metadata']['name']}: prometheus.io/port {scrape} is not the metrics port")
+for image in sorted(images - used_images):
+    problem(f"kustomization.yaml: images: lists {image}, which no manifest uses")
+grpc_ports = {name: next(p["port"] for p in s["spec"]["ports"] if p["name"] == "grpc") for name, s in services.items()}
+for variable, value in sorted(config.items()):
+    if variable.endswith("_ADDR"):
+        host, _, port = value.rpartition(":")
+        if grpc_ports.get(host) != int(port or 0):
+            problem(f"config.env: {variable}={value} is not a Service's gRPC port ({grpc_ports})")
+
+if problems:
+    print("\n".join(f"FAIL: {p}" for p in problems), file=sys.stderr)
+    sys.exit(1)
+print(f"    kustomization: {len(referenced)} files named, all present, none left out; {len(workloads)} workloads, "
+      f"{len(services)} Services, {len(config)} settings cross-checked")
+pathlib.Path(sys.argv[2]).write_text("\n".join(resource_files) + "\n")
+PY
+
+# kubernetes-validate exits 0 after a WARN (e.g. a kind it has no schema for), so anything it prints fails.
+validate() {
+  local output
+  if ! output=$("$venv/bin/kubernetes-validate" --kubernetes-version "$K8S_VERSION" --strict --quiet "$@" 2>&1) ||
+    [[ -n $output ]]; then
+    printf '%s\n' "$output" >&2
+    echo "ci-validate-deploy: kubernetes-validate failed" >&2
+    exit 1
+  fi
+}
+mapfile -t resource_files <"$resource_list"
+(cd deploy/kubernetes && validate "${resource_files[@]}")
+echo "    kubernetes-validate $KUBERNETES_VALIDATE_VERSION --strict against Kubernetes $K8S_VERSION:" \
+  "${resource_files[*]} valid"
+if command -v kubectl >/dev/null; then
+  kubectl kustomize deploy/kubernetes >"$rendered"
+  validate "$rendered"
+  echo "    kubectl kustomize: $(grep -c '^kind:' "$rendered") rendered objects valid"
+else
+  echo "    (kubectl not installed: the rendered output is not checked)"
+fi
+
+echo "==> 3/3 Containerfile"
+for executable in "${executables[@]}"; do
+  grep -qE "^FROM runtime AS $executable\$" deploy/container/Containerfile ||
+    { echo "ci-validate-deploy: deploy/container/Containerfile has no stage for $executable" >&2; exit 1; }
+done
+grep -qxF '.build*' deploy/container/Containerfile.dockerignore ||
+  { echo "ci-validate-deploy: deploy/container/Containerfile.dockerignore must exclude .build*" >&2; exit 1; }
+echo "    a stage for each of ${#executables[@]} executables; Containerfile.dockerignore present"
+
+echo "ci-validate-deploy: all deploy checks passed"
