@@ -30,16 +30,17 @@ public enum HTTPServer {
             metadata.addString("http \(request.method.rawValue) /api/v1/\(method)", forKey: AccessControlInterceptor.httpRouteKey)
             do {
                 let body = try await request.collectBody(upTo: maxBody)
+                if let stream = try api.stream(method, body: body, metadata: metadata) {
+                    return await stream.response(error: response(for:))
+                }
                 guard let json = try await api.call(method, body: body, metadata: metadata) else {
                     return error(.notFound, code: "NOT_FOUND",
                                  message: "no method \(method); the API has \(api.methods.joined(separator: ", "))")
                 }
                 return Response(status: .ok, headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: json)))
-            } catch let rpc as RPCError {
-                return error(status(for: rpc.code), code: rpc.code.canonicalName, message: rpc.message)
             } catch {
-                return HTTPServer.error(.badRequest, code: "INVALID_ARGUMENT", message: "the request could not be read: \(error)")
+                return response(for: error)
             }
         }
         return Application(
@@ -61,6 +62,14 @@ public enum HTTPServer {
             },
             logger: logger
         )
+    }
+
+    /// The JSON error answer for a failed call.
+    static func response(for failure: any Error) -> Response {
+        if let rpc = failure as? RPCError {
+            return error(status(for: rpc.code), code: rpc.code.canonicalName, message: rpc.message)
+        }
+        return error(.badRequest, code: "INVALID_ARGUMENT", message: "the request could not be read: \(failure)")
     }
 
     /// The HTTP status for a gRPC status (as grpc-gateway maps them).

@@ -5,13 +5,18 @@ public import Hummingbird
 import SwiftProtobuf
 
 /// The HTTP/JSON face of GatewayService: `POST /api/v1/<Method>` with the request message in the protobuf JSON
-/// mapping answers the response message the same way. Every unary RPC is available; streams are gRPC only.
+/// mapping answers the response message the same way. Every unary RPC is available, and two streams:
+/// `ExportCustomerData` answers the export document itself, written as its chunks arrive, and `WatchAlerts` one
+/// `AlertEvent` per line (newline-delimited JSON) for as long as the client listens.
 public struct JSONAPI: Sendable {
     public typealias Client = Customer360_V1_GatewayService.Client<InProcessTransport.Client>
     typealias Handler = @Sendable (Client, ByteBuffer, Metadata) async throws -> String
 
+    typealias StreamHandler = @Sendable (Client, ByteBuffer, Metadata) throws -> HTTPStream
+
     private let client: Client
     private let handlers: [String: Handler]
+    private let streams: [String: StreamHandler]
 
     public init(client: GRPCClient<InProcessTransport.Client>) {
         self.client = Client(wrapping: client)
@@ -21,17 +26,27 @@ public struct JSONAPI: Sendable {
             _ call: @escaping @Sendable (Client, Request, Metadata) async throws -> Response
         ) {
             handlers[name] = { client, body, metadata in
-                let request: Request
-                do {
-                    request = body.readableBytes == 0
-                        ? Request() : try Request(jsonUTF8Bytes: body.getBytes(at: body.readerIndex, length: body.readableBytes) ?? [], options: Self.decoding)
-                } catch {
-                    throw RPCError(code: .invalidArgument,
-                                   message: "the body is not a JSON \(Request.protoMessageName): \(error)")
-                }
-                return try await call(client, request, metadata).jsonString()
+                try await call(client, try Self.decode(Request.self, from: body), metadata).jsonString()
             }
         }
+        var streams: [String: StreamHandler] = [:]
+        streams["ExportCustomerData"] = { client, body, metadata in
+            let request = try Self.decode(Customer360_V1_PrivacyExportRequest.self, from: body)
+            return HTTPStream(contentType: "application/json") { emit in
+                try await client.exportCustomerData(request, metadata: metadata) { response in
+                    for try await chunk in response.messages { try await emit(chunk.json) }
+                }
+            }
+        }
+        streams["WatchAlerts"] = { client, body, metadata in
+            let request = try Self.decode(Customer360_V1_WatchAlertsRequest.self, from: body)
+            return HTTPStream(contentType: "application/x-ndjson") { emit in
+                try await client.watchAlerts(request, metadata: metadata) { response in
+                    for try await event in response.messages { try await emit(try event.jsonString() + "\n") }
+                }
+            }
+        }
+        self.streams = streams
         route("GetCustomer360", Customer360_V1_GetCustomer360Request.self) { try await $0.getCustomer360($1, metadata: $2) }
         route("GetKpiDashboard", Customer360_V1_GetKpiDashboardRequest.self) { try await $0.getKpiDashboard($1, metadata: $2) }
         route("ListCustomers", Customer360_V1_ListCustomersRequest.self) { try await $0.listCustomers($1, metadata: $2) }
@@ -61,6 +76,18 @@ public struct JSONAPI: Sendable {
         self.handlers = handlers
     }
 
+    /// The request message in a body (an empty body is the default message).
+    static func decode<Request: SwiftProtobuf.Message>(_: Request.Type, from body: ByteBuffer) throws -> Request {
+        do {
+            return body.readableBytes == 0
+                ? Request()
+                : try Request(jsonUTF8Bytes: body.getBytes(at: body.readerIndex, length: body.readableBytes) ?? [],
+                              options: decoding)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "the body is not a JSON \(Request.protoMessageName): \(error)")
+        }
+    }
+
     static let decoding: JSONDecodingOptions = {
         var options = JSONDecodingOptions()
         options.ignoreUnknownFields = false
@@ -68,11 +95,17 @@ public struct JSONAPI: Sendable {
     }()
 
     /// The methods served.
-    public var methods: [String] { handlers.keys.sorted() }
+    public var methods: [String] { (Array(handlers.keys) + Array(streams.keys)).sorted() }
 
-    /// Answers `method` for a JSON body; `nil` when there is no such method.
+    /// Answers `method` for a JSON body; `nil` when there is no such unary method.
     public func call(_ method: String, body: ByteBuffer, metadata: Metadata) async throws -> String? {
         guard let handler = handlers[method] else { return nil }
         return try await handler(client, body, metadata)
+    }
+
+    /// The stream `method` answers for a JSON body; `nil` when there is no such streaming method.
+    func stream(_ method: String, body: ByteBuffer, metadata: Metadata) throws -> HTTPStream? {
+        guard let handler = streams[method] else { return nil }
+        return try handler(client, body, metadata)
     }
 }

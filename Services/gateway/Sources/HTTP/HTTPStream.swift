@@ -1,0 +1,55 @@
+import GRPCCore
+import Hummingbird
+
+/// A server-streaming RPC as one HTTP response whose body is written as the messages arrive.
+///
+/// The RPC runs in a task of its own. The response waits for its first part: when the call fails before that (no
+/// key, a role that may not, an unknown customer) the answer is the usual JSON error with its HTTP status; otherwise
+/// it is 200 and the parts follow one by one. A failure after that can only cut the body short. A client that goes
+/// away cancels the call.
+struct HTTPStream: Sendable {
+    /// Writes one part of the body.
+    typealias Emit = @Sendable (String) async throws -> Void
+
+    let contentType: String
+    let run: @Sendable (_ emit: @escaping Emit) async throws -> Void
+
+    /// How the call started: its first part, or the error (or the end) that came instead.
+    private enum Start: Sendable {
+        case part
+        case failure(any Error)
+        case empty
+    }
+
+    func response(error: @escaping @Sendable (any Error) -> Response) async -> Response {
+        let (parts, partSink) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        let (starts, startSink) = AsyncStream<Start>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let run = self.run
+        let task = Task {
+            // Only the first start counts: a finished stream drops later yields.
+            @Sendable func start(_ how: Start) {
+                startSink.yield(how)
+                startSink.finish()
+            }
+            do {
+                try await run { part in
+                    partSink.yield(ByteBuffer(string: part))
+                    start(.part)
+                }
+                start(.empty)
+                partSink.finish()
+            } catch {
+                start(.failure(error))
+                partSink.finish(throwing: error)
+            }
+        }
+        partSink.onTermination = { _ in task.cancel() }
+        var first = starts.makeAsyncIterator()
+        switch await first.next() {
+        case .failure(let failure):
+            return error(failure)
+        case .part, .empty, nil:
+            return Response(status: .ok, headers: [.contentType: contentType], body: .init(asyncSequence: parts))
+        }
+    }
+}
