@@ -104,11 +104,20 @@ struct IndependentLifecycleTests {
         ada: String, admin: Metadata
     ) async throws {
         let gateway = stack.gateway
-        // interaction-service reconnected to the restarted profile-service by itself: a customer it has never
-        // seen (so not in its cache) is checked with profile-service when a touchpoint arrives.
+        // interaction-service reconnects to the restarted profile-service by itself: a customer it has never seen
+        // (so not in its cache) is checked with profile-service when a touchpoint arrives. Until its connection's
+        // backoff brings it back the answer is UNAVAILABLE, which is what a caller should retry on.
         let grace = try await gateway.createCustomer(.with { $0.givenName = "Grace" }, metadata: admin).customerID
-        let recorded = try await gateway.recordTouchpoint(touchpoint("lifecycle-2", for: grace), metadata: admin)
-        #expect(recorded.touchpoint.customerID == grace)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            do {
+                let recorded = try await gateway.recordTouchpoint(touchpoint("lifecycle-2", for: grace), metadata: admin)
+                #expect(recorded.touchpoint.customerID == grace)
+                break
+            } catch let error as RPCError where error.code == .unavailable && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
 
         load.cancel()
         #expect(tally.failures.isEmpty, "calls failed while services restarted: \(tally.failures.prefix(5))")
