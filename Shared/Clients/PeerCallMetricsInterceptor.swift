@@ -33,7 +33,6 @@ public struct PeerCallMetricsInterceptor: ClientInterceptor {
     private func record(_ method: String, code: String, since started: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - started
         Counter(label: "grpc_client_requests_total", dimensions: [("method", method), ("code", code)]).increment()
-        Timer(label: "grpc_client_request_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        Timer(label: "grpc_client_request_duration_seconds", dimensions: [("method", method)]).record(duration: elapsed)
     }
 }

@@ -53,10 +53,7 @@ public struct AdminService: Customer360_V1_AdminService.SimpleServiceProtocol {
             $0.sizeBytes = report.sizeBytes
             $0.schemaVersion = Int32(report.schemaVersion)
             $0.startedAt = Google_Protobuf_Timestamp(date: started)
-            $0.duration = .with {
-                $0.seconds = elapsed.components.seconds
-                $0.nanos = Int32(elapsed.components.attoseconds / 1_000_000_000)
-            }
+            $0.duration = Google_Protobuf_Duration(rounding: elapsed)
         }
     }
 

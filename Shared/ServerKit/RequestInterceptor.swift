@@ -69,10 +69,8 @@ private struct RPCOutcome: Sendable {
         let elapsed = ContinuousClock.now - started
         let status = code.map { "\($0)" } ?? "ok"
         Counter(label: "grpc_server_requests_total", dimensions: [("method", method), ("code", status)]).increment()
-        Timer(label: "grpc_server_request_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        let millis = Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000
-            + Double(elapsed.components.seconds) * 1000
+        Timer(label: "grpc_server_request_duration_seconds", dimensions: [("method", method)]).record(duration: elapsed)
+        let millis = elapsed / .milliseconds(1)
         var metadata: Logger.Metadata = ["code": "\(status)", "ms": "\(String(format: "%.2f", millis))"]
         if !message.isEmpty { metadata["error"] = "\(message)" }
         logger.log(level: code == nil ? .debug : (code == .internalError || code == .unknown ? .error : .info),

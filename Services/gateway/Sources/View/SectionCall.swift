@@ -35,10 +35,7 @@ struct SectionCall {
                 $0.ok = ok
                 $0.errorCode = code
                 $0.errorMessage = message
-                $0.latency = .with {
-                    $0.seconds = elapsed.components.seconds
-                    $0.nanos = Int32(elapsed.components.attoseconds / 1_000_000_000)
-                }
+                $0.latency = Google_Protobuf_Duration(rounding: elapsed)
             }
         }
     }
