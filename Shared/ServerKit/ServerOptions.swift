@@ -1,4 +1,5 @@
 public import ArgumentParser
+public import C360Clients
 public import Foundation
 public import Logging
 
@@ -83,6 +84,17 @@ public struct EnvironmentReader: Sendable {
     public init(service: ServiceIdentity, environment: [String: String]) {
         self.service = service
         self.environment = environment
+    }
+
+    /// A peer's address: `flag`, else `C360_<SERVICE>_<key>`, else `fallback`.
+    ///
+    /// - Throws: `ValidationError` naming the flag (`PROFILE_ADDR` → `--profile-addr`) when it is not host:port.
+    public func peerAddress(_ flag: String?, key: String, default fallback: String) throws -> PeerAddress {
+        let text: String = try flag ?? value(key) ?? fallback
+        guard let address = PeerAddress(text) else {
+            throw ValidationError("--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
+        }
+        return address
     }
 
     /// The parsed value of `C360_<SERVICE>_<key>`, `nil` when unset or empty.

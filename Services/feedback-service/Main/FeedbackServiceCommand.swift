@@ -31,10 +31,7 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
     func run() async throws {
         let identity = ServiceIdentity.feedback
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
-        let profileText: String = try profileAddr ?? environment.value("PROFILE_ADDR") ?? "127.0.0.1:50051"
-        guard let profileAddress = PeerAddress(profileText) else {
-            throw ValidationError("--profile-addr must be host:port, not '\(profileText)'")
-        }
+        let profileAddress = try environment.peerAddress(profileAddr, key: "PROFILE_ADDR", default: "127.0.0.1:50051")
         let threshold: Double = try sentimentThreshold ?? environment.value("SENTIMENT_THRESHOLD") ?? 0.05
         guard (0..<1).contains(threshold) else {
             throw ValidationError("--sentiment-threshold must be in 0..<1, not \(threshold)")

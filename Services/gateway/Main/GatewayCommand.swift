@@ -48,11 +48,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let identity = ServiceIdentity.gateway
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
         func connect(_ flag: String?, _ key: String, _ fallback: String) throws -> PeerConnection {
-            let text: String = try flag ?? environment.value(key) ?? fallback
-            guard let address = PeerAddress(text) else {
-                throw ValidationError("--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
-            }
-            return try PeerConnection(address: address, serviceToken: configuration.serviceToken)
+            try PeerConnection(address: try environment.peerAddress(flag, key: key, default: fallback),
+                               serviceToken: configuration.serviceToken)
         }
         let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 1000
         guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }

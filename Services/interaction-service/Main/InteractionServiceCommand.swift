@@ -30,10 +30,7 @@ struct InteractionServiceCommand: AsyncParsableCommand {
     func run() async throws {
         let identity = ServiceIdentity.interaction
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
-        let profileText: String = try profileAddr ?? environment.value("PROFILE_ADDR") ?? "127.0.0.1:50051"
-        guard let profileAddress = PeerAddress(profileText) else {
-            throw ValidationError("--profile-addr must be host:port, not '\(profileText)'")
-        }
+        let profileAddress = try environment.peerAddress(profileAddr, key: "PROFILE_ADDR", default: "127.0.0.1:50051")
         let currencyCode: String = try currency ?? environment.value("CURRENCY") ?? "USD"
         guard currencyCode.count == 3, currencyCode.allSatisfy({ $0.isUppercase && $0.isASCII }) else {
             throw ValidationError("--currency must be an ISO-4217 code such as USD or IRR, not '\(currencyCode)'")

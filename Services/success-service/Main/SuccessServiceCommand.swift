@@ -52,16 +52,9 @@ struct SuccessServiceCommand: AsyncParsableCommand {
     func run() async throws {
         let identity = ServiceIdentity.success
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
-        func address(_ flag: String?, _ key: String, _ fallback: String) throws -> PeerAddress {
-            let text: String = try flag ?? environment.value(key) ?? fallback
-            guard let address = PeerAddress(text) else {
-                throw ValidationError("--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
-            }
-            return address
-        }
-        let profileAddress = try address(profileAddr, "PROFILE_ADDR", "127.0.0.1:50051")
-        let interactionAddress = try address(interactionAddr, "INTERACTION_ADDR", "127.0.0.1:50052")
-        let feedbackAddress = try address(feedbackAddr, "FEEDBACK_ADDR", "127.0.0.1:50053")
+        let profileAddress = try environment.peerAddress(profileAddr, key: "PROFILE_ADDR", default: "127.0.0.1:50051")
+        let interactionAddress = try environment.peerAddress(interactionAddr, key: "INTERACTION_ADDR", default: "127.0.0.1:50052")
+        let feedbackAddress = try environment.peerAddress(feedbackAddr, key: "FEEDBACK_ADDR", default: "127.0.0.1:50053")
         let health: HealthConfiguration
         do {
             var configuration = HealthConfiguration.default
