@@ -16,19 +16,19 @@ extension GatewayService {
         let peers = self.peers
         let options = peers.options
         async let scores = SectionCall(sections: ["feedback"], service: "feedback-service").run {
-            try await peers.feedback.getScores(.with { $0.window = window }, metadata: peers.metadata, options: options)
+            try await peers.feedback.getScores(.with { $0.window = window }, options: options)
         }
         async let churn = SectionCall(sections: ["churn"], service: "feedback-service").run {
-            try await peers.feedback.getChurnReasonTally(.with { $0.window = window }, metadata: peers.metadata, options: options)
+            try await peers.feedback.getChurnReasonTally(.with { $0.window = window }, options: options)
         }
         async let health = SectionCall(sections: ["health"], service: "success-service").run {
-            try await peers.success.getHealthSummary(.init(), metadata: peers.metadata, options: options)
+            try await peers.success.getHealthSummary(.init(), options: options)
         }
         async let support = SectionCall(sections: ["support"], service: "interaction-service").run {
-            try await peers.interaction.getSupportKpis(.with { $0.window = window }, metadata: peers.metadata, options: options)
+            try await peers.interaction.getSupportKpis(.with { $0.window = window }, options: options)
         }
         async let commerce = SectionCall(sections: ["commerce"], service: "interaction-service").run {
-            try await peers.interaction.getRfmSegments(.init(), metadata: peers.metadata, options: options)
+            try await peers.interaction.getRfmSegments(.init(), options: options)
         }
 
         var dashboard = Customer360_V1_KpiDashboard()

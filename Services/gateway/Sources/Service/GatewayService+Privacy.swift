@@ -25,7 +25,7 @@ extension GatewayService {
             // An unknown or erased customer is refused before anything is streamed.
             let profileCustomer: Customer360_V1_Customer?
             do {
-                profileCustomer = try await peers.profile.getCustomer(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
+                profileCustomer = try await peers.profile.getCustomer(.with { $0.customerID = customerID }, options: options)
             } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
                 throw RPCError(code: .notFound, message: error.message)
             } catch {
@@ -36,7 +36,7 @@ extension GatewayService {
             var withdrawn = Set<Customer360_V1_Channel>()
             do {
                 guard let customer = profileCustomer else { throw RPCError(code: .unavailable, message: "profile-service") }
-                let consents = try await peers.profile.getConsents(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
+                let consents = try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
                 withdrawn = Set(consents.consents.filter { $0.purpose == .marketing && $0.status == .withdrawn }.map(\.channel))
                 var history: [String] = []
                 var token = ""
@@ -45,7 +45,7 @@ extension GatewayService {
                         $0.customerID = customerID
                         $0.page.pageToken = token
                         $0.page.pageSize = 500
-                    }, metadata: peers.metadata, options: options)
+                    }, options: options)
                     history += try page.decisions.map { try $0.jsonString() }
                     token = page.page.nextPageToken
                 } while !token.isEmpty
@@ -56,7 +56,7 @@ extension GatewayService {
                         $0.customerID = customerID
                         $0.page.pageToken = token
                         $0.page.pageSize = 500
-                    }, metadata: peers.metadata, options: options)
+                    }, options: options)
                     loyalty += try page.transactions.map { try $0.jsonString() }
                     token = page.page.nextPageToken
                 } while !token.isEmpty
@@ -69,7 +69,7 @@ extension GatewayService {
             var withheld = 0
             do {
                 try await document.send("interaction", ",\"interaction\":[")
-                withheld = try await peers.interaction.exportCustomerData(.with { $0.customerID = customerID }, metadata: peers.metadata, options: streaming) { stream in
+                withheld = try await peers.interaction.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
                     var withheld = 0
                     var separator = ""
                     for try await var chunk in stream.messages {
@@ -87,7 +87,7 @@ extension GatewayService {
             try await document.send("interaction", "]")
             do {
                 try await document.send("feedback", ",\"feedback\":[")
-                try await peers.feedback.exportCustomerData(.with { $0.customerID = customerID }, metadata: peers.metadata, options: streaming) { stream in
+                try await peers.feedback.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
                     var separator = ""
                     for try await chunk in stream.messages {
                         try await document.send("feedback", separator + (try chunk.jsonString()))
@@ -100,7 +100,7 @@ extension GatewayService {
             try await document.send("feedback", "]")
             do {
                 try await document.send("success", ",\"success\":[")
-                try await peers.success.exportCustomerData(.with { $0.customerID = customerID }, metadata: peers.metadata, options: streaming) { stream in
+                try await peers.success.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
                     var separator = ""
                     for try await chunk in stream.messages {
                         try await document.send("success", separator + (try chunk.jsonString()))
@@ -128,21 +128,21 @@ extension GatewayService {
         let options = peers.options
         return try await audited(.erase, customer: customerID, context: context, note: reason) {
             async let interaction = Self.erasure("interaction") {
-                let answer = try await peers.interaction.eraseCustomerData(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
+                let answer = try await peers.interaction.eraseCustomerData(.with { $0.customerID = customerID }, options: options)
                 return answer.touchpointsErased + answer.ticketsErased
             }
             async let feedback = Self.erasure("feedback") {
-                let answer = try await peers.feedback.eraseCustomerData(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
+                let answer = try await peers.feedback.eraseCustomerData(.with { $0.customerID = customerID }, options: options)
                 return answer.responsesErased + answer.votesErased + answer.churnReasonsErased
             }
             async let success = Self.erasure("success") {
-                let answer = try await peers.success.eraseCustomerData(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
+                let answer = try await peers.success.eraseCustomerData(.with { $0.customerID = customerID }, options: options)
                 return answer.plansErased + answer.healthScoresErased + answer.alertsErased + answer.tasksErased
             }
             var results = [await interaction, await feedback, await success]
             if results.allSatisfy({ $0.outcome != .failed }) {
                 results.insert(await Self.erasure("profile") {
-                    let answer = try await peers.profile.eraseCustomer(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
+                    let answer = try await peers.profile.eraseCustomer(.with { $0.customerID = customerID }, options: options)
                     return answer.erasedNow ? 1 : 0
                 }, at: 0)
             } else {

@@ -9,7 +9,7 @@ extension GatewayService {
         request: Customer360_V1_ListCustomersRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListCustomersResponse {
         try await audited(.read, customer: "", context: context) {
-            var page = try await peers.profile.listCustomers(request, metadata: peers.metadata, options: peers.options)
+            var page = try await peers.profile.listCustomers(request, options: peers.options)
             if !showsPersonalData { for index in page.customers.indices { Redaction.redact(&page.customers[index]) } }
             return (page, "")
         }
@@ -18,7 +18,7 @@ extension GatewayService {
     public func listTimeline(
         request: Customer360_V1_ListTimelineRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListTimelineResponse {
-        var page = try await peers.interaction.listTimeline(request, metadata: peers.metadata, options: peers.options)
+        var page = try await peers.interaction.listTimeline(request, options: peers.options)
         if !showsPersonalData { for index in page.touchpoints.indices { Redaction.redact(&page.touchpoints[index]) } }
         return page
     }
@@ -26,13 +26,13 @@ extension GatewayService {
     public func listAtRisk(
         request: Customer360_V1_ListAtRiskRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListAtRiskResponse {
-        try await peers.success.listAtRisk(request, metadata: peers.metadata, options: peers.options)
+        try await peers.success.listAtRisk(request, options: peers.options)
     }
 
     public func listAlerts(
         request: Customer360_V1_ListAlertsRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListAlertsResponse {
-        try await peers.success.listAlerts(request, metadata: peers.metadata, options: peers.options)
+        try await peers.success.listAlerts(request, options: peers.options)
     }
 
     /// Relays success-service's feed until the client or the gateway stops it (no deadline: the stream is open-ended).
@@ -40,7 +40,7 @@ extension GatewayService {
         request: Customer360_V1_WatchAlertsRequest, response: RPCWriter<Customer360_V1_AlertEvent>,
         context: ServerContext
     ) async throws {
-        try await peers.success.watchAlerts(request, metadata: peers.metadata) { events in
+        try await peers.success.watchAlerts(request) { events in
             for try await event in events.messages { try await response.write(event) }
         }
     }
@@ -48,7 +48,7 @@ extension GatewayService {
     public func listTasks(
         request: Customer360_V1_ListTasksRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListTasksResponse {
-        try await peers.success.listTasks(request, metadata: peers.metadata, options: peers.options)
+        try await peers.success.listTasks(request, options: peers.options)
     }
 
     // MARK: - Writes
@@ -57,7 +57,7 @@ extension GatewayService {
         request: Customer360_V1_CreateCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_Customer {
         try await audited(.write, customer: "", context: context) {
-            let customer = try await peers.profile.createCustomer(request, metadata: peers.metadata, options: peers.options)
+            let customer = try await peers.profile.createCustomer(request, options: peers.options)
             return (customer, customer.customerID)
         }
     }
@@ -65,20 +65,20 @@ extension GatewayService {
     public func updateCustomer(
         request: Customer360_V1_UpdateCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_Customer {
-        try await write(request.customerID, context) { try await $0.profile.updateCustomer(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.profile.updateCustomer(request, options: $0.options) }
     }
 
     public func setConsent(
         request: Customer360_V1_SetConsentRequest, context: ServerContext
     ) async throws -> Customer360_V1_ConsentState {
-        try await write(request.customerID, context) { try await $0.profile.setConsent(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.profile.setConsent(request, options: $0.options) }
     }
 
     public func recordTouchpoint(
         request: Customer360_V1_RecordTouchpointRequest, context: ServerContext
     ) async throws -> Customer360_V1_RecordTouchpointResponse {
         try await write(request.customerID, context) {
-            try await $0.interaction.recordTouchpoint(request, metadata: $0.metadata, options: $0.options)
+            try await $0.interaction.recordTouchpoint(request, options: $0.options)
         }
     }
 
@@ -87,7 +87,7 @@ extension GatewayService {
         request: RPCAsyncSequence<Customer360_V1_RecordTouchpointsRequest, any Error>, context: ServerContext
     ) async throws -> Customer360_V1_RecordTouchpointsResponse {
         try await audited(.write, customer: "", context: context) {
-            let answer = try await peers.interaction.recordTouchpoints(metadata: peers.metadata) { writer in
+            let answer = try await peers.interaction.recordTouchpoints { writer in
                 for try await message in request { try await writer.write(message) }
             }
             return (answer, "")
@@ -97,61 +97,61 @@ extension GatewayService {
     public func openTicket(
         request: Customer360_V1_OpenTicketRequest, context: ServerContext
     ) async throws -> Customer360_V1_Ticket {
-        try await write(request.customerID, context) { try await $0.interaction.openTicket(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.interaction.openTicket(request, options: $0.options) }
     }
 
     public func replyToTicket(
         request: Customer360_V1_ReplyToTicketRequest, context: ServerContext
     ) async throws -> Customer360_V1_Ticket {
-        try await write(request.customerID, context) { try await $0.interaction.replyToTicket(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.interaction.replyToTicket(request, options: $0.options) }
     }
 
     public func resolveTicket(
         request: Customer360_V1_ResolveTicketRequest, context: ServerContext
     ) async throws -> Customer360_V1_Ticket {
-        try await write(request.customerID, context) { try await $0.interaction.resolveTicket(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.interaction.resolveTicket(request, options: $0.options) }
     }
 
     public func recordResponse(
         request: Customer360_V1_RecordResponseRequest, context: ServerContext
     ) async throws -> Customer360_V1_RecordResponseResponse {
-        try await write(request.customerID, context) { try await $0.feedback.recordResponse(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.feedback.recordResponse(request, options: $0.options) }
     }
 
     public func createSuccessPlan(
         request: Customer360_V1_CreateSuccessPlanRequest, context: ServerContext
     ) async throws -> Customer360_V1_SuccessPlan {
-        try await write(request.customerID, context) { try await $0.success.createSuccessPlan(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.success.createSuccessPlan(request, options: $0.options) }
     }
 
     public func updateSuccessPlan(
         request: Customer360_V1_UpdateSuccessPlanRequest, context: ServerContext
     ) async throws -> Customer360_V1_SuccessPlan {
-        try await write(request.customerID, context) { try await $0.success.updateSuccessPlan(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.success.updateSuccessPlan(request, options: $0.options) }
     }
 
     public func addGoal(
         request: Customer360_V1_AddGoalRequest, context: ServerContext
     ) async throws -> Customer360_V1_SuccessGoal {
-        try await write(request.customerID, context) { try await $0.success.addGoal(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.success.addGoal(request, options: $0.options) }
     }
 
     public func recordGoalProgress(
         request: Customer360_V1_RecordGoalProgressRequest, context: ServerContext
     ) async throws -> Customer360_V1_SuccessGoal {
-        try await write(request.customerID, context) { try await $0.success.recordGoalProgress(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.success.recordGoalProgress(request, options: $0.options) }
     }
 
     public func acknowledgeAlert(
         request: Customer360_V1_AcknowledgeAlertRequest, context: ServerContext
     ) async throws -> Customer360_V1_Alert {
-        try await write(request.customerID, context) { try await $0.success.acknowledgeAlert(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.success.acknowledgeAlert(request, options: $0.options) }
     }
 
     public func completeTask(
         request: Customer360_V1_CompleteTaskRequest, context: ServerContext
     ) async throws -> Customer360_V1_PlaybookTask {
-        try await write(request.customerID, context) { try await $0.success.completeTask(request, metadata: $0.metadata, options: $0.options) }
+        try await write(request.customerID, context) { try await $0.success.completeTask(request, options: $0.options) }
     }
 
     /// An audited write about `customerID`, routed through `call`.

@@ -5,7 +5,8 @@ public import GRPCCore
 public import GRPCNIOTransportHTTP2
 
 /// The four services behind the gateway, each a client on one long-lived connection, and the deadline every call
-/// to them carries.
+/// to them carries. The current request's id travels with every call through the connections' own interceptor
+/// (`RequestIDClientInterceptor`).
 public struct Peers: Sendable {
     public typealias Transport = HTTP2ClientTransport.Posix
 
@@ -30,11 +31,5 @@ public struct Peers: Sendable {
         var options = CallOptions.defaults
         options.timeout = deadline
         return options
-    }
-
-    /// The current request's id, so one id follows the request through every hop.
-    var metadata: Metadata {
-        guard let id = RequestContext.current?.requestID else { return [:] }
-        return [RequestContext.requestIDKey: "\(id)"]
     }
 }

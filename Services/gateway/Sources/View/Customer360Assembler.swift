@@ -23,8 +23,7 @@ struct Customer360Assembler: Sendable {
     /// The customer an identifier belongs to (the survivor when it was merged).
     private func customer(with identifier: Customer360_V1_Identifier) async throws -> Customer360_V1_Customer {
         do {
-            return try await peers.profile.lookupCustomer(.with { $0.identifier = identifier },
-                                                          metadata: peers.metadata, options: peers.options)
+            return try await peers.profile.lookupCustomer(.with { $0.identifier = identifier }, options: peers.options)
         } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
             throw RPCError(code: .unavailable,
                            message: "profile-service is unavailable, so the identifier cannot be resolved; retry, or ask by customer_id")
@@ -52,7 +51,7 @@ struct Customer360Assembler: Sendable {
         let id = try Validate.id(requested, field: "customer_id")
         let peers = self.peers
         async let profile = SectionCall(sections: ["profile"], service: "profile-service").run {
-            try await peers.profile.getCustomer(.with { $0.customerID = id }, metadata: peers.metadata, options: peers.options)
+            try await peers.profile.getCustomer(.with { $0.customerID = id }, options: peers.options)
         }
         async let sections = sections(of: id, wanted: wanted, timelineLimit: timelineLimit)
         let (customer, statuses) = await profile
@@ -99,20 +98,19 @@ struct Customer360Assembler: Sendable {
         let options = peers.options
 
         async let consents = want("consents") ? SectionCall(sections: ["consents"], service: "profile-service").run {
-            try await peers.profile.getConsents(.with { $0.customerID = customerID }, metadata: peers.metadata, options: options)
+            try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
         } : nil
         async let interaction = interactionSections(customerID, wanted: wanted, timelineLimit: timelineLimit)
         async let scores = want("feedback") ? SectionCall(sections: ["feedback"], service: "feedback-service").run {
             try await peers.feedback.getCustomerScores(.with {
                 $0.customerID = customerID
                 $0.recentComments = Int32(Self.recentComments)
-            }, metadata: peers.metadata, options: options)
+            }, options: options)
         } : nil
         let successSections = ["success_plans", "health", "alerts"].filter { want($0) }
         async let success = successSections.isEmpty ? nil
             : SectionCall(sections: successSections, service: "success-service").run {
-                try await peers.success.getCustomerSuccess(.with { $0.customerID = customerID },
-                                                           metadata: peers.metadata, options: options)
+                try await peers.success.getCustomerSuccess(.with { $0.customerID = customerID }, options: options)
             }
 
         if let (value, status) = await consents {
@@ -172,7 +170,7 @@ struct Customer360Assembler: Sendable {
                 let timeline = try await peers.interaction.listTimeline(.with {
                     $0.customerID = customerID
                     $0.page.pageSize = Int32(timelineLimit)
-                }, metadata: peers.metadata, options: peers.options)
+                }, options: peers.options)
                 return .with { $0.recentTouchpoints = timeline.touchpoints }
             }
         }
@@ -180,7 +178,7 @@ struct Customer360Assembler: Sendable {
             try await peers.interaction.getCustomerStats(.with {
                 $0.customerID = customerID
                 $0.recentTouchpoints = recentTouchpoints
-            }, metadata: peers.metadata, options: peers.options)
+            }, options: peers.options)
         }
     }
 }
