@@ -11,9 +11,8 @@ struct ContractCompatibility {
     /// One sentence per breaking change, e.g. "customer360.v1.Customer: field 3 (given_name) was removed".
     func breakingChanges() -> [String] {
         var problems: [String] = []
-        let currentFiles = Dictionary(current.file.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for old in released.file {
-            guard let new = currentFiles[old.name] else {
+        for (old, new) in counterparts(released.file, current.file, by: \.name) {
+            guard let new else {
                 problems.append("\(old.name) was removed")
                 continue
             }
@@ -29,17 +28,15 @@ struct ContractCompatibility {
         _ old: [Google_Protobuf_DescriptorProto], _ new: [Google_Protobuf_DescriptorProto], scope: String,
         into problems: inout [String]
     ) {
-        let byName = Dictionary(new.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for message in old {
+        for (message, newMessage) in counterparts(old, new, by: \.name) {
             let name = "\(scope).\(message.name)"
-            guard let newMessage = byName[message.name] else {
+            guard let newMessage else {
                 problems.append("message \(name) was removed")
                 continue
             }
-            let fields = Dictionary(newMessage.field.map { ($0.number, $0) }, uniquingKeysWith: { first, _ in first })
-            for field in message.field {
+            for (field, newField) in counterparts(message.field, newMessage.field, by: \.number) {
                 let label = "\(name): field \(field.number) (\(field.name))"
-                guard let newField = fields[field.number] else {
+                guard let newField else {
                     problems.append("\(label) was removed or renumbered")
                     continue
                 }
@@ -63,16 +60,14 @@ struct ContractCompatibility {
         _ old: [Google_Protobuf_EnumDescriptorProto], _ new: [Google_Protobuf_EnumDescriptorProto], scope: String,
         into problems: inout [String]
     ) {
-        let byName = Dictionary(new.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for enumeration in old {
+        for (enumeration, newEnum) in counterparts(old, new, by: \.name) {
             let name = "\(scope).\(enumeration.name)"
-            guard let newEnum = byName[enumeration.name] else {
+            guard let newEnum else {
                 problems.append("enum \(name) was removed")
                 continue
             }
-            let values = Dictionary(newEnum.value.map { ($0.number, $0.name) }, uniquingKeysWith: { first, _ in first })
-            for value in enumeration.value {
-                guard let newName = values[value.number] else {
+            for (value, newValue) in counterparts(enumeration.value, newEnum.value, by: \.number) {
+                guard let newName = newValue?.name else {
                     problems.append("\(name): value \(value.number) (\(value.name)) was removed")
                     continue
                 }
@@ -85,17 +80,15 @@ struct ContractCompatibility {
         _ old: [Google_Protobuf_ServiceDescriptorProto], _ new: [Google_Protobuf_ServiceDescriptorProto], scope: String,
         into problems: inout [String]
     ) {
-        let byName = Dictionary(new.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for service in old {
+        for (service, newService) in counterparts(old, new, by: \.name) {
             let name = "\(scope).\(service.name)"
-            guard let newService = byName[service.name] else {
+            guard let newService else {
                 problems.append("service \(name) was removed")
                 continue
             }
-            let methods = Dictionary(newService.method.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            for method in service.method {
+            for (method, newMethod) in counterparts(service.method, newService.method, by: \.name) {
                 let label = "\(name)/\(method.name)"
-                guard let newMethod = methods[method.name] else {
+                guard let newMethod else {
                     problems.append("RPC \(label) was removed")
                     continue
                 }
@@ -107,6 +100,14 @@ struct ContractCompatibility {
                 }
             }
         }
+    }
+
+    /// Each element of `old` with the element of `new` that has the same key (the first, if several), or `nil`.
+    private func counterparts<Element, Key: Hashable>(
+        _ old: [Element], _ new: [Element], by key: (Element) -> Key
+    ) -> [(Element, Element?)] {
+        let byKey = Dictionary(new.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
+        return old.map { ($0, byKey[key($0)]) }
     }
 
     private func describe(_ field: Google_Protobuf_FieldDescriptorProto) -> String {
