@@ -85,12 +85,53 @@ public enum Validate {
         _ timestamp: Google_Protobuf_Timestamp?, field: String, now: Date
     ) throws(InvalidArgument) -> Date? {
         guard let timestamp else { return nil }
-        guard (0..<1_000_000_000).contains(timestamp.nanos), (-62_135_596_800...253_402_300_799).contains(timestamp.seconds) else { throw InvalidArgument(field, "is not a valid timestamp") }
-        let date = timestamp.date
+        let date = try Self.timestamp(timestamp, field: field)
         guard date <= now.addingTimeInterval(60) else {
             throw InvalidArgument(field, "is in the future (\(date.formatted(.iso8601)))")
         }
         return date
+    }
+
+    /// The instants a `google.protobuf.Timestamp` may hold: 0001-01-01T00:00:00Z through 9999-12-31T23:59:59Z.
+    public static let timestampSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    /// Any instant the protobuf spec allows, as a date. Every timestamp a client sends passes through here (or a
+    /// check built on it) *before* it becomes a `Date`: an out-of-range value would otherwise reach integer
+    /// conversions (Unix milliseconds, day numbers) that trap and take the process down.
+    public static func timestamp(_ timestamp: Google_Protobuf_Timestamp, field: String) throws(InvalidArgument) -> Date {
+        guard timestampSeconds.contains(timestamp.seconds) else {
+            throw InvalidArgument(field, "seconds \(timestamp.seconds) is outside 0001-01-01..9999-12-31 (\(timestampSeconds))")
+        }
+        guard (0..<1_000_000_000).contains(timestamp.nanos) else {
+            throw InvalidArgument(field, "nanos \(timestamp.nanos) must be between 0 and 999999999")
+        }
+        return timestamp.date
+    }
+
+    /// An optional timestamp (`has` says whether the client set it), checked like `timestamp(_:field:)`.
+    public static func timestamp(
+        _ timestamp: Google_Protobuf_Timestamp, isSet: Bool, field: String
+    ) throws(InvalidArgument) -> Date? {
+        isSet ? try Self.timestamp(timestamp, field: field) : nil
+    }
+
+    /// The spans a `google.protobuf.Duration` may hold: ±10,000 years, in whole seconds.
+    public static let durationSeconds: ClosedRange<Int64> = -315_576_000_000...315_576_000_000
+
+    /// A non-negative duration no longer than `maximum` seconds, as seconds. Checked on the integer fields before
+    /// any floating-point arithmetic, so no client value can overflow a later conversion.
+    public static func duration(
+        _ duration: Google_Protobuf_Duration, field: String, maximum: Int64 = 315_576_000_000
+    ) throws(InvalidArgument) -> TimeInterval {
+        guard (-999_999_999...999_999_999).contains(duration.nanos),
+              duration.seconds == 0 || duration.nanos == 0 || (duration.seconds < 0) == (duration.nanos < 0) else {
+            throw InvalidArgument(field, "nanos \(duration.nanos) must be within ±999999999 and share the sign of seconds")
+        }
+        guard duration.seconds >= 0, duration.nanos >= 0 else { throw InvalidArgument(field, "must not be negative") }
+        guard duration.seconds <= maximum else {
+            throw InvalidArgument(field, "is \(duration.seconds) s; the maximum is \(maximum) s")
+        }
+        return Double(duration.seconds) + Double(duration.nanos) / 1e9
     }
 
     /// How far in the future a client may claim something happened (clock skew between systems).
@@ -109,23 +150,30 @@ public enum Validate {
 
     /// A required instant after 1970 that is not more than `futureTolerance` in the future: when an event happened.
     public static func instant(_ timestamp: Google_Protobuf_Timestamp, field: String, now: Date) throws(InvalidArgument) -> Date {
-        guard (0..<1_000_000_000).contains(timestamp.nanos), timestamp.seconds > 0 else {
-            throw InvalidArgument(field, "is not a valid timestamp")
-        }
-        let date = timestamp.date
+        let date = try Self.timestamp(timestamp, field: field)
+        guard timestamp.seconds > 0 else { throw InvalidArgument(field, "must be after 1970-01-01") }
         guard date <= now.addingTimeInterval(futureTolerance) else {
             throw InvalidArgument(field, "is more than 5 minutes in the future (\(date.formatted(.iso8601)))")
         }
         return date
     }
 
-    /// The bounds of an optional time range; unset bounds are open, and a start at or after the end is refused.
+    /// The bounds of an optional time range; unset bounds are open, each set bound must be a valid timestamp, and a
+    /// start at or after the end is refused.
     public static func window(
         _ range: Customer360_V1_TimeRange?, field: String = "window"
     ) throws(InvalidArgument) -> (from: Date?, until: Date?) {
         guard let range else { return (nil, nil) }
-        let from = range.startDate, until = range.endDate
+        let from = try timestamp(range.start, isSet: range.hasStart, field: "\(field).start")
+        let until = try timestamp(range.end, isSet: range.hasEnd, field: "\(field).end")
         if let from, let until, from >= until { throw InvalidArgument(field, "start must be before end") }
         return (from, until)
+    }
+
+    /// `window(_:field:)` for a request whose range field may be unset (`isSet` is the generated `has…`).
+    public static func window(
+        _ range: Customer360_V1_TimeRange, isSet: Bool, field: String
+    ) throws(InvalidArgument) -> (from: Date?, until: Date?) {
+        try window(isSet ? range : nil, field: field)
     }
 }

@@ -3,7 +3,14 @@ public import Foundation
 /// Dates as Unix milliseconds, the unit every instant column of every service's database uses (integers keep
 /// indexes small and comparisons cheap).
 extension Date {
-    public var unixMillis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    /// Saturates instead of trapping: requests are range-checked before they become dates (`Validate.timestamp`),
+    /// so this only guards against a date computed from one (a window end plus a margin), where a wrong answer at
+    /// the edge of time is better than a crashed process.
+    public var unixMillis: Int64 {
+        let millis = (timeIntervalSince1970 * 1000).rounded()
+        guard millis.isFinite else { return millis > 0 ? .max : .min }
+        return Int64(exactly: millis) ?? (millis > 0 ? .max : .min)
+    }
 
     public init(unixMillis: Int64) {
         self.init(timeIntervalSince1970: Double(unixMillis) / 1000)

@@ -15,7 +15,7 @@ extension GatewayService {
         }
         var expiresAt: Date?
         if request.hasExpiresAt {
-            expiresAt = request.expiresAt.date
+            expiresAt = try Validate.timestamp(request.expiresAt, field: "expires_at")
             guard let expiry = expiresAt, expiry > now() else { throw InvalidArgument("expires_at", "must be in the future") }
         }
         return try await audited(.admin, customer: "", context: context) {
@@ -59,10 +59,8 @@ extension GatewayService {
         request: Customer360_V1_ListAuditLogRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListAuditLogResponse {
         var filter = AuditFilter()
-        if request.hasTimeRange {
-            filter.from = request.timeRange.startDate
-            filter.until = request.timeRange.endDate
-        }
+        (filter.from, filter.until) = try Validate.window(request.timeRange, isSet: request.hasTimeRange,
+                                                          field: "time_range")
         filter.actorKeyID = try Validate.text(request.actorKeyID, field: "actor_key_id", maxLength: 64)
         filter.customerID = try Validate.text(request.customerID, field: "customer_id", maxLength: 64)
         for (index, value) in request.actions.enumerated() {

@@ -1,4 +1,5 @@
 public import C360Contracts
+import C360ServerKit
 import Foundation
 public import GRPCCore
 import SwiftProtobuf
@@ -13,6 +14,9 @@ extension GatewayService {
             $0.start = Google_Protobuf_Timestamp(date: now().addingTimeInterval(-30 * 86_400))
             $0.end = Google_Protobuf_Timestamp(date: now())
         }
+        // Checked here, not only by the services: a window they refuse would otherwise come back as an OK dashboard
+        // with every windowed section missing.
+        _ = try Validate.window(window, field: "window")
         let peers = self.peers
         let options = peers.options
         async let scores = SectionCall(sections: ["feedback"], service: "feedback-service").run {

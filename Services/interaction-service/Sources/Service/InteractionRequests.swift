@@ -7,6 +7,13 @@ import SwiftProtobuf
 /// naming the first wrong field. Customer ids are checked for shape here and resolved against profile-service
 /// by the handlers.
 enum InteractionRequests {
+    /// The longest a touchpoint (a call, a session) may last: a year, far past any real one.
+    static let maximumDurationSeconds: Int64 = 366 * 86_400
+    /// The largest amount one purchase, refund or line may carry, in minor units (10^15: ten trillion of a
+    /// two-decimal currency). Sums over a customer's orders are kept in 64-bit integers, so an unbounded amount would
+    /// overflow them.
+    static let maximumAmountMinor: Int64 = 1_000_000_000_000_000
+
     /// A touchpoint as sent, for `customerID` (already shape-checked). `field` prefixes field names.
     static func touchpoint(
         _ message: Customer360_V1_Touchpoint, customerID: String, now: Date, field: String = "touchpoint"
@@ -37,9 +44,8 @@ enum InteractionRequests {
             throw InvalidArgument("\(field).agent_id", "is required for an agent's reply")
         }
         if message.hasDuration {
-            let seconds = Double(message.duration.seconds) + Double(message.duration.nanos) / 1e9
-            guard seconds >= 0 else { throw InvalidArgument("\(field).duration", "must not be negative") }
-            touchpoint.duration = seconds
+            touchpoint.duration = try Validate.duration(message.duration, field: "\(field).duration",
+                                                        maximum: maximumDurationSeconds)
         }
         if kind.isCommerce {
             guard message.hasPurchase else { throw InvalidArgument("\(field).purchase", "is required for \(kind.rawValue) events") }
@@ -58,6 +64,9 @@ enum InteractionRequests {
 
     static func money(_ message: Customer360_V1_Money, field: String) throws(InvalidArgument) -> Money {
         guard message.amountMinor >= 0 else { throw InvalidArgument("\(field).amount_minor", "must not be negative") }
+        guard message.amountMinor <= maximumAmountMinor else {
+            throw InvalidArgument("\(field).amount_minor", "is \(message.amountMinor); the maximum is \(maximumAmountMinor)")
+        }
         let code = message.currencyCode
         guard code.utf8.count == 3, code.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) }) else {
             throw InvalidArgument("\(field).currency_code", "'\(code.prefix(8))' is not an ISO-4217 code (three capital letters, e.g. USD, IRR)")

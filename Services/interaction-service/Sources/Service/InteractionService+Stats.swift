@@ -16,49 +16,52 @@ extension InteractionService {
     public func getEngagementStats(
         request: Customer360_V1_GetEngagementStatsRequest, context: ServerContext
     ) async throws -> Customer360_V1_EngagementStats {
+        let asOf = try Validate.timestamp(request.asOf, isSet: request.hasAsOf, field: "as_of") ?? now()
         let customerID = try await readableCustomer(request.customerID)
-        let asOf = request.hasAsOf ? request.asOf.date : now()
         return try await engagement(customerID, asOf: asOf).proto(customerID: customerID)
     }
 
     public func getCommerceStats(
         request: Customer360_V1_GetCommerceStatsRequest, context: ServerContext
     ) async throws -> Customer360_V1_CommerceStats {
+        let asOf = try Validate.timestamp(request.asOf, isSet: request.hasAsOf, field: "as_of") ?? now()
         let customerID = try await readableCustomer(request.customerID)
-        let asOf = request.hasAsOf ? request.asOf.date : now()
         return try await commerce(customerID, asOf: asOf).proto(customerID: customerID)
     }
 
     public func getSupportStats(
         request: Customer360_V1_GetSupportStatsRequest, context: ServerContext
     ) async throws -> Customer360_V1_SupportStats {
-        let customerID = try await readableCustomer(request.customerID)
         let window = request.hasWindow ? request.window : nil
-        return try await support(customerID, window: window).proto(customerID: customerID, window: window)
+        let bounds = try Validate.window(window, field: "window")
+        let customerID = try await readableCustomer(request.customerID)
+        return try await support(customerID, window: bounds).proto(customerID: customerID, window: window)
     }
 
     public func getBestContactTime(
         request: Customer360_V1_GetBestContactTimeRequest, context: ServerContext
     ) async throws -> Customer360_V1_BestContactTime {
-        let customerID = try await readableCustomer(request.customerID)
         let timeZone = try Self.timeZone(request.timeZone, field: "time_zone")
-        return try await bestContact(customerID, timeZone: timeZone, window: request.hasWindow ? request.window : nil)
+        let bounds = try Validate.window(request.window, isSet: request.hasWindow, field: "window")
+        let customerID = try await readableCustomer(request.customerID)
+        return try await bestContact(customerID, timeZone: timeZone, window: bounds)
             .proto(customerID: customerID)
     }
 
     public func getCustomerStats(
         request: Customer360_V1_GetCustomerStatsRequest, context: ServerContext
     ) async throws -> Customer360_V1_GetCustomerStatsResponse {
+        let asOf = try Validate.timestamp(request.asOf, isSet: request.hasAsOf, field: "as_of") ?? now()
         let customerID = try await readableCustomer(request.customerID)
-        let asOf = request.hasAsOf ? request.asOf.date : now()
         let timeZone = try Self.timeZone(request.timeZone, field: "time_zone")
         let window = request.hasSupportWindow ? request.supportWindow : nil
+        let supportBounds = try Validate.window(window, field: "support_window")
         let recentCount = try Validate.count(request.recentTouchpoints, field: "recent_touchpoints",
                                              maximum: Self.maximumRecentTouchpoints)
         async let engagement = engagement(customerID, asOf: asOf)
         async let commerce = commerce(customerID, asOf: asOf)
-        async let support = support(customerID, window: window)
-        async let best = bestContact(customerID, timeZone: timeZone, window: nil)
+        async let support = support(customerID, window: supportBounds)
+        async let best = bestContact(customerID, timeZone: timeZone, window: (nil, nil))
         async let open = store.tickets(customer: customerID, statuses: [.open, .awaitingCustomer], openedFrom: nil,
                                        openedUntil: nil, after: nil, limit: 50)
         async let recent = recentCount > 0
@@ -79,7 +82,7 @@ extension InteractionService {
     public func getRfmSegments(
         request: Customer360_V1_GetRfmSegmentsRequest, context: ServerContext
     ) async throws -> Customer360_V1_GetRfmSegmentsResponse {
-        let asOf = request.hasAsOf ? request.asOf.date : now()
+        let asOf = try Validate.timestamp(request.asOf, isSet: request.hasAsOf, field: "as_of") ?? now()
         // One read of every buyer's counters serves both the RFM scores and the CLV sums.
         let buyers = try await store.commerceTotalsOfBuyers()
         let inputs = buyers.compactMap(\.rfmInput)
@@ -134,9 +137,9 @@ extension InteractionService {
         request: Customer360_V1_GetSupportKpisRequest, context: ServerContext
     ) async throws -> Customer360_V1_SupportKpis {
         let window = request.hasWindow ? request.window : nil
+        let bounds = try Validate.window(window, field: "window")
         let inputs = try await store.supportInputs(
-            customer: nil, from: window?.startDate,
-            until: window?.endDate, deflectionWindow: Self.deflectionWindow)
+            customer: nil, from: bounds.from, until: bounds.until, deflectionWindow: Self.deflectionWindow)
         return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
                                          ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
             .kpis(window: window)
@@ -146,7 +149,7 @@ extension InteractionService {
         request: Customer360_V1_ListCustomerActivityRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListCustomerActivityResponse {
         let limit = try Validate.pageSize(request.page.pageSize)
-        let since = request.hasActiveSince ? request.activeSince.date : nil
+        let since = try Validate.timestamp(request.activeSince, isSet: request.hasActiveSince, field: "active_since")
         let fingerprint = "activity|\(since?.timeIntervalSince1970 ?? 0)"
         let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
         let page = try await store.customerActivity(after: token?.position, activeSince: since, limit: limit)
@@ -182,19 +185,16 @@ extension InteractionService {
         return CommerceCalculator.commerce(totals: totals, asOf: asOf, settings: settings, cutPoints: cutPoints)
     }
 
-    func support(_ customerID: String, window: Customer360_V1_TimeRange?) async throws -> SupportStats {
+    func support(_ customerID: String, window: (from: Date?, until: Date?)) async throws -> SupportStats {
         let inputs = try await store.supportInputs(
-            customer: customerID, from: window?.startDate,
-            until: window?.endDate, deflectionWindow: Self.deflectionWindow)
+            customer: customerID, from: window.from, until: window.until, deflectionWindow: Self.deflectionWindow)
         return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
                                          ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
     }
 
-    func bestContact(_ customerID: String, timeZone: TimeZone, window: Customer360_V1_TimeRange?) async throws
+    func bestContact(_ customerID: String, timeZone: TimeZone, window: (from: Date?, until: Date?)) async throws
         -> BestContactTime {
-        let events = try await store.activityEvents(
-            customer: customerID, from: window?.startDate,
-            until: window?.endDate)
+        let events = try await store.activityEvents(customer: customerID, from: window.from, until: window.until)
         return BestContactCalculator.bestContact(events: events, timeZone: timeZone)
     }
 

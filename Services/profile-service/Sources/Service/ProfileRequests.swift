@@ -90,13 +90,8 @@ enum ProfileRequests {
         if !request.tag.isEmpty { query.tag = try tag(request.tag, field: "tag") }
         query.countryCode = try Validate.countryCode(request.countryCode, field: "country_code")
         query.lifecycleStage = try optionalStage(request.lifecycleStage, field: "lifecycle_stage")
-        if request.hasCreated {
-            query.createdFrom = request.created.startDate
-            query.createdUntil = request.created.endDate
-            if let from = query.createdFrom, let until = query.createdUntil, from >= until {
-                throw InvalidArgument("created", "start must be before end")
-            }
-        }
+        (query.createdFrom, query.createdUntil) = try Validate.window(request.created, isSet: request.hasCreated,
+                                                                      field: "created")
         return query
     }
 

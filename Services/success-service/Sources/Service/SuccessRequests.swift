@@ -15,12 +15,11 @@ enum SuccessRequests {
         value.isEmpty ? EntityID.generate() : try Validate.clientID(value, field: field)
     }
 
+    /// A plan's or goal's date: any valid timestamp after 1970.
     static func date(_ timestamp: Google_Protobuf_Timestamp, field: String) throws(InvalidArgument) -> Date {
-        guard (0..<1_000_000_000).contains(timestamp.nanos), timestamp.seconds > 0,
-              timestamp.seconds < 253_402_300_800 else {
-            throw InvalidArgument(field, "is not a valid timestamp")
-        }
-        return timestamp.date
+        let date = try Validate.timestamp(timestamp, field: field)
+        guard timestamp.seconds > 0 else { throw InvalidArgument(field, "must be after 1970-01-01") }
+        return date
     }
 
     static func goal(
