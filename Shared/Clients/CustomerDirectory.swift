@@ -5,10 +5,32 @@ import Synchronization
 /// Answers whether a customer exists and which id their data belongs under, for services that store data about
 /// customers they do not own. A merged-away id resolves to the survivor.
 public protocol CustomerDirectory: Sendable {
-    /// The id to store data under: `customerID` itself, or the survivor it was merged into.
+    /// The id to read data under: `customerID` itself, or the survivor it was merged into. May be answered from a
+    /// cache, so right after a merge it can still name the merged-away id; never use it to choose where to write.
     ///
     /// - Throws: `CustomerLookupError`.
     func resolve(_ customerID: String) async throws(CustomerLookupError) -> String
+
+    /// The ids to store data under, asked of profile-service when called and never answered from a cache: a merge
+    /// that committed before this call is always seen, so no write lands on a merged-away id. One answer per
+    /// distinct id; an id that cannot take data (unknown, deleted, erased) answers `.unknown`.
+    ///
+    /// - Throws: `CustomerLookupError.unavailable` when profile-service cannot be asked.
+    func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
+        -> [String: Result<String, CustomerLookupError>]
+}
+
+extension CustomerDirectory {
+    /// `resolveForWrite` for one id.
+    ///
+    /// - Throws: `CustomerLookupError`.
+    public func resolveForWrite(_ customerID: String) async throws(CustomerLookupError) -> String {
+        let answers = try await resolveForWrite([customerID])
+        guard let answer = answers[customerID] else {
+            throw .unavailable("profile-service did not answer for \(customerID)")
+        }
+        return try answer.get()
+    }
 }
 
 /// Why a customer could not be resolved.
@@ -50,9 +72,19 @@ public struct StaticCustomerDirectory: CustomerDirectory {
         }
         return survivor
     }
+
+    public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
+        -> [String: Result<String, CustomerLookupError>] {
+        var answers: [String: Result<String, CustomerLookupError>] = [:]
+        for id in customerIDs {
+            answers[id] = survivors[id].map { .success($0) } ?? .failure(.unknown(customerID: id, reason: "not in the directory"))
+        }
+        return answers
+    }
 }
 
-/// Remembers answers for a while, so a stream of events for the same customers asks profile-service once.
+/// Remembers answers for reads for a while, so a stream of reads for the same customers asks profile-service once.
+/// Writes always ask upstream (`resolveForWrite`), and their fresh answers replace what the cache held.
 ///
 /// Known customers are kept for `positiveTTL`, unknown ones for the shorter `negativeTTL` (a customer created a
 /// moment later is found soon). At `capacity` entries the cache starts over rather than grow without bound.
@@ -89,11 +121,24 @@ public final class CachedCustomerDirectory: CustomerDirectory {
         } catch {
             result = .failure(error)
         }
-        let ttl = (try? result.get()) == nil ? negativeTTL : positiveTTL
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[customerID] = Entry(result: result, expires: now + ttl)
-        }
+        remember([customerID: result], at: now)
         return try result.get()
+    }
+
+    public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
+        -> [String: Result<String, CustomerLookupError>] {
+        let answers = try await upstream.resolveForWrite(customerIDs)
+        remember(answers, at: ContinuousClock.now)
+        return answers
+    }
+
+    private func remember(_ answers: [String: Result<String, CustomerLookupError>], at now: ContinuousClock.Instant) {
+        entries.withLock { entries in
+            if entries.count + answers.count > capacity { entries.removeAll(keepingCapacity: true) }
+            for (id, result) in answers {
+                let ttl = (try? result.get()) == nil ? negativeTTL : positiveTTL
+                entries[id] = Entry(result: result, expires: now + ttl)
+            }
+        }
     }
 }

@@ -127,7 +127,7 @@ struct FeedbackServiceHandlerTests {
 
     /// Out of scale → INVALID_ARGUMENT and nothing stored; unknown survey → NOT_FOUND; unknown customer →
     /// FAILED_PRECONDITION; a merged-away id → stored under the survivor.
-    @Test("RecordResponse checks the score, the survey and the customer; a merged-away id is stored under the survivor")
+    @Test("RecordResponse checks the score, the survey and the customer; a merged-away id is stored under the survivor; a reused response_id with another score is refused")
     func recordResponseChecks() async throws {
         try await withFeedbackClient { feedback in
             _ = try await feedback.createSurvey(surveyRequest("nps"))
@@ -155,8 +155,14 @@ struct FeedbackServiceHandlerTests {
             #expect(!merged.duplicate && merged.response.customerID == Customers.ada)
             #expect(merged.response.npsCategory == .promoter && merged.response.channel == .email)
             #expect(merged.response.surveyLanguage == "en" && !merged.response.hasSentiment)
-            let retried = try await feedback.recordResponse(answer("r4", customer: Customers.mergedAway, score: 2))
+            let retried = try await feedback.recordResponse(answer("r4", customer: Customers.mergedAway, score: 9))
             #expect(retried.duplicate && retried.response.score == 9)
+            let reused = await #expect(throws: RPCError.self) {
+                _ = try await feedback.recordResponse(answer("r4", customer: Customers.mergedAway, score: 2))
+            }
+            #expect(reused?.code == .alreadyExists)
+            #expect(reused?.message.contains("response_id 'r4'") == true, "\(reused?.message ?? "")")
+            #expect(reused?.message.contains("(its score differs)") == true, "\(reused?.message ?? "")")
             let adas = try await feedback.listResponses(.with { $0.customerID = Customers.ada })
             #expect(adas.responses.map(\.responseID) == ["r4"])
         }

@@ -58,6 +58,69 @@ struct InteractionServiceProcessTests {
         }
     }
 
+    @Test("a touchpoint for a merged-away id is stored under the survivor, though that id was written to just before the merge")
+    func unaryWriteAfterMerge() async throws {
+        try await withMergeAfterFirstWrite { interactions, survivor, merged in
+            let response = try await interactions.recordTouchpoint(.with {
+                $0.customerID = merged
+                $0.touchpoint = Self.login("after-merge")
+            })
+            #expect(response.touchpoint.customerID == survivor)
+        }
+    }
+
+    @Test("a streamed batch after a merge stores the merged-away id's events under the survivor")
+    func streamedWriteAfterMerge() async throws {
+        try await withMergeAfterFirstWrite { interactions, survivor, merged in
+            let response = try await interactions.recordTouchpoints { writer in
+                try await writer.write(.with {
+                    $0.customerID = merged
+                    $0.touchpoint = Self.login("streamed-after-merge")
+                })
+            }
+            #expect(response.stored == 1)
+            let timeline = try await interactions.listTimeline(.with { $0.customerID = survivor })
+            #expect(timeline.touchpoints.map(\.eventID) == ["streamed-after-merge"])
+            #expect(timeline.touchpoints.allSatisfy { $0.customerID == survivor })
+        }
+    }
+
+    /// A login touchpoint a minute old.
+    static func login(_ eventID: String) -> Customer360_V1_Touchpoint {
+        .with {
+            $0.eventID = eventID
+            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+            $0.channel = .web
+            $0.kind = .login
+            $0.direction = .inbound
+        }
+    }
+
+    /// Given two customers, a touchpoint for the second (so interaction-service has seen it as a live customer), and
+    /// then the second merged into the first, runs `body` with (interaction client, survivor, merged-away id).
+    func withMergeAfterFirstWrite(
+        _ body: (Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>, String, String) async throws -> Void
+    ) async throws {
+        try await withService("profile-service") { profileProcess, profileClient in
+            let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
+            let survivor = try await profiles.createCustomer(.with { $0.givenName = "Survivor" }).customerID
+            let merged = try await profiles.createCustomer(.with { $0.givenName = "Duplicate" }).customerID
+            try await withService("interaction-service", arguments: ["--profile-addr", "\(profileProcess.address)"]) { _, client in
+                let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+                let before = try await interactions.recordTouchpoint(.with {
+                    $0.customerID = merged
+                    $0.touchpoint = Self.login("before-merge")
+                })
+                #expect(before.touchpoint.customerID == merged)
+                _ = try await profiles.mergeCustomers(.with {
+                    $0.customerID = survivor
+                    $0.mergedID = merged
+                })
+                try await body(interactions, survivor, merged)
+            }
+        }
+    }
+
     @Test("with profile-service down, ingest answers UNAVAILABLE and reads still work")
     func peerDown() async throws {
         // A port nothing listens on: the profile peer is simply absent.

@@ -96,6 +96,17 @@ struct CommerceCalculatorValueTests {
         #expect(stats.predictiveCLVMinor == 30_000)
     }
 
+    @Test("AOV is gross revenue ÷ orders, as the contract says: a refund lowers net revenue, not AOV")
+    func aovIsGrossOverOrders() {
+        // The case reported from outside: 5 orders totalling 48,800 minor units and a 2,000 refund.
+        let totals = CommerceTotals(orders: 5, refunds: 1, grossMinor: 48_800, refundedMinor: 2_000)
+        let stats = F.stats(totals)
+
+        // AOV = 48,800 ÷ 5 = 9,760 (net ÷ orders would be 46,800 ÷ 5 = 9,360); net = historic CLV = 46,800.
+        #expect(stats.averageOrderValueMinor == 9_760)
+        #expect(stats.historicCLVMinor == 46_800)
+    }
+
     @Test("without a first purchase date there is no purchase rate and no predictive CLV")
     func noFirstPurchaseDate() {
         let stats = F.stats(CommerceTotals(orders: 2, grossMinor: 4_000))

@@ -75,11 +75,17 @@ struct InteractionServiceHandlerTests {
     enum Breakage: String, CaseIterable, Sendable {
         case emptyEventID, spaceInEventID, noOccurredAt, farFuture, noChannel, noDirection, purchaseWithoutDetails
         case replyWithoutTicket, otherCustomerInside, malformedCustomerID
+        // Extreme values that once reached an integer conversion and crashed the process.
+        case occurredAtMinimumSeconds, occurredAtBeyondYear9999, negativeNanos, hugeDuration, durationSignsDisagree
+        case amountBeyondMaximum
 
         var field: String {
             switch self {
             case .emptyEventID, .spaceInEventID: "touchpoint.event_id"
-            case .noOccurredAt, .farFuture: "touchpoint.occurred_at"
+            case .noOccurredAt, .farFuture, .occurredAtMinimumSeconds, .occurredAtBeyondYear9999, .negativeNanos:
+                "touchpoint.occurred_at"
+            case .hugeDuration, .durationSignsDisagree: "touchpoint.duration"
+            case .amountBeyondMaximum: "touchpoint.purchase.amount.amount_minor"
             case .noChannel: "touchpoint.channel"
             case .noDirection: "touchpoint.direction"
             case .purchaseWithoutDetails: "touchpoint.purchase"
@@ -96,6 +102,17 @@ struct InteractionServiceHandlerTests {
             case .noOccurredAt: request.touchpoint.clearOccurredAt()
             case .farFuture: request.touchpoint.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(3_600))
             case .noChannel: request.touchpoint.channel = .unspecified
+            case .occurredAtMinimumSeconds: request.touchpoint.occurredAt.seconds = .min
+            case .occurredAtBeyondYear9999: request.touchpoint.occurredAt.seconds = 4_611_686_018_427_387_904
+            case .negativeNanos: request.touchpoint.occurredAt.nanos = -1
+            case .hugeDuration: request.touchpoint.duration = .with { $0.seconds = .max }
+            case .durationSignsDisagree: request.touchpoint.duration = .with { $0.seconds = 5; $0.nanos = -1 }
+            case .amountBeyondMaximum:
+                request.touchpoint.kind = .purchase
+                request.touchpoint.purchase = .with {
+                    $0.orderID = "o"
+                    $0.amount = .with { $0.amountMinor = .max; $0.currencyCode = "USD" }
+                }
             case .noDirection: request.touchpoint.direction = .unspecified
             case .purchaseWithoutDetails: request.touchpoint.kind = .purchase
             case .replyWithoutTicket: request.touchpoint.kind = .ticketReply
@@ -116,6 +133,39 @@ struct InteractionServiceHandlerTests {
             #expect(error?.message.hasPrefix("\(breakage.field):") == true, "\(error?.message ?? "")")
             let timeline = try await interactions.listTimeline(.with { $0.customerID = Customers.ada })
             #expect(timeline.touchpoints.isEmpty)
+        }
+    }
+
+    @Test("an event id sent again with the same event is a duplicate; with a different event it is refused, naming the field")
+    func eventIDReusedForAnotherEvent() async throws {
+        let clock = TestClock()
+        try await withInteractionClient(clock: clock) { interactions in
+            let at = clock.now().addingTimeInterval(-60)
+            var original = message("k1", at: at)
+            original.touchpoint.body = "viewed pricing"
+            _ = try await interactions.recordTouchpoint(original)
+
+            let retry = try await interactions.recordTouchpoint(original)
+            #expect(retry.duplicate && retry.touchpoint.body == "viewed pricing")
+
+            var other = original
+            other.touchpoint.body = "viewed checkout"
+            let error = await #expect(throws: RPCError.self) { _ = try await interactions.recordTouchpoint(other) }
+            #expect(error?.code == .alreadyExists)
+            #expect(error?.message.contains("touchpoint.event_id 'k1'") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("touchpoint.body differs") == true, "\(error?.message ?? "")")
+
+            let elsewhere = message("k1", customer: Customers.sara, at: at)
+            let stream = try await interactions.recordTouchpoints { writer in
+                try await writer.write(.with { $0.customerID = elsewhere.customerID; $0.touchpoint = elsewhere.touchpoint })
+            }
+            #expect(stream.duplicate == 0 && stream.rejected == 1)
+            #expect(stream.rejections.first?.code == "ALREADY_EXISTS")
+            #expect(stream.rejections.first?.field == "touchpoint.customer_id")
+
+            let timeline = try await interactions.listTimeline(.with { $0.customerID = Customers.ada })
+            #expect(timeline.touchpoints.map(\.body) == ["viewed pricing"])
+            #expect(try await interactions.listTimeline(.with { $0.customerID = Customers.sara }).touchpoints.isEmpty)
         }
     }
 

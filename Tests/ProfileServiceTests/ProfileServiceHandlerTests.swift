@@ -46,6 +46,44 @@ private func createRequest(email: String? = nil, phone: String? = nil, given: St
 
 @Suite("ProfileService RPCs: normalisation and precise statuses")
 struct ProfileServiceHandlerTests {
+    @Test("ResolveCustomers answers each id in order: itself, the survivor of a merge, or why it cannot take data")
+    func resolveCustomers() async throws {
+        try await withProfileClient { profiles in
+            let survivor = try await profiles.createCustomer(createRequest(given: "Ada")).customerID
+            let merged = try await profiles.createCustomer(createRequest(given: "Ada old")).customerID
+            let deleted = try await profiles.createCustomer(createRequest(given: "Gone")).customerID
+            _ = try await profiles.mergeCustomers(.with { $0.customerID = survivor; $0.mergedID = merged })
+            _ = try await profiles.deleteCustomer(.with { $0.customerID = deleted })
+            let unknown = "01900000-0000-7000-8000-0000000000ff"
+
+            let answer = try await profiles.resolveCustomers(.with { $0.customerIds = [merged, survivor, deleted, unknown] })
+
+            #expect(answer.customers.map(\.requestedID) == [merged, survivor, deleted, unknown])
+            #expect(answer.customers.map(\.customerID) == [survivor, survivor, "", ""])
+            #expect(answer.customers[2].unresolvedReason.contains("deleted"))
+            #expect(answer.customers[3].unresolvedReason.contains("does not exist"))
+        }
+    }
+
+    @Test("ResolveCustomers refuses no ids, more than 1,000, or a malformed one, naming the field")
+    func resolveCustomersLimits() async throws {
+        try await withProfileClient { profiles in
+            await expectStatus(.invalidArgument, containing: "customer_ids") {
+                _ = try await profiles.resolveCustomers(.init())
+            }
+            await expectStatus(.invalidArgument, containing: "customer_ids") {
+                _ = try await profiles.resolveCustomers(.with {
+                    $0.customerIds = Array(repeating: "01900000-0000-7000-8000-0000000000ff", count: 1_001)
+                })
+            }
+            await expectStatus(.invalidArgument, containing: "customer_ids[1]") {
+                _ = try await profiles.resolveCustomers(.with {
+                    $0.customerIds = ["01900000-0000-7000-8000-0000000000ff", "not-an-id"]
+                })
+            }
+        }
+    }
+
     @Test("identifiers are normalised: email lower-cased, phone to E.164, and lookups use the same rules")
     func normalisation() async throws {
         try await withProfileClient { profiles in

@@ -1445,7 +1445,8 @@ public nonisolated struct Customer360_V1_CommerceStats: @unchecked Sendable {
   /// Clears the value of `netRevenue`. Subsequent reads from it will return its default value.
   public mutating func clearNetRevenue() {_uniqueStorage()._netRevenue = nil}
 
-  /// net_revenue ÷ orders; unset without orders.
+  /// Average order value = gross_revenue ÷ orders (the basket bought, before any later refund; refunds show in
+  /// net_revenue and historic_clv), rounded half away from zero; unset without orders.
   public var averageOrderValue: Customer360_V1_Money {
     get {_storage._averageOrderValue ?? Customer360_V1_Money()}
     set {_uniqueStorage()._averageOrderValue = newValue}
@@ -1521,7 +1522,8 @@ public nonisolated struct Customer360_V1_CommerceStats: @unchecked Sendable {
   /// Clears the value of `historicClv`. Subsequent reads from it will return its default value.
   public mutating func clearHistoricClv() {_uniqueStorage()._historicClv = nil}
 
-  /// Predictive CLV = AOV × purchases_per_year × expected_lifetime_years; unset without orders.
+  /// Predictive CLV = AOV (gross ÷ orders, unrounded) × purchases_per_year × expected_lifetime_years; unset without
+  /// orders. Refunds lower historic_clv but not predictive_clv.
   public var predictiveClv: Customer360_V1_Money {
     get {_storage._predictiveClv ?? Customer360_V1_Money()}
     set {_uniqueStorage()._predictiveClv = newValue}

@@ -51,6 +51,19 @@ public enum Customer360_V1_ProfileService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ResolveCustomers" metadata.
+        public enum ResolveCustomers: Sendable {
+            /// Request type for "ResolveCustomers".
+            public typealias Input = Customer360_V1_ResolveCustomersRequest
+            /// Response type for "ResolveCustomers".
+            public typealias Output = Customer360_V1_ResolveCustomersResponse
+            /// Descriptor for "ResolveCustomers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "ResolveCustomers",
+                type: .unary
+            )
+        }
         /// Namespace for "UpdateCustomer" metadata.
         public enum UpdateCustomer: Sendable {
             /// Request type for "UpdateCustomer".
@@ -302,6 +315,7 @@ public enum Customer360_V1_ProfileService: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateCustomer.descriptor,
             GetCustomer.descriptor,
+            ResolveCustomers.descriptor,
             UpdateCustomer.descriptor,
             DeleteCustomer.descriptor,
             EraseCustomer.descriptor,
@@ -384,6 +398,27 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_GetCustomerRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer>
+
+        /// Handle the "ResolveCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resolves up to 1,000 customer ids in one call to the ids their data belongs under: itself, or the survivor of a
+        /// > merge. For services that store data about customers they do not own: they ask before each write (never from a
+        /// > cache), so no write made after a merge lands on the merged-away id. Answers in request order; an unknown,
+        /// > deleted or erased id answers with an empty customer_id and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ResolveCustomersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ResolveCustomersResponse` messages.
+        func resolveCustomers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ResolveCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ResolveCustomersResponse>
 
         /// Handle the "UpdateCustomer" method.
         ///
@@ -754,6 +789,27 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Customer>
 
+        /// Handle the "ResolveCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resolves up to 1,000 customer ids in one call to the ids their data belongs under: itself, or the survivor of a
+        /// > merge. For services that store data about customers they do not own: they ask before each write (never from a
+        /// > cache), so no write made after a merge lands on the merged-away id. Answers in request order; an unknown,
+        /// > deleted or erased id answers with an empty customer_id and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ResolveCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ResolveCustomersResponse` message.
+        func resolveCustomers(
+            request: GRPCCore.ServerRequest<Customer360_V1_ResolveCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ResolveCustomersResponse>
+
         /// Handle the "UpdateCustomer" method.
         ///
         /// > Source IDL Documentation:
@@ -1121,6 +1177,27 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_Customer
 
+        /// Handle the "ResolveCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resolves up to 1,000 customer ids in one call to the ids their data belongs under: itself, or the survivor of a
+        /// > merge. For services that store data about customers they do not own: they ask before each write (never from a
+        /// > cache), so no write made after a merge lands on the merged-away id. Answers in request order; an unknown,
+        /// > deleted or erased id answers with an empty customer_id and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ResolveCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ResolveCustomersResponse` to respond with.
+        func resolveCustomers(
+            request: Customer360_V1_ResolveCustomersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ResolveCustomersResponse
+
         /// Handle the "UpdateCustomer" method.
         ///
         /// > Source IDL Documentation:
@@ -1472,6 +1549,17 @@ extension Customer360_V1_ProfileService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.ResolveCustomers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ResolveCustomersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ResolveCustomersResponse>(),
+            handler: { request, context in
+                try await self.resolveCustomers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_ProfileService.Method.UpdateCustomer.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_UpdateCustomerRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_Customer>(),
@@ -1702,6 +1790,17 @@ extension Customer360_V1_ProfileService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer> {
         let response = try await self.getCustomer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func resolveCustomers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ResolveCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ResolveCustomersResponse> {
+        let response = try await self.resolveCustomers(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1940,6 +2039,19 @@ extension Customer360_V1_ProfileService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Customer> {
         return GRPCCore.ServerResponse<Customer360_V1_Customer>(
             message: try await self.getCustomer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func resolveCustomers(
+        request: GRPCCore.ServerRequest<Customer360_V1_ResolveCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ResolveCustomersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ResolveCustomersResponse>(
+            message: try await self.resolveCustomers(
                 request: request.message,
                 context: context
             ),
@@ -2250,6 +2362,32 @@ extension Customer360_V1_ProfileService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Customer>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Customer>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResolveCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resolves up to 1,000 customer ids in one call to the ids their data belongs under: itself, or the survivor of a
+        /// > merge. For services that store data about customers they do not own: they ask before each write (never from a
+        /// > cache), so no write made after a merge lands on the merged-away id. Answers in request order; an unknown,
+        /// > deleted or erased id answers with an empty customer_id and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ResolveCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ResolveCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ResolveCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func resolveCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ResolveCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ResolveCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ResolveCustomersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ResolveCustomersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "UpdateCustomer" method.
@@ -2749,6 +2887,43 @@ extension Customer360_V1_ProfileService {
             try await self.client.unary(
                 request: request,
                 descriptor: Customer360_V1_ProfileService.Method.GetCustomer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ResolveCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resolves up to 1,000 customer ids in one call to the ids their data belongs under: itself, or the survivor of a
+        /// > merge. For services that store data about customers they do not own: they ask before each write (never from a
+        /// > cache), so no write made after a merge lands on the merged-away id. Answers in request order; an unknown,
+        /// > deleted or erased id answers with an empty customer_id and the reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ResolveCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ResolveCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ResolveCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func resolveCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ResolveCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ResolveCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ResolveCustomersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ResolveCustomersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.ResolveCustomers.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -3447,6 +3622,38 @@ extension Customer360_V1_ProfileService.ClientProtocol {
         )
     }
 
+    /// Call the "ResolveCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Resolves up to 1,000 customer ids in one call to the ids their data belongs under: itself, or the survivor of a
+    /// > merge. For services that store data about customers they do not own: they ask before each write (never from a
+    /// > cache), so no write made after a merge lands on the merged-away id. Answers in request order; an unknown,
+    /// > deleted or erased id answers with an empty customer_id and the reason.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ResolveCustomersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resolveCustomers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ResolveCustomersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ResolveCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.resolveCustomers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ResolveCustomersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ResolveCustomersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "UpdateCustomer" method.
     ///
     /// > Source IDL Documentation:
@@ -4044,6 +4251,42 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getCustomer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResolveCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Resolves up to 1,000 customer ids in one call to the ids their data belongs under: itself, or the survivor of a
+    /// > merge. For services that store data about customers they do not own: they ask before each write (never from a
+    /// > cache), so no write made after a merge lands on the merged-away id. Answers in request order; an unknown,
+    /// > deleted or erased id answers with an empty customer_id and the reason.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resolveCustomers<Result>(
+        _ message: Customer360_V1_ResolveCustomersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ResolveCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ResolveCustomersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.resolveCustomers(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -60,3 +60,15 @@ public struct ChurnReasonTally: Sendable, Equatable {
     /// Distinct customers who churned.
     public var churnedCustomers: Int
 }
+
+extension ChurnReason {
+    /// The client-sent fields a retried churn reason must repeat (`churn_reason_id` is the idempotency key), as
+    /// stored. `churned_at` defaults to the time of the call, so a request without it is not compared on it.
+    public static let idempotencyFields = IdempotencyFields<ChurnReason>()
+        .comparing("customer_id") { $0.customerID }
+        .comparing("category") { $0.category }
+        .comparing("text") { $0.text }
+        .comparing("churned_at") { $0.churnedAt.unixMillis }
+        .comparing("channel") { $0.channel }
+        .comparing("recorded_by") { $0.recordedBy }
+}

@@ -84,3 +84,16 @@ public struct ResponseFilter: Sendable, Hashable {
          withCommentOnly ? "c" : "", sentimentLabel?.rawValue ?? ""].joined(separator: "\u{1F}")
     }
 }
+
+extension SurveyResponse {
+    /// The client-sent fields a retried response must repeat (`response_id` is the idempotency key), as stored.
+    public static let idempotencyFields = IdempotencyFields<SurveyResponse>()
+        .comparing("survey_id") { $0.surveyID }
+        .comparing("customer_id") { $0.customerID }
+        .comparing("score") { $0.score }
+        .comparing("comment") { $0.comment }
+        .comparing("channel") { $0.channel }
+        .comparing("answered_at") { $0.answeredAt.unixMillis }
+        .comparing("touchpoint_id") { $0.touchpointID }
+        .comparing("ticket_id") { $0.ticketID }
+}

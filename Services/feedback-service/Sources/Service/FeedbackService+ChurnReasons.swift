@@ -21,7 +21,12 @@ extension FeedbackService {
                                  sentiment: read(text, language: nil), churnedAt: churnedAt, channel: channel,
                                  recordedBy: recordedBy, recordedAt: now())
         switch try await store.record(reason) {
-        case .stored(let stored), .duplicate(let stored): return stored.proto
+        case .stored(let stored):
+            return stored.proto
+        case .duplicate(let stored):
+            try ChurnReason.idempotencyFields.check(reason, against: stored, keyField: "churn_reason_id", key: id,
+                                                    ignoring: request.hasChurnedAt ? [] : ["churned_at"])
+            return stored.proto
         }
     }
 

@@ -34,6 +34,7 @@ extension FeedbackService {
         case .stored(let stored):
             return .with { $0.response = stored.proto }
         case .duplicate(let existing):
+            try SurveyResponse.idempotencyFields.check(response, against: existing, keyField: "response_id", key: responseID)
             return .with {
                 $0.response = existing.proto
                 $0.duplicate = true

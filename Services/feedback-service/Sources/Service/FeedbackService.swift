@@ -67,7 +67,7 @@ public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProto
     /// - Throws: `InvalidArgument` for a malformed id, `CustomerLookupError` when profile-service does not know the
     ///   customer (failedPrecondition) or cannot be asked (unavailable).
     func writableCustomer(_ requested: String, field: String = "customer_id") async throws -> String {
-        try await customers.resolve(try Validate.id(requested, field: field))
+        try await customers.resolveForWrite(try Validate.id(requested, field: field))
     }
 
     /// The survivor of a customer id for reads; the id itself when profile-service cannot say (reads degrade

@@ -116,3 +116,21 @@ public struct Touchpoint: Hashable, Sendable {
         self.recordedAt = recordedAt
     }
 }
+
+extension Touchpoint {
+    /// The client-sent fields a retried event must repeat (`event_id` is the idempotency key), in contract order and
+    /// as stored: instants and durations at the millisecond, text trimmed, the customer as resolved.
+    public static let idempotencyFields = IdempotencyFields<Touchpoint>()
+        .comparing("customer_id") { $0.customerID }
+        .comparing("occurred_at") { $0.occurredAt.unixMillis }
+        .comparing("channel") { $0.channel }
+        .comparing("kind") { $0.kind }
+        .comparing("direction") { $0.direction }
+        .comparing("agent_id") { $0.agentID }
+        .comparing("ticket_id") { $0.ticketID }
+        .comparing("campaign_id") { $0.campaignID }
+        .comparing("duration") { $0.duration.map { ($0 * 1000).rounded() } }
+        .comparing("purchase") { $0.purchase }
+        .comparing("attributes") { $0.attributes }
+        .comparing("body") { $0.body }
+}

@@ -22,8 +22,9 @@ extension InteractionService {
             agentID: try Validate.text(request.agentID, field: "agent_id", maxLength: 128),
             ticketID: EntityID.generate(), attributes: attributes,
             body: try Validate.text(request.body, field: "body", maxLength: 10_000))
-        event.customerID = try await customers.resolve(requested)
-        return try await record(event)
+        event.customerID = try await customers.resolveForWrite(requested)
+        // The ticket id is generated for each call, so a retry's differs; the time too when the client left it out.
+        return try await record(event, ignoring: request.hasOccurredAt ? ["ticket_id"] : ["ticket_id", "occurred_at"])
     }
 
     public func replyToTicket(
@@ -41,12 +42,10 @@ extension InteractionService {
             agentID: request.agentID, body: request.body)
         if direction == .outbound, event.agentID.isEmpty { throw InvalidArgument("agent_id", "is required for an agent's reply") }
         if request.hasDuration {
-            guard request.duration.seconds >= 0, request.duration.nanos >= 0 else {
-                throw InvalidArgument("duration", "must not be negative")
-            }
-            event.duration = Double(request.duration.seconds) + Double(request.duration.nanos) / 1e9
+            event.duration = try Validate.duration(request.duration, field: "duration",
+                                                   maximum: InteractionRequests.maximumDurationSeconds)
         }
-        return try await record(event)
+        return try await record(event, ignoring: request.hasOccurredAt ? [] : ["occurred_at"])
     }
 
     public func resolveTicket(
@@ -56,7 +55,7 @@ extension InteractionService {
             customerID: request.customerID, ticketID: request.ticketID, eventID: request.eventID, kind: .ticketResolved,
             direction: .outbound, channel: .unspecified, occurredAt: request.hasOccurredAt ? request.occurredAt : nil,
             agentID: request.agentID, body: request.resolutionNote)
-        return try await record(event)
+        return try await record(event, ignoring: request.hasOccurredAt ? [] : ["occurred_at"])
     }
 
     public func reopenTicket(
@@ -66,7 +65,7 @@ extension InteractionService {
             customerID: request.customerID, ticketID: request.ticketID, eventID: request.eventID, kind: .ticketReopened,
             direction: .inbound, channel: request.channel, occurredAt: request.hasOccurredAt ? request.occurredAt : nil,
             agentID: "", body: request.reason)
-        return try await record(event)
+        return try await record(event, ignoring: request.hasOccurredAt ? [] : ["occurred_at"])
     }
 
     public func getTicket(
@@ -86,8 +85,7 @@ extension InteractionService {
             guard let value = TicketStatus(proto: status) else { throw InvalidArgument("statuses[\(index)]", "is not a ticket status") }
             statuses.insert(value)
         }
-        let from = request.hasOpened ? request.opened.startDate : nil
-        let until = request.hasOpened ? request.opened.endDate : nil
+        let (from, until) = try Validate.window(request.opened, isSet: request.hasOpened, field: "opened")
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = [customerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
                            "\(from?.timeIntervalSince1970 ?? 0)", "\(until?.timeIntervalSince1970 ?? 0)"].joined(separator: "|")
@@ -116,17 +114,22 @@ extension InteractionService {
         let agentID = try Validate.text(agentID, field: "agent_id", maxLength: 128)
         let body = try Validate.text(body, field: kind == .ticketResolved ? "resolution_note" : (kind == .ticketReopened ? "reason" : "body"),
                                      maxLength: 10_000)
-        let owner = try await customers.resolve(requested)
+        let owner = try await customers.resolveForWrite(requested)
         let ticket = try await store.ticket(ticketID, customer: owner)
         let resolvedChannel = channel == .unspecified ? ticket.channel : try InteractionRequests.channel(channel)
         return Touchpoint(eventID: eventID, customerID: owner, occurredAt: at, channel: resolvedChannel, kind: kind,
                           direction: direction, agentID: agentID, ticketID: ticketID, body: body)
     }
 
-    /// Stores a ticket event and answers the ticket; a retried event id answers the ticket it belongs to.
-    private func record(_ event: Touchpoint) async throws -> Customer360_V1_Ticket {
+    /// Stores a ticket event and answers the ticket; a retried event id answers the ticket it belongs to, and an
+    /// event id reused for a different event is refused. `ignoring` names fields the service filled in itself.
+    private func record(_ event: Touchpoint, ignoring: Set<String>) async throws -> Customer360_V1_Ticket {
         switch try await store.ingest([event])[0] {
-        case .stored, .duplicate:
+        case .duplicate(let existing):
+            try Touchpoint.idempotencyFields.check(event, against: existing, keyField: "event_id", key: event.eventID,
+                                                   ignoring: ignoring)
+            fallthrough
+        case .stored:
             guard let ticket = try await store.ticket(forEvent: event.eventID) else {
                 throw InvalidArgument("event_id", "\(event.eventID) was already used for an event that is not about a ticket")
             }

@@ -34,11 +34,13 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
     ) async throws -> Customer360_V1_RecordTouchpointResponse {
         var touchpoint = try validate(customerID: request.customerID, touchpoint: request.touchpoint,
                                       present: request.hasTouchpoint)
-        touchpoint.customerID = try await customers.resolve(touchpoint.customerID)
+        touchpoint.customerID = try await customers.resolveForWrite(touchpoint.customerID)
         switch try await store.ingest([touchpoint])[0] {
         case .stored(let stored):
             return .with { $0.touchpoint = stored.proto }
         case .duplicate(let existing):
+            try Touchpoint.idempotencyFields.check(touchpoint, against: existing, keyField: "event_id",
+                                                   key: touchpoint.eventID, prefix: "touchpoint.")
             return .with {
                 $0.touchpoint = existing.proto
                 $0.duplicate = true
@@ -50,7 +52,8 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
 
     /// Reads, validates and resolves the stream in batches while the previous batch is being written, so decoding
     /// and SQLite work at the same time (one batch in flight: memory stays bounded and the stream keeps its
-    /// back-pressure).
+    /// back-pressure). Each batch's customers are resolved with one `ResolveCustomers` call just before it is
+    /// written, so a merge is never missed and a batch costs one peer call, not one per event.
     public func recordTouchpoints(
         request: RPCAsyncSequence<Customer360_V1_RecordTouchpointsRequest, any Error>, context: ServerContext
     ) async throws -> Customer360_V1_RecordTouchpointsResponse {
@@ -62,16 +65,15 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
                 let index = response.received
                 response.received += 1
                 do {
-                    var touchpoint = try validate(customerID: message.customerID, touchpoint: message.touchpoint,
+                    let touchpoint = try validate(customerID: message.customerID, touchpoint: message.touchpoint,
                                                   present: message.hasTouchpoint)
-                    touchpoint.customerID = try await customers.resolve(touchpoint.customerID)
                     pending.append(PendingEvent(index: index, touchpoint: touchpoint))
                 } catch {
                     reject(error, index: index, eventID: message.touchpoint.eventID, in: &response)
                 }
                 if pending.count >= Self.batchSize {
+                    let events = await resolveCustomers(of: pending, rejectingInto: &response)
                     if let previous = inFlight { account(previous.events, try await previous.write.value, in: &response) }
-                    let events = pending
                     inFlight = (events, Task { [store] in try await store.ingest(events.map(\.touchpoint)) })
                     pending.removeAll(keepingCapacity: true)
                 }
@@ -82,8 +84,40 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
             throw error
         }
         if let previous = inFlight { account(previous.events, try await previous.write.value, in: &response) }
-        if !pending.isEmpty { account(pending, try await store.ingest(pending.map(\.touchpoint)), in: &response) }
+        let last = await resolveCustomers(of: pending, rejectingInto: &response)
+        if !last.isEmpty { account(last, try await store.ingest(last.map(\.touchpoint)), in: &response) }
+        // Unknown customers are found when their batch is resolved, after later malformed events were refused.
+        response.rejections.sort { $0.index < $1.index }
         return response
+    }
+
+    /// The events of a batch with their customers resolved for writing in one call; events whose customer is unknown
+    /// (or all of them, when profile-service cannot be asked) are rejected into `response` and left out.
+    private func resolveCustomers(
+        of events: [PendingEvent], rejectingInto response: inout Customer360_V1_RecordTouchpointsResponse
+    ) async -> [PendingEvent] {
+        guard !events.isEmpty else { return [] }
+        let answers: [String: Result<String, CustomerLookupError>]
+        do {
+            answers = try await customers.resolveForWrite(events.map(\.touchpoint.customerID))
+        } catch {
+            for event in events { reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response) }
+            return []
+        }
+        var resolved: [PendingEvent] = []
+        resolved.reserveCapacity(events.count)
+        for var event in events {
+            do {
+                guard let answer = answers[event.touchpoint.customerID] else {
+                    throw CustomerLookupError.unavailable("profile-service did not answer for \(event.touchpoint.customerID)")
+                }
+                event.touchpoint.customerID = try answer.get()
+                resolved.append(event)
+            } catch {
+                reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response)
+            }
+        }
+        return resolved
     }
 
     // MARK: - Helpers
@@ -108,7 +142,14 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
         for (event, outcome) in zip(events, outcomes) {
             switch outcome {
             case .stored: response.stored += 1
-            case .duplicate: response.duplicate += 1
+            case .duplicate(let existing):
+                do {
+                    try Touchpoint.idempotencyFields.check(event.touchpoint, against: existing, keyField: "event_id",
+                                                           key: event.touchpoint.eventID, prefix: "touchpoint.")
+                    response.duplicate += 1
+                } catch {
+                    reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response)
+                }
             case .rejected(let error): reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response)
             }
         }
@@ -129,8 +170,16 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
             $0.eventID = eventID
             $0.index = index
             $0.code = status.code.canonicalName
-            $0.field = (error as? InvalidArgument)?.field ?? ""
-            $0.reason = (error as? InvalidArgument)?.reason ?? status.message
+            switch error {
+            case let invalid as InvalidArgument:
+                $0.field = invalid.field
+                $0.reason = invalid.reason
+            case let conflict as IdempotencyConflict:
+                $0.field = conflict.differingField
+                $0.reason = status.message
+            default:
+                $0.reason = status.message
+            }
         })
     }
 

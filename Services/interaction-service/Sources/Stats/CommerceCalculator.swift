@@ -9,14 +9,12 @@ public enum CommerceCalculator {
 
     /// Computes one customer's commerce KPIs as of `asOf`.
     ///
-    /// - Average order value = gross ÷ orders, rounded half away from zero. It is computed from gross (not net) sales
-    ///   because it describes the basket a customer buys, whatever is refunded later.
+    /// - Average order value: see `averageOrderValue(of:)`, its one definition.
     /// - Historic CLV = net (gross − refunded).
     /// - Purchases per year = orders ÷ years since the first purchase. That span is never shorter than
     ///   `settings.minimumTenure`, so one recent order does not extrapolate to hundreds a year.
-    /// - Predictive CLV = gross ÷ orders × purchases per year × expected lifetime years, rounded once at the end. It
-    ///   uses the exact gross mean (the unrounded AOV), so refunds lower historic CLV but not predictive CLV.
-    ///   ARCHITECTURE.md defines predictive CLV as AOV × frequency × lifetime.
+    /// - Predictive CLV = AOV × purchases per year × expected lifetime years (ARCHITECTURE.md), rounded once at the
+    ///   end from the exact (unrounded) AOV. Since AOV is gross, refunds lower historic CLV but not predictive CLV.
     /// - Discount-driven: at least `discountDrivenMinimumOrders` orders, of which at least `discountDrivenShare`
     ///   carry a discount code.
     /// - RFM: scored against `cutPoints` (the customer base's quintiles). It is nil without orders, without a last
@@ -31,8 +29,9 @@ public enum CommerceCalculator {
         let hasOrders = orders > 0
         let share: Double? = hasOrders ? Double(totals.discountedOrders) / Double(orders) : nil
         let perYear = purchasesPerYear(totals: totals, asOf: asOf, minimumTenure: settings.minimumTenure)
+        let aov = averageOrderValue(of: totals)
         let predictive = perYear.flatMap { rate in
-            roundedMinor(Double(totals.grossMinor) / Double(orders) * rate * settings.expectedLifetimeYears)
+            aov.flatMap { roundedMinor($0.exact * rate * settings.expectedLifetimeYears) }
         }
         let discountDriven = hasOrders && orders >= settings.discountDrivenMinimumOrders
             && (share ?? 0) >= settings.discountDrivenShare
@@ -45,7 +44,7 @@ public enum CommerceCalculator {
             asOf: asOf,
             currency: settings.currency,
             totals: totals,
-            averageOrderValueMinor: hasOrders ? roundedQuotient(totals.grossMinor, orders) : nil,
+            averageOrderValueMinor: aov?.minor,
             repeatOrders: max(orders - 1, 0),
             repeatPurchaseRate: hasOrders ? Double(orders - 1) / Double(orders) : nil,
             discountShare: share,
@@ -56,6 +55,15 @@ public enum CommerceCalculator {
             expectedLifetimeYears: settings.expectedLifetimeYears,
             rfm: rfm
         )
+    }
+
+    /// Average order value = gross revenue ÷ orders, the one definition every figure uses (the contract's
+    /// `CommerceStats.average_order_value` and predictive CLV). Gross, not net: AOV describes the basket a customer
+    /// buys when they order; refunds that come later are what historic CLV (net) is for. `minor` is rounded half away
+    /// from zero in integer arithmetic; `exact` feeds predictive CLV so it is rounded only once. Nil without orders.
+    static func averageOrderValue(of totals: CommerceTotals) -> (exact: Double, minor: Int64)? {
+        guard totals.orders > 0 else { return nil }
+        return (Double(totals.grossMinor) / Double(totals.orders), roundedQuotient(totals.grossMinor, totals.orders))
     }
 
     /// Returns orders per year over the customer's tenure, which is never shorter than `minimumTenure`. It is nil

@@ -33,6 +33,31 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         return try await store.customer(id).proto
     }
 
+    /// The most ids one `ResolveCustomers` call may name: a writer's batch, small enough for one quick read.
+    static let maximumResolvedIDs = 1_000
+
+    public func resolveCustomers(
+        request: Customer360_V1_ResolveCustomersRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ResolveCustomersResponse {
+        let count = request.customerIds.count
+        guard (1...Self.maximumResolvedIDs).contains(count) else {
+            throw InvalidArgument("customer_ids", "must name 1 to \(Self.maximumResolvedIDs) ids, not \(count)")
+        }
+        for (index, id) in request.customerIds.enumerated() { try Validate.id(id, field: "customer_ids[\(index)]") }
+        let results = try await store.resolve(request.customerIds)
+        return .with { message in
+            message.customers = zip(request.customerIds, results).map { requested, result in
+                .with {
+                    $0.requestedID = requested
+                    switch result {
+                    case .success(let id): $0.customerID = id
+                    case .failure(let error): $0.unresolvedReason = error.rpcErrorMessage
+                    }
+                }
+            }
+        }
+    }
+
     public func updateCustomer(
         request: Customer360_V1_UpdateCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_Customer {

@@ -13,6 +13,20 @@ extension ProfileStore {
         try await writer.read { db in try profile(db, resolving: id) }
     }
 
+    /// What each of `ids` resolves to for a write, in one read: the active customer's id (itself, or the survivor of
+    /// a merge), or why it cannot take data (`ProfileError`: unknown, deleted or erased).
+    public func resolve(_ ids: [String]) async throws -> [Result<String, ProfileError>] {
+        try await writer.read { db in
+            try ids.map { id in
+                do {
+                    return .success(try activeRow(db, resolving: id).0.id)
+                } catch let error as ProfileError {
+                    return .failure(error)
+                }
+            }
+        }
+    }
+
     /// The customer holding `identifier` (already normalised).
     public func customer(with identifier: Identifier) async throws -> CustomerProfile {
         try await writer.read { db in

@@ -9,7 +9,7 @@ extension SuccessService {
         request: Customer360_V1_ComputeHealthScoreRequest, context: ServerContext
     ) async throws -> Customer360_V1_ComputeHealthScoreResponse {
         try Validate.id(request.customerID, field: "customer_id")
-        let customerID = try await customers.resolve(request.customerID)
+        let customerID = try await customers.resolveForWrite(request.customerID)
         let outcome = try await scorer.score(customerID: customerID, dryRun: request.dryRun)
         return .with {
             $0.score = outcome.score.proto

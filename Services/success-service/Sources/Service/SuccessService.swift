@@ -32,7 +32,7 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
     ) async throws -> Customer360_V1_SuccessPlan {
         try Validate.id(request.customerID, field: "customer_id")
         let draft = try SuccessRequests.plan(request, customerID: request.customerID, now: now())
-        let customerID = try await customers.resolve(request.customerID)
+        let customerID = try await customers.resolveForWrite(request.customerID)
         var plan = draft
         plan.customerID = customerID
         return try await store.createPlan(plan).proto(at: now())
