@@ -1,12 +1,10 @@
 import C360Contracts
+import C360ServerKit
 import Foundation
 @testable import C360Gateway
 import GRPCCore
 import SwiftProtobuf
 import Testing
-
-/// Every capability, in the order of the role matrix.
-private let allCapabilities: [Role.Capability] = [.view, .analyze, .write, .administer]
 
 /// The GatewayService methods each role may call, as gateway.proto's header states the default matrix.
 private let viewerMethods: Set<String> = ["GetCustomer360", "ListCustomers", "ListTimeline"]
@@ -20,22 +18,26 @@ private let agentMethods = analystMethods.union([
 /// The names of every method of the generated GatewayService.
 private let generatedMethods = Customer360_V1_GatewayService.Method.descriptors.map(\.method)
 
-@Suite("Roles: the default access matrix")
+/// The four backend services the gateway forwards.
+private let backendServices = [
+    Customer360_V1_ProfileService.descriptor, Customer360_V1_InteractionService.descriptor,
+    Customer360_V1_FeedbackService.descriptor, Customer360_V1_SuccessService.descriptor,
+].map(\.fullyQualifiedService)
+
+@Suite("Roles and access policies, as Proto/ declares them")
 struct RoleTests {
-    @Test("each role may do exactly what the matrix grants")
-    func matrix() {
-        let granted: [Role: Set<Role.Capability>] = [
-            .viewer: [.view],
-            .analyst: [.view, .analyze],
-            .agent: [.view, .analyze, .write],
-            .admin: [.view, .analyze, .write, .administer],
-        ]
-        for role in Role.allCases {
-            for capability in allCapabilities {
-                let expected = (granted[role] ?? []).contains(capability)
-                #expect(role.may(capability) == expected, "\(role) may \(capability)")
+    @Test("roles are ordered viewer < analyst < agent < admin, each allowed what the ones before it are")
+    func order() {
+        let ordered: [Role] = [.viewer, .analyst, .agent, .admin]
+        for (index, role) in ordered.enumerated() {
+            for (other, least) in ordered.enumerated() {
+                #expect(role.satisfies(least) == (index >= other), "\(role) satisfies \(least)")
             }
         }
+        for role in ordered {
+            #expect(Role(access: Customer360_V1_AccessRole(rawValue: role.rank) ?? .unspecified) == role)
+        }
+        #expect(Role(access: .unspecified) == nil)
     }
 
     @Test("only agents and admins see personal data")
@@ -43,18 +45,48 @@ struct RoleTests {
         #expect(Role.allCases.filter(\.seesPersonalData) == [.agent, .admin])
     }
 
-    @Test("every generated GatewayService method needs a capability, and no other method is listed")
-    func everyMethodHasACapability() {
-        #expect(generatedMethods.count == 29, "\(generatedMethods)")
-        for method in generatedMethods {
-            #expect(Role.capabilities[method] != nil, "\(method) has no capability: the interceptor refuses it to all")
+    @Test("every RPC of every customer360 service declares an access policy, and every exposed one a least role")
+    func everyMethodHasAPolicy() {
+        let methods = ContractCatalog.current.methods.filter { $0.service.hasPrefix("customer360.") }
+        #expect(methods.count >= 119, "\(methods.count)")
+        for method in methods {
+            guard let policy = AccessPolicies.current.policy(for: method.fullyQualifiedMethod) else {
+                Issue.record("\(method.fullyQualifiedMethod) has no (customer360.v1.access) option")
+                continue
+            }
+            let declared = method.policy ?? .init()
+            #expect(declared.internal || declared.leastRole != .unspecified,
+                    "\(method.fullyQualifiedMethod) is exposed but names no least role")
+            #expect(!(declared.internal && (declared.audited || declared.redacted || declared.leastRole != .unspecified)),
+                    "\(method.fullyQualifiedMethod) is internal and must say nothing else")
+            #expect(policy.isInternal == declared.internal)
         }
-        #expect(Set(Role.capabilities.keys) == Set(generatedMethods))
     }
 
-    @Test("the methods each role may call are the ones gateway.proto names", arguments: Role.allCases)
+    @Test("at least 90% of the backend services' RPCs are reachable through the gateway; the rest are internal")
+    func backendCoverage() {
+        let backend = ContractCatalog.current.methods.filter { backendServices.contains($0.service) }
+        let exposed = backend.filter { AccessPolicies.current.policy(for: $0.fullyQualifiedMethod)?.isInternal == false }
+        #expect(Double(exposed.count) / Double(backend.count) >= 0.9, "\(exposed.count) of \(backend.count)")
+    }
+
+    @Test("an exposed RPC whose answer may hold personal data is redacted for roles that may not see it")
+    func personalDataIsRedacted() {
+        for method in ContractCatalog.current.methods where backendServices.contains(method.service) {
+            guard let policy = AccessPolicies.current.policy(for: method.fullyQualifiedMethod),
+                  let least = policy.leastRole, !least.seesPersonalData,
+                  PersonalDataRedactor.current.mayHoldPersonalData(method.outputType) else { continue }
+            #expect(policy.redacted, "\(method.fullyQualifiedMethod) answers \(method.outputType) to \(least)s unredacted")
+        }
+    }
+
+    @Test("the GatewayService methods each role may call are the ones gateway.proto names", arguments: Role.allCases)
     func methodsPerRole(role: Role) {
-        let callable = Set(generatedMethods.filter { method in Role.capabilities[method].map(role.may) ?? false })
+        #expect(generatedMethods.count == 29, "\(generatedMethods)")
+        let callable = Set(generatedMethods.filter { method in
+            let least = AccessPolicies.current.policy(for: "\(AccessControlInterceptor.gatewayService)/\(method)")?.leastRole
+            return least.map(role.satisfies) ?? false
+        })
         let expected: Set<String> = switch role {
         case .viewer: viewerMethods
         case .analyst: analystMethods
@@ -154,7 +186,8 @@ struct GatewayErrorTests {
             (.missingCredentials, .unauthenticated),
             (.unknownCredentials, .unauthenticated),
             (.inactiveCredentials("k"), .unauthenticated),
-            (.notPermitted(role: .viewer, method: "GetKpiDashboard"), .permissionDenied),
+            (.notPermitted(role: .viewer, method: "GetKpiDashboard", needed: .analyst), .permissionDenied),
+            (.notExposed(method: "x.Y/Z"), .permissionDenied),
             (.keyNotFound("k"), .notFound),
             (.lastAdminKey("k"), .failedPrecondition),
             (.storedValue("x"), .internalError),
@@ -163,7 +196,7 @@ struct GatewayErrorTests {
             #expect(error.rpcErrorCode == code, "\(error)")
             #expect(!error.rpcErrorMessage.isEmpty, "\(error)")
         }
-        let denied = GatewayError.notPermitted(role: .viewer, method: "GetKpiDashboard").rpcErrorMessage
-        #expect(denied.contains("viewer") && denied.contains("GetKpiDashboard"), "\(denied)")
+        let denied = GatewayError.notPermitted(role: .viewer, method: "GetKpiDashboard", needed: .analyst).rpcErrorMessage
+        #expect(denied.contains("viewer") && denied.contains("GetKpiDashboard") && denied.contains("analyst role"), "\(denied)")
     }
 }

@@ -73,6 +73,10 @@ struct GatewayCommand: AsyncParsableCommand {
                           success: success.client, deadline: .milliseconds(deadlineMs))
         let authenticator = Authenticator(store: store)
         let service = GatewayService(store: store, peers: peers, authenticator: authenticator)
+        let forwarder = BackendForwarder(peers: peers, store: store)
+        host.logger.notice("forwarding the backend services' own RPCs", metadata: [
+            "rpcs": "\(forwarder.forwardedMethods.count)",
+        ])
         let accessControl = AccessControlInterceptor(authenticator: authenticator)
         let bridge = InProcessGateway(services: [service],
                                       interceptors: [RequestInterceptor(logger: host.logger), accessControl])
@@ -82,7 +86,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let http = HTTPServer.service(host: configuration.host, port: port, portFile: portFile,
                                       api: JSONAPI(client: bridge.client), logger: host.logger)
         try await host.serviceGroup(
-            serving: [service], database: database, background: [profile, interaction, feedback, success, bridge, http],
+            serving: [service, forwarder], database: database, background: [profile, interaction, feedback, success, bridge, http],
             interceptors: [accessControl]
         ).run()
     }

@@ -1,19 +1,24 @@
 import Foundation
 public import GRPCCore
 
-/// Authenticates every GatewayService and AdminService call by its `authorization: Bearer <secret>` metadata and
-/// checks the key's role may call the method (AdminService: admins only); the caller is then available to handlers
-/// as `Caller.current`. Health checks pass without a key.
+/// Authenticates every call by its `authorization: Bearer <secret>` metadata and checks that the key's role reaches
+/// the least role the method's access policy (Proto/, `AccessPolicies`) names; the caller is then available to
+/// handlers as `Caller.current`. Health checks and reflection pass without a key, so probes and tools work. A method
+/// without a policy is refused to everyone.
 public struct AccessControlInterceptor: ServerInterceptor {
     static let gatewayService = "customer360.v1.GatewayService"
-    /// Operations (backups, server info): admin keys only.
-    static let adminService = "customer360.v1.AdminService"
+    /// Services anyone may call: load-balancer probes and schema discovery (the contracts are the clients' anyway).
+    static let openServices: Set<String> = [
+        "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+    ]
     /// Metadata the HTTP bridge sets to the route a call came in on.
     public static let httpRouteKey = "x-c360-http-route"
     private let authenticator: Authenticator
+    private let policies: AccessPolicies
 
-    public init(authenticator: Authenticator) {
+    public init(authenticator: Authenticator, policies: AccessPolicies = .current) {
         self.authenticator = authenticator
+        self.policies = policies
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -22,18 +27,18 @@ public struct AccessControlInterceptor: ServerInterceptor {
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
         let service = context.descriptor.service.fullyQualifiedService
-        guard service == Self.gatewayService || service == Self.adminService else {
-            return try await next(request, context)
-        }
+        guard !Self.openServices.contains(service) else { return try await next(request, context) }
         // Only the in-process HTTP bridge may say which HTTP route a call came from.
         let bridged = context.remotePeer.hasPrefix("in-process")
         let route = bridged ? request.metadata[stringValues: Self.httpRouteKey].first(where: { _ in true }) : nil
         let caller = Caller(key: try await authenticate(request.metadata),
                             clientAddress: bridged ? "http" : context.remotePeer, httpRoute: route.map { String($0) })
-        let method = context.descriptor.method
-        let needed = service == Self.adminService ? .administer : Role.capabilities[method]
-        guard let capability = needed, caller.key.role.may(capability) else {
-            throw GatewayError.notPermitted(role: caller.key.role, method: method)
+        let method = context.descriptor.fullyQualifiedMethod
+        guard let policy = policies.policy(for: method), let least = policy.leastRole else {
+            throw GatewayError.notExposed(method: method)
+        }
+        guard caller.key.role.satisfies(least) else {
+            throw GatewayError.notPermitted(role: caller.key.role, method: method, needed: least)
         }
         var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
         if case .success(var contents) = response.accepted {

@@ -5,7 +5,8 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
     case missingCredentials
     case unknownCredentials
     case inactiveCredentials(String)
-    case notPermitted(role: Role, method: String)
+    case notPermitted(role: Role, method: String, needed: Role)
+    case notExposed(method: String)
     case keyNotFound(String)
     case lastAdminKey(String)
     case storedValue(String)
@@ -13,7 +14,7 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
     public var rpcErrorCode: RPCError.Code {
         switch self {
         case .missingCredentials, .unknownCredentials, .inactiveCredentials: .unauthenticated
-        case .notPermitted: .permissionDenied
+        case .notPermitted, .notExposed: .permissionDenied
         case .keyNotFound: .notFound
         case .lastAdminKey: .failedPrecondition
         case .storedValue: .internalError
@@ -25,7 +26,9 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .missingCredentials: "no API key: send 'authorization: Bearer <secret>'"
         case .unknownCredentials: "the API key is not known to this gateway"
         case .inactiveCredentials(let id): "API key \(id) is revoked or expired; ask an admin for a new one"
-        case .notPermitted(let role, let method): "the \(role.rawValue) role may not call \(method)"
+        case .notPermitted(let role, let method, let needed):
+            "the \(role.rawValue) role may not call \(method): it needs the \(needed.rawValue) role or higher"
+        case .notExposed(let method): "\(method) has no access policy in the contracts, so the gateway refuses it"
         case .keyNotFound(let id): "API key \(id) does not exist"
         case .lastAdminKey(let id): "API key \(id) is the last active admin key; create another admin key first"
         case .storedValue(let detail): "the gateway database holds a value this version cannot read: \(detail)"

@@ -16,6 +16,8 @@ public struct Peers: Sendable {
     let success: Customer360_V1_SuccessService.Client<Transport>
     /// Deadline of each backend call.
     let deadline: Duration
+    /// The connection to each backend, by the fully qualified name of the service it serves (for forwarding).
+    let connections: [String: GRPCClient<Transport>]
 
     public init(profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
                 success: GRPCClient<Transport>, deadline: Duration) {
@@ -24,6 +26,12 @@ public struct Peers: Sendable {
         self.feedback = .init(wrapping: feedback)
         self.success = .init(wrapping: success)
         self.deadline = deadline
+        self.connections = [
+            Customer360_V1_ProfileService.descriptor.fullyQualifiedService: profile,
+            Customer360_V1_InteractionService.descriptor.fullyQualifiedService: interaction,
+            Customer360_V1_FeedbackService.descriptor.fullyQualifiedService: feedback,
+            Customer360_V1_SuccessService.descriptor.fullyQualifiedService: success,
+        ]
     }
 
     /// Call options with the deadline.

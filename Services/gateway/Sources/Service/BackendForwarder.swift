@@ -1,0 +1,184 @@
+import C360Clients
+import C360Contracts
+public import C360ServerKit
+import C360StoreKit
+public import Foundation
+public import GRPCCore
+import Synchronization
+
+/// Serves the four backend services' own contracts (`ProfileService`, `InteractionService`, `FeedbackService`,
+/// `SuccessService`) on the gateway's port: every RPC whose access policy exposes it is forwarded to the service
+/// that owns it as bytes, unary and streaming alike, under a deadline, with the owner's status passed through.
+///
+/// The gateway never decodes a forwarded message into a generated type: it reads the top-level `customer_id` for the
+/// audit log and, for `redacted` RPCs and roles that may not see personal data, drops the fields Proto/ marks
+/// personal. The access check itself is the `AccessControlInterceptor`'s, from the same policies.
+public struct BackendForwarder: RegistrableRPCService {
+    /// The backend services forwarded, by fully qualified name, and the connection to the process that owns each.
+    private let backends: [String: GRPCClient<Peers.Transport>]
+    private let catalog: ContractCatalog
+    private let policies: AccessPolicies
+    private let redactor: PersonalDataRedactor
+    private let store: GatewayStore
+    /// Deadline of a forwarded call whose client set none (server-streaming calls then have none: a watch lives on).
+    private let deadline: Duration
+    private let now: @Sendable () -> Date
+
+    public init(peers: Peers, store: GatewayStore, catalog: ContractCatalog = .current,
+                policies: AccessPolicies = .current, redactor: PersonalDataRedactor = .current,
+                now: @escaping @Sendable () -> Date = Date.init) {
+        self.backends = peers.connections
+        self.catalog = catalog
+        self.policies = policies
+        self.redactor = redactor
+        self.store = store
+        self.deadline = peers.deadline
+        self.now = now
+    }
+
+    /// The RPCs forwarded: every method of the backend services whose policy exposes it.
+    public var forwardedMethods: [ContractCatalog.Method] {
+        catalog.methods.filter { method in
+            backends[method.service] != nil && policies.policy(for: method.fullyQualifiedMethod)?.isInternal == false
+        }
+    }
+
+    public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        for method in forwardedMethods {
+            guard let backend = backends[method.service],
+                  let policy = policies.policy(for: method.fullyQualifiedMethod) else { continue }
+            let descriptor = MethodDescriptor(fullyQualifiedService: method.service, method: method.name)
+            let customerField = catalog.messages[method.inputType]?.field
+                .first { $0.name == "customer_id" && $0.type == .string }?.number
+            router.registerHandler(forMethod: descriptor, deserializer: RawMessage(), serializer: RawMessage()) {
+                request, context in
+                try await forward(request, context: context, method: method, descriptor: descriptor, policy: policy,
+                                  customerField: customerField, to: backend)
+            }
+        }
+    }
+
+    private func forward(
+        _ request: StreamingServerRequest<[UInt8]>, context: ServerContext, method: ContractCatalog.Method,
+        descriptor: MethodDescriptor, policy: AccessPolicies.Policy, customerField: Int32?,
+        to backend: GRPCClient<Peers.Transport>
+    ) async throws -> StreamingServerResponse<[UInt8]> {
+        var callOptions = CallOptions.defaults
+        callOptions.timeout = Self.timeout(in: request.metadata) ?? (method.serverStreaming ? nil : deadline)
+        let options = callOptions
+        let redacting = policy.redacted && !(Caller.current?.key.role.seesPersonalData ?? false)
+        let subject = AuditSubject(field: customerField)
+        // One request message (unary, server-streaming) is read first, so its customer is known even when the owner
+        // refuses it; a client stream is passed through as it arrives and audited by its first message.
+        let upstream: StreamingClientRequest<[UInt8]>
+        if method.clientStreaming {
+            upstream = StreamingClientRequest(of: [UInt8].self) { writer in
+                for try await message in request.messages {
+                    subject.observe(message)
+                    try await writer.write(message)
+                }
+            }
+        } else {
+            var received: [[UInt8]] = []
+            for try await message in request.messages { received.append(message) }
+            if let first = received.first { subject.observe(first) }
+            let messages = received
+            upstream = StreamingClientRequest(of: [UInt8].self) { writer in try await writer.write(contentsOf: messages) }
+        }
+        let outputType = method.outputType
+        return StreamingServerResponse(of: [UInt8].self) { writer in
+            let outcome: Result<Void, any Error>
+            do {
+                try await backend.bidirectionalStreaming(
+                    request: upstream, descriptor: descriptor, serializer: RawMessage(), deserializer: RawMessage(),
+                    options: options
+                ) { response in
+                    for try await message in response.messages {
+                        try await writer.write(redacting ? try redactor.redact(message, as: outputType) : message)
+                    }
+                }
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            if policy.audited { try await audit(method, context: context, subject: subject.customerID, outcome: outcome) }
+            try outcome.get()
+            return [:]
+        }
+    }
+
+    /// One audit record for a forwarded call.
+    private func audit(
+        _ method: ContractCatalog.Method, context: ServerContext, subject: String, outcome: Result<Void, any Error>
+    ) async throws {
+        guard let caller = Caller.current else { return }
+        let code: String = switch outcome {
+        case .success: "OK"
+        case .failure(let error as RPCError): error.code.canonicalName
+        case .failure(let error as any RPCErrorConvertible): RPCError(error).code.canonicalName
+        case .failure(is ProtobufWire.Malformed): RPCError.Code.internalError.canonicalName
+        case .failure: RPCError.Code.unknown.canonicalName
+        }
+        try await store.append(AuditRecord(
+            id: EntityID.generate(), occurredAt: now(), actorKeyID: caller.key.id, actorRole: caller.key.role,
+            action: Self.action(of: method, policy: policies.policy(for: method.fullyQualifiedMethod)),
+            method: caller.httpRoute ?? "/" + method.fullyQualifiedMethod, customerID: subject, statusCode: code,
+            requestID: RequestContext.current?.requestID ?? "", clientAddress: caller.clientAddress))
+    }
+
+    /// What the audit log calls a forwarded call: exports and erasures by name, otherwise by the least role (agents
+    /// write, admins administer, the rest read).
+    static func action(of method: ContractCatalog.Method, policy: AccessPolicies.Policy?) -> AuditAction {
+        if method.name.hasPrefix("Export") { return .export }
+        if method.name.hasPrefix("Erase") { return .erase }
+        switch policy?.leastRole {
+        case .admin?: return .admin
+        case .agent?: return .write
+        default: return .read
+        }
+    }
+
+    /// The client's own deadline (`grpc-timeout`: up to 8 digits and a unit), so the owner stops when it would.
+    static func timeout(in metadata: Metadata) -> Duration? {
+        guard let value = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }), value.count >= 2,
+              let amount = Int64(value.dropLast()), amount >= 0, value.count <= 9 else { return nil }
+        switch value.last {
+        case "H": return .seconds(amount * 3_600)
+        case "M": return .seconds(amount * 60)
+        case "S": return .seconds(amount)
+        case "m": return .milliseconds(amount)
+        case "u": return .microseconds(amount)
+        case "n": return .nanoseconds(amount)
+        default: return nil
+        }
+    }
+}
+
+/// The customer a forwarded call concerns: the top-level `customer_id` of its first request message (every RPC
+/// about one customer carries it there, so a router needs to decode nothing else).
+private final class AuditSubject: Sendable {
+    private let field: Int32?
+    private let value = Mutex<String?>(nil)
+
+    init(field: Int32?) {
+        self.field = field
+    }
+
+    func observe(_ message: [UInt8]) {
+        guard let field else { return }
+        value.withLock { current in
+            if current == nil { current = ProtobufWire.string(field: field, in: message) ?? "" }
+        }
+    }
+
+    var customerID: String { value.withLock { $0 ?? "" } }
+}
+
+/// A message as the bytes it arrived in: the forwarder passes them on without decoding.
+struct RawMessage: MessageSerializer, MessageDeserializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+
+    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+        serializedMessageBytes.withUnsafeBytes { Array($0) }
+    }
+}
