@@ -33,12 +33,20 @@ public struct GRPCServerService: Service {
         self.transport = transport
         self.server = GRPCServer(
             transport: transport,
-            services: services + [HealthService(board: health)],
+            services: Self.withHealthAndReflection(services, health: health),
             interceptors: [RequestInterceptor(logger: logger)] + interceptors
         )
         self.health = health
         self.portFile = portFile
         self.logger = logger
+    }
+
+    /// `services` plus the standard health service and server reflection listing all of them.
+    static func withHealthAndReflection(
+        _ services: [any RegistrableRPCService], health: HealthStatusBoard
+    ) -> [any RegistrableRPCService] {
+        let served = services + [HealthService(board: health)]
+        return served + [ReflectionService(services: served.flatMap(ServiceHost.serviceNames))]
     }
 
     /// The port the server is bound to, once it is listening.
