@@ -78,7 +78,7 @@ struct GatewayCommand: AsyncParsableCommand {
             "rpcs": "\(forwarder.forwardedMethods.count)",
         ])
         let accessControl = AccessControlInterceptor(authenticator: authenticator)
-        let bridge = InProcessGateway(services: [service],
+        let bridge = InProcessGateway(services: [service, forwarder],
                                       interceptors: [RequestInterceptor(logger: host.logger), accessControl])
         let port: Int = try httpPort ?? environment.value("HTTP_PORT") ?? 8080
         guard (0...65_535).contains(port) else { throw ValidationError("--http-port must be 0...65535") }

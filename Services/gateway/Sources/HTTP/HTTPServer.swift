@@ -19,28 +19,27 @@ public enum HTTPServer {
         router.get("/") { _, _ in asset(DashboardAssets.indexHTML, type: "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in asset(DashboardAssets.appJS, type: "text/javascript; charset=utf-8") }
         router.get("/style.css") { _, _ in asset(DashboardAssets.styleCSS, type: "text/css; charset=utf-8") }
-        router.post("/api/v1/:method") { request, context -> Response in
-            var request = request
-            let method = context.parameters.get("method") ?? ""
-            var metadata = Metadata()
-            if let value = request.headers[.authorization] { metadata.addString(value, forKey: "authorization") }
-            for field in request.headers where field.name.canonicalName == RequestContext.requestIDKey {
-                metadata.addString(field.value, forKey: RequestContext.requestIDKey)
-            }
-            metadata.addString("http \(request.method.rawValue) /api/v1/\(method)", forKey: AccessControlInterceptor.httpRouteKey)
-            do {
-                let body = try await request.collectBody(upTo: maxBody)
-                if let stream = try api.stream(method, body: body, metadata: metadata) {
-                    return await stream.response(error: response(for:))
-                }
+        // Both routes name their first segment alike: Hummingbird's router refuses two parameters of different names
+        // at one position.
+        router.post("/api/v1/:name") { request, context -> Response in
+            let method = context.parameters.get("name") ?? ""
+            return await answer(request, route: "/api/v1/\(method)") { body, metadata in
+                if let stream = try api.stream(method, body: body, metadata: metadata) { return stream }
                 guard let json = try await api.call(method, body: body, metadata: metadata) else {
-                    return error(.notFound, code: "NOT_FOUND",
-                                 message: "no method \(method); the API has \(api.methods.joined(separator: ", "))")
+                    throw RPCError(code: .notFound, message: "no method \(method); the API has \(api.methods.joined(separator: ", ")), and every RPC as /api/v1/<package.Service>/<Method>")
                 }
-                return Response(status: .ok, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: json)))
-            } catch {
-                return response(for: error)
+                return HTTPStream(contentType: "application/json") { emit in try await emit(json) }
+            }
+        }
+        // Every RPC of every service the contracts declare, by its full name, e.g.
+        // /api/v1/customer360.v1.ProfileService/GetLoyalty.
+        router.post("/api/v1/:name/:method") { request, context -> Response in
+            let service = context.parameters.get("name") ?? "", method = context.parameters.get("method") ?? ""
+            return await answer(request, route: "/api/v1/\(service)/\(method)") { body, metadata in
+                guard let stream = try api.contract.call(service: service, method: method, body: body, metadata: metadata) else {
+                    throw RPCError(code: .unimplemented, message: "the contracts declare no method \(service)/\(method)")
+                }
+                return stream
             }
         }
         return Application(
@@ -65,6 +64,27 @@ public enum HTTPServer {
     }
 
     /// The JSON error answer for a failed call.
+    /// Reads the body and the headers a call needs (the API key, the request id, the route for the audit log), makes
+    /// the call and answers its JSON, or the error with its HTTP status when it failed before its first part.
+    private static func answer(
+        _ request: Request, route: String, _ call: @Sendable (ByteBuffer, Metadata) async throws -> HTTPStream
+    ) async -> Response {
+        var request = request
+        var metadata = Metadata()
+        if let value = request.headers[.authorization] { metadata.addString(value, forKey: "authorization") }
+        for field in request.headers where field.name.canonicalName == RequestContext.requestIDKey {
+            metadata.addString(field.value, forKey: RequestContext.requestIDKey)
+        }
+        metadata.addString("http \(request.method.rawValue) \(route)", forKey: AccessControlInterceptor.httpRouteKey)
+        do {
+            let body = try await request.collectBody(upTo: maxBody)
+            let stream = try await call(body, metadata)
+            return await stream.response(error: response(for:))
+        } catch {
+            return response(for: error)
+        }
+    }
+
     static func response(for failure: any Error) -> Response {
         if let rpc = failure as? RPCError {
             return error(status(for: rpc.code), code: rpc.code.canonicalName, message: rpc.message)

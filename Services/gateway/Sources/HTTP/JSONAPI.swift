@@ -15,11 +15,14 @@ public struct JSONAPI: Sendable {
     typealias StreamHandler = @Sendable (Client, ByteBuffer, Metadata) throws -> HTTPStream
 
     private let client: Client
+    /// Every RPC of the contracts by its full name.
+    let contract: ContractJSON
     private let handlers: [String: Handler]
     private let streams: [String: StreamHandler]
 
     public init(client: GRPCClient<InProcessTransport.Client>) {
         self.client = Client(wrapping: client)
+        self.contract = ContractJSON(client: client)
         var handlers: [String: Handler] = [:]
         func route<Request: SwiftProtobuf.Message & Sendable, Response: SwiftProtobuf.Message & Sendable>(
             _ name: String, _: Request.Type,
