@@ -6,20 +6,25 @@ public import ServiceLifecycle
 import Synchronization
 
 /// Runs a gRPC server as a lifecycle `Service`: binds host:port (0 picks a free port), logs the bound address,
-/// writes the port to the port file, marks itself SERVING, and on graceful shutdown marks NOT_SERVING, stops
-/// accepting calls and lets in-flight calls finish.
+/// writes the port to the port file, marks itself SERVING, and on graceful shutdown stops accepting calls, lets
+/// in-flight calls finish and ends the health watches.
+///
+/// Health turns NOT_SERVING and server streams end earlier, when the drain begins (`ServiceHost` begins it before
+/// any server stops); the server binds `drain` as `ServerDrain.current` for its handlers, and begins it itself when
+/// it runs without a host.
 public struct GRPCServerService: Service {
     public typealias Server = GRPCServer<HTTP2ServerTransport.Posix>
 
     private let server: Server
     private let transport: HTTP2ServerTransport.Posix
     private let health: HealthStatusBoard
+    private let drain: ServerDrain
     private let portFile: String?
     private let logger: Logger
 
     public init(
         host: String, port: Int, services: [any RegistrableRPCService], health: HealthStatusBoard,
-        portFile: String?, logger: Logger, interceptors: [any ServerInterceptor] = []
+        drain: ServerDrain, portFile: String?, logger: Logger, interceptors: [any ServerInterceptor] = []
     ) {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port),
@@ -37,6 +42,7 @@ public struct GRPCServerService: Service {
             interceptors: [RequestInterceptor(logger: logger)] + interceptors
         )
         self.health = health
+        self.drain = drain
         self.portFile = portFile
         self.logger = logger
     }
@@ -58,20 +64,26 @@ public struct GRPCServerService: Service {
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                let port = try await boundPort()
-                if let portFile { try PortFile.write(port, to: portFile) }
-                health.setAll(.serving)
-                let address = try await transport.listeningAddress
-                logger.notice("gRPC listening", metadata: [
-                    "address": "\(address)", "port": "\(port)",
-                    "port_file": "\(portFile ?? "-")",
-                ])
+            // Handler tasks are children of `serve()`, so they see the task-local.
+            try await ServerDrain.$current.withValue(drain) {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await server.serve() }
+                    let port = try await boundPort()
+                    if let portFile { try PortFile.write(port, to: portFile) }
+                    health.setAll(.serving)
+                    let address = try await transport.listeningAddress
+                    logger.notice("gRPC listening", metadata: [
+                        "address": "\(address)", "port": "\(port)",
+                        "port_file": "\(portFile ?? "-")",
+                    ])
+                }
             }
             logger.notice("gRPC server stopped")
         } onGracefulShutdown: {
             logger.notice("graceful shutdown: draining in-flight calls")
+            // In this order: server streams end, then the watches, and only then does gRPC cancel every RPC's
+            // handle, so a watch ending on that cancellation already knows the server stops.
+            drain.begin()
             health.shutDown()
             server.beginGracefulShutdown()
         }

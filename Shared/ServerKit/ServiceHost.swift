@@ -16,6 +16,9 @@ public struct ServiceHost: Sendable {
     public let identity: ServiceIdentity
     public let configuration: ServerConfiguration
     public let logger: Logger
+    /// This process's drain, begun the moment SIGTERM/SIGINT arrives; a server other than the gRPC one (the gateway's
+    /// in-process bridge) binds it for its handlers too.
+    public let drain = ServerDrain()
 
     /// Bootstraps process-wide logging and metrics and logs the start-up line.
     public init(identity: ServiceIdentity, configuration: ServerConfiguration) {
@@ -37,12 +40,23 @@ public struct ServiceHost: Sendable {
     }
 
     /// The gRPC server for `services` (plus health and the admin service over `database`), the metrics endpoint
-    /// when configured, and any background services, run together and stopped gracefully on SIGTERM/SIGINT.
+    /// when configured, and the other services of the process, run together and stopped gracefully on SIGTERM/SIGINT.
     /// `interceptors` run inside the request-id and metrics interceptor every service has (the gateway adds access
     /// control).
+    ///
+    /// On the signal, in this order (a group stops its members in reverse): health turns NOT_SERVING and the drain
+    /// begins (`DrainTrigger`, the last member); `frontEnds` stop; the gRPC server stops accepting calls and lets
+    /// those in flight finish; `background` stops, last first; the metrics endpoint stops last, so the drain can be
+    /// watched.
+    ///
+    /// - Parameters:
+    ///   - background: What the handlers use — peer connections, feeds, batch runners — in dependency order: they
+    ///     must outlive the calls being drained.
+    ///   - frontEnds: Other servers answering clients (the gateway's HTTP API): they stop taking requests before the
+    ///     gRPC server drains.
     public func serviceGroup(
         serving services: [any RegistrableRPCService], database: any DatabaseReader, background: [any Service] = [],
-        interceptors: [any ServerInterceptor] = []
+        frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = []
     ) -> ServiceGroup {
         let services = services + [AdminService(identity: identity, database: database,
                                                 dataDirectory: configuration.dataDirectory)]
@@ -54,9 +68,9 @@ public struct ServiceHost: Sendable {
             checks.append(ServiceTokenInterceptor(token: token))
         }
         let grpc = GRPCServerService(
-            host: configuration.host, port: configuration.port, services: services, health: health,
+            host: configuration.host, port: configuration.port, services: services, health: health, drain: drain,
             portFile: configuration.portFile, logger: logger, interceptors: checks + interceptors)
-        var members: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: grpc)]
+        var members: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metricsPort = configuration.metricsPort {
             let path = database.path
             members.append(.init(service: MetricsEndpoint.service(
@@ -66,6 +80,9 @@ public struct ServiceHost: Sendable {
                 })))
         }
         members += background.map { .init(service: $0) }
+        members.append(.init(service: grpc))
+        members += frontEnds.map { .init(service: $0) }
+        members.append(.init(service: DrainTrigger(health: health, drain: drain, logger: logger)))
         return ServiceGroup(configuration: .init(
             services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
@@ -75,6 +92,23 @@ public struct ServiceHost: Sendable {
         var router = RPCRouter<HTTP2ServerTransport.Posix>()
         service.registerMethods(with: &router)
         return Array(Set(router.methods.map(\.service.fullyQualifiedService)))
+    }
+}
+
+/// The member of every service group that hears SIGTERM/SIGINT first — it is the last member, and a group stops its
+/// members in reverse order. It turns health NOT_SERVING and begins the drain before any server stops, so load
+/// balancers stop sending calls at once rather than after the in-flight ones finished, and open server streams end
+/// with UNAVAILABLE instead of holding the shutdown.
+struct DrainTrigger: Service {
+    let health: HealthStatusBoard
+    let drain: ServerDrain
+    let logger: Logger
+
+    func run() async throws {
+        try await gracefulShutdown()
+        health.drain()
+        drain.begin()
+        logger.notice("draining: health is NOT_SERVING, open server streams end with UNAVAILABLE")
     }
 }
 

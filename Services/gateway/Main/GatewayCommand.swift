@@ -79,15 +79,16 @@ struct GatewayCommand: AsyncParsableCommand {
         ])
         let accessControl = AccessControlInterceptor(authenticator: authenticator)
         let bridge = InProcessGateway(services: [service, forwarder],
-                                      interceptors: [RequestInterceptor(logger: host.logger), accessControl])
+                                      interceptors: [RequestInterceptor(logger: host.logger), accessControl],
+                                      drain: host.drain)
         let port: Int = try httpPort ?? environment.value("HTTP_PORT") ?? 8080
         guard (0...65_535).contains(port) else { throw ValidationError("--http-port must be 0...65535") }
         let portFile: String? = try httpPortFile ?? environment.value("HTTP_PORT_FILE")
         let http = HTTPServer.service(host: configuration.host, port: port, portFile: portFile,
                                       api: JSONAPI(client: bridge.client), logger: host.logger)
         try await host.serviceGroup(
-            serving: [service, forwarder], database: database, background: [profile, interaction, feedback, success, bridge, http],
-            interceptors: [accessControl]
+            serving: [service, forwarder], database: database, background: [profile, interaction, feedback, success, bridge],
+            frontEnds: [http], interceptors: [accessControl]
         ).run()
     }
 }

@@ -9,13 +9,15 @@ extension FeedbackService {
         response: RPCWriter<Customer360_V1_ExportFeedbackDataResponse>,
         context: ServerContext
     ) async throws {
-        let customerID = try await readableCustomer(request.customerID)
-        try await store.export(customer: customerID) { chunk in
-            try await response.write(.with {
-                $0.responses = chunk.responses.map(\.proto)
-                $0.votes = chunk.votes.map(\.proto)
-                $0.churnReasons = chunk.churnReasons.map(\.proto)
-            })
+        try await ServerDrain.serverStream(context: context) {
+            let customerID = try await readableCustomer(request.customerID)
+            try await store.export(customer: customerID) { chunk in
+                try await response.write(.with {
+                    $0.responses = chunk.responses.map(\.proto)
+                    $0.votes = chunk.votes.map(\.proto)
+                    $0.churnReasons = chunk.churnReasons.map(\.proto)
+                })
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+public import C360ServerKit
 public import GRPCCore
 public import GRPCInProcessTransport
 public import ServiceLifecycle
@@ -5,21 +6,28 @@ public import ServiceLifecycle
 /// The gateway's gRPC service served a second time, in process, for the HTTP/JSON API: HTTP requests become calls
 /// on this client, so they pass through exactly the same interceptors (request ids, metrics, access control,
 /// audit) and handlers as gRPC clients do.
+///
+/// Its handlers see the process's `drain`, so an HTTP stream (`WatchAlerts`) ends when the drain begins instead of
+/// holding the HTTP server's shutdown open.
 public struct InProcessGateway: Service {
     private let server: GRPCServer<InProcessTransport.Server>
+    private let drain: ServerDrain
     public let client: GRPCClient<InProcessTransport.Client>
 
-    public init(services: [any RegistrableRPCService], interceptors: [any ServerInterceptor]) {
+    public init(services: [any RegistrableRPCService], interceptors: [any ServerInterceptor], drain: ServerDrain) {
         let transport = InProcessTransport()
         server = GRPCServer(transport: transport.server, services: services, interceptors: interceptors)
         client = GRPCClient(transport: transport.client)
+        self.drain = drain
     }
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                group.addTask { try await client.runConnections() }
+            try await ServerDrain.$current.withValue(drain) {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await server.serve() }
+                    group.addTask { try await client.runConnections() }
+                }
             }
         } onGracefulShutdown: {
             client.beginGracefulShutdown()

@@ -87,8 +87,7 @@ public struct BackendForwarder: RegistrableRPCService {
         }
         let outputType = method.outputType
         return StreamingServerResponse(of: [UInt8].self) { writer in
-            let outcome: Result<Void, any Error>
-            do {
+            let relay: @Sendable () async throws -> Void = {
                 try await backend.bidirectionalStreaming(
                     request: upstream, descriptor: descriptor, serializer: RawMessage(), deserializer: RawMessage(),
                     options: options
@@ -96,6 +95,16 @@ public struct BackendForwarder: RegistrableRPCService {
                     for try await message in response.messages {
                         try await writer.write(redacting ? try redactor.redact(message, as: outputType) : message)
                     }
+                }
+            }
+            let outcome: Result<Void, any Error>
+            do {
+                // A server stream (a watch, an export) ends with its client or with the drain (`ServerDrain`): left
+                // to itself a forwarded watch outlives a client that gave up and holds the gateway's shutdown open.
+                if method.serverStreaming {
+                    try await ServerDrain.serverStream(context: context, relay)
+                } else {
+                    try await relay()
                 }
                 outcome = .success(())
             } catch {

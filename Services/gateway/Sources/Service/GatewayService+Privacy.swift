@@ -17,104 +17,107 @@ extension GatewayService {
     ) async throws {
         let customerID = try Validate.id(request.customerID, field: "customer_id")
         try await audited(.export, customer: customerID, context: context) {
-            let document = ExportDocument(response: response)
-            let options = peers.options
-            var streaming = peers.options
-            streaming.timeout = Self.exportDeadline
-            var missing: [String] = []
-            // An unknown or erased customer is refused before anything is streamed.
-            let profileCustomer: Customer360_V1_Customer?
-            do {
-                profileCustomer = try await peers.profile.getCustomer(.with { $0.customerID = customerID }, options: options)
-            } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
-                throw RPCError(code: .notFound, message: error.message)
-            } catch {
-                profileCustomer = nil
-            }
-            try await document.send("gateway", "{\"customer_id\":\(Self.quoted(customerID)),\"exported_at\":\(Self.quoted(now().formatted(.iso8601)))")
+            // Like any server stream, cut with UNAVAILABLE when the gateway drains (`ServerDrain`), and audited so.
+            try await ServerDrain.serverStream(context: context) {
+                let document = ExportDocument(response: response)
+                let options = peers.options
+                var streaming = peers.options
+                streaming.timeout = Self.exportDeadline
+                var missing: [String] = []
+                // An unknown or erased customer is refused before anything is streamed.
+                let profileCustomer: Customer360_V1_Customer?
+                do {
+                    profileCustomer = try await peers.profile.getCustomer(.with { $0.customerID = customerID }, options: options)
+                } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
+                    throw RPCError(code: .notFound, message: error.message)
+                } catch {
+                    profileCustomer = nil
+                }
+                try await document.send("gateway", "{\"customer_id\":\(Self.quoted(customerID)),\"exported_at\":\(Self.quoted(now().formatted(.iso8601)))")
 
-            var withdrawn = Set<Customer360_V1_Channel>()
-            do {
-                guard let customer = profileCustomer else { throw RPCError(code: .unavailable, message: "profile-service") }
-                let consents = try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
-                withdrawn = Set(consents.consents.filter { $0.purpose == .marketing && $0.status == .withdrawn }.map(\.channel))
-                var history: [String] = []
-                var token = ""
-                repeat {
-                    let page = try await peers.profile.listConsentHistory(.with {
-                        $0.customerID = customerID
-                        $0.page.pageToken = token
-                        $0.page.pageSize = 500
-                    }, options: options)
-                    history += try page.decisions.map { try $0.jsonString() }
-                    token = page.page.nextPageToken
-                } while !token.isEmpty
-                var loyalty: [String] = []
-                token = ""
-                repeat {
-                    let page = try await peers.profile.listLoyaltyHistory(.with {
-                        $0.customerID = customerID
-                        $0.page.pageToken = token
-                        $0.page.pageSize = 500
-                    }, options: options)
-                    loyalty += try page.transactions.map { try $0.jsonString() }
-                    token = page.page.nextPageToken
-                } while !token.isEmpty
-                try await document.send("profile", ",\"profile\":{\"customer\":\(try customer.jsonString()),\"consents\":\(try consents.jsonString()),\"consent_history\":[\(history.joined(separator: ","))],\"loyalty_history\":[\(loyalty.joined(separator: ","))]}")
-            } catch {
-                missing.append("profile")
-            }
+                var withdrawn = Set<Customer360_V1_Channel>()
+                do {
+                    guard let customer = profileCustomer else { throw RPCError(code: .unavailable, message: "profile-service") }
+                    let consents = try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
+                    withdrawn = Set(consents.consents.filter { $0.purpose == .marketing && $0.status == .withdrawn }.map(\.channel))
+                    var history: [String] = []
+                    var token = ""
+                    repeat {
+                        let page = try await peers.profile.listConsentHistory(.with {
+                            $0.customerID = customerID
+                            $0.page.pageToken = token
+                            $0.page.pageSize = 500
+                        }, options: options)
+                        history += try page.decisions.map { try $0.jsonString() }
+                        token = page.page.nextPageToken
+                    } while !token.isEmpty
+                    var loyalty: [String] = []
+                    token = ""
+                    repeat {
+                        let page = try await peers.profile.listLoyaltyHistory(.with {
+                            $0.customerID = customerID
+                            $0.page.pageToken = token
+                            $0.page.pageSize = 500
+                        }, options: options)
+                        loyalty += try page.transactions.map { try $0.jsonString() }
+                        token = page.page.nextPageToken
+                    } while !token.isEmpty
+                    try await document.send("profile", ",\"profile\":{\"customer\":\(try customer.jsonString()),\"consents\":\(try consents.jsonString()),\"consent_history\":[\(history.joined(separator: ","))],\"loyalty_history\":[\(loyalty.joined(separator: ","))]}")
+                } catch {
+                    missing.append("profile")
+                }
 
-            let withdrawnMarketing = withdrawn
-            var withheld = 0
-            do {
-                try await document.send("interaction", ",\"interaction\":[")
-                withheld = try await peers.interaction.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
-                    var withheld = 0
-                    var separator = ""
-                    for try await var chunk in stream.messages {
-                        let before = chunk.touchpoints.count
-                        chunk.touchpoints.removeAll { Self.isMarketing($0) && withdrawnMarketing.contains($0.channel) }
-                        withheld += before - chunk.touchpoints.count
-                        try await document.send("interaction", separator + (try chunk.jsonString()))
-                        separator = ","
+                let withdrawnMarketing = withdrawn
+                var withheld = 0
+                do {
+                    try await document.send("interaction", ",\"interaction\":[")
+                    withheld = try await peers.interaction.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
+                        var withheld = 0
+                        var separator = ""
+                        for try await var chunk in stream.messages {
+                            let before = chunk.touchpoints.count
+                            chunk.touchpoints.removeAll { Self.isMarketing($0) && withdrawnMarketing.contains($0.channel) }
+                            withheld += before - chunk.touchpoints.count
+                            try await document.send("interaction", separator + (try chunk.jsonString()))
+                            separator = ","
+                        }
+                        return withheld
                     }
-                    return withheld
+                } catch {
+                    missing.append("interaction")
                 }
-            } catch {
-                missing.append("interaction")
-            }
-            try await document.send("interaction", "]")
-            do {
-                try await document.send("feedback", ",\"feedback\":[")
-                try await peers.feedback.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
-                    var separator = ""
-                    for try await chunk in stream.messages {
-                        try await document.send("feedback", separator + (try chunk.jsonString()))
-                        separator = ","
+                try await document.send("interaction", "]")
+                do {
+                    try await document.send("feedback", ",\"feedback\":[")
+                    try await peers.feedback.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
+                        var separator = ""
+                        for try await chunk in stream.messages {
+                            try await document.send("feedback", separator + (try chunk.jsonString()))
+                            separator = ","
+                        }
                     }
+                } catch {
+                    missing.append("feedback")
                 }
-            } catch {
-                missing.append("feedback")
-            }
-            try await document.send("feedback", "]")
-            do {
-                try await document.send("success", ",\"success\":[")
-                try await peers.success.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
-                    var separator = ""
-                    for try await chunk in stream.messages {
-                        try await document.send("success", separator + (try chunk.jsonString()))
-                        separator = ","
+                try await document.send("feedback", "]")
+                do {
+                    try await document.send("success", ",\"success\":[")
+                    try await peers.success.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
+                        var separator = ""
+                        for try await chunk in stream.messages {
+                            try await document.send("success", separator + (try chunk.jsonString()))
+                            separator = ","
+                        }
                     }
+                } catch {
+                    missing.append("success")
                 }
-            } catch {
-                missing.append("success")
+                try await document.send("success", "]")
+                let missingJSON = missing.map(Self.quoted).joined(separator: ",")
+                try await document.send("gateway", ",\"withheld\":{\"marketing_touchpoints_without_consent\":\(withheld)},\"missing\":[\(missingJSON)]}",
+                                        last: true, missing: missing)
+                return ((), customerID)
             }
-            try await document.send("success", "]")
-            let missingJSON = missing.map(Self.quoted).joined(separator: ",")
-            try await document.send("gateway", ",\"withheld\":{\"marketing_touchpoints_without_consent\":\(withheld)},\"missing\":[\(missingJSON)]}",
-                                    last: true, missing: missing)
-            return ((), customerID)
         }
     }
 

@@ -36,12 +36,16 @@ extension GatewayService {
     }
 
     /// Relays success-service's feed until the client or the gateway stops it (no deadline: the stream is open-ended).
+    /// A client that goes away closes the stream to success-service too: left open, it would keep the gateway's
+    /// connection to success-service — and so the gateway's shutdown — waiting for good.
     public func watchAlerts(
         request: Customer360_V1_WatchAlertsRequest, response: RPCWriter<Customer360_V1_AlertEvent>,
         context: ServerContext
     ) async throws {
-        try await peers.success.watchAlerts(request) { events in
-            for try await event in events.messages { try await response.write(event) }
+        try await ServerDrain.serverStream(context: context) {
+            try await peers.success.watchAlerts(request) { events in
+                for try await event in events.messages { try await response.write(event) }
+            }
         }
     }
 

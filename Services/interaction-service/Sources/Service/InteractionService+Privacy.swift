@@ -9,13 +9,15 @@ extension InteractionService {
         response: RPCWriter<Customer360_V1_ExportInteractionDataResponse>,
         context: ServerContext
     ) async throws {
-        let customerID = try await readableCustomer(request.customerID)
-        try await store.exportTimeline(customer: customerID, filter: TimelineFilter()) { chunk in
-            try await response.write(.with { $0.touchpoints = chunk.map(\.proto) })
-        }
-        let tickets = try await store.allTickets(customer: customerID)
-        if !tickets.isEmpty {
-            try await response.write(.with { $0.tickets = tickets.map(\.proto) })
+        try await ServerDrain.serverStream(context: context) {
+            let customerID = try await readableCustomer(request.customerID)
+            try await store.exportTimeline(customer: customerID, filter: TimelineFilter()) { chunk in
+                try await response.write(.with { $0.touchpoints = chunk.map(\.proto) })
+            }
+            let tickets = try await store.allTickets(customer: customerID)
+            if !tickets.isEmpty {
+                try await response.write(.with { $0.tickets = tickets.map(\.proto) })
+            }
         }
     }
 

@@ -26,12 +26,14 @@ extension InteractionService {
         response: RPCWriter<Customer360_V1_ExportTimelineResponse>,
         context: ServerContext
     ) async throws {
-        let customerID = try await readableCustomer(request.customerID)
-        let filter = try InteractionRequests.filter(
-            range: request.hasTimeRange ? request.timeRange : nil, channels: request.channels, kinds: request.kinds,
-            ticketID: request.ticketID)
-        try await store.exportTimeline(customer: customerID, filter: filter) { chunk in
-            try await response.write(.with { $0.touchpoints = chunk.map(\.proto) })
+        try await ServerDrain.serverStream(context: context) {
+            let customerID = try await readableCustomer(request.customerID)
+            let filter = try InteractionRequests.filter(
+                range: request.hasTimeRange ? request.timeRange : nil, channels: request.channels, kinds: request.kinds,
+                ticketID: request.ticketID)
+            try await store.exportTimeline(customer: customerID, filter: filter) { chunk in
+                try await response.write(.with { $0.touchpoints = chunk.map(\.proto) })
+            }
         }
     }
 }

@@ -2,10 +2,10 @@ import Foundation
 public import ServiceLifecycle
 import Synchronization
 
-/// Delivers alert events to live watchers (the `WatchAlerts` streams), and ends every watch on graceful shutdown so
-/// the server can drain.
+/// Delivers alert events to live watchers (the `WatchAlerts` streams), and refuses new ones once stopped.
 ///
-/// Runs as a lifecycle `Service` beside the gRPC server; it is stopped before the server drains.
+/// Runs as a lifecycle `Service` the gRPC handlers use, so it is stopped after the server has drained; the drain
+/// itself has ended the open watches by then (`ServerDrain`), and `shutDown()` ends any left.
 public final class AlertFeed: Service, Sendable {
     private struct State {
         var watchers: [UUID: AsyncStream<AlertEvent>.Continuation] = [:]

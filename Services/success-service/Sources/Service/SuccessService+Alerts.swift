@@ -48,10 +48,19 @@ extension SuccessService {
     }
 
     /// Replays stored events after `after_event_id` (or since `since`), then streams live ones, skipping any live
-    /// event the replay already delivered. Ends when the client cancels or the server shuts down.
+    /// event the replay already delivered. Ends when the client goes away, or with UNAVAILABLE when the server
+    /// drains.
     public func watchAlerts(
         request: Customer360_V1_WatchAlertsRequest, response: RPCWriter<Customer360_V1_AlertEvent>,
         context: ServerContext
+    ) async throws {
+        try await ServerDrain.serverStream(context: context) {
+            try await streamAlerts(request, to: response)
+        }
+    }
+
+    private func streamAlerts(
+        _ request: Customer360_V1_WatchAlertsRequest, to response: RPCWriter<Customer360_V1_AlertEvent>
     ) async throws {
         let customerID = request.customerID.isEmpty ? "" : try await readableCustomer(request.customerID)
         var kinds = Set<AlertKind>()
@@ -86,6 +95,8 @@ extension SuccessService {
         for await event in live where event.id > lastDelivered && wanted(event) {
             try await response.write(event.proto)
         }
+        // The feed ends only when it shuts down, or when this watch's task is cancelled (and then nobody listens).
+        throw ServerDrain.shuttingDown
     }
 
     public func listTasks(

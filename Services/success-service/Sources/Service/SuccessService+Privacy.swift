@@ -13,14 +13,16 @@ extension SuccessService {
         response: RPCWriter<Customer360_V1_ExportSuccessDataResponse>,
         context: ServerContext
     ) async throws {
-        let customerID = try await readableCustomer(request.customerID)
-        let export = try await store.export(customerID: customerID)
-        let instant = now()
-        for chunk in Self.chunks(export.plans) { try await response.write(.with { $0.plans = chunk.map { $0.proto(at: instant) } }) }
-        for chunk in Self.chunks(export.progress) { try await response.write(.with { $0.goalProgress = chunk.map(\.proto) }) }
-        for chunk in Self.chunks(export.scores) { try await response.write(.with { $0.healthScores = chunk.map(\.proto) }) }
-        for chunk in Self.chunks(export.alerts) { try await response.write(.with { $0.alerts = chunk.map(\.proto) }) }
-        for chunk in Self.chunks(export.tasks) { try await response.write(.with { $0.tasks = chunk.map(\.proto) }) }
+        try await ServerDrain.serverStream(context: context) {
+            let customerID = try await readableCustomer(request.customerID)
+            let export = try await store.export(customerID: customerID)
+            let instant = now()
+            for chunk in Self.chunks(export.plans) { try await response.write(.with { $0.plans = chunk.map { $0.proto(at: instant) } }) }
+            for chunk in Self.chunks(export.progress) { try await response.write(.with { $0.goalProgress = chunk.map(\.proto) }) }
+            for chunk in Self.chunks(export.scores) { try await response.write(.with { $0.healthScores = chunk.map(\.proto) }) }
+            for chunk in Self.chunks(export.alerts) { try await response.write(.with { $0.alerts = chunk.map(\.proto) }) }
+            for chunk in Self.chunks(export.tasks) { try await response.write(.with { $0.tasks = chunk.map(\.proto) }) }
+        }
     }
 
     public func eraseCustomerData(
