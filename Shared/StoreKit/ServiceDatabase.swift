@@ -11,7 +11,8 @@ public enum ServiceDatabase {
     /// How long a connection waits for a lock held by another connection before it fails with SQLITE_BUSY.
     public static let busyTimeout: TimeInterval = 5
 
-    /// The configuration every service database uses: foreign keys on, a busy timeout, `synchronous = NORMAL`.
+    /// The configuration every service database uses: foreign keys on, a busy timeout, `synchronous = NORMAL`,
+    /// `secure_delete = ON`.
     public static func configuration(label: String) -> Configuration {
         var config = Configuration()
         config.label = label
@@ -21,6 +22,12 @@ public enum ServiceDatabase {
             // With WAL, NORMAL keeps every committed transaction across a process crash; only a power loss may drop
             // the last transactions, never corrupt the file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Without it SQLite only unlinks a deleted row: its bytes stay readable in the page's free space and in
+            // freed pages until something happens to overwrite them, so an erased customer's email and name remain
+            // in the file. ON zeroes them as part of the deleting transaction (and an updated row's old value, and
+            // index entries), at the cost of writing the zeroed pages. It is per connection, hence here. The WAL
+            // still holds the pages as they were before; `purgeDeletedData()` clears that after an erasure.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         return config
     }

@@ -55,9 +55,10 @@ extension FeedbackStore {
     }
 
     /// Deletes every response, vote and churn reason of one customer in one transaction; their votes leave the
-    /// tallies. Erasing again removes nothing.
+    /// tallies. Erasing again removes nothing. Once committed, the deleted text is purged from the WAL too
+    /// (`purgeDeletedData()`), so no file keeps the comments.
     public func erase(customer customerID: String) async throws -> ErasedFeedback {
-        try await writer.write { db in
+        let erased = try await writer.write { db in
             var erased = ErasedFeedback()
             try db.execute(sql: "DELETE FROM survey_response WHERE customerId = ?", arguments: [customerID])
             erased.responses = db.changesCount
@@ -71,5 +72,7 @@ extension FeedbackStore {
             erased.churnReasons = db.changesCount
             return erased
         }
+        await writer.purgeDeletedData()
+        return erased
     }
 }

@@ -22,6 +22,10 @@ public struct AuditRecord: Sendable, Equatable {
     public var requestID: String
     public var clientAddress: String
     /// Why, when the call carried a reason (erasure).
+    ///
+    /// Audit records outlive an erasure on purpose — they are the proof that it happened, who asked and why — so
+    /// they hold the customer's opaque id and never their name, email or phone; this note is the one free-text field,
+    /// and it is kept with them, so the reason must not repeat personal data.
     public var note = ""
 
     public init(id: String, occurredAt: Date, actorKeyID: String, actorRole: Role, action: AuditAction, method: String,

@@ -114,16 +114,19 @@ extension InteractionStore {
         }
     }
 
-    /// Deletes everything this service holds about one customer; idempotent.
+    /// Deletes everything this service holds about one customer; idempotent. Once committed, the deleted message
+    /// bodies and subjects are purged from the WAL too (`purgeDeletedData()`), so no file keeps them.
     public func eraseCustomer(_ customerID: String) async throws -> (touchpoints: Int, tickets: Int) {
-        try await writer.write { db in
+        let erased = try await writer.write { db in
             try db.execute(sql: "DELETE FROM touchpoint WHERE customerId = ?", arguments: [customerID])
             let touchpoints = db.changesCount
             try db.execute(sql: "DELETE FROM ticket WHERE customerId = ?", arguments: [customerID])
             let tickets = db.changesCount
             try db.execute(sql: "DELETE FROM customer_summary WHERE customerId = ?", arguments: [customerID])
-            return (touchpoints, tickets)
+            return (touchpoints: touchpoints, tickets: tickets)
         }
+        await writer.purgeDeletedData()
+        return erased
     }
 
     private static func activityTotals(_ row: Row) -> ActivityTotals {

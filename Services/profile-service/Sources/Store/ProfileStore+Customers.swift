@@ -162,9 +162,10 @@ extension ProfileStore {
     }
 
     /// Erases the customer's personal data for good, including everything merged into it; keeps a tombstone row so
-    /// the id answers "erased". Erasing again reports `erasedNow == false`.
+    /// the id answers "erased". Erasing again reports `erasedNow == false`. Once committed, the old values are
+    /// purged from the WAL too (`purgeDeletedData()`), so no file keeps the name, email or phone.
     public func eraseCustomer(_ id: String) async throws -> (id: String, erasedAt: Date, erasedNow: Bool) {
-        try await writer.write { db in
+        let erased = try await writer.write { db in
             var row = try resolvedRow(db, id)
             if row.state == .erased { return (row.id, row.erasedAt ?? row.updatedAt, false) }
             let owners = [row.id] + (try String.fetchAll(
@@ -183,6 +184,9 @@ extension ProfileStore {
             try row.update(db)
             return (row.id, timestamp, true)
         }
+        // Also when nothing was erased now: a retried erasure finishes a purge an earlier one could not.
+        await writer.purgeDeletedData()
+        return erased
     }
 
     /// Gives a customer one more external identifier.

@@ -35,9 +35,10 @@ extension SuccessStore {
         }
     }
 
-    /// Deletes everything held about one customer in one transaction; erasing again removes nothing.
+    /// Deletes everything held about one customer in one transaction; erasing again removes nothing. Once
+    /// committed, the deleted text is purged from the WAL too (`purgeDeletedData()`), so no file keeps it.
     public func erase(customerID: String) async throws -> ErasedSuccess {
-        try await writer.write { db in
+        let erased = try await writer.write { db in
             var erased = ErasedSuccess()
             try db.execute(sql: "DELETE FROM plan WHERE customerId = ?", arguments: [customerID])
             erased.plans = db.changesCount
@@ -52,5 +53,7 @@ extension SuccessStore {
             erased.tasks = db.changesCount
             return erased
         }
+        await writer.purgeDeletedData()
+        return erased
     }
 }
