@@ -1,7 +1,9 @@
 # Customer 360: build, test and run. `make test` is what CI runs (through .ci/run).
 #
 #   make build        debug build of every product and the tests
-#   make test         contract freshness, swift tests (unit + integration against the built executables), Python smoke
+#   make test         contract freshness, the C client's build, swift tests (unit + integration against the built
+#                     executables, the C client against the gateway among them), Python smoke
+#   make c-client     the C point-of-sale client, clients/c/build/pos (C11, warnings are errors)
 #   make smoke        the Python smoke test only (needs `make build`)
 #   make deploy-check systemd units, Kubernetes manifests and the Containerfile, validated offline
 #   make run          every service locally (deploy/local/run.sh)
@@ -17,7 +19,7 @@ SWIFT ?= swift
 # that uses it, so targets that do not need it never start SwiftPM.
 BIN_DIR = $$($(SWIFT) build --show-bin-path)
 
-.PHONY: build test check-contracts swift-test smoke deploy-check run generate clean-data
+.PHONY: build c-client test check-contracts swift-test smoke deploy-check run generate clean-data
 # One step at a time: the steps share a 2-core machine and SwiftPM's .build lock.
 .NOTPARALLEL:
 
@@ -25,7 +27,7 @@ build:
 	@echo "==> swift build --build-tests"
 	$(SWIFT) build --build-tests
 
-test: check-contracts deploy-check build swift-test smoke
+test: check-contracts deploy-check build c-client swift-test smoke
 	@echo "==> all tests passed"
 
 deploy-check:
@@ -36,10 +38,15 @@ check-contracts:
 	@echo "==> generated contracts match Proto/"
 	scripts/generate-contracts.sh --check
 
+c-client:
+	@echo "==> C client (clients/c)"
+	$(MAKE) -C clients/c
+
 # swift-testing runs tests in parallel within the process by default; --skip-build because `build` just built them.
-swift-test: build
+# C360_C_CLIENT is the binary CClientTests runs against the gateway; set, it must exist.
+swift-test: build c-client
 	@echo "==> swift test"
-	C360_BIN_DIR="$(BIN_DIR)" $(SWIFT) test --skip-build
+	C360_BIN_DIR="$(BIN_DIR)" C360_C_CLIENT="$(CURDIR)/clients/c/build/pos" $(SWIFT) test --skip-build
 
 smoke: build
 	@echo "==> Python smoke test"

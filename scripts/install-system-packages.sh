@@ -4,7 +4,10 @@
 #   make            the Makefile drives the tests
 #   python3-venv    the Python client's smoke test runs in clients/python/.venv
 #   chromium        the dashboard's browser test drives headless Chromium
-# protoc is only needed to regenerate contracts (scripts/generate-contracts.sh), not to build or test.
+#   gcc, libc6-dev, pkg-config, libprotobuf-c-dev, libcurl4-openssl-dev
+#                   the C client (clients/c): a C11 compiler, protobuf-c's runtime, libcurl with HTTP/2
+# protoc (protobuf-compiler) and protoc-gen-c (protobuf-c-compiler) are only needed to regenerate contracts
+# (scripts/generate-contracts.sh), not to build or test.
 set -euo pipefail
 
 missing=()
@@ -17,6 +20,15 @@ elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 
 command -v chromium >/dev/null || missing+=(chromium)
+
+# Whether a package (or any matching a dpkg pattern) is installed.
+installed() { [[ $(dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null) == *"install ok installed"* ]]; }
+command -v cc >/dev/null || missing+=(gcc)
+installed libc6-dev || missing+=(libc6-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+installed libprotobuf-c-dev || missing+=(libprotobuf-c-dev)
+# Any flavour of libcurl's headers will do (they conflict with each other); Debian's are all built with HTTP/2.
+installed 'libcurl4-*-dev' || missing+=(libcurl4-openssl-dev)
 
 if ((${#missing[@]} > 0)); then
   sudo=()
