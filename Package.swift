@@ -184,7 +184,7 @@ let package = Package(
         .target(
             name: "C360TestSupport",
             dependencies: [
-                "C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, logging,
+                "C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, logging, swiftProtobuf,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Tests/TestSupport",
@@ -247,7 +247,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb],
+            dependencies: [
+                "C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb, swiftProtobuf,
+            ],
             path: "Tests/IntegrationTests",
             swiftSettings: strictSettings
         ),
