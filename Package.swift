@@ -75,6 +75,18 @@ let package = Package(
             plugins: ["BuildInfo"]
         ),
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Shared/Plugins/BuildInfo"),
+        /// Each service's change feed (transactional outbox): events appended in the writing transaction, served by
+        /// `WatchChanges`, and consumed by peers that store their position with the effect.
+        .target(
+            name: "C360ChangeFeed",
+            dependencies: [
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcProtobuf, grdb, logging,
+                metrics, lifecycle, argumentParser,
+            ],
+            path: "Shared/ChangeFeed",
+            swiftSettings: strictSettings
+        ),
+
         /// Connections to peer services: one address, one long-lived client, deadlines on every call.
         .target(
             name: "C360Clients",
@@ -87,7 +99,9 @@ let package = Package(
 
         .target(
             name: "ProfileService",
-            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grdb, logging],
+            dependencies: [
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+            ],
             path: "Services/profile-service/Sources",
             swiftSettings: strictSettings
         ),
@@ -100,7 +114,9 @@ let package = Package(
 
         .target(
             name: "InteractionService",
-            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grdb, logging],
+            dependencies: [
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+            ],
             path: "Services/interaction-service/Sources",
             swiftSettings: strictSettings
         ),
@@ -113,7 +129,9 @@ let package = Package(
 
         .target(
             name: "FeedbackService",
-            dependencies: ["C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grdb, logging],
+            dependencies: [
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+            ],
             path: "Services/feedback-service/Sources",
             swiftSettings: strictSettings
         ),
@@ -127,8 +145,8 @@ let package = Package(
         .target(
             name: "SuccessService",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcHTTP2, grdb, logging,
-                lifecycle, swiftProtobuf,
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
+                logging, lifecycle, swiftProtobuf,
             ],
             path: "Services/success-service/Sources",
             swiftSettings: strictSettings
@@ -193,8 +211,9 @@ let package = Package(
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "C360ServerKit", "C360StoreKit", "C360Contracts", "C360TestSupport", grpcCore, grdb, argumentParser,
-                swiftProtobuf,
+                "C360ServerKit", "C360StoreKit", "C360ChangeFeed", "C360Contracts", "C360TestSupport", grpcCore, grpcProtobuf,
+                grdb, argumentParser, swiftProtobuf, logging,
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Tests/SharedTests",
             swiftSettings: strictSettings

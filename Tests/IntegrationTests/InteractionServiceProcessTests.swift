@@ -79,8 +79,10 @@ struct InteractionServiceProcessTests {
                 })
             }
             #expect(response.stored == 1)
+            // The merge carries the earlier touchpoint over too, once interaction-service has applied it.
+            try await interactions.waitForRekey(of: merged)
             let timeline = try await interactions.listTimeline(.with { $0.customerID = survivor })
-            #expect(timeline.touchpoints.map(\.eventID) == ["streamed-after-merge"])
+            #expect(timeline.touchpoints.map(\.eventID) == ["streamed-after-merge", "before-merge"])
             #expect(timeline.touchpoints.allSatisfy { $0.customerID == survivor })
         }
     }

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 import ArgumentParser
 import C360Clients
 import C360ServerKit
@@ -21,6 +22,7 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var server: ServerOptions
+    @OptionGroup var changeFeed: ChangeFeedOptions
 
     @Option(help: "profile-service address. [env: C360_FEEDBACK_PROFILE_ADDR] (default: 127.0.0.1:50051)")
     var profileAddr: String?
@@ -42,10 +44,17 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
         let store = try FeedbackStore(writer: database)
         let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "sentiment_threshold": "\(threshold)"])
+        let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
+        let directory = ProfileCustomerDirectory(client: profile.client)
         let service = FeedbackService(
-            store: store,
-            customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
-            sentiment: SentimentAnalyzer(threshold: threshold))
-        try await host.serviceGroup(serving: [service], database: database, background: [profile]).run()
+            store: store, customers: CachedCustomerDirectory(upstream: directory),
+            sentiment: SentimentAnalyzer(threshold: threshold), changes: changes)
+        // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor.
+        let merges = MergeFollower.consumer(
+            profile: profile.client, writer: database, directory: directory, logger: host.logger,
+            rekey: FeedbackStore.rekey, customerIDs: FeedbackStore.customerIDs)
+        try await host.serviceGroup(
+            serving: [service], database: database, background: [profile, changes, merges]
+        ).run()
     }
 }

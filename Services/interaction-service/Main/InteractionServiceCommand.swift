@@ -1,4 +1,5 @@
 import ArgumentParser
+import C360ChangeFeed
 import C360Clients
 import C360ServerKit
 import Foundation
@@ -20,6 +21,7 @@ struct InteractionServiceCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var server: ServerOptions
+    @OptionGroup var changeFeed: ChangeFeedOptions
 
     @Option(help: "profile-service address. [env: C360_INTERACTION_PROFILE_ADDR] (default: 127.0.0.1:50051)")
     var profileAddr: String?
@@ -41,10 +43,18 @@ struct InteractionServiceCommand: AsyncParsableCommand {
         let store = try InteractionStore(writer: database, currency: currencyCode)
         let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
+        let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
+        let directory = ProfileCustomerDirectory(client: profile.client)
         let service = InteractionService(
-            store: store,
-            customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
-            settings: CommerceSettings(currency: currencyCode))
-        try await host.serviceGroup(serving: [service], database: database, background: [profile]).run()
+            store: store, customers: CachedCustomerDirectory(upstream: directory),
+            settings: CommerceSettings(currency: currencyCode), changes: changes)
+        // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets
+        // move to the survivor.
+        let merges = MergeFollower.consumer(
+            profile: profile.client, writer: database, directory: directory, logger: host.logger,
+            rekey: InteractionStore.rekey, customerIDs: InteractionStore.customerIDs)
+        try await host.serviceGroup(
+            serving: [service], database: database, background: [profile, changes, merges]
+        ).run()
     }
 }

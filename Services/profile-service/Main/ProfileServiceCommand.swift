@@ -1,5 +1,7 @@
 import ArgumentParser
+import C360ChangeFeed
 import C360ServerKit
+import Foundation
 import ProfileService
 
 /// `profile-service`: who the customer is. Parses its options and runs until SIGTERM/SIGINT.
@@ -18,11 +20,18 @@ struct ProfileServiceCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var server: ServerOptions
+    @OptionGroup var changeFeed: ChangeFeedOptions
 
     func run() async throws {
         let host = ServiceHost(identity: .profile, configuration: try server.resolve(for: .profile))
         let database = try host.openDatabase()
         let store = try ProfileStore(writer: database)
-        try await host.serviceGroup(serving: [ProfileService(store: store)], database: database).run()
+        let changes = try changeFeed.feed(
+            writer: database, identity: .profile,
+            environment: EnvironmentReader(service: .profile, environment: ProcessInfo.processInfo.environment),
+            logger: host.logger)
+        try await host.serviceGroup(
+            serving: [ProfileService(store: store, changes: changes)], database: database, background: [changes]
+        ).run()
     }
 }

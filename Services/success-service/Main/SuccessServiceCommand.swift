@@ -1,3 +1,4 @@
+import C360ChangeFeed
 import ArgumentParser
 import C360Clients
 import C360ServerKit
@@ -21,6 +22,7 @@ struct SuccessServiceCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var server: ServerOptions
+    @OptionGroup var changeFeed: ChangeFeedOptions
 
     @Option(help: "profile-service address. [env: C360_SUCCESS_PROFILE_ADDR] (default: 127.0.0.1:50051)")
     var profileAddr: String?
@@ -92,10 +94,18 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         let feed = AlertFeed()
         let scorer = HealthScorer(store: store, facts: peers, configuration: health, defaultOwner: owner, feed: feed)
         let batches = BatchRunner(store: store, scorer: scorer, customers: peers, logger: host.logger)
+        let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
+        let directory = ProfileCustomerDirectory(client: profile.client)
         let service = SuccessService(
-            store: store,
-            customers: CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client)),
-            scorer: scorer, batches: batches, feed: feed)
-        try await host.serviceGroup(serving: [service], database: database, background: [profile, interaction, feedback, feed, batches]).run()
+            store: store, customers: CachedCustomerDirectory(upstream: directory),
+            scorer: scorer, batches: batches, feed: feed, changes: changes)
+        // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor.
+        let merges = MergeFollower.consumer(
+            profile: profile.client, writer: database, directory: directory, logger: host.logger,
+            rekey: SuccessStore.rekey, customerIDs: SuccessStore.customerIDs)
+        try await host.serviceGroup(
+            serving: [service], database: database,
+            background: [profile, interaction, feedback, feed, changes, batches, merges]
+        ).run()
     }
 }

@@ -263,6 +263,19 @@ public enum Customer360_V1_FeedbackService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "WatchChanges" metadata.
+        public enum WatchChanges: Sendable {
+            /// Request type for "WatchChanges".
+            public typealias Input = Customer360_V1_WatchChangesRequest
+            /// Response type for "WatchChanges".
+            public typealias Output = Customer360_V1_WatchChangesResponse
+            /// Descriptor for "WatchChanges".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.FeedbackService"),
+                method: "WatchChanges",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "customer360.v1.FeedbackService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateSurvey.descriptor,
@@ -282,7 +295,8 @@ public enum Customer360_V1_FeedbackService: Sendable {
             RecordChurnReason.descriptor,
             GetChurnReasonTally.descriptor,
             ExportCustomerData.descriptor,
-            EraseCustomerData.descriptor
+            EraseCustomerData.descriptor,
+            WatchChanges.descriptor
         ]
     }
 }
@@ -646,6 +660,26 @@ extension Customer360_V1_FeedbackService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_EraseFeedbackDataRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_EraseFeedbackDataResponse>
+
+        /// Handle the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > This service's change feed (responses, feature votes and churn reasons): replays the events after a sequence, then
+        /// > stays live. Other services consume it to follow merges and re-score; clients may mirror it. OUT_OF_RANGE when the
+        /// > position is older than the retention or newer than the feed.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_WatchChangesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_WatchChangesResponse` messages.
+        func watchChanges(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_WatchChangesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse>
     }
 
     /// Service protocol for the "customer360.v1.FeedbackService" service.
@@ -993,6 +1027,26 @@ extension Customer360_V1_FeedbackService {
             request: GRPCCore.ServerRequest<Customer360_V1_EraseFeedbackDataRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_EraseFeedbackDataResponse>
+
+        /// Handle the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > This service's change feed (responses, feature votes and churn reasons): replays the events after a sequence, then
+        /// > stays live. Other services consume it to follow merges and re-score; clients may mirror it. OUT_OF_RANGE when the
+        /// > position is older than the retention or newer than the feed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_WatchChangesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_WatchChangesResponse` messages.
+        func watchChanges(
+            request: GRPCCore.ServerRequest<Customer360_V1_WatchChangesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse>
     }
 
     /// Simple service protocol for the "customer360.v1.FeedbackService" service.
@@ -1339,6 +1393,27 @@ extension Customer360_V1_FeedbackService {
             request: Customer360_V1_EraseFeedbackDataRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_EraseFeedbackDataResponse
+
+        /// Handle the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > This service's change feed (responses, feature votes and churn reasons): replays the events after a sequence, then
+        /// > stays live. Other services consume it to follow merges and re-score; clients may mirror it. OUT_OF_RANGE when the
+        /// > position is older than the retention or newer than the feed.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_WatchChangesRequest` message.
+        ///   - response: A response stream of `Customer360_V1_WatchChangesResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchChanges(
+            request: Customer360_V1_WatchChangesRequest,
+            response: GRPCCore.RPCWriter<Customer360_V1_WatchChangesResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -1539,6 +1614,17 @@ extension Customer360_V1_FeedbackService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_EraseFeedbackDataResponse>(),
             handler: { request, context in
                 try await self.eraseCustomerData(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_FeedbackService.Method.WatchChanges.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesResponse>(),
+            handler: { request, context in
+                try await self.watchChanges(
                     request: request,
                     context: context
                 )
@@ -1746,6 +1832,17 @@ extension Customer360_V1_FeedbackService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchChanges(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_WatchChangesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse> {
+        let response = try await self.watchChanges(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -1987,6 +2084,23 @@ extension Customer360_V1_FeedbackService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func watchChanges(
+        request: GRPCCore.ServerRequest<Customer360_V1_WatchChangesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse> {
+        return GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchChanges(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -2426,6 +2540,31 @@ extension Customer360_V1_FeedbackService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_EraseFeedbackDataResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_EraseFeedbackDataResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > This service's change feed (responses, feature votes and churn reasons): replays the events after a sequence, then
+        /// > stays live. Other services consume it to follow merges and re-score; clients may mirror it. OUT_OF_RANGE when the
+        /// > position is older than the retention or newer than the feed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_WatchChangesRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_WatchChangesRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_WatchChangesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchChanges<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_WatchChangesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_WatchChangesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_WatchChangesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -3068,6 +3207,40 @@ extension Customer360_V1_FeedbackService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > This service's change feed (responses, feature votes and churn reasons): replays the events after a sequence, then
+        /// > stays live. Other services consume it to follow merges and re-score; clients may mirror it. OUT_OF_RANGE when the
+        /// > position is older than the retention or newer than the feed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_WatchChangesRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_WatchChangesRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_WatchChangesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchChanges<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_WatchChangesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_WatchChangesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_WatchChangesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Customer360_V1_FeedbackService.Method.WatchChanges.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3599,6 +3772,35 @@ extension Customer360_V1_FeedbackService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_EraseFeedbackDataRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_EraseFeedbackDataResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchChanges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > This service's change feed (responses, feature votes and churn reasons): replays the events after a sequence, then
+    /// > stays live. Other services consume it to follow merges and re-score; clients may mirror it. OUT_OF_RANGE when the
+    /// > position is older than the retention or newer than the feed.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_WatchChangesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchChanges<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_WatchChangesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchChanges(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4204,6 +4406,39 @@ extension Customer360_V1_FeedbackService.ClientProtocol {
             metadata: metadata
         )
         return try await self.eraseCustomerData(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchChanges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > This service's change feed (responses, feature votes and churn reasons): replays the events after a sequence, then
+    /// > stays live. Other services consume it to follow merges and re-score; clients may mirror it. OUT_OF_RANGE when the
+    /// > position is older than the retention or newer than the feed.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchChanges<Result>(
+        _ message: Customer360_V1_WatchChangesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_WatchChangesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchChanges(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,9 +1,11 @@
+public import C360ChangeFeed
 public import C360Clients
 public import C360Contracts
 import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRPCCore
+import Logging
 
 /// The `customer360.v1.FeedbackService` RPCs: validate, resolve the customer against profile-service, read the
 /// comments' sentiment and themes, call the store, answer in protobuf.
@@ -14,15 +16,26 @@ public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProto
     let customers: any CustomerDirectory
     let sentiment: SentimentAnalyzer
     let themes: ThemeExtractor
+    /// This service's change feed, served by `WatchChanges`.
+    let changes: ChangeFeed
     let now: @Sendable () -> Date
 
+    /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
     public init(store: FeedbackStore, customers: any CustomerDirectory, sentiment: SentimentAnalyzer = SentimentAnalyzer(),
-                now: @escaping @Sendable () -> Date = Date.init) {
+                changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
+        self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "feedback-service.changes"))
         self.customers = customers
         self.sentiment = sentiment
         self.themes = ThemeExtractor()
         self.now = now
+    }
+
+    public func watchChanges(
+        request: Customer360_V1_WatchChangesRequest, response: RPCWriter<Customer360_V1_WatchChangesResponse>,
+        context: ServerContext
+    ) async throws {
+        try await changes.watch(request, response: response, context: context)
     }
 
     public func createSurvey(

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 import C360StoreKit
 public import Foundation
 import GRDB
@@ -10,6 +11,8 @@ extension FeedbackStore {
                                                arguments: [reason.id]) {
                 return .duplicate(try ChurnReason(row: existing))
             }
+            var reason = reason
+            reason.customerID = try CustomerAlias.survivor(db, of: reason.customerID)
             try db.execute(sql: """
                 INSERT INTO churn_reason (churnReasonId, customerId, category, text, sentimentScore, sentimentLabel,
                     sentimentLanguage, churnedAt, channel, recordedBy, recordedAt)
@@ -19,6 +22,8 @@ extension FeedbackStore {
                     reason.sentiment?.label.rawValue, reason.sentiment?.language.rawValue, reason.churnedAt.unixMillis,
                     reason.channel?.rawValue, reason.recordedBy, reason.recordedAt.unixMillis,
                 ])
+            try ChangeLog.append(db, .churnReasonRecorded, customer: reason.customerID, subject: reason.id,
+                                 at: reason.recordedAt)
             return .stored(reason)
         }
     }

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360StoreKit
 public import Foundation
 import GRDB
@@ -100,6 +101,8 @@ extension FeedbackStore {
     }
 
     private func insertVote(_ db: Database, _ vote: FeatureVote) throws {
+        var vote = vote
+        vote.customerID = try CustomerAlias.survivor(db, of: vote.customerID)
         try db.execute(sql: """
             INSERT OR IGNORE INTO feature_vote (featureRequestId, customerId, comment, channel, votedAt)
             VALUES (?, ?, ?, ?, ?)
@@ -108,6 +111,8 @@ extension FeedbackStore {
         guard db.changesCount > 0 else { return }
         try db.execute(sql: "UPDATE feature_request SET votes = votes + 1, updatedAt = MAX(updatedAt, ?) WHERE featureRequestId = ?",
                        arguments: [vote.votedAt.unixMillis, vote.featureRequestID])
+        try ChangeLog.append(db, .featureVoteRecorded, customer: vote.customerID, subject: vote.featureRequestID,
+                             at: vote.votedAt)
     }
 
     func fetchFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest? {

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 import C360StoreKit
 import Foundation
 import GRDB
@@ -70,6 +71,9 @@ extension FeedbackStore {
             erased.votes = db.changesCount
             try db.execute(sql: "DELETE FROM churn_reason WHERE customerId = ?", arguments: [customerID])
             erased.churnReasons = db.changesCount
+            try ChangeLog.forget(db, customer: customerID)
+            try CustomerAlias.forget(db, customer: customerID)
+            try ChangeLog.append(db, .customerDataErased, customer: customerID)
             return erased
         }
         await writer.purgeDeletedData()

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360StoreKit
 public import Foundation
 import GRDB
@@ -24,6 +25,9 @@ extension FeedbackStore {
                 throw FeedbackError.surveyNotFound(response.surveyID)
             }
             guard survey.active else { throw FeedbackError.surveyRetired(survey.id) }
+            var response = response
+            // Resolved before a merge this service has since applied: store it under the survivor.
+            response.customerID = try CustomerAlias.survivor(db, of: response.customerID)
             try db.execute(sql: """
                 INSERT INTO survey_response (responseId, customerId, surveyId, surveyType, surveyLanguage, score,
                     npsCategory, comment, commentLanguage, sentimentScore, sentimentLabel, channel, answeredAt,
@@ -42,6 +46,8 @@ extension FeedbackStore {
             for term in terms {
                 try insertTerm.execute(arguments: [seq, term.stem, term.surface])
             }
+            try ChangeLog.append(db, .responseRecorded, customer: response.customerID, subject: response.id,
+                                 at: response.recordedAt)
             return .stored(response)
         }
     }

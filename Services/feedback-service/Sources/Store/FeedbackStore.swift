@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360ServerKit
 import C360StoreKit
 import Foundation
@@ -118,6 +119,7 @@ public struct FeedbackStore: Sendable {
                 CREATE INDEX churn_reason_by_time ON churn_reason(churnedAt);
                 """)
         }
+        migrator.registerChangeFeed()
         return migrator
     }
 }

@@ -1,8 +1,10 @@
+public import C360ChangeFeed
 public import C360Clients
 public import C360Contracts
 import C360ServerKit
 public import Foundation
 public import GRPCCore
+import Logging
 
 /// The `customer360.v1.InteractionService` RPCs: validate, resolve the customer against profile-service, call the
 /// store and the calculators, answer in protobuf.
@@ -14,19 +16,30 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
     let settings: CommerceSettings
     let now: @Sendable () -> Date
     let rfmCutPoints: RfmCutPointsCache
+    /// This service's change feed, served by `WatchChanges`.
+    let changes: ChangeFeed
 
     /// Events per store transaction on the streaming path.
     static let batchSize = 500
     /// Rejections listed individually in a batch answer; the count covers all of them.
     static let maxListedRejections = 1_000
 
+    /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
     public init(store: InteractionStore, customers: any CustomerDirectory, settings: CommerceSettings,
-                now: @escaping @Sendable () -> Date = Date.init) {
+                changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
+        self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "interaction-service.changes"))
         self.customers = customers
         self.settings = settings
         self.now = now
         self.rfmCutPoints = RfmCutPointsCache(store: store)
+    }
+
+    public func watchChanges(
+        request: Customer360_V1_WatchChangesRequest, response: RPCWriter<Customer360_V1_WatchChangesResponse>,
+        context: ServerContext
+    ) async throws {
+        try await changes.watch(request, response: response, context: context)
     }
 
     public func recordTouchpoint(

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 import C360StoreKit
 import Foundation
 import GRDB
@@ -28,7 +29,9 @@ extension InteractionStore {
             INSERT INTO touchpoint (\(Touchpoint.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT (eventId) DO NOTHING
             """)
-        for touchpoint in touchpoints {
+        for var touchpoint in touchpoints {
+            // Resolved before a merge this service has since applied: store it under the survivor.
+            touchpoint.customerID = try CustomerAlias.survivor(db, of: touchpoint.customerID)
             var ticketChange: (before: Ticket?, after: Ticket)?
             if touchpoint.kind.isTicketEvent {
                 // A retried ticket event must not run the state machine again.
@@ -55,6 +58,8 @@ extension InteractionStore {
             if let ticketChange {
                 try save(db, ticket: ticketChange.after)
             }
+            try ChangeLog.append(db, touchpoint.kind.change, customer: touchpoint.customerID,
+                                 subject: touchpoint.eventID, at: recordedAt)
             var stored = touchpoint
             stored.recordedAt = Date(unixMillis: recordedAt.unixMillis)
             stored.occurredAt = Date(unixMillis: touchpoint.occurredAt.unixMillis)
@@ -98,12 +103,24 @@ extension InteractionStore {
         default: 0
         }
         try db.cachedStatement(sql: """
-            INSERT INTO customer_summary (customerId, touchpoints, firstSeenAt, lastSeenAt, lastInboundAt, orders,
-                refunds, grossMinor, refundedMinor, discountedOrders, firstPurchaseAt, lastPurchaseAt,
-                otherCurrencyOrders, openTickets)
+            INSERT INTO customer_summary (\(Self.summaryColumns))
             VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            \(Self.summaryCombination)
+            """).execute(arguments: [touchpoint.customerID, at, at, inbound, orders, refunds, gross, refunded, discounted,
+                                     purchaseAt, purchaseAt, otherCurrency, openTicketsDelta])
+    }
+
+    /// The columns of `customer_summary`, the customer id first.
+    static let summaryColumns = """
+        customerId, touchpoints, firstSeenAt, lastSeenAt, lastInboundAt, orders, refunds, grossMinor, refundedMinor,
+        discountedOrders, firstPurchaseAt, lastPurchaseAt, otherCurrencyOrders, openTickets
+        """
+
+    /// How a customer's summary absorbs another summary (`excluded`): one new touchpoint's, or a merged-away
+    /// customer's whole summary. Every counter is a sum, a minimum or a maximum, so combining is exact.
+    static let summaryCombination = """
             ON CONFLICT (customerId) DO UPDATE SET
-                touchpoints = touchpoints + 1,
+                touchpoints = touchpoints + excluded.touchpoints,
                 firstSeenAt = min(firstSeenAt, excluded.firstSeenAt),
                 lastSeenAt = max(lastSeenAt, excluded.lastSeenAt),
                 lastInboundAt = max(coalesce(lastInboundAt, excluded.lastInboundAt), coalesce(excluded.lastInboundAt, lastInboundAt)),
@@ -116,9 +133,7 @@ extension InteractionStore {
                 lastPurchaseAt = coalesce(max(lastPurchaseAt, excluded.lastPurchaseAt), lastPurchaseAt, excluded.lastPurchaseAt),
                 otherCurrencyOrders = otherCurrencyOrders + excluded.otherCurrencyOrders,
                 openTickets = openTickets + excluded.openTickets
-            """).execute(arguments: [touchpoint.customerID, at, at, inbound, orders, refunds, gross, refunded, discounted,
-                                     purchaseAt, purchaseAt, otherCurrency, openTicketsDelta])
-    }
+        """
 
     func ticket(_ db: Database, id: String) throws -> Ticket? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket WHERE ticketId = ?"), arguments: [id])

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360StoreKit
 public import Foundation
 import GRDB
@@ -123,6 +124,9 @@ extension InteractionStore {
             try db.execute(sql: "DELETE FROM ticket WHERE customerId = ?", arguments: [customerID])
             let tickets = db.changesCount
             try db.execute(sql: "DELETE FROM customer_summary WHERE customerId = ?", arguments: [customerID])
+            try ChangeLog.forget(db, customer: customerID)
+            try CustomerAlias.forget(db, customer: customerID)
+            try ChangeLog.append(db, .customerDataErased, customer: customerID)
             return (touchpoints: touchpoints, tickets: tickets)
         }
         await writer.purgeDeletedData()

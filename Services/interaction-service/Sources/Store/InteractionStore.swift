@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360ServerKit
 import C360StoreKit
 public import Foundation
@@ -85,6 +86,7 @@ public struct InteractionStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerChangeFeed()
         return migrator
     }
 }

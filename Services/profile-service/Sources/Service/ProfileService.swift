@@ -1,9 +1,11 @@
+public import C360ChangeFeed
 import C360Clients
 public import C360Contracts
 import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRPCCore
+import Logging
 import SwiftProtobuf
 
 /// The `customer360.v1.ProfileService` RPCs: validate the request, call the store, answer in protobuf.
@@ -12,11 +14,22 @@ import SwiftProtobuf
 /// attributes and traits in `+Attributes`, loyalty in `+Loyalty`.
 public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtocol {
     let store: ProfileStore
+    /// This service's change feed, served by `WatchChanges`.
+    let changes: ChangeFeed
     let now: @Sendable () -> Date
 
-    public init(store: ProfileStore, now: @escaping @Sendable () -> Date = Date.init) {
+    /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
+    public init(store: ProfileStore, changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
+        self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "profile-service.changes"))
         self.now = now
+    }
+
+    public func watchChanges(
+        request: Customer360_V1_WatchChangesRequest, response: RPCWriter<Customer360_V1_WatchChangesResponse>,
+        context: ServerContext
+    ) async throws {
+        try await changes.watch(request, response: response, context: context)
     }
 
     public func createCustomer(

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360ServerKit
 public import C360StoreKit
 public import Foundation
@@ -23,7 +24,7 @@ extension ProfileStore {
                 id: EntityID.generate(), customerId: row.id, purpose: purpose, channel: channel, status: status,
                 source: source, decidedAt: decidedAt ?? recordedAt, recordedAt: recordedAt)
             try record.insert(db)
-            try touch(db, row.id)
+            try touch(db, row.id, change: .consentChanged)
             return record.decision
         }
     }

@@ -1,3 +1,5 @@
+import C360Contracts
+import C360ChangeFeed
 import C360ServerKit
 public import C360StoreKit
 public import Foundation
@@ -115,6 +117,7 @@ extension ProfileStore {
             for (key, value) in new.attributes {
                 try AttributeRecord(customerId: row.id, key: key, value: value).insert(db)
             }
+            try ChangeLog.append(db, .customerCreated, customer: row.id, at: timestamp)
             return try profile(db, row: row, resolvedFrom: nil)
         }
     }
@@ -138,6 +141,7 @@ extension ProfileStore {
             row.refreshSearchKeys()
             row.updatedAt = now()
             try row.update(db)
+            try ChangeLog.append(db, .customerUpdated, customer: row.id, at: row.updatedAt)
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
         }
     }
@@ -156,6 +160,7 @@ extension ProfileStore {
                 row.deletedAt = timestamp
                 row.updatedAt = timestamp
                 try row.update(db)
+                try ChangeLog.append(db, .customerDeleted, customer: row.id, at: timestamp)
                 return (row.id, timestamp)
             }
         }
@@ -182,6 +187,9 @@ extension ProfileStore {
             row.updatedAt = timestamp
             row.clearPersonalData()
             try row.update(db)
+            // The feed keeps no trace of what happened to the customer before, only that they were erased.
+            for owner in owners { try ChangeLog.forget(db, customer: owner) }
+            try ChangeLog.append(db, .customerErased, customer: row.id, at: timestamp)
             return (row.id, timestamp, true)
         }
         // Also when nothing was erased now: a retried erasure finishes a purge an earlier one could not.
@@ -202,6 +210,7 @@ extension ProfileStore {
                                  createdAt: timestamp).insert(db)
             row.updatedAt = timestamp
             try row.update(db)
+            try ChangeLog.append(db, .customerUpdated, customer: row.id, at: timestamp)
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
         }
     }
@@ -217,6 +226,7 @@ extension ProfileStore {
             guard removed > 0 else { throw ProfileError.identifierNotOnCustomer(identifier, customer: row.id) }
             row.updatedAt = now()
             try row.update(db)
+            try ChangeLog.append(db, .customerUpdated, customer: row.id, at: row.updatedAt)
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
         }
     }
@@ -306,9 +316,11 @@ extension ProfileStore {
         }
     }
 
-    /// Bumps `updatedAt` of a customer after a change to one of its child tables.
-    func touch(_ db: Database, _ id: String) throws {
-        try db.execute(sql: "UPDATE customer SET updatedAt = ? WHERE id = ?", arguments: [now(), id])
+    /// Bumps `updatedAt` of a customer after a change to one of its child tables, and tells the feed.
+    func touch(_ db: Database, _ id: String, change: Customer360_V1_ChangeKind = .customerUpdated) throws {
+        let timestamp = now()
+        try db.execute(sql: "UPDATE customer SET updatedAt = ? WHERE id = ?", arguments: [timestamp, id])
+        try ChangeLog.append(db, change, customer: id, at: timestamp)
     }
 }
 

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360StoreKit
 import Foundation
 import GRDB
@@ -34,6 +35,7 @@ extension ProfileStore {
                 id: transactionID ?? EntityID.generate(), customerId: row.id, pointsDelta: delta, reason: reason,
                 occurredAt: timestamp, balanceAfter: balance, requestFingerprint: fingerprint
             ).insert(db)
+            try ChangeLog.append(db, .loyaltyChanged, customer: row.id, at: timestamp)
             return (row.id, LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime))
         }
     }

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 import Foundation
 import GRDB
 
@@ -55,6 +56,7 @@ extension ProfileStore {
             mergedAway.updatedAt = timestamp
             mergedAway.clearPersonalData()
             try mergedAway.update(db)
+            try ChangeLog.append(db, .customerMerged, customer: merged.id, related: survivor.id, at: timestamp)
             return try profile(db, row: survivor, resolvedFrom: resolvedFrom)
         }
     }

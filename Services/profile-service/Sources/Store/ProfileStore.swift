@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360ServerKit
 import C360StoreKit
 public import Foundation
@@ -101,6 +102,7 @@ public struct ProfileStore: Sendable {
             }
             try db.create(index: "loyalty_by_customer", on: "loyalty_transaction", columns: ["customerId"])
         }
+        migrator.registerChangeFeed()
         return migrator
     }
 }

@@ -1,9 +1,11 @@
+public import C360ChangeFeed
 public import C360Clients
 public import C360Contracts
 import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRPCCore
+import Logging
 
 /// The `customer360.v1.SuccessService` RPCs: validate, resolve the customer against profile-service, call the
 /// store, the scorer and the batch runner, answer in protobuf.
@@ -15,16 +17,27 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
     let scorer: HealthScorer
     let batches: BatchRunner
     let feed: AlertFeed
+    /// This service's change feed, served by `WatchChanges`.
+    let changes: ChangeFeed
     let now: @Sendable () -> Date
 
+    /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
     public init(store: SuccessStore, customers: any CustomerDirectory, scorer: HealthScorer, batches: BatchRunner,
-                feed: AlertFeed, now: @escaping @Sendable () -> Date = Date.init) {
+                feed: AlertFeed, changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
+        self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "success-service.changes"))
         self.customers = customers
         self.scorer = scorer
         self.batches = batches
         self.feed = feed
         self.now = now
+    }
+
+    public func watchChanges(
+        request: Customer360_V1_WatchChangesRequest, response: RPCWriter<Customer360_V1_WatchChangesResponse>,
+        context: ServerContext
+    ) async throws {
+        try await changes.watch(request, response: response, context: context)
     }
 
     public func createSuccessPlan(

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360StoreKit
 public import Foundation
 import GRDB
@@ -61,6 +62,7 @@ extension SuccessStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
                 """, arguments: [task.id, customerID, alert.id, task.playbook, task.title, task.instructions,
                                  task.ownerID, task.dueAt.unixMillis, now.unixMillis])
+            try ChangeLog.append(db, .alertRaised, customer: customerID, subject: alert.id, at: now)
             return (alert, try appendEvent(db, .raised, alert, at: now))
         }
     }

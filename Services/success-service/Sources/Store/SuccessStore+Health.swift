@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360StoreKit
 public import Foundation
 import GRDB
@@ -82,6 +83,7 @@ extension SuccessStore {
                 ON CONFLICT(customerId) DO UPDATE SET healthScoreId = excluded.healthScoreId, score = excluded.score,
                     band = excluded.band, computedAt = excluded.computedAt
                 """, arguments: [customerID, score.id, score.score, score.band.rawValue, computedAt.unixMillis])
+            try ChangeLog.append(db, .healthScored, customer: customerID, subject: score.id, at: computedAt)
             let openKinds = Set(try String.fetchAll(db, sql: """
                 SELECT DISTINCT kind FROM alert WHERE customerId = ? AND state <> 'resolved'
                 """, arguments: [customerID]).compactMap(AlertKind.init(rawValue:)))

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360StoreKit
 public import Foundation
 import GRDB
@@ -38,6 +39,7 @@ extension SuccessStore {
                                  plan.createdAt.unixMillis, plan.updatedAt.unixMillis])
             for goal in plan.goals { _ = try insertGoal(db, goal, customerID: plan.customerID) }
             for milestone in plan.milestones { _ = try insertMilestone(db, milestone) }
+            try ChangeLog.append(db, .planChanged, customer: plan.customerID, subject: plan.id, at: plan.createdAt)
             return try requirePlan(db, id: plan.id, customerID: plan.customerID)
         }
     }

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 import C360StoreKit
 import Foundation
 import GRDB
@@ -51,6 +52,9 @@ extension SuccessStore {
             try db.execute(sql: "DELETE FROM alert_event WHERE customerId = ?", arguments: [customerID])
             try db.execute(sql: "DELETE FROM task WHERE customerId = ?", arguments: [customerID])
             erased.tasks = db.changesCount
+            try ChangeLog.forget(db, customer: customerID)
+            try CustomerAlias.forget(db, customer: customerID)
+            try ChangeLog.append(db, .customerDataErased, customer: customerID)
             return erased
         }
         await writer.purgeDeletedData()

@@ -1,3 +1,4 @@
+import C360ChangeFeed
 public import C360ServerKit
 import C360StoreKit
 import Foundation
@@ -169,6 +170,7 @@ public struct SuccessStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerChangeFeed()
         return migrator
     }
 }

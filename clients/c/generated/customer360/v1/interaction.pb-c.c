@@ -7043,7 +7043,7 @@ const ProtobufCEnumDescriptor customer360__v1__rfm_segment__descriptor =
   customer360__v1__rfm_segment__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__interaction_service__method_descriptors[20] =
+static const ProtobufCMethodDescriptor customer360__v1__interaction_service__method_descriptors[21] =
 {
   { "RecordTouchpoint", &customer360__v1__record_touchpoint_request__descriptor, &customer360__v1__record_touchpoint_response__descriptor },
   { "RecordTouchpoints", &customer360__v1__record_touchpoints_request__descriptor, &customer360__v1__record_touchpoints_response__descriptor },
@@ -7065,6 +7065,7 @@ static const ProtobufCMethodDescriptor customer360__v1__interaction_service__met
   { "ListCustomerActivity", &customer360__v1__list_customer_activity_request__descriptor, &customer360__v1__list_customer_activity_response__descriptor },
   { "ExportCustomerData", &customer360__v1__export_interaction_data_request__descriptor, &customer360__v1__export_interaction_data_response__descriptor },
   { "EraseCustomerData", &customer360__v1__erase_interaction_data_request__descriptor, &customer360__v1__erase_interaction_data_response__descriptor },
+  { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
 };
 const unsigned customer360__v1__interaction_service__method_indices_by_name[] = {
   19,        /* EraseCustomerData */
@@ -7086,7 +7087,8 @@ const unsigned customer360__v1__interaction_service__method_indices_by_name[] = 
   1,        /* RecordTouchpoints */
   7,        /* ReopenTicket */
   5,        /* ReplyToTicket */
-  6         /* ResolveTicket */
+  6,        /* ResolveTicket */
+  20         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor customer360__v1__interaction_service__descriptor =
 {
@@ -7095,7 +7097,7 @@ const ProtobufCServiceDescriptor customer360__v1__interaction_service__descripto
   "InteractionService",
   "Customer360__V1__InteractionService",
   "customer360.v1",
-  20,
+  21,
   customer360__v1__interaction_service__method_descriptors,
   customer360__v1__interaction_service__method_indices_by_name
 };
@@ -7258,6 +7260,14 @@ void customer360__v1__interaction_service__erase_customer_data(ProtobufCService 
 {
   assert(service->descriptor == &customer360__v1__interaction_service__descriptor);
   service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__interaction_service__watch_changes(ProtobufCService *service,
+                                                         const Customer360__V1__WatchChangesRequest *input,
+                                                         Customer360__V1__WatchChangesResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__interaction_service__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__interaction_service__init (Customer360__V1__InteractionService_Service *service,
                                                  Customer360__V1__InteractionService_ServiceDestroy destroy)

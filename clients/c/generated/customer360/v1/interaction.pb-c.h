@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "customer360/v1/access.pb-c.h"
+#include "customer360/v1/changes.pb-c.h"
 #include "customer360/v1/common.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
@@ -2689,6 +2690,10 @@ struct Customer360__V1__InteractionService_Service
                               const Customer360__V1__EraseInteractionDataRequest *input,
                               Customer360__V1__EraseInteractionDataResponse_Closure closure,
                               void *closure_data);
+  void (*watch_changes)(Customer360__V1__InteractionService_Service *service,
+                        const Customer360__V1__WatchChangesRequest *input,
+                        Customer360__V1__WatchChangesResponse_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Customer360__V1__InteractionService_ServiceDestroy)(Customer360__V1__InteractionService_Service *);
 void customer360__v1__interaction_service__init (Customer360__V1__InteractionService_Service *service,
@@ -2716,7 +2721,8 @@ void customer360__v1__interaction_service__init (Customer360__V1__InteractionSer
       function_prefix__ ## get_support_kpis,\
       function_prefix__ ## list_customer_activity,\
       function_prefix__ ## export_customer_data,\
-      function_prefix__ ## erase_customer_data  }
+      function_prefix__ ## erase_customer_data,\
+      function_prefix__ ## watch_changes  }
 void customer360__v1__interaction_service__record_touchpoint(ProtobufCService *service,
                                                              const Customer360__V1__RecordTouchpointRequest *input,
                                                              Customer360__V1__RecordTouchpointResponse_Closure closure,
@@ -2797,6 +2803,10 @@ void customer360__v1__interaction_service__erase_customer_data(ProtobufCService 
                                                                const Customer360__V1__EraseInteractionDataRequest *input,
                                                                Customer360__V1__EraseInteractionDataResponse_Closure closure,
                                                                void *closure_data);
+void customer360__v1__interaction_service__watch_changes(ProtobufCService *service,
+                                                         const Customer360__V1__WatchChangesRequest *input,
+                                                         Customer360__V1__WatchChangesResponse_Closure closure,
+                                                         void *closure_data);
 
 /* --- descriptors --- */
 

@@ -4947,7 +4947,7 @@ const ProtobufCEnumDescriptor customer360__v1__consent_status__descriptor =
   customer360__v1__consent_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[22] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[23] =
 {
   { "CreateCustomer", &customer360__v1__create_customer_request__descriptor, &customer360__v1__customer__descriptor },
   { "GetCustomer", &customer360__v1__get_customer_request__descriptor, &customer360__v1__customer__descriptor },
@@ -4971,6 +4971,7 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "RedeemPoints", &customer360__v1__redeem_points_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "GetLoyalty", &customer360__v1__get_loyalty_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "ListLoyaltyHistory", &customer360__v1__list_loyalty_history_request__descriptor, &customer360__v1__list_loyalty_history_response__descriptor },
+  { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
 };
 const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   9,        /* AddIdentifier */
@@ -4994,7 +4995,8 @@ const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   16,        /* SetAttributes */
   11,        /* SetConsent */
   3,        /* UpdateCustomer */
-  17         /* UpsertTraits */
+  17,        /* UpsertTraits */
+  22         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
 {
@@ -5003,7 +5005,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
   "ProfileService",
   "Customer360__V1__ProfileService",
   "customer360.v1",
-  22,
+  23,
   customer360__v1__profile_service__method_descriptors,
   customer360__v1__profile_service__method_indices_by_name
 };
@@ -5182,6 +5184,14 @@ void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *se
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
   service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
+                                                     const Customer360__V1__WatchChangesRequest *input,
+                                                     Customer360__V1__WatchChangesResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
                                              Customer360__V1__ProfileService_ServiceDestroy destroy)

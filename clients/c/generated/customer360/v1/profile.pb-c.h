@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "customer360/v1/access.pb-c.h"
+#include "customer360/v1/changes.pb-c.h"
 #include "customer360/v1/common.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 
@@ -1926,6 +1927,10 @@ struct Customer360__V1__ProfileService_Service
                                const Customer360__V1__ListLoyaltyHistoryRequest *input,
                                Customer360__V1__ListLoyaltyHistoryResponse_Closure closure,
                                void *closure_data);
+  void (*watch_changes)(Customer360__V1__ProfileService_Service *service,
+                        const Customer360__V1__WatchChangesRequest *input,
+                        Customer360__V1__WatchChangesResponse_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Customer360__V1__ProfileService_ServiceDestroy)(Customer360__V1__ProfileService_Service *);
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
@@ -1955,7 +1960,8 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
       function_prefix__ ## earn_points,\
       function_prefix__ ## redeem_points,\
       function_prefix__ ## get_loyalty,\
-      function_prefix__ ## list_loyalty_history  }
+      function_prefix__ ## list_loyalty_history,\
+      function_prefix__ ## watch_changes  }
 void customer360__v1__profile_service__create_customer(ProtobufCService *service,
                                                        const Customer360__V1__CreateCustomerRequest *input,
                                                        Customer360__V1__Customer_Closure closure,
@@ -2044,6 +2050,10 @@ void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *se
                                                             const Customer360__V1__ListLoyaltyHistoryRequest *input,
                                                             Customer360__V1__ListLoyaltyHistoryResponse_Closure closure,
                                                             void *closure_data);
+void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
+                                                     const Customer360__V1__WatchChangesRequest *input,
+                                                     Customer360__V1__WatchChangesResponse_Closure closure,
+                                                     void *closure_data);
 
 /* --- descriptors --- */
 

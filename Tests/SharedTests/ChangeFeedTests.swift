@@ -1,0 +1,242 @@
+import C360ChangeFeed
+import C360Contracts
+import C360ServerKit
+import C360StoreKit
+import C360TestSupport
+import Foundation
+import GRDB
+import GRPCCore
+import GRPCInProcessTransport
+import GRPCProtobuf
+import Logging
+import Testing
+
+/// A database with only the change feed's tables and one table a consumer's effect writes to.
+private func feedDatabase() throws -> DatabaseQueue {
+    let queue = try ServiceDatabase.inMemory()
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("effects") { db in
+        try db.create(table: "effect") { t in
+            t.primaryKey("sequence", .integer)
+            t.column("customerId", .text).notNull()
+        }
+    }
+    migrator.registerChangeFeed()
+    try migrator.migrate(queue)
+    return queue
+}
+
+private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Serves one feed as `test.Feed/WatchChanges`, as a service's handler does.
+private struct FeedService: RegistrableRPCService {
+    let feed: ChangeFeed
+
+    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        router.registerHandler(
+            forMethod: MethodDescriptor(fullyQualifiedService: "test.Feed", method: "WatchChanges"),
+            deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesRequest>(),
+            serializer: ProtobufSerializer<Customer360_V1_WatchChangesResponse>()
+        ) { request, context in
+            var first: Customer360_V1_WatchChangesRequest?
+            for try await message in request.messages where first == nil { first = message }
+            let message = first ?? .init()
+            return StreamingServerResponse { writer in
+                try await feed.watch(message, response: writer, context: context)
+                return [:]
+            }
+        }
+    }
+}
+
+/// Calls `test.Feed/WatchChanges` and collects every batch until the stream ends.
+private func watch(
+    _ client: GRPCClient<InProcessTransport.Client>, _ request: Customer360_V1_WatchChangesRequest
+) async throws -> [Customer360_V1_WatchChangesResponse] {
+    try await client.serverStreaming(
+        request: ClientRequest(message: request),
+        descriptor: MethodDescriptor(fullyQualifiedService: "test.Feed", method: "WatchChanges"),
+        serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
+        deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(), options: .defaults
+    ) { response in
+        var batches: [Customer360_V1_WatchChangesResponse] = []
+        for try await batch in response.messages { batches.append(batch) }
+        return batches
+    }
+}
+
+private let customerA = "01a24519-39ab-76cc-8d49-3f71ab444037"
+private let customerB = "01a24519-39ab-76cc-8d49-3f71ab444038"
+
+@Suite("change feed: appended with the write, replayed in order, then live")
+struct ChangeFeedTests {
+    @Test("an event exists exactly when its transaction committed, with increasing sequences never reused")
+    func transactional() async throws {
+        let db = try feedDatabase()
+        let first = try await db.write { try ChangeLog.append($0, .customerCreated, customer: customerA) }
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) {
+            try await db.write { db in
+                try ChangeLog.append(db, .customerUpdated, customer: customerA)
+                throw Refused()
+            }
+        }
+        let second = try await db.write { try ChangeLog.append($0, .customerUpdated, customer: customerB) }
+        #expect(second > first)
+        let kinds = try await db.read { try Int.fetchAll($0, sql: "SELECT kind FROM change_event ORDER BY sequence") }
+        #expect(kinds == [Customer360_V1_ChangeKind.customerCreated.rawValue, Customer360_V1_ChangeKind.customerUpdated.rawValue])
+    }
+
+    @Test("a watch replays after its position in batches, filters by kind and customer, and advances past the rest")
+    func replayAndFilter() async throws {
+        let db = try feedDatabase()
+        try await db.write { db in
+            for index in 0..<1_200 {
+                try ChangeLog.append(db, index % 2 == 0 ? .touchpointRecorded : .purchaseRecorded,
+                                     customer: index % 3 == 0 ? customerA : customerB, subject: "e\(index)")
+            }
+        }
+        let feed = ChangeFeed(writer: db, logger: quiet)
+        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
+            let all = try await watch(client, .with {
+                $0.afterSequence = 100
+                $0.untilCaughtUp = true
+            })
+            #expect(all.flatMap(\.events).map(\.sequence) == Array(101...1_200))
+            #expect(all.allSatisfy { $0.events.count <= ChangeFeed.batchLimit })
+            #expect(all.last?.caughtUp == true)
+            #expect(all.last?.throughSequence == 1_200)
+
+            let purchasesOfA = try await watch(client, .with {
+                $0.kinds = [.purchaseRecorded]
+                $0.customerID = customerA
+                $0.untilCaughtUp = true
+            })
+            let events = purchasesOfA.flatMap(\.events)
+            #expect(events.count == 200)
+            #expect(events.allSatisfy { $0.kind == .purchaseRecorded && $0.customerID == customerA })
+            #expect(purchasesOfA.last?.throughSequence == 1_200, "positions advance past filtered-out events")
+        }
+    }
+
+    @Test("a live watch sees events committed after it caught up")
+    func live() async throws {
+        let db = try feedDatabase()
+        let feed = ChangeFeed(writer: db, logger: quiet)
+        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
+            let received = try await client.serverStreaming(
+                request: ClientRequest(message: Customer360_V1_WatchChangesRequest()),
+                descriptor: MethodDescriptor(fullyQualifiedService: "test.Feed", method: "WatchChanges"),
+                serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
+                deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(), options: .defaults
+            ) { response in
+                var events: [Customer360_V1_ChangeEvent] = []
+                for try await batch in response.messages {
+                    if batch.caughtUp && events.isEmpty && batch.events.isEmpty {
+                        // Caught up on an empty feed: now write, from outside the stream.
+                        Task { try await db.write { try ChangeLog.append($0, .customerMerged, customer: customerB, related: customerA) } }
+                    }
+                    events += batch.events
+                    if !events.isEmpty { break }
+                }
+                return events
+            }
+            #expect(received.map(\.kind) == [.customerMerged])
+            #expect(received.first?.relatedCustomerID == customerA)
+        }
+    }
+
+    @Test("a position older than the retention, or newer than the feed, answers OUT_OF_RANGE")
+    func outOfRange() async throws {
+        let db = try feedDatabase()
+        let old = Date(timeIntervalSinceNow: -30 * 86_400)
+        try await db.write { db in
+            for _ in 0..<10 { try ChangeLog.append(db, .customerUpdated, customer: customerA, at: old) }
+            try ChangeLog.append(db, .customerUpdated, customer: customerA)
+        }
+        let feed = ChangeFeed(writer: db, retention: .seconds(86_400), logger: quiet)
+        #expect(try await feed.pruneExpired() == 10)
+        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
+            let pruned = await #expect(throws: RPCError.self) { try await watch(client, .with { $0.afterSequence = 3 }) }
+            #expect(pruned?.code == .outOfRange)
+            #expect(pruned?.message.contains("start_at_head") == true)
+            let ahead = await #expect(throws: RPCError.self) { try await watch(client, .with { $0.afterSequence = 99 }) }
+            #expect(ahead?.code == .outOfRange)
+            let kept = try await watch(client, .with {
+                $0.afterSequence = 10
+                $0.untilCaughtUp = true
+            })
+            #expect(kept.flatMap(\.events).map(\.sequence) == [11])
+            let head = try await watch(client, .with {
+                $0.startAtHead = true
+                $0.untilCaughtUp = true
+            })
+            #expect(head.map(\.throughSequence) == [11])
+            #expect(head.flatMap(\.events).isEmpty)
+        }
+    }
+
+    @Test("bad watch requests answer INVALID_ARGUMENT naming the field")
+    func invalid() async throws {
+        let feed = ChangeFeed(writer: try feedDatabase(), logger: quiet)
+        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
+            for (request, field) in [
+                (Customer360_V1_WatchChangesRequest.with { $0.customerID = "nope" }, "customer_id"),
+                (.with { $0.kinds = [.unspecified] }, "kinds"),
+                (.with { $0.kinds = [.UNRECOGNIZED(999)] }, "kinds"),
+                (.with { $0.afterSequence = .max }, "after_sequence"),
+            ] {
+                let error = await #expect(throws: RPCError.self) { try await watch(client, request) }
+                #expect(error?.code == .invalidArgument)
+                #expect(error?.message.hasPrefix(field) == true, "\(error?.message ?? "")")
+            }
+        }
+    }
+
+    @Test("a consumer applies each event once across restarts, storing its position with the effect")
+    func consumerExactlyOnce() async throws {
+        let source = try feedDatabase()
+        let target = try feedDatabase()
+        let feed = ChangeFeed(writer: source, logger: quiet)
+        @Sendable func append(_ count: Int) async throws {
+            try await source.write { db in
+                for _ in 0..<count { try ChangeLog.append(db, .touchpointRecorded, customer: customerA) }
+            }
+        }
+        try await append(700)
+        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
+            let consumer = ChangeFeedConsumer(
+                source: .interaction, service: "test.Feed", client: client, writer: target,
+                kinds: [.touchpointRecorded], logger: quiet,
+                apply: { db, events in
+                    for event in events {
+                        // A plain INSERT: applying an event twice would fail the primary key and the test.
+                        try db.execute(sql: "INSERT INTO effect (sequence, customerId) VALUES (?, ?)",
+                                       arguments: [Int64(event.sequence), event.customerID])
+                    }
+                },
+                resync: {})
+            for round in 1...3 {
+                let expected = 700 + (round - 1) * 300
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await consumer.run() }
+                    try await waitUntil {
+                        try await target.read { try ChangeLog.position($0, source: "interaction-service") } == Int64(expected)
+                    }
+                    group.cancelAll()
+                }
+                #expect(try await target.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM effect") } == expected)
+                try await append(300)
+            }
+        }
+    }
+}
+
+/// Polls `condition` every 10 ms for up to 10 s (the consumer reports progress only through its database).
+private func waitUntil(_ condition: () async throws -> Bool) async throws {
+    for _ in 0..<1_000 {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("condition not met within 10 s")
+}
