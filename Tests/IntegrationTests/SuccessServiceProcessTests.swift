@@ -28,7 +28,10 @@ private struct Services {
 /// Starts profile-service, then interaction- and feedback-service pointed at it, then success-service pointed at all
 /// three (plus `successArguments`), waits until each serves, and runs `body`. Afterwards every service the body left
 /// running is stopped with SIGTERM and must exit 0, success-service first and profile-service last.
-private func withServices(successArguments: [String] = [], _ body: (Services) async throws -> Void) async throws {
+///
+/// Automatic re-scoring is pushed out of reach by default (`manualScoring`), so a test that computes scores itself
+/// sees exactly the scores and alerts it computed; the tests of automatic upkeep pass their own delay.
+private func withServices(successArguments: [String] = manualScoring, _ body: (Services) async throws -> Void) async throws {
     try await withService("profile-service") { profileProcess, profileClient in
         let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
         try await withService("interaction-service", arguments: profilePeer) { interactionProcess, interactionClient in
@@ -51,6 +54,9 @@ private func withServices(successArguments: [String] = [], _ body: (Services) as
         }
     }
 }
+
+/// success-service arguments that leave scoring to the test: no re-score within the test's lifetime.
+private let manualScoring = ["--rescore-delay-ms", "600000"]
 
 /// A sign-in the customer made in the app.
 private func login(
@@ -320,6 +326,51 @@ struct SuccessServiceProcessTests {
             #expect(partial.score.components.map(\.kind) == leftKinds, "\(partial.score.components.map(\.kind))")
             expectEffectiveWeightsSumToOne(partial.score)
             #expect(partial.score.hasPreviousScore && abs(partial.score.previousScore - good.score.score) < 1e-9)
+        }
+    }
+
+    @Test("a detractor's response re-scores the customer on its own and the churn-risk alert reaches WatchAlerts, with nobody calling success-service")
+    func healthKeepsItselfCurrent() async throws {
+        try await withServices(successArguments: ["--rescore-delay-ms", "100"]) { services in
+            let customer = try await services.profiles.createCustomer(.with { $0.givenName = "Parisa" }).customerID
+            // Replaying from a minute ago, then live: the alert is seen whenever it is raised.
+            let watch = Customer360_V1_WatchAlertsRequest.with {
+                $0.customerID = customer
+                $0.since = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+            }
+            try await services.success.watchAlerts(watch) { stream in
+                var events = stream.messages.makeAsyncIterator()
+                _ = try await services.feedback.createSurvey(.with {
+                    $0.surveyID = "auto-nps"
+                    $0.surveyType = .nps
+                    $0.name = "auto NPS"
+                    $0.question = "How likely are you to recommend us?"
+                    $0.language = "en"
+                    $0.channel = .email
+                })
+                _ = try await services.feedback.recordResponse(.with {
+                    $0.responseID = "auto-nps-1"
+                    $0.customerID = customer
+                    $0.surveyID = "auto-nps"
+                    $0.score = 0
+                    $0.comment = "Terrible, everything broke and nobody helped."
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                })
+                while let event = try await events.next() {
+                    guard event.alert.customerID == customer else { continue }
+                    #expect(event.alert.kind == .churnRisk, "\(event)")
+                    #expect(event.eventType == .raised, "\(event)")
+                    break
+                }
+            }
+            // The score that raised it is stored, and on the feed.
+            let score = try await services.success.getHealthScore(.with { $0.customerID = customer })
+            #expect(score.band == .red, "\(score)")
+            let feedbackComponent = score.components.first { $0.kind == .feedback }
+            #expect(feedbackComponent?.inputs["latest_nps"] == "0", "\(score.components)")
+            _ = try await ChangeFeedWait.first(ChangeFeedWait.request(.healthScored, customer: customer)) {
+                try await services.success.watchChanges($0, options: $1, onResponse: $2)
+            }
         }
     }
 

@@ -51,6 +51,12 @@ struct SuccessServiceCommand: AsyncParsableCommand {
     @Option(help: "Deadline of each call to a peer, in milliseconds. [env: C360_SUCCESS_PEER_DEADLINE_MS] (default: 2000)")
     var peerDeadlineMs: Int?
 
+    @Option(help: "Re-score a customer this long after the first change that moves their health (a burst is scored once), in milliseconds. [env: C360_SUCCESS_RESCORE_DELAY_MS] (default: 1000)")
+    var rescoreDelayMs: Int?
+
+    @Option(help: "Re-score every customer this often, so scores decay with inactivity; 0 turns the sweep off. [env: C360_SUCCESS_SWEEP_INTERVAL_HOURS] (default: 24)")
+    var sweepIntervalHours: Int?
+
     func run() async throws {
         let identity = ServiceIdentity.success
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
@@ -73,6 +79,14 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         let owner: String = try defaultOwner ?? environment.value("DEFAULT_OWNER") ?? "cs-team"
         let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 2000
         guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }
+        let rescoreDelayMs: Int = try rescoreDelayMs ?? environment.value("RESCORE_DELAY_MS") ?? 1_000
+        guard (0...600_000).contains(rescoreDelayMs) else {
+            throw ValidationError("--rescore-delay-ms must be 0...600000, not \(rescoreDelayMs)")
+        }
+        let sweepHours: Int = try sweepIntervalHours ?? environment.value("SWEEP_INTERVAL_HOURS") ?? 24
+        guard (0...8_760).contains(sweepHours) else {
+            throw ValidationError("--sweep-interval-hours must be 0...8760, not \(sweepHours)")
+        }
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let database = try host.openDatabase()
@@ -103,9 +117,26 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         let merges = MergeFollower.consumer(
             profile: profile.client, writer: database, directory: directory, logger: host.logger,
             rekey: SuccessStore.rekey, customerIDs: SuccessStore.customerIDs)
+        // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
+        // catches decay (and whatever a feed consumer had to skip after falling out of a peer's retention).
+        let sweep = HealthSweep(batches: batches, interval: .seconds(max(sweepHours, 1) * 3_600), logger: host.logger)
+        let delay = Duration.milliseconds(rescoreDelayMs)
+        let followers = [(ServiceIdentity.interaction, interaction, "customer360.v1.InteractionService"),
+                         (ServiceIdentity.feedback, feedback, "customer360.v1.FeedbackService")].map { peer, connection, name in
+            ChangeFeedConsumer(
+                source: peer, service: name, client: connection.client, writer: database,
+                kinds: SuccessStore.rescoringChanges, logger: host.logger,
+                apply: { db, events in try SuccessStore.enqueueRescores(db, for: events, delay: delay, now: Date()) },
+                resync: { await sweep.sweep() })
+        }
+        let rescorer = HealthRescorer(store: store, scorer: scorer, logger: host.logger)
+        host.logger.notice("health upkeep", metadata: [
+            "rescore_delay_ms": "\(rescoreDelayMs)", "sweep_interval_hours": "\(sweepHours == 0 ? "off" : "\(sweepHours)")",
+        ])
         try await host.serviceGroup(
             serving: [service], database: database,
-            background: [profile, interaction, feedback, feed, changes, batches, merges]
+            background: [profile, interaction, feedback, feed, changes, batches, rescorer, merges] + followers
+                + (sweepHours > 0 ? [sweep] : [])
         ).run()
     }
 }

@@ -1,4 +1,5 @@
 import C360ChangeFeed
+import Foundation
 public import GRDB
 
 extension SuccessStore {
@@ -19,6 +20,9 @@ extension SuccessStore {
         try db.execute(sql: "UPDATE OR IGNORE latest_health SET customerId = ? WHERE customerId = ?",
                        arguments: [survivor, merged])
         try db.execute(sql: "DELETE FROM latest_health WHERE customerId = ?", arguments: [merged])
+        try db.execute(sql: "DELETE FROM rescore_queue WHERE customerId = ?", arguments: [merged])
+        // The survivor's score now rests on more history: score it again soon.
+        try enqueueRescore(db, customerID: survivor, delay: .seconds(1), now: Date())
     }
 
     /// Every customer this service holds data for (for a merge resync).

@@ -52,6 +52,7 @@ extension SuccessStore {
             try db.execute(sql: "DELETE FROM alert_event WHERE customerId = ?", arguments: [customerID])
             try db.execute(sql: "DELETE FROM task WHERE customerId = ?", arguments: [customerID])
             erased.tasks = db.changesCount
+            try db.execute(sql: "DELETE FROM rescore_queue WHERE customerId = ?", arguments: [customerID])
             try ChangeLog.forget(db, customer: customerID)
             try CustomerAlias.forget(db, customer: customerID)
             try ChangeLog.append(db, .customerDataErased, customer: customerID)

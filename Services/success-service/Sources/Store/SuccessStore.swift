@@ -171,6 +171,7 @@ public struct SuccessStore: Sendable {
                 """)
         }
         migrator.registerChangeFeed()
+        registerRescoreQueue(&migrator)
         return migrator
     }
 }
