@@ -189,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "InteractionService", "C360Contracts", "C360Clients", "C360StoreKit", "C360ServerKit",
+                "InteractionService", "C360Contracts", "C360Clients", "C360StoreKit", "C360ServerKit", "C360ChangeFeed",
                 "C360TestSupport", grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging, argumentParser,
             ],
             path: "Services/bench",
