@@ -173,7 +173,13 @@ struct ChangeRecord: Codable, FetchableRecord, MutablePersistableRecord {
             $0.customerID = customerId
             $0.relatedCustomerID = relatedCustomerId
             $0.subjectID = subjectId
-            $0.committedAt = .init(date: Date(unixMillis: committedAt))
+            // From the integer milliseconds, not a Date: a Double would print .003999949 for .004.
+            var (seconds, millis) = committedAt.quotientAndRemainder(dividingBy: 1_000)
+            if millis < 0 { (seconds, millis) = (seconds - 1, millis + 1_000) }
+            $0.committedAt = .with {
+                $0.seconds = seconds
+                $0.nanos = Int32(millis) * 1_000_000
+            }
         }
     }
 }
