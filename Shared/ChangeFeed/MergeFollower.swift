@@ -22,14 +22,22 @@ public enum MergeFollower {
         profile client: GRPCClient<Transport>, writer: any DatabaseWriter, directory: any CustomerDirectory,
         logger: Logger,
         rekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
+        unrekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
         customerIDs: @escaping @Sendable (Database) throws -> [String]
     ) -> ChangeFeedConsumer<Transport> {
         ChangeFeedConsumer(
             source: .profile, service: "customer360.v1.ProfileService", client: client, writer: writer,
-            kinds: [.customerMerged], logger: logger,
+            kinds: [.customerMerged, .customerUnmerged], logger: logger,
             apply: { db, events in
-                for event in events where event.kind == .customerMerged {
-                    try apply(db, merged: event.customerID, survivor: event.relatedCustomerID, rekey: rekey)
+                for event in events {
+                    switch event.kind {
+                    case .customerMerged:
+                        try apply(db, merged: event.customerID, survivor: event.relatedCustomerID, rekey: rekey)
+                    case .customerUnmerged:
+                        try undo(db, merged: event.customerID, survivor: event.relatedCustomerID, unrekey: unrekey)
+                    default:
+                        break
+                    }
                 }
             },
             resync: {
@@ -54,6 +62,19 @@ public enum MergeFollower {
             })
     }
 
+    /// Moves back what `apply` moved for the merge of `merged` into `survivor` (`unrekey`, from the journal its
+    /// `rekey` kept with `MergeJournal.record`), points the aliases back, and tells this service's feed.
+    static func undo(
+        _ db: Database, merged: String, survivor: String,
+        unrekey: (_ db: Database, _ merged: String, _ survivor: String) throws -> Void
+    ) throws {
+        guard !merged.isEmpty, !survivor.isEmpty, merged != survivor else { return }
+        try unrekey(db, merged, survivor)
+        try CustomerAlias.undo(db, merged: merged, survivor: survivor)
+        try MergeJournal.forget(db, merged: merged)
+        try ChangeLog.append(db, .customerUnmerged, customer: merged, related: survivor)
+    }
+
     /// Re-keys, records the alias and tells this service's feed, in the caller's transaction.
     static func apply(
         _ db: Database, merged: String, survivor: String,
@@ -76,8 +97,13 @@ public enum CustomerAlias {
         ) ?? customerID
     }
 
-    /// Records a merge; ids merged into `merged` earlier now point at `survivor` too, so every alias is one hop.
+    /// Records a merge; ids merged into `merged` earlier now point at `survivor` too, so every alias is one hop (the
+    /// journal remembers which, for an unmerge).
     static func record(_ db: Database, merged: String, survivor: String) throws {
+        try db.execute(sql: """
+            INSERT INTO merge_journal (mergedId, survivorId, tableName, rowKey)
+            SELECT ?, ?, 'customer_alias', mergedId FROM customer_alias WHERE survivorId = ?
+            """, arguments: [merged, survivor, merged])
         try db.execute(sql: "UPDATE customer_alias SET survivorId = ? WHERE survivorId = ?", arguments: [survivor, merged])
         try db.execute(
             sql: "INSERT INTO customer_alias (mergedId, survivorId) VALUES (?, ?) "
@@ -85,9 +111,70 @@ public enum CustomerAlias {
             arguments: [merged, survivor])
     }
 
-    /// Forgets the aliases of an erased customer.
+    /// Undoes `record`: `merged` is itself again, and the ids that pointed at it before point at it again.
+    static func undo(_ db: Database, merged: String, survivor: String) throws {
+        try db.execute(sql: "DELETE FROM customer_alias WHERE mergedId = ?", arguments: [merged])
+        try db.execute(sql: """
+            UPDATE customer_alias SET survivorId = ?1 WHERE survivorId = ?2 AND mergedId IN (
+                SELECT rowKey FROM merge_journal WHERE mergedId = ?1 AND tableName = 'customer_alias')
+            """, arguments: [merged, survivor])
+    }
+
+    /// Forgets the aliases of an erased customer, and the journals of merges it took part in.
     public static func forget(_ db: Database, customer customerID: String) throws {
         try db.execute(sql: "DELETE FROM customer_alias WHERE mergedId = ? OR survivorId = ?",
                        arguments: [customerID, customerID])
+        try db.execute(sql: "DELETE FROM merge_journal WHERE mergedId = ? OR survivorId = ?",
+                       arguments: [customerID, customerID])
+    }
+}
+
+/// What a service's `rekey` moved for each merge it applied, so `unrekey` moves exactly those rows back: row keys per
+/// table, and the rows a merge dropped (a vote both customers had cast) as JSON to put back.
+public enum MergeJournal {
+    /// Journals the keys `select` returns (one column) as moved from `merged` to `survivor` in `table`. Call it before
+    /// the UPDATE that moves them.
+    public static func record(
+        _ db: Database, merged: String, survivor: String, table: String, keys select: String,
+        arguments: StatementArguments
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO merge_journal (mergedId, survivorId, tableName, rowKey) SELECT ?, ?, ?, k FROM (\(select))",
+            arguments: [merged, survivor, table] + arguments)
+    }
+
+    /// Journals one row the merge removed, with what is needed to put it back.
+    public static func recordDropped(
+        _ db: Database, merged: String, survivor: String, table: String, key: String, payload: String
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO merge_journal (mergedId, survivorId, tableName, rowKey, payload) VALUES (?, ?, ?, ?, ?)",
+            arguments: [merged, survivor, table, key, payload])
+    }
+
+    /// A subquery for `WHERE key IN (…)`: the keys journaled for `table` in the merge of `?`.
+    public static let keysSubquery = "SELECT rowKey FROM merge_journal WHERE mergedId = ? AND tableName = ?"
+
+    /// Drops the journal of the merge of `merged`, after an unmerge; the journals of merges into `merged` stay, for
+    /// their own unmerges.
+    static func forget(_ db: Database, merged: String) throws {
+        try db.execute(sql: "DELETE FROM merge_journal WHERE mergedId = ?", arguments: [merged])
+    }
+}
+
+extension DatabaseMigrator {
+    /// Registers the merge journal (`MergeJournal`); services that follow merges call it after `registerChangeFeed()`.
+    public mutating func registerMergeJournal() {
+        registerMigration("merge journal: rows each applied merge moved") { db in
+            try db.create(table: "merge_journal") { t in
+                t.column("mergedId", .text).notNull()
+                t.column("survivorId", .text).notNull()
+                t.column("tableName", .text).notNull()
+                t.column("rowKey", .text).notNull()
+                t.column("payload", .text)
+            }
+            try db.create(index: "merge_journal_by_merge", on: "merge_journal", columns: ["mergedId", "tableName"])
+            try db.create(index: "merge_journal_by_survivor", on: "merge_journal", columns: ["survivorId"])
+        }
     }
 }

@@ -52,7 +52,8 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
         // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor.
         let merges = MergeFollower.consumer(
             profile: profile.client, writer: database, directory: directory, logger: host.logger,
-            rekey: FeedbackStore.rekey, customerIDs: FeedbackStore.customerIDs)
+            rekey: FeedbackStore.rekey, unrekey: FeedbackStore.unrekey,
+            customerIDs: FeedbackStore.customerIDs)
         try await host.serviceGroup(
             serving: [service], database: database, background: [profile, changes, merges]
         ).run()

@@ -52,7 +52,8 @@ struct InteractionServiceCommand: AsyncParsableCommand {
         // move to the survivor.
         let merges = MergeFollower.consumer(
             profile: profile.client, writer: database, directory: directory, logger: host.logger,
-            rekey: InteractionStore.rekey, customerIDs: InteractionStore.customerIDs)
+            rekey: { try store.rekey($0, merged: $1, survivor: $2) },
+            unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs)
         try await host.serviceGroup(
             serving: [service], database: database, background: [profile, changes, merges]
         ).run()

@@ -116,7 +116,8 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor.
         let merges = MergeFollower.consumer(
             profile: profile.client, writer: database, directory: directory, logger: host.logger,
-            rekey: SuccessStore.rekey, customerIDs: SuccessStore.customerIDs)
+            rekey: SuccessStore.rekey, unrekey: SuccessStore.unrekey,
+            customerIDs: SuccessStore.customerIDs)
         // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
         // catches decay (and whatever a feed consumer had to skip after falling out of a peer's retention).
         let sweep = HealthSweep(batches: batches, interval: .seconds(max(sweepHours, 1) * 3_600), logger: host.logger)

@@ -413,6 +413,19 @@ public enum Customer360_V1_GatewayService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "WatchCustomer360" metadata.
+        public enum WatchCustomer360: Sendable {
+            /// Request type for "WatchCustomer360".
+            public typealias Input = Customer360_V1_WatchCustomer360Request
+            /// Response type for "WatchCustomer360".
+            public typealias Output = Customer360_V1_Customer360Update
+            /// Descriptor for "WatchCustomer360".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayService"),
+                method: "WatchCustomer360",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "customer360.v1.GatewayService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetCustomer360.descriptor,
@@ -443,7 +456,8 @@ public enum Customer360_V1_GatewayService: Sendable {
             RevokeApiKey.descriptor,
             ListAuditLog.descriptor,
             ExportCustomerData.descriptor,
-            EraseCustomer.descriptor
+            EraseCustomer.descriptor,
+            WatchCustomer360.descriptor
         ]
     }
 }
@@ -1003,6 +1017,26 @@ extension Customer360_V1_GatewayService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_PrivacyEraseRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_PrivacyEraseResponse>
+
+        /// Handle the "WatchCustomer360" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Watches one customer: the whole 360° view first, then again each section whose service reports a change for
+        /// > that customer on its change feed (a touchpoint, a response, a score, a merge…), until the client goes away.
+        /// > Same roles, redaction and audit as GetCustomer360.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_WatchCustomer360Request` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_Customer360Update` messages.
+        func watchCustomer360(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_WatchCustomer360Request>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer360Update>
     }
 
     /// Service protocol for the "customer360.v1.GatewayService" service.
@@ -1546,6 +1580,26 @@ extension Customer360_V1_GatewayService {
             request: GRPCCore.ServerRequest<Customer360_V1_PrivacyEraseRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_PrivacyEraseResponse>
+
+        /// Handle the "WatchCustomer360" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Watches one customer: the whole 360° view first, then again each section whose service reports a change for
+        /// > that customer on its change feed (a touchpoint, a response, a score, a merge…), until the client goes away.
+        /// > Same roles, redaction and audit as GetCustomer360.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_WatchCustomer360Request` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_Customer360Update` messages.
+        func watchCustomer360(
+            request: GRPCCore.ServerRequest<Customer360_V1_WatchCustomer360Request>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer360Update>
     }
 
     /// Simple service protocol for the "customer360.v1.GatewayService" service.
@@ -2089,6 +2143,27 @@ extension Customer360_V1_GatewayService {
             request: Customer360_V1_PrivacyEraseRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_PrivacyEraseResponse
+
+        /// Handle the "WatchCustomer360" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Watches one customer: the whole 360° view first, then again each section whose service reports a change for
+        /// > that customer on its change feed (a touchpoint, a response, a score, a merge…), until the client goes away.
+        /// > Same roles, redaction and audit as GetCustomer360.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_WatchCustomer360Request` message.
+        ///   - response: A response stream of `Customer360_V1_Customer360Update` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchCustomer360(
+            request: Customer360_V1_WatchCustomer360Request,
+            response: GRPCCore.RPCWriter<Customer360_V1_Customer360Update>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -2410,6 +2485,17 @@ extension Customer360_V1_GatewayService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_PrivacyEraseResponse>(),
             handler: { request, context in
                 try await self.eraseCustomer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayService.Method.WatchCustomer360.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchCustomer360Request>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_Customer360Update>(),
+            handler: { request, context in
+                try await self.watchCustomer360(
                     request: request,
                     context: context
                 )
@@ -2738,6 +2824,17 @@ extension Customer360_V1_GatewayService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchCustomer360(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_WatchCustomer360Request>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer360Update> {
+        let response = try await self.watchCustomer360(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -3126,6 +3223,23 @@ extension Customer360_V1_GatewayService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func watchCustomer360(
+        request: GRPCCore.ServerRequest<Customer360_V1_WatchCustomer360Request>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer360Update> {
+        return GRPCCore.StreamingServerResponse<Customer360_V1_Customer360Update>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchCustomer360(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -3816,6 +3930,31 @@ extension Customer360_V1_GatewayService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_PrivacyEraseResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_PrivacyEraseResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchCustomer360" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Watches one customer: the whole 360° view first, then again each section whose service reports a change for
+        /// > that customer on its change feed (a touchpoint, a response, a score, a merge…), until the client goes away.
+        /// > Same roles, redaction and audit as GetCustomer360.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_WatchCustomer360Request` message.
+        ///   - serializer: A serializer for `Customer360_V1_WatchCustomer360Request` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Customer360Update` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchCustomer360<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_WatchCustomer360Request>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_WatchCustomer360Request>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Customer360Update>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_Customer360Update>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -4828,6 +4967,40 @@ extension Customer360_V1_GatewayService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "WatchCustomer360" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Watches one customer: the whole 360° view first, then again each section whose service reports a change for
+        /// > that customer on its change feed (a touchpoint, a response, a score, a merge…), until the client goes away.
+        /// > Same roles, redaction and audit as GetCustomer360.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_WatchCustomer360Request` message.
+        ///   - serializer: A serializer for `Customer360_V1_WatchCustomer360Request` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Customer360Update` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchCustomer360<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_WatchCustomer360Request>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_WatchCustomer360Request>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Customer360Update>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_Customer360Update>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Customer360_V1_GatewayService.Method.WatchCustomer360.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -5674,6 +5847,35 @@ extension Customer360_V1_GatewayService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_PrivacyEraseRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_PrivacyEraseResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchCustomer360" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Watches one customer: the whole 360° view first, then again each section whose service reports a change for
+    /// > that customer on its change feed (a touchpoint, a response, a score, a merge…), until the client goes away.
+    /// > Same roles, redaction and audit as GetCustomer360.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_WatchCustomer360Request` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchCustomer360<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_WatchCustomer360Request>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_Customer360Update>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchCustomer360(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchCustomer360Request>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_Customer360Update>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6639,6 +6841,39 @@ extension Customer360_V1_GatewayService.ClientProtocol {
             metadata: metadata
         )
         return try await self.eraseCustomer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchCustomer360" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Watches one customer: the whole 360° view first, then again each section whose service reports a change for
+    /// > that customer on its change feed (a touchpoint, a response, a score, a merge…), until the client goes away.
+    /// > Same roles, redaction and audit as GetCustomer360.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchCustomer360<Result>(
+        _ message: Customer360_V1_WatchCustomer360Request,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_Customer360Update>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_WatchCustomer360Request>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchCustomer360(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -311,6 +311,71 @@ public enum Customer360_V1_ProfileService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UnmergeCustomers" metadata.
+        public enum UnmergeCustomers: Sendable {
+            /// Request type for "UnmergeCustomers".
+            public typealias Input = Customer360_V1_UnmergeCustomersRequest
+            /// Response type for "UnmergeCustomers".
+            public typealias Output = Customer360_V1_UnmergeCustomersResponse
+            /// Descriptor for "UnmergeCustomers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "UnmergeCustomers",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListMerges" metadata.
+        public enum ListMerges: Sendable {
+            /// Request type for "ListMerges".
+            public typealias Input = Customer360_V1_ListMergesRequest
+            /// Response type for "ListMerges".
+            public typealias Output = Customer360_V1_ListMergesResponse
+            /// Descriptor for "ListMerges".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "ListMerges",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListMatchSuggestions" metadata.
+        public enum ListMatchSuggestions: Sendable {
+            /// Request type for "ListMatchSuggestions".
+            public typealias Input = Customer360_V1_ListMatchSuggestionsRequest
+            /// Response type for "ListMatchSuggestions".
+            public typealias Output = Customer360_V1_ListMatchSuggestionsResponse
+            /// Descriptor for "ListMatchSuggestions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "ListMatchSuggestions",
+                type: .unary
+            )
+        }
+        /// Namespace for "AcceptSuggestion" metadata.
+        public enum AcceptSuggestion: Sendable {
+            /// Request type for "AcceptSuggestion".
+            public typealias Input = Customer360_V1_AcceptSuggestionRequest
+            /// Response type for "AcceptSuggestion".
+            public typealias Output = Customer360_V1_AcceptSuggestionResponse
+            /// Descriptor for "AcceptSuggestion".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "AcceptSuggestion",
+                type: .unary
+            )
+        }
+        /// Namespace for "RejectSuggestion" metadata.
+        public enum RejectSuggestion: Sendable {
+            /// Request type for "RejectSuggestion".
+            public typealias Input = Customer360_V1_RejectSuggestionRequest
+            /// Response type for "RejectSuggestion".
+            public typealias Output = Customer360_V1_RejectSuggestionResponse
+            /// Descriptor for "RejectSuggestion".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "RejectSuggestion",
+                type: .unary
+            )
+        }
         /// Namespace for "WatchChanges" metadata.
         public enum WatchChanges: Sendable {
             /// Request type for "WatchChanges".
@@ -348,6 +413,11 @@ public enum Customer360_V1_ProfileService: Sendable {
             RedeemPoints.descriptor,
             GetLoyalty.descriptor,
             ListLoyaltyHistory.descriptor,
+            UnmergeCustomers.descriptor,
+            ListMerges.descriptor,
+            ListMatchSuggestions.descriptor,
+            AcceptSuggestion.descriptor,
+            RejectSuggestion.descriptor,
             WatchChanges.descriptor
         ]
     }
@@ -755,6 +825,98 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_ListLoyaltyHistoryRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListLoyaltyHistoryResponse>
+
+        /// Handle the "UnmergeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Undoes one merge: the merged-away profile comes back with its own identifiers, consents, attributes, tags and
+        /// > loyalty, and (through the change feed) its touchpoints, responses and plans. A merge that a later merge of the
+        /// > same survivor built on answers FAILED_PRECONDITION naming the merge to undo first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_UnmergeCustomersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_UnmergeCustomersResponse` messages.
+        func unmergeCustomers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_UnmergeCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_UnmergeCustomersResponse>
+
+        /// Handle the "ListMerges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merge ledger of one customer, newest first: who joined which profiles, when, why, and whether it was undone.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ListMergesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ListMergesResponse` messages.
+        func listMerges(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ListMergesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListMergesResponse>
+
+        /// Handle the "ListMatchSuggestions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Customers that may be the same person (identity resolution), best first, each with its rule, score and reason.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ListMatchSuggestionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ListMatchSuggestionsResponse` messages.
+        func listMatchSuggestions(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ListMatchSuggestionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListMatchSuggestionsResponse>
+
+        /// Handle the "AcceptSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Merges the two customers of a suggestion, with its rule as the ledger's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_AcceptSuggestionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_AcceptSuggestionResponse` messages.
+        func acceptSuggestion(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_AcceptSuggestionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_AcceptSuggestionResponse>
+
+        /// Handle the "RejectSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drops a suggestion; the same pair is never suggested again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_RejectSuggestionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_RejectSuggestionResponse` messages.
+        func rejectSuggestion(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_RejectSuggestionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RejectSuggestionResponse>
 
         /// Handle the "WatchChanges" method.
         ///
@@ -1166,6 +1328,98 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListLoyaltyHistoryResponse>
 
+        /// Handle the "UnmergeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Undoes one merge: the merged-away profile comes back with its own identifiers, consents, attributes, tags and
+        /// > loyalty, and (through the change feed) its touchpoints, responses and plans. A merge that a later merge of the
+        /// > same survivor built on answers FAILED_PRECONDITION naming the merge to undo first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_UnmergeCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_UnmergeCustomersResponse` message.
+        func unmergeCustomers(
+            request: GRPCCore.ServerRequest<Customer360_V1_UnmergeCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_UnmergeCustomersResponse>
+
+        /// Handle the "ListMerges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merge ledger of one customer, newest first: who joined which profiles, when, why, and whether it was undone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListMergesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ListMergesResponse` message.
+        func listMerges(
+            request: GRPCCore.ServerRequest<Customer360_V1_ListMergesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListMergesResponse>
+
+        /// Handle the "ListMatchSuggestions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Customers that may be the same person (identity resolution), best first, each with its rule, score and reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListMatchSuggestionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ListMatchSuggestionsResponse` message.
+        func listMatchSuggestions(
+            request: GRPCCore.ServerRequest<Customer360_V1_ListMatchSuggestionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListMatchSuggestionsResponse>
+
+        /// Handle the "AcceptSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Merges the two customers of a suggestion, with its rule as the ledger's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AcceptSuggestionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_AcceptSuggestionResponse` message.
+        func acceptSuggestion(
+            request: GRPCCore.ServerRequest<Customer360_V1_AcceptSuggestionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_AcceptSuggestionResponse>
+
+        /// Handle the "RejectSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drops a suggestion; the same pair is never suggested again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RejectSuggestionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_RejectSuggestionResponse` message.
+        func rejectSuggestion(
+            request: GRPCCore.ServerRequest<Customer360_V1_RejectSuggestionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RejectSuggestionResponse>
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1574,6 +1828,98 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_ListLoyaltyHistoryResponse
 
+        /// Handle the "UnmergeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Undoes one merge: the merged-away profile comes back with its own identifiers, consents, attributes, tags and
+        /// > loyalty, and (through the change feed) its touchpoints, responses and plans. A merge that a later merge of the
+        /// > same survivor built on answers FAILED_PRECONDITION naming the merge to undo first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_UnmergeCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_UnmergeCustomersResponse` to respond with.
+        func unmergeCustomers(
+            request: Customer360_V1_UnmergeCustomersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_UnmergeCustomersResponse
+
+        /// Handle the "ListMerges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merge ledger of one customer, newest first: who joined which profiles, when, why, and whether it was undone.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ListMergesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ListMergesResponse` to respond with.
+        func listMerges(
+            request: Customer360_V1_ListMergesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ListMergesResponse
+
+        /// Handle the "ListMatchSuggestions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Customers that may be the same person (identity resolution), best first, each with its rule, score and reason.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ListMatchSuggestionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ListMatchSuggestionsResponse` to respond with.
+        func listMatchSuggestions(
+            request: Customer360_V1_ListMatchSuggestionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ListMatchSuggestionsResponse
+
+        /// Handle the "AcceptSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Merges the two customers of a suggestion, with its rule as the ledger's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_AcceptSuggestionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_AcceptSuggestionResponse` to respond with.
+        func acceptSuggestion(
+            request: Customer360_V1_AcceptSuggestionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_AcceptSuggestionResponse
+
+        /// Handle the "RejectSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drops a suggestion; the same pair is never suggested again.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_RejectSuggestionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_RejectSuggestionResponse` to respond with.
+        func rejectSuggestion(
+            request: Customer360_V1_RejectSuggestionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_RejectSuggestionResponse
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1844,6 +2190,61 @@ extension Customer360_V1_ProfileService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.UnmergeCustomers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_UnmergeCustomersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_UnmergeCustomersResponse>(),
+            handler: { request, context in
+                try await self.unmergeCustomers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.ListMerges.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListMergesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListMergesResponse>(),
+            handler: { request, context in
+                try await self.listMerges(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.ListMatchSuggestions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListMatchSuggestionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListMatchSuggestionsResponse>(),
+            handler: { request, context in
+                try await self.listMatchSuggestions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.AcceptSuggestion.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_AcceptSuggestionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_AcceptSuggestionResponse>(),
+            handler: { request, context in
+                try await self.acceptSuggestion(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.RejectSuggestion.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RejectSuggestionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RejectSuggestionResponse>(),
+            handler: { request, context in
+                try await self.rejectSuggestion(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_ProfileService.Method.WatchChanges.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesResponse>(),
@@ -2096,6 +2497,61 @@ extension Customer360_V1_ProfileService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListLoyaltyHistoryResponse> {
         let response = try await self.listLoyaltyHistory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func unmergeCustomers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_UnmergeCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_UnmergeCustomersResponse> {
+        let response = try await self.unmergeCustomers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listMerges(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ListMergesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListMergesResponse> {
+        let response = try await self.listMerges(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listMatchSuggestions(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ListMatchSuggestionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListMatchSuggestionsResponse> {
+        let response = try await self.listMatchSuggestions(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func acceptSuggestion(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_AcceptSuggestionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_AcceptSuggestionResponse> {
+        let response = try await self.acceptSuggestion(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rejectSuggestion(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_RejectSuggestionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RejectSuggestionResponse> {
+        let response = try await self.rejectSuggestion(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2396,6 +2852,71 @@ extension Customer360_V1_ProfileService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListLoyaltyHistoryResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_ListLoyaltyHistoryResponse>(
             message: try await self.listLoyaltyHistory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func unmergeCustomers(
+        request: GRPCCore.ServerRequest<Customer360_V1_UnmergeCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_UnmergeCustomersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_UnmergeCustomersResponse>(
+            message: try await self.unmergeCustomers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listMerges(
+        request: GRPCCore.ServerRequest<Customer360_V1_ListMergesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListMergesResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ListMergesResponse>(
+            message: try await self.listMerges(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listMatchSuggestions(
+        request: GRPCCore.ServerRequest<Customer360_V1_ListMatchSuggestionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListMatchSuggestionsResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ListMatchSuggestionsResponse>(
+            message: try await self.listMatchSuggestions(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func acceptSuggestion(
+        request: GRPCCore.ServerRequest<Customer360_V1_AcceptSuggestionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_AcceptSuggestionResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_AcceptSuggestionResponse>(
+            message: try await self.acceptSuggestion(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rejectSuggestion(
+        request: GRPCCore.ServerRequest<Customer360_V1_RejectSuggestionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RejectSuggestionResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_RejectSuggestionResponse>(
+            message: try await self.rejectSuggestion(
                 request: request.message,
                 context: context
             ),
@@ -2919,6 +3440,123 @@ extension Customer360_V1_ProfileService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListLoyaltyHistoryResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListLoyaltyHistoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UnmergeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Undoes one merge: the merged-away profile comes back with its own identifiers, consents, attributes, tags and
+        /// > loyalty, and (through the change feed) its touchpoints, responses and plans. A merge that a later merge of the
+        /// > same survivor built on answers FAILED_PRECONDITION naming the merge to undo first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_UnmergeCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_UnmergeCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_UnmergeCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func unmergeCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_UnmergeCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_UnmergeCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_UnmergeCustomersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_UnmergeCustomersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListMerges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merge ledger of one customer, newest first: who joined which profiles, when, why, and whether it was undone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListMergesRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListMergesRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListMergesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listMerges<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListMergesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListMergesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListMergesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMergesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListMatchSuggestions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Customers that may be the same person (identity resolution), best first, each with its rule, score and reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListMatchSuggestionsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListMatchSuggestionsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListMatchSuggestionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listMatchSuggestions<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListMatchSuggestionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListMatchSuggestionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListMatchSuggestionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMatchSuggestionsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AcceptSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Merges the two customers of a suggestion, with its rule as the ledger's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AcceptSuggestionRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_AcceptSuggestionRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_AcceptSuggestionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func acceptSuggestion<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_AcceptSuggestionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_AcceptSuggestionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_AcceptSuggestionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AcceptSuggestionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RejectSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drops a suggestion; the same pair is never suggested again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RejectSuggestionRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RejectSuggestionRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_RejectSuggestionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rejectSuggestion<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RejectSuggestionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RejectSuggestionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_RejectSuggestionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RejectSuggestionResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WatchChanges" method.
@@ -3696,6 +4334,178 @@ extension Customer360_V1_ProfileService {
             )
         }
 
+        /// Call the "UnmergeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Undoes one merge: the merged-away profile comes back with its own identifiers, consents, attributes, tags and
+        /// > loyalty, and (through the change feed) its touchpoints, responses and plans. A merge that a later merge of the
+        /// > same survivor built on answers FAILED_PRECONDITION naming the merge to undo first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_UnmergeCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_UnmergeCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_UnmergeCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func unmergeCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_UnmergeCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_UnmergeCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_UnmergeCustomersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_UnmergeCustomersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.UnmergeCustomers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListMerges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merge ledger of one customer, newest first: who joined which profiles, when, why, and whether it was undone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListMergesRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListMergesRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListMergesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listMerges<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListMergesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListMergesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListMergesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMergesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.ListMerges.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListMatchSuggestions" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Customers that may be the same person (identity resolution), best first, each with its rule, score and reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListMatchSuggestionsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListMatchSuggestionsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListMatchSuggestionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listMatchSuggestions<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListMatchSuggestionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListMatchSuggestionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListMatchSuggestionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMatchSuggestionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.ListMatchSuggestions.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AcceptSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Merges the two customers of a suggestion, with its rule as the ledger's reason.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AcceptSuggestionRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_AcceptSuggestionRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_AcceptSuggestionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func acceptSuggestion<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_AcceptSuggestionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_AcceptSuggestionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_AcceptSuggestionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AcceptSuggestionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.AcceptSuggestion.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RejectSuggestion" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Drops a suggestion; the same pair is never suggested again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RejectSuggestionRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RejectSuggestionRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_RejectSuggestionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rejectSuggestion<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RejectSuggestionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RejectSuggestionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_RejectSuggestionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RejectSuggestionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.RejectSuggestion.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -4353,6 +5163,153 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListLoyaltyHistoryRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListLoyaltyHistoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UnmergeCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Undoes one merge: the merged-away profile comes back with its own identifiers, consents, attributes, tags and
+    /// > loyalty, and (through the change feed) its touchpoints, responses and plans. A merge that a later merge of the
+    /// > same survivor built on answers FAILED_PRECONDITION naming the merge to undo first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_UnmergeCustomersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unmergeCustomers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_UnmergeCustomersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_UnmergeCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.unmergeCustomers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_UnmergeCustomersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_UnmergeCustomersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMerges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The merge ledger of one customer, newest first: who joined which profiles, when, why, and whether it was undone.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ListMergesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMerges<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ListMergesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMergesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listMerges(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListMergesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListMergesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMatchSuggestions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Customers that may be the same person (identity resolution), best first, each with its rule, score and reason.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ListMatchSuggestionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMatchSuggestions<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ListMatchSuggestionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMatchSuggestionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listMatchSuggestions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListMatchSuggestionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListMatchSuggestionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AcceptSuggestion" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Merges the two customers of a suggestion, with its rule as the ledger's reason.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_AcceptSuggestionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func acceptSuggestion<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_AcceptSuggestionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AcceptSuggestionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.acceptSuggestion(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_AcceptSuggestionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_AcceptSuggestionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RejectSuggestion" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Drops a suggestion; the same pair is never suggested again.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_RejectSuggestionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rejectSuggestion<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_RejectSuggestionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RejectSuggestionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rejectSuggestion(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RejectSuggestionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RejectSuggestionResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -5096,6 +6053,173 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listLoyaltyHistory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UnmergeCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Undoes one merge: the merged-away profile comes back with its own identifiers, consents, attributes, tags and
+    /// > loyalty, and (through the change feed) its touchpoints, responses and plans. A merge that a later merge of the
+    /// > same survivor built on answers FAILED_PRECONDITION naming the merge to undo first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unmergeCustomers<Result>(
+        _ message: Customer360_V1_UnmergeCustomersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_UnmergeCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_UnmergeCustomersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.unmergeCustomers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMerges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The merge ledger of one customer, newest first: who joined which profiles, when, why, and whether it was undone.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMerges<Result>(
+        _ message: Customer360_V1_ListMergesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMergesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ListMergesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listMerges(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMatchSuggestions" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Customers that may be the same person (identity resolution), best first, each with its rule, score and reason.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMatchSuggestions<Result>(
+        _ message: Customer360_V1_ListMatchSuggestionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListMatchSuggestionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ListMatchSuggestionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listMatchSuggestions(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AcceptSuggestion" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Merges the two customers of a suggestion, with its rule as the ledger's reason.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func acceptSuggestion<Result>(
+        _ message: Customer360_V1_AcceptSuggestionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AcceptSuggestionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_AcceptSuggestionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.acceptSuggestion(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RejectSuggestion" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Drops a suggestion; the same pair is never suggested again.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rejectSuggestion<Result>(
+        _ message: Customer360_V1_RejectSuggestionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RejectSuggestionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_RejectSuggestionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rejectSuggestion(
             request: request,
             options: options,
             onResponse: handleResponse

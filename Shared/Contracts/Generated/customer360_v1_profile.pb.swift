@@ -176,6 +176,49 @@ public nonisolated enum Customer360_V1_LoyaltyTier: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
+/// Why a merge was made.
+public nonisolated enum Customer360_V1_MergeReason: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Someone asked with MergeCustomers.
+  case manual // = 1
+
+  /// An accepted match suggestion; `rule` names the match rule.
+  case matchRule // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .manual
+    case 2: self = .matchRule
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .manual: return 1
+    case .matchRule: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Customer360_V1_MergeReason] = [
+    .unspecified,
+    .manual,
+    .matchRule,
+  ]
+
+}
+
 /// What a consent is for.
 public nonisolated enum Customer360_V1_ConsentPurpose: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -942,6 +985,333 @@ public nonisolated struct Customer360_V1_MergeCustomersRequest: Sendable {
   /// The profile merged away.
   public var mergedID: String = String()
 
+  /// Why the two are one customer, kept in the merge ledger (at most 500 characters).
+  public var note: String = String()
+
+  /// Who asked (an agent or a system), kept in the ledger.
+  public var requestedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One entry of the merge ledger: who joined which profiles, when and why, and whether it was undone.
+public nonisolated struct Customer360_V1_MergeRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var mergeID: String = String()
+
+  public var survivorID: String = String()
+
+  public var mergedID: String = String()
+
+  public var reason: Customer360_V1_MergeReason = .unspecified
+
+  /// For MERGE_REASON_MATCH_RULE: the rule, e.g. "same_email" or "name_birth_year_city".
+  public var rule: String = String()
+
+  /// The identifiers or fields the rule matched on.
+  public var matchedOn: [String] = []
+
+  public var note: String = String()
+
+  public var requestedBy: String = String()
+
+  public var mergedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_mergedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_mergedAt = newValue}
+  }
+  /// Returns true if `mergedAt` has been explicitly set.
+  public var hasMergedAt: Bool {self._mergedAt != nil}
+  /// Clears the value of `mergedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearMergedAt() {self._mergedAt = nil}
+
+  /// Set once undone by UnmergeCustomers.
+  public var unmergedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_unmergedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_unmergedAt = newValue}
+  }
+  /// Returns true if `unmergedAt` has been explicitly set.
+  public var hasUnmergedAt: Bool {self._unmergedAt != nil}
+  /// Clears the value of `unmergedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUnmergedAt() {self._unmergedAt = nil}
+
+  public var unmergedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _mergedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _unmergedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Customer360_V1_UnmergeCustomersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The merge to undo, from ListMerges or the MergeCustomers answer's ledger.
+  public var mergeID: String = String()
+
+  public var requestedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_UnmergeCustomersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The survivor without what the merged-away profile brought.
+  public var survivor: Customer360_V1_Customer {
+    get {_survivor ?? Customer360_V1_Customer()}
+    set {_survivor = newValue}
+  }
+  /// Returns true if `survivor` has been explicitly set.
+  public var hasSurvivor: Bool {self._survivor != nil}
+  /// Clears the value of `survivor`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvivor() {self._survivor = nil}
+
+  /// The merged-away profile, whole again under its own id.
+  public var restored: Customer360_V1_Customer {
+    get {_restored ?? Customer360_V1_Customer()}
+    set {_restored = newValue}
+  }
+  /// Returns true if `restored` has been explicitly set.
+  public var hasRestored: Bool {self._restored != nil}
+  /// Clears the value of `restored`. Subsequent reads from it will return its default value.
+  public mutating func clearRestored() {self._restored = nil}
+
+  public var merge: Customer360_V1_MergeRecord {
+    get {_merge ?? Customer360_V1_MergeRecord()}
+    set {_merge = newValue}
+  }
+  /// Returns true if `merge` has been explicitly set.
+  public var hasMerge: Bool {self._merge != nil}
+  /// Clears the value of `merge`. Subsequent reads from it will return its default value.
+  public mutating func clearMerge() {self._merge = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survivor: Customer360_V1_Customer? = nil
+  fileprivate var _restored: Customer360_V1_Customer? = nil
+  fileprivate var _merge: Customer360_V1_MergeRecord? = nil
+}
+
+public nonisolated struct Customer360_V1_ListMergesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Merges this customer took part in, as survivor or merged-away.
+  public var customerID: String = String()
+
+  public var page: Customer360_V1_PageRequest {
+    get {_page ?? Customer360_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageRequest? = nil
+}
+
+public nonisolated struct Customer360_V1_ListMergesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Newest first.
+  public var merges: [Customer360_V1_MergeRecord] = []
+
+  public var page: Customer360_V1_PageResponse {
+    get {_page ?? Customer360_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageResponse? = nil
+}
+
+/// Two customers that may be one person, with how sure and why.
+public nonisolated struct Customer360_V1_MatchSuggestion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var suggestionID: String = String()
+
+  /// The older of the two (the default survivor) and the newer.
+  public var customerID: String = String()
+
+  public var candidateID: String = String()
+
+  /// The strongest rule that matched: same_email, same_phone, same_crm_id, name_birth_year_city.
+  public var rule: String = String()
+
+  /// 0..1: exact identifiers 0.95–0.99, the fuzzy rule 0.7.
+  public var score: Double = 0
+
+  /// A sentence a person can check, e.g. "both have the email a@x.ir".
+  public var explanation: String = String()
+
+  public var suggestedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_suggestedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_suggestedAt = newValue}
+  }
+  /// Returns true if `suggestedAt` has been explicitly set.
+  public var hasSuggestedAt: Bool {self._suggestedAt != nil}
+  /// Clears the value of `suggestedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSuggestedAt() {self._suggestedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _suggestedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Customer360_V1_ListMatchSuggestionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Only suggestions involving this customer; empty = all open ones, best first.
+  public var customerID: String = String()
+
+  /// Only at least this score (0..1).
+  public var minScore: Double = 0
+
+  public var page: Customer360_V1_PageRequest {
+    get {_page ?? Customer360_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageRequest? = nil
+}
+
+public nonisolated struct Customer360_V1_ListMatchSuggestionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var suggestions: [Customer360_V1_MatchSuggestion] = []
+
+  public var page: Customer360_V1_PageResponse {
+    get {_page ?? Customer360_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageResponse? = nil
+}
+
+public nonisolated struct Customer360_V1_AcceptSuggestionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var suggestionID: String = String()
+
+  /// Which of the two remains; empty = the older (the suggestion's customer_id).
+  public var survivorID: String = String()
+
+  public var requestedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_AcceptSuggestionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survivor: Customer360_V1_Customer {
+    get {_survivor ?? Customer360_V1_Customer()}
+    set {_survivor = newValue}
+  }
+  /// Returns true if `survivor` has been explicitly set.
+  public var hasSurvivor: Bool {self._survivor != nil}
+  /// Clears the value of `survivor`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvivor() {self._survivor = nil}
+
+  public var merge: Customer360_V1_MergeRecord {
+    get {_merge ?? Customer360_V1_MergeRecord()}
+    set {_merge = newValue}
+  }
+  /// Returns true if `merge` has been explicitly set.
+  public var hasMerge: Bool {self._merge != nil}
+  /// Clears the value of `merge`. Subsequent reads from it will return its default value.
+  public mutating func clearMerge() {self._merge = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survivor: Customer360_V1_Customer? = nil
+  fileprivate var _merge: Customer360_V1_MergeRecord? = nil
+}
+
+public nonisolated struct Customer360_V1_RejectSuggestionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var suggestionID: String = String()
+
+  public var requestedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_RejectSuggestionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var suggestionID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1360,6 +1730,10 @@ nonisolated extension Customer360_V1_LifecycleStage: SwiftProtobuf._ProtoNamePro
 
 nonisolated extension Customer360_V1_LoyaltyTier: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOYALTY_TIER_UNSPECIFIED\0\u{1}LOYALTY_TIER_BRONZE\0\u{1}LOYALTY_TIER_SILVER\0\u{1}LOYALTY_TIER_GOLD\0\u{1}LOYALTY_TIER_PLATINUM\0")
+}
+
+nonisolated extension Customer360_V1_MergeReason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MERGE_REASON_UNSPECIFIED\0\u{1}MERGE_REASON_MANUAL\0\u{1}MERGE_REASON_MATCH_RULE\0")
 }
 
 nonisolated extension Customer360_V1_ConsentPurpose: SwiftProtobuf._ProtoNameProviding {
@@ -2397,7 +2771,7 @@ nonisolated extension Customer360_V1_ListCustomersResponse: SwiftProtobuf.Messag
 
 nonisolated extension Customer360_V1_MergeCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MergeCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}merged_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}merged_id\0\u{1}note\0\u{3}requested_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2407,6 +2781,8 @@ nonisolated extension Customer360_V1_MergeCustomersRequest: SwiftProtobuf.Messag
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.mergedID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
       default: break
       }
     }
@@ -2419,12 +2795,552 @@ nonisolated extension Customer360_V1_MergeCustomersRequest: SwiftProtobuf.Messag
     if !self.mergedID.isEmpty {
       try visitor.visitSingularStringField(value: self.mergedID, fieldNumber: 2)
     }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 3)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_MergeCustomersRequest, rhs: Customer360_V1_MergeCustomersRequest) -> Bool {
     if lhs.customerID != rhs.customerID {return false}
     if lhs.mergedID != rhs.mergedID {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_MergeRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MergeRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}merge_id\0\u{3}survivor_id\0\u{3}merged_id\0\u{1}reason\0\u{1}rule\0\u{3}matched_on\0\u{1}note\0\u{3}requested_by\0\u{3}merged_at\0\u{3}unmerged_at\0\u{3}unmerged_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.mergeID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.survivorID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.mergedID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.matchedOn) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._mergedAt) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._unmergedAt) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.unmergedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.mergeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.mergeID, fieldNumber: 1)
+    }
+    if !self.survivorID.isEmpty {
+      try visitor.visitSingularStringField(value: self.survivorID, fieldNumber: 2)
+    }
+    if !self.mergedID.isEmpty {
+      try visitor.visitSingularStringField(value: self.mergedID, fieldNumber: 3)
+    }
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 4)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 5)
+    }
+    if !self.matchedOn.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.matchedOn, fieldNumber: 6)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 7)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 8)
+    }
+    try { if let v = self._mergedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._unmergedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.unmergedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.unmergedBy, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_MergeRecord, rhs: Customer360_V1_MergeRecord) -> Bool {
+    if lhs.mergeID != rhs.mergeID {return false}
+    if lhs.survivorID != rhs.survivorID {return false}
+    if lhs.mergedID != rhs.mergedID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.matchedOn != rhs.matchedOn {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs._mergedAt != rhs._mergedAt {return false}
+    if lhs._unmergedAt != rhs._unmergedAt {return false}
+    if lhs.unmergedBy != rhs.unmergedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_UnmergeCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnmergeCustomersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}merge_id\0\u{3}requested_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.mergeID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.mergeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.mergeID, fieldNumber: 1)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_UnmergeCustomersRequest, rhs: Customer360_V1_UnmergeCustomersRequest) -> Bool {
+    if lhs.mergeID != rhs.mergeID {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_UnmergeCustomersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnmergeCustomersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survivor\0\u{1}restored\0\u{1}merge\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survivor) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._restored) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._merge) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survivor {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._restored {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._merge {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_UnmergeCustomersResponse, rhs: Customer360_V1_UnmergeCustomersResponse) -> Bool {
+    if lhs._survivor != rhs._survivor {return false}
+    if lhs._restored != rhs._restored {return false}
+    if lhs._merge != rhs._merge {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListMergesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMergesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListMergesRequest, rhs: Customer360_V1_ListMergesRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListMergesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMergesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}merges\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.merges) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.merges.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.merges, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListMergesResponse, rhs: Customer360_V1_ListMergesResponse) -> Bool {
+    if lhs.merges != rhs.merges {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_MatchSuggestion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MatchSuggestion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}suggestion_id\0\u{3}customer_id\0\u{3}candidate_id\0\u{1}rule\0\u{1}score\0\u{1}explanation\0\u{3}suggested_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.suggestionID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.candidateID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.explanation) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._suggestedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.suggestionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.suggestionID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.candidateID.isEmpty {
+      try visitor.visitSingularStringField(value: self.candidateID, fieldNumber: 3)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 4)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 5)
+    }
+    if !self.explanation.isEmpty {
+      try visitor.visitSingularStringField(value: self.explanation, fieldNumber: 6)
+    }
+    try { if let v = self._suggestedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_MatchSuggestion, rhs: Customer360_V1_MatchSuggestion) -> Bool {
+    if lhs.suggestionID != rhs.suggestionID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.candidateID != rhs.candidateID {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.explanation != rhs.explanation {return false}
+    if lhs._suggestedAt != rhs._suggestedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListMatchSuggestionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMatchSuggestionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}min_score\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.minScore) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.minScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.minScore, fieldNumber: 2)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListMatchSuggestionsRequest, rhs: Customer360_V1_ListMatchSuggestionsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.minScore != rhs.minScore {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListMatchSuggestionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMatchSuggestionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}suggestions\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.suggestions) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.suggestions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.suggestions, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListMatchSuggestionsResponse, rhs: Customer360_V1_ListMatchSuggestionsResponse) -> Bool {
+    if lhs.suggestions != rhs.suggestions {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_AcceptSuggestionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AcceptSuggestionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}suggestion_id\0\u{3}survivor_id\0\u{3}requested_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.suggestionID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.survivorID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.suggestionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.suggestionID, fieldNumber: 1)
+    }
+    if !self.survivorID.isEmpty {
+      try visitor.visitSingularStringField(value: self.survivorID, fieldNumber: 2)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_AcceptSuggestionRequest, rhs: Customer360_V1_AcceptSuggestionRequest) -> Bool {
+    if lhs.suggestionID != rhs.suggestionID {return false}
+    if lhs.survivorID != rhs.survivorID {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_AcceptSuggestionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AcceptSuggestionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survivor\0\u{1}merge\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survivor) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._merge) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survivor {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._merge {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_AcceptSuggestionResponse, rhs: Customer360_V1_AcceptSuggestionResponse) -> Bool {
+    if lhs._survivor != rhs._survivor {return false}
+    if lhs._merge != rhs._merge {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_RejectSuggestionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RejectSuggestionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}suggestion_id\0\u{3}requested_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.suggestionID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.suggestionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.suggestionID, fieldNumber: 1)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_RejectSuggestionRequest, rhs: Customer360_V1_RejectSuggestionRequest) -> Bool {
+    if lhs.suggestionID != rhs.suggestionID {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_RejectSuggestionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RejectSuggestionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}suggestion_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.suggestionID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.suggestionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.suggestionID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_RejectSuggestionResponse, rhs: Customer360_V1_RejectSuggestionResponse) -> Bool {
+    if lhs.suggestionID != rhs.suggestionID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

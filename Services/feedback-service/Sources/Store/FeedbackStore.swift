@@ -120,6 +120,7 @@ public struct FeedbackStore: Sendable {
                 """)
         }
         migrator.registerChangeFeed()
+        migrator.registerMergeJournal()
         return migrator
     }
 }

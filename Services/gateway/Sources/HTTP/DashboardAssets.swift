@@ -4,7 +4,9 @@
 /// JSON API under `/api/v1/` with `Authorization: Bearer <key>`. Its URL fragment contract:
 /// `#key=<secret>` (stored in sessionStorage, then removed from the address bar), `customer=<email | +phone | id>`,
 /// `view=kpis`, `view=search&q=<query>`. When a view has finished rendering, `body[data-state]` is "ready" (or
-/// "error", with the API error in `#error`).
+/// "error", with the API error in `#error`). A customer's page then stays live: it follows `WatchCustomer360` (NDJSON)
+/// and merges each update's sections into the page; `#live-indicator[data-live]` is "connecting", "live" (the watch
+/// delivered its first update, so every later change will show), "reconnecting" or "off".
 enum DashboardAssets {
     static let indexHTML = #"""
         <!doctype html>
@@ -47,6 +49,9 @@ enum DashboardAssets {
           var KEY_STORAGE = "c360.apiKey";
           var API_BASE = "/api/v1/";
           var REQUEST_TIMEOUT_MS = 20000;
+          var LIVE_RETRY_MIN_MS = 1000;
+          var LIVE_RETRY_MAX_MS = 30000;
+          var LIVE_MAX_LINE = 4 * 1024 * 1024; // An update longer than this is refused rather than buffered.
           var SEARCH_PAGE_SIZE = 20;
           var AT_RISK_PAGE_SIZE = 10;
           var SVG_NS = "http://www.w3.org/2000/svg";
@@ -498,6 +503,7 @@ enum DashboardAssets {
           }
 
           function route() {
+            stopLive();
             var params = consumeKeyFromFragment();
             var gen = ++generation;
             var view = currentView(params);
@@ -700,6 +706,7 @@ enum DashboardAssets {
               if (gen !== generation) return;
               renderCustomer(view);
               setState("ready");
+              startLive(view, gen);
             }).catch(function (error) {
               if (gen !== generation) return;
               if (!(error instanceof ApiError)) {
@@ -754,7 +761,7 @@ enum DashboardAssets {
               missingNotice(missingList, view.sectionStatuses));
 
             renderView([el("div", { id: "customer-view", class: "customer-view", dataset: { customerId: customerId } },
-              el("nav", { class: "breadcrumbs" }, el("a", { href: "#view=search", text: "← Customers" })),
+              el("nav", { class: "breadcrumbs" }, el("a", { href: "#view=search", text: "← Customers" }), liveIndicator()),
               notices,
               el("div", { class: "grid grid-top" },
                 profileCard(view, profile, name, missing.has("profile")),
@@ -1075,6 +1082,195 @@ enum DashboardAssets {
           }
 
           // ---------------------------------------------------------------------------------------------------------------
+          // The 360° page, live: WatchCustomer360 as newline-delimited JSON, each update's sections merged into the page
+          // ---------------------------------------------------------------------------------------------------------------
+
+          // The view's fields by section (gateway.proto, Customer360View). An update lists the sections it carries;
+          // a listed section's fields that are absent from its JSON are empty now, so they are removed, not kept.
+          var SECTION_FIELDS = {
+            profile: ["profile", "resolvedFrom"], consents: ["consents"], timeline: ["recentTimeline"],
+            engagement: ["engagement", "bestContact"], commerce: ["commerce"], support: ["support", "openTickets"],
+            feedback: ["feedback", "recentFeedback"], success_plans: ["successPlans"], health: ["health"],
+            alerts: ["openAlerts"]
+          };
+          var SECTION_ORDER = Object.keys(SECTION_FIELDS);
+          // The cards that show each section, briefly highlighted when it changed.
+          var SECTION_CARDS = {
+            profile: ["profile"], consents: [], timeline: ["timeline-card"], engagement: ["activity"],
+            commerce: ["activity"], support: ["activity"], feedback: ["feedback", "comments"], success_plans: ["plans"],
+            health: ["health"], alerts: ["alerts"]
+          };
+          var LIVE_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", off: "Not live" };
+          // Answers a retry cannot change.
+          var LIVE_FINAL_CODES = new Set(["UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "INVALID_ARGUMENT",
+            "UNIMPLEMENTED"]);
+
+          var live = null; // The watch of the customer shown: { customerId, view, status, controller, timer, delay, updates }.
+
+          function liveIndicator() {
+            var status = live ? live.status : "off";
+            return el("span", { id: "live-indicator", class: "live-indicator", role: "status", "aria-live": "polite",
+              dataset: { live: status }, title: live && live.detail ? live.detail : "" },
+              el("span", { class: "live-dot", "aria-hidden": "true" }),
+              el("span", { class: "live-label", text: LIVE_LABELS[status] }));
+          }
+
+          function setLive(state, status, detail) {
+            state.status = status;
+            state.detail = detail || "";
+            var node = document.getElementById("live-indicator");
+            if (!node || live !== state) return;
+            node.dataset.live = status;
+            node.title = state.detail;
+            var label = node.querySelector(".live-label");
+            if (label) label.textContent = LIVE_LABELS[status];
+          }
+
+          // Stops following: the page is left, another view is shown, or the watch ended for good.
+          function stopLive() {
+            var state = live;
+            live = null;
+            if (!state) return;
+            clearTimeout(state.timer);
+            if (state.controller) state.controller.abort();
+          }
+
+          function startLive(view, gen) {
+            stopLive();
+            if (gen !== generation) return;
+            var customerId = String(view.customerId || "");
+            if (!customerId) return;
+            live = { customerId: customerId, view: view, status: "connecting", detail: "", controller: null, timer: null,
+              delay: LIVE_RETRY_MIN_MS, updates: 0 };
+            connectLive(live);
+          }
+
+          function connectLive(state) {
+            if (live !== state) return;
+            var key = getKey();
+            if (!key) { setLive(state, "off", "No API key."); return; }
+            if (typeof AbortController !== "function" || typeof TextDecoder !== "function") {
+              setLive(state, "off", "This browser cannot follow live updates.");
+              return;
+            }
+            var controller = new AbortController();
+            state.controller = controller;
+            setLive(state, state.updates ? "reconnecting" : "connecting");
+            var request;
+            try {
+              request = fetch(API_BASE + "WatchCustomer360", {
+                method: "POST",
+                headers: { "Authorization": "Bearer " + key, "Content-Type": "application/json", "Accept": "application/x-ndjson" },
+                body: JSON.stringify({ customerId: state.customerId }),
+                cache: "no-store",
+                credentials: "omit",
+                signal: controller.signal
+              });
+            } catch (e) {
+              request = Promise.reject(e);
+            }
+            request.then(function (response) {
+              if (!response.ok) {
+                return response.text().then(function (text) {
+                  var data = null;
+                  try { data = JSON.parse(text); } catch (e) { data = null; }
+                  throw new ApiError(data && data.code ? String(data.code) : (STATUS_CODES.get(response.status) || "HTTP_" + response.status),
+                    data && data.message ? String(data.message) : "HTTP " + response.status, response.status);
+                });
+              }
+              if (!response.body || typeof response.body.getReader !== "function") {
+                throw new ApiError("UNIMPLEMENTED", "This browser cannot read streamed answers.", 0);
+              }
+              var reader = response.body.getReader();
+              var decoder = new TextDecoder();
+              var pending = "";
+              function pump() {
+                return reader.read().then(function (chunk) {
+                  if (live !== state) { reader.cancel().catch(function () {}); return; }
+                  if (chunk.done) throw new ApiError("UNAVAILABLE", "The live view ended.", 0);
+                  pending += decoder.decode(chunk.value, { stream: true });
+                  var lines = pending.split("\n");
+                  pending = lines.pop();
+                  lines.forEach(function (line) {
+                    if (!line.trim() || live !== state) return;
+                    applyLiveUpdate(state, JSON.parse(line));
+                  });
+                  if (pending.length > LIVE_MAX_LINE) throw new ApiError("RESOURCE_EXHAUSTED", "An update was too large.", 0);
+                  return pump();
+                });
+              }
+              return pump();
+            }).catch(function (error) {
+              if (live !== state) return;
+              state.controller = null;
+              var code = error instanceof ApiError ? error.code : "UNAVAILABLE";
+              var message = error && error.message ? String(error.message) : String(error);
+              if (LIVE_FINAL_CODES.has(code)) {
+                setLive(state, "off", code + ": " + message);
+                return;
+              }
+              // Backoff with jitter, so that many pages do not come back at the same instant.
+              var wait = Math.round(state.delay * (0.75 + Math.random() * 0.5));
+              state.delay = Math.min(state.delay * 2, LIVE_RETRY_MAX_MS);
+              setLive(state, "reconnecting", code + ": " + message + " Retrying in " + Math.ceil(wait / 1000) + " s.");
+              state.timer = setTimeout(function () { connectLive(state); }, wait);
+            });
+          }
+
+          // `update.view` with only `update.sections` filled, merged into the view shown so far.
+          function mergeUpdate(current, update) {
+            var incoming = update && update.view && typeof update.view === "object" ? update.view : {};
+            var sections = (Array.isArray(update.sections) ? update.sections : []).map(String)
+              .filter(function (section) { return Object.prototype.hasOwnProperty.call(SECTION_FIELDS, section); });
+            var next = Object.assign({}, current || {});
+            // Followed to a survivor after a merge: nothing of the customer shown before stays.
+            if (incoming.customerId && String(incoming.customerId) !== String(next.customerId || "")) next = {};
+            sections.forEach(function (section) {
+              SECTION_FIELDS[section].forEach(function (field) {
+                if (Object.prototype.hasOwnProperty.call(incoming, field)) next[field] = incoming[field];
+                else delete next[field];
+              });
+            });
+            var statuses = (Array.isArray(next.sectionStatuses) ? next.sectionStatuses : [])
+              .filter(function (status) { return status && sections.indexOf(String(status.section)) < 0; })
+              .concat(Array.isArray(incoming.sectionStatuses) ? incoming.sectionStatuses : []);
+            statuses.sort(function (a, b) {
+              return SECTION_ORDER.indexOf(String(a.section)) - SECTION_ORDER.indexOf(String(b.section));
+            });
+            next.sectionStatuses = statuses;
+            next.missingSections = statuses.filter(function (status) { return !status.ok; })
+              .map(function (status) { return String(status.section); });
+            if (incoming.customerId) next.customerId = incoming.customerId;
+            next.personalDataRedacted = Boolean(incoming.personalDataRedacted);
+            if (incoming.generatedAt) next.generatedAt = incoming.generatedAt;
+            return next;
+          }
+
+          function applyLiveUpdate(state, update) {
+            state.view = mergeUpdate(state.view, update);
+            if (state.view.customerId) state.customerId = String(state.view.customerId);
+            state.updates += 1;
+            state.delay = LIVE_RETRY_MIN_MS;
+            state.status = "live";
+            state.detail = "Updated " + fmtDateTime(new Date().toISOString());
+            var x = window.scrollX, y = window.scrollY;
+            renderCustomer(state.view);
+            window.scrollTo(x, y);
+            var root = document.getElementById("customer-view");
+            if (root) {
+              root.dataset.updates = String(state.updates);
+              root.dataset.lastCause = String(update.cause || "");
+            }
+            if (update.cause === "initial") return;
+            (Array.isArray(update.sections) ? update.sections : []).forEach(function (section) {
+              (SECTION_CARDS[section] || []).forEach(function (id) {
+                var cardNode = document.getElementById(id);
+                if (cardNode) cardNode.classList.add("live-updated");
+              });
+            });
+          }
+
+          // ---------------------------------------------------------------------------------------------------------------
           // View 3: KPI overview
           // ---------------------------------------------------------------------------------------------------------------
 
@@ -1237,6 +1433,7 @@ enum DashboardAssets {
               route();
             });
             window.addEventListener("hashchange", route);
+            window.addEventListener("pagehide", stopLive);
             route();
           }
 
@@ -1391,8 +1588,24 @@ enum DashboardAssets {
         .unavailable-text { font-style: italic; }
 
         .view-head { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 0.5rem; margin-bottom: 0.5rem; }
-        .breadcrumbs { margin-bottom: 0.75rem; }
+        .breadcrumbs { margin-bottom: 0.75rem; display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem; }
         .breadcrumbs a { text-decoration: none; }
+
+        /* --- Live updates of the 360° page ------------------------------------------------------------------------------ */
+
+        .live-indicator {
+          display: inline-flex; align-items: center; gap: 0.4rem; padding: 0.15rem 0.6rem; font-size: 0.8rem;
+          color: var(--muted); background: var(--surface); border: 1px solid var(--border); border-radius: 999px;
+        }
+        .live-dot { width: 0.55rem; height: 0.55rem; border-radius: 50%; background: var(--muted); opacity: 0.6; }
+        .live-indicator[data-live="live"] { color: var(--green); background: var(--green-soft); border-color: transparent; }
+        .live-indicator[data-live="live"] .live-dot { background: var(--green); opacity: 1; animation: live-pulse 2s ease-in-out infinite; }
+        .live-indicator[data-live="connecting"] .live-dot,
+        .live-indicator[data-live="reconnecting"] .live-dot { background: var(--yellow); opacity: 1; }
+        .card.live-updated { animation: live-flash 1.6s ease-out; }
+        @keyframes live-pulse { 50% { opacity: 0.35; } }
+        @keyframes live-flash { from { box-shadow: 0 0 0 3px var(--accent), var(--shadow); } to { box-shadow: var(--shadow); } }
+        @media (prefers-reduced-motion: reduce) { .live-indicator .live-dot, .card.live-updated { animation: none !important; } }
         .actions { display: flex; gap: 0.5rem; flex-wrap: wrap; margin-top: 0.75rem; }
 
         /* --- Notices, errors, loading ----------------------------------------------------------------------------------- */

@@ -5,9 +5,10 @@ public import Hummingbird
 import SwiftProtobuf
 
 /// The HTTP/JSON face of GatewayService: `POST /api/v1/<Method>` with the request message in the protobuf JSON
-/// mapping answers the response message the same way. Every unary RPC is available, and two streams:
-/// `ExportCustomerData` answers the export document itself, written as its chunks arrive, and `WatchAlerts` one
-/// `AlertEvent` per line (newline-delimited JSON) for as long as the client listens.
+/// mapping answers the response message the same way. Every unary RPC is available, and three streams:
+/// `ExportCustomerData` answers the export document itself, written as its chunks arrive; `WatchAlerts` one
+/// `AlertEvent` and `WatchCustomer360` one `Customer360Update` per line (newline-delimited JSON) for as long as the
+/// client listens.
 public struct JSONAPI: Sendable {
     public typealias Client = Customer360_V1_GatewayService.Client<InProcessTransport.Client>
     typealias Handler = @Sendable (Client, ByteBuffer, Metadata) async throws -> String
@@ -46,6 +47,14 @@ public struct JSONAPI: Sendable {
             return HTTPStream(contentType: "application/x-ndjson") { emit in
                 try await client.watchAlerts(request, metadata: metadata) { response in
                     for try await event in response.messages { try await emit(try event.jsonString() + "\n") }
+                }
+            }
+        }
+        streams["WatchCustomer360"] = { client, body, metadata in
+            let request = try Self.decode(Customer360_V1_WatchCustomer360Request.self, from: body)
+            return HTTPStream(contentType: "application/x-ndjson") { emit in
+                try await client.watchCustomer360(request, metadata: metadata) { response in
+                    for try await update in response.messages { try await emit(try update.jsonString() + "\n") }
                 }
             }
         }

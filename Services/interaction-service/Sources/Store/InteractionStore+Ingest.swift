@@ -74,7 +74,7 @@ extension InteractionStore {
     }
 
     /// Folds one stored touchpoint into its customer's counters.
-    private func updateSummary(_ db: Database, with touchpoint: Touchpoint) throws {
+    func updateSummary(_ db: Database, with touchpoint: Touchpoint) throws {
         let at = touchpoint.occurredAt.unixMillis
         let inbound: Int64? = touchpoint.direction == .inbound ? at : nil
         var orders: Int64 = 0, refunds: Int64 = 0, gross: Int64 = 0, refunded: Int64 = 0, discounted: Int64 = 0

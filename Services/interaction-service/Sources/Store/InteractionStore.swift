@@ -87,6 +87,7 @@ public struct InteractionStore: Sendable {
                 """)
         }
         migrator.registerChangeFeed()
+        migrator.registerMergeJournal()
         return migrator
     }
 }

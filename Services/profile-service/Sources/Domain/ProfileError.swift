@@ -14,14 +14,24 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
     case tooManyAttributes(customer: String, limit: Int)
     case insufficientPoints(customer: String, balance: Int64, requested: Int64)
     case transactionReused(String)
+    case mergeNotFound(String)
+    case mergeBuiltUpon(merge: String, later: String)
+    case mergeUndoPointsSpent(merge: String, survivor: String, short: Int64)
+    case suggestionNotFound(String)
+    case suggestionDecided(String, state: String)
+    case survivorNotInSuggestion(String, suggestion: String)
 
     public var rpcErrorCode: RPCError.Code {
         switch self {
-        case .customerNotFound, .customerDeleted, .customerErased, .identifierNotFound, .identifierNotOnCustomer:
+        case .customerNotFound, .customerDeleted, .customerErased, .identifierNotFound, .identifierNotOnCustomer,
+             .mergeNotFound, .suggestionNotFound:
             .notFound
+        case .survivorNotInSuggestion:
+            .invalidArgument
         case .identifierTaken, .transactionReused:
             .alreadyExists
-        case .customerNotActive, .tooManyTags, .tooManyAttributes, .insufficientPoints:
+        case .customerNotActive, .tooManyTags, .tooManyAttributes, .insufficientPoints, .mergeBuiltUpon,
+             .mergeUndoPointsSpent, .suggestionDecided:
             .failedPrecondition
         }
     }
@@ -50,6 +60,19 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
             "customer \(customer) has \(balance) points and cannot redeem \(requested)"
         case .transactionReused(let id):
             "transaction_id \(id) was already used for a different request"
+        case .mergeNotFound(let id):
+            "merge \(id) is not in the merge ledger"
+        case .mergeBuiltUpon(let merge, let later):
+            "merge \(later) was made after merge \(merge) on the same customer and builds on it; undo \(later) first"
+        case .mergeUndoPointsSpent(let merge, let survivor, let short):
+            "customer \(survivor) has spent \(short) of the points merge \(merge) brought; it cannot be undone until they "
+                + "are earned back (or adjusted with EarnPoints)"
+        case .suggestionNotFound(let id):
+            "match suggestion \(id) does not exist"
+        case .suggestionDecided(let id, let state):
+            "match suggestion \(id) was already \(state)"
+        case .survivorNotInSuggestion(let survivor, let suggestion):
+            "survivor_id: \(survivor) is not one of the two customers of match suggestion \(suggestion)"
         }
     }
 }

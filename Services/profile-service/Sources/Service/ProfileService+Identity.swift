@@ -12,9 +12,13 @@ extension ProfileService {
         guard survivor != merged else {
             throw InvalidArgument("merged_id", "must differ from customer_id; a customer cannot be merged into itself")
         }
-        let result = try await store.mergeCustomers(survivor: survivor, merged: merged)
-        RequestContext.logger(or: .init(label: "profile-service")).notice(
-            "customers merged", metadata: ["survivor": "\(result.id)", "merged": "\(merged)"])
+        let note = try Validate.text(request.note, field: "note", maxLength: Self.maximumNoteLength)
+        let requestedBy = try Validate.text(request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
+        let (result, entry) = try await store.merge(
+            survivor: survivor, merged: merged, request: MergeRequest(reason: .manual, note: note, requestedBy: requestedBy))
+        RequestContext.logger(or: .init(label: "profile-service")).notice("customers merged", metadata: [
+            "survivor": "\(result.id)", "merged": "\(merged)", "merge_id": "\(entry?.id ?? "-")",
+        ])
         return result.proto
     }
 

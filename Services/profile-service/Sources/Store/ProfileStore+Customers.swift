@@ -100,7 +100,7 @@ extension ProfileStore {
             let timestamp = now()
             var row = CustomerRecord(
                 id: EntityID.generate(), state: .active, mergedInto: nil, givenName: new.givenName,
-                familyName: new.familyName, fullNameKey: "", familyNameKey: "", birthYear: new.birthYear,
+                familyName: new.familyName, fullNameKey: "", familyNameKey: "", matchKey: nil, birthYear: new.birthYear,
                 city: new.city, countryCode: new.countryCode, language: new.language, company: new.company,
                 preferredChannel: new.preferredChannel, preferredLanguage: new.preferredLanguage,
                 quietHours: new.quietHours, lifecycleStage: new.lifecycleStage, loyaltyBalance: 0,
@@ -118,6 +118,7 @@ extension ProfileStore {
                 try AttributeRecord(customerId: row.id, key: key, value: value).insert(db)
             }
             try ChangeLog.append(db, .customerCreated, customer: row.id, at: timestamp)
+            try suggestMatches(db, for: row.id)
             return try profile(db, row: row, resolvedFrom: nil)
         }
     }
@@ -142,6 +143,7 @@ extension ProfileStore {
             row.updatedAt = now()
             try row.update(db)
             try ChangeLog.append(db, .customerUpdated, customer: row.id, at: row.updatedAt)
+            if row.matchKey != original.matchKey { try suggestMatches(db, for: row.id) }
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
         }
     }
@@ -187,6 +189,13 @@ extension ProfileStore {
             row.updatedAt = timestamp
             row.clearPersonalData()
             try row.update(db)
+            // The merge ledger keeps what merged profiles were, and suggestions explain themselves with names.
+            let owned = StatementArguments(owners + owners)
+            let marks = databaseQuestionMarks(count: owners.count)
+            try db.execute(sql: "DELETE FROM merge_ledger WHERE survivorId IN (\(marks)) OR mergedId IN (\(marks))",
+                           arguments: owned)
+            try db.execute(sql: "DELETE FROM match_suggestion WHERE customerId IN (\(marks)) OR candidateId IN (\(marks))",
+                           arguments: owned)
             // The feed keeps no trace of what happened to the customer before, only that they were erased.
             for owner in owners { try ChangeLog.forget(db, customer: owner) }
             try ChangeLog.append(db, .customerErased, customer: row.id, at: timestamp)
@@ -211,6 +220,7 @@ extension ProfileStore {
             row.updatedAt = timestamp
             try row.update(db)
             try ChangeLog.append(db, .customerUpdated, customer: row.id, at: timestamp)
+            try suggestMatches(db, for: row.id)
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
         }
     }

@@ -103,6 +103,58 @@ public struct ProfileStore: Sendable {
             try db.create(index: "loyalty_by_customer", on: "loyalty_transaction", columns: ["customerId"])
         }
         migrator.registerChangeFeed()
+        migrator.registerMigration("v2: merge ledger, match suggestions") { db in
+            try db.create(table: "merge_ledger") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("mergeId", .text).notNull().unique()
+                t.column("survivorId", .text).notNull().indexed()
+                t.column("mergedId", .text).notNull().indexed()
+                t.column("reason", .text).notNull()
+                t.column("rule", .text).notNull()
+                t.column("matchedOn", .jsonText).notNull()
+                t.column("note", .text).notNull()
+                t.column("requestedBy", .text).notNull()
+                t.column("mergedAt", .datetime).notNull()
+                t.column("unmergedAt", .datetime)
+                t.column("unmergedBy", .text).notNull()
+                t.column("undo", .jsonText).notNull()
+            }
+            try db.create(table: "match_suggestion") { t in
+                t.primaryKey("suggestionId", .text)
+                t.column("customerId", .text).notNull()
+                t.column("candidateId", .text).notNull().indexed()
+                t.column("rule", .text).notNull()
+                t.column("score", .double).notNull()
+                t.column("explanation", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("suggestedAt", .datetime).notNull()
+                t.column("decidedBy", .text).notNull()
+                t.column("decidedAt", .datetime)
+                t.uniqueKey(["customerId", "candidateId"])
+            }
+            try db.create(index: "match_suggestion_open", on: "match_suggestion", columns: ["state", "score"])
+            // Identity resolution's keys, indexed so a new or changed customer is matched without a scan.
+            try db.alter(table: "customer") { t in t.add(column: "matchKey", .text) }
+            try db.alter(table: "customer_identifier") { t in t.add(column: "matchKey", .text).notNull().defaults(to: "") }
+            try db.create(index: "customer_by_match_key", on: "customer", columns: ["matchKey"],
+                          options: [], condition: Column("matchKey") != nil)
+            try db.create(index: "identifier_by_match_key", on: "customer_identifier", columns: ["kind", "matchKey"])
+            // Backfilled with plain rows, not the records: a migration must not change when the records do.
+            let people = try Row.fetchAll(db, sql: """
+                SELECT id, givenName, familyName, birthYear, city FROM customer WHERE state = 'active'
+                """)
+            for person in people {
+                let key = IdentityMatch.personKey(givenName: person["givenName"], familyName: person["familyName"],
+                                                  birthYear: person["birthYear"], city: person["city"])
+                try db.execute(sql: "UPDATE customer SET matchKey = ? WHERE id = ?", arguments: [key, person["id"] as String])
+            }
+            for identifier in try Row.fetchAll(db, sql: "SELECT kind, value FROM customer_identifier") {
+                guard let kind = IdentifierKind(rawValue: identifier["kind"]) else { continue }
+                let value: String = identifier["value"]
+                try db.execute(sql: "UPDATE customer_identifier SET matchKey = ? WHERE kind = ? AND value = ?",
+                               arguments: [IdentityMatch.identifierKey(kind, value), kind.rawValue, value])
+            }
+        }
         return migrator
     }
 }

@@ -20,6 +20,8 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
     var fullNameKey: String
     /// Lower-cased "family", for prefix search.
     var familyNameKey: String
+    /// Name, birth year and city folded for identity resolution (`IdentityMatch.personKey`); nil unless all known.
+    var matchKey: String?
     var birthYear: Int?
     var city: String
     var countryCode: String
@@ -42,6 +44,7 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
         static let mergedInto = Column(CodingKeys.mergedInto)
         static let fullNameKey = Column(CodingKeys.fullNameKey)
         static let familyNameKey = Column(CodingKeys.familyNameKey)
+        static let matchKey = Column(CodingKeys.matchKey)
         static let countryCode = Column(CodingKeys.countryCode)
         static let lifecycleStage = Column(CodingKeys.lifecycleStage)
         static let createdAt = Column(CodingKeys.createdAt)
@@ -51,6 +54,7 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
     mutating func refreshSearchKeys() {
         fullNameKey = "\(givenName) \(familyName)".trimmingCharacters(in: .whitespaces).lowercased()
         familyNameKey = familyName.lowercased()
+        matchKey = IdentityMatch.personKey(givenName: givenName, familyName: familyName, birthYear: birthYear, city: city)
     }
 }
 
@@ -61,11 +65,22 @@ struct IdentifierRecord: Codable, FetchableRecord, PersistableRecord {
     var value: String
     var customerId: String
     var createdAt: Date
+    /// The value as identity resolution compares it (`IdentityMatch.identifierKey`).
+    var matchKey: String
+
+    init(kind: IdentifierKind, value: String, customerId: String, createdAt: Date) {
+        self.kind = kind
+        self.value = value
+        self.customerId = customerId
+        self.createdAt = createdAt
+        self.matchKey = IdentityMatch.identifierKey(kind, value)
+    }
 
     enum Columns {
         static let kind = Column(CodingKeys.kind)
         static let value = Column(CodingKeys.value)
         static let customerId = Column(CodingKeys.customerId)
+        static let matchKey = Column(CodingKeys.matchKey)
     }
 }
 

@@ -3,20 +3,16 @@ import Foundation
 public import GRDB
 
 extension SuccessStore {
-    /// Moves every plan, goal, progress entry, health score, alert and task of `merged` to `survivor`, the alerts'
-    /// stored bodies included. The survivor's latest score stays its own when it has one (it is re-scored over the
-    /// combined history by the next computation). Runs inside the transaction of `MergeFollower`, which also stores
-    /// the feed position; a second run finds nothing left to move.
+    /// Moves every plan, goal, progress entry, health score, alert and task of `merged` to `survivor` (journaled for
+    /// an unmerge), the alerts' stored bodies included, and queues the survivor for a re-score over the combined
+    /// history. The survivor's latest score stays its own when it has one. Runs inside the transaction of
+    /// `MergeFollower`, which also stores the feed position; a second run finds nothing left to move.
     public static func rekey(_ db: Database, merged: String, survivor: String) throws {
-        for table in ["plan", "goal", "goal_progress", "health_score", "task"] {
-            try db.execute(sql: "UPDATE \(table) SET customerId = ? WHERE customerId = ?", arguments: [survivor, merged])
+        for (table, key) in customerTables {
+            try MergeJournal.record(db, merged: merged, survivor: survivor, table: table,
+                                    keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
         }
-        try db.execute(sql: """
-            UPDATE alert SET customerId = ?1, body = json_set(body, '$.customerID', ?1) WHERE customerId = ?2
-            """, arguments: [survivor, merged])
-        try db.execute(sql: """
-            UPDATE alert_event SET customerId = ?1, alert = json_set(alert, '$.customerID', ?1) WHERE customerId = ?2
-            """, arguments: [survivor, merged])
+        try move(db, from: merged, to: survivor, where: "customerId = ?2", [])
         try db.execute(sql: "UPDATE OR IGNORE latest_health SET customerId = ? WHERE customerId = ?",
                        arguments: [survivor, merged])
         try db.execute(sql: "DELETE FROM latest_health WHERE customerId = ?", arguments: [merged])
@@ -24,6 +20,45 @@ extension SuccessStore {
         // The survivor's score now rests on more history: score it again soon.
         try enqueueRescore(db, customerID: survivor, delay: .seconds(1), now: Date())
     }
+
+    /// Moves back the rows `rekey` moved for this merge (what the survivor gained since stays), gives each customer
+    /// its own latest score again, and queues both for a re-score.
+    public static func unrekey(_ db: Database, merged: String, survivor: String) throws {
+        try move(db, from: survivor, to: merged, where: "customerId = ?2 AND %KEY% IN (\(MergeJournal.keysSubquery))",
+                 [merged])
+        for customer in [survivor, merged] {
+            try db.execute(sql: "DELETE FROM latest_health WHERE customerId = ?", arguments: [customer])
+            try db.execute(sql: """
+                INSERT INTO latest_health (customerId, healthScoreId, score, band, computedAt)
+                SELECT customerId, healthScoreId, score, band, computedAt FROM health_score
+                WHERE customerId = ? ORDER BY computedAt DESC, rowid DESC LIMIT 1
+                """, arguments: [customer])
+            try enqueueRescore(db, customerID: customer, delay: .seconds(1), now: Date())
+        }
+    }
+
+    /// Moves the rows of every table matching `condition` (`?1` the new owner, `?2` the old, then `extra` per table
+    /// followed by the table's name; `%KEY%` the table's key) from `from` to `to`, alert bodies included.
+    private static func move(
+        _ db: Database, from: String, to: String, where condition: String, _ extra: [String]
+    ) throws {
+        for (table, key) in customerTables {
+            let filter = condition.replacingOccurrences(of: "%KEY%", with: key)
+            let bodies = switch table {
+            case "alert": ", body = json_set(body, '$.customerID', ?1)"
+            case "alert_event": ", alert = json_set(alert, '$.customerID', ?1)"
+            default: ""
+            }
+            try db.execute(sql: "UPDATE \(table) SET customerId = ?1\(bodies) WHERE \(filter)",
+                           arguments: StatementArguments([to, from] + extra + (extra.isEmpty ? [] : [table])))
+        }
+    }
+
+    /// The tables holding rows of one customer, with each row's key.
+    private static let customerTables = [
+        ("plan", "planId"), ("goal", "goalId"), ("goal_progress", "progressId"), ("health_score", "healthScoreId"),
+        ("alert", "alertId"), ("alert_event", "eventId"), ("task", "taskId"),
+    ]
 
     /// Every customer this service holds data for (for a merge resync).
     public static func customerIDs(_ db: Database) throws -> [String] {

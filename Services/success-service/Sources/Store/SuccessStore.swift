@@ -172,6 +172,7 @@ public struct SuccessStore: Sendable {
         }
         migrator.registerChangeFeed()
         registerRescoreQueue(&migrator)
+        migrator.registerMergeJournal()
         return migrator
     }
 }

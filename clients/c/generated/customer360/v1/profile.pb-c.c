@@ -964,6 +964,546 @@ void   customer360__v1__merge_customers_request__free_unpacked
   assert(message->base.descriptor == &customer360__v1__merge_customers_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__merge_record__init
+                     (Customer360__V1__MergeRecord         *message)
+{
+  static const Customer360__V1__MergeRecord init_value = CUSTOMER360__V1__MERGE_RECORD__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__merge_record__get_packed_size
+                     (const Customer360__V1__MergeRecord *message)
+{
+  assert(message->base.descriptor == &customer360__v1__merge_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__merge_record__pack
+                     (const Customer360__V1__MergeRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__merge_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__merge_record__pack_to_buffer
+                     (const Customer360__V1__MergeRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__merge_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__MergeRecord *
+       customer360__v1__merge_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__MergeRecord *)
+     protobuf_c_message_unpack (&customer360__v1__merge_record__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__merge_record__free_unpacked
+                     (Customer360__V1__MergeRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__merge_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__unmerge_customers_request__init
+                     (Customer360__V1__UnmergeCustomersRequest         *message)
+{
+  static const Customer360__V1__UnmergeCustomersRequest init_value = CUSTOMER360__V1__UNMERGE_CUSTOMERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__unmerge_customers_request__get_packed_size
+                     (const Customer360__V1__UnmergeCustomersRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__unmerge_customers_request__pack
+                     (const Customer360__V1__UnmergeCustomersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__unmerge_customers_request__pack_to_buffer
+                     (const Customer360__V1__UnmergeCustomersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__UnmergeCustomersRequest *
+       customer360__v1__unmerge_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__UnmergeCustomersRequest *)
+     protobuf_c_message_unpack (&customer360__v1__unmerge_customers_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__unmerge_customers_request__free_unpacked
+                     (Customer360__V1__UnmergeCustomersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__unmerge_customers_response__init
+                     (Customer360__V1__UnmergeCustomersResponse         *message)
+{
+  static const Customer360__V1__UnmergeCustomersResponse init_value = CUSTOMER360__V1__UNMERGE_CUSTOMERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__unmerge_customers_response__get_packed_size
+                     (const Customer360__V1__UnmergeCustomersResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__unmerge_customers_response__pack
+                     (const Customer360__V1__UnmergeCustomersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__unmerge_customers_response__pack_to_buffer
+                     (const Customer360__V1__UnmergeCustomersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__UnmergeCustomersResponse *
+       customer360__v1__unmerge_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__UnmergeCustomersResponse *)
+     protobuf_c_message_unpack (&customer360__v1__unmerge_customers_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__unmerge_customers_response__free_unpacked
+                     (Customer360__V1__UnmergeCustomersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__unmerge_customers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__list_merges_request__init
+                     (Customer360__V1__ListMergesRequest         *message)
+{
+  static const Customer360__V1__ListMergesRequest init_value = CUSTOMER360__V1__LIST_MERGES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__list_merges_request__get_packed_size
+                     (const Customer360__V1__ListMergesRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__list_merges_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__list_merges_request__pack
+                     (const Customer360__V1__ListMergesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__list_merges_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__list_merges_request__pack_to_buffer
+                     (const Customer360__V1__ListMergesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__list_merges_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ListMergesRequest *
+       customer360__v1__list_merges_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ListMergesRequest *)
+     protobuf_c_message_unpack (&customer360__v1__list_merges_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__list_merges_request__free_unpacked
+                     (Customer360__V1__ListMergesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__list_merges_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__list_merges_response__init
+                     (Customer360__V1__ListMergesResponse         *message)
+{
+  static const Customer360__V1__ListMergesResponse init_value = CUSTOMER360__V1__LIST_MERGES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__list_merges_response__get_packed_size
+                     (const Customer360__V1__ListMergesResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__list_merges_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__list_merges_response__pack
+                     (const Customer360__V1__ListMergesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__list_merges_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__list_merges_response__pack_to_buffer
+                     (const Customer360__V1__ListMergesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__list_merges_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ListMergesResponse *
+       customer360__v1__list_merges_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ListMergesResponse *)
+     protobuf_c_message_unpack (&customer360__v1__list_merges_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__list_merges_response__free_unpacked
+                     (Customer360__V1__ListMergesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__list_merges_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__match_suggestion__init
+                     (Customer360__V1__MatchSuggestion         *message)
+{
+  static const Customer360__V1__MatchSuggestion init_value = CUSTOMER360__V1__MATCH_SUGGESTION__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__match_suggestion__get_packed_size
+                     (const Customer360__V1__MatchSuggestion *message)
+{
+  assert(message->base.descriptor == &customer360__v1__match_suggestion__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__match_suggestion__pack
+                     (const Customer360__V1__MatchSuggestion *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__match_suggestion__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__match_suggestion__pack_to_buffer
+                     (const Customer360__V1__MatchSuggestion *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__match_suggestion__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__MatchSuggestion *
+       customer360__v1__match_suggestion__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__MatchSuggestion *)
+     protobuf_c_message_unpack (&customer360__v1__match_suggestion__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__match_suggestion__free_unpacked
+                     (Customer360__V1__MatchSuggestion *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__match_suggestion__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__list_match_suggestions_request__init
+                     (Customer360__V1__ListMatchSuggestionsRequest         *message)
+{
+  static const Customer360__V1__ListMatchSuggestionsRequest init_value = CUSTOMER360__V1__LIST_MATCH_SUGGESTIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__list_match_suggestions_request__get_packed_size
+                     (const Customer360__V1__ListMatchSuggestionsRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__list_match_suggestions_request__pack
+                     (const Customer360__V1__ListMatchSuggestionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__list_match_suggestions_request__pack_to_buffer
+                     (const Customer360__V1__ListMatchSuggestionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ListMatchSuggestionsRequest *
+       customer360__v1__list_match_suggestions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ListMatchSuggestionsRequest *)
+     protobuf_c_message_unpack (&customer360__v1__list_match_suggestions_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__list_match_suggestions_request__free_unpacked
+                     (Customer360__V1__ListMatchSuggestionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__list_match_suggestions_response__init
+                     (Customer360__V1__ListMatchSuggestionsResponse         *message)
+{
+  static const Customer360__V1__ListMatchSuggestionsResponse init_value = CUSTOMER360__V1__LIST_MATCH_SUGGESTIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__list_match_suggestions_response__get_packed_size
+                     (const Customer360__V1__ListMatchSuggestionsResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__list_match_suggestions_response__pack
+                     (const Customer360__V1__ListMatchSuggestionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__list_match_suggestions_response__pack_to_buffer
+                     (const Customer360__V1__ListMatchSuggestionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ListMatchSuggestionsResponse *
+       customer360__v1__list_match_suggestions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ListMatchSuggestionsResponse *)
+     protobuf_c_message_unpack (&customer360__v1__list_match_suggestions_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__list_match_suggestions_response__free_unpacked
+                     (Customer360__V1__ListMatchSuggestionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__list_match_suggestions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__accept_suggestion_request__init
+                     (Customer360__V1__AcceptSuggestionRequest         *message)
+{
+  static const Customer360__V1__AcceptSuggestionRequest init_value = CUSTOMER360__V1__ACCEPT_SUGGESTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__accept_suggestion_request__get_packed_size
+                     (const Customer360__V1__AcceptSuggestionRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__accept_suggestion_request__pack
+                     (const Customer360__V1__AcceptSuggestionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__accept_suggestion_request__pack_to_buffer
+                     (const Customer360__V1__AcceptSuggestionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__AcceptSuggestionRequest *
+       customer360__v1__accept_suggestion_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__AcceptSuggestionRequest *)
+     protobuf_c_message_unpack (&customer360__v1__accept_suggestion_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__accept_suggestion_request__free_unpacked
+                     (Customer360__V1__AcceptSuggestionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__accept_suggestion_response__init
+                     (Customer360__V1__AcceptSuggestionResponse         *message)
+{
+  static const Customer360__V1__AcceptSuggestionResponse init_value = CUSTOMER360__V1__ACCEPT_SUGGESTION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__accept_suggestion_response__get_packed_size
+                     (const Customer360__V1__AcceptSuggestionResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__accept_suggestion_response__pack
+                     (const Customer360__V1__AcceptSuggestionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__accept_suggestion_response__pack_to_buffer
+                     (const Customer360__V1__AcceptSuggestionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__AcceptSuggestionResponse *
+       customer360__v1__accept_suggestion_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__AcceptSuggestionResponse *)
+     protobuf_c_message_unpack (&customer360__v1__accept_suggestion_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__accept_suggestion_response__free_unpacked
+                     (Customer360__V1__AcceptSuggestionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__accept_suggestion_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__reject_suggestion_request__init
+                     (Customer360__V1__RejectSuggestionRequest         *message)
+{
+  static const Customer360__V1__RejectSuggestionRequest init_value = CUSTOMER360__V1__REJECT_SUGGESTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__reject_suggestion_request__get_packed_size
+                     (const Customer360__V1__RejectSuggestionRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__reject_suggestion_request__pack
+                     (const Customer360__V1__RejectSuggestionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__reject_suggestion_request__pack_to_buffer
+                     (const Customer360__V1__RejectSuggestionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__RejectSuggestionRequest *
+       customer360__v1__reject_suggestion_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__RejectSuggestionRequest *)
+     protobuf_c_message_unpack (&customer360__v1__reject_suggestion_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__reject_suggestion_request__free_unpacked
+                     (Customer360__V1__RejectSuggestionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__reject_suggestion_response__init
+                     (Customer360__V1__RejectSuggestionResponse         *message)
+{
+  static const Customer360__V1__RejectSuggestionResponse init_value = CUSTOMER360__V1__REJECT_SUGGESTION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__reject_suggestion_response__get_packed_size
+                     (const Customer360__V1__RejectSuggestionResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__reject_suggestion_response__pack
+                     (const Customer360__V1__RejectSuggestionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__reject_suggestion_response__pack_to_buffer
+                     (const Customer360__V1__RejectSuggestionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__RejectSuggestionResponse *
+       customer360__v1__reject_suggestion_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__RejectSuggestionResponse *)
+     protobuf_c_message_unpack (&customer360__v1__reject_suggestion_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__reject_suggestion_response__free_unpacked
+                     (Customer360__V1__RejectSuggestionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__reject_suggestion_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   customer360__v1__add_identifier_request__init
                      (Customer360__V1__AddIdentifierRequest         *message)
 {
@@ -3447,7 +3987,7 @@ const ProtobufCMessageDescriptor customer360__v1__list_customers_response__descr
   (ProtobufCMessageInit) customer360__v1__list_customers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__merge_customers_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor customer360__v1__merge_customers_request__field_descriptors[4] =
 {
   {
     "customer_id",
@@ -3473,15 +4013,41 @@ static const ProtobufCFieldDescriptor customer360__v1__merge_customers_request__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "note",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeCustomersRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeCustomersRequest, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__merge_customers_request__field_indices_by_name[] = {
   0,   /* field[0] = customer_id */
   1,   /* field[1] = merged_id */
+  2,   /* field[2] = note */
+  3,   /* field[3] = requested_by */
 };
 static const ProtobufCIntRange customer360__v1__merge_customers_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor customer360__v1__merge_customers_request__descriptor =
 {
@@ -3491,11 +4057,831 @@ const ProtobufCMessageDescriptor customer360__v1__merge_customers_request__descr
   "Customer360__V1__MergeCustomersRequest",
   "customer360.v1",
   sizeof(Customer360__V1__MergeCustomersRequest),
-  2,
+  4,
   customer360__v1__merge_customers_request__field_descriptors,
   customer360__v1__merge_customers_request__field_indices_by_name,
   1,  customer360__v1__merge_customers_request__number_ranges,
   (ProtobufCMessageInit) customer360__v1__merge_customers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__merge_record__field_descriptors[11] =
+{
+  {
+    "merge_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, merge_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "survivor_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, survivor_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "merged_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, merged_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, reason),
+    &customer360__v1__merge_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "matched_on",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Customer360__V1__MergeRecord, n_matched_on),
+    offsetof(Customer360__V1__MergeRecord, matched_on),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "merged_at",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, merged_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unmerged_at",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, unmerged_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unmerged_by",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MergeRecord, unmerged_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__merge_record__field_indices_by_name[] = {
+  5,   /* field[5] = matched_on */
+  0,   /* field[0] = merge_id */
+  8,   /* field[8] = merged_at */
+  2,   /* field[2] = merged_id */
+  6,   /* field[6] = note */
+  3,   /* field[3] = reason */
+  7,   /* field[7] = requested_by */
+  4,   /* field[4] = rule */
+  1,   /* field[1] = survivor_id */
+  9,   /* field[9] = unmerged_at */
+  10,   /* field[10] = unmerged_by */
+};
+static const ProtobufCIntRange customer360__v1__merge_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor customer360__v1__merge_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.MergeRecord",
+  "MergeRecord",
+  "Customer360__V1__MergeRecord",
+  "customer360.v1",
+  sizeof(Customer360__V1__MergeRecord),
+  11,
+  customer360__v1__merge_record__field_descriptors,
+  customer360__v1__merge_record__field_indices_by_name,
+  1,  customer360__v1__merge_record__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__merge_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__unmerge_customers_request__field_descriptors[2] =
+{
+  {
+    "merge_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__UnmergeCustomersRequest, merge_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__UnmergeCustomersRequest, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__unmerge_customers_request__field_indices_by_name[] = {
+  0,   /* field[0] = merge_id */
+  1,   /* field[1] = requested_by */
+};
+static const ProtobufCIntRange customer360__v1__unmerge_customers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__unmerge_customers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.UnmergeCustomersRequest",
+  "UnmergeCustomersRequest",
+  "Customer360__V1__UnmergeCustomersRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__UnmergeCustomersRequest),
+  2,
+  customer360__v1__unmerge_customers_request__field_descriptors,
+  customer360__v1__unmerge_customers_request__field_indices_by_name,
+  1,  customer360__v1__unmerge_customers_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__unmerge_customers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__unmerge_customers_response__field_descriptors[3] =
+{
+  {
+    "survivor",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__UnmergeCustomersResponse, survivor),
+    &customer360__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "restored",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__UnmergeCustomersResponse, restored),
+    &customer360__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "merge",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__UnmergeCustomersResponse, merge),
+    &customer360__v1__merge_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__unmerge_customers_response__field_indices_by_name[] = {
+  2,   /* field[2] = merge */
+  1,   /* field[1] = restored */
+  0,   /* field[0] = survivor */
+};
+static const ProtobufCIntRange customer360__v1__unmerge_customers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor customer360__v1__unmerge_customers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.UnmergeCustomersResponse",
+  "UnmergeCustomersResponse",
+  "Customer360__V1__UnmergeCustomersResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__UnmergeCustomersResponse),
+  3,
+  customer360__v1__unmerge_customers_response__field_descriptors,
+  customer360__v1__unmerge_customers_response__field_indices_by_name,
+  1,  customer360__v1__unmerge_customers_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__unmerge_customers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__list_merges_request__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ListMergesRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ListMergesRequest, page),
+    &customer360__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__list_merges_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange customer360__v1__list_merges_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__list_merges_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ListMergesRequest",
+  "ListMergesRequest",
+  "Customer360__V1__ListMergesRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__ListMergesRequest),
+  2,
+  customer360__v1__list_merges_request__field_descriptors,
+  customer360__v1__list_merges_request__field_indices_by_name,
+  1,  customer360__v1__list_merges_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__list_merges_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__list_merges_response__field_descriptors[2] =
+{
+  {
+    "merges",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__ListMergesResponse, n_merges),
+    offsetof(Customer360__V1__ListMergesResponse, merges),
+    &customer360__v1__merge_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ListMergesResponse, page),
+    &customer360__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__list_merges_response__field_indices_by_name[] = {
+  0,   /* field[0] = merges */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange customer360__v1__list_merges_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__list_merges_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ListMergesResponse",
+  "ListMergesResponse",
+  "Customer360__V1__ListMergesResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__ListMergesResponse),
+  2,
+  customer360__v1__list_merges_response__field_descriptors,
+  customer360__v1__list_merges_response__field_indices_by_name,
+  1,  customer360__v1__list_merges_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__list_merges_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__match_suggestion__field_descriptors[7] =
+{
+  {
+    "suggestion_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MatchSuggestion, suggestion_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MatchSuggestion, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "candidate_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MatchSuggestion, candidate_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MatchSuggestion, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MatchSuggestion, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "explanation",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MatchSuggestion, explanation),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "suggested_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__MatchSuggestion, suggested_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__match_suggestion__field_indices_by_name[] = {
+  2,   /* field[2] = candidate_id */
+  1,   /* field[1] = customer_id */
+  5,   /* field[5] = explanation */
+  3,   /* field[3] = rule */
+  4,   /* field[4] = score */
+  6,   /* field[6] = suggested_at */
+  0,   /* field[0] = suggestion_id */
+};
+static const ProtobufCIntRange customer360__v1__match_suggestion__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor customer360__v1__match_suggestion__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.MatchSuggestion",
+  "MatchSuggestion",
+  "Customer360__V1__MatchSuggestion",
+  "customer360.v1",
+  sizeof(Customer360__V1__MatchSuggestion),
+  7,
+  customer360__v1__match_suggestion__field_descriptors,
+  customer360__v1__match_suggestion__field_indices_by_name,
+  1,  customer360__v1__match_suggestion__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__match_suggestion__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__list_match_suggestions_request__field_descriptors[3] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ListMatchSuggestionsRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_score",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ListMatchSuggestionsRequest, min_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ListMatchSuggestionsRequest, page),
+    &customer360__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__list_match_suggestions_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = min_score */
+  2,   /* field[2] = page */
+};
+static const ProtobufCIntRange customer360__v1__list_match_suggestions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor customer360__v1__list_match_suggestions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ListMatchSuggestionsRequest",
+  "ListMatchSuggestionsRequest",
+  "Customer360__V1__ListMatchSuggestionsRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__ListMatchSuggestionsRequest),
+  3,
+  customer360__v1__list_match_suggestions_request__field_descriptors,
+  customer360__v1__list_match_suggestions_request__field_indices_by_name,
+  1,  customer360__v1__list_match_suggestions_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__list_match_suggestions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__list_match_suggestions_response__field_descriptors[2] =
+{
+  {
+    "suggestions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__ListMatchSuggestionsResponse, n_suggestions),
+    offsetof(Customer360__V1__ListMatchSuggestionsResponse, suggestions),
+    &customer360__v1__match_suggestion__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ListMatchSuggestionsResponse, page),
+    &customer360__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__list_match_suggestions_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = suggestions */
+};
+static const ProtobufCIntRange customer360__v1__list_match_suggestions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__list_match_suggestions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ListMatchSuggestionsResponse",
+  "ListMatchSuggestionsResponse",
+  "Customer360__V1__ListMatchSuggestionsResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__ListMatchSuggestionsResponse),
+  2,
+  customer360__v1__list_match_suggestions_response__field_descriptors,
+  customer360__v1__list_match_suggestions_response__field_indices_by_name,
+  1,  customer360__v1__list_match_suggestions_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__list_match_suggestions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__accept_suggestion_request__field_descriptors[3] =
+{
+  {
+    "suggestion_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AcceptSuggestionRequest, suggestion_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "survivor_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AcceptSuggestionRequest, survivor_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AcceptSuggestionRequest, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__accept_suggestion_request__field_indices_by_name[] = {
+  2,   /* field[2] = requested_by */
+  0,   /* field[0] = suggestion_id */
+  1,   /* field[1] = survivor_id */
+};
+static const ProtobufCIntRange customer360__v1__accept_suggestion_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor customer360__v1__accept_suggestion_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.AcceptSuggestionRequest",
+  "AcceptSuggestionRequest",
+  "Customer360__V1__AcceptSuggestionRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__AcceptSuggestionRequest),
+  3,
+  customer360__v1__accept_suggestion_request__field_descriptors,
+  customer360__v1__accept_suggestion_request__field_indices_by_name,
+  1,  customer360__v1__accept_suggestion_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__accept_suggestion_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__accept_suggestion_response__field_descriptors[2] =
+{
+  {
+    "survivor",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AcceptSuggestionResponse, survivor),
+    &customer360__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "merge",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AcceptSuggestionResponse, merge),
+    &customer360__v1__merge_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__accept_suggestion_response__field_indices_by_name[] = {
+  1,   /* field[1] = merge */
+  0,   /* field[0] = survivor */
+};
+static const ProtobufCIntRange customer360__v1__accept_suggestion_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__accept_suggestion_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.AcceptSuggestionResponse",
+  "AcceptSuggestionResponse",
+  "Customer360__V1__AcceptSuggestionResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__AcceptSuggestionResponse),
+  2,
+  customer360__v1__accept_suggestion_response__field_descriptors,
+  customer360__v1__accept_suggestion_response__field_indices_by_name,
+  1,  customer360__v1__accept_suggestion_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__accept_suggestion_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__reject_suggestion_request__field_descriptors[2] =
+{
+  {
+    "suggestion_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RejectSuggestionRequest, suggestion_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RejectSuggestionRequest, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__reject_suggestion_request__field_indices_by_name[] = {
+  1,   /* field[1] = requested_by */
+  0,   /* field[0] = suggestion_id */
+};
+static const ProtobufCIntRange customer360__v1__reject_suggestion_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__reject_suggestion_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.RejectSuggestionRequest",
+  "RejectSuggestionRequest",
+  "Customer360__V1__RejectSuggestionRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__RejectSuggestionRequest),
+  2,
+  customer360__v1__reject_suggestion_request__field_descriptors,
+  customer360__v1__reject_suggestion_request__field_indices_by_name,
+  1,  customer360__v1__reject_suggestion_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__reject_suggestion_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__reject_suggestion_response__field_descriptors[1] =
+{
+  {
+    "suggestion_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RejectSuggestionResponse, suggestion_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__reject_suggestion_response__field_indices_by_name[] = {
+  0,   /* field[0] = suggestion_id */
+};
+static const ProtobufCIntRange customer360__v1__reject_suggestion_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__reject_suggestion_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.RejectSuggestionResponse",
+  "RejectSuggestionResponse",
+  "Customer360__V1__RejectSuggestionResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__RejectSuggestionResponse),
+  1,
+  customer360__v1__reject_suggestion_response__field_descriptors,
+  customer360__v1__reject_suggestion_response__field_indices_by_name,
+  1,  customer360__v1__reject_suggestion_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__reject_suggestion_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor customer360__v1__add_identifier_request__field_descriptors[2] =
@@ -4881,6 +6267,36 @@ const ProtobufCEnumDescriptor customer360__v1__loyalty_tier__descriptor =
   customer360__v1__loyalty_tier__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCEnumValue customer360__v1__merge_reason__enum_values_by_number[3] =
+{
+  { "MERGE_REASON_UNSPECIFIED", "CUSTOMER360__V1__MERGE_REASON__MERGE_REASON_UNSPECIFIED", 0 },
+  { "MERGE_REASON_MANUAL", "CUSTOMER360__V1__MERGE_REASON__MERGE_REASON_MANUAL", 1 },
+  { "MERGE_REASON_MATCH_RULE", "CUSTOMER360__V1__MERGE_REASON__MERGE_REASON_MATCH_RULE", 2 },
+};
+static const ProtobufCIntRange customer360__v1__merge_reason__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex customer360__v1__merge_reason__enum_values_by_name[3] =
+{
+  { "MERGE_REASON_MANUAL", 1 },
+  { "MERGE_REASON_MATCH_RULE", 2 },
+  { "MERGE_REASON_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor customer360__v1__merge_reason__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "customer360.v1.MergeReason",
+  "MergeReason",
+  "Customer360__V1__MergeReason",
+  "customer360.v1",
+  3,
+  customer360__v1__merge_reason__enum_values_by_number,
+  3,
+  customer360__v1__merge_reason__enum_values_by_name,
+  1,
+  customer360__v1__merge_reason__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const ProtobufCEnumValue customer360__v1__consent_purpose__enum_values_by_number[6] =
 {
   { "CONSENT_PURPOSE_UNSPECIFIED", "CUSTOMER360__V1__CONSENT_PURPOSE__CONSENT_PURPOSE_UNSPECIFIED", 0 },
@@ -4947,7 +6363,7 @@ const ProtobufCEnumDescriptor customer360__v1__consent_status__descriptor =
   customer360__v1__consent_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[23] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[28] =
 {
   { "CreateCustomer", &customer360__v1__create_customer_request__descriptor, &customer360__v1__customer__descriptor },
   { "GetCustomer", &customer360__v1__get_customer_request__descriptor, &customer360__v1__customer__descriptor },
@@ -4971,9 +6387,15 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "RedeemPoints", &customer360__v1__redeem_points_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "GetLoyalty", &customer360__v1__get_loyalty_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "ListLoyaltyHistory", &customer360__v1__list_loyalty_history_request__descriptor, &customer360__v1__list_loyalty_history_response__descriptor },
+  { "UnmergeCustomers", &customer360__v1__unmerge_customers_request__descriptor, &customer360__v1__unmerge_customers_response__descriptor },
+  { "ListMerges", &customer360__v1__list_merges_request__descriptor, &customer360__v1__list_merges_response__descriptor },
+  { "ListMatchSuggestions", &customer360__v1__list_match_suggestions_request__descriptor, &customer360__v1__list_match_suggestions_response__descriptor },
+  { "AcceptSuggestion", &customer360__v1__accept_suggestion_request__descriptor, &customer360__v1__accept_suggestion_response__descriptor },
+  { "RejectSuggestion", &customer360__v1__reject_suggestion_request__descriptor, &customer360__v1__reject_suggestion_response__descriptor },
   { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
 };
 const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
+  25,        /* AcceptSuggestion */
   9,        /* AddIdentifier */
   14,        /* AddTags */
   0,        /* CreateCustomer */
@@ -4986,17 +6408,21 @@ const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   13,        /* ListConsentHistory */
   7,        /* ListCustomers */
   21,        /* ListLoyaltyHistory */
+  24,        /* ListMatchSuggestions */
+  23,        /* ListMerges */
   6,        /* LookupCustomer */
   8,        /* MergeCustomers */
   19,        /* RedeemPoints */
+  26,        /* RejectSuggestion */
   10,        /* RemoveIdentifier */
   15,        /* RemoveTags */
   2,        /* ResolveCustomers */
   16,        /* SetAttributes */
   11,        /* SetConsent */
+  22,        /* UnmergeCustomers */
   3,        /* UpdateCustomer */
   17,        /* UpsertTraits */
-  22         /* WatchChanges */
+  27         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
 {
@@ -5005,7 +6431,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
   "ProfileService",
   "Customer360__V1__ProfileService",
   "customer360.v1",
-  23,
+  28,
   customer360__v1__profile_service__method_descriptors,
   customer360__v1__profile_service__method_indices_by_name
 };
@@ -5185,13 +6611,53 @@ void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *se
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
   service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void customer360__v1__profile_service__unmerge_customers(ProtobufCService *service,
+                                                         const Customer360__V1__UnmergeCustomersRequest *input,
+                                                         Customer360__V1__UnmergeCustomersResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__list_merges(ProtobufCService *service,
+                                                   const Customer360__V1__ListMergesRequest *input,
+                                                   Customer360__V1__ListMergesResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__list_match_suggestions(ProtobufCService *service,
+                                                              const Customer360__V1__ListMatchSuggestionsRequest *input,
+                                                              Customer360__V1__ListMatchSuggestionsResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__accept_suggestion(ProtobufCService *service,
+                                                         const Customer360__V1__AcceptSuggestionRequest *input,
+                                                         Customer360__V1__AcceptSuggestionResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__reject_suggestion(ProtobufCService *service,
+                                                         const Customer360__V1__RejectSuggestionRequest *input,
+                                                         Customer360__V1__RejectSuggestionResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      const Customer360__V1__WatchChangesRequest *input,
                                                      Customer360__V1__WatchChangesResponse_Closure closure,
                                                      void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
                                              Customer360__V1__ProfileService_ServiceDestroy destroy)

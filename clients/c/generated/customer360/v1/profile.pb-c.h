@@ -42,6 +42,18 @@ typedef struct Customer360__V1__LookupCustomerRequest Customer360__V1__LookupCus
 typedef struct Customer360__V1__ListCustomersRequest Customer360__V1__ListCustomersRequest;
 typedef struct Customer360__V1__ListCustomersResponse Customer360__V1__ListCustomersResponse;
 typedef struct Customer360__V1__MergeCustomersRequest Customer360__V1__MergeCustomersRequest;
+typedef struct Customer360__V1__MergeRecord Customer360__V1__MergeRecord;
+typedef struct Customer360__V1__UnmergeCustomersRequest Customer360__V1__UnmergeCustomersRequest;
+typedef struct Customer360__V1__UnmergeCustomersResponse Customer360__V1__UnmergeCustomersResponse;
+typedef struct Customer360__V1__ListMergesRequest Customer360__V1__ListMergesRequest;
+typedef struct Customer360__V1__ListMergesResponse Customer360__V1__ListMergesResponse;
+typedef struct Customer360__V1__MatchSuggestion Customer360__V1__MatchSuggestion;
+typedef struct Customer360__V1__ListMatchSuggestionsRequest Customer360__V1__ListMatchSuggestionsRequest;
+typedef struct Customer360__V1__ListMatchSuggestionsResponse Customer360__V1__ListMatchSuggestionsResponse;
+typedef struct Customer360__V1__AcceptSuggestionRequest Customer360__V1__AcceptSuggestionRequest;
+typedef struct Customer360__V1__AcceptSuggestionResponse Customer360__V1__AcceptSuggestionResponse;
+typedef struct Customer360__V1__RejectSuggestionRequest Customer360__V1__RejectSuggestionRequest;
+typedef struct Customer360__V1__RejectSuggestionResponse Customer360__V1__RejectSuggestionResponse;
 typedef struct Customer360__V1__AddIdentifierRequest Customer360__V1__AddIdentifierRequest;
 typedef struct Customer360__V1__RemoveIdentifierRequest Customer360__V1__RemoveIdentifierRequest;
 typedef struct Customer360__V1__SetConsentRequest Customer360__V1__SetConsentRequest;
@@ -110,6 +122,21 @@ typedef enum _Customer360__V1__LoyaltyTier {
   CUSTOMER360__V1__LOYALTY_TIER__LOYALTY_TIER_PLATINUM = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUSTOMER360__V1__LOYALTY_TIER)
 } Customer360__V1__LoyaltyTier;
+/*
+ * Why a merge was made.
+ */
+typedef enum _Customer360__V1__MergeReason {
+  CUSTOMER360__V1__MERGE_REASON__MERGE_REASON_UNSPECIFIED = 0,
+  /*
+   * Someone asked with MergeCustomers.
+   */
+  CUSTOMER360__V1__MERGE_REASON__MERGE_REASON_MANUAL = 1,
+  /*
+   * An accepted match suggestion; `rule` names the match rule.
+   */
+  CUSTOMER360__V1__MERGE_REASON__MERGE_REASON_MATCH_RULE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUSTOMER360__V1__MERGE_REASON)
+} Customer360__V1__MergeReason;
 /*
  * What a consent is for.
  */
@@ -630,10 +657,220 @@ struct  Customer360__V1__MergeCustomersRequest
    * The profile merged away.
    */
   char *merged_id;
+  /*
+   * Why the two are one customer, kept in the merge ledger (at most 500 characters).
+   */
+  char *note;
+  /*
+   * Who asked (an agent or a system), kept in the ledger.
+   */
+  char *requested_by;
 };
 #define CUSTOMER360__V1__MERGE_CUSTOMERS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__merge_customers_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One entry of the merge ledger: who joined which profiles, when and why, and whether it was undone.
+ */
+struct  Customer360__V1__MergeRecord
+{
+  ProtobufCMessage base;
+  char *merge_id;
+  char *survivor_id;
+  char *merged_id;
+  Customer360__V1__MergeReason reason;
+  /*
+   * For MERGE_REASON_MATCH_RULE: the rule, e.g. "same_email" or "name_birth_year_city".
+   */
+  char *rule;
+  /*
+   * The identifiers or fields the rule matched on.
+   */
+  size_t n_matched_on;
+  char **matched_on;
+  char *note;
+  char *requested_by;
+  Google__Protobuf__Timestamp *merged_at;
+  /*
+   * Set once undone by UnmergeCustomers.
+   */
+  Google__Protobuf__Timestamp *unmerged_at;
+  char *unmerged_by;
+};
+#define CUSTOMER360__V1__MERGE_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__merge_record__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CUSTOMER360__V1__MERGE_REASON__MERGE_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Customer360__V1__UnmergeCustomersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The merge to undo, from ListMerges or the MergeCustomers answer's ledger.
+   */
+  char *merge_id;
+  char *requested_by;
+};
+#define CUSTOMER360__V1__UNMERGE_CUSTOMERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__unmerge_customers_request__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Customer360__V1__UnmergeCustomersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The survivor without what the merged-away profile brought.
+   */
+  Customer360__V1__Customer *survivor;
+  /*
+   * The merged-away profile, whole again under its own id.
+   */
+  Customer360__V1__Customer *restored;
+  Customer360__V1__MergeRecord *merge;
+};
+#define CUSTOMER360__V1__UNMERGE_CUSTOMERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__unmerge_customers_response__descriptor) \
+    , NULL, NULL, NULL }
+
+
+struct  Customer360__V1__ListMergesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Merges this customer took part in, as survivor or merged-away.
+   */
+  char *customer_id;
+  Customer360__V1__PageRequest *page;
+};
+#define CUSTOMER360__V1__LIST_MERGES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__list_merges_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Customer360__V1__ListMergesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Newest first.
+   */
+  size_t n_merges;
+  Customer360__V1__MergeRecord **merges;
+  Customer360__V1__PageResponse *page;
+};
+#define CUSTOMER360__V1__LIST_MERGES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__list_merges_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+/*
+ * Two customers that may be one person, with how sure and why.
+ */
+struct  Customer360__V1__MatchSuggestion
+{
+  ProtobufCMessage base;
+  char *suggestion_id;
+  /*
+   * The older of the two (the default survivor) and the newer.
+   */
+  char *customer_id;
+  char *candidate_id;
+  /*
+   * The strongest rule that matched: same_email, same_phone, same_crm_id, name_birth_year_city.
+   */
+  char *rule;
+  /*
+   * 0..1: exact identifiers 0.95–0.99, the fuzzy rule 0.7.
+   */
+  double score;
+  /*
+   * A sentence a person can check, e.g. "both have the email a@x.ir".
+   */
+  char *explanation;
+  Google__Protobuf__Timestamp *suggested_at;
+};
+#define CUSTOMER360__V1__MATCH_SUGGESTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__match_suggestion__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Customer360__V1__ListMatchSuggestionsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only suggestions involving this customer; empty = all open ones, best first.
+   */
+  char *customer_id;
+  /*
+   * Only at least this score (0..1).
+   */
+  double min_score;
+  Customer360__V1__PageRequest *page;
+};
+#define CUSTOMER360__V1__LIST_MATCH_SUGGESTIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__list_match_suggestions_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, NULL }
+
+
+struct  Customer360__V1__ListMatchSuggestionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_suggestions;
+  Customer360__V1__MatchSuggestion **suggestions;
+  Customer360__V1__PageResponse *page;
+};
+#define CUSTOMER360__V1__LIST_MATCH_SUGGESTIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__list_match_suggestions_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Customer360__V1__AcceptSuggestionRequest
+{
+  ProtobufCMessage base;
+  char *suggestion_id;
+  /*
+   * Which of the two remains; empty = the older (the suggestion's customer_id).
+   */
+  char *survivor_id;
+  char *requested_by;
+};
+#define CUSTOMER360__V1__ACCEPT_SUGGESTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__accept_suggestion_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Customer360__V1__AcceptSuggestionResponse
+{
+  ProtobufCMessage base;
+  Customer360__V1__Customer *survivor;
+  Customer360__V1__MergeRecord *merge;
+};
+#define CUSTOMER360__V1__ACCEPT_SUGGESTION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__accept_suggestion_response__descriptor) \
+    , NULL, NULL }
+
+
+struct  Customer360__V1__RejectSuggestionRequest
+{
+  ProtobufCMessage base;
+  char *suggestion_id;
+  char *requested_by;
+};
+#define CUSTOMER360__V1__REJECT_SUGGESTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__reject_suggestion_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Customer360__V1__RejectSuggestionResponse
+{
+  ProtobufCMessage base;
+  char *suggestion_id;
+};
+#define CUSTOMER360__V1__REJECT_SUGGESTION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__reject_suggestion_response__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 struct  Customer360__V1__AddIdentifierRequest
@@ -1331,6 +1568,234 @@ Customer360__V1__MergeCustomersRequest *
 void   customer360__v1__merge_customers_request__free_unpacked
                      (Customer360__V1__MergeCustomersRequest *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__MergeRecord methods */
+void   customer360__v1__merge_record__init
+                     (Customer360__V1__MergeRecord         *message);
+size_t customer360__v1__merge_record__get_packed_size
+                     (const Customer360__V1__MergeRecord   *message);
+size_t customer360__v1__merge_record__pack
+                     (const Customer360__V1__MergeRecord   *message,
+                      uint8_t             *out);
+size_t customer360__v1__merge_record__pack_to_buffer
+                     (const Customer360__V1__MergeRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__MergeRecord *
+       customer360__v1__merge_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__merge_record__free_unpacked
+                     (Customer360__V1__MergeRecord *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__UnmergeCustomersRequest methods */
+void   customer360__v1__unmerge_customers_request__init
+                     (Customer360__V1__UnmergeCustomersRequest         *message);
+size_t customer360__v1__unmerge_customers_request__get_packed_size
+                     (const Customer360__V1__UnmergeCustomersRequest   *message);
+size_t customer360__v1__unmerge_customers_request__pack
+                     (const Customer360__V1__UnmergeCustomersRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__unmerge_customers_request__pack_to_buffer
+                     (const Customer360__V1__UnmergeCustomersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__UnmergeCustomersRequest *
+       customer360__v1__unmerge_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__unmerge_customers_request__free_unpacked
+                     (Customer360__V1__UnmergeCustomersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__UnmergeCustomersResponse methods */
+void   customer360__v1__unmerge_customers_response__init
+                     (Customer360__V1__UnmergeCustomersResponse         *message);
+size_t customer360__v1__unmerge_customers_response__get_packed_size
+                     (const Customer360__V1__UnmergeCustomersResponse   *message);
+size_t customer360__v1__unmerge_customers_response__pack
+                     (const Customer360__V1__UnmergeCustomersResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__unmerge_customers_response__pack_to_buffer
+                     (const Customer360__V1__UnmergeCustomersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__UnmergeCustomersResponse *
+       customer360__v1__unmerge_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__unmerge_customers_response__free_unpacked
+                     (Customer360__V1__UnmergeCustomersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ListMergesRequest methods */
+void   customer360__v1__list_merges_request__init
+                     (Customer360__V1__ListMergesRequest         *message);
+size_t customer360__v1__list_merges_request__get_packed_size
+                     (const Customer360__V1__ListMergesRequest   *message);
+size_t customer360__v1__list_merges_request__pack
+                     (const Customer360__V1__ListMergesRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__list_merges_request__pack_to_buffer
+                     (const Customer360__V1__ListMergesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ListMergesRequest *
+       customer360__v1__list_merges_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__list_merges_request__free_unpacked
+                     (Customer360__V1__ListMergesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ListMergesResponse methods */
+void   customer360__v1__list_merges_response__init
+                     (Customer360__V1__ListMergesResponse         *message);
+size_t customer360__v1__list_merges_response__get_packed_size
+                     (const Customer360__V1__ListMergesResponse   *message);
+size_t customer360__v1__list_merges_response__pack
+                     (const Customer360__V1__ListMergesResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__list_merges_response__pack_to_buffer
+                     (const Customer360__V1__ListMergesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ListMergesResponse *
+       customer360__v1__list_merges_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__list_merges_response__free_unpacked
+                     (Customer360__V1__ListMergesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__MatchSuggestion methods */
+void   customer360__v1__match_suggestion__init
+                     (Customer360__V1__MatchSuggestion         *message);
+size_t customer360__v1__match_suggestion__get_packed_size
+                     (const Customer360__V1__MatchSuggestion   *message);
+size_t customer360__v1__match_suggestion__pack
+                     (const Customer360__V1__MatchSuggestion   *message,
+                      uint8_t             *out);
+size_t customer360__v1__match_suggestion__pack_to_buffer
+                     (const Customer360__V1__MatchSuggestion   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__MatchSuggestion *
+       customer360__v1__match_suggestion__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__match_suggestion__free_unpacked
+                     (Customer360__V1__MatchSuggestion *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ListMatchSuggestionsRequest methods */
+void   customer360__v1__list_match_suggestions_request__init
+                     (Customer360__V1__ListMatchSuggestionsRequest         *message);
+size_t customer360__v1__list_match_suggestions_request__get_packed_size
+                     (const Customer360__V1__ListMatchSuggestionsRequest   *message);
+size_t customer360__v1__list_match_suggestions_request__pack
+                     (const Customer360__V1__ListMatchSuggestionsRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__list_match_suggestions_request__pack_to_buffer
+                     (const Customer360__V1__ListMatchSuggestionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ListMatchSuggestionsRequest *
+       customer360__v1__list_match_suggestions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__list_match_suggestions_request__free_unpacked
+                     (Customer360__V1__ListMatchSuggestionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ListMatchSuggestionsResponse methods */
+void   customer360__v1__list_match_suggestions_response__init
+                     (Customer360__V1__ListMatchSuggestionsResponse         *message);
+size_t customer360__v1__list_match_suggestions_response__get_packed_size
+                     (const Customer360__V1__ListMatchSuggestionsResponse   *message);
+size_t customer360__v1__list_match_suggestions_response__pack
+                     (const Customer360__V1__ListMatchSuggestionsResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__list_match_suggestions_response__pack_to_buffer
+                     (const Customer360__V1__ListMatchSuggestionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ListMatchSuggestionsResponse *
+       customer360__v1__list_match_suggestions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__list_match_suggestions_response__free_unpacked
+                     (Customer360__V1__ListMatchSuggestionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__AcceptSuggestionRequest methods */
+void   customer360__v1__accept_suggestion_request__init
+                     (Customer360__V1__AcceptSuggestionRequest         *message);
+size_t customer360__v1__accept_suggestion_request__get_packed_size
+                     (const Customer360__V1__AcceptSuggestionRequest   *message);
+size_t customer360__v1__accept_suggestion_request__pack
+                     (const Customer360__V1__AcceptSuggestionRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__accept_suggestion_request__pack_to_buffer
+                     (const Customer360__V1__AcceptSuggestionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__AcceptSuggestionRequest *
+       customer360__v1__accept_suggestion_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__accept_suggestion_request__free_unpacked
+                     (Customer360__V1__AcceptSuggestionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__AcceptSuggestionResponse methods */
+void   customer360__v1__accept_suggestion_response__init
+                     (Customer360__V1__AcceptSuggestionResponse         *message);
+size_t customer360__v1__accept_suggestion_response__get_packed_size
+                     (const Customer360__V1__AcceptSuggestionResponse   *message);
+size_t customer360__v1__accept_suggestion_response__pack
+                     (const Customer360__V1__AcceptSuggestionResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__accept_suggestion_response__pack_to_buffer
+                     (const Customer360__V1__AcceptSuggestionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__AcceptSuggestionResponse *
+       customer360__v1__accept_suggestion_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__accept_suggestion_response__free_unpacked
+                     (Customer360__V1__AcceptSuggestionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__RejectSuggestionRequest methods */
+void   customer360__v1__reject_suggestion_request__init
+                     (Customer360__V1__RejectSuggestionRequest         *message);
+size_t customer360__v1__reject_suggestion_request__get_packed_size
+                     (const Customer360__V1__RejectSuggestionRequest   *message);
+size_t customer360__v1__reject_suggestion_request__pack
+                     (const Customer360__V1__RejectSuggestionRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__reject_suggestion_request__pack_to_buffer
+                     (const Customer360__V1__RejectSuggestionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__RejectSuggestionRequest *
+       customer360__v1__reject_suggestion_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__reject_suggestion_request__free_unpacked
+                     (Customer360__V1__RejectSuggestionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__RejectSuggestionResponse methods */
+void   customer360__v1__reject_suggestion_response__init
+                     (Customer360__V1__RejectSuggestionResponse         *message);
+size_t customer360__v1__reject_suggestion_response__get_packed_size
+                     (const Customer360__V1__RejectSuggestionResponse   *message);
+size_t customer360__v1__reject_suggestion_response__pack
+                     (const Customer360__V1__RejectSuggestionResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__reject_suggestion_response__pack_to_buffer
+                     (const Customer360__V1__RejectSuggestionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__RejectSuggestionResponse *
+       customer360__v1__reject_suggestion_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__reject_suggestion_response__free_unpacked
+                     (Customer360__V1__RejectSuggestionResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Customer360__V1__AddIdentifierRequest methods */
 void   customer360__v1__add_identifier_request__init
                      (Customer360__V1__AddIdentifierRequest         *message);
@@ -1769,6 +2234,42 @@ typedef void (*Customer360__V1__ListCustomersResponse_Closure)
 typedef void (*Customer360__V1__MergeCustomersRequest_Closure)
                  (const Customer360__V1__MergeCustomersRequest *message,
                   void *closure_data);
+typedef void (*Customer360__V1__MergeRecord_Closure)
+                 (const Customer360__V1__MergeRecord *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__UnmergeCustomersRequest_Closure)
+                 (const Customer360__V1__UnmergeCustomersRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__UnmergeCustomersResponse_Closure)
+                 (const Customer360__V1__UnmergeCustomersResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ListMergesRequest_Closure)
+                 (const Customer360__V1__ListMergesRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ListMergesResponse_Closure)
+                 (const Customer360__V1__ListMergesResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__MatchSuggestion_Closure)
+                 (const Customer360__V1__MatchSuggestion *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ListMatchSuggestionsRequest_Closure)
+                 (const Customer360__V1__ListMatchSuggestionsRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ListMatchSuggestionsResponse_Closure)
+                 (const Customer360__V1__ListMatchSuggestionsResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__AcceptSuggestionRequest_Closure)
+                 (const Customer360__V1__AcceptSuggestionRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__AcceptSuggestionResponse_Closure)
+                 (const Customer360__V1__AcceptSuggestionResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__RejectSuggestionRequest_Closure)
+                 (const Customer360__V1__RejectSuggestionRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__RejectSuggestionResponse_Closure)
+                 (const Customer360__V1__RejectSuggestionResponse *message,
+                  void *closure_data);
 typedef void (*Customer360__V1__AddIdentifierRequest_Closure)
                  (const Customer360__V1__AddIdentifierRequest *message,
                   void *closure_data);
@@ -1927,6 +2428,26 @@ struct Customer360__V1__ProfileService_Service
                                const Customer360__V1__ListLoyaltyHistoryRequest *input,
                                Customer360__V1__ListLoyaltyHistoryResponse_Closure closure,
                                void *closure_data);
+  void (*unmerge_customers)(Customer360__V1__ProfileService_Service *service,
+                            const Customer360__V1__UnmergeCustomersRequest *input,
+                            Customer360__V1__UnmergeCustomersResponse_Closure closure,
+                            void *closure_data);
+  void (*list_merges)(Customer360__V1__ProfileService_Service *service,
+                      const Customer360__V1__ListMergesRequest *input,
+                      Customer360__V1__ListMergesResponse_Closure closure,
+                      void *closure_data);
+  void (*list_match_suggestions)(Customer360__V1__ProfileService_Service *service,
+                                 const Customer360__V1__ListMatchSuggestionsRequest *input,
+                                 Customer360__V1__ListMatchSuggestionsResponse_Closure closure,
+                                 void *closure_data);
+  void (*accept_suggestion)(Customer360__V1__ProfileService_Service *service,
+                            const Customer360__V1__AcceptSuggestionRequest *input,
+                            Customer360__V1__AcceptSuggestionResponse_Closure closure,
+                            void *closure_data);
+  void (*reject_suggestion)(Customer360__V1__ProfileService_Service *service,
+                            const Customer360__V1__RejectSuggestionRequest *input,
+                            Customer360__V1__RejectSuggestionResponse_Closure closure,
+                            void *closure_data);
   void (*watch_changes)(Customer360__V1__ProfileService_Service *service,
                         const Customer360__V1__WatchChangesRequest *input,
                         Customer360__V1__WatchChangesResponse_Closure closure,
@@ -1961,6 +2482,11 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
       function_prefix__ ## redeem_points,\
       function_prefix__ ## get_loyalty,\
       function_prefix__ ## list_loyalty_history,\
+      function_prefix__ ## unmerge_customers,\
+      function_prefix__ ## list_merges,\
+      function_prefix__ ## list_match_suggestions,\
+      function_prefix__ ## accept_suggestion,\
+      function_prefix__ ## reject_suggestion,\
       function_prefix__ ## watch_changes  }
 void customer360__v1__profile_service__create_customer(ProtobufCService *service,
                                                        const Customer360__V1__CreateCustomerRequest *input,
@@ -2050,6 +2576,26 @@ void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *se
                                                             const Customer360__V1__ListLoyaltyHistoryRequest *input,
                                                             Customer360__V1__ListLoyaltyHistoryResponse_Closure closure,
                                                             void *closure_data);
+void customer360__v1__profile_service__unmerge_customers(ProtobufCService *service,
+                                                         const Customer360__V1__UnmergeCustomersRequest *input,
+                                                         Customer360__V1__UnmergeCustomersResponse_Closure closure,
+                                                         void *closure_data);
+void customer360__v1__profile_service__list_merges(ProtobufCService *service,
+                                                   const Customer360__V1__ListMergesRequest *input,
+                                                   Customer360__V1__ListMergesResponse_Closure closure,
+                                                   void *closure_data);
+void customer360__v1__profile_service__list_match_suggestions(ProtobufCService *service,
+                                                              const Customer360__V1__ListMatchSuggestionsRequest *input,
+                                                              Customer360__V1__ListMatchSuggestionsResponse_Closure closure,
+                                                              void *closure_data);
+void customer360__v1__profile_service__accept_suggestion(ProtobufCService *service,
+                                                         const Customer360__V1__AcceptSuggestionRequest *input,
+                                                         Customer360__V1__AcceptSuggestionResponse_Closure closure,
+                                                         void *closure_data);
+void customer360__v1__profile_service__reject_suggestion(ProtobufCService *service,
+                                                         const Customer360__V1__RejectSuggestionRequest *input,
+                                                         Customer360__V1__RejectSuggestionResponse_Closure closure,
+                                                         void *closure_data);
 void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      const Customer360__V1__WatchChangesRequest *input,
                                                      Customer360__V1__WatchChangesResponse_Closure closure,
@@ -2060,6 +2606,7 @@ void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
 extern const ProtobufCEnumDescriptor    customer360__v1__identifier_kind__descriptor;
 extern const ProtobufCEnumDescriptor    customer360__v1__lifecycle_stage__descriptor;
 extern const ProtobufCEnumDescriptor    customer360__v1__loyalty_tier__descriptor;
+extern const ProtobufCEnumDescriptor    customer360__v1__merge_reason__descriptor;
 extern const ProtobufCEnumDescriptor    customer360__v1__consent_purpose__descriptor;
 extern const ProtobufCEnumDescriptor    customer360__v1__consent_status__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__identifier__descriptor;
@@ -2085,6 +2632,18 @@ extern const ProtobufCMessageDescriptor customer360__v1__lookup_customer_request
 extern const ProtobufCMessageDescriptor customer360__v1__list_customers_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__list_customers_response__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__merge_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__merge_record__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__unmerge_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__unmerge_customers_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__list_merges_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__list_merges_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__match_suggestion__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__list_match_suggestions_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__list_match_suggestions_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__accept_suggestion_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__accept_suggestion_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__reject_suggestion_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__reject_suggestion_response__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__add_identifier_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__remove_identifier_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__set_consent_request__descriptor;

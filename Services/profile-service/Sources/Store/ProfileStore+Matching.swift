@@ -1,0 +1,164 @@
+public import C360StoreKit
+public import Foundation
+import GRDB
+
+/// Two customers that may be one person.
+public struct MatchSuggestion: Sendable, Equatable {
+    public var id: String
+    /// The older of the two (ids are time-ordered), the default survivor.
+    public var customerID: String
+    public var candidateID: String
+    public var rule: String
+    public var score: Double
+    public var explanation: String
+    public var suggestedAt: Date
+}
+
+extension ProfileStore {
+    /// Looks for customers that may be the same person as `customerID`, through the match-key indexes (never a
+    /// scan), and records a suggestion per pair not suggested before — a rejected pair never comes back, and a pair
+    /// matched again by a stronger rule takes the stronger rule. Called inside the write that created or changed the
+    /// customer, so suggestions appear as soon as the data that causes them.
+    func suggestMatches(_ db: Database, for customerID: String) throws {
+        guard let customer = try CustomerRecord.fetchOne(db, key: customerID), customer.state == .active else { return }
+        var found: [String: (rule: IdentityMatch.Rule, explanation: String)] = [:]
+        func consider(_ candidate: String, _ rule: IdentityMatch.Rule, _ explanation: String) {
+            guard candidate != customerID else { return }
+            if let known = found[candidate], known.rule.score >= rule.score { return }
+            found[candidate] = (rule, explanation)
+        }
+        let identifiers = try IdentifierRecord.filter(IdentifierRecord.Columns.customerId == customerID).fetchAll(db)
+        for identifier in identifiers {
+            let others = try IdentifierRecord
+                .filter(IdentifierRecord.Columns.kind == identifier.kind.rawValue)
+                .filter(IdentifierRecord.Columns.matchKey == identifier.matchKey)
+                .filter(IdentifierRecord.Columns.customerId != customerID)
+                .limit(20).fetchAll(db)
+            for other in others {
+                consider(other.customerId, IdentityMatch.Rule(identifier.kind),
+                         "\(identifier.kind.label) \(identifier.value) and \(other.value) reach the same \(identifier.kind == .email ? "inbox" : identifier.kind == .phone ? "number" : "record")")
+            }
+        }
+        if let key = customer.matchKey {
+            let others = try String.fetchAll(db, CustomerRecord.select(CustomerRecord.Columns.id)
+                .filter(CustomerRecord.Columns.matchKey == key).filter(CustomerRecord.Columns.id != customerID)
+                .limit(20))
+            for other in others {
+                consider(other, .nameBirthYearCity, "same name, birth year and city: \(customer.givenName) "
+                         + "\(customer.familyName), \(customer.birthYear.map(String.init) ?? ""), \(customer.city)")
+            }
+        }
+        let timestamp = now()
+        for (candidate, match) in found {
+            guard let other = try CustomerRecord.fetchOne(db, key: candidate), other.state == .active else { continue }
+            let (older, newer) = customerID < candidate ? (customerID, candidate) : (candidate, customerID)
+            try db.execute(sql: """
+                INSERT INTO match_suggestion (suggestionId, customerId, candidateId, rule, score, explanation, state,
+                    suggestedAt, decidedBy, decidedAt)
+                VALUES (?, ?, ?, ?, ?, ?, 'open', ?, '', NULL)
+                ON CONFLICT (customerId, candidateId) DO UPDATE SET rule = excluded.rule, score = excluded.score,
+                    explanation = excluded.explanation
+                WHERE state = 'open' AND excluded.score > score
+                """, arguments: [EntityID.generate(), older, newer, match.rule.rawValue, match.rule.score,
+                                 match.explanation, timestamp])
+        }
+    }
+
+    /// Open suggestions whose two customers are both still active, best first, one page after `after`.
+    public func matchSuggestions(
+        customer customerID: String?, minScore: Double, after: SuggestionPosition?, limit: Int
+    ) async throws -> Page<(suggestion: MatchSuggestion, position: SuggestionPosition)> {
+        try await writer.read { db in
+            var sql = """
+                SELECT s.* FROM match_suggestion s
+                JOIN customer a ON a.id = s.customerId AND a.state = 'active'
+                JOIN customer b ON b.id = s.candidateId AND b.state = 'active'
+                WHERE s.state = 'open' AND s.score >= ?
+                """
+            var arguments: StatementArguments = [minScore]
+            if let customerID {
+                sql += " AND (s.customerId = ? OR s.candidateId = ?)"
+                _ = arguments.append(contentsOf: [customerID, customerID])
+            }
+            if let after {
+                sql += " AND (s.score < ? OR (s.score = ? AND s.suggestionId > ?))"
+                _ = arguments.append(contentsOf: [after.score, after.score, after.id])
+            }
+            sql += " ORDER BY s.score DESC, s.suggestionId LIMIT ?"
+            _ = arguments.append(contentsOf: [limit + 1])
+            let rows = try SuggestionRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return Page(fetched: rows, limit: limit).map {
+                ($0.suggestion, SuggestionPosition(score: $0.score, id: $0.suggestionId))
+            }
+        }
+    }
+
+    /// Merges the two customers of an open suggestion (the older survives unless `survivorID` names the other),
+    /// with the rule as the ledger's reason, and marks the suggestion accepted — one transaction.
+    ///
+    /// - Throws: `ProfileError.suggestionNotFound`, `.suggestionDecided`, `.survivorNotInSuggestion`, and what a
+    ///   merge throws (a customer no longer active).
+    public func acceptSuggestion(_ id: String, survivor survivorID: String?, requestedBy: String) async throws
+        -> (profile: CustomerProfile, entry: MergeEntry?) {
+        try await writer.write { db in
+            var record = try openSuggestion(db, id)
+            let survivor = survivorID ?? record.customerId
+            guard survivor == record.customerId || survivor == record.candidateId else {
+                throw ProfileError.survivorNotInSuggestion(survivor, suggestion: id)
+            }
+            let merged = survivor == record.customerId ? record.candidateId : record.customerId
+            let result = try merge(db, survivor: survivor, merged: merged, request: MergeRequest(
+                reason: .matchRule, rule: record.rule, matchedOn: [record.explanation],
+                note: "accepted match suggestion \(id)", requestedBy: requestedBy))
+            record.state = "accepted"
+            record.decidedBy = requestedBy
+            record.decidedAt = now()
+            try record.update(db)
+            return result
+        }
+    }
+
+    /// Rejects an open suggestion; the pair is never suggested again.
+    public func rejectSuggestion(_ id: String, requestedBy: String) async throws {
+        try await writer.write { db in
+            var record = try openSuggestion(db, id)
+            record.state = "rejected"
+            record.decidedBy = requestedBy
+            record.decidedAt = now()
+            try record.update(db)
+        }
+    }
+
+    private func openSuggestion(_ db: Database, _ id: String) throws -> SuggestionRecord {
+        guard let record = try SuggestionRecord.fetchOne(db, key: id) else { throw ProfileError.suggestionNotFound(id) }
+        guard record.state == "open" else { throw ProfileError.suggestionDecided(id, state: record.state) }
+        return record
+    }
+}
+
+/// Where a list of suggestions continues: after this score and id.
+public struct SuggestionPosition: Codable, Sendable, Equatable {
+    public var score: Double
+    public var id: String
+}
+
+/// A row of `match_suggestion`.
+struct SuggestionRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "match_suggestion"
+    var suggestionId: String
+    var customerId: String
+    var candidateId: String
+    var rule: String
+    var score: Double
+    var explanation: String
+    /// open, accepted or rejected.
+    var state: String
+    var suggestedAt: Date
+    var decidedBy: String
+    var decidedAt: Date?
+
+    var suggestion: MatchSuggestion {
+        MatchSuggestion(id: suggestionId, customerID: customerId, candidateID: candidateId, rule: rule, score: score,
+                        explanation: explanation, suggestedAt: suggestedAt)
+    }
+}
