@@ -1,4 +1,6 @@
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 
 /// Writes one line to stdout at once.
 ///
@@ -115,4 +117,15 @@ func databaseSize(directory: URL, fileName: String) -> Int64 {
         let values = try? directory.appendingPathComponent(name).resourceValues(forKeys: [.fileSizeKey])
         return total + Int64(values?.fileSize ?? 0)
     }
+}
+
+/// One client on its own HTTP/2 connection to a local executable's `port`, flushing each message at once (no
+/// coalescing delay), for benchmarks that time one call at a time.
+func withClient<Result: Sendable>(
+    port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+) async throws -> Result {
+    try await withGRPCClient(
+        transport: try .http2NIOPosix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext,
+                                      config: .defaults { $0.connection.flushCoalescing = nil })
+    ) { client in try await body(client) }
 }

@@ -117,7 +117,7 @@ struct FeedBenchmark: AsyncParsableCommand {
             try await record(perCustomer, for: id, prefix: "fd-\(index)", interactions)
         }
         let total = perCustomer * customers
-        say("  recorded \(total) touchpoints in \(Format.decimal(seconds(ContinuousClock.now - fillStart))) s")
+        say("  recorded \(total) touchpoints in \(Format.decimal((ContinuousClock.now - fillStart).inSeconds)) s")
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-bench-feed-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -154,7 +154,7 @@ struct FeedBenchmark: AsyncParsableCommand {
             group.cancelAll()
             return count
         }
-        let elapsed = seconds(ContinuousClock.now - begin)
+        let elapsed = (ContinuousClock.now - begin).inSeconds
         let rate = Double(applied) / elapsed
         say("  consumer applied \(applied) events in \(Format.decimal(elapsed, 2)) s: \(Format.whole(rate)) events/s "
             + "(goal ≥ \(Format.whole(Self.throughputGoal)): \(rate >= Self.throughputGoal ? "met" : "NOT met"))")
@@ -175,7 +175,7 @@ struct FeedBenchmark: AsyncParsableCommand {
                 $0.mergedID = merged
             })
             try await interactions.waitForRekey(of: merged)
-            latencies.append(seconds(ContinuousClock.now - begin))
+            latencies.append((ContinuousClock.now - begin).inSeconds)
             let stats = try await interactions.getEngagementStats(.with { $0.customerID = survivor })
             guard stats.totalTouchpoints == Int64(history) else {
                 throw ValidationError("survivor shows \(stats.totalTouchpoints) touchpoints, not \(history)")
@@ -186,18 +186,5 @@ struct FeedBenchmark: AsyncParsableCommand {
         say("  merge → survivor's history re-keyed (\(history) touchpoints): median \(Format.decimal(sorted[sorted.count / 2] * 1_000)) ms, "
             + "max \(Format.decimal(worst * 1_000)) ms over \(merges) (goal p99 ≤ \(Format.decimal(Self.mergeGoalSeconds, 0)) s: "
             + "\(worst <= Self.mergeGoalSeconds ? "met" : "NOT met"))")
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    private func withClient<Result: Sendable>(
-        port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
-    ) async throws -> Result {
-        try await withGRPCClient(
-            transport: try .http2NIOPosix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext,
-                                          config: .defaults { $0.connection.flushCoalescing = nil })
-        ) { client in try await body(client) }
     }
 }

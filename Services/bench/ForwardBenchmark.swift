@@ -210,13 +210,4 @@ struct ForwardBenchmark: AsyncParsableCommand {
         }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
-
-    private func withClient<Result: Sendable>(
-        port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
-    ) async throws -> Result {
-        try await withGRPCClient(
-            transport: try .http2NIOPosix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext,
-                                          config: .defaults { $0.connection.flushCoalescing = nil })
-        ) { client in try await body(client) }
-    }
 }
