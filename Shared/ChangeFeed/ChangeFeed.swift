@@ -148,7 +148,7 @@ public final class ChangeFeed: Service, Sendable {
     /// - Returns: How many were deleted.
     @discardableResult
     public func pruneExpired(now: Date = Date()) async throws -> Int {
-        let cutoff = now.addingTimeInterval(-Double(retention.components.seconds))
+        let cutoff = now.adding(.zero - retention)
         let deleted = try await writer.write { db in try ChangeLog.prune(db, before: cutoff) }
         if deleted > 0 {
             logger.info("pruned change feed", metadata: ["events": "\(deleted)", "before": "\(cutoff)"])

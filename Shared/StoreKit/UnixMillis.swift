@@ -16,3 +16,11 @@ extension Date {
         self.init(timeIntervalSince1970: Double(unixMillis) / 1000)
     }
 }
+
+extension Date {
+    /// This instant moved by `duration` (negative moves back), to the attosecond a `TimeInterval` can carry: delays,
+    /// retries and retention windows are `Duration`s, instants are `Date`s.
+    public func adding(_ duration: Duration) -> Date {
+        addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+}

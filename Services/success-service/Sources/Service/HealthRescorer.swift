@@ -78,7 +78,7 @@ public struct HealthRescorer: Service {
             Counter(label: "c360_health_rescores_total", dimensions: [("outcome", "retried")]).increment()
             logger.info("re-score postponed", metadata: ["customer_id": "\(request.customerId)", "error": "\(error)"])
             try? await store.postponeRescore(
-                request, until: scorer.now().addingTimeInterval(Double(Self.retryAfterFailure.components.seconds)))
+                request, until: scorer.now().adding(Self.retryAfterFailure))
         }
     }
 }

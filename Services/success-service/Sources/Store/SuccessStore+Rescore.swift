@@ -56,7 +56,7 @@ extension SuccessStore {
     }
 
     static func enqueueRescore(_ db: Database, customerID: String, delay: Duration, now: Date) throws {
-        let due = now.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        let due = now.adding(delay)
         try db.cachedStatement(sql: """
             INSERT INTO rescore_queue (customerId, dueAt, changes) VALUES (?, ?, 1)
             ON CONFLICT (customerId) DO UPDATE SET changes = changes + 1
@@ -79,7 +79,7 @@ extension SuccessStore {
             try RescoreRequest.filter(RescoreRequest.Columns.customerId == request.customerId)
                 .filter(RescoreRequest.Columns.changes == request.changes).deleteAll(db)
             if db.changesCount == 0 {
-                try postponeRescore(db, request.customerId, until: now.addingTimeInterval(Double(retry.components.seconds)))
+                try postponeRescore(db, request.customerId, until: now.adding(retry))
             }
         }
     }
