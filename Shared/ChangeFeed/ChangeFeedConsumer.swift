@@ -95,11 +95,7 @@ public struct ChangeFeedConsumer<Transport: ClientTransport>: Service {
         }
         let applied = Counter(label: "c360_change_feed_events_applied_total", dimensions: [("source", source.name)])
         let stored = Gauge(label: "c360_change_feed_position", dimensions: [("source", source.name)])
-        return try await client.serverStreaming(
-            request: ClientRequest(message: request), descriptor: descriptor,
-            serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
-            deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(), options: .defaults
-        ) { [source, writer, apply] response in
+        return try await watch(request) { [source, writer, apply] response in
             var progressed = false
             for try await batch in response.messages {
                 let count = try await writer.write { db in
@@ -119,6 +115,18 @@ public struct ChangeFeedConsumer<Transport: ClientTransport>: Service {
         }
     }
 
+    /// Calls the peer's `WatchChanges` and hands its answers to `handle`.
+    private func watch<Result: Sendable>(
+        _ request: Customer360_V1_WatchChangesRequest,
+        _ handle: @Sendable @escaping (StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
+    ) async throws -> Result {
+        try await client.serverStreaming(
+            request: ClientRequest(message: request), descriptor: descriptor,
+            serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
+            deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(), options: .defaults,
+            onResponse: handle)
+    }
+
     /// Learns the peer's head, runs `resync`, and stores the head as the position: events committed while `resync`
     /// ran come again and are applied again (effects are idempotent).
     private func resynchronise() async throws {
@@ -126,11 +134,7 @@ public struct ChangeFeedConsumer<Transport: ClientTransport>: Service {
             $0.startAtHead = true
             $0.untilCaughtUp = true
         }
-        let head = try await client.serverStreaming(
-            request: ClientRequest(message: request), descriptor: descriptor,
-            serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
-            deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(), options: .defaults
-        ) { response in
+        let head = try await watch(request) { response in
             var head: UInt64 = 0
             for try await batch in response.messages { head = max(head, batch.throughSequence) }
             return head
