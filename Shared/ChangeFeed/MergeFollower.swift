@@ -18,9 +18,11 @@ public enum MergeFollower {
     ///     `merged` holds nothing.
     ///   - customerIDs: Every customer id the service holds rows for, for a resync after the position fell out of
     ///     profile-service's retention: each is asked of profile-service again, and the merged ones are re-keyed.
+    ///   - readCache: The cache the service's reads resolve through; each merge or unmerge applied here evicts both
+    ///     ids, so an unmerged customer is not read as the survivor for the rest of the cache's lifetime.
     public static func consumer<Transport: ClientTransport>(
         profile client: GRPCClient<Transport>, writer: any DatabaseWriter, directory: any CustomerDirectory,
-        logger: Logger,
+        readCache: CachedCustomerDirectory? = nil, logger: Logger,
         rekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
         unrekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
         customerIDs: @escaping @Sendable (Database) throws -> [String]
@@ -30,6 +32,7 @@ public enum MergeFollower {
             kinds: [.customerMerged, .customerUnmerged], logger: logger,
             apply: { db, events in
                 for event in events {
+                    readCache?.forget([event.customerID, event.relatedCustomerID])
                     switch event.kind {
                     case .customerMerged:
                         try apply(db, merged: event.customerID, survivor: event.relatedCustomerID, rekey: rekey)
@@ -84,6 +87,34 @@ public enum MergeFollower {
         try rekey(db, merged, survivor)
         try CustomerAlias.record(db, merged: merged, survivor: survivor)
         try ChangeLog.append(db, .customerRekeyed, customer: merged, related: survivor)
+    }
+}
+
+/// Resolves ids for reads in a service that follows profile-service's merges: a merge this service has applied is
+/// answered from its own `customer_alias` table first, exact from the moment the rows moved, so a read by the
+/// merged-away id finds the survivor's combined history even while the upstream (cached) answer still names the
+/// merged-away id itself. Other ids resolve upstream.
+public struct MergeAwareCustomerDirectory: CustomerDirectory {
+    private let upstream: any CustomerDirectory
+    private let reader: any DatabaseReader
+
+    public init(upstream: any CustomerDirectory, reader: any DatabaseReader) {
+        self.upstream = upstream
+        self.reader = reader
+    }
+
+    public func resolve(_ customerID: String) async throws(CustomerLookupError) -> String {
+        let resolved = try await upstream.resolve(customerID)
+        do {
+            return try await reader.read { try CustomerAlias.survivor($0, of: resolved) }
+        } catch {
+            throw .unavailable("the local merge aliases could not be read: \(error)")
+        }
+    }
+
+    public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
+        -> [String: Result<String, CustomerLookupError>] {
+        try await upstream.resolveForWrite(customerIDs)
     }
 }
 

@@ -132,6 +132,14 @@ public final class CachedCustomerDirectory: CustomerDirectory {
         return answers
     }
 
+    /// Drops what is remembered of `customerIDs`, so the next read asks upstream: for a merge or unmerge this
+    /// process learned of before the entries expire.
+    public func forget(_ customerIDs: [String]) {
+        entries.withLock { entries in
+            for id in customerIDs { entries[id] = nil }
+        }
+    }
+
     private func remember(_ answers: [String: Result<String, CustomerLookupError>], at now: ContinuousClock.Instant) {
         entries.withLock { entries in
             if entries.count + answers.count > capacity { entries.removeAll(keepingCapacity: true) }

@@ -300,19 +300,12 @@ struct MergeHistoryTests {
             let plans = try await services.success.listSuccessPlans(.with { $0.customerID = pair.merged }).plans
 
             // Then each answers Ada's combined data
-            withKnownIssue("""
-                Reads resolve ids through CachedCustomerDirectory, which remembered Bea as herself when her rows were \
-                written (resolveForWrite answers are cached for 300 s) and is never told of the merge, though the \
-                service's own customer_alias table knows it once re-keyed: reads by Bea answer her now empty rows. \
-                Remove this wrapper once reads consult the alias table (or a re-key evicts the cached id).
-                """) {
-                #expect(answered.customerID == pair.survivor)
-                #expect(answered.totals == MergedPair.combined)
-                #expect(timeline.touchpoints.map(\.eventID) == MergedPair.timeline)
-                #expect(scores.customerID == pair.survivor && scores.responses == 2, "\(scores)")
-                #expect(responses.responses.map(\.responseID) == MergedPair.responses)
-                #expect(plans.map(\.planID).sorted() == MergedPair.plans)
-            }
+            #expect(answered.customerID == pair.survivor)
+            #expect(answered.totals == MergedPair.combined)
+            #expect(timeline.touchpoints.map(\.eventID) == MergedPair.timeline)
+            #expect(scores.customerID == pair.survivor && scores.responses == 2, "\(scores)")
+            #expect(responses.responses.map(\.responseID) == MergedPair.responses)
+            #expect(plans.map(\.planID).sorted() == MergedPair.plans)
         }
     }
 

@@ -1,4 +1,5 @@
 import C360ChangeFeed
+import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
@@ -9,6 +10,7 @@ import GRPCCore
 import GRPCInProcessTransport
 import GRPCProtobuf
 import Logging
+import Synchronization
 import Testing
 
 /// A database with only the change feed's tables and one table a consumer's effect writes to.
@@ -239,4 +241,66 @@ private func waitUntil(_ condition: () async throws -> Bool) async throws {
         try await Task.sleep(for: .milliseconds(10))
     }
     Issue.record("condition not met within 10 s")
+}
+
+@Suite("Resolving ids for reads after a merge")
+struct MergeAwareDirectoryTests {
+    @Test("a merge applied here answers the survivor, even while the cache still names the merged-away id itself")
+    func aliasWins() async throws {
+        // Given a cache that learned Bea as herself, and a database where the merge of Bea into Ada was applied
+        let upstream = StaticCustomerDirectory(customers: ["ada", "bea", "cy"])
+        let cache = CachedCustomerDirectory(upstream: upstream)
+        _ = try await cache.resolve("bea")
+        let database = try feedDatabase()
+        try await database.write {
+            try $0.execute(sql: "INSERT INTO customer_alias (mergedId, survivorId) VALUES ('bea', 'ada')")
+        }
+        let reads = MergeAwareCustomerDirectory(upstream: cache, reader: database)
+
+        // When each is resolved for a read
+        // Then Bea reads as Ada, the others as themselves, and an unknown id stays unknown
+        #expect(try await reads.resolve("bea") == "ada")
+        #expect(try await reads.resolve("ada") == "ada")
+        #expect(try await reads.resolve("cy") == "cy")
+        await #expect(throws: CustomerLookupError.unknown(customerID: "zed", reason: "not in the directory")) {
+            try await reads.resolve("zed")
+        }
+    }
+
+    @Test("forgetting an id makes the cache ask upstream again")
+    func forget() async throws {
+        // Given a cache that learned Bea as merged into Ada
+        let merged = StaticCustomerDirectory(customers: ["ada"], merged: ["bea": "ada"])
+        let switchable = SwitchableDirectory(merged)
+        let cache = CachedCustomerDirectory(upstream: switchable)
+        #expect(try await cache.resolve("bea") == "ada")
+
+        // When the merge is undone upstream, before and after the cache forgets Bea
+        switchable.replace(with: StaticCustomerDirectory(customers: ["ada", "bea"]))
+        let before = try await cache.resolve("bea")
+        cache.forget(["bea", "ada"])
+        let after = try await cache.resolve("bea")
+
+        // Then the cached answer holds until forgotten, and then upstream's answer is read
+        #expect(before == "ada")
+        #expect(after == "bea")
+    }
+}
+
+/// A directory whose answers a test replaces, standing in for profile-service before and after an unmerge.
+private final class SwitchableDirectory: CustomerDirectory {
+    private let current: Mutex<StaticCustomerDirectory>
+
+    init(_ directory: StaticCustomerDirectory) { current = Mutex(directory) }
+
+    func replace(with directory: StaticCustomerDirectory) { current.withLock { $0 = directory } }
+
+    func resolve(_ customerID: String) async throws(CustomerLookupError) -> String {
+        try await current.withLock { $0 }.resolve(customerID)
+    }
+
+    func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
+        -> [String: Result<String, CustomerLookupError>] {
+        try await current.withLock { $0 }.resolveForWrite(customerIDs)
+    }
 }

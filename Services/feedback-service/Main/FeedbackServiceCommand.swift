@@ -46,12 +46,14 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "sentiment_threshold": "\(threshold)"])
         let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
         let directory = ProfileCustomerDirectory(client: profile.client)
+        let readCache = CachedCustomerDirectory(upstream: directory)
         let service = FeedbackService(
-            store: store, customers: CachedCustomerDirectory(upstream: directory),
+            store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
             sentiment: SentimentAnalyzer(threshold: threshold), changes: changes)
         // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor.
         let merges = MergeFollower.consumer(
-            profile: profile.client, writer: database, directory: directory, logger: host.logger,
+            profile: profile.client, writer: database, directory: directory, readCache: readCache,
+            logger: host.logger,
             rekey: FeedbackStore.rekey, unrekey: FeedbackStore.unrekey,
             customerIDs: FeedbackStore.customerIDs)
         try await host.serviceGroup(

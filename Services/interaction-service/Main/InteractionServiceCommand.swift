@@ -45,13 +45,15 @@ struct InteractionServiceCommand: AsyncParsableCommand {
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
         let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
         let directory = ProfileCustomerDirectory(client: profile.client)
+        let readCache = CachedCustomerDirectory(upstream: directory)
         let service = InteractionService(
-            store: store, customers: CachedCustomerDirectory(upstream: directory),
+            store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
             settings: CommerceSettings(currency: currencyCode), changes: changes)
         // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets
         // move to the survivor.
         let merges = MergeFollower.consumer(
-            profile: profile.client, writer: database, directory: directory, logger: host.logger,
+            profile: profile.client, writer: database, directory: directory, readCache: readCache,
+            logger: host.logger,
             rekey: { try store.rekey($0, merged: $1, survivor: $2) },
             unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs)
         try await host.serviceGroup(

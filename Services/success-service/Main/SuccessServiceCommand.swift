@@ -110,12 +110,14 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         let batches = BatchRunner(store: store, scorer: scorer, customers: peers, logger: host.logger)
         let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
         let directory = ProfileCustomerDirectory(client: profile.client)
+        let readCache = CachedCustomerDirectory(upstream: directory)
         let service = SuccessService(
-            store: store, customers: CachedCustomerDirectory(upstream: directory),
+            store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
             scorer: scorer, batches: batches, feed: feed, changes: changes)
         // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor.
         let merges = MergeFollower.consumer(
-            profile: profile.client, writer: database, directory: directory, logger: host.logger,
+            profile: profile.client, writer: database, directory: directory, readCache: readCache,
+            logger: host.logger,
             rekey: SuccessStore.rekey, unrekey: SuccessStore.unrekey,
             customerIDs: SuccessStore.customerIDs)
         // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
