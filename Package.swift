@@ -20,6 +20,11 @@ let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-p
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "Customer360",
@@ -29,6 +34,7 @@ let package = Package(
         .executable(name: "interaction-service", targets: ["interaction-service"]),
         .executable(name: "feedback-service", targets: ["feedback-service"]),
         .executable(name: "success-service", targets: ["success-service"]),
+        .executable(name: "outreach-service", targets: ["outreach-service"]),
         .executable(name: "gateway", targets: ["gateway"]),
         .executable(name: "demo-data", targets: ["demo-data"]),
     ],
@@ -44,6 +50,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: Shared libraries
@@ -158,6 +167,23 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// Segments over a read model kept from every feed, templates, consent-checked sends through SMTP and webhooks.
+        .target(
+            name: "OutreachService",
+            dependencies: [
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
+                logging, metrics, lifecycle, swiftProtobuf, nioCore, nioPosix, nioHTTP1, asyncHTTPClient, crypto,
+            ],
+            path: "Services/outreach-service/Sources",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "outreach-service",
+            dependencies: ["OutreachService", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser],
+            path: "Services/outreach-service/Main",
+            swiftSettings: strictSettings
+        ),
+
         .target(
             name: "C360Gateway",
             dependencies: [
@@ -253,6 +279,15 @@ let package = Package(
                 grpcCore, grdb, swiftProtobuf,
             ],
             path: "Tests/SuccessServiceTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "OutreachServiceTests",
+            dependencies: [
+                "OutreachService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360ChangeFeed", "C360TestSupport",
+                grpcCore, grdb, swiftProtobuf,
+            ],
+            path: "Tests/OutreachServiceTests",
             swiftSettings: strictSettings
         ),
         .testTarget(

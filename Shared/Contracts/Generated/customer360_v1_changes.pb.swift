@@ -65,6 +65,12 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
   case alertRaised // = 61
   case planChanged // = 62
 
+  /// outreach-service. subject_id is the segment id (entered, left) or the message id (sent, failed).
+  case segmentEntered // = 100
+  case segmentLeft // = 101
+  case messageSent // = 102
+  case messageFailed // = 103
+
   /// Any service: the rows this service held under customer_id now belong to related_customer_id, because it applied
   /// profile-service's merge (subject_id names it). Counters of the survivor were recomputed.
   case customerRekeyed // = 80
@@ -101,6 +107,10 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     case 62: self = .planChanged
     case 80: self = .customerRekeyed
     case 81: self = .customerDataErased
+    case 100: self = .segmentEntered
+    case 101: self = .segmentLeft
+    case 102: self = .messageSent
+    case 103: self = .messageFailed
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -129,6 +139,10 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     case .planChanged: return 62
     case .customerRekeyed: return 80
     case .customerDataErased: return 81
+    case .segmentEntered: return 100
+    case .segmentLeft: return 101
+    case .messageSent: return 102
+    case .messageFailed: return 103
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -155,6 +169,10 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     .healthScored,
     .alertRaised,
     .planChanged,
+    .segmentEntered,
+    .segmentLeft,
+    .messageSent,
+    .messageFailed,
     .customerRekeyed,
     .customerDataErased,
   ]
@@ -250,7 +268,7 @@ public nonisolated struct Customer360_V1_WatchChangesResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "customer360.v1"
 
 nonisolated extension Customer360_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_CUSTOMER_CREATED\0\u{1}CHANGE_KIND_CUSTOMER_UPDATED\0\u{1}CHANGE_KIND_CUSTOMER_MERGED\0\u{1}CHANGE_KIND_CUSTOMER_UNMERGED\0\u{1}CHANGE_KIND_CUSTOMER_DELETED\0\u{1}CHANGE_KIND_CUSTOMER_ERASED\0\u{1}CHANGE_KIND_CONSENT_CHANGED\0\u{1}CHANGE_KIND_LOYALTY_CHANGED\0\u{2}\u{c}CHANGE_KIND_TOUCHPOINT_RECORDED\0\u{1}CHANGE_KIND_PURCHASE_RECORDED\0\u{1}CHANGE_KIND_TICKET_OPENED\0\u{1}CHANGE_KIND_TICKET_UPDATED\0\u{1}CHANGE_KIND_TICKET_RESOLVED\0\u{2}\u{10}CHANGE_KIND_RESPONSE_RECORDED\0\u{1}CHANGE_KIND_FEATURE_VOTE_RECORDED\0\u{1}CHANGE_KIND_CHURN_REASON_RECORDED\0\u{2}\u{12}CHANGE_KIND_HEALTH_SCORED\0\u{1}CHANGE_KIND_ALERT_RAISED\0\u{1}CHANGE_KIND_PLAN_CHANGED\0\u{2}\u{12}CHANGE_KIND_CUSTOMER_REKEYED\0\u{1}CHANGE_KIND_CUSTOMER_DATA_ERASED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_CUSTOMER_CREATED\0\u{1}CHANGE_KIND_CUSTOMER_UPDATED\0\u{1}CHANGE_KIND_CUSTOMER_MERGED\0\u{1}CHANGE_KIND_CUSTOMER_UNMERGED\0\u{1}CHANGE_KIND_CUSTOMER_DELETED\0\u{1}CHANGE_KIND_CUSTOMER_ERASED\0\u{1}CHANGE_KIND_CONSENT_CHANGED\0\u{1}CHANGE_KIND_LOYALTY_CHANGED\0\u{2}\u{c}CHANGE_KIND_TOUCHPOINT_RECORDED\0\u{1}CHANGE_KIND_PURCHASE_RECORDED\0\u{1}CHANGE_KIND_TICKET_OPENED\0\u{1}CHANGE_KIND_TICKET_UPDATED\0\u{1}CHANGE_KIND_TICKET_RESOLVED\0\u{2}\u{10}CHANGE_KIND_RESPONSE_RECORDED\0\u{1}CHANGE_KIND_FEATURE_VOTE_RECORDED\0\u{1}CHANGE_KIND_CHURN_REASON_RECORDED\0\u{2}\u{12}CHANGE_KIND_HEALTH_SCORED\0\u{1}CHANGE_KIND_ALERT_RAISED\0\u{1}CHANGE_KIND_PLAN_CHANGED\0\u{2}\u{12}CHANGE_KIND_CUSTOMER_REKEYED\0\u{1}CHANGE_KIND_CUSTOMER_DATA_ERASED\0\u{2}\u{13}CHANGE_KIND_SEGMENT_ENTERED\0\u{1}CHANGE_KIND_SEGMENT_LEFT\0\u{1}CHANGE_KIND_MESSAGE_SENT\0\u{1}CHANGE_KIND_MESSAGE_FAILED\0")
 }
 
 nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

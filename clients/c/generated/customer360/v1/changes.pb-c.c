@@ -399,7 +399,7 @@ const ProtobufCMessageDescriptor customer360__v1__watch_changes_response__descri
   (ProtobufCMessageInit) customer360__v1__watch_changes_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue customer360__v1__change_kind__enum_values_by_number[22] =
+static const ProtobufCEnumValue customer360__v1__change_kind__enum_values_by_number[26] =
 {
   { "CHANGE_KIND_UNSPECIFIED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED", 0 },
   { "CHANGE_KIND_CUSTOMER_CREATED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_CREATED", 1 },
@@ -423,11 +423,15 @@ static const ProtobufCEnumValue customer360__v1__change_kind__enum_values_by_num
   { "CHANGE_KIND_PLAN_CHANGED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_PLAN_CHANGED", 62 },
   { "CHANGE_KIND_CUSTOMER_REKEYED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_REKEYED", 80 },
   { "CHANGE_KIND_CUSTOMER_DATA_ERASED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_DATA_ERASED", 81 },
+  { "CHANGE_KIND_SEGMENT_ENTERED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_SEGMENT_ENTERED", 100 },
+  { "CHANGE_KIND_SEGMENT_LEFT", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_SEGMENT_LEFT", 101 },
+  { "CHANGE_KIND_MESSAGE_SENT", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_MESSAGE_SENT", 102 },
+  { "CHANGE_KIND_MESSAGE_FAILED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_MESSAGE_FAILED", 103 },
 };
 static const ProtobufCIntRange customer360__v1__change_kind__value_ranges[] = {
-{0, 0},{20, 9},{40, 14},{60, 17},{80, 20},{0, 22}
+{0, 0},{20, 9},{40, 14},{60, 17},{80, 20},{100, 22},{0, 26}
 };
-static const ProtobufCEnumValueIndex customer360__v1__change_kind__enum_values_by_name[22] =
+static const ProtobufCEnumValueIndex customer360__v1__change_kind__enum_values_by_name[26] =
 {
   { "CHANGE_KIND_ALERT_RAISED", 18 },
   { "CHANGE_KIND_CHURN_REASON_RECORDED", 16 },
@@ -443,9 +447,13 @@ static const ProtobufCEnumValueIndex customer360__v1__change_kind__enum_values_b
   { "CHANGE_KIND_FEATURE_VOTE_RECORDED", 15 },
   { "CHANGE_KIND_HEALTH_SCORED", 17 },
   { "CHANGE_KIND_LOYALTY_CHANGED", 8 },
+  { "CHANGE_KIND_MESSAGE_FAILED", 25 },
+  { "CHANGE_KIND_MESSAGE_SENT", 24 },
   { "CHANGE_KIND_PLAN_CHANGED", 19 },
   { "CHANGE_KIND_PURCHASE_RECORDED", 10 },
   { "CHANGE_KIND_RESPONSE_RECORDED", 14 },
+  { "CHANGE_KIND_SEGMENT_ENTERED", 22 },
+  { "CHANGE_KIND_SEGMENT_LEFT", 23 },
   { "CHANGE_KIND_TICKET_OPENED", 11 },
   { "CHANGE_KIND_TICKET_RESOLVED", 13 },
   { "CHANGE_KIND_TICKET_UPDATED", 12 },
@@ -459,11 +467,11 @@ const ProtobufCEnumDescriptor customer360__v1__change_kind__descriptor =
   "ChangeKind",
   "Customer360__V1__ChangeKind",
   "customer360.v1",
-  22,
+  26,
   customer360__v1__change_kind__enum_values_by_number,
-  22,
+  26,
   customer360__v1__change_kind__enum_values_by_name,
-  5,
+  6,
   customer360__v1__change_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

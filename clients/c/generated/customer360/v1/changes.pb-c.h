@@ -69,6 +69,13 @@ typedef enum _Customer360__V1__ChangeKind {
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_ALERT_RAISED = 61,
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_PLAN_CHANGED = 62,
   /*
+   * outreach-service. subject_id is the segment id (entered, left) or the message id (sent, failed).
+   */
+  CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_SEGMENT_ENTERED = 100,
+  CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_SEGMENT_LEFT = 101,
+  CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_MESSAGE_SENT = 102,
+  CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_MESSAGE_FAILED = 103,
+  /*
    * Any service: the rows this service held under customer_id now belong to related_customer_id, because it applied
    * profile-service's merge (subject_id names it). Counters of the survivor were recomputed.
    */

@@ -1,0 +1,104 @@
+import C360Clients
+public import C360ChangeFeed
+import C360Contracts
+public import C360ServerKit
+import C360StoreKit
+import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import Logging
+import Metrics
+public import ServiceLifecycle
+
+/// Keeps the read model current: follows the four data services' feeds (each event queues its customer for a
+/// refresh, in the transaction that stores the feed position), refreshes queued customers from their owners once the
+/// coalescing delay has passed, and re-evaluates every segment periodically, because rules over time windows ("no
+/// purchase within 90 days") change membership with nobody changing anything.
+public enum ReadModelUpkeep {
+    public typealias Transport = HTTP2ClientTransport.Posix
+
+    /// The feed consumers: one per data service.
+    public static func followers(
+        peers: [(ServiceIdentity, GRPCClient<Transport>, String)], store: OutreachStore,
+        profile: GRPCClient<Transport>, delay: Duration, logger: Logger
+    ) -> [ChangeFeedConsumer<Transport>] {
+        peers.map { identity, client, service in
+            ChangeFeedConsumer(
+                source: identity, service: service, client: client, writer: store.writer,
+                kinds: OutreachStore.followedChanges, logger: logger,
+                apply: { db, events in try OutreachStore.apply(db, events: events, delay: delay, now: Date()) },
+                resync: {
+                    // Events were pruned before this service saw them: every customer is read again.
+                    let ids = identity.name == ServiceIdentity.profile.name
+                        ? try await allCustomers(profile, logger: logger) : try await store.customerIDs()
+                    try await store.queueRefresh(ids, now: Date())
+                    logger.notice("read model resync queued customers",
+                                  metadata: ["source": "\(identity.name)", "customers": "\(ids.count)"])
+                })
+        }
+    }
+
+    /// Every customer id profile-service holds, paged.
+    static func allCustomers(_ client: GRPCClient<Transport>, logger: Logger) async throws -> [String] {
+        let profile = Customer360_V1_ProfileService.Client(wrapping: client)
+        var ids: [String] = []
+        var token = ""
+        repeat {
+            let page = try await profile.listCustomers(.with {
+                $0.page.pageSize = 500
+                $0.page.pageToken = token
+            }, options: CallOptions.deadline(.seconds(10)))
+            ids += page.customers.map(\.customerID)
+            token = page.page.nextPageToken
+            if ids.count % 10_000 < 500 { logger.info("read model resync: listing customers", metadata: ["listed": "\(ids.count)"]) }
+        } while !token.isEmpty
+        return ids
+    }
+
+    /// Refreshes queued customers from their owners.
+    public static func refresher(store: OutreachStore, reader: FactReader, logger: Logger) -> CustomerQueueWorker {
+        CustomerQueueWorker(
+            queue: OutreachStore.refreshQueue, writer: store.writer, logger: logger, metric: "c360_outreach_fact_refresh"
+        ) { customerID in
+            let now = Date()
+            switch try await reader.read(customerID, now: now) {
+            case .facts(let snapshot):
+                try await store.store(snapshot, now: now)
+            case .merged(let survivor):
+                try await store.forget(customerID: customerID, now: now)
+                try await store.queueRefresh([survivor], now: now)
+            case .gone:
+                try await store.forget(customerID: customerID, now: now)
+            }
+        }
+    }
+}
+
+/// Re-evaluates every segment over the whole read model every `interval`, so time-window rules stay true.
+public struct SegmentClock: Service {
+    let store: OutreachStore
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: OutreachStore, interval: Duration, logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled else { return }
+                do {
+                    let changed = try await store.recomputeSegments(now: Date())
+                    Counter(label: "c360_outreach_segment_recomputes_total").increment()
+                    if changed > 0 { logger.notice("segments re-evaluated", metadata: ["membership_changes": "\(changed)"]) }
+                } catch {
+                    logger.warning("segment re-evaluation failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}

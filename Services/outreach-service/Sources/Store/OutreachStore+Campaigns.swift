@@ -1,0 +1,98 @@
+import C360ChangeFeed
+import C360ServerKit
+import C360StoreKit
+public import Foundation
+import GRDB
+
+extension OutreachStore {
+    /// Starts a campaign; the same id with the same segment and template answers the stored one.
+    ///
+    /// - Throws: `OutreachError.segmentNotFound`, `.templateNotFound`, or `.campaignExists` for the same id with
+    ///   another audience or template.
+    public func startCampaign(_ campaign: CampaignRecord) async throws -> CampaignRecord {
+        try await writer.write { db in
+            if let stored = try CampaignRecord.fetchOne(db, key: campaign.campaignId) {
+                guard stored.segmentId == campaign.segmentId, stored.templateId == campaign.templateId else {
+                    throw OutreachError.campaignExists(campaign.campaignId)
+                }
+                return stored
+            }
+            guard try SegmentRecord.exists(db, key: campaign.segmentId) else {
+                throw OutreachError.segmentNotFound(campaign.segmentId)
+            }
+            guard try TemplateRecord.exists(db, key: campaign.templateId) else {
+                throw OutreachError.templateNotFound(campaign.templateId)
+            }
+            try campaign.insert(db)
+            return campaign
+        }
+    }
+
+    public func campaign(id: String) async throws -> (CampaignRecord, CampaignCounts) {
+        try await writer.read { db in
+            guard let campaign = try CampaignRecord.fetchOne(db, key: id) else { throw OutreachError.campaignNotFound(id) }
+            return (campaign, try Self.counts(db, campaignID: id))
+        }
+    }
+
+    /// Campaigns still queueing members (resumed after a restart).
+    public func queueingCampaigns() async throws -> [CampaignRecord] {
+        try await writer.read { db in try CampaignRecord.filter(CampaignRecord.Columns.queueing == true).fetchAll(db) }
+    }
+
+    /// Queues the next `chunk` members of a campaign's segment after its cursor, one message each (key
+    /// `<campaign>:<customer>`), and moves the cursor, in one transaction: a restart resumes after the last chunk
+    /// stored. Answers how many were queued; 0 once every member is (the campaign then stops queueing).
+    public func queueNextMembers(campaignID: String, chunk: Int, now: Date) async throws -> Int {
+        try await writer.write { db in
+            guard var campaign = try CampaignRecord.fetchOne(db, key: campaignID), campaign.queueing else { return 0 }
+            guard let template = try TemplateRecord.fetchOne(db, key: campaign.templateId) else {
+                throw OutreachError.templateNotFound(campaign.templateId)
+            }
+            let members = try String.fetchAll(
+                db, SegmentMembership.select(SegmentMembership.Columns.customerId)
+                    .filter(SegmentMembership.Columns.segmentId == campaign.segmentId)
+                    .filter(SegmentMembership.Columns.customerId > campaign.cursor)
+                    .order(SegmentMembership.Columns.customerId).limit(chunk))
+            for customerID in members {
+                _ = try Self.enqueue(db, MessageRecord(
+                    messageId: EntityID.generate(), customerId: customerID, templateId: campaign.templateId,
+                    campaignId: campaignID, idempotencyKey: "\(campaignID):\(customerID)", purpose: template.purpose,
+                    forcedChannel: "", channel: "", status: .queued, statusReason: "", createdAt: now.unixMillis,
+                    scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, recipient: "", subject: "", body: "",
+                    language: ""))
+            }
+            if let last = members.last { campaign.cursor = last }
+            if members.count < chunk {
+                campaign.queueing = false
+                try campaign.update(db)
+                try Self.completeCampaignIfDone(db, campaignID, now: now)
+            } else {
+                try campaign.update(db)
+            }
+            return members.count
+        }
+    }
+
+    static func counts(_ db: Database, campaignID: String) throws -> CampaignCounts {
+        var counts = CampaignCounts()
+        let rows = try Row.fetchAll(db, MessageRecord.select(MessageRecord.Columns.status, count(MessageRecord.Columns.messageId))
+            .filter(MessageRecord.Columns.campaignId == campaignID).group(MessageRecord.Columns.status))
+        for row in rows {
+            // Positional: (status, count) of one GROUP BY.
+            if let status = MessageStatus(rawValue: row[0]) { counts.byStatus[status] = row[1] }
+        }
+        return counts
+    }
+
+    /// Marks a campaign completed once it queued every member and none of its messages is pending.
+    static func completeCampaignIfDone(_ db: Database, _ campaignID: String, now: Date) throws {
+        guard var campaign = try CampaignRecord.fetchOne(db, key: campaignID), !campaign.queueing,
+              campaign.completedAt == nil else { return }
+        let pending = try MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
+            .filter([MessageStatus.queued, .deferred].contains(MessageRecord.Columns.status)).fetchCount(db)
+        guard pending == 0 else { return }
+        campaign.completedAt = now.unixMillis
+        try campaign.update(db)
+    }
+}

@@ -1,0 +1,173 @@
+import C360ChangeFeed
+import C360ServerKit
+public import C360StoreKit
+public import Foundation
+import GRDB
+
+/// How one attempt to send a message ended.
+public enum SendOutcome: Sendable, Equatable {
+    /// The adapter accepted it.
+    case sent(channel: String, recipient: String, subject: String, body: String, language: String)
+    /// Held back until `until` (quiet hours, or a retry's backoff after `reason`).
+    case deferred(until: Date, reason: String)
+    /// Not sent on purpose (no consent, no address, frequency cap).
+    case suppressed(reason: String)
+    /// The adapter refused it for good, or the last retry failed.
+    case failed(reason: String)
+}
+
+/// Messages of a campaign by status.
+public struct CampaignCounts: Sendable, Equatable {
+    public var byStatus: [MessageStatus: Int] = [:]
+    public var total: Int { byStatus.values.reduce(0, +) }
+}
+
+extension OutreachStore {
+    /// Queues a message; a message with the same idempotency key answers instead.
+    ///
+    /// - Throws: `OutreachError.idempotencyKeyReused` when the key was used for another customer, template or
+    ///   campaign.
+    public func enqueue(_ message: MessageRecord) async throws -> MessageRecord {
+        try await writer.write { db in try Self.enqueue(db, message) }
+    }
+
+    static func enqueue(_ db: Database, _ message: MessageRecord) throws -> MessageRecord {
+        if let stored = try MessageRecord.filter(MessageRecord.Columns.idempotencyKey == message.idempotencyKey).fetchOne(db) {
+            for (field, same) in [("customer_id", stored.customerId == message.customerId),
+                                  ("template_id", stored.templateId == message.templateId),
+                                  ("channel", stored.forcedChannel == message.forcedChannel),
+                                  ("campaign_id", stored.campaignId == message.campaignId)] where !same {
+                throw OutreachError.idempotencyKeyReused(key: message.idempotencyKey, field: field)
+            }
+            return stored
+        }
+        try message.insert(db)
+        return message
+    }
+
+    public func message(id: String) async throws -> MessageRecord {
+        try await writer.read { db in
+            guard let message = try MessageRecord.fetchOne(db, key: id) else { throw OutreachError.messageNotFound(id) }
+            return message
+        }
+    }
+
+    /// Messages due by `now` (queued or deferred), earliest first, and when the next of the rest falls due.
+    public func dueMessages(at now: Date, limit: Int) async throws -> (due: [MessageRecord], next: Date?) {
+        try await writer.read { db in
+            let pending = MessageRecord.filter([MessageStatus.queued, .deferred].contains(MessageRecord.Columns.status))
+            let due = try pending.filter(MessageRecord.Columns.scheduledFor <= now.unixMillis)
+                .order(MessageRecord.Columns.scheduledFor).limit(limit).fetchAll(db)
+            let next = try Int64.fetchOne(db, pending.select(min(MessageRecord.Columns.scheduledFor)))
+            return (due, next.map(Date.init(unixMillis:)))
+        }
+    }
+
+    /// Counts an attempt before the adapter is called, so a crash mid-send is visible as an attempt (the resend
+    /// carries the same message id, which adapters pass on as the idempotency key).
+    public func beginAttempt(_ messageID: String) async throws {
+        _ = try await writer.write { db in
+            try MessageRecord.filter(MessageRecord.Columns.messageId == messageID)
+                .updateAll(db, Column("attempts") += 1)
+        }
+    }
+
+    /// Records how an attempt ended, with its feed event, in one transaction. A message already settled is left as it
+    /// is (a second dispatcher, or a replay, changes nothing).
+    @discardableResult
+    public func settle(_ messageID: String, _ outcome: SendOutcome, at now: Date) async throws -> MessageRecord {
+        try await writer.write { db in
+            guard var message = try MessageRecord.fetchOne(db, key: messageID) else {
+                throw OutreachError.messageNotFound(messageID)
+            }
+            guard message.status.isPending else { return message }
+            switch outcome {
+            case .sent(let channel, let recipient, let subject, let body, let language):
+                message.status = .sent
+                message.statusReason = ""
+                message.channel = channel
+                message.recipient = recipient
+                message.subject = subject
+                message.body = body
+                message.language = language
+                message.sentAt = now.unixMillis
+                try ChangeLog.append(db, .messageSent, customer: message.customerId, subject: messageID, at: now)
+            case .deferred(let until, let reason):
+                message.status = .deferred
+                message.statusReason = reason
+                message.scheduledFor = until.unixMillis
+            case .suppressed(let reason):
+                message.status = .suppressed
+                message.statusReason = reason
+            case .failed(let reason):
+                message.status = .failed
+                message.statusReason = reason
+                try ChangeLog.append(db, .messageFailed, customer: message.customerId, subject: messageID, at: now)
+            }
+            try message.update(db)
+            if !message.campaignId.isEmpty { try Self.completeCampaignIfDone(db, message.campaignId, now: now) }
+            return message
+        }
+    }
+
+    /// Marketing messages sent to a customer since `since` (the frequency cap's count).
+    public func marketingSent(customerID: String, since: Date) async throws -> Int {
+        try await writer.read { db in
+            try MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
+                .filter(MessageRecord.Columns.purpose == MessagePurpose.marketing.rawValue)
+                .filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
+                .filter(MessageRecord.Columns.sentAt >= since.unixMillis).fetchCount(db)
+        }
+    }
+
+    /// Sent messages whose outbound touchpoint is not stored in interaction-service yet, oldest first.
+    public func unrecordedTouchpoints(limit: Int) async throws -> [MessageRecord] {
+        try await writer.read { db in
+            try MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
+                .filter(MessageRecord.Columns.touchpointRecorded == false)
+                .order(MessageRecord.Columns.sentAt).limit(limit).fetchAll(db)
+        }
+    }
+
+    public func markTouchpointRecorded(_ messageID: String) async throws {
+        _ = try await writer.write { db in
+            try MessageRecord.filter(MessageRecord.Columns.messageId == messageID)
+                .updateAll(db, MessageRecord.Columns.touchpointRecorded.set(to: true))
+        }
+    }
+
+    /// One customer's messages, newest first, after the position (createdAt, messageId).
+    public func messages(customerID: String, after: ListPosition?, limit: Int) async throws -> Page<MessageRecord> {
+        try await writer.read { db in
+            var request = MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
+            if let after {
+                request = request.filter(MessageRecord.Columns.createdAt < after.key
+                    || (MessageRecord.Columns.createdAt == after.key && MessageRecord.Columns.messageId < after.tie))
+            }
+            let rows = try request.order(MessageRecord.Columns.createdAt.desc, MessageRecord.Columns.messageId.desc)
+                .limit(limit + 1).fetchAll(db)
+            return Page(fetched: rows, limit: limit)
+        }
+    }
+
+    /// One campaign's messages by customer id after `after`.
+    public func messages(campaignID: String, after: String?, limit: Int) async throws -> Page<MessageRecord> {
+        try await writer.read { db in
+            var request = MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
+            if let after { request = request.filter(MessageRecord.Columns.customerId > after) }
+            return Page(fetched: try request.order(MessageRecord.Columns.customerId).limit(limit + 1).fetchAll(db),
+                        limit: limit)
+        }
+    }
+}
+
+/// Where a newest-first list continues: after the row with this instant (Unix ms) and tie-breaking id.
+public struct ListPosition: Codable, Sendable, Equatable {
+    public var key: Int64
+    public var tie: String
+
+    public init(key: Int64, tie: String) {
+        self.key = key
+        self.tie = tie
+    }
+}

@@ -1,0 +1,164 @@
+public import C360ChangeFeed
+public import C360ServerKit
+import C360StoreKit
+import Foundation
+public import GRDB
+
+/// outreach-service's database: the read model of every customer (facts copied from the other services' feeds),
+/// segments with their current members, message templates, outbound messages and campaigns.
+///
+/// Instants are Unix milliseconds. A message's status change, its feed event and its campaign's counters are stored
+/// in one transaction; a segment membership change and its SEGMENT_ENTERED/LEFT event likewise.
+public struct OutreachStore: Sendable {
+    public let writer: any DatabaseWriter
+
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try DatabaseSchema.migrate(writer, with: Self.schema)
+    }
+
+    public static var schema: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: read model, segments, templates, messages, campaigns") { db in
+            try db.create(table: CustomerFacts.databaseTableName) { t in
+                t.primaryKey("customerId", .text)
+                t.column("givenName", .text).notNull().defaults(to: "")
+                t.column("familyName", .text).notNull().defaults(to: "")
+                t.column("email", .text).notNull().defaults(to: "")
+                t.column("phone", .text).notNull().defaults(to: "")
+                t.column("pushToken", .text).notNull().defaults(to: "")
+                t.column("language", .text).notNull().defaults(to: "")
+                t.column("countryCode", .text).notNull().defaults(to: "")
+                t.column("city", .text).notNull().defaults(to: "")
+                t.column("timeZone", .text).notNull().defaults(to: "")
+                t.column("quietStartMinute", .integer)
+                t.column("quietEndMinute", .integer)
+                t.column("preferredChannel", .text).notNull().defaults(to: "")
+                t.column("bestChannel", .text).notNull().defaults(to: "")
+                t.column("lifecycleStage", .text).notNull().defaults(to: "")
+                t.column("loyaltyTier", .text).notNull().defaults(to: "")
+                t.column("loyaltyPoints", .integer).notNull().defaults(to: 0)
+                t.column("rfmSegment", .text).notNull().defaults(to: "")
+                t.column("clvMinor", .integer).notNull().defaults(to: 0)
+                t.column("orders", .integer).notNull().defaults(to: 0)
+                t.column("discountDriven", .boolean).notNull().defaults(to: false)
+                t.column("lastPurchaseAt", .integer)
+                t.column("lastSeenAt", .integer)
+                t.column("createdAt", .integer)
+                t.column("totalTouchpoints", .integer).notNull().defaults(to: 0)
+                t.column("touchpoints7d", .integer).notNull().defaults(to: 0)
+                t.column("touchpoints30d", .integer).notNull().defaults(to: 0)
+                t.column("touchpoints90d", .integer).notNull().defaults(to: 0)
+                t.column("npsCategory", .text).notNull().defaults(to: "")
+                t.column("latestCsat", .integer)
+                t.column("sentiment", .text).notNull().defaults(to: "")
+                t.column("healthBand", .text).notNull().defaults(to: "")
+                t.column("healthScore", .double)
+                t.column("openAlerts", .integer).notNull().defaults(to: 0)
+                t.column("churnRisk", .boolean).notNull().defaults(to: false)
+                t.column("attributes", .text).notNull().defaults(to: "{}")
+                t.column("refreshedAt", .integer).notNull()
+            }
+            try db.create(table: CustomerTag.databaseTableName) { t in
+                t.column("customerId", .text).notNull()
+                t.column("tag", .text).notNull()
+                t.primaryKey(["customerId", "tag"])
+            }
+            try db.create(index: "customer_tag_by_tag", on: CustomerTag.databaseTableName, columns: ["tag", "customerId"])
+            try db.create(table: CustomerConsent.databaseTableName) { t in
+                t.column("customerId", .text).notNull()
+                t.column("purpose", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("granted", .boolean).notNull()
+                t.primaryKey(["customerId", "purpose", "channel"])
+            }
+            try db.create(table: ChannelCount.databaseTableName) { t in
+                t.column("customerId", .text).notNull()
+                t.column("windowDays", .integer).notNull()
+                t.column("channel", .text).notNull()
+                t.column("touchpoints", .integer).notNull()
+                t.primaryKey(["customerId", "windowDays", "channel"])
+            }
+            try refreshQueue.create(db)
+
+            try db.create(table: SegmentRecord.databaseTableName) { t in
+                t.primaryKey("segmentId", .text)
+                t.column("name", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("rule", .blob).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+            try db.create(table: SegmentMembership.databaseTableName) { t in
+                t.column("segmentId", .text).notNull().references(SegmentRecord.databaseTableName, onDelete: .cascade)
+                t.column("customerId", .text).notNull()
+                t.column("enteredAt", .integer).notNull()
+                t.primaryKey(["segmentId", "customerId"])
+            }
+            try db.create(index: "segment_member_by_customer", on: SegmentMembership.databaseTableName,
+                          columns: ["customerId"])
+
+            try db.create(table: TemplateRecord.databaseTableName) { t in
+                t.primaryKey("templateId", .text)
+                t.column("name", .text).notNull()
+                t.column("purpose", .text).notNull()
+                t.column("defaultLanguage", .text).notNull()
+                t.column("variants", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+
+            try db.create(table: MessageRecord.databaseTableName) { t in
+                t.primaryKey("messageId", .text)
+                t.column("customerId", .text).notNull()
+                t.column("templateId", .text).notNull()
+                t.column("campaignId", .text).notNull()
+                t.column("idempotencyKey", .text).notNull().unique()
+                t.column("purpose", .text).notNull()
+                t.column("forcedChannel", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("statusReason", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("scheduledFor", .integer).notNull()
+                t.column("sentAt", .integer)
+                t.column("attempts", .integer).notNull()
+                t.column("recipient", .text).notNull()
+                t.column("subject", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("language", .text).notNull()
+                t.column("touchpointRecorded", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "message_touchpoint_pending", on: MessageRecord.databaseTableName,
+                          columns: ["sentAt"], condition: Column("touchpointRecorded") == false && Column("status") == "sent")
+            try db.create(index: "message_due", on: MessageRecord.databaseTableName, columns: ["scheduledFor"],
+                          condition: Column("status") == MessageStatus.queued.rawValue
+                            || Column("status") == MessageStatus.deferred.rawValue)
+            try db.create(index: "message_by_customer", on: MessageRecord.databaseTableName,
+                          columns: ["customerId", "createdAt"])
+            try db.create(index: "message_by_campaign", on: MessageRecord.databaseTableName,
+                          columns: ["campaignId", "customerId"])
+
+            try db.create(table: CampaignRecord.databaseTableName) { t in
+                t.primaryKey("campaignId", .text)
+                t.column("segmentId", .text).notNull()
+                t.column("templateId", .text).notNull()
+                t.column("queueing", .boolean).notNull()
+                t.column("cursor", .text).notNull()
+                t.column("startedAt", .integer).notNull()
+                t.column("completedAt", .integer)
+            }
+        }
+        migrator.registerChangeFeed()
+        migrator.registerMergeJournal()
+        return migrator
+    }
+
+    /// Customers whose facts must be read again from their owners, a burst of changes coalesced into one read.
+    public static let refreshQueue = CustomerQueue(table: "fact_refresh")
+}
+
+/// Whose database this is, for the shared `backup` and `restore` subcommands.
+extension OutreachStore: ServiceStore {
+    public static var identity: ServiceIdentity { .outreach }
+}
