@@ -11,6 +11,7 @@ enum StackMember: String, CaseIterable, Sendable {
     case interaction = "interaction-service"
     case feedback = "feedback-service"
     case success = "success-service"
+    case outreach = "outreach-service"
     case gateway
 
     /// The executable's name.
@@ -27,7 +28,7 @@ enum StackMember: String, CaseIterable, Sendable {
     }
 }
 
-/// The five executables wired as in production (as `withGatewayStack` does), but started and stopped by hand so a
+/// The six executables wired as in production (as `withGatewayStack` does), but started and stopped by hand so a
 /// fuzzer can throw the whole stack away after a crash and start a fresh one; with the gateway's admin secret, a
 /// viewer key, and two customers to aim requests at.
 ///
@@ -44,7 +45,7 @@ final class FuzzStack {
 
     private init() {}
 
-    /// Starts profile-service, interaction- and feedback-service, success-service and the gateway, each once it
+    /// Starts profile-service, interaction- and feedback-service, success-service, outreach-service and the gateway, each once it
     /// serves; creates the viewer key and the customers.
     static func start() async throws -> FuzzStack {
         let stack = FuzzStack()
@@ -69,8 +70,10 @@ final class FuzzStack {
             "--interaction-addr", "\(interaction.address)", "--feedback-addr", "\(feedback.address)",
         ]
         let success = try await launch(.success, arguments: peers)
-        _ = try await launch(.gateway, arguments: peers + [
-            "--success-addr", "\(success.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
+        let successPeer = ["--success-addr", "\(success.address)"]
+        let outreach = try await launch(.outreach, arguments: peers + successPeer)
+        _ = try await launch(.gateway, arguments: peers + successPeer + [
+            "--outreach-addr", "\(outreach.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
             "--http-port", "0", "--http-port-file", httpPortFile.path,
         ])
     }

@@ -48,21 +48,24 @@ func withGatewayStack(_ body: (GatewayStack) async throws -> Void) async throws 
                     "--feedback-addr", "\(feedbackProcess.address)",
                 ]
                 try await withService("success-service", arguments: peers) { successProcess, _ in
-                    let gatewayArguments = peers + [
-                        "--success-addr", "\(successProcess.address)",
-                        "--peer-deadline-ms", "\(peerDeadlineMs)",
-                        // The JSON API/dashboard listener defaults to 8080; parallel tests need a free port each.
-                        "--http-port", "0", "--http-port-file", httpPortFile.path,
-                    ]
-                    try await withService("gateway", arguments: gatewayArguments) { gatewayProcess, gatewayClient in
-                        let secret = try await bootstrapSecret(of: gatewayProcess)
-                        let httpPort = try await portInFile(httpPortFile, of: gatewayProcess)
-                        try await body(GatewayStack(
-                            profileProcess: profileProcess, interactionProcess: interactionProcess,
-                            feedbackProcess: feedbackProcess, successProcess: successProcess,
-                            gatewayProcess: gatewayProcess, gateway: GatewayClient(wrapping: gatewayClient),
-                            feedback: SurveyClient(wrapping: feedbackClient), adminSecret: secret,
-                            httpPort: httpPort))
+                    let successPeer = ["--success-addr", "\(successProcess.address)"]
+                    try await withService("outreach-service", arguments: peers + successPeer) { outreachProcess, _ in
+                        let gatewayArguments = peers + successPeer + [
+                            "--outreach-addr", "\(outreachProcess.address)",
+                            "--peer-deadline-ms", "\(peerDeadlineMs)",
+                            // The JSON API/dashboard listener defaults to 8080; parallel tests need a free port each.
+                            "--http-port", "0", "--http-port-file", httpPortFile.path,
+                        ]
+                        try await withService("gateway", arguments: gatewayArguments) { gatewayProcess, gatewayClient in
+                            let secret = try await bootstrapSecret(of: gatewayProcess)
+                            let httpPort = try await portInFile(httpPortFile, of: gatewayProcess)
+                            try await body(GatewayStack(
+                                profileProcess: profileProcess, interactionProcess: interactionProcess,
+                                feedbackProcess: feedbackProcess, successProcess: successProcess,
+                                gatewayProcess: gatewayProcess, gateway: GatewayClient(wrapping: gatewayClient),
+                                feedback: SurveyClient(wrapping: feedbackClient), adminSecret: secret,
+                                httpPort: httpPort))
+                        }
                     }
                 }
             }

@@ -23,7 +23,7 @@ struct RequestFuzzTests {
 
     @Test("no request, however extreme, crashes an internal service or makes it answer UNKNOWN or INTERNAL")
     func internalServices() async throws {
-        let targets = [StackMember.profile, .interaction, .feedback, .success].map {
+        let targets = [StackMember.profile, .interaction, .feedback, .success, .outreach].map {
             FuzzTarget(name: $0.executable, member: $0, credential: .none, share: 0.1)
         }
         try await fuzz(targets, title: "internal services, called directly")

@@ -35,6 +35,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "success-service address. [env: C360_GATEWAY_SUCCESS_ADDR] (default: 127.0.0.1:50054)")
     var successAddr: String?
 
+    @Option(help: "outreach-service address. [env: C360_GATEWAY_OUTREACH_ADDR] (default: 127.0.0.1:50055)")
+    var outreachAddr: String?
+
     @Option(help: "Deadline of each backend call, in milliseconds. [env: C360_GATEWAY_PEER_DEADLINE_MS] (default: 1000)")
     var peerDeadlineMs: Int?
 
@@ -65,12 +68,13 @@ struct GatewayCommand: AsyncParsableCommand {
         let interaction = try connect(interactionAddr, "INTERACTION_ADDR", "127.0.0.1:50052")
         let feedback = try connect(feedbackAddr, "FEEDBACK_ADDR", "127.0.0.1:50053")
         let success = try connect(successAddr, "SUCCESS_ADDR", "127.0.0.1:50054")
+        let outreach = try connect(outreachAddr, "OUTREACH_ADDR", "127.0.0.1:50055")
         host.logger.notice("peers", metadata: [
             "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
-            "success": "\(success.address)", "deadline_ms": "\(deadlineMs)",
+            "success": "\(success.address)", "outreach": "\(outreach.address)", "deadline_ms": "\(deadlineMs)",
         ])
         let peers = Peers(profile: profile.client, interaction: interaction.client, feedback: feedback.client,
-                          success: success.client, deadline: .milliseconds(deadlineMs))
+                          success: success.client, outreach: outreach.client, deadline: .milliseconds(deadlineMs))
         let authenticator = Authenticator(store: store)
         let service = GatewayService(store: store, peers: peers, authenticator: authenticator)
         let forwarder = BackendForwarder(peers: peers, store: store)
@@ -87,7 +91,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let http = HTTPServer.service(host: configuration.host, port: port, portFile: portFile,
                                       api: JSONAPI(client: bridge.client), logger: host.logger)
         try await host.serviceGroup(
-            serving: [service, forwarder], database: database, background: [profile, interaction, feedback, success, bridge],
+            serving: [service, forwarder], database: database, background: [profile, interaction, feedback, success, outreach, bridge],
             frontEnds: [http], interceptors: [accessControl]
         ).run()
     }

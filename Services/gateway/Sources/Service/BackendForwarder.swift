@@ -6,8 +6,8 @@ public import Foundation
 public import GRPCCore
 import Synchronization
 
-/// Serves the four backend services' own contracts (`ProfileService`, `InteractionService`, `FeedbackService`,
-/// `SuccessService`) on the gateway's port: every RPC whose access policy exposes it is forwarded to the service
+/// Serves the backend services' own contracts (`ProfileService`, `InteractionService`, `FeedbackService`,
+/// `SuccessService`, `OutreachService`) on the gateway's port: every RPC whose access policy exposes it is forwarded to the service
 /// that owns it as bytes, unary and streaming alike, under a deadline, with the owner's status passed through.
 ///
 /// The gateway never decodes a forwarded message into a generated type: it reads the top-level `customer_id` for the

@@ -4,7 +4,7 @@ import C360ServerKit
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 
-/// The four services behind the gateway, each a client on one long-lived connection, and the deadline every call
+/// The services behind the gateway, each a client on one long-lived connection, and the deadline every call
 /// to them carries. The current request's id travels with every call through the connections' own interceptor
 /// (`RequestIDClientInterceptor`).
 public struct Peers: Sendable {
@@ -14,24 +14,29 @@ public struct Peers: Sendable {
     let interaction: Customer360_V1_InteractionService.Client<Transport>
     let feedback: Customer360_V1_FeedbackService.Client<Transport>
     let success: Customer360_V1_SuccessService.Client<Transport>
+    /// Only forwarded to (its RPCs are not part of the 360° view); absent in tests that start without it.
+    let outreach: GRPCClient<Transport>?
     /// Deadline of each backend call.
     let deadline: Duration
     /// The connection to each backend, by the fully qualified name of the service it serves (for forwarding).
     let connections: [String: GRPCClient<Transport>]
 
     public init(profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
-                success: GRPCClient<Transport>, deadline: Duration) {
+                success: GRPCClient<Transport>, outreach: GRPCClient<Transport>? = nil, deadline: Duration) {
         self.profile = .init(wrapping: profile)
         self.interaction = .init(wrapping: interaction)
         self.feedback = .init(wrapping: feedback)
         self.success = .init(wrapping: success)
+        self.outreach = outreach
         self.deadline = deadline
-        self.connections = [
+        var connections = [
             Customer360_V1_ProfileService.descriptor.fullyQualifiedService: profile,
             Customer360_V1_InteractionService.descriptor.fullyQualifiedService: interaction,
             Customer360_V1_FeedbackService.descriptor.fullyQualifiedService: feedback,
             Customer360_V1_SuccessService.descriptor.fullyQualifiedService: success,
         ]
+        if let outreach { connections[Customer360_V1_OutreachService.descriptor.fullyQualifiedService] = outreach }
+        self.connections = connections
     }
 
     /// Call options with the deadline.
