@@ -2,7 +2,8 @@
 #
 #   make build        debug build of every product and the tests
 #   make test         contract freshness, the C client's build, swift tests (unit + integration against the built
-#                     executables, the C client against the gateway among them), Python smoke
+#                     executables, the C client against the gateway among them, outreach-service against real SMTP and
+#                     webhook peers in Python), Python smoke
 #   make c-client     the C point-of-sale client, clients/c/build/pos (C11, warnings are errors)
 #   make smoke        the Python smoke test only (needs `make build`)
 #   make deploy-check systemd units, Kubernetes manifests and the Containerfile, validated offline
@@ -43,10 +44,14 @@ c-client:
 	$(MAKE) -C clients/c
 
 # swift-testing runs tests in parallel within the process by default; --skip-build because `build` just built them.
-# C360_C_CLIENT is the binary CClientTests runs against the gateway; set, it must exist.
+# C360_C_CLIENT is the binary CClientTests runs against the gateway; set, it must exist. C360_TEST_PYTHON runs the
+# real peers in Tests/Peers/ (the SMTP server and webhook outreach-service delivers to): the interpreter of
+# .venv-test-peers, which scripts/test-peers-venv.sh creates when missing and prints.
 swift-test: build c-client
 	@echo "==> swift test"
-	C360_BIN_DIR="$(BIN_DIR)" C360_C_CLIENT="$(CURDIR)/clients/c/build/pos" $(SWIFT) test --skip-build
+	python=$$(scripts/test-peers-venv.sh); \
+	  C360_TEST_PYTHON="$$python" C360_BIN_DIR="$(BIN_DIR)" C360_C_CLIENT="$(CURDIR)/clients/c/build/pos" \
+	  $(SWIFT) test --skip-build
 
 smoke: build
 	@echo "==> Python smoke test"

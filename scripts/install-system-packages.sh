@@ -2,7 +2,8 @@
 # Installs the Debian packages Customer 360 needs to build, run and test, when they are missing:
 #   libsqlite3-dev  GRDB links the system SQLite
 #   make            the Makefile drives the tests
-#   python3-venv    the Python client's smoke test runs in clients/python/.venv
+#   python3-venv    the Python client's smoke test runs in clients/python/.venv, the integration tests' SMTP and
+#                   webhook peers (Tests/Peers/) in .venv-test-peers (scripts/test-peers-venv.sh)
 #   chromium        the dashboard's browser test drives headless Chromium
 #   gcc, libc6-dev, pkg-config, libprotobuf-c-dev, libcurl4-openssl-dev
 #                   the C client (clients/c): a C11 compiler, protobuf-c's runtime, libcurl with HTTP/2

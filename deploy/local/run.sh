@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Builds Customer 360 and runs all five executables on loopback (the gateway on 50050 and HTTP 8080), each with its own SQLite database
+# Builds Customer 360 and runs all six executables on loopback (the gateway on 50050 and HTTP 8080), each with its own SQLite database
 # under ./data, loads the demo data set on first start, and stops everything cleanly on Ctrl-C.
 #
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
 #
-# Ports come from ARCHITECTURE.md (gateway 50050, profile 50051, interaction 50052, feedback 50053, success 50054;
-# metrics 9150–9154) and can be moved with the services' own variables, e.g. C360_PROFILE_PORT=6051. Logs go to
-# $C360_DATA/logs.
+# Ports come from ARCHITECTURE.md (gateway 50050, profile 50051, interaction 50052, feedback 50053, success 50054,
+# outreach 50055; metrics 9150–9155) and can be moved with the services' own variables, e.g. C360_PROFILE_PORT=6051.
+# outreach-service sends no email or SMS unless given C360_OUTREACH_SMTP_URL or C360_OUTREACH_WEBHOOK_URL (with
+# C360_OUTREACH_WEBHOOK_SECRET). Logs go to $C360_DATA/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -72,8 +73,11 @@ feedback_addr="127.0.0.1:$(cat "$data/run/feedback-service.port")"
 start success-service SUCCESS 9154 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
   --feedback-addr "$feedback_addr"
 success_addr="127.0.0.1:$(cat "$data/run/success-service.port")"
-start gateway GATEWAY 9150 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+start outreach-service OUTREACH 9155 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
   --feedback-addr "$feedback_addr" --success-addr "$success_addr"
+outreach_addr="127.0.0.1:$(cat "$data/run/outreach-service.port")"
+start gateway GATEWAY 9150 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+  --feedback-addr "$feedback_addr" --success-addr "$success_addr" --outreach-addr "$outreach_addr"
 gateway_addr="127.0.0.1:$(cat "$data/run/gateway.port")"
 
 echo "==> demo data"

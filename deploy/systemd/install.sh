@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Customer 360 as five systemd services on this machine. Run as root; safe to run again to upgrade.
+# Installs Customer 360 as six systemd services on this machine. Run as root; safe to run again to upgrade.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -9,13 +9,14 @@ usage() {
   cat <<EOF
 Usage: deploy/systemd/install.sh [BIN_DIR]
 
-Installs Customer 360's five executables as systemd services (run as root, again to upgrade):
+Installs Customer 360's six executables as systemd services (run as root, again to upgrade):
 
   BIN_DIR/<executable>     -> /usr/local/bin/<executable>   (replaced)
   deploy/systemd/c360*     -> /etc/systemd/system/           (replaced; local changes belong in drop-ins)
   deploy/systemd/env/*.env -> /etc/c360/<service>.env        (only when missing: yours are kept)
   a random service token   -> /etc/c360/service-token        (only when missing; 0640 root:c360)
-  system users c360-profile, c360-interaction, c360-feedback, c360-success, c360-gateway, all in the group c360
+  system users c360-profile, c360-interaction, c360-feedback, c360-success, c360-outreach, c360-gateway,
+  all in the group c360
 
 then runs systemctl daemon-reload. It enables and starts nothing; it prints how to.
 
@@ -41,6 +42,7 @@ services=(
   "interaction interaction-service"
   "feedback feedback-service"
   "success success-service"
+  "outreach outreach-service"
   "gateway gateway"
 )
 
@@ -164,9 +166,9 @@ fi
 
 cat <<EOF
 
-Installed. Start all five now and at every boot:
+Installed. Start all six now and at every boot:
   systemctl enable --now c360.target c360-profile.service c360-interaction.service c360-feedback.service \\
-      c360-success.service c360-gateway.service
+      c360-success.service c360-outreach.service c360-gateway.service
 Status and logs:
   systemctl list-units 'c360-*'
   journalctl -u c360-gateway -f

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Checks the systemd units in this directory offline, as installed, without touching this machine's systemd:
 #
-#   1. `systemd-analyze verify` of c360.target and the five services, loaded from a scratch root laid out the way
+#   1. `systemd-analyze verify` of c360.target and the six services, loaded from a scratch root laid out the way
 #      install.sh leaves a host (units in /etc/systemd/system, executables in /usr/local/bin) plus this machine's own
 #      units for the targets ours hang off. The executables are stubs: verify insists that ExecStart= exists. verify
 #      exits 0 after many warnings ("Unknown key ...", "Special user ... configured"), so any output at all fails.
 #   2. `systemd-analyze security --offline`: the only exposures it may report are the accepted ones listed below, and
 #      the overall score stays at or below the threshold, so a sandbox setting that is dropped or weakened fails here
 #      instead of going unnoticed (one setting alone barely moves the score, hence the list).
-#   3. The five units agree with each other and with their env files: same sandbox block, each its own user, state
+#   3. The six units agree with each other and with their env files: same sandbox block, each its own user, state
 #      directory and env file, and every env file lists exactly the C360_<SERVICE>_* variables its executable
 #      documents in its --help (read from the Swift sources).
 #
@@ -39,6 +39,7 @@ services=(
   "interaction interaction-service INTERACTION"
   "feedback feedback-service FEEDBACK"
   "success success-service SUCCESS"
+  "outreach outreach-service OUTREACH"
   "gateway gateway GATEWAY"
 )
 

@@ -100,7 +100,9 @@ struct OutreachServiceCommand: AsyncParsableCommand {
         }
         let webhook: String = try webhookUrl ?? environment.value("WEBHOOK_URL") ?? ""
         if !webhook.isEmpty {
-            let secret: String = try webhookSecret ?? environment.value("WEBHOOK_SECRET") ?? ""
+            let given: String = try webhookSecret ?? environment.value("WEBHOOK_SECRET") ?? ""
+            // A secret read from a file often ends in a newline that is not part of it.
+            let secret = given.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let adapter = WebhookAdapter(url: webhook, secret: secret) else {
                 throw ValidationError("--webhook-url must be an http(s) URL and --webhook-secret (or C360_OUTREACH_WEBHOOK_SECRET) set")
             }
