@@ -206,8 +206,9 @@ let package = Package(
         /// Loads a reproducible demo data set into running services through their gRPC APIs.
         .executableTarget(
             name: "demo-data",
-            dependencies: ["C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, argumentParser],
+            dependencies: ["C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, swiftProtobuf, argumentParser],
             path: "Services/demo-data",
+            resources: [.copy("Resources")],
             swiftSettings: strictSettings
         ),
 
@@ -215,8 +216,8 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "InteractionService", "C360Contracts", "C360Clients", "C360StoreKit", "C360ServerKit", "C360ChangeFeed",
-                "C360TestSupport", grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging, argumentParser,
+                "InteractionService", "OutreachService", "C360Contracts", "C360Clients", "C360StoreKit", "C360ServerKit",
+                "C360ChangeFeed", "C360TestSupport", grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging, argumentParser,
             ],
             path: "Services/bench",
             swiftSettings: strictSettings

@@ -36,6 +36,9 @@ struct DemoDataCommand: AsyncParsableCommand {
     @Option(help: "success-service address; \"\" skips success plans and the health-score batch.")
     var successAddr: String = "127.0.0.1:50054"
 
+    @Option(help: "outreach-service address; \"\" skips templates, segments and journeys.")
+    var outreachAddr: String = "127.0.0.1:50055"
+
     @Option(help: "How many customers to create.")
     var customers: Int = 200
 
@@ -58,6 +61,9 @@ struct DemoDataCommand: AsyncParsableCommand {
         }
         guard successAddr.isEmpty || PeerAddress(successAddr) != nil else {
             throw ValidationError("--success-addr must be host:port or \"\"")
+        }
+        guard outreachAddr.isEmpty || PeerAddress(outreachAddr) != nil else {
+            throw ValidationError("--outreach-addr must be host:port or \"\"")
         }
         guard (1...100_000).contains(customers) else { throw ValidationError("--customers must be 1...100000") }
     }
@@ -104,6 +110,11 @@ struct DemoDataCommand: AsyncParsableCommand {
                 var loader = FeedbackDemoLoader(feedback: feedback, generator: generator, now: Date())
                 try await loader.load(customers: existingCustomers)
                 generator = loader.generator
+            }
+        }
+        if !outreachAddr.isEmpty {
+            try await withPeer(outreachAddr) { client in
+                try await OutreachDemoLoader(outreach: Customer360_V1_OutreachService.Client(wrapping: client)).load()
             }
         }
         guard !successAddr.isEmpty else { return }

@@ -14,6 +14,9 @@ private struct OutreachSystem {
     let outreach: Customer360_V1_OutreachService.Client<HTTP2ClientTransport.Posix>
     let smtp: PythonPeer
     let webhook: PythonPeer
+    /// The running outreach-service and how it was started, for a restart on the same data directory.
+    let outreachProcess: ServiceProcess
+    let outreachArguments: [String]
     static let secret = "test-webhook-secret"
 }
 
@@ -39,10 +42,11 @@ private func withOutreachSystem(
                             try await withService(
                                 "outreach-service", arguments: arguments,
                                 environment: ["C360_OUTREACH_WEBHOOK_SECRET": OutreachSystem.secret]
-                            ) { _, outreachClient in
+                            ) { outreachProcess, outreachClient in
                                 try await body(OutreachSystem(
                                     profiles: .init(wrapping: profileClient), interactions: .init(wrapping: interactionClient),
-                                    outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook))
+                                    outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook,
+                                    outreachProcess: outreachProcess, outreachArguments: arguments))
                             }
                         }
                     }
@@ -294,6 +298,94 @@ struct OutreachTests {
             let segments = try await outreach.listSegments(.init()).segments
             let templates = try await outreach.listTemplates(.init()).templates
             #expect(segments.isEmpty && templates.isEmpty)
+        }
+    }
+
+    @Test("a journey walks each customer who enters its segment — message, wait, tag, points — and resumes after kill -9 without repeating a step")
+    func journeyResumesAfterKill() async throws {
+        try await withOutreachSystem { system in
+            // Given a welcome journey on the "new" segment: email, wait 2 s, tag, 50 points
+            try await system.template("welcome")
+            _ = try await system.outreach.createSegment(.with {
+                $0.segmentID = "new"
+                $0.name = "New customers"
+                $0.rule = .with { $0.condition = .with { $0.field = "tag"; $0.operator = .in; $0.values = ["new"] } }
+            })
+            _ = try await system.outreach.putJourney(.with {
+                $0.journeyID = "welcome-series"
+                $0.name = "Welcome series"
+                $0.active = true
+                $0.trigger = .with { $0.segmentEntered = "new" }
+                $0.steps = [
+                    .with { $0.send = .with { $0.templateID = "welcome" } },
+                    .with { $0.wait = .init(seconds: 2) },
+                    .with { $0.addTag = "welcomed" },
+                    .with { $0.earnPoints = .with { $0.points = 50; $0.reason = "welcome bonus" } },
+                ]
+            })
+            let mina = try await system.customer("Mina", tags: ["new"])
+            try await system.consent(mina, .marketing, .email, .granted)
+
+            // When the welcome email has gone out and outreach-service is killed during the wait, then restarted
+            let mail = try await system.smtp.waitForMessages(1)
+            #expect(mail.count == 1)
+            _ = try await system.outreachProcess.kill()
+            let restarted = try await ServiceProcess.start(
+                "outreach-service", arguments: system.outreachArguments,
+                dataDirectory: system.outreachProcess.dataDirectory,
+                environment: ["C360_OUTREACH_WEBHOOK_SECRET": OutreachSystem.secret])
+            defer { Task { _ = try? await restarted.terminate(); await restarted.cleanup() } }
+            try await withConnectedClient(to: restarted.address) { client in
+                try await waitUntilServing(client)
+                let outreach = Customer360_V1_OutreachService.Client(wrapping: client)
+                let deadline = ContinuousClock.now + .seconds(20)
+                var run = Customer360_V1_JourneyRun()
+                while ContinuousClock.now < deadline {
+                    run = try await outreach.listJourneyRuns(.with { $0.journeyID = "welcome-series" }).runs.first ?? run
+                    if run.state == .completed { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+
+                // Then Mina's run completed: tagged, 50 points once, and still only one email
+                #expect(run.state == .completed, "\(run)")
+                #expect(run.customerID == mina)
+                let customer = try await system.profiles.getCustomer(.with { $0.customerID = mina })
+                #expect(customer.tags.contains("welcomed"))
+                let loyalty = try await system.profiles.getLoyalty(.with { $0.customerID = mina })
+                #expect(loyalty.balance == 50)
+                #expect(try system.smtp.messages().count == 1)
+                let journey = try await outreach.getJourney(.with { $0.journeyID = "welcome-series" })
+                #expect(journey.completed == 1 && journey.running == 0)
+            }
+        }
+    }
+
+    @Test("a journey that names a missing template or an out-of-range branch is refused naming the step")
+    func badJourneys() async throws {
+        try await withOutreachSystem { system in
+            func failure(_ steps: [Customer360_V1_JourneyStep]) async -> RPCError? {
+                do {
+                    _ = try await system.outreach.putJourney(.with {
+                        $0.journeyID = "j"
+                        $0.name = "j"
+                        $0.trigger = .with { $0.event = .purchaseRecorded }
+                        $0.steps = steps
+                    })
+                    return nil
+                } catch {
+                    return error as? RPCError
+                }
+            }
+            let missing = await failure([.with { $0.send = .with { $0.templateID = "ghost" } }])
+            #expect(missing?.code == .failedPrecondition && missing?.message.hasPrefix("steps[0].send.template_id") == true, "\(String(describing: missing))")
+            let branch = await failure([.with { $0.wait = .init(seconds: 5) }, .with {
+                $0.branch = .with { $0.rule = .with { $0.condition = .with { $0.field = "orders"; $0.operator = .greaterThan; $0.number = 1 } }; $0.thenStep = 7 }
+            }])
+            #expect(branch?.code == .invalidArgument && branch?.message.hasPrefix("steps[1].branch.then_step") == true, "\(String(describing: branch))")
+            let wait = await failure([.with { $0.wait = .init(seconds: 0) }])
+            #expect(wait?.code == .invalidArgument && wait?.message.hasPrefix("steps[0].wait") == true)
+            let journeys = try await system.outreach.listJourneys(.init()).journeys
+            #expect(journeys.isEmpty)
         }
     }
 }

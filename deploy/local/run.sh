@@ -82,7 +82,7 @@ gateway_addr="127.0.0.1:$(cat "$data/run/gateway.port")"
 
 echo "==> demo data"
 "$bin/demo-data" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr" \
-  --success-addr "$success_addr"
+  --success-addr "$success_addr" --outreach-addr "$outreach_addr"
 
 cat <<INFO
 ==> Customer 360 is running (logs in $data/logs). The gateway listens on $gateway_addr; its admin API key is in

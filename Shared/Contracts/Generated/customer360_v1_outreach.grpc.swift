@@ -250,6 +250,58 @@ public enum Customer360_V1_OutreachService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "PutJourney" metadata.
+        public enum PutJourney: Sendable {
+            /// Request type for "PutJourney".
+            public typealias Input = Customer360_V1_PutJourneyRequest
+            /// Response type for "PutJourney".
+            public typealias Output = Customer360_V1_Journey
+            /// Descriptor for "PutJourney".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.OutreachService"),
+                method: "PutJourney",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetJourney" metadata.
+        public enum GetJourney: Sendable {
+            /// Request type for "GetJourney".
+            public typealias Input = Customer360_V1_GetJourneyRequest
+            /// Response type for "GetJourney".
+            public typealias Output = Customer360_V1_Journey
+            /// Descriptor for "GetJourney".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.OutreachService"),
+                method: "GetJourney",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListJourneys" metadata.
+        public enum ListJourneys: Sendable {
+            /// Request type for "ListJourneys".
+            public typealias Input = Customer360_V1_ListJourneysRequest
+            /// Response type for "ListJourneys".
+            public typealias Output = Customer360_V1_ListJourneysResponse
+            /// Descriptor for "ListJourneys".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.OutreachService"),
+                method: "ListJourneys",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListJourneyRuns" metadata.
+        public enum ListJourneyRuns: Sendable {
+            /// Request type for "ListJourneyRuns".
+            public typealias Input = Customer360_V1_ListJourneyRunsRequest
+            /// Response type for "ListJourneyRuns".
+            public typealias Output = Customer360_V1_ListJourneyRunsResponse
+            /// Descriptor for "ListJourneyRuns".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.OutreachService"),
+                method: "ListJourneyRuns",
+                type: .unary
+            )
+        }
         /// Namespace for "WatchChanges" metadata.
         public enum WatchChanges: Sendable {
             /// Request type for "WatchChanges".
@@ -282,6 +334,10 @@ public enum Customer360_V1_OutreachService: Sendable {
             ListMessages.descriptor,
             StartCampaign.descriptor,
             GetCampaign.descriptor,
+            PutJourney.descriptor,
+            GetJourney.descriptor,
+            ListJourneys.descriptor,
+            ListJourneyRuns.descriptor,
             WatchChanges.descriptor
         ]
     }
@@ -627,6 +683,80 @@ extension Customer360_V1_OutreachService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_GetCampaignRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Campaign>
+
+        /// Handle the "PutJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces a journey: a trigger and steps each customer walks through. Customers already in a journey
+        /// > keep their place when it is replaced (a step index beyond the new steps ends their run). Steps are validated
+        /// > with field-named errors (`steps[2].send.template_id`).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_PutJourneyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_Journey` messages.
+        func putJourney(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_PutJourneyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Journey>
+
+        /// Handle the "GetJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One journey with how many customers are in it; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_GetJourneyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_Journey` messages.
+        func getJourney(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_GetJourneyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Journey>
+
+        /// Handle the "ListJourneys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every journey, by id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ListJourneysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ListJourneysResponse` messages.
+        func listJourneys(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ListJourneysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListJourneysResponse>
+
+        /// Handle the "ListJourneyRuns" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where customers are in journeys: of one journey (by customer id) or of one customer (every journey).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ListJourneyRunsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ListJourneyRunsResponse` messages.
+        func listJourneyRuns(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ListJourneyRunsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListJourneyRunsResponse>
 
         /// Handle the "WatchChanges" method.
         ///
@@ -974,6 +1104,80 @@ extension Customer360_V1_OutreachService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Campaign>
 
+        /// Handle the "PutJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces a journey: a trigger and steps each customer walks through. Customers already in a journey
+        /// > keep their place when it is replaced (a step index beyond the new steps ends their run). Steps are validated
+        /// > with field-named errors (`steps[2].send.template_id`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_PutJourneyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_Journey` message.
+        func putJourney(
+            request: GRPCCore.ServerRequest<Customer360_V1_PutJourneyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Journey>
+
+        /// Handle the "GetJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One journey with how many customers are in it; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetJourneyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_Journey` message.
+        func getJourney(
+            request: GRPCCore.ServerRequest<Customer360_V1_GetJourneyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Journey>
+
+        /// Handle the "ListJourneys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every journey, by id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListJourneysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ListJourneysResponse` message.
+        func listJourneys(
+            request: GRPCCore.ServerRequest<Customer360_V1_ListJourneysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListJourneysResponse>
+
+        /// Handle the "ListJourneyRuns" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where customers are in journeys: of one journey (by customer id) or of one customer (every journey).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListJourneyRunsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ListJourneyRunsResponse` message.
+        func listJourneyRuns(
+            request: GRPCCore.ServerRequest<Customer360_V1_ListJourneyRunsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListJourneyRunsResponse>
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1319,6 +1523,80 @@ extension Customer360_V1_OutreachService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_Campaign
 
+        /// Handle the "PutJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces a journey: a trigger and steps each customer walks through. Customers already in a journey
+        /// > keep their place when it is replaced (a step index beyond the new steps ends their run). Steps are validated
+        /// > with field-named errors (`steps[2].send.template_id`).
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_PutJourneyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_Journey` to respond with.
+        func putJourney(
+            request: Customer360_V1_PutJourneyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_Journey
+
+        /// Handle the "GetJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One journey with how many customers are in it; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_GetJourneyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_Journey` to respond with.
+        func getJourney(
+            request: Customer360_V1_GetJourneyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_Journey
+
+        /// Handle the "ListJourneys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every journey, by id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ListJourneysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ListJourneysResponse` to respond with.
+        func listJourneys(
+            request: Customer360_V1_ListJourneysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ListJourneysResponse
+
+        /// Handle the "ListJourneyRuns" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where customers are in journeys: of one journey (by customer id) or of one customer (every journey).
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ListJourneyRunsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ListJourneyRunsResponse` to respond with.
+        func listJourneyRuns(
+            request: Customer360_V1_ListJourneyRunsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ListJourneyRunsResponse
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1532,6 +1810,50 @@ extension Customer360_V1_OutreachService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_OutreachService.Method.PutJourney.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_PutJourneyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_Journey>(),
+            handler: { request, context in
+                try await self.putJourney(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_OutreachService.Method.GetJourney.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_GetJourneyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_Journey>(),
+            handler: { request, context in
+                try await self.getJourney(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_OutreachService.Method.ListJourneys.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListJourneysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListJourneysResponse>(),
+            handler: { request, context in
+                try await self.listJourneys(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_OutreachService.Method.ListJourneyRuns.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListJourneyRunsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListJourneyRunsResponse>(),
+            handler: { request, context in
+                try await self.listJourneyRuns(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_OutreachService.Method.WatchChanges.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesResponse>(),
@@ -1729,6 +2051,50 @@ extension Customer360_V1_OutreachService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Campaign> {
         let response = try await self.getCampaign(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func putJourney(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_PutJourneyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Journey> {
+        let response = try await self.putJourney(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getJourney(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_GetJourneyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Journey> {
+        let response = try await self.getJourney(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listJourneys(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ListJourneysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListJourneysResponse> {
+        let response = try await self.listJourneys(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listJourneyRuns(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ListJourneyRunsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListJourneyRunsResponse> {
+        let response = try await self.listJourneyRuns(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1968,6 +2334,58 @@ extension Customer360_V1_OutreachService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Campaign> {
         return GRPCCore.ServerResponse<Customer360_V1_Campaign>(
             message: try await self.getCampaign(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func putJourney(
+        request: GRPCCore.ServerRequest<Customer360_V1_PutJourneyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Journey> {
+        return GRPCCore.ServerResponse<Customer360_V1_Journey>(
+            message: try await self.putJourney(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getJourney(
+        request: GRPCCore.ServerRequest<Customer360_V1_GetJourneyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Journey> {
+        return GRPCCore.ServerResponse<Customer360_V1_Journey>(
+            message: try await self.getJourney(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listJourneys(
+        request: GRPCCore.ServerRequest<Customer360_V1_ListJourneysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListJourneysResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ListJourneysResponse>(
+            message: try await self.listJourneys(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listJourneyRuns(
+        request: GRPCCore.ServerRequest<Customer360_V1_ListJourneyRunsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListJourneyRunsResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ListJourneyRunsResponse>(
+            message: try await self.listJourneyRuns(
                 request: request.message,
                 context: context
             ),
@@ -2404,6 +2822,100 @@ extension Customer360_V1_OutreachService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Campaign>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Campaign>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PutJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces a journey: a trigger and steps each customer walks through. Customers already in a journey
+        /// > keep their place when it is replaced (a step index beyond the new steps ends their run). Steps are validated
+        /// > with field-named errors (`steps[2].send.template_id`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_PutJourneyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_PutJourneyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Journey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func putJourney<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_PutJourneyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_PutJourneyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Journey>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One journey with how many customers are in it; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetJourneyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_GetJourneyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Journey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getJourney<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_GetJourneyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_GetJourneyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Journey>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListJourneys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every journey, by id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListJourneysRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListJourneysRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListJourneysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listJourneys<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListJourneysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListJourneysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListJourneysResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneysResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListJourneyRuns" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where customers are in journeys: of one journey (by customer id) or of one customer (every journey).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListJourneyRunsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListJourneyRunsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListJourneyRunsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listJourneyRuns<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListJourneyRunsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListJourneyRunsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListJourneyRunsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneyRunsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WatchChanges" method.
@@ -3035,6 +3547,144 @@ extension Customer360_V1_OutreachService {
             )
         }
 
+        /// Call the "PutJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces a journey: a trigger and steps each customer walks through. Customers already in a journey
+        /// > keep their place when it is replaced (a step index beyond the new steps ends their run). Steps are validated
+        /// > with field-named errors (`steps[2].send.template_id`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_PutJourneyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_PutJourneyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Journey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func putJourney<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_PutJourneyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_PutJourneyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Journey>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_OutreachService.Method.PutJourney.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetJourney" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One journey with how many customers are in it; unknown → notFound.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetJourneyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_GetJourneyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_Journey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getJourney<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_GetJourneyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_GetJourneyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Journey>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_OutreachService.Method.GetJourney.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListJourneys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Every journey, by id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListJourneysRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListJourneysRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListJourneysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listJourneys<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListJourneysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListJourneysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListJourneysResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneysResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_OutreachService.Method.ListJourneys.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListJourneyRuns" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Where customers are in journeys: of one journey (by customer id) or of one customer (every journey).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListJourneyRunsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListJourneyRunsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListJourneyRunsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listJourneyRuns<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListJourneyRunsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListJourneyRunsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListJourneyRunsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneyRunsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_OutreachService.Method.ListJourneyRuns.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -3567,6 +4217,124 @@ extension Customer360_V1_OutreachService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_GetCampaignRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_Campaign>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PutJourney" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates or replaces a journey: a trigger and steps each customer walks through. Customers already in a journey
+    /// > keep their place when it is replaced (a step index beyond the new steps ends their run). Steps are validated
+    /// > with field-named errors (`steps[2].send.template_id`).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_PutJourneyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func putJourney<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_PutJourneyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.putJourney(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_PutJourneyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_Journey>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetJourney" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One journey with how many customers are in it; unknown → notFound.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_GetJourneyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getJourney<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_GetJourneyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getJourney(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_GetJourneyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_Journey>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJourneys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every journey, by id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ListJourneysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJourneys<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ListJourneysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listJourneys(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListJourneysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListJourneysResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJourneyRuns" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Where customers are in journeys: of one journey (by customer id) or of one customer (every journey).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ListJourneyRunsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJourneyRuns<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ListJourneyRunsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneyRunsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listJourneyRuns(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListJourneyRunsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListJourneyRunsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4165,6 +4933,140 @@ extension Customer360_V1_OutreachService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getCampaign(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PutJourney" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates or replaces a journey: a trigger and steps each customer walks through. Customers already in a journey
+    /// > keep their place when it is replaced (a step index beyond the new steps ends their run). Steps are validated
+    /// > with field-named errors (`steps[2].send.template_id`).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func putJourney<Result>(
+        _ message: Customer360_V1_PutJourneyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_PutJourneyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.putJourney(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetJourney" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One journey with how many customers are in it; unknown → notFound.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getJourney<Result>(
+        _ message: Customer360_V1_GetJourneyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Journey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_GetJourneyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getJourney(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJourneys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Every journey, by id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJourneys<Result>(
+        _ message: Customer360_V1_ListJourneysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ListJourneysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listJourneys(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJourneyRuns" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Where customers are in journeys: of one journey (by customer id) or of one customer (every journey).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJourneyRuns<Result>(
+        _ message: Customer360_V1_ListJourneyRunsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneyRunsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ListJourneyRunsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listJourneyRuns(
             request: request,
             options: options,
             onResponse: handleResponse

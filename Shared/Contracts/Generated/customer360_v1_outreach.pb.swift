@@ -263,6 +263,54 @@ public nonisolated enum Customer360_V1_CampaignStatus: SwiftProtobuf.Enum, Swift
 
 }
 
+public nonisolated enum Customer360_V1_JourneyRunState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Waiting for next_step_at.
+  case waiting // = 1
+
+  /// Walked every step.
+  case completed // = 2
+
+  /// Ended early: the customer was erased or merged away, or a step could not be done (reason says).
+  case exited // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .waiting
+    case 2: self = .completed
+    case 3: self = .exited
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .waiting: return 1
+    case .completed: return 2
+    case .exited: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Customer360_V1_JourneyRunState] = [
+    .unspecified,
+    .waiting,
+    .completed,
+    .exited,
+  ]
+
+}
+
 /// A rule: a condition, or a combination of rules.
 public nonisolated struct Customer360_V1_SegmentRule: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1251,6 +1299,426 @@ public nonisolated struct Customer360_V1_GetCampaignRequest: Sendable {
   public init() {}
 }
 
+/// What puts a customer into a journey. Enrolment is recorded in the transaction that saw the trigger (the segment
+/// membership change, or the feed event with its position), so a customer enters exactly once per trigger.
+public nonisolated struct Customer360_V1_JourneyTrigger: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var trigger: Customer360_V1_JourneyTrigger.OneOf_Trigger? = nil
+
+  /// Entering this segment.
+  public var segmentEntered: String {
+    get {
+      if case .segmentEntered(let v)? = trigger {return v}
+      return String()
+    }
+    set {trigger = .segmentEntered(newValue)}
+  }
+
+  /// A change on a data service's feed about the customer: CUSTOMER_CREATED, PURCHASE_RECORDED, TICKET_RESOLVED,
+  /// RESPONSE_RECORDED, ALERT_RAISED (success-service raises churn-risk alerts) or HEALTH_SCORED.
+  public var event: Customer360_V1_ChangeKind {
+    get {
+      if case .event(let v)? = trigger {return v}
+      return .unspecified
+    }
+    set {trigger = .event(newValue)}
+  }
+
+  /// Enter again after finishing (a win-back each time health turns red); otherwise once per customer ever (a
+  /// welcome series, a first purchase).
+  public var allowReentry: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Trigger: Equatable, Sendable {
+    /// Entering this segment.
+    case segmentEntered(String)
+    /// A change on a data service's feed about the customer: CUSTOMER_CREATED, PURCHASE_RECORDED, TICKET_RESOLVED,
+    /// RESPONSE_RECORDED, ALERT_RAISED (success-service raises churn-risk alerts) or HEALTH_SCORED.
+    case event(Customer360_V1_ChangeKind)
+
+  }
+
+  public init() {}
+}
+
+/// One step. Steps run in order; a branch jumps.
+public nonisolated struct Customer360_V1_JourneyStep: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var step: Customer360_V1_JourneyStep.OneOf_Step? = nil
+
+  /// Wait this long before the next step.
+  public var wait: SwiftProtobuf.Google_Protobuf_Duration {
+    get {
+      if case .wait(let v)? = step {return v}
+      return SwiftProtobuf.Google_Protobuf_Duration()
+    }
+    set {step = .wait(newValue)}
+  }
+
+  /// Queue a message (consent, quiet hours and the cap are checked when it is sent); its idempotency key is
+  /// `journey:<journey_id>:<run_id>:<step>`, so a resumed run never queues it twice.
+  public var send: Customer360_V1_JourneySend {
+    get {
+      if case .send(let v)? = step {return v}
+      return Customer360_V1_JourneySend()
+    }
+    set {step = .send(newValue)}
+  }
+
+  /// Go to then_step when the customer matches the rule now, else to else_step (step indexes; -1 ends the run).
+  public var branch: Customer360_V1_JourneyBranch {
+    get {
+      if case .branch(let v)? = step {return v}
+      return Customer360_V1_JourneyBranch()
+    }
+    set {step = .branch(newValue)}
+  }
+
+  /// Add a tag to the customer in profile-service.
+  public var addTag: String {
+    get {
+      if case .addTag(let v)? = step {return v}
+      return String()
+    }
+    set {step = .addTag(newValue)}
+  }
+
+  /// Credit loyalty points in profile-service (transaction id `journey:<run_id>:<step>`: applied once).
+  public var earnPoints: Customer360_V1_JourneyPoints {
+    get {
+      if case .earnPoints(let v)? = step {return v}
+      return Customer360_V1_JourneyPoints()
+    }
+    set {step = .earnPoints(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Step: Equatable, Sendable {
+    /// Wait this long before the next step.
+    case wait(SwiftProtobuf.Google_Protobuf_Duration)
+    /// Queue a message (consent, quiet hours and the cap are checked when it is sent); its idempotency key is
+    /// `journey:<journey_id>:<run_id>:<step>`, so a resumed run never queues it twice.
+    case send(Customer360_V1_JourneySend)
+    /// Go to then_step when the customer matches the rule now, else to else_step (step indexes; -1 ends the run).
+    case branch(Customer360_V1_JourneyBranch)
+    /// Add a tag to the customer in profile-service.
+    case addTag(String)
+    /// Credit loyalty points in profile-service (transaction id `journey:<run_id>:<step>`: applied once).
+    case earnPoints(Customer360_V1_JourneyPoints)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_JourneySend: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var templateID: String = String()
+
+  /// UNSPECIFIED picks the channel at send time.
+  public var channel: Customer360_V1_Channel = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_JourneyBranch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rule: Customer360_V1_SegmentRule {
+    get {_rule ?? Customer360_V1_SegmentRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  public var thenStep: Int32 = 0
+
+  public var elseStep: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Customer360_V1_SegmentRule? = nil
+}
+
+public nonisolated struct Customer360_V1_JourneyPoints: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var points: Int64 = 0
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_Journey: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var journeyID: String = String()
+
+  public var name: String = String()
+
+  public var trigger: Customer360_V1_JourneyTrigger {
+    get {_trigger ?? Customer360_V1_JourneyTrigger()}
+    set {_trigger = newValue}
+  }
+  /// Returns true if `trigger` has been explicitly set.
+  public var hasTrigger: Bool {self._trigger != nil}
+  /// Clears the value of `trigger`. Subsequent reads from it will return its default value.
+  public mutating func clearTrigger() {self._trigger = nil}
+
+  public var steps: [Customer360_V1_JourneyStep] = []
+
+  /// Paused journeys enrol nobody and hold every run where it is.
+  public var active: Bool = false
+
+  /// Customers in the journey now (not yet completed).
+  public var running: Int64 = 0
+
+  public var completed: Int64 = 0
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _trigger: Customer360_V1_JourneyTrigger? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// PutJourney input. Validation: journey_id 1–64 chars of [A-Za-z0-9._-]; name 1–200 chars; a trigger; 1–50 steps;
+/// waits 1 s to 366 days; templates and segments must exist (→ failedPrecondition); branch targets within the steps
+/// or -1; points 1–1,000,000 with a reason.
+public nonisolated struct Customer360_V1_PutJourneyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var journeyID: String = String()
+
+  public var name: String = String()
+
+  public var trigger: Customer360_V1_JourneyTrigger {
+    get {_trigger ?? Customer360_V1_JourneyTrigger()}
+    set {_trigger = newValue}
+  }
+  /// Returns true if `trigger` has been explicitly set.
+  public var hasTrigger: Bool {self._trigger != nil}
+  /// Clears the value of `trigger`. Subsequent reads from it will return its default value.
+  public mutating func clearTrigger() {self._trigger = nil}
+
+  public var steps: [Customer360_V1_JourneyStep] = []
+
+  public var active: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _trigger: Customer360_V1_JourneyTrigger? = nil
+}
+
+public nonisolated struct Customer360_V1_GetJourneyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var journeyID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_ListJourneysRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Customer360_V1_PageRequest {
+    get {_page ?? Customer360_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageRequest? = nil
+}
+
+public nonisolated struct Customer360_V1_ListJourneysResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var journeys: [Customer360_V1_Journey] = []
+
+  public var page: Customer360_V1_PageResponse {
+    get {_page ?? Customer360_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageResponse? = nil
+}
+
+public nonisolated struct Customer360_V1_JourneyRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var journeyID: String = String()
+
+  public var customerID: String = String()
+
+  /// The step to run next.
+  public var step: Int32 = 0
+
+  public var state: Customer360_V1_JourneyRunState = .unspecified
+
+  public var nextStepAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_nextStepAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_nextStepAt = newValue}
+  }
+  /// Returns true if `nextStepAt` has been explicitly set.
+  public var hasNextStepAt: Bool {self._nextStepAt != nil}
+  /// Clears the value of `nextStepAt`. Subsequent reads from it will return its default value.
+  public mutating func clearNextStepAt() {self._nextStepAt = nil}
+
+  public var enteredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_enteredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_enteredAt = newValue}
+  }
+  /// Returns true if `enteredAt` has been explicitly set.
+  public var hasEnteredAt: Bool {self._enteredAt != nil}
+  /// Clears the value of `enteredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEnteredAt() {self._enteredAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _nextStepAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _enteredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Exactly one of journey_id and customer_id.
+public nonisolated struct Customer360_V1_ListJourneyRunsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var journeyID: String = String()
+
+  public var customerID: String = String()
+
+  public var page: Customer360_V1_PageRequest {
+    get {_page ?? Customer360_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageRequest? = nil
+}
+
+public nonisolated struct Customer360_V1_ListJourneyRunsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runs: [Customer360_V1_JourneyRun] = []
+
+  public var page: Customer360_V1_PageResponse {
+    get {_page ?? Customer360_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Customer360_V1_PageResponse? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "customer360.v1"
@@ -1269,6 +1737,10 @@ nonisolated extension Customer360_V1_MessageStatus: SwiftProtobuf._ProtoNameProv
 
 nonisolated extension Customer360_V1_CampaignStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CAMPAIGN_STATUS_UNSPECIFIED\0\u{1}CAMPAIGN_STATUS_QUEUEING\0\u{1}CAMPAIGN_STATUS_SENDING\0\u{1}CAMPAIGN_STATUS_COMPLETED\0")
+}
+
+nonisolated extension Customer360_V1_JourneyRunState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0JOURNEY_RUN_STATE_UNSPECIFIED\0\u{1}JOURNEY_RUN_STATE_WAITING\0\u{1}JOURNEY_RUN_STATE_COMPLETED\0\u{1}JOURNEY_RUN_STATE_EXITED\0")
 }
 
 nonisolated extension Customer360_V1_SegmentRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3018,6 +3490,683 @@ nonisolated extension Customer360_V1_GetCampaignRequest: SwiftProtobuf.Message, 
 
   public static func ==(lhs: Customer360_V1_GetCampaignRequest, rhs: Customer360_V1_GetCampaignRequest) -> Bool {
     if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_JourneyTrigger: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JourneyTrigger"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}segment_entered\0\u{1}event\0\u{3}allow_reentry\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.trigger != nil {try decoder.handleConflictingOneOf()}
+          self.trigger = .segmentEntered(v)
+        }
+      }()
+      case 2: try {
+        var v: Customer360_V1_ChangeKind?
+        try decoder.decodeSingularEnumField(value: &v)
+        if let v = v {
+          if self.trigger != nil {try decoder.handleConflictingOneOf()}
+          self.trigger = .event(v)
+        }
+      }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.allowReentry) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.trigger {
+    case .segmentEntered?: try {
+      guard case .segmentEntered(let v)? = self.trigger else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    }()
+    case .event?: try {
+      guard case .event(let v)? = self.trigger else { preconditionFailure() }
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    if self.allowReentry != false {
+      try visitor.visitSingularBoolField(value: self.allowReentry, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_JourneyTrigger, rhs: Customer360_V1_JourneyTrigger) -> Bool {
+    if lhs.trigger != rhs.trigger {return false}
+    if lhs.allowReentry != rhs.allowReentry {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_JourneyStep: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JourneyStep"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}wait\0\u{1}send\0\u{1}branch\0\u{3}add_tag\0\u{3}earn_points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: SwiftProtobuf.Google_Protobuf_Duration?
+        var hadOneofValue = false
+        if let current = self.step {
+          hadOneofValue = true
+          if case .wait(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.step = .wait(v)
+        }
+      }()
+      case 2: try {
+        var v: Customer360_V1_JourneySend?
+        var hadOneofValue = false
+        if let current = self.step {
+          hadOneofValue = true
+          if case .send(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.step = .send(v)
+        }
+      }()
+      case 3: try {
+        var v: Customer360_V1_JourneyBranch?
+        var hadOneofValue = false
+        if let current = self.step {
+          hadOneofValue = true
+          if case .branch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.step = .branch(v)
+        }
+      }()
+      case 4: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.step != nil {try decoder.handleConflictingOneOf()}
+          self.step = .addTag(v)
+        }
+      }()
+      case 5: try {
+        var v: Customer360_V1_JourneyPoints?
+        var hadOneofValue = false
+        if let current = self.step {
+          hadOneofValue = true
+          if case .earnPoints(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.step = .earnPoints(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.step {
+    case .wait?: try {
+      guard case .wait(let v)? = self.step else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .send?: try {
+      guard case .send(let v)? = self.step else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .branch?: try {
+      guard case .branch(let v)? = self.step else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .addTag?: try {
+      guard case .addTag(let v)? = self.step else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    }()
+    case .earnPoints?: try {
+      guard case .earnPoints(let v)? = self.step else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_JourneyStep, rhs: Customer360_V1_JourneyStep) -> Bool {
+    if lhs.step != rhs.step {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_JourneySend: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JourneySend"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}template_id\0\u{1}channel\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.templateID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.templateID.isEmpty {
+      try visitor.visitSingularStringField(value: self.templateID, fieldNumber: 1)
+    }
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_JourneySend, rhs: Customer360_V1_JourneySend) -> Bool {
+    if lhs.templateID != rhs.templateID {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_JourneyBranch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JourneyBranch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0\u{3}then_step\0\u{3}else_step\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.thenStep) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.elseStep) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.thenStep != 0 {
+      try visitor.visitSingularInt32Field(value: self.thenStep, fieldNumber: 2)
+    }
+    if self.elseStep != 0 {
+      try visitor.visitSingularInt32Field(value: self.elseStep, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_JourneyBranch, rhs: Customer360_V1_JourneyBranch) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs.thenStep != rhs.thenStep {return false}
+    if lhs.elseStep != rhs.elseStep {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_JourneyPoints: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JourneyPoints"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}points\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_JourneyPoints, rhs: Customer360_V1_JourneyPoints) -> Bool {
+    if lhs.points != rhs.points {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_Journey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Journey"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}journey_id\0\u{1}name\0\u{1}trigger\0\u{1}steps\0\u{1}active\0\u{1}running\0\u{1}completed\0\u{3}created_at\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.journeyID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._trigger) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.steps) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.running) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.completed) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.journeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.journeyID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._trigger {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.steps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.steps, fieldNumber: 4)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 5)
+    }
+    if self.running != 0 {
+      try visitor.visitSingularInt64Field(value: self.running, fieldNumber: 6)
+    }
+    if self.completed != 0 {
+      try visitor.visitSingularInt64Field(value: self.completed, fieldNumber: 7)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_Journey, rhs: Customer360_V1_Journey) -> Bool {
+    if lhs.journeyID != rhs.journeyID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._trigger != rhs._trigger {return false}
+    if lhs.steps != rhs.steps {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs.running != rhs.running {return false}
+    if lhs.completed != rhs.completed {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_PutJourneyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutJourneyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}journey_id\0\u{1}name\0\u{1}trigger\0\u{1}steps\0\u{1}active\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.journeyID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._trigger) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.steps) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.journeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.journeyID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._trigger {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.steps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.steps, fieldNumber: 4)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_PutJourneyRequest, rhs: Customer360_V1_PutJourneyRequest) -> Bool {
+    if lhs.journeyID != rhs.journeyID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._trigger != rhs._trigger {return false}
+    if lhs.steps != rhs.steps {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_GetJourneyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetJourneyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}journey_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.journeyID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.journeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.journeyID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_GetJourneyRequest, rhs: Customer360_V1_GetJourneyRequest) -> Bool {
+    if lhs.journeyID != rhs.journeyID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListJourneysRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListJourneysRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListJourneysRequest, rhs: Customer360_V1_ListJourneysRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListJourneysResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListJourneysResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}journeys\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.journeys) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.journeys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.journeys, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListJourneysResponse, rhs: Customer360_V1_ListJourneysResponse) -> Bool {
+    if lhs.journeys != rhs.journeys {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_JourneyRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JourneyRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{3}journey_id\0\u{3}customer_id\0\u{1}step\0\u{1}state\0\u{3}next_step_at\0\u{3}entered_at\0\u{3}updated_at\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.journeyID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.step) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._nextStepAt) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._enteredAt) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if !self.journeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.journeyID, fieldNumber: 2)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 3)
+    }
+    if self.step != 0 {
+      try visitor.visitSingularInt32Field(value: self.step, fieldNumber: 4)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 5)
+    }
+    try { if let v = self._nextStepAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._enteredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_JourneyRun, rhs: Customer360_V1_JourneyRun) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.journeyID != rhs.journeyID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.step != rhs.step {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs._nextStepAt != rhs._nextStepAt {return false}
+    if lhs._enteredAt != rhs._enteredAt {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListJourneyRunsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListJourneyRunsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}journey_id\0\u{3}customer_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.journeyID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.journeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.journeyID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListJourneyRunsRequest, rhs: Customer360_V1_ListJourneyRunsRequest) -> Bool {
+    if lhs.journeyID != rhs.journeyID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ListJourneyRunsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListJourneyRunsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}runs\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.runs) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.runs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.runs, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ListJourneyRunsResponse, rhs: Customer360_V1_ListJourneyRunsResponse) -> Bool {
+    if lhs.runs != rhs.runs {return false}
+    if lhs._page != rhs._page {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -20,10 +20,14 @@ public enum DeliveryError: Error, Equatable, Sendable {
 }
 
 /// Hands messages of some channels to the outside world: SMTP for email, an HTTP webhook for SMS and push (the way SMS
-/// gateways are integrated). A resend after a crash carries the same `messageID` (SMTP `Message-ID`, webhook
-/// `X-C360-Idempotency-Key`), so a receiver that honours it delivers the message once.
+/// gateways are integrated). Every delivery carries the message id (SMTP `Message-ID`, webhook
+/// `X-C360-Idempotency-Key`). A delivery a crash interrupted is resent only through an adapter whose receiver drops
+/// repeats (`dropsRepeats`); otherwise it fails as "delivery unknown" — never twice.
 public protocol MessageAdapter: Sendable {
     /// The channels this adapter delivers.
     var channels: Set<Channel> { get }
+    /// Whether the receiver drops a repeat of the idempotency key, so a delivery interrupted by a crash may be
+    /// resent safely.
+    var dropsRepeats: Bool { get }
     func deliver(_ envelope: Envelope) async throws(DeliveryError)
 }

@@ -43,6 +43,16 @@ public struct MessageDispatcher: Service {
     }
 
     public func run() async {
+        do {
+            let resendable = Set(planner.adapters.values.filter(\.dropsRepeats).flatMap(\.channels).map(\.rawValue))
+            let recovered = try await store.recoverInterruptedSends(resendable: resendable, now: now())
+            if recovered.requeued + recovered.failed > 0 {
+                logger.warning("messages interrupted mid-delivery by the previous process", metadata: [
+                    "requeued": "\(recovered.requeued)", "failed_not_resent": "\(recovered.failed)"])
+            }
+        } catch {
+            logger.error("interrupted sends could not be recovered; sending anyway", metadata: ["error": "\(error)"])
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 var worked = false
@@ -99,7 +109,7 @@ public struct MessageDispatcher: Service {
                 Counter(label: "c360_outreach_messages_total", dimensions: [("outcome", "deferred")]).increment()
             case .send(let envelope, _):
                 guard let adapter = planner.adapters[envelope.channel] else { return }
-                try await store.beginAttempt(message.messageId)
+                try await store.beginAttempt(message.messageId, channel: envelope.channel.rawValue)
                 let delivery: Result<Void, DeliveryError>
                 do {
                     try await adapter.deliver(envelope)

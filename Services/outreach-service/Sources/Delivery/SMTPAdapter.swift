@@ -18,6 +18,8 @@ public struct SMTPAdapter: MessageAdapter {
     let timeout: Duration
 
     public var channels: Set<C360ServerKit.Channel> { [.email] }
+    /// SMTP servers deliver every DATA they accept; `Message-ID` is not a de-duplication key.
+    public var dropsRepeats: Bool { false }
 
     /// - Parameter url: `smtp://host:port` (port 25 when omitted).
     public init?(url: String, from: String, timeout: Duration = .seconds(10)) {

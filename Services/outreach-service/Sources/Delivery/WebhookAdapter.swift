@@ -17,6 +17,8 @@ public struct WebhookAdapter: MessageAdapter {
     let timeout: Duration
 
     public var channels: Set<C360ServerKit.Channel> { [.sms, .push] }
+    /// The webhook contract: receivers drop a repeated `X-C360-Idempotency-Key`.
+    public var dropsRepeats: Bool { true }
 
     public init?(url: String, secret: String, timeout: Duration = .seconds(10)) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme),

@@ -12,12 +12,14 @@ public enum OutreachError: Error, Equatable, Sendable, RPCErrorConvertible {
     case campaignNotFound(String)
     case campaignExists(String)
     case customerNotInReadModel(String)
+    case journeyNotFound(String)
+    case journeyReference(field: String, detail: String)
 
     public var rpcErrorCode: RPCError.Code {
         switch self {
-        case .segmentNotFound, .templateNotFound, .messageNotFound, .campaignNotFound: .notFound
+        case .segmentNotFound, .templateNotFound, .messageNotFound, .campaignNotFound, .journeyNotFound: .notFound
         case .segmentExists, .idempotencyKeyReused, .campaignExists: .alreadyExists
-        case .segmentInUse, .customerNotInReadModel: .failedPrecondition
+        case .segmentInUse, .customerNotInReadModel, .journeyReference: .failedPrecondition
         }
     }
 
@@ -33,6 +35,8 @@ public enum OutreachError: Error, Equatable, Sendable, RPCErrorConvertible {
             "idempotency_key \(key) was already used for a message with another \(field); use a new key for a new message"
         case .campaignNotFound(let id): "campaign \(id) does not exist"
         case .campaignExists(let id): "campaign \(id) already exists with another segment or template; choose another campaign_id"
+        case .journeyNotFound(let id): "journey \(id) does not exist; PutJourney creates it"
+        case .journeyReference(let field, let detail): "\(field): \(detail)"
         case .customerNotInReadModel(let id):
             "customer \(id) is not in outreach-service's read model yet (it follows profile-service's feed); retry in a few seconds"
         }

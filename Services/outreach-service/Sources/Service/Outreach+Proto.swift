@@ -28,7 +28,7 @@ extension MessagePurpose {
 extension MessageStatus {
     var proto: Customer360_V1_MessageStatus {
         switch self {
-        case .queued: .queued
+        case .queued, .sending: .queued
         case .deferred: .deferred
         case .sent: .sent
         case .suppressed: .suppressed
@@ -104,7 +104,7 @@ extension CampaignRecord {
             $0.templateID = templateId
             $0.status = queueing ? .queueing : completedAt == nil ? .sending : .completed
             $0.total = Int64(counts.total)
-            $0.queued = Int64(counts.byStatus[.queued] ?? 0)
+            $0.queued = Int64((counts.byStatus[.queued] ?? 0) + (counts.byStatus[.sending] ?? 0))
             $0.deferred = Int64(counts.byStatus[.deferred] ?? 0)
             $0.sent = Int64(counts.byStatus[.sent] ?? 0)
             $0.suppressed = Int64(counts.byStatus[.suppressed] ?? 0)

@@ -90,7 +90,7 @@ extension OutreachStore {
         guard var campaign = try CampaignRecord.fetchOne(db, key: campaignID), !campaign.queueing,
               campaign.completedAt == nil else { return }
         let pending = try MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
-            .filter([MessageStatus.queued, .deferred].contains(MessageRecord.Columns.status)).fetchCount(db)
+            .filter([MessageStatus.queued, .deferred, .sending].contains(MessageRecord.Columns.status)).fetchCount(db)
         guard pending == 0 else { return }
         campaign.completedAt = now.unixMillis
         try campaign.update(db)

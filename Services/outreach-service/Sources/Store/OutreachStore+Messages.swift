@@ -63,12 +63,41 @@ extension OutreachStore {
         }
     }
 
-    /// Counts an attempt before the adapter is called, so a crash mid-send is visible as an attempt (the resend
-    /// carries the same message id, which adapters pass on as the idempotency key).
-    public func beginAttempt(_ messageID: String) async throws {
+    /// Marks a message as handed to the adapter for `channel` (status `sending`, one more attempt) before the adapter
+    /// is called, so a crash mid-delivery is known after the restart (`recoverInterruptedSends`).
+    public func beginAttempt(_ messageID: String, channel: String) async throws {
         _ = try await writer.write { db in
             try MessageRecord.filter(MessageRecord.Columns.messageId == messageID)
-                .updateAll(db, Column("attempts") += 1)
+                .updateAll(db, Column("attempts") += 1, Column("channel").set(to: channel),
+                           MessageRecord.Columns.status.set(to: MessageStatus.sending.rawValue))
+        }
+    }
+
+    /// Settles the messages a previous process stopped in the middle of delivering — whether the customer got them
+    /// is unknown. Those on `resendable` channels (whose receiver drops a repeat of the idempotency key: the webhook)
+    /// are queued again; the others (email: SMTP has no such key) fail with the reason, because a customer must never
+    /// get a message twice. Call once at start-up, before sending. Answers (requeued, failed).
+    public func recoverInterruptedSends(resendable: Set<String>, now: Date) async throws -> (requeued: Int, failed: Int) {
+        try await writer.write { db in
+            let interrupted = try MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sending.rawValue).fetchAll(db)
+            var counts = (requeued: 0, failed: 0)
+            for var message in interrupted {
+                if resendable.contains(message.channel) {
+                    message.status = .queued
+                    message.statusReason = "requeued after an interrupted delivery; the receiver drops a repeat of its idempotency key"
+                    message.scheduledFor = now.unixMillis
+                    counts.requeued += 1
+                } else {
+                    message.status = .failed
+                    message.statusReason = "the service stopped while the \(message.channel) adapter had it; delivery is "
+                        + "unknown and it is not resent, so the customer never gets it twice"
+                    try ChangeLog.append(db, .messageFailed, customer: message.customerId, subject: message.messageId, at: now)
+                    counts.failed += 1
+                }
+                try message.update(db)
+                if !message.campaignId.isEmpty { try Self.completeCampaignIfDone(db, message.campaignId, now: now) }
+            }
+            return counts
         }
     }
 

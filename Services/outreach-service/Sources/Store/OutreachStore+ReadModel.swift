@@ -48,6 +48,7 @@ extension OutreachStore {
             default:
                 guard !event.customerID.isEmpty else { continue }
                 try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
+                try enroll(db, .event(event.kind), customerID: event.customerID, now: now)
             }
         }
     }
@@ -55,16 +56,25 @@ extension OutreachStore {
     /// Stores what the owners answered for one customer and updates the customer's segment memberships, in one
     /// transaction.
     public func store(_ snapshot: CustomerSnapshot, now: Date) async throws {
+        try await writer.write { db in try Self.store(db, snapshot, now: now) }
+    }
+
+    static func store(_ db: Database, _ snapshot: CustomerSnapshot, now: Date) throws {
+        let id = snapshot.facts.customerId
+        try snapshot.facts.upsert(db)
+        try CustomerTag.filter(Column("customerId") == id).deleteAll(db)
+        for tag in Set(snapshot.tags) { try CustomerTag(customerId: id, tag: tag).insert(db) }
+        try CustomerConsent.filter(Column("customerId") == id).deleteAll(db)
+        for consent in snapshot.consents { try consent.upsert(db) }
+        try ChannelCount.filter(Column("customerId") == id).deleteAll(db)
+        for count in snapshot.channelCounts { try count.upsert(db) }
+        try Self.updateMemberships(db, customerID: id, now: now)
+    }
+
+    /// Stores many customers at once (a bulk load, a benchmark's fill): each as `store` would, in one transaction.
+    public func storeAll(_ snapshots: [CustomerSnapshot], now: Date) async throws {
         try await writer.write { db in
-            let id = snapshot.facts.customerId
-            try snapshot.facts.upsert(db)
-            try CustomerTag.filter(Column("customerId") == id).deleteAll(db)
-            for tag in Set(snapshot.tags) { try CustomerTag(customerId: id, tag: tag).insert(db) }
-            try CustomerConsent.filter(Column("customerId") == id).deleteAll(db)
-            for consent in snapshot.consents { try consent.upsert(db) }
-            try ChannelCount.filter(Column("customerId") == id).deleteAll(db)
-            for count in snapshot.channelCounts { try count.upsert(db) }
-            try Self.updateMemberships(db, customerID: id, now: now)
+            for snapshot in snapshots { try Self.store(db, snapshot, now: now) }
         }
     }
 
@@ -84,6 +94,7 @@ extension OutreachStore {
         try CustomerConsent.filter(Column("customerId") == customerID).deleteAll(db)
         try ChannelCount.filter(Column("customerId") == customerID).deleteAll(db)
         try refreshQueue.remove(db, customerID: customerID)
+        try exitRuns(db, customerID: customerID, reason: "the customer left (merged away, deleted or erased)", now: now)
     }
 
     /// Re-evaluates every segment for one customer, recording entries and exits with their feed events.
@@ -100,6 +111,7 @@ extension OutreachStore {
                     .insert(db)
                 try ChangeLog.append(db, .segmentEntered, customer: customerID, subject: segment.segmentId, at: now)
                 try SegmentRecord.touch(db, segment.segmentId, at: now)
+                try enroll(db, .segment(segment.segmentId), customerID: customerID, now: now)
             } else if !member, current.contains(segment.segmentId) {
                 try SegmentMembership.deleteOne(db, key: ["segmentId": segment.segmentId, "customerId": customerID])
                 try ChangeLog.append(db, .segmentLeft, customer: customerID, subject: segment.segmentId, at: now)

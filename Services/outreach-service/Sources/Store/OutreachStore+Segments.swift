@@ -163,6 +163,7 @@ extension OutreachStore {
         for id in entering {
             try SegmentMembership(segmentId: segment.segmentId, customerId: id, enteredAt: now.unixMillis).insert(db)
             try ChangeLog.append(db, .segmentEntered, customer: id, subject: segment.segmentId, at: now)
+            try enroll(db, .segment(segment.segmentId), customerID: id, now: now)
         }
         for id in leaving {
             try SegmentMembership.deleteOne(db, key: ["segmentId": segment.segmentId, "customerId": id])

@@ -151,6 +151,7 @@ public struct OutreachStore: Sendable {
         }
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
+        registerJourneys(&migrator)
         return migrator
     }
 

@@ -79,6 +79,13 @@ public struct CustomerConsent: Codable, Sendable, Equatable, FetchableRecord, Pe
     public var purpose: String
     public var channel: String
     public var granted: Bool
+
+    public init(customerId: String, purpose: String, channel: String, granted: Bool) {
+        self.customerId = customerId
+        self.purpose = purpose
+        self.channel = channel
+        self.granted = granted
+    }
 }
 
 /// Touchpoints of a customer on one channel within the last 7, 30 or 90 days.
@@ -88,6 +95,13 @@ public struct ChannelCount: Codable, Sendable, Equatable, FetchableRecord, Persi
     public var windowDays: Int
     public var channel: String
     public var touchpoints: Int64
+
+    public init(customerId: String, windowDays: Int, channel: String, touchpoints: Int64) {
+        self.customerId = customerId
+        self.windowDays = windowDays
+        self.channel = channel
+        self.touchpoints = touchpoints
+    }
 }
 
 /// A saved segment; `rule` is the `customer360.v1.SegmentRule` as protobuf bytes.
@@ -99,6 +113,15 @@ public struct SegmentRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var rule: Data
     public var createdAt: Int64
     public var updatedAt: Int64
+
+    public init(segmentId: String, name: String, description: String, rule: Data, createdAt: Int64, updatedAt: Int64) {
+        self.segmentId = segmentId
+        self.name = name
+        self.description = description
+        self.rule = rule
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 
     public enum Columns {
         static let segmentId = Column(CodingKeys.segmentId)
@@ -169,10 +192,12 @@ public struct TemplateRecord: Codable, Sendable, Equatable, FetchableRecord, Per
 }
 
 public enum MessageStatus: String, Codable, Sendable, CaseIterable {
-    case queued, deferred, sent, suppressed, failed
+    /// `sending`: an adapter has it right now (shown to clients as QUEUED). Found after a restart, it means the
+    /// process stopped mid-delivery, and whether the customer got it is unknown (`OutreachStore.recoverInterruptedSends`).
+    case queued, deferred, sending, sent, suppressed, failed
 
     /// Still to be sent.
-    public var isPending: Bool { self == .queued || self == .deferred }
+    public var isPending: Bool { self == .queued || self == .deferred || self == .sending }
 }
 
 /// One outbound message, from queued to its final status.

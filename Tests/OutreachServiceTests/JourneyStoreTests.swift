@@ -1,0 +1,92 @@
+import C360Contracts
+import C360StoreKit
+import Foundation
+import GRDB
+@testable import OutreachService
+import SwiftProtobuf
+import Testing
+
+@Suite("Journeys: enrolment in the transaction that saw the trigger")
+struct JourneyStoreTests {
+    func journey(_ id: String, segment: String = "", event: Customer360_V1_ChangeKind? = nil,
+                 reentry: Bool = false, active: Bool = true) throws -> JourneyRecord {
+        let definition = Customer360_V1_PutJourneyRequest.with {
+            $0.journeyID = id
+            $0.name = id
+            $0.steps = [.with { $0.wait = .init(seconds: 60) }]
+        }
+        return JourneyRecord(journeyId: id, definition: try definition.serializedBytes(), active: active,
+                             triggerSegment: segment, triggerEvent: event?.rawValue ?? 0, allowReentry: reentry,
+                             createdAt: now.unixMillis, updatedAt: now.unixMillis)
+    }
+
+    func runs(_ store: OutreachStore, _ journeyID: String) async throws -> [JourneyRunRecord] {
+        try await store.runs(journeyID: journeyID, after: nil, limit: 100).items
+    }
+
+    @Test("entering a segment enrols once; without re-entry leaving and entering again does not enrol twice")
+    func segmentTrigger() async throws {
+        let store = try await seededStore()
+        _ = try await store.putJourney(try journey("gold-welcome", segment: "gold"))
+        _ = try await store.createSegment(SegmentRecord(
+            segmentId: "gold", name: "Gold", description: "", rule: try Rule.when("loyalty_tier", .equals, ["gold"]).serializedBytes(),
+            createdAt: now.unixMillis, updatedAt: now.unixMillis), now: now)
+        #expect(try await runs(store, "gold-welcome").map(\.customerId) == ["a-gold"])
+
+        // a-gold leaves and comes back; c-new enters
+        for tier in ["silver", "gold"] {
+            var facts = CustomerFacts(customerId: "a-gold", refreshedAt: now.unixMillis)
+            facts.loyaltyTier = tier
+            try await store.store(CustomerSnapshot(facts: facts, tags: [], consents: [], channelCounts: []), now: now)
+        }
+        var promoted = CustomerFacts(customerId: "c-new", refreshedAt: now.unixMillis)
+        promoted.loyaltyTier = "gold"
+        try await store.store(CustomerSnapshot(facts: promoted, tags: [], consents: [], channelCounts: []), now: now)
+
+        #expect(try await runs(store, "gold-welcome").map(\.customerId).sorted() == ["a-gold", "c-new"])
+    }
+
+    @Test("a feed event enrols in journeys on it, with re-entry only once the earlier run ended; paused journeys enrol nobody")
+    func eventTrigger() async throws {
+        let store = try await seededStore()
+        _ = try await store.putJourney(try journey("win-back", event: .alertRaised, reentry: true))
+        _ = try await store.putJourney(try journey("paused", event: .alertRaised, active: false))
+        let alert = Customer360_V1_ChangeEvent.with { $0.kind = .alertRaised; $0.customerID = "b-churned" }
+        try await store.writer.write { db in try OutreachStore.apply(db, events: [alert, alert], delay: .zero, now: now) }
+        #expect(try await runs(store, "win-back").count == 1)
+        #expect(try await runs(store, "paused").isEmpty)
+
+        // The customer is erased: the run exits, and nothing is left waiting
+        try await store.writer.write { db in
+            try OutreachStore.apply(db, events: [.with { $0.kind = .customerErased; $0.customerID = "b-churned" }],
+                                    delay: .zero, now: now)
+        }
+        let run = try #require(try await runs(store, "win-back").first)
+        #expect(run.state == .exited && run.reason.contains("left"))
+        try await store.writer.write { db in try OutreachStore.apply(db, events: [alert], delay: .zero, now: now) }
+        #expect(try await runs(store, "win-back").count == 2)
+    }
+}
+
+@Suite("Messages interrupted mid-delivery")
+struct InterruptedSendTests {
+    @Test("after a crash, an email the adapter had fails as delivery unknown (never resent); a webhook SMS is requeued")
+    func recovery() async throws {
+        let store = try OutreachStore(writer: ServiceDatabase.inMemory())
+        for (id, channel) in [("m-email", "email"), ("m-sms", "sms")] {
+            _ = try await store.enqueue(MessageRecord(
+                messageId: id, customerId: "c1", templateId: "t", campaignId: "", idempotencyKey: id,
+                purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
+                createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, recipient: "",
+                subject: "", body: "", language: ""))
+            try await store.beginAttempt(id, channel: channel)
+        }
+        let recovered = try await store.recoverInterruptedSends(resendable: ["sms", "push"], now: now)
+        #expect(recovered.requeued == 1 && recovered.failed == 1)
+        let email = try await store.message(id: "m-email")
+        #expect(email.status == .failed && email.statusReason.contains("not resent"))
+        let sms = try await store.message(id: "m-sms")
+        #expect(sms.status == .queued && sms.attempts == 1)
+        #expect(try await store.dueMessages(at: now, limit: 10).due.map(\.messageId) == ["m-sms"])
+    }
+}
