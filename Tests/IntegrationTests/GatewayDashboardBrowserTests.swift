@@ -12,7 +12,7 @@ import Testing
 /// stays open (`ChromiumSession`).
 @Suite("gateway web dashboard in headless Chromium")
 struct GatewayDashboardBrowserTests {
-    @Test("a Persian customer's 360° page that updates live, the KPI overview, and a bad key, as Chromium renders them")
+    @Test("a Persian customer's 360° page that updates live, the KPI overview, the Segments page, and a bad key, as Chromium renders them")
     func dashboard() async throws {
         let chromium = try Chromium.find()
         try await withGatewayStack { stack in
@@ -92,6 +92,27 @@ struct GatewayDashboardBrowserTests {
             let kpis = try await chromium.renderedDOM(of: base + "#key=\(agentKey)&view=kpis")
             #expect(kpis.contains("data-state=\"ready\""), "\(kpis.prefix(2_000))")
             #expect(kpis.element(id: "kpi-nps") != nil && kpis.element(id: "kpi-at-risk") != nil)
+
+            // The Segments page: a segment saved through the gateway (forwarded to outreach-service), with Sara in it.
+            try await withConnectedClient(to: stack.gatewayProcess.address) { client in
+                let outreach = Customer360_V1_OutreachService.Client(wrapping: client)
+                _ = try await outreach.createSegment(.with {
+                    $0.segmentID = "vip"
+                    $0.name = "مشتریان ویژه"
+                    $0.description_p = "Tagged vip"
+                    $0.rule = .with { $0.condition = .with { $0.field = "tag"; $0.operator = .in; $0.values = ["vip"] } }
+                }, metadata: agent)
+                _ = try await ChangeFeedWait.first(ChangeFeedWait.request(.segmentEntered, customer: customer.customerID)) {
+                    request, options, body in
+                    try await outreach.watchChanges(request, metadata: agent, options: options, onResponse: body)
+                }
+            }
+            let segments = try await chromium.renderedDOM(of: base + "#key=\(agentKey)&view=segments")
+            #expect(segments.contains("data-state=\"ready\""), "\(segments.prefix(2_000))")
+            let row = try #require(segments.element(id: "segment-row-vip"), "\(segments.prefix(3_000))")
+            #expect(row.tag.contains("data-size=\"1\""), "\(row.tag)")
+            #expect(segments.contains("مشتریان ویژه"))
+            #expect(segments.contains("aria-current=\"page\"") && segments.contains("id=\"nav-segments\""))
 
             // A key the gateway does not know: the page says so instead of showing data.
             let refused = try await chromium.renderedDOM(of: base + "#key=c360_not-a-key&customer=\(email)")

@@ -27,6 +27,7 @@ enum DashboardAssets {
             <nav class="nav" aria-label="Views">
               <a id="nav-search" href="#view=search">Customers</a>
               <a id="nav-kpis" href="#view=kpis">KPIs</a>
+              <a id="nav-segments" href="#view=segments">Segments</a>
             </nav>
             <button id="sign-out" class="link-button" type="button" hidden>Forget API key</button>
           </header>
@@ -489,13 +490,14 @@ enum DashboardAssets {
             if (!getKey()) return "login";
             if (params.get("customer")) return "customer";
             if (params.get("view") === "kpis") return "kpis";
+            if (params.get("view") === "segments") return "segments";
             return "search";
           }
 
           function updateChrome(view) {
             var signOut = document.getElementById("sign-out");
             signOut.hidden = !getKey();
-            ["search", "kpis"].forEach(function (name) {
+            ["search", "kpis", "segments"].forEach(function (name) {
               var link = document.getElementById("nav-" + name);
               if (view === name || (view === "customer" && name === "search")) link.setAttribute("aria-current", "page");
               else link.removeAttribute("aria-current");
@@ -514,6 +516,7 @@ enum DashboardAssets {
             if (view === "login") return showLogin(gen);
             if (view === "customer") return showCustomer(params.get("customer").trim(), gen);
             if (view === "kpis") return showKpis(gen);
+            if (view === "segments") return showSegments(gen);
             return showSearch(params.get("q") || "", gen);
           }
 
@@ -1300,6 +1303,66 @@ enum DashboardAssets {
             });
           }
 
+          // ---------------------------------------------------------------------------------------------------------------
+          // Segments (outreach-service, through the gateway's forwarding of customer360.v1.OutreachService)
+          // ---------------------------------------------------------------------------------------------------------------
+
+          var OUTREACH = "customer360.v1.OutreachService/";
+
+          function showSegments(gen) {
+            document.title = "Segments · Customer 360";
+            setState("loading");
+            renderLoading("Loading segments…");
+            return api(OUTREACH + "ListSegments", { page: { pageSize: 100 } }).then(function (answer) {
+              var segments = Array.isArray(answer.segments) ? answer.segments : [];
+              return Promise.all(segments.map(function (segment) {
+                return api(OUTREACH + "GetSegmentStats", { segmentId: segment.segmentId }).then(
+                  function (stats) { return { segment: segment, stats: stats }; },
+                  function () { return { segment: segment, stats: null }; });
+              }));
+            }).then(function (rows) {
+              if (gen !== generation) return;
+              renderSegments(rows);
+              setState("ready");
+            }).catch(function (error) {
+              if (gen !== generation) return;
+              if (!(error instanceof ApiError)) {
+                console.error(error);
+                error = new ApiError("INTERNAL", "The dashboard could not show this answer: " + (error && error.message), 0);
+              }
+              failView(error, gen, function () { route(); });
+            });
+          }
+
+          // One row per segment: who is in it and how they fare, so segments compare at a glance (which churn most).
+          function renderSegments(rows) {
+            var header = el("tr", {}, ["Segment", "Members", "NPS", "CSAT", "Churned", "At risk", "Mean CLV", "Health"].map(
+              function (title, index) { return el("th", { scope: "col", class: index > 0 && index < 7 ? "num" : "", text: title }); }));
+            var body = rows.map(function (row) {
+              var segment = row.segment, stats = row.stats || {};
+              var bands = [["green", stats.green], ["yellow", stats.yellow], ["red", stats.red], ["unscored", stats.unscored]];
+              return el("tr", { id: "segment-row-" + segment.segmentId, dataset: { size: String(num(segment.size) || 0) } },
+                el("td", {}, userText("strong", segment.name, "segment-name", { dir: "auto" }),
+                  segment.description ? userText("div", segment.description, "muted", { dir: "auto" }) : null),
+                el("td", { class: "num segment-size", text: fmtCount(segment.size || 0) }),
+                el("td", { class: "num", text: row.stats && num(stats.nps) !== null ? fmtNumber(stats.nps, 0) : "—" }),
+                el("td", { class: "num", text: row.stats && num(stats.meanCsat) !== null ? fmtNumber(stats.meanCsat, 2) : "—" }),
+                el("td", { class: "num segment-churn", text: row.stats ? fmtPercent((num(stats.churnRate) || 0) * 100) : "—" }),
+                el("td", { class: "num", text: row.stats ? fmtPercent((num(stats.atRiskRate) || 0) * 100) : "—" }),
+                el("td", { class: "num", text: row.stats && num(stats.meanClvMinor) !== null ? fmtNumber(stats.meanClvMinor / 100, 2) : "—" }),
+                el("td", { class: "segment-bands" }, bands.map(function (band) {
+                  return el("span", { class: "band-pill band-" + band[0], title: band[0], text: fmtCount(band[1] || 0) });
+                })));
+            });
+            var table = rows.length
+              ? el("div", { class: "table-wrap" }, el("table", { id: "segments-table", class: "table" }, el("thead", {}, header), el("tbody", {}, body)))
+              : el("p", { id: "segments-empty", class: "muted", text: "No segments yet. CreateSegment (outreach-service) saves one." });
+            renderView([el("section", { id: "segments", class: "card" },
+              el("h1", { text: "Segments" }),
+              el("p", { class: "muted", text: "Members update themselves as customers change; mean CLV in major units of the deployment currency." }),
+              table)]);
+          }
+
           function kpiTile(id, label, value, sub, opts) {
             opts = opts || {};
             return el("div", { class: "kpi-tile" + (opts.unavailable ? " unavailable" : "") + (opts.cls ? " " + opts.cls : "") },
@@ -1775,6 +1838,11 @@ enum DashboardAssets {
         .missing-components li { padding: 0.2rem 0; }
 
         .table-wrap { overflow-x: auto; }
+        .segment-bands { white-space: nowrap; }
+        .band-pill { display: inline-block; min-width: 2.2em; margin-inline-end: 0.25rem; padding: 0.05rem 0.4rem; border-radius: 999px; font-size: 0.8rem; text-align: center; background: var(--surface-2); }
+        .band-pill.band-green { background: #dcfce7; color: #166534; }
+        .band-pill.band-yellow { background: #fef9c3; color: #854d0e; }
+        .band-pill.band-red { background: #fee2e2; color: #991b1b; }
         .table { width: 100%; border-collapse: collapse; font-size: 0.92rem; }
         .table th, .table td { text-align: start; padding: 0.45rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; }
         .table thead th { color: var(--muted); font-weight: 600; font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.03em; }
