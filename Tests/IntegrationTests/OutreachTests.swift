@@ -11,6 +11,7 @@ import Testing
 private struct OutreachSystem {
     let profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
     let interactions: Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>
+    let feedback: Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
     let outreach: Customer360_V1_OutreachService.Client<HTTP2ClientTransport.Posix>
     let smtp: PythonPeer
     let webhook: PythonPeer
@@ -28,7 +29,7 @@ private func withOutreachSystem(
             try await withService("profile-service") { profileProcess, profileClient in
                 let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
                 try await withService("interaction-service", arguments: profilePeer) { interactionProcess, interactionClient in
-                    try await withService("feedback-service", arguments: profilePeer) { feedbackProcess, _ in
+                    try await withService("feedback-service", arguments: profilePeer) { feedbackProcess, feedbackClient in
                         let dataPeers = profilePeer + [
                             "--interaction-addr", "\(interactionProcess.address)",
                             "--feedback-addr", "\(feedbackProcess.address)",
@@ -45,7 +46,7 @@ private func withOutreachSystem(
                             ) { outreachProcess, outreachClient in
                                 try await body(OutreachSystem(
                                     profiles: .init(wrapping: profileClient), interactions: .init(wrapping: interactionClient),
-                                    outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook,
+                                    feedback: .init(wrapping: feedbackClient), outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook,
                                     outreachProcess: outreachProcess, outreachArguments: arguments))
                             }
                         }
@@ -386,6 +387,45 @@ struct OutreachTests {
             #expect(wait?.code == .invalidArgument && wait?.message.hasPrefix("steps[0].wait") == true)
             let journeys = try await system.outreach.listJourneys(.init()).journeys
             #expect(journeys.isEmpty)
+        }
+    }
+
+    @Test("closing the loop: when a feature request ships, every voter — and only the voters — is told once")
+    func requestShipped() async throws {
+        try await withOutreachSystem { system in
+            // Given a journey on FEATURE_REQUEST_SHIPPED, and a request two customers voted for and a third did not
+            try await system.template("shipped", purpose: .service)
+            _ = try await system.outreach.putJourney(.with {
+                $0.journeyID = "request-shipped"
+                $0.name = "Your request shipped"
+                $0.active = true
+                $0.trigger = .with { $0.event = .featureRequestShipped }
+                $0.steps = [.with { $0.send = .with { $0.templateID = "shipped" } }]
+            })
+            let voters = [try await system.customer("Ava"), try await system.customer("Ben")]
+            let bystander = try await system.customer("Cal")
+            for customer in voters + [bystander] { try await system.consent(customer, .serviceMessages, .email, .granted) }
+            _ = try await system.feedback.createFeatureRequest(.with {
+                $0.customerID = voters[0]
+                $0.featureRequestID = "dark-mode"
+                $0.title = "Dark mode"
+            })
+            _ = try await system.feedback.voteFeatureRequest(.with { $0.customerID = voters[1]; $0.featureRequestID = "dark-mode" })
+
+            // When it ships (and is marked shipped a second time)
+            for _ in 0..<2 {
+                _ = try await system.feedback.updateFeatureRequestStatus(.with {
+                    $0.featureRequestID = "dark-mode"
+                    $0.status = .shipped
+                })
+            }
+
+            // Then both voters got one email each, the bystander none
+            let mail = try await system.smtp.waitForMessages(2)
+            let recipients = mail.compactMap { ($0["rcpt_tos"] as? [String])?.first }.sorted()
+            #expect(recipients == ["ava@example.com", "ben@example.com"])
+            let runs = try await system.outreach.listJourneyRuns(.with { $0.journeyID = "request-shipped" }).runs
+            #expect(Set(runs.map(\.customerID)) == Set(voters))
         }
     }
 }

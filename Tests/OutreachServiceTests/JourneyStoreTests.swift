@@ -90,3 +90,35 @@ struct InterruptedSendTests {
         #expect(try await store.dueMessages(at: now, limit: 10).due.map(\.messageId) == ["m-sms"])
     }
 }
+
+@Suite("Campaigns")
+struct CampaignStoreTests {
+    @Test("a campaign queues one message per member, and with suppress_discount_driven records discount buyers as suppressed")
+    func discountDriven() async throws {
+        let store = try await seededStore()
+        var bargain = CustomerFacts(customerId: "d-silver", refreshedAt: now.unixMillis)
+        bargain.loyaltyTier = "silver"
+        bargain.discountDriven = true
+        try await store.store(CustomerSnapshot(facts: bargain, tags: [], consents: [], channelCounts: []), now: now)
+        _ = try await store.createSegment(SegmentRecord(
+            segmentId: "tiered", name: "Tiered", description: "",
+            rule: try Rule.when("loyalty_tier", .in, ["gold", "silver"]).serializedBytes(),
+            createdAt: now.unixMillis, updatedAt: now.unixMillis), now: now)
+        _ = try await store.putTemplate(TemplateRecord(
+            templateId: "offer", name: "Offer", purpose: .marketing, defaultLanguage: "en",
+            variants: [TemplateVariant(channel: .email, language: "en", subject: "Offer", body: "10% off")],
+            createdAt: now.unixMillis, updatedAt: now.unixMillis))
+        _ = try await store.startCampaign(CampaignRecord(
+            campaignId: "spring", segmentId: "tiered", templateId: "offer", queueing: true, cursor: "",
+            startedAt: now.unixMillis, completedAt: nil, suppressDiscountDriven: true))
+
+        #expect(try await store.queueNextMembers(campaignID: "spring", chunk: 1_000, now: now) == 2)
+
+        let messages = try await store.messages(campaignID: "spring", after: nil, limit: 10).items
+        #expect(messages.map(\.customerId) == ["a-gold", "d-silver"])
+        #expect(messages.map(\.status) == [.queued, .suppressed])
+        #expect(messages[1].statusReason.contains("discount-driven"))
+        let (campaign, counts) = try await store.campaign(id: "spring")
+        #expect(!campaign.queueing && counts.total == 2)
+    }
+}

@@ -60,6 +60,10 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
   case featureVoteRecorded // = 41
   case churnReasonRecorded // = 42
 
+  /// A feature request the customer voted for became SHIPPED: one event per voter, in the transaction of the status
+  /// change (subject_id is the feature request), so every voter can be told exactly once.
+  case featureRequestShipped // = 43
+
   /// success-service. subject_id is the plan, score or alert id.
   case healthScored // = 60
   case alertRaised // = 61
@@ -102,6 +106,7 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     case 40: self = .responseRecorded
     case 41: self = .featureVoteRecorded
     case 42: self = .churnReasonRecorded
+    case 43: self = .featureRequestShipped
     case 60: self = .healthScored
     case 61: self = .alertRaised
     case 62: self = .planChanged
@@ -134,6 +139,7 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     case .responseRecorded: return 40
     case .featureVoteRecorded: return 41
     case .churnReasonRecorded: return 42
+    case .featureRequestShipped: return 43
     case .healthScored: return 60
     case .alertRaised: return 61
     case .planChanged: return 62
@@ -166,6 +172,7 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     .responseRecorded,
     .featureVoteRecorded,
     .churnReasonRecorded,
+    .featureRequestShipped,
     .healthScored,
     .alertRaised,
     .planChanged,
@@ -268,7 +275,7 @@ public nonisolated struct Customer360_V1_WatchChangesResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "customer360.v1"
 
 nonisolated extension Customer360_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_CUSTOMER_CREATED\0\u{1}CHANGE_KIND_CUSTOMER_UPDATED\0\u{1}CHANGE_KIND_CUSTOMER_MERGED\0\u{1}CHANGE_KIND_CUSTOMER_UNMERGED\0\u{1}CHANGE_KIND_CUSTOMER_DELETED\0\u{1}CHANGE_KIND_CUSTOMER_ERASED\0\u{1}CHANGE_KIND_CONSENT_CHANGED\0\u{1}CHANGE_KIND_LOYALTY_CHANGED\0\u{2}\u{c}CHANGE_KIND_TOUCHPOINT_RECORDED\0\u{1}CHANGE_KIND_PURCHASE_RECORDED\0\u{1}CHANGE_KIND_TICKET_OPENED\0\u{1}CHANGE_KIND_TICKET_UPDATED\0\u{1}CHANGE_KIND_TICKET_RESOLVED\0\u{2}\u{10}CHANGE_KIND_RESPONSE_RECORDED\0\u{1}CHANGE_KIND_FEATURE_VOTE_RECORDED\0\u{1}CHANGE_KIND_CHURN_REASON_RECORDED\0\u{2}\u{12}CHANGE_KIND_HEALTH_SCORED\0\u{1}CHANGE_KIND_ALERT_RAISED\0\u{1}CHANGE_KIND_PLAN_CHANGED\0\u{2}\u{12}CHANGE_KIND_CUSTOMER_REKEYED\0\u{1}CHANGE_KIND_CUSTOMER_DATA_ERASED\0\u{2}\u{13}CHANGE_KIND_SEGMENT_ENTERED\0\u{1}CHANGE_KIND_SEGMENT_LEFT\0\u{1}CHANGE_KIND_MESSAGE_SENT\0\u{1}CHANGE_KIND_MESSAGE_FAILED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_CUSTOMER_CREATED\0\u{1}CHANGE_KIND_CUSTOMER_UPDATED\0\u{1}CHANGE_KIND_CUSTOMER_MERGED\0\u{1}CHANGE_KIND_CUSTOMER_UNMERGED\0\u{1}CHANGE_KIND_CUSTOMER_DELETED\0\u{1}CHANGE_KIND_CUSTOMER_ERASED\0\u{1}CHANGE_KIND_CONSENT_CHANGED\0\u{1}CHANGE_KIND_LOYALTY_CHANGED\0\u{2}\u{c}CHANGE_KIND_TOUCHPOINT_RECORDED\0\u{1}CHANGE_KIND_PURCHASE_RECORDED\0\u{1}CHANGE_KIND_TICKET_OPENED\0\u{1}CHANGE_KIND_TICKET_UPDATED\0\u{1}CHANGE_KIND_TICKET_RESOLVED\0\u{2}\u{10}CHANGE_KIND_RESPONSE_RECORDED\0\u{1}CHANGE_KIND_FEATURE_VOTE_RECORDED\0\u{1}CHANGE_KIND_CHURN_REASON_RECORDED\0\u{1}CHANGE_KIND_FEATURE_REQUEST_SHIPPED\0\u{2}\u{11}CHANGE_KIND_HEALTH_SCORED\0\u{1}CHANGE_KIND_ALERT_RAISED\0\u{1}CHANGE_KIND_PLAN_CHANGED\0\u{2}\u{12}CHANGE_KIND_CUSTOMER_REKEYED\0\u{1}CHANGE_KIND_CUSTOMER_DATA_ERASED\0\u{2}\u{13}CHANGE_KIND_SEGMENT_ENTERED\0\u{1}CHANGE_KIND_SEGMENT_LEFT\0\u{1}CHANGE_KIND_MESSAGE_SENT\0\u{1}CHANGE_KIND_MESSAGE_FAILED\0")
 }
 
 nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -1261,6 +1261,8 @@ public nonisolated struct Customer360_V1_Campaign: Sendable {
   /// Clears the value of `completedAt`. Subsequent reads from it will return its default value.
   public mutating func clearCompletedAt() {self._completedAt = nil}
 
+  public var suppressDiscountDriven: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1281,6 +1283,10 @@ public nonisolated struct Customer360_V1_StartCampaignRequest: Sendable {
   public var segmentID: String = String()
 
   public var templateID: String = String()
+
+  /// Leave out members who buy mostly on discount (interaction-service's discount_driven): their messages are
+  /// recorded SUPPRESSED with the reason, so an offer campaign does not train them to wait for the next one.
+  public var suppressDiscountDriven: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1318,7 +1324,8 @@ public nonisolated struct Customer360_V1_JourneyTrigger: Sendable {
   }
 
   /// A change on a data service's feed about the customer: CUSTOMER_CREATED, PURCHASE_RECORDED, TICKET_RESOLVED,
-  /// RESPONSE_RECORDED, ALERT_RAISED (success-service raises churn-risk alerts) or HEALTH_SCORED.
+  /// RESPONSE_RECORDED, ALERT_RAISED (success-service raises churn-risk alerts), HEALTH_SCORED, or
+  /// FEATURE_REQUEST_SHIPPED (each voter of a feature request that shipped: closing the loop).
   public var event: Customer360_V1_ChangeKind {
     get {
       if case .event(let v)? = trigger {return v}
@@ -1337,7 +1344,8 @@ public nonisolated struct Customer360_V1_JourneyTrigger: Sendable {
     /// Entering this segment.
     case segmentEntered(String)
     /// A change on a data service's feed about the customer: CUSTOMER_CREATED, PURCHASE_RECORDED, TICKET_RESOLVED,
-    /// RESPONSE_RECORDED, ALERT_RAISED (success-service raises churn-risk alerts) or HEALTH_SCORED.
+    /// RESPONSE_RECORDED, ALERT_RAISED (success-service raises churn-risk alerts), HEALTH_SCORED, or
+    /// FEATURE_REQUEST_SHIPPED (each voter of a feature request that shipped: closing the loop).
     case event(Customer360_V1_ChangeKind)
 
   }
@@ -3338,7 +3346,7 @@ nonisolated extension Customer360_V1_ListMessagesResponse: SwiftProtobuf.Message
 
 nonisolated extension Customer360_V1_Campaign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Campaign"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}segment_id\0\u{3}template_id\0\u{1}status\0\u{1}total\0\u{1}queued\0\u{1}deferred\0\u{1}sent\0\u{1}suppressed\0\u{1}failed\0\u{3}started_at\0\u{3}completed_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}segment_id\0\u{3}template_id\0\u{1}status\0\u{1}total\0\u{1}queued\0\u{1}deferred\0\u{1}sent\0\u{1}suppressed\0\u{1}failed\0\u{3}started_at\0\u{3}completed_at\0\u{3}suppress_discount_driven\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3358,6 +3366,7 @@ nonisolated extension Customer360_V1_Campaign: SwiftProtobuf.Message, SwiftProto
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.failed) }()
       case 11: try { try decoder.decodeSingularMessageField(value: &self._startedAt) }()
       case 12: try { try decoder.decodeSingularMessageField(value: &self._completedAt) }()
+      case 13: try { try decoder.decodeSingularBoolField(value: &self.suppressDiscountDriven) }()
       default: break
       }
     }
@@ -3404,6 +3413,9 @@ nonisolated extension Customer360_V1_Campaign: SwiftProtobuf.Message, SwiftProto
     try { if let v = self._completedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
     } }()
+    if self.suppressDiscountDriven != false {
+      try visitor.visitSingularBoolField(value: self.suppressDiscountDriven, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3420,6 +3432,7 @@ nonisolated extension Customer360_V1_Campaign: SwiftProtobuf.Message, SwiftProto
     if lhs.failed != rhs.failed {return false}
     if lhs._startedAt != rhs._startedAt {return false}
     if lhs._completedAt != rhs._completedAt {return false}
+    if lhs.suppressDiscountDriven != rhs.suppressDiscountDriven {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3427,7 +3440,7 @@ nonisolated extension Customer360_V1_Campaign: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Customer360_V1_StartCampaignRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StartCampaignRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}segment_id\0\u{3}template_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}segment_id\0\u{3}template_id\0\u{3}suppress_discount_driven\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3438,6 +3451,7 @@ nonisolated extension Customer360_V1_StartCampaignRequest: SwiftProtobuf.Message
       case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.segmentID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.templateID) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.suppressDiscountDriven) }()
       default: break
       }
     }
@@ -3453,6 +3467,9 @@ nonisolated extension Customer360_V1_StartCampaignRequest: SwiftProtobuf.Message
     if !self.templateID.isEmpty {
       try visitor.visitSingularStringField(value: self.templateID, fieldNumber: 3)
     }
+    if self.suppressDiscountDriven != false {
+      try visitor.visitSingularBoolField(value: self.suppressDiscountDriven, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3460,6 +3477,7 @@ nonisolated extension Customer360_V1_StartCampaignRequest: SwiftProtobuf.Message
     if lhs.campaignID != rhs.campaignID {return false}
     if lhs.segmentID != rhs.segmentID {return false}
     if lhs.templateID != rhs.templateID {return false}
+    if lhs.suppressDiscountDriven != rhs.suppressDiscountDriven {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

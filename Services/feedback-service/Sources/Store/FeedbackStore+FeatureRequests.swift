@@ -44,8 +44,16 @@ extension FeedbackStore {
         featureRequest id: String, to status: FeatureRequestStatus, note: String, duplicateOf: String, at now: Date
     ) async throws -> FeatureRequest {
         try await writer.write { db in
-            _ = try requireFeatureRequest(db, id: id)
+            let before = try requireFeatureRequest(db, id: id)
             if !duplicateOf.isEmpty { _ = try requireFeatureRequest(db, id: duplicateOf) }
+            if status == .shipped, before.status != .shipped {
+                // Closing the loop: every voter hears of it, once, with the status change.
+                let voters = try String.fetchAll(
+                    db, sql: "SELECT customerId FROM feature_vote WHERE featureRequestId = ? ORDER BY customerId", arguments: [id])
+                for voter in voters {
+                    try ChangeLog.append(db, .featureRequestShipped, customer: voter, subject: id, at: now)
+                }
+            }
             try db.execute(sql: """
                 UPDATE feature_request SET status = ?, statusNote = ?, duplicateOfId = ?, updatedAt = ?
                 WHERE featureRequestId = ?

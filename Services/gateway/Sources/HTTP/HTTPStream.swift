@@ -7,7 +7,20 @@ import Hummingbird
 /// key, a role that may not, an unknown customer) the answer is the usual JSON error with its HTTP status; otherwise
 /// it is 200 and the parts follow one by one. A failure after that can only cut the body short. A client that goes
 /// away cancels the call.
+///
+/// At most `maxBufferedParts` parts wait for a client that reads slower than the call produces; one more ends the
+/// call and cuts the body short, so a stalled reader costs bounded memory. A change-feed watcher then reconnects with
+/// the last sequence it saw and replays from there (the feed's documented resume).
 struct HTTPStream: Sendable {
+    static let maxBufferedParts = 1_024
+
+    /// The reader fell `maxBufferedParts` behind.
+    struct SlowReader: Error, CustomStringConvertible {
+        var description: String {
+            "the HTTP client read \(HTTPStream.maxBufferedParts) parts behind the call; reconnect and resume from the last one read"
+        }
+    }
+
     /// Writes one part of the body.
     typealias Emit = @Sendable (String) async throws -> Void
 
@@ -22,7 +35,8 @@ struct HTTPStream: Sendable {
     }
 
     func response(error: @escaping @Sendable (any Error) -> Response) async -> Response {
-        let (parts, partSink) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        let (parts, partSink) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(Self.maxBufferedParts))
         let (starts, startSink) = AsyncStream<Start>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let run = self.run
         let task = Task {
@@ -33,7 +47,7 @@ struct HTTPStream: Sendable {
             }
             do {
                 try await run { part in
-                    partSink.yield(ByteBuffer(string: part))
+                    if case .dropped = partSink.yield(ByteBuffer(string: part)) { throw SlowReader() }
                     start(.part)
                 }
                 start(.empty)

@@ -111,6 +111,7 @@ extension CampaignRecord {
             $0.failed = Int64(counts.byStatus[.failed] ?? 0)
             $0.startedAt = .init(unixMillis: startedAt)
             if let completedAt { $0.completedAt = .init(unixMillis: completedAt) }
+            $0.suppressDiscountDriven = suppressDiscountDriven
         }
     }
 }

@@ -9,6 +9,7 @@ extension OutreachService {
     /// The changes on the data services' feeds a journey may start on.
     static let journeyEvents: Set<Customer360_V1_ChangeKind> = [
         .customerCreated, .purchaseRecorded, .ticketResolved, .responseRecorded, .alertRaised, .healthScored,
+        .featureRequestShipped,
     ]
 
     public func putJourney(
@@ -28,7 +29,7 @@ extension OutreachService {
         case .event(let kind):
             guard Self.journeyEvents.contains(kind) else {
                 throw InvalidArgument("trigger.event", "must be one of CUSTOMER_CREATED, PURCHASE_RECORDED, TICKET_RESOLVED, "
-                    + "RESPONSE_RECORDED, ALERT_RAISED, HEALTH_SCORED")
+                    + "RESPONSE_RECORDED, ALERT_RAISED, HEALTH_SCORED, FEATURE_REQUEST_SHIPPED")
             }
             triggerEvent = kind.rawValue
         case nil:

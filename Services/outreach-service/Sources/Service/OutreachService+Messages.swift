@@ -72,7 +72,7 @@ extension OutreachService {
         let templateID = try Validate.clientID(request.templateID, field: "template_id")
         let campaign = try await store.startCampaign(CampaignRecord(
             campaignId: id, segmentId: segmentID, templateId: templateID, queueing: true, cursor: "",
-            startedAt: now().unixMillis, completedAt: nil))
+            startedAt: now().unixMillis, completedAt: nil, suppressDiscountDriven: request.suppressDiscountDriven))
         let (stored, counts) = try await store.campaign(id: campaign.campaignId)
         return stored.proto(counts)
     }

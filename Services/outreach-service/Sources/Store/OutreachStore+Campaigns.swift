@@ -12,7 +12,8 @@ extension OutreachStore {
     public func startCampaign(_ campaign: CampaignRecord) async throws -> CampaignRecord {
         try await writer.write { db in
             if let stored = try CampaignRecord.fetchOne(db, key: campaign.campaignId) {
-                guard stored.segmentId == campaign.segmentId, stored.templateId == campaign.templateId else {
+                guard stored.segmentId == campaign.segmentId, stored.templateId == campaign.templateId,
+                      stored.suppressDiscountDriven == campaign.suppressDiscountDriven else {
                     throw OutreachError.campaignExists(campaign.campaignId)
                 }
                 return stored
@@ -54,11 +55,18 @@ extension OutreachStore {
                     .filter(SegmentMembership.Columns.segmentId == campaign.segmentId)
                     .filter(SegmentMembership.Columns.customerId > campaign.cursor)
                     .order(SegmentMembership.Columns.customerId).limit(chunk))
+            let suppressed: Set<String> = campaign.suppressDiscountDriven && !members.isEmpty
+                ? Set(try String.fetchAll(db, CustomerFacts.select(CustomerFacts.Columns.customerId)
+                    .filter(members.contains(CustomerFacts.Columns.customerId))
+                    .filter(CustomerFacts.Columns.discountDriven == true)))
+                : []
             for customerID in members {
+                let skip = suppressed.contains(customerID)
                 _ = try Self.enqueue(db, MessageRecord(
                     messageId: EntityID.generate(), customerId: customerID, templateId: campaign.templateId,
                     campaignId: campaignID, idempotencyKey: "\(campaignID):\(customerID)", purpose: template.purpose,
-                    forcedChannel: "", channel: "", status: .queued, statusReason: "", createdAt: now.unixMillis,
+                    forcedChannel: "", channel: "", status: skip ? .suppressed : .queued,
+                    statusReason: skip ? "discount-driven customer, left out by the campaign" : "", createdAt: now.unixMillis,
                     scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, recipient: "", subject: "", body: "",
                     language: ""))
             }

@@ -25,7 +25,7 @@ extension OutreachStore {
         .customerCreated, .customerUpdated, .customerMerged, .customerUnmerged, .customerDeleted, .customerErased,
         .consentChanged, .loyaltyChanged,
         .touchpointRecorded, .purchaseRecorded, .ticketOpened, .ticketResolved,
-        .responseRecorded, .healthScored, .alertRaised, .customerRekeyed, .customerDataErased,
+        .responseRecorded, .healthScored, .alertRaised, .customerRekeyed, .customerDataErased, .featureRequestShipped,
     ]
 
     /// Applies a batch of a peer's events to the read model inside the feed consumer's transaction: customers whose

@@ -152,6 +152,11 @@ public struct OutreachStore: Sendable {
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
         registerJourneys(&migrator)
+        migrator.registerMigration("v3: campaigns may leave out discount-driven customers") { db in
+            try db.alter(table: CampaignRecord.databaseTableName) { t in
+                t.add(column: "suppressDiscountDriven", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 

@@ -61,6 +61,7 @@ public struct CustomerFacts: Codable, Sendable, Equatable, FetchableRecord, Pers
         public static let clvMinor = Column(CodingKeys.clvMinor)
         public static let healthBand = Column(CodingKeys.healthBand)
         public static let churnRisk = Column(CodingKeys.churnRisk)
+        public static let discountDriven = Column(CodingKeys.discountDriven)
     }
 }
 
@@ -251,6 +252,8 @@ public struct CampaignRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var cursor: String
     public var startedAt: Int64
     public var completedAt: Int64?
+    /// Members whose read-model facts say they buy mostly on discount get a SUPPRESSED message instead.
+    public var suppressDiscountDriven = false
 
     public enum Columns {
         static let campaignId = Column(CodingKeys.campaignId)

@@ -63,6 +63,11 @@ typedef enum _Customer360__V1__ChangeKind {
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_FEATURE_VOTE_RECORDED = 41,
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_CHURN_REASON_RECORDED = 42,
   /*
+   * A feature request the customer voted for became SHIPPED: one event per voter, in the transaction of the status
+   * change (subject_id is the feature request), so every voter can be told exactly once.
+   */
+  CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_FEATURE_REQUEST_SHIPPED = 43,
+  /*
    * success-service. subject_id is the plan, score or alert id.
    */
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_HEALTH_SCORED = 60,
