@@ -56,9 +56,9 @@ struct JourneyStoreTests {
         #expect(try await runs(store, "win-back").count == 1)
         #expect(try await runs(store, "paused").isEmpty)
 
-        // The customer is erased: the run exits, and nothing is left waiting
+        // The customer is deleted: the run exits, and nothing is left waiting
         try await store.writer.write { db in
-            try OutreachStore.apply(db, events: [.with { $0.kind = .customerErased; $0.customerID = "b-churned" }],
+            try OutreachStore.apply(db, events: [.with { $0.kind = .customerDeleted; $0.customerID = "b-churned" }],
                                     delay: .zero, now: now)
         }
         let run = try #require(try await runs(store, "win-back").first)
@@ -120,5 +120,34 @@ struct CampaignStoreTests {
         #expect(messages[1].statusReason.contains("discount-driven"))
         let (campaign, counts) = try await store.campaign(id: "spring")
         #expect(!campaign.queueing && counts.total == 2)
+    }
+}
+
+@Suite("Erasure")
+struct OutreachErasureTests {
+    @Test("a customer profile-service erased leaves nothing here: facts, memberships, runs and messages, with a feed event")
+    func erasure() async throws {
+        let store = try await seededStore()
+        _ = try await store.enqueue(MessageRecord(
+            messageId: "m1", customerId: "a-gold", templateId: "t", campaignId: "", idempotencyKey: "k1",
+            purpose: .marketing, forcedChannel: "", channel: "email", status: .sent, statusReason: "",
+            createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: now.unixMillis, attempts: 1,
+            recipient: "ada@example.com", subject: "Hi Ada", body: "Dear Ada", language: "en"))
+        try await store.writer.write { db in
+            try OutreachStore.apply(db, events: [.with { $0.kind = .customerErased; $0.customerID = "a-gold" }],
+                                    delay: .zero, now: now)
+        }
+        let left = try await store.writer.read { db in
+            try ["customer_fact", "customer_tag", "customer_consent", "customer_channel_count", "segment_member",
+                 "journey_run", "message"].map { table in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE customerId = 'a-gold'") ?? -1
+            }
+        }
+        #expect(left.allSatisfy { $0 == 0 }, "\(left)")
+        let erased = try await store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_event WHERE kind = ? AND customerId = 'a-gold'",
+                             arguments: [Customer360_V1_ChangeKind.customerDataErased.rawValue])
+        }
+        #expect(erased == 1)
     }
 }

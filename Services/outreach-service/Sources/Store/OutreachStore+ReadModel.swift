@@ -41,8 +41,10 @@ extension OutreachStore {
             case .customerUnmerged:
                 try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
                 try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
-            case .customerDeleted, .customerErased:
+            case .customerDeleted:
                 try remove(db, customerID: event.customerID, now: now)
+            case .customerErased:
+                try erase(db, customerID: event.customerID, now: now)
             case .customerRekeyed:
                 try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
             default:
@@ -95,6 +97,20 @@ extension OutreachStore {
         try ChannelCount.filter(Column("customerId") == customerID).deleteAll(db)
         try refreshQueue.remove(db, customerID: customerID)
         try exitRuns(db, customerID: customerID, reason: "the customer left (merged away, deleted or erased)", now: now)
+    }
+
+    /// Erases everything this service holds about a customer profile-service erased: the read model, memberships,
+    /// journey runs and messages (their addresses and texts are personal data), in the transaction that applies the
+    /// erasure event, with CUSTOMER_DATA_ERASED on this service's feed.
+    static func erase(_ db: Database, customerID: String, now: Date) throws {
+        guard !customerID.isEmpty else { return }
+        try remove(db, customerID: customerID, now: now)
+        try MessageRecord.filter(MessageRecord.Columns.customerId == customerID).deleteAll(db)
+        try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == customerID).deleteAll(db)
+        // As the other services do: earlier feed events naming the customer go, the erasure event stays.
+        try ChangeLog.forget(db, customer: customerID)
+        try CustomerAlias.forget(db, customer: customerID)
+        try ChangeLog.append(db, .customerDataErased, customer: customerID, at: now)
     }
 
     /// Re-evaluates every segment for one customer, recording entries and exits with their feed events.
