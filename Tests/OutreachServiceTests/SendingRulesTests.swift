@@ -58,6 +58,27 @@ struct SendingRulesTests {
         for bad in ["", "3", "0/7d", "3/7w", "x/7d", "3/0d"] { #expect(FrequencyCap(parsing: bad) == nil, "\(bad)") }
     }
 
+    @Test("the owners' answers become read-model facts, the top recommendation filling {{recommendation}}")
+    func snapshot() throws {
+        let customer = Customer360_V1_Customer.with {
+            $0.customerID = "c1"
+            $0.givenName = "Sara"
+            $0.identifiers = [.with { $0.kind = .email; $0.value = "sara@example.ir" }]
+            $0.loyaltyTier = .gold
+            $0.preferences = .with { $0.quietHours = .with { $0.startMinute = 1_320; $0.endMinute = 420; $0.timeZone = "Asia/Tehran" } }
+        }
+        let recommended = Customer360_V1_RecommendProductsResponse.with {
+            $0.recommendations = [.with { $0.sku = "tripod"; $0.name = "سه‌پایه"; $0.becauseSku = "camera" }]
+        }
+        let facts = FactReader.snapshot(customer: customer, consents: .init(), stats: .init(), scores: .init(), success: .init(),
+                                        recommendations: recommended, now: Date()).facts
+        #expect(facts.email == "sara@example.ir" && facts.loyaltyTier == "gold")
+        #expect(facts.quietStartMinute == 1_320 && facts.timeZone == "Asia/Tehran")
+        let text = try TemplateText("پیشنهاد ما: {{recommendation|پرفروش‌ها}}", field: "body")
+        #expect(text.render(facts.placeholderValues).text == "پیشنهاد ما: سه‌پایه")
+        #expect(text.render(CustomerFacts(customerId: "c2", refreshedAt: 0).placeholderValues).text == "پیشنهاد ما: پرفروش‌ها")
+    }
+
     @Test("proto enum values read as the rules spell them")
     func protoNames() {
         #expect(ProtoName.of(Customer360Names.rfm) == "potential_loyalist")

@@ -288,6 +288,19 @@ public enum Customer360_V1_InteractionService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RecommendProducts" metadata.
+        public enum RecommendProducts: Sendable {
+            /// Request type for "RecommendProducts".
+            public typealias Input = Customer360_V1_RecommendProductsRequest
+            /// Response type for "RecommendProducts".
+            public typealias Output = Customer360_V1_RecommendProductsResponse
+            /// Descriptor for "RecommendProducts".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.InteractionService"),
+                method: "RecommendProducts",
+                type: .unary
+            )
+        }
         /// Namespace for "WatchChanges" metadata.
         public enum WatchChanges: Sendable {
             /// Request type for "WatchChanges".
@@ -323,6 +336,7 @@ public enum Customer360_V1_InteractionService: Sendable {
             ListCustomerActivity.descriptor,
             ExportCustomerData.descriptor,
             EraseCustomerData.descriptor,
+            RecommendProducts.descriptor,
             WatchChanges.descriptor
         ]
     }
@@ -724,6 +738,26 @@ extension Customer360_V1_InteractionService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_EraseInteractionDataRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_EraseInteractionDataResponse>
+
+        /// Handle the "RecommendProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Products to offer one customer, item-to-item (the method Amazon described in 2003): products bought by customers
+        /// > who also bought what this customer bought, scored by cosine similarity of their buyer sets, each with the product
+        /// > of theirs that suggests it ("bought with X"). Products the customer already bought are left out.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_RecommendProductsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_RecommendProductsResponse` messages.
+        func recommendProducts(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_RecommendProductsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RecommendProductsResponse>
 
         /// Handle the "WatchChanges" method.
         ///
@@ -1129,6 +1163,26 @@ extension Customer360_V1_InteractionService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_EraseInteractionDataResponse>
 
+        /// Handle the "RecommendProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Products to offer one customer, item-to-item (the method Amazon described in 2003): products bought by customers
+        /// > who also bought what this customer bought, scored by cosine similarity of their buyer sets, each with the product
+        /// > of theirs that suggests it ("bought with X"). Products the customer already bought are left out.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RecommendProductsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_RecommendProductsResponse` message.
+        func recommendProducts(
+            request: GRPCCore.ServerRequest<Customer360_V1_RecommendProductsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RecommendProductsResponse>
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1533,6 +1587,26 @@ extension Customer360_V1_InteractionService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_EraseInteractionDataResponse
 
+        /// Handle the "RecommendProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Products to offer one customer, item-to-item (the method Amazon described in 2003): products bought by customers
+        /// > who also bought what this customer bought, scored by cosine similarity of their buyer sets, each with the product
+        /// > of theirs that suggests it ("bought with X"). Products the customer already bought are left out.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_RecommendProductsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_RecommendProductsResponse` to respond with.
+        func recommendProducts(
+            request: Customer360_V1_RecommendProductsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_RecommendProductsResponse
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1781,6 +1855,17 @@ extension Customer360_V1_InteractionService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_InteractionService.Method.RecommendProducts.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RecommendProductsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RecommendProductsResponse>(),
+            handler: { request, context in
+                try await self.recommendProducts(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_InteractionService.Method.WatchChanges.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesResponse>(),
@@ -2011,6 +2096,17 @@ extension Customer360_V1_InteractionService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_EraseInteractionDataResponse> {
         let response = try await self.eraseCustomerData(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func recommendProducts(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_RecommendProductsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RecommendProductsResponse> {
+        let response = try await self.recommendProducts(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2293,6 +2389,19 @@ extension Customer360_V1_InteractionService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_EraseInteractionDataResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_EraseInteractionDataResponse>(
             message: try await self.eraseCustomerData(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func recommendProducts(
+        request: GRPCCore.ServerRequest<Customer360_V1_RecommendProductsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RecommendProductsResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_RecommendProductsResponse>(
+            message: try await self.recommendProducts(
                 request: request.message,
                 context: context
             ),
@@ -2800,6 +2909,31 @@ extension Customer360_V1_InteractionService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_EraseInteractionDataResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_EraseInteractionDataResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RecommendProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Products to offer one customer, item-to-item (the method Amazon described in 2003): products bought by customers
+        /// > who also bought what this customer bought, scored by cosine similarity of their buyer sets, each with the product
+        /// > of theirs that suggests it ("bought with X"). Products the customer already bought are left out.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RecommendProductsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RecommendProductsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_RecommendProductsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func recommendProducts<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RecommendProductsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RecommendProductsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_RecommendProductsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RecommendProductsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WatchChanges" method.
@@ -3535,6 +3669,42 @@ extension Customer360_V1_InteractionService {
             )
         }
 
+        /// Call the "RecommendProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Products to offer one customer, item-to-item (the method Amazon described in 2003): products bought by customers
+        /// > who also bought what this customer bought, scored by cosine similarity of their buyer sets, each with the product
+        /// > of theirs that suggests it ("bought with X"). Products the customer already bought are left out.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RecommendProductsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RecommendProductsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_RecommendProductsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func recommendProducts<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RecommendProductsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RecommendProductsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_RecommendProductsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RecommendProductsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_InteractionService.Method.RecommendProducts.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -4156,6 +4326,37 @@ extension Customer360_V1_InteractionService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_EraseInteractionDataRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_EraseInteractionDataResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecommendProducts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Products to offer one customer, item-to-item (the method Amazon described in 2003): products bought by customers
+    /// > who also bought what this customer bought, scored by cosine similarity of their buyer sets, each with the product
+    /// > of theirs that suggests it ("bought with X"). Products the customer already bought are left out.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_RecommendProductsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recommendProducts<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_RecommendProductsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RecommendProductsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.recommendProducts(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RecommendProductsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RecommendProductsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4856,6 +5057,41 @@ extension Customer360_V1_InteractionService.ClientProtocol {
             metadata: metadata
         )
         return try await self.eraseCustomerData(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecommendProducts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Products to offer one customer, item-to-item (the method Amazon described in 2003): products bought by customers
+    /// > who also bought what this customer bought, scored by cosine similarity of their buyer sets, each with the product
+    /// > of theirs that suggests it ("bought with X"). Products the customer already bought are left out.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recommendProducts<Result>(
+        _ message: Customer360_V1_RecommendProductsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RecommendProductsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_RecommendProductsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.recommendProducts(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -847,7 +847,7 @@ public nonisolated struct Customer360_V1_TemplateVariant: Sendable {
 }
 
 /// Placeholders: given_name, family_name, loyalty_tier, loyalty_points, last_purchase_at, orders, clv, city,
-/// country_code, customer_id. Right-to-left text is stored and sent as written.
+/// country_code, customer_id, recommendation. Right-to-left text is stored and sent as written.
 public nonisolated struct Customer360_V1_MessageTemplate: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

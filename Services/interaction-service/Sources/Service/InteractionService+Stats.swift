@@ -206,3 +206,26 @@ extension InteractionService {
         return zone
     }
 }
+
+extension InteractionService {
+    public func recommendProducts(
+        request: Customer360_V1_RecommendProductsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_RecommendProductsResponse {
+        let customerID = try await readableCustomer(request.customerID)
+        let limit = request.limit == 0 ? 5 : try Validate.count(request.limit, field: "limit", maximum: 50)
+        let found = try await store.recommendations(for: customerID, limit: limit)
+        return .with {
+            $0.customerID = customerID
+            $0.recommendations = found.map { item in
+                .with {
+                    $0.sku = item.sku
+                    $0.name = item.name
+                    $0.score = item.score
+                    $0.becauseSku = item.becauseSku
+                    $0.becauseName = item.becauseName
+                    $0.buyers = item.buyers
+                }
+            }
+        }
+    }
+}

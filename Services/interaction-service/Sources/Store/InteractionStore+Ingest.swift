@@ -55,6 +55,7 @@ extension InteractionStore {
                 continue
             }
             try updateSummary(db, with: touchpoint)
+            try recordAffinity(db, purchase: touchpoint)
             if let ticketChange {
                 try save(db, ticket: ticketChange.after)
             }

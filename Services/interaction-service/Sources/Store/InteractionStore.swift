@@ -88,6 +88,7 @@ public struct InteractionStore: Sendable {
         }
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
+        registerItemAffinity(&migrator)
         return migrator
     }
 }

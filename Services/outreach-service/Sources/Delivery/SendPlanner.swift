@@ -74,6 +74,7 @@ public struct SendPlanner: Sendable {
         facts.loyaltyPoints = fresh.loyaltyPoints
         facts.city = fresh.city
         facts.countryCode = fresh.countryCode
+        // `recommendation` and the commerce facts stay the read model's: they are not profile-service's to answer.
 
         if message.purpose == .marketing, let limit = cap.limit {
             let sent = try await store.marketingSent(customerID: customer.customerID, since: now.adding(.zero - cap.window))

@@ -18,6 +18,7 @@ public struct TemplateText: Sendable, Equatable {
         "city": "the customer's city",
         "country_code": "ISO country code",
         "customer_id": "the customer id",
+        "recommendation": "the product most often bought with theirs (item-to-item)",
     ]
 
     enum Part: Sendable, Equatable {
@@ -82,6 +83,7 @@ extension CustomerFacts {
         values["loyalty_tier"] = loyaltyTier
         values["city"] = city
         values["country_code"] = countryCode
+        values["recommendation"] = recommendation
         if loyaltyPoints > 0 || !loyaltyTier.isEmpty { values["loyalty_points"] = String(loyaltyPoints) }
         if orders > 0 {
             values["orders"] = String(orders)

@@ -52,16 +52,21 @@ public struct FactReader: Sendable {
         async let stats = interaction.getCustomerStats(.with { $0.customerID = customerID }, options: options)
         async let scores = feedback.getCustomerScores(.with { $0.customerID = customerID }, options: options)
         async let health = success.getCustomerSuccess(.with { $0.customerID = customerID }, options: options)
+        async let recommended = interaction.recommendProducts(.with {
+            $0.customerID = customerID
+            $0.limit = 1
+        }, options: options)
         return .facts(Self.snapshot(
             customer: customer, consents: try await consents, stats: try await stats, scores: try await scores,
-            success: try await health, now: now))
+            success: try await health, recommendations: try await recommended, now: now))
     }
 
     /// The read model's rows from the owners' answers (pure, so it is unit-tested without peers).
     static func snapshot(
         customer: Customer360_V1_Customer, consents: Customer360_V1_GetConsentsResponse,
         stats: Customer360_V1_GetCustomerStatsResponse, scores: Customer360_V1_CustomerScores,
-        success: Customer360_V1_CustomerSuccess, now: Date
+        success: Customer360_V1_CustomerSuccess, recommendations: Customer360_V1_RecommendProductsResponse = .init(),
+        now: Date
     ) -> CustomerSnapshot {
         let id = customer.customerID
         var facts = CustomerFacts(customerId: id, refreshedAt: now.unixMillis)
@@ -87,6 +92,7 @@ public struct FactReader: Sendable {
         facts.loyaltyPoints = customer.loyaltyPoints
         facts.createdAt = customer.hasCreatedAt ? customer.createdAt.date.unixMillis : nil
         facts.attributes = Self.json(customer.attributes)
+        if let top = recommendations.recommendations.first { facts.recommendation = top.name.isEmpty ? top.sku : top.name }
 
         let commerce = stats.commerce
         facts.orders = commerce.orders

@@ -157,6 +157,11 @@ public struct OutreachStore: Sendable {
                 t.add(column: "suppressDiscountDriven", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v4: the top product recommendation in the read model") { db in
+            try db.alter(table: CustomerFacts.databaseTableName) { t in
+                t.add(column: "recommendation", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 

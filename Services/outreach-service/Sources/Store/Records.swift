@@ -46,6 +46,8 @@ public struct CustomerFacts: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var churnRisk = false
     /// The profile's free attributes as a JSON object (segment rules read them with `json_extract`).
     public var attributes = "{}"
+    /// The top item-to-item recommendation (interaction-service's RecommendProducts): the product's name, or its SKU.
+    public var recommendation = ""
     public var refreshedAt: Int64
 
     public init(customerId: String, refreshedAt: Int64) {

@@ -2224,6 +2224,141 @@ void   customer360__v1__erase_interaction_data_response__free_unpacked
   assert(message->base.descriptor == &customer360__v1__erase_interaction_data_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__recommend_products_request__init
+                     (Customer360__V1__RecommendProductsRequest         *message)
+{
+  static const Customer360__V1__RecommendProductsRequest init_value = CUSTOMER360__V1__RECOMMEND_PRODUCTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__recommend_products_request__get_packed_size
+                     (const Customer360__V1__RecommendProductsRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__recommend_products_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__recommend_products_request__pack
+                     (const Customer360__V1__RecommendProductsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__recommend_products_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__recommend_products_request__pack_to_buffer
+                     (const Customer360__V1__RecommendProductsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__recommend_products_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__RecommendProductsRequest *
+       customer360__v1__recommend_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__RecommendProductsRequest *)
+     protobuf_c_message_unpack (&customer360__v1__recommend_products_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__recommend_products_request__free_unpacked
+                     (Customer360__V1__RecommendProductsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__recommend_products_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__recommend_products_response__init
+                     (Customer360__V1__RecommendProductsResponse         *message)
+{
+  static const Customer360__V1__RecommendProductsResponse init_value = CUSTOMER360__V1__RECOMMEND_PRODUCTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__recommend_products_response__get_packed_size
+                     (const Customer360__V1__RecommendProductsResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__recommend_products_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__recommend_products_response__pack
+                     (const Customer360__V1__RecommendProductsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__recommend_products_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__recommend_products_response__pack_to_buffer
+                     (const Customer360__V1__RecommendProductsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__recommend_products_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__RecommendProductsResponse *
+       customer360__v1__recommend_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__RecommendProductsResponse *)
+     protobuf_c_message_unpack (&customer360__v1__recommend_products_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__recommend_products_response__free_unpacked
+                     (Customer360__V1__RecommendProductsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__recommend_products_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__product_recommendation__init
+                     (Customer360__V1__ProductRecommendation         *message)
+{
+  static const Customer360__V1__ProductRecommendation init_value = CUSTOMER360__V1__PRODUCT_RECOMMENDATION__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__product_recommendation__get_packed_size
+                     (const Customer360__V1__ProductRecommendation *message)
+{
+  assert(message->base.descriptor == &customer360__v1__product_recommendation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__product_recommendation__pack
+                     (const Customer360__V1__ProductRecommendation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__product_recommendation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__product_recommendation__pack_to_buffer
+                     (const Customer360__V1__ProductRecommendation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__product_recommendation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ProductRecommendation *
+       customer360__v1__product_recommendation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ProductRecommendation *)
+     protobuf_c_message_unpack (&customer360__v1__product_recommendation__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__product_recommendation__free_unpacked
+                     (Customer360__V1__ProductRecommendation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__product_recommendation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor customer360__v1__touchpoint__attributes_entry__field_descriptors[2] =
 {
   {
@@ -6801,6 +6936,211 @@ const ProtobufCMessageDescriptor customer360__v1__erase_interaction_data_respons
   (ProtobufCMessageInit) customer360__v1__erase_interaction_data_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor customer360__v1__recommend_products_request__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RecommendProductsRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RecommendProductsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__recommend_products_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = limit */
+};
+static const ProtobufCIntRange customer360__v1__recommend_products_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__recommend_products_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.RecommendProductsRequest",
+  "RecommendProductsRequest",
+  "Customer360__V1__RecommendProductsRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__RecommendProductsRequest),
+  2,
+  customer360__v1__recommend_products_request__field_descriptors,
+  customer360__v1__recommend_products_request__field_indices_by_name,
+  1,  customer360__v1__recommend_products_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__recommend_products_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__recommend_products_response__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RecommendProductsResponse, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recommendations",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__RecommendProductsResponse, n_recommendations),
+    offsetof(Customer360__V1__RecommendProductsResponse, recommendations),
+    &customer360__v1__product_recommendation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__recommend_products_response__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = recommendations */
+};
+static const ProtobufCIntRange customer360__v1__recommend_products_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__recommend_products_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.RecommendProductsResponse",
+  "RecommendProductsResponse",
+  "Customer360__V1__RecommendProductsResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__RecommendProductsResponse),
+  2,
+  customer360__v1__recommend_products_response__field_descriptors,
+  customer360__v1__recommend_products_response__field_indices_by_name,
+  1,  customer360__v1__recommend_products_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__recommend_products_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__product_recommendation__field_descriptors[6] =
+{
+  {
+    "sku",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ProductRecommendation, sku),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ProductRecommendation, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ProductRecommendation, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "because_sku",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ProductRecommendation, because_sku),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "because_name",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ProductRecommendation, because_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "buyers",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ProductRecommendation, buyers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__product_recommendation__field_indices_by_name[] = {
+  4,   /* field[4] = because_name */
+  3,   /* field[3] = because_sku */
+  5,   /* field[5] = buyers */
+  1,   /* field[1] = name */
+  2,   /* field[2] = score */
+  0,   /* field[0] = sku */
+};
+static const ProtobufCIntRange customer360__v1__product_recommendation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor customer360__v1__product_recommendation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ProductRecommendation",
+  "ProductRecommendation",
+  "Customer360__V1__ProductRecommendation",
+  "customer360.v1",
+  sizeof(Customer360__V1__ProductRecommendation),
+  6,
+  customer360__v1__product_recommendation__field_descriptors,
+  customer360__v1__product_recommendation__field_indices_by_name,
+  1,  customer360__v1__product_recommendation__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__product_recommendation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue customer360__v1__touchpoint_kind__enum_values_by_number[21] =
 {
   { "TOUCHPOINT_KIND_UNSPECIFIED", "CUSTOMER360__V1__TOUCHPOINT_KIND__TOUCHPOINT_KIND_UNSPECIFIED", 0 },
@@ -7043,7 +7383,7 @@ const ProtobufCEnumDescriptor customer360__v1__rfm_segment__descriptor =
   customer360__v1__rfm_segment__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__interaction_service__method_descriptors[21] =
+static const ProtobufCMethodDescriptor customer360__v1__interaction_service__method_descriptors[22] =
 {
   { "RecordTouchpoint", &customer360__v1__record_touchpoint_request__descriptor, &customer360__v1__record_touchpoint_response__descriptor },
   { "RecordTouchpoints", &customer360__v1__record_touchpoints_request__descriptor, &customer360__v1__record_touchpoints_response__descriptor },
@@ -7065,6 +7405,7 @@ static const ProtobufCMethodDescriptor customer360__v1__interaction_service__met
   { "ListCustomerActivity", &customer360__v1__list_customer_activity_request__descriptor, &customer360__v1__list_customer_activity_response__descriptor },
   { "ExportCustomerData", &customer360__v1__export_interaction_data_request__descriptor, &customer360__v1__export_interaction_data_response__descriptor },
   { "EraseCustomerData", &customer360__v1__erase_interaction_data_request__descriptor, &customer360__v1__erase_interaction_data_response__descriptor },
+  { "RecommendProducts", &customer360__v1__recommend_products_request__descriptor, &customer360__v1__recommend_products_response__descriptor },
   { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
 };
 const unsigned customer360__v1__interaction_service__method_indices_by_name[] = {
@@ -7083,12 +7424,13 @@ const unsigned customer360__v1__interaction_service__method_indices_by_name[] = 
   9,        /* ListTickets */
   2,        /* ListTimeline */
   4,        /* OpenTicket */
+  20,        /* RecommendProducts */
   0,        /* RecordTouchpoint */
   1,        /* RecordTouchpoints */
   7,        /* ReopenTicket */
   5,        /* ReplyToTicket */
   6,        /* ResolveTicket */
-  20         /* WatchChanges */
+  21         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor customer360__v1__interaction_service__descriptor =
 {
@@ -7097,7 +7439,7 @@ const ProtobufCServiceDescriptor customer360__v1__interaction_service__descripto
   "InteractionService",
   "Customer360__V1__InteractionService",
   "customer360.v1",
-  21,
+  22,
   customer360__v1__interaction_service__method_descriptors,
   customer360__v1__interaction_service__method_indices_by_name
 };
@@ -7261,13 +7603,21 @@ void customer360__v1__interaction_service__erase_customer_data(ProtobufCService 
   assert(service->descriptor == &customer360__v1__interaction_service__descriptor);
   service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void customer360__v1__interaction_service__recommend_products(ProtobufCService *service,
+                                                              const Customer360__V1__RecommendProductsRequest *input,
+                                                              Customer360__V1__RecommendProductsResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__interaction_service__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void customer360__v1__interaction_service__watch_changes(ProtobufCService *service,
                                                          const Customer360__V1__WatchChangesRequest *input,
                                                          Customer360__V1__WatchChangesResponse_Closure closure,
                                                          void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__interaction_service__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__interaction_service__init (Customer360__V1__InteractionService_Service *service,
                                                  Customer360__V1__InteractionService_ServiceDestroy destroy)

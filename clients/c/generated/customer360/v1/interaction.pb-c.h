@@ -71,6 +71,9 @@ typedef struct Customer360__V1__ExportInteractionDataRequest Customer360__V1__Ex
 typedef struct Customer360__V1__ExportInteractionDataResponse Customer360__V1__ExportInteractionDataResponse;
 typedef struct Customer360__V1__EraseInteractionDataRequest Customer360__V1__EraseInteractionDataRequest;
 typedef struct Customer360__V1__EraseInteractionDataResponse Customer360__V1__EraseInteractionDataResponse;
+typedef struct Customer360__V1__RecommendProductsRequest Customer360__V1__RecommendProductsRequest;
+typedef struct Customer360__V1__RecommendProductsResponse Customer360__V1__RecommendProductsResponse;
+typedef struct Customer360__V1__ProductRecommendation Customer360__V1__ProductRecommendation;
 
 
 /* --- enums --- */
@@ -1511,6 +1514,62 @@ struct  Customer360__V1__EraseInteractionDataResponse
     , (char *)protobuf_c_empty_string, 0, 0 }
 
 
+/*
+ * RecommendProducts input. limit 0 → 5, at most 50.
+ */
+struct  Customer360__V1__RecommendProductsRequest
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  int32_t limit;
+};
+#define CUSTOMER360__V1__RECOMMEND_PRODUCTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__recommend_products_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Customer360__V1__RecommendProductsResponse
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  /*
+   * Best first; empty for a customer without purchases with SKUs, or when nobody else bought what they bought.
+   */
+  size_t n_recommendations;
+  Customer360__V1__ProductRecommendation **recommendations;
+};
+#define CUSTOMER360__V1__RECOMMEND_PRODUCTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__recommend_products_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Customer360__V1__ProductRecommendation
+{
+  ProtobufCMessage base;
+  char *sku;
+  /*
+   * The product's name as last seen on an order line; may be empty.
+   */
+  char *name;
+  /*
+   * Sum over the customer's products of cosine(product, this): 0 < score.
+   */
+  double score;
+  /*
+   * The customer's product that contributes most: "bought with <because_name>".
+   */
+  char *because_sku;
+  char *because_name;
+  /*
+   * Customers who bought this product.
+   */
+  int64_t buyers;
+};
+#define CUSTOMER360__V1__PRODUCT_RECOMMENDATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__product_recommendation__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 /* Customer360__V1__Touchpoint__AttributesEntry methods */
 void   customer360__v1__touchpoint__attributes_entry__init
                      (Customer360__V1__Touchpoint__AttributesEntry         *message);
@@ -2448,6 +2507,63 @@ Customer360__V1__EraseInteractionDataResponse *
 void   customer360__v1__erase_interaction_data_response__free_unpacked
                      (Customer360__V1__EraseInteractionDataResponse *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__RecommendProductsRequest methods */
+void   customer360__v1__recommend_products_request__init
+                     (Customer360__V1__RecommendProductsRequest         *message);
+size_t customer360__v1__recommend_products_request__get_packed_size
+                     (const Customer360__V1__RecommendProductsRequest   *message);
+size_t customer360__v1__recommend_products_request__pack
+                     (const Customer360__V1__RecommendProductsRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__recommend_products_request__pack_to_buffer
+                     (const Customer360__V1__RecommendProductsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__RecommendProductsRequest *
+       customer360__v1__recommend_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__recommend_products_request__free_unpacked
+                     (Customer360__V1__RecommendProductsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__RecommendProductsResponse methods */
+void   customer360__v1__recommend_products_response__init
+                     (Customer360__V1__RecommendProductsResponse         *message);
+size_t customer360__v1__recommend_products_response__get_packed_size
+                     (const Customer360__V1__RecommendProductsResponse   *message);
+size_t customer360__v1__recommend_products_response__pack
+                     (const Customer360__V1__RecommendProductsResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__recommend_products_response__pack_to_buffer
+                     (const Customer360__V1__RecommendProductsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__RecommendProductsResponse *
+       customer360__v1__recommend_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__recommend_products_response__free_unpacked
+                     (Customer360__V1__RecommendProductsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ProductRecommendation methods */
+void   customer360__v1__product_recommendation__init
+                     (Customer360__V1__ProductRecommendation         *message);
+size_t customer360__v1__product_recommendation__get_packed_size
+                     (const Customer360__V1__ProductRecommendation   *message);
+size_t customer360__v1__product_recommendation__pack
+                     (const Customer360__V1__ProductRecommendation   *message,
+                      uint8_t             *out);
+size_t customer360__v1__product_recommendation__pack_to_buffer
+                     (const Customer360__V1__ProductRecommendation   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ProductRecommendation *
+       customer360__v1__product_recommendation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__product_recommendation__free_unpacked
+                     (Customer360__V1__ProductRecommendation *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Customer360__V1__Touchpoint__AttributesEntry_Closure)
@@ -2603,6 +2719,15 @@ typedef void (*Customer360__V1__EraseInteractionDataRequest_Closure)
 typedef void (*Customer360__V1__EraseInteractionDataResponse_Closure)
                  (const Customer360__V1__EraseInteractionDataResponse *message,
                   void *closure_data);
+typedef void (*Customer360__V1__RecommendProductsRequest_Closure)
+                 (const Customer360__V1__RecommendProductsRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__RecommendProductsResponse_Closure)
+                 (const Customer360__V1__RecommendProductsResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ProductRecommendation_Closure)
+                 (const Customer360__V1__ProductRecommendation *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2690,6 +2815,10 @@ struct Customer360__V1__InteractionService_Service
                               const Customer360__V1__EraseInteractionDataRequest *input,
                               Customer360__V1__EraseInteractionDataResponse_Closure closure,
                               void *closure_data);
+  void (*recommend_products)(Customer360__V1__InteractionService_Service *service,
+                             const Customer360__V1__RecommendProductsRequest *input,
+                             Customer360__V1__RecommendProductsResponse_Closure closure,
+                             void *closure_data);
   void (*watch_changes)(Customer360__V1__InteractionService_Service *service,
                         const Customer360__V1__WatchChangesRequest *input,
                         Customer360__V1__WatchChangesResponse_Closure closure,
@@ -2722,6 +2851,7 @@ void customer360__v1__interaction_service__init (Customer360__V1__InteractionSer
       function_prefix__ ## list_customer_activity,\
       function_prefix__ ## export_customer_data,\
       function_prefix__ ## erase_customer_data,\
+      function_prefix__ ## recommend_products,\
       function_prefix__ ## watch_changes  }
 void customer360__v1__interaction_service__record_touchpoint(ProtobufCService *service,
                                                              const Customer360__V1__RecordTouchpointRequest *input,
@@ -2803,6 +2933,10 @@ void customer360__v1__interaction_service__erase_customer_data(ProtobufCService 
                                                                const Customer360__V1__EraseInteractionDataRequest *input,
                                                                Customer360__V1__EraseInteractionDataResponse_Closure closure,
                                                                void *closure_data);
+void customer360__v1__interaction_service__recommend_products(ProtobufCService *service,
+                                                              const Customer360__V1__RecommendProductsRequest *input,
+                                                              Customer360__V1__RecommendProductsResponse_Closure closure,
+                                                              void *closure_data);
 void customer360__v1__interaction_service__watch_changes(ProtobufCService *service,
                                                          const Customer360__V1__WatchChangesRequest *input,
                                                          Customer360__V1__WatchChangesResponse_Closure closure,
@@ -2867,6 +3001,9 @@ extern const ProtobufCMessageDescriptor customer360__v1__export_interaction_data
 extern const ProtobufCMessageDescriptor customer360__v1__export_interaction_data_response__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__erase_interaction_data_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__erase_interaction_data_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__recommend_products_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__recommend_products_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__product_recommendation__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__interaction_service__descriptor;
 
 PROTOBUF_C__END_DECLS
