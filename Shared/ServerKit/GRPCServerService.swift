@@ -33,6 +33,10 @@ public struct GRPCServerService: Service {
                 // Measured in TOOLCHAIN.md: holding responses to batch writes halves single-stream throughput;
                 // a zero delay with a byte cap keeps most of the gain under many streams.
                 config.connection.flushCoalescing = .init(maxFlushDelay: .microseconds(0), maxBytes: 64 * 1024)
+                // A graceful shutdown waits for in-flight calls, but not for ever: a client that keeps a call or its
+                // connection open after the second GOAWAY is cut off after this, so SIGTERM ends the process well
+                // before a supervisor sends SIGKILL (30 s in the systemd units, 15 s in the tests).
+                config.connection.maxGraceTime = .seconds(8)
             }
         )
         self.transport = transport
