@@ -423,13 +423,13 @@ struct GatewayProcessTests {
             #expect(chunks.dropLast().allSatisfy { !$0.last })
             #expect(chunks.last?.missingServices.isEmpty == true)
             let document = try exportDocument(chunks)
-            let expectedKeys: Set<String> = ["customer_id", "profile", "interaction", "feedback", "success", "missing"]
+            let expectedKeys: Set<String> = ["customer_id", "profile", "interaction", "feedback", "success", "outreach", "missing"]
             #expect(Set(document.keys).isSuperset(of: expectedKeys), "\(document.keys.sorted())")
             #expect((document["customer_id"] as? String) == ada)
             #expect((document["missing"] as? [Any])?.isEmpty == true)
             let exportedProfile = document["profile"] as? [String: Any]
             #expect(exportedProfile?.keys.contains("customer") == true)
-            for service in ["interaction", "feedback", "success"] {
+            for service in ["interaction", "feedback", "success", "outreach"] {
                 #expect(((document[service] as? [Any])?.count ?? 0) >= 1, "\(service)")
             }
             let json = chunks.map(\.json).joined()

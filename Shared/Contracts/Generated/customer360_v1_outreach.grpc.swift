@@ -302,6 +302,19 @@ public enum Customer360_V1_OutreachService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExportCustomerData" metadata.
+        public enum ExportCustomerData: Sendable {
+            /// Request type for "ExportCustomerData".
+            public typealias Input = Customer360_V1_ExportOutreachDataRequest
+            /// Response type for "ExportCustomerData".
+            public typealias Output = Customer360_V1_ExportOutreachDataResponse
+            /// Descriptor for "ExportCustomerData".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.OutreachService"),
+                method: "ExportCustomerData",
+                type: .serverStreaming
+            )
+        }
         /// Namespace for "WatchChanges" metadata.
         public enum WatchChanges: Sendable {
             /// Request type for "WatchChanges".
@@ -338,6 +351,7 @@ public enum Customer360_V1_OutreachService: Sendable {
             GetJourney.descriptor,
             ListJourneys.descriptor,
             ListJourneyRuns.descriptor,
+            ExportCustomerData.descriptor,
             WatchChanges.descriptor
         ]
     }
@@ -757,6 +771,26 @@ extension Customer360_V1_OutreachService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_ListJourneyRunsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListJourneyRunsResponse>
+
+        /// Handle the "ExportCustomerData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything this service holds about one customer: the messages sent or queued to them (with addresses and
+        /// > texts), their journey runs and their segment memberships, in chunks. Part of the gateway's ExportCustomerData.
+        /// > (Erasure follows profile-service's CUSTOMER_ERASED event on the feed.)
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ExportOutreachDataRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ExportOutreachDataResponse` messages.
+        func exportCustomerData(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ExportOutreachDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ExportOutreachDataResponse>
 
         /// Handle the "WatchChanges" method.
         ///
@@ -1178,6 +1212,26 @@ extension Customer360_V1_OutreachService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListJourneyRunsResponse>
 
+        /// Handle the "ExportCustomerData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything this service holds about one customer: the messages sent or queued to them (with addresses and
+        /// > texts), their journey runs and their segment memberships, in chunks. Part of the gateway's ExportCustomerData.
+        /// > (Erasure follows profile-service's CUSTOMER_ERASED event on the feed.)
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ExportOutreachDataRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ExportOutreachDataResponse` messages.
+        func exportCustomerData(
+            request: GRPCCore.ServerRequest<Customer360_V1_ExportOutreachDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ExportOutreachDataResponse>
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1597,6 +1651,27 @@ extension Customer360_V1_OutreachService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_ListJourneyRunsResponse
 
+        /// Handle the "ExportCustomerData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything this service holds about one customer: the messages sent or queued to them (with addresses and
+        /// > texts), their journey runs and their segment memberships, in chunks. Part of the gateway's ExportCustomerData.
+        /// > (Erasure follows profile-service's CUSTOMER_ERASED event on the feed.)
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ExportOutreachDataRequest` message.
+        ///   - response: A response stream of `Customer360_V1_ExportOutreachDataResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func exportCustomerData(
+            request: Customer360_V1_ExportOutreachDataRequest,
+            response: GRPCCore.RPCWriter<Customer360_V1_ExportOutreachDataResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
         /// Handle the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -1854,6 +1929,17 @@ extension Customer360_V1_OutreachService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_OutreachService.Method.ExportCustomerData.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ExportOutreachDataRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ExportOutreachDataResponse>(),
+            handler: { request, context in
+                try await self.exportCustomerData(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_OutreachService.Method.WatchChanges.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesResponse>(),
@@ -2099,6 +2185,17 @@ extension Customer360_V1_OutreachService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportCustomerData(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ExportOutreachDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ExportOutreachDataResponse> {
+        let response = try await self.exportCustomerData(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 
     public func watchChanges(
@@ -2390,6 +2487,23 @@ extension Customer360_V1_OutreachService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func exportCustomerData(
+        request: GRPCCore.ServerRequest<Customer360_V1_ExportOutreachDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ExportOutreachDataResponse> {
+        return GRPCCore.StreamingServerResponse<Customer360_V1_ExportOutreachDataResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.exportCustomerData(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 
@@ -2916,6 +3030,31 @@ extension Customer360_V1_OutreachService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListJourneyRunsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListJourneyRunsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportCustomerData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything this service holds about one customer: the messages sent or queued to them (with addresses and
+        /// > texts), their journey runs and their segment memberships, in chunks. Part of the gateway's ExportCustomerData.
+        /// > (Erasure follows profile-service's CUSTOMER_ERASED event on the feed.)
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ExportOutreachDataRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ExportOutreachDataRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ExportOutreachDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportCustomerData<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ExportOutreachDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ExportOutreachDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ExportOutreachDataResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_ExportOutreachDataResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "WatchChanges" method.
@@ -3685,6 +3824,40 @@ extension Customer360_V1_OutreachService {
             )
         }
 
+        /// Call the "ExportCustomerData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything this service holds about one customer: the messages sent or queued to them (with addresses and
+        /// > texts), their journey runs and their segment memberships, in chunks. Part of the gateway's ExportCustomerData.
+        /// > (Erasure follows profile-service's CUSTOMER_ERASED event on the feed.)
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ExportOutreachDataRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ExportOutreachDataRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ExportOutreachDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportCustomerData<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ExportOutreachDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ExportOutreachDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ExportOutreachDataResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_ExportOutreachDataResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Customer360_V1_OutreachService.Method.ExportCustomerData.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "WatchChanges" method.
         ///
         /// > Source IDL Documentation:
@@ -4335,6 +4508,35 @@ extension Customer360_V1_OutreachService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListJourneyRunsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListJourneyRunsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportCustomerData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Everything this service holds about one customer: the messages sent or queued to them (with addresses and
+    /// > texts), their journey runs and their segment memberships, in chunks. Part of the gateway's ExportCustomerData.
+    /// > (Erasure follows profile-service's CUSTOMER_ERASED event on the feed.)
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ExportOutreachDataRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportCustomerData<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ExportOutreachDataRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_ExportOutreachDataResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportCustomerData(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ExportOutreachDataRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ExportOutreachDataResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -5067,6 +5269,39 @@ extension Customer360_V1_OutreachService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listJourneyRuns(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportCustomerData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Everything this service holds about one customer: the messages sent or queued to them (with addresses and
+    /// > texts), their journey runs and their segment memberships, in chunks. Part of the gateway's ExportCustomerData.
+    /// > (Erasure follows profile-service's CUSTOMER_ERASED event on the feed.)
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportCustomerData<Result>(
+        _ message: Customer360_V1_ExportOutreachDataRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_ExportOutreachDataResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ExportOutreachDataRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportCustomerData(
             request: request,
             options: options,
             onResponse: handleResponse

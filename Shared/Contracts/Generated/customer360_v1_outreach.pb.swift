@@ -1727,6 +1727,58 @@ public nonisolated struct Customer360_V1_ListJourneyRunsResponse: Sendable {
   fileprivate var _page: Customer360_V1_PageResponse? = nil
 }
 
+public nonisolated struct Customer360_V1_ExportOutreachDataRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One chunk of a customer's outreach data; concatenate the lists of every chunk.
+public nonisolated struct Customer360_V1_ExportOutreachDataResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var messages: [Customer360_V1_OutboundMessage] = []
+
+  public var journeyRuns: [Customer360_V1_JourneyRun] = []
+
+  public var memberships: [Customer360_V1_OutreachSegmentMembership] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_OutreachSegmentMembership: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segmentID: String = String()
+
+  public var enteredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_enteredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_enteredAt = newValue}
+  }
+  /// Returns true if `enteredAt` has been explicitly set.
+  public var hasEnteredAt: Bool {self._enteredAt != nil}
+  /// Clears the value of `enteredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEnteredAt() {self._enteredAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _enteredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "customer360.v1"
@@ -4185,6 +4237,115 @@ nonisolated extension Customer360_V1_ListJourneyRunsResponse: SwiftProtobuf.Mess
   public static func ==(lhs: Customer360_V1_ListJourneyRunsResponse, rhs: Customer360_V1_ListJourneyRunsResponse) -> Bool {
     if lhs.runs != rhs.runs {return false}
     if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ExportOutreachDataRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportOutreachDataRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ExportOutreachDataRequest, rhs: Customer360_V1_ExportOutreachDataRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_ExportOutreachDataResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportOutreachDataResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}messages\0\u{3}journey_runs\0\u{1}memberships\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.messages) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.journeyRuns) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.memberships) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.messages.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.messages, fieldNumber: 1)
+    }
+    if !self.journeyRuns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.journeyRuns, fieldNumber: 2)
+    }
+    if !self.memberships.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.memberships, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_ExportOutreachDataResponse, rhs: Customer360_V1_ExportOutreachDataResponse) -> Bool {
+    if lhs.messages != rhs.messages {return false}
+    if lhs.journeyRuns != rhs.journeyRuns {return false}
+    if lhs.memberships != rhs.memberships {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_OutreachSegmentMembership: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OutreachSegmentMembership"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}segment_id\0\u{3}entered_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.segmentID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._enteredAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.segmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.segmentID, fieldNumber: 1)
+    }
+    try { if let v = self._enteredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_OutreachSegmentMembership, rhs: Customer360_V1_OutreachSegmentMembership) -> Bool {
+    if lhs.segmentID != rhs.segmentID {return false}
+    if lhs._enteredAt != rhs._enteredAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -113,6 +113,21 @@ extension GatewayService {
                     missing.append("success")
                 }
                 try await document.send("success", "]")
+                do {
+                    try await document.send("outreach", ",\"outreach\":[")
+                    guard let connection = peers.outreach else { throw RPCError(code: .unavailable, message: "not configured") }
+                    let outreach = Customer360_V1_OutreachService.Client(wrapping: connection)
+                    try await outreach.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
+                        var separator = ""
+                        for try await chunk in stream.messages {
+                            try await document.send("outreach", separator + (try chunk.jsonString()))
+                            separator = ","
+                        }
+                    }
+                } catch {
+                    missing.append("outreach")
+                }
+                try await document.send("outreach", "]")
                 let missingJSON = missing.map(Self.quoted).joined(separator: ",")
                 try await document.send("gateway", ",\"withheld\":{\"marketing_touchpoints_without_consent\":\(withheld)},\"missing\":[\(missingJSON)]}",
                                         last: true, missing: missing)

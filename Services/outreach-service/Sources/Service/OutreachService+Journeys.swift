@@ -173,3 +173,28 @@ extension JourneyRunRecord {
         }
     }
 }
+
+extension OutreachService {
+    public func exportCustomerData(
+        request: Customer360_V1_ExportOutreachDataRequest, response: RPCWriter<Customer360_V1_ExportOutreachDataResponse>,
+        context: ServerContext
+    ) async throws {
+        try Validate.id(request.customerID, field: "customer_id")
+        let customerID = try await customers.resolve(request.customerID)
+        let held = try await store.export(customerID: customerID)
+        for chunk in stride(from: 0, to: max(held.messages.count, 1), by: 500) {
+            try await response.write(.with {
+                $0.messages = held.messages[chunk..<min(chunk + 500, held.messages.count)].map(\.proto)
+                if chunk == 0 {
+                    $0.journeyRuns = held.runs.map(\.proto)
+                    $0.memberships = held.memberships.map { membership in
+                        .with {
+                            $0.segmentID = membership.segmentId
+                            $0.enteredAt = .init(unixMillis: membership.enteredAt)
+                        }
+                    }
+                }
+            })
+        }
+    }
+}

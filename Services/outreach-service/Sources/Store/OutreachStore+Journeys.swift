@@ -233,3 +233,18 @@ extension OutreachStore {
                             Column("reason").set(to: reason), Column("updatedAt").set(to: now.unixMillis)])
     }
 }
+
+extension OutreachStore {
+    /// Everything held about one customer, for a privacy export: messages (oldest first), journey runs, memberships.
+    public func export(customerID: String) async throws
+        -> (messages: [MessageRecord], runs: [JourneyRunRecord], memberships: [SegmentMembership]) {
+        try await writer.read { db in
+            (try MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
+                .order(MessageRecord.Columns.createdAt, MessageRecord.Columns.messageId).fetchAll(db),
+             try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == customerID)
+                .order(JourneyRunRecord.Columns.runId).fetchAll(db),
+             try SegmentMembership.filter(SegmentMembership.Columns.customerId == customerID)
+                .order(SegmentMembership.Columns.segmentId).fetchAll(db))
+        }
+    }
+}
