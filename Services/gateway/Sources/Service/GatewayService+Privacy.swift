@@ -7,7 +7,8 @@ import Synchronization
 
 extension GatewayService {
     /// Streams one JSON document: `{"customer_id": …, "profile": {…}, "interaction": [...], "feedback": [...],
-    /// "success": [...], "withheld": {…}, "missing": [...]}`, each service's part as soon as it arrives.
+    /// "success": [...], "outreach": [...], "withheld": {…}, "missing": [...]}`, each service's part as soon as it
+    /// arrives.
     ///
     /// Consents are honoured: touchpoints of marketing campaigns on a channel where the customer withdrew marketing
     /// consent are left out and only counted under "withheld".
@@ -87,47 +88,21 @@ extension GatewayService {
                     missing.append("interaction")
                 }
                 try await document.send("interaction", "]")
-                do {
-                    try await document.send("feedback", ",\"feedback\":[")
-                    try await peers.feedback.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
-                        var separator = ""
-                        for try await chunk in stream.messages {
-                            try await document.send("feedback", separator + (try chunk.jsonString()))
-                            separator = ","
-                        }
+                if !(try await document.section("feedback", { body in
+                    try await peers.feedback.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) {
+                        try await body($0.messages)
                     }
-                } catch {
-                    missing.append("feedback")
-                }
-                try await document.send("feedback", "]")
-                do {
-                    try await document.send("success", ",\"success\":[")
-                    try await peers.success.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
-                        var separator = ""
-                        for try await chunk in stream.messages {
-                            try await document.send("success", separator + (try chunk.jsonString()))
-                            separator = ","
-                        }
+                })) { missing.append("feedback") }
+                if !(try await document.section("success", { body in
+                    try await peers.success.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) {
+                        try await body($0.messages)
                     }
-                } catch {
-                    missing.append("success")
-                }
-                try await document.send("success", "]")
-                do {
-                    try await document.send("outreach", ",\"outreach\":[")
+                })) { missing.append("success") }
+                if !(try await document.section("outreach", { body in
                     guard let connection = peers.outreach else { throw RPCError(code: .unavailable, message: "not configured") }
-                    let outreach = Customer360_V1_OutreachService.Client(wrapping: connection)
-                    try await outreach.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
-                        var separator = ""
-                        for try await chunk in stream.messages {
-                            try await document.send("outreach", separator + (try chunk.jsonString()))
-                            separator = ","
-                        }
-                    }
-                } catch {
-                    missing.append("outreach")
-                }
-                try await document.send("outreach", "]")
+                    try await Customer360_V1_OutreachService.Client(wrapping: connection).exportCustomerData(
+                        .with { $0.customerID = customerID }, options: streaming) { try await body($0.messages) }
+                })) { missing.append("outreach") }
                 let missingJSON = missing.map(Self.quoted).joined(separator: ",")
                 try await document.send("gateway", ",\"withheld\":{\"marketing_touchpoints_without_consent\":\(withheld)},\"missing\":[\(missingJSON)]}",
                                         last: true, missing: missing)
@@ -221,6 +196,33 @@ final class ExportDocument: Sendable {
 
     init(response: RPCWriter<Customer360_V1_PrivacyExportChunk>) {
         self.response = response
+    }
+
+    /// Streams one service's export as `,"<service>":[chunk,…]`, each chunk as its protobuf JSON as it arrives.
+    /// `export` calls the service and hands its stream of chunks to the body it is given.
+    ///
+    /// - Returns: Whether the service answered in full; when not, the array is closed where it broke and the caller
+    ///   lists the service as missing.
+    /// - Throws: When the document cannot be written (the client went away).
+    func section<Chunk: SwiftProtobuf.Message>(
+        _ service: String,
+        _ export: (_ body: @escaping @Sendable (RPCAsyncSequence<Chunk, any Error>) async throws -> Void) async throws -> Void
+    ) async throws -> Bool {
+        try await send(service, ",\"\(service)\":[")
+        var complete = true
+        do {
+            try await export { [self] chunks in
+                var separator = ""
+                for try await chunk in chunks {
+                    try await send(service, separator + (try chunk.jsonString()))
+                    separator = ","
+                }
+            }
+        } catch {
+            complete = false
+        }
+        try await send(service, "]")
+        return complete
     }
 
     func send(_ service: String, _ json: String, last: Bool = false, missing: [String] = []) async throws {
