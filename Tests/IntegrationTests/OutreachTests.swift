@@ -280,16 +280,6 @@ struct OutreachTests {
     func badInput() async throws {
         try await withOutreachSystem { system in
             let outreach = system.outreach
-            func code(_ call: () async throws -> Void) async -> RPCError.Code? {
-                do {
-                    try await call()
-                    return nil
-                } catch let error as RPCError {
-                    return error.code
-                } catch {
-                    return .unknown
-                }
-            }
             #expect(await code { _ = try await outreach.createSegment(.with { $0.name = "x" }) } == .invalidArgument)
             #expect(await code { _ = try await outreach.getSegment(.with { $0.segmentID = "nope" }) } == .notFound)
             #expect(await code { _ = try await outreach.putTemplate(.with { $0.templateID = "t"; $0.name = "t"; $0.purpose = .marketing; $0.variants = [.with { $0.channel = .email; $0.language = "en"; $0.body = "{{nickname}}" }] }) } == .invalidArgument)

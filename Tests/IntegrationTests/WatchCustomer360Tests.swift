@@ -127,18 +127,6 @@ private func withGatewayAndProfile(
     }
 }
 
-/// The status code of the RPC error `call` ends with.
-private func code(of call: () async throws -> Void) async -> RPCError.Code? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error.code
-    } catch {
-        return nil
-    }
-}
-
 @Suite("WatchCustomer360: the 360° view, then updates of the sections that changed", .timeLimit(.minutes(2)))
 struct WatchCustomer360Tests {
     @Test("the first update is the whole view, as GetCustomer360 shows it: cause \"initial\", every section listed")
