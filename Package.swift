@@ -109,14 +109,15 @@ let package = Package(
         .target(
             name: "ProfileService",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
+                logging, metrics, lifecycle,
             ],
             path: "Services/profile-service/Sources",
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "profile-service",
-            dependencies: ["ProfileService", "C360ServerKit", argumentParser],
+            dependencies: ["ProfileService", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
             path: "Services/profile-service/Main",
             swiftSettings: strictSettings
         ),

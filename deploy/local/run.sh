@@ -64,7 +64,10 @@ start() {
 }
 
 echo "==> starting services"
-start profile-service PROFILE 9151
+# profile-service runs the shipped loyalty program, reading purchases from interaction-service (started next, on its
+# usual port; until then its feed consumer retries).
+start profile-service PROFILE 9151 --loyalty-program deploy/loyalty-program.json \
+  --interaction-addr "127.0.0.1:${C360_INTERACTION_PORT:-50052}"
 profile_addr="127.0.0.1:$(cat "$data/run/profile-service.port")"
 start interaction-service INTERACTION 9152 --profile-addr "$profile_addr"
 interaction_addr="127.0.0.1:$(cat "$data/run/interaction-service.port")"

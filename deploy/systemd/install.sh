@@ -84,6 +84,16 @@ if ((${#toolchain_runtime[@]} > 0)); then
 fi
 token=/etc/c360/service-token
 # An existing token is kept, so check it before changing anything: the services refuse one under 16 characters.
+# The loyalty program profile.env names; like the env files, an edited copy is kept.
+program=/etc/c360/loyalty-program.json
+if [[ -e $program ]]; then
+  cmp -s "$here/../loyalty-program.json" "$program" && echo "    $program (unchanged)" \
+    || echo "    $program kept as it is; compare with deploy/loyalty-program.json"
+else
+  install -m 0644 -o root -g root "$here/../loyalty-program.json" "$program"
+  echo "    $program (new)"
+fi
+
 if [[ -s $token ]]; then
   first_line=$(head -n 1 "$token")
   if ((${#first_line} < 16)); then

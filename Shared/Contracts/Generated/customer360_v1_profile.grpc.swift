@@ -311,6 +311,19 @@ public enum Customer360_V1_ProfileService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetLoyaltyProgram" metadata.
+        public enum GetLoyaltyProgram: Sendable {
+            /// Request type for "GetLoyaltyProgram".
+            public typealias Input = Customer360_V1_GetLoyaltyProgramRequest
+            /// Response type for "GetLoyaltyProgram".
+            public typealias Output = Customer360_V1_LoyaltyProgram
+            /// Descriptor for "GetLoyaltyProgram".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "GetLoyaltyProgram",
+                type: .unary
+            )
+        }
         /// Namespace for "UnmergeCustomers" metadata.
         public enum UnmergeCustomers: Sendable {
             /// Request type for "UnmergeCustomers".
@@ -413,6 +426,7 @@ public enum Customer360_V1_ProfileService: Sendable {
             RedeemPoints.descriptor,
             GetLoyalty.descriptor,
             ListLoyaltyHistory.descriptor,
+            GetLoyaltyProgram.descriptor,
             UnmergeCustomers.descriptor,
             ListMerges.descriptor,
             ListMatchSuggestions.descriptor,
@@ -825,6 +839,26 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_ListLoyaltyHistoryRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListLoyaltyHistoryResponse>
+
+        /// Handle the "GetLoyaltyProgram" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The loyalty program this service runs by itself (--loyalty-program): how purchases earn points and cashback,
+        /// > the net-spend thresholds of each tier over the rolling window, and when points expire. FAILED_PRECONDITION when
+        /// > the service runs no program (points then move only through EarnPoints and RedeemPoints).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_GetLoyaltyProgramRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_LoyaltyProgram` messages.
+        func getLoyaltyProgram(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_GetLoyaltyProgramRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_LoyaltyProgram>
 
         /// Handle the "UnmergeCustomers" method.
         ///
@@ -1328,6 +1362,26 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListLoyaltyHistoryResponse>
 
+        /// Handle the "GetLoyaltyProgram" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The loyalty program this service runs by itself (--loyalty-program): how purchases earn points and cashback,
+        /// > the net-spend thresholds of each tier over the rolling window, and when points expire. FAILED_PRECONDITION when
+        /// > the service runs no program (points then move only through EarnPoints and RedeemPoints).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetLoyaltyProgramRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_LoyaltyProgram` message.
+        func getLoyaltyProgram(
+            request: GRPCCore.ServerRequest<Customer360_V1_GetLoyaltyProgramRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_LoyaltyProgram>
+
         /// Handle the "UnmergeCustomers" method.
         ///
         /// > Source IDL Documentation:
@@ -1828,6 +1882,26 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_ListLoyaltyHistoryResponse
 
+        /// Handle the "GetLoyaltyProgram" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The loyalty program this service runs by itself (--loyalty-program): how purchases earn points and cashback,
+        /// > the net-spend thresholds of each tier over the rolling window, and when points expire. FAILED_PRECONDITION when
+        /// > the service runs no program (points then move only through EarnPoints and RedeemPoints).
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_GetLoyaltyProgramRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_LoyaltyProgram` to respond with.
+        func getLoyaltyProgram(
+            request: Customer360_V1_GetLoyaltyProgramRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_LoyaltyProgram
+
         /// Handle the "UnmergeCustomers" method.
         ///
         /// > Source IDL Documentation:
@@ -2190,6 +2264,17 @@ extension Customer360_V1_ProfileService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.GetLoyaltyProgram.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_GetLoyaltyProgramRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_LoyaltyProgram>(),
+            handler: { request, context in
+                try await self.getLoyaltyProgram(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_ProfileService.Method.UnmergeCustomers.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_UnmergeCustomersRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_UnmergeCustomersResponse>(),
@@ -2497,6 +2582,17 @@ extension Customer360_V1_ProfileService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListLoyaltyHistoryResponse> {
         let response = try await self.listLoyaltyHistory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getLoyaltyProgram(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_GetLoyaltyProgramRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_LoyaltyProgram> {
+        let response = try await self.getLoyaltyProgram(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2852,6 +2948,19 @@ extension Customer360_V1_ProfileService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListLoyaltyHistoryResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_ListLoyaltyHistoryResponse>(
             message: try await self.listLoyaltyHistory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getLoyaltyProgram(
+        request: GRPCCore.ServerRequest<Customer360_V1_GetLoyaltyProgramRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_LoyaltyProgram> {
+        return GRPCCore.ServerResponse<Customer360_V1_LoyaltyProgram>(
+            message: try await self.getLoyaltyProgram(
                 request: request.message,
                 context: context
             ),
@@ -3440,6 +3549,31 @@ extension Customer360_V1_ProfileService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListLoyaltyHistoryResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListLoyaltyHistoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetLoyaltyProgram" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The loyalty program this service runs by itself (--loyalty-program): how purchases earn points and cashback,
+        /// > the net-spend thresholds of each tier over the rolling window, and when points expire. FAILED_PRECONDITION when
+        /// > the service runs no program (points then move only through EarnPoints and RedeemPoints).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetLoyaltyProgramRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_GetLoyaltyProgramRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_LoyaltyProgram` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getLoyaltyProgram<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_GetLoyaltyProgramRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_GetLoyaltyProgramRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_LoyaltyProgram>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_LoyaltyProgram>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "UnmergeCustomers" method.
@@ -4334,6 +4468,42 @@ extension Customer360_V1_ProfileService {
             )
         }
 
+        /// Call the "GetLoyaltyProgram" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The loyalty program this service runs by itself (--loyalty-program): how purchases earn points and cashback,
+        /// > the net-spend thresholds of each tier over the rolling window, and when points expire. FAILED_PRECONDITION when
+        /// > the service runs no program (points then move only through EarnPoints and RedeemPoints).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_GetLoyaltyProgramRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_GetLoyaltyProgramRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_LoyaltyProgram` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getLoyaltyProgram<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_GetLoyaltyProgramRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_GetLoyaltyProgramRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_LoyaltyProgram>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_LoyaltyProgram>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.GetLoyaltyProgram.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "UnmergeCustomers" method.
         ///
         /// > Source IDL Documentation:
@@ -5163,6 +5333,37 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListLoyaltyHistoryRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListLoyaltyHistoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetLoyaltyProgram" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The loyalty program this service runs by itself (--loyalty-program): how purchases earn points and cashback,
+    /// > the net-spend thresholds of each tier over the rolling window, and when points expire. FAILED_PRECONDITION when
+    /// > the service runs no program (points then move only through EarnPoints and RedeemPoints).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_GetLoyaltyProgramRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getLoyaltyProgram<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_GetLoyaltyProgramRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_LoyaltyProgram>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getLoyaltyProgram(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_GetLoyaltyProgramRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_LoyaltyProgram>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6053,6 +6254,41 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listLoyaltyHistory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetLoyaltyProgram" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The loyalty program this service runs by itself (--loyalty-program): how purchases earn points and cashback,
+    /// > the net-spend thresholds of each tier over the rolling window, and when points expire. FAILED_PRECONDITION when
+    /// > the service runs no program (points then move only through EarnPoints and RedeemPoints).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getLoyaltyProgram<Result>(
+        _ message: Customer360_V1_GetLoyaltyProgramRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_LoyaltyProgram>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_GetLoyaltyProgramRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getLoyaltyProgram(
             request: request,
             options: options,
             onResponse: handleResponse

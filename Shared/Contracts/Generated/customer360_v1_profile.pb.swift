@@ -129,7 +129,9 @@ public nonisolated enum Customer360_V1_LifecycleStage: SwiftProtobuf.Enum, Swift
 
 }
 
-/// Loyalty tiers, earned by lifetime points: bronze from 0, silver from 1,000, gold from 5,000, platinum from 20,000.
+/// Loyalty tiers. Without a loyalty program they follow lifetime points: bronze from 0, silver from 1,000, gold from
+/// 5,000, platinum from 20,000. When the service runs a program (GetLoyaltyProgram), a customer the program has
+/// evaluated holds the tier its net spend over the rolling window reaches.
 public nonisolated enum Customer360_V1_LoyaltyTier: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -1634,9 +1636,45 @@ public nonisolated struct Customer360_V1_LoyaltyAccount: Sendable {
 
   public var tier: Customer360_V1_LoyaltyTier = .unspecified
 
+  /// Cashback the program credited and nobody spent yet, in the program's currency; unset without a program.
+  public var rewardBalance: Customer360_V1_Money {
+    get {_rewardBalance ?? Customer360_V1_Money()}
+    set {_rewardBalance = newValue}
+  }
+  /// Returns true if `rewardBalance` has been explicitly set.
+  public var hasRewardBalance: Bool {self._rewardBalance != nil}
+  /// Clears the value of `rewardBalance`. Subsequent reads from it will return its default value.
+  public mutating func clearRewardBalance() {self._rewardBalance = nil}
+
+  /// Purchases minus refunds within the program's tier window, as last evaluated; unset without a program.
+  public var windowNetSpend: Customer360_V1_Money {
+    get {_windowNetSpend ?? Customer360_V1_Money()}
+    set {_windowNetSpend = newValue}
+  }
+  /// Returns true if `windowNetSpend` has been explicitly set.
+  public var hasWindowNetSpend: Bool {self._windowNetSpend != nil}
+  /// Clears the value of `windowNetSpend`. Subsequent reads from it will return its default value.
+  public mutating func clearWindowNetSpend() {self._windowNetSpend = nil}
+
+  /// The points that expire soonest and when; 0 and unset when no points expire.
+  public var expiringPoints: Int64 = 0
+
+  public var expiringAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expiringAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expiringAt = newValue}
+  }
+  /// Returns true if `expiringAt` has been explicitly set.
+  public var hasExpiringAt: Bool {self._expiringAt != nil}
+  /// Clears the value of `expiringAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiringAt() {self._expiringAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _rewardBalance: Customer360_V1_Money? = nil
+  fileprivate var _windowNetSpend: Customer360_V1_Money? = nil
+  fileprivate var _expiringAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// One earn or redemption.
@@ -1663,11 +1701,84 @@ public nonisolated struct Customer360_V1_LoyaltyTransaction: Sendable {
 
   public var balanceAfter: Int64 = 0
 
+  /// Cashback credited (positive) or taken back by a refund (negative) with this entry; unset when none.
+  public var rewardDelta: Customer360_V1_Money {
+    get {_rewardDelta ?? Customer360_V1_Money()}
+    set {_rewardDelta = newValue}
+  }
+  /// Returns true if `rewardDelta` has been explicitly set.
+  public var hasRewardDelta: Bool {self._rewardDelta != nil}
+  /// Clears the value of `rewardDelta`. Subsequent reads from it will return its default value.
+  public mutating func clearRewardDelta() {self._rewardDelta = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _rewardDelta: Customer360_V1_Money? = nil
+}
+
+public nonisolated struct Customer360_V1_GetLoyaltyProgramRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A loyalty program: read from the file named by --loyalty-program (see deploy/loyalty-program.json).
+public nonisolated struct Customer360_V1_LoyaltyProgram: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The file's own name for this version of the program, e.g. "2026-12".
+  public var version: String = String()
+
+  /// ISO-4217 code of the purchases that count; purchases in other currencies earn nothing and do not count to a tier.
+  public var currencyCode: String = String()
+
+  /// Points earned per `earn_per_amount_minor` of a purchase's amount (after discounts), rounded down; a refund takes
+  /// back the refunded share of the points (and cashback) its order earned.
+  public var earnPoints: Int64 = 0
+
+  public var earnPerAmountMinor: Int64 = 0
+
+  /// Tiers follow net spend (purchases − refunds) over this many days up to now.
+  public var tierWindowDays: Int32 = 0
+
+  /// Each tier's lowest net spend in the window, in minor units (bronze is 0).
+  public var tiers: [Customer360_V1_LoyaltyTierRule] = []
+
+  /// Points expire this many days after they were earned, oldest first; 0 means they never expire.
+  public var pointsExpireAfterDays: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One tier of a loyalty program.
+public nonisolated struct Customer360_V1_LoyaltyTierRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tier: Customer360_V1_LoyaltyTier = .unspecified
+
+  /// The lowest net spend in the window that holds this tier.
+  public var minNetSpendMinor: Int64 = 0
+
+  /// Cashback credited to the reward balance on each purchase while the customer holds this tier, in basis points of
+  /// the amount (100 = 1%).
+  public var cashbackBasisPoints: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Customer360_V1_ListLoyaltyHistoryRequest: Sendable {
@@ -3952,7 +4063,7 @@ nonisolated extension Customer360_V1_GetLoyaltyRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Customer360_V1_LoyaltyAccount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LoyaltyAccount"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}balance\0\u{3}lifetime_earned\0\u{1}tier\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}balance\0\u{3}lifetime_earned\0\u{1}tier\0\u{3}reward_balance\0\u{3}window_net_spend\0\u{3}expiring_points\0\u{3}expiring_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3964,12 +4075,20 @@ nonisolated extension Customer360_V1_LoyaltyAccount: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.balance) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeEarned) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.tier) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._rewardBalance) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._windowNetSpend) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.expiringPoints) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._expiringAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.customerID.isEmpty {
       try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
     }
@@ -3982,6 +4101,18 @@ nonisolated extension Customer360_V1_LoyaltyAccount: SwiftProtobuf.Message, Swif
     if self.tier != .unspecified {
       try visitor.visitSingularEnumField(value: self.tier, fieldNumber: 4)
     }
+    try { if let v = self._rewardBalance {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._windowNetSpend {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.expiringPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiringPoints, fieldNumber: 7)
+    }
+    try { if let v = self._expiringAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3990,6 +4121,10 @@ nonisolated extension Customer360_V1_LoyaltyAccount: SwiftProtobuf.Message, Swif
     if lhs.balance != rhs.balance {return false}
     if lhs.lifetimeEarned != rhs.lifetimeEarned {return false}
     if lhs.tier != rhs.tier {return false}
+    if lhs._rewardBalance != rhs._rewardBalance {return false}
+    if lhs._windowNetSpend != rhs._windowNetSpend {return false}
+    if lhs.expiringPoints != rhs.expiringPoints {return false}
+    if lhs._expiringAt != rhs._expiringAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3997,7 +4132,7 @@ nonisolated extension Customer360_V1_LoyaltyAccount: SwiftProtobuf.Message, Swif
 
 nonisolated extension Customer360_V1_LoyaltyTransaction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LoyaltyTransaction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}transaction_id\0\u{3}points_delta\0\u{1}reason\0\u{3}occurred_at\0\u{3}balance_after\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}transaction_id\0\u{3}points_delta\0\u{1}reason\0\u{3}occurred_at\0\u{3}balance_after\0\u{3}reward_delta\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4010,6 +4145,7 @@ nonisolated extension Customer360_V1_LoyaltyTransaction: SwiftProtobuf.Message, 
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.balanceAfter) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._rewardDelta) }()
       default: break
       }
     }
@@ -4035,6 +4171,9 @@ nonisolated extension Customer360_V1_LoyaltyTransaction: SwiftProtobuf.Message, 
     if self.balanceAfter != 0 {
       try visitor.visitSingularInt64Field(value: self.balanceAfter, fieldNumber: 5)
     }
+    try { if let v = self._rewardDelta {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4044,6 +4183,126 @@ nonisolated extension Customer360_V1_LoyaltyTransaction: SwiftProtobuf.Message, 
     if lhs.reason != rhs.reason {return false}
     if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.balanceAfter != rhs.balanceAfter {return false}
+    if lhs._rewardDelta != rhs._rewardDelta {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_GetLoyaltyProgramRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLoyaltyProgramRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_GetLoyaltyProgramRequest, rhs: Customer360_V1_GetLoyaltyProgramRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_LoyaltyProgram: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LoyaltyProgram"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}currency_code\0\u{3}earn_points\0\u{3}earn_per_amount_minor\0\u{3}tier_window_days\0\u{1}tiers\0\u{3}points_expire_after_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.currencyCode) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.earnPoints) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.earnPerAmountMinor) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.tierWindowDays) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.tiers) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.pointsExpireAfterDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
+    }
+    if !self.currencyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.currencyCode, fieldNumber: 2)
+    }
+    if self.earnPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.earnPoints, fieldNumber: 3)
+    }
+    if self.earnPerAmountMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.earnPerAmountMinor, fieldNumber: 4)
+    }
+    if self.tierWindowDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.tierWindowDays, fieldNumber: 5)
+    }
+    if !self.tiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tiers, fieldNumber: 6)
+    }
+    if self.pointsExpireAfterDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.pointsExpireAfterDays, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_LoyaltyProgram, rhs: Customer360_V1_LoyaltyProgram) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.currencyCode != rhs.currencyCode {return false}
+    if lhs.earnPoints != rhs.earnPoints {return false}
+    if lhs.earnPerAmountMinor != rhs.earnPerAmountMinor {return false}
+    if lhs.tierWindowDays != rhs.tierWindowDays {return false}
+    if lhs.tiers != rhs.tiers {return false}
+    if lhs.pointsExpireAfterDays != rhs.pointsExpireAfterDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_LoyaltyTierRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LoyaltyTierRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tier\0\u{3}min_net_spend_minor\0\u{3}cashback_basis_points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.tier) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.minNetSpendMinor) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.cashbackBasisPoints) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.tier != .unspecified {
+      try visitor.visitSingularEnumField(value: self.tier, fieldNumber: 1)
+    }
+    if self.minNetSpendMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.minNetSpendMinor, fieldNumber: 2)
+    }
+    if self.cashbackBasisPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.cashbackBasisPoints, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_LoyaltyTierRule, rhs: Customer360_V1_LoyaltyTierRule) -> Bool {
+    if lhs.tier != rhs.tier {return false}
+    if lhs.minNetSpendMinor != rhs.minNetSpendMinor {return false}
+    if lhs.cashbackBasisPoints != rhs.cashbackBasisPoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

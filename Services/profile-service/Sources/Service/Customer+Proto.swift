@@ -188,24 +188,57 @@ extension ConsentDecision {
 }
 
 extension LoyaltyAccount {
-    func proto(customerID: String) -> Customer360_V1_LoyaltyAccount {
+    /// - Parameter program: Names the currency of the reward balance and the window's spend.
+    func proto(customerID: String, program: LoyaltyProgram? = nil) -> Customer360_V1_LoyaltyAccount {
         .with {
             $0.customerID = customerID
             $0.balance = balance
             $0.lifetimeEarned = lifetimeEarned
             $0.tier = tier.proto
+            if let program {
+                let currency = program.currencyCode
+                $0.rewardBalance = .with { $0.amountMinor = rewardBalanceMinor ?? 0; $0.currencyCode = currency }
+                $0.windowNetSpend = .with { $0.amountMinor = windowNetSpendMinor ?? 0; $0.currencyCode = currency }
+            }
+            if let expiring {
+                $0.expiringPoints = expiring.points
+                $0.expiringAt = Google_Protobuf_Timestamp(date: expiring.at)
+            }
+        }
+    }
+}
+
+extension LoyaltyProgram {
+    var proto: Customer360_V1_LoyaltyProgram {
+        .with {
+            $0.version = version
+            $0.currencyCode = currencyCode
+            $0.earnPoints = earnPoints
+            $0.earnPerAmountMinor = earnPerAmountMinor
+            $0.tierWindowDays = Int32(tierWindowDays)
+            $0.tiers = tiers.map { rule in
+                .with {
+                    $0.tier = rule.tier.proto
+                    $0.minNetSpendMinor = rule.minNetSpendMinor
+                    $0.cashbackBasisPoints = Int32(rule.cashbackBasisPoints)
+                }
+            }
+            $0.pointsExpireAfterDays = Int32(pointsExpireAfterDays)
         }
     }
 }
 
 extension LoyaltyEntry {
-    var proto: Customer360_V1_LoyaltyTransaction {
+    func proto(program: LoyaltyProgram?) -> Customer360_V1_LoyaltyTransaction {
         .with {
             $0.transactionID = transactionID
             $0.pointsDelta = pointsDelta
             $0.reason = reason
             $0.occurredAt = Google_Protobuf_Timestamp(date: occurredAt)
             $0.balanceAfter = balanceAfter
+            if let rewardDeltaMinor, let program {
+                $0.rewardDelta = .with { $0.amountMinor = rewardDeltaMinor; $0.currencyCode = program.currencyCode }
+            }
         }
     }
 }

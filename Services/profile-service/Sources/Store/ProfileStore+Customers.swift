@@ -178,7 +178,7 @@ extension ProfileStore {
             let owners = [row.id] + (try String.fetchAll(
                 db, sql: "SELECT id FROM customer WHERE mergedInto = ?", arguments: [row.id]))
             for table in ["customer_identifier", "customer_tag", "customer_attribute", "customer_trait",
-                          "consent_decision", "loyalty_transaction"] {
+                          "consent_decision", "loyalty_transaction", "loyalty_purchase", "loyalty_queue"] {
                 try db.execute(
                     sql: "DELETE FROM \(table) WHERE customerId IN (\(databaseQuestionMarks(count: owners.count)))",
                     arguments: StatementArguments(owners))
@@ -309,7 +309,7 @@ extension ProfileStore {
                 attributes: Dictionary(uniqueKeysWithValues: (attributes[row.id] ?? []).map { ($0.key, $0.value) }),
                 traits: (traits[row.id] ?? []).map { Trait(key: $0.key, value: $0.value, updatedAt: $0.updatedAt) },
                 lifecycleStage: row.lifecycleStage,
-                loyalty: LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime),
+                loyalty: row.loyaltyAccount,
                 createdAt: row.createdAt, updatedAt: row.updatedAt,
                 mergedIDs: (merged[row.id] ?? []).map(\.id), resolvedFrom: nil)
         }
@@ -350,6 +350,9 @@ extension CustomerRecord {
         lifecycleStage = nil
         loyaltyBalance = 0
         loyaltyLifetime = 0
+        spendTier = nil
+        windowSpendMinor = nil
+        rewardBalanceMinor = nil
         refreshSearchKeys()
     }
 }

@@ -1,6 +1,6 @@
 import C360ChangeFeed
 public import C360StoreKit
-import Foundation
+public import Foundation
 import GRDB
 
 extension ProfileStore {
@@ -9,9 +9,12 @@ extension ProfileStore {
     /// A `transactionID` the customer already used with the same request is answered from history without applying
     /// it twice; one used for anything else is refused.
     ///
+    /// Earned points become a lot that expires at `expiresAt` (when the loyalty program sets an expiry); a redemption
+    /// draws down the lots that expire soonest.
+    ///
     /// - Throws: `ProfileError.insufficientPoints` when a redemption would take the balance below zero.
     public func applyPoints(
-        _ delta: Int64, reason: String, transactionID: String?, customer id: String
+        _ delta: Int64, reason: String, transactionID: String?, expiresAt: Date? = nil, customer id: String
     ) async throws -> (customerID: String, account: LoyaltyAccount) {
         try await writer.write { db in
             var (row, _) = try activeRow(db, resolving: id)
@@ -20,7 +23,7 @@ extension ProfileStore {
                 guard existing.requestFingerprint == fingerprint else {
                     throw ProfileError.transactionReused(transactionID)
                 }
-                return (row.id, LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime))
+                return (row.id, try account(db, row))
             }
             let balance = row.loyaltyBalance + delta
             guard balance >= 0 else {
@@ -29,14 +32,17 @@ extension ProfileStore {
             let timestamp = now()
             row.loyaltyBalance = balance
             if delta > 0 { row.loyaltyLifetime += delta }
+            if delta < 0 { try Self.drawLots(db, customer: row.id, points: -delta) }
             row.updatedAt = timestamp
             try row.update(db)
+            let lot = delta > 0 ? expiresAt : nil
             try LoyaltyRecord(
                 id: transactionID ?? EntityID.generate(), customerId: row.id, pointsDelta: delta, reason: reason,
-                occurredAt: timestamp, balanceAfter: balance, requestFingerprint: fingerprint
+                occurredAt: timestamp, balanceAfter: balance, requestFingerprint: fingerprint,
+                remaining: lot == nil ? nil : delta, expiresAt: lot
             ).insert(db)
             try ChangeLog.append(db, .loyaltyChanged, customer: row.id, at: timestamp)
-            return (row.id, LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime))
+            return (row.id, try account(db, row))
         }
     }
 
@@ -44,8 +50,15 @@ extension ProfileStore {
     public func loyalty(customer id: String) async throws -> (customerID: String, account: LoyaltyAccount) {
         try await writer.read { db in
             let (row, _) = try activeRow(db, resolving: id)
-            return (row.id, LoyaltyAccount(balance: row.loyaltyBalance, lifetimeEarned: row.loyaltyLifetime))
+            return (row.id, try account(db, row))
         }
+    }
+
+    /// The row's standing with its soonest-expiring points.
+    func account(_ db: Database, _ row: CustomerRecord) throws -> LoyaltyAccount {
+        var account = row.loyaltyAccount
+        account.expiring = try Self.soonestExpiry(db, customer: row.id)
+        return account
     }
 
     /// Earns and redemptions, newest first, one page after the entry with the id `afterID`.
@@ -67,7 +80,7 @@ extension ProfileStore {
             _ = arguments.append(contentsOf: [limit + 1])
             return Page(fetched: try LoyaltyRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map {
                 LoyaltyEntry(transactionID: $0.id, pointsDelta: $0.pointsDelta, reason: $0.reason,
-                             occurredAt: $0.occurredAt, balanceAfter: $0.balanceAfter)
+                             occurredAt: $0.occurredAt, balanceAfter: $0.balanceAfter, rewardDeltaMinor: $0.rewardDeltaMinor)
             }
         }
     }

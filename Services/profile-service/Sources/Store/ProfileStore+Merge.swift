@@ -79,6 +79,7 @@ extension ProfileStore {
         try db.execute(sql: "UPDATE customer_identifier SET customerId = ? WHERE customerId = ?", arguments: ids)
         try db.execute(sql: "UPDATE consent_decision SET customerId = ? WHERE customerId = ?", arguments: ids)
         try db.execute(sql: "UPDATE loyalty_transaction SET customerId = ? WHERE customerId = ?", arguments: ids)
+        try db.execute(sql: "UPDATE loyalty_purchase SET customerId = ? WHERE customerId = ?", arguments: ids)
         try db.execute(sql: """
             INSERT OR IGNORE INTO customer_tag (customerId, tag)
             SELECT ?, tag FROM customer_tag WHERE customerId = ?
@@ -101,6 +102,7 @@ extension ProfileStore {
         survivor.fillBlanks(from: merged)
         survivor.loyaltyBalance += merged.loyaltyBalance
         survivor.loyaltyLifetime += merged.loyaltyLifetime
+        if let reward = merged.rewardBalanceMinor { survivor.rewardBalanceMinor = (survivor.rewardBalanceMinor ?? 0) + reward }
         let timestamp = now()
         survivor.updatedAt = timestamp
         try survivor.update(db)
@@ -193,6 +195,9 @@ extension ProfileStore {
             }
             survivor.loyaltyBalance -= broughtBalance
             survivor.loyaltyLifetime = max(0, survivor.loyaltyLifetime - broughtLifetime)
+            if let reward = undo.merged.rewardBalanceMinor, let held = survivor.rewardBalanceMinor {
+                survivor.rewardBalanceMinor = max(0, held - reward)
+            }
             survivor.unfillBlanks(before: undo.survivorBefore, merged: undo.merged)
             survivor.updatedAt = timestamp
             try survivor.update(db)

@@ -155,6 +155,36 @@ public struct ProfileStore: Sendable {
                                arguments: [IdentityMatch.identifierKey(kind, value), kind.rawValue, value])
             }
         }
+        migrator.registerMigration("v3: loyalty program: applied purchases, expiring lots, spend tier, cashback") { db in
+            try db.create(table: "loyalty_purchase") { t in
+                t.primaryKey("touchpointId", .text)
+                t.column("customerId", .text).notNull().indexed()
+                t.column("orderId", .text).notNull().indexed()
+                t.column("kind", .text).notNull()
+                t.column("amountMinor", .integer).notNull()
+                t.column("currencyCode", .text).notNull()
+                t.column("occurredAt", .datetime).notNull()
+                t.column("points", .integer).notNull()
+                t.column("cashbackMinor", .integer).notNull()
+                t.column("appliedAt", .datetime).notNull()
+            }
+            try db.alter(table: "loyalty_transaction") { t in
+                t.add(column: "remaining", .integer)
+                t.add(column: "expiresAt", .datetime)
+                t.add(column: "rewardDeltaMinor", .integer)
+            }
+            // The expiry sweep and redemptions read only lots with points left.
+            try db.create(index: "loyalty_lot_by_expiry", on: "loyalty_transaction", columns: ["expiresAt"],
+                          condition: Column("remaining") > 0)
+            try db.create(index: "loyalty_lot_by_customer", on: "loyalty_transaction", columns: ["customerId", "expiresAt"],
+                          condition: Column("remaining") > 0)
+            try db.alter(table: "customer") { t in
+                t.add(column: "spendTier", .text)
+                t.add(column: "windowSpendMinor", .integer)
+                t.add(column: "rewardBalanceMinor", .integer)
+            }
+            try ProfileStore.loyaltyQueue.create(db)
+        }
         return migrator
     }
 }

@@ -33,6 +33,10 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
     var lifecycleStage: LifecycleStage?
     var loyaltyBalance: Int64
     var loyaltyLifetime: Int64
+    /// Set by the loyalty program (migration v3); optional so merge-undo snapshots written before it still decode.
+    var spendTier: LoyaltyTier? = nil
+    var windowSpendMinor: Int64? = nil
+    var rewardBalanceMinor: Int64? = nil
     var createdAt: Date
     var updatedAt: Date
     var deletedAt: Date?
@@ -48,6 +52,13 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
         static let countryCode = Column(CodingKeys.countryCode)
         static let lifecycleStage = Column(CodingKeys.lifecycleStage)
         static let createdAt = Column(CodingKeys.createdAt)
+        static let windowSpendMinor = Column(CodingKeys.windowSpendMinor)
+    }
+
+    /// The row's loyalty standing (the soonest expiry is read separately, from the lots).
+    var loyaltyAccount: LoyaltyAccount {
+        LoyaltyAccount(balance: loyaltyBalance, lifetimeEarned: loyaltyLifetime, spendTier: spendTier,
+                       windowNetSpendMinor: windowSpendMinor, rewardBalanceMinor: rewardBalanceMinor)
     }
 
     /// Recomputes the search keys after a name changed.
@@ -143,7 +154,8 @@ struct ConsentRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-/// A row of `loyalty_transaction`: one earn or redemption, never updated.
+/// A row of `loyalty_transaction`: one earn, redemption or expiry. Only `remaining` ever changes: an earn whose
+/// points expire is also a lot that redemptions, refunds and expiry draw down, soonest expiry first.
 struct LoyaltyRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "loyalty_transaction"
     var id: String
@@ -153,15 +165,49 @@ struct LoyaltyRecord: Codable, FetchableRecord, PersistableRecord {
     var occurredAt: Date
     var balanceAfter: Int64
     var requestFingerprint: String
+    /// Points of this earn not yet redeemed or expired; nil for entries that are not expiring lots.
+    var remaining: Int64? = nil
+    var expiresAt: Date? = nil
+    /// Cashback credited or taken back with this entry (minor units).
+    var rewardDeltaMinor: Int64? = nil
 
     enum Columns {
         static let id = Column(CodingKeys.id)
         static let customerId = Column(CodingKeys.customerId)
+        static let remaining = Column(CodingKeys.remaining)
+        static let expiresAt = Column(CodingKeys.expiresAt)
+    }
+}
+
+/// A row of `loyalty_purchase`: a purchase or refund touchpoint the loyalty program has applied, so each is applied
+/// exactly once (its points and cashback are written in the same transaction).
+struct LoyaltyPurchaseRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "loyalty_purchase"
+    var touchpointId: String
+    var customerId: String
+    var orderId: String
+    var kind: PurchaseFact.Kind
+    var amountMinor: Int64
+    var currencyCode: String
+    var occurredAt: Date
+    var points: Int64
+    var cashbackMinor: Int64
+    var appliedAt: Date
+
+    enum Columns {
+        static let touchpointId = Column(CodingKeys.touchpointId)
+        static let customerId = Column(CodingKeys.customerId)
+        static let orderId = Column(CodingKeys.orderId)
+        static let kind = Column(CodingKeys.kind)
+        static let amountMinor = Column(CodingKeys.amountMinor)
+        static let cashbackMinor = Column(CodingKeys.cashbackMinor)
     }
 }
 
 // Domain enums are stored by their raw (snake_case) names.
 extension IdentifierKind: DatabaseValueConvertible {}
 extension LifecycleStage: DatabaseValueConvertible {}
+extension LoyaltyTier: DatabaseValueConvertible {}
+extension PurchaseFact.Kind: DatabaseValueConvertible {}
 extension ConsentPurpose: DatabaseValueConvertible {}
 extension ConsentStatus: DatabaseValueConvertible {}

@@ -2281,6 +2281,141 @@ void   customer360__v1__loyalty_transaction__free_unpacked
   assert(message->base.descriptor == &customer360__v1__loyalty_transaction__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__get_loyalty_program_request__init
+                     (Customer360__V1__GetLoyaltyProgramRequest         *message)
+{
+  static const Customer360__V1__GetLoyaltyProgramRequest init_value = CUSTOMER360__V1__GET_LOYALTY_PROGRAM_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__get_loyalty_program_request__get_packed_size
+                     (const Customer360__V1__GetLoyaltyProgramRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__get_loyalty_program_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__get_loyalty_program_request__pack
+                     (const Customer360__V1__GetLoyaltyProgramRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__get_loyalty_program_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__get_loyalty_program_request__pack_to_buffer
+                     (const Customer360__V1__GetLoyaltyProgramRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__get_loyalty_program_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__GetLoyaltyProgramRequest *
+       customer360__v1__get_loyalty_program_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__GetLoyaltyProgramRequest *)
+     protobuf_c_message_unpack (&customer360__v1__get_loyalty_program_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__get_loyalty_program_request__free_unpacked
+                     (Customer360__V1__GetLoyaltyProgramRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__get_loyalty_program_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__loyalty_program__init
+                     (Customer360__V1__LoyaltyProgram         *message)
+{
+  static const Customer360__V1__LoyaltyProgram init_value = CUSTOMER360__V1__LOYALTY_PROGRAM__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__loyalty_program__get_packed_size
+                     (const Customer360__V1__LoyaltyProgram *message)
+{
+  assert(message->base.descriptor == &customer360__v1__loyalty_program__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__loyalty_program__pack
+                     (const Customer360__V1__LoyaltyProgram *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__loyalty_program__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__loyalty_program__pack_to_buffer
+                     (const Customer360__V1__LoyaltyProgram *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__loyalty_program__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__LoyaltyProgram *
+       customer360__v1__loyalty_program__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__LoyaltyProgram *)
+     protobuf_c_message_unpack (&customer360__v1__loyalty_program__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__loyalty_program__free_unpacked
+                     (Customer360__V1__LoyaltyProgram *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__loyalty_program__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__loyalty_tier_rule__init
+                     (Customer360__V1__LoyaltyTierRule         *message)
+{
+  static const Customer360__V1__LoyaltyTierRule init_value = CUSTOMER360__V1__LOYALTY_TIER_RULE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__loyalty_tier_rule__get_packed_size
+                     (const Customer360__V1__LoyaltyTierRule *message)
+{
+  assert(message->base.descriptor == &customer360__v1__loyalty_tier_rule__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__loyalty_tier_rule__pack
+                     (const Customer360__V1__LoyaltyTierRule *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__loyalty_tier_rule__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__loyalty_tier_rule__pack_to_buffer
+                     (const Customer360__V1__LoyaltyTierRule *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__loyalty_tier_rule__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__LoyaltyTierRule *
+       customer360__v1__loyalty_tier_rule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__LoyaltyTierRule *)
+     protobuf_c_message_unpack (&customer360__v1__loyalty_tier_rule__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__loyalty_tier_rule__free_unpacked
+                     (Customer360__V1__LoyaltyTierRule *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__loyalty_tier_rule__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   customer360__v1__list_loyalty_history_request__init
                      (Customer360__V1__ListLoyaltyHistoryRequest         *message)
 {
@@ -5894,7 +6029,7 @@ const ProtobufCMessageDescriptor customer360__v1__get_loyalty_request__descripto
   (ProtobufCMessageInit) customer360__v1__get_loyalty_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__loyalty_account__field_descriptors[4] =
+static const ProtobufCFieldDescriptor customer360__v1__loyalty_account__field_descriptors[8] =
 {
   {
     "customer_id",
@@ -5944,17 +6079,69 @@ static const ProtobufCFieldDescriptor customer360__v1__loyalty_account__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reward_balance",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyAccount, reward_balance),
+    &customer360__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "window_net_spend",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyAccount, window_net_spend),
+    &customer360__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expiring_points",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyAccount, expiring_points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expiring_at",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyAccount, expiring_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__loyalty_account__field_indices_by_name[] = {
   1,   /* field[1] = balance */
   0,   /* field[0] = customer_id */
+  7,   /* field[7] = expiring_at */
+  6,   /* field[6] = expiring_points */
   2,   /* field[2] = lifetime_earned */
+  4,   /* field[4] = reward_balance */
   3,   /* field[3] = tier */
+  5,   /* field[5] = window_net_spend */
 };
 static const ProtobufCIntRange customer360__v1__loyalty_account__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor customer360__v1__loyalty_account__descriptor =
 {
@@ -5964,14 +6151,14 @@ const ProtobufCMessageDescriptor customer360__v1__loyalty_account__descriptor =
   "Customer360__V1__LoyaltyAccount",
   "customer360.v1",
   sizeof(Customer360__V1__LoyaltyAccount),
-  4,
+  8,
   customer360__v1__loyalty_account__field_descriptors,
   customer360__v1__loyalty_account__field_indices_by_name,
   1,  customer360__v1__loyalty_account__number_ranges,
   (ProtobufCMessageInit) customer360__v1__loyalty_account__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__loyalty_transaction__field_descriptors[5] =
+static const ProtobufCFieldDescriptor customer360__v1__loyalty_transaction__field_descriptors[6] =
 {
   {
     "transaction_id",
@@ -6033,18 +6220,31 @@ static const ProtobufCFieldDescriptor customer360__v1__loyalty_transaction__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reward_delta",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyTransaction, reward_delta),
+    &customer360__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__loyalty_transaction__field_indices_by_name[] = {
   4,   /* field[4] = balance_after */
   3,   /* field[3] = occurred_at */
   1,   /* field[1] = points_delta */
   2,   /* field[2] = reason */
+  5,   /* field[5] = reward_delta */
   0,   /* field[0] = transaction_id */
 };
 static const ProtobufCIntRange customer360__v1__loyalty_transaction__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor customer360__v1__loyalty_transaction__descriptor =
 {
@@ -6054,11 +6254,209 @@ const ProtobufCMessageDescriptor customer360__v1__loyalty_transaction__descripto
   "Customer360__V1__LoyaltyTransaction",
   "customer360.v1",
   sizeof(Customer360__V1__LoyaltyTransaction),
-  5,
+  6,
   customer360__v1__loyalty_transaction__field_descriptors,
   customer360__v1__loyalty_transaction__field_indices_by_name,
   1,  customer360__v1__loyalty_transaction__number_ranges,
   (ProtobufCMessageInit) customer360__v1__loyalty_transaction__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define customer360__v1__get_loyalty_program_request__field_descriptors NULL
+#define customer360__v1__get_loyalty_program_request__field_indices_by_name NULL
+#define customer360__v1__get_loyalty_program_request__number_ranges NULL
+const ProtobufCMessageDescriptor customer360__v1__get_loyalty_program_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.GetLoyaltyProgramRequest",
+  "GetLoyaltyProgramRequest",
+  "Customer360__V1__GetLoyaltyProgramRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__GetLoyaltyProgramRequest),
+  0,
+  customer360__v1__get_loyalty_program_request__field_descriptors,
+  customer360__v1__get_loyalty_program_request__field_indices_by_name,
+  0,  customer360__v1__get_loyalty_program_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__get_loyalty_program_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__loyalty_program__field_descriptors[7] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyProgram, version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "currency_code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyProgram, currency_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "earn_points",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyProgram, earn_points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "earn_per_amount_minor",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyProgram, earn_per_amount_minor),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tier_window_days",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyProgram, tier_window_days),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tiers",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__LoyaltyProgram, n_tiers),
+    offsetof(Customer360__V1__LoyaltyProgram, tiers),
+    &customer360__v1__loyalty_tier_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "points_expire_after_days",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyProgram, points_expire_after_days),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__loyalty_program__field_indices_by_name[] = {
+  1,   /* field[1] = currency_code */
+  3,   /* field[3] = earn_per_amount_minor */
+  2,   /* field[2] = earn_points */
+  6,   /* field[6] = points_expire_after_days */
+  4,   /* field[4] = tier_window_days */
+  5,   /* field[5] = tiers */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange customer360__v1__loyalty_program__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor customer360__v1__loyalty_program__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.LoyaltyProgram",
+  "LoyaltyProgram",
+  "Customer360__V1__LoyaltyProgram",
+  "customer360.v1",
+  sizeof(Customer360__V1__LoyaltyProgram),
+  7,
+  customer360__v1__loyalty_program__field_descriptors,
+  customer360__v1__loyalty_program__field_indices_by_name,
+  1,  customer360__v1__loyalty_program__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__loyalty_program__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__loyalty_tier_rule__field_descriptors[3] =
+{
+  {
+    "tier",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyTierRule, tier),
+    &customer360__v1__loyalty_tier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_net_spend_minor",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyTierRule, min_net_spend_minor),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cashback_basis_points",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__LoyaltyTierRule, cashback_basis_points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__loyalty_tier_rule__field_indices_by_name[] = {
+  2,   /* field[2] = cashback_basis_points */
+  1,   /* field[1] = min_net_spend_minor */
+  0,   /* field[0] = tier */
+};
+static const ProtobufCIntRange customer360__v1__loyalty_tier_rule__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor customer360__v1__loyalty_tier_rule__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.LoyaltyTierRule",
+  "LoyaltyTierRule",
+  "Customer360__V1__LoyaltyTierRule",
+  "customer360.v1",
+  sizeof(Customer360__V1__LoyaltyTierRule),
+  3,
+  customer360__v1__loyalty_tier_rule__field_descriptors,
+  customer360__v1__loyalty_tier_rule__field_indices_by_name,
+  1,  customer360__v1__loyalty_tier_rule__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__loyalty_tier_rule__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor customer360__v1__list_loyalty_history_request__field_descriptors[2] =
@@ -6363,7 +6761,7 @@ const ProtobufCEnumDescriptor customer360__v1__consent_status__descriptor =
   customer360__v1__consent_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[28] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[29] =
 {
   { "CreateCustomer", &customer360__v1__create_customer_request__descriptor, &customer360__v1__customer__descriptor },
   { "GetCustomer", &customer360__v1__get_customer_request__descriptor, &customer360__v1__customer__descriptor },
@@ -6387,6 +6785,7 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "RedeemPoints", &customer360__v1__redeem_points_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "GetLoyalty", &customer360__v1__get_loyalty_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "ListLoyaltyHistory", &customer360__v1__list_loyalty_history_request__descriptor, &customer360__v1__list_loyalty_history_response__descriptor },
+  { "GetLoyaltyProgram", &customer360__v1__get_loyalty_program_request__descriptor, &customer360__v1__loyalty_program__descriptor },
   { "UnmergeCustomers", &customer360__v1__unmerge_customers_request__descriptor, &customer360__v1__unmerge_customers_response__descriptor },
   { "ListMerges", &customer360__v1__list_merges_request__descriptor, &customer360__v1__list_merges_response__descriptor },
   { "ListMatchSuggestions", &customer360__v1__list_match_suggestions_request__descriptor, &customer360__v1__list_match_suggestions_response__descriptor },
@@ -6395,7 +6794,7 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
 };
 const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
-  25,        /* AcceptSuggestion */
+  26,        /* AcceptSuggestion */
   9,        /* AddIdentifier */
   14,        /* AddTags */
   0,        /* CreateCustomer */
@@ -6405,24 +6804,25 @@ const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   12,        /* GetConsents */
   1,        /* GetCustomer */
   20,        /* GetLoyalty */
+  22,        /* GetLoyaltyProgram */
   13,        /* ListConsentHistory */
   7,        /* ListCustomers */
   21,        /* ListLoyaltyHistory */
-  24,        /* ListMatchSuggestions */
-  23,        /* ListMerges */
+  25,        /* ListMatchSuggestions */
+  24,        /* ListMerges */
   6,        /* LookupCustomer */
   8,        /* MergeCustomers */
   19,        /* RedeemPoints */
-  26,        /* RejectSuggestion */
+  27,        /* RejectSuggestion */
   10,        /* RemoveIdentifier */
   15,        /* RemoveTags */
   2,        /* ResolveCustomers */
   16,        /* SetAttributes */
   11,        /* SetConsent */
-  22,        /* UnmergeCustomers */
+  23,        /* UnmergeCustomers */
   3,        /* UpdateCustomer */
   17,        /* UpsertTraits */
-  27         /* WatchChanges */
+  28         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
 {
@@ -6431,7 +6831,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
   "ProfileService",
   "Customer360__V1__ProfileService",
   "customer360.v1",
-  28,
+  29,
   customer360__v1__profile_service__method_descriptors,
   customer360__v1__profile_service__method_indices_by_name
 };
@@ -6611,13 +7011,21 @@ void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *se
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
   service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void customer360__v1__profile_service__get_loyalty_program(ProtobufCService *service,
+                                                           const Customer360__V1__GetLoyaltyProgramRequest *input,
+                                                           Customer360__V1__LoyaltyProgram_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void customer360__v1__profile_service__unmerge_customers(ProtobufCService *service,
                                                          const Customer360__V1__UnmergeCustomersRequest *input,
                                                          Customer360__V1__UnmergeCustomersResponse_Closure closure,
                                                          void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__list_merges(ProtobufCService *service,
                                                    const Customer360__V1__ListMergesRequest *input,
@@ -6625,7 +7033,7 @@ void customer360__v1__profile_service__list_merges(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__list_match_suggestions(ProtobufCService *service,
                                                               const Customer360__V1__ListMatchSuggestionsRequest *input,
@@ -6633,7 +7041,7 @@ void customer360__v1__profile_service__list_match_suggestions(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__accept_suggestion(ProtobufCService *service,
                                                          const Customer360__V1__AcceptSuggestionRequest *input,
@@ -6641,7 +7049,7 @@ void customer360__v1__profile_service__accept_suggestion(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__reject_suggestion(ProtobufCService *service,
                                                          const Customer360__V1__RejectSuggestionRequest *input,
@@ -6649,7 +7057,7 @@ void customer360__v1__profile_service__reject_suggestion(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      const Customer360__V1__WatchChangesRequest *input,
@@ -6657,7 +7065,7 @@ void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
                                              Customer360__V1__ProfileService_ServiceDestroy destroy)

@@ -73,6 +73,9 @@ typedef struct Customer360__V1__RedeemPointsRequest Customer360__V1__RedeemPoint
 typedef struct Customer360__V1__GetLoyaltyRequest Customer360__V1__GetLoyaltyRequest;
 typedef struct Customer360__V1__LoyaltyAccount Customer360__V1__LoyaltyAccount;
 typedef struct Customer360__V1__LoyaltyTransaction Customer360__V1__LoyaltyTransaction;
+typedef struct Customer360__V1__GetLoyaltyProgramRequest Customer360__V1__GetLoyaltyProgramRequest;
+typedef struct Customer360__V1__LoyaltyProgram Customer360__V1__LoyaltyProgram;
+typedef struct Customer360__V1__LoyaltyTierRule Customer360__V1__LoyaltyTierRule;
 typedef struct Customer360__V1__ListLoyaltyHistoryRequest Customer360__V1__ListLoyaltyHistoryRequest;
 typedef struct Customer360__V1__ListLoyaltyHistoryResponse Customer360__V1__ListLoyaltyHistoryResponse;
 
@@ -112,7 +115,9 @@ typedef enum _Customer360__V1__LifecycleStage {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUSTOMER360__V1__LIFECYCLE_STAGE)
 } Customer360__V1__LifecycleStage;
 /*
- * Loyalty tiers, earned by lifetime points: bronze from 0, silver from 1,000, gold from 5,000, platinum from 20,000.
+ * Loyalty tiers. Without a loyalty program they follow lifetime points: bronze from 0, silver from 1,000, gold from
+ * 5,000, platinum from 20,000. When the service runs a program (GetLoyaltyProgram), a customer the program has
+ * evaluated holds the tier its net spend over the rolling window reaches.
  */
 typedef enum _Customer360__V1__LoyaltyTier {
   CUSTOMER360__V1__LOYALTY_TIER__LOYALTY_TIER_UNSPECIFIED = 0,
@@ -1114,10 +1119,23 @@ struct  Customer360__V1__LoyaltyAccount
   int64_t balance;
   int64_t lifetime_earned;
   Customer360__V1__LoyaltyTier tier;
+  /*
+   * Cashback the program credited and nobody spent yet, in the program's currency; unset without a program.
+   */
+  Customer360__V1__Money *reward_balance;
+  /*
+   * Purchases minus refunds within the program's tier window, as last evaluated; unset without a program.
+   */
+  Customer360__V1__Money *window_net_spend;
+  /*
+   * The points that expire soonest and when; 0 and unset when no points expire.
+   */
+  int64_t expiring_points;
+  Google__Protobuf__Timestamp *expiring_at;
 };
 #define CUSTOMER360__V1__LOYALTY_ACCOUNT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__loyalty_account__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, CUSTOMER360__V1__LOYALTY_TIER__LOYALTY_TIER_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, 0, 0, CUSTOMER360__V1__LOYALTY_TIER__LOYALTY_TIER_UNSPECIFIED, NULL, NULL, 0, NULL }
 
 
 /*
@@ -1134,10 +1152,84 @@ struct  Customer360__V1__LoyaltyTransaction
   char *reason;
   Google__Protobuf__Timestamp *occurred_at;
   int64_t balance_after;
+  /*
+   * Cashback credited (positive) or taken back by a refund (negative) with this entry; unset when none.
+   */
+  Customer360__V1__Money *reward_delta;
 };
 #define CUSTOMER360__V1__LOYALTY_TRANSACTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__loyalty_transaction__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL, 0, NULL }
+
+
+struct  Customer360__V1__GetLoyaltyProgramRequest
+{
+  ProtobufCMessage base;
+};
+#define CUSTOMER360__V1__GET_LOYALTY_PROGRAM_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__get_loyalty_program_request__descriptor) \
+     }
+
+
+/*
+ * A loyalty program: read from the file named by --loyalty-program (see deploy/loyalty-program.json).
+ */
+struct  Customer360__V1__LoyaltyProgram
+{
+  ProtobufCMessage base;
+  /*
+   * The file's own name for this version of the program, e.g. "2026-12".
+   */
+  char *version;
+  /*
+   * ISO-4217 code of the purchases that count; purchases in other currencies earn nothing and do not count to a tier.
+   */
+  char *currency_code;
+  /*
+   * Points earned per `earn_per_amount_minor` of a purchase's amount (after discounts), rounded down; a refund takes
+   * back the refunded share of the points (and cashback) its order earned.
+   */
+  int64_t earn_points;
+  int64_t earn_per_amount_minor;
+  /*
+   * Tiers follow net spend (purchases − refunds) over this many days up to now.
+   */
+  int32_t tier_window_days;
+  /*
+   * Each tier's lowest net spend in the window, in minor units (bronze is 0).
+   */
+  size_t n_tiers;
+  Customer360__V1__LoyaltyTierRule **tiers;
+  /*
+   * Points expire this many days after they were earned, oldest first; 0 means they never expire.
+   */
+  int32_t points_expire_after_days;
+};
+#define CUSTOMER360__V1__LOYALTY_PROGRAM__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__loyalty_program__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0 }
+
+
+/*
+ * One tier of a loyalty program.
+ */
+struct  Customer360__V1__LoyaltyTierRule
+{
+  ProtobufCMessage base;
+  Customer360__V1__LoyaltyTier tier;
+  /*
+   * The lowest net spend in the window that holds this tier.
+   */
+  int64_t min_net_spend_minor;
+  /*
+   * Cashback credited to the reward balance on each purchase while the customer holds this tier, in basis points of
+   * the amount (100 = 1%).
+   */
+  int32_t cashback_basis_points;
+};
+#define CUSTOMER360__V1__LOYALTY_TIER_RULE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__loyalty_tier_rule__descriptor) \
+    , CUSTOMER360__V1__LOYALTY_TIER__LOYALTY_TIER_UNSPECIFIED, 0, 0 }
 
 
 struct  Customer360__V1__ListLoyaltyHistoryRequest
@@ -2125,6 +2217,63 @@ Customer360__V1__LoyaltyTransaction *
 void   customer360__v1__loyalty_transaction__free_unpacked
                      (Customer360__V1__LoyaltyTransaction *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__GetLoyaltyProgramRequest methods */
+void   customer360__v1__get_loyalty_program_request__init
+                     (Customer360__V1__GetLoyaltyProgramRequest         *message);
+size_t customer360__v1__get_loyalty_program_request__get_packed_size
+                     (const Customer360__V1__GetLoyaltyProgramRequest   *message);
+size_t customer360__v1__get_loyalty_program_request__pack
+                     (const Customer360__V1__GetLoyaltyProgramRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__get_loyalty_program_request__pack_to_buffer
+                     (const Customer360__V1__GetLoyaltyProgramRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__GetLoyaltyProgramRequest *
+       customer360__v1__get_loyalty_program_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__get_loyalty_program_request__free_unpacked
+                     (Customer360__V1__GetLoyaltyProgramRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__LoyaltyProgram methods */
+void   customer360__v1__loyalty_program__init
+                     (Customer360__V1__LoyaltyProgram         *message);
+size_t customer360__v1__loyalty_program__get_packed_size
+                     (const Customer360__V1__LoyaltyProgram   *message);
+size_t customer360__v1__loyalty_program__pack
+                     (const Customer360__V1__LoyaltyProgram   *message,
+                      uint8_t             *out);
+size_t customer360__v1__loyalty_program__pack_to_buffer
+                     (const Customer360__V1__LoyaltyProgram   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__LoyaltyProgram *
+       customer360__v1__loyalty_program__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__loyalty_program__free_unpacked
+                     (Customer360__V1__LoyaltyProgram *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__LoyaltyTierRule methods */
+void   customer360__v1__loyalty_tier_rule__init
+                     (Customer360__V1__LoyaltyTierRule         *message);
+size_t customer360__v1__loyalty_tier_rule__get_packed_size
+                     (const Customer360__V1__LoyaltyTierRule   *message);
+size_t customer360__v1__loyalty_tier_rule__pack
+                     (const Customer360__V1__LoyaltyTierRule   *message,
+                      uint8_t             *out);
+size_t customer360__v1__loyalty_tier_rule__pack_to_buffer
+                     (const Customer360__V1__LoyaltyTierRule   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__LoyaltyTierRule *
+       customer360__v1__loyalty_tier_rule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__loyalty_tier_rule__free_unpacked
+                     (Customer360__V1__LoyaltyTierRule *message,
+                      ProtobufCAllocator *allocator);
 /* Customer360__V1__ListLoyaltyHistoryRequest methods */
 void   customer360__v1__list_loyalty_history_request__init
                      (Customer360__V1__ListLoyaltyHistoryRequest         *message);
@@ -2327,6 +2476,15 @@ typedef void (*Customer360__V1__LoyaltyAccount_Closure)
 typedef void (*Customer360__V1__LoyaltyTransaction_Closure)
                  (const Customer360__V1__LoyaltyTransaction *message,
                   void *closure_data);
+typedef void (*Customer360__V1__GetLoyaltyProgramRequest_Closure)
+                 (const Customer360__V1__GetLoyaltyProgramRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__LoyaltyProgram_Closure)
+                 (const Customer360__V1__LoyaltyProgram *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__LoyaltyTierRule_Closure)
+                 (const Customer360__V1__LoyaltyTierRule *message,
+                  void *closure_data);
 typedef void (*Customer360__V1__ListLoyaltyHistoryRequest_Closure)
                  (const Customer360__V1__ListLoyaltyHistoryRequest *message,
                   void *closure_data);
@@ -2428,6 +2586,10 @@ struct Customer360__V1__ProfileService_Service
                                const Customer360__V1__ListLoyaltyHistoryRequest *input,
                                Customer360__V1__ListLoyaltyHistoryResponse_Closure closure,
                                void *closure_data);
+  void (*get_loyalty_program)(Customer360__V1__ProfileService_Service *service,
+                              const Customer360__V1__GetLoyaltyProgramRequest *input,
+                              Customer360__V1__LoyaltyProgram_Closure closure,
+                              void *closure_data);
   void (*unmerge_customers)(Customer360__V1__ProfileService_Service *service,
                             const Customer360__V1__UnmergeCustomersRequest *input,
                             Customer360__V1__UnmergeCustomersResponse_Closure closure,
@@ -2482,6 +2644,7 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
       function_prefix__ ## redeem_points,\
       function_prefix__ ## get_loyalty,\
       function_prefix__ ## list_loyalty_history,\
+      function_prefix__ ## get_loyalty_program,\
       function_prefix__ ## unmerge_customers,\
       function_prefix__ ## list_merges,\
       function_prefix__ ## list_match_suggestions,\
@@ -2576,6 +2739,10 @@ void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *se
                                                             const Customer360__V1__ListLoyaltyHistoryRequest *input,
                                                             Customer360__V1__ListLoyaltyHistoryResponse_Closure closure,
                                                             void *closure_data);
+void customer360__v1__profile_service__get_loyalty_program(ProtobufCService *service,
+                                                           const Customer360__V1__GetLoyaltyProgramRequest *input,
+                                                           Customer360__V1__LoyaltyProgram_Closure closure,
+                                                           void *closure_data);
 void customer360__v1__profile_service__unmerge_customers(ProtobufCService *service,
                                                          const Customer360__V1__UnmergeCustomersRequest *input,
                                                          Customer360__V1__UnmergeCustomersResponse_Closure closure,
@@ -2663,6 +2830,9 @@ extern const ProtobufCMessageDescriptor customer360__v1__redeem_points_request__
 extern const ProtobufCMessageDescriptor customer360__v1__get_loyalty_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__loyalty_account__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__loyalty_transaction__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__get_loyalty_program_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__loyalty_program__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__loyalty_tier_rule__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__list_loyalty_history_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__list_loyalty_history_response__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor;
