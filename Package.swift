@@ -217,8 +217,9 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "InteractionService", "OutreachService", "C360Contracts", "C360Clients", "C360StoreKit", "C360ServerKit",
-                "C360ChangeFeed", "C360TestSupport", grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging, argumentParser,
+                "InteractionService", "OutreachService", "ProfileService", "C360Contracts", "C360Clients", "C360StoreKit",
+                "C360ServerKit", "C360ChangeFeed", "C360TestSupport", grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging,
+                argumentParser, nioCore, nioPosix, nioHTTP1,
             ],
             path: "Services/bench",
             swiftSettings: strictSettings

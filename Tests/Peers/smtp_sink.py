@@ -5,7 +5,8 @@ outreach-service delivers email over SMTP; its tests send to this server (aiosmt
 implementation) instead of a mock, so the client's dialogue, headers and encodings are checked against a real peer.
 It listens on an ephemeral loopback port, writes the port to --port-file once it accepts connections (the tests'
 readiness signal), and appends every message it accepts to --out as one JSON line with the keys mail_from, rcpt_tos,
-data (the raw message), message_id, subject and body (the text/plain part, decoded, with LF line ends).
+data (the raw message), message_id, subject, body (the text/plain part, decoded, with LF line ends) and peer_port
+(the client's port: messages sharing it came over one reused connection).
 --fail-first N answers the first N DATA commands "451 4.3.0 try again later" and records nothing for them, to test
 retries. SIGTERM or SIGINT stops it (exit 0).
 
@@ -29,7 +30,7 @@ def utf8(text):
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def record(envelope):
+def record(envelope, session):
     """The JSON object written for one accepted message."""
     raw = envelope.original_content or envelope.content
     if isinstance(raw, str):
@@ -50,6 +51,7 @@ def record(envelope):
         "message_id": utf8(str(message.get("Message-ID", ""))),
         "subject": utf8(str(message.get("Subject", ""))),
         "body": body,
+        "peer_port": session.peer[1] if session.peer else 0,
     }
 
 
@@ -67,7 +69,7 @@ class Sink:
             print(f"smtp_sink: refused a message from {envelope.mail_from} with 451 ({self.fail_first} more to refuse)",
                   file=sys.stderr, flush=True)
             return "451 4.3.0 try again later"
-        line = json.dumps(record(envelope), ensure_ascii=False)
+        line = json.dumps(record(envelope, session), ensure_ascii=False)
         with open(self.out, "a", encoding="utf-8") as out:
             out.write(line + "\n")
             out.flush()

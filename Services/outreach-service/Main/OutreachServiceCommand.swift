@@ -93,7 +93,7 @@ struct OutreachServiceCommand: AsyncParsableCommand {
         let smtp: String = try smtpUrl ?? environment.value("SMTP_URL") ?? ""
         if !smtp.isEmpty {
             let from: String = try smtpFrom ?? environment.value("SMTP_FROM") ?? "Customer 360 <noreply@localhost>"
-            guard let adapter = SMTPAdapter(url: smtp, from: from) else {
+            guard let adapter = SMTPAdapter(url: smtp, from: from, maxConnections: concurrency) else {
                 throw ValidationError("--smtp-url must look like smtp://host:port, not '\(smtp)'")
             }
             adapters.append(adapter)

@@ -259,6 +259,19 @@ public enum Customer360_V1_ProfileService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "BatchGetCustomers" metadata.
+        public enum BatchGetCustomers: Sendable {
+            /// Request type for "BatchGetCustomers".
+            public typealias Input = Customer360_V1_BatchGetCustomersRequest
+            /// Response type for "BatchGetCustomers".
+            public typealias Output = Customer360_V1_BatchGetCustomersResponse
+            /// Descriptor for "BatchGetCustomers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "BatchGetCustomers",
+                type: .unary
+            )
+        }
         /// Namespace for "EarnPoints" metadata.
         public enum EarnPoints: Sendable {
             /// Request type for "EarnPoints".
@@ -422,6 +435,7 @@ public enum Customer360_V1_ProfileService: Sendable {
             RemoveTags.descriptor,
             SetAttributes.descriptor,
             UpsertTraits.descriptor,
+            BatchGetCustomers.descriptor,
             EarnPoints.descriptor,
             RedeemPoints.descriptor,
             GetLoyalty.descriptor,
@@ -779,6 +793,26 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_UpsertTraitsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer>
+
+        /// Handle the "BatchGetCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 customers in one read, each with its current consents: for services that act on many customers at
+        /// > once (outreach-service checks consent and reads addresses at send time, a batch of messages per call). Answers in
+        /// > request order; a merged-away id answers its survivor; an unknown, deleted or erased id answers the reason instead.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_BatchGetCustomersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_BatchGetCustomersResponse` messages.
+        func batchGetCustomers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_BatchGetCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_BatchGetCustomersResponse>
 
         /// Handle the "EarnPoints" method.
         ///
@@ -1302,6 +1336,26 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Customer>
 
+        /// Handle the "BatchGetCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 customers in one read, each with its current consents: for services that act on many customers at
+        /// > once (outreach-service checks consent and reads addresses at send time, a batch of messages per call). Answers in
+        /// > request order; a merged-away id answers its survivor; an unknown, deleted or erased id answers the reason instead.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_BatchGetCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_BatchGetCustomersResponse` message.
+        func batchGetCustomers(
+            request: GRPCCore.ServerRequest<Customer360_V1_BatchGetCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_BatchGetCustomersResponse>
+
         /// Handle the "EarnPoints" method.
         ///
         /// > Source IDL Documentation:
@@ -1822,6 +1876,26 @@ extension Customer360_V1_ProfileService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_Customer
 
+        /// Handle the "BatchGetCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 customers in one read, each with its current consents: for services that act on many customers at
+        /// > once (outreach-service checks consent and reads addresses at send time, a batch of messages per call). Answers in
+        /// > request order; a merged-away id answers its survivor; an unknown, deleted or erased id answers the reason instead.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_BatchGetCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_BatchGetCustomersResponse` to respond with.
+        func batchGetCustomers(
+            request: Customer360_V1_BatchGetCustomersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_BatchGetCustomersResponse
+
         /// Handle the "EarnPoints" method.
         ///
         /// > Source IDL Documentation:
@@ -2220,6 +2294,17 @@ extension Customer360_V1_ProfileService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.BatchGetCustomers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_BatchGetCustomersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_BatchGetCustomersResponse>(),
+            handler: { request, context in
+                try await self.batchGetCustomers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_ProfileService.Method.EarnPoints.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_EarnPointsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_LoyaltyAccount>(),
@@ -2538,6 +2623,17 @@ extension Customer360_V1_ProfileService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_Customer> {
         let response = try await self.upsertTraits(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func batchGetCustomers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_BatchGetCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_BatchGetCustomersResponse> {
+        let response = try await self.batchGetCustomers(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2896,6 +2992,19 @@ extension Customer360_V1_ProfileService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_Customer> {
         return GRPCCore.ServerResponse<Customer360_V1_Customer>(
             message: try await self.upsertTraits(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func batchGetCustomers(
+        request: GRPCCore.ServerRequest<Customer360_V1_BatchGetCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_BatchGetCustomersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_BatchGetCustomersResponse>(
+            message: try await self.batchGetCustomers(
                 request: request.message,
                 context: context
             ),
@@ -3469,6 +3578,31 @@ extension Customer360_V1_ProfileService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_Customer>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_Customer>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BatchGetCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 customers in one read, each with its current consents: for services that act on many customers at
+        /// > once (outreach-service checks consent and reads addresses at send time, a batch of messages per call). Answers in
+        /// > request order; a merged-away id answers its survivor; an unknown, deleted or erased id answers the reason instead.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_BatchGetCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_BatchGetCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_BatchGetCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func batchGetCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_BatchGetCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_BatchGetCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_BatchGetCustomersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_BatchGetCustomersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "EarnPoints" method.
@@ -4337,6 +4471,42 @@ extension Customer360_V1_ProfileService {
             try await self.client.unary(
                 request: request,
                 descriptor: Customer360_V1_ProfileService.Method.UpsertTraits.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "BatchGetCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 1,000 customers in one read, each with its current consents: for services that act on many customers at
+        /// > once (outreach-service checks consent and reads addresses at send time, a batch of messages per call). Answers in
+        /// > request order; a merged-away id answers its survivor; an unknown, deleted or erased id answers the reason instead.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_BatchGetCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_BatchGetCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_BatchGetCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func batchGetCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_BatchGetCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_BatchGetCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_BatchGetCustomersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_BatchGetCustomersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.BatchGetCustomers.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -5229,6 +5399,37 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_UpsertTraitsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_Customer>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BatchGetCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 1,000 customers in one read, each with its current consents: for services that act on many customers at
+    /// > once (outreach-service checks consent and reads addresses at send time, a batch of messages per call). Answers in
+    /// > request order; a merged-away id answers its survivor; an unknown, deleted or erased id answers the reason instead.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_BatchGetCustomersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func batchGetCustomers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_BatchGetCustomersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_BatchGetCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.batchGetCustomers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_BatchGetCustomersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_BatchGetCustomersResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6134,6 +6335,41 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             metadata: metadata
         )
         return try await self.upsertTraits(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BatchGetCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 1,000 customers in one read, each with its current consents: for services that act on many customers at
+    /// > once (outreach-service checks consent and reads addresses at send time, a batch of messages per call). Answers in
+    /// > request order; a merged-away id answers its survivor; an unknown, deleted or erased id answers the reason instead.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func batchGetCustomers<Result>(
+        _ message: Customer360_V1_BatchGetCustomersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_BatchGetCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_BatchGetCustomersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.batchGetCustomers(
             request: request,
             options: options,
             onResponse: handleResponse

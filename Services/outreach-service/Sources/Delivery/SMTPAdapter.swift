@@ -2,11 +2,15 @@ public import C360ServerKit
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
-/// Sends email over SMTP (RFC 5321) to one relay: EHLO, MAIL FROM, RCPT TO, DATA, QUIT on a fresh connection per
-/// message. The message is RFC 5322 with a UTF-8 subject as an encoded word (RFC 2047) and a base64 UTF-8 text body,
-/// so Persian (right-to-left) text arrives byte for byte. A 4xx reply or a connection failure is transient (retried),
-/// a 5xx reply permanent.
+/// Sends email over SMTP (RFC 5321) to one relay, reusing connections: a delivery takes an idle session from the
+/// pool (or opens one: greeting, EHLO), sends MAIL FROM, RCPT TO, DATA on it and gives it back, so a campaign costs
+/// one TCP connection and EHLO per pooled session rather than per message. The message is RFC 5322 with a UTF-8
+/// subject as an encoded word (RFC 2047) and a base64 UTF-8 text body, so Persian (right-to-left) text arrives byte
+/// for byte. A 4xx reply or a connection failure is transient (retried), a 5xx reply permanent; after a refused
+/// message the session is reset (RSET) and reused. A session the relay closed while idle is replaced once without
+/// counting as a failure.
 ///
 /// No library for SMTP is among this project's dependencies, and the client part needed is this small exchange, so it
 /// is written on SwiftNIO's async channel. Authentication and STARTTLS are not supported yet: point it at a local relay.
@@ -16,19 +20,26 @@ public struct SMTPAdapter: MessageAdapter {
     /// The envelope sender and `From:` header, e.g. `Customer 360 <noreply@example.com>`.
     public let from: String
     let timeout: Duration
+    let pool: SMTPConnectionPool
 
     public var channels: Set<C360ServerKit.Channel> { [.email] }
     /// SMTP servers deliver every DATA they accept; `Message-ID` is not a de-duplication key.
     public var dropsRepeats: Bool { false }
 
-    /// - Parameter url: `smtp://host:port` (port 25 when omitted).
-    public init?(url: String, from: String, timeout: Duration = .seconds(10)) {
+    /// - Parameters:
+    ///   - url: `smtp://host:port` (port 25 when omitted).
+    ///   - maxConnections: Sessions kept open at most (the dispatcher's concurrency is a good value).
+    public init?(url: String, from: String, timeout: Duration = .seconds(10), maxConnections: Int = 16) {
         guard let components = URLComponents(string: url), components.scheme == "smtp", let host = components.host,
               !host.isEmpty else { return nil }
+        let port = components.port ?? 25
         self.host = host
-        self.port = components.port ?? 25
+        self.port = port
         self.from = from
         self.timeout = timeout
+        self.pool = SMTPConnectionPool(maxConnections: max(1, maxConnections)) {
+            try await SMTPSession.open(host: host, port: port)
+        }
     }
 
     /// The address inside `Name <address>`, or the whole text.
@@ -41,15 +52,16 @@ public struct SMTPAdapter: MessageAdapter {
 
     public func deliver(_ envelope: Envelope) async throws(DeliveryError) {
         let message = Self.message(envelope, from: from, date: Date())
+        let sender = Self.address(from)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await converse(envelope: envelope, message: message) }
+                group.addTask { try await send(sender: sender, recipient: envelope.recipient, message: message) }
                 group.addTask {
                     try await Task.sleep(for: timeout)
                     throw DeliveryError.transient("the SMTP server at \(host):\(port) did not finish within \(timeout)")
                 }
+                defer { group.cancelAll() }
                 try await group.next()
-                group.cancelAll()
             }
         } catch let error as DeliveryError {
             throw error
@@ -58,31 +70,27 @@ public struct SMTPAdapter: MessageAdapter {
         }
     }
 
-    private func converse(envelope: Envelope, message: String) async throws {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(5))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+    /// One message on a pooled session; a session that turns out closed before the relay accepted anything is
+    /// replaced once.
+    private func send(sender: String, recipient: String, message: String) async throws {
+        for attempt in 0..<2 {
+            let session = try await pool.acquire()
+            do {
+                try await withTaskCancellationHandler {
+                    try await session.send(sender: sender, recipient: recipient, message: message)
+                } onCancel: {
+                    session.close()
                 }
+                await pool.release(session)
+                return
+            } catch let error as SMTPSession.Stale where attempt == 0 {
+                await pool.release(session)
+                _ = error
+                continue
+            } catch {
+                await pool.release(session)
+                throw error
             }
-        try await channel.executeThenClose { inbound, outbound in
-            var replies = SMTPReplies(inbound.makeAsyncIterator())
-            func command(_ line: String?, expect: Int) async throws {
-                if let line { try await outbound.write(ByteBuffer(string: line + "\r\n")) }
-                let reply = try await replies.next()
-                guard reply.code == expect || (expect == 250 && reply.code == 251) else {
-                    let text = "\(line.map { String($0.prefix(12)) } ?? "greeting") → \(reply.code) \(reply.text)"
-                    throw reply.code >= 500 ? DeliveryError.permanent(text) : DeliveryError.transient(text)
-                }
-            }
-            try await command(nil, expect: 220)
-            try await command("EHLO customer360", expect: 250)
-            try await command("MAIL FROM:<\(Self.address(from))>", expect: 250)
-            try await command("RCPT TO:<\(envelope.recipient)>", expect: 250)
-            try await command("DATA", expect: 354)
-            try await command(message + "\r\n.", expect: 250)
-            try? await command("QUIT", expect: 221)
         }
     }
 
@@ -152,4 +160,175 @@ struct SMTPReplies {
             guard pending.utf8.count < 64 * 1024 else { throw DeliveryError.transient("the SMTP reply is too long") }
         }
     }
+}
+
+/// SMTP sessions kept open for reuse, at most `maxConnections` at once; a delivery waits for one when all are busy.
+actor SMTPConnectionPool {
+    private var idle: [SMTPSession] = []
+    private var open = 0
+    private var waiters: [CheckedContinuation<SMTPSession?, Never>] = []
+    let maxConnections: Int
+    let connect: @Sendable () async throws -> SMTPSession
+
+    init(maxConnections: Int, connect: @escaping @Sendable () async throws -> SMTPSession) {
+        self.maxConnections = maxConnections
+        self.connect = connect
+    }
+
+    /// An idle live session, a new one, or the next one released.
+    func acquire() async throws -> SMTPSession {
+        while let session = idle.popLast() {
+            if session.isUsable { return session }
+            open -= 1
+        }
+        if open >= maxConnections, let handed = await withCheckedContinuation({ waiters.append($0) }) {
+            return handed
+        }
+        // Below the limit, or handed a freed slot (nil) by a session that was closed.
+        open += 1
+        do {
+            return try await connect()
+        } catch {
+            open -= 1
+            wakeOne(with: nil)
+            throw error
+        }
+    }
+
+    /// Gives a session back: a live one to the next waiter or the idle list, a closed one frees its slot.
+    func release(_ session: SMTPSession) {
+        if session.isUsable {
+            if waiters.isEmpty { idle.append(session) } else { wakeOne(with: session) }
+        } else {
+            open -= 1
+            if !waiters.isEmpty { wakeOne(with: nil) }
+        }
+    }
+
+    private func wakeOne(with session: SMTPSession?) {
+        guard !waiters.isEmpty else { return }
+        waiters.removeFirst().resume(returning: session)
+    }
+}
+
+/// One SMTP connection after its greeting and EHLO, sending one message at a time. Its channel is owned by a task
+/// that takes messages from a stream (NIO's async channel is used only inside `executeThenClose`).
+final class SMTPSession: Sendable {
+    /// The connection was found closed before the relay accepted any part of the message: safe to send elsewhere.
+    struct Stale: Error {}
+
+    private struct Job: Sendable {
+        var sender: String
+        var recipient: String
+        var message: String
+        var done: CheckedContinuation<Void, any Error>
+    }
+
+    private let jobs: AsyncStream<Job>.Continuation
+    private let channel: any NIOCore.Channel
+    private let usable = Atomic<Bool>(true)
+
+    var isUsable: Bool { usable.load(ordering: .relaxed) }
+
+    private init(jobs: AsyncStream<Job>.Continuation, channel: any NIOCore.Channel) {
+        self.jobs = jobs
+        self.channel = channel
+    }
+
+    /// Connects, reads the greeting and says EHLO.
+    static func open(host: String, port: Int) async throws -> SMTPSession {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(5))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let (stream, continuation) = AsyncStream.makeStream(of: Job.self)
+        let session = SMTPSession(jobs: continuation, channel: channel.channel)
+        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
+            Task { await session.run(channel, jobs: stream, ready: ready) }
+        }
+        return session
+    }
+
+    /// Sends one message; throws `Stale` when the connection had closed before anything was accepted.
+    func send(sender: String, recipient: String, message: String) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            if case .terminated = jobs.yield(Job(sender: sender, recipient: recipient, message: message, done: done)) {
+                done.resume(throwing: Stale())
+            }
+        }
+    }
+
+    /// Closes the connection (a delivery timed out or was cancelled mid-exchange).
+    func close() {
+        usable.store(false, ordering: .relaxed)
+        jobs.finish()
+        channel.close(promise: nil)
+    }
+
+    private func run(
+        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, jobs: AsyncStream<Job>, ready: CheckedContinuation<Void, any Error>
+    ) async {
+        var greeted = false
+        var current: Job?
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                var replies = SMTPReplies(inbound.makeAsyncIterator())
+                func command(_ line: String?, expect: Int) async throws {
+                    if let line { try await outbound.write(ByteBuffer(string: line + "\r\n")) }
+                    let reply = try await replies.next()
+                    guard reply.code == expect || (expect == 250 && reply.code == 251) else {
+                        let text = "\(line.map { String($0.prefix(12)) } ?? "greeting") → \(reply.code) \(reply.text)"
+                        throw SMTPRefusal(code: reply.code, text: text)
+                    }
+                }
+                try await command(nil, expect: 220)
+                try await command("EHLO customer360", expect: 250)
+                greeted = true
+                ready.resume()
+                for await job in jobs {
+                    current = job
+                    var accepted = false
+                    do {
+                        try await command("MAIL FROM:<\(job.sender)>", expect: 250)
+                        accepted = true
+                        try await command("RCPT TO:<\(job.recipient)>", expect: 250)
+                        try await command("DATA", expect: 354)
+                        try await command(job.message + "\r\n.", expect: 250)
+                        current = nil
+                        job.done.resume()
+                    } catch let refusal as SMTPRefusal {
+                        // The relay refused this message; the session is fine once reset.
+                        current = nil
+                        job.done.resume(throwing: refusal.code >= 500
+                            ? DeliveryError.permanent(refusal.text) : DeliveryError.transient(refusal.text))
+                        try await command("RSET", expect: 250)
+                    } catch where !accepted {
+                        current = nil
+                        job.done.resume(throwing: Stale())
+                        throw error
+                    }
+                }
+                try? await command("QUIT", expect: 221)
+            }
+        } catch {
+            if !greeted {
+                let refusal = (error as? SMTPRefusal).map { DeliveryError.transient($0.text) }
+                ready.resume(throwing: refusal ?? error)
+            }
+            current?.done.resume(throwing: DeliveryError.transient("the SMTP connection failed: \(error)"))
+        }
+        usable.store(false, ordering: .relaxed)
+        self.jobs.finish()
+        // Messages yielded after the connection ended are refused as stale, to be sent on another session.
+        for await job in jobs { job.done.resume(throwing: Stale()) }
+    }
+}
+
+/// A reply code other than the one expected.
+struct SMTPRefusal: Error {
+    var code: Int
+    var text: String
 }

@@ -47,16 +47,58 @@ public struct SendPlanner: Sendable {
     ///
     /// - Throws: An `RPCError` when profile-service cannot be asked (the message is retried later).
     public func plan(_ message: MessageRecord, template: TemplateRecord, now: Date) async throws -> Plan {
-        let options = CallOptions.deadline(deadline)
-        let customer: Customer360_V1_Customer
-        do {
-            customer = try await profile.getCustomer(.with { $0.customerID = message.customerId }, options: options)
-        } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {
-            return .suppress(reason: "customer \(message.customerId) no longer exists")
+        try await plan([(message, template)], now: now)[0]
+    }
+
+    /// The customers of a batch as profile-service answers now: each requested id to its customer and consents, or
+    /// nil when it no longer exists.
+    typealias Current = [String: (customer: Customer360_V1_Customer, consents: Customer360_V1_GetConsentsResponse)?]
+
+    /// The most ids one `BatchGetCustomers` call may name.
+    static let batchLimit = 1_000
+
+    /// The plans for a batch of messages at `now`, in order: the customers and their consents are asked of
+    /// profile-service in one call per 1,000, the read model and the frequency cap's counts read once.
+    ///
+    /// - Throws: An `RPCError` when profile-service cannot be asked (the batch is retried later).
+    public func plan(_ batch: [(message: MessageRecord, template: TemplateRecord)], now: Date) async throws -> [Plan] {
+        let requested = Array(Set(batch.map(\.message.customerId)))
+        var current: Current = [:]
+        for start in stride(from: 0, to: requested.count, by: Self.batchLimit) {
+            let ids = Array(requested[start..<min(start + Self.batchLimit, requested.count)])
+            let answer = try await profile.batchGetCustomers(.with { $0.customerIds = ids }, options: .deadline(deadline))
+            for result in answer.results {
+                current[result.requestedID] = result.hasCustomer ? (result.customer, .with {
+                    $0.customerID = result.customer.customerID
+                    $0.consents = result.consents
+                }) : nil
+            }
         }
-        let consents = try await profile.getConsents(.with { $0.customerID = customer.customerID }, options: options)
-        var facts = try await store.facts(customerID: customer.customerID)
-            ?? CustomerFacts(customerId: customer.customerID, refreshedAt: now.unixMillis)
+        let survivors = current.values.compactMap { $0?.customer.customerID }
+        let facts = try await store.facts(customerIDs: survivors)
+        var sent: [String: Int] = [:]
+        if cap.limit != nil, batch.contains(where: { $0.message.purpose == .marketing }) {
+            sent = try await store.marketingSent(customerIDs: survivors, since: now.adding(.zero - cap.window))
+        }
+        return batch.map { message, template in
+            guard let found = current[message.customerId] ?? nil else {
+                return .suppress(reason: "customer \(message.customerId) no longer exists")
+            }
+            let id = found.customer.customerID
+            let plan = decide(message, template: template, customer: found.customer, consents: found.consents,
+                              facts: facts[id], sentToCustomer: sent[id] ?? 0, now: now)
+            // Two marketing messages to one customer in the same batch count against the cap together.
+            if message.purpose == .marketing, case .send = plan { sent[id, default: 0] += 1 }
+            return plan
+        }
+    }
+
+    /// The plan for one message from what is known now (pure, so it is unit-tested without peers).
+    func decide(
+        _ message: MessageRecord, template: TemplateRecord, customer: Customer360_V1_Customer,
+        consents: Customer360_V1_GetConsentsResponse, facts stored: CustomerFacts?, sentToCustomer sent: Int, now: Date
+    ) -> Plan {
+        var facts = stored ?? CustomerFacts(customerId: customer.customerID, refreshedAt: now.unixMillis)
         // Who the customer is and how to reach them, as profile-service says now.
         let fresh = FactReader.snapshot(customer: customer, consents: consents, stats: .init(), scores: .init(),
                                         success: .init(), now: now).facts
@@ -76,9 +118,8 @@ public struct SendPlanner: Sendable {
         facts.countryCode = fresh.countryCode
         // `recommendation` and the commerce facts stay the read model's: they are not profile-service's to answer.
 
-        if message.purpose == .marketing, let limit = cap.limit {
-            let sent = try await store.marketingSent(customerID: customer.customerID, since: now.adding(.zero - cap.window))
-            if sent >= limit { return .suppress(reason: "frequency cap \(cap) reached (\(sent) marketing messages sent)") }
+        if message.purpose == .marketing, let limit = cap.limit, sent >= limit {
+            return .suppress(reason: "frequency cap \(cap) reached (\(sent) marketing messages sent)")
         }
 
         var refusals: [String] = []

@@ -97,9 +97,12 @@ extension OutreachStore {
     static func completeCampaignIfDone(_ db: Database, _ campaignID: String, now: Date) throws {
         guard var campaign = try CampaignRecord.fetchOne(db, key: campaignID), !campaign.queueing,
               campaign.completedAt == nil else { return }
-        let pending = try MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
-            .filter([MessageStatus.queued, .deferred, .sending].contains(MessageRecord.Columns.status)).fetchCount(db)
-        guard pending == 0 else { return }
+        // One pending message is enough to know (index message_by_campaign_status): counting them all on every
+        // settle made a 100k-message campaign quadratic.
+        let pending = try String.fetchOne(db, MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
+            .filter([MessageStatus.queued, .deferred, .sending].contains(MessageRecord.Columns.status))
+            .select(MessageRecord.Columns.messageId).limit(1))
+        guard pending == nil else { return }
         campaign.completedAt = now.unixMillis
         try campaign.update(db)
     }

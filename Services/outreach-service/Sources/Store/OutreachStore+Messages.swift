@@ -63,14 +63,24 @@ extension OutreachStore {
         }
     }
 
-    /// Marks a message as handed to the adapter for `channel` (status `sending`, one more attempt) before the adapter
-    /// is called, so a crash mid-delivery is known after the restart (`recoverInterruptedSends`).
-    public func beginAttempt(_ messageID: String, channel: String) async throws {
-        _ = try await writer.write { db in
-            try MessageRecord.filter(MessageRecord.Columns.messageId == messageID)
-                .updateAll(db, Column("attempts") += 1, Column("channel").set(to: channel),
-                           MessageRecord.Columns.status.set(to: MessageStatus.sending.rawValue))
+    /// Marks messages as handed to the adapter for their channel (status `sending`, one more attempt) before the
+    /// adapter is called, in one transaction, so a crash mid-delivery is known after the restart
+    /// (`recoverInterruptedSends`).
+    public func beginAttempts(_ attempts: [(messageID: String, channel: String)]) async throws {
+        guard !attempts.isEmpty else { return }
+        try await writer.write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE message SET attempts = attempts + 1, channel = ?, status = ? WHERE messageId = ?
+                """)
+            for attempt in attempts {
+                try statement.execute(arguments: [attempt.channel, MessageStatus.sending.rawValue, attempt.messageID])
+            }
         }
+    }
+
+    /// One message's `beginAttempts`.
+    public func beginAttempt(_ messageID: String, channel: String) async throws {
+        try await beginAttempts([(messageID, channel)])
     }
 
     /// Settles the messages a previous process stopped in the middle of delivering — whether the customer got them
@@ -106,36 +116,71 @@ extension OutreachStore {
     @discardableResult
     public func settle(_ messageID: String, _ outcome: SendOutcome, at now: Date) async throws -> MessageRecord {
         try await writer.write { db in
-            guard var message = try MessageRecord.fetchOne(db, key: messageID) else {
+            guard let message = try Self.settle(db, messageID, outcome, at: now) else {
                 throw OutreachError.messageNotFound(messageID)
             }
-            guard message.status.isPending else { return message }
-            switch outcome {
-            case .sent(let channel, let recipient, let subject, let body, let language):
-                message.status = .sent
-                message.statusReason = ""
-                message.channel = channel
-                message.recipient = recipient
-                message.subject = subject
-                message.body = body
-                message.language = language
-                message.sentAt = now.unixMillis
-                try ChangeLog.append(db, .messageSent, customer: message.customerId, subject: messageID, at: now)
-            case .deferred(let until, let reason):
-                message.status = .deferred
-                message.statusReason = reason
-                message.scheduledFor = until.unixMillis
-            case .suppressed(let reason):
-                message.status = .suppressed
-                message.statusReason = reason
-            case .failed(let reason):
-                message.status = .failed
-                message.statusReason = reason
-                try ChangeLog.append(db, .messageFailed, customer: message.customerId, subject: messageID, at: now)
-            }
-            try message.update(db)
             if !message.campaignId.isEmpty { try Self.completeCampaignIfDone(db, message.campaignId, now: now) }
             return message
+        }
+    }
+
+    /// `settle` for a batch of messages in one transaction: what a send run writes per batch instead of per message.
+    /// Unknown message ids are skipped.
+    public func settleAll(_ outcomes: [(messageID: String, outcome: SendOutcome)], at now: Date) async throws {
+        guard !outcomes.isEmpty else { return }
+        try await writer.write { db in
+            var campaigns = Set<String>()
+            for (messageID, outcome) in outcomes {
+                guard let message = try Self.settle(db, messageID, outcome, at: now) else { continue }
+                if !message.campaignId.isEmpty { campaigns.insert(message.campaignId) }
+            }
+            for campaign in campaigns { try Self.completeCampaignIfDone(db, campaign, now: now) }
+        }
+    }
+
+    /// Applies one outcome inside the caller's transaction; nil when the message does not exist.
+    static func settle(_ db: Database, _ messageID: String, _ outcome: SendOutcome, at now: Date) throws -> MessageRecord? {
+        guard var message = try MessageRecord.fetchOne(db, key: messageID) else { return nil }
+        guard message.status.isPending else { return message }
+        switch outcome {
+        case .sent(let channel, let recipient, let subject, let body, let language):
+            message.status = .sent
+            message.statusReason = ""
+            message.channel = channel
+            message.recipient = recipient
+            message.subject = subject
+            message.body = body
+            message.language = language
+            message.sentAt = now.unixMillis
+            try ChangeLog.append(db, .messageSent, customer: message.customerId, subject: messageID, at: now)
+        case .deferred(let until, let reason):
+            message.status = .deferred
+            message.statusReason = reason
+            message.scheduledFor = until.unixMillis
+        case .suppressed(let reason):
+            message.status = .suppressed
+            message.statusReason = reason
+        case .failed(let reason):
+            message.status = .failed
+            message.statusReason = reason
+            try ChangeLog.append(db, .messageFailed, customer: message.customerId, subject: messageID, at: now)
+        }
+        try message.update(db)
+        return message
+    }
+
+    /// Marketing messages sent to each of `customerIDs` since `since` (the frequency cap's counts), in one read.
+    public func marketingSent(customerIDs: [String], since: Date) async throws -> [String: Int] {
+        guard !customerIDs.isEmpty else { return [:] }
+        return try await writer.read { db in
+            let rows = try Row.fetchAll(db, MessageRecord
+                .select(MessageRecord.Columns.customerId, count(MessageRecord.Columns.messageId))
+                .filter(customerIDs.contains(MessageRecord.Columns.customerId))
+                .filter(MessageRecord.Columns.purpose == MessagePurpose.marketing.rawValue)
+                .filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
+                .filter(MessageRecord.Columns.sentAt >= since.unixMillis)
+                .group(MessageRecord.Columns.customerId))
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as String, $0[1] as Int) })
         }
     }
 
@@ -159,8 +204,14 @@ extension OutreachStore {
     }
 
     public func markTouchpointRecorded(_ messageID: String) async throws {
+        try await markTouchpointsRecorded([messageID])
+    }
+
+    /// Marks messages' outbound touchpoints as stored, in one transaction.
+    public func markTouchpointsRecorded(_ messageIDs: [String]) async throws {
+        guard !messageIDs.isEmpty else { return }
         _ = try await writer.write { db in
-            try MessageRecord.filter(MessageRecord.Columns.messageId == messageID)
+            try MessageRecord.filter(messageIDs.contains(MessageRecord.Columns.messageId))
                 .updateAll(db, MessageRecord.Columns.touchpointRecorded.set(to: true))
         }
     }

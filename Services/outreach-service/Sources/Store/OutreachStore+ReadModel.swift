@@ -146,6 +146,13 @@ extension OutreachStore {
         try await writer.read { db in try CustomerFacts.fetchOne(db, key: customerID) }
     }
 
+    /// The read model's facts of each of `customerIDs` it holds, in one read.
+    public func facts(customerIDs: [String]) async throws -> [String: CustomerFacts] {
+        try await writer.read { db in
+            Dictionary(uniqueKeysWithValues: try CustomerFacts.fetchAll(db, keys: customerIDs).map { ($0.customerId, $0) })
+        }
+    }
+
     /// Every customer id the read model holds, for a resync.
     public func customerIDs() async throws -> [String] {
         try await writer.read { db in try String.fetchAll(db, CustomerFacts.select(CustomerFacts.Columns.customerId)) }

@@ -162,6 +162,10 @@ public struct OutreachStore: Sendable {
                 t.add(column: "recommendation", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v5: a campaign's pending messages found by index") { db in
+            try db.create(index: "message_by_campaign_status", on: MessageRecord.databaseTableName,
+                          columns: ["campaignId", "status"])
+        }
         return migrator
     }
 

@@ -34,6 +34,34 @@ extension ProfileService {
         }
     }
 
+    /// The most ids one `BatchGetCustomers` call may name.
+    static let maximumBatchIDs = 1_000
+
+    public func batchGetCustomers(
+        request: Customer360_V1_BatchGetCustomersRequest, context: ServerContext
+    ) async throws -> Customer360_V1_BatchGetCustomersResponse {
+        let count = request.customerIds.count
+        guard (1...Self.maximumBatchIDs).contains(count) else {
+            throw InvalidArgument("customer_ids", "must name 1 to \(Self.maximumBatchIDs) ids, not \(count)")
+        }
+        for (index, id) in request.customerIds.enumerated() { try Validate.id(id, field: "customer_ids[\(index)]") }
+        let results = try await store.profilesWithConsents(request.customerIds)
+        return .with {
+            $0.results = zip(request.customerIds, results).map { id, result in
+                .with {
+                    $0.requestedID = id
+                    switch result {
+                    case .success(let found):
+                        $0.customer = found.profile.proto
+                        $0.consents = found.consents.map(\.proto)
+                    case .failure(let error):
+                        $0.unresolvedReason = error.rpcErrorMessage
+                    }
+                }
+            }
+        }
+    }
+
     public func listConsentHistory(
         request: Customer360_V1_ListConsentHistoryRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListConsentHistoryResponse {

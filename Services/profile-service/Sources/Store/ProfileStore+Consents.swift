@@ -44,6 +44,37 @@ extension ProfileStore {
         }
     }
 
+    /// Many customers with their current consents in one read: each id resolved (a merged-away id to its survivor),
+    /// or the reason it cannot be.
+    public func profilesWithConsents(
+        _ ids: [String]
+    ) async throws -> [Result<(profile: CustomerProfile, consents: [ConsentDecision]), ProfileError>] {
+        try await writer.read { db in
+            let resolved: [Result<CustomerRecord, ProfileError>] = ids.map { id in
+                do { return .success(try activeRow(db, resolving: id).0) } catch let error as ProfileError {
+                    return .failure(error)
+                } catch {
+                    return .failure(.customerNotFound(id))
+                }
+            }
+            var seen = Set<String>()
+            let rows = resolved.compactMap { try? $0.get() }.filter { seen.insert($0.id).inserted }
+            let profiles = Dictionary(uniqueKeysWithValues: try profiles(db, rows: rows).map { ($0.id, $0) })
+            let rowIDs = rows.map(\.id)
+            let records = rowIDs.isEmpty ? [] : try ConsentRecord.fetchAll(db, sql: """
+                SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
+                    SELECT *, ROW_NUMBER() OVER (
+                        PARTITION BY customerId, purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
+                    FROM consent_decision WHERE customerId IN (\(databaseQuestionMarks(count: rowIDs.count))))
+                WHERE rank = 1 ORDER BY customerId, purpose, channel
+                """, arguments: StatementArguments(rowIDs))
+            let consents = Dictionary(grouping: records, by: \.customerId)
+            return resolved.map { result in
+                result.map { row in (profiles[row.id]!, (consents[row.id] ?? []).map(\.decision)) }
+            }
+        }
+    }
+
     /// Every decision, newest first, one page after `position`.
     public func consentHistory(
         customer id: String, after position: ConsentPosition?, limit: Int

@@ -2281,6 +2281,141 @@ void   customer360__v1__loyalty_transaction__free_unpacked
   assert(message->base.descriptor == &customer360__v1__loyalty_transaction__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__batch_get_customers_request__init
+                     (Customer360__V1__BatchGetCustomersRequest         *message)
+{
+  static const Customer360__V1__BatchGetCustomersRequest init_value = CUSTOMER360__V1__BATCH_GET_CUSTOMERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__batch_get_customers_request__get_packed_size
+                     (const Customer360__V1__BatchGetCustomersRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__batch_get_customers_request__pack
+                     (const Customer360__V1__BatchGetCustomersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__batch_get_customers_request__pack_to_buffer
+                     (const Customer360__V1__BatchGetCustomersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__BatchGetCustomersRequest *
+       customer360__v1__batch_get_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__BatchGetCustomersRequest *)
+     protobuf_c_message_unpack (&customer360__v1__batch_get_customers_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__batch_get_customers_request__free_unpacked
+                     (Customer360__V1__BatchGetCustomersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__batch_get_customers_response__init
+                     (Customer360__V1__BatchGetCustomersResponse         *message)
+{
+  static const Customer360__V1__BatchGetCustomersResponse init_value = CUSTOMER360__V1__BATCH_GET_CUSTOMERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__batch_get_customers_response__get_packed_size
+                     (const Customer360__V1__BatchGetCustomersResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__batch_get_customers_response__pack
+                     (const Customer360__V1__BatchGetCustomersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__batch_get_customers_response__pack_to_buffer
+                     (const Customer360__V1__BatchGetCustomersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__BatchGetCustomersResponse *
+       customer360__v1__batch_get_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__BatchGetCustomersResponse *)
+     protobuf_c_message_unpack (&customer360__v1__batch_get_customers_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__batch_get_customers_response__free_unpacked
+                     (Customer360__V1__BatchGetCustomersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__batch_get_customers_result__init
+                     (Customer360__V1__BatchGetCustomersResult         *message)
+{
+  static const Customer360__V1__BatchGetCustomersResult init_value = CUSTOMER360__V1__BATCH_GET_CUSTOMERS_RESULT__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__batch_get_customers_result__get_packed_size
+                     (const Customer360__V1__BatchGetCustomersResult *message)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__batch_get_customers_result__pack
+                     (const Customer360__V1__BatchGetCustomersResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__batch_get_customers_result__pack_to_buffer
+                     (const Customer360__V1__BatchGetCustomersResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__BatchGetCustomersResult *
+       customer360__v1__batch_get_customers_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__BatchGetCustomersResult *)
+     protobuf_c_message_unpack (&customer360__v1__batch_get_customers_result__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__batch_get_customers_result__free_unpacked
+                     (Customer360__V1__BatchGetCustomersResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__batch_get_customers_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   customer360__v1__get_loyalty_program_request__init
                      (Customer360__V1__GetLoyaltyProgramRequest         *message)
 {
@@ -6261,6 +6396,159 @@ const ProtobufCMessageDescriptor customer360__v1__loyalty_transaction__descripto
   (ProtobufCMessageInit) customer360__v1__loyalty_transaction__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor customer360__v1__batch_get_customers_request__field_descriptors[1] =
+{
+  {
+    "customer_ids",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Customer360__V1__BatchGetCustomersRequest, n_customer_ids),
+    offsetof(Customer360__V1__BatchGetCustomersRequest, customer_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__batch_get_customers_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_ids */
+};
+static const ProtobufCIntRange customer360__v1__batch_get_customers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__batch_get_customers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.BatchGetCustomersRequest",
+  "BatchGetCustomersRequest",
+  "Customer360__V1__BatchGetCustomersRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__BatchGetCustomersRequest),
+  1,
+  customer360__v1__batch_get_customers_request__field_descriptors,
+  customer360__v1__batch_get_customers_request__field_indices_by_name,
+  1,  customer360__v1__batch_get_customers_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__batch_get_customers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__batch_get_customers_response__field_descriptors[1] =
+{
+  {
+    "results",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__BatchGetCustomersResponse, n_results),
+    offsetof(Customer360__V1__BatchGetCustomersResponse, results),
+    &customer360__v1__batch_get_customers_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__batch_get_customers_response__field_indices_by_name[] = {
+  0,   /* field[0] = results */
+};
+static const ProtobufCIntRange customer360__v1__batch_get_customers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__batch_get_customers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.BatchGetCustomersResponse",
+  "BatchGetCustomersResponse",
+  "Customer360__V1__BatchGetCustomersResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__BatchGetCustomersResponse),
+  1,
+  customer360__v1__batch_get_customers_response__field_descriptors,
+  customer360__v1__batch_get_customers_response__field_indices_by_name,
+  1,  customer360__v1__batch_get_customers_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__batch_get_customers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__batch_get_customers_result__field_descriptors[4] =
+{
+  {
+    "requested_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__BatchGetCustomersResult, requested_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__BatchGetCustomersResult, customer),
+    &customer360__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consents",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__BatchGetCustomersResult, n_consents),
+    offsetof(Customer360__V1__BatchGetCustomersResult, consents),
+    &customer360__v1__consent_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unresolved_reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__BatchGetCustomersResult, unresolved_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__batch_get_customers_result__field_indices_by_name[] = {
+  2,   /* field[2] = consents */
+  1,   /* field[1] = customer */
+  0,   /* field[0] = requested_id */
+  3,   /* field[3] = unresolved_reason */
+};
+static const ProtobufCIntRange customer360__v1__batch_get_customers_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor customer360__v1__batch_get_customers_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.BatchGetCustomersResult",
+  "BatchGetCustomersResult",
+  "Customer360__V1__BatchGetCustomersResult",
+  "customer360.v1",
+  sizeof(Customer360__V1__BatchGetCustomersResult),
+  4,
+  customer360__v1__batch_get_customers_result__field_descriptors,
+  customer360__v1__batch_get_customers_result__field_indices_by_name,
+  1,  customer360__v1__batch_get_customers_result__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__batch_get_customers_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define customer360__v1__get_loyalty_program_request__field_descriptors NULL
 #define customer360__v1__get_loyalty_program_request__field_indices_by_name NULL
 #define customer360__v1__get_loyalty_program_request__number_ranges NULL
@@ -6761,7 +7049,7 @@ const ProtobufCEnumDescriptor customer360__v1__consent_status__descriptor =
   customer360__v1__consent_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[29] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[30] =
 {
   { "CreateCustomer", &customer360__v1__create_customer_request__descriptor, &customer360__v1__customer__descriptor },
   { "GetCustomer", &customer360__v1__get_customer_request__descriptor, &customer360__v1__customer__descriptor },
@@ -6781,6 +7069,7 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "RemoveTags", &customer360__v1__remove_tags_request__descriptor, &customer360__v1__customer__descriptor },
   { "SetAttributes", &customer360__v1__set_attributes_request__descriptor, &customer360__v1__customer__descriptor },
   { "UpsertTraits", &customer360__v1__upsert_traits_request__descriptor, &customer360__v1__customer__descriptor },
+  { "BatchGetCustomers", &customer360__v1__batch_get_customers_request__descriptor, &customer360__v1__batch_get_customers_response__descriptor },
   { "EarnPoints", &customer360__v1__earn_points_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "RedeemPoints", &customer360__v1__redeem_points_request__descriptor, &customer360__v1__loyalty_account__descriptor },
   { "GetLoyalty", &customer360__v1__get_loyalty_request__descriptor, &customer360__v1__loyalty_account__descriptor },
@@ -6794,35 +7083,36 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
 };
 const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
-  26,        /* AcceptSuggestion */
+  27,        /* AcceptSuggestion */
   9,        /* AddIdentifier */
   14,        /* AddTags */
+  18,        /* BatchGetCustomers */
   0,        /* CreateCustomer */
   4,        /* DeleteCustomer */
-  18,        /* EarnPoints */
+  19,        /* EarnPoints */
   5,        /* EraseCustomer */
   12,        /* GetConsents */
   1,        /* GetCustomer */
-  20,        /* GetLoyalty */
-  22,        /* GetLoyaltyProgram */
+  21,        /* GetLoyalty */
+  23,        /* GetLoyaltyProgram */
   13,        /* ListConsentHistory */
   7,        /* ListCustomers */
-  21,        /* ListLoyaltyHistory */
-  25,        /* ListMatchSuggestions */
-  24,        /* ListMerges */
+  22,        /* ListLoyaltyHistory */
+  26,        /* ListMatchSuggestions */
+  25,        /* ListMerges */
   6,        /* LookupCustomer */
   8,        /* MergeCustomers */
-  19,        /* RedeemPoints */
-  27,        /* RejectSuggestion */
+  20,        /* RedeemPoints */
+  28,        /* RejectSuggestion */
   10,        /* RemoveIdentifier */
   15,        /* RemoveTags */
   2,        /* ResolveCustomers */
   16,        /* SetAttributes */
   11,        /* SetConsent */
-  23,        /* UnmergeCustomers */
+  24,        /* UnmergeCustomers */
   3,        /* UpdateCustomer */
   17,        /* UpsertTraits */
-  28         /* WatchChanges */
+  29         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
 {
@@ -6831,7 +7121,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
   "ProfileService",
   "Customer360__V1__ProfileService",
   "customer360.v1",
-  29,
+  30,
   customer360__v1__profile_service__method_descriptors,
   customer360__v1__profile_service__method_indices_by_name
 };
@@ -6979,13 +7269,21 @@ void customer360__v1__profile_service__upsert_traits(ProtobufCService *service,
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
   service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void customer360__v1__profile_service__batch_get_customers(ProtobufCService *service,
+                                                           const Customer360__V1__BatchGetCustomersRequest *input,
+                                                           Customer360__V1__BatchGetCustomersResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void customer360__v1__profile_service__earn_points(ProtobufCService *service,
                                                    const Customer360__V1__EarnPointsRequest *input,
                                                    Customer360__V1__LoyaltyAccount_Closure closure,
                                                    void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__redeem_points(ProtobufCService *service,
                                                      const Customer360__V1__RedeemPointsRequest *input,
@@ -6993,7 +7291,7 @@ void customer360__v1__profile_service__redeem_points(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__get_loyalty(ProtobufCService *service,
                                                    const Customer360__V1__GetLoyaltyRequest *input,
@@ -7001,7 +7299,7 @@ void customer360__v1__profile_service__get_loyalty(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *service,
                                                             const Customer360__V1__ListLoyaltyHistoryRequest *input,
@@ -7009,7 +7307,7 @@ void customer360__v1__profile_service__list_loyalty_history(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__get_loyalty_program(ProtobufCService *service,
                                                            const Customer360__V1__GetLoyaltyProgramRequest *input,
@@ -7017,7 +7315,7 @@ void customer360__v1__profile_service__get_loyalty_program(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__unmerge_customers(ProtobufCService *service,
                                                          const Customer360__V1__UnmergeCustomersRequest *input,
@@ -7025,7 +7323,7 @@ void customer360__v1__profile_service__unmerge_customers(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__list_merges(ProtobufCService *service,
                                                    const Customer360__V1__ListMergesRequest *input,
@@ -7033,7 +7331,7 @@ void customer360__v1__profile_service__list_merges(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__list_match_suggestions(ProtobufCService *service,
                                                               const Customer360__V1__ListMatchSuggestionsRequest *input,
@@ -7041,7 +7339,7 @@ void customer360__v1__profile_service__list_match_suggestions(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__accept_suggestion(ProtobufCService *service,
                                                          const Customer360__V1__AcceptSuggestionRequest *input,
@@ -7049,7 +7347,7 @@ void customer360__v1__profile_service__accept_suggestion(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__reject_suggestion(ProtobufCService *service,
                                                          const Customer360__V1__RejectSuggestionRequest *input,
@@ -7057,7 +7355,7 @@ void customer360__v1__profile_service__reject_suggestion(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      const Customer360__V1__WatchChangesRequest *input,
@@ -7065,7 +7363,7 @@ void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
                                              Customer360__V1__ProfileService_ServiceDestroy destroy)

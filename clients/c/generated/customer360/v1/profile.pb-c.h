@@ -73,6 +73,9 @@ typedef struct Customer360__V1__RedeemPointsRequest Customer360__V1__RedeemPoint
 typedef struct Customer360__V1__GetLoyaltyRequest Customer360__V1__GetLoyaltyRequest;
 typedef struct Customer360__V1__LoyaltyAccount Customer360__V1__LoyaltyAccount;
 typedef struct Customer360__V1__LoyaltyTransaction Customer360__V1__LoyaltyTransaction;
+typedef struct Customer360__V1__BatchGetCustomersRequest Customer360__V1__BatchGetCustomersRequest;
+typedef struct Customer360__V1__BatchGetCustomersResponse Customer360__V1__BatchGetCustomersResponse;
+typedef struct Customer360__V1__BatchGetCustomersResult Customer360__V1__BatchGetCustomersResult;
 typedef struct Customer360__V1__GetLoyaltyProgramRequest Customer360__V1__GetLoyaltyProgramRequest;
 typedef struct Customer360__V1__LoyaltyProgram Customer360__V1__LoyaltyProgram;
 typedef struct Customer360__V1__LoyaltyTierRule Customer360__V1__LoyaltyTierRule;
@@ -1162,6 +1165,60 @@ struct  Customer360__V1__LoyaltyTransaction
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL, 0, NULL }
 
 
+struct  Customer360__V1__BatchGetCustomersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 1 to 1,000 ids.
+   */
+  size_t n_customer_ids;
+  char **customer_ids;
+};
+#define CUSTOMER360__V1__BATCH_GET_CUSTOMERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__batch_get_customers_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Customer360__V1__BatchGetCustomersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * One per requested id, in request order.
+   */
+  size_t n_results;
+  Customer360__V1__BatchGetCustomersResult **results;
+};
+#define CUSTOMER360__V1__BATCH_GET_CUSTOMERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__batch_get_customers_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Customer360__V1__BatchGetCustomersResult
+{
+  ProtobufCMessage base;
+  /*
+   * The id as asked.
+   */
+  char *requested_id;
+  /*
+   * The customer (the survivor for a merged-away id); unset when unresolved_reason is set.
+   */
+  Customer360__V1__Customer *customer;
+  /*
+   * The current decision per purpose × channel, as GetConsents answers it.
+   */
+  size_t n_consents;
+  Customer360__V1__ConsentState **consents;
+  /*
+   * Why there is no customer: unknown, deleted or erased.
+   */
+  char *unresolved_reason;
+};
+#define CUSTOMER360__V1__BATCH_GET_CUSTOMERS_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__batch_get_customers_result__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, 0,NULL, (char *)protobuf_c_empty_string }
+
+
 struct  Customer360__V1__GetLoyaltyProgramRequest
 {
   ProtobufCMessage base;
@@ -2217,6 +2274,63 @@ Customer360__V1__LoyaltyTransaction *
 void   customer360__v1__loyalty_transaction__free_unpacked
                      (Customer360__V1__LoyaltyTransaction *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__BatchGetCustomersRequest methods */
+void   customer360__v1__batch_get_customers_request__init
+                     (Customer360__V1__BatchGetCustomersRequest         *message);
+size_t customer360__v1__batch_get_customers_request__get_packed_size
+                     (const Customer360__V1__BatchGetCustomersRequest   *message);
+size_t customer360__v1__batch_get_customers_request__pack
+                     (const Customer360__V1__BatchGetCustomersRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__batch_get_customers_request__pack_to_buffer
+                     (const Customer360__V1__BatchGetCustomersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__BatchGetCustomersRequest *
+       customer360__v1__batch_get_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__batch_get_customers_request__free_unpacked
+                     (Customer360__V1__BatchGetCustomersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__BatchGetCustomersResponse methods */
+void   customer360__v1__batch_get_customers_response__init
+                     (Customer360__V1__BatchGetCustomersResponse         *message);
+size_t customer360__v1__batch_get_customers_response__get_packed_size
+                     (const Customer360__V1__BatchGetCustomersResponse   *message);
+size_t customer360__v1__batch_get_customers_response__pack
+                     (const Customer360__V1__BatchGetCustomersResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__batch_get_customers_response__pack_to_buffer
+                     (const Customer360__V1__BatchGetCustomersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__BatchGetCustomersResponse *
+       customer360__v1__batch_get_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__batch_get_customers_response__free_unpacked
+                     (Customer360__V1__BatchGetCustomersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__BatchGetCustomersResult methods */
+void   customer360__v1__batch_get_customers_result__init
+                     (Customer360__V1__BatchGetCustomersResult         *message);
+size_t customer360__v1__batch_get_customers_result__get_packed_size
+                     (const Customer360__V1__BatchGetCustomersResult   *message);
+size_t customer360__v1__batch_get_customers_result__pack
+                     (const Customer360__V1__BatchGetCustomersResult   *message,
+                      uint8_t             *out);
+size_t customer360__v1__batch_get_customers_result__pack_to_buffer
+                     (const Customer360__V1__BatchGetCustomersResult   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__BatchGetCustomersResult *
+       customer360__v1__batch_get_customers_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__batch_get_customers_result__free_unpacked
+                     (Customer360__V1__BatchGetCustomersResult *message,
+                      ProtobufCAllocator *allocator);
 /* Customer360__V1__GetLoyaltyProgramRequest methods */
 void   customer360__v1__get_loyalty_program_request__init
                      (Customer360__V1__GetLoyaltyProgramRequest         *message);
@@ -2476,6 +2590,15 @@ typedef void (*Customer360__V1__LoyaltyAccount_Closure)
 typedef void (*Customer360__V1__LoyaltyTransaction_Closure)
                  (const Customer360__V1__LoyaltyTransaction *message,
                   void *closure_data);
+typedef void (*Customer360__V1__BatchGetCustomersRequest_Closure)
+                 (const Customer360__V1__BatchGetCustomersRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__BatchGetCustomersResponse_Closure)
+                 (const Customer360__V1__BatchGetCustomersResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__BatchGetCustomersResult_Closure)
+                 (const Customer360__V1__BatchGetCustomersResult *message,
+                  void *closure_data);
 typedef void (*Customer360__V1__GetLoyaltyProgramRequest_Closure)
                  (const Customer360__V1__GetLoyaltyProgramRequest *message,
                   void *closure_data);
@@ -2570,6 +2693,10 @@ struct Customer360__V1__ProfileService_Service
                         const Customer360__V1__UpsertTraitsRequest *input,
                         Customer360__V1__Customer_Closure closure,
                         void *closure_data);
+  void (*batch_get_customers)(Customer360__V1__ProfileService_Service *service,
+                              const Customer360__V1__BatchGetCustomersRequest *input,
+                              Customer360__V1__BatchGetCustomersResponse_Closure closure,
+                              void *closure_data);
   void (*earn_points)(Customer360__V1__ProfileService_Service *service,
                       const Customer360__V1__EarnPointsRequest *input,
                       Customer360__V1__LoyaltyAccount_Closure closure,
@@ -2640,6 +2767,7 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
       function_prefix__ ## remove_tags,\
       function_prefix__ ## set_attributes,\
       function_prefix__ ## upsert_traits,\
+      function_prefix__ ## batch_get_customers,\
       function_prefix__ ## earn_points,\
       function_prefix__ ## redeem_points,\
       function_prefix__ ## get_loyalty,\
@@ -2723,6 +2851,10 @@ void customer360__v1__profile_service__upsert_traits(ProtobufCService *service,
                                                      const Customer360__V1__UpsertTraitsRequest *input,
                                                      Customer360__V1__Customer_Closure closure,
                                                      void *closure_data);
+void customer360__v1__profile_service__batch_get_customers(ProtobufCService *service,
+                                                           const Customer360__V1__BatchGetCustomersRequest *input,
+                                                           Customer360__V1__BatchGetCustomersResponse_Closure closure,
+                                                           void *closure_data);
 void customer360__v1__profile_service__earn_points(ProtobufCService *service,
                                                    const Customer360__V1__EarnPointsRequest *input,
                                                    Customer360__V1__LoyaltyAccount_Closure closure,
@@ -2830,6 +2962,9 @@ extern const ProtobufCMessageDescriptor customer360__v1__redeem_points_request__
 extern const ProtobufCMessageDescriptor customer360__v1__get_loyalty_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__loyalty_account__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__loyalty_transaction__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__batch_get_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__batch_get_customers_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__batch_get_customers_result__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__get_loyalty_program_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__loyalty_program__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__loyalty_tier_rule__descriptor;
