@@ -67,7 +67,10 @@ struct SendBenchmark: AsyncParsableCommand {
                 "--webhook-url", "http://127.0.0.1:\(sinks.httpPort)/sms", "--frequency-cap", "off",
             ], data: outreachData)
             try await withClient(port: outreach.port) { client in
-                try await measure(.init(wrapping: client), outreach: outreach, sinks: sinks)
+                try await withClient(port: interaction.port) { interactionClient in
+                    try await measure(.init(wrapping: client), outreach: outreach, sinks: sinks,
+                                      interactions: .init(wrapping: interactionClient))
+                }
             }
         } catch {
             failure = error
@@ -132,7 +135,7 @@ struct SendBenchmark: AsyncParsableCommand {
 
     private func measure(
         _ outreach: Customer360_V1_OutreachService.Client<HTTP2ClientTransport.Posix>, outreach process: ServiceProcess,
-        sinks: DeliverySinks
+        sinks: DeliverySinks, interactions: Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>
     ) async throws {
         _ = try await outreach.putTemplate(.with {
             $0.templateID = "bench-offer"
@@ -178,6 +181,34 @@ struct SendBenchmark: AsyncParsableCommand {
         say("sent \(campaign.sent), suppressed \(campaign.suppressed), failed \(campaign.failed); the SMTP sink got "
             + "\(sinks.emails) emails over \(sinks.smtpConnections) connections, the webhook sink \(sinks.requests) requests")
         say("outreach-service peak RSS while sending: \(Format.megabytes(peakRSS))")
+
+        // Every sent message is also an outbound touchpoint in interaction-service, recorded beside sending.
+        var recorded = 0
+        var position: UInt64 = 0
+        while recorded < Int(campaign.sent) {
+            let start = position
+            let (count, through) = try await interactions.watchChanges(.with {
+                $0.afterSequence = start
+                $0.kinds = [.touchpointRecorded]
+                $0.untilCaughtUp = true
+            }) { response in
+                var count = 0
+                var through = start
+                for try await batch in response.messages {
+                    count += batch.events.count
+                    through = batch.throughSequence
+                }
+                return (count, through)
+            }
+            recorded += count
+            position = through
+            guard (clock.now - begun).seconds < Double(timeout) else {
+                throw BenchError("only \(recorded) of \(campaign.sent) outbound touchpoints were recorded within \(timeout) s")
+            }
+            if recorded < Int(campaign.sent) { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        say("all \(recorded) outbound touchpoints stored in interaction-service \(Format.decimal((clock.now - begun).seconds - elapsed, 1)) s "
+            + "after the last message settled")
     }
 
     /// VmRSS of a process, from /proc.

@@ -47,6 +47,20 @@ struct SMTPAdapterTests {
         }
     }
 
+    @Test("the Date header is RFC 5322, as Foundation's formatter writes it, across years, leap days and the epoch")
+    func dateHeader() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        let instants: [TimeInterval] = [0, 951_782_400, 1_709_164_799, 1_790_000_000.75, 4_102_444_800, -86_401]
+            + (0..<200).map { Double($0) * 15_778_463.0 + 1_234.5 }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            #expect(SMTPAdapter.rfc5322Date(date) == formatter.string(from: date), "\(instant)")
+        }
+    }
+
     @Test("nothing listening is a transient failure")
     func unreachable() async throws {
         let adapter = try #require(SMTPAdapter(url: "smtp://127.0.0.1:1", from: "shop@example.com"))

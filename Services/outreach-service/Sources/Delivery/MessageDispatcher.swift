@@ -221,7 +221,7 @@ public struct MessageDispatcher: Service {
                 try await writer.write(.with {
                     $0.customerID = message.customerId
                     $0.touchpoint = .with {
-                        $0.eventID = "outreach:\(message.messageId)"
+                        $0.eventID = OutreachStore.ownTouchpointPrefix + message.messageId
                         $0.customerID = message.customerId
                         $0.occurredAt = .init(date: Date(unixMillis: message.sentAt ?? message.createdAt))
                         $0.channel = channel.proto

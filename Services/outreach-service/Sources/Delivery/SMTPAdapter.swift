@@ -96,16 +96,12 @@ public struct SMTPAdapter: MessageAdapter {
 
     /// The RFC 5322 message, dot-stuffed for DATA (without the final dot line).
     static func message(_ envelope: Envelope, from: String, date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
         let body = Data(envelope.body.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         let headers = [
             "From: \(from)",
             "To: <\(envelope.recipient)>",
             "Subject: \(encodedWord(envelope.subject))",
-            "Date: \(formatter.string(from: date))",
+            "Date: \(rfc5322Date(date))",
             "Message-ID: <\(envelope.messageID)@customer360>",
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8",
@@ -114,6 +110,30 @@ public struct SMTPAdapter: MessageAdapter {
         ]
         // Base64 lines never start with a dot, so the body needs no dot-stuffing; headers are ours.
         return headers.joined(separator: "\r\n") + "\r\n\r\n" + body
+    }
+
+    /// `Fri, 04 Dec 2026 09:30:00 +0000`, in UTC. Formatted by hand: a DateFormatter per message was a twentieth of a
+    /// send run's CPU, and one shared formatter is not Sendable.
+    static func rfc5322Date(_ date: Date) -> String {
+        let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let day = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - day * 86_400
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = day + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shifted = (5 * dayOfYear + 2) / 153
+        let dayOfMonth = dayOfYear - (153 * shifted + 2) / 5 + 1
+        let month = shifted < 10 ? shifted + 3 : shifted - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let weekday = days[Int(((day % 7) + 7) % 7)]
+        return "\(weekday), \(two(dayOfMonth)) \(months[Int(month - 1)]) \(year) "
+            + "\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
     }
 
     /// An RFC 2047 encoded word for non-ASCII text; ASCII text as it is.

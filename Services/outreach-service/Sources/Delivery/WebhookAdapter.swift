@@ -42,7 +42,14 @@ public struct WebhookAdapter: MessageAdapter {
     /// `sha256=<hex of HMAC-SHA256(secret, body)>`.
     static func signature(_ body: Data, key: SymmetricKey) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: body, using: key)
-        return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in code {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return "sha256=" + String(decoding: hex, as: UTF8.self)
     }
 
     public func deliver(_ envelope: Envelope) async throws(DeliveryError) {

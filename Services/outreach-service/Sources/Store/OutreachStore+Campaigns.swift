@@ -60,15 +60,22 @@ extension OutreachStore {
                     .filter(members.contains(CustomerFacts.Columns.customerId))
                     .filter(CustomerFacts.Columns.discountDriven == true)))
                 : []
+            // A member's key is "<campaign>:<customer>", so a conflict is only ever a replay of this chunk: ignore it
+            // (one cached statement per row; the general `enqueue` check cost a query per member).
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO message (messageId, customerId, templateId, campaignId, idempotencyKey, purpose, forcedChannel,
+                    channel, status, statusReason, createdAt, scheduledFor, sentAt, attempts, recipient, subject, body,
+                    language, touchpointRecorded)
+                VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, NULL, 0, '', '', '', '', 0)
+                ON CONFLICT (idempotencyKey) DO NOTHING
+                """)
             for customerID in members {
                 let skip = suppressed.contains(customerID)
-                _ = try Self.enqueue(db, MessageRecord(
-                    messageId: EntityID.generate(), customerId: customerID, templateId: campaign.templateId,
-                    campaignId: campaignID, idempotencyKey: "\(campaignID):\(customerID)", purpose: template.purpose,
-                    forcedChannel: "", channel: "", status: skip ? .suppressed : .queued,
-                    statusReason: skip ? "discount-driven customer, left out by the campaign" : "", createdAt: now.unixMillis,
-                    scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, recipient: "", subject: "", body: "",
-                    language: ""))
+                try insert.execute(arguments: [
+                    EntityID.generate(), customerID, campaign.templateId, campaignID, "\(campaignID):\(customerID)",
+                    template.purpose.rawValue, (skip ? MessageStatus.suppressed : .queued).rawValue,
+                    skip ? "discount-driven customer, left out by the campaign" : "", now.unixMillis, now.unixMillis,
+                ])
             }
             if let last = members.last { campaign.cursor = last }
             if members.count < chunk {

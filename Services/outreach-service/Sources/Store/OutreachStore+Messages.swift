@@ -129,10 +129,14 @@ extension OutreachStore {
     public func settleAll(_ outcomes: [(messageID: String, outcome: SendOutcome)], at now: Date) async throws {
         guard !outcomes.isEmpty else { return }
         try await writer.write { db in
+            // One read for the batch: a lookup per message was a tenth of a send run's CPU.
+            let stored = Dictionary(uniqueKeysWithValues: try MessageRecord.fetchAll(db, keys: outcomes.map(\.messageID))
+                .map { ($0.messageId, $0) })
             var campaigns = Set<String>()
             for (messageID, outcome) in outcomes {
-                guard let message = try Self.settle(db, messageID, outcome, at: now) else { continue }
-                if !message.campaignId.isEmpty { campaigns.insert(message.campaignId) }
+                guard let message = stored[messageID] else { continue }
+                let settled = try Self.settle(db, message, outcome, at: now)
+                if !settled.campaignId.isEmpty { campaigns.insert(settled.campaignId) }
             }
             for campaign in campaigns { try Self.completeCampaignIfDone(db, campaign, now: now) }
         }
@@ -140,7 +144,14 @@ extension OutreachStore {
 
     /// Applies one outcome inside the caller's transaction; nil when the message does not exist.
     static func settle(_ db: Database, _ messageID: String, _ outcome: SendOutcome, at now: Date) throws -> MessageRecord? {
-        guard var message = try MessageRecord.fetchOne(db, key: messageID) else { return nil }
+        guard let message = try MessageRecord.fetchOne(db, key: messageID) else { return nil }
+        return try settle(db, message, outcome, at: now)
+    }
+
+    /// Applies one outcome to `message` as read in the caller's transaction.
+    static func settle(_ db: Database, _ stored: MessageRecord, _ outcome: SendOutcome, at now: Date) throws -> MessageRecord {
+        var message = stored
+        let messageID = message.messageId
         guard message.status.isPending else { return message }
         switch outcome {
         case .sent(let channel, let recipient, let subject, let body, let language):

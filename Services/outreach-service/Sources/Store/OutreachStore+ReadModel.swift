@@ -31,6 +31,9 @@ extension OutreachStore {
     /// Applies a batch of a peer's events to the read model inside the feed consumer's transaction: customers whose
     /// facts changed are queued for a refresh after `delay`; a merged-away, deleted or erased customer leaves the
     /// read model (and every segment) at once.
+    /// The event id prefix of the outbound touchpoints this service records for its messages.
+    public static let ownTouchpointPrefix = "outreach:"
+
     public static func apply(_ db: Database, events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date) throws {
         let due = now.adding(delay)
         for event in events {
@@ -47,6 +50,11 @@ extension OutreachStore {
                 try erase(db, customerID: event.customerID, now: now)
             case .customerRekeyed:
                 try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
+            case .touchpointRecorded where event.subjectID.hasPrefix(Self.ownTouchpointPrefix):
+                // The echo of a message this service sent: re-reading the customer for it would double a send run's
+                // load on every peer, and a journey triggered by it would answer itself. Its count arrives with the
+                // customer's next change.
+                continue
             default:
                 guard !event.customerID.isEmpty else { continue }
                 try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
