@@ -12,6 +12,7 @@ private struct OutreachSystem {
     let profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
     let interactions: Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>
     let feedback: Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
+    let success: Customer360_V1_SuccessService.Client<HTTP2ClientTransport.Posix>
     let outreach: Customer360_V1_OutreachService.Client<HTTP2ClientTransport.Posix>
     let smtp: PythonPeer
     let webhook: PythonPeer
@@ -34,7 +35,7 @@ private func withOutreachSystem(
                             "--interaction-addr", "\(interactionProcess.address)",
                             "--feedback-addr", "\(feedbackProcess.address)",
                         ]
-                        try await withService("success-service", arguments: dataPeers) { successProcess, _ in
+                        try await withService("success-service", arguments: dataPeers) { successProcess, successClient in
                             let arguments = dataPeers + [
                                 "--success-addr", "\(successProcess.address)", "--refresh-delay-ms", "50",
                                 "--smtp-url", "smtp://\(smtp.address)", "--webhook-url", "http://\(webhook.address)/sms",
@@ -46,7 +47,8 @@ private func withOutreachSystem(
                             ) { outreachProcess, outreachClient in
                                 try await body(OutreachSystem(
                                     profiles: .init(wrapping: profileClient), interactions: .init(wrapping: interactionClient),
-                                    feedback: .init(wrapping: feedbackClient), outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook,
+                                    feedback: .init(wrapping: feedbackClient), success: .init(wrapping: successClient),
+                                    outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook,
                                     outreachProcess: outreachProcess, outreachArguments: arguments))
                             }
                         }
@@ -292,7 +294,7 @@ struct OutreachTests {
         }
     }
 
-    @Test("a journey walks each customer who enters its segment — message, wait, tag, points — and resumes after kill -9 without repeating a step")
+    @Test("a journey walks each customer who enters its segment — message, wait, tag, points, task — and resumes after kill -9 without repeating a step")
     func journeyResumesAfterKill() async throws {
         try await withOutreachSystem { system in
             // Given a welcome journey on the "new" segment: email, wait 2 s, tag, 50 points
@@ -312,6 +314,7 @@ struct OutreachTests {
                     .with { $0.wait = .init(seconds: 2) },
                     .with { $0.addTag = "welcomed" },
                     .with { $0.earnPoints = .with { $0.points = 50; $0.reason = "welcome bonus" } },
+                    .with { $0.createTask = .with { $0.title = "Call to welcome"; $0.ownerID = "csm-7"; $0.dueIn = .init(seconds: 86_400) } },
                 ]
             })
             let mina = try await system.customer("Mina", tags: ["new"])
@@ -345,6 +348,9 @@ struct OutreachTests {
                 let loyalty = try await system.profiles.getLoyalty(.with { $0.customerID = mina })
                 #expect(loyalty.balance == 50)
                 #expect(try system.smtp.messages().count == 1)
+                let tasks = try await system.success.listTasks(.with { $0.customerID = mina }).tasks
+                #expect(tasks.map(\.title) == ["Call to welcome"] && tasks.first?.ownerID == "csm-7")
+                #expect(tasks.first?.playbook == "journey/welcome-series")
                 let journey = try await outreach.getJourney(.with { $0.journeyID = "welcome-series" })
                 #expect(journey.completed == 1 && journey.running == 0)
             }

@@ -658,3 +658,49 @@ struct SuccessBatchHandlerTests {
         }
     }
 }
+
+@Suite("CreateTask: a playbook task a person or a journey asks for")
+struct SuccessTaskHandlerTests {
+    private func request(_ id: String, title: String = "Call to welcome") -> Customer360_V1_CreateTaskRequest {
+        .with {
+            $0.customerID = Customers.ada
+            $0.taskID = id
+            $0.playbook = "journey/welcome"
+            $0.title = title
+            $0.dueIn = .init(seconds: 86_400)
+        }
+    }
+
+    @Test("a task is created once per task_id; other content under the same id is ALREADY_EXISTS")
+    func idempotent() async throws {
+        try await withSuccessClient { success, _ in
+            let first = try await success.createTask(request("journey:r1:4"))
+            #expect(first.title == "Call to welcome" && first.status == .open && first.alertID.isEmpty)
+            #expect(first.ownerID.isEmpty == false)
+            let again = try await success.createTask(request("journey:r1:4"))
+            #expect(again == first)
+            let error = await #expect(throws: RPCError.self) { _ = try await success.createTask(request("journey:r1:4", title: "Other")) }
+            #expect(error?.code == .alreadyExists)
+            let tasks = try await success.listTasks(.with { $0.customerID = Customers.ada }).tasks
+            #expect(tasks.map(\.taskID) == ["journey:r1:4"])
+        }
+    }
+
+    @Test("a malformed task is INVALID_ARGUMENT naming the field, and nothing is stored", arguments: [
+        "task_id", "title", "due_in",
+    ])
+    func invalid(field: String) async throws {
+        try await withSuccessClient { success, _ in
+            var bad = request("t-1")
+            switch field {
+            case "task_id": bad.taskID = "has space"
+            case "title": bad.title = " "
+            default: bad.dueIn = .init(seconds: 5)
+            }
+            let error = await #expect(throws: RPCError.self) { _ = try await success.createTask(bad) }
+            #expect(error?.code == .invalidArgument && error?.message.hasPrefix("\(field):") == true, "\(error?.message ?? "")")
+            let stored = try await success.listTasks(.with { $0.customerID = Customers.ada }).tasks
+            #expect(stored.isEmpty)
+        }
+    }
+}

@@ -1407,6 +1407,16 @@ public nonisolated struct Customer360_V1_JourneyStep: Sendable {
     set {step = .earnPoints(newValue)}
   }
 
+  /// Create a playbook task in success-service for a person to follow up (task id `journey:<run_id>:<step>`:
+  /// created once), owned by the customer's CSM unless owner_id is set.
+  public var createTask: Customer360_V1_JourneyTask {
+    get {
+      if case .createTask(let v)? = step {return v}
+      return Customer360_V1_JourneyTask()
+    }
+    set {step = .createTask(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Step: Equatable, Sendable {
@@ -1421,10 +1431,44 @@ public nonisolated struct Customer360_V1_JourneyStep: Sendable {
     case addTag(String)
     /// Credit loyalty points in profile-service (transaction id `journey:<run_id>:<step>`: applied once).
     case earnPoints(Customer360_V1_JourneyPoints)
+    /// Create a playbook task in success-service for a person to follow up (task id `journey:<run_id>:<step>`:
+    /// created once), owned by the customer's CSM unless owner_id is set.
+    case createTask(Customer360_V1_JourneyTask)
 
   }
 
   public init() {}
+}
+
+public nonisolated struct Customer360_V1_JourneyTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 200 characters.
+  public var title: String = String()
+
+  /// Up to 2,000 characters.
+  public var instructions: String = String()
+
+  /// Empty: the CSM of the customer's active plan, else success-service's default owner.
+  public var ownerID: String = String()
+
+  /// Due this long after the step: 1 minute to 365 days; unset means 3 days.
+  public var dueIn: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_dueIn ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_dueIn = newValue}
+  }
+  /// Returns true if `dueIn` has been explicitly set.
+  public var hasDueIn: Bool {self._dueIn != nil}
+  /// Clears the value of `dueIn`. Subsequent reads from it will return its default value.
+  public mutating func clearDueIn() {self._dueIn = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueIn: SwiftProtobuf.Google_Protobuf_Duration? = nil
 }
 
 public nonisolated struct Customer360_V1_JourneySend: Sendable {
@@ -3629,7 +3673,7 @@ nonisolated extension Customer360_V1_JourneyTrigger: SwiftProtobuf.Message, Swif
 
 nonisolated extension Customer360_V1_JourneyStep: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JourneyStep"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}wait\0\u{1}send\0\u{1}branch\0\u{3}add_tag\0\u{3}earn_points\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}wait\0\u{1}send\0\u{1}branch\0\u{3}add_tag\0\u{3}earn_points\0\u{3}create_task\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3697,6 +3741,19 @@ nonisolated extension Customer360_V1_JourneyStep: SwiftProtobuf.Message, SwiftPr
           self.step = .earnPoints(v)
         }
       }()
+      case 6: try {
+        var v: Customer360_V1_JourneyTask?
+        var hadOneofValue = false
+        if let current = self.step {
+          hadOneofValue = true
+          if case .createTask(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.step = .createTask(v)
+        }
+      }()
       default: break
       }
     }
@@ -3728,6 +3785,10 @@ nonisolated extension Customer360_V1_JourneyStep: SwiftProtobuf.Message, SwiftPr
       guard case .earnPoints(let v)? = self.step else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     }()
+    case .createTask?: try {
+      guard case .createTask(let v)? = self.step else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -3735,6 +3796,55 @@ nonisolated extension Customer360_V1_JourneyStep: SwiftProtobuf.Message, SwiftPr
 
   public static func ==(lhs: Customer360_V1_JourneyStep, rhs: Customer360_V1_JourneyStep) -> Bool {
     if lhs.step != rhs.step {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_JourneyTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JourneyTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}title\0\u{1}instructions\0\u{3}owner_id\0\u{3}due_in\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.instructions) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._dueIn) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 1)
+    }
+    if !self.instructions.isEmpty {
+      try visitor.visitSingularStringField(value: self.instructions, fieldNumber: 2)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    try { if let v = self._dueIn {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_JourneyTask, rhs: Customer360_V1_JourneyTask) -> Bool {
+    if lhs.title != rhs.title {return false}
+    if lhs.instructions != rhs.instructions {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs._dueIn != rhs._dueIn {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

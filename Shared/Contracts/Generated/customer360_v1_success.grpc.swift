@@ -352,6 +352,19 @@ public enum Customer360_V1_SuccessService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateTask" metadata.
+        public enum CreateTask: Sendable {
+            /// Request type for "CreateTask".
+            public typealias Input = Customer360_V1_CreateTaskRequest
+            /// Response type for "CreateTask".
+            public typealias Output = Customer360_V1_PlaybookTask
+            /// Descriptor for "CreateTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.SuccessService"),
+                method: "CreateTask",
+                type: .unary
+            )
+        }
         /// Namespace for "CompleteTask" metadata.
         public enum CompleteTask: Sendable {
             /// Request type for "CompleteTask".
@@ -431,6 +444,7 @@ public enum Customer360_V1_SuccessService: Sendable {
             ResolveAlert.descriptor,
             WatchAlerts.descriptor,
             ListTasks.descriptor,
+            CreateTask.descriptor,
             CompleteTask.descriptor,
             ExportCustomerData.descriptor,
             EraseCustomerData.descriptor,
@@ -923,6 +937,26 @@ extension Customer360_V1_SuccessService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_ListTasksRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListTasksResponse>
+
+        /// Handle the "CreateTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A playbook task not raised by an alert: a person's follow-up, or an outreach journey's "create a playbook task"
+        /// > step. The client chooses task_id, so a retry is safe: the same id with the same content answers the task created
+        /// > first; with other content → ALREADY_EXISTS.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_CreateTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_PlaybookTask` messages.
+        func createTask(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_CreateTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_PlaybookTask>
 
         /// Handle the "CompleteTask" method.
         ///
@@ -1471,6 +1505,26 @@ extension Customer360_V1_SuccessService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListTasksResponse>
 
+        /// Handle the "CreateTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A playbook task not raised by an alert: a person's follow-up, or an outreach journey's "create a playbook task"
+        /// > step. The client chooses task_id, so a retry is safe: the same id with the same content answers the task created
+        /// > first; with other content → ALREADY_EXISTS.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_CreateTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_PlaybookTask` message.
+        func createTask(
+            request: GRPCCore.ServerRequest<Customer360_V1_CreateTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_PlaybookTask>
+
         /// Handle the "CompleteTask" method.
         ///
         /// > Source IDL Documentation:
@@ -2017,6 +2071,26 @@ extension Customer360_V1_SuccessService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_ListTasksResponse
 
+        /// Handle the "CreateTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A playbook task not raised by an alert: a person's follow-up, or an outreach journey's "create a playbook task"
+        /// > step. The client chooses task_id, so a retry is safe: the same id with the same content answers the task created
+        /// > first; with other content → ALREADY_EXISTS.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_CreateTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_PlaybookTask` to respond with.
+        func createTask(
+            request: Customer360_V1_CreateTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_PlaybookTask
+
         /// Handle the "CompleteTask" method.
         ///
         /// > Source IDL Documentation:
@@ -2376,6 +2450,17 @@ extension Customer360_V1_SuccessService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_SuccessService.Method.CreateTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_CreateTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_PlaybookTask>(),
+            handler: { request, context in
+                try await self.createTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_SuccessService.Method.CompleteTask.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_CompleteTaskRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_PlaybookTask>(),
@@ -2694,6 +2779,17 @@ extension Customer360_V1_SuccessService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListTasksResponse> {
         let response = try await self.listTasks(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createTask(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_CreateTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_PlaybookTask> {
+        let response = try await self.createTask(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -3070,6 +3166,19 @@ extension Customer360_V1_SuccessService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListTasksResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_ListTasksResponse>(
             message: try await self.listTasks(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createTask(
+        request: GRPCCore.ServerRequest<Customer360_V1_CreateTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_PlaybookTask> {
+        return GRPCCore.ServerResponse<Customer360_V1_PlaybookTask>(
+            message: try await self.createTask(
                 request: request.message,
                 context: context
             ),
@@ -3733,6 +3842,31 @@ extension Customer360_V1_SuccessService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListTasksResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListTasksResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A playbook task not raised by an alert: a person's follow-up, or an outreach journey's "create a playbook task"
+        /// > step. The client chooses task_id, so a retry is safe: the same id with the same content answers the task created
+        /// > first; with other content → ALREADY_EXISTS.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_CreateTaskRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_CreateTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_PlaybookTask` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createTask<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_CreateTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_CreateTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_PlaybookTask>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_PlaybookTask>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CompleteTask" method.
@@ -4708,6 +4842,42 @@ extension Customer360_V1_SuccessService {
             )
         }
 
+        /// Call the "CreateTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A playbook task not raised by an alert: a person's follow-up, or an outreach journey's "create a playbook task"
+        /// > step. The client chooses task_id, so a retry is safe: the same id with the same content answers the task created
+        /// > first; with other content → ALREADY_EXISTS.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_CreateTaskRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_CreateTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_PlaybookTask` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createTask<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_CreateTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_CreateTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_PlaybookTask>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_PlaybookTask>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_SuccessService.Method.CreateTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "CompleteTask" method.
         ///
         /// > Source IDL Documentation:
@@ -5575,6 +5745,37 @@ extension Customer360_V1_SuccessService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListTasksRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListTasksResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A playbook task not raised by an alert: a person's follow-up, or an outreach journey's "create a playbook task"
+    /// > step. The client chooses task_id, so a retry is safe: the same id with the same content answers the task created
+    /// > first; with other content → ALREADY_EXISTS.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_CreateTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createTask<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_CreateTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_PlaybookTask>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_CreateTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_PlaybookTask>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6525,6 +6726,41 @@ extension Customer360_V1_SuccessService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listTasks(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A playbook task not raised by an alert: a person's follow-up, or an outreach journey's "create a playbook task"
+    /// > step. The client chooses task_id, so a retry is safe: the same id with the same content answers the task created
+    /// > first; with other content → ALREADY_EXISTS.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createTask<Result>(
+        _ message: Customer360_V1_CreateTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_PlaybookTask>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_CreateTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createTask(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -2373,6 +2373,45 @@ public nonisolated struct Customer360_V1_ListTasksResponse: Sendable {
 }
 
 /// CompleteTask input. Validation: completed_by 1–128 chars; outcome_note ≤ 2000 chars.
+public nonisolated struct Customer360_V1_CreateTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// Client-chosen: 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'.
+  public var taskID: String = String()
+
+  /// Where it comes from, e.g. "journey/win-back" or "manual"; 1 to 100 characters.
+  public var playbook: String = String()
+
+  /// 1 to 200 characters.
+  public var title: String = String()
+
+  /// Up to 2,000 characters.
+  public var instructions: String = String()
+
+  /// Empty: the CSM of the customer's active plan, else the deployment's default owner.
+  public var ownerID: String = String()
+
+  /// Due this long from now: 1 minute to 365 days; unset means 3 days.
+  public var dueIn: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_dueIn ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_dueIn = newValue}
+  }
+  /// Returns true if `dueIn` has been explicitly set.
+  public var hasDueIn: Bool {self._dueIn != nil}
+  /// Clears the value of `dueIn`. Subsequent reads from it will return its default value.
+  public mutating func clearDueIn() {self._dueIn = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueIn: SwiftProtobuf.Google_Protobuf_Duration? = nil
+}
+
 public nonisolated struct Customer360_V1_CompleteTaskRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -5358,6 +5397,70 @@ nonisolated extension Customer360_V1_ListTasksResponse: SwiftProtobuf.Message, S
   public static func ==(lhs: Customer360_V1_ListTasksResponse, rhs: Customer360_V1_ListTasksResponse) -> Bool {
     if lhs.tasks != rhs.tasks {return false}
     if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}task_id\0\u{1}playbook\0\u{1}title\0\u{1}instructions\0\u{3}owner_id\0\u{3}due_in\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.playbook) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.instructions) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._dueIn) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 2)
+    }
+    if !self.playbook.isEmpty {
+      try visitor.visitSingularStringField(value: self.playbook, fieldNumber: 3)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 4)
+    }
+    if !self.instructions.isEmpty {
+      try visitor.visitSingularStringField(value: self.instructions, fieldNumber: 5)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 6)
+    }
+    try { if let v = self._dueIn {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_CreateTaskRequest, rhs: Customer360_V1_CreateTaskRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.playbook != rhs.playbook {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.instructions != rhs.instructions {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs._dueIn != rhs._dueIn {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -13,14 +13,15 @@ public import ServiceLifecycle
 
 /// Walks customers through journeys: each due run does its current step and moves on in one transaction with the
 /// step's local effect (a queued message, a branch taken), so a kill -9 resumes every customer exactly where they
-/// were. Steps that call another service (a tag, points) are idempotent there (tags are a set; points carry the
-/// transaction id `journey:<run>:<step>`), so a step repeated after a crash between the call and the advance is
-/// applied once.
+/// were. Steps that call another service (a tag, points, a playbook task) are idempotent there (tags are a set; points
+/// and tasks carry the id `journey:<run>:<step>`), so a step repeated after a crash between the call and the advance
+/// is applied once.
 public struct JourneyRunner: Service {
     public typealias Transport = HTTP2ClientTransport.Posix
 
     let store: OutreachStore
     let profile: Customer360_V1_ProfileService.Client<Transport>
+    let success: Customer360_V1_SuccessService.Client<Transport>
     let logger: Logger
     let deadline: Duration
     let now: @Sendable () -> Date
@@ -30,10 +31,11 @@ public struct JourneyRunner: Service {
     /// Steps one run does in a row before yielding to the others (waits end a turn anyway).
     static var stepsPerTurn: Int { 20 }
 
-    public init(store: OutreachStore, profile: GRPCClient<Transport>, logger: Logger, deadline: Duration,
-                now: @escaping @Sendable () -> Date = Date.init) {
+    public init(store: OutreachStore, profile: GRPCClient<Transport>, success: GRPCClient<Transport>, logger: Logger,
+                deadline: Duration, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
         self.profile = .init(wrapping: profile)
+        self.success = .init(wrapping: success)
         self.logger = logger
         self.deadline = deadline
         self.now = now
@@ -127,6 +129,21 @@ public struct JourneyRunner: Service {
                     $0.points = points.points
                     $0.reason = points.reason
                     $0.transactionID = "journey:\(run.runId):\(index)"
+                }, options: .deadline(deadline))
+                try await store.advance(run, now: now) { _ in (following, nil, .waiting, "") }
+            } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {
+                try await store.advance(run, now: now) { _ in (index, nil, .exited, "step \(index): \(error.message)") }
+            }
+        case .createTask(let task):
+            do {
+                _ = try await success.createTask(.with {
+                    $0.customerID = run.customerId
+                    $0.taskID = "journey:\(run.runId):\(index)"
+                    $0.playbook = "journey/\(run.journeyId)"
+                    $0.title = task.title
+                    $0.instructions = task.instructions
+                    $0.ownerID = task.ownerID
+                    if task.hasDueIn { $0.dueIn = task.dueIn }
                 }, options: .deadline(deadline))
                 try await store.advance(run, now: now) { _ in (following, nil, .waiting, "") }
             } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {

@@ -69,8 +69,17 @@ extension OutreachService {
                     throw InvalidArgument("\(field).earn_points.points", "must be 1 to 1,000,000")
                 }
                 _ = try Validate.text(points.reason, field: "\(field).earn_points.reason", maxLength: 200, required: true)
+            case .createTask(let task):
+                _ = try Validate.text(task.title, field: "\(field).create_task.title", maxLength: 200, required: true)
+                _ = try Validate.text(task.instructions, field: "\(field).create_task.instructions", maxLength: 2000)
+                _ = try Validate.text(task.ownerID, field: "\(field).create_task.owner_id", maxLength: 128)
+                if task.hasDueIn {
+                    guard let span = task.dueIn.validSpan, span >= 60, span <= 365 * 86_400 else {
+                        throw InvalidArgument("\(field).create_task.due_in", "must be 1 minute to 365 days")
+                    }
+                }
             case nil:
-                throw InvalidArgument(field, "is empty: set wait, send, branch, add_tag or earn_points")
+                throw InvalidArgument(field, "is empty: set wait, send, branch, add_tag, earn_points or create_task")
             }
         }
         let stamp = now().unixMillis

@@ -15,6 +15,7 @@ public enum SuccessError: Error, Equatable, Sendable, RPCErrorConvertible {
     case alertResolved(String)
     case taskNotFound(String)
     case taskCancelled(String)
+    case taskExists(String)
     case batchNotFound(String)
     case batchRunning(String)
     case noHealthFacts(customer: String, reasons: String)
@@ -23,7 +24,7 @@ public enum SuccessError: Error, Equatable, Sendable, RPCErrorConvertible {
         switch self {
         case .planNotFound, .goalNotFound, .milestoneNotFound, .healthScoreNotFound, .alertNotFound, .taskNotFound,
              .batchNotFound: .notFound
-        case .planExists, .goalExists, .milestoneExists, .progressExists: .alreadyExists
+        case .planExists, .goalExists, .milestoneExists, .progressExists, .taskExists: .alreadyExists
         case .alertResolved, .taskCancelled, .batchRunning: .failedPrecondition
         case .noHealthFacts: .unavailable
         }
@@ -44,6 +45,7 @@ public enum SuccessError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .alertResolved(let id): "alert \(id) is resolved and can no longer be acknowledged"
         case .taskNotFound(let id): "playbook task \(id) does not exist for this customer"
         case .taskCancelled(let id): "playbook task \(id) was cancelled and cannot be completed"
+        case .taskExists(let id): "playbook task \(id) already exists with other content; choose another task_id"
         case .batchNotFound(let id): "batch \(id) does not exist"
         case .batchRunning(let id): "batch \(id) is still running; wait for it or resume it with its id"
         case .noHealthFacts(let customer, let reasons):

@@ -119,6 +119,31 @@ extension SuccessService {
         }
     }
 
+    public func createTask(
+        request: Customer360_V1_CreateTaskRequest, context: ServerContext
+    ) async throws -> Customer360_V1_PlaybookTask {
+        try Validate.id(request.customerID, field: "customer_id")
+        let taskID = try Validate.clientID(request.taskID, field: "task_id")
+        let playbook = try Validate.text(request.playbook, field: "playbook", maxLength: 100, required: true)
+        let title = try Validate.text(request.title, field: "title", maxLength: 200, required: true)
+        let instructions = try Validate.text(request.instructions, field: "instructions", maxLength: 2000)
+        let owner = try Validate.text(request.ownerID, field: "owner_id", maxLength: 128)
+        var due: TimeInterval = 3 * 86_400
+        if request.hasDueIn {
+            due = Double(request.dueIn.seconds) + Double(request.dueIn.nanos) / 1e9
+            guard (60...(365 * 86_400)).contains(due) else {
+                throw InvalidArgument("due_in", "must be 1 minute to 365 days, not \(request.dueIn.seconds) s")
+            }
+        }
+        let customerID = try await customers.resolveForWrite(request.customerID)
+        let at = now()
+        let task = PlaybookTask(
+            id: taskID, customerID: customerID, alertID: "", playbook: playbook, title: title, instructions: instructions,
+            ownerID: owner.isEmpty ? scorer.rules.owner(plans: try await store.plans(customerID: customerID)) : owner,
+            dueAt: at.addingTimeInterval(due), createdAt: at)
+        return try await store.createTask(task).proto
+    }
+
     public func completeTask(
         request: Customer360_V1_CompleteTaskRequest, context: ServerContext
     ) async throws -> Customer360_V1_PlaybookTask {

@@ -214,6 +214,25 @@ extension SuccessStore {
     /// Marks a task done (idempotent).
     ///
     /// - Throws: `SuccessError.taskNotFound`; `.taskCancelled`.
+    /// Stores a task a person or a journey asked for. The same `task.id` again answers the stored task when its
+    /// customer, playbook, title and instructions match (a retry), else `taskExists`.
+    public func createTask(_ task: PlaybookTask) async throws -> PlaybookTask {
+        try await writer.write { db in
+            if let stored = try Row.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ?", arguments: [task.id])
+                .map(PlaybookTask.init(row:)) {
+                guard stored.customerID == task.customerID, stored.playbook == task.playbook, stored.title == task.title,
+                      stored.instructions == task.instructions else { throw SuccessError.taskExists(task.id) }
+                return stored
+            }
+            try db.execute(sql: """
+                INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
+                VALUES (?, ?, '', ?, ?, ?, ?, ?, 'open', ?)
+                """, arguments: [task.id, task.customerID, task.playbook, task.title, task.instructions, task.ownerID,
+                                 task.dueAt.unixMillis, task.createdAt.unixMillis])
+            return task
+        }
+    }
+
     public func completeTask(
         id: String, customerID: String, by person: String, note: String, at now: Date
     ) async throws -> PlaybookTask {
