@@ -390,7 +390,16 @@ struct OutreachTests {
     func requestShipped() async throws {
         try await withOutreachSystem { system in
             // Given a journey on FEATURE_REQUEST_SHIPPED, and a request two customers voted for and a third did not
-            try await system.template("shipped", purpose: .service)
+            _ = try await system.outreach.putTemplate(.with {
+                $0.templateID = "shipped"
+                $0.name = "Your request shipped"
+                $0.purpose = .service
+                $0.defaultLanguage = "en"
+                $0.variants = [.with {
+                    $0.channel = .email; $0.language = "en"; $0.subject = "{{feature_title|Your request}} has shipped"
+                    $0.body = "Hi {{given_name}}, {{feature_title|a feature you voted for}} is live."
+                }]
+            })
             _ = try await system.outreach.putJourney(.with {
                 $0.journeyID = "request-shipped"
                 $0.name = "Your request shipped"
@@ -420,6 +429,9 @@ struct OutreachTests {
             let mail = try await system.smtp.waitForMessages(2)
             let recipients = mail.compactMap { ($0["rcpt_tos"] as? [String])?.first }.sorted()
             #expect(recipients == ["ava@example.com", "ben@example.com"])
+            // naming the feature that shipped
+            #expect(mail.compactMap { $0["subject"] as? String } == ["Dark mode has shipped", "Dark mode has shipped"])
+            #expect(mail.allSatisfy { ($0["body"] as? String)?.contains("Dark mode is live.") == true }, "\(mail)")
             let runs = try await system.outreach.listJourneyRuns(.with { $0.journeyID = "request-shipped" }).runs
             #expect(Set(runs.map(\.customerID)) == Set(voters))
         }

@@ -145,8 +145,8 @@ struct OutreachServiceCommand: AsyncParsableCommand {
         let dispatcher = MessageDispatcher(
             store: store, planner: planner, interaction: interaction.client, logger: host.logger,
             concurrency: concurrency, retryLimit: retries, deadline: deadline)
-        let journeys = JourneyRunner(store: store, profile: profile.client, success: success.client, logger: host.logger,
-                                     deadline: deadline)
+        let journeys = JourneyRunner(store: store, profile: profile.client, success: success.client,
+                                     feedback: feedback.client, logger: host.logger, deadline: deadline)
         try await host.serviceGroup(
             serving: [service], database: database,
             background: [profile, interaction, feedback, success, changes, refresher, clock, dispatcher, journeys] + followers

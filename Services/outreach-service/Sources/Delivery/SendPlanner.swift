@@ -146,7 +146,7 @@ public struct SendPlanner: Sendable {
         guard let (channel, variant, address) = chosen else {
             return .suppress(reason: "no channel can carry it: " + refusals.joined(separator: "; "))
         }
-        let values = facts.placeholderValues
+        let values = facts.placeholderValues.merging(message.contextValues.filter { !$0.value.isEmpty }) { _, carried in carried }
         let subject = (try? TemplateText(variant.subject, field: "subject"))?.render(values)
         let body = (try? TemplateText(variant.body, field: "body"))?.render(values)
         let envelope = Envelope(

@@ -19,6 +19,7 @@ public struct TemplateText: Sendable, Equatable {
         "country_code": "ISO country code",
         "customer_id": "the customer id",
         "recommendation": "the product most often bought with theirs (item-to-item)",
+        "feature_title": "in a journey triggered by FEATURE_REQUEST_SHIPPED: the title of the feature that shipped",
     ]
 
     enum Part: Sendable, Equatable {

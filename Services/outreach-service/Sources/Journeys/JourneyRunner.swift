@@ -22,6 +22,7 @@ public struct JourneyRunner: Service {
     let store: OutreachStore
     let profile: Customer360_V1_ProfileService.Client<Transport>
     let success: Customer360_V1_SuccessService.Client<Transport>
+    let feedback: Customer360_V1_FeedbackService.Client<Transport>?
     let logger: Logger
     let deadline: Duration
     let now: @Sendable () -> Date
@@ -31,11 +32,14 @@ public struct JourneyRunner: Service {
     /// Steps one run does in a row before yielding to the others (waits end a turn anyway).
     static var stepsPerTurn: Int { 20 }
 
-    public init(store: OutreachStore, profile: GRPCClient<Transport>, success: GRPCClient<Transport>, logger: Logger,
-                deadline: Duration, now: @escaping @Sendable () -> Date = Date.init) {
+    /// - Parameter feedback: Where the title of a shipped feature request is read for `{{feature_title}}`.
+    public init(store: OutreachStore, profile: GRPCClient<Transport>, success: GRPCClient<Transport>,
+                feedback: GRPCClient<Transport>? = nil, logger: Logger, deadline: Duration,
+                now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
         self.profile = .init(wrapping: profile)
         self.success = .init(wrapping: success)
+        self.feedback = feedback.map { .init(wrapping: $0) }
         self.logger = logger
         self.deadline = deadline
         self.now = now
@@ -78,6 +82,27 @@ public struct JourneyRunner: Service {
         }
     }
 
+    /// The placeholder values a run's trigger gives its messages, as the JSON `MessageRecord.context` holds: for a
+    /// shipped feature request, its title (read from feedback-service among the requests the customer voted for).
+    func placeholders(for run: JourneyRunRecord, journey: JourneyRecord) async throws -> String {
+        guard journey.triggerEvent == Customer360_V1_ChangeKind.featureRequestShipped.rawValue,
+              !run.triggerSubject.isEmpty, let feedback else { return "{}" }
+        var token = ""
+        repeat {
+            let page = try await feedback.listFeatureRequests(.with {
+                $0.customerID = run.customerId
+                $0.page.pageSize = 100
+                $0.page.pageToken = token
+            }, options: .deadline(deadline))
+            if let tally = page.featureRequests.first(where: { $0.featureRequest.featureRequestID == run.triggerSubject }) {
+                let data = try JSONEncoder().encode(["feature_title": tally.featureRequest.title])
+                return String(decoding: data, as: UTF8.self)
+            }
+            token = page.page.nextPageToken
+        } while !token.isEmpty
+        return "{}"
+    }
+
     /// Does the run's current step; answers the run as stored afterwards (nil when it moved elsewhere meanwhile).
     func step(_ run: JourneyRunRecord) async throws -> JourneyRunRecord? {
         let (journey, _, _) = try await store.journey(id: run.journeyId)
@@ -96,6 +121,7 @@ public struct JourneyRunner: Service {
             try await store.advance(run, now: now) { _ in (following, due, .waiting, "") }
         case .send(let send):
             let key = "journey:\(run.journeyId):\(run.runId):\(index)"
+            let context = try await placeholders(for: run, journey: journey)
             try await store.advance(run, now: now) { db in
                 guard let template = try TemplateRecord.fetchOne(db, key: send.templateID) else {
                     return (index, nil, .exited, "step \(index): template \(send.templateID) no longer exists")
@@ -105,7 +131,7 @@ public struct JourneyRunner: Service {
                     campaignId: "", idempotencyKey: key, purpose: template.purpose,
                     forcedChannel: Channel(proto: send.channel)?.rawValue ?? "", channel: "", status: .queued,
                     statusReason: "", createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0,
-                    recipient: "", subject: "", body: "", language: ""))
+                    recipient: "", subject: "", body: "", language: "", context: context))
                 return (following, nil, .waiting, "")
             }
         case .branch(let branch):

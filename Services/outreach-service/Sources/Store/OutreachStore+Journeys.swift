@@ -48,6 +48,9 @@ public struct JourneyRunRecord: Codable, Sendable, Equatable, FetchableRecord, P
     public var enteredAt: Int64
     public var updatedAt: Int64
     public var reason: String
+    /// What the triggering event was about (its subject id, e.g. the feature request that shipped); empty for a
+    /// segment trigger.
+    public var triggerSubject = ""
 
     public enum Columns {
         static let runId = Column(CodingKeys.runId)
@@ -62,7 +65,8 @@ public struct JourneyRunRecord: Codable, Sendable, Equatable, FetchableRecord, P
 /// What enrols a customer.
 enum JourneyTriggerMatch {
     case segment(String)
-    case event(Customer360_V1_ChangeKind)
+    /// A feed event, with the id of what it is about.
+    case event(Customer360_V1_ChangeKind, subject: String)
 }
 
 extension OutreachStore {
@@ -106,8 +110,9 @@ extension OutreachStore {
         var journeys = JourneyRecord.filter(JourneyRecord.Columns.active == true)
         switch trigger {
         case .segment(let id): journeys = journeys.filter(JourneyRecord.Columns.triggerSegment == id)
-        case .event(let kind): journeys = journeys.filter(JourneyRecord.Columns.triggerEvent == kind.rawValue)
+        case .event(let kind, _): journeys = journeys.filter(JourneyRecord.Columns.triggerEvent == kind.rawValue)
         }
+        let subject = if case .event(_, let subject) = trigger { subject } else { "" }
         for journey in try journeys.fetchAll(db) {
             var existing = JourneyRunRecord.filter(JourneyRunRecord.Columns.journeyId == journey.journeyId)
                 .filter(JourneyRunRecord.Columns.customerId == customerID)
@@ -117,7 +122,8 @@ extension OutreachStore {
             guard try existing.fetchCount(db) == 0 else { continue }
             try JourneyRunRecord(
                 runId: EntityID.generate(), journeyId: journey.journeyId, customerId: customerID, step: 0,
-                state: .waiting, dueAt: now.unixMillis, enteredAt: now.unixMillis, updatedAt: now.unixMillis, reason: ""
+                state: .waiting, dueAt: now.unixMillis, enteredAt: now.unixMillis, updatedAt: now.unixMillis, reason: "",
+                triggerSubject: subject
             ).insert(db)
         }
     }

@@ -58,7 +58,7 @@ extension OutreachStore {
             default:
                 guard !event.customerID.isEmpty else { continue }
                 try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
-                try enroll(db, .event(event.kind), customerID: event.customerID, now: now)
+                try enroll(db, .event(event.kind, subject: event.subjectID), customerID: event.customerID, now: now)
             }
         }
     }

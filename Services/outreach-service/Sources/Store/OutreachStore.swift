@@ -166,6 +166,14 @@ public struct OutreachStore: Sendable {
             try db.create(index: "message_by_campaign_status", on: MessageRecord.databaseTableName,
                           columns: ["campaignId", "status"])
         }
+        migrator.registerMigration("v6: what triggered a journey run; placeholder values carried by a message") { db in
+            try db.alter(table: JourneyRunRecord.databaseTableName) { t in
+                t.add(column: "triggerSubject", .text).notNull().defaults(to: "")
+            }
+            try db.alter(table: MessageRecord.databaseTableName) { t in
+                t.add(column: "context", .text).notNull().defaults(to: "{}")
+            }
+        }
         return migrator
     }
 

@@ -228,6 +228,14 @@ public struct MessageRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var language: String
     /// The send is stored in interaction-service as an outbound touchpoint (event id `outreach:<message_id>`).
     public var touchpointRecorded = false
+    /// Placeholder values that come with the message rather than from the customer (a journey's `feature_title`),
+    /// as a JSON object; they win over the customer's.
+    public var context = "{}"
+
+    /// `context` decoded; empty when it is not a JSON object of strings.
+    public var contextValues: [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(context.utf8))) ?? [:]
+    }
 
     public enum Columns {
         static let touchpointRecorded = Column(CodingKeys.touchpointRecorded)
