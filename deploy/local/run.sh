@@ -6,7 +6,7 @@
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
 #
-# Ports come from ARCHITECTURE.md (gateway 50050, profile 50051, interaction 50052, feedback 50053, success 50054,
+# Ports come from docs/ARCHITECTURE.md (gateway 50050, profile 50051, interaction 50052, feedback 50053, success 50054,
 # outreach 50055; metrics 9150–9155) and can be moved with the services' own variables, e.g. C360_PROFILE_PORT=6051.
 # outreach-service sends no email or SMS unless given C360_OUTREACH_SMTP_URL or C360_OUTREACH_WEBHOOK_URL (with
 # C360_OUTREACH_WEBHOOK_SECRET). Logs go to $C360_DATA/logs.
