@@ -37,7 +37,9 @@ struct SMTPAdapterTests {
     @Test("many deliveries at once use at most the pool's connections")
     func boundedConnections() async throws {
         try await withPythonPeer("smtp_sink.py") { sink in
-            let adapter = try #require(SMTPAdapter(url: "smtp://\(sink.address)", from: "shop@example.com", maxConnections: 3))
+            // A generous time-out: this is about the bound on connections, and a loaded CI box is slow.
+            let adapter = try #require(SMTPAdapter(url: "smtp://\(sink.address)", from: "shop@example.com",
+                                                   timeout: .seconds(60), maxConnections: 3))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<30 { group.addTask { try await adapter.deliver(envelope(index)) } }
                 try await group.waitForAll()

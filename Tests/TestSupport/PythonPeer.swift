@@ -76,13 +76,14 @@ public final class PythonPeer {
         }
     }
 
-    /// Stops the peer (SIGTERM, then SIGKILL after five seconds) and removes its files.
-    public func stop() {
+    /// Stops the peer (SIGTERM, then SIGKILL after five seconds) and removes its files. Polls with `Task.sleep`
+    /// rather than `waitUntilExit()` (which spins a run loop and never returns if the signal is lost) or `usleep`
+    /// (which would hold one of the few cooperative threads every other test's tasks run on).
+    public func stopWaiting() async {
         if process.isRunning {
             process.terminate()
-            // Polled rather than `waitUntilExit()`, which spins a run loop and never returns if the signal is lost.
             let deadline = ContinuousClock.now + .seconds(5)
-            while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         try? FileManager.default.removeItem(at: directory)
@@ -115,6 +116,12 @@ public func withPythonPeer<T>(
     _ body: (PythonPeer) async throws -> T
 ) async throws -> T {
     let peer = try await PythonPeer.start(script, arguments: arguments)
-    defer { peer.stop() }
-    return try await body(peer)
+    do {
+        let result = try await body(peer)
+        await peer.stopWaiting()
+        return result
+    } catch {
+        await peer.stopWaiting()
+        throw error
+    }
 }

@@ -54,14 +54,21 @@ public struct SMTPAdapter: MessageAdapter {
         let message = Self.message(envelope, from: from, date: Date())
         let sender = Self.address(from)
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await send(sender: sender, recipient: envelope.recipient, message: message) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw DeliveryError.transient("the SMTP server at \(host):\(port) did not finish within \(timeout)")
+            for attempt in 0..<2 {
+                // Waiting for a free session is the pool's backpressure, not the relay's slowness: the time-out
+                // starts once the message has a session.
+                let session = try await pool.acquire()
+                do {
+                    try await exchange(on: session, sender: sender, recipient: envelope.recipient, message: message)
+                    await pool.release(session)
+                    return
+                } catch is SMTPSession.Stale where attempt == 0 {
+                    // The relay had closed the idle connection: nothing was accepted, so another session may send it.
+                    await pool.release(session)
+                } catch {
+                    await pool.release(session)
+                    throw error
                 }
-                defer { group.cancelAll() }
-                try await group.next()
             }
         } catch let error as DeliveryError {
             throw error
@@ -70,27 +77,18 @@ public struct SMTPAdapter: MessageAdapter {
         }
     }
 
-    /// One message on a pooled session; a session that turns out closed before the relay accepted anything is
-    /// replaced once.
-    private func send(sender: String, recipient: String, message: String) async throws {
-        for attempt in 0..<2 {
-            let session = try await pool.acquire()
-            do {
-                try await withTaskCancellationHandler {
-                    try await session.send(sender: sender, recipient: recipient, message: message)
-                } onCancel: {
-                    session.close()
-                }
-                await pool.release(session)
-                return
-            } catch let error as SMTPSession.Stale where attempt == 0 {
-                await pool.release(session)
-                _ = error
-                continue
-            } catch {
-                await pool.release(session)
-                throw error
+    /// One message on `session`, within the time-out; a session that runs out of time is closed (its state in the
+    /// middle of the exchange is unknown).
+    private func exchange(on session: SMTPSession, sender: String, recipient: String, message: String) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await session.send(sender: sender, recipient: recipient, message: message) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                session.close()
+                throw DeliveryError.transient("the SMTP server at \(host):\(port) did not finish within \(timeout)")
             }
+            defer { group.cancelAll() }
+            try await group.next()
         }
     }
 
@@ -235,7 +233,9 @@ actor SMTPConnectionPool {
 /// that takes messages from a stream (NIO's async channel is used only inside `executeThenClose`).
 final class SMTPSession: Sendable {
     /// The connection was found closed before the relay accepted any part of the message: safe to send elsewhere.
-    struct Stale: Error {}
+    struct Stale: Error, CustomStringConvertible {
+        var description: String { "the connection was closed before the server accepted any part of the message" }
+    }
 
     private struct Job: Sendable {
         var sender: String
