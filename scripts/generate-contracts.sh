@@ -5,7 +5,8 @@
 #
 #   scripts/generate-contracts.sh           build the protoc plugins if missing, regenerate both, record the fingerprints
 #   scripts/generate-contracts.sh --c       regenerate only the C client's code (needs no Swift toolchain)
-#   scripts/generate-contracts.sh --check   only compare Proto/ with the recorded fingerprints, and the README's roles
+#   scripts/generate-contracts.sh --check   only compare Proto/ with the recorded fingerprints, the services' READMEs
+#                                           (scripts/service-readmes.py), and the README's roles
 #                                           table with Proto/'s access options (exit 1 when stale)
 #
 # Needs protoc (Debian: protobuf-compiler), and protoc-gen-c (protobuf-c-compiler) for the C step. The Swift plugins
@@ -99,6 +100,7 @@ if [[ "${1:-}" == "--check" ]]; then
     echo "Run scripts/generate-contracts.sh and commit README.md." >&2
     exit 1
   fi
+  python3 scripts/service-readmes.py --check
   recorded=$(cat "$fingerprint_file" 2>/dev/null || echo "none")
   actual=$(fingerprint)
   if [[ "$recorded" != "$actual" ]]; then
@@ -175,6 +177,7 @@ protoc -I Proto --include_imports --descriptor_set_out="$out/customer360.protose
   echo "}"
 } > "$out/C360MessageTypes.swift"
 readme_with_roles > README.md.tmp && mv README.md.tmp README.md
+python3 scripts/service-readmes.py
 fingerprint > "$fingerprint_file"
 echo "wrote $(find "$out" -name '*.swift' | wc -l) files to $out (fingerprint $(cat "$fingerprint_file"))"
 generate_c
