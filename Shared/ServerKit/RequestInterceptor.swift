@@ -77,10 +77,18 @@ private struct RPCOutcome: Sendable {
                    "rpc finished", metadata: metadata)
     }
 
+    /// Metadata an error may carry to the client: advice a caller acts on (`retry-after` of a rate limit).
+    static let relayedErrorMetadata = ["retry-after"]
+
     /// A status relayed from a peer carries the peer's trailers (its grpc-status, content-type, …); sending those
-    /// again as ours breaks the HTTP/2 stream, so only the code and message travel on.
+    /// again as ours breaks the HTTP/2 stream, so only the code, the message and `relayedErrorMetadata` travel on.
     static func ownStatus(_ error: RPCError) -> RPCError {
-        error.metadata.isEmpty ? error : RPCError(code: error.code, message: error.message)
+        guard !error.metadata.isEmpty else { return error }
+        var kept = Metadata()
+        for key in relayedErrorMetadata {
+            for value in error.metadata[stringValues: key] { kept.addString(value, forKey: key) }
+        }
+        return RPCError(code: error.code, message: error.message, metadata: kept)
     }
 
     /// Records the failure and returns the error the client should see.

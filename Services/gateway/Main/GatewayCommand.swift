@@ -41,6 +41,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Deadline of each backend call, in milliseconds. [env: C360_GATEWAY_PEER_DEADLINE_MS] (default: 1000)")
     var peerDeadlineMs: Int?
 
+    @Option(help: "Calls each API key may make: N/s (burst N), N/s,burst=M, or off. Over it: RESOURCE_EXHAUSTED (HTTP 429) with retry-after. [env: C360_GATEWAY_RATE_LIMIT] (default: 1000/s,burst=2000)")
+    var rateLimit: String?
+
     @Option(help: "HTTP port of the JSON API and web dashboard; 0 picks a free port. [env: C360_GATEWAY_HTTP_PORT] (default: 8080)")
     var httpPort: Int?
 
@@ -56,6 +59,15 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 1000
         guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }
+        let rateText: String = try rateLimit ?? environment.value("RATE_LIMIT") ?? "1000/s,burst=2000"
+        let limit: RateLimiter.Limit?
+        if rateText.lowercased() == "off" {
+            limit = nil
+        } else if let parsed = RateLimiter.Limit(parsing: rateText) {
+            limit = parsed
+        } else {
+            throw ValidationError("--rate-limit must be N/s, N/s,burst=M or off, not '\(rateText)'")
+        }
 
         let configuration = try server.resolve(for: identity)
         let host = ServiceHost(identity: identity, configuration: configuration)
@@ -81,7 +93,9 @@ struct GatewayCommand: AsyncParsableCommand {
         host.logger.notice("forwarding the backend services' own RPCs", metadata: [
             "rpcs": "\(forwarder.forwardedMethods.count)",
         ])
-        let accessControl = AccessControlInterceptor(authenticator: authenticator)
+        let accessControl = AccessControlInterceptor(authenticator: authenticator,
+                                                     rateLimiter: limit.map { RateLimiter(limit: $0) })
+        host.logger.notice("rate limit per API key", metadata: ["limit": "\(limit.map(String.init(describing:)) ?? "off")"])
         let bridge = InProcessGateway(services: [service, forwarder],
                                       interceptors: [RequestInterceptor(logger: host.logger), accessControl],
                                       drain: host.drain)

@@ -15,10 +15,13 @@ public struct AccessControlInterceptor: ServerInterceptor {
     public static let httpRouteKey = "x-c360-http-route"
     private let authenticator: Authenticator
     private let policies: AccessPolicies
+    private let rateLimiter: RateLimiter?
 
-    public init(authenticator: Authenticator, policies: AccessPolicies = .current) {
+    /// - Parameter rateLimiter: Calls per key; nil for no limit.
+    public init(authenticator: Authenticator, policies: AccessPolicies = .current, rateLimiter: RateLimiter? = nil) {
         self.authenticator = authenticator
         self.policies = policies
+        self.rateLimiter = rateLimiter
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -39,6 +42,11 @@ public struct AccessControlInterceptor: ServerInterceptor {
         }
         guard caller.key.role.satisfies(least) else {
             throw GatewayError.notPermitted(role: caller.key.role, method: method, needed: least)
+        }
+        if let rateLimiter, let wait = rateLimiter.admit(keyID: caller.key.id) {
+            let refusal = GatewayError.rateLimited(keyID: caller.key.id, limit: "\(rateLimiter.limit)", retryAfter: wait)
+            throw RPCError(code: .resourceExhausted, message: refusal.rpcErrorMessage,
+                           metadata: ["retry-after": "\(Int(wait.rounded(.up)))"])
         }
         var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
         if case .success(var contents) = response.accepted {

@@ -87,7 +87,11 @@ public enum HTTPServer {
 
     static func response(for failure: any Error) -> Response {
         if let rpc = failure as? RPCError {
-            return error(status(for: rpc.code), code: rpc.code.canonicalName, message: rpc.message)
+            var response = error(status(for: rpc.code), code: rpc.code.canonicalName, message: rpc.message)
+            if let wait = rpc.metadata[stringValues: "retry-after"].first(where: { _ in true }) {
+                response.headers[.retryAfter] = String(wait)
+            }
+            return response
         }
         return error(.badRequest, code: "INVALID_ARGUMENT", message: "the request could not be read: \(failure)")
     }

@@ -10,6 +10,7 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
     case keyNotFound(String)
     case lastAdminKey(String)
     case storedValue(String)
+    case rateLimited(keyID: String, limit: String, retryAfter: Double)
 
     public var rpcErrorCode: RPCError.Code {
         switch self {
@@ -18,6 +19,7 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .keyNotFound: .notFound
         case .lastAdminKey: .failedPrecondition
         case .storedValue: .internalError
+        case .rateLimited: .resourceExhausted
         }
     }
 
@@ -32,6 +34,8 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .keyNotFound(let id): "API key \(id) does not exist"
         case .lastAdminKey(let id): "API key \(id) is the last active admin key; create another admin key first"
         case .storedValue(let detail): "the gateway database holds a value this version cannot read: \(detail)"
+        case .rateLimited(let id, let limit, let retryAfter):
+            "API key \(id) is over its rate limit (\(limit)); retry in \(Int(retryAfter.rounded(.up))) s"
         }
     }
 }
