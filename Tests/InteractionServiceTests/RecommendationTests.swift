@@ -2,6 +2,7 @@ import C360ServerKit
 import C360StoreKit
 import C360TestSupport
 import Foundation
+import GRDB
 @testable import InteractionService
 import Testing
 
@@ -43,5 +44,44 @@ struct RecommendationTests {
         // A customer who bought everything gets nothing; one without purchases gets nothing
         #expect(try await store.recommendations(for: "c1", limit: 5).map(\.sku) == ["bag"])
         #expect(try await store.recommendations(for: Customers.sara, limit: 5).isEmpty)
+    }
+}
+
+@Suite("Item-to-item counts across a merge")
+struct RecommendationMergeTests {
+    /// buyers of each product and of each ordered pair, as stored.
+    private func counts(_ store: InteractionStore) async throws -> (items: [String: Int], pairs: [String: Int]) {
+        try await store.writer.read { db in
+            let items = try Row.fetchAll(db, sql: "SELECT sku, buyers FROM item")
+            let pairs = try Row.fetchAll(db, sql: "SELECT sku, other, buyers FROM item_pair")
+            return (Dictionary(uniqueKeysWithValues: items.map { ($0["sku"] as String, $0["buyers"] as Int) }),
+                    Dictionary(uniqueKeysWithValues: pairs.map { ("\($0["sku"] as String)+\($0["other"] as String)", $0["buyers"] as Int) }))
+        }
+    }
+
+    @Test("merging two buyers counts the survivor's combined basket once; unmerging restores the counts")
+    func mergeAndUnmerge() async throws {
+        let clock = TestClock()
+        let store = try makeInteractionStore(clock: clock)
+        let tests = RecommendationTests()
+        _ = try await store.ingest([
+            tests.order("1", "c1", ["camera", "tripod"], at: clock.now()),
+            tests.order("2", "c2", ["camera", "bag"], at: clock.now()),
+        ])
+        let before = try await counts(store)
+        #expect(before.items == ["camera": 2, "tripod": 1, "bag": 1])
+        #expect(before.pairs["tripod+bag"] == nil)
+
+        try await store.writer.write { db in try store.rekey(db, merged: "c2", survivor: "c1") }
+        let merged = try await counts(store)
+        #expect(merged.items == ["camera": 1, "tripod": 1, "bag": 1])
+        #expect(merged.pairs == ["camera+tripod": 1, "tripod+camera": 1, "camera+bag": 1, "bag+camera": 1,
+                                 "tripod+bag": 1, "bag+tripod": 1])
+
+        try await store.writer.write { db in try store.unrekey(db, merged: "c2", survivor: "c1") }
+        let restored = try await counts(store)
+        #expect(restored.items == before.items && restored.pairs == before.pairs)
+        let names = try await store.writer.read { db in try String.fetchAll(db, sql: "SELECT name FROM item ORDER BY sku") }
+        #expect(names == ["Name of bag", "Name of camera", "Name of tripod"])
     }
 }

@@ -8,6 +8,8 @@ extension InteractionStore {
     /// for an unmerge. Runs inside the transaction of `MergeFollower`, which also stores the feed position; a second
     /// run finds nothing left to move.
     public func rekey(_ db: Database, merged: String, survivor: String) throws {
+        let survivorSKUs = try Self.skus(db, of: survivor), mergedSKUs = try Self.skus(db, of: merged)
+        try Self.adjustAffinity(db, separate: [survivorSKUs, mergedSKUs], combined: survivorSKUs.union(mergedSKUs))
         for (table, key) in Self.customerTables {
             try MergeJournal.record(db, merged: merged, survivor: survivor, table: table,
                                     keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
@@ -31,8 +33,52 @@ extension InteractionStore {
                 UPDATE \(table) SET customerId = ? WHERE customerId = ? AND \(key) IN (\(MergeJournal.keysSubquery))
                 """, arguments: [merged, survivor, merged, table])
         }
+        let survivorSKUs = try Self.skus(db, of: survivor), mergedSKUs = try Self.skus(db, of: merged)
+        try Self.adjustAffinity(db, combined: survivorSKUs.union(mergedSKUs), separate: [survivorSKUs, mergedSKUs])
         try recomputeSummary(db, customer: survivor)
         try recomputeSummary(db, customer: merged)
+    }
+
+    /// Moves the item-to-item counts from buyers with the `separate` product sets to one buyer with `combined`
+    /// (a merge), or back (an unmerge: the arguments swapped): two buyers of a product become one, and products the
+    /// two bought apart become bought together. Without it a merged customer's basket would be counted twice for
+    /// what both bought and never for the pairs across the two.
+    static func adjustAffinity(_ db: Database, separate: [Set<String>], combined: Set<String>) throws {
+        try applyAffinity(db, sets: separate, sign: -1)
+        try applyAffinity(db, sets: [combined], sign: 1)
+        try dropEmptyAffinity(db)
+    }
+
+    /// `adjustAffinity` for an unmerge: one buyer with `combined` becomes buyers with the `separate` sets.
+    static func adjustAffinity(_ db: Database, combined: Set<String>, separate: [Set<String>]) throws {
+        try applyAffinity(db, sets: [combined], sign: -1)
+        try applyAffinity(db, sets: separate, sign: 1)
+        try dropEmptyAffinity(db)
+    }
+
+    /// Adds (`sign` 1) or removes (-1) one buyer per set to each product and each ordered pair of products in it.
+    private static func applyAffinity(_ db: Database, sets: [Set<String>], sign: Int) throws {
+        let item = try db.cachedStatement(sql: """
+            INSERT INTO item (sku, name, buyers) VALUES (?, '', ?)
+            ON CONFLICT (sku) DO UPDATE SET buyers = buyers + excluded.buyers
+            """)
+        let pair = try db.cachedStatement(sql: """
+            INSERT INTO item_pair (sku, other, buyers) VALUES (?, ?, ?)
+            ON CONFLICT (sku, other) DO UPDATE SET buyers = buyers + excluded.buyers
+            """)
+        for products in sets {
+            for sku in products {
+                try item.execute(arguments: [sku, sign])
+                for other in products where other != sku { try pair.execute(arguments: [sku, other, sign]) }
+            }
+        }
+    }
+
+    /// Deletes the counts an adjustment brought to zero (only after both halves, so a product's name survives a
+    /// count that passes through zero).
+    private static func dropEmptyAffinity(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM item WHERE buyers <= 0")
+        try db.execute(sql: "DELETE FROM item_pair WHERE buyers <= 0")
     }
 
     /// The tables holding rows of one customer, with each row's key.
