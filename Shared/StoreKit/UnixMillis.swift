@@ -1,7 +1,10 @@
 public import Foundation
 
-/// Dates as Unix milliseconds, the unit every instant column of every service's database uses (integers keep
-/// indexes small and comparisons cheap).
+/// Dates as Unix milliseconds, the unit the instant columns of interaction-, feedback-, success- and
+/// outreach-service and the gateway use (integers keep indexes small and comparisons cheap). profile-service is the
+/// exception: its records store `Date` through GRDB's default (`YYYY-MM-DD HH:MM:SS.SSS` text, which also sorts in
+/// time order), and its newer columns follow that so one database keeps one format; moving it to integers would
+/// rewrite every row of its largest tables in a migration, which no measurement has asked for yet.
 extension Date {
     /// Saturates instead of trapping: requests are range-checked before they become dates (`Validate.timestamp`),
     /// so this only guards against a date computed from one (a window end plus a margin), where a wrong answer at
