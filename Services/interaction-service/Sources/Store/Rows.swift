@@ -13,10 +13,10 @@ extension Touchpoint {
         """
 
     /// Arguments in `columns` order.
-    func insertArguments(recordedAt: Date) -> StatementArguments {
+    func insertArguments(recordedAt: Date) throws -> StatementArguments {
         [eventID, customerID, occurredAt.unixMillis, recordedAt.unixMillis, channel.rawValue, kind.rawValue,
          direction.rawValue, agentID, ticketID, campaignID, duration.map { Int64(($0 * 1000).rounded()) },
-         purchase.flatMap(JSONCoding.text), attributes.isEmpty ? nil : JSONCoding.text(attributes), body]
+         try purchase.map(JSONColumn.encode), attributes.isEmpty ? nil : try JSONColumn.encode(attributes), body]
     }
 
     init(row: Row) throws {
@@ -27,8 +27,8 @@ extension Touchpoint {
             eventID: row["eventId"], customerID: row["customerId"], occurredAt: Date(unixMillis: row["occurredAt"]),
             channel: channel, kind: kind, direction: direction, agentID: row["agentId"], ticketID: row["ticketId"],
             campaignID: row["campaignId"], duration: (row["durationMs"] as Int64?).map { Double($0) / 1000 },
-            purchase: (row["purchase"] as String?).flatMap { JSONCoding.decode(Purchase.self, $0) },
-            attributes: (row["attributes"] as String?).flatMap { JSONCoding.decode([String: String].self, $0) } ?? [:],
+            purchase: try (row["purchase"] as String?).map { try JSONColumn.decode(Purchase.self, $0) },
+            attributes: try (row["attributes"] as String?).map { try JSONColumn.decode([String: String].self, $0) } ?? [:],
             body: row["body"], recordedAt: Date(unixMillis: row["recordedAt"]))
     }
 
@@ -64,16 +64,5 @@ extension Ticket {
             agentReplyCount: row["agentReplyCount"], customerReplyCount: row["customerReplyCount"],
             reopenCount: row["reopenCount"], assignedAgentID: row["assignedAgentId"],
             openedEventID: row["openedEventId"], updatedAt: Date(unixMillis: row["updatedAt"]))
-    }
-}
-
-/// JSON for the few columns that hold structured values.
-enum JSONCoding {
-    static func text<Value: Encodable>(_ value: Value) -> String? {
-        (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    static func decode<Value: Decodable>(_ type: Value.Type, _ text: String) -> Value? {
-        try? JSONDecoder().decode(type, from: Data(text.utf8))
     }
 }

@@ -188,22 +188,6 @@ public struct ListPosition: Codable, Sendable, Equatable {
     }
 }
 
-/// JSON columns (components, alert bodies) in one place.
-enum JSONColumn {
-    static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<Value: Decodable>(_ type: Value.Type, _ text: String) throws -> Value {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try decoder.decode(type, from: Data(text.utf8))
-    }
-}
-
 /// Whose database this is, for the shared `backup` and `restore` subcommands.
 extension SuccessStore: ServiceStore {
     public static var identity: ServiceIdentity { .success }

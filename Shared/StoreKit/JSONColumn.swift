@@ -1,0 +1,20 @@
+import Foundation
+
+/// The one way a store writes and reads a column holding JSON (a purchase's items, a health score's components, an
+/// alert body): keys sorted, so equal values are equal text; instants as Unix milliseconds, like every other instant
+/// column. Both directions throw: a value that cannot be stored, or a stored value this version cannot read, fails the
+/// transaction or the read with the reason instead of turning into a silent `nil`.
+public enum JSONColumn {
+    public static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    public static func decode<Value: Decodable>(_ type: Value.Type, _ text: String) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+}
