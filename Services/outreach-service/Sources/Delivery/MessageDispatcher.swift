@@ -117,6 +117,7 @@ public struct MessageDispatcher: Service {
     /// marks the rest `sending` in one transaction, delivers them `concurrency` at a time and settles the results in
     /// one transaction.
     func send(_ batch: [MessageRecord]) async {
+        var begun: Set<String> = []
         do {
             let templates = try await store.templates(ids: Set(batch.map(\.templateId)))
             var settled: [(messageID: String, outcome: SendOutcome)] = []
@@ -141,21 +142,22 @@ public struct MessageDispatcher: Service {
                 }
             }
             try await store.settleAll(settled, at: now())
-            count(settled.map(\.outcome))
+            count(settled.map(\.outcome), deferredAs: "deferred")
             try await store.beginAttempts(deliveries.map { ($0.message.messageId, $0.envelope.channel.rawValue) })
+            begun = Set(deliveries.map(\.message.messageId))
             let results = await deliver(deliveries.map { ($0.envelope, $0.adapter) })
             let outcomes = zip(deliveries, results).map { delivery, result in
                 (delivery.message.messageId, outcome(delivery.message, envelope: delivery.envelope, result))
             }
             try await store.settleAll(outcomes, at: now())
-            count(outcomes.map(\.1))
+            count(outcomes.map(\.1), deferredAs: "retried")
         } catch {
             guard !Task.isCancelled else { return }
             // profile-service unreachable, or the store: the batch stays queued and is tried again shortly. Messages
             // already marked `sending` stay so, and are settled by `recoverInterruptedSends` at the next start.
             logger.info("messages postponed", metadata: ["messages": "\(batch.count)", "error": "\(error)"])
             let retry = now().adding(.seconds(2))
-            try? await store.settleAll(batch.filter { $0.status != .sending }.map {
+            try? await store.settleAll(batch.filter { !begun.contains($0.messageId) }.map {
                 ($0.messageId, .deferred(until: retry, reason: "\(error)"))
             }, at: now())
         }
@@ -197,14 +199,15 @@ public struct MessageDispatcher: Service {
         }
     }
 
-    /// Counts settlements by outcome (`c360_outreach_messages_total{outcome}`).
-    func count(_ outcomes: [SendOutcome]) {
+    /// Counts settlements by outcome (`c360_outreach_messages_total{outcome}`); a deferral counts as `deferredAs`:
+    /// "deferred" when planned (quiet hours), "retried" after a delivery attempt.
+    func count(_ outcomes: [SendOutcome], deferredAs deferral: String) {
         for outcome in outcomes {
             let label = switch outcome {
             case .sent: "sent"
             case .suppressed: "suppressed"
             case .failed: "failed"
-            case .deferred(_, let reason): reason.hasPrefix("retry ") ? "retried" : "deferred"
+            case .deferred: deferral
             }
             Counter(label: "c360_outreach_messages_total", dimensions: [("outcome", label)]).increment()
         }
