@@ -79,7 +79,7 @@ struct InterruptedSendTests {
                 purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
                 createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, recipient: "",
                 subject: "", body: "", language: ""))
-            try await store.beginAttempt(id, channel: channel)
+            try await store.beginAttempts([(id, channel)])
         }
         let recovered = try await store.recoverInterruptedSends(resendable: ["sms", "push"], now: now)
         #expect(recovered.requeued == 1 && recovered.failed == 1)

@@ -219,7 +219,7 @@ actor SMTPConnectionPool {
             if waiters.isEmpty { idle.append(session) } else { wakeOne(with: session) }
         } else {
             open -= 1
-            if !waiters.isEmpty { wakeOne(with: nil) }
+            wakeOne(with: nil)
         }
     }
 

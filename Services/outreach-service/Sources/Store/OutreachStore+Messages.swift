@@ -78,11 +78,6 @@ extension OutreachStore {
         }
     }
 
-    /// One message's `beginAttempts`.
-    public func beginAttempt(_ messageID: String, channel: String) async throws {
-        try await beginAttempts([(messageID, channel)])
-    }
-
     /// Settles the messages a previous process stopped in the middle of delivering — whether the customer got them
     /// is unknown. Those on `resendable` channels (whose receiver drops a repeat of the idempotency key: the webhook)
     /// are queued again; the others (email: SMTP has no such key) fail with the reason, because a customer must never
@@ -195,16 +190,6 @@ extension OutreachStore {
         }
     }
 
-    /// Marketing messages sent to a customer since `since` (the frequency cap's count).
-    public func marketingSent(customerID: String, since: Date) async throws -> Int {
-        try await writer.read { db in
-            try MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
-                .filter(MessageRecord.Columns.purpose == MessagePurpose.marketing.rawValue)
-                .filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
-                .filter(MessageRecord.Columns.sentAt >= since.unixMillis).fetchCount(db)
-        }
-    }
-
     /// Sent messages whose outbound touchpoint is not stored in interaction-service yet, oldest first.
     public func unrecordedTouchpoints(limit: Int) async throws -> [MessageRecord] {
         try await writer.read { db in
@@ -212,10 +197,6 @@ extension OutreachStore {
                 .filter(MessageRecord.Columns.touchpointRecorded == false)
                 .order(MessageRecord.Columns.sentAt).limit(limit).fetchAll(db)
         }
-    }
-
-    public func markTouchpointRecorded(_ messageID: String) async throws {
-        try await markTouchpointsRecorded([messageID])
     }
 
     /// Marks messages' outbound touchpoints as stored, in one transaction.
