@@ -104,6 +104,9 @@ public struct LoyaltyClock: Service {
     let interval: Duration
     let logger: Logger
 
+    /// Lots expired per transaction.
+    static var expiryBatch: Int { 500 }
+
     public init(store: ProfileStore, interval: Duration, logger: Logger) {
         self.store = store
         self.interval = interval
@@ -118,9 +121,9 @@ public struct LoyaltyClock: Service {
                 do {
                     var expired = 0
                     while true {
-                        let batch = try await store.expirePoints(now: now)
+                        let batch = try await store.expirePoints(now: now, limit: Self.expiryBatch)
                         expired += batch
-                        if batch < 500 || Task.isCancelled { break }
+                        if batch < Self.expiryBatch || Task.isCancelled { break }
                     }
                     if expired > 0 {
                         Counter(label: "c360_profile_loyalty_lots_expired_total").increment(by: expired)

@@ -33,14 +33,7 @@ extension ProfileStore {
     public func currentConsents(customer id: String) async throws -> (customerID: String, consents: [ConsentDecision]) {
         try await writer.read { db in
             let (row, _) = try activeRow(db, resolving: id)
-            let records = try ConsentRecord.fetchAll(db, sql: """
-                SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
-                    SELECT *, ROW_NUMBER() OVER (
-                        PARTITION BY purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
-                    FROM consent_decision WHERE customerId = ?)
-                WHERE rank = 1 ORDER BY purpose, channel
-                """, arguments: [row.id])
-            return (row.id, records.map(\.decision))
+            return (row.id, try Self.currentDecisions(db, customerIDs: [row.id])[row.id] ?? [])
         }
     }
 
@@ -50,29 +43,28 @@ extension ProfileStore {
         _ ids: [String]
     ) async throws -> [Result<(profile: CustomerProfile, consents: [ConsentDecision]), ProfileError>] {
         try await writer.read { db in
-            let resolved: [Result<CustomerRecord, ProfileError>] = ids.map { id in
-                do { return .success(try activeRow(db, resolving: id).0) } catch let error as ProfileError {
-                    return .failure(error)
-                } catch {
-                    return .failure(.customerNotFound(id))
-                }
-            }
+            let resolved = try activeRows(db, resolving: ids)
             var seen = Set<String>()
             let rows = resolved.compactMap { try? $0.get() }.filter { seen.insert($0.id).inserted }
             let profiles = Dictionary(uniqueKeysWithValues: try profiles(db, rows: rows).map { ($0.id, $0) })
-            let rowIDs = rows.map(\.id)
-            let records = rowIDs.isEmpty ? [] : try ConsentRecord.fetchAll(db, sql: """
-                SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
-                    SELECT *, ROW_NUMBER() OVER (
-                        PARTITION BY customerId, purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
-                    FROM consent_decision WHERE customerId IN (\(databaseQuestionMarks(count: rowIDs.count))))
-                WHERE rank = 1 ORDER BY customerId, purpose, channel
-                """, arguments: StatementArguments(rowIDs))
-            let consents = Dictionary(grouping: records, by: \.customerId)
+            let consents = try Self.currentDecisions(db, customerIDs: rows.map(\.id))
             return resolved.map { result in
-                result.map { row in (profiles[row.id]!, (consents[row.id] ?? []).map(\.decision)) }
+                result.map { row in (profiles[row.id]!, consents[row.id] ?? []) }
             }
         }
+    }
+
+    /// The newest decision per purpose × channel of each customer, by customer, in purpose and channel order.
+    static func currentDecisions(_ db: Database, customerIDs: [String]) throws -> [String: [ConsentDecision]] {
+        guard !customerIDs.isEmpty else { return [:] }
+        let records = try ConsentRecord.fetchAll(db, sql: """
+            SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
+                SELECT *, ROW_NUMBER() OVER (
+                    PARTITION BY customerId, purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
+                FROM consent_decision WHERE customerId IN (\(databaseQuestionMarks(count: customerIDs.count))))
+            WHERE rank = 1 ORDER BY customerId, purpose, channel
+            """, arguments: StatementArguments(customerIDs))
+        return Dictionary(grouping: records, by: \.customerId).mapValues { $0.map(\.decision) }
     }
 
     /// Every decision, newest first, one page after `position`.

@@ -18,13 +18,16 @@ extension ProfileStore {
     /// What each of `ids` resolves to for a write, in one read: the active customer's id (itself, or the survivor of
     /// a merge), or why it cannot take data (`ProfileError`: unknown, deleted or erased).
     public func resolve(_ ids: [String]) async throws -> [Result<String, ProfileError>] {
-        try await writer.read { db in
-            try ids.map { id in
-                do {
-                    return .success(try activeRow(db, resolving: id).0.id)
-                } catch let error as ProfileError {
-                    return .failure(error)
-                }
+        try await writer.read { db in try activeRows(db, resolving: ids).map { $0.map(\.id) } }
+    }
+
+    /// The active row each of `ids` resolves to, or why it cannot be used; a database error throws.
+    func activeRows(_ db: Database, resolving ids: [String]) throws -> [Result<CustomerRecord, ProfileError>] {
+        try ids.map { id in
+            do {
+                return .success(try activeRow(db, resolving: id).0)
+            } catch let error as ProfileError {
+                return .failure(error)
             }
         }
     }

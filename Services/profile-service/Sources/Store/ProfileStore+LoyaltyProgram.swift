@@ -53,7 +53,7 @@ extension ProfileStore {
     public static func queueLoyalty(
         _ db: Database, for events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date
     ) throws {
-        let due = now.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        let due = now.adding(delay)
         for event in events {
             let id = event.kind == .customerRekeyed ? event.relatedCustomerID : event.customerID
             guard !id.isEmpty else { continue }
@@ -65,20 +65,21 @@ extension ProfileStore {
     ///
     /// - Returns: How many were queued.
     public func queueTierReview(now: Date) async throws -> Int {
-        try await writer.write { db in
-            let ids = try String.fetchAll(db, CustomerRecord.select(CustomerRecord.Columns.id)
-                .filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
-                .filter(CustomerRecord.Columns.windowSpendMinor != 0 && CustomerRecord.Columns.windowSpendMinor != nil))
-            for id in ids { try Self.loyaltyQueue.enqueue(db, customerID: id, due: now) }
-            return ids.count
-        }
+        try await queueActiveCustomers(
+            where: CustomerRecord.Columns.windowSpendMinor != 0 && CustomerRecord.Columns.windowSpendMinor != nil, now: now)
     }
 
     /// Queues every active customer (after the program's feed position fell out of interaction-service's retention).
     public func queueLoyaltyForEveryone(now: Date) async throws -> Int {
+        try await queueActiveCustomers(where: true.sqlExpression, now: now)
+    }
+
+    /// Queues the active customers matching `condition` for evaluation now, in one transaction.
+    private func queueActiveCustomers(where condition: SQLExpression, now: Date) async throws -> Int {
         try await writer.write { db in
             let ids = try String.fetchAll(db, CustomerRecord.select(CustomerRecord.Columns.id)
-                .filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue))
+                .filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
+                .filter(condition))
             for id in ids { try Self.loyaltyQueue.enqueue(db, customerID: id, due: now) }
             return ids.count
         }
