@@ -9,7 +9,7 @@ extension InteractionStore {
     /// run finds nothing left to move.
     public func rekey(_ db: Database, merged: String, survivor: String) throws {
         let survivorSKUs = try Self.skus(db, of: survivor), mergedSKUs = try Self.skus(db, of: merged)
-        try Self.adjustAffinity(db, separate: [survivorSKUs, mergedSKUs], combined: survivorSKUs.union(mergedSKUs))
+        try Self.moveAffinity(db, from: [survivorSKUs, mergedSKUs], to: [survivorSKUs.union(mergedSKUs)])
         for (table, key) in Self.customerTables {
             try MergeJournal.record(db, merged: merged, survivor: survivor, table: table,
                                     keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
@@ -34,26 +34,27 @@ extension InteractionStore {
                 """, arguments: [merged, survivor, merged, table])
         }
         let survivorSKUs = try Self.skus(db, of: survivor), mergedSKUs = try Self.skus(db, of: merged)
-        try Self.adjustAffinity(db, combined: survivorSKUs.union(mergedSKUs), separate: [survivorSKUs, mergedSKUs])
+        try Self.moveAffinity(db, from: [survivorSKUs.union(mergedSKUs)], to: [survivorSKUs, mergedSKUs])
         try recomputeSummary(db, customer: survivor)
         try recomputeSummary(db, customer: merged)
     }
 
-    /// Moves the item-to-item counts from buyers with the `separate` product sets to one buyer with `combined`
-    /// (a merge), or back (an unmerge: the arguments swapped): two buyers of a product become one, and products the
-    /// two bought apart become bought together. Without it a merged customer's basket would be counted twice for
-    /// what both bought and never for the pairs across the two.
-    static func adjustAffinity(_ db: Database, separate: [Set<String>], combined: Set<String>) throws {
-        try applyAffinity(db, sets: separate, sign: -1)
-        try applyAffinity(db, sets: [combined], sign: 1)
-        try dropEmptyAffinity(db)
-    }
-
-    /// `adjustAffinity` for an unmerge: one buyer with `combined` becomes buyers with the `separate` sets.
-    static func adjustAffinity(_ db: Database, combined: Set<String>, separate: [Set<String>]) throws {
-        try applyAffinity(db, sets: [combined], sign: -1)
-        try applyAffinity(db, sets: separate, sign: 1)
-        try dropEmptyAffinity(db)
+    /// Replaces buyers with the product sets `from` by buyers with the sets `to` in the item-to-item counts: a merge
+    /// turns the two customers' baskets into the survivor's combined one, an unmerge the other way round. Without it
+    /// a merged customer's basket would be counted twice for what both bought and never for the pairs across the two.
+    /// Counts that reach zero are deleted only at the end, so a product's name survives a count passing through zero.
+    static func moveAffinity(_ db: Database, from: [Set<String>], to: [Set<String>]) throws {
+        try applyAffinity(db, sets: from, sign: -1)
+        try applyAffinity(db, sets: to, sign: 1)
+        // Only the counts this move lowered, by key: a scan would read every product pair of the catalogue.
+        let dropItem = try db.cachedStatement(sql: "DELETE FROM item WHERE sku = ? AND buyers <= 0")
+        let dropPair = try db.cachedStatement(sql: "DELETE FROM item_pair WHERE sku = ? AND other = ? AND buyers <= 0")
+        for products in from {
+            for sku in products {
+                try dropItem.execute(arguments: [sku])
+                for other in products where other != sku { try dropPair.execute(arguments: [sku, other]) }
+            }
+        }
     }
 
     /// Adds (`sign` 1) or removes (-1) one buyer per set to each product and each ordered pair of products in it.
@@ -72,13 +73,6 @@ extension InteractionStore {
                 for other in products where other != sku { try pair.execute(arguments: [sku, other, sign]) }
             }
         }
-    }
-
-    /// Deletes the counts an adjustment brought to zero (only after both halves, so a product's name survives a
-    /// count that passes through zero).
-    private static func dropEmptyAffinity(_ db: Database) throws {
-        try db.execute(sql: "DELETE FROM item WHERE buyers <= 0")
-        try db.execute(sql: "DELETE FROM item_pair WHERE buyers <= 0")
     }
 
     /// The tables holding rows of one customer, with each row's key.

@@ -16,7 +16,7 @@ public struct ProductRecommendation: Decodable, FetchableRecord, Sendable, Equat
 /// filtering", 2003): for every pair of products, how many customers bought both, kept up to date as purchases are
 /// ingested; a customer's recommendations are the products most similar (cosine of buyer sets) to the ones they
 /// bought. The tables hold counts only, no customer ids, so erasure leaves them alone; a merge makes two buyers one
-/// (`adjustAffinity`, undone by an unmerge). A customer's own products are read from their purchases, which merges
+/// (`moveAffinity`, undone by an unmerge). A customer's own products are read from their purchases, which merges
 /// and erasure already move or remove.
 extension InteractionStore {
     /// The migration that adds the affinity tables and fills them from the purchases already stored.
