@@ -130,10 +130,8 @@ extension SuccessService {
         let owner = try Validate.text(request.ownerID, field: "owner_id", maxLength: 128)
         var due: TimeInterval = 3 * 86_400
         if request.hasDueIn {
-            due = Double(request.dueIn.seconds) + Double(request.dueIn.nanos) / 1e9
-            guard (60...(365 * 86_400)).contains(due) else {
-                throw InvalidArgument("due_in", "must be 1 minute to 365 days, not \(request.dueIn.seconds) s")
-            }
+            due = try Validate.duration(request.dueIn, field: "due_in", maximum: 365 * 86_400)
+            guard due >= 60 else { throw InvalidArgument("due_in", "must be at least 1 minute, not \(due) s") }
         }
         let customerID = try await customers.resolveForWrite(request.customerID)
         let at = now()
