@@ -61,11 +61,9 @@ public final class RateLimiter: Sendable {
             let elapsed = max(0, instant.timeIntervalSince(bucket.updated))
             bucket.tokens = min(limit.burst, bucket.tokens + elapsed * limit.perSecond)
             bucket.updated = instant
-            defer {
-                // A bucket that refilled completely carries no state worth keeping: drop it, so the table holds
-                // only keys that are busy now.
-                if bucket.tokens >= limit.burst, buckets.count > 10_000 { buckets[keyID] = nil } else { buckets[keyID] = bucket }
-            }
+            // One bucket per authenticated key (the interceptor admits only after authentication), so the table is
+            // bounded by the keys an admin created, not by what clients send.
+            defer { buckets[keyID] = bucket }
             guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / limit.perSecond }
             bucket.tokens -= 1
             return nil
