@@ -166,14 +166,14 @@ struct SendBenchmark: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(1))
             campaign = try await outreach.getCampaign(.with { $0.campaignID = "bench-run" })
             peakRSS = max(peakRSS, residentBytes(of: process.processIdentifier))
-            let elapsed = (clock.now - begun).seconds
+            let elapsed = (clock.now - begun).inSeconds
             let done = campaign.sent + campaign.suppressed + campaign.failed
             say("  \(Format.decimal(elapsed, 0)) s: \(done)/\(campaign.total) settled (sent \(campaign.sent), "
                 + "deferred \(campaign.deferred), failed \(campaign.failed)) — \(Format.whole(Double(done) / max(elapsed, 0.001))) msg/s, "
                 + "RSS \(Format.megabytes(peakRSS))")
             guard elapsed < Double(timeout) else { throw BenchError("the campaign did not complete within \(timeout) s") }
         }
-        let elapsed = (clock.now - begun).seconds
+        let elapsed = (clock.now - begun).inSeconds
         let settled = campaign.sent + campaign.suppressed + campaign.failed
         say("")
         say("campaign of \(campaign.total) messages completed in \(Format.decimal(elapsed, 1)) s: "
@@ -202,12 +202,12 @@ struct SendBenchmark: AsyncParsableCommand {
             }
             recorded += count
             position = through
-            guard (clock.now - begun).seconds < Double(timeout) else {
+            guard (clock.now - begun).inSeconds < Double(timeout) else {
                 throw BenchError("only \(recorded) of \(campaign.sent) outbound touchpoints were recorded within \(timeout) s")
             }
             if recorded < Int(campaign.sent) { try await Task.sleep(for: .milliseconds(200)) }
         }
-        say("all \(recorded) outbound touchpoints stored in interaction-service \(Format.decimal((clock.now - begun).seconds - elapsed, 1)) s "
+        say("all \(recorded) outbound touchpoints stored in interaction-service \(Format.decimal((clock.now - begun).inSeconds - elapsed, 1)) s "
             + "after the last message settled")
     }
 
@@ -219,8 +219,4 @@ struct SendBenchmark: AsyncParsableCommand {
         else { return 0 }
         return kilobytes * 1024
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
