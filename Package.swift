@@ -25,6 +25,12 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let certificateReloading = Target.Dependency.product(name: "NIOCertificateReloading", package: "swift-nio-extras")
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let hummingbirdCore = Target.Dependency.product(name: "HummingbirdCore", package: "hummingbird")
+let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: "hummingbird")
 
 let package = Package(
     name: "Customer360",
@@ -53,6 +59,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // MARK: Shared libraries
@@ -99,7 +108,10 @@ let package = Package(
         /// Connections to peer services: one address, one long-lived client, deadlines on every call.
         .target(
             name: "C360Clients",
-            dependencies: ["C360Contracts", grpcCore, grpcHTTP2, logging, metrics, lifecycle],
+            dependencies: [
+                "C360Contracts", grpcCore, grpcHTTP2, logging, metrics, lifecycle, unixSignals, nioSSL,
+                certificateReloading, x509,
+            ],
             path: "Shared/Clients",
             swiftSettings: strictSettings
         ),
@@ -189,7 +201,7 @@ let package = Package(
             name: "C360Gateway",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcHTTP2, grdb, logging,
-                swiftProtobuf, hummingbird, lifecycle,
+                swiftProtobuf, hummingbird, hummingbirdCore, hummingbirdTLS, nioSSL, certificateReloading, lifecycle,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Services/gateway/Sources",

@@ -7,6 +7,8 @@
 #   chromium        the dashboard's browser test drives headless Chromium
 #   gcc, libc6-dev, pkg-config, libprotobuf-c-dev, libcurl4-openssl-dev
 #                   the C client (clients/c): a C11 compiler, protobuf-c's runtime, libcurl with HTTP/2
+#   openssl, curl   scripts/dev-certs.sh makes the TLS certificates; the TLS tests read what a server presents
+#                   (openssl s_client) and fetch the gateway's HTTPS port (curl)
 # protoc (protobuf-compiler) and protoc-gen-c (protobuf-c-compiler) are only needed to regenerate contracts
 # (scripts/generate-contracts.sh), not to build or test.
 set -euo pipefail
@@ -30,6 +32,8 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 installed libprotobuf-c-dev || missing+=(libprotobuf-c-dev)
 # Any flavour of libcurl's headers will do (they conflict with each other); Debian's are all built with HTTP/2.
 installed 'libcurl4-*-dev' || missing+=(libcurl4-openssl-dev)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
 
 if ((${#missing[@]} > 0)); then
   sudo=()

@@ -48,6 +48,9 @@ struct DemoDataCommand: AsyncParsableCommand {
     @Option(help: "File holding the services' token, when they are configured with one (--service-token-file).")
     var serviceTokenFile: String?
 
+    /// With TLS the services want a certificate: the ops tools' one is named `operator` (scripts/dev-certs.sh).
+    @OptionGroup var tls: TLSOptions
+
     @Flag(help: "Load even into services that already hold data.")
     var force = false
 
@@ -156,9 +159,11 @@ struct DemoDataCommand: AsyncParsableCommand {
         let token = try serviceTokenFile.map { file in
             try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        let credentials = PeerCredentials(tls: try tls.identity(environment: nil), serviceToken: token)
         return try await withGRPCClient(
-            transport: try .http2NIOPosix(target: .dns(host: peer.host, port: peer.port), transportSecurity: .plaintext),
-            interceptors: token.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+            transport: try .http2NIOPosix(target: peer.target,
+                                          transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
+            interceptors: credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
         ) { client in
             try await body(client)
         }

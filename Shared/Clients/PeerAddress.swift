@@ -1,3 +1,8 @@
+public import GRPCNIOTransportHTTP2
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where a peer service listens: `host:port`, as given by `--profile-addr` and friends.
 public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
@@ -21,5 +26,15 @@ public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// What a gRPC client connects to: an IPv4 or IPv6 literal as an address, any other host through DNS. With TLS an
+    /// address sends no server name (SNI may not carry an IP) and the certificate is checked against its IP
+    /// addresses; a name is sent and checked against the certificate's DNS names.
+    public var target: any ResolvableTarget {
+        var ipv4 = in_addr(), ipv6 = in6_addr()
+        if inet_pton(AF_INET, host, &ipv4) == 1 { return .ipv4(address: host, port: port) }
+        if inet_pton(AF_INET6, host, &ipv6) == 1 { return .ipv6(address: host, port: port) }
+        return .dns(host: host, port: port)
     }
 }

@@ -13,19 +13,20 @@ public struct PeerConnection: Service {
     public let address: PeerAddress
     public let client: GRPCClient<HTTP2ClientTransport.Posix>
 
-    /// A connection to `address`; with a `serviceToken`, every call carries it (internal services check it).
-    public init(address: PeerAddress, serviceToken: String? = nil) throws {
+    /// A connection to `address` that proves who this process is with `credentials`: over mutual TLS when it has
+    /// a certificate, else with the service token on every call (internal services check one or the other).
+    public init(address: PeerAddress, credentials: PeerCredentials = .none) throws {
         self.address = address
         self.client = GRPCClient(
             transport: try .http2NIOPosix(
-                target: .dns(host: address.host, port: address.port),
-                transportSecurity: .plaintext,
+                target: address.target,
+                transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext,
                 config: .defaults { config in
                     config.connection.flushCoalescing = nil
                 }
             ),
             interceptors: [RequestIDClientInterceptor(), PeerCallMetricsInterceptor()]
-                + (serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? [])
+                + (credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? [])
         )
     }
 
@@ -36,6 +37,23 @@ public struct PeerConnection: Service {
             client.beginGracefulShutdown()
         }
     }
+}
+
+/// How a process proves who it is to the services it calls: its TLS certificate (mutual TLS, the identity is the
+/// certificate's name) or, in deployments without TLS, the shared service token.
+public struct PeerCredentials: Sendable {
+    public var tls: TLSIdentity?
+    /// Sent only when there is no certificate: with TLS the certificate says who calls, and the token would be one
+    /// more secret on the wire for nothing.
+    public var serviceToken: String?
+
+    public init(tls: TLSIdentity? = nil, serviceToken: String? = nil) {
+        self.tls = tls
+        self.serviceToken = tls == nil ? serviceToken : nil
+    }
+
+    /// Plaintext, no token: a deployment on loopback that checks nothing.
+    public static let none = PeerCredentials()
 }
 
 /// Call options with a deadline, which every call between services carries.

@@ -2,7 +2,7 @@ public import GRPCCore
 
 /// Adds the deployment's service token to every call a service makes to a peer.
 public struct ServiceTokenClientInterceptor: ClientInterceptor {
-    /// Same key as `ServiceTokenInterceptor.metadataKey` on the server side.
+    /// The key `CallerInterceptor` reads on the server side.
     public static let metadataKey = "x-c360-service-token"
     private let token: String
 

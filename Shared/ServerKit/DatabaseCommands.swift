@@ -41,6 +41,9 @@ public struct BackupCommand<Store: ServiceStore>: AsyncParsableCommand {
     @Option(help: "File holding an admin API key, for the gateway.")
     var apiKeyFile: String?
 
+    /// With TLS the service wants a certificate on its allow-list: the ops tools' `operator` one.
+    @OptionGroup var tls: TLSOptions
+
     @Option(help: "Seconds to wait for the backup to finish.")
     var timeout = 3_600
 
@@ -61,9 +64,11 @@ public struct BackupCommand<Store: ServiceStore>: AsyncParsableCommand {
             metadata.addString("Bearer \(key.trimmingCharacters(in: .whitespacesAndNewlines))", forKey: "authorization")
         }
         print("asking \(identity.name) at \(address) for a backup…")
+        let credentials = PeerCredentials(tls: try tls.identity(environment: environment), serviceToken: token)
         let response = try await withGRPCClient(
-            transport: .http2NIOPosix(target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext),
-            interceptors: token.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+            transport: .http2NIOPosix(target: address.target,
+                                      transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
+            interceptors: credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
         ) { client in
             try await Customer360_V1_AdminService.Client(wrapping: client).backupDatabase(
                 .with { $0.name = name }, metadata: metadata, options: .deadline(.seconds(timeout)))

@@ -23,12 +23,13 @@ public struct GRPCServerService: Service {
     private let logger: Logger
 
     public init(
-        host: String, port: Int, services: [any RegistrableRPCService], health: HealthStatusBoard,
-        drain: ServerDrain, portFile: String?, logger: Logger, interceptors: [any ServerInterceptor] = []
+        host: String, port: Int, security: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext,
+        services: [any RegistrableRPCService], health: HealthStatusBoard, drain: ServerDrain, portFile: String?,
+        logger: Logger, interceptors: [any ServerInterceptor] = []
     ) {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port),
-            transportSecurity: .plaintext,
+            transportSecurity: security,
             config: .defaults { config in
                 // Measured in TOOLCHAIN.md: holding responses to batch writes halves single-stream throughput;
                 // a zero delay with a byte cap keeps most of the gain under many streams.

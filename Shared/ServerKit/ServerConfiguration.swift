@@ -1,3 +1,4 @@
+public import C360Clients
 public import Logging
 
 /// Everything the shared kit needs to run one service, read once at start-up.
@@ -15,6 +16,7 @@ public import Logging
 /// | `--log-level` | `C360_<SERVICE>_LOG_LEVEL` | `info` |
 /// | `--log-format` | `C360_<SERVICE>_LOG_FORMAT` | `text` (key=value), or `json` |
 /// | `--service-token-file` | `C360_<SERVICE>_SERVICE_TOKEN_FILE` or `C360_<SERVICE>_SERVICE_TOKEN` | none: no token |
+/// | `--tls-cert`, `--tls-key`, `--tls-ca` | `C360_<SERVICE>_TLS_CERT`, `_TLS_KEY`, `_TLS_CA` | none: plaintext |
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -25,11 +27,14 @@ public struct ServerConfiguration: Sendable {
     public var logFormat: LogFormat
     /// The token services use between themselves; `nil` when none is configured (calls are not checked).
     public var serviceToken: String?
+    /// This process's certificate, key and CA: with them gRPC (and the gateway's HTTP port) is served over TLS only,
+    /// services require their callers' certificates, and peers are called with mutual TLS. `nil`: plaintext.
+    public var tls: TLSIdentity?
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, portFile: String? = nil, dataDirectory: String,
         metricsPort: Int? = nil, logLevel: Logger.Level = .info, logFormat: LogFormat = .text,
-        serviceToken: String? = nil
+        serviceToken: String? = nil, tls: TLSIdentity? = nil
     ) {
         self.host = host
         self.port = port
@@ -39,6 +44,12 @@ public struct ServerConfiguration: Sendable {
         self.logLevel = logLevel
         self.logFormat = logFormat
         self.serviceToken = serviceToken
+        self.tls = tls
+    }
+
+    /// How this process proves who it is to its peers: its certificate when it has one, else the service token.
+    public var peerCredentials: PeerCredentials {
+        PeerCredentials(tls: tls, serviceToken: serviceToken)
     }
 }
 

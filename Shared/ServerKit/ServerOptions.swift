@@ -30,6 +30,8 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "File holding the token Customer 360 services use between themselves: calls without it are refused, calls to peers carry it. [env: C360_<SERVICE>_SERVICE_TOKEN_FILE, or the token itself in C360_<SERVICE>_SERVICE_TOKEN] (default: none, no check)")
     public var serviceTokenFile: String?
 
+    @OptionGroup public var tls: TLSOptions
+
     public init() {}
 
     /// Flags first, then `C360_<SERVICE>_*` variables from `environment`, then defaults.
@@ -48,7 +50,8 @@ public struct ServerOptions: ParsableArguments, Sendable {
             logLevel: try logLevel ?? env.value("LOG_LEVEL") ?? .info,
             logFormat: try logFormat ?? env.value("LOG_FORMAT") ?? .text,
             serviceToken: try Self.serviceToken(file: try serviceTokenFile ?? env.value("SERVICE_TOKEN_FILE"),
-                                                value: try env.value("SERVICE_TOKEN"))
+                                                value: try env.value("SERVICE_TOKEN")),
+            tls: try tls.identity(environment: env)
         )
         guard (0...65535).contains(config.port) else {
             throw ValidationError("--port must be between 0 and 65535, not \(config.port)")
@@ -109,3 +112,38 @@ public struct EnvironmentReader: Sendable {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--tls-cert`, `--tls-key` and `--tls-ca`: all three or none. Services and the tools that call them (demo-data,
+/// bench) share these flags.
+public struct TLSOptions: ParsableArguments, Sendable {
+    @Option(help: "PEM certificate of this process, named (subject CN) as the process: serve TLS only and call peers with mutual TLS. [env: C360_<SERVICE>_TLS_CERT] (default: none, plaintext)")
+    public var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert. [env: C360_<SERVICE>_TLS_KEY]")
+    public var tlsKey: String?
+
+    @Option(help: "PEM certificate authority that signs every Customer 360 process's certificate; callers must present one it signed. [env: C360_<SERVICE>_TLS_CA]")
+    public var tlsCa: String?
+
+    public init() {}
+
+    /// The identity the flags (else `C360_<SERVICE>_TLS_CERT`, `_TLS_KEY`, `_TLS_CA`) name, read and checked; nil when none is given.
+    ///
+    /// - Throws: `ValidationError` naming the missing flag or the file that cannot be used.
+    public func identity(environment env: EnvironmentReader?) throws -> TLSIdentity? {
+        let certificate: String? = try tlsCert ?? env?.value("TLS_CERT")
+        let key: String? = try tlsKey ?? env?.value("TLS_KEY")
+        let authority: String? = try tlsCa ?? env?.value("TLS_CA")
+        let given = [("--tls-cert", certificate), ("--tls-key", key), ("--tls-ca", authority)]
+        guard given.contains(where: { $0.1 != nil }) else { return nil }
+        guard let certificate, let key, let authority else {
+            let missing = given.filter { $0.1 == nil }.map(\.0).joined(separator: " and ")
+            throw ValidationError("TLS needs --tls-cert, --tls-key and --tls-ca together; \(missing) missing")
+        }
+        do {
+            return try TLSIdentity(certificate: certificate, privateKey: key, certificateAuthority: authority)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}

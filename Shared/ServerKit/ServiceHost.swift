@@ -1,8 +1,9 @@
+import C360Clients
 import C360StoreKit
 import Metrics
 public import GRDB
 public import GRPCCore
-import GRPCNIOTransportHTTP2
+public import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
 
@@ -30,7 +31,19 @@ public struct ServiceHost: Sendable {
         logger.notice("starting", metadata: [
             "version": "\(C360Version.semantic)", "git": "\(C360Version.gitRevision)",
             "data_dir": "\(configuration.dataDirectory)",
+            "database": "\(configuration.dataDirectory)/\(identity.databaseFileName)",
+            "tls": "\(Self.describeTLS(configuration.tls, gateway: identity.name == ServiceIdentity.gateway.name))",
         ])
+        if configuration.tls == nil {
+            logger.warning("TLS is off: gRPC traffic, service tokens, API keys and personal data cross the network unencrypted; give --tls-cert, --tls-key and --tls-ca outside a single machine")
+        }
+    }
+
+    /// What the start-up line says of TLS.
+    static func describeTLS(_ tls: TLSIdentity?, gateway: Bool) -> String {
+        guard let tls else { return "off (plaintext)" }
+        let callers = gateway ? "clients use API keys" : "callers need a certificate from the CA"
+        return "on as \(tls.name) (\(tls.certificatePath)), \(callers)"
     }
 
     /// Opens this service's own SQLite database inside the data directory.
@@ -57,20 +70,27 @@ public struct ServiceHost: Sendable {
     public func serviceGroup(
         serving services: [any RegistrableRPCService], database: any DatabaseReader, background: [any Service] = [],
         frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = []
-    ) -> ServiceGroup {
+    ) throws -> ServiceGroup {
         let services = services + [AdminService(identity: identity, database: database,
                                                 dataDirectory: configuration.dataDirectory)]
         let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
-        // Internal services only answer callers that carry the service token; the gateway answers clients, who
-        // carry API keys instead.
+        // Internal services answer only Customer 360 processes: by certificate with TLS, else by the service token.
+        // The gateway answers clients, who carry API keys instead.
+        let isGateway = identity.name == ServiceIdentity.gateway.name
         var checks: [any ServerInterceptor] = []
-        if let token = configuration.serviceToken, identity.name != ServiceIdentity.gateway.name {
-            checks.append(ServiceTokenInterceptor(token: token))
+        if !isGateway, configuration.tls != nil {
+            checks.append(CallerInterceptor(.certificates(.current), logger: logger))
+        } else if !isGateway, let token = configuration.serviceToken {
+            checks.append(CallerInterceptor(.token(token), logger: logger))
         }
         let grpc = GRPCServerService(
-            host: configuration.host, port: configuration.port, services: services, health: health, drain: drain,
-            portFile: configuration.portFile, logger: logger, interceptors: checks + interceptors)
+            host: configuration.host, port: configuration.port, security: try security, services: services,
+            health: health, drain: drain, portFile: configuration.portFile, logger: logger,
+            interceptors: checks + interceptors)
         var members: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let tls = configuration.tls {
+            members.append(.init(service: TLSReloadService(identity: tls, logger: logger)))
+        }
         if let metricsPort = configuration.metricsPort {
             let path = database.path
             members.append(.init(service: MetricsEndpoint.service(
@@ -85,6 +105,16 @@ public struct ServiceHost: Sendable {
         members.append(.init(service: DrainTrigger(health: health, drain: drain, logger: logger)))
         return ServiceGroup(configuration: .init(
             services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    /// How the gRPC server is secured: plaintext, or TLS from `configuration.tls` — asking callers for certificates
+    /// on every service but the gateway, whose clients carry API keys.
+    public var security: HTTP2ServerTransport.Posix.TransportSecurity {
+        get throws {
+            guard let tls = configuration.tls else { return .plaintext }
+            return try tls.serverSecurity(
+                clientCertificates: identity.name == ServiceIdentity.gateway.name ? .notAsked : .required)
+        }
     }
 
     /// The fully qualified gRPC service names a registrable service serves, for the health board.

@@ -36,27 +36,38 @@ struct GatewayTestFailure: Error, CustomStringConvertible {
 /// Starts profile-service, interaction- and feedback-service pointed at it, success-service pointed at all three and
 /// the gateway pointed at all four, waits until each serves, reads the gateway's bootstrap admin secret and runs
 /// `body`. Afterwards every process the body left running is stopped with SIGTERM and must exit 0, the gateway first.
-func withGatewayStack(_ body: (GatewayStack) async throws -> Void) async throws {
+///
+/// With `tls`, every process serves TLS with its own certificate and the services call each other with mutual TLS;
+/// the test reaches the services with the `operator` certificate and the gateway as an application does, trusting
+/// the CA and presenting no certificate.
+func withGatewayStack(tls: DevCertificates? = nil, _ body: (GatewayStack) async throws -> Void) async throws {
     let httpPortFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-gateway-http-\(UUID()).port")
     defer { try? FileManager.default.removeItem(at: httpPortFile) }
-    try await withService("profile-service") { profileProcess, _ in
+    let own = { (name: String) in tls?.arguments(for: name) ?? [] }
+    let asOperator = try tls?.clientSecurity(as: "operator") ?? .plaintext
+    try await withService("profile-service", arguments: own("profile-service"), security: asOperator) { profileProcess, _ in
         let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
-        try await withService("interaction-service", arguments: profilePeer) { interactionProcess, _ in
-            try await withService("feedback-service", arguments: profilePeer) { feedbackProcess, feedbackClient in
+        try await withService("interaction-service", arguments: profilePeer + own("interaction-service"),
+                              security: asOperator) { interactionProcess, _ in
+            try await withService("feedback-service", arguments: profilePeer + own("feedback-service"),
+                                  security: asOperator) { feedbackProcess, feedbackClient in
                 let peers = profilePeer + [
                     "--interaction-addr", "\(interactionProcess.address)",
                     "--feedback-addr", "\(feedbackProcess.address)",
                 ]
-                try await withService("success-service", arguments: peers) { successProcess, _ in
+                try await withService("success-service", arguments: peers + own("success-service"),
+                                      security: asOperator) { successProcess, _ in
                     let successPeer = ["--success-addr", "\(successProcess.address)"]
-                    try await withService("outreach-service", arguments: peers + successPeer) { outreachProcess, _ in
+                    try await withService("outreach-service", arguments: peers + successPeer + own("outreach-service"),
+                                          security: asOperator) { outreachProcess, _ in
                         let gatewayArguments = peers + successPeer + [
                             "--outreach-addr", "\(outreachProcess.address)",
                             "--peer-deadline-ms", "\(peerDeadlineMs)",
                             // The JSON API/dashboard listener defaults to 8080; parallel tests need a free port each.
                             "--http-port", "0", "--http-port-file", httpPortFile.path,
-                        ]
-                        try await withService("gateway", arguments: gatewayArguments) { gatewayProcess, gatewayClient in
+                        ] + own("gateway")
+                        try await withService("gateway", arguments: gatewayArguments,
+                                              security: tls?.serverOnlySecurity ?? .plaintext) { gatewayProcess, gatewayClient in
                             let secret = try await bootstrapSecret(of: gatewayProcess)
                             let httpPort = try await portInFile(httpPortFile, of: gatewayProcess)
                             try await body(GatewayStack(

@@ -20,6 +20,7 @@ public func withService<T: Sendable>(
     arguments: [String] = [],
     dataDirectory: URL? = nil,
     environment: [String: String] = [:],
+    security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (ServiceProcess, GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T
 ) async throws -> T {
@@ -27,7 +28,7 @@ public func withService<T: Sendable>(
         executable, arguments: arguments, dataDirectory: dataDirectory, environment: environment)
     let result: T
     do {
-        result = try await withConnectedClient(to: service.address, isolation: isolation) { client in
+        result = try await withConnectedClient(to: service.address, security: security, isolation: isolation) { client in
             try await waitUntilServing(client)
             return try await body(service, client)
         }

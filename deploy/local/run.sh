@@ -5,6 +5,8 @@
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
+#   C360_TLS_DIR=data/tls deploy/local/run.sh   TLS everywhere, mutual between services, with the certificates
+#                                       scripts/dev-certs.sh made in that directory (made there first if missing)
 #
 # Ports come from docs/ARCHITECTURE.md (gateway 50050, profile 50051, interaction 50052, feedback 50053, success 50054,
 # outreach 50055; metrics 9150–9155) and can be moved with the services' own variables, e.g. C360_PROFILE_PORT=6051.
@@ -26,6 +28,17 @@ echo "==> swift build -c $configuration (the first build takes a few minutes)"
 swift build -c "$configuration"
 bin=$(swift build -c "$configuration" --show-bin-path)
 
+# tls_args NAME: the TLS flags of the process NAME when C360_TLS_DIR is set.
+tls_dir=${C360_TLS_DIR:-}
+if [[ -n $tls_dir && ! -s $tls_dir/ca.pem ]]; then
+  echo "==> scripts/dev-certs.sh $tls_dir"
+  scripts/dev-certs.sh "$tls_dir"
+fi
+tls_args() {
+  [[ -n $tls_dir ]] && printf '%s\n' --tls-cert "$tls_dir/$1.pem" --tls-key "$tls_dir/$1.key" --tls-ca "$tls_dir/ca.pem"
+  return 0
+}
+
 pids=()
 stop_all() {
   trap - INT TERM EXIT
@@ -45,8 +58,10 @@ start() {
   local port_file="$data/run/$name.port"
   rm -f "$port_file"
   local metrics_var="C360_${key}_METRICS_PORT"
+  local tls
+  mapfile -t tls < <(tls_args "$name")
   env "$metrics_var=${!metrics_var:-$metrics}" \
-    "$bin/$name" --port-file "$port_file" --data-dir "$data/$name" "$@" >>"$data/logs/$name.log" 2>&1 &
+    "$bin/$name" --port-file "$port_file" --data-dir "$data/$name" "${tls[@]}" "$@" >>"$data/logs/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 300); do
@@ -84,15 +99,24 @@ start gateway GATEWAY 9150 --profile-addr "$profile_addr" --interaction-addr "$i
 gateway_addr="127.0.0.1:$(cat "$data/run/gateway.port")"
 
 echo "==> demo data"
-"$bin/demo-data" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr" \
+mapfile -t operator_tls < <(tls_args operator)
+"$bin/demo-data" "${operator_tls[@]}" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr" \
   --success-addr "$success_addr" --outreach-addr "$outreach_addr"
 
+scheme=http
+tls_note=""
+if [[ -n $tls_dir ]]; then
+  scheme=https
+  tls_note="
+    TLS is on: every process has its certificate in $tls_dir; clients trust $tls_dir/ca.pem, e.g.
+    curl --cacert $tls_dir/ca.pem $scheme://127.0.0.1:${C360_GATEWAY_HTTP_PORT:-8080}/ (the Python examples speak plaintext)."
+fi
 cat <<INFO
 ==> Customer 360 is running (logs in $data/logs). The gateway listens on $gateway_addr; its admin API key is in
     $data/gateway/bootstrap-admin.key (created on first start). Try:
     clients/python/setup.sh && clients/python/.venv/bin/python clients/python/example.py <email>
     clients/python/.venv/bin/python clients/python/gateway_example.py --address $gateway_addr --key-file $data/gateway/bootstrap-admin.key <email>
-    Web dashboard: http://127.0.0.1:${C360_GATEWAY_HTTP_PORT:-8080}/#key=<the key>
+    Web dashboard: $scheme://127.0.0.1:${C360_GATEWAY_HTTP_PORT:-8080}/#key=<the key>$tls_note
 Press Ctrl-C to stop.
 INFO
 wait

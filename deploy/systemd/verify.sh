@@ -60,12 +60,12 @@ done
 cp "$here"/c360.target "$here"/c360-*.service "$root/etc/systemd/system/"
 cp "$here"/env/*.env "$root/etc/c360/"
 printf 'placeholder-token-for-verify\n' >"$root/etc/c360/service-token"
-# A stub for every ExecStart= command, so verify checks the paths the units really name.
+# A stub for every ExecStart= and ExecReload= command, so verify checks the paths the units really name.
 while read -r command; do
   mkdir -p "$root$(dirname "$command")"
   printf '#!/bin/sh\nexit 0\n' >"$root$command"
   chmod 0755 "$root$command"
-done < <(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$here"/c360-*.service | sort -u)
+done < <(sed -n 's/^Exec\(Start\|Reload\)=\([^ ]*\).*/\2/p' "$here"/c360-*.service | sort -u)
 
 units=(c360.target)
 for entry in "${services[@]}"; do

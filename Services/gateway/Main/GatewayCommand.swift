@@ -55,7 +55,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
         func connect(_ flag: String?, _ key: String, _ fallback: String) throws -> PeerConnection {
             try PeerConnection(address: try environment.peerAddress(flag, key: key, default: fallback),
-                               serviceToken: configuration.serviceToken)
+                               credentials: configuration.peerCredentials)
         }
         let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 1000
         guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }
@@ -102,8 +102,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let port: Int = try httpPort ?? environment.value("HTTP_PORT") ?? 8080
         guard (0...65_535).contains(port) else { throw ValidationError("--http-port must be 0...65535") }
         let portFile: String? = try httpPortFile ?? environment.value("HTTP_PORT_FILE")
-        let http = HTTPServer.service(host: configuration.host, port: port, portFile: portFile,
-                                      api: JSONAPI(client: bridge.client), logger: host.logger)
+        let http = try HTTPServer.service(host: configuration.host, port: port, portFile: portFile, tls: configuration.tls,
+                                          api: JSONAPI(client: bridge.client), logger: host.logger)
         try await host.serviceGroup(
             serving: [service, forwarder], database: database, background: [profile, interaction, feedback, success, outreach, bridge],
             frontEnds: [http], interceptors: [accessControl]

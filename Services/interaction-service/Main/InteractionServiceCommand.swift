@@ -41,7 +41,7 @@ struct InteractionServiceCommand: AsyncParsableCommand {
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let database = try host.openDatabase()
         let store = try InteractionStore(writer: database, currency: currencyCode)
-        let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
+        let profile = try PeerConnection(address: profileAddress, credentials: host.configuration.peerCredentials)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
         let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
         let directory = ProfileCustomerDirectory(client: profile.client)

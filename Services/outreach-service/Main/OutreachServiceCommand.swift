@@ -112,11 +112,11 @@ struct OutreachServiceCommand: AsyncParsableCommand {
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let database = try host.openDatabase()
         let store = try OutreachStore(writer: database)
-        let token = host.configuration.serviceToken
-        let profile = try PeerConnection(address: profileAddress, serviceToken: token)
-        let interaction = try PeerConnection(address: interactionAddress, serviceToken: token)
-        let feedback = try PeerConnection(address: feedbackAddress, serviceToken: token)
-        let success = try PeerConnection(address: successAddress, serviceToken: token)
+        let credentials = host.configuration.peerCredentials
+        let profile = try PeerConnection(address: profileAddress, credentials: credentials)
+        let interaction = try PeerConnection(address: interactionAddress, credentials: credentials)
+        let feedback = try PeerConnection(address: feedbackAddress, credentials: credentials)
+        let success = try PeerConnection(address: successAddress, credentials: credentials)
         let deadline = Duration.milliseconds(deadlineMs)
         host.logger.notice("peers", metadata: [
             "profile": "\(profileAddress)", "interaction": "\(interactionAddress)", "feedback": "\(feedbackAddress)",

@@ -64,7 +64,7 @@ struct ProfileServiceCommand: AsyncParsableCommand {
         let changes = try changeFeed.feed(writer: database, identity: .profile, environment: environment, logger: host.logger)
         var background: [any Service] = [changes]
         if let program {
-            let interaction = try PeerConnection(address: interactionAddress, serviceToken: host.configuration.serviceToken)
+            let interaction = try PeerConnection(address: interactionAddress, credentials: host.configuration.peerCredentials)
             background += [
                 interaction,
                 LoyaltyAutomation.follower(interaction: interaction.client, store: store, delay: .milliseconds(delayMs),

@@ -96,9 +96,9 @@ struct SuccessServiceCommand: AsyncParsableCommand {
             host.logger.warning("batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
                                 metadata: ["batch_ids": "\(interrupted.joined(separator: ","))"])
         }
-        let profile = try PeerConnection(address: profileAddress, serviceToken: host.configuration.serviceToken)
-        let interaction = try PeerConnection(address: interactionAddress, serviceToken: host.configuration.serviceToken)
-        let feedback = try PeerConnection(address: feedbackAddress, serviceToken: host.configuration.serviceToken)
+        let profile = try PeerConnection(address: profileAddress, credentials: host.configuration.peerCredentials)
+        let interaction = try PeerConnection(address: interactionAddress, credentials: host.configuration.peerCredentials)
+        let feedback = try PeerConnection(address: feedbackAddress, credentials: host.configuration.peerCredentials)
         host.logger.notice("peers", metadata: [
             "profile": "\(profileAddress)", "interaction": "\(interactionAddress)", "feedback": "\(feedbackAddress)",
             "deadline_ms": "\(deadlineMs)", "health_config": "\(health.version)",

@@ -100,6 +100,13 @@ public nonisolated struct Customer360_V1_AccessPolicy: Sendable {
   /// Service-to-service only (e.g. traits other services publish): the gateway never exposes it.
   public var `internal`: Bool = false
 
+  /// The Customer 360 processes, by the name in their TLS certificate (`profile-service`, `outreach-service`, …),
+  /// that may call it directly when services authenticate with mutual TLS; any other caller is PERMISSION_DENIED.
+  /// The gateway may call every RPC that is not `internal` without being listed (it forwards clients' calls under
+  /// their API keys, roles and audit), and the `operator` certificate of ops tools (demo-data, bench) may call every
+  /// RPC.
+  public var callers: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -190,7 +197,7 @@ nonisolated extension Customer360_V1_AccessRole: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccessPolicy"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}least_role\0\u{1}audited\0\u{1}redacted\0\u{1}internal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}least_role\0\u{1}audited\0\u{1}redacted\0\u{1}internal\0\u{1}callers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -202,6 +209,7 @@ nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularBoolField(value: &self.audited) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.redacted) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.`internal`) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.callers) }()
       default: break
       }
     }
@@ -220,6 +228,9 @@ nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftP
     if self.`internal` != false {
       try visitor.visitSingularBoolField(value: self.`internal`, fieldNumber: 4)
     }
+    if !self.callers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.callers, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -228,6 +239,7 @@ nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftP
     if lhs.audited != rhs.audited {return false}
     if lhs.redacted != rhs.redacted {return false}
     if lhs.`internal` != rhs.`internal` {return false}
+    if lhs.callers != rhs.callers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

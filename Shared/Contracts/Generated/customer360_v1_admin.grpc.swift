@@ -1,7 +1,8 @@
 /// Operations every Customer 360 executable serves beside its own API, for operators and their tooling.
 ///
-/// On the four internal services callers need the service token like every other call; on the gateway an admin API
-/// key. The `backup` subcommand of each executable is a client of this service.
+/// On the internal services callers need the service token like every other call, or with TLS a certificate on the
+/// allow-list (the ops tools' `operator` one); on the gateway an admin API key. The `backup` subcommand of each
+/// executable is a client of this service.
 
 // DO NOT EDIT.
 // swift-format-ignore-file

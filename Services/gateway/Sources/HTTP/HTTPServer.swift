@@ -1,8 +1,12 @@
-import C360Clients
+public import C360Clients
 import C360ServerKit
 import Foundation
 import GRPCCore
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOCertificateReloading
+import NIOSSL
 public import Logging
 public import ServiceLifecycle
 
@@ -11,10 +15,12 @@ public enum HTTPServer {
     /// Largest request body accepted.
     static let maxBody = 1 << 20
 
-    /// An HTTP server on host:port (0 picks a free port, written to `portFile` once listening).
+    /// An HTTP server on host:port (0 picks a free port, written to `portFile` once listening); HTTPS only when
+    /// given the process's TLS identity, with the certificate the gRPC port uses (reloaded with it). Clients of this
+    /// port authenticate with API keys, so it asks for no client certificate.
     public static func service(
-        host: String, port: Int, portFile: String?, api: JSONAPI, logger: Logger
-    ) -> some Service {
+        host: String, port: Int, portFile: String?, tls: TLSIdentity?, api: JSONAPI, logger: Logger
+    ) throws -> some Service {
         let router = Router()
         router.get("/") { _, _ in asset(DashboardAssets.indexHTML, type: "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in asset(DashboardAssets.appJS, type: "text/javascript; charset=utf-8") }
@@ -42,8 +48,19 @@ public enum HTTPServer {
                 return stream
             }
         }
+        let scheme = tls == nil ? "http" : "https"
+        let server: HTTPServerBuilder
+        if let tls {
+            var configuration = try TLSConfiguration.makeServerConfiguration(certificateReloader: tls.reloader)
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.applicationProtocols = ["http/1.1"]
+            server = try .tls(.http1(), tlsConfiguration: configuration)
+        } else {
+            server = .http1()
+        }
         return Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "customer360-gateway"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
@@ -55,7 +72,7 @@ public enum HTTPServer {
                     }
                 }
                 logger.notice("HTTP listening", metadata: [
-                    "url": "http://\(host):\(bound)/", "api": "http://\(host):\(bound)/api/v1/<Method>",
+                    "url": "\(scheme)://\(host):\(bound)/", "api": "\(scheme)://\(host):\(bound)/api/v1/<Method>",
                     "port_file": "\(portFile ?? "-")",
                 ])
             },

@@ -52,7 +52,7 @@ void   customer360__v1__access_policy__free_unpacked
   assert(message->base.descriptor == &customer360__v1__access_policy__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor customer360__v1__access_policy__field_descriptors[4] =
+static const ProtobufCFieldDescriptor customer360__v1__access_policy__field_descriptors[5] =
 {
   {
     "least_role",
@@ -102,9 +102,22 @@ static const ProtobufCFieldDescriptor customer360__v1__access_policy__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "callers",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Customer360__V1__AccessPolicy, n_callers),
+    offsetof(Customer360__V1__AccessPolicy, callers),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__access_policy__field_indices_by_name[] = {
   1,   /* field[1] = audited */
+  4,   /* field[4] = callers */
   3,   /* field[3] = internal */
   0,   /* field[0] = least_role */
   2,   /* field[2] = redacted */
@@ -112,7 +125,7 @@ static const unsigned customer360__v1__access_policy__field_indices_by_name[] = 
 static const ProtobufCIntRange customer360__v1__access_policy__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor customer360__v1__access_policy__descriptor =
 {
@@ -122,7 +135,7 @@ const ProtobufCMessageDescriptor customer360__v1__access_policy__descriptor =
   "Customer360__V1__AccessPolicy",
   "customer360.v1",
   sizeof(Customer360__V1__AccessPolicy),
-  4,
+  5,
   customer360__v1__access_policy__field_descriptors,
   customer360__v1__access_policy__field_indices_by_name,
   1,  customer360__v1__access_policy__number_ranges,

@@ -69,10 +69,19 @@ struct  Customer360__V1__AccessPolicy
    * Service-to-service only (e.g. traits other services publish): the gateway never exposes it.
    */
   protobuf_c_boolean internal;
+  /*
+   * The Customer 360 processes, by the name in their TLS certificate (`profile-service`, `outreach-service`, …),
+   * that may call it directly when services authenticate with mutual TLS; any other caller is PERMISSION_DENIED.
+   * The gateway may call every RPC that is not `internal` without being listed (it forwards clients' calls under
+   * their API keys, roles and audit), and the `operator` certificate of ops tools (demo-data, bench) may call every
+   * RPC.
+   */
+  size_t n_callers;
+  char **callers;
 };
 #define CUSTOMER360__V1__ACCESS_POLICY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__access_policy__descriptor) \
-    , CUSTOMER360__V1__ACCESS_ROLE__ACCESS_ROLE_UNSPECIFIED, 0, 0, 0 }
+    , CUSTOMER360__V1__ACCESS_ROLE__ACCESS_ROLE_UNSPECIFIED, 0, 0, 0, 0,NULL }
 
 
 /* Customer360__V1__AccessPolicy methods */
