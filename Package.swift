@@ -201,7 +201,7 @@ let package = Package(
             name: "C360Gateway",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcHTTP2, grdb, logging,
-                swiftProtobuf, hummingbird, hummingbirdCore, hummingbirdTLS, nioSSL, certificateReloading, lifecycle,
+                swiftProtobuf, hummingbird, hummingbirdCore, hummingbirdTLS, nioSSL, certificateReloading, lifecycle, crypto,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Services/gateway/Sources",

@@ -213,6 +213,14 @@ struct GatewayForwardingTests {
             let tagging = log.records.filter { $0.method == "/customer360.v1.ProfileService/AddTags" }
             #expect(Set(tagging.map(\.statusCode)) == ["OK", "INVALID_ARGUMENT"], "\(log.records)")
             #expect(tagging.allSatisfy { $0.action == .write && $0.actorRole == .agent })
+
+            // The log is a hash chain an admin can check; only admins may.
+            let verified = try await door.gateway.verifyAuditLog(.init(), metadata: door.admin)
+            #expect(verified.intact && verified.recordsChecked >= 3 && verified.headHash.count == 64, "\(verified)")
+            #expect(log.records.allSatisfy { $0.hash.count == 64 })
+            await expectFailure(.permissionDenied) {
+                _ = try await door.gateway.verifyAuditLog(.init(), metadata: door.agent)
+            }
         }
     }
 }

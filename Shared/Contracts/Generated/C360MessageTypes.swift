@@ -295,6 +295,8 @@ public enum C360MessageTypes {
         Customer360_V1_UpdateMilestoneRequest.self,
         Customer360_V1_UpdateSuccessPlanRequest.self,
         Customer360_V1_UpsertTraitsRequest.self,
+        Customer360_V1_VerifyAuditLogRequest.self,
+        Customer360_V1_VerifyAuditLogResponse.self,
         Customer360_V1_ViewSectionStatus.self,
         Customer360_V1_VoteFeatureRequestRequest.self,
         Customer360_V1_WatchAlertsRequest.self,

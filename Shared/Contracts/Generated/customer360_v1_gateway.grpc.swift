@@ -387,6 +387,19 @@ public enum Customer360_V1_GatewayService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "VerifyAuditLog" metadata.
+        public enum VerifyAuditLog: Sendable {
+            /// Request type for "VerifyAuditLog".
+            public typealias Input = Customer360_V1_VerifyAuditLogRequest
+            /// Response type for "VerifyAuditLog".
+            public typealias Output = Customer360_V1_VerifyAuditLogResponse
+            /// Descriptor for "VerifyAuditLog".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayService"),
+                method: "VerifyAuditLog",
+                type: .unary
+            )
+        }
         /// Namespace for "ExportCustomerData" metadata.
         public enum ExportCustomerData: Sendable {
             /// Request type for "ExportCustomerData".
@@ -455,6 +468,7 @@ public enum Customer360_V1_GatewayService: Sendable {
             ListApiKeys.descriptor,
             RevokeApiKey.descriptor,
             ListAuditLog.descriptor,
+            VerifyAuditLog.descriptor,
             ExportCustomerData.descriptor,
             EraseCustomer.descriptor,
             WatchCustomer360.descriptor
@@ -977,6 +991,25 @@ extension Customer360_V1_GatewayService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_ListAuditLogRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListAuditLogResponse>
+
+        /// Handle the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the audit log's hash chain from its first record: each record's hash covers its fields and the hash of
+        /// > the record before, so a record edited, removed or reordered in the database file breaks the chain there.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_VerifyAuditLogRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_VerifyAuditLogResponse` messages.
+        func verifyAuditLog(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_VerifyAuditLogResponse>
 
         /// Handle the "ExportCustomerData" method.
         ///
@@ -1541,6 +1574,25 @@ extension Customer360_V1_GatewayService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListAuditLogResponse>
 
+        /// Handle the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the audit log's hash chain from its first record: each record's hash covers its fields and the hash of
+        /// > the record before, so a record edited, removed or reordered in the database file breaks the chain there.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_VerifyAuditLogResponse` message.
+        func verifyAuditLog(
+            request: GRPCCore.ServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_VerifyAuditLogResponse>
+
         /// Handle the "ExportCustomerData" method.
         ///
         /// > Source IDL Documentation:
@@ -2103,6 +2155,25 @@ extension Customer360_V1_GatewayService {
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_ListAuditLogResponse
 
+        /// Handle the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the audit log's hash chain from its first record: each record's hash covers its fields and the hash of
+        /// > the record before, so a record edited, removed or reordered in the database file breaks the chain there.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_VerifyAuditLogResponse` to respond with.
+        func verifyAuditLog(
+            request: Customer360_V1_VerifyAuditLogRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_VerifyAuditLogResponse
+
         /// Handle the "ExportCustomerData" method.
         ///
         /// > Source IDL Documentation:
@@ -2469,6 +2540,17 @@ extension Customer360_V1_GatewayService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Customer360_V1_GatewayService.Method.VerifyAuditLog.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_VerifyAuditLogRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_VerifyAuditLogResponse>(),
+            handler: { request, context in
+                try await self.verifyAuditLog(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Customer360_V1_GatewayService.Method.ExportCustomerData.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_PrivacyExportRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_PrivacyExportChunk>(),
@@ -2798,6 +2880,17 @@ extension Customer360_V1_GatewayService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListAuditLogResponse> {
         let response = try await self.listAuditLog(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func verifyAuditLog(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_VerifyAuditLogResponse> {
+        let response = try await self.verifyAuditLog(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -3189,6 +3282,19 @@ extension Customer360_V1_GatewayService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListAuditLogResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_ListAuditLogResponse>(
             message: try await self.listAuditLog(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func verifyAuditLog(
+        request: GRPCCore.ServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_VerifyAuditLogResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_VerifyAuditLogResponse>(
+            message: try await self.verifyAuditLog(
                 request: request.message,
                 context: context
             ),
@@ -3880,6 +3986,30 @@ extension Customer360_V1_GatewayService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListAuditLogResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListAuditLogResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the audit log's hash chain from its first record: each record's hash covers its fields and the hash of
+        /// > the record before, so a record edited, removed or reordered in the database file breaks the chain there.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_VerifyAuditLogRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_VerifyAuditLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func verifyAuditLog<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_VerifyAuditLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_VerifyAuditLogResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ExportCustomerData" method.
@@ -4898,6 +5028,41 @@ extension Customer360_V1_GatewayService {
             )
         }
 
+        /// Call the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Checks the audit log's hash chain from its first record: each record's hash covers its fields and the hash of
+        /// > the record before, so a record edited, removed or reordered in the database file breaks the chain there.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_VerifyAuditLogRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_VerifyAuditLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func verifyAuditLog<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_VerifyAuditLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_VerifyAuditLogResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayService.Method.VerifyAuditLog.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ExportCustomerData" method.
         ///
         /// > Source IDL Documentation:
@@ -5787,6 +5952,36 @@ extension Customer360_V1_GatewayService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListAuditLogRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListAuditLogResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyAuditLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Checks the audit log's hash chain from its first record: each record's hash covers its fields and the hash of
+    /// > the record before, so a record edited, removed or reordered in the database file breaks the chain there.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyAuditLog<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.verifyAuditLog(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_VerifyAuditLogRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_VerifyAuditLogResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6773,6 +6968,40 @@ extension Customer360_V1_GatewayService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listAuditLog(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyAuditLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Checks the audit log's hash chain from its first record: each record's hash covers its fields and the hash of
+    /// > the record before, so a record edited, removed or reordered in the database file breaks the chain there.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyAuditLog<Result>(
+        _ message: Customer360_V1_VerifyAuditLogRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.verifyAuditLog(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -845,11 +845,53 @@ public nonisolated struct Customer360_V1_AuditRecord: Sendable {
   /// Why, when the call carries a reason (EraseCustomer).
   public var note: String = String()
 
+  /// Hex SHA-256 of this record's fields and of previous_hash: the log is a hash chain (see VerifyAuditLog).
+  public var hash: String = String()
+
+  /// The hash of the record stored before this one; empty for the first.
+  public var previousHash: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// VerifyAuditLog input: the whole log is checked.
+public nonisolated struct Customer360_V1_VerifyAuditLogRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_VerifyAuditLogResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// True when every record's hash matches its fields and links to the record before.
+  public var intact: Bool = false
+
+  /// Records checked, oldest first, up to and including the first broken one.
+  public var recordsChecked: Int64 = 0
+
+  /// The newest record's hash when intact; empty for an empty log. Keep it outside the gateway (a ticket, a SIEM):
+  /// a later check whose chain does not contain it shows the newest records were cut off.
+  public var headHash: String = String()
+
+  /// When not intact: the first record whose link or hash does not match, and what is wrong with it.
+  public var firstBrokenAuditID: String = String()
+
+  public var problem: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// ListAuditLog input; filters optional and combined with AND.
@@ -1897,7 +1939,7 @@ nonisolated extension Customer360_V1_RevokeApiKeyRequest: SwiftProtobuf.Message,
 
 nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AuditRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audit_id\0\u{3}occurred_at\0\u{3}actor_key_id\0\u{3}actor_role\0\u{1}action\0\u{1}method\0\u{3}customer_id\0\u{3}status_code\0\u{3}request_id\0\u{3}client_address\0\u{1}note\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audit_id\0\u{3}occurred_at\0\u{3}actor_key_id\0\u{3}actor_role\0\u{1}action\0\u{1}method\0\u{3}customer_id\0\u{3}status_code\0\u{3}request_id\0\u{3}client_address\0\u{1}note\0\u{1}hash\0\u{3}previous_hash\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1916,6 +1958,8 @@ nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftPr
       case 9: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.clientAddress) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.hash) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.previousHash) }()
       default: break
       }
     }
@@ -1959,6 +2003,12 @@ nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftPr
     if !self.note.isEmpty {
       try visitor.visitSingularStringField(value: self.note, fieldNumber: 11)
     }
+    if !self.hash.isEmpty {
+      try visitor.visitSingularStringField(value: self.hash, fieldNumber: 12)
+    }
+    if !self.previousHash.isEmpty {
+      try visitor.visitSingularStringField(value: self.previousHash, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1974,6 +2024,77 @@ nonisolated extension Customer360_V1_AuditRecord: SwiftProtobuf.Message, SwiftPr
     if lhs.requestID != rhs.requestID {return false}
     if lhs.clientAddress != rhs.clientAddress {return false}
     if lhs.note != rhs.note {return false}
+    if lhs.hash != rhs.hash {return false}
+    if lhs.previousHash != rhs.previousHash {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_VerifyAuditLogRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyAuditLogRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_VerifyAuditLogRequest, rhs: Customer360_V1_VerifyAuditLogRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_VerifyAuditLogResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyAuditLogResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}intact\0\u{3}records_checked\0\u{3}head_hash\0\u{3}first_broken_audit_id\0\u{1}problem\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.intact) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.recordsChecked) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.headHash) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.firstBrokenAuditID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.problem) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.intact != false {
+      try visitor.visitSingularBoolField(value: self.intact, fieldNumber: 1)
+    }
+    if self.recordsChecked != 0 {
+      try visitor.visitSingularInt64Field(value: self.recordsChecked, fieldNumber: 2)
+    }
+    if !self.headHash.isEmpty {
+      try visitor.visitSingularStringField(value: self.headHash, fieldNumber: 3)
+    }
+    if !self.firstBrokenAuditID.isEmpty {
+      try visitor.visitSingularStringField(value: self.firstBrokenAuditID, fieldNumber: 4)
+    }
+    if !self.problem.isEmpty {
+      try visitor.visitSingularStringField(value: self.problem, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_VerifyAuditLogResponse, rhs: Customer360_V1_VerifyAuditLogResponse) -> Bool {
+    if lhs.intact != rhs.intact {return false}
+    if lhs.recordsChecked != rhs.recordsChecked {return false}
+    if lhs.headHash != rhs.headHash {return false}
+    if lhs.firstBrokenAuditID != rhs.firstBrokenAuditID {return false}
+    if lhs.problem != rhs.problem {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

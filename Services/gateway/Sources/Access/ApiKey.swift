@@ -44,7 +44,7 @@ public enum ApiKeySecret {
     }
 
     /// What is stored in place of the secret.
-    public static func hash(_ secret: String) -> String { SHA256.hex(secret) }
+    public static func hash(_ secret: String) -> String { Digest.sha256Hex(secret) }
 
     /// What a person sees of it.
     public static func prefix(_ secret: String) -> String { String(secret.prefix(prefixLength)) }

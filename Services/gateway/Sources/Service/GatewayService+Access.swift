@@ -69,10 +69,32 @@ extension GatewayService {
         }
         let limit = try Validate.pageSize(request.page.pageSize)
         let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
-        let page = try await store.audit(filter: filter, after: token?.position, limit: limit)
-        return .with {
-            $0.records = page.items.map(\.record.proto)
-            $0.page.nextPageToken = page.nextToken(filter: filter.fingerprint) { $0.position }
+        // Reading the audit log is itself audited: who looked, at whose records.
+        return try await audited(.admin, customer: filter.customerID, context: context) {
+            let page = try await store.audit(filter: filter, after: token?.position, limit: limit)
+            return (Customer360_V1_ListAuditLogResponse.with {
+                $0.records = page.items.map(\.record.proto)
+                $0.page.nextPageToken = page.nextToken(filter: filter.fingerprint) { $0.position }
+            }, filter.customerID)
+        }
+    }
+}
+
+extension GatewayService {
+    /// Checks the whole hash chain; a broken chain is an answer (intact false, where and why), not an error, so the
+    /// caller can report it.
+    public func verifyAuditLog(
+        request: Customer360_V1_VerifyAuditLogRequest, context: ServerContext
+    ) async throws -> Customer360_V1_VerifyAuditLogResponse {
+        try await audited(.admin, customer: "", context: context) {
+            let report = try await store.verifyAuditChain()
+            return (Customer360_V1_VerifyAuditLogResponse.with {
+                $0.intact = report.intact
+                $0.recordsChecked = report.recordsChecked
+                $0.headHash = report.headHash
+                $0.firstBrokenAuditID = report.firstBroken?.auditID ?? ""
+                $0.problem = report.firstBroken?.problem ?? ""
+            }, "")
         }
     }
 }
@@ -151,6 +173,8 @@ extension AuditRecord {
             $0.requestID = requestID
             $0.clientAddress = clientAddress
             $0.note = note
+            $0.hash = hash
+            $0.previousHash = previousHash
         }
     }
 }

@@ -18,9 +18,11 @@ extension GatewayService {
     public func listTimeline(
         request: Customer360_V1_ListTimelineRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListTimelineResponse {
-        var page = try await peers.interaction.listTimeline(request, options: peers.options)
-        if !showsPersonalData { for index in page.touchpoints.indices { Redaction.redact(&page.touchpoints[index]) } }
-        return page
+        try await audited(.read, customer: request.customerID, context: context) {
+            var page = try await peers.interaction.listTimeline(request, options: peers.options)
+            if !showsPersonalData { for index in page.touchpoints.indices { Redaction.redact(&page.touchpoints[index]) } }
+            return (page, request.customerID)
+        }
     }
 
     public func listAtRisk(
@@ -32,7 +34,9 @@ extension GatewayService {
     public func listAlerts(
         request: Customer360_V1_ListAlertsRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListAlertsResponse {
-        try await peers.success.listAlerts(request, options: peers.options)
+        try await audited(.read, customer: request.customerID, context: context) {
+            (try await peers.success.listAlerts(request, options: peers.options), request.customerID)
+        }
     }
 
     /// Relays success-service's feed until the client or the gateway stops it (no deadline: the stream is open-ended).
@@ -42,17 +46,23 @@ extension GatewayService {
         request: Customer360_V1_WatchAlertsRequest, response: RPCWriter<Customer360_V1_AlertEvent>,
         context: ServerContext
     ) async throws {
-        try await ServerDrain.serverStream(context: context) {
-            try await peers.success.watchAlerts(request) { events in
-                for try await event in events.messages { try await response.write(event) }
+        // Audited when the stream ends, with how it ended.
+        try await audited(.read, customer: request.customerID, context: context) {
+            try await ServerDrain.serverStream(context: context) {
+                try await peers.success.watchAlerts(request) { events in
+                    for try await event in events.messages { try await response.write(event) }
+                }
             }
+            return ((), request.customerID)
         }
     }
 
     public func listTasks(
         request: Customer360_V1_ListTasksRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListTasksResponse {
-        try await peers.success.listTasks(request, options: peers.options)
+        try await audited(.read, customer: request.customerID, context: context) {
+            (try await peers.success.listTasks(request, options: peers.options), request.customerID)
+        }
     }
 
     // MARK: - Writes

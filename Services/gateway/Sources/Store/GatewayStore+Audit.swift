@@ -27,6 +27,9 @@ public struct AuditRecord: Sendable, Equatable {
     /// they hold the customer's opaque id and never their name, email or phone; this note is the one free-text field,
     /// and it is kept with them, so the reason must not repeat personal data.
     public var note = ""
+    /// The hash chaining this record to the one before (see `AuditRow.chain`), and that record's; set when stored.
+    public var hash = ""
+    public var previousHash = ""
 
     public init(id: String, occurredAt: Date, actorKeyID: String, actorRole: Role, action: AuditAction, method: String,
                 customerID: String, statusCode: String, requestID: String, clientAddress: String) {
@@ -59,16 +62,125 @@ public struct AuditFilter: Sendable, Hashable {
     }
 }
 
+/// An `audit_record` row. Each row's `hash` is the SHA-256 of its fields and of the row before's `hash`
+/// (`previousHash`), so editing, removing or reordering a stored row breaks the chain from there on — which
+/// `GatewayStore.verifyAuditChain()` finds.
+struct AuditRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "audit_record"
+
+    var auditId: String
+    var occurredAt: Int64
+    var actorKeyId: String
+    var actorRole: String
+    var action: String
+    var method: String
+    var customerId: String
+    var statusCode: String
+    var requestId: String
+    var clientAddress: String
+    var note: String
+    var previousHash: String
+    var hash: String
+
+    init(_ record: AuditRecord) {
+        auditId = record.id
+        occurredAt = record.occurredAt.unixMillis
+        actorKeyId = record.actorKeyID
+        actorRole = record.actorRole.rawValue
+        action = record.action.rawValue
+        method = record.method
+        customerId = record.customerID
+        statusCode = record.statusCode
+        requestId = record.requestID
+        clientAddress = record.clientAddress
+        note = record.note
+        previousHash = ""
+        hash = ""
+    }
+
+    /// Links the row after the row whose hash is `previous` ("" for the first row).
+    mutating func chain(after previous: String) {
+        previousHash = previous
+        hash = contentHash(after: previous)
+    }
+
+    /// SHA-256 over `previous` and every field, each prefixed with its UTF-8 length so no two different rows
+    /// encode alike.
+    func contentHash(after previous: String) -> String {
+        var bytes: [UInt8] = []
+        for field in [previous, auditId, String(occurredAt), actorKeyId, actorRole, action, method, customerId,
+                      statusCode, requestId, clientAddress, note] {
+            let utf8 = Array(field.utf8)
+            bytes += Array("\(utf8.count):".utf8) + utf8
+        }
+        return Digest.sha256Hex(bytes)
+    }
+
+    func record() throws -> AuditRecord {
+        guard let role = Role(rawValue: actorRole), let action = AuditAction(rawValue: action) else {
+            throw GatewayError.storedValue("audit record \(auditId) has an unknown role or action")
+        }
+        var record = AuditRecord(
+            id: auditId, occurredAt: Date(unixMillis: occurredAt), actorKeyID: actorKeyId, actorRole: role,
+            action: action, method: method, customerID: customerId, statusCode: statusCode, requestID: requestId,
+            clientAddress: clientAddress)
+        record.note = note
+        record.hash = hash
+        record.previousHash = previousHash
+        return record
+    }
+}
+
+/// What checking the audit log's hash chain found.
+public struct AuditChainReport: Sendable, Equatable {
+    public var recordsChecked: Int64
+    /// The newest record's hash; "" for an empty log. Kept outside the gateway, it also shows the newest records
+    /// being cut off, which the chain alone cannot.
+    public var headHash: String
+    /// The first record where the chain breaks, and how; nil when the whole chain holds.
+    public var firstBroken: (auditID: String, problem: String)?
+
+    public var intact: Bool { firstBroken == nil }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.recordsChecked == rhs.recordsChecked && lhs.headHash == rhs.headHash
+            && lhs.firstBroken?.auditID == rhs.firstBroken?.auditID && lhs.firstBroken?.problem == rhs.firstBroken?.problem
+    }
+}
+
 extension GatewayStore {
+    /// Appends `record` to the audit log, chained to the newest record in the same transaction.
     public func append(_ record: AuditRecord) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO audit_record (auditId, occurredAt, actorKeyId, actorRole, action, method, customerId,
-                    statusCode, requestId, clientAddress, note)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [record.id, record.occurredAt.unixMillis, record.actorKeyID, record.actorRole.rawValue,
-                                 record.action.rawValue, record.method, record.customerID, record.statusCode,
-                                 record.requestID, record.clientAddress, record.note])
+            let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1") ?? ""
+            var row = AuditRow(record)
+            row.chain(after: previous)
+            try row.insert(db)
+        }
+    }
+
+    /// Walks the whole audit log oldest first, recomputing each record's hash and its link to the one before.
+    public func verifyAuditChain() async throws -> AuditChainReport {
+        try await writer.read { db in
+            var previous = ""
+            var checked: Int64 = 0
+            let rows = try AuditRow.fetchCursor(db, sql: "SELECT * FROM audit_record ORDER BY seq")
+            while let row = try rows.next() {
+                checked += 1
+                if row.previousHash != previous {
+                    return AuditChainReport(recordsChecked: checked, headHash: "", firstBroken: (row.auditId, """
+                        its previous_hash does not match the hash of the record stored before it: a record was \
+                        removed, inserted or reordered there
+                        """))
+                }
+                if row.contentHash(after: previous) != row.hash {
+                    return AuditChainReport(recordsChecked: checked, headHash: "", firstBroken: (row.auditId, """
+                        its fields do not match its hash: the record was edited
+                        """))
+                }
+                previous = row.hash
+            }
+            return AuditChainReport(recordsChecked: checked, headHash: previous, firstBroken: nil)
         }
     }
 
@@ -97,16 +209,9 @@ extension GatewayStore {
             }
             sql += " ORDER BY occurredAt DESC, auditId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                guard let role = Role(rawValue: row["actorRole"]), let action = AuditAction(rawValue: row["action"]) else {
-                    throw GatewayError.storedValue("audit record \(row["auditId"] as String) has an unknown role or action")
-                }
-                var record = AuditRecord(
-                    id: row["auditId"], occurredAt: Date(unixMillis: row["occurredAt"]), actorKeyID: row["actorKeyId"],
-                    actorRole: role, action: action, method: row["method"], customerID: row["customerId"],
-                    statusCode: row["statusCode"], requestID: row["requestId"], clientAddress: row["clientAddress"])
-                record.note = row["note"]
-                return (record, ListPosition(key: record.occurredAt.unixMillis, tie: record.id))
+            return try Page(fetched: try AuditRow.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
+                let record = try row.record()
+                return (record, ListPosition(key: row.occurredAt, tie: row.auditId))
             }
         }
     }
