@@ -127,11 +127,14 @@ if [[ "${1:-}" == "--c" ]]; then
   exit 0
 fi
 
-bin=$(swift build -c release --show-bin-path)
+# PROTOC_PLUGIN_CONFIGURATION=debug reuses a debug build's folder (the plugins' output does not depend on how they
+# were compiled; a first release build of swift-protobuf's plugin takes about ten minutes on two cores).
+configuration=${PROTOC_PLUGIN_CONFIGURATION:-release}
+bin=$(swift build -c "$configuration" --show-bin-path)
 for plugin in protoc-gen-swift protoc-gen-grpc-swift-2; do
   if [[ ! -x "$bin/$plugin" ]]; then
-    echo "building $plugin (release, once)…"
-    swift build -c release --product "$plugin"
+    echo "building $plugin ($configuration, once)…"
+    swift build -c "$configuration" --product "$plugin"
   fi
 done
 

@@ -48,6 +48,16 @@ struct ViewBenchmark: AsyncParsableCommand {
     @Option(help: "Seed of the data generator.")
     var seed: UInt64 = 360
 
+    @Option(help: "off, on (every process with TLS, mutual between services; certificates from scripts/dev-certs.sh), or both: the whole run without TLS, then with, and what TLS costs the view (goal ≤ 15% of p50).")
+    var tls: TLSMode = .off
+
+    enum TLSMode: String, ExpressibleByArgument, CaseIterable {
+        case off, on, both
+    }
+
+    /// What TLS may add to the view's p50.
+    static let tlsGoal = 0.15
+
     func validate() throws {
         guard customers >= 1, touchpoints >= 0 else { throw ValidationError("--customers ≥ 1 and --touchpoints ≥ 0") }
         guard (1...1_024).contains(clients), (1...64).contains(connections) else {
@@ -57,15 +67,42 @@ struct ViewBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let modes: [Bool] = switch tls {
+        case .off: [false]
+        case .on: [true]
+        case .both: [false, true]
+        }
+        var views: [LoadResult] = []
+        for withTLS in modes { views.append(try await runOnce(withTLS: withTLS)) }
+        if views.count == 2 {
+            let (plain, secured) = (views[0].latencies, views[1].latencies)
+            let p50 = secured.percentile(0.5) / plain.percentile(0.5) - 1
+            let p99 = secured.percentile(0.99) / plain.percentile(0.99) - 1
+            say("")
+            say("TLS cost of GetCustomer360 (\(clients) clients): p50 \(Format.decimal(plain.percentile(0.5), 2)) → "
+                + "\(Format.decimal(secured.percentile(0.5), 2)) ms (\(Format.decimal(p50 * 100, 1))%), p99 "
+                + "\(Format.decimal(plain.percentile(0.99), 2)) → \(Format.decimal(secured.percentile(0.99), 2)) ms "
+                + "(\(Format.decimal(p99 * 100, 1))%); goal p50 ≤ +\(Format.whole(Self.tlsGoal * 100))%: "
+                + (p50 <= Self.tlsGoal ? "met" : "NOT met"))
+        }
+    }
+
+    /// Starts the five processes (with TLS or not), fills them, measures, stops them; answers the view's result.
+    private func runOnce(withTLS: Bool) async throws -> LoadResult {
         let bin = IngestBenchmark.binDirectory(option: binDir)
         say("bench view: \(customers) customers, \(touchpoints) touchpoints, \(clients) clients over \(connections) connections, \(Format.decimal(seconds, 0)) s per call")
         say("  executables from \(bin.path)")
+        let certificates = withTLS ? try DevCertificates.make() : nil
+        defer { certificates?.remove() }
+        say("  TLS: \(withTLS ? "on, mutual between services; clients as operator (services) and as an application (gateway)" : "off")")
         var started: [ServiceProcess] = []
         var failure: (any Error)?
+        var view: LoadResult?
         do {
             func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
                 let process = try await ServiceProcess.start(
-                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments)
+                    bin.appendingPathComponent(name).path,
+                    arguments: ["--log-level", "warning"] + arguments + (certificates?.arguments(for: name) ?? []))
                 started.append(process)
                 return process
             }
@@ -79,11 +116,14 @@ struct ViewBenchmark: AsyncParsableCommand {
             let gateway = try await start("gateway", peers + [
                 "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
             ])
-            let ids = try await fill(profile: profile.port, interaction: interaction.port, feedback: feedback.port)
-            let secret = try String(contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
-                                    encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            try await measure(ids: ids, secret: secret, ports: (profile.port, interaction.port, feedback.port,
-                                                                 success.port, gateway.port))
+            let security = ClientSecurity(certificates: certificates, gatewayPort: gateway.port)
+            view = try await ClientSecurity.$current.withValue(security) {
+                let ids = try await fill(profile: profile.port, interaction: interaction.port, feedback: feedback.port)
+                let secret = try String(contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
+                                        encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                return try await measure(ids: ids, secret: secret, ports: (profile.port, interaction.port, feedback.port,
+                                                                     success.port, gateway.port))
+            }
         } catch {
             failure = error
         }
@@ -92,6 +132,8 @@ struct ViewBenchmark: AsyncParsableCommand {
             await process.cleanup()
         }
         if let failure { throw failure }
+        guard let view else { throw CancellationError() }
+        return view
     }
 
     // MARK: - Data
@@ -197,7 +239,7 @@ struct ViewBenchmark: AsyncParsableCommand {
 
     private func measure(
         ids: [String], secret: String, ports: (profile: Int, interaction: Int, feedback: Int, success: Int, gateway: Int)
-    ) async throws {
+    ) async throws -> LoadResult {
         let bearer: Metadata = ["authorization": "Bearer \(secret)"]
         let view = try await load("GetCustomer360 (gateway)", port: ports.gateway, ids: ids) { client, id in
             let view = try await Customer360_V1_GatewayService.Client(wrapping: client)
@@ -252,8 +294,10 @@ struct ViewBenchmark: AsyncParsableCommand {
                 + "(goal ≤ \(Format.decimal(Self.goal, 1))×: " + (max(p50, p99) <= Self.goal ? "met)" : "NOT met)"))
         }
         ratio("its slowest backend call under the same load", view.slowestInside)
-        guard let slowest = backends.max(by: { $0.latencies.percentile(0.5) < $1.latencies.percentile(0.5) }) else { return }
-        ratio("the slowest backend call run alone (\(slowest.name))", slowest.latencies)
+        if let slowest = backends.max(by: { $0.latencies.percentile(0.5) < $1.latencies.percentile(0.5) }) {
+            ratio("the slowest backend call run alone (\(slowest.name))", slowest.latencies)
+        }
+        return view
     }
 
     /// What one load run measured.
@@ -315,7 +359,8 @@ struct ViewBenchmark: AsyncParsableCommand {
         port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
     ) async throws -> Result {
         try await withGRPCClient(
-            transport: try .http2NIOPosix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port),
+                                          transportSecurity: try ClientSecurity.current?.security(port: port) ?? .plaintext)
         ) { client in try await body(client) }
     }
 
@@ -328,5 +373,19 @@ struct ViewBenchmark: AsyncParsableCommand {
             return try await withConnection(port: port) { client in try await open(pool + [client]) }
         }
         return try await open([])
+    }
+}
+
+/// With `--tls`, how the benchmark's clients reach each process: the services with the `operator` certificate, the
+/// gateway as an application does (trusting the CA, no certificate). Bound for the fill and the measurement.
+struct ClientSecurity: Sendable {
+    @TaskLocal static var current: ClientSecurity?
+
+    let certificates: DevCertificates?
+    let gatewayPort: Int
+
+    func security(port: Int) throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+        guard let certificates else { return .plaintext }
+        return port == gatewayPort ? certificates.serverOnlySecurity : try certificates.clientSecurity(as: "operator")
     }
 }

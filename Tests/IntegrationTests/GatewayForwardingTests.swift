@@ -197,6 +197,35 @@ struct GatewayForwardingTests {
         }
     }
 
+    @Test("a request message over its RPC's size limit is RESOURCE_EXHAUSTED at the gateway, unary or streamed, and nothing is stored")
+    func requestSizeLimits() async throws {
+        try await withFrontDoor { door, _ in
+            let huge = String(repeating: "x", count: 300 * 1024)
+            await expectFailure(.resourceExhausted, containing: "at most 262144 bytes") {
+                _ = try await door.profiles.createCustomer(.with { $0.givenName = huge }, metadata: door.agent)
+            }
+            #expect(try await door.profiles.listCustomers(.init(), metadata: door.agent).customers.isEmpty)
+
+            let id = try await door.profiles.createCustomer(.with { $0.givenName = "Small" }, metadata: door.agent).customerID
+            await expectFailure(.resourceExhausted, containing: "RecordTouchpoints takes request messages of at most") {
+                _ = try await door.interactions.recordTouchpoints(metadata: door.agent) { writer in
+                    try await writer.write(.with {
+                        $0.customerID = id
+                        $0.touchpoint = .with {
+                            $0.eventID = "too-big"
+                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                            $0.channel = .web
+                            $0.kind = .pageView
+                            $0.body = huge
+                        }
+                    })
+                }
+            }
+            let timeline = try await door.interactions.listTimeline(.with { $0.customerID = id }, metadata: door.agent)
+            #expect(timeline.touchpoints.isEmpty, "\(timeline.touchpoints)")
+        }
+    }
+
     @Test("audited forwarded calls are in the audit log with the caller, the method, the customer and the status")
     func audit() async throws {
         try await withFrontDoor { door, _ in

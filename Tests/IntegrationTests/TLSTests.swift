@@ -52,6 +52,15 @@ struct TLSTests {
                 }
                 #expect(error?.code == .unavailable, "\(what): \(String(describing: error))")
             }
+
+            // The health subcommand (what the Kubernetes probes of a TLS deployment run) with the service's own
+            // certificate answers SERVING; without one it gets no answer, and says so with exit 1.
+            let binary = try ServiceBinaries.url(of: "profile-service").path
+            let healthy = try run(binary, ["health", "--addr", "\(profile.address)"]
+                                  + certificates.arguments(for: "profile-service"))
+            #expect(healthy.status == 0 && healthy.output.contains("serving"), "\(healthy)")
+            let unanswered = try run(binary, ["health", "--addr", "\(profile.address)", "--timeout", "2"])
+            #expect(unanswered.status == 1 && unanswered.output.contains("no answer"), "\(unanswered)")
             #expect(profile.isRunning)
         }
     }

@@ -18,7 +18,9 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
             (e.g. C360_FEEDBACK_PROFILE_ADDR).
             """,
         version: C360Version.current,
-        subcommands: [BackupCommand<FeedbackStore>.self, RestoreCommand<FeedbackStore>.self]
+        subcommands: [
+            BackupCommand<FeedbackStore>.self, RestoreCommand<FeedbackStore>.self, HealthCommand<FeedbackStore>.self,
+        ]
     )
 
     @OptionGroup var server: ServerOptions

@@ -18,7 +18,9 @@ struct GatewayCommand: AsyncParsableCommand {
             C360_GATEWAY_<OPTION> from the environment.
             """,
         version: C360Version.current,
-        subcommands: [BackupCommand<GatewayStore>.self, RestoreCommand<GatewayStore>.self]
+        subcommands: [
+            BackupCommand<GatewayStore>.self, RestoreCommand<GatewayStore>.self, HealthCommand<GatewayStore>.self,
+        ]
     )
 
     @OptionGroup var server: ServerOptions

@@ -17,7 +17,9 @@ struct InteractionServiceCommand: AsyncParsableCommand {
             also reads C360_INTERACTION_<OPTION> from the environment (e.g. C360_INTERACTION_PROFILE_ADDR).
             """,
         version: C360Version.current,
-        subcommands: [BackupCommand<InteractionStore>.self, RestoreCommand<InteractionStore>.self]
+        subcommands: [
+            BackupCommand<InteractionStore>.self, RestoreCommand<InteractionStore>.self, HealthCommand<InteractionStore>.self,
+        ]
     )
 
     @OptionGroup var server: ServerOptions

@@ -19,7 +19,9 @@ struct OutreachServiceCommand: AsyncParsableCommand {
             also reads C360_OUTREACH_<OPTION> from the environment (e.g. C360_OUTREACH_WEBHOOK_SECRET).
             """,
         version: C360Version.current,
-        subcommands: [BackupCommand<OutreachStore>.self, RestoreCommand<OutreachStore>.self]
+        subcommands: [
+            BackupCommand<OutreachStore>.self, RestoreCommand<OutreachStore>.self, HealthCommand<OutreachStore>.self,
+        ]
     )
 
     @OptionGroup var server: ServerOptions

@@ -18,7 +18,9 @@ struct SuccessServiceCommand: AsyncParsableCommand {
             option also reads C360_SUCCESS_<OPTION> from the environment (e.g. C360_SUCCESS_HEALTH_WEIGHTS).
             """,
         version: C360Version.current,
-        subcommands: [BackupCommand<SuccessStore>.self, RestoreCommand<SuccessStore>.self]
+        subcommands: [
+            BackupCommand<SuccessStore>.self, RestoreCommand<SuccessStore>.self, HealthCommand<SuccessStore>.self,
+        ]
     )
 
     @OptionGroup var server: ServerOptions

@@ -107,6 +107,11 @@ public nonisolated struct Customer360_V1_AccessPolicy: Sendable {
   /// RPC.
   public var callers: [String] = []
 
+  /// The largest request message the gateway forwards to it, in bytes; 0 means 262,144 (256 KiB), ample for any one
+  /// entity. A larger message is refused with RESOURCE_EXHAUSTED before it reaches the service; each message of a
+  /// client stream is held to it. RPCs that take more in one message declare their own.
+  public var maxRequestBytes: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -197,7 +202,7 @@ nonisolated extension Customer360_V1_AccessRole: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccessPolicy"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}least_role\0\u{1}audited\0\u{1}redacted\0\u{1}internal\0\u{1}callers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}least_role\0\u{1}audited\0\u{1}redacted\0\u{1}internal\0\u{1}callers\0\u{3}max_request_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -210,6 +215,7 @@ nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularBoolField(value: &self.redacted) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.`internal`) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.callers) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.maxRequestBytes) }()
       default: break
       }
     }
@@ -231,6 +237,9 @@ nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftP
     if !self.callers.isEmpty {
       try visitor.visitRepeatedStringField(value: self.callers, fieldNumber: 5)
     }
+    if self.maxRequestBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxRequestBytes, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -240,6 +249,7 @@ nonisolated extension Customer360_V1_AccessPolicy: SwiftProtobuf.Message, SwiftP
     if lhs.redacted != rhs.redacted {return false}
     if lhs.`internal` != rhs.`internal` {return false}
     if lhs.callers != rhs.callers {return false}
+    if lhs.maxRequestBytes != rhs.maxRequestBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

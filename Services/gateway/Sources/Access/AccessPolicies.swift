@@ -13,11 +13,16 @@ public struct AccessPolicies: Sendable {
         public var audited: Bool
         /// Personal data in the answer is removed for roles that may not see it.
         public var redacted: Bool
+        /// The largest request message forwarded, in bytes.
+        public var maxRequestBytes: Int = AccessPolicies.defaultMaxRequestBytes
         /// Service-to-service only: never exposed.
         public var isInternal: Bool { leastRole == nil }
     }
 
     private let policies: [String: Policy]
+
+    /// The request size limit of an RPC that declares none (`max_request_bytes` 0): 256 KiB.
+    public static let defaultMaxRequestBytes = 256 * 1024
 
     /// The policies the embedded contracts declare.
     public static let current = AccessPolicies(catalog: .current)
@@ -28,7 +33,8 @@ public struct AccessPolicies: Sendable {
             guard let declared = method.policy else { continue }
             policies[method.fullyQualifiedMethod] = Policy(
                 leastRole: declared.internal ? nil : Role(access: declared.leastRole),
-                audited: declared.audited, redacted: declared.redacted)
+                audited: declared.audited, redacted: declared.redacted,
+                maxRequestBytes: declared.maxRequestBytes == 0 ? Self.defaultMaxRequestBytes : Int(declared.maxRequestBytes))
         }
         self.policies = policies
     }

@@ -68,19 +68,31 @@ public struct BackendForwarder: RegistrableRPCService {
         let options = callOptions
         let redacting = policy.redacted && !(Caller.current?.key.role.seesPersonalData ?? false)
         let subject = AuditSubject(field: customerField)
+        // A client-stream message refused mid-stream ends the upstream call, which the owner then reports as
+        // cancelled; the caller must hear the refusal itself.
+        let refusal = Refusal()
         // One request message (unary, server-streaming) is read first, so its customer is known even when the owner
         // refuses it; a client stream is passed through as it arrives and audited by its first message.
         let upstream: StreamingClientRequest<[UInt8]>
         if method.clientStreaming {
             upstream = StreamingClientRequest(of: [UInt8].self) { writer in
                 for try await message in request.messages {
+                    do throws(RPCError) {
+                        try Self.check(message, against: policy, method: method)
+                    } catch {
+                        refusal.record(error)
+                        throw error
+                    }
                     subject.observe(message)
                     try await writer.write(message)
                 }
             }
         } else {
             var received: [[UInt8]] = []
-            for try await message in request.messages { received.append(message) }
+            for try await message in request.messages {
+                try Self.check(message, against: policy, method: method)
+                received.append(message)
+            }
             if let first = received.first { subject.observe(first) }
             let messages = received
             upstream = StreamingClientRequest(of: [UInt8].self) { writer in try await writer.write(contentsOf: messages) }
@@ -108,12 +120,24 @@ public struct BackendForwarder: RegistrableRPCService {
                 }
                 outcome = .success(())
             } catch {
-                outcome = .failure(error)
+                outcome = .failure(refusal.recorded ?? error)
             }
             if policy.audited { try await audit(method, context: context, subject: subject.customerID, outcome: outcome) }
             try outcome.get()
             return [:]
         }
+    }
+
+    /// Refuses a request message larger than the RPC's `max_request_bytes`: the gateway is where clients' bytes
+    /// arrive, so an oversized message stops here instead of costing the owning service its decoding.
+    static func check(
+        _ message: [UInt8], against policy: AccessPolicies.Policy, method: ContractCatalog.Method
+    ) throws(RPCError) {
+        guard message.count > policy.maxRequestBytes else { return }
+        throw RPCError(code: .resourceExhausted, message: """
+            \(method.fullyQualifiedMethod) takes request messages of at most \(policy.maxRequestBytes) bytes; \
+            this one has \(message.count)
+            """)
     }
 
     /// One audit record for a forwarded call.
@@ -165,6 +189,14 @@ public struct BackendForwarder: RegistrableRPCService {
 
 /// The customer a forwarded call concerns: the top-level `customer_id` of its first request message (every RPC
 /// about one customer carries it there, so a router needs to decode nothing else).
+/// The gateway's own refusal of a forwarded call, kept to be reported instead of the upstream call's end.
+private final class Refusal: Sendable {
+    private let error = Mutex<RPCError?>(nil)
+
+    func record(_ error: RPCError) { self.error.withLock { $0 = error } }
+    var recorded: RPCError? { error.withLock { $0 } }
+}
+
 private final class AuditSubject: Sendable {
     private let field: Int32?
     private let value = Mutex<String?>(nil)

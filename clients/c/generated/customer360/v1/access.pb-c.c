@@ -52,7 +52,7 @@ void   customer360__v1__access_policy__free_unpacked
   assert(message->base.descriptor == &customer360__v1__access_policy__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor customer360__v1__access_policy__field_descriptors[5] =
+static const ProtobufCFieldDescriptor customer360__v1__access_policy__field_descriptors[6] =
 {
   {
     "least_role",
@@ -114,18 +114,31 @@ static const ProtobufCFieldDescriptor customer360__v1__access_policy__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_request_bytes",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AccessPolicy, max_request_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__access_policy__field_indices_by_name[] = {
   1,   /* field[1] = audited */
   4,   /* field[4] = callers */
   3,   /* field[3] = internal */
   0,   /* field[0] = least_role */
+  5,   /* field[5] = max_request_bytes */
   2,   /* field[2] = redacted */
 };
 static const ProtobufCIntRange customer360__v1__access_policy__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor customer360__v1__access_policy__descriptor =
 {
@@ -135,7 +148,7 @@ const ProtobufCMessageDescriptor customer360__v1__access_policy__descriptor =
   "Customer360__V1__AccessPolicy",
   "customer360.v1",
   sizeof(Customer360__V1__AccessPolicy),
-  5,
+  6,
   customer360__v1__access_policy__field_descriptors,
   customer360__v1__access_policy__field_indices_by_name,
   1,  customer360__v1__access_policy__number_ranges,

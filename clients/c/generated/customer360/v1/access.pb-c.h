@@ -78,10 +78,16 @@ struct  Customer360__V1__AccessPolicy
    */
   size_t n_callers;
   char **callers;
+  /*
+   * The largest request message the gateway forwards to it, in bytes; 0 means 262,144 (256 KiB), ample for any one
+   * entity. A larger message is refused with RESOURCE_EXHAUSTED before it reaches the service; each message of a
+   * client stream is held to it. RPCs that take more in one message declare their own.
+   */
+  uint32_t max_request_bytes;
 };
 #define CUSTOMER360__V1__ACCESS_POLICY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__access_policy__descriptor) \
-    , CUSTOMER360__V1__ACCESS_ROLE__ACCESS_ROLE_UNSPECIFIED, 0, 0, 0, 0,NULL }
+    , CUSTOMER360__V1__ACCESS_ROLE__ACCESS_ROLE_UNSPECIFIED, 0, 0, 0, 0,NULL, 0 }
 
 
 /* Customer360__V1__AccessPolicy methods */
