@@ -77,7 +77,7 @@ let package = Package(
         /// Opening a service's SQLite database (WAL, busy timeout, migrations), ids, page tokens.
         .target(
             name: "C360StoreKit",
-            dependencies: [grdb, logging],
+            dependencies: [grdb, logging, crypto],
             path: "Shared/StoreKit",
             swiftSettings: strictSettings
         ),

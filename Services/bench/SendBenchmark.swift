@@ -89,7 +89,13 @@ struct SendBenchmark: AsyncParsableCommand {
         say("bench sends: preparing \(customers) customers…")
         let profileDatabase = try ServiceDatabase.openPool(
             directory: profileData.path, fileName: ServiceIdentity.profile.databaseFileName, logger: .init(label: "bench"))
-        let profiles = try ProfileStore(writer: profileDatabase)
+        // The keyring and development KEK where profile-service, started without --kek-file, looks for them.
+        let name = ServiceIdentity.profile.name
+        let keyring = try Keyring.open(
+            path: profileData.appendingPathComponent("\(name)-keyring.sqlite").path,
+            kek: KeyringOptions.developmentKey(at: profileData.appendingPathComponent("\(name).kek").path),
+            logger: .init(label: "bench"))
+        let profiles = try ProfileStore(writer: profileDatabase, keyring: keyring)
         let outreachDatabase = try ServiceDatabase.openPool(
             directory: outreachData.path, fileName: ServiceIdentity.outreach.databaseFileName, logger: .init(label: "bench"))
         let outreach = try OutreachStore(writer: outreachDatabase)

@@ -18,6 +18,11 @@ public enum DatabaseSchema {
     public static func migrate(_ writer: any DatabaseWriter, with migrator: DatabaseMigrator) throws {
         try check(writer, against: migrator)
         try migrator.migrate(writer)
+        // A pool's reader that was open before a migration changed a table (the check above opens one, and so does
+        // logging the journal mode) keeps that table's old columns in its schema cache: a `SELECT *` it prepares
+        // next is expanded to the old columns, SQLite re-prepares it on the first step, and GRDB then decodes the
+        // new row by the old column names. New readers read the new schema.
+        (writer as? DatabasePool)?.invalidateReadOnlyConnections()
         let version = version(of: migrator)
         try writer.writeWithoutTransaction { db in
             if try Int.fetchOne(db, sql: "PRAGMA user_version") != version {

@@ -16,7 +16,7 @@ private typealias Profiles = Customer360_V1_ProfileService.Client<HTTP2ClientTra
 private typealias Admin = Customer360_V1_AdminService.Client<HTTP2ClientTransport.Posix>
 
 /// Runs a built executable to completion with `arguments`; answers its exit status and everything it printed.
-private func runToCompletion(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+func runToCompletion(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = try ServiceBinaries.url(of: executable)
     process.arguments = arguments
@@ -105,13 +105,18 @@ struct OperationsProcessTests {
         }
     }
 
-    @Test("a backup taken while writes go on holds every write acknowledged before it began, and restores into a fresh directory",
+    @Test("a backup taken while writes go on holds every write acknowledged before it began, and restores into a fresh directory with a keyring backup",
           .timeLimit(.minutes(3)))
     func backupUnderLoadAndRestore() async throws {
         let acknowledgedBeforeBackup: [String]
         let backupPath: String
         let restoredDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-restore-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: restoredDirectory) }
+        // The keyring is backed up apart from the database (personal data is sealed under keys it holds).
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("c360-keys-\(UUID())")
+        defer {
+            try? FileManager.default.removeItem(at: restoredDirectory)
+            try? FileManager.default.removeItem(at: keys)
+        }
         (acknowledgedBeforeBackup, backupPath) = try await withService("profile-service") { process, client in
             let profiles = Profiles(wrapping: client)
             let acknowledged = AcknowledgedWrites()
@@ -156,6 +161,13 @@ struct OperationsProcessTests {
             // Keep the backup: the service's work directory goes away with it.
             let kept = restoredDirectory.deletingLastPathComponent().appendingPathComponent("c360-backup-\(UUID()).sqlite")
             try FileManager.default.copyItem(atPath: backup.path, toPath: kept.path)
+            let (keyStatus, keyOutput) = try runToCompletion("profile-service", [
+                "keyring-backup", "--from", process.dataDirectory.path, "--to", keys.path,
+            ])
+            #expect(keyStatus == 0 && keyOutput.contains("keyring backup written"), "\(keyOutput)")
+            // Started without --kek-file, the service made a development KEK in its data directory.
+            try FileManager.default.copyItem(at: process.dataDirectory.appendingPathComponent("profile-service.kek"),
+                                             to: keys.appendingPathComponent("kek"))
             return (before, kept.path)
         }
         defer { try? FileManager.default.removeItem(atPath: backupPath) }
@@ -170,7 +182,11 @@ struct OperationsProcessTests {
         ])
         #expect(refused != 0 && refusal.contains("--replace"), "\(refusal)")
 
-        try await withService("profile-service", dataDirectory: restoredDirectory) { _, client in
+        let keyringBackup = try #require(try FileManager.default.contentsOfDirectory(atPath: keys.path)
+            .first { $0.hasPrefix("profile-service-keyring-") })
+        let keyOptions = ["--keyring", keys.appendingPathComponent(keyringBackup).path,
+                          "--kek-file", keys.appendingPathComponent("kek").path]
+        try await withService("profile-service", arguments: keyOptions, dataDirectory: restoredDirectory) { _, client in
             let profiles = Profiles(wrapping: client)
             for id in acknowledgedBeforeBackup {
                 let customer = try await profiles.getCustomer(.with { $0.customerID = id })

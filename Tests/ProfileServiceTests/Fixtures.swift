@@ -6,7 +6,7 @@ import Foundation
 
 /// A store on a fresh in-memory database with the production configuration and a hand-moved clock.
 func makeStore(clock: TestClock = TestClock()) throws -> ProfileStore {
-    try ProfileStore(writer: ServiceDatabase.inMemory(), now: { clock.now() })
+    try ProfileStore(writer: ServiceDatabase.inMemory(), keyring: Keyring.inMemory(), now: { clock.now() })
 }
 
 /// A new customer with the given identifiers and names.

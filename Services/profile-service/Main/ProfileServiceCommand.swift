@@ -16,15 +16,23 @@ struct ProfileServiceCommand: AsyncParsableCommand {
             Owns one SQLite database (profile.sqlite in --data-dir) and serves customer360.v1.ProfileService and \
             grpc.health.v1.Health over gRPC. With --loyalty-program it also runs that loyalty program by itself: it \
             follows interaction-service's change feed (--interaction-addr), credits points and cashback for \
-            purchases, sets tiers by net spend over the rolling window and expires points. Every option also reads \
-            C360_PROFILE_<OPTION> from the environment (e.g. C360_PROFILE_PORT).
+            purchases, sets tiers by net spend over the rolling window and expires points. Names, city, company, \
+            identifiers, attributes and merge notes are sealed under a key per customer (AES-GCM), kept in a \
+            keyring database wrapped by the key-encryption key (--kek-file, C360_PROFILE_KEK_FILE; rotation with \
+            --retired-kek-file, C360_PROFILE_RETIRED_KEK_FILES; the keyring's path C360_PROFILE_KEYRING); erasure \
+            destroys the customer's key. Every option also reads C360_PROFILE_<OPTION> from the environment (e.g. \
+            C360_PROFILE_PORT).
             """,
         version: C360Version.current,
-        subcommands: [BackupCommand<ProfileStore>.self, RestoreCommand<ProfileStore>.self]
+        subcommands: [
+            BackupCommand<ProfileStore>.self, RestoreCommand<ProfileStore>.self, HealthCommand<ProfileStore>.self,
+            KeyringBackupCommand<ProfileStore>.self,
+        ]
     )
 
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
+    @OptionGroup var keys: KeyringOptions
 
     @Option(help: "A loyalty program to run (JSON, see deploy/loyalty-program.json); without it points move only through EarnPoints/RedeemPoints. [env: C360_PROFILE_LOYALTY_PROGRAM]")
     var loyaltyProgram: String?
@@ -60,9 +68,10 @@ struct ProfileServiceCommand: AsyncParsableCommand {
 
         let host = ServiceHost(identity: .profile, configuration: try server.resolve(for: .profile))
         let database = try host.openDatabase()
-        let store = try ProfileStore(writer: database)
+        let keyring = try keys.open(host: host, environment: environment)
+        let store = try ProfileStore(writer: database, keyring: keyring)
         let changes = try changeFeed.feed(writer: database, identity: .profile, environment: environment, logger: host.logger)
-        var background: [any Service] = [changes]
+        var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
         if let program {
             let interaction = try PeerConnection(address: interactionAddress, credentials: host.configuration.peerCredentials)
             background += [

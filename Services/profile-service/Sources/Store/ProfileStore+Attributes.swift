@@ -39,7 +39,7 @@ extension ProfileStore {
                 if value.isEmpty {
                     try AttributeRecord.deleteOne(db, key: ["customerId": row.id, "key": key])
                 } else {
-                    try AttributeRecord(customerId: row.id, key: key, value: value).upsert(db)
+                    try AttributeRecord(customerId: row.id, key: key, value: keyring.seal(value, for: row.id)).upsert(db)
                 }
             }
             let count = try AttributeRecord.filter(AttributeRecord.Columns.customerId == row.id).fetchCount(db)

@@ -35,59 +35,67 @@ extension ProfileStore {
     /// The customer holding `identifier` (already normalised).
     public func customer(with identifier: Identifier) async throws -> CustomerProfile {
         try await writer.read { db in
-            guard let row = try IdentifierRecord.filter(key: ["kind": identifier.kind, "value": identifier.value])
-                .fetchOne(db)
+            guard let row = try IdentifierRecord.fetchOne(db, key: ["kind": identifier.kind.rawValue,
+                                                                     "valueIndex": valueIndex(identifier)])
             else { throw ProfileError.identifierNotFound(identifier) }
             return try profile(db, resolving: row.customerId)
         }
     }
 
     /// One page of active customers matching `query`, in creation (id) order, starting after `afterID`.
+    ///
+    /// Text search: the query starts the customer's full name, family name or an email. Names and emails are sealed,
+    /// so candidates come from the blind-indexed prefixes (`SearchTerms`) and are checked in the clear after opening,
+    /// a batch at a time, until the page is full.
     public func customers(
         matching query: CustomerQuery, after afterID: String?, limit: Int
     ) async throws -> Page<CustomerProfile> {
         try await writer.read { db in
-            var conditions = ["customer.state = 'active'"]
-            var arguments = StatementArguments()
-            if let afterID {
-                conditions.append("customer.id > ?")
-                _ = arguments.append(contentsOf: [afterID])
-            }
+            var request = CustomerRecord.filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
             if !query.text.isEmpty {
-                let upper = query.text + "\u{10FFFF}"
-                conditions.append("""
-                    ((customer.fullNameKey >= ? AND customer.fullNameKey < ?)
-                     OR (customer.familyNameKey >= ? AND customer.familyNameKey < ?)
-                     OR customer.id IN (SELECT customerId FROM customer_identifier
-                                        WHERE kind = 'email' AND value >= ? AND value < ?))
-                    """)
-                _ = arguments.append(contentsOf: [query.text, upper, query.text, upper, query.text, upper])
+                let terms = SearchTerms.queryTerms(query.text)
+                func having(_ term: String) -> SQLExpression {
+                    SearchTokenRecord.select(SearchTokenRecord.Columns.customerId)
+                        .filter(SearchTokenRecord.Columns.token == searchToken(term)).contains(CustomerRecord.Columns.id)
+                }
+                var byName: SQLExpression = true.sqlExpression
+                for term in terms.name { byName = byName && having(term) }
+                request = request.filter(terms.email.map { byName || having($0) } ?? byName)
             }
             if !query.tag.isEmpty {
-                conditions.append("customer.id IN (SELECT customerId FROM customer_tag WHERE tag = ?)")
-                _ = arguments.append(contentsOf: [query.tag])
+                request = request.filter(TagRecord.select(TagRecord.Columns.customerId)
+                    .filter(TagRecord.Columns.tag == query.tag).contains(CustomerRecord.Columns.id))
             }
-            if !query.countryCode.isEmpty {
-                conditions.append("customer.countryCode = ?")
-                _ = arguments.append(contentsOf: [query.countryCode])
+            if !query.countryCode.isEmpty { request = request.filter(CustomerRecord.Columns.countryCode == query.countryCode) }
+            if let stage = query.lifecycleStage { request = request.filter(CustomerRecord.Columns.lifecycleStage == stage.rawValue) }
+            if let from = query.createdFrom { request = request.filter(CustomerRecord.Columns.createdAt >= from) }
+            if let until = query.createdUntil { request = request.filter(CustomerRecord.Columns.createdAt < until) }
+            request = request.order(CustomerRecord.Columns.id)
+
+            var found: [CustomerRecord] = []
+            var cursor = afterID
+            let batch = max(limit + 1, 64)
+            while found.count <= limit {
+                let candidates = try request.filter(cursor.map { CustomerRecord.Columns.id > $0 } ?? true.sqlExpression)
+                    .limit(batch).fetchAll(db)
+                for row in candidates where found.count <= limit {
+                    let matches = try query.text.isEmpty
+                        || SearchTerms.matches(query.text, personal: personal(of: row), emails: emails(db, of: row.id))
+                    if matches { found.append(row) }
+                }
+                guard candidates.count == batch, let last = candidates.last else { break }
+                cursor = last.id
             }
-            if let stage = query.lifecycleStage {
-                conditions.append("customer.lifecycleStage = ?")
-                _ = arguments.append(contentsOf: [stage.rawValue])
-            }
-            if let from = query.createdFrom {
-                conditions.append("customer.createdAt >= ?")
-                _ = arguments.append(contentsOf: [from])
-            }
-            if let until = query.createdUntil {
-                conditions.append("customer.createdAt < ?")
-                _ = arguments.append(contentsOf: [until])
-            }
-            let sql = "SELECT * FROM customer WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let page = Page(fetched: try CustomerRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit)
+            let page = Page(fetched: found, limit: limit)
             return Page(items: try profiles(db, rows: page.items), hasMore: page.hasMore)
         }
+    }
+
+    /// The customer's email addresses, opened.
+    func emails(_ db: Database, of customerID: String) throws -> [String] {
+        try IdentifierRecord
+            .filter(IdentifierRecord.Columns.customerId == customerID && IdentifierRecord.Columns.kind == IdentifierKind.email.rawValue)
+            .fetchAll(db).map { try identifier($0).value }
     }
 
     // MARK: - Writes
@@ -102,24 +110,25 @@ extension ProfileStore {
             }
             let timestamp = now()
             var row = CustomerRecord(
-                id: EntityID.generate(), state: .active, mergedInto: nil, givenName: new.givenName,
-                familyName: new.familyName, fullNameKey: "", familyNameKey: "", matchKey: nil, birthYear: new.birthYear,
-                city: new.city, countryCode: new.countryCode, language: new.language, company: new.company,
+                id: EntityID.generate(), state: .active, mergedInto: nil, givenName: .empty,
+                familyName: .empty, matchKey: nil, birthYear: new.birthYear,
+                city: .empty, countryCode: new.countryCode, language: new.language, company: .empty,
                 preferredChannel: new.preferredChannel, preferredLanguage: new.preferredLanguage,
                 quietHours: new.quietHours, lifecycleStage: new.lifecycleStage, loyaltyBalance: 0,
                 loyaltyLifetime: 0, createdAt: timestamp, updatedAt: timestamp, deletedAt: nil, erasedAt: nil)
-            row.refreshSearchKeys()
+            try setPersonal(PersonalFields(givenName: new.givenName, familyName: new.familyName, city: new.city,
+                                           company: new.company), of: &row)
             try row.insert(db)
             for identifier in new.identifiers {
-                try IdentifierRecord(kind: identifier.kind, value: identifier.value, customerId: row.id,
-                                     createdAt: timestamp).insert(db)
+                try identifierRecord(identifier, customerID: row.id, createdAt: timestamp).insert(db)
             }
             for tag in new.tags {
                 try TagRecord(customerId: row.id, tag: tag).insert(db)
             }
             for (key, value) in new.attributes {
-                try AttributeRecord(customerId: row.id, key: key, value: value).insert(db)
+                try AttributeRecord(customerId: row.id, key: key, value: keyring.seal(value, for: row.id)).insert(db)
             }
+            try reindexSearch(db, row.id)
             try ChangeLog.append(db, .customerCreated, customer: row.id, at: timestamp)
             try suggestMatches(db, for: row.id)
             return try profile(db, row: row, resolvedFrom: nil)
@@ -131,20 +140,22 @@ extension ProfileStore {
         try await writer.write { db in
             let (original, resolvedFrom) = try activeRow(db, resolving: id)
             var row = original
-            if let value = patch.givenName { row.givenName = value }
-            if let value = patch.familyName { row.familyName = value }
+            var fields = try personal(of: row)
+            if let value = patch.givenName { fields.givenName = value }
+            if let value = patch.familyName { fields.familyName = value }
             if let value = patch.birthYear { row.birthYear = value }
-            if let value = patch.city { row.city = value }
+            if let value = patch.city { fields.city = value }
             if let value = patch.countryCode { row.countryCode = value }
             if let value = patch.language { row.language = value }
-            if let value = patch.company { row.company = value }
+            if let value = patch.company { fields.company = value }
             if let value = patch.preferredChannel { row.preferredChannel = value }
             if let value = patch.preferredLanguage { row.preferredLanguage = value }
             if let value = patch.quietHours { row.quietHours = value }
             if let value = patch.lifecycleStage { row.lifecycleStage = value }
-            row.refreshSearchKeys()
+            try setPersonal(fields, of: &row)
             row.updatedAt = now()
             try row.update(db)
+            try reindexSearch(db, row.id)
             try ChangeLog.append(db, .customerUpdated, customer: row.id, at: row.updatedAt)
             if row.matchKey != original.matchKey { try suggestMatches(db, for: row.id) }
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
@@ -175,13 +186,14 @@ extension ProfileStore {
     /// the id answers "erased". Erasing again reports `erasedNow == false`. Once committed, the old values are
     /// purged from the WAL too (`purgeDeletedData()`), so no file keeps the name, email or phone.
     public func eraseCustomer(_ id: String) async throws -> (id: String, erasedAt: Date, erasedNow: Bool) {
-        let erased = try await writer.write { db in
+        let (erased, owners) = try await writer.write { db in
             var row = try resolvedRow(db, id)
-            if row.state == .erased { return (row.id, row.erasedAt ?? row.updatedAt, false) }
             let owners = [row.id] + (try String.fetchAll(
                 db, sql: "SELECT id FROM customer WHERE mergedInto = ?", arguments: [row.id]))
-            for table in ["customer_identifier", "customer_tag", "customer_attribute", "customer_trait",
-                          "consent_decision", "loyalty_transaction", "loyalty_purchase", "loyalty_queue"] {
+            if row.state == .erased { return ((row.id, row.erasedAt ?? row.updatedAt, false), owners) }
+            for table in ["customer_identifier", "customer_search_token", "customer_tag", "customer_attribute",
+                          "customer_trait", "consent_decision", "loyalty_transaction", "loyalty_purchase",
+                          "loyalty_queue"] {
                 try db.execute(
                     sql: "DELETE FROM \(table) WHERE customerId IN (\(databaseQuestionMarks(count: owners.count)))",
                     arguments: StatementArguments(owners))
@@ -202,9 +214,13 @@ extension ProfileStore {
             // The feed keeps no trace of what happened to the customer before, only that they were erased.
             for owner in owners { try ChangeLog.forget(db, customer: owner) }
             try ChangeLog.append(db, .customerErased, customer: row.id, at: timestamp)
-            return (row.id, timestamp, true)
+            return ((row.id, timestamp, true), owners)
         }
-        // Also when nothing was erased now: a retried erasure finishes a purge an earlier one could not.
+        // After the commit (a rolled-back erasure must leave the data readable), and also when nothing was erased now:
+        // a retried erasure finishes what a crash between the commit and here left. Without the keys, every copy of
+        // what was sealed for these customers — backups included — is ciphertext nobody can open.
+        try keyring.shred(owners)
+        // A retried erasure also finishes a purge an earlier one could not.
         await writer.purgeDeletedData()
         return erased
     }
@@ -218,8 +234,8 @@ extension ProfileStore {
             }
             try ensureFree(db, identifier)
             let timestamp = now()
-            try IdentifierRecord(kind: identifier.kind, value: identifier.value, customerId: row.id,
-                                 createdAt: timestamp).insert(db)
+            try identifierRecord(identifier, customerID: row.id, createdAt: timestamp).insert(db)
+            try reindexSearch(db, row.id)
             row.updatedAt = timestamp
             try row.update(db)
             try ChangeLog.append(db, .customerUpdated, customer: row.id, at: timestamp)
@@ -233,10 +249,11 @@ extension ProfileStore {
         try await writer.write { db in
             var (row, resolvedFrom) = try activeRow(db, resolving: id)
             let removed = try IdentifierRecord
-                .filter(key: ["kind": identifier.kind, "value": identifier.value])
+                .filter(key: ["kind": identifier.kind.rawValue, "valueIndex": valueIndex(identifier)])
                 .filter(IdentifierRecord.Columns.customerId == row.id)
                 .deleteAll(db)
             guard removed > 0 else { throw ProfileError.identifierNotOnCustomer(identifier, customer: row.id) }
+            try reindexSearch(db, row.id)
             row.updatedAt = now()
             try row.update(db)
             try ChangeLog.append(db, .customerUpdated, customer: row.id, at: row.updatedAt)
@@ -293,7 +310,7 @@ extension ProfileStore {
         let ids = rows.map(\.id)
         let identifiers = Dictionary(grouping: try IdentifierRecord
             .filter(ids.contains(IdentifierRecord.Columns.customerId))
-            .order(IdentifierRecord.Columns.kind, IdentifierRecord.Columns.value).fetchAll(db), by: \.customerId)
+            .fetchAll(db), by: \.customerId)
         let tags = Dictionary(grouping: try TagRecord.filter(ids.contains(TagRecord.Columns.customerId))
             .order(TagRecord.Columns.tag).fetchAll(db), by: \.customerId)
         let attributes = Dictionary(grouping: try AttributeRecord
@@ -303,16 +320,22 @@ extension ProfileStore {
         let merged = Dictionary(grouping: try CustomerRecord
             .filter(ids.contains(CustomerRecord.Columns.mergedInto)).order(CustomerRecord.Columns.id)
             .fetchAll(db), by: { $0.mergedInto ?? "" })
-        return rows.map { row in
-            CustomerProfile(
+        return try rows.map { row in
+            let fields = try personal(of: row)
+            // Sorted in the clear: the stored values are ciphertext.
+            let opened = try (identifiers[row.id] ?? []).map(identifier)
+                .sorted { ($0.kind.rawValue, $0.value) < ($1.kind.rawValue, $1.value) }
+            return CustomerProfile(
                 id: row.id,
-                identifiers: (identifiers[row.id] ?? []).map { Identifier($0.kind, $0.value) },
-                givenName: row.givenName, familyName: row.familyName, birthYear: row.birthYear, city: row.city,
-                countryCode: row.countryCode, language: row.language, company: row.company,
+                identifiers: opened,
+                givenName: fields.givenName, familyName: fields.familyName, birthYear: row.birthYear, city: fields.city,
+                countryCode: row.countryCode, language: row.language, company: fields.company,
                 preferredChannel: row.preferredChannel, preferredLanguage: row.preferredLanguage,
                 quietHours: row.quietHours,
                 tags: (tags[row.id] ?? []).map(\.tag),
-                attributes: Dictionary(uniqueKeysWithValues: (attributes[row.id] ?? []).map { ($0.key, $0.value) }),
+                attributes: Dictionary(uniqueKeysWithValues: try (attributes[row.id] ?? []).map { attribute in
+                    (attribute.key, try opening(row.id) { try keyring.open(attribute.value) })
+                }),
                 traits: (traits[row.id] ?? []).map { Trait(key: $0.key, value: $0.value, updatedAt: $0.updatedAt) },
                 lifecycleStage: row.lifecycleStage,
                 loyalty: row.loyaltyAccount,
@@ -322,7 +345,7 @@ extension ProfileStore {
     }
 
     func holderOf(_ db: Database, _ identifier: Identifier) throws -> String? {
-        try IdentifierRecord.filter(key: ["kind": identifier.kind, "value": identifier.value]).fetchOne(db)?
+        try IdentifierRecord.fetchOne(db, key: ["kind": identifier.kind.rawValue, "valueIndex": valueIndex(identifier)])?
             .customerId
     }
 
@@ -343,13 +366,14 @@ extension ProfileStore {
 extension CustomerRecord {
     /// Blanks every column that says who the person is; the id, state and timestamps stay.
     mutating func clearPersonalData() {
-        givenName = ""
-        familyName = ""
+        givenName = .empty
+        familyName = .empty
+        matchKey = nil
         birthYear = nil
-        city = ""
+        city = .empty
         countryCode = ""
         language = ""
-        company = ""
+        company = .empty
         preferredChannel = nil
         preferredLanguage = ""
         quietHours = nil
@@ -359,6 +383,5 @@ extension CustomerRecord {
         spendTier = nil
         windowSpendMinor = nil
         rewardBalanceMinor = nil
-        refreshSearchKeys()
     }
 }

@@ -35,17 +35,19 @@ extension ProfileStore {
                 .filter(IdentifierRecord.Columns.customerId != customerID)
                 .limit(20).fetchAll(db)
             for other in others {
+                let (mine, theirs) = (try self.identifier(identifier).value, try self.identifier(other).value)
                 consider(other.customerId, IdentityMatch.Rule(identifier.kind),
-                         "\(identifier.kind.label) \(identifier.value) and \(other.value) reach the same \(identifier.kind == .email ? "inbox" : identifier.kind == .phone ? "number" : "record")")
+                         "\(identifier.kind.label) \(mine) and \(theirs) reach the same \(identifier.kind == .email ? "inbox" : identifier.kind == .phone ? "number" : "record")")
             }
         }
         if let key = customer.matchKey {
             let others = try String.fetchAll(db, CustomerRecord.select(CustomerRecord.Columns.id)
                 .filter(CustomerRecord.Columns.matchKey == key).filter(CustomerRecord.Columns.id != customerID)
                 .limit(20))
+            let fields = try personal(of: customer)
             for other in others {
-                consider(other, .nameBirthYearCity, "same name, birth year and city: \(customer.givenName) "
-                         + "\(customer.familyName), \(customer.birthYear.map(String.init) ?? ""), \(customer.city)")
+                consider(other, .nameBirthYearCity, "same name, birth year and city: \(fields.givenName) "
+                         + "\(fields.familyName), \(customer.birthYear.map(String.init) ?? ""), \(fields.city)")
             }
         }
         let timestamp = now()
@@ -60,7 +62,7 @@ extension ProfileStore {
                     explanation = excluded.explanation
                 WHERE state = 'open' AND excluded.score > score
                 """, arguments: [EntityID.generate(), older, newer, match.rule.rawValue, match.rule.score,
-                                 match.explanation, timestamp])
+                                 try keyring.seal(match.explanation, for: older), timestamp])
         }
     }
 
@@ -87,8 +89,8 @@ extension ProfileStore {
             sql += " ORDER BY s.score DESC, s.suggestionId LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
             let rows = try SuggestionRecord.fetchAll(db, sql: sql, arguments: arguments)
-            return Page(fetched: rows, limit: limit).map {
-                ($0.suggestion, SuggestionPosition(score: $0.score, id: $0.suggestionId))
+            return try Page(fetched: rows, limit: limit).map {
+                (try suggestion($0), SuggestionPosition(score: $0.score, id: $0.suggestionId))
             }
         }
     }
@@ -108,7 +110,7 @@ extension ProfileStore {
             }
             let merged = survivor == record.customerId ? record.candidateId : record.customerId
             let result = try merge(db, survivor: survivor, merged: merged, request: MergeRequest(
-                reason: .matchRule, rule: record.rule, matchedOn: [record.explanation],
+                reason: .matchRule, rule: record.rule, matchedOn: [try suggestion(record).explanation],
                 note: "accepted match suggestion \(id)", requestedBy: requestedBy))
             record.state = "accepted"
             record.decidedBy = requestedBy
@@ -150,15 +152,23 @@ struct SuggestionRecord: Codable, FetchableRecord, PersistableRecord {
     var candidateId: String
     var rule: String
     var score: Double
-    var explanation: String
+    /// Names both people: sealed under `customerId`'s key (erasing either deletes the row).
+    var explanation: SealedText
     /// open, accepted or rejected.
     var state: String
     var suggestedAt: Date
     var decidedBy: String
     var decidedAt: Date?
 
-    var suggestion: MatchSuggestion {
-        MatchSuggestion(id: suggestionId, customerID: customerId, candidateID: candidateId, rule: rule, score: score,
-                        explanation: explanation, suggestedAt: suggestedAt)
+}
+
+extension ProfileStore {
+    /// The row as the API shows it, its explanation opened.
+    func suggestion(_ record: SuggestionRecord) throws -> MatchSuggestion {
+        try opening(record.customerId) {
+            MatchSuggestion(id: record.suggestionId, customerID: record.customerId, candidateID: record.candidateId,
+                            rule: record.rule, score: record.score, explanation: try keyring.open(record.explanation),
+                            suggestedAt: record.suggestedAt)
+        }
     }
 }

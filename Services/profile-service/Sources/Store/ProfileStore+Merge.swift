@@ -100,6 +100,7 @@ extension ProfileStore {
         try db.execute(sql: "UPDATE customer SET mergedInto = ? WHERE mergedInto = ?", arguments: ids)
 
         survivor.fillBlanks(from: merged)
+        try refreshMatchKey(&survivor)
         survivor.loyaltyBalance += merged.loyaltyBalance
         survivor.loyaltyLifetime += merged.loyaltyLifetime
         if let reward = merged.rewardBalanceMinor { survivor.rewardBalanceMinor = (survivor.rewardBalanceMinor ?? 0) + reward }
@@ -114,14 +115,20 @@ extension ProfileStore {
         mergedAway.clearPersonalData()
         try mergedAway.update(db)
 
+        try reindexSearch(db, survivor.id)
+        try reindexSearch(db, merged.id)
+
+        // What the caller says of the match names the person: sealed under the survivor's key.
         var ledger = MergeLedgerRecord(
             seq: nil, mergeId: EntityID.generate(), survivorId: survivor.id, mergedId: merged.id,
-            reason: request.reason, rule: request.rule, matchedOn: request.matchedOn, note: request.note,
+            reason: request.reason, rule: request.rule,
+            matchedOn: try request.matchedOn.map { try keyring.seal($0, for: survivor.id) },
+            note: try keyring.seal(request.note, for: survivor.id),
             requestedBy: request.requestedBy, mergedAt: timestamp, unmergedAt: nil, unmergedBy: "", undo: undo)
         try ledger.insert(db)
         try ChangeLog.append(db, .customerMerged, customer: merged.id, related: survivor.id,
                              subject: ledger.mergeId, at: timestamp)
-        return (try profile(db, row: survivor, resolvedFrom: resolvedFrom), ledger.entry)
+        return (try profile(db, row: survivor, resolvedFrom: resolvedFrom), try entry(ledger))
     }
 
     /// Undoes one merge: the merged-away profile is restored whole (personal data, identifiers it brought and the
@@ -141,7 +148,7 @@ extension ProfileStore {
             }
             if ledger.unmergedAt != nil {
                 return (try profile(db, resolving: ledger.survivorId), try profile(db, resolving: ledger.mergedId),
-                        ledger.entry)
+                        try entry(ledger))
             }
             // A later merge that involves the survivor (or the merged profile) builds on this one.
             if let later = try MergeLedgerRecord
@@ -169,8 +176,8 @@ extension ProfileStore {
             try db.execute(sql: "UPDATE customer SET mergedInto = ? WHERE mergedInto = ? AND id IN (\(undo.repointed.questionMarks))",
                            arguments: StatementArguments([mergedID, survivorID] + undo.repointed))
             for identifier in undo.identifiers {
-                try db.execute(sql: "UPDATE customer_identifier SET customerId = ? WHERE kind = ? AND value = ? AND customerId = ?",
-                               arguments: [mergedID, identifier.kind, identifier.value, survivorID])
+                try db.execute(sql: "UPDATE customer_identifier SET customerId = ? WHERE kind = ? AND valueIndex = ? AND customerId = ?",
+                               arguments: [mergedID, identifier.kind, identifier.valueIndex, survivorID])
             }
             try db.execute(sql: "UPDATE consent_decision SET customerId = ? WHERE customerId = ? AND id IN (\(undo.consentIDs.questionMarks))",
                            arguments: StatementArguments([mergedID, survivorID] + undo.consentIDs))
@@ -199,8 +206,11 @@ extension ProfileStore {
                 survivor.rewardBalanceMinor = max(0, held - reward)
             }
             survivor.unfillBlanks(before: undo.survivorBefore, merged: undo.merged)
+            try refreshMatchKey(&survivor)
             survivor.updatedAt = timestamp
             try survivor.update(db)
+            try reindexSearch(db, survivorID)
+            try reindexSearch(db, mergedID)
 
             ledger.unmergedAt = timestamp
             ledger.unmergedBy = requestedBy
@@ -208,7 +218,7 @@ extension ProfileStore {
             try ChangeLog.append(db, .customerUnmerged, customer: mergedID, related: survivorID, subject: mergeID,
                                  at: timestamp)
             return (try profile(db, row: survivor, resolvedFrom: nil), try profile(db, row: restored, resolvedFrom: nil),
-                    ledger.entry)
+                    try entry(ledger))
         }
     }
 
@@ -221,7 +231,7 @@ extension ProfileStore {
                 MergeLedgerRecord.Columns.survivorId == customerID || MergeLedgerRecord.Columns.mergedId == customerID)
             if let afterSeq { request = request.filter(MergeLedgerRecord.Columns.seq < afterSeq) }
             let rows = try request.order(MergeLedgerRecord.Columns.seq.desc).limit(limit + 1).fetchAll(db)
-            return Page(fetched: rows, limit: limit).map { ($0.entry, $0.seq ?? 0) }
+            return try Page(fetched: rows, limit: limit).map { (try entry($0), $0.seq ?? 0) }
         }
     }
 }
@@ -240,8 +250,9 @@ struct MergeLedgerRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var mergedId: String
     var reason: MergeReason
     var rule: String
-    var matchedOn: [String]
-    var note: String
+    /// Sealed under the survivor's key, like `note`.
+    var matchedOn: [SealedText]
+    var note: SealedText
     var requestedBy: String
     var mergedAt: Date
     var unmergedAt: Date?
@@ -261,12 +272,6 @@ struct MergeLedgerRecord: Codable, FetchableRecord, MutablePersistableRecord {
         seq = inserted.rowID
     }
 
-    var entry: MergeEntry {
-        MergeEntry(id: mergeId, survivorID: survivorId, mergedID: mergedId,
-                   request: MergeRequest(reason: reason, rule: rule, matchedOn: matchedOn, note: note,
-                                         requestedBy: requestedBy),
-                   mergedAt: mergedAt, unmergedAt: unmergedAt, unmergedBy: unmergedBy)
-    }
 }
 
 /// The two profiles as they were just before a merge: what `unmergeCustomers` restores and takes back.
@@ -335,6 +340,8 @@ struct MergeUndo: Codable {
 extension CustomerRecord {
     /// Takes each demographic and preference the survivor lacks from the merged profile.
     mutating func fillBlanks(from other: CustomerRecord) {
+        // Sealed values move as they are: each names the key it is under (the merged customer's, erased with the
+        // survivor).
         if givenName.isEmpty { givenName = other.givenName }
         if familyName.isEmpty { familyName = other.familyName }
         if birthYear == nil { birthYear = other.birthYear }
@@ -346,23 +353,34 @@ extension CustomerRecord {
         if preferredLanguage.isEmpty { preferredLanguage = other.preferredLanguage }
         if quietHours == nil { quietHours = other.quietHours }
         if lifecycleStage == nil { lifecycleStage = other.lifecycleStage }
-        refreshSearchKeys()
     }
 
     /// Undoes `fillBlanks`: a field the survivor lacked before the merge and still holds the merged profile's value
     /// in is blank again; one changed since keeps its new value.
     mutating func unfillBlanks(before: CustomerRecord, merged: CustomerRecord) {
-        if before.givenName.isEmpty && givenName == merged.givenName { givenName = "" }
-        if before.familyName.isEmpty && familyName == merged.familyName { familyName = "" }
+        if before.givenName.isEmpty && givenName == merged.givenName { givenName = .empty }
+        if before.familyName.isEmpty && familyName == merged.familyName { familyName = .empty }
         if before.birthYear == nil && birthYear == merged.birthYear { birthYear = nil }
-        if before.city.isEmpty && city == merged.city { city = "" }
+        if before.city.isEmpty && city == merged.city { city = .empty }
         if before.countryCode.isEmpty && countryCode == merged.countryCode { countryCode = "" }
         if before.language.isEmpty && language == merged.language { language = "" }
-        if before.company.isEmpty && company == merged.company { company = "" }
+        if before.company.isEmpty && company == merged.company { company = .empty }
         if before.preferredChannel == nil && preferredChannel == merged.preferredChannel { preferredChannel = nil }
         if before.preferredLanguage.isEmpty && preferredLanguage == merged.preferredLanguage { preferredLanguage = "" }
         if before.quietHours == nil && quietHours == merged.quietHours { quietHours = nil }
         if before.lifecycleStage == nil && lifecycleStage == merged.lifecycleStage { lifecycleStage = nil }
-        refreshSearchKeys()
+    }
+}
+
+extension ProfileStore {
+    /// The ledger row as the API shows it, its note and match explanations opened.
+    func entry(_ ledger: MergeLedgerRecord) throws -> MergeEntry {
+        try opening(ledger.survivorId) {
+            MergeEntry(id: ledger.mergeId, survivorID: ledger.survivorId, mergedID: ledger.mergedId,
+                       request: MergeRequest(reason: ledger.reason, rule: ledger.rule,
+                                             matchedOn: try ledger.matchedOn.map(keyring.open),
+                                             note: try keyring.open(ledger.note), requestedBy: ledger.requestedBy),
+                       mergedAt: ledger.mergedAt, unmergedAt: ledger.unmergedAt, unmergedBy: ledger.unmergedBy)
+        }
     }
 }

@@ -1,6 +1,6 @@
 import C360ChangeFeed
 public import C360ServerKit
-import C360StoreKit
+public import C360StoreKit
 public import Foundation
 public import GRDB
 
@@ -9,23 +9,33 @@ public import GRDB
 /// Shaped like GRDB's `AppDatabase`: it owns a `DatabaseWriter` (a pool in production, a queue in tests), migrates
 /// the schema on init, and exposes narrow methods. Every write is one transaction, so a failed validation or a
 /// conflict stores nothing.
+///
+/// Personal data — names, city, company, identifiers' values, attribute values, match explanations, merge snapshots —
+/// is sealed under each customer's data key from `keyring` (a separate database), so this database and its backups
+/// hold ciphertext and blind indexes only, and erasure shreds the key.
 public struct ProfileStore: Sendable {
     let writer: any DatabaseWriter
+    let keyring: Keyring
     let now: @Sendable () -> Date
 
     /// Limits enforced on stored state.
     public static let maxTags = 50
     public static let maxAttributes = 100
 
-    /// Migrates `writer` to the current schema.
-    public init(writer: any DatabaseWriter, now: @escaping @Sendable () -> Date = Date.init) throws {
+    /// Migrates `writer` to the current schema, sealing any personal data an older version stored in the clear.
+    public init(writer: any DatabaseWriter, keyring: Keyring, now: @escaping @Sendable () -> Date = Date.init) throws {
         self.writer = writer
+        self.keyring = keyring
         self.now = now
-        try DatabaseSchema.migrate(writer, with: Self.schema)
+        try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 
-    /// The schema, one named migration per change; a landed migration is never edited.
-    public static var schema: DatabaseMigrator {
+    /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
+    public static var schema: DatabaseMigrator { schema(keyring: nil) }
+
+    /// The schema, one named migration per change; a landed migration is never edited. Sealing existing rows (v4)
+    /// needs the keyring; without one that migration refuses to run.
+    static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: customers, identifiers, tags, attributes, traits, consents, loyalty") { db in
             try db.create(table: "customer") { t in
@@ -184,6 +194,10 @@ public struct ProfileStore: Sendable {
                 t.add(column: "rewardBalanceMinor", .integer)
             }
             try ProfileStore.loyaltyQueue.create(db)
+        }
+        migrator.registerMigration("v4: personal data sealed under per-customer keys, blind indexes, search tokens") { db in
+            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the profile database needs its keyring") }
+            try SealingMigration(db: db, keyring: keyring).run()
         }
         return migrator
     }

@@ -1,4 +1,5 @@
 import C360ServerKit
+import C360StoreKit
 import Foundation
 public import GRDB
 
@@ -14,19 +15,18 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
     var id: String
     var state: State
     var mergedInto: String?
-    var givenName: String
-    var familyName: String
-    /// Lower-cased "given family", for prefix search.
-    var fullNameKey: String
-    /// Lower-cased "family", for prefix search.
-    var familyNameKey: String
-    /// Name, birth year and city folded for identity resolution (`IdentityMatch.personKey`); nil unless all known.
+    // Names, city and company are personal: sealed under the customer's data key (`Keyring`), read through
+    // `ProfileStore.personal(of:)` and written through `ProfileStore.setPersonal(_:of:_:)`.
+    var givenName: SealedText
+    var familyName: SealedText
+    /// The blind index (`Keyring.blindIndex`) of the name, birth year and city folded for identity resolution
+    /// (`IdentityMatch.personKey`); nil unless all are known.
     var matchKey: String?
     var birthYear: Int?
-    var city: String
+    var city: SealedText
     var countryCode: String
     var language: String
-    var company: String
+    var company: SealedText
     var preferredChannel: Channel?
     var preferredLanguage: String
     var quietHours: QuietHours?
@@ -46,8 +46,6 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
         static let id = Column(CodingKeys.id)
         static let state = Column(CodingKeys.state)
         static let mergedInto = Column(CodingKeys.mergedInto)
-        static let fullNameKey = Column(CodingKeys.fullNameKey)
-        static let familyNameKey = Column(CodingKeys.familyNameKey)
         static let matchKey = Column(CodingKeys.matchKey)
         static let countryCode = Column(CodingKeys.countryCode)
         static let lifecycleStage = Column(CodingKeys.lifecycleStage)
@@ -61,37 +59,40 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
                        windowNetSpendMinor: windowSpendMinor, rewardBalanceMinor: rewardBalanceMinor)
     }
 
-    /// Recomputes the search keys after a name changed.
-    mutating func refreshSearchKeys() {
-        fullNameKey = "\(givenName) \(familyName)".trimmingCharacters(in: .whitespaces).lowercased()
-        familyNameKey = familyName.lowercased()
-        matchKey = IdentityMatch.personKey(givenName: givenName, familyName: familyName, birthYear: birthYear, city: city)
-    }
 }
 
 /// A row of `customer_identifier`: one external identifier, unique across all customers.
+///
+/// The value is personal, so it is sealed under its customer's key; uniqueness and lookups use its blind index.
 struct IdentifierRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "customer_identifier"
     var kind: IdentifierKind
-    var value: String
+    /// The blind index of the (normalised) value: the primary key with `kind`.
+    var valueIndex: String
+    var value: SealedText
     var customerId: String
     var createdAt: Date
-    /// The value as identity resolution compares it (`IdentityMatch.identifierKey`).
+    /// The blind index of the value as identity resolution compares it (`IdentityMatch.identifierKey`).
     var matchKey: String
-
-    init(kind: IdentifierKind, value: String, customerId: String, createdAt: Date) {
-        self.kind = kind
-        self.value = value
-        self.customerId = customerId
-        self.createdAt = createdAt
-        self.matchKey = IdentityMatch.identifierKey(kind, value)
-    }
 
     enum Columns {
         static let kind = Column(CodingKeys.kind)
-        static let value = Column(CodingKeys.value)
+        static let valueIndex = Column(CodingKeys.valueIndex)
         static let customerId = Column(CodingKeys.customerId)
         static let matchKey = Column(CodingKeys.matchKey)
+    }
+}
+
+/// A row of `customer_search_token`: one blind-indexed prefix (`SearchTerms`) of a customer's name words or email,
+/// so prefix search finds candidates through an index without the names being stored in the clear.
+struct SearchTokenRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "customer_search_token"
+    var token: String
+    var customerId: String
+
+    enum Columns {
+        static let token = Column(CodingKeys.token)
+        static let customerId = Column(CodingKeys.customerId)
     }
 }
 
@@ -112,7 +113,8 @@ struct AttributeRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "customer_attribute"
     var customerId: String
     var key: String
-    var value: String
+    /// Attribute values may be anything a client keeps about the person (an address, a birthday): all are sealed.
+    var value: SealedText
 
     enum Columns {
         static let customerId = Column(CodingKeys.customerId)
