@@ -227,10 +227,21 @@ public struct SealedText: Hashable, Sendable, Codable, DatabaseValueConvertible 
     public var databaseValue: DatabaseValue { combined.databaseValue }
 
     public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> SealedText? {
-        // A row written before any value existed may hold ''.
-        if let text = String.fromDatabaseValue(dbValue), text.isEmpty { return .empty }
-        return Data.fromDatabaseValue(dbValue).map(SealedText.init(combined:))
+        switch dbValue.storage {
+        case .blob(let data):
+            return SealedText(combined: data)
+        case .string(let text):
+            // '' is a column's default (no value); other text is the base64 form, which SQL that moves a value
+            // through JSON (json_extract of a merge journal) writes back.
+            if text.isEmpty { return .empty }
+            return Data(base64Encoded: text).map(SealedText.init(combined:))
+        default:
+            return nil
+        }
     }
+
+    /// The owner whose key sealed this value; nil when empty.
+    public var owner: String? { parts?.owner }
 
     // In JSON (a merge's undo snapshot) it is base64.
     public init(from decoder: any Decoder) throws {

@@ -5,7 +5,7 @@ import Foundation
 
 /// A store on a fresh in-memory database with the production configuration.
 func makeFeedbackStore() throws -> FeedbackStore {
-    try FeedbackStore(writer: ServiceDatabase.inMemory())
+    try FeedbackStore(writer: ServiceDatabase.inMemory(), keyring: Keyring.inMemory())
 }
 
 /// Customer ids (well-formed lower-case UUIDs) the tests use; the handler tests' directory knows ada and sara and

@@ -11,12 +11,14 @@ public import GRPCNIOTransportHTTP2
 /// - Parameters:
 ///   - client: A client connected to the service.
 ///   - service: The fully qualified service name, or "" for the server as a whole.
-///   - timeout: How long to keep asking.
+///   - timeout: How long to keep asking: a guard for a server that never becomes ready, not a wait — the loop returns
+///     at the first SERVING. Generous, as the start-up timeout is: CI runs many stacks of six processes at once on
+///     two cores, where a debug-built gateway can take several seconds to answer its first call.
 /// - Throws: `ServiceProcessError.notServing` with the last answer or error when `timeout` passes.
 public func waitUntilServing(
     _ client: GRPCClient<HTTP2ClientTransport.Posix>,
     service: String = "",
-    timeout: Duration = .seconds(10)
+    timeout: Duration = .seconds(30)
 ) async throws {
     let health = Grpc_Health_V1_Health.Client(wrapping: client)
     var request = Grpc_Health_V1_HealthCheckRequest()

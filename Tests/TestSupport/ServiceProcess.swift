@@ -179,7 +179,7 @@ public final class ServiceProcess: Sendable {
     /// - Returns: How the process ended (`.exited(0)` for a clean shutdown), at once if it had already ended.
     /// - Throws: `ServiceProcessError.didNotExit` when it is still running after `timeout`; it is then killed.
     @discardableResult
-    public func terminate(timeout: Duration = .seconds(15)) async throws -> ProcessExit {
+    public func terminate(timeout: Duration = .seconds(30)) async throws -> ProcessExit {
         try await stop(with: SIGTERM, named: "SIGTERM", timeout: timeout)
     }
 

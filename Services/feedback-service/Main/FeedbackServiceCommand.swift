@@ -14,17 +14,22 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
         discussion: """
             Owns one SQLite database (feedback.sqlite in --data-dir), serves customer360.v1.FeedbackService and \
             grpc.health.v1.Health over gRPC, and asks profile-service whether customers exist. Comments are read \
-            in English and Persian. Every option also reads C360_FEEDBACK_<OPTION> from the environment \
+            in English and Persian. Comments and churn reasons are sealed under a key per customer (AES-GCM) kept \
+            in a keyring database wrapped by the key-encryption key (--kek-file, C360_FEEDBACK_KEK_FILE; rotation \
+            with --retired-kek-file, C360_FEEDBACK_RETIRED_KEK_FILES; the keyring's path C360_FEEDBACK_KEYRING); \
+            erasure destroys the keys. Every option also reads C360_FEEDBACK_<OPTION> from the environment \
             (e.g. C360_FEEDBACK_PROFILE_ADDR).
             """,
         version: C360Version.current,
         subcommands: [
             BackupCommand<FeedbackStore>.self, RestoreCommand<FeedbackStore>.self, HealthCommand<FeedbackStore>.self,
+            KeyringBackupCommand<FeedbackStore>.self,
         ]
     )
 
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
+    @OptionGroup var keys: KeyringOptions
 
     @Option(help: "profile-service address. [env: C360_FEEDBACK_PROFILE_ADDR] (default: 127.0.0.1:50051)")
     var profileAddr: String?
@@ -43,7 +48,8 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let database = try host.openDatabase()
-        let store = try FeedbackStore(writer: database)
+        let keyring = try keys.open(host: host, environment: environment)
+        let store = try FeedbackStore(writer: database, keyring: keyring)
         let profile = try PeerConnection(address: profileAddress, credentials: host.configuration.peerCredentials)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "sentiment_threshold": "\(threshold)"])
         let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
@@ -59,7 +65,8 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
             rekey: FeedbackStore.rekey, unrekey: FeedbackStore.unrekey,
             customerIDs: FeedbackStore.customerIDs)
         try await host.serviceGroup(
-            serving: [service], database: database, background: [profile, changes, merges]
+            serving: [service], database: database,
+            background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
         ).run()
     }
 }

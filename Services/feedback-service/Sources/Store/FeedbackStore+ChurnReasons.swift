@@ -9,7 +9,7 @@ extension FeedbackStore {
         try await writer.write { db in
             if let existing = try Row.fetchOne(db, sql: "SELECT * FROM churn_reason WHERE churnReasonId = ?",
                                                arguments: [reason.id]) {
-                return .duplicate(try ChurnReason(row: existing))
+                return .duplicate(try ChurnReason(row: existing, keyring: keyring))
             }
             var reason = reason
             reason.customerID = try CustomerAlias.survivor(db, of: reason.customerID)
@@ -18,7 +18,8 @@ extension FeedbackStore {
                     sentimentLanguage, churnedAt, channel, recordedBy, recordedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
-                    reason.id, reason.customerID, reason.category.rawValue, reason.text, reason.sentiment?.score,
+                    reason.id, reason.customerID, reason.category.rawValue,
+                    try keyring.seal(reason.text, for: reason.customerID), reason.sentiment?.score,
                     reason.sentiment?.label.rawValue, reason.sentiment?.language.rawValue, reason.churnedAt.unixMillis,
                     reason.channel?.rawValue, reason.recordedBy, reason.recordedAt.unixMillis,
                 ])

@@ -114,7 +114,8 @@ extension FeedbackStore {
         try db.execute(sql: """
             INSERT OR IGNORE INTO feature_vote (featureRequestId, customerId, comment, channel, votedAt)
             VALUES (?, ?, ?, ?, ?)
-            """, arguments: [vote.featureRequestID, vote.customerID, vote.comment, vote.channel?.rawValue,
+            """, arguments: [vote.featureRequestID, vote.customerID, try keyring.seal(vote.comment, for: vote.customerID),
+                             vote.channel?.rawValue,
                              vote.votedAt.unixMillis])
         guard db.changesCount > 0 else { return }
         try db.execute(sql: "UPDATE feature_request SET votes = votes + 1, updatedAt = MAX(updatedAt, ?) WHERE featureRequestId = ?",

@@ -30,7 +30,7 @@ extension FeedbackStore {
             let rows = try await writer.read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT * FROM survey_response WHERE customerId = ? AND seq > ? ORDER BY seq LIMIT ?
-                    """, arguments: [customerID, start, chunkSize]).map { (try SurveyResponse(row: $0), $0["seq"] as Int64) }
+                    """, arguments: [customerID, start, chunkSize]).map { (try SurveyResponse(row: $0, keyring: keyring), $0["seq"] as Int64) }
             }
             guard let last = rows.last else { break }
             try await deliver(FeedbackExportChunk(responses: rows.map(\.0)))
@@ -41,9 +41,9 @@ extension FeedbackStore {
             let votes = try Row.fetchAll(db, sql: """
                 SELECT v.*, f.title FROM feature_vote v JOIN feature_request f USING (featureRequestId)
                 WHERE v.customerId = ? ORDER BY v.votedAt
-                """, arguments: [customerID]).map(FeatureVote.init(row:))
+                """, arguments: [customerID]).map { try FeatureVote(row: $0, keyring: keyring) }
             let reasons = try Row.fetchAll(db, sql: "SELECT * FROM churn_reason WHERE customerId = ? ORDER BY seq",
-                                           arguments: [customerID]).map(ChurnReason.init(row:))
+                                           arguments: [customerID]).map { try ChurnReason(row: $0, keyring: keyring) }
             return (votes, reasons)
         }
         for start in stride(from: 0, to: votes.count, by: chunkSize) {
@@ -59,8 +59,20 @@ extension FeedbackStore {
     /// tallies. Erasing again removes nothing. Once committed, the deleted text is purged from the WAL too
     /// (`purgeDeletedData()`), so no file keeps the comments.
     public func erase(customer customerID: String) async throws -> ErasedFeedback {
-        let erased = try await writer.write { db in
+        let (erased, owners) = try await writer.write { db in
             var erased = ErasedFeedback()
+            // Whose keys sealed what this customer holds: their own, and those of customers merged into them (a
+            // merge moves rows as they are), including votes a merge set aside in its journal.
+            var owners: Set<String> = [customerID]
+            for sql in ["SELECT comment FROM survey_response WHERE customerId = ?",
+                        "SELECT comment FROM feature_vote WHERE customerId = ?",
+                        "SELECT text FROM churn_reason WHERE customerId = ?"] {
+                for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
+                    if let owner = sealed.owner { owners.insert(owner) }
+                }
+            }
+            owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
+                                                 arguments: [customerID]))
             try db.execute(sql: "DELETE FROM survey_response WHERE customerId = ?", arguments: [customerID])
             erased.responses = db.changesCount
             try db.execute(sql: """
@@ -74,8 +86,10 @@ extension FeedbackStore {
             try ChangeLog.forget(db, customer: customerID)
             try CustomerAlias.forget(db, customer: customerID)
             try ChangeLog.append(db, .customerDataErased, customer: customerID)
-            return erased
+            return (erased, owners)
         }
+        // After the commit: what was sealed for these customers, in any copy of this database, is unreadable now.
+        try keyring.shred(owners.sorted())
         await writer.purgeDeletedData()
         return erased
     }

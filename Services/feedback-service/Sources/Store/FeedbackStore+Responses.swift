@@ -35,7 +35,8 @@ extension FeedbackStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     response.id, response.customerID, response.surveyID, response.surveyType.rawValue,
-                    response.surveyLanguage, response.score, response.npsCategory?.rawValue, response.comment,
+                    response.surveyLanguage, response.score, response.npsCategory?.rawValue,
+                    try keyring.seal(response.comment, for: response.customerID),
                     response.sentiment?.language.rawValue, response.sentiment?.score,
                     response.sentiment?.label.rawValue, response.channel.rawValue, response.answeredAt.unixMillis,
                     response.touchpointID, response.ticketID, response.recordedAt.unixMillis,
@@ -66,7 +67,7 @@ extension FeedbackStore {
             _ = arguments.append(contentsOf: [limit + 1])
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             return try Page(fetched: rows, limit: limit).map { row in
-                (try SurveyResponse(row: row), ListPosition(key: row["answeredAt"], seq: row["seq"]))
+                (try SurveyResponse(row: row, keyring: keyring), ListPosition(key: row["answeredAt"], seq: row["seq"]))
             }
         }
     }
@@ -80,13 +81,13 @@ extension FeedbackStore {
             filter.until = until
             let (sql, arguments) = Self.responseQuery(filter)
             return try Row.fetchAll(db, sql: sql + " ORDER BY answeredAt, seq", arguments: arguments)
-                .map(SurveyResponse.init(row:))
+                .map { try SurveyResponse(row: $0, keyring: keyring) }
         }
     }
 
     func fetchResponse(_ db: Database, id: String) throws -> SurveyResponse? {
         try Row.fetchOne(db, sql: "SELECT * FROM survey_response WHERE responseId = ?", arguments: [id])
-            .map(SurveyResponse.init(row:))
+            .map { try SurveyResponse(row: $0, keyring: keyring) }
     }
 
     private static func responseQuery(_ filter: ResponseFilter) -> (String, StatementArguments) {

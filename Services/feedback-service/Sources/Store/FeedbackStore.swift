@@ -1,6 +1,6 @@
 import C360ChangeFeed
 public import C360ServerKit
-import C360StoreKit
+public import C360StoreKit
 import Foundation
 public import GRDB
 
@@ -9,15 +9,24 @@ public import GRDB
 ///
 /// Instants are Unix milliseconds. Every write is one transaction; a response is stored with its theme terms or not
 /// at all. Scores are computed by SQL aggregates over indexed ranges, never by loading responses into memory.
+///
+/// Free text customers write — response comments, vote comments, churn reasons — is sealed under the customer's data
+/// key from `keyring` (a separate database; see `Keyring`), so this database and its backups hold ciphertext, and
+/// erasure shreds the keys. The theme terms stay in the clear: themes are counted across customers.
 public struct FeedbackStore: Sendable {
     let writer: any DatabaseWriter
+    let keyring: Keyring
 
-    public init(writer: any DatabaseWriter) throws {
+    public init(writer: any DatabaseWriter, keyring: Keyring) throws {
         self.writer = writer
-        try DatabaseSchema.migrate(writer, with: Self.schema)
+        self.keyring = keyring
+        try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 
-    public static var schema: DatabaseMigrator {
+    /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
+    public static var schema: DatabaseMigrator { schema(keyring: nil) }
+
+    static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: surveys, responses, themes, feature requests, churn reasons") { db in
             try db.execute(sql: """
@@ -121,6 +130,36 @@ public struct FeedbackStore: Sendable {
         }
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
+        migrator.registerMigration("v2: comments and churn reasons sealed under per-customer keys") { db in
+            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the feedback database needs its keyring") }
+            for (table, key, column) in [("survey_response", "seq", "comment"), ("churn_reason", "seq", "text")] {
+                for row in try Row.fetchAll(db, sql: "SELECT \(key), customerId, \(column) FROM \(table)") {
+                    let text: String = row[column]
+                    guard !text.isEmpty else { continue }
+                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?",
+                                   arguments: [try keyring.seal(text, for: row["customerId"]), row[key] as Int64])
+                }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT featureRequestId, customerId, comment FROM feature_vote") {
+                let text: String = row["comment"]
+                guard !text.isEmpty else { continue }
+                try db.execute(sql: "UPDATE feature_vote SET comment = ? WHERE featureRequestId = ? AND customerId = ?",
+                               arguments: [try keyring.seal(text, for: row["customerId"]),
+                                           row["featureRequestId"] as String, row["customerId"] as String])
+            }
+            // Votes journaled by a merge keep their comment in JSON: sealed too, as base64.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT rowid, mergedId, payload FROM merge_journal WHERE tableName = 'feature_vote_dropped'
+                """) {
+                guard var payload = try JSONSerialization.jsonObject(with: Data((row["payload"] as String).utf8))
+                    as? [String: Any], let comment = payload["comment"] as? String, !comment.isEmpty else { continue }
+                payload["comment"] = try keyring.seal(comment, for: row["mergedId"]).combined.base64EncodedString()
+                try db.execute(sql: "UPDATE merge_journal SET payload = ? WHERE rowid = ?", arguments: [
+                    String(decoding: try JSONSerialization.data(withJSONObject: payload), as: UTF8.self),
+                    row["rowid"] as Int64,
+                ])
+            }
+        }
         return migrator
     }
 }

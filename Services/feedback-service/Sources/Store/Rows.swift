@@ -17,13 +17,13 @@ extension Survey {
 }
 
 extension SurveyResponse {
-    init(row: Row) throws {
+    init(row: Row, keyring: Keyring) throws {
         self.init(id: row["responseId"], customerID: row["customerId"], surveyID: row["surveyId"],
                   surveyType: try StoredValue.decode(SurveyType.self, row["surveyType"]),
                   surveyLanguage: row["surveyLanguage"], score: row["score"],
                   channel: try StoredValue.decode(Channel.self, row["channel"]),
                   answeredAt: Date(unixMillis: row["answeredAt"]), recordedAt: Date(unixMillis: row["recordedAt"]))
-        comment = row["comment"]
+        comment = try keyring.open(row["comment"])
         sentiment = try Sentiment(score: row["sentimentScore"], label: row["sentimentLabel"], language: row["commentLanguage"])
         touchpointID = row["touchpointId"]
         ticketID = row["ticketId"]
@@ -52,8 +52,9 @@ extension FeatureRequest {
 }
 
 extension FeatureVote {
-    init(row: Row) throws {
-        self.init(featureRequestID: row["featureRequestId"], customerID: row["customerId"], comment: row["comment"],
+    init(row: Row, keyring: Keyring) throws {
+        self.init(featureRequestID: row["featureRequestId"], customerID: row["customerId"],
+                  comment: try keyring.open(row["comment"]),
                   channel: try (row["channel"] as String?).map { try StoredValue.decode(Channel.self, $0) },
                   votedAt: Date(unixMillis: row["votedAt"]))
         featureRequestTitle = row["title"] ?? ""
@@ -61,9 +62,10 @@ extension FeatureVote {
 }
 
 extension ChurnReason {
-    init(row: Row) throws {
+    init(row: Row, keyring: Keyring) throws {
         self.init(id: row["churnReasonId"], customerID: row["customerId"],
-                  category: try StoredValue.decode(ChurnReasonCategory.self, row["category"]), text: row["text"],
+                  category: try StoredValue.decode(ChurnReasonCategory.self, row["category"]),
+                  text: try keyring.open(row["text"]),
                   sentiment: try Sentiment(score: row["sentimentScore"], label: row["sentimentLabel"],
                                            language: row["sentimentLanguage"]),
                   churnedAt: Date(unixMillis: row["churnedAt"]),

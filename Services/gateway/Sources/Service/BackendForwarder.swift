@@ -64,7 +64,10 @@ public struct BackendForwarder: RegistrableRPCService {
         to backend: GRPCClient<Peers.Transport>
     ) async throws -> StreamingServerResponse<[UInt8]> {
         var callOptions = CallOptions.defaults
-        callOptions.timeout = Self.timeout(in: request.metadata) ?? (method.serverStreaming ? nil : deadline)
+        // The peers' deadline bounds one request and its answer. A stream's length is the client's to choose (a till
+        // streaming a day's purchases, a watch), so streams get only the deadline the caller set, if any.
+        let streaming = method.serverStreaming || method.clientStreaming
+        callOptions.timeout = Self.timeout(in: request.metadata) ?? (streaming ? nil : deadline)
         let options = callOptions
         let redacting = policy.redacted && !(Caller.current?.key.role.seesPersonalData ?? false)
         let subject = AuditSubject(field: customerField)
