@@ -224,6 +224,35 @@ if command -v kubectl >/dev/null; then
   kubectl kustomize deploy/kubernetes >"$rendered"
   validate "$rendered"
   echo "    kubectl kustomize: $(grep -c '^kind:' "$rendered") rendered objects valid"
+  # The TLS overlay, rendered with throwaway certificates (its certs/ is not in the repository): every workload
+  # gets its own certificate, key and the CA, and probes that present them (no gRPC probe is left).
+  tls_work=$(mktemp -d)
+  cp -r deploy/kubernetes deploy/kubernetes-tls "$tls_work/"
+  rm -rf "$tls_work/kubernetes-tls/certs"
+  scripts/dev-certs.sh "$tls_work/kubernetes-tls/certs" "${executables[@]}" >/dev/null
+  kubectl kustomize "$tls_work/kubernetes-tls" >"$tls_work/rendered.yaml"
+  validate "$tls_work/rendered.yaml"
+  python3 - "$tls_work/rendered.yaml" <<'PY'
+import sys, yaml
+problems = []
+workloads = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") in ("StatefulSet", "Deployment")]
+for workload in workloads:
+    for container in workload["spec"]["template"]["spec"]["containers"]:
+        key = container["name"].split("-")[0].upper()
+        names = {e["name"]: e.get("value") for e in container.get("env", [])}
+        for suffix, file in (("CERT", f"{container['name']}.pem"), ("KEY", f"{container['name']}.key"), ("CA", "ca.pem")):
+            if names.get(f"C360_{key}_TLS_{suffix}") != f"/etc/c360-tls/{file}":
+                problems.append(f"{container['name']}: C360_{key}_TLS_{suffix} must be /etc/c360-tls/{file}")
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            spec = container.get(probe, {})
+            if "grpc" in spec or "health" not in spec.get("exec", {}).get("command", []):
+                problems.append(f"{container['name']}: {probe} must run the health subcommand, not a gRPC probe")
+if problems or len(workloads) != 6:
+    print("\n".join(f"FAIL: {p}" for p in problems) or f"FAIL: {len(workloads)} workloads, not 6", file=sys.stderr)
+    sys.exit(1)
+PY
+  echo "    kubectl kustomize deploy/kubernetes-tls: $(grep -c '^kind:' "$tls_work/rendered.yaml") rendered objects valid, every workload on TLS with TLS probes"
+  rm -rf "$tls_work"
 else
   echo "    (kubectl not installed: the rendered output is not checked)"
 fi
