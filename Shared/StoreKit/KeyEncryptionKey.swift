@@ -13,7 +13,7 @@ public struct KeyEncryptionKey: Sendable {
 
     public init(_ key: SymmetricKey) {
         self.bytes = key.withUnsafeBytes { Data($0) }
-        self.id = SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+        self.id = Hex.encode(SHA256.hash(data: bytes).prefix(8))
     }
 
     public var key: SymmetricKey { SymmetricKey(data: bytes) }

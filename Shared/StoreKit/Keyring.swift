@@ -191,7 +191,7 @@ public final class Keyring: Sendable {
         hmac.update(data: Data(purpose.utf8))
         hmac.update(data: [0])
         hmac.update(data: Data(value.utf8))
-        return hmac.finalize().prefix(16).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hmac.finalize().prefix(16))
     }
 }
 

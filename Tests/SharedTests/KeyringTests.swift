@@ -83,6 +83,12 @@ struct KeyringTests {
         }
     }
 
+    @Test("hex is two lower-case digits per byte, in order")
+    func hex() {
+        #expect(Hex.encode([0x00, 0x0f, 0xab, 0xff]) == "000fabff")
+        #expect(Hex.encode([UInt8]()) == "")
+    }
+
     @Test("a KEK is read as base64 or 64 hex digits; anything else is refused saying how to make one")
     func keyFormats() throws {
         let key = KeyEncryptionKey.generate()
