@@ -17,8 +17,13 @@ private typealias Admin = Customer360_V1_AdminService.Client<HTTP2ClientTranspor
 
 /// Runs a built executable to completion with `arguments`; answers its exit status and everything it printed.
 func runToCompletion(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    try runToCompletion(at: try ServiceBinaries.url(of: executable), arguments)
+}
+
+/// Runs the program at `url` to completion with `arguments`; answers its exit status and its stdout and stderr.
+func runToCompletion(at url: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = try ServiceBinaries.url(of: executable)
+    process.executableURL = url
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
