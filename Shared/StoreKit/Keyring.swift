@@ -21,7 +21,8 @@ import Synchronization
 public final class Keyring: Sendable {
     let database: any DatabaseWriter
     let current: KeyEncryptionKey
-    let retired: [String: KeyEncryptionKey]
+    /// Every KEK this process may unwrap with, by id: the current one and the retired ones.
+    let keys: [String: KeyEncryptionKey]
     /// The key of the blind indexes (HMAC): stable across KEK rotations, itself wrapped by the KEK.
     let indexKey: Data
     /// Unwrapped data keys by customer (bytes: `SymmetricKey` is not `Sendable`).
@@ -32,9 +33,9 @@ public final class Keyring: Sendable {
     public init(database: any DatabaseWriter, kek: KeyEncryptionKey, retired: [KeyEncryptionKey] = []) throws {
         self.database = database
         self.current = kek
-        self.retired = Dictionary(retired.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let keys = Dictionary(([kek] + retired).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.keys = keys
         try Self.schema.migrate(database)
-        let keys = [kek.id: kek].merging(self.retired) { first, _ in first }
         indexKey = try database.write { db in
             if let stored = try WrappedKey.fetchOne(db, key: WrappedKey.indexKeyOwner) {
                 return try stored.unwrap(with: keys)
@@ -140,10 +141,6 @@ public final class Keyring: Sendable {
     public func backup(to path: String) throws {
         let destination = try DatabaseQueue(path: path)
         try database.backup(to: destination)
-    }
-
-    private var keys: [String: KeyEncryptionKey] {
-        [current.id: current].merging(retired) { first, _ in first }
     }
 
     private func remember(_ key: Data, for customerID: String) {

@@ -55,6 +55,30 @@ enum SearchTerms {
     }
 }
 
+/// profile-service's blind indexes, one formula each, shared by the store and the migration that first wrote them
+/// (a lookup only finds what was indexed the same way).
+enum BlindIndex {
+    /// Identity resolution's person key (`IdentityMatch.personKey`).
+    static func person(_ key: String, _ keyring: Keyring) -> String {
+        keyring.blindIndex(key, purpose: "person")
+    }
+
+    /// An identifier's (normalised) value: its primary key with the kind.
+    static func identifier(_ kind: String, _ value: String, _ keyring: Keyring) -> String {
+        keyring.blindIndex(value, purpose: "identifier:\(kind)")
+    }
+
+    /// An identifier as identity resolution compares it (`IdentityMatch.identifierKey`).
+    static func identifierMatch(_ kind: String, _ key: String, _ keyring: Keyring) -> String {
+        keyring.blindIndex(key, purpose: "identifier-match:\(kind)")
+    }
+
+    /// A search term (`SearchTerms`), shortened: 64 bits keep collisions negligible at any customer count.
+    static func searchToken(_ term: String, _ keyring: Keyring) -> String {
+        String(keyring.blindIndex(term, purpose: "search").prefix(16))
+    }
+}
+
 extension ProfileStore {
     /// The customer's personal fields, opened.
     ///
@@ -85,12 +109,12 @@ extension ProfileStore {
         let fields = try fields ?? personal(of: row)
         row.matchKey = IdentityMatch.personKey(givenName: fields.givenName, familyName: fields.familyName,
                                                birthYear: row.birthYear, city: fields.city)
-            .map { keyring.blindIndex($0, purpose: "person") }
+            .map { BlindIndex.person($0, keyring) }
     }
 
     /// The blind index an identifier is stored and looked up under.
     func valueIndex(_ identifier: Identifier) -> String {
-        keyring.blindIndex(identifier.value, purpose: "identifier:\(identifier.kind.rawValue)")
+        BlindIndex.identifier(identifier.kind.rawValue, identifier.value, keyring)
     }
 
     /// The row for `identifier` held by `customerID`, its value sealed under that customer's key.
@@ -98,8 +122,8 @@ extension ProfileStore {
         IdentifierRecord(
             kind: identifier.kind, valueIndex: valueIndex(identifier),
             value: try keyring.seal(identifier.value, for: customerID), customerId: customerID, createdAt: createdAt,
-            matchKey: keyring.blindIndex(IdentityMatch.identifierKey(identifier.kind, identifier.value),
-                                         purpose: "identifier-match:\(identifier.kind.rawValue)"))
+            matchKey: BlindIndex.identifierMatch(identifier.kind.rawValue,
+                                                 IdentityMatch.identifierKey(identifier.kind, identifier.value), keyring))
     }
 
     /// The identifier a row holds, opened.
@@ -119,9 +143,8 @@ extension ProfileStore {
         }
     }
 
-    /// A search term's blind index, shortened: 64 bits keep collisions negligible at any customer count.
     func searchToken(_ term: String) -> String {
-        String(keyring.blindIndex(term, purpose: "search").prefix(16))
+        BlindIndex.searchToken(term, keyring)
     }
 
     /// Runs `body`, turning a shredded key into the erasure it stands for.

@@ -44,7 +44,7 @@ struct SealingMigration {
             let fields = PersonalFields(givenName: row["givenName"], familyName: row["familyName"])
             for term in SearchTerms.terms(personal: fields, emails: (emails[id] ?? []).map { $0["value"] }) {
                 try db.execute(sql: "INSERT OR IGNORE INTO customer_search_token (token, customerId) VALUES (?, ?)",
-                               arguments: [String(keyring.blindIndex(term, purpose: "search").prefix(16)), id])
+                               arguments: [BlindIndex.searchToken(term, keyring), id])
             }
         }
     }
@@ -58,7 +58,7 @@ struct SealingMigration {
             let matchKey = row["state"] as String == "active"
                 ? IdentityMatch.personKey(givenName: fields.givenName, familyName: fields.familyName,
                                           birthYear: row["birthYear"], city: fields.city)
-                    .map { keyring.blindIndex($0, purpose: "person") }
+                    .map { BlindIndex.person($0, keyring) }
                 : nil
             try db.execute(sql: """
                 UPDATE customer SET givenName = ?, familyName = ?, city = ?, company = ?, matchKey = ? WHERE id = ?
@@ -96,9 +96,9 @@ struct SealingMigration {
             try db.execute(sql: """
                 INSERT INTO customer_identifier_sealed (kind, valueIndex, value, customerId, createdAt, matchKey)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [kindName, keyring.blindIndex(value, purpose: "identifier:\(kindName)"),
+                """, arguments: [kindName, BlindIndex.identifier(kindName, value, keyring),
                                  try seal(value, owner), owner, row["createdAt"] as DatabaseValue,
-                                 keyring.blindIndex(matchKey, purpose: "identifier-match:\(kindName)")])
+                                 BlindIndex.identifierMatch(kindName, matchKey, keyring)])
         }
         try db.drop(table: "customer_identifier")
         try db.rename(table: "customer_identifier_sealed", to: "customer_identifier")
@@ -137,7 +137,7 @@ struct SealingMigration {
                 }
                 record["fullNameKey"] = nil
                 record["familyNameKey"] = nil
-                if let key = record["matchKey"] as? String { record["matchKey"] = keyring.blindIndex(key, purpose: "person") }
+                if let key = record["matchKey"] as? String { record["matchKey"] = BlindIndex.person(key, keyring) }
                 undo[key] = record
             }
             undo["identifiers"] = try (undo["identifiers"] as? [[String: Any]] ?? []).map { old in
@@ -145,10 +145,10 @@ struct SealingMigration {
                 let kind = record["kind"] as? String ?? ""
                 let value = record["value"] as? String ?? ""
                 let owner = record["customerId"] as? String ?? survivor
-                record["valueIndex"] = keyring.blindIndex(value, purpose: "identifier:\(kind)")
+                record["valueIndex"] = BlindIndex.identifier(kind, value, keyring)
                 record["value"] = try seal(value, owner).combined.base64EncodedString()
                 let matchKey = IdentifierKind(rawValue: kind).map { IdentityMatch.identifierKey($0, value) } ?? value
-                record["matchKey"] = keyring.blindIndex(matchKey, purpose: "identifier-match:\(kind)")
+                record["matchKey"] = BlindIndex.identifierMatch(kind, matchKey, keyring)
                 return record
             }
             for key in ["attributes", "survivorAttributes"] {
