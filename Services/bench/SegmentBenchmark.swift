@@ -38,7 +38,7 @@ struct SegmentBenchmark: AsyncParsableCommand {
         let scratch = try ScratchDirectory(label: "segments")
         defer { scratch.remove() }
         let database = try ServiceDatabase.openPool(directory: scratch.url.path, fileName: "outreach.sqlite", logger: .init(label: "bench"))
-        let store = try OutreachStore(writer: database)
+        let store = try OutreachStore(writer: database, keyring: try Keyring.inMemory())
         let now = Date()
         var generator = SplitMix64(seed: seed)
         say("filling \(customers) customers…")

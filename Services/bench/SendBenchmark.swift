@@ -98,7 +98,13 @@ struct SendBenchmark: AsyncParsableCommand {
         let profiles = try ProfileStore(writer: profileDatabase, keyring: keyring)
         let outreachDatabase = try ServiceDatabase.openPool(
             directory: outreachData.path, fileName: ServiceIdentity.outreach.databaseFileName, logger: .init(label: "bench"))
-        let outreach = try OutreachStore(writer: outreachDatabase)
+        // outreach-service's own keyring, likewise where it looks for it (each service keeps its own keys).
+        let outreachName = ServiceIdentity.outreach.name
+        let outreachKeyring = try Keyring.open(
+            path: outreachData.appendingPathComponent("\(outreachName)-keyring.sqlite").path,
+            kek: KeyringOptions.developmentKey(at: outreachData.appendingPathComponent("\(outreachName).kek").path),
+            logger: .init(label: "bench"))
+        let outreach = try OutreachStore(writer: outreachDatabase, keyring: outreachKeyring)
         let now = Date()
         var snapshots: [CustomerSnapshot] = []
         for index in 0..<customers {
@@ -115,12 +121,11 @@ struct SendBenchmark: AsyncParsableCommand {
             _ = try await profiles.recordConsent(customer: customer.id, purpose: .marketing, channel: channel,
                                                  status: .granted, source: "bench", decidedAt: now)
             var facts = CustomerFacts(customerId: customer.id, refreshedAt: now.unixMillis)
-            facts.givenName = new.givenName
-            facts.email = "c\(index)@bench.example"
             facts.preferredChannel = channel.rawValue
             facts.language = "en"
             snapshots.append(CustomerSnapshot(
-                facts: facts, tags: ["bench"],
+                facts: facts, contact: CustomerContact(givenName: new.givenName, email: "c\(index)@bench.example"),
+                tags: ["bench"],
                 consents: [CustomerConsent(customerId: customer.id, purpose: "marketing", channel: channel.rawValue, granted: true)],
                 channelCounts: []))
             if snapshots.count == 5_000 || index == customers - 1 {

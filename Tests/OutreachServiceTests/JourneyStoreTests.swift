@@ -72,13 +72,12 @@ struct JourneyStoreTests {
 struct InterruptedSendTests {
     @Test("after a crash, an email the adapter had fails as delivery unknown (never resent); a webhook SMS is requeued")
     func recovery() async throws {
-        let store = try OutreachStore(writer: ServiceDatabase.inMemory())
+        let store = try OutreachStore(writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory())
         for (id, channel) in [("m-email", "email"), ("m-sms", "sms")] {
             _ = try await store.enqueue(MessageRecord(
                 messageId: id, customerId: "c1", templateId: "t", campaignId: "", idempotencyKey: id,
                 purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
-                createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, recipient: "",
-                subject: "", body: "", language: ""))
+                createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
             try await store.beginAttempts([(id, channel)])
         }
         let recovered = try await store.recoverInterruptedSends(resendable: ["sms", "push"], now: now)
@@ -130,9 +129,10 @@ struct OutreachErasureTests {
         let store = try await seededStore()
         _ = try await store.enqueue(MessageRecord(
             messageId: "m1", customerId: "a-gold", templateId: "t", campaignId: "", idempotencyKey: "k1",
-            purpose: .marketing, forcedChannel: "", channel: "email", status: .sent, statusReason: "",
-            createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: now.unixMillis, attempts: 1,
-            recipient: "ada@example.com", subject: "Hi Ada", body: "Dear Ada", language: "en"))
+            purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
+            createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
+        try await store.settle("m1", .sent(customerID: "a-gold", channel: "email", recipient: "ada@example.com",
+                                           subject: "Hi Ada", body: "Dear Ada", language: "en"), at: now)
         try await store.writer.write { db in
             try OutreachStore.apply(db, events: [.with { $0.kind = .customerErased; $0.customerID = "a-gold" }],
                                     delay: .zero, now: now)

@@ -40,7 +40,7 @@ let now = Date(timeIntervalSince1970: 1_780_000_000)
 
 /// A read model of four customers with distinct facts.
 func seededStore() async throws -> OutreachStore {
-    let store = try OutreachStore(writer: ServiceDatabase.inMemory())
+    let store = try OutreachStore(writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory())
     func customer(_ id: String, _ edit: (inout CustomerFacts) -> Void, tags: [String] = [],
                   consents: [(String, String, Bool)] = [], email: Int64 = 0) -> CustomerSnapshot {
         var facts = CustomerFacts(customerId: id, refreshedAt: now.unixMillis)

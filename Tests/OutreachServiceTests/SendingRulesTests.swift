@@ -11,11 +11,11 @@ struct SendingRulesTests {
         var facts = CustomerFacts(customerId: "c1", refreshedAt: 0)
         facts.loyaltyPoints = 1_200
         facts.loyaltyTier = "gold"
-        let (rendered, missing) = text.render(facts.placeholderValues)
+        let (rendered, missing) = text.render(facts.placeholderValues(CustomerContact()))
         #expect(rendered == "سلام دوست عزیز، امتیاز شما 1200 است.")
         #expect(missing == ["given_name"])
-        facts.givenName = "Ada"
-        #expect(try TemplateText("Hi {{ given_name }}!", field: "body").render(facts.placeholderValues).text == "Hi Ada!")
+        let ada = CustomerContact(givenName: "Ada")
+        #expect(try TemplateText("Hi {{ given_name }}!", field: "body").render(facts.placeholderValues(ada)).text == "Hi Ada!")
     }
 
     @Test("an unknown placeholder or an unclosed brace is refused naming the field")
@@ -70,13 +70,16 @@ struct SendingRulesTests {
         let recommended = Customer360_V1_RecommendProductsResponse.with {
             $0.recommendations = [.with { $0.sku = "tripod"; $0.name = "سه‌پایه"; $0.becauseSku = "camera" }]
         }
-        let facts = FactReader.snapshot(customer: customer, consents: .init(), stats: .init(), scores: .init(), success: .init(),
-                                        recommendations: recommended, now: Date()).facts
-        #expect(facts.email == "sara@example.ir" && facts.loyaltyTier == "gold")
+        let snapshot = FactReader.snapshot(customer: customer, consents: .init(), stats: .init(), scores: .init(),
+                                           success: .init(), recommendations: recommended, now: Date())
+        let facts = snapshot.facts
+        #expect(snapshot.contact.email == "sara@example.ir" && snapshot.contact.givenName == "Sara")
+        #expect(facts.loyaltyTier == "gold" && facts.email.isEmpty, "the contact is sealed by the store, not here")
         #expect(facts.quietStartMinute == 1_320 && facts.timeZone == "Asia/Tehran")
         let text = try TemplateText("پیشنهاد ما: {{recommendation|پرفروش‌ها}}", field: "body")
-        #expect(text.render(facts.placeholderValues).text == "پیشنهاد ما: سه‌پایه")
-        #expect(text.render(CustomerFacts(customerId: "c2", refreshedAt: 0).placeholderValues).text == "پیشنهاد ما: پرفروش‌ها")
+        #expect(text.render(facts.placeholderValues(snapshot.contact)).text == "پیشنهاد ما: سه‌پایه")
+        #expect(text.render(CustomerFacts(customerId: "c2", refreshedAt: 0).placeholderValues(CustomerContact())).text
+            == "پیشنهاد ما: پرفروش‌ها")
     }
 
     @Test("proto enum values read as the rules spell them")

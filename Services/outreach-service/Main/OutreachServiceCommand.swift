@@ -15,17 +15,23 @@ struct OutreachServiceCommand: AsyncParsableCommand {
             Owns one SQLite database (outreach.sqlite in --data-dir) and serves customer360.v1.OutreachService and \
             grpc.health.v1.Health over gRPC. Keeps a read model of every customer from the change feeds of \
             profile-, interaction-, feedback- and success-service; sends email over SMTP (--smtp-url) and SMS/push \
-            through an HMAC-signed webhook (--webhook-url); records each send in interaction-service. Every option \
-            also reads C360_OUTREACH_<OPTION> from the environment (e.g. C360_OUTREACH_WEBHOOK_SECRET).
+            through an HMAC-signed webhook (--webhook-url); records each send in interaction-service. Customers' \
+            names, addresses and city in the read model, and each sent message's recipient, subject and body, are \
+            sealed under a key per customer (AES-GCM) kept in a keyring database wrapped by the key-encryption key \
+            (--kek-file, C360_OUTREACH_KEK_FILE; rotation with --retired-kek-file, C360_OUTREACH_RETIRED_KEK_FILES; \
+            the keyring's path C360_OUTREACH_KEYRING); erasure destroys the keys. Every option also reads \
+            C360_OUTREACH_<OPTION> from the environment (e.g. C360_OUTREACH_WEBHOOK_SECRET).
             """,
         version: C360Version.current,
         subcommands: [
             BackupCommand<OutreachStore>.self, RestoreCommand<OutreachStore>.self, HealthCommand<OutreachStore>.self,
+            KeyringBackupCommand<OutreachStore>.self,
         ]
     )
 
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
+    @OptionGroup var keys: KeyringOptions
 
     @Option(help: "profile-service address. [env: C360_OUTREACH_PROFILE_ADDR] (default: 127.0.0.1:50051)")
     var profileAddr: String?
@@ -113,7 +119,8 @@ struct OutreachServiceCommand: AsyncParsableCommand {
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let database = try host.openDatabase()
-        let store = try OutreachStore(writer: database)
+        let keyring = try keys.open(host: host, environment: environment)
+        let store = try OutreachStore(writer: database, keyring: keyring)
         let credentials = host.configuration.peerCredentials
         let profile = try PeerConnection(address: profileAddress, credentials: credentials)
         let interaction = try PeerConnection(address: interactionAddress, credentials: credentials)
@@ -143,6 +150,7 @@ struct OutreachServiceCommand: AsyncParsableCommand {
                     (.success, success.client, "customer360.v1.SuccessService")],
             store: store, profile: profile.client, delay: .milliseconds(refreshMs), logger: host.logger)
         let refresher = ReadModelUpkeep.refresher(store: store, reader: reader, logger: host.logger)
+        let shredder = ReadModelUpkeep.shredder(store: store, logger: host.logger)
         let clock = SegmentClock(store: store, interval: .seconds(segmentSeconds), logger: host.logger)
         let dispatcher = MessageDispatcher(
             store: store, planner: planner, interaction: interaction.client, logger: host.logger,
@@ -151,7 +159,8 @@ struct OutreachServiceCommand: AsyncParsableCommand {
                                      feedback: feedback.client, logger: host.logger, deadline: deadline)
         try await host.serviceGroup(
             serving: [service], database: database,
-            background: [profile, interaction, feedback, success, changes, refresher, clock, dispatcher, journeys] + followers
+            background: [profile, interaction, feedback, success, changes, refresher, shredder, clock, dispatcher, journeys,
+                         KeyRotation(keyring: keyring, logger: host.logger)] + followers
         ).run()
     }
 }

@@ -187,8 +187,8 @@ public struct MessageDispatcher: Service {
     func outcome(_ message: MessageRecord, envelope: Envelope, _ delivery: Result<Void, DeliveryError>) -> SendOutcome {
         switch delivery {
         case .success:
-            return .sent(channel: envelope.channel.rawValue, recipient: envelope.recipient, subject: envelope.subject,
-                         body: envelope.body, language: envelope.language)
+            return .sent(customerID: envelope.customerID, channel: envelope.channel.rawValue, recipient: envelope.recipient,
+                         subject: envelope.subject, body: envelope.body, language: envelope.language)
         case .failure(.permanent(let reason)):
             return .failed(reason: reason)
         case .failure(.transient(let reason)):

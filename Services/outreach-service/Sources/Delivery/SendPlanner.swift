@@ -100,13 +100,10 @@ public struct SendPlanner: Sendable {
     ) -> Plan {
         var facts = stored ?? CustomerFacts(customerId: customer.customerID, refreshedAt: now.unixMillis)
         // Who the customer is and how to reach them, as profile-service says now.
-        let fresh = FactReader.snapshot(customer: customer, consents: consents, stats: .init(), scores: .init(),
-                                        success: .init(), now: now).facts
-        facts.givenName = fresh.givenName
-        facts.familyName = fresh.familyName
-        facts.email = fresh.email
-        facts.phone = fresh.phone
-        facts.pushToken = fresh.pushToken
+        let answer = FactReader.snapshot(customer: customer, consents: consents, stats: .init(), scores: .init(),
+                                         success: .init(), now: now)
+        let fresh = answer.facts
+        let contact = answer.contact
         facts.language = fresh.language
         facts.preferredChannel = fresh.preferredChannel
         facts.quietStartMinute = fresh.quietStartMinute
@@ -114,7 +111,6 @@ public struct SendPlanner: Sendable {
         if !fresh.timeZone.isEmpty { facts.timeZone = fresh.timeZone }
         facts.loyaltyTier = fresh.loyaltyTier
         facts.loyaltyPoints = fresh.loyaltyPoints
-        facts.city = fresh.city
         facts.countryCode = fresh.countryCode
         // `recommendation` and the commerce facts stay the read model's: they are not profile-service's to answer.
 
@@ -134,11 +130,7 @@ public struct SendPlanner: Sendable {
             guard Self.consented(consents, purpose: message.purpose, channel: channel) else {
                 refusals.append("\(channel.rawValue): no \(message.purpose.consentPurpose) consent"); continue
             }
-            let address = switch channel {
-            case .email: facts.email
-            case .sms: facts.phone
-            default: facts.pushToken
-            }
+            let address = contact.address(on: channel)
             guard !address.isEmpty else { refusals.append("\(channel.rawValue): no address"); continue }
             chosen = (channel, variant, address)
             break
@@ -146,7 +138,7 @@ public struct SendPlanner: Sendable {
         guard let (channel, variant, address) = chosen else {
             return .suppress(reason: "no channel can carry it: " + refusals.joined(separator: "; "))
         }
-        let values = facts.placeholderValues.merging(message.contextValues.filter { !$0.value.isEmpty }) { _, carried in carried }
+        let values = facts.placeholderValues(contact).merging(message.contextValues.filter { !$0.value.isEmpty }) { _, carried in carried }
         let subject = (try? TemplateText(variant.subject, field: "subject"))?.render(values)
         let body = (try? TemplateText(variant.body, field: "body"))?.render(values)
         let envelope = Envelope(

@@ -76,13 +76,14 @@ public struct TemplateText: Sendable, Equatable {
 }
 
 extension CustomerFacts {
-    /// The values of `TemplateText.placeholders` for this customer; facts the customer lacks are left out.
-    public var placeholderValues: [String: String] {
+    /// The values of `TemplateText.placeholders` for this customer, names and city from `contact` (the read model
+    /// holds those only sealed); facts the customer lacks are left out.
+    public func placeholderValues(_ contact: CustomerContact) -> [String: String] {
         var values: [String: String] = ["customer_id": customerId]
-        values["given_name"] = givenName
-        values["family_name"] = familyName
+        values["given_name"] = contact.givenName
+        values["family_name"] = contact.familyName
         values["loyalty_tier"] = loyaltyTier
-        values["city"] = city
+        values["city"] = contact.city
         values["country_code"] = countryCode
         values["recommendation"] = recommendation
         if loyaltyPoints > 0 || !loyaltyTier.isEmpty { values["loyalty_points"] = String(loyaltyPoints) }

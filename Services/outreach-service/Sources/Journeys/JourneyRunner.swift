@@ -131,7 +131,7 @@ public struct JourneyRunner: Service {
                     campaignId: "", idempotencyKey: key, purpose: template.purpose,
                     forcedChannel: Channel(proto: send.channel)?.rawValue ?? "", channel: "", status: .queued,
                     statusReason: "", createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0,
-                    recipient: "", subject: "", body: "", language: "", context: context))
+                    language: "", context: context))
                 return (following, nil, .waiting, "")
             }
         case .branch(let branch):

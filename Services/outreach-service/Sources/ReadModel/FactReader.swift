@@ -70,15 +70,9 @@ public struct FactReader: Sendable {
     ) -> CustomerSnapshot {
         let id = customer.customerID
         var facts = CustomerFacts(customerId: id, refreshedAt: now.unixMillis)
-        facts.givenName = customer.givenName
-        facts.familyName = customer.familyName
-        facts.email = customer.identifiers.first { $0.kind == .email }?.value ?? ""
-        facts.phone = customer.identifiers.first { $0.kind == .phone }?.value ?? ""
-        facts.pushToken = customer.attributes["push_token"] ?? ""
         facts.language = customer.preferences.preferredLanguage.isEmpty
             ? customer.demographics.language : customer.preferences.preferredLanguage
         facts.countryCode = customer.demographics.countryCode
-        facts.city = customer.demographics.city
         let quiet = customer.preferences.quietHours
         facts.timeZone = quiet.timeZone.isEmpty ? stats.bestContact.timeZone : quiet.timeZone
         if customer.preferences.hasQuietHours, quiet.startMinute != quiet.endMinute {
@@ -138,7 +132,17 @@ public struct FactReader: Sendable {
             return CustomerConsent(customerId: id, purpose: ProtoName.of(state.purpose), channel: channel.rawValue,
                                    granted: state.status == .granted)
         }
-        return CustomerSnapshot(facts: facts, tags: customer.tags, consents: consentRows, channelCounts: channelCounts)
+        return CustomerSnapshot(facts: facts, contact: contact(of: customer), tags: customer.tags, consents: consentRows,
+                                channelCounts: channelCounts)
+    }
+
+    /// Who the customer is and how to reach them, as profile-service answered.
+    static func contact(of customer: Customer360_V1_Customer) -> CustomerContact {
+        CustomerContact(
+            givenName: customer.givenName, familyName: customer.familyName,
+            email: customer.identifiers.first { $0.kind == .email }?.value ?? "",
+            phone: customer.identifiers.first { $0.kind == .phone }?.value ?? "",
+            pushToken: customer.attributes["push_token"] ?? "", city: customer.demographics.city)
     }
 
     private static func json(_ attributes: [String: String]) -> String {

@@ -74,6 +74,22 @@ public enum ReadModelUpkeep {
     }
 }
 
+extension ReadModelUpkeep {
+    /// Shreds the data keys of customers whose erasure a feed event applied (`OutreachStore.shredQueue`). The erasure
+    /// runs inside the feed consumer's transaction, and a key may only go once that has committed — shredding first
+    /// and rolling back would leave rows nobody can read, still held — so the queue carries it past the commit, and a
+    /// crash in between leaves the customer queued rather than their key alive.
+    public static func shredder(store: OutreachStore, logger: Logger) -> CustomerQueueWorker {
+        CustomerQueueWorker(
+            queue: OutreachStore.shredQueue, writer: store.writer, logger: logger, metric: "c360_outreach_key_shred",
+            concurrency: 1
+        ) { customerID in
+            try await store.shredKeys(of: [customerID])
+            logger.notice("erased customer's data key shredded", metadata: ["customer_id": "\(customerID)"])
+        }
+    }
+}
+
 /// Re-evaluates every segment over the whole read model every `interval`, so time-window rules stay true.
 public struct SegmentClock: Service {
     let store: OutreachStore

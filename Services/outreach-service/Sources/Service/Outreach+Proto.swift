@@ -73,7 +73,8 @@ extension TemplateRecord {
 }
 
 extension MessageRecord {
-    var proto: Customer360_V1_OutboundMessage {
+    /// The message as clients see it, with `content` opened from its sealed columns (`OutreachStore.content(of:)`).
+    func proto(_ content: MessageContent) -> Customer360_V1_OutboundMessage {
         .with {
             $0.messageID = messageId
             $0.customerID = customerId
@@ -88,9 +89,9 @@ extension MessageRecord {
             if status.isPending { $0.scheduledFor = .init(unixMillis: scheduledFor) }
             if let sentAt { $0.sentAt = .init(unixMillis: sentAt) }
             $0.attempts = Int32(attempts)
-            $0.recipient = recipient
-            $0.subject = subject
-            $0.body = body
+            $0.recipient = content.recipient
+            $0.subject = content.subject
+            $0.body = content.body
             $0.language = language
         }
     }

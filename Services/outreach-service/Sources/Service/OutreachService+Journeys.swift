@@ -192,8 +192,10 @@ extension OutreachService {
         let customerID = try await customers.resolve(request.customerID)
         let held = try await store.export(customerID: customerID)
         for chunk in stride(from: 0, to: max(held.messages.count, 1), by: 500) {
+            // Opened here: the export is the customer's own copy of what they were sent.
+            let messages = try held.messages[chunk..<min(chunk + 500, held.messages.count)].map(proto)
             try await response.write(.with {
-                $0.messages = held.messages[chunk..<min(chunk + 500, held.messages.count)].map(\.proto)
+                $0.messages = messages
                 if chunk == 0 {
                     $0.journeyRuns = held.runs.map(\.proto)
                     $0.memberships = held.memberships.map { membership in

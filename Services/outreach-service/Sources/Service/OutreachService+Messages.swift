@@ -24,15 +24,15 @@ extension OutreachService {
         let message = MessageRecord(
             messageId: EntityID.generate(), customerId: customerID, templateId: templateID, campaignId: "",
             idempotencyKey: key, purpose: template.purpose, forcedChannel: forced, channel: "", status: .queued,
-            statusReason: "", createdAt: stamp, scheduledFor: stamp, sentAt: nil, attempts: 0, recipient: "",
-            subject: "", body: "", language: "")
-        return try await store.enqueue(message).proto
+            statusReason: "", createdAt: stamp, scheduledFor: stamp, sentAt: nil, attempts: 0, language: "")
+        // A repeated idempotency key answers the stored message, which may have been sent already.
+        return try proto(try await store.enqueue(message))
     }
 
     public func getMessage(
         request: Customer360_V1_GetMessageRequest, context: ServerContext
     ) async throws -> Customer360_V1_OutboundMessage {
-        try await store.message(id: try Validate.id(request.messageID, field: "message_id")).proto
+        try proto(try await store.message(id: try Validate.id(request.messageID, field: "message_id")))
     }
 
     public func listMessages(
@@ -46,8 +46,9 @@ extension OutreachService {
             let filter = "messages:\(customerID)"
             let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter)
             let page = try await store.messages(customerID: customerID, after: token?.position, limit: limit)
+            let messages = try page.items.map(proto)
             return .with {
-                $0.messages = page.items.map(\.proto)
+                $0.messages = messages
                 $0.page.nextPageToken = page.nextToken(filter: filter) { ListPosition(key: $0.createdAt, tie: $0.messageId) }
             }
         case (true, false):
@@ -55,13 +56,19 @@ extension OutreachService {
             let filter = "campaign:\(campaignID)"
             let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: filter)
             let page = try await store.messages(campaignID: campaignID, after: token?.position, limit: limit)
+            let messages = try page.items.map(proto)
             return .with {
-                $0.messages = page.items.map(\.proto)
+                $0.messages = messages
                 $0.page.nextPageToken = page.nextToken(filter: filter) { $0.customerId }
             }
         default:
             throw InvalidArgument("customer_id", "set exactly one of customer_id and campaign_id")
         }
+    }
+
+    /// A stored message as clients see it, its sealed recipient, subject and body opened.
+    func proto(_ message: MessageRecord) throws -> Customer360_V1_OutboundMessage {
+        message.proto(try store.content(of: message))
     }
 
     public func startCampaign(

@@ -76,8 +76,7 @@ extension OutreachService {
         let probe = MessageRecord(
             messageId: "preview", customerId: customerID, templateId: templateID, campaignId: "", idempotencyKey: "",
             purpose: template.purpose, forcedChannel: "", channel: "", status: .queued, statusReason: "",
-            createdAt: now().unixMillis, scheduledFor: now().unixMillis, sentAt: nil, attempts: 0, recipient: "",
-            subject: "", body: "", language: "")
+            createdAt: now().unixMillis, scheduledFor: now().unixMillis, sentAt: nil, attempts: 0, language: "")
         let plan = try await planner.plan(probe, template: template, now: now())
         return .with {
             $0.customerID = customerID

@@ -6,8 +6,9 @@ import GRDB
 
 /// How one attempt to send a message ended.
 public enum SendOutcome: Sendable, Equatable {
-    /// The adapter accepted it.
-    case sent(channel: String, recipient: String, subject: String, body: String, language: String)
+    /// The adapter accepted it, addressed to `customerID` as profile-service knows them now (the survivor, when the
+    /// message was queued for a customer merged since): the recipient, subject and body are sealed under their key.
+    case sent(customerID: String, channel: String, recipient: String, subject: String, body: String, language: String)
     /// Held back until `until` (quiet hours, or a retry's backoff after `reason`).
     case deferred(until: Date, reason: String)
     /// Not sent on purpose (no consent, no address, frequency cap).
@@ -43,6 +44,20 @@ extension OutreachStore {
         }
         try message.insert(db)
         return message
+    }
+
+    /// What a sent message said and where it went, opened; empty before it is sent, and empty too once the customer it
+    /// reached was erased (their key is gone, so nobody can read it — the row may outlive them when it belongs to a
+    /// customer who was merged into them and unmerged again).
+    ///
+    /// - Throws: `KeyringError.tampered` when a value does not open under its key.
+    public func content(of message: MessageRecord) throws -> MessageContent {
+        do {
+            return MessageContent(recipient: try keyring.open(message.recipient),
+                                  subject: try keyring.open(message.subject), body: try keyring.open(message.body))
+        } catch KeyringError.shredded {
+            return MessageContent()
+        }
     }
 
     public func message(id: String) async throws -> MessageRecord {
@@ -110,8 +125,8 @@ extension OutreachStore {
     /// is (a second dispatcher, or a replay, changes nothing).
     @discardableResult
     public func settle(_ messageID: String, _ outcome: SendOutcome, at now: Date) async throws -> MessageRecord {
-        try await writer.write { db in
-            guard let message = try Self.settle(db, messageID, outcome, at: now) else {
+        try await writer.write { [keyring] db in
+            guard let message = try Self.settle(db, messageID, outcome, keyring: keyring, at: now) else {
                 throw OutreachError.messageNotFound(messageID)
             }
             if !message.campaignId.isEmpty { try Self.completeCampaignIfDone(db, message.campaignId, now: now) }
@@ -123,14 +138,14 @@ extension OutreachStore {
     /// Unknown message ids are skipped.
     public func settleAll(_ outcomes: [(messageID: String, outcome: SendOutcome)], at now: Date) async throws {
         guard !outcomes.isEmpty else { return }
-        try await writer.write { db in
+        try await writer.write { [keyring] db in
             // One read for the batch: a lookup per message was a tenth of a send run's CPU.
             let stored = Dictionary(uniqueKeysWithValues: try MessageRecord.fetchAll(db, keys: outcomes.map(\.messageID))
                 .map { ($0.messageId, $0) })
             var campaigns = Set<String>()
             for (messageID, outcome) in outcomes {
                 guard let message = stored[messageID] else { continue }
-                let settled = try Self.settle(db, message, outcome, at: now)
+                let settled = try Self.settle(db, message, outcome, keyring: keyring, at: now)
                 if !settled.campaignId.isEmpty { campaigns.insert(settled.campaignId) }
             }
             for campaign in campaigns { try Self.completeCampaignIfDone(db, campaign, now: now) }
@@ -138,24 +153,28 @@ extension OutreachStore {
     }
 
     /// Applies one outcome inside the caller's transaction; nil when the message does not exist.
-    static func settle(_ db: Database, _ messageID: String, _ outcome: SendOutcome, at now: Date) throws -> MessageRecord? {
+    static func settle(
+        _ db: Database, _ messageID: String, _ outcome: SendOutcome, keyring: Keyring, at now: Date
+    ) throws -> MessageRecord? {
         guard let message = try MessageRecord.fetchOne(db, key: messageID) else { return nil }
-        return try settle(db, message, outcome, at: now)
+        return try settle(db, message, outcome, keyring: keyring, at: now)
     }
 
-    /// Applies one outcome to `message` as read in the caller's transaction.
-    static func settle(_ db: Database, _ stored: MessageRecord, _ outcome: SendOutcome, at now: Date) throws -> MessageRecord {
+    /// Applies one outcome to `message` as read in the caller's transaction, sealing what a sent message said.
+    static func settle(
+        _ db: Database, _ stored: MessageRecord, _ outcome: SendOutcome, keyring: Keyring, at now: Date
+    ) throws -> MessageRecord {
         var message = stored
         let messageID = message.messageId
         guard message.status.isPending else { return message }
         switch outcome {
-        case .sent(let channel, let recipient, let subject, let body, let language):
+        case .sent(let customerID, let channel, let recipient, let subject, let body, let language):
             message.status = .sent
             message.statusReason = ""
             message.channel = channel
-            message.recipient = recipient
-            message.subject = subject
-            message.body = body
+            message.recipient = try keyring.seal(recipient, for: customerID)
+            message.subject = try keyring.seal(subject, for: customerID)
+            message.body = try keyring.seal(body, for: customerID)
             message.language = language
             message.sentAt = now.unixMillis
             try ChangeLog.append(db, .messageSent, customer: message.customerId, subject: messageID, at: now)

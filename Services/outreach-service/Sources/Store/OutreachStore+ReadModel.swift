@@ -6,13 +6,18 @@ public import GRDB
 
 /// Everything the read model holds of one customer, as read from the owning services.
 public struct CustomerSnapshot: Sendable, Equatable {
+    /// The facts segments read; their contact columns are sealed from `contact` when stored.
     public var facts: CustomerFacts
+    /// Who the customer is and how to reach them, in the clear until the store seals it.
+    public var contact: CustomerContact
     public var tags: [String]
     public var consents: [CustomerConsent]
     public var channelCounts: [ChannelCount]
 
-    public init(facts: CustomerFacts, tags: [String], consents: [CustomerConsent], channelCounts: [ChannelCount]) {
+    public init(facts: CustomerFacts, contact: CustomerContact = CustomerContact(), tags: [String],
+                consents: [CustomerConsent], channelCounts: [ChannelCount]) {
         self.facts = facts
+        self.contact = contact
         self.tags = tags
         self.consents = consents
         self.channelCounts = channelCounts
@@ -40,8 +45,11 @@ extension OutreachStore {
             switch event.kind {
             case .customerMerged:
                 try remove(db, customerID: event.customerID, now: now)
+                try recordMerge(db, merged: event.customerID, survivor: event.relatedCustomerID)
                 try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
             case .customerUnmerged:
+                try db.execute(sql: "DELETE FROM customer_merge WHERE mergedId = ? AND survivorId = ?",
+                               arguments: [event.customerID, event.relatedCustomerID])
                 try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
                 try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
             case .customerDeleted:
@@ -66,12 +74,20 @@ extension OutreachStore {
     /// Stores what the owners answered for one customer and updates the customer's segment memberships, in one
     /// transaction.
     public func store(_ snapshot: CustomerSnapshot, now: Date) async throws {
-        try await writer.write { db in try Self.store(db, snapshot, now: now) }
+        try await writer.write { [keyring] db in try Self.store(db, snapshot, keyring: keyring, now: now) }
     }
 
-    static func store(_ db: Database, _ snapshot: CustomerSnapshot, now: Date) throws {
+    static func store(_ db: Database, _ snapshot: CustomerSnapshot, keyring: Keyring, now: Date) throws {
         let id = snapshot.facts.customerId
-        try snapshot.facts.upsert(db)
+        var facts = snapshot.facts
+        let contact = snapshot.contact
+        facts.givenName = try keyring.seal(contact.givenName, for: id)
+        facts.familyName = try keyring.seal(contact.familyName, for: id)
+        facts.email = try keyring.seal(contact.email, for: id)
+        facts.phone = try keyring.seal(contact.phone, for: id)
+        facts.pushToken = try keyring.seal(contact.pushToken, for: id)
+        facts.city = try keyring.seal(contact.city, for: id)
+        try facts.upsert(db)
         try CustomerTag.filter(Column("customerId") == id).deleteAll(db)
         for tag in Set(snapshot.tags) { try CustomerTag(customerId: id, tag: tag).insert(db) }
         try CustomerConsent.filter(Column("customerId") == id).deleteAll(db)
@@ -83,8 +99,8 @@ extension OutreachStore {
 
     /// Stores many customers at once (a bulk load, a benchmark's fill): each as `store` would, in one transaction.
     public func storeAll(_ snapshots: [CustomerSnapshot], now: Date) async throws {
-        try await writer.write { db in
-            for snapshot in snapshots { try Self.store(db, snapshot, now: now) }
+        try await writer.write { [keyring] db in
+            for snapshot in snapshots { try Self.store(db, snapshot, keyring: keyring, now: now) }
         }
     }
 
@@ -107,18 +123,68 @@ extension OutreachStore {
         try exitRuns(db, customerID: customerID, reason: "the customer left (merged away, deleted or erased)", now: now)
     }
 
-    /// Erases everything this service holds about a customer profile-service erased: the read model, memberships,
-    /// journey runs and messages (their addresses and texts are personal data), in the transaction that applies the
-    /// erasure event, with CUSTOMER_DATA_ERASED on this service's feed.
-    static func erase(_ db: Database, customerID: String, now: Date) throws {
-        guard !customerID.isEmpty else { return }
-        try remove(db, customerID: customerID, now: now)
-        try MessageRecord.filter(MessageRecord.Columns.customerId == customerID).deleteAll(db)
-        try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == customerID).deleteAll(db)
-        // As the other services do: earlier feed events naming the customer go, the erasure event stays.
-        try ChangeLog.forget(db, customer: customerID)
-        try CustomerAlias.forget(db, customer: customerID)
+    /// Erases everything this service holds about a customer profile-service erased — and about every customer merged
+    /// into them, whom profile-service erases with them under the one CUSTOMER_ERASED — in the transaction that applies
+    /// the erasure event: the read model, memberships, journey runs and messages (their addresses and texts are
+    /// personal data), with CUSTOMER_DATA_ERASED on this service's feed. Their data keys are queued for shredding
+    /// (`shredQueue`), which happens once this transaction has committed.
+    ///
+    /// The keys shredded are exactly those customers': every value here is sealed under the key of the customer it
+    /// describes (a message under the customer it reached, which after a merge is the survivor), so a row of the
+    /// erased customer sealed under another key holds that other, living customer's data, whose key must stay.
+    ///
+    /// - Returns: The customers whose keys are queued for shredding.
+    @discardableResult
+    static func erase(_ db: Database, customerID: String, now: Date) throws -> [String] {
+        guard !customerID.isEmpty else { return [] }
+        let erased = try String.fetchAll(db, sql: """
+            WITH RECURSIVE merged(id) AS (
+                SELECT ? UNION SELECT m.mergedId FROM customer_merge m JOIN merged ON m.survivorId = merged.id)
+            SELECT id FROM merged ORDER BY id
+            """, arguments: [customerID])
+        for id in erased {
+            try remove(db, customerID: id, now: now)
+            try MessageRecord.filter(MessageRecord.Columns.customerId == id).deleteAll(db)
+            try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == id).deleteAll(db)
+            // As the other services do: earlier feed events naming the customer go, the erasure event stays.
+            try ChangeLog.forget(db, customer: id)
+            try CustomerAlias.forget(db, customer: id)
+            try shredQueue.enqueue(db, customerID: id, due: now)
+        }
+        let marks = databaseQuestionMarks(count: erased.count)
+        try db.execute(sql: "DELETE FROM customer_merge WHERE mergedId IN (\(marks)) OR survivorId IN (\(marks))",
+                       arguments: StatementArguments(erased + erased))
         try ChangeLog.append(db, .customerDataErased, customer: customerID, at: now)
+        return erased
+    }
+
+    /// Erases a customer as the CUSTOMER_ERASED event does (`erase(_:customerID:now:)`), then shreds the keys at once
+    /// and purges the deleted rows from the WAL, rather than leaving that to the shredder in the background.
+    public func erase(customerID: String, now: Date) async throws {
+        let owners = try await writer.write { db in try Self.erase(db, customerID: customerID, now: now) }
+        try await shredKeys(of: owners)
+        try await writer.write { db in
+            for owner in owners { try Self.shredQueue.remove(db, customerID: owner) }
+        }
+    }
+
+    /// Destroys the data keys of erased customers (after their erasure committed), so whatever was sealed under them —
+    /// in this database, its WAL or any backup — is unreadable; then makes the deletions final on disk
+    /// (`purgeDeletedData()`). Repeating it is harmless; taking the customers off `shredQueue` is the caller's.
+    public func shredKeys(of customerIDs: [String]) async throws {
+        guard !customerIDs.isEmpty else { return }
+        try keyring.shred(customerIDs)
+        await writer.purgeDeletedData()
+    }
+
+    /// Records that `merged` now belongs to `survivor`, so erasing the survivor erases the merged customer's messages
+    /// and runs too (they keep the merged id). One row per merge, as it happened: an unmerge removes exactly its own.
+    static func recordMerge(_ db: Database, merged: String, survivor: String) throws {
+        guard !merged.isEmpty, !survivor.isEmpty, merged != survivor else { return }
+        try db.execute(sql: """
+            INSERT INTO customer_merge (mergedId, survivorId) VALUES (?, ?)
+            ON CONFLICT (mergedId) DO UPDATE SET survivorId = excluded.survivorId
+            """, arguments: [merged, survivor])
     }
 
     /// Re-evaluates every segment for one customer, recording entries and exits with their feed events.
@@ -147,6 +213,15 @@ extension OutreachStore {
     /// Customers in the read model.
     public func customerCount() async throws -> Int {
         try await writer.read { db in try CustomerFacts.fetchCount(db) }
+    }
+
+    /// One customer's contact details as the read model holds them, opened; nil when it holds no facts of them.
+    public func contact(customerID: String) async throws -> CustomerContact? {
+        guard let facts = try await facts(customerID: customerID) else { return nil }
+        return CustomerContact(
+            givenName: try keyring.open(facts.givenName), familyName: try keyring.open(facts.familyName),
+            email: try keyring.open(facts.email), phone: try keyring.open(facts.phone),
+            pushToken: try keyring.open(facts.pushToken), city: try keyring.open(facts.city))
     }
 
     /// One customer's facts, or nil when the read model does not hold them (yet).

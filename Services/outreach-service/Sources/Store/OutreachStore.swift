@@ -1,6 +1,6 @@
 public import C360ChangeFeed
 public import C360ServerKit
-import C360StoreKit
+public import C360StoreKit
 import Foundation
 public import GRDB
 
@@ -9,15 +9,26 @@ public import GRDB
 ///
 /// Instants are Unix milliseconds. A message's status change, its feed event and its campaign's counters are stored
 /// in one transaction; a segment membership change and its SEGMENT_ENTERED/LEFT event likewise.
+///
+/// Personal data — the read model's names, addresses and city, and each sent message's recipient, subject and body —
+/// is sealed under the customer's data key from `keyring` (a separate database; see `Keyring`), so this database, its
+/// WAL and its backups hold ciphertext, and erasing a customer shreds the keys (`shredQueue`).
 public struct OutreachStore: Sendable {
     public let writer: any DatabaseWriter
+    let keyring: Keyring
 
-    public init(writer: any DatabaseWriter) throws {
+    public init(writer: any DatabaseWriter, keyring: Keyring) throws {
         self.writer = writer
-        try DatabaseSchema.migrate(writer, with: Self.schema)
+        self.keyring = keyring
+        try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 
-    public static var schema: DatabaseMigrator {
+    /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
+    public static var schema: DatabaseMigrator { schema(keyring: nil) }
+
+    /// The migrations; v7, which seals what earlier versions stored in the clear, needs the keyring and refuses to
+    /// run without one.
+    static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: read model, segments, templates, messages, campaigns") { db in
             try db.create(table: CustomerFacts.databaseTableName) { t in
@@ -174,11 +185,50 @@ public struct OutreachStore: Sendable {
                 t.add(column: "context", .text).notNull().defaults(to: "{}")
             }
         }
+        migrator.registerMigration("v7: personal data sealed under per-customer keys; merges and key shredding remembered") { db in
+            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the outreach database needs its keyring") }
+            try sealStoredText(db, keyring: keyring)
+            try db.create(table: "customer_merge") { t in
+                t.primaryKey("mergedId", .text)
+                t.column("survivorId", .text).notNull().indexed()
+            }
+            try shredQueue.create(db)
+        }
         return migrator
+    }
+
+    /// Seals what versions before 7 stored in the clear — the read model's contact columns and sent messages' texts —
+    /// each under the key of the customer its row belongs to.
+    static func sealStoredText(_ db: Database, keyring: Keyring) throws {
+        let tables: [(table: String, key: String, columns: [String])] = [
+            (CustomerFacts.databaseTableName, "customerId", ["givenName", "familyName", "email", "phone", "pushToken", "city"]),
+            (MessageRecord.databaseTableName, "messageId", ["recipient", "subject", "body"]),
+        ]
+        for (table, key, columns) in tables {
+            let assignments = columns.map { "\($0) = ?" }.joined(separator: ", ")
+            let update = try db.makeStatement(sql: "UPDATE \(table) SET \(assignments) WHERE \(key) = ?")
+            // All read first: updating the table under an open cursor could visit a sealed row again.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(key), customerId, \(columns.joined(separator: ", ")) FROM \(table)
+                WHERE \(columns.map { "\($0) <> ''" }.joined(separator: " OR "))
+                """)
+            for row in rows {
+                let owner: String = row["customerId"]
+                var arguments = StatementArguments()
+                for column in columns { _ = arguments.append(contentsOf: [try keyring.seal(row[column], for: owner)]) }
+                _ = arguments.append(contentsOf: [row[key] as String])
+                try update.execute(arguments: arguments)
+            }
+        }
     }
 
     /// Customers whose facts must be read again from their owners, a burst of changes coalesced into one read.
     public static let refreshQueue = CustomerQueue(table: "fact_refresh")
+
+    /// Customers whose data keys an erasure committed to destroy: filled in the erasure's transaction, worked after
+    /// the commit (`shredKey(of:)`), so a crash in between neither loses a shred nor destroys a key before the rows
+    /// it sealed are gone.
+    public static let shredQueue = CustomerQueue(table: "key_shred")
 }
 
 /// Whose database this is, for the shared `backup` and `restore` subcommands.

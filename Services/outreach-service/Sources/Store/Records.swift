@@ -1,22 +1,28 @@
 public import C360ServerKit
+public import C360StoreKit
 public import Foundation
 public import GRDB
 
 /// What outreach-service knows of one customer, copied from the services that own each fact (profile, interaction,
 /// feedback, success) whenever their feeds say it changed. Segments are evaluated over these rows alone.
+///
+/// Who the customer is and how to reach them (names, addresses, city) is personal data: it is held here only sealed
+/// under the customer's key (`OutreachStore.store` seals a `CustomerContact`), so the database, its WAL and its
+/// backups hold ciphertext, and erasure shreds the key. No segment rule reads these columns; what rules read stays in
+/// the clear.
 public struct CustomerFacts: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "customer_fact"
 
     public var customerId: String
-    public var givenName = ""
-    public var familyName = ""
-    public var email = ""
-    public var phone = ""
+    public internal(set) var givenName = SealedText.empty
+    public internal(set) var familyName = SealedText.empty
+    public internal(set) var email = SealedText.empty
+    public internal(set) var phone = SealedText.empty
     /// A device token for push messages, from the profile attribute `push_token`.
-    public var pushToken = ""
+    public internal(set) var pushToken = SealedText.empty
     public var language = ""
     public var countryCode = ""
-    public var city = ""
+    public internal(set) var city = SealedText.empty
     /// IANA zone of quiet hours and local times; empty means UTC.
     public var timeZone = ""
     public var quietStartMinute: Int?
@@ -64,6 +70,37 @@ public struct CustomerFacts: Codable, Sendable, Equatable, FetchableRecord, Pers
         public static let healthBand = Column(CodingKeys.healthBand)
         public static let churnRisk = Column(CodingKeys.churnRisk)
         public static let discountDriven = Column(CodingKeys.discountDriven)
+    }
+}
+
+/// Who a customer is and how to reach them, in the clear: what the store seals into `CustomerFacts`, and what a send
+/// reads afresh from profile-service (never from the read model, which may lag).
+public struct CustomerContact: Sendable, Equatable {
+    public var givenName = ""
+    public var familyName = ""
+    public var email = ""
+    public var phone = ""
+    /// A device token for push messages, from the profile attribute `push_token`.
+    public var pushToken = ""
+    public var city = ""
+
+    public init(givenName: String = "", familyName: String = "", email: String = "", phone: String = "",
+                pushToken: String = "", city: String = "") {
+        self.givenName = givenName
+        self.familyName = familyName
+        self.email = email
+        self.phone = phone
+        self.pushToken = pushToken
+        self.city = city
+    }
+
+    /// The address a message on `channel` goes to; "" when the customer has none.
+    public func address(on channel: Channel) -> String {
+        switch channel {
+        case .email: email
+        case .sms: phone
+        default: pushToken
+        }
     }
 }
 
@@ -222,9 +259,11 @@ public struct MessageRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var scheduledFor: Int64
     public var sentAt: Int64?
     public var attempts: Int
-    public var recipient: String
-    public var subject: String
-    public var body: String
+    /// The address, subject and text it was sent with (personal: "Hi Ana", her email), sealed under the key of the
+    /// customer it reached (`OutreachStore.settle`); empty until sent. `OutreachStore.content(of:)` opens them.
+    public internal(set) var recipient = SealedText.empty
+    public internal(set) var subject = SealedText.empty
+    public internal(set) var body = SealedText.empty
     public var language: String
     /// The send is stored in interaction-service as an outbound touchpoint (event id `outreach:<message_id>`).
     public var touchpointRecorded = false
@@ -248,6 +287,19 @@ public struct MessageRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
         static let createdAt = Column(CodingKeys.createdAt)
         static let scheduledFor = Column(CodingKeys.scheduledFor)
         static let sentAt = Column(CodingKeys.sentAt)
+    }
+}
+
+/// What a sent message said and where it went, opened from its `MessageRecord`.
+public struct MessageContent: Sendable, Equatable {
+    public var recipient = ""
+    public var subject = ""
+    public var body = ""
+
+    public init(recipient: String = "", subject: String = "", body: String = "") {
+        self.recipient = recipient
+        self.subject = subject
+        self.body = body
     }
 }
 
