@@ -66,7 +66,8 @@ extension FeedbackStore {
             var owners: Set<String> = [customerID]
             for sql in ["SELECT comment FROM survey_response WHERE customerId = ?",
                         "SELECT comment FROM feature_vote WHERE customerId = ?",
-                        "SELECT text FROM churn_reason WHERE customerId = ?"] {
+                        "SELECT text FROM churn_reason WHERE customerId = ?",
+                        "SELECT t.surface FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq WHERE r.customerId = ?"] {
                 for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
                     if let owner = sealed.owner { owners.insert(owner) }
                 }

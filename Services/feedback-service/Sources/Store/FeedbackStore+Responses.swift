@@ -42,10 +42,12 @@ extension FeedbackStore {
                     response.touchpointID, response.ticketID, response.recordedAt.unixMillis,
                 ])
             let seq = db.lastInsertedRowID
-            let insertTerm = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO response_term (responseSeq, stem, surface) VALUES (?, ?, ?)")
+            let insertTerm = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO response_term (responseSeq, stem, sealedStem, surface) VALUES (?, ?, ?, ?)
+                """)
             for term in terms {
-                try insertTerm.execute(arguments: [seq, term.stem, term.surface])
+                try insertTerm.execute(arguments: try Self.termArguments(seq, term, owner: response.customerID,
+                                                                         keyring: keyring))
             }
             try ChangeLog.append(db, .responseRecorded, customer: response.customerID, subject: response.id,
                                  at: response.recordedAt)

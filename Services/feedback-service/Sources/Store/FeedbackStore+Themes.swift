@@ -60,12 +60,12 @@ extension FeedbackStore {
                     bounds.from = interval.start
                     bounds.until = interval.end
                 }
-                return try Self.themes(db, filter: bounds, interval: interval)
+                return try themes(db, filter: bounds, interval: interval)
             }
         }
     }
 
-    private static func themes(_ db: Database, filter: ThemeFilter, interval: DateInterval?) throws -> ThemesInPeriod {
+    private func themes(_ db: Database, filter: ThemeFilter, interval: DateInterval?) throws -> ThemesInPeriod {
         var conditions = "r.sentimentLabel = ?"
         var arguments: StatementArguments = [filter.sentimentLabel.rawValue]
         let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("r.answeredAt")
@@ -81,22 +81,39 @@ extension FeedbackStore {
         }
         let comments = try Int.fetchOne(
             db, sql: "SELECT COUNT(*) FROM survey_response r WHERE \(conditions)", arguments: arguments) ?? 0
-        let top = try Row.fetchAll(db, sql: """
-            SELECT t.stem, COUNT(*) AS comments FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
-            WHERE \(conditions) GROUP BY t.stem ORDER BY comments DESC, t.stem LIMIT ?
-            """, arguments: arguments + [filter.limit])
+        // Terms are grouped by their stem's blind index. The top `limit` by count, ties in stem order as always: every
+        // group counted at least as often as the limit-th is fetched, and its stem opened to order the ties.
+        let counted = """
+            SELECT t.stem AS stemIndex, t.sealedStem, COUNT(*) AS comments
+            FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
+            WHERE \(conditions) GROUP BY t.stem
+            """
+        guard filter.limit > 0, let boundary = try Int.fetchOne(
+            db, sql: "SELECT comments FROM (\(counted)) ORDER BY comments DESC LIMIT 1 OFFSET ?",
+            arguments: arguments + [filter.limit - 1]) ?? Int.fetchOne(
+            db, sql: "SELECT MIN(comments) FROM (\(counted))", arguments: arguments)
+        else {
+            return ThemesInPeriod(start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
+                                  comments: comments, themes: [])
+        }
+        let candidates = try Row.fetchAll(db, sql: "SELECT * FROM (\(counted)) WHERE comments >= ?",
+                                          arguments: arguments + [boundary])
+        let top = try candidates
+            .map { row in (index: row["stemIndex"] as String, stem: try keyring.open(row["sealedStem"]),
+                           comments: row["comments"] as Int) }
+            .sorted { ($1.comments, $0.stem) < ($0.comments, $1.stem) }
+            .prefix(filter.limit)
         let samples = try db.cachedStatement(sql: """
             SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
             WHERE \(conditions) AND t.stem = ? ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
             """)
-        let themes = try top.map { row -> Theme in
-            let stem: String = row["stem"]
-            let examples = try Row.fetchAll(samples, arguments: arguments + [stem])
+        let themes = try top.map { group -> Theme in
+            let examples = try Row.fetchAll(samples, arguments: arguments + [group.index])
             var forms: [String: Int] = [:]
-            for example in examples { forms[example["surface"], default: 0] += 1 }
-            let term = forms.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? stem
-            return Theme(term: term, comments: row["comments"],
-                         sampleResponseIDs: examples.prefix(themeSamples).map { $0["responseId"] })
+            for example in examples { forms[try keyring.open(example["surface"]), default: 0] += 1 }
+            let term = forms.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? group.stem
+            return Theme(term: term, comments: group.comments,
+                         sampleResponseIDs: examples.prefix(Self.themeSamples).map { $0["responseId"] })
         }
         return ThemesInPeriod(start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
                               comments: comments, themes: themes)

@@ -12,7 +12,9 @@ public import GRDB
 ///
 /// Free text customers write — response comments, vote comments, churn reasons — is sealed under the customer's data
 /// key from `keyring` (a separate database; see `Keyring`), so this database and its backups hold ciphertext, and
-/// erasure shreds the keys. The theme terms stay in the clear: themes are counted across customers.
+/// erasure shreds the keys. Theme terms are words of those comments (a family name is a word too): each is stored
+/// as a blind index of its stem, which themes are counted by across customers, and its stem and surface form sealed
+/// under the customer's key, opened only to name the top themes.
 public struct FeedbackStore: Sendable {
     let writer: any DatabaseWriter
     let keyring: Keyring
@@ -160,7 +162,43 @@ public struct FeedbackStore: Sendable {
                 ])
             }
         }
+        migrator.registerMigration("v3: theme terms counted by blind index, their words sealed") { db in
+            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the feedback database needs its keyring") }
+            try db.execute(sql: """
+                CREATE TABLE response_term_sealed (
+                    responseSeq INTEGER NOT NULL REFERENCES survey_response(seq) ON DELETE CASCADE,
+                    stem TEXT NOT NULL,
+                    sealedStem BLOB NOT NULL,
+                    surface BLOB NOT NULL,
+                    PRIMARY KEY (responseSeq, stem)
+                ) WITHOUT ROWID
+                """)
+            let insert = try db.makeStatement(sql: """
+                INSERT OR IGNORE INTO response_term_sealed (responseSeq, stem, sealedStem, surface) VALUES (?, ?, ?, ?)
+                """)
+            for row in try Row.fetchAll(db, sql: """
+                SELECT t.responseSeq, t.stem, t.surface, r.customerId
+                FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq
+                """) {
+                try insert.execute(arguments: try termArguments(
+                    row["responseSeq"], ThemeExtractor.Term(stem: row["stem"], surface: row["surface"]),
+                    owner: row["customerId"], keyring: keyring))
+            }
+            try db.execute(sql: """
+                DROP TABLE response_term;
+                ALTER TABLE response_term_sealed RENAME TO response_term;
+                """)
+        }
         return migrator
+    }
+
+    /// A theme term as stored: the stem's blind index (themes group by it), then the stem and the surface form
+    /// sealed under the key of the customer whose comment holds them.
+    static func termArguments(
+        _ responseSeq: Int64, _ term: ThemeExtractor.Term, owner: String, keyring: Keyring
+    ) throws -> StatementArguments {
+        [responseSeq, keyring.blindIndex(term.stem, purpose: "theme-stem"), try keyring.seal(term.stem, for: owner),
+         try keyring.seal(term.surface, for: owner)]
     }
 }
 
