@@ -223,7 +223,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         let pool = try ServiceDatabase.openPool(
             directory: directory.path, fileName: "interaction.sqlite", logger: logger)
         defer { try? pool.close() }
-        let store = try InteractionStore(writer: pool, currency: "USD")
+        let store = try InteractionStore(writer: pool, keyring: .inMemory(), currency: "USD")
 
         let size = batch
         let batches = stride(from: 0, to: touchpoints.count, by: size).map {

@@ -146,7 +146,7 @@ struct QueriesBenchmark: AsyncParsableCommand {
         let fileName = "interaction.sqlite"
         let pool = try ServiceDatabase.openPool(directory: scratch.url.path, fileName: fileName, logger: logger)
         defer { try? pool.close() }
-        let store = try InteractionStore(writer: pool, currency: "USD")
+        let store = try InteractionStore(writer: pool, keyring: .inMemory(), currency: "USD")
 
         let customerIDs = (0..<plan.customers).map { _ in EntityID.generate() }
         try await fill(store, plan: plan, customerIDs: customerIDs, seed: seed)

@@ -1,4 +1,5 @@
 import C360Clients
+public import C360StoreKit
 import Foundation
 public import GRPCCore
 public import Logging
@@ -102,6 +103,11 @@ private struct RPCOutcome: Sendable {
             finish(code: rpcError.code, message: rpcError.message)
             return rpcError
         }
+        if let keyring = error as? KeyringError {
+            let rpcError = keyring.rpcError
+            finish(code: rpcError.code, message: rpcError.message)
+            return rpcError
+        }
         if error is CancellationError {
             finish(code: .cancelled, message: "cancelled")
             return RPCError(code: .cancelled, message: "the call was cancelled")
@@ -109,5 +115,21 @@ private struct RPCOutcome: Sendable {
         finish(code: .internalError, message: String(reflecting: error))
         return RPCError(code: .internalError,
                         message: "internal error; the server log has the details under request id \(requestID)")
+    }
+}
+
+extension KeyringError {
+    /// What a client is told when sealed data cannot be opened. Every service that seals meets these in its reads
+    /// (a row restored from a backup taken before an erasure, a KEK left out at start-up), so the mapping is here
+    /// once rather than in each service's errors.
+    public var rpcError: RPCError {
+        switch self {
+        case .shredded(let customerID):
+            RPCError(code: .notFound, message: "customer \(customerID) was erased: their data can no longer be read")
+        case .tampered:
+            RPCError(code: .dataLoss, message: description)
+        case .unknownKeyEncryptionKey, .badKeyEncryptionKey:
+            RPCError(code: .failedPrecondition, message: description)
+        }
     }
 }

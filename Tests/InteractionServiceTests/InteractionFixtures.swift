@@ -6,7 +6,7 @@ import Foundation
 
 /// A store on a fresh in-memory database, summing in USD, with a hand-moved clock.
 func makeInteractionStore(clock: TestClock = TestClock()) throws -> InteractionStore {
-    try InteractionStore(writer: ServiceDatabase.inMemory(), currency: "USD", now: { clock.now() })
+    try InteractionStore(writer: ServiceDatabase.inMemory(), keyring: .inMemory(), currency: "USD", now: { clock.now() })
 }
 
 /// Customer ids that exist in the tests' profile directory.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import C360Contracts
+import C360StoreKit
 import C360ServerKit
 import C360TestSupport
 import Foundation
@@ -99,6 +100,7 @@ private struct FaultyService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws
         -> Grpc_Health_V1_HealthCheckResponse {
         if request.service == "convertible" { throw InvalidArgument("service", "is wrong") }
+        if request.service == "shredded" { throw KeyringError.shredded(customerID: "cus-erased") }
         throw DatabaseFault()
     }
 
@@ -120,6 +122,18 @@ struct RequestInterceptorTests {
             #expect(error?.code == .internalError)
             #expect(error?.message.contains("req-42") == true)
             #expect(error?.message.contains("SQLite") == false)
+        }
+    }
+
+    @Test("data sealed for an erased customer (a row restored from an old backup) answers NOT_FOUND saying so, not INTERNAL")
+    func shreddedKeyIsNotFound() async throws {
+        try await InProcessServer.withClient(serving: [FaultyService()]) { client in
+            let health = Grpc_Health_V1_Health.Client(wrapping: client)
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await health.check(.with { $0.service = "shredded" })
+            }
+            #expect(error?.code == .notFound)
+            #expect(error?.message == "customer cus-erased was erased: their data can no longer be read")
         }
     }
 

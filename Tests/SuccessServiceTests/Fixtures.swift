@@ -4,7 +4,7 @@ import Foundation
 
 /// A store on a fresh in-memory database with the production configuration.
 func makeSuccessStore() throws -> SuccessStore {
-    try SuccessStore(writer: ServiceDatabase.inMemory())
+    try SuccessStore(writer: ServiceDatabase.inMemory(), keyring: .inMemory())
 }
 
 /// Customer ids (well-formed lower-case UUIDs) the tests use; the handler tests' directory knows ada, sara and nora

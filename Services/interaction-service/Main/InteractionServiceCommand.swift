@@ -13,17 +13,23 @@ struct InteractionServiceCommand: AsyncParsableCommand {
         abstract: "Customer 360 interaction-service: touchpoints, purchases, support tickets and their statistics.",
         discussion: """
             Owns one SQLite database (interaction.sqlite in --data-dir), serves customer360.v1.InteractionService \
-            and grpc.health.v1.Health over gRPC, and asks profile-service whether customers exist. Every option \
-            also reads C360_INTERACTION_<OPTION> from the environment (e.g. C360_INTERACTION_PROFILE_ADDR).
+            and grpc.health.v1.Health over gRPC, and asks profile-service whether customers exist. Touchpoint \
+            bodies and attributes and ticket subjects are sealed under a key per customer (AES-GCM) kept in a \
+            keyring database wrapped by the key-encryption key (--kek-file, C360_INTERACTION_KEK_FILE; rotation \
+            with --retired-kek-file, C360_INTERACTION_RETIRED_KEK_FILES; the keyring's path \
+            C360_INTERACTION_KEYRING); erasure destroys the keys. Every option also reads \
+            C360_INTERACTION_<OPTION> from the environment (e.g. C360_INTERACTION_PROFILE_ADDR).
             """,
         version: C360Version.current,
         subcommands: [
             BackupCommand<InteractionStore>.self, RestoreCommand<InteractionStore>.self, HealthCommand<InteractionStore>.self,
+            KeyringBackupCommand<InteractionStore>.self,
         ]
     )
 
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
+    @OptionGroup var keys: KeyringOptions
 
     @Option(help: "profile-service address. [env: C360_INTERACTION_PROFILE_ADDR] (default: 127.0.0.1:50051)")
     var profileAddr: String?
@@ -42,7 +48,8 @@ struct InteractionServiceCommand: AsyncParsableCommand {
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let database = try host.openDatabase()
-        let store = try InteractionStore(writer: database, currency: currencyCode)
+        let keyring = try keys.open(host: host, environment: environment)
+        let store = try InteractionStore(writer: database, keyring: keyring, currency: currencyCode)
         let profile = try PeerConnection(address: profileAddress, credentials: host.configuration.peerCredentials)
         host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
         let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
@@ -59,7 +66,7 @@ struct InteractionServiceCommand: AsyncParsableCommand {
             rekey: { try store.rekey($0, merged: $1, survivor: $2) },
             unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs)
         try await host.serviceGroup(
-            serving: [service], database: database, background: [profile, changes, merges]
+            serving: [service], database: database, background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
         ).run()
     }
 }

@@ -14,17 +14,23 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         discussion: """
             Owns one SQLite database (success.sqlite in --data-dir) and serves customer360.v1.SuccessService and \
             grpc.health.v1.Health over gRPC. Health scores are computed by calling interaction-service and \
-            feedback-service (each call under --peer-deadline); customers are checked with profile-service. Every \
-            option also reads C360_SUCCESS_<OPTION> from the environment (e.g. C360_SUCCESS_HEALTH_WEIGHTS).
+            feedback-service (each call under --peer-deadline); customers are checked with profile-service. Plan, \
+            goal and milestone titles, summaries, notes, tasks and alerts are sealed under a key per customer \
+            (AES-GCM) kept in a keyring database wrapped by the key-encryption key (--kek-file, \
+            C360_SUCCESS_KEK_FILE; rotation with --retired-kek-file, C360_SUCCESS_RETIRED_KEK_FILES; the keyring's \
+            path C360_SUCCESS_KEYRING); erasure destroys the keys. Every option also reads C360_SUCCESS_<OPTION> \
+            from the environment (e.g. C360_SUCCESS_HEALTH_WEIGHTS).
             """,
         version: C360Version.current,
         subcommands: [
             BackupCommand<SuccessStore>.self, RestoreCommand<SuccessStore>.self, HealthCommand<SuccessStore>.self,
+            KeyringBackupCommand<SuccessStore>.self,
         ]
     )
 
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
+    @OptionGroup var keys: KeyringOptions
 
     @Option(help: "profile-service address. [env: C360_SUCCESS_PROFILE_ADDR] (default: 127.0.0.1:50051)")
     var profileAddr: String?
@@ -92,7 +98,8 @@ struct SuccessServiceCommand: AsyncParsableCommand {
 
         let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
         let database = try host.openDatabase()
-        let store = try SuccessStore(writer: database)
+        let keyring = try keys.open(host: host, environment: environment)
+        let store = try SuccessStore(writer: database, keyring: keyring)
         let interrupted = try await store.interruptOrphanedBatches(at: Date())
         if !interrupted.isEmpty {
             host.logger.warning("batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
@@ -120,7 +127,8 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         let merges = MergeFollower.consumer(
             profile: profile.client, writer: database, directory: directory, readCache: readCache,
             logger: host.logger,
-            rekey: SuccessStore.rekey, unrekey: SuccessStore.unrekey,
+            rekey: { try store.rekey($0, merged: $1, survivor: $2) },
+            unrekey: { try store.unrekey($0, merged: $1, survivor: $2) },
             customerIDs: SuccessStore.customerIDs)
         // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
         // catches decay (and whatever a feed consumer had to skip after falling out of a peer's retention).
@@ -140,7 +148,8 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         ])
         try await host.serviceGroup(
             serving: [service], database: database,
-            background: [profile, interaction, feedback, feed, changes, batches, rescorer, merges] + followers
+            background: [profile, interaction, feedback, feed, changes, batches, rescorer, merges,
+                         KeyRotation(keyring: keyring, logger: host.logger)] + followers
                 + (sweepHours > 0 ? [sweep] : [])
         ).run()
     }

@@ -49,7 +49,7 @@ extension InteractionStore {
             }
             // Insert first and look for the original only when the event id was taken: duplicates are rare, so the
             // common path costs one statement, not two.
-            try insert.execute(arguments: touchpoint.insertArguments(recordedAt: recordedAt))
+            try insert.execute(arguments: touchpoint.insertArguments(recordedAt: recordedAt, keyring: keyring))
             guard db.changesCount == 1 else {
                 outcomes.append(.duplicate(try storedTouchpoint(db, eventID: touchpoint.eventID) ?? touchpoint))
                 continue
@@ -71,7 +71,7 @@ extension InteractionStore {
 
     func storedTouchpoint(_ db: Database, eventID: String) throws -> Touchpoint? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM touchpoint WHERE eventId = ?"), arguments: [eventID])
-            .map(Touchpoint.init(row:))
+            .map { try Touchpoint(row: $0, keyring: keyring) }
     }
 
     /// Folds one stored touchpoint into its customer's counters.
@@ -138,11 +138,11 @@ extension InteractionStore {
 
     func ticket(_ db: Database, id: String) throws -> Ticket? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket WHERE ticketId = ?"), arguments: [id])
-            .map(Ticket.init(row:))
+            .map { try Ticket(row: $0, keyring: keyring) }
     }
 
     private func save(_ db: Database, ticket: Ticket) throws {
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO ticket (\(Ticket.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-            .execute(arguments: ticket.arguments)
+            .execute(arguments: ticket.arguments(keyring: keyring))
     }
 }

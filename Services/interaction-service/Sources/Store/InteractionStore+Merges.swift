@@ -84,7 +84,7 @@ extension InteractionStore {
         let rows = try Row.fetchCursor(db, sql: "SELECT * FROM touchpoint WHERE customerId = ? ORDER BY seq",
                                        arguments: [customerID])
         while let row = try rows.next() {
-            try updateSummary(db, with: Touchpoint(row: row))
+            try updateSummary(db, with: Touchpoint(row: row, keyring: keyring))
         }
     }
 

@@ -66,7 +66,7 @@ extension InteractionStore {
                 StatementArguments(values + (customerID.map { [$0] } ?? []))
             }
             let tickets = try Row.fetchAll(db, sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
-                                           arguments: arguments([lower, upper])).map(Ticket.init(row:))
+                                           arguments: arguments([lower, upper])).map(Ticket.init(statisticsRow:))
             let sessions = try Row.fetchAll(db, sql: """
                 SELECT customerId, occurredAt FROM touchpoint
                 WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
@@ -111,14 +111,26 @@ extension InteractionStore {
     public func allTickets(customer customerID: String) async throws -> [Ticket] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt",
-                             arguments: [customerID]).map(Ticket.init(row:))
+                             arguments: [customerID]).map { try Ticket(row: $0, keyring: keyring) }
         }
     }
 
-    /// Deletes everything this service holds about one customer; idempotent. Once committed, the deleted message
-    /// bodies and subjects are purged from the WAL too (`purgeDeletedData()`), so no file keeps them.
+    /// Deletes everything this service holds about one customer; idempotent. After the commit it shreds every key
+    /// that sealed the deleted rows — the customer's own and those of customers merged into them (a merge moves rows
+    /// as they are) — so the copies of those rows in backups can no longer be opened, and purges the deleted pages
+    /// from the WAL (`purgeDeletedData()`), so no file keeps them.
     public func eraseCustomer(_ customerID: String) async throws -> (touchpoints: Int, tickets: Int) {
-        let erased = try await writer.write { db in
+        let (erased, owners) = try await writer.write { db in
+            var owners: Set<String> = [customerID]
+            for sql in ["SELECT body FROM touchpoint WHERE customerId = ?",
+                        "SELECT attributes FROM touchpoint WHERE customerId = ? AND attributes IS NOT NULL",
+                        "SELECT subject FROM ticket WHERE customerId = ?"] {
+                for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
+                    if let owner = sealed.owner { owners.insert(owner) }
+                }
+            }
+            owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
+                                                 arguments: [customerID]))
             try db.execute(sql: "DELETE FROM touchpoint WHERE customerId = ?", arguments: [customerID])
             let touchpoints = db.changesCount
             try db.execute(sql: "DELETE FROM ticket WHERE customerId = ?", arguments: [customerID])
@@ -127,8 +139,9 @@ extension InteractionStore {
             try ChangeLog.forget(db, customer: customerID)
             try CustomerAlias.forget(db, customer: customerID)
             try ChangeLog.append(db, .customerDataErased, customer: customerID)
-            return (touchpoints: touchpoints, tickets: tickets)
+            return ((touchpoints: touchpoints, tickets: tickets), owners)
         }
+        try keyring.shred(owners.sorted())
         await writer.purgeDeletedData()
         return erased
     }

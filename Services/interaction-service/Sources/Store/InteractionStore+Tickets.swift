@@ -54,7 +54,7 @@ extension InteractionStore {
             sql += " ORDER BY openedAt DESC, ticketId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
             return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit)
-                .map(Ticket.init(row:))
+                .map { try Ticket(row: $0, keyring: keyring) }
         }
     }
 }

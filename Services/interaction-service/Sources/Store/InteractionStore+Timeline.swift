@@ -45,7 +45,7 @@ extension InteractionStore {
             _ = arguments.append(contentsOf: [limit + 1])
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             return try Page(fetched: rows, limit: limit).map { row in
-                (try Touchpoint(row: row), TimelinePosition(occurredAt: row["occurredAt"], seq: row["seq"]))
+                (try Touchpoint(row: row, keyring: keyring), TimelinePosition(occurredAt: row["occurredAt"], seq: row["seq"]))
             }
         }
     }
@@ -68,7 +68,7 @@ extension InteractionStore {
                 sql += " ORDER BY occurredAt, seq LIMIT ?"
                 _ = arguments.append(contentsOf: [chunkSize])
                 return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                    (try Touchpoint(row: row), TimelinePosition(occurredAt: row["occurredAt"], seq: row["seq"]))
+                    (try Touchpoint(row: row, keyring: keyring), TimelinePosition(occurredAt: row["occurredAt"], seq: row["seq"]))
                 }
             }
             guard let last = chunk.last else { return }

@@ -1,6 +1,6 @@
 import C360ChangeFeed
 public import C360ServerKit
-import C360StoreKit
+public import C360StoreKit
 public import Foundation
 public import GRDB
 
@@ -9,21 +9,30 @@ public import GRDB
 ///
 /// Instants are stored as Unix milliseconds (integers keep the 1M-row indexes small and comparisons cheap).
 /// Every write is one transaction: an event is stored whole with its counters and ticket update, or not at all.
+///
+/// What people write — touchpoint bodies and attributes, ticket subjects — is sealed under the customer's data key
+/// from `keyring` (a separate database; see `Keyring`), so this database and its backups hold ciphertext, and
+/// erasing a customer (`eraseCustomer`) shreds the keys that could open it.
 public struct InteractionStore: Sendable {
     let writer: any DatabaseWriter
+    let keyring: Keyring
     let now: @Sendable () -> Date
     /// Sums are kept in this ISO-4217 currency; purchases in others are counted but not summed.
     public let currency: String
 
-    public init(writer: any DatabaseWriter, currency: String = "USD", now: @escaping @Sendable () -> Date = Date.init)
-        throws {
+    public init(writer: any DatabaseWriter, keyring: Keyring, currency: String = "USD",
+                now: @escaping @Sendable () -> Date = Date.init) throws {
         self.writer = writer
+        self.keyring = keyring
         self.currency = currency
         self.now = now
-        try DatabaseSchema.migrate(writer, with: Self.schema)
+        try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 
-    public static var schema: DatabaseMigrator {
+    /// The schema without a keyring, for tools that only read a database's version (sealing existing rows needs one).
+    public static var schema: DatabaseMigrator { schema(keyring: nil) }
+
+    static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: touchpoints, tickets, customer summaries") { db in
             try db.execute(sql: """
@@ -89,7 +98,40 @@ public struct InteractionStore: Sendable {
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
         registerItemAffinity(&migrator)
+        migrator.registerMigration("v3: bodies, attributes and ticket subjects sealed under per-customer keys") { db in
+            guard let keyring else {
+                throw KeyringError.badKeyEncryptionKey("sealing the interaction database needs its keyring")
+            }
+            try sealExisting(db, keyring: keyring)
+        }
         return migrator
+    }
+
+    /// Seals what versions before 3 stored in the clear, in batches in `seq` order (a cursor must not run over rows
+    /// being updated, and a million bodies at once would sit in memory); the migration's transaction makes it all or
+    /// nothing.
+    static func sealExisting(_ db: Database, keyring: Keyring) throws {
+        let sealTouchpoint = try db.makeStatement(sql: "UPDATE touchpoint SET attributes = ?, body = ? WHERE seq = ?")
+        var after: Int64 = 0
+        while true {
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT seq, customerId, attributes, body FROM touchpoint
+                WHERE seq > ? AND (body <> '' OR attributes IS NOT NULL) ORDER BY seq LIMIT 1000
+                """, arguments: [after])
+            guard let last = rows.last else { break }
+            for row in rows {
+                let customerID: String = row["customerId"]
+                let attributes = try (row["attributes"] as String?).map { try keyring.seal($0, for: customerID) }
+                try sealTouchpoint.execute(arguments: [attributes, try keyring.seal(row["body"], for: customerID),
+                                                       row["seq"] as Int64])
+            }
+            after = last["seq"]
+        }
+        let sealTicket = try db.makeStatement(sql: "UPDATE ticket SET subject = ? WHERE ticketId = ?")
+        for row in try Row.fetchAll(db, sql: "SELECT ticketId, customerId, subject FROM ticket") {
+            try sealTicket.execute(arguments: [try keyring.seal(row["subject"], for: row["customerId"]),
+                                               row["ticketId"] as String])
+        }
     }
 }
 

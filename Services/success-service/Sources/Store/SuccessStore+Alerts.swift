@@ -56,12 +56,12 @@ extension SuccessStore {
             try db.execute(sql: """
                 INSERT INTO alert (alertId, customerId, kind, state, raisedAt, goalId, body) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [alert.id, customerID, alert.kind.rawValue, alert.state.rawValue, now.unixMillis,
-                                 alert.goalID, try JSONColumn.encode(alert)])
+                                 alert.goalID, try alert.sealed(keyring)])
             try db.execute(sql: """
                 INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
-                """, arguments: [task.id, customerID, alert.id, task.playbook, task.title, task.instructions,
-                                 task.ownerID, task.dueAt.unixMillis, now.unixMillis])
+                """, arguments: [task.id, customerID, alert.id, task.playbook, try keyring.seal(task.title, for: customerID),
+                                 try keyring.seal(task.instructions, for: customerID), task.ownerID, task.dueAt.unixMillis, now.unixMillis])
             try ChangeLog.append(db, .alertRaised, customer: customerID, subject: alert.id, at: now)
             return (alert, try appendEvent(db, .raised, alert, at: now))
         }
@@ -100,9 +100,9 @@ extension SuccessStore {
             }
             sql += " ORDER BY raisedAt DESC, alertId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let bodies = try String.fetchAll(db, sql: sql, arguments: arguments)
+            let bodies = try SealedText.fetchAll(db, sql: sql, arguments: arguments)
             return try Page(fetched: bodies, limit: limit).map { body in
-                let alert = try JSONColumn.decode(Alert.self, body)
+                let alert = try Alert(sealed: body, keyring: keyring)
                 return (alert, ListPosition(key: Double(alert.raisedAt.unixMillis), tie: alert.id))
             }
         }
@@ -116,11 +116,11 @@ extension SuccessStore {
         alert id: String, customerID: String, to state: AlertState, by person: String, note: String, at now: Date
     ) async throws -> (alert: Alert, event: AlertEvent?) {
         try await writer.write { db in
-            guard let body = try String.fetchOne(db, sql: "SELECT body FROM alert WHERE alertId = ? AND customerId = ?",
-                                                 arguments: [id, customerID]) else {
+            guard let body = try SealedText.fetchOne(db, sql: "SELECT body FROM alert WHERE alertId = ? AND customerId = ?",
+                                                     arguments: [id, customerID]) else {
                 throw SuccessError.alertNotFound(id)
             }
-            var alert = try JSONColumn.decode(Alert.self, body)
+            var alert = try Alert(sealed: body, keyring: keyring)
             switch (alert.state, state) {
             case (.resolved, .acknowledged): throw SuccessError.alertResolved(id)
             case (.acknowledged, .acknowledged), (.resolved, .resolved): return (alert, nil)
@@ -136,7 +136,7 @@ extension SuccessStore {
             alert.state = state
             if !note.isEmpty { alert.details["\(state.rawValue)_note"] = note }
             try db.execute(sql: "UPDATE alert SET state = ?, body = ? WHERE alertId = ?",
-                           arguments: [state.rawValue, try JSONColumn.encode(alert), id])
+                           arguments: [state.rawValue, try alert.sealed(keyring), id])
             let event = try appendEvent(db, state == .acknowledged ? .acknowledged : .resolved, alert, at: now)
             return (alert, event)
         }
@@ -158,7 +158,7 @@ extension SuccessStore {
             _ = arguments.append(contentsOf: [limit])
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 AlertEvent(id: row["eventId"], type: try StoredValue.decode(AlertEventType.self, row["type"]),
-                           alert: try JSONColumn.decode(Alert.self, row["alert"]),
+                           alert: try Alert(sealed: row["alert"], keyring: keyring),
                            occurredAt: Date(unixMillis: row["occurredAt"]))
             }
         }
@@ -169,7 +169,7 @@ extension SuccessStore {
         try db.execute(sql: """
             INSERT INTO alert_event (eventId, customerId, kind, type, occurredAt, alert) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [event.id, alert.customerID, alert.kind.rawValue, type.rawValue, now.unixMillis,
-                             try JSONColumn.encode(alert)])
+                             try alert.sealed(keyring)])
         return event
     }
 
@@ -205,7 +205,7 @@ extension SuccessStore {
             sql += " ORDER BY dueAt, taskId LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
             return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                let task = try PlaybookTask(row: row)
+                let task = try PlaybookTask(row: row, keyring: keyring)
                 return (task, ListPosition(key: Double(task.dueAt.unixMillis), tie: task.id))
             }
         }
@@ -219,7 +219,7 @@ extension SuccessStore {
     public func createTask(_ task: PlaybookTask) async throws -> PlaybookTask {
         try await writer.write { db in
             if let stored = try Row.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ?", arguments: [task.id])
-                .map(PlaybookTask.init(row:)) {
+                .map({ try PlaybookTask(row: $0, keyring: keyring) }) {
                 guard stored.customerID == task.customerID, stored.playbook == task.playbook, stored.title == task.title,
                       stored.instructions == task.instructions else { throw SuccessError.taskExists(task.id) }
                 return stored
@@ -227,7 +227,8 @@ extension SuccessStore {
             try db.execute(sql: """
                 INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
                 VALUES (?, ?, '', ?, ?, ?, ?, ?, 'open', ?)
-                """, arguments: [task.id, task.customerID, task.playbook, task.title, task.instructions, task.ownerID,
+                """, arguments: [task.id, task.customerID, task.playbook, try keyring.seal(task.title, for: task.customerID),
+                                 try keyring.seal(task.instructions, for: task.customerID), task.ownerID,
                                  task.dueAt.unixMillis, task.createdAt.unixMillis])
             return task
         }
@@ -238,7 +239,8 @@ extension SuccessStore {
     ) async throws -> PlaybookTask {
         try await writer.write { db in
             guard var task = try Row.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ? AND customerId = ?",
-                                              arguments: [id, customerID]).map(PlaybookTask.init(row:)) else {
+                                              arguments: [id, customerID]).map({ try PlaybookTask(row: $0, keyring: keyring) })
+            else {
                 throw SuccessError.taskNotFound(id)
             }
             switch task.status {
@@ -252,7 +254,7 @@ extension SuccessStore {
             task.outcomeNote = note
             try db.execute(sql: """
                 UPDATE task SET status = 'done', completedAt = ?, completedBy = ?, outcomeNote = ? WHERE taskId = ?
-                """, arguments: [now.unixMillis, person, note, id])
+                """, arguments: [now.unixMillis, person, try keyring.seal(note, for: customerID), id])
             return task
         }
     }

@@ -1,4 +1,5 @@
 import C360ChangeFeed
+import C360StoreKit
 import Foundation
 public import GRDB
 
@@ -7,8 +8,8 @@ extension SuccessStore {
     /// an unmerge), the alerts' stored bodies included, and queues the survivor for a re-score over the combined
     /// history. The survivor's latest score stays its own when it has one. Runs inside the transaction of
     /// `MergeFollower`, which also stores the feed position; a second run finds nothing left to move.
-    public static func rekey(_ db: Database, merged: String, survivor: String) throws {
-        for (table, key) in customerTables {
+    public func rekey(_ db: Database, merged: String, survivor: String) throws {
+        for (table, key) in Self.customerTables {
             try MergeJournal.record(db, merged: merged, survivor: survivor, table: table,
                                     keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
         }
@@ -18,12 +19,12 @@ extension SuccessStore {
         try db.execute(sql: "DELETE FROM latest_health WHERE customerId = ?", arguments: [merged])
         try db.execute(sql: "DELETE FROM rescore_queue WHERE customerId = ?", arguments: [merged])
         // The survivor's score now rests on more history: score it again soon.
-        try enqueueRescore(db, customerID: survivor, delay: .seconds(1), now: Date())
+        try Self.enqueueRescore(db, customerID: survivor, delay: .seconds(1), now: Date())
     }
 
     /// Moves back the rows `rekey` moved for this merge (what the survivor gained since stays), gives each customer
     /// its own latest score again, and queues both for a re-score.
-    public static func unrekey(_ db: Database, merged: String, survivor: String) throws {
+    public func unrekey(_ db: Database, merged: String, survivor: String) throws {
         try move(db, from: survivor, to: merged, where: "customerId = ?2 AND %KEY% IN (\(MergeJournal.keysSubquery))",
                  [merged])
         for customer in [survivor, merged] {
@@ -33,24 +34,31 @@ extension SuccessStore {
                 SELECT customerId, healthScoreId, score, band, computedAt FROM health_score
                 WHERE customerId = ? ORDER BY computedAt DESC, rowid DESC LIMIT 1
                 """, arguments: [customer])
-            try enqueueRescore(db, customerID: customer, delay: .seconds(1), now: Date())
+            try Self.enqueueRescore(db, customerID: customer, delay: .seconds(1), now: Date())
         }
     }
 
     /// Moves the rows of every table matching `condition` (`?1` the new owner, `?2` the old, then `extra` per table
-    /// followed by the table's name; `%KEY%` the table's key) from `from` to `to`, alert bodies included.
-    private static func move(
+    /// followed by the table's name; `%KEY%` the table's key) from `from` to `to`. An alert's stored body names its
+    /// customer too: it is opened, re-addressed and sealed again (under the new owner's key; erasing either customer
+    /// finds the owner in the value).
+    private func move(
         _ db: Database, from: String, to: String, where condition: String, _ extra: [String]
     ) throws {
-        for (table, key) in customerTables {
+        for (table, key) in Self.customerTables {
             let filter = condition.replacingOccurrences(of: "%KEY%", with: key)
-            let bodies = switch table {
-            case "alert": ", body = json_set(body, '$.customerID', ?1)"
-            case "alert_event": ", alert = json_set(alert, '$.customerID', ?1)"
-            default: ""
+            let arguments = StatementArguments([to, from] + extra + (extra.isEmpty ? [] : [table]))
+            if let column = ["alert": "body", "alert_event": "alert"][table] {
+                let rows = try Row.fetchAll(db, sql: "SELECT \(key) AS rowKey, \(column) AS sealed FROM \(table) WHERE \(filter)",
+                                            arguments: arguments)
+                for row in rows {
+                    var alert = try Alert(sealed: row["sealed"], keyring: keyring)
+                    alert.customerID = to
+                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?",
+                                   arguments: [try alert.sealed(keyring), row["rowKey"] as String])
+                }
             }
-            try db.execute(sql: "UPDATE \(table) SET customerId = ?1\(bodies) WHERE \(filter)",
-                           arguments: StatementArguments([to, from] + extra + (extra.isEmpty ? [] : [table])))
+            try db.execute(sql: "UPDATE \(table) SET customerId = ?1 WHERE \(filter)", arguments: arguments)
         }
     }
 

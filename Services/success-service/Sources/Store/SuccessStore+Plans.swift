@@ -34,11 +34,12 @@ extension SuccessStore {
             try db.execute(sql: """
                 INSERT INTO plan (planId, customerId, title, summary, csmOwnerId, status, startsAt, endsAt, createdAt, updatedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [plan.id, plan.customerID, plan.title, plan.summary, plan.csmOwnerID,
+                """, arguments: [plan.id, plan.customerID, try keyring.seal(plan.title, for: plan.customerID),
+                                 try keyring.seal(plan.summary, for: plan.customerID), plan.csmOwnerID,
                                  plan.status.rawValue, plan.startsAt.unixMillis, plan.endsAt?.unixMillis,
                                  plan.createdAt.unixMillis, plan.updatedAt.unixMillis])
             for goal in plan.goals { _ = try insertGoal(db, goal, customerID: plan.customerID) }
-            for milestone in plan.milestones { _ = try insertMilestone(db, milestone) }
+            for milestone in plan.milestones { _ = try insertMilestone(db, milestone, customerID: plan.customerID) }
             try ChangeLog.append(db, .planChanged, customer: plan.customerID, subject: plan.id, at: plan.createdAt)
             return try requirePlan(db, id: plan.id, customerID: plan.customerID)
         }
@@ -55,7 +56,7 @@ extension SuccessStore {
     public func plans(customerID: String) async throws -> [SuccessPlan] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM plan WHERE customerId = ? ORDER BY createdAt DESC, seq DESC",
-                             arguments: [customerID]).map { try loadChildren(db, SuccessPlan(row: $0)) }
+                             arguments: [customerID]).map { try loadChildren(db, SuccessPlan(row: $0, keyring: keyring)) }
         }
     }
 
@@ -87,7 +88,7 @@ extension SuccessStore {
             _ = arguments.append(contentsOf: [limit + 1])
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             return try Page(fetched: rows, limit: limit).map { row in
-                let plan = try loadChildren(db, SuccessPlan(row: row))
+                let plan = try loadChildren(db, SuccessPlan(row: row, keyring: keyring))
                 return (plan, ListPosition(key: -Double(row["createdAt"] as Int64), tie: plan.customerID))
             }
         }
@@ -103,7 +104,8 @@ extension SuccessStore {
             try db.execute(sql: """
                 UPDATE plan SET title = ?, summary = ?, csmOwnerId = ?, status = ?, startsAt = ?, endsAt = ?, updatedAt = ?
                 WHERE planId = ?
-                """, arguments: [plan.title, plan.summary, plan.csmOwnerID, plan.status.rawValue, plan.startsAt.unixMillis,
+                """, arguments: [try keyring.seal(plan.title, for: customerID), try keyring.seal(plan.summary, for: customerID),
+                                 plan.csmOwnerID, plan.status.rawValue, plan.startsAt.unixMillis,
                                  plan.endsAt?.unixMillis, now.unixMillis, id])
             return try requirePlan(db, id: id, customerID: customerID)
         }
@@ -134,7 +136,7 @@ extension SuccessStore {
         try await writer.write { db in
             var goal = try requireGoal(db, id: id, planID: planID, customerID: customerID)
             try change(&goal)
-            try saveGoal(db, goal)
+            try saveGoal(db, goal, customerID: customerID)
             return goal
         }
     }
@@ -156,8 +158,8 @@ extension SuccessStore {
             try db.execute(sql: """
                 INSERT INTO goal_progress (progressId, goalId, customerId, value, recordedAt, note, recordedBy)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [entry.id, goal.id, customerID, entry.value, entry.recordedAt.unixMillis, entry.note,
-                                 entry.recordedBy])
+                """, arguments: [entry.id, goal.id, customerID, entry.value, entry.recordedAt.unixMillis,
+                                 try keyring.seal(entry.note, for: customerID), entry.recordedBy])
             let latest = try Double.fetchOne(db, sql: """
                 SELECT value FROM goal_progress WHERE goalId = ? ORDER BY recordedAt DESC, seq DESC LIMIT 1
                 """, arguments: [goal.id]) ?? entry.value
@@ -169,7 +171,7 @@ extension SuccessStore {
                 goal.status = GoalTracking.status(of: goal, at: now)
             }
             goal.updatedAt = now
-            try saveGoal(db, goal)
+            try saveGoal(db, goal, customerID: customerID)
             return goal
         }
     }
@@ -188,8 +190,8 @@ extension SuccessStore {
             }
             sql += " ORDER BY recordedAt DESC, progressId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                let entry = GoalProgressEntry(row: row)
+            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
+                let entry = try GoalProgressEntry(row: row, keyring: keyring)
                 return (entry, ListPosition(key: Double(entry.recordedAt.unixMillis), tie: entry.id))
             }
         }
@@ -199,7 +201,7 @@ extension SuccessStore {
     public func addMilestone(_ milestone: Milestone, customerID: String) async throws -> Milestone {
         try await writer.write { db in
             _ = try requirePlan(db, id: milestone.planID, customerID: customerID)
-            return try insertMilestone(db, milestone)
+            return try insertMilestone(db, milestone, customerID: customerID)
         }
     }
 
@@ -210,13 +212,15 @@ extension SuccessStore {
         try await writer.write { db in
             _ = try requirePlan(db, id: planID, customerID: customerID)
             guard var milestone = try Row.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?",
-                                                   arguments: [id, planID]).map(Milestone.init(row:)) else {
+                                                   arguments: [id, planID]).map({ try Milestone(row: $0, keyring: keyring) })
+            else {
                 throw SuccessError.milestoneNotFound(id)
             }
             try change(&milestone)
             try db.execute(sql: """
                 UPDATE milestone SET title = ?, dueAt = ?, status = ?, completedAt = ?, goalId = ? WHERE milestoneId = ?
-                """, arguments: [milestone.title, milestone.dueAt?.unixMillis, milestone.status.rawValue,
+                """, arguments: [try keyring.seal(milestone.title, for: customerID), milestone.dueAt?.unixMillis,
+                                 milestone.status.rawValue,
                                  milestone.completedAt?.unixMillis, milestone.goalID, id])
             return milestone
         }
@@ -239,7 +243,7 @@ extension SuccessStore {
                 _ = arguments.append(contentsOf: [csmOwnerID])
             }
             var kpis = SuccessKpis()
-            for goal in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Goal.init(row:)) {
+            for goal in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Goal.init(kpiRow:)) {
                 let instant = goal.achievedAt ?? goal.dueAt
                 if let from, instant < from { continue }
                 if let until, instant >= until { continue }
@@ -254,7 +258,7 @@ extension SuccessStore {
 
     func fetchPlan(_ db: Database, id: String) throws -> SuccessPlan? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plan WHERE planId = ?", arguments: [id]) else { return nil }
-        return try loadChildren(db, SuccessPlan(row: row))
+        return try loadChildren(db, SuccessPlan(row: row, keyring: keyring))
     }
 
     func requirePlan(_ db: Database, id: String, customerID: String) throws -> SuccessPlan {
@@ -267,16 +271,16 @@ extension SuccessStore {
     private func loadChildren(_ db: Database, _ plan: SuccessPlan) throws -> SuccessPlan {
         var plan = plan
         plan.goals = try Row.fetchAll(db, sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq", arguments: [plan.id])
-            .map(Goal.init(row:))
+            .map { try Goal(row: $0, keyring: keyring) }
         plan.milestones = try Row.fetchAll(db, sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq",
-                                           arguments: [plan.id]).map(Milestone.init(row:))
+                                           arguments: [plan.id]).map { try Milestone(row: $0, keyring: keyring) }
         return plan
     }
 
     private func requireGoal(_ db: Database, id: String, planID: String, customerID: String) throws -> Goal {
         _ = try requirePlan(db, id: planID, customerID: customerID)
         guard let goal = try Row.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?",
-                                          arguments: [id, planID]).map(Goal.init(row:)) else {
+                                          arguments: [id, planID]).map({ try Goal(row: $0, keyring: keyring) }) else {
             throw SuccessError.goalNotFound(id)
         }
         return goal
@@ -284,7 +288,7 @@ extension SuccessStore {
 
     private func insertGoal(_ db: Database, _ goal: Goal, customerID: String) throws -> Goal {
         if let existing = try Row.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ?", arguments: [goal.id])
-            .map(Goal.init(row:)) {
+            .map({ try Goal(row: $0, keyring: keyring) }) {
             guard existing.planID == goal.planID, existing.title == goal.title else { throw SuccessError.goalExists(goal.id) }
             return existing
         }
@@ -292,22 +296,22 @@ extension SuccessStore {
             INSERT INTO goal (goalId, planId, title, metric, unit, baselineValue, targetValue, currentValue, dueAt,
                 status, createdAt, achievedAt, updatedAt, customerId)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: goal.rowArguments + [customerID])
+            """, arguments: try goal.rowArguments(customerID: customerID, keyring: keyring) + [customerID])
         return goal
     }
 
-    private func saveGoal(_ db: Database, _ goal: Goal) throws {
+    private func saveGoal(_ db: Database, _ goal: Goal, customerID: String) throws {
         try db.execute(sql: """
             UPDATE goal SET title = ?, metric = ?, unit = ?, baselineValue = ?, targetValue = ?, currentValue = ?,
                 dueAt = ?, status = ?, achievedAt = ?, updatedAt = ? WHERE goalId = ?
-            """, arguments: [goal.title, goal.metric, goal.unit, goal.baselineValue, goal.targetValue,
+            """, arguments: [try keyring.seal(goal.title, for: customerID), goal.metric, goal.unit, goal.baselineValue, goal.targetValue,
                              goal.currentValue, goal.dueAt.unixMillis, goal.status.rawValue,
                              goal.achievedAt?.unixMillis, goal.updatedAt.unixMillis, goal.id])
     }
 
-    private func insertMilestone(_ db: Database, _ milestone: Milestone) throws -> Milestone {
+    private func insertMilestone(_ db: Database, _ milestone: Milestone, customerID: String) throws -> Milestone {
         if let existing = try Row.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ?",
-                                           arguments: [milestone.id]).map(Milestone.init(row:)) {
+                                           arguments: [milestone.id]).map({ try Milestone(row: $0, keyring: keyring) }) {
             guard existing.planID == milestone.planID, existing.title == milestone.title else {
                 throw SuccessError.milestoneExists(milestone.id)
             }
@@ -315,7 +319,8 @@ extension SuccessStore {
         }
         try db.execute(sql: """
             INSERT INTO milestone (milestoneId, planId, title, dueAt, status, completedAt, goalId) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [milestone.id, milestone.planID, milestone.title, milestone.dueAt?.unixMillis,
+            """, arguments: [milestone.id, milestone.planID, try keyring.seal(milestone.title, for: customerID),
+                             milestone.dueAt?.unixMillis,
                              milestone.status.rawValue, milestone.completedAt?.unixMillis, milestone.goalID])
         return milestone
     }

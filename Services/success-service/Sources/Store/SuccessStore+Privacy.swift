@@ -25,22 +25,36 @@ extension SuccessStore {
             export.plans = try String.fetchAll(db, sql: "SELECT planId FROM plan WHERE customerId = ? ORDER BY seq",
                                                arguments: [customerID]).compactMap { try fetchPlan(db, id: $0) }
             export.progress = try Row.fetchAll(db, sql: "SELECT * FROM goal_progress WHERE customerId = ? ORDER BY seq",
-                                               arguments: [customerID]).map(GoalProgressEntry.init(row:))
+                                               arguments: [customerID]).map { try GoalProgressEntry(row: $0, keyring: keyring) }
             export.scores = try Row.fetchAll(db, sql: "SELECT * FROM health_score WHERE customerId = ? ORDER BY seq",
                                              arguments: [customerID]).map(HealthScore.init(row:))
-            export.alerts = try String.fetchAll(db, sql: "SELECT body FROM alert WHERE customerId = ? ORDER BY seq",
-                                                arguments: [customerID]).map { try JSONColumn.decode(Alert.self, $0) }
+            export.alerts = try SealedText.fetchAll(db, sql: "SELECT body FROM alert WHERE customerId = ? ORDER BY seq",
+                                                    arguments: [customerID]).map { try Alert(sealed: $0, keyring: keyring) }
             export.tasks = try Row.fetchAll(db, sql: "SELECT * FROM task WHERE customerId = ? ORDER BY seq",
-                                            arguments: [customerID]).map(PlaybookTask.init(row:))
+                                            arguments: [customerID]).map { try PlaybookTask(row: $0, keyring: keyring) }
             return export
         }
     }
 
-    /// Deletes everything held about one customer in one transaction; erasing again removes nothing. Once
-    /// committed, the deleted text is purged from the WAL too (`purgeDeletedData()`), so no file keeps it.
+    /// Deletes everything held about one customer in one transaction; erasing again removes nothing. After the
+    /// commit it shreds every key that sealed the deleted rows — the customer's own and those of customers merged
+    /// into them (a merge moves rows as they are) — so copies of those rows in backups can no longer be opened, and
+    /// purges the deleted pages from the WAL (`purgeDeletedData()`), so no file keeps them.
     public func erase(customerID: String) async throws -> ErasedSuccess {
-        let erased = try await writer.write { db in
+        let (erased, owners) = try await writer.write { db in
             var erased = ErasedSuccess()
+            var owners: Set<String> = [customerID]
+            for sql in ["SELECT title FROM plan WHERE customerId = ?", "SELECT summary FROM plan WHERE customerId = ?",
+                        "SELECT title FROM goal WHERE customerId = ?", "SELECT note FROM goal_progress WHERE customerId = ?",
+                        "SELECT m.title FROM milestone m JOIN plan p USING (planId) WHERE p.customerId = ?",
+                        "SELECT title FROM task WHERE customerId = ?", "SELECT outcomeNote FROM task WHERE customerId = ?",
+                        "SELECT body FROM alert WHERE customerId = ?", "SELECT alert FROM alert_event WHERE customerId = ?"] {
+                for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
+                    if let owner = sealed.owner { owners.insert(owner) }
+                }
+            }
+            owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
+                                                 arguments: [customerID]))
             try db.execute(sql: "DELETE FROM plan WHERE customerId = ?", arguments: [customerID])
             erased.plans = db.changesCount
             try db.execute(sql: "DELETE FROM goal_progress WHERE customerId = ?", arguments: [customerID])
@@ -56,8 +70,9 @@ extension SuccessStore {
             try ChangeLog.forget(db, customer: customerID)
             try CustomerAlias.forget(db, customer: customerID)
             try ChangeLog.append(db, .customerDataErased, customer: customerID)
-            return erased
+            return (erased, owners)
         }
+        try keyring.shred(owners.sorted())
         await writer.purgeDeletedData()
         return erased
     }

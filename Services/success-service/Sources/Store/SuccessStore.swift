@@ -1,6 +1,6 @@
 import C360ChangeFeed
 public import C360ServerKit
-import C360StoreKit
+public import C360StoreKit
 import Foundation
 public import GRDB
 
@@ -9,15 +9,24 @@ public import GRDB
 ///
 /// Instants are Unix milliseconds. A health score, the alerts it raises, their tasks and feed events are stored in
 /// one transaction.
+///
+/// What people write about a customer (plan, goal and milestone titles, summaries, notes, tasks, alerts) is sealed
+/// under the customer's data key from `keyring` (a separate database; see `Keyring`), so this database and its
+/// backups hold ciphertext, and erasing a customer (`erase`) shreds the keys that could open it.
 public struct SuccessStore: Sendable {
     let writer: any DatabaseWriter
+    let keyring: Keyring
 
-    public init(writer: any DatabaseWriter) throws {
+    public init(writer: any DatabaseWriter, keyring: Keyring) throws {
         self.writer = writer
-        try DatabaseSchema.migrate(writer, with: Self.schema)
+        self.keyring = keyring
+        try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 
-    public static var schema: DatabaseMigrator {
+    /// The schema without a keyring, for tools that only read a database's version (sealing existing rows needs one).
+    public static var schema: DatabaseMigrator { schema(keyring: nil) }
+
+    static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: plans, goals, health scores, alerts, tasks, batches") { db in
             try db.execute(sql: """
@@ -173,7 +182,44 @@ public struct SuccessStore: Sendable {
         migrator.registerChangeFeed()
         registerRescoreQueue(&migrator)
         migrator.registerMergeJournal()
+        migrator.registerMigration("v2: what people write sealed under per-customer keys") { db in
+            guard let keyring else {
+                throw KeyringError.badKeyEncryptionKey("sealing the success database needs its keyring")
+            }
+            try sealExisting(db, keyring: keyring)
+        }
         return migrator
+    }
+
+    /// The columns version 1 stored in the clear: table, key, columns, and how to find the row's customer.
+    private static let personalColumns: [(table: String, key: String, columns: [String], customer: String)] = [
+        ("plan", "planId", ["title", "summary"], "customerId"),
+        ("goal", "goalId", ["title"], "customerId"),
+        ("milestone", "milestoneId", ["title"], "(SELECT customerId FROM plan p WHERE p.planId = milestone.planId)"),
+        ("goal_progress", "progressId", ["note"], "customerId"),
+        ("task", "taskId", ["title", "instructions", "outcomeNote"], "customerId"),
+        ("alert", "alertId", ["body"], "customerId"),
+        ("alert_event", "eventId", ["alert"], "customerId"),
+    ]
+
+    /// Seals what version 1 stored in the clear, table by table; the migration's transaction makes it all or nothing.
+    static func sealExisting(_ db: Database, keyring: Keyring) throws {
+        for (table, key, columns, customer) in personalColumns {
+            let update = try db.makeStatement(sql: """
+                UPDATE \(table) SET \(columns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE \(key) = ?
+                """)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(key) AS rowKey, \(customer) AS owner, \(columns.joined(separator: ", ")) FROM \(table)
+                """)
+            for row in rows {
+                let owner: String = row["owner"] ?? ""
+                var values: [(any DatabaseValueConvertible)?] = try columns.map { column in
+                    try keyring.seal(row[column] ?? "", for: owner)
+                }
+                values.append(row["rowKey"] as String)
+                try update.execute(arguments: StatementArguments(values))
+            }
+        }
     }
 }
 
