@@ -161,10 +161,16 @@ struct Customer360Watch: Sendable {
             let (heads, reached) = AsyncStream<Void>.makeStream()
             for source in Source.allCases {
                 group.addTask {
-                    await follow(source, customerID: customerID, inbox: inbox) { reached.yield() }
+                    await follow(source, customerID: customerID, inbox: inbox) {
+                        reached.yield()
+                        return inbox.viewWentAhead
+                    }
                 }
             }
             await Self.untilHeads(heads, count: Source.allCases.count, deadline: peers.deadline)
+            // Before the inbox is emptied: a feed naming its head from here on may have missed a change the view
+            // below does not show, so it refreshes its sections (see `follow`).
+            inbox.viewGoesAhead()
             reached.finish()
 
             // Changes reported from here on come again as an update: those committed while the view is read are in it
@@ -255,9 +261,12 @@ struct Customer360Watch: Sendable {
     // MARK: - Feeds
 
     /// Follows `source`'s feed for `customerID` until cancelled, marking the sections its changes touch in `inbox`;
-    /// calls `reachedHead` once, when the feed first named its head or first failed.
+    /// calls `reachedHead` once, when the feed first named its head or first failed. `reachedHead` answers whether
+    /// the whole view went ahead without this feed (its wait ran out on a slow peer): then a change committed before
+    /// the feed's head — a merge of the watched customer, say — is neither in the view nor on the feed, so the feed's
+    /// sections are read again, as after an outage.
     private func follow(
-        _ source: Source, customerID: String, inbox: WatchInbox, reachedHead: @escaping @Sendable () -> Void
+        _ source: Source, customerID: String, inbox: WatchInbox, reachedHead: @escaping @Sendable () -> Bool
     ) async {
         let state = FeedState()
         var backoff = Self.firstBackoff
@@ -271,7 +280,7 @@ struct Customer360Watch: Sendable {
             do {
                 try await watchChanges(source, request) { batches in
                     for try await batch in batches.messages {
-                        if state.reached() { reachedHead() }
+                        if state.reached(), reachedHead() { state.refresh = true }
                         if state.position == nil, state.refresh {
                             // Started over at the head: what changed before it is unknown, so re-read it all once.
                             inbox.post(source.sections, cause: Self.resyncCause)
@@ -300,7 +309,7 @@ struct Customer360Watch: Sendable {
             if state.reached() {
                 // Failed before naming its head: the first view goes ahead without this feed and is refreshed once
                 // the feed is back.
-                reachedHead()
+                _ = reachedHead()
             }
             if state.position == nil { state.refresh = true }
             // A stream that delivered something before it broke starts the backoff over.
@@ -413,6 +422,7 @@ final class WatchInbox: Sendable {
     private struct State {
         var pending = Pending()
         var waiter: CheckedContinuation<Void, Never>?
+        var viewWentAhead = false
     }
 
     /// The customer the watch follows.
@@ -421,6 +431,14 @@ final class WatchInbox: Sendable {
 
     init(customerID: String) {
         self.customerID = customerID
+    }
+
+    /// Whether the epoch stopped waiting for the feeds' heads and reads its whole view (`viewGoesAhead()`).
+    var viewWentAhead: Bool { state.withLock { $0.viewWentAhead } }
+
+    /// Records that the whole view is read now, whether or not every feed named its head.
+    func viewGoesAhead() {
+        state.withLock { $0.viewWentAhead = true }
     }
 
     /// Marks what `event`, from `source`'s feed, changed.
