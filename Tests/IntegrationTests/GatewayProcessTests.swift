@@ -263,93 +263,16 @@ struct GatewayProcessTests {
         }
     }
 
-    @Test("an agent's writes show in the 360° view (redacted for a viewer) and the audit log; export, erasure, and a partial view once two services are down")
-    func customerJourney() async throws {
+    @Test("an agent's writes show in the 360° view, by id and by email, with personal data; a viewer sees it redacted; the audit log has each read and write with its actor, newest first")
+    func writesShowInTheViewAndTheAuditLog() async throws {
         try await withGatewayStack { stack in
-            let gateway = stack.gateway
-            let admin = bearer(stack.adminSecret)
-            let viewerKey = try await gateway.createApiKey(.with {
-                $0.name = "it-viewer"
-                $0.role = .viewer
-            }, metadata: admin)
-            let agentKey = try await gateway.createApiKey(.with {
-                $0.name = "it-agent"
-                $0.role = .agent
-            }, metadata: admin)
-            let viewer = bearer(viewerKey.secret)
-            let agent = bearer(agentKey.secret)
-            let now = Date()
-            let email = "ada.gateway@example.com"
-            let messageBody = "Where is my order? It was due on Monday."
-            let comment = "Friendly support and a very fast delivery."
+            let ada = try await SeededCustomer(stack)
+            let (gateway, admin, agent, viewer) = (stack.gateway, ada.admin, ada.agent, ada.viewer)
+            let (email, messageBody, comment, plan, viewerKey, agentKey) =
+                (ada.email, ada.messageBody, ada.comment, ada.plan, ada.viewerKey, ada.agentKey)
+            let id = ada.customerID
 
-            // --- Writes through the gateway, as the agent ------------------------------------------------------
-            let ada = try await gateway.createCustomer(.with {
-                $0.identifiers = [.with {
-                    $0.kind = .email
-                    $0.value = email
-                }]
-                $0.givenName = "Ada"
-                $0.familyName = "Lovelace"
-                $0.demographics = .with {
-                    $0.city = "Tehran"
-                    $0.countryCode = "IR"
-                }
-            }, metadata: agent).customerID
-            let touchpoint = try await gateway.recordTouchpoint(.with {
-                $0.customerID = ada
-                $0.touchpoint = .with {
-                    $0.eventID = "it-gw-ada-message"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-600))
-                    $0.channel = .email
-                    $0.kind = .message
-                    $0.direction = .inbound
-                    $0.body = messageBody
-                }
-            }, metadata: agent)
-            #expect(!touchpoint.duplicate && touchpoint.touchpoint.customerID == ada)
-            // Surveys are set up on feedback-service itself; the gateway routes only the answers.
-            _ = try await stack.feedback.createSurvey(.with {
-                $0.surveyID = "it-gw-nps"
-                $0.surveyType = .nps
-                $0.name = "gateway NPS"
-                $0.question = "How likely are you to recommend us to a friend or colleague?"
-                $0.language = "en"
-                $0.channel = .email
-            })
-            let answer = try await gateway.recordResponse(.with {
-                $0.customerID = ada
-                $0.responseID = "it-gw-ada-nps"
-                $0.surveyID = "it-gw-nps"
-                $0.score = 9
-                $0.comment = comment
-                $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-300))
-            }, metadata: agent)
-            #expect(answer.response.customerID == ada && !answer.duplicate)
-            let plan = try await gateway.createSuccessPlan(.with {
-                $0.customerID = ada
-                $0.title = "Onboarding plan"
-                $0.csmOwnerID = "csm-it"
-            }, metadata: agent)
-            #expect(plan.customerID == ada && !plan.planID.isEmpty)
-            // A second customer, for the partial view at the end.
-            let babak = try await gateway.createCustomer(.with {
-                $0.givenName = "Babak"
-                $0.familyName = "Partial"
-            }, metadata: agent).customerID
-            _ = try await gateway.recordTouchpoint(.with {
-                $0.customerID = babak
-                $0.touchpoint = .with {
-                    $0.eventID = "it-gw-babak-login"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-120))
-                    $0.channel = .app
-                    $0.kind = .login
-                    $0.direction = .inbound
-                }
-            }, metadata: agent)
-
-            // --- (b) The full view, by id and by email, with personal data for the agent -------------------------
-            let byID = try await gateway.getCustomer360(.with { $0.customerID = ada }, metadata: agent)
+            let byID = try await gateway.getCustomer360(.with { $0.customerID = id }, metadata: agent)
             let byEmail = try await gateway.getCustomer360(.with {
                 $0.identifier = .with {
                     $0.kind = .email
@@ -357,7 +280,7 @@ struct GatewayProcessTests {
                 }
             }, metadata: agent)
             for view in [byID, byEmail] {
-                #expect(view.customerID == ada)
+                #expect(view.customerID == id)
                 #expect(view.missingSections.isEmpty, "\(view.sectionStatuses)")
                 #expect(Set(view.sectionStatuses.map(\.section)) == allSections)
                 #expect(view.sectionStatuses.allSatisfy { $0.ok }, "\(view.sectionStatuses)")
@@ -373,10 +296,10 @@ struct GatewayProcessTests {
             }
 
             // A viewer sees the same customer without personal data.
-            let redacted = try await gateway.getCustomer360(.with { $0.customerID = ada }, metadata: viewer)
+            let redacted = try await gateway.getCustomer360(.with { $0.customerID = id }, metadata: viewer)
             #expect(redacted.personalDataRedacted)
-            #expect(redacted.customerID == ada && redacted.missingSections.isEmpty, "\(redacted.sectionStatuses)")
-            #expect(redacted.profile.customerID == ada)
+            #expect(redacted.customerID == id && redacted.missingSections.isEmpty, "\(redacted.sectionStatuses)")
+            #expect(redacted.profile.customerID == id)
             #expect(redacted.profile.givenName.isEmpty && redacted.profile.familyName.isEmpty)
             #expect(redacted.profile.identifiers.isEmpty)
             #expect(redacted.profile.demographics.city.isEmpty && redacted.profile.demographics.countryCode == "IR")
@@ -387,12 +310,12 @@ struct GatewayProcessTests {
             #expect(redacted.feedback.responses == 1)
             #expect(redacted.successPlans.map(\.planID) == [plan.planID])
 
-            // --- The audit log: three reads and four writes about Ada, newest first -------------------------------
+            // The audit log: three reads and four writes about Ada, newest first.
             let adaLog = try await gateway.listAuditLog(.with {
-                $0.customerID = ada
+                $0.customerID = id
                 $0.page.pageSize = 100
             }, metadata: admin).records
-            #expect(adaLog.allSatisfy { $0.customerID == ada && $0.statusCode == "OK" }, "\(adaLog)")
+            #expect(adaLog.allSatisfy { $0.customerID == id && $0.statusCode == "OK" }, "\(adaLog)")
             #expect(adaLog.allSatisfy { !$0.requestID.isEmpty && !$0.clientAddress.isEmpty }, "\(adaLog)")
             let instants = adaLog.map(\.occurredAt.date)
             #expect(instants == instants.sorted(by: >), "newest first")
@@ -406,16 +329,24 @@ struct GatewayProcessTests {
             #expect(writes.allSatisfy { $0.actorKeyID == agentKey.apiKey.keyID && $0.actorRole == .agent })
             #expect(adaLog.count == reads.count + writes.count, "\(adaLog)")
             let onlyWrites = try await gateway.listAuditLog(.with {
-                $0.customerID = ada
+                $0.customerID = id
                 $0.actions = [.write]
             }, metadata: admin).records
             #expect(onlyWrites.map(\.auditID) == writes.map(\.auditID))
             let byViewer = try await gateway.listAuditLog(.with { $0.actorKeyID = viewerKey.apiKey.keyID },
                                                           metadata: admin).records
-            #expect(byViewer.map(\.customerID) == [ada] && byViewer.map(rpcName) == ["GetCustomer360"])
+            #expect(byViewer.map(\.customerID) == [id] && byViewer.map(rpcName) == ["GetCustomer360"])
+        }
+    }
 
-            // --- (d) Export, while every service is up -------------------------------------------------------------
-            let chunks = try await exportChunks(gateway, ada, metadata: admin)
+    @Test("ExportCustomerData streams one numbered JSON document with every service's part; EraseCustomer empties every service, a second one finds nothing, and both are audited")
+    func exportThenErase() async throws {
+        try await withGatewayStack { stack in
+            let ada = try await SeededCustomer(stack)
+            let (gateway, admin, agent, email, plan) = (stack.gateway, ada.admin, ada.agent, ada.email, ada.plan)
+            let id = ada.customerID
+
+            let chunks = try await exportChunks(gateway, id, metadata: admin)
             #expect(chunks.count >= 3)
             #expect(chunks.map(\.sequence) == Array(0..<Int64(chunks.count)))
             #expect(chunks.first?.service == "gateway")
@@ -425,7 +356,7 @@ struct GatewayProcessTests {
             let document = try exportDocument(chunks)
             let expectedKeys: Set<String> = ["customer_id", "profile", "interaction", "feedback", "success", "outreach", "missing"]
             #expect(Set(document.keys).isSuperset(of: expectedKeys), "\(document.keys.sorted())")
-            #expect((document["customer_id"] as? String) == ada)
+            #expect((document["customer_id"] as? String) == id)
             #expect((document["missing"] as? [Any])?.isEmpty == true)
             let exportedProfile = document["profile"] as? [String: Any]
             #expect(exportedProfile?.keys.contains("customer") == true)
@@ -435,13 +366,13 @@ struct GatewayProcessTests {
             let json = chunks.map(\.json).joined()
             #expect(json.contains("it-gw-ada-message") && json.contains("it-gw-ada-nps") && json.contains(plan.planID))
 
-            // --- (d) Erasure everywhere, then again ----------------------------------------------------------------
+            // Erasure everywhere, then again.
             let erasure = Customer360_V1_PrivacyEraseRequest.with {
-                $0.customerID = ada
+                $0.customerID = id
                 $0.reason = "test"
             }
             let erased = try await gateway.eraseCustomer(erasure, metadata: admin)
-            #expect(erased.customerID == ada && erased.complete, "\(erased)")
+            #expect(erased.customerID == id && erased.complete, "\(erased)")
             #expect(erased.results.map(\.service) == ["profile", "interaction", "feedback", "success"])
             for result in erased.results {
                 #expect(result.outcome == .erased && result.recordsErased >= 1, "\(result)")
@@ -455,7 +386,7 @@ struct GatewayProcessTests {
             #expect(outcomes["profile"] == .nothingToErase, "\(erasedAgain.results)")
             #expect(erasedAgain.results.allSatisfy { $0.recordsErased == 0 })
             await expectCode(.notFound, "the 360° view of an erased customer") {
-                _ = try await gateway.getCustomer360(.with { $0.customerID = ada }, metadata: agent)
+                _ = try await gateway.getCustomer360(.with { $0.customerID = id }, metadata: agent)
             }
             await expectCode(.notFound, "the 360° view of an erased customer by email") {
                 _ = try await gateway.getCustomer360(.with {
@@ -466,13 +397,39 @@ struct GatewayProcessTests {
                 }, metadata: agent)
             }
             let privacyLog = try await gateway.listAuditLog(.with {
-                $0.customerID = ada
+                $0.customerID = id
                 $0.actions = [.export, .erase]
             }, metadata: admin).records
             #expect(privacyLog.map(\.action) == [.erase, .erase, .export], "\(privacyLog)")
             #expect(privacyLog.allSatisfy { $0.actorRole == .admin && $0.statusCode == "OK" })
+        }
+    }
 
-            // --- (c) feedback- and success-service go away: the view is partial, never failed ---------------------
+    @Test("with feedback- and success-service stopped, the 360° view, the KPI dashboard and an export are partial and name what is missing, never failed")
+    func partialWhenServicesAreDown() async throws {
+        try await withGatewayStack { stack in
+            let gateway = stack.gateway
+            let admin = bearer(stack.adminSecret)
+            let agent = bearer(try await gateway.createApiKey(.with {
+                $0.name = "it-agent"
+                $0.role = .agent
+            }, metadata: admin).secret)
+            let now = Date()
+            let babak = try await gateway.createCustomer(.with {
+                $0.givenName = "Babak"
+                $0.familyName = "Partial"
+            }, metadata: agent).customerID
+            _ = try await gateway.recordTouchpoint(.with {
+                $0.customerID = babak
+                $0.touchpoint = .with {
+                    $0.eventID = "it-gw-babak-login"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-120))
+                    $0.channel = .app
+                    $0.kind = .login
+                    $0.direction = .inbound
+                }
+            }, metadata: agent)
+
             #expect(try await stack.feedbackProcess.terminate() == .exited(0))
             #expect(try await stack.successProcess.terminate() == .exited(0))
             let down: Set<String> = ["feedback", "success_plans", "health", "alerts"]
@@ -505,5 +462,87 @@ struct GatewayProcessTests {
             #expect((partialDocument["customer_id"] as? String) == babak)
             #expect((partialDocument["missing"] as? [String]) == ["feedback", "success"])
         }
+    }
+}
+
+/// Ada, written through the gateway by an agent in every service: a customer with an email, an inbound message, an
+/// NPS answer with a comment and a success plan; with the viewer and agent keys that wrote and will read her.
+private struct SeededCustomer {
+    let customerID: String
+    let email = "ada.gateway@example.com"
+    let messageBody = "Where is my order? It was due on Monday."
+    let comment = "Friendly support and a very fast delivery."
+    let plan: Customer360_V1_SuccessPlan
+    let viewerKey: Customer360_V1_CreateApiKeyResponse
+    let agentKey: Customer360_V1_CreateApiKeyResponse
+    let admin: Metadata
+    var viewer: Metadata { bearer(viewerKey.secret) }
+    var agent: Metadata { bearer(agentKey.secret) }
+
+    init(_ stack: GatewayStack) async throws {
+        let gateway = stack.gateway
+        let admin = bearer(stack.adminSecret)
+        self.admin = admin
+        viewerKey = try await gateway.createApiKey(.with {
+            $0.name = "it-viewer"
+            $0.role = .viewer
+        }, metadata: admin)
+        agentKey = try await gateway.createApiKey(.with {
+            $0.name = "it-agent"
+            $0.role = .agent
+        }, metadata: admin)
+        let agent = bearer(agentKey.secret)
+        let (email, messageBody, comment) = (self.email, self.messageBody, self.comment)
+        let now = Date()
+        let ada = try await gateway.createCustomer(.with {
+            $0.identifiers = [.with {
+                $0.kind = .email
+                $0.value = email
+            }]
+            $0.givenName = "Ada"
+            $0.familyName = "Lovelace"
+            $0.demographics = .with {
+                $0.city = "Tehran"
+                $0.countryCode = "IR"
+            }
+        }, metadata: agent).customerID
+        let touchpoint = try await gateway.recordTouchpoint(.with {
+            $0.customerID = ada
+            $0.touchpoint = .with {
+                $0.eventID = "it-gw-ada-message"
+                $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-600))
+                $0.channel = .email
+                $0.kind = .message
+                $0.direction = .inbound
+                $0.body = messageBody
+            }
+        }, metadata: agent)
+        #expect(!touchpoint.duplicate && touchpoint.touchpoint.customerID == ada)
+        // Surveys are set up on feedback-service itself; the gateway routes only the answers.
+        _ = try await stack.feedback.createSurvey(.with {
+            $0.surveyID = "it-gw-nps"
+            $0.surveyType = .nps
+            $0.name = "gateway NPS"
+            $0.question = "How likely are you to recommend us to a friend or colleague?"
+            $0.language = "en"
+            $0.channel = .email
+        })
+        let answer = try await gateway.recordResponse(.with {
+            $0.customerID = ada
+            $0.responseID = "it-gw-ada-nps"
+            $0.surveyID = "it-gw-nps"
+            $0.score = 9
+            $0.comment = comment
+            $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-300))
+        }, metadata: agent)
+        #expect(answer.response.customerID == ada && !answer.duplicate)
+        let plan = try await gateway.createSuccessPlan(.with {
+            $0.customerID = ada
+            $0.title = "Onboarding plan"
+            $0.csmOwnerID = "csm-it"
+        }, metadata: agent)
+        #expect(plan.customerID == ada && !plan.planID.isEmpty)
+        customerID = ada
+        self.plan = plan
     }
 }
