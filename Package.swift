@@ -93,6 +93,8 @@ let package = Package(
             plugins: ["BuildInfo"]
         ),
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Shared/Plugins/BuildInfo"),
+        /// Compiles the files of a service's Resources/ folder into its code: the executable ships alone, with no bundle.
+        .plugin(name: "EmbedResources", capability: .buildTool(), path: "Shared/Plugins/EmbedResources"),
         /// Each service's change feed (transactional outbox): events appended in the writing transaction, served by
         /// `WatchChanges`, and consumed by peers that store their position with the effect.
         .target(
@@ -205,7 +207,8 @@ let package = Package(
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Services/gateway/Sources",
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["EmbedResources"]
         ),
         .executableTarget(
             name: "gateway",
