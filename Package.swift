@@ -157,7 +157,8 @@ let package = Package(
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
             ],
             path: "Services/feedback-service/Sources",
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["EmbedResources"]
         ),
         .executableTarget(
             name: "feedback-service",

@@ -7,6 +7,7 @@ public struct SentimentLexicon: Sendable {
     let postNegators: Set<String>
     let contrastives: Set<String>
     let stopWords: Set<String>
+    private let unreadLines: [String]
 
     public init(_ source: LexiconSource, language: CommentLanguage) {
         self.language = language
@@ -16,6 +17,7 @@ public struct SentimentLexicon: Sendable {
         postNegators = Self.words(source.postNegators)
         contrastives = Self.words(source.contrastives)
         stopWords = Self.words(source.stopWords)
+        unreadLines = source.unreadLines
     }
 
     /// The shipped English lexicon.
@@ -23,8 +25,9 @@ public struct SentimentLexicon: Sendable {
     /// The shipped Persian lexicon.
     public static let persian = SentimentLexicon(.persian, language: .persian)
 
-    /// Lines of the valence and booster tables that are not "term number" (empty for a well-formed lexicon).
-    public var invalidLines: [String] { valences.invalidLines + boosters.invalidLines }
+    /// Lines of the source that are no entry: valence and booster lines that are not "term number", table lines of
+    /// no known kind (empty for a well-formed lexicon).
+    public var invalidLines: [String] { unreadLines + valences.invalidLines + boosters.invalidLines }
 
     /// Number of valence entries (words and phrases).
     public var valenceCount: Int { valences.count }
