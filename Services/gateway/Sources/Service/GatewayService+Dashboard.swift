@@ -19,19 +19,19 @@ extension GatewayService {
         _ = try Validate.window(window, field: "window")
         let peers = self.peers
         let options = peers.options
-        async let scores = SectionCall(sections: ["feedback"], service: "feedback-service").run {
+        async let scores = SectionCall(sections: ["feedback"], service: .feedback).run {
             try await peers.feedback.getScores(.with { $0.window = window }, options: options)
         }
-        async let churn = SectionCall(sections: ["churn"], service: "feedback-service").run {
+        async let churn = SectionCall(sections: ["churn"], service: .feedback).run {
             try await peers.feedback.getChurnReasonTally(.with { $0.window = window }, options: options)
         }
-        async let health = SectionCall(sections: ["health"], service: "success-service").run {
+        async let health = SectionCall(sections: ["health"], service: .success).run {
             try await peers.success.getHealthSummary(.init(), options: options)
         }
-        async let support = SectionCall(sections: ["support"], service: "interaction-service").run {
+        async let support = SectionCall(sections: ["support"], service: .interaction).run {
             try await peers.interaction.getSupportKpis(.with { $0.window = window }, options: options)
         }
-        async let commerce = SectionCall(sections: ["commerce"], service: "interaction-service").run {
+        async let commerce = SectionCall(sections: ["commerce"], service: .interaction).run {
             try await peers.interaction.getRfmSegments(.init(), options: options)
         }
 

@@ -59,30 +59,25 @@ extension GatewayService {
 /// down; only a feed that has to start over at its head (never reached, or its position fell out of the retention)
 /// refreshes its sections once it is back, with cause "resync", since what changed meanwhile is unknown.
 struct Customer360Watch: Sendable {
-    /// A section of the view (names as in `Customer360View.missing_sections`).
-    enum Section: String, CaseIterable, Sendable {
-        case profile, consents, timeline, engagement, commerce, support, feedback
-        case successPlans = "success_plans"
-        case health, alerts
-    }
+    /// A section of the view.
+    typealias Section = Customer360Section
 
     /// A service with a change feed and the sections its changes touch.
-    enum Source: String, CaseIterable, Sendable {
-        case profile = "profile-service"
-        case interaction = "interaction-service"
-        case feedback = "feedback-service"
-        case success = "success-service"
+    enum Source: CaseIterable, Sendable {
+        case profile, interaction, feedback, success
+
+        var identity: ServiceIdentity {
+            switch self {
+            case .profile: .profile
+            case .interaction: .interaction
+            case .feedback: .feedback
+            case .success: .success
+            }
+        }
 
         /// The sections a change on this service's feed may alter: every change of a service re-reads everything
         /// the view shows from it (one call per service, except profile's consents).
-        var sections: Set<Section> {
-            switch self {
-            case .profile: [.profile, .consents]
-            case .interaction: [.timeline, .engagement, .commerce, .support]
-            case .feedback: [.feedback]
-            case .success: [.successPlans, .health, .alerts]
-            }
-        }
+        var sections: Set<Section> { Set(Section.allCases.filter { $0.service.name == identity.name }) }
     }
 
     /// How an epoch ended: the watch moves on to another customer id.
@@ -218,7 +213,7 @@ struct Customer360Watch: Sendable {
 
     /// The view of `customerID` with `sections` filled and the others unset, redacted for the caller's role.
     private func view(of customerID: String, sections: Set<Section>) async throws -> Customer360_V1_Customer360View {
-        let wanted = sections.count == Section.allCases.count ? [] : Set(sections.map(\.rawValue))
+        let wanted = sections.count == Section.allCases.count ? [] : sections
         var view = try await Customer360Assembler(peers: peers)
             .view(for: .with { $0.customerID = customerID }, wanted: wanted, timelineLimit: timelineLimit)
         if sections.contains(.profile) {
@@ -294,7 +289,7 @@ struct Customer360Watch: Sendable {
             } catch let error as RPCError where error.code == .outOfRange {
                 // Our position fell out of the feed's retention (or the feed was restored from an older backup).
                 logger.notice("change feed position out of range; starting over at the head", metadata: [
-                    "source": "\(source.rawValue)", "customer_id": "\(customerID)",
+                    "source": "\(source.identity.name)", "customer_id": "\(customerID)",
                 ])
                 state.position = nil
                 state.refresh = true
@@ -302,7 +297,7 @@ struct Customer360Watch: Sendable {
                 return
             } catch {
                 logger.info("change feed interrupted; its sections wait for it", metadata: [
-                    "source": "\(source.rawValue)", "customer_id": "\(customerID)", "error": "\(error)",
+                    "source": "\(source.identity.name)", "customer_id": "\(customerID)", "error": "\(error)",
                     "retry_in": "\(backoff)",
                 ])
             }

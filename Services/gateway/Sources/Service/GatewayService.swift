@@ -30,16 +30,14 @@ public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtoco
         guard (0...100).contains(request.timelineLimit) else {
             throw InvalidArgument("timeline_limit", "must be 0 (default 20) to 100")
         }
-        for (index, section) in request.sections.enumerated() where !Customer360Assembler.allSections.contains(section) {
-            throw InvalidArgument("sections[\(index)]", "'\(section.prefix(32))' is not a section (\(Customer360Assembler.allSections.joined(separator: ", ")))")
-        }
+        let wanted = try Customer360Section.parse(request.sections, field: "sections")
         let assembler = Customer360Assembler(peers: peers)
         let requested: String = switch request.lookup {
         case .customerID(let id): id
         default: ""
         }
         return try await audited(.read, customer: requested, context: context) {
-            var view = try await assembler.view(for: request, wanted: Set(request.sections),
+            var view = try await assembler.view(for: request, wanted: wanted,
                                                 timelineLimit: request.timelineLimit == 0 ? 20 : Int(request.timelineLimit))
             if !(Caller.current?.key.role.seesPersonalData ?? false) { Redaction.redact(&view) }
             return (view, view.customerID)

@@ -8,9 +8,6 @@ import SwiftProtobuf
 /// its sections concurrently, each call under the peers' deadline. A service that fails leaves its sections empty
 /// and named in `missing_sections`; the view never fails for it.
 struct Customer360Assembler: Sendable {
-    static let allSections = ["profile", "consents", "timeline", "engagement", "commerce", "support", "feedback",
-                              "success_plans", "health", "alerts"]
-
     let peers: Peers
 
     /// The resolved customer id and the profile, when profile-service could be asked.
@@ -35,7 +32,9 @@ struct Customer360Assembler: Sendable {
     /// Asked by id, the profile is fetched beside every other section: each service resolves a merged-away id to its
     /// survivor itself, so nothing waits for profile-service first. Asked by identifier, the identifier is resolved
     /// first, then the sections are fetched.
-    func view(for request: Customer360_V1_GetCustomer360Request, wanted: Set<String>, timelineLimit: Int) async throws
+    func view(
+        for request: Customer360_V1_GetCustomer360Request, wanted: Set<Customer360Section>, timelineLimit: Int
+    ) async throws
         -> Customer360_V1_Customer360View {
         let requested: String
         switch request.lookup {
@@ -50,7 +49,7 @@ struct Customer360Assembler: Sendable {
         }
         let id = try Validate.id(requested, field: "customer_id")
         let peers = self.peers
-        async let profile = SectionCall(sections: ["profile"], service: "profile-service").run {
+        async let profile = SectionCall([.profile]).run {
             try await peers.profile.getCustomer(.with { $0.customerID = id }, options: peers.options)
         }
         async let sections = sections(of: id, wanted: wanted, timelineLimit: timelineLimit)
@@ -63,7 +62,7 @@ struct Customer360Assembler: Sendable {
     /// The profile part of the view put together with the other sections.
     private func combine(
         _ resolution: Resolution, _ sections: (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus]),
-        wanted: Set<String>
+        wanted: Set<Customer360Section>
     ) -> Customer360_V1_Customer360View {
         var view = sections.view
         var statuses = sections.statuses
@@ -73,15 +72,16 @@ struct Customer360Assembler: Sendable {
             view.profile = customer
             view.resolvedFrom = customer.resolvedFrom
             statuses.insert(.with {
-                $0.section = "profile"
-                $0.service = "profile-service"
+                $0.section = Customer360Section.profile.rawValue
+                $0.service = Customer360Section.profile.service.name
                 $0.ok = true
             }, at: 0)
         case .profileUnavailable(let id, let status):
             view.customerID = id
             statuses.insert(status, at: 0)
         }
-        view.sectionStatuses = statuses.filter { wanted.isEmpty || wanted.contains($0.section) }
+        let wantedNames = Set(wanted.map(\.rawValue))
+        view.sectionStatuses = statuses.filter { wanted.isEmpty || wantedNames.contains($0.section) }
         view.missingSections = view.sectionStatuses.filter { !$0.ok }.map(\.section)
         view.generatedAt = Google_Protobuf_Timestamp(date: Date())
         return view
@@ -89,27 +89,27 @@ struct Customer360Assembler: Sendable {
 
     /// Every section but the profile, asked of the services concurrently under `customerID` (which each service
     /// resolves to the survivor when it was merged away), with a status per section.
-    private func sections(of customerID: String, wanted: Set<String>, timelineLimit: Int) async
+    private func sections(of customerID: String, wanted: Set<Customer360Section>, timelineLimit: Int) async
         -> (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus]) {
         var view = Customer360_V1_Customer360View()
         var statuses: [Customer360_V1_ViewSectionStatus] = []
-        func want(_ sections: String...) -> Bool { wanted.isEmpty || sections.contains(where: wanted.contains) }
+        func want(_ section: Customer360Section) -> Bool { wanted.isEmpty || wanted.contains(section) }
         let peers = self.peers
         let options = peers.options
 
-        async let consents = want("consents") ? SectionCall(sections: ["consents"], service: "profile-service").run {
+        async let consents = want(.consents) ? SectionCall([.consents]).run {
             try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
         } : nil
         async let interaction = interactionSections(customerID, wanted: wanted, timelineLimit: timelineLimit)
-        async let scores = want("feedback") ? SectionCall(sections: ["feedback"], service: "feedback-service").run {
+        async let scores = want(.feedback) ? SectionCall([.feedback]).run {
             try await peers.feedback.getCustomerScores(.with {
                 $0.customerID = customerID
                 $0.recentComments = Int32(Self.recentComments)
             }, options: options)
         } : nil
-        let successSections = ["success_plans", "health", "alerts"].filter { want($0) }
+        let successSections = [Customer360Section.successPlans, .health, .alerts].filter(want)
         async let success = successSections.isEmpty ? nil
-            : SectionCall(sections: successSections, service: "success-service").run {
+            : SectionCall(successSections).run {
                 try await peers.success.getCustomerSuccess(.with { $0.customerID = customerID }, options: options)
             }
 
@@ -120,16 +120,16 @@ struct Customer360Assembler: Sendable {
         if let (value, status) = await interaction {
             statuses += status
             if let value {
-                if want("engagement") {
+                if want(.engagement) {
                     view.engagement = value.engagement
                     view.bestContact = value.bestContact
                 }
-                if want("commerce") { view.commerce = value.commerce }
-                if want("support") {
+                if want(.commerce) { view.commerce = value.commerce }
+                if want(.support) {
                     view.support = value.support
                     view.openTickets = value.openTickets
                 }
-                if want("timeline") { view.recentTimeline = value.recentTouchpoints }
+                if want(.timeline) { view.recentTimeline = value.recentTouchpoints }
             }
         }
         if let (value, status) = await scores {
@@ -143,9 +143,9 @@ struct Customer360Assembler: Sendable {
         if let (value, status) = await success {
             statuses += status
             if let value {
-                if want("success_plans") { view.successPlans = value.activePlans }
-                if want("health"), value.hasHealth { view.health = value.health }
-                if want("alerts") { view.openAlerts = value.openAlerts }
+                if want(.successPlans) { view.successPlans = value.activePlans }
+                if want(.health), value.hasHealth { view.health = value.health }
+                if want(.alerts) { view.openAlerts = value.openAlerts }
             }
         }
         return (view, statuses)
@@ -157,15 +157,15 @@ struct Customer360Assembler: Sendable {
     /// interaction-service's sections in one call: statistics with the recent touchpoints, or only the timeline when
     /// no statistic is wanted.
     private func interactionSections(
-        _ customerID: String, wanted: Set<String>, timelineLimit: Int
+        _ customerID: String, wanted: Set<Customer360Section>, timelineLimit: Int
     ) async -> (Customer360_V1_GetCustomerStatsResponse?, [Customer360_V1_ViewSectionStatus])? {
-        func want(_ section: String) -> Bool { wanted.isEmpty || wanted.contains(section) }
-        let sections = ["engagement", "commerce", "support", "timeline"].filter(want)
+        let sections = [Customer360Section.engagement, .commerce, .support, .timeline]
+            .filter { wanted.isEmpty || wanted.contains($0) }
         guard !sections.isEmpty else { return nil }
         let peers = self.peers
-        let recentTouchpoints = sections.contains("timeline") ? Int32(timelineLimit) : 0
-        let call = SectionCall(sections: sections, service: "interaction-service")
-        guard sections != ["timeline"] else {
+        let recentTouchpoints = sections.contains(.timeline) ? Int32(timelineLimit) : 0
+        let call = SectionCall(sections)
+        guard sections != [.timeline] else {
             return await call.run {
                 let timeline = try await peers.interaction.listTimeline(.with {
                     $0.customerID = customerID

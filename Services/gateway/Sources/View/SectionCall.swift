@@ -8,7 +8,18 @@ import SwiftProtobuf
 /// and the gRPC status when it failed. A failure never escapes: the section is simply missing.
 struct SectionCall {
     var sections: [String]
-    var service: String
+    var service: ServiceIdentity
+
+    init(sections: [String], service: ServiceIdentity) {
+        self.sections = sections
+        self.service = service
+    }
+
+    /// The call that fills `sections` of the 360° view, all of one service.
+    init(_ sections: [Customer360Section]) {
+        precondition(!sections.isEmpty && Set(sections.map(\.service.name)).count == 1, "one service's sections")
+        self.init(sections: sections.map(\.rawValue), service: sections[0].service)
+    }
 
     /// The result of `body`, or `nil` with failed statuses for every section it fills.
     func run<Value: Sendable>(
@@ -31,7 +42,7 @@ struct SectionCall {
         return sections.map { section in
             .with {
                 $0.section = section
-                $0.service = service
+                $0.service = service.name
                 $0.ok = ok
                 $0.errorCode = code
                 $0.errorMessage = message
