@@ -15,7 +15,7 @@ private typealias Client = Customer360_V1_SuccessService.Client<InProcessTranspo
 
 /// interaction-service and feedback-service as a test wants them, and the customer pages a batch reads.
 ///
-/// Interaction facts are missing for everyone (with `interactionReason`); feedback is looked up per customer. The
+/// Interaction facts are unreachable for everyone (with `interactionReason`); feedback is looked up per customer. The
 /// pager answers `pages` one after the other (tokens "page1", "page2", …), throws UNAVAILABLE for `failingPage` and
 /// holds `heldPage` back until released.
 private final class FakePeers: HealthFactsSource, CustomerPager {
@@ -24,7 +24,7 @@ private final class FakePeers: HealthFactsSource, CustomerPager {
     struct State: Sendable {
         var interactionReason = "interaction-service unavailable"
         var feedback: [String: Fact<FeedbackFacts>] = [:]
-        var defaultFeedback: Fact<FeedbackFacts> = .missing("feedback-service unavailable")
+        var defaultFeedback: Fact<FeedbackFacts> = .unreachable("feedback-service unavailable")
         var pages: [[String]] = []
         var failingPage: Int?
         var heldPage: Int?
@@ -64,7 +64,7 @@ private final class FakePeers: HealthFactsSource, CustomerPager {
             current.asked[customerID, default: 0] += 1
             return current.interactionReason
         }
-        return (.missing(reason), .missing(reason), .missing(reason))
+        return (.unreachable(reason), .unreachable(reason), .unreachable(reason))
     }
 
     func feedbackFacts(customerID: String) async -> Fact<FeedbackFacts> {
@@ -605,7 +605,7 @@ struct SuccessBatchHandlerTests {
         let peers = FakePeers {
             $0.pages = Self.pages
             $0.defaultFeedback = nps(9)
-            $0.feedback[unreachable] = .missing("feedback-service unavailable")
+            $0.feedback[unreachable] = .unreachable("feedback-service unavailable")
         }
         try await withSuccessClient(peers: peers) { success, harness in
             _ = try await success.startBatchRecompute(.with { $0.batchID = "batch-3" })

@@ -18,7 +18,8 @@ public enum SuccessError: Error, Equatable, Sendable, RPCErrorConvertible {
     case taskExists(String)
     case batchNotFound(String)
     case batchRunning(String)
-    case noHealthFacts(customer: String, reasons: String)
+    /// No component could be computed; `peersUnreachable` when a peer that could have given one was unreachable.
+    case noHealthFacts(customer: String, reasons: String, peersUnreachable: Bool)
 
     public var rpcErrorCode: RPCError.Code {
         switch self {
@@ -48,7 +49,7 @@ public enum SuccessError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .taskExists(let id): "playbook task \(id) already exists with other content; choose another task_id"
         case .batchNotFound(let id): "batch \(id) does not exist"
         case .batchRunning(let id): "batch \(id) is still running; wait for it or resume it with its id"
-        case .noHealthFacts(let customer, let reasons):
+        case .noHealthFacts(let customer, let reasons, _):
             "no health component could be computed for customer \(customer) (\(reasons)); retry when the peers are back"
         }
     }

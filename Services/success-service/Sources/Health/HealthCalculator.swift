@@ -158,8 +158,10 @@ public struct HealthCalculator: Sendable {
     }
 
     static func reason<Value>(_ fact: Fact<Value>) -> String {
-        if case .missing(let reason) = fact { return reason }
-        return ""
+        switch fact {
+        case .known: ""
+        case .missing(let reason), .unreachable(let reason): reason
+        }
     }
 
     static func format(_ value: Double) -> String {

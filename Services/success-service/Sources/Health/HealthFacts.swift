@@ -3,7 +3,17 @@ public import Foundation
 /// What one source told us, or why it could not.
 public enum Fact<Value: Sendable>: Sendable {
     case known(Value)
+    /// The source answered, but not with these facts (it refused the question); the reason says how.
     case missing(String)
+    /// The source's service could not be reached (unavailable, or out of time): asking again later may work, so a
+    /// batch stops here rather than scoring on without it.
+    case unreachable(String)
+
+    /// Whether the source could not be reached.
+    public var isUnreachable: Bool {
+        if case .unreachable = self { return true }
+        return false
+    }
 }
 
 /// Engagement facts from interaction-service.

@@ -80,7 +80,7 @@ public actor BatchRunner: Service {
                 failures = 0
             } catch {
                 failures += 1
-                batch.lastError = "listing customers failed: \(PeerHealthFacts.reason(error, peer: "interaction-service"))"
+                batch.lastError = "listing customers failed: \(PeerHealthFacts.failure(error, peer: .interaction).reason)"
                 if failures < Self.maxPageAttempts {
                     try? await Task.sleep(for: .milliseconds(200 * failures))
                     continue
@@ -98,7 +98,7 @@ public actor BatchRunner: Service {
                     let outcome = try await scorer.score(customerID: customerID, batchID: batch.id)
                     if outcome.score.missing.isEmpty { batch.scored += 1 } else { batch.partial += 1 }
                     batch.alertsRaised += outcome.raised.count
-                } catch SuccessError.noHealthFacts(_, let reasons) where Self.isOutage(reasons) {
+                } catch SuccessError.noHealthFacts(_, let reasons, peersUnreachable: true) {
                     // Nothing could be computed because peers are down: stop before this customer, so resuming
                     // scores it instead of skipping it.
                     batch.lastError = "\(customerID): no component could be computed (\(reasons))"
@@ -140,11 +140,6 @@ public actor BatchRunner: Service {
         batch.lastError = "the service stopped while the batch ran"
         finishing = true
         await save(batch)
-    }
-
-    /// Whether missing components were missing because a peer could not be reached (not for lack of data).
-    static func isOutage(_ reasons: String) -> Bool {
-        reasons.contains("unavailable") || reasons.contains("deadline exceeded")
     }
 
     private func save(_ batch: HealthBatch) async {

@@ -3,6 +3,7 @@ public import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 import C360Clients
+import C360ServerKit
 
 /// Where the facts about a customer's engagement, support, commerce and feedback come from.
 public protocol HealthFactsSource: Sendable {
@@ -41,8 +42,8 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
                                                                 options: .deadline(deadline))
             return (.known(stats.engagement.facts), .known(stats.support.facts), .known(stats.commerce.facts))
         } catch {
-            let reason = Self.reason(error, peer: "interaction-service")
-            return (.missing(reason), .missing(reason), .missing(reason))
+            return (Self.fact(error, peer: .interaction), Self.fact(error, peer: .interaction),
+                    Self.fact(error, peer: .interaction))
         }
     }
 
@@ -56,7 +57,7 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
                 latestCes: scores.hasCes ? Int(scores.ces.latestScore) : nil,
                 meanSentiment: scores.hasSentiment && scores.sentiment.hasMeanScore ? scores.sentiment.meanScore : nil))
         } catch {
-            return .missing(Self.reason(error, peer: "feedback-service"))
+            return Self.fact(error, peer: .feedback)
         }
     }
 
@@ -69,13 +70,20 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
         return (page.customers.map(\.customerID), page.page.nextPageToken)
     }
 
-    /// "feedback-service unavailable", "feedback-service deadline exceeded", … for a missing component.
-    static func reason(_ error: any Error, peer: String) -> String {
-        guard let rpc = error as? RPCError else { return "\(peer) failed: \(error)" }
+    /// Why a component is missing when asking `peer` failed with `error`: unreachable ("feedback-service
+    /// unavailable", "… deadline exceeded") when the peer could not answer, missing when it refused.
+    static func fact<Value>(_ error: any Error, peer: ServiceIdentity) -> Fact<Value> {
+        let failure = failure(error, peer: peer)
+        return failure.unreachable ? .unreachable(failure.reason) : .missing(failure.reason)
+    }
+
+    /// What asking `peer` failing with `error` means: a sentence, and whether the peer could not be reached at all.
+    static func failure(_ error: any Error, peer: ServiceIdentity) -> (reason: String, unreachable: Bool) {
+        guard let rpc = error as? RPCError else { return ("\(peer.name) failed: \(error)", false) }
         switch rpc.code {
-        case .unavailable: return "\(peer) unavailable"
-        case .deadlineExceeded: return "\(peer) deadline exceeded"
-        default: return "\(peer) answered \(rpc.code): \(rpc.message)"
+        case .unavailable: return ("\(peer.name) unavailable", true)
+        case .deadlineExceeded: return ("\(peer.name) deadline exceeded", true)
+        default: return ("\(peer.name) answered \(rpc.code): \(rpc.message)", false)
         }
     }
 }

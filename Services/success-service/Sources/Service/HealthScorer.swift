@@ -29,14 +29,17 @@ public struct HealthScorer: Sendable {
         async let feedback = facts.feedbackFacts(customerID: customerID)
         let goals = try await store.plans(customerID: customerID).filter { $0.status == .active }.flatMap(\.goals)
         let (engagement, support, commercial) = await interaction
+        let feedbackFacts = await feedback
         let evaluation = calculator.evaluate(
-            HealthFacts(engagement: engagement, support: support, commercial: commercial, feedback: await feedback,
+            HealthFacts(engagement: engagement, support: support, commercial: commercial, feedback: feedbackFacts,
                         goals: goals),
             at: instant)
         guard let value = evaluation.score else {
             throw SuccessError.noHealthFacts(
                 customer: customerID,
-                reasons: evaluation.missing.map { "\($0.kind.rawValue): \($0.reason)" }.joined(separator: "; "))
+                reasons: evaluation.missing.map { "\($0.kind.rawValue): \($0.reason)" }.joined(separator: "; "),
+                peersUnreachable: engagement.isUnreachable || support.isUnreachable || commercial.isUnreachable
+                    || feedbackFacts.isUnreachable)
         }
         let outcome = try await store.recordScore(customerID: customerID, evaluation: evaluation, score: value,
                                                   computedAt: instant, rules: rules, batchID: batchID, dryRun: dryRun)
