@@ -84,46 +84,27 @@ extension InteractionService {
     ) async throws -> Customer360_V1_GetRfmSegmentsResponse {
         let asOf = try Validate.timestamp(request.asOf, isSet: request.hasAsOf, field: "as_of") ?? now()
         // One read of every buyer's counters serves both the RFM scores and the CLV sums.
-        let buyers = try await store.commerceTotalsOfBuyers()
-        let inputs = buyers.compactMap(\.rfmInput)
-        let cutPoints = RfmCalculator.cutPoints(from: inputs, asOf: asOf)
-        var sizes: [RfmSegment: (customers: Int64, orders: Int64, net: Int64)] = [:]
-        var historic: Int64 = 0
-        var predictive: Int64 = 0
-        var repeatCustomers: Int64 = 0
-        for input in inputs {
-            if let cutPoints {
-                let segment = RfmCalculator.score(input, asOf: asOf, cutPoints: cutPoints).segment
-                sizes[segment, default: (0, 0, 0)].customers += 1
-                sizes[segment, default: (0, 0, 0)].orders += input.orders
-                sizes[segment, default: (0, 0, 0)].net += input.netMinor
-            }
-            historic += input.netMinor
-            if input.orders > 1 { repeatCustomers += 1 }
-        }
+        let summary = RfmBaseCalculator.summarize(try await store.commerceTotalsOfBuyers(), asOf: asOf,
+                                                  settings: settings)
         let activity = try await store.customerCount()
-        for totals in buyers {
-            predictive += CommerceCalculator.commerce(totals: totals, asOf: asOf, settings: settings, cutPoints: nil)
-                .predictiveCLVMinor ?? 0
-        }
         return .with { message in
             message.asOf = Google_Protobuf_Timestamp(date: asOf)
             message.segments = RfmSegment.allCases.compactMap { segment in
-                sizes[segment].map { size in
+                summary.segments[segment].map { size in
                     .with {
                         $0.segment = segment.proto
                         $0.customers = size.customers
                         $0.orders = size.orders
-                        $0.netRevenue = Money(size.net, settings.currency).proto
+                        $0.netRevenue = Money(size.netMinor, settings.currency).proto
                     }
                 }
             }
             message.customers = activity
-            message.customersWithPurchases = Int64(inputs.count)
-            message.customersWithRepeatPurchases = repeatCustomers
-            message.historicClvSum = Money(historic, settings.currency).proto
-            message.predictiveClvSum = Money(predictive, settings.currency).proto
-            if let cutPoints {
+            message.customersWithPurchases = summary.customersWithPurchases
+            message.customersWithRepeatPurchases = summary.customersWithRepeatPurchases
+            message.historicClvSum = Money(summary.historicCLVMinor, settings.currency).proto
+            message.predictiveClvSum = Money(summary.predictiveCLVMinor, settings.currency).proto
+            if let cutPoints = summary.cutPoints {
                 message.cutPoints = .with {
                     $0.recencyDays = cutPoints.recencyDays
                     $0.frequency = cutPoints.frequency
