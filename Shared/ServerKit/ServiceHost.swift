@@ -103,9 +103,18 @@ public struct ServiceHost: Sendable {
         members.append(.init(service: grpc))
         members += frontEnds.map { .init(service: $0) }
         members.append(.init(service: DrainTrigger(health: health, drain: drain, logger: logger)))
-        return ServiceGroup(configuration: .init(
-            services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var group = ServiceGroupConfiguration(
+            services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
+        group.maximumCancellationDuration = .seconds(5)
+        return ServiceGroup(configuration: group)
     }
+
+    /// How long the members may take to stop gracefully after SIGTERM before the rest are cancelled: in-flight calls
+    /// and a send in progress get this long, and a member that does not stop (a peer that never answers) cannot keep
+    /// the process alive until a supervisor's kill (Kubernetes waits 30 s by default). With `--log-level debug` the
+    /// group names the member it was waiting for.
+    public static let gracefulShutdownLimit: Duration = .seconds(20)
 
     /// How the gRPC server is secured: plaintext, or TLS from `configuration.tls` — asking callers for certificates
     /// on every service but the gateway, whose clients carry API keys.
