@@ -1,6 +1,7 @@
 public import C360Clients
 import C360Contracts
 import C360ServerKit
+import C360StoreKit
 public import GRDB
 public import GRPCCore
 public import Logging
@@ -185,6 +186,21 @@ public enum MergeJournal {
 
     /// A subquery for `WHERE key IN (…)`: the keys journaled for `table` in the merge of `?`.
     public static let keysSubquery = "SELECT rowKey FROM merge_journal WHERE mergedId = ? AND tableName = ?"
+
+    /// Whose data keys sealed what `customerID` holds, for an erasure to shred: their own, the owner named in each
+    /// sealed value `sealedValues` select (one column each, `?` the customer), and every customer merged into them —
+    /// a merge moves rows as they are, so a survivor's rows can hold values sealed under a merged customer's key.
+    public static func keyOwners(_ db: Database, of customerID: String, sealedValues: [String]) throws -> [String] {
+        var owners: Set<String> = [customerID]
+        for sql in sealedValues {
+            for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
+                if let owner = sealed.owner { owners.insert(owner) }
+            }
+        }
+        owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
+                                             arguments: [customerID]))
+        return owners.sorted()
+    }
 
     /// Drops the journal of the merge of `merged`, after an unmerge; the journals of merges into `merged` stay, for
     /// their own unmerges.

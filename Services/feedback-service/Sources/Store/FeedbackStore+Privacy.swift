@@ -61,19 +61,13 @@ extension FeedbackStore {
     public func erase(customer customerID: String) async throws -> ErasedFeedback {
         let (erased, owners) = try await writer.write { db in
             var erased = ErasedFeedback()
-            // Whose keys sealed what this customer holds: their own, and those of customers merged into them (a
-            // merge moves rows as they are), including votes a merge set aside in its journal.
-            var owners: Set<String> = [customerID]
-            for sql in ["SELECT comment FROM survey_response WHERE customerId = ?",
-                        "SELECT comment FROM feature_vote WHERE customerId = ?",
-                        "SELECT text FROM churn_reason WHERE customerId = ?",
-                        "SELECT t.surface FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq WHERE r.customerId = ?"] {
-                for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
-                    if let owner = sealed.owner { owners.insert(owner) }
-                }
-            }
-            owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
-                                                 arguments: [customerID]))
+            // Including votes a merge set aside in its journal: their merged customer is in the journal too.
+            let owners = try MergeJournal.keyOwners(db, of: customerID, sealedValues: [
+                "SELECT comment FROM survey_response WHERE customerId = ?",
+                "SELECT comment FROM feature_vote WHERE customerId = ?",
+                "SELECT text FROM churn_reason WHERE customerId = ?",
+                "SELECT t.surface FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq WHERE r.customerId = ?",
+            ])
             try db.execute(sql: "DELETE FROM survey_response WHERE customerId = ?", arguments: [customerID])
             erased.responses = db.changesCount
             try db.execute(sql: """
@@ -90,7 +84,7 @@ extension FeedbackStore {
             return (erased, owners)
         }
         // After the commit: what was sealed for these customers, in any copy of this database, is unreadable now.
-        try keyring.shred(owners.sorted())
+        try keyring.shred(owners)
         await writer.purgeDeletedData()
         return erased
     }

@@ -121,16 +121,11 @@ extension InteractionStore {
     /// from the WAL (`purgeDeletedData()`), so no file keeps them.
     public func eraseCustomer(_ customerID: String) async throws -> (touchpoints: Int, tickets: Int) {
         let (erased, owners) = try await writer.write { db in
-            var owners: Set<String> = [customerID]
-            for sql in ["SELECT body FROM touchpoint WHERE customerId = ?",
-                        "SELECT attributes FROM touchpoint WHERE customerId = ? AND attributes IS NOT NULL",
-                        "SELECT subject FROM ticket WHERE customerId = ?"] {
-                for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
-                    if let owner = sealed.owner { owners.insert(owner) }
-                }
-            }
-            owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
-                                                 arguments: [customerID]))
+            let owners = try MergeJournal.keyOwners(db, of: customerID, sealedValues: [
+                "SELECT body FROM touchpoint WHERE customerId = ?",
+                "SELECT attributes FROM touchpoint WHERE customerId = ? AND attributes IS NOT NULL",
+                "SELECT subject FROM ticket WHERE customerId = ?",
+            ])
             try db.execute(sql: "DELETE FROM touchpoint WHERE customerId = ?", arguments: [customerID])
             let touchpoints = db.changesCount
             try db.execute(sql: "DELETE FROM ticket WHERE customerId = ?", arguments: [customerID])
@@ -141,7 +136,7 @@ extension InteractionStore {
             try ChangeLog.append(db, .customerDataErased, customer: customerID)
             return ((touchpoints: touchpoints, tickets: tickets), owners)
         }
-        try keyring.shred(owners.sorted())
+        try keyring.shred(owners)
         await writer.purgeDeletedData()
         return erased
     }

@@ -43,18 +43,13 @@ extension SuccessStore {
     public func erase(customerID: String) async throws -> ErasedSuccess {
         let (erased, owners) = try await writer.write { db in
             var erased = ErasedSuccess()
-            var owners: Set<String> = [customerID]
-            for sql in ["SELECT title FROM plan WHERE customerId = ?", "SELECT summary FROM plan WHERE customerId = ?",
-                        "SELECT title FROM goal WHERE customerId = ?", "SELECT note FROM goal_progress WHERE customerId = ?",
-                        "SELECT m.title FROM milestone m JOIN plan p USING (planId) WHERE p.customerId = ?",
-                        "SELECT title FROM task WHERE customerId = ?", "SELECT outcomeNote FROM task WHERE customerId = ?",
-                        "SELECT body FROM alert WHERE customerId = ?", "SELECT alert FROM alert_event WHERE customerId = ?"] {
-                for sealed in try SealedText.fetchAll(db, sql: sql, arguments: [customerID]) {
-                    if let owner = sealed.owner { owners.insert(owner) }
-                }
-            }
-            owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
-                                                 arguments: [customerID]))
+            let owners = try MergeJournal.keyOwners(db, of: customerID, sealedValues: [
+                "SELECT title FROM plan WHERE customerId = ?", "SELECT summary FROM plan WHERE customerId = ?",
+                "SELECT title FROM goal WHERE customerId = ?", "SELECT note FROM goal_progress WHERE customerId = ?",
+                "SELECT m.title FROM milestone m JOIN plan p USING (planId) WHERE p.customerId = ?",
+                "SELECT title FROM task WHERE customerId = ?", "SELECT outcomeNote FROM task WHERE customerId = ?",
+                "SELECT body FROM alert WHERE customerId = ?", "SELECT alert FROM alert_event WHERE customerId = ?",
+            ])
             try db.execute(sql: "DELETE FROM plan WHERE customerId = ?", arguments: [customerID])
             erased.plans = db.changesCount
             try db.execute(sql: "DELETE FROM goal_progress WHERE customerId = ?", arguments: [customerID])
@@ -72,7 +67,7 @@ extension SuccessStore {
             try ChangeLog.append(db, .customerDataErased, customer: customerID)
             return (erased, owners)
         }
-        try keyring.shred(owners.sorted())
+        try keyring.shred(owners)
         await writer.purgeDeletedData()
         return erased
     }
