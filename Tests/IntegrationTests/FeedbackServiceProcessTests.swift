@@ -77,7 +77,7 @@ struct FeedbackServiceProcessTests {
             let first = try await ServiceProcess.start("feedback-service", arguments: ["--profile-addr", profileAddress])
             do {
                 try await withConnectedClient(to: first.address) { client in
-                    try await waitUntilServing(client)
+                    try await waitUntilServing(client, process: first)
                     let feedback = Customer360_V1_FeedbackService.Client(wrapping: client)
 
                     // Surveys: the fixed scales are filled in when left at (0, 0).

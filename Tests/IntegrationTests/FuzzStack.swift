@@ -83,7 +83,7 @@ final class FuzzStack {
             member.executable, arguments: arguments, environment: ["SWIFT_BACKTRACE": "enable=no"])
         processes[member] = process
         try await withConnectedClient(to: process.address) { client in
-            try await waitUntilServing(client)
+            try await waitUntilServing(client, process: process)
         }
         return process
     }

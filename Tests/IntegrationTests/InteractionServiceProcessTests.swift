@@ -24,7 +24,7 @@ struct InteractionServiceProcessTests {
 
             let first = try await ServiceProcess.start("interaction-service", arguments: ["--profile-addr", profileAddress])
             let response = try await withConnectedClient(to: first.address) { client in
-                try await waitUntilServing(client)
+                try await waitUntilServing(client, process: first)
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
                 return try await interactions.recordTouchpoints { writer in
                     for (index, customer) in [ada, duplicate, unknown, ada].enumerated() {

@@ -448,7 +448,7 @@ private final class Restarts {
         let run = try await ServiceProcess.start(
             executable, arguments: arguments, dataDirectory: runs.first?.dataDirectory)
         runs.append(run)
-        try await withConnectedClient(to: run.address) { try await waitUntilServing($0) }
+        try await withConnectedClient(to: run.address) { try await waitUntilServing($0, process: run) }
     }
 
     /// SIGKILLs the current run, which must not have ended on its own.

@@ -330,7 +330,7 @@ struct OutreachTests {
                 environment: ["C360_OUTREACH_WEBHOOK_SECRET": OutreachSystem.secret])
             defer { Task { _ = try? await restarted.terminate(); await restarted.cleanup() } }
             try await withConnectedClient(to: restarted.address) { client in
-                try await waitUntilServing(client)
+                try await waitUntilServing(client, process: restarted)
                 let outreach = Customer360_V1_OutreachService.Client(wrapping: client)
                 let deadline = ContinuousClock.now + .seconds(20)
                 var run = Customer360_V1_JourneyRun()

@@ -29,7 +29,7 @@ struct ProfileServiceProcessTests {
         let first = try await ServiceProcess.start("profile-service")
         defer { Task { await first.cleanup() } }
         let written = try await withConnectedClient(to: first.address) { client in
-            try await waitUntilServing(client)
+            try await waitUntilServing(client, process: first)
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
             let ids = try await createCustomers(3, prefix: "restart", via: client)
             _ = try await profiles.setConsent(.with {
@@ -72,7 +72,7 @@ struct ProfileServiceProcessTests {
         let first = try await ServiceProcess.start("profile-service")
         defer { Task { await first.cleanup() } }
         let written = try await withConnectedClient(to: first.address) { client in
-            try await waitUntilServing(client)
+            try await waitUntilServing(client, process: first)
             return try await createCustomers(25, prefix: "crash", via: client)
         }
         #expect(try await first.kill() == .signaled(SIGKILL))

@@ -445,7 +445,7 @@ struct SuccessServiceProcessTests {
             do {
                 #expect(restarted.port == services.interactionProcess.port)
                 try await withConnectedClient(to: restarted.address) { client in
-                    try await waitUntilServing(client)
+                    try await waitUntilServing(client, process: restarted)
                 }
                 try await waitUntilEngagementIsBack(success, customer: customers[0])
 

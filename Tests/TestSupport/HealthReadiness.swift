@@ -43,3 +43,35 @@ public func waitUntilServing(
         try await Task.sleep(for: .milliseconds(20))
     }
 }
+
+/// Waits until `process` answers SERVING as a whole: over `client` first, then, if that connection has not answered
+/// within 10 s, over a fresh connection every 5 s, so one connection whose handshake stalled on a loaded machine does
+/// not make a healthy process look stuck. A process that ends, or never serves within `timeout`, fails the wait with
+/// its executable and the tail of its log, which say whether it was slow, stuck or failing.
+public func waitUntilServing(
+    _ client: GRPCClient<HTTP2ClientTransport.Posix>,
+    process: ServiceProcess,
+    security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
+    timeout: Duration = .seconds(60)
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    var lastAnswer: String
+    do {
+        return try await waitUntilServing(client, timeout: .seconds(10))
+    } catch ServiceProcessError.notServing(_, _, let answer) {
+        lastAnswer = answer
+    }
+    while ContinuousClock.now < deadline, process.isRunning {
+        do {
+            return try await withConnectedClient(to: process.address, security: security) { fresh in
+                try await waitUntilServing(fresh, timeout: .seconds(5))
+            }
+        } catch ServiceProcessError.notServing(_, _, let answer) {
+            lastAnswer = answer
+        }
+    }
+    throw ServiceProcessError.processNotServing(
+        executable: process.executable, timeout: timeout,
+        lastAnswer: process.isRunning ? lastAnswer : "the process ended; last answer: \(lastAnswer)",
+        logTail: process.logTail())
+}

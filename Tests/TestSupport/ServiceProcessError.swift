@@ -11,6 +11,8 @@ public enum ServiceProcessError: Error, CustomStringConvertible {
     case didNotExit(executable: String, signal: String, timeout: Duration, logTail: String)
     /// The health service did not answer SERVING for `service` ("" is the whole server) within `timeout`.
     case notServing(service: String, timeout: Duration, lastAnswer: String)
+    /// `executable` did not answer SERVING within `timeout` of writing its port file.
+    case processNotServing(executable: String, timeout: Duration, lastAnswer: String, logTail: String)
     /// The process did not exit with code 0 when asked to stop with SIGTERM.
     case uncleanShutdown(executable: String, outcome: ProcessExit, logTail: String)
 
@@ -24,6 +26,9 @@ public enum ServiceProcessError: Error, CustomStringConvertible {
             "\(executable) was still running \(timeout) after \(signal) and was killed; log tail:\n\(logTail)"
         case .notServing(let service, let timeout, let lastAnswer):
             "health check for '\(service)' did not answer SERVING within \(timeout); last answer: \(lastAnswer)"
+        case .processNotServing(let executable, let timeout, let lastAnswer, let logTail):
+            "\(executable) did not answer SERVING within \(timeout) of binding its port; last answer: \(lastAnswer); "
+                + "log tail:\n\(logTail)"
         case .uncleanShutdown(let executable, let outcome, let logTail):
             "\(executable) ended with \(outcome) instead of exit code 0 after SIGTERM; log tail:\n\(logTail)"
         }

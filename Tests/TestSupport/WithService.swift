@@ -29,7 +29,7 @@ public func withService<T: Sendable>(
     let result: T
     do {
         result = try await withConnectedClient(to: service.address, security: security, isolation: isolation) { client in
-            try await waitUntilServing(client)
+            try await waitUntilServing(client, process: service, security: security)
             return try await body(service, client)
         }
     } catch {
