@@ -121,7 +121,7 @@ let package = Package(
         // MARK: Services
 
         .target(
-            name: "ProfileService",
+            name: "C360Profile",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
                 logging, metrics, lifecycle,
@@ -131,30 +131,32 @@ let package = Package(
         ),
         .executableTarget(
             name: "profile-service",
-            dependencies: ["ProfileService", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
+            dependencies: ["C360Profile", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
             path: "Services/profile-service/Main",
             swiftSettings: strictSettings
         ),
 
         .target(
-            name: "InteractionService",
+            name: "C360Interaction",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+                lifecycle,
             ],
             path: "Services/interaction-service/Sources",
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "interaction-service",
-            dependencies: ["InteractionService", "C360ServerKit", "C360Clients", argumentParser],
+            dependencies: ["C360Interaction", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
             path: "Services/interaction-service/Main",
             swiftSettings: strictSettings
         ),
 
         .target(
-            name: "FeedbackService",
+            name: "C360Feedback",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+                lifecycle,
             ],
             path: "Services/feedback-service/Sources",
             swiftSettings: strictSettings,
@@ -162,13 +164,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "feedback-service",
-            dependencies: ["FeedbackService", "C360ServerKit", "C360Clients", argumentParser],
+            dependencies: ["C360Feedback", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
             path: "Services/feedback-service/Main",
             swiftSettings: strictSettings
         ),
 
         .target(
-            name: "SuccessService",
+            name: "C360Success",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
                 logging, lifecycle, swiftProtobuf,
@@ -178,24 +180,24 @@ let package = Package(
         ),
         .executableTarget(
             name: "success-service",
-            dependencies: ["SuccessService", "C360ServerKit", "C360Clients", argumentParser],
+            dependencies: ["C360Success", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
             path: "Services/success-service/Main",
             swiftSettings: strictSettings
         ),
 
         /// Segments over a read model kept from every feed, templates, consent-checked sends through SMTP and webhooks.
         .target(
-            name: "OutreachService",
+            name: "C360Outreach",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
-                logging, metrics, lifecycle, swiftProtobuf, nioCore, nioPosix, nioHTTP1, asyncHTTPClient, crypto,
+                logging, metrics, lifecycle, swiftProtobuf, nioCore, nioPosix, nioHTTP1, asyncHTTPClient, crypto, argumentParser,
             ],
             path: "Services/outreach-service/Sources",
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "outreach-service",
-            dependencies: ["OutreachService", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser],
+            dependencies: ["C360Outreach", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
             path: "Services/outreach-service/Main",
             swiftSettings: strictSettings
         ),
@@ -213,7 +215,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "gateway",
-            dependencies: ["C360Gateway", "C360ServerKit", "C360Clients", argumentParser],
+            dependencies: ["C360Gateway", "C360ServerKit", "C360Clients", argumentParser, lifecycle],
             path: "Services/gateway/Main",
             swiftSettings: strictSettings
         ),
@@ -233,7 +235,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "InteractionService", "OutreachService", "ProfileService", "C360Contracts", "C360Clients", "C360StoreKit",
+                "C360Interaction", "C360Outreach", "C360Profile", "C360Contracts", "C360Clients", "C360StoreKit",
                 "C360ServerKit", "C360ChangeFeed", "C360TestSupport", grpcCore, grpcHTTP2, swiftProtobuf, grdb, logging,
                 argumentParser, nioCore, nioPosix, nioHTTP1,
             ],
@@ -247,7 +249,7 @@ let package = Package(
         .target(
             name: "C360TestSupport",
             dependencies: [
-                "C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, logging, swiftProtobuf,
+                "C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, logging, swiftProtobuf, lifecycle,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Tests/TestSupport",
@@ -266,7 +268,7 @@ let package = Package(
         .testTarget(
             name: "ProfileServiceTests",
             dependencies: [
-                "ProfileService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360TestSupport", grpcCore, grdb,
+                "C360Profile", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport", grpcCore, grdb,
                 swiftProtobuf,
             ],
             path: "Tests/ProfileServiceTests",
@@ -275,7 +277,7 @@ let package = Package(
         .testTarget(
             name: "InteractionServiceTests",
             dependencies: [
-                "InteractionService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360TestSupport", grpcCore,
+                "C360Interaction", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport", grpcCore,
                 grdb, swiftProtobuf,
             ],
             path: "Tests/InteractionServiceTests",
@@ -284,7 +286,7 @@ let package = Package(
         .testTarget(
             name: "FeedbackServiceTests",
             dependencies: [
-                "FeedbackService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360TestSupport", grpcCore,
+                "C360Feedback", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport", grpcCore,
                 grdb, swiftProtobuf,
             ],
             path: "Tests/FeedbackServiceTests",
@@ -294,7 +296,7 @@ let package = Package(
         .testTarget(
             name: "SuccessServiceTests",
             dependencies: [
-                "SuccessService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport",
+                "C360Success", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport",
                 grpcCore, grdb, swiftProtobuf,
             ],
             path: "Tests/SuccessServiceTests",
@@ -303,7 +305,7 @@ let package = Package(
         .testTarget(
             name: "OutreachServiceTests",
             dependencies: [
-                "OutreachService", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360ChangeFeed", "C360TestSupport",
+                "C360Outreach", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360ChangeFeed", "C360Clients", "C360TestSupport",
                 grpcCore, grdb, swiftProtobuf,
             ],
             path: "Tests/OutreachServiceTests",

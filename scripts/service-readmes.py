@@ -21,6 +21,16 @@ SERVICES = {
     "gateway": "gateway",
 }
 
+# Each service's library module and its typed configuration (Sources/Assembly/): (module, configuration type).
+MODULES = {
+    "profile-service": ("C360Profile", "ProfileServiceConfiguration"),
+    "interaction-service": ("C360Interaction", "InteractionServiceConfiguration"),
+    "feedback-service": ("C360Feedback", "FeedbackServiceConfiguration"),
+    "success-service": ("C360Success", "SuccessServiceConfiguration"),
+    "outreach-service": ("C360Outreach", "OutreachServiceConfiguration"),
+    "gateway": ("C360Gateway", "GatewayConfiguration"),
+}
+
 RPC = re.compile(
     r"((?:^[ \t]*//[^\n]*\n)*)^[ \t]*rpc (\w+)\((stream )?(\w+)\)\s*returns\s*\((stream )?(\w+)\)\s*\{(.*?)^[ \t]*\}",
     re.S | re.M)
@@ -73,7 +83,10 @@ def readme(stem: str, folder: str, text: str, root: pathlib.Path) -> str:
         "",
         f"- Contract: [`Proto/customer360/v1/{stem}.proto`](../../Proto/customer360/v1/{stem}.proto), "
         f"service `customer360.v1.{name}`.",
-        f"- Code: `Sources/` ({', '.join(f'`{c}/`' for c in code)}); `Main/` holds the executable's options and start-up.",
+        f"- Code: module `{MODULES[folder][0]}` in `Sources/` ({', '.join(f'`{c}/`' for c in code)}); `Assembly/` holds "
+        f"`{MODULES[folder][1]}` (every setting, typed, with its flag, variable and default) and the one builder of the "
+        f"whole service, `make{MODULES[folder][1].removesuffix('Configuration').removesuffix('Service')}ServiceGroup`, "
+        "which `Main/` (flags and `C360_*` variables → configuration) and the in-process tests run.",
         "- Configuration, operations and benchmarks: the [top-level README](../../README.md).",
         "",
         "| RPC | shape | least role | what it does |",

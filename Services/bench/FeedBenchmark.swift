@@ -62,8 +62,8 @@ struct FeedBenchmark: AsyncParsableCommand {
                 started.append(process)
                 return process
             }
-            let profile = try await start("profile-service")
-            let interaction = try await start("interaction-service", ["--profile-addr", "127.0.0.1:\(profile.port)"])
+            let profile = try await start(ServiceIdentity.profile.name)
+            let interaction = try await start(ServiceIdentity.interaction.name, ["--profile-addr", "127.0.0.1:\(profile.port)"])
             try await withClient(port: profile.port) { profileClient in
                 try await withClient(port: interaction.port) { interactionClient in
                     let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)

@@ -1,13 +1,14 @@
 import ArgumentParser
 import C360Clients
 import C360Contracts
+import C360ServerKit
 import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import InteractionService
+import C360Interaction
 import Logging
 import Synchronization
 
@@ -76,10 +77,10 @@ struct IngestBenchmark: AsyncParsableCommand {
         do {
             let quiet = ["--log-level", "warning"]
             let profile = try await ServiceProcess.start(
-                binDirectory.appendingPathComponent("profile-service").path, arguments: quiet)
+                binDirectory.appendingPathComponent(ServiceIdentity.profile.name).path, arguments: quiet)
             services.append(profile)
             let interaction = try await ServiceProcess.start(
-                binDirectory.appendingPathComponent("interaction-service").path,
+                binDirectory.appendingPathComponent(ServiceIdentity.interaction.name).path,
                 arguments: quiet + ["--profile-addr", "127.0.0.1:\(profile.port)"])
             services.append(interaction)
             say("  profile-service on port \(profile.port), interaction-service on port \(interaction.port)")

@@ -3,7 +3,7 @@ import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
-import InteractionService
+import C360Interaction
 import Logging
 
 /// `bench queries`: how long interaction-service's read queries take as the touchpoint table grows, measured

@@ -1,5 +1,6 @@
 import ArgumentParser
 import C360Contracts
+import C360ServerKit
 import C360StoreKit
 import C360TestSupport
 import Foundation
@@ -46,11 +47,11 @@ struct RescoreBenchmark: AsyncParsableCommand {
                 started.append(process)
                 return process
             }
-            let profile = try await start("profile-service")
+            let profile = try await start(ServiceIdentity.profile.name)
             let profilePeer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await start("interaction-service", profilePeer)
-            let feedback = try await start("feedback-service", profilePeer)
-            let success = try await start("success-service", profilePeer + [
+            let interaction = try await start(ServiceIdentity.interaction.name, profilePeer)
+            let feedback = try await start(ServiceIdentity.feedback.name, profilePeer)
+            let success = try await start(ServiceIdentity.success.name, profilePeer + [
                 "--interaction-addr", "127.0.0.1:\(interaction.port)", "--feedback-addr", "127.0.0.1:\(feedback.port)"])
             try await withClient(port: profile.port) { profileClient in
                 try await withClient(port: interaction.port) { interactionClient in

@@ -3,7 +3,7 @@ import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
-import ProfileService
+import C360Profile
 
 /// What sealing personal data costs a profile read: the opens a GetCustomer performs, timed alone, against the
 /// store's whole GetCustomer, in one run.

@@ -4,7 +4,7 @@ import C360StoreKit
 import Foundation
 import GRDB
 import Logging
-import OutreachService
+import C360Outreach
 
 /// `bench segments`: how long outreach-service takes to preview a segment rule over a large read model, and to
 /// update one customer's memberships when their facts change — in-process on `OutreachStore` (no gRPC), over a

@@ -8,8 +8,8 @@ import Foundation
 import GRDB
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import OutreachService
-import ProfileService
+import C360Outreach
+import C360Profile
 
 /// How fast outreach-service sends a campaign to a large segment, end to end: consent and profile read from
 /// profile-service at send time, rendered, delivered over SMTP (email) and a signed webhook (SMS), settled, and
@@ -57,11 +57,11 @@ struct SendBenchmark: AsyncParsableCommand {
                 started.append(process)
                 return process
             }
-            let profile = try await start("profile-service", [], data: profileData)
+            let profile = try await start(ServiceIdentity.profile.name, [], data: profileData)
             let profilePeer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await start("interaction-service", profilePeer)
+            let interaction = try await start(ServiceIdentity.interaction.name, profilePeer)
             // feedback- and success-service are not needed: their feeds are followed from addresses nobody serves.
-            let outreach = try await start("outreach-service", profilePeer + [
+            let outreach = try await start(ServiceIdentity.outreach.name, profilePeer + [
                 "--interaction-addr", "127.0.0.1:\(interaction.port)", "--feedback-addr", "127.0.0.1:1",
                 "--success-addr", "127.0.0.1:1", "--smtp-url", "smtp://127.0.0.1:\(sinks.smtpPort)",
                 "--webhook-url", "http://127.0.0.1:\(sinks.httpPort)/sms", "--frequency-cap", "off",

@@ -1,5 +1,5 @@
 import C360Contracts
-import InteractionService
+import C360Interaction
 
 extension Touchpoint {
     /// The `RecordTouchpoints` stream message a client sends for this touchpoint, with the customer id at the top

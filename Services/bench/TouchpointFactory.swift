@@ -1,6 +1,6 @@
 import C360ServerKit
 import Foundation
-import InteractionService
+import C360Interaction
 
 /// A small, fast, seedable random number generator (SplitMix64), so the same `--seed` always gives the same data
 /// and two runs compare like with like.
@@ -31,7 +31,7 @@ enum TouchpointMix: Sendable {
     case withSupport
 }
 
-/// Builds benchmark touchpoints as domain values (`InteractionService.Touchpoint`), the same values the direct path
+/// Builds benchmark touchpoints as domain values (`C360Interaction.Touchpoint`), the same values the direct path
 /// stores and the gRPC path sends after conversion.
 ///
 /// Events are spread uniformly over `customerIDs`, happened within the last 365 days (whole milliseconds, the

@@ -1,5 +1,6 @@
 import ArgumentParser
 import C360Contracts
+import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -106,13 +107,13 @@ struct ViewBenchmark: AsyncParsableCommand {
                 started.append(process)
                 return process
             }
-            let profile = try await start("profile-service")
+            let profile = try await start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await start("interaction-service", peer)
-            let feedback = try await start("feedback-service", peer)
+            let interaction = try await start(ServiceIdentity.interaction.name, peer)
+            let feedback = try await start(ServiceIdentity.feedback.name, peer)
             let peers = peer + ["--interaction-addr", "127.0.0.1:\(interaction.port)",
                                 "--feedback-addr", "127.0.0.1:\(feedback.port)"]
-            let success = try await start("success-service", peers)
+            let success = try await start(ServiceIdentity.success.name, peers)
             let gateway = try await start("gateway", peers + [
                 "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
             ])

@@ -25,19 +25,19 @@ struct DemoDataCommand: AsyncParsableCommand {
     )
 
     @Option(help: "profile-service address.")
-    var profileAddr: String = "127.0.0.1:50051"
+    var profileAddr: String = ServiceIdentity.profile.defaultAddress
 
     @Option(help: "interaction-service address; \"\" skips touchpoints, purchases and tickets.")
-    var interactionAddr: String = "127.0.0.1:50052"
+    var interactionAddr: String = ServiceIdentity.interaction.defaultAddress
 
     @Option(help: "feedback-service address; \"\" skips surveys, responses, feature requests and churn reasons.")
-    var feedbackAddr: String = "127.0.0.1:50053"
+    var feedbackAddr: String = ServiceIdentity.feedback.defaultAddress
 
     @Option(help: "success-service address; \"\" skips success plans and the health-score batch.")
-    var successAddr: String = "127.0.0.1:50054"
+    var successAddr: String = ServiceIdentity.success.defaultAddress
 
     @Option(help: "outreach-service address; \"\" skips templates, segments and journeys.")
-    var outreachAddr: String = "127.0.0.1:50055"
+    var outreachAddr: String = ServiceIdentity.outreach.defaultAddress
 
     @Option(help: "How many customers to create.")
     var customers: Int = 200

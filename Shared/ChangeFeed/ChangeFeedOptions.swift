@@ -10,17 +10,30 @@ public struct ChangeFeedOptions: ParsableArguments, Sendable {
 
     public init() {}
 
-    /// The service's feed over `writer`, with the retention from the flag, `C360_<SERVICE>_CHANGE_RETENTION_HOURS`
-    /// or a week.
+    /// The flag, else `C360_<SERVICE>_CHANGE_RETENTION_HOURS`, else a week.
     ///
     /// - Throws: `ValidationError` for a retention below one hour or above ten years.
-    public func feed(writer: any DatabaseWriter, identity: ServiceIdentity, environment: EnvironmentReader, logger: Logger)
-        throws -> ChangeFeed {
+    public func resolve(_ environment: EnvironmentReader) throws -> ChangeFeedConfiguration {
         let hours: Int = try changeRetentionHours ?? environment.value("CHANGE_RETENTION_HOURS") ?? 168
         guard (1...87_600).contains(hours) else {
             throw ValidationError("--change-retention-hours must be between 1 and 87600, not \(hours)")
         }
-        logger.notice("change feed", metadata: ["retention_hours": "\(hours)"])
-        return ChangeFeed(writer: writer, retention: .seconds(hours * 3_600), logger: logger)
+        return ChangeFeedConfiguration(retention: .seconds(hours * 3_600))
+    }
+}
+
+/// How long a service keeps its change-feed events (see `ChangeFeedOptions`).
+public struct ChangeFeedConfiguration: Sendable {
+    /// A consumer further behind than this resynchronises instead of reading the events it missed.
+    public var retention: Duration
+
+    public init(retention: Duration = .seconds(168 * 3_600)) {
+        self.retention = retention
+    }
+
+    /// The service's feed over `writer`, announced in the start-up lines.
+    public func feed(writer: any DatabaseWriter, logger: Logger) -> ChangeFeed {
+        logger.notice("change feed", metadata: ["retention_hours": "\(retention.components.seconds / 3_600)"])
+        return ChangeFeed(writer: writer, retention: retention, logger: logger)
     }
 }

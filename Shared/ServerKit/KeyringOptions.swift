@@ -18,32 +18,16 @@ public struct KeyringOptions: ParsableArguments, Sendable {
 
     public init() {}
 
-    /// Opens the keyring the options name, generating a development KEK beside the data when none is given (and
-    /// saying loudly that this protects nothing).
-    public func open(host: ServiceHost, environment: EnvironmentReader) throws -> Keyring {
-        let name = host.identity.name
-        let directory = host.configuration.dataDirectory
-        let kek: KeyEncryptionKey
-        do {
-            if let path: String = try kekFile ?? environment.value("KEK_FILE"), !path.isEmpty {
-                kek = try KeyEncryptionKey(file: path)
-            } else {
-                kek = try Self.developmentKey(at: (directory as NSString).appendingPathComponent("\(name).kek"))
-                host.logger.warning("no --kek-file: personal data is sealed under a key-encryption key generated in the data directory, which a copy of that directory carries along; give --kek-file from a secret store outside a development machine")
-            }
-            let retiredFromEnvironment: String = try environment.value("RETIRED_KEK_FILES") ?? ""
-            let retiredPaths = retiredKekFile.isEmpty
-                ? retiredFromEnvironment.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-                : retiredKekFile
-            let retired = try retiredPaths.filter { !$0.isEmpty }.map { path throws(KeyringError) in
-                try KeyEncryptionKey(file: path)
-            }
-            let path: String = try keyring ?? environment.value("KEYRING")
-                ?? (directory as NSString).appendingPathComponent("\(name)-keyring.sqlite")
-            return try Keyring.open(path: path, kek: kek, retired: retired, logger: host.logger)
-        } catch let error as KeyringError {
-            throw ValidationError(error.description)
-        }
+    /// The flags, else `C360_<SERVICE>_KEK_FILE`, `_RETIRED_KEK_FILES` (comma-separated) and `_KEYRING`.
+    public func resolve(_ environment: EnvironmentReader) throws -> KeyringConfiguration {
+        let retiredFromEnvironment: String = try environment.value("RETIRED_KEK_FILES") ?? ""
+        let retired = retiredKekFile.isEmpty
+            ? retiredFromEnvironment.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            : retiredKekFile
+        let kek: String? = try kekFile ?? environment.value("KEK_FILE")
+        return KeyringConfiguration(
+            kekFile: kek?.isEmpty == true ? nil : kek, retiredKekFiles: retired.filter { !$0.isEmpty },
+            keyringPath: try keyring ?? environment.value("KEYRING"))
     }
 
     /// The development KEK at `path`, created (0600) when missing.
@@ -56,6 +40,45 @@ public struct KeyringOptions: ParsableArguments, Sendable {
                                              attributes: [.posixPermissions: 0o600])
         else { throw KeyringError.badKeyEncryptionKey("cannot write a development key-encryption key to \(path)") }
         return key
+    }
+}
+
+/// Where a sealing service's keys come from (see `KeyringOptions` for the flags and variables).
+public struct KeyringConfiguration: Sendable {
+    /// The current key-encryption key's file; `nil` generates a development key beside the data (and says so loudly).
+    public var kekFile: String?
+    /// Previous key-encryption keys, still able to unwrap while `KeyRotation` re-wraps under the current one.
+    public var retiredKekFiles: [String]
+    /// The keyring database; `nil` is `<data-dir>/<service>-keyring.sqlite`.
+    public var keyringPath: String?
+
+    public init(kekFile: String? = nil, retiredKekFiles: [String] = [], keyringPath: String? = nil) {
+        self.kekFile = kekFile
+        self.retiredKekFiles = retiredKekFiles
+        self.keyringPath = keyringPath
+    }
+
+    /// Opens the keyring, generating a development KEK beside the data when none is given (and saying loudly that
+    /// this protects nothing).
+    ///
+    /// - Throws: `ValidationError` with the keyring's reason (an unreadable KEK, a keyring wrapped by another one).
+    public func open(host: ServiceHost) throws -> Keyring {
+        let name = host.identity.name
+        let directory = host.configuration.dataDirectory
+        do {
+            let kek: KeyEncryptionKey
+            if let kekFile {
+                kek = try KeyEncryptionKey(file: kekFile)
+            } else {
+                kek = try KeyringOptions.developmentKey(at: (directory as NSString).appendingPathComponent("\(name).kek"))
+                host.logger.warning("no --kek-file: personal data is sealed under a key-encryption key generated in the data directory, which a copy of that directory carries along; give --kek-file from a secret store outside a development machine")
+            }
+            let retired = try retiredKekFiles.map { path throws(KeyringError) in try KeyEncryptionKey(file: path) }
+            let path = keyringPath ?? (directory as NSString).appendingPathComponent("\(name)-keyring.sqlite")
+            return try Keyring.open(path: path, kek: kek, retired: retired, logger: host.logger)
+        } catch let error as KeyringError {
+            throw ValidationError(error.description)
+        }
     }
 }
 

@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import FeedbackService
+@testable import C360Feedback
 import Testing
 
 @Suite("Feedback store: migrations v2 and v3 seal the free text and theme terms version 1 stored in the clear")

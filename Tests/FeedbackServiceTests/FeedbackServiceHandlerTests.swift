@@ -6,7 +6,7 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import FeedbackService
+@testable import C360Feedback
 import SwiftProtobuf
 import Testing
 

@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import FeedbackService
+@testable import C360Feedback
 import Testing
 
 @Suite("Feedback store: free text sealed on disk, and erasure leaves nothing")

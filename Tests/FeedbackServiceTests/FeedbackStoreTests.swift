@@ -2,7 +2,7 @@ import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
-@testable import FeedbackService
+@testable import C360Feedback
 import Testing
 
 /// `Fixed.day0` plus whole days and hours.

@@ -1,7 +1,7 @@
 import C360ServerKit
 import C360StoreKit
 import Foundation
-@testable import FeedbackService
+@testable import C360Feedback
 
 /// A store on a fresh in-memory database with the production configuration.
 func makeFeedbackStore() throws -> FeedbackStore {

@@ -1,4 +1,4 @@
-@testable import FeedbackService
+@testable import C360Feedback
 import Testing
 
 /// The lexicons are read from Services/feedback-service/Resources/lexicons/ (en.tsv, fa.tsv and the emoji.tsv both

@@ -1,4 +1,4 @@
-import FeedbackService
+import C360Feedback
 import Foundation
 import Testing
 

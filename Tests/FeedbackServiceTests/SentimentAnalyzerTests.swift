@@ -1,4 +1,4 @@
-import FeedbackService
+import C360Feedback
 import Testing
 
 /// How the analyzer reads negation, intensifiers, contrast and Persian spelling variants.

@@ -1,4 +1,4 @@
-import FeedbackService
+import C360Feedback
 import Testing
 
 /// What counts as a theme term, and how words are grouped under one stem.

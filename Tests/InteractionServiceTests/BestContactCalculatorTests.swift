@@ -1,6 +1,6 @@
 import C360ServerKit
 import Foundation
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 /// Instants around Monday 2026-11-23 for the best-contact tests.

@@ -1,5 +1,5 @@
 import Foundation
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 /// Fixed instants and settings for the commerce tests.

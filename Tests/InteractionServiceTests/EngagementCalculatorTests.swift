@@ -1,6 +1,6 @@
 import C360ServerKit
 import Foundation
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 /// Fixed instants for the engagement tests.

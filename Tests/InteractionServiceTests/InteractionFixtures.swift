@@ -2,7 +2,7 @@ import C360ServerKit
 import C360StoreKit
 import C360TestSupport
 import Foundation
-@testable import InteractionService
+@testable import C360Interaction
 
 /// A store on a fresh in-memory database, summing in USD, with a hand-moved clock.
 func makeInteractionStore(clock: TestClock = TestClock()) throws -> InteractionStore {

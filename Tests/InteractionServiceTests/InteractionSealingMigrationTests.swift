@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 @Suite("Interaction store: migration v3 seals the text earlier versions stored in the clear")

@@ -5,7 +5,7 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import InteractionService
+@testable import C360Interaction
 import SwiftProtobuf
 import Testing
 

@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 @Suite("Interaction store: what people write sealed on disk, and erasure leaves nothing")

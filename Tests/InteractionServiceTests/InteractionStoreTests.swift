@@ -2,7 +2,7 @@ import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 @Suite("Interaction store: idempotent ingest and the counters it keeps")

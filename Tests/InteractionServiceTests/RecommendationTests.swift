@@ -3,7 +3,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 @Suite("Item-to-item recommendations")

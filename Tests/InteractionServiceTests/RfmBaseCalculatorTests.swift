@@ -1,5 +1,5 @@
 import Foundation
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 @Suite("RfmBaseCalculator: the whole base's segments and CLV sums")

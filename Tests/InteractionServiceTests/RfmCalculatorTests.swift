@@ -1,5 +1,5 @@
 import Foundation
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 /// A hand-made base of five customers, all as of 2026-06-01T00:00:00Z.

@@ -1,6 +1,6 @@
 import C360ServerKit
 import Foundation
-@testable import InteractionService
+@testable import C360Interaction
 import Testing
 
 /// Tickets and sessions for the support tests, from 2026-06-01T00:00:00Z.

@@ -2,7 +2,7 @@ import C360Contracts
 import C360StoreKit
 import Foundation
 import GRDB
-@testable import OutreachService
+@testable import C360Outreach
 import SwiftProtobuf
 import Testing
 

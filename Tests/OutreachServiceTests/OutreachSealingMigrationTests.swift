@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import OutreachService
+@testable import C360Outreach
 import Testing
 
 @Suite("Outreach store: migration v7 seals the personal data version 6 stored in the clear")

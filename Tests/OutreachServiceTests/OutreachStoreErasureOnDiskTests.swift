@@ -4,7 +4,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import OutreachService
+@testable import C360Outreach
 import Testing
 
 /// The erased customer's personal data: values found nowhere else, so any byte run matching one of them in the

@@ -1,7 +1,7 @@
 import C360ServerKit
 import C360TestSupport
 import Foundation
-@testable import OutreachService
+@testable import C360Outreach
 import Testing
 
 @Suite("SMTP adapter against a real SMTP server (aiosmtpd)")

@@ -4,7 +4,7 @@ import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
-@testable import OutreachService
+@testable import C360Outreach
 import SwiftProtobuf
 import Testing
 

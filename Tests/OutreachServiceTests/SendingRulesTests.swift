@@ -1,6 +1,6 @@
 import C360ServerKit
 import Foundation
-@testable import OutreachService
+@testable import C360Outreach
 import Testing
 
 @Suite("Templates, quiet hours and the frequency cap")

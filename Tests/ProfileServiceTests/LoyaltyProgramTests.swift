@@ -1,7 +1,7 @@
 import C360ServerKit
 import C360TestSupport
 import Foundation
-@testable import ProfileService
+@testable import C360Profile
 import Testing
 
 /// The program of `deploy/loyalty-program.json` with a short expiry: 1 point per dollar, silver from $500 (1%

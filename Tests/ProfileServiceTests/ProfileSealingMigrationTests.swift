@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import ProfileService
+@testable import C360Profile
 import Testing
 
 @Suite("Profile store: migration v4 seals what versions 1–3 stored in the clear")

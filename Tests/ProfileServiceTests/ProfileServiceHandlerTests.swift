@@ -4,7 +4,7 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import ProfileService
+@testable import C360Profile
 import SwiftProtobuf
 import Testing
 

@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import ProfileService
+@testable import C360Profile
 import Testing
 
 @Suite("Profile store: personal data is sealed on disk, and erasure shreds it in every copy")

@@ -1,7 +1,7 @@
 import C360ServerKit
 import C360TestSupport
 import Foundation
-@testable import ProfileService
+@testable import C360Profile
 import Testing
 
 @Suite("Profile store: merging two customers")

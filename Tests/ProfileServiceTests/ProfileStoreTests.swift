@@ -2,7 +2,7 @@ import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import ProfileService
+@testable import C360Profile
 import Testing
 
 @Suite("Profile store: creating, reading, updating, deleting and erasing customers")

@@ -2,7 +2,7 @@ import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import ProfileService
+@testable import C360Profile
 import Testing
 
 @Suite("Profile store: the merge ledger and undoing merges")

@@ -1,6 +1,6 @@
 import C360StoreKit
 import Foundation
-@testable import SuccessService
+@testable import C360Success
 
 /// A store on a fresh in-memory database with the production configuration.
 func makeSuccessStore() throws -> SuccessStore {

@@ -1,5 +1,5 @@
 import Foundation
-@testable import SuccessService
+@testable import C360Success
 import Testing
 
 private let now = Fixed.now

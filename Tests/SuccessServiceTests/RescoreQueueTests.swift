@@ -1,7 +1,7 @@
 import C360Contracts
 import Foundation
 import GRDB
-@testable import SuccessService
+@testable import C360Success
 import Testing
 
 @Suite("re-score queue: changes on the peers' feeds queue a customer once per burst")

@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import SuccessService
+@testable import C360Success
 import Testing
 
 @Suite("Success store: migration v2 seals the text version 1 stored in the clear")

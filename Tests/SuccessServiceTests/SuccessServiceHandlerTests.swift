@@ -6,7 +6,7 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import SuccessService
+@testable import C360Success
 import SwiftProtobuf
 import Synchronization
 import Testing

@@ -2,7 +2,7 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import SuccessService
+@testable import C360Success
 import Testing
 
 @Suite("Success store: what people write sealed on disk, and erasure leaves nothing")

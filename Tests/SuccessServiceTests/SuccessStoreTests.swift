@@ -1,7 +1,7 @@
 import C360StoreKit
 import Foundation
 import GRDB
-@testable import SuccessService
+@testable import C360Success
 import Testing
 
 private let rules = AlertRules(configuration: .default, defaultOwner: "csm-default")

@@ -2,8 +2,9 @@ import C360ChangeFeed
 import ArgumentParser
 import C360Clients
 import C360ServerKit
-import FeedbackService
+import C360Feedback
 import Foundation
+import ServiceLifecycle
 
 /// `feedback-service`: what customers tell us. Parses its options and runs until SIGTERM/SIGINT.
 @main
@@ -30,43 +31,26 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
     @OptionGroup var keys: KeyringOptions
-
-    @Option(help: "profile-service address. [env: C360_FEEDBACK_PROFILE_ADDR] (default: 127.0.0.1:50051)")
-    var profileAddr: String?
+    @OptionGroup var profile: PeerAddressOption<ProfilePeer>
 
     @Option(help: "Sentiment scores above this are positive, below its negative are negative. [env: C360_FEEDBACK_SENTIMENT_THRESHOLD] (default: 0.05)")
     var sentimentThreshold: Double?
 
     func run() async throws {
+        try await makeFeedbackServiceGroup(try resolve()).run()
+    }
+
+    /// The flags, else `C360_FEEDBACK_*`, else the defaults (`FeedbackServiceConfiguration` lists them).
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> FeedbackServiceConfiguration {
         let identity = ServiceIdentity.feedback
-        let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
-        let profileAddress = try environment.peerAddress(profileAddr, key: "PROFILE_ADDR", default: "127.0.0.1:50051")
-        let threshold: Double = try sentimentThreshold ?? environment.value("SENTIMENT_THRESHOLD") ?? 0.05
+        let env = EnvironmentReader(service: identity, environment: environment)
+        let threshold: Double = try sentimentThreshold ?? env.value("SENTIMENT_THRESHOLD") ?? 0.05
         guard (0..<1).contains(threshold) else {
             throw ValidationError("--sentiment-threshold must be in 0..<1, not \(threshold)")
         }
-
-        let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
-        let database = try host.openDatabase()
-        let keyring = try keys.open(host: host, environment: environment)
-        let store = try FeedbackStore(writer: database, keyring: keyring)
-        let profile = try PeerConnection(address: profileAddress, credentials: host.configuration.peerCredentials)
-        host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "sentiment_threshold": "\(threshold)"])
-        let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
-        let directory = ProfileCustomerDirectory(client: profile.client)
-        let readCache = CachedCustomerDirectory(upstream: directory)
-        let service = FeedbackService(
-            store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
-            sentiment: SentimentAnalyzer(threshold: threshold), changes: changes)
-        // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor.
-        let merges = MergeFollower.consumer(
-            profile: profile.client, writer: database, directory: directory, readCache: readCache,
-            logger: host.logger,
-            rekey: FeedbackStore.rekey, unrekey: FeedbackStore.unrekey,
-            customerIDs: FeedbackStore.customerIDs)
-        try await host.serviceGroup(
-            serving: [service], database: database,
-            background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
-        ).run()
+        return FeedbackServiceConfiguration(
+            server: try server.resolve(for: identity, environment: environment), keyring: try keys.resolve(env),
+            changeFeed: try changeFeed.resolve(env), profileAddress: try profile.resolve(env),
+            sentimentThreshold: threshold)
     }
 }

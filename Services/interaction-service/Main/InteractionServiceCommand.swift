@@ -3,7 +3,8 @@ import C360ChangeFeed
 import C360Clients
 import C360ServerKit
 import Foundation
-import InteractionService
+import ServiceLifecycle
+import C360Interaction
 
 /// `interaction-service`: what happened. Parses its options and runs until SIGTERM/SIGINT.
 @main
@@ -30,43 +31,25 @@ struct InteractionServiceCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
     @OptionGroup var keys: KeyringOptions
-
-    @Option(help: "profile-service address. [env: C360_INTERACTION_PROFILE_ADDR] (default: 127.0.0.1:50051)")
-    var profileAddr: String?
+    @OptionGroup var profile: PeerAddressOption<ProfilePeer>
 
     @Option(help: "ISO-4217 currency revenue is summed in; purchases in others are counted, not summed. [env: C360_INTERACTION_CURRENCY] (default: USD)")
     var currency: String?
 
     func run() async throws {
+        try await makeInteractionServiceGroup(try resolve()).run()
+    }
+
+    /// The flags, else `C360_INTERACTION_*`, else the defaults (`InteractionServiceConfiguration` lists them).
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> InteractionServiceConfiguration {
         let identity = ServiceIdentity.interaction
-        let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
-        let profileAddress = try environment.peerAddress(profileAddr, key: "PROFILE_ADDR", default: "127.0.0.1:50051")
-        let currencyCode: String = try currency ?? environment.value("CURRENCY") ?? "USD"
+        let env = EnvironmentReader(service: identity, environment: environment)
+        let currencyCode: String = try currency ?? env.value("CURRENCY") ?? "USD"
         guard currencyCode.count == 3, currencyCode.allSatisfy({ $0.isUppercase && $0.isASCII }) else {
             throw ValidationError("--currency must be an ISO-4217 code such as USD or IRR, not '\(currencyCode)'")
         }
-
-        let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
-        let database = try host.openDatabase()
-        let keyring = try keys.open(host: host, environment: environment)
-        let store = try InteractionStore(writer: database, keyring: keyring, currency: currencyCode)
-        let profile = try PeerConnection(address: profileAddress, credentials: host.configuration.peerCredentials)
-        host.logger.notice("peer", metadata: ["profile": "\(profileAddress)", "currency": "\(currencyCode)"])
-        let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
-        let directory = ProfileCustomerDirectory(client: profile.client)
-        let readCache = CachedCustomerDirectory(upstream: directory)
-        let service = InteractionService(
-            store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
-            settings: CommerceSettings(currency: currencyCode), changes: changes)
-        // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets
-        // move to the survivor.
-        let merges = MergeFollower.consumer(
-            profile: profile.client, writer: database, directory: directory, readCache: readCache,
-            logger: host.logger,
-            rekey: { try store.rekey($0, merged: $1, survivor: $2) },
-            unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs)
-        try await host.serviceGroup(
-            serving: [service], database: database, background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
-        ).run()
+        return InteractionServiceConfiguration(
+            server: try server.resolve(for: identity, environment: environment), keyring: try keys.resolve(env),
+            changeFeed: try changeFeed.resolve(env), profileAddress: try profile.resolve(env), currency: currencyCode)
     }
 }

@@ -3,7 +3,8 @@ import C360ChangeFeed
 import C360Clients
 import C360ServerKit
 import Foundation
-import OutreachService
+import ServiceLifecycle
+import C360Outreach
 
 /// `outreach-service`: acts on customers. Parses its options and runs until SIGTERM/SIGINT.
 @main
@@ -32,21 +33,11 @@ struct OutreachServiceCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @OptionGroup var changeFeed: ChangeFeedOptions
     @OptionGroup var keys: KeyringOptions
-
-    @Option(help: "profile-service address. [env: C360_OUTREACH_PROFILE_ADDR] (default: 127.0.0.1:50051)")
-    var profileAddr: String?
-
-    @Option(help: "interaction-service address. [env: C360_OUTREACH_INTERACTION_ADDR] (default: 127.0.0.1:50052)")
-    var interactionAddr: String?
-
-    @Option(help: "feedback-service address. [env: C360_OUTREACH_FEEDBACK_ADDR] (default: 127.0.0.1:50053)")
-    var feedbackAddr: String?
-
-    @Option(help: "success-service address. [env: C360_OUTREACH_SUCCESS_ADDR] (default: 127.0.0.1:50054)")
-    var successAddr: String?
-
-    @Option(help: "Deadline of each call to a peer, in milliseconds. [env: C360_OUTREACH_PEER_DEADLINE_MS] (default: 2000)")
-    var peerDeadlineMs: Int?
+    @OptionGroup var profile: PeerAddressOption<ProfilePeer>
+    @OptionGroup var interaction: PeerAddressOption<InteractionPeer>
+    @OptionGroup var feedback: PeerAddressOption<FeedbackPeer>
+    @OptionGroup var success: PeerAddressOption<SuccessPeer>
+    @OptionGroup var peerDeadline: PeerDeadlineOption
 
     @Option(help: "Re-read a customer's facts this long after the first change (a burst is read once), in milliseconds. [env: C360_OUTREACH_REFRESH_DELAY_MS] (default: 500)")
     var refreshDelayMs: Int?
@@ -76,91 +67,38 @@ struct OutreachServiceCommand: AsyncParsableCommand {
     var segmentIntervalS: Int?
 
     func run() async throws {
+        try await makeOutreachServiceGroup(try resolve()).run()
+    }
+
+    /// The flags, else `C360_OUTREACH_*`, else the defaults (`OutreachServiceConfiguration` lists them).
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OutreachServiceConfiguration {
         let identity = ServiceIdentity.outreach
-        let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
-        let profileAddress = try environment.peerAddress(profileAddr, key: "PROFILE_ADDR", default: "127.0.0.1:50051")
-        let interactionAddress = try environment.peerAddress(interactionAddr, key: "INTERACTION_ADDR", default: "127.0.0.1:50052")
-        let feedbackAddress = try environment.peerAddress(feedbackAddr, key: "FEEDBACK_ADDR", default: "127.0.0.1:50053")
-        let successAddress = try environment.peerAddress(successAddr, key: "SUCCESS_ADDR", default: "127.0.0.1:50054")
-        let deadlineMs: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") ?? 2000
-        guard (10...60_000).contains(deadlineMs) else { throw ValidationError("--peer-deadline-ms must be 10...60000") }
-        let refreshMs: Int = try refreshDelayMs ?? environment.value("REFRESH_DELAY_MS") ?? 500
+        let env = EnvironmentReader(service: identity, environment: environment)
+        let refreshMs: Int = try refreshDelayMs ?? env.value("REFRESH_DELAY_MS") ?? 500
         guard (0...600_000).contains(refreshMs) else { throw ValidationError("--refresh-delay-ms must be 0...600000") }
-        let capText: String = try frequencyCap ?? environment.value("FREQUENCY_CAP") ?? "3/7d"
+        let capText: String = try frequencyCap ?? env.value("FREQUENCY_CAP") ?? "3/7d"
         guard let cap = FrequencyCap(parsing: capText) else {
             throw ValidationError("--frequency-cap must look like 3/7d, 1/24h or off, not '\(capText)'")
         }
-        let concurrency: Int = try sendConcurrency ?? environment.value("SEND_CONCURRENCY") ?? 16
+        let concurrency: Int = try sendConcurrency ?? env.value("SEND_CONCURRENCY") ?? 16
         guard (1...256).contains(concurrency) else { throw ValidationError("--send-concurrency must be 1...256") }
-        let retries: Int = try retryLimit ?? environment.value("RETRY_LIMIT") ?? 5
+        let retries: Int = try retryLimit ?? env.value("RETRY_LIMIT") ?? 5
         guard (1...50).contains(retries) else { throw ValidationError("--retry-limit must be 1...50") }
-        let segmentSeconds: Int = try segmentIntervalS ?? environment.value("SEGMENT_INTERVAL_S") ?? 600
+        let segmentSeconds: Int = try segmentIntervalS ?? env.value("SEGMENT_INTERVAL_S") ?? 600
         guard (1...86_400).contains(segmentSeconds) else { throw ValidationError("--segment-interval-s must be 1...86400") }
-
-        var adapters: [any MessageAdapter] = []
-        let smtp: String = try smtpUrl ?? environment.value("SMTP_URL") ?? ""
-        if !smtp.isEmpty {
-            let from: String = try smtpFrom ?? environment.value("SMTP_FROM") ?? "Customer 360 <noreply@localhost>"
-            guard let adapter = SMTPAdapter(url: smtp, from: from, maxConnections: concurrency) else {
-                throw ValidationError("--smtp-url must look like smtp://host:port, not '\(smtp)'")
-            }
-            adapters.append(adapter)
-        }
-        let webhook: String = try webhookUrl ?? environment.value("WEBHOOK_URL") ?? ""
-        if !webhook.isEmpty {
-            let given: String = try webhookSecret ?? environment.value("WEBHOOK_SECRET") ?? ""
-            // A secret read from a file often ends in a newline that is not part of it.
-            let secret = given.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let adapter = WebhookAdapter(url: webhook, secret: secret) else {
-                throw ValidationError("--webhook-url must be an http(s) URL and --webhook-secret (or C360_OUTREACH_WEBHOOK_SECRET) set")
-            }
-            adapters.append(adapter)
-        }
-
-        let host = ServiceHost(identity: identity, configuration: try server.resolve(for: identity))
-        let database = try host.openDatabase()
-        let keyring = try keys.open(host: host, environment: environment)
-        let store = try OutreachStore(writer: database, keyring: keyring)
-        let credentials = host.configuration.peerCredentials
-        let profile = try PeerConnection(address: profileAddress, credentials: credentials)
-        let interaction = try PeerConnection(address: interactionAddress, credentials: credentials)
-        let feedback = try PeerConnection(address: feedbackAddress, credentials: credentials)
-        let success = try PeerConnection(address: successAddress, credentials: credentials)
-        let deadline = Duration.milliseconds(deadlineMs)
-        host.logger.notice("peers", metadata: [
-            "profile": "\(profileAddress)", "interaction": "\(interactionAddress)", "feedback": "\(feedbackAddress)",
-            "success": "\(successAddress)", "deadline_ms": "\(deadlineMs)",
-        ])
-        host.logger.notice("delivery", metadata: [
-            "smtp": "\(smtp.isEmpty ? "off (email not sent)" : smtp)",
-            "webhook": "\(webhook.isEmpty ? "off (sms and push not sent)" : webhook)",
-            "frequency_cap": "\(cap)", "send_concurrency": "\(concurrency)", "retry_limit": "\(retries)",
-        ])
-
-        let changes = try changeFeed.feed(writer: database, identity: identity, environment: environment, logger: host.logger)
-        let planner = SendPlanner(store: store, profile: profile.client, adapters: adapters, cap: cap, deadline: deadline)
-        let directory = CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client))
-        let service = OutreachService(store: store, customers: directory, planner: planner, changes: changes)
-        let reader = FactReader(profile: profile.client, interaction: interaction.client, feedback: feedback.client,
-                                success: success.client, deadline: deadline)
-        let followers = ReadModelUpkeep.followers(
-            peers: [(.profile, profile.client, "customer360.v1.ProfileService"),
-                    (.interaction, interaction.client, "customer360.v1.InteractionService"),
-                    (.feedback, feedback.client, "customer360.v1.FeedbackService"),
-                    (.success, success.client, "customer360.v1.SuccessService")],
-            store: store, profile: profile.client, delay: .milliseconds(refreshMs), logger: host.logger)
-        let refresher = ReadModelUpkeep.refresher(store: store, reader: reader, logger: host.logger)
-        let shredder = ReadModelUpkeep.shredder(store: store, logger: host.logger)
-        let clock = SegmentClock(store: store, interval: .seconds(segmentSeconds), logger: host.logger)
-        let dispatcher = MessageDispatcher(
-            store: store, planner: planner, interaction: interaction.client, logger: host.logger,
-            concurrency: concurrency, retryLimit: retries, deadline: deadline)
-        let journeys = JourneyRunner(store: store, profile: profile.client, success: success.client,
-                                     feedback: feedback.client, logger: host.logger, deadline: deadline)
-        try await host.serviceGroup(
-            serving: [service], database: database,
-            background: [profile, interaction, feedback, success, changes, refresher, shredder, clock, dispatcher, journeys,
-                         KeyRotation(keyring: keyring, logger: host.logger)] + followers
-        ).run()
+        let smtp: String = try smtpUrl ?? env.value("SMTP_URL") ?? ""
+        let webhook: String = try webhookUrl ?? env.value("WEBHOOK_URL") ?? ""
+        // A secret read from a file often ends in a newline that is not part of it.
+        let secret = (try webhookSecret ?? env.value("WEBHOOK_SECRET") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        return OutreachServiceConfiguration(
+            server: try server.resolve(for: identity, environment: environment), keyring: try keys.resolve(env),
+            changeFeed: try changeFeed.resolve(env), profileAddress: try profile.resolve(env),
+            interactionAddress: try interaction.resolve(env), feedbackAddress: try feedback.resolve(env),
+            successAddress: try success.resolve(env), peerDeadline: try peerDeadline.resolve(env),
+            refreshDelay: .milliseconds(refreshMs),
+            smtp: smtp.isEmpty ? nil : .init(url: smtp, from: try smtpFrom ?? env.value("SMTP_FROM") ?? "Customer 360 <noreply@localhost>"),
+            webhook: webhook.isEmpty ? nil : .init(url: webhook, secret: secret),
+            frequencyCap: cap, sendConcurrency: concurrency, retryLimit: retries,
+            segmentInterval: .seconds(segmentSeconds))
     }
 }

@@ -3,7 +3,7 @@ import C360ChangeFeed
 import C360Clients
 import C360ServerKit
 import Foundation
-import ProfileService
+import C360Profile
 import ServiceLifecycle
 
 /// `profile-service`: who the customer is. Parses its options and runs until SIGTERM/SIGINT.
@@ -37,8 +37,8 @@ struct ProfileServiceCommand: AsyncParsableCommand {
     @Option(help: "A loyalty program to run (JSON, see deploy/loyalty-program.json); without it points move only through EarnPoints/RedeemPoints. [env: C360_PROFILE_LOYALTY_PROGRAM]")
     var loyaltyProgram: String?
 
-    @Option(help: "interaction-service address, whose purchases the loyalty program reads. [env: C360_PROFILE_INTERACTION_ADDR] (default: 127.0.0.1:50052)")
-    var interactionAddr: String?
+    /// interaction-service, whose purchases the loyalty program reads.
+    @OptionGroup var interaction: PeerAddressOption<InteractionPeer>
 
     @Option(help: "Evaluate a customer's loyalty this long after the first purchase of a burst, in milliseconds. [env: C360_PROFILE_LOYALTY_DELAY_MS] (default: 500)")
     var loyaltyDelayMs: Int?
@@ -47,9 +47,14 @@ struct ProfileServiceCommand: AsyncParsableCommand {
     var loyaltyClockMinutes: Int?
 
     func run() async throws {
-        let environment = EnvironmentReader(service: .profile, environment: ProcessInfo.processInfo.environment)
+        try await makeProfileServiceGroup(try resolve()).run()
+    }
+
+    /// The flags, else `C360_PROFILE_*`, else the defaults (`ProfileServiceConfiguration` lists them).
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ProfileServiceConfiguration {
+        let env = EnvironmentReader(service: .profile, environment: environment)
         let program: LoyaltyProgram?
-        if let path: String = try loyaltyProgram ?? environment.value("LOYALTY_PROGRAM"), !path.isEmpty {
+        if let path: String = try loyaltyProgram ?? env.value("LOYALTY_PROGRAM"), !path.isEmpty {
             do {
                 program = try LoyaltyProgram.load(contentsOf: URL(fileURLWithPath: path))
             } catch let error as LoyaltyProgramError {
@@ -58,41 +63,16 @@ struct ProfileServiceCommand: AsyncParsableCommand {
         } else {
             program = nil
         }
-        let interactionAddress = try environment.peerAddress(interactionAddr, key: "INTERACTION_ADDR", default: "127.0.0.1:50052")
-        let delayMs: Int = try loyaltyDelayMs ?? environment.value("LOYALTY_DELAY_MS") ?? 500
+        let delayMs: Int = try loyaltyDelayMs ?? env.value("LOYALTY_DELAY_MS") ?? 500
         guard (0...600_000).contains(delayMs) else { throw ValidationError("--loyalty-delay-ms must be 0...600000, not \(delayMs)") }
-        let clockMinutes: Int = try loyaltyClockMinutes ?? environment.value("LOYALTY_CLOCK_MINUTES") ?? 60
+        let clockMinutes: Int = try loyaltyClockMinutes ?? env.value("LOYALTY_CLOCK_MINUTES") ?? 60
         guard (1...1_440).contains(clockMinutes) else {
             throw ValidationError("--loyalty-clock-minutes must be 1...1440, not \(clockMinutes)")
         }
-
-        let host = ServiceHost(identity: .profile, configuration: try server.resolve(for: .profile))
-        let database = try host.openDatabase()
-        let keyring = try keys.open(host: host, environment: environment)
-        let store = try ProfileStore(writer: database, keyring: keyring)
-        let changes = try changeFeed.feed(writer: database, identity: .profile, environment: environment, logger: host.logger)
-        var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
-        if let program {
-            let interaction = try PeerConnection(address: interactionAddress, credentials: host.configuration.peerCredentials)
-            background += [
-                interaction,
-                LoyaltyAutomation.follower(interaction: interaction.client, store: store, delay: .milliseconds(delayMs),
-                                           logger: host.logger),
-                LoyaltyAutomation.worker(store: store, purchases: PurchaseReader(interaction: interaction.client, deadline: .seconds(5)),
-                                         program: program, logger: host.logger),
-                LoyaltyClock(store: store, interval: .seconds(clockMinutes * 60), logger: host.logger),
-            ]
-            host.logger.notice("loyalty program running", metadata: [
-                "program": "\(program.version)", "currency": "\(program.currencyCode)",
-                "tier_window_days": "\(program.tierWindowDays)", "points_expire_after_days": "\(program.pointsExpireAfterDays)",
-                "interaction": "\(interactionAddress)",
-            ])
-        } else {
-            host.logger.notice("loyalty program off: points move only through EarnPoints and RedeemPoints (--loyalty-program FILE runs one)")
-        }
-        try await host.serviceGroup(
-            serving: [ProfileService(store: store, changes: changes, loyaltyProgram: program)], database: database,
-            background: background
-        ).run()
+        return ProfileServiceConfiguration(
+            server: try server.resolve(for: .profile, environment: environment), keyring: try keys.resolve(env),
+            changeFeed: try changeFeed.resolve(env), loyaltyProgram: program,
+            interactionAddress: try interaction.resolve(env), loyaltyDelay: .milliseconds(delayMs),
+            loyaltyClockInterval: .seconds(clockMinutes * 60))
     }
 }

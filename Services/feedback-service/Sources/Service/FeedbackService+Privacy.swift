@@ -28,7 +28,7 @@ extension FeedbackService {
         // reach the data stored under it.
         let customerID = try Validate.id(request.customerID, field: "customer_id")
         let erased = try await store.erase(customer: customerID)
-        RequestContext.logger(or: .init(label: "feedback-service")).notice(
+        RequestContext.logger(or: .init(label: ServiceIdentity.feedback.name)).notice(
             "customer data erased", metadata: ["customer_id": "\(customerID)", "responses": "\(erased.responses)",
                                                "votes": "\(erased.votes)", "churn_reasons": "\(erased.churnReasons)"])
         return .with {

@@ -38,7 +38,7 @@ extension GatewayService {
 
                 var withdrawn = Set<Customer360_V1_Channel>()
                 do {
-                    guard let customer = profileCustomer else { throw RPCError(code: .unavailable, message: "profile-service") }
+                    guard let customer = profileCustomer else { throw RPCError(code: .unavailable, message: ServiceIdentity.profile.name) }
                     let consents = try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
                     withdrawn = Set(consents.consents.filter { $0.purpose == .marketing && $0.status == .withdrawn }.map(\.channel))
                     var history: [String] = []

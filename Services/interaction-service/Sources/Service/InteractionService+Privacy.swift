@@ -28,7 +28,7 @@ extension InteractionService {
         // reach the data stored under it.
         let customerID = try Validate.id(request.customerID, field: "customer_id")
         let erased = try await store.eraseCustomer(customerID)
-        RequestContext.logger(or: .init(label: "interaction-service")).notice(
+        RequestContext.logger(or: .init(label: ServiceIdentity.interaction.name)).notice(
             "customer data erased", metadata: ["customer_id": "\(customerID)", "touchpoints": "\(erased.touchpoints)"])
         return .with {
             $0.customerID = customerID

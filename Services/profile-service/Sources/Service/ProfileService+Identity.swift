@@ -16,7 +16,7 @@ extension ProfileService {
         let requestedBy = try Validate.text(request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
         let (result, entry) = try await store.merge(
             survivor: survivor, merged: merged, request: MergeRequest(reason: .manual, note: note, requestedBy: requestedBy))
-        RequestContext.logger(or: .init(label: "profile-service")).notice("customers merged", metadata: [
+        RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice("customers merged", metadata: [
             "survivor": "\(result.id)", "merged": "\(merged)", "merge_id": "\(entry?.id ?? "-")",
         ])
         return result.proto

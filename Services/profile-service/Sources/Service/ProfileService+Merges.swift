@@ -18,7 +18,7 @@ extension ProfileService {
         let mergeID = try Validate.id(request.mergeID, field: "merge_id")
         let requestedBy = try Validate.text(request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
         let result = try await store.unmergeCustomers(mergeID: mergeID, requestedBy: requestedBy)
-        RequestContext.logger(or: .init(label: "profile-service")).notice("merge undone", metadata: [
+        RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice("merge undone", metadata: [
             "merge_id": "\(mergeID)", "survivor": "\(result.survivor.id)", "restored": "\(result.restored.id)",
         ])
         return .with {

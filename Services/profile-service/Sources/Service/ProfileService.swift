@@ -99,7 +99,7 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     ) async throws -> Customer360_V1_EraseCustomerResponse {
         let id = try Validate.id(request.customerID, field: "customer_id")
         let erased = try await store.eraseCustomer(id)
-        RequestContext.logger(or: .init(label: "profile-service")).notice(
+        RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "customer erased", metadata: ["customer_id": "\(erased.id)", "erased_now": "\(erased.erasedNow)"])
         return .with {
             $0.customerID = erased.id

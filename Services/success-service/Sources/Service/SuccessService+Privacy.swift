@@ -31,7 +31,7 @@ extension SuccessService {
         // The id as given: after profile-service erased the customer it no longer resolves.
         let customerID = try Validate.id(request.customerID, field: "customer_id")
         let erased = try await store.erase(customerID: customerID)
-        RequestContext.logger(or: .init(label: "success-service")).notice(
+        RequestContext.logger(or: .init(label: ServiceIdentity.success.name)).notice(
             "customer data erased", metadata: ["customer_id": "\(customerID)", "plans": "\(erased.plans)",
                                                "health_scores": "\(erased.healthScores)"])
         return .with {

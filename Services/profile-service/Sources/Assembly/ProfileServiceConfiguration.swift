@@ -1,0 +1,78 @@
+public import C360ChangeFeed
+public import C360Clients
+public import C360ServerKit
+public import ServiceLifecycle
+
+/// Everything profile-service needs to run, read once at start-up by `profile-service` from its flags and
+/// `C360_PROFILE_*` variables, or built by a test that runs the service in-process.
+///
+/// | key | flag | environment | default |
+/// |---|---|---|---|
+/// | `server` | `--host`, `--port`, `--data-dir`, `--tls-*` … (`ServerConfiguration`) | `C360_PROFILE_HOST` … | port 50051 |
+/// | `keyring` | `--kek-file`, `--retired-kek-file`, `--keyring` | `C360_PROFILE_KEK_FILE` … | a development KEK in the data directory |
+/// | `changeFeed` | `--change-retention-hours` | `C360_PROFILE_CHANGE_RETENTION_HOURS` | a week |
+/// | `loyaltyProgram` | `--loyalty-program` (a JSON file) | `C360_PROFILE_LOYALTY_PROGRAM` | none: points move only through EarnPoints/RedeemPoints |
+/// | `interactionAddress` | `--interaction-addr` | `C360_PROFILE_INTERACTION_ADDR` | `127.0.0.1:50052`, called only with a loyalty program |
+/// | `loyaltyDelay` | `--loyalty-delay-ms` | `C360_PROFILE_LOYALTY_DELAY_MS` | 500 ms |
+/// | `loyaltyClockInterval` | `--loyalty-clock-minutes` | `C360_PROFILE_LOYALTY_CLOCK_MINUTES` | an hour |
+public struct ProfileServiceConfiguration: Sendable {
+    public var server: ServerConfiguration
+    public var keyring: KeyringConfiguration
+    public var changeFeed: ChangeFeedConfiguration
+    /// The loyalty program to run, loaded and checked; `nil` runs none.
+    public var loyaltyProgram: LoyaltyProgram?
+    /// interaction-service, whose purchases the loyalty program reads.
+    public var interactionAddress: PeerAddress
+    /// A customer's loyalty is evaluated this long after the first purchase of a burst.
+    public var loyaltyDelay: Duration
+    /// How often points are expired (tiers are reviewed daily).
+    public var loyaltyClockInterval: Duration
+
+    public init(
+        server: ServerConfiguration, keyring: KeyringConfiguration = .init(), changeFeed: ChangeFeedConfiguration = .init(),
+        loyaltyProgram: LoyaltyProgram? = nil, interactionAddress: PeerAddress,
+        loyaltyDelay: Duration = .milliseconds(500), loyaltyClockInterval: Duration = .seconds(3_600)
+    ) {
+        self.server = server
+        self.keyring = keyring
+        self.changeFeed = changeFeed
+        self.loyaltyProgram = loyaltyProgram
+        self.interactionAddress = interactionAddress
+        self.loyaltyDelay = loyaltyDelay
+        self.loyaltyClockInterval = loyaltyClockInterval
+    }
+}
+
+/// profile-service assembled from `configuration`: its store, its feed, key rotation and, with a loyalty program,
+/// the purchase follower, worker and clock, served until SIGTERM/SIGINT (or the group's graceful shutdown) by one
+/// `ServiceGroup`.
+public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration) throws -> ServiceGroup {
+    let host = ServiceHost(identity: .profile, configuration: configuration.server)
+    let database = try host.openDatabase()
+    let keyring = try configuration.keyring.open(host: host)
+    let store = try ProfileStore(writer: database, keyring: keyring)
+    let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
+    var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
+    if let program = configuration.loyaltyProgram {
+        let interaction = try PeerConnection(address: configuration.interactionAddress,
+                                             credentials: host.configuration.peerCredentials)
+        background += [
+            interaction,
+            LoyaltyAutomation.follower(interaction: interaction.client, store: store, delay: configuration.loyaltyDelay,
+                                       logger: host.logger),
+            LoyaltyAutomation.worker(store: store, purchases: PurchaseReader(interaction: interaction.client, deadline: .seconds(5)),
+                                     program: program, logger: host.logger),
+            LoyaltyClock(store: store, interval: configuration.loyaltyClockInterval, logger: host.logger),
+        ]
+        host.logger.notice("loyalty program running", metadata: [
+            "program": "\(program.version)", "currency": "\(program.currencyCode)",
+            "tier_window_days": "\(program.tierWindowDays)", "points_expire_after_days": "\(program.pointsExpireAfterDays)",
+            "interaction": "\(configuration.interactionAddress)",
+        ])
+    } else {
+        host.logger.notice("loyalty program off: points move only through EarnPoints and RedeemPoints (--loyalty-program FILE runs one)")
+    }
+    return try host.serviceGroup(
+        serving: [ProfileService(store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram)],
+        database: database, background: background)
+}
