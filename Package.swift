@@ -255,6 +255,14 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
+        /// `expectStatus`/`expectOK`: how every test states a call's gRPC outcome (imports Testing, so apart from
+        /// C360TestSupport, which bench links).
+        .target(
+            name: "C360TestExpectations",
+            dependencies: [grpcCore],
+            path: "Tests/TestExpectations",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: [
@@ -268,7 +276,7 @@ let package = Package(
         .testTarget(
             name: "ProfileServiceTests",
             dependencies: [
-                "C360Profile", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport", grpcCore, grdb,
+                "C360Profile", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestExpectations", "C360TestSupport", grpcCore, grdb,
                 swiftProtobuf,
             ],
             path: "Tests/ProfileServiceTests",
@@ -323,7 +331,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb, swiftProtobuf,
+                "C360TestExpectations", "C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb, swiftProtobuf,
             ],
             path: "Tests/IntegrationTests",
             swiftSettings: strictSettings

@@ -1,5 +1,6 @@
 import C360Clients
 import C360Contracts
+import C360TestExpectations
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -40,22 +41,6 @@ private func withFrontDoor(_ body: (FrontDoor, GatewayStack) async throws -> Voi
                 success: .init(wrapping: client), gateway: stack.gateway, admin: admin, agent: agent, viewer: viewer,
                 analyst: analyst), stack)
         }
-    }
-}
-
-/// Expects `call` to fail with `code`, and the message to contain `fragment`.
-private func expectFailure(
-    _ code: RPCError.Code, containing fragment: String = "", sourceLocation: SourceLocation = #_sourceLocation,
-    _ call: () async throws -> Void
-) async {
-    do {
-        try await call()
-        Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        #expect(fragment.isEmpty || error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
     }
 }
 
@@ -132,16 +117,16 @@ struct GatewayForwardingTests {
     @Test("a role below the policy is refused naming the role it needs; no key or a bad one is UNAUTHENTICATED; nothing is stored")
     func refusals() async throws {
         try await withFrontDoor { door, _ in
-            await expectFailure(.permissionDenied, containing: "needs the agent role") {
+            await expectStatus(.permissionDenied, containing: "needs the agent role") {
                 _ = try await door.profiles.createCustomer(.with { $0.givenName = "Nope" }, metadata: door.viewer)
             }
-            await expectFailure(.permissionDenied, containing: "needs the analyst role") {
+            await expectStatus(.permissionDenied, containing: "needs the analyst role") {
                 _ = try await door.interactions.getRfmSegments(.init(), metadata: door.viewer)
             }
-            await expectFailure(.unauthenticated) {
+            await expectStatus(.unauthenticated) {
                 _ = try await door.profiles.createCustomer(.with { $0.givenName = "Nope" })
             }
-            await expectFailure(.unauthenticated) {
+            await expectStatus(.unauthenticated) {
                 _ = try await door.profiles.createCustomer(.with { $0.givenName = "Nope" }, metadata: bearer("c360_wrong"))
             }
             let listed = try await door.profiles.listCustomers(.init(), metadata: door.admin)
@@ -152,12 +137,12 @@ struct GatewayForwardingTests {
     @Test("an internal RPC is not served at the front door: UNIMPLEMENTED, even for an admin")
     func internalIsNotExposed() async throws {
         try await withFrontDoor { door, _ in
-            await expectFailure(.unimplemented) {
+            await expectStatus(.unimplemented) {
                 _ = try await door.profiles.resolveCustomers(.with {
                     $0.customerIds = ["01900000-0000-7000-8000-0000000000ff"]
                 }, metadata: door.admin)
             }
-            await expectFailure(.unimplemented) {
+            await expectStatus(.unimplemented) {
                 _ = try await door.profiles.upsertTraits(.init(), metadata: door.admin)
             }
         }
@@ -166,10 +151,10 @@ struct GatewayForwardingTests {
     @Test("a malformed request gets the owner's INVALID_ARGUMENT naming the field, passed through unchanged")
     func ownersStatusPassesThrough() async throws {
         try await withFrontDoor { door, _ in
-            await expectFailure(.invalidArgument, containing: "customer_id") {
+            await expectStatus(.invalidArgument, containing: "customer_id") {
                 _ = try await door.profiles.getLoyalty(.with { $0.customerID = "not-an-id" }, metadata: door.viewer)
             }
-            await expectFailure(.notFound, containing: "does not exist") {
+            await expectStatus(.notFound, containing: "does not exist") {
                 _ = try await door.profiles.getCustomer(.with { $0.customerID = "01900000-0000-7000-8000-0000000000ff" },
                                                         metadata: door.viewer)
             }
@@ -201,13 +186,13 @@ struct GatewayForwardingTests {
     func requestSizeLimits() async throws {
         try await withFrontDoor { door, _ in
             let huge = String(repeating: "x", count: 300 * 1024)
-            await expectFailure(.resourceExhausted, containing: "at most 262144 bytes") {
+            await expectStatus(.resourceExhausted, containing: "at most 262144 bytes") {
                 _ = try await door.profiles.createCustomer(.with { $0.givenName = huge }, metadata: door.agent)
             }
             #expect(try await door.profiles.listCustomers(.init(), metadata: door.agent).customers.isEmpty)
 
             let id = try await door.profiles.createCustomer(.with { $0.givenName = "Small" }, metadata: door.agent).customerID
-            await expectFailure(.resourceExhausted, containing: "RecordTouchpoints takes request messages of at most") {
+            await expectStatus(.resourceExhausted, containing: "RecordTouchpoints takes request messages of at most") {
                 _ = try await door.interactions.recordTouchpoints(metadata: door.agent) { writer in
                     try await writer.write(.with {
                         $0.customerID = id
@@ -234,7 +219,7 @@ struct GatewayForwardingTests {
                 $0.customerID = customer.customerID
                 $0.tags = ["audited"]
             }, metadata: door.agent)
-            await expectFailure(.invalidArgument) {
+            await expectStatus(.invalidArgument) {
                 _ = try await door.profiles.addTags(.with { $0.customerID = customer.customerID; $0.tags = ["Bad Tag"] },
                                                     metadata: door.agent)
             }
@@ -247,7 +232,7 @@ struct GatewayForwardingTests {
             let verified = try await door.gateway.verifyAuditLog(.init(), metadata: door.admin)
             #expect(verified.intact && verified.recordsChecked >= 3 && verified.headHash.count == 64, "\(verified)")
             #expect(log.records.allSatisfy { $0.hash.count == 64 })
-            await expectFailure(.permissionDenied) {
+            await expectStatus(.permissionDenied) {
                 _ = try await door.gateway.verifyAuditLog(.init(), metadata: door.agent)
             }
         }

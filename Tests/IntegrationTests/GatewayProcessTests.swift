@@ -1,5 +1,6 @@
 import C360Clients
 import C360Contracts
+import C360TestExpectations
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -16,34 +17,6 @@ private let allSections: Set<String> = [
 /// The metadata carrying `secret` as the gateway expects it.
 func bearer(_ secret: String) -> Metadata {
     ["authorization": "Bearer \(secret)"]
-}
-
-/// Expects `call` to fail with `code`.
-private func expectCode(
-    _ code: RPCError.Code, _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-    _ call: () async throws -> Void
-) async {
-    do {
-        try await call()
-        Issue.record("\(what): expected \(code), but the call succeeded", sourceLocation: sourceLocation)
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(what): \(error.code) \(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("\(what): expected \(code), got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
-/// Expects `call` to succeed.
-private func expectOK(
-    _ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ call: () async throws -> Void
-) async {
-    do {
-        try await call()
-    } catch let error as RPCError {
-        Issue.record("\(what): expected OK, got \(error.code) \(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("\(what): expected OK, got \(error)", sourceLocation: sourceLocation)
-    }
 }
 
 /// Every chunk ExportCustomerData streams for `customerID`.
@@ -90,17 +63,17 @@ struct GatewayProcessTests {
             // Without a usable key nothing gets through, whatever the method.
             let nobody = "01900000-0000-7000-8000-0000000000ff"
             let anyView = Customer360_V1_GetCustomer360Request.with { $0.customerID = nobody }
-            await expectCode(.unauthenticated, "no key") {
+            await expectStatus(.unauthenticated, "no key") {
                 _ = try await gateway.getCustomer360(anyView)
             }
-            await expectCode(.unauthenticated, "no key, admin method") {
+            await expectStatus(.unauthenticated, "no key, admin method") {
                 _ = try await gateway.listAuditLog(.init())
             }
-            await expectCode(.unauthenticated, "a garbage key") {
+            await expectStatus(.unauthenticated, "a garbage key") {
                 _ = try await gateway.getCustomer360(
                     anyView, metadata: bearer("c360_" + String(repeating: "0", count: 64)))
             }
-            await expectCode(.unauthenticated, "not a bearer token") {
+            await expectStatus(.unauthenticated, "not a bearer token") {
                 _ = try await gateway.getCustomer360(anyView, metadata: ["authorization": "Basic \(stack.adminSecret)"])
             }
 
@@ -129,10 +102,10 @@ struct GatewayProcessTests {
             }
             let listed = try await gateway.listApiKeys(.init(), metadata: admin).apiKeys
             #expect(listed.map(\.name) == ["it-agent", "it-analyst", "it-viewer", "bootstrap admin"])
-            await expectCode(.invalidArgument, "CreateApiKey without a role") {
+            await expectStatus(.invalidArgument, "CreateApiKey without a role") {
                 _ = try await gateway.createApiKey(.with { $0.name = "it-no-role" }, metadata: admin)
             }
-            await expectCode(.invalidArgument, "CreateApiKey expiring in the past") {
+            await expectStatus(.invalidArgument, "CreateApiKey expiring in the past") {
                 _ = try await gateway.createApiKey(.with {
                     $0.name = "it-expired"
                     $0.role = .viewer
@@ -163,7 +136,7 @@ struct GatewayProcessTests {
                 }
             }
             // analyze: not viewers.
-            await expectCode(.permissionDenied, "GetKpiDashboard as viewer") {
+            await expectStatus(.permissionDenied, "GetKpiDashboard as viewer") {
                 _ = try await gateway.getKpiDashboard(.init(), metadata: viewer)
             }
             for role in roles.dropFirst() {
@@ -173,7 +146,7 @@ struct GatewayProcessTests {
             }
             // write: agents and admins.
             for role in roles.prefix(2) {
-                await expectCode(.permissionDenied, "CreateCustomer as \(role.name)") {
+                await expectStatus(.permissionDenied, "CreateCustomer as \(role.name)") {
                     _ = try await gateway.createCustomer(.with { $0.givenName = "Denied \(role.name)" },
                                                          metadata: role.metadata)
                 }
@@ -186,22 +159,22 @@ struct GatewayProcessTests {
             }
             // administer: admins only.
             for role in roles.prefix(3) {
-                await expectCode(.permissionDenied, "CreateApiKey as \(role.name)") {
+                await expectStatus(.permissionDenied, "CreateApiKey as \(role.name)") {
                     _ = try await gateway.createApiKey(.with {
                         $0.name = "it-escalation"
                         $0.role = .admin
                     }, metadata: role.metadata)
                 }
-                await expectCode(.permissionDenied, "ListAuditLog as \(role.name)") {
+                await expectStatus(.permissionDenied, "ListAuditLog as \(role.name)") {
                     _ = try await gateway.listAuditLog(.init(), metadata: role.metadata)
                 }
-                await expectCode(.permissionDenied, "EraseCustomer as \(role.name)") {
+                await expectStatus(.permissionDenied, "EraseCustomer as \(role.name)") {
                     _ = try await gateway.eraseCustomer(.with {
                         $0.customerID = customer.customerID
                         $0.reason = "test"
                     }, metadata: role.metadata)
                 }
-                await expectCode(.permissionDenied, "ExportCustomerData as \(role.name)") {
+                await expectStatus(.permissionDenied, "ExportCustomerData as \(role.name)") {
                     _ = try await exportChunks(gateway, customer.customerID, metadata: role.metadata)
                 }
             }
@@ -240,10 +213,10 @@ struct GatewayProcessTests {
             // Revoking again changes nothing; the last admin key and unknown keys cannot be revoked.
             let again = try await gateway.revokeApiKey(.with { $0.keyID = viewerKey.apiKey.keyID }, metadata: admin)
             #expect(again.revokedAt == revoked.revokedAt)
-            await expectCode(.failedPrecondition, "revoking the last admin key") {
+            await expectStatus(.failedPrecondition, "revoking the last admin key") {
                 _ = try await gateway.revokeApiKey(.with { $0.keyID = bootstrap.keyID }, metadata: admin)
             }
-            await expectCode(.notFound, "revoking an unknown key") {
+            await expectStatus(.notFound, "revoking an unknown key") {
                 _ = try await gateway.revokeApiKey(.with { $0.keyID = nobody }, metadata: admin)
             }
             let active = try await gateway.listApiKeys(.init(), metadata: admin).apiKeys
@@ -385,10 +358,10 @@ struct GatewayProcessTests {
             }
             #expect(outcomes["profile"] == .nothingToErase, "\(erasedAgain.results)")
             #expect(erasedAgain.results.allSatisfy { $0.recordsErased == 0 })
-            await expectCode(.notFound, "the 360° view of an erased customer") {
+            await expectStatus(.notFound, "the 360° view of an erased customer") {
                 _ = try await gateway.getCustomer360(.with { $0.customerID = id }, metadata: agent)
             }
-            await expectCode(.notFound, "the 360° view of an erased customer by email") {
+            await expectStatus(.notFound, "the 360° view of an erased customer by email") {
                 _ = try await gateway.getCustomer360(.with {
                     $0.identifier = .with {
                         $0.kind = .email

@@ -1,5 +1,6 @@
 import C360Clients
 import C360Contracts
+import C360TestExpectations
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -72,7 +73,7 @@ struct LoyaltyAutomationTests {
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
                 let customerID = try await withConnectedClient(to: plain.address) { client in
                     let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
-                    #expect(await code(of: { _ = try await profiles.getLoyaltyProgram(.init()) }) == .failedPrecondition)
+                    await expectStatus(.failedPrecondition) { _ = try await profiles.getLoyaltyProgram(.init()) }
                     return try await profiles.createCustomer(.with { $0.givenName = "Leila" }).customerID
                 }
                 _ = try await interactions.recordTouchpoint(purchase("p1", customer: customerID, order: "o1", cents: 60_000))

@@ -1,5 +1,6 @@
 import C360Clients
 import C360Contracts
+import C360TestExpectations
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -282,12 +283,12 @@ struct OutreachTests {
     func badInput() async throws {
         try await withOutreachSystem { system in
             let outreach = system.outreach
-            #expect(await code { _ = try await outreach.createSegment(.with { $0.name = "x" }) } == .invalidArgument)
-            #expect(await code { _ = try await outreach.getSegment(.with { $0.segmentID = "nope" }) } == .notFound)
-            #expect(await code { _ = try await outreach.putTemplate(.with { $0.templateID = "t"; $0.name = "t"; $0.purpose = .marketing; $0.variants = [.with { $0.channel = .email; $0.language = "en"; $0.body = "{{nickname}}" }] }) } == .invalidArgument)
-            #expect(await code { _ = try await outreach.sendMessage(.with { $0.customerID = "not-an-id"; $0.templateID = "t"; $0.idempotencyKey = "k" }) } == .invalidArgument)
-            #expect(await code { _ = try await outreach.startCampaign(.with { $0.segmentID = "nope"; $0.templateID = "nope" }) } == .notFound)
-            #expect(await code { _ = try await outreach.listMessages(.init()) } == .invalidArgument)
+            await expectStatus(.invalidArgument) { _ = try await outreach.createSegment(.with { $0.name = "x" }) }
+            await expectStatus(.notFound) { _ = try await outreach.getSegment(.with { $0.segmentID = "nope" }) }
+            await expectStatus(.invalidArgument) { _ = try await outreach.putTemplate(.with { $0.templateID = "t"; $0.name = "t"; $0.purpose = .marketing; $0.variants = [.with { $0.channel = .email; $0.language = "en"; $0.body = "{{nickname}}" }] }) }
+            await expectStatus(.invalidArgument) { _ = try await outreach.sendMessage(.with { $0.customerID = "not-an-id"; $0.templateID = "t"; $0.idempotencyKey = "k" }) }
+            await expectStatus(.notFound) { _ = try await outreach.startCampaign(.with { $0.segmentID = "nope"; $0.templateID = "nope" }) }
+            await expectStatus(.invalidArgument) { _ = try await outreach.listMessages(.init()) }
             let segments = try await outreach.listSegments(.init()).segments
             let templates = try await outreach.listTemplates(.init()).templates
             #expect(segments.isEmpty && templates.isEmpty)

@@ -1,5 +1,6 @@
 import C360Clients
 import C360Contracts
+import C360TestExpectations
 import C360TestSupport
 import Foundation
 #if canImport(FoundationNetworking)
@@ -255,12 +256,11 @@ struct WatchCustomer360Tests {
             } catch let error as RPCError {
                 #expect(error.code == .invalidArgument && error.message.contains("customer_id"), "\(error)")
             }
-            let unknown = await code {
+            await expectStatus(.notFound) {
                 try await withWatch(stack.gateway, "01900000-0000-7000-8000-0000000000ff", metadata: admin) {
                     _ = try await $0.next()
                 }
             }
-            #expect(unknown == .notFound)
         }
     }
 
@@ -329,7 +329,7 @@ struct WatchCustomer360Tests {
             let admin = bearer(stack.adminSecret)
             let ada = try await stack.gateway.createCustomer(.with { $0.givenName = "Ada" }, metadata: admin).customerID
             let exit = Mutex<Task<ProcessExit, any Error>?>(nil)
-            let end = await code {
+            await expectStatus(.unavailable) {
                 try await withWatch(stack.gateway, ada, metadata: admin) { updates in
                     _ = try await updates.next()
                     let gateway = stack.gatewayProcess
@@ -337,7 +337,6 @@ struct WatchCustomer360Tests {
                     while true { _ = try await updates.next() }
                 }
             }
-            #expect(end == .unavailable)
             let terminated = try #require(exit.withLock { $0 })
             #expect(try await terminated.value == .exited(0))
         }

@@ -1,5 +1,6 @@
 import C360Contracts
 import C360ServerKit
+import C360TestExpectations
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -16,22 +17,6 @@ private func withProfileClient(
     let service = ProfileService(store: try makeStore(clock: clock), now: { clock.now() })
     try await InProcessServer.withClient(serving: [service]) { client in
         try await body(Customer360_V1_ProfileService.Client(wrapping: client))
-    }
-}
-
-/// Expects `call` to fail with `code` and a message containing `fragment`.
-private func expectStatus(
-    _ code: RPCError.Code, containing fragment: String, sourceLocation: SourceLocation = #_sourceLocation,
-    _ call: () async throws -> Void
-) async {
-    do {
-        try await call()
-        Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error.message)", sourceLocation: sourceLocation)
-        #expect(error.message.contains(fragment), "message: \(error.message)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected RPCError, got \(error)", sourceLocation: sourceLocation)
     }
 }
 
