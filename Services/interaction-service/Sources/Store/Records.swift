@@ -16,8 +16,9 @@ public import GRDB
 //
 // Enum columns decode into the domain enums, so a value this version does not know fails the read with GRDB's
 // `RowDecodingError`, which names the column, the row and the query. `Channel` (C360ServerKit) decodes through its
-// `Codable` conformance, as in profile-service's records: a `DatabaseValueConvertible` conformance belongs beside
-// the type in Shared/, not in each service.
+// `Codable` conformance, as in profile-service's records, so an unknown channel fails with a `DecodingError` that
+// names the column and the value but not the row: a `DatabaseValueConvertible` conformance belongs beside the type
+// in Shared/, not in each service (two services linked into one binary would declare it twice).
 //
 // Writes on the ingest path stay hand-written SQL through cached statements (`Touchpoint.insertArguments`,
 // `Ticket.arguments`, `InteractionStore.updateSummary`): a record's persistence methods build their statement on
