@@ -7,9 +7,9 @@ extension FeedbackStore {
     /// Stores a churn reason, unless its id is already stored.
     public func record(_ reason: ChurnReason) async throws -> RecordOutcome<ChurnReason> {
         try await writer.write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM churn_reason WHERE churnReasonId = ?",
-                                               arguments: [reason.id]) {
-                return .duplicate(try ChurnReason(row: existing, keyring: keyring))
+            if let existing = try ChurnReasonRecord.fetchOne(
+                db, sql: "SELECT * FROM churn_reason WHERE churnReasonId = ?", arguments: [reason.id]) {
+                return .duplicate(try existing.domain(keyring: keyring))
             }
             var reason = reason
             reason.customerID = try CustomerAlias.survivor(db, of: reason.customerID)
@@ -33,18 +33,15 @@ extension FeedbackStore {
     public func churnReasonTally(from: Date?, until: Date?) async throws -> ChurnReasonTally {
         try await writer.read { db in
             let (bounds, arguments) = InstantBounds(from: from, until: until).sql("churnedAt")
-            let categories = try Row.fetchAll(db, sql: """
+            let categories = try ChurnCategoryCountRow.fetchAll(db, sql: """
                 SELECT category, COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers
                 FROM churn_reason WHERE 1\(bounds) GROUP BY category ORDER BY reasons DESC, category
-                """, arguments: arguments).map { row in
-                ChurnReasonCount(category: try StoredValue.decode(ChurnReasonCategory.self, row["category"]),
-                                 reasons: row["reasons"], customers: row["customers"])
-            }
-            let totals = try Row.fetchOne(db, sql: """
+                """, arguments: arguments).map(\.count)
+            let totals = try ChurnTotalsRow.fetchOne(db, sql: """
                 SELECT COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers FROM churn_reason WHERE 1\(bounds)
                 """, arguments: arguments)
-            return ChurnReasonTally(categories: categories, reasons: totals?["reasons"] ?? 0,
-                                    churnedCustomers: totals?["customers"] ?? 0)
+            return ChurnReasonTally(categories: categories, reasons: totals?.reasons ?? 0,
+                                    churnedCustomers: totals?.customers ?? 0)
         }
     }
 }

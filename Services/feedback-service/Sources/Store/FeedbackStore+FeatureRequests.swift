@@ -100,11 +100,8 @@ extension FeedbackStore {
             }
             sql += " ORDER BY \(key) DESC, seq DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            return try Page(fetched: rows, limit: limit).map { row in
-                (FeatureRequestTally(request: try FeatureRequest(row: row), windowVotes: row["windowVotes"]),
-                 ListPosition(key: row[key], seq: row["seq"]))
-            }
+            let rows = try FeatureRequestTallyRow.fetchAll(db, sql: sql, arguments: arguments)
+            return Page(fetched: rows, limit: limit).map { row in (row.tally, row.listPosition(filter.order)) }
         }
     }
 
@@ -125,8 +122,8 @@ extension FeedbackStore {
     }
 
     func fetchFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest? {
-        try Row.fetchOne(db, sql: "SELECT * FROM feature_request WHERE featureRequestId = ?", arguments: [id])
-            .map(FeatureRequest.init(row:))
+        try FeatureRequestRecord.fetchOne(db, sql: "SELECT * FROM feature_request WHERE featureRequestId = ?",
+                                          arguments: [id])?.domain
     }
 
     private func requireFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest {

@@ -17,18 +17,19 @@ extension FeedbackStore {
         // A vote both cast stays the survivor's; the merged one leaves the tally, kept whole in the journal.
         // The payload is built here, not with SQL's json_object: the comment is sealed bytes, which JSON holds as
         // base64 (and `SealedText` reads back from the column `unrekey` writes it to).
-        let doubled = try Row.fetchAll(db, sql: """
+        let doubled = try DroppedVoteRow.fetchAll(db, sql: """
             SELECT featureRequestId, comment, channel, votedAt
             FROM feature_vote AS mine WHERE customerId = ?1
               AND EXISTS (SELECT 1 FROM feature_vote WHERE customerId = ?2 AND featureRequestId = mine.featureRequestId)
             """, arguments: [merged, survivor])
         for vote in doubled {
-            let comment: SealedText = vote["comment"]
-            var payload: [String: Any] = ["comment": comment.isEmpty ? "" : comment.combined.base64EncodedString(),
-                                          "votedAt": vote["votedAt"] as Int64]
-            payload["channel"] = vote["channel"] as String?
+            var payload: [String: Any] = [
+                "comment": vote.comment.isEmpty ? "" : vote.comment.combined.base64EncodedString(),
+                "votedAt": vote.votedAt,
+            ]
+            payload["channel"] = vote.channel
             try MergeJournal.recordDropped(
-                db, merged: merged, survivor: survivor, table: "feature_vote_dropped", key: vote["featureRequestId"],
+                db, merged: merged, survivor: survivor, table: "feature_vote_dropped", key: vote.featureRequestId,
                 payload: String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]),
                                 as: UTF8.self))
         }

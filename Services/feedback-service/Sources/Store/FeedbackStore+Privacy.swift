@@ -28,9 +28,9 @@ extension FeedbackStore {
         while true {
             let start = after
             let rows = try await writer.read { db in
-                try Row.fetchAll(db, sql: """
+                try SurveyResponseRecord.fetchAll(db, sql: """
                     SELECT * FROM survey_response WHERE customerId = ? AND seq > ? ORDER BY seq LIMIT ?
-                    """, arguments: [customerID, start, chunkSize]).map { (try SurveyResponse(row: $0, keyring: keyring), $0["seq"] as Int64) }
+                    """, arguments: [customerID, start, chunkSize]).map { (try $0.domain(keyring: keyring), $0.seq ?? 0) }
             }
             guard let last = rows.last else { break }
             try await deliver(FeedbackExportChunk(responses: rows.map(\.0)))
@@ -38,12 +38,13 @@ extension FeedbackStore {
             if rows.count < chunkSize { break }
         }
         let (votes, reasons) = try await writer.read { db in
-            let votes = try Row.fetchAll(db, sql: """
+            let votes = try ExportedVoteRow.fetchAll(db, sql: """
                 SELECT v.*, f.title FROM feature_vote v JOIN feature_request f USING (featureRequestId)
                 WHERE v.customerId = ? ORDER BY v.votedAt
-                """, arguments: [customerID]).map { try FeatureVote(row: $0, keyring: keyring) }
-            let reasons = try Row.fetchAll(db, sql: "SELECT * FROM churn_reason WHERE customerId = ? ORDER BY seq",
-                                           arguments: [customerID]).map { try ChurnReason(row: $0, keyring: keyring) }
+                """, arguments: [customerID]).map { try $0.domain(keyring: keyring) }
+            let reasons = try ChurnReasonRecord.fetchAll(
+                db, sql: "SELECT * FROM churn_reason WHERE customerId = ? ORDER BY seq", arguments: [customerID])
+                .map { try $0.domain(keyring: keyring) }
             return (votes, reasons)
         }
         for start in stride(from: 0, to: votes.count, by: chunkSize) {

@@ -67,9 +67,9 @@ extension FeedbackStore {
             }
             sql += " ORDER BY answeredAt DESC, seq DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            return try Page(fetched: rows, limit: limit).map { row in
-                (try SurveyResponse(row: row, keyring: keyring), ListPosition(key: row["answeredAt"], seq: row["seq"]))
+            let records = try SurveyResponseRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: records, limit: limit).map { record in
+                (try record.domain(keyring: keyring), record.listPosition)
             }
         }
     }
@@ -82,14 +82,14 @@ extension FeedbackStore {
             filter.from = from
             filter.until = until
             let (sql, arguments) = Self.responseQuery(filter)
-            return try Row.fetchAll(db, sql: sql + " ORDER BY answeredAt, seq", arguments: arguments)
-                .map { try SurveyResponse(row: $0, keyring: keyring) }
+            return try SurveyResponseRecord.fetchAll(db, sql: sql + " ORDER BY answeredAt, seq", arguments: arguments)
+                .map { try $0.domain(keyring: keyring) }
         }
     }
 
     func fetchResponse(_ db: Database, id: String) throws -> SurveyResponse? {
-        try Row.fetchOne(db, sql: "SELECT * FROM survey_response WHERE responseId = ?", arguments: [id])
-            .map { try SurveyResponse(row: $0, keyring: keyring) }
+        try SurveyResponseRecord.fetchOne(db, sql: "SELECT * FROM survey_response WHERE responseId = ?", arguments: [id])
+            .map { try $0.domain(keyring: keyring) }
     }
 
     private static func responseQuery(_ filter: ResponseFilter) -> (String, StatementArguments) {

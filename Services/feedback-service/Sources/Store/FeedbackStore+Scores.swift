@@ -82,20 +82,12 @@ extension FeedbackStore {
         if !keys.isEmpty {
             sql += " GROUP BY " + keys.joined(separator: ", ") + " ORDER BY " + keys.joined(separator: ", ")
         }
-        return try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
-            var aggregate = ScoreAggregate()
-            aggregate.responses = row["responses"]
-            guard aggregate.responses > 0 || keys.isEmpty else { return nil }
-            aggregate.nps = NpsCounts(promoters: row["promoters"], passives: row["passives"], detractors: row["detractors"])
-            aggregate.csat = CsatCounts(responses: row["csatResponses"], satisfied: row["satisfied"])
-            aggregate.ces = CesSums(responses: row["cesResponses"], scoreSum: row["cesSum"])
-            aggregate.customResponses = row["customResponses"]
-            aggregate.sentiment = SentimentTally(positive: row["positive"], neutral: row["neutral"],
-                                                 negative: row["negative"], scoreSum: row["sentimentSum"])
-            var group = ScoreGroup(aggregate: aggregate)
-            if dimensions.contains(.survey) { group.surveyID = row["surveyId"] }
-            if dimensions.contains(.channel) { group.channel = Channel(rawValue: row["channel"]) }
-            if dimensions.contains(.language) { group.language = row["surveyLanguage"] }
+        return try ScoreAggregateRow.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
+            guard row.responses > 0 || keys.isEmpty else { return nil }
+            var group = ScoreGroup(aggregate: row.aggregate)
+            if dimensions.contains(.survey) { group.surveyID = row.surveyId ?? "" }
+            if dimensions.contains(.channel) { group.channel = row.channel.flatMap(Channel.init(rawValue:)) }
+            if dimensions.contains(.language) { group.language = row.surveyLanguage ?? "" }
             return group
         }
     }

@@ -67,14 +67,12 @@ extension FeedbackStore {
             }
             sql += " ORDER BY seq DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            return try Page(fetched: rows, limit: limit).map { row in
-                (try Survey(row: row), ListPosition(key: row["seq"], seq: row["seq"]))
-            }
+            let records = try SurveyRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return Page(fetched: records, limit: limit).map { record in (record.domain, record.listPosition) }
         }
     }
 
     func fetchSurvey(_ db: Database, id: String) throws -> Survey? {
-        try Row.fetchOne(db, sql: "SELECT * FROM survey WHERE surveyId = ?", arguments: [id]).map(Survey.init(row:))
+        try SurveyRecord.fetchOne(db, sql: "SELECT * FROM survey WHERE surveyId = ?", arguments: [id])?.domain
     }
 }

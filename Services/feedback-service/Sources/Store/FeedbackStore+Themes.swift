@@ -96,11 +96,10 @@ extension FeedbackStore {
             return ThemesInPeriod(start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
                                   comments: comments, themes: [])
         }
-        let candidates = try Row.fetchAll(db, sql: "SELECT * FROM (\(counted)) WHERE comments >= ?",
-                                          arguments: arguments + [boundary])
+        let candidates = try ThemeCandidateRow.fetchAll(db, sql: "SELECT * FROM (\(counted)) WHERE comments >= ?",
+                                                        arguments: arguments + [boundary])
         let top = try candidates
-            .map { row in (index: row["stemIndex"] as String, stem: try keyring.open(row["sealedStem"]),
-                           comments: row["comments"] as Int) }
+            .map { row in (index: row.stemIndex, stem: try keyring.open(row.sealedStem), comments: row.comments) }
             .sorted { ($1.comments, $0.stem) < ($0.comments, $1.stem) }
             .prefix(filter.limit)
         let samples = try db.cachedStatement(sql: """
@@ -108,12 +107,12 @@ extension FeedbackStore {
             WHERE \(conditions) AND t.stem = ? ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
             """)
         let themes = try top.map { group -> Theme in
-            let examples = try Row.fetchAll(samples, arguments: arguments + [group.index])
+            let examples = try ThemeSampleRow.fetchAll(samples, arguments: arguments + [group.index])
             var forms: [String: Int] = [:]
-            for example in examples { forms[try keyring.open(example["surface"]), default: 0] += 1 }
+            for example in examples { forms[try keyring.open(example.surface), default: 0] += 1 }
             let term = forms.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? group.stem
             return Theme(term: term, comments: group.comments,
-                         sampleResponseIDs: examples.prefix(Self.themeSamples).map { $0["responseId"] })
+                         sampleResponseIDs: examples.prefix(Self.themeSamples).map(\.responseId))
         }
         return ThemesInPeriod(start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
                               comments: comments, themes: themes)

@@ -132,6 +132,8 @@ public struct FeedbackStore: Sendable {
         }
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
+        // The migrations below read rows by column name rather than through the records of Records.swift: a
+        // migration reads the schema as it was when it landed (text in the clear), which the records no longer describe.
         migrator.registerMigration("v2: comments and churn reasons sealed under per-customer keys") { db in
             guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the feedback database needs its keyring") }
             for (table, key, column) in [("survey_response", "seq", "comment"), ("churn_reason", "seq", "text")] {

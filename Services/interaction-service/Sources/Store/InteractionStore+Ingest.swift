@@ -25,6 +25,8 @@ extension InteractionStore {
         let recordedAt = now()
         var outcomes: [IngestOutcome] = []
         outcomes.reserveCapacity(touchpoints.count)
+        // Hand-written and prepared once per connection on purpose, not `TouchpointRecord.insert`: a record's
+        // persistence methods build their statement on every call, and this runs for every ingested event.
         let insert = try db.cachedStatement(sql: """
             INSERT INTO touchpoint (\(Touchpoint.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             ON CONFLICT (eventId) DO NOTHING
@@ -70,8 +72,9 @@ extension InteractionStore {
     }
 
     func storedTouchpoint(_ db: Database, eventID: String) throws -> Touchpoint? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM touchpoint WHERE eventId = ?"), arguments: [eventID])
-            .map { try Touchpoint(row: $0, keyring: keyring) }
+        try TouchpointRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM touchpoint WHERE eventId = ?"),
+                                      arguments: [eventID])
+            .map { try $0.domain(keyring: keyring) }
     }
 
     /// Folds one stored touchpoint into its customer's counters.
@@ -137,10 +140,11 @@ extension InteractionStore {
         """
 
     func ticket(_ db: Database, id: String) throws -> Ticket? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket WHERE ticketId = ?"), arguments: [id])
-            .map { try Ticket(row: $0, keyring: keyring) }
+        try TicketRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket WHERE ticketId = ?"), arguments: [id])
+            .map { try $0.domain(keyring: keyring) }
     }
 
+    /// Through a cached statement rather than `TicketRecord.save`, for the same reason as the touchpoint insert.
     private func save(_ db: Database, ticket: Ticket) throws {
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO ticket (\(Ticket.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
             .execute(arguments: ticket.arguments(keyring: keyring))

@@ -81,10 +81,10 @@ extension InteractionStore {
     /// Rebuilds one customer's counters by folding their stored touchpoints again, in the order they were stored.
     func recomputeSummary(_ db: Database, customer customerID: String) throws {
         try db.execute(sql: "DELETE FROM customer_summary WHERE customerId = ?", arguments: [customerID])
-        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM touchpoint WHERE customerId = ? ORDER BY seq",
-                                       arguments: [customerID])
-        while let row = try rows.next() {
-            try updateSummary(db, with: Touchpoint(row: row, keyring: keyring))
+        let records = try TouchpointRecord.fetchCursor(db, sql: "SELECT * FROM touchpoint WHERE customerId = ? ORDER BY seq",
+                                                       arguments: [customerID])
+        while let record = try records.next() {
+            try updateSummary(db, with: record.domain(keyring: keyring))
         }
     }
 

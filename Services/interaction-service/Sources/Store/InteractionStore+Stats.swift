@@ -22,33 +22,31 @@ extension InteractionStore {
     /// The customer's lifetime counters, or nil when this service has nothing about them.
     public func totals(customer customerID: String) async throws -> (activity: ActivityTotals, commerce: CommerceTotals)? {
         try await writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer_summary WHERE customerId = ?",
-                                             arguments: [customerID]) else { return nil }
-            return (Self.activityTotals(row), Self.commerceTotals(row))
+            guard let summary = try CustomerSummaryRecord.fetchOne(
+                db, sql: "SELECT * FROM customer_summary WHERE customerId = ?", arguments: [customerID])
+            else { return nil }
+            return (summary.activityTotals, summary.commerceTotals)
         }
     }
 
     /// The customer's touchpoints in [from, until), as the engagement and best-contact calculators see them.
     public func activityEvents(customer customerID: String, from: Date?, until: Date?) async throws -> [ActivityEvent] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: """
+            try ActivityEventRow.fetchAll(db, sql: """
                 SELECT occurredAt, channel, direction FROM touchpoint
                 WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
                 """, arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max])
-                .compactMap(Touchpoint.activityEvent(row:))
+                .compactMap(\.activityEvent)
         }
     }
 
     /// Recency, frequency and monetary inputs of every customer with a purchase in the reporting currency.
     public func rfmInputs() async throws -> [RfmInput] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: """
+            try RfmInputRow.fetchAll(db, sql: """
                 SELECT lastPurchaseAt, orders, grossMinor - refundedMinor AS netMinor FROM customer_summary
                 WHERE orders > 0 AND lastPurchaseAt IS NOT NULL
-                """).map {
-                RfmInput(lastPurchaseAt: Date(unixMillis: $0["lastPurchaseAt"]), orders: $0["orders"],
-                         netMinor: $0["netMinor"])
-            }
+                """).map(\.rfmInput)
         }
     }
 
@@ -65,18 +63,16 @@ extension InteractionStore {
             func arguments(_ values: [any DatabaseValueConvertible]) -> StatementArguments {
                 StatementArguments(values + (customerID.map { [$0] } ?? []))
             }
-            let tickets = try Row.fetchAll(db, sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
-                                           arguments: arguments([lower, upper])).map(Ticket.init(statisticsRow:))
-            let sessions = try Row.fetchAll(db, sql: """
+            let tickets = try TicketRecord.fetchAll(
+                db, sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
+                arguments: arguments([lower, upper])).map(\.statisticsDomain)
+            let sessions = try SelfServiceRow.fetchAll(db, sql: """
                 SELECT customerId, occurredAt FROM touchpoint
                 WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
-                """, arguments: arguments([lower, upper])).map {
-                SelfServiceSession(customerID: $0["customerId"], at: Date(unixMillis: $0["occurredAt"]))
-            }
-            let openings = try Row.fetchAll(db, sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
-                                            arguments: arguments([lower, openingsUpper])).map {
-                (customerID: $0["customerId"] as String, at: Date(unixMillis: $0["openedAt"]))
-            }
+                """, arguments: arguments([lower, upper])).map(\.session)
+            let openings = try TicketOpeningRow.fetchAll(
+                db, sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
+                arguments: arguments([lower, openingsUpper])).map(\.opening)
             return SupportInputs(tickets: tickets, selfService: sessions, ticketOpenings: openings)
         }
     }
@@ -84,14 +80,11 @@ extension InteractionStore {
     /// Every customer this service has data about, by id, one page after `afterID`.
     public func customerActivity(after afterID: String?, activeSince: Date?, limit: Int) async throws -> Page<CustomerActivity> {
         try await writer.read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let summaries = try CustomerSummaryRecord.fetchAll(db, sql: """
                 SELECT * FROM customer_summary WHERE customerId > ? AND lastSeenAt >= ?
                 ORDER BY customerId LIMIT ?
                 """, arguments: [afterID ?? "", activeSince?.unixMillis ?? Int64.min, limit + 1])
-            return Page(fetched: rows, limit: limit).map {
-                CustomerActivity(customerID: $0["customerId"], totals: Self.activityTotals($0), orders: $0["orders"],
-                                 openTickets: $0["openTickets"])
-            }
+            return Page(fetched: summaries, limit: limit).map(\.customerActivity)
         }
     }
 
@@ -103,15 +96,16 @@ extension InteractionStore {
     /// The commerce counters of every customer with a purchase in the reporting currency.
     public func commerceTotalsOfBuyers() async throws -> [CommerceTotals] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM customer_summary WHERE orders > 0").map(Self.commerceTotals)
+            try CustomerSummaryRecord.fetchAll(db, sql: "SELECT * FROM customer_summary WHERE orders > 0")
+                .map(\.commerceTotals)
         }
     }
 
     /// Every ticket of one customer, oldest first (for exports).
     public func allTickets(customer customerID: String) async throws -> [Ticket] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt",
-                             arguments: [customerID]).map { try Ticket(row: $0, keyring: keyring) }
+            try TicketRecord.fetchAll(db, sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt",
+                                      arguments: [customerID]).map { try $0.domain(keyring: keyring) }
         }
     }
 
@@ -139,19 +133,5 @@ extension InteractionStore {
         try keyring.shred(owners)
         await writer.purgeDeletedData()
         return erased
-    }
-
-    private static func activityTotals(_ row: Row) -> ActivityTotals {
-        ActivityTotals(touchpoints: row["touchpoints"], firstSeenAt: Date(unixMillis: row["firstSeenAt"]),
-                       lastSeenAt: Date(unixMillis: row["lastSeenAt"]),
-                       lastInboundAt: (row["lastInboundAt"] as Int64?).map(Date.init(unixMillis:)))
-    }
-
-    private static func commerceTotals(_ row: Row) -> CommerceTotals {
-        CommerceTotals(orders: row["orders"], refunds: row["refunds"], grossMinor: row["grossMinor"],
-                       refundedMinor: row["refundedMinor"], discountedOrders: row["discountedOrders"],
-                       firstPurchaseAt: (row["firstPurchaseAt"] as Int64?).map(Date.init(unixMillis:)),
-                       lastPurchaseAt: (row["lastPurchaseAt"] as Int64?).map(Date.init(unixMillis:)),
-                       otherCurrencyOrders: row["otherCurrencyOrders"])
     }
 }

@@ -53,8 +53,8 @@ extension InteractionStore {
             }
             sql += " ORDER BY openedAt DESC, ticketId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit)
-                .map { try Ticket(row: $0, keyring: keyring) }
+            return try Page(fetched: try TicketRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit)
+                .map { try $0.domain(keyring: keyring) }
         }
     }
 }

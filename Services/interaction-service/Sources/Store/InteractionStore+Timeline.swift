@@ -43,9 +43,9 @@ extension InteractionStore {
             }
             sql += " ORDER BY occurredAt DESC, seq DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            return try Page(fetched: rows, limit: limit).map { row in
-                (try Touchpoint(row: row, keyring: keyring), TimelinePosition(occurredAt: row["occurredAt"], seq: row["seq"]))
+            let records = try TouchpointRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: records, limit: limit).map { record in
+                (try record.domain(keyring: keyring), record.timelinePosition)
             }
         }
     }
@@ -67,8 +67,8 @@ extension InteractionStore {
                 }
                 sql += " ORDER BY occurredAt, seq LIMIT ?"
                 _ = arguments.append(contentsOf: [chunkSize])
-                return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                    (try Touchpoint(row: row, keyring: keyring), TimelinePosition(occurredAt: row["occurredAt"], seq: row["seq"]))
+                return try TouchpointRecord.fetchAll(db, sql: sql, arguments: arguments).map { record in
+                    (try record.domain(keyring: keyring), record.timelinePosition)
                 }
             }
             guard let last = chunk.last else { return }

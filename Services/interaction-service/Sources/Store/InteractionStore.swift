@@ -109,7 +109,8 @@ public struct InteractionStore: Sendable {
 
     /// Seals what versions before 3 stored in the clear, in batches in `seq` order (a cursor must not run over rows
     /// being updated, and a million bodies at once would sit in memory); the migration's transaction makes it all or
-    /// nothing.
+    /// nothing. It reads rows by column name rather than through `TouchpointRecord` and `TicketRecord`: a migration
+    /// reads the schema as it was when it landed (text in the clear), which the records no longer describe.
     static func sealExisting(_ db: Database, keyring: Keyring) throws {
         let sealTouchpoint = try db.makeStatement(sql: "UPDATE touchpoint SET attributes = ?, body = ? WHERE seq = ?")
         var after: Int64 = 0
