@@ -17,7 +17,9 @@ extension GatewayStore {
     /// The key whose secret hashes to `secretHash`, active or not.
     public func key(secretHash: String) async throws -> ApiKey? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE secretHash = ?", arguments: [secretHash]).map(Self.key)
+            // Every call whose key is not in the authenticator's cache asks this: prepared once per connection.
+            try ApiKeyRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE secretHash = ?"),
+                                      arguments: [secretHash])?.domain()
         }
     }
 
@@ -38,8 +40,9 @@ extension GatewayStore {
             }
             sql += " ORDER BY createdAt DESC, keyId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                let key = try Self.key(row)
+            let records = try ApiKeyRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: records, limit: limit).map { record in
+                let key = try record.domain()
                 return (key, ListPosition(key: key.createdAt.unixMillis, tie: key.id))
             }
         }
@@ -50,8 +53,9 @@ extension GatewayStore {
     /// - Throws: `GatewayError.keyNotFound`, `.lastAdminKey`.
     public func revoke(keyID: String, at now: Date) async throws -> ApiKey {
         try await writer.write { db in
-            guard let key = try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE keyId = ?", arguments: [keyID])
-                .map(Self.key) else { throw GatewayError.keyNotFound(keyID) }
+            guard let key = try ApiKeyRecord.fetchOne(db, sql: "SELECT * FROM api_key WHERE keyId = ?",
+                                                      arguments: [keyID])?.domain()
+            else { throw GatewayError.keyNotFound(keyID) }
             guard key.revokedAt == nil else { return key }
             if key.role == .admin, key.isActive(at: now) {
                 let admins = try Int.fetchOne(db, sql: """
@@ -60,8 +64,9 @@ extension GatewayStore {
                 guard admins > 1 else { throw GatewayError.lastAdminKey(keyID) }
             }
             try db.execute(sql: "UPDATE api_key SET revokedAt = ? WHERE keyId = ?", arguments: [now.unixMillis, keyID])
-            guard let revoked = try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE keyId = ?", arguments: [keyID])
-                .map(Self.key) else { throw GatewayError.keyNotFound(keyID) }
+            guard let revoked = try ApiKeyRecord.fetchOne(db, sql: "SELECT * FROM api_key WHERE keyId = ?",
+                                                          arguments: [keyID])?.domain()
+            else { throw GatewayError.keyNotFound(keyID) }
             return revoked
         }
     }
@@ -82,16 +87,44 @@ extension GatewayStore {
                            arguments: [now.unixMillis, keyID, now.unixMillis - 60_000])
         }
     }
+}
 
-    static func key(_ row: Row) throws -> ApiKey {
-        guard let role = Role(rawValue: row["role"]) else {
-            throw GatewayError.storedValue("role '\(row["role"] as String)' is not known to this version")
+/// A row of `api_key`: a key under the hash of its secret (the secret itself is never stored).
+///
+/// The role stays text, as in `AuditRow`: a role this version does not know is reported as `GatewayError.storedValue`
+/// naming it, which the gateway answers as an internal error a person can act on.
+struct ApiKeyRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "api_key"
+    var keyId: String
+    var name: String
+    var role: String
+    var secretHash: String
+    var secretPrefix: String
+    var createdAt: Int64
+    /// The admin key that created it; empty for the bootstrap key.
+    var createdBy: String
+    var expiresAt: Int64?
+    var revokedAt: Int64?
+    var lastUsedAt: Int64?
+
+    enum Columns {
+        static let keyId = Column(CodingKeys.keyId)
+        static let role = Column(CodingKeys.role)
+        static let secretHash = Column(CodingKeys.secretHash)
+        static let createdAt = Column(CodingKeys.createdAt)
+        static let expiresAt = Column(CodingKeys.expiresAt)
+        static let revokedAt = Column(CodingKeys.revokedAt)
+    }
+
+    func domain() throws -> ApiKey {
+        guard let known = Role(rawValue: role) else {
+            throw GatewayError.storedValue("role '\(role)' is not known to this version")
         }
-        var key = ApiKey(id: row["keyId"], name: row["name"], role: role, secretPrefix: row["secretPrefix"],
-                         createdAt: Date(unixMillis: row["createdAt"]), createdBy: row["createdBy"],
-                         expiresAt: (row["expiresAt"] as Int64?).map(Date.init(unixMillis:)))
-        key.revokedAt = (row["revokedAt"] as Int64?).map(Date.init(unixMillis:))
-        key.lastUsedAt = (row["lastUsedAt"] as Int64?).map(Date.init(unixMillis:))
+        var key = ApiKey(id: keyId, name: name, role: known, secretPrefix: secretPrefix,
+                         createdAt: Date(unixMillis: createdAt), createdBy: createdBy,
+                         expiresAt: expiresAt.map(Date.init(unixMillis:)))
+        key.revokedAt = revokedAt.map(Date.init(unixMillis:))
+        key.lastUsedAt = lastUsedAt.map(Date.init(unixMillis:))
         return key
     }
 }

@@ -207,7 +207,9 @@ public struct OutreachStore: Sendable {
         for (table, key, columns) in tables {
             let assignments = columns.map { "\($0) = ?" }.joined(separator: ", ")
             let update = try db.makeStatement(sql: "UPDATE \(table) SET \(assignments) WHERE \(key) = ?")
-            // All read first: updating the table under an open cursor could visit a sealed row again.
+            // All read first: updating the table under an open cursor could visit a sealed row again. Read by column
+            // names on purpose: a migration reads the tables as version 6 left them, column by column from the list
+            // above, so no record type (which follows the current schema, where these columns are sealed) fits here.
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(key), customerId, \(columns.joined(separator: ", ")) FROM \(table)
                 WHERE \(columns.map { "\($0) <> ''" }.joined(separator: " OR "))

@@ -156,11 +156,8 @@ extension SuccessStore {
             }
             sql += " ORDER BY eventId LIMIT ?"
             _ = arguments.append(contentsOf: [limit])
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                AlertEvent(id: row["eventId"], type: try StoredValue.decode(AlertEventType.self, row["type"]),
-                           alert: try Alert(sealed: row["alert"], keyring: keyring),
-                           occurredAt: Date(unixMillis: row["occurredAt"]))
-            }
+            return try AlertEventRecord.fetchAll(db, sql: sql, arguments: arguments)
+                .map { try $0.domain(keyring: keyring) }
         }
     }
 
@@ -204,8 +201,9 @@ extension SuccessStore {
             }
             sql += " ORDER BY dueAt, taskId LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                let task = try PlaybookTask(row: row, keyring: keyring)
+            let records = try TaskRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: records, limit: limit).map { record in
+                let task = try record.domain(keyring: keyring)
                 return (task, ListPosition(key: Double(task.dueAt.unixMillis), tie: task.id))
             }
         }
@@ -218,8 +216,8 @@ extension SuccessStore {
     /// customer, playbook, title and instructions match (a retry), else `taskExists`.
     public func createTask(_ task: PlaybookTask) async throws -> PlaybookTask {
         try await writer.write { db in
-            if let stored = try Row.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ?", arguments: [task.id])
-                .map({ try PlaybookTask(row: $0, keyring: keyring) }) {
+            if let stored = try TaskRecord.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ?",
+                                                    arguments: [task.id])?.domain(keyring: keyring) {
                 guard stored.customerID == task.customerID, stored.playbook == task.playbook, stored.title == task.title,
                       stored.instructions == task.instructions else { throw SuccessError.taskExists(task.id) }
                 return stored
@@ -238,8 +236,8 @@ extension SuccessStore {
         id: String, customerID: String, by person: String, note: String, at now: Date
     ) async throws -> PlaybookTask {
         try await writer.write { db in
-            guard var task = try Row.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ? AND customerId = ?",
-                                              arguments: [id, customerID]).map({ try PlaybookTask(row: $0, keyring: keyring) })
+            guard var task = try TaskRecord.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ? AND customerId = ?",
+                                                     arguments: [id, customerID])?.domain(keyring: keyring)
             else {
                 throw SuccessError.taskNotFound(id)
             }

@@ -79,22 +79,6 @@ extension SuccessStore {
     }
 
     private func fetchBatch(_ db: Database, id: String) throws -> HealthBatch? {
-        try Row.fetchOne(db, sql: "SELECT * FROM batch WHERE batchId = ?", arguments: [id]).map { row in
-            var batch = HealthBatch(id: row["batchId"], activeSince: (row["activeSince"] as Int64?).map(Date.init(unixMillis:)),
-                                    startedAt: Date(unixMillis: row["startedAt"]))
-            batch.state = try StoredValue.decode(BatchState.self, row["state"])
-            batch.processed = row["processed"]
-            batch.scored = row["scored"]
-            batch.partial = row["partial"]
-            batch.failed = row["failed"]
-            batch.alertsRaised = row["alertsRaised"]
-            batch.cursorCustomerID = row["cursorCustomerId"]
-            batch.pageToken = row["pageToken"]
-            batch.updatedAt = Date(unixMillis: row["updatedAt"])
-            batch.finishedAt = (row["finishedAt"] as Int64?).map(Date.init(unixMillis:))
-            batch.lastError = row["lastError"]
-            batch.resumes = row["resumes"]
-            return batch
-        }
+        try BatchRecord.fetchOne(db, sql: "SELECT * FROM batch WHERE batchId = ?", arguments: [id])?.domain
     }
 }

@@ -51,8 +51,8 @@ extension SuccessStore {
         rules: AlertRules, batchID: String = "", dryRun: Bool = false
     ) async throws -> ScoreOutcome {
         let assemble = { @Sendable (db: Database) throws -> (HealthScore, HealthBand?) in
-            let previous = try Row.fetchOne(db, sql: "SELECT score, band FROM latest_health WHERE customerId = ?",
-                                            arguments: [customerID])
+            let previous = try LatestHealthRecord.fetchOne(db, sql: "SELECT * FROM latest_health WHERE customerId = ?",
+                                                           arguments: [customerID])
             let windowStart = computedAt.addingTimeInterval(-Double(rules.configuration.dropWindowDays) * 86_400)
             let peak = try Double.fetchOne(db, sql: """
                 SELECT MAX(score) FROM health_score WHERE customerId = ? AND computedAt >= ? AND computedAt <= ?
@@ -60,9 +60,9 @@ extension SuccessStore {
             let score = HealthScore(
                 id: EntityID.generate(), customerID: customerID, score: value,
                 band: rules.configuration.band(of: value), components: evaluation.components,
-                missing: evaluation.missing, computedAt: computedAt, previousScore: previous?["score"],
+                missing: evaluation.missing, computedAt: computedAt, previousScore: previous?.score,
                 change30d: peak.map { value - $0 }, configVersion: rules.configuration.version, batchID: batchID)
-            return (score, try (previous?["band"] as String?).map { try StoredValue.decode(HealthBand.self, $0) })
+            return (score, previous?.band)
         }
         if dryRun {
             let (score, _) = try await writer.read { db in try assemble(db) }
@@ -105,10 +105,10 @@ extension SuccessStore {
     /// - Throws: `SuccessError.healthScoreNotFound`.
     public func latestScore(customerID: String) async throws -> HealthScore {
         try await writer.read { db in
-            guard let score = try Row.fetchOne(db, sql: """
+            guard let score = try HealthScoreRecord.fetchOne(db, sql: """
                 SELECT h.* FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId
                 WHERE l.customerId = ?
-                """, arguments: [customerID]).map(HealthScore.init(row:)) else {
+                """, arguments: [customerID])?.domain() else {
                 throw SuccessError.healthScoreNotFound(customer: customerID)
             }
             return score
@@ -136,8 +136,9 @@ extension SuccessStore {
             }
             sql += " ORDER BY computedAt DESC, healthScoreId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                let score = try HealthScore(row: row)
+            let records = try HealthScoreRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: records, limit: limit).map { record in
+                let score = try record.domain()
                 return (score, ListPosition(key: Double(score.computedAt.unixMillis), tie: score.id))
             }
         }
@@ -174,9 +175,10 @@ extension SuccessStore {
             }
             sql += " ORDER BY l.score, l.customerId LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                let score = try HealthScore(row: row)
-                return (AtRiskCustomer(latest: score, openAlerts: row["openAlerts"], csmOwnerID: row["owner"] ?? ""),
+            let rows = try AtRiskRow.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: rows, limit: limit).map { row in
+                let score = try row.score.domain()
+                return (AtRiskCustomer(latest: score, openAlerts: row.openAlerts, csmOwnerID: row.owner ?? ""),
                         ListPosition(key: score.score, tie: score.customerID))
             }
         }
@@ -189,22 +191,22 @@ extension SuccessStore {
                 " AND EXISTS (SELECT 1 FROM plan p WHERE p.customerId = x.customerId AND p.csmOwnerId = ?)"
             let arguments: StatementArguments = csmOwnerID.isEmpty ? [] : [csmOwnerID]
             var summary = HealthSummary()
-            for row in try Row.fetchAll(db, sql: """
+            for row in try BandCount.fetchAll(db, sql: """
                 SELECT band, COUNT(*) AS customers, TOTAL(score) AS scoreSum FROM latest_health x WHERE 1\(owned) GROUP BY band
                 """, arguments: arguments) {
-                let count: Int = row["customers"]
+                let count = row.customers
                 summary.scored += count
-                summary.scoreSum += row["scoreSum"]
-                switch row["band"] as String {
+                summary.scoreSum += row.scoreSum
+                switch row.band {
                 case "green": summary.green = count
                 case "yellow": summary.yellow = count
                 default: summary.red = count
                 }
             }
-            for row in try Row.fetchAll(db, sql: """
+            for row in try AlertKindCount.fetchAll(db, sql: """
                 SELECT kind, COUNT(*) AS alerts FROM alert x WHERE state <> 'resolved'\(owned) GROUP BY kind
                 """, arguments: arguments) {
-                if let kind = AlertKind(rawValue: row["kind"]) { summary.openAlerts[kind] = row["alerts"] }
+                if let kind = AlertKind(rawValue: row.kind) { summary.openAlerts[kind] = row.alerts }
             }
             summary.overdueTasks = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM task x WHERE status = 'open' AND dueAt < ?\(owned)

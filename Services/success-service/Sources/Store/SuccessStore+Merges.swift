@@ -49,13 +49,14 @@ extension SuccessStore {
             let filter = condition.replacingOccurrences(of: "%KEY%", with: key)
             let arguments = StatementArguments([to, from] + extra + (extra.isEmpty ? [] : [table]))
             if let column = ["alert": "body", "alert_event": "alert"][table] {
-                let rows = try Row.fetchAll(db, sql: "SELECT \(key) AS rowKey, \(column) AS sealed FROM \(table) WHERE \(filter)",
-                                            arguments: arguments)
+                let rows = try SealedAlertRow.fetchAll(
+                    db, sql: "SELECT \(key) AS rowKey, \(column) AS sealed FROM \(table) WHERE \(filter)",
+                    arguments: arguments)
                 for row in rows {
-                    var alert = try Alert(sealed: row["sealed"], keyring: keyring)
+                    var alert = try Alert(sealed: row.sealed, keyring: keyring)
                     alert.customerID = to
                     try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?",
-                                   arguments: [try alert.sealed(keyring), row["rowKey"] as String])
+                                   arguments: [try alert.sealed(keyring), row.rowKey])
                 }
             }
             try db.execute(sql: "UPDATE \(table) SET customerId = ?1 WHERE \(filter)", arguments: arguments)

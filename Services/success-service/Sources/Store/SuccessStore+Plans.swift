@@ -55,8 +55,10 @@ extension SuccessStore {
     /// Every plan of one customer, with goals and milestones.
     public func plans(customerID: String) async throws -> [SuccessPlan] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM plan WHERE customerId = ? ORDER BY createdAt DESC, seq DESC",
-                             arguments: [customerID]).map { try loadChildren(db, SuccessPlan(row: $0, keyring: keyring)) }
+            try PlanRecord.fetchAll(
+                db, sql: "SELECT * FROM plan WHERE customerId = ? ORDER BY createdAt DESC, seq DESC",
+                arguments: [customerID]
+            ).map { try loadChildren(db, $0.domain(keyring: keyring)) }
         }
     }
 
@@ -86,10 +88,10 @@ extension SuccessStore {
             }
             sql += " ORDER BY customerId, createdAt DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            return try Page(fetched: rows, limit: limit).map { row in
-                let plan = try loadChildren(db, SuccessPlan(row: row, keyring: keyring))
-                return (plan, ListPosition(key: -Double(row["createdAt"] as Int64), tie: plan.customerID))
+            let records = try PlanRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: records, limit: limit).map { record in
+                let plan = try loadChildren(db, record.domain(keyring: keyring))
+                return (plan, ListPosition(key: -Double(record.createdAt), tie: plan.customerID))
             }
         }
     }
@@ -190,8 +192,9 @@ extension SuccessStore {
             }
             sql += " ORDER BY recordedAt DESC, progressId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
-                let entry = try GoalProgressEntry(row: row, keyring: keyring)
+            let records = try GoalProgressRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try Page(fetched: records, limit: limit).map { record in
+                let entry = try record.domain(keyring: keyring)
                 return (entry, ListPosition(key: Double(entry.recordedAt.unixMillis), tie: entry.id))
             }
         }
@@ -211,8 +214,9 @@ extension SuccessStore {
     ) async throws -> Milestone {
         try await writer.write { db in
             _ = try requirePlan(db, id: planID, customerID: customerID)
-            guard var milestone = try Row.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?",
-                                                   arguments: [id, planID]).map({ try Milestone(row: $0, keyring: keyring) })
+            guard var milestone = try MilestoneRecord.fetchOne(
+                db, sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?", arguments: [id, planID]
+            )?.domain(keyring: keyring)
             else {
                 throw SuccessError.milestoneNotFound(id)
             }
@@ -243,7 +247,7 @@ extension SuccessStore {
                 _ = arguments.append(contentsOf: [csmOwnerID])
             }
             var kpis = SuccessKpis()
-            for goal in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Goal.init(kpiRow:)) {
+            for goal in try GoalRecord.fetchAll(db, sql: sql, arguments: arguments).map({ $0.untitled() }) {
                 let instant = goal.achievedAt ?? goal.dueAt
                 if let from, instant < from { continue }
                 if let until, instant >= until { continue }
@@ -257,8 +261,9 @@ extension SuccessStore {
     // MARK: - Helpers
 
     func fetchPlan(_ db: Database, id: String) throws -> SuccessPlan? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plan WHERE planId = ?", arguments: [id]) else { return nil }
-        return try loadChildren(db, SuccessPlan(row: row, keyring: keyring))
+        guard let record = try PlanRecord.fetchOne(db, sql: "SELECT * FROM plan WHERE planId = ?", arguments: [id])
+        else { return nil }
+        return try loadChildren(db, record.domain(keyring: keyring))
     }
 
     func requirePlan(_ db: Database, id: String, customerID: String) throws -> SuccessPlan {
@@ -270,25 +275,25 @@ extension SuccessStore {
 
     private func loadChildren(_ db: Database, _ plan: SuccessPlan) throws -> SuccessPlan {
         var plan = plan
-        plan.goals = try Row.fetchAll(db, sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq", arguments: [plan.id])
-            .map { try Goal(row: $0, keyring: keyring) }
-        plan.milestones = try Row.fetchAll(db, sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq",
-                                           arguments: [plan.id]).map { try Milestone(row: $0, keyring: keyring) }
+        plan.goals = try GoalRecord.fetchAll(db, sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq",
+                                             arguments: [plan.id]).map { try $0.domain(keyring: keyring) }
+        plan.milestones = try MilestoneRecord.fetchAll(db, sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq",
+                                                       arguments: [plan.id]).map { try $0.domain(keyring: keyring) }
         return plan
     }
 
     private func requireGoal(_ db: Database, id: String, planID: String, customerID: String) throws -> Goal {
         _ = try requirePlan(db, id: planID, customerID: customerID)
-        guard let goal = try Row.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?",
-                                          arguments: [id, planID]).map({ try Goal(row: $0, keyring: keyring) }) else {
+        guard let goal = try GoalRecord.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?",
+                                                 arguments: [id, planID])?.domain(keyring: keyring) else {
             throw SuccessError.goalNotFound(id)
         }
         return goal
     }
 
     private func insertGoal(_ db: Database, _ goal: Goal, customerID: String) throws -> Goal {
-        if let existing = try Row.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ?", arguments: [goal.id])
-            .map({ try Goal(row: $0, keyring: keyring) }) {
+        if let existing = try GoalRecord.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ?", arguments: [goal.id])?
+            .domain(keyring: keyring) {
             guard existing.planID == goal.planID, existing.title == goal.title else { throw SuccessError.goalExists(goal.id) }
             return existing
         }
@@ -310,8 +315,8 @@ extension SuccessStore {
     }
 
     private func insertMilestone(_ db: Database, _ milestone: Milestone, customerID: String) throws -> Milestone {
-        if let existing = try Row.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ?",
-                                           arguments: [milestone.id]).map({ try Milestone(row: $0, keyring: keyring) }) {
+        if let existing = try MilestoneRecord.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ?",
+                                                       arguments: [milestone.id])?.domain(keyring: keyring) {
             guard existing.planID == milestone.planID, existing.title == milestone.title else {
                 throw SuccessError.milestoneExists(milestone.id)
             }

@@ -24,14 +24,16 @@ extension SuccessStore {
             var export = SuccessExport()
             export.plans = try String.fetchAll(db, sql: "SELECT planId FROM plan WHERE customerId = ? ORDER BY seq",
                                                arguments: [customerID]).compactMap { try fetchPlan(db, id: $0) }
-            export.progress = try Row.fetchAll(db, sql: "SELECT * FROM goal_progress WHERE customerId = ? ORDER BY seq",
-                                               arguments: [customerID]).map { try GoalProgressEntry(row: $0, keyring: keyring) }
-            export.scores = try Row.fetchAll(db, sql: "SELECT * FROM health_score WHERE customerId = ? ORDER BY seq",
-                                             arguments: [customerID]).map(HealthScore.init(row:))
+            export.progress = try GoalProgressRecord.fetchAll(
+                db, sql: "SELECT * FROM goal_progress WHERE customerId = ? ORDER BY seq", arguments: [customerID]
+            ).map { try $0.domain(keyring: keyring) }
+            export.scores = try HealthScoreRecord.fetchAll(
+                db, sql: "SELECT * FROM health_score WHERE customerId = ? ORDER BY seq", arguments: [customerID]
+            ).map { try $0.domain() }
             export.alerts = try SealedText.fetchAll(db, sql: "SELECT body FROM alert WHERE customerId = ? ORDER BY seq",
                                                     arguments: [customerID]).map { try Alert(sealed: $0, keyring: keyring) }
-            export.tasks = try Row.fetchAll(db, sql: "SELECT * FROM task WHERE customerId = ? ORDER BY seq",
-                                            arguments: [customerID]).map { try PlaybookTask(row: $0, keyring: keyring) }
+            export.tasks = try TaskRecord.fetchAll(db, sql: "SELECT * FROM task WHERE customerId = ? ORDER BY seq",
+                                                   arguments: [customerID]).map { try $0.domain(keyring: keyring) }
             return export
         }
     }

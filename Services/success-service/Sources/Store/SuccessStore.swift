@@ -208,6 +208,8 @@ public struct SuccessStore: Sendable {
             let update = try db.makeStatement(sql: """
                 UPDATE \(table) SET \(columns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE \(key) = ?
                 """)
+            // Read by column names on purpose: a migration reads the tables as version 1 left them, column by
+            // column from the list above, so no record type (which follows the current schema) fits here.
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(key) AS rowKey, \(customer) AS owner, \(columns.joined(separator: ", ")) FROM \(table)
                 """)
