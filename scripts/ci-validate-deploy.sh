@@ -105,6 +105,10 @@ for executable in ["profile-service", "interaction-service", "feedback-service",
     key = executable.split("-")[0].upper()
     sources = shared + "".join(p.read_text() for p in (repo / f"Services/{executable}/Main").glob("*.swift"))
     found = re.findall(rf"C360_(?:<SERVICE>|{key})_[A-Z0-9_]+", sources)
+    # Peer options are generic (Shared/ServerKit/PeerOptions.swift): PeerAddressOption<ProfilePeer> reads
+    # C360_<SERVICE>_PROFILE_ADDR, PeerDeadlineOption C360_<SERVICE>_PEER_DEADLINE_MS.
+    found += [f"C360_{key}_{peer.upper()}_ADDR" for peer in re.findall(r"PeerAddressOption<(\w+)Peer>", sources)]
+    found += [f"C360_{key}_PEER_DEADLINE_MS"] if "PeerDeadlineOption" in sources else []
     documented[key] = {m.replace("<SERVICE>", key) for m in found}
 every_variable = set().union(*documented.values())
 for name in sorted(config):

@@ -123,8 +123,15 @@ for entry in "${services[@]}"; do
   if bad=$(grep -nvE "^(#.*|[[:space:]]*|C360_${key}_[A-Z0-9_]+=.*)$" "$env_file"); then
     fail "env/$short.env: lines that are not comments or C360_${key}_* settings: $bad"
   fi
-  documented=$(cat "$repo/Shared/ServerKit/ServerOptions.swift" "$repo/Services/$executable/Main/"*.swift |
-    grep -oE "C360_(<SERVICE>|$key)_[A-Z0-9_]+" | sed "s/<SERVICE>/$key/" | sort -u)
+  # Peer options are generic (Shared/ServerKit/PeerOptions.swift): PeerAddressOption<ProfilePeer> reads
+  # C360_<SERVICE>_PROFILE_ADDR, PeerDeadlineOption C360_<SERVICE>_PEER_DEADLINE_MS.
+  documented=$({
+    cat "$repo/Shared/ServerKit/ServerOptions.swift" "$repo/Services/$executable/Main/"*.swift |
+      grep -oE "C360_(<SERVICE>|$key)_[A-Z0-9_]+" | sed "s/<SERVICE>/$key/"
+    cat "$repo/Services/$executable/Main/"*.swift | grep -oE "PeerAddressOption<[A-Za-z]+Peer>" |
+      sed -E "s/PeerAddressOption<([A-Za-z]+)Peer>/\1/" | tr '[:lower:]' '[:upper:]' | sed "s/.*/C360_${key}_&_ADDR/"
+    if grep -q "PeerDeadlineOption" "$repo/Services/$executable/Main/"*.swift; then echo "C360_${key}_PEER_DEADLINE_MS"; fi
+  } | sort -u)
   listed=$(grep -oE "C360_${key}_[A-Z0-9_]+" "$env_file" | sort -u)
   [[ -n $documented ]] || fail "$executable: no C360_${key}_* variables found in its sources"
   if [[ $documented != "$listed" ]]; then
