@@ -1,7 +1,7 @@
 # Customer 360: build, test and run. `make test` is what CI runs (through .ci/run).
 #
 #   make build        debug build of every product and the tests
-#   make test         contract freshness, the C client's build, swift tests (unit + integration against the built
+#   make test         contract freshness, formatting, the C client's build, swift tests (unit + integration against the built
 #                     executables, the C client against the gateway among them, outreach-service against real SMTP and
 #                     webhook peers in Python), Python smoke
 #   make c-client     the C point-of-sale client, clients/c/build/pos (C11, warnings are errors)
@@ -9,6 +9,7 @@
 #   make deploy-check systemd units, Kubernetes manifests and the Containerfile, validated offline
 #   make run          every service locally (deploy/local/run.sh)
 #   make generate     regenerate Shared/Contracts/Generated from Proto/ (needs protoc)
+#   make format       format every Swift file as .swift-format says (swift format, in the toolchain)
 #   make clean-data   delete ./data, the local services' databases
 
 SHELL := /bin/bash
@@ -20,7 +21,7 @@ SWIFT ?= swift
 # that uses it, so targets that do not need it never start SwiftPM.
 BIN_DIR = $$($(SWIFT) build --show-bin-path)
 
-.PHONY: build c-client test check-contracts swift-test smoke deploy-check run generate clean-data
+.PHONY: build c-client test check-contracts check-format format swift-test smoke deploy-check run generate clean-data
 # One step at a time: the steps share a 2-core machine and SwiftPM's .build lock.
 .NOTPARALLEL:
 
@@ -28,7 +29,7 @@ build:
 	@echo "==> swift build --build-tests"
 	$(SWIFT) build --build-tests
 
-test: check-contracts deploy-check build c-client swift-test smoke
+test: check-contracts check-format deploy-check build c-client swift-test smoke
 	@echo "==> all tests passed"
 
 deploy-check:
@@ -38,6 +39,13 @@ deploy-check:
 check-contracts:
 	@echo "==> generated contracts match Proto/"
 	scripts/generate-contracts.sh --check
+
+check-format:
+	@echo "==> Swift files formatted as .swift-format says"
+	scripts/format.sh --check
+
+format:
+	scripts/format.sh
 
 c-client:
 	@echo "==> C client (clients/c)"

@@ -85,7 +85,8 @@ let package = Package(
         .target(
             name: "C360ServerKit",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360Clients", grpcCore, grpcHTTP2, grpcProtobuf, swiftProtobuf, logging, metrics,
+                "C360Contracts", "C360StoreKit", "C360Clients", grpcCore, grpcHTTP2, grpcProtobuf, swiftProtobuf,
+                logging, metrics,
                 prometheus, lifecycle, argumentParser, hummingbird,
             ],
             path: "Shared/ServerKit",
@@ -123,7 +124,8 @@ let package = Package(
         .target(
             name: "C360Profile",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2,
+                grdb,
                 logging, metrics, lifecycle,
             ],
             path: "Services/profile-service/Sources",
@@ -139,7 +141,8 @@ let package = Package(
         .target(
             name: "C360Interaction",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb,
+                logging,
                 lifecycle,
             ],
             path: "Services/interaction-service/Sources",
@@ -147,7 +150,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "interaction-service",
-            dependencies: ["C360Interaction", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
+            dependencies: [
+                "C360Interaction", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle,
+            ],
             path: "Services/interaction-service/Main",
             swiftSettings: strictSettings
         ),
@@ -155,7 +160,8 @@ let package = Package(
         .target(
             name: "C360Feedback",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb, logging,
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grdb,
+                logging,
                 lifecycle,
             ],
             path: "Services/feedback-service/Sources",
@@ -164,7 +170,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "feedback-service",
-            dependencies: ["C360Feedback", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
+            dependencies: [
+                "C360Feedback", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle,
+            ],
             path: "Services/feedback-service/Main",
             swiftSettings: strictSettings
         ),
@@ -172,7 +180,8 @@ let package = Package(
         .target(
             name: "C360Success",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2,
+                grdb,
                 logging, lifecycle, swiftProtobuf,
             ],
             path: "Services/success-service/Sources",
@@ -189,15 +198,19 @@ let package = Package(
         .target(
             name: "C360Outreach",
             dependencies: [
-                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2, grdb,
-                logging, metrics, lifecycle, swiftProtobuf, nioCore, nioPosix, nioHTTP1, asyncHTTPClient, crypto, argumentParser,
+                "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", "C360ChangeFeed", grpcCore, grpcHTTP2,
+                grdb,
+                logging, metrics, lifecycle, swiftProtobuf, nioCore, nioPosix, nioHTTP1, asyncHTTPClient, crypto,
+                argumentParser,
             ],
             path: "Services/outreach-service/Sources",
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "outreach-service",
-            dependencies: ["C360Outreach", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle],
+            dependencies: [
+                "C360Outreach", "C360ServerKit", "C360Clients", "C360ChangeFeed", argumentParser, lifecycle,
+            ],
             path: "Services/outreach-service/Main",
             swiftSettings: strictSettings
         ),
@@ -206,7 +219,8 @@ let package = Package(
             name: "C360Gateway",
             dependencies: [
                 "C360Contracts", "C360StoreKit", "C360ServerKit", "C360Clients", grpcCore, grpcHTTP2, grdb, logging,
-                swiftProtobuf, hummingbird, hummingbirdCore, hummingbirdTLS, nioSSL, certificateReloading, lifecycle, crypto,
+                swiftProtobuf, hummingbird, hummingbirdCore, hummingbirdTLS, nioSSL, certificateReloading, lifecycle,
+                crypto,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             path: "Services/gateway/Sources",
@@ -225,7 +239,9 @@ let package = Package(
         /// Loads a reproducible demo data set into running services through their gRPC APIs.
         .executableTarget(
             name: "demo-data",
-            dependencies: ["C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, swiftProtobuf, argumentParser],
+            dependencies: [
+                "C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, swiftProtobuf, argumentParser,
+            ],
             path: "Services/demo-data",
             resources: [.copy("Resources")],
             swiftSettings: strictSettings
@@ -266,7 +282,8 @@ let package = Package(
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "C360ServerKit", "C360StoreKit", "C360ChangeFeed", "C360Contracts", "C360TestSupport", grpcCore, grpcProtobuf,
+                "C360ServerKit", "C360StoreKit", "C360ChangeFeed", "C360Contracts", "C360TestSupport", grpcCore,
+                grpcProtobuf,
                 grdb, argumentParser, swiftProtobuf, logging,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
@@ -276,7 +293,8 @@ let package = Package(
         .testTarget(
             name: "ProfileServiceTests",
             dependencies: [
-                "C360Profile", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestExpectations", "C360TestSupport", grpcCore, grdb,
+                "C360Profile", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestExpectations",
+                "C360TestSupport", grpcCore, grdb,
                 swiftProtobuf,
             ],
             path: "Tests/ProfileServiceTests",
@@ -285,7 +303,8 @@ let package = Package(
         .testTarget(
             name: "InteractionServiceTests",
             dependencies: [
-                "C360Interaction", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport", grpcCore,
+                "C360Interaction", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport",
+                grpcCore,
                 grdb, swiftProtobuf,
             ],
             path: "Tests/InteractionServiceTests",
@@ -294,7 +313,8 @@ let package = Package(
         .testTarget(
             name: "FeedbackServiceTests",
             dependencies: [
-                "C360Feedback", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport", grpcCore,
+                "C360Feedback", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport",
+                grpcCore,
                 grdb, swiftProtobuf,
             ],
             path: "Tests/FeedbackServiceTests",
@@ -313,7 +333,8 @@ let package = Package(
         .testTarget(
             name: "OutreachServiceTests",
             dependencies: [
-                "C360Outreach", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360ChangeFeed", "C360Clients", "C360TestSupport",
+                "C360Outreach", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360ChangeFeed", "C360Clients",
+                "C360TestSupport",
                 grpcCore, grdb, swiftProtobuf,
             ],
             path: "Tests/OutreachServiceTests",
@@ -331,7 +352,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "C360TestExpectations", "C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb, swiftProtobuf,
+                "C360TestExpectations", "C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb,
+                swiftProtobuf,
             ],
             path: "Tests/IntegrationTests",
             swiftSettings: strictSettings

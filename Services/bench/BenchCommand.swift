@@ -17,6 +17,9 @@ struct BenchCommand: AsyncParsableCommand {
             works in fresh temporary directories and removes them when it ends.
             """,
         version: C360Version.current,
-        subcommands: [IngestBenchmark.self, QueriesBenchmark.self, ViewBenchmark.self, ForwardBenchmark.self, FeedBenchmark.self, SegmentBenchmark.self, RescoreBenchmark.self, SendBenchmark.self, SealBenchmark.self]
+        subcommands: [
+            IngestBenchmark.self, QueriesBenchmark.self, ViewBenchmark.self, ForwardBenchmark.self, FeedBenchmark.self,
+            SegmentBenchmark.self, RescoreBenchmark.self, SendBenchmark.self, SealBenchmark.self,
+        ]
     )
 }

@@ -125,7 +125,8 @@ func withClient<Result: Sendable>(
     port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
 ) async throws -> Result {
     try await withGRPCClient(
-        transport: try .http2NIOPosix(target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext,
-                                      config: .defaults { $0.connection.flushCoalescing = nil })
+        transport: try .http2NIOPosix(
+            target: .dns(host: "127.0.0.1", port: port), transportSecurity: .plaintext,
+            config: .defaults { $0.connection.flushCoalescing = nil })
     ) { client in try await body(client) }
 }

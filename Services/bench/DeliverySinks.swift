@@ -73,7 +73,9 @@ private struct LineDecoder: ByteToMessageDecoder {
         let length = newline - buffer.readerIndex
         var line = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: 1)
-        if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)! }
+        if line.readableBytesView.last == UInt8(ascii: "\r") {
+            line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)!
+        }
         context.fireChannelRead(Self.wrapInboundOut(line))
         return .continue
     }
@@ -110,7 +112,8 @@ private final class SMTPSinkHandler: ChannelInboundHandler {
             inData = true
             reply(context, "354 end with <CRLF>.<CRLF>")
         case "QUIT":
-            context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: "221 bye\r\n"))).assumeIsolated().whenComplete { _ in
+            context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: "221 bye\r\n"))).assumeIsolated().whenComplete
+            { _ in
                 context.close(promise: nil)
             }
         default: reply(context, "250 OK")
@@ -142,8 +145,9 @@ private final class HTTPSinkHandler: ChannelInboundHandler {
             counters.requests.add(1, ordering: .relaxed)
             var headers = HTTPHeaders([("content-length", "0")])
             if !keepAlive { headers.add(name: "connection", value: "close") }
-            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
-                          promise: nil)
+            context.write(
+                Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                promise: nil)
             let keep = keepAlive
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 if !keep { context.close(promise: nil) }

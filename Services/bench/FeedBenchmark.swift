@@ -63,7 +63,8 @@ struct FeedBenchmark: AsyncParsableCommand {
                 return process
             }
             let profile = try await start(ServiceIdentity.profile.name)
-            let interaction = try await start(ServiceIdentity.interaction.name, ["--profile-addr", "127.0.0.1:\(profile.port)"])
+            let interaction = try await start(
+                ServiceIdentity.interaction.name, ["--profile-addr", "127.0.0.1:\(profile.port)"])
             try await withClient(port: profile.port) { profileClient in
                 try await withClient(port: interaction.port) { interactionClient in
                     let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
@@ -90,16 +91,17 @@ struct FeedBenchmark: AsyncParsableCommand {
         let now = Date()
         let response = try await interactions.recordTouchpoints { writer in
             for index in 0..<count {
-                try await writer.write(.with {
-                    $0.customerID = customer
-                    $0.touchpoint = .with {
-                        $0.eventID = "\(prefix)-\(index)"
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(Double(-index)))
-                        $0.channel = .web
-                        $0.kind = .pageView
-                        $0.direction = .inbound
-                    }
-                })
+                try await writer.write(
+                    .with {
+                        $0.customerID = customer
+                        $0.touchpoint = .with {
+                            $0.eventID = "\(prefix)-\(index)"
+                            $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(Double(-index)))
+                            $0.channel = .web
+                            $0.kind = .pageView
+                            $0.direction = .inbound
+                        }
+                    })
             }
         }
         guard response.stored == count else { throw ValidationError("stored \(response.stored) of \(count)") }
@@ -142,7 +144,10 @@ struct FeedBenchmark: AsyncParsableCommand {
             resync: {})
         let begin = ContinuousClock.now
         let applied = try await withThrowingTaskGroup(of: Int.self) { group in
-            group.addTask { await consumer.run(); return 0 }
+            group.addTask {
+                await consumer.run()
+                return 0
+            }
             group.addTask {
                 while true {
                     let count = try await target.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM effect") } ?? 0
@@ -156,8 +161,9 @@ struct FeedBenchmark: AsyncParsableCommand {
         }
         let elapsed = (ContinuousClock.now - begin).inSeconds
         let rate = Double(applied) / elapsed
-        say("  consumer applied \(applied) events in \(Format.decimal(elapsed, 2)) s: \(Format.whole(rate)) events/s "
-            + "(goal ≥ \(Format.whole(Self.throughputGoal)): \(rate >= Self.throughputGoal ? "met" : "NOT met"))")
+        say(
+            "  consumer applied \(applied) events in \(Format.decimal(elapsed, 2)) s: \(Format.whole(rate)) events/s "
+                + "(goal ≥ \(Format.whole(Self.throughputGoal)): \(rate >= Self.throughputGoal ? "met" : "NOT met"))")
     }
 
     private func mergeLatency(
@@ -170,10 +176,11 @@ struct FeedBenchmark: AsyncParsableCommand {
             let merged = try await profiles.createCustomer(.with { $0.givenName = "Merged \(round)" }).customerID
             try await record(history, for: merged, prefix: "mg-\(round)", interactions)
             let begin = ContinuousClock.now
-            _ = try await profiles.mergeCustomers(.with {
-                $0.customerID = survivor
-                $0.mergedID = merged
-            })
+            _ = try await profiles.mergeCustomers(
+                .with {
+                    $0.customerID = survivor
+                    $0.mergedID = merged
+                })
             try await interactions.waitForRekey(of: merged)
             latencies.append((ContinuousClock.now - begin).inSeconds)
             let stats = try await interactions.getEngagementStats(.with { $0.customerID = survivor })
@@ -183,8 +190,9 @@ struct FeedBenchmark: AsyncParsableCommand {
         }
         let sorted = latencies.sorted()
         let worst = sorted.last ?? 0
-        say("  merge → survivor's history re-keyed (\(history) touchpoints): median \(Format.decimal(sorted[sorted.count / 2] * 1_000)) ms, "
-            + "max \(Format.decimal(worst * 1_000)) ms over \(merges) (goal p99 ≤ \(Format.decimal(Self.mergeGoalSeconds, 0)) s: "
-            + "\(worst <= Self.mergeGoalSeconds ? "met" : "NOT met"))")
+        say(
+            "  merge → survivor's history re-keyed (\(history) touchpoints): median \(Format.decimal(sorted[sorted.count / 2] * 1_000)) ms, "
+                + "max \(Format.decimal(worst * 1_000)) ms over \(merges) (goal p99 ≤ \(Format.decimal(Self.mergeGoalSeconds, 0)) s: "
+                + "\(worst <= Self.mergeGoalSeconds ? "met" : "NOT met"))")
     }
 }

@@ -13,7 +13,8 @@ import SwiftProtobuf
 struct ForwardBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forward",
-        abstract: "Forwarding through the gateway: added p50 at 1 client, and gateway CPU per call vs. a decoding proxy.",
+        abstract:
+            "Forwarding through the gateway: added p50 at 1 client, and gateway CPU per call vs. a decoding proxy.",
         discussion: """
             Starts all five executables (from --bin-dir) on free ports, creates --customers customers with \
             --touchpoints touchpoints each, then for --seconds each calls ListTimeline (20 touchpoints) one call at a \
@@ -51,7 +52,9 @@ struct ForwardBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let bin = IngestBenchmark.binDirectory(option: binDir)
-        say("bench forward: \(customers) customers × \(touchpoints) touchpoints, 1 client, \(rounds) rounds of \(Format.decimal(seconds, 0)) s per way")
+        say(
+            "bench forward: \(customers) customers × \(touchpoints) touchpoints, 1 client, \(rounds) rounds of \(Format.decimal(seconds, 0)) s per way"
+        )
         say("  executables from \(bin.path)")
         var started: [ServiceProcess] = []
         var failure: (any Error)?
@@ -66,14 +69,21 @@ struct ForwardBenchmark: AsyncParsableCommand {
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             let interaction = try await start(ServiceIdentity.interaction.name, peer)
             let feedback = try await start(ServiceIdentity.feedback.name, peer)
-            let peers = peer + ["--interaction-addr", "127.0.0.1:\(interaction.port)",
-                                "--feedback-addr", "127.0.0.1:\(feedback.port)"]
+            let peers =
+                peer + [
+                    "--interaction-addr", "127.0.0.1:\(interaction.port)",
+                    "--feedback-addr", "127.0.0.1:\(feedback.port)",
+                ]
             let success = try await start(ServiceIdentity.success.name, peers)
-            let gateway = try await start("gateway", peers + [
-                "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
-            ])
-            let secret = try String(contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
-                                    encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let gateway = try await start(
+                "gateway",
+                peers + [
+                    "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
+                ])
+            let secret = try String(
+                contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
+                encoding: .utf8
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
             let ids = try await fill(profile: profile.port, interaction: interaction.port)
             try await measure(ids: ids, interaction: interaction.port, gateway: gateway, secret: secret)
         } catch {
@@ -98,18 +108,21 @@ struct ForwardBenchmark: AsyncParsableCommand {
                     ids.append(id)
                     _ = try await interactions.recordTouchpoints { writer in
                         for event in 0..<touchpoints {
-                            try await writer.write(.with {
-                                $0.customerID = id
-                                $0.touchpoint = .with {
-                                    $0.eventID = "fw-\(index)-\(event)"
-                                    $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(Double(-60 * (event + 1))))
-                                    $0.channel = .web
-                                    $0.kind = .pageView
-                                    $0.direction = .inbound
-                                    $0.body = "Viewed the pricing page for plan \(event) and compared it with the others."
-                                    $0.attributes = ["page": "/pricing/\(event)", "device": "desktop"]
-                                }
-                            })
+                            try await writer.write(
+                                .with {
+                                    $0.customerID = id
+                                    $0.touchpoint = .with {
+                                        $0.eventID = "fw-\(index)-\(event)"
+                                        $0.occurredAt = Google_Protobuf_Timestamp(
+                                            date: now.addingTimeInterval(Double(-60 * (event + 1))))
+                                        $0.channel = .web
+                                        $0.kind = .pageView
+                                        $0.direction = .inbound
+                                        $0.body =
+                                            "Viewed the pricing page for plan \(event) and compared it with the others."
+                                        $0.attributes = ["page": "/pricing/\(event)", "device": "desktop"]
+                                    }
+                                })
                         }
                     }
                 }
@@ -145,11 +158,13 @@ struct ForwardBenchmark: AsyncParsableCommand {
                     let answered: Int
                     switch way {
                     case .direct: answered = try await direct.listTimeline(request).touchpoints.count
-                    case .forwarded: answered = try await forwarded.listTimeline(request, metadata: key).touchpoints.count
+                    case .forwarded:
+                        answered = try await forwarded.listTimeline(request, metadata: key).touchpoints.count
                     case .decoded: answered = try await decoded.listTimeline(request, metadata: key).touchpoints.count
                     }
                     guard answered == min(20, touchpoints) else {
-                        throw BenchError("\(way.rawValue) answered \(answered) touchpoints, not \(min(20, touchpoints))")
+                        throw BenchError(
+                            "\(way.rawValue) answered \(answered) touchpoints, not \(min(20, touchpoints))")
                     }
                 }
                 for round in 0...rounds {
@@ -183,21 +198,26 @@ struct ForwardBenchmark: AsyncParsableCommand {
             let latency = samples[way] ?? LatencySamples()
             let usage = cpu[way] ?? (0, 0)
             let perCall = usage.calls > 0 ? usage.seconds / Double(usage.calls) * 1e6 : 0
-            say(Format.left(way.rawValue, 44) + Format.right(Format.decimal(latency.percentile(0.5), 3), 9)
-                + Format.right(Format.decimal(latency.percentile(0.99), 3), 9)
-                + Format.right("\(latency.milliseconds.count)", 9)
-                + Format.right(way == .direct ? "—" : Format.decimal(perCall, 0), 22))
+            say(
+                Format.left(way.rawValue, 44) + Format.right(Format.decimal(latency.percentile(0.5), 3), 9)
+                    + Format.right(Format.decimal(latency.percentile(0.99), 3), 9)
+                    + Format.right("\(latency.milliseconds.count)", 9)
+                    + Format.right(way == .direct ? "—" : Format.decimal(perCall, 0), 22))
         }
         let p50 = { (way: Way) in samples[way]?.percentile(0.5) ?? 0 }
         let added = p50(.forwarded) - p50(.direct)
         say("")
-        say("forwarding adds \(Format.decimal(added, 3)) ms at p50 over the direct call (goal ≤ \(Self.addedGoalMs) ms): \(added <= Self.addedGoalMs ? "met" : "NOT met")")
+        say(
+            "forwarding adds \(Format.decimal(added, 3)) ms at p50 over the direct call (goal ≤ \(Self.addedGoalMs) ms): \(added <= Self.addedGoalMs ? "met" : "NOT met")"
+        )
         let perCall = { (way: Way) -> Double in
             guard let usage = cpu[way], usage.calls > 0 else { return 0 }
             return usage.seconds / Double(usage.calls)
         }
         let ratio = perCall(.decoded) > 0 ? perCall(.forwarded) / perCall(.decoded) : 0
-        say("gateway CPU per forwarded call ÷ per decoded call: \(Format.decimal(ratio, 2))× (goal ≤ \(Self.cpuGoal)×): \(ratio <= Self.cpuGoal ? "met" : "NOT met")")
+        say(
+            "gateway CPU per forwarded call ÷ per decoded call: \(Format.decimal(ratio, 2))× (goal ≤ \(Self.cpuGoal)×): \(ratio <= Self.cpuGoal ? "met" : "NOT met")"
+        )
     }
 
     /// User plus system CPU time a process has used so far, from /proc/<pid>/stat (fields 14 and 15, in clock ticks).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import C360Clients
 import C360Contracts
+import C360Interaction
 import C360ServerKit
 import C360StoreKit
 import C360TestSupport
@@ -8,7 +9,6 @@ import Foundation
 import GRDB
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import C360Interaction
 import Logging
 import Synchronization
 
@@ -44,16 +44,18 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Customers to create in profile-service; the events are spread over them.")
     var customers = 1_000
 
-    @Option(help: """
-        Events per InteractionStore.ingest call on the direct path, and per write on the client stream. \
-        (interaction-service itself always stores 500 per transaction.)
-        """)
+    @Option(
+        help: """
+            Events per InteractionStore.ingest call on the direct path, and per write on the client stream. \
+            (interaction-service itself always stores 500 per transaction.)
+            """)
     var batch = 500
 
-    @Option(help: """
-        Directory holding the profile-service and interaction-service executables. [env: C360_BIN_DIR] \
-        (default: the directory of this bench executable)
-        """)
+    @Option(
+        help: """
+            Directory holding the profile-service and interaction-service executables. [env: C360_BIN_DIR] \
+            (default: the directory of this bench executable)
+            """)
     var binDir: String?
 
     @Option(help: "Seed of the data generator; the same seed gives the same touchpoints.")
@@ -98,14 +100,16 @@ struct IngestBenchmark: AsyncParsableCommand {
     }
 
     /// Both paths and the summary; the services are running.
-    private func benchmark(profile: ServiceProcess, interaction: ServiceProcess, scratch: ScratchDirectory) async throws {
+    private func benchmark(profile: ServiceProcess, interaction: ServiceProcess, scratch: ScratchDirectory) async throws
+    {
         let customerIDs = try await createCustomers(port: profile.port)
 
         var factory = TouchpointFactory(customerIDs: customerIDs, mix: .ingest, seed: seed)
         let touchpoints = factory.make(0..<events)
         let messages = touchpoints.map(\.streamMessage)
-        say("built \(events) touchpoints "
-            + "(70% page_view/login/feature_use, 10% purchase, 10% message, 10% campaign_open)")
+        say(
+            "built \(events) touchpoints "
+                + "(70% page_view/login/feature_use, 10% purchase, 10% message, 10% campaign_open)")
 
         say("streaming \(events) touchpoints to interaction-service…")
         let streamed = try await stream(messages, port: interaction.port)
@@ -114,7 +118,8 @@ struct IngestBenchmark: AsyncParsableCommand {
             let reasons = response.rejections.prefix(5).map {
                 "  #\($0.index) \($0.eventID): \($0.code) \($0.field) \($0.reason)"
             }
-            throw BenchError("""
+            throw BenchError(
+                """
                 interaction-service stored \(response.stored) of \(events) events (received \(response.received), \
                 duplicate \(response.duplicate), rejected \(response.rejected)); the rate would be meaningless.
                 \(reasons.joined(separator: "\n"))
@@ -123,8 +128,9 @@ struct IngestBenchmark: AsyncParsableCommand {
                 """)
         }
         let grpcRate = Double(events) / streamed.elapsed.inSeconds
-        say("ingest via gRPC (client stream): \(events) events in \(Format.decimal(streamed.elapsed.inSeconds)) s = "
-            + "\(Format.whole(grpcRate)) events/s")
+        say(
+            "ingest via gRPC (client stream): \(events) events in \(Format.decimal(streamed.elapsed.inSeconds)) s = "
+                + "\(Format.whole(grpcRate)) events/s")
 
         say("storing the same \(events) touchpoints with InteractionStore.ingest in batches of \(batch)…")
         let direct = try await ingestDirectly(touchpoints, directory: scratch.child("direct"))
@@ -133,16 +139,18 @@ struct IngestBenchmark: AsyncParsableCommand {
                 "InteractionStore.ingest stored \(direct.stored) of \(events) events; the rate would be meaningless")
         }
         let directRate = Double(events) / direct.elapsed.inSeconds
-        say("ingest direct (InteractionStore.ingest, \(batch) per call): \(events) events in "
-            + "\(Format.decimal(direct.elapsed.inSeconds)) s = \(Format.whole(directRate)) events/s")
+        say(
+            "ingest direct (InteractionStore.ingest, \(batch) per call): \(events) events in "
+                + "\(Format.decimal(direct.elapsed.inSeconds)) s = \(Format.whole(directRate)) events/s")
 
         let ratio = grpcRate / directRate
         say("")
         say("summary")
         say("  gRPC (RecordTouchpoints stream)  \(Format.right(Format.whole(grpcRate), 9)) events/s")
         say("  direct (InteractionStore.ingest) \(Format.right(Format.whole(directRate), 9)) events/s")
-        say("  gRPC / direct: \(Format.decimal(ratio * 100))% (goal ≥ \(Format.decimal(Self.goal * 100, 0))%: "
-            + (ratio >= Self.goal ? "met)" : "NOT met)"))
+        say(
+            "  gRPC / direct: \(Format.decimal(ratio * 100))% (goal ≥ \(Format.decimal(Self.goal * 100, 0))%: "
+                + (ratio >= Self.goal ? "met)" : "NOT met)"))
     }
 
     // MARK: - gRPC path
@@ -254,7 +262,8 @@ struct IngestBenchmark: AsyncParsableCommand {
         }
         let argument0 = CommandLine.arguments.first ?? "bench"
         // Run through $PATH, argv[0] is a bare name; the running binary's own path is the better answer then.
-        let executable = argument0.contains("/")
+        let executable =
+            argument0.contains("/")
             ? URL(fileURLWithPath: argument0) : (Bundle.main.executableURL ?? URL(fileURLWithPath: argument0))
         return executable.resolvingSymlinksInPath().deletingLastPathComponent()
     }

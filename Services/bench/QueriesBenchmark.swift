@@ -1,9 +1,9 @@
 import ArgumentParser
+import C360Interaction
 import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
-import C360Interaction
 import Logging
 
 /// `bench queries`: how long interaction-service's read queries take as the touchpoint table grows, measured
@@ -108,14 +108,16 @@ struct QueriesBenchmark: AsyncParsableCommand {
         }
 
         say("")
-        say(Format.left("touchpoints", 12) + Format.left("customers", 10) + Format.left("query", 36)
-            + Format.right("p50 ms", 9) + Format.right("p99 ms", 9) + Format.right("runs", 6)
-            + Format.right("rows/call", 11))
+        say(
+            Format.left("touchpoints", 12) + Format.left("customers", 10) + Format.left("query", 36)
+                + Format.right("p50 ms", 9) + Format.right("p99 ms", 9) + Format.right("runs", 6)
+                + Format.right("rows/call", 11))
         for row in rows {
-            say(Format.left("\(row.plan.touchpoints)", 12) + Format.left("\(row.plan.customers)", 10)
-                + Format.left(row.query, 36) + Format.right(Format.decimal(row.samples.percentile(0.5), 3), 9)
-                + Format.right(Format.decimal(row.samples.percentile(0.99), 3), 9) + Format.right("\(row.runs)", 6)
-                + Format.right(Format.decimal(row.rowsPerCall, 1), 11))
+            say(
+                Format.left("\(row.plan.touchpoints)", 12) + Format.left("\(row.plan.customers)", 10)
+                    + Format.left(row.query, 36) + Format.right(Format.decimal(row.samples.percentile(0.5), 3), 9)
+                    + Format.right(Format.decimal(row.samples.percentile(0.99), 3), 9) + Format.right("\(row.runs)", 6)
+                    + Format.right(Format.decimal(row.rowsPerCall, 1), 11))
         }
     }
 
@@ -170,12 +172,15 @@ struct QueriesBenchmark: AsyncParsableCommand {
                 try await store.totals(customer: customer) == nil ? 0 : 1
             },
             Query(name: "activityEvents, last 90 days", runs: runs) { customer in
-                try await store.activityEvents(customer: customer, from: now.addingTimeInterval(-90 * 86_400),
-                                               until: now).count
+                try await store.activityEvents(
+                    customer: customer, from: now.addingTimeInterval(-90 * 86_400),
+                    until: now
+                ).count
             },
             Query(name: "supportInputs (all time)", runs: runs) { customer in
-                let inputs = try await store.supportInputs(customer: customer, from: nil, until: nil,
-                                                           deflectionWindow: 86_400)
+                let inputs = try await store.supportInputs(
+                    customer: customer, from: nil, until: nil,
+                    deflectionWindow: 86_400)
                 return inputs.tickets.count + inputs.selfService.count + inputs.ticketOpenings.count
             },
             Query(name: "rfmInputs (all customers)", runs: globalRuns) { _ in
@@ -198,10 +203,12 @@ struct QueriesBenchmark: AsyncParsableCommand {
                 rowCount += try await query.call(customer)
                 samples.record(ContinuousClock.now - start)
             }
-            let row = ResultRow(plan: plan, query: query.name, samples: samples, runs: query.runs,
-                                rowsPerCall: Double(rowCount) / Double(query.runs))
-            say("  \(Format.left(query.name, 32)) p50 \(Format.decimal(samples.percentile(0.5), 3)) ms, "
-                + "p99 \(Format.decimal(samples.percentile(0.99), 3)) ms")
+            let row = ResultRow(
+                plan: plan, query: query.name, samples: samples, runs: query.runs,
+                rowsPerCall: Double(rowCount) / Double(query.runs))
+            say(
+                "  \(Format.left(query.name, 32)) p50 \(Format.decimal(samples.percentile(0.5), 3)) ms, "
+                    + "p99 \(Format.decimal(samples.percentile(0.99), 3)) ms")
             results.append(row)
         }
         return results
@@ -224,8 +231,9 @@ struct QueriesBenchmark: AsyncParsableCommand {
             index = end
             if index >= nextReport || index == plan.touchpoints {
                 let elapsed = (ContinuousClock.now - start).inSeconds
-                say("  \(index)/\(plan.touchpoints) touchpoints (\(Format.decimal(elapsed)) s, "
-                    + "\(Format.whole(Double(index) / elapsed)) per s)")
+                say(
+                    "  \(index)/\(plan.touchpoints) touchpoints (\(Format.decimal(elapsed)) s, "
+                        + "\(Format.whole(Double(index) / elapsed)) per s)")
                 while nextReport <= index { nextReport += 100_000 }
             }
         }

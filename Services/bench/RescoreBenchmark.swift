@@ -6,8 +6,8 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 
 /// How soon success-service re-scores a customer after a touchpoint, with nobody calling it, under steady ingest.
 struct RescoreBenchmark: AsyncParsableCommand {
@@ -51,8 +51,12 @@ struct RescoreBenchmark: AsyncParsableCommand {
             let profilePeer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             let interaction = try await start(ServiceIdentity.interaction.name, profilePeer)
             let feedback = try await start(ServiceIdentity.feedback.name, profilePeer)
-            let success = try await start(ServiceIdentity.success.name, profilePeer + [
-                "--interaction-addr", "127.0.0.1:\(interaction.port)", "--feedback-addr", "127.0.0.1:\(feedback.port)"])
+            let success = try await start(
+                ServiceIdentity.success.name,
+                profilePeer + [
+                    "--interaction-addr", "127.0.0.1:\(interaction.port)", "--feedback-addr",
+                    "127.0.0.1:\(feedback.port)",
+                ])
             try await withClient(port: profile.port) { profileClient in
                 try await withClient(port: interaction.port) { interactionClient in
                     try await withClient(port: success.port) { successClient in
@@ -88,7 +92,12 @@ struct RescoreBenchmark: AsyncParsableCommand {
         let writes = Shared<[(String, Int64)]>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await success.watchChanges(.with { $0.kinds = [.healthScored]; $0.startAtHead = true }) { response in
+                try await success.watchChanges(
+                    .with {
+                        $0.kinds = [.healthScored]
+                        $0.startAtHead = true
+                    }
+                ) { response in
                     for try await batch in response.messages {
                         scores.withLock { scores in
                             for event in batch.events {
@@ -104,21 +113,24 @@ struct RescoreBenchmark: AsyncParsableCommand {
             var sequence = 0
             var generator = SplitMix64(seed: 360)
             while ContinuousClock.now < end {
-                let batch = (0..<batchSize).map { _ in customerIDs[Int.random(in: 0..<customerIDs.count, using: &generator)] }
+                let batch = (0..<batchSize).map { _ in
+                    customerIDs[Int.random(in: 0..<customerIDs.count, using: &generator)]
+                }
                 let first = sequence
                 sequence += batchSize
                 _ = try await interactions.recordTouchpoints { writer in
                     for (offset, customer) in batch.enumerated() {
-                        try await writer.write(.with {
-                            $0.customerID = customer
-                            $0.touchpoint = .with {
-                                $0.eventID = "rs-\(first + offset)"
-                                $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
-                                $0.channel = .app
-                                $0.kind = .featureUse
-                                $0.direction = .inbound
-                            }
-                        })
+                        try await writer.write(
+                            .with {
+                                $0.customerID = customer
+                                $0.touchpoint = .with {
+                                    $0.eventID = "rs-\(first + offset)"
+                                    $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                                    $0.channel = .app
+                                    $0.kind = .featureUse
+                                    $0.direction = .inbound
+                                }
+                            })
                     }
                 }
                 let acknowledged = Date().unixMillis
@@ -140,8 +152,10 @@ struct RescoreBenchmark: AsyncParsableCommand {
             }
             samples.record(.milliseconds(scored - acknowledged))
         }
-        say("  touchpoint → re-score: p50 \(Format.decimal(samples.percentile(0.5) / 1_000, 2)) s, "
-            + "p99 \(Format.decimal(samples.percentile(0.99) / 1_000, 2)) s (goal p99 ≤ 5 s); \(unscored) touchpoints without a later score")
+        say(
+            "  touchpoint → re-score: p50 \(Format.decimal(samples.percentile(0.5) / 1_000, 2)) s, "
+                + "p99 \(Format.decimal(samples.percentile(0.99) / 1_000, 2)) s (goal p99 ≤ 5 s); \(unscored) touchpoints without a later score"
+        )
     }
 }
 

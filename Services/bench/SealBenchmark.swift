@@ -1,9 +1,9 @@
 import ArgumentParser
+import C360Profile
 import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
-import C360Profile
 
 /// What sealing personal data costs a profile read: the opens a GetCustomer performs, timed alone, against the
 /// store's whole GetCustomer, in one run.
@@ -31,9 +31,11 @@ struct SealBenchmark: AsyncParsableCommand {
         let scratch = try ScratchDirectory(label: "seal")
         defer { scratch.remove() }
         let data = scratch.child("profile")
-        let pool = try ServiceDatabase.openPool(directory: data.path, fileName: "profile.sqlite", logger: .init(label: "bench"))
-        let keyring = try Keyring.open(path: data.appendingPathComponent("keyring.sqlite").path, kek: .generate(),
-                                       logger: .init(label: "bench"))
+        let pool = try ServiceDatabase.openPool(
+            directory: data.path, fileName: "profile.sqlite", logger: .init(label: "bench"))
+        let keyring = try Keyring.open(
+            path: data.appendingPathComponent("keyring.sqlite").path, kek: .generate(),
+            logger: .init(label: "bench"))
         let store = try ProfileStore(writer: pool, keyring: keyring)
         say("bench seal: creating \(customers) customers…")
         var ids: [String] = []
@@ -43,15 +45,19 @@ struct SealBenchmark: AsyncParsableCommand {
             new.familyName = "Family\(index)"
             new.city = "City \(index % 97)"
             new.company = "Company \(index % 13)"
-            new.identifiers = [Identifier(.email, "customer\(index)@example.org"), Identifier(.phone, "+4930\(1_000_000 + index)")]
+            new.identifiers = [
+                Identifier(.email, "customer\(index)@example.org"), Identifier(.phone, "+4930\(1_000_000 + index)"),
+            ]
             new.attributes = ["plan": "gold-\(index % 5)", "address": "\(index) Long Street"]
             ids.append(try await store.createCustomer(new).id)
             if (index + 1) % max(customers / 10, 1) == 0 { say("  \(index + 1) customers") }
         }
         // The eight values one GetCustomer opens, sealed as the store seals them.
         let samples = try ids.prefix(1_000).map { id in
-            try ["Given", "Family", "City 1", "Company 2", "someone@example.org", "+49301000000", "gold-1",
-                 "1 Long Street"].map { try keyring.seal($0, for: id) }
+            try [
+                "Given", "Family", "City 1", "Company 2", "someone@example.org", "+49301000000", "gold-1",
+                "1 Long Street",
+            ].map { try keyring.seal($0, for: id) }
         }
         var generator = SystemRandomNumberGenerator()
         // Warm up both paths (statement caches, key cache).
@@ -63,11 +69,16 @@ struct SealBenchmark: AsyncParsableCommand {
         }
         let openTime = try clock.measure {
             for _ in 0..<reads {
-                for value in samples[Int.random(in: 0..<samples.count, using: &generator)] { _ = try keyring.open(value) }
+                for value in samples[Int.random(in: 0..<samples.count, using: &generator)] {
+                    _ = try keyring.open(value)
+                }
             }
         }
-        let perRead = readTime.inSeconds / Double(reads) * 1e6, perOpens = openTime.inSeconds / Double(reads) * 1e6
-        say("GetCustomer through the store: \(String(format: "%.1f", perRead)) µs; its 8 opens: "
-            + "\(String(format: "%.1f", perOpens)) µs = \(String(format: "%.1f", perOpens / perRead * 100))% (goal ≤ 10%)")
+        let perRead = readTime.inSeconds / Double(reads) * 1e6
+        let perOpens = openTime.inSeconds / Double(reads) * 1e6
+        say(
+            "GetCustomer through the store: \(String(format: "%.1f", perRead)) µs; its 8 opens: "
+                + "\(String(format: "%.1f", perOpens)) µs = \(String(format: "%.1f", perOpens / perRead * 100))% (goal ≤ 10%)"
+        )
     }
 }

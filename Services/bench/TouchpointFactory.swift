@@ -1,6 +1,6 @@
+import C360Interaction
 import C360ServerKit
 import Foundation
-import C360Interaction
 
 /// A small, fast, seedable random number generator (SplitMix64), so the same `--seed` always gives the same data
 /// and two runs compare like with like.

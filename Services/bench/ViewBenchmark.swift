@@ -49,7 +49,10 @@ struct ViewBenchmark: AsyncParsableCommand {
     @Option(help: "Seed of the data generator.")
     var seed: UInt64 = 360
 
-    @Option(help: "off, on (every process with TLS, mutual between services; certificates from scripts/dev-certs.sh), or both: the whole run without TLS, then with, and what TLS costs the view (goal ≤ 15% of p50).")
+    @Option(
+        help:
+            "off, on (every process with TLS, mutual between services; certificates from scripts/dev-certs.sh), or both: the whole run without TLS, then with, and what TLS costs the view (goal ≤ 15% of p50)."
+    )
     var tls: TLSMode = .off
 
     enum TLSMode: String, ExpressibleByArgument, CaseIterable {
@@ -68,11 +71,12 @@ struct ViewBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let modes: [Bool] = switch tls {
-        case .off: [false]
-        case .on: [true]
-        case .both: [false, true]
-        }
+        let modes: [Bool] =
+            switch tls {
+            case .off: [false]
+            case .on: [true]
+            case .both: [false, true]
+            }
         var views: [LoadResult] = []
         for withTLS in modes { views.append(try await runOnce(withTLS: withTLS)) }
         if views.count == 2 {
@@ -80,22 +84,27 @@ struct ViewBenchmark: AsyncParsableCommand {
             let p50 = secured.percentile(0.5) / plain.percentile(0.5) - 1
             let p99 = secured.percentile(0.99) / plain.percentile(0.99) - 1
             say("")
-            say("TLS cost of GetCustomer360 (\(clients) clients): p50 \(Format.decimal(plain.percentile(0.5), 2)) → "
-                + "\(Format.decimal(secured.percentile(0.5), 2)) ms (\(Format.decimal(p50 * 100, 1))%), p99 "
-                + "\(Format.decimal(plain.percentile(0.99), 2)) → \(Format.decimal(secured.percentile(0.99), 2)) ms "
-                + "(\(Format.decimal(p99 * 100, 1))%); goal p50 ≤ +\(Format.whole(Self.tlsGoal * 100))%: "
-                + (p50 <= Self.tlsGoal ? "met" : "NOT met"))
+            say(
+                "TLS cost of GetCustomer360 (\(clients) clients): p50 \(Format.decimal(plain.percentile(0.5), 2)) → "
+                    + "\(Format.decimal(secured.percentile(0.5), 2)) ms (\(Format.decimal(p50 * 100, 1))%), p99 "
+                    + "\(Format.decimal(plain.percentile(0.99), 2)) → \(Format.decimal(secured.percentile(0.99), 2)) ms "
+                    + "(\(Format.decimal(p99 * 100, 1))%); goal p50 ≤ +\(Format.whole(Self.tlsGoal * 100))%: "
+                    + (p50 <= Self.tlsGoal ? "met" : "NOT met"))
         }
     }
 
     /// Starts the five processes (with TLS or not), fills them, measures, stops them; answers the view's result.
     private func runOnce(withTLS: Bool) async throws -> LoadResult {
         let bin = IngestBenchmark.binDirectory(option: binDir)
-        say("bench view: \(customers) customers, \(touchpoints) touchpoints, \(clients) clients over \(connections) connections, \(Format.decimal(seconds, 0)) s per call")
+        say(
+            "bench view: \(customers) customers, \(touchpoints) touchpoints, \(clients) clients over \(connections) connections, \(Format.decimal(seconds, 0)) s per call"
+        )
         say("  executables from \(bin.path)")
         let certificates = withTLS ? try DevCertificates.make() : nil
         defer { certificates?.remove() }
-        say("  TLS: \(withTLS ? "on, mutual between services; clients as operator (services) and as an application (gateway)" : "off")")
+        say(
+            "  TLS: \(withTLS ? "on, mutual between services; clients as operator (services) and as an application (gateway)" : "off")"
+        )
         var started: [ServiceProcess] = []
         var failure: (any Error)?
         var view: LoadResult?
@@ -111,19 +120,30 @@ struct ViewBenchmark: AsyncParsableCommand {
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             let interaction = try await start(ServiceIdentity.interaction.name, peer)
             let feedback = try await start(ServiceIdentity.feedback.name, peer)
-            let peers = peer + ["--interaction-addr", "127.0.0.1:\(interaction.port)",
-                                "--feedback-addr", "127.0.0.1:\(feedback.port)"]
+            let peers =
+                peer + [
+                    "--interaction-addr", "127.0.0.1:\(interaction.port)",
+                    "--feedback-addr", "127.0.0.1:\(feedback.port)",
+                ]
             let success = try await start(ServiceIdentity.success.name, peers)
-            let gateway = try await start("gateway", peers + [
-                "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
-            ])
+            let gateway = try await start(
+                "gateway",
+                peers + [
+                    "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
+                ])
             let security = ClientSecurity(certificates: certificates, gatewayPort: gateway.port)
             view = try await ClientSecurity.$current.withValue(security) {
                 let ids = try await fill(profile: profile.port, interaction: interaction.port, feedback: feedback.port)
-                let secret = try String(contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
-                                        encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-                return try await measure(ids: ids, secret: secret, ports: (profile.port, interaction.port, feedback.port,
-                                                                     success.port, gateway.port))
+                let secret = try String(
+                    contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
+                    encoding: .utf8
+                ).trimmingCharacters(in: .whitespacesAndNewlines)
+                return try await measure(
+                    ids: ids, secret: secret,
+                    ports: (
+                        profile.port, interaction.port, feedback.port,
+                        success.port, gateway.port
+                    ))
             }
         } catch {
             failure = error
@@ -151,14 +171,19 @@ struct ViewBenchmark: AsyncParsableCommand {
                     group.addTask {
                         var ids: [String] = []
                         for index in stride(from: worker, to: count, by: workers) {
-                            ids.append(try await profiles.createCustomer(.with {
-                                $0.givenName = "Bench"
-                                $0.familyName = "Customer \(index)"
-                                $0.identifiers = [.with {
-                                    $0.kind = .email
-                                    $0.value = "bench.\(index)@example.com"
-                                }]
-                            }, options: .deadline(.seconds(30))).customerID)
+                            ids.append(
+                                try await profiles.createCustomer(
+                                    .with {
+                                        $0.givenName = "Bench"
+                                        $0.familyName = "Customer \(index)"
+                                        $0.identifiers = [
+                                            .with {
+                                                $0.kind = .email
+                                                $0.value = "bench.\(index)@example.com"
+                                            }
+                                        ]
+                                    }, options: .deadline(.seconds(30))
+                                ).customerID)
                             if index % 10_000 == 0 { say("  \(index)/\(count) customers") }
                         }
                         return ids
@@ -199,33 +224,37 @@ struct ViewBenchmark: AsyncParsableCommand {
                     return try await group.reduce(0, +)
                 }
             }
-            say("  \(stored) touchpoints stored in \(Format.decimal((ContinuousClock.now - touchpointStart).inSeconds)) s")
+            say(
+                "  \(stored) touchpoints stored in \(Format.decimal((ContinuousClock.now - touchpointStart).inSeconds)) s"
+            )
         }
 
         say("recording NPS answers from a fifth of the customers…")
         let answering = ids.enumerated().filter { $0.offset % 5 == 0 }.map(\.element)
         try await withConnection(port: feedback) { client in
             let surveys = Customer360_V1_FeedbackService.Client(wrapping: client)
-            _ = try await surveys.createSurvey(.with {
-                $0.surveyID = "bench-nps"
-                $0.surveyType = .nps
-                $0.name = "bench NPS"
-                $0.question = "How likely are you to recommend us?"
-                $0.language = "en"
-                $0.channel = .email
-            })
+            _ = try await surveys.createSurvey(
+                .with {
+                    $0.surveyID = "bench-nps"
+                    $0.surveyType = .nps
+                    $0.name = "bench NPS"
+                    $0.question = "How likely are you to recommend us?"
+                    $0.language = "en"
+                    $0.channel = .email
+                })
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<workers {
                     group.addTask {
                         for id in stride(from: worker, to: answering.count, by: workers).map({ answering[$0] }) {
-                            _ = try await surveys.recordResponse(.with {
-                                $0.customerID = id
-                                $0.responseID = "bench-\(id)"
-                                $0.surveyID = "bench-nps"
-                                $0.score = Int32(id.utf8.last.map { Int($0) % 11 } ?? 7)
-                                $0.comment = "The delivery was late but support was helpful"
-                                $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-86_400))
-                            }, options: .deadline(.seconds(30)))
+                            _ = try await surveys.recordResponse(
+                                .with {
+                                    $0.customerID = id
+                                    $0.responseID = "bench-\(id)"
+                                    $0.surveyID = "bench-nps"
+                                    $0.score = Int32(id.utf8.last.map { Int($0) % 11 } ?? 7)
+                                    $0.comment = "The delivery was late but support was helpful"
+                                    $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-86_400))
+                                }, options: .deadline(.seconds(30)))
                         }
                     }
                 }
@@ -239,7 +268,8 @@ struct ViewBenchmark: AsyncParsableCommand {
     // MARK: - Measurement
 
     private func measure(
-        ids: [String], secret: String, ports: (profile: Int, interaction: Int, feedback: Int, success: Int, gateway: Int)
+        ids: [String], secret: String,
+        ports: (profile: Int, interaction: Int, feedback: Int, success: Int, gateway: Int)
     ) async throws -> LoadResult {
         let bearer: Metadata = ["authorization": "Bearer \(secret)"]
         let view = try await load("GetCustomer360 (gateway)", port: ports.gateway, ids: ids) { client, id in
@@ -249,40 +279,53 @@ struct ViewBenchmark: AsyncParsableCommand {
             return view.sectionStatuses.map { Duration($0.latency) }.max()
         }
         var backends: [LoadResult] = []
-        backends.append(try await load("profile GetCustomer", port: ports.profile, ids: ids) { client, id in
-            _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getCustomer(.with { $0.customerID = id })
-            return nil
-        })
-        backends.append(try await load("profile GetConsents", port: ports.profile, ids: ids) { client, id in
-            _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getConsents(.with { $0.customerID = id })
-            return nil
-        })
-        backends.append(try await load("interaction GetCustomerStats+20", port: ports.interaction, ids: ids) { client, id in
-            _ = try await Customer360_V1_InteractionService.Client(wrapping: client).getCustomerStats(.with {
-                $0.customerID = id
-                $0.recentTouchpoints = 20
+        backends.append(
+            try await load("profile GetCustomer", port: ports.profile, ids: ids) { client, id in
+                _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getCustomer(
+                    .with { $0.customerID = id })
+                return nil
             })
-            return nil
-        })
-        backends.append(try await load("feedback GetCustomerScores+5", port: ports.feedback, ids: ids) { client, id in
-            _ = try await Customer360_V1_FeedbackService.Client(wrapping: client).getCustomerScores(.with {
-                $0.customerID = id
-                $0.recentComments = 5
+        backends.append(
+            try await load("profile GetConsents", port: ports.profile, ids: ids) { client, id in
+                _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getConsents(
+                    .with { $0.customerID = id })
+                return nil
             })
-            return nil
-        })
-        backends.append(try await load("success GetCustomerSuccess", port: ports.success, ids: ids) { client, id in
-            _ = try await Customer360_V1_SuccessService.Client(wrapping: client)
-                .getCustomerSuccess(.with { $0.customerID = id })
-            return nil
-        })
+        backends.append(
+            try await load("interaction GetCustomerStats+20", port: ports.interaction, ids: ids) { client, id in
+                _ = try await Customer360_V1_InteractionService.Client(wrapping: client).getCustomerStats(
+                    .with {
+                        $0.customerID = id
+                        $0.recentTouchpoints = 20
+                    })
+                return nil
+            })
+        backends.append(
+            try await load("feedback GetCustomerScores+5", port: ports.feedback, ids: ids) { client, id in
+                _ = try await Customer360_V1_FeedbackService.Client(wrapping: client).getCustomerScores(
+                    .with {
+                        $0.customerID = id
+                        $0.recentComments = 5
+                    })
+                return nil
+            })
+        backends.append(
+            try await load("success GetCustomerSuccess", port: ports.success, ids: ids) { client, id in
+                _ = try await Customer360_V1_SuccessService.Client(wrapping: client)
+                    .getCustomerSuccess(.with { $0.customerID = id })
+                return nil
+            })
 
         say("")
         say("summary (\(clients) concurrent clients, \(Format.decimal(seconds, 0)) s each)")
-        say("  \(Format.left("call", 34)) \(Format.right("p50 ms", 8)) \(Format.right("p99 ms", 8)) \(Format.right("calls/s", 9))")
+        say(
+            "  \(Format.left("call", 34)) \(Format.right("p50 ms", 8)) \(Format.right("p99 ms", 8)) \(Format.right("calls/s", 9))"
+        )
         func row(_ name: String, _ samples: LatencySamples, _ rate: Double?) {
-            say("  \(Format.left(name, 34)) \(Format.right(Format.decimal(samples.percentile(0.5), 2), 8)) "
-                + "\(Format.right(Format.decimal(samples.percentile(0.99), 2), 8)) \(Format.right(rate.map(Format.whole) ?? "", 9))")
+            say(
+                "  \(Format.left(name, 34)) \(Format.right(Format.decimal(samples.percentile(0.5), 2), 8)) "
+                    + "\(Format.right(Format.decimal(samples.percentile(0.99), 2), 8)) \(Format.right(rate.map(Format.whole) ?? "", 9))"
+            )
         }
         row(view.name, view.latencies, view.rate)
         row("  slowest backend call in the view", view.slowestInside, nil)
@@ -291,8 +334,9 @@ struct ViewBenchmark: AsyncParsableCommand {
         func ratio(_ label: String, _ other: LatencySamples) {
             let p50 = view.latencies.percentile(0.5) / other.percentile(0.5)
             let p99 = view.latencies.percentile(0.99) / other.percentile(0.99)
-            say("  view ÷ \(label): p50 \(Format.decimal(p50, 2))×, p99 \(Format.decimal(p99, 2))× "
-                + "(goal ≤ \(Format.decimal(Self.goal, 1))×: " + (max(p50, p99) <= Self.goal ? "met)" : "NOT met)"))
+            say(
+                "  view ÷ \(label): p50 \(Format.decimal(p50, 2))×, p99 \(Format.decimal(p99, 2))× "
+                    + "(goal ≤ \(Format.decimal(Self.goal, 1))×: " + (max(p50, p99) <= Self.goal ? "met)" : "NOT met)"))
         }
         ratio("its slowest backend call under the same load", view.slowestInside)
         if let slowest = backends.max(by: { $0.latencies.percentile(0.5) < $1.latencies.percentile(0.5) }) {
@@ -349,8 +393,9 @@ struct ViewBenchmark: AsyncParsableCommand {
             if let slowest { inner.record(slowest) }
         }
         let rate = Double(samples.count) / window.inSeconds
-        say("\(Format.left(name, 34)) p50 \(Format.decimal(latencies.percentile(0.5), 2)) ms, p99 "
-            + "\(Format.decimal(latencies.percentile(0.99), 2)) ms, \(Format.whole(rate)) calls/s")
+        say(
+            "\(Format.left(name, 34)) p50 \(Format.decimal(latencies.percentile(0.5), 2)) ms, p99 "
+                + "\(Format.decimal(latencies.percentile(0.99), 2)) ms, \(Format.whole(rate)) calls/s")
         return LoadResult(name: name, latencies: latencies, rate: rate, slowestInside: inner)
     }
 
@@ -360,8 +405,9 @@ struct ViewBenchmark: AsyncParsableCommand {
         port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
     ) async throws -> Result {
         try await withGRPCClient(
-            transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port),
-                                          transportSecurity: try ClientSecurity.current?.security(port: port) ?? .plaintext)
+            transport: try .http2NIOPosix(
+                target: .ipv4(address: "127.0.0.1", port: port),
+                transportSecurity: try ClientSecurity.current?.security(port: port) ?? .plaintext)
         ) { client in try await body(client) }
     }
 

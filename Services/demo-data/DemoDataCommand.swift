@@ -2,8 +2,8 @@ import ArgumentParser
 import C360Clients
 import C360Contracts
 import C360ServerKit
-import GRPCCore
 import Foundation
+import GRPCCore
 import GRPCNIOTransportHTTP2
 
 /// `demo-data`: fills running Customer 360 services with a reproducible demo data set, through their public gRPC
@@ -75,9 +75,12 @@ struct DemoDataCommand: AsyncParsableCommand {
         var generator = DemoGenerator(seed: seed)
         let existingCustomers = try await withPeer(profileAddr) { client in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
-            let existing = try await profiles.listCustomers(.with { $0.page.pageSize = 1 }, options: .deadline(.seconds(10)))
+            let existing = try await profiles.listCustomers(
+                .with { $0.page.pageSize = 1 }, options: .deadline(.seconds(10)))
             if !existing.customers.isEmpty, !force {
-                print("demo-data: profile-service at \(profileAddr) already holds customers; not adding any (--force adds more)")
+                print(
+                    "demo-data: profile-service at \(profileAddr) already holds customers; not adding any (--force adds more)"
+                )
             } else {
                 var loader = ProfileDemoLoader(profiles: profiles, generator: generator)
                 try await loader.load(customers: self.customers)
@@ -88,10 +91,13 @@ struct DemoDataCommand: AsyncParsableCommand {
         if !interactionAddr.isEmpty {
             try await withPeer(interactionAddr) { client in
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
-                let existing = try await interactions.listCustomerActivity(.with { $0.page.pageSize = 1 },
-                                                                           options: .deadline(.seconds(10)))
+                let existing = try await interactions.listCustomerActivity(
+                    .with { $0.page.pageSize = 1 },
+                    options: .deadline(.seconds(10)))
                 if !existing.customers.isEmpty, !force {
-                    print("demo-data: interaction-service at \(interactionAddr) already holds touchpoints; not adding any")
+                    print(
+                        "demo-data: interaction-service at \(interactionAddr) already holds touchpoints; not adding any"
+                    )
                     return
                 }
                 var loader = InteractionDemoLoader(interactions: interactions, generator: generator, now: Date())
@@ -102,10 +108,11 @@ struct DemoDataCommand: AsyncParsableCommand {
         if !feedbackAddr.isEmpty {
             try await withPeer(feedbackAddr) { client in
                 let feedback = Customer360_V1_FeedbackService.Client(wrapping: client)
-                let existing = try await feedback.listSurveys(.with {
-                    $0.page.pageSize = 1
-                    $0.includeInactive = true
-                }, options: .deadline(.seconds(10)))
+                let existing = try await feedback.listSurveys(
+                    .with {
+                        $0.page.pageSize = 1
+                        $0.includeInactive = true
+                    }, options: .deadline(.seconds(10)))
                 if !existing.surveys.isEmpty, !force {
                     print("demo-data: feedback-service at \(feedbackAddr) already holds surveys; not adding any")
                     return
@@ -123,8 +130,9 @@ struct DemoDataCommand: AsyncParsableCommand {
         guard !successAddr.isEmpty else { return }
         try await withPeer(successAddr) { client in
             let success = Customer360_V1_SuccessService.Client(wrapping: client)
-            let existing = try await success.listSuccessPlans(.with { $0.page.pageSize = 1 },
-                                                              options: .deadline(.seconds(10)))
+            let existing = try await success.listSuccessPlans(
+                .with { $0.page.pageSize = 1 },
+                options: .deadline(.seconds(10)))
             if !existing.plans.isEmpty, !force {
                 print("demo-data: success-service at \(successAddr) already holds success plans; not adding any")
                 return
@@ -141,10 +149,11 @@ struct DemoDataCommand: AsyncParsableCommand {
         var customers: [Customer360_V1_Customer] = []
         var token = ""
         repeat {
-            let page = try await profiles.listCustomers(.with {
-                $0.page.pageSize = 500
-                $0.page.pageToken = token
-            }, options: .deadline(.seconds(10)))
+            let page = try await profiles.listCustomers(
+                .with {
+                    $0.page.pageSize = 500
+                    $0.page.pageToken = token
+                }, options: .deadline(.seconds(10)))
             customers += page.customers
             token = page.page.nextPageToken
         } while !token.isEmpty
@@ -161,8 +170,9 @@ struct DemoDataCommand: AsyncParsableCommand {
         }
         let credentials = PeerCredentials(tls: try tls.identity(environment: nil), serviceToken: token)
         return try await withGRPCClient(
-            transport: try .http2NIOPosix(target: peer.target,
-                                          transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
+            transport: try .http2NIOPosix(
+                target: peer.target,
+                transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
             interceptors: credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
         ) { client in
             try await body(client)

@@ -48,10 +48,14 @@ enum DemoPeople {
         ("کریمی", "karimi"), ("موسوی", "mousavi"), ("جعفری", "jafari"), ("تهرانی", "tehrani"),
         ("نوری", "nouri"), ("صادقی", "sadeghi"),
     ]
-    static let english = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances",
-                          "Tim", "Katherine", "John", "Radia", "Edsger", "Hedy"]
-    static let englishFamilies = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov",
-                                  "Thompson", "Allen", "Berners-Lee", "Johnson", "Backus", "Perlman", "Dijkstra"]
+    static let english = [
+        "Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances",
+        "Tim", "Katherine", "John", "Radia", "Edsger", "Hedy",
+    ]
+    static let englishFamilies = [
+        "Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov",
+        "Thompson", "Allen", "Berners-Lee", "Johnson", "Backus", "Perlman", "Dijkstra",
+    ]
     static let persianCities = ["Tehran", "Isfahan", "Shiraz", "Tabriz", "Mashhad"]
     static let englishPlaces: [(country: String, city: String, phone: String, language: String)] = [
         ("GB", "London", "+447700900", "en-GB"), ("US", "Boston", "+1202555", "en-US"),
@@ -62,16 +66,18 @@ enum DemoPeople {
         if generator.chance(0.55) {
             let given = generator.pick(persian)
             let family = generator.pick(persianFamilies)
-            return DemoPerson(givenName: given.0, familyName: family.0, latinGiven: given.1, latinFamily: family.1,
-                              country: "IR", language: "fa", city: generator.pick(persianCities),
-                              phonePrefix: "+98912")
+            return DemoPerson(
+                givenName: given.0, familyName: family.0, latinGiven: given.1, latinFamily: family.1,
+                country: "IR", language: "fa", city: generator.pick(persianCities),
+                phonePrefix: "+98912")
         }
         let place = generator.pick(englishPlaces)
         let given = generator.pick(english)
         let family = generator.pick(englishFamilies)
-        return DemoPerson(givenName: given, familyName: family, latinGiven: given.lowercased(),
-                          latinFamily: family.lowercased().replacingOccurrences(of: "-", with: ""),
-                          country: place.country, language: place.language, city: place.city,
-                          phonePrefix: place.phone)
+        return DemoPerson(
+            givenName: given, familyName: family, latinGiven: given.lowercased(),
+            latinFamily: family.lowercased().replacingOccurrences(of: "-", with: ""),
+            country: place.country, language: place.language, city: place.city,
+            phonePrefix: place.phone)
     }
 }

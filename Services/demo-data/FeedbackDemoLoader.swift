@@ -40,8 +40,9 @@ struct FeedbackDemoLoader {
                 print("demo-data: \(index + 1)/\(customers.count) customers answered surveys")
             }
         }
-        print("demo-data: \(counts.responses) survey responses (\(counts.comments) with a comment, "
-            + "\(counts.duplicates) already stored)")
+        print(
+            "demo-data: \(counts.responses) survey responses (\(counts.comments) with a comment, "
+                + "\(counts.duplicates) already stored)")
 
         let votes = try await featureRequests(votedBy: customers)
         print("demo-data: \(DemoFeatureRequests.all.count) feature requests with \(votes) votes")
@@ -51,7 +52,8 @@ struct FeedbackDemoLoader {
 
         // A look at what the comments add up to; the data is loaded whatever this answers.
         if let themes = try? await feedback.getTopThemes(.with { $0.limit = 5 }, options: options),
-           let period = themes.periods.first, !period.themes.isEmpty {
+            let period = themes.periods.first, !period.themes.isEmpty
+        {
             let terms = period.themes.map { "\($0.term) (\($0.comments))" }.joined(separator: ", ")
             print("demo-data: top themes of negative comments: \(terms)")
         }
@@ -73,18 +75,20 @@ struct FeedbackDemoLoader {
             let survey = generator.pick(surveys)
             let tone = self.tone(unhappy: unhappy)
             let score = self.score(tone, on: survey.surveyType)
-            let comment = generator.chance(0.6) ? DemoComments.pick(language: language, tone: tone, using: &generator) : ""
+            let comment =
+                generator.chance(0.6) ? DemoComments.pick(language: language, tone: tone, using: &generator) : ""
             // At least an hour ago, so answered_at is never in the future.
             let answeredAt = now.addingTimeInterval(-Double.random(in: 3_600...(180 * day), using: &generator))
-            let answer = try await feedback.recordResponse(.with {
-                $0.customerID = customer.customerID
-                $0.responseID = "demo-r-\(customer.customerID.suffix(12))-\(index)"
-                $0.surveyID = survey.surveyID
-                $0.score = score
-                $0.comment = comment
-                $0.commentLanguage = comment.isEmpty ? "" : language
-                $0.answeredAt = Google_Protobuf_Timestamp(date: answeredAt)
-            }, options: options)
+            let answer = try await feedback.recordResponse(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.responseID = "demo-r-\(customer.customerID.suffix(12))-\(index)"
+                    $0.surveyID = survey.surveyID
+                    $0.score = score
+                    $0.comment = comment
+                    $0.commentLanguage = comment.isEmpty ? "" : language
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: answeredAt)
+                }, options: options)
             counts.responses += 1
             if !comment.isEmpty { counts.comments += 1 }
             if answer.duplicate { counts.duplicates += 1 }
@@ -94,7 +98,8 @@ struct FeedbackDemoLoader {
 
     /// "fa" for Persian speakers, "en" for everyone else (the demo surveys exist in these two languages).
     static func language(of customer: Customer360_V1_Customer) -> String {
-        let preferred = customer.preferences.preferredLanguage.isEmpty
+        let preferred =
+            customer.preferences.preferredLanguage.isEmpty
             ? customer.demographics.language : customer.preferences.preferredLanguage
         return preferred.lowercased().hasPrefix("fa") ? "fa" : "en"
     }
@@ -133,23 +138,27 @@ struct FeedbackDemoLoader {
     /// Persian speakers' votes), then moves a few along. Returns the votes cast.
     private mutating func featureRequests(votedBy customers: [Customer360_V1_Customer]) async throws -> Int {
         for request in DemoFeatureRequests.all {
-            _ = try await feedback.createFeatureRequest(.with {
-                $0.featureRequestID = request.id
-                $0.title = request.title
-                $0.details = request.details
-            }, options: options)
+            _ = try await feedback.createFeatureRequest(
+                .with {
+                    $0.featureRequestID = request.id
+                    $0.title = request.title
+                    $0.details = request.details
+                }, options: options)
         }
         var votes = 0
         for (index, customer) in customers.enumerated() {
             let persian = Self.language(of: customer) == "fa"
-            for request in DemoFeatureRequests.all where (persian || !request.persianOnly)
-                && generator.chance(request.popularity) {
+            for request in DemoFeatureRequests.all
+            where (persian || !request.persianOnly)
+                && generator.chance(request.popularity)
+            {
                 let channel: Customer360_V1_Channel = generator.pick([.app, .app, .web])
-                _ = try await feedback.voteFeatureRequest(.with {
-                    $0.customerID = customer.customerID
-                    $0.featureRequestID = request.id
-                    $0.channel = channel
-                }, options: options)
+                _ = try await feedback.voteFeatureRequest(
+                    .with {
+                        $0.customerID = customer.customerID
+                        $0.featureRequestID = request.id
+                        $0.channel = channel
+                    }, options: options)
                 votes += 1
             }
             if (index + 1) % 100 == 0 || index + 1 == customers.count {
@@ -157,11 +166,12 @@ struct FeedbackDemoLoader {
             }
         }
         for change in DemoFeatureRequests.statusChanges {
-            _ = try await feedback.updateFeatureRequestStatus(.with {
-                $0.featureRequestID = change.id
-                $0.status = change.status
-                $0.note = change.note
-            }, options: options)
+            _ = try await feedback.updateFeatureRequestStatus(
+                .with {
+                    $0.featureRequestID = change.id
+                    $0.status = change.status
+                    $0.note = change.note
+                }, options: options)
         }
         return votes
     }
@@ -182,15 +192,16 @@ struct FeedbackDemoLoader {
             let churnedAt = now.addingTimeInterval(-Double.random(in: 1...90, using: &generator) * day)
             let channel: Customer360_V1_Channel = generator.pick([.phone, .email, .chat])
             let recordedBy = generator.pick(["csm-negar", "agent-john", "agent-reza", ""])
-            _ = try await feedback.recordChurnReason(.with {
-                $0.customerID = customer.customerID
-                $0.churnReasonID = "demo-churn-\(customer.customerID.suffix(12))"
-                $0.category = category
-                $0.text = text
-                $0.churnedAt = Google_Protobuf_Timestamp(date: churnedAt)
-                $0.channel = channel
-                $0.recordedBy = recordedBy
-            }, options: options)
+            _ = try await feedback.recordChurnReason(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.churnReasonID = "demo-churn-\(customer.customerID.suffix(12))"
+                    $0.category = category
+                    $0.text = text
+                    $0.churnedAt = Google_Protobuf_Timestamp(date: churnedAt)
+                    $0.channel = channel
+                    $0.recordedBy = recordedBy
+                }, options: options)
             recorded += 1
         }
         return recorded
@@ -206,18 +217,24 @@ enum DemoTone {
 /// Scales are left unset (0, 0) so the service applies the fixed ones.
 enum DemoSurveys {
     static let all: [Customer360_V1_CreateSurveyRequest] = [
-        survey("demo-nps-en", .nps, "NPS after purchase (en)",
-               "How likely are you to recommend us to a friend or colleague?", "en", .email),
-        survey("demo-nps-fa", .nps, "NPS after purchase (fa)",
-               "چقدر احتمال دارد ما را به دوستان یا همکاران خود پیشنهاد کنید؟", "fa", .sms),
-        survey("demo-csat-en", .csat, "post-ticket CSAT (en)",
-               "How satisfied were you with the help you received?", "en", .email),
-        survey("demo-csat-fa", .csat, "post-ticket CSAT (fa)",
-               "از پاسخی که از پشتیبانی دریافت کردید چقدر راضی بودید؟", "fa", .app),
-        survey("demo-ces-en", .ces, "order CES (en)",
-               "Placing my order and getting it delivered was easy.", "en", .email),
-        survey("demo-ces-fa", .ces, "order CES (fa)",
-               "ثبت سفارش و دریافت آن برای من آسان بود.", "fa", .app),
+        survey(
+            "demo-nps-en", .nps, "NPS after purchase (en)",
+            "How likely are you to recommend us to a friend or colleague?", "en", .email),
+        survey(
+            "demo-nps-fa", .nps, "NPS after purchase (fa)",
+            "چقدر احتمال دارد ما را به دوستان یا همکاران خود پیشنهاد کنید؟", "fa", .sms),
+        survey(
+            "demo-csat-en", .csat, "post-ticket CSAT (en)",
+            "How satisfied were you with the help you received?", "en", .email),
+        survey(
+            "demo-csat-fa", .csat, "post-ticket CSAT (fa)",
+            "از پاسخی که از پشتیبانی دریافت کردید چقدر راضی بودید؟", "fa", .app),
+        survey(
+            "demo-ces-en", .ces, "order CES (en)",
+            "Placing my order and getting it delivered was easy.", "en", .email),
+        survey(
+            "demo-ces-fa", .ces, "order CES (fa)",
+            "ثبت سفارش و دریافت آن برای من آسان بود.", "fa", .app),
     ]
 
     private static func survey(
@@ -247,28 +264,36 @@ struct DemoFeatureRequest {
 /// The demo feature requests and the status changes they went through.
 enum DemoFeatureRequests {
     static let all: [DemoFeatureRequest] = [
-        DemoFeatureRequest(id: "demo-fr-1", title: "Export reports to Excel",
-                           details: "Monthly order and invoice reports as .xlsx files, not only CSV.", popularity: 0.12),
-        DemoFeatureRequest(id: "demo-fr-2", title: "Dark mode in the mobile app",
-                           details: "لطفاً حالت تاریک را به اپلیکیشن موبایل اضافه کنید؛ شب‌ها نور صفحه چشم را اذیت می‌کند.",
-                           popularity: 0.2),
-        DemoFeatureRequest(id: "demo-fr-3", title: "Live order tracking on a map",
-                           details: "Show where the courier is and send an SMS when the parcel is ten minutes away.",
-                           popularity: 0.3),
-        DemoFeatureRequest(id: "demo-fr-4", title: "Pay in instalments",
-                           details: "امکان پرداخت اقساطی برای خریدهای بالای ده میلیون تومان، مثل بقیه فروشگاه‌ها.",
-                           popularity: 0.15),
-        DemoFeatureRequest(id: "demo-fr-5", title: "Jalali (Persian) dates on invoices",
-                           details: "تاریخ فاکتورها و سفارش‌ها به تقویم شمسی نمایش داده شود.", popularity: 0.25,
-                           persianOnly: true),
-        DemoFeatureRequest(id: "demo-fr-6", title: "Two-factor authentication with an authenticator app",
-                           details: "SMS codes arrive late abroad; support TOTP apps as a second factor.",
-                           popularity: 0.08),
-        DemoFeatureRequest(id: "demo-fr-7", title: "Save several delivery addresses",
-                           details: "Home, office and parents' address, chosen at checkout.", popularity: 0.18),
-        DemoFeatureRequest(id: "demo-fr-8", title: "Weekend support on live chat",
-                           details: "پشتیبانی آنلاین جمعه‌ها هم پاسخگو باشد؛ بیشتر خریدهای ما آخر هفته است.",
-                           popularity: 0.1),
+        DemoFeatureRequest(
+            id: "demo-fr-1", title: "Export reports to Excel",
+            details: "Monthly order and invoice reports as .xlsx files, not only CSV.", popularity: 0.12),
+        DemoFeatureRequest(
+            id: "demo-fr-2", title: "Dark mode in the mobile app",
+            details: "لطفاً حالت تاریک را به اپلیکیشن موبایل اضافه کنید؛ شب‌ها نور صفحه چشم را اذیت می‌کند.",
+            popularity: 0.2),
+        DemoFeatureRequest(
+            id: "demo-fr-3", title: "Live order tracking on a map",
+            details: "Show where the courier is and send an SMS when the parcel is ten minutes away.",
+            popularity: 0.3),
+        DemoFeatureRequest(
+            id: "demo-fr-4", title: "Pay in instalments",
+            details: "امکان پرداخت اقساطی برای خریدهای بالای ده میلیون تومان، مثل بقیه فروشگاه‌ها.",
+            popularity: 0.15),
+        DemoFeatureRequest(
+            id: "demo-fr-5", title: "Jalali (Persian) dates on invoices",
+            details: "تاریخ فاکتورها و سفارش‌ها به تقویم شمسی نمایش داده شود.", popularity: 0.25,
+            persianOnly: true),
+        DemoFeatureRequest(
+            id: "demo-fr-6", title: "Two-factor authentication with an authenticator app",
+            details: "SMS codes arrive late abroad; support TOTP apps as a second factor.",
+            popularity: 0.08),
+        DemoFeatureRequest(
+            id: "demo-fr-7", title: "Save several delivery addresses",
+            details: "Home, office and parents' address, chosen at checkout.", popularity: 0.18),
+        DemoFeatureRequest(
+            id: "demo-fr-8", title: "Weekend support on live chat",
+            details: "پشتیبانی آنلاین جمعه‌ها هم پاسخگو باشد؛ بیشتر خریدهای ما آخر هفته است.",
+            popularity: 0.1),
     ]
 
     static let statusChanges: [(id: String, status: Customer360_V1_FeatureRequestStatus, note: String)] = [
@@ -287,55 +312,65 @@ enum DemoChurnTexts {
         let persian = language == "fa"
         switch category {
         case .price:
-            return persian ? [
-                "قیمت‌ها برای ما خیلی بالا رفت و دیگر به‌صرفه نبود.",
-                "همین کالاها رو جای دیگه ارزون‌تر پیدا کردیم.",
-                "هزینه ارسال از قیمت خود کالا بیشتر شده بود.",
-            ] : [
-                "Your prices went up too much for our budget.",
-                "We found the same products cheaper elsewhere.",
-                "The shipping fee ended up higher than the items themselves.",
-            ]
+            return persian
+                ? [
+                    "قیمت‌ها برای ما خیلی بالا رفت و دیگر به‌صرفه نبود.",
+                    "همین کالاها رو جای دیگه ارزون‌تر پیدا کردیم.",
+                    "هزینه ارسال از قیمت خود کالا بیشتر شده بود.",
+                ]
+                : [
+                    "Your prices went up too much for our budget.",
+                    "We found the same products cheaper elsewhere.",
+                    "The shipping fee ended up higher than the items themselves.",
+                ]
         case .competitor:
-            return persian ? [
-                "به یک فروشگاه دیگه رفتیم که ارسالش سریع‌تره.",
-                "فروشگاه دیگری برای همه سفارش‌ها ارسال رایگان داشت.",
-                "باشگاه مشتریان رقیب شما امتیازهای بهتری می‌داد.",
-            ] : [
-                "Switched to a competitor with next-day delivery.",
-                "Another shop offers free shipping on every order.",
-                "A competitor gave us a much better loyalty deal.",
-            ]
+            return persian
+                ? [
+                    "به یک فروشگاه دیگه رفتیم که ارسالش سریع‌تره.",
+                    "فروشگاه دیگری برای همه سفارش‌ها ارسال رایگان داشت.",
+                    "باشگاه مشتریان رقیب شما امتیازهای بهتری می‌داد.",
+                ]
+                : [
+                    "Switched to a competitor with next-day delivery.",
+                    "Another shop offers free shipping on every order.",
+                    "A competitor gave us a much better loyalty deal.",
+                ]
         case .supportExperience:
-            return persian ? [
-                "پشتیبانی هیچ‌وقت به تیکت‌هامون جواب نداد.",
-                "برای هر جواب از پشتیبانی چند روز منتظر می‌ماندیم.",
-                "هیچ‌کس در پشتیبانی نتوانست مشکل صورتحساب ما را حل کند.",
-            ] : [
-                "Support never answered our tickets.",
-                "We waited days for every answer from support.",
-                "Nobody at support could fix our billing problem.",
-            ]
+            return persian
+                ? [
+                    "پشتیبانی هیچ‌وقت به تیکت‌هامون جواب نداد.",
+                    "برای هر جواب از پشتیبانی چند روز منتظر می‌ماندیم.",
+                    "هیچ‌کس در پشتیبانی نتوانست مشکل صورتحساب ما را حل کند.",
+                ]
+                : [
+                    "Support never answered our tickets.",
+                    "We waited days for every answer from support.",
+                    "Nobody at support could fix our billing problem.",
+                ]
         case .productQuality:
-            return persian ? [
-                "اپلیکیشن مدام کرش می‌کرد و سفارش‌هامون از دست می‌رفت.",
-                "خیلی از کالاها آسیب‌دیده به دستمان رسید.",
-                "سایت موقع حراج‌ها مرتب از دسترس خارج می‌شد.",
-            ] : [
-                "The app kept crashing and we lost orders.",
-                "Too many items arrived damaged.",
-                "The website went down during every sale.",
-            ]
+            return persian
+                ? [
+                    "اپلیکیشن مدام کرش می‌کرد و سفارش‌هامون از دست می‌رفت.",
+                    "خیلی از کالاها آسیب‌دیده به دستمان رسید.",
+                    "سایت موقع حراج‌ها مرتب از دسترس خارج می‌شد.",
+                ]
+                : [
+                    "The app kept crashing and we lost orders.",
+                    "Too many items arrived damaged.",
+                    "The website went down during every sale.",
+                ]
         default:
-            return persian ? [
-                "ما پرداخت اقساطی لازم داشتیم که شما ارائه نمی‌دهید.",
-                "امکان گرفتن خروجی اکسل از سوابق سفارش وجود نداشت.",
-                "نمی‌شد چند آدرس تحویل ذخیره کرد و هر بار باید از نو وارد می‌کردیم.",
-            ] : [
-                "We needed to pay in instalments and you do not offer it.",
-                "There is no way to export our order history to Excel.",
-                "We could not save more than one delivery address.",
-            ]
+            return persian
+                ? [
+                    "ما پرداخت اقساطی لازم داشتیم که شما ارائه نمی‌دهید.",
+                    "امکان گرفتن خروجی اکسل از سوابق سفارش وجود نداشت.",
+                    "نمی‌شد چند آدرس تحویل ذخیره کرد و هر بار باید از نو وارد می‌کردیم.",
+                ]
+                : [
+                    "We needed to pay in instalments and you do not offer it.",
+                    "There is no way to export our order history to Excel.",
+                    "We could not save more than one delivery address.",
+                ]
         }
     }
 }

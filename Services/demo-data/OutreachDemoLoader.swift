@@ -15,7 +15,8 @@ struct OutreachDemoLoader {
     private let options = CallOptions.deadline(.seconds(10))
 
     func load() async throws {
-        guard let url = Bundle.module.url(forResource: "outreach", withExtension: "json", subdirectory: "Resources") else {
+        guard let url = Bundle.module.url(forResource: "outreach", withExtension: "json", subdirectory: "Resources")
+        else {
             throw DemoPlanError("Resources/outreach.json is not in demo-data's bundle")
         }
         let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: [Any]] ?? [:]
@@ -25,8 +26,9 @@ struct OutreachDemoLoader {
         let templates = try items("templates", as: Customer360_V1_PutTemplateRequest.self)
         let segments = try items("segments", as: Customer360_V1_CreateSegmentRequest.self)
         let journeys = try items("journeys", as: Customer360_V1_PutJourneyRequest.self)
-        print("demo-data: loading \(templates.count) templates, \(segments.count) segments and \(journeys.count) journeys "
-            + "into outreach-service…")
+        print(
+            "demo-data: loading \(templates.count) templates, \(segments.count) segments and \(journeys.count) journeys "
+                + "into outreach-service…")
         for template in templates { _ = try await outreach.putTemplate(template, options: options) }
         for segment in segments {
             let saved = try await outreach.createSegment(segment, options: options)

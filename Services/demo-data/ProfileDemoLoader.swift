@@ -10,8 +10,10 @@ struct ProfileDemoLoader {
     var generator: DemoGenerator
 
     private let options = CallOptions.deadline(.seconds(10))
-    private let stages: [Customer360_V1_LifecycleStage] = [.lead, .prospect, .onboarding, .active, .active, .active,
-                                                           .atRisk, .churned]
+    private let stages: [Customer360_V1_LifecycleStage] = [
+        .lead, .prospect, .onboarding, .active, .active, .active,
+        .atRisk, .churned,
+    ]
     private let tags = ["vip", "beta", "newsletter", "b2b", "early-adopter", "support-heavy"]
     private let plans = ["free", "pro", "enterprise"]
 
@@ -35,13 +37,15 @@ struct ProfileDemoLoader {
         try await mergeDuplicates(of: created)
         print("demo-data: done (\(count) customers, consents, loyalty points and merged duplicates)")
         if let sample = created.first(where: { $0.demographics.countryCode == "IR" }) ?? created.first,
-           let email = sample.identifiers.first(where: { $0.kind == .email }) {
+            let email = sample.identifiers.first(where: { $0.kind == .email })
+        {
             print("demo-data: for example, customer \(sample.customerID) has email \(email.value)")
         }
     }
 
     private mutating func makeRequest(person: DemoPerson, email: String, index: Int)
-        -> Customer360_V1_CreateCustomerRequest {
+        -> Customer360_V1_CreateCustomerRequest
+    {
         // "+" and five digits of the country's mobile prefix, then seven from the index: unique and E.164-valid.
         let phone = String(person.phonePrefix.prefix(6)) + String(index).leftPadded(to: 7, with: "0")
         let stage = generator.pick(stages)
@@ -52,10 +56,22 @@ struct ProfileDemoLoader {
         let withCRM = generator.chance(0.3)
         return .with {
             $0.identifiers = [
-                .with { $0.kind = .email; $0.value = email },
-                .with { $0.kind = .phone; $0.value = phone },
+                .with {
+                    $0.kind = .email
+                    $0.value = email
+                },
+                .with {
+                    $0.kind = .phone
+                    $0.value = phone
+                },
             ]
-            if withCRM { $0.identifiers.append(.with { $0.kind = .crmID; $0.value = "SF-\(100_000 + index)" }) }
+            if withCRM {
+                $0.identifiers.append(
+                    .with {
+                        $0.kind = .crmID
+                        $0.value = "SF-\(100_000 + index)"
+                    })
+            }
             $0.givenName = person.givenName
             $0.familyName = person.familyName
             $0.demographics = .with {
@@ -77,35 +93,39 @@ struct ProfileDemoLoader {
     /// Consents and loyalty activity, so every profile looks lived-in.
     private mutating func decorate(_ customer: Customer360_V1_Customer) async throws {
         let marketing: Customer360_V1_ConsentStatus = generator.chance(0.7) ? .granted : .withdrawn
-        _ = try await profiles.setConsent(.with {
-            $0.customerID = customer.customerID
-            $0.purpose = .marketing
-            $0.channel = customer.preferences.preferredChannel
-            $0.status = marketing
-            $0.source = "signup-form"
-        }, options: options)
-        if generator.chance(0.5) {
-            _ = try await profiles.setConsent(.with {
+        _ = try await profiles.setConsent(
+            .with {
                 $0.customerID = customer.customerID
-                $0.purpose = .analytics
-                $0.channel = .web
-                $0.status = .granted
-                $0.source = "cookie-banner"
+                $0.purpose = .marketing
+                $0.channel = customer.preferences.preferredChannel
+                $0.status = marketing
+                $0.source = "signup-form"
             }, options: options)
+        if generator.chance(0.5) {
+            _ = try await profiles.setConsent(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.purpose = .analytics
+                    $0.channel = .web
+                    $0.status = .granted
+                    $0.source = "cookie-banner"
+                }, options: options)
         }
         let earned = Int64.random(in: 0...8_000, using: &generator)
         guard earned > 0 else { return }
-        _ = try await profiles.earnPoints(.with {
-            $0.customerID = customer.customerID
-            $0.points = earned
-            $0.reason = "purchases"
-        }, options: options)
-        if generator.chance(0.3) {
-            _ = try await profiles.redeemPoints(.with {
+        _ = try await profiles.earnPoints(
+            .with {
                 $0.customerID = customer.customerID
-                $0.points = earned / 2
-                $0.reason = "voucher"
+                $0.points = earned
+                $0.reason = "purchases"
             }, options: options)
+        if generator.chance(0.3) {
+            _ = try await profiles.redeemPoints(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.points = earned / 2
+                    $0.reason = "voucher"
+                }, options: options)
         }
     }
 
@@ -114,15 +134,22 @@ struct ProfileDemoLoader {
         let count = min(5, customers.count / 20)
         guard count > 0 else { return }
         for customer in customers.prefix(count) {
-            let duplicate = try await profiles.createCustomer(.with {
-                $0.identifiers = [.with { $0.kind = .email; $0.value = "alt.\(customer.customerID.suffix(8))@example.org" }]
-                $0.givenName = customer.givenName
-                $0.tags = ["imported"]
-            }, options: options)
-            _ = try await profiles.mergeCustomers(.with {
-                $0.customerID = customer.customerID
-                $0.mergedID = duplicate.customerID
-            }, options: options)
+            let duplicate = try await profiles.createCustomer(
+                .with {
+                    $0.identifiers = [
+                        .with {
+                            $0.kind = .email
+                            $0.value = "alt.\(customer.customerID.suffix(8))@example.org"
+                        }
+                    ]
+                    $0.givenName = customer.givenName
+                    $0.tags = ["imported"]
+                }, options: options)
+            _ = try await profiles.mergeCustomers(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.mergedID = duplicate.customerID
+                }, options: options)
         }
         print("demo-data: merged \(count) duplicate profiles into their originals")
     }

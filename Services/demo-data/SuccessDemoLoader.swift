@@ -35,8 +35,9 @@ struct SuccessDemoLoader {
         for customer in customers where generator.chance(Self.planChance(customer.lifecycleStage)) {
             chosen.append(customer)
         }
-        print("demo-data: creating success plans for \(chosen.count) of \(customers.count) customers "
-            + "in success-service…")
+        print(
+            "demo-data: creating success plans for \(chosen.count) of \(customers.count) customers "
+                + "in success-service…")
         var counts = Counts()
         for (index, customer) in chosen.enumerated() {
             try await createPlan(for: customer, counts: &counts)
@@ -45,8 +46,9 @@ struct SuccessDemoLoader {
             }
         }
         let existing = counts.existing > 0 ? " (\(counts.existing) already there, left as they were)" : ""
-        print("demo-data: \(counts.plans) success plans with \(counts.goals) goals, \(counts.progress) progress "
-            + "check-ins and \(counts.milestones) milestones\(existing)")
+        print(
+            "demo-data: \(counts.plans) success plans with \(counts.goals) goals, \(counts.progress) progress "
+                + "check-ins and \(counts.milestones) milestones\(existing)")
 
         try await recomputeHealth()
         let names = customers.map { customer in
@@ -85,15 +87,16 @@ struct SuccessDemoLoader {
             var target = (baseline * Double.random(in: template.factor, using: &generator)).rounded()
             if target == baseline { target += template.factor.lowerBound < 1 ? -1 : 1 }
             let dueInDays = Double.random(in: -20...120, using: &generator)
-            goals.append(.with {
-                $0.goalID = "demo-goal-\(suffix)-\(index + 1)"
-                $0.title = template.title
-                $0.metric = template.metric
-                $0.unit = template.unit
-                $0.baselineValue = baseline
-                $0.targetValue = target
-                $0.dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(dueInDays * day))
-            })
+            goals.append(
+                .with {
+                    $0.goalID = "demo-goal-\(suffix)-\(index + 1)"
+                    $0.title = template.title
+                    $0.metric = template.metric
+                    $0.unit = template.unit
+                    $0.baselineValue = baseline
+                    $0.targetValue = target
+                    $0.dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(dueInDays * day))
+                })
             checkIns.append(trajectory(overdue: dueInDays < 0, lagging: kind.lagging))
         }
 
@@ -103,38 +106,44 @@ struct SuccessDemoLoader {
         for (index, title) in milestoneTitles.prefix(milestoneCount).enumerated() {
             let dueAt = startsAt.addingTimeInterval(Double.random(in: 10...150, using: &generator) * day)
             let linked = index == 0 && generator.chance(0.5) ? goals[0].goalID : ""
-            let status: Customer360_V1_MilestoneStatus = dueAt > now ? .pending
+            let status: Customer360_V1_MilestoneStatus =
+                dueAt > now
+                ? .pending
                 : generator.chance(0.8) ? .done : .missed
-            milestones.append(.with {
-                $0.milestoneID = "demo-milestone-\(suffix)-\(index + 1)"
-                $0.title = title
-                $0.dueAt = Google_Protobuf_Timestamp(date: dueAt)
-                $0.status = status
-                if status == .done { $0.completedAt = Google_Protobuf_Timestamp(date: dueAt.addingTimeInterval(-day)) }
-                $0.goalID = linked
-            })
+            milestones.append(
+                .with {
+                    $0.milestoneID = "demo-milestone-\(suffix)-\(index + 1)"
+                    $0.title = title
+                    $0.dueAt = Google_Protobuf_Timestamp(date: dueAt)
+                    $0.status = status
+                    if status == .done {
+                        $0.completedAt = Google_Protobuf_Timestamp(date: dueAt.addingTimeInterval(-day))
+                    }
+                    $0.goalID = linked
+                })
         }
 
         let plan: Customer360_V1_SuccessPlan
         do {
-            plan = try await success.createSuccessPlan(.with {
-                $0.customerID = customer.customerID
-                $0.planID = "demo-plan-\(suffix)"
-                $0.title = kind.title
-                $0.summary = kind.summary
-                $0.csmOwnerID = owner
-                $0.status = .active
-                $0.startsAt = Google_Protobuf_Timestamp(date: startsAt)
-                $0.endsAt = Google_Protobuf_Timestamp(date: endsAt)
-                $0.goals = goals
-                $0.milestones = milestones
-            }, options: options)
+            plan = try await success.createSuccessPlan(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.planID = "demo-plan-\(suffix)"
+                    $0.title = kind.title
+                    $0.summary = kind.summary
+                    $0.csmOwnerID = owner
+                    $0.status = .active
+                    $0.startsAt = Google_Protobuf_Timestamp(date: startsAt)
+                    $0.endsAt = Google_Protobuf_Timestamp(date: endsAt)
+                    $0.goals = goals
+                    $0.milestones = milestones
+                }, options: options)
         } catch let error as RPCError where error.code == .alreadyExists {
-            counts.existing += 1  // a plan under this id from an earlier run (--force), with other content
+            counts.existing += 1 // a plan under this id from an earlier run (--force), with other content
             return
         }
         guard plan.createdAt.date >= now.addingTimeInterval(-1) else {
-            counts.existing += 1  // the same plan from an earlier run: its goals have their progress already
+            counts.existing += 1 // the same plan from an earlier run: its goals have their progress already
             return
         }
         counts.plans += 1
@@ -145,20 +154,21 @@ struct SuccessDemoLoader {
             for (index, share) in shares.enumerated() {
                 let value = (goal.baselineValue + (goal.targetValue - goal.baselineValue) * share).rounded()
                 let last = index == shares.count - 1
-                _ = try await success.recordGoalProgress(.with {
-                    $0.customerID = customer.customerID
-                    $0.planID = plan.planID
-                    $0.goalID = goal.goalID
-                    $0.progressID = "\(goal.goalID)-progress-\(index + 1)"
-                    $0.currentValue = value
-                    // Earlier check-ins a week apart; the latest one now, so a target reached is reached today.
-                    if !last {
-                        $0.recordedAt = Google_Protobuf_Timestamp(
-                            date: now.addingTimeInterval(-Double(shares.count - 1 - index) * 7 * day))
-                    }
-                    $0.note = generator.pick(DemoSuccessPlans.notes)
-                    $0.recordedBy = generator.pick([owner, owner, "customer-admin", "system"])
-                }, options: options)
+                _ = try await success.recordGoalProgress(
+                    .with {
+                        $0.customerID = customer.customerID
+                        $0.planID = plan.planID
+                        $0.goalID = goal.goalID
+                        $0.progressID = "\(goal.goalID)-progress-\(index + 1)"
+                        $0.currentValue = value
+                        // Earlier check-ins a week apart; the latest one now, so a target reached is reached today.
+                        if !last {
+                            $0.recordedAt = Google_Protobuf_Timestamp(
+                                date: now.addingTimeInterval(-Double(shares.count - 1 - index) * 7 * day))
+                        }
+                        $0.note = generator.pick(DemoSuccessPlans.notes)
+                        $0.recordedBy = generator.pick([owner, owner, "customer-admin", "system"])
+                    }, options: options)
                 counts.progress += 1
             }
         }
@@ -196,24 +206,28 @@ struct SuccessDemoLoader {
         let began = ContinuousClock.now
         while batch.state == .running {
             guard ContinuousClock.now - began < batchPatience else {
-                print("demo-data: batch \(batchID) is still running after \(batchPatience); "
-                    + "GetBatchStatus tells how it ends")
+                print(
+                    "demo-data: batch \(batchID) is still running after \(batchPatience); "
+                        + "GetBatchStatus tells how it ends")
                 return
             }
             try await Task.sleep(for: .seconds(1))
             batch = try await success.getBatchStatus(.with { $0.batchID = batchID }, options: options)
-            print("demo-data: health batch: \(batch.processed) customers scored so far, "
-                + "\(batch.alertsRaised) alerts raised")
+            print(
+                "demo-data: health batch: \(batch.processed) customers scored so far, "
+                    + "\(batch.alertsRaised) alerts raised")
         }
         switch batch.state {
         case .completed:
-            print("demo-data: health batch done: \(batch.processed) customers (\(batch.scored) with every "
-                + "component, \(batch.partial) with some missing, \(batch.failed) not scored), "
-                + "\(batch.alertsRaised) alerts raised")
+            print(
+                "demo-data: health batch done: \(batch.processed) customers (\(batch.scored) with every "
+                    + "component, \(batch.partial) with some missing, \(batch.failed) not scored), "
+                    + "\(batch.alertsRaised) alerts raised")
         case .interrupted, .failed:
             let error = batch.lastError.isEmpty ? "no error recorded" : batch.lastError
-            print("demo-data: health batch \(batchID) stopped after \(batch.processed) customers: \(error); "
-                + "StartBatchRecompute with batch_id \"\(batchID)\" resumes it")
+            print(
+                "demo-data: health batch \(batchID) stopped after \(batch.processed) customers: \(error); "
+                    + "StartBatchRecompute with batch_id \"\(batchID)\" resumes it")
         default:
             print("demo-data: health batch \(batchID) ended in state \(batch.state)")
         }
@@ -221,10 +235,11 @@ struct SuccessDemoLoader {
 
     /// Prints the five customers with the lowest health (red or yellow) and the health summary.
     private func showHealth(names: [String: String]) async throws {
-        let atRisk = try await success.listAtRisk(.with {
-            $0.bands = [.red, .yellow]
-            $0.page.pageSize = 5
-        }, options: options)
+        let atRisk = try await success.listAtRisk(
+            .with {
+                $0.bands = [.red, .yellow]
+                $0.page.pageSize = 5
+            }, options: options)
         if atRisk.customers.isEmpty {
             print("demo-data: no customer's health is red or yellow")
         } else {
@@ -243,9 +258,10 @@ struct SuccessDemoLoader {
         let meanText = String(format: "%.1f", mean)
         let alertCounts = summary.openAlerts.map { "\(Self.name(of: $0.kind)) \($0.count)" }
         let alerts = alertCounts.isEmpty ? "none" : alertCounts.joined(separator: ", ")
-        print("demo-data: health of \(summary.customersScored) customers: \(summary.green) green, "
-            + "\(summary.yellow) yellow, \(summary.red) red (mean \(meanText)); open alerts: \(alerts); "
-            + "\(summary.overdueTasks) overdue playbook tasks")
+        print(
+            "demo-data: health of \(summary.customersScored) customers: \(summary.green) green, "
+                + "\(summary.yellow) yellow, \(summary.red) red (mean \(meanText)); open alerts: \(alerts); "
+                + "\(summary.overdueTasks) overdue playbook tasks")
     }
 
     private static func name(of band: Customer360_V1_HealthBand) -> String {
@@ -290,18 +306,24 @@ enum DemoSuccessPlans {
     static let csms = ["csm-neda", "csm-omid", "csm-sam"]
 
     static let goals: [DemoGoalTemplate] = [
-        DemoGoalTemplate(title: "Grow adoption across the team", metric: "weekly active seats", unit: "seats",
-                         baseline: 5...40, factor: 1.5...2.5),
-        DemoGoalTemplate(title: "Make ordering a habit", metric: "orders per month", unit: "orders",
-                         baseline: 2...20, factor: 1.5...2.2),
-        DemoGoalTemplate(title: "Cut the support load", metric: "tickets per week", unit: "tickets",
-                         baseline: 8...30, factor: 0.3...0.6),
-        DemoGoalTemplate(title: "Roll dashboards out to every team", metric: "teams using dashboards", unit: "teams",
-                         baseline: 1...3, factor: 3...5),
-        DemoGoalTemplate(title: "Get new staff productive sooner", metric: "days to a new user's first order",
-                         unit: "days", baseline: 10...30, factor: 0.2...0.4),
-        DemoGoalTemplate(title: "Bring customers back", metric: "repeat purchase rate", unit: "%",
-                         baseline: 10...30, factor: 1.5...2),
+        DemoGoalTemplate(
+            title: "Grow adoption across the team", metric: "weekly active seats", unit: "seats",
+            baseline: 5...40, factor: 1.5...2.5),
+        DemoGoalTemplate(
+            title: "Make ordering a habit", metric: "orders per month", unit: "orders",
+            baseline: 2...20, factor: 1.5...2.2),
+        DemoGoalTemplate(
+            title: "Cut the support load", metric: "tickets per week", unit: "tickets",
+            baseline: 8...30, factor: 0.3...0.6),
+        DemoGoalTemplate(
+            title: "Roll dashboards out to every team", metric: "teams using dashboards", unit: "teams",
+            baseline: 1...3, factor: 3...5),
+        DemoGoalTemplate(
+            title: "Get new staff productive sooner", metric: "days to a new user's first order",
+            unit: "days", baseline: 10...30, factor: 0.2...0.4),
+        DemoGoalTemplate(
+            title: "Bring customers back", metric: "repeat purchase rate", unit: "%",
+            baseline: 10...30, factor: 1.5...2),
     ]
 
     static let milestones = [
@@ -319,13 +341,15 @@ enum DemoSuccessPlans {
     static func kind(for stage: Customer360_V1_LifecycleStage, using generator: inout DemoGenerator) -> DemoPlanKind {
         switch stage {
         case .onboarding:
-            return DemoPlanKind(title: "Onboarding plan",
-                                summary: "Get the customer live and using the product within 90 days.",
-                                lagging: generator.chance(0.2))
+            return DemoPlanKind(
+                title: "Onboarding plan",
+                summary: "Get the customer live and using the product within 90 days.",
+                lagging: generator.chance(0.2))
         case .atRisk, .churned:
-            return DemoPlanKind(title: "Recovery plan",
-                                summary: "Win back trust after a rough quarter: fewer tickets, more use.",
-                                lagging: generator.chance(0.7))
+            return DemoPlanKind(
+                title: "Recovery plan",
+                summary: "Win back trust after a rough quarter: fewer tickets, more use.",
+                lagging: generator.chance(0.7))
         default:
             let (title, summary) = generator.pick([
                 ("Adoption plan", "Spread the product from the pilot team to the whole company."),

@@ -86,16 +86,20 @@ public final class ChangeFeed: Service, Sendable {
         if request.startAtHead { return head }
         let after = Int64(request.afterSequence)
         if after < pruned {
-            throw RPCError(code: .outOfRange, message: """
-                after_sequence \(after) is older than this feed's retention: events up to \(pruned) were pruned. \
-                Resynchronise from the current state, then watch again with start_at_head (see README, Change feeds).
-                """)
+            throw RPCError(
+                code: .outOfRange,
+                message: """
+                    after_sequence \(after) is older than this feed's retention: events up to \(pruned) were pruned. \
+                    Resynchronise from the current state, then watch again with start_at_head (see README, Change feeds).
+                    """)
         }
         if after > head {
-            throw RPCError(code: .outOfRange, message: """
-                after_sequence \(after) is newer than this feed's newest event \(head): was the database restored from \
-                an older backup? Resynchronise from the current state, then watch again with start_at_head.
-                """)
+            throw RPCError(
+                code: .outOfRange,
+                message: """
+                    after_sequence \(after) is newer than this feed's newest event \(head): was the database restored from \
+                    an older backup? Resynchronise from the current state, then watch again with start_at_head.
+                    """)
         }
         return after
     }
@@ -115,11 +119,12 @@ public final class ChangeFeed: Service, Sendable {
             // Empty batches only announce progress: the first one (so a watcher learns it is caught up), and then
             // only when the position moved past filtered-out events, never more than one per commit.
             if !batch.records.isEmpty || !announced || batch.through > position {
-                try await response.write(.with {
-                    $0.events = batch.records.map(\.proto)
-                    $0.throughSequence = UInt64(batch.through)
-                    $0.caughtUp = batch.caughtUp
-                })
+                try await response.write(
+                    .with {
+                        $0.events = batch.records.map(\.proto)
+                        $0.throughSequence = UInt64(batch.through)
+                        $0.caughtUp = batch.caughtUp
+                    })
                 announced = true
             }
             position = batch.through

@@ -61,21 +61,26 @@ public struct ChangeFeedConsumer<Transport: ClientTransport>: Service {
                     // A stream that delivered something before it broke starts the backoff over.
                     if try await follow() { backoff = .milliseconds(100) }
                 } catch let error as RPCError where error.code == .outOfRange {
-                    logger.warning("change feed position is out of range; resynchronising", metadata: [
-                        "source": "\(source.name)", "reason": "\(error.message)",
-                    ])
+                    logger.warning(
+                        "change feed position is out of range; resynchronising",
+                        metadata: [
+                            "source": "\(source.name)", "reason": "\(error.message)",
+                        ])
                     do {
                         try await resynchronise()
                         continue
                     } catch {
-                        logger.error("change feed resync failed", metadata: ["source": "\(source.name)", "error": "\(error)"])
+                        logger.error(
+                            "change feed resync failed", metadata: ["source": "\(source.name)", "error": "\(error)"])
                     }
-                } catch where Task.isCancelled {
+                } catch  where Task.isCancelled {
                     return
                 } catch {
-                    logger.info("change feed interrupted; resuming from the stored position", metadata: [
-                        "source": "\(source.name)", "error": "\(error)", "retry_in": "\(backoff)",
-                    ])
+                    logger.info(
+                        "change feed interrupted; resuming from the stored position",
+                        metadata: [
+                            "source": "\(source.name)", "error": "\(error)", "retry_in": "\(backoff)",
+                        ])
                 }
                 // Cancelled while waiting: the loop ends; shutting down is not an error.
                 try? await Task.sleep(for: backoff)
@@ -118,7 +123,8 @@ public struct ChangeFeedConsumer<Transport: ClientTransport>: Service {
     /// Calls the peer's `WatchChanges` and hands its answers to `handle`.
     private func watch<Result: Sendable>(
         _ request: Customer360_V1_WatchChangesRequest,
-        _ handle: @Sendable @escaping (StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
+        _ handle:
+            @Sendable @escaping (StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
     ) async throws -> Result {
         try await client.serverStreaming(
             request: ClientRequest(message: request), descriptor: descriptor,

@@ -5,7 +5,10 @@ public import Logging
 
 /// The change-feed flags every data service takes (`@OptionGroup var changeFeed: ChangeFeedOptions`).
 public struct ChangeFeedOptions: ParsableArguments, Sendable {
-    @Option(help: "Keep change-feed events this many hours; a consumer further behind resynchronises. [env: C360_<SERVICE>_CHANGE_RETENTION_HOURS] (default: 168, a week)")
+    @Option(
+        help:
+            "Keep change-feed events this many hours; a consumer further behind resynchronises. [env: C360_<SERVICE>_CHANGE_RETENTION_HOURS] (default: 168, a week)"
+    )
     public var changeRetentionHours: Int?
 
     public init() {}

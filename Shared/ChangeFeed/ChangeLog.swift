@@ -73,9 +73,13 @@ public enum ChangeLog {
     /// - Returns: How many events were deleted.
     static func prune(_ db: Database, before cutoff: Date) throws -> Int {
         let head = try head(db)
-        guard let last = try Int64.fetchOne(db, ChangeRecord
-            .select(max(ChangeRecord.Columns.sequence))
-            .filter(ChangeRecord.Columns.committedAt < cutoff.unixMillis && ChangeRecord.Columns.sequence < head))
+        guard
+            let last = try Int64.fetchOne(
+                db,
+                ChangeRecord
+                    .select(max(ChangeRecord.Columns.sequence))
+                    .filter(
+                        ChangeRecord.Columns.committedAt < cutoff.unixMillis && ChangeRecord.Columns.sequence < head))
         else { return 0 }
         let deleted = try ChangeRecord.filter(ChangeRecord.Columns.sequence <= last).deleteAll(db)
         var state = try FeedState.fetchOne(db) ?? FeedState(id: 1, prunedThrough: 0)
@@ -87,9 +91,13 @@ public enum ChangeLog {
     /// Removes every event about `customerID` — erasure reaches the feed too — keeping the sequence numbering intact.
     public static func forget(_ db: Database, customer customerID: String) throws {
         try ChangeRecord
-            .filter(ChangeRecord.Columns.customerId == customerID || ChangeRecord.Columns.relatedCustomerId == customerID)
-            .filter(ChangeRecord.Columns.kind != Customer360_V1_ChangeKind.customerErased.rawValue
-                && ChangeRecord.Columns.kind != Customer360_V1_ChangeKind.customerDataErased.rawValue)
+            .filter(
+                ChangeRecord.Columns.customerId == customerID || ChangeRecord.Columns.relatedCustomerId == customerID
+            )
+            .filter(
+                ChangeRecord.Columns.kind != Customer360_V1_ChangeKind.customerErased.rawValue
+                    && ChangeRecord.Columns.kind != Customer360_V1_ChangeKind.customerDataErased.rawValue
+            )
             .deleteAll(db)
     }
 
@@ -118,10 +126,12 @@ extension DatabaseMigrator {
                 t.column("subjectId", .text).notNull()
                 t.column("committedAt", .integer).notNull().indexed()
             }
-            try db.create(index: "change_event_by_customer", on: ChangeRecord.databaseTableName,
-                          columns: ["customerId", "sequence"])
-            try db.create(index: "change_event_by_related", on: ChangeRecord.databaseTableName,
-                          columns: ["relatedCustomerId", "sequence"])
+            try db.create(
+                index: "change_event_by_customer", on: ChangeRecord.databaseTableName,
+                columns: ["customerId", "sequence"])
+            try db.create(
+                index: "change_event_by_related", on: ChangeRecord.databaseTableName,
+                columns: ["relatedCustomerId", "sequence"])
             try db.create(table: FeedState.databaseTableName) { t in
                 t.primaryKey("id", .integer).check { $0 == 1 }
                 t.column("prunedThrough", .integer).notNull()

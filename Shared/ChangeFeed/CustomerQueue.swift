@@ -36,31 +36,36 @@ public struct CustomerQueue: Sendable {
 
     /// Queues `customerID` to be worked at `due`, or counts one more change if it is queued already.
     public func enqueue(_ db: Database, customerID: String, due: Date) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO \(table) (customerId, dueAt, changes) VALUES (?, ?, 1)
-            ON CONFLICT (customerId) DO UPDATE SET changes = changes + 1
-            """).execute(arguments: [customerID, due.unixMillis])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO \(table) (customerId, dueAt, changes) VALUES (?, ?, 1)
+                ON CONFLICT (customerId) DO UPDATE SET changes = changes + 1
+                """
+        ).execute(arguments: [customerID, due.unixMillis])
     }
 
     /// Up to `limit` entries due by `now`, earliest first, and the earliest due time of the rest.
     public func due(_ db: Database, at now: Date, limit: Int) throws -> (due: [Entry], next: Date?) {
-        let due = try Entry.fetchAll(db, sql: "SELECT * FROM \(table) WHERE dueAt <= ? ORDER BY dueAt LIMIT ?",
-                                     arguments: [now.unixMillis, limit])
+        let due = try Entry.fetchAll(
+            db, sql: "SELECT * FROM \(table) WHERE dueAt <= ? ORDER BY dueAt LIMIT ?",
+            arguments: [now.unixMillis, limit])
         let next = try Int64.fetchOne(db, sql: "SELECT MIN(dueAt) FROM \(table)")
         return (due, next.map(Date.init(unixMillis:)))
     }
 
     /// Removes a worked entry unless changes arrived meanwhile; then it is due again at `retryAt`.
     public func finish(_ db: Database, _ entry: Entry, retryAt: Date) throws {
-        try db.execute(sql: "DELETE FROM \(table) WHERE customerId = ? AND changes = ?",
-                       arguments: [entry.customerId, entry.changes])
+        try db.execute(
+            sql: "DELETE FROM \(table) WHERE customerId = ? AND changes = ?",
+            arguments: [entry.customerId, entry.changes])
         if db.changesCount == 0 { try postpone(db, customerID: entry.customerId, until: retryAt) }
     }
 
     /// Keeps an entry that could not be worked now for a later attempt.
     public func postpone(_ db: Database, customerID: String, until: Date) throws {
-        try db.execute(sql: "UPDATE \(table) SET dueAt = ? WHERE customerId = ?",
-                       arguments: [until.unixMillis, customerID])
+        try db.execute(
+            sql: "UPDATE \(table) SET dueAt = ? WHERE customerId = ?",
+            arguments: [until.unixMillis, customerID])
     }
 
     /// Forgets a customer (erased, merged away).
@@ -119,7 +124,9 @@ public struct CustomerQueueWorker: Service {
                     (due, next) = snapshot.0
                     depth.record(snapshot.1)
                 } catch {
-                    if !Task.isCancelled { logger.warning("\(queue.table) unreadable", metadata: ["error": "\(error)"]) }
+                    if !Task.isCancelled {
+                        logger.warning("\(queue.table) unreadable", metadata: ["error": "\(error)"])
+                    }
                     try? await Task.sleep(for: retryAfterFailure)
                     continue
                 }
@@ -148,7 +155,8 @@ public struct CustomerQueueWorker: Service {
         } catch {
             guard !Task.isCancelled else { return }
             Counter(label: "\(metric)_total", dimensions: [("outcome", "retried")]).increment()
-            logger.info("\(queue.table): postponed", metadata: ["customer_id": "\(entry.customerId)", "error": "\(error)"])
+            logger.info(
+                "\(queue.table): postponed", metadata: ["customer_id": "\(entry.customerId)", "error": "\(error)"])
             let until = now().adding(retryAfterFailure)
             try? await writer.write { db in try queue.postpone(db, customerID: entry.customerId, until: until) }
         }

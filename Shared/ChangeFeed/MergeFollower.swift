@@ -62,7 +62,8 @@ public enum MergeFollower {
                     }
                     moved += merges.count
                 }
-                logger.notice("merge resync re-keyed customers", metadata: ["checked": "\(ids.count)", "rekeyed": "\(moved)"])
+                logger.notice(
+                    "merge resync re-keyed customers", metadata: ["checked": "\(ids.count)", "rekeyed": "\(moved)"])
             })
     }
 
@@ -114,7 +115,8 @@ public struct MergeAwareCustomerDirectory: CustomerDirectory {
     }
 
     public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
-        -> [String: Result<String, CustomerLookupError>] {
+        -> [String: Result<String, CustomerLookupError>]
+    {
         try await upstream.resolveForWrite(customerIDs)
     }
 }
@@ -132,11 +134,13 @@ public enum CustomerAlias {
     /// Records a merge; ids merged into `merged` earlier now point at `survivor` too, so every alias is one hop (the
     /// journal remembers which, for an unmerge).
     static func record(_ db: Database, merged: String, survivor: String) throws {
-        try db.execute(sql: """
-            INSERT INTO merge_journal (mergedId, survivorId, tableName, rowKey)
-            SELECT ?, ?, 'customer_alias', mergedId FROM customer_alias WHERE survivorId = ?
-            """, arguments: [merged, survivor, merged])
-        try db.execute(sql: "UPDATE customer_alias SET survivorId = ? WHERE survivorId = ?", arguments: [survivor, merged])
+        try db.execute(
+            sql: """
+                INSERT INTO merge_journal (mergedId, survivorId, tableName, rowKey)
+                SELECT ?, ?, 'customer_alias', mergedId FROM customer_alias WHERE survivorId = ?
+                """, arguments: [merged, survivor, merged])
+        try db.execute(
+            sql: "UPDATE customer_alias SET survivorId = ? WHERE survivorId = ?", arguments: [survivor, merged])
         try db.execute(
             sql: "INSERT INTO customer_alias (mergedId, survivorId) VALUES (?, ?) "
                 + "ON CONFLICT (mergedId) DO UPDATE SET survivorId = excluded.survivorId",
@@ -146,18 +150,21 @@ public enum CustomerAlias {
     /// Undoes `record`: `merged` is itself again, and the ids that pointed at it before point at it again.
     static func undo(_ db: Database, merged: String, survivor: String) throws {
         try db.execute(sql: "DELETE FROM customer_alias WHERE mergedId = ?", arguments: [merged])
-        try db.execute(sql: """
-            UPDATE customer_alias SET survivorId = ?1 WHERE survivorId = ?2 AND mergedId IN (
-                SELECT rowKey FROM merge_journal WHERE mergedId = ?1 AND tableName = 'customer_alias')
-            """, arguments: [merged, survivor])
+        try db.execute(
+            sql: """
+                UPDATE customer_alias SET survivorId = ?1 WHERE survivorId = ?2 AND mergedId IN (
+                    SELECT rowKey FROM merge_journal WHERE mergedId = ?1 AND tableName = 'customer_alias')
+                """, arguments: [merged, survivor])
     }
 
     /// Forgets the aliases of an erased customer, and the journals of merges it took part in.
     public static func forget(_ db: Database, customer customerID: String) throws {
-        try db.execute(sql: "DELETE FROM customer_alias WHERE mergedId = ? OR survivorId = ?",
-                       arguments: [customerID, customerID])
-        try db.execute(sql: "DELETE FROM merge_journal WHERE mergedId = ? OR survivorId = ?",
-                       arguments: [customerID, customerID])
+        try db.execute(
+            sql: "DELETE FROM customer_alias WHERE mergedId = ? OR survivorId = ?",
+            arguments: [customerID, customerID])
+        try db.execute(
+            sql: "DELETE FROM merge_journal WHERE mergedId = ? OR survivorId = ?",
+            arguments: [customerID, customerID])
     }
 }
 
@@ -171,7 +178,8 @@ public enum MergeJournal {
         arguments: StatementArguments
     ) throws {
         try db.execute(
-            sql: "INSERT INTO merge_journal (mergedId, survivorId, tableName, rowKey) SELECT ?, ?, ?, k FROM (\(select))",
+            sql:
+                "INSERT INTO merge_journal (mergedId, survivorId, tableName, rowKey) SELECT ?, ?, ?, k FROM (\(select))",
             arguments: [merged, survivor, table] + arguments)
     }
 
@@ -197,8 +205,10 @@ public enum MergeJournal {
                 if let owner = sealed.owner { owners.insert(owner) }
             }
         }
-        owners.formUnion(try String.fetchAll(db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
-                                             arguments: [customerID]))
+        owners.formUnion(
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT mergedId FROM merge_journal WHERE survivorId = ?",
+                arguments: [customerID]))
         return owners.sorted()
     }
 

@@ -49,8 +49,10 @@ public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
 
     public var rpcErrorMessage: String {
         switch self {
-        case .unknown(let id, let reason): "customer \(id) is not known to profile-service (\(reason)); create it there first"
-        case .unavailable(let detail): "profile-service is unavailable, so the customer cannot be checked; retry later (\(detail))"
+        case .unknown(let id, let reason):
+            "customer \(id) is not known to profile-service (\(reason)); create it there first"
+        case .unavailable(let detail):
+            "profile-service is unavailable, so the customer cannot be checked; retry later (\(detail))"
         }
     }
 }
@@ -74,10 +76,12 @@ public struct StaticCustomerDirectory: CustomerDirectory {
     }
 
     public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
-        -> [String: Result<String, CustomerLookupError>] {
+        -> [String: Result<String, CustomerLookupError>]
+    {
         var answers: [String: Result<String, CustomerLookupError>] = [:]
         for id in customerIDs {
-            answers[id] = survivors[id].map { .success($0) } ?? .failure(.unknown(customerID: id, reason: "not in the directory"))
+            answers[id] =
+                survivors[id].map { .success($0) } ?? .failure(.unknown(customerID: id, reason: "not in the directory"))
         }
         return answers
     }
@@ -100,8 +104,10 @@ public final class CachedCustomerDirectory: CustomerDirectory {
     private let capacity: Int
     private let entries = Mutex<[String: Entry]>([:])
 
-    public init(upstream: any CustomerDirectory, positiveTTL: Duration = .seconds(300),
-                negativeTTL: Duration = .seconds(5), capacity: Int = 100_000) {
+    public init(
+        upstream: any CustomerDirectory, positiveTTL: Duration = .seconds(300),
+        negativeTTL: Duration = .seconds(5), capacity: Int = 100_000
+    ) {
         self.upstream = upstream
         self.positiveTTL = positiveTTL
         self.negativeTTL = negativeTTL
@@ -117,7 +123,7 @@ public final class CachedCustomerDirectory: CustomerDirectory {
         do {
             result = .success(try await upstream.resolve(customerID))
         } catch .unavailable(let detail) {
-            throw .unavailable(detail)  // never cached: the next call asks again
+            throw .unavailable(detail) // never cached: the next call asks again
         } catch {
             result = .failure(error)
         }
@@ -126,7 +132,8 @@ public final class CachedCustomerDirectory: CustomerDirectory {
     }
 
     public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
-        -> [String: Result<String, CustomerLookupError>] {
+        -> [String: Result<String, CustomerLookupError>]
+    {
         let answers = try await upstream.resolveForWrite(customerIDs)
         remember(answers, at: ContinuousClock.now)
         return answers

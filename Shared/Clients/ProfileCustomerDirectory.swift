@@ -31,7 +31,8 @@ public struct ProfileCustomerDirectory: CustomerDirectory {
 
     /// Asks `ResolveCustomers`, a thousand distinct ids a call.
     public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
-        -> [String: Result<String, CustomerLookupError>] {
+        -> [String: Result<String, CustomerLookupError>]
+    {
         var seen = Set<String>()
         let distinct = customerIDs.filter { seen.insert($0).inserted }
         var answers: [String: Result<String, CustomerLookupError>] = [:]
@@ -42,7 +43,8 @@ public struct ProfileCustomerDirectory: CustomerDirectory {
             start = end
             let response: Customer360_V1_ResolveCustomersResponse
             do {
-                response = try await profiles.resolveCustomers(.with { $0.customerIds = chunk }, options: .deadline(deadline))
+                response = try await profiles.resolveCustomers(
+                    .with { $0.customerIds = chunk }, options: .deadline(deadline))
             } catch let error as RPCError {
                 // A refused id (malformed) would be a bug in the caller, which validates ids first; report it per id.
                 guard error.code == .invalidArgument else { throw .unavailable("\(error.code): \(error.message)") }
@@ -52,7 +54,8 @@ public struct ProfileCustomerDirectory: CustomerDirectory {
                 throw .unavailable("\(error)")
             }
             for answer in response.customers {
-                answers[answer.requestedID] = answer.customerID.isEmpty
+                answers[answer.requestedID] =
+                    answer.customerID.isEmpty
                     ? .failure(.unknown(customerID: answer.requestedID, reason: answer.unresolvedReason))
                     : .success(answer.customerID)
             }

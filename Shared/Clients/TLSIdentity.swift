@@ -30,7 +30,9 @@ public struct TLSIdentity: Sendable {
     /// Reads and checks the three PEM files: the key must match the certificate, the certificate must name the
     /// process, and the CA file must hold at least one certificate.
     public init(certificate: String, privateKey: String, certificateAuthority: String) throws(Invalid) {
-        for (flag, path) in [("--tls-cert", certificate), ("--tls-key", privateKey), ("--tls-ca", certificateAuthority)]
+        for (flag, path) in [
+            ("--tls-cert", certificate), ("--tls-key", privateKey), ("--tls-ca", certificateAuthority),
+        ]
         where !FileManager.default.isReadableFile(atPath: path) {
             throw Invalid(description: "\(flag) \(path) cannot be read")
         }
@@ -41,7 +43,8 @@ public struct TLSIdentity: Sendable {
                 certificateSource: .init(location: .file(path: certificate), format: .pem),
                 privateKeySource: .init(location: .file(path: privateKey), format: .pem))
         } catch {
-            throw Invalid(description: "--tls-cert \(certificate) with --tls-key \(privateKey) cannot be used: \(error)")
+            throw Invalid(
+                description: "--tls-cert \(certificate) with --tls-key \(privateKey) cannot be used: \(error)")
         }
         do {
             guard !(try NIOSSLCertificate.fromPEMFile(certificateAuthority)).isEmpty else {
@@ -53,8 +56,10 @@ public struct TLSIdentity: Sendable {
             throw Invalid(description: "--tls-ca \(certificateAuthority) is not a PEM certificate: \(error)")
         }
         guard let leaf = try? NIOSSLCertificate.fromPEMFile(certificate).first,
-              let name = try? Self.commonName(of: leaf) else {
-            throw Invalid(description: "--tls-cert \(certificate) has no subject common name to identify this process by")
+            let name = try? Self.commonName(of: leaf)
+        else {
+            throw Invalid(
+                description: "--tls-cert \(certificate) has no subject common name to identify this process by")
         }
         self.certificatePath = certificate
         self.privateKeyPath = privateKey
@@ -72,7 +77,9 @@ public struct TLSIdentity: Sendable {
     }
 
     /// The server side: TLS 1.2 or later only (the transport's minimum), so a plaintext connection is refused.
-    public func serverSecurity(clientCertificates: ClientCertificates) throws -> HTTP2ServerTransport.Posix.TransportSecurity {
+    public func serverSecurity(clientCertificates: ClientCertificates) throws
+        -> HTTP2ServerTransport.Posix.TransportSecurity
+    {
         switch clientCertificates {
         case .required:
             try .mTLS(certificateReloader: reloader) { config in

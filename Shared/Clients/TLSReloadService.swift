@@ -23,12 +23,15 @@ public struct TLSReloadService: Service {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
                     do {
                         try identity.reloader.reload()
-                        logger.notice("TLS certificate and key reloaded on SIGHUP", metadata: [
-                            "certificate": "\(identity.certificatePath)",
-                        ])
+                        logger.notice(
+                            "TLS certificate and key reloaded on SIGHUP",
+                            metadata: [
+                                "certificate": "\(identity.certificatePath)"
+                            ])
                     } catch {
-                        logger.error("TLS certificate and key could not be reloaded; the previous ones stay in use",
-                                     metadata: ["certificate": "\(identity.certificatePath)", "error": "\(error)"])
+                        logger.error(
+                            "TLS certificate and key could not be reloaded; the previous ones stay in use",
+                            metadata: ["certificate": "\(identity.certificatePath)", "error": "\(error)"])
                     }
                 }
             }

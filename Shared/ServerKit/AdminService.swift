@@ -13,7 +13,9 @@ public struct AdminService: Customer360_V1_AdminService.SimpleServiceProtocol {
     let backupDirectory: URL
     let startedAt: Date
 
-    public init(identity: ServiceIdentity, database: any DatabaseReader, dataDirectory: String, startedAt: Date = Date()) {
+    public init(
+        identity: ServiceIdentity, database: any DatabaseReader, dataDirectory: String, startedAt: Date = Date()
+    ) {
         self.identity = identity
         self.database = database
         self.backupDirectory = URL(fileURLWithPath: dataDirectory).appendingPathComponent("backups")
@@ -43,9 +45,12 @@ public struct AdminService: Customer360_V1_AdminService.SimpleServiceProtocol {
         let clock = ContinuousClock.now
         let report: DatabaseBackup.Report
         do {
-            report = try await DatabaseBackup.backup(database, to: backupDirectory.appendingPathComponent(name + ".sqlite"))
+            report = try await DatabaseBackup.backup(
+                database, to: backupDirectory.appendingPathComponent(name + ".sqlite"))
         } catch BackupError.exists(let path) {
-            throw RPCError(code: .alreadyExists, message: "a backup named '\(name)' already exists at \(path); choose another name")
+            throw RPCError(
+                code: .alreadyExists, message: "a backup named '\(name)' already exists at \(path); choose another name"
+            )
         }
         let elapsed = ContinuousClock.now - clock
         return .with {
@@ -61,7 +66,8 @@ public struct AdminService: Customer360_V1_AdminService.SimpleServiceProtocol {
     static func backupName(_ requested: String, service: String, at instant: Date) throws(InvalidArgument) -> String {
         guard !requested.isEmpty else { return "\(service)-\(ISO8601DateFormatter.compactUTC.string(from: instant))" }
         let allowed = requested.unicodeScalars.allSatisfy {
-            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "._-".unicodeScalars.contains($0)
+            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+                || "._-".unicodeScalars.contains($0)
         }
         guard requested.count <= 100, allowed, !requested.hasPrefix(".") else {
             throw InvalidArgument("name", "use at most 100 letters, digits, '.', '_' and '-', not starting with '.'")

@@ -1,6 +1,6 @@
+import C360Clients
 public import GRPCCore
 import GRPCNIOTransportHTTP2
-import C360Clients
 public import Logging
 
 /// Which Customer 360 process may call which RPC, as the contracts declare it (`callers` in each RPC's
@@ -82,23 +82,31 @@ public struct CallerInterceptor: ServerInterceptor {
         case .certificates(let allowList):
             let method = context.descriptor.fullyQualifiedMethod
             guard let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate,
-                  let caller = TLSIdentity.commonName(of: certificate) else {
+                let caller = TLSIdentity.commonName(of: certificate)
+            else {
                 throw RPCError(code: .unauthenticated, message: "the caller presented no certificate with a name")
             }
             guard allowList.allows(caller, method) else {
-                logger.warning("caller refused: not on the RPC's allow-list", metadata: [
-                    "caller": "\(caller)", "method": "\(method)", "peer": "\(context.remotePeer)",
-                ])
-                throw RPCError(code: .permissionDenied, message: """
-                    \(method) may be called by \(allowList.callers(of: method).joined(separator: ", ")), \
-                    not by \(caller)
-                    """)
+                logger.warning(
+                    "caller refused: not on the RPC's allow-list",
+                    metadata: [
+                        "caller": "\(caller)", "method": "\(method)", "peer": "\(context.remotePeer)",
+                    ])
+                throw RPCError(
+                    code: .permissionDenied,
+                    message: """
+                        \(method) may be called by \(allowList.callers(of: method).joined(separator: ", ")), \
+                        not by \(caller)
+                        """)
             }
         case .token:
-            guard let presented = request.metadata[stringValues: ServiceTokenClientInterceptor.metadataKey]
-                .first(where: { _ in true }) else {
-                throw RPCError(code: .unauthenticated,
-                               message: "this service answers only Customer 360 services: the call carries no service token")
+            guard
+                let presented = request.metadata[stringValues: ServiceTokenClientInterceptor.metadataKey]
+                    .first(where: { _ in true })
+            else {
+                throw RPCError(
+                    code: .unauthenticated,
+                    message: "this service answers only Customer 360 services: the call carries no service token")
             }
             guard Self.constantTimeEquals(Array(presented.utf8), token) else {
                 throw RPCError(code: .unauthenticated, message: "the service token is wrong")

@@ -35,7 +35,10 @@ public struct BackupCommand<Store: ServiceStore>: AsyncParsableCommand {
     var name = ""
 
     // Not --service-token-file: that is the server's own option, which the parent command would take.
-    @Option(help: "File holding the service token. [env: \(Store.identity.environmentVariable("SERVICE_TOKEN_FILE")), or the token in \(Store.identity.environmentVariable("SERVICE_TOKEN"))]")
+    @Option(
+        help:
+            "File holding the service token. [env: \(Store.identity.environmentVariable("SERVICE_TOKEN_FILE")), or the token in \(Store.identity.environmentVariable("SERVICE_TOKEN"))]"
+    )
     var tokenFile: String?
 
     @Option(help: "File holding an admin API key, for the gateway.")
@@ -54,8 +57,9 @@ public struct BackupCommand<Store: ServiceStore>: AsyncParsableCommand {
         let environment = EnvironmentReader(service: identity, environment: ProcessInfo.processInfo.environment)
         let text = addr ?? "127.0.0.1:\(identity.defaultPort)"
         guard let address = PeerAddress(text) else { throw ValidationError("--addr must be host:port, not '\(text)'") }
-        let token = try ServerOptions.serviceToken(file: try tokenFile ?? environment.value("SERVICE_TOKEN_FILE"),
-                                                   value: try environment.value("SERVICE_TOKEN"))
+        let token = try ServerOptions.serviceToken(
+            file: try tokenFile ?? environment.value("SERVICE_TOKEN_FILE"),
+            value: try environment.value("SERVICE_TOKEN"))
         var metadata: Metadata = [:]
         if let apiKeyFile {
             guard let key = try? String(contentsOfFile: apiKeyFile, encoding: .utf8) else {
@@ -66,16 +70,18 @@ public struct BackupCommand<Store: ServiceStore>: AsyncParsableCommand {
         print("asking \(identity.name) at \(address) for a backup…")
         let credentials = PeerCredentials(tls: try tls.identity(environment: environment), serviceToken: token)
         let response = try await withGRPCClient(
-            transport: .http2NIOPosix(target: address.target,
-                                      transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
+            transport: .http2NIOPosix(
+                target: address.target,
+                transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
             interceptors: credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
         ) { client in
             try await Customer360_V1_AdminService.Client(wrapping: client).backupDatabase(
                 .with { $0.name = name }, metadata: metadata, options: .deadline(.seconds(timeout)))
         }
         let seconds = Double(response.duration.seconds) + Double(response.duration.nanos) / 1e9
-        print("backup written: \(response.path) (\(response.sizeBytes) bytes, schema version \(response.schemaVersion), "
-              + "\(String(format: "%.2f", seconds)) s)")
+        print(
+            "backup written: \(response.path) (\(response.sizeBytes) bytes, schema version \(response.schemaVersion), "
+                + "\(String(format: "%.2f", seconds)) s)")
     }
 }
 
@@ -114,8 +120,9 @@ public struct RestoreCommand<Store: ServiceStore>: ParsableCommand {
                 URL(fileURLWithPath: from), into: URL(fileURLWithPath: directory), fileName: identity.databaseFileName,
                 schema: Store.schema, replace: replace)
             for aside in report.movedAside { print("moved aside: \(aside)") }
-            print("restored \(from) → \(report.path) (\(report.sizeBytes) bytes, schema version \(report.schemaVersion)); "
-                  + "start \(identity.name) with --data-dir \(directory)")
+            print(
+                "restored \(from) → \(report.path) (\(report.sizeBytes) bytes, schema version \(report.schemaVersion)); "
+                    + "start \(identity.name) with --data-dir \(directory)")
         } catch let error as BackupError {
             throw ValidationError(error.description)
         } catch let error as SchemaTooNew {

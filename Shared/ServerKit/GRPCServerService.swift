@@ -77,10 +77,12 @@ public struct GRPCServerService: Service {
                     if let portFile { try PortFile.write(port, to: portFile) }
                     health.setAll(.serving)
                     let address = try await transport.listeningAddress
-                    logger.notice("gRPC listening", metadata: [
-                        "address": "\(address)", "port": "\(port)",
-                        "port_file": "\(portFile ?? "-")",
-                    ])
+                    logger.notice(
+                        "gRPC listening",
+                        metadata: [
+                            "address": "\(address)", "port": "\(port)",
+                            "port_file": "\(portFile ?? "-")",
+                        ])
                 }
             }
             logger.notice("gRPC server stopped")

@@ -45,7 +45,8 @@ public struct HealthCommand<Store: ServiceStore>: AsyncParsableCommand {
                 transport: .http2NIOPosix(target: address.target, transportSecurity: security)
             ) { client in
                 try await Grpc_Health_V1_Health.Client(wrapping: client).check(
-                    .with { $0.service = service }, options: .deadline(.seconds(timeout))).status
+                    .with { $0.service = service }, options: .deadline(.seconds(timeout))
+                ).status
             }
         } catch {
             print("\(identity.name) at \(address): no answer (\(error))")

@@ -36,7 +36,9 @@ public struct IdempotencyFields<Value>: Sendable {
     public init() {}
 
     /// Adds `name`, compared by `value`.
-    public func comparing<Field: Equatable & SendableMetatype>(_ name: String, _ value: @escaping @Sendable (Value) -> Field) -> Self {
+    public func comparing<Field: Equatable & SendableMetatype>(
+        _ name: String, _ value: @escaping @Sendable (Value) -> Field
+    ) -> Self {
         var copy = self
         copy.fields.append((name, { value($0) == value($1) }))
         return copy

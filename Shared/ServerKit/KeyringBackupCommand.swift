@@ -26,7 +26,10 @@ public struct KeyringBackupCommand<Store: ServiceStore>: ParsableCommand {
     var from: String
 
     // Not --keyring, which the parent command takes.
-    @Option(help: "The keyring file, when the service runs with --keyring. (default: <data-dir>/\(Store.identity.name)-keyring.sqlite)")
+    @Option(
+        help:
+            "The keyring file, when the service runs with --keyring. (default: <data-dir>/\(Store.identity.name)-keyring.sqlite)"
+    )
     var keyringFile: String?
 
     @Option(help: "Directory for the copies. (default: <data-dir>/keyring-backups)")
@@ -45,7 +48,8 @@ public struct KeyringBackupCommand<Store: ServiceStore>: ParsableCommand {
         let name = Store.identity.name
         let source = keyringFile ?? (from as NSString).appendingPathComponent("\(name)-keyring.sqlite")
         guard FileManager.default.fileExists(atPath: source) else {
-            throw ValidationError("no keyring at \(source): is --from (or --keyring-file) the service's data directory?")
+            throw ValidationError(
+                "no keyring at \(source): is --from (or --keyring-file) the service's data directory?")
         }
         let directory = to ?? (from as NSString).appendingPathComponent("keyring-backups")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -60,7 +64,8 @@ public struct KeyringBackupCommand<Store: ServiceStore>: ParsableCommand {
         where file.hasPrefix("\(name)-keyring-") && file.hasSuffix(".sqlite") {
             let path = (directory as NSString).appendingPathComponent(file)
             guard let modified = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date,
-                  modified < cutoff else { continue }
+                modified < cutoff
+            else { continue }
             try FileManager.default.removeItem(atPath: path)
             print("deleted keyring backup older than \(retentionDays) days: \(path)")
         }

@@ -7,13 +7,22 @@ public import ServiceLifecycle
 /// The options of a service that seals personal data (`Keyring`): where the key-encryption key comes from, which
 /// retired ones rotation still has to re-wrap, and where the keyring lives.
 public struct KeyringOptions: ParsableArguments, Sendable {
-    @Option(help: "File holding the 256-bit key-encryption key (base64, as `openssl rand -base64 32` prints) that wraps every customer's data key; keep it outside the data directory. [env: C360_<SERVICE>_KEK_FILE] (default: <data-dir>/<service>.kek, generated on first start: development only)")
+    @Option(
+        help:
+            "File holding the 256-bit key-encryption key (base64, as `openssl rand -base64 32` prints) that wraps every customer's data key; keep it outside the data directory. [env: C360_<SERVICE>_KEK_FILE] (default: <data-dir>/<service>.kek, generated on first start: development only)"
+    )
     public var kekFile: String?
 
-    @Option(help: "A previous key-encryption key, still able to unwrap keys while rotation re-wraps them under --kek-file; repeat for several. [env: C360_<SERVICE>_RETIRED_KEK_FILES, comma-separated]")
+    @Option(
+        help:
+            "A previous key-encryption key, still able to unwrap keys while rotation re-wraps them under --kek-file; repeat for several. [env: C360_<SERVICE>_RETIRED_KEK_FILES, comma-separated]"
+    )
     public var retiredKekFile: [String] = []
 
-    @Option(help: "The keyring database (never inside the service's backups; see keyring-backup). [env: C360_<SERVICE>_KEYRING] (default: <data-dir>/<service>-keyring.sqlite)")
+    @Option(
+        help:
+            "The keyring database (never inside the service's backups; see keyring-backup). [env: C360_<SERVICE>_KEYRING] (default: <data-dir>/<service>-keyring.sqlite)"
+    )
     public var keyring: String?
 
     public init() {}
@@ -21,7 +30,8 @@ public struct KeyringOptions: ParsableArguments, Sendable {
     /// The flags, else `C360_<SERVICE>_KEK_FILE`, `_RETIRED_KEK_FILES` (comma-separated) and `_KEYRING`.
     public func resolve(_ environment: EnvironmentReader) throws -> KeyringConfiguration {
         let retiredFromEnvironment: String = try environment.value("RETIRED_KEK_FILES") ?? ""
-        let retired = retiredKekFile.isEmpty
+        let retired =
+            retiredKekFile.isEmpty
             ? retiredFromEnvironment.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             : retiredKekFile
         let kek: String? = try kekFile ?? environment.value("KEK_FILE")
@@ -34,10 +44,13 @@ public struct KeyringOptions: ParsableArguments, Sendable {
     public static func developmentKey(at path: String) throws -> KeyEncryptionKey {
         if FileManager.default.fileExists(atPath: path) { return try KeyEncryptionKey(file: path) }
         let key = KeyEncryptionKey.generate()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: Data((key.base64 + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600])
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((key.base64 + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
         else { throw KeyringError.badKeyEncryptionKey("cannot write a development key-encryption key to \(path)") }
         return key
     }
@@ -70,8 +83,11 @@ public struct KeyringConfiguration: Sendable {
             if let kekFile {
                 kek = try KeyEncryptionKey(file: kekFile)
             } else {
-                kek = try KeyringOptions.developmentKey(at: (directory as NSString).appendingPathComponent("\(name).kek"))
-                host.logger.warning("no --kek-file: personal data is sealed under a key-encryption key generated in the data directory, which a copy of that directory carries along; give --kek-file from a secret store outside a development machine")
+                kek = try KeyringOptions.developmentKey(
+                    at: (directory as NSString).appendingPathComponent("\(name).kek"))
+                host.logger.warning(
+                    "no --kek-file: personal data is sealed under a key-encryption key generated in the data directory, which a copy of that directory carries along; give --kek-file from a secret store outside a development machine"
+                )
             }
             let retired = try retiredKekFiles.map { path throws(KeyringError) in try KeyEncryptionKey(file: path) }
             let path = keyringPath ?? (directory as NSString).appendingPathComponent("\(name)-keyring.sqlite")
@@ -104,7 +120,8 @@ public struct KeyRotation: Service {
     func rotate() async throws {
         let total = try keyring.keysToRewrap()
         guard total > 0 else { return }
-        logger.notice("key rotation: re-wrapping data keys under the new key-encryption key", metadata: ["keys": "\(total)"])
+        logger.notice(
+            "key rotation: re-wrapping data keys under the new key-encryption key", metadata: ["keys": "\(total)"])
         var done = 0
         while !Task.isCancelled {
             let count = try keyring.rewrap(limit: batchSize)
@@ -113,7 +130,8 @@ public struct KeyRotation: Service {
             logger.info("key rotation progress", metadata: ["rewrapped": "\(done)", "of": "\(total)"])
             await Task.yield()
         }
-        logger.notice("key rotation done: every data key is wrapped by the current key-encryption key; the retired ones may be removed",
-                      metadata: ["rewrapped": "\(done)"])
+        logger.notice(
+            "key rotation done: every data key is wrapped by the current key-encryption key; the retired ones may be removed",
+            metadata: ["rewrapped": "\(done)"])
     }
 }

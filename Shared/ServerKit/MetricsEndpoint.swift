@@ -36,16 +36,19 @@ public enum MetricsEndpoint {
             beforeScrape()
             var buffer = ByteBuffer()
             buffer.writeBytes(registry.emitToBuffer())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: .init(byteBuffer: buffer))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: buffer))
         }
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "metrics"),
             onServerRunning: { channel in
-                logger.notice("metrics listening", metadata: [
-                    "url": "http://\(host):\(channel.localAddress?.port ?? port)/metrics",
-                ])
+                logger.notice(
+                    "metrics listening",
+                    metadata: [
+                        "url": "http://\(host):\(channel.localAddress?.port ?? port)/metrics"
+                    ])
             },
             logger: logger
         )

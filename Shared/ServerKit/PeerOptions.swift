@@ -37,13 +37,17 @@ public struct PeerAddressOption<Peer: PeerRole>: ParsableArguments, Sendable {
     ///
     /// - Throws: `ValidationError` naming the flag when the value is not host:port.
     public func resolve(_ environment: EnvironmentReader) throws -> PeerAddress {
-        try environment.peerAddress(address, key: "\(Peer.identity.environmentKey)_ADDR", default: Peer.identity.defaultAddress)
+        try environment.peerAddress(
+            address, key: "\(Peer.identity.environmentKey)_ADDR", default: Peer.identity.defaultAddress)
     }
 }
 
 /// `--peer-deadline-ms`: how long each call to a peer may take, checked once for every service that calls peers.
 public struct PeerDeadlineOption: ParsableArguments, Sendable {
-    @Option(help: "Deadline of each call to a peer, in milliseconds, 10...60000. [env: C360_<SERVICE>_PEER_DEADLINE_MS] (default: 2000; the gateway's 1000, as a view waits for its slowest backend)")
+    @Option(
+        help:
+            "Deadline of each call to a peer, in milliseconds, 10...60000. [env: C360_<SERVICE>_PEER_DEADLINE_MS] (default: 2000; the gateway's 1000, as a view waits for its slowest backend)"
+    )
     public var peerDeadlineMs: Int?
 
     public init() {}
@@ -51,8 +55,12 @@ public struct PeerDeadlineOption: ParsableArguments, Sendable {
     /// The flag, else `C360_<SERVICE>_PEER_DEADLINE_MS`, else `fallback`.
     ///
     /// - Throws: `ValidationError` when it is outside 10...60000 ms.
-    public func resolve(_ environment: EnvironmentReader, default fallback: Duration = .milliseconds(2_000)) throws -> Duration {
-        guard let milliseconds: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") else { return fallback }
+    public func resolve(_ environment: EnvironmentReader, default fallback: Duration = .milliseconds(2_000)) throws
+        -> Duration
+    {
+        guard let milliseconds: Int = try peerDeadlineMs ?? environment.value("PEER_DEADLINE_MS") else {
+            return fallback
+        }
         guard (10...60_000).contains(milliseconds) else {
             throw ValidationError("--peer-deadline-ms must be between 10 and 60000, not \(milliseconds)")
         }

@@ -49,7 +49,8 @@ public struct ReflectionService: RegistrableRPCService {
             context: ServerContext
         ) async throws {
             for try await question in request {
-                let asked = try Grpc_Reflection_V1_ServerReflectionRequest(serializedBytes: try question.serializedBytes() as [UInt8])
+                let asked = try Grpc_Reflection_V1_ServerReflectionRequest(
+                    serializedBytes: try question.serializedBytes() as [UInt8])
                 let answer: [UInt8] = try index.answer(asked).serializedBytes()
                 try await response.write(try Grpc_Reflection_V1alpha_ServerReflectionResponse(serializedBytes: answer))
             }
@@ -99,7 +100,9 @@ struct ReflectionIndex: Sendable {
         self.services = services.sorted()
     }
 
-    func answer(_ question: Grpc_Reflection_V1_ServerReflectionRequest) throws -> Grpc_Reflection_V1_ServerReflectionResponse {
+    func answer(_ question: Grpc_Reflection_V1_ServerReflectionRequest) throws
+        -> Grpc_Reflection_V1_ServerReflectionResponse
+    {
         var answer = Grpc_Reflection_V1_ServerReflectionResponse()
         answer.validHost = question.host
         answer.originalRequest = question
@@ -107,7 +110,8 @@ struct ReflectionIndex: Sendable {
         case .listServices?:
             answer.listServicesResponse = .with { $0.service = services.map { name in .with { $0.name = name } } }
         case .fileByFilename(let name)?:
-            answer.messageResponse = try fileResponse(files[name] == nil ? nil : name, missing: "no file named '\(name)'")
+            answer.messageResponse = try fileResponse(
+                files[name] == nil ? nil : name, missing: "no file named '\(name)'")
         case .fileContainingSymbol(let symbol)?:
             let symbol = String(symbol.drop { $0 == "." })
             answer.messageResponse = try fileResponse(fileOfSymbol[symbol], missing: "no symbol named '\(symbol)'")
@@ -148,9 +152,10 @@ struct ReflectionIndex: Sendable {
             for dependency in descriptor.dependency { visit(dependency) }
         }
         visit(name)
-        return .fileDescriptorResponse(.with {
-            $0.fileDescriptorProto = ordered.compactMap { file -> Data? in try? files[file]?.serializedBytes() }
-        })
+        return .fileDescriptorResponse(
+            .with {
+                $0.fileDescriptorProto = ordered.compactMap { file -> Data? in try? files[file]?.serializedBytes() }
+            })
     }
 
     private static func notFound(_ message: String) -> Grpc_Reflection_V1_ErrorResponse {

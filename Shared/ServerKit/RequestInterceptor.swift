@@ -20,7 +20,8 @@ public struct RequestInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        let requestID = request.metadata[stringValues: RequestContext.requestIDKey].first(where: { _ in true })
+        let requestID =
+            request.metadata[stringValues: RequestContext.requestIDKey].first(where: { _ in true })
             .map { String($0.prefix(128)) } ?? UUID().uuidString.lowercased()
         let method = context.descriptor.fullyQualifiedMethod
         var requestLogger = logger
@@ -74,8 +75,9 @@ private struct RPCOutcome: Sendable {
         let millis = elapsed / .milliseconds(1)
         var metadata: Logger.Metadata = ["code": "\(status)", "ms": "\(String(format: "%.2f", millis))"]
         if !message.isEmpty { metadata["error"] = "\(message)" }
-        logger.log(level: code == nil ? .debug : (code == .internalError || code == .unknown ? .error : .info),
-                   "rpc finished", metadata: metadata)
+        logger.log(
+            level: code == nil ? .debug : (code == .internalError || code == .unknown ? .error : .info),
+            "rpc finished", metadata: metadata)
     }
 
     /// Metadata an error may carry to the client: advice a caller acts on (`retry-after` of a rate limit).
@@ -113,8 +115,9 @@ private struct RPCOutcome: Sendable {
             return RPCError(code: .cancelled, message: "the call was cancelled")
         }
         finish(code: .internalError, message: String(reflecting: error))
-        return RPCError(code: .internalError,
-                        message: "internal error; the server log has the details under request id \(requestID)")
+        return RPCError(
+            code: .internalError,
+            message: "internal error; the server log has the details under request id \(requestID)")
     }
 }
 

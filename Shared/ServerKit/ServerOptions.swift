@@ -15,19 +15,29 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "Write the bound gRPC port to this file once listening. [env: C360_<SERVICE>_PORT_FILE]")
     public var portFile: String?
 
-    @Option(help: "Directory holding this service's SQLite database. [env: C360_<SERVICE>_DATA_DIR] (default: ./data/<service>)")
+    @Option(
+        help:
+            "Directory holding this service's SQLite database. [env: C360_<SERVICE>_DATA_DIR] (default: ./data/<service>)"
+    )
     public var dataDir: String?
 
-    @Option(help: "Serve Prometheus metrics on this port at /metrics; 0 picks a free port. [env: C360_<SERVICE>_METRICS_PORT]")
+    @Option(
+        help:
+            "Serve Prometheus metrics on this port at /metrics; 0 picks a free port. [env: C360_<SERVICE>_METRICS_PORT]"
+    )
     public var metricsPort: Int?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical. [env: C360_<SERVICE>_LOG_LEVEL] (default: info)")
+    @Option(
+        help: "trace, debug, info, notice, warning, error or critical. [env: C360_<SERVICE>_LOG_LEVEL] (default: info)")
     public var logLevel: Logger.Level?
 
     @Option(help: "text (key=value) or json, one line per event. [env: C360_<SERVICE>_LOG_FORMAT] (default: text)")
     public var logFormat: LogFormat?
 
-    @Option(help: "File holding the token Customer 360 services use between themselves: calls without it are refused, calls to peers carry it. [env: C360_<SERVICE>_SERVICE_TOKEN_FILE, or the token itself in C360_<SERVICE>_SERVICE_TOKEN] (default: none, no check)")
+    @Option(
+        help:
+            "File holding the token Customer 360 services use between themselves: calls without it are refused, calls to peers carry it. [env: C360_<SERVICE>_SERVICE_TOKEN_FILE, or the token itself in C360_<SERVICE>_SERVICE_TOKEN] (default: none, no check)"
+    )
     public var serviceTokenFile: String?
 
     @OptionGroup public var tls: TLSOptions
@@ -49,8 +59,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
             metricsPort: try metricsPort ?? env.value("METRICS_PORT"),
             logLevel: try logLevel ?? env.value("LOG_LEVEL") ?? .info,
             logFormat: try logFormat ?? env.value("LOG_FORMAT") ?? .text,
-            serviceToken: try Self.serviceToken(file: try serviceTokenFile ?? env.value("SERVICE_TOKEN_FILE"),
-                                                value: try env.value("SERVICE_TOKEN")),
+            serviceToken: try Self.serviceToken(
+                file: try serviceTokenFile ?? env.value("SERVICE_TOKEN_FILE"),
+                value: try env.value("SERVICE_TOKEN")),
             tls: try tls.identity(environment: env)
         )
         guard (0...65535).contains(config.port) else {
@@ -95,7 +106,8 @@ public struct EnvironmentReader: Sendable {
     public func peerAddress(_ flag: String?, key: String, default fallback: String) throws -> PeerAddress {
         let text: String = try flag ?? value(key) ?? fallback
         guard let address = PeerAddress(text) else {
-            throw ValidationError("--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
+            throw ValidationError(
+                "--\(key.lowercased().replacingOccurrences(of: "_", with: "-")) must be host:port, not '\(text)'")
         }
         return address
     }
@@ -111,18 +123,26 @@ public struct EnvironmentReader: Sendable {
     }
 }
 
+// swift-format-ignore: AvoidRetroactiveConformances
+// `--log-level` parses a swift-log level; neither package can declare this, and no other module of ours does.
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// `--tls-cert`, `--tls-key` and `--tls-ca`: all three or none. Services and the tools that call them (demo-data,
 /// bench) share these flags.
 public struct TLSOptions: ParsableArguments, Sendable {
-    @Option(help: "PEM certificate of this process, named (subject CN) as the process: serve TLS only and call peers with mutual TLS. [env: C360_<SERVICE>_TLS_CERT] (default: none, plaintext)")
+    @Option(
+        help:
+            "PEM certificate of this process, named (subject CN) as the process: serve TLS only and call peers with mutual TLS. [env: C360_<SERVICE>_TLS_CERT] (default: none, plaintext)"
+    )
     public var tlsCert: String?
 
     @Option(help: "PEM private key of --tls-cert. [env: C360_<SERVICE>_TLS_KEY]")
     public var tlsKey: String?
 
-    @Option(help: "PEM certificate authority that signs every Customer 360 process's certificate; callers must present one it signed. [env: C360_<SERVICE>_TLS_CA]")
+    @Option(
+        help:
+            "PEM certificate authority that signs every Customer 360 process's certificate; callers must present one it signed. [env: C360_<SERVICE>_TLS_CA]"
+    )
     public var tlsCa: String?
 
     public init() {}

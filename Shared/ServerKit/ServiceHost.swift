@@ -1,10 +1,10 @@
 import C360Clients
 import C360StoreKit
-import Metrics
 public import GRDB
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
+import Metrics
 public import ServiceLifecycle
 
 /// Assembles one service process from its configuration: logging and metrics first, then its database, then the
@@ -28,14 +28,18 @@ public struct ServiceHost: Sendable {
         self.identity = identity
         self.configuration = configuration
         self.logger = Logger(label: identity.name)
-        logger.notice("starting", metadata: [
-            "version": "\(C360Version.semantic)", "git": "\(C360Version.gitRevision)",
-            "data_dir": "\(configuration.dataDirectory)",
-            "database": "\(configuration.dataDirectory)/\(identity.databaseFileName)",
-            "tls": "\(Self.describeTLS(configuration.tls, gateway: identity.name == ServiceIdentity.gateway.name))",
-        ])
+        logger.notice(
+            "starting",
+            metadata: [
+                "version": "\(C360Version.semantic)", "git": "\(C360Version.gitRevision)",
+                "data_dir": "\(configuration.dataDirectory)",
+                "database": "\(configuration.dataDirectory)/\(identity.databaseFileName)",
+                "tls": "\(Self.describeTLS(configuration.tls, gateway: identity.name == ServiceIdentity.gateway.name))",
+            ])
         if configuration.tls == nil {
-            logger.warning("TLS is off: gRPC traffic, service tokens, API keys and personal data cross the network unencrypted; give --tls-cert, --tls-key and --tls-ca outside a single machine")
+            logger.warning(
+                "TLS is off: gRPC traffic, service tokens, API keys and personal data cross the network unencrypted; give --tls-cert, --tls-key and --tls-ca outside a single machine"
+            )
         }
     }
 
@@ -71,8 +75,12 @@ public struct ServiceHost: Sendable {
         serving services: [any RegistrableRPCService], database: any DatabaseReader, background: [any Service] = [],
         frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = []
     ) throws -> ServiceGroup {
-        let services = services + [AdminService(identity: identity, database: database,
-                                                dataDirectory: configuration.dataDirectory)]
+        let services =
+            services + [
+                AdminService(
+                    identity: identity, database: database,
+                    dataDirectory: configuration.dataDirectory)
+            ]
         let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
         // Internal services answer only Customer 360 processes: by certificate with TLS, else by the service token.
         // The gateway answers clients, who carry API keys instead.
@@ -93,11 +101,13 @@ public struct ServiceHost: Sendable {
         }
         if let metricsPort = configuration.metricsPort {
             let path = database.path
-            members.append(.init(service: MetricsEndpoint.service(
-                host: configuration.host, port: metricsPort, logger: logger,
-                beforeScrape: {
-                    Gauge(label: "c360_database_size_bytes").record(DatabaseBackup.sizeOnDisk(path))
-                })))
+            members.append(
+                .init(
+                    service: MetricsEndpoint.service(
+                        host: configuration.host, port: metricsPort, logger: logger,
+                        beforeScrape: {
+                            Gauge(label: "c360_database_size_bytes").record(DatabaseBackup.sizeOnDisk(path))
+                        })))
         }
         members += background.map { .init(service: $0) }
         members.append(.init(service: grpc))

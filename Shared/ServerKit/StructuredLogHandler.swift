@@ -51,8 +51,10 @@ public struct StructuredLogHandler: LogHandler {
             line = ([time, event.level.rawValue, "\(label):", event.message.description] + pairs)
                 .joined(separator: " ")
         case .json:
-            var object: [String: String] = ["time": time, "level": event.level.rawValue, "logger": label,
-                                             "message": event.message.description]
+            var object: [String: String] = [
+                "time": time, "level": event.level.rawValue, "logger": label,
+                "message": event.message.description,
+            ]
             for (key, value) in merged { object[key] = "\(value)" }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             line = String(decoding: data, as: UTF8.self)

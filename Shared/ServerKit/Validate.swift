@@ -33,7 +33,8 @@ public enum Validate {
     /// The number of rows a list RPC returns.
     public static func pageSize(_ requested: Int32, field: String = "page.page_size") throws(InvalidArgument) -> Int {
         guard let size = PageSize.resolve(requested) else {
-            throw InvalidArgument(field, "must be between 0 (default \(PageSize.default)) and \(PageSize.maximum), not \(requested)")
+            throw InvalidArgument(
+                field, "must be between 0 (default \(PageSize.default)) and \(PageSize.maximum), not \(requested)")
         }
         return size
     }
@@ -61,7 +62,8 @@ public enum Validate {
     public static func countryCode(_ value: String, field: String) throws(InvalidArgument) -> String {
         let code = value.trimmingCharacters(in: .whitespaces).uppercased()
         guard code.isEmpty || ISOCodes.countries.contains(code) else {
-            throw InvalidArgument(field, "'\(value.prefix(16))' is not an ISO 3166-1 alpha-2 country code (e.g. IR, DE)")
+            throw InvalidArgument(
+                field, "'\(value.prefix(16))' is not an ISO 3166-1 alpha-2 country code (e.g. IR, DE)")
         }
         return code
     }
@@ -72,7 +74,8 @@ public enum Validate {
         guard !trimmed.isEmpty else { return "" }
         let parts = trimmed.split(separator: "-", omittingEmptySubsequences: false)
         let language = parts[0].lowercased()
-        let invalid = InvalidArgument(field, "'\(value.prefix(16))' is not an ISO 639-1 language code, optionally with a region (e.g. fa, en-GB)")
+        let invalid = InvalidArgument(
+            field, "'\(value.prefix(16))' is not an ISO 639-1 language code, optionally with a region (e.g. fa, en-GB)")
         guard parts.count <= 2, ISOCodes.languages.contains(language) else { throw invalid }
         guard parts.count == 2 else { return language }
         let region = parts[1].uppercased()
@@ -98,9 +101,11 @@ public enum Validate {
     /// Any instant the protobuf spec allows, as a date. Every timestamp a client sends passes through here (or a
     /// check built on it) *before* it becomes a `Date`: an out-of-range value would otherwise reach integer
     /// conversions (Unix milliseconds, day numbers) that trap and take the process down.
-    public static func timestamp(_ timestamp: Google_Protobuf_Timestamp, field: String) throws(InvalidArgument) -> Date {
+    public static func timestamp(_ timestamp: Google_Protobuf_Timestamp, field: String) throws(InvalidArgument) -> Date
+    {
         guard timestampSeconds.contains(timestamp.seconds) else {
-            throw InvalidArgument(field, "seconds \(timestamp.seconds) is outside 0001-01-01..9999-12-31 (\(timestampSeconds))")
+            throw InvalidArgument(
+                field, "seconds \(timestamp.seconds) is outside 0001-01-01..9999-12-31 (\(timestampSeconds))")
         }
         guard (0..<1_000_000_000).contains(timestamp.nanos) else {
             throw InvalidArgument(field, "nanos \(timestamp.nanos) must be between 0 and 999999999")
@@ -124,8 +129,10 @@ public enum Validate {
         _ duration: Google_Protobuf_Duration, field: String, maximum: Int64 = 315_576_000_000
     ) throws(InvalidArgument) -> TimeInterval {
         guard (-999_999_999...999_999_999).contains(duration.nanos),
-              duration.seconds == 0 || duration.nanos == 0 || (duration.seconds < 0) == (duration.nanos < 0) else {
-            throw InvalidArgument(field, "nanos \(duration.nanos) must be within ±999999999 and share the sign of seconds")
+            duration.seconds == 0 || duration.nanos == 0 || (duration.seconds < 0) == (duration.nanos < 0)
+        else {
+            throw InvalidArgument(
+                field, "nanos \(duration.nanos) must be within ±999999999 and share the sign of seconds")
         }
         guard duration.seconds >= 0, duration.nanos >= 0 else { throw InvalidArgument(field, "must not be negative") }
         guard duration.seconds <= maximum else {
@@ -139,17 +146,25 @@ public enum Validate {
 
     /// A required client-chosen id that makes a write idempotent: 1 to 128 of A–Z, a–z, 0–9, '.', '_', ':' and '-'.
     public static func clientID(_ value: String, field: String) throws(InvalidArgument) -> String {
-        guard !value.isEmpty else { throw InvalidArgument(field, "is required: a client-chosen id that makes retries safe") }
-        guard value.utf8.count <= 128, value.unicodeScalars.allSatisfy({
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_:".unicodeScalars.contains($0)
-        }) else {
-            throw InvalidArgument(field, "'\(value.prefix(64))' must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'")
+        guard !value.isEmpty else {
+            throw InvalidArgument(field, "is required: a client-chosen id that makes retries safe")
+        }
+        guard value.utf8.count <= 128,
+            value.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || ".-_:".unicodeScalars.contains($0)
+            })
+        else {
+            throw InvalidArgument(
+                field, "'\(value.prefix(64))' must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'")
         }
         return value
     }
 
     /// A required instant after 1970 that is not more than `futureTolerance` in the future: when an event happened.
-    public static func instant(_ timestamp: Google_Protobuf_Timestamp, field: String, now: Date) throws(InvalidArgument) -> Date {
+    public static func instant(_ timestamp: Google_Protobuf_Timestamp, field: String, now: Date) throws(InvalidArgument)
+        -> Date
+    {
         let date = try Self.timestamp(timestamp, field: field)
         guard timestamp.seconds > 0 else { throw InvalidArgument(field, "must be after 1970-01-01") }
         guard date <= now.addingTimeInterval(futureTolerance) else {

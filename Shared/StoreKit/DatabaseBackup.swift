@@ -40,8 +40,9 @@ public enum DatabaseBackup {
             try? fileManager.removeItem(at: partial)
             throw error
         }
-        return Report(path: destination.path, sizeBytes: fileSize(destination.path),
-                      schemaVersion: try schemaVersion(of: destination))
+        return Report(
+            path: destination.path, sizeBytes: fileSize(destination.path),
+            schemaVersion: try schemaVersion(of: destination))
     }
 
     /// Installs `backup` as the database `fileName` in `directory`, after checking it. The service must be stopped.
@@ -74,8 +75,9 @@ public enum DatabaseBackup {
         try? fileManager.removeItem(at: staging)
         try fileManager.copyItem(at: backup, to: staging)
         try fileManager.moveItem(at: staging, to: target)
-        return Report(path: target.path, sizeBytes: fileSize(target.path), schemaVersion: try schemaVersion(of: target),
-                      movedAside: movedAside)
+        return Report(
+            path: target.path, sizeBytes: fileSize(target.path), schemaVersion: try schemaVersion(of: target),
+            movedAside: movedAside)
     }
 
     /// Checks that `file` is an intact SQLite database with a schema `schema` knows.
@@ -95,7 +97,9 @@ public enum DatabaseBackup {
         } catch {
             throw BackupError.unreadable(file.path, "\(error)")
         }
-        guard integrity == ["ok"] else { throw BackupError.damaged(file.path, integrity.prefix(3).joined(separator: "; ")) }
+        guard integrity == ["ok"] else {
+            throw BackupError.damaged(file.path, integrity.prefix(3).joined(separator: "; "))
+        }
         let applied = try queue.read { try schema.appliedIdentifiers($0) }
         guard !applied.isDisjoint(with: schema.migrations) else { throw BackupError.notThisService(file.path) }
         try DatabaseSchema.check(queue, against: schema)

@@ -44,11 +44,12 @@ extension DatabaseWriter {
         let waitMs = Int(readerWait / .milliseconds(1))
         // The busy timeout to restore after an attempt; nil when a busy callback is configured, which a pragma
         // cannot restore, so such a connection keeps its own busy handling for the checkpoint.
-        let configuredMs: Int? = switch configuration.busyMode {
-        case .immediateError: 0
-        case .timeout(let seconds): Int(seconds * 1000)
-        case .callback: nil
-        }
+        let configuredMs: Int? =
+            switch configuration.busyMode {
+            case .immediateError: 0
+            case .timeout(let seconds): Int(seconds * 1000)
+            case .callback: nil
+            }
         var reason = ""
         for attempt in 1...attempts {
             do {
@@ -60,8 +61,10 @@ extension DatabaseWriter {
                     _ = try db.checkpoint(.truncate)
                 }
                 return .complete
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY
-                || error.resultCode == .SQLITE_LOCKED {
+            } catch let error as DatabaseError
+                where error.resultCode == .SQLITE_BUSY
+                || error.resultCode == .SQLITE_LOCKED
+            {
                 reason = "readers kept an older snapshot (\(error.resultCode)) through \(attempt) attempt(s)"
                 if attempt < attempts { try? await Task.sleep(for: readerWait * attempt) }
             } catch {
@@ -69,9 +72,11 @@ extension DatabaseWriter {
                 break
             }
         }
-        logger.warning("deleted data may remain in the WAL until the next truncating checkpoint", metadata: [
-            "database": "\(configuration.label ?? "?")", "reason": "\(reason)",
-        ])
+        logger.warning(
+            "deleted data may remain in the WAL until the next truncating checkpoint",
+            metadata: [
+                "database": "\(configuration.label ?? "?")", "reason": "\(reason)",
+            ])
         return .walRetained(reason: reason)
     }
 }

@@ -37,7 +37,8 @@ public enum DatabaseSchema {
             try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
         }
         guard unknown.isEmpty else {
-            throw SchemaTooNew(database: reader.path, knownVersion: version(of: migrator), unknownMigrations: unknown.sorted())
+            throw SchemaTooNew(
+                database: reader.path, knownVersion: version(of: migrator), unknownMigrations: unknown.sorted())
         }
     }
 }

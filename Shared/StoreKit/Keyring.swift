@@ -47,17 +47,21 @@ public final class Keyring: Sendable {
     }
 
     /// Opens (creating if needed) the keyring file at `path` with the services' database configuration.
-    public static func open(path: String, kek: KeyEncryptionKey, retired: [KeyEncryptionKey] = [],
-                            logger: Logger) throws -> Keyring {
+    public static func open(
+        path: String, kek: KeyEncryptionKey, retired: [KeyEncryptionKey] = [],
+        logger: Logger
+    ) throws -> Keyring {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let pool = try DatabasePool(path: path, configuration: ServiceDatabase.configuration(label: "keyring"))
         let keyring = try Keyring(database: pool, kek: kek, retired: retired)
-        logger.info("opened keyring", metadata: [
-            "path": "\(path)", "kek": "\(kek.id)", "retired_keks": "\(retired.map(\.id).joined(separator: ","))",
-        ])
+        logger.info(
+            "opened keyring",
+            metadata: [
+                "path": "\(path)", "kek": "\(kek.id)", "retired_keks": "\(retired.map(\.id).joined(separator: ","))",
+            ])
         return keyring
     }
 
@@ -156,8 +160,9 @@ public final class Keyring: Sendable {
     /// `text` encrypted under the customer's key and bound to their id; "" stays empty (it holds nothing).
     public func seal(_ text: String, for customerID: String) throws -> SealedText {
         guard !text.isEmpty else { return .empty }
-        let box = try AES.GCM.seal(Data(text.utf8), using: try dataKey(for: customerID),
-                                   authenticating: Data(customerID.utf8))
+        let box = try AES.GCM.seal(
+            Data(text.utf8), using: try dataKey(for: customerID),
+            authenticating: Data(customerID.utf8))
         guard let combined = box.combined else { throw KeyringError.tampered(customerID: customerID) }
         return SealedText(owner: customerID, box: combined)
     }
@@ -172,8 +177,9 @@ public final class Keyring: Sendable {
         }
         guard let key = try existingDataKey(for: owner) else { throw KeyringError.shredded(customerID: owner) }
         do {
-            let opened = try AES.GCM.open(try AES.GCM.SealedBox(combined: box), using: key,
-                                          authenticating: Data(owner.utf8))
+            let opened = try AES.GCM.open(
+                try AES.GCM.SealedBox(combined: box), using: key,
+                authenticating: Data(owner.utf8))
             return String(decoding: opened, as: UTF8.self)
         } catch {
             throw KeyringError.tampered(customerID: owner)
@@ -272,8 +278,9 @@ struct WrappedKey: Codable, FetchableRecord, PersistableRecord {
 
     static func wrap(_ key: Data, owner: String, with kek: KeyEncryptionKey) throws -> WrappedKey {
         let box = try AES.GCM.seal(key, using: kek.key, authenticating: Data(owner.utf8))
-        return WrappedKey(owner: owner, kekId: kek.id, wrapped: box.combined ?? Data(),
-                          createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+        return WrappedKey(
+            owner: owner, kekId: kek.id, wrapped: box.combined ?? Data(),
+            createdAt: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
     func unwrap(with keys: [String: KeyEncryptionKey]) throws -> Data {

@@ -1,5 +1,5 @@
-public import GRDB
 public import Foundation
+public import GRDB
 public import Logging
 
 /// Opens the one SQLite database a service owns, configured the same way in every service.

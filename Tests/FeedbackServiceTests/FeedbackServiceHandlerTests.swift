@@ -6,17 +6,19 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import C360Feedback
 import SwiftProtobuf
 import Testing
+
+@testable import C360Feedback
 
 private typealias Client = Customer360_V1_FeedbackService.Client<InProcessTransport.Client>
 
 /// Runs `body` against a FeedbackService whose clock stands still at `Fixed.now` and whose profile directory knows
 /// ada and sara and maps the merged-away id to ada.
 private func withFeedbackClient(_ body: @Sendable (Client) async throws -> Void) async throws {
-    let directory = StaticCustomerDirectory(customers: [Customers.ada, Customers.sara],
-                                            merged: [Customers.mergedAway: Customers.ada])
+    let directory = StaticCustomerDirectory(
+        customers: [Customers.ada, Customers.sara],
+        merged: [Customers.mergedAway: Customers.ada])
     let service = FeedbackService(store: try makeFeedbackStore(), customers: directory, now: { Fixed.now })
     try await InProcessServer.withClient(serving: [service]) { client in
         try await body(Customer360_V1_FeedbackService.Client(wrapping: client))
@@ -95,8 +97,9 @@ struct FeedbackServiceHandlerTests {
         }
     }
 
-    @Test("CreateSurvey refuses a malformed definition with INVALID_ARGUMENT naming the field, and stores nothing",
-          arguments: SurveyBreakage.allCases)
+    @Test(
+        "CreateSurvey refuses a malformed definition with INVALID_ARGUMENT naming the field, and stores nothing",
+        arguments: SurveyBreakage.allCases)
     func invalidSurvey(breakage: SurveyBreakage) async throws {
         try await withFeedbackClient { feedback in
             let error = await #expect(throws: RPCError.self) { _ = try await feedback.createSurvey(breakage.request) }
@@ -114,7 +117,7 @@ struct FeedbackServiceHandlerTests {
             #expect(created.surveyID == "nps" && created.surveyType == .nps && created.active)
             #expect(created.scaleMin == 0 && created.scaleMax == 10 && created.createdAt.date == Fixed.now)
             let again = try await feedback.createSurvey(surveyRequest("nps"))
-            #expect(again == created)  // the stored survey, unchanged
+            #expect(again == created) // the stored survey, unchanged
             let taken = await #expect(throws: RPCError.self) {
                 _ = try await feedback.createSurvey(surveyRequest("nps", channel: .sms))
             }
@@ -127,7 +130,9 @@ struct FeedbackServiceHandlerTests {
 
     /// Out of scale → INVALID_ARGUMENT and nothing stored; unknown survey → NOT_FOUND; unknown customer →
     /// FAILED_PRECONDITION; a merged-away id → stored under the survivor.
-    @Test("RecordResponse checks the score, the survey and the customer; a merged-away id is stored under the survivor; a reused response_id with another score is refused")
+    @Test(
+        "RecordResponse checks the score, the survey and the customer; a merged-away id is stored under the survivor; a reused response_id with another score is refused"
+    )
     func recordResponseChecks() async throws {
         try await withFeedbackClient { feedback in
             _ = try await feedback.createSurvey(surveyRequest("nps"))
@@ -191,7 +196,7 @@ struct FeedbackServiceHandlerTests {
     @Test("a Persian comment is read as Persian with a sentiment; comment_language de is refused")
     func commentLanguage() async throws {
         try await withFeedbackClient { feedback in
-            _ = try await feedback.createSurvey(surveyRequest("nps"))  // an English survey: the language is detected
+            _ = try await feedback.createSurvey(surveyRequest("nps")) // an English survey: the language is detected
             let persian = "ارسال خیلی دیر بود و پشتیبانی هیچ جوابی نداد"
             let recorded = try await feedback.recordResponse(
                 answer("r1", customer: Customers.sara, score: 4, comment: persian))
@@ -217,7 +222,9 @@ struct FeedbackServiceHandlerTests {
     @Test("GetScores grouped by CHANNEL: NPS 10 and 6 by email, 9 in chat; CSAT 5 and 2 in the app")
     func scoresByChannel() async throws {
         try await withFeedbackClient { feedback in
-            let now = Fixed.now, hour = Fixed.hour, day = Fixed.day
+            let now = Fixed.now
+            let hour = Fixed.hour
+            let day = Fixed.day
             _ = try await feedback.createSurvey(surveyRequest("nps", channel: .email))
             _ = try await feedback.createSurvey(surveyRequest("csat", type: .csat, language: "fa", channel: .app))
             _ = try await feedback.recordResponse(answer("n1", survey: "nps", score: 10, at: now - 5 * hour))
@@ -230,10 +237,11 @@ struct FeedbackServiceHandlerTests {
                 answer("c2", customer: Customers.sara, survey: "csat", score: 2, at: now - hour))
 
             let window = timeRange(from: now - day, until: now)
-            let scores = try await feedback.getScores(.with {
-                $0.window = window
-                $0.groupBy = [.channel]
-            })
+            let scores = try await feedback.getScores(
+                .with {
+                    $0.window = window
+                    $0.groupBy = [.channel]
+                })
             #expect(scores.window == window)
             // 2 promoters and 1 detractor of 3: NPS (2 − 1) / 3 × 100 = 33.3…; CSAT 1 of 2 satisfied: 50 %.
             let overall = scores.overall
@@ -258,10 +266,11 @@ struct FeedbackServiceHandlerTests {
             #expect(email.responses == 2 && email.nps.promoters == 1 && email.nps.detractors == 1)
             #expect(email.nps.hasNps && abs(email.nps.nps) < 1e-9)
 
-            let empty = try await feedback.getScores(.with {
-                $0.window = timeRange(from: now - 30 * day, until: now - 20 * day)
-                $0.groupBy = [.channel]
-            })
+            let empty = try await feedback.getScores(
+                .with {
+                    $0.window = timeRange(from: now - 30 * day, until: now - 20 * day)
+                    $0.groupBy = [.channel]
+                })
             #expect(empty.overall.responses == 0 && empty.groups.isEmpty)
             #expect(!empty.overall.nps.hasNps && !empty.overall.csat.hasCsatPercent && !empty.overall.ces.hasCesMean)
             #expect(!empty.overall.sentiment.hasMeanScore)
@@ -280,7 +289,7 @@ struct FeedbackServiceHandlerTests {
             #expect(scores.hasNps && scores.nps.responses == 2 && scores.nps.latestScore == 3)
             #expect(scores.nps.hasPreviousScore && scores.nps.previousScore == 9)
             #expect(scores.nps.trend == .declining)
-            #expect(abs(scores.nps.value) < 1e-9)  // one promoter, one detractor: (1 − 1) / 2 × 100
+            #expect(abs(scores.nps.value) < 1e-9) // one promoter, one detractor: (1 − 1) / 2 × 100
             #expect(scores.latestNpsCategory == .detractor)
             #expect(!scores.hasCsat && !scores.hasCes && !scores.hasSentiment)
             #expect(scores.lastAnsweredAt.date == Fixed.now - Fixed.hour)
@@ -291,31 +300,37 @@ struct FeedbackServiceHandlerTests {
     func customerRecentComments() async throws {
         try await withFeedbackClient { feedback in
             _ = try await feedback.createSurvey(surveyRequest("nps"))
-            _ = try await feedback.recordResponse(answer("old", score: 9, at: Fixed.now - 5 * Fixed.hour, comment: "Great support"))
+            _ = try await feedback.recordResponse(
+                answer("old", score: 9, at: Fixed.now - 5 * Fixed.hour, comment: "Great support"))
             _ = try await feedback.recordResponse(answer("silent", score: 7, at: Fixed.now - 3 * Fixed.hour))
-            _ = try await feedback.recordResponse(answer("mid", score: 4, at: Fixed.now - 2 * Fixed.hour, comment: "Slow delivery"))
-            _ = try await feedback.recordResponse(answer("new", score: 2, at: Fixed.now - Fixed.hour, comment: "The app crashes"))
+            _ = try await feedback.recordResponse(
+                answer("mid", score: 4, at: Fixed.now - 2 * Fixed.hour, comment: "Slow delivery"))
+            _ = try await feedback.recordResponse(
+                answer("new", score: 2, at: Fixed.now - Fixed.hour, comment: "The app crashes"))
 
             let plain = try await feedback.getCustomerScores(.with { $0.customerID = Customers.ada })
             #expect(plain.recentComments.isEmpty && plain.responses == 4)
-            let two = try await feedback.getCustomerScores(.with {
-                $0.customerID = Customers.ada
-                $0.recentComments = 2
-            })
+            let two = try await feedback.getCustomerScores(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.recentComments = 2
+                })
             #expect(two.recentComments.map(\.responseID) == ["new", "mid"])
             #expect(two.recentComments.first?.comment == "The app crashes")
-            let inWindow = try await feedback.getCustomerScores(.with {
-                $0.customerID = Customers.ada
-                $0.recentComments = 50
-                $0.window = timeRange(from: Fixed.now - 6 * Fixed.hour, until: Fixed.now - 90 * 60)
-            })
+            let inWindow = try await feedback.getCustomerScores(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.recentComments = 50
+                    $0.window = timeRange(from: Fixed.now - 6 * Fixed.hour, until: Fixed.now - 90 * 60)
+                })
             #expect(inWindow.recentComments.map(\.responseID) == ["mid", "old"])
 
             let error = await #expect(throws: RPCError.self) {
-                _ = try await feedback.getCustomerScores(.with {
-                    $0.customerID = Customers.ada
-                    $0.recentComments = 51
-                })
+                _ = try await feedback.getCustomerScores(
+                    .with {
+                        $0.customerID = Customers.ada
+                        $0.recentComments = 51
+                    })
             }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.hasPrefix("recent_comments:") == true, "\(error?.message ?? "")")
@@ -345,10 +360,11 @@ struct FeedbackServiceHandlerTests {
             }
 
             // From two days before now (14:13:20 UTC) to now: three UTC days, the first and last clipped.
-            let themes = try await feedback.getTopThemes(.with {
-                $0.period = .day
-                $0.window.start = Google_Protobuf_Timestamp(date: Fixed.now - 2 * Fixed.day)
-            })
+            let themes = try await feedback.getTopThemes(
+                .with {
+                    $0.period = .day
+                    $0.window.start = Google_Protobuf_Timestamp(date: Fixed.now - 2 * Fixed.day)
+                })
             #expect(themes.periods.count == 3)
             #expect(themes.periods.first?.range.start.date == Fixed.now - 2 * Fixed.day)
             #expect(themes.periods.last?.range.end.date == Fixed.now)
@@ -359,43 +375,48 @@ struct FeedbackServiceHandlerTests {
     @Test("UpdateFeatureRequestStatus DUPLICATE needs duplicate_of_id, naming an existing request")
     func duplicateStatus() async throws {
         try await withFeedbackClient { feedback in
-            let created = try await feedback.createFeatureRequest(.with {
-                $0.customerID = Customers.ada
-                $0.featureRequestID = "fr-night"
-                $0.title = "Night mode"
-            })
+            let created = try await feedback.createFeatureRequest(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.featureRequestID = "fr-night"
+                    $0.title = "Night mode"
+                })
             #expect(created.votes == 1 && created.status == .open)
 
             let noOriginal = await #expect(throws: RPCError.self) {
-                _ = try await feedback.updateFeatureRequestStatus(.with {
-                    $0.featureRequestID = "fr-night"
-                    $0.status = .duplicate
-                    $0.note = "same as dark mode"
-                })
+                _ = try await feedback.updateFeatureRequestStatus(
+                    .with {
+                        $0.featureRequestID = "fr-night"
+                        $0.status = .duplicate
+                        $0.note = "same as dark mode"
+                    })
             }
             #expect(noOriginal?.code == .invalidArgument)
             #expect(noOriginal?.message.hasPrefix("duplicate_of_id:") == true, "\(noOriginal?.message ?? "")")
             let unknownOriginal = await #expect(throws: RPCError.self) {
-                _ = try await feedback.updateFeatureRequestStatus(.with {
-                    $0.featureRequestID = "fr-night"
-                    $0.status = .duplicate
-                    $0.duplicateOfID = "fr-dark"
-                })
+                _ = try await feedback.updateFeatureRequestStatus(
+                    .with {
+                        $0.featureRequestID = "fr-night"
+                        $0.status = .duplicate
+                        $0.duplicateOfID = "fr-dark"
+                    })
             }
             #expect(unknownOriginal?.code == .notFound)
             let listed = try await feedback.listFeatureRequests(Customer360_V1_ListFeatureRequestsRequest())
             #expect(listed.featureRequests.map(\.featureRequest.status) == [.open])
 
-            _ = try await feedback.createFeatureRequest(.with {
-                $0.featureRequestID = "fr-dark"
-                $0.title = "Dark mode"
-            })
-            let duplicate = try await feedback.updateFeatureRequestStatus(.with {
-                $0.featureRequestID = "fr-night"
-                $0.status = .duplicate
-                $0.duplicateOfID = "fr-dark"
-                $0.note = "same as dark mode"
-            })
+            _ = try await feedback.createFeatureRequest(
+                .with {
+                    $0.featureRequestID = "fr-dark"
+                    $0.title = "Dark mode"
+                })
+            let duplicate = try await feedback.updateFeatureRequestStatus(
+                .with {
+                    $0.featureRequestID = "fr-night"
+                    $0.status = .duplicate
+                    $0.duplicateOfID = "fr-dark"
+                    $0.note = "same as dark mode"
+                })
             #expect(duplicate.status == .duplicate && duplicate.duplicateOfID == "fr-dark")
             #expect(duplicate.statusNote == "same as dark mode" && duplicate.updatedAt.date == Fixed.now)
         }
@@ -405,12 +426,13 @@ struct FeedbackServiceHandlerTests {
     func churnReasonCategory() async throws {
         try await withFeedbackClient { feedback in
             let error = await #expect(throws: RPCError.self) {
-                _ = try await feedback.recordChurnReason(.with {
-                    $0.customerID = Customers.ada
-                    $0.churnReasonID = "ch-1"
-                    $0.category = .unspecified
-                    $0.text = "Too expensive"
-                })
+                _ = try await feedback.recordChurnReason(
+                    .with {
+                        $0.customerID = Customers.ada
+                        $0.churnReasonID = "ch-1"
+                        $0.category = .unspecified
+                        $0.text = "Too expensive"
+                    })
             }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.hasPrefix("category:") == true, "\(error?.message ?? "")")
@@ -425,20 +447,23 @@ struct FeedbackServiceHandlerTests {
             _ = try await feedback.createSurvey(surveyRequest("nps"))
             _ = try await feedback.recordResponse(answer("r1", score: 9))
             _ = try await feedback.recordResponse(answer("r2", customer: Customers.sara, score: 7))
-            _ = try await feedback.createFeatureRequest(.with {
-                $0.customerID = Customers.ada
-                $0.featureRequestID = "fr-dark"
-                $0.title = "Dark mode"
-            })
-            _ = try await feedback.voteFeatureRequest(.with {
-                $0.customerID = Customers.sara
-                $0.featureRequestID = "fr-dark"
-            })
-            _ = try await feedback.recordChurnReason(.with {
-                $0.customerID = Customers.ada
-                $0.churnReasonID = "ch-1"
-                $0.category = .price
-            })
+            _ = try await feedback.createFeatureRequest(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.featureRequestID = "fr-dark"
+                    $0.title = "Dark mode"
+                })
+            _ = try await feedback.voteFeatureRequest(
+                .with {
+                    $0.customerID = Customers.sara
+                    $0.featureRequestID = "fr-dark"
+                })
+            _ = try await feedback.recordChurnReason(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.churnReasonID = "ch-1"
+                    $0.category = .price
+                })
 
             let erased = try await feedback.eraseCustomerData(.with { $0.customerID = Customers.ada })
             #expect(erased.customerID == Customers.ada && erased.responsesErased == 1)
@@ -449,7 +474,7 @@ struct FeedbackServiceHandlerTests {
 
             #expect(try await storedResponseIDs(feedback) == ["r2"])
             let requests = try await feedback.listFeatureRequests(Customer360_V1_ListFeatureRequestsRequest())
-            #expect(requests.featureRequests.map(\.featureRequest.votes) == [1])  // sara's
+            #expect(requests.featureRequests.map(\.featureRequest.votes) == [1]) // sara's
             let tally = try await feedback.getChurnReasonTally(Customer360_V1_GetChurnReasonTallyRequest())
             #expect(tally.reasons == 0)
         }
@@ -458,7 +483,8 @@ struct FeedbackServiceHandlerTests {
     @Test("ExportCustomerData streams the customer's responses, votes and churn reasons, and nobody else's")
     func exportStream() async throws {
         try await withFeedbackClient { feedback in
-            let now = Fixed.now, hour = Fixed.hour
+            let now = Fixed.now
+            let hour = Fixed.hour
             _ = try await feedback.createSurvey(surveyRequest("nps"))
             _ = try await feedback.recordResponse(answer("a1", score: 9, at: now - 3 * hour))
             _ = try await feedback.recordResponse(
@@ -466,16 +492,18 @@ struct FeedbackServiceHandlerTests {
             _ = try await feedback.recordResponse(
                 answer("a2", customer: Customers.mergedAway, score: 4, at: now - 2 * hour, comment: "Late again"))
             _ = try await feedback.recordResponse(answer("a3", score: 10, at: now - hour))
-            _ = try await feedback.createFeatureRequest(.with {
-                $0.customerID = Customers.ada
-                $0.featureRequestID = "fr-dark"
-                $0.title = "Dark mode"
-            })
-            _ = try await feedback.recordChurnReason(.with {
-                $0.customerID = Customers.ada
-                $0.churnReasonID = "ch-1"
-                $0.category = .price
-            })
+            _ = try await feedback.createFeatureRequest(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.featureRequestID = "fr-dark"
+                    $0.title = "Dark mode"
+                })
+            _ = try await feedback.recordChurnReason(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.churnReasonID = "ch-1"
+                    $0.category = .price
+                })
 
             let chunks = try await feedback.exportCustomerData(.with { $0.customerID = Customers.ada }) { response in
                 var collected: [Customer360_V1_ExportFeedbackDataResponse] = []

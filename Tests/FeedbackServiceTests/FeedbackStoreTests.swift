@@ -2,8 +2,9 @@ import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
-@testable import C360Feedback
 import Testing
+
+@testable import C360Feedback
 
 /// `Fixed.day0` plus whole days and hours.
 private func at(day: Double = 0, hour: Double = 0) -> Date {
@@ -21,8 +22,9 @@ private func featureVote(_ requestID: String, _ customerID: String, at votedAt: 
 private func churn(
     _ id: String, _ customerID: String, _ category: ChurnReasonCategory, at churnedAt: Date
 ) -> ChurnReason {
-    ChurnReason(id: id, customerID: customerID, category: category, text: "", sentiment: nil, churnedAt: churnedAt,
-                channel: .email, recordedBy: "csm-1", recordedAt: churnedAt)
+    ChurnReason(
+        id: id, customerID: customerID, category: category, text: "", sentiment: nil, churnedAt: churnedAt,
+        channel: .email, recordedBy: "csm-1", recordedAt: churnedAt)
 }
 
 /// Rows of one table, read straight from the store's database.
@@ -59,10 +61,11 @@ struct FeedbackStoreResponseTests {
         _ = try await store.createSurvey(csat)
         let retired = try await store.retireSurvey(id: "csat-app")
         #expect(!retired.active && retired.sameDefinition(as: csat))
-        #expect(try await store.retireSurvey(id: "csat-app").active == false)  // retiring again changes nothing
+        #expect(try await store.retireSurvey(id: "csat-app").active == false) // retiring again changes nothing
 
-        let late = makeResponse("r1", survey: csat, score: 4, at: at(hour: 1), comment: "slow delivery",
-                                sentiment: Sentiments.negative)
+        let late = makeResponse(
+            "r1", survey: csat, score: 4, at: at(hour: 1), comment: "slow delivery",
+            sentiment: Sentiments.negative)
         await #expect(throws: FeedbackError.surveyRetired("csat-app")) {
             _ = try await store.record(late, terms: [term("slow", "slow"), term("deliveri", "delivery")])
         }
@@ -89,8 +92,9 @@ struct FeedbackStoreResponseTests {
         let store = try makeFeedbackStore()
         let nps = makeSurvey("nps-email", .nps)
         _ = try await store.createSurvey(nps)
-        var first = makeResponse("r1", survey: nps, score: 9, at: at(hour: 1), comment: "Fast delivery",
-                                 sentiment: Sentiments.positive)
+        var first = makeResponse(
+            "r1", survey: nps, score: 9, at: at(hour: 1), comment: "Fast delivery",
+            sentiment: Sentiments.positive)
         first.ticketID = "T-1"
         guard case .stored(let stored) = try await store.record(first, terms: [term("deliveri", "delivery")]) else {
             Issue.record("the first response was not stored")
@@ -124,8 +128,9 @@ struct FeedbackStoreResponseTests {
                 makeResponse(id, survey: nps, score: 8, at: Fixed.day0.addingTimeInterval(minutes * 60)), terms: [])
         }
         _ = try await store.record(
-            makeResponse("s0", customer: Customers.sara, survey: nps, score: 3, at: Fixed.day0.addingTimeInterval(900),
-                         comment: "Too slow", sentiment: Sentiments.negative),
+            makeResponse(
+                "s0", customer: Customers.sara, survey: nps, score: 3, at: Fixed.day0.addingTimeInterval(900),
+                comment: "Too slow", sentiment: Sentiments.negative),
             terms: [])
 
         var adas = ResponseFilter()
@@ -163,9 +168,10 @@ struct FeedbackStoreScoreTests {
         ]
         for (index, answer) in answers.enumerated() {
             _ = try await store.record(
-                makeResponse("r\(index)", survey: answer.survey, score: answer.score,
-                             at: Fixed.day0.addingTimeInterval(Double(index) * 60),
-                             comment: answer.sentiment == nil ? "" : "a comment", sentiment: answer.sentiment),
+                makeResponse(
+                    "r\(index)", survey: answer.survey, score: answer.score,
+                    at: Fixed.day0.addingTimeInterval(Double(index) * 60),
+                    comment: answer.sentiment == nil ? "" : "a comment", sentiment: answer.sentiment),
                 terms: [])
         }
         return store
@@ -182,7 +188,7 @@ struct FeedbackStoreScoreTests {
         #expect(overall.responses == 10 && overall.customResponses == 1)
         #expect(overall.nps == NpsCounts(promoters: 2, passives: 1, detractors: 2))
         let nps = try #require(overall.nps.score)
-        #expect(abs(nps - 0) < 1e-9)  // (2 − 2) / 5 × 100
+        #expect(abs(nps - 0) < 1e-9) // (2 − 2) / 5 × 100
         #expect(overall.csat == CsatCounts(responses: 2, satisfied: 1))
         let csat = try #require(overall.csat.percent)
         #expect(abs(csat - 50) < 1e-9)
@@ -191,14 +197,14 @@ struct FeedbackStoreScoreTests {
         #expect(abs(ces - 5.5) < 1e-9)
         #expect(overall.sentiment.positive == 1 && overall.sentiment.neutral == 0 && overall.sentiment.negative == 1)
         let sentiment = try #require(overall.sentiment.meanScore)
-        #expect(abs(sentiment - (-0.05)) < 1e-9)  // (−0.6 + 0.5) / 2
+        #expect(abs(sentiment - (-0.05)) < 1e-9) // (−0.6 + 0.5) / 2
     }
 
     @Test("filters: the window is half-open; channel and survey language narrow the responses")
     func filters() async throws {
         let store = try await seeded()
         var firstFive = ScoreFilter()
-        firstFive.until = Fixed.day0.addingTimeInterval(5 * 60)  // r5 answered exactly then: excluded
+        firstFive.until = Fixed.day0.addingTimeInterval(5 * 60) // r5 answered exactly then: excluded
         let early = try await store.scores(filter: firstFive, groupedBy: []).overall
         #expect(early.responses == 5 && early.nps.responses == 5 && early.csat.responses == 0)
 
@@ -236,8 +242,9 @@ struct FeedbackStoreScoreTests {
         #expect(web.customResponses == 1 && web.nps.score == nil && web.csat.percent == nil && web.ces.mean == nil)
 
         let bySurveyAndLanguage = try await store.scores(filter: ScoreFilter(), groupedBy: [.survey, .language]).groups
-        #expect(bySurveyAndLanguage.map { "\($0.surveyID)/\($0.language)" }
-            == ["ces/en", "csat/fa", "custom/en", "nps/en"])
+        #expect(
+            bySurveyAndLanguage.map { "\($0.surveyID)/\($0.language)" }
+                == ["ces/en", "csat/fa", "custom/en", "nps/en"])
         #expect(bySurveyAndLanguage.allSatisfy { $0.channel == nil })
     }
 
@@ -266,18 +273,19 @@ struct FeedbackStoreThemeTests {
             ("n2", at(hour: 2), Sentiments.negative, [term("deliveri", "deliveries"), term("refund", "refund")]),
             ("n3", at(hour: 3), Sentiments.negative, [term("deliveri", "delivery")]),
             ("n4", at(hour: 4), Sentiments.negative, [term("deliveri", "delivery")]),
-            ("p1", at(hour: 5), Sentiments.positive, [term("deliveri", "delivery")]),  // not negative
-            ("n5", at(hour: 6), Sentiments.negative, []),  // a negative comment without terms
+            ("p1", at(hour: 5), Sentiments.positive, [term("deliveri", "delivery")]), // not negative
+            ("n5", at(hour: 6), Sentiments.negative, []), // a negative comment without terms
             ("m1", at(day: 1, hour: 1), Sentiments.negative, [term("refund", "refunds")]),
             ("m2", at(day: 1, hour: 2), Sentiments.negative, [term("refund", "refund"), term("app", "app")]),
-            ("m3", at(day: 1, hour: 3), Sentiments.neutral, [term("app", "app")]),  // not negative
+            ("m3", at(day: 1, hour: 3), Sentiments.neutral, [term("app", "app")]), // not negative
             ("m4", at(day: 1, hour: 4), Sentiments.negative, [term("refund", "refund")]),
-            ("after", at(day: 2, hour: 1), Sentiments.negative, [term("refund", "refund")]),  // after the window
+            ("after", at(day: 2, hour: 1), Sentiments.negative, [term("refund", "refund")]), // after the window
         ]
         for comment in comments {
             _ = try await store.record(
-                makeResponse(comment.id, survey: nps, score: 3, at: comment.at, comment: "(comment)",
-                             sentiment: comment.sentiment),
+                makeResponse(
+                    comment.id, survey: nps, score: 3, at: comment.at, comment: "(comment)",
+                    sentiment: comment.sentiment),
                 terms: comment.terms)
         }
         return store
@@ -350,14 +358,15 @@ struct FeedbackStoreFeatureRequestTests {
     @Test("one vote per customer; a different request under a taken id and votes for unknown requests are refused")
     func votes() async throws {
         let store = try makeFeedbackStore()
-        let dark = FeatureRequest(id: "fr-dark", title: "Dark mode", details: "Easier on the eyes at night",
-                                  createdAt: at())
+        let dark = FeatureRequest(
+            id: "fr-dark", title: "Dark mode", details: "Easier on the eyes at night",
+            createdAt: at())
         let created = try await store.createFeatureRequest(dark, vote: featureVote("fr-dark", Customers.ada, at: at()))
         #expect(created.votes == 1 && created.status == .open && created.title == "Dark mode")
         #expect(created.createdAt == at() && created.updatedAt == at())
 
         let again = try await store.vote(featureVote("fr-dark", Customers.ada, at: at(hour: 1)))
-        #expect(again.votes == 1 && again.updatedAt == at())  // nothing changed
+        #expect(again.votes == 1 && again.updatedAt == at()) // nothing changed
         let second = try await store.vote(featureVote("fr-dark", Customers.sara, at: at(day: 1)))
         #expect(second.votes == 2 && second.updatedAt == at(day: 1))
         // Creating it again with ada's vote: the same request, still 2 votes.
@@ -391,11 +400,11 @@ struct FeedbackStoreFeatureRequestTests {
         _ = try await store.createFeatureRequest(
             FeatureRequest(id: "fr-sso", title: "Single sign-on", details: "", createdAt: at(hour: 3)), vote: nil)
 
-        let byVotes = FeatureRequestFilter()  // .votes is the default order
+        let byVotes = FeatureRequestFilter() // .votes is the default order
         let all = try await store.featureRequests(filter: byVotes, after: nil, limit: 10)
         #expect(all.items.map(\.tally.request.id) == ["fr-dark", "fr-export", "fr-sso"])
         #expect(all.items.map(\.tally.request.votes) == [2, 1, 0])
-        #expect(all.items.map(\.tally.windowVotes) == [2, 1, 0])  // no window: every vote is inside it
+        #expect(all.items.map(\.tally.windowVotes) == [2, 1, 0]) // no window: every vote is inside it
 
         let page1 = try await store.featureRequests(filter: byVotes, after: nil, limit: 2)
         #expect(page1.items.map(\.tally.request.id) == ["fr-dark", "fr-export"] && page1.hasMore)
@@ -414,8 +423,9 @@ struct FeedbackStoreFeatureRequestTests {
 
         var sarasVotes = FeatureRequestFilter()
         sarasVotes.customerID = Customers.sara
-        #expect(try await store.featureRequests(filter: sarasVotes, after: nil, limit: 10).items
-            .map(\.tally.request.id) == ["fr-dark"])
+        #expect(
+            try await store.featureRequests(filter: sarasVotes, after: nil, limit: 10).items
+                .map(\.tally.request.id) == ["fr-dark"])
     }
 
     @Test("a DUPLICATE status needs an existing original; a refused change writes nothing")
@@ -431,8 +441,9 @@ struct FeedbackStoreFeatureRequestTests {
                 featureRequest: "fr-night", to: .duplicate, note: "same", duplicateOf: "fr-nope", at: at(hour: 1))
         }
         await #expect(throws: FeedbackError.featureRequestNotFound("fr-ghost")) {
-            _ = try await store.updateStatus(featureRequest: "fr-ghost", to: .planned, note: "", duplicateOf: "",
-                                             at: at(hour: 1))
+            _ = try await store.updateStatus(
+                featureRequest: "fr-ghost", to: .planned, note: "", duplicateOf: "",
+                at: at(hour: 1))
         }
         let unchanged = try await store.writer.read { db in try store.fetchFeatureRequest(db, id: "fr-night") }
         #expect(unchanged?.status == .open && unchanged?.duplicateOfID == "" && unchanged?.updatedAt == at())
@@ -450,16 +461,18 @@ struct FeedbackStoreFeatureRequestTests {
 
         var plannedOnly = FeatureRequestFilter()
         plannedOnly.statuses = [.planned]
-        #expect(try await store.featureRequests(filter: plannedOnly, after: nil, limit: 10).items
-            .map(\.tally.request.id) == ["fr-night"])
+        #expect(
+            try await store.featureRequests(filter: plannedOnly, after: nil, limit: 10).items
+                .map(\.tally.request.id) == ["fr-night"])
     }
 
     @Test("churn reasons are idempotent by id and tallied per window: categories most first, distinct customers")
     func churnReasons() async throws {
         let store = try makeFeedbackStore()
-        let first = ChurnReason(id: "ch-1", customerID: Customers.ada, category: .price, text: "Too expensive for us",
-                                sentiment: Sentiments.negative, churnedAt: at(), channel: .phone, recordedBy: "csm-7",
-                                recordedAt: at(hour: 1))
+        let first = ChurnReason(
+            id: "ch-1", customerID: Customers.ada, category: .price, text: "Too expensive for us",
+            sentiment: Sentiments.negative, churnedAt: at(), channel: .phone, recordedBy: "csm-7",
+            recordedAt: at(hour: 1))
         guard case .stored(let stored) = try await store.record(first) else {
             Issue.record("the churn reason was not stored")
             return
@@ -476,15 +489,20 @@ struct FeedbackStoreFeatureRequestTests {
         #expect(existing == first)
 
         // Day 0: ada price (above) and competitor, sara price, nora price; day 10: sara support experience.
-        for reason in [churn("ch-2", Customers.ada, .competitor, at: at(hour: 1)),
-                       churn("ch-3", Customers.sara, .price, at: at(hour: 2)),
-                       churn("ch-4", Customers.nora, .price, at: at(hour: 3)),
-                       churn("ch-5", Customers.sara, .supportExperience, at: at(day: 10))] {
+        for reason in [
+            churn("ch-2", Customers.ada, .competitor, at: at(hour: 1)),
+            churn("ch-3", Customers.sara, .price, at: at(hour: 2)),
+            churn("ch-4", Customers.nora, .price, at: at(hour: 3)),
+            churn("ch-5", Customers.sara, .supportExperience, at: at(day: 10)),
+        ] {
             _ = try await store.record(reason)
         }
         let dayZero = try await store.churnReasonTally(from: at(), until: at(day: 1))
-        #expect(dayZero.categories == [ChurnReasonCount(category: .price, reasons: 3, customers: 3),
-                                       ChurnReasonCount(category: .competitor, reasons: 1, customers: 1)])
+        #expect(
+            dayZero.categories == [
+                ChurnReasonCount(category: .price, reasons: 3, customers: 3),
+                ChurnReasonCount(category: .competitor, reasons: 1, customers: 1),
+            ])
         #expect(dayZero.reasons == 4 && dayZero.churnedCustomers == 3)
 
         let allTime = try await store.churnReasonTally(from: nil, until: nil)
@@ -507,12 +525,14 @@ struct FeedbackStorePrivacyTests {
         _ = try await store.createSurvey(nps)
         _ = try await store.record(makeResponse("a1", survey: nps, score: 9, at: at()), terms: [])
         _ = try await store.record(
-            makeResponse("a2", survey: nps, score: 3, at: at(hour: 1), comment: "Late delivery",
-                         sentiment: Sentiments.negative),
+            makeResponse(
+                "a2", survey: nps, score: 3, at: at(hour: 1), comment: "Late delivery",
+                sentiment: Sentiments.negative),
             terms: [term("late", "late"), term("deliveri", "delivery")])
         _ = try await store.record(
-            makeResponse("s1", customer: Customers.sara, survey: nps, score: 5, at: at(hour: 2), comment: "Late again",
-                         sentiment: Sentiments.negative),
+            makeResponse(
+                "s1", customer: Customers.sara, survey: nps, score: 5, at: at(hour: 2), comment: "Late again",
+                sentiment: Sentiments.negative),
             terms: [term("late", "late")])
         for (id, hour) in [("a3", 3.0), ("a4", 4.0), ("a5", 5.0)] {
             _ = try await store.record(makeResponse(id, survey: nps, score: 8, at: at(hour: hour)), terms: [])
@@ -552,7 +572,7 @@ struct FeedbackStorePrivacyTests {
 
         let left = try await store.responses(filter: ResponseFilter(), after: nil, limit: 10)
         #expect(left.items.map(\.response.id) == ["s1"])
-        #expect(try await rowCount(store, "response_term") == 1)  // sara's "late"
+        #expect(try await rowCount(store, "response_term") == 1) // sara's "late"
         let requests = try await store.featureRequests(filter: FeatureRequestFilter(), after: nil, limit: 10)
         #expect(requests.items.map(\.tally.request.id) == ["fr-dark", "fr-export"])
         #expect(requests.items.map(\.tally.request.votes) == [1, 0])

@@ -1,6 +1,7 @@
 import C360ServerKit
 import C360StoreKit
 import Foundation
+
 @testable import C360Feedback
 
 /// A store on a fresh in-memory database with the production configuration.
@@ -33,8 +34,9 @@ func makeSurvey(
     _ id: String, _ type: SurveyType, language: String = "en", channel: Channel = .email,
     scale: ClosedRange<Int>? = nil, createdAt: Date = Fixed.day0
 ) -> Survey {
-    Survey(id: id, type: type, name: "\(id) (\(language))", question: "How was it?", language: language,
-           channel: channel, scale: scale ?? type.fixedScale ?? (1...10), createdAt: createdAt)
+    Survey(
+        id: id, type: type, name: "\(id) (\(language))", question: "How was it?", language: language,
+        channel: channel, scale: scale ?? type.fixedScale ?? (1...10), createdAt: createdAt)
 }
 
 /// An answer to `survey`, on the survey's channel unless given, recorded when it was answered.
@@ -42,8 +44,9 @@ func makeResponse(
     _ id: String, customer: String = Customers.ada, survey: Survey, score: Int, channel: Channel? = nil,
     at answeredAt: Date, comment: String = "", sentiment: Sentiment? = nil
 ) -> SurveyResponse {
-    var response = SurveyResponse(id: id, customerID: customer, survey: survey, score: score,
-                                  channel: channel ?? survey.channel, answeredAt: answeredAt, recordedAt: answeredAt)
+    var response = SurveyResponse(
+        id: id, customerID: customer, survey: survey, score: score,
+        channel: channel ?? survey.channel, answeredAt: answeredAt, recordedAt: answeredAt)
     response.comment = comment
     response.sentiment = sentiment
     return response

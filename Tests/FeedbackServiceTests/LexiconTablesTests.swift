@@ -1,12 +1,15 @@
-@testable import C360Feedback
 import Testing
+
+@testable import C360Feedback
 
 /// The lexicons are read from Services/feedback-service/Resources/lexicons/ (en.tsv, fa.tsv and the emoji.tsv both
 /// share), compiled in by the EmbedResources plugin. The counts are those of the Swift literals the tables replaced,
 /// counted before the move: a table that lost or doubled lines fails here before it shifts any score.
 @Suite("the lexicon tables")
 struct LexiconTablesTests {
-    @Test("English loads every entry it had: 1,354 valences (53 shared emoji), 76 boosters, 52 negators, 7 contrast words, 323 stop words")
+    @Test(
+        "English loads every entry it had: 1,354 valences (53 shared emoji), 76 boosters, 52 negators, 7 contrast words, 323 stop words"
+    )
     func english() {
         let lexicon = SentimentLexicon.english
         #expect(lexicon.invalidLines.isEmpty, "\(lexicon.invalidLines)")
@@ -18,7 +21,9 @@ struct LexiconTablesTests {
         #expect(lexicon.stopWords.count == 323)
     }
 
-    @Test("Persian loads every entry it had: 1,234 valences (53 shared emoji), 61 boosters, 12 negators, 74 copulas, 5 contrast words, 298 stop words")
+    @Test(
+        "Persian loads every entry it had: 1,234 valences (53 shared emoji), 61 boosters, 12 negators, 74 copulas, 5 contrast words, 298 stop words"
+    )
     func persian() {
         let lexicon = SentimentLexicon.persian
         #expect(lexicon.invalidLines.isEmpty, "\(lexicon.invalidLines)")
@@ -45,10 +50,12 @@ struct LexiconTablesTests {
     @Test("a table line of no known kind, or a valence without its number, is reported, not skipped in silence")
     func malformedLines() {
         // Given a table with a good line of each shape, and one with two bad lines
-        let source = LexiconSource(language: "en", tables: [
-            "# kind\tterm\tvalue\nvalence\tgood\t1.9\nbooster\tvery\t0.3\nstop\tthe\n",
-            "synonym\tfine\tgood\nvalence\tnice\n",
-        ])
+        let source = LexiconSource(
+            language: "en",
+            tables: [
+                "# kind\tterm\tvalue\nvalence\tgood\t1.9\nbooster\tvery\t0.3\nstop\tthe\n",
+                "synonym\tfine\tgood\nvalence\tnice\n",
+            ])
 
         // When it is parsed
         let lexicon = SentimentLexicon(source, language: .english)

@@ -7,7 +7,7 @@ import Testing
 struct ScoreFormulaTests {
     private func nps(_ scores: [Int]) -> NpsCounts {
         var counts = NpsCounts()
-        scores.forEach { counts.add(score: $0) }
+        for score in scores { counts.add(score: score) }
         return counts
     }
 
@@ -53,18 +53,18 @@ struct ScoreFormulaTests {
     @Test("CSAT is the % of 4s and 5s: 5, 4, 2 → 2 ÷ 3 = 66.67 %; 3, 3 → 0 %")
     func csat() throws {
         var counts = CsatCounts()
-        [5, 4, 2].forEach { counts.add(score: $0) }
+        for score in [5, 4, 2] { counts.add(score: score) }
         #expect(counts.responses == 3 && counts.satisfied == 2)
         #expect(abs(try #require(counts.percent) - 200.0 / 3) < 1e-9)
         var neutral = CsatCounts()
-        [3, 3].forEach { neutral.add(score: $0) }
+        for score in [3, 3] { neutral.add(score: score) }
         #expect(neutral.percent == 0)
     }
 
     @Test("CES is the mean of the 1–7 scale: 7, 4, 5, 1 → 17 ÷ 4 = 4.25")
     func ces() {
         var sums = CesSums()
-        [7, 4, 5, 1].forEach { sums.add(score: $0) }
+        for score in [7, 4, 5, 1] { sums.add(score: score) }
         #expect(sums.scoreSum == 17)
         #expect(sums.mean == 4.25)
     }
@@ -90,13 +90,16 @@ struct ScoreFormulaTests {
 
     @Test("a customer's scores: latest and previous by answer time, value over all, latest NPS category")
     func customerScores() throws {
-        let survey = Survey(id: "nps", type: .nps, name: "NPS", question: "?", language: "en", channel: .email,
-                            scale: 0...10, createdAt: Date(timeIntervalSince1970: 0))
-        let csatSurvey = Survey(id: "csat", type: .csat, name: "CSAT", question: "?", language: "fa", channel: .app,
-                                scale: 1...5, createdAt: Date(timeIntervalSince1970: 0))
+        let survey = Survey(
+            id: "nps", type: .nps, name: "NPS", question: "?", language: "en", channel: .email,
+            scale: 0...10, createdAt: Date(timeIntervalSince1970: 0))
+        let csatSurvey = Survey(
+            id: "csat", type: .csat, name: "CSAT", question: "?", language: "fa", channel: .app,
+            scale: 1...5, createdAt: Date(timeIntervalSince1970: 0))
         func response(_ id: String, _ survey: Survey, _ score: Int, day: Double) -> SurveyResponse {
-            SurveyResponse(id: id, customerID: "c", survey: survey, score: score, channel: .email,
-                           answeredAt: Date(timeIntervalSince1970: day * 86_400), recordedAt: Date(timeIntervalSince1970: 0))
+            SurveyResponse(
+                id: id, customerID: "c", survey: survey, score: score, channel: .email,
+                answeredAt: Date(timeIntervalSince1970: day * 86_400), recordedAt: Date(timeIntervalSince1970: 0))
         }
         // Given out of order: answered on days 1, 3, 2 → by time 10, 4, 6 (latest 6, previous 4).
         let scores = CustomerScores(responses: [
@@ -105,11 +108,12 @@ struct ScoreFormulaTests {
         ])
         let nps = try #require(scores.nps)
         #expect(nps.responses == 3 && nps.latestScore == 6 && nps.previousScore == 4)
-        #expect(abs(nps.value - (1.0 - 2.0) / 3 * 100) < 1e-9)  // one promoter, two detractors
+        #expect(abs(nps.value - (1.0 - 2.0) / 3 * 100) < 1e-9) // one promoter, two detractors
         #expect(nps.trend == .improving)
         #expect(scores.latestNpsCategory == .detractor)
         let csat = try #require(scores.csat)
-        #expect(csat.responses == 1 && csat.value == 100 && csat.previousScore == nil && csat.trend == .insufficientData)
+        #expect(
+            csat.responses == 1 && csat.value == 100 && csat.previousScore == nil && csat.trend == .insufficientData)
         #expect(scores.ces == nil)
         #expect(scores.responses == 4)
         #expect(scores.lastAnsweredAt == Date(timeIntervalSince1970: 3 * 86_400))

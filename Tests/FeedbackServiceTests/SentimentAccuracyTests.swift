@@ -33,7 +33,9 @@ struct SentimentAccuracyTests {
         for example in examples {
             let sentiment = analyzer.analyze(example.text, language: language)
             if sentiment.label != example.label {
-                misses.append("\(example.label) → \(sentiment.label) (\(String(format: "%.2f", sentiment.score))): \(example.text)")
+                misses.append(
+                    "\(example.label) → \(sentiment.label) (\(String(format: "%.2f", sentiment.score))): \(example.text)"
+                )
             }
         }
         return (Double(examples.count - misses.count) / Double(examples.count), misses)
@@ -63,7 +65,9 @@ struct SentimentAccuracyTests {
     func developmentSets() throws {
         let (english, englishMisses) = Self.accuracy(try Self.examples("sentiment-dev-en"), language: .english)
         let (persian, persianMisses) = Self.accuracy(try Self.examples("sentiment-dev-fa"), language: .persian)
-        print("sentiment accuracy dev en: \(String(format: "%.1f", english * 100)) %, dev fa: \(String(format: "%.1f", persian * 100)) %")
+        print(
+            "sentiment accuracy dev en: \(String(format: "%.1f", english * 100)) %, dev fa: \(String(format: "%.1f", persian * 100)) %"
+        )
         #expect(english >= Self.englishFloor, "\(englishMisses.joined(separator: "\n"))")
         #expect(persian >= Self.persianFloor, "\(persianMisses.joined(separator: "\n"))")
     }

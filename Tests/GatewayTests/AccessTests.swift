@@ -1,14 +1,17 @@
 import C360Contracts
 import C360ServerKit
 import Foundation
-@testable import C360Gateway
 import GRPCCore
 import SwiftProtobuf
 import Testing
 
+@testable import C360Gateway
+
 /// The GatewayService methods each role may call, as gateway.proto's header states the default matrix.
 private let viewerMethods: Set<String> = ["GetCustomer360", "ListCustomers", "ListTimeline", "WatchCustomer360"]
-private let analystMethods = viewerMethods.union(["GetKpiDashboard", "ListAtRisk", "ListAlerts", "WatchAlerts", "ListTasks"])
+private let analystMethods = viewerMethods.union([
+    "GetKpiDashboard", "ListAtRisk", "ListAlerts", "WatchAlerts", "ListTasks",
+])
 private let agentMethods = analystMethods.union([
     "CreateCustomer", "UpdateCustomer", "SetConsent", "RecordTouchpoint", "RecordTouchpoints", "OpenTicket",
     "ReplyToTicket", "ResolveTicket", "RecordResponse", "CreateSuccessPlan", "UpdateSuccessPlan", "AddGoal",
@@ -55,21 +58,26 @@ struct RoleTests {
                 continue
             }
             let declared = method.policy ?? .init()
-            #expect(declared.internal || declared.leastRole != .unspecified,
-                    "\(method.fullyQualifiedMethod) is exposed but names no least role")
-            #expect(!(declared.internal && (declared.audited || declared.redacted || declared.leastRole != .unspecified)),
-                    "\(method.fullyQualifiedMethod) is internal and must say nothing else")
+            #expect(
+                declared.internal || declared.leastRole != .unspecified,
+                "\(method.fullyQualifiedMethod) is exposed but names no least role")
+            #expect(
+                !(declared.internal && (declared.audited || declared.redacted || declared.leastRole != .unspecified)),
+                "\(method.fullyQualifiedMethod) is internal and must say nothing else")
             #expect(policy.isInternal == declared.internal)
         }
     }
 
-    @Test("every exposed RPC whose request names a customer (customer_id) is audited: each read of a customer's data leaves a record")
+    @Test(
+        "every exposed RPC whose request names a customer (customer_id) is audited: each read of a customer's data leaves a record"
+    )
     func customerReadsAreAudited() {
         let catalog = ContractCatalog.current
         for method in catalog.methods where method.service.hasPrefix("customer360.") {
             guard let policy = method.policy, !policy.internal,
-                  let input = catalog.messages[method.inputType],
-                  input.field.contains(where: { $0.name == "customer_id" }) else { continue }
+                let input = catalog.messages[method.inputType],
+                input.field.contains(where: { $0.name == "customer_id" })
+            else { continue }
             #expect(policy.audited, "\(method.fullyQualifiedMethod) takes a customer_id but is not audited")
         }
     }
@@ -77,7 +85,9 @@ struct RoleTests {
     @Test("at least 90% of the backend services' RPCs are reachable through the gateway; the rest are internal")
     func backendCoverage() {
         let backend = ContractCatalog.current.methods.filter { backendServices.contains($0.service) }
-        let exposed = backend.filter { AccessPolicies.current.policy(for: $0.fullyQualifiedMethod)?.isInternal == false }
+        let exposed = backend.filter {
+            AccessPolicies.current.policy(for: $0.fullyQualifiedMethod)?.isInternal == false
+        }
         #expect(Double(exposed.count) / Double(backend.count) >= 0.9, "\(exposed.count) of \(backend.count)")
     }
 
@@ -85,31 +95,39 @@ struct RoleTests {
     func personalDataIsRedacted() {
         for method in ContractCatalog.current.methods where backendServices.contains(method.service) {
             guard let policy = AccessPolicies.current.policy(for: method.fullyQualifiedMethod),
-                  let least = policy.leastRole, !least.seesPersonalData,
-                  PersonalDataRedactor.current.mayHoldPersonalData(method.outputType) else { continue }
-            #expect(policy.redacted, "\(method.fullyQualifiedMethod) answers \(method.outputType) to \(least)s unredacted")
+                let least = policy.leastRole, !least.seesPersonalData,
+                PersonalDataRedactor.current.mayHoldPersonalData(method.outputType)
+            else { continue }
+            #expect(
+                policy.redacted, "\(method.fullyQualifiedMethod) answers \(method.outputType) to \(least)s unredacted")
         }
     }
 
     @Test("the GatewayService methods each role may call are the ones gateway.proto names", arguments: Role.allCases)
     func methodsPerRole(role: Role) {
         #expect(generatedMethods.count == 31, "\(generatedMethods)")
-        let callable = Set(generatedMethods.filter { method in
-            let least = AccessPolicies.current.policy(for: "\(AccessControlInterceptor.gatewayService)/\(method)")?.leastRole
-            return least.map(role.satisfies) ?? false
-        })
-        let expected: Set<String> = switch role {
-        case .viewer: viewerMethods
-        case .analyst: analystMethods
-        case .agent: agentMethods
-        case .admin: Set(generatedMethods)
-        }
-        #expect(callable == expected, "extra: \(callable.subtracting(expected)), missing: \(expected.subtracting(callable))")
+        let callable = Set(
+            generatedMethods.filter { method in
+                let least = AccessPolicies.current.policy(for: "\(AccessControlInterceptor.gatewayService)/\(method)")?
+                    .leastRole
+                return least.map(role.satisfies) ?? false
+            })
+        let expected: Set<String> =
+            switch role {
+            case .viewer: viewerMethods
+            case .analyst: analystMethods
+            case .agent: agentMethods
+            case .admin: Set(generatedMethods)
+            }
+        #expect(
+            callable == expected, "extra: \(callable.subtracting(expected)), missing: \(expected.subtracting(callable))"
+        )
     }
 
     @Test("the interceptor guards the service the generated descriptors name")
     func guardedService() {
-        #expect(AccessControlInterceptor.gatewayService == Customer360_V1_GatewayService.descriptor.fullyQualifiedService)
+        #expect(
+            AccessControlInterceptor.gatewayService == Customer360_V1_GatewayService.descriptor.fullyQualifiedService)
         for descriptor in Customer360_V1_GatewayService.Method.descriptors {
             #expect(descriptor.service.fullyQualifiedService == AccessControlInterceptor.gatewayService)
         }
@@ -207,7 +225,10 @@ struct GatewayErrorTests {
             #expect(error.rpcErrorCode == code, "\(error)")
             #expect(!error.rpcErrorMessage.isEmpty, "\(error)")
         }
-        let denied = GatewayError.notPermitted(role: .viewer, method: "GetKpiDashboard", needed: .analyst).rpcErrorMessage
-        #expect(denied.contains("viewer") && denied.contains("GetKpiDashboard") && denied.contains("analyst role"), "\(denied)")
+        let denied = GatewayError.notPermitted(role: .viewer, method: "GetKpiDashboard", needed: .analyst)
+            .rpcErrorMessage
+        #expect(
+            denied.contains("viewer") && denied.contains("GetKpiDashboard") && denied.contains("analyst role"),
+            "\(denied)")
     }
 }

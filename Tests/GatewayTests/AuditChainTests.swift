@@ -2,6 +2,7 @@ import C360StoreKit
 import Foundation
 import GRDB
 import Testing
+
 @testable import C360Gateway
 
 /// The audit log is append-only and hash-chained: every record's hash covers its fields and the record before's
@@ -9,9 +10,10 @@ import Testing
 @Suite("The audit log's hash chain")
 struct AuditChainTests {
     private func record(_ number: Int, customer: String = "customer-1") -> AuditRecord {
-        AuditRecord(id: "audit-\(number)", occurredAt: Fixed.at(Double(number)), actorKeyID: "key-1", actorRole: .agent,
-                    action: .read, method: "/customer360.v1.GatewayService/GetCustomer360", customerID: customer,
-                    statusCode: "OK", requestID: "request-\(number)", clientAddress: "ipv4:127.0.0.1:40000")
+        AuditRecord(
+            id: "audit-\(number)", occurredAt: Fixed.at(Double(number)), actorKeyID: "key-1", actorRole: .agent,
+            action: .read, method: "/customer360.v1.GatewayService/GetCustomer360", customerID: customer,
+            statusCode: "OK", requestID: "request-\(number)", clientAddress: "ipv4:127.0.0.1:40000")
     }
 
     /// A store with three audit records and the writer underneath, for tampering as someone with the file would.
@@ -40,15 +42,18 @@ struct AuditChainTests {
         #expect(Set(listed.map(\.hash)).count == 3 && listed.allSatisfy { $0.hash.count == 64 })
         let report = try await store.verifyAuditChain()
         #expect(report == AuditChainReport(recordsChecked: 3, headHash: listed[0].hash, firstBroken: nil))
-        #expect(try await makeGatewayStore().verifyAuditChain()
+        #expect(
+            try await makeGatewayStore().verifyAuditChain()
                 == AuditChainReport(recordsChecked: 0, headHash: "", firstBroken: nil))
     }
 
     @Test("the database refuses to change or remove a record")
     func appendOnly() async throws {
         let (_, writer) = try await storeWithThreeRecords()
-        for sql in ["UPDATE audit_record SET customerId = 'someone-else' WHERE auditId = 'audit-2'",
-                    "DELETE FROM audit_record WHERE auditId = 'audit-2'"] {
+        for sql in [
+            "UPDATE audit_record SET customerId = 'someone-else' WHERE auditId = 'audit-2'",
+            "DELETE FROM audit_record WHERE auditId = 'audit-2'",
+        ] {
             let error = await #expect(throws: DatabaseError.self) {
                 try await writer.write { db in try db.execute(sql: sql) }
             }
@@ -68,12 +73,15 @@ struct AuditChainTests {
     @Test("an edited record whose hash was recomputed breaks the link of the record after it")
     func editedAndRehashed() async throws {
         let (store, writer) = try await storeWithThreeRecords()
-        var forged = try #require(try await writer.read { db in
-            try AuditRow.fetchOne(db, sql: "SELECT * FROM audit_record WHERE auditId = 'audit-2'")
-        })
+        var forged = try #require(
+            try await writer.read { db in
+                try AuditRow.fetchOne(db, sql: "SELECT * FROM audit_record WHERE auditId = 'audit-2'")
+            })
         forged.customerId = "someone-else"
         forged.chain(after: forged.previousHash)
-        try await tamper(writer, "UPDATE audit_record SET customerId = 'someone-else', hash = '\(forged.hash)' WHERE auditId = 'audit-2'")
+        try await tamper(
+            writer,
+            "UPDATE audit_record SET customerId = 'someone-else', hash = '\(forged.hash)' WHERE auditId = 'audit-2'")
         let report = try await store.verifyAuditChain()
         #expect(report.firstBroken?.auditID == "audit-3", "\(report)")
         #expect(report.firstBroken?.problem.contains("removed, inserted or reordered") == true)

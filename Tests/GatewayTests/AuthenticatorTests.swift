@@ -1,7 +1,8 @@
 import C360TestSupport
 import Foundation
-@testable import C360Gateway
 import Testing
+
+@testable import C360Gateway
 
 /// A store holding one key, an authenticator on it with a hand-moved clock, and the key's secret.
 private func setUp(

@@ -1,6 +1,7 @@
 import Foundation
-@testable import C360Gateway
 import Testing
+
+@testable import C360Gateway
 
 /// The permission bits of the file at `path`.
 private func permissions(of path: String) throws -> Int? {
@@ -10,7 +11,9 @@ private func permissions(of path: String) throws -> Int? {
 
 @Suite("Bootstrap admin key")
 struct BootstrapKeyTests {
-    @Test("a fresh gateway gets one admin key whose secret is in a file only its user can read; the second start does nothing")
+    @Test(
+        "a fresh gateway gets one admin key whose secret is in a file only its user can read; the second start does nothing"
+    )
     func createdOnce() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,12 +1,15 @@
-@testable import C360Gateway
 import Testing
+
+@testable import C360Gateway
 
 /// The dashboard's files, compiled in from Services/gateway/Resources/dashboard/ by the EmbedResources plugin, are
 /// what `GET /`, `/app.js` and `/style.css` answer: each arrives whole and carries the markers the page, its script
 /// and the browser test rely on.
 @Suite("the embedded dashboard files")
 struct DashboardAssetsTests {
-    @Test("the page is the whole document: it loads /app.js and /style.css under a strict CSP, with the nodes the script fills")
+    @Test(
+        "the page is the whole document: it loads /app.js and /style.css under a strict CSP, with the nodes the script fills"
+    )
     func page() {
         let page = DashboardAssets.indexHTML
         #expect(page.hasPrefix("<!doctype html>"))

@@ -1,5 +1,6 @@
-@testable import C360Gateway
 import Testing
+
+@testable import C360Gateway
 
 @Suite("Hex SHA-256 digests of API key secrets and audit records")
 struct DigestTests {
@@ -11,7 +12,9 @@ struct DigestTests {
 
     @Test("a string is hashed as its UTF-8 bytes")
     func utf8() {
-        #expect(Digest.sha256Hex("Gr\u{00FC}\u{00DF}e") == "f83e039796c6453a10f5519e39fd113901572316a1a8ea07cb525d2801dfd074")
+        #expect(
+            Digest.sha256Hex("Gr\u{00FC}\u{00DF}e")
+                == "f83e039796c6453a10f5519e39fd113901572316a1a8ea07cb525d2801dfd074")
         // Canonically equivalent strings (equal as Swift strings) with different bytes hash differently.
         #expect(Digest.sha256Hex("Gr\u{00FC}\u{00DF}e") != Digest.sha256Hex("Gru\u{0308}\u{00DF}e"))
     }

@@ -1,5 +1,6 @@
 import C360StoreKit
 import Foundation
+
 @testable import C360Gateway
 
 /// A gateway store on a fresh in-memory database with the production configuration.
@@ -22,8 +23,9 @@ enum Fixed {
 func makeKey(
     _ id: String, role: Role, createdAt: Date = Fixed.now, expiresAt: Date? = nil, createdBy: String = ""
 ) -> ApiKey {
-    ApiKey(id: id, name: "key \(id)", role: role, secretPrefix: "c360_\(id.prefix(7))", createdAt: createdAt,
-           createdBy: createdBy, expiresAt: expiresAt)
+    ApiKey(
+        id: id, name: "key \(id)", role: role, secretPrefix: "c360_\(id.prefix(7))", createdAt: createdAt,
+        createdBy: createdBy, expiresAt: expiresAt)
 }
 
 /// Stores `key` under a fresh secret and answers the secret.

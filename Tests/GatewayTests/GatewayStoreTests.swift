@@ -1,8 +1,9 @@
 import C360StoreKit
 import Foundation
-@testable import C360Gateway
 import GRDB
 import Testing
+
+@testable import C360Gateway
 
 /// Every key id `store` lists, page by page of `limit`, and how many pages that took.
 private func listedKeyIDs(
@@ -50,10 +51,12 @@ struct GatewayStoreKeyTests {
         #expect(try await store.key(secretHash: secret) == nil, "the secret itself is no lookup key")
 
         let rows = try await store.writer.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT keyId || '|' || name || '|' || role || '|' || secretHash || '|' || secretPrefix || '|' || createdBy
-                FROM api_key
-                """)
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT keyId || '|' || name || '|' || role || '|' || secretHash || '|' || secretPrefix || '|' || createdBy
+                    FROM api_key
+                    """)
         }
         #expect(rows.count == 1)
         for row in rows {
@@ -103,11 +106,13 @@ struct GatewayStoreKeyTests {
         try await addKey(makeKey("key-b", role: .agent, createdAt: Fixed.at(-240)), to: store)
         let expiredSecret = try await addKey(
             makeKey("key-c", role: .analyst, createdAt: Fixed.at(-180), expiresAt: Fixed.at(-1)), to: store)
-        try await addKey(makeKey("key-d", role: .analyst, createdAt: Fixed.at(-120), expiresAt: Fixed.at(3_600)), to: store)
+        try await addKey(
+            makeKey("key-d", role: .analyst, createdAt: Fixed.at(-120), expiresAt: Fixed.at(3_600)), to: store)
         _ = try await store.revoke(keyID: "key-b", at: Fixed.at(-10))
 
         #expect(try await listedKeyIDs(store, includeInactive: false, limit: 10).ids == ["key-d", "key-a"])
-        #expect(try await listedKeyIDs(store, includeInactive: true, limit: 10).ids == ["key-d", "key-c", "key-b", "key-a"])
+        #expect(
+            try await listedKeyIDs(store, includeInactive: true, limit: 10).ids == ["key-d", "key-c", "key-b", "key-a"])
         // An hour later key-d has expired too.
         #expect(try await listedKeyIDs(store, includeInactive: false, at: Fixed.at(3_600), limit: 10).ids == ["key-a"])
 
@@ -208,25 +213,31 @@ struct GatewayStoreAuditTests {
         _ number: Int, at seconds: TimeInterval, actor: String, role: Role, action: AuditAction, customer: String,
         method: String = viewMethod, status: String = "OK"
     ) -> AuditRecord {
-        AuditRecord(id: "audit-\(number)", occurredAt: Fixed.at(seconds), actorKeyID: actor, actorRole: role,
-                    action: action, method: method, customerID: customer, statusCode: status,
-                    requestID: "request-\(number)", clientAddress: "ipv4:127.0.0.1:\(40_000 + number)")
+        AuditRecord(
+            id: "audit-\(number)", occurredAt: Fixed.at(seconds), actorKeyID: actor, actorRole: role,
+            action: action, method: method, customerID: customer, statusCode: status,
+            requestID: "request-\(number)", clientAddress: "ipv4:127.0.0.1:\(40_000 + number)")
     }
 
     /// Seven calls by an agent, a viewer and an admin about two customers; audit-3 and audit-4 at the same instant.
     private static let records: [AuditRecord] = [
-        record(1, at: -500, actor: "key-agent", role: .agent, action: .write, customer: "cust-1",
-               method: "customer360.v1.GatewayService/CreateCustomer"),
+        record(
+            1, at: -500, actor: "key-agent", role: .agent, action: .write, customer: "cust-1",
+            method: "customer360.v1.GatewayService/CreateCustomer"),
         record(2, at: -400, actor: "key-agent", role: .agent, action: .read, customer: "cust-1"),
         record(3, at: -300, actor: "key-viewer", role: .viewer, action: .read, customer: "cust-1"),
-        record(4, at: -300, actor: "key-viewer", role: .viewer, action: .read, customer: "cust-2",
-               status: "NOT_FOUND"),
-        record(5, at: -200, actor: "key-admin", role: .admin, action: .export, customer: "cust-1",
-               method: "customer360.v1.GatewayService/ExportCustomerData"),
-        record(6, at: -100, actor: "key-admin", role: .admin, action: .erase, customer: "cust-1",
-               method: "customer360.v1.GatewayService/EraseCustomer"),
-        record(7, at: -50, actor: "key-admin", role: .admin, action: .admin, customer: "",
-               method: "customer360.v1.GatewayService/CreateApiKey"),
+        record(
+            4, at: -300, actor: "key-viewer", role: .viewer, action: .read, customer: "cust-2",
+            status: "NOT_FOUND"),
+        record(
+            5, at: -200, actor: "key-admin", role: .admin, action: .export, customer: "cust-1",
+            method: "customer360.v1.GatewayService/ExportCustomerData"),
+        record(
+            6, at: -100, actor: "key-admin", role: .admin, action: .erase, customer: "cust-1",
+            method: "customer360.v1.GatewayService/EraseCustomer"),
+        record(
+            7, at: -50, actor: "key-admin", role: .admin, action: .admin, customer: "",
+            method: "customer360.v1.GatewayService/CreateApiKey"),
     ]
 
     private func filledStore() async throws -> GatewayStore {

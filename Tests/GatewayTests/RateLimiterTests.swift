@@ -1,7 +1,8 @@
 import C360TestSupport
 import Foundation
-@testable import C360Gateway
 import Testing
+
+@testable import C360Gateway
 
 @Suite("Rate limit per API key")
 struct RateLimiterTests {
@@ -16,16 +17,18 @@ struct RateLimiterTests {
         clock.advance(by: 0.5)
         #expect(limiter.admit(keyID: "a") == nil)
         #expect(limiter.admit(keyID: "a") != nil)
-        clock.advance(by: 60)  // refills to the burst, never beyond
+        clock.advance(by: 60) // refills to the burst, never beyond
         for _ in 0..<3 { #expect(limiter.admit(keyID: "a") == nil) }
         #expect(limiter.admit(keyID: "a") != nil)
     }
 
-    @Test("limits parse from N/s, N/s,burst=M; anything else is refused", arguments: [
-        ("100/s", RateLimiter.Limit(perSecond: 100, burst: 100)),
-        ("5/s,burst=20", RateLimiter.Limit(perSecond: 5, burst: 20)),
-        ("0.5/s, burst=2", RateLimiter.Limit(perSecond: 0.5, burst: 2)),
-    ])
+    @Test(
+        "limits parse from N/s, N/s,burst=M; anything else is refused",
+        arguments: [
+            ("100/s", RateLimiter.Limit(perSecond: 100, burst: 100)),
+            ("5/s,burst=20", RateLimiter.Limit(perSecond: 5, burst: 20)),
+            ("0.5/s, burst=2", RateLimiter.Limit(perSecond: 0.5, burst: 2)),
+        ])
     func parsing(text: String, limit: RateLimiter.Limit) {
         #expect(RateLimiter.Limit(parsing: text) == limit)
     }

@@ -1,7 +1,8 @@
 import C360Contracts
-@testable import C360Gateway
 import SwiftProtobuf
 import Testing
+
+@testable import C360Gateway
 
 private let customerID = "01900000-0000-7000-8000-00000000000a"
 
@@ -9,8 +10,14 @@ private func ada() -> Customer360_V1_Customer {
     .with {
         $0.customerID = customerID
         $0.identifiers = [
-            .with { $0.kind = .email; $0.value = "ada@example.com" },
-            .with { $0.kind = .phone; $0.value = "+989121234567" },
+            .with {
+                $0.kind = .email
+                $0.value = "ada@example.com"
+            },
+            .with {
+                $0.kind = .phone
+                $0.value = "+989121234567"
+            },
         ]
         $0.givenName = "Ada"
         $0.familyName = "Lovelace"
@@ -76,22 +83,26 @@ struct RedactionTests {
             $0.customerID = customerID
             $0.profile = ada()
             $0.recentTimeline = [message(), message()]
-            $0.openTickets = [.with {
-                $0.ticketID = "ticket-1"
-                $0.customerID = customerID
-                $0.subject = "Ada's card was charged twice"
-                $0.status = .open
-            }]
+            $0.openTickets = [
+                .with {
+                    $0.ticketID = "ticket-1"
+                    $0.customerID = customerID
+                    $0.subject = "Ada's card was charged twice"
+                    $0.status = .open
+                }
+            ]
             $0.feedback = .with {
                 $0.customerID = customerID
                 $0.responses = 1
             }
-            $0.recentFeedback = [.with {
-                $0.responseID = "response-1"
-                $0.customerID = customerID
-                $0.score = 3
-                $0.comment = "Ada here: the courier was rude."
-            }]
+            $0.recentFeedback = [
+                .with {
+                    $0.responseID = "response-1"
+                    $0.customerID = customerID
+                    $0.score = 3
+                    $0.comment = "Ada here: the courier was rude."
+                }
+            ]
             $0.missingSections = ["alerts"]
         }
         #expect(!view.personalDataRedacted)

@@ -1,5 +1,6 @@
 import C360Contracts
 import Testing
+
 @testable import C360Gateway
 
 /// A change event of `kind` about `customerID` (and `related`, for merges).
@@ -30,8 +31,11 @@ struct WatchInboxTests {
         let all = Source.allCases.map(\.sections)
         #expect(all.reduce(into: Set()) { $0.formUnion($1) } == Set(Customer360Watch.Section.allCases))
         #expect(all.map(\.count).reduce(0, +) == Customer360Watch.Section.allCases.count)
-        #expect(Customer360Watch.Section.allCases.map(\.rawValue) == ["profile", "consents", "timeline", "engagement",
-            "commerce", "support", "feedback", "success_plans", "health", "alerts"])
+        #expect(
+            Customer360Watch.Section.allCases.map(\.rawValue) == [
+                "profile", "consents", "timeline", "engagement",
+                "commerce", "support", "feedback", "success_plans", "health", "alerts",
+            ])
     }
 
     @Test("a burst of 1000 touchpoints and a response is one pending set of sections, caused by the latest")

@@ -39,10 +39,12 @@ private struct Till {
 
     /// The customer's purchases, newest first, as interaction-service stored them.
     func purchases() async throws -> [Customer360_V1_Touchpoint] {
-        try await interactions.listTimeline(.with {
-            $0.customerID = customerID
-            $0.kinds = [.purchase]
-        }, metadata: admin).touchpoints
+        try await interactions.listTimeline(
+            .with {
+                $0.customerID = customerID
+                $0.kinds = [.purchase]
+            }, metadata: admin
+        ).touchpoints
     }
 
     func commerce() async throws -> Customer360_V1_CommerceStats {
@@ -60,7 +62,8 @@ private func cClient() throws -> URL {
         throw GatewayTestFailure(description: "C360_C_CLIENT is not set")
     }
     guard FileManager.default.isExecutableFile(atPath: path) else {
-        throw GatewayTestFailure(description: "C360_C_CLIENT names \(path), which is not an executable: run make c-client")
+        throw GatewayTestFailure(
+            description: "C360_C_CLIENT names \(path), which is not an executable: run make c-client")
     }
     return URL(fileURLWithPath: path)
 }
@@ -96,8 +99,10 @@ private func runPos(_ arguments: [String]) async throws -> PosRun {
     process.standardError = errors
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { ended in
-            continuation.resume(returning: ended.terminationReason == .uncaughtSignal ? 128 + ended.terminationStatus
-                                                                                       : ended.terminationStatus)
+            continuation.resume(
+                returning: ended.terminationReason == .uncaughtSignal
+                    ? 128 + ended.terminationStatus
+                    : ended.terminationStatus)
         }
         do {
             try process.run()
@@ -121,23 +126,32 @@ private func withTill(_ body: (Till) async throws -> Void) async throws {
     try await withGatewayStack { stack in
         let admin = bearer(stack.adminSecret)
         func secret(_ role: Customer360_V1_ApiKeyRole) async throws -> String {
-            try await stack.gateway.createApiKey(.with {
-                $0.name = "till-\(role)"
-                $0.role = role
-            }, metadata: admin).secret
+            try await stack.gateway.createApiKey(
+                .with {
+                    $0.name = "till-\(role)"
+                    $0.role = role
+                }, metadata: admin
+            ).secret
         }
         let (agent, viewer) = (try await secret(.agent), try await secret(.viewer))
         try await withConnectedClient(to: stack.gatewayProcess.address) { client in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
-            let customer = try await profiles.createCustomer(.with {
-                $0.givenName = "Till"
-                $0.identifiers = [.with { $0.kind = .email; $0.value = "till.shopper@example.com" }]
-            }, metadata: bearer(agent))
-            try await body(Till(
-                gateway: "\(stack.gatewayProcess.address)", customerID: customer.customerID, agentSecret: agent,
-                viewerSecret: viewer, profiles: profiles,
-                interactions: Customer360_V1_InteractionService.Client(wrapping: client), admin: admin,
-                workDirectory: workDirectory))
+            let customer = try await profiles.createCustomer(
+                .with {
+                    $0.givenName = "Till"
+                    $0.identifiers = [
+                        .with {
+                            $0.kind = .email
+                            $0.value = "till.shopper@example.com"
+                        }
+                    ]
+                }, metadata: bearer(agent))
+            try await body(
+                Till(
+                    gateway: "\(stack.gatewayProcess.address)", customerID: customer.customerID, agentSecret: agent,
+                    viewerSecret: viewer, profiles: profiles,
+                    interactions: Customer360_V1_InteractionService.Client(wrapping: client), admin: admin,
+                    workDirectory: workDirectory))
         }
     }
 }
@@ -154,17 +168,23 @@ private func sentAt(_ run: PosRun) -> String? {
     "The C client (protobuf-c + libcurl, no gRPC library) records purchases and reads loyalty through the gateway",
     .enabled(if: cClientPath != nil, "set C360_C_CLIENT to clients/c/build/pos (make test builds it and does)"))
 struct CClientTests {
-    @Test("a purchase rung up on the C till is in the timeline and commerce stats, and the points it earned in the balance it reads")
+    @Test(
+        "a purchase rung up on the C till is in the timeline and commerce stats, and the points it earned in the balance it reads"
+    )
     func purchaseEarnAndBalance() async throws {
         try await withTill { till in
             // Given a customer with no purchases. When the till records order A100 with two lines and 125 points.
-            let recorded = try await till.pos(key: till.agentSecret, [
-                "purchase", "--customer", till.customerID, "--order", "A100", "--amount-minor", "1250",
-                "--currency", "USD", "--item", "SKU-TEA:2:500:Green tea", "--item", "SKU-MUG:1:250", "--store", "berlin-1",
-                "--points", "125",
-            ])
+            let recorded = try await till.pos(
+                key: till.agentSecret,
+                [
+                    "purchase", "--customer", till.customerID, "--order", "A100", "--amount-minor", "1250",
+                    "--currency", "USD", "--item", "SKU-TEA:2:500:Green tea", "--item", "SKU-MUG:1:250", "--store",
+                    "berlin-1",
+                    "--points", "125",
+                ])
             #expect(recorded.status == 0, "\(recorded)")
-            #expect(recorded.output.contains("recorded purchase pos-A100 for customer \(till.customerID)"), "\(recorded)")
+            #expect(
+                recorded.output.contains("recorded purchase pos-A100 for customer \(till.customerID)"), "\(recorded)")
             #expect(recorded.output.contains("transaction pos-A100: 125 points earned"), "\(recorded)")
 
             // Then interaction-service holds the purchase exactly as the C code encoded it.
@@ -189,18 +209,21 @@ struct CClientTests {
             #expect(try await till.loyalty().balance == 125)
             let balance = try await till.pos(key: till.viewerSecret, ["balance", "--customer", till.customerID])
             #expect(balance.status == 0, "\(balance)")
-            #expect(balance.output == """
-                loyalty of customer \(till.customerID): balance 125 points, lifetime earned 125, tier BRONZE
+            #expect(
+                balance.output == """
+                    loyalty of customer \(till.customerID): balance 125 points, lifetime earned 125, tier BRONZE
 
-                """, "\(balance)")
+                    """, "\(balance)")
         }
     }
 
     @Test("ringing up the same order again at the time it printed stores nothing new and earns no more points")
     func retryIsIdempotent() async throws {
         try await withTill { till in
-            let order = ["purchase", "--customer", till.customerID, "--order", "B7", "--amount-minor", "4200",
-                         "--currency", "USD", "--points", "42"]
+            let order = [
+                "purchase", "--customer", till.customerID, "--order", "B7", "--amount-minor", "4200",
+                "--currency", "USD", "--points", "42",
+            ]
             let first = try await till.pos(key: till.agentSecret, order)
             #expect(first.status == 0, "\(first)")
             let at = try #require(sentAt(first), "\(first)")
@@ -221,20 +244,23 @@ struct CClientTests {
         try await withTill { till in
             let journal = till.workDirectory.appendingPathComponent("journal.txt")
             let anHourAgo = Int(Date().timeIntervalSince1970) - 3_600
-            try Data("""
+            try Data(
+                """
                 # till 4, offline since the morning
                 \(till.customerID) J1 300 USD \(anHourAgo)
 
                 \(till.customerID) J2 700 USD
                 nobody J3 100 USD
 
-                """.utf8).write(to: journal)
+                """.utf8
+            ).write(to: journal)
 
             let upload = try await till.pos(key: till.agentSecret, ["upload", journal.path])
 
             #expect(upload.status == 1, "\(upload)")
-            #expect(upload.output.contains("uploaded 3 purchase(s): received 3, stored 2, duplicate 0, rejected 1"),
-                    "\(upload)")
+            #expect(
+                upload.output.contains("uploaded 3 purchase(s): received 3, stored 2, duplicate 0, rejected 1"),
+                "\(upload)")
             #expect(upload.output.contains("rejected line 5 (pos-J3): INVALID_ARGUMENT customer_id"), "\(upload)")
             #expect(Set(try await till.purchases().map(\.eventID)) == ["pos-J1", "pos-J2"])
             let commerce = try await till.commerce()
@@ -243,26 +269,33 @@ struct CClientTests {
         }
     }
 
-    @Test("the gateway's refusals reach the C client as gRPC statuses: no or a bad key UNAUTHENTICATED, a viewer recording PERMISSION_DENIED")
+    @Test(
+        "the gateway's refusals reach the C client as gRPC statuses: no or a bad key UNAUTHENTICATED, a viewer recording PERMISSION_DENIED"
+    )
     func refusals() async throws {
         try await withTill { till in
             let balance = ["balance", "--customer", till.customerID]
             let wrongKey = try await till.pos(key: "c360_not_a_key", balance)
             #expect(wrongKey.status == 1, "\(wrongKey)")
             #expect(wrongKey.output.isEmpty, "\(wrongKey)")
-            #expect(wrongKey.errors.contains("pos: customer360.v1.ProfileService/GetLoyalty: UNAUTHENTICATED:"),
-                    "\(wrongKey)")
+            #expect(
+                wrongKey.errors.contains("pos: customer360.v1.ProfileService/GetLoyalty: UNAUTHENTICATED:"),
+                "\(wrongKey)")
 
             let noKey = try await till.pos(key: nil, balance)
             #expect(noKey.status == 1, "\(noKey)")
             #expect(noKey.errors.contains("UNAUTHENTICATED"), "\(noKey)")
 
-            let viewerRecording = try await till.pos(key: till.viewerSecret, [
-                "purchase", "--customer", till.customerID, "--order", "V1", "--amount-minor", "100", "--currency", "USD",
-            ])
+            let viewerRecording = try await till.pos(
+                key: till.viewerSecret,
+                [
+                    "purchase", "--customer", till.customerID, "--order", "V1", "--amount-minor", "100", "--currency",
+                    "USD",
+                ])
             #expect(viewerRecording.status == 1, "\(viewerRecording)")
-            #expect(viewerRecording.errors.contains("InteractionService/RecordTouchpoint: PERMISSION_DENIED:"),
-                    "\(viewerRecording)")
+            #expect(
+                viewerRecording.errors.contains("InteractionService/RecordTouchpoint: PERMISSION_DENIED:"),
+                "\(viewerRecording)")
             #expect(try await till.purchases().isEmpty)
         }
     }

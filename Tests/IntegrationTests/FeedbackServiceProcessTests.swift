@@ -33,7 +33,7 @@ private func expectAdaScores(_ scores: Customer360_V1_CustomerScores, ada: Strin
     #expect(scores.nps.latestScore == 3)
     #expect(scores.nps.latestAnsweredAt.seconds == Int64(now.timeIntervalSince1970) - 2 * 3_600)
     #expect(scores.nps.hasPreviousScore && scores.nps.previousScore == 7)
-    #expect(abs(scores.nps.value - 0.0) < 1e-9)  // one promoter, one passive, one detractor
+    #expect(abs(scores.nps.value - 0.0) < 1e-9) // one promoter, one passive, one detractor
     #expect(scores.nps.trend == .declining)
     #expect(scores.latestNpsCategory == .detractor)
 
@@ -57,14 +57,17 @@ struct FeedbackServiceProcessTests {
             let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
             let ada = try await profiles.createCustomer(.with { $0.givenName = "Ada" }).customerID
             let duplicate = try await profiles.createCustomer(.with { $0.givenName = "Ada (old account)" }).customerID
-            let sara = try await profiles.createCustomer(.with {
-                $0.givenName = "سارا"
-                $0.preferences.preferredLanguage = "fa"
-            }).customerID
-            _ = try await profiles.mergeCustomers(.with {
-                $0.customerID = ada
-                $0.mergedID = duplicate
-            })
+            let sara = try await profiles.createCustomer(
+                .with {
+                    $0.givenName = "سارا"
+                    $0.preferences.preferredLanguage = "fa"
+                }
+            ).customerID
+            _ = try await profiles.mergeCustomers(
+                .with {
+                    $0.customerID = ada
+                    $0.mergedID = duplicate
+                })
             let unknown = "01900000-0000-7000-8000-0000000000ff"
             let profileAddress = "\(profileProcess.address)"
             // Whole seconds, so instants compare exactly after the millisecond round trip through the database.
@@ -74,7 +77,8 @@ struct FeedbackServiceProcessTests {
             let persianComment = "خیلی راضی هستم، ارسال سریع بود و پشتیبانی عالی جواب داد."
             let adaNewestFirst = ["r-csat-3", "r-nps-4", "r-nps-3", "r-nps-1", "r-csat-1"]
 
-            let first = try await ServiceProcess.start("feedback-service", arguments: ["--profile-addr", profileAddress])
+            let first = try await ServiceProcess.start(
+                "feedback-service", arguments: ["--profile-addr", profileAddress])
             do {
                 try await withConnectedClient(to: first.address) { client in
                     try await waitUntilServing(client, process: first)
@@ -95,14 +99,15 @@ struct FeedbackServiceProcessTests {
                     let npsAgain = try await feedback.createSurvey(npsRequest)
                     #expect(npsAgain.surveyID == "it-nps")
                     #expect(abs(npsAgain.createdAt.date.timeIntervalSince(nps.createdAt.date)) < 0.002)
-                    let csat = try await feedback.createSurvey(.with {
-                        $0.surveyID = "it-csat"
-                        $0.surveyType = .csat
-                        $0.name = "integration CSAT (fa)"
-                        $0.question = "از خرید خود چقدر راضی بودید؟"
-                        $0.language = "fa"
-                        $0.channel = .sms
-                    })
+                    let csat = try await feedback.createSurvey(
+                        .with {
+                            $0.surveyID = "it-csat"
+                            $0.surveyType = .csat
+                            $0.name = "integration CSAT (fa)"
+                            $0.question = "از خرید خود چقدر راضی بودید؟"
+                            $0.language = "fa"
+                            $0.channel = .sms
+                        })
                     #expect(csat.surveyID == "it-csat" && csat.scaleMin == 1 && csat.scaleMax == 5)
 
                     // Responses: NPS 10, 9, 7, 3 and CSAT 5, 4, 2, a few hours ago.
@@ -115,9 +120,10 @@ struct FeedbackServiceProcessTests {
                     #expect(promoter.response.comment.isEmpty && promoter.response.commentLanguage.isEmpty)
                     #expect(!promoter.response.hasSentiment)
 
-                    let persian = try await feedback.recordResponse(answer(
-                        "r-nps-2", customer: sara, survey: "it-nps", score: 9, at: now - 4 * hour,
-                        comment: persianComment))
+                    let persian = try await feedback.recordResponse(
+                        answer(
+                            "r-nps-2", customer: sara, survey: "it-nps", score: 9, at: now - 4 * hour,
+                            comment: persianComment))
                     #expect(persian.response.customerID == sara && persian.response.npsCategory == .promoter)
                     #expect(persian.response.comment == persianComment)
                     #expect(persian.response.commentLanguage == "fa")
@@ -129,9 +135,10 @@ struct FeedbackServiceProcessTests {
                     #expect(!merged.duplicate)
                     #expect(merged.response.customerID == ada && merged.response.npsCategory == .passive)
 
-                    let detractor = try await feedback.recordResponse(answer(
-                        "r-nps-4", customer: ada, survey: "it-nps", score: 3, at: now - 2 * hour,
-                        comment: negativeComment))
+                    let detractor = try await feedback.recordResponse(
+                        answer(
+                            "r-nps-4", customer: ada, survey: "it-nps", score: 3, at: now - 2 * hour,
+                            comment: negativeComment))
                     #expect(detractor.response.npsCategory == .detractor)
                     #expect(detractor.response.commentLanguage == "en")
                     #expect(detractor.response.hasSentiment && detractor.response.sentiment.label == .negative)
@@ -148,9 +155,10 @@ struct FeedbackServiceProcessTests {
                     #expect(unhappy.response.channel == .sms && unhappy.response.surveyLanguage == "fa")
 
                     // The same response_id again: the stored response, nothing new.
-                    let again = try await feedback.recordResponse(answer(
-                        "r-nps-4", customer: ada, survey: "it-nps", score: 3, at: now - 2 * hour,
-                        comment: negativeComment))
+                    let again = try await feedback.recordResponse(
+                        answer(
+                            "r-nps-4", customer: ada, survey: "it-nps", score: 3, at: now - 2 * hour,
+                            comment: negativeComment))
                     #expect(again.duplicate)
                     #expect(again.response.responseID == "r-nps-4" && again.response.customerID == ada)
                     #expect(again.response.score == 3 && again.response.comment == negativeComment)
@@ -183,10 +191,11 @@ struct FeedbackServiceProcessTests {
                     #expect(negatives.responses.map(\.responseID) == ["r-nps-4"])
 
                     // Global scores over the last day, hand-computed.
-                    let scores = try await feedback.getScores(.with {
-                        $0.window = .with { $0.start = Google_Protobuf_Timestamp(date: now - 24 * hour) }
-                        $0.groupBy = [.survey]
-                    })
+                    let scores = try await feedback.getScores(
+                        .with {
+                            $0.window = .with { $0.start = Google_Protobuf_Timestamp(date: now - 24 * hour) }
+                            $0.groupBy = [.survey]
+                        })
                     let overall = scores.overall
                     #expect(overall.responses == 7 && overall.customResponses == 0)
                     #expect(overall.nps.responses == 4)
@@ -204,12 +213,13 @@ struct FeedbackServiceProcessTests {
                     #expect(bySurvey["it-csat"]?.responses == 3 && bySurvey["it-csat"]?.csat.satisfied == 2)
 
                     // A window without responses: zero counts and no derived values.
-                    let empty = try await feedback.getScores(.with {
-                        $0.window = .with {
-                            $0.start = Google_Protobuf_Timestamp(seconds: 978_307_200)  // 2001-01-01T00:00:00Z
-                            $0.end = Google_Protobuf_Timestamp(seconds: 1_009_843_200)  // 2002-01-01T00:00:00Z
-                        }
-                    })
+                    let empty = try await feedback.getScores(
+                        .with {
+                            $0.window = .with {
+                                $0.start = Google_Protobuf_Timestamp(seconds: 978_307_200) // 2001-01-01T00:00:00Z
+                                $0.end = Google_Protobuf_Timestamp(seconds: 1_009_843_200) // 2002-01-01T00:00:00Z
+                            }
+                        })
                     #expect(empty.overall.responses == 0 && empty.groups.isEmpty)
                     #expect(!empty.overall.nps.hasNps)
                     #expect(!empty.overall.csat.hasCsatPercent && !empty.overall.ces.hasCesMean)
@@ -219,20 +229,25 @@ struct FeedbackServiceProcessTests {
                 }
                 #expect(try await first.kill() == .signaled(SIGKILL))
 
-                try await withService("feedback-service", arguments: ["--profile-addr", profileAddress],
-                                      dataDirectory: first.dataDirectory) { _, client in
+                try await withService(
+                    "feedback-service", arguments: ["--profile-addr", profileAddress],
+                    dataDirectory: first.dataDirectory
+                ) { _, client in
                     let feedback = Customer360_V1_FeedbackService.Client(wrapping: client)
                     let adaScores = try await feedback.getCustomerScores(.with { $0.customerID = ada })
                     expectAdaScores(adaScores, ada: ada, now: now)
                     let adaResponses = try await feedback.listResponses(.with { $0.customerID = ada })
                     #expect(adaResponses.responses.map(\.responseID) == adaNewestFirst)
                     let saraScores = try await feedback.getCustomerScores(.with { $0.customerID = sara })
-                    #expect(saraScores.responses == 2 && saraScores.nps.latestScore == 9 && saraScores.csat.latestScore == 4)
+                    #expect(
+                        saraScores.responses == 2 && saraScores.nps.latestScore == 9 && saraScores.csat.latestScore == 4
+                    )
                     #expect(saraScores.sentiment.positive == 1)
                     // Idempotency outlives the crash.
-                    let again = try await feedback.recordResponse(answer(
-                        "r-nps-2", customer: sara, survey: "it-nps", score: 9, at: now - 4 * hour,
-                        comment: persianComment))
+                    let again = try await feedback.recordResponse(
+                        answer(
+                            "r-nps-2", customer: sara, survey: "it-nps", score: 9, at: now - 4 * hour,
+                            comment: persianComment))
                     #expect(again.duplicate && again.response.customerID == sara)
                 }
             } catch {

@@ -60,22 +60,26 @@ final class FuzzStack {
     }
 
     private func startProcesses() async throws {
-        let httpPortFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-fuzz-http-\(UUID()).port")
+        let httpPortFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "c360-fuzz-http-\(UUID()).port")
         defer { try? FileManager.default.removeItem(at: httpPortFile) }
         let profile = try await launch(.profile, arguments: [])
         let profilePeer = ["--profile-addr", "\(profile.address)"]
         let interaction = try await launch(.interaction, arguments: profilePeer)
         let feedback = try await launch(.feedback, arguments: profilePeer)
-        let peers = profilePeer + [
-            "--interaction-addr", "\(interaction.address)", "--feedback-addr", "\(feedback.address)",
-        ]
+        let peers =
+            profilePeer + [
+                "--interaction-addr", "\(interaction.address)", "--feedback-addr", "\(feedback.address)",
+            ]
         let success = try await launch(.success, arguments: peers)
         let successPeer = ["--success-addr", "\(success.address)"]
         let outreach = try await launch(.outreach, arguments: peers + successPeer)
-        _ = try await launch(.gateway, arguments: peers + successPeer + [
-            "--outreach-addr", "\(outreach.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
-            "--http-port", "0", "--http-port-file", httpPortFile.path,
-        ])
+        _ = try await launch(
+            .gateway,
+            arguments: peers + successPeer + [
+                "--outreach-addr", "\(outreach.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
+                "--http-port", "0", "--http-port-file", httpPortFile.path,
+            ])
     }
 
     private func launch(_ member: StackMember, arguments: [String]) async throws -> ServiceProcess {
@@ -95,10 +99,11 @@ final class FuzzStack {
         adminMetadata = ["authorization": "Bearer \(secret)"]
         try await withConnectedClient(to: gateway.address) { client in
             let gateway = Customer360_V1_GatewayService.Client(wrapping: client)
-            let viewer = try await gateway.createApiKey(.with {
-                $0.name = "fuzz-viewer"
-                $0.role = .viewer
-            }, metadata: adminMetadata)
+            let viewer = try await gateway.createApiKey(
+                .with {
+                    $0.name = "fuzz-viewer"
+                    $0.role = .viewer
+                }, metadata: adminMetadata)
             viewerMetadata = ["authorization": "Bearer \(viewer.secret)"]
             for key in try await gateway.listApiKeys(.init(), metadata: adminMetadata).apiKeys {
                 known.excluded.insert(key.keyID)
@@ -107,10 +112,11 @@ final class FuzzStack {
         try await withConnectedClient(to: try process(.profile).address) { client in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
             for name in ["Ada", "Grace"] {
-                let customer = try await profiles.createCustomer(.with {
-                    $0.givenName = name
-                    $0.familyName = "Fuzz"
-                })
+                let customer = try await profiles.createCustomer(
+                    .with {
+                        $0.givenName = name
+                        $0.familyName = "Fuzz"
+                    })
                 known.add(customer.customerID, for: "customer_id")
             }
         }
@@ -169,8 +175,10 @@ final class FuzzStack {
     static func crashExcerpt(_ log: String) -> String {
         let lines = log.split(separator: "\n", omittingEmptySubsequences: true)
         let telling = lines.filter { line in
-            ["Fatal error", "fatal error", "Precondition failed", "Assertion failed", "Program crashed", "Crash",
-             "Illegal instruction", "Segmentation fault", "Aborted"].contains { line.contains($0) }
+            [
+                "Fatal error", "fatal error", "Precondition failed", "Assertion failed", "Program crashed", "Crash",
+                "Illegal instruction", "Segmentation fault", "Aborted",
+            ].contains { line.contains($0) }
         }
         return (telling.isEmpty ? Array(lines.suffix(5)) : Array(telling.prefix(5))).joined(separator: "\n")
     }

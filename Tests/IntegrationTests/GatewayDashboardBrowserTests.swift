@@ -12,36 +12,44 @@ import Testing
 /// stays open (`ChromiumSession`).
 @Suite("gateway web dashboard in headless Chromium")
 struct GatewayDashboardBrowserTests {
-    @Test("a Persian customer's 360° page that updates live, the KPI overview, the Segments page, and a bad key, as Chromium renders them")
+    @Test(
+        "a Persian customer's 360° page that updates live, the KPI overview, the Segments page, and a bad key, as Chromium renders them"
+    )
     func dashboard() async throws {
         let chromium = try Chromium.find()
         try await withGatewayStack { stack in
             let admin = bearer(stack.adminSecret)
-            let agentKey = try await stack.gateway.createApiKey(.with {
-                $0.name = "browser test agent"
-                $0.role = .agent
-            }, metadata: admin).secret
+            let agentKey = try await stack.gateway.createApiKey(
+                .with {
+                    $0.name = "browser test agent"
+                    $0.role = .agent
+                }, metadata: admin
+            ).secret
             let agent = bearer(agentKey)
             let email = "sara.browser@example.ir"
-            let customer = try await stack.gateway.createCustomer(.with {
-                $0.givenName = "سارا"
-                $0.familyName = "احمدی"
-                $0.identifiers = [.with {
-                    $0.kind = .email
-                    $0.value = email
-                }]
-                $0.tags = ["vip"]
-            }, metadata: agent)
-            _ = try await stack.gateway.recordTouchpoint(.with {
-                $0.customerID = customer.customerID
-                $0.touchpoint = .with {
-                    $0.eventID = "browser-login-1"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-3_600))
-                    $0.channel = .app
-                    $0.kind = .login
-                    $0.direction = .inbound
-                }
-            }, metadata: agent)
+            let customer = try await stack.gateway.createCustomer(
+                .with {
+                    $0.givenName = "سارا"
+                    $0.familyName = "احمدی"
+                    $0.identifiers = [
+                        .with {
+                            $0.kind = .email
+                            $0.value = email
+                        }
+                    ]
+                    $0.tags = ["vip"]
+                }, metadata: agent)
+            _ = try await stack.gateway.recordTouchpoint(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.touchpoint = .with {
+                        $0.eventID = "browser-login-1"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-3_600))
+                        $0.channel = .app
+                        $0.kind = .login
+                        $0.direction = .inbound
+                    }
+                }, metadata: agent)
             let base = "http://127.0.0.1:\(stack.httpPort)/"
 
             // The 360° page: name rendered right-to-left-capable, sections present, nothing missing.
@@ -63,21 +71,23 @@ struct GatewayDashboardBrowserTests {
                 #expect(try await session.waitUntil(isLive))
                 try await session.evaluate("window.c360LoadedOnce = true")
                 let marker = "live-\(UUID().uuidString.prefix(8))"
-                _ = try await stack.gateway.recordTouchpoint(.with {
-                    $0.customerID = customer.customerID
-                    $0.touchpoint = .with {
-                        $0.eventID = "browser-\(marker)"
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
-                        $0.channel = .chat
-                        $0.kind = .message
-                        $0.direction = .inbound
-                        $0.body = "سلام \(marker)"
-                    }
-                }, metadata: agent)
+                _ = try await stack.gateway.recordTouchpoint(
+                    .with {
+                        $0.customerID = customer.customerID
+                        $0.touchpoint = .with {
+                            $0.eventID = "browser-\(marker)"
+                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                            $0.channel = .chat
+                            $0.kind = .message
+                            $0.direction = .inbound
+                            $0.body = "سلام \(marker)"
+                        }
+                    }, metadata: agent)
                 let shown = #"(document.getElementById("timeline")?.textContent || "").includes("\#(marker)")"#
                 #expect(try await session.waitUntil(shown), "the touchpoint did not appear on the page")
-                #expect(try await session.evaluate("window.c360LoadedOnce === true") as? Bool == true,
-                        "the page was reloaded")
+                #expect(
+                    try await session.evaluate("window.c360LoadedOnce === true") as? Bool == true,
+                    "the page was reloaded")
                 let updated = try await session.dom()
                 #expect(updated.element(id: "customer-name")?.text == "سارا احمدی")
                 #expect(updated.contains("data-last-cause=\"CHANGE_KIND_"), "\(updated.prefix(2_000))")
@@ -96,13 +106,22 @@ struct GatewayDashboardBrowserTests {
             // The Segments page: a segment saved through the gateway (forwarded to outreach-service), with Sara in it.
             try await withConnectedClient(to: stack.gatewayProcess.address) { client in
                 let outreach = Customer360_V1_OutreachService.Client(wrapping: client)
-                _ = try await outreach.createSegment(.with {
-                    $0.segmentID = "vip"
-                    $0.name = "مشتریان ویژه"
-                    $0.description_p = "Tagged vip"
-                    $0.rule = .with { $0.condition = .with { $0.field = "tag"; $0.operator = .in; $0.values = ["vip"] } }
-                }, metadata: agent)
-                _ = try await ChangeFeedWait.first(ChangeFeedWait.request(.segmentEntered, customer: customer.customerID)) {
+                _ = try await outreach.createSegment(
+                    .with {
+                        $0.segmentID = "vip"
+                        $0.name = "مشتریان ویژه"
+                        $0.description_p = "Tagged vip"
+                        $0.rule = .with {
+                            $0.condition = .with {
+                                $0.field = "tag"
+                                $0.operator = .in
+                                $0.values = ["vip"]
+                            }
+                        }
+                    }, metadata: agent)
+                _ = try await ChangeFeedWait.first(
+                    ChangeFeedWait.request(.segmentEntered, customer: customer.customerID)
+                ) {
                     request, options, body in
                     try await outreach.watchChanges(request, metadata: agent, options: options, onResponse: body)
                 }
@@ -133,10 +152,11 @@ struct Chromium {
         var candidates = [environment["C360_CHROMIUM"]].compactMap { $0 }
         candidates += (environment["PATH"] ?? "/usr/bin").split(separator: ":").map { "\($0)/chromium" }
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw GatewayTestFailure(description: """
-                the browser test needs Chromium: run scripts/install-system-packages.sh (Debian's chromium) or set \
-                C360_CHROMIUM to a Chromium binary
-                """)
+            throw GatewayTestFailure(
+                description: """
+                    the browser test needs Chromium: run scripts/install-system-packages.sh (Debian's chromium) or set \
+                    C360_CHROMIUM to a Chromium binary
+                    """)
         }
         return Chromium(executable: URL(fileURLWithPath: path))
     }
@@ -208,14 +228,16 @@ final class ChromiumSession: Sendable {
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--user-data-dir=\(profile.path)", "--remote-debugging-pipe", "about:blank",
         ]
-        let commands = Pipe(), answers = Pipe()
+        let commands = Pipe()
+        let answers = Pipe()
         process.standardInput = commands
         process.standardOutput = answers
         process.standardError = FileHandle.nullDevice
         let (exited, exit) = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in exit.finish() }
-        let session = ChromiumSession(process: process, commands: commands.fileHandleForWriting, profile: profile,
-                                      exited: exited)
+        let session = ChromiumSession(
+            process: process, commands: commands.fileHandleForWriting, profile: profile,
+            exited: exited)
         answers.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty { handle.readabilityHandler = nil }
@@ -224,9 +246,11 @@ final class ChromiumSession: Sendable {
         try process.run()
         do {
             let target = try await session.call("Target.createTarget", ["url": "about:blank"])
-            let attached = try await session.call("Target.attachToTarget", [
-                "targetId": target["targetId"] as? String ?? "", "flatten": true,
-            ])
+            let attached = try await session.call(
+                "Target.attachToTarget",
+                [
+                    "targetId": target["targetId"] as? String ?? "", "flatten": true,
+                ])
             session.page.withLock { $0 = attached["sessionId"] as? String }
             let navigation = try await session.call("Page.navigate", ["url": url], onPage: true)
             if let failure = navigation["errorText"] as? String, !failure.isEmpty {
@@ -258,7 +282,7 @@ final class ChromiumSession: Sendable {
                 """
             do {
                 if try await evaluate(expression) as? Bool == true { return true }
-            } catch where ContinuousClock.now < deadline && !state.withLock(\.closed) {
+            } catch  where ContinuousClock.now < deadline && !state.withLock(\.closed) {
                 // The page's document changed under the evaluation (it was still loading): ask the new one.
                 continue
             }
@@ -269,9 +293,11 @@ final class ChromiumSession: Sendable {
     /// The value of the JavaScript `expression` in the page (awaited when it is a promise).
     @discardableResult
     func evaluate(_ expression: String) async throws -> Any? {
-        let answer = try await call("Runtime.evaluate", [
-            "expression": expression, "awaitPromise": true, "returnByValue": true,
-        ], onPage: true)
+        let answer = try await call(
+            "Runtime.evaluate",
+            [
+                "expression": expression, "awaitPromise": true, "returnByValue": true,
+            ], onPage: true)
         if let exception = answer["exceptionDetails"] as? [String: Any] {
             throw GatewayTestFailure(description: "the page threw: \(exception)")
         }
@@ -306,7 +332,8 @@ final class ChromiumSession: Sendable {
 
     /// Sends one DevTools command (to the page's session when `onPage`) and answers its result.
     private func call(_ method: String, _ parameters: [String: Any] = [:], onPage: Bool = false) async throws
-        -> [String: Any] {
+        -> [String: Any]
+    {
         var message: [String: Any] = ["method": method, "params": parameters]
         if onPage, let page = page.withLock({ $0 }) { message["sessionId"] = page }
         let answer: Data = try await withCheckedThrowingContinuation { continuation in
@@ -352,8 +379,9 @@ final class ChromiumSession: Sendable {
                 let message = Data(state.received[state.received.startIndex..<end])
                 state.received.removeSubrange(state.received.startIndex...end)
                 guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any],
-                      let id = object["id"] as? Int,
-                      let waiter = state.waiting.removeValue(forKey: id) else { continue }
+                    let id = object["id"] as? Int,
+                    let waiter = state.waiting.removeValue(forKey: id)
+                else { continue }
                 answers.append((waiter, message))
             }
         }
@@ -373,7 +401,8 @@ extension String {
     func element(id: String) -> DOMElement? {
         guard let marker = range(of: "id=\"\(id)\"") else { return nil }
         guard let open = self[..<marker.lowerBound].lastIndex(of: "<"),
-              let close = self[marker.upperBound...].firstIndex(of: ">") else { return nil }
+            let close = self[marker.upperBound...].firstIndex(of: ">")
+        else { return nil }
         let afterTag = index(after: close)
         let textEnd = self[afterTag...].firstIndex(of: "<") ?? endIndex
         return DOMElement(tag: String(self[open...close]), text: String(self[afterTag..<textEnd]))

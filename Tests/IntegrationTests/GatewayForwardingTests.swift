@@ -29,17 +29,23 @@ private func withFrontDoor(_ body: (FrontDoor, GatewayStack) async throws -> Voi
     try await withGatewayStack { stack in
         let admin = bearer(stack.adminSecret)
         func key(_ role: Customer360_V1_ApiKeyRole) async throws -> Metadata {
-            bearer(try await stack.gateway.createApiKey(.with {
-                $0.name = "front-door-\(role)"
-                $0.role = role
-            }, metadata: admin).secret)
+            bearer(
+                try await stack.gateway.createApiKey(
+                    .with {
+                        $0.name = "front-door-\(role)"
+                        $0.role = role
+                    }, metadata: admin
+                ).secret)
         }
         let (agent, viewer, analyst) = (try await key(.agent), try await key(.viewer), try await key(.analyst))
         try await withConnectedClient(to: stack.gatewayProcess.address) { client in
-            try await body(FrontDoor(
-                profiles: .init(wrapping: client), interactions: .init(wrapping: client), feedback: .init(wrapping: client),
-                success: .init(wrapping: client), gateway: stack.gateway, admin: admin, agent: agent, viewer: viewer,
-                analyst: analyst), stack)
+            try await body(
+                FrontDoor(
+                    profiles: .init(wrapping: client), interactions: .init(wrapping: client),
+                    feedback: .init(wrapping: client),
+                    success: .init(wrapping: client), gateway: stack.gateway, admin: admin, agent: agent,
+                    viewer: viewer,
+                    analyst: analyst), stack)
         }
     }
 }
@@ -49,72 +55,93 @@ struct GatewayForwardingTests {
     @Test("an agent key reaches all four services' contracts through the gateway: unary, client- and server-streaming")
     func agentReachesEveryService() async throws {
         try await withFrontDoor { door, _ in
-            let customer = try await door.profiles.createCustomer(.with {
-                $0.givenName = "Front"
-                $0.identifiers = [.with { $0.kind = .email; $0.value = "front.door@example.com" }]
-            }, metadata: door.agent)
+            let customer = try await door.profiles.createCustomer(
+                .with {
+                    $0.givenName = "Front"
+                    $0.identifiers = [
+                        .with {
+                            $0.kind = .email
+                            $0.value = "front.door@example.com"
+                        }
+                    ]
+                }, metadata: door.agent)
             let id = customer.customerID
-            _ = try await door.profiles.addTags(.with { $0.customerID = id; $0.tags = ["vip"] }, metadata: door.agent)
-            let earned = try await door.profiles.earnPoints(.with {
-                $0.customerID = id
-                $0.points = 250
-                $0.reason = "welcome"
-                $0.transactionID = "tx-front-1"
-            }, metadata: door.agent)
+            _ = try await door.profiles.addTags(
+                .with {
+                    $0.customerID = id
+                    $0.tags = ["vip"]
+                }, metadata: door.agent)
+            let earned = try await door.profiles.earnPoints(
+                .with {
+                    $0.customerID = id
+                    $0.points = 250
+                    $0.reason = "welcome"
+                    $0.transactionID = "tx-front-1"
+                }, metadata: door.agent)
             #expect(earned.balance == 250)
-            #expect(try await door.profiles.getLoyalty(.with { $0.customerID = id }, metadata: door.viewer).balance == 250)
+            #expect(
+                try await door.profiles.getLoyalty(.with { $0.customerID = id }, metadata: door.viewer).balance == 250)
 
             let stored = try await door.interactions.recordTouchpoints(metadata: door.agent) { writer in
                 for index in 0..<3 {
-                    try await writer.write(.with {
-                        $0.customerID = id
-                        $0.touchpoint = .with {
-                            $0.eventID = "front-\(index)"
-                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(Double(-60 * (index + 1))))
-                            $0.channel = .web
-                            $0.kind = .pageView
-                            $0.direction = .inbound
-                        }
-                    })
+                    try await writer.write(
+                        .with {
+                            $0.customerID = id
+                            $0.touchpoint = .with {
+                                $0.eventID = "front-\(index)"
+                                $0.occurredAt = Google_Protobuf_Timestamp(
+                                    date: Date().addingTimeInterval(Double(-60 * (index + 1))))
+                                $0.channel = .web
+                                $0.kind = .pageView
+                                $0.direction = .inbound
+                            }
+                        })
                 }
             }
             #expect(stored.stored == 3)
-            let exported = try await door.interactions.exportTimeline(.with { $0.customerID = id },
-                                                                      metadata: door.analyst) { response in
+            let exported = try await door.interactions.exportTimeline(
+                .with { $0.customerID = id },
+                metadata: door.analyst
+            ) { response in
                 var events: [String] = []
                 for try await chunk in response.messages { events += chunk.touchpoints.map(\.eventID) }
                 return events
             }
             #expect(Set(exported) == ["front-0", "front-1", "front-2"])
 
-            _ = try await door.feedback.createSurvey(.with {
-                $0.surveyID = "front-nps"
-                $0.surveyType = .nps
-                $0.name = "Front door NPS"
-                $0.question = "How likely are you to recommend us?"
-                $0.channel = .email
-                $0.language = "en"
-            }, metadata: door.agent)
-            let response = try await door.feedback.recordResponse(.with {
-                $0.responseID = "front-r1"
-                $0.surveyID = "front-nps"
-                $0.customerID = id
-                $0.score = 10
-                $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30))
-            }, metadata: door.agent)
+            _ = try await door.feedback.createSurvey(
+                .with {
+                    $0.surveyID = "front-nps"
+                    $0.surveyType = .nps
+                    $0.name = "Front door NPS"
+                    $0.question = "How likely are you to recommend us?"
+                    $0.channel = .email
+                    $0.language = "en"
+                }, metadata: door.agent)
+            let response = try await door.feedback.recordResponse(
+                .with {
+                    $0.responseID = "front-r1"
+                    $0.surveyID = "front-nps"
+                    $0.customerID = id
+                    $0.score = 10
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30))
+                }, metadata: door.agent)
             #expect(response.response.npsCategory == .promoter)
 
-            let plan = try await door.success.createSuccessPlan(.with {
-                $0.customerID = id
-                $0.title = "Onboarding"
-                $0.csmOwnerID = "csm-front"
-            }, metadata: door.agent)
+            let plan = try await door.success.createSuccessPlan(
+                .with {
+                    $0.customerID = id
+                    $0.title = "Onboarding"
+                    $0.csmOwnerID = "csm-front"
+                }, metadata: door.agent)
             let plans = try await door.success.listSuccessPlans(.with { $0.customerID = id }, metadata: door.viewer)
             #expect(plans.plans.map(\.planID) == [plan.planID])
         }
     }
 
-    @Test("a role below the policy is refused naming the role it needs; no key or a bad one is UNAUTHENTICATED; nothing is stored")
+    @Test(
+        "a role below the policy is refused naming the role it needs; no key or a bad one is UNAUTHENTICATED; nothing is stored"
+    )
     func refusals() async throws {
         try await withFrontDoor { door, _ in
             await expectStatus(.permissionDenied, containing: "needs the agent role") {
@@ -127,7 +154,8 @@ struct GatewayForwardingTests {
                 _ = try await door.profiles.createCustomer(.with { $0.givenName = "Nope" })
             }
             await expectStatus(.unauthenticated) {
-                _ = try await door.profiles.createCustomer(.with { $0.givenName = "Nope" }, metadata: bearer("c360_wrong"))
+                _ = try await door.profiles.createCustomer(
+                    .with { $0.givenName = "Nope" }, metadata: bearer("c360_wrong"))
             }
             let listed = try await door.profiles.listCustomers(.init(), metadata: door.admin)
             #expect(!listed.customers.contains { $0.givenName == "Nope" })
@@ -138,9 +166,10 @@ struct GatewayForwardingTests {
     func internalIsNotExposed() async throws {
         try await withFrontDoor { door, _ in
             await expectStatus(.unimplemented) {
-                _ = try await door.profiles.resolveCustomers(.with {
-                    $0.customerIds = ["01900000-0000-7000-8000-0000000000ff"]
-                }, metadata: door.admin)
+                _ = try await door.profiles.resolveCustomers(
+                    .with {
+                        $0.customerIds = ["01900000-0000-7000-8000-0000000000ff"]
+                    }, metadata: door.admin)
             }
             await expectStatus(.unimplemented) {
                 _ = try await door.profiles.upsertTraits(.init(), metadata: door.admin)
@@ -155,8 +184,9 @@ struct GatewayForwardingTests {
                 _ = try await door.profiles.getLoyalty(.with { $0.customerID = "not-an-id" }, metadata: door.viewer)
             }
             await expectStatus(.notFound, containing: "does not exist") {
-                _ = try await door.profiles.getCustomer(.with { $0.customerID = "01900000-0000-7000-8000-0000000000ff" },
-                                                        metadata: door.viewer)
+                _ = try await door.profiles.getCustomer(
+                    .with { $0.customerID = "01900000-0000-7000-8000-0000000000ff" },
+                    metadata: door.viewer)
             }
         }
     }
@@ -164,25 +194,38 @@ struct GatewayForwardingTests {
     @Test("personal data is removed from a redacted RPC's answer for a viewer and kept for an agent")
     func redaction() async throws {
         try await withFrontDoor { door, _ in
-            let created = try await door.profiles.createCustomer(.with {
-                $0.givenName = "Parisa"
-                $0.familyName = "Private"
-                $0.identifiers = [.with { $0.kind = .email; $0.value = "parisa.private@example.com" }]
-                $0.demographics = .with { $0.city = "Shiraz"; $0.countryCode = "IR" }
-                $0.tags = ["gold"]
-            }, metadata: door.agent)
-            let asViewer = try await door.profiles.getCustomer(.with { $0.customerID = created.customerID },
-                                                               metadata: door.viewer)
+            let created = try await door.profiles.createCustomer(
+                .with {
+                    $0.givenName = "Parisa"
+                    $0.familyName = "Private"
+                    $0.identifiers = [
+                        .with {
+                            $0.kind = .email
+                            $0.value = "parisa.private@example.com"
+                        }
+                    ]
+                    $0.demographics = .with {
+                        $0.city = "Shiraz"
+                        $0.countryCode = "IR"
+                    }
+                    $0.tags = ["gold"]
+                }, metadata: door.agent)
+            let asViewer = try await door.profiles.getCustomer(
+                .with { $0.customerID = created.customerID },
+                metadata: door.viewer)
             #expect(asViewer.customerID == created.customerID && asViewer.tags == ["gold"])
             #expect(asViewer.givenName.isEmpty && asViewer.familyName.isEmpty && asViewer.identifiers.isEmpty)
             #expect(asViewer.demographics.city.isEmpty && asViewer.demographics.countryCode == "IR")
-            let asAgent = try await door.profiles.getCustomer(.with { $0.customerID = created.customerID },
-                                                              metadata: door.agent)
+            let asAgent = try await door.profiles.getCustomer(
+                .with { $0.customerID = created.customerID },
+                metadata: door.agent)
             #expect(asAgent.givenName == "Parisa" && asAgent.identifiers.map(\.value) == ["parisa.private@example.com"])
         }
     }
 
-    @Test("a request message over its RPC's size limit is RESOURCE_EXHAUSTED at the gateway, unary or streamed, and nothing is stored")
+    @Test(
+        "a request message over its RPC's size limit is RESOURCE_EXHAUSTED at the gateway, unary or streamed, and nothing is stored"
+    )
     func requestSizeLimits() async throws {
         try await withFrontDoor { door, _ in
             let huge = String(repeating: "x", count: 300 * 1024)
@@ -191,19 +234,21 @@ struct GatewayForwardingTests {
             }
             #expect(try await door.profiles.listCustomers(.init(), metadata: door.agent).customers.isEmpty)
 
-            let id = try await door.profiles.createCustomer(.with { $0.givenName = "Small" }, metadata: door.agent).customerID
+            let id = try await door.profiles.createCustomer(.with { $0.givenName = "Small" }, metadata: door.agent)
+                .customerID
             await expectStatus(.resourceExhausted, containing: "RecordTouchpoints takes request messages of at most") {
                 _ = try await door.interactions.recordTouchpoints(metadata: door.agent) { writer in
-                    try await writer.write(.with {
-                        $0.customerID = id
-                        $0.touchpoint = .with {
-                            $0.eventID = "too-big"
-                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
-                            $0.channel = .web
-                            $0.kind = .pageView
-                            $0.body = huge
-                        }
-                    })
+                    try await writer.write(
+                        .with {
+                            $0.customerID = id
+                            $0.touchpoint = .with {
+                                $0.eventID = "too-big"
+                                $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                                $0.channel = .web
+                                $0.kind = .pageView
+                                $0.body = huge
+                            }
+                        })
                 }
             }
             let timeline = try await door.interactions.listTimeline(.with { $0.customerID = id }, metadata: door.agent)
@@ -214,16 +259,23 @@ struct GatewayForwardingTests {
     @Test("audited forwarded calls are in the audit log with the caller, the method, the customer and the status")
     func audit() async throws {
         try await withFrontDoor { door, _ in
-            let customer = try await door.profiles.createCustomer(.with { $0.givenName = "Audited" }, metadata: door.agent)
-            _ = try await door.profiles.addTags(.with {
-                $0.customerID = customer.customerID
-                $0.tags = ["audited"]
-            }, metadata: door.agent)
+            let customer = try await door.profiles.createCustomer(
+                .with { $0.givenName = "Audited" }, metadata: door.agent)
+            _ = try await door.profiles.addTags(
+                .with {
+                    $0.customerID = customer.customerID
+                    $0.tags = ["audited"]
+                }, metadata: door.agent)
             await expectStatus(.invalidArgument) {
-                _ = try await door.profiles.addTags(.with { $0.customerID = customer.customerID; $0.tags = ["Bad Tag"] },
-                                                    metadata: door.agent)
+                _ = try await door.profiles.addTags(
+                    .with {
+                        $0.customerID = customer.customerID
+                        $0.tags = ["Bad Tag"]
+                    },
+                    metadata: door.agent)
             }
-            let log = try await door.gateway.listAuditLog(.with { $0.customerID = customer.customerID }, metadata: door.admin)
+            let log = try await door.gateway.listAuditLog(
+                .with { $0.customerID = customer.customerID }, metadata: door.admin)
             let tagging = log.records.filter { $0.method == "/customer360.v1.ProfileService/AddTags" }
             #expect(Set(tagging.map(\.statusCode)) == ["OK", "INVALID_ARGUMENT"], "\(log.records)")
             #expect(tagging.allSatisfy { $0.action == .write && $0.actorRole == .agent })

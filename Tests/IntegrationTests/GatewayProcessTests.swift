@@ -86,11 +86,13 @@ struct GatewayProcessTests {
 
             // Keys for the other roles.
             func create(_ role: Customer360_V1_ApiKeyRole, _ name: String) async throws
-                -> Customer360_V1_CreateApiKeyResponse {
-                try await gateway.createApiKey(.with {
-                    $0.name = name
-                    $0.role = role
-                }, metadata: admin)
+                -> Customer360_V1_CreateApiKeyResponse
+            {
+                try await gateway.createApiKey(
+                    .with {
+                        $0.name = name
+                        $0.role = role
+                    }, metadata: admin)
             }
             let viewerKey = try await create(.viewer, "it-viewer")
             let analystKey = try await create(.analyst, "it-analyst")
@@ -106,11 +108,12 @@ struct GatewayProcessTests {
                 _ = try await gateway.createApiKey(.with { $0.name = "it-no-role" }, metadata: admin)
             }
             await expectStatus(.invalidArgument, "CreateApiKey expiring in the past") {
-                _ = try await gateway.createApiKey(.with {
-                    $0.name = "it-expired"
-                    $0.role = .viewer
-                    $0.expiresAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
-                }, metadata: admin)
+                _ = try await gateway.createApiKey(
+                    .with {
+                        $0.name = "it-expired"
+                        $0.role = .viewer
+                        $0.expiresAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                    }, metadata: admin)
             }
 
             let viewer = bearer(viewerKey.secret)
@@ -120,10 +123,11 @@ struct GatewayProcessTests {
                 ("viewer", viewer), ("analyst", analyst), ("agent", agent), ("admin", admin),
             ]
 
-            let customer = try await gateway.createCustomer(.with {
-                $0.givenName = "Matrix"
-                $0.familyName = "Customer"
-            }, metadata: agent)
+            let customer = try await gateway.createCustomer(
+                .with {
+                    $0.givenName = "Matrix"
+                    $0.familyName = "Customer"
+                }, metadata: agent)
             let lookup = Customer360_V1_GetCustomer360Request.with { $0.customerID = customer.customerID }
 
             // view: everyone.
@@ -147,32 +151,36 @@ struct GatewayProcessTests {
             // write: agents and admins.
             for role in roles.prefix(2) {
                 await expectStatus(.permissionDenied, "CreateCustomer as \(role.name)") {
-                    _ = try await gateway.createCustomer(.with { $0.givenName = "Denied \(role.name)" },
-                                                         metadata: role.metadata)
+                    _ = try await gateway.createCustomer(
+                        .with { $0.givenName = "Denied \(role.name)" },
+                        metadata: role.metadata)
                 }
             }
             for role in roles.suffix(2) {
                 await expectOK("CreateCustomer as \(role.name)") {
-                    _ = try await gateway.createCustomer(.with { $0.givenName = "Allowed \(role.name)" },
-                                                         metadata: role.metadata)
+                    _ = try await gateway.createCustomer(
+                        .with { $0.givenName = "Allowed \(role.name)" },
+                        metadata: role.metadata)
                 }
             }
             // administer: admins only.
             for role in roles.prefix(3) {
                 await expectStatus(.permissionDenied, "CreateApiKey as \(role.name)") {
-                    _ = try await gateway.createApiKey(.with {
-                        $0.name = "it-escalation"
-                        $0.role = .admin
-                    }, metadata: role.metadata)
+                    _ = try await gateway.createApiKey(
+                        .with {
+                            $0.name = "it-escalation"
+                            $0.role = .admin
+                        }, metadata: role.metadata)
                 }
                 await expectStatus(.permissionDenied, "ListAuditLog as \(role.name)") {
                     _ = try await gateway.listAuditLog(.init(), metadata: role.metadata)
                 }
                 await expectStatus(.permissionDenied, "EraseCustomer as \(role.name)") {
-                    _ = try await gateway.eraseCustomer(.with {
-                        $0.customerID = customer.customerID
-                        $0.reason = "test"
-                    }, metadata: role.metadata)
+                    _ = try await gateway.eraseCustomer(
+                        .with {
+                            $0.customerID = customer.customerID
+                            $0.reason = "test"
+                        }, metadata: role.metadata)
                 }
                 await expectStatus(.permissionDenied, "ExportCustomerData as \(role.name)") {
                     _ = try await exportChunks(gateway, customer.customerID, metadata: role.metadata)
@@ -225,18 +233,23 @@ struct GatewayProcessTests {
             #expect(all.map(\.name) == ["it-agent", "it-analyst", "it-viewer", "bootstrap admin"])
 
             // Key management is audited, failures included.
-            let adminLog = try await gateway.listAuditLog(.with {
-                $0.actions = [.admin]
-                $0.page.pageSize = 100
-            }, metadata: admin).records
+            let adminLog = try await gateway.listAuditLog(
+                .with {
+                    $0.actions = [.admin]
+                    $0.page.pageSize = 100
+                }, metadata: admin
+            ).records
             #expect(adminLog.allSatisfy { $0.actorKeyID == bootstrap.keyID && $0.actorRole == .admin }, "\(adminLog)")
             #expect(adminLog.filter { rpcName($0) == "CreateApiKey" }.map(\.statusCode) == ["OK", "OK", "OK"])
-            #expect(adminLog.filter { rpcName($0) == "RevokeApiKey" }.map(\.statusCode)
-                == ["NOT_FOUND", "FAILED_PRECONDITION", "OK", "OK"], "\(adminLog)")
+            #expect(
+                adminLog.filter { rpcName($0) == "RevokeApiKey" }.map(\.statusCode)
+                    == ["NOT_FOUND", "FAILED_PRECONDITION", "OK", "OK"], "\(adminLog)")
         }
     }
 
-    @Test("an agent's writes show in the 360° view, by id and by email, with personal data; a viewer sees it redacted; the audit log has each read and write with its actor, newest first")
+    @Test(
+        "an agent's writes show in the 360° view, by id and by email, with personal data; a viewer sees it redacted; the audit log has each read and write with its actor, newest first"
+    )
     func writesShowInTheViewAndTheAuditLog() async throws {
         try await withGatewayStack { stack in
             let ada = try await SeededCustomer(stack)
@@ -246,12 +259,13 @@ struct GatewayProcessTests {
             let id = ada.customerID
 
             let byID = try await gateway.getCustomer360(.with { $0.customerID = id }, metadata: agent)
-            let byEmail = try await gateway.getCustomer360(.with {
-                $0.identifier = .with {
-                    $0.kind = .email
-                    $0.value = email
-                }
-            }, metadata: agent)
+            let byEmail = try await gateway.getCustomer360(
+                .with {
+                    $0.identifier = .with {
+                        $0.kind = .email
+                        $0.value = email
+                    }
+                }, metadata: agent)
             for view in [byID, byEmail] {
                 #expect(view.customerID == id)
                 #expect(view.missingSections.isEmpty, "\(view.sectionStatuses)")
@@ -284,10 +298,12 @@ struct GatewayProcessTests {
             #expect(redacted.successPlans.map(\.planID) == [plan.planID])
 
             // The audit log: three reads and four writes about Ada, newest first.
-            let adaLog = try await gateway.listAuditLog(.with {
-                $0.customerID = id
-                $0.page.pageSize = 100
-            }, metadata: admin).records
+            let adaLog = try await gateway.listAuditLog(
+                .with {
+                    $0.customerID = id
+                    $0.page.pageSize = 100
+                }, metadata: admin
+            ).records
             #expect(adaLog.allSatisfy { $0.customerID == id && $0.statusCode == "OK" }, "\(adaLog)")
             #expect(adaLog.allSatisfy { !$0.requestID.isEmpty && !$0.clientAddress.isEmpty }, "\(adaLog)")
             let instants = adaLog.map(\.occurredAt.date)
@@ -297,22 +313,29 @@ struct GatewayProcessTests {
             #expect(reads.map(\.actorKeyID) == [viewerKey.apiKey.keyID, agentKey.apiKey.keyID, agentKey.apiKey.keyID])
             #expect(reads.map(\.actorRole) == [.viewer, .agent, .agent])
             let writes = adaLog.filter { $0.action == .write }
-            #expect(writes.map(rpcName) == ["CreateSuccessPlan", "RecordResponse", "RecordTouchpoint", "CreateCustomer"],
-                    "\(writes)")
+            #expect(
+                writes.map(rpcName) == ["CreateSuccessPlan", "RecordResponse", "RecordTouchpoint", "CreateCustomer"],
+                "\(writes)")
             #expect(writes.allSatisfy { $0.actorKeyID == agentKey.apiKey.keyID && $0.actorRole == .agent })
             #expect(adaLog.count == reads.count + writes.count, "\(adaLog)")
-            let onlyWrites = try await gateway.listAuditLog(.with {
-                $0.customerID = id
-                $0.actions = [.write]
-            }, metadata: admin).records
+            let onlyWrites = try await gateway.listAuditLog(
+                .with {
+                    $0.customerID = id
+                    $0.actions = [.write]
+                }, metadata: admin
+            ).records
             #expect(onlyWrites.map(\.auditID) == writes.map(\.auditID))
-            let byViewer = try await gateway.listAuditLog(.with { $0.actorKeyID = viewerKey.apiKey.keyID },
-                                                          metadata: admin).records
+            let byViewer = try await gateway.listAuditLog(
+                .with { $0.actorKeyID = viewerKey.apiKey.keyID },
+                metadata: admin
+            ).records
             #expect(byViewer.map(\.customerID) == [id] && byViewer.map(rpcName) == ["GetCustomer360"])
         }
     }
 
-    @Test("ExportCustomerData streams one numbered JSON document with every service's part; EraseCustomer empties every service, a second one finds nothing, and both are audited")
+    @Test(
+        "ExportCustomerData streams one numbered JSON document with every service's part; EraseCustomer empties every service, a second one finds nothing, and both are audited"
+    )
     func exportThenErase() async throws {
         try await withGatewayStack { stack in
             let ada = try await SeededCustomer(stack)
@@ -327,7 +350,9 @@ struct GatewayProcessTests {
             #expect(chunks.dropLast().allSatisfy { !$0.last })
             #expect(chunks.last?.missingServices.isEmpty == true)
             let document = try exportDocument(chunks)
-            let expectedKeys: Set<String> = ["customer_id", "profile", "interaction", "feedback", "success", "outreach", "missing"]
+            let expectedKeys: Set<String> = [
+                "customer_id", "profile", "interaction", "feedback", "success", "outreach", "missing",
+            ]
             #expect(Set(document.keys).isSuperset(of: expectedKeys), "\(document.keys.sorted())")
             #expect((document["customer_id"] as? String) == id)
             #expect((document["missing"] as? [Any])?.isEmpty == true)
@@ -352,7 +377,8 @@ struct GatewayProcessTests {
             }
             let erasedAgain = try await gateway.eraseCustomer(erasure, metadata: admin)
             #expect(erasedAgain.complete, "\(erasedAgain)")
-            let outcomes = Dictionary(erasedAgain.results.map { ($0.service, $0.outcome) }, uniquingKeysWith: { first, _ in first })
+            let outcomes = Dictionary(
+                erasedAgain.results.map { ($0.service, $0.outcome) }, uniquingKeysWith: { first, _ in first })
             for service in ["interaction", "feedback", "success"] {
                 #expect(outcomes[service] == .nothingToErase, "\(service): \(erasedAgain.results)")
             }
@@ -362,46 +388,57 @@ struct GatewayProcessTests {
                 _ = try await gateway.getCustomer360(.with { $0.customerID = id }, metadata: agent)
             }
             await expectStatus(.notFound, "the 360° view of an erased customer by email") {
-                _ = try await gateway.getCustomer360(.with {
-                    $0.identifier = .with {
-                        $0.kind = .email
-                        $0.value = email
-                    }
-                }, metadata: agent)
+                _ = try await gateway.getCustomer360(
+                    .with {
+                        $0.identifier = .with {
+                            $0.kind = .email
+                            $0.value = email
+                        }
+                    }, metadata: agent)
             }
-            let privacyLog = try await gateway.listAuditLog(.with {
-                $0.customerID = id
-                $0.actions = [.export, .erase]
-            }, metadata: admin).records
+            let privacyLog = try await gateway.listAuditLog(
+                .with {
+                    $0.customerID = id
+                    $0.actions = [.export, .erase]
+                }, metadata: admin
+            ).records
             #expect(privacyLog.map(\.action) == [.erase, .erase, .export], "\(privacyLog)")
             #expect(privacyLog.allSatisfy { $0.actorRole == .admin && $0.statusCode == "OK" })
         }
     }
 
-    @Test("with feedback- and success-service stopped, the 360° view, the KPI dashboard and an export are partial and name what is missing, never failed")
+    @Test(
+        "with feedback- and success-service stopped, the 360° view, the KPI dashboard and an export are partial and name what is missing, never failed"
+    )
     func partialWhenServicesAreDown() async throws {
         try await withGatewayStack { stack in
             let gateway = stack.gateway
             let admin = bearer(stack.adminSecret)
-            let agent = bearer(try await gateway.createApiKey(.with {
-                $0.name = "it-agent"
-                $0.role = .agent
-            }, metadata: admin).secret)
+            let agent = bearer(
+                try await gateway.createApiKey(
+                    .with {
+                        $0.name = "it-agent"
+                        $0.role = .agent
+                    }, metadata: admin
+                ).secret)
             let now = Date()
-            let babak = try await gateway.createCustomer(.with {
-                $0.givenName = "Babak"
-                $0.familyName = "Partial"
-            }, metadata: agent).customerID
-            _ = try await gateway.recordTouchpoint(.with {
-                $0.customerID = babak
-                $0.touchpoint = .with {
-                    $0.eventID = "it-gw-babak-login"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-120))
-                    $0.channel = .app
-                    $0.kind = .login
-                    $0.direction = .inbound
-                }
-            }, metadata: agent)
+            let babak = try await gateway.createCustomer(
+                .with {
+                    $0.givenName = "Babak"
+                    $0.familyName = "Partial"
+                }, metadata: agent
+            ).customerID
+            _ = try await gateway.recordTouchpoint(
+                .with {
+                    $0.customerID = babak
+                    $0.touchpoint = .with {
+                        $0.eventID = "it-gw-babak-login"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-120))
+                        $0.channel = .app
+                        $0.kind = .login
+                        $0.direction = .inbound
+                    }
+                }, metadata: agent)
 
             #expect(try await stack.feedbackProcess.terminate() == .exited(0))
             #expect(try await stack.successProcess.terminate() == .exited(0))
@@ -456,64 +493,74 @@ private struct SeededCustomer {
         let gateway = stack.gateway
         let admin = bearer(stack.adminSecret)
         self.admin = admin
-        viewerKey = try await gateway.createApiKey(.with {
-            $0.name = "it-viewer"
-            $0.role = .viewer
-        }, metadata: admin)
-        agentKey = try await gateway.createApiKey(.with {
-            $0.name = "it-agent"
-            $0.role = .agent
-        }, metadata: admin)
+        viewerKey = try await gateway.createApiKey(
+            .with {
+                $0.name = "it-viewer"
+                $0.role = .viewer
+            }, metadata: admin)
+        agentKey = try await gateway.createApiKey(
+            .with {
+                $0.name = "it-agent"
+                $0.role = .agent
+            }, metadata: admin)
         let agent = bearer(agentKey.secret)
         let (email, messageBody, comment) = (self.email, self.messageBody, self.comment)
         let now = Date()
-        let ada = try await gateway.createCustomer(.with {
-            $0.identifiers = [.with {
-                $0.kind = .email
-                $0.value = email
-            }]
-            $0.givenName = "Ada"
-            $0.familyName = "Lovelace"
-            $0.demographics = .with {
-                $0.city = "Tehran"
-                $0.countryCode = "IR"
-            }
-        }, metadata: agent).customerID
-        let touchpoint = try await gateway.recordTouchpoint(.with {
-            $0.customerID = ada
-            $0.touchpoint = .with {
-                $0.eventID = "it-gw-ada-message"
-                $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-600))
-                $0.channel = .email
-                $0.kind = .message
-                $0.direction = .inbound
-                $0.body = messageBody
-            }
-        }, metadata: agent)
+        let ada = try await gateway.createCustomer(
+            .with {
+                $0.identifiers = [
+                    .with {
+                        $0.kind = .email
+                        $0.value = email
+                    }
+                ]
+                $0.givenName = "Ada"
+                $0.familyName = "Lovelace"
+                $0.demographics = .with {
+                    $0.city = "Tehran"
+                    $0.countryCode = "IR"
+                }
+            }, metadata: agent
+        ).customerID
+        let touchpoint = try await gateway.recordTouchpoint(
+            .with {
+                $0.customerID = ada
+                $0.touchpoint = .with {
+                    $0.eventID = "it-gw-ada-message"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-600))
+                    $0.channel = .email
+                    $0.kind = .message
+                    $0.direction = .inbound
+                    $0.body = messageBody
+                }
+            }, metadata: agent)
         #expect(!touchpoint.duplicate && touchpoint.touchpoint.customerID == ada)
         // Surveys are set up on feedback-service itself; the gateway routes only the answers.
-        _ = try await stack.feedback.createSurvey(.with {
-            $0.surveyID = "it-gw-nps"
-            $0.surveyType = .nps
-            $0.name = "gateway NPS"
-            $0.question = "How likely are you to recommend us to a friend or colleague?"
-            $0.language = "en"
-            $0.channel = .email
-        })
-        let answer = try await gateway.recordResponse(.with {
-            $0.customerID = ada
-            $0.responseID = "it-gw-ada-nps"
-            $0.surveyID = "it-gw-nps"
-            $0.score = 9
-            $0.comment = comment
-            $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-300))
-        }, metadata: agent)
+        _ = try await stack.feedback.createSurvey(
+            .with {
+                $0.surveyID = "it-gw-nps"
+                $0.surveyType = .nps
+                $0.name = "gateway NPS"
+                $0.question = "How likely are you to recommend us to a friend or colleague?"
+                $0.language = "en"
+                $0.channel = .email
+            })
+        let answer = try await gateway.recordResponse(
+            .with {
+                $0.customerID = ada
+                $0.responseID = "it-gw-ada-nps"
+                $0.surveyID = "it-gw-nps"
+                $0.score = 9
+                $0.comment = comment
+                $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-300))
+            }, metadata: agent)
         #expect(answer.response.customerID == ada && !answer.duplicate)
-        let plan = try await gateway.createSuccessPlan(.with {
-            $0.customerID = ada
-            $0.title = "Onboarding plan"
-            $0.csmOwnerID = "csm-it"
-        }, metadata: agent)
+        let plan = try await gateway.createSuccessPlan(
+            .with {
+                $0.customerID = ada
+                $0.title = "Onboarding plan"
+                $0.csmOwnerID = "csm-it"
+            }, metadata: agent)
         #expect(plan.customerID == ada && !plan.planID.isEmpty)
         customerID = ada
         self.plan = plan

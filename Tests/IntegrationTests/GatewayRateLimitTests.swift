@@ -1,17 +1,19 @@
 import C360Contracts
 import C360TestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRPCCore
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 @Suite("The gateway's rate limit per API key")
 struct GatewayRateLimitTests {
     @Test("over its limit a key gets RESOURCE_EXHAUSTED with retry-after over gRPC, and 429 with Retry-After over HTTP")
     func overTheLimit() async throws {
-        let httpPortFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-gateway-http-\(UUID()).port")
+        let httpPortFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "c360-gateway-http-\(UUID()).port")
         defer { try? FileManager.default.removeItem(at: httpPortFile) }
         // No backends are needed: ListApiKeys is the gateway's own.
         // Burst 2, then one call per 50 s: the first two calls pass and every later one in this test is refused, however
@@ -30,7 +32,9 @@ struct GatewayRateLimitTests {
             }
             #expect(error?.code == .resourceExhausted, "\(String(describing: error))")
             #expect(error?.message.contains("rate limit") == true, "\(String(describing: error?.message))")
-            let retryAfter = error?.metadata[stringValues: "retry-after"].first(where: { _ in true }).flatMap { Int($0) }
+            let retryAfter = error?.metadata[stringValues: "retry-after"].first(where: { _ in true }).flatMap {
+                Int($0)
+            }
             #expect(retryAfter.map { (1...50).contains($0) } == true, "retry-after \(String(describing: retryAfter))")
 
             // The same key over HTTP is refused too: 429 with Retry-After in whole seconds.

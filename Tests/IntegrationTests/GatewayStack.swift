@@ -45,37 +45,51 @@ func withGatewayStack(tls: DevCertificates? = nil, _ body: (GatewayStack) async 
     defer { try? FileManager.default.removeItem(at: httpPortFile) }
     let own = { (name: String) in tls?.arguments(for: name) ?? [] }
     let asOperator = try tls?.clientSecurity(as: "operator") ?? .plaintext
-    try await withService("profile-service", arguments: own("profile-service"), security: asOperator) { profileProcess, _ in
+    try await withService("profile-service", arguments: own("profile-service"), security: asOperator) {
+        profileProcess, _ in
         let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
-        try await withService("interaction-service", arguments: profilePeer + own("interaction-service"),
-                              security: asOperator) { interactionProcess, _ in
-            try await withService("feedback-service", arguments: profilePeer + own("feedback-service"),
-                                  security: asOperator) { feedbackProcess, feedbackClient in
-                let peers = profilePeer + [
-                    "--interaction-addr", "\(interactionProcess.address)",
-                    "--feedback-addr", "\(feedbackProcess.address)",
-                ]
-                try await withService("success-service", arguments: peers + own("success-service"),
-                                      security: asOperator) { successProcess, _ in
+        try await withService(
+            "interaction-service", arguments: profilePeer + own("interaction-service"),
+            security: asOperator
+        ) { interactionProcess, _ in
+            try await withService(
+                "feedback-service", arguments: profilePeer + own("feedback-service"),
+                security: asOperator
+            ) { feedbackProcess, feedbackClient in
+                let peers =
+                    profilePeer + [
+                        "--interaction-addr", "\(interactionProcess.address)",
+                        "--feedback-addr", "\(feedbackProcess.address)",
+                    ]
+                try await withService(
+                    "success-service", arguments: peers + own("success-service"),
+                    security: asOperator
+                ) { successProcess, _ in
                     let successPeer = ["--success-addr", "\(successProcess.address)"]
-                    try await withService("outreach-service", arguments: peers + successPeer + own("outreach-service"),
-                                          security: asOperator) { outreachProcess, _ in
-                        let gatewayArguments = peers + successPeer + [
-                            "--outreach-addr", "\(outreachProcess.address)",
-                            "--peer-deadline-ms", "\(peerDeadlineMs)",
-                            // The JSON API/dashboard listener defaults to 8080; parallel tests need a free port each.
-                            "--http-port", "0", "--http-port-file", httpPortFile.path,
-                        ] + own("gateway")
-                        try await withService("gateway", arguments: gatewayArguments,
-                                              security: tls?.serverOnlySecurity ?? .plaintext) { gatewayProcess, gatewayClient in
+                    try await withService(
+                        "outreach-service", arguments: peers + successPeer + own("outreach-service"),
+                        security: asOperator
+                    ) { outreachProcess, _ in
+                        let gatewayArguments =
+                            peers + successPeer + [
+                                "--outreach-addr", "\(outreachProcess.address)",
+                                "--peer-deadline-ms", "\(peerDeadlineMs)",
+                                // The JSON API/dashboard listener defaults to 8080; parallel tests need a free port each.
+                                "--http-port", "0", "--http-port-file", httpPortFile.path,
+                            ] + own("gateway")
+                        try await withService(
+                            "gateway", arguments: gatewayArguments,
+                            security: tls?.serverOnlySecurity ?? .plaintext
+                        ) { gatewayProcess, gatewayClient in
                             let secret = try await bootstrapSecret(of: gatewayProcess)
                             let httpPort = try await portInFile(httpPortFile, of: gatewayProcess)
-                            try await body(GatewayStack(
-                                profileProcess: profileProcess, interactionProcess: interactionProcess,
-                                feedbackProcess: feedbackProcess, successProcess: successProcess,
-                                gatewayProcess: gatewayProcess, gateway: GatewayClient(wrapping: gatewayClient),
-                                feedback: SurveyClient(wrapping: feedbackClient), adminSecret: secret,
-                                httpPort: httpPort))
+                            try await body(
+                                GatewayStack(
+                                    profileProcess: profileProcess, interactionProcess: interactionProcess,
+                                    feedbackProcess: feedbackProcess, successProcess: successProcess,
+                                    gatewayProcess: gatewayProcess, gateway: GatewayClient(wrapping: gatewayClient),
+                                    feedback: SurveyClient(wrapping: feedbackClient), adminSecret: secret,
+                                    httpPort: httpPort))
                         }
                     }
                 }
@@ -101,10 +115,11 @@ func bootstrapSecret(of gateway: ServiceProcess) async throws -> String {
             if text.hasSuffix("\n"), !secret.isEmpty { return secret }
         }
         guard ContinuousClock.now < deadline else {
-            throw GatewayTestFailure(description: """
-                no admin secret in \(file.path) 5 s after the gateway listened; log tail:
-                \(gateway.logTail())
-                """)
+            throw GatewayTestFailure(
+                description: """
+                    no admin secret in \(file.path) 5 s after the gateway listened; log tail:
+                    \(gateway.logTail())
+                    """)
         }
         try await Task.sleep(for: .milliseconds(20))
     }
@@ -115,13 +130,14 @@ func portInFile(_ file: URL, of process: ServiceProcess) async throws -> Int {
     let deadline = ContinuousClock.now + .seconds(5)
     while true {
         if let data = try? Data(contentsOf: file),
-           let port = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+            let port = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        {
             return port
         }
         guard ContinuousClock.now < deadline else {
-            throw GatewayTestFailure(description: "no port in \(file.path) 5 s after start; log tail:\n\(process.logTail())")
+            throw GatewayTestFailure(
+                description: "no port in \(file.path) 5 s after start; log tail:\n\(process.logTail())")
         }
         try await Task.sleep(for: .milliseconds(20))
     }
 }
-

@@ -28,8 +28,10 @@ private let soloArguments: [String: [String]] = [
 
 /// The gateway's arguments: the given peers, the others nowhere, and a free HTTP port.
 private func gatewayArguments(interaction: String = nowhere, success: String = nowhere) -> [String] {
-    ["--profile-addr", nowhere, "--interaction-addr", interaction, "--feedback-addr", nowhere,
-     "--success-addr", success, "--http-port", "0"]
+    [
+        "--profile-addr", nowhere, "--interaction-addr", interaction, "--feedback-addr", nowhere,
+        "--success-addr", success, "--http-port", "0",
+    ]
 }
 
 /// How a stream the test held open ended.
@@ -235,7 +237,8 @@ struct GracefulShutdownTests {
                 }
 
                 // Then NOT_SERVING came while the call was still open, the call then completes, and the gateway exits.
-                #expect(heard == [.serving, .notServing], "health must turn NOT_SERVING before the in-flight call ends")
+                #expect(
+                    heard == [.serving, .notServing], "health must turn NOT_SERVING before the in-flight call ends")
                 released.finish()
                 let answer = try await call.value
                 #expect(answer.stored == 0 && answer.rejected == 0)
@@ -244,8 +247,9 @@ struct GracefulShutdownTests {
         }
     }
 
-    @Test("a health Watch hears NOT_SERVING after SIGTERM, then ends with UNAVAILABLE, and the process exits 0",
-          arguments: ["profile-service", "interaction-service", "feedback-service", "success-service", "gateway"])
+    @Test(
+        "a health Watch hears NOT_SERVING after SIGTERM, then ends with UNAVAILABLE, and the process exits 0",
+        arguments: ["profile-service", "interaction-service", "feedback-service", "success-service", "gateway"])
     func healthWatchEndsWithUnavailable(_ executable: String) async throws {
         try await withService(executable, arguments: soloArguments[executable] ?? []) { process, client in
             let termination = Termination(of: process)
@@ -269,8 +273,9 @@ struct GracefulShutdownTests {
 
     // MARK: - WatchAlerts
 
-    @Test("the gateway exits 0 promptly on SIGTERM after a client gave up on WatchAlerts at its deadline",
-          arguments: GatewayWatch.allCases)
+    @Test(
+        "the gateway exits 0 promptly on SIGTERM after a client gave up on WatchAlerts at its deadline",
+        arguments: GatewayWatch.allCases)
     func abandonedWatchThroughTheGateway(_ route: GatewayWatch) async throws {
         try await withService("success-service", arguments: soloArguments["success-service"] ?? []) { success, _ in
             let arguments = gatewayArguments(success: "\(success.address)")
@@ -290,8 +295,9 @@ struct GracefulShutdownTests {
         }
     }
 
-    @Test("the gateway exits 0 promptly on SIGTERM after a client cancelled its WatchAlerts",
-          arguments: GatewayWatch.allCases)
+    @Test(
+        "the gateway exits 0 promptly on SIGTERM after a client cancelled its WatchAlerts",
+        arguments: GatewayWatch.allCases)
     func cancelledWatchThroughTheGateway(_ route: GatewayWatch) async throws {
         try await withService("success-service", arguments: soloArguments["success-service"] ?? []) { success, _ in
             let arguments = gatewayArguments(success: "\(success.address)")
@@ -312,8 +318,9 @@ struct GracefulShutdownTests {
         }
     }
 
-    @Test("a WatchAlerts stream open through the gateway ends with UNAVAILABLE on its SIGTERM, and the gateway exits 0",
-          arguments: GatewayWatch.allCases)
+    @Test(
+        "a WatchAlerts stream open through the gateway ends with UNAVAILABLE on its SIGTERM, and the gateway exits 0",
+        arguments: GatewayWatch.allCases)
     func liveWatchThroughTheGateway(_ route: GatewayWatch) async throws {
         try await withService("success-service", arguments: soloArguments["success-service"] ?? []) { success, _ in
             let arguments = gatewayArguments(success: "\(success.address)")
@@ -344,8 +351,9 @@ struct GracefulShutdownTests {
 
     // MARK: - Exports
 
-    @Test("an export stream open at SIGTERM ends — whole, or cut with UNAVAILABLE — and its process exits 0",
-          arguments: ExportStream.allCases)
+    @Test(
+        "an export stream open at SIGTERM ends — whole, or cut with UNAVAILABLE — and its process exits 0",
+        arguments: ExportStream.allCases)
     func exportAtShutdown(_ export: ExportStream) async throws {
         try await withProfileAnd(export.executable) { process, client, ada in
             let (end, exit) = try await terminate(process) { opened in

@@ -3,8 +3,8 @@ import C360Contracts
 import C360TestSupport
 import Foundation
 import GRPCCore
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 /// Which sections of the 360° view each service fills.
@@ -27,8 +27,9 @@ private final class LoadTally: Sendable {
 
 @Suite("Independent lifecycle", .serialized)
 struct IndependentLifecycleTests {
-    @Test("each service stops and restarts under light load: the view goes partial, then whole again, with no caller restarted",
-          .timeLimit(.minutes(5)))
+    @Test(
+        "each service stops and restarts under light load: the view goes partial, then whole again, with no caller restarted",
+        .timeLimit(.minutes(5)))
     func restartEachServiceInTurn() async throws {
         try await withGatewayStack { stack in
             let admin = bearer(stack.adminSecret)
@@ -42,8 +43,9 @@ struct IndependentLifecycleTests {
             let load = Task {
                 while !Task.isCancelled {
                     do {
-                        _ = try await gateway.getCustomer360(.with { $0.customerID = ada }, metadata: admin,
-                                                             options: .deadline(.seconds(10)))
+                        _ = try await gateway.getCustomer360(
+                            .with { $0.customerID = ada }, metadata: admin,
+                            options: .deadline(.seconds(10)))
                         tally.recordAnswer()
                     } catch {
                         tally.recordFailure(error)
@@ -54,19 +56,26 @@ struct IndependentLifecycleTests {
             defer { load.cancel() }
 
             let processes = [
-                ("interaction-service", stack.interactionProcess, ["--profile-addr", "\(stack.profileProcess.address)"]),
+                (
+                    "interaction-service", stack.interactionProcess,
+                    ["--profile-addr", "\(stack.profileProcess.address)"]
+                ),
                 ("feedback-service", stack.feedbackProcess, ["--profile-addr", "\(stack.profileProcess.address)"]),
-                ("success-service", stack.successProcess, [
-                    "--profile-addr", "\(stack.profileProcess.address)",
-                    "--interaction-addr", "\(stack.interactionProcess.address)",
-                    "--feedback-addr", "\(stack.feedbackProcess.address)",
-                ]),
+                (
+                    "success-service", stack.successProcess,
+                    [
+                        "--profile-addr", "\(stack.profileProcess.address)",
+                        "--interaction-addr", "\(stack.interactionProcess.address)",
+                        "--feedback-addr", "\(stack.feedbackProcess.address)",
+                    ]
+                ),
                 ("profile-service", stack.profileProcess, []),
             ]
             var restarted: [ServiceProcess] = []
             do {
                 try await restartInTurn(processes, restarted: &restarted, gateway: gateway, ada: ada, admin: admin)
-                try await checkAfterRestarts(stack, restarted: &restarted, load: load, tally: tally, ada: ada, admin: admin)
+                try await checkAfterRestarts(
+                    stack, restarted: &restarted, load: load, tally: tally, ada: ada, admin: admin)
             } catch {
                 await stop(restarted)
                 throw error
@@ -111,7 +120,8 @@ struct IndependentLifecycleTests {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
             do {
-                let recorded = try await gateway.recordTouchpoint(touchpoint("lifecycle-2", for: grace), metadata: admin)
+                let recorded = try await gateway.recordTouchpoint(
+                    touchpoint("lifecycle-2", for: grace), metadata: admin)
                 #expect(recorded.touchpoint.customerID == grace)
                 break
             } catch let error as RPCError where error.code == .unavailable && ContinuousClock.now < deadline {
@@ -126,16 +136,19 @@ struct IndependentLifecycleTests {
         // The gateway itself: the test's client (not restarted) reconnects once it is back on its port.
         let gatewayProcess = stack.gatewayProcess
         #expect(try await gatewayProcess.terminate() == .exited(0))
-        let gatewayAgain = try await ServiceProcess.start("gateway", arguments: [
-            "--profile-addr", "\(stack.profileProcess.address)",
-            "--interaction-addr", "\(stack.interactionProcess.address)",
-            "--feedback-addr", "\(stack.feedbackProcess.address)",
-            "--success-addr", "\(stack.successProcess.address)",
-            "--peer-deadline-ms", "\(peerDeadlineMs)", "--http-port", "0",
-            "--port", "\(gatewayProcess.port)",
-        ], dataDirectory: gatewayProcess.dataDirectory)
+        let gatewayAgain = try await ServiceProcess.start(
+            "gateway",
+            arguments: [
+                "--profile-addr", "\(stack.profileProcess.address)",
+                "--interaction-addr", "\(stack.interactionProcess.address)",
+                "--feedback-addr", "\(stack.feedbackProcess.address)",
+                "--success-addr", "\(stack.successProcess.address)",
+                "--peer-deadline-ms", "\(peerDeadlineMs)", "--http-port", "0",
+                "--port", "\(gatewayProcess.port)",
+            ], dataDirectory: gatewayProcess.dataDirectory)
         restarted.append(gatewayAgain)
-        try await waitForView(gateway, ada, admin, "a whole view through the restarted gateway", timeout: .seconds(30)) {
+        try await waitForView(gateway, ada, admin, "a whole view through the restarted gateway", timeout: .seconds(30))
+        {
             $0.missingSections.isEmpty
         }
     }
@@ -170,8 +183,9 @@ private func waitForView(
     var last = "no answer yet"
     while ContinuousClock.now < deadline {
         do {
-            let view = try await gateway.getCustomer360(.with { $0.customerID = customer }, metadata: metadata,
-                                                        options: .deadline(.seconds(5)))
+            let view = try await gateway.getCustomer360(
+                .with { $0.customerID = customer }, metadata: metadata,
+                options: .deadline(.seconds(5)))
             if condition(view) { return }
             last = "missing sections \(view.missingSections)"
         } catch {

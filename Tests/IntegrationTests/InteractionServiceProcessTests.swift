@@ -9,35 +9,41 @@ import Testing
 
 @Suite("interaction-service and profile-service executables together over TCP")
 struct InteractionServiceProcessTests {
-    @Test("events are checked against the real profile-service, merged ids land on the survivor, and a kill -9 keeps them")
+    @Test(
+        "events are checked against the real profile-service, merged ids land on the survivor, and a kill -9 keeps them"
+    )
     func endToEnd() async throws {
         try await withService("profile-service") { profileProcess, profileClient in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
             let ada = try await profiles.createCustomer(.with { $0.givenName = "Ada" }).customerID
             let duplicate = try await profiles.createCustomer(.with { $0.givenName = "Ada (old account)" }).customerID
-            _ = try await profiles.mergeCustomers(.with {
-                $0.customerID = ada
-                $0.mergedID = duplicate
-            })
+            _ = try await profiles.mergeCustomers(
+                .with {
+                    $0.customerID = ada
+                    $0.mergedID = duplicate
+                })
             let unknown = "01900000-0000-7000-8000-0000000000ff"
             let profileAddress = "\(profileProcess.address)"
 
-            let first = try await ServiceProcess.start("interaction-service", arguments: ["--profile-addr", profileAddress])
+            let first = try await ServiceProcess.start(
+                "interaction-service", arguments: ["--profile-addr", profileAddress])
             let response = try await withConnectedClient(to: first.address) { client in
                 try await waitUntilServing(client, process: first)
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
                 return try await interactions.recordTouchpoints { writer in
                     for (index, customer) in [ada, duplicate, unknown, ada].enumerated() {
-                        try await writer.write(.with {
-                            $0.customerID = customer
-                            $0.touchpoint = .with {
-                                $0.eventID = "it-\(index)"
-                                $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-Double(index) * 60))
-                                $0.channel = .app
-                                $0.kind = .login
-                                $0.direction = .inbound
-                            }
-                        })
+                        try await writer.write(
+                            .with {
+                                $0.customerID = customer
+                                $0.touchpoint = .with {
+                                    $0.eventID = "it-\(index)"
+                                    $0.occurredAt = Google_Protobuf_Timestamp(
+                                        date: Date().addingTimeInterval(-Double(index) * 60))
+                                    $0.channel = .app
+                                    $0.kind = .login
+                                    $0.direction = .inbound
+                                }
+                            })
                     }
                 }
             }
@@ -45,8 +51,10 @@ struct InteractionServiceProcessTests {
             #expect(response.rejections.first?.code == "FAILED_PRECONDITION")
             #expect(try await first.kill() == .signaled(SIGKILL))
 
-            try await withService("interaction-service", arguments: ["--profile-addr", profileAddress],
-                                  dataDirectory: first.dataDirectory) { _, client in
+            try await withService(
+                "interaction-service", arguments: ["--profile-addr", profileAddress],
+                dataDirectory: first.dataDirectory
+            ) { _, client in
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
                 let timeline = try await interactions.listTimeline(.with { $0.customerID = ada })
                 #expect(timeline.touchpoints.map(\.eventID) == ["it-0", "it-1", "it-3"])
@@ -58,13 +66,16 @@ struct InteractionServiceProcessTests {
         }
     }
 
-    @Test("a touchpoint for a merged-away id is stored under the survivor, though that id was written to just before the merge")
+    @Test(
+        "a touchpoint for a merged-away id is stored under the survivor, though that id was written to just before the merge"
+    )
     func unaryWriteAfterMerge() async throws {
         try await withMergeAfterFirstWrite { interactions, survivor, merged in
-            let response = try await interactions.recordTouchpoint(.with {
-                $0.customerID = merged
-                $0.touchpoint = Self.login("after-merge")
-            })
+            let response = try await interactions.recordTouchpoint(
+                .with {
+                    $0.customerID = merged
+                    $0.touchpoint = Self.login("after-merge")
+                })
             #expect(response.touchpoint.customerID == survivor)
         }
     }
@@ -73,10 +84,11 @@ struct InteractionServiceProcessTests {
     func streamedWriteAfterMerge() async throws {
         try await withMergeAfterFirstWrite { interactions, survivor, merged in
             let response = try await interactions.recordTouchpoints { writer in
-                try await writer.write(.with {
-                    $0.customerID = merged
-                    $0.touchpoint = Self.login("streamed-after-merge")
-                })
+                try await writer.write(
+                    .with {
+                        $0.customerID = merged
+                        $0.touchpoint = Self.login("streamed-after-merge")
+                    })
             }
             #expect(response.stored == 1)
             // The merge carries the earlier touchpoint over too, once interaction-service has applied it.
@@ -101,23 +113,27 @@ struct InteractionServiceProcessTests {
     /// Given two customers, a touchpoint for the second (so interaction-service has seen it as a live customer), and
     /// then the second merged into the first, runs `body` with (interaction client, survivor, merged-away id).
     func withMergeAfterFirstWrite(
-        _ body: (Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>, String, String) async throws -> Void
+        _ body: (Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>, String, String) async throws ->
+            Void
     ) async throws {
         try await withService("profile-service") { profileProcess, profileClient in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
             let survivor = try await profiles.createCustomer(.with { $0.givenName = "Survivor" }).customerID
             let merged = try await profiles.createCustomer(.with { $0.givenName = "Duplicate" }).customerID
-            try await withService("interaction-service", arguments: ["--profile-addr", "\(profileProcess.address)"]) { _, client in
+            try await withService("interaction-service", arguments: ["--profile-addr", "\(profileProcess.address)"]) {
+                _, client in
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
-                let before = try await interactions.recordTouchpoint(.with {
-                    $0.customerID = merged
-                    $0.touchpoint = Self.login("before-merge")
-                })
+                let before = try await interactions.recordTouchpoint(
+                    .with {
+                        $0.customerID = merged
+                        $0.touchpoint = Self.login("before-merge")
+                    })
                 #expect(before.touchpoint.customerID == merged)
-                _ = try await profiles.mergeCustomers(.with {
-                    $0.customerID = survivor
-                    $0.mergedID = merged
-                })
+                _ = try await profiles.mergeCustomers(
+                    .with {
+                        $0.customerID = survivor
+                        $0.mergedID = merged
+                    })
                 try await body(interactions, survivor, merged)
             }
         }
@@ -129,19 +145,21 @@ struct InteractionServiceProcessTests {
         try await withService("interaction-service", arguments: ["--profile-addr", "127.0.0.1:9"]) { _, client in
             let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
             let error = await #expect(throws: RPCError.self) {
-                _ = try await interactions.recordTouchpoint(.with {
-                    $0.customerID = "01900000-0000-7000-8000-00000000000a"
-                    $0.touchpoint = .with {
-                        $0.eventID = "down-1"
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
-                        $0.channel = .web
-                        $0.kind = .pageView
-                        $0.direction = .inbound
-                    }
-                })
+                _ = try await interactions.recordTouchpoint(
+                    .with {
+                        $0.customerID = "01900000-0000-7000-8000-00000000000a"
+                        $0.touchpoint = .with {
+                            $0.eventID = "down-1"
+                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                            $0.channel = .web
+                            $0.kind = .pageView
+                            $0.direction = .inbound
+                        }
+                    })
             }
             #expect(error?.code == .unavailable)
-            let timeline = try await interactions.listTimeline(.with { $0.customerID = "01900000-0000-7000-8000-00000000000a" })
+            let timeline = try await interactions.listTimeline(
+                .with { $0.customerID = "01900000-0000-7000-8000-00000000000a" })
             #expect(timeline.touchpoints.isEmpty)
         }
     }

@@ -15,23 +15,34 @@ private func writeKey(to file: URL) throws {
 
 @Suite("Key-encryption key rotation with the real profile-service")
 struct KeyRotationTests {
-    @Test("started with a new KEK and the old one retired, profile-service re-wraps every key while serving; then the old KEK is not needed, and alone it is refused")
+    @Test(
+        "started with a new KEK and the old one retired, profile-service re-wraps every key while serving; then the old KEK is not needed, and alone it is refused"
+    )
     func rotateOnline() async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("c360-kek-\(UUID().uuidString)")
         let data = work.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let old = work.appendingPathComponent("old.kek"), new = work.appendingPathComponent("new.kek")
+        let old = work.appendingPathComponent("old.kek")
+        let new = work.appendingPathComponent("new.kek")
         try writeKey(to: old)
         try writeKey(to: new)
 
-        let ids = try await withService("profile-service", arguments: ["--kek-file", old.path], dataDirectory: data) { _, client in
+        let ids = try await withService("profile-service", arguments: ["--kek-file", old.path], dataDirectory: data) {
+            _, client in
             let profiles = Profiles(wrapping: client)
             return try await (0..<20).asyncMap { index in
-                try await profiles.createCustomer(.with {
-                    $0.givenName = "Rotated \(index)"
-                    $0.identifiers = [.with { $0.kind = .email; $0.value = "rotated\(index)@example.org" }]
-                }).customerID
+                try await profiles.createCustomer(
+                    .with {
+                        $0.givenName = "Rotated \(index)"
+                        $0.identifiers = [
+                            .with {
+                                $0.kind = .email
+                                $0.value = "rotated\(index)@example.org"
+                            }
+                        ]
+                    }
+                ).customerID
             }
         }
 
@@ -47,20 +58,27 @@ struct KeyRotationTests {
             #expect(process.logText().contains("key rotation done"), "\(process.logTail())")
         }
 
-        try await withService("profile-service", arguments: ["--kek-file", new.path], dataDirectory: data) { _, client in
+        try await withService("profile-service", arguments: ["--kek-file", new.path], dataDirectory: data) {
+            _, client in
             let profiles = Profiles(wrapping: client)
             for (index, id) in ids.enumerated() {
                 #expect(try await profiles.getCustomer(.with { $0.customerID = id }).givenName == "Rotated \(index)")
             }
-            let found = try await profiles.lookupCustomer(.with {
-                $0.identifier = .with { $0.kind = .email; $0.value = "rotated3@example.org" }
-            })
+            let found = try await profiles.lookupCustomer(
+                .with {
+                    $0.identifier = .with {
+                        $0.kind = .email
+                        $0.value = "rotated3@example.org"
+                    }
+                })
             #expect(found.customerID == ids[3])
         }
 
-        let (status, output) = try runToCompletion("profile-service", [
-            "--data-dir", data.path, "--port", "0", "--kek-file", old.path,
-        ])
+        let (status, output) = try runToCompletion(
+            "profile-service",
+            [
+                "--data-dir", data.path, "--port", "0", "--kek-file", old.path,
+            ])
         #expect(status != 0 && output.contains("which this process was not given"), "\(output)")
     }
 }

@@ -14,8 +14,10 @@ private typealias Transport = HTTP2ClientTransport.Posix
 private let programFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("deploy/loyalty-program.json").path
 
-private func purchase(_ eventID: String, customer: String, order: String, cents: Int64,
-                      kind: Customer360_V1_TouchpointKind = .purchase) -> Customer360_V1_RecordTouchpointRequest {
+private func purchase(
+    _ eventID: String, customer: String, order: String, cents: Int64,
+    kind: Customer360_V1_TouchpointKind = .purchase
+) -> Customer360_V1_RecordTouchpointRequest {
     .with {
         $0.customerID = customer
         $0.touchpoint = .with {
@@ -26,7 +28,10 @@ private func purchase(_ eventID: String, customer: String, order: String, cents:
             $0.kind = kind
             $0.purchase = .with {
                 $0.orderID = order
-                $0.amount = .with { $0.amountMinor = cents; $0.currencyCode = "USD" }
+                $0.amount = .with {
+                    $0.amountMinor = cents
+                    $0.currencyCode = "USD"
+                }
             }
         }
     }
@@ -45,7 +50,8 @@ private func nextLoyaltyChange(
 /// Records `request`, retrying while interaction-service's connection to the restarted profile-service is still
 /// backing off (UNAVAILABLE): its reconnection has no signal a test could wait for.
 private func record(
-    _ request: Customer360_V1_RecordTouchpointRequest, with interactions: Customer360_V1_InteractionService.Client<Transport>
+    _ request: Customer360_V1_RecordTouchpointRequest,
+    with interactions: Customer360_V1_InteractionService.Client<Transport>
 ) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: .seconds(20))
@@ -69,39 +75,48 @@ struct LoyaltyAutomationTests {
         let plain = try await ServiceProcess.start("profile-service", dataDirectory: data)
         let port = plain.port
         do {
-            try await withService("interaction-service", arguments: ["--profile-addr", "\(plain.address)"]) { interaction, client in
+            try await withService("interaction-service", arguments: ["--profile-addr", "\(plain.address)"]) {
+                interaction, client in
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
                 let customerID = try await withConnectedClient(to: plain.address) { client in
                     let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
                     await expectStatus(.failedPrecondition) { _ = try await profiles.getLoyaltyProgram(.init()) }
                     return try await profiles.createCustomer(.with { $0.givenName = "Leila" }).customerID
                 }
-                _ = try await interactions.recordTouchpoint(purchase("p1", customer: customerID, order: "o1", cents: 60_000))
+                _ = try await interactions.recordTouchpoint(
+                    purchase("p1", customer: customerID, order: "o1", cents: 60_000))
                 #expect(try await plain.terminate().isSuccess)
 
                 // Same database and port, now running the program: the feed replays and the purchase is credited.
-                let arguments = ["--port", "\(port)", "--loyalty-program", programFile,
-                                 "--interaction-addr", "\(interaction.address)", "--loyalty-delay-ms", "0"]
+                let arguments = [
+                    "--port", "\(port)", "--loyalty-program", programFile,
+                    "--interaction-addr", "\(interaction.address)", "--loyalty-delay-ms", "0",
+                ]
                 try await withService("profile-service", arguments: arguments, dataDirectory: data) { _, client in
                     let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
                     #expect(try await profiles.getLoyaltyProgram(.init()).tiers.count == 4)
                     var seen = try await nextLoyaltyChange(profiles, customer: customerID, after: 0)
                     var account = try await profiles.getLoyalty(.with { $0.customerID = customerID })
                     #expect(account.balance == 600 && account.tier == .silver)
-                    #expect(account.windowNetSpend.amountMinor == 60_000 && account.windowNetSpend.currencyCode == "USD")
+                    #expect(
+                        account.windowNetSpend.amountMinor == 60_000 && account.windowNetSpend.currencyCode == "USD")
                     #expect(account.expiringPoints == 600 && account.hasExpiringAt)
 
                     // As silver, a $100 purchase earns 100 points and $1 cashback.
-                    try await record(purchase("p2", customer: customerID, order: "o2", cents: 10_000), with: interactions)
+                    try await record(
+                        purchase("p2", customer: customerID, order: "o2", cents: 10_000), with: interactions)
                     seen = try await nextLoyaltyChange(profiles, customer: customerID, after: seen)
                     account = try await profiles.getLoyalty(.with { $0.customerID = customerID })
                     #expect(account.balance == 700 && account.rewardBalance.amountMinor == 100)
 
                     // Refunding the first order takes its points back and the customer falls to bronze.
-                    try await record(purchase("r1", customer: customerID, order: "o1", cents: 60_000, kind: .refund), with: interactions)
+                    try await record(
+                        purchase("r1", customer: customerID, order: "o1", cents: 60_000, kind: .refund),
+                        with: interactions)
                     _ = try await nextLoyaltyChange(profiles, customer: customerID, after: seen)
                     account = try await profiles.getLoyalty(.with { $0.customerID = customerID })
-                    #expect(account.balance == 100 && account.tier == .bronze && account.rewardBalance.amountMinor == 100)
+                    #expect(
+                        account.balance == 100 && account.tier == .bronze && account.rewardBalance.amountMinor == 100)
                     let history = try await profiles.listLoyaltyHistory(.with { $0.customerID = customerID })
                     #expect(history.transactions.map(\.reason) == ["refund of order o1", "order o2", "order o1"])
                     #expect(history.transactions[1].rewardDelta.amountMinor == 100)

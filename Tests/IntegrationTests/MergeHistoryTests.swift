@@ -25,14 +25,16 @@ private func withDataServices(_ body: (DataServices) async throws -> Void) async
         let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
         try await withService("interaction-service", arguments: profilePeer) { interactionProcess, interactionClient in
             try await withService("feedback-service", arguments: profilePeer) { feedbackProcess, feedbackClient in
-                let peers = profilePeer + [
-                    "--interaction-addr", "\(interactionProcess.address)",
-                    "--feedback-addr", "\(feedbackProcess.address)",
-                ]
+                let peers =
+                    profilePeer + [
+                        "--interaction-addr", "\(interactionProcess.address)",
+                        "--feedback-addr", "\(feedbackProcess.address)",
+                    ]
                 try await withService("success-service", arguments: peers) { _, successClient in
-                    try await body(DataServices(
-                        profiles: .init(wrapping: profileClient), interactions: .init(wrapping: interactionClient),
-                        feedback: .init(wrapping: feedbackClient), success: .init(wrapping: successClient)))
+                    try await body(
+                        DataServices(
+                            profiles: .init(wrapping: profileClient), interactions: .init(wrapping: interactionClient),
+                            feedback: .init(wrapping: feedbackClient), success: .init(wrapping: successClient)))
                 }
             }
         }
@@ -121,8 +123,9 @@ private struct Totals: Equatable, CustomStringConvertible {
         let commerce = try await interactions.getCommerceStats(.with { $0.customerID = customerID })
         let engagement = try await interactions.getEngagementStats(.with { $0.customerID = customerID })
         #expect(commerce.customerID == engagement.customerID)
-        let totals = Totals(touchpoints: engagement.totalTouchpoints, orders: commerce.orders,
-                            grossMinor: commerce.grossRevenue.amountMinor)
+        let totals = Totals(
+            touchpoints: engagement.totalTouchpoints, orders: commerce.orders,
+            grossMinor: commerce.grossRevenue.amountMinor)
         return (commerce.customerID, totals)
     }
 
@@ -166,66 +169,75 @@ private struct MergedPair {
         let ada = try await services.profiles.createCustomer(.with { $0.givenName = "Ada" }).customerID
         let bea = try await services.profiles.createCustomer(.with { $0.givenName = "Bea" }).customerID
 
-        try await record([
-            touchpoint("bea-view", customer: bea, minutesAgo: 300),
-            touchpoint("ada-order", customer: ada, minutesAgo: 240, purchaseMinor: 1_500),
-            touchpoint("bea-order-1", customer: bea, minutesAgo: 180, purchaseMinor: 2_000),
-            touchpoint("ada-view", customer: ada, minutesAgo: 120),
-            touchpoint("bea-order-2", customer: bea, minutesAgo: 60, purchaseMinor: 3_250),
-        ], with: services.interactions)
-        let ticket = try await services.interactions.openTicket(.with {
-            $0.customerID = bea
-            $0.eventID = "bea-ticket"
-            $0.subject = "Where is my order?"
-            $0.channel = .email
-            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30 * 60))
-        })
-
-        _ = try await services.feedback.createSurvey(.with {
-            $0.surveyID = surveyID
-            $0.surveyType = .nps
-            $0.name = "NPS"
-            $0.question = "How likely are you to recommend us?"
-            $0.language = "en"
-            $0.channel = .email
-        })
-        for (responseID, customer, score, minutesAgo) in [("ada-nps", ada, 10, 120.0), ("bea-nps", bea, 4, 60.0)] {
-            _ = try await services.feedback.recordResponse(.with {
-                $0.responseID = responseID
-                $0.customerID = customer
-                $0.surveyID = surveyID
-                $0.score = Int32(score)
-                $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-minutesAgo * 60))
+        try await record(
+            [
+                touchpoint("bea-view", customer: bea, minutesAgo: 300),
+                touchpoint("ada-order", customer: ada, minutesAgo: 240, purchaseMinor: 1_500),
+                touchpoint("bea-order-1", customer: bea, minutesAgo: 180, purchaseMinor: 2_000),
+                touchpoint("ada-view", customer: ada, minutesAgo: 120),
+                touchpoint("bea-order-2", customer: bea, minutesAgo: 60, purchaseMinor: 3_250),
+            ], with: services.interactions)
+        let ticket = try await services.interactions.openTicket(
+            .with {
+                $0.customerID = bea
+                $0.eventID = "bea-ticket"
+                $0.subject = "Where is my order?"
+                $0.channel = .email
+                $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30 * 60))
             })
+
+        _ = try await services.feedback.createSurvey(
+            .with {
+                $0.surveyID = surveyID
+                $0.surveyType = .nps
+                $0.name = "NPS"
+                $0.question = "How likely are you to recommend us?"
+                $0.language = "en"
+                $0.channel = .email
+            })
+        for (responseID, customer, score, minutesAgo) in [("ada-nps", ada, 10, 120.0), ("bea-nps", bea, 4, 60.0)] {
+            _ = try await services.feedback.recordResponse(
+                .with {
+                    $0.responseID = responseID
+                    $0.customerID = customer
+                    $0.surveyID = surveyID
+                    $0.score = Int32(score)
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-minutesAgo * 60))
+                })
         }
-        _ = try await services.feedback.createFeatureRequest(.with {
-            $0.featureRequestID = "dark-mode"
-            $0.customerID = ada
-            $0.title = "Dark mode"
-        })
-        _ = try await services.feedback.voteFeatureRequest(.with {
-            $0.featureRequestID = "dark-mode"
-            $0.customerID = bea
-        })
-        _ = try await services.feedback.createFeatureRequest(.with {
-            $0.featureRequestID = "csv-export"
-            $0.customerID = bea
-            $0.title = "CSV export"
-        })
+        _ = try await services.feedback.createFeatureRequest(
+            .with {
+                $0.featureRequestID = "dark-mode"
+                $0.customerID = ada
+                $0.title = "Dark mode"
+            })
+        _ = try await services.feedback.voteFeatureRequest(
+            .with {
+                $0.featureRequestID = "dark-mode"
+                $0.customerID = bea
+            })
+        _ = try await services.feedback.createFeatureRequest(
+            .with {
+                $0.featureRequestID = "csv-export"
+                $0.customerID = bea
+                $0.title = "CSV export"
+            })
 
         for (planID, customer) in [("ada-plan", ada), ("bea-plan", bea)] {
-            _ = try await services.success.createSuccessPlan(.with {
-                $0.planID = planID
-                $0.customerID = customer
-                $0.title = "Onboarding"
-                $0.csmOwnerID = "csm-1"
-            })
+            _ = try await services.success.createSuccessPlan(
+                .with {
+                    $0.planID = planID
+                    $0.customerID = customer
+                    $0.title = "Onboarding"
+                    $0.csmOwnerID = "csm-1"
+                })
         }
 
-        _ = try await services.profiles.mergeCustomers(.with {
-            $0.customerID = ada
-            $0.mergedID = bea
-        })
+        _ = try await services.profiles.mergeCustomers(
+            .with {
+                $0.customerID = ada
+                $0.mergedID = bea
+            })
         async let interactionRekeyed: Void = services.interactions.waitForRekey(of: bea)
         async let feedbackRekeyed: Void = services.feedback.waitForRekey(of: bea)
         async let successRekeyed: Void = services.success.waitForRekey(of: bea)
@@ -276,9 +288,10 @@ struct MergeHistoryTests {
             #expect(scores.responses == 2 && scores.nps.responses == 2, "\(scores)")
             #expect(scores.nps.latestScore == 4 && scores.latestNpsCategory == .detractor, "\(scores)")
             // And the request both voted for counts Ada once
-            let tallies = Dictionary(uniqueKeysWithValues: requests.featureRequests.map {
-                ($0.featureRequest.featureRequestID, $0.featureRequest.votes)
-            })
+            let tallies = Dictionary(
+                uniqueKeysWithValues: requests.featureRequests.map {
+                    ($0.featureRequest.featureRequestID, $0.featureRequest.votes)
+                })
             #expect(tallies == MergedPair.votes)
             // And both plans are Ada's
             #expect(plans.map(\.planID).sorted() == MergedPair.plans)
@@ -382,18 +395,30 @@ struct MergeHistoryTests {
             for customerID in ["not-a-customer", "01900000-0000-7000-8000-0000000000AB"] {
                 let request = Customer360_V1_WatchChangesRequest.with { $0.customerID = customerID }
                 let watches: [(service: String, watch: () async throws -> Void)] = [
-                    ("profile", {
-                        try await services.profiles.watchChanges(request, options: options, onResponse: drain)
-                    }),
-                    ("interaction", {
-                        try await services.interactions.watchChanges(request, options: options, onResponse: drain)
-                    }),
-                    ("feedback", {
-                        try await services.feedback.watchChanges(request, options: options, onResponse: drain)
-                    }),
-                    ("success", {
-                        try await services.success.watchChanges(request, options: options, onResponse: drain)
-                    }),
+                    (
+                        "profile",
+                        {
+                            try await services.profiles.watchChanges(request, options: options, onResponse: drain)
+                        }
+                    ),
+                    (
+                        "interaction",
+                        {
+                            try await services.interactions.watchChanges(request, options: options, onResponse: drain)
+                        }
+                    ),
+                    (
+                        "feedback",
+                        {
+                            try await services.feedback.watchChanges(request, options: options, onResponse: drain)
+                        }
+                    ),
+                    (
+                        "success",
+                        {
+                            try await services.success.watchChanges(request, options: options, onResponse: drain)
+                        }
+                    ),
                 ]
                 for (service, watch) in watches {
                     let error = await #expect(throws: RPCError.self, "\(service), \(customerID)") { try await watch() }
@@ -494,14 +519,18 @@ extension MergeHistoryTests {
             var events: [Customer360_V1_RecordTouchpointsRequest] = []
             for (index, survivor) in survivors.enumerated() {
                 for j in 0..<10 {
-                    events.append(touchpoint("s\(index)-\(j)", customer: survivor, minutesAgo: Double(j + 1),
-                                             purchaseMinor: j % 5 == 0 ? Int64(1_000 + j) : nil))
+                    events.append(
+                        touchpoint(
+                            "s\(index)-\(j)", customer: survivor, minutesAgo: Double(j + 1),
+                            purchaseMinor: j % 5 == 0 ? Int64(1_000 + j) : nil))
                 }
             }
             for (index, merge) in merges.enumerated() {
                 for j in 0..<200 {
-                    events.append(touchpoint("m\(index)-\(j)", customer: merge.merged, minutesAgo: Double(j + 1),
-                                             purchaseMinor: j % 4 == 0 ? Int64(100 * (index + 1) + j) : nil))
+                    events.append(
+                        touchpoint(
+                            "m\(index)-\(j)", customer: merge.merged, minutesAgo: Double(j + 1),
+                            purchaseMinor: j % 4 == 0 ? Int64(100 * (index + 1) + j) : nil))
                 }
             }
             // What each survivor must hold once every merge is applied, worked out from the events sent.
@@ -519,10 +548,11 @@ extension MergeHistoryTests {
                 // When each customer is merged while interaction-service is killed around it and restarted
                 for merge in merges {
                     if merge.kill == .beforeMerge { try await interaction.kill() }
-                    _ = try await profiles.mergeCustomers(.with {
-                        $0.customerID = merge.survivor
-                        $0.mergedID = merge.merged
-                    })
+                    _ = try await profiles.mergeCustomers(
+                        .with {
+                            $0.customerID = merge.survivor
+                            $0.mergedID = merge.merged
+                        })
                     switch merge.kill {
                     case .rightAfterMerge:
                         try await interaction.kill()
@@ -542,10 +572,12 @@ extension MergeHistoryTests {
                     for merge in merges { try await interactions.waitForRekey(of: merge.merged) }
 
                     // Then each merge was applied once: one CUSTOMER_REKEYED per merged-away id, naming the survivor
-                    let rekeyed = try await interactions.watchChanges(.with {
-                        $0.kinds = [.customerRekeyed]
-                        $0.untilCaughtUp = true
-                    }) { try await $0.messages.reduce(into: [Customer360_V1_ChangeEvent]()) { $0 += $1.events } }
+                    let rekeyed = try await interactions.watchChanges(
+                        .with {
+                            $0.kinds = [.customerRekeyed]
+                            $0.untilCaughtUp = true
+                        }
+                    ) { try await $0.messages.reduce(into: [Customer360_V1_ChangeEvent]()) { $0 += $1.events } }
                     #expect(rekeyed.map(\.customerID).sorted() == merges.map(\.merged).sorted())
                     #expect(rekeyed.allSatisfy { $0.relatedCustomerID == survivorOf[$0.customerID] })
 

@@ -2,15 +2,16 @@ import C360Clients
 import C360Contracts
 import C360TestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRDB
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Synchronization
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 private typealias Profiles = Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
 private typealias Admin = Customer360_V1_AdminService.Client<HTTP2ClientTransport.Posix>
@@ -80,8 +81,9 @@ struct OperationsProcessTests {
             let (status, output) = try runToCompletion(executable, ["--version"])
             #expect(status == 0)
             let line = output.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(line.range(of: #"^\d+\.\d+\.\d+ \(git ([0-9a-f]{12}|unknown)\)$"#, options: .regularExpression) != nil,
-                    "\(executable) --version printed '\(line)'")
+            #expect(
+                line.range(of: #"^\d+\.\d+\.\d+ \(git ([0-9a-f]{12}|unknown)\)$"#, options: .regularExpression) != nil,
+                "\(executable) --version printed '\(line)'")
         }
     }
 
@@ -100,18 +102,22 @@ struct OperationsProcessTests {
             }
             #expect(failed?.code == .invalidArgument)
             let after = try await scrape(port)
-            #expect(sample(after, "grpc_server_requests_total", [method, #"code="ok""#])
+            #expect(
+                sample(after, "grpc_server_requests_total", [method, #"code="ok""#])
                     - sample(before, "grpc_server_requests_total", [method, #"code="ok""#]) == 3)
-            #expect(sample(after, "grpc_server_requests_total",
-                           [#"method="customer360.v1.ProfileService/GetCustomer""#, #"code="invalidArgument""#]) == 1,
-                    "\(after.split(separator: "\n").filter { $0.contains("GetCustomer") })")
+            #expect(
+                sample(
+                    after, "grpc_server_requests_total",
+                    [#"method="customer360.v1.ProfileService/GetCustomer""#, #"code="invalidArgument""#]) == 1,
+                "\(after.split(separator: "\n").filter { $0.contains("GetCustomer") })")
             #expect(sample(after, "grpc_server_request_duration_seconds_count", [method]) >= 3)
             #expect(sample(after, "c360_database_size_bytes") > 0)
         }
     }
 
-    @Test("a backup taken while writes go on holds every write acknowledged before it began, and restores into a fresh directory with a keyring backup",
-          .timeLimit(.minutes(3)))
+    @Test(
+        "a backup taken while writes go on holds every write acknowledged before it began, and restores into a fresh directory with a keyring backup",
+        .timeLimit(.minutes(3)))
     func backupUnderLoadAndRestore() async throws {
         let acknowledgedBeforeBackup: [String]
         let backupPath: String
@@ -132,8 +138,10 @@ struct OperationsProcessTests {
                         group.addTask {
                             var index = 0
                             while !Task.isCancelled {
-                                let id = try await profiles.createCustomer(.with { $0.givenName = "Writer \(writer)-\(index)" })
-                                    .customerID
+                                let id = try await profiles.createCustomer(
+                                    .with { $0.givenName = "Writer \(writer)-\(index)" }
+                                )
+                                .customerID
                                 acknowledged.append(id)
                                 index += 1
                             }
@@ -164,33 +172,44 @@ struct OperationsProcessTests {
             }
             #expect(badName?.code == .invalidArgument)
             // Keep the backup: the service's work directory goes away with it.
-            let kept = restoredDirectory.deletingLastPathComponent().appendingPathComponent("c360-backup-\(UUID()).sqlite")
+            let kept = restoredDirectory.deletingLastPathComponent().appendingPathComponent(
+                "c360-backup-\(UUID()).sqlite")
             try FileManager.default.copyItem(atPath: backup.path, toPath: kept.path)
-            let (keyStatus, keyOutput) = try runToCompletion("profile-service", [
-                "keyring-backup", "--from", process.dataDirectory.path, "--to", keys.path,
-            ])
+            let (keyStatus, keyOutput) = try runToCompletion(
+                "profile-service",
+                [
+                    "keyring-backup", "--from", process.dataDirectory.path, "--to", keys.path,
+                ])
             #expect(keyStatus == 0 && keyOutput.contains("keyring backup written"), "\(keyOutput)")
             // Started without --kek-file, the service made a development KEK in its data directory.
-            try FileManager.default.copyItem(at: process.dataDirectory.appendingPathComponent("profile-service.kek"),
-                                             to: keys.appendingPathComponent("kek"))
+            try FileManager.default.copyItem(
+                at: process.dataDirectory.appendingPathComponent("profile-service.kek"),
+                to: keys.appendingPathComponent("kek"))
             return (before, kept.path)
         }
         defer { try? FileManager.default.removeItem(atPath: backupPath) }
 
-        let (status, output) = try runToCompletion("profile-service", [
-            "restore", "--from", backupPath, "--into", restoredDirectory.path,
-        ])
+        let (status, output) = try runToCompletion(
+            "profile-service",
+            [
+                "restore", "--from", backupPath, "--into", restoredDirectory.path,
+            ])
         #expect(status == 0, "\(output)")
         #expect(output.contains("restored"), "\(output)")
-        let (refused, refusal) = try runToCompletion("profile-service", [
-            "restore", "--from", backupPath, "--into", restoredDirectory.path,
-        ])
+        let (refused, refusal) = try runToCompletion(
+            "profile-service",
+            [
+                "restore", "--from", backupPath, "--into", restoredDirectory.path,
+            ])
         #expect(refused != 0 && refusal.contains("--replace"), "\(refusal)")
 
-        let keyringBackup = try #require(try FileManager.default.contentsOfDirectory(atPath: keys.path)
-            .first { $0.hasPrefix("profile-service-keyring-") })
-        let keyOptions = ["--keyring", keys.appendingPathComponent(keyringBackup).path,
-                          "--kek-file", keys.appendingPathComponent("kek").path]
+        let keyringBackup = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: keys.path)
+                .first { $0.hasPrefix("profile-service-keyring-") })
+        let keyOptions = [
+            "--keyring", keys.appendingPathComponent(keyringBackup).path,
+            "--kek-file", keys.appendingPathComponent("kek").path,
+        ]
         try await withService("profile-service", arguments: keyOptions, dataDirectory: restoredDirectory) { _, client in
             let profiles = Profiles(wrapping: client)
             for id in acknowledgedBeforeBackup {
@@ -205,20 +224,22 @@ struct OperationsProcessTests {
     @Test("the request id travels with a call from one service to the next and appears in both logs")
     func requestIDAcrossHops() async throws {
         try await withService("profile-service", arguments: ["--log-level", "debug"]) { profile, _ in
-            try await withService("interaction-service", arguments: ["--profile-addr", "\(profile.address)"]) { _, client in
+            try await withService("interaction-service", arguments: ["--profile-addr", "\(profile.address)"]) {
+                _, client in
                 let requestID = "ops-trace-\(UUID().uuidString.prefix(8))"
                 let refused = await #expect(throws: RPCError.self) {
                     // An id profile-service has never seen: interaction-service must ask it.
-                    _ = try await Customer360_V1_InteractionService.Client(wrapping: client).recordTouchpoint(.with {
-                        $0.customerID = "01900000-0000-7000-8000-0000000000ff"
-                        $0.touchpoint = .with {
-                            $0.eventID = "trace-1"
-                            $0.occurredAt = .init(date: Date())
-                            $0.channel = .web
-                            $0.kind = .pageView
-                            $0.direction = .inbound
-                        }
-                    }, metadata: ["x-request-id": "\(requestID)"])
+                    _ = try await Customer360_V1_InteractionService.Client(wrapping: client).recordTouchpoint(
+                        .with {
+                            $0.customerID = "01900000-0000-7000-8000-0000000000ff"
+                            $0.touchpoint = .with {
+                                $0.eventID = "trace-1"
+                                $0.occurredAt = .init(date: Date())
+                                $0.channel = .web
+                                $0.kind = .pageView
+                                $0.direction = .inbound
+                            }
+                        }, metadata: ["x-request-id": "\(requestID)"])
                 }
                 #expect(refused?.code == .failedPrecondition)
                 let lines = profile.logText().split(separator: "\n").filter { $0.contains("request_id=\(requestID)") }
@@ -246,7 +267,9 @@ struct OperationsProcessTests {
         #expect(output.contains("v99: from a future version"), "\(output)")
         // Nothing was changed: the row is still there and the binary did not touch the schema.
         let reopened = try DatabaseQueue(path: file)
-        let identifiers = try await reopened.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
+        let identifiers = try await reopened.read {
+            try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations")
+        }
         #expect(identifiers.contains("v99: from a future version"))
     }
 }

@@ -30,27 +30,36 @@ private func withOutreachSystem(
         try await withPythonPeer("webhook_sink.py", arguments: ["--secret", OutreachSystem.secret]) { webhook in
             try await withService("profile-service") { profileProcess, profileClient in
                 let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
-                try await withService("interaction-service", arguments: profilePeer) { interactionProcess, interactionClient in
-                    try await withService("feedback-service", arguments: profilePeer) { feedbackProcess, feedbackClient in
-                        let dataPeers = profilePeer + [
-                            "--interaction-addr", "\(interactionProcess.address)",
-                            "--feedback-addr", "\(feedbackProcess.address)",
-                        ]
-                        try await withService("success-service", arguments: dataPeers) { successProcess, successClient in
-                            let arguments = dataPeers + [
-                                "--success-addr", "\(successProcess.address)", "--refresh-delay-ms", "50",
-                                "--smtp-url", "smtp://\(smtp.address)", "--webhook-url", "http://\(webhook.address)/sms",
-                                "--frequency-cap", frequencyCap,
+                try await withService("interaction-service", arguments: profilePeer) {
+                    interactionProcess, interactionClient in
+                    try await withService("feedback-service", arguments: profilePeer) {
+                        feedbackProcess, feedbackClient in
+                        let dataPeers =
+                            profilePeer + [
+                                "--interaction-addr", "\(interactionProcess.address)",
+                                "--feedback-addr", "\(feedbackProcess.address)",
                             ]
+                        try await withService("success-service", arguments: dataPeers) {
+                            successProcess, successClient in
+                            let arguments =
+                                dataPeers + [
+                                    "--success-addr", "\(successProcess.address)", "--refresh-delay-ms", "50",
+                                    "--smtp-url", "smtp://\(smtp.address)", "--webhook-url",
+                                    "http://\(webhook.address)/sms",
+                                    "--frequency-cap", frequencyCap,
+                                ]
                             try await withService(
                                 "outreach-service", arguments: arguments,
                                 environment: ["C360_OUTREACH_WEBHOOK_SECRET": OutreachSystem.secret]
                             ) { outreachProcess, outreachClient in
-                                try await body(OutreachSystem(
-                                    profiles: .init(wrapping: profileClient), interactions: .init(wrapping: interactionClient),
-                                    feedback: .init(wrapping: feedbackClient), success: .init(wrapping: successClient),
-                                    outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook,
-                                    outreachProcess: outreachProcess, outreachArguments: arguments))
+                                try await body(
+                                    OutreachSystem(
+                                        profiles: .init(wrapping: profileClient),
+                                        interactions: .init(wrapping: interactionClient),
+                                        feedback: .init(wrapping: feedbackClient),
+                                        success: .init(wrapping: successClient),
+                                        outreach: .init(wrapping: outreachClient), smtp: smtp, webhook: webhook,
+                                        outreachProcess: outreachProcess, outreachArguments: arguments))
                             }
                         }
                     }
@@ -66,47 +75,75 @@ extension OutreachSystem {
         _ name: String, tags: [String] = [], language: String = "en", timeZone: String = "UTC",
         quiet: (Int32, Int32)? = nil
     ) async throws -> String {
-        try await profiles.createCustomer(.with {
-            $0.givenName = name
-            $0.identifiers = [.with { $0.kind = .email; $0.value = "\(name.lowercased())@example.com" },
-                              .with { $0.kind = .phone; $0.value = "+4915100000\(name.utf8.reduce(0) { $0 + Int($1) } % 1000)" }]
-            $0.tags = tags
-            $0.preferences = .with {
-                $0.preferredLanguage = language
-                if let quiet {
-                    $0.quietHours = .with {
-                        $0.startMinute = quiet.0
-                        $0.endMinute = quiet.1
-                        $0.timeZone = timeZone
+        try await profiles.createCustomer(
+            .with {
+                $0.givenName = name
+                $0.identifiers = [
+                    .with {
+                        $0.kind = .email
+                        $0.value = "\(name.lowercased())@example.com"
+                    },
+                    .with {
+                        $0.kind = .phone
+                        $0.value = "+4915100000\(name.utf8.reduce(0) { $0 + Int($1) } % 1000)"
+                    },
+                ]
+                $0.tags = tags
+                $0.preferences = .with {
+                    $0.preferredLanguage = language
+                    if let quiet {
+                        $0.quietHours = .with {
+                            $0.startMinute = quiet.0
+                            $0.endMinute = quiet.1
+                            $0.timeZone = timeZone
+                        }
                     }
                 }
             }
-        }).customerID
+        ).customerID
     }
 
-    func consent(_ customerID: String, _ purpose: Customer360_V1_ConsentPurpose, _ channel: Customer360_V1_Channel,
-                 _ status: Customer360_V1_ConsentStatus) async throws {
-        _ = try await profiles.setConsent(.with {
-            $0.customerID = customerID
-            $0.purpose = purpose
-            $0.channel = channel
-            $0.status = status
-            $0.source = "integration-test"
-        })
+    func consent(
+        _ customerID: String, _ purpose: Customer360_V1_ConsentPurpose, _ channel: Customer360_V1_Channel,
+        _ status: Customer360_V1_ConsentStatus
+    ) async throws {
+        _ = try await profiles.setConsent(
+            .with {
+                $0.customerID = customerID
+                $0.purpose = purpose
+                $0.channel = channel
+                $0.status = status
+                $0.source = "integration-test"
+            })
     }
 
     func template(_ id: String, purpose: Customer360_V1_MessagePurpose = .marketing) async throws {
-        _ = try await outreach.putTemplate(.with {
-            $0.templateID = id
-            $0.name = id
-            $0.purpose = purpose
-            $0.defaultLanguage = "en"
-            $0.variants = [
-                .with { $0.channel = .email; $0.language = "en"; $0.subject = "Hello {{given_name}}"; $0.body = "Dear {{given_name|friend}}, {{loyalty_tier|welcome}}." },
-                .with { $0.channel = .email; $0.language = "fa"; $0.subject = "سلام {{given_name}}"; $0.body = "{{given_name}} عزیز، خوش آمدید." },
-                .with { $0.channel = .sms; $0.language = "en"; $0.body = "Hi {{given_name}}!" },
-            ]
-        })
+        _ = try await outreach.putTemplate(
+            .with {
+                $0.templateID = id
+                $0.name = id
+                $0.purpose = purpose
+                $0.defaultLanguage = "en"
+                $0.variants = [
+                    .with {
+                        $0.channel = .email
+                        $0.language = "en"
+                        $0.subject = "Hello {{given_name}}"
+                        $0.body = "Dear {{given_name|friend}}, {{loyalty_tier|welcome}}."
+                    },
+                    .with {
+                        $0.channel = .email
+                        $0.language = "fa"
+                        $0.subject = "سلام {{given_name}}"
+                        $0.body = "{{given_name}} عزیز، خوش آمدید."
+                    },
+                    .with {
+                        $0.channel = .sms
+                        $0.language = "en"
+                        $0.body = "Hi {{given_name}}!"
+                    },
+                ]
+            })
     }
 
     /// Waits until a message leaves QUEUED (polling: deferrals and suppressions have no feed event).
@@ -119,14 +156,17 @@ extension OutreachSystem {
         }
     }
 
-    func send(_ customerID: String, _ templateID: String, key: String,
-              channel: Customer360_V1_Channel = .unspecified) async throws -> Customer360_V1_OutboundMessage {
-        let queued = try await outreach.sendMessage(.with {
-            $0.customerID = customerID
-            $0.templateID = templateID
-            $0.idempotencyKey = key
-            $0.channel = channel
-        })
+    func send(
+        _ customerID: String, _ templateID: String, key: String,
+        channel: Customer360_V1_Channel = .unspecified
+    ) async throws -> Customer360_V1_OutboundMessage {
+        let queued = try await outreach.sendMessage(
+            .with {
+                $0.customerID = customerID
+                $0.templateID = templateID
+                $0.idempotencyKey = key
+                $0.channel = channel
+            })
         return try await settled(queued.messageID)
     }
 }
@@ -143,9 +183,12 @@ struct OutreachTests {
 
             // When a message is sent to her, twice with the same idempotency key
             let sent = try await system.send(sara, "welcome", key: "welcome:\(sara)")
-            let again = try await system.outreach.sendMessage(.with {
-                $0.customerID = sara; $0.templateID = "welcome"; $0.idempotencyKey = "welcome:\(sara)"
-            })
+            let again = try await system.outreach.sendMessage(
+                .with {
+                    $0.customerID = sara
+                    $0.templateID = "welcome"
+                    $0.idempotencyKey = "welcome:\(sara)"
+                })
 
             // Then one message went over SMTP to her address, in Persian, right-to-left text intact
             #expect(sent.status == .sent, "\(sent)")
@@ -255,17 +298,28 @@ struct OutreachTests {
             // Given two customers, one tagged vip, and a segment of vip customers
             let ada = try await system.customer("Ada", tags: ["vip"])
             let bob = try await system.customer("Bob")
-            _ = try await system.outreach.createSegment(.with {
-                $0.segmentID = "vip"
-                $0.name = "VIP"
-                $0.rule = .with { $0.condition = .with { $0.field = "tag"; $0.operator = .in; $0.values = ["vip"] } }
-            })
+            _ = try await system.outreach.createSegment(
+                .with {
+                    $0.segmentID = "vip"
+                    $0.name = "VIP"
+                    $0.rule = .with {
+                        $0.condition = .with {
+                            $0.field = "tag"
+                            $0.operator = .in
+                            $0.values = ["vip"]
+                        }
+                    }
+                })
             _ = try await ChangeFeedWait.first(ChangeFeedWait.request(.segmentEntered, customer: ada)) {
                 try await system.outreach.watchChanges($0, options: $1, onResponse: $2)
             }
 
             // When Bob is tagged vip too
-            _ = try await system.profiles.addTags(.with { $0.customerID = bob; $0.tags = ["vip"] })
+            _ = try await system.profiles.addTags(
+                .with {
+                    $0.customerID = bob
+                    $0.tags = ["vip"]
+                })
             let entered = try await ChangeFeedWait.first(ChangeFeedWait.request(.segmentEntered, customer: bob)) {
                 try await system.outreach.watchChanges($0, options: $1, onResponse: $2)
             }
@@ -285,9 +339,36 @@ struct OutreachTests {
             let outreach = system.outreach
             await expectStatus(.invalidArgument) { _ = try await outreach.createSegment(.with { $0.name = "x" }) }
             await expectStatus(.notFound) { _ = try await outreach.getSegment(.with { $0.segmentID = "nope" }) }
-            await expectStatus(.invalidArgument) { _ = try await outreach.putTemplate(.with { $0.templateID = "t"; $0.name = "t"; $0.purpose = .marketing; $0.variants = [.with { $0.channel = .email; $0.language = "en"; $0.body = "{{nickname}}" }] }) }
-            await expectStatus(.invalidArgument) { _ = try await outreach.sendMessage(.with { $0.customerID = "not-an-id"; $0.templateID = "t"; $0.idempotencyKey = "k" }) }
-            await expectStatus(.notFound) { _ = try await outreach.startCampaign(.with { $0.segmentID = "nope"; $0.templateID = "nope" }) }
+            await expectStatus(.invalidArgument) {
+                _ = try await outreach.putTemplate(
+                    .with {
+                        $0.templateID = "t"
+                        $0.name = "t"
+                        $0.purpose = .marketing
+                        $0.variants = [
+                            .with {
+                                $0.channel = .email
+                                $0.language = "en"
+                                $0.body = "{{nickname}}"
+                            }
+                        ]
+                    })
+            }
+            await expectStatus(.invalidArgument) {
+                _ = try await outreach.sendMessage(
+                    .with {
+                        $0.customerID = "not-an-id"
+                        $0.templateID = "t"
+                        $0.idempotencyKey = "k"
+                    })
+            }
+            await expectStatus(.notFound) {
+                _ = try await outreach.startCampaign(
+                    .with {
+                        $0.segmentID = "nope"
+                        $0.templateID = "nope"
+                    })
+            }
             await expectStatus(.invalidArgument) { _ = try await outreach.listMessages(.init()) }
             let segments = try await outreach.listSegments(.init()).segments
             let templates = try await outreach.listTemplates(.init()).templates
@@ -295,29 +376,50 @@ struct OutreachTests {
         }
     }
 
-    @Test("a journey walks each customer who enters its segment — message, wait, tag, points, task — and resumes after kill -9 without repeating a step")
+    @Test(
+        "a journey walks each customer who enters its segment — message, wait, tag, points, task — and resumes after kill -9 without repeating a step"
+    )
     func journeyResumesAfterKill() async throws {
         try await withOutreachSystem { system in
             // Given a welcome journey on the "new" segment: email, wait 2 s, tag, 50 points
             try await system.template("welcome")
-            _ = try await system.outreach.createSegment(.with {
-                $0.segmentID = "new"
-                $0.name = "New customers"
-                $0.rule = .with { $0.condition = .with { $0.field = "tag"; $0.operator = .in; $0.values = ["new"] } }
-            })
-            _ = try await system.outreach.putJourney(.with {
-                $0.journeyID = "welcome-series"
-                $0.name = "Welcome series"
-                $0.active = true
-                $0.trigger = .with { $0.segmentEntered = "new" }
-                $0.steps = [
-                    .with { $0.send = .with { $0.templateID = "welcome" } },
-                    .with { $0.wait = .init(seconds: 2) },
-                    .with { $0.addTag = "welcomed" },
-                    .with { $0.earnPoints = .with { $0.points = 50; $0.reason = "welcome bonus" } },
-                    .with { $0.createTask = .with { $0.title = "Call to welcome"; $0.ownerID = "csm-7"; $0.dueIn = .init(seconds: 86_400) } },
-                ]
-            })
+            _ = try await system.outreach.createSegment(
+                .with {
+                    $0.segmentID = "new"
+                    $0.name = "New customers"
+                    $0.rule = .with {
+                        $0.condition = .with {
+                            $0.field = "tag"
+                            $0.operator = .in
+                            $0.values = ["new"]
+                        }
+                    }
+                })
+            _ = try await system.outreach.putJourney(
+                .with {
+                    $0.journeyID = "welcome-series"
+                    $0.name = "Welcome series"
+                    $0.active = true
+                    $0.trigger = .with { $0.segmentEntered = "new" }
+                    $0.steps = [
+                        .with { $0.send = .with { $0.templateID = "welcome" } },
+                        .with { $0.wait = .init(seconds: 2) },
+                        .with { $0.addTag = "welcomed" },
+                        .with {
+                            $0.earnPoints = .with {
+                                $0.points = 50
+                                $0.reason = "welcome bonus"
+                            }
+                        },
+                        .with {
+                            $0.createTask = .with {
+                                $0.title = "Call to welcome"
+                                $0.ownerID = "csm-7"
+                                $0.dueIn = .init(seconds: 86_400)
+                            }
+                        },
+                    ]
+                })
             let mina = try await system.customer("Mina", tags: ["new"])
             try await system.consent(mina, .marketing, .email, .granted)
 
@@ -329,14 +431,20 @@ struct OutreachTests {
                 "outreach-service", arguments: system.outreachArguments,
                 dataDirectory: system.outreachProcess.dataDirectory,
                 environment: ["C360_OUTREACH_WEBHOOK_SECRET": OutreachSystem.secret])
-            defer { Task { _ = try? await restarted.terminate(); await restarted.cleanup() } }
+            defer {
+                Task {
+                    _ = try? await restarted.terminate()
+                    await restarted.cleanup()
+                }
+            }
             try await withConnectedClient(to: restarted.address) { client in
                 try await waitUntilServing(client, process: restarted)
                 let outreach = Customer360_V1_OutreachService.Client(wrapping: client)
                 let deadline = ContinuousClock.now + .seconds(20)
                 var run = Customer360_V1_JourneyRun()
                 while ContinuousClock.now < deadline {
-                    run = try await outreach.listJourneyRuns(.with { $0.journeyID = "welcome-series" }).runs.first ?? run
+                    run =
+                        try await outreach.listJourneyRuns(.with { $0.journeyID = "welcome-series" }).runs.first ?? run
                     if run.state == .completed { break }
                     try await Task.sleep(for: .milliseconds(100))
                 }
@@ -363,23 +471,40 @@ struct OutreachTests {
         try await withOutreachSystem { system in
             func failure(_ steps: [Customer360_V1_JourneyStep]) async -> RPCError? {
                 do {
-                    _ = try await system.outreach.putJourney(.with {
-                        $0.journeyID = "j"
-                        $0.name = "j"
-                        $0.trigger = .with { $0.event = .purchaseRecorded }
-                        $0.steps = steps
-                    })
+                    _ = try await system.outreach.putJourney(
+                        .with {
+                            $0.journeyID = "j"
+                            $0.name = "j"
+                            $0.trigger = .with { $0.event = .purchaseRecorded }
+                            $0.steps = steps
+                        })
                     return nil
                 } catch {
                     return error as? RPCError
                 }
             }
             let missing = await failure([.with { $0.send = .with { $0.templateID = "ghost" } }])
-            #expect(missing?.code == .failedPrecondition && missing?.message.hasPrefix("steps[0].send.template_id") == true, "\(String(describing: missing))")
-            let branch = await failure([.with { $0.wait = .init(seconds: 5) }, .with {
-                $0.branch = .with { $0.rule = .with { $0.condition = .with { $0.field = "orders"; $0.operator = .greaterThan; $0.number = 1 } }; $0.thenStep = 7 }
-            }])
-            #expect(branch?.code == .invalidArgument && branch?.message.hasPrefix("steps[1].branch.then_step") == true, "\(String(describing: branch))")
+            #expect(
+                missing?.code == .failedPrecondition && missing?.message.hasPrefix("steps[0].send.template_id") == true,
+                "\(String(describing: missing))")
+            let branch = await failure([
+                .with { $0.wait = .init(seconds: 5) },
+                .with {
+                    $0.branch = .with {
+                        $0.rule = .with {
+                            $0.condition = .with {
+                                $0.field = "orders"
+                                $0.operator = .greaterThan
+                                $0.number = 1
+                            }
+                        }
+                        $0.thenStep = 7
+                    }
+                },
+            ])
+            #expect(
+                branch?.code == .invalidArgument && branch?.message.hasPrefix("steps[1].branch.then_step") == true,
+                "\(String(describing: branch))")
             let wait = await failure([.with { $0.wait = .init(seconds: 0) }])
             #expect(wait?.code == .invalidArgument && wait?.message.hasPrefix("steps[0].wait") == true)
             let journeys = try await system.outreach.listJourneys(.init()).journeys
@@ -391,39 +516,53 @@ struct OutreachTests {
     func requestShipped() async throws {
         try await withOutreachSystem { system in
             // Given a journey on FEATURE_REQUEST_SHIPPED, and a request two customers voted for and a third did not
-            _ = try await system.outreach.putTemplate(.with {
-                $0.templateID = "shipped"
-                $0.name = "Your request shipped"
-                $0.purpose = .service
-                $0.defaultLanguage = "en"
-                $0.variants = [.with {
-                    $0.channel = .email; $0.language = "en"; $0.subject = "{{feature_title|Your request}} has shipped"
-                    $0.body = "Hi {{given_name}}, {{feature_title|a feature you voted for}} is live."
-                }]
-            })
-            _ = try await system.outreach.putJourney(.with {
-                $0.journeyID = "request-shipped"
-                $0.name = "Your request shipped"
-                $0.active = true
-                $0.trigger = .with { $0.event = .featureRequestShipped }
-                $0.steps = [.with { $0.send = .with { $0.templateID = "shipped" } }]
-            })
+            _ = try await system.outreach.putTemplate(
+                .with {
+                    $0.templateID = "shipped"
+                    $0.name = "Your request shipped"
+                    $0.purpose = .service
+                    $0.defaultLanguage = "en"
+                    $0.variants = [
+                        .with {
+                            $0.channel = .email
+                            $0.language = "en"
+                            $0.subject = "{{feature_title|Your request}} has shipped"
+                            $0.body = "Hi {{given_name}}, {{feature_title|a feature you voted for}} is live."
+                        }
+                    ]
+                })
+            _ = try await system.outreach.putJourney(
+                .with {
+                    $0.journeyID = "request-shipped"
+                    $0.name = "Your request shipped"
+                    $0.active = true
+                    $0.trigger = .with { $0.event = .featureRequestShipped }
+                    $0.steps = [.with { $0.send = .with { $0.templateID = "shipped" } }]
+                })
             let voters = [try await system.customer("Ava"), try await system.customer("Ben")]
             let bystander = try await system.customer("Cal")
-            for customer in voters + [bystander] { try await system.consent(customer, .serviceMessages, .email, .granted) }
-            _ = try await system.feedback.createFeatureRequest(.with {
-                $0.customerID = voters[0]
-                $0.featureRequestID = "dark-mode"
-                $0.title = "Dark mode"
-            })
-            _ = try await system.feedback.voteFeatureRequest(.with { $0.customerID = voters[1]; $0.featureRequestID = "dark-mode" })
+            for customer in voters + [bystander] {
+                try await system.consent(customer, .serviceMessages, .email, .granted)
+            }
+            _ = try await system.feedback.createFeatureRequest(
+                .with {
+                    $0.customerID = voters[0]
+                    $0.featureRequestID = "dark-mode"
+                    $0.title = "Dark mode"
+                })
+            _ = try await system.feedback.voteFeatureRequest(
+                .with {
+                    $0.customerID = voters[1]
+                    $0.featureRequestID = "dark-mode"
+                })
 
             // When it ships (and is marked shipped a second time)
             for _ in 0..<2 {
-                _ = try await system.feedback.updateFeatureRequestStatus(.with {
-                    $0.featureRequestID = "dark-mode"
-                    $0.status = .shipped
-                })
+                _ = try await system.feedback.updateFeatureRequestStatus(
+                    .with {
+                        $0.featureRequestID = "dark-mode"
+                        $0.status = .shipped
+                    })
             }
 
             // Then both voters got one email each, the bystander none

@@ -13,10 +13,16 @@ private func createCustomers(
     let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
     var ids: [String] = []
     for index in 0..<count {
-        let customer = try await profiles.createCustomer(.with {
-            $0.identifiers = [.with { $0.kind = .email; $0.value = "\(prefix)\(index)@example.com" }]
-            $0.givenName = "\(prefix)\(index)"
-        })
+        let customer = try await profiles.createCustomer(
+            .with {
+                $0.identifiers = [
+                    .with {
+                        $0.kind = .email
+                        $0.value = "\(prefix)\(index)@example.com"
+                    }
+                ]
+                $0.givenName = "\(prefix)\(index)"
+            })
         ids.append(customer.customerID)
     }
     return ids
@@ -32,22 +38,25 @@ struct ProfileServiceProcessTests {
             try await waitUntilServing(client, process: first)
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
             let ids = try await createCustomers(3, prefix: "restart", via: client)
-            _ = try await profiles.setConsent(.with {
-                $0.customerID = ids[0]
-                $0.purpose = .marketing
-                $0.channel = .sms
-                $0.status = .granted
-                $0.source = "integration-test"
-            })
-            _ = try await profiles.earnPoints(.with {
-                $0.customerID = ids[1]
-                $0.points = 1_200
-                $0.reason = "order"
-            })
-            _ = try await profiles.mergeCustomers(.with {
-                $0.customerID = ids[1]
-                $0.mergedID = ids[2]
-            })
+            _ = try await profiles.setConsent(
+                .with {
+                    $0.customerID = ids[0]
+                    $0.purpose = .marketing
+                    $0.channel = .sms
+                    $0.status = .granted
+                    $0.source = "integration-test"
+                })
+            _ = try await profiles.earnPoints(
+                .with {
+                    $0.customerID = ids[1]
+                    $0.points = 1_200
+                    $0.reason = "order"
+                })
+            _ = try await profiles.mergeCustomers(
+                .with {
+                    $0.customerID = ids[1]
+                    $0.mergedID = ids[2]
+                })
             return ids
         }
         #expect(try await first.terminate() == .exited(0))
@@ -60,9 +69,13 @@ struct ProfileServiceProcessTests {
             #expect(loyal.loyaltyPoints == 1_200 && loyal.loyaltyTier == .silver)
             let merged = try await profiles.getCustomer(.with { $0.customerID = written[2] })
             #expect(merged.customerID == written[1] && merged.resolvedFrom == written[2])
-            let found = try await profiles.lookupCustomer(.with {
-                $0.identifier = .with { $0.kind = .email; $0.value = "restart2@example.com" }
-            })
+            let found = try await profiles.lookupCustomer(
+                .with {
+                    $0.identifier = .with {
+                        $0.kind = .email
+                        $0.value = "restart2@example.com"
+                    }
+                })
             #expect(found.customerID == written[1])
         }
     }
@@ -82,10 +95,11 @@ struct ProfileServiceProcessTests {
             var found: [String] = []
             var token = ""
             repeat {
-                let page = try await profiles.listCustomers(.with {
-                    $0.page.pageSize = 10
-                    $0.page.pageToken = token
-                })
+                let page = try await profiles.listCustomers(
+                    .with {
+                        $0.page.pageSize = 10
+                        $0.page.pageToken = token
+                    })
                 found += page.customers.map(\.customerID)
                 token = page.page.nextPageToken
             } while !token.isEmpty
@@ -98,9 +112,15 @@ struct ProfileServiceProcessTests {
         try await withService("profile-service") { _, client in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
             let error = await #expect(throws: RPCError.self) {
-                _ = try await profiles.createCustomer(.with {
-                    $0.identifiers = [.with { $0.kind = .email; $0.value = "nope" }]
-                })
+                _ = try await profiles.createCustomer(
+                    .with {
+                        $0.identifiers = [
+                            .with {
+                                $0.kind = .email
+                                $0.value = "nope"
+                            }
+                        ]
+                    })
             }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.hasPrefix("identifiers[0].value:") == true)

@@ -21,7 +21,9 @@ private func ask(
 
 /// The names of the files in a file-descriptor answer.
 private func fileNames(_ answer: Grpc_Reflection_V1_ServerReflectionResponse) throws -> [String] {
-    try answer.fileDescriptorResponse.fileDescriptorProto.map { try Google_Protobuf_FileDescriptorProto(serializedBytes: $0).name }
+    try answer.fileDescriptorResponse.fileDescriptorProto.map {
+        try Google_Protobuf_FileDescriptorProto(serializedBytes: $0).name
+    }
 }
 
 @Suite("gRPC server reflection, from the embedded descriptors")
@@ -32,12 +34,15 @@ struct ReflectionTests {
             try await withConnectedClient(to: stack.gatewayProcess.address) { client in
                 let answer = try await ask(client, .with { $0.listServices = "" })
                 let names = Set(answer.listServicesResponse.service.map(\.name))
-                #expect(names.isSuperset(of: [
-                    "customer360.v1.GatewayService", "customer360.v1.ProfileService", "customer360.v1.InteractionService",
-                    "customer360.v1.FeedbackService", "customer360.v1.SuccessService", "customer360.v1.AdminService",
-                    "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
-                    "grpc.reflection.v1alpha.ServerReflection",
-                ]), "\(names)")
+                #expect(
+                    names.isSuperset(of: [
+                        "customer360.v1.GatewayService", "customer360.v1.ProfileService",
+                        "customer360.v1.InteractionService",
+                        "customer360.v1.FeedbackService", "customer360.v1.SuccessService",
+                        "customer360.v1.AdminService",
+                        "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                        "grpc.reflection.v1alpha.ServerReflection",
+                    ]), "\(names)")
             }
         }
     }
@@ -45,16 +50,19 @@ struct ReflectionTests {
     @Test("a symbol's file comes with every file it imports, so a tool can build the method's messages")
     func symbolWithDependencies() async throws {
         try await withService("profile-service") { _, client in
-            let answer = try await ask(client, .with { $0.fileContainingSymbol = "customer360.v1.ProfileService.GetLoyalty" })
+            let answer = try await ask(
+                client, .with { $0.fileContainingSymbol = "customer360.v1.ProfileService.GetLoyalty" })
             let names = try fileNames(answer)
             #expect(names.first == "customer360/v1/profile.proto")
-            #expect(Set(names).isSuperset(of: [
-                "customer360/v1/access.proto", "customer360/v1/common.proto", "google/protobuf/timestamp.proto",
-                "google/protobuf/descriptor.proto",
-            ]), "\(names)")
+            #expect(
+                Set(names).isSuperset(of: [
+                    "customer360/v1/access.proto", "customer360/v1/common.proto", "google/protobuf/timestamp.proto",
+                    "google/protobuf/descriptor.proto",
+                ]), "\(names)")
             let byName = try await ask(client, .with { $0.fileByFilename = "customer360/v1/common.proto" })
             #expect(try fileNames(byName).first == "customer360/v1/common.proto")
-            let extensions = try await ask(client, .with { $0.allExtensionNumbersOfType = "google.protobuf.MethodOptions" })
+            let extensions = try await ask(
+                client, .with { $0.allExtensionNumbersOfType = "google.protobuf.MethodOptions" })
             #expect(extensions.allExtensionNumbersResponse.extensionNumber == [51360])
         }
     }
@@ -74,7 +82,9 @@ struct ReflectionTests {
                 for try await answer in response.messages { names += answer.listServicesResponse.service.map(\.name) }
                 return names
             }
-            #expect(services.contains("customer360.v1.FeedbackService") && !services.contains("customer360.v1.ProfileService"))
+            #expect(
+                services.contains("customer360.v1.FeedbackService")
+                    && !services.contains("customer360.v1.ProfileService"))
         }
     }
 }

@@ -109,7 +109,8 @@ struct FuzzFinding: Sendable, CustomStringConvertible {
         case .status(let code, _): what = code
         case .uncleanShutdown(let process, _, _): what = "shutdown \(process)"
         }
-        let leaf = caseLabel.hasPrefix("random") ? "random" : caseLabel.components(separatedBy: " = ").first ?? caseLabel
+        let leaf =
+            caseLabel.hasPrefix("random") ? "random" : caseLabel.components(separatedBy: " = ").first ?? caseLabel
         return "\(target)|\(method)|\(leaf)|\(what)"
     }
 
@@ -195,17 +196,21 @@ struct FuzzCampaign {
             }
 
             while ContinuousClock.now < deadline, tally.cases < settings.maxCasesPerTarget, !schedules.isEmpty {
-                guard let crash = try await runUntilCrash(
-                    target, stack: stack, schedules: &schedules, generator: &generator, tally: &tally,
-                    deadline: deadline)
+                guard
+                    let crash = try await runUntilCrash(
+                        target, stack: stack, schedules: &schedules, generator: &generator, tally: &tally,
+                        deadline: deadline)
                 else { break }
                 var restarted = try await restart()
                 // Several requests were in flight: replay them one at a time on the fresh stack, each made again
                 // from its schedule's state (so it names ids of the new stack), until one brings a process down.
                 var culprit: (fuzzCase: FuzzCase, finding: FuzzFinding)?
                 if crash.inFlight.count == 1 {
-                    culprit = (crash.inFlight[0].fuzzCase, finding(
-                        crash.kind, target: target, fuzzCase: crash.inFlight[0].fuzzCase))
+                    culprit = (
+                        crash.inFlight[0].fuzzCase,
+                        finding(
+                            crash.kind, target: target, fuzzCase: crash.inFlight[0].fuzzCase)
+                    )
                 } else if restarted {
                     for flight in crash.inFlight {
                         var schedule = flight.schedule
@@ -220,8 +225,10 @@ struct FuzzCampaign {
                 }
                 guard let culprit else {
                     var found = finding(crash.kind, target: target, fuzzCase: crash.inFlight[0].fuzzCase)
-                    found.caseLabel = "one of \(crash.inFlight.count) concurrent requests, none of which crashed "
-                        + "alone: " + crash.inFlight.map { "\($0.fuzzCase.method.method) [\($0.fuzzCase.label)]" }
+                    found.caseLabel =
+                        "one of \(crash.inFlight.count) concurrent requests, none of which crashed "
+                        + "alone: "
+                        + crash.inFlight.map { "\($0.fuzzCase.method.method) [\($0.fuzzCase.label)]" }
                         .joined(separator: "; ")
                     record(found)
                     if !restarted { break targets }
@@ -248,16 +255,20 @@ struct FuzzCampaign {
             if settings.verbose { log += tally.perMethod() }
         }
         for ended in stack.ended() {
-            record(FuzzFinding(
-                kind: .crash(process: ended.member.executable, outcome: ended.outcome, log: ended.log),
-                target: "(after the run)", method: "-", caseLabel: "-", caseIndex: 0, request: "-", requestBase64: [],
-                seed: settings.seedText))
+            record(
+                FuzzFinding(
+                    kind: .crash(process: ended.member.executable, outcome: ended.outcome, log: ended.log),
+                    target: "(after the run)", method: "-", caseLabel: "-", caseIndex: 0, request: "-",
+                    requestBase64: [],
+                    seed: settings.seedText))
         }
         for unclean in await stack.stop() {
-            record(FuzzFinding(
-                kind: .uncleanShutdown(process: unclean.member.executable, outcome: unclean.outcome, log: unclean.log),
-                target: "(shutdown)", method: "-", caseLabel: "-", caseIndex: 0, request: "-", requestBase64: [],
-                seed: settings.seedText))
+            record(
+                FuzzFinding(
+                    kind: .uncleanShutdown(
+                        process: unclean.member.executable, outcome: unclean.outcome, log: unclean.log),
+                    target: "(shutdown)", method: "-", caseLabel: "-", caseIndex: 0, request: "-", requestBase64: [],
+                    seed: settings.seedText))
         }
     }
 
@@ -304,7 +315,8 @@ struct FuzzCampaign {
     private func ended(
         in stack: FuzzStack, after results: [RawCallResult]
     ) async -> [(member: StackMember, outcome: ProcessExit, log: String)] {
-        results.contains(where: Self.isSuspicious) ? await stack.waitForAnyEnd(timeout: .milliseconds(500)) : stack.ended()
+        results.contains(where: Self.isSuspicious)
+            ? await stack.waitForAnyEnd(timeout: .milliseconds(500)) : stack.ended()
     }
 
     /// Sends `fuzzCase` alone and reports how a process ended, or `nil` when none did.
@@ -315,8 +327,9 @@ struct FuzzCampaign {
                 timeout: timeout(of: fuzzCase.method))
         }
         guard let first = await ended(in: stack, after: [result]).first else { return nil }
-        return .crash(process: first.member.executable, outcome: first.outcome,
-                      log: first.log + "\n(call answered: \(result.summary))")
+        return .crash(
+            process: first.member.executable, outcome: first.outcome,
+            log: first.log + "\n(call answered: \(result.summary))")
     }
 
     /// Sends the schedules' requests round-robin, `settings.concurrency` at a time, until `deadline`, the case cap,
@@ -370,18 +383,23 @@ struct FuzzCampaign {
                 let ended = await ended(in: stack, after: results)
                 if let first = ended.first {
                     let answers = zip(batch, results).map { "\($0.fuzzCase.method.method): \($1.summary)" }
-                    return Crash(inFlight: batch, kind: .crash(
-                        process: first.member.executable, outcome: first.outcome,
-                        log: first.log + "\n(calls answered: \(answers.joined(separator: "; ")))"))
+                    return Crash(
+                        inFlight: batch,
+                        kind: .crash(
+                            process: first.member.executable, outcome: first.outcome,
+                            log: first.log + "\n(calls answered: \(answers.joined(separator: "; ")))"))
                 }
                 for (flight, result) in zip(batch, results) {
                     if let code = result.code, code == .unknown || code == .internalError {
-                        record(finding(.status(code: "\(code)", message: result.message), target: target,
-                                       fuzzCase: flight.fuzzCase))
+                        record(
+                            finding(
+                                .status(code: "\(code)", message: result.message), target: target,
+                                fuzzCase: flight.fuzzCase))
                     }
                     if let clientError = result.clientError {
-                        log.append("\(target.name) \(flight.fuzzCase.method) [\(flight.fuzzCase.label)]: client error "
-                                   + clientError)
+                        log.append(
+                            "\(target.name) \(flight.fuzzCase.method) [\(flight.fuzzCase.label)]: client error "
+                                + clientError)
                     }
                 }
             }
@@ -400,7 +418,9 @@ struct FuzzCampaign {
 
     /// Every finding, then the per-target tallies, as one report.
     func report(title: String) -> String {
-        var lines = ["=== \(title): seed \(settings.seedText), budget \(settings.seconds) s, \(findings.count) finding(s)"]
+        var lines = [
+            "=== \(title): seed \(settings.seedText), budget \(settings.seconds) s, \(findings.count) finding(s)"
+        ]
         lines += findings.enumerated().map { "[\($0.offset + 1)] \($0.element)" }
         lines += log
         return lines.joined(separator: "\n")
@@ -423,7 +443,8 @@ struct Tally {
         let code = result.clientError != nil ? "client error" : result.code.map { "\($0)" } ?? "ok"
         codes[code, default: 0] += 1
         if result.code != .invalidArgument { methodsPastValidation.insert(method) }
-        let answer = result.code == nil || result.code == .permissionDenied ? code : "\(code): \(result.message.prefix(90))"
+        let answer =
+            result.code == nil || result.code == .permissionDenied ? code : "\(code): \(result.message.prefix(90))"
         byMethod[method, default: [:]][answer, default: 0] += 1
     }
 
@@ -438,8 +459,12 @@ struct Tally {
     func summary(for target: String, methods: Int) -> String {
         let codes = codes.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         func milliseconds(_ duration: Duration) -> String {
-            cases == 0 ? "-" : String(format: "%.1f ms", Double(duration.components.seconds * 1_000) / Double(cases)
-                + Double(duration.components.attoseconds) / 1e15 / Double(cases))
+            cases == 0
+                ? "-"
+                : String(
+                    format: "%.1f ms",
+                    Double(duration.components.seconds * 1_000) / Double(cases)
+                        + Double(duration.components.attoseconds) / 1e15 / Double(cases))
         }
         return "\(target): \(cases) requests to \(methods) RPCs (\(methodsPastValidation.count) answered something "
             + "other than INVALID_ARGUMENT at least once; \(milliseconds(generating)) to build and "

@@ -29,7 +29,9 @@ struct RequestFuzzTests {
         try await fuzz(targets, title: "internal services, called directly")
     }
 
-    @Test("no request through the gateway, with an admin or a viewer key, crashes a service or answers UNKNOWN or INTERNAL")
+    @Test(
+        "no request through the gateway, with an admin or a viewer key, crashes a service or answers UNKNOWN or INTERNAL"
+    )
     func gateway() async throws {
         let targets = [
             FuzzTarget(name: "gateway as admin", member: .gateway, credential: .admin, share: 0.45),
@@ -55,8 +57,9 @@ struct RequestFuzzTests {
     /// Runs `targets` in a fresh stack, prints and optionally files the report, and records one issue per finding.
     private func fuzz(_ targets: [FuzzTarget], title: String) async throws {
         let settings = FuzzSettings.fromEnvironment()
-        print("RequestFuzz (\(title)): seed \(settings.seedText) — set C360_FUZZ_SEED to replay, C360_FUZZ_SECONDS "
-              + "(now \(settings.seconds)) for a longer run")
+        print(
+            "RequestFuzz (\(title)): seed \(settings.seedText) — set C360_FUZZ_SEED to replay, C360_FUZZ_SECONDS "
+                + "(now \(settings.seconds)) for a longer run")
         var campaign = FuzzCampaign(catalog: Self.catalog, settings: settings)
         try await campaign.run(targets)
         let report = campaign.report(title: title)
@@ -116,7 +119,8 @@ struct FuzzRequestEncodingTests {
         let occurredAt = try #require(leaves.first { $0.label == "touchpoint.occurred_at" })
         let channel = try #require(leaves.first { $0.label == "touchpoint.channel" })
         var message = generator.validMessage(".customer360.v1.RecordTouchpointRequest", rng: &rng)
-        let minimum = try #require(generator.extremes(for: occurredAt, rng: &rng).first { $0.label == "seconds Int64.min" })
+        let minimum = try #require(
+            generator.extremes(for: occurredAt, rng: &rng).first { $0.label == "seconds Int64.min" })
         message = generator.setting(occurredAt.path[...], to: minimum.values, in: message, rng: &rng)
         message = generator.setting(channel.path[...], to: [.signed(Int64(Int32.min))], in: message, rng: &rng)
 
@@ -124,7 +128,8 @@ struct FuzzRequestEncodingTests {
         #expect(decoded.touchpoint.occurredAt.seconds == .min)
         #expect(decoded.touchpoint.channel == .UNRECOGNIZED(Int(Int32.min)))
 
-        let plan = try #require(generator.leaves(of: ".customer360.v1.RecordGoalProgressRequest").first { $0.kind == .floating })
+        let plan = try #require(
+            generator.leaves(of: ".customer360.v1.RecordGoalProgressRequest").first { $0.kind == .floating })
         var progress = generator.validMessage(".customer360.v1.RecordGoalProgressRequest", rng: &rng)
         progress = generator.setting(plan.path[...], to: [.double(.nan)], in: progress, rng: &rng)
         let decodedProgress = try Customer360_V1_RecordGoalProgressRequest(serializedBytes: progress.encoded())
@@ -136,7 +141,8 @@ struct FuzzRequestEncodingTests {
     func scheduleOrder() throws {
         let catalog = RequestFuzzTests.catalog
         let generator = RequestGenerator(catalog: catalog)
-        let method = try #require(catalog.methods.first { $0.description == "customer360.v1.InteractionService/RecordTouchpoint" })
+        let method = try #require(
+            catalog.methods.first { $0.description == "customer360.v1.InteractionService/RecordTouchpoint" })
         var schedule = MethodSchedule(method: method, generator: generator, seed: 3)
         let timestamps = generator.leaves(of: method.inputType).filter { $0.kind == .timestamp }.map(\.label)
         let cases = (0..<(2 + timestamps.count + 1)).map { _ in schedule.next(using: generator) }

@@ -31,24 +31,28 @@ private struct Services {
 ///
 /// Automatic re-scoring is pushed out of reach by default (`manualScoring`), so a test that computes scores itself
 /// sees exactly the scores and alerts it computed; the tests of automatic upkeep pass their own delay.
-private func withServices(successArguments: [String] = manualScoring, _ body: (Services) async throws -> Void) async throws {
+private func withServices(successArguments: [String] = manualScoring, _ body: (Services) async throws -> Void)
+    async throws
+{
     try await withService("profile-service") { profileProcess, profileClient in
         let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
         try await withService("interaction-service", arguments: profilePeer) { interactionProcess, interactionClient in
             try await withService("feedback-service", arguments: profilePeer) { feedbackProcess, feedbackClient in
-                let peers = profilePeer + [
-                    "--interaction-addr", "\(interactionProcess.address)",
-                    "--feedback-addr", "\(feedbackProcess.address)",
-                ]
+                let peers =
+                    profilePeer + [
+                        "--interaction-addr", "\(interactionProcess.address)",
+                        "--feedback-addr", "\(feedbackProcess.address)",
+                    ]
                 let arguments = peers + successArguments
                 try await withService("success-service", arguments: arguments) { successProcess, successClient in
-                    try await body(Services(
-                        profileProcess: profileProcess, interactionProcess: interactionProcess,
-                        feedbackProcess: feedbackProcess, successProcess: successProcess,
-                        profiles: ProfileClient(wrapping: profileClient),
-                        interactions: InteractionClient(wrapping: interactionClient),
-                        feedback: FeedbackClient(wrapping: feedbackClient),
-                        success: SuccessClient(wrapping: successClient)))
+                    try await body(
+                        Services(
+                            profileProcess: profileProcess, interactionProcess: interactionProcess,
+                            feedbackProcess: feedbackProcess, successProcess: successProcess,
+                            profiles: ProfileClient(wrapping: profileClient),
+                            interactions: InteractionClient(wrapping: interactionClient),
+                            feedback: FeedbackClient(wrapping: feedbackClient),
+                            success: SuccessClient(wrapping: successClient)))
                 }
             }
         }
@@ -112,10 +116,11 @@ private func pollBatch(
         let batch = try await success.getBatchStatus(.with { $0.batchID = id }, options: .deadline(.seconds(5)))
         if isDone(batch) { return batch }
         guard ContinuousClock.now < deadline else {
-            throw WaitTimedOut(description: """
-                batch \(id) is still \(batch.state) after \(timeout) (processed \(batch.processed), \
-                resumes \(batch.resumes), last error '\(batch.lastError)')
-                """)
+            throw WaitTimedOut(
+                description: """
+                    batch \(id) is still \(batch.state) after \(timeout) (processed \(batch.processed), \
+                    resumes \(batch.resumes), last error '\(batch.lastError)')
+                    """)
         }
         try await Task.sleep(for: .milliseconds(50))
     }
@@ -129,15 +134,17 @@ private func waitUntilEngagementIsBack(
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while true {
-        let probe = try await success.computeHealthScore(.with {
-            $0.customerID = customer
-            $0.dryRun = true
-        }, options: .deadline(.seconds(5)))
+        let probe = try await success.computeHealthScore(
+            .with {
+                $0.customerID = customer
+                $0.dryRun = true
+            }, options: .deadline(.seconds(5)))
         guard let missing = probe.score.missingComponents.first(where: { $0.kind == .engagement }) else { return }
         guard ContinuousClock.now < deadline else {
-            throw WaitTimedOut(description: """
-                success-service still scores \(customer) without engagement after \(timeout): \(missing.reason)
-                """)
+            throw WaitTimedOut(
+                description: """
+                    success-service still scores \(customer) without engagement after \(timeout): \(missing.reason)
+                    """)
         }
         try await Task.sleep(for: .milliseconds(100))
     }
@@ -147,8 +154,9 @@ private func expectEffectiveWeightsSumToOne(
     _ score: Customer360_V1_HealthScore, sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let total = score.components.reduce(0) { $0 + $1.effectiveWeight }
-    #expect(abs(total - 1) < 1e-9, "effective weights of \(score.customerID) sum to \(total)",
-            sourceLocation: sourceLocation)
+    #expect(
+        abs(total - 1) < 1e-9, "effective weights of \(score.customerID) sum to \(total)",
+        sourceLocation: sourceLocation)
 }
 
 /// The score GetHealthScore answers is the one ComputeHealthScore stored (instants kept to the millisecond).
@@ -162,38 +170,48 @@ private func expectSameScore(
     #expect(stored.band == computed.band, sourceLocation: sourceLocation)
     #expect(stored.components.map(\.kind) == computed.components.map(\.kind), sourceLocation: sourceLocation)
     for (kept, fresh) in zip(stored.components, computed.components) {
-        #expect(abs(kept.value - fresh.value) < 1e-9 && abs(kept.effectiveWeight - fresh.effectiveWeight) < 1e-9,
-                "\(kept.kind)", sourceLocation: sourceLocation)
-        #expect(kept.inputs == fresh.inputs && kept.explanation == fresh.explanation, "\(kept.kind)",
-                sourceLocation: sourceLocation)
+        #expect(
+            abs(kept.value - fresh.value) < 1e-9 && abs(kept.effectiveWeight - fresh.effectiveWeight) < 1e-9,
+            "\(kept.kind)", sourceLocation: sourceLocation)
+        #expect(
+            kept.inputs == fresh.inputs && kept.explanation == fresh.explanation, "\(kept.kind)",
+            sourceLocation: sourceLocation)
     }
     #expect(stored.missingComponents == computed.missingComponents, sourceLocation: sourceLocation)
     #expect(stored.configVersion == computed.configVersion, sourceLocation: sourceLocation)
-    #expect(abs(stored.computedAt.date.timeIntervalSince(computed.computedAt.date)) < 0.002,
-            sourceLocation: sourceLocation)
+    #expect(
+        abs(stored.computedAt.date.timeIntervalSince(computed.computedAt.date)) < 0.002,
+        sourceLocation: sourceLocation)
 }
 
 @Suite("success-service with the real profile-, interaction- and feedback-service executables over TCP")
 struct SuccessServiceProcessTests {
-    @Test("health comes from the real peers, a red score alerts the plan's CSM, and a stopped feedback-service leaves the score partial")
+    @Test(
+        "health comes from the real peers, a red score alerts the plan's CSM, and a stopped feedback-service leaves the score partial"
+    )
     func healthAcrossServices() async throws {
         try await withServices { services in
             let success = services.success
-            let healthy = try await services.profiles.createCustomer(.with {
-                $0.givenName = "Ada"
-                $0.familyName = "Engaged"
-            }).customerID
-            let unhappy = try await services.profiles.createCustomer(.with {
-                $0.givenName = "Babak"
-                $0.familyName = "Quiet"
-            }).customerID
+            let healthy = try await services.profiles.createCustomer(
+                .with {
+                    $0.givenName = "Ada"
+                    $0.familyName = "Engaged"
+                }
+            ).customerID
+            let unhappy = try await services.profiles.createCustomer(
+                .with {
+                    $0.givenName = "Babak"
+                    $0.familyName = "Quiet"
+                }
+            ).customerID
             let now = Date()
             let day: TimeInterval = 86_400
 
             // Engagement: Ada signed in on each of the last ten days, Babak once, four months ago.
             var events = (0..<10).map { index in
-                login("it-healthy-\(index)", customer: healthy,
-                      at: now.addingTimeInterval(-(Double(index) * day + 3_600)))
+                login(
+                    "it-healthy-\(index)", customer: healthy,
+                    at: now.addingTimeInterval(-(Double(index) * day + 3_600)))
             }
             events.append(login("it-unhappy-0", customer: unhappy, at: now.addingTimeInterval(-120 * day)))
             let touchpoints = events
@@ -203,70 +221,80 @@ struct SuccessServiceProcessTests {
             #expect(recorded.stored == 11 && recorded.rejected == 0, "\(recorded.rejections)")
 
             // Feedback: a promoter and a detractor with a negative comment.
-            _ = try await services.feedback.createSurvey(.with {
-                $0.surveyID = "it-nps"
-                $0.surveyType = .nps
-                $0.name = "integration NPS"
-                $0.question = "How likely are you to recommend us to a friend or colleague?"
-                $0.language = "en"
-                $0.channel = .email
-            })
-            _ = try await services.feedback.recordResponse(.with {
-                $0.responseID = "it-nps-healthy"
-                $0.customerID = healthy
-                $0.surveyID = "it-nps"
-                $0.score = 10
-                $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-3_600))
-            })
-            let complaint = try await services.feedback.recordResponse(.with {
-                $0.responseID = "it-nps-unhappy"
-                $0.customerID = unhappy
-                $0.surveyID = "it-nps"
-                $0.score = 2
-                $0.comment = "The delivery was very late and support never answered."
-                $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-3_600))
-            })
+            _ = try await services.feedback.createSurvey(
+                .with {
+                    $0.surveyID = "it-nps"
+                    $0.surveyType = .nps
+                    $0.name = "integration NPS"
+                    $0.question = "How likely are you to recommend us to a friend or colleague?"
+                    $0.language = "en"
+                    $0.channel = .email
+                })
+            _ = try await services.feedback.recordResponse(
+                .with {
+                    $0.responseID = "it-nps-healthy"
+                    $0.customerID = healthy
+                    $0.surveyID = "it-nps"
+                    $0.score = 10
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-3_600))
+                })
+            let complaint = try await services.feedback.recordResponse(
+                .with {
+                    $0.responseID = "it-nps-unhappy"
+                    $0.customerID = unhappy
+                    $0.surveyID = "it-nps"
+                    $0.score = 2
+                    $0.comment = "The delivery was very late and support never answered."
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-3_600))
+                })
             #expect(complaint.response.sentiment.label == .negative)
 
             // Goals: Ada's is half-way there already; Babak's (imported) was due ten days ago and never moved.
-            let healthyPlan = try await success.createSuccessPlan(.with {
-                $0.customerID = healthy
-                $0.title = "Adoption plan"
-                $0.csmOwnerID = "csm-neda"
-                $0.goals = [.with {
-                    $0.goalID = "it-goal-seats"
-                    $0.title = "Grow adoption across the team"
-                    $0.metric = "weekly active seats"
-                    $0.unit = "seats"
-                    $0.baselineValue = 10
-                    $0.targetValue = 50
-                    $0.dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(90 * day))
-                }]
-            })
+            let healthyPlan = try await success.createSuccessPlan(
+                .with {
+                    $0.customerID = healthy
+                    $0.title = "Adoption plan"
+                    $0.csmOwnerID = "csm-neda"
+                    $0.goals = [
+                        .with {
+                            $0.goalID = "it-goal-seats"
+                            $0.title = "Grow adoption across the team"
+                            $0.metric = "weekly active seats"
+                            $0.unit = "seats"
+                            $0.baselineValue = 10
+                            $0.targetValue = 50
+                            $0.dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(90 * day))
+                        }
+                    ]
+                })
             #expect(healthyPlan.status == .active && healthyPlan.goals.map(\.goalID) == ["it-goal-seats"])
-            let seats = try await success.recordGoalProgress(.with {
-                $0.customerID = healthy
-                $0.planID = healthyPlan.planID
-                $0.goalID = "it-goal-seats"
-                $0.progressID = "it-progress-seats-1"
-                $0.currentValue = 30
-                $0.recordedBy = "csm-neda"
-            })
+            let seats = try await success.recordGoalProgress(
+                .with {
+                    $0.customerID = healthy
+                    $0.planID = healthyPlan.planID
+                    $0.goalID = "it-goal-seats"
+                    $0.progressID = "it-progress-seats-1"
+                    $0.currentValue = 30
+                    $0.recordedBy = "csm-neda"
+                })
             #expect(abs(seats.progress - 0.5) < 1e-9 && seats.status == .onTrack, "\(seats)")
-            let unhappyPlan = try await success.createSuccessPlan(.with {
-                $0.customerID = unhappy
-                $0.title = "Recovery plan"
-                $0.csmOwnerID = "csm-omid"
-                $0.goals = [.with {
-                    $0.goalID = "it-goal-tickets"
-                    $0.title = "Cut the support load"
-                    $0.metric = "tickets per week"
-                    $0.unit = "tickets"
-                    $0.baselineValue = 20
-                    $0.targetValue = 5
-                    $0.dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-10 * day))
-                }]
-            })
+            let unhappyPlan = try await success.createSuccessPlan(
+                .with {
+                    $0.customerID = unhappy
+                    $0.title = "Recovery plan"
+                    $0.csmOwnerID = "csm-omid"
+                    $0.goals = [
+                        .with {
+                            $0.goalID = "it-goal-tickets"
+                            $0.title = "Cut the support load"
+                            $0.metric = "tickets per week"
+                            $0.unit = "tickets"
+                            $0.baselineValue = 20
+                            $0.targetValue = 5
+                            $0.dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-10 * day))
+                        }
+                    ]
+                })
             #expect(unhappyPlan.status == .active && unhappyPlan.goals.first?.status == .missed, "\(unhappyPlan)")
 
             let good = try await success.computeHealthScore(.with { $0.customerID = healthy })
@@ -329,7 +357,9 @@ struct SuccessServiceProcessTests {
         }
     }
 
-    @Test("a detractor's response re-scores the customer on its own and the churn-risk alert reaches WatchAlerts, with nobody calling success-service")
+    @Test(
+        "a detractor's response re-scores the customer on its own and the churn-risk alert reaches WatchAlerts, with nobody calling success-service"
+    )
     func healthKeepsItselfCurrent() async throws {
         try await withServices(successArguments: ["--rescore-delay-ms", "100"]) { services in
             let customer = try await services.profiles.createCustomer(.with { $0.givenName = "Parisa" }).customerID
@@ -340,22 +370,24 @@ struct SuccessServiceProcessTests {
             }
             try await services.success.watchAlerts(watch) { stream in
                 var events = stream.messages.makeAsyncIterator()
-                _ = try await services.feedback.createSurvey(.with {
-                    $0.surveyID = "auto-nps"
-                    $0.surveyType = .nps
-                    $0.name = "auto NPS"
-                    $0.question = "How likely are you to recommend us?"
-                    $0.language = "en"
-                    $0.channel = .email
-                })
-                _ = try await services.feedback.recordResponse(.with {
-                    $0.responseID = "auto-nps-1"
-                    $0.customerID = customer
-                    $0.surveyID = "auto-nps"
-                    $0.score = 0
-                    $0.comment = "Terrible, everything broke and nobody helped."
-                    $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
-                })
+                _ = try await services.feedback.createSurvey(
+                    .with {
+                        $0.surveyID = "auto-nps"
+                        $0.surveyType = .nps
+                        $0.name = "auto NPS"
+                        $0.question = "How likely are you to recommend us?"
+                        $0.language = "en"
+                        $0.channel = .email
+                    })
+                _ = try await services.feedback.recordResponse(
+                    .with {
+                        $0.responseID = "auto-nps-1"
+                        $0.customerID = customer
+                        $0.surveyID = "auto-nps"
+                        $0.score = 0
+                        $0.comment = "Terrible, everything broke and nobody helped."
+                        $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                    })
                 while let event = try await events.next() {
                     guard event.alert.customerID == customer else { continue }
                     #expect(event.alert.kind == .churnRisk, "\(event)")
@@ -374,10 +406,12 @@ struct SuccessServiceProcessTests {
         }
     }
 
-    @Test("a batch recompute stopped by interaction-service dying mid-batch resumes from its cursor once the peer is back")
+    @Test(
+        "a batch recompute stopped by interaction-service dying mid-batch resumes from its cursor once the peer is back"
+    )
     func batchSurvivesPeerStoppedMidBatch() async throws {
         let batchID = "it-batch"
-        let count = 250  // two and a half pages of 100
+        let count = 250 // two and a half pages of 100
         // A short peer deadline: the outage is noticed quickly and the batch stops within a second or so.
         try await withServices(successArguments: ["--peer-deadline-ms", "200"]) { services in
             let success = services.success
@@ -385,10 +419,12 @@ struct SuccessServiceProcessTests {
             let now = Date()
 
             let customers = try await concurrentMap(Array(0..<count)) { index in
-                try await profiles.createCustomer(.with {
-                    $0.givenName = "Batch"
-                    $0.familyName = "Customer \(index)"
-                }).customerID
+                try await profiles.createCustomer(
+                    .with {
+                        $0.givenName = "Batch"
+                        $0.familyName = "Customer \(index)"
+                    }
+                ).customerID
             }
             let touchpoints = customers.enumerated().map {
                 login("it-batch-\($0.offset)", customer: $0.element, at: now.addingTimeInterval(-3_600))
@@ -401,19 +437,23 @@ struct SuccessServiceProcessTests {
             // otherwise the customers visited during the outage would count as failed and keep no score.
             let dueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(90 * 86_400))
             let plans = try await concurrentMap(customers) { customer in
-                try await success.createSuccessPlan(.with {
-                    $0.customerID = customer
-                    $0.title = "Adoption plan"
-                    $0.csmOwnerID = "csm-sam"
-                    $0.goals = [.with {
-                        $0.title = "Grow adoption across the team"
-                        $0.metric = "weekly active seats"
-                        $0.unit = "seats"
-                        $0.baselineValue = 5
-                        $0.targetValue = 20
-                        $0.dueAt = dueAt
-                    }]
-                }).planID
+                try await success.createSuccessPlan(
+                    .with {
+                        $0.customerID = customer
+                        $0.title = "Adoption plan"
+                        $0.csmOwnerID = "csm-sam"
+                        $0.goals = [
+                            .with {
+                                $0.title = "Grow adoption across the team"
+                                $0.metric = "weekly active seats"
+                                $0.unit = "seats"
+                                $0.baselineValue = 5
+                                $0.targetValue = 20
+                                $0.dueAt = dueAt
+                            }
+                        ]
+                    }
+                ).planID
             }
             #expect(Set(plans).count == count)
 

@@ -32,8 +32,10 @@ struct TLSTests {
             certificates.remove()
             stranger.remove()
         }
-        try await withService("profile-service", arguments: certificates.arguments(for: "profile-service"),
-                              security: try certificates.clientSecurity(as: "operator")) { profile, client in
+        try await withService(
+            "profile-service", arguments: certificates.arguments(for: "profile-service"),
+            security: try certificates.clientSecurity(as: "operator")
+        ) { profile, client in
             // The operator's certificate is served.
             let created = try await Profiles(wrapping: client).createCustomer(.with { $0.givenName = "Ada" })
             #expect(!created.customerID.isEmpty)
@@ -46,8 +48,9 @@ struct TLSTests {
             for (what, security) in attempts {
                 let error = await #expect(throws: RPCError.self, "\(what)") {
                     _ = try await withProfiles(profile.address, security) { profiles in
-                        try await profiles.getCustomer(.with { $0.customerID = created.customerID },
-                                                       options: .deadline(.seconds(5)))
+                        try await profiles.getCustomer(
+                            .with { $0.customerID = created.customerID },
+                            options: .deadline(.seconds(5)))
                     }
                 }
                 #expect(error?.code == .unavailable, "\(what): \(String(describing: error))")
@@ -56,8 +59,10 @@ struct TLSTests {
             // The health subcommand (what the Kubernetes probes of a TLS deployment run) with the service's own
             // certificate answers SERVING; without one it gets no answer, and says so with exit 1.
             let binary = try ServiceBinaries.url(of: "profile-service").path
-            let healthy = try run(binary, ["health", "--addr", "\(profile.address)"]
-                                  + certificates.arguments(for: "profile-service"))
+            let healthy = try run(
+                binary,
+                ["health", "--addr", "\(profile.address)"]
+                    + certificates.arguments(for: "profile-service"))
             #expect(healthy.status == 0 && healthy.output.contains("serving"), "\(healthy)")
             let unanswered = try run(binary, ["health", "--addr", "\(profile.address)", "--timeout", "2"])
             #expect(unanswered.status == 1 && unanswered.output.contains("no answer"), "\(unanswered)")
@@ -65,12 +70,16 @@ struct TLSTests {
         }
     }
 
-    @Test("each RPC answers only the services on its allow-list; anyone else is PERMISSION_DENIED naming who may call it, and logged")
+    @Test(
+        "each RPC answers only the services on its allow-list; anyone else is PERMISSION_DENIED naming who may call it, and logged"
+    )
     func allowLists() async throws {
         let certificates = try DevCertificates.make()
         defer { certificates.remove() }
-        try await withService("profile-service", arguments: certificates.arguments(for: "profile-service"),
-                              security: try certificates.clientSecurity(as: "operator")) { profile, client in
+        try await withService(
+            "profile-service", arguments: certificates.arguments(for: "profile-service"),
+            security: try certificates.clientSecurity(as: "operator")
+        ) { profile, client in
             let ada = try await Profiles(wrapping: client).createCustomer(.with { $0.givenName = "Ada" }).customerID
             let list = Customer360_V1_ListCustomersRequest()
             let erase = Customer360_V1_EraseCustomerRequest.with { $0.customerID = ada }
@@ -94,7 +103,8 @@ struct TLSTests {
             // EraseCustomer is internal: only the gateway's erasure fan-out calls it — not a service that may call
             // other RPCs, and the gateway is listed by name, not by being the gateway.
             let refused = await #expect(throws: RPCError.self) {
-                _ = try await withProfiles(profile.address, try certificates.clientSecurity(as: "interaction-service")) {
+                _ = try await withProfiles(profile.address, try certificates.clientSecurity(as: "interaction-service"))
+                {
                     try await $0.eraseCustomer(erase)
                 }
             }
@@ -119,14 +129,18 @@ struct TLSTests {
     func reloadOnSIGHUP() async throws {
         let certificates = try DevCertificates.make()
         defer { certificates.remove() }
-        try await withService("profile-service", arguments: certificates.arguments(for: "profile-service"),
-                              security: try certificates.clientSecurity(as: "operator")) { profile, client in
+        try await withService(
+            "profile-service", arguments: certificates.arguments(for: "profile-service"),
+            security: try certificates.clientSecurity(as: "operator")
+        ) { profile, client in
             let before = try presentedSerial(profile.address, certificates)
             // Reissue profile-service's certificate with the same CA (new key, new serial), as a renewal does.
             try certificates.issue(["profile-service"])
             kill(profile.processIdentifier, SIGHUP)
             let deadline = ContinuousClock.now + .seconds(10)
-            while !profile.logText().contains("TLS certificate and key reloaded on SIGHUP"), ContinuousClock.now < deadline {
+            while !profile.logText().contains("TLS certificate and key reloaded on SIGHUP"),
+                ContinuousClock.now < deadline
+            {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(profile.logText().contains("TLS certificate and key reloaded on SIGHUP"), "\(profile.logTail())")
@@ -147,36 +161,41 @@ struct TLSTests {
         defer { certificates.remove() }
         try await withGatewayStack(tls: certificates) { stack in
             let agent = bearer(stack.adminSecret)
-            let ada = try await stack.gateway.createCustomer(.with {
-                $0.givenName = "Ada"
-                $0.familyName = "Lovelace"
-            }, metadata: agent).customerID
-            _ = try await stack.gateway.recordTouchpoint(.with {
-                $0.customerID = ada
-                $0.touchpoint = .with {
-                    $0.eventID = "tls-ada-1"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+            let ada = try await stack.gateway.createCustomer(
+                .with {
+                    $0.givenName = "Ada"
+                    $0.familyName = "Lovelace"
+                }, metadata: agent
+            ).customerID
+            _ = try await stack.gateway.recordTouchpoint(
+                .with {
+                    $0.customerID = ada
+                    $0.touchpoint = .with {
+                        $0.eventID = "tls-ada-1"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                        $0.channel = .email
+                        $0.kind = .message
+                        $0.direction = .inbound
+                        $0.body = "hello over TLS"
+                    }
+                }, metadata: agent)
+            _ = try await stack.feedback.createSurvey(
+                .with {
+                    $0.surveyID = "tls-nps"
+                    $0.surveyType = .nps
+                    $0.name = "TLS NPS"
+                    $0.question = "How likely are you to recommend us?"
+                    $0.language = "en"
                     $0.channel = .email
-                    $0.kind = .message
-                    $0.direction = .inbound
-                    $0.body = "hello over TLS"
-                }
-            }, metadata: agent)
-            _ = try await stack.feedback.createSurvey(.with {
-                $0.surveyID = "tls-nps"
-                $0.surveyType = .nps
-                $0.name = "TLS NPS"
-                $0.question = "How likely are you to recommend us?"
-                $0.language = "en"
-                $0.channel = .email
-            })
-            _ = try await stack.gateway.recordResponse(.with {
-                $0.customerID = ada
-                $0.responseID = "tls-ada-nps"
-                $0.surveyID = "tls-nps"
-                $0.score = 10
-                $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30))
-            }, metadata: agent)
+                })
+            _ = try await stack.gateway.recordResponse(
+                .with {
+                    $0.customerID = ada
+                    $0.responseID = "tls-ada-nps"
+                    $0.surveyID = "tls-nps"
+                    $0.score = 10
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30))
+                }, metadata: agent)
             let view = try await stack.gateway.getCustomer360(.with { $0.customerID = ada }, metadata: agent)
             #expect(view.missingSections.isEmpty, "\(view.missingSections)")
             #expect(view.profile.givenName == "Ada")
@@ -184,15 +203,19 @@ struct TLSTests {
             #expect(view.feedback.latestNpsCategory == .promoter, "\(view.feedback)")
 
             // The HTTP port is HTTPS with the same certificate; plain HTTP is not answered.
-            let https = try curl(["--cacert", certificates.authority, "-H", "Authorization: Bearer \(stack.adminSecret)",
-                                  "-X", "POST", "-d", "{\"customerId\":\"\(ada)\"}",
-                                  "https://127.0.0.1:\(stack.httpPort)/api/v1/GetCustomer360"])
+            let https = try curl([
+                "--cacert", certificates.authority, "-H", "Authorization: Bearer \(stack.adminSecret)",
+                "-X", "POST", "-d", "{\"customerId\":\"\(ada)\"}",
+                "https://127.0.0.1:\(stack.httpPort)/api/v1/GetCustomer360",
+            ])
             #expect(https.status == 0 && https.output.contains("Lovelace"), "\(https)")
             let plain = try curl(["http://127.0.0.1:\(stack.httpPort)/"])
             #expect(plain.status != 0 || !plain.output.contains("<html"), "\(plain)")
 
             // Every call between the services was on an allow-list.
-            for process in [stack.profileProcess, stack.interactionProcess, stack.feedbackProcess, stack.successProcess] {
+            for process in [
+                stack.profileProcess, stack.interactionProcess, stack.feedbackProcess, stack.successProcess,
+            ] {
                 #expect(!process.logText().contains("caller refused"), "\(process.logTail())")
             }
         }

@@ -38,9 +38,15 @@ private func waitForAll(
     _ success: Customer360_V1_SuccessService.Client<Transport>
 ) async throws {
     let request = ChangeFeedWait.request(kind, customer: customer)
-    _ = try await ChangeFeedWait.first(request) { try await interactions.watchChanges($0, metadata: key, options: $1, onResponse: $2) }
-    _ = try await ChangeFeedWait.first(request) { try await feedback.watchChanges($0, metadata: key, options: $1, onResponse: $2) }
-    _ = try await ChangeFeedWait.first(request) { try await success.watchChanges($0, metadata: key, options: $1, onResponse: $2) }
+    _ = try await ChangeFeedWait.first(request) {
+        try await interactions.watchChanges($0, metadata: key, options: $1, onResponse: $2)
+    }
+    _ = try await ChangeFeedWait.first(request) {
+        try await feedback.watchChanges($0, metadata: key, options: $1, onResponse: $2)
+    }
+    _ = try await ChangeFeedWait.first(request) {
+        try await success.watchChanges($0, metadata: key, options: $1, onResponse: $2)
+    }
 }
 
 @Suite("merges through the front door: recorded in a ledger, carried to every service, and undone")
@@ -55,45 +61,66 @@ struct UnmergeTests {
                 let feedback = Customer360_V1_FeedbackService.Client<Transport>(wrapping: client)
                 let success = Customer360_V1_SuccessService.Client<Transport>(wrapping: client)
 
-                let ada = try await profiles.createCustomer(.with {
-                    $0.givenName = "Ada"
-                    $0.identifiers = [.with { $0.kind = .email; $0.value = "ada@example.com" }]
-                }, metadata: admin).customerID
-                let bea = try await profiles.createCustomer(.with {
-                    $0.givenName = "Bea"
-                    $0.identifiers = [.with { $0.kind = .email; $0.value = "bea@example.com" }]
-                }, metadata: admin).customerID
-                _ = try await interactions.recordTouchpoint(purchase("p-ada", customer: ada, amount: 1_000), metadata: admin)
-                _ = try await interactions.recordTouchpoint(purchase("p-bea-1", customer: bea, amount: 2_000), metadata: admin)
-                _ = try await interactions.recordTouchpoint(purchase("p-bea-2", customer: bea, amount: 3_000), metadata: admin)
-                _ = try await feedback.createSurvey(.with {
-                    $0.surveyID = "unmerge-nps"
-                    $0.surveyType = .nps
-                    $0.name = "NPS"
-                    $0.question = "How likely are you to recommend us?"
-                    $0.language = "en"
-                    $0.channel = .email
-                }, metadata: admin)
-                _ = try await feedback.recordResponse(.with {
-                    $0.responseID = "r-bea"
-                    $0.customerID = bea
-                    $0.surveyID = "unmerge-nps"
-                    $0.score = 9
-                    $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
-                }, metadata: admin)
-                let plan = try await success.createSuccessPlan(.with {
-                    $0.customerID = bea
-                    $0.title = "Bea's onboarding"
-                    $0.csmOwnerID = "csm-1"
-                }, metadata: admin)
+                let ada = try await profiles.createCustomer(
+                    .with {
+                        $0.givenName = "Ada"
+                        $0.identifiers = [
+                            .with {
+                                $0.kind = .email
+                                $0.value = "ada@example.com"
+                            }
+                        ]
+                    }, metadata: admin
+                ).customerID
+                let bea = try await profiles.createCustomer(
+                    .with {
+                        $0.givenName = "Bea"
+                        $0.identifiers = [
+                            .with {
+                                $0.kind = .email
+                                $0.value = "bea@example.com"
+                            }
+                        ]
+                    }, metadata: admin
+                ).customerID
+                _ = try await interactions.recordTouchpoint(
+                    purchase("p-ada", customer: ada, amount: 1_000), metadata: admin)
+                _ = try await interactions.recordTouchpoint(
+                    purchase("p-bea-1", customer: bea, amount: 2_000), metadata: admin)
+                _ = try await interactions.recordTouchpoint(
+                    purchase("p-bea-2", customer: bea, amount: 3_000), metadata: admin)
+                _ = try await feedback.createSurvey(
+                    .with {
+                        $0.surveyID = "unmerge-nps"
+                        $0.surveyType = .nps
+                        $0.name = "NPS"
+                        $0.question = "How likely are you to recommend us?"
+                        $0.language = "en"
+                        $0.channel = .email
+                    }, metadata: admin)
+                _ = try await feedback.recordResponse(
+                    .with {
+                        $0.responseID = "r-bea"
+                        $0.customerID = bea
+                        $0.surveyID = "unmerge-nps"
+                        $0.score = 9
+                        $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                    }, metadata: admin)
+                let plan = try await success.createSuccessPlan(
+                    .with {
+                        $0.customerID = bea
+                        $0.title = "Bea's onboarding"
+                        $0.csmOwnerID = "csm-1"
+                    }, metadata: admin)
 
                 // Merge, with a reason: the ledger says who, when and why.
-                _ = try await profiles.mergeCustomers(.with {
-                    $0.customerID = ada
-                    $0.mergedID = bea
-                    $0.note = "same person: confirmed on the phone"
-                    $0.requestedBy = "agent-7"
-                }, metadata: admin)
+                _ = try await profiles.mergeCustomers(
+                    .with {
+                        $0.customerID = ada
+                        $0.mergedID = bea
+                        $0.note = "same person: confirmed on the phone"
+                        $0.requestedBy = "agent-7"
+                    }, metadata: admin)
                 let ledger = try await profiles.listMerges(.with { $0.customerID = ada }, metadata: admin).merges
                 let merge = try #require(ledger.first)
                 #expect(ledger.count == 1 && merge.survivorID == ada && merge.mergedID == bea)
@@ -109,13 +136,15 @@ struct UnmergeTests {
                 #expect(joinedPlans.plans.map(\.planID) == [plan.planID])
 
                 // A purchase after the merge, under the survivor, stays with it.
-                _ = try await interactions.recordTouchpoint(purchase("p-ada-2", customer: ada, amount: 500), metadata: admin)
+                _ = try await interactions.recordTouchpoint(
+                    purchase("p-ada-2", customer: ada, amount: 500), metadata: admin)
 
                 // Undo: Bea comes back with her own identifiers, and every service moves her rows back.
-                let undone = try await profiles.unmergeCustomers(.with {
-                    $0.mergeID = merge.mergeID
-                    $0.requestedBy = "agent-9"
-                }, metadata: admin)
+                let undone = try await profiles.unmergeCustomers(
+                    .with {
+                        $0.mergeID = merge.mergeID
+                        $0.requestedBy = "agent-9"
+                    }, metadata: admin)
                 #expect(undone.restored.customerID == bea && undone.restored.givenName == "Bea")
                 #expect(undone.restored.identifiers.map(\.value) == ["bea@example.com"])
                 #expect(undone.survivor.identifiers.map(\.value) == ["ada@example.com"])
@@ -125,16 +154,21 @@ struct UnmergeTests {
                 #expect(adaStats.orders == 2 && adaStats.grossRevenue.amountMinor == 1_500, "\(adaStats)")
                 let beaStats = try await interactions.getCommerceStats(.with { $0.customerID = bea }, metadata: admin)
                 #expect(beaStats.orders == 2 && beaStats.grossRevenue.amountMinor == 5_000, "\(beaStats)")
-                #expect(try await feedback.listResponses(.with { $0.customerID = bea }, metadata: admin)
-                    .responses.map(\.responseID) == ["r-bea"])
-                #expect(try await feedback.listResponses(.with { $0.customerID = ada }, metadata: admin).responses.isEmpty)
-                #expect(try await success.listSuccessPlans(.with { $0.customerID = bea }, metadata: admin)
-                    .plans.map(\.planID) == [plan.planID])
-                #expect(try await success.listSuccessPlans(.with { $0.customerID = ada }, metadata: admin).plans.isEmpty)
+                #expect(
+                    try await feedback.listResponses(.with { $0.customerID = bea }, metadata: admin)
+                        .responses.map(\.responseID) == ["r-bea"])
+                #expect(
+                    try await feedback.listResponses(.with { $0.customerID = ada }, metadata: admin).responses.isEmpty)
+                #expect(
+                    try await success.listSuccessPlans(.with { $0.customerID = bea }, metadata: admin)
+                        .plans.map(\.planID) == [plan.planID])
+                #expect(
+                    try await success.listSuccessPlans(.with { $0.customerID = ada }, metadata: admin).plans.isEmpty)
 
                 // Bea's id takes writes of its own again.
-                let after = try await interactions.recordTouchpoint(purchase("p-bea-3", customer: bea, amount: 700),
-                                                                    metadata: admin)
+                let after = try await interactions.recordTouchpoint(
+                    purchase("p-bea-3", customer: bea, amount: 700),
+                    metadata: admin)
                 #expect(after.touchpoint.customerID == bea)
             }
         }
@@ -157,11 +191,12 @@ struct UnmergeTests {
             }
             #expect(score?.code == .invalidArgument && score?.message.hasPrefix("min_score") == true)
             let note = await #expect(throws: RPCError.self) {
-                _ = try await profiles.mergeCustomers(.with {
-                    $0.customerID = "01a24519-39ab-76cc-8d49-3f71ab444001"
-                    $0.mergedID = "01a24519-39ab-76cc-8d49-3f71ab444002"
-                    $0.note = String(repeating: "x", count: 501)
-                })
+                _ = try await profiles.mergeCustomers(
+                    .with {
+                        $0.customerID = "01a24519-39ab-76cc-8d49-3f71ab444001"
+                        $0.mergedID = "01a24519-39ab-76cc-8d49-3f71ab444002"
+                        $0.note = String(repeating: "x", count: 501)
+                    })
             }
             #expect(note?.code == .invalidArgument && note?.message.hasPrefix("note") == true)
         }

@@ -3,14 +3,15 @@ import C360Contracts
 import C360TestExpectations
 import C360TestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Synchronization
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 private typealias Update = Customer360_V1_Customer360Update
 
@@ -121,10 +122,11 @@ private func withGatewayAndProfile(
             "--http-port", "0", "--http-port-file", httpPortFile.path,
         ]
         try await withService("gateway", arguments: arguments) { gatewayProcess, client in
-            try await body(SmallStack(
-                profileProcess: profile, gatewayProcess: gatewayProcess, gateway: GatewayClient(wrapping: client),
-                adminSecret: try await bootstrapSecret(of: gatewayProcess),
-                httpPort: try await portInFile(httpPortFile, of: gatewayProcess)))
+            try await body(
+                SmallStack(
+                    profileProcess: profile, gatewayProcess: gatewayProcess, gateway: GatewayClient(wrapping: client),
+                    adminSecret: try await bootstrapSecret(of: gatewayProcess),
+                    httpPort: try await portInFile(httpPortFile, of: gatewayProcess)))
         }
     }
 }
@@ -136,10 +138,12 @@ struct WatchCustomer360Tests {
         try await withGatewayStack { stack in
             // Given a customer with one touchpoint
             let admin = bearer(stack.adminSecret)
-            let ada = try await stack.gateway.createCustomer(.with {
-                $0.givenName = "Ada"
-                $0.tags = ["vip"]
-            }, metadata: admin).customerID
+            let ada = try await stack.gateway.createCustomer(
+                .with {
+                    $0.givenName = "Ada"
+                    $0.tags = ["vip"]
+                }, metadata: admin
+            ).customerID
             _ = try await stack.gateway.recordTouchpoint(chatMessage(ada, body: "hello"), metadata: admin)
 
             // When the customer is watched
@@ -169,8 +173,9 @@ struct WatchCustomer360Tests {
 
                 // When a touchpoint is recorded for another customer, then one for the watched customer
                 _ = try await stack.gateway.recordTouchpoint(chatMessage(other, body: "not Ada's"), metadata: admin)
-                _ = try await stack.gateway.recordTouchpoint(chatMessage(ada, body: "where is my order?"),
-                                                             metadata: admin)
+                _ = try await stack.gateway.recordTouchpoint(
+                    chatMessage(ada, body: "where is my order?"),
+                    metadata: admin)
 
                 // Then an update with the interaction sections carries Ada's touchpoint, and only hers
                 let update = try await updates.first { interactionSections.isSubset(of: $0.sections) }
@@ -178,8 +183,9 @@ struct WatchCustomer360Tests {
                 #expect(update.view.engagement.totalTouchpoints == 1)
                 #expect(update.cause.hasPrefix("CHANGE_KIND_"), "cause \(update.cause)")
                 // Services without a change are not asked again: their sections are neither listed nor filled.
-                #expect(!update.sections.contains("profile") && !update.sections.contains("feedback"),
-                        "\(update.sections)")
+                #expect(
+                    !update.sections.contains("profile") && !update.sections.contains("feedback"),
+                    "\(update.sections)")
                 #expect(!update.view.hasProfile && update.view.customerID == ada)
                 #expect(Set(update.view.sectionStatuses.map(\.section)) == Set(update.sections))
             }
@@ -197,10 +203,11 @@ struct WatchCustomer360Tests {
                 // When 100 touchpoints arrive in one client stream
                 _ = try await stack.gateway.recordTouchpoints(metadata: admin) { writer in
                     for index in 0..<100 {
-                        try await writer.write(.with {
-                            $0.customerID = ada
-                            $0.touchpoint = chatMessage(ada, body: "message \(index)").touchpoint
-                        })
+                        try await writer.write(
+                            .with {
+                                $0.customerID = ada
+                                $0.touchpoint = chatMessage(ada, body: "message \(index)").touchpoint
+                            })
                     }
                 }
 
@@ -221,22 +228,28 @@ struct WatchCustomer360Tests {
     func viewerIsRedacted() async throws {
         try await withGatewayStack { stack in
             let admin = bearer(stack.adminSecret)
-            let viewer = bearer(try await stack.gateway.createApiKey(.with {
-                $0.name = "watch viewer"
-                $0.role = .viewer
-            }, metadata: admin).secret)
-            let ada = try await stack.gateway.createCustomer(.with {
-                $0.givenName = "Ada"
-                $0.familyName = "Lovelace"
-            }, metadata: admin).customerID
+            let viewer = bearer(
+                try await stack.gateway.createApiKey(
+                    .with {
+                        $0.name = "watch viewer"
+                        $0.role = .viewer
+                    }, metadata: admin
+                ).secret)
+            let ada = try await stack.gateway.createCustomer(
+                .with {
+                    $0.givenName = "Ada"
+                    $0.familyName = "Lovelace"
+                }, metadata: admin
+            ).customerID
             try await withWatch(stack.gateway, ada, metadata: viewer) { updates in
                 let first = try await updates.next()
                 #expect(first.view.personalDataRedacted)
                 #expect(first.view.profile.givenName.isEmpty && first.view.profile.familyName.isEmpty)
                 #expect(first.view.customerID == ada)
 
-                _ = try await stack.gateway.recordTouchpoint(chatMessage(ada, body: "my card is 4111…"),
-                                                             metadata: admin)
+                _ = try await stack.gateway.recordTouchpoint(
+                    chatMessage(ada, body: "my card is 4111…"),
+                    metadata: admin)
 
                 let update = try await updates.first { interactionSections.isSubset(of: $0.sections) }
                 #expect(update.view.personalDataRedacted)
@@ -277,11 +290,12 @@ struct WatchCustomer360Tests {
                     _ = try await updates.next()
 
                     // When the watched customer is merged into another
-                    _ = try await Customer360_V1_ProfileService.Client(wrapping: client).mergeCustomers(.with {
-                        $0.customerID = survivor
-                        $0.mergedID = merged
-                        $0.note = "same person"
-                    })
+                    _ = try await Customer360_V1_ProfileService.Client(wrapping: client).mergeCustomers(
+                        .with {
+                            $0.customerID = survivor
+                            $0.mergedID = merged
+                            $0.note = "same person"
+                        })
 
                     // Then the whole view of the survivor follows
                     let moved = try await updates.first { $0.cause == "CHANGE_KIND_CUSTOMER_MERGED" }
@@ -290,8 +304,9 @@ struct WatchCustomer360Tests {
                     #expect(moved.view.resolvedFrom == merged)
 
                     // And the watch goes on with the survivor's changes
-                    _ = try await stack.gateway.recordTouchpoint(chatMessage(survivor, body: "hi again"),
-                                                                 metadata: admin)
+                    _ = try await stack.gateway.recordTouchpoint(
+                        chatMessage(survivor, body: "hi again"),
+                        metadata: admin)
                     let update = try await updates.first { update in
                         interactionSections.isSubset(of: update.sections)
                             && update.view.recentTimeline.contains { $0.body == "hi again" }
@@ -396,7 +411,8 @@ private func metricsPort(of process: ServiceProcess) async throws -> Int {
     while ContinuousClock.now < deadline {
         for line in process.logText().split(separator: "\n") where line.contains("metrics listening") {
             if let range = line.range(of: #"127\.0\.0\.1:(\d+)/metrics"#, options: .regularExpression),
-               let port = Int(line[range].dropFirst("127.0.0.1:".count).prefix { $0.isNumber }) {
+                let port = Int(line[range].dropFirst("127.0.0.1:".count).prefix { $0.isNumber })
+            {
                 return port
             }
         }
@@ -464,7 +480,8 @@ private final class FirstLineReader: NSObject, URLSessionDataDelegate, Sendable 
         let done = state.withLock { state -> (CheckedContinuation<Answer, any Error>, Answer)? in
             state.received.append(data)
             guard let newline = state.received.firstIndex(of: UInt8(ascii: "\n")),
-                  let continuation = state.continuation else { return nil }
+                let continuation = state.continuation
+            else { return nil }
             state.continuation = nil
             let line = String(decoding: state.received[..<newline], as: UTF8.self)
             return (continuation, (state.status, state.contentType, line))

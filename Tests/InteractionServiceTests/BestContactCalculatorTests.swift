@@ -1,7 +1,8 @@
 import C360ServerKit
 import Foundation
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 /// Instants around Monday 2026-11-23 for the best-contact tests.
 private enum BestContactFixture {
@@ -57,11 +58,12 @@ struct BestContactCalculatorTehranTests {
         #expect(best.sampleSize == 6)
         #expect(best.timeZone == "Asia/Tehran")
         #expect(best.bestChannel == .email)
-        #expect(best.channels == [
-            ChannelReach(channel: .email, interactions: 3, score: 3.0 / 6.0),
-            ChannelReach(channel: .chat, interactions: 2, score: 2.0 / 6.0),
-            ChannelReach(channel: .phone, interactions: 1, score: 1.0 / 6.0),
-        ])
+        #expect(
+            best.channels == [
+                ChannelReach(channel: .email, interactions: 3, score: 3.0 / 6.0),
+                ChannelReach(channel: .chat, interactions: 2, score: 2.0 / 6.0),
+                ChannelReach(channel: .phone, interactions: 1, score: 1.0 / 6.0),
+            ])
         #expect(best.bestHourOfWeek == 9)
         #expect(best.topHours.map { $0.hourOfWeek } == [9, 0, 62, 167])
         #expect(best.topHours.map { $0.interactions } == [3, 1, 1, 1])
@@ -87,9 +89,9 @@ struct BestContactCalculatorOrderingTests {
     @Test("channels tied on interactions follow Channel.allCases order; tied hours go to the lowest")
     func ties() throws {
         let events = [
-            F.event(2 * 86_400 + 10 * 3_600, .phone),  // Wed 10:00 UTC → 58
-            F.event(23 * 3_600, .web),  // Mon 23:00 UTC → 23
-            F.event(6 * 86_400, .email),  // Sun 00:00 UTC → 144
+            F.event(2 * 86_400 + 10 * 3_600, .phone), // Wed 10:00 UTC → 58
+            F.event(23 * 3_600, .web), // Mon 23:00 UTC → 23
+            F.event(6 * 86_400, .email), // Sun 00:00 UTC → 144
         ]
         let utc = try F.utc()
         let best = BestContactCalculator.bestContact(events: events, timeZone: utc)

@@ -1,6 +1,7 @@
 import Foundation
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 /// Fixed instants and settings for the commerce tests.
 private enum CommerceFixture {

@@ -1,7 +1,8 @@
 import C360ServerKit
 import Foundation
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 /// Fixed instants for the engagement tests.
 private enum EngagementFixture {
@@ -40,10 +41,10 @@ struct EngagementCalculatorWindowTests {
     @Test("an event exactly a window's length old has left that window; one at asOf is inside")
     func windowEdges() {
         let events = [
-            F.event(0, .email),  // at asOf: in 7, 30, 90
-            F.event(7 * F.day, .sms),  // exactly 7 days old: out of 7, in 30 and 90
-            F.event(30 * F.day, .web),  // exactly 30 days old: in 90 only
-            F.event(90 * F.day, .chat),  // exactly 90 days old: in none
+            F.event(0, .email), // at asOf: in 7, 30, 90
+            F.event(7 * F.day, .sms), // exactly 7 days old: out of 7, in 30 and 90
+            F.event(30 * F.day, .web), // exactly 30 days old: in 90 only
+            F.event(90 * F.day, .chat), // exactly 90 days old: in none
         ]
         let stats = EngagementCalculator.engagement(events: events, totals: ActivityTotals(), asOf: F.asOf)
 
@@ -56,8 +57,8 @@ struct EngagementCalculatorWindowTests {
     @Test("events after asOf and before the longest window are ignored")
     func outsideEveryWindow() {
         let events = [
-            F.event(-1, .email),  // one second after asOf
-            F.event(91 * F.day, .web),  // 91 days old
+            F.event(-1, .email), // one second after asOf
+            F.event(91 * F.day, .web), // 91 days old
         ]
         let stats = EngagementCalculator.engagement(events: events, totals: ActivityTotals(), asOf: F.asOf)
 
@@ -103,10 +104,10 @@ struct EngagementCalculatorCountingTests {
     func activeDaysAreUTCDates() {
         // asOf is 2026-06-01T12:00:00Z.
         let events = [
-            F.event(1 * 3_600, .web),  // 2026-06-01T11:00:00Z
-            F.event(12 * 3_600, .web),  // 2026-06-01T00:00:00Z: same UTC day as the one above
-            F.event(12 * 3_600 + 1, .web),  // 2026-05-31T23:59:59Z: one second earlier, previous day
-            F.event(36 * 3_600, .web),  // 2026-05-31T00:00:00Z: same day as the one above
+            F.event(1 * 3_600, .web), // 2026-06-01T11:00:00Z
+            F.event(12 * 3_600, .web), // 2026-06-01T00:00:00Z: same UTC day as the one above
+            F.event(12 * 3_600 + 1, .web), // 2026-05-31T23:59:59Z: one second earlier, previous day
+            F.event(36 * 3_600, .web), // 2026-05-31T00:00:00Z: same day as the one above
         ]
         let window = EngagementCalculator.engagement(events: events, totals: ActivityTotals(), asOf: F.asOf).windows[0]
 

@@ -1,13 +1,15 @@
 import C360Clients
+import C360Interaction
 import C360ServerKit
 import C360TestSupport
-import C360Interaction
 import Foundation
 import Testing
 
 @Suite("interaction-service assembled in-process by its builder")
 struct InteractionAssemblyTests {
-    @Test("the builder's group serves customer360.v1.InteractionService over TCP with its database in the data directory, before any peer answers, and stops on a graceful shutdown")
+    @Test(
+        "the builder's group serves customer360.v1.InteractionService over TCP with its database in the data directory, before any peer answers, and stops on a graceful shutdown"
+    )
     func builderServes() async throws {
         try await DatabaseFileScan.withTemporaryDirectory { directory in
             let configuration = InteractionServiceConfiguration(
@@ -17,7 +19,9 @@ struct InteractionAssemblyTests {
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
                 try await waitUntilServing(client, service: "customer360.v1.InteractionService", timeout: .seconds(60))
             }
-            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/interaction.sqlite").path))
+            #expect(
+                FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/interaction.sqlite").path)
+            )
         }
     }
 }

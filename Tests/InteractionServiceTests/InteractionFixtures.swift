@@ -2,11 +2,13 @@ import C360ServerKit
 import C360StoreKit
 import C360TestSupport
 import Foundation
+
 @testable import C360Interaction
 
 /// A store on a fresh in-memory database, summing in USD, with a hand-moved clock.
 func makeInteractionStore(clock: TestClock = TestClock()) throws -> InteractionStore {
-    try InteractionStore(writer: ServiceDatabase.inMemory(), keyring: .inMemory(), currency: "USD", now: { clock.now() })
+    try InteractionStore(
+        writer: ServiceDatabase.inMemory(), keyring: .inMemory(), currency: "USD", now: { clock.now() })
 }
 
 /// Customer ids that exist in the tests' profile directory.
@@ -23,6 +25,7 @@ func touchpoint(
     kind: TouchpointKind = .pageView, direction: TouchpointDirection = .inbound, ticketID: String = "",
     agentID: String = "", purchase: Purchase? = nil, attributes: [String: String] = [:]
 ) -> Touchpoint {
-    Touchpoint(eventID: eventID, customerID: customer, occurredAt: date, channel: channel, kind: kind,
-               direction: direction, agentID: agentID, ticketID: ticketID, purchase: purchase, attributes: attributes)
+    Touchpoint(
+        eventID: eventID, customerID: customer, occurredAt: date, channel: channel, kind: kind,
+        direction: direction, agentID: agentID, ticketID: ticketID, purchase: purchase, attributes: attributes)
 }

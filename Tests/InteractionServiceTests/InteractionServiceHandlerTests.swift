@@ -5,20 +5,24 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import C360Interaction
 import SwiftProtobuf
 import Testing
+
+@testable import C360Interaction
 
 private typealias Client = Customer360_V1_InteractionService.Client<InProcessTransport.Client>
 
 /// Runs `body` against an InteractionService whose profile directory knows ada and sara, and maps the merged-away id
 /// to ada.
 private func withInteractionClient(clock: TestClock = TestClock(), _ body: @Sendable (Client) async throws -> Void)
-    async throws {
-    let directory = StaticCustomerDirectory(customers: [Customers.ada, Customers.sara],
-                                            merged: [Customers.mergedAway: Customers.ada])
-    let service = InteractionService(store: try makeInteractionStore(clock: clock), customers: directory,
-                                     settings: CommerceSettings(currency: "USD"), now: { clock.now() })
+    async throws
+{
+    let directory = StaticCustomerDirectory(
+        customers: [Customers.ada, Customers.sara],
+        merged: [Customers.mergedAway: Customers.ada])
+    let service = InteractionService(
+        store: try makeInteractionStore(clock: clock), customers: directory,
+        settings: CommerceSettings(currency: "USD"), now: { clock.now() })
     try await InProcessServer.withClient(serving: [service]) { client in
         try await body(Customer360_V1_InteractionService.Client(wrapping: client))
     }
@@ -40,11 +44,16 @@ private func message(
     }
 }
 
-private func purchase(_ eventID: String, at date: Date, amount: Int64, code: String = "") -> Customer360_V1_RecordTouchpointRequest {
+private func purchase(_ eventID: String, at date: Date, amount: Int64, code: String = "")
+    -> Customer360_V1_RecordTouchpointRequest
+{
     var request = message(eventID, at: date, kind: .purchase)
     request.touchpoint.purchase = .with {
         $0.orderID = "order-\(eventID)"
-        $0.amount = .with { $0.amountMinor = amount; $0.currencyCode = "USD" }
+        $0.amount = .with {
+            $0.amountMinor = amount
+            $0.currencyCode = "USD"
+        }
         $0.discountCode = code
     }
     return request
@@ -62,9 +71,11 @@ struct InteractionServiceHandlerTests {
             #expect(error?.code == .failedPrecondition)
             #expect(error?.message.contains("not known to profile-service") == true)
 
-            let stored = try await interactions.recordTouchpoint(message("e2", customer: Customers.mergedAway, at: clock.now()))
+            let stored = try await interactions.recordTouchpoint(
+                message("e2", customer: Customers.mergedAway, at: clock.now()))
             #expect(stored.touchpoint.customerID == Customers.ada && !stored.duplicate)
-            let again = try await interactions.recordTouchpoint(message("e2", customer: Customers.mergedAway, at: clock.now()))
+            let again = try await interactions.recordTouchpoint(
+                message("e2", customer: Customers.mergedAway, at: clock.now()))
             #expect(again.duplicate && again.touchpoint.eventID == "e2")
             let timeline = try await interactions.listTimeline(.with { $0.customerID = Customers.ada })
             #expect(timeline.touchpoints.map(\.eventID) == ["e2"])
@@ -100,18 +111,26 @@ struct InteractionServiceHandlerTests {
             case .emptyEventID: request.touchpoint.eventID = ""
             case .spaceInEventID: request.touchpoint.eventID = "has space"
             case .noOccurredAt: request.touchpoint.clearOccurredAt()
-            case .farFuture: request.touchpoint.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(3_600))
+            case .farFuture:
+                request.touchpoint.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(3_600))
             case .noChannel: request.touchpoint.channel = .unspecified
             case .occurredAtMinimumSeconds: request.touchpoint.occurredAt.seconds = .min
             case .occurredAtBeyondYear9999: request.touchpoint.occurredAt.seconds = 4_611_686_018_427_387_904
             case .negativeNanos: request.touchpoint.occurredAt.nanos = -1
             case .hugeDuration: request.touchpoint.duration = .with { $0.seconds = .max }
-            case .durationSignsDisagree: request.touchpoint.duration = .with { $0.seconds = 5; $0.nanos = -1 }
+            case .durationSignsDisagree:
+                request.touchpoint.duration = .with {
+                    $0.seconds = 5
+                    $0.nanos = -1
+                }
             case .amountBeyondMaximum:
                 request.touchpoint.kind = .purchase
                 request.touchpoint.purchase = .with {
                     $0.orderID = "o"
-                    $0.amount = .with { $0.amountMinor = .max; $0.currencyCode = "USD" }
+                    $0.amount = .with {
+                        $0.amountMinor = .max
+                        $0.currencyCode = "USD"
+                    }
                 }
             case .noDirection: request.touchpoint.direction = .unspecified
             case .purchaseWithoutDetails: request.touchpoint.kind = .purchase
@@ -136,7 +155,9 @@ struct InteractionServiceHandlerTests {
         }
     }
 
-    @Test("an event id sent again with the same event is a duplicate; with a different event it is refused, naming the field")
+    @Test(
+        "an event id sent again with the same event is a duplicate; with a different event it is refused, naming the field"
+    )
     func eventIDReusedForAnotherEvent() async throws {
         let clock = TestClock()
         try await withInteractionClient(clock: clock) { interactions in
@@ -157,7 +178,11 @@ struct InteractionServiceHandlerTests {
 
             let elsewhere = message("k1", customer: Customers.sara, at: at)
             let stream = try await interactions.recordTouchpoints { writer in
-                try await writer.write(.with { $0.customerID = elsewhere.customerID; $0.touchpoint = elsewhere.touchpoint })
+                try await writer.write(
+                    .with {
+                        $0.customerID = elsewhere.customerID
+                        $0.touchpoint = elsewhere.touchpoint
+                    })
             }
             #expect(stream.duplicate == 0 && stream.rejected == 1)
             #expect(stream.rejections.first?.code == "ALREADY_EXISTS")
@@ -177,16 +202,28 @@ struct InteractionServiceHandlerTests {
             var badPurchase = message("bad-money", at: now, kind: .purchase)
             badPurchase.touchpoint.purchase = .with {
                 $0.orderID = "o"
-                $0.amount = .with { $0.amountMinor = 100; $0.currencyCode = "dollars" }
+                $0.amount = .with {
+                    $0.amountMinor = 100
+                    $0.currencyCode = "dollars"
+                }
             }
             let batch: [Customer360_V1_RecordTouchpointRequest] = [
                 message("b1", at: now), message("b2", at: now), message("b1", at: now),
                 message("b3", customer: Customers.unknown, at: now), badPurchase,
                 message("b4", customer: Customers.sara, at: now),
-            ].map { request in .with { $0.customerID = request.customerID; $0.touchpoint = request.touchpoint } }
+            ].map { request in
+                .with {
+                    $0.customerID = request.customerID
+                    $0.touchpoint = request.touchpoint
+                }
+            }
             let response = try await interactions.recordTouchpoints { writer in
                 for request in batch {
-                    try await writer.write(.with { $0.customerID = request.customerID; $0.touchpoint = request.touchpoint })
+                    try await writer.write(
+                        .with {
+                            $0.customerID = request.customerID
+                            $0.touchpoint = request.touchpoint
+                        })
                 }
             }
             #expect(response.received == 6 && response.stored == 3 && response.duplicate == 1 && response.rejected == 2)
@@ -212,52 +249,61 @@ struct InteractionServiceHandlerTests {
             }
             let ticket = try await interactions.openTicket(openRequest)
             #expect(ticket.status == .open && ticket.priority == .high && ticket.subject == "Refund missing")
-            #expect(try await interactions.openTicket(openRequest).ticketID == ticket.ticketID)  // retried: same ticket
+            #expect(try await interactions.openTicket(openRequest).ticketID == ticket.ticketID) // retried: same ticket
 
-            let replied = try await interactions.replyToTicket(.with {
-                $0.customerID = Customers.ada
-                $0.ticketID = ticket.ticketID
-                $0.eventID = "reply-1"
-                $0.author = .agent
-                $0.agentID = "agent-3"
-                $0.occurredAt = Google_Protobuf_Timestamp(date: opened.addingTimeInterval(900))
-            })
+            let replied = try await interactions.replyToTicket(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.ticketID = ticket.ticketID
+                    $0.eventID = "reply-1"
+                    $0.author = .agent
+                    $0.agentID = "agent-3"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: opened.addingTimeInterval(900))
+                })
             // 15 minutes to the first agent reply.
             #expect(replied.status == .awaitingCustomer && replied.firstResponseTime.seconds == 900)
-            let resolved = try await interactions.resolveTicket(.with {
-                $0.customerID = Customers.ada
-                $0.ticketID = ticket.ticketID
-                $0.eventID = "resolve-1"
-                $0.occurredAt = Google_Protobuf_Timestamp(date: opened.addingTimeInterval(1_800))
-            })
+            let resolved = try await interactions.resolveTicket(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.ticketID = ticket.ticketID
+                    $0.eventID = "resolve-1"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: opened.addingTimeInterval(1_800))
+                })
             #expect(resolved.status == .resolved && resolved.resolutionTime.seconds == 1_800)
             #expect(resolved.hasFirstContactResolution && resolved.firstContactResolution)
 
             let replyToResolved = await #expect(throws: RPCError.self) {
-                _ = try await interactions.replyToTicket(.with {
-                    $0.customerID = Customers.ada
-                    $0.ticketID = ticket.ticketID
-                    $0.eventID = "reply-2"
-                    $0.author = .customer
-                })
+                _ = try await interactions.replyToTicket(
+                    .with {
+                        $0.customerID = Customers.ada
+                        $0.ticketID = ticket.ticketID
+                        $0.eventID = "reply-2"
+                        $0.author = .customer
+                    })
             }
             #expect(replyToResolved?.code == .failedPrecondition)
-            let reopened = try await interactions.reopenTicket(.with {
-                $0.customerID = Customers.ada
-                $0.ticketID = ticket.ticketID
-                $0.eventID = "reopen-1"
-                $0.reason = "still no refund"
-            })
+            let reopened = try await interactions.reopenTicket(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.ticketID = ticket.ticketID
+                    $0.eventID = "reopen-1"
+                    $0.reason = "still no refund"
+                })
             #expect(reopened.status == .open && reopened.reopenCount == 1 && !reopened.hasFirstContactResolution)
 
             let notHers = await #expect(throws: RPCError.self) {
-                _ = try await interactions.getTicket(.with { $0.customerID = Customers.sara; $0.ticketID = ticket.ticketID })
+                _ = try await interactions.getTicket(
+                    .with {
+                        $0.customerID = Customers.sara
+                        $0.ticketID = ticket.ticketID
+                    })
             }
             #expect(notHers?.code == .failedPrecondition)
-            let thread = try await interactions.listTimeline(.with {
-                $0.customerID = Customers.ada
-                $0.ticketID = ticket.ticketID
-            })
+            let thread = try await interactions.listTimeline(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.ticketID = ticket.ticketID
+                })
             #expect(thread.touchpoints.map(\.eventID) == ["reopen-1", "resolve-1", "reply-1", "open-1"])
         }
     }
@@ -268,13 +314,19 @@ struct InteractionServiceHandlerTests {
         try await withInteractionClient(clock: clock) { interactions in
             let day: TimeInterval = 86_400
             let now = clock.now()
-            _ = try await interactions.recordTouchpoint(purchase("p1", at: now.addingTimeInterval(-200 * day), amount: 2_000, code: "A"))
-            _ = try await interactions.recordTouchpoint(purchase("p2", at: now.addingTimeInterval(-100 * day), amount: 4_000, code: "B"))
-            _ = try await interactions.recordTouchpoint(purchase("p3", at: now.addingTimeInterval(-10 * day), amount: 6_000))
+            _ = try await interactions.recordTouchpoint(
+                purchase("p1", at: now.addingTimeInterval(-200 * day), amount: 2_000, code: "A"))
+            _ = try await interactions.recordTouchpoint(
+                purchase("p2", at: now.addingTimeInterval(-100 * day), amount: 4_000, code: "B"))
+            _ = try await interactions.recordTouchpoint(
+                purchase("p3", at: now.addingTimeInterval(-10 * day), amount: 6_000))
             var refund = message("r1", at: now.addingTimeInterval(-5 * day), kind: .refund)
             refund.touchpoint.purchase = .with {
                 $0.orderID = "order-p3"
-                $0.amount = .with { $0.amountMinor = 1_000; $0.currencyCode = "USD" }
+                $0.amount = .with {
+                    $0.amountMinor = 1_000
+                    $0.currencyCode = "USD"
+                }
             }
             _ = try await interactions.recordTouchpoint(refund)
             let stats = try await interactions.getCommerceStats(.with { $0.customerID = Customers.ada })
@@ -298,31 +350,35 @@ struct InteractionServiceHandlerTests {
         try await withInteractionClient(clock: clock) { interactions in
             let now = clock.now()
             for (index, hoursAgo) in [30.0, 2, 10, 1].enumerated() {
-                _ = try await interactions.recordTouchpoint(message("e\(index)", at: now.addingTimeInterval(-hoursAgo * 3_600)))
+                _ = try await interactions.recordTouchpoint(
+                    message("e\(index)", at: now.addingTimeInterval(-hoursAgo * 3_600)))
             }
             let plain = try await interactions.getCustomerStats(.with { $0.customerID = Customers.ada })
             #expect(plain.recentTouchpoints.isEmpty)
             #expect(plain.engagement.totalTouchpoints == 4)
 
-            let withRecent = try await interactions.getCustomerStats(.with {
-                $0.customerID = Customers.mergedAway
-                $0.recentTouchpoints = 3
-            })
+            let withRecent = try await interactions.getCustomerStats(
+                .with {
+                    $0.customerID = Customers.mergedAway
+                    $0.recentTouchpoints = 3
+                })
             #expect(withRecent.customerID == Customers.ada)
             #expect(withRecent.recentTouchpoints.map(\.eventID) == ["e3", "e1", "e2"])
             #expect(withRecent.engagement == plain.engagement)
 
             await #expect(throws: RPCError.self) {
-                _ = try await interactions.getCustomerStats(.with {
-                    $0.customerID = Customers.ada
-                    $0.recentTouchpoints = 101
-                })
+                _ = try await interactions.getCustomerStats(
+                    .with {
+                        $0.customerID = Customers.ada
+                        $0.recentTouchpoints = 101
+                    })
             }
             do {
-                _ = try await interactions.getCustomerStats(.with {
-                    $0.customerID = Customers.ada
-                    $0.recentTouchpoints = -1
-                })
+                _ = try await interactions.getCustomerStats(
+                    .with {
+                        $0.customerID = Customers.ada
+                        $0.recentTouchpoints = -1
+                    })
                 Issue.record("a negative count was accepted")
             } catch let error as RPCError {
                 #expect(error.code == .invalidArgument)

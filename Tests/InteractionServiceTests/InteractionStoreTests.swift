@@ -2,8 +2,9 @@ import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 @Suite("Interaction store: idempotent ingest and the counters it keeps")
 struct InteractionStoreIngestTests {
@@ -13,7 +14,10 @@ struct InteractionStoreIngestTests {
         let store = try makeInteractionStore(clock: clock)
         let first = touchpoint("evt-1", at: clock.now().addingTimeInterval(-60))
         let outcomes = try await store.ingest([first])
-        guard case .stored(let stored) = outcomes[0] else { Issue.record("not stored: \(outcomes)"); return }
+        guard case .stored(let stored) = outcomes[0] else {
+            Issue.record("not stored: \(outcomes)")
+            return
+        }
         var changed = first
         changed.channel = .email
         #expect(try await store.ingest([changed]) == [.duplicate(stored)])
@@ -28,12 +32,15 @@ struct InteractionStoreIngestTests {
         let start = clock.now().addingTimeInterval(-30 * day)
         _ = try await store.ingest([
             touchpoint("o1", at: start, kind: .purchase, purchase: Purchase(orderID: "A", amount: Money(5_000, "USD"))),
-            touchpoint("o2", at: start.addingTimeInterval(10 * day), kind: .purchase,
-                       purchase: Purchase(orderID: "B", amount: Money(3_000, "USD"), discountCode: "WELCOME")),
-            touchpoint("o3", at: start.addingTimeInterval(20 * day), kind: .purchase,
-                       purchase: Purchase(orderID: "C", amount: Money(900_000, "IRR"))),
-            touchpoint("r1", at: start.addingTimeInterval(21 * day), kind: .refund,
-                       purchase: Purchase(orderID: "A", amount: Money(1_000, "USD"))),
+            touchpoint(
+                "o2", at: start.addingTimeInterval(10 * day), kind: .purchase,
+                purchase: Purchase(orderID: "B", amount: Money(3_000, "USD"), discountCode: "WELCOME")),
+            touchpoint(
+                "o3", at: start.addingTimeInterval(20 * day), kind: .purchase,
+                purchase: Purchase(orderID: "C", amount: Money(900_000, "IRR"))),
+            touchpoint(
+                "r1", at: start.addingTimeInterval(21 * day), kind: .refund,
+                purchase: Purchase(orderID: "A", amount: Money(1_000, "USD"))),
         ])
         let totals = try #require(try await store.totals(customer: Customers.ada)).commerce
         // Two USD orders (5,000 + 3,000 = 8,000 gross), one refund of 1,000: net 7,000; the IRR order only counted.
@@ -63,12 +70,15 @@ struct InteractionStoreIngestTests {
         let store = try makeInteractionStore(clock: clock)
         let opened = clock.now().addingTimeInterval(-7_200)
         _ = try await store.ingest([
-            touchpoint("t-open", at: opened, channel: .chat, kind: .ticketOpened, ticketID: "T1",
-                       attributes: ["subject": "Cannot log in"]),
-            touchpoint("t-agent", at: opened.addingTimeInterval(600), channel: .chat, kind: .ticketReply,
-                       direction: .outbound, ticketID: "T1", agentID: "agent-7"),
-            touchpoint("t-resolve", at: opened.addingTimeInterval(1_200), channel: .chat, kind: .ticketResolved,
-                       direction: .outbound, ticketID: "T1", agentID: "agent-7"),
+            touchpoint(
+                "t-open", at: opened, channel: .chat, kind: .ticketOpened, ticketID: "T1",
+                attributes: ["subject": "Cannot log in"]),
+            touchpoint(
+                "t-agent", at: opened.addingTimeInterval(600), channel: .chat, kind: .ticketReply,
+                direction: .outbound, ticketID: "T1", agentID: "agent-7"),
+            touchpoint(
+                "t-resolve", at: opened.addingTimeInterval(1_200), channel: .chat, kind: .ticketResolved,
+                direction: .outbound, ticketID: "T1", agentID: "agent-7"),
         ])
         var ticket = try await store.ticket("T1", customer: Customers.ada)
         // First response 600 s after opening; resolved after 1,200 s with one agent reply: first-contact resolution.
@@ -76,17 +86,25 @@ struct InteractionStoreIngestTests {
         #expect(ticket.firstResponseTime == 600 && ticket.resolutionTime == 1_200)
         #expect(ticket.firstContactResolution == true && ticket.assignedAgentID == "agent-7")
 
-        let late = try await store.ingest([touchpoint("t-late", at: opened.addingTimeInterval(1_300), kind: .ticketReply,
-                                                      ticketID: "T1")])
+        let late = try await store.ingest([
+            touchpoint(
+                "t-late", at: opened.addingTimeInterval(1_300), kind: .ticketReply,
+                ticketID: "T1")
+        ])
         #expect(late == [.rejected(.ticketResolved("T1"))])
-        _ = try await store.ingest([touchpoint("t-reopen", at: opened.addingTimeInterval(1_800), kind: .ticketReopened,
-                                               ticketID: "T1")])
+        _ = try await store.ingest([
+            touchpoint(
+                "t-reopen", at: opened.addingTimeInterval(1_800), kind: .ticketReopened,
+                ticketID: "T1")
+        ])
         ticket = try await store.ticket("T1", customer: Customers.ada)
         #expect(ticket.status == .open && ticket.reopenCount == 1 && ticket.resolvedAt == nil)
         #expect(ticket.firstContactResolution == nil)
-        #expect(try await store.totals(customer: Customers.ada)?.activity.touchpoints == 4)  // the refused reply stored nothing
-        #expect(try await store.ingest([touchpoint("t-other", at: opened, kind: .ticketReply, ticketID: "T404")])
-            == [.rejected(.ticketNotFound("T404"))])
+        // the refused reply stored nothing
+        #expect(try await store.totals(customer: Customers.ada)?.activity.touchpoints == 4)
+        #expect(
+            try await store.ingest([touchpoint("t-other", at: opened, kind: .ticketReply, ticketID: "T404")])
+                == [.rejected(.ticketNotFound("T404"))])
     }
 }
 
@@ -101,12 +119,15 @@ struct InteractionStoreTimelineTests {
         let first = try await store.timeline(customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 2)
         #expect(first.items.map(\.touchpoint.eventID) == ["e4", "e3"] && first.hasMore)
         // A newer event and a late-arriving older one come in between two page reads.
-        _ = try await store.ingest([touchpoint("new", at: base.addingTimeInterval(9_000)),
-                                    touchpoint("late", at: base.addingTimeInterval(30))])
+        _ = try await store.ingest([
+            touchpoint("new", at: base.addingTimeInterval(9_000)),
+            touchpoint("late", at: base.addingTimeInterval(30)),
+        ])
         var seen = first.items.map(\.touchpoint.eventID)
         var position = first.items.last?.position
         while let current = position {
-            let page = try await store.timeline(customer: Customers.ada, filter: TimelineFilter(), after: current, limit: 2)
+            let page = try await store.timeline(
+                customer: Customers.ada, filter: TimelineFilter(), after: current, limit: 2)
             seen += page.items.map(\.touchpoint.eventID)
             position = page.hasMore ? page.items.last?.position : nil
         }

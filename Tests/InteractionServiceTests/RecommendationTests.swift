@@ -3,19 +3,26 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 @Suite("Item-to-item recommendations")
 struct RecommendationTests {
     /// A purchase of `skus` (names "Name of <sku>") by `customer`.
     func order(_ id: String, _ customer: String, _ skus: [String], at date: Date) -> Touchpoint {
-        touchpoint(id, customer: customer, at: date, kind: .purchase, purchase: Purchase(
-            orderID: "order-\(id)", amount: Money(1_000, "USD"),
-            items: skus.map { PurchaseItem(sku: $0, quantity: 1, unitPrice: Money(1_000, "USD"), name: "Name of \($0)") }))
+        touchpoint(
+            id, customer: customer, at: date, kind: .purchase,
+            purchase: Purchase(
+                orderID: "order-\(id)", amount: Money(1_000, "USD"),
+                items: skus.map {
+                    PurchaseItem(sku: $0, quantity: 1, unitPrice: Money(1_000, "USD"), name: "Name of \($0)")
+                }))
     }
 
-    @Test("products bought by customers who bought the same ones, best first, with what suggests each and nothing already bought")
+    @Test(
+        "products bought by customers who bought the same ones, best first, with what suggests each and nothing already bought"
+    )
     func coBought() async throws {
         let clock = TestClock()
         let store = try makeInteractionStore(clock: clock)
@@ -27,7 +34,7 @@ struct RecommendationTests {
             order("3", "c2", ["tripod"], at: start.addingTimeInterval(60)),
             order("4", "c3", ["camera", "bag"], at: start),
             order("5", "c4", ["film", "bag"], at: start),
-            order("6", "c1", ["camera"], at: start.addingTimeInterval(120)),  // a repeat buy counts once
+            order("6", "c1", ["camera"], at: start.addingTimeInterval(120)), // a repeat buy counts once
         ])
 
         // Ada bought a camera only
@@ -54,8 +61,13 @@ struct RecommendationMergeTests {
         try await store.writer.read { db in
             let items = try Row.fetchAll(db, sql: "SELECT sku, buyers FROM item")
             let pairs = try Row.fetchAll(db, sql: "SELECT sku, other, buyers FROM item_pair")
-            return (Dictionary(uniqueKeysWithValues: items.map { ($0["sku"] as String, $0["buyers"] as Int) }),
-                    Dictionary(uniqueKeysWithValues: pairs.map { ("\($0["sku"] as String)+\($0["other"] as String)", $0["buyers"] as Int) }))
+            return (
+                Dictionary(uniqueKeysWithValues: items.map { ($0["sku"] as String, $0["buyers"] as Int) }),
+                Dictionary(
+                    uniqueKeysWithValues: pairs.map {
+                        ("\($0["sku"] as String)+\($0["other"] as String)", $0["buyers"] as Int)
+                    })
+            )
         }
     }
 
@@ -75,13 +87,18 @@ struct RecommendationMergeTests {
         try await store.writer.write { db in try store.rekey(db, merged: "c2", survivor: "c1") }
         let merged = try await counts(store)
         #expect(merged.items == ["camera": 1, "tripod": 1, "bag": 1])
-        #expect(merged.pairs == ["camera+tripod": 1, "tripod+camera": 1, "camera+bag": 1, "bag+camera": 1,
-                                 "tripod+bag": 1, "bag+tripod": 1])
+        #expect(
+            merged.pairs == [
+                "camera+tripod": 1, "tripod+camera": 1, "camera+bag": 1, "bag+camera": 1,
+                "tripod+bag": 1, "bag+tripod": 1,
+            ])
 
         try await store.writer.write { db in try store.unrekey(db, merged: "c2", survivor: "c1") }
         let restored = try await counts(store)
         #expect(restored.items == before.items && restored.pairs == before.pairs)
-        let names = try await store.writer.read { db in try String.fetchAll(db, sql: "SELECT name FROM item ORDER BY sku") }
+        let names = try await store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM item ORDER BY sku")
+        }
         #expect(names == ["Name of bag", "Name of camera", "Name of tripod"])
     }
 }

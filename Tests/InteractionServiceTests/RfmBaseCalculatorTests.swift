@@ -1,6 +1,7 @@
 import Foundation
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 @Suite("RfmBaseCalculator: the whole base's segments and CLV sums")
 struct RfmBaseCalculatorTests {
@@ -8,8 +9,9 @@ struct RfmBaseCalculatorTests {
     static let settings = CommerceSettings(currency: "USD")
 
     static func buyer(daysAgo: Double, orders: Int64, net: Int64) -> CommerceTotals {
-        CommerceTotals(orders: orders, grossMinor: net, firstPurchaseAt: asOf.addingTimeInterval(-400 * 86_400),
-                       lastPurchaseAt: asOf.addingTimeInterval(-daysAgo * 86_400))
+        CommerceTotals(
+            orders: orders, grossMinor: net, firstPurchaseAt: asOf.addingTimeInterval(-400 * 86_400),
+            lastPurchaseAt: asOf.addingTimeInterval(-daysAgo * 86_400))
     }
 
     /// Five buyers in the reporting currency (RfmCalculatorTests' base) and one who bought only in another.
@@ -46,8 +48,9 @@ struct RfmBaseCalculatorTests {
 
     @Test("a base without purchases has no cut points, no segments and zero sums")
     func emptyBase() {
-        let summary = RfmBaseCalculator.summarize([CommerceTotals(otherCurrencyOrders: 1)], asOf: Self.asOf,
-                                                  settings: Self.settings)
+        let summary = RfmBaseCalculator.summarize(
+            [CommerceTotals(otherCurrencyOrders: 1)], asOf: Self.asOf,
+            settings: Self.settings)
         #expect(summary == RfmBaseCalculator.Summary())
     }
 }

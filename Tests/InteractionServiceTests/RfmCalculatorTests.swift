@@ -1,6 +1,7 @@
 import Foundation
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 /// A hand-made base of five customers, all as of 2026-06-01T00:00:00Z.
 private enum RfmFixture {

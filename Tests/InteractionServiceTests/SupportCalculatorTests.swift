@@ -1,7 +1,8 @@
 import C360ServerKit
 import Foundation
-@testable import C360Interaction
 import Testing
+
+@testable import C360Interaction
 
 /// Tickets and sessions for the support tests, from 2026-06-01T00:00:00Z.
 private enum SupportFixture {
@@ -150,18 +151,18 @@ struct SupportCalculatorDeflectionTests {
     private typealias F = SupportFixture
 
     let sessions = [
-        SelfServiceSession(customerID: "c1", at: F.at(0)),  // s1
-        SelfServiceSession(customerID: "c1", at: F.at(10 * F.day)),  // s2
-        SelfServiceSession(customerID: "c2", at: F.at(0)),  // s3
-        SelfServiceSession(customerID: "c2", at: F.at(20 * F.day)),  // s4
-        SelfServiceSession(customerID: "c4", at: F.at(30 * F.day)),  // s5
+        SelfServiceSession(customerID: "c1", at: F.at(0)), // s1
+        SelfServiceSession(customerID: "c1", at: F.at(10 * F.day)), // s2
+        SelfServiceSession(customerID: "c2", at: F.at(0)), // s3
+        SelfServiceSession(customerID: "c2", at: F.at(20 * F.day)), // s4
+        SelfServiceSession(customerID: "c4", at: F.at(30 * F.day)), // s5
     ]
     let openings: [(customerID: String, at: Date)] = [
-        (customerID: "c1", at: F.at(1 * F.day)),  // exactly 24 h after s1: inside its window
-        (customerID: "c1", at: F.at(11 * F.day + 1)),  // 24 h + 1 s after s2: outside
-        (customerID: "c3", at: F.at(3_600)),  // another customer, 1 h after s3: does not count for c2
-        (customerID: "c2", at: F.at(20 * F.day - 1)),  // 1 s before s4: before the session, does not count
-        (customerID: "c4", at: F.at(30 * F.day)),  // the same instant as s5: inside
+        (customerID: "c1", at: F.at(1 * F.day)), // exactly 24 h after s1: inside its window
+        (customerID: "c1", at: F.at(11 * F.day + 1)), // 24 h + 1 s after s2: outside
+        (customerID: "c3", at: F.at(3_600)), // another customer, 1 h after s3: does not count for c2
+        (customerID: "c2", at: F.at(20 * F.day - 1)), // 1 s before s4: before the session, does not count
+        (customerID: "c4", at: F.at(30 * F.day)), // the same instant as s5: inside
     ]
 
     @Test("a session is deflected unless the same customer opens a ticket within the next 24 hours, ends included")

@@ -2,22 +2,26 @@ import C360Contracts
 import C360StoreKit
 import Foundation
 import GRDB
-@testable import C360Outreach
 import SwiftProtobuf
 import Testing
 
+@testable import C360Outreach
+
 @Suite("Journeys: enrolment in the transaction that saw the trigger")
 struct JourneyStoreTests {
-    func journey(_ id: String, segment: String = "", event: Customer360_V1_ChangeKind? = nil,
-                 reentry: Bool = false, active: Bool = true) throws -> JourneyRecord {
+    func journey(
+        _ id: String, segment: String = "", event: Customer360_V1_ChangeKind? = nil,
+        reentry: Bool = false, active: Bool = true
+    ) throws -> JourneyRecord {
         let definition = Customer360_V1_PutJourneyRequest.with {
             $0.journeyID = id
             $0.name = id
             $0.steps = [.with { $0.wait = .init(seconds: 60) }]
         }
-        return JourneyRecord(journeyId: id, definition: try definition.serializedBytes(), active: active,
-                             triggerSegment: segment, triggerEvent: event?.rawValue ?? 0, allowReentry: reentry,
-                             createdAt: now.unixMillis, updatedAt: now.unixMillis)
+        return JourneyRecord(
+            journeyId: id, definition: try definition.serializedBytes(), active: active,
+            triggerSegment: segment, triggerEvent: event?.rawValue ?? 0, allowReentry: reentry,
+            createdAt: now.unixMillis, updatedAt: now.unixMillis)
     }
 
     func runs(_ store: OutreachStore, _ journeyID: String) async throws -> [JourneyRunRecord] {
@@ -28,9 +32,11 @@ struct JourneyStoreTests {
     func segmentTrigger() async throws {
         let store = try await seededStore()
         _ = try await store.putJourney(try journey("gold-welcome", segment: "gold"))
-        _ = try await store.createSegment(SegmentRecord(
-            segmentId: "gold", name: "Gold", description: "", rule: try Rule.when("loyalty_tier", .equals, ["gold"]).serializedBytes(),
-            createdAt: now.unixMillis, updatedAt: now.unixMillis), now: now)
+        _ = try await store.createSegment(
+            SegmentRecord(
+                segmentId: "gold", name: "Gold", description: "",
+                rule: try Rule.when("loyalty_tier", .equals, ["gold"]).serializedBytes(),
+                createdAt: now.unixMillis, updatedAt: now.unixMillis), now: now)
         #expect(try await runs(store, "gold-welcome").map(\.customerId) == ["a-gold"])
 
         // a-gold leaves and comes back; c-new enters
@@ -46,20 +52,34 @@ struct JourneyStoreTests {
         #expect(try await runs(store, "gold-welcome").map(\.customerId).sorted() == ["a-gold", "c-new"])
     }
 
-    @Test("a feed event enrols in journeys on it, with re-entry only once the earlier run ended; paused journeys enrol nobody")
+    @Test(
+        "a feed event enrols in journeys on it, with re-entry only once the earlier run ended; paused journeys enrol nobody"
+    )
     func eventTrigger() async throws {
         let store = try await seededStore()
         _ = try await store.putJourney(try journey("win-back", event: .alertRaised, reentry: true))
         _ = try await store.putJourney(try journey("paused", event: .alertRaised, active: false))
-        let alert = Customer360_V1_ChangeEvent.with { $0.kind = .alertRaised; $0.customerID = "b-churned" }
-        try await store.writer.write { db in try OutreachStore.apply(db, events: [alert, alert], delay: .zero, now: now) }
+        let alert = Customer360_V1_ChangeEvent.with {
+            $0.kind = .alertRaised
+            $0.customerID = "b-churned"
+        }
+        try await store.writer.write { db in
+            try OutreachStore.apply(db, events: [alert, alert], delay: .zero, now: now)
+        }
         #expect(try await runs(store, "win-back").count == 1)
         #expect(try await runs(store, "paused").isEmpty)
 
         // The customer is deleted: the run exits, and nothing is left waiting
         try await store.writer.write { db in
-            try OutreachStore.apply(db, events: [.with { $0.kind = .customerDeleted; $0.customerID = "b-churned" }],
-                                    delay: .zero, now: now)
+            try OutreachStore.apply(
+                db,
+                events: [
+                    .with {
+                        $0.kind = .customerDeleted
+                        $0.customerID = "b-churned"
+                    }
+                ],
+                delay: .zero, now: now)
         }
         let run = try #require(try await runs(store, "win-back").first)
         #expect(run.state == .exited && run.reason.contains("left"))
@@ -74,10 +94,11 @@ struct InterruptedSendTests {
     func recovery() async throws {
         let store = try OutreachStore(writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory())
         for (id, channel) in [("m-email", "email"), ("m-sms", "sms")] {
-            _ = try await store.enqueue(MessageRecord(
-                messageId: id, customerId: "c1", templateId: "t", campaignId: "", idempotencyKey: id,
-                purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
-                createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
+            _ = try await store.enqueue(
+                MessageRecord(
+                    messageId: id, customerId: "c1", templateId: "t", campaignId: "", idempotencyKey: id,
+                    purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
+                    createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
             try await store.beginAttempts([(id, channel)])
         }
         let recovered = try await store.recoverInterruptedSends(resendable: ["sms", "push"], now: now)
@@ -92,24 +113,29 @@ struct InterruptedSendTests {
 
 @Suite("Campaigns")
 struct CampaignStoreTests {
-    @Test("a campaign queues one message per member, and with suppress_discount_driven records discount buyers as suppressed")
+    @Test(
+        "a campaign queues one message per member, and with suppress_discount_driven records discount buyers as suppressed"
+    )
     func discountDriven() async throws {
         let store = try await seededStore()
         var bargain = CustomerFacts(customerId: "d-silver", refreshedAt: now.unixMillis)
         bargain.loyaltyTier = "silver"
         bargain.discountDriven = true
         try await store.store(CustomerSnapshot(facts: bargain, tags: [], consents: [], channelCounts: []), now: now)
-        _ = try await store.createSegment(SegmentRecord(
-            segmentId: "tiered", name: "Tiered", description: "",
-            rule: try Rule.when("loyalty_tier", .in, ["gold", "silver"]).serializedBytes(),
-            createdAt: now.unixMillis, updatedAt: now.unixMillis), now: now)
-        _ = try await store.putTemplate(TemplateRecord(
-            templateId: "offer", name: "Offer", purpose: .marketing, defaultLanguage: "en",
-            variants: [TemplateVariant(channel: .email, language: "en", subject: "Offer", body: "10% off")],
-            createdAt: now.unixMillis, updatedAt: now.unixMillis))
-        _ = try await store.startCampaign(CampaignRecord(
-            campaignId: "spring", segmentId: "tiered", templateId: "offer", queueing: true, cursor: "",
-            startedAt: now.unixMillis, completedAt: nil, suppressDiscountDriven: true))
+        _ = try await store.createSegment(
+            SegmentRecord(
+                segmentId: "tiered", name: "Tiered", description: "",
+                rule: try Rule.when("loyalty_tier", .in, ["gold", "silver"]).serializedBytes(),
+                createdAt: now.unixMillis, updatedAt: now.unixMillis), now: now)
+        _ = try await store.putTemplate(
+            TemplateRecord(
+                templateId: "offer", name: "Offer", purpose: .marketing, defaultLanguage: "en",
+                variants: [TemplateVariant(channel: .email, language: "en", subject: "Offer", body: "10% off")],
+                createdAt: now.unixMillis, updatedAt: now.unixMillis))
+        _ = try await store.startCampaign(
+            CampaignRecord(
+                campaignId: "spring", segmentId: "tiered", templateId: "offer", queueing: true, cursor: "",
+                startedAt: now.unixMillis, completedAt: nil, suppressDiscountDriven: true))
 
         #expect(try await store.queueNextMembers(campaignID: "spring", chunk: 1_000, now: now) == 2)
 
@@ -124,29 +150,45 @@ struct CampaignStoreTests {
 
 @Suite("Erasure")
 struct OutreachErasureTests {
-    @Test("a customer profile-service erased leaves nothing here: facts, memberships, runs and messages, with a feed event")
+    @Test(
+        "a customer profile-service erased leaves nothing here: facts, memberships, runs and messages, with a feed event"
+    )
     func erasure() async throws {
         let store = try await seededStore()
-        _ = try await store.enqueue(MessageRecord(
-            messageId: "m1", customerId: "a-gold", templateId: "t", campaignId: "", idempotencyKey: "k1",
-            purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
-            createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
-        try await store.settle("m1", .sent(customerID: "a-gold", channel: "email", recipient: "ada@example.com",
-                                           subject: "Hi Ada", body: "Dear Ada", language: "en"), at: now)
+        _ = try await store.enqueue(
+            MessageRecord(
+                messageId: "m1", customerId: "a-gold", templateId: "t", campaignId: "", idempotencyKey: "k1",
+                purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
+                createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
+        try await store.settle(
+            "m1",
+            .sent(
+                customerID: "a-gold", channel: "email", recipient: "ada@example.com",
+                subject: "Hi Ada", body: "Dear Ada", language: "en"), at: now)
         try await store.writer.write { db in
-            try OutreachStore.apply(db, events: [.with { $0.kind = .customerErased; $0.customerID = "a-gold" }],
-                                    delay: .zero, now: now)
+            try OutreachStore.apply(
+                db,
+                events: [
+                    .with {
+                        $0.kind = .customerErased
+                        $0.customerID = "a-gold"
+                    }
+                ],
+                delay: .zero, now: now)
         }
         let left = try await store.writer.read { db in
-            try ["customer_fact", "customer_tag", "customer_consent", "customer_channel_count", "segment_member",
-                 "journey_run", "message"].map { table in
+            try [
+                "customer_fact", "customer_tag", "customer_consent", "customer_channel_count", "segment_member",
+                "journey_run", "message",
+            ].map { table in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE customerId = 'a-gold'") ?? -1
             }
         }
         #expect(left.allSatisfy { $0 == 0 }, "\(left)")
         let erased = try await store.writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_event WHERE kind = ? AND customerId = 'a-gold'",
-                             arguments: [Customer360_V1_ChangeKind.customerDataErased.rawValue])
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM change_event WHERE kind = ? AND customerId = 'a-gold'",
+                arguments: [Customer360_V1_ChangeKind.customerDataErased.rawValue])
         }
         #expect(erased == 1)
     }

@@ -1,13 +1,15 @@
 import C360Clients
+import C360Outreach
 import C360ServerKit
 import C360TestSupport
-import C360Outreach
 import Foundation
 import Testing
 
 @Suite("outreach-service assembled in-process by its builder")
 struct OutreachAssemblyTests {
-    @Test("the builder's group serves customer360.v1.OutreachService over TCP with its database in the data directory, before any peer answers, and stops on a graceful shutdown")
+    @Test(
+        "the builder's group serves customer360.v1.OutreachService over TCP with its database in the data directory, before any peer answers, and stops on a graceful shutdown"
+    )
     func builderServes() async throws {
         try await DatabaseFileScan.withTemporaryDirectory { directory in
             let unreachable = try #require(PeerAddress("127.0.0.1:1"))
@@ -18,7 +20,8 @@ struct OutreachAssemblyTests {
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
                 try await waitUntilServing(client, service: "customer360.v1.OutreachService", timeout: .seconds(60))
             }
-            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/outreach.sqlite").path))
+            #expect(
+                FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/outreach.sqlite").path))
         }
     }
 }

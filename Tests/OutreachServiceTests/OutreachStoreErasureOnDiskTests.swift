@@ -4,8 +4,9 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import C360Outreach
 import Testing
+
+@testable import C360Outreach
 
 /// The erased customer's personal data: values found nowhere else, so any byte run matching one of them in the
 /// service's files is a leftover of that customer.
@@ -14,30 +15,40 @@ private enum Xanthippa {
     static let contact = CustomerContact(
         givenName: "Xanthippa", familyName: "Quillbrook", email: "xanthippa.quillbrook@example.org",
         phone: "+989127364518", pushToken: "push-token-7Qz3Wv", city: "Zarrinabad")
-    static let values = [contact.givenName, contact.familyName, contact.email, contact.phone, contact.pushToken,
-                         contact.city]
+    static let values = [
+        contact.givenName, contact.familyName, contact.email, contact.phone, contact.pushToken,
+        contact.city,
+    ]
 }
 
 private let sara = CustomerContact(givenName: "Sara", familyName: "Stays", email: "sara.stays@example.ir")
 
 /// A store on disk (database and keyring in `directory`), as the service opens them.
 private func diskStore(_ directory: URL, kek: KeyEncryptionKey = .generate()) throws -> (OutreachStore, DatabasePool) {
-    let pool = try DatabasePool(path: directory.appendingPathComponent("outreach.sqlite").path,
-                                configuration: ServiceDatabase.configuration(label: "outreach.sqlite"))
-    let keyring = try Keyring.open(path: directory.appendingPathComponent("keys/keyring.sqlite").path, kek: kek,
-                                   logger: .init(label: "test"))
+    let pool = try DatabasePool(
+        path: directory.appendingPathComponent("outreach.sqlite").path,
+        configuration: ServiceDatabase.configuration(label: "outreach.sqlite"))
+    let keyring = try Keyring.open(
+        path: directory.appendingPathComponent("keys/keyring.sqlite").path, kek: kek,
+        logger: .init(label: "test"))
     return (try OutreachStore(writer: pool, keyring: keyring), pool)
 }
 
 /// A queued message to `customerID`, then settled as sent with `content`, as the dispatcher does.
-private func sendMessage(_ store: OutreachStore, _ id: String, to customerID: String, reaching: String? = nil,
-                         _ content: MessageContent) async throws {
-    _ = try await store.enqueue(MessageRecord(
-        messageId: id, customerId: customerID, templateId: "t", campaignId: "", idempotencyKey: id,
-        purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
-        createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
-    try await store.settle(id, .sent(customerID: reaching ?? customerID, channel: "email", recipient: content.recipient,
-                                     subject: content.subject, body: content.body, language: "en"), at: now)
+private func sendMessage(
+    _ store: OutreachStore, _ id: String, to customerID: String, reaching: String? = nil,
+    _ content: MessageContent
+) async throws {
+    _ = try await store.enqueue(
+        MessageRecord(
+            messageId: id, customerId: customerID, templateId: "t", campaignId: "", idempotencyKey: id,
+            purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
+            createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
+    try await store.settle(
+        id,
+        .sent(
+            customerID: reaching ?? customerID, channel: "email", recipient: content.recipient,
+            subject: content.subject, body: content.body, language: "en"), at: now)
 }
 
 /// The read model's snapshot of a customer with `contact`.
@@ -49,13 +60,16 @@ private func snapshot(_ id: String, _ contact: CustomerContact) -> CustomerSnaps
 
 @Suite("Outreach store: personal data sealed on disk, and erasure leaves nothing readable")
 struct OutreachStoreErasureOnDiskTests {
-    @Test("the read model's names, addresses and city and a sent message's recipient and text are never on disk in the clear, yet read back")
+    @Test(
+        "the read model's names, addresses and city and a sent message's recipient and text are never on disk in the clear, yet read back"
+    )
     func sealedAtRest() async throws {
         try await DatabaseFileScan.withTemporaryDirectory { directory in
             let (store, pool) = try diskStore(directory)
             try await store.store(snapshot(Xanthippa.id, Xanthippa.contact), now: now)
-            let hello = MessageContent(recipient: Xanthippa.contact.email, subject: "Hi Xanthippa",
-                                       body: "Dear Xanthippa Quillbrook of Zarrinabad, call us on +989127364518.")
+            let hello = MessageContent(
+                recipient: Xanthippa.contact.email, subject: "Hi Xanthippa",
+                body: "Dear Xanthippa Quillbrook of Zarrinabad, call us on +989127364518.")
             try await sendMessage(store, "m-x", to: Xanthippa.id, hello)
             try await pool.writeWithoutTransaction { _ = try $0.checkpoint(.truncate) }
 
@@ -67,16 +81,22 @@ struct OutreachStoreErasureOnDiskTests {
         }
     }
 
-    @Test("after erasure the customer's keys are gone: no value is on disk, what a backup kept does not open, and another customer's data stays readable")
+    @Test(
+        "after erasure the customer's keys are gone: no value is on disk, what a backup kept does not open, and another customer's data stays readable"
+    )
     func erasureShredsKeys() async throws {
         try await DatabaseFileScan.withTemporaryDirectory { directory in
             let (store, pool) = try diskStore(directory)
             try await store.store(snapshot(Xanthippa.id, Xanthippa.contact), now: now)
             try await store.store(snapshot("c-sara", sara), now: now)
-            try await sendMessage(store, "m-x", to: Xanthippa.id, MessageContent(
-                recipient: Xanthippa.contact.email, subject: "Hi Xanthippa", body: "Dear Xanthippa Quillbrook"))
-            try await sendMessage(store, "m-s", to: "c-sara", MessageContent(
-                recipient: sara.email, subject: "Hi Sara", body: "Dear Sara"))
+            try await sendMessage(
+                store, "m-x", to: Xanthippa.id,
+                MessageContent(
+                    recipient: Xanthippa.contact.email, subject: "Hi Xanthippa", body: "Dear Xanthippa Quillbrook"))
+            try await sendMessage(
+                store, "m-s", to: "c-sara",
+                MessageContent(
+                    recipient: sara.email, subject: "Hi Sara", body: "Dear Sara"))
             // What a backup taken now holds of her.
             let backedUp = try await store.message(id: "m-x")
             let backedUpFacts = try #require(try await store.facts(customerID: Xanthippa.id))
@@ -118,16 +138,27 @@ struct OutreachFeedErasureTests {
         }
     }
 
-    @Test("CUSTOMER_ERASED queues the key for shredding in the feed's transaction, and the shredder destroys it after the commit")
+    @Test(
+        "CUSTOMER_ERASED queues the key for shredding in the feed's transaction, and the shredder destroys it after the commit"
+    )
     func queuedThenShredded() async throws {
         let store = try OutreachStore(writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory())
         try await store.store(snapshot(Xanthippa.id, Xanthippa.contact), now: now)
         let sealed = try #require(try await store.facts(customerID: Xanthippa.id)).email
 
-        try await apply(store, [.with { $0.kind = .customerErased; $0.customerID = Xanthippa.id }])
+        try await apply(
+            store,
+            [
+                .with {
+                    $0.kind = .customerErased
+                    $0.customerID = Xanthippa.id
+                }
+            ])
 
         #expect(try await queuedForShredding(store) == [Xanthippa.id])
-        #expect(try store.keyring.open(sealed) == Xanthippa.contact.email, "the key outlives the transaction until shredded")
+        #expect(
+            try store.keyring.open(sealed) == Xanthippa.contact.email, "the key outlives the transaction until shredded"
+        )
         let shredder = Task { await ReadModelUpkeep.shredder(store: store, logger: .init(label: "test")).run() }
         defer { shredder.cancel() }
         let deadline = ContinuousClock.now + .seconds(10)
@@ -144,14 +175,29 @@ struct OutreachFeedErasureTests {
         // m-old was sent to the merged-away customer before the merge; m-after was queued for them and sent after it,
         // to the survivor's address; m-other belongs to a bystander.
         try await sendMessage(store, "m-old", to: "c-merged", MessageContent(recipient: "old@example.org", body: "Hi"))
-        try await apply(store, [.with {
-            $0.kind = .customerMerged; $0.customerID = "c-merged"; $0.relatedCustomerID = "c-survivor"
-        }])
-        try await sendMessage(store, "m-after", to: "c-merged", reaching: "c-survivor",
-                              MessageContent(recipient: "survivor@example.org", body: "Hi"))
-        try await sendMessage(store, "m-other", to: "c-other", MessageContent(recipient: "other@example.org", body: "Hi"))
+        try await apply(
+            store,
+            [
+                .with {
+                    $0.kind = .customerMerged
+                    $0.customerID = "c-merged"
+                    $0.relatedCustomerID = "c-survivor"
+                }
+            ])
+        try await sendMessage(
+            store, "m-after", to: "c-merged", reaching: "c-survivor",
+            MessageContent(recipient: "survivor@example.org", body: "Hi"))
+        try await sendMessage(
+            store, "m-other", to: "c-other", MessageContent(recipient: "other@example.org", body: "Hi"))
 
-        try await apply(store, [.with { $0.kind = .customerErased; $0.customerID = "c-survivor" }])
+        try await apply(
+            store,
+            [
+                .with {
+                    $0.kind = .customerErased
+                    $0.customerID = "c-survivor"
+                }
+            ])
 
         #expect(try await messageCustomers(store) == ["c-other"])
         #expect(try await queuedForShredding(store) == ["c-merged", "c-survivor"])
@@ -165,12 +211,20 @@ struct OutreachFeedErasureTests {
             $0.customerID = "c-merged"
             $0.relatedCustomerID = "c-survivor"
         }
-        var merged = link, unmerged = link
+        var merged = link
+        var unmerged = link
         merged.kind = .customerMerged
         unmerged.kind = .customerUnmerged
         try await apply(store, [merged, unmerged])
 
-        try await apply(store, [.with { $0.kind = .customerErased; $0.customerID = "c-survivor" }])
+        try await apply(
+            store,
+            [
+                .with {
+                    $0.kind = .customerErased
+                    $0.customerID = "c-survivor"
+                }
+            ])
 
         #expect(try await messageCustomers(store) == ["c-merged"])
         #expect(try await queuedForShredding(store) == ["c-survivor"])

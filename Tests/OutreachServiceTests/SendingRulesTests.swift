@@ -1,7 +1,9 @@
+import C360Contracts
 import C360ServerKit
 import Foundation
-@testable import C360Outreach
 import Testing
+
+@testable import C360Outreach
 
 @Suite("Templates, quiet hours and the frequency cap")
 struct SendingRulesTests {
@@ -15,7 +17,9 @@ struct SendingRulesTests {
         #expect(rendered == "سلام دوست عزیز، امتیاز شما 1200 است.")
         #expect(missing == ["given_name"])
         let ada = CustomerContact(givenName: "Ada")
-        #expect(try TemplateText("Hi {{ given_name }}!", field: "body").render(facts.placeholderValues(ada)).text == "Hi Ada!")
+        #expect(
+            try TemplateText("Hi {{ given_name }}!", field: "body").render(facts.placeholderValues(ada)).text
+                == "Hi Ada!")
     }
 
     @Test("an unknown placeholder or an unclosed brace is refused naming the field")
@@ -45,8 +49,9 @@ struct SendingRulesTests {
         #expect(newYork.deferral(at: evening) == nil)
         // A window within one day: 12:00–14:00 UTC
         let lunch = try #require(QuietHours(startMinute: 12 * 60, endMinute: 14 * 60, timeZone: "UTC"))
-        #expect(lunch.deferral(at: try Date("2026-12-06T12:30:00Z", strategy: .iso8601))
-            == (try Date("2026-12-06T14:00:00Z", strategy: .iso8601)))
+        #expect(
+            lunch.deferral(at: try Date("2026-12-06T12:30:00Z", strategy: .iso8601))
+                == (try Date("2026-12-06T14:00:00Z", strategy: .iso8601)))
         #expect(QuietHours(startMinute: nil, endMinute: 60, timeZone: "UTC") == nil)
     }
 
@@ -63,23 +68,42 @@ struct SendingRulesTests {
         let customer = Customer360_V1_Customer.with {
             $0.customerID = "c1"
             $0.givenName = "Sara"
-            $0.identifiers = [.with { $0.kind = .email; $0.value = "sara@example.ir" }]
+            $0.identifiers = [
+                .with {
+                    $0.kind = .email
+                    $0.value = "sara@example.ir"
+                }
+            ]
             $0.loyaltyTier = .gold
-            $0.preferences = .with { $0.quietHours = .with { $0.startMinute = 1_320; $0.endMinute = 420; $0.timeZone = "Asia/Tehran" } }
+            $0.preferences = .with {
+                $0.quietHours = .with {
+                    $0.startMinute = 1_320
+                    $0.endMinute = 420
+                    $0.timeZone = "Asia/Tehran"
+                }
+            }
         }
         let recommended = Customer360_V1_RecommendProductsResponse.with {
-            $0.recommendations = [.with { $0.sku = "tripod"; $0.name = "سه‌پایه"; $0.becauseSku = "camera" }]
+            $0.recommendations = [
+                .with {
+                    $0.sku = "tripod"
+                    $0.name = "سه‌پایه"
+                    $0.becauseSku = "camera"
+                }
+            ]
         }
-        let snapshot = FactReader.snapshot(customer: customer, consents: .init(), stats: .init(), scores: .init(),
-                                           success: .init(), recommendations: recommended, now: Date())
+        let snapshot = FactReader.snapshot(
+            customer: customer, consents: .init(), stats: .init(), scores: .init(),
+            success: .init(), recommendations: recommended, now: Date())
         let facts = snapshot.facts
         #expect(snapshot.contact.email == "sara@example.ir" && snapshot.contact.givenName == "Sara")
         #expect(facts.loyaltyTier == "gold" && facts.email.isEmpty, "the contact is sealed by the store, not here")
         #expect(facts.quietStartMinute == 1_320 && facts.timeZone == "Asia/Tehran")
         let text = try TemplateText("پیشنهاد ما: {{recommendation|پرفروش‌ها}}", field: "body")
         #expect(text.render(facts.placeholderValues(snapshot.contact)).text == "پیشنهاد ما: سه‌پایه")
-        #expect(text.render(CustomerFacts(customerId: "c2", refreshedAt: 0).placeholderValues(CustomerContact())).text
-            == "پیشنهاد ما: پرفروش‌ها")
+        #expect(
+            text.render(CustomerFacts(customerId: "c2", refreshedAt: 0).placeholderValues(CustomerContact())).text
+                == "پیشنهاد ما: پرفروش‌ها")
     }
 
     @Test("proto enum values read as the rules spell them")
@@ -88,8 +112,6 @@ struct SendingRulesTests {
         #expect(ProtoName.of(Customer360Names.unspecified) == "")
     }
 }
-
-import C360Contracts
 
 enum Customer360Names {
     static let rfm = Customer360_V1_RfmSegment.potentialLoyalist

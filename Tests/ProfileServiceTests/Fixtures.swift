@@ -2,6 +2,7 @@ import C360ServerKit
 import C360StoreKit
 import C360TestSupport
 import Foundation
+
 @testable import C360Profile
 
 /// A store on a fresh in-memory database with the production configuration and a hand-moved clock.

@@ -1,8 +1,9 @@
 import C360ServerKit
 import C360TestSupport
 import Foundation
-@testable import C360Profile
 import Testing
+
+@testable import C360Profile
 
 @Suite("Identity resolution: match keys and suggestions")
 struct IdentityMatchTests {
@@ -10,23 +11,29 @@ struct IdentityMatchTests {
     func identifierKeys() {
         #expect(IdentityMatch.identifierKey(.email, "ada.lovelace+crm@gmail.com") == "adalovelace@gmail.com")
         #expect(IdentityMatch.identifierKey(.email, "adalovelace@googlemail.com") == "adalovelace@gmail.com")
-        #expect(IdentityMatch.identifierKey(.email, "a.b+x@work.example") == "a.b@work.example", "dots matter elsewhere")
+        #expect(
+            IdentityMatch.identifierKey(.email, "a.b+x@work.example") == "a.b@work.example", "dots matter elsewhere")
         #expect(IdentityMatch.identifierKey(.phone, "+989123456789") == "9123456789")
         #expect(IdentityMatch.identifierKey(.crmID, "SF-00Q1") == IdentityMatch.identifierKey(.crmID, "sf00q1"))
     }
 
-    @Test("names fold Arabic letter forms, diacritics, spaces and zero-width non-joiners; a person key needs all three parts")
+    @Test(
+        "names fold Arabic letter forms, diacritics, spaces and zero-width non-joiners; a person key needs all three parts"
+    )
     func names() {
         #expect(IdentityMatch.normalizedName("علي رضائي") == IdentityMatch.normalizedName("علی‌رضایی"))
         #expect(IdentityMatch.normalizedName("محمدرضا") == IdentityMatch.normalizedName("محمد رضا"))
         #expect(IdentityMatch.normalizedName("مُحَمَّد") == IdentityMatch.normalizedName("محمد"))
         #expect(IdentityMatch.normalizedName("José Núñez") == IdentityMatch.normalizedName("jose nunez"))
         #expect(IdentityMatch.personKey(givenName: "Ali", familyName: "Rezaei", birthYear: nil, city: "Tehran") == nil)
-        #expect(IdentityMatch.personKey(givenName: "Ali", familyName: "Rezaei", birthYear: 1990, city: "Tehran")
-            == IdentityMatch.personKey(givenName: "ALI", familyName: "rezaei", birthYear: 1990, city: "tehran"))
+        #expect(
+            IdentityMatch.personKey(givenName: "Ali", familyName: "Rezaei", birthYear: 1990, city: "Tehran")
+                == IdentityMatch.personKey(givenName: "ALI", familyName: "rezaei", birthYear: 1990, city: "tehran"))
     }
 
-    @Test("a new customer matching another by email, phone or name+birth year+city is suggested once, strongest rule first")
+    @Test(
+        "a new customer matching another by email, phone or name+birth year+city is suggested once, strongest rule first"
+    )
     func suggestions() async throws {
         let store = try makeStore()
         let ada = try await store.createCustomer(newCustomer(email: "ada.lovelace@gmail.com", given: "Ada"))
@@ -41,7 +48,8 @@ struct IdentityMatchTests {
         let second = try await store.createCustomer(aliAgain)
         _ = try await store.createCustomer(newCustomer(email: "someone@example.com", given: "Ada"))
 
-        let open = try await store.matchSuggestions(customer: nil, minScore: 0, after: nil, limit: 10).items.map(\.suggestion)
+        let open = try await store.matchSuggestions(customer: nil, minScore: 0, after: nil, limit: 10).items.map(
+            \.suggestion)
         #expect(open.count == 2, "\(open)")
         let byEmail = try #require(open.first)
         #expect(byEmail.rule == "same_email" && byEmail.score == 0.95)
@@ -49,7 +57,9 @@ struct IdentityMatchTests {
         #expect(byEmail.customerID == ada.id, "the older customer is the default survivor")
         #expect(byEmail.explanation.contains("adalovelace+shop@gmail.com"))
         let byName = try #require(open.last)
-        #expect(byName.rule == "name_birth_year_city" && Set([byName.customerID, byName.candidateID]) == [first.id, second.id])
+        #expect(
+            byName.rule == "name_birth_year_city"
+                && Set([byName.customerID, byName.candidateID]) == [first.id, second.id])
         #expect(try await store.matchSuggestions(customer: nil, minScore: 0.8, after: nil, limit: 10).items.count == 1)
 
         // Rejected: never suggested again, even when the customer changes.

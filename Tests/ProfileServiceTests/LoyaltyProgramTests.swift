@@ -1,8 +1,9 @@
 import C360ServerKit
 import C360TestSupport
 import Foundation
-@testable import C360Profile
 import Testing
+
+@testable import C360Profile
 
 /// The program of `deploy/loyalty-program.json` with a short expiry: 1 point per dollar, silver from $500 (1%
 /// cashback), gold from $2,000 (2%), platinum from $10,000 (3%), over 365 days.
@@ -18,9 +19,12 @@ func testProgram(expireAfterDays: Int = 30) -> LoyaltyProgram {
         pointsExpireAfterDays: expireAfterDays)
 }
 
-func purchase(_ id: String, order: String, amount: Int64, at date: Date, kind: PurchaseFact.Kind = .purchase,
-              currency: String = "USD") -> PurchaseFact {
-    PurchaseFact(touchpointID: id, kind: kind, orderID: order, amountMinor: amount, currencyCode: currency, occurredAt: date)
+func purchase(
+    _ id: String, order: String, amount: Int64, at date: Date, kind: PurchaseFact.Kind = .purchase,
+    currency: String = "USD"
+) -> PurchaseFact {
+    PurchaseFact(
+        touchpointID: id, kind: kind, orderID: order, amountMinor: amount, currencyCode: currency, occurredAt: date)
 }
 
 @Suite("Loyalty program: the rules")
@@ -46,10 +50,12 @@ struct LoyaltyProgramRuleTests {
         #expect(program.tiers.map(\.tier) == LoyaltyTier.allCases)
     }
 
-    @Test("a program that cannot run is refused with the field at fault", arguments: [
-        "currencyCode", "earnPerAmountMinor", "tierWindowDays", "tiers", "tiers.gold.minNetSpendMinor",
-        "tiers.silver.cashbackBasisPoints",
-    ])
+    @Test(
+        "a program that cannot run is refused with the field at fault",
+        arguments: [
+            "currencyCode", "earnPerAmountMinor", "tierWindowDays", "tiers", "tiers.gold.minNetSpendMinor",
+            "tiers.silver.cashbackBasisPoints",
+        ])
     func invalid(field: String) {
         var program = testProgram()
         switch field {
@@ -115,7 +121,8 @@ struct LoyaltyAutomationStoreTests {
         let program = testProgram()
         let bought = [
             purchase("t1", order: "o1", amount: 60_000, at: clock.now().addingTimeInterval(-3_600)),
-            purchase("t2", order: "o2", amount: 20_000, at: clock.now().addingTimeInterval(-60)),  // silver: 200 cashback
+            // silver: 200 cashback
+            purchase("t2", order: "o2", amount: 20_000, at: clock.now().addingTimeInterval(-60)),
         ]
         _ = try await store.applyPurchases(Array(bought.prefix(1)), customer: customer.id, program: program)
         _ = try await store.applyPurchases(bought, customer: customer.id, program: program)
@@ -167,21 +174,25 @@ struct LoyaltyAutomationStoreTests {
         let store = try makeStore(clock: clock)
         let customer = try await store.createCustomer(newCustomer(email: "e@example.com"))
         let program = testProgram(expireAfterDays: 30)
-        _ = try await store.applyPurchases([purchase("t1", order: "o1", amount: 10_000, at: clock.now())],
-                                           customer: customer.id, program: program)  // 100 points, expire day 30
+        _ = try await store.applyPurchases(
+            [purchase("t1", order: "o1", amount: 10_000, at: clock.now())],
+            customer: customer.id, program: program) // 100 points, expire day 30
         clock.advance(by: 10 * 86_400)
-        _ = try await store.applyPoints(50, reason: "birthday", transactionID: nil,
-                                        expiresAt: program.expiry(ofPointsEarnedAt: clock.now()), customer: customer.id)
+        _ = try await store.applyPoints(
+            50, reason: "birthday", transactionID: nil,
+            expiresAt: program.expiry(ofPointsEarnedAt: clock.now()), customer: customer.id)
         _ = try await store.applyPoints(-30, reason: "coffee", transactionID: nil, customer: customer.id)
         let before = try await store.loyalty(customer: customer.id).account
         #expect(before.balance == 120 && before.expiring?.points == 70)
 
-        clock.advance(by: 21 * 86_400)  // day 31: the purchase's remaining 70 expire, the birthday's 50 stay
+        clock.advance(by: 21 * 86_400) // day 31: the purchase's remaining 70 expire, the birthday's 50 stay
         #expect(try await store.expirePoints(now: clock.now()) == 1)
         #expect(try await store.expirePoints(now: clock.now()) == 0)
         let after = try await store.loyalty(customer: customer.id).account
         #expect(after.balance == 50 && after.lifetimeEarned == 150 && after.expiring?.points == 50)
-        #expect(try await store.loyaltyHistory(customer: customer.id, after: nil, limit: 1).items.first?.reason == "points expired")
+        #expect(
+            try await store.loyaltyHistory(customer: customer.id, after: nil, limit: 1).items.first?.reason
+                == "points expired")
     }
 
     @Test("a merge carries the reward balance to the survivor and an unmerge takes it back")
@@ -191,17 +202,23 @@ struct LoyaltyAutomationStoreTests {
         let survivor = try await store.createCustomer(newCustomer(email: "s@example.com"))
         let merged = try await store.createCustomer(newCustomer(email: "m@example.com"))
         let program = testProgram()
-        _ = try await store.applyPurchases([purchase("t1", order: "o1", amount: 300_000, at: clock.now())],
-                                           customer: merged.id, program: program)
-        _ = try await store.applyPurchases([purchase("t1", order: "o1", amount: 300_000, at: clock.now()),
-                                            purchase("t2", order: "o2", amount: 10_000, at: clock.now())],
-                                           customer: merged.id, program: program)  // gold: 200 cashback
+        _ = try await store.applyPurchases(
+            [purchase("t1", order: "o1", amount: 300_000, at: clock.now())],
+            customer: merged.id, program: program)
+        _ = try await store.applyPurchases(
+            [
+                purchase("t1", order: "o1", amount: 300_000, at: clock.now()),
+                purchase("t2", order: "o2", amount: 10_000, at: clock.now()),
+            ],
+            customer: merged.id, program: program) // gold: 200 cashback
         _ = try await store.mergeCustomers(survivor: survivor.id, merged: merged.id)
         #expect(try await store.loyalty(customer: survivor.id).account.rewardBalanceMinor == 200)
         // The survivor's timeline now holds the merged purchases: applying it credits nothing twice.
         let after = try await store.applyPurchases(
-            [purchase("t1", order: "o1", amount: 300_000, at: clock.now()),
-             purchase("t2", order: "o2", amount: 10_000, at: clock.now())], customer: survivor.id, program: program)
+            [
+                purchase("t1", order: "o1", amount: 300_000, at: clock.now()),
+                purchase("t2", order: "o2", amount: 10_000, at: clock.now()),
+            ], customer: survivor.id, program: program)
         #expect(after.applied == 0 && after.tier == .gold)
         let entries = try await store.merges(customer: survivor.id, after: nil, limit: 10).items
         _ = try await store.unmergeCustomers(mergeID: try #require(entries.first).entry.id, requestedBy: "test")

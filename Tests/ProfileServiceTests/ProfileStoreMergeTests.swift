@@ -1,29 +1,36 @@
 import C360ServerKit
 import C360TestSupport
 import Foundation
-@testable import C360Profile
 import Testing
+
+@testable import C360Profile
 
 @Suite("Profile store: merging two customers")
 struct ProfileStoreMergeTests {
     @Test("the survivor keeps the union of identifiers, tags and attributes; its own attribute wins a conflict")
     func union() async throws {
         let store = try makeStore()
-        let survivor = try await store.createCustomer(newCustomer(
-            email: "ada@example.com", given: "Ada", tags: ["vip"], attributes: ["plan": "pro", "tier": "a"]))
-        var mergedNew = newCustomer(email: "ada.l@work.example", phone: "+447700900123", given: "A.", family: "Lovelace",
-                                    country: "GB", tags: ["beta", "vip"], attributes: ["plan": "free", "team": "x"])
+        let survivor = try await store.createCustomer(
+            newCustomer(
+                email: "ada@example.com", given: "Ada", tags: ["vip"], attributes: ["plan": "pro", "tier": "a"]))
+        var mergedNew = newCustomer(
+            email: "ada.l@work.example", phone: "+447700900123", given: "A.", family: "Lovelace",
+            country: "GB", tags: ["beta", "vip"], attributes: ["plan": "free", "team": "x"])
         mergedNew.birthYear = 1985
         let merged = try await store.createCustomer(mergedNew)
 
         let result = try await store.mergeCustomers(survivor: survivor.id, merged: merged.id)
         #expect(result.id == survivor.id)
-        #expect(Set(result.identifiers) == [Identifier(.email, "ada@example.com"), Identifier(.email, "ada.l@work.example"),
-                                            Identifier(.phone, "+447700900123")])
+        #expect(
+            Set(result.identifiers) == [
+                Identifier(.email, "ada@example.com"), Identifier(.email, "ada.l@work.example"),
+                Identifier(.phone, "+447700900123"),
+            ])
         #expect(result.tags == ["beta", "vip"])
         #expect(result.attributes == ["plan": "pro", "tier": "a", "team": "x"])
-        #expect(result.givenName == "Ada")  // the survivor's own value stays
-        #expect(result.familyName == "Lovelace" && result.countryCode == "GB" && result.birthYear == 1985)  // blanks filled
+        #expect(result.givenName == "Ada") // the survivor's own value stays
+        // blanks filled
+        #expect(result.familyName == "Lovelace" && result.countryCode == "GB" && result.birthYear == 1985)
         #expect(result.mergedIDs == [merged.id])
     }
 
@@ -39,8 +46,9 @@ struct ProfileStoreMergeTests {
         #expect(viaOldID.resolvedFrom == merged.id)
         let viaPhone = try await store.customer(with: Identifier(.phone, "+12025550100"))
         #expect(viaPhone.id == survivor.id)
-        #expect(try await store.customers(matching: CustomerQuery(), after: nil, limit: 10).items.map(\.id)
-            == [survivor.id])
+        #expect(
+            try await store.customers(matching: CustomerQuery(), after: nil, limit: 10).items.map(\.id)
+                == [survivor.id])
         // Merging again is a no-op answering the survivor.
         #expect(try await store.mergeCustomers(survivor: survivor.id, merged: merged.id).id == survivor.id)
     }
@@ -64,20 +72,24 @@ struct ProfileStoreMergeTests {
         let survivor = try await store.createCustomer(newCustomer(given: "S"))
         let merged = try await store.createCustomer(newCustomer(given: "M"))
         let early = clock.now()
-        _ = try await store.recordConsent(customer: merged.id, purpose: .marketing, channel: .email, status: .withdrawn,
-                                          source: "unsubscribe-link", decidedAt: early.addingTimeInterval(-60))
-        _ = try await store.recordConsent(customer: survivor.id, purpose: .marketing, channel: .email, status: .granted,
-                                          source: "signup", decidedAt: early.addingTimeInterval(-3600))
-        _ = try await store.recordConsent(customer: survivor.id, purpose: .analytics, channel: .web, status: .granted,
-                                          source: "cookie-banner", decidedAt: early.addingTimeInterval(-30))
+        _ = try await store.recordConsent(
+            customer: merged.id, purpose: .marketing, channel: .email, status: .withdrawn,
+            source: "unsubscribe-link", decidedAt: early.addingTimeInterval(-60))
+        _ = try await store.recordConsent(
+            customer: survivor.id, purpose: .marketing, channel: .email, status: .granted,
+            source: "signup", decidedAt: early.addingTimeInterval(-3600))
+        _ = try await store.recordConsent(
+            customer: survivor.id, purpose: .analytics, channel: .web, status: .granted,
+            source: "cookie-banner", decidedAt: early.addingTimeInterval(-30))
         _ = try await store.applyPoints(300, reason: "order", transactionID: nil, customer: survivor.id)
         _ = try await store.applyPoints(900, reason: "order", transactionID: nil, customer: merged.id)
         _ = try await store.applyPoints(-100, reason: "reward", transactionID: nil, customer: merged.id)
 
         let result = try await store.mergeCustomers(survivor: survivor.id, merged: merged.id)
         let consents = try await store.currentConsents(customer: survivor.id).consents
-        #expect(consents.map { "\($0.purpose.rawValue)/\($0.channel.rawValue)=\($0.status.rawValue)" }
-            == ["analytics/web=granted", "marketing/email=withdrawn"])
+        #expect(
+            consents.map { "\($0.purpose.rawValue)/\($0.channel.rawValue)=\($0.status.rawValue)" }
+                == ["analytics/web=granted", "marketing/email=withdrawn"])
         #expect(result.loyalty == LoyaltyAccount(balance: 1100, lifetimeEarned: 1200))
         #expect(result.loyalty.tier == .silver)
     }
@@ -103,8 +115,9 @@ struct ProfileStoreDetailTests {
         let customer = try await store.createCustomer(newCustomer(given: "C"))
         for (offset, status) in [ConsentStatus.granted, .withdrawn, .granted].enumerated() {
             clock.advance(by: 10)
-            _ = try await store.recordConsent(customer: customer.id, purpose: .marketing, channel: .sms, status: status,
-                                              source: "step\(offset)", decidedAt: nil)
+            _ = try await store.recordConsent(
+                customer: customer.id, purpose: .marketing, channel: .sms, status: status,
+                source: "step\(offset)", decidedAt: nil)
         }
         let first = try await store.consentHistory(customer: customer.id, after: nil, limit: 2)
         #expect(first.items.map(\.source) == ["step2", "step1"] && first.hasMore)
@@ -134,8 +147,9 @@ struct ProfileStoreDetailTests {
         let customer = try await store.createCustomer(newCustomer(attributes: ["a": "1", "b": "2"]))
         let updated = try await store.setAttributes(["a": "", "c": "3"], on: customer.id)
         #expect(updated.attributes == ["b": "2", "c": "3"])
-        _ = try await store.upsertTraits(["health_band": .string("red"), "score": .number(31)], namespace: "success",
-                                         on: customer.id)
+        _ = try await store.upsertTraits(
+            ["health_band": .string("red"), "score": .number(31)], namespace: "success",
+            on: customer.id)
         let traits = try await store.upsertTraits(["score": .number(45)], namespace: "success", on: customer.id).traits
         #expect(traits.map(\.key) == ["success.health_band", "success.score"])
         #expect(traits.map(\.value) == [.string("red"), .number(45)])
@@ -148,19 +162,22 @@ struct ProfileStoreDetailTests {
         let earned = try await store.applyPoints(5_000, reason: "order 1", transactionID: "tx-1", customer: customer.id)
         #expect(earned.account == LoyaltyAccount(balance: 5_000, lifetimeEarned: 5_000))
         #expect(earned.account.tier == .gold)
-        let retried = try await store.applyPoints(5_000, reason: "order 1", transactionID: "tx-1", customer: customer.id)
+        let retried = try await store.applyPoints(
+            5_000, reason: "order 1", transactionID: "tx-1", customer: customer.id)
         #expect(retried.account.balance == 5_000)
         await #expect(throws: ProfileError.transactionReused("tx-1")) {
             _ = try await store.applyPoints(7, reason: "other", transactionID: "tx-1", customer: customer.id)
         }
-        await #expect(throws: ProfileError.insufficientPoints(customer: customer.id, balance: 5_000, requested: 5_001)) {
+        await #expect(throws: ProfileError.insufficientPoints(customer: customer.id, balance: 5_000, requested: 5_001))
+        {
             _ = try await store.applyPoints(-5_001, reason: "too much", transactionID: nil, customer: customer.id)
         }
         let redeemed = try await store.applyPoints(-1_500, reason: "voucher", transactionID: nil, customer: customer.id)
         #expect(redeemed.account == LoyaltyAccount(balance: 3_500, lifetimeEarned: 5_000))
         let history = try await store.loyaltyHistory(customer: customer.id, after: nil, limit: 1)
         #expect(history.items.map(\.pointsDelta) == [-1_500] && history.hasMore)
-        let rest = try await store.loyaltyHistory(customer: customer.id, after: history.items[0].transactionID, limit: 5)
+        let rest = try await store.loyaltyHistory(
+            customer: customer.id, after: history.items[0].transactionID, limit: 5)
         #expect(rest.items.map(\.pointsDelta) == [5_000] && rest.items[0].balanceAfter == 5_000 && !rest.hasMore)
     }
 }

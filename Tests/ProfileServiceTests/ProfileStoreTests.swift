@@ -2,16 +2,18 @@ import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import C360Profile
 import Testing
+
+@testable import C360Profile
 
 @Suite("Profile store: creating, reading, updating, deleting and erasing customers")
 struct ProfileStoreCustomerTests {
     @Test("a created customer reads back with every field and identifier")
     func createAndGet() async throws {
         let store = try makeStore()
-        var new = newCustomer(email: "ada@example.com", phone: "+989123456789", given: "Ada", family: "Lovelace",
-                              country: "GB", tags: ["vip"], attributes: ["plan": "pro"], stage: .active)
+        var new = newCustomer(
+            email: "ada@example.com", phone: "+989123456789", given: "Ada", family: "Lovelace",
+            country: "GB", tags: ["vip"], attributes: ["plan": "pro"], stage: .active)
         new.birthYear = 1990
         new.quietHours = QuietHours(startMinute: 1320, endMinute: 420, timeZone: "Asia/Tehran")
         let created = try await store.createCustomer(new)
@@ -32,7 +34,8 @@ struct ProfileStoreCustomerTests {
         let store = try makeStore()
         let first = try await store.createCustomer(newCustomer(email: "ada@example.com"))
         await #expect(throws: ProfileError.identifierTaken(Identifier(.email, "ada@example.com"), holder: first.id)) {
-            _ = try await store.createCustomer(newCustomer(email: "ada@example.com", phone: "+4915112345678", given: "Eve"))
+            _ = try await store.createCustomer(
+                newCustomer(email: "ada@example.com", phone: "+4915112345678", given: "Eve"))
         }
         let all = try await store.customers(matching: CustomerQuery(), after: nil, limit: 10)
         #expect(all.items.map(\.id) == [first.id])
@@ -45,7 +48,8 @@ struct ProfileStoreCustomerTests {
     func partialUpdate() async throws {
         let clock = TestClock()
         let store = try makeStore(clock: clock)
-        let created = try await store.createCustomer(newCustomer(email: "a@b.co", given: "Ada", family: "King", country: "GB"))
+        let created = try await store.createCustomer(
+            newCustomer(email: "a@b.co", given: "Ada", family: "King", country: "GB"))
         clock.advance(by: 60)
         var patch = CustomerPatch()
         patch.familyName = "Lovelace"
@@ -68,7 +72,8 @@ struct ProfileStoreCustomerTests {
         #expect(deleted.id == created.id)
         await #expect(throws: ProfileError.customerDeleted(created.id)) { _ = try await store.customer(created.id) }
         #expect(try await store.customers(matching: CustomerQuery(), after: nil, limit: 10).items.isEmpty)
-        await #expect(throws: ProfileError.identifierTaken(Identifier(.email, "gone@example.com"), holder: created.id)) {
+        await #expect(throws: ProfileError.identifierTaken(Identifier(.email, "gone@example.com"), holder: created.id))
+        {
             _ = try await store.createCustomer(newCustomer(email: "gone@example.com"))
         }
         let again = try await store.deleteCustomer(created.id)
@@ -79,10 +84,12 @@ struct ProfileStoreCustomerTests {
     func erase() async throws {
         let store = try makeStore()
         let created = try await store.createCustomer(
-            newCustomer(email: "erase@example.com", phone: "+12025550123", given: "Eve", family: "Secret",
-                        tags: ["vip"], attributes: ["note": "private"]))
-        _ = try await store.recordConsent(customer: created.id, purpose: .marketing, channel: .email,
-                                          status: .granted, source: "form", decidedAt: nil)
+            newCustomer(
+                email: "erase@example.com", phone: "+12025550123", given: "Eve", family: "Secret",
+                tags: ["vip"], attributes: ["note": "private"]))
+        _ = try await store.recordConsent(
+            customer: created.id, purpose: .marketing, channel: .email,
+            status: .granted, source: "form", decidedAt: nil)
         _ = try await store.applyPoints(50, reason: "welcome", transactionID: nil, customer: created.id)
         _ = try await store.upsertTraits(["score": .number(80)], namespace: "success", on: created.id)
 
@@ -91,8 +98,10 @@ struct ProfileStoreCustomerTests {
         await #expect(throws: ProfileError.customerErased(created.id)) { _ = try await store.customer(created.id) }
 
         let leftovers = try await store.writer.read { db in
-            try ["customer_identifier", "customer_tag", "customer_attribute", "customer_trait", "consent_decision",
-                 "loyalty_transaction"].reduce(0) { total, table in
+            try [
+                "customer_identifier", "customer_tag", "customer_attribute", "customer_trait", "consent_decision",
+                "loyalty_transaction",
+            ].reduce(0) { total, table in
                 total + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0)
             }
         }
@@ -135,31 +144,43 @@ struct ProfileStoreListTests {
         #expect(seen == expected)
     }
 
-    @Test("search matches name and email prefixes case-insensitively, and filters by tag, country, stage and creation time")
+    @Test(
+        "search matches name and email prefixes case-insensitively, and filters by tag, country, stage and creation time"
+    )
     func filters() async throws {
         let clock = TestClock()
         let store = try makeStore(clock: clock)
-        let ada = try await store.createCustomer(newCustomer(email: "ada@example.com", given: "Ada", family: "Lovelace",
-                                                             country: "GB", tags: ["vip"], stage: .active))
+        let ada = try await store.createCustomer(
+            newCustomer(
+                email: "ada@example.com", given: "Ada", family: "Lovelace",
+                country: "GB", tags: ["vip"], stage: .active))
         clock.advance(by: 3600)
-        let sara = try await store.createCustomer(newCustomer(email: "sara@example.ir", given: "سارا", family: "Ahmadi",
-                                                              country: "IR", stage: .atRisk))
+        let sara = try await store.createCustomer(
+            newCustomer(
+                email: "sara@example.ir", given: "سارا", family: "Ahmadi",
+                country: "IR", stage: .atRisk))
         clock.advance(by: 3600)
-        let alan = try await store.createCustomer(newCustomer(email: "turing@example.com", given: "Alan", family: "Turing",
-                                                              country: "GB", tags: ["vip", "beta"]))
+        let alan = try await store.createCustomer(
+            newCustomer(
+                email: "turing@example.com", given: "Alan", family: "Turing",
+                country: "GB", tags: ["vip", "beta"]))
 
         func ids(_ configure: (inout CustomerQuery) -> Void) async throws -> [String] {
             var query = CustomerQuery()
             configure(&query)
             return try await store.customers(matching: query, after: nil, limit: 50).items.map(\.id)
         }
-        #expect(try await ids { $0.text = "a" } == [ada.id, sara.id, alan.id])  // Ada, Ahmadi, Alan
+        #expect(try await ids { $0.text = "a" } == [ada.id, sara.id, alan.id]) // Ada, Ahmadi, Alan
         #expect(try await ids { $0.text = "ada lo" } == [ada.id])
-        #expect(try await ids { $0.text = "tur" } == [alan.id])  // family name and email
+        #expect(try await ids { $0.text = "tur" } == [alan.id]) // family name and email
         #expect(try await ids { $0.text = "سا" } == [sara.id])
         #expect(try await ids { $0.text = "sara@" } == [sara.id])
         #expect(try await ids { $0.tag = "vip" } == [ada.id, alan.id])
-        #expect(try await ids { $0.tag = "vip"; $0.text = "al" } == [alan.id])
+        #expect(
+            try await ids {
+                $0.tag = "vip"
+                $0.text = "al"
+            } == [alan.id])
         #expect(try await ids { $0.countryCode = "IR" } == [sara.id])
         #expect(try await ids { $0.lifecycleStage = .atRisk } == [sara.id])
         #expect(try await ids { $0.createdFrom = sara.createdAt } == [sara.id, alan.id])

@@ -2,24 +2,28 @@ import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import C360Profile
 import Testing
+
+@testable import C360Profile
 
 @Suite("Profile store: the merge ledger and undoing merges")
 struct ProfileStoreUnmergeTests {
     @Test("a merge is recorded with who, when and why; undoing it restores both profiles as they were")
     func roundTrip() async throws {
         let store = try makeStore()
-        let survivor = try await store.createCustomer(newCustomer(
-            email: "ada@example.com", given: "Ada", tags: ["vip"], attributes: ["plan": "pro"]))
-        var mergedNew = newCustomer(email: "ada.l@work.example", phone: "+447700900123", given: "A.", family: "Lovelace",
-                                    country: "GB", tags: ["beta", "vip"], attributes: ["plan": "free", "team": "x"])
+        let survivor = try await store.createCustomer(
+            newCustomer(
+                email: "ada@example.com", given: "Ada", tags: ["vip"], attributes: ["plan": "pro"]))
+        var mergedNew = newCustomer(
+            email: "ada.l@work.example", phone: "+447700900123", given: "A.", family: "Lovelace",
+            country: "GB", tags: ["beta", "vip"], attributes: ["plan": "free", "team": "x"])
         mergedNew.birthYear = 1985
         let merged = try await store.createCustomer(mergedNew)
         _ = try await store.applyPoints(300, reason: "welcome", transactionID: "t-merged", customer: merged.id)
         _ = try await store.applyPoints(100, reason: "welcome", transactionID: "t-survivor", customer: survivor.id)
-        _ = try await store.recordConsent(customer: merged.id, purpose: .marketing, channel: .email, status: .granted,
-                                          source: "form", decidedAt: nil)
+        _ = try await store.recordConsent(
+            customer: merged.id, purpose: .marketing, channel: .email, status: .granted,
+            source: "form", decidedAt: nil)
 
         let (joined, entry) = try await store.merge(
             survivor: survivor.id, merged: merged.id,
@@ -33,14 +37,19 @@ struct ProfileStoreUnmergeTests {
         let (kept, restored, undone) = try await store.unmergeCustomers(mergeID: ledger.id, requestedBy: "agent-9")
         #expect(undone.unmergedAt != nil && undone.unmergedBy == "agent-9")
         #expect(restored.id == merged.id)
-        #expect(Set(restored.identifiers) == [Identifier(.email, "ada.l@work.example"), Identifier(.phone, "+447700900123")])
+        #expect(
+            Set(restored.identifiers) == [
+                Identifier(.email, "ada.l@work.example"), Identifier(.phone, "+447700900123"),
+            ])
         #expect(restored.givenName == "A." && restored.familyName == "Lovelace" && restored.birthYear == 1985)
         #expect(restored.tags == ["beta", "vip"] && restored.attributes == ["plan": "free", "team": "x"])
         #expect(restored.loyalty.balance == 300)
         #expect(try await store.currentConsents(customer: merged.id).consents.count == 1)
         #expect(kept.identifiers == [Identifier(.email, "ada@example.com")])
         #expect(kept.tags == ["vip"] && kept.attributes == ["plan": "pro"])
-        #expect(kept.familyName.isEmpty && kept.countryCode.isEmpty && kept.birthYear == nil, "blanks filled by the merge are blank again")
+        #expect(
+            kept.familyName.isEmpty && kept.countryCode.isEmpty && kept.birthYear == nil,
+            "blanks filled by the merge are blank again")
         #expect(kept.loyalty.balance == 100)
         #expect(try await store.customer(merged.id).resolvedFrom == nil, "the merged id is itself again")
         // Undoing again answers the same state.
@@ -52,7 +61,8 @@ struct ProfileStoreUnmergeTests {
         let store = try makeStore()
         let survivor = try await store.createCustomer(newCustomer(email: "s@example.com"))
         let merged = try await store.createCustomer(newCustomer(email: "m@example.com", tags: ["old"]))
-        let entry = try #require(try await store.merge(survivor: survivor.id, merged: merged.id, request: MergeRequest()).entry)
+        let entry = try #require(
+            try await store.merge(survivor: survivor.id, merged: merged.id, request: MergeRequest()).entry)
         _ = try await store.addIdentifier(Identifier(.phone, "+12025550100"), to: survivor.id)
         _ = try await store.addTags(["new"], to: survivor.id)
         let (kept, restored, _) = try await store.unmergeCustomers(mergeID: entry.id, requestedBy: "")

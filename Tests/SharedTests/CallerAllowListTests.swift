@@ -14,14 +14,18 @@ struct CallerAllowListTests {
     func namesAreProcesses() {
         for method in ContractCatalog.current.methods {
             for caller in method.policy?.callers ?? [] {
-                #expect(Self.processes.contains(caller), "\(method.fullyQualifiedMethod) lists unknown caller \(caller)")
-                #expect(!method.service.lowercased().hasPrefix("customer360.v1.\(caller.replacingOccurrences(of: "-service", with: ""))"),
-                        "\(method.fullyQualifiedMethod) lists its own service")
+                #expect(
+                    Self.processes.contains(caller), "\(method.fullyQualifiedMethod) lists unknown caller \(caller)")
+                #expect(
+                    !method.service.lowercased().hasPrefix(
+                        "customer360.v1.\(caller.replacingOccurrences(of: "-service", with: ""))"),
+                    "\(method.fullyQualifiedMethod) lists its own service")
             }
         }
     }
 
-    @Test("the gateway may call what it exposes, a listed service what lists it, the operator everything; others nothing")
+    @Test(
+        "the gateway may call what it exposes, a listed service what lists it, the operator everything; others nothing")
     func decisions() {
         let list = CallerAllowList.current
         let getCustomer = "customer360.v1.ProfileService/GetCustomer"
@@ -61,20 +65,33 @@ struct TLSOptionsTests {
                 return "\(error)"
             }
         }
-        #expect(refusal(["--tls-cert", certificates.certificate("profile-service")]).contains("--tls-key and --tls-ca missing"))
-        #expect(refusal(["--tls-cert", "/nonexistent.pem", "--tls-key", certificates.key("profile-service"),
-                         "--tls-ca", certificates.authority]).contains("--tls-cert /nonexistent.pem cannot be read"))
-        #expect(refusal(["--tls-cert", certificates.certificate("profile-service"), "--tls-key", certificates.key("operator"),
-                         "--tls-ca", certificates.authority]).contains("cannot be used"))
-        #expect(refusal(["--tls-cert", certificates.certificate("profile-service"), "--tls-key", certificates.key("profile-service"),
-                         "--tls-ca", certificates.key("operator")]).contains("--tls-ca"))
+        #expect(
+            refusal(["--tls-cert", certificates.certificate("profile-service")]).contains(
+                "--tls-key and --tls-ca missing"))
+        #expect(
+            refusal([
+                "--tls-cert", "/nonexistent.pem", "--tls-key", certificates.key("profile-service"),
+                "--tls-ca", certificates.authority,
+            ]).contains("--tls-cert /nonexistent.pem cannot be read"))
+        #expect(
+            refusal([
+                "--tls-cert", certificates.certificate("profile-service"), "--tls-key", certificates.key("operator"),
+                "--tls-ca", certificates.authority,
+            ]).contains("cannot be used"))
+        #expect(
+            refusal([
+                "--tls-cert", certificates.certificate("profile-service"), "--tls-key",
+                certificates.key("profile-service"),
+                "--tls-ca", certificates.key("operator"),
+            ]).contains("--tls-ca"))
         // The environment stands in for the flags.
         let environment = [
             "C360_PROFILE_TLS_CERT": certificates.certificate("profile-service"),
             "C360_PROFILE_TLS_KEY": certificates.key("profile-service"),
             "C360_PROFILE_TLS_CA": certificates.authority,
         ]
-        let fromEnvironment = try ServerOptions.parse(["--data-dir", "/tmp/unused"]).resolve(for: .profile, environment: environment)
+        let fromEnvironment = try ServerOptions.parse(["--data-dir", "/tmp/unused"]).resolve(
+            for: .profile, environment: environment)
         #expect(fromEnvironment.tls?.name == "profile-service")
     }
 }

@@ -86,7 +86,10 @@ struct ChangeFeedTests {
         let second = try await db.write { try ChangeLog.append($0, .customerUpdated, customer: customerB) }
         #expect(second > first)
         let kinds = try await db.read { try Int.fetchAll($0, sql: "SELECT kind FROM change_event ORDER BY sequence") }
-        #expect(kinds == [Customer360_V1_ChangeKind.customerCreated.rawValue, Customer360_V1_ChangeKind.customerUpdated.rawValue])
+        #expect(
+            kinds == [
+                Customer360_V1_ChangeKind.customerCreated.rawValue, Customer360_V1_ChangeKind.customerUpdated.rawValue,
+            ])
     }
 
     @Test("a watch replays after its position in batches, filters by kind and customer, and advances past the rest")
@@ -94,26 +97,31 @@ struct ChangeFeedTests {
         let db = try feedDatabase()
         try await db.write { db in
             for index in 0..<1_200 {
-                try ChangeLog.append(db, index % 2 == 0 ? .touchpointRecorded : .purchaseRecorded,
-                                     customer: index % 3 == 0 ? customerA : customerB, subject: "e\(index)")
+                try ChangeLog.append(
+                    db, index % 2 == 0 ? .touchpointRecorded : .purchaseRecorded,
+                    customer: index % 3 == 0 ? customerA : customerB, subject: "e\(index)")
             }
         }
         let feed = ChangeFeed(writer: db, logger: quiet)
         try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
-            let all = try await watch(client, .with {
-                $0.afterSequence = 100
-                $0.untilCaughtUp = true
-            })
+            let all = try await watch(
+                client,
+                .with {
+                    $0.afterSequence = 100
+                    $0.untilCaughtUp = true
+                })
             #expect(all.flatMap(\.events).map(\.sequence) == Array(101...1_200))
             #expect(all.allSatisfy { $0.events.count <= ChangeFeed.batchLimit })
             #expect(all.last?.caughtUp == true)
             #expect(all.last?.throughSequence == 1_200)
 
-            let purchasesOfA = try await watch(client, .with {
-                $0.kinds = [.purchaseRecorded]
-                $0.customerID = customerA
-                $0.untilCaughtUp = true
-            })
+            let purchasesOfA = try await watch(
+                client,
+                .with {
+                    $0.kinds = [.purchaseRecorded]
+                    $0.customerID = customerA
+                    $0.untilCaughtUp = true
+                })
             let events = purchasesOfA.flatMap(\.events)
             #expect(events.count == 200)
             #expect(events.allSatisfy { $0.kind == .purchaseRecorded && $0.customerID == customerA })
@@ -136,7 +144,11 @@ struct ChangeFeedTests {
                 for try await batch in response.messages {
                     if batch.caughtUp && events.isEmpty && batch.events.isEmpty {
                         // Caught up on an empty feed: now write, from outside the stream.
-                        Task { try await db.write { try ChangeLog.append($0, .customerMerged, customer: customerB, related: customerA) } }
+                        Task {
+                            try await db.write {
+                                try ChangeLog.append($0, .customerMerged, customer: customerB, related: customerA)
+                            }
+                        }
                     }
                     events += batch.events
                     if !events.isEmpty { break }
@@ -159,20 +171,28 @@ struct ChangeFeedTests {
         let feed = ChangeFeed(writer: db, retention: .seconds(86_400), logger: quiet)
         #expect(try await feed.pruneExpired() == 10)
         try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
-            let pruned = await #expect(throws: RPCError.self) { try await watch(client, .with { $0.afterSequence = 3 }) }
+            let pruned = await #expect(throws: RPCError.self) {
+                try await watch(client, .with { $0.afterSequence = 3 })
+            }
             #expect(pruned?.code == .outOfRange)
             #expect(pruned?.message.contains("start_at_head") == true)
-            let ahead = await #expect(throws: RPCError.self) { try await watch(client, .with { $0.afterSequence = 99 }) }
+            let ahead = await #expect(throws: RPCError.self) {
+                try await watch(client, .with { $0.afterSequence = 99 })
+            }
             #expect(ahead?.code == .outOfRange)
-            let kept = try await watch(client, .with {
-                $0.afterSequence = 10
-                $0.untilCaughtUp = true
-            })
+            let kept = try await watch(
+                client,
+                .with {
+                    $0.afterSequence = 10
+                    $0.untilCaughtUp = true
+                })
             #expect(kept.flatMap(\.events).map(\.sequence) == [11])
-            let head = try await watch(client, .with {
-                $0.startAtHead = true
-                $0.untilCaughtUp = true
-            })
+            let head = try await watch(
+                client,
+                .with {
+                    $0.startAtHead = true
+                    $0.untilCaughtUp = true
+                })
             #expect(head.map(\.throughSequence) == [11])
             #expect(head.flatMap(\.events).isEmpty)
         }
@@ -213,8 +233,9 @@ struct ChangeFeedTests {
                 apply: { db, events in
                     for event in events {
                         // A plain INSERT: applying an event twice would fail the primary key and the test.
-                        try db.execute(sql: "INSERT INTO effect (sequence, customerId) VALUES (?, ?)",
-                                       arguments: [Int64(event.sequence), event.customerID])
+                        try db.execute(
+                            sql: "INSERT INTO effect (sequence, customerId) VALUES (?, ?)",
+                            arguments: [Int64(event.sequence), event.customerID])
                     }
                 },
                 resync: {})
@@ -223,7 +244,8 @@ struct ChangeFeedTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await consumer.run() }
                     try await waitUntil {
-                        try await target.read { try ChangeLog.position($0, source: "interaction-service") } == Int64(expected)
+                        try await target.read { try ChangeLog.position($0, source: "interaction-service") }
+                            == Int64(expected)
                     }
                     group.cancelAll()
                 }
@@ -300,7 +322,8 @@ private final class SwitchableDirectory: CustomerDirectory {
     }
 
     func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
-        -> [String: Result<String, CustomerLookupError>] {
+        -> [String: Result<String, CustomerLookupError>]
+    {
         try await current.withLock { $0 }.resolveForWrite(customerIDs)
     }
 }

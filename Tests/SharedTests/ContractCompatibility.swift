@@ -16,7 +16,9 @@ struct ContractCompatibility {
                 problems.append("\(old.name) was removed")
                 continue
             }
-            if old.package != new.package { problems.append("\(old.name): package \(old.package) became \(new.package)") }
+            if old.package != new.package {
+                problems.append("\(old.name): package \(old.package) became \(new.package)")
+            }
             compareMessages(old.messageType, new.messageType, scope: old.package, into: &problems)
             compareEnums(old.enumType, new.enumType, scope: old.package, into: &problems)
             compareServices(old.service, new.service, scope: old.package, into: &problems)
@@ -71,7 +73,9 @@ struct ContractCompatibility {
                     problems.append("\(name): value \(value.number) (\(value.name)) was removed")
                     continue
                 }
-                if newName != value.name { problems.append("\(name): value \(value.number) (\(value.name)) was renamed to \(newName)") }
+                if newName != value.name {
+                    problems.append("\(name): value \(value.number) (\(value.name)) was renamed to \(newName)")
+                }
             }
         }
     }
@@ -95,7 +99,9 @@ struct ContractCompatibility {
                 if newMethod.inputType != method.inputType || newMethod.outputType != method.outputType {
                     problems.append("RPC \(label) changed its request or response type")
                 }
-                if newMethod.clientStreaming != method.clientStreaming || newMethod.serverStreaming != method.serverStreaming {
+                if newMethod.clientStreaming != method.clientStreaming
+                    || newMethod.serverStreaming != method.serverStreaming
+                {
                     problems.append("RPC \(label) changed its streaming shape")
                 }
             }
@@ -115,8 +121,12 @@ struct ContractCompatibility {
     }
 
     /// The real oneof a field belongs to (proto3 `optional` fields sit in synthetic oneofs, which don't count).
-    private func oneofName(_ field: Google_Protobuf_FieldDescriptorProto, in message: Google_Protobuf_DescriptorProto) -> String? {
-        guard field.hasOneofIndex, !field.proto3Optional, Int(field.oneofIndex) < message.oneofDecl.count else { return nil }
+    private func oneofName(_ field: Google_Protobuf_FieldDescriptorProto, in message: Google_Protobuf_DescriptorProto)
+        -> String?
+    {
+        guard field.hasOneofIndex, !field.proto3Optional, Int(field.oneofIndex) < message.oneofDecl.count else {
+            return nil
+        }
         return message.oneofDecl[Int(field.oneofIndex)].name
     }
 }

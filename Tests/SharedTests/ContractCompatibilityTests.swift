@@ -4,8 +4,10 @@ import SwiftProtobuf
 import Testing
 
 /// The descriptor set of the newest release in Proto/releases, and the one generated from Proto/ now.
-private func descriptorSets() throws -> (release: String, released: Google_Protobuf_FileDescriptorSet,
-                                         current: Google_Protobuf_FileDescriptorSet) {
+private func descriptorSets() throws -> (
+    release: String, released: Google_Protobuf_FileDescriptorSet,
+    current: Google_Protobuf_FileDescriptorSet
+) {
     let root = try ServiceBinaries.packageRoot()
     let releases = root.appendingPathComponent("Proto/releases")
     let files = try FileManager.default.contentsOfDirectory(atPath: releases.path).filter { $0.hasSuffix(".protoset") }
@@ -13,7 +15,8 @@ private func descriptorSets() throws -> (release: String, released: Google_Proto
     let released = try Google_Protobuf_FileDescriptorSet(
         serializedBytes: try Data(contentsOf: releases.appendingPathComponent(newest)))
     let current = try Google_Protobuf_FileDescriptorSet(
-        serializedBytes: try Data(contentsOf: root.appendingPathComponent("Shared/Contracts/Generated/customer360.protoset")))
+        serializedBytes: try Data(
+            contentsOf: root.appendingPathComponent("Shared/Contracts/Generated/customer360.protoset")))
     return (newest, released, current)
 }
 
@@ -22,8 +25,10 @@ private func versionParts(_ file: String) -> [Int] {
     file.dropFirst().replacingOccurrences(of: ".protoset", with: "").split(separator: ".").map { Int($0) ?? 0 }
 }
 
-private func field(_ name: String, _ number: Int32, _ type: Google_Protobuf_FieldDescriptorProto.TypeEnum = .string,
-                   repeated: Bool = false) -> Google_Protobuf_FieldDescriptorProto {
+private func field(
+    _ name: String, _ number: Int32, _ type: Google_Protobuf_FieldDescriptorProto.TypeEnum = .string,
+    repeated: Bool = false
+) -> Google_Protobuf_FieldDescriptorProto {
     .with {
         $0.name = name
         $0.number = number
@@ -34,30 +39,51 @@ private func field(_ name: String, _ number: Int32, _ type: Google_Protobuf_Fiel
 
 /// A one-file contract: message Customer { id = 1; name = 2; tags = 3 (repeated) }, enum Stage { UNSPECIFIED, LEAD },
 /// service Customers { Get (unary), Watch (server streaming) }.
-private func contract(_ change: (inout Google_Protobuf_FileDescriptorProto) -> Void = { _ in }) -> Google_Protobuf_FileDescriptorSet {
+private func contract(_ change: (inout Google_Protobuf_FileDescriptorProto) -> Void = { _ in })
+    -> Google_Protobuf_FileDescriptorSet
+{
     var file = Google_Protobuf_FileDescriptorProto.with {
         $0.name = "test/v1/customers.proto"
         $0.package = "test.v1"
-        $0.messageType = [.with {
-            $0.name = "Customer"
-            $0.field = [field("id", 1), field("name", 2), field("tags", 3, repeated: true)]
-        }]
-        $0.enumType = [.with {
-            $0.name = "Stage"
-            $0.value = [.with { $0.name = "STAGE_UNSPECIFIED"; $0.number = 0 }, .with { $0.name = "STAGE_LEAD"; $0.number = 1 }]
-        }]
-        $0.service = [.with {
-            $0.name = "Customers"
-            $0.method = [
-                .with { $0.name = "Get"; $0.inputType = ".test.v1.Customer"; $0.outputType = ".test.v1.Customer" },
-                .with {
-                    $0.name = "Watch"
-                    $0.inputType = ".test.v1.Customer"
-                    $0.outputType = ".test.v1.Customer"
-                    $0.serverStreaming = true
-                },
-            ]
-        }]
+        $0.messageType = [
+            .with {
+                $0.name = "Customer"
+                $0.field = [field("id", 1), field("name", 2), field("tags", 3, repeated: true)]
+            }
+        ]
+        $0.enumType = [
+            .with {
+                $0.name = "Stage"
+                $0.value = [
+                    .with {
+                        $0.name = "STAGE_UNSPECIFIED"
+                        $0.number = 0
+                    },
+                    .with {
+                        $0.name = "STAGE_LEAD"
+                        $0.number = 1
+                    },
+                ]
+            }
+        ]
+        $0.service = [
+            .with {
+                $0.name = "Customers"
+                $0.method = [
+                    .with {
+                        $0.name = "Get"
+                        $0.inputType = ".test.v1.Customer"
+                        $0.outputType = ".test.v1.Customer"
+                    },
+                    .with {
+                        $0.name = "Watch"
+                        $0.inputType = ".test.v1.Customer"
+                        $0.outputType = ".test.v1.Customer"
+                        $0.serverStreaming = true
+                    },
+                ]
+            }
+        ]
     }
     change(&file)
     return .with { $0.file = [file] }
@@ -78,26 +104,41 @@ struct ContractCompatibilityTests {
         let newer = contract { file in
             file.messageType[0].field.append(field("email", 4))
             file.messageType.append(.with { $0.name = "Address" })
-            file.enumType[0].value.append(.with { $0.name = "STAGE_CUSTOMER"; $0.number = 2 })
-            file.service[0].method.append(.with { $0.name = "List"; $0.inputType = ".test.v1.Customer"; $0.outputType = ".test.v1.Customer" })
+            file.enumType[0].value.append(
+                .with {
+                    $0.name = "STAGE_CUSTOMER"
+                    $0.number = 2
+                })
+            file.service[0].method.append(
+                .with {
+                    $0.name = "List"
+                    $0.inputType = ".test.v1.Customer"
+                    $0.outputType = ".test.v1.Customer"
+                })
         }
         var withFile = newer
-        withFile.file.append(.with { $0.name = "test/v1/more.proto"; $0.package = "test.v1" })
+        withFile.file.append(
+            .with {
+                $0.name = "test/v1/more.proto"
+                $0.package = "test.v1"
+            })
         #expect(ContractCompatibility(released: contract(), current: withFile).breakingChanges().isEmpty)
     }
 
-    @Test("each breaking change is named", arguments: [
-        ("field removed", "field 2 (name) was removed"),
-        ("field renumbered", "field 2 (name) was removed or renumbered"),
-        ("field renamed", "field 2 (name) was renamed to full_name"),
-        ("field retyped", "field 2 (name) changed type"),
-        ("field label", "field 3 (tags) changed label"),
-        ("enum value removed", "value 1 (STAGE_LEAD) was removed"),
-        ("RPC removed", "RPC test.v1.Customers/Get was removed"),
-        ("streaming changed", "RPC test.v1.Customers/Watch changed its streaming shape"),
-        ("response changed", "RPC test.v1.Customers/Get changed its request or response type"),
-        ("message removed", "message test.v1.Customer was removed"),
-    ])
+    @Test(
+        "each breaking change is named",
+        arguments: [
+            ("field removed", "field 2 (name) was removed"),
+            ("field renumbered", "field 2 (name) was removed or renumbered"),
+            ("field renamed", "field 2 (name) was renamed to full_name"),
+            ("field retyped", "field 2 (name) changed type"),
+            ("field label", "field 3 (tags) changed label"),
+            ("enum value removed", "value 1 (STAGE_LEAD) was removed"),
+            ("RPC removed", "RPC test.v1.Customers/Get was removed"),
+            ("streaming changed", "RPC test.v1.Customers/Watch changed its streaming shape"),
+            ("response changed", "RPC test.v1.Customers/Get changed its request or response type"),
+            ("message removed", "message test.v1.Customer was removed"),
+        ])
     func breakingChangesAreFound(change: String, expected: String) {
         let newer = contract { file in
             switch change {

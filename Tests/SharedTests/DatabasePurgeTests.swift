@@ -20,17 +20,20 @@ private func withNotes(
     if !secureDelete {
         configuration.prepareDatabase { try $0.execute(sql: "PRAGMA secure_delete = OFF") }
     }
-    let pool = try DatabasePool(path: directory.appendingPathComponent("notes.sqlite").path, configuration: configuration)
+    let pool = try DatabasePool(
+        path: directory.appendingPathComponent("notes.sqlite").path, configuration: configuration)
     try await pool.write { db in
         try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, text TEXT NOT NULL)")
         try db.execute(sql: "CREATE INDEX note_by_text ON note(text)")
         for index in 0..<200 {
-            try db.execute(sql: "INSERT INTO note (owner, text) VALUES ('other', ?)",
-                           arguments: ["filler note \(index) with some text to fill the pages"])
+            try db.execute(
+                sql: "INSERT INTO note (owner, text) VALUES ('other', ?)",
+                arguments: ["filler note \(index) with some text to fill the pages"])
         }
         for index in 0..<3 {
-            try db.execute(sql: "INSERT INTO note (owner, text) VALUES ('erased', ?)",
-                           arguments: ["write to \(erasedEmail) about order \(index)"])
+            try db.execute(
+                sql: "INSERT INTO note (owner, text) VALUES ('erased', ?)",
+                arguments: ["write to \(erasedEmail) about order \(index)"])
         }
     }
     try await body(pool, directory)
@@ -78,15 +81,19 @@ struct DatabasePurgeTests {
         try await withNotes { pool, _ in
             let writer = try await pool.write { try Int.fetchOne($0, sql: "PRAGMA secure_delete") }
             let reader = try await pool.read { try Int.fetchOne($0, sql: "PRAGMA secure_delete") }
-            let inMemory = try await ServiceDatabase.inMemory().read { try Int.fetchOne($0, sql: "PRAGMA secure_delete") }
+            let inMemory = try await ServiceDatabase.inMemory().read {
+                try Int.fetchOne($0, sql: "PRAGMA secure_delete")
+            }
             #expect(writer == 1 && reader == 1 && inMemory == 1)
         }
     }
 
-    @Test("a reader holding an older snapshot makes the purge report walRetained without undoing the deletion; a later purge completes")
+    @Test(
+        "a reader holding an older snapshot makes the purge report walRetained without undoing the deletion; a later purge completes"
+    )
     func blockedByReader() async throws {
         try await withNotes { pool, directory in
-            let snapshot = try pool.makeSnapshot()  // a read transaction that stays open until closed
+            let snapshot = try pool.makeSnapshot() // a read transaction that stays open until closed
             try await deleteErased(pool)
 
             let blocked = await pool.purgeDeletedData(attempts: 2, readerWait: .milliseconds(20))
@@ -94,11 +101,18 @@ struct DatabasePurgeTests {
                 Issue.record("a purge under an open snapshot answered \(blocked)")
                 return
             }
-            #expect(try await pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM note WHERE owner = 'erased'") } == 0)
+            #expect(
+                try await pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM note WHERE owner = 'erased'") }
+                    == 0)
             // The snapshot still sees the rows it started with: that is why the WAL had to stay.
-            #expect(try await snapshot.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM note WHERE owner = 'erased'") } == 3)
+            #expect(
+                try await snapshot.read {
+                    try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM note WHERE owner = 'erased'")
+                } == 3)
             // The writer got its usual busy timeout back.
-            #expect(try await pool.write { try Int.fetchOne($0, sql: "PRAGMA busy_timeout") } == Int(ServiceDatabase.busyTimeout * 1000))
+            #expect(
+                try await pool.write { try Int.fetchOne($0, sql: "PRAGMA busy_timeout") }
+                    == Int(ServiceDatabase.busyTimeout * 1000))
 
             try snapshot.close()
             #expect(await pool.purgeDeletedData() == .complete)

@@ -34,7 +34,7 @@ struct DatabaseSchemaTests {
             let pool = try DatabasePool(path: path)
             try DatabaseSchema.migrate(pool, with: schema(1))
             #expect(try pool.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 1)
-            try DatabaseSchema.migrate(pool, with: schema(3))  // the upgrade
+            try DatabaseSchema.migrate(pool, with: schema(3)) // the upgrade
             #expect(try pool.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 3)
 
             // Back to the binary that knew one migration: refused, naming what it does not know; nothing changes.
@@ -50,20 +50,26 @@ struct DatabaseSchemaTests {
         }
     }
 
-    @Test("an online backup holds every write committed before it; restore refuses damage, strangers and a database in the way")
+    @Test(
+        "an online backup holds every write committed before it; restore refuses damage, strangers and a database in the way"
+    )
     func backupAndRestore() async throws {
         try await withTemporaryDirectory { directory in
             let pool = try DatabasePool(path: directory.appendingPathComponent("notes.sqlite").path)
             try DatabaseSchema.migrate(pool, with: schema(2))
             for index in 0..<100 {
-                try await pool.write { try $0.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: ["note \(index)"]) }
+                try await pool.write {
+                    try $0.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: ["note \(index)"])
+                }
             }
             // Writes keep going while the backup runs.
             let writer = Task {
                 var index = 100
                 while !Task.isCancelled {
                     let text = "note \(index)"
-                    try await pool.write { try $0.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: [text]) }
+                    try await pool.write {
+                        try $0.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: [text])
+                    }
                     index += 1
                 }
             }
@@ -78,26 +84,30 @@ struct DatabaseSchemaTests {
             }
 
             let restoreInto = directory.appendingPathComponent("restored")
-            let restored = try DatabaseBackup.restore(destination, into: restoreInto, fileName: "notes.sqlite",
-                                                      schema: schema(2), replace: false)
+            let restored = try DatabaseBackup.restore(
+                destination, into: restoreInto, fileName: "notes.sqlite",
+                schema: schema(2), replace: false)
             let copy = try DatabaseQueue(path: restored.path)
             let texts = try await copy.read { try String.fetchSet($0, sql: "SELECT text FROM note") }
             try copy.close()
             #expect((0..<100).allSatisfy { texts.contains("note \($0)") })
 
             #expect(throws: BackupError.databaseInTheWay(restored.path)) {
-                _ = try DatabaseBackup.restore(destination, into: restoreInto, fileName: "notes.sqlite",
-                                               schema: schema(2), replace: false)
+                _ = try DatabaseBackup.restore(
+                    destination, into: restoreInto, fileName: "notes.sqlite",
+                    schema: schema(2), replace: false)
             }
-            let replaced = try DatabaseBackup.restore(destination, into: restoreInto, fileName: "notes.sqlite",
-                                                      schema: schema(2), replace: true)
+            let replaced = try DatabaseBackup.restore(
+                destination, into: restoreInto, fileName: "notes.sqlite",
+                schema: schema(2), replace: true)
             #expect(replaced.movedAside.count >= 1)
             #expect(replaced.movedAside.allSatisfy { FileManager.default.fileExists(atPath: $0) })
 
             // A binary that knows less than the backup refuses it.
             #expect(throws: SchemaTooNew.self) {
-                _ = try DatabaseBackup.restore(destination, into: directory.appendingPathComponent("older"),
-                                               fileName: "notes.sqlite", schema: schema(1), replace: false)
+                _ = try DatabaseBackup.restore(
+                    destination, into: directory.appendingPathComponent("older"),
+                    fileName: "notes.sqlite", schema: schema(1), replace: false)
             }
             // Another service's database, and a file that is not SQLite at all.
             var stranger = DatabaseMigrator()
@@ -108,8 +118,9 @@ struct DatabaseSchemaTests {
             let garbage = directory.appendingPathComponent("garbage.sqlite")
             try Data(repeating: 0x42, count: 8_192).write(to: garbage)
             #expect(throws: BackupError.self) {
-                _ = try DatabaseBackup.restore(garbage, into: directory.appendingPathComponent("g"), fileName: "notes.sqlite",
-                                               schema: schema(2), replace: false)
+                _ = try DatabaseBackup.restore(
+                    garbage, into: directory.appendingPathComponent("g"), fileName: "notes.sqlite",
+                    schema: schema(2), replace: false)
             }
         }
     }

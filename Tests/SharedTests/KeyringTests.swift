@@ -1,8 +1,9 @@
-@testable import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
 import Testing
+
+@testable import C360StoreKit
 
 @Suite("Keyring: per-customer data keys wrapped by the KEK, sealing, shredding, rotation")
 struct KeyringTests {
@@ -47,7 +48,8 @@ struct KeyringTests {
     func blindIndex() async throws {
         try await DatabaseFileScan.withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("keyring.sqlite").path
-            let old = KeyEncryptionKey.generate(), new = KeyEncryptionKey.generate()
+            let old = KeyEncryptionKey.generate()
+            let new = KeyEncryptionKey.generate()
             let before = try Keyring(database: DatabaseQueue(path: path), kek: old)
             let index = before.blindIndex("ada@example.com", purpose: "identifier:email")
             #expect(index == before.blindIndex("ada@example.com", purpose: "identifier:email"))
@@ -59,17 +61,20 @@ struct KeyringTests {
         }
     }
 
-    @Test("rotation re-wraps every key under the new KEK in batches; afterwards the old KEK is not needed, and a wrong one is refused naming the key")
+    @Test(
+        "rotation re-wraps every key under the new KEK in batches; afterwards the old KEK is not needed, and a wrong one is refused naming the key"
+    )
     func rotation() async throws {
         try await DatabaseFileScan.withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("keyring.sqlite").path
-            let old = KeyEncryptionKey.generate(), new = KeyEncryptionKey.generate()
+            let old = KeyEncryptionKey.generate()
+            let new = KeyEncryptionKey.generate()
             let first = try Keyring(database: DatabaseQueue(path: path), kek: old)
             let sealed = try (0..<25).map { try first.seal("customer \($0)", for: "c-\($0)") }
 
             let rotating = try Keyring(database: DatabaseQueue(path: path), kek: new, retired: [old])
-            #expect(try rotating.keysToRewrap() == 26)  // 25 customers and the blind-index key
-            #expect(try rotating.open(sealed[3]) == "customer 3")  // readable mid-rotation
+            #expect(try rotating.keysToRewrap() == 26) // 25 customers and the blind-index key
+            #expect(try rotating.open(sealed[3]) == "customer 3") // readable mid-rotation
             var batches = 0
             while try rotating.rewrap(limit: 10) > 0 { batches += 1 }
             #expect(batches == 3)

@@ -10,12 +10,15 @@ private struct QuietWatch: Grpc_Health_V1_Health.SimpleServiceProtocol {
     let bodyStopped: AsyncStream<Void>.Continuation
 
     func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws
-        -> Grpc_Health_V1_HealthCheckResponse {
+        -> Grpc_Health_V1_HealthCheckResponse
+    {
         .with { $0.status = .serving }
     }
 
-    func watch(request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
-               context: ServerContext) async throws {
+    func watch(
+        request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
+        context: ServerContext
+    ) async throws {
         try await ServerDrain.serverStream(context: context) {
             defer { bodyStopped.finish() }
             try await response.write(.with { $0.status = .serving })

@@ -1,7 +1,7 @@
 import ArgumentParser
 import C360Contracts
-import C360StoreKit
 import C360ServerKit
+import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -20,8 +20,10 @@ struct ServerOptionsTests {
 
     @Test("environment variables override defaults and flags override both")
     func precedence() throws {
-        let environment = ["C360_PROFILE_PORT": "6000", "C360_PROFILE_DATA_DIR": "/var/lib/c360",
-                           "C360_PROFILE_LOG_FORMAT": "json", "C360_INTERACTION_PORT": "7000"]
+        let environment = [
+            "C360_PROFILE_PORT": "6000", "C360_PROFILE_DATA_DIR": "/var/lib/c360",
+            "C360_PROFILE_LOG_FORMAT": "json", "C360_INTERACTION_PORT": "7000",
+        ]
         let fromEnvironment = try ServerOptions.parse([]).resolve(for: .profile, environment: environment)
         #expect(fromEnvironment.port == 6000 && fromEnvironment.dataDirectory == "/var/lib/c360")
         #expect(fromEnvironment.logFormat == .json)
@@ -55,7 +57,10 @@ struct ValidateTests {
     func languages() throws {
         #expect(try Validate.language("FA", field: "l") == "fa")
         #expect(try Validate.language("en_gb", field: "l") == "en-GB")
-        #expect(throws: InvalidArgument("l", "'xx' is not an ISO 639-1 language code, optionally with a region (e.g. fa, en-GB)")) {
+        #expect(
+            throws: InvalidArgument(
+                "l", "'xx' is not an ISO 639-1 language code, optionally with a region (e.g. fa, en-GB)")
+        ) {
             try Validate.language("xx", field: "l")
         }
         #expect(throws: InvalidArgument.self) { try Validate.language("en-ZZ", field: "l") }
@@ -67,7 +72,9 @@ struct ValidateTests {
         #expect(throws: InvalidArgument("t", "is 5 characters long; the maximum is 4")) {
             try Validate.text("hello", field: "t", maxLength: 4)
         }
-        #expect(throws: InvalidArgument("t", "is required")) { try Validate.text("  ", field: "t", maxLength: 4, required: true) }
+        #expect(throws: InvalidArgument("t", "is required")) {
+            try Validate.text("  ", field: "t", maxLength: 4, required: true)
+        }
         #expect(throws: InvalidArgument.self) { try Validate.text("a\u{0007}b", field: "t", maxLength: 9) }
     }
 }
@@ -98,14 +105,17 @@ private struct FaultyService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     }
 
     func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws
-        -> Grpc_Health_V1_HealthCheckResponse {
+        -> Grpc_Health_V1_HealthCheckResponse
+    {
         if request.service == "convertible" { throw InvalidArgument("service", "is wrong") }
         if request.service == "shredded" { throw KeyringError.shredded(customerID: "cus-erased") }
         throw DatabaseFault()
     }
 
-    func watch(request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
-               context: ServerContext) async throws {}
+    func watch(
+        request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
+        context: ServerContext
+    ) async throws {}
 }
 
 @Suite("Request interceptor")
@@ -125,7 +135,9 @@ struct RequestInterceptorTests {
         }
     }
 
-    @Test("data sealed for an erased customer (a row restored from an old backup) answers NOT_FOUND saying so, not INTERNAL")
+    @Test(
+        "data sealed for an erased customer (a row restored from an old backup) answers NOT_FOUND saying so, not INTERNAL"
+    )
     func shreddedKeyIsNotFound() async throws {
         try await InProcessServer.withClient(serving: [FaultyService()]) { client in
             let health = Grpc_Health_V1_Health.Client(wrapping: client)

@@ -22,11 +22,13 @@ struct EntityIDTests {
         #expect(millis >= before && millis < before + 5_000)
     }
 
-    @Test("only lower-case UUIDs are accepted", arguments: [
-        ("01890000-0000-7000-8000-000000000000", true), ("01890000-0000-7000-8000-00000000000", false),
-        ("01890000-0000-7000-8000-00000000000G", false), ("01890000-0000-7000-8000-00000000000A", false),
-        ("018900000000-7000-8000-0000000000000", false), ("", false),
-    ])
+    @Test(
+        "only lower-case UUIDs are accepted",
+        arguments: [
+            ("01890000-0000-7000-8000-000000000000", true), ("01890000-0000-7000-8000-00000000000", false),
+            ("01890000-0000-7000-8000-00000000000G", false), ("01890000-0000-7000-8000-00000000000A", false),
+            ("018900000000-7000-8000-0000000000000", false), ("", false),
+        ])
     func wellFormed(text: String, expected: Bool) {
         #expect(EntityID.isWellFormed(text) == expected)
     }

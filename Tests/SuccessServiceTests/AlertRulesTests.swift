@@ -1,6 +1,7 @@
 import Foundation
-@testable import C360Success
 import Testing
+
+@testable import C360Success
 
 private let now = Fixed.now
 private let day = Fixed.day
@@ -10,9 +11,10 @@ private let rules = AlertRules(configuration: .default, defaultOwner: "csm-defau
 private func score(
     _ value: Double, change30d: Double? = nil, configuration: HealthConfiguration = .default
 ) -> HealthScore {
-    HealthScore(id: "hs-1", customerID: Customers.ada, score: value, band: configuration.band(of: value),
-                components: [], missing: [], computedAt: now, previousScore: nil, change30d: change30d,
-                configVersion: configuration.version)
+    HealthScore(
+        id: "hs-1", customerID: Customers.ada, score: value, band: configuration.band(of: value),
+        components: [], missing: [], computedAt: now, previousScore: nil, change30d: change30d,
+        configVersion: configuration.version)
 }
 
 @Suite("Alert rules: churn risk and score drop")
@@ -20,15 +22,23 @@ struct ScoreAlertRuleTests {
     @Test("entering red from yellow raises churn risk")
     func fromYellow() {
         let drafts = rules.alerts(for: score(35), previousBand: .yellow, openKinds: [])
-        #expect(drafts == [AlertRules.Draft(kind: .churnRisk, message: "Health entered red from yellow at 35",
-                                            details: ["score": "35", "previous_band": "yellow"])])
+        #expect(
+            drafts == [
+                AlertRules.Draft(
+                    kind: .churnRisk, message: "Health entered red from yellow at 35",
+                    details: ["score": "35", "previous_band": "yellow"])
+            ])
     }
 
     @Test("a first score in red raises churn risk; the score is shown rounded")
     func firstScore() {
         let drafts = rules.alerts(for: score(12.6), previousBand: nil, openKinds: [])
-        #expect(drafts == [AlertRules.Draft(kind: .churnRisk, message: "Health entered red at 13",
-                                            details: ["score": "13", "previous_band": "none"])])
+        #expect(
+            drafts == [
+                AlertRules.Draft(
+                    kind: .churnRisk, message: "Health entered red at 13",
+                    details: ["score": "13", "previous_band": "none"])
+            ])
     }
 
     @Test("no churn risk when already red, when one is open, or outside red")
@@ -44,8 +54,12 @@ struct ScoreAlertRuleTests {
     @Test("a change of exactly −15 within 30 days raises a score drop; −14.9 does not")
     func scoreDrop() {
         let drop = rules.alerts(for: score(50, change30d: -15), previousBand: .green, openKinds: [])
-        #expect(drop == [AlertRules.Draft(kind: .scoreDrop, message: "Health fell from 65 to 50 within 30 days",
-                                          details: ["from": "65", "to": "50", "change": "-15"])])
+        #expect(
+            drop == [
+                AlertRules.Draft(
+                    kind: .scoreDrop, message: "Health fell from 65 to 50 within 30 days",
+                    details: ["from": "65", "to": "50", "change": "-15"])
+            ])
         #expect(rules.alerts(for: score(50, change30d: -14.9), previousBand: .green, openKinds: []).isEmpty)
         #expect(rules.alerts(for: score(50, change30d: 12), previousBand: .yellow, openKinds: []).isEmpty)
         #expect(rules.alerts(for: score(50, change30d: -30), previousBand: .green, openKinds: [.scoreDrop]).isEmpty)
@@ -60,14 +74,17 @@ struct ScoreAlertRuleTests {
 
     @Test("a deployment's drop rule (10 points in 14 days) applies")
     func customDrop() {
-        let configuration = HealthConfiguration(weights: HealthConfiguration.default.weights, greenAt: 70,
-                                                redBelow: 40, dropPoints: 10, dropWindowDays: 14)
+        let configuration = HealthConfiguration(
+            weights: HealthConfiguration.default.weights, greenAt: 70,
+            redBelow: 40, dropPoints: 10, dropWindowDays: 14)
         let custom = AlertRules(configuration: configuration, defaultOwner: "csm-default")
-        let drafts = custom.alerts(for: score(60, change30d: -10, configuration: configuration),
-                                   previousBand: .yellow, openKinds: [])
+        let drafts = custom.alerts(
+            for: score(60, change30d: -10, configuration: configuration),
+            previousBand: .yellow, openKinds: [])
         #expect(drafts.map(\.message) == ["Health fell from 70 to 60 within 14 days"])
-        let small = custom.alerts(for: score(60, change30d: -9.9, configuration: configuration),
-                                  previousBand: .yellow, openKinds: [])
+        let small = custom.alerts(
+            for: score(60, change30d: -9.9, configuration: configuration),
+            previousBand: .yellow, openKinds: [])
         #expect(small.isEmpty)
     }
 }
@@ -77,21 +94,26 @@ struct GoalAlertRuleTests {
     @Test("goal-overdue drafts only for active plans' overdue goals not yet alerted")
     func overdueGoals() throws {
         let start = now - 30 * day
-        let active = makePlan("plan-active", created: start, goals: [
-            makeGoal("g-overdue", current: 50, created: start, due: now - day),
-            makeGoal("g-alerted", current: 10, created: start, due: now - 2 * day),
-            makeGoal("g-future", current: 10, created: start, due: now + day),
-            makeGoal("g-achieved", current: 100, created: start, due: now - day, status: .achieved),
-            makeGoal("g-cancelled", current: 0, created: start, due: now - day, status: .cancelled),
-            makeGoal("g-due-now", current: 0, created: start, due: now),
-        ])
-        let cancelledPlan = makePlan("plan-cancelled", status: .cancelled, created: start,
-                                     goals: [makeGoal("g-old", created: start, due: now - day)])
-        let draftPlan = makePlan("plan-draft", status: .draft, created: start,
-                                 goals: [makeGoal("g-draft", created: start, due: now - day)])
+        let active = makePlan(
+            "plan-active", created: start,
+            goals: [
+                makeGoal("g-overdue", current: 50, created: start, due: now - day),
+                makeGoal("g-alerted", current: 10, created: start, due: now - 2 * day),
+                makeGoal("g-future", current: 10, created: start, due: now + day),
+                makeGoal("g-achieved", current: 100, created: start, due: now - day, status: .achieved),
+                makeGoal("g-cancelled", current: 0, created: start, due: now - day, status: .cancelled),
+                makeGoal("g-due-now", current: 0, created: start, due: now),
+            ])
+        let cancelledPlan = makePlan(
+            "plan-cancelled", status: .cancelled, created: start,
+            goals: [makeGoal("g-old", created: start, due: now - day)])
+        let draftPlan = makePlan(
+            "plan-draft", status: .draft, created: start,
+            goals: [makeGoal("g-draft", created: start, due: now - day)])
 
-        let drafts = rules.overdueGoalAlerts(plans: [active, cancelledPlan, draftPlan], alertedGoals: ["g-alerted"],
-                                             at: now)
+        let drafts = rules.overdueGoalAlerts(
+            plans: [active, cancelledPlan, draftPlan], alertedGoals: ["g-alerted"],
+            at: now)
         #expect(drafts.map(\.goalID) == ["g-overdue", "g-due-now"])
         #expect(drafts.allSatisfy { $0.kind == .goalOverdue && $0.planID == "plan-active" })
         let first = try #require(drafts.first)
@@ -100,7 +122,9 @@ struct GoalAlertRuleTests {
         #expect(first.message.hasPrefix("Goal \"Goal g-overdue\" was due 2026-09-20"), "\(first.message)")
         #expect(first.message.hasSuffix("is at 50 %"), "\(first.message)")
 
-        #expect(rules.overdueGoalAlerts(plans: [active], alertedGoals: ["g-overdue", "g-alerted", "g-due-now"], at: now).isEmpty)
+        #expect(
+            rules.overdueGoalAlerts(plans: [active], alertedGoals: ["g-overdue", "g-alerted", "g-due-now"], at: now)
+                .isEmpty)
         #expect(rules.overdueGoalAlerts(plans: [active], alertedGoals: [], at: now - 3 * day).isEmpty)
     }
 

@@ -1,5 +1,6 @@
 import C360StoreKit
 import Foundation
+
 @testable import C360Success
 
 /// A store on a fresh in-memory database with the production configuration.
@@ -44,8 +45,9 @@ func makeGoal(
     _ id: String, plan: String = "plan-1", baseline: Double = 0, target: Double = 100, current: Double? = nil,
     created: Date, due: Date, status: GoalStatus? = nil
 ) -> Goal {
-    var goal = Goal(id: id, planID: plan, title: "Goal \(id)", metric: "weekly active seats", unit: "seats",
-                    baselineValue: baseline, targetValue: target, dueAt: due, createdAt: created)
+    var goal = Goal(
+        id: id, planID: plan, title: "Goal \(id)", metric: "weekly active seats", unit: "seats",
+        baselineValue: baseline, targetValue: target, dueAt: due, createdAt: created)
     if let current { goal.currentValue = current }
     if let status { goal.status = status }
     return goal
@@ -56,8 +58,9 @@ func makePlan(
     _ id: String, customer: String = Customers.ada, csm: String = "csm-ada", status: PlanStatus = .active,
     created: Date = Fixed.day0, goals: [Goal] = []
 ) -> SuccessPlan {
-    var plan = SuccessPlan(id: id, customerID: customer, title: "Plan \(id)", summary: "", csmOwnerID: csm,
-                           status: status, startsAt: created, endsAt: nil, createdAt: created)
+    var plan = SuccessPlan(
+        id: id, customerID: customer, title: "Plan \(id)", summary: "", csmOwnerID: csm,
+        status: status, startsAt: created, endsAt: nil, createdAt: created)
     plan.goals = goals.map { goal in
         var moved = goal
         moved.planID = id

@@ -1,6 +1,7 @@
 import Foundation
-@testable import C360Success
 import Testing
+
+@testable import C360Success
 
 private let now = Fixed.now
 private let day = Fixed.day
@@ -127,12 +128,12 @@ struct GoalScoreAndKpiTests {
     func scores() {
         let achieved = goal("achieved", current: 100, status: .achieved)
         let missed = goal("missed", current: 50, createdDaysAgo: 20, dueInDays: -1)
-        let behind = goal("behind", current: 25)        // at risk: 0.25 ÷ 0.5 → 50
-        let farBehind = goal("far-behind", current: 10, createdDaysAgo: 16, dueInDays: 4)  // 0.1 ÷ 0.8 → 12.5
-        let ahead = goal("ahead", current: 80)          // on track → 100
+        let behind = goal("behind", current: 25) // at risk: 0.25 ÷ 0.5 → 50
+        let farBehind = goal("far-behind", current: 10, createdDaysAgo: 16, dueInDays: 4) // 0.1 ÷ 0.8 → 12.5
+        let ahead = goal("ahead", current: 80) // on track → 100
         // On track though a little behind pace (0.5 ≥ 0.9 × 0.55): still 100, not 0.5 ÷ 0.55.
         let nearlyThere = goal("nearly", current: 50, createdDaysAgo: 11, dueInDays: 9)
-        let fresh = goal("fresh", createdDaysAgo: 1, dueInDays: 19)    // not started, 5 % elapsed → 100
+        let fresh = goal("fresh", createdDaysAgo: 1, dueInDays: 19) // not started, 5 % elapsed → 100
         let dropped = goal("dropped", status: .cancelled)
 
         #expect(GoalTracking.status(of: nearlyThere, at: now) == .onTrack)
@@ -149,9 +150,9 @@ struct GoalScoreAndKpiTests {
     @Test("KPIs: achievement rate achieved ÷ (achieved + missed), mean time-to-goal, cancelled left out")
     func kpis() {
         var fast = goal("fast", current: 100, createdDaysAgo: 20, status: .achieved)
-        fast.achievedAt = now - 16 * day    // 4 days
+        fast.achievedAt = now - 16 * day // 4 days
         var slow = goal("slow", current: 100, createdDaysAgo: 20, status: .achieved)
-        slow.achievedAt = now - 14 * day    // 6 days
+        slow.achievedAt = now - 14 * day // 6 days
         let missed = goal("missed", current: 30, createdDaysAgo: 20, dueInDays: -1)
         let ongoing = goal("ongoing", current: 50)
         let dropped = goal("dropped", current: 10, createdDaysAgo: 20, dueInDays: -1, status: .cancelled)

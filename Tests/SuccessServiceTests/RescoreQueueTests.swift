@@ -1,15 +1,18 @@
 import C360Contracts
 import Foundation
 import GRDB
-@testable import C360Success
 import Testing
+
+@testable import C360Success
 
 @Suite("re-score queue: changes on the peers' feeds queue a customer once per burst")
 struct RescoreQueueTests {
     private static let ada = "01a24519-39ab-76cc-8d49-3f71ab444037"
     private static let babak = "01a24519-39ab-76cc-8d49-3f71ab444038"
 
-    private func event(_ kind: Customer360_V1_ChangeKind, _ customer: String, related: String = "") -> Customer360_V1_ChangeEvent {
+    private func event(_ kind: Customer360_V1_ChangeKind, _ customer: String, related: String = "")
+        -> Customer360_V1_ChangeEvent
+    {
         .with {
             $0.kind = kind
             $0.customerID = customer
@@ -22,12 +25,15 @@ struct RescoreQueueTests {
         let store = try makeSuccessStore()
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.writer.write { db in
-            try SuccessStore.enqueueRescores(db, for: [
-                event(.touchpointRecorded, Self.ada), event(.purchaseRecorded, Self.ada),
-                event(.customerRekeyed, "01a24519-39ab-76cc-8d49-3f71ab444039", related: Self.babak),
-            ], delay: .seconds(2), now: now)
-            try SuccessStore.enqueueRescores(db, for: [event(.responseRecorded, Self.ada)], delay: .seconds(2),
-                                             now: now.addingTimeInterval(1))
+            try SuccessStore.enqueueRescores(
+                db,
+                for: [
+                    event(.touchpointRecorded, Self.ada), event(.purchaseRecorded, Self.ada),
+                    event(.customerRekeyed, "01a24519-39ab-76cc-8d49-3f71ab444039", related: Self.babak),
+                ], delay: .seconds(2), now: now)
+            try SuccessStore.enqueueRescores(
+                db, for: [event(.responseRecorded, Self.ada)], delay: .seconds(2),
+                now: now.addingTimeInterval(1))
         }
         #expect(try await store.dueRescores(at: now.addingTimeInterval(1.9), limit: 10).due.isEmpty)
         let (due, _) = try await store.dueRescores(at: now.addingTimeInterval(2), limit: 10)
@@ -40,8 +46,9 @@ struct RescoreQueueTests {
         let store = try makeSuccessStore()
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.writer.write { db in
-            try SuccessStore.enqueueRescores(db, for: [event(.touchpointRecorded, Self.ada), event(.touchpointRecorded, Self.babak)],
-                                             delay: .zero, now: now)
+            try SuccessStore.enqueueRescores(
+                db, for: [event(.touchpointRecorded, Self.ada), event(.touchpointRecorded, Self.babak)],
+                delay: .zero, now: now)
         }
         let (due, _) = try await store.dueRescores(at: now, limit: 10)
         // A change for Ada arrives while both are being scored.

@@ -6,10 +6,11 @@ import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
-@testable import C360Success
 import SwiftProtobuf
 import Synchronization
 import Testing
+
+@testable import C360Success
 
 private typealias Client = Customer360_V1_SuccessService.Client<InProcessTransport.Client>
 
@@ -102,13 +103,16 @@ private func withSuccessClient(
     let clock = TestClock(Fixed.now)
     let store = try makeSuccessStore()
     let feed = AlertFeed()
-    let scorer = HealthScorer(store: store, facts: peers, configuration: .default, defaultOwner: "csm-default",
-                              feed: feed, now: { clock.now() })
+    let scorer = HealthScorer(
+        store: store, facts: peers, configuration: .default, defaultOwner: "csm-default",
+        feed: feed, now: { clock.now() })
     let batches = BatchRunner(store: store, scorer: scorer, customers: peers, pageSize: 2)
-    let directory = StaticCustomerDirectory(customers: [Customers.ada, Customers.sara, Customers.nora],
-                                            merged: [Customers.mergedAway: Customers.ada])
-    let service = SuccessService(store: store, customers: directory, scorer: scorer, batches: batches, feed: feed,
-                                 now: { clock.now() })
+    let directory = StaticCustomerDirectory(
+        customers: [Customers.ada, Customers.sara, Customers.nora],
+        merged: [Customers.mergedAway: Customers.ada])
+    let service = SuccessService(
+        store: store, customers: directory, scorer: scorer, batches: batches, feed: feed,
+        now: { clock.now() })
     let harness = Harness(store: store, peers: peers, feed: feed, batches: batches, clock: clock)
     try await InProcessServer.withClient(serving: [service]) { client in
         // Ends any watch still open, so the server can drain.
@@ -201,11 +205,14 @@ struct SuccessPlanHandlerTests {
         }
     }
 
-    @Test("CreateSuccessPlan refuses a malformed plan with INVALID_ARGUMENT naming the field, and stores nothing",
-          arguments: PlanBreakage.allCases)
+    @Test(
+        "CreateSuccessPlan refuses a malformed plan with INVALID_ARGUMENT naming the field, and stores nothing",
+        arguments: PlanBreakage.allCases)
     func invalidPlan(breakage: PlanBreakage) async throws {
         try await withSuccessClient { success, _ in
-            let error = await #expect(throws: RPCError.self) { _ = try await success.createSuccessPlan(breakage.request) }
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await success.createSuccessPlan(breakage.request)
+            }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.hasPrefix("\(breakage.field):") == true, "\(error?.message ?? "")")
             let plans = try await success.listSuccessPlans(.with { $0.customerID = Customers.ada })
@@ -213,7 +220,8 @@ struct SuccessPlanHandlerTests {
         }
     }
 
-    @Test("CreateSuccessPlan: an unknown customer is FAILED_PRECONDITION; a merged-away id is stored under the survivor")
+    @Test(
+        "CreateSuccessPlan: an unknown customer is FAILED_PRECONDITION; a merged-away id is stored under the survivor")
     func customerChecks() async throws {
         try await withSuccessClient { success, _ in
             let unknown = await #expect(throws: RPCError.self) {
@@ -222,8 +230,10 @@ struct SuccessPlanHandlerTests {
             #expect(unknown?.code == .failedPrecondition)
             #expect(unknown?.message.contains("not known to profile-service") == true, "\(unknown?.message ?? "")")
 
-            let created = try await success.createSuccessPlan(planRequest(
-                "plan-1", customer: Customers.mergedAway, goals: [goalMessage("g1", due: Fixed.now + 30 * Fixed.day)]))
+            let created = try await success.createSuccessPlan(
+                planRequest(
+                    "plan-1", customer: Customers.mergedAway,
+                    goals: [goalMessage("g1", due: Fixed.now + 30 * Fixed.day)]))
             #expect(created.customerID == Customers.ada && created.planID == "plan-1" && created.status == .active)
             #expect(created.startsAt.date == Fixed.now && created.createdAt.date == Fixed.now && !created.hasEndsAt)
             #expect(created.goals.map(\.status) == [.notStarted] && created.hasProgress && created.progress == 0)
@@ -237,33 +247,37 @@ struct SuccessPlanHandlerTests {
     @Test("UpdateGoal refuses the derived statuses (ON_TRACK …) naming status; CANCELLED is accepted")
     func updateGoalStatus() async throws {
         try await withSuccessClient { success, _ in
-            _ = try await success.createSuccessPlan(planRequest(
-                "plan-1", goals: [goalMessage("g1", due: Fixed.now + 30 * Fixed.day)]))
+            _ = try await success.createSuccessPlan(
+                planRequest(
+                    "plan-1", goals: [goalMessage("g1", due: Fixed.now + 30 * Fixed.day)]))
             let derived: [Customer360_V1_GoalStatus] = [.onTrack, .notStarted, .atRisk, .missed]
             for status in derived {
                 let error = await #expect(throws: RPCError.self) {
-                    _ = try await success.updateGoal(.with {
-                        $0.customerID = Customers.ada
-                        $0.planID = "plan-1"
-                        $0.goalID = "g1"
-                        $0.status = status
-                    })
+                    _ = try await success.updateGoal(
+                        .with {
+                            $0.customerID = Customers.ada
+                            $0.planID = "plan-1"
+                            $0.goalID = "g1"
+                            $0.status = status
+                        })
                 }
                 #expect(error?.code == .invalidArgument)
                 #expect(error?.message.hasPrefix("status:") == true, "\(error?.message ?? "")")
             }
-            let plan = try await success.getSuccessPlan(.with {
-                $0.customerID = Customers.ada
-                $0.planID = "plan-1"
-            })
+            let plan = try await success.getSuccessPlan(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.planID = "plan-1"
+                })
             #expect(plan.goals.map(\.status) == [.notStarted])
 
-            let cancelled = try await success.updateGoal(.with {
-                $0.customerID = Customers.ada
-                $0.planID = "plan-1"
-                $0.goalID = "g1"
-                $0.status = .cancelled
-            })
+            let cancelled = try await success.updateGoal(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.planID = "plan-1"
+                    $0.goalID = "g1"
+                    $0.status = .cancelled
+                })
             #expect(cancelled.status == .cancelled && !cancelled.hasAchievedAt)
         }
     }
@@ -271,31 +285,37 @@ struct SuccessPlanHandlerTests {
     @Test("GetSuccessKpis: achievement rate, time to goal, cancelled goals left out; unset rates without outcomes")
     func kpis() async throws {
         try await withSuccessClient { success, harness in
-            let start = Fixed.now, day = Fixed.day
-            _ = try await success.createSuccessPlan(planRequest("plan-1", goals: [
-                goalMessage("g1", target: 10, due: start + 30 * day),
-                goalMessage("g2", target: 5, due: start + 10 * day),
-                goalMessage("g3", target: 1, due: start + 60 * day),
-                goalMessage("g4", target: 1, due: start + 60 * day),
-            ]))
+            let start = Fixed.now
+            let day = Fixed.day
+            _ = try await success.createSuccessPlan(
+                planRequest(
+                    "plan-1",
+                    goals: [
+                        goalMessage("g1", target: 10, due: start + 30 * day),
+                        goalMessage("g2", target: 5, due: start + 10 * day),
+                        goalMessage("g3", target: 1, due: start + 60 * day),
+                        goalMessage("g4", target: 1, due: start + 60 * day),
+                    ]))
 
             harness.clock.advance(by: 6 * day)
-            let achieved = try await success.recordGoalProgress(.with {
-                $0.customerID = Customers.ada
-                $0.planID = "plan-1"
-                $0.goalID = "g1"
-                $0.progressID = "p1"
-                $0.currentValue = 10
-                $0.recordedBy = "csm-ada"
-            })
+            let achieved = try await success.recordGoalProgress(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.planID = "plan-1"
+                    $0.goalID = "g1"
+                    $0.progressID = "p1"
+                    $0.currentValue = 10
+                    $0.recordedBy = "csm-ada"
+                })
             #expect(achieved.status == .achieved && achieved.achievedAt.date == start + 6 * day)
             #expect(achieved.timeToGoal.seconds == Int64(6 * day))
-            let cancelled = try await success.updateGoal(.with {
-                $0.customerID = Customers.ada
-                $0.planID = "plan-1"
-                $0.goalID = "g4"
-                $0.status = .cancelled
-            })
+            let cancelled = try await success.updateGoal(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.planID = "plan-1"
+                    $0.goalID = "g4"
+                    $0.status = .cancelled
+                })
             #expect(cancelled.status == .cancelled)
 
             // Day 12: g2 (due day 10) is missed, g3 still open.
@@ -323,8 +343,9 @@ struct SuccessHealthHandlerTests {
         }
         try await withSuccessClient(peers: peers) { success, _ in
             // A goal created now: no time has elapsed, so it keeps pace (100).
-            _ = try await success.createSuccessPlan(planRequest(
-                "plan-1", goals: [goalMessage("g1", due: Fixed.now + 30 * Fixed.day)]))
+            _ = try await success.createSuccessPlan(
+                planRequest(
+                    "plan-1", goals: [goalMessage("g1", due: Fixed.now + 30 * Fixed.day)]))
             let feedback = (80 + 75 + 75) / 3.0
             let expected = (feedback * 0.25 + 100 * 0.20) / 0.45
 
@@ -403,7 +424,9 @@ struct SuccessHealthHandlerTests {
         }
     }
 
-    @Test("GetCustomerSuccess: active plans, no health before a score, then the red score and its open alert; resolved alerts leave")
+    @Test(
+        "GetCustomerSuccess: active plans, no health before a score, then the red score and its open alert; resolved alerts leave"
+    )
     func customerSuccess() async throws {
         let peers = FakePeers { $0.feedback[Customers.nora] = .known(FeedbackFacts(latestNps: 0, latestCsat: 1)) }
         try await withSuccessClient(peers: peers) { success, _ in
@@ -422,11 +445,12 @@ struct SuccessHealthHandlerTests {
             #expect(after.openAlerts.map(\.alertID) == computed.alertsRaised.map(\.alertID))
             #expect(after.openAlerts.count == 1)
 
-            _ = try await success.resolveAlert(.with {
-                $0.customerID = Customers.nora
-                $0.alertID = computed.alertsRaised[0].alertID
-                $0.resolvedBy = "csm-nora"
-            })
+            _ = try await success.resolveAlert(
+                .with {
+                    $0.customerID = Customers.nora
+                    $0.alertID = computed.alertsRaised[0].alertID
+                    $0.resolvedBy = "csm-nora"
+                })
             let resolved = try await success.getCustomerSuccess(.with { $0.customerID = Customers.nora })
             #expect(resolved.openAlerts.isEmpty && resolved.hasHealth)
 
@@ -461,17 +485,19 @@ struct SuccessHealthHandlerTests {
         try await withSuccessClient(peers: peers) { success, _ in
             let computed = try await success.computeHealthScore(compute(Customers.ada))
             let alert = try #require(computed.alertsRaised.first)
-            _ = try await success.acknowledgeAlert(.with {
-                $0.customerID = Customers.ada
-                $0.alertID = alert.alertID
-                $0.acknowledgedBy = "csm-ada"
-            })
-            let resolved = try await success.resolveAlert(.with {
-                $0.customerID = Customers.ada
-                $0.alertID = alert.alertID
-                $0.resolvedBy = "csm-ada"
-                $0.note = "customer is back on track"
-            })
+            _ = try await success.acknowledgeAlert(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.alertID = alert.alertID
+                    $0.acknowledgedBy = "csm-ada"
+                })
+            let resolved = try await success.resolveAlert(
+                .with {
+                    $0.customerID = Customers.ada
+                    $0.alertID = alert.alertID
+                    $0.resolvedBy = "csm-ada"
+                    $0.note = "customer is back on track"
+                })
             #expect(resolved.state == .resolved)
 
             let replayed = try await collectEvents(
@@ -504,10 +530,11 @@ struct SuccessHealthHandlerTests {
             #expect(isClose(first.customers.first?.latest.score, 10) && isClose(first.customers.last?.latest.score, 20))
             #expect(!first.page.nextPageToken.isEmpty)
 
-            let second = try await success.listAtRisk(.with {
-                $0.page.pageSize = 2
-                $0.page.pageToken = first.page.nextPageToken
-            })
+            let second = try await success.listAtRisk(
+                .with {
+                    $0.page.pageSize = 2
+                    $0.page.pageToken = first.page.nextPageToken
+                })
             #expect(second.customers.map(\.customerID) == [Customers.ada])
             #expect(second.page.nextPageToken.isEmpty)
 
@@ -562,8 +589,9 @@ struct SuccessBatchHandlerTests {
         }
     }
 
-    @Test("a pager failing on page 2 interrupts the batch; resuming it finishes without re-scoring page 1",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a pager failing on page 2 interrupts the batch; resuming it finishes without re-scoring page 1",
+        .timeLimit(.minutes(1)))
     func resumes() async throws {
         let peers = FakePeers {
             $0.pages = Self.pages
@@ -598,8 +626,9 @@ struct SuccessBatchHandlerTests {
         }
     }
 
-    @Test("a customer with no computable component because peers are down interrupts the batch before that customer",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a customer with no computable component because peers are down interrupts the batch before that customer",
+        .timeLimit(.minutes(1)))
     func outageInterrupts() async throws {
         let unreachable = Customers.batch[2]
         let peers = FakePeers {
@@ -629,8 +658,9 @@ struct SuccessBatchHandlerTests {
         }
     }
 
-    @Test("only one batch runs at a time: starting another meanwhile is FAILED_PRECONDITION naming the running one",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "only one batch runs at a time: starting another meanwhile is FAILED_PRECONDITION naming the running one",
+        .timeLimit(.minutes(1)))
     func oneAtATime() async throws {
         let peers = FakePeers {
             $0.pages = Self.pages
@@ -679,16 +709,20 @@ struct SuccessTaskHandlerTests {
             #expect(first.ownerID.isEmpty == false)
             let again = try await success.createTask(request("journey:r1:4"))
             #expect(again == first)
-            let error = await #expect(throws: RPCError.self) { _ = try await success.createTask(request("journey:r1:4", title: "Other")) }
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await success.createTask(request("journey:r1:4", title: "Other"))
+            }
             #expect(error?.code == .alreadyExists)
             let tasks = try await success.listTasks(.with { $0.customerID = Customers.ada }).tasks
             #expect(tasks.map(\.taskID) == ["journey:r1:4"])
         }
     }
 
-    @Test("a malformed task is INVALID_ARGUMENT naming the field, and nothing is stored", arguments: [
-        "task_id", "title", "due_in",
-    ])
+    @Test(
+        "a malformed task is INVALID_ARGUMENT naming the field, and nothing is stored",
+        arguments: [
+            "task_id", "title", "due_in",
+        ])
     func invalid(field: String) async throws {
         try await withSuccessClient { success, _ in
             var bad = request("t-1")
@@ -698,7 +732,9 @@ struct SuccessTaskHandlerTests {
             default: bad.dueIn = .init(seconds: 5)
             }
             let error = await #expect(throws: RPCError.self) { _ = try await success.createTask(bad) }
-            #expect(error?.code == .invalidArgument && error?.message.hasPrefix("\(field):") == true, "\(error?.message ?? "")")
+            #expect(
+                error?.code == .invalidArgument && error?.message.hasPrefix("\(field):") == true,
+                "\(error?.message ?? "")")
             let stored = try await success.listTasks(.with { $0.customerID = Customers.ada }).tasks
             #expect(stored.isEmpty)
         }

@@ -2,18 +2,23 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRDB
-@testable import C360Success
 import Testing
+
+@testable import C360Success
 
 @Suite("Success store: what people write sealed on disk, and erasure leaves nothing")
 struct SuccessStoreErasureOnDiskTests {
-    @Test("plans, goals, milestones, progress notes and tasks are ciphertext on disk; after erasure no byte of them is in success.sqlite or its WAL, and a backup taken before can no longer be opened for that customer")
+    @Test(
+        "plans, goals, milestones, progress notes and tasks are ciphertext on disk; after erasure no byte of them is in success.sqlite or its WAL, and a backup taken before can no longer be opened for that customer"
+    )
     func noBytesLeft() async throws {
         try await DatabaseFileScan.withTemporaryDirectory { directory in
-            let pool = try DatabasePool(path: directory.appendingPathComponent("success.sqlite").path,
-                                        configuration: ServiceDatabase.configuration(label: "success.sqlite"))
-            let keyring = try Keyring.open(path: directory.appendingPathComponent("keys/keyring.sqlite").path,
-                                           kek: .generate(), logger: .init(label: "test"))
+            let pool = try DatabasePool(
+                path: directory.appendingPathComponent("success.sqlite").path,
+                configuration: ServiceDatabase.configuration(label: "success.sqlite"))
+            let keyring = try Keyring.open(
+                path: directory.appendingPathComponent("keys/keyring.sqlite").path,
+                kek: .generate(), logger: .init(label: "test"))
             let store = try SuccessStore(writer: pool, keyring: keyring)
             let day1 = Fixed.day0.addingTimeInterval(Fixed.day)
             var goal = makeGoal("g1", created: Fixed.day0, due: Fixed.day0.addingTimeInterval(30 * Fixed.day))
@@ -23,18 +28,23 @@ struct SuccessStoreErasureOnDiskTests {
             plan.summary = "Call Xanthippa on +989127364518 every Monday"
             plan.milestones = [Milestone(id: "m1", planID: "plan-ada", title: "Quillbrook kick-off", dueAt: day1)]
             _ = try await store.createPlan(plan)
-            _ = try await store.createPlan(makePlan("plan-sara", customer: Customers.sara, csm: "csm-sara",
-                                                    goals: [makeGoal("g2", created: Fixed.day0, due: day1)]))
+            _ = try await store.createPlan(
+                makePlan(
+                    "plan-sara", customer: Customers.sara, csm: "csm-sara",
+                    goals: [makeGoal("g2", created: Fixed.day0, due: day1)]))
             _ = try await store.recordProgress(
-                GoalProgressEntry(id: "p1", goalID: "g1", value: 10, recordedAt: day1,
-                                  note: "Xanthippa says the rollout is on track", recordedBy: "csm-ada"),
+                GoalProgressEntry(
+                    id: "p1", goalID: "g1", value: 10, recordedAt: day1,
+                    note: "Xanthippa says the rollout is on track", recordedBy: "csm-ada"),
                 planID: "plan-ada", customerID: Customers.ada, at: day1)
-            _ = try await store.createTask(PlaybookTask(
-                id: "t1", customerID: Customers.ada, alertID: "", playbook: "journey/welcome-call",
-                title: "Welcome call with Xanthippa", instructions: "Dial +989127364518", ownerID: "csm-ada",
-                dueAt: day1, createdAt: Fixed.day0))
-            _ = try await store.completeTask(id: "t1", customerID: Customers.ada, by: "csm-ada",
-                                             note: "Quillbrook was happy", at: day1)
+            _ = try await store.createTask(
+                PlaybookTask(
+                    id: "t1", customerID: Customers.ada, alertID: "", playbook: "journey/welcome-call",
+                    title: "Welcome call with Xanthippa", instructions: "Dial +989127364518", ownerID: "csm-ada",
+                    dueAt: day1, createdAt: Fixed.day0))
+            _ = try await store.completeTask(
+                id: "t1", customerID: Customers.ada, by: "csm-ada",
+                note: "Quillbrook was happy", at: day1)
             let erasedValues = ["Xanthippa", "Quillbrook", "+989127364518"]
             let stored = try DatabaseFileScan.find(erasedValues, under: directory)
             #expect(stored.isEmpty, "stored in the clear: \(stored)")
@@ -45,8 +55,9 @@ struct SuccessStoreErasureOnDiskTests {
             #expect(exported.progress.map(\.note) == ["Xanthippa says the rollout is on track"])
             #expect(exported.tasks.map(\.outcomeNote) == ["Quillbrook was happy"])
             let backupPath = directory.appendingPathComponent("backup/success.sqlite").path
-            try FileManager.default.createDirectory(atPath: (backupPath as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (backupPath as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
             try pool.backup(to: try DatabaseQueue(path: backupPath))
 
             let erased = try await store.erase(customerID: Customers.ada)

@@ -1,8 +1,9 @@
 import C360StoreKit
 import Foundation
 import GRDB
-@testable import C360Success
 import Testing
+
+@testable import C360Success
 
 private let rules = AlertRules(configuration: .default, defaultOwner: "csm-default")
 
@@ -15,8 +16,11 @@ private func at(day: Double = 0, hour: Double = 0) -> Date {
 private func evaluation(_ value: Double) -> HealthCalculator.Evaluation {
     HealthCalculator.Evaluation(
         score: value,
-        components: [HealthComponent(kind: .engagement, value: value, weight: 0.3, effectiveWeight: 1,
-                                     inputs: ["active_days_30d": "3"], explanation: "active on 3 days")],
+        components: [
+            HealthComponent(
+                kind: .engagement, value: value, weight: 0.3, effectiveWeight: 1,
+                inputs: ["active_days_30d": "3"], explanation: "active on 3 days")
+        ],
         missing: [MissingHealthComponent(kind: .feedback, reason: "feedback-service unavailable")])
 }
 
@@ -25,8 +29,9 @@ private func evaluation(_ value: Double) -> HealthCalculator.Evaluation {
 private func record(
     _ store: SuccessStore, _ customer: String, _ value: Double, at date: Date, dryRun: Bool = false
 ) async throws -> ScoreOutcome {
-    try await store.recordScore(customerID: customer, evaluation: evaluation(value), score: value, computedAt: date,
-                                rules: rules, dryRun: dryRun)
+    try await store.recordScore(
+        customerID: customer, evaluation: evaluation(value), score: value, computedAt: date,
+        rules: rules, dryRun: dryRun)
 }
 
 /// Rows of `table` about `customer`, read straight from the store's database.
@@ -49,8 +54,9 @@ private func taskFilter(_ customer: String) -> TaskFilter {
 }
 
 private func progressEntry(_ id: String, goal: String = "g1", value: Double, day: Double) -> GoalProgressEntry {
-    GoalProgressEntry(id: id, goalID: goal, value: value, recordedAt: at(day: day), note: "weekly check-in",
-                      recordedBy: "csm-ada")
+    GoalProgressEntry(
+        id: id, goalID: goal, value: value, recordedAt: at(day: day), note: "weekly check-in",
+        recordedBy: "csm-ada")
 }
 
 @Suite("Success store: plans and goal progress")
@@ -90,57 +96,70 @@ struct SuccessStorePlanTests {
     @Test("progress reaching the target marks the goal achieved at its recorded instant; a progress id counts once")
     func progressToTarget() async throws {
         let store = try makeSuccessStore()
-        _ = try await store.createPlan(makePlan("plan-1", goals: [
-            makeGoal("g1", created: Fixed.day0, due: at(day: 30)),
-            makeGoal("g2", created: Fixed.day0, due: at(day: 30)),
-        ]))
+        _ = try await store.createPlan(
+            makePlan(
+                "plan-1",
+                goals: [
+                    makeGoal("g1", created: Fixed.day0, due: at(day: 30)),
+                    makeGoal("g2", created: Fixed.day0, due: at(day: 30)),
+                ]))
 
         // 40 % after a sixth of the time: on track.
-        let partway = try await store.recordProgress(progressEntry("p1", value: 40, day: 5), planID: "plan-1",
-                                                     customerID: Customers.ada, at: at(day: 5))
+        let partway = try await store.recordProgress(
+            progressEntry("p1", value: 40, day: 5), planID: "plan-1",
+            customerID: Customers.ada, at: at(day: 5))
         #expect(partway.currentValue == 40 && partway.status == .onTrack && partway.achievedAt == nil)
 
-        let reached = try await store.recordProgress(progressEntry("p2", value: 100, day: 10), planID: "plan-1",
-                                                     customerID: Customers.ada, at: at(day: 10, hour: 1))
+        let reached = try await store.recordProgress(
+            progressEntry("p2", value: 100, day: 10), planID: "plan-1",
+            customerID: Customers.ada, at: at(day: 10, hour: 1))
         #expect(reached.currentValue == 100 && reached.status == .achieved)
         #expect(reached.achievedAt == at(day: 10))
         #expect(reached.timeToGoal == 10 * Fixed.day)
         #expect(reached.updatedAt == at(day: 10, hour: 1))
 
         // The same progress id again, even with another value: nothing changes.
-        let retried = try await store.recordProgress(progressEntry("p2", value: 55, day: 11), planID: "plan-1",
-                                                     customerID: Customers.ada, at: at(day: 11))
+        let retried = try await store.recordProgress(
+            progressEntry("p2", value: 55, day: 11), planID: "plan-1",
+            customerID: Customers.ada, at: at(day: 11))
         #expect(retried == reached)
         await #expect(throws: SuccessError.progressExists("p2")) {
-            _ = try await store.recordProgress(progressEntry("p2", goal: "g2", value: 10, day: 11), planID: "plan-1",
-                                               customerID: Customers.ada, at: at(day: 11))
+            _ = try await store.recordProgress(
+                progressEntry("p2", goal: "g2", value: 10, day: 11), planID: "plan-1",
+                customerID: Customers.ada, at: at(day: 11))
         }
 
         // Falling back below the target later keeps the achievement.
-        let after = try await store.recordProgress(progressEntry("p3", value: 80, day: 12), planID: "plan-1",
-                                                   customerID: Customers.ada, at: at(day: 12))
+        let after = try await store.recordProgress(
+            progressEntry("p3", value: 80, day: 12), planID: "plan-1",
+            customerID: Customers.ada, at: at(day: 12))
         #expect(after.currentValue == 80 && after.status == .achieved && after.achievedAt == at(day: 10))
 
-        let history = try await store.progress(goalID: "g1", planID: "plan-1", customerID: Customers.ada, after: nil,
-                                               limit: 10)
+        let history = try await store.progress(
+            goalID: "g1", planID: "plan-1", customerID: Customers.ada, after: nil,
+            limit: 10)
         #expect(history.items.map(\.entry.id) == ["p3", "p2", "p1"])
         #expect(history.items.map(\.entry.value) == [80, 100, 40])
-        let untouched = try await store.progress(goalID: "g2", planID: "plan-1", customerID: Customers.ada,
-                                                 after: nil, limit: 10)
+        let untouched = try await store.progress(
+            goalID: "g2", planID: "plan-1", customerID: Customers.ada,
+            after: nil, limit: 10)
         #expect(untouched.items.isEmpty)
 
         // A target reached by a value recorded before the goal existed counts from the goal's creation.
-        let backdated = try await store.recordProgress(progressEntry("p6", goal: "g2", value: 100, day: -2),
-                                                       planID: "plan-1", customerID: Customers.ada, at: at(day: 12))
+        let backdated = try await store.recordProgress(
+            progressEntry("p6", goal: "g2", value: 100, day: -2),
+            planID: "plan-1", customerID: Customers.ada, at: at(day: 12))
         #expect(backdated.status == .achieved && backdated.achievedAt == Fixed.day0 && backdated.timeToGoal == 0)
 
         await #expect(throws: SuccessError.goalNotFound("g9")) {
-            _ = try await store.recordProgress(progressEntry("p4", goal: "g9", value: 1, day: 12), planID: "plan-1",
-                                               customerID: Customers.ada, at: at(day: 12))
+            _ = try await store.recordProgress(
+                progressEntry("p4", goal: "g9", value: 1, day: 12), planID: "plan-1",
+                customerID: Customers.ada, at: at(day: 12))
         }
         await #expect(throws: SuccessError.planNotFound("plan-1")) {
-            _ = try await store.recordProgress(progressEntry("p5", value: 1, day: 12), planID: "plan-1",
-                                               customerID: Customers.sara, at: at(day: 12))
+            _ = try await store.recordProgress(
+                progressEntry("p5", value: 1, day: 12), planID: "plan-1",
+                customerID: Customers.sara, at: at(day: 12))
         }
     }
 }
@@ -180,19 +199,23 @@ struct SuccessStoreHealthTests {
 
         let all = try await store.history(customerID: Customers.ada, from: nil, until: nil, after: nil, limit: 10)
         #expect(all.items.map(\.score.score) == [55, 60, 65, 50])
-        let page = try await store.history(customerID: Customers.ada, from: at(day: 1), until: at(day: 40), after: nil,
-                                           limit: 1)
+        let page = try await store.history(
+            customerID: Customers.ada, from: at(day: 1), until: at(day: 40), after: nil,
+            limit: 1)
         #expect(page.items.map(\.score.score) == [60] && page.hasMore)
-        let next = try await store.history(customerID: Customers.ada, from: at(day: 1), until: at(day: 40),
-                                           after: page.items.last?.position, limit: 1)
+        let next = try await store.history(
+            customerID: Customers.ada, from: at(day: 1), until: at(day: 40),
+            after: page.items.last?.position, limit: 1)
         #expect(next.items.map(\.score.score) == [65] && !next.hasMore)
     }
 
     @Test("entering red raises one churn-risk alert with a task and a feed event; staying red raises no other")
     func churnRiskOnce() async throws {
         let store = try makeSuccessStore()
-        _ = try await store.createPlan(makePlan("plan-1", csm: "csm-ada",
-                                                goals: [makeGoal("g1", created: Fixed.day0, due: at(day: 90))]))
+        _ = try await store.createPlan(
+            makePlan(
+                "plan-1", csm: "csm-ada",
+                goals: [makeGoal("g1", created: Fixed.day0, due: at(day: 90))]))
         let yellow = try await record(store, Customers.ada, 45, at: at(day: 1))
         #expect(yellow.raised.isEmpty && yellow.events.isEmpty)
 
@@ -226,8 +249,10 @@ struct SuccessStoreHealthTests {
     @Test("a customer without an active plan: the task goes to the default owner")
     func defaultOwner() async throws {
         let store = try makeSuccessStore()
-        _ = try await store.createPlan(makePlan("plan-old", customer: Customers.sara, csm: "csm-sara",
-                                                status: .completed))
+        _ = try await store.createPlan(
+            makePlan(
+                "plan-old", customer: Customers.sara, csm: "csm-sara",
+                status: .completed))
         let red = try await record(store, Customers.sara, 20, at: at(day: 1))
         #expect(red.raised.map(\.message) == ["Health entered red at 20"])
         let tasks = try await store.tasks(filter: taskFilter(Customers.sara), after: nil, limit: 10)
@@ -237,8 +262,10 @@ struct SuccessStoreHealthTests {
     @Test("an overdue goal of an active plan raises one goal-overdue alert, not again on the next score")
     func overdueGoal() async throws {
         let store = try makeSuccessStore()
-        _ = try await store.createPlan(makePlan("plan-1", csm: "csm-ada",
-                                                goals: [makeGoal("g1", created: Fixed.day0, due: at(day: 5))]))
+        _ = try await store.createPlan(
+            makePlan(
+                "plan-1", csm: "csm-ada",
+                goals: [makeGoal("g1", created: Fixed.day0, due: at(day: 5))]))
         let green = try await record(store, Customers.ada, 80, at: at(day: 6))
         try #require(green.raised.count == 1)
         let alert = green.raised[0]
@@ -260,37 +287,44 @@ struct SuccessStoreHealthTests {
         let raised = try await record(store, Customers.ada, 20, at: at(day: 1))
         let alertID = try #require(raised.raised.first?.id)
 
-        let acknowledged = try await store.transition(alert: alertID, customerID: Customers.ada, to: .acknowledged,
-                                                      by: "csm-ada", note: "calling tomorrow", at: at(day: 1, hour: 2))
+        let acknowledged = try await store.transition(
+            alert: alertID, customerID: Customers.ada, to: .acknowledged,
+            by: "csm-ada", note: "calling tomorrow", at: at(day: 1, hour: 2))
         #expect(acknowledged.alert.state == .acknowledged && acknowledged.alert.acknowledgedBy == "csm-ada")
         #expect(acknowledged.alert.acknowledgedAt == at(day: 1, hour: 2))
         #expect(acknowledged.alert.details["acknowledged_note"] == "calling tomorrow")
         #expect(acknowledged.event?.type == .acknowledged && acknowledged.event?.alert == acknowledged.alert)
 
-        let again = try await store.transition(alert: alertID, customerID: Customers.ada, to: .acknowledged,
-                                               by: "someone-else", note: "", at: at(day: 1, hour: 3))
+        let again = try await store.transition(
+            alert: alertID, customerID: Customers.ada, to: .acknowledged,
+            by: "someone-else", note: "", at: at(day: 1, hour: 3))
         #expect(again.event == nil && again.alert == acknowledged.alert)
 
-        let resolved = try await store.transition(alert: alertID, customerID: Customers.ada, to: .resolved,
-                                                  by: "csm-ada", note: "", at: at(day: 2))
+        let resolved = try await store.transition(
+            alert: alertID, customerID: Customers.ada, to: .resolved,
+            by: "csm-ada", note: "", at: at(day: 2))
         #expect(resolved.alert.state == .resolved && resolved.alert.resolvedAt == at(day: 2))
         #expect(resolved.alert.acknowledgedBy == "csm-ada" && resolved.event?.type == .resolved)
-        let resolvedAgain = try await store.transition(alert: alertID, customerID: Customers.ada, to: .resolved,
-                                                       by: "csm-ada", note: "", at: at(day: 3))
+        let resolvedAgain = try await store.transition(
+            alert: alertID, customerID: Customers.ada, to: .resolved,
+            by: "csm-ada", note: "", at: at(day: 3))
         #expect(resolvedAgain.event == nil && resolvedAgain.alert == resolved.alert)
 
         await #expect(throws: SuccessError.alertResolved(alertID)) {
-            _ = try await store.transition(alert: alertID, customerID: Customers.ada, to: .acknowledged,
-                                           by: "csm-ada", note: "", at: at(day: 3))
+            _ = try await store.transition(
+                alert: alertID, customerID: Customers.ada, to: .acknowledged,
+                by: "csm-ada", note: "", at: at(day: 3))
         }
         await #expect(throws: SuccessError.alertNotFound(alertID)) {
-            _ = try await store.transition(alert: alertID, customerID: Customers.sara, to: .resolved,
-                                           by: "csm-ada", note: "", at: at(day: 3))
+            _ = try await store.transition(
+                alert: alertID, customerID: Customers.sara, to: .resolved,
+                by: "csm-ada", note: "", at: at(day: 3))
         }
         let unknown = "01900000-0000-7000-8000-0000000000ee"
         await #expect(throws: SuccessError.alertNotFound(unknown)) {
-            _ = try await store.transition(alert: unknown, customerID: Customers.ada, to: .resolved,
-                                           by: "csm-ada", note: "", at: at(day: 3))
+            _ = try await store.transition(
+                alert: unknown, customerID: Customers.ada, to: .resolved,
+                by: "csm-ada", note: "", at: at(day: 3))
         }
 
         let events = try await store.events(afterEventID: nil, since: nil, limit: 10)
@@ -387,8 +421,9 @@ struct SuccessStoreListTests {
         try await store.saveBatch(saved)
         #expect(try await store.batch(id: "b1") == saved)
 
-        var done = try await store.startBatch(HealthBatch(id: "b2", activeSince: nil, startedAt: at(day: 1)),
-                                              resume: false)
+        var done = try await store.startBatch(
+            HealthBatch(id: "b2", activeSince: nil, startedAt: at(day: 1)),
+            resume: false)
         done.state = .completed
         done.finishedAt = at(day: 1, hour: 2)
         let finished = done
@@ -403,8 +438,9 @@ struct SuccessStoreListTests {
         #expect(try await store.batch(id: "b2") == finished)
         #expect(try await store.interruptOrphanedBatches(at: at(day: 2)).isEmpty)
 
-        let resumed = try await store.startBatch(HealthBatch(id: "b1", activeSince: nil, startedAt: at(day: 3)),
-                                                 resume: true)
+        let resumed = try await store.startBatch(
+            HealthBatch(id: "b1", activeSince: nil, startedAt: at(day: 3)),
+            resume: true)
         #expect(resumed.state == .running && resumed.resumes == 1 && resumed.updatedAt == at(day: 3))
         #expect(resumed.processed == 3 && resumed.cursorCustomerID == "c3" && resumed.pageToken == "page1")
         #expect(resumed.startedAt == at(day: 1) && resumed.activeSince == at(day: -7))
@@ -413,12 +449,21 @@ struct SuccessStoreListTests {
     @Test("export holds one customer's data; erase removes it all, export is then empty, erasing again reports zeros")
     func eraseTwice() async throws {
         let store = try makeSuccessStore()
-        _ = try await store.createPlan(makePlan("plan-ada", goals: [makeGoal("g1", created: Fixed.day0,
-                                                                             due: at(day: 30))]))
-        _ = try await store.createPlan(makePlan("plan-sara", customer: Customers.sara, csm: "csm-sara",
-                                                goals: [makeGoal("g2", created: Fixed.day0, due: at(day: 30))]))
-        _ = try await store.recordProgress(progressEntry("p1", value: 10, day: 1), planID: "plan-ada",
-                                           customerID: Customers.ada, at: at(day: 1))
+        _ = try await store.createPlan(
+            makePlan(
+                "plan-ada",
+                goals: [
+                    makeGoal(
+                        "g1", created: Fixed.day0,
+                        due: at(day: 30))
+                ]))
+        _ = try await store.createPlan(
+            makePlan(
+                "plan-sara", customer: Customers.sara, csm: "csm-sara",
+                goals: [makeGoal("g2", created: Fixed.day0, due: at(day: 30))]))
+        _ = try await store.recordProgress(
+            progressEntry("p1", value: 10, day: 1), planID: "plan-ada",
+            customerID: Customers.ada, at: at(day: 1))
         try await record(store, Customers.ada, 20, at: at(day: 2))
         try await record(store, Customers.sara, 20, at: at(day: 2))
 

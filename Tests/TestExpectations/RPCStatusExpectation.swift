@@ -19,8 +19,9 @@ public func expectStatus(
         return nil
     } catch let error as RPCError {
         #expect(error.code == code, "\(context)\(error.code): \(error.message)", sourceLocation: sourceLocation)
-        #expect(fragment.isEmpty || error.message.contains(fragment),
-                "\(context)the message does not say '\(fragment)': \(error.message)", sourceLocation: sourceLocation)
+        #expect(
+            fragment.isEmpty || error.message.contains(fragment),
+            "\(context)the message does not say '\(fragment)': \(error.message)", sourceLocation: sourceLocation)
         return error
     } catch {
         Issue.record("\(context)expected \(code), got \(error)", sourceLocation: sourceLocation)

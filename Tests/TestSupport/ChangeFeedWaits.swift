@@ -7,8 +7,11 @@ public enum ChangeFeedWait {
     /// Returns once `watch` delivers an event matching `request`; fails after `timeout`.
     public static func first(
         _ request: Customer360_V1_WatchChangesRequest, timeout: Duration = .seconds(15),
-        watch: (Customer360_V1_WatchChangesRequest, CallOptions,
-                @Sendable @escaping (StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Customer360_V1_ChangeEvent?)
+        watch: (
+            Customer360_V1_WatchChangesRequest, CallOptions,
+            @Sendable @escaping (StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws ->
+                Customer360_V1_ChangeEvent?
+        )
             async throws -> Customer360_V1_ChangeEvent?
     ) async throws -> Customer360_V1_ChangeEvent {
         var options = CallOptions.defaults
@@ -19,12 +22,16 @@ public enum ChangeFeedWait {
             }
             return nil
         }
-        guard let event else { throw RPCError(code: .deadlineExceeded, message: "no matching change within \(timeout)") }
+        guard let event else {
+            throw RPCError(code: .deadlineExceeded, message: "no matching change within \(timeout)")
+        }
         return event
     }
 
     /// The request for `kind` about `customerID`, from the start of the feed.
-    public static func request(_ kind: Customer360_V1_ChangeKind, customer customerID: String) -> Customer360_V1_WatchChangesRequest {
+    public static func request(_ kind: Customer360_V1_ChangeKind, customer customerID: String)
+        -> Customer360_V1_WatchChangesRequest
+    {
         .with {
             $0.kinds = [kind]
             $0.customerID = customerID

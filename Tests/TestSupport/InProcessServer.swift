@@ -13,7 +13,9 @@ public enum InProcessServer {
         let transport = InProcessTransport()
         let server = GRPCServer(
             transport: transport.server, services: services,
-            interceptors: [RequestInterceptor(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))])
+            interceptors: [
+                RequestInterceptor(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            ])
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             defer { server.beginGracefulShutdown() }

@@ -55,12 +55,14 @@ public enum InProcessServiceGroup {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8),
-               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-               let address = PeerAddress("127.0.0.1:\(port)") {
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                let address = PeerAddress("127.0.0.1:\(port)")
+            {
                 return address
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw ServiceProcessError.notServing(service: "", timeout: timeout, lastAnswer: "no port file at \(portFile.path)")
+        throw ServiceProcessError.notServing(
+            service: "", timeout: timeout, lastAnswer: "no port file at \(portFile.path)")
     }
 }

@@ -28,8 +28,11 @@ public final class PythonPeer {
         try Data().write(to: log)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python(root: root))
-        process.arguments = [root.appendingPathComponent("Tests/Peers/\(script)").path,
-                             "--port-file", portFile.path, "--out", received.path] + arguments
+        process.arguments =
+            [
+                root.appendingPathComponent("Tests/Peers/\(script)").path,
+                "--port-file", portFile.path, "--out", received.path,
+            ] + arguments
         let logHandle = try FileHandle(forWritingTo: log)
         defer { try? logHandle.close() }
         process.standardOutput = logHandle
@@ -39,7 +42,8 @@ public final class PythonPeer {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8),
-               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 return PythonPeer(port: port, received: received, process: process, directory: directory)
             }
             guard process.isRunning else { break }

@@ -2,11 +2,11 @@ public import C360Clients
 public import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One built service executable running as a child process of the test, listening on a free port.
@@ -111,9 +111,10 @@ public final class ServiceProcess: Sendable {
             let log = try FileHandle(forWritingTo: logFile)
             defer { try? log.close() }
             process.executableURL = binary
-            process.arguments = [
-                "--host", "127.0.0.1", "--port", "0", "--port-file", portFile.path, "--data-dir", data.path,
-            ] + arguments
+            process.arguments =
+                [
+                    "--host", "127.0.0.1", "--port", "0", "--port-file", portFile.path, "--data-dir", data.path,
+                ] + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
             process.currentDirectoryURL = workDirectory
             process.standardInput = FileHandle.nullDevice
@@ -239,10 +240,10 @@ public final class ServiceProcess: Sendable {
 private func sendSignal(_ signal: Int32, to pid: Int32) {
     guard pid > 0 else { return }
     #if canImport(Glibc)
-    _ = Glibc.kill(pid, signal)
+        _ = Glibc.kill(pid, signal)
     #elseif canImport(Musl)
-    _ = Musl.kill(pid, signal)
+        _ = Musl.kill(pid, signal)
     #elseif canImport(Darwin)
-    _ = Darwin.kill(pid, signal)
+        _ = Darwin.kill(pid, signal)
     #endif
 }

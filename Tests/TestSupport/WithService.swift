@@ -28,7 +28,8 @@ public func withService<T: Sendable>(
         executable, arguments: arguments, dataDirectory: dataDirectory, environment: environment)
     let result: T
     do {
-        result = try await withConnectedClient(to: service.address, security: security, isolation: isolation) { client in
+        result = try await withConnectedClient(to: service.address, security: security, isolation: isolation) {
+            client in
             try await waitUntilServing(client, process: service, security: security)
             return try await body(service, client)
         }

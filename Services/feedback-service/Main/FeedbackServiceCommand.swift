@@ -1,8 +1,8 @@
-import C360ChangeFeed
 import ArgumentParser
+import C360ChangeFeed
 import C360Clients
-import C360ServerKit
 import C360Feedback
+import C360ServerKit
 import Foundation
 import ServiceLifecycle
 
@@ -11,7 +11,8 @@ import ServiceLifecycle
 struct FeedbackServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feedback-service",
-        abstract: "Customer 360 feedback-service: NPS, CSAT and CES surveys, comment sentiment and themes, feature requests, churn reasons.",
+        abstract:
+            "Customer 360 feedback-service: NPS, CSAT and CES surveys, comment sentiment and themes, feature requests, churn reasons.",
         discussion: """
             Owns one SQLite database (feedback.sqlite in --data-dir), serves customer360.v1.FeedbackService and \
             grpc.health.v1.Health over gRPC, and asks profile-service whether customers exist. Comments are read \
@@ -33,7 +34,10 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
     @OptionGroup var keys: KeyringOptions
     @OptionGroup var profile: PeerAddressOption<ProfilePeer>
 
-    @Option(help: "Sentiment scores above this are positive, below its negative are negative. [env: C360_FEEDBACK_SENTIMENT_THRESHOLD] (default: 0.05)")
+    @Option(
+        help:
+            "Sentiment scores above this are positive, below its negative are negative. [env: C360_FEEDBACK_SENTIMENT_THRESHOLD] (default: 0.05)"
+    )
     var sentimentThreshold: Double?
 
     func run() async throws {
@@ -41,7 +45,9 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
     }
 
     /// The flags, else `C360_FEEDBACK_*`, else the defaults (`FeedbackServiceConfiguration` lists them).
-    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> FeedbackServiceConfiguration {
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> FeedbackServiceConfiguration
+    {
         let identity = ServiceIdentity.feedback
         let env = EnvironmentReader(service: identity, environment: environment)
         let threshold: Double = try sentimentThreshold ?? env.value("SENTIMENT_THRESHOLD") ?? 0.05

@@ -1,16 +1,17 @@
 import ArgumentParser
 import C360Clients
+import C360Gateway
 import C360ServerKit
 import Foundation
 import ServiceLifecycle
-import C360Gateway
 
 /// `gateway`: what clients talk to. Parses its options and runs until SIGTERM/SIGINT.
 @main
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Customer 360 gateway: the 360° customer view, KPIs, routed writes, API keys, audit log and privacy requests.",
+        abstract:
+            "Customer 360 gateway: the 360° customer view, KPIs, routed writes, API keys, audit log and privacy requests.",
         discussion: """
             Owns one SQLite database (gateway.sqlite in --data-dir) with API keys (stored hashed) and the audit log, \
             and serves customer360.v1.GatewayService over gRPC. Every call needs 'authorization: Bearer <secret>'. \
@@ -32,10 +33,16 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var outreach: PeerAddressOption<OutreachPeer>
     @OptionGroup var peerDeadline: PeerDeadlineOption
 
-    @Option(help: "Calls each API key may make: N/s (burst N), N/s,burst=M, or off. Over it: RESOURCE_EXHAUSTED (HTTP 429) with retry-after. [env: C360_GATEWAY_RATE_LIMIT] (default: 1000/s,burst=2000)")
+    @Option(
+        help:
+            "Calls each API key may make: N/s (burst N), N/s,burst=M, or off. Over it: RESOURCE_EXHAUSTED (HTTP 429) with retry-after. [env: C360_GATEWAY_RATE_LIMIT] (default: 1000/s,burst=2000)"
+    )
     var rateLimit: String?
 
-    @Option(help: "HTTP port of the JSON API and web dashboard; 0 picks a free port. [env: C360_GATEWAY_HTTP_PORT] (default: 8080)")
+    @Option(
+        help:
+            "HTTP port of the JSON API and web dashboard; 0 picks a free port. [env: C360_GATEWAY_HTTP_PORT] (default: 8080)"
+    )
     var httpPort: Int?
 
     @Option(help: "Write the bound HTTP port to this file once listening. [env: C360_GATEWAY_HTTP_PORT_FILE]")
@@ -64,7 +71,8 @@ struct GatewayCommand: AsyncParsableCommand {
             server: try server.resolve(for: identity, environment: environment),
             profileAddress: try profile.resolve(env), interactionAddress: try interaction.resolve(env),
             feedbackAddress: try feedback.resolve(env), successAddress: try success.resolve(env),
-            outreachAddress: try outreach.resolve(env), peerDeadline: try peerDeadline.resolve(env, default: .seconds(1)),
+            outreachAddress: try outreach.resolve(env),
+            peerDeadline: try peerDeadline.resolve(env, default: .seconds(1)),
             rateLimit: limit, httpPort: port, httpPortFile: try httpPortFile ?? env.value("HTTP_PORT_FILE"))
     }
 }

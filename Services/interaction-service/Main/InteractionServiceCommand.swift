@@ -1,10 +1,10 @@
 import ArgumentParser
 import C360ChangeFeed
 import C360Clients
+import C360Interaction
 import C360ServerKit
 import Foundation
 import ServiceLifecycle
-import C360Interaction
 
 /// `interaction-service`: what happened. Parses its options and runs until SIGTERM/SIGINT.
 @main
@@ -23,7 +23,8 @@ struct InteractionServiceCommand: AsyncParsableCommand {
             """,
         version: C360Version.current,
         subcommands: [
-            BackupCommand<InteractionStore>.self, RestoreCommand<InteractionStore>.self, HealthCommand<InteractionStore>.self,
+            BackupCommand<InteractionStore>.self, RestoreCommand<InteractionStore>.self,
+            HealthCommand<InteractionStore>.self,
             KeyringBackupCommand<InteractionStore>.self,
         ]
     )
@@ -33,7 +34,10 @@ struct InteractionServiceCommand: AsyncParsableCommand {
     @OptionGroup var keys: KeyringOptions
     @OptionGroup var profile: PeerAddressOption<ProfilePeer>
 
-    @Option(help: "ISO-4217 currency revenue is summed in; purchases in others are counted, not summed. [env: C360_INTERACTION_CURRENCY] (default: USD)")
+    @Option(
+        help:
+            "ISO-4217 currency revenue is summed in; purchases in others are counted, not summed. [env: C360_INTERACTION_CURRENCY] (default: USD)"
+    )
     var currency: String?
 
     func run() async throws {
@@ -41,7 +45,9 @@ struct InteractionServiceCommand: AsyncParsableCommand {
     }
 
     /// The flags, else `C360_INTERACTION_*`, else the defaults (`InteractionServiceConfiguration` lists them).
-    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> InteractionServiceConfiguration {
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> InteractionServiceConfiguration
+    {
         let identity = ServiceIdentity.interaction
         let env = EnvironmentReader(service: identity, environment: environment)
         let currencyCode: String = try currency ?? env.value("CURRENCY") ?? "USD"

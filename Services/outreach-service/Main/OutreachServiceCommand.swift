@@ -1,17 +1,18 @@
 import ArgumentParser
 import C360ChangeFeed
 import C360Clients
+import C360Outreach
 import C360ServerKit
 import Foundation
 import ServiceLifecycle
-import C360Outreach
 
 /// `outreach-service`: acts on customers. Parses its options and runs until SIGTERM/SIGINT.
 @main
 struct OutreachServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outreach-service",
-        abstract: "Customer 360 outreach-service: segments, personalised templates, consent-checked sends and campaigns.",
+        abstract:
+            "Customer 360 outreach-service: segments, personalised templates, consent-checked sends and campaigns.",
         discussion: """
             Owns one SQLite database (outreach.sqlite in --data-dir) and serves customer360.v1.OutreachService and \
             grpc.health.v1.Health over gRPC. Keeps a read model of every customer from the change feeds of \
@@ -39,7 +40,10 @@ struct OutreachServiceCommand: AsyncParsableCommand {
     @OptionGroup var success: PeerAddressOption<SuccessPeer>
     @OptionGroup var peerDeadline: PeerDeadlineOption
 
-    @Option(help: "Re-read a customer's facts this long after the first change (a burst is read once), in milliseconds. [env: C360_OUTREACH_REFRESH_DELAY_MS] (default: 500)")
+    @Option(
+        help:
+            "Re-read a customer's facts this long after the first change (a burst is read once), in milliseconds. [env: C360_OUTREACH_REFRESH_DELAY_MS] (default: 500)"
+    )
     var refreshDelayMs: Int?
 
     @Option(help: "SMTP relay for email, smtp://host:port; email is not sent without it. [env: C360_OUTREACH_SMTP_URL]")
@@ -48,22 +52,37 @@ struct OutreachServiceCommand: AsyncParsableCommand {
     @Option(help: "Sender of email. [env: C360_OUTREACH_SMTP_FROM] (default: Customer 360 <noreply@localhost>)")
     var smtpFrom: String?
 
-    @Option(help: "Webhook SMS and push messages are POSTed to; they are not sent without it. [env: C360_OUTREACH_WEBHOOK_URL]")
+    @Option(
+        help:
+            "Webhook SMS and push messages are POSTed to; they are not sent without it. [env: C360_OUTREACH_WEBHOOK_URL]"
+    )
     var webhookUrl: String?
 
-    @Option(help: "Shared secret of the webhook's HMAC-SHA256 signature; prefer the environment. [env: C360_OUTREACH_WEBHOOK_SECRET]")
+    @Option(
+        help:
+            "Shared secret of the webhook's HMAC-SHA256 signature; prefer the environment. [env: C360_OUTREACH_WEBHOOK_SECRET]"
+    )
     var webhookSecret: String?
 
-    @Option(help: "Most marketing messages per customer in a window, e.g. 3/7d or 1/24h, or off. [env: C360_OUTREACH_FREQUENCY_CAP] (default: 3/7d)")
+    @Option(
+        help:
+            "Most marketing messages per customer in a window, e.g. 3/7d or 1/24h, or off. [env: C360_OUTREACH_FREQUENCY_CAP] (default: 3/7d)"
+    )
     var frequencyCap: String?
 
     @Option(help: "Messages sent at once. [env: C360_OUTREACH_SEND_CONCURRENCY] (default: 16)")
     var sendConcurrency: Int?
 
-    @Option(help: "Attempts before a message whose adapter keeps failing is marked failed. [env: C360_OUTREACH_RETRY_LIMIT] (default: 5)")
+    @Option(
+        help:
+            "Attempts before a message whose adapter keeps failing is marked failed. [env: C360_OUTREACH_RETRY_LIMIT] (default: 5)"
+    )
     var retryLimit: Int?
 
-    @Option(help: "Re-evaluate every segment this often (time-window rules), in seconds. [env: C360_OUTREACH_SEGMENT_INTERVAL_S] (default: 600)")
+    @Option(
+        help:
+            "Re-evaluate every segment this often (time-window rules), in seconds. [env: C360_OUTREACH_SEGMENT_INTERVAL_S] (default: 600)"
+    )
     var segmentIntervalS: Int?
 
     func run() async throws {
@@ -71,7 +90,9 @@ struct OutreachServiceCommand: AsyncParsableCommand {
     }
 
     /// The flags, else `C360_OUTREACH_*`, else the defaults (`OutreachServiceConfiguration` lists them).
-    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OutreachServiceConfiguration {
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> OutreachServiceConfiguration
+    {
         let identity = ServiceIdentity.outreach
         let env = EnvironmentReader(service: identity, environment: environment)
         let refreshMs: Int = try refreshDelayMs ?? env.value("REFRESH_DELAY_MS") ?? 500
@@ -85,18 +106,23 @@ struct OutreachServiceCommand: AsyncParsableCommand {
         let retries: Int = try retryLimit ?? env.value("RETRY_LIMIT") ?? 5
         guard (1...50).contains(retries) else { throw ValidationError("--retry-limit must be 1...50") }
         let segmentSeconds: Int = try segmentIntervalS ?? env.value("SEGMENT_INTERVAL_S") ?? 600
-        guard (1...86_400).contains(segmentSeconds) else { throw ValidationError("--segment-interval-s must be 1...86400") }
+        guard (1...86_400).contains(segmentSeconds) else {
+            throw ValidationError("--segment-interval-s must be 1...86400")
+        }
         let smtp: String = try smtpUrl ?? env.value("SMTP_URL") ?? ""
         let webhook: String = try webhookUrl ?? env.value("WEBHOOK_URL") ?? ""
         // A secret read from a file often ends in a newline that is not part of it.
-        let secret = (try webhookSecret ?? env.value("WEBHOOK_SECRET") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let secret = (try webhookSecret ?? env.value("WEBHOOK_SECRET") ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
         return OutreachServiceConfiguration(
             server: try server.resolve(for: identity, environment: environment), keyring: try keys.resolve(env),
             changeFeed: try changeFeed.resolve(env), profileAddress: try profile.resolve(env),
             interactionAddress: try interaction.resolve(env), feedbackAddress: try feedback.resolve(env),
             successAddress: try success.resolve(env), peerDeadline: try peerDeadline.resolve(env),
             refreshDelay: .milliseconds(refreshMs),
-            smtp: smtp.isEmpty ? nil : .init(url: smtp, from: try smtpFrom ?? env.value("SMTP_FROM") ?? "Customer 360 <noreply@localhost>"),
+            smtp: smtp.isEmpty
+                ? nil
+                : .init(url: smtp, from: try smtpFrom ?? env.value("SMTP_FROM") ?? "Customer 360 <noreply@localhost>"),
             webhook: webhook.isEmpty ? nil : .init(url: webhook, secret: secret),
             frequencyCap: cap, sendConcurrency: concurrency, retryLimit: retries,
             segmentInterval: .seconds(segmentSeconds))

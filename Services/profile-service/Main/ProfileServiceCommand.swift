@@ -1,9 +1,9 @@
 import ArgumentParser
 import C360ChangeFeed
 import C360Clients
+import C360Profile
 import C360ServerKit
 import Foundation
-import C360Profile
 import ServiceLifecycle
 
 /// `profile-service`: who the customer is. Parses its options and runs until SIGTERM/SIGINT.
@@ -34,16 +34,25 @@ struct ProfileServiceCommand: AsyncParsableCommand {
     @OptionGroup var changeFeed: ChangeFeedOptions
     @OptionGroup var keys: KeyringOptions
 
-    @Option(help: "A loyalty program to run (JSON, see deploy/loyalty-program.json); without it points move only through EarnPoints/RedeemPoints. [env: C360_PROFILE_LOYALTY_PROGRAM]")
+    @Option(
+        help:
+            "A loyalty program to run (JSON, see deploy/loyalty-program.json); without it points move only through EarnPoints/RedeemPoints. [env: C360_PROFILE_LOYALTY_PROGRAM]"
+    )
     var loyaltyProgram: String?
 
     /// interaction-service, whose purchases the loyalty program reads.
     @OptionGroup var interaction: PeerAddressOption<InteractionPeer>
 
-    @Option(help: "Evaluate a customer's loyalty this long after the first purchase of a burst, in milliseconds. [env: C360_PROFILE_LOYALTY_DELAY_MS] (default: 500)")
+    @Option(
+        help:
+            "Evaluate a customer's loyalty this long after the first purchase of a burst, in milliseconds. [env: C360_PROFILE_LOYALTY_DELAY_MS] (default: 500)"
+    )
     var loyaltyDelayMs: Int?
 
-    @Option(help: "How often points are expired, in minutes (tiers are reviewed daily). [env: C360_PROFILE_LOYALTY_CLOCK_MINUTES] (default: 60)")
+    @Option(
+        help:
+            "How often points are expired, in minutes (tiers are reviewed daily). [env: C360_PROFILE_LOYALTY_CLOCK_MINUTES] (default: 60)"
+    )
     var loyaltyClockMinutes: Int?
 
     func run() async throws {
@@ -51,7 +60,9 @@ struct ProfileServiceCommand: AsyncParsableCommand {
     }
 
     /// The flags, else `C360_PROFILE_*`, else the defaults (`ProfileServiceConfiguration` lists them).
-    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ProfileServiceConfiguration {
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> ProfileServiceConfiguration
+    {
         let env = EnvironmentReader(service: .profile, environment: environment)
         let program: LoyaltyProgram?
         if let path: String = try loyaltyProgram ?? env.value("LOYALTY_PROGRAM"), !path.isEmpty {
@@ -64,7 +75,9 @@ struct ProfileServiceCommand: AsyncParsableCommand {
             program = nil
         }
         let delayMs: Int = try loyaltyDelayMs ?? env.value("LOYALTY_DELAY_MS") ?? 500
-        guard (0...600_000).contains(delayMs) else { throw ValidationError("--loyalty-delay-ms must be 0...600000, not \(delayMs)") }
+        guard (0...600_000).contains(delayMs) else {
+            throw ValidationError("--loyalty-delay-ms must be 0...600000, not \(delayMs)")
+        }
         let clockMinutes: Int = try loyaltyClockMinutes ?? env.value("LOYALTY_CLOCK_MINUTES") ?? 60
         guard (1...1_440).contains(clockMinutes) else {
             throw ValidationError("--loyalty-clock-minutes must be 1...1440, not \(clockMinutes)")

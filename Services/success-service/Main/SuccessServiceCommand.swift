@@ -1,17 +1,18 @@
-import C360ChangeFeed
 import ArgumentParser
+import C360ChangeFeed
 import C360Clients
 import C360ServerKit
+import C360Success
 import Foundation
 import ServiceLifecycle
-import C360Success
 
 /// `success-service`: keeps customers successful. Parses its options and runs until SIGTERM/SIGINT.
 @main
 struct SuccessServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "success-service",
-        abstract: "Customer 360 success-service: success plans and goals, health scores across services, churn-risk alerts and playbook tasks.",
+        abstract:
+            "Customer 360 success-service: success plans and goals, health scores across services, churn-risk alerts and playbook tasks.",
         discussion: """
             Owns one SQLite database (success.sqlite in --data-dir) and serves customer360.v1.SuccessService and \
             grpc.health.v1.Health over gRPC. Health scores are computed by calling interaction-service and \
@@ -37,7 +38,10 @@ struct SuccessServiceCommand: AsyncParsableCommand {
     @OptionGroup var feedback: PeerAddressOption<FeedbackPeer>
     @OptionGroup var peerDeadline: PeerDeadlineOption
 
-    @Option(help: "Health component weights. [env: C360_SUCCESS_HEALTH_WEIGHTS] (default: engagement=0.3,feedback=0.25,goals=0.2,support=0.15,commercial=0.1)")
+    @Option(
+        help:
+            "Health component weights. [env: C360_SUCCESS_HEALTH_WEIGHTS] (default: engagement=0.3,feedback=0.25,goals=0.2,support=0.15,commercial=0.1)"
+    )
     var healthWeights: String?
 
     @Option(help: "Scores at or above this are green. [env: C360_SUCCESS_GREEN_AT] (default: 70)")
@@ -46,16 +50,28 @@ struct SuccessServiceCommand: AsyncParsableCommand {
     @Option(help: "Scores below this are red (churn risk). [env: C360_SUCCESS_RED_BELOW] (default: 40)")
     var redBelow: Double?
 
-    @Option(help: "A drop of this many points within 30 days raises a score-drop alert. [env: C360_SUCCESS_DROP_POINTS] (default: 15)")
+    @Option(
+        help:
+            "A drop of this many points within 30 days raises a score-drop alert. [env: C360_SUCCESS_DROP_POINTS] (default: 15)"
+    )
     var dropPoints: Double?
 
-    @Option(help: "Owner of playbook tasks for customers without an active plan. [env: C360_SUCCESS_DEFAULT_OWNER] (default: cs-team)")
+    @Option(
+        help:
+            "Owner of playbook tasks for customers without an active plan. [env: C360_SUCCESS_DEFAULT_OWNER] (default: cs-team)"
+    )
     var defaultOwner: String?
 
-    @Option(help: "Re-score a customer this long after the first change that moves their health (a burst is scored once), in milliseconds. [env: C360_SUCCESS_RESCORE_DELAY_MS] (default: 1000)")
+    @Option(
+        help:
+            "Re-score a customer this long after the first change that moves their health (a burst is scored once), in milliseconds. [env: C360_SUCCESS_RESCORE_DELAY_MS] (default: 1000)"
+    )
     var rescoreDelayMs: Int?
 
-    @Option(help: "Re-score every customer this often, so scores decay with inactivity; 0 turns the sweep off. [env: C360_SUCCESS_SWEEP_INTERVAL_HOURS] (default: 24)")
+    @Option(
+        help:
+            "Re-score every customer this often, so scores decay with inactivity; 0 turns the sweep off. [env: C360_SUCCESS_SWEEP_INTERVAL_HOURS] (default: 24)"
+    )
     var sweepIntervalHours: Int?
 
     func run() async throws {
@@ -63,7 +79,9 @@ struct SuccessServiceCommand: AsyncParsableCommand {
     }
 
     /// The flags, else `C360_SUCCESS_*`, else the defaults (`SuccessServiceConfiguration` lists them).
-    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SuccessServiceConfiguration {
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> SuccessServiceConfiguration
+    {
         let identity = ServiceIdentity.success
         let env = EnvironmentReader(service: identity, environment: environment)
         let health: HealthConfiguration

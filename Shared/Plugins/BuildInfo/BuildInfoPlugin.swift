@@ -17,16 +17,18 @@ struct BuildInfoPlugin: BuildToolPlugin {
             enum BuildInfo { static let gitRevision = \"$rev\" }"
             if [ ! -f "$out" ] || [ "$(cat "$out")" != "$new" ]; then printf '%s\n' "$new" > "$out"; fi
             """#
-        return [.prebuildCommand(
-            displayName: "Stamping the git revision into \(target.name)",
-            executable: URL(fileURLWithPath: "/bin/sh"),
-            arguments: ["-c", script, "build-info", context.package.directoryURL.path, output.path],
-            // Prebuild commands start with an empty environment: hand over the fallback and a PATH to find git.
-            environment: [
-                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-                "C360_GIT_REVISION": ProcessInfo.processInfo.environment["C360_GIT_REVISION"] ?? "unknown",
-            ],
-            outputFilesDirectory: output
-        )]
+        return [
+            .prebuildCommand(
+                displayName: "Stamping the git revision into \(target.name)",
+                executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", script, "build-info", context.package.directoryURL.path, output.path],
+                // Prebuild commands start with an empty environment: hand over the fallback and a PATH to find git.
+                environment: [
+                    "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+                    "C360_GIT_REVISION": ProcessInfo.processInfo.environment["C360_GIT_REVISION"] ?? "unknown",
+                ],
+                outputFilesDirectory: output
+            )
+        ]
     }
 }

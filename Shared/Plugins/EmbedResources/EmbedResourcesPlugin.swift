@@ -49,13 +49,15 @@ struct EmbedResourcesPlugin: BuildToolPlugin {
             mv "$out.tmp" "$out"
             """#
         let arguments = zip(names, files).flatMap { name, file in [name, file.relative, file.url.path] }
-        return [.buildCommand(
-            displayName: "Embedding the files of Resources/ into \(target.name)",
-            executable: URL(fileURLWithPath: "/bin/sh"),
-            arguments: ["-c", script, "embed-resources", output.path] + arguments,
-            inputFiles: files.map(\.url),
-            outputFiles: [output]
-        )]
+        return [
+            .buildCommand(
+                displayName: "Embedding the files of Resources/ into \(target.name)",
+                executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", script, "embed-resources", output.path] + arguments,
+                inputFiles: files.map(\.url),
+                outputFiles: [output]
+            )
+        ]
     }
 
     /// Every regular, non-hidden file under `folder`, with its path relative to it, in a stable order.

@@ -42,7 +42,8 @@ public struct ContractCatalog: Sendable {
     }()
 
     public init(serializedDescriptorSet data: Data) throws {
-        let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: data, extensions: Customer360_V1_Access_Extensions)
+        let set = try Google_Protobuf_FileDescriptorSet(
+            serializedBytes: data, extensions: Customer360_V1_Access_Extensions)
         var methods: [Method] = []
         var messages: [String: Google_Protobuf_DescriptorProto] = [:]
         for file in set.file {
@@ -55,19 +56,22 @@ public struct ContractCatalog: Sendable {
             for message in file.messageType { collect(message, scope: prefix) }
             for service in file.service {
                 for method in service.method {
-                    methods.append(Method(
-                        service: prefix + service.name, name: method.name,
-                        inputType: String(method.inputType.drop { $0 == "." }),
-                        outputType: String(method.outputType.drop { $0 == "." }),
-                        clientStreaming: method.clientStreaming, serverStreaming: method.serverStreaming,
-                        policy: method.options.hasCustomer360_V1_access ? method.options.Customer360_V1_access : nil))
+                    methods.append(
+                        Method(
+                            service: prefix + service.name, name: method.name,
+                            inputType: String(method.inputType.drop { $0 == "." }),
+                            outputType: String(method.outputType.drop { $0 == "." }),
+                            clientStreaming: method.clientStreaming, serverStreaming: method.serverStreaming,
+                            policy: method.options.hasCustomer360_V1_access ? method.options.Customer360_V1_access : nil
+                        ))
                 }
             }
         }
         self.files = set.file
         self.methods = methods
         self.messages = messages
-        self.methodsByPath = Dictionary(methods.map { ($0.fullyQualifiedMethod, $0) }, uniquingKeysWith: { first, _ in first })
+        self.methodsByPath = Dictionary(
+            methods.map { ($0.fullyQualifiedMethod, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The method `service/name` names, if the contracts declare it.

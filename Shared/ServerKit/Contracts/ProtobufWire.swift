@@ -3,7 +3,12 @@
 public enum ProtobufWire {
     /// A wire type of the protobuf encoding.
     public enum WireType: UInt8, Sendable {
-        case varint = 0, fixed64 = 1, lengthDelimited = 2, startGroup = 3, endGroup = 4, fixed32 = 5
+        case varint = 0
+        case fixed64 = 1
+        case lengthDelimited = 2
+        case startGroup = 3
+        case endGroup = 4
+        case fixed32 = 5
     }
 
     /// One top-level field of a message as it lies in the bytes.
@@ -43,7 +48,7 @@ public enum ProtobufWire {
                 payload = offset..<(offset + Int(length))
                 offset += Int(length)
             case .startGroup, .endGroup:
-                throw Malformed(offset: start)  // proto3 has no groups
+                throw Malformed(offset: start) // proto3 has no groups
             }
             guard offset <= bytes.count else { throw Malformed(offset: start) }
             fields.append(Field(number: Int32(tag >> 3), wireType: wireType, range: start..<offset, payload: payload))
@@ -54,7 +59,8 @@ public enum ProtobufWire {
     /// The last value of a top-level string field (protobuf's "last one wins"), or nil when absent or malformed.
     public static func string(field number: Int32, in bytes: [UInt8]) -> String? {
         guard let fields = try? fields(of: bytes),
-              let field = fields.last(where: { $0.number == number && $0.wireType == .lengthDelimited }) else { return nil }
+            let field = fields.last(where: { $0.number == number && $0.wireType == .lengthDelimited })
+        else { return nil }
         return String(decoding: bytes[field.payload], as: UTF8.self)
     }
 

@@ -3,7 +3,8 @@ public import C360Contracts
 /// A way a customer can reach us or we can reach them; stored by name, mapped to `customer360.v1.Channel` at the
 /// edge. Every service uses this one type.
 public enum Channel: String, Codable, Sendable, CaseIterable {
-    case web, app, email, sms, push, chat, phone, social, inStore = "in_store"
+    case web, app, email, sms, push, chat, phone, social
+    case inStore = "in_store"
 
     /// The domain value of a proto channel; `nil` for UNSPECIFIED or a value this build does not know.
     public init?(proto: Customer360_V1_Channel) {

@@ -142,7 +142,9 @@ public indirect enum FuzzValue: Sendable, Equatable {
             case "\r": escaped += "\\r"
             case "\t": escaped += "\\t"
             default:
-                if scalar.value < 0x20 || (0x7f..<0xa0).contains(scalar.value) || (0x2028...0x202e).contains(scalar.value) {
+                if scalar.value < 0x20 || (0x7f..<0xa0).contains(scalar.value)
+                    || (0x2028...0x202e).contains(scalar.value)
+                {
                     escaped += "\\u{\(String(scalar.value, radix: 16))}"
                 } else {
                     escaped.unicodeScalars.append(scalar)

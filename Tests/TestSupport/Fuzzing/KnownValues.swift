@@ -40,7 +40,9 @@ public struct KnownValues: Sendable {
     static func key(for name: String) -> String {
         if name.hasSuffix("page_token") { return "page_token" }
         let singular = name.hasSuffix("_ids") ? String(name.dropLast()) : name
-        if singular.hasSuffix("customer_id") || ["merged_id", "requested_id"].contains(singular) { return "customer_id" }
+        if singular.hasSuffix("customer_id") || ["merged_id", "requested_id"].contains(singular) {
+            return "customer_id"
+        }
         if singular == "duplicate_of_id" { return "feature_request_id" }
         return singular
     }

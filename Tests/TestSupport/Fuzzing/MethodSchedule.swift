@@ -70,7 +70,9 @@ public struct MethodSchedule: Sendable {
             return FuzzCase(method: method, index: index, label: head[index].rawValue, leaf: nil, messages: messages)
         }
         var planIndex = index - head.count
-        while planIndex < plan.count, case .leaf(let leaf, _) = plan[planIndex], skippedLeaves.contains(leaves[leaf].label) {
+        while planIndex < plan.count, case .leaf(let leaf, _) = plan[planIndex],
+            skippedLeaves.contains(leaves[leaf].label)
+        {
             planIndex += 1
             position += 1
         }

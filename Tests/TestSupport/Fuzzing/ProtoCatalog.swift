@@ -39,10 +39,11 @@ public struct ProtoCatalog: Sendable {
             for service in file.service {
                 let serviceName = file.package.isEmpty ? service.name : "\(file.package).\(service.name)"
                 for method in service.method {
-                    methods.append(RPCMethodShape(
-                        service: serviceName, method: method.name, inputType: method.inputType,
-                        outputType: method.outputType, clientStreaming: method.clientStreaming,
-                        serverStreaming: method.serverStreaming))
+                    methods.append(
+                        RPCMethodShape(
+                            service: serviceName, method: method.name, inputType: method.inputType,
+                            outputType: method.outputType, clientStreaming: method.clientStreaming,
+                            serverStreaming: method.serverStreaming))
                 }
             }
         }

@@ -107,7 +107,8 @@ public struct RequestGenerator: Sendable {
         case .floating:
             let doubles: [(String, Double)] = [
                 ("nan", .nan), ("+infinity", .infinity), ("-infinity", -.infinity), ("2^63", 9.223372036854775808e18),
-                ("-2^63 - 2048", -9.223372036854777856e18), ("Double.greatestFiniteMagnitude", .greatestFiniteMagnitude),
+                ("-2^63 - 2048", -9.223372036854777856e18),
+                ("Double.greatestFiniteMagnitude", .greatestFiniteMagnitude),
                 ("-Double.greatestFiniteMagnitude", -.greatestFiniteMagnitude), ("-1", -1), ("1e15", 1e15),
                 ("-0.0", -0.0), ("leastNonzeroMagnitude", .leastNonzeroMagnitude), ("-1e-300", -1e-300),
                 ("2^31", 2_147_483_648), ("0", 0),
@@ -205,7 +206,9 @@ public struct RequestGenerator: Sendable {
     ]
 
     private func timeValue(_ field: Google_Protobuf_FieldDescriptorProto, seconds: Int64, nanos: Int32) -> FuzzValue {
-        guard let message = catalog.messages[field.typeName] else { return .message(FuzzMessage(typeName: field.typeName)) }
+        guard let message = catalog.messages[field.typeName] else {
+            return .message(FuzzMessage(typeName: field.typeName))
+        }
         var value = FuzzMessage(typeName: field.typeName)
         for inner in message.field {
             switch inner.name {
@@ -229,7 +232,10 @@ public struct RequestGenerator: Sendable {
             ("a known id with a trailing space", .text(known + " ")),
             ("a known id upper-cased", .text(known.uppercased())),
             ("whitespace only", .text(" \t \u{a0}\u{2003}")),
-            ("emoji, combining marks, right-to-left override", .text("👨‍👩‍👧‍👦e\u{301}\u{301}\u{301}\u{202e}abc\u{200b}\u{feff}")),
+            (
+                "emoji, combining marks, right-to-left override",
+                .text("👨‍👩‍👧‍👦e\u{301}\u{301}\u{301}\u{202e}abc\u{200b}\u{feff}")
+            ),
             ("numeric text 9223372036854775808", .text("9223372036854775808")),
             ("numeric text -1e309", .text("-1e309")),
             ("SQL", .text("' OR '1'='1'; DROP TABLE customers; --")),
@@ -251,7 +257,8 @@ public struct RequestGenerator: Sendable {
         return extremes(for: leaf, rng: &rng).count
     }
 
-    private func countExtremes(for field: Google_Protobuf_FieldDescriptorProto, rng: inout FuzzRandom) -> [FuzzExtreme] {
+    private func countExtremes(for field: Google_Protobuf_FieldDescriptorProto, rng: inout FuzzRandom) -> [FuzzExtreme]
+    {
         var builder = Builder(generator: self)
         let many = field.type == .message ? 200 : 1_000
         let one = builder.validValue(for: field, depth: 1, rng: &rng)
@@ -277,7 +284,8 @@ public struct RequestGenerator: Sendable {
     ) -> (label: String, bytes: [UInt8]) {
         let bytes = message.encoded()
         let fields = catalog.messages[message.typeName]?.field ?? []
-        let idField = fields.first { $0.name == "customer_id" && $0.type == .string } ?? fields.first { $0.type == .string }
+        let idField =
+            fields.first { $0.name == "customer_id" && $0.type == .string } ?? fields.first { $0.type == .string }
         let number = UInt64(idField?.number ?? 1)
         let name = idField?.name ?? "field 1"
         func key(_ number: UInt64, _ wireType: UInt64) -> [UInt8] { varint(number << 3 | wireType) }
@@ -285,8 +293,10 @@ public struct RequestGenerator: Sendable {
         case 0: return ("wire: truncated by one byte", bytes.isEmpty ? key(number, 2) : Array(bytes.dropLast()))
         case 1: return ("wire: \(name) as a varint", bytes + key(number, 0) + varint(42))
         case 2:
-            return ("wire: \(name) with a length past the end",
-                    bytes + key(number, 2) + varint(0xFFFF_FFFF) + Array("abc".utf8))
+            return (
+                "wire: \(name) with a length past the end",
+                bytes + key(number, 2) + varint(0xFFFF_FFFF) + Array("abc".utf8)
+            )
         case 3: return ("wire: \(name) with length 2^63", bytes + key(number, 2) + varint(1 << 63) + Array("abc".utf8))
         case 4: return ("wire: an 11-byte varint", bytes + [UInt8](repeating: 0xff, count: 10) + [0x01])
         case 5: return ("wire: field number 0", [0x02, 0x00] + bytes)
@@ -295,11 +305,15 @@ public struct RequestGenerator: Sendable {
             let open = (0..<10_000).flatMap { _ in key(999, 3) }
             return ("wire: groups nested 10,000 deep", bytes + open + (0..<10_000).flatMap { _ in key(999, 4) })
         case 8:
-            return ("wire: unknown field 536870911 of 64 KiB",
-                    bytes + key(536_870_911, 2) + varint(65_536) + [UInt8](repeating: 0x61, count: 65_536))
+            return (
+                "wire: unknown field 536870911 of 64 KiB",
+                bytes + key(536_870_911, 2) + varint(65_536) + [UInt8](repeating: 0x61, count: 65_536)
+            )
         case 9:
-            return ("wire: \(name) twice, the last one another id",
-                    bytes + key(number, 2) + lengthPrefixed(Array(Self.uuid(&rng).utf8)))
+            return (
+                "wire: \(name) twice, the last one another id",
+                bytes + key(number, 2) + lengthPrefixed(Array(Self.uuid(&rng).utf8))
+            )
         default: return ("wire: 64 random bytes", (0..<64).map { _ in UInt8.random(in: 0...255, using: &rng) })
         }
     }
@@ -347,7 +361,8 @@ public struct RequestGenerator: Sendable {
             if values.isEmpty {
                 message.remove(field.number)
             } else {
-                let packed = field.label == .repeated && WireWriter.packableWireType(field.type) != nil && rng.chance(0.5)
+                let packed =
+                    field.label == .repeated && WireWriter.packableWireType(field.type) != nil && rng.chance(0.5)
                 message.set(FuzzField(field, values, packed: packed))
             }
             return message
@@ -519,7 +534,8 @@ public struct RequestGenerator: Sendable {
             } else {
                 let now = Int64(generator.now.timeIntervalSince1970)
                 let future = !words.isDisjoint(with: ["due", "end", "until", "to", "expires", "target", "deadline"])
-                seconds = future
+                seconds =
+                    future
                     ? now + Int64.random(in: 60...(90 * 86_400), using: &rng)
                     : now - Int64.random(in: 60...(30 * 86_400), using: &rng)
             }
@@ -572,7 +588,9 @@ public struct RequestGenerator: Sendable {
                 }
                 return .message(randomMessage(field.typeName, depth: depth, rng: &rng))
             case .string: return .text(RequestGenerator.randomText(&rng))
-            case .bytes: return .raw((0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            case .bytes:
+                return .raw(
+                    (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
             case .bool: return .rawBool(UInt64.random(in: 0...3, using: &rng))
             case .double: return .double(RequestGenerator.randomDouble(&rng))
             case .float: return .float(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)))
@@ -601,8 +619,10 @@ public struct RequestGenerator: Sendable {
         bytes[6] = bytes[6] & 0x0f | 0x40
         bytes[8] = bytes[8] & 0x3f | 0x80
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
-                     hex.dropFirst(20)]
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
+            hex.dropFirst(20),
+        ]
         return parts.joined(separator: "-")
     }
 
@@ -624,7 +644,10 @@ public struct RequestGenerator: Sendable {
     static func randomDouble(_ rng: inout FuzzRandom) -> Double {
         switch Int.random(in: 0..<3, using: &rng) {
         case 0: Double(bitPattern: rng.next())
-        case 1: Double(sign: Bool.random(using: &rng) ? .minus : .plus, exponent: Int.random(in: -1074...1023, using: &rng), significand: 1)
+        case 1:
+            Double(
+                sign: Bool.random(using: &rng) ? .minus : .plus, exponent: Int.random(in: -1074...1023, using: &rng),
+                significand: 1)
         default: Double.random(in: -1e6...1e6, using: &rng)
         }
     }
@@ -633,7 +656,9 @@ public struct RequestGenerator: Sendable {
     static func randomInt64(_ rng: inout FuzzRandom) -> Int64 {
         switch Int.random(in: 0..<3, using: &rng) {
         case 0: Int64(bitPattern: rng.next())
-        case 1: (Int64(1) << Int64.random(in: 0...62, using: &rng)) &+ Int64.random(in: -1...1, using: &rng) * (Bool.random(using: &rng) ? 1 : -1)
+        case 1:
+            (Int64(1) << Int64.random(in: 0...62, using: &rng)) &+ Int64.random(in: -1...1, using: &rng)
+                * (Bool.random(using: &rng) ? 1 : -1)
         default: Int64.random(in: -1_000...1_000, using: &rng)
         }
     }
@@ -656,7 +681,8 @@ public struct FuzzLeaf: Sendable {
 
     /// The kinds of leaves, in the order a schedule tries them: the kinds most likely to trap first.
     public enum Kind: Int, Sendable, Comparable {
-        case timestamp, duration, floating, signed64, unsigned64, signed32, unsigned32, enumeration, count, text, bytes, bool
+        case timestamp, duration, floating, signed64, unsigned64, signed32, unsigned32, enumeration, count, text, bytes,
+            bool
 
         public static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.rawValue < rhs.rawValue }
     }

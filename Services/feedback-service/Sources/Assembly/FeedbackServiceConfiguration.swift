@@ -23,7 +23,8 @@ public struct FeedbackServiceConfiguration: Sendable {
     public var sentimentThreshold: Double
 
     public init(
-        server: ServerConfiguration, keyring: KeyringConfiguration = .init(), changeFeed: ChangeFeedConfiguration = .init(),
+        server: ServerConfiguration, keyring: KeyringConfiguration = .init(),
+        changeFeed: ChangeFeedConfiguration = .init(),
         profileAddress: PeerAddress, sentimentThreshold: Double = 0.05
     ) {
         self.server = server
@@ -41,10 +42,13 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try FeedbackStore(writer: database, keyring: keyring)
-    let profile = try PeerConnection(address: configuration.profileAddress, credentials: host.configuration.peerCredentials)
-    host.logger.notice("peer", metadata: [
-        "profile": "\(configuration.profileAddress)", "sentiment_threshold": "\(configuration.sentimentThreshold)",
-    ])
+    let profile = try PeerConnection(
+        address: configuration.profileAddress, credentials: host.configuration.peerCredentials)
+    host.logger.notice(
+        "peer",
+        metadata: [
+            "profile": "\(configuration.profileAddress)", "sentiment_threshold": "\(configuration.sentimentThreshold)",
+        ])
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
     let readCache = CachedCustomerDirectory(upstream: directory)

@@ -3,9 +3,15 @@ public import Foundation
 
 /// Why a customer left, in categories that can be counted.
 public enum ChurnReasonCategory: String, Codable, Sendable, CaseIterable {
-    case price, competitor, missingFeature = "missing_feature", productQuality = "product_quality"
-    case supportExperience = "support_experience", poorFit = "poor_fit", lowUsage = "low_usage", onboarding, budget
-    case businessClosed = "business_closed", other
+    case price, competitor
+    case missingFeature = "missing_feature"
+    case productQuality = "product_quality"
+    case supportExperience = "support_experience"
+    case poorFit = "poor_fit"
+    case lowUsage = "low_usage"
+    case onboarding, budget
+    case businessClosed = "business_closed"
+    case other
 }
 
 /// One recorded reason for one customer's churn.
@@ -24,8 +30,10 @@ public struct ChurnReason: Sendable, Equatable {
     public var recordedBy: String
     public var recordedAt: Date
 
-    public init(id: String, customerID: String, category: ChurnReasonCategory, text: String, sentiment: Sentiment?,
-                churnedAt: Date, channel: Channel?, recordedBy: String, recordedAt: Date) {
+    public init(
+        id: String, customerID: String, category: ChurnReasonCategory, text: String, sentiment: Sentiment?,
+        churnedAt: Date, channel: Channel?, recordedBy: String, recordedAt: Date
+    ) {
         self.id = id
         self.customerID = customerID
         self.category = category

@@ -3,7 +3,11 @@ public import Foundation
 
 /// Where a feature request stands.
 public enum FeatureRequestStatus: String, Codable, Sendable, CaseIterable {
-    case open, underReview = "under_review", planned, inProgress = "in_progress", shipped, declined, duplicate
+    case open
+    case underReview = "under_review"
+    case planned
+    case inProgress = "in_progress"
+    case shipped, declined, duplicate
 }
 
 /// Something customers ask the product to do, with the number of distinct customers who asked.
@@ -75,8 +79,10 @@ public struct FeatureRequestFilter: Sendable, Hashable {
 
     /// Identifies the filter inside page tokens.
     public var fingerprint: String {
-        [statuses.map(\.rawValue).sorted().joined(separator: ","), from.map { "\($0.timeIntervalSince1970)" } ?? "",
-         until.map { "\($0.timeIntervalSince1970)" } ?? "", order.rawValue, customerID].joined(separator: "\u{1F}")
+        [
+            statuses.map(\.rawValue).sorted().joined(separator: ","), from.map { "\($0.timeIntervalSince1970)" } ?? "",
+            until.map { "\($0.timeIntervalSince1970)" } ?? "", order.rawValue, customerID,
+        ].joined(separator: "\u{1F}")
     }
 }
 

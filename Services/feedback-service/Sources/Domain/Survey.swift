@@ -40,8 +40,10 @@ public struct Survey: Sendable, Equatable {
     /// False once retired: new responses are refused.
     public var active: Bool
 
-    public init(id: String, type: SurveyType, name: String, question: String, language: String, channel: Channel,
-                scale: ClosedRange<Int>, createdAt: Date, active: Bool = true) {
+    public init(
+        id: String, type: SurveyType, name: String, question: String, language: String, channel: Channel,
+        scale: ClosedRange<Int>, createdAt: Date, active: Bool = true
+    ) {
         self.id = id
         self.type = type
         self.name = name

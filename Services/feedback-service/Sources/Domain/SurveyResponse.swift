@@ -37,8 +37,10 @@ public struct SurveyResponse: Sendable, Equatable {
     /// When the service stored it.
     public var recordedAt: Date
 
-    public init(id: String, customerID: String, surveyID: String, surveyType: SurveyType, surveyLanguage: String,
-                score: Int, channel: Channel, answeredAt: Date, recordedAt: Date) {
+    public init(
+        id: String, customerID: String, surveyID: String, surveyType: SurveyType, surveyLanguage: String,
+        score: Int, channel: Channel, answeredAt: Date, recordedAt: Date
+    ) {
         self.id = id
         self.customerID = customerID
         self.surveyID = surveyID
@@ -51,11 +53,14 @@ public struct SurveyResponse: Sendable, Equatable {
     }
 
     /// An answer to `survey`, with its type and language copied in.
-    public init(id: String, customerID: String, survey: Survey, score: Int, channel: Channel, answeredAt: Date,
-                recordedAt: Date) {
-        self.init(id: id, customerID: customerID, surveyID: survey.id, surveyType: survey.type,
-                  surveyLanguage: survey.language, score: score, channel: channel, answeredAt: answeredAt,
-                  recordedAt: recordedAt)
+    public init(
+        id: String, customerID: String, survey: Survey, score: Int, channel: Channel, answeredAt: Date,
+        recordedAt: Date
+    ) {
+        self.init(
+            id: id, customerID: customerID, surveyID: survey.id, surveyType: survey.type,
+            surveyLanguage: survey.language, score: score, channel: channel, answeredAt: answeredAt,
+            recordedAt: recordedAt)
     }
 
     /// The NPS category of an NPS response; `nil` for other survey types.
@@ -79,9 +84,11 @@ public struct ResponseFilter: Sendable, Hashable {
 
     /// Identifies the filter inside page tokens.
     public var fingerprint: String {
-        [customerID, surveyID, surveyType?.rawValue ?? "", channel?.rawValue ?? "",
-         from.map { "\($0.timeIntervalSince1970)" } ?? "", until.map { "\($0.timeIntervalSince1970)" } ?? "",
-         withCommentOnly ? "c" : "", sentimentLabel?.rawValue ?? ""].joined(separator: "\u{1F}")
+        [
+            customerID, surveyID, surveyType?.rawValue ?? "", channel?.rawValue ?? "",
+            from.map { "\($0.timeIntervalSince1970)" } ?? "", until.map { "\($0.timeIntervalSince1970)" } ?? "",
+            withCommentOnly ? "c" : "", sentimentLabel?.rawValue ?? "",
+        ].joined(separator: "\u{1F}")
     }
 }
 

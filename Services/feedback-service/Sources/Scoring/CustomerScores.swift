@@ -55,13 +55,14 @@ public struct CustomerScores: Sendable, Equatable {
     private static func typeScore(_ ordered: [SurveyResponse], type: SurveyType) -> CustomerTypeScore? {
         guard let latest = ordered.last, let scale = type.fixedScale else { return nil }
         var aggregate = ScoreAggregate()
-        ordered.forEach { aggregate.add($0) }
-        let value: Double? = switch type {
-        case .nps: aggregate.nps.score
-        case .csat: aggregate.csat.percent
-        case .ces: aggregate.ces.mean
-        case .custom: nil
-        }
+        for response in ordered { aggregate.add(response) }
+        let value: Double? =
+            switch type {
+            case .nps: aggregate.nps.score
+            case .csat: aggregate.csat.percent
+            case .ces: aggregate.ces.mean
+            case .custom: nil
+            }
         let previous = ordered.count >= 2 ? ordered[ordered.count - 2].score : nil
         return CustomerTypeScore(
             responses: ordered.count, latestScore: latest.score, latestAnsweredAt: latest.answeredAt,

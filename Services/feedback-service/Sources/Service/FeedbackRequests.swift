@@ -11,7 +11,8 @@ enum FeedbackRequests {
     static let customScaleLimit = 1000
 
     static func survey(_ request: Customer360_V1_CreateSurveyRequest, now: Date) throws(InvalidArgument) -> Survey {
-        let id = request.surveyID.isEmpty ? EntityID.generate() : try Validate.clientID(request.surveyID, field: "survey_id")
+        let id =
+            request.surveyID.isEmpty ? EntityID.generate() : try Validate.clientID(request.surveyID, field: "survey_id")
         guard let type = SurveyType(proto: request.surveyType) else {
             throw InvalidArgument("survey_type", "is required (NPS, CSAT, CES or CUSTOM)")
         }
@@ -20,23 +21,31 @@ enum FeedbackRequests {
         let language = try Validate.language(request.language, field: "language")
         guard !language.isEmpty else { throw InvalidArgument("language", "is required (ISO 639-1, e.g. en, fa)") }
         let channel = try self.channel(request.channel, field: "channel")
-        return Survey(id: id, type: type, name: name, question: question, language: language, channel: channel,
-                      scale: try scale(type: type, min: Int(request.scaleMin), max: Int(request.scaleMax)),
-                      createdAt: now)
+        return Survey(
+            id: id, type: type, name: name, question: question, language: language, channel: channel,
+            scale: try scale(type: type, min: Int(request.scaleMin), max: Int(request.scaleMax)),
+            createdAt: now)
     }
 
     /// NPS, CSAT and CES take their fixed scale (sent as 0, 0 or exactly); custom surveys choose one.
     static func scale(type: SurveyType, min: Int, max: Int) throws(InvalidArgument) -> ClosedRange<Int> {
         if let fixed = type.fixedScale {
             guard (min == 0 && max == 0) || (min == fixed.lowerBound && max == fixed.upperBound) else {
-                throw InvalidArgument("scale_min", "\(type.rawValue.uppercased()) surveys use \(fixed.lowerBound)–\(fixed.upperBound); leave the scale unset (0, 0) or send exactly that")
+                throw InvalidArgument(
+                    "scale_min",
+                    "\(type.rawValue.uppercased()) surveys use \(fixed.lowerBound)–\(fixed.upperBound); leave the scale unset (0, 0) or send exactly that"
+                )
             }
             return fixed
         }
-        guard (-customScaleLimit...customScaleLimit).contains(min), (-customScaleLimit...customScaleLimit).contains(max) else {
-            throw InvalidArgument("scale_min", "a custom scale must lie within −\(customScaleLimit)…\(customScaleLimit)")
+        guard (-customScaleLimit...customScaleLimit).contains(min), (-customScaleLimit...customScaleLimit).contains(max)
+        else {
+            throw InvalidArgument(
+                "scale_min", "a custom scale must lie within −\(customScaleLimit)…\(customScaleLimit)")
         }
-        guard min < max else { throw InvalidArgument("scale_max", "must be greater than scale_min (\(min)) for a custom survey") }
+        guard min < max else {
+            throw InvalidArgument("scale_max", "must be greater than scale_min (\(min)) for a custom survey")
+        }
         return min...max
     }
 
@@ -56,13 +65,17 @@ enum FeedbackRequests {
     static func commentLanguage(_ value: String, field: String) throws(InvalidArgument) -> CommentLanguage? {
         let code = value.trimmingCharacters(in: .whitespaces).lowercased()
         guard !code.isEmpty else { return nil }
-        guard let language = CommentLanguage(rawValue: String(code.prefix(2))), code.count == 2 || code.dropFirst(2).first == "-" else {
-            throw InvalidArgument(field, "'\(value.prefix(16))' is not supported: leave it empty to detect, or send en or fa")
+        guard let language = CommentLanguage(rawValue: String(code.prefix(2))),
+            code.count == 2 || code.dropFirst(2).first == "-"
+        else {
+            throw InvalidArgument(
+                field, "'\(value.prefix(16))' is not supported: leave it empty to detect, or send en or fa")
         }
         return language
     }
 
-    static func responseFilter(_ request: Customer360_V1_ListResponsesRequest) throws(InvalidArgument) -> ResponseFilter {
+    static func responseFilter(_ request: Customer360_V1_ListResponsesRequest) throws(InvalidArgument) -> ResponseFilter
+    {
         var filter = ResponseFilter()
         filter.surveyID = try Validate.text(request.surveyID, field: "survey_id", maxLength: 128)
         filter.surveyType = SurveyType(proto: request.surveyType)
@@ -81,7 +94,8 @@ enum FeedbackRequests {
             case .survey: dimension = .survey
             case .channel: dimension = .channel
             case .language: dimension = .language
-            case .unspecified, .UNRECOGNIZED: throw InvalidArgument("group_by[\(index)]", "must be SURVEY, CHANNEL or LANGUAGE")
+            case .unspecified, .UNRECOGNIZED:
+                throw InvalidArgument("group_by[\(index)]", "must be SURVEY, CHANNEL or LANGUAGE")
             }
             if !dimensions.contains(dimension) { dimensions.append(dimension) }
         }

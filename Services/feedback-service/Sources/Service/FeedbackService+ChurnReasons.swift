@@ -9,23 +9,29 @@ extension FeedbackService {
     ) async throws -> Customer360_V1_ChurnReason {
         let id = try Validate.clientID(request.churnReasonID, field: "churn_reason_id")
         guard let category = ChurnReasonCategory(proto: request.category) else {
-            throw InvalidArgument("category", "is required (PRICE, COMPETITOR, MISSING_FEATURE, PRODUCT_QUALITY, SUPPORT_EXPERIENCE, POOR_FIT, LOW_USAGE, ONBOARDING, BUDGET, BUSINESS_CLOSED or OTHER)")
+            throw InvalidArgument(
+                "category",
+                "is required (PRICE, COMPETITOR, MISSING_FEATURE, PRODUCT_QUALITY, SUPPORT_EXPERIENCE, POOR_FIT, LOW_USAGE, ONBOARDING, BUDGET, BUSINESS_CLOSED or OTHER)"
+            )
         }
         let text = try Validate.text(request.text, field: "text", maxLength: 5000)
-        let churnedAt = request.hasChurnedAt ? try Validate.instant(request.churnedAt, field: "churned_at", now: now()) : now()
+        let churnedAt =
+            request.hasChurnedAt ? try Validate.instant(request.churnedAt, field: "churned_at", now: now()) : now()
         let channel = try FeedbackRequests.optionalChannel(request.channel, field: "channel")
         let recordedBy = try Validate.text(request.recordedBy, field: "recorded_by", maxLength: 128)
         try Validate.id(request.customerID, field: "customer_id")
         let customerID = try await writableCustomer(request.customerID)
-        let reason = ChurnReason(id: id, customerID: customerID, category: category, text: text,
-                                 sentiment: read(text, language: nil), churnedAt: churnedAt, channel: channel,
-                                 recordedBy: recordedBy, recordedAt: now())
+        let reason = ChurnReason(
+            id: id, customerID: customerID, category: category, text: text,
+            sentiment: read(text, language: nil), churnedAt: churnedAt, channel: channel,
+            recordedBy: recordedBy, recordedAt: now())
         switch try await store.record(reason) {
         case .stored(let stored):
             return stored.proto
         case .duplicate(let stored):
-            try ChurnReason.idempotencyFields.check(reason, against: stored, keyField: "churn_reason_id", key: id,
-                                                    ignoring: request.hasChurnedAt ? [] : ["churned_at"])
+            try ChurnReason.idempotencyFields.check(
+                reason, against: stored, keyField: "churn_reason_id", key: id,
+                ignoring: request.hasChurnedAt ? [] : ["churned_at"])
             return stored.proto
         }
     }

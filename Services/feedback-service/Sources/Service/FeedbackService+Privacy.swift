@@ -12,11 +12,12 @@ extension FeedbackService {
         try await ServerDrain.serverStream(context: context) {
             let customerID = try await readableCustomer(request.customerID)
             try await store.export(customer: customerID) { chunk in
-                try await response.write(.with {
-                    $0.responses = chunk.responses.map(\.proto)
-                    $0.votes = chunk.votes.map(\.proto)
-                    $0.churnReasons = chunk.churnReasons.map(\.proto)
-                })
+                try await response.write(
+                    .with {
+                        $0.responses = chunk.responses.map(\.proto)
+                        $0.votes = chunk.votes.map(\.proto)
+                        $0.churnReasons = chunk.churnReasons.map(\.proto)
+                    })
             }
         }
     }
@@ -29,8 +30,11 @@ extension FeedbackService {
         let customerID = try Validate.id(request.customerID, field: "customer_id")
         let erased = try await store.erase(customer: customerID)
         RequestContext.logger(or: .init(label: ServiceIdentity.feedback.name)).notice(
-            "customer data erased", metadata: ["customer_id": "\(customerID)", "responses": "\(erased.responses)",
-                                               "votes": "\(erased.votes)", "churn_reasons": "\(erased.churnReasons)"])
+            "customer data erased",
+            metadata: [
+                "customer_id": "\(customerID)", "responses": "\(erased.responses)",
+                "votes": "\(erased.votes)", "churn_reasons": "\(erased.churnReasons)",
+            ])
         return .with {
             $0.customerID = customerID
             $0.responsesErased = Int64(erased.responses)

@@ -23,8 +23,9 @@ extension FeedbackService {
             throw FeedbackError.scoreOutOfScale(score: Int(request.score), survey: survey.id, scale: survey.scale)
         }
         let customerID = try await writableCustomer(request.customerID)
-        var response = SurveyResponse(id: responseID, customerID: customerID, survey: survey, score: Int(request.score),
-                                      channel: channel ?? survey.channel, answeredAt: answeredAt, recordedAt: now())
+        var response = SurveyResponse(
+            id: responseID, customerID: customerID, survey: survey, score: Int(request.score),
+            channel: channel ?? survey.channel, answeredAt: answeredAt, recordedAt: now())
         response.comment = comment
         response.sentiment = read(comment, language: language, fallback: survey.language)
         response.touchpointID = touchpointID
@@ -34,7 +35,8 @@ extension FeedbackService {
         case .stored(let stored):
             return .with { $0.response = stored.proto }
         case .duplicate(let existing):
-            try SurveyResponse.idempotencyFields.check(response, against: existing, keyField: "response_id", key: responseID)
+            try SurveyResponse.idempotencyFields.check(
+                response, against: existing, keyField: "response_id", key: responseID)
             return .with {
                 $0.response = existing.proto
                 $0.duplicate = true

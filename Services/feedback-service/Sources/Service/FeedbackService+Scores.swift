@@ -12,12 +12,14 @@ extension FeedbackService {
         let customerID = try await readableCustomer(request.customerID)
         let window = request.hasWindow ? request.window : nil
         let (from, until) = try Validate.window(window)
-        let recentCount = try Validate.count(request.recentComments, field: "recent_comments",
-                                             maximum: Self.maximumRecentComments)
+        let recentCount = try Validate.count(
+            request.recentComments, field: "recent_comments",
+            maximum: Self.maximumRecentComments)
         let responses = try await store.responses(customer: customerID, from: from, until: until)
         var scores = CustomerScores(responses: responses).proto(customerID: customerID, window: window)
         // `responses` is oldest first; the newest commented ones come from its end.
-        scores.recentComments = responses.reversed().lazy.filter { !$0.comment.isEmpty }.prefix(recentCount).map(\.proto)
+        scores.recentComments = responses.reversed().lazy.filter { !$0.comment.isEmpty }.prefix(recentCount).map(
+            \.proto)
         return scores
     }
 

@@ -13,7 +13,9 @@ extension FeedbackService {
     ) async throws -> Customer360_V1_AnalyzeSentimentResponse {
         let text = try Validate.text(request.text, field: "text", maxLength: 5000, required: true)
         let language = try FeedbackRequests.commentLanguage(request.language, field: "language")
-        return .with { $0.sentiment = sentiment.analyze(text, language: language ?? LanguageDetector.detect(text)).proto }
+        return .with {
+            $0.sentiment = sentiment.analyze(text, language: language ?? LanguageDetector.detect(text)).proto
+        }
     }
 
     public func getTopThemes(
@@ -32,9 +34,13 @@ extension FeedbackService {
         filter.limit = request.limit == 0 ? 10 : Int(request.limit)
         if filter.period != .whole {
             guard let from else { throw InvalidArgument("window.start", "is required when a period is given") }
-            guard from < end else { throw InvalidArgument("window", "start must be before end (or now, when end is unset)") }
+            guard from < end else {
+                throw InvalidArgument("window", "start must be before end (or now, when end is unset)")
+            }
             guard ThemePeriods.lowerBound(from: from, until: end, period: filter.period) <= Self.maxThemePeriods else {
-                throw InvalidArgument("window", "spans more than \(Self.maxThemePeriods) periods; use a longer period or a shorter window")
+                throw InvalidArgument(
+                    "window", "spans more than \(Self.maxThemePeriods) periods; use a longer period or a shorter window"
+                )
             }
         }
         let periods = ThemePeriods.split(from: from, until: end, period: filter.period)

@@ -21,8 +21,10 @@ public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProto
     let now: @Sendable () -> Date
 
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
-    public init(store: FeedbackStore, customers: any CustomerDirectory, sentiment: SentimentAnalyzer = SentimentAnalyzer(),
-                changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: FeedbackStore, customers: any CustomerDirectory, sentiment: SentimentAnalyzer = SentimentAnalyzer(),
+        changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "feedback-service.changes"))
         self.customers = customers
@@ -93,7 +95,8 @@ public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProto
     /// The sentiment of a comment in the language given, detected from the script, or else the fallback's.
     func read(_ text: String, language: CommentLanguage?, fallback: String = "") -> Sentiment? {
         guard !text.isEmpty else { return nil }
-        let language = language ?? LanguageDetector.detect(text) ?? CommentLanguage(rawValue: String(fallback.prefix(2)))
+        let language =
+            language ?? LanguageDetector.detect(text) ?? CommentLanguage(rawValue: String(fallback.prefix(2)))
         return sentiment.analyze(text, language: language ?? .english)
     }
 }

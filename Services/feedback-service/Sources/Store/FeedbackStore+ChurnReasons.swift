@@ -8,23 +8,27 @@ extension FeedbackStore {
     public func record(_ reason: ChurnReason) async throws -> RecordOutcome<ChurnReason> {
         try await writer.write { db in
             if let existing = try ChurnReasonRecord.fetchOne(
-                db, sql: "SELECT * FROM churn_reason WHERE churnReasonId = ?", arguments: [reason.id]) {
+                db, sql: "SELECT * FROM churn_reason WHERE churnReasonId = ?", arguments: [reason.id])
+            {
                 return .duplicate(try existing.domain(keyring: keyring))
             }
             var reason = reason
             reason.customerID = try CustomerAlias.survivor(db, of: reason.customerID)
-            try db.execute(sql: """
-                INSERT INTO churn_reason (churnReasonId, customerId, category, text, sentimentScore, sentimentLabel,
-                    sentimentLanguage, churnedAt, channel, recordedBy, recordedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [
+            try db.execute(
+                sql: """
+                    INSERT INTO churn_reason (churnReasonId, customerId, category, text, sentimentScore, sentimentLabel,
+                        sentimentLanguage, churnedAt, channel, recordedBy, recordedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
                     reason.id, reason.customerID, reason.category.rawValue,
                     try keyring.seal(reason.text, for: reason.customerID), reason.sentiment?.score,
                     reason.sentiment?.label.rawValue, reason.sentiment?.language.rawValue, reason.churnedAt.unixMillis,
                     reason.channel?.rawValue, reason.recordedBy, reason.recordedAt.unixMillis,
                 ])
-            try ChangeLog.append(db, .churnReasonRecorded, customer: reason.customerID, subject: reason.id,
-                                 at: reason.recordedAt)
+            try ChangeLog.append(
+                db, .churnReasonRecorded, customer: reason.customerID, subject: reason.id,
+                at: reason.recordedAt)
             return .stored(reason)
         }
     }
@@ -33,15 +37,21 @@ extension FeedbackStore {
     public func churnReasonTally(from: Date?, until: Date?) async throws -> ChurnReasonTally {
         try await writer.read { db in
             let (bounds, arguments) = InstantBounds(from: from, until: until).sql("churnedAt")
-            let categories = try ChurnCategoryCountRow.fetchAll(db, sql: """
-                SELECT category, COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers
-                FROM churn_reason WHERE 1\(bounds) GROUP BY category ORDER BY reasons DESC, category
-                """, arguments: arguments).map(\.count)
-            let totals = try ChurnTotalsRow.fetchOne(db, sql: """
-                SELECT COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers FROM churn_reason WHERE 1\(bounds)
-                """, arguments: arguments)
-            return ChurnReasonTally(categories: categories, reasons: totals?.reasons ?? 0,
-                                    churnedCustomers: totals?.customers ?? 0)
+            let categories = try ChurnCategoryCountRow.fetchAll(
+                db,
+                sql: """
+                    SELECT category, COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers
+                    FROM churn_reason WHERE 1\(bounds) GROUP BY category ORDER BY reasons DESC, category
+                    """, arguments: arguments
+            ).map(\.count)
+            let totals = try ChurnTotalsRow.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers FROM churn_reason WHERE 1\(bounds)
+                    """, arguments: arguments)
+            return ChurnReasonTally(
+                categories: categories, reasons: totals?.reasons ?? 0,
+                churnedCustomers: totals?.customers ?? 0)
         }
     }
 }

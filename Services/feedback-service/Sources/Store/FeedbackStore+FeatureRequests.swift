@@ -15,11 +15,15 @@ extension FeedbackStore {
                     throw FeedbackError.featureRequestExists(request.id)
                 }
             } else {
-                try db.execute(sql: """
-                    INSERT INTO feature_request (featureRequestId, title, details, status, votes, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, 0, ?, ?)
-                    """, arguments: [request.id, request.title, request.details, request.status.rawValue,
-                                     request.createdAt.unixMillis, request.updatedAt.unixMillis])
+                try db.execute(
+                    sql: """
+                        INSERT INTO feature_request (featureRequestId, title, details, status, votes, createdAt, updatedAt)
+                        VALUES (?, ?, ?, ?, 0, ?, ?)
+                        """,
+                    arguments: [
+                        request.id, request.title, request.details, request.status.rawValue,
+                        request.createdAt.unixMillis, request.updatedAt.unixMillis,
+                    ])
             }
             if let vote { try insertVote(db, vote) }
             return try requireFeatureRequest(db, id: request.id)
@@ -49,19 +53,22 @@ extension FeedbackStore {
             if status == .shipped, before.status != .shipped {
                 // Closing the loop: every voter hears of it, once, with the status change.
                 let voters = try String.fetchAll(
-                    db, sql: "SELECT customerId FROM feature_vote WHERE featureRequestId = ? ORDER BY customerId", arguments: [id])
+                    db, sql: "SELECT customerId FROM feature_vote WHERE featureRequestId = ? ORDER BY customerId",
+                    arguments: [id])
                 for voter in voters {
                     try ChangeLog.append(db, .featureRequestShipped, customer: voter, subject: id, at: now)
                 }
             }
-            try db.execute(sql: """
-                UPDATE feature_request SET status = ?, statusNote = ?, duplicateOfId = ?, updatedAt = ?
-                WHERE featureRequestId = ?
-                """, arguments: [status.rawValue, note, duplicateOf, now.unixMillis, id])
-            try db.execute(sql: """
-                INSERT INTO feature_status_change (featureRequestId, status, note, duplicateOfId, changedAt)
-                VALUES (?, ?, ?, ?, ?)
-                """, arguments: [id, status.rawValue, note, duplicateOf, now.unixMillis])
+            try db.execute(
+                sql: """
+                    UPDATE feature_request SET status = ?, statusNote = ?, duplicateOfId = ?, updatedAt = ?
+                    WHERE featureRequestId = ?
+                    """, arguments: [status.rawValue, note, duplicateOf, now.unixMillis, id])
+            try db.execute(
+                sql: """
+                    INSERT INTO feature_status_change (featureRequestId, status, note, duplicateOfId, changedAt)
+                    VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [id, status.rawValue, note, duplicateOf, now.unixMillis])
             return try requireFeatureRequest(db, id: id)
         }
     }
@@ -85,15 +92,17 @@ extension FeedbackStore {
                 _ = arguments.append(contentsOf: StatementArguments(filter.statuses.map(\.rawValue).sorted()))
             }
             if !filter.customerID.isEmpty {
-                sql += " AND EXISTS (SELECT 1 FROM feature_vote c WHERE c.featureRequestId = f.featureRequestId AND c.customerId = ?)"
+                sql +=
+                    " AND EXISTS (SELECT 1 FROM feature_vote c WHERE c.featureRequestId = f.featureRequestId AND c.customerId = ?)"
                 _ = arguments.append(contentsOf: [filter.customerID])
             }
             sql += ") WHERE 1"
-            let key = switch filter.order {
-            case .votes: "votes"
-            case .windowVotes: "windowVotes"
-            case .newest: "seq"
-            }
+            let key =
+                switch filter.order {
+                case .votes: "votes"
+                case .windowVotes: "windowVotes"
+                case .newest: "seq"
+                }
             if let position {
                 sql += " AND (\(key) < ? OR (\(key) = ? AND seq < ?))"
                 _ = arguments.append(contentsOf: [position.key, position.key, position.seq])
@@ -108,22 +117,30 @@ extension FeedbackStore {
     private func insertVote(_ db: Database, _ vote: FeatureVote) throws {
         var vote = vote
         vote.customerID = try CustomerAlias.survivor(db, of: vote.customerID)
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO feature_vote (featureRequestId, customerId, comment, channel, votedAt)
-            VALUES (?, ?, ?, ?, ?)
-            """, arguments: [vote.featureRequestID, vote.customerID, try keyring.seal(vote.comment, for: vote.customerID),
-                             vote.channel?.rawValue,
-                             vote.votedAt.unixMillis])
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO feature_vote (featureRequestId, customerId, comment, channel, votedAt)
+                VALUES (?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                vote.featureRequestID, vote.customerID, try keyring.seal(vote.comment, for: vote.customerID),
+                vote.channel?.rawValue,
+                vote.votedAt.unixMillis,
+            ])
         guard db.changesCount > 0 else { return }
-        try db.execute(sql: "UPDATE feature_request SET votes = votes + 1, updatedAt = MAX(updatedAt, ?) WHERE featureRequestId = ?",
-                       arguments: [vote.votedAt.unixMillis, vote.featureRequestID])
-        try ChangeLog.append(db, .featureVoteRecorded, customer: vote.customerID, subject: vote.featureRequestID,
-                             at: vote.votedAt)
+        try db.execute(
+            sql:
+                "UPDATE feature_request SET votes = votes + 1, updatedAt = MAX(updatedAt, ?) WHERE featureRequestId = ?",
+            arguments: [vote.votedAt.unixMillis, vote.featureRequestID])
+        try ChangeLog.append(
+            db, .featureVoteRecorded, customer: vote.customerID, subject: vote.featureRequestID,
+            at: vote.votedAt)
     }
 
     func fetchFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest? {
-        try FeatureRequestRecord.fetchOne(db, sql: "SELECT * FROM feature_request WHERE featureRequestId = ?",
-                                          arguments: [id])?.domain
+        try FeatureRequestRecord.fetchOne(
+            db, sql: "SELECT * FROM feature_request WHERE featureRequestId = ?",
+            arguments: [id])?.domain
     }
 
     private func requireFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest {

@@ -28,9 +28,12 @@ extension FeedbackStore {
         while true {
             let start = after
             let rows = try await writer.read { db in
-                try SurveyResponseRecord.fetchAll(db, sql: """
-                    SELECT * FROM survey_response WHERE customerId = ? AND seq > ? ORDER BY seq LIMIT ?
-                    """, arguments: [customerID, start, chunkSize]).map { (try $0.domain(keyring: keyring), $0.seq ?? 0) }
+                try SurveyResponseRecord.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM survey_response WHERE customerId = ? AND seq > ? ORDER BY seq LIMIT ?
+                        """, arguments: [customerID, start, chunkSize]
+                ).map { (try $0.domain(keyring: keyring), $0.seq ?? 0) }
             }
             guard let last = rows.last else { break }
             try await deliver(FeedbackExportChunk(responses: rows.map(\.0)))
@@ -38,21 +41,26 @@ extension FeedbackStore {
             if rows.count < chunkSize { break }
         }
         let (votes, reasons) = try await writer.read { db in
-            let votes = try ExportedVoteRow.fetchAll(db, sql: """
-                SELECT v.*, f.title FROM feature_vote v JOIN feature_request f USING (featureRequestId)
-                WHERE v.customerId = ? ORDER BY v.votedAt
-                """, arguments: [customerID]).map { try $0.domain(keyring: keyring) }
+            let votes = try ExportedVoteRow.fetchAll(
+                db,
+                sql: """
+                    SELECT v.*, f.title FROM feature_vote v JOIN feature_request f USING (featureRequestId)
+                    WHERE v.customerId = ? ORDER BY v.votedAt
+                    """, arguments: [customerID]
+            ).map { try $0.domain(keyring: keyring) }
             let reasons = try ChurnReasonRecord.fetchAll(
-                db, sql: "SELECT * FROM churn_reason WHERE customerId = ? ORDER BY seq", arguments: [customerID])
-                .map { try $0.domain(keyring: keyring) }
+                db, sql: "SELECT * FROM churn_reason WHERE customerId = ? ORDER BY seq", arguments: [customerID]
+            )
+            .map { try $0.domain(keyring: keyring) }
             return (votes, reasons)
         }
         for start in stride(from: 0, to: votes.count, by: chunkSize) {
             try await deliver(FeedbackExportChunk(votes: Array(votes[start..<min(start + chunkSize, votes.count)])))
         }
         for start in stride(from: 0, to: reasons.count, by: chunkSize) {
-            try await deliver(FeedbackExportChunk(
-                churnReasons: Array(reasons[start..<min(start + chunkSize, reasons.count)])))
+            try await deliver(
+                FeedbackExportChunk(
+                    churnReasons: Array(reasons[start..<min(start + chunkSize, reasons.count)])))
         }
     }
 
@@ -63,18 +71,21 @@ extension FeedbackStore {
         let (erased, owners) = try await writer.write { db in
             var erased = ErasedFeedback()
             // Including votes a merge set aside in its journal: their merged customer is in the journal too.
-            let owners = try MergeJournal.keyOwners(db, of: customerID, sealedValues: [
-                "SELECT comment FROM survey_response WHERE customerId = ?",
-                "SELECT comment FROM feature_vote WHERE customerId = ?",
-                "SELECT text FROM churn_reason WHERE customerId = ?",
-                "SELECT t.surface FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq WHERE r.customerId = ?",
-            ])
+            let owners = try MergeJournal.keyOwners(
+                db, of: customerID,
+                sealedValues: [
+                    "SELECT comment FROM survey_response WHERE customerId = ?",
+                    "SELECT comment FROM feature_vote WHERE customerId = ?",
+                    "SELECT text FROM churn_reason WHERE customerId = ?",
+                    "SELECT t.surface FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq WHERE r.customerId = ?",
+                ])
             try db.execute(sql: "DELETE FROM survey_response WHERE customerId = ?", arguments: [customerID])
             erased.responses = db.changesCount
-            try db.execute(sql: """
-                UPDATE feature_request SET votes = votes - 1
-                WHERE featureRequestId IN (SELECT featureRequestId FROM feature_vote WHERE customerId = ?)
-                """, arguments: [customerID])
+            try db.execute(
+                sql: """
+                    UPDATE feature_request SET votes = votes - 1
+                    WHERE featureRequestId IN (SELECT featureRequestId FROM feature_vote WHERE customerId = ?)
+                    """, arguments: [customerID])
             try db.execute(sql: "DELETE FROM feature_vote WHERE customerId = ?", arguments: [customerID])
             erased.votes = db.changesCount
             try db.execute(sql: "DELETE FROM churn_reason WHERE customerId = ?", arguments: [customerID])

@@ -28,12 +28,14 @@ extension FeedbackStore {
             var response = response
             // Resolved before a merge this service has since applied: store it under the survivor.
             response.customerID = try CustomerAlias.survivor(db, of: response.customerID)
-            try db.execute(sql: """
-                INSERT INTO survey_response (responseId, customerId, surveyId, surveyType, surveyLanguage, score,
-                    npsCategory, comment, commentLanguage, sentimentScore, sentimentLabel, channel, answeredAt,
-                    touchpointId, ticketId, recordedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [
+            try db.execute(
+                sql: """
+                    INSERT INTO survey_response (responseId, customerId, surveyId, surveyType, surveyLanguage, score,
+                        npsCategory, comment, commentLanguage, sentimentScore, sentimentLabel, channel, answeredAt,
+                        touchpointId, ticketId, recordedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
                     response.id, response.customerID, response.surveyID, response.surveyType.rawValue,
                     response.surveyLanguage, response.score, response.npsCategory?.rawValue,
                     try keyring.seal(response.comment, for: response.customerID),
@@ -42,15 +44,19 @@ extension FeedbackStore {
                     response.touchpointID, response.ticketID, response.recordedAt.unixMillis,
                 ])
             let seq = db.lastInsertedRowID
-            let insertTerm = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO response_term (responseSeq, stem, sealedStem, surface) VALUES (?, ?, ?, ?)
-                """)
+            let insertTerm = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO response_term (responseSeq, stem, sealedStem, surface) VALUES (?, ?, ?, ?)
+                    """)
             for term in terms {
-                try insertTerm.execute(arguments: try Self.termArguments(seq, term, owner: response.customerID,
-                                                                         keyring: keyring))
+                try insertTerm.execute(
+                    arguments: try Self.termArguments(
+                        seq, term, owner: response.customerID,
+                        keyring: keyring))
             }
-            try ChangeLog.append(db, .responseRecorded, customer: response.customerID, subject: response.id,
-                                 at: response.recordedAt)
+            try ChangeLog.append(
+                db, .responseRecorded, customer: response.customerID, subject: response.id,
+                at: response.recordedAt)
             return .stored(response)
         }
     }
@@ -88,8 +94,10 @@ extension FeedbackStore {
     }
 
     func fetchResponse(_ db: Database, id: String) throws -> SurveyResponse? {
-        try SurveyResponseRecord.fetchOne(db, sql: "SELECT * FROM survey_response WHERE responseId = ?", arguments: [id])
-            .map { try $0.domain(keyring: keyring) }
+        try SurveyResponseRecord.fetchOne(
+            db, sql: "SELECT * FROM survey_response WHERE responseId = ?", arguments: [id]
+        )
+        .map { try $0.domain(keyring: keyring) }
     }
 
     private static func responseQuery(_ filter: ResponseFilter) -> (String, StatementArguments) {

@@ -47,22 +47,23 @@ extension FeedbackStore {
         _ db: Database, filter: ScoreFilter, dimensions: [ScoreDimension]
     ) throws -> [ScoreGroup] {
         let keys = dimensions.map(\.rawValue)
-        var sql = "SELECT " + keys.map { "\($0), " }.joined() + """
-            COUNT(*) AS responses,
-            COALESCE(SUM(npsCategory = 'promoter'), 0) AS promoters,
-            COALESCE(SUM(npsCategory = 'passive'), 0) AS passives,
-            COALESCE(SUM(npsCategory = 'detractor'), 0) AS detractors,
-            COALESCE(SUM(surveyType = 'csat'), 0) AS csatResponses,
-            COALESCE(SUM(surveyType = 'csat' AND score >= 4), 0) AS satisfied,
-            COALESCE(SUM(surveyType = 'ces'), 0) AS cesResponses,
-            COALESCE(SUM(CASE WHEN surveyType = 'ces' THEN score END), 0) AS cesSum,
-            COALESCE(SUM(surveyType = 'custom'), 0) AS customResponses,
-            COALESCE(SUM(sentimentLabel = 'positive'), 0) AS positive,
-            COALESCE(SUM(sentimentLabel = 'neutral'), 0) AS neutral,
-            COALESCE(SUM(sentimentLabel = 'negative'), 0) AS negative,
-            TOTAL(sentimentScore) AS sentimentSum
-            FROM survey_response WHERE 1
-            """
+        var sql =
+            "SELECT " + keys.map { "\($0), " }.joined() + """
+                COUNT(*) AS responses,
+                COALESCE(SUM(npsCategory = 'promoter'), 0) AS promoters,
+                COALESCE(SUM(npsCategory = 'passive'), 0) AS passives,
+                COALESCE(SUM(npsCategory = 'detractor'), 0) AS detractors,
+                COALESCE(SUM(surveyType = 'csat'), 0) AS csatResponses,
+                COALESCE(SUM(surveyType = 'csat' AND score >= 4), 0) AS satisfied,
+                COALESCE(SUM(surveyType = 'ces'), 0) AS cesResponses,
+                COALESCE(SUM(CASE WHEN surveyType = 'ces' THEN score END), 0) AS cesSum,
+                COALESCE(SUM(surveyType = 'custom'), 0) AS customResponses,
+                COALESCE(SUM(sentimentLabel = 'positive'), 0) AS positive,
+                COALESCE(SUM(sentimentLabel = 'neutral'), 0) AS neutral,
+                COALESCE(SUM(sentimentLabel = 'negative'), 0) AS negative,
+                TOTAL(sentimentScore) AS sentimentSum
+                FROM survey_response WHERE 1
+                """
         var arguments = StatementArguments()
         let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("answeredAt")
         sql += bounds

@@ -12,12 +12,16 @@ extension FeedbackStore {
                 guard existing.sameDefinition(as: survey) else { throw FeedbackError.surveyExists(survey.id) }
                 return existing
             }
-            try db.execute(sql: """
-                INSERT INTO survey (surveyId, type, name, question, language, channel, scaleMin, scaleMax, createdAt, active)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                """, arguments: [survey.id, survey.type.rawValue, survey.name, survey.question, survey.language,
-                                 survey.channel.rawValue, survey.scale.lowerBound, survey.scale.upperBound,
-                                 survey.createdAt.unixMillis])
+            try db.execute(
+                sql: """
+                    INSERT INTO survey (surveyId, type, name, question, language, channel, scaleMin, scaleMax, createdAt, active)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                    """,
+                arguments: [
+                    survey.id, survey.type.rawValue, survey.name, survey.question, survey.language,
+                    survey.channel.rawValue, survey.scale.lowerBound, survey.scale.upperBound,
+                    survey.createdAt.unixMillis,
+                ])
             return survey
         }
     }

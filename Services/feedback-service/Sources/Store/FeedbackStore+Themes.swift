@@ -79,8 +79,9 @@ extension FeedbackStore {
             conditions += " AND r.surveyId = ?"
             _ = arguments.append(contentsOf: [filter.surveyID])
         }
-        let comments = try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM survey_response r WHERE \(conditions)", arguments: arguments) ?? 0
+        let comments =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM survey_response r WHERE \(conditions)", arguments: arguments) ?? 0
         // Terms are grouped by their stem's blind index. The top `limit` by count, ties in stem order as always: every
         // group counted at least as often as the limit-th is fetched, and its stem opened to order the ties.
         let counted = """
@@ -88,34 +89,42 @@ extension FeedbackStore {
             FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
             WHERE \(conditions) GROUP BY t.stem
             """
-        guard filter.limit > 0, let boundary = try Int.fetchOne(
-            db, sql: "SELECT comments FROM (\(counted)) ORDER BY comments DESC LIMIT 1 OFFSET ?",
-            arguments: arguments + [filter.limit - 1]) ?? Int.fetchOne(
-            db, sql: "SELECT MIN(comments) FROM (\(counted))", arguments: arguments)
+        guard filter.limit > 0,
+            let boundary = try Int.fetchOne(
+                db, sql: "SELECT comments FROM (\(counted)) ORDER BY comments DESC LIMIT 1 OFFSET ?",
+                arguments: arguments + [filter.limit - 1])
+                ?? Int.fetchOne(
+                    db, sql: "SELECT MIN(comments) FROM (\(counted))", arguments: arguments)
         else {
-            return ThemesInPeriod(start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
-                                  comments: comments, themes: [])
+            return ThemesInPeriod(
+                start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
+                comments: comments, themes: [])
         }
-        let candidates = try ThemeCandidateRow.fetchAll(db, sql: "SELECT * FROM (\(counted)) WHERE comments >= ?",
-                                                        arguments: arguments + [boundary])
-        let top = try candidates
+        let candidates = try ThemeCandidateRow.fetchAll(
+            db, sql: "SELECT * FROM (\(counted)) WHERE comments >= ?",
+            arguments: arguments + [boundary])
+        let top =
+            try candidates
             .map { row in (index: row.stemIndex, stem: try keyring.open(row.sealedStem), comments: row.comments) }
             .sorted { ($1.comments, $0.stem) < ($0.comments, $1.stem) }
             .prefix(filter.limit)
-        let samples = try db.cachedStatement(sql: """
-            SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
-            WHERE \(conditions) AND t.stem = ? ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
-            """)
+        let samples = try db.cachedStatement(
+            sql: """
+                SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
+                WHERE \(conditions) AND t.stem = ? ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
+                """)
         let themes = try top.map { group -> Theme in
             let examples = try ThemeSampleRow.fetchAll(samples, arguments: arguments + [group.index])
             var forms: [String: Int] = [:]
             for example in examples { forms[try keyring.open(example.surface), default: 0] += 1 }
             let term = forms.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? group.stem
-            return Theme(term: term, comments: group.comments,
-                         sampleResponseIDs: examples.prefix(Self.themeSamples).map(\.responseId))
+            return Theme(
+                term: term, comments: group.comments,
+                sampleResponseIDs: examples.prefix(Self.themeSamples).map(\.responseId))
         }
-        return ThemesInPeriod(start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
-                              comments: comments, themes: themes)
+        return ThemesInPeriod(
+            start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
+            comments: comments, themes: themes)
     }
 }
 
@@ -131,11 +140,12 @@ public enum ThemePeriods {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         calendar.firstWeekday = 2
-        let component: Calendar.Component = switch period {
-        case .day: .day
-        case .week: .weekOfYear
-        case .month, .whole: .month
-        }
+        let component: Calendar.Component =
+            switch period {
+            case .day: .day
+            case .week: .weekOfYear
+            case .month, .whole: .month
+            }
         var periodStart = calendar.dateInterval(of: component, for: start)?.start ?? start
         var intervals: [DateInterval?] = []
         while periodStart < end {

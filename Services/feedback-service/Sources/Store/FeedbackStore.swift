@@ -31,165 +31,188 @@ public struct FeedbackStore: Sendable {
     static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: surveys, responses, themes, feature requests, churn reasons") { db in
-            try db.execute(sql: """
-                CREATE TABLE survey (
-                    seq INTEGER PRIMARY KEY,
-                    surveyId TEXT NOT NULL UNIQUE,
-                    type TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    question TEXT NOT NULL,
-                    language TEXT NOT NULL,
-                    channel TEXT NOT NULL,
-                    scaleMin INTEGER NOT NULL,
-                    scaleMax INTEGER NOT NULL,
-                    createdAt INTEGER NOT NULL,
-                    active INTEGER NOT NULL DEFAULT 1
-                );
+            try db.execute(
+                sql: """
+                    CREATE TABLE survey (
+                        seq INTEGER PRIMARY KEY,
+                        surveyId TEXT NOT NULL UNIQUE,
+                        type TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        question TEXT NOT NULL,
+                        language TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        scaleMin INTEGER NOT NULL,
+                        scaleMax INTEGER NOT NULL,
+                        createdAt INTEGER NOT NULL,
+                        active INTEGER NOT NULL DEFAULT 1
+                    );
 
-                CREATE TABLE survey_response (
-                    seq INTEGER PRIMARY KEY,
-                    responseId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    surveyId TEXT NOT NULL REFERENCES survey(surveyId),
-                    surveyType TEXT NOT NULL,
-                    surveyLanguage TEXT NOT NULL,
-                    score INTEGER NOT NULL,
-                    npsCategory TEXT,
-                    comment TEXT NOT NULL DEFAULT '',
-                    commentLanguage TEXT,
-                    sentimentScore REAL,
-                    sentimentLabel TEXT,
-                    channel TEXT NOT NULL,
-                    answeredAt INTEGER NOT NULL,
-                    touchpointId TEXT NOT NULL DEFAULT '',
-                    ticketId TEXT NOT NULL DEFAULT '',
-                    recordedAt INTEGER NOT NULL
-                );
-                CREATE INDEX response_by_customer ON survey_response(customerId, answeredAt);
-                CREATE INDEX response_by_answered ON survey_response(answeredAt);
-                CREATE INDEX response_by_survey ON survey_response(surveyId, answeredAt);
-                CREATE INDEX response_by_sentiment ON survey_response(sentimentLabel, answeredAt)
-                    WHERE sentimentLabel IS NOT NULL;
+                    CREATE TABLE survey_response (
+                        seq INTEGER PRIMARY KEY,
+                        responseId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        surveyId TEXT NOT NULL REFERENCES survey(surveyId),
+                        surveyType TEXT NOT NULL,
+                        surveyLanguage TEXT NOT NULL,
+                        score INTEGER NOT NULL,
+                        npsCategory TEXT,
+                        comment TEXT NOT NULL DEFAULT '',
+                        commentLanguage TEXT,
+                        sentimentScore REAL,
+                        sentimentLabel TEXT,
+                        channel TEXT NOT NULL,
+                        answeredAt INTEGER NOT NULL,
+                        touchpointId TEXT NOT NULL DEFAULT '',
+                        ticketId TEXT NOT NULL DEFAULT '',
+                        recordedAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX response_by_customer ON survey_response(customerId, answeredAt);
+                    CREATE INDEX response_by_answered ON survey_response(answeredAt);
+                    CREATE INDEX response_by_survey ON survey_response(surveyId, answeredAt);
+                    CREATE INDEX response_by_sentiment ON survey_response(sentimentLabel, answeredAt)
+                        WHERE sentimentLabel IS NOT NULL;
 
-                CREATE TABLE response_term (
-                    responseSeq INTEGER NOT NULL REFERENCES survey_response(seq) ON DELETE CASCADE,
-                    stem TEXT NOT NULL,
-                    surface TEXT NOT NULL,
-                    PRIMARY KEY (responseSeq, stem)
-                ) WITHOUT ROWID;
+                    CREATE TABLE response_term (
+                        responseSeq INTEGER NOT NULL REFERENCES survey_response(seq) ON DELETE CASCADE,
+                        stem TEXT NOT NULL,
+                        surface TEXT NOT NULL,
+                        PRIMARY KEY (responseSeq, stem)
+                    ) WITHOUT ROWID;
 
-                CREATE TABLE feature_request (
-                    seq INTEGER PRIMARY KEY,
-                    featureRequestId TEXT NOT NULL UNIQUE,
-                    title TEXT NOT NULL,
-                    details TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    votes INTEGER NOT NULL DEFAULT 0,
-                    createdAt INTEGER NOT NULL,
-                    updatedAt INTEGER NOT NULL,
-                    statusNote TEXT NOT NULL DEFAULT '',
-                    duplicateOfId TEXT NOT NULL DEFAULT ''
-                );
-                CREATE INDEX feature_request_by_votes ON feature_request(votes, seq);
+                    CREATE TABLE feature_request (
+                        seq INTEGER PRIMARY KEY,
+                        featureRequestId TEXT NOT NULL UNIQUE,
+                        title TEXT NOT NULL,
+                        details TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        votes INTEGER NOT NULL DEFAULT 0,
+                        createdAt INTEGER NOT NULL,
+                        updatedAt INTEGER NOT NULL,
+                        statusNote TEXT NOT NULL DEFAULT '',
+                        duplicateOfId TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX feature_request_by_votes ON feature_request(votes, seq);
 
-                CREATE TABLE feature_vote (
-                    featureRequestId TEXT NOT NULL REFERENCES feature_request(featureRequestId),
-                    customerId TEXT NOT NULL,
-                    comment TEXT NOT NULL DEFAULT '',
-                    channel TEXT,
-                    votedAt INTEGER NOT NULL,
-                    PRIMARY KEY (featureRequestId, customerId)
-                ) WITHOUT ROWID;
-                CREATE INDEX feature_vote_by_customer ON feature_vote(customerId);
-                CREATE INDEX feature_vote_by_time ON feature_vote(featureRequestId, votedAt);
+                    CREATE TABLE feature_vote (
+                        featureRequestId TEXT NOT NULL REFERENCES feature_request(featureRequestId),
+                        customerId TEXT NOT NULL,
+                        comment TEXT NOT NULL DEFAULT '',
+                        channel TEXT,
+                        votedAt INTEGER NOT NULL,
+                        PRIMARY KEY (featureRequestId, customerId)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX feature_vote_by_customer ON feature_vote(customerId);
+                    CREATE INDEX feature_vote_by_time ON feature_vote(featureRequestId, votedAt);
 
-                CREATE TABLE feature_status_change (
-                    seq INTEGER PRIMARY KEY,
-                    featureRequestId TEXT NOT NULL REFERENCES feature_request(featureRequestId),
-                    status TEXT NOT NULL,
-                    note TEXT NOT NULL,
-                    duplicateOfId TEXT NOT NULL DEFAULT '',
-                    changedAt INTEGER NOT NULL
-                );
+                    CREATE TABLE feature_status_change (
+                        seq INTEGER PRIMARY KEY,
+                        featureRequestId TEXT NOT NULL REFERENCES feature_request(featureRequestId),
+                        status TEXT NOT NULL,
+                        note TEXT NOT NULL,
+                        duplicateOfId TEXT NOT NULL DEFAULT '',
+                        changedAt INTEGER NOT NULL
+                    );
 
-                CREATE TABLE churn_reason (
-                    seq INTEGER PRIMARY KEY,
-                    churnReasonId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    category TEXT NOT NULL,
-                    text TEXT NOT NULL DEFAULT '',
-                    sentimentScore REAL,
-                    sentimentLabel TEXT,
-                    sentimentLanguage TEXT,
-                    churnedAt INTEGER NOT NULL,
-                    channel TEXT,
-                    recordedBy TEXT NOT NULL DEFAULT '',
-                    recordedAt INTEGER NOT NULL
-                );
-                CREATE INDEX churn_reason_by_customer ON churn_reason(customerId);
-                CREATE INDEX churn_reason_by_time ON churn_reason(churnedAt);
-                """)
+                    CREATE TABLE churn_reason (
+                        seq INTEGER PRIMARY KEY,
+                        churnReasonId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        category TEXT NOT NULL,
+                        text TEXT NOT NULL DEFAULT '',
+                        sentimentScore REAL,
+                        sentimentLabel TEXT,
+                        sentimentLanguage TEXT,
+                        churnedAt INTEGER NOT NULL,
+                        channel TEXT,
+                        recordedBy TEXT NOT NULL DEFAULT '',
+                        recordedAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX churn_reason_by_customer ON churn_reason(customerId);
+                    CREATE INDEX churn_reason_by_time ON churn_reason(churnedAt);
+                    """)
         }
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
         // The migrations below read rows by column name rather than through the records of Records.swift: a
         // migration reads the schema as it was when it landed (text in the clear), which the records no longer describe.
         migrator.registerMigration("v2: comments and churn reasons sealed under per-customer keys") { db in
-            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the feedback database needs its keyring") }
+            guard let keyring else {
+                throw KeyringError.badKeyEncryptionKey("sealing the feedback database needs its keyring")
+            }
             for (table, key, column) in [("survey_response", "seq", "comment"), ("churn_reason", "seq", "text")] {
                 for row in try Row.fetchAll(db, sql: "SELECT \(key), customerId, \(column) FROM \(table)") {
                     let text: String = row[column]
                     guard !text.isEmpty else { continue }
-                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?",
-                                   arguments: [try keyring.seal(text, for: row["customerId"]), row[key] as Int64])
+                    try db.execute(
+                        sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?",
+                        arguments: [try keyring.seal(text, for: row["customerId"]), row[key] as Int64])
                 }
             }
             for row in try Row.fetchAll(db, sql: "SELECT featureRequestId, customerId, comment FROM feature_vote") {
                 let text: String = row["comment"]
                 guard !text.isEmpty else { continue }
-                try db.execute(sql: "UPDATE feature_vote SET comment = ? WHERE featureRequestId = ? AND customerId = ?",
-                               arguments: [try keyring.seal(text, for: row["customerId"]),
-                                           row["featureRequestId"] as String, row["customerId"] as String])
+                try db.execute(
+                    sql: "UPDATE feature_vote SET comment = ? WHERE featureRequestId = ? AND customerId = ?",
+                    arguments: [
+                        try keyring.seal(text, for: row["customerId"]),
+                        row["featureRequestId"] as String, row["customerId"] as String,
+                    ])
             }
             // Votes journaled by a merge keep their comment in JSON: sealed too, as base64.
-            for row in try Row.fetchAll(db, sql: """
-                SELECT rowid, mergedId, payload FROM merge_journal WHERE tableName = 'feature_vote_dropped'
-                """) {
-                guard var payload = try JSONSerialization.jsonObject(with: Data((row["payload"] as String).utf8))
-                    as? [String: Any], let comment = payload["comment"] as? String, !comment.isEmpty else { continue }
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid, mergedId, payload FROM merge_journal WHERE tableName = 'feature_vote_dropped'
+                    """)
+            {
+                guard
+                    var payload = try JSONSerialization.jsonObject(with: Data((row["payload"] as String).utf8))
+                        as? [String: Any], let comment = payload["comment"] as? String, !comment.isEmpty
+                else { continue }
                 payload["comment"] = try keyring.seal(comment, for: row["mergedId"]).combined.base64EncodedString()
-                try db.execute(sql: "UPDATE merge_journal SET payload = ? WHERE rowid = ?", arguments: [
-                    String(decoding: try JSONSerialization.data(withJSONObject: payload), as: UTF8.self),
-                    row["rowid"] as Int64,
-                ])
+                try db.execute(
+                    sql: "UPDATE merge_journal SET payload = ? WHERE rowid = ?",
+                    arguments: [
+                        String(decoding: try JSONSerialization.data(withJSONObject: payload), as: UTF8.self),
+                        row["rowid"] as Int64,
+                    ])
             }
         }
         migrator.registerMigration("v3: theme terms counted by blind index, their words sealed") { db in
-            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the feedback database needs its keyring") }
-            try db.execute(sql: """
-                CREATE TABLE response_term_sealed (
-                    responseSeq INTEGER NOT NULL REFERENCES survey_response(seq) ON DELETE CASCADE,
-                    stem TEXT NOT NULL,
-                    sealedStem BLOB NOT NULL,
-                    surface BLOB NOT NULL,
-                    PRIMARY KEY (responseSeq, stem)
-                ) WITHOUT ROWID
-                """)
-            let insert = try db.makeStatement(sql: """
-                INSERT OR IGNORE INTO response_term_sealed (responseSeq, stem, sealedStem, surface) VALUES (?, ?, ?, ?)
-                """)
-            for row in try Row.fetchAll(db, sql: """
-                SELECT t.responseSeq, t.stem, t.surface, r.customerId
-                FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq
-                """) {
-                try insert.execute(arguments: try termArguments(
-                    row["responseSeq"], ThemeExtractor.Term(stem: row["stem"], surface: row["surface"]),
-                    owner: row["customerId"], keyring: keyring))
+            guard let keyring else {
+                throw KeyringError.badKeyEncryptionKey("sealing the feedback database needs its keyring")
             }
-            try db.execute(sql: """
-                DROP TABLE response_term;
-                ALTER TABLE response_term_sealed RENAME TO response_term;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE response_term_sealed (
+                        responseSeq INTEGER NOT NULL REFERENCES survey_response(seq) ON DELETE CASCADE,
+                        stem TEXT NOT NULL,
+                        sealedStem BLOB NOT NULL,
+                        surface BLOB NOT NULL,
+                        PRIMARY KEY (responseSeq, stem)
+                    ) WITHOUT ROWID
+                    """)
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT OR IGNORE INTO response_term_sealed (responseSeq, stem, sealedStem, surface) VALUES (?, ?, ?, ?)
+                    """)
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.responseSeq, t.stem, t.surface, r.customerId
+                    FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq
+                    """)
+            {
+                try insert.execute(
+                    arguments: try termArguments(
+                        row["responseSeq"], ThemeExtractor.Term(stem: row["stem"], surface: row["surface"]),
+                        owner: row["customerId"], keyring: keyring))
+            }
+            try db.execute(
+                sql: """
+                    DROP TABLE response_term;
+                    ALTER TABLE response_term_sealed RENAME TO response_term;
+                    """)
         }
         return migrator
     }
@@ -199,8 +222,10 @@ public struct FeedbackStore: Sendable {
     static func termArguments(
         _ responseSeq: Int64, _ term: ThemeExtractor.Term, owner: String, keyring: Keyring
     ) throws -> StatementArguments {
-        [responseSeq, keyring.blindIndex(term.stem, purpose: "theme-stem"), try keyring.seal(term.stem, for: owner),
-         try keyring.seal(term.surface, for: owner)]
+        [
+            responseSeq, keyring.blindIndex(term.stem, purpose: "theme-stem"), try keyring.seal(term.stem, for: owner),
+            try keyring.seal(term.surface, for: owner),
+        ]
     }
 }
 

@@ -46,8 +46,9 @@ struct SurveyRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     var domain: Survey {
-        Survey(id: surveyId, type: type, name: name, question: question, language: language, channel: channel,
-               scale: scaleMin...scaleMax, createdAt: Date(unixMillis: createdAt), active: active)
+        Survey(
+            id: surveyId, type: type, name: name, question: question, language: language, channel: channel,
+            scale: scaleMin...scaleMax, createdAt: Date(unixMillis: createdAt), active: active)
     }
 
     /// Where this survey stands in the newest-first list.
@@ -137,8 +138,9 @@ struct FeatureRequestRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     var domain: FeatureRequest {
-        var request = FeatureRequest(id: featureRequestId, title: title, details: details,
-                                     createdAt: Date(unixMillis: createdAt))
+        var request = FeatureRequest(
+            id: featureRequestId, title: title, details: details,
+            createdAt: Date(unixMillis: createdAt))
         request.status = status
         request.votes = votes
         request.updatedAt = Date(unixMillis: updatedAt)
@@ -166,8 +168,9 @@ struct FeatureVoteRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// The vote, its comment opened with `keyring`.
     func domain(keyring: Keyring) throws -> FeatureVote {
-        FeatureVote(featureRequestID: featureRequestId, customerID: customerId, comment: try keyring.open(comment),
-                    channel: channel, votedAt: Date(unixMillis: votedAt))
+        FeatureVote(
+            featureRequestID: featureRequestId, customerID: customerId, comment: try keyring.open(comment),
+            channel: channel, votedAt: Date(unixMillis: votedAt))
     }
 }
 
@@ -198,10 +201,11 @@ struct ChurnReasonRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// The reason, its text opened with `keyring`.
     func domain(keyring: Keyring) throws -> ChurnReason {
-        ChurnReason(id: churnReasonId, customerID: customerId, category: category, text: try keyring.open(text),
-                    sentiment: .stored(score: sentimentScore, label: sentimentLabel, language: sentimentLanguage),
-                    churnedAt: Date(unixMillis: churnedAt), channel: channel, recordedBy: recordedBy,
-                    recordedAt: Date(unixMillis: recordedAt))
+        ChurnReason(
+            id: churnReasonId, customerID: customerId, category: category, text: try keyring.open(text),
+            sentiment: .stored(score: sentimentScore, label: sentimentLabel, language: sentimentLanguage),
+            churnedAt: Date(unixMillis: churnedAt), channel: channel, recordedBy: recordedBy,
+            recordedAt: Date(unixMillis: recordedAt))
     }
 }
 
@@ -292,8 +296,9 @@ struct ScoreAggregateRow: Decodable, FetchableRecord {
         aggregate.csat = CsatCounts(responses: csatResponses, satisfied: satisfied)
         aggregate.ces = CesSums(responses: cesResponses, scoreSum: cesSum)
         aggregate.customResponses = customResponses
-        aggregate.sentiment = SentimentTally(positive: positive, neutral: neutral, negative: negative,
-                                             scoreSum: sentimentSum)
+        aggregate.sentiment = SentimentTally(
+            positive: positive, neutral: neutral, negative: negative,
+            scoreSum: sentimentSum)
         return aggregate
     }
 }

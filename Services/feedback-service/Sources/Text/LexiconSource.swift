@@ -19,8 +19,10 @@ public struct LexiconSource: Sendable {
     /// a value); empty for well-formed tables.
     public var unreadLines: [String] = []
 
-    public init(language: String, valences: String, negators: String, postNegators: String, boosters: String,
-                contrastives: String, stopWords: String) {
+    public init(
+        language: String, valences: String, negators: String, postNegators: String, boosters: String,
+        contrastives: String, stopWords: String
+    ) {
         self.language = language
         self.valences = valences
         self.negators = negators
@@ -34,9 +36,11 @@ public struct LexiconSource: Sendable {
     /// value) or `negator`, `post-negator`, `contrastive` or `stop` (without); empty lines and lines starting with
     /// "#" are skipped. Several tables add up, in order (a language's own table, then the shared emoji table).
     public init(language: String, tables: [String]) {
-        self.init(language: language, valences: "", negators: "", postNegators: "", boosters: "", contrastives: "",
-                  stopWords: "")
-        var valences: [String] = [], boosters: [String] = []
+        self.init(
+            language: language, valences: "", negators: "", postNegators: "", boosters: "", contrastives: "",
+            stopWords: "")
+        var valences: [String] = []
+        var boosters: [String] = []
         var words: [String: [String]] = [:]
         for table in tables {
             for line in table.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {

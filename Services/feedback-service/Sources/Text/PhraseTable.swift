@@ -29,7 +29,8 @@ struct PhraseTable: Sendable {
     func match(in tokens: [String], at index: Int) -> (length: Int, value: Double)? {
         guard let candidates = byFirstToken[tokens[index]] else { return nil }
         for candidate in candidates where index + candidate.tokens.count <= tokens.count {
-            if candidate.tokens.count == 1 || Array(tokens[index..<index + candidate.tokens.count]) == candidate.tokens {
+            if candidate.tokens.count == 1 || Array(tokens[index..<index + candidate.tokens.count]) == candidate.tokens
+            {
                 return (candidate.tokens.count, candidate.value)
             }
         }

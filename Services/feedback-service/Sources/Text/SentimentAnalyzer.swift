@@ -117,7 +117,8 @@ public struct SentimentAnalyzer: Sendable {
     ) -> Bool {
         let before = tokens[max(reachStart, term.startIndex - Self.lookBehind)..<term.startIndex]
         if before.contains(where: { lexicon.negators.contains($0) }) {
-            let negatedWithin = lexicon.language == .persian
+            let negatedWithin =
+                lexicon.language == .persian
                 && term.contains { lexicon.postNegators.contains($0) || $0.hasPrefix("نمی") }
             return !negatedWithin
         }

@@ -20,7 +20,9 @@ public enum Stemmer {
         }
         for suffix in ["ing", "ed"] where word.hasSuffix(suffix) && word.count - suffix.count >= 3 {
             word = String(word.dropLast(suffix.count))
-            if let last = word.last, word.dropLast().last == last, !"lsz".contains(last) { word = String(word.dropLast()) }
+            if let last = word.last, word.dropLast().last == last, !"lsz".contains(last) {
+                word = String(word.dropLast())
+            }
             break
         }
         if word.hasSuffix("e"), word.count > 4 { word = String(word.dropLast()) }

@@ -40,11 +40,11 @@ public enum TextNormalizer {
         var scalars = String.UnicodeScalarView()
         for scalar in text.lowercased().unicodeScalars {
             switch scalar.value {
-            case 0x064A, 0x0649: scalars.append("\u{06CC}")  // Arabic yeh, alef maksura → Persian yeh
-            case 0x0643: scalars.append("\u{06A9}")  // Arabic kaf → Persian keheh
-            case 0x0629: scalars.append("\u{0647}")  // teh marbuta → heh
-            case 0x0623, 0x0625: scalars.append("\u{0627}")  // alef with hamza → alef
-            case 0x064B...0x065F, 0x0670, 0x0640, 0x200C, 0x200F, 0x200E: continue  // harakat, tatweel, ZWNJ, marks
+            case 0x064A, 0x0649: scalars.append("\u{06CC}") // Arabic yeh, alef maksura → Persian yeh
+            case 0x0643: scalars.append("\u{06A9}") // Arabic kaf → Persian keheh
+            case 0x0629: scalars.append("\u{0647}") // teh marbuta → heh
+            case 0x0623, 0x0625: scalars.append("\u{0627}") // alef with hamza → alef
+            case 0x064B...0x065F, 0x0670, 0x0640, 0x200C, 0x200F, 0x200E: continue // harakat, tatweel, ZWNJ, marks
             case 0x06F0...0x06F9: scalars.append(Unicode.Scalar(scalar.value - 0x06F0 + 0x30)!)
             case 0x0660...0x0669: scalars.append(Unicode.Scalar(scalar.value - 0x0660 + 0x30)!)
             case 0x2018, 0x2019, 0x02BC: scalars.append("'")
@@ -62,7 +62,7 @@ public enum TextNormalizer {
         var index = 0
         while index < tokens.count {
             let token = tokens[index]
-            if (token == "می" || token == "نمی"), index + 1 < tokens.count, tokens[index + 1].isPersianWord {
+            if token == "می" || token == "نمی", index + 1 < tokens.count, tokens[index + 1].isPersianWord {
                 joined.append(token + tokens[index + 1])
                 index += 2
                 continue

@@ -34,8 +34,9 @@ public struct AccessControlInterceptor: ServerInterceptor {
         // Only the in-process HTTP bridge may say which HTTP route a call came from.
         let bridged = context.remotePeer.hasPrefix("in-process")
         let route = bridged ? request.metadata[stringValues: Self.httpRouteKey].first(where: { _ in true }) : nil
-        let caller = Caller(key: try await authenticate(request.metadata),
-                            clientAddress: bridged ? "http" : context.remotePeer, httpRoute: route.map { String($0) })
+        let caller = Caller(
+            key: try await authenticate(request.metadata),
+            clientAddress: bridged ? "http" : context.remotePeer, httpRoute: route.map { String($0) })
         let method = context.descriptor.fullyQualifiedMethod
         guard let policy = policies.policy(for: method), let least = policy.leastRole else {
             throw GatewayError.notExposed(method: method)
@@ -44,9 +45,11 @@ public struct AccessControlInterceptor: ServerInterceptor {
             throw GatewayError.notPermitted(role: caller.key.role, method: method, needed: least)
         }
         if let rateLimiter, let wait = rateLimiter.admit(keyID: caller.key.id) {
-            let refusal = GatewayError.rateLimited(keyID: caller.key.id, limit: "\(rateLimiter.limit)", retryAfter: wait)
-            throw RPCError(code: .resourceExhausted, message: refusal.rpcErrorMessage,
-                           metadata: ["retry-after": "\(Int(wait.rounded(.up)))"])
+            let refusal = GatewayError.rateLimited(
+                keyID: caller.key.id, limit: "\(rateLimiter.limit)", retryAfter: wait)
+            throw RPCError(
+                code: .resourceExhausted, message: refusal.rpcErrorMessage,
+                metadata: ["retry-after": "\(Int(wait.rounded(.up)))"])
         }
         var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
         if case .success(var contents) = response.accepted {

@@ -34,7 +34,8 @@ public struct AccessPolicies: Sendable {
             policies[method.fullyQualifiedMethod] = Policy(
                 leastRole: declared.internal ? nil : Role(access: declared.leastRole),
                 audited: declared.audited, redacted: declared.redacted,
-                maxRequestBytes: declared.maxRequestBytes == 0 ? Self.defaultMaxRequestBytes : Int(declared.maxRequestBytes))
+                maxRequestBytes: declared.maxRequestBytes == 0
+                    ? Self.defaultMaxRequestBytes : Int(declared.maxRequestBytes))
         }
         self.policies = policies
     }

@@ -14,8 +14,10 @@ public struct ApiKey: Sendable, Equatable {
     public var revokedAt: Date?
     public var lastUsedAt: Date?
 
-    public init(id: String, name: String, role: Role, secretPrefix: String, createdAt: Date, createdBy: String,
-                expiresAt: Date?) {
+    public init(
+        id: String, name: String, role: Role, secretPrefix: String, createdAt: Date, createdBy: String,
+        expiresAt: Date?
+    ) {
         self.id = id
         self.name = name
         self.role = role

@@ -19,10 +19,12 @@ public final class RateLimiter: Sendable {
         public init?(parsing text: String) {
             let parts = text.lowercased().replacingOccurrences(of: " ", with: "").split(separator: ",")
             guard let first = parts.first, first.hasSuffix("/s"), let rate = Double(first.dropLast(2)),
-                  rate > 0, rate <= 1_000_000 else { return nil }
+                rate > 0, rate <= 1_000_000
+            else { return nil }
             var burst = rate
             for part in parts.dropFirst() {
-                guard part.hasPrefix("burst="), let value = Double(part.dropFirst(6)), value >= 1, value <= 10_000_000 else {
+                guard part.hasPrefix("burst="), let value = Double(part.dropFirst(6)), value >= 1, value <= 10_000_000
+                else {
                     return nil
                 }
                 burst = value

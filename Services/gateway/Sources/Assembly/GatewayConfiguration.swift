@@ -31,7 +31,8 @@ public struct GatewayConfiguration: Sendable {
     public init(
         server: ServerConfiguration, profileAddress: PeerAddress, interactionAddress: PeerAddress,
         feedbackAddress: PeerAddress, successAddress: PeerAddress, outreachAddress: PeerAddress,
-        peerDeadline: Duration = .seconds(1), rateLimit: RateLimiter.Limit? = RateLimiter.Limit(parsing: "1000/s,burst=2000"),
+        peerDeadline: Duration = .seconds(1),
+        rateLimit: RateLimiter.Limit? = RateLimiter.Limit(parsing: "1000/s,burst=2000"),
         httpPort: Int = 8080, httpPortFile: String? = nil
     ) {
         self.server = server
@@ -55,7 +56,8 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
     let database = try host.openDatabase()
     let store = try GatewayStore(writer: database)
     if let file = try await BootstrapKey.ensure(store: store, dataDirectory: configuration.server.dataDirectory) {
-        host.logger.notice("created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
+        host.logger.notice(
+            "created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
     }
     let credentials = configuration.server.peerCredentials
     let profile = try PeerConnection(address: configuration.profileAddress, credentials: credentials)
@@ -63,27 +65,36 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
     let feedback = try PeerConnection(address: configuration.feedbackAddress, credentials: credentials)
     let success = try PeerConnection(address: configuration.successAddress, credentials: credentials)
     let outreach = try PeerConnection(address: configuration.outreachAddress, credentials: credentials)
-    host.logger.notice("peers", metadata: [
-        "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
-        "success": "\(success.address)", "outreach": "\(outreach.address)",
-        "deadline_ms": "\(configuration.peerDeadline.wholeMilliseconds)",
-    ])
-    let peers = Peers(profile: profile.client, interaction: interaction.client, feedback: feedback.client,
-                      success: success.client, outreach: outreach.client, deadline: configuration.peerDeadline)
+    host.logger.notice(
+        "peers",
+        metadata: [
+            "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
+            "success": "\(success.address)", "outreach": "\(outreach.address)",
+            "deadline_ms": "\(configuration.peerDeadline.wholeMilliseconds)",
+        ])
+    let peers = Peers(
+        profile: profile.client, interaction: interaction.client, feedback: feedback.client,
+        success: success.client, outreach: outreach.client, deadline: configuration.peerDeadline)
     let authenticator = Authenticator(store: store)
     let service = GatewayService(store: store, peers: peers, authenticator: authenticator)
     let forwarder = BackendForwarder(peers: peers, store: store)
-    host.logger.notice("forwarding the backend services' own RPCs", metadata: [
-        "rpcs": "\(forwarder.forwardedMethods.count)",
-    ])
-    let accessControl = AccessControlInterceptor(authenticator: authenticator,
-                                                 rateLimiter: configuration.rateLimit.map { RateLimiter(limit: $0) })
-    host.logger.notice("rate limit per API key", metadata: [
-        "limit": "\(configuration.rateLimit.map(String.init(describing:)) ?? "off")",
-    ])
-    let bridge = InProcessGateway(services: [service, forwarder],
-                                  interceptors: [RequestInterceptor(logger: host.logger), accessControl],
-                                  drain: host.drain)
+    host.logger.notice(
+        "forwarding the backend services' own RPCs",
+        metadata: [
+            "rpcs": "\(forwarder.forwardedMethods.count)"
+        ])
+    let accessControl = AccessControlInterceptor(
+        authenticator: authenticator,
+        rateLimiter: configuration.rateLimit.map { RateLimiter(limit: $0) })
+    host.logger.notice(
+        "rate limit per API key",
+        metadata: [
+            "limit": "\(configuration.rateLimit.map(String.init(describing:)) ?? "off")"
+        ])
+    let bridge = InProcessGateway(
+        services: [service, forwarder],
+        interceptors: [RequestInterceptor(logger: host.logger), accessControl],
+        drain: host.drain)
     let http = try HTTPServer.service(
         host: configuration.server.host, port: configuration.httpPort, portFile: configuration.httpPortFile,
         tls: configuration.server.tls, api: JSONAPI(client: bridge.client), logger: host.logger)

@@ -21,13 +21,15 @@ struct ContractJSON: Sendable {
     init(client: GRPCClient<InProcessTransport.Client>, catalog: ContractCatalog = .current) {
         self.client = client
         self.catalog = catalog
-        self.types = Dictionary(C360MessageTypes.all.map { ($0.protoMessageName, $0) }, uniquingKeysWith: { first, _ in first })
+        self.types = Dictionary(
+            C360MessageTypes.all.map { ($0.protoMessageName, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Calls `service/method` with the JSON `body`; nil when the contracts declare no such method.
     func call(service: String, method name: String, body: ByteBuffer, metadata: Metadata) throws -> HTTPStream? {
         guard let method = catalog.method("\(service)/\(name)"), let input = types[method.inputType],
-              let output = types[method.outputType] else { return nil }
+            let output = types[method.outputType]
+        else { return nil }
         let bytes = body.getBytes(at: body.readerIndex, length: body.readableBytes) ?? []
         let messages: [[UInt8]]
         if method.clientStreaming {

@@ -5,9 +5,9 @@ import GRPCCore
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+public import Logging
 import NIOCertificateReloading
 import NIOSSL
-public import Logging
 public import ServiceLifecycle
 
 /// The gateway's HTTP server: the JSON API (`POST /api/v1/<Method>`) and the web dashboard (`GET /`).
@@ -32,7 +32,11 @@ public enum HTTPServer {
             return await answer(request, route: "/api/v1/\(method)") { body, metadata in
                 if let stream = try api.stream(method, body: body, metadata: metadata) { return stream }
                 guard let json = try await api.call(method, body: body, metadata: metadata) else {
-                    throw RPCError(code: .notFound, message: "no method \(method); the API has \(api.methods.joined(separator: ", ")), and every RPC as /api/v1/<package.Service>/<Method>")
+                    throw RPCError(
+                        code: .notFound,
+                        message:
+                            "no method \(method); the API has \(api.methods.joined(separator: ", ")), and every RPC as /api/v1/<package.Service>/<Method>"
+                    )
                 }
                 return HTTPStream(contentType: "application/json") { emit in try await emit(json) }
             }
@@ -40,10 +44,14 @@ public enum HTTPServer {
         // Every RPC of every service the contracts declare, by its full name, e.g.
         // /api/v1/customer360.v1.ProfileService/GetLoyalty.
         router.post("/api/v1/:name/:method") { request, context -> Response in
-            let service = context.parameters.get("name") ?? "", method = context.parameters.get("method") ?? ""
+            let service = context.parameters.get("name") ?? ""
+            let method = context.parameters.get("method") ?? ""
             return await answer(request, route: "/api/v1/\(service)/\(method)") { body, metadata in
-                guard let stream = try api.contract.call(service: service, method: method, body: body, metadata: metadata) else {
-                    throw RPCError(code: .unimplemented, message: "the contracts declare no method \(service)/\(method)")
+                guard
+                    let stream = try api.contract.call(service: service, method: method, body: body, metadata: metadata)
+                else {
+                    throw RPCError(
+                        code: .unimplemented, message: "the contracts declare no method \(service)/\(method)")
                 }
                 return stream
             }
@@ -68,13 +76,17 @@ public enum HTTPServer {
                     do {
                         try PortFile.write(bound, to: portFile)
                     } catch {
-                        logger.error("could not write the HTTP port file", metadata: ["port_file": "\(portFile)", "error": "\(error)"])
+                        logger.error(
+                            "could not write the HTTP port file",
+                            metadata: ["port_file": "\(portFile)", "error": "\(error)"])
                     }
                 }
-                logger.notice("HTTP listening", metadata: [
-                    "url": "\(scheme)://\(host):\(bound)/", "api": "\(scheme)://\(host):\(bound)/api/v1/<Method>",
-                    "port_file": "\(portFile ?? "-")",
-                ])
+                logger.notice(
+                    "HTTP listening",
+                    metadata: [
+                        "url": "\(scheme)://\(host):\(bound)/", "api": "\(scheme)://\(host):\(bound)/api/v1/<Method>",
+                        "port_file": "\(portFile ?? "-")",
+                    ])
             },
             logger: logger
         )
@@ -132,12 +144,14 @@ public enum HTTPServer {
 
     private static func error(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
         let body = (try? JSONSerialization.data(withJSONObject: ["code": code, "message": message])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     private static func asset(_ text: String, type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -59,26 +59,52 @@ public struct JSONAPI: Sendable {
             }
         }
         self.streams = streams
-        route("GetCustomer360", Customer360_V1_GetCustomer360Request.self) { try await $0.getCustomer360($1, metadata: $2) }
-        route("GetKpiDashboard", Customer360_V1_GetKpiDashboardRequest.self) { try await $0.getKpiDashboard($1, metadata: $2) }
-        route("ListCustomers", Customer360_V1_ListCustomersRequest.self) { try await $0.listCustomers($1, metadata: $2) }
+        route("GetCustomer360", Customer360_V1_GetCustomer360Request.self) {
+            try await $0.getCustomer360($1, metadata: $2)
+        }
+        route("GetKpiDashboard", Customer360_V1_GetKpiDashboardRequest.self) {
+            try await $0.getKpiDashboard($1, metadata: $2)
+        }
+        route("ListCustomers", Customer360_V1_ListCustomersRequest.self) {
+            try await $0.listCustomers($1, metadata: $2)
+        }
         route("ListTimeline", Customer360_V1_ListTimelineRequest.self) { try await $0.listTimeline($1, metadata: $2) }
         route("ListAtRisk", Customer360_V1_ListAtRiskRequest.self) { try await $0.listAtRisk($1, metadata: $2) }
         route("ListAlerts", Customer360_V1_ListAlertsRequest.self) { try await $0.listAlerts($1, metadata: $2) }
         route("ListTasks", Customer360_V1_ListTasksRequest.self) { try await $0.listTasks($1, metadata: $2) }
-        route("CreateCustomer", Customer360_V1_CreateCustomerRequest.self) { try await $0.createCustomer($1, metadata: $2) }
-        route("UpdateCustomer", Customer360_V1_UpdateCustomerRequest.self) { try await $0.updateCustomer($1, metadata: $2) }
+        route("CreateCustomer", Customer360_V1_CreateCustomerRequest.self) {
+            try await $0.createCustomer($1, metadata: $2)
+        }
+        route("UpdateCustomer", Customer360_V1_UpdateCustomerRequest.self) {
+            try await $0.updateCustomer($1, metadata: $2)
+        }
         route("SetConsent", Customer360_V1_SetConsentRequest.self) { try await $0.setConsent($1, metadata: $2) }
-        route("RecordTouchpoint", Customer360_V1_RecordTouchpointRequest.self) { try await $0.recordTouchpoint($1, metadata: $2) }
+        route("RecordTouchpoint", Customer360_V1_RecordTouchpointRequest.self) {
+            try await $0.recordTouchpoint($1, metadata: $2)
+        }
         route("OpenTicket", Customer360_V1_OpenTicketRequest.self) { try await $0.openTicket($1, metadata: $2) }
-        route("ReplyToTicket", Customer360_V1_ReplyToTicketRequest.self) { try await $0.replyToTicket($1, metadata: $2) }
-        route("ResolveTicket", Customer360_V1_ResolveTicketRequest.self) { try await $0.resolveTicket($1, metadata: $2) }
-        route("RecordResponse", Customer360_V1_RecordResponseRequest.self) { try await $0.recordResponse($1, metadata: $2) }
-        route("CreateSuccessPlan", Customer360_V1_CreateSuccessPlanRequest.self) { try await $0.createSuccessPlan($1, metadata: $2) }
-        route("UpdateSuccessPlan", Customer360_V1_UpdateSuccessPlanRequest.self) { try await $0.updateSuccessPlan($1, metadata: $2) }
+        route("ReplyToTicket", Customer360_V1_ReplyToTicketRequest.self) {
+            try await $0.replyToTicket($1, metadata: $2)
+        }
+        route("ResolveTicket", Customer360_V1_ResolveTicketRequest.self) {
+            try await $0.resolveTicket($1, metadata: $2)
+        }
+        route("RecordResponse", Customer360_V1_RecordResponseRequest.self) {
+            try await $0.recordResponse($1, metadata: $2)
+        }
+        route("CreateSuccessPlan", Customer360_V1_CreateSuccessPlanRequest.self) {
+            try await $0.createSuccessPlan($1, metadata: $2)
+        }
+        route("UpdateSuccessPlan", Customer360_V1_UpdateSuccessPlanRequest.self) {
+            try await $0.updateSuccessPlan($1, metadata: $2)
+        }
         route("AddGoal", Customer360_V1_AddGoalRequest.self) { try await $0.addGoal($1, metadata: $2) }
-        route("RecordGoalProgress", Customer360_V1_RecordGoalProgressRequest.self) { try await $0.recordGoalProgress($1, metadata: $2) }
-        route("AcknowledgeAlert", Customer360_V1_AcknowledgeAlertRequest.self) { try await $0.acknowledgeAlert($1, metadata: $2) }
+        route("RecordGoalProgress", Customer360_V1_RecordGoalProgressRequest.self) {
+            try await $0.recordGoalProgress($1, metadata: $2)
+        }
+        route("AcknowledgeAlert", Customer360_V1_AcknowledgeAlertRequest.self) {
+            try await $0.acknowledgeAlert($1, metadata: $2)
+        }
         route("CompleteTask", Customer360_V1_CompleteTaskRequest.self) { try await $0.completeTask($1, metadata: $2) }
         route("CreateApiKey", Customer360_V1_CreateApiKeyRequest.self) { try await $0.createApiKey($1, metadata: $2) }
         route("ListApiKeys", Customer360_V1_ListApiKeysRequest.self) { try await $0.listApiKeys($1, metadata: $2) }
@@ -93,10 +119,12 @@ public struct JSONAPI: Sendable {
         do {
             return body.readableBytes == 0
                 ? Request()
-                : try Request(jsonUTF8Bytes: body.getBytes(at: body.readerIndex, length: body.readableBytes) ?? [],
-                              options: decoding)
+                : try Request(
+                    jsonUTF8Bytes: body.getBytes(at: body.readerIndex, length: body.readableBytes) ?? [],
+                    options: decoding)
         } catch {
-            throw RPCError(code: .invalidArgument, message: "the body is not a JSON \(Request.protoMessageName): \(error)")
+            throw RPCError(
+                code: .invalidArgument, message: "the body is not a JSON \(Request.protoMessageName): \(error)")
         }
     }
 

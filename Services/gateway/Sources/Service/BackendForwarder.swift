@@ -24,9 +24,11 @@ public struct BackendForwarder: RegistrableRPCService {
     private let deadline: Duration
     private let now: @Sendable () -> Date
 
-    public init(peers: Peers, store: GatewayStore, catalog: ContractCatalog = .current,
-                policies: AccessPolicies = .current, redactor: PersonalDataRedactor = .current,
-                now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        peers: Peers, store: GatewayStore, catalog: ContractCatalog = .current,
+        policies: AccessPolicies = .current, redactor: PersonalDataRedactor = .current,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.backends = peers.connections
         self.catalog = catalog
         self.policies = policies
@@ -46,14 +48,16 @@ public struct BackendForwarder: RegistrableRPCService {
     public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         for method in forwardedMethods {
             guard let backend = backends[method.service],
-                  let policy = policies.policy(for: method.fullyQualifiedMethod) else { continue }
+                let policy = policies.policy(for: method.fullyQualifiedMethod)
+            else { continue }
             let descriptor = MethodDescriptor(fullyQualifiedService: method.service, method: method.name)
             let customerField = catalog.messages[method.inputType]?.field
                 .first { $0.name == "customer_id" && $0.type == .string }?.number
             router.registerHandler(forMethod: descriptor, deserializer: RawMessage(), serializer: RawMessage()) {
                 request, context in
-                try await forward(request, context: context, method: method, descriptor: descriptor, policy: policy,
-                                  customerField: customerField, to: backend)
+                try await forward(
+                    request, context: context, method: method, descriptor: descriptor, policy: policy,
+                    customerField: customerField, to: backend)
             }
         }
     }
@@ -98,7 +102,8 @@ public struct BackendForwarder: RegistrableRPCService {
             }
             if let first = received.first { subject.observe(first) }
             let messages = received
-            upstream = StreamingClientRequest(of: [UInt8].self) { writer in try await writer.write(contentsOf: messages) }
+            upstream = StreamingClientRequest(of: [UInt8].self) { writer in try await writer.write(contentsOf: messages)
+            }
         }
         let outputType = method.outputType
         return StreamingServerResponse(of: [UInt8].self) { writer in
@@ -125,7 +130,9 @@ public struct BackendForwarder: RegistrableRPCService {
             } catch {
                 outcome = .failure(refusal.recorded ?? error)
             }
-            if policy.audited { try await audit(method, context: context, subject: subject.customerID, outcome: outcome) }
+            if policy.audited {
+                try await audit(method, context: context, subject: subject.customerID, outcome: outcome)
+            }
             try outcome.get()
             return [:]
         }
@@ -137,10 +144,12 @@ public struct BackendForwarder: RegistrableRPCService {
         _ message: [UInt8], against policy: AccessPolicies.Policy, method: ContractCatalog.Method
     ) throws(RPCError) {
         guard message.count > policy.maxRequestBytes else { return }
-        throw RPCError(code: .resourceExhausted, message: """
-            \(method.fullyQualifiedMethod) takes request messages of at most \(policy.maxRequestBytes) bytes; \
-            this one has \(message.count)
-            """)
+        throw RPCError(
+            code: .resourceExhausted,
+            message: """
+                \(method.fullyQualifiedMethod) takes request messages of at most \(policy.maxRequestBytes) bytes; \
+                this one has \(message.count)
+                """)
     }
 
     /// One audit record for a forwarded call.
@@ -148,18 +157,20 @@ public struct BackendForwarder: RegistrableRPCService {
         _ method: ContractCatalog.Method, context: ServerContext, subject: String, outcome: Result<Void, any Error>
     ) async throws {
         guard let caller = Caller.current else { return }
-        let code: String = switch outcome {
-        case .success: "OK"
-        case .failure(let error as RPCError): error.code.canonicalName
-        case .failure(let error as any RPCErrorConvertible): RPCError(error).code.canonicalName
-        case .failure(is ProtobufWire.Malformed): RPCError.Code.internalError.canonicalName
-        case .failure: RPCError.Code.unknown.canonicalName
-        }
-        try await store.append(AuditRecord(
-            id: EntityID.generate(), occurredAt: now(), actorKeyID: caller.key.id, actorRole: caller.key.role,
-            action: Self.action(of: method, policy: policies.policy(for: method.fullyQualifiedMethod)),
-            method: caller.httpRoute ?? "/" + method.fullyQualifiedMethod, customerID: subject, statusCode: code,
-            requestID: RequestContext.current?.requestID ?? "", clientAddress: caller.clientAddress))
+        let code: String =
+            switch outcome {
+            case .success: "OK"
+            case .failure(let error as RPCError): error.code.canonicalName
+            case .failure(let error as any RPCErrorConvertible): RPCError(error).code.canonicalName
+            case .failure(is ProtobufWire.Malformed): RPCError.Code.internalError.canonicalName
+            case .failure: RPCError.Code.unknown.canonicalName
+            }
+        try await store.append(
+            AuditRecord(
+                id: EntityID.generate(), occurredAt: now(), actorKeyID: caller.key.id, actorRole: caller.key.role,
+                action: Self.action(of: method, policy: policies.policy(for: method.fullyQualifiedMethod)),
+                method: caller.httpRoute ?? "/" + method.fullyQualifiedMethod, customerID: subject, statusCode: code,
+                requestID: RequestContext.current?.requestID ?? "", clientAddress: caller.clientAddress))
     }
 
     /// What the audit log calls a forwarded call: exports and erasures by name, otherwise by the least role (agents
@@ -177,7 +188,8 @@ public struct BackendForwarder: RegistrableRPCService {
     /// The client's own deadline (`grpc-timeout`: up to 8 digits and a unit), so the owner stops when it would.
     static func timeout(in metadata: Metadata) -> Duration? {
         guard let value = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }), value.count >= 2,
-              let amount = Int64(value.dropLast()), amount >= 0, value.count <= 9 else { return nil }
+            let amount = Int64(value.dropLast()), amount >= 0, value.count <= 9
+        else { return nil }
         switch value.last {
         case "H": return .seconds(amount * 3_600)
         case "M": return .seconds(amount * 60)

@@ -11,15 +11,19 @@ public enum BootstrapKey {
     public static func ensure(store: GatewayStore, dataDirectory: String, now: Date = Date()) async throws -> String? {
         guard try await !store.hasActiveAdmin(at: now) else { return nil }
         let secret = ApiKeySecret.generate()
-        let key = ApiKey(id: EntityID.generate(), name: "bootstrap admin", role: .admin,
-                         secretPrefix: ApiKeySecret.prefix(secret), createdAt: now, createdBy: "", expiresAt: nil)
+        let key = ApiKey(
+            id: EntityID.generate(), name: "bootstrap admin", role: .admin,
+            secretPrefix: ApiKeySecret.prefix(secret), createdAt: now, createdBy: "", expiresAt: nil)
         let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent(fileName).path
         // Created with mode 0600 from the start, and never over an existing file.
         let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
         guard descriptor >= 0 else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [
-                NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot create \(path) (\(String(cString: strerror(errno))))",
-            ])
+            throw CocoaError(
+                .fileWriteNoPermission,
+                userInfo: [
+                    NSFilePathErrorKey: path,
+                    NSLocalizedDescriptionKey: "cannot create \(path) (\(String(cString: strerror(errno))))",
+                ])
         }
         let bytes = Array((secret + "\n").utf8)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }

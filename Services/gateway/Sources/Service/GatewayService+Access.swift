@@ -16,17 +16,22 @@ extension GatewayService {
         var expiresAt: Date?
         if request.hasExpiresAt {
             expiresAt = try Validate.timestamp(request.expiresAt, field: "expires_at")
-            guard let expiry = expiresAt, expiry > now() else { throw InvalidArgument("expires_at", "must be in the future") }
+            guard let expiry = expiresAt, expiry > now() else {
+                throw InvalidArgument("expires_at", "must be in the future")
+            }
         }
         return try await audited(.admin, customer: "", context: context) {
             let secret = ApiKeySecret.generate()
-            let key = ApiKey(id: EntityID.generate(), name: name, role: role, secretPrefix: ApiKeySecret.prefix(secret),
-                             createdAt: now(), createdBy: Caller.current?.key.id ?? "", expiresAt: expiresAt)
+            let key = ApiKey(
+                id: EntityID.generate(), name: name, role: role, secretPrefix: ApiKeySecret.prefix(secret),
+                createdAt: now(), createdBy: Caller.current?.key.id ?? "", expiresAt: expiresAt)
             try await store.createKey(key, secretHash: ApiKeySecret.hash(secret))
-            return (Customer360_V1_CreateApiKeyResponse.with {
-                $0.apiKey = key.proto
-                $0.secret = secret
-            }, "")
+            return (
+                Customer360_V1_CreateApiKeyResponse.with {
+                    $0.apiKey = key.proto
+                    $0.secret = secret
+                }, ""
+            )
         }
     }
 
@@ -36,8 +41,9 @@ extension GatewayService {
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = request.includeInactive ? "all" : "active"
         let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
-        let page = try await store.keys(includeInactive: request.includeInactive, at: now(), after: token?.position,
-                                        limit: limit)
+        let page = try await store.keys(
+            includeInactive: request.includeInactive, at: now(), after: token?.position,
+            limit: limit)
         return .with {
             $0.apiKeys = page.items.map(\.key.proto)
             $0.page.nextPageToken = page.nextToken(filter: fingerprint) { $0.position }
@@ -59,12 +65,15 @@ extension GatewayService {
         request: Customer360_V1_ListAuditLogRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListAuditLogResponse {
         var filter = AuditFilter()
-        (filter.from, filter.until) = try Validate.window(request.timeRange, isSet: request.hasTimeRange,
-                                                          field: "time_range")
+        (filter.from, filter.until) = try Validate.window(
+            request.timeRange, isSet: request.hasTimeRange,
+            field: "time_range")
         filter.actorKeyID = try Validate.text(request.actorKeyID, field: "actor_key_id", maxLength: 64)
         filter.customerID = try Validate.text(request.customerID, field: "customer_id", maxLength: 64)
         for (index, value) in request.actions.enumerated() {
-            guard let action = AuditAction(proto: value) else { throw InvalidArgument("actions[\(index)]", "is not an audit action") }
+            guard let action = AuditAction(proto: value) else {
+                throw InvalidArgument("actions[\(index)]", "is not an audit action")
+            }
             filter.actions.insert(action)
         }
         let limit = try Validate.pageSize(request.page.pageSize)
@@ -72,10 +81,12 @@ extension GatewayService {
         // Reading the audit log is itself audited: who looked, at whose records.
         return try await audited(.admin, customer: filter.customerID, context: context) {
             let page = try await store.audit(filter: filter, after: token?.position, limit: limit)
-            return (Customer360_V1_ListAuditLogResponse.with {
-                $0.records = page.items.map(\.record.proto)
-                $0.page.nextPageToken = page.nextToken(filter: filter.fingerprint) { $0.position }
-            }, filter.customerID)
+            return (
+                Customer360_V1_ListAuditLogResponse.with {
+                    $0.records = page.items.map(\.record.proto)
+                    $0.page.nextPageToken = page.nextToken(filter: filter.fingerprint) { $0.position }
+                }, filter.customerID
+            )
         }
     }
 }
@@ -88,13 +99,15 @@ extension GatewayService {
     ) async throws -> Customer360_V1_VerifyAuditLogResponse {
         try await audited(.admin, customer: "", context: context) {
             let report = try await store.verifyAuditChain()
-            return (Customer360_V1_VerifyAuditLogResponse.with {
-                $0.intact = report.intact
-                $0.recordsChecked = report.recordsChecked
-                $0.headHash = report.headHash
-                $0.firstBrokenAuditID = report.firstBroken?.auditID ?? ""
-                $0.problem = report.firstBroken?.problem ?? ""
-            }, "")
+            return (
+                Customer360_V1_VerifyAuditLogResponse.with {
+                    $0.intact = report.intact
+                    $0.recordsChecked = report.recordsChecked
+                    $0.headHash = report.headHash
+                    $0.firstBrokenAuditID = report.firstBroken?.auditID ?? ""
+                    $0.problem = report.firstBroken?.problem ?? ""
+                }, ""
+            )
         }
     }
 }

@@ -10,10 +10,13 @@ extension GatewayService {
     public func getKpiDashboard(
         request: Customer360_V1_GetKpiDashboardRequest, context: ServerContext
     ) async throws -> Customer360_V1_KpiDashboard {
-        let window = request.hasWindow ? request.window : .with {
-            $0.start = Google_Protobuf_Timestamp(date: now().addingTimeInterval(-30 * 86_400))
-            $0.end = Google_Protobuf_Timestamp(date: now())
-        }
+        let window =
+            request.hasWindow
+            ? request.window
+            : .with {
+                $0.start = Google_Protobuf_Timestamp(date: now().addingTimeInterval(-30 * 86_400))
+                $0.end = Google_Protobuf_Timestamp(date: now())
+            }
         // Checked here, not only by the services: a window they refuse would otherwise come back as an OK dashboard
         // with every windowed section missing.
         _ = try Validate.window(window, field: "window")
@@ -60,7 +63,8 @@ extension GatewayService {
                     $0.amountMinor = rfm.predictiveClvSum.amountMinor / rfm.customersWithPurchases
                     $0.currencyCode = rfm.predictiveClvSum.currencyCode
                 }
-                dashboard.repeatPurchaseRate = Double(rfm.customersWithRepeatPurchases) / Double(rfm.customersWithPurchases)
+                dashboard.repeatPurchaseRate =
+                    Double(rfm.customersWithRepeatPurchases) / Double(rfm.customersWithPurchases)
             }
         }
         let (tally, churnStatus) = await churn
@@ -70,7 +74,8 @@ extension GatewayService {
             dashboard.churnReasons = tally.categories
             // The rate needs the customer base too (commerce section).
             if rfm != nil, dashboard.customers + tally.churnedCustomers > 0 {
-                dashboard.churnRatePercent = Double(tally.churnedCustomers)
+                dashboard.churnRatePercent =
+                    Double(tally.churnedCustomers)
                     / Double(dashboard.customers + tally.churnedCustomers) * 100
             }
         }

@@ -28,42 +28,55 @@ extension GatewayService {
                 // An unknown or erased customer is refused before anything is streamed.
                 let profileCustomer: Customer360_V1_Customer?
                 do {
-                    profileCustomer = try await peers.profile.getCustomer(.with { $0.customerID = customerID }, options: options)
+                    profileCustomer = try await peers.profile.getCustomer(
+                        .with { $0.customerID = customerID }, options: options)
                 } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
                     throw RPCError(code: .notFound, message: error.message)
                 } catch {
                     profileCustomer = nil
                 }
-                try await document.send("gateway", "{\"customer_id\":\(Self.quoted(customerID)),\"exported_at\":\(Self.quoted(now().formatted(.iso8601)))")
+                try await document.send(
+                    "gateway",
+                    "{\"customer_id\":\(Self.quoted(customerID)),\"exported_at\":\(Self.quoted(now().formatted(.iso8601)))"
+                )
 
                 var withdrawn = Set<Customer360_V1_Channel>()
                 do {
-                    guard let customer = profileCustomer else { throw RPCError(code: .unavailable, message: ServiceIdentity.profile.name) }
-                    let consents = try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
-                    withdrawn = Set(consents.consents.filter { $0.purpose == .marketing && $0.status == .withdrawn }.map(\.channel))
+                    guard let customer = profileCustomer else {
+                        throw RPCError(code: .unavailable, message: ServiceIdentity.profile.name)
+                    }
+                    let consents = try await peers.profile.getConsents(
+                        .with { $0.customerID = customerID }, options: options)
+                    withdrawn = Set(
+                        consents.consents.filter { $0.purpose == .marketing && $0.status == .withdrawn }.map(\.channel))
                     var history: [String] = []
                     var token = ""
                     repeat {
-                        let page = try await peers.profile.listConsentHistory(.with {
-                            $0.customerID = customerID
-                            $0.page.pageToken = token
-                            $0.page.pageSize = 500
-                        }, options: options)
+                        let page = try await peers.profile.listConsentHistory(
+                            .with {
+                                $0.customerID = customerID
+                                $0.page.pageToken = token
+                                $0.page.pageSize = 500
+                            }, options: options)
                         history += try page.decisions.map { try $0.jsonString() }
                         token = page.page.nextPageToken
                     } while !token.isEmpty
                     var loyalty: [String] = []
                     token = ""
                     repeat {
-                        let page = try await peers.profile.listLoyaltyHistory(.with {
-                            $0.customerID = customerID
-                            $0.page.pageToken = token
-                            $0.page.pageSize = 500
-                        }, options: options)
+                        let page = try await peers.profile.listLoyaltyHistory(
+                            .with {
+                                $0.customerID = customerID
+                                $0.page.pageToken = token
+                                $0.page.pageSize = 500
+                            }, options: options)
                         loyalty += try page.transactions.map { try $0.jsonString() }
                         token = page.page.nextPageToken
                     } while !token.isEmpty
-                    try await document.send("profile", ",\"profile\":{\"customer\":\(try customer.jsonString()),\"consents\":\(try consents.jsonString()),\"consent_history\":[\(history.joined(separator: ","))],\"loyalty_history\":[\(loyalty.joined(separator: ","))]}")
+                    try await document.send(
+                        "profile",
+                        ",\"profile\":{\"customer\":\(try customer.jsonString()),\"consents\":\(try consents.jsonString()),\"consent_history\":[\(history.joined(separator: ","))],\"loyalty_history\":[\(loyalty.joined(separator: ","))]}"
+                    )
                 } catch {
                     missing.append("profile")
                 }
@@ -72,12 +85,16 @@ extension GatewayService {
                 var withheld = 0
                 do {
                     try await document.send("interaction", ",\"interaction\":[")
-                    withheld = try await peers.interaction.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) { stream in
+                    withheld = try await peers.interaction.exportCustomerData(
+                        .with { $0.customerID = customerID }, options: streaming
+                    ) { stream in
                         var withheld = 0
                         var separator = ""
                         for try await var chunk in stream.messages {
                             let before = chunk.touchpoints.count
-                            chunk.touchpoints.removeAll { Self.isMarketing($0) && withdrawnMarketing.contains($0.channel) }
+                            chunk.touchpoints.removeAll {
+                                Self.isMarketing($0) && withdrawnMarketing.contains($0.channel)
+                            }
                             withheld += before - chunk.touchpoints.count
                             try await document.send("interaction", separator + (try chunk.jsonString()))
                             separator = ","
@@ -88,24 +105,48 @@ extension GatewayService {
                     missing.append("interaction")
                 }
                 try await document.send("interaction", "]")
-                if !(try await document.section("feedback", { body in
-                    try await peers.feedback.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) {
-                        try await body($0.messages)
-                    }
-                })) { missing.append("feedback") }
-                if !(try await document.section("success", { body in
-                    try await peers.success.exportCustomerData(.with { $0.customerID = customerID }, options: streaming) {
-                        try await body($0.messages)
-                    }
-                })) { missing.append("success") }
-                if !(try await document.section("outreach", { body in
-                    guard let connection = peers.outreach else { throw RPCError(code: .unavailable, message: "not configured") }
-                    try await Customer360_V1_OutreachService.Client(wrapping: connection).exportCustomerData(
-                        .with { $0.customerID = customerID }, options: streaming) { try await body($0.messages) }
-                })) { missing.append("outreach") }
+                if !(try await document.section(
+                    "feedback",
+                    { body in
+                        try await peers.feedback.exportCustomerData(
+                            .with { $0.customerID = customerID }, options: streaming
+                        ) {
+                            try await body($0.messages)
+                        }
+                    }))
+                {
+                    missing.append("feedback")
+                }
+                if !(try await document.section(
+                    "success",
+                    { body in
+                        try await peers.success.exportCustomerData(
+                            .with { $0.customerID = customerID }, options: streaming
+                        ) {
+                            try await body($0.messages)
+                        }
+                    }))
+                {
+                    missing.append("success")
+                }
+                if !(try await document.section(
+                    "outreach",
+                    { body in
+                        guard let connection = peers.outreach else {
+                            throw RPCError(code: .unavailable, message: "not configured")
+                        }
+                        try await Customer360_V1_OutreachService.Client(wrapping: connection).exportCustomerData(
+                            .with { $0.customerID = customerID }, options: streaming
+                        ) { try await body($0.messages) }
+                    }))
+                {
+                    missing.append("outreach")
+                }
                 let missingJSON = missing.map(Self.quoted).joined(separator: ",")
-                try await document.send("gateway", ",\"withheld\":{\"marketing_touchpoints_without_consent\":\(withheld)},\"missing\":[\(missingJSON)]}",
-                                        last: true, missing: missing)
+                try await document.send(
+                    "gateway",
+                    ",\"withheld\":{\"marketing_touchpoints_without_consent\":\(withheld)},\"missing\":[\(missingJSON)]}",
+                    last: true, missing: missing)
                 return ((), customerID)
             }
         }
@@ -121,30 +162,36 @@ extension GatewayService {
         let options = peers.options
         return try await audited(.erase, customer: customerID, context: context, note: reason) {
             async let interaction = Self.erasure("interaction") {
-                let answer = try await peers.interaction.eraseCustomerData(.with { $0.customerID = customerID }, options: options)
+                let answer = try await peers.interaction.eraseCustomerData(
+                    .with { $0.customerID = customerID }, options: options)
                 return answer.touchpointsErased + answer.ticketsErased
             }
             async let feedback = Self.erasure("feedback") {
-                let answer = try await peers.feedback.eraseCustomerData(.with { $0.customerID = customerID }, options: options)
+                let answer = try await peers.feedback.eraseCustomerData(
+                    .with { $0.customerID = customerID }, options: options)
                 return answer.responsesErased + answer.votesErased + answer.churnReasonsErased
             }
             async let success = Self.erasure("success") {
-                let answer = try await peers.success.eraseCustomerData(.with { $0.customerID = customerID }, options: options)
+                let answer = try await peers.success.eraseCustomerData(
+                    .with { $0.customerID = customerID }, options: options)
                 return answer.plansErased + answer.healthScoresErased + answer.alertsErased + answer.tasksErased
             }
             var results = [await interaction, await feedback, await success]
             if results.allSatisfy({ $0.outcome != .failed }) {
-                results.insert(await Self.erasure("profile") {
-                    let answer = try await peers.profile.eraseCustomer(.with { $0.customerID = customerID }, options: options)
-                    return answer.erasedNow ? 1 : 0
-                }, at: 0)
+                results.insert(
+                    await Self.erasure("profile") {
+                        let answer = try await peers.profile.eraseCustomer(
+                            .with { $0.customerID = customerID }, options: options)
+                        return answer.erasedNow ? 1 : 0
+                    }, at: 0)
             } else {
-                results.insert(.with {
-                    $0.service = "profile"
-                    $0.outcome = .failed
-                    $0.errorCode = "FAILED_PRECONDITION"
-                    $0.errorMessage = "not erased yet: the other services must be erased first; retry EraseCustomer"
-                }, at: 0)
+                results.insert(
+                    .with {
+                        $0.service = "profile"
+                        $0.outcome = .failed
+                        $0.errorCode = "FAILED_PRECONDITION"
+                        $0.errorMessage = "not erased yet: the other services must be erased first; retry EraseCustomer"
+                    }, at: 0)
             }
             let answer = Customer360_V1_PrivacyEraseResponse.with {
                 $0.customerID = customerID
@@ -206,7 +253,8 @@ final class ExportDocument: Sendable {
     /// - Throws: When the document cannot be written (the client went away).
     func section<Chunk: SwiftProtobuf.Message>(
         _ service: String,
-        _ export: (_ body: @escaping @Sendable (RPCAsyncSequence<Chunk, any Error>) async throws -> Void) async throws -> Void
+        _ export: (_ body: @escaping @Sendable (RPCAsyncSequence<Chunk, any Error>) async throws -> Void) async throws
+            -> Void
     ) async throws -> Bool {
         try await send(service, ",\"\(service)\":[")
         var complete = true
@@ -230,12 +278,13 @@ final class ExportDocument: Sendable {
             defer { value += 1 }
             return value
         }
-        try await response.write(.with {
-            $0.sequence = number
-            $0.service = service
-            $0.json = json
-            $0.last = last
-            $0.missingServices = missing
-        })
+        try await response.write(
+            .with {
+                $0.sequence = number
+                $0.service = service
+                $0.json = json
+                $0.last = last
+                $0.missingServices = missing
+            })
     }
 }

@@ -20,7 +20,9 @@ extension GatewayService {
     ) async throws -> Customer360_V1_ListTimelineResponse {
         try await audited(.read, customer: request.customerID, context: context) {
             var page = try await peers.interaction.listTimeline(request, options: peers.options)
-            if !showsPersonalData { for index in page.touchpoints.indices { Redaction.redact(&page.touchpoints[index]) } }
+            if !showsPersonalData {
+                for index in page.touchpoints.indices { Redaction.redact(&page.touchpoints[index]) }
+            }
             return (page, request.customerID)
         }
     }
@@ -79,7 +81,9 @@ extension GatewayService {
     public func updateCustomer(
         request: Customer360_V1_UpdateCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_Customer {
-        try await write(request.customerID, context) { try await $0.profile.updateCustomer(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.profile.updateCustomer(request, options: $0.options)
+        }
     }
 
     public func setConsent(
@@ -111,37 +115,49 @@ extension GatewayService {
     public func openTicket(
         request: Customer360_V1_OpenTicketRequest, context: ServerContext
     ) async throws -> Customer360_V1_Ticket {
-        try await write(request.customerID, context) { try await $0.interaction.openTicket(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.interaction.openTicket(request, options: $0.options)
+        }
     }
 
     public func replyToTicket(
         request: Customer360_V1_ReplyToTicketRequest, context: ServerContext
     ) async throws -> Customer360_V1_Ticket {
-        try await write(request.customerID, context) { try await $0.interaction.replyToTicket(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.interaction.replyToTicket(request, options: $0.options)
+        }
     }
 
     public func resolveTicket(
         request: Customer360_V1_ResolveTicketRequest, context: ServerContext
     ) async throws -> Customer360_V1_Ticket {
-        try await write(request.customerID, context) { try await $0.interaction.resolveTicket(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.interaction.resolveTicket(request, options: $0.options)
+        }
     }
 
     public func recordResponse(
         request: Customer360_V1_RecordResponseRequest, context: ServerContext
     ) async throws -> Customer360_V1_RecordResponseResponse {
-        try await write(request.customerID, context) { try await $0.feedback.recordResponse(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.feedback.recordResponse(request, options: $0.options)
+        }
     }
 
     public func createSuccessPlan(
         request: Customer360_V1_CreateSuccessPlanRequest, context: ServerContext
     ) async throws -> Customer360_V1_SuccessPlan {
-        try await write(request.customerID, context) { try await $0.success.createSuccessPlan(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.success.createSuccessPlan(request, options: $0.options)
+        }
     }
 
     public func updateSuccessPlan(
         request: Customer360_V1_UpdateSuccessPlanRequest, context: ServerContext
     ) async throws -> Customer360_V1_SuccessPlan {
-        try await write(request.customerID, context) { try await $0.success.updateSuccessPlan(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.success.updateSuccessPlan(request, options: $0.options)
+        }
     }
 
     public func addGoal(
@@ -153,13 +169,17 @@ extension GatewayService {
     public func recordGoalProgress(
         request: Customer360_V1_RecordGoalProgressRequest, context: ServerContext
     ) async throws -> Customer360_V1_SuccessGoal {
-        try await write(request.customerID, context) { try await $0.success.recordGoalProgress(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.success.recordGoalProgress(request, options: $0.options)
+        }
     }
 
     public func acknowledgeAlert(
         request: Customer360_V1_AcknowledgeAlertRequest, context: ServerContext
     ) async throws -> Customer360_V1_Alert {
-        try await write(request.customerID, context) { try await $0.success.acknowledgeAlert(request, options: $0.options) }
+        try await write(request.customerID, context) {
+            try await $0.success.acknowledgeAlert(request, options: $0.options)
+        }
     }
 
     public func completeTask(

@@ -110,7 +110,8 @@ struct Customer360Watch: Sendable {
     let logger: Logger
 
     /// Assembles the first view inside the audit of the read: `audit` runs its argument and answers its view.
-    typealias Audit = @Sendable (_ assemble: () async throws -> Customer360_V1_Customer360View) async throws
+    typealias Audit =
+        @Sendable (_ assemble: () async throws -> Customer360_V1_Customer360View) async throws
         -> Customer360_V1_Customer360View
 
     /// Follows the customer until the task is cancelled (the client went away, the gateway drains) or the customer
@@ -133,9 +134,11 @@ struct Customer360Watch: Sendable {
             }
             audit = nil
             moves += 1
-            logger.info("watched customer moved to its survivor", metadata: [
-                "customer_id": "\(customerID)", "survivor_id": "\(move.customerID)",
-            ])
+            logger.info(
+                "watched customer moved to its survivor",
+                metadata: [
+                    "customer_id": "\(customerID)", "survivor_id": "\(move.customerID)",
+                ])
             customerID = move.customerID
         }
     }
@@ -200,9 +203,11 @@ struct Customer360Watch: Sendable {
             do {
                 view = try await self.view(of: customerID, sections: pending.sections)
             } catch let error as RPCError where error.code == .notFound {
-                throw RPCError(code: .notFound, message: """
-                    customer \(customerID) no longer exists: it was deleted or erased while watched (\(error.message))
-                    """)
+                throw RPCError(
+                    code: .notFound,
+                    message: """
+                        customer \(customerID) no longer exists: it was deleted or erased while watched (\(error.message))
+                        """)
             }
             // The merge event was missed (profile's feed was down): the view names the survivor.
             if view.customerID != customerID, !view.customerID.isEmpty { return Move(customerID: view.customerID) }
@@ -229,7 +234,8 @@ struct Customer360Watch: Sendable {
     }
 
     private func update(_ view: Customer360_V1_Customer360View, sections: Set<Section>, cause: String)
-        -> Customer360_V1_Customer360Update {
+        -> Customer360_V1_Customer360Update
+    {
         .with {
             $0.view = view
             $0.sections = Section.allCases.filter(sections.contains).map(\.rawValue)
@@ -288,18 +294,22 @@ struct Customer360Watch: Sendable {
                 // The feed never ends by itself; the peer ended it (e.g. draining): open it again.
             } catch let error as RPCError where error.code == .outOfRange {
                 // Our position fell out of the feed's retention (or the feed was restored from an older backup).
-                logger.notice("change feed position out of range; starting over at the head", metadata: [
-                    "source": "\(source.identity.name)", "customer_id": "\(customerID)",
-                ])
+                logger.notice(
+                    "change feed position out of range; starting over at the head",
+                    metadata: [
+                        "source": "\(source.identity.name)", "customer_id": "\(customerID)",
+                    ])
                 state.position = nil
                 state.refresh = true
-            } catch where Task.isCancelled {
+            } catch  where Task.isCancelled {
                 return
             } catch {
-                logger.info("change feed interrupted; its sections wait for it", metadata: [
-                    "source": "\(source.identity.name)", "customer_id": "\(customerID)", "error": "\(error)",
-                    "retry_in": "\(backoff)",
-                ])
+                logger.info(
+                    "change feed interrupted; its sections wait for it",
+                    metadata: [
+                        "source": "\(source.identity.name)", "customer_id": "\(customerID)", "error": "\(error)",
+                        "retry_in": "\(backoff)",
+                    ])
             }
             if state.reached() {
                 // Failed before naming its head: the first view goes ahead without this feed and is refreshed once
@@ -439,7 +449,8 @@ final class WatchInbox: Sendable {
     /// Marks what `event`, from `source`'s feed, changed.
     func post(_ event: Customer360_V1_ChangeEvent, from source: Customer360Watch.Source) {
         if source == .profile, event.kind == .customerMerged, event.customerID == customerID,
-           !event.relatedCustomerID.isEmpty {
+            !event.relatedCustomerID.isEmpty
+        {
             merged(into: event.relatedCustomerID)
         } else {
             post(source.sections, cause: Customer360Watch.name(of: event.kind))

@@ -16,8 +16,10 @@ public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtoco
     let authenticator: Authenticator
     let now: @Sendable () -> Date
 
-    public init(store: GatewayStore, peers: Peers, authenticator: Authenticator,
-                now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: GatewayStore, peers: Peers, authenticator: Authenticator,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.peers = peers
         self.authenticator = authenticator
@@ -32,13 +34,15 @@ public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtoco
         }
         let wanted = try Customer360Section.parse(request.sections, field: "sections")
         let assembler = Customer360Assembler(peers: peers)
-        let requested: String = switch request.lookup {
-        case .customerID(let id): id
-        default: ""
-        }
+        let requested: String =
+            switch request.lookup {
+            case .customerID(let id): id
+            default: ""
+            }
         return try await audited(.read, customer: requested, context: context) {
-            var view = try await assembler.view(for: request, wanted: wanted,
-                                                timelineLimit: request.timelineLimit == 0 ? 20 : Int(request.timelineLimit))
+            var view = try await assembler.view(
+                for: request, wanted: wanted,
+                timelineLimit: request.timelineLimit == 0 ? 20 : Int(request.timelineLimit))
             if !(Caller.current?.key.role.seesPersonalData ?? false) { Redaction.redact(&view) }
             return (view, view.customerID)
         }

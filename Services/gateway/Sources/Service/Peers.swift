@@ -21,8 +21,10 @@ public struct Peers: Sendable {
     /// The connection to each backend, by the fully qualified name of the service it serves (for forwarding).
     let connections: [String: GRPCClient<Transport>]
 
-    public init(profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
-                success: GRPCClient<Transport>, outreach: GRPCClient<Transport>? = nil, deadline: Duration) {
+    public init(
+        profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
+        success: GRPCClient<Transport>, outreach: GRPCClient<Transport>? = nil, deadline: Duration
+    ) {
         self.profile = .init(wrapping: profile)
         self.interaction = .init(wrapping: interaction)
         self.feedback = .init(wrapping: feedback)

@@ -6,11 +6,15 @@ extension GatewayStore {
     /// Stores a key under the hash of its secret.
     public func createKey(_ key: ApiKey, secretHash: String) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO api_key (keyId, name, role, secretHash, secretPrefix, createdAt, createdBy, expiresAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [key.id, key.name, key.role.rawValue, secretHash, key.secretPrefix,
-                                 key.createdAt.unixMillis, key.createdBy, key.expiresAt?.unixMillis])
+            try db.execute(
+                sql: """
+                    INSERT INTO api_key (keyId, name, role, secretHash, secretPrefix, createdAt, createdBy, expiresAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    key.id, key.name, key.role.rawValue, secretHash, key.secretPrefix,
+                    key.createdAt.unixMillis, key.createdBy, key.expiresAt?.unixMillis,
+                ])
         }
     }
 
@@ -18,8 +22,9 @@ extension GatewayStore {
     public func key(secretHash: String) async throws -> ApiKey? {
         try await writer.read { db in
             // Every call whose key is not in the authenticator's cache asks this: prepared once per connection.
-            try ApiKeyRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE secretHash = ?"),
-                                      arguments: [secretHash])?.domain()
+            try ApiKeyRecord.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM api_key WHERE secretHash = ?"),
+                arguments: [secretHash])?.domain()
         }
     }
 
@@ -53,19 +58,26 @@ extension GatewayStore {
     /// - Throws: `GatewayError.keyNotFound`, `.lastAdminKey`.
     public func revoke(keyID: String, at now: Date) async throws -> ApiKey {
         try await writer.write { db in
-            guard let key = try ApiKeyRecord.fetchOne(db, sql: "SELECT * FROM api_key WHERE keyId = ?",
-                                                      arguments: [keyID])?.domain()
+            guard
+                let key = try ApiKeyRecord.fetchOne(
+                    db, sql: "SELECT * FROM api_key WHERE keyId = ?",
+                    arguments: [keyID])?.domain()
             else { throw GatewayError.keyNotFound(keyID) }
             guard key.revokedAt == nil else { return key }
             if key.role == .admin, key.isActive(at: now) {
-                let admins = try Int.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM api_key WHERE role = 'admin' AND revokedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)
-                    """, arguments: [now.unixMillis]) ?? 0
+                let admins =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(*) FROM api_key WHERE role = 'admin' AND revokedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)
+                            """, arguments: [now.unixMillis]) ?? 0
                 guard admins > 1 else { throw GatewayError.lastAdminKey(keyID) }
             }
             try db.execute(sql: "UPDATE api_key SET revokedAt = ? WHERE keyId = ?", arguments: [now.unixMillis, keyID])
-            guard let revoked = try ApiKeyRecord.fetchOne(db, sql: "SELECT * FROM api_key WHERE keyId = ?",
-                                                          arguments: [keyID])?.domain()
+            guard
+                let revoked = try ApiKeyRecord.fetchOne(
+                    db, sql: "SELECT * FROM api_key WHERE keyId = ?",
+                    arguments: [keyID])?.domain()
             else { throw GatewayError.keyNotFound(keyID) }
             return revoked
         }
@@ -74,17 +86,20 @@ extension GatewayStore {
     /// Whether any active admin key exists (else the gateway creates a bootstrap key).
     public func hasActiveAdmin(at now: Date) async throws -> Bool {
         try await writer.read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM api_key WHERE role = 'admin' AND revokedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?))
-                """, arguments: [now.unixMillis]) ?? false
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM api_key WHERE role = 'admin' AND revokedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?))
+                    """, arguments: [now.unixMillis]) ?? false
         }
     }
 
     /// Notes that a key was used (at most once a minute per key, to keep reads from writing).
     public func touch(keyID: String, at now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE api_key SET lastUsedAt = ? WHERE keyId = ? AND (lastUsedAt IS NULL OR lastUsedAt < ?)",
-                           arguments: [now.unixMillis, keyID, now.unixMillis - 60_000])
+            try db.execute(
+                sql: "UPDATE api_key SET lastUsedAt = ? WHERE keyId = ? AND (lastUsedAt IS NULL OR lastUsedAt < ?)",
+                arguments: [now.unixMillis, keyID, now.unixMillis - 60_000])
         }
     }
 }
@@ -120,9 +135,10 @@ struct ApiKeyRecord: Codable, FetchableRecord, PersistableRecord {
         guard let known = Role(rawValue: role) else {
             throw GatewayError.storedValue("role '\(role)' is not known to this version")
         }
-        var key = ApiKey(id: keyId, name: name, role: known, secretPrefix: secretPrefix,
-                         createdAt: Date(unixMillis: createdAt), createdBy: createdBy,
-                         expiresAt: expiresAt.map(Date.init(unixMillis:)))
+        var key = ApiKey(
+            id: keyId, name: name, role: known, secretPrefix: secretPrefix,
+            createdAt: Date(unixMillis: createdAt), createdBy: createdBy,
+            expiresAt: expiresAt.map(Date.init(unixMillis:)))
         key.revokedAt = revokedAt.map(Date.init(unixMillis:))
         key.lastUsedAt = lastUsedAt.map(Date.init(unixMillis:))
         return key

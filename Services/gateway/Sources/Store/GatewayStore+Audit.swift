@@ -31,8 +31,10 @@ public struct AuditRecord: Sendable, Equatable {
     public var hash = ""
     public var previousHash = ""
 
-    public init(id: String, occurredAt: Date, actorKeyID: String, actorRole: Role, action: AuditAction, method: String,
-                customerID: String, statusCode: String, requestID: String, clientAddress: String) {
+    public init(
+        id: String, occurredAt: Date, actorKeyID: String, actorRole: Role, action: AuditAction, method: String,
+        customerID: String, statusCode: String, requestID: String, clientAddress: String
+    ) {
         self.id = id
         self.occurredAt = occurredAt
         self.actorKeyID = actorKeyID
@@ -57,8 +59,10 @@ public struct AuditFilter: Sendable, Hashable {
     public init() {}
 
     public var fingerprint: String {
-        [from.map { "\($0.unixMillis)" } ?? "", until.map { "\($0.unixMillis)" } ?? "", actorKeyID, customerID,
-         actions.map(\.rawValue).sorted().joined(separator: ",")].joined(separator: "\u{1F}")
+        [
+            from.map { "\($0.unixMillis)" } ?? "", until.map { "\($0.unixMillis)" } ?? "", actorKeyID, customerID,
+            actions.map(\.rawValue).sorted().joined(separator: ","),
+        ].joined(separator: "\u{1F}")
     }
 }
 
@@ -108,8 +112,10 @@ struct AuditRow: Codable, FetchableRecord, PersistableRecord {
     /// encode alike.
     func contentHash(after previous: String) -> String {
         var bytes: [UInt8] = []
-        for field in [previous, auditId, String(occurredAt), actorKeyId, actorRole, action, method, customerId,
-                      statusCode, requestId, clientAddress, note] {
+        for field in [
+            previous, auditId, String(occurredAt), actorKeyId, actorRole, action, method, customerId,
+            statusCode, requestId, clientAddress, note,
+        ] {
             let utf8 = Array(field.utf8)
             bytes += Array("\(utf8.count):".utf8) + utf8
         }
@@ -144,7 +150,8 @@ public struct AuditChainReport: Sendable, Equatable {
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.recordsChecked == rhs.recordsChecked && lhs.headHash == rhs.headHash
-            && lhs.firstBroken?.auditID == rhs.firstBroken?.auditID && lhs.firstBroken?.problem == rhs.firstBroken?.problem
+            && lhs.firstBroken?.auditID == rhs.firstBroken?.auditID
+            && lhs.firstBroken?.problem == rhs.firstBroken?.problem
     }
 }
 
@@ -168,15 +175,25 @@ extension GatewayStore {
             while let row = try rows.next() {
                 checked += 1
                 if row.previousHash != previous {
-                    return AuditChainReport(recordsChecked: checked, headHash: "", firstBroken: (row.auditId, """
-                        its previous_hash does not match the hash of the record stored before it: a record was \
-                        removed, inserted or reordered there
-                        """))
+                    return AuditChainReport(
+                        recordsChecked: checked, headHash: "",
+                        firstBroken: (
+                            row.auditId,
+                            """
+                            its previous_hash does not match the hash of the record stored before it: a record was \
+                            removed, inserted or reordered there
+                            """
+                        ))
                 }
                 if row.contentHash(after: previous) != row.hash {
-                    return AuditChainReport(recordsChecked: checked, headHash: "", firstBroken: (row.auditId, """
-                        its fields do not match its hash: the record was edited
-                        """))
+                    return AuditChainReport(
+                        recordsChecked: checked, headHash: "",
+                        firstBroken: (
+                            row.auditId,
+                            """
+                            its fields do not match its hash: the record was edited
+                            """
+                        ))
                 }
                 previous = row.hash
             }
@@ -209,7 +226,8 @@ extension GatewayStore {
             }
             sql += " ORDER BY occurredAt DESC, auditId DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try AuditRow.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map { row in
+            return try Page(fetched: try AuditRow.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map {
+                row in
                 let record = try row.record()
                 return (record, ListPosition(key: row.occurredAt, tie: row.auditId))
             }

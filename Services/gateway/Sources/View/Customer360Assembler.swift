@@ -22,8 +22,11 @@ struct Customer360Assembler: Sendable {
         do {
             return try await peers.profile.lookupCustomer(.with { $0.identifier = identifier }, options: peers.options)
         } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
-            throw RPCError(code: .unavailable,
-                           message: "profile-service is unavailable, so the identifier cannot be resolved; retry, or ask by customer_id")
+            throw RPCError(
+                code: .unavailable,
+                message:
+                    "profile-service is unavailable, so the identifier cannot be resolved; retry, or ask by customer_id"
+            )
         }
     }
 
@@ -35,7 +38,8 @@ struct Customer360Assembler: Sendable {
     func view(
         for request: Customer360_V1_GetCustomer360Request, wanted: Set<Customer360Section>, timelineLimit: Int
     ) async throws
-        -> Customer360_V1_Customer360View {
+        -> Customer360_V1_Customer360View
+    {
         let requested: String
         switch request.lookup {
         case .customerID(let id):
@@ -61,7 +65,8 @@ struct Customer360Assembler: Sendable {
 
     /// The profile part of the view put together with the other sections.
     private func combine(
-        _ resolution: Resolution, _ sections: (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus]),
+        _ resolution: Resolution,
+        _ sections: (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus]),
         wanted: Set<Customer360Section>
     ) -> Customer360_V1_Customer360View {
         var view = sections.view
@@ -71,11 +76,12 @@ struct Customer360Assembler: Sendable {
             view.customerID = customer.customerID
             view.profile = customer
             view.resolvedFrom = customer.resolvedFrom
-            statuses.insert(.with {
-                $0.section = Customer360Section.profile.rawValue
-                $0.service = Customer360Section.profile.service.name
-                $0.ok = true
-            }, at: 0)
+            statuses.insert(
+                .with {
+                    $0.section = Customer360Section.profile.rawValue
+                    $0.service = Customer360Section.profile.service.name
+                    $0.ok = true
+                }, at: 0)
         case .profileUnavailable(let id, let status):
             view.customerID = id
             statuses.insert(status, at: 0)
@@ -90,25 +96,33 @@ struct Customer360Assembler: Sendable {
     /// Every section but the profile, asked of the services concurrently under `customerID` (which each service
     /// resolves to the survivor when it was merged away), with a status per section.
     private func sections(of customerID: String, wanted: Set<Customer360Section>, timelineLimit: Int) async
-        -> (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus]) {
+        -> (view: Customer360_V1_Customer360View, statuses: [Customer360_V1_ViewSectionStatus])
+    {
         var view = Customer360_V1_Customer360View()
         var statuses: [Customer360_V1_ViewSectionStatus] = []
         func want(_ section: Customer360Section) -> Bool { wanted.isEmpty || wanted.contains(section) }
         let peers = self.peers
         let options = peers.options
 
-        async let consents = want(.consents) ? SectionCall([.consents]).run {
-            try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
-        } : nil
+        async let consents =
+            want(.consents)
+            ? SectionCall([.consents]).run {
+                try await peers.profile.getConsents(.with { $0.customerID = customerID }, options: options)
+            } : nil
         async let interaction = interactionSections(customerID, wanted: wanted, timelineLimit: timelineLimit)
-        async let scores = want(.feedback) ? SectionCall([.feedback]).run {
-            try await peers.feedback.getCustomerScores(.with {
-                $0.customerID = customerID
-                $0.recentComments = Int32(Self.recentComments)
-            }, options: options)
-        } : nil
+        async let scores =
+            want(.feedback)
+            ? SectionCall([.feedback]).run {
+                try await peers.feedback.getCustomerScores(
+                    .with {
+                        $0.customerID = customerID
+                        $0.recentComments = Int32(Self.recentComments)
+                    }, options: options)
+            } : nil
         let successSections = [Customer360Section.successPlans, .health, .alerts].filter(want)
-        async let success = successSections.isEmpty ? nil
+        async let success =
+            successSections.isEmpty
+            ? nil
             : SectionCall(successSections).run {
                 try await peers.success.getCustomerSuccess(.with { $0.customerID = customerID }, options: options)
             }
@@ -167,18 +181,20 @@ struct Customer360Assembler: Sendable {
         let call = SectionCall(sections)
         guard sections != [.timeline] else {
             return await call.run {
-                let timeline = try await peers.interaction.listTimeline(.with {
-                    $0.customerID = customerID
-                    $0.page.pageSize = Int32(timelineLimit)
-                }, options: peers.options)
+                let timeline = try await peers.interaction.listTimeline(
+                    .with {
+                        $0.customerID = customerID
+                        $0.page.pageSize = Int32(timelineLimit)
+                    }, options: peers.options)
                 return .with { $0.recentTouchpoints = timeline.touchpoints }
             }
         }
         return await call.run {
-            try await peers.interaction.getCustomerStats(.with {
-                $0.customerID = customerID
-                $0.recentTouchpoints = recentTouchpoints
-            }, options: peers.options)
+            try await peers.interaction.getCustomerStats(
+                .with {
+                    $0.customerID = customerID
+                    $0.recentTouchpoints = recentTouchpoints
+                }, options: peers.options)
         }
     }
 }

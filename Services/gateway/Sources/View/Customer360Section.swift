@@ -22,12 +22,15 @@ enum Customer360Section: String, CaseIterable, Sendable {
 
     /// The sections `names` lists (a request's), or INVALID_ARGUMENT naming the first that is not one.
     static func parse(_ names: [String], field: String) throws -> Set<Customer360Section> {
-        try Set(names.enumerated().map { index, name in
-            guard let section = Customer360Section(rawValue: name) else {
-                throw InvalidArgument("\(field)[\(index)]", "'\(name.prefix(32))' is not a section ("
-                    + allCases.map(\.rawValue).joined(separator: ", ") + ")")
-            }
-            return section
-        })
+        try Set(
+            names.enumerated().map { index, name in
+                guard let section = Customer360Section(rawValue: name) else {
+                    throw InvalidArgument(
+                        "\(field)[\(index)]",
+                        "'\(name.prefix(32))' is not a section ("
+                            + allCases.map(\.rawValue).joined(separator: ", ") + ")")
+                }
+                return section
+            })
     }
 }

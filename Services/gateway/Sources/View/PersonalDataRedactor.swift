@@ -37,7 +37,8 @@ public struct PersonalDataRedactor: Sendable {
         var changed = true
         while changed {
             changed = false
-            for (name, fields) in children where !needs.contains(name) && fields.contains(where: { needs.contains($0.1) }) {
+            for (name, fields) in children
+            where !needs.contains(name) && fields.contains(where: { needs.contains($0.1) }) {
                 needs.insert(name)
                 changed = true
             }

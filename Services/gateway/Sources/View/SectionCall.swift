@@ -37,7 +37,8 @@ struct SectionCall {
     }
 
     private func statuses(ok: Bool, code: String, message: String, since started: ContinuousClock.Instant)
-        -> [Customer360_V1_ViewSectionStatus] {
+        -> [Customer360_V1_ViewSectionStatus]
+    {
         let elapsed = ContinuousClock.now - started
         return sections.map { section in
             .with {

@@ -23,7 +23,8 @@ public struct InteractionServiceConfiguration: Sendable {
     public var currency: String
 
     public init(
-        server: ServerConfiguration, keyring: KeyringConfiguration = .init(), changeFeed: ChangeFeedConfiguration = .init(),
+        server: ServerConfiguration, keyring: KeyringConfiguration = .init(),
+        changeFeed: ChangeFeedConfiguration = .init(),
         profileAddress: PeerAddress, currency: String = "USD"
     ) {
         self.server = server
@@ -41,8 +42,10 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try InteractionStore(writer: database, keyring: keyring, currency: configuration.currency)
-    let profile = try PeerConnection(address: configuration.profileAddress, credentials: host.configuration.peerCredentials)
-    host.logger.notice("peer", metadata: ["profile": "\(configuration.profileAddress)", "currency": "\(configuration.currency)"])
+    let profile = try PeerConnection(
+        address: configuration.profileAddress, credentials: host.configuration.peerCredentials)
+    host.logger.notice(
+        "peer", metadata: ["profile": "\(configuration.profileAddress)", "currency": "\(configuration.currency)"])
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
     let readCache = CachedCustomerDirectory(upstream: directory)

@@ -21,7 +21,8 @@ public enum InteractionError: Error, Equatable, Sendable, RPCErrorConvertible {
         switch self {
         case .ticketNotFound(let id): "ticket \(id) does not exist"
         case .ticketExists(let id): "ticket \(id) already exists"
-        case .ticketOfOtherCustomer(let ticket, let customer): "ticket \(ticket) does not belong to customer \(customer)"
+        case .ticketOfOtherCustomer(let ticket, let customer):
+            "ticket \(ticket) does not belong to customer \(customer)"
         case .ticketResolved(let id): "ticket \(id) is resolved; reopen it first"
         case .ticketNotResolved(let id): "ticket \(id) is not resolved, so it cannot be reopened"
         }

@@ -3,11 +3,22 @@ public import Foundation
 
 /// What kind of thing happened at a touchpoint; stored by name.
 public enum TouchpointKind: String, Codable, Sendable, CaseIterable {
-    case pageView = "page_view", message, call, purchase, refund, login, featureUse = "feature_use"
-    case campaignSent = "campaign_sent", campaignOpen = "campaign_open", campaignClick = "campaign_click"
-    case ticketOpened = "ticket_opened", ticketReply = "ticket_reply", ticketResolved = "ticket_resolved"
-    case ticketReopened = "ticket_reopened", selfService = "self_service", signup, cartAdd = "cart_add", visit
-    case surveySent = "survey_sent", other
+    case pageView = "page_view"
+    case message, call, purchase, refund, login
+    case featureUse = "feature_use"
+    case campaignSent = "campaign_sent"
+    case campaignOpen = "campaign_open"
+    case campaignClick = "campaign_click"
+    case ticketOpened = "ticket_opened"
+    case ticketReply = "ticket_reply"
+    case ticketResolved = "ticket_resolved"
+    case ticketReopened = "ticket_reopened"
+    case selfService = "self_service"
+    case signup
+    case cartAdd = "cart_add"
+    case visit
+    case surveySent = "survey_sent"
+    case other
 
     /// Kinds that belong to a support ticket's thread and must name it.
     public var isTicketEvent: Bool {
@@ -62,8 +73,10 @@ public struct Purchase: Hashable, Codable, Sendable {
     public var discountAmount: Money?
     public var items: [PurchaseItem]
 
-    public init(orderID: String, amount: Money, discountCode: String = "", discountAmount: Money? = nil,
-                items: [PurchaseItem] = []) {
+    public init(
+        orderID: String, amount: Money, discountCode: String = "", discountAmount: Money? = nil,
+        items: [PurchaseItem] = []
+    ) {
         self.orderID = orderID
         self.amount = amount
         self.discountCode = discountCode

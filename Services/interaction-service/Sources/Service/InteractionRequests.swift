@@ -25,14 +25,18 @@ enum InteractionRequests {
         guard message.hasOccurredAt else { throw InvalidArgument("\(field).occurred_at", "is required") }
         let occurredAt = try Validate.instant(message.occurredAt, field: "\(field).occurred_at", now: now)
         guard let channel = Channel(proto: message.channel) else {
-            throw InvalidArgument("\(field).channel", "is required (WEB, APP, EMAIL, SMS, PUSH, CHAT, PHONE, SOCIAL or IN_STORE)")
+            throw InvalidArgument(
+                "\(field).channel", "is required (WEB, APP, EMAIL, SMS, PUSH, CHAT, PHONE, SOCIAL or IN_STORE)")
         }
-        guard let kind = TouchpointKind(proto: message.kind) else { throw InvalidArgument("\(field).kind", "is required") }
+        guard let kind = TouchpointKind(proto: message.kind) else {
+            throw InvalidArgument("\(field).kind", "is required")
+        }
         guard let direction = TouchpointDirection(proto: message.direction) else {
             throw InvalidArgument("\(field).direction", "is required (INBOUND or OUTBOUND)")
         }
-        var touchpoint = Touchpoint(eventID: eventID, customerID: customerID, occurredAt: occurredAt, channel: channel,
-                                    kind: kind, direction: direction)
+        var touchpoint = Touchpoint(
+            eventID: eventID, customerID: customerID, occurredAt: occurredAt, channel: channel,
+            kind: kind, direction: direction)
         touchpoint.agentID = try Validate.text(message.agentID, field: "\(field).agent_id", maxLength: 128)
         touchpoint.ticketID = try Validate.text(message.ticketID, field: "\(field).ticket_id", maxLength: 128)
         touchpoint.campaignID = try Validate.text(message.campaignID, field: "\(field).campaign_id", maxLength: 128)
@@ -44,11 +48,14 @@ enum InteractionRequests {
             throw InvalidArgument("\(field).agent_id", "is required for an agent's reply")
         }
         if message.hasDuration {
-            touchpoint.duration = try Validate.duration(message.duration, field: "\(field).duration",
-                                                        maximum: maximumDurationSeconds)
+            touchpoint.duration = try Validate.duration(
+                message.duration, field: "\(field).duration",
+                maximum: maximumDurationSeconds)
         }
         if kind.isCommerce {
-            guard message.hasPurchase else { throw InvalidArgument("\(field).purchase", "is required for \(kind.rawValue) events") }
+            guard message.hasPurchase else {
+                throw InvalidArgument("\(field).purchase", "is required for \(kind.rawValue) events")
+            }
             touchpoint.purchase = try purchase(message.purchase, field: "\(field).purchase")
         } else if message.hasPurchase {
             throw InvalidArgument("\(field).purchase", "is only allowed on purchase and refund events")
@@ -65,11 +72,14 @@ enum InteractionRequests {
     static func money(_ message: Customer360_V1_Money, field: String) throws(InvalidArgument) -> Money {
         guard message.amountMinor >= 0 else { throw InvalidArgument("\(field).amount_minor", "must not be negative") }
         guard message.amountMinor <= maximumAmountMinor else {
-            throw InvalidArgument("\(field).amount_minor", "is \(message.amountMinor); the maximum is \(maximumAmountMinor)")
+            throw InvalidArgument(
+                "\(field).amount_minor", "is \(message.amountMinor); the maximum is \(maximumAmountMinor)")
         }
         let code = message.currencyCode
         guard code.utf8.count == 3, code.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) }) else {
-            throw InvalidArgument("\(field).currency_code", "'\(code.prefix(8))' is not an ISO-4217 code (three capital letters, e.g. USD, IRR)")
+            throw InvalidArgument(
+                "\(field).currency_code",
+                "'\(code.prefix(8))' is not an ISO-4217 code (three capital letters, e.g. USD, IRR)")
         }
         return Money(message.amountMinor, code)
     }
@@ -78,12 +88,14 @@ enum InteractionRequests {
         let orderID = try Validate.text(message.orderID, field: "\(field).order_id", maxLength: 128, required: true)
         guard message.hasAmount else { throw InvalidArgument("\(field).amount", "is required") }
         let amount = try money(message.amount, field: "\(field).amount")
-        var purchase = Purchase(orderID: orderID, amount: amount,
-                                discountCode: try Validate.text(message.discountCode, field: "\(field).discount_code", maxLength: 64))
+        var purchase = Purchase(
+            orderID: orderID, amount: amount,
+            discountCode: try Validate.text(message.discountCode, field: "\(field).discount_code", maxLength: 64))
         if message.hasDiscountAmount {
             let discount = try money(message.discountAmount, field: "\(field).discount_amount")
             guard discount.currency == amount.currency else {
-                throw InvalidArgument("\(field).discount_amount.currency_code", "must be \(amount.currency), the purchase's currency")
+                throw InvalidArgument(
+                    "\(field).discount_amount.currency_code", "must be \(amount.currency), the purchase's currency")
             }
             purchase.discountAmount = discount
         }
@@ -95,10 +107,13 @@ enum InteractionRequests {
             guard item.hasUnitPrice else { throw InvalidArgument("\(itemField).unit_price", "is required") }
             let price = try money(item.unitPrice, field: "\(itemField).unit_price")
             guard price.currency == amount.currency else {
-                throw InvalidArgument("\(itemField).unit_price.currency_code", "must be \(amount.currency), the purchase's currency")
+                throw InvalidArgument(
+                    "\(itemField).unit_price.currency_code", "must be \(amount.currency), the purchase's currency")
             }
-            purchase.items.append(PurchaseItem(sku: sku, quantity: Int(item.quantity), unitPrice: price,
-                                               name: try Validate.text(item.name, field: "\(itemField).name", maxLength: 200)))
+            purchase.items.append(
+                PurchaseItem(
+                    sku: sku, quantity: Int(item.quantity), unitPrice: price,
+                    name: try Validate.text(item.name, field: "\(itemField).name", maxLength: 200)))
         }
         return purchase
     }
@@ -122,11 +137,15 @@ enum InteractionRequests {
         var filter = TimelineFilter()
         (filter.from, filter.until) = try Validate.window(range, field: "time_range")
         for (index, channel) in channels.enumerated() {
-            guard let value = Channel(proto: channel) else { throw InvalidArgument("channels[\(index)]", "is not a channel") }
+            guard let value = Channel(proto: channel) else {
+                throw InvalidArgument("channels[\(index)]", "is not a channel")
+            }
             filter.channels.insert(value)
         }
         for (index, kind) in kinds.enumerated() {
-            guard let value = TouchpointKind(proto: kind) else { throw InvalidArgument("kinds[\(index)]", "is not a touchpoint kind") }
+            guard let value = TouchpointKind(proto: kind) else {
+                throw InvalidArgument("kinds[\(index)]", "is not a touchpoint kind")
+            }
             filter.kinds.insert(value)
         }
         filter.ticketID = try Validate.text(ticketID, field: "ticket_id", maxLength: 128)

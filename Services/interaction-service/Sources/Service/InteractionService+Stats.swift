@@ -56,15 +56,18 @@ extension InteractionService {
         let timeZone = try Self.timeZone(request.timeZone, field: "time_zone")
         let window = request.hasSupportWindow ? request.supportWindow : nil
         let supportBounds = try Validate.window(window, field: "support_window")
-        let recentCount = try Validate.count(request.recentTouchpoints, field: "recent_touchpoints",
-                                             maximum: Self.maximumRecentTouchpoints)
+        let recentCount = try Validate.count(
+            request.recentTouchpoints, field: "recent_touchpoints",
+            maximum: Self.maximumRecentTouchpoints)
         async let engagement = engagement(customerID, asOf: asOf)
         async let commerce = commerce(customerID, asOf: asOf)
         async let support = support(customerID, window: supportBounds)
         async let best = bestContact(customerID, timeZone: timeZone, window: (nil, nil))
-        async let open = store.tickets(customer: customerID, statuses: [.open, .awaitingCustomer], openedFrom: nil,
-                                       openedUntil: nil, after: nil, limit: 50)
-        async let recent = recentCount > 0
+        async let open = store.tickets(
+            customer: customerID, statuses: [.open, .awaitingCustomer], openedFrom: nil,
+            openedUntil: nil, after: nil, limit: 50)
+        async let recent =
+            recentCount > 0
             ? store.timeline(customer: customerID, filter: TimelineFilter(), after: nil, limit: recentCount).items
             : []
         let (e, c, s, b, o, r) = try await (engagement, commerce, support, best, open, recent)
@@ -84,8 +87,9 @@ extension InteractionService {
     ) async throws -> Customer360_V1_GetRfmSegmentsResponse {
         let asOf = try Validate.timestamp(request.asOf, isSet: request.hasAsOf, field: "as_of") ?? now()
         // One read of every buyer's counters serves both the RFM scores and the CLV sums.
-        let summary = RfmBaseCalculator.summarize(try await store.commerceTotalsOfBuyers(), asOf: asOf,
-                                                  settings: settings)
+        let summary = RfmBaseCalculator.summarize(
+            try await store.commerceTotalsOfBuyers(), asOf: asOf,
+            settings: settings)
         let activity = try await store.customerCount()
         return .with { message in
             message.asOf = Google_Protobuf_Timestamp(date: asOf)
@@ -121,9 +125,11 @@ extension InteractionService {
         let bounds = try Validate.window(window, field: "window")
         let inputs = try await store.supportInputs(
             customer: nil, from: bounds.from, until: bounds.until, deflectionWindow: Self.deflectionWindow)
-        return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
-                                         ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
-            .kpis(window: window)
+        return SupportCalculator.support(
+            tickets: inputs.tickets, selfService: inputs.selfService,
+            ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow
+        )
+        .kpis(window: window)
     }
 
     public func listCustomerActivity(
@@ -153,11 +159,13 @@ extension InteractionService {
 
     func engagement(_ customerID: String, asOf: Date) async throws -> EngagementStats {
         let longest = TimeInterval(Self.engagementWindows.max() ?? 90) * 86_400
-        let events = try await store.activityEvents(customer: customerID, from: asOf.addingTimeInterval(-longest),
-                                                    until: asOf.addingTimeInterval(0.001))
+        let events = try await store.activityEvents(
+            customer: customerID, from: asOf.addingTimeInterval(-longest),
+            until: asOf.addingTimeInterval(0.001))
         let totals = try await store.totals(customer: customerID)?.activity ?? ActivityTotals()
-        return EngagementCalculator.engagement(events: events, totals: totals, asOf: asOf,
-                                               windowDays: Self.engagementWindows)
+        return EngagementCalculator.engagement(
+            events: events, totals: totals, asOf: asOf,
+            windowDays: Self.engagementWindows)
     }
 
     func commerce(_ customerID: String, asOf: Date) async throws -> CommerceStats {
@@ -169,12 +177,14 @@ extension InteractionService {
     func support(_ customerID: String, window: (from: Date?, until: Date?)) async throws -> SupportStats {
         let inputs = try await store.supportInputs(
             customer: customerID, from: window.from, until: window.until, deflectionWindow: Self.deflectionWindow)
-        return SupportCalculator.support(tickets: inputs.tickets, selfService: inputs.selfService,
-                                         ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
+        return SupportCalculator.support(
+            tickets: inputs.tickets, selfService: inputs.selfService,
+            ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
     }
 
     func bestContact(_ customerID: String, timeZone: TimeZone, window: (from: Date?, until: Date?)) async throws
-        -> BestContactTime {
+        -> BestContactTime
+    {
         let events = try await store.activityEvents(customer: customerID, from: window.from, until: window.until)
         return BestContactCalculator.bestContact(events: events, timeZone: timeZone)
     }

@@ -17,7 +17,8 @@ extension InteractionService {
         attributes["subject"] = subject
         attributes["priority"] = (TicketPriority(proto: request.priority) ?? .normal).rawValue
         var event = Touchpoint(
-            eventID: eventID, customerID: requested, occurredAt: try occurredAt(request.hasOccurredAt ? request.occurredAt : nil),
+            eventID: eventID, customerID: requested,
+            occurredAt: try occurredAt(request.hasOccurredAt ? request.occurredAt : nil),
             channel: channel, kind: .ticketOpened, direction: .inbound,
             agentID: try Validate.text(request.agentID, field: "agent_id", maxLength: 128),
             ticketID: EntityID.generate(), attributes: attributes,
@@ -38,12 +39,16 @@ extension InteractionService {
         }
         var event = try await ticketEvent(
             customerID: request.customerID, ticketID: request.ticketID, eventID: request.eventID, kind: .ticketReply,
-            direction: direction, channel: request.channel, occurredAt: request.hasOccurredAt ? request.occurredAt : nil,
+            direction: direction, channel: request.channel,
+            occurredAt: request.hasOccurredAt ? request.occurredAt : nil,
             agentID: request.agentID, body: request.body)
-        if direction == .outbound, event.agentID.isEmpty { throw InvalidArgument("agent_id", "is required for an agent's reply") }
+        if direction == .outbound, event.agentID.isEmpty {
+            throw InvalidArgument("agent_id", "is required for an agent's reply")
+        }
         if request.hasDuration {
-            event.duration = try Validate.duration(request.duration, field: "duration",
-                                                   maximum: InteractionRequests.maximumDurationSeconds)
+            event.duration = try Validate.duration(
+                request.duration, field: "duration",
+                maximum: InteractionRequests.maximumDurationSeconds)
         }
         return try await record(event, ignoring: request.hasOccurredAt ? [] : ["occurred_at"])
     }
@@ -82,16 +87,21 @@ extension InteractionService {
         let customerID = try await readableCustomer(request.customerID)
         var statuses = Set<TicketStatus>()
         for (index, status) in request.statuses.enumerated() {
-            guard let value = TicketStatus(proto: status) else { throw InvalidArgument("statuses[\(index)]", "is not a ticket status") }
+            guard let value = TicketStatus(proto: status) else {
+                throw InvalidArgument("statuses[\(index)]", "is not a ticket status")
+            }
             statuses.insert(value)
         }
         let (from, until) = try Validate.window(request.opened, isSet: request.hasOpened, field: "opened")
         let limit = try Validate.pageSize(request.page.pageSize)
-        let fingerprint = [customerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
-                           "\(from?.timeIntervalSince1970 ?? 0)", "\(until?.timeIntervalSince1970 ?? 0)"].joined(separator: "|")
+        let fingerprint = [
+            customerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
+            "\(from?.timeIntervalSince1970 ?? 0)", "\(until?.timeIntervalSince1970 ?? 0)",
+        ].joined(separator: "|")
         let token: PageToken<TicketPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
-        let page = try await store.tickets(customer: customerID, statuses: statuses, openedFrom: from, openedUntil: until,
-                                           after: token?.position, limit: limit)
+        let page = try await store.tickets(
+            customer: customerID, statuses: statuses, openedFrom: from, openedUntil: until,
+            after: token?.position, limit: limit)
         return .with {
             $0.tickets = page.items.map(\.proto)
             $0.page.nextPageToken = page.nextToken(filter: fingerprint) {
@@ -112,13 +122,15 @@ extension InteractionService {
         let eventID = try Validate.clientID(eventID, field: "event_id")
         let at = try self.occurredAt(occurredAt)
         let agentID = try Validate.text(agentID, field: "agent_id", maxLength: 128)
-        let body = try Validate.text(body, field: kind == .ticketResolved ? "resolution_note" : (kind == .ticketReopened ? "reason" : "body"),
-                                     maxLength: 10_000)
+        let body = try Validate.text(
+            body, field: kind == .ticketResolved ? "resolution_note" : (kind == .ticketReopened ? "reason" : "body"),
+            maxLength: 10_000)
         let owner = try await customers.resolveForWrite(requested)
         let ticket = try await store.ticket(ticketID, customer: owner)
         let resolvedChannel = channel == .unspecified ? ticket.channel : try InteractionRequests.channel(channel)
-        return Touchpoint(eventID: eventID, customerID: owner, occurredAt: at, channel: resolvedChannel, kind: kind,
-                          direction: direction, agentID: agentID, ticketID: ticketID, body: body)
+        return Touchpoint(
+            eventID: eventID, customerID: owner, occurredAt: at, channel: resolvedChannel, kind: kind,
+            direction: direction, agentID: agentID, ticketID: ticketID, body: body)
     }
 
     /// Stores a ticket event and answers the ticket; a retried event id answers the ticket it belongs to, and an
@@ -126,12 +138,14 @@ extension InteractionService {
     private func record(_ event: Touchpoint, ignoring: Set<String>) async throws -> Customer360_V1_Ticket {
         switch try await store.ingest([event])[0] {
         case .duplicate(let existing):
-            try Touchpoint.idempotencyFields.check(event, against: existing, keyField: "event_id", key: event.eventID,
-                                                   ignoring: ignoring)
+            try Touchpoint.idempotencyFields.check(
+                event, against: existing, keyField: "event_id", key: event.eventID,
+                ignoring: ignoring)
             fallthrough
         case .stored:
             guard let ticket = try await store.ticket(forEvent: event.eventID) else {
-                throw InvalidArgument("event_id", "\(event.eventID) was already used for an event that is not about a ticket")
+                throw InvalidArgument(
+                    "event_id", "\(event.eventID) was already used for an event that is not about a ticket")
             }
             return ticket.proto
         case .rejected(let error):

@@ -25,8 +25,10 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
     static let maxListedRejections = 1_000
 
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
-    public init(store: InteractionStore, customers: any CustomerDirectory, settings: CommerceSettings,
-                changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: InteractionStore, customers: any CustomerDirectory, settings: CommerceSettings,
+        changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "interaction-service.changes"))
         self.customers = customers
@@ -45,15 +47,17 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
     public func recordTouchpoint(
         request: Customer360_V1_RecordTouchpointRequest, context: ServerContext
     ) async throws -> Customer360_V1_RecordTouchpointResponse {
-        var touchpoint = try validate(customerID: request.customerID, touchpoint: request.touchpoint,
-                                      present: request.hasTouchpoint)
+        var touchpoint = try validate(
+            customerID: request.customerID, touchpoint: request.touchpoint,
+            present: request.hasTouchpoint)
         touchpoint.customerID = try await customers.resolveForWrite(touchpoint.customerID)
         switch try await store.ingest([touchpoint])[0] {
         case .stored(let stored):
             return .with { $0.touchpoint = stored.proto }
         case .duplicate(let existing):
-            try Touchpoint.idempotencyFields.check(touchpoint, against: existing, keyField: "event_id",
-                                                   key: touchpoint.eventID, prefix: "touchpoint.")
+            try Touchpoint.idempotencyFields.check(
+                touchpoint, against: existing, keyField: "event_id",
+                key: touchpoint.eventID, prefix: "touchpoint.")
             return .with {
                 $0.touchpoint = existing.proto
                 $0.duplicate = true
@@ -78,15 +82,18 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
                 let index = response.received
                 response.received += 1
                 do {
-                    let touchpoint = try validate(customerID: message.customerID, touchpoint: message.touchpoint,
-                                                  present: message.hasTouchpoint)
+                    let touchpoint = try validate(
+                        customerID: message.customerID, touchpoint: message.touchpoint,
+                        present: message.hasTouchpoint)
                     pending.append(PendingEvent(index: index, touchpoint: touchpoint))
                 } catch {
                     reject(error, index: index, eventID: message.touchpoint.eventID, in: &response)
                 }
                 if pending.count >= Self.batchSize {
                     let events = await resolveCustomers(of: pending, rejectingInto: &response)
-                    if let previous = inFlight { account(previous.events, try await previous.write.value, in: &response) }
+                    if let previous = inFlight {
+                        account(previous.events, try await previous.write.value, in: &response)
+                    }
                     inFlight = (events, Task { [store] in try await store.ingest(events.map(\.touchpoint)) })
                     pending.removeAll(keepingCapacity: true)
                 }
@@ -122,7 +129,8 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
         for var event in events {
             do {
                 guard let answer = answers[event.touchpoint.customerID] else {
-                    throw CustomerLookupError.unavailable("profile-service did not answer for \(event.touchpoint.customerID)")
+                    throw CustomerLookupError.unavailable(
+                        "profile-service did not answer for \(event.touchpoint.customerID)")
                 }
                 event.touchpoint.customerID = try answer.get()
                 resolved.append(event)
@@ -150,20 +158,23 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
     }
 
     private func account(
-        _ events: [PendingEvent], _ outcomes: [IngestOutcome], in response: inout Customer360_V1_RecordTouchpointsResponse
+        _ events: [PendingEvent], _ outcomes: [IngestOutcome],
+        in response: inout Customer360_V1_RecordTouchpointsResponse
     ) {
         for (event, outcome) in zip(events, outcomes) {
             switch outcome {
             case .stored: response.stored += 1
             case .duplicate(let existing):
                 do {
-                    try Touchpoint.idempotencyFields.check(event.touchpoint, against: existing, keyField: "event_id",
-                                                           key: event.touchpoint.eventID, prefix: "touchpoint.")
+                    try Touchpoint.idempotencyFields.check(
+                        event.touchpoint, against: existing, keyField: "event_id",
+                        key: event.touchpoint.eventID, prefix: "touchpoint.")
                     response.duplicate += 1
                 } catch {
                     reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response)
                 }
-            case .rejected(let error): reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response)
+            case .rejected(let error):
+                reject(error, index: event.index, eventID: event.touchpoint.eventID, in: &response)
             }
         }
     }
@@ -179,21 +190,22 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
         } else {
             status = RPCError(code: .internalError, message: "\(error)")
         }
-        response.rejections.append(.with {
-            $0.eventID = eventID
-            $0.index = index
-            $0.code = status.code.canonicalName
-            switch error {
-            case let invalid as InvalidArgument:
-                $0.field = invalid.field
-                $0.reason = invalid.reason
-            case let conflict as IdempotencyConflict:
-                $0.field = conflict.differingField
-                $0.reason = status.message
-            default:
-                $0.reason = status.message
-            }
-        })
+        response.rejections.append(
+            .with {
+                $0.eventID = eventID
+                $0.index = index
+                $0.code = status.code.canonicalName
+                switch error {
+                case let invalid as InvalidArgument:
+                    $0.field = invalid.field
+                    $0.reason = invalid.reason
+                case let conflict as IdempotencyConflict:
+                    $0.field = conflict.differingField
+                    $0.reason = status.message
+                default:
+                    $0.reason = status.message
+                }
+            })
     }
 
     /// The survivor of a customer id for reads; the id itself when profile-service cannot say (reads degrade

@@ -27,13 +27,15 @@ public enum BestContactCalculator {
             byHour[hourOfWeek(of: event.occurredAt, in: calendar), default: 0] += 1
         }
         let total = Double(sampleSize)
-        let channels = byChannel
+        let channels =
+            byChannel
             .map { ChannelReach(channel: $0.key, interactions: $0.value, score: Double($0.value) / total) }
             .sorted { lhs, rhs in
                 lhs.interactions != rhs.interactions
                     ? lhs.interactions > rhs.interactions : rank(of: lhs.channel) < rank(of: rhs.channel)
             }
-        let topHours: [(hourOfWeek: Int, interactions: Int64)] = byHour
+        let topHours: [(hourOfWeek: Int, interactions: Int64)] =
+            byHour
             .sorted { lhs, rhs in lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key }
             .prefix(5)
             .map { (hourOfWeek: $0.key, interactions: $0.value) }

@@ -33,7 +33,8 @@ public enum CommerceCalculator {
         let predictive = perYear.flatMap { rate in
             aov.flatMap { roundedMinor($0.exact * rate * settings.expectedLifetimeYears) }
         }
-        let discountDriven = hasOrders && orders >= settings.discountDrivenMinimumOrders
+        let discountDriven =
+            hasOrders && orders >= settings.discountDrivenMinimumOrders
             && (share ?? 0) >= settings.discountDrivenShare
         var rfm: RfmScore?
         if hasOrders, let lastPurchaseAt = totals.lastPurchaseAt, let cutPoints {

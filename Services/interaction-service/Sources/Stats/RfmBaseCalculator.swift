@@ -28,8 +28,9 @@ public enum RfmBaseCalculator {
     /// Sums up `buyers` (the counters of every customer with a purchase) at `asOf`.
     public static func summarize(_ buyers: [CommerceTotals], asOf: Date, settings: CommerceSettings) -> Summary {
         let inputs = buyers.compactMap(\.rfmInput)
-        var summary = Summary(cutPoints: RfmCalculator.cutPoints(from: inputs, asOf: asOf),
-                              customersWithPurchases: Int64(inputs.count))
+        var summary = Summary(
+            cutPoints: RfmCalculator.cutPoints(from: inputs, asOf: asOf),
+            customersWithPurchases: Int64(inputs.count))
         for input in inputs {
             if let cutPoints = summary.cutPoints {
                 let segment = RfmCalculator.score(input, asOf: asOf, cutPoints: cutPoints).segment
@@ -41,8 +42,10 @@ public enum RfmBaseCalculator {
             if input.orders > 1 { summary.customersWithRepeatPurchases += 1 }
         }
         for totals in buyers {
-            summary.predictiveCLVMinor += CommerceCalculator.commerce(
-                totals: totals, asOf: asOf, settings: settings, cutPoints: nil).predictiveCLVMinor ?? 0
+            summary.predictiveCLVMinor +=
+                CommerceCalculator.commerce(
+                    totals: totals, asOf: asOf, settings: settings, cutPoints: nil
+                ).predictiveCLVMinor ?? 0
         }
         return summary
     }

@@ -74,7 +74,7 @@ public enum RfmCalculator {
         case (3, 3): return .needsAttention
         case (3, 1...2): return .aboutToSleep
         case (2, 1...2): return .hibernating
-        default: return .lost  // R 1, FM 1–2: the only cells left.
+        default: return .lost // R 1, FM 1–2: the only cells left.
         }
     }
 

@@ -63,9 +63,11 @@ public struct CommerceTotals: Hashable, Sendable {
     /// Purchases in another currency: counted here, left out of every sum.
     public var otherCurrencyOrders: Int64
 
-    public init(orders: Int64 = 0, refunds: Int64 = 0, grossMinor: Int64 = 0, refundedMinor: Int64 = 0,
-                discountedOrders: Int64 = 0, firstPurchaseAt: Date? = nil, lastPurchaseAt: Date? = nil,
-                otherCurrencyOrders: Int64 = 0) {
+    public init(
+        orders: Int64 = 0, refunds: Int64 = 0, grossMinor: Int64 = 0, refundedMinor: Int64 = 0,
+        discountedOrders: Int64 = 0, firstPurchaseAt: Date? = nil, lastPurchaseAt: Date? = nil,
+        otherCurrencyOrders: Int64 = 0
+    ) {
         self.orders = orders
         self.refunds = refunds
         self.grossMinor = grossMinor
@@ -99,8 +101,10 @@ public struct CommerceSettings: Hashable, Sendable {
     /// …and at least this share of them with a discount code.
     public var discountDrivenShare: Double
 
-    public init(currency: String = "USD", expectedLifetimeYears: Double = 3, minimumTenure: TimeInterval = 90 * 86_400,
-                discountDrivenMinimumOrders: Int64 = 3, discountDrivenShare: Double = 0.8) {
+    public init(
+        currency: String = "USD", expectedLifetimeYears: Double = 3, minimumTenure: TimeInterval = 90 * 86_400,
+        discountDrivenMinimumOrders: Int64 = 3, discountDrivenShare: Double = 0.8
+    ) {
         self.currency = currency
         self.expectedLifetimeYears = expectedLifetimeYears
         self.minimumTenure = minimumTenure
@@ -111,9 +115,15 @@ public struct CommerceSettings: Hashable, Sendable {
 
 /// Named RFM segments.
 public enum RfmSegment: String, Hashable, Sendable, CaseIterable {
-    case champions, loyal, potentialLoyalist = "potential_loyalist", new, promising
-    case needsAttention = "needs_attention", aboutToSleep = "about_to_sleep", atRisk = "at_risk"
-    case cannotLose = "cannot_lose", hibernating, lost, noPurchases = "no_purchases"
+    case champions, loyal
+    case potentialLoyalist = "potential_loyalist"
+    case new, promising
+    case needsAttention = "needs_attention"
+    case aboutToSleep = "about_to_sleep"
+    case atRisk = "at_risk"
+    case cannotLose = "cannot_lose"
+    case hibernating, lost
+    case noPurchases = "no_purchases"
 }
 
 /// One customer's recency, frequency and monetary quintile scores (5 is best) and the segment they name.

@@ -27,10 +27,11 @@ extension InteractionStore {
         outcomes.reserveCapacity(touchpoints.count)
         // Hand-written and prepared once per connection on purpose, not `TouchpointRecord.insert`: a record's
         // persistence methods build their statement on every call, and this runs for every ingested event.
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO touchpoint (\(Touchpoint.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            ON CONFLICT (eventId) DO NOTHING
-            """)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO touchpoint (\(Touchpoint.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                ON CONFLICT (eventId) DO NOTHING
+                """)
         for var touchpoint in touchpoints {
             // Resolved before a merge this service has since applied: store it under the survivor.
             touchpoint.customerID = try CustomerAlias.survivor(db, of: touchpoint.customerID)
@@ -61,8 +62,9 @@ extension InteractionStore {
             if let ticketChange {
                 try save(db, ticket: ticketChange.after)
             }
-            try ChangeLog.append(db, touchpoint.kind.change, customer: touchpoint.customerID,
-                                 subject: touchpoint.eventID, at: recordedAt)
+            try ChangeLog.append(
+                db, touchpoint.kind.change, customer: touchpoint.customerID,
+                subject: touchpoint.eventID, at: recordedAt)
             var stored = touchpoint
             stored.recordedAt = Date(unixMillis: recordedAt.unixMillis)
             stored.occurredAt = Date(unixMillis: touchpoint.occurredAt.unixMillis)
@@ -72,16 +74,22 @@ extension InteractionStore {
     }
 
     func storedTouchpoint(_ db: Database, eventID: String) throws -> Touchpoint? {
-        try TouchpointRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM touchpoint WHERE eventId = ?"),
-                                      arguments: [eventID])
-            .map { try $0.domain(keyring: keyring) }
+        try TouchpointRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM touchpoint WHERE eventId = ?"),
+            arguments: [eventID]
+        )
+        .map { try $0.domain(keyring: keyring) }
     }
 
     /// Folds one stored touchpoint into its customer's counters.
     func updateSummary(_ db: Database, with touchpoint: Touchpoint) throws {
         let at = touchpoint.occurredAt.unixMillis
         let inbound: Int64? = touchpoint.direction == .inbound ? at : nil
-        var orders: Int64 = 0, refunds: Int64 = 0, gross: Int64 = 0, refunded: Int64 = 0, discounted: Int64 = 0
+        var orders: Int64 = 0
+        var refunds: Int64 = 0
+        var gross: Int64 = 0
+        var refunded: Int64 = 0
+        var discounted: Int64 = 0
         var otherCurrency: Int64 = 0
         var purchaseAt: Int64?
         if let purchase = touchpoint.purchase {
@@ -101,17 +109,22 @@ extension InteractionStore {
                 break
             }
         }
-        let openTicketsDelta: Int64 = switch touchpoint.kind {
-        case .ticketOpened, .ticketReopened: 1
-        case .ticketResolved: -1
-        default: 0
-        }
-        try db.cachedStatement(sql: """
-            INSERT INTO customer_summary (\(Self.summaryColumns))
-            VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            \(Self.summaryCombination)
-            """).execute(arguments: [touchpoint.customerID, at, at, inbound, orders, refunds, gross, refunded, discounted,
-                                     purchaseAt, purchaseAt, otherCurrency, openTicketsDelta])
+        let openTicketsDelta: Int64 =
+            switch touchpoint.kind {
+            case .ticketOpened, .ticketReopened: 1
+            case .ticketResolved: -1
+            default: 0
+            }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO customer_summary (\(Self.summaryColumns))
+                VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                \(Self.summaryCombination)
+                """
+        ).execute(arguments: [
+            touchpoint.customerID, at, at, inbound, orders, refunds, gross, refunded, discounted,
+            purchaseAt, purchaseAt, otherCurrency, openTicketsDelta,
+        ])
     }
 
     /// The columns of `customer_summary`, the customer id first.
@@ -146,7 +159,9 @@ extension InteractionStore {
 
     /// Through a cached statement rather than `TicketRecord.save`, for the same reason as the touchpoint insert.
     private func save(_ db: Database, ticket: Ticket) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO ticket (\(Ticket.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-            .execute(arguments: ticket.arguments(keyring: keyring))
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO ticket (\(Ticket.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        )
+        .execute(arguments: ticket.arguments(keyring: keyring))
     }
 }

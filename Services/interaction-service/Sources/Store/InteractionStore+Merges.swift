@@ -8,20 +8,24 @@ extension InteractionStore {
     /// for an unmerge. Runs inside the transaction of `MergeFollower`, which also stores the feed position; a second
     /// run finds nothing left to move.
     public func rekey(_ db: Database, merged: String, survivor: String) throws {
-        let survivorSKUs = try Self.skus(db, of: survivor), mergedSKUs = try Self.skus(db, of: merged)
+        let survivorSKUs = try Self.skus(db, of: survivor)
+        let mergedSKUs = try Self.skus(db, of: merged)
         try Self.moveAffinity(db, from: [survivorSKUs, mergedSKUs], to: [survivorSKUs.union(mergedSKUs)])
         for (table, key) in Self.customerTables {
-            try MergeJournal.record(db, merged: merged, survivor: survivor, table: table,
-                                    keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
-            try db.execute(sql: "UPDATE \(table) SET customerId = ? WHERE customerId = ?", arguments: [survivor, merged])
+            try MergeJournal.record(
+                db, merged: merged, survivor: survivor, table: table,
+                keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
+            try db.execute(
+                sql: "UPDATE \(table) SET customerId = ? WHERE customerId = ?", arguments: [survivor, merged])
         }
-        try db.execute(sql: """
-            INSERT INTO customer_summary (\(Self.summaryColumns))
-            SELECT ?, touchpoints, firstSeenAt, lastSeenAt, lastInboundAt, orders, refunds, grossMinor, refundedMinor,
-                discountedOrders, firstPurchaseAt, lastPurchaseAt, otherCurrencyOrders, openTickets
-            FROM customer_summary WHERE customerId = ? AND true
-            \(Self.summaryCombination)
-            """, arguments: [survivor, merged])
+        try db.execute(
+            sql: """
+                INSERT INTO customer_summary (\(Self.summaryColumns))
+                SELECT ?, touchpoints, firstSeenAt, lastSeenAt, lastInboundAt, orders, refunds, grossMinor, refundedMinor,
+                    discountedOrders, firstPurchaseAt, lastPurchaseAt, otherCurrencyOrders, openTickets
+                FROM customer_summary WHERE customerId = ? AND true
+                \(Self.summaryCombination)
+                """, arguments: [survivor, merged])
         try db.execute(sql: "DELETE FROM customer_summary WHERE customerId = ?", arguments: [merged])
     }
 
@@ -29,11 +33,13 @@ extension InteractionStore {
     /// recomputes both customers' counters from their rows: a minimum or maximum cannot be subtracted.
     public func unrekey(_ db: Database, merged: String, survivor: String) throws {
         for (table, key) in Self.customerTables {
-            try db.execute(sql: """
-                UPDATE \(table) SET customerId = ? WHERE customerId = ? AND \(key) IN (\(MergeJournal.keysSubquery))
-                """, arguments: [merged, survivor, merged, table])
+            try db.execute(
+                sql: """
+                    UPDATE \(table) SET customerId = ? WHERE customerId = ? AND \(key) IN (\(MergeJournal.keysSubquery))
+                    """, arguments: [merged, survivor, merged, table])
         }
-        let survivorSKUs = try Self.skus(db, of: survivor), mergedSKUs = try Self.skus(db, of: merged)
+        let survivorSKUs = try Self.skus(db, of: survivor)
+        let mergedSKUs = try Self.skus(db, of: merged)
         try Self.moveAffinity(db, from: [survivorSKUs.union(mergedSKUs)], to: [survivorSKUs, mergedSKUs])
         try recomputeSummary(db, customer: survivor)
         try recomputeSummary(db, customer: merged)
@@ -59,14 +65,16 @@ extension InteractionStore {
 
     /// Adds (`sign` 1) or removes (-1) one buyer per set to each product and each ordered pair of products in it.
     private static func applyAffinity(_ db: Database, sets: [Set<String>], sign: Int) throws {
-        let item = try db.cachedStatement(sql: """
-            INSERT INTO item (sku, name, buyers) VALUES (?, '', ?)
-            ON CONFLICT (sku) DO UPDATE SET buyers = buyers + excluded.buyers
-            """)
-        let pair = try db.cachedStatement(sql: """
-            INSERT INTO item_pair (sku, other, buyers) VALUES (?, ?, ?)
-            ON CONFLICT (sku, other) DO UPDATE SET buyers = buyers + excluded.buyers
-            """)
+        let item = try db.cachedStatement(
+            sql: """
+                INSERT INTO item (sku, name, buyers) VALUES (?, '', ?)
+                ON CONFLICT (sku) DO UPDATE SET buyers = buyers + excluded.buyers
+                """)
+        let pair = try db.cachedStatement(
+            sql: """
+                INSERT INTO item_pair (sku, other, buyers) VALUES (?, ?, ?)
+                ON CONFLICT (sku, other) DO UPDATE SET buyers = buyers + excluded.buyers
+                """)
         for products in sets {
             for sku in products {
                 try item.execute(arguments: [sku, sign])
@@ -81,8 +89,9 @@ extension InteractionStore {
     /// Rebuilds one customer's counters by folding their stored touchpoints again, in the order they were stored.
     func recomputeSummary(_ db: Database, customer customerID: String) throws {
         try db.execute(sql: "DELETE FROM customer_summary WHERE customerId = ?", arguments: [customerID])
-        let records = try TouchpointRecord.fetchCursor(db, sql: "SELECT * FROM touchpoint WHERE customerId = ? ORDER BY seq",
-                                                       arguments: [customerID])
+        let records = try TouchpointRecord.fetchCursor(
+            db, sql: "SELECT * FROM touchpoint WHERE customerId = ? ORDER BY seq",
+            arguments: [customerID])
         while let record = try records.next() {
             try updateSummary(db, with: record.domain(keyring: keyring))
         }

@@ -20,10 +20,13 @@ public struct SupportInputs: Sendable {
 
 extension InteractionStore {
     /// The customer's lifetime counters, or nil when this service has nothing about them.
-    public func totals(customer customerID: String) async throws -> (activity: ActivityTotals, commerce: CommerceTotals)? {
+    public func totals(customer customerID: String) async throws -> (
+        activity: ActivityTotals, commerce: CommerceTotals
+    )? {
         try await writer.read { db in
-            guard let summary = try CustomerSummaryRecord.fetchOne(
-                db, sql: "SELECT * FROM customer_summary WHERE customerId = ?", arguments: [customerID])
+            guard
+                let summary = try CustomerSummaryRecord.fetchOne(
+                    db, sql: "SELECT * FROM customer_summary WHERE customerId = ?", arguments: [customerID])
             else { return nil }
             return (summary.activityTotals, summary.commerceTotals)
         }
@@ -32,21 +35,27 @@ extension InteractionStore {
     /// The customer's touchpoints in [from, until), as the engagement and best-contact calculators see them.
     public func activityEvents(customer customerID: String, from: Date?, until: Date?) async throws -> [ActivityEvent] {
         try await writer.read { db in
-            try ActivityEventRow.fetchAll(db, sql: """
-                SELECT occurredAt, channel, direction FROM touchpoint
-                WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
-                """, arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max])
-                .compactMap(\.activityEvent)
+            try ActivityEventRow.fetchAll(
+                db,
+                sql: """
+                    SELECT occurredAt, channel, direction FROM touchpoint
+                    WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
+                    """, arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max]
+            )
+            .compactMap(\.activityEvent)
         }
     }
 
     /// Recency, frequency and monetary inputs of every customer with a purchase in the reporting currency.
     public func rfmInputs() async throws -> [RfmInput] {
         try await writer.read { db in
-            try RfmInputRow.fetchAll(db, sql: """
-                SELECT lastPurchaseAt, orders, grossMinor - refundedMinor AS netMinor FROM customer_summary
-                WHERE orders > 0 AND lastPurchaseAt IS NOT NULL
-                """).map(\.rfmInput)
+            try RfmInputRow.fetchAll(
+                db,
+                sql: """
+                    SELECT lastPurchaseAt, orders, grossMinor - refundedMinor AS netMinor FROM customer_summary
+                    WHERE orders > 0 AND lastPurchaseAt IS NOT NULL
+                    """
+            ).map(\.rfmInput)
         }
     }
 
@@ -65,25 +74,35 @@ extension InteractionStore {
             }
             let tickets = try TicketRecord.fetchAll(
                 db, sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
-                arguments: arguments([lower, upper])).map(\.statisticsDomain)
-            let sessions = try SelfServiceRow.fetchAll(db, sql: """
-                SELECT customerId, occurredAt FROM touchpoint
-                WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
-                """, arguments: arguments([lower, upper])).map(\.session)
+                arguments: arguments([lower, upper])
+            ).map(\.statisticsDomain)
+            let sessions = try SelfServiceRow.fetchAll(
+                db,
+                sql: """
+                    SELECT customerId, occurredAt FROM touchpoint
+                    WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
+                    """, arguments: arguments([lower, upper])
+            ).map(\.session)
             let openings = try TicketOpeningRow.fetchAll(
-                db, sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
-                arguments: arguments([lower, openingsUpper])).map(\.opening)
+                db,
+                sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
+                arguments: arguments([lower, openingsUpper])
+            ).map(\.opening)
             return SupportInputs(tickets: tickets, selfService: sessions, ticketOpenings: openings)
         }
     }
 
     /// Every customer this service has data about, by id, one page after `afterID`.
-    public func customerActivity(after afterID: String?, activeSince: Date?, limit: Int) async throws -> Page<CustomerActivity> {
+    public func customerActivity(after afterID: String?, activeSince: Date?, limit: Int) async throws -> Page<
+        CustomerActivity
+    > {
         try await writer.read { db in
-            let summaries = try CustomerSummaryRecord.fetchAll(db, sql: """
-                SELECT * FROM customer_summary WHERE customerId > ? AND lastSeenAt >= ?
-                ORDER BY customerId LIMIT ?
-                """, arguments: [afterID ?? "", activeSince?.unixMillis ?? Int64.min, limit + 1])
+            let summaries = try CustomerSummaryRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM customer_summary WHERE customerId > ? AND lastSeenAt >= ?
+                    ORDER BY customerId LIMIT ?
+                    """, arguments: [afterID ?? "", activeSince?.unixMillis ?? Int64.min, limit + 1])
             return Page(fetched: summaries, limit: limit).map(\.customerActivity)
         }
     }
@@ -104,8 +123,10 @@ extension InteractionStore {
     /// Every ticket of one customer, oldest first (for exports).
     public func allTickets(customer customerID: String) async throws -> [Ticket] {
         try await writer.read { db in
-            try TicketRecord.fetchAll(db, sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt",
-                                      arguments: [customerID]).map { try $0.domain(keyring: keyring) }
+            try TicketRecord.fetchAll(
+                db, sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt",
+                arguments: [customerID]
+            ).map { try $0.domain(keyring: keyring) }
         }
     }
 
@@ -115,11 +136,13 @@ extension InteractionStore {
     /// from the WAL (`purgeDeletedData()`), so no file keeps them.
     public func eraseCustomer(_ customerID: String) async throws -> (touchpoints: Int, tickets: Int) {
         let (erased, owners) = try await writer.write { db in
-            let owners = try MergeJournal.keyOwners(db, of: customerID, sealedValues: [
-                "SELECT body FROM touchpoint WHERE customerId = ?",
-                "SELECT attributes FROM touchpoint WHERE customerId = ? AND attributes IS NOT NULL",
-                "SELECT subject FROM ticket WHERE customerId = ?",
-            ])
+            let owners = try MergeJournal.keyOwners(
+                db, of: customerID,
+                sealedValues: [
+                    "SELECT body FROM touchpoint WHERE customerId = ?",
+                    "SELECT attributes FROM touchpoint WHERE customerId = ? AND attributes IS NOT NULL",
+                    "SELECT subject FROM ticket WHERE customerId = ?",
+                ])
             try db.execute(sql: "DELETE FROM touchpoint WHERE customerId = ?", arguments: [customerID])
             let touchpoints = db.changesCount
             try db.execute(sql: "DELETE FROM ticket WHERE customerId = ?", arguments: [customerID])

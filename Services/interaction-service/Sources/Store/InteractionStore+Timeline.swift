@@ -15,9 +15,12 @@ public struct TimelineFilter: Sendable, Hashable {
 
     /// Identifies the filter (with its customer) inside page tokens.
     public func fingerprint(customerID: String) -> String {
-        [customerID, from.map { "\($0.unixMillis)" } ?? "", until.map { "\($0.unixMillis)" } ?? "",
-         channels.map(\.rawValue).sorted().joined(separator: ","), kinds.map(\.rawValue).sorted().joined(separator: ","),
-         ticketID].joined(separator: "\u{1F}")
+        [
+            customerID, from.map { "\($0.unixMillis)" } ?? "", until.map { "\($0.unixMillis)" } ?? "",
+            channels.map(\.rawValue).sorted().joined(separator: ","),
+            kinds.map(\.rawValue).sorted().joined(separator: ","),
+            ticketID,
+        ].joined(separator: "\u{1F}")
     }
 }
 

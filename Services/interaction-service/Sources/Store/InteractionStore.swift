@@ -20,8 +20,10 @@ public struct InteractionStore: Sendable {
     /// Sums are kept in this ISO-4217 currency; purchases in others are counted but not summed.
     public let currency: String
 
-    public init(writer: any DatabaseWriter, keyring: Keyring, currency: String = "USD",
-                now: @escaping @Sendable () -> Date = Date.init) throws {
+    public init(
+        writer: any DatabaseWriter, keyring: Keyring, currency: String = "USD",
+        now: @escaping @Sendable () -> Date = Date.init
+    ) throws {
         self.writer = writer
         self.keyring = keyring
         self.currency = currency
@@ -35,65 +37,66 @@ public struct InteractionStore: Sendable {
     static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: touchpoints, tickets, customer summaries") { db in
-            try db.execute(sql: """
-                CREATE TABLE touchpoint (
-                    seq INTEGER PRIMARY KEY,
-                    eventId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    occurredAt INTEGER NOT NULL,
-                    recordedAt INTEGER NOT NULL,
-                    channel TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    direction TEXT NOT NULL,
-                    agentId TEXT NOT NULL DEFAULT '',
-                    ticketId TEXT NOT NULL DEFAULT '',
-                    campaignId TEXT NOT NULL DEFAULT '',
-                    durationMs INTEGER,
-                    purchase TEXT,
-                    attributes TEXT,
-                    body TEXT NOT NULL DEFAULT ''
-                );
-                CREATE INDEX touchpoint_timeline ON touchpoint(customerId, occurredAt, seq);
-                CREATE INDEX touchpoint_ticket ON touchpoint(ticketId, occurredAt) WHERE ticketId <> '';
-                CREATE INDEX touchpoint_self_service ON touchpoint(occurredAt) WHERE kind = 'self_service';
+            try db.execute(
+                sql: """
+                    CREATE TABLE touchpoint (
+                        seq INTEGER PRIMARY KEY,
+                        eventId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        occurredAt INTEGER NOT NULL,
+                        recordedAt INTEGER NOT NULL,
+                        channel TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        direction TEXT NOT NULL,
+                        agentId TEXT NOT NULL DEFAULT '',
+                        ticketId TEXT NOT NULL DEFAULT '',
+                        campaignId TEXT NOT NULL DEFAULT '',
+                        durationMs INTEGER,
+                        purchase TEXT,
+                        attributes TEXT,
+                        body TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX touchpoint_timeline ON touchpoint(customerId, occurredAt, seq);
+                    CREATE INDEX touchpoint_ticket ON touchpoint(ticketId, occurredAt) WHERE ticketId <> '';
+                    CREATE INDEX touchpoint_self_service ON touchpoint(occurredAt) WHERE kind = 'self_service';
 
-                CREATE TABLE ticket (
-                    ticketId TEXT PRIMARY KEY,
-                    customerId TEXT NOT NULL,
-                    subject TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    priority TEXT NOT NULL,
-                    channel TEXT NOT NULL,
-                    openedAt INTEGER NOT NULL,
-                    firstResponseAt INTEGER,
-                    resolvedAt INTEGER,
-                    agentReplyCount INTEGER NOT NULL DEFAULT 0,
-                    customerReplyCount INTEGER NOT NULL DEFAULT 0,
-                    reopenCount INTEGER NOT NULL DEFAULT 0,
-                    assignedAgentId TEXT NOT NULL DEFAULT '',
-                    openedEventId TEXT NOT NULL,
-                    updatedAt INTEGER NOT NULL
-                );
-                CREATE INDEX ticket_by_customer ON ticket(customerId, openedAt);
-                CREATE INDEX ticket_by_opened ON ticket(openedAt);
+                    CREATE TABLE ticket (
+                        ticketId TEXT PRIMARY KEY,
+                        customerId TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        priority TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        openedAt INTEGER NOT NULL,
+                        firstResponseAt INTEGER,
+                        resolvedAt INTEGER,
+                        agentReplyCount INTEGER NOT NULL DEFAULT 0,
+                        customerReplyCount INTEGER NOT NULL DEFAULT 0,
+                        reopenCount INTEGER NOT NULL DEFAULT 0,
+                        assignedAgentId TEXT NOT NULL DEFAULT '',
+                        openedEventId TEXT NOT NULL,
+                        updatedAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX ticket_by_customer ON ticket(customerId, openedAt);
+                    CREATE INDEX ticket_by_opened ON ticket(openedAt);
 
-                CREATE TABLE customer_summary (
-                    customerId TEXT PRIMARY KEY,
-                    touchpoints INTEGER NOT NULL,
-                    firstSeenAt INTEGER NOT NULL,
-                    lastSeenAt INTEGER NOT NULL,
-                    lastInboundAt INTEGER,
-                    orders INTEGER NOT NULL DEFAULT 0,
-                    refunds INTEGER NOT NULL DEFAULT 0,
-                    grossMinor INTEGER NOT NULL DEFAULT 0,
-                    refundedMinor INTEGER NOT NULL DEFAULT 0,
-                    discountedOrders INTEGER NOT NULL DEFAULT 0,
-                    firstPurchaseAt INTEGER,
-                    lastPurchaseAt INTEGER,
-                    otherCurrencyOrders INTEGER NOT NULL DEFAULT 0,
-                    openTickets INTEGER NOT NULL DEFAULT 0
-                ) WITHOUT ROWID;
-                """)
+                    CREATE TABLE customer_summary (
+                        customerId TEXT PRIMARY KEY,
+                        touchpoints INTEGER NOT NULL,
+                        firstSeenAt INTEGER NOT NULL,
+                        lastSeenAt INTEGER NOT NULL,
+                        lastInboundAt INTEGER,
+                        orders INTEGER NOT NULL DEFAULT 0,
+                        refunds INTEGER NOT NULL DEFAULT 0,
+                        grossMinor INTEGER NOT NULL DEFAULT 0,
+                        refundedMinor INTEGER NOT NULL DEFAULT 0,
+                        discountedOrders INTEGER NOT NULL DEFAULT 0,
+                        firstPurchaseAt INTEGER,
+                        lastPurchaseAt INTEGER,
+                        otherCurrencyOrders INTEGER NOT NULL DEFAULT 0,
+                        openTickets INTEGER NOT NULL DEFAULT 0
+                    ) WITHOUT ROWID;
+                    """)
         }
         migrator.registerChangeFeed()
         migrator.registerMergeJournal()
@@ -115,23 +118,29 @@ public struct InteractionStore: Sendable {
         let sealTouchpoint = try db.makeStatement(sql: "UPDATE touchpoint SET attributes = ?, body = ? WHERE seq = ?")
         var after: Int64 = 0
         while true {
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT seq, customerId, attributes, body FROM touchpoint
-                WHERE seq > ? AND (body <> '' OR attributes IS NOT NULL) ORDER BY seq LIMIT 1000
-                """, arguments: [after])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, customerId, attributes, body FROM touchpoint
+                    WHERE seq > ? AND (body <> '' OR attributes IS NOT NULL) ORDER BY seq LIMIT 1000
+                    """, arguments: [after])
             guard let last = rows.last else { break }
             for row in rows {
                 let customerID: String = row["customerId"]
                 let attributes = try (row["attributes"] as String?).map { try keyring.seal($0, for: customerID) }
-                try sealTouchpoint.execute(arguments: [attributes, try keyring.seal(row["body"], for: customerID),
-                                                       row["seq"] as Int64])
+                try sealTouchpoint.execute(arguments: [
+                    attributes, try keyring.seal(row["body"], for: customerID),
+                    row["seq"] as Int64,
+                ])
             }
             after = last["seq"]
         }
         let sealTicket = try db.makeStatement(sql: "UPDATE ticket SET subject = ? WHERE ticketId = ?")
         for row in try Row.fetchAll(db, sql: "SELECT ticketId, customerId, subject FROM ticket") {
-            try sealTicket.execute(arguments: [try keyring.seal(row["subject"], for: row["customerId"]),
-                                               row["ticketId"] as String])
+            try sealTicket.execute(arguments: [
+                try keyring.seal(row["subject"], for: row["customerId"]),
+                row["ticketId"] as String,
+            ])
         }
     }
 }

@@ -84,11 +84,13 @@ extension Touchpoint {
 
     /// Arguments in `columns` order.
     func insertArguments(recordedAt: Date, keyring: Keyring) throws -> StatementArguments {
-        [eventID, customerID, occurredAt.unixMillis, recordedAt.unixMillis, channel.rawValue, kind.rawValue,
-         direction.rawValue, agentID, ticketID, campaignID, duration.map { Int64(($0 * 1000).rounded()) },
-         try purchase.map(JSONColumn.encode),
-         attributes.isEmpty ? nil : try keyring.seal(JSONColumn.encode(attributes), for: customerID),
-         try keyring.seal(body, for: customerID)]
+        [
+            eventID, customerID, occurredAt.unixMillis, recordedAt.unixMillis, channel.rawValue, kind.rawValue,
+            direction.rawValue, agentID, ticketID, campaignID, duration.map { Int64(($0 * 1000).rounded()) },
+            try purchase.map(JSONColumn.encode),
+            attributes.isEmpty ? nil : try keyring.seal(JSONColumn.encode(attributes), for: customerID),
+            try keyring.seal(body, for: customerID),
+        ]
     }
 }
 
@@ -148,9 +150,11 @@ extension Ticket {
 
     /// Arguments in `columns` order.
     func arguments(keyring: Keyring) throws -> StatementArguments {
-        [ticketID, customerID, try keyring.seal(subject, for: customerID), status.rawValue, priority.rawValue,
-         channel.rawValue, openedAt.unixMillis, firstResponseAt?.unixMillis, resolvedAt?.unixMillis, agentReplyCount,
-         customerReplyCount, reopenCount, assignedAgentID, openedEventID, updatedAt.unixMillis]
+        [
+            ticketID, customerID, try keyring.seal(subject, for: customerID), status.rawValue, priority.rawValue,
+            channel.rawValue, openedAt.unixMillis, firstResponseAt?.unixMillis, resolvedAt?.unixMillis, agentReplyCount,
+            customerReplyCount, reopenCount, assignedAgentID, openedEventID, updatedAt.unixMillis,
+        ]
     }
 }
 
@@ -181,14 +185,16 @@ struct CustomerSummaryRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     var activityTotals: ActivityTotals {
-        ActivityTotals(touchpoints: touchpoints, firstSeenAt: Date(unixMillis: firstSeenAt),
-                       lastSeenAt: Date(unixMillis: lastSeenAt), lastInboundAt: lastInboundAt.map(Date.init(unixMillis:)))
+        ActivityTotals(
+            touchpoints: touchpoints, firstSeenAt: Date(unixMillis: firstSeenAt),
+            lastSeenAt: Date(unixMillis: lastSeenAt), lastInboundAt: lastInboundAt.map(Date.init(unixMillis:)))
     }
 
     var commerceTotals: CommerceTotals {
-        CommerceTotals(orders: orders, refunds: refunds, grossMinor: grossMinor, refundedMinor: refundedMinor,
-                       discountedOrders: discountedOrders, firstPurchaseAt: firstPurchaseAt.map(Date.init(unixMillis:)),
-                       lastPurchaseAt: lastPurchaseAt.map(Date.init(unixMillis:)), otherCurrencyOrders: otherCurrencyOrders)
+        CommerceTotals(
+            orders: orders, refunds: refunds, grossMinor: grossMinor, refundedMinor: refundedMinor,
+            discountedOrders: discountedOrders, firstPurchaseAt: firstPurchaseAt.map(Date.init(unixMillis:)),
+            lastPurchaseAt: lastPurchaseAt.map(Date.init(unixMillis:)), otherCurrencyOrders: otherCurrencyOrders)
     }
 
     var customerActivity: CustomerActivity {

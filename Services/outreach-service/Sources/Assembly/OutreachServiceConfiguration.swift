@@ -67,7 +67,8 @@ public struct OutreachServiceConfiguration: Sendable {
     public var segmentInterval: Duration
 
     public init(
-        server: ServerConfiguration, keyring: KeyringConfiguration = .init(), changeFeed: ChangeFeedConfiguration = .init(),
+        server: ServerConfiguration, keyring: KeyringConfiguration = .init(),
+        changeFeed: ChangeFeedConfiguration = .init(),
         profileAddress: PeerAddress, interactionAddress: PeerAddress, feedbackAddress: PeerAddress,
         successAddress: PeerAddress, peerDeadline: Duration = .seconds(2), refreshDelay: Duration = .milliseconds(500),
         smtp: SMTPRelay? = nil, webhook: Webhook? = nil, frequencyCap: FrequencyCap = FrequencyCap(parsing: "3/7d")!,
@@ -103,7 +104,8 @@ public struct OutreachServiceConfiguration: Sendable {
         }
         if let webhook {
             guard let adapter = WebhookAdapter(url: webhook.url, secret: webhook.secret) else {
-                throw ValidationError("--webhook-url must be an http(s) URL and --webhook-secret (or C360_OUTREACH_WEBHOOK_SECRET) set")
+                throw ValidationError(
+                    "--webhook-url must be an http(s) URL and --webhook-secret (or C360_OUTREACH_WEBHOOK_SECRET) set")
             }
             adapters.append(adapter)
         }
@@ -126,29 +128,37 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
     let feedback = try PeerConnection(address: configuration.feedbackAddress, credentials: credentials)
     let success = try PeerConnection(address: configuration.successAddress, credentials: credentials)
     let deadline = configuration.peerDeadline
-    host.logger.notice("peers", metadata: [
-        "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
-        "success": "\(success.address)", "deadline_ms": "\(deadline.wholeMilliseconds)",
-    ])
-    host.logger.notice("delivery", metadata: [
-        "smtp": "\(configuration.smtp?.url ?? "off (email not sent)")",
-        "webhook": "\(configuration.webhook?.url ?? "off (sms and push not sent)")",
-        "frequency_cap": "\(configuration.frequencyCap)", "send_concurrency": "\(configuration.sendConcurrency)",
-        "retry_limit": "\(configuration.retryLimit)",
-    ])
+    host.logger.notice(
+        "peers",
+        metadata: [
+            "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
+            "success": "\(success.address)", "deadline_ms": "\(deadline.wholeMilliseconds)",
+        ])
+    host.logger.notice(
+        "delivery",
+        metadata: [
+            "smtp": "\(configuration.smtp?.url ?? "off (email not sent)")",
+            "webhook": "\(configuration.webhook?.url ?? "off (sms and push not sent)")",
+            "frequency_cap": "\(configuration.frequencyCap)", "send_concurrency": "\(configuration.sendConcurrency)",
+            "retry_limit": "\(configuration.retryLimit)",
+        ])
 
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
-    let planner = SendPlanner(store: store, profile: profile.client, adapters: adapters, cap: configuration.frequencyCap,
-                              deadline: deadline)
+    let planner = SendPlanner(
+        store: store, profile: profile.client, adapters: adapters, cap: configuration.frequencyCap,
+        deadline: deadline)
     let directory = CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client))
     let service = OutreachService(store: store, customers: directory, planner: planner, changes: changes)
-    let reader = FactReader(profile: profile.client, interaction: interaction.client, feedback: feedback.client,
-                            success: success.client, deadline: deadline)
+    let reader = FactReader(
+        profile: profile.client, interaction: interaction.client, feedback: feedback.client,
+        success: success.client, deadline: deadline)
     let followers = ReadModelUpkeep.followers(
-        peers: [(.profile, profile.client, "customer360.v1.ProfileService"),
-                (.interaction, interaction.client, "customer360.v1.InteractionService"),
-                (.feedback, feedback.client, "customer360.v1.FeedbackService"),
-                (.success, success.client, "customer360.v1.SuccessService")],
+        peers: [
+            (.profile, profile.client, "customer360.v1.ProfileService"),
+            (.interaction, interaction.client, "customer360.v1.InteractionService"),
+            (.feedback, feedback.client, "customer360.v1.FeedbackService"),
+            (.success, success.client, "customer360.v1.SuccessService"),
+        ],
         store: store, profile: profile.client, delay: configuration.refreshDelay, logger: host.logger)
     let refresher = ReadModelUpkeep.refresher(store: store, reader: reader, logger: host.logger)
     let shredder = ReadModelUpkeep.shredder(store: store, logger: host.logger)
@@ -156,10 +166,13 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
     let dispatcher = MessageDispatcher(
         store: store, planner: planner, interaction: interaction.client, logger: host.logger,
         concurrency: configuration.sendConcurrency, retryLimit: configuration.retryLimit, deadline: deadline)
-    let journeys = JourneyRunner(store: store, profile: profile.client, success: success.client,
-                                 feedback: feedback.client, logger: host.logger, deadline: deadline)
+    let journeys = JourneyRunner(
+        store: store, profile: profile.client, success: success.client,
+        feedback: feedback.client, logger: host.logger, deadline: deadline)
     return try host.serviceGroup(
         serving: [service], database: database,
-        background: [profile, interaction, feedback, success, changes, refresher, shredder, clock, dispatcher, journeys,
-                     KeyRotation(keyring: keyring, logger: host.logger)] + followers)
+        background: [
+            profile, interaction, feedback, success, changes, refresher, shredder, clock, dispatcher, journeys,
+            KeyRotation(keyring: keyring, logger: host.logger),
+        ] + followers)
 }

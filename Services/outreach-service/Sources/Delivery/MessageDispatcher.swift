@@ -30,8 +30,10 @@ public struct MessageDispatcher: Service {
     /// Members a campaign queues per transaction.
     static var campaignChunk: Int { 1_000 }
 
-    public init(store: OutreachStore, planner: SendPlanner, interaction: GRPCClient<Transport>, logger: Logger,
-                concurrency: Int, retryLimit: Int, deadline: Duration, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: OutreachStore, planner: SendPlanner, interaction: GRPCClient<Transport>, logger: Logger,
+        concurrency: Int, retryLimit: Int, deadline: Duration, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.planner = planner
         self.interaction = .init(wrapping: interaction)
@@ -47,8 +49,11 @@ public struct MessageDispatcher: Service {
             let resendable = Set(planner.adapters.values.filter(\.dropsRepeats).flatMap(\.channels).map(\.rawValue))
             let recovered = try await store.recoverInterruptedSends(resendable: resendable, now: now())
             if recovered.requeued + recovered.failed > 0 {
-                logger.warning("messages interrupted mid-delivery by the previous process", metadata: [
-                    "requeued": "\(recovered.requeued)", "failed_not_resent": "\(recovered.failed)"])
+                logger.warning(
+                    "messages interrupted mid-delivery by the previous process",
+                    metadata: [
+                        "requeued": "\(recovered.requeued)", "failed_not_resent": "\(recovered.failed)",
+                    ])
             }
         } catch {
             logger.error("interrupted sends could not be recovered; sending anyway", metadata: ["error": "\(error)"])
@@ -104,7 +109,8 @@ public struct MessageDispatcher: Service {
     func queueCampaigns() async throws -> Bool {
         var queued = 0
         for campaign in try await store.queueingCampaigns() {
-            let count = try await store.queueNextMembers(campaignID: campaign.campaignId, chunk: Self.campaignChunk, now: now())
+            let count = try await store.queueNextMembers(
+                campaignID: campaign.campaignId, chunk: Self.campaignChunk, now: now())
             queued += count
             if count < Self.campaignChunk {
                 logger.notice("campaign queued", metadata: ["campaign_id": "\(campaign.campaignId)"])
@@ -126,7 +132,8 @@ public struct MessageDispatcher: Service {
                 if let template = templates[message.templateId] {
                     planned.append((message, template))
                 } else {
-                    settled.append((message.messageId, .failed(reason: "template \(message.templateId) no longer exists")))
+                    settled.append(
+                        (message.messageId, .failed(reason: "template \(message.templateId) no longer exists")))
                 }
             }
             let plans = try await planner.plan(planned, now: now())
@@ -138,7 +145,9 @@ public struct MessageDispatcher: Service {
                 case .postpone(let until, let reason, _, _):
                     settled.append((message.messageId, .deferred(until: until, reason: reason)))
                 case .send(let envelope, _):
-                    if let adapter = planner.adapters[envelope.channel] { deliveries.append((message, envelope, adapter)) }
+                    if let adapter = planner.adapters[envelope.channel] {
+                        deliveries.append((message, envelope, adapter))
+                    }
                 }
             }
             try await store.settleAll(settled, at: now())
@@ -157,9 +166,10 @@ public struct MessageDispatcher: Service {
             // already marked `sending` stay so, and are settled by `recoverInterruptedSends` at the next start.
             logger.info("messages postponed", metadata: ["messages": "\(batch.count)", "error": "\(error)"])
             let retry = now().adding(.seconds(2))
-            try? await store.settleAll(batch.filter { !begun.contains($0.messageId) }.map {
-                ($0.messageId, .deferred(until: retry, reason: "\(error)"))
-            }, at: now())
+            try? await store.settleAll(
+                batch.filter { !begun.contains($0.messageId) }.map {
+                    ($0.messageId, .deferred(until: retry, reason: "\(error)"))
+                }, at: now())
         }
     }
 
@@ -187,8 +197,9 @@ public struct MessageDispatcher: Service {
     func outcome(_ message: MessageRecord, envelope: Envelope, _ delivery: Result<Void, DeliveryError>) -> SendOutcome {
         switch delivery {
         case .success:
-            return .sent(customerID: envelope.customerID, channel: envelope.channel.rawValue, recipient: envelope.recipient,
-                         subject: envelope.subject, body: envelope.body, language: envelope.language)
+            return .sent(
+                customerID: envelope.customerID, channel: envelope.channel.rawValue, recipient: envelope.recipient,
+                subject: envelope.subject, body: envelope.body, language: envelope.language)
         case .failure(.permanent(let reason)):
             return .failed(reason: reason)
         case .failure(.transient(let reason)):
@@ -203,12 +214,13 @@ public struct MessageDispatcher: Service {
     /// "deferred" when planned (quiet hours), "retried" after a delivery attempt.
     func count(_ outcomes: [SendOutcome], deferredAs deferral: String) {
         for outcome in outcomes {
-            let label = switch outcome {
-            case .sent: "sent"
-            case .suppressed: "suppressed"
-            case .failed: "failed"
-            case .deferred: deferral
-            }
+            let label =
+                switch outcome {
+                case .sent: "sent"
+                case .suppressed: "suppressed"
+                case .failed: "failed"
+                case .deferred: deferral
+                }
             Counter(label: "c360_outreach_messages_total", dimensions: [("outcome", label)]).increment()
         }
     }
@@ -221,29 +233,35 @@ public struct MessageDispatcher: Service {
         let response = try await interaction.recordTouchpoints(options: CallOptions.deadline(deadline)) { writer in
             for message in pending {
                 let channel = Channel(rawValue: message.channel) ?? .email
-                try await writer.write(.with {
-                    $0.customerID = message.customerId
-                    $0.touchpoint = .with {
-                        $0.eventID = OutreachStore.ownTouchpointPrefix + message.messageId
+                try await writer.write(
+                    .with {
                         $0.customerID = message.customerId
-                        $0.occurredAt = .init(date: Date(unixMillis: message.sentAt ?? message.createdAt))
-                        $0.channel = channel.proto
-                        $0.kind = message.campaignId.isEmpty ? .message : .campaignSent
-                        $0.direction = .outbound
-                        $0.campaignID = message.campaignId
-                        $0.attributes = ["template_id": message.templateId, "message_id": message.messageId,
-                                         "delivery_status": message.status.rawValue]
-                    }
-                })
+                        $0.touchpoint = .with {
+                            $0.eventID = OutreachStore.ownTouchpointPrefix + message.messageId
+                            $0.customerID = message.customerId
+                            $0.occurredAt = .init(date: Date(unixMillis: message.sentAt ?? message.createdAt))
+                            $0.channel = channel.proto
+                            $0.kind = message.campaignId.isEmpty ? .message : .campaignSent
+                            $0.direction = .outbound
+                            $0.campaignID = message.campaignId
+                            $0.attributes = [
+                                "template_id": message.templateId, "message_id": message.messageId,
+                                "delivery_status": message.status.rawValue,
+                            ]
+                        }
+                    })
             }
         }
         // Rejected for good (the customer is gone: erased, unknown) is as done as stored; anything else is retried.
         var retry = Set<Int>()
-        for rejection in response.rejections where !["FAILED_PRECONDITION", "INVALID_ARGUMENT", "NOT_FOUND"].contains(rejection.code) {
+        for rejection in response.rejections
+        where !["FAILED_PRECONDITION", "INVALID_ARGUMENT", "NOT_FOUND"].contains(rejection.code) {
             retry.insert(Int(rejection.index))
         }
         for rejection in response.rejections where !retry.contains(Int(rejection.index)) {
-            logger.info("outbound touchpoint dropped", metadata: ["event_id": "\(rejection.eventID)", "reason": "\(rejection.reason)"])
+            logger.info(
+                "outbound touchpoint dropped",
+                metadata: ["event_id": "\(rejection.eventID)", "reason": "\(rejection.reason)"])
         }
         let done = pending.enumerated().filter { !retry.contains($0.offset) }.map(\.element.messageId)
         try await store.markTouchpointsRecorded(done)

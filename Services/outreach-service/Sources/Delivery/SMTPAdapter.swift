@@ -31,7 +31,8 @@ public struct SMTPAdapter: MessageAdapter {
     ///   - maxConnections: Sessions kept open at most (the dispatcher's concurrency is a good value).
     public init?(url: String, from: String, timeout: Duration = .seconds(10), maxConnections: Int = 16) {
         guard let components = URLComponents(string: url), components.scheme == "smtp", let host = components.host,
-              !host.isEmpty else { return nil }
+            !host.isEmpty
+        else { return nil }
         let port = components.port ?? 25
         self.host = host
         self.port = port
@@ -94,7 +95,9 @@ public struct SMTPAdapter: MessageAdapter {
 
     /// The RFC 5322 message, dot-stuffed for DATA (without the final dot line).
     static func message(_ envelope: Envelope, from: String, date: Date) -> String {
-        let body = Data(envelope.body.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        let body = Data(envelope.body.utf8).base64EncodedString(options: [
+            .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
+        ])
         let headers = [
             "From: \(from)",
             "To: <\(envelope.recipient)>",
@@ -289,7 +292,8 @@ final class SMTPSession: Sendable {
     }
 
     private func run(
-        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, jobs: AsyncStream<Job>, ready: CheckedContinuation<Void, any Error>
+        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, jobs: AsyncStream<Job>,
+        ready: CheckedContinuation<Void, any Error>
     ) async {
         var greeted = false
         var current: Job?
@@ -322,10 +326,11 @@ final class SMTPSession: Sendable {
                     } catch let refusal as SMTPRefusal {
                         // The relay refused this message; the session is fine once reset.
                         current = nil
-                        job.done.resume(throwing: refusal.code >= 500
-                            ? DeliveryError.permanent(refusal.text) : DeliveryError.transient(refusal.text))
+                        job.done.resume(
+                            throwing: refusal.code >= 500
+                                ? DeliveryError.permanent(refusal.text) : DeliveryError.transient(refusal.text))
                         try await command("RSET", expect: 250)
-                    } catch where !accepted {
+                    } catch  where !accepted {
                         current = nil
                         job.done.resume(throwing: Stale())
                         throw error

@@ -32,8 +32,10 @@ public struct SendPlanner: Sendable {
     /// The channels outreach sends on.
     static let messagingChannels: [Channel] = [.email, .sms, .push]
 
-    public init(store: OutreachStore, profile: GRPCClient<Transport>, adapters: [any MessageAdapter], cap: FrequencyCap,
-                deadline: Duration) {
+    public init(
+        store: OutreachStore, profile: GRPCClient<Transport>, adapters: [any MessageAdapter], cap: FrequencyCap,
+        deadline: Duration
+    ) {
         self.store = store
         self.profile = .init(wrapping: profile)
         var byChannel: [Channel: any MessageAdapter] = [:]
@@ -66,12 +68,18 @@ public struct SendPlanner: Sendable {
         var current: Current = [:]
         for start in stride(from: 0, to: requested.count, by: Self.batchLimit) {
             let ids = Array(requested[start..<min(start + Self.batchLimit, requested.count)])
-            let answer = try await profile.batchGetCustomers(.with { $0.customerIds = ids }, options: .deadline(deadline))
+            let answer = try await profile.batchGetCustomers(
+                .with { $0.customerIds = ids }, options: .deadline(deadline))
             for result in answer.results {
-                current[result.requestedID] = result.hasCustomer ? (result.customer, .with {
-                    $0.customerID = result.customer.customerID
-                    $0.consents = result.consents
-                }) : nil
+                current[result.requestedID] =
+                    result.hasCustomer
+                    ? (
+                        result.customer,
+                        .with {
+                            $0.customerID = result.customer.customerID
+                            $0.consents = result.consents
+                        }
+                    ) : nil
             }
         }
         let survivors = current.values.compactMap { $0?.customer.customerID }
@@ -85,8 +93,9 @@ public struct SendPlanner: Sendable {
                 return .suppress(reason: "customer \(message.customerId) no longer exists")
             }
             let id = found.customer.customerID
-            let plan = decide(message, template: template, customer: found.customer, consents: found.consents,
-                              facts: facts[id], sentToCustomer: sent[id] ?? 0, now: now)
+            let plan = decide(
+                message, template: template, customer: found.customer, consents: found.consents,
+                facts: facts[id], sentToCustomer: sent[id] ?? 0, now: now)
             // Two marketing messages to one customer in the same batch count against the cap together.
             if message.purpose == .marketing, case .send = plan { sent[id, default: 0] += 1 }
             return plan
@@ -100,8 +109,9 @@ public struct SendPlanner: Sendable {
     ) -> Plan {
         var facts = stored ?? CustomerFacts(customerId: customer.customerID, refreshedAt: now.unixMillis)
         // Who the customer is and how to reach them, as profile-service says now.
-        let answer = FactReader.snapshot(customer: customer, consents: consents, stats: .init(), scores: .init(),
-                                         success: .init(), now: now)
+        let answer = FactReader.snapshot(
+            customer: customer, consents: consents, stats: .init(), scores: .init(),
+            success: .init(), now: now)
         let fresh = answer.facts
         let contact = answer.contact
         facts.language = fresh.language
@@ -122,33 +132,44 @@ public struct SendPlanner: Sendable {
         var chosen: (Channel, TemplateVariant, String)?
         for channel in candidates(message, facts: facts) {
             guard let variant = template.variant(for: channel, language: facts.language) else {
-                refusals.append("\(channel.rawValue): the template has no text for it"); continue
+                refusals.append("\(channel.rawValue): the template has no text for it")
+                continue
             }
             guard adapters[channel] != nil else {
-                refusals.append("\(channel.rawValue): no adapter is configured"); continue
+                refusals.append("\(channel.rawValue): no adapter is configured")
+                continue
             }
             guard Self.consented(consents, purpose: message.purpose, channel: channel) else {
-                refusals.append("\(channel.rawValue): no \(message.purpose.consentPurpose) consent"); continue
+                refusals.append("\(channel.rawValue): no \(message.purpose.consentPurpose) consent")
+                continue
             }
             let address = contact.address(on: channel)
-            guard !address.isEmpty else { refusals.append("\(channel.rawValue): no address"); continue }
+            guard !address.isEmpty else {
+                refusals.append("\(channel.rawValue): no address")
+                continue
+            }
             chosen = (channel, variant, address)
             break
         }
         guard let (channel, variant, address) = chosen else {
             return .suppress(reason: "no channel can carry it: " + refusals.joined(separator: "; "))
         }
-        let values = facts.placeholderValues(contact).merging(message.contextValues.filter { !$0.value.isEmpty }) { _, carried in carried }
+        let values = facts.placeholderValues(contact).merging(message.contextValues.filter { !$0.value.isEmpty }) {
+            _, carried in carried
+        }
         let subject = (try? TemplateText(variant.subject, field: "subject"))?.render(values)
         let body = (try? TemplateText(variant.body, field: "body"))?.render(values)
         let envelope = Envelope(
             messageID: message.messageId, customerID: customer.customerID, channel: channel, recipient: address,
             subject: subject?.text ?? variant.subject, body: body?.text ?? variant.body, language: variant.language)
         let missing = Array(Set((subject?.missing ?? []) + (body?.missing ?? []))).sorted()
-        if let quiet = QuietHours(startMinute: facts.quietStartMinute, endMinute: facts.quietEndMinute,
-                                  timeZone: facts.timeZone),
-           let until = quiet.deferral(at: now) {
-            return .postpone(until: until, reason: "quiet hours in \(quiet.timeZone.identifier)", envelope, missing: missing)
+        if let quiet = QuietHours(
+            startMinute: facts.quietStartMinute, endMinute: facts.quietEndMinute,
+            timeZone: facts.timeZone),
+            let until = quiet.deferral(at: now)
+        {
+            return .postpone(
+                until: until, reason: "quiet hours in \(quiet.timeZone.identifier)", envelope, missing: missing)
         }
         return .send(envelope, missing: missing)
     }
@@ -158,7 +179,9 @@ public struct SendPlanner: Sendable {
         if let forced = Channel(rawValue: message.forcedChannel) { return [forced] }
         var ordered: [Channel] = []
         for name in [facts.preferredChannel, facts.bestChannel] {
-            if let channel = Channel(rawValue: name), Self.messagingChannels.contains(channel), !ordered.contains(channel) {
+            if let channel = Channel(rawValue: name), Self.messagingChannels.contains(channel),
+                !ordered.contains(channel)
+            {
                 ordered.append(channel)
             }
         }
@@ -166,7 +189,9 @@ public struct SendPlanner: Sendable {
     }
 
     /// Whether the customer's consents allow a message of `purpose` on `channel`.
-    static func consented(_ consents: Customer360_V1_GetConsentsResponse, purpose: MessagePurpose, channel: Channel) -> Bool {
+    static func consented(_ consents: Customer360_V1_GetConsentsResponse, purpose: MessagePurpose, channel: Channel)
+        -> Bool
+    {
         let wanted: Customer360_V1_ConsentPurpose = purpose == .marketing ? .marketing : .serviceMessages
         let decision = consents.consents.first { $0.purpose == wanted && $0.channel == channel.proto }?.status
         return purpose == .marketing ? decision == .granted : decision != .withdrawn

@@ -22,7 +22,8 @@ public struct WebhookAdapter: MessageAdapter {
 
     public init?(url: String, secret: String, timeout: Duration = .seconds(10)) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
-              parsed.host != nil, !secret.isEmpty else { return nil }
+            parsed.host != nil, !secret.isEmpty
+        else { return nil }
         self.url = url
         self.secret = Data(secret.utf8)
         self.timeout = timeout
@@ -30,13 +31,20 @@ public struct WebhookAdapter: MessageAdapter {
 
     /// The JSON body a receiver gets.
     struct Payload: Encodable {
-        var message_id: String
-        var customer_id: String
+        var messageID: String
+        var customerID: String
         var channel: String
         var recipient: String
         var subject: String
         var body: String
         var language: String
+
+        /// The receiver's JSON is snake_case, as every other wire name of Customer 360 is.
+        enum CodingKeys: String, CodingKey {
+            case messageID = "message_id"
+            case customerID = "customer_id"
+            case channel, recipient, subject, body, language
+        }
     }
 
     /// `sha256=<hex of HMAC-SHA256(secret, body)>`.
@@ -57,9 +65,12 @@ public struct WebhookAdapter: MessageAdapter {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body: Data
         do {
-            body = try encoder.encode(Payload(
-                message_id: envelope.messageID, customer_id: envelope.customerID, channel: envelope.channel.rawValue,
-                recipient: envelope.recipient, subject: envelope.subject, body: envelope.body, language: envelope.language))
+            body = try encoder.encode(
+                Payload(
+                    messageID: envelope.messageID, customerID: envelope.customerID,
+                    channel: envelope.channel.rawValue,
+                    recipient: envelope.recipient, subject: envelope.subject, body: envelope.body,
+                    language: envelope.language))
         } catch {
             throw .permanent("the message could not be encoded: \(error)")
         }
@@ -71,7 +82,8 @@ public struct WebhookAdapter: MessageAdapter {
         request.body = .bytes(ByteBuffer(data: body))
         let status: HTTPResponseStatus
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            let response = try await HTTPClient.shared.execute(
+                request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
             status = response.status
             _ = try? await response.body.collect(upTo: 64 * 1024)
         } catch {

@@ -34,7 +34,8 @@ public enum OutreachError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .idempotencyKeyReused(let key, let field):
             "idempotency_key \(key) was already used for a message with another \(field); use a new key for a new message"
         case .campaignNotFound(let id): "campaign \(id) does not exist"
-        case .campaignExists(let id): "campaign \(id) already exists with another segment or template; choose another campaign_id"
+        case .campaignExists(let id):
+            "campaign \(id) already exists with another segment or template; choose another campaign_id"
         case .journeyNotFound(let id): "journey \(id) does not exist; PutJourney creates it"
         case .journeyReference(let field, let detail): "\(field): \(detail)"
         case .customerNotInReadModel(let id):

@@ -86,10 +86,13 @@ struct SegmentCondition {
     static let textFields: [String: (column: String, allowed: Set<String>?)] = [
         "lifecycle_stage": ("lifecycleStage", ["lead", "prospect", "onboarding", "active", "at_risk", "churned"]),
         "loyalty_tier": ("loyaltyTier", ["bronze", "silver", "gold", "platinum"]),
-        "rfm_segment": ("rfmSegment", [
-            "champions", "loyal", "potential_loyalist", "new", "promising", "needs_attention", "about_to_sleep",
-            "at_risk", "cannot_lose", "hibernating", "lost", "no_purchases",
-        ]),
+        "rfm_segment": (
+            "rfmSegment",
+            [
+                "champions", "loyal", "potential_loyalist", "new", "promising", "needs_attention", "about_to_sleep",
+                "at_risk", "cannot_lose", "hibernating", "lost", "no_purchases",
+            ]
+        ),
         "nps_category": ("npsCategory", ["promoter", "passive", "detractor"]),
         "sentiment": ("sentiment", ["negative", "neutral", "positive"]),
         "health_band": ("healthBand", ["green", "yellow", "red"]),
@@ -106,7 +109,9 @@ struct SegmentCondition {
         "last_purchase_at": "lastPurchaseAt", "last_seen_at": "lastSeenAt", "created_at": "createdAt",
     ]
     static let booleanFields: [String: String] = ["discount_driven": "discountDriven", "churn_risk": "churnRisk"]
-    static let consentPurposes = ["marketing", "analytics", "personalization", "service_messages", "third_party_sharing"]
+    static let consentPurposes = [
+        "marketing", "analytics", "personalization", "service_messages", "third_party_sharing",
+    ]
     /// The windows the read model keeps touchpoint counts for.
     static let touchpointWindows = [7, 30, 90]
 
@@ -140,21 +145,27 @@ struct SegmentCondition {
             kind = .touchpoints(channel: channel)
         } else if field.hasPrefix("attribute.") {
             let key = String(field.dropFirst("attribute.".count))
-            guard !key.isEmpty, key.count <= 64, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
-            else { throw InvalidArgument("\(path).field", "'\(field)' needs an attribute key of letters, digits, _ or -") }
+            guard !key.isEmpty, key.count <= 64,
+                key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+            else {
+                throw InvalidArgument("\(path).field", "'\(field)' needs an attribute key of letters, digits, _ or -")
+            }
             kind = .attribute(key: key)
         } else if field.hasPrefix("consent.") {
             let parts = field.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3, Self.consentPurposes.contains(parts[1]), let channel = Channel(rawValue: parts[2])
             else {
-                throw InvalidArgument("\(path).field", "'\(field)' must be consent.<purpose>.<channel> with purpose one of "
-                    + "\(Self.consentPurposes.joined(separator: ", ")) and channel one of \(Self.channelNames)")
+                throw InvalidArgument(
+                    "\(path).field",
+                    "'\(field)' must be consent.<purpose>.<channel> with purpose one of "
+                        + "\(Self.consentPurposes.joined(separator: ", ")) and channel one of \(Self.channelNames)")
             }
             kind = .consent(purpose: parts[1], channel: channel)
         } else if field.isEmpty {
             throw InvalidArgument("\(path).field", "is required; known fields: \(Self.knownFields)")
         } else {
-            throw InvalidArgument("\(path).field", "'\(field.prefix(64))' is not a known field; known fields: \(Self.knownFields)")
+            throw InvalidArgument(
+                "\(path).field", "'\(field.prefix(64))' is not a known field; known fields: \(Self.knownFields)")
         }
     }
 
@@ -174,19 +185,23 @@ struct SegmentCondition {
             return try compare(SQL(sql: "customer_fact.\(column)").sqlExpression, op: op)
         case .touchpoints(let channel):
             let days = try window()
-            let value: SQLExpression = if let channel {
-                SQL(sql: """
-                    COALESCE((SELECT c.touchpoints FROM customer_channel_count c WHERE c.customerId = customer_fact.customerId \
-                    AND c.windowDays = ? AND c.channel = ?), 0)
-                    """, arguments: [days, channel.rawValue]).sqlExpression
-            } else {
-                SQL(sql: "customer_fact.touchpoints\(days)d").sqlExpression
-            }
+            let value: SQLExpression =
+                if let channel {
+                    SQL(
+                        sql: """
+                            COALESCE((SELECT c.touchpoints FROM customer_channel_count c WHERE c.customerId = customer_fact.customerId \
+                            AND c.windowDays = ? AND c.channel = ?), 0)
+                            """, arguments: [days, channel.rawValue]
+                    ).sqlExpression
+                } else {
+                    SQL(sql: "customer_fact.touchpoints\(days)d").sqlExpression
+                }
             return try compare(value, op: op)
         case .time(let column):
             let value = SQL(sql: "customer_fact.\(column)").sqlExpression
             guard condition.hasWithin, let span = condition.within.validSpan else {
-                throw InvalidArgument("\(path).within", "is required for \(condition.field): a positive duration of at most 100 years")
+                throw InvalidArgument(
+                    "\(path).within", "is required for \(condition.field): a positive duration of at most 100 years")
             }
             let since = now.addingTimeInterval(-span).unixMillis
             switch op {
@@ -202,10 +217,12 @@ struct SegmentCondition {
             default: throw unsupported(op, "IS_TRUE, IS_FALSE")
             }
         case .consent(let purpose, let channel):
-            let granted = SQL(sql: """
-                EXISTS (SELECT 1 FROM customer_consent c WHERE c.customerId = customer_fact.customerId \
-                AND c.purpose = ? AND c.channel = ? AND c.granted)
-                """, arguments: [purpose, channel.rawValue]).sqlExpression
+            let granted = SQL(
+                sql: """
+                    EXISTS (SELECT 1 FROM customer_consent c WHERE c.customerId = customer_fact.customerId \
+                    AND c.purpose = ? AND c.channel = ? AND c.granted)
+                    """, arguments: [purpose, channel.rawValue]
+            ).sqlExpression
             switch op {
             case .isTrue: return granted
             case .isFalse: return !granted
@@ -215,18 +232,22 @@ struct SegmentCondition {
     }
 
     private func text(_ value: SQLExpression, allowed: Set<String>?, op: Customer360_V1_SegmentOperator)
-        throws(InvalidArgument) -> SQLExpression {
+        throws(InvalidArgument) -> SQLExpression
+    {
         switch op {
         case .exists:
             return value != nil && value != ""
         case .equals, .notEquals:
             guard condition.values.count == 1 else {
-                throw InvalidArgument("\(path).values", "\(op == .equals ? "EQUALS" : "NOT_EQUALS") takes exactly one value")
+                throw InvalidArgument(
+                    "\(path).values", "\(op == .equals ? "EQUALS" : "NOT_EQUALS") takes exactly one value")
             }
             let operand = try checked(condition.values[0], allowed: allowed, index: 0)
             return op == .equals ? value == operand : (value == nil || value != operand)
         case .in:
-            guard !condition.values.isEmpty else { throw InvalidArgument("\(path).values", "IN takes at least one value") }
+            guard !condition.values.isEmpty else {
+                throw InvalidArgument("\(path).values", "IN takes at least one value")
+            }
             var operands: [String] = []
             for (index, operand) in condition.values.enumerated() {
                 operands.append(try checked(operand, allowed: allowed, index: index))
@@ -242,8 +263,11 @@ struct SegmentCondition {
         var tags: [String] = []
         for (index, tag) in condition.values.enumerated() { tags.append(try checked(tag, allowed: nil, index: index)) }
         let has = { (tag: String) in
-            SQL(sql: "EXISTS (SELECT 1 FROM customer_tag t WHERE t.customerId = customer_fact.customerId AND t.tag = ?)",
-                arguments: [tag]).sqlExpression
+            SQL(
+                sql:
+                    "EXISTS (SELECT 1 FROM customer_tag t WHERE t.customerId = customer_fact.customerId AND t.tag = ?)",
+                arguments: [tag]
+            ).sqlExpression
         }
         switch op {
         case .contains: return tags.map(has).joined(operator: .and)
@@ -252,7 +276,9 @@ struct SegmentCondition {
         }
     }
 
-    private func compare(_ value: SQLExpression, op: Customer360_V1_SegmentOperator) throws(InvalidArgument) -> SQLExpression {
+    private func compare(_ value: SQLExpression, op: Customer360_V1_SegmentOperator) throws(InvalidArgument)
+        -> SQLExpression
+    {
         let comparisons: Set<Customer360_V1_SegmentOperator> = [
             .equals, .notEquals, .greaterThan, .greaterOrEqual, .lessThan, .lessOrEqual,
         ]
@@ -277,7 +303,8 @@ struct SegmentCondition {
     private func window() throws(InvalidArgument) -> Int {
         let days = condition.hasWithin ? Int(condition.within.seconds / 86_400) : 0
         guard condition.hasWithin, condition.within.nanos == 0, condition.within.seconds % 86_400 == 0,
-              Self.touchpointWindows.contains(days) else {
+            Self.touchpointWindows.contains(days)
+        else {
             throw InvalidArgument("\(path).within", "must be 7, 30 or 90 days for touchpoint counts")
         }
         return days
@@ -287,8 +314,10 @@ struct SegmentCondition {
         let field = "\(path).values[\(index)]"
         let trimmed = try Validate.text(value, field: field, maxLength: 200, required: true)
         if let allowed, !allowed.contains(trimmed) {
-            throw InvalidArgument(field, "'\(trimmed.prefix(64))' is not a value of \(condition.field); use one of "
-                + allowed.sorted().joined(separator: ", "))
+            throw InvalidArgument(
+                field,
+                "'\(trimmed.prefix(64))' is not a value of \(condition.field); use one of "
+                    + allowed.sorted().joined(separator: ", "))
         }
         return trimmed
     }

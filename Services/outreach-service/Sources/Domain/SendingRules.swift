@@ -9,7 +9,8 @@ public struct QuietHours: Sendable, Equatable {
 
     public init?(startMinute: Int?, endMinute: Int?, timeZone identifier: String) {
         guard let startMinute, let endMinute, startMinute != endMinute,
-              (0..<1_440).contains(startMinute), (0..<1_440).contains(endMinute) else { return nil }
+            (0..<1_440).contains(startMinute), (0..<1_440).contains(endMinute)
+        else { return nil }
         self.startMinute = startMinute
         self.endMinute = endMinute
         self.timeZone = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
@@ -22,14 +23,15 @@ public struct QuietHours: Sendable, Equatable {
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.hour, .minute], from: date)
         let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
-        let quiet = startMinute < endMinute
+        let quiet =
+            startMinute < endMinute
             ? (startMinute..<endMinute).contains(minute)
             : minute >= startMinute || minute < endMinute
         guard quiet else { return nil }
         let startOfDay = calendar.startOfDay(for: date)
         let dayOffset = (startMinute > endMinute && minute >= startMinute) ? 1 : 0
         guard let day = calendar.date(byAdding: .day, value: dayOffset, to: startOfDay),
-              let end = calendar.date(bySettingHour: endMinute / 60, minute: endMinute % 60, second: 0, of: day)
+            let end = calendar.date(bySettingHour: endMinute / 60, minute: endMinute % 60, second: 0, of: day)
         else { return nil }
         return end
     }
@@ -55,7 +57,8 @@ public struct FrequencyCap: Sendable, Equatable, CustomStringConvertible {
         }
         let parts = text.split(separator: "/")
         guard parts.count == 2, let limit = Int(parts[0]), limit > 0, let unit = parts[1].last,
-              let amount = Int(parts[1].dropLast()), amount > 0, amount <= 366 * 24 else { return nil }
+            let amount = Int(parts[1].dropLast()), amount > 0, amount <= 366 * 24
+        else { return nil }
         switch unit {
         case "d": self.init(limit: limit, window: .seconds(amount * 86_400))
         case "h": self.init(limit: limit, window: .seconds(amount * 3_600))

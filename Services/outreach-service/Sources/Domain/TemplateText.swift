@@ -44,8 +44,10 @@ public struct TemplateText: Sendable, Equatable {
             let pieces = inside.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
             let name = pieces[0].trimmingCharacters(in: .whitespaces)
             guard Self.placeholders[name] != nil else {
-                throw InvalidArgument(field, "'{{\(inside.prefix(64))}}' is not a known placeholder; use one of "
-                    + Self.placeholders.keys.sorted().joined(separator: ", "))
+                throw InvalidArgument(
+                    field,
+                    "'{{\(inside.prefix(64))}}' is not a known placeholder; use one of "
+                        + Self.placeholders.keys.sorted().joined(separator: ", "))
             }
             parts.append(.placeholder(name: name, fallback: pieces.count > 1 ? String(pieces[1]) : ""))
             rest = rest[close.upperBound...]

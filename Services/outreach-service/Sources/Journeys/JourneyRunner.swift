@@ -33,9 +33,11 @@ public struct JourneyRunner: Service {
     static var stepsPerTurn: Int { 20 }
 
     /// - Parameter feedback: Where the title of a shipped feature request is read for `{{feature_title}}`.
-    public init(store: OutreachStore, profile: GRPCClient<Transport>, success: GRPCClient<Transport>,
-                feedback: GRPCClient<Transport>? = nil, logger: Logger, deadline: Duration,
-                now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: OutreachStore, profile: GRPCClient<Transport>, success: GRPCClient<Transport>,
+        feedback: GRPCClient<Transport>? = nil, logger: Logger, deadline: Duration,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.profile = .init(wrapping: profile)
         self.success = .init(wrapping: success)
@@ -75,7 +77,9 @@ public struct JourneyRunner: Service {
                 guard run.state == .waiting, run.dueAt <= now().unixMillis else { return }
             } catch {
                 guard !Task.isCancelled else { return }
-                logger.info("journey step postponed", metadata: ["run_id": "\(run.runId)", "step": "\(run.step)", "error": "\(error)"])
+                logger.info(
+                    "journey step postponed",
+                    metadata: ["run_id": "\(run.runId)", "step": "\(run.step)", "error": "\(error)"])
                 try? await store.postpone(run, until: now().adding(.seconds(5)))
                 return
             }
@@ -86,15 +90,19 @@ public struct JourneyRunner: Service {
     /// shipped feature request, its title (read from feedback-service among the requests the customer voted for).
     func placeholders(for run: JourneyRunRecord, journey: JourneyRecord) async throws -> String {
         guard journey.triggerEvent == Customer360_V1_ChangeKind.featureRequestShipped.rawValue,
-              !run.triggerSubject.isEmpty, let feedback else { return "{}" }
+            !run.triggerSubject.isEmpty, let feedback
+        else { return "{}" }
         var token = ""
         repeat {
-            let page = try await feedback.listFeatureRequests(.with {
-                $0.customerID = run.customerId
-                $0.page.pageSize = 100
-                $0.page.pageToken = token
-            }, options: .deadline(deadline))
-            if let tally = page.featureRequests.first(where: { $0.featureRequest.featureRequestID == run.triggerSubject }) {
+            let page = try await feedback.listFeatureRequests(
+                .with {
+                    $0.customerID = run.customerId
+                    $0.page.pageSize = 100
+                    $0.page.pageToken = token
+                }, options: .deadline(deadline))
+            if let tally = page.featureRequests.first(where: {
+                $0.featureRequest.featureRequestID == run.triggerSubject
+            }) {
                 let data = try JSONEncoder().encode(["feature_title": tally.featureRequest.title])
                 return String(decoding: data, as: UTF8.self)
             }
@@ -126,51 +134,62 @@ public struct JourneyRunner: Service {
                 guard let template = try TemplateRecord.fetchOne(db, key: send.templateID) else {
                     return (index, nil, .exited, "step \(index): template \(send.templateID) no longer exists")
                 }
-                _ = try OutreachStore.enqueue(db, MessageRecord(
-                    messageId: EntityID.generate(), customerId: run.customerId, templateId: template.templateId,
-                    campaignId: "", idempotencyKey: key, purpose: template.purpose,
-                    forcedChannel: Channel(proto: send.channel)?.rawValue ?? "", channel: "", status: .queued,
-                    statusReason: "", createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0,
-                    language: "", context: context))
+                _ = try OutreachStore.enqueue(
+                    db,
+                    MessageRecord(
+                        messageId: EntityID.generate(), customerId: run.customerId, templateId: template.templateId,
+                        campaignId: "", idempotencyKey: key, purpose: template.purpose,
+                        forcedChannel: Channel(proto: send.channel)?.rawValue ?? "", channel: "", status: .queued,
+                        statusReason: "", createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil,
+                        attempts: 0,
+                        language: "", context: context))
                 return (following, nil, .waiting, "")
             }
         case .branch(let branch):
             let query = try SegmentQuery(branch.rule, field: "steps[\(index)].branch.rule", now: now)
             try await store.advance(run, now: now) { db in
-                let target = Int(try OutreachStore.matches(db, customerID: run.customerId, query) ? branch.thenStep : branch.elseStep)
+                let target = Int(
+                    try OutreachStore.matches(db, customerID: run.customerId, query) ? branch.thenStep : branch.elseStep
+                )
                 return target < 0 ? (target, nil, .completed, "") : (target, nil, .waiting, "")
             }
         case .addTag(let tag):
             do {
-                _ = try await profile.addTags(.with { $0.customerID = run.customerId; $0.tags = [tag] },
-                                              options: .deadline(deadline))
+                _ = try await profile.addTags(
+                    .with {
+                        $0.customerID = run.customerId
+                        $0.tags = [tag]
+                    },
+                    options: .deadline(deadline))
                 try await store.advance(run, now: now) { _ in (following, nil, .waiting, "") }
             } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {
                 try await store.advance(run, now: now) { _ in (index, nil, .exited, "step \(index): \(error.message)") }
             }
         case .earnPoints(let points):
             do {
-                _ = try await profile.earnPoints(.with {
-                    $0.customerID = run.customerId
-                    $0.points = points.points
-                    $0.reason = points.reason
-                    $0.transactionID = "journey:\(run.runId):\(index)"
-                }, options: .deadline(deadline))
+                _ = try await profile.earnPoints(
+                    .with {
+                        $0.customerID = run.customerId
+                        $0.points = points.points
+                        $0.reason = points.reason
+                        $0.transactionID = "journey:\(run.runId):\(index)"
+                    }, options: .deadline(deadline))
                 try await store.advance(run, now: now) { _ in (following, nil, .waiting, "") }
             } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {
                 try await store.advance(run, now: now) { _ in (index, nil, .exited, "step \(index): \(error.message)") }
             }
         case .createTask(let task):
             do {
-                _ = try await success.createTask(.with {
-                    $0.customerID = run.customerId
-                    $0.taskID = "journey:\(run.runId):\(index)"
-                    $0.playbook = "journey/\(run.journeyId)"
-                    $0.title = task.title
-                    $0.instructions = task.instructions
-                    $0.ownerID = task.ownerID
-                    if task.hasDueIn { $0.dueIn = task.dueIn }
-                }, options: .deadline(deadline))
+                _ = try await success.createTask(
+                    .with {
+                        $0.customerID = run.customerId
+                        $0.taskID = "journey:\(run.runId):\(index)"
+                        $0.playbook = "journey/\(run.journeyId)"
+                        $0.title = task.title
+                        $0.instructions = task.instructions
+                        $0.ownerID = task.ownerID
+                        if task.hasDueIn { $0.dueIn = task.dueIn }
+                    }, options: .deadline(deadline))
                 try await store.advance(run, now: now) { _ in (following, nil, .waiting, "") }
             } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {
                 try await store.advance(run, now: now) { _ in (index, nil, .exited, "step \(index): \(error.message)") }

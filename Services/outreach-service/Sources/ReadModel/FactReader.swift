@@ -27,8 +27,10 @@ public struct FactReader: Sendable {
     let success: Customer360_V1_SuccessService.Client<Transport>
     let deadline: Duration
 
-    public init(profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
-                success: GRPCClient<Transport>, deadline: Duration) {
+    public init(
+        profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
+        success: GRPCClient<Transport>, deadline: Duration
+    ) {
         self.profile = .init(wrapping: profile)
         self.interaction = .init(wrapping: interaction)
         self.feedback = .init(wrapping: feedback)
@@ -52,13 +54,15 @@ public struct FactReader: Sendable {
         async let stats = interaction.getCustomerStats(.with { $0.customerID = customerID }, options: options)
         async let scores = feedback.getCustomerScores(.with { $0.customerID = customerID }, options: options)
         async let health = success.getCustomerSuccess(.with { $0.customerID = customerID }, options: options)
-        async let recommended = interaction.recommendProducts(.with {
-            $0.customerID = customerID
-            $0.limit = 1
-        }, options: options)
-        return .facts(Self.snapshot(
-            customer: customer, consents: try await consents, stats: try await stats, scores: try await scores,
-            success: try await health, recommendations: try await recommended, now: now))
+        async let recommended = interaction.recommendProducts(
+            .with {
+                $0.customerID = customerID
+                $0.limit = 1
+            }, options: options)
+        return .facts(
+            Self.snapshot(
+                customer: customer, consents: try await consents, stats: try await stats, scores: try await scores,
+                success: try await health, recommendations: try await recommended, now: now))
     }
 
     /// The read model's rows from the owners' answers (pure, so it is unit-tested without peers).
@@ -70,7 +74,8 @@ public struct FactReader: Sendable {
     ) -> CustomerSnapshot {
         let id = customer.customerID
         var facts = CustomerFacts(customerId: id, refreshedAt: now.unixMillis)
-        facts.language = customer.preferences.preferredLanguage.isEmpty
+        facts.language =
+            customer.preferences.preferredLanguage.isEmpty
             ? customer.demographics.language : customer.preferences.preferredLanguage
         facts.countryCode = customer.demographics.countryCode
         let quiet = customer.preferences.quietHours
@@ -86,7 +91,9 @@ public struct FactReader: Sendable {
         facts.loyaltyPoints = customer.loyaltyPoints
         facts.createdAt = customer.hasCreatedAt ? customer.createdAt.date.unixMillis : nil
         facts.attributes = Self.json(customer.attributes)
-        if let top = recommendations.recommendations.first { facts.recommendation = top.name.isEmpty ? top.sku : top.name }
+        if let top = recommendations.recommendations.first {
+            facts.recommendation = top.name.isEmpty ? top.sku : top.name
+        }
 
         let commerce = stats.commerce
         facts.orders = commerce.orders
@@ -107,8 +114,10 @@ public struct FactReader: Sendable {
             }
             for count in window.byChannel {
                 guard let channel = Channel(proto: count.channel) else { continue }
-                channelCounts.append(ChannelCount(customerId: id, windowDays: Int(window.days), channel: channel.rawValue,
-                                                  touchpoints: count.touchpoints))
+                channelCounts.append(
+                    ChannelCount(
+                        customerId: id, windowDays: Int(window.days), channel: channel.rawValue,
+                        touchpoints: count.touchpoints))
             }
         }
 
@@ -129,11 +138,13 @@ public struct FactReader: Sendable {
 
         let consentRows = consents.consents.compactMap { state -> CustomerConsent? in
             guard let channel = Channel(proto: state.channel), state.purpose != .unspecified else { return nil }
-            return CustomerConsent(customerId: id, purpose: ProtoName.of(state.purpose), channel: channel.rawValue,
-                                   granted: state.status == .granted)
+            return CustomerConsent(
+                customerId: id, purpose: ProtoName.of(state.purpose), channel: channel.rawValue,
+                granted: state.status == .granted)
         }
-        return CustomerSnapshot(facts: facts, contact: contact(of: customer), tags: customer.tags, consents: consentRows,
-                                channelCounts: channelCounts)
+        return CustomerSnapshot(
+            facts: facts, contact: contact(of: customer), tags: customer.tags, consents: consentRows,
+            channelCounts: channelCounts)
     }
 
     /// Who the customer is and how to reach them, as profile-service answered.
@@ -146,7 +157,9 @@ public struct FactReader: Sendable {
     }
 
     private static func json(_ attributes: [String: String]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: attributes, options: [.sortedKeys]) else { return "{}" }
+        guard let data = try? JSONSerialization.data(withJSONObject: attributes, options: [.sortedKeys]) else {
+            return "{}"
+        }
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,5 +1,5 @@
-import C360Clients
 public import C360ChangeFeed
+import C360Clients
 import C360Contracts
 public import C360ServerKit
 import C360StoreKit
@@ -29,11 +29,13 @@ public enum ReadModelUpkeep {
                 apply: { db, events in try OutreachStore.apply(db, events: events, delay: delay, now: Date()) },
                 resync: {
                     // Events were pruned before this service saw them: every customer is read again.
-                    let ids = identity.name == ServiceIdentity.profile.name
+                    let ids =
+                        identity.name == ServiceIdentity.profile.name
                         ? try await allCustomers(profile, logger: logger) : try await store.customerIDs()
                     try await store.queueRefresh(ids, now: Date())
-                    logger.notice("read model resync queued customers",
-                                  metadata: ["source": "\(identity.name)", "customers": "\(ids.count)"])
+                    logger.notice(
+                        "read model resync queued customers",
+                        metadata: ["source": "\(identity.name)", "customers": "\(ids.count)"])
                 })
         }
     }
@@ -44,13 +46,16 @@ public enum ReadModelUpkeep {
         var ids: [String] = []
         var token = ""
         repeat {
-            let page = try await profile.listCustomers(.with {
-                $0.page.pageSize = 500
-                $0.page.pageToken = token
-            }, options: CallOptions.deadline(.seconds(10)))
+            let page = try await profile.listCustomers(
+                .with {
+                    $0.page.pageSize = 500
+                    $0.page.pageToken = token
+                }, options: CallOptions.deadline(.seconds(10)))
             ids += page.customers.map(\.customerID)
             token = page.page.nextPageToken
-            if ids.count % 10_000 < 500 { logger.info("read model resync: listing customers", metadata: ["listed": "\(ids.count)"]) }
+            if ids.count % 10_000 < 500 {
+                logger.info("read model resync: listing customers", metadata: ["listed": "\(ids.count)"])
+            }
         } while !token.isEmpty
         return ids
     }
@@ -58,7 +63,8 @@ public enum ReadModelUpkeep {
     /// Refreshes queued customers from their owners.
     public static func refresher(store: OutreachStore, reader: FactReader, logger: Logger) -> CustomerQueueWorker {
         CustomerQueueWorker(
-            queue: OutreachStore.refreshQueue, writer: store.writer, logger: logger, metric: "c360_outreach_fact_refresh"
+            queue: OutreachStore.refreshQueue, writer: store.writer, logger: logger,
+            metric: "c360_outreach_fact_refresh"
         ) { customerID in
             let now = Date()
             switch try await reader.read(customerID, now: now) {
@@ -110,7 +116,9 @@ public struct SegmentClock: Service {
                 do {
                     let changed = try await store.recomputeSegments(now: Date())
                     Counter(label: "c360_outreach_segment_recomputes_total").increment()
-                    if changed > 0 { logger.notice("segments re-evaluated", metadata: ["membership_changes": "\(changed)"]) }
+                    if changed > 0 {
+                        logger.notice("segments re-evaluated", metadata: ["membership_changes": "\(changed)"])
+                    }
                 } catch {
                     logger.warning("segment re-evaluation failed", metadata: ["error": "\(error)"])
                 }

@@ -28,8 +28,10 @@ extension OutreachService {
             }
         case .event(let kind):
             guard Self.journeyEvents.contains(kind) else {
-                throw InvalidArgument("trigger.event", "must be one of CUSTOMER_CREATED, PURCHASE_RECORDED, TICKET_RESOLVED, "
-                    + "RESPONSE_RECORDED, ALERT_RAISED, HEALTH_SCORED, FEATURE_REQUEST_SHIPPED")
+                throw InvalidArgument(
+                    "trigger.event",
+                    "must be one of CUSTOMER_CREATED, PURCHASE_RECORDED, TICKET_RESOLVED, "
+                        + "RESPONSE_RECORDED, ALERT_RAISED, HEALTH_SCORED, FEATURE_REQUEST_SHIPPED")
             }
             triggerEvent = kind.rawValue
         case nil:
@@ -51,7 +53,8 @@ extension OutreachService {
                     try await store.template(id: template)
                 }
                 if send.channel != .unspecified {
-                    guard let channel = Channel(proto: send.channel), SendPlanner.messagingChannels.contains(channel) else {
+                    guard let channel = Channel(proto: send.channel), SendPlanner.messagingChannels.contains(channel)
+                    else {
                         throw InvalidArgument("\(field).send.channel", "must be UNSPECIFIED, EMAIL, SMS or PUSH")
                     }
                 }
@@ -60,7 +63,8 @@ extension OutreachService {
                 _ = try SegmentQuery(branch.rule, field: "\(field).branch.rule", now: now())
                 for (name, target) in [("then_step", branch.thenStep), ("else_step", branch.elseStep)]
                 where target < -1 || Int(target) >= request.steps.count {
-                    throw InvalidArgument("\(field).branch.\(name)", "must be a step index (0…\(request.steps.count - 1)) or -1 to end")
+                    throw InvalidArgument(
+                        "\(field).branch.\(name)", "must be a step index (0…\(request.steps.count - 1)) or -1 to end")
                 }
             case .addTag(let tag):
                 _ = try Validate.text(tag, field: "\(field).add_tag", maxLength: 64, required: true)
@@ -68,7 +72,8 @@ extension OutreachService {
                 guard (1...1_000_000).contains(points.points) else {
                     throw InvalidArgument("\(field).earn_points.points", "must be 1 to 1,000,000")
                 }
-                _ = try Validate.text(points.reason, field: "\(field).earn_points.reason", maxLength: 200, required: true)
+                _ = try Validate.text(
+                    points.reason, field: "\(field).earn_points.reason", maxLength: 200, required: true)
             case .createTask(let task):
                 _ = try Validate.text(task.title, field: "\(field).create_task.title", maxLength: 200, required: true)
                 _ = try Validate.text(task.instructions, field: "\(field).create_task.instructions", maxLength: 2000)
@@ -83,10 +88,11 @@ extension OutreachService {
             }
         }
         let stamp = now().unixMillis
-        let (journey, running, completed) = try await store.putJourney(JourneyRecord(
-            journeyId: id, definition: try definition.serializedBytes(), active: request.active,
-            triggerSegment: triggerSegment, triggerEvent: triggerEvent, allowReentry: request.trigger.allowReentry,
-            createdAt: stamp, updatedAt: stamp))
+        let (journey, running, completed) = try await store.putJourney(
+            JourneyRecord(
+                journeyId: id, definition: try definition.serializedBytes(), active: request.active,
+                triggerSegment: triggerSegment, triggerEvent: triggerEvent, allowReentry: request.trigger.allowReentry,
+                createdAt: stamp, updatedAt: stamp))
         return journey.proto(running: running, completed: completed)
     }
 
@@ -102,7 +108,8 @@ extension OutreachService {
     public func getJourney(
         request: Customer360_V1_GetJourneyRequest, context: ServerContext
     ) async throws -> Customer360_V1_Journey {
-        let (journey, running, completed) = try await store.journey(id: try Validate.clientID(request.journeyID, field: "journey_id"))
+        let (journey, running, completed) = try await store.journey(
+            id: try Validate.clientID(request.journeyID, field: "journey_id"))
         return journey.proto(running: running, completed: completed)
     }
 
@@ -170,11 +177,12 @@ extension JourneyRunRecord {
             $0.journeyID = journeyId
             $0.customerID = customerId
             $0.step = Int32(step)
-            $0.state = switch state {
-            case .waiting: .waiting
-            case .completed: .completed
-            case .exited: .exited
-            }
+            $0.state =
+                switch state {
+                case .waiting: .waiting
+                case .completed: .completed
+                case .exited: .exited
+                }
             if state == .waiting { $0.nextStepAt = .init(unixMillis: dueAt) }
             $0.enteredAt = .init(unixMillis: enteredAt)
             $0.updatedAt = .init(unixMillis: updatedAt)
@@ -185,7 +193,8 @@ extension JourneyRunRecord {
 
 extension OutreachService {
     public func exportCustomerData(
-        request: Customer360_V1_ExportOutreachDataRequest, response: RPCWriter<Customer360_V1_ExportOutreachDataResponse>,
+        request: Customer360_V1_ExportOutreachDataRequest,
+        response: RPCWriter<Customer360_V1_ExportOutreachDataResponse>,
         context: ServerContext
     ) async throws {
         try Validate.id(request.customerID, field: "customer_id")
@@ -194,18 +203,19 @@ extension OutreachService {
         for chunk in stride(from: 0, to: max(held.messages.count, 1), by: 500) {
             // Opened here: the export is the customer's own copy of what they were sent.
             let messages = try held.messages[chunk..<min(chunk + 500, held.messages.count)].map(proto)
-            try await response.write(.with {
-                $0.messages = messages
-                if chunk == 0 {
-                    $0.journeyRuns = held.runs.map(\.proto)
-                    $0.memberships = held.memberships.map { membership in
-                        .with {
-                            $0.segmentID = membership.segmentId
-                            $0.enteredAt = .init(unixMillis: membership.enteredAt)
+            try await response.write(
+                .with {
+                    $0.messages = messages
+                    if chunk == 0 {
+                        $0.journeyRuns = held.runs.map(\.proto)
+                        $0.memberships = held.memberships.map { membership in
+                            .with {
+                                $0.segmentID = membership.segmentId
+                                $0.enteredAt = .init(unixMillis: membership.enteredAt)
+                            }
                         }
                     }
-                }
-            })
+                })
         }
     }
 }

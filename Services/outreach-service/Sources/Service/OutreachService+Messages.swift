@@ -49,7 +49,9 @@ extension OutreachService {
             let messages = try page.items.map(proto)
             return .with {
                 $0.messages = messages
-                $0.page.nextPageToken = page.nextToken(filter: filter) { ListPosition(key: $0.createdAt, tie: $0.messageId) }
+                $0.page.nextPageToken = page.nextToken(filter: filter) {
+                    ListPosition(key: $0.createdAt, tie: $0.messageId)
+                }
             }
         case (true, false):
             let campaignID = try Validate.clientID(request.campaignID, field: "campaign_id")
@@ -74,12 +76,15 @@ extension OutreachService {
     public func startCampaign(
         request: Customer360_V1_StartCampaignRequest, context: ServerContext
     ) async throws -> Customer360_V1_Campaign {
-        let id = request.campaignID.isEmpty ? EntityID.generate() : try Validate.clientID(request.campaignID, field: "campaign_id")
+        let id =
+            request.campaignID.isEmpty
+            ? EntityID.generate() : try Validate.clientID(request.campaignID, field: "campaign_id")
         let segmentID = try Validate.clientID(request.segmentID, field: "segment_id")
         let templateID = try Validate.clientID(request.templateID, field: "template_id")
-        let campaign = try await store.startCampaign(CampaignRecord(
-            campaignId: id, segmentId: segmentID, templateId: templateID, queueing: true, cursor: "",
-            startedAt: now().unixMillis, completedAt: nil, suppressDiscountDriven: request.suppressDiscountDriven))
+        let campaign = try await store.startCampaign(
+            CampaignRecord(
+                campaignId: id, segmentId: segmentID, templateId: templateID, queueing: true, cursor: "",
+                startedAt: now().unixMillis, completedAt: nil, suppressDiscountDriven: request.suppressDiscountDriven))
         let (stored, counts) = try await store.campaign(id: campaign.campaignId)
         return stored.proto(counts)
     }
@@ -87,7 +92,8 @@ extension OutreachService {
     public func getCampaign(
         request: Customer360_V1_GetCampaignRequest, context: ServerContext
     ) async throws -> Customer360_V1_Campaign {
-        let (campaign, counts) = try await store.campaign(id: try Validate.clientID(request.campaignID, field: "campaign_id"))
+        let (campaign, counts) = try await store.campaign(
+            id: try Validate.clientID(request.campaignID, field: "campaign_id"))
         return campaign.proto(counts)
     }
 }

@@ -14,7 +14,8 @@ extension OutreachService {
             throw InvalidArgument("purpose", "must be MARKETING or SERVICE")
         }
         guard (1...20).contains(request.variants.count) else {
-            throw InvalidArgument("variants", "needs 1 to 20 variants (one per channel × language), not \(request.variants.count)")
+            throw InvalidArgument(
+                "variants", "needs 1 to 20 variants (one per channel × language), not \(request.variants.count)")
         }
         var variants: [TemplateVariant] = []
         for (index, variant) in request.variants.enumerated() {
@@ -28,22 +29,27 @@ extension OutreachService {
             guard !variant.body.isEmpty, variant.body.count <= 10_000 else {
                 throw InvalidArgument("\(field).body", "must be 1 to 10,000 characters")
             }
-            guard variant.subject.count <= 500 else { throw InvalidArgument("\(field).subject", "must be at most 500 characters") }
+            guard variant.subject.count <= 500 else {
+                throw InvalidArgument("\(field).subject", "must be at most 500 characters")
+            }
             _ = try TemplateText(variant.body, field: "\(field).body")
             _ = try TemplateText(variant.subject, field: "\(field).subject")
             guard !variants.contains(where: { $0.channel == channel && $0.language == language }) else {
                 throw InvalidArgument(field, "repeats channel \(channel.rawValue) in language \(language)")
             }
-            variants.append(TemplateVariant(channel: channel, language: language, subject: variant.subject, body: variant.body))
+            variants.append(
+                TemplateVariant(channel: channel, language: language, subject: variant.subject, body: variant.body))
         }
-        let defaultLanguage = request.defaultLanguage.isEmpty
+        let defaultLanguage =
+            request.defaultLanguage.isEmpty
             ? variants[0].language : try Validate.language(request.defaultLanguage, field: "default_language")
         guard variants.contains(where: { $0.language == defaultLanguage }) else {
             throw InvalidArgument("default_language", "'\(defaultLanguage)' has no variant")
         }
         let stamp = now().unixMillis
-        let template = TemplateRecord(templateId: id, name: name, purpose: purpose, defaultLanguage: defaultLanguage,
-                                      variants: variants, createdAt: stamp, updatedAt: stamp)
+        let template = TemplateRecord(
+            templateId: id, name: name, purpose: purpose, defaultLanguage: defaultLanguage,
+            variants: variants, createdAt: stamp, updatedAt: stamp)
         return try await store.putTemplate(template).proto
     }
 
@@ -72,7 +78,9 @@ extension OutreachService {
         let templateID = try Validate.clientID(request.templateID, field: "template_id")
         let customerID = try await customers.resolve(request.customerID)
         let template = try await store.template(id: templateID)
-        guard let planner else { throw RPCError(code: .unavailable, message: "sending is not configured in this process") }
+        guard let planner else {
+            throw RPCError(code: .unavailable, message: "sending is not configured in this process")
+        }
         let probe = MessageRecord(
             messageId: "preview", customerId: customerID, templateId: templateID, campaignId: "", idempotencyKey: "",
             purpose: template.purpose, forcedChannel: "", channel: "", status: .queued, statusReason: "",

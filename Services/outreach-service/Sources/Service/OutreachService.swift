@@ -21,8 +21,10 @@ public struct OutreachService: Customer360_V1_OutreachService.SimpleServiceProto
     /// - Parameters:
     ///   - planner: Plans previews; `nil` in tests without profile-service (PreviewMessage then answers UNAVAILABLE).
     ///   - changes: The feed over the store's database; a new one when `nil` (tests).
-    public init(store: OutreachStore, customers: any CustomerDirectory, planner: SendPlanner?, changes: ChangeFeed? = nil,
-                now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: OutreachStore, customers: any CustomerDirectory, planner: SendPlanner?, changes: ChangeFeed? = nil,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.customers = customers
         self.planner = planner
@@ -42,15 +44,20 @@ public struct OutreachService: Customer360_V1_OutreachService.SimpleServiceProto
     public func createSegment(
         request: Customer360_V1_CreateSegmentRequest, context: ServerContext
     ) async throws -> Customer360_V1_Segment {
-        let id = request.segmentID.isEmpty ? EntityID.generate() : try Validate.clientID(request.segmentID, field: "segment_id")
+        let id =
+            request.segmentID.isEmpty
+            ? EntityID.generate() : try Validate.clientID(request.segmentID, field: "segment_id")
         let name = try Validate.text(request.name, field: "name", maxLength: 200, required: true)
         let description = try Validate.text(request.description_p, field: "description", maxLength: 2_000)
-        guard request.hasRule else { throw InvalidArgument("rule", "is required: a condition, or all/any/not of rules") }
+        guard request.hasRule else {
+            throw InvalidArgument("rule", "is required: a condition, or all/any/not of rules")
+        }
         let now = now()
         _ = try SegmentQuery(request.rule, now: now)
         let stamp = now.unixMillis
-        let record = SegmentRecord(segmentId: id, name: name, description: description,
-                                   rule: try request.rule.serializedBytes(), createdAt: stamp, updatedAt: stamp)
+        let record = SegmentRecord(
+            segmentId: id, name: name, description: description,
+            rule: try request.rule.serializedBytes(), createdAt: stamp, updatedAt: stamp)
         let (segment, size) = try await store.createSegment(record, now: now)
         return segment.proto(size: size)
     }
@@ -84,8 +91,11 @@ public struct OutreachService: Customer360_V1_OutreachService.SimpleServiceProto
     public func previewSegment(
         request: Customer360_V1_PreviewSegmentRequest, context: ServerContext
     ) async throws -> Customer360_V1_PreviewSegmentResponse {
-        guard request.hasRule else { throw InvalidArgument("rule", "is required: a condition, or all/any/not of rules") }
-        let sample = request.sampleSize == 0 ? 10 : try Validate.count(request.sampleSize, field: "sample_size", maximum: 100)
+        guard request.hasRule else {
+            throw InvalidArgument("rule", "is required: a condition, or all/any/not of rules")
+        }
+        let sample =
+            request.sampleSize == 0 ? 10 : try Validate.count(request.sampleSize, field: "sample_size", maximum: 100)
         let query = try SegmentQuery(request.rule, now: now())
         let preview = try await store.preview(query, sample: sample)
         return .with {

@@ -13,7 +13,8 @@ extension OutreachStore {
         try await writer.write { db in
             if let stored = try CampaignRecord.fetchOne(db, key: campaign.campaignId) {
                 guard stored.segmentId == campaign.segmentId, stored.templateId == campaign.templateId,
-                      stored.suppressDiscountDriven == campaign.suppressDiscountDriven else {
+                    stored.suppressDiscountDriven == campaign.suppressDiscountDriven
+                else {
                     throw OutreachError.campaignExists(campaign.campaignId)
                 }
                 return stored
@@ -31,7 +32,9 @@ extension OutreachStore {
 
     public func campaign(id: String) async throws -> (CampaignRecord, CampaignCounts) {
         try await writer.read { db in
-            guard let campaign = try CampaignRecord.fetchOne(db, key: id) else { throw OutreachError.campaignNotFound(id) }
+            guard let campaign = try CampaignRecord.fetchOne(db, key: id) else {
+                throw OutreachError.campaignNotFound(id)
+            }
             return (campaign, try Self.counts(db, campaignID: id))
         }
     }
@@ -51,24 +54,30 @@ extension OutreachStore {
                 throw OutreachError.templateNotFound(campaign.templateId)
             }
             let members = try String.fetchAll(
-                db, SegmentMembership.select(SegmentMembership.Columns.customerId)
+                db,
+                SegmentMembership.select(SegmentMembership.Columns.customerId)
                     .filter(SegmentMembership.Columns.segmentId == campaign.segmentId)
                     .filter(SegmentMembership.Columns.customerId > campaign.cursor)
                     .order(SegmentMembership.Columns.customerId).limit(chunk))
-            let suppressed: Set<String> = campaign.suppressDiscountDriven && !members.isEmpty
-                ? Set(try String.fetchAll(db, CustomerFacts.select(CustomerFacts.Columns.customerId)
-                    .filter(members.contains(CustomerFacts.Columns.customerId))
-                    .filter(CustomerFacts.Columns.discountDriven == true)))
+            let suppressed: Set<String> =
+                campaign.suppressDiscountDriven && !members.isEmpty
+                ? Set(
+                    try String.fetchAll(
+                        db,
+                        CustomerFacts.select(CustomerFacts.Columns.customerId)
+                            .filter(members.contains(CustomerFacts.Columns.customerId))
+                            .filter(CustomerFacts.Columns.discountDriven == true)))
                 : []
             // A member's key is "<campaign>:<customer>", so a conflict is only ever a replay of this chunk: ignore it
             // (one cached statement per row; the general `enqueue` check cost a query per member).
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO message (messageId, customerId, templateId, campaignId, idempotencyKey, purpose, forcedChannel,
-                    channel, status, statusReason, createdAt, scheduledFor, sentAt, attempts, recipient, subject, body,
-                    language, touchpointRecorded)
-                VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, NULL, 0, '', '', '', '', 0)
-                ON CONFLICT (idempotencyKey) DO NOTHING
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO message (messageId, customerId, templateId, campaignId, idempotencyKey, purpose, forcedChannel,
+                        channel, status, statusReason, createdAt, scheduledFor, sentAt, attempts, recipient, subject, body,
+                        language, touchpointRecorded)
+                    VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, NULL, 0, '', '', '', '', 0)
+                    ON CONFLICT (idempotencyKey) DO NOTHING
+                    """)
             for customerID in members {
                 let skip = suppressed.contains(customerID)
                 try insert.execute(arguments: [
@@ -91,8 +100,10 @@ extension OutreachStore {
 
     static func counts(_ db: Database, campaignID: String) throws -> CampaignCounts {
         var counts = CampaignCounts()
-        let rows = try Row.fetchAll(db, MessageRecord.select(MessageRecord.Columns.status, count(MessageRecord.Columns.messageId))
-            .filter(MessageRecord.Columns.campaignId == campaignID).group(MessageRecord.Columns.status))
+        let rows = try Row.fetchAll(
+            db,
+            MessageRecord.select(MessageRecord.Columns.status, count(MessageRecord.Columns.messageId))
+                .filter(MessageRecord.Columns.campaignId == campaignID).group(MessageRecord.Columns.status))
         for row in rows {
             // Positional: (status, count) of one GROUP BY.
             if let status = MessageStatus(rawValue: row[0]) { counts.byStatus[status] = row[1] }
@@ -103,12 +114,15 @@ extension OutreachStore {
     /// Marks a campaign completed once it queued every member and none of its messages is pending.
     static func completeCampaignIfDone(_ db: Database, _ campaignID: String, now: Date) throws {
         guard var campaign = try CampaignRecord.fetchOne(db, key: campaignID), !campaign.queueing,
-              campaign.completedAt == nil else { return }
+            campaign.completedAt == nil
+        else { return }
         // One pending message is enough to know (index message_by_campaign_status): counting them all on every
         // settle made a 100k-message campaign quadratic.
-        let pending = try String.fetchOne(db, MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
-            .filter([MessageStatus.queued, .deferred, .sending].contains(MessageRecord.Columns.status))
-            .select(MessageRecord.Columns.messageId).limit(1))
+        let pending = try String.fetchOne(
+            db,
+            MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
+                .filter([MessageStatus.queued, .deferred, .sending].contains(MessageRecord.Columns.status))
+                .select(MessageRecord.Columns.messageId).limit(1))
         guard pending == nil else { return }
         campaign.completedAt = now.unixMillis
         try campaign.update(db)

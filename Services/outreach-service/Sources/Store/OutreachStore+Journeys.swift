@@ -94,12 +94,15 @@ extension OutreachStore {
                 t.column("updatedAt", .integer).notNull()
                 t.column("reason", .text).notNull()
             }
-            try db.create(index: "journey_run_due", on: JourneyRunRecord.databaseTableName, columns: ["dueAt"],
-                          condition: Column("state") == JourneyRunState.waiting.rawValue)
-            try db.create(index: "journey_run_by_journey", on: JourneyRunRecord.databaseTableName,
-                          columns: ["journeyId", "customerId"])
-            try db.create(index: "journey_run_by_customer", on: JourneyRunRecord.databaseTableName,
-                          columns: ["customerId", "enteredAt"])
+            try db.create(
+                index: "journey_run_due", on: JourneyRunRecord.databaseTableName, columns: ["dueAt"],
+                condition: Column("state") == JourneyRunState.waiting.rawValue)
+            try db.create(
+                index: "journey_run_by_journey", on: JourneyRunRecord.databaseTableName,
+                columns: ["journeyId", "customerId"])
+            try db.create(
+                index: "journey_run_by_customer", on: JourneyRunRecord.databaseTableName,
+                columns: ["customerId", "enteredAt"])
         }
     }
 
@@ -122,7 +125,8 @@ extension OutreachStore {
             guard try existing.fetchCount(db) == 0 else { continue }
             try JourneyRunRecord(
                 runId: EntityID.generate(), journeyId: journey.journeyId, customerId: customerID, step: 0,
-                state: .waiting, dueAt: now.unixMillis, enteredAt: now.unixMillis, updatedAt: now.unixMillis, reason: "",
+                state: .waiting, dueAt: now.unixMillis, enteredAt: now.unixMillis, updatedAt: now.unixMillis,
+                reason: "",
                 triggerSubject: subject
             ).insert(db)
         }
@@ -132,7 +136,9 @@ extension OutreachStore {
     public func putJourney(_ journey: JourneyRecord) async throws -> (JourneyRecord, running: Int, completed: Int) {
         try await writer.write { db in
             var journey = journey
-            if let stored = try JourneyRecord.fetchOne(db, key: journey.journeyId) { journey.createdAt = stored.createdAt }
+            if let stored = try JourneyRecord.fetchOne(db, key: journey.journeyId) {
+                journey.createdAt = stored.createdAt
+            }
             try journey.upsert(db)
             let counts = try Self.runCounts(db, journey.journeyId)
             return (journey, counts.running, counts.completed)
@@ -147,22 +153,26 @@ extension OutreachStore {
         }
     }
 
-    public func journeys(after: String?, limit: Int) async throws -> Page<(JourneyRecord, running: Int, completed: Int)> {
+    public func journeys(after: String?, limit: Int) async throws -> Page<(JourneyRecord, running: Int, completed: Int)>
+    {
         try await writer.read { db in
             var request = JourneyRecord.order(JourneyRecord.Columns.journeyId)
             if let after { request = request.filter(JourneyRecord.Columns.journeyId > after) }
             let rows = try request.limit(limit + 1).fetchAll(db)
-            return Page(fetched: try rows.map { journey in
-                let counts = try Self.runCounts(db, journey.journeyId)
-                return (journey, counts.running, counts.completed)
-            }, limit: limit)
+            return Page(
+                fetched: try rows.map { journey in
+                    let counts = try Self.runCounts(db, journey.journeyId)
+                    return (journey, counts.running, counts.completed)
+                }, limit: limit)
         }
     }
 
     static func runCounts(_ db: Database, _ journeyID: String) throws -> (running: Int, completed: Int) {
         let runs = JourneyRunRecord.filter(JourneyRunRecord.Columns.journeyId == journeyID)
-        return (try runs.filter(JourneyRunRecord.Columns.state == JourneyRunState.waiting.rawValue).fetchCount(db),
-                try runs.filter(JourneyRunRecord.Columns.state == JourneyRunState.completed.rawValue).fetchCount(db))
+        return (
+            try runs.filter(JourneyRunRecord.Columns.state == JourneyRunState.waiting.rawValue).fetchCount(db),
+            try runs.filter(JourneyRunRecord.Columns.state == JourneyRunState.completed.rawValue).fetchCount(db)
+        )
     }
 
     /// Runs of one journey by customer id after `after`.
@@ -170,7 +180,8 @@ extension OutreachStore {
         try await writer.read { db in
             var request = JourneyRunRecord.filter(JourneyRunRecord.Columns.journeyId == journeyID)
             if let after { request = request.filter(JourneyRunRecord.Columns.runId > after) }
-            return Page(fetched: try request.order(JourneyRunRecord.Columns.runId).limit(limit + 1).fetchAll(db), limit: limit)
+            return Page(
+                fetched: try request.order(JourneyRunRecord.Columns.runId).limit(limit + 1).fetchAll(db), limit: limit)
         }
     }
 
@@ -179,21 +190,26 @@ extension OutreachStore {
         try await writer.read { db in
             var request = JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == customerID)
             if let after { request = request.filter(JourneyRunRecord.Columns.runId > after) }
-            return Page(fetched: try request.order(JourneyRunRecord.Columns.runId).limit(limit + 1).fetchAll(db), limit: limit)
+            return Page(
+                fetched: try request.order(JourneyRunRecord.Columns.runId).limit(limit + 1).fetchAll(db), limit: limit)
         }
     }
 
     /// Waiting runs of active journeys due by `now`, earliest first, and when the next of the rest falls due.
     public func dueRuns(at now: Date, limit: Int) async throws -> (due: [JourneyRunRecord], next: Date?) {
         try await writer.read { db in
-            let due = try JourneyRunRecord.fetchAll(db, sql: """
-                SELECT r.* FROM journey_run r JOIN journey j ON j.journeyId = r.journeyId
-                WHERE r.state = 'waiting' AND r.dueAt <= ? AND j.active ORDER BY r.dueAt LIMIT ?
-                """, arguments: [now.unixMillis, limit])
-            let next = try Int64.fetchOne(db, sql: """
-                SELECT MIN(r.dueAt) FROM journey_run r JOIN journey j ON j.journeyId = r.journeyId
-                WHERE r.state = 'waiting' AND j.active
-                """)
+            let due = try JourneyRunRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT r.* FROM journey_run r JOIN journey j ON j.journeyId = r.journeyId
+                    WHERE r.state = 'waiting' AND r.dueAt <= ? AND j.active ORDER BY r.dueAt LIMIT ?
+                    """, arguments: [now.unixMillis, limit])
+            let next = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(r.dueAt) FROM journey_run r JOIN journey j ON j.journeyId = r.journeyId
+                    WHERE r.state = 'waiting' AND j.active
+                    """)
             return (due, next.map(Date.init(unixMillis:)))
         }
     }
@@ -202,11 +218,13 @@ extension OutreachStore {
     /// moved meanwhile (it is then left as it is: the step already happened).
     public func advance(
         _ run: JourneyRunRecord, now: Date,
-        _ effect: @escaping @Sendable (Database) throws -> (step: Int, dueAt: Date?, state: JourneyRunState, reason: String)
+        _ effect:
+            @escaping @Sendable (Database) throws -> (step: Int, dueAt: Date?, state: JourneyRunState, reason: String)
     ) async throws {
         try await writer.write { db in
             guard var current = try JourneyRunRecord.fetchOne(db, key: run.runId), current.state == .waiting,
-                  current.step == run.step else { return }
+                current.step == run.step
+            else { return }
             let next = try effect(db)
             current.step = next.step
             current.state = next.state
@@ -228,29 +246,37 @@ extension OutreachStore {
 
     /// Whether the customer matches `query` in the read model now.
     static func matches(_ db: Database, customerID: String, _ query: SegmentQuery) throws -> Bool {
-        try CustomerFacts.filter(CustomerFacts.Columns.customerId == customerID).filter(query.condition).fetchCount(db) > 0
+        try CustomerFacts.filter(CustomerFacts.Columns.customerId == customerID).filter(query.condition).fetchCount(db)
+            > 0
     }
 
     /// Ends the runs of a customer who left the read model (merged away, deleted, erased).
     static func exitRuns(_ db: Database, customerID: String, reason: String, now: Date) throws {
         try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == customerID)
             .filter(JourneyRunRecord.Columns.state == JourneyRunState.waiting.rawValue)
-            .updateAll(db, [JourneyRunRecord.Columns.state.set(to: JourneyRunState.exited.rawValue),
-                            Column("reason").set(to: reason), Column("updatedAt").set(to: now.unixMillis)])
+            .updateAll(
+                db,
+                [
+                    JourneyRunRecord.Columns.state.set(to: JourneyRunState.exited.rawValue),
+                    Column("reason").set(to: reason), Column("updatedAt").set(to: now.unixMillis),
+                ])
     }
 }
 
 extension OutreachStore {
     /// Everything held about one customer, for a privacy export: messages (oldest first), journey runs, memberships.
     public func export(customerID: String) async throws
-        -> (messages: [MessageRecord], runs: [JourneyRunRecord], memberships: [SegmentMembership]) {
+        -> (messages: [MessageRecord], runs: [JourneyRunRecord], memberships: [SegmentMembership])
+    {
         try await writer.read { db in
-            (try MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
-                .order(MessageRecord.Columns.createdAt, MessageRecord.Columns.messageId).fetchAll(db),
-             try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == customerID)
-                .order(JourneyRunRecord.Columns.runId).fetchAll(db),
-             try SegmentMembership.filter(SegmentMembership.Columns.customerId == customerID)
-                .order(SegmentMembership.Columns.segmentId).fetchAll(db))
+            (
+                try MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
+                    .order(MessageRecord.Columns.createdAt, MessageRecord.Columns.messageId).fetchAll(db),
+                try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == customerID)
+                    .order(JourneyRunRecord.Columns.runId).fetchAll(db),
+                try SegmentMembership.filter(SegmentMembership.Columns.customerId == customerID)
+                    .order(SegmentMembership.Columns.segmentId).fetchAll(db)
+            )
         }
     }
 }

@@ -33,11 +33,15 @@ extension OutreachStore {
     }
 
     static func enqueue(_ db: Database, _ message: MessageRecord) throws -> MessageRecord {
-        if let stored = try MessageRecord.filter(MessageRecord.Columns.idempotencyKey == message.idempotencyKey).fetchOne(db) {
-            for (field, same) in [("customer_id", stored.customerId == message.customerId),
-                                  ("template_id", stored.templateId == message.templateId),
-                                  ("channel", stored.forcedChannel == message.forcedChannel),
-                                  ("campaign_id", stored.campaignId == message.campaignId)] where !same {
+        if let stored = try MessageRecord.filter(MessageRecord.Columns.idempotencyKey == message.idempotencyKey)
+            .fetchOne(db)
+        {
+            for (field, same) in [
+                ("customer_id", stored.customerId == message.customerId),
+                ("template_id", stored.templateId == message.templateId),
+                ("channel", stored.forcedChannel == message.forcedChannel),
+                ("campaign_id", stored.campaignId == message.campaignId),
+            ] where !same {
                 throw OutreachError.idempotencyKeyReused(key: message.idempotencyKey, field: field)
             }
             return stored
@@ -53,8 +57,9 @@ extension OutreachStore {
     /// - Throws: `KeyringError.tampered` when a value does not open under its key.
     public func content(of message: MessageRecord) throws -> MessageContent {
         do {
-            return MessageContent(recipient: try keyring.open(message.recipient),
-                                  subject: try keyring.open(message.subject), body: try keyring.open(message.body))
+            return MessageContent(
+                recipient: try keyring.open(message.recipient),
+                subject: try keyring.open(message.subject), body: try keyring.open(message.body))
         } catch KeyringError.shredded {
             return MessageContent()
         }
@@ -70,7 +75,8 @@ extension OutreachStore {
     /// Messages due by `now` (queued or deferred), earliest first, and when the next of the rest falls due.
     public func dueMessages(at now: Date, limit: Int) async throws -> (due: [MessageRecord], next: Date?) {
         try await writer.read { db in
-            let pending = MessageRecord.filter([MessageStatus.queued, .deferred].contains(MessageRecord.Columns.status))
+            let pending = MessageRecord.filter(
+                [MessageStatus.queued, .deferred].contains(MessageRecord.Columns.status))
             let due = try pending.filter(MessageRecord.Columns.scheduledFor <= now.unixMillis)
                 .order(MessageRecord.Columns.scheduledFor).limit(limit).fetchAll(db)
             let next = try Int64.fetchOne(db, pending.select(min(MessageRecord.Columns.scheduledFor)))
@@ -84,9 +90,10 @@ extension OutreachStore {
     public func beginAttempts(_ attempts: [(messageID: String, channel: String)]) async throws {
         guard !attempts.isEmpty else { return }
         try await writer.write { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE message SET attempts = attempts + 1, channel = ?, status = ? WHERE messageId = ?
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE message SET attempts = attempts + 1, channel = ?, status = ? WHERE messageId = ?
+                    """)
             for attempt in attempts {
                 try statement.execute(arguments: [attempt.channel, MessageStatus.sending.rawValue, attempt.messageID])
             }
@@ -97,21 +104,26 @@ extension OutreachStore {
     /// is unknown. Those on `resendable` channels (whose receiver drops a repeat of the idempotency key: the webhook)
     /// are queued again; the others (email: SMTP has no such key) fail with the reason, because a customer must never
     /// get a message twice. Call once at start-up, before sending. Answers (requeued, failed).
-    public func recoverInterruptedSends(resendable: Set<String>, now: Date) async throws -> (requeued: Int, failed: Int) {
+    public func recoverInterruptedSends(resendable: Set<String>, now: Date) async throws -> (requeued: Int, failed: Int)
+    {
         try await writer.write { db in
-            let interrupted = try MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sending.rawValue).fetchAll(db)
+            let interrupted = try MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sending.rawValue)
+                .fetchAll(db)
             var counts = (requeued: 0, failed: 0)
             for var message in interrupted {
                 if resendable.contains(message.channel) {
                     message.status = .queued
-                    message.statusReason = "requeued after an interrupted delivery; the receiver drops a repeat of its idempotency key"
+                    message.statusReason =
+                        "requeued after an interrupted delivery; the receiver drops a repeat of its idempotency key"
                     message.scheduledFor = now.unixMillis
                     counts.requeued += 1
                 } else {
                     message.status = .failed
-                    message.statusReason = "the service stopped while the \(message.channel) adapter had it; delivery is "
+                    message.statusReason =
+                        "the service stopped while the \(message.channel) adapter had it; delivery is "
                         + "unknown and it is not resent, so the customer never gets it twice"
-                    try ChangeLog.append(db, .messageFailed, customer: message.customerId, subject: message.messageId, at: now)
+                    try ChangeLog.append(
+                        db, .messageFailed, customer: message.customerId, subject: message.messageId, at: now)
                     counts.failed += 1
                 }
                 try message.update(db)
@@ -140,8 +152,9 @@ extension OutreachStore {
         guard !outcomes.isEmpty else { return }
         try await writer.write { [keyring] db in
             // One read for the batch: a lookup per message was a tenth of a send run's CPU.
-            let stored = Dictionary(uniqueKeysWithValues: try MessageRecord.fetchAll(db, keys: outcomes.map(\.messageID))
-                .map { ($0.messageId, $0) })
+            let stored = Dictionary(
+                uniqueKeysWithValues: try MessageRecord.fetchAll(db, keys: outcomes.map(\.messageID))
+                    .map { ($0.messageId, $0) })
             var campaigns = Set<String>()
             for (messageID, outcome) in outcomes {
                 guard let message = stored[messageID] else { continue }
@@ -198,13 +211,15 @@ extension OutreachStore {
     public func marketingSent(customerIDs: [String], since: Date) async throws -> [String: Int] {
         guard !customerIDs.isEmpty else { return [:] }
         return try await writer.read { db in
-            let rows = try Row.fetchAll(db, MessageRecord
-                .select(MessageRecord.Columns.customerId, count(MessageRecord.Columns.messageId))
-                .filter(customerIDs.contains(MessageRecord.Columns.customerId))
-                .filter(MessageRecord.Columns.purpose == MessagePurpose.marketing.rawValue)
-                .filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
-                .filter(MessageRecord.Columns.sentAt >= since.unixMillis)
-                .group(MessageRecord.Columns.customerId))
+            let rows = try Row.fetchAll(
+                db,
+                MessageRecord
+                    .select(MessageRecord.Columns.customerId, count(MessageRecord.Columns.messageId))
+                    .filter(customerIDs.contains(MessageRecord.Columns.customerId))
+                    .filter(MessageRecord.Columns.purpose == MessagePurpose.marketing.rawValue)
+                    .filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
+                    .filter(MessageRecord.Columns.sentAt >= since.unixMillis)
+                    .group(MessageRecord.Columns.customerId))
             return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as String, $0[1] as Int) })
         }
     }
@@ -232,8 +247,10 @@ extension OutreachStore {
         try await writer.read { db in
             var request = MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
             if let after {
-                request = request.filter(MessageRecord.Columns.createdAt < after.key
-                    || (MessageRecord.Columns.createdAt == after.key && MessageRecord.Columns.messageId < after.tie))
+                request = request.filter(
+                    MessageRecord.Columns.createdAt < after.key
+                        || (MessageRecord.Columns.createdAt == after.key && MessageRecord.Columns.messageId < after.tie)
+                )
             }
             let rows = try request.order(MessageRecord.Columns.createdAt.desc, MessageRecord.Columns.messageId.desc)
                 .limit(limit + 1).fetchAll(db)
@@ -246,8 +263,9 @@ extension OutreachStore {
         try await writer.read { db in
             var request = MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
             if let after { request = request.filter(MessageRecord.Columns.customerId > after) }
-            return Page(fetched: try request.order(MessageRecord.Columns.customerId).limit(limit + 1).fetchAll(db),
-                        limit: limit)
+            return Page(
+                fetched: try request.order(MessageRecord.Columns.customerId).limit(limit + 1).fetchAll(db),
+                limit: limit)
         }
     }
 }

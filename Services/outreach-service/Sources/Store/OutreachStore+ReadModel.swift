@@ -14,8 +14,10 @@ public struct CustomerSnapshot: Sendable, Equatable {
     public var consents: [CustomerConsent]
     public var channelCounts: [ChannelCount]
 
-    public init(facts: CustomerFacts, contact: CustomerContact = CustomerContact(), tags: [String],
-                consents: [CustomerConsent], channelCounts: [ChannelCount]) {
+    public init(
+        facts: CustomerFacts, contact: CustomerContact = CustomerContact(), tags: [String],
+        consents: [CustomerConsent], channelCounts: [ChannelCount]
+    ) {
         self.facts = facts
         self.contact = contact
         self.tags = tags
@@ -48,8 +50,9 @@ extension OutreachStore {
                 try recordMerge(db, merged: event.customerID, survivor: event.relatedCustomerID)
                 try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
             case .customerUnmerged:
-                try db.execute(sql: "DELETE FROM customer_merge WHERE mergedId = ? AND survivorId = ?",
-                               arguments: [event.customerID, event.relatedCustomerID])
+                try db.execute(
+                    sql: "DELETE FROM customer_merge WHERE mergedId = ? AND survivorId = ?",
+                    arguments: [event.customerID, event.relatedCustomerID])
                 try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
                 try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
             case .customerDeleted:
@@ -111,7 +114,8 @@ extension OutreachStore {
 
     static func remove(_ db: Database, customerID: String, now: Date) throws {
         guard !customerID.isEmpty else { return }
-        for membership in try SegmentMembership.filter(SegmentMembership.Columns.customerId == customerID).fetchAll(db) {
+        for membership in try SegmentMembership.filter(SegmentMembership.Columns.customerId == customerID).fetchAll(db)
+        {
             try membership.delete(db)
             try ChangeLog.append(db, .segmentLeft, customer: customerID, subject: membership.segmentId, at: now)
         }
@@ -137,11 +141,13 @@ extension OutreachStore {
     @discardableResult
     static func erase(_ db: Database, customerID: String, now: Date) throws -> [String] {
         guard !customerID.isEmpty else { return [] }
-        let erased = try String.fetchAll(db, sql: """
-            WITH RECURSIVE merged(id) AS (
-                SELECT ? UNION SELECT m.mergedId FROM customer_merge m JOIN merged ON m.survivorId = merged.id)
-            SELECT id FROM merged ORDER BY id
-            """, arguments: [customerID])
+        let erased = try String.fetchAll(
+            db,
+            sql: """
+                WITH RECURSIVE merged(id) AS (
+                    SELECT ? UNION SELECT m.mergedId FROM customer_merge m JOIN merged ON m.survivorId = merged.id)
+                SELECT id FROM merged ORDER BY id
+                """, arguments: [customerID])
         for id in erased {
             try remove(db, customerID: id, now: now)
             try MessageRecord.filter(MessageRecord.Columns.customerId == id).deleteAll(db)
@@ -152,8 +158,9 @@ extension OutreachStore {
             try shredQueue.enqueue(db, customerID: id, due: now)
         }
         let marks = databaseQuestionMarks(count: erased.count)
-        try db.execute(sql: "DELETE FROM customer_merge WHERE mergedId IN (\(marks)) OR survivorId IN (\(marks))",
-                       arguments: StatementArguments(erased + erased))
+        try db.execute(
+            sql: "DELETE FROM customer_merge WHERE mergedId IN (\(marks)) OR survivorId IN (\(marks))",
+            arguments: StatementArguments(erased + erased))
         try ChangeLog.append(db, .customerDataErased, customer: customerID, at: now)
         return erased
     }
@@ -181,20 +188,24 @@ extension OutreachStore {
     /// and runs too (they keep the merged id). One row per merge, as it happened: an unmerge removes exactly its own.
     static func recordMerge(_ db: Database, merged: String, survivor: String) throws {
         guard !merged.isEmpty, !survivor.isEmpty, merged != survivor else { return }
-        try db.execute(sql: """
-            INSERT INTO customer_merge (mergedId, survivorId) VALUES (?, ?)
-            ON CONFLICT (mergedId) DO UPDATE SET survivorId = excluded.survivorId
-            """, arguments: [merged, survivor])
+        try db.execute(
+            sql: """
+                INSERT INTO customer_merge (mergedId, survivorId) VALUES (?, ?)
+                ON CONFLICT (mergedId) DO UPDATE SET survivorId = excluded.survivorId
+                """, arguments: [merged, survivor])
     }
 
     /// Re-evaluates every segment for one customer, recording entries and exits with their feed events.
     static func updateMemberships(_ db: Database, customerID: String, now: Date) throws {
-        let current = Set(try String.fetchAll(
-            db, SegmentMembership.select(SegmentMembership.Columns.segmentId)
-                .filter(SegmentMembership.Columns.customerId == customerID)))
+        let current = Set(
+            try String.fetchAll(
+                db,
+                SegmentMembership.select(SegmentMembership.Columns.segmentId)
+                    .filter(SegmentMembership.Columns.customerId == customerID)))
         for segment in try SegmentRecord.fetchAll(db) {
             let query = try segment.query(now: now)
-            let member = try CustomerFacts.filter(CustomerFacts.Columns.customerId == customerID)
+            let member =
+                try CustomerFacts.filter(CustomerFacts.Columns.customerId == customerID)
                 .filter(query.condition).fetchCount(db) > 0
             if member, !current.contains(segment.segmentId) {
                 try SegmentMembership(segmentId: segment.segmentId, customerId: customerID, enteredAt: now.unixMillis)
@@ -232,7 +243,8 @@ extension OutreachStore {
     /// The read model's facts of each of `customerIDs` it holds, in one read.
     public func facts(customerIDs: [String]) async throws -> [String: CustomerFacts] {
         try await writer.read { db in
-            Dictionary(uniqueKeysWithValues: try CustomerFacts.fetchAll(db, keys: customerIDs).map { ($0.customerId, $0) })
+            Dictionary(
+                uniqueKeysWithValues: try CustomerFacts.fetchAll(db, keys: customerIDs).map { ($0.customerId, $0) })
         }
     }
 

@@ -42,7 +42,8 @@ extension OutreachStore {
     public func createSegment(_ segment: SegmentRecord, now: Date) async throws -> (SegmentRecord, size: Int) {
         try await writer.write { db in
             if let stored = try SegmentRecord.fetchOne(db, key: segment.segmentId) {
-                guard stored.name == segment.name, stored.description == segment.description, stored.rule == segment.rule
+                guard stored.name == segment.name, stored.description == segment.description,
+                    stored.rule == segment.rule
                 else { throw OutreachError.segmentExists(segment.segmentId) }
                 return (stored, try Self.memberCount(db, stored.segmentId))
             }
@@ -75,7 +76,8 @@ extension OutreachStore {
     public func deleteSegment(id: String) async throws -> Bool {
         try await writer.write { db in
             if let campaign = try CampaignRecord.filter(CampaignRecord.Columns.segmentId == id)
-                .filter(CampaignRecord.Columns.queueing == true).fetchOne(db) {
+                .filter(CampaignRecord.Columns.queueing == true).fetchOne(db)
+            {
                 throw OutreachError.segmentInUse(segment: id, campaign: campaign.campaignId)
             }
             try SegmentMembership.filter(SegmentMembership.Columns.segmentId == id).deleteAll(db)
@@ -84,12 +86,15 @@ extension OutreachStore {
     }
 
     /// How many customers `query` selects now, the first `sample` of them, and the read model's size.
-    public func preview(_ query: SegmentQuery, sample: Int) async throws -> (size: Int, sample: [String], customers: Int) {
+    public func preview(_ query: SegmentQuery, sample: Int) async throws -> (
+        size: Int, sample: [String], customers: Int
+    ) {
         try await writer.read { db in
             let selected = CustomerFacts.filter(query.condition)
             let size = try selected.fetchCount(db)
             let ids = try String.fetchAll(
-                db, selected.select(CustomerFacts.Columns.customerId).order(CustomerFacts.Columns.customerId).limit(sample))
+                db,
+                selected.select(CustomerFacts.Columns.customerId).order(CustomerFacts.Columns.customerId).limit(sample))
             return (size, ids, try CustomerFacts.fetchCount(db))
         }
     }
@@ -109,19 +114,21 @@ extension OutreachStore {
     public func stats(segmentID: String) async throws -> SegmentStatsRow {
         try await writer.read { db in
             guard try SegmentRecord.exists(db, key: segmentID) else { throw OutreachError.segmentNotFound(segmentID) }
-            let row = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*),
-                       COALESCE(SUM(f.npsCategory = 'promoter'), 0), COALESCE(SUM(f.npsCategory = 'detractor'), 0),
-                       COALESCE(SUM(f.npsCategory <> ''), 0),
-                       COALESCE(SUM(f.latestCsat), 0), COUNT(f.latestCsat),
-                       COALESCE(SUM(f.lifecycleStage = 'churned'), 0),
-                       COALESCE(SUM(f.churnRisk OR f.healthBand = 'red'), 0),
-                       COALESCE(SUM(CASE WHEN f.orders > 0 THEN f.clvMinor END), 0), COALESCE(SUM(f.orders > 0), 0),
-                       COALESCE(SUM(f.healthBand = 'green'), 0), COALESCE(SUM(f.healthBand = 'yellow'), 0),
-                       COALESCE(SUM(f.healthBand = 'red'), 0)
-                FROM segment_member m JOIN customer_fact f ON f.customerId = m.customerId
-                WHERE m.segmentId = ?
-                """, arguments: [segmentID])
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*),
+                           COALESCE(SUM(f.npsCategory = 'promoter'), 0), COALESCE(SUM(f.npsCategory = 'detractor'), 0),
+                           COALESCE(SUM(f.npsCategory <> ''), 0),
+                           COALESCE(SUM(f.latestCsat), 0), COUNT(f.latestCsat),
+                           COALESCE(SUM(f.lifecycleStage = 'churned'), 0),
+                           COALESCE(SUM(f.churnRisk OR f.healthBand = 'red'), 0),
+                           COALESCE(SUM(CASE WHEN f.orders > 0 THEN f.clvMinor END), 0), COALESCE(SUM(f.orders > 0), 0),
+                           COALESCE(SUM(f.healthBand = 'green'), 0), COALESCE(SUM(f.healthBand = 'yellow'), 0),
+                           COALESCE(SUM(f.healthBand = 'red'), 0)
+                    FROM segment_member m JOIN customer_fact f ON f.customerId = m.customerId
+                    WHERE m.segmentId = ?
+                    """, arguments: [segmentID])
             guard let row else { return SegmentStatsRow() }
             // Positional reads of one aggregate row (no record type has these columns).
             return SegmentStatsRow(
@@ -134,7 +141,9 @@ extension OutreachStore {
     /// Re-evaluates every segment over the whole read model (time windows move as time passes), recording entries
     /// and exits. Answers how many memberships changed.
     public func recomputeSegments(now: Date) async throws -> Int {
-        let ids = try await writer.read { db in try String.fetchAll(db, SegmentRecord.select(SegmentRecord.Columns.segmentId)) }
+        let ids = try await writer.read { db in
+            try String.fetchAll(db, SegmentRecord.select(SegmentRecord.Columns.segmentId))
+        }
         var changed = 0
         for id in ids {
             changed += try await writer.write { db in
@@ -156,10 +165,14 @@ extension OutreachStore {
         let query = try segment.query(now: now)
         let selected = CustomerFacts.filter(query.condition).select(CustomerFacts.Columns.customerId)
         let members = SegmentMembership.filter(SegmentMembership.Columns.segmentId == segment.segmentId)
-        let entering = try String.fetchAll(db, selected.filter(
-            !members.select(SegmentMembership.Columns.customerId).contains(CustomerFacts.Columns.customerId)))
-        let leaving = try String.fetchAll(db, members.select(SegmentMembership.Columns.customerId)
-            .filter(!selected.contains(SegmentMembership.Columns.customerId)))
+        let entering = try String.fetchAll(
+            db,
+            selected.filter(
+                !members.select(SegmentMembership.Columns.customerId).contains(CustomerFacts.Columns.customerId)))
+        let leaving = try String.fetchAll(
+            db,
+            members.select(SegmentMembership.Columns.customerId)
+                .filter(!selected.contains(SegmentMembership.Columns.customerId)))
         for id in entering {
             try SegmentMembership(segmentId: segment.segmentId, customerId: id, enteredAt: now.unixMillis).insert(db)
             try ChangeLog.append(db, .segmentEntered, customer: id, subject: segment.segmentId, at: now)

@@ -18,13 +18,16 @@ extension OutreachStore {
     /// The templates of `ids` that exist, by id, in one read.
     public func templates(ids: Set<String>) async throws -> [String: TemplateRecord] {
         try await writer.read { db in
-            Dictionary(uniqueKeysWithValues: try TemplateRecord.fetchAll(db, keys: Array(ids)).map { ($0.templateId, $0) })
+            Dictionary(
+                uniqueKeysWithValues: try TemplateRecord.fetchAll(db, keys: Array(ids)).map { ($0.templateId, $0) })
         }
     }
 
     public func template(id: String) async throws -> TemplateRecord {
         try await writer.read { db in
-            guard let template = try TemplateRecord.fetchOne(db, key: id) else { throw OutreachError.templateNotFound(id) }
+            guard let template = try TemplateRecord.fetchOne(db, key: id) else {
+                throw OutreachError.templateNotFound(id)
+            }
             return template
         }
     }

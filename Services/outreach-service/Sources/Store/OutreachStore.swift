@@ -75,7 +75,8 @@ public struct OutreachStore: Sendable {
                 t.column("tag", .text).notNull()
                 t.primaryKey(["customerId", "tag"])
             }
-            try db.create(index: "customer_tag_by_tag", on: CustomerTag.databaseTableName, columns: ["tag", "customerId"])
+            try db.create(
+                index: "customer_tag_by_tag", on: CustomerTag.databaseTableName, columns: ["tag", "customerId"])
             try db.create(table: CustomerConsent.databaseTableName) { t in
                 t.column("customerId", .text).notNull()
                 t.column("purpose", .text).notNull()
@@ -106,8 +107,9 @@ public struct OutreachStore: Sendable {
                 t.column("enteredAt", .integer).notNull()
                 t.primaryKey(["segmentId", "customerId"])
             }
-            try db.create(index: "segment_member_by_customer", on: SegmentMembership.databaseTableName,
-                          columns: ["customerId"])
+            try db.create(
+                index: "segment_member_by_customer", on: SegmentMembership.databaseTableName,
+                columns: ["customerId"])
 
             try db.create(table: TemplateRecord.databaseTableName) { t in
                 t.primaryKey("templateId", .text)
@@ -140,15 +142,19 @@ public struct OutreachStore: Sendable {
                 t.column("language", .text).notNull()
                 t.column("touchpointRecorded", .boolean).notNull().defaults(to: false)
             }
-            try db.create(index: "message_touchpoint_pending", on: MessageRecord.databaseTableName,
-                          columns: ["sentAt"], condition: Column("touchpointRecorded") == false && Column("status") == "sent")
-            try db.create(index: "message_due", on: MessageRecord.databaseTableName, columns: ["scheduledFor"],
-                          condition: Column("status") == MessageStatus.queued.rawValue
-                            || Column("status") == MessageStatus.deferred.rawValue)
-            try db.create(index: "message_by_customer", on: MessageRecord.databaseTableName,
-                          columns: ["customerId", "createdAt"])
-            try db.create(index: "message_by_campaign", on: MessageRecord.databaseTableName,
-                          columns: ["campaignId", "customerId"])
+            try db.create(
+                index: "message_touchpoint_pending", on: MessageRecord.databaseTableName,
+                columns: ["sentAt"], condition: Column("touchpointRecorded") == false && Column("status") == "sent")
+            try db.create(
+                index: "message_due", on: MessageRecord.databaseTableName, columns: ["scheduledFor"],
+                condition: Column("status") == MessageStatus.queued.rawValue
+                    || Column("status") == MessageStatus.deferred.rawValue)
+            try db.create(
+                index: "message_by_customer", on: MessageRecord.databaseTableName,
+                columns: ["customerId", "createdAt"])
+            try db.create(
+                index: "message_by_campaign", on: MessageRecord.databaseTableName,
+                columns: ["campaignId", "customerId"])
 
             try db.create(table: CampaignRecord.databaseTableName) { t in
                 t.primaryKey("campaignId", .text)
@@ -174,8 +180,9 @@ public struct OutreachStore: Sendable {
             }
         }
         migrator.registerMigration("v5: a campaign's pending messages found by index") { db in
-            try db.create(index: "message_by_campaign_status", on: MessageRecord.databaseTableName,
-                          columns: ["campaignId", "status"])
+            try db.create(
+                index: "message_by_campaign_status", on: MessageRecord.databaseTableName,
+                columns: ["campaignId", "status"])
         }
         migrator.registerMigration("v6: what triggered a journey run; placeholder values carried by a message") { db in
             try db.alter(table: JourneyRunRecord.databaseTableName) { t in
@@ -185,8 +192,12 @@ public struct OutreachStore: Sendable {
                 t.add(column: "context", .text).notNull().defaults(to: "{}")
             }
         }
-        migrator.registerMigration("v7: personal data sealed under per-customer keys; merges and key shredding remembered") { db in
-            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the outreach database needs its keyring") }
+        migrator.registerMigration(
+            "v7: personal data sealed under per-customer keys; merges and key shredding remembered"
+        ) { db in
+            guard let keyring else {
+                throw KeyringError.badKeyEncryptionKey("sealing the outreach database needs its keyring")
+            }
             try sealStoredText(db, keyring: keyring)
             try db.create(table: "customer_merge") { t in
                 t.primaryKey("mergedId", .text)
@@ -201,7 +212,10 @@ public struct OutreachStore: Sendable {
     /// each under the key of the customer its row belongs to.
     static func sealStoredText(_ db: Database, keyring: Keyring) throws {
         let tables: [(table: String, key: String, columns: [String])] = [
-            (CustomerFacts.databaseTableName, "customerId", ["givenName", "familyName", "email", "phone", "pushToken", "city"]),
+            (
+                CustomerFacts.databaseTableName, "customerId",
+                ["givenName", "familyName", "email", "phone", "pushToken", "city"]
+            ),
             (MessageRecord.databaseTableName, "messageId", ["recipient", "subject", "body"]),
         ]
         for (table, key, columns) in tables {
@@ -210,10 +224,12 @@ public struct OutreachStore: Sendable {
             // All read first: updating the table under an open cursor could visit a sealed row again. Read by column
             // names on purpose: a migration reads the tables as version 6 left them, column by column from the list
             // above, so no record type (which follows the current schema, where these columns are sealed) fits here.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT \(key), customerId, \(columns.joined(separator: ", ")) FROM \(table)
-                WHERE \(columns.map { "\($0) <> ''" }.joined(separator: " OR "))
-                """)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(key), customerId, \(columns.joined(separator: ", ")) FROM \(table)
+                    WHERE \(columns.map { "\($0) <> ''" }.joined(separator: " OR "))
+                    """)
             for row in rows {
                 let owner: String = row["customerId"]
                 var arguments = StatementArguments()

@@ -84,8 +84,10 @@ public struct CustomerContact: Sendable, Equatable {
     public var pushToken = ""
     public var city = ""
 
-    public init(givenName: String = "", familyName: String = "", email: String = "", phone: String = "",
-                pushToken: String = "", city: String = "") {
+    public init(
+        givenName: String = "", familyName: String = "", email: String = "", phone: String = "",
+        pushToken: String = "", city: String = ""
+    ) {
         self.givenName = givenName
         self.familyName = familyName
         self.email = email

@@ -29,7 +29,8 @@ public struct ProfileServiceConfiguration: Sendable {
     public var loyaltyClockInterval: Duration
 
     public init(
-        server: ServerConfiguration, keyring: KeyringConfiguration = .init(), changeFeed: ChangeFeedConfiguration = .init(),
+        server: ServerConfiguration, keyring: KeyringConfiguration = .init(),
+        changeFeed: ChangeFeedConfiguration = .init(),
         loyaltyProgram: LoyaltyProgram? = nil, interactionAddress: PeerAddress,
         loyaltyDelay: Duration = .milliseconds(500), loyaltyClockInterval: Duration = .seconds(3_600)
     ) {
@@ -54,23 +55,31 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
     if let program = configuration.loyaltyProgram {
-        let interaction = try PeerConnection(address: configuration.interactionAddress,
-                                             credentials: host.configuration.peerCredentials)
+        let interaction = try PeerConnection(
+            address: configuration.interactionAddress,
+            credentials: host.configuration.peerCredentials)
         background += [
             interaction,
-            LoyaltyAutomation.follower(interaction: interaction.client, store: store, delay: configuration.loyaltyDelay,
-                                       logger: host.logger),
-            LoyaltyAutomation.worker(store: store, purchases: PurchaseReader(interaction: interaction.client, deadline: .seconds(5)),
-                                     program: program, logger: host.logger),
+            LoyaltyAutomation.follower(
+                interaction: interaction.client, store: store, delay: configuration.loyaltyDelay,
+                logger: host.logger),
+            LoyaltyAutomation.worker(
+                store: store, purchases: PurchaseReader(interaction: interaction.client, deadline: .seconds(5)),
+                program: program, logger: host.logger),
             LoyaltyClock(store: store, interval: configuration.loyaltyClockInterval, logger: host.logger),
         ]
-        host.logger.notice("loyalty program running", metadata: [
-            "program": "\(program.version)", "currency": "\(program.currencyCode)",
-            "tier_window_days": "\(program.tierWindowDays)", "points_expire_after_days": "\(program.pointsExpireAfterDays)",
-            "interaction": "\(configuration.interactionAddress)",
-        ])
+        host.logger.notice(
+            "loyalty program running",
+            metadata: [
+                "program": "\(program.version)", "currency": "\(program.currencyCode)",
+                "tier_window_days": "\(program.tierWindowDays)",
+                "points_expire_after_days": "\(program.pointsExpireAfterDays)",
+                "interaction": "\(configuration.interactionAddress)",
+            ])
     } else {
-        host.logger.notice("loyalty program off: points move only through EarnPoints and RedeemPoints (--loyalty-program FILE runs one)")
+        host.logger.notice(
+            "loyalty program off: points move only through EarnPoints and RedeemPoints (--loyalty-program FILE runs one)"
+        )
     }
     return try host.serviceGroup(
         serving: [ProfileService(store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram)],

@@ -3,7 +3,8 @@ public import Foundation
 
 /// What a consent is for.
 public enum ConsentPurpose: String, Codable, Sendable, CaseIterable {
-    case marketing, analytics, personalization, serviceMessages = "service_messages"
+    case marketing, analytics, personalization
+    case serviceMessages = "service_messages"
     case thirdPartySharing = "third_party_sharing"
 }
 
@@ -39,8 +40,10 @@ public struct LoyaltyAccount: Sendable, Equatable {
     /// The program's tier when it evaluated the customer, otherwise the tier of lifetime points.
     public var tier: LoyaltyTier { spendTier ?? LoyaltyTier(lifetimePoints: lifetimeEarned) }
 
-    public init(balance: Int64, lifetimeEarned: Int64, spendTier: LoyaltyTier? = nil, windowNetSpendMinor: Int64? = nil,
-                rewardBalanceMinor: Int64? = nil, expiring: (points: Int64, at: Date)? = nil) {
+    public init(
+        balance: Int64, lifetimeEarned: Int64, spendTier: LoyaltyTier? = nil, windowNetSpendMinor: Int64? = nil,
+        rewardBalanceMinor: Int64? = nil, expiring: (points: Int64, at: Date)? = nil
+    ) {
         self.balance = balance
         self.lifetimeEarned = lifetimeEarned
         self.spendTier = spendTier

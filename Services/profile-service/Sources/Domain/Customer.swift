@@ -3,7 +3,8 @@ public import Foundation
 
 /// Kinds of external identifier a customer can be found by.
 public enum IdentifierKind: String, Codable, Sendable, CaseIterable {
-    case email, phone, crmID = "crm_id"
+    case email, phone
+    case crmID = "crm_id"
 
     /// How people call it in messages.
     public var label: String {
@@ -30,7 +31,9 @@ public struct Identifier: Hashable, Codable, Sendable, CustomStringConvertible {
 
 /// Where the customer stands in their relationship with us.
 public enum LifecycleStage: String, Codable, Sendable, CaseIterable {
-    case lead, prospect, onboarding, active, atRisk = "at_risk", churned
+    case lead, prospect, onboarding, active
+    case atRisk = "at_risk"
+    case churned
 }
 
 /// Loyalty tiers by lifetime points earned.
@@ -156,9 +159,11 @@ public struct CustomerQuery: Sendable, Hashable, Codable {
 
     /// Identifies this filter inside page tokens.
     public var fingerprint: String {
-        let parts = [text, tag, countryCode, lifecycleStage?.rawValue ?? "",
-                     createdFrom.map { "\($0.timeIntervalSince1970)" } ?? "",
-                     createdUntil.map { "\($0.timeIntervalSince1970)" } ?? ""]
+        let parts = [
+            text, tag, countryCode, lifecycleStage?.rawValue ?? "",
+            createdFrom.map { "\($0.timeIntervalSince1970)" } ?? "",
+            createdUntil.map { "\($0.timeIntervalSince1970)" } ?? "",
+        ]
         return parts.joined(separator: "\u{1F}")
     }
 }

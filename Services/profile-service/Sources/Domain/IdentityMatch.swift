@@ -48,8 +48,9 @@ enum IdentityMatch {
         case .phone:
             return String(value.filter(\.isASCII).filter(\.isNumber).suffix(10))
         case .crmID:
-            return String(value.lowercased().unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }
-                .map(Character.init))
+            return String(
+                value.lowercased().unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }
+                    .map(Character.init))
         }
     }
 
@@ -70,14 +71,15 @@ enum IdentityMatch {
         var result = String.UnicodeScalarView()
         for scalar in folded.unicodeScalars {
             switch scalar.value {
-            case 0x064A, 0x0649, 0x0626: result.append("\u{06CC}")  // Arabic yeh, alef maksura, yeh with hamza → Persian yeh
-            case 0x0624: result.append("\u{0648}")  // waw with hamza → waw
-            case 0x0643: result.append("\u{06A9}")  // Arabic kaf → keheh
-            case 0x0629: result.append("\u{0647}")  // teh marbuta → heh
-            case 0x0623, 0x0625, 0x0622, 0x0671: result.append("\u{0627}")  // hamza/madda alefs → alef
+            // Arabic yeh, alef maksura, yeh with hamza → Persian yeh
+            case 0x064A, 0x0649, 0x0626: result.append("\u{06CC}")
+            case 0x0624: result.append("\u{0648}") // waw with hamza → waw
+            case 0x0643: result.append("\u{06A9}") // Arabic kaf → keheh
+            case 0x0629: result.append("\u{0647}") // teh marbuta → heh
+            case 0x0623, 0x0625, 0x0622, 0x0671: result.append("\u{0627}") // hamza/madda alefs → alef
             case 0x06F0...0x06F9: result.append(Unicode.Scalar(scalar.value - 0x06F0 + 0x30)!)
             case 0x0660...0x0669: result.append(Unicode.Scalar(scalar.value - 0x0660 + 0x30)!)
-            case 0x064B...0x065F, 0x0670, 0x0640: continue  // harakat, superscript alef, tatweel
+            case 0x064B...0x065F, 0x0670, 0x0640: continue // harakat, superscript alef, tatweel
             default:
                 if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) { result.append(scalar) }
             }

@@ -31,8 +31,10 @@ public struct LoyaltyProgram: Sendable, Equatable, Codable {
     /// 0: points never expire.
     public var pointsExpireAfterDays: Int
 
-    public init(version: String, currencyCode: String, earnPoints: Int64, earnPerAmountMinor: Int64,
-                tierWindowDays: Int, tiers: [TierRule], pointsExpireAfterDays: Int) {
+    public init(
+        version: String, currencyCode: String, earnPoints: Int64, earnPerAmountMinor: Int64,
+        tierWindowDays: Int, tiers: [TierRule], pointsExpireAfterDays: Int
+    ) {
         self.version = version
         self.currencyCode = currencyCode
         self.earnPoints = earnPoints
@@ -50,7 +52,8 @@ public struct LoyaltyProgram: Sendable, Equatable, Codable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw LoyaltyProgramError(file: url.path, field: "", problem: "cannot be read: \(error.localizedDescription)")
+            throw LoyaltyProgramError(
+                file: url.path, field: "", problem: "cannot be read: \(error.localizedDescription)")
         }
         let program: LoyaltyProgram
         do {
@@ -58,11 +61,13 @@ public struct LoyaltyProgram: Sendable, Equatable, Codable {
         } catch let DecodingError.keyNotFound(key, _) {
             throw LoyaltyProgramError(file: url.path, field: key.stringValue, problem: "is missing")
         } catch let DecodingError.dataCorrupted(context) {
-            throw LoyaltyProgramError(file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
-                                      problem: "is not valid: \(context.debugDescription)")
+            throw LoyaltyProgramError(
+                file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
+                problem: "is not valid: \(context.debugDescription)")
         } catch let DecodingError.typeMismatch(_, context) {
-            throw LoyaltyProgramError(file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
-                                      problem: "has the wrong type: \(context.debugDescription)")
+            throw LoyaltyProgramError(
+                file: url.path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
+                problem: "has the wrong type: \(context.debugDescription)")
         } catch {
             throw LoyaltyProgramError(file: url.path, field: "", problem: "is not a loyalty program: \(error)")
         }
@@ -95,16 +100,19 @@ public struct LoyaltyProgram: Sendable, Equatable, Codable {
         }
         let sorted = tiers.sorted { $0.tier < $1.tier }
         guard sorted.map(\.tier) == LoyaltyTier.allCases else {
-            throw fail("tiers", "must name each of \(LoyaltyTier.allCases.map(\.rawValue).joined(separator: ", ")) once")
+            throw fail(
+                "tiers", "must name each of \(LoyaltyTier.allCases.map(\.rawValue).joined(separator: ", ")) once")
         }
         guard sorted[0].minNetSpendMinor == 0 else { throw fail("tiers.bronze.minNetSpendMinor", "must be 0") }
         for (lower, higher) in zip(sorted, sorted.dropFirst()) where higher.minNetSpendMinor <= lower.minNetSpendMinor {
-            throw fail("tiers.\(higher.tier.rawValue).minNetSpendMinor",
-                       "must be above \(lower.tier.rawValue)'s \(lower.minNetSpendMinor), not \(higher.minNetSpendMinor)")
+            throw fail(
+                "tiers.\(higher.tier.rawValue).minNetSpendMinor",
+                "must be above \(lower.tier.rawValue)'s \(lower.minNetSpendMinor), not \(higher.minNetSpendMinor)")
         }
         for rule in sorted where !(0...10_000).contains(rule.cashbackBasisPoints) {
-            throw fail("tiers.\(rule.tier.rawValue).cashbackBasisPoints",
-                       "must be 0 to 10000, not \(rule.cashbackBasisPoints)")
+            throw fail(
+                "tiers.\(rule.tier.rawValue).cashbackBasisPoints",
+                "must be 0 to 10000, not \(rule.cashbackBasisPoints)")
         }
         var program = self
         program.tiers = sorted

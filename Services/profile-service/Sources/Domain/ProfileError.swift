@@ -24,14 +24,14 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
     public var rpcErrorCode: RPCError.Code {
         switch self {
         case .customerNotFound, .customerDeleted, .customerErased, .identifierNotFound, .identifierNotOnCustomer,
-             .mergeNotFound, .suggestionNotFound:
+            .mergeNotFound, .suggestionNotFound:
             .notFound
         case .survivorNotInSuggestion:
             .invalidArgument
         case .identifierTaken, .transactionReused:
             .alreadyExists
         case .customerNotActive, .tooManyTags, .tooManyAttributes, .insufficientPoints, .mergeBuiltUpon,
-             .mergeUndoPointsSpent, .suggestionDecided:
+            .mergeUndoPointsSpent, .suggestionDecided:
             .failedPrecondition
         }
     }

@@ -37,7 +37,8 @@ public enum LoyaltyAutomation {
         store: ProfileStore, purchases: PurchaseReader, program: LoyaltyProgram, logger: Logger
     ) -> CustomerQueueWorker {
         CustomerQueueWorker(
-            queue: ProfileStore.loyaltyQueue, writer: store.writer, logger: logger, metric: "c360_profile_loyalty_evaluation"
+            queue: ProfileStore.loyaltyQueue, writer: store.writer, logger: logger,
+            metric: "c360_profile_loyalty_evaluation"
         ) { customerID in
             let history = try await purchases.read(customerID, since: program.windowStart(endingAt: Date()))
             do {
@@ -47,7 +48,8 @@ public enum LoyaltyAutomation {
                 }
             } catch let error as ProfileError {
                 // Deleted, erased or unknown customers earn nothing; their entry is done.
-                logger.debug("loyalty evaluation skipped", metadata: ["customer_id": "\(customerID)", "reason": "\(error)"])
+                logger.debug(
+                    "loyalty evaluation skipped", metadata: ["customer_id": "\(customerID)", "reason": "\(error)"])
             }
         }
     }
@@ -68,13 +70,14 @@ public struct PurchaseReader: Sendable {
         var facts: [PurchaseFact] = []
         var token = ""
         repeat {
-            let page = try await interaction.listTimeline(.with {
-                $0.customerID = customerID
-                $0.kinds = [.purchase, .refund]
-                $0.timeRange.start = .init(date: since)
-                $0.page.pageSize = 500
-                $0.page.pageToken = token
-            }, options: .deadline(deadline))
+            let page = try await interaction.listTimeline(
+                .with {
+                    $0.customerID = customerID
+                    $0.kinds = [.purchase, .refund]
+                    $0.timeRange.start = .init(date: since)
+                    $0.page.pageSize = 500
+                    $0.page.pageToken = token
+                }, options: .deadline(deadline))
             facts += page.touchpoints.compactMap(Self.fact)
             token = page.page.nextPageToken
         } while !token.isEmpty
@@ -91,9 +94,10 @@ public struct PurchaseReader: Sendable {
         }
         guard touchpoint.hasPurchase, touchpoint.purchase.hasAmount else { return nil }
         let amount = touchpoint.purchase.amount
-        return PurchaseFact(touchpointID: touchpoint.eventID, kind: kind, orderID: touchpoint.purchase.orderID,
-                            amountMinor: amount.amountMinor, currencyCode: amount.currencyCode,
-                            occurredAt: touchpoint.occurredAt.date)
+        return PurchaseFact(
+            touchpointID: touchpoint.eventID, kind: kind, orderID: touchpoint.purchase.orderID,
+            amountMinor: amount.amountMinor, currencyCode: amount.currencyCode,
+            occurredAt: touchpoint.occurredAt.date)
     }
 }
 

@@ -197,8 +197,14 @@ extension LoyaltyAccount {
             $0.tier = tier.proto
             if let program {
                 let currency = program.currencyCode
-                $0.rewardBalance = .with { $0.amountMinor = rewardBalanceMinor ?? 0; $0.currencyCode = currency }
-                $0.windowNetSpend = .with { $0.amountMinor = windowNetSpendMinor ?? 0; $0.currencyCode = currency }
+                $0.rewardBalance = .with {
+                    $0.amountMinor = rewardBalanceMinor ?? 0
+                    $0.currencyCode = currency
+                }
+                $0.windowNetSpend = .with {
+                    $0.amountMinor = windowNetSpendMinor ?? 0
+                    $0.currencyCode = currency
+                }
             }
             if let expiring {
                 $0.expiringPoints = expiring.points
@@ -237,7 +243,10 @@ extension LoyaltyEntry {
             $0.occurredAt = Google_Protobuf_Timestamp(date: occurredAt)
             $0.balanceAfter = balanceAfter
             if let rewardDeltaMinor, let program {
-                $0.rewardDelta = .with { $0.amountMinor = rewardDeltaMinor; $0.currencyCode = program.currencyCode }
+                $0.rewardDelta = .with {
+                    $0.amountMinor = rewardDeltaMinor
+                    $0.currencyCode = program.currencyCode
+                }
             }
         }
     }

@@ -8,7 +8,9 @@ enum ProfileRequests {
     static let maxNameLength = 100
     static let maxTextLength = 200
 
-    static func newCustomer(_ request: Customer360_V1_CreateCustomerRequest, now: Date) throws(InvalidArgument) -> NewCustomer {
+    static func newCustomer(_ request: Customer360_V1_CreateCustomerRequest, now: Date) throws(InvalidArgument)
+        -> NewCustomer
+    {
         var new = NewCustomer()
         new.identifiers = try identifiers(request.identifiers)
         new.givenName = try Validate.text(request.givenName, field: "given_name", maxLength: maxNameLength)
@@ -22,11 +24,13 @@ enum ProfileRequests {
             new.city = try Validate.text(demographics.city, field: "demographics.city", maxLength: maxNameLength)
             new.countryCode = try Validate.countryCode(demographics.countryCode, field: "demographics.country_code")
             new.language = try Validate.language(demographics.language, field: "demographics.language")
-            new.company = try Validate.text(demographics.company, field: "demographics.company", maxLength: maxTextLength)
+            new.company = try Validate.text(
+                demographics.company, field: "demographics.company", maxLength: maxTextLength)
         }
         if request.hasPreferences {
             let preferences = request.preferences
-            new.preferredChannel = try optionalChannel(preferences.preferredChannel, field: "preferences.preferred_channel")
+            new.preferredChannel = try optionalChannel(
+                preferences.preferredChannel, field: "preferences.preferred_channel")
             new.preferredLanguage = try Validate.language(
                 preferences.preferredLanguage, field: "preferences.preferred_language")
             if preferences.hasQuietHours {
@@ -39,13 +43,16 @@ enum ProfileRequests {
         }
         new.attributes = try attributes(request.attributes, field: "attributes", allowEmptyValues: false)
         guard new.attributes.count <= ProfileStore.maxAttributes else {
-            throw InvalidArgument("attributes", "has \(new.attributes.count) entries; the maximum is \(ProfileStore.maxAttributes)")
+            throw InvalidArgument(
+                "attributes", "has \(new.attributes.count) entries; the maximum is \(ProfileStore.maxAttributes)")
         }
         new.lifecycleStage = try optionalStage(request.lifecycleStage, field: "lifecycle_stage")
         return new
     }
 
-    static func patch(_ request: Customer360_V1_UpdateCustomerRequest, now: Date) throws(InvalidArgument) -> CustomerPatch {
+    static func patch(_ request: Customer360_V1_UpdateCustomerRequest, now: Date) throws(InvalidArgument)
+        -> CustomerPatch
+    {
         var patch = CustomerPatch()
         if request.hasGivenName {
             patch.givenName = try Validate.text(request.givenName, field: "given_name", maxLength: maxNameLength)
@@ -90,8 +97,9 @@ enum ProfileRequests {
         if !request.tag.isEmpty { query.tag = try tag(request.tag, field: "tag") }
         query.countryCode = try Validate.countryCode(request.countryCode, field: "country_code")
         query.lifecycleStage = try optionalStage(request.lifecycleStage, field: "lifecycle_stage")
-        (query.createdFrom, query.createdUntil) = try Validate.window(request.created, isSet: request.hasCreated,
-                                                                      field: "created")
+        (query.createdFrom, query.createdUntil) = try Validate.window(
+            request.created, isSet: request.hasCreated,
+            field: "created")
         return query
     }
 
@@ -138,7 +146,8 @@ enum ProfileRequests {
         var result: [String: String] = [:]
         for key in map.keys.sorted() {
             guard isKey(key) else {
-                throw InvalidArgument("\(field)[\(key.prefix(64))]", "keys must be 1 to 64 of a-z, 0-9, '-', '_' and ':'")
+                throw InvalidArgument(
+                    "\(field)[\(key.prefix(64))]", "keys must be 1 to 64 of a-z, 0-9, '-', '_' and ':'")
             }
             let value = try Validate.text(map[key] ?? "", field: "\(field)[\(key)]", maxLength: 1024)
             if value.isEmpty, !allowEmptyValues { throw InvalidArgument("\(field)[\(key)]", "must not be empty") }
@@ -150,10 +159,11 @@ enum ProfileRequests {
     /// A trait namespace or name: lower-case letters, digits and '_', starting with a letter, 1 to 32 characters.
     static func traitName(_ value: String, field: String) throws(InvalidArgument) -> String {
         guard (1...32).contains(value.utf8.count), let first = value.unicodeScalars.first,
-              ("a"..."z").contains(first),
-              value.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+            ("a"..."z").contains(first),
+            value.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
         else {
-            throw InvalidArgument(field, "'\(value.prefix(32))' must be 1 to 32 of a-z, 0-9 and '_', starting with a letter")
+            throw InvalidArgument(
+                field, "'\(value.prefix(32))' must be 1 to 32 of a-z, 0-9 and '_', starting with a letter")
         }
         return value
     }
@@ -186,9 +196,10 @@ enum ProfileRequests {
     // MARK: - Helpers
 
     private static func isKey(_ value: String) -> Bool {
-        (1...64).contains(value.utf8.count) && value.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == ":"
-        }
+        (1...64).contains(value.utf8.count)
+            && value.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == ":"
+            }
     }
 
     private static func birthYear(_ year: Int32, field: String, now: Date) throws(InvalidArgument) -> Int? {
@@ -200,7 +211,9 @@ enum ProfileRequests {
         return Int(year)
     }
 
-    private static func quietHours(_ hours: Customer360_V1_QuietHours, field: String) throws(InvalidArgument) -> QuietHours {
+    private static func quietHours(_ hours: Customer360_V1_QuietHours, field: String) throws(InvalidArgument)
+        -> QuietHours
+    {
         guard (0..<1440).contains(hours.startMinute) else {
             throw InvalidArgument("\(field).start_minute", "must be 0...1439 minutes after midnight")
         }
@@ -211,9 +224,11 @@ enum ProfileRequests {
             throw InvalidArgument(field, "start_minute and end_minute must differ")
         }
         guard TimeZone(identifier: hours.timeZone) != nil else {
-            throw InvalidArgument("\(field).time_zone", "'\(hours.timeZone.prefix(64))' is not an IANA time zone (e.g. Asia/Tehran)")
+            throw InvalidArgument(
+                "\(field).time_zone", "'\(hours.timeZone.prefix(64))' is not an IANA time zone (e.g. Asia/Tehran)")
         }
-        return QuietHours(startMinute: Int(hours.startMinute), endMinute: Int(hours.endMinute), timeZone: hours.timeZone)
+        return QuietHours(
+            startMinute: Int(hours.startMinute), endMinute: Int(hours.endMinute), timeZone: hours.timeZone)
     }
 
     static func optionalChannel(_ value: Customer360_V1_Channel, field: String) throws(InvalidArgument) -> Channel? {
@@ -223,7 +238,9 @@ enum ProfileRequests {
     }
 
     static func channel(_ value: Customer360_V1_Channel, field: String) throws(InvalidArgument) -> Channel {
-        guard let channel = try optionalChannel(value, field: field) else { throw InvalidArgument(field, "is required") }
+        guard let channel = try optionalChannel(value, field: field) else {
+            throw InvalidArgument(field, "is required")
+        }
         return channel
     }
 

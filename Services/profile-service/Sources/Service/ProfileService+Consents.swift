@@ -9,7 +9,9 @@ extension ProfileService {
     ) async throws -> Customer360_V1_ConsentState {
         let id = try Validate.id(request.customerID, field: "customer_id")
         guard let purpose = ConsentPurpose(proto: request.purpose) else {
-            throw InvalidArgument("purpose", "is required: MARKETING, ANALYTICS, PERSONALIZATION, SERVICE_MESSAGES or THIRD_PARTY_SHARING")
+            throw InvalidArgument(
+                "purpose", "is required: MARKETING, ANALYTICS, PERSONALIZATION, SERVICE_MESSAGES or THIRD_PARTY_SHARING"
+            )
         }
         let channel = try ProfileRequests.channel(request.channel, field: "channel")
         guard let status = ConsentStatus(proto: request.status) else {

@@ -13,12 +13,16 @@ extension ProfileService {
             throw InvalidArgument("merged_id", "must differ from customer_id; a customer cannot be merged into itself")
         }
         let note = try Validate.text(request.note, field: "note", maxLength: Self.maximumNoteLength)
-        let requestedBy = try Validate.text(request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
+        let requestedBy = try Validate.text(
+            request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
         let (result, entry) = try await store.merge(
-            survivor: survivor, merged: merged, request: MergeRequest(reason: .manual, note: note, requestedBy: requestedBy))
-        RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice("customers merged", metadata: [
-            "survivor": "\(result.id)", "merged": "\(merged)", "merge_id": "\(entry?.id ?? "-")",
-        ])
+            survivor: survivor, merged: merged,
+            request: MergeRequest(reason: .manual, note: note, requestedBy: requestedBy))
+        RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
+            "customers merged",
+            metadata: [
+                "survivor": "\(result.id)", "merged": "\(merged)", "merge_id": "\(entry?.id ?? "-")",
+            ])
         return result.proto
     }
 

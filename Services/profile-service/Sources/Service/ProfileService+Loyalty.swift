@@ -55,8 +55,10 @@ extension ProfileService {
         request: Customer360_V1_GetLoyaltyProgramRequest, context: ServerContext
     ) async throws -> Customer360_V1_LoyaltyProgram {
         guard let loyaltyProgram else {
-            throw RPCError(code: .failedPrecondition, message: "this profile-service runs no loyalty program; start it "
-                + "with --loyalty-program FILE (see deploy/loyalty-program.json) to earn points from purchases")
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "this profile-service runs no loyalty program; start it "
+                    + "with --loyalty-program FILE (see deploy/loyalty-program.json) to earn points from purchases")
         }
         return loyaltyProgram.proto
     }

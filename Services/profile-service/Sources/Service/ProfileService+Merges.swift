@@ -1,5 +1,5 @@
-public import C360Contracts
 import C360Clients
+public import C360Contracts
 import C360ServerKit
 import C360StoreKit
 import Foundation
@@ -16,11 +16,14 @@ extension ProfileService {
         request: Customer360_V1_UnmergeCustomersRequest, context: ServerContext
     ) async throws -> Customer360_V1_UnmergeCustomersResponse {
         let mergeID = try Validate.id(request.mergeID, field: "merge_id")
-        let requestedBy = try Validate.text(request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
+        let requestedBy = try Validate.text(
+            request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
         let result = try await store.unmergeCustomers(mergeID: mergeID, requestedBy: requestedBy)
-        RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice("merge undone", metadata: [
-            "merge_id": "\(mergeID)", "survivor": "\(result.survivor.id)", "restored": "\(result.restored.id)",
-        ])
+        RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
+            "merge undone",
+            metadata: [
+                "merge_id": "\(mergeID)", "survivor": "\(result.survivor.id)", "restored": "\(result.restored.id)",
+            ])
         return .with {
             $0.survivor = result.survivor.proto
             $0.restored = result.restored.proto
@@ -64,7 +67,8 @@ extension ProfileService {
     ) async throws -> Customer360_V1_AcceptSuggestionResponse {
         let id = try Validate.id(request.suggestionID, field: "suggestion_id")
         let survivor = request.survivorID.isEmpty ? nil : try Validate.id(request.survivorID, field: "survivor_id")
-        let requestedBy = try Validate.text(request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
+        let requestedBy = try Validate.text(
+            request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
         let result = try await store.acceptSuggestion(id, survivor: survivor, requestedBy: requestedBy)
         return .with {
             $0.survivor = result.profile.proto
@@ -76,7 +80,8 @@ extension ProfileService {
         request: Customer360_V1_RejectSuggestionRequest, context: ServerContext
     ) async throws -> Customer360_V1_RejectSuggestionResponse {
         let id = try Validate.id(request.suggestionID, field: "suggestion_id")
-        let requestedBy = try Validate.text(request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
+        let requestedBy = try Validate.text(
+            request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
         try await store.rejectSuggestion(id, requestedBy: requestedBy)
         return .with { $0.suggestionID = id }
     }

@@ -21,8 +21,10 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     let now: @Sendable () -> Date
 
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
-    public init(store: ProfileStore, changes: ChangeFeed? = nil, loyaltyProgram: LoyaltyProgram? = nil,
-                now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: ProfileStore, changes: ChangeFeed? = nil, loyaltyProgram: LoyaltyProgram? = nil,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "profile-service.changes"))
         self.loyaltyProgram = loyaltyProgram

@@ -39,7 +39,8 @@ extension ProfileStore {
                 if value.isEmpty {
                     try AttributeRecord.deleteOne(db, key: ["customerId": row.id, "key": key])
                 } else {
-                    try AttributeRecord(customerId: row.id, key: key, value: keyring.seal(value, for: row.id)).upsert(db)
+                    try AttributeRecord(customerId: row.id, key: key, value: keyring.seal(value, for: row.id)).upsert(
+                        db)
                 }
             }
             let count = try AttributeRecord.filter(AttributeRecord.Columns.customerId == row.id).fetchCount(db)
@@ -52,7 +53,9 @@ extension ProfileStore {
     }
 
     /// Upserts traits under `namespace` (the writing service): `<namespace>.<name>` keys, stamped now.
-    public func upsertTraits(_ traits: [String: TraitValue], namespace: String, on id: String) async throws -> CustomerProfile {
+    public func upsertTraits(_ traits: [String: TraitValue], namespace: String, on id: String) async throws
+        -> CustomerProfile
+    {
         try await writer.write { db in
             let (row, resolvedFrom) = try activeRow(db, resolving: id)
             let timestamp = now()

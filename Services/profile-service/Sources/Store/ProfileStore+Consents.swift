@@ -57,13 +57,15 @@ extension ProfileStore {
     /// The newest decision per purpose × channel of each customer, by customer, in purpose and channel order.
     static func currentDecisions(_ db: Database, customerIDs: [String]) throws -> [String: [ConsentDecision]] {
         guard !customerIDs.isEmpty else { return [:] }
-        let records = try ConsentRecord.fetchAll(db, sql: """
-            SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
-                SELECT *, ROW_NUMBER() OVER (
-                    PARTITION BY customerId, purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
-                FROM consent_decision WHERE customerId IN (\(databaseQuestionMarks(count: customerIDs.count))))
-            WHERE rank = 1 ORDER BY customerId, purpose, channel
-            """, arguments: StatementArguments(customerIDs))
+        let records = try ConsentRecord.fetchAll(
+            db,
+            sql: """
+                SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
+                    SELECT *, ROW_NUMBER() OVER (
+                        PARTITION BY customerId, purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
+                    FROM consent_decision WHERE customerId IN (\(databaseQuestionMarks(count: customerIDs.count))))
+                WHERE rank = 1 ORDER BY customerId, purpose, channel
+                """, arguments: StatementArguments(customerIDs))
         return Dictionary(grouping: records, by: \.customerId).mapValues { $0.map(\.decision) }
     }
 
@@ -89,7 +91,8 @@ extension ProfileStore {
 
 extension ConsentRecord {
     var decision: ConsentDecision {
-        ConsentDecision(id: id, purpose: purpose, channel: channel, status: status, source: source,
-                        decidedAt: decidedAt, recordedAt: recordedAt)
+        ConsentDecision(
+            id: id, purpose: purpose, channel: channel, status: status, source: source,
+            decidedAt: decidedAt, recordedAt: recordedAt)
     }
 }

@@ -1,5 +1,5 @@
-import C360Contracts
 import C360ChangeFeed
+import C360Contracts
 import C360ServerKit
 public import C360StoreKit
 public import Foundation
@@ -35,8 +35,13 @@ extension ProfileStore {
     /// The customer holding `identifier` (already normalised).
     public func customer(with identifier: Identifier) async throws -> CustomerProfile {
         try await writer.read { db in
-            guard let row = try IdentifierRecord.fetchOne(db, key: ["kind": identifier.kind.rawValue,
-                                                                     "valueIndex": valueIndex(identifier)])
+            guard
+                let row = try IdentifierRecord.fetchOne(
+                    db,
+                    key: [
+                        "kind": identifier.kind.rawValue,
+                        "valueIndex": valueIndex(identifier),
+                    ])
             else { throw ProfileError.identifierNotFound(identifier) }
             return try profile(db, resolving: row.customerId)
         }
@@ -56,18 +61,24 @@ extension ProfileStore {
                 let terms = SearchTerms.queryTerms(query.text)
                 func having(_ term: String) -> SQLExpression {
                     SearchTokenRecord.select(SearchTokenRecord.Columns.customerId)
-                        .filter(SearchTokenRecord.Columns.token == searchToken(term)).contains(CustomerRecord.Columns.id)
+                        .filter(SearchTokenRecord.Columns.token == searchToken(term)).contains(
+                            CustomerRecord.Columns.id)
                 }
                 var byName: SQLExpression = true.sqlExpression
                 for term in terms.name { byName = byName && having(term) }
                 request = request.filter(terms.email.map { byName || having($0) } ?? byName)
             }
             if !query.tag.isEmpty {
-                request = request.filter(TagRecord.select(TagRecord.Columns.customerId)
-                    .filter(TagRecord.Columns.tag == query.tag).contains(CustomerRecord.Columns.id))
+                request = request.filter(
+                    TagRecord.select(TagRecord.Columns.customerId)
+                        .filter(TagRecord.Columns.tag == query.tag).contains(CustomerRecord.Columns.id))
             }
-            if !query.countryCode.isEmpty { request = request.filter(CustomerRecord.Columns.countryCode == query.countryCode) }
-            if let stage = query.lifecycleStage { request = request.filter(CustomerRecord.Columns.lifecycleStage == stage.rawValue) }
+            if !query.countryCode.isEmpty {
+                request = request.filter(CustomerRecord.Columns.countryCode == query.countryCode)
+            }
+            if let stage = query.lifecycleStage {
+                request = request.filter(CustomerRecord.Columns.lifecycleStage == stage.rawValue)
+            }
             if let from = query.createdFrom { request = request.filter(CustomerRecord.Columns.createdAt >= from) }
             if let until = query.createdUntil { request = request.filter(CustomerRecord.Columns.createdAt < until) }
             request = request.order(CustomerRecord.Columns.id)
@@ -79,7 +90,8 @@ extension ProfileStore {
                 let candidates = try request.filter(cursor.map { CustomerRecord.Columns.id > $0 } ?? true.sqlExpression)
                     .limit(batch).fetchAll(db)
                 for row in candidates where found.count <= limit {
-                    let matches = try query.text.isEmpty
+                    let matches =
+                        try query.text.isEmpty
                         || SearchTerms.matches(query.text, personal: personal(of: row), emails: emails(db, of: row.id))
                     if matches { found.append(row) }
                 }
@@ -94,7 +106,10 @@ extension ProfileStore {
     /// The customer's email addresses, opened.
     func emails(_ db: Database, of customerID: String) throws -> [String] {
         try IdentifierRecord
-            .filter(IdentifierRecord.Columns.customerId == customerID && IdentifierRecord.Columns.kind == IdentifierKind.email.rawValue)
+            .filter(
+                IdentifierRecord.Columns.customerId == customerID
+                    && IdentifierRecord.Columns.kind == IdentifierKind.email.rawValue
+            )
             .fetchAll(db).map { try identifier($0).value }
     }
 
@@ -116,8 +131,10 @@ extension ProfileStore {
                 preferredChannel: new.preferredChannel, preferredLanguage: new.preferredLanguage,
                 quietHours: new.quietHours, lifecycleStage: new.lifecycleStage, loyaltyBalance: 0,
                 loyaltyLifetime: 0, createdAt: timestamp, updatedAt: timestamp, deletedAt: nil, erasedAt: nil)
-            try setPersonal(PersonalFields(givenName: new.givenName, familyName: new.familyName, city: new.city,
-                                           company: new.company), of: &row)
+            try setPersonal(
+                PersonalFields(
+                    givenName: new.givenName, familyName: new.familyName, city: new.city,
+                    company: new.company), of: &row)
             try row.insert(db)
             for identifier in new.identifiers {
                 try identifierRecord(identifier, customerID: row.id, createdAt: timestamp).insert(db)
@@ -188,12 +205,16 @@ extension ProfileStore {
     public func eraseCustomer(_ id: String) async throws -> (id: String, erasedAt: Date, erasedNow: Bool) {
         let (erased, owners) = try await writer.write { db in
             var row = try resolvedRow(db, id)
-            let owners = [row.id] + (try String.fetchAll(
-                db, sql: "SELECT id FROM customer WHERE mergedInto = ?", arguments: [row.id]))
+            let owners =
+                [row.id]
+                + (try String.fetchAll(
+                    db, sql: "SELECT id FROM customer WHERE mergedInto = ?", arguments: [row.id]))
             if row.state == .erased { return ((row.id, row.erasedAt ?? row.updatedAt, false), owners) }
-            for table in ["customer_identifier", "customer_search_token", "customer_tag", "customer_attribute",
-                          "customer_trait", "consent_decision", "loyalty_transaction", "loyalty_purchase",
-                          "loyalty_queue"] {
+            for table in [
+                "customer_identifier", "customer_search_token", "customer_tag", "customer_attribute",
+                "customer_trait", "consent_decision", "loyalty_transaction", "loyalty_purchase",
+                "loyalty_queue",
+            ] {
                 try db.execute(
                     sql: "DELETE FROM \(table) WHERE customerId IN (\(databaseQuestionMarks(count: owners.count)))",
                     arguments: StatementArguments(owners))
@@ -207,10 +228,12 @@ extension ProfileStore {
             // The merge ledger keeps what merged profiles were, and suggestions explain themselves with names.
             let owned = StatementArguments(owners + owners)
             let marks = databaseQuestionMarks(count: owners.count)
-            try db.execute(sql: "DELETE FROM merge_ledger WHERE survivorId IN (\(marks)) OR mergedId IN (\(marks))",
-                           arguments: owned)
-            try db.execute(sql: "DELETE FROM match_suggestion WHERE customerId IN (\(marks)) OR candidateId IN (\(marks))",
-                           arguments: owned)
+            try db.execute(
+                sql: "DELETE FROM merge_ledger WHERE survivorId IN (\(marks)) OR mergedId IN (\(marks))",
+                arguments: owned)
+            try db.execute(
+                sql: "DELETE FROM match_suggestion WHERE customerId IN (\(marks)) OR candidateId IN (\(marks))",
+                arguments: owned)
             // The feed keeps no trace of what happened to the customer before, only that they were erased.
             for owner in owners { try ChangeLog.forget(db, customer: owner) }
             try ChangeLog.append(db, .customerErased, customer: row.id, at: timestamp)
@@ -248,7 +271,8 @@ extension ProfileStore {
     public func removeIdentifier(_ identifier: Identifier, from id: String) async throws -> CustomerProfile {
         try await writer.write { db in
             var (row, resolvedFrom) = try activeRow(db, resolving: id)
-            let removed = try IdentifierRecord
+            let removed =
+                try IdentifierRecord
                 .filter(key: ["kind": identifier.kind.rawValue, "valueIndex": valueIndex(identifier)])
                 .filter(IdentifierRecord.Columns.customerId == row.id)
                 .deleteAll(db)
@@ -268,7 +292,9 @@ extension ProfileStore {
         // Every RPC starts here: a statement prepared once per connection, not SQL generated per call (which was an
         // eighth of profile-service's CPU under a send run's batch reads).
         let byID = try db.cachedStatement(sql: "SELECT * FROM customer WHERE id = ?")
-        guard var row = try CustomerRecord.fetchOne(byID, arguments: [id]) else { throw ProfileError.customerNotFound(id) }
+        guard var row = try CustomerRecord.fetchOne(byID, arguments: [id]) else {
+            throw ProfileError.customerNotFound(id)
+        }
         // Merges are flattened when they happen, so one hop suffices; the bound guards against a corrupt chain.
         var hops = 0
         while row.state == .merged, let target = row.mergedInto, hops < 8 {
@@ -308,18 +334,26 @@ extension ProfileStore {
     func profiles(_ db: Database, rows: [CustomerRecord]) throws -> [CustomerProfile] {
         guard !rows.isEmpty else { return [] }
         let ids = rows.map(\.id)
-        let identifiers = Dictionary(grouping: try IdentifierRecord
-            .filter(ids.contains(IdentifierRecord.Columns.customerId))
-            .fetchAll(db), by: \.customerId)
-        let tags = Dictionary(grouping: try TagRecord.filter(ids.contains(TagRecord.Columns.customerId))
-            .order(TagRecord.Columns.tag).fetchAll(db), by: \.customerId)
-        let attributes = Dictionary(grouping: try AttributeRecord
-            .filter(ids.contains(AttributeRecord.Columns.customerId)).fetchAll(db), by: \.customerId)
-        let traits = Dictionary(grouping: try TraitRecord.filter(ids.contains(TraitRecord.Columns.customerId))
-            .order(TraitRecord.Columns.key).fetchAll(db), by: \.customerId)
-        let merged = Dictionary(grouping: try CustomerRecord
-            .filter(ids.contains(CustomerRecord.Columns.mergedInto)).order(CustomerRecord.Columns.id)
-            .fetchAll(db), by: { $0.mergedInto ?? "" })
+        let identifiers = Dictionary(
+            grouping:
+                try IdentifierRecord
+                .filter(ids.contains(IdentifierRecord.Columns.customerId))
+                .fetchAll(db), by: \.customerId)
+        let tags = Dictionary(
+            grouping: try TagRecord.filter(ids.contains(TagRecord.Columns.customerId))
+                .order(TagRecord.Columns.tag).fetchAll(db), by: \.customerId)
+        let attributes = Dictionary(
+            grouping:
+                try AttributeRecord
+                .filter(ids.contains(AttributeRecord.Columns.customerId)).fetchAll(db), by: \.customerId)
+        let traits = Dictionary(
+            grouping: try TraitRecord.filter(ids.contains(TraitRecord.Columns.customerId))
+                .order(TraitRecord.Columns.key).fetchAll(db), by: \.customerId)
+        let merged = Dictionary(
+            grouping:
+                try CustomerRecord
+                .filter(ids.contains(CustomerRecord.Columns.mergedInto)).order(CustomerRecord.Columns.id)
+                .fetchAll(db), by: { $0.mergedInto ?? "" })
         return try rows.map { row in
             let fields = try personal(of: row)
             // Sorted in the clear: the stored values are ciphertext.
@@ -333,9 +367,10 @@ extension ProfileStore {
                 preferredChannel: row.preferredChannel, preferredLanguage: row.preferredLanguage,
                 quietHours: row.quietHours,
                 tags: (tags[row.id] ?? []).map(\.tag),
-                attributes: Dictionary(uniqueKeysWithValues: try (attributes[row.id] ?? []).map { attribute in
-                    (attribute.key, try opening(row.id) { try keyring.open(attribute.value) })
-                }),
+                attributes: Dictionary(
+                    uniqueKeysWithValues: try (attributes[row.id] ?? []).map { attribute in
+                        (attribute.key, try opening(row.id) { try keyring.open(attribute.value) })
+                    }),
                 traits: (traits[row.id] ?? []).map { Trait(key: $0.key, value: $0.value, updatedAt: $0.updatedAt) },
                 lifecycleStage: row.lifecycleStage,
                 loyalty: row.loyaltyAccount,
@@ -345,7 +380,8 @@ extension ProfileStore {
     }
 
     func holderOf(_ db: Database, _ identifier: Identifier) throws -> String? {
-        try IdentifierRecord.fetchOne(db, key: ["kind": identifier.kind.rawValue, "valueIndex": valueIndex(identifier)])?
+        try IdentifierRecord.fetchOne(
+            db, key: ["kind": identifier.kind.rawValue, "valueIndex": valueIndex(identifier)])?
             .customerId
     }
 

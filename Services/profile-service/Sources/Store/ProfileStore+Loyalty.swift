@@ -79,8 +79,9 @@ extension ProfileStore {
             sql += " ORDER BY rowid DESC LIMIT ?"
             _ = arguments.append(contentsOf: [limit + 1])
             return Page(fetched: try LoyaltyRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map {
-                LoyaltyEntry(transactionID: $0.id, pointsDelta: $0.pointsDelta, reason: $0.reason,
-                             occurredAt: $0.occurredAt, balanceAfter: $0.balanceAfter, rewardDeltaMinor: $0.rewardDeltaMinor)
+                LoyaltyEntry(
+                    transactionID: $0.id, pointsDelta: $0.pointsDelta, reason: $0.reason,
+                    occurredAt: $0.occurredAt, balanceAfter: $0.balanceAfter, rewardDeltaMinor: $0.rewardDeltaMinor)
             }
         }
     }

@@ -18,8 +18,10 @@ public struct PurchaseFact: Sendable, Equatable {
     public var currencyCode: String
     public var occurredAt: Date
 
-    public init(touchpointID: String, kind: Kind, orderID: String, amountMinor: Int64, currencyCode: String,
-                occurredAt: Date) {
+    public init(
+        touchpointID: String, kind: Kind, orderID: String, amountMinor: Int64, currencyCode: String,
+        occurredAt: Date
+    ) {
         self.touchpointID = touchpointID
         self.kind = kind
         self.orderID = orderID
@@ -66,7 +68,8 @@ extension ProfileStore {
     /// - Returns: How many were queued.
     public func queueTierReview(now: Date) async throws -> Int {
         try await queueActiveCustomers(
-            where: CustomerRecord.Columns.windowSpendMinor != 0 && CustomerRecord.Columns.windowSpendMinor != nil, now: now)
+            where: CustomerRecord.Columns.windowSpendMinor != 0 && CustomerRecord.Columns.windowSpendMinor != nil,
+            now: now)
     }
 
     /// Queues every active customer (after the program's feed position fell out of interaction-service's retention).
@@ -77,9 +80,11 @@ extension ProfileStore {
     /// Queues the active customers matching `condition` for evaluation now, in one transaction.
     private func queueActiveCustomers(where condition: SQLExpression, now: Date) async throws -> Int {
         try await writer.write { db in
-            let ids = try String.fetchAll(db, CustomerRecord.select(CustomerRecord.Columns.id)
-                .filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
-                .filter(condition))
+            let ids = try String.fetchAll(
+                db,
+                CustomerRecord.select(CustomerRecord.Columns.id)
+                    .filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
+                    .filter(condition))
             for id in ids { try Self.loyaltyQueue.enqueue(db, customerID: id, due: now) }
             return ids.count
         }
@@ -102,9 +107,12 @@ extension ProfileStore {
             let timestamp = now()
             let windowStart = program.windowStart(endingAt: timestamp)
             let counted = purchases.filter { $0.currencyCode == program.currencyCode && $0.occurredAt >= windowStart }
-            let known = Set(try String.fetchAll(db, LoyaltyPurchaseRecord
-                .select(LoyaltyPurchaseRecord.Columns.touchpointId)
-                .filter(purchases.map(\.touchpointID).contains(LoyaltyPurchaseRecord.Columns.touchpointId))))
+            let known = Set(
+                try String.fetchAll(
+                    db,
+                    LoyaltyPurchaseRecord
+                        .select(LoyaltyPurchaseRecord.Columns.touchpointId)
+                        .filter(purchases.map(\.touchpointID).contains(LoyaltyPurchaseRecord.Columns.touchpointId))))
             let before = row
             let heldTier = row.spendTier ?? .bronze
             var applied = 0
@@ -138,7 +146,8 @@ extension ProfileStore {
                 let expires = points > 0 ? program.expiry(ofPointsEarnedAt: timestamp) : nil
                 try LoyaltyRecord(
                     id: EntityID.generate(), customerId: row.id, pointsDelta: points,
-                    reason: purchase.kind == .purchase ? "order \(purchase.orderID)" : "refund of order \(purchase.orderID)",
+                    reason: purchase.kind == .purchase
+                        ? "order \(purchase.orderID)" : "refund of order \(purchase.orderID)",
                     occurredAt: timestamp, balanceAfter: row.loyaltyBalance,
                     requestFingerprint: "\(purchase.kind.rawValue):\(purchase.touchpointID)",
                     remaining: expires == nil ? nil : points, expiresAt: expires,
@@ -148,8 +157,10 @@ extension ProfileStore {
             let spend = counted.reduce(Int64(0)) { $0 + ($1.kind == .purchase ? $1.amountMinor : -$1.amountMinor) }
             row.windowSpendMinor = spend
             row.spendTier = program.tier(forNetSpendMinor: max(spend, 0))
-            let changed = row.loyaltyBalance != before.loyaltyBalance || row.spendTier != before.spendTier
-                || row.rewardBalanceMinor != before.rewardBalanceMinor || row.windowSpendMinor != before.windowSpendMinor
+            let changed =
+                row.loyaltyBalance != before.loyaltyBalance || row.spendTier != before.spendTier
+                || row.rewardBalanceMinor != before.rewardBalanceMinor
+                || row.windowSpendMinor != before.windowSpendMinor
             if changed {
                 row.updatedAt = timestamp
                 try row.update(db)
@@ -166,28 +177,33 @@ extension ProfileStore {
     /// less what earlier refunds of the order took back already. A refund of an order that earned nothing (bought
     /// before the window, or in another currency) takes nothing.
     static func takeBack(_ db: Database, for refund: PurchaseFact) throws -> (points: Int64, cashbackMinor: Int64) {
-        let rows = try LoyaltyPurchaseRecord.filter(LoyaltyPurchaseRecord.Columns.orderId == refund.orderID).fetchAll(db)
+        let rows = try LoyaltyPurchaseRecord.filter(LoyaltyPurchaseRecord.Columns.orderId == refund.orderID).fetchAll(
+            db)
         let bought = rows.filter { $0.kind == .purchase }
         let refunded = rows.filter { $0.kind == .refund }
         let paid = bought.reduce(Int64(0)) { $0 + $1.amountMinor }
         guard paid > 0 else { return (0, 0) }
         func share(credited: Int64, alreadyTaken: Int64) -> Int64 {
             guard credited > 0 else { return 0 }
-            let part = refund.amountMinor >= paid
+            let part =
+                refund.amountMinor >= paid
                 ? credited : Int64((Double(credited) * Double(refund.amountMinor) / Double(paid)).rounded(.down))
             return max(0, min(part, credited - alreadyTaken))
         }
         return (
             share(credited: bought.reduce(0) { $0 + $1.points }, alreadyTaken: refunded.reduce(0) { $0 - $1.points }),
-            share(credited: bought.reduce(0) { $0 + $1.cashbackMinor },
-                  alreadyTaken: refunded.reduce(0) { $0 - $1.cashbackMinor }))
+            share(
+                credited: bought.reduce(0) { $0 + $1.cashbackMinor },
+                alreadyTaken: refunded.reduce(0) { $0 - $1.cashbackMinor })
+        )
     }
 
     /// Takes `points` out of the customer's expiring lots, soonest expiry first, so the points a redemption or refund
     /// uses are the ones about to be lost. Points without a lot (earned before a program set an expiry) come last.
     static func drawLots(_ db: Database, customer id: String, points: Int64) throws {
         var left = points
-        let lots = try LoyaltyRecord
+        let lots =
+            try LoyaltyRecord
             .filter(LoyaltyRecord.Columns.customerId == id && LoyaltyRecord.Columns.remaining > 0)
             .order(LoyaltyRecord.Columns.expiresAt)
             .fetchAll(db)
@@ -205,7 +221,8 @@ extension ProfileStore {
     /// - Returns: How many lots expired; call again while it answers `limit`.
     public func expirePoints(now: Date, limit: Int = 500) async throws -> Int {
         try await writer.write { db in
-            let lots = try LoyaltyRecord
+            let lots =
+                try LoyaltyRecord
                 .filter(LoyaltyRecord.Columns.remaining > 0 && LoyaltyRecord.Columns.expiresAt <= now)
                 .order(LoyaltyRecord.Columns.customerId)
                 .limit(limit)
@@ -235,10 +252,12 @@ extension ProfileStore {
 
     /// The customer's lot that expires soonest, with its points.
     static func soonestExpiry(_ db: Database, customer id: String) throws -> (points: Int64, at: Date)? {
-        guard let lot = try LoyaltyRecord
-            .filter(LoyaltyRecord.Columns.customerId == id && LoyaltyRecord.Columns.remaining > 0)
-            .order(LoyaltyRecord.Columns.expiresAt)
-            .fetchOne(db),
+        guard
+            let lot =
+                try LoyaltyRecord
+                .filter(LoyaltyRecord.Columns.customerId == id && LoyaltyRecord.Columns.remaining > 0)
+                .order(LoyaltyRecord.Columns.expiresAt)
+                .fetchOne(db),
             let at = lot.expiresAt, let points = lot.remaining
         else { return nil }
         return (points, at)

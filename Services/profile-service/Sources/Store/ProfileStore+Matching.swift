@@ -29,40 +29,51 @@ extension ProfileStore {
         }
         let identifiers = try IdentifierRecord.filter(IdentifierRecord.Columns.customerId == customerID).fetchAll(db)
         for identifier in identifiers {
-            let others = try IdentifierRecord
+            let others =
+                try IdentifierRecord
                 .filter(IdentifierRecord.Columns.kind == identifier.kind.rawValue)
                 .filter(IdentifierRecord.Columns.matchKey == identifier.matchKey)
                 .filter(IdentifierRecord.Columns.customerId != customerID)
                 .limit(20).fetchAll(db)
             for other in others {
                 let (mine, theirs) = (try self.identifier(identifier).value, try self.identifier(other).value)
-                consider(other.customerId, IdentityMatch.Rule(identifier.kind),
-                         "\(identifier.kind.label) \(mine) and \(theirs) reach the same \(identifier.kind == .email ? "inbox" : identifier.kind == .phone ? "number" : "record")")
+                consider(
+                    other.customerId, IdentityMatch.Rule(identifier.kind),
+                    "\(identifier.kind.label) \(mine) and \(theirs) reach the same \(identifier.kind == .email ? "inbox" : identifier.kind == .phone ? "number" : "record")"
+                )
             }
         }
         if let key = customer.matchKey {
-            let others = try String.fetchAll(db, CustomerRecord.select(CustomerRecord.Columns.id)
-                .filter(CustomerRecord.Columns.matchKey == key).filter(CustomerRecord.Columns.id != customerID)
-                .limit(20))
+            let others = try String.fetchAll(
+                db,
+                CustomerRecord.select(CustomerRecord.Columns.id)
+                    .filter(CustomerRecord.Columns.matchKey == key).filter(CustomerRecord.Columns.id != customerID)
+                    .limit(20))
             let fields = try personal(of: customer)
             for other in others {
-                consider(other, .nameBirthYearCity, "same name, birth year and city: \(fields.givenName) "
-                         + "\(fields.familyName), \(customer.birthYear.map(String.init) ?? ""), \(fields.city)")
+                consider(
+                    other, .nameBirthYearCity,
+                    "same name, birth year and city: \(fields.givenName) "
+                        + "\(fields.familyName), \(customer.birthYear.map(String.init) ?? ""), \(fields.city)")
             }
         }
         let timestamp = now()
         for (candidate, match) in found {
             guard let other = try CustomerRecord.fetchOne(db, key: candidate), other.state == .active else { continue }
             let (older, newer) = customerID < candidate ? (customerID, candidate) : (candidate, customerID)
-            try db.execute(sql: """
-                INSERT INTO match_suggestion (suggestionId, customerId, candidateId, rule, score, explanation, state,
-                    suggestedAt, decidedBy, decidedAt)
-                VALUES (?, ?, ?, ?, ?, ?, 'open', ?, '', NULL)
-                ON CONFLICT (customerId, candidateId) DO UPDATE SET rule = excluded.rule, score = excluded.score,
-                    explanation = excluded.explanation
-                WHERE state = 'open' AND excluded.score > score
-                """, arguments: [EntityID.generate(), older, newer, match.rule.rawValue, match.rule.score,
-                                 try keyring.seal(match.explanation, for: older), timestamp])
+            try db.execute(
+                sql: """
+                    INSERT INTO match_suggestion (suggestionId, customerId, candidateId, rule, score, explanation, state,
+                        suggestedAt, decidedBy, decidedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, 'open', ?, '', NULL)
+                    ON CONFLICT (customerId, candidateId) DO UPDATE SET rule = excluded.rule, score = excluded.score,
+                        explanation = excluded.explanation
+                    WHERE state = 'open' AND excluded.score > score
+                    """,
+                arguments: [
+                    EntityID.generate(), older, newer, match.rule.rawValue, match.rule.score,
+                    try keyring.seal(match.explanation, for: older), timestamp,
+                ])
         }
     }
 
@@ -101,7 +112,8 @@ extension ProfileStore {
     /// - Throws: `ProfileError.suggestionNotFound`, `.suggestionDecided`, `.survivorNotInSuggestion`, and what a
     ///   merge throws (a customer no longer active).
     public func acceptSuggestion(_ id: String, survivor survivorID: String?, requestedBy: String) async throws
-        -> (profile: CustomerProfile, entry: MergeEntry?) {
+        -> (profile: CustomerProfile, entry: MergeEntry?)
+    {
         try await writer.write { db in
             var record = try openSuggestion(db, id)
             let survivor = survivorID ?? record.customerId
@@ -109,9 +121,11 @@ extension ProfileStore {
                 throw ProfileError.survivorNotInSuggestion(survivor, suggestion: id)
             }
             let merged = survivor == record.customerId ? record.candidateId : record.customerId
-            let result = try merge(db, survivor: survivor, merged: merged, request: MergeRequest(
-                reason: .matchRule, rule: record.rule, matchedOn: [try suggestion(record).explanation],
-                note: "accepted match suggestion \(id)", requestedBy: requestedBy))
+            let result = try merge(
+                db, survivor: survivor, merged: merged,
+                request: MergeRequest(
+                    reason: .matchRule, rule: record.rule, matchedOn: [try suggestion(record).explanation],
+                    note: "accepted match suggestion \(id)", requestedBy: requestedBy))
             record.state = "accepted"
             record.decidedBy = requestedBy
             record.decidedAt = now()
@@ -166,9 +180,10 @@ extension ProfileStore {
     /// The row as the API shows it, its explanation opened.
     func suggestion(_ record: SuggestionRecord) throws -> MatchSuggestion {
         try opening(record.customerId) {
-            MatchSuggestion(id: record.suggestionId, customerID: record.customerId, candidateID: record.candidateId,
-                            rule: record.rule, score: record.score, explanation: try keyring.open(record.explanation),
-                            suggestedAt: record.suggestedAt)
+            MatchSuggestion(
+                id: record.suggestionId, customerID: record.customerId, candidateID: record.candidateId,
+                rule: record.rule, score: record.score, explanation: try keyring.open(record.explanation),
+                suggestedAt: record.suggestedAt)
         }
     }
 }

@@ -13,8 +13,10 @@ public struct MergeRequest: Sendable, Equatable {
     public var note = ""
     public var requestedBy = ""
 
-    public init(reason: MergeReason = .manual, rule: String = "", matchedOn: [String] = [], note: String = "",
-                requestedBy: String = "") {
+    public init(
+        reason: MergeReason = .manual, rule: String = "", matchedOn: [String] = [], note: String = "",
+        requestedBy: String = ""
+    ) {
         self.reason = reason
         self.rule = rule
         self.matchedOn = matchedOn
@@ -25,7 +27,8 @@ public struct MergeRequest: Sendable, Equatable {
 
 /// Why a merge was made.
 public enum MergeReason: String, Codable, Sendable {
-    case manual, matchRule = "match_rule"
+    case manual
+    case matchRule = "match_rule"
 }
 
 /// One entry of the merge ledger.
@@ -80,20 +83,23 @@ extension ProfileStore {
         try db.execute(sql: "UPDATE consent_decision SET customerId = ? WHERE customerId = ?", arguments: ids)
         try db.execute(sql: "UPDATE loyalty_transaction SET customerId = ? WHERE customerId = ?", arguments: ids)
         try db.execute(sql: "UPDATE loyalty_purchase SET customerId = ? WHERE customerId = ?", arguments: ids)
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO customer_tag (customerId, tag)
-            SELECT ?, tag FROM customer_tag WHERE customerId = ?
-            """, arguments: ids)
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO customer_attribute (customerId, key, value)
-            SELECT ?, key, value FROM customer_attribute WHERE customerId = ?
-            """, arguments: ids)
-        try db.execute(sql: """
-            INSERT INTO customer_trait (customerId, key, value, updatedAt)
-            SELECT ?, key, value, updatedAt FROM customer_trait WHERE customerId = ? AND true
-            ON CONFLICT (customerId, key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
-            WHERE excluded.updatedAt > customer_trait.updatedAt
-            """, arguments: ids)
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO customer_tag (customerId, tag)
+                SELECT ?, tag FROM customer_tag WHERE customerId = ?
+                """, arguments: ids)
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO customer_attribute (customerId, key, value)
+                SELECT ?, key, value FROM customer_attribute WHERE customerId = ?
+                """, arguments: ids)
+        try db.execute(
+            sql: """
+                INSERT INTO customer_trait (customerId, key, value, updatedAt)
+                SELECT ?, key, value, updatedAt FROM customer_trait WHERE customerId = ? AND true
+                ON CONFLICT (customerId, key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
+                WHERE excluded.updatedAt > customer_trait.updatedAt
+                """, arguments: ids)
         for table in ["customer_tag", "customer_attribute", "customer_trait"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE customerId = ?", arguments: [merged.id])
         }
@@ -103,7 +109,9 @@ extension ProfileStore {
         try refreshMatchKey(&survivor)
         survivor.loyaltyBalance += merged.loyaltyBalance
         survivor.loyaltyLifetime += merged.loyaltyLifetime
-        if let reward = merged.rewardBalanceMinor { survivor.rewardBalanceMinor = (survivor.rewardBalanceMinor ?? 0) + reward }
+        if let reward = merged.rewardBalanceMinor {
+            survivor.rewardBalanceMinor = (survivor.rewardBalanceMinor ?? 0) + reward
+        }
         let timestamp = now()
         survivor.updatedAt = timestamp
         try survivor.update(db)
@@ -126,8 +134,9 @@ extension ProfileStore {
             note: try keyring.seal(request.note, for: survivor.id),
             requestedBy: request.requestedBy, mergedAt: timestamp, unmergedAt: nil, unmergedBy: "", undo: undo)
         try ledger.insert(db)
-        try ChangeLog.append(db, .customerMerged, customer: merged.id, related: survivor.id,
-                             subject: ledger.mergeId, at: timestamp)
+        try ChangeLog.append(
+            db, .customerMerged, customer: merged.id, related: survivor.id,
+            subject: ledger.mergeId, at: timestamp)
         return (try profile(db, row: survivor, resolvedFrom: resolvedFrom), try entry(ledger))
     }
 
@@ -141,22 +150,30 @@ extension ProfileStore {
     ///   first; `.customerNotActive` when the survivor was deleted or erased since; `.mergeUndoPointsSpent` when the
     ///   survivor has spent points the merge brought.
     public func unmergeCustomers(mergeID: String, requestedBy: String) async throws
-        -> (survivor: CustomerProfile, restored: CustomerProfile, entry: MergeEntry) {
+        -> (survivor: CustomerProfile, restored: CustomerProfile, entry: MergeEntry)
+    {
         try await writer.write { db in
-            guard var ledger = try MergeLedgerRecord.filter(MergeLedgerRecord.Columns.mergeId == mergeID).fetchOne(db) else {
+            guard var ledger = try MergeLedgerRecord.filter(MergeLedgerRecord.Columns.mergeId == mergeID).fetchOne(db)
+            else {
                 throw ProfileError.mergeNotFound(mergeID)
             }
             if ledger.unmergedAt != nil {
-                return (try profile(db, resolving: ledger.survivorId), try profile(db, resolving: ledger.mergedId),
-                        try entry(ledger))
+                return (
+                    try profile(db, resolving: ledger.survivorId), try profile(db, resolving: ledger.mergedId),
+                    try entry(ledger)
+                )
             }
             // A later merge that involves the survivor (or the merged profile) builds on this one.
-            if let later = try MergeLedgerRecord
+            if let later =
+                try MergeLedgerRecord
                 .filter(MergeLedgerRecord.Columns.seq > (ledger.seq ?? 0))
                 .filter(MergeLedgerRecord.Columns.unmergedAt == nil)
-                .filter([ledger.survivorId, ledger.mergedId].contains(MergeLedgerRecord.Columns.survivorId)
-                    || [ledger.survivorId, ledger.mergedId].contains(MergeLedgerRecord.Columns.mergedId))
-                .order(MergeLedgerRecord.Columns.seq.desc).fetchOne(db) {
+                .filter(
+                    [ledger.survivorId, ledger.mergedId].contains(MergeLedgerRecord.Columns.survivorId)
+                        || [ledger.survivorId, ledger.mergedId].contains(MergeLedgerRecord.Columns.mergedId)
+                )
+                .order(MergeLedgerRecord.Columns.seq.desc).fetchOne(db)
+            {
                 throw ProfileError.mergeBuiltUpon(merge: mergeID, later: later.mergeId)
             }
             var survivor = try resolvedRow(db, ledger.survivorId)
@@ -165,7 +182,8 @@ extension ProfileStore {
             }
             let undo = ledger.undo
             let timestamp = now()
-            let survivorID = survivor.id, mergedID = ledger.mergedId
+            let survivorID = survivor.id
+            let mergedID = ledger.mergedId
 
             // The merged profile as it was, active again.
             var restored = undo.merged
@@ -173,16 +191,24 @@ extension ProfileStore {
             restored.mergedInto = nil
             restored.updatedAt = timestamp
             try restored.update(db)
-            try db.execute(sql: "UPDATE customer SET mergedInto = ? WHERE mergedInto = ? AND id IN (\(undo.repointed.questionMarks))",
-                           arguments: StatementArguments([mergedID, survivorID] + undo.repointed))
+            try db.execute(
+                sql:
+                    "UPDATE customer SET mergedInto = ? WHERE mergedInto = ? AND id IN (\(undo.repointed.questionMarks))",
+                arguments: StatementArguments([mergedID, survivorID] + undo.repointed))
             for identifier in undo.identifiers {
-                try db.execute(sql: "UPDATE customer_identifier SET customerId = ? WHERE kind = ? AND valueIndex = ? AND customerId = ?",
-                               arguments: [mergedID, identifier.kind, identifier.valueIndex, survivorID])
+                try db.execute(
+                    sql:
+                        "UPDATE customer_identifier SET customerId = ? WHERE kind = ? AND valueIndex = ? AND customerId = ?",
+                    arguments: [mergedID, identifier.kind, identifier.valueIndex, survivorID])
             }
-            try db.execute(sql: "UPDATE consent_decision SET customerId = ? WHERE customerId = ? AND id IN (\(undo.consentIDs.questionMarks))",
-                           arguments: StatementArguments([mergedID, survivorID] + undo.consentIDs))
-            try db.execute(sql: "UPDATE loyalty_transaction SET customerId = ? WHERE customerId = ? AND id IN (\(undo.loyaltyIDs.questionMarks))",
-                           arguments: StatementArguments([mergedID, survivorID] + undo.loyaltyIDs))
+            try db.execute(
+                sql:
+                    "UPDATE consent_decision SET customerId = ? WHERE customerId = ? AND id IN (\(undo.consentIDs.questionMarks))",
+                arguments: StatementArguments([mergedID, survivorID] + undo.consentIDs))
+            try db.execute(
+                sql:
+                    "UPDATE loyalty_transaction SET customerId = ? WHERE customerId = ? AND id IN (\(undo.loyaltyIDs.questionMarks))",
+                arguments: StatementArguments([mergedID, survivorID] + undo.loyaltyIDs))
             for tag in undo.tags { try TagRecord(customerId: mergedID, tag: tag).insert(db, onConflict: .ignore) }
             for var attribute in undo.attributes {
                 attribute.customerId = mergedID
@@ -195,10 +221,12 @@ extension ProfileStore {
             try undo.takeBack(db, from: survivorID)
 
             // The points the merge brought leave with their transactions.
-            let broughtBalance = undo.merged.loyaltyBalance, broughtLifetime = undo.merged.loyaltyLifetime
+            let broughtBalance = undo.merged.loyaltyBalance
+            let broughtLifetime = undo.merged.loyaltyLifetime
             guard survivor.loyaltyBalance >= broughtBalance else {
-                throw ProfileError.mergeUndoPointsSpent(merge: mergeID, survivor: survivorID,
-                                                        short: broughtBalance - survivor.loyaltyBalance)
+                throw ProfileError.mergeUndoPointsSpent(
+                    merge: mergeID, survivor: survivorID,
+                    short: broughtBalance - survivor.loyaltyBalance)
             }
             survivor.loyaltyBalance -= broughtBalance
             survivor.loyaltyLifetime = max(0, survivor.loyaltyLifetime - broughtLifetime)
@@ -215,16 +243,20 @@ extension ProfileStore {
             ledger.unmergedAt = timestamp
             ledger.unmergedBy = requestedBy
             try ledger.update(db)
-            try ChangeLog.append(db, .customerUnmerged, customer: mergedID, related: survivorID, subject: mergeID,
-                                 at: timestamp)
-            return (try profile(db, row: survivor, resolvedFrom: nil), try profile(db, row: restored, resolvedFrom: nil),
-                    try entry(ledger))
+            try ChangeLog.append(
+                db, .customerUnmerged, customer: mergedID, related: survivorID, subject: mergeID,
+                at: timestamp)
+            return (
+                try profile(db, row: survivor, resolvedFrom: nil), try profile(db, row: restored, resolvedFrom: nil),
+                try entry(ledger)
+            )
         }
     }
 
     /// The merges `customerID` took part in, as survivor or merged-away, newest first, one page after `afterSeq`.
     public func merges(customer customerID: String, after afterSeq: Int64?, limit: Int) async throws
-        -> Page<(entry: MergeEntry, seq: Int64)> {
+        -> Page<(entry: MergeEntry, seq: Int64)>
+    {
         try await writer.read { db in
             _ = try resolvedRow(db, customerID)
             var request = MergeLedgerRecord.filter(
@@ -297,18 +329,24 @@ struct MergeUndo: Codable {
         return MergeUndo(
             merged: merged, survivorBefore: survivor,
             identifiers: try IdentifierRecord.filter(IdentifierRecord.Columns.customerId == merged.id).fetchAll(db),
-            consentIDs: try String.fetchAll(db, ConsentRecord.select(ConsentRecord.Columns.id)
-                .filter(ConsentRecord.Columns.customerId == merged.id)),
-            loyaltyIDs: try String.fetchAll(db, sql: "SELECT id FROM loyalty_transaction WHERE customerId = ?",
-                                            arguments: [merged.id]),
+            consentIDs: try String.fetchAll(
+                db,
+                ConsentRecord.select(ConsentRecord.Columns.id)
+                    .filter(ConsentRecord.Columns.customerId == merged.id)),
+            loyaltyIDs: try String.fetchAll(
+                db, sql: "SELECT id FROM loyalty_transaction WHERE customerId = ?",
+                arguments: [merged.id]),
             tags: try tags(merged.id),
             attributes: try AttributeRecord.filter(AttributeRecord.Columns.customerId == merged.id).fetchAll(db),
             traits: try TraitRecord.filter(TraitRecord.Columns.customerId == merged.id).fetchAll(db),
             survivorTags: try tags(survivor.id),
-            survivorAttributes: try AttributeRecord.filter(AttributeRecord.Columns.customerId == survivor.id).fetchAll(db),
+            survivorAttributes: try AttributeRecord.filter(AttributeRecord.Columns.customerId == survivor.id).fetchAll(
+                db),
             survivorTraits: try TraitRecord.filter(TraitRecord.Columns.customerId == survivor.id).fetchAll(db),
-            repointed: try String.fetchAll(db, CustomerRecord.select(CustomerRecord.Columns.id)
-                .filter(CustomerRecord.Columns.mergedInto == merged.id)))
+            repointed: try String.fetchAll(
+                db,
+                CustomerRecord.select(CustomerRecord.Columns.id)
+                    .filter(CustomerRecord.Columns.mergedInto == merged.id)))
     }
 
     /// Removes from the survivor the tags, attributes and traits the merge gave it and that nobody changed since.
@@ -319,14 +357,16 @@ struct MergeUndo: Codable {
             .deleteAll(db)
         let ownKeys = Set(survivorAttributes.map(\.key))
         for attribute in attributes where !ownKeys.contains(attribute.key) {
-            try db.execute(sql: "DELETE FROM customer_attribute WHERE customerId = ? AND key = ? AND value = ?",
-                           arguments: [survivorID, attribute.key, attribute.value])
+            try db.execute(
+                sql: "DELETE FROM customer_attribute WHERE customerId = ? AND key = ? AND value = ?",
+                arguments: [survivorID, attribute.key, attribute.value])
         }
         let ownTraits = Dictionary(survivorTraits.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         for trait in traits {
             // Only where the survivor still holds the merged profile's value, stamped as it was.
             guard let current = try TraitRecord.fetchOne(db, key: ["customerId": survivorID, "key": trait.key]),
-                  current.updatedAt == trait.updatedAt, current.value == trait.value else { continue }
+                current.updatedAt == trait.updatedAt, current.value == trait.value
+            else { continue }
             if var own = ownTraits[trait.key] {
                 own.customerId = survivorID
                 try own.upsert(db)
@@ -376,11 +416,13 @@ extension ProfileStore {
     /// The ledger row as the API shows it, its note and match explanations opened.
     func entry(_ ledger: MergeLedgerRecord) throws -> MergeEntry {
         try opening(ledger.survivorId) {
-            MergeEntry(id: ledger.mergeId, survivorID: ledger.survivorId, mergedID: ledger.mergedId,
-                       request: MergeRequest(reason: ledger.reason, rule: ledger.rule,
-                                             matchedOn: try ledger.matchedOn.map(keyring.open),
-                                             note: try keyring.open(ledger.note), requestedBy: ledger.requestedBy),
-                       mergedAt: ledger.mergedAt, unmergedAt: ledger.unmergedAt, unmergedBy: ledger.unmergedBy)
+            MergeEntry(
+                id: ledger.mergeId, survivorID: ledger.survivorId, mergedID: ledger.mergedId,
+                request: MergeRequest(
+                    reason: ledger.reason, rule: ledger.rule,
+                    matchedOn: try ledger.matchedOn.map(keyring.open),
+                    note: try keyring.open(ledger.note), requestedBy: ledger.requestedBy),
+                mergedAt: ledger.mergedAt, unmergedAt: ledger.unmergedAt, unmergedBy: ledger.unmergedBy)
         }
     }
 }

@@ -42,7 +42,8 @@ enum SearchTerms {
     static func queryTerms(_ query: String) -> (name: [String], email: String?) {
         let words = query.split(whereSeparator: \.isWhitespace)
         let name = words.map { "name:" + String(String.UnicodeScalarView($0.unicodeScalars.prefix(maxPrefix))) }
-        let email = query.contains(where: \.isWhitespace) || query.isEmpty
+        let email =
+            query.contains(where: \.isWhitespace) || query.isEmpty
             ? nil : "email:" + String(String.UnicodeScalarView(query.unicodeScalars.prefix(maxPrefix)))
         return (name, email)
     }
@@ -86,10 +87,11 @@ extension ProfileStore {
     ///   taken before the erasure): what it holds can never be read again.
     func personal(of row: CustomerRecord) throws -> PersonalFields {
         try opening(row.id) {
-            PersonalFields(givenName: try keyring.open(row.givenName),
-                           familyName: try keyring.open(row.familyName),
-                           city: try keyring.open(row.city),
-                           company: try keyring.open(row.company))
+            PersonalFields(
+                givenName: try keyring.open(row.givenName),
+                familyName: try keyring.open(row.familyName),
+                city: try keyring.open(row.city),
+                company: try keyring.open(row.company))
         }
     }
 
@@ -107,9 +109,11 @@ extension ProfileStore {
     /// Recomputes the row's identity-resolution index (after its name, birth year or city changed).
     func refreshMatchKey(_ row: inout CustomerRecord, _ fields: PersonalFields? = nil) throws {
         let fields = try fields ?? personal(of: row)
-        row.matchKey = IdentityMatch.personKey(givenName: fields.givenName, familyName: fields.familyName,
-                                               birthYear: row.birthYear, city: fields.city)
-            .map { BlindIndex.person($0, keyring) }
+        row.matchKey = IdentityMatch.personKey(
+            givenName: fields.givenName, familyName: fields.familyName,
+            birthYear: row.birthYear, city: fields.city
+        )
+        .map { BlindIndex.person($0, keyring) }
     }
 
     /// The blind index an identifier is stored and looked up under.
@@ -122,8 +126,9 @@ extension ProfileStore {
         IdentifierRecord(
             kind: identifier.kind, valueIndex: valueIndex(identifier),
             value: try keyring.seal(identifier.value, for: customerID), customerId: customerID, createdAt: createdAt,
-            matchKey: BlindIndex.identifierMatch(identifier.kind.rawValue,
-                                                 IdentityMatch.identifierKey(identifier.kind, identifier.value), keyring))
+            matchKey: BlindIndex.identifierMatch(
+                identifier.kind.rawValue,
+                IdentityMatch.identifierKey(identifier.kind, identifier.value), keyring))
     }
 
     /// The identifier a row holds, opened.
@@ -135,8 +140,12 @@ extension ProfileStore {
     func reindexSearch(_ db: Database, _ customerID: String) throws {
         try SearchTokenRecord.filter(SearchTokenRecord.Columns.customerId == customerID).deleteAll(db)
         guard let row = try CustomerRecord.fetchOne(db, key: customerID), row.state == .active else { return }
-        let emails = try IdentifierRecord
-            .filter(IdentifierRecord.Columns.customerId == customerID && IdentifierRecord.Columns.kind == IdentifierKind.email.rawValue)
+        let emails =
+            try IdentifierRecord
+            .filter(
+                IdentifierRecord.Columns.customerId == customerID
+                    && IdentifierRecord.Columns.kind == IdentifierKind.email.rawValue
+            )
             .fetchAll(db).map { try identifier($0).value }
         for term in SearchTerms.terms(personal: try personal(of: row), emails: emails) {
             try SearchTokenRecord(token: searchToken(term), customerId: customerID).insert(db)

@@ -98,8 +98,9 @@ public struct ProfileStore: Sendable {
                 t.column("decidedAt", .datetime).notNull()
                 t.column("recordedAt", .datetime).notNull()
             }
-            try db.create(index: "consent_by_customer", on: "consent_decision",
-                          columns: ["customerId", "decidedAt", "id"])
+            try db.create(
+                index: "consent_by_customer", on: "consent_decision",
+                columns: ["customerId", "decidedAt", "id"])
             try db.create(table: "loyalty_transaction") { t in
                 t.primaryKey("id", .text)
                 t.column("customerId", .text).notNull().references("customer", onDelete: .cascade)
@@ -145,27 +146,36 @@ public struct ProfileStore: Sendable {
             try db.create(index: "match_suggestion_open", on: "match_suggestion", columns: ["state", "score"])
             // Identity resolution's keys, indexed so a new or changed customer is matched without a scan.
             try db.alter(table: "customer") { t in t.add(column: "matchKey", .text) }
-            try db.alter(table: "customer_identifier") { t in t.add(column: "matchKey", .text).notNull().defaults(to: "") }
-            try db.create(index: "customer_by_match_key", on: "customer", columns: ["matchKey"],
-                          options: [], condition: Column("matchKey") != nil)
+            try db.alter(table: "customer_identifier") { t in
+                t.add(column: "matchKey", .text).notNull().defaults(to: "")
+            }
+            try db.create(
+                index: "customer_by_match_key", on: "customer", columns: ["matchKey"],
+                options: [], condition: Column("matchKey") != nil)
             try db.create(index: "identifier_by_match_key", on: "customer_identifier", columns: ["kind", "matchKey"])
             // Backfilled with plain rows, not the records: a migration must not change when the records do.
-            let people = try Row.fetchAll(db, sql: """
-                SELECT id, givenName, familyName, birthYear, city FROM customer WHERE state = 'active'
-                """)
+            let people = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, givenName, familyName, birthYear, city FROM customer WHERE state = 'active'
+                    """)
             for person in people {
-                let key = IdentityMatch.personKey(givenName: person["givenName"], familyName: person["familyName"],
-                                                  birthYear: person["birthYear"], city: person["city"])
-                try db.execute(sql: "UPDATE customer SET matchKey = ? WHERE id = ?", arguments: [key, person["id"] as String])
+                let key = IdentityMatch.personKey(
+                    givenName: person["givenName"], familyName: person["familyName"],
+                    birthYear: person["birthYear"], city: person["city"])
+                try db.execute(
+                    sql: "UPDATE customer SET matchKey = ? WHERE id = ?", arguments: [key, person["id"] as String])
             }
             for identifier in try Row.fetchAll(db, sql: "SELECT kind, value FROM customer_identifier") {
                 guard let kind = IdentifierKind(rawValue: identifier["kind"]) else { continue }
                 let value: String = identifier["value"]
-                try db.execute(sql: "UPDATE customer_identifier SET matchKey = ? WHERE kind = ? AND value = ?",
-                               arguments: [IdentityMatch.identifierKey(kind, value), kind.rawValue, value])
+                try db.execute(
+                    sql: "UPDATE customer_identifier SET matchKey = ? WHERE kind = ? AND value = ?",
+                    arguments: [IdentityMatch.identifierKey(kind, value), kind.rawValue, value])
             }
         }
-        migrator.registerMigration("v3: loyalty program: applied purchases, expiring lots, spend tier, cashback") { db in
+        migrator.registerMigration("v3: loyalty program: applied purchases, expiring lots, spend tier, cashback") {
+            db in
             try db.create(table: "loyalty_purchase") { t in
                 t.primaryKey("touchpointId", .text)
                 t.column("customerId", .text).notNull().indexed()
@@ -184,10 +194,12 @@ public struct ProfileStore: Sendable {
                 t.add(column: "rewardDeltaMinor", .integer)
             }
             // The expiry sweep and redemptions read only lots with points left.
-            try db.create(index: "loyalty_lot_by_expiry", on: "loyalty_transaction", columns: ["expiresAt"],
-                          condition: Column("remaining") > 0)
-            try db.create(index: "loyalty_lot_by_customer", on: "loyalty_transaction", columns: ["customerId", "expiresAt"],
-                          condition: Column("remaining") > 0)
+            try db.create(
+                index: "loyalty_lot_by_expiry", on: "loyalty_transaction", columns: ["expiresAt"],
+                condition: Column("remaining") > 0)
+            try db.create(
+                index: "loyalty_lot_by_customer", on: "loyalty_transaction", columns: ["customerId", "expiresAt"],
+                condition: Column("remaining") > 0)
             try db.alter(table: "customer") { t in
                 t.add(column: "spendTier", .text)
                 t.add(column: "windowSpendMinor", .integer)
@@ -195,8 +207,11 @@ public struct ProfileStore: Sendable {
             }
             try ProfileStore.loyaltyQueue.create(db)
         }
-        migrator.registerMigration("v4: personal data sealed under per-customer keys, blind indexes, search tokens") { db in
-            guard let keyring else { throw KeyringError.badKeyEncryptionKey("sealing the profile database needs its keyring") }
+        migrator.registerMigration("v4: personal data sealed under per-customer keys, blind indexes, search tokens") {
+            db in
+            guard let keyring else {
+                throw KeyringError.badKeyEncryptionKey("sealing the profile database needs its keyring")
+            }
             try SealingMigration(db: db, keyring: keyring).run()
         }
         return migrator

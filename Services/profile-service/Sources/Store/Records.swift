@@ -55,8 +55,9 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// The row's loyalty standing (the soonest expiry is read separately, from the lots).
     var loyaltyAccount: LoyaltyAccount {
-        LoyaltyAccount(balance: loyaltyBalance, lifetimeEarned: loyaltyLifetime, spendTier: spendTier,
-                       windowNetSpendMinor: windowSpendMinor, rewardBalanceMinor: rewardBalanceMinor)
+        LoyaltyAccount(
+            balance: loyaltyBalance, lifetimeEarned: loyaltyLifetime, spendTier: spendTier,
+            windowNetSpendMinor: windowSpendMinor, rewardBalanceMinor: rewardBalanceMinor)
     }
 
 }

@@ -36,40 +36,56 @@ struct SealingMigration {
 
     /// Search tokens for every active customer, from the names and emails still in the clear.
     private func indexActiveCustomers() throws {
-        let emails = Dictionary(grouping: try Row.fetchAll(db, sql: """
-            SELECT customerId, value FROM customer_identifier WHERE kind = 'email'
-            """), by: { $0["customerId"] as String })
+        let emails = Dictionary(
+            grouping: try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT customerId, value FROM customer_identifier WHERE kind = 'email'
+                    """), by: { $0["customerId"] as String })
         for row in try Row.fetchAll(db, sql: "SELECT id, givenName, familyName FROM customer WHERE state = 'active'") {
             let id: String = row["id"]
             let fields = PersonalFields(givenName: row["givenName"], familyName: row["familyName"])
             for term in SearchTerms.terms(personal: fields, emails: (emails[id] ?? []).map { $0["value"] }) {
-                try db.execute(sql: "INSERT OR IGNORE INTO customer_search_token (token, customerId) VALUES (?, ?)",
-                               arguments: [BlindIndex.searchToken(term, keyring), id])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO customer_search_token (token, customerId) VALUES (?, ?)",
+                    arguments: [BlindIndex.searchToken(term, keyring), id])
             }
         }
     }
 
     private func sealCustomers() throws {
-        let rows = try Row.fetchAll(db, sql: "SELECT id, state, givenName, familyName, birthYear, city, company FROM customer")
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT id, state, givenName, familyName, birthYear, city, company FROM customer")
         for row in rows {
             let id: String = row["id"]
-            let fields = PersonalFields(givenName: row["givenName"], familyName: row["familyName"], city: row["city"],
-                                        company: row["company"])
-            let matchKey = row["state"] as String == "active"
-                ? IdentityMatch.personKey(givenName: fields.givenName, familyName: fields.familyName,
-                                          birthYear: row["birthYear"], city: fields.city)
-                    .map { BlindIndex.person($0, keyring) }
+            let fields = PersonalFields(
+                givenName: row["givenName"], familyName: row["familyName"], city: row["city"],
+                company: row["company"])
+            let matchKey =
+                row["state"] as String == "active"
+                ? IdentityMatch.personKey(
+                    givenName: fields.givenName, familyName: fields.familyName,
+                    birthYear: row["birthYear"], city: fields.city
+                )
+                .map { BlindIndex.person($0, keyring) }
                 : nil
-            try db.execute(sql: """
-                UPDATE customer SET givenName = ?, familyName = ?, city = ?, company = ?, matchKey = ? WHERE id = ?
-                """, arguments: [try seal(fields.givenName, id), try seal(fields.familyName, id), try seal(fields.city, id),
-                                 try seal(fields.company, id), matchKey, id])
+            try db.execute(
+                sql: """
+                    UPDATE customer SET givenName = ?, familyName = ?, city = ?, company = ?, matchKey = ? WHERE id = ?
+                    """,
+                arguments: [
+                    try seal(fields.givenName, id), try seal(fields.familyName, id), try seal(fields.city, id),
+                    try seal(fields.company, id), matchKey, id,
+                ])
         }
         // The plaintext name keys go, with their indexes.
-        for index in try String.fetchAll(db, sql: """
-            SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customer'
-              AND (sql LIKE '%fullNameKey%' OR sql LIKE '%familyNameKey%')
-            """) {
+        for index in try String.fetchAll(
+            db,
+            sql: """
+                SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customer'
+                  AND (sql LIKE '%fullNameKey%' OR sql LIKE '%familyNameKey%')
+                """)
+        {
             try db.drop(index: index)
         }
         try db.alter(table: "customer") { t in
@@ -93,12 +109,16 @@ struct SealingMigration {
             let value: String = row["value"]
             let owner: String = row["customerId"]
             let matchKey = IdentifierKind(rawValue: kindName).map { IdentityMatch.identifierKey($0, value) } ?? value
-            try db.execute(sql: """
-                INSERT INTO customer_identifier_sealed (kind, valueIndex, value, customerId, createdAt, matchKey)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [kindName, BlindIndex.identifier(kindName, value, keyring),
-                                 try seal(value, owner), owner, row["createdAt"] as DatabaseValue,
-                                 BlindIndex.identifierMatch(kindName, matchKey, keyring)])
+            try db.execute(
+                sql: """
+                    INSERT INTO customer_identifier_sealed (kind, valueIndex, value, customerId, createdAt, matchKey)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    kindName, BlindIndex.identifier(kindName, value, keyring),
+                    try seal(value, owner), owner, row["createdAt"] as DatabaseValue,
+                    BlindIndex.identifierMatch(kindName, matchKey, keyring),
+                ])
         }
         try db.drop(table: "customer_identifier")
         try db.rename(table: "customer_identifier_sealed", to: "customer_identifier")
@@ -109,15 +129,17 @@ struct SealingMigration {
     private func sealAttributes() throws {
         for row in try Row.fetchAll(db, sql: "SELECT customerId, key, value FROM customer_attribute") {
             let owner: String = row["customerId"]
-            try db.execute(sql: "UPDATE customer_attribute SET value = ? WHERE customerId = ? AND key = ?",
-                           arguments: [try seal(row["value"], owner), owner, row["key"] as String])
+            try db.execute(
+                sql: "UPDATE customer_attribute SET value = ? WHERE customerId = ? AND key = ?",
+                arguments: [try seal(row["value"], owner), owner, row["key"] as String])
         }
     }
 
     private func sealSuggestions() throws {
         for row in try Row.fetchAll(db, sql: "SELECT suggestionId, customerId, explanation FROM match_suggestion") {
-            try db.execute(sql: "UPDATE match_suggestion SET explanation = ? WHERE suggestionId = ?",
-                           arguments: [try seal(row["explanation"], row["customerId"]), row["suggestionId"] as String])
+            try db.execute(
+                sql: "UPDATE match_suggestion SET explanation = ? WHERE suggestionId = ?",
+                arguments: [try seal(row["explanation"], row["customerId"]), row["suggestionId"] as String])
         }
     }
 
@@ -128,7 +150,8 @@ struct SealingMigration {
             let survivor: String = row["survivorId"]
             let matchedOn = try JSONDecoder().decode([String].self, from: Data((row["matchedOn"] as String).utf8))
             let sealedMatches = try matchedOn.map { try seal($0, survivor) }
-            guard var undo = try JSONSerialization.jsonObject(with: Data((row["undo"] as String).utf8)) as? [String: Any]
+            guard
+                var undo = try JSONSerialization.jsonObject(with: Data((row["undo"] as String).utf8)) as? [String: Any]
             else { continue }
             for key in ["merged", "survivorBefore"] {
                 guard var record = undo[key] as? [String: Any], let id = record["id"] as? String else { continue }
@@ -161,8 +184,9 @@ struct SealingMigration {
             }
             let undoText = String(decoding: try JSONSerialization.data(withJSONObject: undo), as: UTF8.self)
             let matchesText = String(decoding: try JSONEncoder().encode(sealedMatches), as: UTF8.self)
-            try db.execute(sql: "UPDATE merge_ledger SET matchedOn = ?, note = ?, undo = ? WHERE seq = ?",
-                           arguments: [matchesText, try seal(row["note"], survivor), undoText, row["seq"] as Int64])
+            try db.execute(
+                sql: "UPDATE merge_ledger SET matchedOn = ?, note = ?, undo = ? WHERE seq = ?",
+                arguments: [matchesText, try seal(row["note"], survivor), undoText, row["seq"] as Int64])
         }
     }
 }

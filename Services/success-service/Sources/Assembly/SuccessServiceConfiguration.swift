@@ -37,7 +37,8 @@ public struct SuccessServiceConfiguration: Sendable {
     public var sweepInterval: Duration?
 
     public init(
-        server: ServerConfiguration, keyring: KeyringConfiguration = .init(), changeFeed: ChangeFeedConfiguration = .init(),
+        server: ServerConfiguration, keyring: KeyringConfiguration = .init(),
+        changeFeed: ChangeFeedConfiguration = .init(),
         profileAddress: PeerAddress, interactionAddress: PeerAddress, feedbackAddress: PeerAddress,
         peerDeadline: Duration = .seconds(2), health: HealthConfiguration = .default, defaultOwner: String = "cs-team",
         rescoreDelay: Duration = .seconds(1), sweepInterval: Duration? = .seconds(24 * 3_600)
@@ -66,22 +67,28 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
     let store = try SuccessStore(writer: database, keyring: keyring)
     let interrupted = try await store.interruptOrphanedBatches(at: Date())
     if !interrupted.isEmpty {
-        host.logger.warning("batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
-                            metadata: ["batch_ids": "\(interrupted.joined(separator: ","))"])
+        host.logger.warning(
+            "batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
+            metadata: ["batch_ids": "\(interrupted.joined(separator: ","))"])
     }
     let credentials = host.configuration.peerCredentials
     let profile = try PeerConnection(address: configuration.profileAddress, credentials: credentials)
     let interaction = try PeerConnection(address: configuration.interactionAddress, credentials: credentials)
     let feedback = try PeerConnection(address: configuration.feedbackAddress, credentials: credentials)
-    host.logger.notice("peers", metadata: [
-        "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
-        "deadline_ms": "\(configuration.peerDeadline.wholeMilliseconds)", "health_config": "\(configuration.health.version)",
-    ])
-    let peers = PeerHealthFacts(interaction: interaction.client, feedback: feedback.client,
-                                deadline: configuration.peerDeadline)
+    host.logger.notice(
+        "peers",
+        metadata: [
+            "profile": "\(profile.address)", "interaction": "\(interaction.address)", "feedback": "\(feedback.address)",
+            "deadline_ms": "\(configuration.peerDeadline.wholeMilliseconds)",
+            "health_config": "\(configuration.health.version)",
+        ])
+    let peers = PeerHealthFacts(
+        interaction: interaction.client, feedback: feedback.client,
+        deadline: configuration.peerDeadline)
     let feed = AlertFeed()
-    let scorer = HealthScorer(store: store, facts: peers, configuration: configuration.health,
-                              defaultOwner: configuration.defaultOwner, feed: feed)
+    let scorer = HealthScorer(
+        store: store, facts: peers, configuration: configuration.health,
+        defaultOwner: configuration.defaultOwner, feed: feed)
     let batches = BatchRunner(store: store, scorer: scorer, customers: peers, logger: host.logger)
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
@@ -98,10 +105,13 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
         customerIDs: SuccessStore.customerIDs)
     // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
     // catches decay (and whatever a feed consumer had to skip after falling out of a peer's retention).
-    let sweep = HealthSweep(batches: batches, interval: configuration.sweepInterval ?? .seconds(3_600), logger: host.logger)
+    let sweep = HealthSweep(
+        batches: batches, interval: configuration.sweepInterval ?? .seconds(3_600), logger: host.logger)
     let delay = configuration.rescoreDelay
-    let followers = [(ServiceIdentity.interaction, interaction, "customer360.v1.InteractionService"),
-                     (ServiceIdentity.feedback, feedback, "customer360.v1.FeedbackService")].map { peer, connection, name in
+    let followers = [
+        (ServiceIdentity.interaction, interaction, "customer360.v1.InteractionService"),
+        (ServiceIdentity.feedback, feedback, "customer360.v1.FeedbackService"),
+    ].map { peer, connection, name in
         ChangeFeedConsumer(
             source: peer, service: name, client: connection.client, writer: database,
             kinds: SuccessStore.rescoringChanges, logger: host.logger,
@@ -109,13 +119,18 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
             resync: { await sweep.sweep() })
     }
     let rescorer = HealthRescorer(store: store, scorer: scorer, logger: host.logger)
-    host.logger.notice("health upkeep", metadata: [
-        "rescore_delay_ms": "\(configuration.rescoreDelay.wholeMilliseconds)",
-        "sweep_interval_hours": "\(configuration.sweepInterval.map { "\($0.components.seconds / 3_600)" } ?? "off")",
-    ])
+    host.logger.notice(
+        "health upkeep",
+        metadata: [
+            "rescore_delay_ms": "\(configuration.rescoreDelay.wholeMilliseconds)",
+            "sweep_interval_hours":
+                "\(configuration.sweepInterval.map { "\($0.components.seconds / 3_600)" } ?? "off")",
+        ])
     return try host.serviceGroup(
         serving: [service], database: database,
-        background: [profile, interaction, feedback, feed, changes, batches, rescorer, merges,
-                     KeyRotation(keyring: keyring, logger: host.logger)] + followers
+        background: [
+            profile, interaction, feedback, feed, changes, batches, rescorer, merges,
+            KeyRotation(keyring: keyring, logger: host.logger),
+        ] + followers
             + (configuration.sweepInterval == nil ? [] : [sweep]))
 }

@@ -38,8 +38,10 @@ public struct Alert: Sendable, Equatable, Codable {
     /// The playbook task it created.
     public var taskID = ""
 
-    public init(id: String, customerID: String, kind: AlertKind, message: String, details: [String: String],
-                raisedAt: Date) {
+    public init(
+        id: String, customerID: String, kind: AlertKind, message: String, details: [String: String],
+        raisedAt: Date
+    ) {
         self.id = id
         self.customerID = customerID
         self.kind = kind
@@ -92,8 +94,10 @@ public struct PlaybookTask: Sendable, Equatable {
     public var completedBy = ""
     public var outcomeNote = ""
 
-    public init(id: String, customerID: String, alertID: String, playbook: String, title: String,
-                instructions: String, ownerID: String, dueAt: Date, createdAt: Date) {
+    public init(
+        id: String, customerID: String, alertID: String, playbook: String, title: String,
+        instructions: String, ownerID: String, dueAt: Date, createdAt: Date
+    ) {
         self.id = id
         self.customerID = customerID
         self.alertID = alertID

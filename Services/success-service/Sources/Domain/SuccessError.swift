@@ -24,7 +24,8 @@ public enum SuccessError: Error, Equatable, Sendable, RPCErrorConvertible {
     public var rpcErrorCode: RPCError.Code {
         switch self {
         case .planNotFound, .goalNotFound, .milestoneNotFound, .healthScoreNotFound, .alertNotFound, .taskNotFound,
-             .batchNotFound: .notFound
+            .batchNotFound:
+            .notFound
         case .planExists, .goalExists, .milestoneExists, .progressExists, .taskExists: .alreadyExists
         case .alertResolved, .taskCancelled, .batchRunning: .failedPrecondition
         case .noHealthFacts: .unavailable

@@ -8,7 +8,10 @@ public enum PlanStatus: String, Codable, Sendable, CaseIterable {
 /// Where a goal stands. Not started, on track, at risk and missed are derived from progress against time;
 /// achieved and cancelled are set.
 public enum GoalStatus: String, Codable, Sendable, CaseIterable {
-    case notStarted = "not_started", onTrack = "on_track", atRisk = "at_risk", achieved, missed, cancelled
+    case notStarted = "not_started"
+    case onTrack = "on_track"
+    case atRisk = "at_risk"
+    case achieved, missed, cancelled
 }
 
 /// Where a milestone stands.
@@ -32,8 +35,10 @@ public struct SuccessPlan: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: String, customerID: String, title: String, summary: String, csmOwnerID: String,
-                status: PlanStatus, startsAt: Date, endsAt: Date?, createdAt: Date) {
+    public init(
+        id: String, customerID: String, title: String, summary: String, csmOwnerID: String,
+        status: PlanStatus, startsAt: Date, endsAt: Date?, createdAt: Date
+    ) {
         self.id = id
         self.customerID = customerID
         self.title = title
@@ -73,8 +78,10 @@ public struct Goal: Sendable, Equatable {
     public var achievedAt: Date?
     public var updatedAt: Date
 
-    public init(id: String, planID: String, title: String, metric: String, unit: String, baselineValue: Double,
-                targetValue: Double, dueAt: Date, createdAt: Date) {
+    public init(
+        id: String, planID: String, title: String, metric: String, unit: String, baselineValue: Double,
+        targetValue: Double, dueAt: Date, createdAt: Date
+    ) {
         self.id = id
         self.planID = planID
         self.title = title
@@ -112,8 +119,10 @@ public struct Milestone: Sendable, Equatable {
     /// The goal it advances; empty if none.
     public var goalID: String
 
-    public init(id: String, planID: String, title: String, dueAt: Date?, status: MilestoneStatus = .pending,
-                completedAt: Date? = nil, goalID: String = "") {
+    public init(
+        id: String, planID: String, title: String, dueAt: Date?, status: MilestoneStatus = .pending,
+        completedAt: Date? = nil, goalID: String = ""
+    ) {
         self.id = id
         self.planID = planID
         self.title = title

@@ -27,14 +27,18 @@ public struct AlertRules: Sendable {
         let shown = HealthCalculator.format(score.score.rounded())
         if score.band == .red, previousBand != .red, !openKinds.contains(.churnRisk) {
             let from = previousBand.map { "from \($0.rawValue) " } ?? ""
-            drafts.append(Draft(kind: .churnRisk, message: "Health entered red \(from)at \(shown)",
-                                details: ["score": shown, "previous_band": previousBand?.rawValue ?? "none"]))
+            drafts.append(
+                Draft(
+                    kind: .churnRisk, message: "Health entered red \(from)at \(shown)",
+                    details: ["score": shown, "previous_band": previousBand?.rawValue ?? "none"]))
         }
         if let change = score.change30d, change <= -configuration.dropPoints, !openKinds.contains(.scoreDrop) {
             let peak = HealthCalculator.format((score.score - change).rounded())
-            drafts.append(Draft(kind: .scoreDrop,
-                                message: "Health fell from \(peak) to \(shown) within \(configuration.dropWindowDays) days",
-                                details: ["from": peak, "to": shown, "change": HealthCalculator.format(change)]))
+            drafts.append(
+                Draft(
+                    kind: .scoreDrop,
+                    message: "Health fell from \(peak) to \(shown) within \(configuration.dropWindowDays) days",
+                    details: ["from": peak, "to": shown, "change": HealthCalculator.format(change)]))
         }
         return drafts
     }
@@ -43,29 +47,40 @@ public struct AlertRules: Sendable {
     public func overdueGoalAlerts(plans: [SuccessPlan], alertedGoals: Set<String>, at now: Date) -> [Draft] {
         plans.filter { $0.status == .active }.flatMap { plan in
             plan.goals.filter { GoalTracking.isOverdue($0, at: now) && !alertedGoals.contains($0.id) }.map { goal in
-                Draft(kind: .goalOverdue,
-                      message: "Goal \"\(goal.title)\" was due \(goal.dueAt.formatted(.iso8601.year().month().day())) and is at \(Int((goal.progress * 100).rounded())) %",
-                      details: ["goal": goal.title, "progress": HealthCalculator.format(goal.progress),
-                                "due_at": goal.dueAt.formatted(.iso8601)],
-                      planID: plan.id, goalID: goal.id)
+                Draft(
+                    kind: .goalOverdue,
+                    message:
+                        "Goal \"\(goal.title)\" was due \(goal.dueAt.formatted(.iso8601.year().month().day())) and is at \(Int((goal.progress * 100).rounded())) %",
+                    details: [
+                        "goal": goal.title, "progress": HealthCalculator.format(goal.progress),
+                        "due_at": goal.dueAt.formatted(.iso8601),
+                    ],
+                    planID: plan.id, goalID: goal.id)
             }
         }
     }
 
     /// The playbook step an alert kind calls for: its name, title, instructions and how long the owner has.
-    public func playbook(for kind: AlertKind) -> (name: String, title: String, instructions: String, due: TimeInterval) {
+    public func playbook(for kind: AlertKind) -> (name: String, title: String, instructions: String, due: TimeInterval)
+    {
         switch kind {
         case .churnRisk:
-            ("churn-risk/call", "Call the customer: health is red",
-             "Call within 2 days, find what is blocking them, agree next steps and record them on the success plan.",
-             2 * 86_400)
+            (
+                "churn-risk/call", "Call the customer: health is red",
+                "Call within 2 days, find what is blocking them, agree next steps and record them on the success plan.",
+                2 * 86_400
+            )
         case .scoreDrop:
-            ("score-drop/review", "Review the account: health dropped",
-             "Review recent tickets, feedback and usage to find the cause of the drop, then contact the customer.",
-             3 * 86_400)
+            (
+                "score-drop/review", "Review the account: health dropped",
+                "Review recent tickets, feedback and usage to find the cause of the drop, then contact the customer.",
+                3 * 86_400
+            )
         case .goalOverdue:
-            ("goal-overdue/replan", "Agree a new plan for an overdue goal",
-             "Meet the customer to agree a new due date or a smaller target, and update the goal.", 5 * 86_400)
+            (
+                "goal-overdue/replan", "Agree a new plan for an overdue goal",
+                "Meet the customer to agree a new due date or a smaller target, and update the goal.", 5 * 86_400
+            )
         }
     }
 

@@ -46,8 +46,9 @@ public struct HealthCalculator: Sendable {
         guard totalWeight > 0 else { return Evaluation(score: nil, components: [], missing: missing) }
         let components = present.map { kind, value, inputs, explanation in
             let weight = configuration.weights[kind] ?? 0
-            return HealthComponent(kind: kind, value: value, weight: weight, effectiveWeight: weight / totalWeight,
-                                   inputs: inputs, explanation: explanation)
+            return HealthComponent(
+                kind: kind, value: value, weight: weight, effectiveWeight: weight / totalWeight,
+                inputs: inputs, explanation: explanation)
         }
         let score = components.reduce(0) { $0 + $1.value * $1.effectiveWeight }
         return Evaluation(score: score, components: components, missing: missing)
@@ -74,10 +75,12 @@ public struct HealthCalculator: Sendable {
         let days = max(0, now.timeIntervalSince(lastActive) / 86_400)
         let recency = Self.falling(days, fullUntil: 7, zeroAt: 90)
         let frequency = min(1, Double(facts.activeDays30) / 8) * 100
-        return .value(0.5 * recency + 0.5 * frequency, [
-            "last_active_days": Self.format(days), "active_days_30d": "\(facts.activeDays30)",
-            "touchpoints_30d": "\(facts.touchpoints30)",
-        ], "last active \(Self.format(days)) days ago, active on \(facts.activeDays30) of the last 30 days")
+        return .value(
+            0.5 * recency + 0.5 * frequency,
+            [
+                "last_active_days": Self.format(days), "active_days_30d": "\(facts.activeDays30)",
+                "touchpoints_30d": "\(facts.touchpoints30)",
+            ], "last active \(Self.format(days)) days ago, active on \(facts.activeDays30) of the last 30 days")
     }
 
     func feedback(_ fact: Fact<FeedbackFacts>) -> ComponentResult {
@@ -101,8 +104,9 @@ public struct HealthCalculator: Sendable {
             inputs["mean_sentiment"] = Self.format(sentiment)
         }
         guard !parts.isEmpty else { return .missing("no survey responses") }
-        return .value(parts.reduce(0, +) / Double(parts.count), inputs,
-                      "mean of \(inputs.keys.sorted().joined(separator: ", ")) on a 0–100 scale")
+        return .value(
+            parts.reduce(0, +) / Double(parts.count), inputs,
+            "mean of \(inputs.keys.sorted().joined(separator: ", ")) on a 0–100 scale")
     }
 
     func goals(_ goals: [Goal], now: Date) -> ComponentResult {
@@ -111,10 +115,13 @@ public struct HealthCalculator: Sendable {
         let statuses = counted.map { GoalTracking.status(of: $0, at: now) }
         let achieved = statuses.filter { $0 == .achieved }.count
         let missed = statuses.filter { $0 == .missed }.count
-        return .value(value, [
-            "goals": "\(counted.count)", "achieved": "\(achieved)", "missed": "\(missed)",
-            "at_risk": "\(statuses.filter { $0 == .atRisk }.count)",
-        ], "\(counted.count) goals: \(achieved) achieved, \(missed) missed, the rest scored by progress against time")
+        return .value(
+            value,
+            [
+                "goals": "\(counted.count)", "achieved": "\(achieved)", "missed": "\(missed)",
+                "at_risk": "\(statuses.filter { $0 == .atRisk }.count)",
+            ],
+            "\(counted.count) goals: \(achieved) achieved, \(missed) missed, the rest scored by progress against time")
     }
 
     func support(_ fact: Fact<SupportFacts>) -> ComponentResult {
@@ -131,7 +138,9 @@ public struct HealthCalculator: Sendable {
             inputs["mean_first_response_hours"] = Self.format(response / 3600)
         }
         let value = weighted.reduce(0) { $0 + $1.0 * $1.1 } / weighted.reduce(0) { $0 + $1.1 }
-        return .value(value, inputs, "\(facts.ticketsOpen) open of \(facts.ticketsOpened) tickets, with resolution and response times")
+        return .value(
+            value, inputs,
+            "\(facts.ticketsOpen) open of \(facts.ticketsOpened) tickets, with resolution and response times")
     }
 
     func commercial(_ fact: Fact<CommercialFacts>, now: Date) -> ComponentResult {

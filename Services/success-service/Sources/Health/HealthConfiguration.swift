@@ -15,8 +15,10 @@ public struct HealthConfiguration: Sendable, Equatable {
         weights: [.engagement: 0.30, .feedback: 0.25, .goals: 0.20, .support: 0.15, .commercial: 0.10],
         greenAt: 70, redBelow: 40, dropPoints: 15, dropWindowDays: 30)
 
-    public init(weights: [HealthComponentKind: Double], greenAt: Double, redBelow: Double, dropPoints: Double,
-                dropWindowDays: Int) {
+    public init(
+        weights: [HealthComponentKind: Double], greenAt: Double, redBelow: Double, dropPoints: Double,
+        dropWindowDays: Int
+    ) {
         self.weights = weights
         self.greenAt = greenAt
         self.redBelow = redBelow
@@ -32,8 +34,10 @@ public struct HealthConfiguration: Sendable, Equatable {
         for part in text.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard pair.count == 2, let kind = HealthComponentKind(rawValue: pair[0].lowercased()),
-                  let weight = Double(pair[1]), weight >= 0, weight.isFinite else {
-                throw HealthConfigurationError("'\(part)' is not component=weight (components: engagement, feedback, goals, support, commercial)")
+                let weight = Double(pair[1]), weight >= 0, weight.isFinite
+            else {
+                throw HealthConfigurationError(
+                    "'\(part)' is not component=weight (components: engagement, feedback, goals, support, commercial)")
             }
             guard weights.updateValue(weight, forKey: kind) == nil else {
                 throw HealthConfigurationError("\(kind.rawValue) is given twice")
@@ -50,7 +54,8 @@ public struct HealthConfiguration: Sendable, Equatable {
     /// Checks the thresholds make sense together.
     public func validated() throws(HealthConfigurationError) -> Self {
         guard (0...100).contains(redBelow), (0...100).contains(greenAt), redBelow <= greenAt else {
-            throw HealthConfigurationError("thresholds must satisfy 0 ≤ red-below (\(redBelow)) ≤ green-at (\(greenAt)) ≤ 100")
+            throw HealthConfigurationError(
+                "thresholds must satisfy 0 ≤ red-below (\(redBelow)) ≤ green-at (\(greenAt)) ≤ 100")
         }
         guard dropPoints > 0, dropWindowDays > 0 else {
             throw HealthConfigurationError("the drop alert needs positive points and days")
@@ -69,7 +74,8 @@ public struct HealthConfiguration: Sendable, Equatable {
         let percents = HealthComponentKind.allCases.map { kind in
             "\(Int(((weights[kind] ?? 0) / total * 100).rounded()))"
         }
-        return "w\(percents.joined(separator: "-"))/g\(Self.format(greenAt))-r\(Self.format(redBelow))/d\(Self.format(dropPoints))in\(dropWindowDays)"
+        return
+            "w\(percents.joined(separator: "-"))/g\(Self.format(greenAt))-r\(Self.format(redBelow))/d\(Self.format(dropPoints))in\(dropWindowDays)"
     }
 
     private static func format(_ value: Double) -> String {

@@ -43,8 +43,10 @@ public struct SupportFacts: Sendable, Equatable {
     /// `nil` without an agent reply.
     public var meanFirstResponseTime: TimeInterval?
 
-    public init(ticketsOpened: Int, ticketsOpen: Int, ticketsResolved: Int, firstContactResolutionRate: Double?,
-                meanFirstResponseTime: TimeInterval?) {
+    public init(
+        ticketsOpened: Int, ticketsOpen: Int, ticketsResolved: Int, firstContactResolutionRate: Double?,
+        meanFirstResponseTime: TimeInterval?
+    ) {
         self.ticketsOpened = ticketsOpened
         self.ticketsOpen = ticketsOpen
         self.ticketsResolved = ticketsResolved
@@ -95,8 +97,10 @@ public struct HealthFacts: Sendable {
     /// The customer's goals (this service's own data, so always known; possibly none).
     public var goals: [Goal]
 
-    public init(engagement: Fact<EngagementFacts>, support: Fact<SupportFacts>, commercial: Fact<CommercialFacts>,
-                feedback: Fact<FeedbackFacts>, goals: [Goal]) {
+    public init(
+        engagement: Fact<EngagementFacts>, support: Fact<SupportFacts>, commercial: Fact<CommercialFacts>,
+        feedback: Fact<FeedbackFacts>, goals: [Goal]
+    ) {
         self.engagement = engagement
         self.support = support
         self.commercial = commercial

@@ -57,6 +57,6 @@ public final class AlertFeed: Service, Sendable {
             return Array(state.watchers.values)
         }
         // Finished outside the lock: finishing runs `onTermination`, which takes the lock itself.
-        watchers.forEach { $0.finish() }
+        for watcher in watchers { watcher.finish() }
     }
 }

@@ -20,8 +20,10 @@ public actor BatchRunner: Service {
     /// Consecutive page failures (peer down) after which the batch stops as interrupted.
     static let maxPageAttempts = 3
 
-    public init(store: SuccessStore, scorer: HealthScorer, customers: any CustomerPager, pageSize: Int = 100,
-                logger: Logger = Logger(label: "success-service.batch")) {
+    public init(
+        store: SuccessStore, scorer: HealthScorer, customers: any CustomerPager, pageSize: Int = 100,
+        logger: Logger = Logger(label: "success-service.batch")
+    ) {
         self.store = store
         self.scorer = scorer
         self.customers = customers
@@ -47,9 +49,11 @@ public actor BatchRunner: Service {
         let batch = try await store.startBatch(
             HealthBatch(id: id, activeSince: existing?.activeSince ?? activeSince, startedAt: now),
             resume: existing != nil)
-        logger.notice("batch recompute started", metadata: [
-            "batch_id": "\(id)", "resumed": "\(existing != nil)", "cursor": "\(batch.cursorCustomerID)",
-        ])
+        logger.notice(
+            "batch recompute started",
+            metadata: [
+                "batch_id": "\(id)", "resumed": "\(existing != nil)", "cursor": "\(batch.cursorCustomerID)",
+            ])
         running = (id, Task { await self.run(batch) })
         return batch
     }
@@ -75,12 +79,14 @@ public actor BatchRunner: Service {
         while !Task.isCancelled {
             let page: (ids: [String], next: String)
             do {
-                page = try await customers.customers(pageToken: batch.pageToken, activeSince: batch.activeSince,
-                                                     pageSize: pageSize)
+                page = try await customers.customers(
+                    pageToken: batch.pageToken, activeSince: batch.activeSince,
+                    pageSize: pageSize)
                 failures = 0
             } catch {
                 failures += 1
-                batch.lastError = "listing customers failed: \(PeerHealthFacts.failure(error, peer: .interaction).reason)"
+                batch.lastError =
+                    "listing customers failed: \(PeerHealthFacts.failure(error, peer: .interaction).reason)"
                 if failures < Self.maxPageAttempts {
                     try? await Task.sleep(for: .milliseconds(200 * failures))
                     continue
@@ -88,7 +94,8 @@ public actor BatchRunner: Service {
                 batch.state = .interrupted
                 finishing = true
                 await save(batch)
-                logger.warning("batch recompute interrupted", metadata: ["batch_id": "\(batch.id)", "error": "\(batch.lastError)"])
+                logger.warning(
+                    "batch recompute interrupted", metadata: ["batch_id": "\(batch.id)", "error": "\(batch.lastError)"])
                 return
             }
             var peerDown = false
@@ -115,7 +122,8 @@ public actor BatchRunner: Service {
                 batch.state = .interrupted
                 finishing = true
                 await save(batch)
-                logger.warning("batch recompute interrupted", metadata: ["batch_id": "\(batch.id)", "error": "\(batch.lastError)"])
+                logger.warning(
+                    "batch recompute interrupted", metadata: ["batch_id": "\(batch.id)", "error": "\(batch.lastError)"])
                 return
             }
             guard !Task.isCancelled else { break }
@@ -124,17 +132,21 @@ public actor BatchRunner: Service {
                 batch.state = .completed
                 batch.finishedAt = scorer.now()
                 await save(batch)
-                logger.notice("batch recompute completed", metadata: [
-                    "batch_id": "\(batch.id)", "processed": "\(batch.processed)", "partial": "\(batch.partial)",
-                    "failed": "\(batch.failed)", "alerts": "\(batch.alertsRaised)",
-                ])
+                logger.notice(
+                    "batch recompute completed",
+                    metadata: [
+                        "batch_id": "\(batch.id)", "processed": "\(batch.processed)", "partial": "\(batch.partial)",
+                        "failed": "\(batch.failed)", "alerts": "\(batch.alertsRaised)",
+                    ])
                 return
             }
             batch.pageToken = page.next
             await save(batch)
-            logger.info("batch recompute progress", metadata: [
-                "batch_id": "\(batch.id)", "processed": "\(batch.processed)", "cursor": "\(batch.cursorCustomerID)",
-            ])
+            logger.info(
+                "batch recompute progress",
+                metadata: [
+                    "batch_id": "\(batch.id)", "processed": "\(batch.processed)", "cursor": "\(batch.cursorCustomerID)",
+                ])
         }
         batch.state = .interrupted
         batch.lastError = "the service stopped while the batch ran"

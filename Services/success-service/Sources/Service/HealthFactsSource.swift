@@ -1,9 +1,9 @@
+import C360Clients
 import C360Contracts
+import C360ServerKit
 public import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
-import C360Clients
-import C360ServerKit
 
 /// Where the facts about a customer's engagement, support, commerce and feedback come from.
 public protocol HealthFactsSource: Sendable {
@@ -28,45 +28,57 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
     private let feedback: Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
     private let deadline: Duration
 
-    public init(interaction: GRPCClient<HTTP2ClientTransport.Posix>, feedback: GRPCClient<HTTP2ClientTransport.Posix>,
-                deadline: Duration = .seconds(2)) {
+    public init(
+        interaction: GRPCClient<HTTP2ClientTransport.Posix>, feedback: GRPCClient<HTTP2ClientTransport.Posix>,
+        deadline: Duration = .seconds(2)
+    ) {
         self.interactions = Customer360_V1_InteractionService.Client(wrapping: interaction)
         self.feedback = Customer360_V1_FeedbackService.Client(wrapping: feedback)
         self.deadline = deadline
     }
 
     public func interactionFacts(customerID: String, at now: Date)
-        async -> (Fact<EngagementFacts>, Fact<SupportFacts>, Fact<CommercialFacts>) {
+        async -> (Fact<EngagementFacts>, Fact<SupportFacts>, Fact<CommercialFacts>)
+    {
         do {
-            let stats = try await interactions.getCustomerStats(.with { $0.customerID = customerID },
-                                                                options: .deadline(deadline))
+            let stats = try await interactions.getCustomerStats(
+                .with { $0.customerID = customerID },
+                options: .deadline(deadline))
             return (.known(stats.engagement.facts), .known(stats.support.facts), .known(stats.commerce.facts))
         } catch {
-            return (Self.fact(error, peer: .interaction), Self.fact(error, peer: .interaction),
-                    Self.fact(error, peer: .interaction))
+            return (
+                Self.fact(error, peer: .interaction), Self.fact(error, peer: .interaction),
+                Self.fact(error, peer: .interaction)
+            )
         }
     }
 
     public func feedbackFacts(customerID: String) async -> Fact<FeedbackFacts> {
         do {
-            let scores = try await feedback.getCustomerScores(.with { $0.customerID = customerID },
-                                                              options: .deadline(deadline))
-            return .known(FeedbackFacts(
-                latestNps: scores.hasNps ? Int(scores.nps.latestScore) : nil,
-                latestCsat: scores.hasCsat ? Int(scores.csat.latestScore) : nil,
-                latestCes: scores.hasCes ? Int(scores.ces.latestScore) : nil,
-                meanSentiment: scores.hasSentiment && scores.sentiment.hasMeanScore ? scores.sentiment.meanScore : nil))
+            let scores = try await feedback.getCustomerScores(
+                .with { $0.customerID = customerID },
+                options: .deadline(deadline))
+            return .known(
+                FeedbackFacts(
+                    latestNps: scores.hasNps ? Int(scores.nps.latestScore) : nil,
+                    latestCsat: scores.hasCsat ? Int(scores.csat.latestScore) : nil,
+                    latestCes: scores.hasCes ? Int(scores.ces.latestScore) : nil,
+                    meanSentiment: scores.hasSentiment && scores.sentiment.hasMeanScore
+                        ? scores.sentiment.meanScore : nil))
         } catch {
             return Self.fact(error, peer: .feedback)
         }
     }
 
-    public func customers(pageToken: String, activeSince: Date?, pageSize: Int) async throws -> (ids: [String], next: String) {
-        let page = try await interactions.listCustomerActivity(.with {
-            $0.page.pageSize = Int32(pageSize)
-            $0.page.pageToken = pageToken
-            if let activeSince { $0.activeSince = .init(date: activeSince) }
-        }, options: .deadline(deadline * 5))
+    public func customers(pageToken: String, activeSince: Date?, pageSize: Int) async throws -> (
+        ids: [String], next: String
+    ) {
+        let page = try await interactions.listCustomerActivity(
+            .with {
+                $0.page.pageSize = Int32(pageSize)
+                $0.page.pageToken = pageToken
+                if let activeSince { $0.activeSince = .init(date: activeSince) }
+            }, options: .deadline(deadline * 5))
         return (page.customers.map(\.customerID), page.page.nextPageToken)
     }
 
@@ -92,8 +104,9 @@ extension Customer360_V1_EngagementStats {
     var facts: EngagementFacts {
         let month = windows.first { $0.days == 30 }
         let lastActive = hasLastInboundAt ? lastInboundAt.date : hasLastSeenAt ? lastSeenAt.date : nil
-        return EngagementFacts(totalTouchpoints: Int(totalTouchpoints), lastActiveAt: lastActive,
-                               activeDays30: Int(month?.activeDays ?? 0), touchpoints30: Int(month?.touchpoints ?? 0))
+        return EngagementFacts(
+            totalTouchpoints: Int(totalTouchpoints), lastActiveAt: lastActive,
+            activeDays30: Int(month?.activeDays ?? 0), touchpoints30: Int(month?.touchpoints ?? 0))
     }
 }
 
@@ -111,7 +124,8 @@ extension Customer360_V1_CommerceStats {
     var facts: CommercialFacts {
         let historic = Double(historicClv.amountMinor)
         let trend: Double? = hasPredictiveClv && historic > 0 ? Double(predictiveClv.amountMinor) / historic : nil
-        return CommercialFacts(orders: Int(orders), lastPurchaseAt: hasLastPurchaseAt ? lastPurchaseAt.date : nil,
-                               repeatPurchaseRate: hasRepeatPurchaseRate ? repeatPurchaseRate : nil, clvTrend: trend)
+        return CommercialFacts(
+            orders: Int(orders), lastPurchaseAt: hasLastPurchaseAt ? lastPurchaseAt.date : nil,
+            repeatPurchaseRate: hasRepeatPurchaseRate ? repeatPurchaseRate : nil, clvTrend: trend)
     }
 }

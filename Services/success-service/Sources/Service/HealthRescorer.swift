@@ -39,7 +39,9 @@ public struct HealthRescorer: Service {
                     (due, next) = try await store.dueRescores(at: now, limit: concurrency * 8)
                     depth.record(try await store.rescoreQueueDepth())
                 } catch {
-                    if !Task.isCancelled { logger.warning("re-score queue unreadable", metadata: ["error": "\(error)"]) }
+                    if !Task.isCancelled {
+                        logger.warning("re-score queue unreadable", metadata: ["error": "\(error)"])
+                    }
                     try? await Task.sleep(for: Self.retryAfterFailure)
                     continue
                 }
@@ -64,9 +66,11 @@ public struct HealthRescorer: Service {
             let outcome = try await scorer.score(customerID: request.customerId)
             Counter(label: "c360_health_rescores_total", dimensions: [("outcome", "scored")]).increment()
             if !outcome.raised.isEmpty {
-                logger.notice("re-score raised alerts", metadata: [
-                    "customer_id": "\(request.customerId)", "alerts": "\(outcome.raised.map(\.kind.rawValue))",
-                ])
+                logger.notice(
+                    "re-score raised alerts",
+                    metadata: [
+                        "customer_id": "\(request.customerId)", "alerts": "\(outcome.raised.map(\.kind.rawValue))",
+                    ])
             }
             try await store.finishRescore(request, retry: .seconds(1), now: scorer.now())
         } catch SuccessError.noHealthFacts {
@@ -92,7 +96,9 @@ public struct HealthSweep: Service {
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(batches: BatchRunner, interval: Duration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        batches: BatchRunner, interval: Duration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.batches = batches
         self.interval = interval
         self.logger = logger

@@ -10,8 +10,10 @@ public struct HealthScorer: Sendable {
     let feed: AlertFeed
     let now: @Sendable () -> Date
 
-    public init(store: SuccessStore, facts: any HealthFactsSource, configuration: HealthConfiguration,
-                defaultOwner: String, feed: AlertFeed, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: SuccessStore, facts: any HealthFactsSource, configuration: HealthConfiguration,
+        defaultOwner: String, feed: AlertFeed, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.facts = facts
         self.calculator = HealthCalculator(configuration: configuration)
@@ -31,8 +33,9 @@ public struct HealthScorer: Sendable {
         let (engagement, support, commercial) = await interaction
         let feedbackFacts = await feedback
         let evaluation = calculator.evaluate(
-            HealthFacts(engagement: engagement, support: support, commercial: commercial, feedback: feedbackFacts,
-                        goals: goals),
+            HealthFacts(
+                engagement: engagement, support: support, commercial: commercial, feedback: feedbackFacts,
+                goals: goals),
             at: instant)
         guard let value = evaluation.score else {
             throw SuccessError.noHealthFacts(
@@ -41,8 +44,9 @@ public struct HealthScorer: Sendable {
                 peersUnreachable: engagement.isUnreachable || support.isUnreachable || commercial.isUnreachable
                     || feedbackFacts.isUnreachable)
         }
-        let outcome = try await store.recordScore(customerID: customerID, evaluation: evaluation, score: value,
-                                                  computedAt: instant, rules: rules, batchID: batchID, dryRun: dryRun)
+        let outcome = try await store.recordScore(
+            customerID: customerID, evaluation: evaluation, score: value,
+            computedAt: instant, rules: rules, batchID: batchID, dryRun: dryRun)
         outcome.events.forEach(feed.publish)
         return outcome
     }

@@ -143,11 +143,12 @@ extension AlertEvent {
     public var proto: Customer360_V1_AlertEvent {
         .with {
             $0.eventID = id
-            $0.eventType = switch type {
-            case .raised: .raised
-            case .acknowledged: .acknowledged
-            case .resolved: .resolved
-            }
+            $0.eventType =
+                switch type {
+                case .raised: .raised
+                case .acknowledged: .acknowledged
+                case .resolved: .resolved
+                }
             $0.alert = alert.proto
             $0.occurredAt = .init(occurredAt)
         }

@@ -37,8 +37,9 @@ enum SuccessRequests {
         }
         guard message.hasDueAt else { throw InvalidArgument("\(field).due_at", "is required") }
         let dueAt = try date(message.dueAt, field: "\(field).due_at")
-        return Goal(id: id, planID: planID, title: title, metric: metric, unit: unit,
-                    baselineValue: message.baselineValue, targetValue: message.targetValue, dueAt: dueAt, createdAt: now)
+        return Goal(
+            id: id, planID: planID, title: title, metric: metric, unit: unit,
+            baselineValue: message.baselineValue, targetValue: message.targetValue, dueAt: dueAt, createdAt: now)
     }
 
     static func milestone(
@@ -55,9 +56,10 @@ enum SuccessRequests {
             status = value
         }
         let goalID = try Validate.text(message.goalID, field: "\(field).goal_id", maxLength: 128)
-        return Milestone(id: id, planID: planID, title: title, dueAt: dueAt, status: status,
-                         completedAt: status == .done ? (message.hasCompletedAt ? message.completedAt.date : nil) : nil,
-                         goalID: goalID)
+        return Milestone(
+            id: id, planID: planID, title: title, dueAt: dueAt, status: status,
+            completedAt: status == .done ? (message.hasCompletedAt ? message.completedAt.date : nil) : nil,
+            goalID: goalID)
     }
 
     static func plan(
@@ -69,7 +71,9 @@ enum SuccessRequests {
         let owner = try Validate.text(request.csmOwnerID, field: "csm_owner_id", maxLength: 128, required: true)
         var status = PlanStatus.active
         if request.status != .unspecified {
-            guard let value = PlanStatus(proto: request.status) else { throw InvalidArgument("status", "is not a plan status") }
+            guard let value = PlanStatus(proto: request.status) else {
+                throw InvalidArgument("status", "is not a plan status")
+            }
             status = value
         }
         let startsAt = request.hasStartsAt ? try date(request.startsAt, field: "starts_at") : now
@@ -79,8 +83,9 @@ enum SuccessRequests {
         guard request.milestones.count <= maxChildren else {
             throw InvalidArgument("milestones", "at most \(maxChildren) milestones")
         }
-        var plan = SuccessPlan(id: id, customerID: customerID, title: title, summary: summary, csmOwnerID: owner,
-                               status: status, startsAt: startsAt, endsAt: endsAt, createdAt: now)
+        var plan = SuccessPlan(
+            id: id, customerID: customerID, title: title, summary: summary, csmOwnerID: owner,
+            status: status, startsAt: startsAt, endsAt: endsAt, createdAt: now)
         for (index, goal) in request.goals.enumerated() {
             plan.goals.append(try self.goal(goal, planID: id, now: now, field: "goals[\(index)]"))
         }

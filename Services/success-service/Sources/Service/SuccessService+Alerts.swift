@@ -16,11 +16,15 @@ extension SuccessService {
         var filter = AlertFilter()
         if !request.customerID.isEmpty { filter.customerID = try await readableCustomer(request.customerID) }
         for (index, value) in request.kinds.enumerated() {
-            guard let kind = AlertKind(proto: value) else { throw InvalidArgument("kinds[\(index)]", "is not an alert kind") }
+            guard let kind = AlertKind(proto: value) else {
+                throw InvalidArgument("kinds[\(index)]", "is not an alert kind")
+            }
             filter.kinds.insert(kind)
         }
         for (index, value) in request.states.enumerated() {
-            guard let state = AlertState(proto: value) else { throw InvalidArgument("states[\(index)]", "is not an alert state") }
+            guard let state = AlertState(proto: value) else {
+                throw InvalidArgument("states[\(index)]", "is not an alert state")
+            }
             filter.states.insert(state)
         }
         (filter.from, filter.until) = try Validate.window(request.hasRaised ? request.raised : nil, field: "raised")
@@ -36,15 +40,17 @@ extension SuccessService {
     public func acknowledgeAlert(
         request: Customer360_V1_AcknowledgeAlertRequest, context: ServerContext
     ) async throws -> Customer360_V1_Alert {
-        try await transition(customer: request.customerID, alert: request.alertID, to: .acknowledged,
-                             by: request.acknowledgedBy, byField: "acknowledged_by", note: request.note)
+        try await transition(
+            customer: request.customerID, alert: request.alertID, to: .acknowledged,
+            by: request.acknowledgedBy, byField: "acknowledged_by", note: request.note)
     }
 
     public func resolveAlert(
         request: Customer360_V1_ResolveAlertRequest, context: ServerContext
     ) async throws -> Customer360_V1_Alert {
-        try await transition(customer: request.customerID, alert: request.alertID, to: .resolved,
-                             by: request.resolvedBy, byField: "resolved_by", note: request.note)
+        try await transition(
+            customer: request.customerID, alert: request.alertID, to: .resolved,
+            by: request.resolvedBy, byField: "resolved_by", note: request.note)
     }
 
     /// Replays stored events after `after_event_id` (or since `since`), then streams live ones, skipping any live
@@ -65,17 +71,21 @@ extension SuccessService {
         let customerID = request.customerID.isEmpty ? "" : try await readableCustomer(request.customerID)
         var kinds = Set<AlertKind>()
         for (index, value) in request.kinds.enumerated() {
-            guard let kind = AlertKind(proto: value) else { throw InvalidArgument("kinds[\(index)]", "is not an alert kind") }
+            guard let kind = AlertKind(proto: value) else {
+                throw InvalidArgument("kinds[\(index)]", "is not an alert kind")
+            }
             kinds.insert(kind)
         }
-        let afterID = request.afterEventID.isEmpty ? nil : try Validate.id(request.afterEventID, field: "after_event_id")
+        let afterID =
+            request.afterEventID.isEmpty ? nil : try Validate.id(request.afterEventID, field: "after_event_id")
         var since: Date?
         if request.hasSince {
             let requested = try Validate.instant(request.since, field: "since", now: now())
             since = max(requested, now().addingTimeInterval(-Self.replayHorizon))
         }
         func wanted(_ event: AlertEvent) -> Bool {
-            (customerID.isEmpty || event.alert.customerID == customerID) && (kinds.isEmpty || kinds.contains(event.alert.kind))
+            (customerID.isEmpty || event.alert.customerID == customerID)
+                && (kinds.isEmpty || kinds.contains(event.alert.kind))
         }
         // Subscribe before replaying, so nothing published during the replay is lost.
         let live = feed.subscribe()
@@ -83,8 +93,9 @@ extension SuccessService {
         if afterID != nil || since != nil {
             var cursor = afterID
             while true {
-                let chunk = try await store.events(afterEventID: cursor, since: cursor == nil ? since : nil,
-                                                   limit: Self.replayChunk)
+                let chunk = try await store.events(
+                    afterEventID: cursor, since: cursor == nil ? since : nil,
+                    limit: Self.replayChunk)
                 for event in chunk where wanted(event) { try await response.write(event.proto) }
                 guard let last = chunk.last else { break }
                 cursor = last.id
@@ -106,7 +117,9 @@ extension SuccessService {
         if !request.customerID.isEmpty { filter.customerID = try await readableCustomer(request.customerID) }
         filter.ownerID = try Validate.text(request.ownerID, field: "owner_id", maxLength: 128)
         for (index, value) in request.statuses.enumerated() {
-            guard let status = TaskStatus(proto: value) else { throw InvalidArgument("statuses[\(index)]", "is not a task status") }
+            guard let status = TaskStatus(proto: value) else {
+                throw InvalidArgument("statuses[\(index)]", "is not a task status")
+            }
             filter.statuses.insert(status)
         }
         if request.overdueOnly { filter.overdueAt = now() }
@@ -136,7 +149,8 @@ extension SuccessService {
         let customerID = try await customers.resolveForWrite(request.customerID)
         let at = now()
         let task = PlaybookTask(
-            id: taskID, customerID: customerID, alertID: "", playbook: playbook, title: title, instructions: instructions,
+            id: taskID, customerID: customerID, alertID: "", playbook: playbook, title: title,
+            instructions: instructions,
             ownerID: owner.isEmpty ? scorer.rules.owner(plans: try await store.plans(customerID: customerID)) : owner,
             dueAt: at.addingTimeInterval(due), createdAt: at)
         return try await store.createTask(task).proto
@@ -159,8 +173,9 @@ extension SuccessService {
         let alertID = try Validate.id(alert, field: "alert_id")
         let person = try Validate.text(person, field: byField, maxLength: 128, required: true)
         let note = try Validate.text(note, field: "note", maxLength: 2000)
-        let (changed, event) = try await store.transition(alert: alertID, customerID: customerID, to: state, by: person,
-                                                          note: note, at: now())
+        let (changed, event) = try await store.transition(
+            alert: alertID, customerID: customerID, to: state, by: person,
+            note: note, at: now())
         if let event { feed.publish(event) }
         return changed.proto
     }

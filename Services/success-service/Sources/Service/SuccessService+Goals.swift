@@ -21,8 +21,10 @@ extension SuccessService {
         let customerID = try await readableCustomer(request.customerID)
         let planID = try Validate.clientID(request.planID, field: "plan_id")
         let goalID = try Validate.clientID(request.goalID, field: "goal_id")
-        let title = request.hasTitle ? try Validate.text(request.title, field: "title", maxLength: 200, required: true) : nil
-        let metric = request.hasMetric ? try Validate.text(request.metric, field: "metric", maxLength: 200, required: true) : nil
+        let title =
+            request.hasTitle ? try Validate.text(request.title, field: "title", maxLength: 200, required: true) : nil
+        let metric =
+            request.hasMetric ? try Validate.text(request.metric, field: "metric", maxLength: 200, required: true) : nil
         let unit = request.hasUnit ? try Validate.text(request.unit, field: "unit", maxLength: 50) : nil
         let dueAt = request.hasDueAt ? try SuccessRequests.date(request.dueAt, field: "due_at") : nil
         let status: GoalStatus?
@@ -30,7 +32,9 @@ extension SuccessService {
         case .unspecified: status = nil
         case .achieved: status = .achieved
         case .cancelled: status = .cancelled
-        default: throw InvalidArgument("status", "only ACHIEVED or CANCELLED can be set; the others follow from progress against time")
+        default:
+            throw InvalidArgument(
+                "status", "only ACHIEVED or CANCELLED can be set; the others follow from progress against time")
         }
         let baseline = request.hasBaselineValue ? request.baselineValue : nil
         let target = request.hasTargetValue ? request.targetValue : nil
@@ -64,11 +68,13 @@ extension SuccessService {
         let goalID = try Validate.clientID(request.goalID, field: "goal_id")
         let progressID = try Validate.clientID(request.progressID, field: "progress_id")
         guard request.currentValue.isFinite else { throw InvalidArgument("current_value", "must be a finite number") }
-        let recordedAt = request.hasRecordedAt ? try Validate.instant(request.recordedAt, field: "recorded_at", now: now()) : now()
+        let recordedAt =
+            request.hasRecordedAt ? try Validate.instant(request.recordedAt, field: "recorded_at", now: now()) : now()
         let note = try Validate.text(request.note, field: "note", maxLength: 2000)
         let recordedBy = try Validate.text(request.recordedBy, field: "recorded_by", maxLength: 128)
-        let entry = GoalProgressEntry(id: progressID, goalID: goalID, value: request.currentValue, recordedAt: recordedAt,
-                                      note: note, recordedBy: recordedBy)
+        let entry = GoalProgressEntry(
+            id: progressID, goalID: goalID, value: request.currentValue, recordedAt: recordedAt,
+            note: note, recordedBy: recordedBy)
         return try await store.recordProgress(entry, planID: planID, customerID: customerID, at: now()).proto(at: now())
     }
 
@@ -81,8 +87,9 @@ extension SuccessService {
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = [customerID, planID, goalID].joined(separator: "\u{1F}")
         let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
-        let page = try await store.progress(goalID: goalID, planID: planID, customerID: customerID,
-                                            after: token?.position, limit: limit)
+        let page = try await store.progress(
+            goalID: goalID, planID: planID, customerID: customerID,
+            after: token?.position, limit: limit)
         return .with {
             $0.progress = page.items.map(\.entry.proto)
             $0.page.nextPageToken = page.nextToken(filter: fingerprint) { $0.position }
@@ -105,12 +112,16 @@ extension SuccessService {
         let customerID = try await readableCustomer(request.customerID)
         let planID = try Validate.clientID(request.planID, field: "plan_id")
         let milestoneID = try Validate.clientID(request.milestoneID, field: "milestone_id")
-        let title = request.hasTitle ? try Validate.text(request.title, field: "title", maxLength: 200, required: true) : nil
+        let title =
+            request.hasTitle ? try Validate.text(request.title, field: "title", maxLength: 200, required: true) : nil
         let dueAt = request.hasDueAt ? try SuccessRequests.date(request.dueAt, field: "due_at") : nil
-        let completedAt = request.hasCompletedAt ? try SuccessRequests.date(request.completedAt, field: "completed_at") : nil
+        let completedAt =
+            request.hasCompletedAt ? try SuccessRequests.date(request.completedAt, field: "completed_at") : nil
         let goalID = request.hasGoalID ? try Validate.text(request.goalID, field: "goal_id", maxLength: 128) : nil
         let status = request.status == .unspecified ? nil : MilestoneStatus(proto: request.status)
-        if request.status != .unspecified, status == nil { throw InvalidArgument("status", "is not a milestone status") }
+        if request.status != .unspecified, status == nil {
+            throw InvalidArgument("status", "is not a milestone status")
+        }
         let instant = now()
         return try await store.updateMilestone(id: milestoneID, planID: planID, customerID: customerID) { milestone in
             if let title { milestone.title = title }

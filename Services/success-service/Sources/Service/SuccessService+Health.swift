@@ -32,8 +32,9 @@ extension SuccessService {
         let fingerprint = [customerID, from.map { "\($0.unixMillis)" } ?? "", until.map { "\($0.unixMillis)" } ?? ""]
             .joined(separator: "\u{1F}")
         let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
-        let page = try await store.history(customerID: customerID, from: from, until: until, after: token?.position,
-                                           limit: limit)
+        let page = try await store.history(
+            customerID: customerID, from: from, until: until, after: token?.position,
+            limit: limit)
         return .with {
             $0.scores = page.items.map(\.score.proto)
             $0.page.nextPageToken = page.nextToken(filter: fingerprint) { $0.position }
@@ -44,7 +45,8 @@ extension SuccessService {
         request: Customer360_V1_StartBatchRecomputeRequest, context: ServerContext
     ) async throws -> Customer360_V1_HealthBatch {
         let id = request.batchID.isEmpty ? "" : try Validate.clientID(request.batchID, field: "batch_id")
-        let activeSince = request.hasActiveSince
+        let activeSince =
+            request.hasActiveSince
             ? try Validate.instant(request.activeSince, field: "active_since", now: now()) : nil
         return try await batches.start(id: id, activeSince: activeSince).proto
     }
@@ -67,7 +69,9 @@ extension SuccessService {
         } else if !request.bands.isEmpty {
             filter.bands = []
             for (index, value) in request.bands.enumerated() {
-                guard let band = HealthBand(proto: value) else { throw InvalidArgument("bands[\(index)]", "is not a band") }
+                guard let band = HealthBand(proto: value) else {
+                    throw InvalidArgument("bands[\(index)]", "is not a band")
+                }
                 filter.bands.insert(band)
             }
         }
@@ -100,7 +104,12 @@ extension SuccessService {
             $0.red = Int64(summary.red)
             $0.scoreSum = summary.scoreSum
             $0.openAlerts = AlertKind.allCases.compactMap { kind in
-                summary.openAlerts[kind].map { count in .with { $0.kind = kind.proto; $0.count = Int64(count) } }
+                summary.openAlerts[kind].map { count in
+                    .with {
+                        $0.kind = kind.proto
+                        $0.count = Int64(count)
+                    }
+                }
             }
             $0.overdueTasks = Int64(summary.overdueTasks)
         }

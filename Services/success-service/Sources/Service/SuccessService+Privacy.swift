@@ -17,10 +17,18 @@ extension SuccessService {
             let customerID = try await readableCustomer(request.customerID)
             let export = try await store.export(customerID: customerID)
             let instant = now()
-            for chunk in Self.chunks(export.plans) { try await response.write(.with { $0.plans = chunk.map { $0.proto(at: instant) } }) }
-            for chunk in Self.chunks(export.progress) { try await response.write(.with { $0.goalProgress = chunk.map(\.proto) }) }
-            for chunk in Self.chunks(export.scores) { try await response.write(.with { $0.healthScores = chunk.map(\.proto) }) }
-            for chunk in Self.chunks(export.alerts) { try await response.write(.with { $0.alerts = chunk.map(\.proto) }) }
+            for chunk in Self.chunks(export.plans) {
+                try await response.write(.with { $0.plans = chunk.map { $0.proto(at: instant) } })
+            }
+            for chunk in Self.chunks(export.progress) {
+                try await response.write(.with { $0.goalProgress = chunk.map(\.proto) })
+            }
+            for chunk in Self.chunks(export.scores) {
+                try await response.write(.with { $0.healthScores = chunk.map(\.proto) })
+            }
+            for chunk in Self.chunks(export.alerts) {
+                try await response.write(.with { $0.alerts = chunk.map(\.proto) })
+            }
             for chunk in Self.chunks(export.tasks) { try await response.write(.with { $0.tasks = chunk.map(\.proto) }) }
         }
     }
@@ -32,8 +40,11 @@ extension SuccessService {
         let customerID = try Validate.id(request.customerID, field: "customer_id")
         let erased = try await store.erase(customerID: customerID)
         RequestContext.logger(or: .init(label: ServiceIdentity.success.name)).notice(
-            "customer data erased", metadata: ["customer_id": "\(customerID)", "plans": "\(erased.plans)",
-                                               "health_scores": "\(erased.healthScores)"])
+            "customer data erased",
+            metadata: [
+                "customer_id": "\(customerID)", "plans": "\(erased.plans)",
+                "health_scores": "\(erased.healthScores)",
+            ])
         return .with {
             $0.customerID = customerID
             $0.plansErased = Int64(erased.plans)

@@ -22,8 +22,10 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
     let now: @Sendable () -> Date
 
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
-    public init(store: SuccessStore, customers: any CustomerDirectory, scorer: HealthScorer, batches: BatchRunner,
-                feed: AlertFeed, changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: SuccessStore, customers: any CustomerDirectory, scorer: HealthScorer, batches: BatchRunner,
+        feed: AlertFeed, changes: ChangeFeed? = nil, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "success-service.changes"))
         self.customers = customers
@@ -66,7 +68,9 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
         if !request.customerID.isEmpty { filter.customerID = try await readableCustomer(request.customerID) }
         filter.csmOwnerID = try Validate.text(request.csmOwnerID, field: "csm_owner_id", maxLength: 128)
         for (index, value) in request.statuses.enumerated() {
-            guard let status = PlanStatus(proto: value) else { throw InvalidArgument("statuses[\(index)]", "is not a plan status") }
+            guard let status = PlanStatus(proto: value) else {
+                throw InvalidArgument("statuses[\(index)]", "is not a plan status")
+            }
             filter.statuses.insert(status)
         }
         let limit = try Validate.pageSize(request.page.pageSize)
@@ -84,9 +88,11 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
     ) async throws -> Customer360_V1_SuccessPlan {
         let customerID = try await readableCustomer(request.customerID)
         let planID = try Validate.clientID(request.planID, field: "plan_id")
-        let title = request.hasTitle ? try Validate.text(request.title, field: "title", maxLength: 200, required: true) : nil
+        let title =
+            request.hasTitle ? try Validate.text(request.title, field: "title", maxLength: 200, required: true) : nil
         let summary = request.hasSummary ? try Validate.text(request.summary, field: "summary", maxLength: 5000) : nil
-        let owner = request.hasCsmOwnerID
+        let owner =
+            request.hasCsmOwnerID
             ? try Validate.text(request.csmOwnerID, field: "csm_owner_id", maxLength: 128, required: true) : nil
         let status = request.status == .unspecified ? nil : PlanStatus(proto: request.status)
         if request.status != .unspecified, status == nil { throw InvalidArgument("status", "is not a plan status") }
@@ -99,7 +105,9 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
             if let status { plan.status = status }
             if let startsAt { plan.startsAt = startsAt }
             if let endsAt { plan.endsAt = endsAt }
-            if let end = plan.endsAt, end <= plan.startsAt { throw InvalidArgument("ends_at", "must be after starts_at") }
+            if let end = plan.endsAt, end <= plan.startsAt {
+                throw InvalidArgument("ends_at", "must be after starts_at")
+            }
         }.proto(at: now())
     }
 

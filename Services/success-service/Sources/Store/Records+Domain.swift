@@ -12,10 +12,11 @@ import GRDB
 extension PlanRecord {
     /// The plan without its goals and milestones (`SuccessStore.loadChildren` adds them).
     func domain(keyring: Keyring) throws -> SuccessPlan {
-        var plan = SuccessPlan(id: planId, customerID: customerId, title: try keyring.open(title),
-                               summary: try keyring.open(summary), csmOwnerID: csmOwnerId, status: status,
-                               startsAt: Date(unixMillis: startsAt), endsAt: endsAt.map(Date.init(unixMillis:)),
-                               createdAt: Date(unixMillis: createdAt))
+        var plan = SuccessPlan(
+            id: planId, customerID: customerId, title: try keyring.open(title),
+            summary: try keyring.open(summary), csmOwnerID: csmOwnerId, status: status,
+            startsAt: Date(unixMillis: startsAt), endsAt: endsAt.map(Date.init(unixMillis:)),
+            createdAt: Date(unixMillis: createdAt))
         plan.updatedAt = Date(unixMillis: updatedAt)
         return plan
     }
@@ -31,9 +32,10 @@ extension GoalRecord {
     /// The goal without its title, for KPIs over many customers' goals: they never read a title, and opening it would
     /// cost a key per customer.
     func untitled() -> Goal {
-        var goal = Goal(id: goalId, planID: planId, title: "", metric: metric, unit: unit, baselineValue: baselineValue,
-                        targetValue: targetValue, dueAt: Date(unixMillis: dueAt),
-                        createdAt: Date(unixMillis: createdAt))
+        var goal = Goal(
+            id: goalId, planID: planId, title: "", metric: metric, unit: unit, baselineValue: baselineValue,
+            targetValue: targetValue, dueAt: Date(unixMillis: dueAt),
+            createdAt: Date(unixMillis: createdAt))
         goal.currentValue = currentValue
         goal.status = status
         goal.achievedAt = achievedAt.map(Date.init(unixMillis:))
@@ -44,49 +46,57 @@ extension GoalRecord {
 
 extension Goal {
     func rowArguments(customerID: String, keyring: Keyring) throws -> StatementArguments {
-        [id, planID, try keyring.seal(title, for: customerID), metric, unit, baselineValue, targetValue, currentValue, dueAt.unixMillis, status.rawValue,
-         createdAt.unixMillis, achievedAt?.unixMillis, updatedAt.unixMillis]
+        [
+            id, planID, try keyring.seal(title, for: customerID), metric, unit, baselineValue, targetValue,
+            currentValue, dueAt.unixMillis, status.rawValue,
+            createdAt.unixMillis, achievedAt?.unixMillis, updatedAt.unixMillis,
+        ]
     }
 }
 
 extension MilestoneRecord {
     func domain(keyring: Keyring) throws -> Milestone {
-        Milestone(id: milestoneId, planID: planId, title: try keyring.open(title),
-                  dueAt: dueAt.map(Date.init(unixMillis:)), status: status,
-                  completedAt: completedAt.map(Date.init(unixMillis:)), goalID: goalId)
+        Milestone(
+            id: milestoneId, planID: planId, title: try keyring.open(title),
+            dueAt: dueAt.map(Date.init(unixMillis:)), status: status,
+            completedAt: completedAt.map(Date.init(unixMillis:)), goalID: goalId)
     }
 }
 
 extension GoalProgressRecord {
     func domain(keyring: Keyring) throws -> GoalProgressEntry {
-        GoalProgressEntry(id: progressId, goalID: goalId, value: value, recordedAt: Date(unixMillis: recordedAt),
-                          note: try keyring.open(note), recordedBy: recordedBy)
+        GoalProgressEntry(
+            id: progressId, goalID: goalId, value: value, recordedAt: Date(unixMillis: recordedAt),
+            note: try keyring.open(note), recordedBy: recordedBy)
     }
 }
 
 extension HealthScoreRecord {
     func domain() throws -> HealthScore {
-        HealthScore(id: healthScoreId, customerID: customerId, score: score, band: band,
-                    components: try JSONColumn.decode([HealthComponent].self, components),
-                    missing: try JSONColumn.decode([MissingHealthComponent].self, missing),
-                    computedAt: Date(unixMillis: computedAt), previousScore: previousScore,
-                    change30d: change30d, configVersion: configVersion, batchID: batchId)
+        HealthScore(
+            id: healthScoreId, customerID: customerId, score: score, band: band,
+            components: try JSONColumn.decode([HealthComponent].self, components),
+            missing: try JSONColumn.decode([MissingHealthComponent].self, missing),
+            computedAt: Date(unixMillis: computedAt), previousScore: previousScore,
+            change30d: change30d, configVersion: configVersion, batchID: batchId)
     }
 }
 
 extension AlertEventRecord {
     func domain(keyring: Keyring) throws -> AlertEvent {
-        AlertEvent(id: eventId, type: type, alert: try Alert(sealed: alert, keyring: keyring),
-                   occurredAt: Date(unixMillis: occurredAt))
+        AlertEvent(
+            id: eventId, type: type, alert: try Alert(sealed: alert, keyring: keyring),
+            occurredAt: Date(unixMillis: occurredAt))
     }
 }
 
 extension TaskRecord {
     func domain(keyring: Keyring) throws -> PlaybookTask {
-        var task = PlaybookTask(id: taskId, customerID: customerId, alertID: alertId, playbook: playbook,
-                                title: try keyring.open(title), instructions: try keyring.open(instructions),
-                                ownerID: ownerId, dueAt: Date(unixMillis: dueAt),
-                                createdAt: Date(unixMillis: createdAt))
+        var task = PlaybookTask(
+            id: taskId, customerID: customerId, alertID: alertId, playbook: playbook,
+            title: try keyring.open(title), instructions: try keyring.open(instructions),
+            ownerID: ownerId, dueAt: Date(unixMillis: dueAt),
+            createdAt: Date(unixMillis: createdAt))
         task.status = status
         task.completedAt = completedAt.map(Date.init(unixMillis:))
         task.completedBy = completedBy
@@ -97,8 +107,9 @@ extension TaskRecord {
 
 extension BatchRecord {
     var domain: HealthBatch {
-        var batch = HealthBatch(id: batchId, activeSince: activeSince.map(Date.init(unixMillis:)),
-                                startedAt: Date(unixMillis: startedAt))
+        var batch = HealthBatch(
+            id: batchId, activeSince: activeSince.map(Date.init(unixMillis:)),
+            startedAt: Date(unixMillis: startedAt))
         batch.state = state
         batch.processed = processed
         batch.scored = scored

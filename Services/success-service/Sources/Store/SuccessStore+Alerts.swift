@@ -14,9 +14,11 @@ public struct AlertFilter: Sendable, Hashable {
     public init() {}
 
     public var fingerprint: String {
-        [customerID, kinds.map(\.rawValue).sorted().joined(separator: ","),
-         states.map(\.rawValue).sorted().joined(separator: ","), from.map { "\($0.unixMillis)" } ?? "",
-         until.map { "\($0.unixMillis)" } ?? ""].joined(separator: "\u{1F}")
+        [
+            customerID, kinds.map(\.rawValue).sorted().joined(separator: ","),
+            states.map(\.rawValue).sorted().joined(separator: ","), from.map { "\($0.unixMillis)" } ?? "",
+            until.map { "\($0.unixMillis)" } ?? "",
+        ].joined(separator: "\u{1F}")
     }
 }
 
@@ -31,8 +33,10 @@ public struct TaskFilter: Sendable, Hashable {
     public init() {}
 
     public var fingerprint: String {
-        [customerID, ownerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
-         overdueAt == nil ? "" : "overdue"].joined(separator: "\u{1F}")
+        [
+            customerID, ownerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
+            overdueAt == nil ? "" : "overdue",
+        ].joined(separator: "\u{1F}")
     }
 }
 
@@ -43,25 +47,36 @@ extension SuccessStore {
         rules: AlertRules, at now: Date
     ) throws -> [(alert: Alert, event: AlertEvent)] {
         try drafts.map { draft in
-            var alert = Alert(id: EntityID.generate(), customerID: customerID, kind: draft.kind, message: draft.message,
-                              details: draft.details, raisedAt: now)
+            var alert = Alert(
+                id: EntityID.generate(), customerID: customerID, kind: draft.kind, message: draft.message,
+                details: draft.details, raisedAt: now)
             alert.planID = draft.planID
             alert.goalID = draft.goalID
             if draft.kind != .goalOverdue { alert.healthScoreID = healthScoreID }
             let step = rules.playbook(for: draft.kind)
-            let task = PlaybookTask(id: EntityID.generate(), customerID: customerID, alertID: alert.id,
-                                    playbook: step.name, title: step.title, instructions: step.instructions,
-                                    ownerID: owner, dueAt: now.addingTimeInterval(step.due), createdAt: now)
+            let task = PlaybookTask(
+                id: EntityID.generate(), customerID: customerID, alertID: alert.id,
+                playbook: step.name, title: step.title, instructions: step.instructions,
+                ownerID: owner, dueAt: now.addingTimeInterval(step.due), createdAt: now)
             alert.taskID = task.id
-            try db.execute(sql: """
-                INSERT INTO alert (alertId, customerId, kind, state, raisedAt, goalId, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [alert.id, customerID, alert.kind.rawValue, alert.state.rawValue, now.unixMillis,
-                                 alert.goalID, try alert.sealed(keyring)])
-            try db.execute(sql: """
-                INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
-                """, arguments: [task.id, customerID, alert.id, task.playbook, try keyring.seal(task.title, for: customerID),
-                                 try keyring.seal(task.instructions, for: customerID), task.ownerID, task.dueAt.unixMillis, now.unixMillis])
+            try db.execute(
+                sql: """
+                    INSERT INTO alert (alertId, customerId, kind, state, raisedAt, goalId, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    alert.id, customerID, alert.kind.rawValue, alert.state.rawValue, now.unixMillis,
+                    alert.goalID, try alert.sealed(keyring),
+                ])
+            try db.execute(
+                sql: """
+                    INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
+                    """,
+                arguments: [
+                    task.id, customerID, alert.id, task.playbook, try keyring.seal(task.title, for: customerID),
+                    try keyring.seal(task.instructions, for: customerID), task.ownerID, task.dueAt.unixMillis,
+                    now.unixMillis,
+                ])
             try ChangeLog.append(db, .alertRaised, customer: customerID, subject: alert.id, at: now)
             return (alert, try appendEvent(db, .raised, alert, at: now))
         }
@@ -116,8 +131,11 @@ extension SuccessStore {
         alert id: String, customerID: String, to state: AlertState, by person: String, note: String, at now: Date
     ) async throws -> (alert: Alert, event: AlertEvent?) {
         try await writer.write { db in
-            guard let body = try SealedText.fetchOne(db, sql: "SELECT body FROM alert WHERE alertId = ? AND customerId = ?",
-                                                     arguments: [id, customerID]) else {
+            guard
+                let body = try SealedText.fetchOne(
+                    db, sql: "SELECT body FROM alert WHERE alertId = ? AND customerId = ?",
+                    arguments: [id, customerID])
+            else {
                 throw SuccessError.alertNotFound(id)
             }
             var alert = try Alert(sealed: body, keyring: keyring)
@@ -135,8 +153,9 @@ extension SuccessStore {
             }
             alert.state = state
             if !note.isEmpty { alert.details["\(state.rawValue)_note"] = note }
-            try db.execute(sql: "UPDATE alert SET state = ?, body = ? WHERE alertId = ?",
-                           arguments: [state.rawValue, try alert.sealed(keyring), id])
+            try db.execute(
+                sql: "UPDATE alert SET state = ?, body = ? WHERE alertId = ?",
+                arguments: [state.rawValue, try alert.sealed(keyring), id])
             let event = try appendEvent(db, state == .acknowledged ? .acknowledged : .resolved, alert, at: now)
             return (alert, event)
         }
@@ -161,12 +180,17 @@ extension SuccessStore {
         }
     }
 
-    private func appendEvent(_ db: Database, _ type: AlertEventType, _ alert: Alert, at now: Date) throws -> AlertEvent {
+    private func appendEvent(_ db: Database, _ type: AlertEventType, _ alert: Alert, at now: Date) throws -> AlertEvent
+    {
         let event = AlertEvent(id: EntityID.generate(), type: type, alert: alert, occurredAt: now)
-        try db.execute(sql: """
-            INSERT INTO alert_event (eventId, customerId, kind, type, occurredAt, alert) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [event.id, alert.customerID, alert.kind.rawValue, type.rawValue, now.unixMillis,
-                             try alert.sealed(keyring)])
+        try db.execute(
+            sql: """
+                INSERT INTO alert_event (eventId, customerId, kind, type, occurredAt, alert) VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                event.id, alert.customerID, alert.kind.rawValue, type.rawValue, now.unixMillis,
+                try alert.sealed(keyring),
+            ])
         return event
     }
 
@@ -216,18 +240,26 @@ extension SuccessStore {
     /// customer, playbook, title and instructions match (a retry), else `taskExists`.
     public func createTask(_ task: PlaybookTask) async throws -> PlaybookTask {
         try await writer.write { db in
-            if let stored = try TaskRecord.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ?",
-                                                    arguments: [task.id])?.domain(keyring: keyring) {
-                guard stored.customerID == task.customerID, stored.playbook == task.playbook, stored.title == task.title,
-                      stored.instructions == task.instructions else { throw SuccessError.taskExists(task.id) }
+            if let stored = try TaskRecord.fetchOne(
+                db, sql: "SELECT * FROM task WHERE taskId = ?",
+                arguments: [task.id])?.domain(keyring: keyring)
+            {
+                guard stored.customerID == task.customerID, stored.playbook == task.playbook,
+                    stored.title == task.title,
+                    stored.instructions == task.instructions
+                else { throw SuccessError.taskExists(task.id) }
                 return stored
             }
-            try db.execute(sql: """
-                INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
-                VALUES (?, ?, '', ?, ?, ?, ?, ?, 'open', ?)
-                """, arguments: [task.id, task.customerID, task.playbook, try keyring.seal(task.title, for: task.customerID),
-                                 try keyring.seal(task.instructions, for: task.customerID), task.ownerID,
-                                 task.dueAt.unixMillis, task.createdAt.unixMillis])
+            try db.execute(
+                sql: """
+                    INSERT INTO task (taskId, customerId, alertId, playbook, title, instructions, ownerId, dueAt, status, createdAt)
+                    VALUES (?, ?, '', ?, ?, ?, ?, ?, 'open', ?)
+                    """,
+                arguments: [
+                    task.id, task.customerID, task.playbook, try keyring.seal(task.title, for: task.customerID),
+                    try keyring.seal(task.instructions, for: task.customerID), task.ownerID,
+                    task.dueAt.unixMillis, task.createdAt.unixMillis,
+                ])
             return task
         }
     }
@@ -236,8 +268,10 @@ extension SuccessStore {
         id: String, customerID: String, by person: String, note: String, at now: Date
     ) async throws -> PlaybookTask {
         try await writer.write { db in
-            guard var task = try TaskRecord.fetchOne(db, sql: "SELECT * FROM task WHERE taskId = ? AND customerId = ?",
-                                                     arguments: [id, customerID])?.domain(keyring: keyring)
+            guard
+                var task = try TaskRecord.fetchOne(
+                    db, sql: "SELECT * FROM task WHERE taskId = ? AND customerId = ?",
+                    arguments: [id, customerID])?.domain(keyring: keyring)
             else {
                 throw SuccessError.taskNotFound(id)
             }
@@ -250,9 +284,10 @@ extension SuccessStore {
             task.completedAt = now
             task.completedBy = person
             task.outcomeNote = note
-            try db.execute(sql: """
-                UPDATE task SET status = 'done', completedAt = ?, completedBy = ?, outcomeNote = ? WHERE taskId = ?
-                """, arguments: [now.unixMillis, person, try keyring.seal(note, for: customerID), id])
+            try db.execute(
+                sql: """
+                    UPDATE task SET status = 'done', completedAt = ?, completedBy = ?, outcomeNote = ? WHERE taskId = ?
+                    """, arguments: [now.unixMillis, person, try keyring.seal(note, for: customerID), id])
             return task
         }
     }

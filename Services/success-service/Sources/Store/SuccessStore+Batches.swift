@@ -41,13 +41,19 @@ extension SuccessStore {
     public func startBatch(_ batch: HealthBatch, resume: Bool) async throws -> HealthBatch {
         try await writer.write { db in
             if resume {
-                try db.execute(sql: "UPDATE batch SET state = 'running', resumes = resumes + 1, lastError = '', updatedAt = ? WHERE batchId = ?",
-                               arguments: [batch.updatedAt.unixMillis, batch.id])
+                try db.execute(
+                    sql:
+                        "UPDATE batch SET state = 'running', resumes = resumes + 1, lastError = '', updatedAt = ? WHERE batchId = ?",
+                    arguments: [batch.updatedAt.unixMillis, batch.id])
             } else {
-                try db.execute(sql: """
-                    INSERT INTO batch (batchId, state, startedAt, updatedAt, activeSince) VALUES (?, 'running', ?, ?, ?)
-                    """, arguments: [batch.id, batch.startedAt.unixMillis, batch.updatedAt.unixMillis,
-                                     batch.activeSince?.unixMillis])
+                try db.execute(
+                    sql: """
+                        INSERT INTO batch (batchId, state, startedAt, updatedAt, activeSince) VALUES (?, 'running', ?, ?, ?)
+                        """,
+                    arguments: [
+                        batch.id, batch.startedAt.unixMillis, batch.updatedAt.unixMillis,
+                        batch.activeSince?.unixMillis,
+                    ])
             }
             return try fetchBatch(db, id: batch.id)!
         }
@@ -56,13 +62,17 @@ extension SuccessStore {
     /// Saves a batch's counters, cursor and state.
     public func saveBatch(_ batch: HealthBatch) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                UPDATE batch SET state = ?, processed = ?, scored = ?, partial = ?, failed = ?, alertsRaised = ?,
-                    cursorCustomerId = ?, pageToken = ?, updatedAt = ?, finishedAt = ?, lastError = ?
-                WHERE batchId = ?
-                """, arguments: [batch.state.rawValue, batch.processed, batch.scored, batch.partial, batch.failed,
-                                 batch.alertsRaised, batch.cursorCustomerID, batch.pageToken, batch.updatedAt.unixMillis,
-                                 batch.finishedAt?.unixMillis, batch.lastError, batch.id])
+            try db.execute(
+                sql: """
+                    UPDATE batch SET state = ?, processed = ?, scored = ?, partial = ?, failed = ?, alertsRaised = ?,
+                        cursorCustomerId = ?, pageToken = ?, updatedAt = ?, finishedAt = ?, lastError = ?
+                    WHERE batchId = ?
+                    """,
+                arguments: [
+                    batch.state.rawValue, batch.processed, batch.scored, batch.partial, batch.failed,
+                    batch.alertsRaised, batch.cursorCustomerID, batch.pageToken, batch.updatedAt.unixMillis,
+                    batch.finishedAt?.unixMillis, batch.lastError, batch.id,
+                ])
         }
     }
 
@@ -70,10 +80,11 @@ extension SuccessStore {
     public func interruptOrphanedBatches(at now: Date) async throws -> [String] {
         try await writer.write { db in
             let ids = try String.fetchAll(db, sql: "SELECT batchId FROM batch WHERE state = 'running'")
-            try db.execute(sql: """
-                UPDATE batch SET state = 'interrupted', lastError = 'the service stopped while the batch ran', updatedAt = ?
-                WHERE state = 'running'
-                """, arguments: [now.unixMillis])
+            try db.execute(
+                sql: """
+                    UPDATE batch SET state = 'interrupted', lastError = 'the service stopped while the batch ran', updatedAt = ?
+                    WHERE state = 'running'
+                    """, arguments: [now.unixMillis])
             return ids
         }
     }

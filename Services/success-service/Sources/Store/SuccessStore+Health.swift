@@ -51,12 +51,15 @@ extension SuccessStore {
         rules: AlertRules, batchID: String = "", dryRun: Bool = false
     ) async throws -> ScoreOutcome {
         let assemble = { @Sendable (db: Database) throws -> (HealthScore, HealthBand?) in
-            let previous = try LatestHealthRecord.fetchOne(db, sql: "SELECT * FROM latest_health WHERE customerId = ?",
-                                                           arguments: [customerID])
+            let previous = try LatestHealthRecord.fetchOne(
+                db, sql: "SELECT * FROM latest_health WHERE customerId = ?",
+                arguments: [customerID])
             let windowStart = computedAt.addingTimeInterval(-Double(rules.configuration.dropWindowDays) * 86_400)
-            let peak = try Double.fetchOne(db, sql: """
-                SELECT MAX(score) FROM health_score WHERE customerId = ? AND computedAt >= ? AND computedAt <= ?
-                """, arguments: [customerID, windowStart.unixMillis, computedAt.unixMillis])
+            let peak = try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT MAX(score) FROM health_score WHERE customerId = ? AND computedAt >= ? AND computedAt <= ?
+                    """, arguments: [customerID, windowStart.unixMillis, computedAt.unixMillis])
             let score = HealthScore(
                 id: EntityID.generate(), customerID: customerID, score: value,
                 band: rules.configuration.band(of: value), components: evaluation.components,
@@ -70,32 +73,47 @@ extension SuccessStore {
         }
         return try await writer.write { db in
             let (score, previousBand) = try assemble(db)
-            try db.execute(sql: """
-                INSERT INTO health_score (healthScoreId, customerId, score, band, components, missing, computedAt,
-                    previousScore, change30d, configVersion, batchId)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [score.id, customerID, score.score, score.band.rawValue,
-                                 try JSONColumn.encode(score.components), try JSONColumn.encode(score.missing),
-                                 computedAt.unixMillis, score.previousScore, score.change30d, score.configVersion,
-                                 batchID])
-            try db.execute(sql: """
-                INSERT INTO latest_health (customerId, healthScoreId, score, band, computedAt) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(customerId) DO UPDATE SET healthScoreId = excluded.healthScoreId, score = excluded.score,
-                    band = excluded.band, computedAt = excluded.computedAt
-                """, arguments: [customerID, score.id, score.score, score.band.rawValue, computedAt.unixMillis])
+            try db.execute(
+                sql: """
+                    INSERT INTO health_score (healthScoreId, customerId, score, band, components, missing, computedAt,
+                        previousScore, change30d, configVersion, batchId)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    score.id, customerID, score.score, score.band.rawValue,
+                    try JSONColumn.encode(score.components), try JSONColumn.encode(score.missing),
+                    computedAt.unixMillis, score.previousScore, score.change30d, score.configVersion,
+                    batchID,
+                ])
+            try db.execute(
+                sql: """
+                    INSERT INTO latest_health (customerId, healthScoreId, score, band, computedAt) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(customerId) DO UPDATE SET healthScoreId = excluded.healthScoreId, score = excluded.score,
+                        band = excluded.band, computedAt = excluded.computedAt
+                    """, arguments: [customerID, score.id, score.score, score.band.rawValue, computedAt.unixMillis])
             try ChangeLog.append(db, .healthScored, customer: customerID, subject: score.id, at: computedAt)
-            let openKinds = Set(try String.fetchAll(db, sql: """
-                SELECT DISTINCT kind FROM alert WHERE customerId = ? AND state <> 'resolved'
-                """, arguments: [customerID]).compactMap(AlertKind.init(rawValue:)))
-            let plans = try String.fetchAll(db, sql: "SELECT planId FROM plan WHERE customerId = ?", arguments: [customerID])
-                .compactMap { try fetchPlan(db, id: $0) }
-            let alertedGoals = Set(try String.fetchAll(db, sql: """
-                SELECT goalId FROM alert WHERE customerId = ? AND kind = 'goal_overdue'
-                """, arguments: [customerID]))
+            let openKinds = Set(
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT kind FROM alert WHERE customerId = ? AND state <> 'resolved'
+                        """, arguments: [customerID]
+                ).compactMap(AlertKind.init(rawValue:)))
+            let plans = try String.fetchAll(
+                db, sql: "SELECT planId FROM plan WHERE customerId = ?", arguments: [customerID]
+            )
+            .compactMap { try fetchPlan(db, id: $0) }
+            let alertedGoals = Set(
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT goalId FROM alert WHERE customerId = ? AND kind = 'goal_overdue'
+                        """, arguments: [customerID]))
             var drafts = rules.alerts(for: score, previousBand: previousBand, openKinds: openKinds)
             drafts += rules.overdueGoalAlerts(plans: plans, alertedGoals: alertedGoals, at: computedAt)
-            let raised = try raise(db, drafts, customerID: customerID, healthScoreID: score.id,
-                                   owner: rules.owner(plans: plans), rules: rules, at: computedAt)
+            let raised = try raise(
+                db, drafts, customerID: customerID, healthScoreID: score.id,
+                owner: rules.owner(plans: plans), rules: rules, at: computedAt)
             return ScoreOutcome(score: score, raised: raised.map(\.alert), events: raised.map(\.event))
         }
     }
@@ -105,10 +123,14 @@ extension SuccessStore {
     /// - Throws: `SuccessError.healthScoreNotFound`.
     public func latestScore(customerID: String) async throws -> HealthScore {
         try await writer.read { db in
-            guard let score = try HealthScoreRecord.fetchOne(db, sql: """
-                SELECT h.* FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId
-                WHERE l.customerId = ?
-                """, arguments: [customerID])?.domain() else {
+            guard
+                let score = try HealthScoreRecord.fetchOne(
+                    db,
+                    sql: """
+                        SELECT h.* FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId
+                        WHERE l.customerId = ?
+                        """, arguments: [customerID])?.domain()
+            else {
                 throw SuccessError.healthScoreNotFound(customer: customerID)
             }
             return score
@@ -178,8 +200,10 @@ extension SuccessStore {
             let rows = try AtRiskRow.fetchAll(db, sql: sql, arguments: arguments)
             return try Page(fetched: rows, limit: limit).map { row in
                 let score = try row.score.domain()
-                return (AtRiskCustomer(latest: score, openAlerts: row.openAlerts, csmOwnerID: row.owner ?? ""),
-                        ListPosition(key: score.score, tie: score.customerID))
+                return (
+                    AtRiskCustomer(latest: score, openAlerts: row.openAlerts, csmOwnerID: row.owner ?? ""),
+                    ListPosition(key: score.score, tie: score.customerID)
+                )
             }
         }
     }
@@ -187,13 +211,17 @@ extension SuccessStore {
     /// Band counts of latest scores, open alerts by kind and overdue open tasks; for one CSM's customers when given.
     public func summary(csmOwnerID: String, at now: Date) async throws -> HealthSummary {
         try await writer.read { db in
-            let owned = csmOwnerID.isEmpty ? "" :
-                " AND EXISTS (SELECT 1 FROM plan p WHERE p.customerId = x.customerId AND p.csmOwnerId = ?)"
+            let owned =
+                csmOwnerID.isEmpty
+                ? "" : " AND EXISTS (SELECT 1 FROM plan p WHERE p.customerId = x.customerId AND p.csmOwnerId = ?)"
             let arguments: StatementArguments = csmOwnerID.isEmpty ? [] : [csmOwnerID]
             var summary = HealthSummary()
-            for row in try BandCount.fetchAll(db, sql: """
-                SELECT band, COUNT(*) AS customers, TOTAL(score) AS scoreSum FROM latest_health x WHERE 1\(owned) GROUP BY band
-                """, arguments: arguments) {
+            for row in try BandCount.fetchAll(
+                db,
+                sql: """
+                    SELECT band, COUNT(*) AS customers, TOTAL(score) AS scoreSum FROM latest_health x WHERE 1\(owned) GROUP BY band
+                    """, arguments: arguments)
+            {
                 let count = row.customers
                 summary.scored += count
                 summary.scoreSum += row.scoreSum
@@ -203,14 +231,20 @@ extension SuccessStore {
                 default: summary.red = count
                 }
             }
-            for row in try AlertKindCount.fetchAll(db, sql: """
-                SELECT kind, COUNT(*) AS alerts FROM alert x WHERE state <> 'resolved'\(owned) GROUP BY kind
-                """, arguments: arguments) {
+            for row in try AlertKindCount.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, COUNT(*) AS alerts FROM alert x WHERE state <> 'resolved'\(owned) GROUP BY kind
+                    """, arguments: arguments)
+            {
                 if let kind = AlertKind(rawValue: row.kind) { summary.openAlerts[kind] = row.alerts }
             }
-            summary.overdueTasks = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM task x WHERE status = 'open' AND dueAt < ?\(owned)
-                """, arguments: [now.unixMillis] + arguments) ?? 0
+            summary.overdueTasks =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM task x WHERE status = 'open' AND dueAt < ?\(owned)
+                        """, arguments: [now.unixMillis] + arguments) ?? 0
             return summary
         }
     }

@@ -10,12 +10,14 @@ extension SuccessStore {
     /// `MergeFollower`, which also stores the feed position; a second run finds nothing left to move.
     public func rekey(_ db: Database, merged: String, survivor: String) throws {
         for (table, key) in Self.customerTables {
-            try MergeJournal.record(db, merged: merged, survivor: survivor, table: table,
-                                    keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
+            try MergeJournal.record(
+                db, merged: merged, survivor: survivor, table: table,
+                keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
         }
         try move(db, from: merged, to: survivor, where: "customerId = ?2", [])
-        try db.execute(sql: "UPDATE OR IGNORE latest_health SET customerId = ? WHERE customerId = ?",
-                       arguments: [survivor, merged])
+        try db.execute(
+            sql: "UPDATE OR IGNORE latest_health SET customerId = ? WHERE customerId = ?",
+            arguments: [survivor, merged])
         try db.execute(sql: "DELETE FROM latest_health WHERE customerId = ?", arguments: [merged])
         try db.execute(sql: "DELETE FROM rescore_queue WHERE customerId = ?", arguments: [merged])
         // The survivor's score now rests on more history: score it again soon.
@@ -25,15 +27,17 @@ extension SuccessStore {
     /// Moves back the rows `rekey` moved for this merge (what the survivor gained since stays), gives each customer
     /// its own latest score again, and queues both for a re-score.
     public func unrekey(_ db: Database, merged: String, survivor: String) throws {
-        try move(db, from: survivor, to: merged, where: "customerId = ?2 AND %KEY% IN (\(MergeJournal.keysSubquery))",
-                 [merged])
+        try move(
+            db, from: survivor, to: merged, where: "customerId = ?2 AND %KEY% IN (\(MergeJournal.keysSubquery))",
+            [merged])
         for customer in [survivor, merged] {
             try db.execute(sql: "DELETE FROM latest_health WHERE customerId = ?", arguments: [customer])
-            try db.execute(sql: """
-                INSERT INTO latest_health (customerId, healthScoreId, score, band, computedAt)
-                SELECT customerId, healthScoreId, score, band, computedAt FROM health_score
-                WHERE customerId = ? ORDER BY computedAt DESC, rowid DESC LIMIT 1
-                """, arguments: [customer])
+            try db.execute(
+                sql: """
+                    INSERT INTO latest_health (customerId, healthScoreId, score, band, computedAt)
+                    SELECT customerId, healthScoreId, score, band, computedAt FROM health_score
+                    WHERE customerId = ? ORDER BY computedAt DESC, rowid DESC LIMIT 1
+                    """, arguments: [customer])
             try Self.enqueueRescore(db, customerID: customer, delay: .seconds(1), now: Date())
         }
     }
@@ -55,8 +59,9 @@ extension SuccessStore {
                 for row in rows {
                     var alert = try Alert(sealed: row.sealed, keyring: keyring)
                     alert.customerID = to
-                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?",
-                                   arguments: [try alert.sealed(keyring), row.rowKey])
+                    try db.execute(
+                        sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?",
+                        arguments: [try alert.sealed(keyring), row.rowKey])
                 }
             }
             try db.execute(sql: "UPDATE \(table) SET customerId = ?1 WHERE \(filter)", arguments: arguments)
@@ -71,8 +76,10 @@ extension SuccessStore {
 
     /// Every customer this service holds data for (for a merge resync).
     public static func customerIDs(_ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            SELECT customerId FROM plan UNION SELECT customerId FROM health_score UNION SELECT customerId FROM alert
-            """)
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT customerId FROM plan UNION SELECT customerId FROM health_score UNION SELECT customerId FROM alert
+                """)
     }
 }

@@ -31,13 +31,17 @@ extension SuccessStore {
                 }
                 return existing
             }
-            try db.execute(sql: """
-                INSERT INTO plan (planId, customerId, title, summary, csmOwnerId, status, startsAt, endsAt, createdAt, updatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [plan.id, plan.customerID, try keyring.seal(plan.title, for: plan.customerID),
-                                 try keyring.seal(plan.summary, for: plan.customerID), plan.csmOwnerID,
-                                 plan.status.rawValue, plan.startsAt.unixMillis, plan.endsAt?.unixMillis,
-                                 plan.createdAt.unixMillis, plan.updatedAt.unixMillis])
+            try db.execute(
+                sql: """
+                    INSERT INTO plan (planId, customerId, title, summary, csmOwnerId, status, startsAt, endsAt, createdAt, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    plan.id, plan.customerID, try keyring.seal(plan.title, for: plan.customerID),
+                    try keyring.seal(plan.summary, for: plan.customerID), plan.csmOwnerID,
+                    plan.status.rawValue, plan.startsAt.unixMillis, plan.endsAt?.unixMillis,
+                    plan.createdAt.unixMillis, plan.updatedAt.unixMillis,
+                ])
             for goal in plan.goals { _ = try insertGoal(db, goal, customerID: plan.customerID) }
             for milestone in plan.milestones { _ = try insertMilestone(db, milestone, customerID: plan.customerID) }
             try ChangeLog.append(db, .planChanged, customer: plan.customerID, subject: plan.id, at: plan.createdAt)
@@ -103,12 +107,16 @@ extension SuccessStore {
         try await writer.write { db in
             var plan = try requirePlan(db, id: id, customerID: customerID)
             try change(&plan)
-            try db.execute(sql: """
-                UPDATE plan SET title = ?, summary = ?, csmOwnerId = ?, status = ?, startsAt = ?, endsAt = ?, updatedAt = ?
-                WHERE planId = ?
-                """, arguments: [try keyring.seal(plan.title, for: customerID), try keyring.seal(plan.summary, for: customerID),
-                                 plan.csmOwnerID, plan.status.rawValue, plan.startsAt.unixMillis,
-                                 plan.endsAt?.unixMillis, now.unixMillis, id])
+            try db.execute(
+                sql: """
+                    UPDATE plan SET title = ?, summary = ?, csmOwnerId = ?, status = ?, startsAt = ?, endsAt = ?, updatedAt = ?
+                    WHERE planId = ?
+                    """,
+                arguments: [
+                    try keyring.seal(plan.title, for: customerID), try keyring.seal(plan.summary, for: customerID),
+                    plan.csmOwnerID, plan.status.rawValue, plan.startsAt.unixMillis,
+                    plan.endsAt?.unixMillis, now.unixMillis, id,
+                ])
             return try requirePlan(db, id: id, customerID: customerID)
         }
     }
@@ -152,19 +160,28 @@ extension SuccessStore {
     ) async throws -> Goal {
         try await writer.write { db in
             var goal = try requireGoal(db, id: entry.goalID, planID: planID, customerID: customerID)
-            if let existing = try String.fetchOne(db, sql: "SELECT goalId FROM goal_progress WHERE progressId = ?",
-                                                  arguments: [entry.id]) {
+            if let existing = try String.fetchOne(
+                db, sql: "SELECT goalId FROM goal_progress WHERE progressId = ?",
+                arguments: [entry.id])
+            {
                 guard existing == goal.id else { throw SuccessError.progressExists(entry.id) }
                 return goal
             }
-            try db.execute(sql: """
-                INSERT INTO goal_progress (progressId, goalId, customerId, value, recordedAt, note, recordedBy)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [entry.id, goal.id, customerID, entry.value, entry.recordedAt.unixMillis,
-                                 try keyring.seal(entry.note, for: customerID), entry.recordedBy])
-            let latest = try Double.fetchOne(db, sql: """
-                SELECT value FROM goal_progress WHERE goalId = ? ORDER BY recordedAt DESC, seq DESC LIMIT 1
-                """, arguments: [goal.id]) ?? entry.value
+            try db.execute(
+                sql: """
+                    INSERT INTO goal_progress (progressId, goalId, customerId, value, recordedAt, note, recordedBy)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    entry.id, goal.id, customerID, entry.value, entry.recordedAt.unixMillis,
+                    try keyring.seal(entry.note, for: customerID), entry.recordedBy,
+                ])
+            let latest =
+                try Double.fetchOne(
+                    db,
+                    sql: """
+                        SELECT value FROM goal_progress WHERE goalId = ? ORDER BY recordedAt DESC, seq DESC LIMIT 1
+                        """, arguments: [goal.id]) ?? entry.value
             goal.currentValue = latest
             if goal.progress >= 1, goal.status != .achieved, goal.status != .cancelled {
                 goal.status = .achieved
@@ -214,24 +231,31 @@ extension SuccessStore {
     ) async throws -> Milestone {
         try await writer.write { db in
             _ = try requirePlan(db, id: planID, customerID: customerID)
-            guard var milestone = try MilestoneRecord.fetchOne(
-                db, sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?", arguments: [id, planID]
-            )?.domain(keyring: keyring)
+            guard
+                var milestone = try MilestoneRecord.fetchOne(
+                    db, sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?", arguments: [id, planID]
+                )?.domain(keyring: keyring)
             else {
                 throw SuccessError.milestoneNotFound(id)
             }
             try change(&milestone)
-            try db.execute(sql: """
-                UPDATE milestone SET title = ?, dueAt = ?, status = ?, completedAt = ?, goalId = ? WHERE milestoneId = ?
-                """, arguments: [try keyring.seal(milestone.title, for: customerID), milestone.dueAt?.unixMillis,
-                                 milestone.status.rawValue,
-                                 milestone.completedAt?.unixMillis, milestone.goalID, id])
+            try db.execute(
+                sql: """
+                    UPDATE milestone SET title = ?, dueAt = ?, status = ?, completedAt = ?, goalId = ? WHERE milestoneId = ?
+                    """,
+                arguments: [
+                    try keyring.seal(milestone.title, for: customerID), milestone.dueAt?.unixMillis,
+                    milestone.status.rawValue,
+                    milestone.completedAt?.unixMillis, milestone.goalID, id,
+                ])
             return milestone
         }
     }
 
     /// Goal KPIs of one customer, one CSM's customers or everyone, over goals due or achieved in [from, until).
-    public func kpis(customerID: String, csmOwnerID: String, from: Date?, until: Date?, at now: Date) async throws -> SuccessKpis {
+    public func kpis(customerID: String, csmOwnerID: String, from: Date?, until: Date?, at now: Date) async throws
+        -> SuccessKpis
+    {
         try await writer.read { db in
             var sql = "SELECT g.* FROM goal g JOIN plan p ON p.planId = g.planId WHERE 1"
             var planSQL = "SELECT COUNT(*) FROM plan p WHERE p.status = 'active'"
@@ -275,17 +299,24 @@ extension SuccessStore {
 
     private func loadChildren(_ db: Database, _ plan: SuccessPlan) throws -> SuccessPlan {
         var plan = plan
-        plan.goals = try GoalRecord.fetchAll(db, sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq",
-                                             arguments: [plan.id]).map { try $0.domain(keyring: keyring) }
-        plan.milestones = try MilestoneRecord.fetchAll(db, sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq",
-                                                       arguments: [plan.id]).map { try $0.domain(keyring: keyring) }
+        plan.goals = try GoalRecord.fetchAll(
+            db, sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq",
+            arguments: [plan.id]
+        ).map { try $0.domain(keyring: keyring) }
+        plan.milestones = try MilestoneRecord.fetchAll(
+            db, sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq",
+            arguments: [plan.id]
+        ).map { try $0.domain(keyring: keyring) }
         return plan
     }
 
     private func requireGoal(_ db: Database, id: String, planID: String, customerID: String) throws -> Goal {
         _ = try requirePlan(db, id: planID, customerID: customerID)
-        guard let goal = try GoalRecord.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?",
-                                                 arguments: [id, planID])?.domain(keyring: keyring) else {
+        guard
+            let goal = try GoalRecord.fetchOne(
+                db, sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?",
+                arguments: [id, planID])?.domain(keyring: keyring)
+        else {
             throw SuccessError.goalNotFound(id)
         }
         return goal
@@ -293,40 +324,55 @@ extension SuccessStore {
 
     private func insertGoal(_ db: Database, _ goal: Goal, customerID: String) throws -> Goal {
         if let existing = try GoalRecord.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ?", arguments: [goal.id])?
-            .domain(keyring: keyring) {
-            guard existing.planID == goal.planID, existing.title == goal.title else { throw SuccessError.goalExists(goal.id) }
+            .domain(keyring: keyring)
+        {
+            guard existing.planID == goal.planID, existing.title == goal.title else {
+                throw SuccessError.goalExists(goal.id)
+            }
             return existing
         }
-        try db.execute(sql: """
-            INSERT INTO goal (goalId, planId, title, metric, unit, baselineValue, targetValue, currentValue, dueAt,
-                status, createdAt, achievedAt, updatedAt, customerId)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: try goal.rowArguments(customerID: customerID, keyring: keyring) + [customerID])
+        try db.execute(
+            sql: """
+                INSERT INTO goal (goalId, planId, title, metric, unit, baselineValue, targetValue, currentValue, dueAt,
+                    status, createdAt, achievedAt, updatedAt, customerId)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: try goal.rowArguments(customerID: customerID, keyring: keyring) + [customerID])
         return goal
     }
 
     private func saveGoal(_ db: Database, _ goal: Goal, customerID: String) throws {
-        try db.execute(sql: """
-            UPDATE goal SET title = ?, metric = ?, unit = ?, baselineValue = ?, targetValue = ?, currentValue = ?,
-                dueAt = ?, status = ?, achievedAt = ?, updatedAt = ? WHERE goalId = ?
-            """, arguments: [try keyring.seal(goal.title, for: customerID), goal.metric, goal.unit, goal.baselineValue, goal.targetValue,
-                             goal.currentValue, goal.dueAt.unixMillis, goal.status.rawValue,
-                             goal.achievedAt?.unixMillis, goal.updatedAt.unixMillis, goal.id])
+        try db.execute(
+            sql: """
+                UPDATE goal SET title = ?, metric = ?, unit = ?, baselineValue = ?, targetValue = ?, currentValue = ?,
+                    dueAt = ?, status = ?, achievedAt = ?, updatedAt = ? WHERE goalId = ?
+                """,
+            arguments: [
+                try keyring.seal(goal.title, for: customerID), goal.metric, goal.unit, goal.baselineValue,
+                goal.targetValue,
+                goal.currentValue, goal.dueAt.unixMillis, goal.status.rawValue,
+                goal.achievedAt?.unixMillis, goal.updatedAt.unixMillis, goal.id,
+            ])
     }
 
     private func insertMilestone(_ db: Database, _ milestone: Milestone, customerID: String) throws -> Milestone {
-        if let existing = try MilestoneRecord.fetchOne(db, sql: "SELECT * FROM milestone WHERE milestoneId = ?",
-                                                       arguments: [milestone.id])?.domain(keyring: keyring) {
+        if let existing = try MilestoneRecord.fetchOne(
+            db, sql: "SELECT * FROM milestone WHERE milestoneId = ?",
+            arguments: [milestone.id])?.domain(keyring: keyring)
+        {
             guard existing.planID == milestone.planID, existing.title == milestone.title else {
                 throw SuccessError.milestoneExists(milestone.id)
             }
             return existing
         }
-        try db.execute(sql: """
-            INSERT INTO milestone (milestoneId, planId, title, dueAt, status, completedAt, goalId) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [milestone.id, milestone.planID, try keyring.seal(milestone.title, for: customerID),
-                             milestone.dueAt?.unixMillis,
-                             milestone.status.rawValue, milestone.completedAt?.unixMillis, milestone.goalID])
+        try db.execute(
+            sql: """
+                INSERT INTO milestone (milestoneId, planId, title, dueAt, status, completedAt, goalId) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                milestone.id, milestone.planID, try keyring.seal(milestone.title, for: customerID),
+                milestone.dueAt?.unixMillis,
+                milestone.status.rawValue, milestone.completedAt?.unixMillis, milestone.goalID,
+            ])
         return milestone
     }
 }

@@ -22,18 +22,24 @@ extension SuccessStore {
     public func export(customerID: String) async throws -> SuccessExport {
         try await writer.read { db in
             var export = SuccessExport()
-            export.plans = try String.fetchAll(db, sql: "SELECT planId FROM plan WHERE customerId = ? ORDER BY seq",
-                                               arguments: [customerID]).compactMap { try fetchPlan(db, id: $0) }
+            export.plans = try String.fetchAll(
+                db, sql: "SELECT planId FROM plan WHERE customerId = ? ORDER BY seq",
+                arguments: [customerID]
+            ).compactMap { try fetchPlan(db, id: $0) }
             export.progress = try GoalProgressRecord.fetchAll(
                 db, sql: "SELECT * FROM goal_progress WHERE customerId = ? ORDER BY seq", arguments: [customerID]
             ).map { try $0.domain(keyring: keyring) }
             export.scores = try HealthScoreRecord.fetchAll(
                 db, sql: "SELECT * FROM health_score WHERE customerId = ? ORDER BY seq", arguments: [customerID]
             ).map { try $0.domain() }
-            export.alerts = try SealedText.fetchAll(db, sql: "SELECT body FROM alert WHERE customerId = ? ORDER BY seq",
-                                                    arguments: [customerID]).map { try Alert(sealed: $0, keyring: keyring) }
-            export.tasks = try TaskRecord.fetchAll(db, sql: "SELECT * FROM task WHERE customerId = ? ORDER BY seq",
-                                                   arguments: [customerID]).map { try $0.domain(keyring: keyring) }
+            export.alerts = try SealedText.fetchAll(
+                db, sql: "SELECT body FROM alert WHERE customerId = ? ORDER BY seq",
+                arguments: [customerID]
+            ).map { try Alert(sealed: $0, keyring: keyring) }
+            export.tasks = try TaskRecord.fetchAll(
+                db, sql: "SELECT * FROM task WHERE customerId = ? ORDER BY seq",
+                arguments: [customerID]
+            ).map { try $0.domain(keyring: keyring) }
             return export
         }
     }
@@ -45,13 +51,16 @@ extension SuccessStore {
     public func erase(customerID: String) async throws -> ErasedSuccess {
         let (erased, owners) = try await writer.write { db in
             var erased = ErasedSuccess()
-            let owners = try MergeJournal.keyOwners(db, of: customerID, sealedValues: [
-                "SELECT title FROM plan WHERE customerId = ?", "SELECT summary FROM plan WHERE customerId = ?",
-                "SELECT title FROM goal WHERE customerId = ?", "SELECT note FROM goal_progress WHERE customerId = ?",
-                "SELECT m.title FROM milestone m JOIN plan p USING (planId) WHERE p.customerId = ?",
-                "SELECT title FROM task WHERE customerId = ?", "SELECT outcomeNote FROM task WHERE customerId = ?",
-                "SELECT body FROM alert WHERE customerId = ?", "SELECT alert FROM alert_event WHERE customerId = ?",
-            ])
+            let owners = try MergeJournal.keyOwners(
+                db, of: customerID,
+                sealedValues: [
+                    "SELECT title FROM plan WHERE customerId = ?", "SELECT summary FROM plan WHERE customerId = ?",
+                    "SELECT title FROM goal WHERE customerId = ?",
+                    "SELECT note FROM goal_progress WHERE customerId = ?",
+                    "SELECT m.title FROM milestone m JOIN plan p USING (planId) WHERE p.customerId = ?",
+                    "SELECT title FROM task WHERE customerId = ?", "SELECT outcomeNote FROM task WHERE customerId = ?",
+                    "SELECT body FROM alert WHERE customerId = ?", "SELECT alert FROM alert_event WHERE customerId = ?",
+                ])
             try db.execute(sql: "DELETE FROM plan WHERE customerId = ?", arguments: [customerID])
             erased.plans = db.changesCount
             try db.execute(sql: "DELETE FROM goal_progress WHERE customerId = ?", arguments: [customerID])

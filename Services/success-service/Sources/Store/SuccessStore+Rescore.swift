@@ -57,10 +57,12 @@ extension SuccessStore {
 
     static func enqueueRescore(_ db: Database, customerID: String, delay: Duration, now: Date) throws {
         let due = now.adding(delay)
-        try db.cachedStatement(sql: """
-            INSERT INTO rescore_queue (customerId, dueAt, changes) VALUES (?, ?, 1)
-            ON CONFLICT (customerId) DO UPDATE SET changes = changes + 1
-            """).execute(arguments: [customerID, due.unixMillis])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO rescore_queue (customerId, dueAt, changes) VALUES (?, ?, 1)
+                ON CONFLICT (customerId) DO UPDATE SET changes = changes + 1
+                """
+        ).execute(arguments: [customerID, due.unixMillis])
     }
 
     /// Up to `limit` customers due by `now`, earliest first, and the earliest due time of the rest.
@@ -90,8 +92,9 @@ extension SuccessStore {
     }
 
     private func postponeRescore(_ db: Database, _ customerID: String, until: Date) throws {
-        try db.execute(sql: "UPDATE rescore_queue SET dueAt = ? WHERE customerId = ?",
-                       arguments: [until.unixMillis, customerID])
+        try db.execute(
+            sql: "UPDATE rescore_queue SET dueAt = ? WHERE customerId = ?",
+            arguments: [until.unixMillis, customerID])
     }
 
     /// How many customers wait to be re-scored.

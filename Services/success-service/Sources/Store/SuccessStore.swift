@@ -29,155 +29,156 @@ public struct SuccessStore: Sendable {
     static func schema(keyring: Keyring?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: plans, goals, health scores, alerts, tasks, batches") { db in
-            try db.execute(sql: """
-                CREATE TABLE plan (
-                    seq INTEGER PRIMARY KEY,
-                    planId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    title TEXT NOT NULL,
-                    summary TEXT NOT NULL,
-                    csmOwnerId TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    startsAt INTEGER NOT NULL,
-                    endsAt INTEGER,
-                    createdAt INTEGER NOT NULL,
-                    updatedAt INTEGER NOT NULL
-                );
-                CREATE INDEX plan_by_customer ON plan(customerId, createdAt);
-                CREATE INDEX plan_by_owner ON plan(csmOwnerId, customerId);
+            try db.execute(
+                sql: """
+                    CREATE TABLE plan (
+                        seq INTEGER PRIMARY KEY,
+                        planId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        summary TEXT NOT NULL,
+                        csmOwnerId TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        startsAt INTEGER NOT NULL,
+                        endsAt INTEGER,
+                        createdAt INTEGER NOT NULL,
+                        updatedAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX plan_by_customer ON plan(customerId, createdAt);
+                    CREATE INDEX plan_by_owner ON plan(csmOwnerId, customerId);
 
-                CREATE TABLE goal (
-                    seq INTEGER PRIMARY KEY,
-                    goalId TEXT NOT NULL UNIQUE,
-                    planId TEXT NOT NULL REFERENCES plan(planId) ON DELETE CASCADE,
-                    customerId TEXT NOT NULL,
-                    title TEXT NOT NULL,
-                    metric TEXT NOT NULL,
-                    unit TEXT NOT NULL,
-                    baselineValue REAL NOT NULL,
-                    targetValue REAL NOT NULL,
-                    currentValue REAL NOT NULL,
-                    dueAt INTEGER NOT NULL,
-                    status TEXT NOT NULL,
-                    createdAt INTEGER NOT NULL,
-                    achievedAt INTEGER,
-                    updatedAt INTEGER NOT NULL
-                );
-                CREATE INDEX goal_by_plan ON goal(planId);
-                CREATE INDEX goal_by_customer ON goal(customerId);
+                    CREATE TABLE goal (
+                        seq INTEGER PRIMARY KEY,
+                        goalId TEXT NOT NULL UNIQUE,
+                        planId TEXT NOT NULL REFERENCES plan(planId) ON DELETE CASCADE,
+                        customerId TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        metric TEXT NOT NULL,
+                        unit TEXT NOT NULL,
+                        baselineValue REAL NOT NULL,
+                        targetValue REAL NOT NULL,
+                        currentValue REAL NOT NULL,
+                        dueAt INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        createdAt INTEGER NOT NULL,
+                        achievedAt INTEGER,
+                        updatedAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX goal_by_plan ON goal(planId);
+                    CREATE INDEX goal_by_customer ON goal(customerId);
 
-                CREATE TABLE milestone (
-                    seq INTEGER PRIMARY KEY,
-                    milestoneId TEXT NOT NULL UNIQUE,
-                    planId TEXT NOT NULL REFERENCES plan(planId) ON DELETE CASCADE,
-                    title TEXT NOT NULL,
-                    dueAt INTEGER,
-                    status TEXT NOT NULL,
-                    completedAt INTEGER,
-                    goalId TEXT NOT NULL DEFAULT ''
-                );
-                CREATE INDEX milestone_by_plan ON milestone(planId);
+                    CREATE TABLE milestone (
+                        seq INTEGER PRIMARY KEY,
+                        milestoneId TEXT NOT NULL UNIQUE,
+                        planId TEXT NOT NULL REFERENCES plan(planId) ON DELETE CASCADE,
+                        title TEXT NOT NULL,
+                        dueAt INTEGER,
+                        status TEXT NOT NULL,
+                        completedAt INTEGER,
+                        goalId TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX milestone_by_plan ON milestone(planId);
 
-                CREATE TABLE goal_progress (
-                    seq INTEGER PRIMARY KEY,
-                    progressId TEXT NOT NULL UNIQUE,
-                    goalId TEXT NOT NULL REFERENCES goal(goalId) ON DELETE CASCADE,
-                    customerId TEXT NOT NULL,
-                    value REAL NOT NULL,
-                    recordedAt INTEGER NOT NULL,
-                    note TEXT NOT NULL,
-                    recordedBy TEXT NOT NULL
-                );
-                CREATE INDEX goal_progress_by_goal ON goal_progress(goalId, recordedAt);
-                CREATE INDEX goal_progress_by_customer ON goal_progress(customerId);
+                    CREATE TABLE goal_progress (
+                        seq INTEGER PRIMARY KEY,
+                        progressId TEXT NOT NULL UNIQUE,
+                        goalId TEXT NOT NULL REFERENCES goal(goalId) ON DELETE CASCADE,
+                        customerId TEXT NOT NULL,
+                        value REAL NOT NULL,
+                        recordedAt INTEGER NOT NULL,
+                        note TEXT NOT NULL,
+                        recordedBy TEXT NOT NULL
+                    );
+                    CREATE INDEX goal_progress_by_goal ON goal_progress(goalId, recordedAt);
+                    CREATE INDEX goal_progress_by_customer ON goal_progress(customerId);
 
-                CREATE TABLE health_score (
-                    seq INTEGER PRIMARY KEY,
-                    healthScoreId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    score REAL NOT NULL,
-                    band TEXT NOT NULL,
-                    components TEXT NOT NULL,
-                    missing TEXT NOT NULL,
-                    computedAt INTEGER NOT NULL,
-                    previousScore REAL,
-                    change30d REAL,
-                    configVersion TEXT NOT NULL,
-                    batchId TEXT NOT NULL DEFAULT ''
-                );
-                CREATE INDEX health_score_by_customer ON health_score(customerId, computedAt);
+                    CREATE TABLE health_score (
+                        seq INTEGER PRIMARY KEY,
+                        healthScoreId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        score REAL NOT NULL,
+                        band TEXT NOT NULL,
+                        components TEXT NOT NULL,
+                        missing TEXT NOT NULL,
+                        computedAt INTEGER NOT NULL,
+                        previousScore REAL,
+                        change30d REAL,
+                        configVersion TEXT NOT NULL,
+                        batchId TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX health_score_by_customer ON health_score(customerId, computedAt);
 
-                CREATE TABLE latest_health (
-                    customerId TEXT PRIMARY KEY,
-                    healthScoreId TEXT NOT NULL,
-                    score REAL NOT NULL,
-                    band TEXT NOT NULL,
-                    computedAt INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX latest_health_by_score ON latest_health(score, customerId);
+                    CREATE TABLE latest_health (
+                        customerId TEXT PRIMARY KEY,
+                        healthScoreId TEXT NOT NULL,
+                        score REAL NOT NULL,
+                        band TEXT NOT NULL,
+                        computedAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX latest_health_by_score ON latest_health(score, customerId);
 
-                CREATE TABLE alert (
-                    seq INTEGER PRIMARY KEY,
-                    alertId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    raisedAt INTEGER NOT NULL,
-                    goalId TEXT NOT NULL DEFAULT '',
-                    body TEXT NOT NULL
-                );
-                CREATE INDEX alert_by_customer ON alert(customerId, raisedAt);
-                CREATE INDEX alert_by_raised ON alert(raisedAt, alertId);
-                CREATE INDEX alert_by_goal ON alert(goalId) WHERE goalId <> '';
+                    CREATE TABLE alert (
+                        seq INTEGER PRIMARY KEY,
+                        alertId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        raisedAt INTEGER NOT NULL,
+                        goalId TEXT NOT NULL DEFAULT '',
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX alert_by_customer ON alert(customerId, raisedAt);
+                    CREATE INDEX alert_by_raised ON alert(raisedAt, alertId);
+                    CREATE INDEX alert_by_goal ON alert(goalId) WHERE goalId <> '';
 
-                CREATE TABLE alert_event (
-                    seq INTEGER PRIMARY KEY,
-                    eventId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    occurredAt INTEGER NOT NULL,
-                    alert TEXT NOT NULL
-                );
-                CREATE INDEX alert_event_by_time ON alert_event(occurredAt);
+                    CREATE TABLE alert_event (
+                        seq INTEGER PRIMARY KEY,
+                        eventId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        occurredAt INTEGER NOT NULL,
+                        alert TEXT NOT NULL
+                    );
+                    CREATE INDEX alert_event_by_time ON alert_event(occurredAt);
 
-                CREATE TABLE task (
-                    seq INTEGER PRIMARY KEY,
-                    taskId TEXT NOT NULL UNIQUE,
-                    customerId TEXT NOT NULL,
-                    alertId TEXT NOT NULL,
-                    playbook TEXT NOT NULL,
-                    title TEXT NOT NULL,
-                    instructions TEXT NOT NULL,
-                    ownerId TEXT NOT NULL,
-                    dueAt INTEGER NOT NULL,
-                    status TEXT NOT NULL,
-                    createdAt INTEGER NOT NULL,
-                    completedAt INTEGER,
-                    completedBy TEXT NOT NULL DEFAULT '',
-                    outcomeNote TEXT NOT NULL DEFAULT ''
-                );
-                CREATE INDEX task_by_customer ON task(customerId, dueAt);
-                CREATE INDEX task_by_due ON task(dueAt, taskId);
+                    CREATE TABLE task (
+                        seq INTEGER PRIMARY KEY,
+                        taskId TEXT NOT NULL UNIQUE,
+                        customerId TEXT NOT NULL,
+                        alertId TEXT NOT NULL,
+                        playbook TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        instructions TEXT NOT NULL,
+                        ownerId TEXT NOT NULL,
+                        dueAt INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        createdAt INTEGER NOT NULL,
+                        completedAt INTEGER,
+                        completedBy TEXT NOT NULL DEFAULT '',
+                        outcomeNote TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX task_by_customer ON task(customerId, dueAt);
+                    CREATE INDEX task_by_due ON task(dueAt, taskId);
 
-                CREATE TABLE batch (
-                    batchId TEXT PRIMARY KEY,
-                    state TEXT NOT NULL,
-                    processed INTEGER NOT NULL DEFAULT 0,
-                    scored INTEGER NOT NULL DEFAULT 0,
-                    partial INTEGER NOT NULL DEFAULT 0,
-                    failed INTEGER NOT NULL DEFAULT 0,
-                    alertsRaised INTEGER NOT NULL DEFAULT 0,
-                    cursorCustomerId TEXT NOT NULL DEFAULT '',
-                    pageToken TEXT NOT NULL DEFAULT '',
-                    startedAt INTEGER NOT NULL,
-                    updatedAt INTEGER NOT NULL,
-                    finishedAt INTEGER,
-                    lastError TEXT NOT NULL DEFAULT '',
-                    resumes INTEGER NOT NULL DEFAULT 0,
-                    activeSince INTEGER
-                ) WITHOUT ROWID;
-                """)
+                    CREATE TABLE batch (
+                        batchId TEXT PRIMARY KEY,
+                        state TEXT NOT NULL,
+                        processed INTEGER NOT NULL DEFAULT 0,
+                        scored INTEGER NOT NULL DEFAULT 0,
+                        partial INTEGER NOT NULL DEFAULT 0,
+                        failed INTEGER NOT NULL DEFAULT 0,
+                        alertsRaised INTEGER NOT NULL DEFAULT 0,
+                        cursorCustomerId TEXT NOT NULL DEFAULT '',
+                        pageToken TEXT NOT NULL DEFAULT '',
+                        startedAt INTEGER NOT NULL,
+                        updatedAt INTEGER NOT NULL,
+                        finishedAt INTEGER,
+                        lastError TEXT NOT NULL DEFAULT '',
+                        resumes INTEGER NOT NULL DEFAULT 0,
+                        activeSince INTEGER
+                    ) WITHOUT ROWID;
+                    """)
         }
         migrator.registerChangeFeed()
         registerRescoreQueue(&migrator)
@@ -205,14 +206,17 @@ public struct SuccessStore: Sendable {
     /// Seals what version 1 stored in the clear, table by table; the migration's transaction makes it all or nothing.
     static func sealExisting(_ db: Database, keyring: Keyring) throws {
         for (table, key, columns, customer) in personalColumns {
-            let update = try db.makeStatement(sql: """
-                UPDATE \(table) SET \(columns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE \(key) = ?
-                """)
+            let update = try db.makeStatement(
+                sql: """
+                    UPDATE \(table) SET \(columns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE \(key) = ?
+                    """)
             // Read by column names on purpose: a migration reads the tables as version 1 left them, column by
             // column from the list above, so no record type (which follows the current schema) fits here.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT \(key) AS rowKey, \(customer) AS owner, \(columns.joined(separator: ", ")) FROM \(table)
-                """)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(key) AS rowKey, \(customer) AS owner, \(columns.joined(separator: ", ")) FROM \(table)
+                    """)
             for row in rows {
                 let owner: String = row["owner"] ?? ""
                 var values: [(any DatabaseValueConvertible)?] = try columns.map { column in
