@@ -1,6 +1,7 @@
 import C360Clients
 public import C360StoreKit
 import Foundation
+import GRDB
 public import GRPCCore
 public import Logging
 import Metrics
@@ -114,7 +115,7 @@ private struct RPCOutcome: Sendable {
             finish(code: .cancelled, message: "cancelled")
             return RPCError(code: .cancelled, message: "the call was cancelled")
         }
-        finish(code: .internalError, message: String(reflecting: error))
+        finish(code: .internalError, message: ErrorLog.describe(error))
         return RPCError(
             code: .internalError,
             message: "internal error; the server log has the details under request id \(requestID)")
@@ -134,5 +135,19 @@ extension KeyringError {
         case .unknownKeyEncryptionKey, .badKeyEncryptionKey:
             RPCError(code: .failedPrecondition, message: description)
         }
+    }
+}
+
+/// What the server log says of an error no handler expected.
+public enum ErrorLog {
+    /// The error in full, except a row GRDB could not decode, which is described by its reason alone (the column and
+    /// the value it could not read): its full description prints the whole row and the query's arguments, and those
+    /// hold customers' ids, purchases and blind indexes that a log line has no business carrying.
+    public static func describe(_ error: any Error) -> String {
+        if let decoding = error as? RowDecodingError {
+            let reason = decoding.description.components(separatedBy: " - ").first ?? ""
+            return "RowDecodingError: \(reason)"
+        }
+        return String(reflecting: error)
     }
 }
