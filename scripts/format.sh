@@ -6,7 +6,9 @@
 #   scripts/format.sh --check   fail, naming file:line and rule, where a file is not formatted
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.swift' | grep -v '/Generated/')
+# Tracked and new (not ignored) files, so a file not yet added is checked too; a deleted one is skipped.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.swift' | grep -v '/Generated/' |
+  while read -r file; do [[ -f $file ]] && echo "$file"; done)
 if [[ "${1:-}" == "--check" ]]; then
   if ! swift format lint --strict --configuration .swift-format "${files[@]}"; then
     echo "Swift files are not formatted as .swift-format says: run scripts/format.sh (make format) and commit." >&2

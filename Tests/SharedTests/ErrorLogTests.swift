@@ -12,7 +12,7 @@ struct ErrorLogTests {
         var priority: Priority
     }
 
-    @Test("a row GRDB cannot decode is logged by its reason, never with the row's other values or the query's arguments")
+    @Test("a row GRDB cannot decode is logged by its reason, without the row's other values or the arguments")
     func rowDecodingKeepsTheRowOut() throws {
         let database = try DatabaseQueue()
         let error = try database.read { db in
