@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
@@ -106,5 +106,16 @@ public enum PortFile {
         guard rename(temporary, path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
+    }
+
+    /// The port in the file at `url` once a whole one is there (a number and its newline, as `write` and the test
+    /// peers write it), or `nil` while the file is missing or holds something else.
+    public static func read(at url: URL) -> Int? {
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard text.hasSuffix("\n"), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            (1...65535).contains(port)
+        else { return nil }
+        return port
     }
 }

@@ -54,12 +54,7 @@ public enum InProcessServiceGroup {
     static func boundAddress(portFile: URL, timeout: Duration = .seconds(30)) async throws -> PeerAddress {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8),
-                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                let address = PeerAddress("127.0.0.1:\(port)")
-            {
-                return address
-            }
+            if let port = PortFile.read(at: portFile) { return PeerAddress(host: "127.0.0.1", port: port) }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw ServiceProcessError.notServing(

@@ -1,3 +1,4 @@
+import C360ServerKit
 public import Foundation
 
 /// A real peer the product talks to, run from `Tests/Peers/` with Python: the SMTP server (aiosmtpd) email is
@@ -41,9 +42,7 @@ public final class PythonPeer {
         try process.run()
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8),
-                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            {
+            if let port = PortFile.read(at: portFile) {
                 return PythonPeer(port: port, received: received, process: process, directory: directory)
             }
             guard process.isRunning else { break }

@@ -1,4 +1,5 @@
 public import C360Clients
+import C360ServerKit
 public import Foundation
 
 #if canImport(Glibc)
@@ -153,14 +154,7 @@ public final class ServiceProcess: Sendable {
     ) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if let data = try? Data(contentsOf: portFile) {
-                let text = String(decoding: data, as: UTF8.self)
-                if text.hasSuffix("\n"), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                    (1...65535).contains(port)
-                {
-                    return port
-                }
-            }
+            if let port = PortFile.read(at: portFile) { return port }
             if let outcome = monitor.outcome {
                 throw ServiceProcessError.exitedBeforeListening(
                     executable: executable, outcome: outcome, logFile: logFile,
