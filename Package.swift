@@ -282,10 +282,10 @@ let package = Package(
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "C360ServerKit", "C360StoreKit", "C360ChangeFeed", "C360Contracts", "C360TestSupport", grpcCore,
-                grpcProtobuf,
-                grdb, argumentParser, swiftProtobuf, logging,
+                "C360ServerKit", "C360StoreKit", "C360ChangeFeed", "C360Clients", "C360Contracts", "C360TestSupport",
+                grpcCore, grpcProtobuf, grpcHTTP2, grdb, argumentParser, swiftProtobuf, logging,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             path: "Tests/SharedTests",
             swiftSettings: strictSettings

@@ -1,6 +1,6 @@
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
-import Logging
+public import Logging
 public import ServiceLifecycle
 
 /// One long-lived HTTP/2 connection to a peer service, run as a lifecycle `Service` so it is closed on graceful
@@ -9,14 +9,27 @@ public import ServiceLifecycle
 ///
 /// Wrap `client` in the generated stub of the peer (`Customer360_V1_ProfileService.Client(wrapping:)`) and pass a
 /// deadline (`CallOptions.timeout`) on every call.
+///
+/// On graceful shutdown the connection lets the calls in flight finish for at most `drainLimit`, then stops waiting
+/// for them (`runWithBoundedDrain`): a service stops its peer connections after its servers drained and its background work
+/// stopped, so a call still open by then has no one waiting for its answer.
 public struct PeerConnection: Service {
     public let address: PeerAddress
     public let client: GRPCClient<HTTP2ClientTransport.Posix>
+    /// How long the calls in flight may take to finish once shutdown began.
+    public let drainLimit: Duration
+    private let logger: Logger
 
     /// A connection to `address` that proves who this process is with `credentials`: over mutual TLS when it has
     /// a certificate, else with the service token on every call (internal services check one or the other).
-    public init(address: PeerAddress, credentials: PeerCredentials = .none) throws {
+    /// `logger` says when shutdown had to cut calls still in flight.
+    public init(
+        address: PeerAddress, credentials: PeerCredentials = .none, drainLimit: Duration = .seconds(2),
+        logger: Logger = Logger(label: "peer-connection")
+    ) throws {
         self.address = address
+        self.drainLimit = drainLimit
+        self.logger = logger
         self.client = GRPCClient(
             transport: try .http2NIOPosix(
                 target: address.target,
@@ -31,10 +44,15 @@ public struct PeerConnection: Service {
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        let cut = try await runWithBoundedDrain(limit: drainLimit) {
             try await client.runConnections()
-        } onGracefulShutdown: {
+        } beginShutdown: {
             client.beginGracefulShutdown()
+        }
+        if cut {
+            logger.warning(
+                "peer connection still had calls in flight after shutdown began; closed it",
+                metadata: ["peer": "\(address)", "drain_limit": "\(drainLimit)"])
         }
     }
 }

@@ -1,4 +1,4 @@
-import C360Clients
+public import C360Clients
 import C360StoreKit
 public import GRDB
 public import GRPCCore
@@ -54,6 +54,12 @@ public struct ServiceHost: Sendable {
     public func openDatabase() throws -> DatabasePool {
         try ServiceDatabase.openPool(
             directory: configuration.dataDirectory, fileName: identity.databaseFileName, logger: logger)
+    }
+
+    /// A connection to the peer service at `address`, proving who this process is with its certificate or service
+    /// token (`ServerConfiguration.peerCredentials`), logging to this process's log.
+    public func connect(to address: PeerAddress) throws -> PeerConnection {
+        try PeerConnection(address: address, credentials: configuration.peerCredentials, logger: logger)
     }
 
     /// The gRPC server for `services` (plus health and the admin service over `database`), the metrics endpoint

@@ -42,8 +42,7 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try FeedbackStore(writer: database, keyring: keyring)
-    let profile = try PeerConnection(
-        address: configuration.profileAddress, credentials: host.configuration.peerCredentials)
+    let profile = try host.connect(to: configuration.profileAddress)
     host.logger.notice(
         "peer",
         metadata: [

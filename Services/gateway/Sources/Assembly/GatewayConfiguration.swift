@@ -59,12 +59,11 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         host.logger.notice(
             "created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
     }
-    let credentials = configuration.server.peerCredentials
-    let profile = try PeerConnection(address: configuration.profileAddress, credentials: credentials)
-    let interaction = try PeerConnection(address: configuration.interactionAddress, credentials: credentials)
-    let feedback = try PeerConnection(address: configuration.feedbackAddress, credentials: credentials)
-    let success = try PeerConnection(address: configuration.successAddress, credentials: credentials)
-    let outreach = try PeerConnection(address: configuration.outreachAddress, credentials: credentials)
+    let profile = try host.connect(to: configuration.profileAddress)
+    let interaction = try host.connect(to: configuration.interactionAddress)
+    let feedback = try host.connect(to: configuration.feedbackAddress)
+    let success = try host.connect(to: configuration.successAddress)
+    let outreach = try host.connect(to: configuration.outreachAddress)
     host.logger.notice(
         "peers",
         metadata: [
@@ -94,7 +93,7 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
     let bridge = InProcessGateway(
         services: [service, forwarder],
         interceptors: [RequestInterceptor(logger: host.logger), accessControl],
-        drain: host.drain)
+        drain: host.drain, logger: host.logger)
     let http = try HTTPServer.service(
         host: configuration.server.host, port: configuration.httpPort, portFile: configuration.httpPortFile,
         tls: configuration.server.tls, api: JSONAPI(client: bridge.client), logger: host.logger)

@@ -122,11 +122,10 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try OutreachStore(writer: database, keyring: keyring)
-    let credentials = host.configuration.peerCredentials
-    let profile = try PeerConnection(address: configuration.profileAddress, credentials: credentials)
-    let interaction = try PeerConnection(address: configuration.interactionAddress, credentials: credentials)
-    let feedback = try PeerConnection(address: configuration.feedbackAddress, credentials: credentials)
-    let success = try PeerConnection(address: configuration.successAddress, credentials: credentials)
+    let profile = try host.connect(to: configuration.profileAddress)
+    let interaction = try host.connect(to: configuration.interactionAddress)
+    let feedback = try host.connect(to: configuration.feedbackAddress)
+    let success = try host.connect(to: configuration.successAddress)
     let deadline = configuration.peerDeadline
     host.logger.notice(
         "peers",

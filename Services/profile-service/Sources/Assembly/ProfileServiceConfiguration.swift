@@ -55,9 +55,7 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
     if let program = configuration.loyaltyProgram {
-        let interaction = try PeerConnection(
-            address: configuration.interactionAddress,
-            credentials: host.configuration.peerCredentials)
+        let interaction = try host.connect(to: configuration.interactionAddress)
         background += [
             interaction,
             LoyaltyAutomation.follower(

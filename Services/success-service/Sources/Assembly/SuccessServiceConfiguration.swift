@@ -71,10 +71,9 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
             "batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
             metadata: ["batch_ids": "\(interrupted.joined(separator: ","))"])
     }
-    let credentials = host.configuration.peerCredentials
-    let profile = try PeerConnection(address: configuration.profileAddress, credentials: credentials)
-    let interaction = try PeerConnection(address: configuration.interactionAddress, credentials: credentials)
-    let feedback = try PeerConnection(address: configuration.feedbackAddress, credentials: credentials)
+    let profile = try host.connect(to: configuration.profileAddress)
+    let interaction = try host.connect(to: configuration.interactionAddress)
+    let feedback = try host.connect(to: configuration.feedbackAddress)
     host.logger.notice(
         "peers",
         metadata: [
