@@ -100,7 +100,7 @@ struct ViewBenchmark: AsyncParsableCommand {
             "bench view: \(customers) customers, \(touchpoints) touchpoints, \(clients) clients over \(connections) connections, \(Format.decimal(seconds, 0)) s per call"
         )
         say("  executables from \(bin.path)")
-        let certificates = withTLS ? try DevCertificates.make() : nil
+        let certificates = withTLS ? try await DevCertificates.make() : nil
         defer { certificates?.remove() }
         say(
             "  TLS: \(withTLS ? "on, mutual between services; clients as operator (services) and as an application (gateway)" : "off")"

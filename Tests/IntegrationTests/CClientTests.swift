@@ -9,17 +9,6 @@ import Testing
 /// second, independent implementation of the wire contract. `make test` builds it and names it here.
 private let cClientPath = ProcessInfo.processInfo.environment["C360_C_CLIENT"]
 
-/// What one run of `pos` printed and how it ended.
-private struct PosRun: CustomStringConvertible {
-    var status: Int32
-    var output: String
-    var errors: String
-
-    var description: String {
-        "pos exited \(status)\n--- stdout\n\(output)--- stderr\n\(errors)"
-    }
-}
-
 /// A customer, a running system, keys of two roles and clients of the services' own contracts through the gateway,
 /// to check what the till did.
 private struct Till {
@@ -33,7 +22,7 @@ private struct Till {
     var workDirectory: URL
 
     /// Runs `pos --gateway <gateway> [--api-key <key>] <arguments>`.
-    func pos(key: String?, _ arguments: [String]) async throws -> PosRun {
+    func pos(key: String?, _ arguments: [String]) async throws -> ChildProcess.Run {
         try await runPos(["--gateway", gateway] + (key.map { ["--api-key", $0] } ?? []) + arguments)
     }
 
@@ -68,52 +57,11 @@ private func cClient() throws -> URL {
     return URL(fileURLWithPath: path)
 }
 
-/// Runs the C client, its output going to files (no pipe to fill), and waits for it through the termination handler
-/// rather than blocking a thread of the cooperative pool. It bounds itself: each call has a deadline (10 s default).
-private func runPos(_ arguments: [String]) async throws -> PosRun {
-    let executable = try cClient()
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-pos-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let outputFile = directory.appendingPathComponent("stdout")
-    let errorFile = directory.appendingPathComponent("stderr")
-    try Data().write(to: outputFile)
-    try Data().write(to: errorFile)
-    let output = try FileHandle(forWritingTo: outputFile)
-    let errors = try FileHandle(forWritingTo: errorFile)
-    defer {
-        try? output.close()
-        try? errors.close()
-    }
-
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    // The gateway and key come from the arguments only, never from the environment of whoever runs the tests.
-    var environment = ProcessInfo.processInfo.environment
-    environment["C360_GATEWAY"] = nil
-    environment["C360_API_KEY"] = nil
-    process.environment = environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = output
-    process.standardError = errors
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { ended in
-            continuation.resume(
-                returning: ended.terminationReason == .uncaughtSignal
-                    ? 128 + ended.terminationStatus
-                    : ended.terminationStatus)
-        }
-        do {
-            try process.run()
-        } catch {
-            continuation.resume(throwing: error)
-        }
-    }
-    return PosRun(
-        status: status,
-        output: String(decoding: try Data(contentsOf: outputFile), as: UTF8.self),
-        errors: String(decoding: try Data(contentsOf: errorFile), as: UTF8.self))
+/// Runs the C client (`ChildProcess`). It bounds itself: each call has a deadline (10 s default). The gateway and key
+/// come from the arguments only, never from the environment of whoever runs the tests.
+private func runPos(_ arguments: [String]) async throws -> ChildProcess.Run {
+    try await ChildProcess.run(
+        try cClient(), arguments, environment: ["C360_GATEWAY": nil, "C360_API_KEY": nil], mergingErrors: false)
 }
 
 /// Starts the five executables, makes an agent and a viewer key, creates a customer through the gateway and runs
@@ -157,7 +105,7 @@ private func withTill(_ body: (Till) async throws -> Void) async throws {
 }
 
 /// The `--at <seconds>` a recorded purchase printed: the time to send again when retrying it.
-private func sentAt(_ run: PosRun) -> String? {
+private func sentAt(_ run: ChildProcess.Run) -> String? {
     run.output.split(separator: "\n").lazy.compactMap { line -> String? in
         guard let range = line.range(of: "--at ") else { return nil }
         return String(line[range.upperBound...])

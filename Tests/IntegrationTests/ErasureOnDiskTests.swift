@@ -175,7 +175,7 @@ struct ErasureOnDiskTests {
                 #expect(clear.isEmpty, "\(process.executable) stores in the clear: \(clear)")
             }
             // What a backup taken now holds: the same ciphertext, which the erasure below makes unreadable.
-            let backups = try backUpEveryService(stack)
+            let backups = try await backUpEveryService(stack)
 
             // --- When: the customer is erased everywhere and the stack stops cleanly -----------------------------
             let erased = try await gateway.eraseCustomer(
@@ -215,10 +215,10 @@ struct ErasureOnDiskTests {
 
 /// Has each data service of the stack back up its database (the `backup` subcommand, as an operator would), and
 /// answers the backup files: they land under each data directory, where the final scan reads them.
-private func backUpEveryService(_ stack: GatewayStack) throws -> [URL] {
+private func backUpEveryService(_ stack: GatewayStack) async throws -> [URL] {
     var files: [URL] = []
     for process in [stack.profileProcess, stack.interactionProcess, stack.feedbackProcess, stack.successProcess] {
-        let run = try runToCompletion(
+        let run = try await runToCompletion(
             process.executable,
             [
                 "backup", "--addr", "\(process.address)",

@@ -165,22 +165,16 @@ struct Chromium {
     func renderedDOM(of url: String) async throws -> String {
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-chromium-\(UUID())")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--user-data-dir=\(profile.path)", "--virtual-time-budget=15000", "--dump-dom", url,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw GatewayTestFailure(description: "chromium exited with \(process.terminationStatus) for \(url)")
+        let run = try await ChildProcess.run(
+            executable,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--user-data-dir=\(profile.path)", "--virtual-time-budget=15000", "--dump-dom", url,
+            ], mergingErrors: false)
+        guard run.exit.isSuccess else {
+            throw GatewayTestFailure(description: "chromium ended with \(run.exit) for \(url): \(run.errors)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return run.output
     }
 }
 
@@ -238,12 +232,18 @@ final class ChromiumSession: Sendable {
         let session = ChromiumSession(
             process: process, commands: commands.fileHandleForWriting, profile: profile,
             exited: exited)
-        answers.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            session.receive(data)
-        }
         try process.run()
+        // Read on a thread of its own, which blocking reads may hold, rather than through `readabilityHandler`: its
+        // libdispatch read source, torn down while other tests' threads create theirs, can crash libdispatch's event
+        // loop on Linux (swift-corelibs-libdispatch#949).
+        let reader = answers.fileHandleForReading
+        Thread.detachNewThread {
+            while true {
+                let data = reader.availableData
+                session.receive(data)
+                if data.isEmpty { return }
+            }
+        }
         do {
             let target = try await session.call("Target.createTarget", ["url": "about:blank"])
             let attached = try await session.call(

@@ -195,8 +195,8 @@ enum ExportStream: String, CaseIterable, Sendable, CustomTestStringConvertible {
 /// Issue 19, items 4 and 5: on SIGTERM health says NOT_SERVING first, then the process drains — unary calls and client
 /// streams in flight finish, server streams end with UNAVAILABLE so their clients reconnect elsewhere — and exits 0
 /// promptly whatever streams were opened or abandoned. Every test sends SIGTERM and must see exit code 0 within
-/// `exitBound`.
-@Suite("Graceful shutdown: health first, then the drain", .timeLimit(.minutes(2)))
+/// `exitBound`. The suite's time limit only catches a hang, on a CI machine running every suite's processes at once.
+@Suite("Graceful shutdown: health first, then the drain", .timeLimit(.minutes(5)))
 struct GracefulShutdownTests {
     // MARK: - Health first
 

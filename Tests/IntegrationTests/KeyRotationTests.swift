@@ -74,7 +74,7 @@ struct KeyRotationTests {
             #expect(found.customerID == ids[3])
         }
 
-        let (status, output) = try runToCompletion(
+        let (status, output) = try await runToCompletion(
             "profile-service",
             [
                 "--data-dir", data.path, "--port", "0", "--kek-file", old.path,

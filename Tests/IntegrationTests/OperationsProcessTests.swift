@@ -17,22 +17,9 @@ private typealias Profiles = Customer360_V1_ProfileService.Client<HTTP2ClientTra
 private typealias Admin = Customer360_V1_AdminService.Client<HTTP2ClientTransport.Posix>
 
 /// Runs a built executable to completion with `arguments`; answers its exit status and everything it printed.
-func runToCompletion(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    try runToCompletion(at: try ServiceBinaries.url(of: executable), arguments)
-}
-
-/// Runs the program at `url` to completion with `arguments`; answers its exit status and its stdout and stderr.
-func runToCompletion(at url: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = url
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+func runToCompletion(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    let run = try await ChildProcess.run(try ServiceBinaries.url(of: executable), arguments)
+    return (run.status, run.output)
 }
 
 /// The port of the metrics endpoint, from the process's "metrics listening" log line.
@@ -76,9 +63,9 @@ private func scrape(_ port: Int) async throws -> String {
 @Suite("Operations")
 struct OperationsProcessTests {
     @Test("every executable answers --version with a semantic version and the git revision it was built from")
-    func versions() throws {
+    func versions() async throws {
         for executable in ["profile-service", "interaction-service", "feedback-service", "success-service", "gateway"] {
-            let (status, output) = try runToCompletion(executable, ["--version"])
+            let (status, output) = try await runToCompletion(executable, ["--version"])
             #expect(status == 0)
             let line = output.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(
@@ -175,7 +162,7 @@ struct OperationsProcessTests {
             let kept = restoredDirectory.deletingLastPathComponent().appendingPathComponent(
                 "c360-backup-\(UUID()).sqlite")
             try FileManager.default.copyItem(atPath: backup.path, toPath: kept.path)
-            let (keyStatus, keyOutput) = try runToCompletion(
+            let (keyStatus, keyOutput) = try await runToCompletion(
                 "profile-service",
                 [
                     "keyring-backup", "--from", process.dataDirectory.path, "--to", keys.path,
@@ -189,14 +176,14 @@ struct OperationsProcessTests {
         }
         defer { try? FileManager.default.removeItem(atPath: backupPath) }
 
-        let (status, output) = try runToCompletion(
+        let (status, output) = try await runToCompletion(
             "profile-service",
             [
                 "restore", "--from", backupPath, "--into", restoredDirectory.path,
             ])
         #expect(status == 0, "\(output)")
         #expect(output.contains("restored"), "\(output)")
-        let (refused, refusal) = try runToCompletion(
+        let (refused, refusal) = try await runToCompletion(
             "profile-service",
             [
                 "restore", "--from", backupPath, "--into", restoredDirectory.path,
@@ -261,7 +248,7 @@ struct OperationsProcessTests {
         }
         try queue.close()
 
-        let (status, output) = try runToCompletion("profile-service", ["--port", "0", "--data-dir", data.path])
+        let (status, output) = try await runToCompletion("profile-service", ["--port", "0", "--data-dir", data.path])
         #expect(status != 0)
         #expect(output.contains("was migrated by a newer version"), "\(output)")
         #expect(output.contains("v99: from a future version"), "\(output)")

@@ -26,8 +26,8 @@ struct TLSTests {
 
     @Test("a plaintext client, a certificate from another CA and a caller without a certificate are refused")
     func refusals() async throws {
-        let certificates = try DevCertificates.make()
-        let stranger = try DevCertificates.make(names: ["operator"])
+        let certificates = try await DevCertificates.make()
+        let stranger = try await DevCertificates.make(names: ["operator"])
         defer {
             certificates.remove()
             stranger.remove()
@@ -59,12 +59,12 @@ struct TLSTests {
             // The health subcommand (what the Kubernetes probes of a TLS deployment run) with the service's own
             // certificate answers SERVING; without one it gets no answer, and says so with exit 1.
             let binary = try ServiceBinaries.url(of: "profile-service").path
-            let healthy = try run(
+            let healthy = try await run(
                 binary,
                 ["health", "--addr", "\(profile.address)"]
                     + certificates.arguments(for: "profile-service"))
             #expect(healthy.status == 0 && healthy.output.contains("serving"), "\(healthy)")
-            let unanswered = try run(binary, ["health", "--addr", "\(profile.address)", "--timeout", "2"])
+            let unanswered = try await run(binary, ["health", "--addr", "\(profile.address)", "--timeout", "2"])
             #expect(unanswered.status == 1 && unanswered.output.contains("no answer"), "\(unanswered)")
             #expect(profile.isRunning)
         }
@@ -74,7 +74,7 @@ struct TLSTests {
         "each RPC answers only the services on its allow-list; anyone else is PERMISSION_DENIED naming who may call it, and logged"
     )
     func allowLists() async throws {
-        let certificates = try DevCertificates.make()
+        let certificates = try await DevCertificates.make()
         defer { certificates.remove() }
         try await withService(
             "profile-service", arguments: certificates.arguments(for: "profile-service"),
@@ -127,15 +127,15 @@ struct TLSTests {
 
     @Test("a renewed certificate is served to new connections after SIGHUP, without a restart")
     func reloadOnSIGHUP() async throws {
-        let certificates = try DevCertificates.make()
+        let certificates = try await DevCertificates.make()
         defer { certificates.remove() }
         try await withService(
             "profile-service", arguments: certificates.arguments(for: "profile-service"),
             security: try certificates.clientSecurity(as: "operator")
         ) { profile, client in
-            let before = try presentedSerial(profile.address, certificates)
+            let before = try await presentedSerial(profile.address, certificates)
             // Reissue profile-service's certificate with the same CA (new key, new serial), as a renewal does.
-            try certificates.issue(["profile-service"])
+            try await certificates.issue(["profile-service"])
             kill(profile.processIdentifier, SIGHUP)
             let deadline = ContinuousClock.now + .seconds(10)
             while !profile.logText().contains("TLS certificate and key reloaded on SIGHUP"),
@@ -144,7 +144,7 @@ struct TLSTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(profile.logText().contains("TLS certificate and key reloaded on SIGHUP"), "\(profile.logTail())")
-            let after = try presentedSerial(profile.address, certificates)
+            let after = try await presentedSerial(profile.address, certificates)
             #expect(before != after, "the server still presents serial \(before)")
             // The open connection and new ones keep working.
             _ = try await Profiles(wrapping: client).listCustomers(.init())
@@ -157,7 +157,7 @@ struct TLSTests {
 
     @Test("mutual TLS end to end: an application reaches every service through the gateway over TLS, gRPC and HTTPS")
     func endToEnd() async throws {
-        let certificates = try DevCertificates.make()
+        let certificates = try await DevCertificates.make()
         defer { certificates.remove() }
         try await withGatewayStack(tls: certificates) { stack in
             let agent = bearer(stack.adminSecret)
@@ -203,13 +203,13 @@ struct TLSTests {
             #expect(view.feedback.latestNpsCategory == .promoter, "\(view.feedback)")
 
             // The HTTP port is HTTPS with the same certificate; plain HTTP is not answered.
-            let https = try curl([
+            let https = try await curl([
                 "--cacert", certificates.authority, "-H", "Authorization: Bearer \(stack.adminSecret)",
                 "-X", "POST", "-d", "{\"customerId\":\"\(ada)\"}",
                 "https://127.0.0.1:\(stack.httpPort)/api/v1/GetCustomer360",
             ])
             #expect(https.status == 0 && https.output.contains("Lovelace"), "\(https)")
-            let plain = try curl(["http://127.0.0.1:\(stack.httpPort)/"])
+            let plain = try await curl(["http://127.0.0.1:\(stack.httpPort)/"])
             #expect(plain.status != 0 || !plain.output.contains("<html"), "\(plain)")
 
             // Every call between the services was on an allow-list.
@@ -222,13 +222,13 @@ struct TLSTests {
     }
 
     /// The serial number of the certificate the server at `address` presents, read with openssl s_client.
-    private func presentedSerial(_ address: PeerAddress, _ certificates: DevCertificates) throws -> String {
+    private func presentedSerial(_ address: PeerAddress, _ certificates: DevCertificates) async throws -> String {
         let shell = """
             openssl s_client -connect \(address) -cert '\(certificates.certificate("operator"))' \
             -key '\(certificates.key("operator"))' -CAfile '\(certificates.authority)' </dev/null 2>/dev/null \
             | openssl x509 -noout -serial
             """
-        let result = try run("/bin/sh", ["-c", shell])
+        let result = try await run("/bin/sh", ["-c", shell])
         let serial = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard result.status == 0, serial.hasPrefix("serial=") else {
             throw DevCertificatesFailed(description: "no certificate read from \(address): \(result)")
@@ -236,11 +236,11 @@ struct TLSTests {
         return serial
     }
 
-    private func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try run("/usr/bin/env", ["curl", "--silent", "--show-error", "--max-time", "10"] + arguments)
+    private func curl(_ arguments: [String]) async throws -> ChildProcess.Run {
+        try await run("/usr/bin/env", ["curl", "--silent", "--show-error", "--max-time", "10"] + arguments)
     }
 
-    private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try runToCompletion(at: URL(fileURLWithPath: executable), arguments)
+    private func run(_ executable: String, _ arguments: [String]) async throws -> ChildProcess.Run {
+        try await ChildProcess.run(URL(fileURLWithPath: executable), arguments)
     }
 }

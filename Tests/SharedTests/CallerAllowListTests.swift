@@ -47,8 +47,8 @@ struct CallerAllowListTests {
 @Suite("TLS options: all three files or none, each checked at start-up")
 struct TLSOptionsTests {
     @Test("a missing flag, an unreadable file or a key of another certificate is refused naming the flag")
-    func validation() throws {
-        let certificates = try DevCertificates.make(names: ["profile-service", "operator"])
+    func validation() async throws {
+        let certificates = try await DevCertificates.make(names: ["profile-service", "operator"])
         defer { certificates.remove() }
         func resolve(_ arguments: [String]) throws -> ServerConfiguration {
             try ServerOptions.parse(["--data-dir", "/tmp/unused"] + arguments).resolve(for: .profile, environment: [:])

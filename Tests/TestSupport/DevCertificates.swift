@@ -8,26 +8,19 @@ public struct DevCertificates: Sendable {
     public let directory: URL
 
     /// Runs scripts/dev-certs.sh into a new temporary directory; with `names`, only those (and a new CA).
-    public static func make(names: [String] = []) throws -> DevCertificates {
+    public static func make(names: [String] = []) async throws -> DevCertificates {
         let certificates = DevCertificates(
             directory: FileManager.default.temporaryDirectory.appendingPathComponent("c360-tls-\(UUID())"))
-        try certificates.issue(names)
+        try await certificates.issue(names)
         return certificates
     }
 
     /// Issues `names` anew with the same CA — new keys, new serial numbers — as a renewal does.
-    public func issue(_ names: [String]) throws {
-        let process = Process()
-        process.executableURL = try ServiceBinaries.packageRoot().appendingPathComponent("scripts/dev-certs.sh")
-        process.arguments = [directory.path] + names
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DevCertificatesFailed(description: "scripts/dev-certs.sh failed: \(message)")
+    public func issue(_ names: [String]) async throws {
+        let run = try await ChildProcess.run(
+            try ServiceBinaries.packageRoot().appendingPathComponent("scripts/dev-certs.sh"), [directory.path] + names)
+        guard run.exit.isSuccess else {
+            throw DevCertificatesFailed(description: "scripts/dev-certs.sh failed (\(run.exit)): \(run.output)")
         }
     }
 
