@@ -11,7 +11,7 @@ private func listedKeyIDs(
 ) async throws -> (ids: [String], pages: Int) {
     var ids: [String] = []
     var pages = 0
-    var position: ListPosition?
+    var position: InstantPosition?
     repeat {
         let page = try await store.keys(includeInactive: includeInactive, at: now, after: position, limit: limit)
         ids += page.items.map { $0.key.id }
@@ -27,7 +27,7 @@ private func listedAudit(
 ) async throws -> (records: [AuditRecord], pages: Int) {
     var records: [AuditRecord] = []
     var pages = 0
-    var position: ListPosition?
+    var position: InstantPosition?
     repeat {
         let page = try await store.audit(filter: filter, after: position, limit: limit)
         records += page.items.map { $0.record }

@@ -123,7 +123,7 @@ struct ProfileStoreDetailTests {
         #expect(first.items.map(\.source) == ["step2", "step1"] && first.hasMore)
         let last = first.items.last!
         let second = try await store.consentHistory(
-            customer: customer.id, after: ConsentPosition(decidedAt: last.decidedAt, id: last.id), limit: 2)
+            customer: customer.id, after: ConsentPosition(key: last.decidedAt, tie: last.id), limit: 2)
         #expect(second.items.map(\.source) == ["step0"] && !second.hasMore)
         #expect(try await store.currentConsents(customer: customer.id).consents.map(\.status) == [.granted])
     }

@@ -83,7 +83,8 @@ extension FeedbackService {
             }
         if !request.customerID.isEmpty { filter.customerID = try await readableCustomer(request.customerID) }
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<SequencePosition>? = try Validate.pageToken(
+            request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.featureRequests(filter: filter, after: token?.position, limit: limit)
         return .with {
             $0.featureRequests = page.items.map { item in

@@ -50,7 +50,8 @@ extension FeedbackService {
         var filter = try FeedbackRequests.responseFilter(request)
         if !request.customerID.isEmpty { filter.customerID = try await readableCustomer(request.customerID) }
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<SequencePosition>? = try Validate.pageToken(
+            request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.responses(filter: filter, after: token?.position, limit: limit)
         return .with {
             $0.responses = page.items.map(\.response.proto)

@@ -67,7 +67,8 @@ public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProto
         filter.channel = try FeedbackRequests.optionalChannel(request.channel, field: "channel")
         filter.includeInactive = request.includeInactive
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<SequencePosition>? = try Validate.pageToken(
+            request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.surveys(filter: filter, after: token?.position, limit: limit)
         return .with {
             $0.surveys = page.items.map(\.survey.proto)

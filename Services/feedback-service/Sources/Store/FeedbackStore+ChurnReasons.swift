@@ -36,19 +36,14 @@ extension FeedbackStore {
     /// Churn reasons churned in [from, until) counted by category, with distinct customers.
     public func churnReasonTally(from: Date?, until: Date?) async throws -> ChurnReasonTally {
         try await writer.read { db in
-            let (bounds, arguments) = InstantBounds(from: from, until: until).sql("churnedAt")
-            let categories = try ChurnCategoryCountRow.fetchAll(
-                db,
-                sql: """
-                    SELECT category, COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers
-                    FROM churn_reason WHERE 1\(bounds) GROUP BY category ORDER BY reasons DESC, category
-                    """, arguments: arguments
-            ).map(\.count)
-            let totals = try ChurnTotalsRow.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) AS reasons, COUNT(DISTINCT customerId) AS customers FROM churn_reason WHERE 1\(bounds)
-                    """, arguments: arguments)
+            typealias Columns = ChurnReasonRecord.Columns
+            let churned = ChurnReasonRecord.all().filter(Columns.churnedAt, from: from, until: until)
+            let reasons = count(Columns.churnReasonId).forKey(ChurnTotalsRow.CodingKeys.reasons)
+            let customers = count(distinct: Columns.customerId).forKey(ChurnTotalsRow.CodingKeys.customers)
+            let categories = try churned.select(Columns.category, reasons, customers).group(Columns.category)
+                .order(Column(ChurnTotalsRow.CodingKeys.reasons).detached.desc, Columns.category)
+                .asRequest(of: ChurnCategoryCountRow.self).fetchAll(db).map(\.count)
+            let totals = try churned.select(reasons, customers).asRequest(of: ChurnTotalsRow.self).fetchOne(db)
             return ChurnReasonTally(
                 categories: categories, reasons: totals?.reasons ?? 0,
                 churnedCustomers: totals?.customers ?? 0)

@@ -76,40 +76,29 @@ extension FeedbackStore {
     /// Feature requests with the votes cast in the filter's window, in the filter's order, one page after
     /// `position` (sort key, sequence).
     public func featureRequests(
-        filter: FeatureRequestFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(tally: FeatureRequestTally, position: ListPosition)> {
+        filter: FeatureRequestFilter, after position: SequencePosition?, limit: Int
+    ) async throws -> Page<(tally: FeatureRequestTally, position: SequencePosition)> {
         try await writer.read { db in
-            let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("v.votedAt")
-            var sql = """
-                SELECT * FROM (
-                    SELECT f.*, (SELECT COUNT(*) FROM feature_vote v WHERE v.featureRequestId = f.featureRequestId\(bounds))
-                        AS windowVotes
-                    FROM feature_request f WHERE 1
-                """
-            var arguments = boundArguments
-            if !filter.statuses.isEmpty {
-                sql += " AND f.status IN (\(databaseQuestionMarks(count: filter.statuses.count)))"
-                _ = arguments.append(contentsOf: StatementArguments(filter.statuses.map(\.rawValue).sorted()))
-            }
+            typealias Columns = FeatureRequestRecord.Columns
+            typealias Votes = FeatureVoteRecord.Columns
+            let feature = TableAlias<FeatureRequestRecord>()
+            let votesForIt = FeatureVoteRecord.filter(Votes.featureRequestId == feature[Columns.featureRequestId])
+            let windowVotes = votesForIt.filter(Votes.votedAt, from: filter.from, until: filter.until)
+                .select(count(Votes.customerId))
+            var request = FeatureRequestRecord.aliased(feature)
+                .annotated(with: windowVotes.sqlExpression.forKey(FeatureRequestTallyRow.windowVotes.name))
+                .filter(Columns.status, anyOf: filter.statuses.map(\.rawValue))
             if !filter.customerID.isEmpty {
-                sql +=
-                    " AND EXISTS (SELECT 1 FROM feature_vote c WHERE c.featureRequestId = f.featureRequestId AND c.customerId = ?)"
-                _ = arguments.append(contentsOf: [filter.customerID])
+                request = request.filter(votesForIt.filter(Votes.customerId == filter.customerID).exists())
             }
-            sql += ") WHERE 1"
-            let key =
+            let key: SQLExpression =
                 switch filter.order {
-                case .votes: "votes"
-                case .windowVotes: "windowVotes"
-                case .newest: "seq"
+                case .votes: Columns.votes.sqlExpression
+                case .windowVotes: FeatureRequestTallyRow.windowVotes.detached
+                case .newest: Columns.seq.sqlExpression
                 }
-            if let position {
-                sql += " AND (\(key) < ? OR (\(key) = ? AND seq < ?))"
-                _ = arguments.append(contentsOf: [position.key, position.key, position.seq])
-            }
-            sql += " ORDER BY \(key) DESC, seq DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try FeatureRequestTallyRow.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = try request.page(.descending(key, tie: Columns.seq), after: position, limit: limit)
+                .asRequest(of: FeatureRequestTallyRow.self).fetchAll(db)
             return Page(fetched: rows, limit: limit).map { row in (row.tally, row.listPosition(filter.order)) }
         }
     }

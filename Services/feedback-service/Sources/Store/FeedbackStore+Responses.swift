@@ -63,17 +63,13 @@ extension FeedbackStore {
 
     /// Responses newest answered first, one page after `position` (answered-at, sequence).
     public func responses(
-        filter: ResponseFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(response: SurveyResponse, position: ListPosition)> {
+        filter: ResponseFilter, after position: SequencePosition?, limit: Int
+    ) async throws -> Page<(response: SurveyResponse, position: SequencePosition)> {
         try await writer.read { db in
-            var (sql, arguments) = Self.responseQuery(filter)
-            if let position {
-                sql += " AND (answeredAt < ? OR (answeredAt = ? AND seq < ?))"
-                _ = arguments.append(contentsOf: [position.key, position.key, position.seq])
-            }
-            sql += " ORDER BY answeredAt DESC, seq DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try SurveyResponseRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let records = try Self.responses(filter).page(
+                .descending(SurveyResponseRecord.Columns.answeredAt, tie: SurveyResponseRecord.Columns.seq),
+                after: position, limit: limit
+            ).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in
                 (try record.domain(keyring: keyring), record.listPosition)
             }
@@ -87,9 +83,9 @@ extension FeedbackStore {
             filter.customerID = customerID
             filter.from = from
             filter.until = until
-            let (sql, arguments) = Self.responseQuery(filter)
-            return try SurveyResponseRecord.fetchAll(db, sql: sql + " ORDER BY answeredAt, seq", arguments: arguments)
-                .map { try $0.domain(keyring: keyring) }
+            return try Self.responses(filter)
+                .order(SurveyResponseRecord.Columns.answeredAt, SurveyResponseRecord.Columns.seq)
+                .fetchAll(db).map { try $0.domain(keyring: keyring) }
         }
     }
 
@@ -100,25 +96,19 @@ extension FeedbackStore {
         .map { try $0.domain(keyring: keyring) }
     }
 
-    private static func responseQuery(_ filter: ResponseFilter) -> (String, StatementArguments) {
-        var sql = "SELECT * FROM survey_response WHERE 1"
-        var arguments = StatementArguments()
-        func add(_ condition: String, _ value: some DatabaseValueConvertible) {
-            sql += " AND \(condition)"
-            _ = arguments.append(contentsOf: [value])
-        }
-        if !filter.customerID.isEmpty { add("customerId = ?", filter.customerID) }
-        if !filter.surveyID.isEmpty { add("surveyId = ?", filter.surveyID) }
-        if let type = filter.surveyType { add("surveyType = ?", type.rawValue) }
-        if let channel = filter.channel { add("channel = ?", channel.rawValue) }
-        let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("answeredAt")
-        sql += bounds
-        _ = arguments.append(contentsOf: boundArguments)
+    /// The responses `filter` selects, in no particular order.
+    private static func responses(_ filter: ResponseFilter) -> QueryInterfaceRequest<SurveyResponseRecord> {
+        typealias Columns = SurveyResponseRecord.Columns
+        var request = SurveyResponseRecord.all().filter(Columns.answeredAt, from: filter.from, until: filter.until)
+        if !filter.customerID.isEmpty { request = request.filter(Columns.customerId == filter.customerID) }
+        if !filter.surveyID.isEmpty { request = request.filter(Columns.surveyId == filter.surveyID) }
+        if let type = filter.surveyType { request = request.filter(Columns.surveyType == type.rawValue) }
+        if let channel = filter.channel { request = request.filter(Columns.channel == channel.rawValue) }
         if let label = filter.sentimentLabel {
-            add("sentimentLabel = ?", label.rawValue)
+            request = request.filter(Columns.sentimentLabel == label.rawValue)
         } else if filter.withCommentOnly {
-            sql += " AND sentimentLabel IS NOT NULL"
+            request = request.filter(Columns.sentimentLabel != nil)
         }
-        return (sql, arguments)
+        return request
     }
 }

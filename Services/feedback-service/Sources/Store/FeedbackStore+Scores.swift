@@ -9,6 +9,15 @@ public enum ScoreDimension: String, Sendable, CaseIterable {
     case channel
     /// The survey's language.
     case language = "surveyLanguage"
+
+    /// The column of `survey_response` groups are formed on.
+    var column: Column {
+        switch self {
+        case .survey: SurveyResponseRecord.Columns.surveyId
+        case .channel: SurveyResponseRecord.Columns.channel
+        case .language: SurveyResponseRecord.Columns.surveyLanguage
+        }
+    }
 }
 
 /// Which responses global scores count; every part optional, combined with AND.
@@ -46,44 +55,15 @@ extension FeedbackStore {
     private static func aggregates(
         _ db: Database, filter: ScoreFilter, dimensions: [ScoreDimension]
     ) throws -> [ScoreGroup] {
-        let keys = dimensions.map(\.rawValue)
-        var sql =
-            "SELECT " + keys.map { "\($0), " }.joined() + """
-                COUNT(*) AS responses,
-                COALESCE(SUM(npsCategory = 'promoter'), 0) AS promoters,
-                COALESCE(SUM(npsCategory = 'passive'), 0) AS passives,
-                COALESCE(SUM(npsCategory = 'detractor'), 0) AS detractors,
-                COALESCE(SUM(surveyType = 'csat'), 0) AS csatResponses,
-                COALESCE(SUM(surveyType = 'csat' AND score >= 4), 0) AS satisfied,
-                COALESCE(SUM(surveyType = 'ces'), 0) AS cesResponses,
-                COALESCE(SUM(CASE WHEN surveyType = 'ces' THEN score END), 0) AS cesSum,
-                COALESCE(SUM(surveyType = 'custom'), 0) AS customResponses,
-                COALESCE(SUM(sentimentLabel = 'positive'), 0) AS positive,
-                COALESCE(SUM(sentimentLabel = 'neutral'), 0) AS neutral,
-                COALESCE(SUM(sentimentLabel = 'negative'), 0) AS negative,
-                TOTAL(sentimentScore) AS sentimentSum
-                FROM survey_response WHERE 1
-                """
-        var arguments = StatementArguments()
-        let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("answeredAt")
-        sql += bounds
-        _ = arguments.append(contentsOf: boundArguments)
-        if !filter.surveyID.isEmpty {
-            sql += " AND surveyId = ?"
-            _ = arguments.append(contentsOf: [filter.surveyID])
-        }
-        if let channel = filter.channel {
-            sql += " AND channel = ?"
-            _ = arguments.append(contentsOf: [channel.rawValue])
-        }
-        if !filter.language.isEmpty {
-            sql += " AND surveyLanguage = ?"
-            _ = arguments.append(contentsOf: [filter.language])
-        }
-        if !keys.isEmpty {
-            sql += " GROUP BY " + keys.joined(separator: ", ") + " ORDER BY " + keys.joined(separator: ", ")
-        }
-        return try ScoreAggregateRow.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
+        typealias Columns = SurveyResponseRecord.Columns
+        let keys = dimensions.map(\.column)
+        var request = SurveyResponseRecord.all().filter(Columns.answeredAt, from: filter.from, until: filter.until)
+        if !filter.surveyID.isEmpty { request = request.filter(Columns.surveyId == filter.surveyID) }
+        if let channel = filter.channel { request = request.filter(Columns.channel == channel.rawValue) }
+        if !filter.language.isEmpty { request = request.filter(Columns.surveyLanguage == filter.language) }
+        request = request.select(keys + [ScoreAggregateRow.aggregates])
+        if !keys.isEmpty { request = request.group(keys).order(keys) }
+        return try request.asRequest(of: ScoreAggregateRow.self).fetchAll(db).compactMap { row in
             guard row.responses > 0 || keys.isEmpty else { return nil }
             var group = ScoreGroup(aggregate: row.aggregate)
             if dimensions.contains(.survey) { group.surveyID = row.surveyId ?? "" }

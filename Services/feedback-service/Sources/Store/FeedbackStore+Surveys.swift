@@ -47,31 +47,18 @@ extension FeedbackStore {
 
     /// Surveys newest first, one page after `position` (a sequence number).
     public func surveys(
-        filter: SurveyFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(survey: Survey, position: ListPosition)> {
+        filter: SurveyFilter, after position: SequencePosition?, limit: Int
+    ) async throws -> Page<(survey: Survey, position: SequencePosition)> {
         try await writer.read { db in
-            var sql = "SELECT * FROM survey WHERE 1"
-            var arguments = StatementArguments()
-            if let type = filter.type {
-                sql += " AND type = ?"
-                _ = arguments.append(contentsOf: [type.rawValue])
-            }
-            if !filter.language.isEmpty {
-                sql += " AND language = ?"
-                _ = arguments.append(contentsOf: [filter.language])
-            }
-            if let channel = filter.channel {
-                sql += " AND channel = ?"
-                _ = arguments.append(contentsOf: [channel.rawValue])
-            }
-            if !filter.includeInactive { sql += " AND active = 1" }
-            if let position {
-                sql += " AND seq < ?"
-                _ = arguments.append(contentsOf: [position.seq])
-            }
-            sql += " ORDER BY seq DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try SurveyRecord.fetchAll(db, sql: sql, arguments: arguments)
+            typealias Columns = SurveyRecord.Columns
+            var request = SurveyRecord.all()
+            if let type = filter.type { request = request.filter(Columns.type == type.rawValue) }
+            if !filter.language.isEmpty { request = request.filter(Columns.language == filter.language) }
+            if let channel = filter.channel { request = request.filter(Columns.channel == channel.rawValue) }
+            if !filter.includeInactive { request = request.filter(Columns.active == true) }
+            // The sequence is unique: it is its own tie-breaker.
+            let records = try request.page(.descending(Columns.seq, tie: Columns.seq), after: position, limit: limit)
+                .fetchAll(db)
             return Page(fetched: records, limit: limit).map { record in (record.domain, record.listPosition) }
         }
     }

@@ -66,55 +66,49 @@ extension FeedbackStore {
     }
 
     private func themes(_ db: Database, filter: ThemeFilter, interval: DateInterval?) throws -> ThemesInPeriod {
-        var conditions = "r.sentimentLabel = ?"
-        var arguments: StatementArguments = [filter.sentimentLabel.rawValue]
-        let (bounds, boundArguments) = InstantBounds(from: filter.from, until: filter.until).sql("r.answeredAt")
-        conditions += bounds
-        _ = arguments.append(contentsOf: boundArguments)
-        if let language = filter.language {
-            conditions += " AND r.commentLanguage = ?"
-            _ = arguments.append(contentsOf: [language.rawValue])
-        }
-        if !filter.surveyID.isEmpty {
-            conditions += " AND r.surveyId = ?"
-            _ = arguments.append(contentsOf: [filter.surveyID])
-        }
+        typealias Columns = SurveyResponseRecord.Columns
+        let response = TableAlias<SurveyResponseRecord>(name: "r")
+        var conditions = [
+            response[Columns.sentimentLabel] == filter.sentimentLabel.rawValue,
+            response[Columns.answeredAt].isWithin(from: filter.from, until: filter.until),
+        ]
+        if let language = filter.language { conditions.append(response[Columns.commentLanguage] == language.rawValue) }
+        if !filter.surveyID.isEmpty { conditions.append(response[Columns.surveyId] == filter.surveyID) }
+        let selected = conditions.joined(operator: .and)
         let comments =
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM survey_response r WHERE \(conditions)", arguments: arguments) ?? 0
+            try SQLRequest<Int>(literal: "SELECT COUNT(*) FROM survey_response r WHERE \(selected)")
+            .fetchOne(db) ?? 0
         // Terms are grouped by their stem's blind index. The top `limit` by count, ties in stem order as always: every
         // group counted at least as often as the limit-th is fetched, and its stem opened to order the ties.
-        let counted = """
+        let counted: SQL = """
             SELECT t.stem AS stemIndex, t.sealedStem, COUNT(*) AS comments
             FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
-            WHERE \(conditions) GROUP BY t.stem
+            WHERE \(selected) GROUP BY t.stem
             """
         guard filter.limit > 0,
-            let boundary = try Int.fetchOne(
-                db, sql: "SELECT comments FROM (\(counted)) ORDER BY comments DESC LIMIT 1 OFFSET ?",
-                arguments: arguments + [filter.limit - 1])
-                ?? Int.fetchOne(
-                    db, sql: "SELECT MIN(comments) FROM (\(counted))", arguments: arguments)
+            let boundary = try SQLRequest<Int>(
+                literal: "SELECT comments FROM (\(counted)) ORDER BY comments DESC LIMIT 1 OFFSET \(filter.limit - 1)"
+            ).fetchOne(db) ?? SQLRequest<Int>(literal: "SELECT MIN(comments) FROM (\(counted))").fetchOne(db)
         else {
             return ThemesInPeriod(
                 start: interval?.start ?? filter.from, end: interval?.end ?? filter.until,
                 comments: comments, themes: [])
         }
-        let candidates = try ThemeCandidateRow.fetchAll(
-            db, sql: "SELECT * FROM (\(counted)) WHERE comments >= ?",
-            arguments: arguments + [boundary])
+        let candidates = try SQLRequest<ThemeCandidateRow>(
+            literal: "SELECT * FROM (\(counted)) WHERE comments >= \(boundary)"
+        ).fetchAll(db)
         let top =
             try candidates
             .map { row in (index: row.stemIndex, stem: try keyring.open(row.sealedStem), comments: row.comments) }
             .sorted { ($1.comments, $0.stem) < ($0.comments, $1.stem) }
             .prefix(filter.limit)
-        let samples = try db.cachedStatement(
-            sql: """
-                SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
-                WHERE \(conditions) AND t.stem = ? ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
-                """)
         let themes = try top.map { group -> Theme in
-            let examples = try ThemeSampleRow.fetchAll(samples, arguments: arguments + [group.index])
+            let examples = try SQLRequest<ThemeSampleRow>(
+                literal: """
+                    SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
+                    WHERE \(selected) AND t.stem = \(group.index) ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
+                    """, cached: true
+            ).fetchAll(db)
             var forms: [String: Int] = [:]
             for example in examples { forms[try keyring.open(example.surface), default: 0] += 1 }
             let term = forms.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? group.stem

@@ -229,38 +229,9 @@ public struct FeedbackStore: Sendable {
     }
 }
 
-/// Where a newest-first list continues: after the row with this sort key and sequence.
-public struct ListPosition: Codable, Sendable, Equatable {
-    /// The value the list is ordered by (an instant, a vote count, or the sequence itself).
-    public var key: Int64
-    public var seq: Int64
-
-    public init(key: Int64, seq: Int64) {
-        self.key = key
-        self.seq = seq
-    }
-}
-
-/// A half-open range of instants as SQL bounds: unset ends are open.
-struct InstantBounds {
-    var from: Date?
-    var until: Date?
-
-    /// "AND column >= ? AND column < ?" for the ends that are set, with their arguments.
-    func sql(_ column: String) -> (String, StatementArguments) {
-        var sql = ""
-        var arguments = StatementArguments()
-        if let from {
-            sql += " AND \(column) >= ?"
-            _ = arguments.append(contentsOf: [from.unixMillis])
-        }
-        if let until {
-            sql += " AND \(column) < ?"
-            _ = arguments.append(contentsOf: [until.unixMillis])
-        }
-        return (sql, arguments)
-    }
-}
+/// Where a feedback list continues: after the row with this sort key (an instant, a vote count, or the sequence
+/// itself) and insertion sequence, which breaks ties.
+public typealias SequencePosition = KeysetPosition<Int64, Int64>
 
 /// Whose database this is, for the shared `backup` and `restore` subcommands.
 extension FeedbackStore: ServiceStore {

@@ -52,7 +52,7 @@ struct SurveyRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     /// Where this survey stands in the newest-first list.
-    var listPosition: ListPosition { ListPosition(key: seq ?? 0, seq: seq ?? 0) }
+    var listPosition: SequencePosition { SequencePosition(key: seq ?? 0, tie: seq ?? 0) }
 }
 
 /// A row of `survey_response`: one answer with the survey facts scores group by, and its comment's sentiment.
@@ -84,6 +84,10 @@ struct SurveyResponseRecord: Codable, FetchableRecord, PersistableRecord {
         static let responseId = Column(CodingKeys.responseId)
         static let customerId = Column(CodingKeys.customerId)
         static let surveyId = Column(CodingKeys.surveyId)
+        static let surveyType = Column(CodingKeys.surveyType)
+        static let surveyLanguage = Column(CodingKeys.surveyLanguage)
+        static let commentLanguage = Column(CodingKeys.commentLanguage)
+        static let channel = Column(CodingKeys.channel)
         static let answeredAt = Column(CodingKeys.answeredAt)
         static let sentimentLabel = Column(CodingKeys.sentimentLabel)
     }
@@ -102,7 +106,7 @@ struct SurveyResponseRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     /// Where this response stands in the newest-answered-first list.
-    var listPosition: ListPosition { ListPosition(key: answeredAt, seq: seq ?? 0) }
+    var listPosition: SequencePosition { SequencePosition(key: answeredAt, tie: seq ?? 0) }
 }
 
 extension Sentiment {
@@ -219,13 +223,16 @@ struct FeatureRequestTallyRow: Decodable, FetchableRecord {
 
     var tally: FeatureRequestTally { FeatureRequestTally(request: request.domain, windowVotes: windowVotes) }
 
+    /// The computed column; lists order on it `detached`, as it belongs to no table.
+    static let windowVotes = Column(CodingKeys.windowVotes)
+
     /// Where this row stands in a list in `order`.
-    func listPosition(_ order: FeatureRequestOrder) -> ListPosition {
+    func listPosition(_ order: FeatureRequestOrder) -> SequencePosition {
         let seq = request.seq ?? 0
         return switch order {
-        case .votes: ListPosition(key: Int64(request.votes), seq: seq)
-        case .windowVotes: ListPosition(key: Int64(windowVotes), seq: seq)
-        case .newest: ListPosition(key: seq, seq: seq)
+        case .votes: SequencePosition(key: Int64(request.votes), tie: seq)
+        case .windowVotes: SequencePosition(key: Int64(windowVotes), tie: seq)
+        case .newest: SequencePosition(key: seq, tie: seq)
         }
     }
 }
@@ -266,11 +273,33 @@ struct ChurnCategoryCountRow: Decodable, FetchableRecord {
 struct ChurnTotalsRow: Decodable, FetchableRecord {
     var reasons: Int
     var customers: Int
+
+    enum CodingKeys: String, CodingKey {
+        case reasons, customers
+    }
 }
 
 /// The score aggregate of one group of responses (`FeedbackStore.aggregates`); the dimension columns are selected
 /// only when grouped by.
 struct ScoreAggregateRow: Decodable, FetchableRecord {
+    /// The aggregates of a group, each named as the property it decodes into.
+    static let aggregates = SQL(
+        """
+        COUNT(*) AS responses,
+        COALESCE(SUM(npsCategory = 'promoter'), 0) AS promoters,
+        COALESCE(SUM(npsCategory = 'passive'), 0) AS passives,
+        COALESCE(SUM(npsCategory = 'detractor'), 0) AS detractors,
+        COALESCE(SUM(surveyType = 'csat'), 0) AS csatResponses,
+        COALESCE(SUM(surveyType = 'csat' AND score >= 4), 0) AS satisfied,
+        COALESCE(SUM(surveyType = 'ces'), 0) AS cesResponses,
+        COALESCE(SUM(CASE WHEN surveyType = 'ces' THEN score END), 0) AS cesSum,
+        COALESCE(SUM(surveyType = 'custom'), 0) AS customResponses,
+        COALESCE(SUM(sentimentLabel = 'positive'), 0) AS positive,
+        COALESCE(SUM(sentimentLabel = 'neutral'), 0) AS neutral,
+        COALESCE(SUM(sentimentLabel = 'negative'), 0) AS negative,
+        TOTAL(sentimentScore) AS sentimentSum
+        """)
+
     var surveyId: String?
     /// The name as stored: a group on a channel this version does not know is answered without its channel.
     var channel: String?

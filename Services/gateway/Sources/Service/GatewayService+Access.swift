@@ -40,7 +40,7 @@ extension GatewayService {
     ) async throws -> Customer360_V1_ListApiKeysResponse {
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = request.includeInactive ? "all" : "active"
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
         let page = try await store.keys(
             includeInactive: request.includeInactive, at: now(), after: token?.position,
             limit: limit)
@@ -77,7 +77,8 @@ extension GatewayService {
             filter.actions.insert(action)
         }
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(
+            request.page.pageToken, filter: filter.fingerprint)
         // Reading the audit log is itself audited: who looked, at whose records.
         return try await audited(.admin, customer: filter.customerID, context: context) {
             let page = try await store.audit(filter: filter, after: token?.position, limit: limit)

@@ -30,25 +30,18 @@ extension GatewayStore {
 
     /// Keys newest first, one page after `position`.
     public func keys(
-        includeInactive: Bool, at now: Date, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(key: ApiKey, position: ListPosition)> {
+        includeInactive: Bool, at now: Date, after position: InstantPosition?, limit: Int
+    ) async throws -> Page<(key: ApiKey, position: InstantPosition)> {
         try await writer.read { db in
-            var sql = "SELECT * FROM api_key WHERE 1"
-            var arguments = StatementArguments()
-            if !includeInactive {
-                sql += " AND revokedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)"
-                _ = arguments.append(contentsOf: [now.unixMillis])
-            }
-            if let position {
-                sql += " AND (createdAt < ? OR (createdAt = ? AND keyId < ?))"
-                _ = arguments.append(contentsOf: [position.key, position.key, position.tie])
-            }
-            sql += " ORDER BY createdAt DESC, keyId DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try ApiKeyRecord.fetchAll(db, sql: sql, arguments: arguments)
+            var request = ApiKeyRecord.all()
+            if !includeInactive { request = request.filter(ApiKeyRecord.isActive(at: now)) }
+            let records = try request.page(
+                .descending(ApiKeyRecord.Columns.createdAt, tie: ApiKeyRecord.Columns.keyId), after: position,
+                limit: limit
+            ).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in
                 let key = try record.domain()
-                return (key, ListPosition(key: key.createdAt.unixMillis, tie: key.id))
+                return (key, InstantPosition(key: key.createdAt.unixMillis, tie: key.id))
             }
         }
     }
@@ -65,12 +58,7 @@ extension GatewayStore {
             else { throw GatewayError.keyNotFound(keyID) }
             guard key.revokedAt == nil else { return key }
             if key.role == .admin, key.isActive(at: now) {
-                let admins =
-                    try Int.fetchOne(
-                        db,
-                        sql: """
-                            SELECT COUNT(*) FROM api_key WHERE role = 'admin' AND revokedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?)
-                            """, arguments: [now.unixMillis]) ?? 0
+                let admins = try ApiKeyRecord.activeAdmins(at: now).fetchCount(db)
                 guard admins > 1 else { throw GatewayError.lastAdminKey(keyID) }
             }
             try db.execute(sql: "UPDATE api_key SET revokedAt = ? WHERE keyId = ?", arguments: [now.unixMillis, keyID])
@@ -86,11 +74,7 @@ extension GatewayStore {
     /// Whether any active admin key exists (else the gateway creates a bootstrap key).
     public func hasActiveAdmin(at now: Date) async throws -> Bool {
         try await writer.read { db in
-            try Bool.fetchOne(
-                db,
-                sql: """
-                    SELECT EXISTS (SELECT 1 FROM api_key WHERE role = 'admin' AND revokedAt IS NULL AND (expiresAt IS NULL OR expiresAt > ?))
-                    """, arguments: [now.unixMillis]) ?? false
+            try !ApiKeyRecord.activeAdmins(at: now).isEmpty(db)
         }
     }
 
@@ -129,6 +113,16 @@ struct ApiKeyRecord: Codable, FetchableRecord, PersistableRecord {
         static let createdAt = Column(CodingKeys.createdAt)
         static let expiresAt = Column(CodingKeys.expiresAt)
         static let revokedAt = Column(CodingKeys.revokedAt)
+    }
+
+    /// Keys neither revoked nor expired at `now` (what `ApiKey.isActive(at:)` says of one key).
+    static func isActive(at now: Date) -> SQLExpression {
+        Columns.revokedAt == nil && (Columns.expiresAt == nil || Columns.expiresAt > now.unixMillis)
+    }
+
+    /// Active admin keys at `now`.
+    static func activeAdmins(at now: Date) -> QueryInterfaceRequest<ApiKeyRecord> {
+        filter(Columns.role == Role.admin.rawValue && isActive(at: now))
     }
 
     func domain() throws -> ApiKey {

@@ -86,6 +86,14 @@ struct AuditRow: Codable, FetchableRecord, PersistableRecord {
     var previousHash: String
     var hash: String
 
+    enum Columns {
+        static let auditId = Column(CodingKeys.auditId)
+        static let occurredAt = Column(CodingKeys.occurredAt)
+        static let actorKeyId = Column(CodingKeys.actorKeyId)
+        static let action = Column(CodingKeys.action)
+        static let customerId = Column(CodingKeys.customerId)
+    }
+
     init(_ record: AuditRecord) {
         auditId = record.id
         occurredAt = record.occurredAt.unixMillis
@@ -203,33 +211,20 @@ extension GatewayStore {
 
     /// Audit records newest first, one page after `position`.
     public func audit(
-        filter: AuditFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(record: AuditRecord, position: ListPosition)> {
+        filter: AuditFilter, after position: InstantPosition?, limit: Int
+    ) async throws -> Page<(record: AuditRecord, position: InstantPosition)> {
         try await writer.read { db in
-            var sql = "SELECT * FROM audit_record WHERE 1"
-            var arguments = StatementArguments()
-            func add(_ condition: String, _ value: some DatabaseValueConvertible) {
-                sql += " AND \(condition)"
-                _ = arguments.append(contentsOf: [value])
-            }
-            if let from = filter.from { add("occurredAt >= ?", from.unixMillis) }
-            if let until = filter.until { add("occurredAt < ?", until.unixMillis) }
-            if !filter.actorKeyID.isEmpty { add("actorKeyId = ?", filter.actorKeyID) }
-            if !filter.customerID.isEmpty { add("customerId = ?", filter.customerID) }
-            if !filter.actions.isEmpty {
-                sql += " AND action IN (\(databaseQuestionMarks(count: filter.actions.count)))"
-                _ = arguments.append(contentsOf: StatementArguments(filter.actions.map(\.rawValue).sorted()))
-            }
-            if let position {
-                sql += " AND (occurredAt < ? OR (occurredAt = ? AND auditId < ?))"
-                _ = arguments.append(contentsOf: [position.key, position.key, position.tie])
-            }
-            sql += " ORDER BY occurredAt DESC, auditId DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            return try Page(fetched: try AuditRow.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map {
+            var request = AuditRow.all().filter(AuditRow.Columns.occurredAt, from: filter.from, until: filter.until)
+                .filter(AuditRow.Columns.action, anyOf: filter.actions.map(\.rawValue))
+            if !filter.actorKeyID.isEmpty { request = request.filter(AuditRow.Columns.actorKeyId == filter.actorKeyID) }
+            if !filter.customerID.isEmpty { request = request.filter(AuditRow.Columns.customerId == filter.customerID) }
+            let rows = try request.page(
+                .descending(AuditRow.Columns.occurredAt, tie: AuditRow.Columns.auditId), after: position, limit: limit
+            ).fetchAll(db)
+            return try Page(fetched: rows, limit: limit).map {
                 row in
                 let record = try row.record()
-                return (record, ListPosition(key: row.occurredAt, tie: row.auditId))
+                return (record, InstantPosition(key: row.occurredAt, tie: row.auditId))
             }
         }
     }

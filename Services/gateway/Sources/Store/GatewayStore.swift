@@ -81,12 +81,6 @@ public struct GatewayStore: Sendable {
     }
 }
 
-/// Where a newest-first list continues.
-public struct ListPosition: Codable, Sendable, Equatable {
-    public var key: Int64
-    public var tie: String
-}
-
 /// Whose database this is, for the shared `backup` and `restore` subcommands.
 extension GatewayStore: ServiceStore {
     public static var identity: ServiceIdentity { .gateway }

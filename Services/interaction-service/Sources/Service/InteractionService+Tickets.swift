@@ -98,14 +98,14 @@ extension InteractionService {
             customerID, statuses.map(\.rawValue).sorted().joined(separator: ","),
             "\(from?.timeIntervalSince1970 ?? 0)", "\(until?.timeIntervalSince1970 ?? 0)",
         ].joined(separator: "|")
-        let token: PageToken<TicketPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
         let page = try await store.tickets(
             customer: customerID, statuses: statuses, openedFrom: from, openedUntil: until,
             after: token?.position, limit: limit)
         return .with {
             $0.tickets = page.items.map(\.proto)
             $0.page.nextPageToken = page.nextToken(filter: fingerprint) {
-                TicketPosition(openedAt: $0.openedAt.unixMillis, ticketID: $0.ticketID)
+                InstantPosition(key: $0.openedAt.unixMillis, tie: $0.ticketID)
             }
         }
     }

@@ -1,7 +1,7 @@
 public import C360ServerKit
 public import C360StoreKit
 public import Foundation
-import GRDB
+public import GRDB
 
 /// Which touchpoints of one customer a timeline shows; every part is optional and they combine with AND.
 public struct TimelineFilter: Sendable, Hashable {
@@ -24,11 +24,8 @@ public struct TimelineFilter: Sendable, Hashable {
     }
 }
 
-/// Where a timeline page continues: after this (occurred-at, sequence) position.
-public struct TimelinePosition: Codable, Sendable, Equatable {
-    public var occurredAt: Int64
-    public var seq: Int64
-}
+/// Where a timeline page continues: after this (occurred-at, insertion sequence) position.
+public typealias TimelinePosition = KeysetPosition<Int64, Int64>
 
 extension InteractionStore {
     /// One customer's touchpoints newest first, one page after `position`.
@@ -39,14 +36,8 @@ extension InteractionStore {
         customer customerID: String, filter: TimelineFilter, after position: TimelinePosition?, limit: Int
     ) async throws -> Page<(touchpoint: Touchpoint, position: TimelinePosition)> {
         try await writer.read { db in
-            var (sql, arguments) = filteredQuery(customerID: customerID, filter: filter)
-            if let position {
-                sql += " AND (occurredAt < ? OR (occurredAt = ? AND seq < ?))"
-                _ = arguments.append(contentsOf: [position.occurredAt, position.occurredAt, position.seq])
-            }
-            sql += " ORDER BY occurredAt DESC, seq DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try TouchpointRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let records = try touchpoints(of: customerID, filter: filter)
+                .page(TouchpointRecord.timelineOrder, after: position, limit: limit).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in
                 (try record.domain(keyring: keyring), record.timelinePosition)
             }
@@ -63,14 +54,12 @@ extension InteractionStore {
         while true {
             let start = position
             let chunk = try await writer.read { db -> [(Touchpoint, TimelinePosition)] in
-                var (sql, arguments) = filteredQuery(customerID: customerID, filter: filter)
-                if let position = start {
-                    sql += " AND (occurredAt > ? OR (occurredAt = ? AND seq > ?))"
-                    _ = arguments.append(contentsOf: [position.occurredAt, position.occurredAt, position.seq])
-                }
-                sql += " ORDER BY occurredAt, seq LIMIT ?"
-                _ = arguments.append(contentsOf: [chunkSize])
-                return try TouchpointRecord.fetchAll(db, sql: sql, arguments: arguments).map { record in
+                let records = try touchpoints(of: customerID, filter: filter)
+                    .ordered(
+                        .ascending(TouchpointRecord.Columns.occurredAt, tie: TouchpointRecord.Columns.seq), after: start
+                    )
+                    .limit(chunkSize).fetchAll(db)
+                return try records.map { record in
                     (try record.domain(keyring: keyring), record.timelinePosition)
                 }
             }
@@ -81,29 +70,14 @@ extension InteractionStore {
         }
     }
 
-    private func filteredQuery(customerID: String, filter: TimelineFilter) -> (String, StatementArguments) {
-        var sql = "SELECT * FROM touchpoint WHERE customerId = ?"
-        var arguments: StatementArguments = [customerID]
-        if let from = filter.from {
-            sql += " AND occurredAt >= ?"
-            _ = arguments.append(contentsOf: [from.unixMillis])
-        }
-        if let until = filter.until {
-            sql += " AND occurredAt < ?"
-            _ = arguments.append(contentsOf: [until.unixMillis])
-        }
-        if !filter.channels.isEmpty {
-            sql += " AND channel IN (\(databaseQuestionMarks(count: filter.channels.count)))"
-            _ = arguments.append(contentsOf: StatementArguments(filter.channels.map(\.rawValue).sorted()))
-        }
-        if !filter.kinds.isEmpty {
-            sql += " AND kind IN (\(databaseQuestionMarks(count: filter.kinds.count)))"
-            _ = arguments.append(contentsOf: StatementArguments(filter.kinds.map(\.rawValue).sorted()))
-        }
-        if !filter.ticketID.isEmpty {
-            sql += " AND ticketId = ?"
-            _ = arguments.append(contentsOf: [filter.ticketID])
-        }
-        return (sql, arguments)
+    /// The touchpoints of `customerID` that `filter` selects, in no particular order.
+    private func touchpoints(of customerID: String, filter: TimelineFilter) -> QueryInterfaceRequest<TouchpointRecord> {
+        typealias Columns = TouchpointRecord.Columns
+        var request = TouchpointRecord.filter(Columns.customerId == customerID)
+            .filter(Columns.occurredAt, from: filter.from, until: filter.until)
+            .filter(Columns.channel, anyOf: filter.channels.map(\.rawValue))
+            .filter(Columns.kind, anyOf: filter.kinds.map(\.rawValue))
+        if !filter.ticketID.isEmpty { request = request.filter(Columns.ticketId == filter.ticketID) }
+        return request
     }
 }

@@ -58,6 +58,9 @@ struct TouchpointRecord: Codable, FetchableRecord, PersistableRecord {
         static let ticketId = Column(CodingKeys.ticketId)
     }
 
+    /// The timeline's order, newest first; the insertion sequence breaks ties of instants.
+    static let timelineOrder = KeysetOrder.descending(Columns.occurredAt, tie: Columns.seq)
+
     /// The touchpoint, its body and attributes opened with `keyring`.
     func domain(keyring: Keyring) throws -> Touchpoint {
         Touchpoint(
@@ -71,7 +74,7 @@ struct TouchpointRecord: Codable, FetchableRecord, PersistableRecord {
 
     /// Where this row stands in a timeline.
     var timelinePosition: TimelinePosition {
-        TimelinePosition(occurredAt: occurredAt, seq: seq ?? 0)
+        TimelinePosition(key: occurredAt, tie: seq ?? 0)
     }
 }
 

@@ -44,13 +44,13 @@ extension OutreachService {
             try Validate.id(request.customerID, field: "customer_id")
             let customerID = try await customers.resolve(request.customerID)
             let filter = "messages:\(customerID)"
-            let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter)
+            let token: PageToken<InstantPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter)
             let page = try await store.messages(customerID: customerID, after: token?.position, limit: limit)
             let messages = try page.items.map(proto)
             return .with {
                 $0.messages = messages
                 $0.page.nextPageToken = page.nextToken(filter: filter) {
-                    ListPosition(key: $0.createdAt, tie: $0.messageId)
+                    InstantPosition(key: $0.createdAt, tie: $0.messageId)
                 }
             }
         case (true, false):

@@ -243,17 +243,12 @@ extension OutreachStore {
     }
 
     /// One customer's messages, newest first, after the position (createdAt, messageId).
-    public func messages(customerID: String, after: ListPosition?, limit: Int) async throws -> Page<MessageRecord> {
+    public func messages(customerID: String, after: InstantPosition?, limit: Int) async throws -> Page<MessageRecord> {
         try await writer.read { db in
-            var request = MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
-            if let after {
-                request = request.filter(
-                    MessageRecord.Columns.createdAt < after.key
-                        || (MessageRecord.Columns.createdAt == after.key && MessageRecord.Columns.messageId < after.tie)
-                )
-            }
-            let rows = try request.order(MessageRecord.Columns.createdAt.desc, MessageRecord.Columns.messageId.desc)
-                .limit(limit + 1).fetchAll(db)
+            let rows = try MessageRecord.filter(MessageRecord.Columns.customerId == customerID).page(
+                .descending(MessageRecord.Columns.createdAt, tie: MessageRecord.Columns.messageId), after: after,
+                limit: limit
+            ).fetchAll(db)
             return Page(fetched: rows, limit: limit)
         }
     }
@@ -267,16 +262,5 @@ extension OutreachStore {
                 fetched: try request.order(MessageRecord.Columns.customerId).limit(limit + 1).fetchAll(db),
                 limit: limit)
         }
-    }
-}
-
-/// Where a newest-first list continues: after the row with this instant (Unix ms) and tie-breaking id.
-public struct ListPosition: Codable, Sendable, Equatable {
-    public var key: Int64
-    public var tie: String
-
-    public init(key: Int64, tie: String) {
-        self.key = key
-        self.tie = tie
     }
 }

@@ -73,7 +73,7 @@ extension ProfileService {
         let page = try await store.consentHistory(customer: id, after: token?.position, limit: limit)
         return .with {
             $0.decisions = page.items.map(\.proto)
-            $0.page.nextPageToken = page.nextToken(filter: id) { ConsentPosition(decidedAt: $0.decidedAt, id: $0.id) }
+            $0.page.nextPageToken = page.nextToken(filter: id) { ConsentPosition(key: $0.decidedAt, tie: $0.id) }
         }
     }
 }

@@ -2,13 +2,10 @@ import C360ChangeFeed
 public import C360ServerKit
 public import C360StoreKit
 public import Foundation
-import GRDB
+public import GRDB
 
-/// Where a page of consent history continues: after this decision, newest first.
-public struct ConsentPosition: Codable, Sendable, Equatable {
-    public var decidedAt: Date
-    public var id: String
-}
+/// Where a page of consent history continues: after this decision (decided-at, id), newest first.
+public typealias ConsentPosition = KeysetPosition<Date, String>
 
 extension ProfileStore {
     /// Records one consent decision; the customer's current consent for that purpose and channel is whichever
@@ -75,15 +72,11 @@ extension ProfileStore {
     ) async throws -> Page<ConsentDecision> {
         try await writer.read { db in
             let (row, _) = try activeRow(db, resolving: id)
-            var sql = "SELECT * FROM consent_decision WHERE customerId = ?"
-            var arguments: StatementArguments = [row.id]
-            if let position {
-                sql += " AND (decidedAt < ? OR (decidedAt = ? AND id < ?))"
-                _ = arguments.append(contentsOf: [position.decidedAt, position.decidedAt, position.id])
-            }
-            sql += " ORDER BY decidedAt DESC, id DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            return Page(fetched: try ConsentRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit)
+            let records = try ConsentRecord.filter(ConsentRecord.Columns.customerId == row.id).page(
+                .descending(ConsentRecord.Columns.decidedAt, tie: ConsentRecord.Columns.id), after: position,
+                limit: limit
+            ).fetchAll(db)
+            return Page(fetched: records, limit: limit)
                 .map(\.decision)
         }
     }

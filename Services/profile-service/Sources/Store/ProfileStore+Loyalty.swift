@@ -70,15 +70,15 @@ extension ProfileStore {
     ) async throws -> Page<LoyaltyEntry> {
         try await writer.read { db in
             let (row, _) = try activeRow(db, resolving: id)
-            var sql = "SELECT *, rowid FROM loyalty_transaction WHERE customerId = ?"
-            var arguments: StatementArguments = [row.id]
+            var request = LoyaltyRecord.filter(LoyaltyRecord.Columns.customerId == row.id)
             if let afterID {
-                sql += " AND rowid < (SELECT rowid FROM loyalty_transaction WHERE id = ?)"
-                _ = arguments.append(contentsOf: [afterID])
+                request = request.filter(
+                    Column.rowID
+                        < LoyaltyRecord.filter(LoyaltyRecord.Columns.id == afterID).select(Column.rowID).sqlExpression
+                )
             }
-            sql += " ORDER BY rowid DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            return Page(fetched: try LoyaltyRecord.fetchAll(db, sql: sql, arguments: arguments), limit: limit).map {
+            let records = try request.order(Column.rowID.desc).limit(limit + 1).fetchAll(db)
+            return Page(fetched: records, limit: limit).map {
                 LoyaltyEntry(
                     transactionID: $0.id, pointsDelta: $0.pointsDelta, reason: $0.reason,
                     occurredAt: $0.occurredAt, balanceAfter: $0.balanceAfter, rewardDeltaMinor: $0.rewardDeltaMinor)

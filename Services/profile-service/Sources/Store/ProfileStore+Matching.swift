@@ -1,6 +1,6 @@
 public import C360StoreKit
 public import Foundation
-import GRDB
+public import GRDB
 
 /// Two customers that may be one person.
 public struct MatchSuggestion: Sendable, Equatable {
@@ -82,26 +82,16 @@ extension ProfileStore {
         customer customerID: String?, minScore: Double, after: SuggestionPosition?, limit: Int
     ) async throws -> Page<(suggestion: MatchSuggestion, position: SuggestionPosition)> {
         try await writer.read { db in
-            var sql = """
-                SELECT s.* FROM match_suggestion s
-                JOIN customer a ON a.id = s.customerId AND a.state = 'active'
-                JOIN customer b ON b.id = s.candidateId AND b.state = 'active'
-                WHERE s.state = 'open' AND s.score >= ?
-                """
-            var arguments: StatementArguments = [minScore]
+            typealias Columns = SuggestionRecord.Columns
+            var request = SuggestionRecord.filter(
+                Columns.state == "open" && Columns.score >= minScore
+                    && CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId))
             if let customerID {
-                sql += " AND (s.customerId = ? OR s.candidateId = ?)"
-                _ = arguments.append(contentsOf: [customerID, customerID])
+                request = request.filter(Columns.customerId == customerID || Columns.candidateId == customerID)
             }
-            if let after {
-                sql += " AND (s.score < ? OR (s.score = ? AND s.suggestionId > ?))"
-                _ = arguments.append(contentsOf: [after.score, after.score, after.id])
-            }
-            sql += " ORDER BY s.score DESC, s.suggestionId LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try SuggestionRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = try request.page(SuggestionRecord.bestFirst, after: after, limit: limit).fetchAll(db)
             return try Page(fetched: rows, limit: limit).map {
-                (try suggestion($0), SuggestionPosition(score: $0.score, id: $0.suggestionId))
+                (try suggestion($0), $0.position)
             }
         }
     }
@@ -152,11 +142,8 @@ extension ProfileStore {
     }
 }
 
-/// Where a list of suggestions continues: after this score and id.
-public struct SuggestionPosition: Codable, Sendable, Equatable {
-    public var score: Double
-    public var id: String
-}
+/// Where a list of suggestions continues: after this negated score and id.
+public typealias SuggestionPosition = KeysetPosition<Double, String>
 
 /// A row of `match_suggestion`.
 struct SuggestionRecord: Codable, FetchableRecord, PersistableRecord {
@@ -174,6 +161,18 @@ struct SuggestionRecord: Codable, FetchableRecord, PersistableRecord {
     var decidedBy: String
     var decidedAt: Date?
 
+    enum Columns {
+        static let suggestionId = Column(CodingKeys.suggestionId)
+        static let customerId = Column(CodingKeys.customerId)
+        static let candidateId = Column(CodingKeys.candidateId)
+        static let score = Column(CodingKeys.score)
+        static let state = Column(CodingKeys.state)
+    }
+
+    /// Best score first, then by id: ascending on the negated score.
+    static let bestFirst = KeysetOrder.ascending(-Columns.score, tie: Columns.suggestionId)
+
+    var position: SuggestionPosition { SuggestionPosition(key: -score, tie: suggestionId) }
 }
 
 extension ProfileStore {

@@ -53,6 +53,11 @@ struct CustomerRecord: Codable, FetchableRecord, PersistableRecord {
         static let windowSpendMinor = Column(CodingKeys.windowSpendMinor)
     }
 
+    /// Whether the customer whose id `column` holds exists and is active.
+    static func isActive(_ column: Column) -> SQLExpression {
+        filter(Columns.id == column && Columns.state == State.active.rawValue).exists()
+    }
+
     /// The row's loyalty standing (the soonest expiry is read separately, from the lots).
     var loyaltyAccount: LoyaltyAccount {
         LoyaltyAccount(

@@ -29,7 +29,8 @@ extension SuccessService {
         }
         (filter.from, filter.until) = try Validate.window(request.hasRaised ? request.raised : nil, field: "raised")
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(
+            request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.alerts(filter: filter, after: token?.position, limit: limit)
         return .with {
             $0.alerts = page.items.map(\.alert.proto)
@@ -124,7 +125,8 @@ extension SuccessService {
         }
         if request.overdueOnly { filter.overdueAt = now() }
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(
+            request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.tasks(filter: filter, after: token?.position, limit: limit)
         return .with {
             $0.tasks = page.items.map(\.task.proto)

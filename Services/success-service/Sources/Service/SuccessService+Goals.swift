@@ -86,7 +86,7 @@ extension SuccessService {
         let goalID = try Validate.clientID(request.goalID, field: "goal_id")
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = [customerID, planID, goalID].joined(separator: "\u{1F}")
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
         let page = try await store.progress(
             goalID: goalID, planID: planID, customerID: customerID,
             after: token?.position, limit: limit)

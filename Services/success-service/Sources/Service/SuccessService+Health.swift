@@ -31,7 +31,7 @@ extension SuccessService {
         let limit = try Validate.pageSize(request.page.pageSize)
         let fingerprint = [customerID, from.map { "\($0.unixMillis)" } ?? "", until.map { "\($0.unixMillis)" } ?? ""]
             .joined(separator: "\u{1F}")
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
         let page = try await store.history(
             customerID: customerID, from: from, until: until, after: token?.position,
             limit: limit)
@@ -77,7 +77,8 @@ extension SuccessService {
         }
         filter.csmOwnerID = try Validate.text(request.csmOwnerID, field: "csm_owner_id", maxLength: 128)
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<ScorePosition>? = try Validate.pageToken(
+            request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.atRisk(filter: filter, after: token?.position, limit: limit)
         return .with {
             $0.customers = page.items.map { item in

@@ -74,7 +74,7 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
             filter.statuses.insert(status)
         }
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<ListPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
+        let token: PageToken<PlanPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.plans(filter: filter, after: token?.position, limit: limit)
         let instant = now()
         return .with {

@@ -56,6 +56,9 @@ struct GoalRecord: Codable, FetchableRecord, PersistableRecord {
         static let planId = Column(CodingKeys.planId)
         static let customerId = Column(CodingKeys.customerId)
     }
+
+    /// The plan the goal belongs to.
+    static let plan = belongsTo(PlanRecord.self, using: ForeignKey([Columns.planId], to: [PlanRecord.Columns.planId]))
 }
 
 /// A row of `milestone` (its customer is its plan's).
@@ -118,6 +121,11 @@ struct HealthScoreRecord: Codable, FetchableRecord, PersistableRecord {
         static let customerId = Column(CodingKeys.customerId)
         static let computedAt = Column(CodingKeys.computedAt)
     }
+
+    /// The customer's latest score, when this is it.
+    static let latest = hasOne(
+        LatestHealthRecord.self,
+        using: ForeignKey([LatestHealthRecord.Columns.healthScoreId], to: [Columns.healthScoreId]))
 }
 
 /// A row of `latest_health`: each customer's latest score, denormalised for the at-risk list and the summary.
@@ -131,9 +139,35 @@ struct LatestHealthRecord: Codable, FetchableRecord, PersistableRecord {
 
     enum Columns {
         static let customerId = Column(CodingKeys.customerId)
+        static let healthScoreId = Column(CodingKeys.healthScoreId)
         static let score = Column(CodingKeys.score)
         static let band = Column(CodingKeys.band)
     }
+}
+
+/// A row of `alert`: the alert sealed whole in `body`, beside the columns its lists filter and order on.
+struct AlertRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "alert"
+    var alertId: String
+    var customerId: String
+    var kind: AlertKind
+    var state: AlertState
+    var raisedAt: Int64
+    /// The goal an overdue-goal alert is about; empty for others.
+    var goalId: String
+    var body: SealedText
+
+    enum Columns {
+        static let alertId = Column(CodingKeys.alertId)
+        static let customerId = Column(CodingKeys.customerId)
+        static let kind = Column(CodingKeys.kind)
+        static let state = Column(CodingKeys.state)
+        static let raisedAt = Column(CodingKeys.raisedAt)
+        static let body = Column(CodingKeys.body)
+    }
+
+    /// Newest first, as `alert_by_raised` is ordered.
+    static let order = KeysetOrder.descending(Columns.raisedAt, tie: Columns.alertId)
 }
 
 /// A row of `alert_event`: one event of the replayable alert feed, holding the alert as it was after the event.
@@ -174,6 +208,7 @@ struct TaskRecord: Codable, FetchableRecord, PersistableRecord {
     enum Columns {
         static let taskId = Column(CodingKeys.taskId)
         static let customerId = Column(CodingKeys.customerId)
+        static let ownerId = Column(CodingKeys.ownerId)
         static let dueAt = Column(CodingKeys.dueAt)
         static let status = Column(CodingKeys.status)
     }
@@ -217,7 +252,26 @@ struct AtRiskRow: Decodable, FetchableRecord {
         case openAlerts, owner
     }
 
-    /// The score's columns (`h.*`) and the two computed ones come in one row.
+    /// The two computed columns, for the customer of the score row `score`: their alerts not yet resolved, and the
+    /// owner of their newest active plan.
+    static func computed(for score: TableAlias<HealthScoreRecord>) -> [any SQLSelectable] {
+        let customer = score[HealthScoreRecord.Columns.customerId]
+        return [
+            SQL(
+                """
+                (SELECT COUNT(*) FROM alert a WHERE a.customerId = \(customer) AND a.state <> \(AlertState.resolved.rawValue))
+                """
+            ).forKey(CodingKeys.openAlerts),
+            SQL(
+                """
+                (SELECT p.csmOwnerId FROM plan p WHERE p.customerId = \(customer) AND p.status = \(PlanStatus.active.rawValue)
+                    ORDER BY p.createdAt DESC LIMIT 1)
+                """
+            ).forKey(CodingKeys.owner),
+        ]
+    }
+
+    /// The score's columns and the two computed ones come in one row.
     init(from decoder: any Decoder) throws {
         score = try HealthScoreRecord(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)

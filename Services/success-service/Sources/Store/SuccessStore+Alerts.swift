@@ -84,41 +84,20 @@ extension SuccessStore {
 
     /// Alerts newest first, one page after `position` (raised-at, alert id).
     public func alerts(
-        filter: AlertFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(alert: Alert, position: ListPosition)> {
+        filter: AlertFilter, after position: InstantPosition?, limit: Int
+    ) async throws -> Page<(alert: Alert, position: InstantPosition)> {
         try await writer.read { db in
-            var sql = "SELECT body FROM alert WHERE 1"
-            var arguments = StatementArguments()
+            var request = AlertRecord.all().filter(AlertRecord.Columns.kind, anyOf: filter.kinds.map(\.rawValue))
+                .filter(AlertRecord.Columns.state, anyOf: filter.states.map(\.rawValue))
+                .filter(AlertRecord.Columns.raisedAt, from: filter.from, until: filter.until)
             if !filter.customerID.isEmpty {
-                sql += " AND customerId = ?"
-                _ = arguments.append(contentsOf: [filter.customerID])
+                request = request.filter(AlertRecord.Columns.customerId == filter.customerID)
             }
-            if !filter.kinds.isEmpty {
-                sql += " AND kind IN (\(databaseQuestionMarks(count: filter.kinds.count)))"
-                _ = arguments.append(contentsOf: StatementArguments(filter.kinds.map(\.rawValue).sorted()))
-            }
-            if !filter.states.isEmpty {
-                sql += " AND state IN (\(databaseQuestionMarks(count: filter.states.count)))"
-                _ = arguments.append(contentsOf: StatementArguments(filter.states.map(\.rawValue).sorted()))
-            }
-            if let from = filter.from {
-                sql += " AND raisedAt >= ?"
-                _ = arguments.append(contentsOf: [from.unixMillis])
-            }
-            if let until = filter.until {
-                sql += " AND raisedAt < ?"
-                _ = arguments.append(contentsOf: [until.unixMillis])
-            }
-            if let position {
-                sql += " AND (raisedAt < ? OR (raisedAt = ? AND alertId < ?))"
-                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
-            }
-            sql += " ORDER BY raisedAt DESC, alertId DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let bodies = try SealedText.fetchAll(db, sql: sql, arguments: arguments)
+            let bodies = try request.page(AlertRecord.order, after: position, limit: limit)
+                .select(AlertRecord.Columns.body, as: SealedText.self).fetchAll(db)
             return try Page(fetched: bodies, limit: limit).map { body in
                 let alert = try Alert(sealed: body, keyring: keyring)
-                return (alert, ListPosition(key: Double(alert.raisedAt.unixMillis), tie: alert.id))
+                return (alert, InstantPosition(key: alert.raisedAt.unixMillis, tie: alert.id))
             }
         }
     }
@@ -164,18 +143,13 @@ extension SuccessStore {
     /// Stored feed events after `afterEventID` (or at/after `since`), oldest first, at most `limit`.
     public func events(afterEventID: String?, since: Date?, limit: Int) async throws -> [AlertEvent] {
         try await writer.read { db in
-            var sql = "SELECT * FROM alert_event WHERE 1"
-            var arguments = StatementArguments()
+            var request = AlertEventRecord.order(AlertEventRecord.Columns.eventId).limit(limit)
             if let afterEventID {
-                sql += " AND eventId > ?"
-                _ = arguments.append(contentsOf: [afterEventID])
-            } else if let since {
-                sql += " AND occurredAt >= ?"
-                _ = arguments.append(contentsOf: [since.unixMillis])
+                request = request.filter(AlertEventRecord.Columns.eventId > afterEventID)
+            } else {
+                request = request.filter(AlertEventRecord.Columns.occurredAt, from: since, until: nil)
             }
-            sql += " ORDER BY eventId LIMIT ?"
-            _ = arguments.append(contentsOf: [limit])
-            return try AlertEventRecord.fetchAll(db, sql: sql, arguments: arguments)
+            return try request.fetchAll(db)
                 .map { try $0.domain(keyring: keyring) }
         }
     }
@@ -198,37 +172,25 @@ extension SuccessStore {
 
     /// Tasks earliest due first, one page after `position` (due-at, task id).
     public func tasks(
-        filter: TaskFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(task: PlaybookTask, position: ListPosition)> {
+        filter: TaskFilter, after position: InstantPosition?, limit: Int
+    ) async throws -> Page<(task: PlaybookTask, position: InstantPosition)> {
         try await writer.read { db in
-            var sql = "SELECT * FROM task WHERE 1"
-            var arguments = StatementArguments()
+            var request = TaskRecord.all().filter(TaskRecord.Columns.status, anyOf: filter.statuses.map(\.rawValue))
             if !filter.customerID.isEmpty {
-                sql += " AND customerId = ?"
-                _ = arguments.append(contentsOf: [filter.customerID])
+                request = request.filter(TaskRecord.Columns.customerId == filter.customerID)
             }
-            if !filter.ownerID.isEmpty {
-                sql += " AND ownerId = ?"
-                _ = arguments.append(contentsOf: [filter.ownerID])
-            }
-            if !filter.statuses.isEmpty {
-                sql += " AND status IN (\(databaseQuestionMarks(count: filter.statuses.count)))"
-                _ = arguments.append(contentsOf: StatementArguments(filter.statuses.map(\.rawValue).sorted()))
-            }
+            if !filter.ownerID.isEmpty { request = request.filter(TaskRecord.Columns.ownerId == filter.ownerID) }
             if let overdueAt = filter.overdueAt {
-                sql += " AND status = 'open' AND dueAt < ?"
-                _ = arguments.append(contentsOf: [overdueAt.unixMillis])
+                request = request.filter(
+                    TaskRecord.Columns.status == TaskStatus.open.rawValue
+                        && TaskRecord.Columns.dueAt < overdueAt.unixMillis)
             }
-            if let position {
-                sql += " AND (dueAt > ? OR (dueAt = ? AND taskId > ?))"
-                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
-            }
-            sql += " ORDER BY dueAt, taskId LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try TaskRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let records = try request.page(
+                .ascending(TaskRecord.Columns.dueAt, tie: TaskRecord.Columns.taskId), after: position, limit: limit
+            ).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in
                 let task = try record.domain(keyring: keyring)
-                return (task, ListPosition(key: Double(task.dueAt.unixMillis), tie: task.id))
+                return (task, InstantPosition(key: task.dueAt.unixMillis, tie: task.id))
             }
         }
     }

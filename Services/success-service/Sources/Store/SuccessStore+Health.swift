@@ -139,29 +139,18 @@ extension SuccessStore {
 
     /// A customer's scores newest first within [from, until), one page after `position` (computed-at, id).
     public func history(
-        customerID: String, from: Date?, until: Date?, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(score: HealthScore, position: ListPosition)> {
+        customerID: String, from: Date?, until: Date?, after position: InstantPosition?, limit: Int
+    ) async throws -> Page<(score: HealthScore, position: InstantPosition)> {
         try await writer.read { db in
-            var sql = "SELECT * FROM health_score WHERE customerId = ?"
-            var arguments: StatementArguments = [customerID]
-            if let from {
-                sql += " AND computedAt >= ?"
-                _ = arguments.append(contentsOf: [from.unixMillis])
-            }
-            if let until {
-                sql += " AND computedAt < ?"
-                _ = arguments.append(contentsOf: [until.unixMillis])
-            }
-            if let position {
-                sql += " AND (computedAt < ? OR (computedAt = ? AND healthScoreId < ?))"
-                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
-            }
-            sql += " ORDER BY computedAt DESC, healthScoreId DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try HealthScoreRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let records = try HealthScoreRecord.filter(HealthScoreRecord.Columns.customerId == customerID)
+                .filter(HealthScoreRecord.Columns.computedAt, from: from, until: until)
+                .page(
+                    .descending(HealthScoreRecord.Columns.computedAt, tie: HealthScoreRecord.Columns.healthScoreId),
+                    after: position, limit: limit
+                ).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in
                 let score = try record.domain()
-                return (score, ListPosition(key: Double(score.computedAt.unixMillis), tie: score.id))
+                return (score, InstantPosition(key: score.computedAt.unixMillis, tie: score.id))
             }
         }
     }
@@ -169,40 +158,36 @@ extension SuccessStore {
     /// Customers whose latest score is in the filter's bands (or at most its max score), lowest first, then by
     /// customer id, one page after `position` (score, customer id).
     public func atRisk(
-        filter: AtRiskFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(customer: AtRiskCustomer, position: ListPosition)> {
+        filter: AtRiskFilter, after position: ScorePosition?, limit: Int
+    ) async throws -> Page<(customer: AtRiskCustomer, position: ScorePosition)> {
         try await writer.read { db in
-            var sql = """
-                SELECT h.*,
-                    (SELECT COUNT(*) FROM alert a WHERE a.customerId = l.customerId AND a.state <> 'resolved') AS openAlerts,
-                    (SELECT p.csmOwnerId FROM plan p WHERE p.customerId = l.customerId AND p.status = 'active'
-                        ORDER BY p.createdAt DESC LIMIT 1) AS owner
-                FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId WHERE 1
-                """
-            var arguments = StatementArguments()
+            let score = TableAlias<HealthScoreRecord>()
+            let latest = TableAlias<LatestHealthRecord>()
+            var request = HealthScoreRecord.aliased(score)
+                .joining(required: HealthScoreRecord.latest.aliased(latest))
+                .annotated(with: AtRiskRow.computed(for: score))
             if let maxScore = filter.maxScore {
-                sql += " AND l.score <= ?"
-                _ = arguments.append(contentsOf: [maxScore])
+                request = request.filter(latest[LatestHealthRecord.Columns.score] <= maxScore)
             } else {
-                sql += " AND l.band IN (\(databaseQuestionMarks(count: filter.bands.count)))"
-                _ = arguments.append(contentsOf: StatementArguments(filter.bands.map(\.rawValue).sorted()))
+                request = request.filter(filter.bands.map(\.rawValue).contains(latest[LatestHealthRecord.Columns.band]))
             }
             if !filter.csmOwnerID.isEmpty {
-                sql += " AND EXISTS (SELECT 1 FROM plan p WHERE p.customerId = l.customerId AND p.csmOwnerId = ?)"
-                _ = arguments.append(contentsOf: [filter.csmOwnerID])
+                request = request.filter(
+                    PlanRecord.filter(
+                        PlanRecord.Columns.customerId == latest[LatestHealthRecord.Columns.customerId]
+                            && PlanRecord.Columns.csmOwnerId == filter.csmOwnerID
+                    ).exists())
             }
-            if let position {
-                sql += " AND (l.score > ? OR (l.score = ? AND l.customerId > ?))"
-                _ = arguments.append(contentsOf: [position.key, position.key, position.tie])
-            }
-            sql += " ORDER BY l.score, l.customerId LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let rows = try AtRiskRow.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = try request.page(
+                .ascending(
+                    latest[LatestHealthRecord.Columns.score], tie: latest[LatestHealthRecord.Columns.customerId]),
+                after: position, limit: limit
+            ).asRequest(of: AtRiskRow.self).fetchAll(db)
             return try Page(fetched: rows, limit: limit).map { row in
                 let score = try row.score.domain()
                 return (
                     AtRiskCustomer(latest: score, openAlerts: row.openAlerts, csmOwnerID: row.owner ?? ""),
-                    ListPosition(key: score.score, tie: score.customerID)
+                    ScorePosition(key: score.score, tie: score.customerID)
                 )
             }
         }

@@ -68,34 +68,24 @@ extension SuccessStore {
 
     /// Plans ordered by customer id, then newest first, one page after `position` (customer id, created-at).
     public func plans(
-        filter: PlanFilter, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(plan: SuccessPlan, position: ListPosition)> {
+        filter: PlanFilter, after position: PlanPosition?, limit: Int
+    ) async throws -> Page<(plan: SuccessPlan, position: PlanPosition)> {
         try await writer.read { db in
-            var sql = "SELECT * FROM plan WHERE 1"
-            var arguments = StatementArguments()
+            var request = PlanRecord.all().filter(PlanRecord.Columns.status, anyOf: filter.statuses.map(\.rawValue))
             if !filter.customerID.isEmpty {
-                sql += " AND customerId = ?"
-                _ = arguments.append(contentsOf: [filter.customerID])
+                request = request.filter(PlanRecord.Columns.customerId == filter.customerID)
             }
             if !filter.csmOwnerID.isEmpty {
-                sql += " AND csmOwnerId = ?"
-                _ = arguments.append(contentsOf: [filter.csmOwnerID])
+                request = request.filter(PlanRecord.Columns.csmOwnerId == filter.csmOwnerID)
             }
-            if !filter.statuses.isEmpty {
-                sql += " AND status IN (\(databaseQuestionMarks(count: filter.statuses.count)))"
-                _ = arguments.append(contentsOf: StatementArguments(filter.statuses.map(\.rawValue).sorted()))
-            }
-            if let position {
-                // key = -(created-at): ascending key is newest first; tie = customer id.
-                sql += " AND (customerId > ? OR (customerId = ? AND -createdAt > ?))"
-                _ = arguments.append(contentsOf: [position.tie, position.tie, position.key])
-            }
-            sql += " ORDER BY customerId, createdAt DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try PlanRecord.fetchAll(db, sql: sql, arguments: arguments)
+            // By customer, then newest first: the tie is the negated created-at.
+            let records = try request.page(
+                .ascending(PlanRecord.Columns.customerId, tie: -PlanRecord.Columns.createdAt), after: position,
+                limit: limit
+            ).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in
                 let plan = try loadChildren(db, record.domain(keyring: keyring))
-                return (plan, ListPosition(key: -Double(record.createdAt), tie: plan.customerID))
+                return (plan, PlanPosition(key: plan.customerID, tie: -record.createdAt))
             }
         }
     }
@@ -197,22 +187,17 @@ extension SuccessStore {
 
     /// A goal's progress newest first, one page after `position` (recorded-at, progress id).
     public func progress(
-        goalID: String, planID: String, customerID: String, after position: ListPosition?, limit: Int
-    ) async throws -> Page<(entry: GoalProgressEntry, position: ListPosition)> {
+        goalID: String, planID: String, customerID: String, after position: InstantPosition?, limit: Int
+    ) async throws -> Page<(entry: GoalProgressEntry, position: InstantPosition)> {
         try await writer.read { db in
             _ = try requireGoal(db, id: goalID, planID: planID, customerID: customerID)
-            var sql = "SELECT * FROM goal_progress WHERE goalId = ?"
-            var arguments: StatementArguments = [goalID]
-            if let position {
-                sql += " AND (recordedAt < ? OR (recordedAt = ? AND progressId < ?))"
-                _ = arguments.append(contentsOf: [Int64(position.key), Int64(position.key), position.tie])
-            }
-            sql += " ORDER BY recordedAt DESC, progressId DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [limit + 1])
-            let records = try GoalProgressRecord.fetchAll(db, sql: sql, arguments: arguments)
+            let records = try GoalProgressRecord.filter(GoalProgressRecord.Columns.goalId == goalID).page(
+                .descending(GoalProgressRecord.Columns.recordedAt, tie: GoalProgressRecord.Columns.progressId),
+                after: position, limit: limit
+            ).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in
                 let entry = try record.domain(keyring: keyring)
-                return (entry, ListPosition(key: Double(entry.recordedAt.unixMillis), tie: entry.id))
+                return (entry, InstantPosition(key: entry.recordedAt.unixMillis, tie: entry.id))
             }
         }
     }
@@ -257,27 +242,21 @@ extension SuccessStore {
         -> SuccessKpis
     {
         try await writer.read { db in
-            var sql = "SELECT g.* FROM goal g JOIN plan p ON p.planId = g.planId WHERE 1"
-            var planSQL = "SELECT COUNT(*) FROM plan p WHERE p.status = 'active'"
-            var arguments = StatementArguments()
-            if !customerID.isEmpty {
-                sql += " AND p.customerId = ?"
-                planSQL += " AND p.customerId = ?"
-                _ = arguments.append(contentsOf: [customerID])
-            }
-            if !csmOwnerID.isEmpty {
-                sql += " AND p.csmOwnerId = ?"
-                planSQL += " AND p.csmOwnerId = ?"
-                _ = arguments.append(contentsOf: [csmOwnerID])
-            }
+            // The plans in scope; with neither filter, every plan.
+            var scope: [SQLExpression] = []
+            if !customerID.isEmpty { scope.append(PlanRecord.Columns.customerId == customerID) }
+            if !csmOwnerID.isEmpty { scope.append(PlanRecord.Columns.csmOwnerId == csmOwnerID) }
+            let inScope = scope.joined(operator: .and)
             var kpis = SuccessKpis()
-            for goal in try GoalRecord.fetchAll(db, sql: sql, arguments: arguments).map({ $0.untitled() }) {
+            let goals = try GoalRecord.joining(required: GoalRecord.plan.filter(inScope)).fetchAll(db)
+            for goal in goals.map({ $0.untitled() }) {
                 let instant = goal.achievedAt ?? goal.dueAt
                 if let from, instant < from { continue }
                 if let until, instant >= until { continue }
                 kpis.add(goal, at: now)
             }
-            kpis.activePlans = try Int.fetchOne(db, sql: planSQL, arguments: arguments) ?? 0
+            kpis.activePlans = try PlanRecord.filter(inScope && PlanRecord.Columns.status == PlanStatus.active.rawValue)
+                .fetchCount(db)
             return kpis
         }
     }

@@ -229,16 +229,10 @@ public struct SuccessStore: Sendable {
     }
 }
 
-/// Where a list continues: after the row with this sort key (an instant or a score) and tie-breaker.
-public struct ListPosition: Codable, Sendable, Equatable {
-    public var key: Double
-    public var tie: String
-
-    public init(key: Double, tie: String) {
-        self.key = key
-        self.tie = tie
-    }
-}
+/// Where the at-risk list continues: a score and a customer id.
+public typealias ScorePosition = KeysetPosition<Double, String>
+/// Where the plan list continues: a customer id and the negated created-at of their plan.
+public typealias PlanPosition = KeysetPosition<String, Int64>
 
 /// Whose database this is, for the shared `backup` and `restore` subcommands.
 extension SuccessStore: ServiceStore {
