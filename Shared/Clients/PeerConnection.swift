@@ -13,7 +13,7 @@ public import ServiceLifecycle
 /// On graceful shutdown the connection lets the calls in flight finish for at most `drainLimit`, then stops waiting
 /// for them (`runWithBoundedDrain`): a service stops its peer connections after its servers drained and its background work
 /// stopped, so a call still open by then has no one waiting for its answer.
-public struct PeerConnection: Service {
+public struct PeerConnection: Service, CustomStringConvertible {
     public let address: PeerAddress
     public let client: GRPCClient<HTTP2ClientTransport.Posix>
     /// How long the calls in flight may take to finish once shutdown began.
@@ -42,6 +42,9 @@ public struct PeerConnection: Service {
                 + (credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? [])
         )
     }
+
+    /// The peer it connects to, as its log lines name it.
+    public var description: String { "to \(address)" }
 
     public func run() async throws {
         let cut = try await runWithBoundedDrain(limit: drainLimit) {

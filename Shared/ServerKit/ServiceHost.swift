@@ -115,9 +115,9 @@ public struct ServiceHost: Sendable {
                             Gauge(label: "c360_database_size_bytes").record(DatabaseBackup.sizeOnDisk(path))
                         })))
         }
-        members += background.map { .init(service: $0) }
+        members += background.map { .init(service: StoppingMember($0, logger: logger)) }
         members.append(.init(service: grpc))
-        members += frontEnds.map { .init(service: $0) }
+        members += frontEnds.map { .init(service: StoppingMember($0, logger: logger)) }
         members.append(.init(service: DrainTrigger(health: health, drain: drain, logger: logger)))
         var group = ServiceGroupConfiguration(
             services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -164,6 +164,32 @@ struct DrainTrigger: Service {
         health.drain()
         drain.begin()
         logger.notice("draining: health is NOT_SERVING, open server streams end with UNAVAILABLE")
+    }
+}
+
+/// A member of the service group that says when it has stopped after shutdown began, so a shutdown that hangs
+/// names the member it waits for: the members stop one after another, and the first without its line is the one.
+struct StoppingMember: Service, CustomStringConvertible {
+    let base: any Service
+    let logger: Logger
+
+    init(_ base: any Service, logger: Logger) {
+        self.base = base
+        self.logger = logger
+    }
+
+    /// The member's type, and its own description where it has one (a peer connection names its peer).
+    var description: String {
+        let type = String(describing: Swift.type(of: base))
+        guard let described = base as? any CustomStringConvertible else { return type }
+        return "\(type) \(described.description)"
+    }
+
+    func run() async throws {
+        try await base.run()
+        if Task.isShuttingDownGracefully {
+            logger.info("stopped", metadata: ["member": "\(description)"])
+        }
     }
 }
 
