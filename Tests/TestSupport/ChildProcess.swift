@@ -71,6 +71,7 @@ public enum ChildProcess {
                 monitor.record(process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status))
             }
             try process.run()
+            monitor.watch(pid: process.processIdentifier)
         }
         guard let exit = try await monitor.waitForExit(timeout: timeout) else {
             process.terminate()

@@ -12,6 +12,7 @@ public final class PythonPeer {
     /// The JSON-lines file of what the peer received.
     public let received: URL
     private let process: Process
+    private let monitor: ExitMonitor
     private let directory: URL
 
     public var address: String { "127.0.0.1:\(port)" }
@@ -39,25 +40,33 @@ public final class PythonPeer {
         process.standardOutput = logHandle
         process.standardError = logHandle
         process.standardInput = FileHandle.nullDevice
+        let monitor = ExitMonitor()
+        process.terminationHandler = { process in
+            let status = process.terminationStatus
+            monitor.record(process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status))
+        }
         try process.run()
+        monitor.watch(pid: process.processIdentifier)
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if let port = PortFile.read(at: portFile) {
-                return PythonPeer(port: port, received: received, process: process, directory: directory)
+                return PythonPeer(
+                    port: port, received: received, process: process, monitor: monitor, directory: directory)
             }
-            guard process.isRunning else { break }
+            guard monitor.outcome == nil else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         process.terminate()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         throw ServiceProcessError.uncleanShutdown(
-            executable: script, outcome: .exited(process.isRunning ? -1 : process.terminationStatus), logTail: output)
+            executable: script, outcome: monitor.outcome ?? .exited(-1), logTail: output)
     }
 
-    private init(port: Int, received: URL, process: Process, directory: URL) {
+    private init(port: Int, received: URL, process: Process, monitor: ExitMonitor, directory: URL) {
         self.port = port
         self.received = received
         self.process = process
+        self.monitor = monitor
         self.directory = directory
     }
 
@@ -83,11 +92,11 @@ public final class PythonPeer {
     /// rather than `waitUntilExit()` (which spins a run loop and never returns if the signal is lost) or `usleep`
     /// (which would hold one of the few cooperative threads every other test's tasks run on).
     public func stopWaiting() async {
-        if process.isRunning {
+        if monitor.outcome == nil {
             process.terminate()
-            let deadline = ContinuousClock.now + .seconds(5)
-            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if (try? await monitor.waitForExit(timeout: .seconds(5))) == nil {
+                kill(process.processIdentifier, SIGKILL)
+            }
         }
         try? FileManager.default.removeItem(at: directory)
     }

@@ -98,6 +98,7 @@ public enum ServiceBinaries {
             monitor.record(.exited(process.terminationStatus))
         }
         try process.run()
+        monitor.watch(pid: process.processIdentifier)
 
         // This runs once, synchronously, while the lazily initialised `discovered` is computed.
         let deadline = Date().addingTimeInterval(300)

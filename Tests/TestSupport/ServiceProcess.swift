@@ -126,6 +126,7 @@ public final class ServiceProcess: Sendable {
                 monitor.record(process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status))
             }
             try process.run()
+            monitor.watch(pid: process.processIdentifier)
         } catch {
             try? fileManager.removeItem(at: workDirectory)
             throw error
