@@ -66,12 +66,7 @@ public enum ChildProcess {
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = output
             process.standardError = mergingErrors ? output : errors
-            process.terminationHandler = { process in
-                let status = process.terminationStatus
-                monitor.record(process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status))
-            }
-            try process.run()
-            monitor.watch(pid: process.processIdentifier)
+            try monitor.run(process)
         }
         guard let exit = try await monitor.waitForExit(timeout: timeout) else {
             process.terminate()

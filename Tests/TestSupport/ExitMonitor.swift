@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -31,6 +32,17 @@ final class ExitMonitor: Sendable {
         guard let pid = state.withLock({ $0.pid }), let ended = Self.exit(of: pid) else { return nil }
         record(ended)
         return ended
+    }
+
+    /// Runs `process` with this monitor hearing its end: from its termination handler (which this sets) and from the
+    /// kernel.
+    func run(_ process: Process) throws {
+        process.terminationHandler = { [self] process in
+            let status = process.terminationStatus
+            record(process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status))
+        }
+        try process.run()
+        watch(pid: process.processIdentifier)
     }
 
     /// The process to ask the kernel about, once it has been spawned.

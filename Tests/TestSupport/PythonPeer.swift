@@ -41,12 +41,7 @@ public final class PythonPeer {
         process.standardError = logHandle
         process.standardInput = FileHandle.nullDevice
         let monitor = ExitMonitor()
-        process.terminationHandler = { process in
-            let status = process.terminationStatus
-            monitor.record(process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status))
-        }
-        try process.run()
-        monitor.watch(pid: process.processIdentifier)
+        try monitor.run(process)
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if let port = PortFile.read(at: portFile) {

@@ -94,11 +94,7 @@ public enum ServiceBinaries {
         process.standardOutput = handle
         process.standardError = handle
         let monitor = ExitMonitor()
-        process.terminationHandler = { process in
-            monitor.record(.exited(process.terminationStatus))
-        }
-        try process.run()
-        monitor.watch(pid: process.processIdentifier)
+        try monitor.run(process)
 
         // This runs once, synchronously, while the lazily initialised `discovered` is computed.
         let deadline = Date().addingTimeInterval(300)

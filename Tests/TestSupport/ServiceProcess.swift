@@ -121,12 +121,7 @@ public final class ServiceProcess: Sendable {
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = log
             process.standardError = log
-            process.terminationHandler = { process in
-                let status = process.terminationStatus
-                monitor.record(process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status))
-            }
-            try process.run()
-            monitor.watch(pid: process.processIdentifier)
+            try monitor.run(process)
         } catch {
             try? fileManager.removeItem(at: workDirectory)
             throw error
