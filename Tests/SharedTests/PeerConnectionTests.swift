@@ -49,27 +49,34 @@ private final class CapturedWarnings: Sendable {
     }
 }
 
+/// Runs `body` with the address of a local server of `EndlessWatch` and a way to stop that server early; it is stopped
+/// (cancelled: the endless stream never lets it stop gracefully) when `body` returns.
+private func withEndlessWatchServer(
+    _ body: (PeerAddress, _ stopServer: () -> Void) async throws -> Void
+) async throws {
+    let server = GRPCServer(
+        transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
+        services: [EndlessWatch()])
+    try await withThrowingDiscardingTaskGroup { serving in
+        // Cancellation makes it report an error; a server that could not listen has no listening address.
+        serving.addTask { try? await server.serve() }
+        defer { serving.cancelAll() }
+        guard let port = try await server.listeningAddress?.ipv4?.port else {
+            Issue.record("the test server did not listen")
+            return
+        }
+        try await body(PeerAddress(host: "127.0.0.1", port: port)) { serving.cancelAll() }
+    }
+}
+
 @Suite("Peer connections: graceful shutdown", .timeLimit(.minutes(1)))
 struct PeerConnectionTests {
     @Test("a peer call still open when shutdown began holds the connection only until the drain limit, which it logs")
     func drainLimitCutsOpenCall() async throws {
-        let server = GRPCServer(
-            transport: .http2NIOPosix(
-                address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
-            services: [EndlessWatch()])
-        try await withThrowingDiscardingTaskGroup { serving in
-            // Cancelled at the end (the endless stream never lets it stop gracefully), which it reports as an error; a
-            // server that could not listen has no listening address.
-            serving.addTask { try? await server.serve() }
-            defer { serving.cancelAll() }
-            guard let port = try await server.listeningAddress?.ipv4?.port else {
-                Issue.record("the test server did not listen")
-                return
-            }
+        try await withEndlessWatchServer { address, stopServer in
             let warnings = CapturedWarnings()
             let connection = try PeerConnection(
-                address: PeerAddress(host: "127.0.0.1", port: port), drainLimit: .milliseconds(300),
-                logger: warnings.logger)
+                address: address, drainLimit: .milliseconds(300), logger: warnings.logger)
             let health = Grpc_Health_V1_Health.Client(wrapping: connection.client)
 
             try await testGracefulShutdown { shutdown in
@@ -90,7 +97,7 @@ struct PeerConnectionTests {
                     try await group.next()
                     #expect(ContinuousClock.now - began < .seconds(10))
                     // The call is left open (a service exits now); it ends when its server goes.
-                    serving.cancelAll()
+                    stopServer()
                     _ = await call.result
                     #expect(
                         warnings.messages.withLock { $0 }.contains {
@@ -103,19 +110,22 @@ struct PeerConnectionTests {
 
     @Test("a connection with nothing in flight stops at once on shutdown, without a warning")
     func idleConnectionStopsAtOnce() async throws {
-        let warnings = CapturedWarnings()
-        // Nothing listens there: the connection has no call, only its attempts to connect.
-        let connection = try PeerConnection(
-            address: PeerAddress(host: "127.0.0.1", port: 9), drainLimit: .seconds(30), logger: warnings.logger)
-        try await testGracefulShutdown { shutdown in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await connection.run() }
-                let began = ContinuousClock.now
-                shutdown.triggerGracefulShutdown()
-                try await group.next()
-                #expect(ContinuousClock.now - began < .seconds(10))
+        try await withEndlessWatchServer { address, _ in
+            let warnings = CapturedWarnings()
+            // A connection that is up (one call answered) and idle; its drain limit is far off.
+            let connection = try PeerConnection(address: address, drainLimit: .seconds(30), logger: warnings.logger)
+            try await testGracefulShutdown { shutdown in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await connection.run() }
+                    let answer = try await Grpc_Health_V1_Health.Client(wrapping: connection.client).check(.init())
+                    #expect(answer.status == .serving)
+                    let began = ContinuousClock.now
+                    shutdown.triggerGracefulShutdown()
+                    try await group.next()
+                    #expect(ContinuousClock.now - began < .seconds(10))
+                }
             }
+            #expect(warnings.messages.withLock { $0 }.isEmpty)
         }
-        #expect(warnings.messages.withLock { $0 }.isEmpty)
     }
 }
