@@ -265,8 +265,11 @@ let package = Package(
         .target(
             name: "C360TestSupport",
             dependencies: [
-                "C360Clients", "C360Contracts", "C360ServerKit", grpcCore, grpcHTTP2, logging, swiftProtobuf, lifecycle,
+                "C360Clients", "C360Contracts", "C360ServerKit", "C360StoreKit", grpcCore, grpcHTTP2, logging,
+                swiftProtobuf, lifecycle, grdb,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                // SQLite's C API, for SQLiteWork's progress handler.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
