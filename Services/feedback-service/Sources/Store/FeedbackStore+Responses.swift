@@ -100,12 +100,16 @@ extension FeedbackStore {
     private static func responses(_ filter: ResponseFilter) -> QueryInterfaceRequest<SurveyResponseRecord> {
         typealias Columns = SurveyResponseRecord.Columns
         var request = SurveyResponseRecord.all().filter(Columns.answeredAt, from: filter.from, until: filter.until)
-        if !filter.customerID.isEmpty { request = request.filter(Columns.customerId == filter.customerID) }
-        if !filter.surveyID.isEmpty { request = request.filter(Columns.surveyId == filter.surveyID) }
+        // A customer's responses are few: with a customer named, the survey and label only sift them.
+        let byCustomer = !filter.customerID.isEmpty
+        if byCustomer { request = request.filter(Columns.customerId == filter.customerID) }
+        if !filter.surveyID.isEmpty {
+            request = request.filter(Columns.surveyId.unindexed(when: byCustomer) == filter.surveyID)
+        }
         if let type = filter.surveyType { request = request.filter(Columns.surveyType == type.rawValue) }
         if let channel = filter.channel { request = request.filter(Columns.channel == channel.rawValue) }
         if let label = filter.sentimentLabel {
-            request = request.filter(Columns.sentimentLabel == label.rawValue)
+            request = request.filter(Columns.sentimentLabel.unindexed(when: byCustomer) == label.rawValue)
         } else if filter.withCommentOnly {
             request = request.filter(Columns.sentimentLabel != nil)
         }

@@ -75,8 +75,12 @@ extension OutreachStore {
     /// Messages due by `now` (queued or deferred), earliest first, and when the next of the rest falls due.
     public func dueMessages(at now: Date, limit: Int) async throws -> (due: [MessageRecord], next: Date?) {
         try await writer.read { db in
+            // Spelled as the partial index `message_due` is (status = 'queued' OR status = 'deferred'): SQLite uses
+            // a partial index only when the query's condition implies the index's as written, and `status IN (…)`
+            // does not, so the dispatcher's every tick read every message ever sent.
+            let status = MessageRecord.Columns.status
             let pending = MessageRecord.filter(
-                [MessageStatus.queued, .deferred].contains(MessageRecord.Columns.status))
+                status == MessageStatus.queued.rawValue || status == MessageStatus.deferred.rawValue)
             let due = try pending.filter(MessageRecord.Columns.scheduledFor <= now.unixMillis)
                 .order(MessageRecord.Columns.scheduledFor).limit(limit).fetchAll(db)
             let next = try Int64.fetchOne(db, pending.select(min(MessageRecord.Columns.scheduledFor)))

@@ -205,6 +205,14 @@ public struct OutreachStore: Sendable {
             }
             try shredQueue.create(db)
         }
+        // A journey's counts of waiting and completed runs (read with every journey shown) read the index alone, and
+        // its runs page in run-id order without sorting them all each page.
+        migrator.registerMigration("v8: a journey's runs indexed by state and by run id") { db in
+            try db.create(
+                index: "journey_run_by_state", on: JourneyRunRecord.databaseTableName, columns: ["journeyId", "state"])
+            try db.create(
+                index: "journey_run_page", on: JourneyRunRecord.databaseTableName, columns: ["journeyId", "runId"])
+        }
         return migrator
     }
 

@@ -56,7 +56,9 @@ extension ProfileStore {
         matching query: CustomerQuery, after afterID: String?, limit: Int
     ) async throws -> Page<CustomerProfile> {
         try await writer.read { db in
-            var request = CustomerRecord.filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
+            // Most customers are active: the id order (the page's) or a token or tag list drives the query, not state.
+            var request = CustomerRecord.filter(
+                CustomerRecord.Columns.state.unindexed == CustomerRecord.State.active.rawValue)
             if !query.text.isEmpty {
                 let terms = SearchTerms.queryTerms(query.text)
                 func having(_ term: String) -> SQLExpression {

@@ -83,11 +83,15 @@ extension ProfileStore {
     ) async throws -> Page<(suggestion: MatchSuggestion, position: SuggestionPosition)> {
         try await writer.read { db in
             typealias Columns = SuggestionRecord.Columns
-            var request = SuggestionRecord.filter(
-                Columns.state == "open" && Columns.score >= minScore
-                    && CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId))
+            let both = CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId)
+            var request: QueryInterfaceRequest<SuggestionRecord>
             if let customerID {
-                request = request.filter(Columns.customerId == customerID || Columns.candidateId == customerID)
+                // One customer's few suggestions, found by their two ids, not among every open one.
+                request = SuggestionRecord.filter(
+                    (Columns.customerId == customerID || Columns.candidateId == customerID)
+                        && Columns.state.unindexed == "open" && Columns.score >= minScore && both)
+            } else {
+                request = SuggestionRecord.filter(Columns.state == "open" && Columns.score >= minScore && both)
             }
             let rows = try request.page(SuggestionRecord.bestFirst, after: after, limit: limit).fetchAll(db)
             return try Page(fetched: rows, limit: limit).map {

@@ -189,6 +189,11 @@ public struct SuccessStore: Sendable {
             }
             try sealExisting(db, keyring: keyring)
         }
+        // Merges re-key and erasure deletes a customer's alert events by customer id: without an index each of them
+        // read every customer's events.
+        migrator.registerMigration("v3: alert events indexed by customer") { db in
+            try db.create(index: "alert_event_by_customer", on: "alert_event", columns: ["customerId"])
+        }
         return migrator
     }
 
