@@ -50,13 +50,12 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
         ])
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
-    let readCache = CachedCustomerDirectory(upstream: directory)
     let service = FeedbackService(
-        store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
+        store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         sentiment: SentimentAnalyzer(threshold: configuration.sentimentThreshold), changes: changes)
     // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor.
     let merges = MergeFollower.consumer(
-        profile: profile.client, writer: database, directory: directory, readCache: readCache,
+        profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: FeedbackStore.rekey, unrekey: FeedbackStore.unrekey,
         customerIDs: FeedbackStore.customerIDs)

@@ -86,8 +86,8 @@ public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProto
         try await customers.resolveForWrite(try Validate.id(requested, field: field))
     }
 
-    /// The survivor of a customer id for reads; the id itself when profile-service cannot say (reads degrade
-    /// rather than fail when a peer is down).
+    /// The id a read finds the customer's data under here: the survivor once this service applied their merge
+    /// (`MergeAwareCustomerDirectory`, no peer asked); the id itself when the aliases cannot be read.
     func readableCustomer(_ requested: String) async throws(InvalidArgument) -> String {
         let id = try Validate.id(requested, field: "customer_id")
         return (try? await customers.resolve(id)) ?? id

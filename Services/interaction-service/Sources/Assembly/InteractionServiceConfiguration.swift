@@ -47,14 +47,13 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
         "peer", metadata: ["profile": "\(configuration.profileAddress)", "currency": "\(configuration.currency)"])
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
-    let readCache = CachedCustomerDirectory(upstream: directory)
     let service = InteractionService(
-        store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
+        store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         settings: CommerceSettings(currency: configuration.currency), changes: changes)
     // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets move to
     // the survivor.
     let merges = MergeFollower.consumer(
-        profile: profile.client, writer: database, directory: directory, readCache: readCache,
+        profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
         unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs)

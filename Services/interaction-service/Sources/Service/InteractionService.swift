@@ -208,8 +208,8 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
             })
     }
 
-    /// The survivor of a customer id for reads; the id itself when profile-service cannot say (reads degrade
-    /// rather than fail when a peer is down).
+    /// The id a read finds the customer's data under here: the survivor once this service applied their merge
+    /// (`MergeAwareCustomerDirectory`, no peer asked); the id itself when the aliases cannot be read.
     func readableCustomer(_ requested: String) async throws(InvalidArgument) -> String {
         let id = try Validate.id(requested, field: "customer_id")
         return (try? await customers.resolve(id)) ?? id

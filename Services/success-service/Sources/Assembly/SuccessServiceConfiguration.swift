@@ -91,13 +91,12 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
     let batches = BatchRunner(store: store, scorer: scorer, customers: peers, logger: host.logger)
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
-    let readCache = CachedCustomerDirectory(upstream: directory)
     let service = SuccessService(
-        store: store, customers: MergeAwareCustomerDirectory(upstream: readCache, reader: database),
+        store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         scorer: scorer, batches: batches, feed: feed, changes: changes)
     // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor.
     let merges = MergeFollower.consumer(
-        profile: profile.client, writer: database, directory: directory, readCache: readCache,
+        profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
         unrekey: { try store.unrekey($0, merged: $1, survivor: $2) },

@@ -142,7 +142,8 @@ public struct SuccessService: Customer360_V1_SuccessService.SimpleServiceProtoco
 
     // MARK: - Helpers
 
-    /// The survivor of a customer id for reads; the id itself when profile-service cannot say.
+    /// The id a read finds the customer's data under here: the survivor once this service applied their merge
+    /// (`MergeAwareCustomerDirectory`, no peer asked); the id itself when the aliases cannot be read.
     func readableCustomer(_ requested: String) async throws(InvalidArgument) -> String {
         let id = try Validate.id(requested, field: "customer_id")
         return (try? await customers.resolve(id)) ?? id
