@@ -170,7 +170,7 @@ struct ForwardBenchmark: AsyncParsableCommand {
                 for round in 0...rounds {
                     for way in Way.allCases {
                         let warmUp = round == 0
-                        let cpuBefore = try Self.cpuSeconds(of: gateway.processIdentifier)
+                        let cpuBefore = try ProcessStats.cpuSeconds(of: gateway.processIdentifier)
                         let end = ContinuousClock.now + .seconds(warmUp ? max(1, seconds / 5) : seconds)
                         var calls = 0
                         while ContinuousClock.now < end {
@@ -180,7 +180,7 @@ struct ForwardBenchmark: AsyncParsableCommand {
                             calls += 1
                         }
                         guard !warmUp else { continue }
-                        let used = try Self.cpuSeconds(of: gateway.processIdentifier) - cpuBefore
+                        let used = try ProcessStats.cpuSeconds(of: gateway.processIdentifier) - cpuBefore
                         cpu[way, default: (0, 0)].seconds += used
                         cpu[way, default: (0, 0)].calls += calls
                     }
@@ -218,17 +218,5 @@ struct ForwardBenchmark: AsyncParsableCommand {
         say(
             "gateway CPU per forwarded call ÷ per decoded call: \(Format.decimal(ratio, 2))× (goal ≤ \(Self.cpuGoal)×): \(ratio <= Self.cpuGoal ? "met" : "NOT met")"
         )
-    }
-
-    /// User plus system CPU time a process has used so far, from /proc/<pid>/stat (fields 14 and 15, in clock ticks).
-    static func cpuSeconds(of pid: Int32) throws -> Double {
-        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-        // The command name (field 2) may hold spaces; the fields after it start past the last ')'.
-        guard let close = stat.lastIndex(of: ")") else { throw BenchError("unreadable /proc/\(pid)/stat") }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
-            throw BenchError("unreadable /proc/\(pid)/stat")
-        }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

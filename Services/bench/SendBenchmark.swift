@@ -208,7 +208,7 @@ struct SendBenchmark: AsyncParsableCommand {
         while campaign.status != .completed {
             try await Task.sleep(for: .seconds(1))
             campaign = try await outreach.getCampaign(.with { $0.campaignID = "bench-run" })
-            peakRSS = max(peakRSS, residentBytes(of: process.processIdentifier))
+            peakRSS = max(peakRSS, ProcessStats.residentBytes(of: process.processIdentifier))
             let elapsed = (clock.now - begun).inSeconds
             let done = campaign.sent + campaign.suppressed + campaign.failed
             say(
@@ -262,14 +262,5 @@ struct SendBenchmark: AsyncParsableCommand {
         say(
             "all \(recorded) outbound touchpoints stored in interaction-service \(Format.decimal((clock.now - begun).inSeconds - elapsed, 1)) s "
                 + "after the last message settled")
-    }
-
-    /// VmRSS of a process, from /proc.
-    private func residentBytes(of pid: Int32) -> Int64 {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes * 1024
     }
 }

@@ -55,12 +55,30 @@ struct ViewBenchmark: AsyncParsableCommand {
     )
     var tls: TLSMode = .off
 
+    @Flag(
+        help: """
+            A run of about two minutes to take before and after a change: 2,000 customers, 20,000 touchpoints, 3 s per \
+            call (over --customers, --touchpoints and --seconds). Compare its ratios, not its absolute numbers, with \
+            the full run's.
+            """)
+    var quick = false
+
     enum TLSMode: String, ExpressibleByArgument, CaseIterable {
         case off, on, both
     }
 
     /// What TLS may add to the view's p50.
     static let tlsGoal = 0.15
+
+    /// A domain read's requests/s over Health/Check's, on the same binary over the same connections.
+    static let readGoal = 0.7
+
+    /// Resident memory per service, in MiB: started and idle, and after the measured load.
+    static let idleMemoryGoal = 40
+    static let loadedMemoryGoal = 150
+
+    /// The fewest concurrent CreateCustomer callers the fill uses: the goal for creating customers counts eight.
+    static let fillClients = 8
 
     func validate() throws {
         guard customers >= 1, touchpoints >= 0 else { throw ValidationError("--customers ≥ 1 and --touchpoints ≥ 0") }
@@ -70,7 +88,12 @@ struct ViewBenchmark: AsyncParsableCommand {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
     }
 
-    func run() async throws {
+    mutating func run() async throws {
+        if quick {
+            customers = 2_000
+            touchpoints = 20_000
+            seconds = 3
+        }
         let modes: [Bool] =
             switch tls {
             case .off: [false]
@@ -132,18 +155,36 @@ struct ViewBenchmark: AsyncParsableCommand {
                     "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
                 ])
             let security = ClientSecurity(certificates: certificates, gatewayPort: gateway.port)
+            let processes = started.map {
+                (name: URL(fileURLWithPath: $0.executable).lastPathComponent, pid: $0.processIdentifier)
+            }
+            let idle = processes.map { ProcessStats.residentBytes(of: $0.pid) }
             view = try await ClientSecurity.$current.withValue(security) {
                 let ids = try await fill(profile: profile.port, interaction: interaction.port, feedback: feedback.port)
+                try await ProcessStats.settle(processes.map(\.pid))
                 let secret = try String(
                     contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
                     encoding: .utf8
                 ).trimmingCharacters(in: .whitespacesAndNewlines)
-                return try await measure(
+                let view = try await measure(
                     ids: ids, secret: secret,
                     ports: (
                         profile.port, interaction.port, feedback.port,
                         success.port, gateway.port
                     ))
+                say("")
+                say(
+                    "resident memory (goal ≤ \(Self.idleMemoryGoal) MiB started and idle, "
+                        + "≤ \(Self.loadedMemoryGoal) MiB after the load)")
+                for (process, idleBytes) in zip(processes, idle) {
+                    let loaded = ProcessStats.residentBytes(of: process.pid)
+                    let met =
+                        idleBytes <= Int64(Self.idleMemoryGoal) << 20 && loaded <= Int64(Self.loadedMemoryGoal) << 20
+                    say(
+                        "  \(Format.left(process.name, 20)) idle \(Format.megabytes(idleBytes)), after the load "
+                            + "\(Format.megabytes(loaded)): \(met ? "met" : "NOT met")")
+                }
+                return view
             }
         } catch {
             failure = error
@@ -161,7 +202,7 @@ struct ViewBenchmark: AsyncParsableCommand {
 
     private func fill(profile: Int, interaction: Int, feedback: Int) async throws -> [String] {
         let count = customers
-        let workers = clients
+        let workers = max(clients, Self.fillClients)
         let fillStart = ContinuousClock.now
         say("creating \(count) customers…")
         let ids = try await withConnection(port: profile) { client -> [String] in
@@ -192,7 +233,10 @@ struct ViewBenchmark: AsyncParsableCommand {
                 return try await group.reduce(into: []) { $0 += $1 }
             }
         }
-        say("  \(ids.count) customers in \(Format.decimal((ContinuousClock.now - fillStart).inSeconds)) s")
+        let createSeconds = (ContinuousClock.now - fillStart).inSeconds
+        say(
+            "  \(ids.count) customers in \(Format.decimal(createSeconds)) s: "
+                + "\(Format.whole(Double(ids.count) / createSeconds)) CreateCustomer/s from \(workers) clients")
 
         if touchpoints > 0 {
             say("streaming \(touchpoints) touchpoints…")
@@ -279,36 +323,50 @@ struct ViewBenchmark: AsyncParsableCommand {
             return view.sectionStatuses.map { Duration($0.latency) }.max()
         }
         var backends: [LoadResult] = []
-        backends.append(
-            try await load("profile GetCustomer", port: ports.profile, ids: ids) { client, id in
-                _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getCustomer(
-                    .with { $0.customerID = id })
-                return nil
-            })
+        let getCustomer = try await load("profile GetCustomer", port: ports.profile, ids: ids) { client, id in
+            _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getCustomer(
+                .with { $0.customerID = id })
+            return nil
+        }
+        backends.append(getCustomer)
         backends.append(
             try await load("profile GetConsents", port: ports.profile, ids: ids) { client, id in
                 _ = try await Customer360_V1_ProfileService.Client(wrapping: client).getConsents(
                     .with { $0.customerID = id })
                 return nil
             })
-        backends.append(
-            try await load("interaction GetCustomerStats+20", port: ports.interaction, ids: ids) { client, id in
-                _ = try await Customer360_V1_InteractionService.Client(wrapping: client).getCustomerStats(
-                    .with {
-                        $0.customerID = id
-                        $0.recentTouchpoints = 20
-                    })
+        let stats = try await load("interaction GetCustomerStats+20", port: ports.interaction, ids: ids) {
+            client, id in
+            _ = try await Customer360_V1_InteractionService.Client(wrapping: client).getCustomerStats(
+                .with {
+                    $0.customerID = id
+                    $0.recentTouchpoints = 20
+                })
+            return nil
+        }
+        backends.append(stats)
+        let scores = try await load("feedback GetCustomerScores+5", port: ports.feedback, ids: ids) { client, id in
+            _ = try await Customer360_V1_FeedbackService.Client(wrapping: client).getCustomerScores(
+                .with {
+                    $0.customerID = id
+                    $0.recentComments = 5
+                })
+            return nil
+        }
+        backends.append(scores)
+        // The transport's own cost on each of those binaries, under the same callers and connections.
+        func health(_ service: ServiceIdentity, port: Int) async throws -> LoadResult {
+            try await load("\(service.name) Health/Check", port: port, ids: ids) { client, _ in
+                _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(
+                    Grpc_Health_V1_HealthCheckRequest())
                 return nil
-            })
-        backends.append(
-            try await load("feedback GetCustomerScores+5", port: ports.feedback, ids: ids) { client, id in
-                _ = try await Customer360_V1_FeedbackService.Client(wrapping: client).getCustomerScores(
-                    .with {
-                        $0.customerID = id
-                        $0.recentComments = 5
-                    })
-                return nil
-            })
+            }
+        }
+        let transports = [
+            (getCustomer, try await health(.profile, port: ports.profile)),
+            (stats, try await health(.interaction, port: ports.interaction)),
+            (scores, try await health(.feedback, port: ports.feedback)),
+        ]
         backends.append(
             try await load("success GetCustomerSuccess", port: ports.success, ids: ids) { client, id in
                 _ = try await Customer360_V1_SuccessService.Client(wrapping: client)
@@ -341,6 +399,13 @@ struct ViewBenchmark: AsyncParsableCommand {
         ratio("its slowest backend call under the same load", view.slowestInside)
         if let slowest = backends.max(by: { $0.latencies.percentile(0.5) < $1.latencies.percentile(0.5) }) {
             ratio("the slowest backend call run alone (\(slowest.name))", slowest.latencies)
+        }
+        for (read, transport) in transports {
+            let share = read.rate / transport.rate
+            say(
+                "  \(read.name) ÷ \(transport.name): \(Format.decimal(share, 2))× the calls/s "
+                    + "(\(Format.whole(read.rate)) vs \(Format.whole(transport.rate)); goal ≥ "
+                    + "\(Format.decimal(Self.readGoal, 1))×: \(share >= Self.readGoal ? "met" : "NOT met"))")
         }
         return view
     }
