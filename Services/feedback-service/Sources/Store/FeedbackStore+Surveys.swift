@@ -64,6 +64,7 @@ extension FeedbackStore {
     }
 
     func fetchSurvey(_ db: Database, id: String) throws -> Survey? {
-        try SurveyRecord.fetchOne(db, sql: "SELECT * FROM survey WHERE surveyId = ?", arguments: [id])?.domain
+        try SurveyRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM survey WHERE surveyId = ?"), arguments: [id])?
+            .domain
     }
 }

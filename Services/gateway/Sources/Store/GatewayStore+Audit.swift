@@ -167,7 +167,9 @@ extension GatewayStore {
     /// Appends `record` to the audit log, chained to the newest record in the same transaction.
     public func append(_ record: AuditRecord) async throws {
         try await writer.write { db in
-            let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1") ?? ""
+            let previous =
+                try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1"))
+                ?? ""
             var row = AuditRow(record)
             row.chain(after: previous)
             try row.insert(db)

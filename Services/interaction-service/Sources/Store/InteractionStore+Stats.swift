@@ -26,7 +26,8 @@ extension InteractionStore {
         try await writer.read { db in
             guard
                 let summary = try CustomerSummaryRecord.fetchOne(
-                    db, sql: "SELECT * FROM customer_summary WHERE customerId = ?", arguments: [customerID])
+                    db.cachedStatement(sql: "SELECT * FROM customer_summary WHERE customerId = ?"),
+                    arguments: [customerID])
             else { return nil }
             return (summary.activityTotals, summary.commerceTotals)
         }
@@ -36,11 +37,11 @@ extension InteractionStore {
     public func activityEvents(customer customerID: String, from: Date?, until: Date?) async throws -> [ActivityEvent] {
         try await writer.read { db in
             try ActivityEventRow.fetchAll(
-                db,
-                sql: """
-                    SELECT occurredAt, channel, direction FROM touchpoint
-                    WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
-                    """, arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max]
+                db.cachedStatement(
+                    sql: """
+                        SELECT occurredAt, channel, direction FROM touchpoint
+                        WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
+                        """), arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max]
             )
             .compactMap(\.activityEvent)
         }
@@ -50,11 +51,11 @@ extension InteractionStore {
     public func rfmInputs() async throws -> [RfmInput] {
         try await writer.read { db in
             try RfmInputRow.fetchAll(
-                db,
-                sql: """
-                    SELECT lastPurchaseAt, orders, grossMinor - refundedMinor AS netMinor FROM customer_summary
-                    WHERE orders > 0 AND lastPurchaseAt IS NOT NULL
-                    """
+                db.cachedStatement(
+                    sql: """
+                        SELECT lastPurchaseAt, orders, grossMinor - refundedMinor AS netMinor FROM customer_summary
+                        WHERE orders > 0 AND lastPurchaseAt IS NOT NULL
+                        """)
             ).map(\.rfmInput)
         }
     }
@@ -73,19 +74,20 @@ extension InteractionStore {
                 StatementArguments(values + (customerID.map { [$0] } ?? []))
             }
             let tickets = try TicketRecord.fetchAll(
-                db, sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
+                db.cachedStatement(sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)"),
                 arguments: arguments([lower, upper])
             ).map(\.statisticsDomain)
             let sessions = try SelfServiceRow.fetchAll(
-                db,
-                sql: """
-                    SELECT customerId, occurredAt FROM touchpoint
-                    WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
-                    """, arguments: arguments([lower, upper])
+                db.cachedStatement(
+                    sql: """
+                        SELECT customerId, occurredAt FROM touchpoint
+                        WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
+                        """), arguments: arguments([lower, upper])
             ).map(\.session)
             let openings = try TicketOpeningRow.fetchAll(
-                db,
-                sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)",
+                db.cachedStatement(
+                    sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)"
+                ),
                 arguments: arguments([lower, openingsUpper])
             ).map(\.opening)
             return SupportInputs(tickets: tickets, selfService: sessions, ticketOpenings: openings)
@@ -98,25 +100,29 @@ extension InteractionStore {
     > {
         try await writer.read { db in
             let summaries = try CustomerSummaryRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM customer_summary WHERE customerId > ? AND lastSeenAt >= ?
-                    ORDER BY customerId LIMIT ?
-                    """, arguments: [afterID ?? "", activeSince?.unixMillis ?? Int64.min, limit + 1])
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM customer_summary WHERE customerId > ? AND lastSeenAt >= ?
+                        ORDER BY customerId LIMIT ?
+                        """), arguments: [afterID ?? "", activeSince?.unixMillis ?? Int64.min, limit + 1])
             return Page(fetched: summaries, limit: limit).map(\.customerActivity)
         }
     }
 
     /// How many customers this service has data about.
     public func customerCount() async throws -> Int64 {
-        try await writer.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_summary") ?? 0 }
+        try await writer.read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM customer_summary")) ?? 0
+        }
     }
 
     /// The commerce counters of every customer with a purchase in the reporting currency.
     public func commerceTotalsOfBuyers() async throws -> [CommerceTotals] {
         try await writer.read { db in
-            try CustomerSummaryRecord.fetchAll(db, sql: "SELECT * FROM customer_summary WHERE orders > 0")
-                .map(\.commerceTotals)
+            try CustomerSummaryRecord.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM customer_summary WHERE orders > 0")
+            )
+            .map(\.commerceTotals)
         }
     }
 
@@ -124,7 +130,7 @@ extension InteractionStore {
     public func allTickets(customer customerID: String) async throws -> [Ticket] {
         try await writer.read { db in
             try TicketRecord.fetchAll(
-                db, sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt",
+                db.cachedStatement(sql: "SELECT * FROM ticket WHERE customerId = ? ORDER BY openedAt"),
                 arguments: [customerID]
             ).map { try $0.domain(keyring: keyring) }
         }

@@ -60,7 +60,7 @@ extension SuccessStore {
     public func plans(customerID: String) async throws -> [SuccessPlan] {
         try await writer.read { db in
             try PlanRecord.fetchAll(
-                db, sql: "SELECT * FROM plan WHERE customerId = ? ORDER BY createdAt DESC, seq DESC",
+                db.cachedStatement(sql: "SELECT * FROM plan WHERE customerId = ? ORDER BY createdAt DESC, seq DESC"),
                 arguments: [customerID]
             ).map { try loadChildren(db, $0.domain(keyring: keyring)) }
         }
@@ -151,7 +151,7 @@ extension SuccessStore {
         try await writer.write { db in
             var goal = try requireGoal(db, id: entry.goalID, planID: planID, customerID: customerID)
             if let existing = try String.fetchOne(
-                db, sql: "SELECT goalId FROM goal_progress WHERE progressId = ?",
+                db.cachedStatement(sql: "SELECT goalId FROM goal_progress WHERE progressId = ?"),
                 arguments: [entry.id])
             {
                 guard existing == goal.id else { throw SuccessError.progressExists(entry.id) }
@@ -168,10 +168,10 @@ extension SuccessStore {
                 ])
             let latest =
                 try Double.fetchOne(
-                    db,
-                    sql: """
-                        SELECT value FROM goal_progress WHERE goalId = ? ORDER BY recordedAt DESC, seq DESC LIMIT 1
-                        """, arguments: [goal.id]) ?? entry.value
+                    db.cachedStatement(
+                        sql: """
+                            SELECT value FROM goal_progress WHERE goalId = ? ORDER BY recordedAt DESC, seq DESC LIMIT 1
+                            """), arguments: [goal.id]) ?? entry.value
             goal.currentValue = latest
             if goal.progress >= 1, goal.status != .achieved, goal.status != .cancelled {
                 goal.status = .achieved
@@ -218,7 +218,8 @@ extension SuccessStore {
             _ = try requirePlan(db, id: planID, customerID: customerID)
             guard
                 var milestone = try MilestoneRecord.fetchOne(
-                    db, sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?", arguments: [id, planID]
+                    db.cachedStatement(sql: "SELECT * FROM milestone WHERE milestoneId = ? AND planId = ?"),
+                    arguments: [id, planID]
                 )?.domain(keyring: keyring)
             else {
                 throw SuccessError.milestoneNotFound(id)
@@ -264,7 +265,9 @@ extension SuccessStore {
     // MARK: - Helpers
 
     func fetchPlan(_ db: Database, id: String) throws -> SuccessPlan? {
-        guard let record = try PlanRecord.fetchOne(db, sql: "SELECT * FROM plan WHERE planId = ?", arguments: [id])
+        guard
+            let record = try PlanRecord.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM plan WHERE planId = ?"), arguments: [id])
         else { return nil }
         return try loadChildren(db, record.domain(keyring: keyring))
     }
@@ -279,11 +282,11 @@ extension SuccessStore {
     private func loadChildren(_ db: Database, _ plan: SuccessPlan) throws -> SuccessPlan {
         var plan = plan
         plan.goals = try GoalRecord.fetchAll(
-            db, sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq",
+            db.cachedStatement(sql: "SELECT * FROM goal WHERE planId = ? ORDER BY seq"),
             arguments: [plan.id]
         ).map { try $0.domain(keyring: keyring) }
         plan.milestones = try MilestoneRecord.fetchAll(
-            db, sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq",
+            db.cachedStatement(sql: "SELECT * FROM milestone WHERE planId = ? ORDER BY seq"),
             arguments: [plan.id]
         ).map { try $0.domain(keyring: keyring) }
         return plan
@@ -293,7 +296,7 @@ extension SuccessStore {
         _ = try requirePlan(db, id: planID, customerID: customerID)
         guard
             let goal = try GoalRecord.fetchOne(
-                db, sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?",
+                db.cachedStatement(sql: "SELECT * FROM goal WHERE goalId = ? AND planId = ?"),
                 arguments: [id, planID])?.domain(keyring: keyring)
         else {
             throw SuccessError.goalNotFound(id)
@@ -302,7 +305,8 @@ extension SuccessStore {
     }
 
     private func insertGoal(_ db: Database, _ goal: Goal, customerID: String) throws -> Goal {
-        if let existing = try GoalRecord.fetchOne(db, sql: "SELECT * FROM goal WHERE goalId = ?", arguments: [goal.id])?
+        if let existing = try GoalRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM goal WHERE goalId = ?"), arguments: [goal.id])?
             .domain(keyring: keyring)
         {
             guard existing.planID == goal.planID, existing.title == goal.title else {
@@ -335,7 +339,7 @@ extension SuccessStore {
 
     private func insertMilestone(_ db: Database, _ milestone: Milestone, customerID: String) throws -> Milestone {
         if let existing = try MilestoneRecord.fetchOne(
-            db, sql: "SELECT * FROM milestone WHERE milestoneId = ?",
+            db.cachedStatement(sql: "SELECT * FROM milestone WHERE milestoneId = ?"),
             arguments: [milestone.id])?.domain(keyring: keyring)
         {
             guard existing.planID == milestone.planID, existing.title == milestone.title else {
