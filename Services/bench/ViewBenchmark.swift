@@ -28,11 +28,15 @@ struct ViewBenchmark: AsyncParsableCommand {
     /// The ratio of the view's latency to the slowest backend call's that the gateway is held to.
     static let goal = 1.5
 
-    @Option(help: "Customers to create.")
-    var customers = 100_000
+    @Option(name: .customLong("customers"), help: "Customers to create (default 100,000; 2,000 with --quick).")
+    var customersOption: Int?
+    var customers: Int { customersOption ?? (quick ? 2_000 : 100_000) }
 
-    @Option(help: "Touchpoints to ingest, spread over the customers.")
-    var touchpoints = 1_000_000
+    @Option(
+        name: .customLong("touchpoints"),
+        help: "Touchpoints to ingest, spread over the customers (default 1,000,000; 20,000 with --quick).")
+    var touchpointsOption: Int?
+    var touchpoints: Int { touchpointsOption ?? (quick ? 20_000 : 1_000_000) }
 
     @Option(help: "Concurrent callers.")
     var clients = 64
@@ -40,8 +44,11 @@ struct ViewBenchmark: AsyncParsableCommand {
     @Option(help: "HTTP/2 connections the callers share.")
     var connections = 8
 
-    @Option(help: "Seconds each call is measured for (after a warm-up of a tenth of that).")
-    var seconds = 20.0
+    @Option(
+        name: .customLong("seconds"),
+        help: "Seconds each call is measured for, after a warm-up of a tenth of that (default 20; 3 with --quick).")
+    var secondsOption: Double?
+    var seconds: Double { secondsOption ?? (quick ? 3 : 20) }
 
     @Option(help: "Directory holding the five executables. [env: C360_BIN_DIR] (default: beside this executable)")
     var binDir: String?
@@ -57,9 +64,9 @@ struct ViewBenchmark: AsyncParsableCommand {
 
     @Flag(
         help: """
-            A run of about two minutes to take before and after a change: 2,000 customers, 20,000 touchpoints, 3 s per \
-            call (over --customers, --touchpoints and --seconds). Compare its ratios, not its absolute numbers, with \
-            the full run's.
+            A run of about two minutes to take before and after a change: 2,000 customers, 20,000 touchpoints and 3 s \
+            per call unless --customers, --touchpoints or --seconds say otherwise. Compare its ratios, not its \
+            absolute numbers, with the full run's.
             """)
     var quick = false
 
@@ -88,12 +95,7 @@ struct ViewBenchmark: AsyncParsableCommand {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
     }
 
-    mutating func run() async throws {
-        if quick {
-            customers = 2_000
-            touchpoints = 20_000
-            seconds = 3
-        }
+    func run() async throws {
         let modes: [Bool] =
             switch tls {
             case .off: [false]
