@@ -174,7 +174,10 @@ struct OperationsProcessTests {
                 to: keys.appendingPathComponent("kek"))
             return (before, kept.path)
         }
-        defer { try? FileManager.default.removeItem(atPath: backupPath) }
+        // Opening the backup (restore reads it as a database) leaves its WAL and index files beside it.
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: backupPath + suffix) }
+        }
 
         let (status, output) = try await runToCompletion(
             "profile-service",
