@@ -99,8 +99,7 @@ extension InteractionStore {
 
     /// Every customer this service holds data for (for a merge resync).
     public static func customerIDs(_ db: Database) throws -> [String] {
-        try String.fetchAll(
-            db.cachedStatement(sql: "SELECT customerId FROM customer_summary UNION SELECT customerId FROM ticket"))
+        try String.fetchAll(db, sql: "SELECT customerId FROM customer_summary UNION SELECT customerId FROM ticket")
     }
 }
 

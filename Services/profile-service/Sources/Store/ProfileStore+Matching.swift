@@ -83,15 +83,12 @@ extension ProfileStore {
     ) async throws -> Page<(suggestion: MatchSuggestion, position: SuggestionPosition)> {
         try await writer.read { db in
             typealias Columns = SuggestionRecord.Columns
-            let both = CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId)
-            var request: QueryInterfaceRequest<SuggestionRecord>
+            // With a customer named, their few suggestions are found by their two ids, not among every open one.
+            var request = SuggestionRecord.filter(
+                Columns.state.unindexed(when: customerID != nil) == "open" && Columns.score >= minScore
+                    && CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId))
             if let customerID {
-                // One customer's few suggestions, found by their two ids, not among every open one.
-                request = SuggestionRecord.filter(
-                    (Columns.customerId == customerID || Columns.candidateId == customerID)
-                        && Columns.state.unindexed == "open" && Columns.score >= minScore && both)
-            } else {
-                request = SuggestionRecord.filter(Columns.state == "open" && Columns.score >= minScore && both)
+                request = request.filter(Columns.customerId == customerID || Columns.candidateId == customerID)
             }
             let rows = try request.page(SuggestionRecord.bestFirst, after: after, limit: limit).fetchAll(db)
             return try Page(fetched: rows, limit: limit).map {

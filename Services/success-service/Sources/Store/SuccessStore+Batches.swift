@@ -79,7 +79,7 @@ extension SuccessStore {
     /// Marks batches left running by a previous process interrupted, so they can be resumed; answers their ids.
     public func interruptOrphanedBatches(at now: Date) async throws -> [String] {
         try await writer.write { db in
-            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT batchId FROM batch WHERE state = 'running'"))
+            let ids = try String.fetchAll(db, sql: "SELECT batchId FROM batch WHERE state = 'running'")
             try db.execute(
                 sql: """
                     UPDATE batch SET state = 'interrupted', lastError = 'the service stopped while the batch ran', updatedAt = ?
