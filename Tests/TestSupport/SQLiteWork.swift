@@ -41,3 +41,17 @@ public final class SQLiteWork: Sendable {
         return (ticks.load(ordering: .relaxed) - before) * Int(Self.resolution)
     }
 }
+
+extension SQLiteWork {
+    /// The statements compiled and not yet finalized on `db`'s connection: a statement cache shows up here, a
+    /// statement compiled for one call does not outlive it.
+    public static func liveStatements(_ db: Database) -> Int {
+        var count = 0
+        var statement = sqlite3_next_stmt(db.sqliteConnection, nil)
+        while let current = statement {
+            count += 1
+            statement = sqlite3_next_stmt(db.sqliteConnection, current)
+        }
+        return count
+    }
+}

@@ -85,6 +85,7 @@ extension FeedbackStore {
             filter.until = until
             return try Self.responses(filter)
                 .order(SurveyResponseRecord.Columns.answeredAt, SurveyResponseRecord.Columns.seq)
+                .preparedOnce // a customer and optional bounds: four texts
                 .fetchAll(db).map { try $0.domain(keyring: keyring) }
         }
     }

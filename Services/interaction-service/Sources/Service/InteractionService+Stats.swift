@@ -59,18 +59,23 @@ extension InteractionService {
         let recentCount = try Validate.count(
             request.recentTouchpoints, field: "recent_touchpoints",
             maximum: Self.maximumRecentTouchpoints)
-        async let engagement = engagement(customerID, asOf: asOf)
-        async let commerce = commerce(customerID, asOf: asOf)
-        async let support = support(customerID, window: supportBounds)
-        async let best = bestContact(customerID, timeZone: timeZone, window: (nil, nil))
-        async let open = store.tickets(
-            customer: customerID, statuses: [.open, .awaitingCustomer], openedFrom: nil,
-            openedUntil: nil, after: nil, limit: 50)
-        async let recent =
-            recentCount > 0
-            ? store.timeline(customer: customerID, filter: TimelineFilter(), after: nil, limit: recentCount).items
-            : []
-        let (e, c, s, b, o, r) = try await (engagement, commerce, support, best, open, recent)
+        let inputs = try await store.customerStatistics(
+            customer: customerID, support: supportBounds, deflectionWindow: Self.deflectionWindow,
+            openTicketLimit: 50, recentTouchpoints: recentCount)
+        let totals = inputs.totals
+        let commerceTotals = totals?.commerce ?? CommerceTotals()
+        let cutPoints = commerceTotals.orders > 0 ? try await rfmCutPoints.cutPoints(asOf: asOf) : nil
+        // The same bounds, in the same millisecond units, as the engagement RPC's own query.
+        let engagementWindow = Self.engagementWindow(asOf: asOf)
+        let (lower, upper) = (engagementWindow.lowerBound.unixMillis, engagementWindow.upperBound.unixMillis)
+        let e = EngagementCalculator.engagement(
+            events: inputs.activity.filter { (lower..<upper).contains($0.occurredAt.unixMillis) },
+            totals: totals?.activity ?? ActivityTotals(), asOf: asOf, windowDays: Self.engagementWindows)
+        let c = CommerceCalculator.commerce(
+            totals: commerceTotals, asOf: asOf, settings: settings, cutPoints: cutPoints)
+        let s = Self.support(inputs.support)
+        let b = BestContactCalculator.bestContact(events: inputs.activity, timeZone: timeZone)
+        let (o, r) = (inputs.openTickets, inputs.recentTouchpoints)
         return .with {
             $0.customerID = customerID
             $0.engagement = e.proto(customerID: customerID)
@@ -78,7 +83,7 @@ extension InteractionService {
             $0.support = s.proto(customerID: customerID, window: window)
             $0.bestContact = b.proto(customerID: customerID)
             $0.openTickets = o.items.map(\.proto)
-            $0.recentTouchpoints = r.map(\.touchpoint.proto)
+            $0.recentTouchpoints = r.map(\.proto)
         }
     }
 
@@ -157,11 +162,16 @@ extension InteractionService {
 
     // MARK: - Shared by the RPCs above
 
+    /// The touchpoints engagement counts: the longest window up to and including `asOf`.
+    static func engagementWindow(asOf: Date) -> Range<Date> {
+        let longest = TimeInterval(engagementWindows.max() ?? 90) * 86_400
+        return asOf.addingTimeInterval(-longest)..<asOf.addingTimeInterval(0.001)
+    }
+
     func engagement(_ customerID: String, asOf: Date) async throws -> EngagementStats {
-        let longest = TimeInterval(Self.engagementWindows.max() ?? 90) * 86_400
+        let window = Self.engagementWindow(asOf: asOf)
         let events = try await store.activityEvents(
-            customer: customerID, from: asOf.addingTimeInterval(-longest),
-            until: asOf.addingTimeInterval(0.001))
+            customer: customerID, from: window.lowerBound, until: window.upperBound)
         let totals = try await store.totals(customer: customerID)?.activity ?? ActivityTotals()
         return EngagementCalculator.engagement(
             events: events, totals: totals, asOf: asOf,
@@ -175,11 +185,15 @@ extension InteractionService {
     }
 
     func support(_ customerID: String, window: (from: Date?, until: Date?)) async throws -> SupportStats {
-        let inputs = try await store.supportInputs(
-            customer: customerID, from: window.from, until: window.until, deflectionWindow: Self.deflectionWindow)
-        return SupportCalculator.support(
+        Self.support(
+            try await store.supportInputs(
+                customer: customerID, from: window.from, until: window.until, deflectionWindow: Self.deflectionWindow))
+    }
+
+    static func support(_ inputs: SupportInputs) -> SupportStats {
+        SupportCalculator.support(
             tickets: inputs.tickets, selfService: inputs.selfService,
-            ticketOpenings: inputs.ticketOpenings, deflectionWindow: Self.deflectionWindow)
+            ticketOpenings: inputs.ticketOpenings, deflectionWindow: deflectionWindow)
     }
 
     func bestContact(_ customerID: String, timeZone: TimeZone, window: (from: Date?, until: Date?)) async throws

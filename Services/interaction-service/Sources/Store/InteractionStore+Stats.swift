@@ -18,33 +18,76 @@ public struct SupportInputs: Sendable {
     public var ticketOpenings: [(customerID: String, at: Date)]
 }
 
+/// Everything `GetCustomerStats` reads about one customer, from one snapshot of the database.
+public struct CustomerStatisticsInputs: Sendable {
+    public var totals: (activity: ActivityTotals, commerce: CommerceTotals)?
+    /// Every touchpoint's time, channel and direction: best contact reads them all, engagement its windows.
+    public var activity: [ActivityEvent]
+    public var support: SupportInputs
+    public var openTickets: Page<Ticket>
+    public var recentTouchpoints: [Touchpoint]
+}
+
 extension InteractionStore {
+    /// The inputs of every statistic `GetCustomerStats` answers, in one read transaction: the answer's parts agree
+    /// with one another (a touchpoint stored mid-call is in all of them or none), and the call opens one snapshot
+    /// instead of seven, reading the customer's activity once for both engagement and best contact.
+    public func customerStatistics(
+        customer customerID: String, support: (from: Date?, until: Date?), deflectionWindow: TimeInterval,
+        openTicketLimit: Int, recentTouchpoints: Int
+    ) async throws -> CustomerStatisticsInputs {
+        try await writer.read { db in
+            CustomerStatisticsInputs(
+                totals: try totals(db, customer: customerID),
+                activity: try activityEvents(db, customer: customerID, from: nil, until: nil),
+                support: try supportInputs(
+                    db, customer: customerID, from: support.from, until: support.until,
+                    deflectionWindow: deflectionWindow),
+                openTickets: try tickets(
+                    db, customer: customerID, statuses: [.open, .awaitingCustomer], openedFrom: nil, openedUntil: nil,
+                    after: nil, limit: openTicketLimit),
+                recentTouchpoints: recentTouchpoints > 0
+                    ? try timeline(
+                        db, customer: customerID, filter: TimelineFilter(), after: nil, limit: recentTouchpoints
+                    )
+                    .items.map(\.touchpoint) : [])
+        }
+    }
+
     /// The customer's lifetime counters, or nil when this service has nothing about them.
     public func totals(customer customerID: String) async throws -> (
         activity: ActivityTotals, commerce: CommerceTotals
     )? {
-        try await writer.read { db in
-            guard
-                let summary = try CustomerSummaryRecord.fetchOne(
-                    db.cachedStatement(sql: "SELECT * FROM customer_summary WHERE customerId = ?"),
-                    arguments: [customerID])
-            else { return nil }
-            return (summary.activityTotals, summary.commerceTotals)
-        }
+        try await writer.read { db in try totals(db, customer: customerID) }
+    }
+
+    func totals(_ db: Database, customer customerID: String) throws -> (
+        activity: ActivityTotals, commerce: CommerceTotals
+    )? {
+        guard
+            let summary = try CustomerSummaryRecord.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM customer_summary WHERE customerId = ?"),
+                arguments: [customerID])
+        else { return nil }
+        return (summary.activityTotals, summary.commerceTotals)
     }
 
     /// The customer's touchpoints in [from, until), as the engagement and best-contact calculators see them.
     public func activityEvents(customer customerID: String, from: Date?, until: Date?) async throws -> [ActivityEvent] {
-        try await writer.read { db in
-            try ActivityEventRow.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT occurredAt, channel, direction FROM touchpoint
-                        WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
-                        """), arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max]
-            )
-            .compactMap(\.activityEvent)
-        }
+        try await writer.read { db in try activityEvents(db, customer: customerID, from: from, until: until) }
+    }
+
+    func activityEvents(_ db: Database, customer customerID: String, from: Date?, until: Date?) throws
+        -> [ActivityEvent]
+    {
+        try ActivityEventRow.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT occurredAt, channel, direction FROM touchpoint
+                    WHERE customerId = ? AND occurredAt >= ? AND occurredAt < ?
+                    """), arguments: [customerID, from?.unixMillis ?? Int64.min, until?.unixMillis ?? Int64.max]
+        )
+        .compactMap(\.activityEvent)
     }
 
     /// Recency, frequency and monetary inputs of every customer with a purchase in the reporting currency.
@@ -66,32 +109,39 @@ extension InteractionStore {
         customer customerID: String?, from: Date?, until: Date?, deflectionWindow: TimeInterval
     ) async throws -> SupportInputs {
         try await writer.read { db in
-            let lower = from?.unixMillis ?? Int64.min
-            let upper = until?.unixMillis ?? Int64.max
-            let openingsUpper = until.map { $0.addingTimeInterval(deflectionWindow).unixMillis } ?? Int64.max
-            let customerClause = customerID == nil ? "" : " AND customerId = ?"
-            func arguments(_ values: [any DatabaseValueConvertible]) -> StatementArguments {
-                StatementArguments(values + (customerID.map { [$0] } ?? []))
-            }
-            let tickets = try TicketRecord.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)"),
-                arguments: arguments([lower, upper])
-            ).map(\.statisticsDomain)
-            let sessions = try SelfServiceRow.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT customerId, occurredAt FROM touchpoint
-                        WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
-                        """), arguments: arguments([lower, upper])
-            ).map(\.session)
-            let openings = try TicketOpeningRow.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)"
-                ),
-                arguments: arguments([lower, openingsUpper])
-            ).map(\.opening)
-            return SupportInputs(tickets: tickets, selfService: sessions, ticketOpenings: openings)
+            try supportInputs(
+                db, customer: customerID, from: from, until: until, deflectionWindow: deflectionWindow)
         }
+    }
+
+    func supportInputs(
+        _ db: Database, customer customerID: String?, from: Date?, until: Date?, deflectionWindow: TimeInterval
+    ) throws -> SupportInputs {
+        let lower = from?.unixMillis ?? Int64.min
+        let upper = until?.unixMillis ?? Int64.max
+        let openingsUpper = until.map { $0.addingTimeInterval(deflectionWindow).unixMillis } ?? Int64.max
+        let customerClause = customerID == nil ? "" : " AND customerId = ?"
+        func arguments(_ values: [any DatabaseValueConvertible]) -> StatementArguments {
+            StatementArguments(values + (customerID.map { [$0] } ?? []))
+        }
+        let tickets = try TicketRecord.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)"),
+            arguments: arguments([lower, upper])
+        ).map(\.statisticsDomain)
+        let sessions = try SelfServiceRow.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT customerId, occurredAt FROM touchpoint
+                    WHERE kind = 'self_service' AND occurredAt >= ? AND occurredAt < ?\(customerClause)
+                    """), arguments: arguments([lower, upper])
+        ).map(\.session)
+        let openings = try TicketOpeningRow.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT customerId, openedAt FROM ticket WHERE openedAt >= ? AND openedAt < ?\(customerClause)"
+            ),
+            arguments: arguments([lower, openingsUpper])
+        ).map(\.opening)
+        return SupportInputs(tickets: tickets, selfService: sessions, ticketOpenings: openings)
     }
 
     /// Every customer this service has data about, by id, one page after `afterID`.

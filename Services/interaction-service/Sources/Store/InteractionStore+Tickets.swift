@@ -27,14 +27,23 @@ extension InteractionStore {
         after position: InstantPosition?, limit: Int
     ) async throws -> Page<Ticket> {
         try await writer.read { db in
-            typealias Columns = TicketRecord.Columns
-            let records = try TicketRecord.filter(Columns.customerId == customerID)
-                .filter(Columns.status, anyOf: statuses.map(\.rawValue))
-                .filter(Columns.openedAt, from: openedFrom, until: openedUntil)
-                .page(.descending(Columns.openedAt, tie: Columns.ticketId), after: position, limit: limit)
-                .fetchAll(db)
-            return try Page(fetched: records, limit: limit)
-                .map { try $0.domain(keyring: keyring) }
+            try tickets(
+                db, customer: customerID, statuses: statuses, openedFrom: openedFrom, openedUntil: openedUntil,
+                after: position, limit: limit)
         }
+    }
+
+    func tickets(
+        _ db: Database, customer customerID: String, statuses: Set<TicketStatus>, openedFrom: Date?,
+        openedUntil: Date?, after position: InstantPosition?, limit: Int
+    ) throws -> Page<Ticket> {
+        typealias Columns = TicketRecord.Columns
+        let records = try TicketRecord.filter(Columns.customerId == customerID)
+            .filter(Columns.status, anyOf: statuses.map(\.rawValue))
+            .filter(Columns.openedAt, from: openedFrom, until: openedUntil)
+            .page(.descending(Columns.openedAt, tie: Columns.ticketId), after: position, limit: limit)
+            .preparedOnce.fetchAll(db) // a few statuses and optional bounds: a bounded set of texts
+        return try Page(fetched: records, limit: limit)
+            .map { try $0.domain(keyring: keyring) }
     }
 }

@@ -36,11 +36,23 @@ extension InteractionStore {
         customer customerID: String, filter: TimelineFilter, after position: TimelinePosition?, limit: Int
     ) async throws -> Page<(touchpoint: Touchpoint, position: TimelinePosition)> {
         try await writer.read { db in
-            let records = try touchpoints(of: customerID, filter: filter)
-                .page(TouchpointRecord.timelineOrder, after: position, limit: limit).fetchAll(db)
-            return try Page(fetched: records, limit: limit).map { record in
-                (try record.domain(keyring: keyring), record.timelinePosition)
-            }
+            try timeline(db, customer: customerID, filter: filter, after: position, limit: limit)
+        }
+    }
+
+    func timeline(
+        _ db: Database, customer customerID: String, filter: TimelineFilter, after position: TimelinePosition?,
+        limit: Int
+    ) throws -> Page<(touchpoint: Touchpoint, position: TimelinePosition)> {
+        let request = touchpoints(of: customerID, filter: filter)
+            .page(TouchpointRecord.timelineOrder, after: position, limit: limit)
+        // The usual timeline (every channel and kind, or one of each) is prepared once; each longer list of
+        // channels or kinds would be a statement text of its own in the never-evicted cache.
+        let records =
+            filter.channels.count <= 1 && filter.kinds.count <= 1
+            ? try request.preparedOnce.fetchAll(db) : try request.fetchAll(db)
+        return try Page(fetched: records, limit: limit).map { record in
+            (try record.domain(keyring: keyring), record.timelinePosition)
         }
     }
 

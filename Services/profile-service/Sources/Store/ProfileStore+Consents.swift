@@ -54,15 +54,18 @@ extension ProfileStore {
     /// The newest decision per purpose × channel of each customer, by customer, in purpose and channel order.
     static func currentDecisions(_ db: Database, customerIDs: [String]) throws -> [String: [ConsentDecision]] {
         guard !customerIDs.isEmpty else { return [:] }
+        // One customer (GetConsents, the 360° view) reuses a statement prepared once; a batch's `IN` list of its
+        // own length compiles its own.
+        let sql = """
+            SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
+                SELECT *, ROW_NUMBER() OVER (
+                    PARTITION BY customerId, purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
+                FROM consent_decision WHERE customerId IN (\(databaseQuestionMarks(count: customerIDs.count))))
+            WHERE rank = 1 ORDER BY customerId, purpose, channel
+            """
         let records = try ConsentRecord.fetchAll(
-            db,
-            sql: """
-                SELECT id, customerId, purpose, channel, status, source, decidedAt, recordedAt FROM (
-                    SELECT *, ROW_NUMBER() OVER (
-                        PARTITION BY customerId, purpose, channel ORDER BY decidedAt DESC, id DESC) AS rank
-                    FROM consent_decision WHERE customerId IN (\(databaseQuestionMarks(count: customerIDs.count))))
-                WHERE rank = 1 ORDER BY customerId, purpose, channel
-                """, arguments: StatementArguments(customerIDs))
+            customerIDs.count == 1 ? db.cachedStatement(sql: sql) : db.makeStatement(sql: sql),
+            arguments: StatementArguments(customerIDs))
         return Dictionary(grouping: records, by: \.customerId).mapValues { $0.map(\.decision) }
     }
 

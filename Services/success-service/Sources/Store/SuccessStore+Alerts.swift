@@ -86,19 +86,24 @@ extension SuccessStore {
     public func alerts(
         filter: AlertFilter, after position: InstantPosition?, limit: Int
     ) async throws -> Page<(alert: Alert, position: InstantPosition)> {
-        try await writer.read { db in
-            var request = AlertRecord.all().filter(AlertRecord.Columns.kind, anyOf: filter.kinds.map(\.rawValue))
-                .filter(AlertRecord.Columns.state, anyOf: filter.states.map(\.rawValue))
-                .filter(AlertRecord.Columns.raisedAt, from: filter.from, until: filter.until)
-            if !filter.customerID.isEmpty {
-                request = request.filter(AlertRecord.Columns.customerId == filter.customerID)
-            }
-            let bodies = try request.page(AlertRecord.order, after: position, limit: limit)
-                .select(AlertRecord.Columns.body, as: SealedText.self).fetchAll(db)
-            return try Page(fetched: bodies, limit: limit).map { body in
-                let alert = try Alert(sealed: body, keyring: keyring)
-                return (alert, InstantPosition(key: alert.raisedAt.unixMillis, tie: alert.id))
-            }
+        try await writer.read { db in try alerts(db, filter: filter, after: position, limit: limit) }
+    }
+
+    func alerts(
+        _ db: Database, filter: AlertFilter, after position: InstantPosition?, limit: Int
+    ) throws -> Page<(alert: Alert, position: InstantPosition)> {
+        var request = AlertRecord.all().filter(AlertRecord.Columns.kind, anyOf: filter.kinds.map(\.rawValue))
+            .filter(AlertRecord.Columns.state, anyOf: filter.states.map(\.rawValue))
+            .filter(AlertRecord.Columns.raisedAt, from: filter.from, until: filter.until)
+        if !filter.customerID.isEmpty {
+            request = request.filter(AlertRecord.Columns.customerId == filter.customerID)
+        }
+        // Sets of a few kinds and states, optional bounds and customer: a bounded set of texts.
+        let bodies = try request.page(AlertRecord.order, after: position, limit: limit)
+            .select(AlertRecord.Columns.body, as: SealedText.self).preparedOnce.fetchAll(db)
+        return try Page(fetched: bodies, limit: limit).map { body in
+            let alert = try Alert(sealed: body, keyring: keyring)
+            return (alert, InstantPosition(key: alert.raisedAt.unixMillis, tie: alert.id))
         }
     }
 

@@ -123,18 +123,41 @@ extension SuccessStore {
     /// - Throws: `SuccessError.healthScoreNotFound`.
     public func latestScore(customerID: String) async throws -> HealthScore {
         try await writer.read { db in
-            guard
-                let score = try HealthScoreRecord.fetchOne(
-                    db,
-                    sql: """
-                        SELECT h.* FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId
-                        WHERE l.customerId = ?
-                        """, arguments: [customerID])?.domain()
-            else {
+            guard let score = try latestScore(db, customerID: customerID) else {
                 throw SuccessError.healthScoreNotFound(customer: customerID)
             }
             return score
         }
+    }
+
+    /// One customer's active plans, open or acknowledged alerts (each at most `limit`) and latest health score, from
+    /// one snapshot: `GetCustomerSuccess` answers all three in one read transaction instead of three.
+    public func customerSuccess(customerID: String, limit: Int) async throws -> (
+        plans: [SuccessPlan], alerts: [Alert], health: HealthScore?
+    ) {
+        var plans = PlanFilter()
+        plans.customerID = customerID
+        plans.statuses = [.active]
+        var alerts = AlertFilter()
+        alerts.customerID = customerID
+        alerts.states = [.open, .acknowledged]
+        return try await writer.read { [plans, alerts] db in
+            (
+                try self.plans(db, filter: plans, after: nil, limit: limit).items.map(\.plan),
+                try self.alerts(db, filter: alerts, after: nil, limit: limit).items.map(\.alert),
+                try latestScore(db, customerID: customerID)
+            )
+        }
+    }
+
+    func latestScore(_ db: Database, customerID: String) throws -> HealthScore? {
+        try HealthScoreRecord.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT h.* FROM latest_health l JOIN health_score h ON h.healthScoreId = l.healthScoreId
+                    WHERE l.customerId = ?
+                    """), arguments: [customerID]
+        )?.domain()
     }
 
     /// A customer's scores newest first within [from, until), one page after `position` (computed-at, id).

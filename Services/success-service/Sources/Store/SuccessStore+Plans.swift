@@ -70,23 +70,28 @@ extension SuccessStore {
     public func plans(
         filter: PlanFilter, after position: PlanPosition?, limit: Int
     ) async throws -> Page<(plan: SuccessPlan, position: PlanPosition)> {
-        try await writer.read { db in
-            var request = PlanRecord.all().filter(PlanRecord.Columns.status, anyOf: filter.statuses.map(\.rawValue))
-            if !filter.customerID.isEmpty {
-                request = request.filter(PlanRecord.Columns.customerId == filter.customerID)
-            }
-            if !filter.csmOwnerID.isEmpty {
-                request = request.filter(PlanRecord.Columns.csmOwnerId == filter.csmOwnerID)
-            }
-            // By customer, then newest first: the tie is the negated created-at.
-            let records = try request.page(
-                .ascending(PlanRecord.Columns.customerId, tie: -PlanRecord.Columns.createdAt), after: position,
-                limit: limit
-            ).fetchAll(db)
-            return try Page(fetched: records, limit: limit).map { record in
-                let plan = try loadChildren(db, record.domain(keyring: keyring))
-                return (plan, PlanPosition(key: plan.customerID, tie: -record.createdAt))
-            }
+        try await writer.read { db in try plans(db, filter: filter, after: position, limit: limit) }
+    }
+
+    func plans(
+        _ db: Database, filter: PlanFilter, after position: PlanPosition?, limit: Int
+    ) throws -> Page<(plan: SuccessPlan, position: PlanPosition)> {
+        var request = PlanRecord.all().filter(PlanRecord.Columns.status, anyOf: filter.statuses.map(\.rawValue))
+        if !filter.customerID.isEmpty {
+            request = request.filter(PlanRecord.Columns.customerId == filter.customerID)
+        }
+        if !filter.csmOwnerID.isEmpty {
+            request = request.filter(PlanRecord.Columns.csmOwnerId == filter.csmOwnerID)
+        }
+        // By customer, then newest first: the tie is the negated created-at. A few statuses and optional owner and
+        // customer: a bounded set of texts.
+        let records = try request.page(
+            .ascending(PlanRecord.Columns.customerId, tie: -PlanRecord.Columns.createdAt), after: position,
+            limit: limit
+        ).preparedOnce.fetchAll(db)
+        return try Page(fetched: records, limit: limit).map { record in
+            let plan = try loadChildren(db, record.domain(keyring: keyring))
+            return (plan, PlanPosition(key: plan.customerID, tie: -record.createdAt))
         }
     }
 
