@@ -293,20 +293,24 @@ extension ProfileStore {
     func resolvedRow(_ db: Database, _ id: String) throws -> CustomerRecord {
         // Every RPC starts here: a statement prepared once per connection, not SQL generated per call (which was an
         // eighth of profile-service's CPU under a send run's batch reads).
-        let byID = try db.cachedStatement(sql: "SELECT * FROM customer WHERE id = ?")
-        guard var row = try CustomerRecord.fetchOne(byID, arguments: [id]) else {
+        guard var row = try customerRow(db, id) else {
             throw ProfileError.customerNotFound(id)
         }
         // Merges are flattened when they happen, so one hop suffices; the bound guards against a corrupt chain.
         var hops = 0
         while row.state == .merged, let target = row.mergedInto, hops < 8 {
-            guard let next = try CustomerRecord.fetchOne(byID, arguments: [target]) else {
+            guard let next = try customerRow(db, target) else {
                 throw ProfileError.customerNotFound(id)
             }
             row = next
             hops += 1
         }
         return row
+    }
+
+    /// The row `id` names as it is (no merge followed), any state, through one statement prepared per connection.
+    func customerRow(_ db: Database, _ id: String) throws -> CustomerRecord? {
+        try CustomerRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM customer WHERE id = ?"), arguments: [id])
     }
 
     /// The active customer `id` resolves to and the id asked for when it was merged away.
@@ -387,9 +391,9 @@ extension ProfileStore {
     }
 
     func holderOf(_ db: Database, _ identifier: Identifier) throws -> String? {
-        try IdentifierRecord.fetchOne(
-            db, key: ["kind": identifier.kind.rawValue, "valueIndex": valueIndex(identifier)])?
-            .customerId
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT customerId FROM customer_identifier WHERE kind = ? AND valueIndex = ?"),
+            arguments: [identifier.kind.rawValue, valueIndex(identifier)])
     }
 
     func ensureFree(_ db: Database, _ identifier: Identifier) throws {

@@ -20,21 +20,23 @@ extension ProfileStore {
     /// matched again by a stronger rule takes the stronger rule. Called inside the write that created or changed the
     /// customer, so suggestions appear as soon as the data that causes them.
     func suggestMatches(_ db: Database, for customerID: String) throws {
-        guard let customer = try CustomerRecord.fetchOne(db, key: customerID), customer.state == .active else { return }
+        guard let customer = try customerRow(db, customerID), customer.state == .active else { return }
         var found: [String: (rule: IdentityMatch.Rule, explanation: String)] = [:]
         func consider(_ candidate: String, _ rule: IdentityMatch.Rule, _ explanation: String) {
             guard candidate != customerID else { return }
             if let known = found[candidate], known.rule.score >= rule.score { return }
             found[candidate] = (rule, explanation)
         }
-        let identifiers = try IdentifierRecord.filter(IdentifierRecord.Columns.customerId == customerID).fetchAll(db)
+        // Every create runs this: its statements are prepared once per connection (see `preparedOnce`).
+        let identifiers = try IdentifierRecord.filter(IdentifierRecord.Columns.customerId == customerID)
+            .preparedOnce.fetchAll(db)
         for identifier in identifiers {
             let others =
                 try IdentifierRecord
                 .filter(IdentifierRecord.Columns.kind == identifier.kind.rawValue)
                 .filter(IdentifierRecord.Columns.matchKey == identifier.matchKey)
                 .filter(IdentifierRecord.Columns.customerId != customerID)
-                .limit(20).fetchAll(db)
+                .limit(20).preparedOnce.fetchAll(db)
             for other in others {
                 let (mine, theirs) = (try self.identifier(identifier).value, try self.identifier(other).value)
                 consider(
@@ -44,11 +46,9 @@ extension ProfileStore {
             }
         }
         if let key = customer.matchKey {
-            let others = try String.fetchAll(
-                db,
-                CustomerRecord.select(CustomerRecord.Columns.id)
-                    .filter(CustomerRecord.Columns.matchKey == key).filter(CustomerRecord.Columns.id != customerID)
-                    .limit(20))
+            let others = try CustomerRecord.select(CustomerRecord.Columns.id, as: String.self)
+                .filter(CustomerRecord.Columns.matchKey == key).filter(CustomerRecord.Columns.id != customerID)
+                .limit(20).preparedOnce.fetchAll(db)
             let fields = try personal(of: customer)
             for other in others {
                 consider(
@@ -59,7 +59,7 @@ extension ProfileStore {
         }
         let timestamp = now()
         for (candidate, match) in found {
-            guard let other = try CustomerRecord.fetchOne(db, key: candidate), other.state == .active else { continue }
+            guard let other = try customerRow(db, candidate), other.state == .active else { continue }
             let (older, newer) = customerID < candidate ? (customerID, candidate) : (candidate, customerID)
             try db.execute(
                 sql: """
