@@ -134,9 +134,16 @@ func withClient<Result: Sendable>(
 /// CPU time and memory of the processes a benchmark starts, from /proc.
 enum ProcessStats {
     /// VmRSS of a process; 0 when it cannot be read.
-    static func residentBytes(of pid: Int32) -> Int64 {
+    static func residentBytes(of pid: Int32) -> Int64 { statusBytes("VmRSS", of: pid) }
+
+    /// The anonymous part of the resident set (heap, stacks): the memory the process itself made, as opposed to
+    /// pages of its executable and shared libraries, which are clean, shared and dropped under pressure.
+    static func anonymousBytes(of pid: Int32) -> Int64 { statusBytes("RssAnon", of: pid) }
+
+    /// A "<field>: N kB" line of /proc/<pid>/status in bytes; 0 when it cannot be read.
+    private static func statusBytes(_ field: String, of pid: Int32) -> Int64 {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }),
             let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
         return kilobytes * 1024

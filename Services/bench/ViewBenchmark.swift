@@ -160,7 +160,9 @@ struct ViewBenchmark: AsyncParsableCommand {
             let processes = started.map {
                 (name: URL(fileURLWithPath: $0.executable).lastPathComponent, pid: $0.processIdentifier)
             }
-            let idle = processes.map { ProcessStats.residentBytes(of: $0.pid) }
+            let idle = processes.map {
+                (ProcessStats.residentBytes(of: $0.pid), anonymous: ProcessStats.anonymousBytes(of: $0.pid))
+            }
             view = try await ClientSecurity.$current.withValue(security) {
                 let ids = try await fill(profile: profile.port, interaction: interaction.port, feedback: feedback.port)
                 try await ProcessStats.settle(processes.map(\.pid))
@@ -178,13 +180,17 @@ struct ViewBenchmark: AsyncParsableCommand {
                 say(
                     "resident memory (goal ≤ \(Self.idleMemoryGoal) MiB started and idle, "
                         + "≤ \(Self.loadedMemoryGoal) MiB after the load)")
-                for (process, idleBytes) in zip(processes, idle) {
+                for (process, (idleBytes, idleAnonymous)) in zip(processes, idle) {
                     let loaded = ProcessStats.residentBytes(of: process.pid)
                     let met =
                         idleBytes <= Int64(Self.idleMemoryGoal) << 20 && loaded <= Int64(Self.loadedMemoryGoal) << 20
+                    // The anonymous share says how much is the process's own; the rest is code pages of the
+                    // executable and of the Swift runtime and Foundation, which every service on the host shares.
                     say(
-                        "  \(Format.left(process.name, 20)) idle \(Format.megabytes(idleBytes)), after the load "
-                            + "\(Format.megabytes(loaded)): \(met ? "met" : "NOT met")")
+                        "  \(Format.left(process.name, 20)) idle \(Format.megabytes(idleBytes)) "
+                            + "(\(Format.megabytes(idleAnonymous)) anonymous), after the load "
+                            + "\(Format.megabytes(loaded)) (\(Format.megabytes(ProcessStats.anonymousBytes(of: process.pid))) "
+                            + "anonymous): \(met ? "met" : "NOT met")")
                 }
                 return view
             }
