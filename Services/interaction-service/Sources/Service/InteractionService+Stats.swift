@@ -62,17 +62,13 @@ extension InteractionService {
         let inputs = try await store.customerStatistics(
             customer: customerID, support: supportBounds, deflectionWindow: Self.deflectionWindow,
             openTicketLimit: 50, recentTouchpoints: recentCount)
-        let totals = inputs.totals
-        let commerceTotals = totals?.commerce ?? CommerceTotals()
-        let cutPoints = commerceTotals.orders > 0 ? try await rfmCutPoints.cutPoints(asOf: asOf) : nil
         // The same bounds, in the same millisecond units, as the engagement RPC's own query.
         let engagementWindow = Self.engagementWindow(asOf: asOf)
         let (lower, upper) = (engagementWindow.lowerBound.unixMillis, engagementWindow.upperBound.unixMillis)
-        let e = EngagementCalculator.engagement(
+        let e = Self.engagement(
             events: inputs.activity.filter { (lower..<upper).contains($0.occurredAt.unixMillis) },
-            totals: totals?.activity ?? ActivityTotals(), asOf: asOf, windowDays: Self.engagementWindows)
-        let c = CommerceCalculator.commerce(
-            totals: commerceTotals, asOf: asOf, settings: settings, cutPoints: cutPoints)
+            totals: inputs.totals?.activity, asOf: asOf)
+        let c = try await commerce(inputs.totals?.commerce, asOf: asOf)
         let s = Self.support(inputs.support)
         let b = BestContactCalculator.bestContact(events: inputs.activity, timeZone: timeZone)
         let (o, r) = (inputs.openTickets, inputs.recentTouchpoints)
@@ -172,14 +168,24 @@ extension InteractionService {
         let window = Self.engagementWindow(asOf: asOf)
         let events = try await store.activityEvents(
             customer: customerID, from: window.lowerBound, until: window.upperBound)
-        let totals = try await store.totals(customer: customerID)?.activity ?? ActivityTotals()
-        return EngagementCalculator.engagement(
-            events: events, totals: totals, asOf: asOf,
-            windowDays: Self.engagementWindows)
+        return Self.engagement(
+            events: events, totals: try await store.totals(customer: customerID)?.activity, asOf: asOf)
+    }
+
+    /// Engagement from the events inside `engagementWindow(asOf:)` and the lifetime counters (none: a customer this
+    /// service knows nothing about).
+    static func engagement(events: [ActivityEvent], totals: ActivityTotals?, asOf: Date) -> EngagementStats {
+        EngagementCalculator.engagement(
+            events: events, totals: totals ?? ActivityTotals(), asOf: asOf, windowDays: engagementWindows)
     }
 
     func commerce(_ customerID: String, asOf: Date) async throws -> CommerceStats {
-        let totals = try await store.totals(customer: customerID)?.commerce ?? CommerceTotals()
+        try await commerce(try await store.totals(customer: customerID)?.commerce, asOf: asOf)
+    }
+
+    /// Commerce from the lifetime counters (none: no purchases here); the RFM cut points are read only for a buyer.
+    func commerce(_ totals: CommerceTotals?, asOf: Date) async throws -> CommerceStats {
+        let totals = totals ?? CommerceTotals()
         let cutPoints = totals.orders > 0 ? try await rfmCutPoints.cutPoints(asOf: asOf) : nil
         return CommerceCalculator.commerce(totals: totals, asOf: asOf, settings: settings, cutPoints: cutPoints)
     }
