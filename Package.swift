@@ -113,7 +113,7 @@ let package = Package(
             name: "C360Clients",
             dependencies: [
                 "C360Contracts", grpcCore, grpcHTTP2, logging, metrics, lifecycle, unixSignals, nioSSL,
-                certificateReloading, x509,
+                certificateReloading, x509, crypto,
             ],
             path: "Shared/Clients",
             swiftSettings: strictSettings

@@ -1,5 +1,5 @@
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
 
@@ -15,29 +15,35 @@ public import ServiceLifecycle
 /// stopped, so a call still open by then has no one waiting for its answer.
 public struct PeerConnection: Service, CustomStringConvertible {
     public let address: PeerAddress
-    public let client: GRPCClient<HTTP2ClientTransport.Posix>
+    /// Routes each call to the shard that owns its customer when the shard map names the peer; else the one address.
+    public let client: GRPCClient<PeerTransport>
     /// How long the calls in flight may take to finish once shutdown began.
     public let drainLimit: Duration
     private let logger: Logger
 
     /// A connection to `address` that proves who this process is with `credentials`: over mutual TLS when it has
     /// a certificate, else with the service token on every call (internal services check one or the other).
-    /// `logger` says when shutdown had to cut calls still in flight.
+    /// `logger` says when shutdown had to cut calls still in flight. When `shards` lists `service` (its executable
+    /// name), calls go to its shards (`ShardedClientTransport`, routed by `routing`) and `address` is not used.
     public init(
-        address: PeerAddress, credentials: PeerCredentials = .none, drainLimit: Duration = .seconds(2),
-        logger: Logger = Logger(label: "peer-connection")
+        address: PeerAddress, service: String = "", shards: ShardMapSource? = nil,
+        routing: ShardRouting = ShardRouting(routes: [:]), credentials: PeerCredentials = .none,
+        drainLimit: Duration = .seconds(2), logger: Logger = Logger(label: "peer-connection")
     ) throws {
         self.address = address
         self.drainLimit = drainLimit
         self.logger = logger
+        let security = try credentials.tls?.clientSecurity() ?? .plaintext
         self.client = GRPCClient(
-            transport: try .http2NIOPosix(
-                target: address.target,
-                transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext,
-                config: .defaults { config in
-                    config.connection.flushCoalescing = nil
-                }
-            ),
+            transport: try ShardedClientTransport(
+                service: service, address: address, source: shards, routing: routing
+            ) { address in
+                try .http2NIOPosix(
+                    target: address.target, transportSecurity: security,
+                    config: .defaults { config in
+                        config.connection.flushCoalescing = nil
+                    })
+            },
             interceptors: [RequestIDClientInterceptor(), PeerCallMetricsInterceptor()]
                 + (credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? [])
         )
@@ -59,6 +65,9 @@ public struct PeerConnection: Service, CustomStringConvertible {
         }
     }
 }
+
+/// The transport of every connection to a peer service.
+public typealias PeerTransport = ShardedClientTransport
 
 /// How a process proves who it is to the services it calls: its TLS certificate (mutual TLS, the identity is the
 /// certificate's name) or, in deployments without TLS, the shared service token.

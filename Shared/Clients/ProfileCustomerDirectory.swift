@@ -1,13 +1,13 @@
 import C360Contracts
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 
 /// Resolves customers by asking profile-service's `GetCustomer`, under a deadline.
 public struct ProfileCustomerDirectory: CustomerDirectory {
-    private let profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
+    private let profiles: Customer360_V1_ProfileService.Client<PeerTransport>
     private let deadline: Duration
 
-    public init(client: GRPCClient<HTTP2ClientTransport.Posix>, deadline: Duration = .seconds(2)) {
+    public init(client: GRPCClient<PeerTransport>, deadline: Duration = .seconds(2)) {
         self.profiles = Customer360_V1_ProfileService.Client(wrapping: client)
         self.deadline = deadline
     }

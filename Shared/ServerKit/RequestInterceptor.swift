@@ -81,8 +81,9 @@ private struct RPCOutcome: Sendable {
             "rpc finished", metadata: metadata)
     }
 
-    /// Metadata an error may carry to the client: advice a caller acts on (`retry-after` of a rate limit).
-    static let relayedErrorMetadata = ["retry-after"]
+    /// Metadata an error may carry to the client: advice a caller acts on (`retry-after` of a rate limit, the shard
+    /// map epoch of a shard's refusal of another shard's customer).
+    static let relayedErrorMetadata = ["retry-after", WrongShard.epochKey]
 
     /// A status relayed from a peer carries the peer's trailers (its grpc-status, content-type, …); sending those
     /// again as ours breaks the HTTP/2 stream, so only the code, the message and `relayedErrorMetadata` travel on.

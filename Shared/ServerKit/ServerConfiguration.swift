@@ -17,6 +17,7 @@ public import Logging
 /// | `--log-format` | `C360_<SERVICE>_LOG_FORMAT` | `text` (key=value), or `json` |
 /// | `--service-token-file` | `C360_<SERVICE>_SERVICE_TOKEN_FILE` or `C360_<SERVICE>_SERVICE_TOKEN` | none: no token |
 /// | `--tls-cert`, `--tls-key`, `--tls-ca` | `C360_<SERVICE>_TLS_CERT`, `_TLS_KEY`, `_TLS_CA` | none: plaintext |
+/// | `--shard-map`, `--shard` | `C360_<SERVICE>_SHARD_MAP`, `_SHARD` | none: nothing sharded |
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -30,11 +31,13 @@ public struct ServerConfiguration: Sendable {
     /// This process's certificate, key and CA: with them gRPC (and the gateway's HTTP port) is served over TLS only,
     /// services require their callers' certificates, and peers are called with mutual TLS. `nil`: plaintext.
     public var tls: TLSIdentity?
+    /// The shard map peers are called by, and this process's own shard; `nil`: nothing is sharded.
+    public var shards: ShardSettings?
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, portFile: String? = nil, dataDirectory: String,
         metricsPort: Int? = nil, logLevel: Logger.Level = .info, logFormat: LogFormat = .text,
-        serviceToken: String? = nil, tls: TLSIdentity? = nil
+        serviceToken: String? = nil, tls: TLSIdentity? = nil, shards: ShardSettings? = nil
     ) {
         self.host = host
         self.port = port
@@ -45,11 +48,24 @@ public struct ServerConfiguration: Sendable {
         self.logFormat = logFormat
         self.serviceToken = serviceToken
         self.tls = tls
+        self.shards = shards
     }
 
     /// How this process proves who it is to its peers: its certificate when it has one, else the service token.
     public var peerCredentials: PeerCredentials {
         PeerCredentials(tls: tls, serviceToken: serviceToken)
+    }
+}
+
+/// The shard map a process reads, and which shard of its service it is.
+public struct ShardSettings: Sendable {
+    public var source: ShardMapSource
+    /// This process's name in the map; `nil` for a process that only calls sharded peers (the gateway, tools).
+    public var shard: String?
+
+    public init(source: ShardMapSource, shard: String? = nil) {
+        self.source = source
+        self.shard = shard
     }
 }
 

@@ -42,6 +42,18 @@ public struct ServerOptions: ParsableArguments, Sendable {
 
     @OptionGroup public var tls: TLSOptions
 
+    @Option(
+        help:
+            "JSON shard map: which shard owns which customers, per service; peers it names are called shard by shard, and with --shard this process serves only its own customers. Read again when it changes. [env: C360_<SERVICE>_SHARD_MAP] (default: none, nothing sharded)"
+    )
+    public var shardMap: String?
+
+    @Option(
+        help:
+            "This process's shard name in --shard-map (in Kubernetes, the pod's name). [env: C360_<SERVICE>_SHARD] (default: none, the service is not sharded)"
+    )
+    public var shard: String?
+
     public init() {}
 
     /// Flags first, then `C360_<SERVICE>_*` variables from `environment`, then defaults.
@@ -51,7 +63,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         for service: ServiceIdentity, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> ServerConfiguration {
         let env = EnvironmentReader(service: service, environment: environment)
-        let config = ServerConfiguration(
+        var config = ServerConfiguration(
             host: try host ?? env.value("HOST") ?? "127.0.0.1",
             port: try port ?? env.value("PORT") ?? service.defaultPort,
             portFile: try portFile ?? env.value("PORT_FILE"),
@@ -64,6 +76,8 @@ public struct ServerOptions: ParsableArguments, Sendable {
                 value: try env.value("SERVICE_TOKEN")),
             tls: try tls.identity(environment: env)
         )
+        try config.shards = Self.shards(
+            for: service, mapPath: try shardMap ?? env.value("SHARD_MAP"), shard: try shard ?? env.value("SHARD"))
         guard (0...65535).contains(config.port) else {
             throw ValidationError("--port must be between 0 and 65535, not \(config.port)")
         }
@@ -75,6 +89,30 @@ public struct ServerOptions: ParsableArguments, Sendable {
 }
 
 extension ServerOptions {
+    /// The shard map, and this process's own shard in it when it is one.
+    ///
+    /// - Throws: `ValidationError` when the map cannot be used, or names no such shard of this service.
+    static func shards(for service: ServiceIdentity, mapPath: String?, shard: String?) throws -> ShardSettings? {
+        guard let mapPath else {
+            if shard != nil { throw ValidationError("--shard needs --shard-map, which says what the shard owns") }
+            return nil
+        }
+        let source: ShardMapSource
+        do {
+            source = try ShardMapSource(path: mapPath, logger: Logger(label: service.name))
+        } catch {
+            throw ValidationError("--shard-map: \(error.description)")
+        }
+        if let shard {
+            guard source.current.shard(named: shard, in: service.name) != nil else {
+                let listed = source.current.services[service.name]?.map(\.shard).joined(separator: ", ") ?? "none"
+                throw ValidationError(
+                    "--shard \(shard) is not a shard of \(service.name) in \(mapPath) (its shards: \(listed))")
+            }
+        }
+        return ShardSettings(source: source, shard: shard)
+    }
+
     /// The service token from a file (first line, trimmed) or a value; at least 16 characters.
     static func serviceToken(file: String?, value: String?) throws -> String? {
         var token = value

@@ -35,6 +35,7 @@ public struct ServiceHost: Sendable {
                 "data_dir": "\(configuration.dataDirectory)",
                 "database": "\(configuration.dataDirectory)/\(identity.databaseFileName)",
                 "tls": "\(Self.describeTLS(configuration.tls, gateway: identity.name == ServiceIdentity.gateway.name))",
+                "shards": "\(Self.describeShards(configuration.shards, service: identity.name))",
             ])
         if configuration.tls == nil {
             logger.warning(
@@ -50,6 +51,24 @@ public struct ServiceHost: Sendable {
         return "on as \(tls.name) (\(tls.certificatePath)), \(callers)"
     }
 
+    /// What the start-up line says of sharding: this process's shard and slots, and which peers are sharded.
+    static func describeShards(_ settings: ShardSettings?, service: String) -> String {
+        guard let settings else { return "off" }
+        let map = settings.source.current
+        let peers = map.services.keys.filter { $0 != service }.sorted()
+            .map { "\($0) in \(map.services[$0]?.count ?? 0)" }
+        var parts: [String] = []
+        if let shard = settings.shard {
+            let count = map.services[service]?.count ?? 0
+            parts.append(
+                "this is \(shard), one of \(count), owning \(map.slotCount(of: shard, in: service)) of \(ShardMap.slotCount) slots"
+            )
+        }
+        if !peers.isEmpty { parts.append("peers sharded: \(peers.joined(separator: ", "))") }
+        parts.append("map \(settings.source.path) epoch \(map.epoch)")
+        return parts.joined(separator: "; ")
+    }
+
     /// Opens this service's own SQLite database inside the data directory.
     public func openDatabase() throws -> DatabasePool {
         try ServiceDatabase.openPool(
@@ -57,9 +76,12 @@ public struct ServiceHost: Sendable {
     }
 
     /// A connection to the peer service at `address`, proving who this process is with its certificate or service
-    /// token (`ServerConfiguration.peerCredentials`), logging to this process's log.
-    public func connect(to address: PeerAddress) throws -> PeerConnection {
-        try PeerConnection(address: address, credentials: configuration.peerCredentials, logger: logger)
+    /// token (`ServerConfiguration.peerCredentials`), logging to this process's log. When the shard map names the
+    /// peer, its calls go to the shard owning each customer, and `address` is not used.
+    public func connect(to peer: ServiceIdentity, at address: PeerAddress) throws -> PeerConnection {
+        try PeerConnection(
+            address: address, service: peer.name, shards: configuration.shards?.source, routing: .current,
+            credentials: configuration.peerCredentials, logger: logger)
     }
 
     /// The gRPC server for `services` (plus health and the admin service over `database`), the metrics endpoint
@@ -97,6 +119,11 @@ public struct ServiceHost: Sendable {
         } else if !isGateway, let token = configuration.serviceToken {
             checks.append(CallerInterceptor(.token(token), logger: logger))
         }
+        if let settings = configuration.shards, let shard = settings.shard {
+            checks.append(
+                ShardOwnershipInterceptor(source: settings.source, service: identity.name, shard: shard, logger: logger)
+            )
+        }
         let grpc = GRPCServerService(
             host: configuration.host, port: configuration.port, security: try security, services: services,
             health: health, drain: drain, portFile: configuration.portFile, logger: logger,
@@ -114,6 +141,9 @@ public struct ServiceHost: Sendable {
                         beforeScrape: {
                             Gauge(label: "c360_database_size_bytes").record(DatabaseBackup.sizeOnDisk(path))
                         })))
+        }
+        if let source = configuration.shards?.source {
+            members.append(.init(service: StoppingMember(source, logger: logger)))
         }
         members += background.map { .init(service: StoppingMember($0, logger: logger)) }
         members.append(.init(service: grpc))

@@ -42,7 +42,7 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try FeedbackStore(writer: database, keyring: keyring)
-    let profile = try host.connect(to: configuration.profileAddress)
+    let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     host.logger.notice(
         "peer",
         metadata: [

@@ -59,11 +59,11 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         host.logger.notice(
             "created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
     }
-    let profile = try host.connect(to: configuration.profileAddress)
-    let interaction = try host.connect(to: configuration.interactionAddress)
-    let feedback = try host.connect(to: configuration.feedbackAddress)
-    let success = try host.connect(to: configuration.successAddress)
-    let outreach = try host.connect(to: configuration.outreachAddress)
+    let profile = try host.connect(to: .profile, at: configuration.profileAddress)
+    let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
+    let feedback = try host.connect(to: .feedback, at: configuration.feedbackAddress)
+    let success = try host.connect(to: .success, at: configuration.successAddress)
+    let outreach = try host.connect(to: .outreach, at: configuration.outreachAddress)
     host.logger.notice(
         "peers",
         metadata: [

@@ -1,14 +1,14 @@
-import C360Clients
+public import C360Clients
 import C360Contracts
 import C360ServerKit
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 
 /// The services behind the gateway, each a client on one long-lived connection, and the deadline every call
 /// to them carries. The current request's id travels with every call through the connections' own interceptor
 /// (`RequestIDClientInterceptor`).
 public struct Peers: Sendable {
-    public typealias Transport = HTTP2ClientTransport.Posix
+    public typealias Transport = PeerTransport
 
     let profile: Customer360_V1_ProfileService.Client<Transport>
     let interaction: Customer360_V1_InteractionService.Client<Transport>

@@ -1,3 +1,4 @@
+public import C360Clients
 public import C360ServerKit
 import SwiftProtobuf
 

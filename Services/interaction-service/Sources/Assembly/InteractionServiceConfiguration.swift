@@ -42,7 +42,7 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try InteractionStore(writer: database, keyring: keyring, currency: configuration.currency)
-    let profile = try host.connect(to: configuration.profileAddress)
+    let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     host.logger.notice(
         "peer", metadata: ["profile": "\(configuration.profileAddress)", "currency": "\(configuration.currency)"])
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)

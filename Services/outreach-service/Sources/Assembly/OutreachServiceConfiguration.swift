@@ -122,10 +122,10 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try OutreachStore(writer: database, keyring: keyring)
-    let profile = try host.connect(to: configuration.profileAddress)
-    let interaction = try host.connect(to: configuration.interactionAddress)
-    let feedback = try host.connect(to: configuration.feedbackAddress)
-    let success = try host.connect(to: configuration.successAddress)
+    let profile = try host.connect(to: .profile, at: configuration.profileAddress)
+    let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
+    let feedback = try host.connect(to: .feedback, at: configuration.feedbackAddress)
+    let success = try host.connect(to: .success, at: configuration.successAddress)
     let deadline = configuration.peerDeadline
     host.logger.notice(
         "peers",

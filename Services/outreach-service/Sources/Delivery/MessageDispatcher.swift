@@ -1,10 +1,10 @@
-import C360Clients
+public import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 public import Logging
 import Metrics
 public import ServiceLifecycle
@@ -14,7 +14,7 @@ public import ServiceLifecycle
 /// attempts; queues campaign members in chunks; and stores every sent message in interaction-service as an outbound
 /// touchpoint (event id `outreach:<message_id>`, so a repeat is a duplicate there, never a second touchpoint).
 public struct MessageDispatcher: Service {
-    public typealias Transport = HTTP2ClientTransport.Posix
+    public typealias Transport = PeerTransport
 
     let store: OutreachStore
     let planner: SendPlanner

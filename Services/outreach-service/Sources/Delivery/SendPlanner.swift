@@ -1,10 +1,10 @@
-import C360Clients
+public import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 
 /// Decides, at send time, whether and how a message goes: the customer's current consents and preferences are asked
 /// of profile-service (never taken from the read model, which may lag), quiet hours are honoured in the customer's
@@ -14,7 +14,7 @@ public import GRPCNIOTransportHTTP2
 ///
 /// Consent rule: marketing needs a grant for the channel (opt-in); service messages go unless withdrawn.
 public struct SendPlanner: Sendable {
-    public typealias Transport = HTTP2ClientTransport.Posix
+    public typealias Transport = PeerTransport
 
     /// What the planner decided.
     public enum Plan: Sendable, Equatable {

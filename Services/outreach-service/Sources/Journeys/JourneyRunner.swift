@@ -1,12 +1,12 @@
 import C360ChangeFeed
-import C360Clients
+public import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
 public import Foundation
 import GRDB
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 public import Logging
 import Metrics
 public import ServiceLifecycle
@@ -17,7 +17,7 @@ public import ServiceLifecycle
 /// and tasks carry the id `journey:<run>:<step>`), so a step repeated after a crash between the call and the advance
 /// is applied once.
 public struct JourneyRunner: Service {
-    public typealias Transport = HTTP2ClientTransport.Posix
+    public typealias Transport = PeerTransport
 
     let store: OutreachStore
     let profile: Customer360_V1_ProfileService.Client<Transport>

@@ -1,16 +1,16 @@
-import C360Clients
+public import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 
 /// Reads one customer's facts from the services that own them — profile (who they are, consents, preferences),
 /// interaction (engagement, commerce, best channel), feedback (NPS, CSAT, sentiment), success (health, alerts) — in
 /// parallel, each call under the deadline. This runs per changed customer (coalesced), never per segment evaluation.
 public struct FactReader: Sendable {
-    public typealias Transport = HTTP2ClientTransport.Posix
+    public typealias Transport = PeerTransport
 
     /// What profile-service answered for a customer id.
     public enum Answer: Sendable, Equatable {

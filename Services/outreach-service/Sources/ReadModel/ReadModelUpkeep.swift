@@ -1,11 +1,11 @@
 public import C360ChangeFeed
-import C360Clients
+public import C360Clients
 import C360Contracts
 public import C360ServerKit
 import C360StoreKit
 import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 public import Logging
 import Metrics
 public import ServiceLifecycle
@@ -15,7 +15,7 @@ public import ServiceLifecycle
 /// coalescing delay has passed, and re-evaluates every segment periodically, because rules over time windows ("no
 /// purchase within 90 days") change membership with nobody changing anything.
 public enum ReadModelUpkeep {
-    public typealias Transport = HTTP2ClientTransport.Posix
+    public typealias Transport = PeerTransport
 
     /// The feed consumers: one per data service.
     public static func followers(

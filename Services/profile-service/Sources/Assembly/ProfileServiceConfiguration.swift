@@ -55,7 +55,7 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
     if let program = configuration.loyaltyProgram {
-        let interaction = try host.connect(to: configuration.interactionAddress)
+        let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
         background += [
             interaction,
             LoyaltyAutomation.follower(

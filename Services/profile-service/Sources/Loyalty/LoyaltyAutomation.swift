@@ -1,10 +1,10 @@
 public import C360ChangeFeed
-import C360Clients
+public import C360Clients
 import C360Contracts
 import C360StoreKit
 public import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 public import Logging
 import Metrics
 public import ServiceLifecycle
@@ -14,7 +14,7 @@ public import ServiceLifecycle
 /// applies them (each touchpoint once, by its id), and a clock expires points and re-evaluates tiers as purchases
 /// leave the window.
 public enum LoyaltyAutomation {
-    public typealias Transport = HTTP2ClientTransport.Posix
+    public typealias Transport = PeerTransport
 
     /// Follows interaction-service's feed.
     public static func follower(

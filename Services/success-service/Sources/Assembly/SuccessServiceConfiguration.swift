@@ -71,9 +71,9 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
             "batches left running by the previous process are interrupted; StartBatchRecompute with their id resumes them",
             metadata: ["batch_ids": "\(interrupted.joined(separator: ","))"])
     }
-    let profile = try host.connect(to: configuration.profileAddress)
-    let interaction = try host.connect(to: configuration.interactionAddress)
-    let feedback = try host.connect(to: configuration.feedbackAddress)
+    let profile = try host.connect(to: .profile, at: configuration.profileAddress)
+    let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
+    let feedback = try host.connect(to: .feedback, at: configuration.feedbackAddress)
     host.logger.notice(
         "peers",
         metadata: [

@@ -1,9 +1,9 @@
-import C360Clients
+public import C360Clients
 import C360Contracts
 import C360ServerKit
 public import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCNIOTransportHTTP2
 
 /// Where the facts about a customer's engagement, support, commerce and feedback come from.
 public protocol HealthFactsSource: Sendable {
@@ -24,12 +24,12 @@ public protocol CustomerPager: Sendable {
 
 /// Asks interaction-service and feedback-service over gRPC, every call under a deadline.
 public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
-    private let interactions: Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>
-    private let feedback: Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
+    private let interactions: Customer360_V1_InteractionService.Client<PeerTransport>
+    private let feedback: Customer360_V1_FeedbackService.Client<PeerTransport>
     private let deadline: Duration
 
     public init(
-        interaction: GRPCClient<HTTP2ClientTransport.Posix>, feedback: GRPCClient<HTTP2ClientTransport.Posix>,
+        interaction: GRPCClient<PeerTransport>, feedback: GRPCClient<PeerTransport>,
         deadline: Duration = .seconds(2)
     ) {
         self.interactions = Customer360_V1_InteractionService.Client(wrapping: interaction)

@@ -1,0 +1,478 @@
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+import Synchronization
+
+/// How a sharded service's RPCs are routed: for each RPC that names one customer, the field number of its request's
+/// top-level `customer_id`. Built from the contracts (`ShardRouting(catalog:)` in ServerKit), never by hand.
+public struct ShardRouting: Sendable {
+    public struct Route: Sendable {
+        /// The request's top-level `customer_id` field.
+        public var customerField: Int32
+        /// A client stream cannot be replayed on another shard, so it is routed by its first message and not retried.
+        public var clientStreaming: Bool
+
+        public init(customerField: Int32, clientStreaming: Bool) {
+            self.customerField = customerField
+            self.clientStreaming = clientStreaming
+        }
+    }
+
+    /// By fully qualified method (`package.Service/Method`).
+    public var routes: [String: Route]
+
+    public init(routes: [String: Route]) { self.routes = routes }
+}
+
+/// What a shard answers a call for a customer it does not own, and what a caller reads from it.
+public enum WrongShard {
+    /// The trailer carrying the refusing shard's map epoch: a caller whose map is older reloads it and retries once.
+    public static let epochKey = "c360-shard-epoch"
+    /// Call metadata that sends a call to one named shard of the service, for reads across customers, which ask every
+    /// shard (`ShardMap.services[service]`) and merge.
+    public static let pinKey = "c360-shard"
+
+    /// Whether a status is a shard's refusal of a customer it does not own.
+    public static func isRefusal(_ status: Status, _ trailers: Metadata) -> Bool {
+        status.code == .failedPrecondition && trailers[stringValues: epochKey].contains { _ in true }
+    }
+}
+
+/// The transport every caller of a peer service uses (`PeerConnection`): one HTTP/2 connection per shard of the
+/// service, and each call sent to the shard that owns its customer, so the generated clients above it know nothing
+/// of shards.
+///
+/// - The customer is read from the first request message's `customer_id` (`ShardRouting`), without decoding it.
+/// - A call carrying `c360-shard` metadata goes to that shard: that is how a read across customers asks each one.
+/// - A call whose whole request is known before it is sent (unary, server-streaming) that a shard refuses as not its
+///   own (`WrongShard`) is retried once after the map is read again, if that moved the customer to another shard.
+/// - A service the shard map does not name is reached at its one address, with no routing cost.
+/// - A read across customers without a pin fails with FAILED_PRECONDITION: one shard's answer would look whole
+///   while missing the others' customers.
+public final class ShardedClientTransport: ClientTransport {
+    public typealias Bytes = HTTP2ClientTransport.Posix.Bytes
+    public typealias Connect = @Sendable (PeerAddress) throws -> HTTP2ClientTransport.Posix
+
+    /// The executable name the shard map lists the service under, e.g. `interaction-service`.
+    public let service: String
+    private let single: HTTP2ClientTransport.Posix
+    private let source: ShardMapSource?
+    private let routing: ShardRouting
+    private let connectTo: Connect
+    private let shards: Mutex<(byAddress: [String: HTTP2ClientTransport.Posix], closed: Bool)>
+    private let added: AsyncStream<HTTP2ClientTransport.Posix>
+    private let adding: AsyncStream<HTTP2ClientTransport.Posix>.Continuation
+
+    /// A transport to `service` at `address`, or, when `source`'s map names the service, to its shards.
+    ///
+    /// - Parameter connect: Makes the HTTP/2 transport to one address (the caller's TLS and settings).
+    public init(
+        service: String, address: PeerAddress, source: ShardMapSource?, routing: ShardRouting,
+        connect: @escaping Connect
+    ) throws {
+        self.service = service
+        self.single = try connect(address)
+        self.source = source
+        self.routing = routing
+        self.connectTo = connect
+        self.shards = Mutex(([:], false))
+        (added, adding) = AsyncStream.makeStream()
+        for shard in source?.current.services[service] ?? [] {
+            _ = try transport(to: shard.address)
+        }
+    }
+
+    /// One unsharded connection, for callers that never route (tests, tools pointed at one process).
+    public convenience init(single transport: HTTP2ClientTransport.Posix) throws {
+        try self.init(
+            service: "", address: PeerAddress(host: "127.0.0.1", port: 1), source: nil,
+            routing: ShardRouting(routes: [:]),
+            connect: { _ in transport })
+    }
+
+    public var retryThrottle: RetryThrottle? { single.retryThrottle }
+
+    public func config(forMethod descriptor: MethodDescriptor) -> MethodConfig? {
+        single.config(forMethod: descriptor)
+    }
+
+    public func connect() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.single.connect() }
+            for await transport in added {
+                group.addTask { try await transport.connect() }
+            }
+        }
+    }
+
+    public func beginGracefulShutdown() {
+        let open = shards.withLock { state in
+            state.closed = true
+            return Array(state.byAddress.values)
+        }
+        adding.finish()
+        single.beginGracefulShutdown()
+        for transport in open { transport.beginGracefulShutdown() }
+    }
+
+    public func withStream<T: Sendable>(
+        descriptor: MethodDescriptor, options: CallOptions,
+        _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
+    ) async throws -> T {
+        guard let map = source?.current, let shards = map.services[service] else {
+            return try await single.withStream(descriptor: descriptor, options: options, closure)
+        }
+        let route = routing.routes[descriptor.fullyQualifiedMethod]
+        let call = RoutedCall(
+            transport: self, descriptor: descriptor, options: options, route: route, shardCount: shards.count)
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { await call.relay() }
+            defer { group.cancelAll() }
+            let context = ClientContext(
+                descriptor: descriptor, remotePeer: "shards-of:\(service)", localPeer: "unknown")
+            return try await closure(
+                RPCStream(
+                    descriptor: descriptor, inbound: RPCAsyncSequence(wrapping: call.responses),
+                    outbound: RPCWriter.Closable(wrapping: call.writer)),
+                context)
+        }
+    }
+
+    /// The shard of `map` a call goes to: the pinned one, else the owner of the customer.
+    func shard(in map: ShardMap, pin: String?, customerID: String?, descriptor: MethodDescriptor) throws(RPCError)
+        -> ShardMap.Shard
+    {
+        if let pin {
+            guard let shard = map.shard(named: pin, in: service) else {
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "\(service) has no shard '\(pin)' in shard map epoch \(map.epoch)")
+            }
+            return shard
+        }
+        guard let customerID, !customerID.isEmpty else {
+            let count = map.services[service]?.count ?? 0
+            throw RPCError(
+                code: .failedPrecondition,
+                message: """
+                    \(descriptor.fullyQualifiedMethod) is not for one customer and \(service) runs as \(count) shards: \
+                    ask each shard (\(WrongShard.pinKey) metadata) and merge the answers
+                    """)
+        }
+        guard let shard = map.owner(of: customerID, in: service) else {
+            throw RPCError(code: .unavailable, message: "\(service) is not in shard map epoch \(map.epoch)")
+        }
+        return shard
+    }
+
+    /// The connection to one shard, opened on first use.
+    func transport(to address: String) throws -> HTTP2ClientTransport.Posix {
+        if let open = shards.withLock({ $0.byAddress[address] }) { return open }
+        guard let peer = PeerAddress(address) else {
+            throw RPCError(code: .internalError, message: "shard address '\(address)' is not host:port")
+        }
+        let made = try connectTo(peer)
+        let (transport, isNew) = try shards.withLock { state throws(RPCError) in
+            guard !state.closed else {
+                throw RPCError(code: .unavailable, message: "the connection to \(service) is shutting down")
+            }
+            if let raced = state.byAddress[address] { return (raced, false) }
+            state.byAddress[address] = made
+            return (made, true)
+        }
+        if isNew { adding.yield(transport) }
+        return transport
+    }
+
+    func currentMap() -> ShardMap { source?.current ?? .empty }
+
+    func reloadMap() -> ShardMap { source?.reload() ?? .empty }
+
+    func customerID(in message: Bytes, route: ShardRouting.Route?) -> String? {
+        guard let route else { return nil }
+        return message.withUnsafeBytes { ProtobufWire.string(field: route.customerField, in: Array($0)) }
+    }
+}
+
+extension ShardMap {
+    /// A map that shards nothing.
+    static let empty = try! ShardMap(epoch: 0, services: [:])
+}
+
+/// One call through a sharded transport: the writer the caller's stub writes to holds the request's first parts
+/// until they say where the call goes (a pin, or the first message's customer); the relay then opens the stream on
+/// that shard and passes the answer back.
+final class RoutedCall: Sendable {
+    typealias Bytes = ShardedClientTransport.Bytes
+    typealias Part = RPCRequestPart<Bytes>
+    typealias Outbound = RPCWriter<Part>.Closable
+
+    /// Where the request goes, once known.
+    enum Decision: Sendable {
+        /// The whole request (metadata, one message, end): sent by the relay, which may send it again on another shard.
+        case whole([Part], pin: String?, customerID: String?)
+        /// A client stream's first parts: the relay opens the stream and hands its writer back for the rest.
+        /// `ended`: the caller already finished the request.
+        case stream([Part], pin: String?, customerID: String?, ended: Bool)
+        /// The caller gave up before the request said where it goes.
+        case abandoned(any Error)
+    }
+
+    let transport: ShardedClientTransport
+    let descriptor: MethodDescriptor
+    let options: CallOptions
+    let route: ShardRouting.Route?
+    let responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>
+    let writer: Writer
+    private let respond: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.Continuation
+    private let decisions: AsyncStream<Decision>
+
+    init(
+        transport: ShardedClientTransport, descriptor: MethodDescriptor, options: CallOptions,
+        route: ShardRouting.Route?, shardCount: Int
+    ) {
+        self.transport = transport
+        self.descriptor = descriptor
+        self.options = options
+        self.route = route
+        (responses, respond) = AsyncThrowingStream.makeStream()
+        let (decisions, decide) = AsyncStream.makeStream(of: Decision.self)
+        self.decisions = decisions
+        self.writer = Writer(decide: decide, replayable: !(route?.clientStreaming ?? true)) { message in
+            transport.customerID(in: message, route: route)
+        }
+    }
+
+    /// Waits for the writer's decision, then runs the call on its shard.
+    func relay() async {
+        var decisions = self.decisions.makeAsyncIterator()
+        guard let decision = await decisions.next() else {
+            respond.finish(throwing: CancellationError())
+            return
+        }
+        do {
+            switch decision {
+            case .abandoned(let error):
+                respond.finish(throwing: error)
+            case .whole(let parts, let pin, let customerID):
+                try await send(parts, pin: pin, customerID: customerID)
+                respond.finish()
+            case .stream(let head, let pin, let customerID, let ended):
+                let shard = try transport.shard(
+                    in: transport.currentMap(), pin: pin, customerID: customerID, descriptor: descriptor)
+                try await transport.transport(to: shard.address).withStream(descriptor: descriptor, options: options) {
+                    stream, _ in
+                    try await stream.outbound.write(contentsOf: head)
+                    if ended { await stream.outbound.finish() } else { writer.opened(stream.outbound) }
+                    for try await part in stream.inbound { respond.yield(part) }
+                }
+                respond.finish()
+            }
+        } catch {
+            writer.failed(error)
+            respond.finish(throwing: error)
+        }
+    }
+
+    /// Sends a whole request to the customer's shard; when the shard refuses it as not its own and a reloaded map
+    /// names another owner, sends it once more there.
+    private func send(_ parts: [Part], pin: String?, customerID: String?) async throws {
+        var map = transport.currentMap()
+        var retried = false
+        while true {
+            let shard = try transport.shard(in: map, pin: pin, customerID: customerID, descriptor: descriptor)
+            let mayRetry = !retried
+            let refusal = try await transport.transport(to: shard.address).withStream(
+                descriptor: descriptor, options: options
+            ) { stream, _ -> [RPCResponsePart<Bytes>]? in
+                try await stream.outbound.write(contentsOf: parts)
+                await stream.outbound.finish()
+                // Response metadata is held back until the next part shows whether this is a refusal to retry.
+                var heldMetadata: RPCResponsePart<Bytes>?
+                var answered = false
+                for try await part in stream.inbound {
+                    switch part {
+                    case .metadata where !answered:
+                        heldMetadata = part
+                    case .status(let status, let trailers)
+                    where !answered && mayRetry && WrongShard.isRefusal(status, trailers):
+                        return [heldMetadata, part].compactMap { $0 }
+                    default:
+                        if let held = heldMetadata {
+                            respond.yield(held)
+                            heldMetadata = nil
+                        }
+                        answered = true
+                        respond.yield(part)
+                    }
+                }
+                return nil
+            }
+            guard let refusal else { return }
+            // Retried only when the map, read again, names another owner: otherwise the refusal is the answer.
+            let reloaded = transport.reloadMap()
+            if let next = try? transport.shard(in: reloaded, pin: pin, customerID: customerID, descriptor: descriptor),
+                next.address != shard.address
+            {
+                retried = true
+                map = reloaded
+                continue
+            }
+            for part in refusal { respond.yield(part) }
+            return
+        }
+    }
+
+    /// The request side the caller's stub writes to.
+    final class Writer: ClosableRPCWriterProtocol, Sendable {
+        typealias Element = Part
+
+        private enum State {
+            case holding([Part])
+            case waiting
+            case open(Outbound)
+            case failed(any Error)
+            case done
+        }
+
+        private let state = Mutex(State.holding([]))
+        private let decide: AsyncStream<Decision>.Continuation
+        private let opened: AsyncStream<Result<Outbound, any Error>>
+        private let open: AsyncStream<Result<Outbound, any Error>>.Continuation
+        /// Whether the call's whole request is sent at once (not a client stream), so it can be held until it ends.
+        private let replayable: Bool
+        private let customerID: @Sendable (Bytes) -> String?
+
+        init(
+            decide: AsyncStream<Decision>.Continuation, replayable: Bool,
+            customerID: @escaping @Sendable (Bytes) -> String?
+        ) {
+            self.decide = decide
+            self.replayable = replayable
+            self.customerID = customerID
+            (opened, open) = AsyncStream.makeStream()
+        }
+
+        func opened(_ outbound: Outbound) {
+            open.yield(.success(outbound))
+            open.finish()
+        }
+
+        func failed(_ error: any Error) {
+            open.yield(.failure(error))
+            open.finish()
+        }
+
+        func write(_ element: Part) async throws {
+            enum Next {
+                case write(Outbound)
+                case held
+                case route([Part], pin: String?, customerID: String?)
+                case fail(any Error)
+            }
+            let next: Next = state.withLock { state in
+                switch state {
+                case .open(let outbound):
+                    return .write(outbound)
+                case .failed(let error):
+                    return .fail(error)
+                case .waiting, .done:
+                    return .fail(RPCError(code: .internalError, message: "request written after it ended"))
+                case .holding(var parts):
+                    parts.append(element)
+                    let pin = Self.pin(in: parts)
+                    let message: Bytes? =
+                        if case .message(let bytes) = element { bytes } else { nil }
+                    // A stream goes as soon as its first message (or a pin) says where; a whole request waits for
+                    // its end (`finish`), so it can be sent again.
+                    if !replayable, pin != nil || message != nil {
+                        state = .waiting
+                        return .route(parts, pin: pin, customerID: message.flatMap(customerID))
+                    }
+                    state = .holding(parts)
+                    return .held
+                }
+            }
+            switch next {
+            case .held: return
+            case .fail(let error): throw error
+            case .write(let outbound): try await outbound.write(element)
+            case .route(let parts, let pin, let customerID):
+                decide.yield(.stream(parts, pin: pin, customerID: customerID, ended: false))
+                decide.finish()
+                var results = opened.makeAsyncIterator()
+                switch await results.next() {
+                case .success(let outbound)?:
+                    state.withLock { $0 = .open(outbound) }
+                case .failure(let error)?:
+                    state.withLock { $0 = .failed(error) }
+                    throw error
+                case nil:
+                    throw CancellationError()
+                }
+            }
+        }
+
+        func write(contentsOf elements: some Sequence<Part>) async throws {
+            for element in elements { try await write(element) }
+        }
+
+        func finish() async {
+            enum Next {
+                case decide([Part])
+                case finish(Outbound)
+                case nothing
+            }
+            let next: Next = state.withLock { state in
+                switch state {
+                case .holding(let parts):
+                    state = .done
+                    return .decide(parts)
+                case .open(let outbound):
+                    state = .done
+                    return .finish(outbound)
+                default:
+                    return .nothing
+                }
+            }
+            let held: [Part]
+            switch next {
+            case .nothing: return
+            case .finish(let outbound):
+                await outbound.finish()
+                return
+            case .decide(let parts): held = parts
+            }
+            let pin = Self.pin(in: held)
+            let first: Bytes? = held.lazy.compactMap { part -> Bytes? in
+                if case .message(let bytes) = part { bytes } else { nil }
+            }.first
+            if replayable {
+                decide.yield(.whole(held, pin: pin, customerID: first.flatMap(customerID)))
+            } else {
+                decide.yield(.stream(held, pin: pin, customerID: first.flatMap(customerID), ended: true))
+            }
+            decide.finish()
+        }
+
+        func finish(throwing error: any Error) async {
+            let outbound: Outbound? = state.withLock { state in
+                defer { state = .done }
+                if case .open(let outbound) = state { return outbound }
+                return nil
+            }
+            if let outbound {
+                await outbound.finish(throwing: error)
+            } else {
+                decide.yield(.abandoned(error))
+                decide.finish()
+            }
+        }
+
+        private static func pin(in parts: [Part]) -> String? {
+            for case .metadata(let metadata) in parts {
+                return metadata[stringValues: WrongShard.pinKey].first { _ in true }
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,98 @@
+public import C360Clients
+public import GRPCCore
+public import Logging
+import SwiftProtobuf
+
+extension ShardRouting {
+    /// The routes the contracts declare: every RPC whose request has a top-level string `customer_id`.
+    public init(catalog: ContractCatalog) {
+        var routes: [String: Route] = [:]
+        for method in catalog.methods {
+            guard
+                let field = catalog.messages[method.inputType]?.field.first(where: {
+                    $0.name == "customer_id" && $0.type == .string && $0.label != .repeated
+                })
+            else { continue }
+            routes[method.fullyQualifiedMethod] = Route(
+                customerField: field.number, clientStreaming: method.clientStreaming)
+        }
+        self.init(routes: routes)
+    }
+
+    /// The routes of the embedded contracts.
+    public static let current = ShardRouting(catalog: .current)
+}
+
+/// Refuses, on a shard, every request message for a customer this shard does not own in the map in force:
+/// FAILED_PRECONDITION naming the owner, with the map's epoch in the `c360-shard-epoch` trailer, so a caller with an
+/// older map reloads it and retries (`ShardedClientTransport`). Nothing is stored for such a message: the check runs
+/// before the handler sees it. Messages without a customer (reads across customers, which ask each shard) pass.
+public struct ShardOwnershipInterceptor: ServerInterceptor {
+    private let source: ShardMapSource
+    private let service: String
+    private let shard: String
+    private let routing: ShardRouting
+    private let logger: Logger
+
+    public init(
+        source: ShardMapSource, service: String, shard: String, routing: ShardRouting = .current, logger: Logger
+    ) {
+        self.source = source
+        self.service = service
+        self.shard = shard
+        self.routing = routing
+        self.logger = logger
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        guard let route = routing.routes[context.descriptor.fullyQualifiedMethod] else {
+            return try await next(request, context)
+        }
+        let method = context.descriptor.fullyQualifiedMethod
+        guard route.clientStreaming else {
+            // The one request message is read here, so a refusal is thrown by the interceptor itself and its
+            // trailer (the epoch a caller reloads on) reaches the caller.
+            var messages = request.messages.makeAsyncIterator()
+            guard let message = try await messages.next() else { return try await next(request, context) }
+            try check(message, field: route.customerField, method: method)
+            return try await next(
+                StreamingServerRequest(single: ServerRequest(metadata: request.metadata, message: message)), context)
+        }
+        // A client stream is checked message by message as the handler reads it: nothing of a refused message is
+        // stored, and what came before it stands, as for any message a handler rejects.
+        let checked = request.messages.map { message in
+            try check(message, field: route.customerField, method: method)
+            return message
+        }
+        return try await next(
+            StreamingServerRequest(metadata: request.metadata, messages: RPCAsyncSequence(wrapping: checked)), context)
+    }
+
+    /// Throws the refusal when `message` names a customer another shard owns.
+    func check<Input>(_ message: Input, field: Int32, method: String) throws(RPCError) {
+        guard let message = message as? any SwiftProtobuf.Message,
+            let bytes: [UInt8] = try? message.serializedBytes(),
+            let customerID = ProtobufWire.string(field: field, in: bytes), !customerID.isEmpty
+        else { return }
+        let map = source.current
+        guard let owner = map.owner(of: customerID, in: service), owner.shard != shard else { return }
+        let slot = ShardMap.slot(of: customerID)
+        logger.info(
+            "call for another shard's customer refused",
+            metadata: [
+                "method": "\(method)", "customer_id": "\(customerID)", "slot": "\(slot)", "owner": "\(owner.shard)",
+                "epoch": "\(map.epoch)",
+            ])
+        throw RPCError(
+            code: .failedPrecondition,
+            message: """
+                customer \(customerID) (slot \(slot)) belongs to shard \(owner.shard) at \(owner.address), \
+                not to \(shard), in shard map epoch \(map.epoch): reload the shard map and call the owner
+                """,
+            metadata: [WrongShard.epochKey: "\(map.epoch)"])
+    }
+}

@@ -1,0 +1,202 @@
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import C360TestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+import Testing
+
+/// interaction-service run as two shards on loopback, with profile-, feedback- and success-service and the gateway
+/// routing to them through one shard map file.
+private struct ShardedStack {
+    var shards: [ServiceProcess]
+    var shardClients: [Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>]
+    var gateway: GatewayClient
+    var admin: Metadata
+    var mapFile: URL
+    var map: ShardMap
+}
+
+private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async throws {
+    let mapFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-shard-map-\(UUID()).json")
+    defer { try? FileManager.default.removeItem(at: mapFile) }
+    func map(epoch: Int64, _ addresses: [String]) throws -> ShardMap {
+        try ShardMap.even(
+            epoch: epoch, services: [(name: "interaction-service", shardPrefix: "interaction", addresses: addresses)])
+    }
+    // The shards listen on free ports, known only once they run: they start with a map whose slots are final and
+    // whose addresses are not (a shard checks ownership by slot), then every caller starts with the real one.
+    try map(epoch: 1, ["127.0.0.1:1", "127.0.0.1:2"]).json.write(to: mapFile)
+    let mapFlag = ["--shard-map", mapFile.path]
+    try await withService("profile-service") { profile, _ in
+        let profilePeer = ["--profile-addr", "\(profile.address)"]
+        try await withService(
+            "interaction-service", arguments: profilePeer + mapFlag + ["--shard", "interaction-0"]
+        ) { shard0, client0 in
+            try await withService(
+                "interaction-service", arguments: profilePeer + mapFlag + ["--shard", "interaction-1"]
+            ) { shard1, client1 in
+                let real = try map(epoch: 2, ["\(shard0.address)", "\(shard1.address)"])
+                try real.json.write(to: mapFile)
+                try await withService("feedback-service", arguments: profilePeer) { feedback, _ in
+                    let peers =
+                        profilePeer + mapFlag + [
+                            "--interaction-addr", "127.0.0.1:1", "--feedback-addr", "\(feedback.address)",
+                        ]
+                    try await withService("success-service", arguments: peers) { success, _ in
+                        try await withService(
+                            "gateway",
+                            arguments: peers + [
+                                "--success-addr", "\(success.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
+                                "--http-port", "0",
+                            ]
+                        ) { gatewayProcess, gatewayClient in
+                            try await body(
+                                ShardedStack(
+                                    shards: [shard0, shard1],
+                                    shardClients: [.init(wrapping: client0), .init(wrapping: client1)],
+                                    gateway: GatewayClient(wrapping: gatewayClient),
+                                    admin: bearer(try await bootstrapSecret(of: gatewayProcess)), mapFile: mapFile,
+                                    map: real))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Suite("interaction-service as shards: each customer on exactly one, routed by one shard map")
+struct ShardedInteractionTests {
+    @Test(
+        """
+        through the gateway each customer's touchpoints land on the one shard that owns it, views are whole, another \
+        shard refuses the customer naming the owner, and a stopped shard leaves only its own customers' views partial
+        """)
+    func customersLiveOnExactlyOneShard() async throws {
+        try await withShardedStack { stack in
+            // Customers are created until each shard owns at least two: ids are random, so how many that takes is not
+            // fixed, but it ends.
+            var owned: [[String]] = [[], []]
+            var created = 0
+            while owned.contains(where: { $0.count < 2 }), created < 64 {
+                let id = try await stack.gateway.createCustomer(
+                    .with {
+                        $0.givenName = "Shard"
+                        $0.familyName = "Customer \(created)"
+                    }, metadata: stack.admin
+                ).customerID
+                created += 1
+                let owner = try #require(stack.map.owner(of: id, in: "interaction-service"))
+                owned[owner.shard == "interaction-0" ? 0 : 1].append(id)
+                for event in 0..<2 {
+                    _ = try await stack.gateway.recordTouchpoint(
+                        .with {
+                            $0.customerID = id
+                            $0.touchpoint = .with {
+                                $0.eventID = "shard-\(id)-\(event)"
+                                $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                                $0.channel = .email
+                                $0.kind = .message
+                                $0.direction = .inbound
+                            }
+                        }, metadata: stack.admin)
+                }
+            }
+            #expect(owned.allSatisfy { $0.count >= 2 })
+
+            for (index, customers) in owned.enumerated() {
+                let other = 1 - index
+                for id in customers {
+                    let timeline = try await stack.shardClients[index].listTimeline(.with { $0.customerID = id })
+                    #expect(timeline.touchpoints.count == 2, "the owner holds both touchpoints of \(id)")
+                    do {
+                        _ = try await stack.shardClients[other].listTimeline(.with { $0.customerID = id })
+                        Issue.record("shard \(other) answered for \(id), which shard \(index) owns")
+                    } catch let error as RPCError {
+                        #expect(error.code == .failedPrecondition)
+                        #expect(error.message.contains("belongs to shard interaction-\(index)"), "\(error.message)")
+                        #expect(error.metadata[stringValues: WrongShard.epochKey].contains { $0 == "1" || $0 == "2" })
+                    }
+                    let view = try await stack.gateway.getCustomer360(
+                        .with { $0.customerID = id }, metadata: stack.admin)
+                    #expect(view.missingSections.isEmpty, "\(view.missingSections)")
+                    #expect(view.recentTimeline.count == 2)
+                }
+            }
+
+            // A caller whose map is out of date (slots the other way round, an older epoch) is refused by the shard it
+            // picks, reads the map file again and goes to the owner: the call succeeds, once.
+            let staleFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "c360-stale-map-\(UUID()).json")
+            defer { try? FileManager.default.removeItem(at: staleFile) }
+            let addresses = try #require(stack.map.services["interaction-service"]).map(\.address)
+            try ShardMap.even(
+                epoch: 1,
+                services: [(name: "interaction-service", shardPrefix: "interaction", addresses: addresses.reversed())]
+            ).json.write(to: staleFile)
+            let stale = try ShardMapSource(path: staleFile.path)
+            try stack.map.json.write(to: staleFile)
+            let connection = try PeerConnection(
+                address: PeerAddress(host: "127.0.0.1", port: 1), service: "interaction-service", shards: stale,
+                routing: .current)
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await connection.run() }
+                let interactions = Customer360_V1_InteractionService.Client(wrapping: connection.client)
+                let timeline = try await interactions.listTimeline(.with { $0.customerID = owned[0][0] })
+                #expect(timeline.touchpoints.count == 2)
+                #expect(stale.current.epoch == 2, "the refusal made the caller read the map again")
+
+                // A read across customers names no customer: it must ask each shard (pinned by metadata), not one.
+                do {
+                    _ = try await interactions.getSupportKpis(.init())
+                    Issue.record("a read across customers answered from one shard as if it were whole")
+                } catch let error as RPCError {
+                    #expect(error.code == .failedPrecondition)
+                    #expect(error.message.contains("ask each shard"), "\(error.message)")
+                }
+                for shard in ["interaction-0", "interaction-1"] {
+                    _ = try await interactions.getSupportKpis(.init(), metadata: [WrongShard.pinKey: .string(shard)])
+                }
+
+                // A client stream goes to the shard of its first message's customer.
+                @Sendable func touchpoint(_ id: String, _ event: String) -> Customer360_V1_RecordTouchpointsRequest {
+                    .with {
+                        $0.customerID = id
+                        $0.touchpoint = .with {
+                            $0.eventID = event
+                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30))
+                            $0.channel = .web
+                            $0.kind = .pageView
+                            $0.direction = .inbound
+                        }
+                    }
+                }
+                let (first, second) = (owned[1][0], owned[1][1])
+                let streamed = try await interactions.recordTouchpoints(
+                    requestProducer: { writer in
+                        try await writer.write(touchpoint(first, "stream-a"))
+                        try await writer.write(touchpoint(second, "stream-b"))
+                    })
+                #expect(streamed.stored == 2, "\(streamed)")
+                let onOwner = try await stack.shardClients[1].listTimeline(.with { $0.customerID = owned[1][0] })
+                #expect(onOwner.touchpoints.count == 3)
+                connection.client.beginGracefulShutdown()
+            }
+
+            // A shard that is gone takes only its own customers' interaction sections with it.
+            _ = try await stack.shards[1].kill()
+            for id in owned[0] {
+                let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
+                #expect(view.missingSections.isEmpty, "shard 0's customer \(id) lost \(view.missingSections)")
+            }
+            for id in owned[1] {
+                let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
+                #expect(view.missingSections.contains("timeline"), "\(view.missingSections)")
+                #expect(view.profile.customerID == id, "the profile section still answers")
+            }
+        }
+    }
+}

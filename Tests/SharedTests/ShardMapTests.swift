@@ -1,0 +1,98 @@
+import C360Clients
+import Foundation
+import Testing
+
+@Suite struct ShardMapTests {
+    /// The slot is the stated formula, computed here by hand elsewhere (Python's hashlib): the first 8 bytes of
+    /// SHA-256 of the id's UTF-8, big-endian, mod 1024. Any client in any language must agree.
+    @Test func slotIsTheFirstEightBytesOfSHA256ModuloTheSlotCount() {
+        #expect(ShardMap.slotCount == 1_024)
+        #expect(ShardMap.slot(of: "cus_1") == 168)
+        #expect(ShardMap.slot(of: "c_0001") == 266)
+        #expect(ShardMap.slot(of: "01JABCDEF") == 306)
+        #expect(ShardMap.slot(of: "") == 20)
+    }
+
+    @Test func anEvenSplitGivesEverySlotToExactlyOneShard() throws {
+        let map = try ShardMap.even(
+            services: [(name: "interaction-service", shardPrefix: "interaction", addresses: ["a:1", "b:2", "c:3"])])
+        let shards = try #require(map.services["interaction-service"])
+        #expect(shards.map(\.shard) == ["interaction-0", "interaction-1", "interaction-2"])
+        #expect(shards.map(\.slots) == [["0-340"], ["341-681"], ["682-1023"]])
+        #expect(shards.map { map.slotCount(of: $0.shard, in: "interaction-service") }.reduce(0, +) == 1_024)
+        #expect(map.owner(ofSlot: 0, in: "interaction-service")?.shard == "interaction-0")
+        #expect(map.owner(ofSlot: 1_023, in: "interaction-service")?.shard == "interaction-2")
+        #expect(map.owner(of: "cus_1", in: "interaction-service")?.shard == "interaction-0")
+        #expect(map.owner(of: "cus_1", in: "profile-service") == nil, "a service the map leaves out is not sharded")
+    }
+
+    @Test func theFileRoundTripsThroughJSON() throws {
+        let map = try ShardMap.even(
+            epoch: 7, services: [(name: "feedback-service", shardPrefix: "feedback", addresses: ["[::1]:7103", "h:4"])])
+        #expect(try ShardMap(json: map.json) == map)
+    }
+
+    @Test(arguments: [
+        (
+            #"{"epoch": 1, "services": {"s": [{"shard": "a", "address": "h:1", "slots": ["0-511"]}]}}"#,
+            "slots 512-1023 belong to no shard"
+        ),
+        (
+            #"{"epoch": 1, "services": {"s": [{"shard": "a", "address": "h:1", "slots": ["0-600"]}, {"shard": "b", "address": "h:2", "slots": ["600-1023"]}]}}"#,
+            "slot 600 is given to both a and b"
+        ),
+        (
+            #"{"epoch": 1, "services": {"s": [{"shard": "a", "address": "h:1", "slots": ["0-1024"]}]}}"#,
+            "'0-1024' is not a slot range"
+        ),
+        (
+            #"{"epoch": 1, "services": {"s": [{"shard": "a", "address": "h:1", "slots": ["9-3"]}]}}"#,
+            "'9-3' is not a slot range"
+        ),
+        (
+            #"{"epoch": 1, "services": {"s": [{"shard": "a", "address": "nowhere", "slots": ["0-1023"]}]}}"#,
+            "address must be host:port"
+        ),
+        (
+            #"{"epoch": 1, "services": {"s": [{"shard": "a", "address": "h:1", "slots": ["0-9"]}, {"shard": "a", "address": "h:2", "slots": ["10-1023"]}]}}"#,
+            "names shard 'a' twice"
+        ),
+        (#"{"epoch": 1, "services": {"s": []}}"#, "lists no shards"),
+        (#"{"epoch": -1, "services": {}}"#, "epoch must be 0 or more"),
+        (#"{"services": {}}"#, "not the expected JSON"),
+    ])
+    func aMapThatCannotBeUsedSaysWhy(json: String, says: String) {
+        #expect {
+            try ShardMap(json: Data(json.utf8))
+        } throws: { error in
+            (error as? ShardMap.Invalid)?.description.contains(says) == true
+        }
+    }
+
+    /// A ConfigMap edit swaps the file; the source takes a newer, valid map and keeps the last good one otherwise.
+    @Test func theSourceTakesANewerValidFileAndKeepsTheLastGoodMapOtherwise() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-shard-map-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        func write(epoch: Int64, addresses: [String]) throws {
+            try ShardMap.even(epoch: epoch, services: [(name: "s", shardPrefix: "s", addresses: addresses)]).json
+                .write(to: file)
+        }
+        try write(epoch: 1, addresses: ["h:1", "h:2"])
+        let source = try ShardMapSource(path: file.path)
+        #expect(source.current.epoch == 1)
+
+        try write(epoch: 2, addresses: ["h:1", "h:2", "h:3"])
+        #expect(source.reload().epoch == 2)
+        #expect(source.current.services["s"]?.count == 3)
+
+        try Data("{not json".utf8).write(to: file)
+        #expect(source.reload().epoch == 2, "a broken file does not take the routes away")
+
+        try write(epoch: 1, addresses: ["h:9"])
+        #expect(source.reload().services["s"]?.count == 3, "an older epoch is not taken")
+    }
+
+    @Test func aMissingFileIsRefusedAtStart() {
+        #expect(throws: ShardMap.Invalid.self) { try ShardMapSource(path: "/nonexistent/shard-map.json") }
+    }
+}
