@@ -24,7 +24,8 @@ public enum MergeFollower {
         logger: Logger,
         rekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
         unrekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
-        customerIDs: @escaping @Sendable (Database) throws -> [String]
+        customerIDs: @escaping @Sendable (Database) throws -> [String],
+        shards: @escaping @Sendable () -> [String] = { [] }
     ) -> ChangeFeedConsumer<Transport> {
         ChangeFeedConsumer(
             source: .profile, service: "customer360.v1.ProfileService", client: client, writer: writer,
@@ -61,7 +62,7 @@ public enum MergeFollower {
                 }
                 logger.notice(
                     "merge resync re-keyed customers", metadata: ["checked": "\(ids.count)", "rekeyed": "\(moved)"])
-            })
+            }, shards: shards)
     }
 
     /// Moves back what `apply` moved for the merge of `merged` into `survivor` (`unrekey`, from the journal its

@@ -17,6 +17,9 @@ public struct PeerConnection: Service, CustomStringConvertible {
     public let address: PeerAddress
     /// Routes each call to the shard that owns its customer when the shard map names the peer; else the one address.
     public let client: GRPCClient<PeerTransport>
+    /// The peer's shards in the map in force, read on each call; empty when the peer is not sharded. Change-feed
+    /// consumers follow each one.
+    public let shardNames: @Sendable () -> [String]
     /// How long the calls in flight may take to finish once shutdown began.
     public let drainLimit: Duration
     private let logger: Logger
@@ -33,6 +36,7 @@ public struct PeerConnection: Service, CustomStringConvertible {
         self.address = address
         self.drainLimit = drainLimit
         self.logger = logger
+        self.shardNames = { shards?.current.services[service]?.map(\.shard) ?? [] }
         let security = try credentials.tls?.clientSecurity() ?? .plaintext
         self.client = GRPCClient(
             transport: try ShardedClientTransport(

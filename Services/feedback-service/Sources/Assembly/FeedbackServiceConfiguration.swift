@@ -58,7 +58,7 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
         profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: FeedbackStore.rekey, unrekey: FeedbackStore.unrekey,
-        customerIDs: FeedbackStore.customerIDs)
+        customerIDs: FeedbackStore.customerIDs, shards: profile.shardNames)
     return try host.serviceGroup(
         serving: [service], database: database,
         background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)])

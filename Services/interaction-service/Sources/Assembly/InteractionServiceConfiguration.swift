@@ -56,7 +56,8 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
         profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
-        unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs)
+        unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs,
+        shards: profile.shardNames)
     return try host.serviceGroup(
         serving: [service], database: database,
         background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)])

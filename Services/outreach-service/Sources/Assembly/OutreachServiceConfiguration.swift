@@ -153,10 +153,10 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
         success: success.client, deadline: deadline)
     let followers = ReadModelUpkeep.followers(
         peers: [
-            (.profile, profile.client, "customer360.v1.ProfileService"),
-            (.interaction, interaction.client, "customer360.v1.InteractionService"),
-            (.feedback, feedback.client, "customer360.v1.FeedbackService"),
-            (.success, success.client, "customer360.v1.SuccessService"),
+            (.profile, profile, "customer360.v1.ProfileService"),
+            (.interaction, interaction, "customer360.v1.InteractionService"),
+            (.feedback, feedback, "customer360.v1.FeedbackService"),
+            (.success, success, "customer360.v1.SuccessService"),
         ],
         store: store, profile: profile.client, delay: configuration.refreshDelay, logger: host.logger)
     let refresher = ReadModelUpkeep.refresher(store: store, reader: reader, logger: host.logger)

@@ -19,12 +19,12 @@ public enum ReadModelUpkeep {
 
     /// The feed consumers: one per data service.
     public static func followers(
-        peers: [(ServiceIdentity, GRPCClient<Transport>, String)], store: OutreachStore,
+        peers: [(ServiceIdentity, PeerConnection, String)], store: OutreachStore,
         profile: GRPCClient<Transport>, delay: Duration, logger: Logger
     ) -> [ChangeFeedConsumer<Transport>] {
-        peers.map { identity, client, service in
+        peers.map { identity, connection, service in
             ChangeFeedConsumer(
-                source: identity, service: service, client: client, writer: store.writer,
+                source: identity, service: service, client: connection.client, writer: store.writer,
                 kinds: OutreachStore.followedChanges, logger: logger,
                 apply: { db, events in try OutreachStore.apply(db, events: events, delay: delay, now: Date()) },
                 resync: {
@@ -36,7 +36,7 @@ public enum ReadModelUpkeep {
                     logger.notice(
                         "read model resync queued customers",
                         metadata: ["source": "\(identity.name)", "customers": "\(ids.count)"])
-                })
+                }, shards: connection.shardNames)
         }
     }
 

@@ -59,7 +59,8 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
         background += [
             interaction,
             LoyaltyAutomation.follower(
-                interaction: interaction.client, store: store, delay: configuration.loyaltyDelay,
+                interaction: interaction.client, shards: interaction.shardNames, store: store,
+                delay: configuration.loyaltyDelay,
                 logger: host.logger),
             LoyaltyAutomation.worker(
                 store: store, purchases: PurchaseReader(interaction: interaction.client, deadline: .seconds(5)),

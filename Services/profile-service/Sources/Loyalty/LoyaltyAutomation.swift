@@ -16,9 +16,10 @@ public import ServiceLifecycle
 public enum LoyaltyAutomation {
     public typealias Transport = PeerTransport
 
-    /// Follows interaction-service's feed.
+    /// Follows interaction-service's feed (each shard's, when `shards` names any).
     public static func follower(
-        interaction: GRPCClient<Transport>, store: ProfileStore, delay: Duration, logger: Logger
+        interaction: GRPCClient<Transport>, shards: @escaping @Sendable () -> [String] = { [] }, store: ProfileStore,
+        delay: Duration, logger: Logger
     ) -> ChangeFeedConsumer<Transport> {
         ChangeFeedConsumer(
             source: .interaction, service: "customer360.v1.InteractionService", client: interaction,
@@ -29,7 +30,7 @@ public enum LoyaltyAutomation {
                 // (applying is idempotent per touchpoint, so nothing is credited twice).
                 let queued = try await store.queueLoyaltyForEveryone(now: Date())
                 logger.notice("loyalty resync queued customers", metadata: ["customers": "\(queued)"])
-            })
+            }, shards: shards)
     }
 
     /// Works the loyalty queue: reads each customer's purchases and applies them under `program`.

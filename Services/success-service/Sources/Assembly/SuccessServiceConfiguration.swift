@@ -100,7 +100,7 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
         logger: host.logger,
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
         unrekey: { try store.unrekey($0, merged: $1, survivor: $2) },
-        customerIDs: SuccessStore.customerIDs)
+        customerIDs: SuccessStore.customerIDs, shards: profile.shardNames)
     // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
     // catches decay (and whatever a feed consumer had to skip after falling out of a peer's retention).
     let sweep = HealthSweep(
@@ -114,7 +114,7 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
             source: peer, service: name, client: connection.client, writer: database,
             kinds: SuccessStore.rescoringChanges, logger: host.logger,
             apply: { db, events in try SuccessStore.enqueueRescores(db, for: events, delay: delay, now: Date()) },
-            resync: { await sweep.sweep() })
+            resync: { await sweep.sweep() }, shards: connection.shardNames)
     }
     let rescorer = HealthRescorer(store: store, scorer: scorer, logger: host.logger)
     host.logger.notice(
