@@ -10,8 +10,13 @@ import Testing
 
 /// interaction-service run as two shards on loopback, with profile-, feedback- and success-service and the gateway
 /// routing to them through one shard map file.
+/// The shipped loyalty program (1 point per dollar), which profile-service runs from interaction-service's feeds.
+private let loyaltyProgram = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("deploy/loyalty-program.json").path
+
 private struct ShardedStack {
     var shards: [ServiceProcess]
+    var profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
     var shardClients: [Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>]
     var gateway: GatewayClient
     var admin: Metadata
@@ -30,7 +35,11 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
     // whose addresses are not (a shard checks ownership by slot), then every caller starts with the real one.
     try map(epoch: 1, ["127.0.0.1:1", "127.0.0.1:2"]).json.write(to: mapFile)
     let mapFlag = ["--shard-map", mapFile.path]
-    try await withService("profile-service") { profile, _ in
+    // profile-service follows both shards' feeds for the loyalty program.
+    let loyalty = [
+        "--loyalty-program", loyaltyProgram, "--loyalty-delay-ms", "0", "--interaction-addr", "127.0.0.1:1",
+    ]
+    try await withService("profile-service", arguments: loyalty + mapFlag) { profile, profileClient in
         let profilePeer = ["--profile-addr", "\(profile.address)"]
         try await withService(
             "interaction-service", arguments: profilePeer + mapFlag + ["--shard", "interaction-0"]
@@ -55,7 +64,7 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
                         ) { gatewayProcess, gatewayClient in
                             try await body(
                                 ShardedStack(
-                                    shards: [shard0, shard1],
+                                    shards: [shard0, shard1], profiles: .init(wrapping: profileClient),
                                     shardClients: [.init(wrapping: client0), .init(wrapping: client1)],
                                     gateway: GatewayClient(wrapping: gatewayClient),
                                     admin: bearer(try await bootstrapSecret(of: gatewayProcess)), mapFile: mapFile,
@@ -73,7 +82,8 @@ struct ShardedInteractionTests {
     @Test(
         """
         through the gateway each customer's touchpoints land on the one shard that owns it, views are whole, another \
-        shard refuses the customer naming the owner, and a stopped shard leaves only its own customers' views partial
+        shard refuses the customer naming the owner, profile-service's loyalty follows every shard's feed, and a \
+        stopped shard leaves only its own customers' views partial
         """)
     func customersLiveOnExactlyOneShard() async throws {
         try await withShardedStack { stack in
@@ -127,6 +137,34 @@ struct ShardedInteractionTests {
                 }
             }
 
+            // profile-service follows each shard's feed: a purchase on either shard earns its customer points.
+            for customers in owned {
+                let id = customers[0]
+                _ = try await stack.gateway.recordTouchpoint(
+                    .with {
+                        $0.customerID = id
+                        $0.touchpoint = .with {
+                            $0.eventID = "shard-purchase-\(id)"
+                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                            $0.channel = .web
+                            $0.direction = .inbound
+                            $0.kind = .purchase
+                            $0.purchase = .with {
+                                $0.orderID = "order-\(id)"
+                                $0.amount = .with {
+                                    $0.amountMinor = 12_500
+                                    $0.currencyCode = "USD"
+                                }
+                            }
+                        }
+                    }, metadata: stack.admin)
+                _ = try await ChangeFeedWait.first(
+                    ChangeFeedWait.request(.loyaltyChanged, customer: id), timeout: .seconds(30)
+                ) { try await stack.profiles.watchChanges($0, options: $1, onResponse: $2) }
+                let customer = try await stack.profiles.getCustomer(.with { $0.customerID = id })
+                #expect(customer.loyaltyPoints == 125, "\(customer)")
+            }
+
             // A caller whose map is out of date (slots the other way round, an older epoch) is refused by the shard it
             // picks, reads the map file again and goes to the owner: the call succeeds, once.
             let staleFile = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -146,7 +184,7 @@ struct ShardedInteractionTests {
                 group.addTask { try await connection.run() }
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: connection.client)
                 let timeline = try await interactions.listTimeline(.with { $0.customerID = owned[0][0] })
-                #expect(timeline.touchpoints.count == 2)
+                #expect(timeline.touchpoints.count == 3, "two messages and the purchase")
                 #expect(stale.current.epoch == 2, "the refusal made the caller read the map again")
 
                 // A read across customers names no customer: it must ask each shard (pinned by metadata), not one.
@@ -161,7 +199,8 @@ struct ShardedInteractionTests {
                     _ = try await interactions.getSupportKpis(.init(), metadata: [WrongShard.pinKey: .string(shard)])
                 }
 
-                // A client stream goes to the shard of its first message's customer.
+                // A client stream naming customers of both shards is split, each message to its customer's shard,
+                // and answered once: the counts added up, a rejection at its position in the whole stream.
                 @Sendable func touchpoint(_ id: String, _ event: String) -> Customer360_V1_RecordTouchpointsRequest {
                     .with {
                         $0.customerID = id
@@ -174,15 +213,21 @@ struct ShardedInteractionTests {
                         }
                     }
                 }
-                let (first, second) = (owned[1][0], owned[1][1])
+                let stream = [
+                    touchpoint(owned[1][0], "stream-a"), touchpoint(owned[0][1], "stream-b"),
+                    touchpoint(owned[1][1], ""), touchpoint(owned[0][1], "stream-c"),
+                ]
                 let streamed = try await interactions.recordTouchpoints(
-                    requestProducer: { writer in
-                        try await writer.write(touchpoint(first, "stream-a"))
-                        try await writer.write(touchpoint(second, "stream-b"))
-                    })
-                #expect(streamed.stored == 2, "\(streamed)")
+                    requestProducer: { writer in try await writer.write(contentsOf: stream) })
+                #expect(streamed.received == 4)
+                #expect(streamed.stored == 3, "\(streamed)")
+                #expect(streamed.rejected == 1)
+                #expect(
+                    streamed.rejections.map(\.index) == [2], "the rejection's index is its place in the whole stream")
                 let onOwner = try await stack.shardClients[1].listTimeline(.with { $0.customerID = owned[1][0] })
-                #expect(onOwner.touchpoints.count == 3)
+                #expect(onOwner.touchpoints.count == 4, "two messages, the purchase and the first streamed")
+                let onOther = try await stack.shardClients[0].listTimeline(.with { $0.customerID = owned[0][1] })
+                #expect(onOther.touchpoints.count == 4, "two messages and two streamed")
                 connection.client.beginGracefulShutdown()
             }
 

@@ -1,4 +1,6 @@
 import C360Clients
+import C360Contracts
+import C360ServerKit
 import Foundation
 import Testing
 
@@ -94,5 +96,54 @@ import Testing
 
     @Test func aMissingFileIsRefusedAtStart() {
         #expect(throws: ShardMap.Invalid.self) { try ShardMapSource(path: "/nonexistent/shard-map.json") }
+    }
+
+    /// A client stream may name customers of several shards, so it is split and its answers merged: every one the
+    /// contracts route by customer needs a merge, or it would be answered by one shard as if whole.
+    @Test func everyClientStreamRoutedByCustomerHasAMerge() {
+        let streams = ShardRouting.current.routes.filter(\.value.clientStreaming).keys.sorted()
+        #expect(streams.contains("customer360.v1.InteractionService/RecordTouchpoints"))
+        for method in streams where !method.hasPrefix("customer360.v1.GatewayService/") {
+            #expect(ShardStreamMerges.all[method] != nil, "\(method) has no merge in ShardStreamMerges")
+        }
+    }
+
+    /// The merged answer of a split RecordTouchpoints: counts added, rejections put back at their place in the
+    /// whole stream.
+    @Test func aSplitStreamsAnswersMergeIntoTheWholeStreamsAnswer() throws {
+        let merge = try #require(ShardStreamMerges.all["customer360.v1.InteractionService/RecordTouchpoints"])
+        let first = Customer360_V1_RecordTouchpointsResponse.with {
+            $0.received = 2
+            $0.stored = 1
+            $0.rejected = 1
+            $0.rejections = [
+                .with {
+                    $0.index = 1
+                    $0.code = "INVALID_ARGUMENT"
+                }
+            ]
+        }
+        let second = Customer360_V1_RecordTouchpointsResponse.with {
+            $0.received = 3
+            $0.stored = 1
+            $0.duplicate = 1
+            $0.rejected = 1
+            $0.rejections = [
+                .with {
+                    $0.index = 0
+                    $0.code = "NOT_FOUND"
+                }
+            ]
+        }
+        let merged = try Customer360_V1_RecordTouchpointsResponse(
+            serializedBytes: try merge([
+                (try first.serializedBytes(), [0, 3]), (try second.serializedBytes(), [1, 2, 4]),
+            ]))
+        #expect(merged.received == 5)
+        #expect(merged.stored == 2)
+        #expect(merged.duplicate == 1)
+        #expect(merged.rejected == 2)
+        #expect(merged.rejections.map(\.index) == [1, 3])
+        #expect(merged.rejections.map(\.code) == ["NOT_FOUND", "INVALID_ARGUMENT"])
     }
 }

@@ -122,17 +122,36 @@ public final class ShardedClientTransport: ClientTransport {
             return try await single.withStream(descriptor: descriptor, options: options, closure)
         }
         let route = routing.routes[descriptor.fullyQualifiedMethod]
+        if let route, route.clientStreaming, shards.count > 1,
+            let merge = ShardStreamMerges.all[descriptor.fullyQualifiedMethod]
+        {
+            let call = SplitStreamCall(
+                transport: self, descriptor: descriptor, options: options, route: route, merge: merge)
+            return try await run(
+                descriptor: descriptor, relay: call.relay, responses: call.responses,
+                outbound: RPCWriter.Closable(wrapping: call.writer), closure)
+        }
         let call = RoutedCall(
             transport: self, descriptor: descriptor, options: options, route: route, shardCount: shards.count)
-        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-            group.addTask { await call.relay() }
+        return try await run(
+            descriptor: descriptor, relay: call.relay, responses: call.responses,
+            outbound: RPCWriter.Closable(wrapping: call.writer), closure)
+    }
+
+    /// Runs the caller's side of a call against `relay`, which sends it on to the shards; the relay is cancelled
+    /// once the caller is done with the call, as a transport's stream is closed when its closure returns.
+    private func run<T: Sendable>(
+        descriptor: MethodDescriptor, relay: @escaping @Sendable () async -> Void,
+        responses: AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>, outbound: Outbound,
+        _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { await relay() }
             defer { group.cancelAll() }
             let context = ClientContext(
                 descriptor: descriptor, remotePeer: "shards-of:\(service)", localPeer: "unknown")
             return try await closure(
-                RPCStream(
-                    descriptor: descriptor, inbound: RPCAsyncSequence(wrapping: call.responses),
-                    outbound: RPCWriter.Closable(wrapping: call.writer)),
+                RPCStream(descriptor: descriptor, inbound: RPCAsyncSequence(wrapping: responses), outbound: outbound),
                 context)
         }
     }
