@@ -113,7 +113,7 @@ let package = Package(
             name: "C360Clients",
             dependencies: [
                 "C360Contracts", grpcCore, grpcHTTP2, logging, metrics, lifecycle, unixSignals, nioSSL,
-                certificateReloading, x509, crypto,
+                certificateReloading, x509, crypto, swiftProtobuf,
             ],
             path: "Shared/Clients",
             swiftSettings: strictSettings

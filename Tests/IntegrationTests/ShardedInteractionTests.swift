@@ -231,8 +231,32 @@ struct ShardedInteractionTests {
                 connection.client.beginGracefulShutdown()
             }
 
+            // The KPI dashboard asks every shard and adds their counts: one ticket on each shard makes two.
+            for customers in owned {
+                _ = try await stack.gateway.openTicket(
+                    .with {
+                        $0.customerID = customers[0]
+                        $0.eventID = "shard-ticket-\(customers[0])"
+                        $0.subject = "Where is my order?"
+                        $0.channel = .email
+                    }, metadata: stack.admin)
+            }
+            let whole = try await stack.gateway.getKpiDashboard(.init(), metadata: stack.admin)
+            #expect(whole.missingSections.isEmpty, "\(whole.sectionStatuses)")
+            #expect(whole.support.ticketsOpened == 2)
+            #expect(whole.customers == Int64(created), "every customer has touchpoints on one shard or the other")
+            #expect(
+                whole.segments.map(\.customers).reduce(0, +) == 2, "one customer with a purchase on each shard")
+
             // A shard that is gone takes only its own customers' interaction sections with it.
             _ = try await stack.shards[1].kill()
+            let partial = try await stack.gateway.getKpiDashboard(.init(), metadata: stack.admin)
+            let support = try #require(partial.sectionStatuses.first { $0.section == "support" })
+            #expect(!support.ok)
+            #expect(support.missingShards == ["interaction-1"], "\(support)")
+            #expect(partial.missingSections.contains("support"))
+            #expect(partial.support.ticketsOpened == 1, "the answering shard's part is kept")
+            #expect(partial.customers == Int64(owned[0].count))
             for id in owned[0] {
                 let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
                 #expect(view.missingSections.isEmpty, "shard 0's customer \(id) lost \(view.missingSections)")

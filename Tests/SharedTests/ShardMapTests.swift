@@ -147,3 +147,75 @@ import Testing
         #expect(merged.rejections.map(\.code) == ["NOT_FOUND", "INVALID_ARGUMENT"])
     }
 }
+
+@Suite struct ShardMergeTests {
+    /// Counts and sums add; the derived values are computed again, the median from the merged histogram.
+    @Test func supportKpisFromSeveralShardsAddUpAndDeriveAgain() {
+        func bucket(_ seconds: Int64?, _ count: Int64) -> Customer360_V1_DurationBucket {
+            .with {
+                if let seconds { $0.upperBound = .init(seconds: seconds) }
+                $0.count = count
+            }
+        }
+        let first = Customer360_V1_SupportKpis.with {
+            $0.ticketsOpened = 3
+            $0.ticketsResolved = 2
+            $0.ticketsResolvedFirstContact = 1
+            $0.firstResponseCount = 2
+            $0.firstResponseTotal = .init(seconds: 400)
+            $0.firstResponseHistogram = [bucket(300, 1), bucket(900, 1), bucket(nil, 0)]
+            $0.selfServiceSessions = 4
+            $0.deflectedSessions = 1
+        }
+        let second = Customer360_V1_SupportKpis.with {
+            $0.ticketsOpened = 1
+            $0.ticketsResolved = 2
+            $0.ticketsResolvedFirstContact = 2
+            $0.firstResponseCount = 1
+            $0.firstResponseTotal = .init(seconds: 200)
+            $0.firstResponseHistogram = [bucket(300, 1), bucket(900, 0), bucket(nil, 0)]
+        }
+        let merged = Customer360_V1_SupportKpis.merged([first, second])
+        #expect(merged.ticketsOpened == 4)
+        #expect(merged.firstContactResolutionRate == 0.75)
+        #expect(merged.meanFirstResponseTime.seconds == 200)
+        #expect(merged.firstResponseHistogram.map(\.count) == [2, 1, 0])
+        #expect(merged.medianFirstResponseTime.seconds == 300, "the 2nd of 3 responses lies in the first bucket")
+        #expect(merged.deflectionRate == 0.25)
+        #expect(Customer360_V1_SupportKpis.merged([first]) == first, "one shard's answer is exact as it is")
+    }
+
+    @Test func rfmSegmentsAddUpSegmentBySegment() {
+        func size(_ segment: Customer360_V1_RfmSegment, _ customers: Int64, _ revenue: Int64)
+            -> Customer360_V1_RfmSegmentSize
+        {
+            .with {
+                $0.segment = segment
+                $0.customers = customers
+                $0.orders = customers * 2
+                $0.netRevenue = .with {
+                    $0.amountMinor = revenue
+                    $0.currencyCode = "USD"
+                }
+            }
+        }
+        let first = Customer360_V1_GetRfmSegmentsResponse.with {
+            $0.segments = [size(.champions, 2, 1_000), size(.atRisk, 1, 100)]
+            $0.customers = 5
+            $0.customersWithPurchases = 3
+            $0.cutPoints = .with { $0.frequency = [1, 2, 3, 4] }
+        }
+        let second = Customer360_V1_GetRfmSegmentsResponse.with {
+            $0.segments = [size(.atRisk, 3, 300), size(.champions, 1, 500)]
+            $0.customers = 4
+            $0.customersWithPurchases = 1
+            $0.cutPoints = .with { $0.frequency = [5, 6, 7, 8] }
+        }
+        let merged = Customer360_V1_GetRfmSegmentsResponse.merged([first, second])
+        #expect(merged.customers == 9)
+        #expect(merged.segments.map(\.segment) == [.champions, .atRisk])
+        #expect(merged.segments.map(\.customers) == [3, 4])
+        #expect(merged.segments.map(\.netRevenue.amountMinor) == [1_500, 400])
+        #expect(merged.cutPoints.frequency == [2, 3, 4, 5], "weighted by customers with purchases, 3 to 1")
+    }
+}

@@ -425,6 +425,10 @@ public nonisolated struct Customer360_V1_ViewSectionStatus: Sendable {
   /// Clears the value of `latency`. Subsequent reads from it will return its default value.
   public mutating func clearLatency() {self._latency = nil}
 
+  /// When the service runs as shards and some did not answer a read across customers: their names. The section then
+  /// holds the answering shards' part, and stays not ok and named in missing_sections, so nobody takes it for whole.
+  public var missingShards: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1385,7 +1389,7 @@ nonisolated extension Customer360_V1_Customer360View: SwiftProtobuf.Message, Swi
 
 nonisolated extension Customer360_V1_ViewSectionStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ViewSectionStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}section\0\u{1}service\0\u{1}ok\0\u{3}error_code\0\u{3}error_message\0\u{1}latency\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}section\0\u{1}service\0\u{1}ok\0\u{3}error_code\0\u{3}error_message\0\u{1}latency\0\u{3}missing_shards\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1399,6 +1403,7 @@ nonisolated extension Customer360_V1_ViewSectionStatus: SwiftProtobuf.Message, S
       case 4: try { try decoder.decodeSingularStringField(value: &self.errorCode) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._latency) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.missingShards) }()
       default: break
       }
     }
@@ -1427,6 +1432,9 @@ nonisolated extension Customer360_V1_ViewSectionStatus: SwiftProtobuf.Message, S
     try { if let v = self._latency {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    if !self.missingShards.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.missingShards, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1437,6 +1445,7 @@ nonisolated extension Customer360_V1_ViewSectionStatus: SwiftProtobuf.Message, S
     if lhs.errorCode != rhs.errorCode {return false}
     if lhs.errorMessage != rhs.errorMessage {return false}
     if lhs._latency != rhs._latency {return false}
+    if lhs.missingShards != rhs.missingShards {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

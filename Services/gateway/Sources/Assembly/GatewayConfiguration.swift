@@ -73,7 +73,12 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         ])
     let peers = Peers(
         profile: profile.client, interaction: interaction.client, feedback: feedback.client,
-        success: success.client, outreach: outreach.client, deadline: configuration.peerDeadline)
+        success: success.client, outreach: outreach.client, deadline: configuration.peerDeadline,
+        shards: Dictionary(
+            uniqueKeysWithValues: [
+                (ServiceIdentity.profile, profile), (.interaction, interaction), (.feedback, feedback),
+                (.success, success), (.outreach, outreach),
+            ].map { ($0.0.name, $0.1.shardNames) }))
     let authenticator = Authenticator(store: store)
     let service = GatewayService(store: store, peers: peers, authenticator: authenticator)
     let forwarder = BackendForwarder(peers: peers, store: store)

@@ -31,11 +31,16 @@ extension GatewayService {
         async let health = SectionCall(sections: ["health"], service: .success).run {
             try await peers.success.getHealthSummary(.init(), options: options)
         }
-        async let support = SectionCall(sections: ["support"], service: .interaction).run {
-            try await peers.interaction.getSupportKpis(.with { $0.window = window }, options: options)
+        let interactionShards = peers.shards(of: .interaction)
+        async let support = SectionCall(sections: ["support"], service: .interaction).runOnShards(
+            interactionShards, merge: Customer360_V1_SupportKpis.merged
+        ) { pin in
+            try await peers.interaction.getSupportKpis(.with { $0.window = window }, metadata: pin, options: options)
         }
-        async let commerce = SectionCall(sections: ["commerce"], service: .interaction).run {
-            try await peers.interaction.getRfmSegments(.init(), options: options)
+        async let commerce = SectionCall(sections: ["commerce"], service: .interaction).runOnShards(
+            interactionShards, merge: Customer360_V1_GetRfmSegmentsResponse.merged
+        ) { pin in
+            try await peers.interaction.getRfmSegments(.init(), metadata: pin, options: options)
         }
 
         var dashboard = Customer360_V1_KpiDashboard()

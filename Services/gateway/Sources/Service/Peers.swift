@@ -20,11 +20,16 @@ public struct Peers: Sendable {
     let deadline: Duration
     /// The connection to each backend, by the fully qualified name of the service it serves (for forwarding).
     let connections: [String: GRPCClient<Transport>]
+    /// Each backend's shards in the shard map in force (by executable name), for reads across customers, which ask
+    /// every shard; a backend that is not sharded has none.
+    let shards: [String: @Sendable () -> [String]]
 
     public init(
         profile: GRPCClient<Transport>, interaction: GRPCClient<Transport>, feedback: GRPCClient<Transport>,
-        success: GRPCClient<Transport>, outreach: GRPCClient<Transport>? = nil, deadline: Duration
+        success: GRPCClient<Transport>, outreach: GRPCClient<Transport>? = nil, deadline: Duration,
+        shards: [String: @Sendable () -> [String]] = [:]
     ) {
+        self.shards = shards
         self.profile = .init(wrapping: profile)
         self.interaction = .init(wrapping: interaction)
         self.feedback = .init(wrapping: feedback)
@@ -40,6 +45,9 @@ public struct Peers: Sendable {
         if let outreach { connections[Customer360_V1_OutreachService.descriptor.fullyQualifiedService] = outreach }
         self.connections = connections
     }
+
+    /// The shards of `service` now; empty when it is not sharded.
+    func shards(of service: ServiceIdentity) -> [String] { shards[service.name]?() ?? [] }
 
     /// Call options with the deadline.
     var options: CallOptions {

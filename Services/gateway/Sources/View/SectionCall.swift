@@ -1,3 +1,4 @@
+import C360Clients
 import C360Contracts
 import C360ServerKit
 import Foundation
@@ -34,6 +35,35 @@ struct SectionCall {
         } catch {
             return (nil, statuses(ok: false, code: "UNKNOWN", message: "\(error)", since: started))
         }
+    }
+
+    /// A read across customers of a service that may run as shards: `body` asks each shard (pinned by the metadata
+    /// it is given) and `merge` puts the answers together. When some shards fail, the section holds the others' part
+    /// and its status is not ok and names the missing shards; when all fail, it is missing.
+    func runOnShards<Value: Sendable>(
+        _ shards: [String], merge: ([Value]) -> Value, _ body: @escaping @Sendable (Metadata) async throws -> Value
+    ) async -> (Value?, [Customer360_V1_ViewSectionStatus]) {
+        let started = ContinuousClock.now
+        let outcome = await ShardFanOut.call(shards: shards, body)
+        guard let (_, firstError) = outcome.failures.first else {
+            return (merge(outcome.answers.map(\.answer)), statuses(ok: true, code: "", message: "", since: started))
+        }
+        let code = (firstError as? RPCError)?.code.canonicalName ?? "UNKNOWN"
+        let reasons = outcome.failures.map { shard, error in
+            let reason = (error as? RPCError).map { "\($0.code.canonicalName): \($0.message)" } ?? "\(error)"
+            return shard.isEmpty ? reason : "\(shard): \(reason)"
+        }
+        guard !outcome.answers.isEmpty else {
+            return (nil, statuses(ok: false, code: code, message: reasons.joined(separator: "; "), since: started))
+        }
+        let missing = outcome.failures.map(\.shard)
+        let message = """
+            \(missing.count) of \(shards.count) shards did not answer; this is the others' part. \
+            \(reasons.joined(separator: "; "))
+            """
+        var partial = statuses(ok: false, code: code, message: message, since: started)
+        for index in partial.indices { partial[index].missingShards = missing }
+        return (merge(outcome.answers.map(\.answer)), partial)
     }
 
     private func statuses(ok: Bool, code: String, message: String, since started: ContinuousClock.Instant)

@@ -1,0 +1,173 @@
+public import C360Contracts
+public import GRPCCore
+import SwiftProtobuf
+
+/// Asks every shard of a peer the same question across customers and keeps each shard's answer or failure, so the
+/// caller merges what came and names what did not: the contracts' answers across customers are mergeable counts,
+/// sums and histograms for this.
+public enum ShardFanOut {
+    /// The answers by shard name, and the shards that failed with why.
+    public struct Outcome<Answer: Sendable>: Sendable {
+        public var answers: [(shard: String, answer: Answer)]
+        public var failures: [(shard: String, error: any Error)]
+    }
+
+    /// Calls `body` once per shard in `shards`, concurrently, with metadata pinning the call to it
+    /// (`WrongShard.pinKey`); when `shards` is empty (the peer is not sharded), once without a pin, keyed "".
+    public static func call<Answer: Sendable>(
+        shards: [String], _ body: @escaping @Sendable (_ pin: Metadata) async throws -> Answer
+    ) async -> Outcome<Answer> {
+        let targets = shards.isEmpty ? [""] : shards
+        let results = await withTaskGroup(of: (String, Result<Answer, any Error>).self) { group in
+            for shard in targets {
+                group.addTask {
+                    let pin: Metadata = shard.isEmpty ? [:] : [WrongShard.pinKey: .string(shard)]
+                    do {
+                        return (shard, .success(try await body(pin)))
+                    } catch {
+                        return (shard, .failure(error))
+                    }
+                }
+            }
+            var results: [String: Result<Answer, any Error>] = [:]
+            for await (shard, result) in group { results[shard] = result }
+            return results
+        }
+        var outcome = Outcome<Answer>(answers: [], failures: [])
+        for shard in targets {
+            switch results[shard] {
+            case .success(let answer)?: outcome.answers.append((shard, answer))
+            case .failure(let error)?: outcome.failures.append((shard, error))
+            case nil: break
+            }
+        }
+        return outcome
+    }
+}
+
+extension Customer360_V1_SupportKpis {
+    /// The KPIs of the shards' customers together: counts, sums and the histogram added; the derived values computed
+    /// again from them (the median from the histogram, as the contract says). One part is returned as it is.
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = Self()
+        merged.window = parts[0].window
+        var firstResponseTotal = Duration.zero
+        var resolutionTotal = Duration.zero
+        for part in parts {
+            merged.ticketsOpened += part.ticketsOpened
+            merged.ticketsOpen += part.ticketsOpen
+            merged.ticketsResolved += part.ticketsResolved
+            merged.ticketsResolvedFirstContact += part.ticketsResolvedFirstContact
+            merged.reopens += part.reopens
+            merged.firstResponseCount += part.firstResponseCount
+            merged.selfServiceSessions += part.selfServiceSessions
+            merged.deflectedSessions += part.deflectedSessions
+            firstResponseTotal += duration(part.firstResponseTotal)
+            resolutionTotal += duration(part.resolutionTotal)
+            for (index, bucket) in part.firstResponseHistogram.enumerated() {
+                if index < merged.firstResponseHistogram.count {
+                    merged.firstResponseHistogram[index].count += bucket.count
+                } else {
+                    merged.firstResponseHistogram.append(bucket)
+                }
+            }
+        }
+        merged.firstResponseTotal = protoDuration(firstResponseTotal)
+        merged.resolutionTotal = protoDuration(resolutionTotal)
+        if merged.ticketsResolved > 0 {
+            merged.firstContactResolutionRate =
+                Double(merged.ticketsResolvedFirstContact) / Double(merged.ticketsResolved)
+        }
+        if merged.firstResponseCount > 0 {
+            merged.meanFirstResponseTime = protoDuration(firstResponseTotal / Int(merged.firstResponseCount))
+            // The bucket holding the middle response; its upper bound is the median's bound (none in the last,
+            // unbounded bucket).
+            let middle = (merged.firstResponseCount + 1) / 2
+            var seen: Int64 = 0
+            for bucket in merged.firstResponseHistogram {
+                seen += bucket.count
+                if seen >= middle {
+                    if bucket.hasUpperBound { merged.medianFirstResponseTime = bucket.upperBound }
+                    break
+                }
+            }
+        }
+        if merged.selfServiceSessions > 0 {
+            merged.deflectionRate = Double(merged.deflectedSessions) / Double(merged.selfServiceSessions)
+        }
+        return merged
+    }
+}
+
+extension Customer360_V1_GetRfmSegmentsResponse {
+    /// The segments of the shards' customers together: sizes, orders and revenue added segment by segment, the
+    /// customer counts and CLV sums added. Each shard computes its own cut points from a random sample of the
+    /// customers (the hash spreads them), so the merged cut points are the shards' averaged, weighted by their
+    /// customers with purchases.
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = Self()
+        merged.asOf = parts[0].asOf
+        var segments: [Customer360_V1_RfmSegment: Customer360_V1_RfmSegmentSize] = [:]
+        var order: [Customer360_V1_RfmSegment] = []
+        let currency =
+            parts.lazy.map(\.historicClvSum.currencyCode).first { !$0.isEmpty } ?? ""
+        merged.historicClvSum.currencyCode = currency
+        merged.predictiveClvSum.currencyCode = currency
+        var weights: Double = 0
+        var cuts: (recency: [Double], frequency: [Double], monetary: [Double]) = ([], [], [])
+        func add(_ values: [Double], weight: Double, to sum: inout [Double]) {
+            if sum.count < values.count { sum += Array(repeating: 0, count: values.count - sum.count) }
+            for (index, value) in values.enumerated() { sum[index] += value * weight }
+        }
+        for part in parts {
+            merged.customers += part.customers
+            merged.customersWithPurchases += part.customersWithPurchases
+            merged.customersWithRepeatPurchases += part.customersWithRepeatPurchases
+            merged.historicClvSum.amountMinor += part.historicClvSum.amountMinor
+            merged.predictiveClvSum.amountMinor += part.predictiveClvSum.amountMinor
+            for size in part.segments {
+                if var existing = segments[size.segment] {
+                    existing.customers += size.customers
+                    existing.orders += size.orders
+                    existing.netRevenue.amountMinor += size.netRevenue.amountMinor
+                    if existing.netRevenue.currencyCode.isEmpty {
+                        existing.netRevenue.currencyCode = size.netRevenue.currencyCode
+                    }
+                    segments[size.segment] = existing
+                } else {
+                    segments[size.segment] = size
+                    order.append(size.segment)
+                }
+            }
+            if part.hasCutPoints, part.customersWithPurchases > 0 {
+                let weight = Double(part.customersWithPurchases)
+                weights += weight
+                add(part.cutPoints.recencyDays, weight: weight, to: &cuts.recency)
+                add(part.cutPoints.frequency, weight: weight, to: &cuts.frequency)
+                add(part.cutPoints.monetaryMinor, weight: weight, to: &cuts.monetary)
+            }
+        }
+        merged.segments = order.compactMap { segments[$0] }
+        if weights > 0 {
+            merged.cutPoints = .with {
+                $0.recencyDays = cuts.recency.map { $0 / weights }
+                $0.frequency = cuts.frequency.map { $0 / weights }
+                $0.monetaryMinor = cuts.monetary.map { $0 / weights }
+            }
+        }
+        return merged
+    }
+}
+
+/// A contract duration as a Swift one, to add them up.
+private func duration(_ proto: Google_Protobuf_Duration) -> Duration {
+    .seconds(proto.seconds) + .nanoseconds(Int64(proto.nanos))
+}
+
+/// A Swift duration as a contract one.
+private func protoDuration(_ duration: Duration) -> Google_Protobuf_Duration {
+    let (seconds, attoseconds) = duration.components
+    return Google_Protobuf_Duration(seconds: seconds, nanos: Int32(attoseconds / 1_000_000_000))
+}
