@@ -17,6 +17,7 @@ private let loyaltyProgram = URL(fileURLWithPath: #filePath).deletingLastPathCom
 private struct ShardedStack {
     var shards: [ServiceProcess]
     var profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
+    var success: Customer360_V1_SuccessService.Client<HTTP2ClientTransport.Posix>
     var shardClients: [Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>]
     var gateway: GatewayClient
     var admin: Metadata
@@ -54,7 +55,7 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
                         profilePeer + mapFlag + [
                             "--interaction-addr", "127.0.0.1:1", "--feedback-addr", "\(feedback.address)",
                         ]
-                    try await withService("success-service", arguments: peers) { success, _ in
+                    try await withService("success-service", arguments: peers) { success, successClient in
                         try await withService(
                             "gateway",
                             arguments: peers + [
@@ -65,6 +66,7 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
                             try await body(
                                 ShardedStack(
                                     shards: [shard0, shard1], profiles: .init(wrapping: profileClient),
+                                    success: .init(wrapping: successClient),
                                     shardClients: [.init(wrapping: client0), .init(wrapping: client1)],
                                     gateway: GatewayClient(wrapping: gatewayClient),
                                     admin: bearer(try await bootstrapSecret(of: gatewayProcess)), mapFile: mapFile,
@@ -247,6 +249,18 @@ struct ShardedInteractionTests {
             #expect(whole.customers == Int64(created), "every customer has touchpoints on one shard or the other")
             #expect(
                 whole.segments.map(\.customers).reduce(0, +) == 2, "one customer with a purchase on each shard")
+
+            // A batch recompute pages through every shard's customers, one shard after the other.
+            let batch = try await stack.success.startBatchRecompute(.with { $0.batchID = "shards" })
+            #expect(batch.state == .running)
+            var status = batch
+            let until = ContinuousClock.now + .seconds(60)
+            while status.state == .running, ContinuousClock.now < until {
+                try await Task.sleep(for: .milliseconds(50))
+                status = try await stack.success.getBatchStatus(.with { $0.batchID = "shards" })
+            }
+            #expect(status.state == .completed, "\(status)")
+            #expect(status.processed == Int64(created), "every customer of both shards is scored once: \(status)")
 
             // A shard that is gone takes only its own customers' interaction sections with it.
             _ = try await stack.shards[1].kill()

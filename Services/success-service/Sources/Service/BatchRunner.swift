@@ -99,7 +99,10 @@ public actor BatchRunner: Service {
                 return
             }
             var peerDown = false
-            for customerID in page.ids where customerID > batch.cursorCustomerID {
+            // A page re-read after a stop holds the cursor: what comes after it is left to do. A page without it is
+            // new, all of it: with interaction-service sharded, the next shard's ids start again from the lowest.
+            let resumeAt = page.ids.firstIndex(of: batch.cursorCustomerID).map { $0 + 1 } ?? 0
+            for customerID in page.ids[resumeAt...] {
                 guard !Task.isCancelled else { break }
                 do {
                     let outcome = try await scorer.score(customerID: customerID, batchID: batch.id)

@@ -17,8 +17,8 @@ public protocol HealthFactsSource: Sendable {
 
 /// One page of the customers a batch visits.
 public protocol CustomerPager: Sendable {
-    /// Customer ids in ascending order after the page `token` ("" = first page), and the next page's token ("" at
-    /// the end).
+    /// Customer ids after the page `token` ("" = first page), and the next page's token ("" at the end): ascending
+    /// within one shard of interaction-service, shard after shard when it is sharded.
     func customers(pageToken: String, activeSince: Date?, pageSize: Int) async throws -> (ids: [String], next: String)
 }
 
@@ -27,11 +27,16 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
     private let interactions: Customer360_V1_InteractionService.Client<PeerTransport>
     private let feedback: Customer360_V1_FeedbackService.Client<PeerTransport>
     private let deadline: Duration
+    /// interaction-service's shards in the map in force; none when it is not sharded.
+    private let interactionShards: @Sendable () -> [String]
 
+    /// - Parameter interactionShards: interaction-service's shards (`PeerConnection.shardNames`), which a batch
+    ///   pages through one after another.
     public init(
         interaction: GRPCClient<PeerTransport>, feedback: GRPCClient<PeerTransport>,
-        deadline: Duration = .seconds(2)
+        deadline: Duration = .seconds(2), interactionShards: @escaping @Sendable () -> [String] = { [] }
     ) {
+        self.interactionShards = interactionShards
         self.interactions = Customer360_V1_InteractionService.Client(wrapping: interaction)
         self.feedback = Customer360_V1_FeedbackService.Client(wrapping: feedback)
         self.deadline = deadline
@@ -73,12 +78,31 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
     public func customers(pageToken: String, activeSince: Date?, pageSize: Int) async throws -> (
         ids: [String], next: String
     ) {
+        let shards = interactionShards()
+        guard !shards.isEmpty else {
+            return try await customers(pageToken: pageToken, activeSince: activeSince, pageSize: pageSize, pin: [:])
+        }
+        // Sharded: the token is `<shard index>#<that shard's token>`, and the shards are paged one after another.
+        let separator = pageToken.firstIndex(of: "#")
+        let index = separator.flatMap { Int(pageToken[..<$0]) } ?? 0
+        let inner = separator.map { String(pageToken[pageToken.index(after: $0)...]) } ?? ""
+        guard shards.indices.contains(index) else { return ([], "") }
+        let (ids, next) = try await customers(
+            pageToken: inner, activeSince: activeSince, pageSize: pageSize,
+            pin: [WrongShard.pinKey: .string(shards[index])])
+        if !next.isEmpty { return (ids, "\(index)#\(next)") }
+        return (ids, index + 1 < shards.count ? "\(index + 1)#" : "")
+    }
+
+    private func customers(pageToken: String, activeSince: Date?, pageSize: Int, pin: Metadata) async throws -> (
+        ids: [String], next: String
+    ) {
         let page = try await interactions.listCustomerActivity(
             .with {
                 $0.page.pageSize = Int32(pageSize)
                 $0.page.pageToken = pageToken
                 if let activeSince { $0.activeSince = .init(date: activeSince) }
-            }, options: .deadline(deadline * 5))
+            }, metadata: pin, options: .deadline(deadline * 5))
         return (page.customers.map(\.customerID), page.page.nextPageToken)
     }
 
