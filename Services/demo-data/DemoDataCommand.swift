@@ -54,6 +54,11 @@ struct DemoDataCommand: AsyncParsableCommand {
     @Flag(help: "Load even into services that already hold data.")
     var force = false
 
+    @Option(
+        help:
+            "JSON shard map (the services' --shard-map): each customer's data goes to the shard that owns it.")
+    var shardMap: String?
+
     func validate() throws {
         guard PeerAddress(profileAddr) != nil else { throw ValidationError("--profile-addr must be host:port") }
         guard interactionAddr.isEmpty || PeerAddress(interactionAddr) != nil else {
@@ -69,11 +74,19 @@ struct DemoDataCommand: AsyncParsableCommand {
             throw ValidationError("--outreach-addr must be host:port or \"\"")
         }
         guard (1...100_000).contains(customers) else { throw ValidationError("--customers must be 1...100000") }
+        if let shardMap {
+            do {
+                _ = try ShardMapSource(path: shardMap)
+            } catch {
+                throw ValidationError("--shard-map: \(error.description)")
+            }
+        }
     }
 
     func run() async throws {
         var generator = DemoGenerator(seed: seed)
-        let existingCustomers = try await withPeer(profileAddr) { client in
+        let shards = try shardMap.map { try ShardMapSource(path: $0) }
+        let existingCustomers = try await withPeer(.profile, profileAddr, shards) { client in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
             let existing = try await profiles.listCustomers(
                 .with { $0.page.pageSize = 1 }, options: .deadline(.seconds(10)))
@@ -89,12 +102,17 @@ struct DemoDataCommand: AsyncParsableCommand {
             return try await allCustomers(profiles)
         }
         if !interactionAddr.isEmpty {
-            try await withPeer(interactionAddr) { client in
+            try await withPeer(.interaction, interactionAddr, shards) { client in
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
-                let existing = try await interactions.listCustomerActivity(
-                    .with { $0.page.pageSize = 1 },
-                    options: .deadline(.seconds(10)))
-                if !existing.customers.isEmpty, !force {
+                // Asked of every shard: any one holding touchpoints means the data set is there.
+                let existing = await ShardFanOut.call(
+                    shards: shards?.current.services[ServiceIdentity.interaction.name]?.map(\.shard) ?? []
+                ) { pin in
+                    try await interactions.listCustomerActivity(
+                        .with { $0.page.pageSize = 1 }, metadata: pin, options: .deadline(.seconds(10)))
+                }
+                if let (_, error) = existing.failures.first { throw error }
+                if existing.answers.contains(where: { !$0.answer.customers.isEmpty }), !force {
                     print(
                         "demo-data: interaction-service at \(interactionAddr) already holds touchpoints; not adding any"
                     )
@@ -106,7 +124,7 @@ struct DemoDataCommand: AsyncParsableCommand {
             }
         }
         if !feedbackAddr.isEmpty {
-            try await withPeer(feedbackAddr) { client in
+            try await withPeer(.feedback, feedbackAddr, shards) { client in
                 let feedback = Customer360_V1_FeedbackService.Client(wrapping: client)
                 let existing = try await feedback.listSurveys(
                     .with {
@@ -123,12 +141,12 @@ struct DemoDataCommand: AsyncParsableCommand {
             }
         }
         if !outreachAddr.isEmpty {
-            try await withPeer(outreachAddr) { client in
+            try await withPeer(.outreach, outreachAddr, shards) { client in
                 try await OutreachDemoLoader(outreach: Customer360_V1_OutreachService.Client(wrapping: client)).load()
             }
         }
         guard !successAddr.isEmpty else { return }
-        try await withPeer(successAddr) { client in
+        try await withPeer(.success, successAddr, shards) { client in
             let success = Customer360_V1_SuccessService.Client(wrapping: client)
             let existing = try await success.listSuccessPlans(
                 .with { $0.page.pageSize = 1 },
@@ -144,7 +162,7 @@ struct DemoDataCommand: AsyncParsableCommand {
 
     /// Every customer in profile-service, page by page.
     private func allCustomers(
-        _ profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
+        _ profiles: Customer360_V1_ProfileService.Client<PeerTransport>
     ) async throws -> [Customer360_V1_Customer] {
         var customers: [Customer360_V1_Customer] = []
         var token = ""
@@ -160,19 +178,23 @@ struct DemoDataCommand: AsyncParsableCommand {
         return customers
     }
 
-    /// Runs `body` with a client connected to `address`.
+    /// Runs `body` with a client of `service` at `address`, or of its shards when `shards` names it.
     private func withPeer<Result: Sendable>(
-        _ address: String, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+        _ service: ServiceIdentity, _ address: String, _ shards: ShardMapSource?,
+        _ body: (GRPCClient<PeerTransport>) async throws -> Result
     ) async throws -> Result {
         let peer = PeerAddress(address)!
         let token = try serviceTokenFile.map { file in
             try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let credentials = PeerCredentials(tls: try tls.identity(environment: nil), serviceToken: token)
+        let security = try credentials.tls?.clientSecurity() ?? .plaintext
         return try await withGRPCClient(
-            transport: try .http2NIOPosix(
-                target: peer.target,
-                transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
+            transport: try ShardedClientTransport(
+                service: service.name, address: peer, source: shards, routing: .current
+            ) { address in
+                try .http2NIOPosix(target: address.target, transportSecurity: security)
+            },
             interceptors: credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
         ) { client in
             try await body(client)

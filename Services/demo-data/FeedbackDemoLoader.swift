@@ -1,3 +1,4 @@
+import C360Clients
 import C360Contracts
 import Foundation
 import GRPCCore
@@ -9,7 +10,7 @@ import SwiftProtobuf
 /// comments about a few recurring problems), creates feature requests with votes and status changes, and records why
 /// a few churned customers left.
 struct FeedbackDemoLoader {
-    let feedback: Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
+    let feedback: Customer360_V1_FeedbackService.Client<PeerTransport>
     var generator: DemoGenerator
     let now: Date
 

@@ -1,3 +1,4 @@
+import C360Clients
 import C360Contracts
 import Foundation
 import GRPCCore
@@ -8,7 +9,7 @@ import SwiftProtobuf
 /// their channels, purchases (some with discount codes, a few refunded), self-service sessions, and support tickets
 /// that were answered, resolved and sometimes reopened.
 struct InteractionDemoLoader {
-    let interactions: Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>
+    let interactions: Customer360_V1_InteractionService.Client<PeerTransport>
     var generator: DemoGenerator
     let now: Date
 

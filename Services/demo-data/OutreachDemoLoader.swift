@@ -10,7 +10,7 @@ import SwiftProtobuf
 /// written in the protobuf JSON mapping of `PutTemplate`, `CreateSegment` and `PutJourney` requests, so the plan is
 /// data to edit, not code. Every call is idempotent: loading twice changes nothing.
 struct OutreachDemoLoader {
-    let outreach: Customer360_V1_OutreachService.Client<HTTP2ClientTransport.Posix>
+    let outreach: Customer360_V1_OutreachService.Client<PeerTransport>
 
     private let options = CallOptions.deadline(.seconds(10))
 

@@ -5,7 +5,7 @@ import GRPCNIOTransportHTTP2
 
 /// Creates the demo customers in profile-service, printing progress as it goes.
 struct ProfileDemoLoader {
-    let profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
+    let profiles: Customer360_V1_ProfileService.Client<PeerTransport>
     /// Advanced as data is made; handed on to the next loader so one seed drives the whole data set.
     var generator: DemoGenerator
 

@@ -11,7 +11,7 @@ import SwiftProtobuf
 /// has success-service recompute every customer's health in a batch, printing its progress every second, and shows
 /// the customers with the lowest health and the band counts.
 struct SuccessDemoLoader {
-    let success: Customer360_V1_SuccessService.Client<HTTP2ClientTransport.Posix>
+    let success: Customer360_V1_SuccessService.Client<PeerTransport>
     var generator: DemoGenerator
     let now: Date
 

@@ -5,6 +5,8 @@
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
+#   deploy/local/run.sh --shards 3      run interaction-service as 3 shards (ports 50052, 50152, 50252; data in
+#                                       interaction-service-0…2), every process routing by $C360_DATA/shard-map.json
 #   C360_TLS_DIR=data/tls deploy/local/run.sh   TLS everywhere, mutual between services, with the certificates
 #                                       scripts/dev-certs.sh made in that directory (made there first if missing)
 #
@@ -16,7 +18,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 configuration=debug
-[[ "${1:-}" == "--release" ]] && configuration=release
+shards=1
+while (($# > 0)); do
+  case $1 in
+    --release) configuration=release ;;
+    --shards)
+      shards=${2:-}
+      shift
+      [[ $shards =~ ^[1-9][0-9]*$ && $shards -le 16 ]] || { echo "--shards takes 1 to 16, not '$shards'" >&2; exit 2; }
+      ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
 data=${C360_DATA:-./data}
 mkdir -p "$data/logs" "$data/run"
 
@@ -52,56 +67,88 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 # start NAME ENV_KEY DEFAULT_METRICS_PORT [ARGS…]: runs one service, waits for its port file, prints where it listens.
+# $instance, when set, names this process's data directory, log and port file instead (one shard of a service).
 start() {
   local name=$1 key=$2 metrics=$3
   shift 3
-  local port_file="$data/run/$name.port"
+  local inst=${instance:-$name}
+  local port_file="$data/run/$inst.port"
   rm -f "$port_file"
   local metrics_var="C360_${key}_METRICS_PORT"
   local tls
   mapfile -t tls < <(tls_args "$name")
   env "$metrics_var=${!metrics_var:-$metrics}" \
-    "$bin/$name" --port-file "$port_file" --data-dir "$data/$name" "${tls[@]}" "$@" >>"$data/logs/$name.log" 2>&1 &
+    "$bin/$name" --port-file "$port_file" --data-dir "$data/$inst" "${tls[@]}" "$@" >>"$data/logs/$inst.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 300); do
     [[ -s "$port_file" ]] && break
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "$name failed to start; the end of $data/logs/$name.log:" >&2
-      tail -n 20 "$data/logs/$name.log" >&2
+      echo "$inst failed to start; the end of $data/logs/$inst.log:" >&2
+      tail -n 20 "$data/logs/$inst.log" >&2
       exit 1
     fi
     sleep 0.1
   done
-  [[ -s "$port_file" ]] || { echo "$name did not start listening within 30 s" >&2; exit 1; }
+  [[ -s "$port_file" ]] || { echo "$inst did not start listening within 30 s" >&2; exit 1; }
   printf '    %-20s gRPC 127.0.0.1:%-6s metrics http://127.0.0.1:%s/metrics  db %s\n' \
-    "$name" "$(cat "$port_file")" "${!metrics_var:-$metrics}" "$data/$name"
+    "$inst" "$(cat "$port_file")" "${!metrics_var:-$metrics}" "$data/$inst"
 }
+
+# With --shards N, interaction-service runs as N shards on fixed ports (50052 + 100·i), and every process reads the
+# shard map that says which shard owns which customers (README, Scale-out).
+interaction_port=${C360_INTERACTION_PORT:-50052}
+shard_map=()
+if ((shards > 1)); then
+  map="$data/shard-map.json"
+  {
+    printf '{\n  "epoch": 1,\n  "services": {\n    "interaction-service": [\n'
+    for ((i = 0; i < shards; i++)); do
+      first=$((i * 1024 / shards))
+      last=$(((i + 1) * 1024 / shards - 1))
+      printf '      {"shard": "interaction-%d", "address": "127.0.0.1:%d", "slots": ["%d-%d"]}%s\n' \
+        "$i" $((interaction_port + 100 * i)) "$first" "$last" "$([[ $i -lt $((shards - 1)) ]] && echo ,)"
+    done
+    printf '    ]\n  }\n}\n'
+  } >"$map"
+  shard_map=(--shard-map "$map")
+  echo "==> interaction-service as $shards shards, map in $map"
+fi
 
 echo "==> starting services"
 # profile-service runs the shipped loyalty program, reading purchases from interaction-service (started next, on its
 # usual port; until then its feed consumer retries).
 start profile-service PROFILE 9151 --loyalty-program deploy/loyalty-program.json \
-  --interaction-addr "127.0.0.1:${C360_INTERACTION_PORT:-50052}"
+  --interaction-addr "127.0.0.1:$interaction_port" "${shard_map[@]}"
 profile_addr="127.0.0.1:$(cat "$data/run/profile-service.port")"
-start interaction-service INTERACTION 9152 --profile-addr "$profile_addr"
-interaction_addr="127.0.0.1:$(cat "$data/run/interaction-service.port")"
+if ((shards > 1)); then
+  for ((i = 0; i < shards; i++)); do
+    instance=interaction-service-$i C360_INTERACTION_PORT=$((interaction_port + 100 * i)) \
+      C360_INTERACTION_METRICS_PORT=$((9152 + 100 * i)) \
+      start interaction-service INTERACTION 9152 --profile-addr "$profile_addr" --shard "interaction-$i" \
+      "${shard_map[@]}"
+  done
+  interaction_addr="127.0.0.1:$interaction_port"
+else
+  start interaction-service INTERACTION 9152 --profile-addr "$profile_addr"
+  interaction_addr="127.0.0.1:$(cat "$data/run/interaction-service.port")"
+fi
 start feedback-service FEEDBACK 9153 --profile-addr "$profile_addr"
 feedback_addr="127.0.0.1:$(cat "$data/run/feedback-service.port")"
 start success-service SUCCESS 9154 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
-  --feedback-addr "$feedback_addr"
+  --feedback-addr "$feedback_addr" "${shard_map[@]}"
 success_addr="127.0.0.1:$(cat "$data/run/success-service.port")"
 start outreach-service OUTREACH 9155 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
-  --feedback-addr "$feedback_addr" --success-addr "$success_addr"
+  --feedback-addr "$feedback_addr" --success-addr "$success_addr" "${shard_map[@]}"
 outreach_addr="127.0.0.1:$(cat "$data/run/outreach-service.port")"
 start gateway GATEWAY 9150 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
-  --feedback-addr "$feedback_addr" --success-addr "$success_addr" --outreach-addr "$outreach_addr"
+  --feedback-addr "$feedback_addr" --success-addr "$success_addr" --outreach-addr "$outreach_addr" "${shard_map[@]}"
 gateway_addr="127.0.0.1:$(cat "$data/run/gateway.port")"
 
 echo "==> demo data"
 mapfile -t operator_tls < <(tls_args operator)
 "$bin/demo-data" "${operator_tls[@]}" --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr" \
-  --success-addr "$success_addr" --outreach-addr "$outreach_addr"
+  --success-addr "$success_addr" --outreach-addr "$outreach_addr" "${shard_map[@]}"
 
 scheme=http
 tls_note=""
