@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
         version: C360Version.current,
         subcommands: [
             IngestBenchmark.self, QueriesBenchmark.self, ViewBenchmark.self, ForwardBenchmark.self, FeedBenchmark.self,
-            SegmentBenchmark.self, RescoreBenchmark.self, SendBenchmark.self, SealBenchmark.self,
+            SegmentBenchmark.self, RescoreBenchmark.self, SendBenchmark.self, SealBenchmark.self, ShardsBenchmark.self,
         ]
     )
 }

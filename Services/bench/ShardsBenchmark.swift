@@ -1,0 +1,273 @@
+import ArgumentParser
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import C360TestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+
+/// `bench shards`: what running interaction-service as shards costs on one machine — ingest and the 360° view with
+/// one shard, then with `--shards`, in one run, as ratios.
+struct ShardsBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shards",
+        abstract: "Ingest and 360° view throughput with interaction-service as 1 shard, then as N shards.",
+        discussion: """
+            Twice, in fresh temporary directories: starts profile-, interaction- (one process, then --shards \
+            processes behind a shard map), feedback- and success-service and the gateway from --bin-dir; creates \
+            --customers customers; streams --touchpoints touchpoints over 4 streams of mixed customers through the \
+            sharded client (split by shard); then runs --clients callers of GetCustomer360 through the gateway for \
+            --seconds. Prints touchpoints/s and views/s of both runs and their ratio (goal ≥ 0.9: routing costs \
+            next to nothing). On one machine every shard shares the same cores, so this measures the routing's cost, \
+            not the capacity shards add on separate machines. Run a release build.
+            """
+    )
+
+    /// Sharded over unsharded throughput the issue holds the routing to.
+    static let goal = 0.9
+
+    @Option(help: "Shards of interaction-service in the second run.")
+    var shards = 4
+
+    @Option(help: "Customers to create.")
+    var customers = 2_000
+
+    @Option(help: "Touchpoints to stream, spread over the customers.")
+    var touchpoints = 100_000
+
+    @Option(help: "Concurrent GetCustomer360 callers.")
+    var clients = 16
+
+    @Option(help: "Seconds the view is measured for, after a warm-up of a tenth of that.")
+    var seconds: Double = 10
+
+    @Option(help: "Directory holding the executables. [env: C360_BIN_DIR] (default: beside this executable)")
+    var binDir: String?
+
+    @Option(help: "Seed of the data generator.")
+    var seed: UInt64 = 360
+
+    func validate() throws {
+        guard (2...16).contains(shards) else { throw ValidationError("--shards must be 2...16") }
+        guard customers >= 1, touchpoints >= 0, (1...256).contains(clients), seconds > 0 else {
+            throw ValidationError("--customers ≥ 1, --touchpoints ≥ 0, --clients 1...256, --seconds > 0")
+        }
+    }
+
+    /// One run's throughput.
+    struct Outcome {
+        var touchpointsPerSecond: Double
+        var viewsPerSecond: Double
+        var viewLatencies: LatencySamples
+    }
+
+    func run() async throws {
+        say(
+            "bench shards: \(customers) customers, \(touchpoints) touchpoints, \(clients) view callers for "
+                + "\(Format.decimal(seconds, 0)) s; interaction-service as 1, then \(shards) shards")
+        let single = try await runOnce(shards: 1)
+        let sharded = try await runOnce(shards: shards)
+        let ingest = sharded.touchpointsPerSecond / single.touchpointsPerSecond
+        let views = sharded.viewsPerSecond / single.viewsPerSecond
+        say("")
+        say("                      1 shard        \(shards) shards       ratio (goal ≥ \(Self.goal))")
+        say(
+            "  ingest touchpoints/s \(Format.right(Format.whole(single.touchpointsPerSecond), 9))      "
+                + "\(Format.right(Format.whole(sharded.touchpointsPerSecond), 9))      \(Format.decimal(ingest, 2))×: "
+                + (ingest >= Self.goal ? "met" : "NOT met"))
+        say(
+            "  GetCustomer360/s     \(Format.right(Format.whole(single.viewsPerSecond), 9))      "
+                + "\(Format.right(Format.whole(sharded.viewsPerSecond), 9))      \(Format.decimal(views, 2))×: "
+                + (views >= Self.goal ? "met" : "NOT met"))
+        say(
+            "  view p50 / p99 ms    \(Format.decimal(single.viewLatencies.percentile(0.5), 2)) / "
+                + "\(Format.decimal(single.viewLatencies.percentile(0.99), 2))    "
+                + "\(Format.decimal(sharded.viewLatencies.percentile(0.5), 2)) / "
+                + "\(Format.decimal(sharded.viewLatencies.percentile(0.99), 2))")
+    }
+
+    private func runOnce(shards count: Int) async throws -> Outcome {
+        let bin = IngestBenchmark.binDirectory(option: binDir)
+        let scratch = try ScratchDirectory(label: "shards")
+        defer { scratch.remove() }
+        say("")
+        say("== interaction-service as \(count) shard\(count == 1 ? "" : "s")")
+        var started: [ServiceProcess] = []
+        var failure: (any Error)?
+        var outcome: Outcome?
+        do {
+            func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
+                let process = try await ServiceProcess.start(
+                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments)
+                started.append(process)
+                return process
+            }
+            let mapFile = scratch.child("shard-map.json")
+            func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
+                try ShardMap.even(
+                    epoch: epoch,
+                    services: [
+                        (name: ServiceIdentity.interaction.name, shardPrefix: "interaction", addresses: addresses)
+                    ])
+            }
+            let profile = try await start(ServiceIdentity.profile.name)
+            let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
+            var interactionPeers: [String]
+            var source: ShardMapSource?
+            if count == 1 {
+                let interaction = try await start(ServiceIdentity.interaction.name, peer)
+                interactionPeers = ["--interaction-addr", "127.0.0.1:\(interaction.port)"]
+            } else {
+                // Shards listen on free ports, known once they run: they start with the final slots and placeholder
+                // addresses, then every caller starts with the real map.
+                try map((0..<count).map { "127.0.0.1:\($0 + 1)" }, epoch: 1).json.write(to: mapFile)
+                var addresses: [String] = []
+                for index in 0..<count {
+                    let shard = try await start(
+                        ServiceIdentity.interaction.name,
+                        peer + ["--shard-map", mapFile.path, "--shard", "interaction-\(index)"])
+                    addresses.append("127.0.0.1:\(shard.port)")
+                }
+                try map(addresses, epoch: 2).json.write(to: mapFile)
+                source = try ShardMapSource(path: mapFile.path)
+                interactionPeers = ["--interaction-addr", addresses[0], "--shard-map", mapFile.path]
+            }
+            let feedback = try await start(ServiceIdentity.feedback.name, peer)
+            let peers = peer + interactionPeers + ["--feedback-addr", "127.0.0.1:\(feedback.port)"]
+            let success = try await start(ServiceIdentity.success.name, peers)
+            let gateway = try await start(
+                "gateway",
+                peers + [
+                    "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
+                ])
+            let interactionAddress = PeerAddress(interactionPeers[1])!
+            let ids = try await createCustomers(profilePort: profile.port)
+            let rate = try await ingest(ids: ids, address: interactionAddress, source: source)
+            let secret = try String(
+                contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"), encoding: .utf8
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+            let (views, latencies) = try await view(ids: ids, gatewayPort: gateway.port, secret: secret)
+            outcome = Outcome(touchpointsPerSecond: rate, viewsPerSecond: views, viewLatencies: latencies)
+        } catch {
+            failure = error
+        }
+        for process in started.reversed() {
+            _ = try? await process.terminate()
+            await process.cleanup()
+        }
+        if let failure { throw failure }
+        guard let outcome else { throw CancellationError() }
+        return outcome
+    }
+
+    private func createCustomers(profilePort: Int) async throws -> [String] {
+        let total = customers
+        say("creating \(total) customers…")
+        return try await withGRPCClient(
+            transport: try .http2NIOPosix(
+                target: .ipv4(address: "127.0.0.1", port: profilePort), transportSecurity: .plaintext)
+        ) { client in
+            let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
+            return try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        var ids: [String] = []
+                        for index in stride(from: worker, to: total, by: 8) {
+                            ids.append(
+                                try await profiles.createCustomer(
+                                    .with {
+                                        $0.givenName = "Shard"
+                                        $0.familyName = "Customer \(index)"
+                                    }, options: .deadline(.seconds(30))
+                                ).customerID)
+                        }
+                        return ids
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+        }
+    }
+
+    /// Streams the touchpoints over 4 streams of mixed customers through the sharded transport; answers the rate.
+    private func ingest(ids: [String], address: PeerAddress, source: ShardMapSource?) async throws -> Double {
+        var factory = TouchpointFactory(customerIDs: ids, mix: .withSupport, seed: seed)
+        let total = touchpoints
+        let streams = 4
+        let perStream = (total + streams - 1) / streams
+        let batches = (0..<streams).map { stream in
+            factory.make((stream * perStream)..<min(total, (stream + 1) * perStream)).map(\.streamMessage)
+        }
+        say("streaming \(total) touchpoints over \(streams) streams…")
+        let transport = try ShardedClientTransport(
+            service: ServiceIdentity.interaction.name, address: address, source: source, routing: .current
+        ) { address in
+            try .http2NIOPosix(target: address.target, transportSecurity: .plaintext)
+        }
+        let begin = ContinuousClock.now
+        let stored = try await withGRPCClient(transport: transport) { client in
+            let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+            return try await withThrowingTaskGroup(of: Int64.self) { group in
+                for batch in batches {
+                    group.addTask {
+                        try await interactions.recordTouchpoints(requestProducer: { writer in
+                            try await writer.write(contentsOf: batch)
+                        }).stored
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        let elapsed = (ContinuousClock.now - begin).inSeconds
+        let rate = Double(stored) / elapsed
+        say("  \(stored) stored in \(Format.decimal(elapsed, 2)) s: \(Format.whole(rate)) touchpoints/s")
+        guard stored == Int64(total) else {
+            throw BenchError("interaction-service stored \(stored) of \(total) touchpoints; see its log")
+        }
+        return rate
+    }
+
+    /// GetCustomer360 through the gateway from `clients` callers; answers views/s and the latencies.
+    private func view(ids: [String], gatewayPort: Int, secret: String) async throws -> (Double, LatencySamples) {
+        let bearer: Metadata = ["authorization": "Bearer \(secret)"]
+        let callers = clients
+        let window = Duration.milliseconds(Int64(seconds * 1_000))
+        let samples = try await withGRPCClient(
+            transport: try .http2NIOPosix(
+                target: .ipv4(address: "127.0.0.1", port: gatewayPort), transportSecurity: .plaintext)
+        ) { client in
+            let gateway = Customer360_V1_GatewayService.Client(wrapping: client)
+            let measureFrom = ContinuousClock.now + window / 10
+            let end = measureFrom + window
+            return try await withThrowingTaskGroup(of: [Duration].self) { group in
+                for caller in 0..<callers {
+                    group.addTask {
+                        var random = SplitMix64(seed: UInt64(caller + 1))
+                        var latencies: [Duration] = []
+                        while ContinuousClock.now < end {
+                            let id = ids[Int.random(in: 0..<ids.count, using: &random)]
+                            let started = ContinuousClock.now
+                            let view = try await gateway.getCustomer360(
+                                .with { $0.customerID = id }, metadata: bearer)
+                            guard view.missingSections.isEmpty else {
+                                throw BenchError("a view was partial (\(view.missingSections)); see the services' logs")
+                            }
+                            if started >= measureFrom { latencies.append(ContinuousClock.now - started) }
+                        }
+                        return latencies
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+        }
+        var latencies = LatencySamples()
+        for sample in samples { latencies.record(sample) }
+        let rate = Double(samples.count) / window.inSeconds
+        say(
+            "  GetCustomer360 p50 \(Format.decimal(latencies.percentile(0.5), 2)) ms, p99 "
+                + "\(Format.decimal(latencies.percentile(0.99), 2)) ms, \(Format.whole(rate)) views/s")
+        return (rate, latencies)
+    }
+}
