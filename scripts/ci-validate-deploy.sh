@@ -257,6 +257,58 @@ if problems or len(workloads) != 6:
 PY
   echo "    kubectl kustomize deploy/kubernetes-tls: $(grep -c '^kind:' "$tls_work/rendered.yaml") rendered objects valid, every workload on TLS with TLS probes"
   rm -rf "$tls_work"
+  # The sharded overlay: the map is a valid one (every slot owned once), the interaction StatefulSet has one pod per
+  # shard named as the map names it, reachable at the headless Service's per-pod name, and every workload reads it.
+  sharded="$tls_work.sharded.yaml"
+  kubectl kustomize deploy/kubernetes-sharded >"$sharded"
+  validate "$sharded"
+  python3 - "$sharded" <<'PY'
+import json, sys, yaml
+problems = []
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "c360-shard-map"]
+config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("c360-config"))
+shard_map = json.loads(maps[0]["data"]["shard-map.json"])
+for service, shards in shard_map["services"].items():
+    owner = [None] * 1024
+    for shard in shards:
+        for text in shard["slots"]:
+            first, _, last = text.partition("-")
+            for slot in range(int(first), int(last or first) + 1):
+                if owner[slot] is not None:
+                    problems.append(f"{service}: slot {slot} owned by {owner[slot]} and {shard['shard']}")
+                owner[slot] = shard["shard"]
+    if None in owner:
+        problems.append(f"{service}: slot {owner.index(None)} belongs to no shard")
+    short = service.removesuffix("-service")
+    sets = [d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == f"c360-{short}"]
+    replicas = sets[0]["spec"]["replicas"]
+    expected = [f"c360-{short}-{i}" for i in range(replicas)]
+    if [s["shard"] for s in shards] != expected:
+        problems.append(f"{service}: the map's shards {[s['shard'] for s in shards]} are not the pods {expected}")
+    headless = sets[0]["spec"]["serviceName"]
+    for shard in shards:
+        if not shard["address"].startswith(f"{shard['shard']}.{headless}:"):
+            problems.append(f"{shard['shard']}: address {shard['address']} is not its pod's name under {headless}")
+    container = sets[0]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container.get("env", [])}
+    key = f"C360_{short.upper()}_SHARD"
+    if env.get(key, {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "metadata.name":
+        problems.append(f"{service}: {key} must come from the pod's name")
+    if not any(d["kind"] == "PodDisruptionBudget" and d["metadata"]["name"] == f"c360-{short}" for d in docs):
+        problems.append(f"{service}: no PodDisruptionBudget")
+for workload in (d for d in docs if d["kind"] in ("StatefulSet", "Deployment")):
+    container = workload["spec"]["template"]["spec"]["containers"][0]
+    key = "C360_" + container["name"].removesuffix("-service").upper() + "_SHARD_MAP"
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    if mounts.get("shard-map") != "/etc/c360-shards" or config["data"].get(key) != "/etc/c360-shards/shard-map.json":
+        problems.append(f"{workload['metadata']['name']}: must mount the shard map and set {key}")
+if problems:
+    print("\n".join(f"FAIL: {p}" for p in problems), file=sys.stderr)
+    sys.exit(1)
+PY
+  echo "    kubectl kustomize deploy/kubernetes-sharded: $(grep -c '^kind:' "$sharded") rendered objects valid, one pod per shard of the map, every workload reading it"
+  rm -f "$sharded"
 else
   echo "    (kubectl not installed: the rendered output is not checked)"
 fi
