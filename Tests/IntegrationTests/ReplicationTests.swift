@@ -63,45 +63,49 @@ struct ReplicationTests {
             try await withService("interaction-service", arguments: arguments, dataDirectory: data) {
                 interaction, client in
                 let replicator = try Replicator(binary: binary, configuration: configuration, environment: environment)
-                defer { replicator.kill() }
-                let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
-                for (index, body) in bodies.enumerated() {
-                    _ = try await interactions.recordTouchpoint(
-                        .with {
-                            $0.customerID = customer
-                            $0.touchpoint = .with {
-                                $0.eventID = "replicated-\(index)"
-                                $0.occurredAt = occurred
-                                $0.channel = .email
-                                $0.kind = .message
-                                $0.direction = .inbound
-                                $0.body = body
-                            }
-                        })
-                }
-                // Replication lags the acknowledgement by up to a second: wait until a restore holds every write,
-                // which is what the runbook tells an operator to expect after the lag.
-                let probe = work.appendingPathComponent("probe.sqlite")
-                let until = ContinuousClock.now + .seconds(30)
-                while true {
-                    try? FileManager.default.removeItem(at: probe)
-                    let run = try await ChildProcess.run(
-                        binary,
-                        [
-                            "restore", "-config", configuration, "-o", probe.path,
-                            data.appendingPathComponent("interaction.sqlite").path,
-                        ],
-                        environment: environment.mapValues { $0 }, timeout: .seconds(30))
-                    if run.status == 0, try touchpoints(in: probe) == bodies.count { break }
-                    guard ContinuousClock.now < until else {
-                        Issue.record("the replica never held all \(bodies.count) touchpoints: \(run.output)")
-                        return
+                do {
+                    let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+                    for (index, body) in bodies.enumerated() {
+                        _ = try await interactions.recordTouchpoint(
+                            .with {
+                                $0.customerID = customer
+                                $0.touchpoint = .with {
+                                    $0.eventID = "replicated-\(index)"
+                                    $0.occurredAt = occurred
+                                    $0.channel = .email
+                                    $0.kind = .message
+                                    $0.direction = .inbound
+                                    $0.body = body
+                                }
+                            })
                     }
-                    try await Task.sleep(for: .milliseconds(200))
+                    // Replication lags the acknowledgement by up to a second: wait until a restore holds every write,
+                    // which is what the runbook tells an operator to expect after the lag.
+                    let probe = work.appendingPathComponent("probe.sqlite")
+                    let until = ContinuousClock.now + .seconds(30)
+                    while true {
+                        try? FileManager.default.removeItem(at: probe)
+                        let run = try await ChildProcess.run(
+                            binary,
+                            [
+                                "restore", "-config", configuration, "-o", probe.path,
+                                data.appendingPathComponent("interaction.sqlite").path,
+                            ],
+                            environment: environment.mapValues { $0 }, timeout: .seconds(30))
+                        if run.status == 0, try touchpoints(in: probe) == bodies.count { break }
+                        guard ContinuousClock.now < until else {
+                            throw GatewayTestFailure(
+                                description: "the replica never held all \(bodies.count) touchpoints: \(run.output)")
+                        }
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                } catch {
+                    await replicator.kill()
+                    throw error
                 }
                 // The machine is lost: the service and the replicator die without a chance to finish anything.
                 #expect(try await interaction.kill() == .signaled(SIGKILL))
-                replicator.kill()
+                await replicator.kill()
             }
 
             // On the new machine: restore both files, then start the service on them.
@@ -152,32 +156,36 @@ private func touchpoints(in file: URL) throws -> Int {
 }
 
 /// `litestream replicate` running beside the service, as on a deployed machine.
-private final class Replicator: Sendable {
-    private let pid: Int32
+private final class Replicator: @unchecked Sendable {
+    /// Kept for the life of the run: Foundation watches (and reaps) the child through it.
+    private let process = Process()
     private let killed = Mutex(false)
 
     init(binary: URL, configuration: String, environment: [String: String]) throws {
-        let process = Process()
         process.executableURL = binary
         process.arguments = ["replicate", "-config", configuration]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        pid = process.processIdentifier
     }
 
-    /// SIGKILL, as when the machine is lost, once; returns when it has died. The exit is read without reaping it
-    /// (`WNOWAIT`), which Foundation does, so the pid is not reused meanwhile.
-    func kill() {
+    /// SIGKILL, as when the machine is lost, once; returns when it has died (gone, or a zombie in /proc), polling
+    /// without holding a thread: a blocking wait would stall the tests running beside this one.
+    func kill() async {
         guard
             killed.withLock({ killed in
                 defer { killed = true }
                 return !killed
             })
         else { return }
+        let pid = process.processIdentifier
         Foundation.kill(pid, SIGKILL)
-        var info = siginfo_t()
-        _ = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT)
+        for _ in 0..<1_000 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
+            else { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 }
