@@ -31,7 +31,10 @@ public enum InProcessServiceGroup {
                 do {
                     let address = try await boundAddress(portFile: directory.appendingPathComponent("port"))
                     let result = try await withConnectedClient(to: address) { client in
-                        try await waitUntilServing(client)
+                        // An in-process server answers on the test process's cooperative threads, which it shares
+                        // with every test running beside it: at the start of a full run on two cores, its first
+                        // answer can wait behind hundreds of them for longer than a separate process would.
+                        try await waitUntilServing(client, timeout: .seconds(90))
                         return try await body(address, client)
                     }
                     await group.triggerGracefulShutdown()
