@@ -20,6 +20,8 @@ private struct ShardedStack {
     var success: Customer360_V1_SuccessService.Client<HTTP2ClientTransport.Posix>
     var shardClients: [Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>]
     var gateway: GatewayClient
+    /// The gateway's port for the backends' own contracts.
+    var frontDoor: GRPCClient<HTTP2ClientTransport.Posix>
     var admin: Metadata
     var mapFile: URL
     var map: ShardMap
@@ -68,7 +70,7 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
                                     shards: [shard0, shard1], profiles: .init(wrapping: profileClient),
                                     success: .init(wrapping: successClient),
                                     shardClients: [.init(wrapping: client0), .init(wrapping: client1)],
-                                    gateway: GatewayClient(wrapping: gatewayClient),
+                                    gateway: GatewayClient(wrapping: gatewayClient), frontDoor: gatewayClient,
                                     admin: bearer(try await bootstrapSecret(of: gatewayProcess)), mapFile: mapFile,
                                     map: real))
                         }
@@ -249,6 +251,10 @@ struct ShardedInteractionTests {
             #expect(whole.customers == Int64(created), "every customer has touchpoints on one shard or the other")
             #expect(
                 whole.segments.map(\.customers).reduce(0, +) == 2, "one customer with a purchase on each shard")
+            // The same reads forwarded through the gateway's front door are asked of every shard and merged too.
+            let frontDoor = Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor)
+            #expect(try await frontDoor.getSupportKpis(.init(), metadata: stack.admin).ticketsOpened == 2)
+            #expect(try await frontDoor.getRfmSegments(.init(), metadata: stack.admin).customers == Int64(created))
 
             // A batch recompute pages through every shard's customers, one shard after the other.
             let batch = try await stack.success.startBatchRecompute(.with { $0.batchID = "shards" })
@@ -271,6 +277,14 @@ struct ShardedInteractionTests {
             #expect(partial.missingSections.contains("support"))
             #expect(partial.support.ticketsOpened == 1, "the answering shard's part is kept")
             #expect(partial.customers == Int64(owned[0].count))
+            let (forwarded, missing) = try await frontDoor.getSupportKpis(.init(), metadata: stack.admin) { response in
+                (
+                    try response.message,
+                    response.trailingMetadata[stringValues: "c360-missing-shards"].first { _ in true }
+                )
+            }
+            #expect(forwarded.ticketsOpened == 1, "the answering shard's part")
+            #expect(missing == "interaction-1", "the trailer names the shard that did not answer")
             for id in owned[0] {
                 let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
                 #expect(view.missingSections.isEmpty, "shard 0's customer \(id) lost \(view.missingSections)")

@@ -45,6 +45,26 @@ public enum ShardFanOut {
     }
 }
 
+/// Merges the encoded answers of every shard to a read across customers into the answer one unsharded service would
+/// have given.
+public typealias ShardReadMerge = @Sendable (_ answers: [[UInt8]]) throws -> [UInt8]
+
+/// The reads across customers a caller forwarding bytes (the gateway) can ask of every shard and merge, by fully
+/// qualified method; each merge decodes the answers into the contract's type and merges them as the contract says.
+public enum ShardReadMerges {
+    public static let all: [String: ShardReadMerge] = [
+        Customer360_V1_InteractionService.Method.GetSupportKpis.descriptor.fullyQualifiedMethod: { answers in
+            try Customer360_V1_SupportKpis.merged(answers.map { try Customer360_V1_SupportKpis(serializedBytes: $0) })
+                .serializedBytes()
+        },
+        Customer360_V1_InteractionService.Method.GetRfmSegments.descriptor.fullyQualifiedMethod: { answers in
+            try Customer360_V1_GetRfmSegmentsResponse.merged(
+                answers.map { try Customer360_V1_GetRfmSegmentsResponse(serializedBytes: $0) }
+            ).serializedBytes()
+        },
+    ]
+}
+
 extension Customer360_V1_SupportKpis {
     /// The KPIs of the shards' customers together: counts, sums and the histogram added; the derived values computed
     /// again from them (the median from the histogram, as the contract says). One part is returned as it is.

@@ -132,7 +132,7 @@ public final class ShardedClientTransport: ClientTransport {
                 outbound: RPCWriter.Closable(wrapping: call.writer), closure)
         }
         let call = RoutedCall(
-            transport: self, descriptor: descriptor, options: options, route: route, shardCount: shards.count)
+            transport: self, descriptor: descriptor, options: options, route: route)
         return try await run(
             descriptor: descriptor, relay: call.relay, responses: call.responses,
             outbound: RPCWriter.Closable(wrapping: call.writer), closure)
@@ -247,7 +247,7 @@ final class RoutedCall: Sendable {
 
     init(
         transport: ShardedClientTransport, descriptor: MethodDescriptor, options: CallOptions,
-        route: ShardRouting.Route?, shardCount: Int
+        route: ShardRouting.Route?
     ) {
         self.transport = transport
         self.descriptor = descriptor

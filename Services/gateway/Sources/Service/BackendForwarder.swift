@@ -16,6 +16,8 @@ import Synchronization
 public struct BackendForwarder: RegistrableRPCService {
     /// The backend services forwarded, by fully qualified name, and the connection to the process that owns each.
     private let backends: [String: GRPCClient<Peers.Transport>]
+    /// The backends' shards, for the reads across customers asked of each shard and merged.
+    private let peers: Peers
     private let catalog: ContractCatalog
     private let policies: AccessPolicies
     private let redactor: PersonalDataRedactor
@@ -30,6 +32,7 @@ public struct BackendForwarder: RegistrableRPCService {
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.backends = peers.connections
+        self.peers = peers
         self.catalog = catalog
         self.policies = policies
         self.redactor = redactor
@@ -81,6 +84,8 @@ public struct BackendForwarder: RegistrableRPCService {
         // One request message (unary, server-streaming) is read first, so its customer is known even when the owner
         // refuses it; a client stream is passed through as it arrives and audited by its first message.
         let upstream: StreamingClientRequest<[UInt8]>
+        // The request messages of a call that is not a client stream, read before it is sent.
+        var whole: [[UInt8]] = []
         if method.clientStreaming {
             upstream = StreamingClientRequest(of: [UInt8].self) { writer in
                 for try await message in request.messages {
@@ -101,11 +106,35 @@ public struct BackendForwarder: RegistrableRPCService {
                 received.append(message)
             }
             if let first = received.first { subject.observe(first) }
+            whole = received
             let messages = received
             upstream = StreamingClientRequest(of: [UInt8].self) { writer in try await writer.write(contentsOf: messages)
             }
         }
         let outputType = method.outputType
+        if !streaming, let merge = ShardReadMerges.all[method.fullyQualifiedMethod],
+            case let shards = peers.shards(ofContract: method.service), !shards.isEmpty
+        {
+            let request = whole
+            return StreamingServerResponse(of: [UInt8].self) { writer in
+                let outcome: Result<Metadata, any Error>
+                do {
+                    let (answer, missing) = try await Self.askEveryShard(
+                        shards, request: request, descriptor: descriptor, options: options, merge: merge,
+                        backend: backend)
+                    try await writer.write(redacting ? try redactor.redact(answer, as: outputType) : answer)
+                    outcome = .success(
+                        missing.isEmpty ? [:] : [Self.missingShardsKey: .string(missing.joined(separator: ","))])
+                } catch {
+                    outcome = .failure(error)
+                }
+                if policy.audited {
+                    try await audit(
+                        method, context: context, subject: subject.customerID, outcome: outcome.map { _ in () })
+                }
+                return try outcome.get()
+            }
+        }
         return StreamingServerResponse(of: [UInt8].self) { writer in
             let relay: @Sendable () async throws -> Void = {
                 try await backend.bidirectionalStreaming(
@@ -136,6 +165,32 @@ public struct BackendForwarder: RegistrableRPCService {
             try outcome.get()
             return [:]
         }
+    }
+
+    /// The trailer naming the shards a merged read across customers is missing (comma-separated): the answer holds
+    /// the others' part.
+    static let missingShardsKey = "c360-missing-shards"
+
+    /// A read across customers of a sharded backend: asked of every shard (pinned), the answers merged; the shards
+    /// that failed are named. When none answers, the first failure is the call's.
+    static func askEveryShard(
+        _ shards: [String], request: [[UInt8]], descriptor: MethodDescriptor, options: CallOptions,
+        merge: @escaping ShardReadMerge, backend: GRPCClient<Peers.Transport>
+    ) async throws -> (answer: [UInt8], missing: [String]) {
+        guard let message = request.first else {
+            throw RPCError(
+                code: .invalidArgument, message: "\(descriptor.fullyQualifiedMethod) takes one request message")
+        }
+        let outcome = await ShardFanOut.call(shards: shards) { pin in
+            try await backend.unary(
+                request: ClientRequest(message: message, metadata: pin), descriptor: descriptor,
+                serializer: RawMessage(), deserializer: RawMessage(), options: options
+            ) { try $0.message }
+        }
+        guard !outcome.answers.isEmpty else {
+            throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
+        }
+        return (try merge(outcome.answers.map(\.answer)), outcome.failures.map(\.shard))
     }
 
     /// Refuses a request message larger than the RPC's `max_request_bytes`: the gateway is where clients' bytes

@@ -49,6 +49,20 @@ public struct Peers: Sendable {
     /// The shards of `service` now; empty when it is not sharded.
     func shards(of service: ServiceIdentity) -> [String] { shards[service.name]?() ?? [] }
 
+    /// The shards of the service serving the contract `fullyQualifiedService` (`customer360.v1.InteractionService`).
+    func shards(ofContract fullyQualifiedService: String) -> [String] {
+        Self.executables[fullyQualifiedService].map { shards[$0]?() ?? [] } ?? []
+    }
+
+    /// The executable serving each backend contract, as the shard map names services.
+    static let executables = [
+        Customer360_V1_ProfileService.descriptor.fullyQualifiedService: ServiceIdentity.profile.name,
+        Customer360_V1_InteractionService.descriptor.fullyQualifiedService: ServiceIdentity.interaction.name,
+        Customer360_V1_FeedbackService.descriptor.fullyQualifiedService: ServiceIdentity.feedback.name,
+        Customer360_V1_SuccessService.descriptor.fullyQualifiedService: ServiceIdentity.success.name,
+        Customer360_V1_OutreachService.descriptor.fullyQualifiedService: ServiceIdentity.outreach.name,
+    ]
+
     /// Call options with the deadline.
     var options: CallOptions {
         var options = CallOptions.defaults
