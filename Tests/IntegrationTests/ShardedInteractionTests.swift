@@ -255,6 +255,23 @@ struct ShardedInteractionTests {
             let frontDoor = Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor)
             #expect(try await frontDoor.getSupportKpis(.init(), metadata: stack.admin).ticketsOpened == 2)
             #expect(try await frontDoor.getRfmSegments(.init(), metadata: stack.admin).customers == Int64(created))
+            // A list across customers is paged shard after shard: every customer once, then the end.
+            var listed: [String] = []
+            var token = ""
+            repeat {
+                let page = try await frontDoor.listCustomerActivity(
+                    .with {
+                        $0.page.pageSize = 2
+                        $0.page.pageToken = token
+                    }, metadata: stack.admin)
+                listed += page.customers.map(\.customerID)
+                token = page.page.nextPageToken
+            } while !token.isEmpty && listed.count <= created
+            #expect(listed.count == created && Set(listed) == Set(owned.flatMap { $0 }), "\(listed.count) listed")
+            await #expect(throws: RPCError.self) {
+                _ = try await frontDoor.listCustomerActivity(
+                    .with { $0.page.pageToken = "7#x" }, metadata: stack.admin)
+            }
 
             // A batch recompute pages through every shard's customers, one shard after the other.
             let batch = try await stack.success.startBatchRecompute(.with { $0.batchID = "shards" })

@@ -2,6 +2,7 @@ import C360Clients
 import C360Contracts
 import C360ServerKit
 import Foundation
+import GRPCCore
 import Testing
 
 @Suite struct ShardMapTests {
@@ -145,6 +146,21 @@ import Testing
         #expect(merged.rejected == 2)
         #expect(merged.rejections.map(\.index) == [1, 3])
         #expect(merged.rejections.map(\.code) == ["NOT_FOUND", "INVALID_ARGUMENT"])
+    }
+}
+
+@Suite struct ShardPageTokenTests {
+    /// Each shard's pages in turn, then the next shard's, then the end; a token of another list is refused.
+    @Test func pagesShardAfterShard() throws {
+        #expect(try ShardPageToken.parse("", shards: 3) == (0, ""))
+        #expect(ShardPageToken.next(after: 0, shardToken: "abc", shards: 3) == "0#abc")
+        #expect(try ShardPageToken.parse("0#abc", shards: 3) == (0, "abc"))
+        #expect(ShardPageToken.next(after: 0, shardToken: "", shards: 3) == "1#")
+        #expect(try ShardPageToken.parse("1#", shards: 3) == (1, ""))
+        #expect(ShardPageToken.next(after: 2, shardToken: "", shards: 3) == "")
+        for bad in ["abc", "3#x", "-1#x", "#x"] {
+            #expect(throws: RPCError.self, "\(bad)") { try ShardPageToken.parse(bad, shards: 3) }
+        }
     }
 }
 

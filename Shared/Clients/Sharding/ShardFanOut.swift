@@ -65,6 +65,57 @@ public enum ShardReadMerges {
     ]
 }
 
+/// A page token over a sharded service's list across customers: the shards are paged one after another, and the
+/// token says which shard and that shard's own token, `<index>#<token>`. Ids ascend within a shard, not across them.
+public enum ShardPageToken {
+    /// The shard to ask and its own token; "" is the first shard's first page.
+    ///
+    /// - Throws: `RPCError` INVALID_ARGUMENT when the token was not made by `next` for this many shards.
+    public static func parse(_ token: String, shards: Int) throws(RPCError) -> (index: Int, token: String) {
+        guard !token.isEmpty else { return (0, "") }
+        guard let separator = token.firstIndex(of: "#"), let index = Int(token[..<separator]),
+            (0..<shards).contains(index)
+        else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "page.page_token: '\(token)' is not a page token of this list; start again without one")
+        }
+        return (index, String(token[token.index(after: separator)...]))
+    }
+
+    /// The token after shard `index` answered with its own `next` token: its next page, else the next shard's first,
+    /// else "" (the end).
+    public static func next(after index: Int, shardToken next: String, shards: Int) -> String {
+        if !next.isEmpty { return "\(index)#\(next)" }
+        return index + 1 < shards ? "\(index + 1)#" : ""
+    }
+}
+
+/// Lists across customers that a caller forwarding bytes (the gateway) pages through a sharded service shard after
+/// shard (`ShardPageToken`), by fully qualified method: given the request, the shards, and how to ask one shard.
+public typealias ShardPagedRead =
+    @Sendable (
+        _ request: [UInt8], _ shards: [String],
+        _ ask: @Sendable (_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
+    ) async throws -> [UInt8]
+
+public enum ShardPagedReads {
+    public static let all: [String: ShardPagedRead] = [
+        Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod: {
+            request, shards, ask in
+            var message = try Customer360_V1_ListCustomerActivityRequest(serializedBytes: request)
+            let (index, token) = try ShardPageToken.parse(message.page.pageToken, shards: shards.count)
+            message.page.pageToken = token
+            var page = try Customer360_V1_ListCustomerActivityResponse(
+                serializedBytes: try await ask(
+                    try message.serializedBytes(), [WrongShard.pinKey: .string(shards[index])]))
+            page.page.nextPageToken = ShardPageToken.next(
+                after: index, shardToken: page.page.nextPageToken, shards: shards.count)
+            return try page.serializedBytes()
+        }
+    ]
+}
+
 extension Customer360_V1_SupportKpis {
     /// The KPIs of the shards' customers together: counts, sums and the histogram added; the derived values computed
     /// again from them (the median from the histogram, as the contract says). One part is returned as it is.

@@ -112,16 +112,27 @@ public struct BackendForwarder: RegistrableRPCService {
             }
         }
         let outputType = method.outputType
-        if !streaming, let merge = ShardReadMerges.all[method.fullyQualifiedMethod],
+        let readAcross = ShardReadMerges.all[method.fullyQualifiedMethod]
+        let pagedAcross = ShardPagedReads.all[method.fullyQualifiedMethod]
+        if !streaming, readAcross != nil || pagedAcross != nil,
             case let shards = peers.shards(ofContract: method.service), !shards.isEmpty
         {
             let request = whole
             return StreamingServerResponse(of: [UInt8].self) { writer in
                 let outcome: Result<Metadata, any Error>
                 do {
-                    let (answer, missing) = try await Self.askEveryShard(
-                        shards, request: request, descriptor: descriptor, options: options, merge: merge,
-                        backend: backend)
+                    let (answer, missing) =
+                        if let readAcross {
+                            try await Self.askEveryShard(
+                                shards, request: request, descriptor: descriptor, options: options,
+                                merge: readAcross, backend: backend)
+                        } else {
+                            (
+                                try await Self.pageThroughShards(
+                                    shards, request: request, descriptor: descriptor, options: options,
+                                    page: pagedAcross!, backend: backend), [String]()
+                            )
+                        }
                     try await writer.write(redacting ? try redactor.redact(answer, as: outputType) : answer)
                     outcome = .success(
                         missing.isEmpty ? [:] : [Self.missingShardsKey: .string(missing.joined(separator: ","))])
@@ -191,6 +202,23 @@ public struct BackendForwarder: RegistrableRPCService {
             throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
         }
         return (try merge(outcome.answers.map(\.answer)), outcome.failures.map(\.shard))
+    }
+
+    /// A list across customers of a sharded backend, one shard's page at a time (`ShardPageToken`).
+    static func pageThroughShards(
+        _ shards: [String], request: [[UInt8]], descriptor: MethodDescriptor, options: CallOptions,
+        page: @escaping ShardPagedRead, backend: GRPCClient<Peers.Transport>
+    ) async throws -> [UInt8] {
+        guard let message = request.first else {
+            throw RPCError(
+                code: .invalidArgument, message: "\(descriptor.fullyQualifiedMethod) takes one request message")
+        }
+        return try await page(message, shards) { bytes, pin in
+            try await backend.unary(
+                request: ClientRequest(message: bytes, metadata: pin), descriptor: descriptor,
+                serializer: RawMessage(), deserializer: RawMessage(), options: options
+            ) { try $0.message }
+        }
     }
 
     /// Refuses a request message larger than the RPC's `max_request_bytes`: the gateway is where clients' bytes

@@ -82,16 +82,13 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
         guard !shards.isEmpty else {
             return try await customers(pageToken: pageToken, activeSince: activeSince, pageSize: pageSize, pin: [:])
         }
-        // Sharded: the token is `<shard index>#<that shard's token>`, and the shards are paged one after another.
-        let separator = pageToken.firstIndex(of: "#")
-        let index = separator.flatMap { Int(pageToken[..<$0]) } ?? 0
-        let inner = separator.map { String(pageToken[pageToken.index(after: $0)...]) } ?? ""
-        guard shards.indices.contains(index) else { return ([], "") }
+        // Sharded: the shards are paged one after another (`ShardPageToken`). A token from a map with more shards than
+        // now (a batch stored before a change) ends the batch rather than failing it.
+        guard let (index, inner) = try? ShardPageToken.parse(pageToken, shards: shards.count) else { return ([], "") }
         let (ids, next) = try await customers(
             pageToken: inner, activeSince: activeSince, pageSize: pageSize,
             pin: [WrongShard.pinKey: .string(shards[index])])
-        if !next.isEmpty { return (ids, "\(index)#\(next)") }
-        return (ids, index + 1 < shards.count ? "\(index + 1)#" : "")
+        return (ids, ShardPageToken.next(after: index, shardToken: next, shards: shards.count))
     }
 
     private func customers(pageToken: String, activeSince: Date?, pageSize: Int, pin: Metadata) async throws -> (
