@@ -1,3 +1,4 @@
+import C360TestSupport
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -183,5 +184,52 @@ enum ProcessStats {
             last = now
         }
         say("  settled after \(Format.decimal((ContinuousClock.now - start).inSeconds)) s")
+    }
+}
+
+/// The service processes one benchmark run starts, from `bin`: every one is stopped (SIGTERM, the last started first)
+/// and its directories removed when the run ends, also when it fails, so no benchmark leaves processes behind.
+final class BenchProcesses {
+    let bin: URL
+    /// Added to each process's arguments, by executable name (the TLS flags of `bench view --tls on`).
+    private let extraArguments: (String) -> [String]
+    /// Added to each process's environment.
+    private let environment: [String: String]
+    /// What `start` started, in order.
+    private(set) var started: [ServiceProcess] = []
+
+    private init(bin: URL, extraArguments: @escaping (String) -> [String], environment: [String: String]) {
+        self.bin = bin
+        self.extraArguments = extraArguments
+        self.environment = environment
+    }
+
+    /// Starts the executable `name` at warning log level and waits until it listens.
+    func start(_ name: String, _ arguments: [String] = [], dataDirectory: URL? = nil) async throws -> ServiceProcess {
+        let process = try await ServiceProcess.start(
+            bin.appendingPathComponent(name).path,
+            arguments: ["--log-level", "warning"] + arguments + extraArguments(name), dataDirectory: dataDirectory,
+            environment: environment)
+        started.append(process)
+        return process
+    }
+
+    /// Runs `body`, then stops what it started; `body`'s error, if any, after that.
+    static func run<Result>(
+        bin: URL, extraArguments: @escaping (String) -> [String] = { _ in [] }, environment: [String: String] = [:],
+        _ body: (BenchProcesses) async throws -> Result
+    ) async throws -> Result {
+        let processes = BenchProcesses(bin: bin, extraArguments: extraArguments, environment: environment)
+        let outcome: Swift.Result<Result, any Error>
+        do {
+            outcome = .success(try await body(processes))
+        } catch {
+            outcome = .failure(error)
+        }
+        for process in processes.started.reversed() {
+            _ = try? await process.terminate()
+            await process.cleanup()
+        }
+        return try outcome.get()
     }
 }

@@ -53,17 +53,9 @@ struct FeedBenchmark: AsyncParsableCommand {
     func run() async throws {
         let bin = IngestBenchmark.binDirectory(option: binDir)
         say("bench feed: \(events) events over \(customers) customers; \(merges) merges of \(history) touchpoints")
-        var started: [ServiceProcess] = []
-        var failure: (any Error)?
-        do {
-            func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
-                let process = try await ServiceProcess.start(
-                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments)
-                started.append(process)
-                return process
-            }
-            let profile = try await start(ServiceIdentity.profile.name)
-            let interaction = try await start(
+        try await BenchProcesses.run(bin: bin) { processes in
+            let profile = try await processes.start(ServiceIdentity.profile.name)
+            let interaction = try await processes.start(
                 ServiceIdentity.interaction.name, ["--profile-addr", "127.0.0.1:\(profile.port)"])
             try await withClient(port: profile.port) { profileClient in
                 try await withClient(port: interaction.port) { interactionClient in
@@ -73,14 +65,7 @@ struct FeedBenchmark: AsyncParsableCommand {
                     try await mergeLatency(profiles: profiles, interactions: interactions)
                 }
             }
-        } catch {
-            failure = error
         }
-        for process in started.reversed() {
-            _ = try? await process.terminate()
-            await process.cleanup()
-        }
-        if let failure { throw failure }
     }
 
     /// Records `count` page views for `customer` in one client stream.

@@ -56,26 +56,18 @@ struct ForwardBenchmark: AsyncParsableCommand {
             "bench forward: \(customers) customers × \(touchpoints) touchpoints, 1 client, \(rounds) rounds of \(Format.decimal(seconds, 0)) s per way"
         )
         say("  executables from \(bin.path)")
-        var started: [ServiceProcess] = []
-        var failure: (any Error)?
-        do {
-            func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
-                let process = try await ServiceProcess.start(
-                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments)
-                started.append(process)
-                return process
-            }
-            let profile = try await start(ServiceIdentity.profile.name)
+        try await BenchProcesses.run(bin: bin) { processes in
+            let profile = try await processes.start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await start(ServiceIdentity.interaction.name, peer)
-            let feedback = try await start(ServiceIdentity.feedback.name, peer)
+            let interaction = try await processes.start(ServiceIdentity.interaction.name, peer)
+            let feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
             let peers =
                 peer + [
                     "--interaction-addr", "127.0.0.1:\(interaction.port)",
                     "--feedback-addr", "127.0.0.1:\(feedback.port)",
                 ]
-            let success = try await start(ServiceIdentity.success.name, peers)
-            let gateway = try await start(
+            let success = try await processes.start(ServiceIdentity.success.name, peers)
+            let gateway = try await processes.start(
                 "gateway",
                 peers + [
                     "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
@@ -86,14 +78,7 @@ struct ForwardBenchmark: AsyncParsableCommand {
             ).trimmingCharacters(in: .whitespacesAndNewlines)
             let ids = try await fill(profile: profile.port, interaction: interaction.port)
             try await measure(ids: ids, interaction: interaction.port, gateway: gateway, secret: secret)
-        } catch {
-            failure = error
         }
-        for process in started.reversed() {
-            _ = try? await process.terminate()
-            await process.cleanup()
-        }
-        if let failure { throw failure }
     }
 
     private func fill(profile: Int, interaction: Int) async throws -> [String] {

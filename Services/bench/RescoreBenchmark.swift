@@ -38,20 +38,12 @@ struct RescoreBenchmark: AsyncParsableCommand {
     func run() async throws {
         let bin = IngestBenchmark.binDirectory(option: binDir)
         say("bench rescore: \(rate) touchpoints/s for \(seconds) s over \(customers) customers")
-        var started: [ServiceProcess] = []
-        var failure: (any Error)?
-        do {
-            func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
-                let process = try await ServiceProcess.start(
-                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments)
-                started.append(process)
-                return process
-            }
-            let profile = try await start(ServiceIdentity.profile.name)
+        try await BenchProcesses.run(bin: bin) { processes in
+            let profile = try await processes.start(ServiceIdentity.profile.name)
             let profilePeer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await start(ServiceIdentity.interaction.name, profilePeer)
-            let feedback = try await start(ServiceIdentity.feedback.name, profilePeer)
-            let success = try await start(
+            let interaction = try await processes.start(ServiceIdentity.interaction.name, profilePeer)
+            let feedback = try await processes.start(ServiceIdentity.feedback.name, profilePeer)
+            let success = try await processes.start(
                 ServiceIdentity.success.name,
                 profilePeer + [
                     "--interaction-addr", "127.0.0.1:\(interaction.port)", "--feedback-addr",
@@ -66,14 +58,7 @@ struct RescoreBenchmark: AsyncParsableCommand {
                     }
                 }
             }
-        } catch {
-            failure = error
         }
-        for process in started.reversed() {
-            _ = try? await process.terminate()
-            await process.cleanup()
-        }
-        if let failure { throw failure }
     }
 
     private func measure(

@@ -49,27 +49,19 @@ struct SendBenchmark: AsyncParsableCommand {
         try await prepare(profileData: profileData, outreachData: outreachData)
 
         let sinks = try await DeliverySinks.start()
-        var started: [ServiceProcess] = []
-        var failure: (any Error)?
-        do {
-            func start(_ name: String, _ arguments: [String], data: URL? = nil) async throws -> ServiceProcess {
-                let process = try await ServiceProcess.start(
-                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments,
-                    dataDirectory: data, environment: ["C360_OUTREACH_WEBHOOK_SECRET": "bench-secret"])
-                started.append(process)
-                return process
-            }
-            let profile = try await start(ServiceIdentity.profile.name, [], data: profileData)
+        try await BenchProcesses.run(bin: bin, environment: ["C360_OUTREACH_WEBHOOK_SECRET": "bench-secret"]) {
+            processes in
+            let profile = try await processes.start(ServiceIdentity.profile.name, [], dataDirectory: profileData)
             let profilePeer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await start(ServiceIdentity.interaction.name, profilePeer)
+            let interaction = try await processes.start(ServiceIdentity.interaction.name, profilePeer)
             // feedback- and success-service are not needed: their feeds are followed from addresses nobody serves.
-            let outreach = try await start(
+            let outreach = try await processes.start(
                 ServiceIdentity.outreach.name,
                 profilePeer + [
                     "--interaction-addr", "127.0.0.1:\(interaction.port)", "--feedback-addr", "127.0.0.1:1",
                     "--success-addr", "127.0.0.1:1", "--smtp-url", "smtp://127.0.0.1:\(sinks.smtpPort)",
                     "--webhook-url", "http://127.0.0.1:\(sinks.httpPort)/sms", "--frequency-cap", "off",
-                ], data: outreachData)
+                ], dataDirectory: outreachData)
             try await withClient(port: outreach.port) { client in
                 try await withClient(port: interaction.port) { interactionClient in
                     try await measure(
@@ -77,15 +69,7 @@ struct SendBenchmark: AsyncParsableCommand {
                         interactions: .init(wrapping: interactionClient))
                 }
             }
-        } catch {
-            failure = error
         }
-        for process in started.reversed() {
-            _ = try? await process.terminate()
-            await process.cleanup()
-        }
-        await sinks.stop()
-        if let failure { throw failure }
     }
 
     /// Fills both databases directly (the RPC path is not what this measures) and sets outreach-service's position

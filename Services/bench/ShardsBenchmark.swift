@@ -94,16 +94,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
         defer { scratch.remove() }
         say("")
         say("== interaction-service as \(count) shard\(count == 1 ? "" : "s")")
-        var started: [ServiceProcess] = []
-        var failure: (any Error)?
-        var outcome: Outcome?
-        do {
-            func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
-                let process = try await ServiceProcess.start(
-                    bin.appendingPathComponent(name).path, arguments: ["--log-level", "warning"] + arguments)
-                started.append(process)
-                return process
-            }
+        return try await BenchProcesses.run(bin: bin) { processes in
             let mapFile = scratch.child("shard-map.json")
             func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
                 try ShardMap.even(
@@ -112,12 +103,12 @@ struct ShardsBenchmark: AsyncParsableCommand {
                         (name: ServiceIdentity.interaction.name, shardPrefix: "interaction", addresses: addresses)
                     ])
             }
-            let profile = try await start(ServiceIdentity.profile.name)
+            let profile = try await processes.start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             var interactionPeers: [String]
             var source: ShardMapSource?
             if count == 1 {
-                let interaction = try await start(ServiceIdentity.interaction.name, peer)
+                let interaction = try await processes.start(ServiceIdentity.interaction.name, peer)
                 interactionPeers = ["--interaction-addr", "127.0.0.1:\(interaction.port)"]
             } else {
                 // Shards listen on free ports, known once they run: they start with the final slots and placeholder
@@ -125,7 +116,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
                 try map((0..<count).map { "127.0.0.1:\($0 + 1)" }, epoch: 1).json.write(to: mapFile)
                 var addresses: [String] = []
                 for index in 0..<count {
-                    let shard = try await start(
+                    let shard = try await processes.start(
                         ServiceIdentity.interaction.name,
                         peer + ["--shard-map", mapFile.path, "--shard", "interaction-\(index)"])
                     addresses.append("127.0.0.1:\(shard.port)")
@@ -134,10 +125,10 @@ struct ShardsBenchmark: AsyncParsableCommand {
                 source = try ShardMapSource(path: mapFile.path)
                 interactionPeers = ["--interaction-addr", addresses[0], "--shard-map", mapFile.path]
             }
-            let feedback = try await start(ServiceIdentity.feedback.name, peer)
+            let feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
             let peers = peer + interactionPeers + ["--feedback-addr", "127.0.0.1:\(feedback.port)"]
-            let success = try await start(ServiceIdentity.success.name, peers)
-            let gateway = try await start(
+            let success = try await processes.start(ServiceIdentity.success.name, peers)
+            let gateway = try await processes.start(
                 "gateway",
                 peers + [
                     "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
@@ -149,17 +140,8 @@ struct ShardsBenchmark: AsyncParsableCommand {
                 contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"), encoding: .utf8
             ).trimmingCharacters(in: .whitespacesAndNewlines)
             let (views, latencies) = try await view(ids: ids, gatewayPort: gateway.port, secret: secret)
-            outcome = Outcome(touchpointsPerSecond: rate, viewsPerSecond: views, viewLatencies: latencies)
-        } catch {
-            failure = error
+            return Outcome(touchpointsPerSecond: rate, viewsPerSecond: views, viewLatencies: latencies)
         }
-        for process in started.reversed() {
-            _ = try? await process.terminate()
-            await process.cleanup()
-        }
-        if let failure { throw failure }
-        guard let outcome else { throw CancellationError() }
-        return outcome
     }
 
     private func createCustomers(profilePort: Int) async throws -> [String] {

@@ -130,40 +130,31 @@ struct ViewBenchmark: AsyncParsableCommand {
         say(
             "  TLS: \(withTLS ? "on, mutual between services; clients as operator (services) and as an application (gateway)" : "off")"
         )
-        var started: [ServiceProcess] = []
-        var failure: (any Error)?
-        var view: LoadResult?
-        do {
-            func start(_ name: String, _ arguments: [String] = []) async throws -> ServiceProcess {
-                let process = try await ServiceProcess.start(
-                    bin.appendingPathComponent(name).path,
-                    arguments: ["--log-level", "warning"] + arguments + (certificates?.arguments(for: name) ?? []))
-                started.append(process)
-                return process
-            }
-            let profile = try await start(ServiceIdentity.profile.name)
+        return try await BenchProcesses.run(bin: bin, extraArguments: { certificates?.arguments(for: $0) ?? [] }) {
+            launched in
+            let profile = try await launched.start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await start(ServiceIdentity.interaction.name, peer)
-            let feedback = try await start(ServiceIdentity.feedback.name, peer)
+            let interaction = try await launched.start(ServiceIdentity.interaction.name, peer)
+            let feedback = try await launched.start(ServiceIdentity.feedback.name, peer)
             let peers =
                 peer + [
                     "--interaction-addr", "127.0.0.1:\(interaction.port)",
                     "--feedback-addr", "127.0.0.1:\(feedback.port)",
                 ]
-            let success = try await start(ServiceIdentity.success.name, peers)
-            let gateway = try await start(
+            let success = try await launched.start(ServiceIdentity.success.name, peers)
+            let gateway = try await launched.start(
                 "gateway",
                 peers + [
                     "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
                 ])
             let security = ClientSecurity(certificates: certificates, gatewayPort: gateway.port)
-            let processes = started.map {
+            let processes = launched.started.map {
                 (name: URL(fileURLWithPath: $0.executable).lastPathComponent, pid: $0.processIdentifier)
             }
             let idle = processes.map {
                 (ProcessStats.residentBytes(of: $0.pid), anonymous: ProcessStats.anonymousBytes(of: $0.pid))
             }
-            view = try await ClientSecurity.$current.withValue(security) {
+            return try await ClientSecurity.$current.withValue(security) {
                 let ids = try await fill(profile: profile.port, interaction: interaction.port, feedback: feedback.port)
                 try await ProcessStats.settle(processes.map(\.pid))
                 let secret = try String(
@@ -194,16 +185,7 @@ struct ViewBenchmark: AsyncParsableCommand {
                 }
                 return view
             }
-        } catch {
-            failure = error
         }
-        for process in started.reversed() {
-            _ = try? await process.terminate()
-            await process.cleanup()
-        }
-        if let failure { throw failure }
-        guard let view else { throw CancellationError() }
-        return view
     }
 
     // MARK: - Data
