@@ -130,8 +130,8 @@ struct ViewBenchmark: AsyncParsableCommand {
         say(
             "  TLS: \(withTLS ? "on, mutual between services; clients as operator (services) and as an application (gateway)" : "off")"
         )
-        return try await BenchProcesses.run(bin: bin, extraArguments: { certificates?.arguments(for: $0) ?? [] }) {
-            launched in
+        let tlsArguments: (String) -> [String] = { certificates?.arguments(for: $0) ?? [] }
+        return try await BenchProcesses.run(bin: bin, extraArguments: tlsArguments) { launched in
             let profile = try await launched.start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             let interaction = try await launched.start(ServiceIdentity.interaction.name, peer)
