@@ -112,26 +112,29 @@ public struct BackendForwarder: RegistrableRPCService {
             }
         }
         let outputType = method.outputType
-        let readAcross = ShardReadMerges.all[method.fullyQualifiedMethod]
-        let pagedAcross = ShardPagedReads.all[method.fullyQualifiedMethod]
-        if !streaming, readAcross != nil || pagedAcross != nil,
+        if !streaming, let across = AcrossShards(method.fullyQualifiedMethod),
             case let shards = peers.shards(ofContract: method.service), !shards.isEmpty
         {
             let request = whole
             return StreamingServerResponse(of: [UInt8].self) { writer in
                 let outcome: Result<Metadata, any Error>
                 do {
+                    guard let message = request.first else {
+                        throw RPCError(
+                            code: .invalidArgument,
+                            message: "\(descriptor.fullyQualifiedMethod) takes one request message")
+                    }
+                    // One shard's answer to the request bytes, pinned by `pin`.
+                    let ask: @Sendable ([UInt8], Metadata) async throws -> [UInt8] = { bytes, pin in
+                        try await backend.unary(
+                            request: ClientRequest(message: bytes, metadata: pin), descriptor: descriptor,
+                            serializer: RawMessage(), deserializer: RawMessage(), options: options
+                        ) { try $0.message }
+                    }
                     let (answer, missing) =
-                        if let readAcross {
-                            try await Self.askEveryShard(
-                                shards, request: request, descriptor: descriptor, options: options,
-                                merge: readAcross, backend: backend)
-                        } else {
-                            (
-                                try await Self.pageThroughShards(
-                                    shards, request: request, descriptor: descriptor, options: options,
-                                    page: pagedAcross!, backend: backend), [String]()
-                            )
+                        switch across {
+                        case .merged(let merge): try await Self.askEveryShard(shards, message, merge: merge, ask: ask)
+                        case .paged(let page): (try await page(message, shards, ask), [String]())
                         }
                     try await writer.write(redacting ? try redactor.redact(answer, as: outputType) : answer)
                     outcome = .success(
@@ -185,39 +188,31 @@ public struct BackendForwarder: RegistrableRPCService {
     /// A read across customers of a sharded backend: asked of every shard (pinned), the answers merged; the shards
     /// that failed are named. When none answers, the first failure is the call's.
     static func askEveryShard(
-        _ shards: [String], request: [[UInt8]], descriptor: MethodDescriptor, options: CallOptions,
-        merge: @escaping ShardReadMerge, backend: GRPCClient<Peers.Transport>
+        _ shards: [String], _ message: [UInt8], merge: ShardReadMerge,
+        ask: @escaping @Sendable ([UInt8], Metadata) async throws -> [UInt8]
     ) async throws -> (answer: [UInt8], missing: [String]) {
-        guard let message = request.first else {
-            throw RPCError(
-                code: .invalidArgument, message: "\(descriptor.fullyQualifiedMethod) takes one request message")
-        }
-        let outcome = await ShardFanOut.call(shards: shards) { pin in
-            try await backend.unary(
-                request: ClientRequest(message: message, metadata: pin), descriptor: descriptor,
-                serializer: RawMessage(), deserializer: RawMessage(), options: options
-            ) { try $0.message }
-        }
+        let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(message, pin) }
         guard !outcome.answers.isEmpty else {
             throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
         }
         return (try merge(outcome.answers.map(\.answer)), outcome.failures.map(\.shard))
     }
 
-    /// A list across customers of a sharded backend, one shard's page at a time (`ShardPageToken`).
-    static func pageThroughShards(
-        _ shards: [String], request: [[UInt8]], descriptor: MethodDescriptor, options: CallOptions,
-        page: @escaping ShardPagedRead, backend: GRPCClient<Peers.Transport>
-    ) async throws -> [UInt8] {
-        guard let message = request.first else {
-            throw RPCError(
-                code: .invalidArgument, message: "\(descriptor.fullyQualifiedMethod) takes one request message")
-        }
-        return try await page(message, shards) { bytes, pin in
-            try await backend.unary(
-                request: ClientRequest(message: bytes, metadata: pin), descriptor: descriptor,
-                serializer: RawMessage(), deserializer: RawMessage(), options: options
-            ) { try $0.message }
+    /// How a sharded backend answers a read across customers the gateway forwards: every shard's answer merged, or
+    /// one shard's page at a time (`ShardPageToken`).
+    enum AcrossShards {
+        case merged(ShardReadMerge)
+        case paged(ShardPagedRead)
+
+        /// How `method` is answered across shards; nil for an RPC about one customer, or one not read this way.
+        init?(_ method: String) {
+            if let merge = ShardReadMerges.all[method] {
+                self = .merged(merge)
+            } else if let page = ShardPagedReads.all[method] {
+                self = .paged(page)
+            } else {
+                return nil
+            }
         }
     }
 
