@@ -53,6 +53,13 @@ struct ReplicationTests {
             "C360_REPLICA_URL": "file://\(work.appendingPathComponent("replica").path)",
         ]
         let binary = try litestream()
+        /// `litestream restore` of the database file `file` of the lost machine into `output`, as the runbook says.
+        func restore(_ file: String, into output: URL) async throws -> ChildProcess.Run {
+            try await ChildProcess.run(
+                binary,
+                ["restore", "-config", configuration, "-o", output.path, data.appendingPathComponent(file).path],
+                environment: environment.mapValues { $0 }, timeout: .seconds(30))
+        }
         let bodies = (0..<40).map { "message \($0): my order never arrived" }
         let occurred = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
 
@@ -85,13 +92,7 @@ struct ReplicationTests {
                     let until = ContinuousClock.now + .seconds(30)
                     while true {
                         try? FileManager.default.removeItem(at: probe)
-                        let run = try await ChildProcess.run(
-                            binary,
-                            [
-                                "restore", "-config", configuration, "-o", probe.path,
-                                data.appendingPathComponent("interaction.sqlite").path,
-                            ],
-                            environment: environment.mapValues { $0 }, timeout: .seconds(30))
+                        let run = try await restore("interaction.sqlite", into: probe)
                         if run.status == 0, try touchpoints(in: probe) == bodies.count { break }
                         guard ContinuousClock.now < until else {
                             throw GatewayTestFailure(
@@ -110,13 +111,7 @@ struct ReplicationTests {
 
             // On the new machine: restore both files, then start the service on them.
             for file in ["interaction.sqlite", "interaction-service-keyring.sqlite"] {
-                let run = try await ChildProcess.run(
-                    binary,
-                    [
-                        "restore", "-config", configuration, "-o", restored.appendingPathComponent(file).path,
-                        data.appendingPathComponent(file).path,
-                    ],
-                    environment: environment.mapValues { $0 }, timeout: .seconds(30))
+                let run = try await restore(file, into: restored.appendingPathComponent(file))
                 #expect(run.status == 0, "\(file): \(run.output)")
             }
             try await withService("interaction-service", arguments: arguments, dataDirectory: restored) { _, client in

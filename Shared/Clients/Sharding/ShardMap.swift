@@ -70,7 +70,7 @@ public struct ShardMap: Sendable, Equatable {
                 guard !shard.shard.isEmpty, names.insert(shard.shard).inserted else {
                     throw Invalid(description: "\(service) names shard '\(shard.shard)' twice, or not at all")
                 }
-                guard Self.isAddress(shard.address) else {
+                guard PeerAddress(shard.address) != nil else {
                     throw Invalid(
                         description:
                             "\(service) shard \(shard.shard): address must be host:port, not '\(shard.address)'")
@@ -189,6 +189,4 @@ public struct ShardMap: Sendable, Equatable {
         }
         return range
     }
-
-    private static func isAddress(_ text: String) -> Bool { PeerAddress(text) != nil }
 }
