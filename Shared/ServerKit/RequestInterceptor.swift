@@ -51,6 +51,10 @@ public struct RequestInterceptor: ServerInterceptor {
                 }
                 contents.metadata.addString(requestID, forKey: RequestContext.requestIDKey)
                 response.accepted = .success(contents)
+            case .failure(let error) where error.code == .unknown && error.cause != nil:
+                // An interceptor inside this one (the caller check, the shard check) let a handler's own error
+                // through, and gRPC wrapped it as UNKNOWN without a message: map what the handler threw instead.
+                response.accepted = .failure(outcome.fail(error.cause ?? error, requestID: requestID))
             case .failure(let error):
                 outcome.finish(code: error.code, message: error.message)
                 response.accepted = .failure(RPCOutcome.ownStatus(error))
@@ -97,7 +101,7 @@ private struct RPCOutcome: Sendable {
     }
 
     /// Records the failure and returns the error the client should see.
-    func fail(_ error: any Error, requestID: String) -> any Error {
+    func fail(_ error: any Error, requestID: String) -> RPCError {
         if let rpcError = error as? RPCError {
             finish(code: rpcError.code, message: rpcError.message)
             return Self.ownStatus(rpcError)
@@ -109,6 +113,16 @@ private struct RPCOutcome: Sendable {
         }
         if let keyring = error as? KeyringError {
             let rpcError = keyring.rpcError
+            finish(code: rpcError.code, message: rpcError.message)
+            return rpcError
+        }
+        if let database = error as? DatabaseError, database.message == SlotFence.refusal {
+            let rpcError = RPCError(
+                code: .unavailable,
+                message: """
+                    this customer's data is being moved to another shard; retry in a few seconds, when the shard map \
+                    names its new owner
+                    """)
             finish(code: rpcError.code, message: rpcError.message)
             return rpcError
         }

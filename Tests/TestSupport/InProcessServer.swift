@@ -4,10 +4,11 @@ public import GRPCInProcessTransport
 import Logging
 
 /// Runs services behind a real `GRPCServer` (with the shared `RequestInterceptor`) over an in-process transport,
-/// so handler tests exercise serialisation, error mapping and interceptors without sockets.
+/// so handler tests exercise serialisation, error mapping and interceptors without sockets. `interceptors` run inside
+/// the request interceptor, as a service's own checks do in `ServiceHost`.
 public enum InProcessServer {
     public static func withClient<Result: Sendable>(
-        serving services: [any RegistrableRPCService],
+        serving services: [any RegistrableRPCService], interceptors: [any ServerInterceptor] = [],
         _ body: @Sendable (GRPCClient<InProcessTransport.Client>) async throws -> Result
     ) async throws -> Result {
         let transport = InProcessTransport()
@@ -15,7 +16,7 @@ public enum InProcessServer {
             transport: transport.server, services: services,
             interceptors: [
                 RequestInterceptor(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-            ])
+            ] + interceptors)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             defer { server.beginGracefulShutdown() }
