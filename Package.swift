@@ -112,8 +112,8 @@ let package = Package(
         .target(
             name: "C360Clients",
             dependencies: [
-                "C360Contracts", grpcCore, grpcHTTP2, logging, metrics, lifecycle, unixSignals, nioSSL,
-                certificateReloading, x509, crypto, swiftProtobuf,
+                "C360Contracts", "C360StoreKit", grpcCore, grpcHTTP2, logging, metrics, lifecycle, unixSignals,
+                nioSSL, certificateReloading, x509, crypto, swiftProtobuf,
             ],
             path: "Shared/Clients",
             swiftSettings: strictSettings
@@ -306,9 +306,10 @@ let package = Package(
         .testTarget(
             name: "InteractionServiceTests",
             dependencies: [
-                "C360Interaction", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestSupport",
+                "C360Interaction", "C360StoreKit", "C360ServerKit", "C360ChangeFeed", "C360Contracts", "C360Clients",
+                "C360TestSupport",
                 grpcCore,
-                grdb, swiftProtobuf,
+                grdb, swiftProtobuf, logging,
             ],
             path: "Tests/InteractionServiceTests",
             swiftSettings: strictSettings

@@ -5,21 +5,27 @@ public import GRDB
 public import GRPCCore
 import SwiftProtobuf
 
-/// `customer360.v1.AdminService`, which every executable serves: what this process runs, and online backups of its
-/// database into `<data-dir>/backups`.
+/// `customer360.v1.AdminService`, which every executable serves: what this process runs, online backups of its
+/// database into `<data-dir>/backups`, and a shard's side of moving customers to another shard.
 public struct AdminService: Customer360_V1_AdminService.SimpleServiceProtocol {
     let identity: ServiceIdentity
     let database: any DatabaseReader
     let backupDirectory: URL
     let startedAt: Date
+    let shards: ShardSettings?
+    /// What moves this service's customers between shards; nil for a service whose store cannot yet.
+    let slotMoves: (any SlotMoveService)?
 
     public init(
-        identity: ServiceIdentity, database: any DatabaseReader, dataDirectory: String, startedAt: Date = Date()
+        identity: ServiceIdentity, database: any DatabaseReader, dataDirectory: String, startedAt: Date = Date(),
+        shards: ShardSettings? = nil, slotMoves: (any SlotMoveService)? = nil
     ) {
         self.identity = identity
         self.database = database
         self.backupDirectory = URL(fileURLWithPath: dataDirectory).appendingPathComponent("backups")
         self.startedAt = startedAt
+        self.shards = shards
+        self.slotMoves = slotMoves
     }
 
     public func getServerInfo(
@@ -34,7 +40,42 @@ public struct AdminService: Customer360_V1_AdminService.SimpleServiceProtocol {
             $0.databasePath = database.path
             $0.databaseSizeBytes = DatabaseBackup.sizeOnDisk(database.path)
             $0.startedAt = Google_Protobuf_Timestamp(date: startedAt)
+            $0.shard = shards?.shard ?? ""
+            // Read again, so a mover waiting for a new map to take effect does not wait for the next poll.
+            $0.shardMapEpoch = shards?.source.reload().epoch ?? 0
         }
+    }
+
+    public func fenceSlots(
+        request: Customer360_V1_FenceSlotsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_FenceSlotsResponse {
+        try await movable().fenceSlots(request)
+    }
+
+    public func exportSlots(
+        request: Customer360_V1_ExportSlotsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ExportSlotsResponse {
+        try await movable().exportSlots(request)
+    }
+
+    public func importSlotCustomers(
+        request: Customer360_V1_ImportSlotCustomersRequest, context: ServerContext
+    ) async throws -> Customer360_V1_ImportSlotCustomersResponse {
+        try await movable().importSlotCustomers(request)
+    }
+
+    public func dropSlots(
+        request: Customer360_V1_DropSlotsRequest, context: ServerContext
+    ) async throws -> Customer360_V1_DropSlotsResponse {
+        try await movable().dropSlots(request)
+    }
+
+    private func movable() throws(RPCError) -> any SlotMoveService {
+        guard let slotMoves else {
+            throw RPCError(
+                code: .unimplemented, message: "\(identity.name) does not move customers between shards (yet)")
+        }
+        return slotMoves
     }
 
     public func backupDatabase(
@@ -74,4 +115,15 @@ public struct AdminService: Customer360_V1_AdminService.SimpleServiceProtocol {
         }
         return requested
     }
+}
+
+/// A shard's side of moving customers between shards (`SlotMoves` in C360ChangeFeed, which needs the change feed),
+/// behind `AdminService`'s resharding RPCs.
+public protocol SlotMoveService: Sendable {
+    func fenceSlots(_ request: Customer360_V1_FenceSlotsRequest) async throws -> Customer360_V1_FenceSlotsResponse
+    func exportSlots(_ request: Customer360_V1_ExportSlotsRequest) async throws -> Customer360_V1_ExportSlotsResponse
+    func importSlotCustomers(
+        _ request: Customer360_V1_ImportSlotCustomersRequest
+    ) async throws -> Customer360_V1_ImportSlotCustomersResponse
+    func dropSlots(_ request: Customer360_V1_DropSlotsRequest) async throws -> Customer360_V1_DropSlotsResponse
 }

@@ -101,13 +101,14 @@ public struct ServiceHost: Sendable {
     ///     gRPC server drains.
     public func serviceGroup(
         serving services: [any RegistrableRPCService], database: any DatabaseReader, background: [any Service] = [],
-        frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = []
+        frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = [],
+        slotMoves: (any SlotMoveService)? = nil
     ) throws -> ServiceGroup {
         let services =
             services + [
                 AdminService(
-                    identity: identity, database: database,
-                    dataDirectory: configuration.dataDirectory)
+                    identity: identity, database: database, dataDirectory: configuration.dataDirectory,
+                    shards: configuration.shards, slotMoves: slotMoves)
             ]
         let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
         // Internal services answer only Customer 360 processes: by certificate with TLS, else by the service token.

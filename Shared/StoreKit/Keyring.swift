@@ -121,6 +121,24 @@ public final class Keyring: Sendable {
         }
     }
 
+    /// The customer's data key as bytes, or nil when they have none: what a move between shards carries to the
+    /// shard taking the customer over, whose keyring wraps it under its own KEK (`adoptDataKey`). The rows travel
+    /// sealed, so they stay readable there without being opened on the way.
+    public func exportDataKey(for customerID: String) throws -> Data? {
+        try existingDataKey(for: customerID).map { $0.withUnsafeBytes { Data($0) } }
+    }
+
+    /// Makes `key` the customer's data key here (replacing any), wrapped under this keyring's current KEK.
+    public func adoptDataKey(_ key: Data, for customerID: String) throws {
+        guard key.count == 32 else {
+            throw KeyringError.badKeyEncryptionKey("a data key is 32 bytes, not \(key.count)")
+        }
+        try database.write { db in
+            try WrappedKey.wrap(key, owner: customerID, with: current).save(db)
+        }
+        remember(key, for: customerID)
+    }
+
     /// How many data keys are still wrapped by a retired KEK.
     public func keysToRewrap() throws -> Int {
         try database.read { db in

@@ -28,6 +28,8 @@ public enum ServiceDatabase {
             // index entries), at the cost of writing the zeroed pages. It is per connection, hence here. The WAL
             // still holds the pages as they were before; `purgeDeletedData()` clears that after an erasure.
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            // The slot of a customer id, for the triggers that fence moving slots (`SlotFence`).
+            db.add(function: CustomerSlot.sqlFunction)
         }
         return config
     }

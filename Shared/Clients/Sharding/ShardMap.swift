@@ -1,4 +1,4 @@
-import Crypto
+import C360StoreKit
 public import Foundation
 
 /// Which process owns which customers, per service: the customers are cut into a fixed number of slots by a hash of
@@ -24,7 +24,7 @@ public import Foundation
 public struct ShardMap: Sendable, Equatable {
     /// How many slots the customers are cut into. Fixed for the life of a deployment: a customer's slot never
     /// changes, only which shard owns it.
-    public static let slotCount = 1_024
+    public static let slotCount = CustomerSlot.count
 
     /// One shard of a service.
     public struct Shard: Sendable, Equatable, Codable {
@@ -129,9 +129,7 @@ public struct ShardMap: Sendable, Equatable {
     /// A customer's slot: the first 8 bytes of SHA-256 of its id's UTF-8, read big-endian, modulo `slotCount`.
     /// Stated so any language can compute it; a hash, so neighbouring ids spread over every shard.
     public static func slot(of customerID: String) -> Int {
-        let digest = SHA256.hash(data: Data(customerID.utf8))
-        let prefix = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return Int(prefix % UInt64(slotCount))
+        CustomerSlot.of(customerID)
     }
 
     /// The shard of `service` that owns `customerID`; nil when the service is not sharded.
@@ -156,6 +154,53 @@ public struct ShardMap: Sendable, Equatable {
         return owners[service]?.count { $0 == index } ?? 0
     }
 
+    /// The map after moving `slots` of `service` to `target`: the next epoch, the slots taken from whoever owned them
+    /// and each shard's ranges rewritten as the fewest `first-last` strings. What `<service> reshard` publishes.
+    ///
+    /// - Throws: `Invalid` when the service is not sharded or names no shard `target`.
+    public func moving(_ slots: ClosedRange<Int>, of service: String, to target: String) throws(Invalid) -> ShardMap {
+        guard var owner = owners[service], let shards = services[service] else {
+            throw Invalid(description: "\(service) is not sharded in this map")
+        }
+        guard let index = shards.firstIndex(where: { $0.shard == target }) else {
+            throw Invalid(description: "\(service) has no shard named '\(target)' in this map")
+        }
+        for slot in slots { owner[slot] = index }
+        let rewritten = shards.enumerated().map { index, shard in
+            var ranges: [String] = []
+            var slot = 0
+            while slot < Self.slotCount {
+                guard owner[slot] == index else {
+                    slot += 1
+                    continue
+                }
+                let first = slot
+                while slot < Self.slotCount, owner[slot] == index { slot += 1 }
+                ranges.append(first == slot - 1 ? "\(first)" : "\(first)-\(slot - 1)")
+            }
+            return Shard(shard: shard.shard, address: shard.address, slots: ranges)
+        }
+        var services = services
+        // A shard left with no slots stays listed (its process may still be draining); the check allows no ranges.
+        services[service] = rewritten
+        return try ShardMap(epoch: epoch + 1, services: services)
+    }
+
+    /// The slots `text` names, `first-last` or one slot, as in a map file or on a command line.
+    public static func slots(_ text: String) throws(Invalid) -> ClosedRange<Int> {
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        let range: ClosedRange<Int>? =
+            switch bounds.count {
+            case 1: bounds[0].map { $0...$0 }
+            case 2: bounds[0].flatMap { first in bounds[1].flatMap { last in first <= last ? first...last : nil } }
+            default: nil
+            }
+        guard let range, range.lowerBound >= 0, range.upperBound < slotCount else {
+            throw Invalid(description: "'\(text)' is not a slot range; write first-last within 0-\(slotCount - 1)")
+        }
+        return range
+    }
+
     /// A map splitting every named service's slots evenly over `addresses` (shard names `<prefix>-0`, `-1`…), for
     /// the local launcher and tests.
     public static func even(
@@ -174,19 +219,10 @@ public struct ShardMap: Sendable, Equatable {
     }
 
     private static func range(_ text: String, service: String, shard: String) throws(Invalid) -> ClosedRange<Int> {
-        let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-        let range: ClosedRange<Int>? =
-            switch bounds.count {
-            case 1: bounds[0].map { $0...$0 }
-            case 2: bounds[0].flatMap { first in bounds[1].flatMap { last in first <= last ? first...last : nil } }
-            default: nil
-            }
-        guard let range, range.lowerBound >= 0, range.upperBound < slotCount else {
-            throw Invalid(
-                description: """
-                    \(service) shard \(shard): '\(text)' is not a slot range; write first-last within 0-\(slotCount - 1)
-                    """)
+        do {
+            return try slots(text)
+        } catch {
+            throw Invalid(description: "\(service) shard \(shard): \(error.description)")
         }
-        return range
     }
 }

@@ -52,10 +52,66 @@ public enum Customer360_V1_AdminService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "FenceSlots" metadata.
+        public enum FenceSlots: Sendable {
+            /// Request type for "FenceSlots".
+            public typealias Input = Customer360_V1_FenceSlotsRequest
+            /// Response type for "FenceSlots".
+            public typealias Output = Customer360_V1_FenceSlotsResponse
+            /// Descriptor for "FenceSlots".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.AdminService"),
+                method: "FenceSlots",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExportSlots" metadata.
+        public enum ExportSlots: Sendable {
+            /// Request type for "ExportSlots".
+            public typealias Input = Customer360_V1_ExportSlotsRequest
+            /// Response type for "ExportSlots".
+            public typealias Output = Customer360_V1_ExportSlotsResponse
+            /// Descriptor for "ExportSlots".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.AdminService"),
+                method: "ExportSlots",
+                type: .unary
+            )
+        }
+        /// Namespace for "ImportSlotCustomers" metadata.
+        public enum ImportSlotCustomers: Sendable {
+            /// Request type for "ImportSlotCustomers".
+            public typealias Input = Customer360_V1_ImportSlotCustomersRequest
+            /// Response type for "ImportSlotCustomers".
+            public typealias Output = Customer360_V1_ImportSlotCustomersResponse
+            /// Descriptor for "ImportSlotCustomers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.AdminService"),
+                method: "ImportSlotCustomers",
+                type: .unary
+            )
+        }
+        /// Namespace for "DropSlots" metadata.
+        public enum DropSlots: Sendable {
+            /// Request type for "DropSlots".
+            public typealias Input = Customer360_V1_DropSlotsRequest
+            /// Response type for "DropSlots".
+            public typealias Output = Customer360_V1_DropSlotsResponse
+            /// Descriptor for "DropSlots".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.AdminService"),
+                method: "DropSlots",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "customer360.v1.AdminService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetServerInfo.descriptor,
-            BackupDatabase.descriptor
+            BackupDatabase.descriptor,
+            FenceSlots.descriptor,
+            ExportSlots.descriptor,
+            ImportSlotCustomers.descriptor,
+            DropSlots.descriptor
         ]
     }
 }
@@ -124,6 +180,91 @@ extension Customer360_V1_AdminService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_BackupDatabaseRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_BackupDatabaseResponse>
+
+        /// Handle the "FenceSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resharding (`<service> reshard`, which calls these on the two shards of a move; see deploy/README.md). Each is
+        /// > answered only by a process started as a shard (`--shard`) whose store can move customers; elsewhere
+        /// > failedPrecondition, or unimplemented for a service not sharded yet. Slot ranges are written as in the shard map,
+        /// > "first-last" or one slot.
+        /// > 
+        /// > Stops every write to the customers of `slots` on this shard, in the write transaction itself: a write committed
+        /// > after the fence fails with unavailable ("being moved"), and one committed before it is in the change feed below the
+        /// > returned head. The slots must be this shard's in its map → else failedPrecondition. Lifting a fence (`lift`) is
+        /// > allowed at any time.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_FenceSlotsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_FenceSlotsResponse` messages.
+        func fenceSlots(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_FenceSlotsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FenceSlotsResponse>
+
+        /// Handle the "ExportSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One page of the customers of `slots` on this shard, whole: every row of theirs and their data key. Either in
+        /// > customer id order after `after_customer_id`, or — with `changed_after_sequence` — those the change feed names
+        /// > after that sequence (the catch-up of a move). The slots must be this shard's → else failedPrecondition.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ExportSlotsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ExportSlotsResponse` messages.
+        func exportSlots(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ExportSlotsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ExportSlotsResponse>
+
+        /// Handle the "ImportSlotCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
+        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
+        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ImportSlotCustomersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ImportSlotCustomersResponse` messages.
+        func importSlotCustomers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ImportSlotCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ImportSlotCustomersResponse>
+
+        /// Handle the "DropSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one page of the customers of `slots` from this shard once its map gives the slots to another shard (else
+        /// > failedPrecondition), and shreds their data keys here; the last page lifts the slots' fence.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_DropSlotsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_DropSlotsResponse` messages.
+        func dropSlots(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_DropSlotsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_DropSlotsResponse>
     }
 
     /// Service protocol for the "customer360.v1.AdminService" service.
@@ -176,6 +317,91 @@ extension Customer360_V1_AdminService {
             request: GRPCCore.ServerRequest<Customer360_V1_BackupDatabaseRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_BackupDatabaseResponse>
+
+        /// Handle the "FenceSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resharding (`<service> reshard`, which calls these on the two shards of a move; see deploy/README.md). Each is
+        /// > answered only by a process started as a shard (`--shard`) whose store can move customers; elsewhere
+        /// > failedPrecondition, or unimplemented for a service not sharded yet. Slot ranges are written as in the shard map,
+        /// > "first-last" or one slot.
+        /// > 
+        /// > Stops every write to the customers of `slots` on this shard, in the write transaction itself: a write committed
+        /// > after the fence fails with unavailable ("being moved"), and one committed before it is in the change feed below the
+        /// > returned head. The slots must be this shard's in its map → else failedPrecondition. Lifting a fence (`lift`) is
+        /// > allowed at any time.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FenceSlotsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_FenceSlotsResponse` message.
+        func fenceSlots(
+            request: GRPCCore.ServerRequest<Customer360_V1_FenceSlotsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FenceSlotsResponse>
+
+        /// Handle the "ExportSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One page of the customers of `slots` on this shard, whole: every row of theirs and their data key. Either in
+        /// > customer id order after `after_customer_id`, or — with `changed_after_sequence` — those the change feed names
+        /// > after that sequence (the catch-up of a move). The slots must be this shard's → else failedPrecondition.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ExportSlotsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ExportSlotsResponse` message.
+        func exportSlots(
+            request: GRPCCore.ServerRequest<Customer360_V1_ExportSlotsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ExportSlotsResponse>
+
+        /// Handle the "ImportSlotCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
+        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
+        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ImportSlotCustomersResponse` message.
+        func importSlotCustomers(
+            request: GRPCCore.ServerRequest<Customer360_V1_ImportSlotCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ImportSlotCustomersResponse>
+
+        /// Handle the "DropSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one page of the customers of `slots` from this shard once its map gives the slots to another shard (else
+        /// > failedPrecondition), and shreds their data keys here; the last page lifts the slots' fence.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_DropSlotsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_DropSlotsResponse` message.
+        func dropSlots(
+            request: GRPCCore.ServerRequest<Customer360_V1_DropSlotsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_DropSlotsResponse>
     }
 
     /// Simple service protocol for the "customer360.v1.AdminService" service.
@@ -226,6 +452,91 @@ extension Customer360_V1_AdminService {
             request: Customer360_V1_BackupDatabaseRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_BackupDatabaseResponse
+
+        /// Handle the "FenceSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resharding (`<service> reshard`, which calls these on the two shards of a move; see deploy/README.md). Each is
+        /// > answered only by a process started as a shard (`--shard`) whose store can move customers; elsewhere
+        /// > failedPrecondition, or unimplemented for a service not sharded yet. Slot ranges are written as in the shard map,
+        /// > "first-last" or one slot.
+        /// > 
+        /// > Stops every write to the customers of `slots` on this shard, in the write transaction itself: a write committed
+        /// > after the fence fails with unavailable ("being moved"), and one committed before it is in the change feed below the
+        /// > returned head. The slots must be this shard's in its map → else failedPrecondition. Lifting a fence (`lift`) is
+        /// > allowed at any time.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_FenceSlotsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_FenceSlotsResponse` to respond with.
+        func fenceSlots(
+            request: Customer360_V1_FenceSlotsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_FenceSlotsResponse
+
+        /// Handle the "ExportSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One page of the customers of `slots` on this shard, whole: every row of theirs and their data key. Either in
+        /// > customer id order after `after_customer_id`, or — with `changed_after_sequence` — those the change feed names
+        /// > after that sequence (the catch-up of a move). The slots must be this shard's → else failedPrecondition.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ExportSlotsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ExportSlotsResponse` to respond with.
+        func exportSlots(
+            request: Customer360_V1_ExportSlotsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ExportSlotsResponse
+
+        /// Handle the "ImportSlotCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
+        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
+        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ImportSlotCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ImportSlotCustomersResponse` to respond with.
+        func importSlotCustomers(
+            request: Customer360_V1_ImportSlotCustomersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ImportSlotCustomersResponse
+
+        /// Handle the "DropSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one page of the customers of `slots` from this shard once its map gives the slots to another shard (else
+        /// > failedPrecondition), and shreds their data keys here; the last page lifts the slots' fence.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_DropSlotsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_DropSlotsResponse` to respond with.
+        func dropSlots(
+            request: Customer360_V1_DropSlotsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_DropSlotsResponse
     }
 }
 
@@ -250,6 +561,50 @@ extension Customer360_V1_AdminService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_BackupDatabaseResponse>(),
             handler: { request, context in
                 try await self.backupDatabase(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_AdminService.Method.FenceSlots.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FenceSlotsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FenceSlotsResponse>(),
+            handler: { request, context in
+                try await self.fenceSlots(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_AdminService.Method.ExportSlots.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ExportSlotsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ExportSlotsResponse>(),
+            handler: { request, context in
+                try await self.exportSlots(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_AdminService.Method.ImportSlotCustomers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ImportSlotCustomersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ImportSlotCustomersResponse>(),
+            handler: { request, context in
+                try await self.importSlotCustomers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_AdminService.Method.DropSlots.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_DropSlotsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_DropSlotsResponse>(),
+            handler: { request, context in
+                try await self.dropSlots(
                     request: request,
                     context: context
                 )
@@ -282,6 +637,50 @@ extension Customer360_V1_AdminService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func fenceSlots(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_FenceSlotsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FenceSlotsResponse> {
+        let response = try await self.fenceSlots(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportSlots(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ExportSlotsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ExportSlotsResponse> {
+        let response = try await self.exportSlots(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func importSlotCustomers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ImportSlotCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ImportSlotCustomersResponse> {
+        let response = try await self.importSlotCustomers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func dropSlots(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_DropSlotsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_DropSlotsResponse> {
+        let response = try await self.dropSlots(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -306,6 +705,58 @@ extension Customer360_V1_AdminService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_BackupDatabaseResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_BackupDatabaseResponse>(
             message: try await self.backupDatabase(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func fenceSlots(
+        request: GRPCCore.ServerRequest<Customer360_V1_FenceSlotsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FenceSlotsResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_FenceSlotsResponse>(
+            message: try await self.fenceSlots(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportSlots(
+        request: GRPCCore.ServerRequest<Customer360_V1_ExportSlotsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ExportSlotsResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ExportSlotsResponse>(
+            message: try await self.exportSlots(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func importSlotCustomers(
+        request: GRPCCore.ServerRequest<Customer360_V1_ImportSlotCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ImportSlotCustomersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ImportSlotCustomersResponse>(
+            message: try await self.importSlotCustomers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func dropSlots(
+        request: GRPCCore.ServerRequest<Customer360_V1_DropSlotsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_DropSlotsResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_DropSlotsResponse>(
+            message: try await self.dropSlots(
                 request: request.message,
                 context: context
             ),
@@ -374,6 +825,111 @@ extension Customer360_V1_AdminService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_BackupDatabaseResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_BackupDatabaseResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "FenceSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resharding (`<service> reshard`, which calls these on the two shards of a move; see deploy/README.md). Each is
+        /// > answered only by a process started as a shard (`--shard`) whose store can move customers; elsewhere
+        /// > failedPrecondition, or unimplemented for a service not sharded yet. Slot ranges are written as in the shard map,
+        /// > "first-last" or one slot.
+        /// > 
+        /// > Stops every write to the customers of `slots` on this shard, in the write transaction itself: a write committed
+        /// > after the fence fails with unavailable ("being moved"), and one committed before it is in the change feed below the
+        /// > returned head. The slots must be this shard's in its map → else failedPrecondition. Lifting a fence (`lift`) is
+        /// > allowed at any time.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FenceSlotsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FenceSlotsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FenceSlotsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func fenceSlots<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FenceSlotsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FenceSlotsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FenceSlotsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FenceSlotsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One page of the customers of `slots` on this shard, whole: every row of theirs and their data key. Either in
+        /// > customer id order after `after_customer_id`, or — with `changed_after_sequence` — those the change feed names
+        /// > after that sequence (the catch-up of a move). The slots must be this shard's → else failedPrecondition.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ExportSlotsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ExportSlotsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ExportSlotsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportSlots<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ExportSlotsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ExportSlotsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ExportSlotsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ExportSlotsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ImportSlotCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
+        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
+        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ImportSlotCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ImportSlotCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func importSlotCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ImportSlotCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ImportSlotCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ImportSlotCustomersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ImportSlotCustomersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DropSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one page of the customers of `slots` from this shard once its map gives the slots to another shard (else
+        /// > failedPrecondition), and shreds their data keys here; the last page lifts the slots' fence.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_DropSlotsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_DropSlotsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_DropSlotsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func dropSlots<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_DropSlotsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_DropSlotsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_DropSlotsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_DropSlotsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -467,6 +1023,155 @@ extension Customer360_V1_AdminService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "FenceSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Resharding (`<service> reshard`, which calls these on the two shards of a move; see deploy/README.md). Each is
+        /// > answered only by a process started as a shard (`--shard`) whose store can move customers; elsewhere
+        /// > failedPrecondition, or unimplemented for a service not sharded yet. Slot ranges are written as in the shard map,
+        /// > "first-last" or one slot.
+        /// > 
+        /// > Stops every write to the customers of `slots` on this shard, in the write transaction itself: a write committed
+        /// > after the fence fails with unavailable ("being moved"), and one committed before it is in the change feed below the
+        /// > returned head. The slots must be this shard's in its map → else failedPrecondition. Lifting a fence (`lift`) is
+        /// > allowed at any time.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FenceSlotsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FenceSlotsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FenceSlotsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func fenceSlots<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FenceSlotsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FenceSlotsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FenceSlotsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FenceSlotsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_AdminService.Method.FenceSlots.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One page of the customers of `slots` on this shard, whole: every row of theirs and their data key. Either in
+        /// > customer id order after `after_customer_id`, or — with `changed_after_sequence` — those the change feed names
+        /// > after that sequence (the catch-up of a move). The slots must be this shard's → else failedPrecondition.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ExportSlotsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ExportSlotsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ExportSlotsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportSlots<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ExportSlotsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ExportSlotsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ExportSlotsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ExportSlotsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_AdminService.Method.ExportSlots.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ImportSlotCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
+        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
+        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ImportSlotCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ImportSlotCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func importSlotCustomers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ImportSlotCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ImportSlotCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ImportSlotCustomersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ImportSlotCustomersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_AdminService.Method.ImportSlotCustomers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DropSlots" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one page of the customers of `slots` from this shard once its map gives the slots to another shard (else
+        /// > failedPrecondition), and shreds their data keys here; the last page lifts the slots' fence.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_DropSlotsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_DropSlotsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_DropSlotsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func dropSlots<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_DropSlotsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_DropSlotsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_DropSlotsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_DropSlotsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_AdminService.Method.DropSlots.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -529,6 +1234,135 @@ extension Customer360_V1_AdminService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_BackupDatabaseRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_BackupDatabaseResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FenceSlots" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Resharding (`<service> reshard`, which calls these on the two shards of a move; see deploy/README.md). Each is
+    /// > answered only by a process started as a shard (`--shard`) whose store can move customers; elsewhere
+    /// > failedPrecondition, or unimplemented for a service not sharded yet. Slot ranges are written as in the shard map,
+    /// > "first-last" or one slot.
+    /// > 
+    /// > Stops every write to the customers of `slots` on this shard, in the write transaction itself: a write committed
+    /// > after the fence fails with unavailable ("being moved"), and one committed before it is in the change feed below the
+    /// > returned head. The slots must be this shard's in its map → else failedPrecondition. Lifting a fence (`lift`) is
+    /// > allowed at any time.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_FenceSlotsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func fenceSlots<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_FenceSlotsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FenceSlotsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.fenceSlots(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FenceSlotsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FenceSlotsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportSlots" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One page of the customers of `slots` on this shard, whole: every row of theirs and their data key. Either in
+    /// > customer id order after `after_customer_id`, or — with `changed_after_sequence` — those the change feed names
+    /// > after that sequence (the catch-up of a move). The slots must be this shard's → else failedPrecondition.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ExportSlotsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportSlots<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ExportSlotsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ExportSlotsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportSlots(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ExportSlotsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ExportSlotsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportSlotCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
+    /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
+    /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importSlotCustomers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ImportSlotCustomersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ImportSlotCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.importSlotCustomers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ImportSlotCustomersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ImportSlotCustomersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DropSlots" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes one page of the customers of `slots` from this shard once its map gives the slots to another shard (else
+    /// > failedPrecondition), and shreds their data keys here; the last page lifts the slots' fence.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_DropSlotsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func dropSlots<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_DropSlotsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_DropSlotsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.dropSlots(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_DropSlotsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_DropSlotsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -601,6 +1435,151 @@ extension Customer360_V1_AdminService.ClientProtocol {
             metadata: metadata
         )
         return try await self.backupDatabase(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FenceSlots" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Resharding (`<service> reshard`, which calls these on the two shards of a move; see deploy/README.md). Each is
+    /// > answered only by a process started as a shard (`--shard`) whose store can move customers; elsewhere
+    /// > failedPrecondition, or unimplemented for a service not sharded yet. Slot ranges are written as in the shard map,
+    /// > "first-last" or one slot.
+    /// > 
+    /// > Stops every write to the customers of `slots` on this shard, in the write transaction itself: a write committed
+    /// > after the fence fails with unavailable ("being moved"), and one committed before it is in the change feed below the
+    /// > returned head. The slots must be this shard's in its map → else failedPrecondition. Lifting a fence (`lift`) is
+    /// > allowed at any time.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func fenceSlots<Result>(
+        _ message: Customer360_V1_FenceSlotsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FenceSlotsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_FenceSlotsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.fenceSlots(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportSlots" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One page of the customers of `slots` on this shard, whole: every row of theirs and their data key. Either in
+    /// > customer id order after `after_customer_id`, or — with `changed_after_sequence` — those the change feed names
+    /// > after that sequence (the catch-up of a move). The slots must be this shard's → else failedPrecondition.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportSlots<Result>(
+        _ message: Customer360_V1_ExportSlotsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ExportSlotsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ExportSlotsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportSlots(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportSlotCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
+    /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
+    /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importSlotCustomers<Result>(
+        _ message: Customer360_V1_ImportSlotCustomersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ImportSlotCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ImportSlotCustomersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.importSlotCustomers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DropSlots" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes one page of the customers of `slots` from this shard once its map gives the slots to another shard (else
+    /// > failedPrecondition), and shreds their data keys here; the last page lifts the slots' fence.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func dropSlots<Result>(
+        _ message: Customer360_V1_DropSlotsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_DropSlotsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_DropSlotsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.dropSlots(
             request: request,
             options: options,
             onResponse: handleResponse

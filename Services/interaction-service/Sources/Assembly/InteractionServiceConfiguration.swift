@@ -60,5 +60,6 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
         shards: profile.shardNames)
     return try host.serviceGroup(
         serving: [service], database: database,
-        background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)])
+        background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)],
+        slotMoves: SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards))
 }

@@ -11,7 +11,7 @@ extension InteractionStore {
         let survivorSKUs = try Self.skus(db, of: survivor)
         let mergedSKUs = try Self.skus(db, of: merged)
         try Self.moveAffinity(db, from: [survivorSKUs, mergedSKUs], to: [survivorSKUs.union(mergedSKUs)])
-        for (table, key) in Self.customerTables {
+        for (table, key) in Self.rekeyedTables {
             try MergeJournal.record(
                 db, merged: merged, survivor: survivor, table: table,
                 keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
@@ -32,7 +32,7 @@ extension InteractionStore {
     /// Moves back the rows `rekey` moved for this merge (rows recorded under the survivor since stay there) and
     /// recomputes both customers' counters from their rows: a minimum or maximum cannot be subtracted.
     public func unrekey(_ db: Database, merged: String, survivor: String) throws {
-        for (table, key) in Self.customerTables {
+        for (table, key) in Self.rekeyedTables {
             try db.execute(
                 sql: """
                     UPDATE \(table) SET customerId = ? WHERE customerId = ? AND \(key) IN (\(MergeJournal.keysSubquery))
@@ -84,7 +84,7 @@ extension InteractionStore {
     }
 
     /// The tables holding rows of one customer, with each row's key.
-    private static let customerTables = [("touchpoint", "eventId"), ("ticket", "ticketId")]
+    private static let rekeyedTables = [("touchpoint", "eventId"), ("ticket", "ticketId")]
 
     /// Rebuilds one customer's counters by folding their stored touchpoints again, in the order they were stored.
     func recomputeSummary(_ db: Database, customer customerID: String) throws {

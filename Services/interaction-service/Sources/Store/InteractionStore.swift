@@ -107,6 +107,7 @@ public struct InteractionStore: Sendable {
             }
             try sealExisting(db, keyring: keyring)
         }
+        SlotFence.register(&migrator)
         return migrator
     }
 

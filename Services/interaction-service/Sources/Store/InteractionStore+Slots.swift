@@ -1,0 +1,24 @@
+public import C360StoreKit
+public import GRDB
+
+/// What moves when a customer moves to another shard: their touchpoints (renumbered by the target), tickets and
+/// counters, and their baskets' share of the product co-purchase counts, which each shard keeps for its own customers.
+extension InteractionStore: SlotMovable {
+    public var database: any DatabaseWriter { writer }
+    public var dataKeys: Keyring { keyring }
+
+    public static let customerTables = [
+        CustomerTable(name: "touchpoint", customerColumn: "customerId", assignedKey: "seq"),
+        CustomerTable(name: "ticket", customerColumn: "customerId", listsCustomers: true),
+        // Every customer with a touchpoint has a summary: the list of customers to move.
+        CustomerTable(name: "customer_summary", customerColumn: "customerId", listsCustomers: true),
+    ]
+
+    public func customerArrived(_ db: Database, _ customerID: String) throws {
+        try Self.moveAffinity(db, from: [], to: [Self.skus(db, of: customerID)])
+    }
+
+    public func customerLeaving(_ db: Database, _ customerID: String) throws {
+        try Self.moveAffinity(db, from: [Self.skus(db, of: customerID)], to: [])
+    }
+}

@@ -1,0 +1,326 @@
+import C360Clients
+public import C360Contracts
+public import C360ServerKit
+public import C360StoreKit
+import Foundation
+import GRDB
+import GRPCCore
+
+/// A shard's side of moving customers to another shard (`AdminService`'s FenceSlots, ExportSlots,
+/// ImportSlotCustomers and DropSlots, driven by `<service> reshard`), for any store that names its customer tables
+/// (`SlotMovable`).
+///
+/// A customer moves whole: every row of every customer table, sealed as stored, with the data key they are sealed
+/// under. Importing replaces whatever the target held for that customer, so copying a customer twice — a mover
+/// restarted after a kill, or a customer written again during the copy and caught up from the change feed — leaves
+/// one copy. Each RPC checks the shard map in force (read again first): a shard exports and fences only slots it
+/// owns, imports only slots it does not own yet, and drops only slots the map gives to another shard, so a mover
+/// with a wrong plan cannot overwrite or delete live data.
+public struct SlotMoves: SlotMoveService {
+    let store: any SlotMovable
+    let service: String
+    let shards: ShardSettings?
+    let tables: [CustomerTable]
+
+    public init(store: any SlotMovable, service: String, shards: ShardSettings?) {
+        self.store = store
+        self.service = service
+        self.shards = shards
+        self.tables = type(of: store).customerTables
+    }
+
+    public func fenceSlots(_ request: Customer360_V1_FenceSlotsRequest) async throws
+        -> Customer360_V1_FenceSlotsResponse
+    {
+        let ranges = try slotRanges(request.slots)
+        if request.lift {
+            let head = try await store.database.write { db in
+                try SlotFence.lift(db, ranges, tables: tables)
+                return try ChangeLog.head(db)
+            }
+            return .with { $0.feedHead = UInt64(head) }
+        }
+        let map = try requireOwnership(of: ranges, owned: true)
+        guard map.shard(named: request.targetShard, in: service) != nil else {
+            throw InvalidArgument("target_shard", "'\(request.targetShard)' is not a shard of \(service) in the map")
+        }
+        let head = try await store.database.write { db in
+            try SlotFence.fence(db, ranges, epoch: request.epoch, target: request.targetShard, tables: tables)
+            return try ChangeLog.head(db)
+        }
+        return .with { $0.feedHead = UInt64(head) }
+    }
+
+    public func exportSlots(_ request: Customer360_V1_ExportSlotsRequest) async throws
+        -> Customer360_V1_ExportSlotsResponse
+    {
+        let ranges = try slotRanges(request.slots)
+        guard (0...1_000).contains(request.limit) else { throw InvalidArgument("limit", "use 1–1,000, or 0 for 100") }
+        try requireOwnership(of: ranges, owned: true)
+        let keyring = store.dataKeys
+        if request.catchUp {
+            let after = Int64(clamping: request.changedAfterSequence)
+            let scan = request.limit == 0 ? 1_000 : Int(request.limit)
+            return try await store.database.read { db in
+                let pruned = try ChangeLog.prunedThrough(db)
+                guard after >= pruned else {
+                    throw RPCError(
+                        code: .failedPrecondition,
+                        message: """
+                            the change feed was pruned through \(pruned), past \(after): changes since then cannot be \
+                            caught up; start the move again from the copy
+                            """)
+                }
+                let batch = try ChangeLog.batch(db, after: after, filter: ChangeFilter(), limit: scan)
+                var seen: Set<String> = []
+                let ids = batch.records.flatMap { [$0.customerId, $0.relatedCustomerId] }.filter { id in
+                    !id.isEmpty && Self.contains(ranges, CustomerSlot.of(id)) && seen.insert(id).inserted
+                }
+                return try .with {
+                    $0.customers = try ids.map { try export(db, $0, keyring: keyring) }
+                    $0.throughSequence = UInt64(batch.through)
+                    $0.caughtUp = batch.caughtUp
+                }
+            }
+        }
+        let limit = request.limit == 0 ? 100 : Int(request.limit)
+        return try await store.database.read { db in
+            let ids = try customers(db, in: ranges, after: request.afterCustomerID, limit: limit)
+            return try .with {
+                $0.customers = try ids.map { try export(db, $0, keyring: keyring) }
+                $0.nextCustomerID = ids.count == limit ? ids.last ?? "" : ""
+                $0.throughSequence = UInt64(try ChangeLog.head(db))
+            }
+        }
+    }
+
+    public func importSlotCustomers(_ request: Customer360_V1_ImportSlotCustomersRequest) async throws
+        -> Customer360_V1_ImportSlotCustomersResponse
+    {
+        guard !request.customers.isEmpty else { throw InvalidArgument("customers", "send at least one customer") }
+        try requireOwnership(
+            of: Set(request.customers.map { CustomerSlot.of($0.customerID) }).map { $0...$0 }, owned: false)
+        let columns = try await store.database.read { db in try copiedColumns(db) }
+        for (index, customer) in request.customers.enumerated() {
+            try validate(customer, columns: columns, field: "customers[\(index)]")
+        }
+        // Keys first, in the keyring's own database: a crash before the rows commit leaves a key and no rows, which
+        // the next copy of the customer overwrites.
+        for customer in request.customers where !customer.dataKey.isEmpty {
+            try store.dataKeys.adoptDataKey(customer.dataKey, for: customer.customerID)
+        }
+        try await store.database.write { db in
+            for customer in request.customers {
+                try remove(db, customer.customerID)
+                for table in customer.tables {
+                    let names = table.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+                    let insert = try db.cachedStatement(
+                        sql:
+                            "INSERT INTO \(table.name) (\(names)) VALUES (\(databaseQuestionMarks(count: table.columns.count)))"
+                    )
+                    for row in table.rows {
+                        try insert.execute(arguments: StatementArguments(row.values.map(\.databaseValue)))
+                    }
+                }
+                try store.customerArrived(db, customer.customerID)
+            }
+        }
+        try store.dataKeys.shred(request.customers.filter { $0.dataKey.isEmpty }.map(\.customerID))
+        return .with { $0.imported = Int32(request.customers.count) }
+    }
+
+    public func dropSlots(_ request: Customer360_V1_DropSlotsRequest) async throws -> Customer360_V1_DropSlotsResponse {
+        let ranges = try slotRanges(request.slots)
+        guard (0...1_000).contains(request.limit) else { throw InvalidArgument("limit", "use 1–1,000, or 0 for 100") }
+        try requireOwnership(of: ranges, owned: false)
+        let limit = request.limit == 0 ? 100 : Int(request.limit)
+        let ids = try await store.database.read { db in try customers(db, in: ranges, after: "", limit: limit) }
+        // Keys first: a crash before the rows are deleted leaves rows nobody can open, deleted by the next call.
+        try store.dataKeys.shred(ids)
+        let done = ids.count < limit
+        try await store.database.write { db in
+            try SlotFence.bypassing(db) {
+                for id in ids { try remove(db, id) }
+            }
+            if done { try SlotFence.lift(db, ranges, tables: tables) }
+        }
+        return .with {
+            $0.dropped = Int32(ids.count)
+            $0.done = done
+        }
+    }
+
+    // MARK: - Rows
+
+    /// Up to `limit` customers of `ranges` after `after`, in id order, listed from the tables that list customers.
+    func customers(_ db: Database, in ranges: [ClosedRange<Int>], after: String, limit: Int) throws -> [String] {
+        let page = 1_000
+        let listing = tables.filter(\.listsCustomers).map { table in
+            "SELECT \(table.customerColumn) AS id FROM \(table.name) WHERE \(table.customerColumn) > ?1"
+        }
+        let statement = try db.cachedStatement(sql: listing.joined(separator: " UNION ") + " ORDER BY id LIMIT ?2")
+        var found: [String] = []
+        var cursor = after
+        while found.count < limit {
+            let ids = try String.fetchAll(statement, arguments: [cursor, page])
+            for id in ids where Self.contains(ranges, CustomerSlot.of(id)) {
+                found.append(id)
+                if found.count == limit { break }
+            }
+            guard ids.count == page, let last = ids.last else { break }
+            cursor = last
+        }
+        return found
+    }
+
+    /// The columns a move copies, per table: all but the one the database assigns.
+    func copiedColumns(_ db: Database) throws -> [String: [String]] {
+        var columns: [String: [String]] = [:]
+        for table in tables {
+            columns[table.name] = try db.columns(in: table.name).map(\.name).filter { $0 != table.assignedKey }
+        }
+        return columns
+    }
+
+    func export(_ db: Database, _ customerID: String, keyring: Keyring) throws -> Customer360_V1_SlotCustomer {
+        let columns = try copiedColumns(db)
+        var customer = Customer360_V1_SlotCustomer()
+        customer.customerID = customerID
+        customer.dataKey = try keyring.exportDataKey(for: customerID) ?? Data()
+        for table in tables {
+            let names = columns[table.name] ?? []
+            let order = table.assignedKey.map { " ORDER BY \($0)" } ?? ""
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT \(names.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(table.name) \
+                    WHERE \(table.customerColumn) = ?\(order)
+                    """)
+            let rows = try Row.fetchAll(statement, arguments: [customerID])
+            guard !rows.isEmpty else { continue }
+            customer.tables.append(
+                .with {
+                    $0.name = table.name
+                    $0.columns = names
+                    $0.rows = rows.map { row in
+                        .with { $0.values = row.databaseValues.map(Customer360_V1_SlotValue.init) }
+                    }
+                })
+        }
+        return customer
+    }
+
+    /// Deletes every row of the customer, after the store took them out of its state across customers.
+    func remove(_ db: Database, _ customerID: String) throws {
+        try store.customerLeaving(db, customerID)
+        for table in tables {
+            try db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE \(table.customerColumn) = ?")
+                .execute(arguments: [customerID])
+        }
+    }
+
+    /// Checks an imported customer against this store's tables before anything is stored.
+    func validate(_ customer: Customer360_V1_SlotCustomer, columns: [String: [String]], field: String) throws {
+        guard !customer.customerID.isEmpty else { throw InvalidArgument("\(field).customer_id", "must not be empty") }
+        guard customer.dataKey.isEmpty || customer.dataKey.count == 32 else {
+            throw InvalidArgument("\(field).data_key", "a data key is 32 bytes, not \(customer.dataKey.count)")
+        }
+        var named: Set<String> = []
+        for (index, table) in customer.tables.enumerated() {
+            let place = "\(field).tables[\(index)]"
+            guard let definition = tables.first(where: { $0.name == table.name }), named.insert(table.name).inserted,
+                let expected = columns[table.name]
+            else {
+                throw InvalidArgument(
+                    "\(place).name", "'\(table.name)' is not a customer table of \(service), or is listed twice")
+            }
+            guard Set(table.columns) == Set(expected), table.columns.count == expected.count else {
+                throw InvalidArgument(
+                    "\(place).columns", "must be the columns \(expected.joined(separator: ", ")) in any order")
+            }
+            let customerColumn = table.columns.firstIndex(of: definition.customerColumn) ?? 0
+            for (rowIndex, row) in table.rows.enumerated() {
+                guard row.values.count == table.columns.count else {
+                    throw InvalidArgument(
+                        "\(place).rows[\(rowIndex)]", "has \(row.values.count) values, not one per column")
+                }
+                guard row.values[customerColumn].text == customer.customerID else {
+                    throw InvalidArgument(
+                        "\(place).rows[\(rowIndex)]", "belongs to another customer than \(customer.customerID)")
+                }
+            }
+        }
+    }
+
+    // MARK: - The map
+
+    /// The parsed `slots`, or the status that refuses the call (this process is not a shard, or a range is wrong).
+    private func slotRanges(_ slots: [String]) throws -> [ClosedRange<Int>] {
+        guard shards?.shard != nil else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "this \(service) was not started as a shard (--shard): there is nothing to move from or to it")
+        }
+        guard !slots.isEmpty else { throw InvalidArgument("slots", "name at least one slot range, e.g. \"512-767\"") }
+        var ranges: [ClosedRange<Int>] = []
+        for text in slots {
+            do {
+                ranges.append(try ShardMap.slots(text))
+            } catch {
+                throw InvalidArgument("slots", error.description)
+            }
+        }
+        return ranges
+    }
+
+    /// Reads the map again and checks that every slot of `ranges` is (or is not) this shard's.
+    @discardableResult
+    private func requireOwnership(of ranges: [ClosedRange<Int>], owned: Bool) throws -> ShardMap {
+        guard let shards, let shard = shards.shard else {
+            throw RPCError(code: .failedPrecondition, message: "this \(service) was not started as a shard (--shard)")
+        }
+        let map = shards.source.reload()
+        for range in ranges {
+            for slot in range where (map.owner(ofSlot: slot, in: service)?.shard == shard) != owned {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: owned
+                        ? """
+                        slot \(slot) is not \(shard)'s in shard map epoch \(map.epoch): a shard moves only slots it \
+                        owns
+                        """
+                        : """
+                        slot \(slot) is still \(shard)'s in shard map epoch \(map.epoch): a shard takes in or drops \
+                        only slots the map gives to another
+                        """)
+            }
+        }
+        return map
+    }
+
+    static func contains(_ ranges: [ClosedRange<Int>], _ slot: Int) -> Bool {
+        ranges.contains { $0.contains(slot) }
+    }
+}
+
+extension Customer360_V1_SlotValue {
+    init(_ value: DatabaseValue) {
+        self.init()
+        switch value.storage {
+        case .null: null = true
+        case .int64(let integer): self.integer = integer
+        case .double(let real): self.real = real
+        case .string(let text): self.text = text
+        case .blob(let blob): self.blob = blob
+        }
+    }
+
+    var databaseValue: DatabaseValue {
+        switch value {
+        case .integer(let integer): integer.databaseValue
+        case .real(let real): real.databaseValue
+        case .text(let text): text.databaseValue
+        case .blob(let blob): blob.databaseValue
+        case .null, nil: .null
+        }
+    }
+}

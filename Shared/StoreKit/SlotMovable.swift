@@ -1,0 +1,133 @@
+public import GRDB
+
+/// A table that holds customers' rows, as a move between shards copies them.
+public struct CustomerTable: Sendable {
+    public var name: String
+    /// The column naming the customer (indexed: a move reads and deletes by it).
+    public var customerColumn: String
+    /// A column the database assigns, such as an `INTEGER PRIMARY KEY` sequence: left out of the copy so the target
+    /// assigns its own, which cannot collide with its other customers' rows.
+    public var assignedKey: String?
+    /// Whether every customer with rows anywhere in the store has a row here: these tables are scanned to list the
+    /// customers of a slot range (one is enough; several are unioned).
+    public var listsCustomers: Bool
+
+    public init(name: String, customerColumn: String, assignedKey: String? = nil, listsCustomers: Bool = false) {
+        self.name = name
+        self.customerColumn = customerColumn
+        self.assignedKey = assignedKey
+        self.listsCustomers = listsCustomers
+    }
+}
+
+/// A store whose customers can move from one shard to another (`SlotMoves`, driven by `<service> reshard`): it names
+/// the tables that hold a customer's rows and keeps its state across customers right as whole customers come and go.
+public protocol SlotMovable: Sendable {
+    var database: any DatabaseWriter { get }
+    var dataKeys: Keyring { get }
+    /// Every table with rows of a customer. Tables not listed (the change feed, derived counts) stay where they are.
+    static var customerTables: [CustomerTable] { get }
+    /// Called in the importing transaction after the customer's rows were inserted: add them to state kept across
+    /// customers (e.g. product co-purchase counts).
+    func customerArrived(_ db: Database, _ customerID: String) throws
+    /// Called in the transaction that is about to delete the customer's rows (a drop, or an import replacing them).
+    func customerLeaving(_ db: Database, _ customerID: String) throws
+}
+
+/// The fence that stops writes to moving slots: a table of fenced slot ranges and, while it holds any, triggers on
+/// every customer table that abort a write touching a customer of a fenced slot with this message. Being checked by
+/// SQLite inside the write transaction, it holds for every write path, and a write either committed before the fence
+/// (and is in the change feed the move catches up from) or fails after it.
+public enum SlotFence {
+    /// The `RAISE(ABORT, …)` message, which the server turns into UNAVAILABLE.
+    public static let refusal = "c360-fenced"
+    static let tableName = "slot_fence"
+
+    /// Registers the fence's table (empty until a move fences slots). A store that moves customers calls it once.
+    public static func register(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("slot fence: slot ranges whose writes are stopped while they move") { db in
+            try db.create(table: tableName) { t in
+                t.column("firstSlot", .integer).notNull()
+                t.column("lastSlot", .integer).notNull()
+                t.column("epoch", .integer).notNull()
+                t.column("targetShard", .text).notNull()
+                t.primaryKey(["firstSlot", "lastSlot"])
+            }
+        }
+    }
+
+    /// Fences `ranges` (recording the epoch and target of the move) and creates the triggers if this is the first.
+    public static func fence(
+        _ db: Database, _ ranges: [ClosedRange<Int>], epoch: Int64, target: String, tables: [CustomerTable]
+    ) throws {
+        for range in ranges {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO slot_fence (firstSlot, lastSlot, epoch, targetShard) VALUES (?, ?, ?, ?)",
+                arguments: [range.lowerBound, range.upperBound, epoch, target])
+        }
+        try createTriggers(db, tables: tables)
+    }
+
+    /// Lifts the fence of exactly these ranges; the triggers go with the last one.
+    public static func lift(_ db: Database, _ ranges: [ClosedRange<Int>], tables: [CustomerTable]) throws {
+        for range in ranges {
+            try db.execute(
+                sql: "DELETE FROM slot_fence WHERE firstSlot = ? AND lastSlot = ?",
+                arguments: [range.lowerBound, range.upperBound])
+        }
+        if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM slot_fence") == 0 {
+            try dropTriggers(db, tables: tables)
+        }
+    }
+
+    /// Runs `body` with every fence set aside, inside the caller's transaction: how a shard deletes the rows of
+    /// slots it has given away, which are fenced until the last of them is gone.
+    public static func bypassing<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        let saved = try Row.fetchAll(db, sql: "SELECT firstSlot, lastSlot, epoch, targetShard FROM slot_fence")
+        try db.execute(sql: "DELETE FROM slot_fence")
+        let result = try body()
+        for row in saved {
+            try db.execute(
+                sql: "INSERT INTO slot_fence (firstSlot, lastSlot, epoch, targetShard) VALUES (?, ?, ?, ?)",
+                arguments: StatementArguments(Array(row.databaseValues)))
+        }
+        return result
+    }
+
+    /// Whether a write to `customerID` would be refused now.
+    public static func isFenced(_ db: Database, _ customerID: String) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: "SELECT EXISTS (SELECT 1 FROM slot_fence WHERE ? BETWEEN firstSlot AND lastSlot)",
+            arguments: [CustomerSlot.of(customerID)]) ?? false
+    }
+
+    /// The triggers, created with the first fenced range and dropped with the last, so writes pay nothing when no move
+    /// is under way.
+    private static func createTriggers(_ db: Database, tables: [CustomerTable]) throws {
+        for table in tables {
+            for (operation, rows) in [("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"])] {
+                let condition = rows.map { "c360_slot(\($0).\(table.customerColumn)) BETWEEN firstSlot AND lastSlot" }
+                    .joined(separator: " OR ")
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER IF NOT EXISTS \(triggerName(table, operation)) BEFORE \(operation) ON \(table.name)
+                        WHEN EXISTS (SELECT 1 FROM slot_fence WHERE \(condition))
+                        BEGIN SELECT RAISE(ABORT, '\(refusal)'); END
+                        """)
+            }
+        }
+    }
+
+    private static func dropTriggers(_ db: Database, tables: [CustomerTable]) throws {
+        for table in tables {
+            for operation in ["INSERT", "UPDATE", "DELETE"] {
+                try db.execute(sql: "DROP TRIGGER IF EXISTS \(triggerName(table, operation))")
+            }
+        }
+    }
+
+    private static func triggerName(_ table: CustomerTable, _ operation: String) -> String {
+        "slot_fence_\(table.name)_\(operation.lowercased())"
+    }
+}

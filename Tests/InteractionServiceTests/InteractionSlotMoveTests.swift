@@ -1,0 +1,272 @@
+import C360ChangeFeed
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import C360StoreKit
+import C360TestSupport
+import Foundation
+import GRDB
+import GRPCCore
+import Logging
+import Testing
+
+@testable import C360Interaction
+
+/// Two interaction stores as the two shards of a map file, each with its `SlotMoves`.
+private struct TwoShards {
+    let mapFile: URL
+    let source: InteractionStore
+    let target: InteractionStore
+    let sourceMoves: SlotMoves
+    let targetMoves: SlotMoves
+
+    init() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-slot-move-\(UUID()).json")
+        try Self.map(epoch: 1, sourceOwns: true).json.write(to: file)
+        mapFile = file
+        source = try makeInteractionStore()
+        target = try makeInteractionStore()
+        let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard) }
+        sourceMoves = SlotMoves(store: source, service: "interaction-service", shards: try settings("interaction-0"))
+        targetMoves = SlotMoves(store: target, service: "interaction-service", shards: try settings("interaction-1"))
+    }
+
+    /// interaction-0 owns every slot (or, after the move, interaction-1 does).
+    static func map(epoch: Int64, sourceOwns: Bool) throws -> ShardMap {
+        try ShardMap(
+            epoch: epoch,
+            services: [
+                "interaction-service": [
+                    .init(shard: "interaction-0", address: "127.0.0.1:1", slots: sourceOwns ? ["0-1023"] : []),
+                    .init(shard: "interaction-1", address: "127.0.0.1:2", slots: sourceOwns ? [] : ["0-1023"]),
+                ]
+            ])
+    }
+
+    func flip() throws {
+        try Self.map(epoch: 2, sourceOwns: false).json.write(to: mapFile)
+    }
+
+    /// Copies every customer from the source to the target, `limit` at a time.
+    func copyAll(limit: Int32 = 1) async throws -> Int {
+        var after = ""
+        var copied = 0
+        repeat {
+            let page = try await sourceMoves.exportSlots(
+                .with {
+                    $0.slots = ["0-1023"]
+                    $0.afterCustomerID = after
+                    $0.limit = limit
+                })
+            if !page.customers.isEmpty {
+                _ = try await targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+            }
+            copied += page.customers.count
+            after = page.nextCustomerID
+        } while !after.isEmpty
+        return copied
+    }
+}
+
+@Suite("Moving interaction-service customers between shards (SlotMoves)")
+struct InteractionSlotMoveTests {
+    let start = Date(timeIntervalSince1970: 1_780_000_000)
+
+    func order(_ id: String, _ customer: String, _ skus: [String]) -> Touchpoint {
+        touchpoint(
+            id, customer: customer, at: start, kind: .purchase,
+            purchase: Purchase(
+                orderID: "order-\(id)", amount: Money(1_000, "USD"),
+                items: skus.map { PurchaseItem(sku: $0, quantity: 1, unitPrice: Money(1_000, "USD"), name: $0) }))
+    }
+
+    @Test(
+        """
+        a copied customer reads the same on the target — sealed bodies open under the adopted key, counters and \
+        co-purchases come along — and copying again replaces rather than duplicates
+        """)
+    func copyIsWholeAndIdempotent() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        _ = try await shards.source.ingest([
+            touchpoint("e1", customer: Customers.ada, at: start, kind: .message, attributes: ["topic": "billing"]),
+            order("e2", Customers.ada, ["camera", "tripod"]),
+            order("e3", Customers.sara, ["camera", "bag"]),
+        ])
+        #expect(try await shards.copyAll() == 2)
+        #expect(try await shards.copyAll(limit: 100) == 2, "a second copy (a restarted mover) changes nothing")
+
+        let copied = try await shards.target.timeline(
+            customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 10)
+        #expect(copied.items.map(\.touchpoint.eventID).sorted() == ["e1", "e2"])
+        #expect(copied.items.first { $0.touchpoint.eventID == "e1" }?.touchpoint.attributes == ["topic": "billing"])
+        #expect(try await shards.target.totals(customer: Customers.ada)?.commerce.orders == 1)
+        // Co-purchases: Ada bought a tripod with her camera, so Sara (camera) is offered it on the target too.
+        #expect(try await shards.target.recommendations(for: Customers.sara, limit: 5).map(\.sku) == ["tripod"])
+        // An event already moved is a duplicate there, not a second row.
+        let outcomes = try await shards.target.ingest([order("e2", Customers.ada, ["camera", "tripod"])])
+        #expect(try await shards.target.totals(customer: Customers.ada)?.commerce.orders == 1, "\(outcomes)")
+    }
+
+    @Test(
+        """
+        a fence stops every write to its slots in the write transaction (the refusal the server answers UNAVAILABLE), \
+        returns the feed head that covers what came before, and the catch-up copies what changed since a position
+        """)
+    func fenceAndCatchUp() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        _ = try await shards.source.ingest([touchpoint("e1", customer: Customers.ada, at: start)])
+        let first = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = first.customers })
+
+        _ = try await shards.source.ingest([touchpoint("e2", customer: Customers.sara, at: start)])
+        let fence = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.epoch = 2
+                $0.targetShard = "interaction-1"
+            })
+        await #expect {
+            _ = try await shards.source.ingest([touchpoint("e3", customer: Customers.ada, at: start)])
+        } throws: { error in
+            (error as? DatabaseError)?.message == SlotFence.refusal
+        }
+
+        let caughtUp = try await shards.sourceMoves.exportSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.catchUp = true
+                $0.changedAfterSequence = first.throughSequence
+            })
+        #expect(caughtUp.customers.map(\.customerID) == [Customers.sara])
+        #expect(caughtUp.caughtUp && caughtUp.throughSequence == fence.feedHead)
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = caughtUp.customers })
+        #expect(try await shards.target.totals(customer: Customers.sara)?.activity.touchpoints == 1)
+
+        // The source may not drop what it still owns; once the map gives the slots away it drops page by page.
+        await #expect(throws: RPCError.self) {
+            _ = try await shards.sourceMoves.dropSlots(.with { $0.slots = ["0-1023"] })
+        }
+        try shards.flip()
+        let drop = try await shards.sourceMoves.dropSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.limit = 1
+            })
+        #expect(drop.dropped == 1 && !drop.done)
+        let rest = try await shards.sourceMoves.dropSlots(.with { $0.slots = ["0-1023"] })
+        #expect(rest.dropped == 1 && rest.done)
+        #expect(try await shards.source.totals(customer: Customers.ada) == nil)
+        #expect(try shards.source.keyring.exportDataKey(for: Customers.ada) == nil, "the source's key is shredded")
+        // The fence went with the last page: writes to these slots are the ownership check's business again.
+        _ = try await shards.source.ingest([touchpoint("e4", customer: Customers.ada, at: start)])
+    }
+
+    @Test("bad moves are refused before anything is stored, each with what to fix")
+    func badMovesRefused() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        _ = try await shards.source.ingest([touchpoint("e1", customer: Customers.ada, at: start)])
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+
+        func refusal(_ call: () async throws -> Void) async -> RPCError? {
+            do {
+                try await call()
+                return nil
+            } catch {
+                return (error as? RPCError) ?? (error as? any RPCErrorConvertible).map { RPCError($0) }
+            }
+        }
+        // The target does not export or fence slots it does not own; the source does not import its own.
+        #expect(
+            await refusal { _ = try await shards.targetMoves.exportSlots(.with { $0.slots = ["0-9"] }) }?.code
+                == .failedPrecondition)
+        #expect(
+            await refusal {
+                _ = try await shards.sourceMoves.importSlotCustomers(.with { $0.customers = page.customers })
+            }?
+            .code == .failedPrecondition)
+        #expect(
+            await refusal { _ = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["9-3"] }) }?.code
+                == .invalidArgument)
+        #expect(
+            await refusal { _ = try await shards.sourceMoves.exportSlots(.with { $0.slots = [] }) }?.code
+                == .invalidArgument)
+        #expect(
+            await refusal {
+                _ = try await shards.sourceMoves.fenceSlots(
+                    .with {
+                        $0.slots = ["0-9"]
+                        $0.targetShard = "nobody"
+                    })
+            }?.code == .invalidArgument)
+
+        var foreign = page.customers[0]
+        let customerColumn = try #require(foreign.tables[0].columns.firstIndex(of: "customerId"))
+        foreign.tables[0].rows[0].values[customerColumn] = .with { $0.text = Customers.sara }
+        var unknownTable = page.customers[0]
+        unknownTable.tables[0].name = "sqlite_master"
+        var shortKey = page.customers[0]
+        shortKey.dataKey = Data([1, 2, 3])
+        for bad in [foreign, unknownTable, shortKey] {
+            let error = await refusal {
+                _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = [bad] })
+            }
+            #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+        }
+        #expect(try await shards.target.totals(customer: Customers.ada) == nil, "nothing of a refused import stored")
+
+        // A process that is not a shard moves nothing.
+        let unsharded = SlotMoves(store: shards.target, service: "interaction-service", shards: nil)
+        #expect(
+            await refusal { _ = try await unsharded.exportSlots(.with { $0.slots = ["0-9"] }) }?.code
+                == .failedPrecondition)
+    }
+}
+
+@Suite("A fenced customer's write through the handler")
+struct FencedWriteTests {
+    @Test(
+        """
+        answers UNAVAILABLE saying the customer is being moved, and stores nothing — also behind the shard check, \
+        which must not turn the handler's error into a bare UNKNOWN
+        """, arguments: [false, true])
+    func fencedWriteIsUnavailable(behindShardCheck: Bool) async throws {
+        let store = try makeInteractionStore()
+        try await store.writer.write { db in
+            try SlotFence.fence(db, [0...1023], epoch: 2, target: "elsewhere", tables: InteractionStore.customerTables)
+        }
+        let service = InteractionService(
+            store: store, customers: StaticCustomerDirectory(customers: [Customers.ada]),
+            settings: CommerceSettings(currency: "USD"))
+        let map = try ShardMap.even(
+            services: [(name: "interaction-service", shardPrefix: "interaction", addresses: ["127.0.0.1:1"])])
+        let checks: [any ServerInterceptor] =
+            behindShardCheck
+            ? [
+                ShardOwnershipInterceptor(
+                    source: ShardMapSource(map: map), service: "interaction-service", shard: "interaction-0",
+                    logger: Logger(label: "test"))
+            ] : []
+        try await InProcessServer.withClient(serving: [service], interceptors: checks) { client in
+            let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await interactions.recordTouchpoint(
+                    .with {
+                        $0.customerID = Customers.ada
+                        $0.touchpoint = .with {
+                            $0.eventID = "fenced-1"
+                            $0.occurredAt = .init(date: Date())
+                            $0.kind = .pageView
+                            $0.channel = .web
+                            $0.direction = .inbound
+                        }
+                    })
+            }
+            #expect(error?.code == .unavailable, "\(String(describing: error))")
+            #expect(error?.message.contains("being moved to another shard") == true)
+        }
+        #expect(try await store.totals(customer: Customers.ada) == nil)
+    }
+}
