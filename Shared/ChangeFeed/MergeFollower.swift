@@ -19,13 +19,17 @@ public enum MergeFollower {
     ///     `merged` holds nothing.
     ///   - customerIDs: Every customer id the service holds rows for, for a resync after the position fell out of
     ///     profile-service's retention: each is asked of profile-service again, and the merged ones are re-keyed.
+    ///   - handOver: Called in the same transaction with the customer the rows now belong to (the survivor of a
+    ///     merge, the customer split off by an unmerge): on a shard, queues them for the shard that owns them
+    ///     (`SlotHandoff.queueIfForeign`).
     public static func consumer<Transport: ClientTransport>(
         profile client: GRPCClient<Transport>, writer: any DatabaseWriter, directory: any CustomerDirectory,
         logger: Logger,
         rekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
         unrekey: @escaping @Sendable (_ db: Database, _ merged: String, _ survivor: String) throws -> Void,
         customerIDs: @escaping @Sendable (Database) throws -> [String],
-        shards: @escaping @Sendable () -> [String] = { [] }
+        shards: @escaping @Sendable () -> [String] = { [] },
+        handOver: @escaping @Sendable (_ db: Database, _ customerID: String) throws -> Void = { _, _ in }
     ) -> ChangeFeedConsumer<Transport> {
         ChangeFeedConsumer(
             source: .profile, service: "customer360.v1.ProfileService", client: client, writer: writer,
@@ -35,8 +39,10 @@ public enum MergeFollower {
                     switch event.kind {
                     case .customerMerged:
                         try apply(db, merged: event.customerID, survivor: event.relatedCustomerID, rekey: rekey)
+                        try handOver(db, event.relatedCustomerID)
                     case .customerUnmerged:
                         try undo(db, merged: event.customerID, survivor: event.relatedCustomerID, unrekey: unrekey)
+                        try handOver(db, event.customerID)
                     default:
                         break
                     }
@@ -56,6 +62,7 @@ public enum MergeFollower {
                     try await writer.write { db in
                         for (merged, survivor) in merges {
                             try apply(db, merged: merged, survivor: survivor, rekey: rekey)
+                            try handOver(db, survivor)
                         }
                     }
                     moved += merges.count

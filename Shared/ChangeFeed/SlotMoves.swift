@@ -99,33 +99,62 @@ public struct SlotMoves: SlotMoveService {
     {
         guard !request.customers.isEmpty else { throw InvalidArgument("customers", "send at least one customer") }
         try requireOwnership(
-            of: Set(request.customers.map { CustomerSlot.of($0.customerID) }).map { $0...$0 }, owned: false)
+            of: Set(request.customers.map { CustomerSlot.of($0.customerID) }).map { $0...$0 }, owned: request.append)
         let columns = try await store.database.read { db in try copiedColumns(db) }
         for (index, customer) in request.customers.enumerated() {
             try validate(customer, columns: columns, field: "customers[\(index)]")
         }
-        // Keys first, in the keyring's own database: a crash before the rows commit leaves a key and no rows, which
-        // the next copy of the customer overwrites.
-        for customer in request.customers where !customer.dataKey.isEmpty {
-            try store.dataKeys.adoptDataKey(customer.dataKey, for: customer.customerID)
+        // Sealed values are opened with the keys that came with them and sealed under this shard's keys first, outside
+        // the write: the keyring is its own database, and a key it creates for a customer whose rows then fail to
+        // commit seals nothing.
+        let keyring = store.dataKeys
+        let customers = try request.customers.map { customer in
+            var customer = customer
+            let keys = customer.otherDataKeys.merging(
+                customer.dataKey.isEmpty ? [:] : [customer.customerID: customer.dataKey]
+            ) { $1 }
+            for table in customer.tables.indices {
+                for row in customer.tables[table].rows.indices {
+                    for value in customer.tables[table].rows[row].values.indices {
+                        guard case .blob(let bytes) = customer.tables[table].rows[row].values[value].value,
+                            let owner = SealedText(combined: bytes).owner, let key = keys[owner]
+                        else { continue }
+                        let resealed = try keyring.reseal(SealedText(combined: bytes), openingWith: key)
+                        customer.tables[table].rows[row].values[value].blob = resealed.combined
+                    }
+                }
+            }
+            return customer
         }
+        let append = request.append
         try await store.database.write { db in
-            for customer in request.customers {
-                try remove(db, customer.customerID)
+            for customer in customers {
+                if append {
+                    try store.customerLeaving(db, customer.customerID)
+                } else {
+                    try remove(db, customer.customerID)
+                }
                 for table in customer.tables {
                     let names = table.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+                    // A handover keeps what is here already (a row handed over twice, or a key both sides hold).
                     let insert = try db.cachedStatement(
-                        sql:
-                            "INSERT INTO \(table.name) (\(names)) VALUES (\(databaseQuestionMarks(count: table.columns.count)))"
-                    )
+                        sql: """
+                            INSERT \(append ? "OR IGNORE " : "")INTO \(table.name) (\(names)) \
+                            VALUES (\(databaseQuestionMarks(count: table.columns.count)))
+                            """)
                     for row in table.rows {
                         try insert.execute(arguments: StatementArguments(row.values.map(\.databaseValue)))
                     }
                 }
+                if append { try store.customerGrew(db, customer.customerID) }
                 try store.customerArrived(db, customer.customerID)
             }
         }
-        try store.dataKeys.shred(request.customers.filter { $0.dataKey.isEmpty }.map(\.customerID))
+        // A customer with nothing left on the source (erased meanwhile) keeps no key here either.
+        if !append {
+            try store.dataKeys.shred(
+                request.customers.filter { $0.dataKey.isEmpty && $0.tables.isEmpty }.map(\.customerID))
+        }
         return .with { $0.imported = Int32(request.customers.count) }
     }
 
@@ -187,6 +216,7 @@ public struct SlotMoves: SlotMoveService {
         var customer = Customer360_V1_SlotCustomer()
         customer.customerID = customerID
         customer.dataKey = try keyring.exportDataKey(for: customerID) ?? Data()
+        var owners: Set<String> = []
         for table in tables {
             let names = columns[table.name] ?? []
             let order = table.assignedKey.map { " ORDER BY \($0)" } ?? ""
@@ -197,6 +227,14 @@ public struct SlotMoves: SlotMoveService {
                     """)
             let rows = try Row.fetchAll(statement, arguments: [customerID])
             guard !rows.isEmpty else { continue }
+            // A merge moves rows as they are: some may be sealed under a merged customer's key.
+            for row in rows {
+                for value in row.databaseValues {
+                    if case .blob(let bytes) = value.storage, let owner = SealedText(combined: bytes).owner {
+                        owners.insert(owner)
+                    }
+                }
+            }
             customer.tables.append(
                 .with {
                     $0.name = table.name
@@ -205,6 +243,9 @@ public struct SlotMoves: SlotMoveService {
                         .with { $0.values = row.databaseValues.map(Customer360_V1_SlotValue.init) }
                     }
                 })
+        }
+        for owner in owners.subtracting([customerID]).sorted() {
+            if let key = try keyring.exportDataKey(for: owner) { customer.otherDataKeys[owner] = key }
         }
         return customer
     }
@@ -223,6 +264,9 @@ public struct SlotMoves: SlotMoveService {
         guard !customer.customerID.isEmpty else { throw InvalidArgument("\(field).customer_id", "must not be empty") }
         guard customer.dataKey.isEmpty || customer.dataKey.count == 32 else {
             throw InvalidArgument("\(field).data_key", "a data key is 32 bytes, not \(customer.dataKey.count)")
+        }
+        if let (owner, key) = customer.otherDataKeys.first(where: { $0.value.count != 32 }) {
+            throw InvalidArgument("\(field).other_data_keys[\(owner)]", "a data key is 32 bytes, not \(key.count)")
         }
         var named: Set<String> = []
         for (index, table) in customer.tables.enumerated() {

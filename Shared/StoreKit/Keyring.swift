@@ -121,22 +121,10 @@ public final class Keyring: Sendable {
         }
     }
 
-    /// The customer's data key as bytes, or nil when they have none: what a move between shards carries to the
-    /// shard taking the customer over, whose keyring wraps it under its own KEK (`adoptDataKey`). The rows travel
-    /// sealed, so they stay readable there without being opened on the way.
+    /// The customer's data key as bytes, or nil when they have none: what a move between shards carries with the
+    /// customer's sealed rows, so the shard taking them over can open them (`reseal`).
     public func exportDataKey(for customerID: String) throws -> Data? {
         try existingDataKey(for: customerID).map { $0.withUnsafeBytes { Data($0) } }
-    }
-
-    /// Makes `key` the customer's data key here (replacing any), wrapped under this keyring's current KEK.
-    public func adoptDataKey(_ key: Data, for customerID: String) throws {
-        guard key.count == 32 else {
-            throw KeyringError.badKeyEncryptionKey("a data key is 32 bytes, not \(key.count)")
-        }
-        try database.write { db in
-            try WrappedKey.wrap(key, owner: customerID, with: current).save(db)
-        }
-        remember(key, for: customerID)
     }
 
     /// How many data keys are still wrapped by a retired KEK.
@@ -183,6 +171,22 @@ public final class Keyring: Sendable {
             authenticating: Data(customerID.utf8))
         guard let combined = box.combined else { throw KeyringError.tampered(customerID: customerID) }
         return SealedText(owner: customerID, box: combined)
+    }
+
+    /// `sealed`, sealed by another keyring under `key` (its owner's data key there), sealed again under this keyring's
+    /// key for the same owner. Each shard keeps its own key per customer, so a value moved between shards is opened
+    /// with the key that came with it and sealed with the local one: two keys for one customer never meet.
+    public func reseal(_ sealed: SealedText, openingWith key: Data) throws -> SealedText {
+        guard let (owner, box) = sealed.parts else { return sealed }
+        let opened: Data
+        do {
+            opened = try AES.GCM.open(
+                try AES.GCM.SealedBox(combined: box), using: SymmetricKey(data: key),
+                authenticating: Data(owner.utf8))
+        } catch {
+            throw KeyringError.tampered(customerID: owner)
+        }
+        return try seal(String(decoding: opened, as: UTF8.self), for: owner)
     }
 
     /// The text `sealed` holds, opened with its owner's key.

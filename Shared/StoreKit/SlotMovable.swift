@@ -30,8 +30,12 @@ public protocol SlotMovable: Sendable {
     /// Called in the importing transaction after the customer's rows were inserted: add them to state kept across
     /// customers (e.g. product co-purchase counts).
     func customerArrived(_ db: Database, _ customerID: String) throws
-    /// Called in the transaction that is about to delete the customer's rows (a drop, or an import replacing them).
+    /// Called in the transaction that is about to delete the customer's rows (a drop, or an import replacing them),
+    /// and before a handover adds rows to them.
     func customerLeaving(_ db: Database, _ customerID: String) throws
+    /// Called in the transaction of a handover (a merge across shards) after rows were added to the customer's: rebuild
+    /// what is kept per customer from the rows (counters), before `customerArrived`.
+    func customerGrew(_ db: Database, _ customerID: String) throws
 }
 
 /// The fence that stops writes to moving slots: a table of fenced slot ranges and, while it holds any, triggers on

@@ -109,7 +109,7 @@ struct ReshardingTests {
                         let first = try KillableProcess(
                             executable: binary, arguments: moveArguments + ["--pause-ms", "150"],
                             outputFile: directory.appendingPathComponent("mover-1.log"))
-                        let killedMidCopy = try await waitFor(timeout: .seconds(60)) {
+                        let killedMidCopy = try await eventually(timeout: .seconds(60)) {
                             first.output.contains("copy: 6 customers") || !first.isRunning
                         }
                         await first.kill()
@@ -128,7 +128,7 @@ struct ReshardingTests {
 
                         // A few more writes after the move, then stop.
                         let after = ledger.count
-                        _ = try await waitFor(timeout: .seconds(30)) { ledger.count >= after + 20 }
+                        _ = try await eventually(timeout: .seconds(30)) { ledger.count >= after + 20 }
                         ledger.stop()
                         try await writers.value
 
@@ -221,14 +221,4 @@ private func record(
         }
     }
     Issue.record("\(eventID) was refused for 12 s")
-}
-
-/// Polls `condition` until it holds or `timeout` passes; whether it held.
-private func waitFor(timeout: Duration, _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }

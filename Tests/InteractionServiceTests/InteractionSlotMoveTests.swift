@@ -1,4 +1,3 @@
-import C360ChangeFeed
 import C360Clients
 import C360Contracts
 import C360ServerKit
@@ -10,6 +9,7 @@ import GRPCCore
 import Logging
 import Testing
 
+@testable import C360ChangeFeed
 @testable import C360Interaction
 
 /// Two interaction stores as the two shards of a map file, each with its `SlotMoves`.
@@ -82,7 +82,7 @@ struct InteractionSlotMoveTests {
 
     @Test(
         """
-        a copied customer reads the same on the target — sealed bodies open under the adopted key, counters and \
+        a copied customer reads the same on the target — sealed values sealed again under its own keys, counters and \
         co-purchases come along — and copying again replaces rather than duplicates
         """)
     func copyIsWholeAndIdempotent() async throws {
@@ -92,15 +92,28 @@ struct InteractionSlotMoveTests {
             touchpoint("e1", customer: Customers.ada, at: start, kind: .message, attributes: ["topic": "billing"]),
             order("e2", Customers.ada, ["camera", "tripod"]),
             order("e3", Customers.sara, ["camera", "bag"]),
+            touchpoint("m1", customer: Customers.mergedAway, at: start, kind: .message, attributes: ["old": "yes"]),
         ])
+        // A merge on the source leaves m1 under Ada, still sealed under the merged-away customer's key.
+        try await shards.source.writer.write { db in
+            try shards.source.rekey(db, merged: Customers.mergedAway, survivor: Customers.ada)
+        }
         #expect(try await shards.copyAll() == 2)
         #expect(try await shards.copyAll(limit: 100) == 2, "a second copy (a restarted mover) changes nothing")
 
         let copied = try await shards.target.timeline(
             customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 10)
-        #expect(copied.items.map(\.touchpoint.eventID).sorted() == ["e1", "e2"])
+        #expect(copied.items.map(\.touchpoint.eventID).sorted() == ["e1", "e2", "m1"])
         #expect(copied.items.first { $0.touchpoint.eventID == "e1" }?.touchpoint.attributes == ["topic": "billing"])
+        // Opened with the merged-away customer's key that came along, sealed again under the target's own.
+        #expect(copied.items.first { $0.touchpoint.eventID == "m1" }?.touchpoint.attributes == ["old": "yes"])
+        let journal = try await shards.target.writer.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM merge_journal WHERE survivorId = ?", arguments: [Customers.ada])
+        }
+        #expect(journal == 1, "the merge's journal moved with the survivor, for an unmerge there")
         #expect(try await shards.target.totals(customer: Customers.ada)?.commerce.orders == 1)
+        #expect(try await shards.target.totals(customer: Customers.ada)?.activity.touchpoints == 3)
         // Co-purchases: Ada bought a tripod with her camera, so Sara (camera) is offered it on the target too.
         #expect(try await shards.target.recommendations(for: Customers.sara, limit: 5).map(\.sku) == ["tripod"])
         // An event already moved is a duplicate there, not a second row.
@@ -161,6 +174,49 @@ struct InteractionSlotMoveTests {
         #expect(try shards.source.keyring.exportDataKey(for: Customers.ada) == nil, "the source's key is shredded")
         // The fence went with the last page: writes to these slots are the ownership check's business again.
         _ = try await shards.source.ingest([touchpoint("e4", customer: Customers.ada, at: start)])
+    }
+
+    @Test(
+        """
+        a handover after a merge across shards adds the rows to the owner's, keeps a row it holds already (a handover \
+        sent twice), rebuilds the counters, and is refused by a shard that does not own the customer
+        """)
+    func handoverAppends() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        try shards.flip() // interaction-1 owns every customer; interaction-0 holds rows a merge left there
+        _ = try await shards.source.ingest([
+            touchpoint("h1", customer: Customers.ada, at: start, kind: .message, attributes: ["from": "merged"]),
+            order("h2", Customers.ada, ["camera"]),
+        ])
+        _ = try await shards.target.ingest([touchpoint("t1", customer: Customers.ada, at: start)])
+        let rows = try await shards.source.writer.read { db in
+            try shards.sourceMoves.export(db, Customers.ada, keyring: shards.source.keyring)
+        }
+        for _ in 0..<2 {
+            _ = try await shards.targetMoves.importSlotCustomers(
+                .with {
+                    $0.customers = [rows]
+                    $0.append = true
+                })
+        }
+        let timeline = try await shards.target.timeline(
+            customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 10)
+        #expect(timeline.items.map(\.touchpoint.eventID).sorted() == ["h1", "h2", "t1"])
+        #expect(timeline.items.first { $0.touchpoint.eventID == "h1" }?.touchpoint.attributes == ["from": "merged"])
+        let totals = try await shards.target.totals(customer: Customers.ada)
+        #expect(totals?.activity.touchpoints == 3 && totals?.commerce.orders == 1)
+
+        await #expect(throws: RPCError.self, "interaction-0 does not own Ada") {
+            _ = try await shards.sourceMoves.importSlotCustomers(
+                .with {
+                    $0.customers = [rows]
+                    $0.append = true
+                })
+        }
+        await #expect(throws: RPCError.self, "a move into a shard that already owns the customer would replace it") {
+            _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = [rows] })
+        }
     }
 
     @Test("bad moves are refused before anything is stored, each with what to fix")

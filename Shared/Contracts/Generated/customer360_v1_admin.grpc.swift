@@ -231,9 +231,10 @@ extension Customer360_V1_AdminService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
-        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
-        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
+        /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
+        /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_ImportSlotCustomersRequest` messages.
@@ -368,9 +369,10 @@ extension Customer360_V1_AdminService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
-        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
-        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
+        /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
+        /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -503,9 +505,10 @@ extension Customer360_V1_AdminService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
-        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
-        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
+        /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
+        /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -887,9 +890,10 @@ extension Customer360_V1_AdminService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
-        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
-        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
+        /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
+        /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -1106,9 +1110,10 @@ extension Customer360_V1_AdminService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
-        /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
-        /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+        /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
+        /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
+        /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -1311,9 +1316,10 @@ extension Customer360_V1_AdminService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
-    /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
-    /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+    /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
+    /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
+    /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
+    /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -1521,9 +1527,10 @@ extension Customer360_V1_AdminService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Replaces each given customer's rows and data key on this shard with the ones sent (no rows: the customer is
-    /// > removed), one transaction per call and no change event (the data is not new). The customers must be in slots this
-    /// > shard does not own yet → else failedPrecondition; rows that do not match this service's tables → invalidArgument.
+    /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
+    /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
+    /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
+    /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
     ///
     /// - Parameters:
     ///   - message: request message to send.

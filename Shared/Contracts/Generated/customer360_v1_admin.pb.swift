@@ -212,10 +212,15 @@ public nonisolated struct Customer360_V1_SlotCustomer: Sendable {
 
   public var customerID: String = String()
 
-  /// The customer's data key (what their sealed fields are sealed under), empty when they have none.
+  /// The customer's data key on the exporting shard (what their sealed fields are sealed under), empty when they have
+  /// none. The importing shard opens each sealed value with the key that came with it and seals it again under its own
+  /// key for that owner: every shard keeps its own keys.
   public var dataKey: Data = Data()
 
   public var tables: [Customer360_V1_SlotTable] = []
+
+  /// The keys of other customers some of these rows are still sealed under (customers merged into this one), by id.
+  public var otherDataKeys: Dictionary<String,Data> = [:]
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -343,6 +348,11 @@ public nonisolated struct Customer360_V1_ImportSlotCustomersRequest: Sendable {
   // methods supported on all messages.
 
   public var customers: [Customer360_V1_SlotCustomer] = []
+
+  /// A handover after a merge across shards, not a move: the rows are added to what this shard holds for each customer
+  /// (a row whose key it already holds is kept) and the customer's counters are rebuilt. The customers must be this
+  /// shard's → else failedPrecondition.
+  public var append: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -702,7 +712,7 @@ nonisolated extension Customer360_V1_ExportSlotsRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Customer360_V1_SlotCustomer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SlotCustomer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}data_key\0\u{1}tables\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}data_key\0\u{1}tables\0\u{3}other_data_keys\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -713,6 +723,7 @@ nonisolated extension Customer360_V1_SlotCustomer: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.dataKey) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.tables) }()
+      case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufBytes>.self, value: &self.otherDataKeys) }()
       default: break
       }
     }
@@ -728,6 +739,9 @@ nonisolated extension Customer360_V1_SlotCustomer: SwiftProtobuf.Message, SwiftP
     if !self.tables.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.tables, fieldNumber: 3)
     }
+    if !self.otherDataKeys.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufBytes>.self, value: self.otherDataKeys, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -735,6 +749,7 @@ nonisolated extension Customer360_V1_SlotCustomer: SwiftProtobuf.Message, SwiftP
     if lhs.customerID != rhs.customerID {return false}
     if lhs.dataKey != rhs.dataKey {return false}
     if lhs.tables != rhs.tables {return false}
+    if lhs.otherDataKeys != rhs.otherDataKeys {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -950,7 +965,7 @@ nonisolated extension Customer360_V1_ExportSlotsResponse: SwiftProtobuf.Message,
 
 nonisolated extension Customer360_V1_ImportSlotCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportSlotCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}append\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -959,6 +974,7 @@ nonisolated extension Customer360_V1_ImportSlotCustomersRequest: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.append) }()
       default: break
       }
     }
@@ -968,11 +984,15 @@ nonisolated extension Customer360_V1_ImportSlotCustomersRequest: SwiftProtobuf.M
     if !self.customers.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.customers, fieldNumber: 1)
     }
+    if self.append != false {
+      try visitor.visitSingularBoolField(value: self.append, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_ImportSlotCustomersRequest, rhs: Customer360_V1_ImportSlotCustomersRequest) -> Bool {
     if lhs.customers != rhs.customers {return false}
+    if lhs.append != rhs.append {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

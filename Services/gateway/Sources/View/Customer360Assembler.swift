@@ -58,7 +58,17 @@ struct Customer360Assembler: Sendable {
         }
         async let sections = sections(of: id, wanted: wanted, timelineLimit: timelineLimit)
         let (customer, statuses) = await profile
-        if let customer { return combine(.found(customer), await sections, wanted: wanted) }
+        if let customer {
+            // A merged-away id: its rows are the survivor's now, and with interaction-service sharded, on the
+            // survivor's shard, which a call by the old id does not reach. Rare, so asked again rather than resolved
+            // before every view.
+            if customer.customerID != id {
+                let survivors = await self.sections(
+                    of: customer.customerID, wanted: wanted, timelineLimit: timelineLimit)
+                return combine(.found(customer), survivors, wanted: wanted)
+            }
+            return combine(.found(customer), await sections, wanted: wanted)
+        }
         if statuses[0].errorCode == "NOT_FOUND" { throw RPCError(code: .notFound, message: statuses[0].errorMessage) }
         return combine(.profileUnavailable(customerID: id, status: statuses[0]), await sections, wanted: wanted)
     }

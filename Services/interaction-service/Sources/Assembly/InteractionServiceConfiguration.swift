@@ -50,16 +50,33 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let service = InteractionService(
         store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         settings: CommerceSettings(currency: configuration.currency), changes: changes)
+    let shards = host.configuration.shards
+    let moves = SlotMoves(store: store, service: host.identity.name, shards: shards)
     // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets move to
-    // the survivor.
+    // the survivor, and on a shard, to the survivor's shard when another owns it.
     let merges = MergeFollower.consumer(
         profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
         unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs,
-        shards: profile.shardNames)
+        shards: profile.shardNames,
+        handOver: { db, customerID in
+            try SlotHandoff.queueIfForeign(db, customerID, shards: shards, service: ServiceIdentity.interaction.name)
+        })
+    var background: [any Service] = [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
+    if let shards, let shard = shards.shard,
+        let ownAddress = shards.source.current.shard(named: shard, in: host.identity.name).flatMap({
+            PeerAddress($0.address)
+        })
+    {
+        // The other shards of this service, reached through the map: every call names its shard.
+        let siblings = try host.connect(to: .interaction, at: ownAddress)
+        background += [
+            siblings,
+            SlotHandoff(
+                moves: moves, peer: siblings, shards: shards, service: host.identity.name, logger: host.logger),
+        ]
+    }
     return try host.serviceGroup(
-        serving: [service], database: database,
-        background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)],
-        slotMoves: SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards))
+        serving: [service], database: database, background: background, slotMoves: moves)
 }

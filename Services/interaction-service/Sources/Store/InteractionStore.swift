@@ -108,6 +108,7 @@ public struct InteractionStore: Sendable {
             try sealExisting(db, keyring: keyring)
         }
         SlotFence.register(&migrator)
+        SlotHandoff.register(&migrator)
         return migrator
     }
 
