@@ -134,8 +134,9 @@ struct ShardsBenchmark: AsyncParsableCommand {
                     "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
                 ])
             let interactionAddress = PeerAddress(interactionPeers[1])!
-            let ids = try await createCustomers(profilePort: profile.port)
-            let rate = try await ingest(ids: ids, address: interactionAddress, source: source)
+            let ids = try await Self.createCustomers(customers, profilePort: profile.port)
+            let rate = try await Self.ingest(
+                touchpoints, ids: ids, address: interactionAddress, source: source, seed: seed)
             let secret = try String(
                 contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"), encoding: .utf8
             ).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -144,8 +145,8 @@ struct ShardsBenchmark: AsyncParsableCommand {
         }
     }
 
-    private func createCustomers(profilePort: Int) async throws -> [String] {
-        let total = customers
+    /// Creates `total` customers through profile-service with 8 callers; answers their ids.
+    static func createCustomers(_ total: Int, profilePort: Int) async throws -> [String] {
         say("creating \(total) customers…")
         return try await withGRPCClient(
             transport: try .http2NIOPosix(
@@ -173,10 +174,11 @@ struct ShardsBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// Streams the touchpoints over 4 streams of mixed customers through the sharded transport; answers the rate.
-    private func ingest(ids: [String], address: PeerAddress, source: ShardMapSource?) async throws -> Double {
+    /// Streams `total` touchpoints over 4 streams of mixed customers through the sharded transport; answers the rate.
+    static func ingest(
+        _ total: Int, ids: [String], address: PeerAddress, source: ShardMapSource?, seed: UInt64
+    ) async throws -> Double {
         var factory = TouchpointFactory(customerIDs: ids, mix: .withSupport, seed: seed)
-        let total = touchpoints
         let streams = 4
         let perStream = (total + streams - 1) / streams
         let batches = (0..<streams).map { stream in

@@ -17,7 +17,9 @@ struct FeedbackAssemblyTests {
                 profileAddress: try #require(PeerAddress("127.0.0.1:1")), sentimentThreshold: 0.1)
             let group = try makeFeedbackServiceGroup(configuration)
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
-                try await waitUntilServing(client, service: "customer360.v1.FeedbackService", timeout: .seconds(60))
+                try await waitUntilServing(
+                    client, service: "customer360.v1.FeedbackService", timeout: InProcessServiceGroup.firstAnswerTimeout
+                )
             }
             #expect(
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/feedback.sqlite").path))

@@ -19,7 +19,8 @@ struct GatewayAssemblyTests {
                 outreachAddress: unreachable, httpPort: 0)
             let group = try await makeGatewayServiceGroup(configuration)
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
-                try await waitUntilServing(client, service: "customer360.v1.GatewayService", timeout: .seconds(60))
+                try await waitUntilServing(
+                    client, service: "customer360.v1.GatewayService", timeout: InProcessServiceGroup.firstAnswerTimeout)
             }
             #expect(
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/gateway.sqlite").path))

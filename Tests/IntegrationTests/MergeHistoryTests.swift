@@ -389,8 +389,9 @@ struct MergeHistoryTests {
     func watchChangesRefusesMalformedCustomerID() async throws {
         try await withDataServices { services in
             var options = CallOptions.defaults
-            // A watch that wrongly went live would wait for events until this deadline instead.
-            options.timeout = .seconds(5)
+            // A watch that wrongly went live would wait for events until this deadline instead (generous: a full run
+            // on two cores has taken more than 5 s to answer).
+            options.timeout = .seconds(30)
             // Not a UUID at all, and a UUID in upper case (ids are lower-case).
             for customerID in ["not-a-customer", "01900000-0000-7000-8000-0000000000AB"] {
                 let request = Customer360_V1_WatchChangesRequest.with { $0.customerID = customerID }

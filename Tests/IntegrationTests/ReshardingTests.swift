@@ -92,7 +92,7 @@ struct ReshardingTests {
                                             sequence += 1
                                             // Paced: the point is writes throughout the move, not load that starves
                                             // the tests running beside this one.
-                                            try await Task.sleep(for: .milliseconds(10))
+                                            try await Task.sleep(for: .milliseconds(20))
                                         }
                                     }
                                 }

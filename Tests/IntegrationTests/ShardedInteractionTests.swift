@@ -86,8 +86,9 @@ struct ShardedInteractionTests {
     @Test(
         """
         through the gateway each customer's touchpoints land on the one shard that owns it, views are whole, another \
-        shard refuses the customer naming the owner, profile-service's loyalty follows every shard's feed, and a \
-        stopped shard leaves only its own customers' views partial
+        shard refuses the customer naming the owner, profile-service's loyalty follows every shard's feed, a merge \
+        across shards hands the rows to the survivor's shard, and a stopped shard leaves only its own customers' \
+        views partial
         """)
     func customersLiveOnExactlyOneShard() async throws {
         try await withShardedStack { stack in
@@ -285,6 +286,8 @@ struct ShardedInteractionTests {
             #expect(status.state == .completed, "\(status)")
             #expect(status.processed == Int64(created), "every customer of both shards is scored once: \(status)")
 
+            try await mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(stack)
+
             // A shard that is gone takes only its own customers' interaction sections with it.
             _ = try await stack.shards[1].kill()
             let partial = try await stack.gateway.getKpiDashboard(.init(), metadata: stack.admin)
@@ -313,72 +316,68 @@ struct ShardedInteractionTests {
             }
         }
     }
+}
 
-    @Test(
-        """
-        merging a customer of one shard into a survivor of the other hands the merged-away customer's touchpoints to \
-        the survivor's shard, sealed attributes readable there, so the survivor's view is whole by either id and the \
-        old shard keeps nothing of them
-        """)
-    func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard() async throws {
-        try await withShardedStack { stack in
-            var byShard: [String: String] = [:]
-            var created = 0
-            while byShard.count < 2, created < 64 {
-                let id = try await stack.gateway.createCustomer(
-                    .with { $0.givenName = "Merge \(created)" }, metadata: stack.admin
-                ).customerID
-                created += 1
-                let owner = try #require(stack.map.owner(of: id, in: "interaction-service")).shard
-                if byShard[owner] == nil { byShard[owner] = id }
-            }
-            let merged = try #require(byShard["interaction-0"])
-            let survivor = try #require(byShard["interaction-1"])
-            for id in [merged, survivor] {
-                for event in 0..<2 {
-                    _ = try await stack.gateway.recordTouchpoint(
-                        .with {
-                            $0.customerID = id
-                            $0.touchpoint = .with {
-                                $0.eventID = "merge-\(id)-\(event)"
-                                $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
-                                $0.channel = .email
-                                $0.kind = .message
-                                $0.direction = .inbound
-                                $0.attributes = ["said": "\(id)-\(event)"]
-                            }
-                        }, metadata: stack.admin)
-                }
-            }
-
-            _ = try await stack.profiles.mergeCustomers(
+/// Merging a customer of one shard into a survivor of the other hands the merged-away customer's touchpoints to the
+/// survivor's shard, sealed attributes readable there, so the survivor's view is whole by either id and the old shard
+/// keeps nothing of them. Run inside the first test's stack: a second stack of six processes would add to the load
+/// every other test shares.
+private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedStack) async throws {
+    var byShard: [String: String] = [:]
+    var created = 0
+    while byShard.count < 2, created < 64 {
+        let id = try await stack.gateway.createCustomer(
+            .with { $0.givenName = "Merge \(created)" }, metadata: stack.admin
+        ).customerID
+        created += 1
+        let owner = try #require(stack.map.owner(of: id, in: "interaction-service")).shard
+        if byShard[owner] == nil { byShard[owner] = id }
+    }
+    let merged = try #require(byShard["interaction-0"])
+    let survivor = try #require(byShard["interaction-1"])
+    for id in [merged, survivor] {
+        for event in 0..<2 {
+            _ = try await stack.gateway.recordTouchpoint(
                 .with {
-                    $0.customerID = survivor
-                    $0.mergedID = merged
-                    $0.note = "one person, two shards"
-                })
-            let handedOver = try await eventually(timeout: .seconds(30)) {
-                try await stack.shardClients[1].listTimeline(.with { $0.customerID = survivor }).touchpoints.count == 4
-            }
-            #expect(handedOver, "the survivor's shard holds all four touchpoints")
-            let timeline = try await stack.shardClients[1].listTimeline(.with { $0.customerID = survivor })
-            #expect(
-                Set(timeline.touchpoints.map { $0.attributes["said"] ?? "" })
-                    == ["\(merged)-0", "\(merged)-1", "\(survivor)-0", "\(survivor)-1"],
-                "sealed under the merged-away customer's key on the old shard, readable on the new one")
-            let stats = try await stack.shardClients[1].getCustomerStats(.with { $0.customerID = survivor })
-            #expect(stats.engagement.totalTouchpoints == 4, "the survivor's counters were rebuilt")
-            // The old shard keeps nothing: by the merged-away id it resolves to the survivor and finds no rows.
-            let left = try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged })
-            #expect(left.touchpoints.isEmpty, "\(left.touchpoints.map(\.eventID))")
-
-            for id in [survivor, merged] {
-                let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
-                #expect(view.customerID == survivor)
-                #expect(
-                    view.recentTimeline.count == 4,
-                    "the view by \(id == merged ? "the merged-away id" : "the survivor")")
-            }
+                    $0.customerID = id
+                    $0.touchpoint = .with {
+                        $0.eventID = "merge-\(id)-\(event)"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                        $0.channel = .email
+                        $0.kind = .message
+                        $0.direction = .inbound
+                        $0.attributes = ["said": "\(id)-\(event)"]
+                    }
+                }, metadata: stack.admin)
         }
+    }
+
+    _ = try await stack.profiles.mergeCustomers(
+        .with {
+            $0.customerID = survivor
+            $0.mergedID = merged
+            $0.note = "one person, two shards"
+        })
+    let handedOver = try await eventually(timeout: .seconds(30)) {
+        try await stack.shardClients[1].listTimeline(.with { $0.customerID = survivor }).touchpoints.count == 4
+    }
+    #expect(handedOver, "the survivor's shard holds all four touchpoints")
+    let timeline = try await stack.shardClients[1].listTimeline(.with { $0.customerID = survivor })
+    #expect(
+        Set(timeline.touchpoints.map { $0.attributes["said"] ?? "" })
+            == ["\(merged)-0", "\(merged)-1", "\(survivor)-0", "\(survivor)-1"],
+        "sealed under the merged-away customer's key on the old shard, readable on the new one")
+    let stats = try await stack.shardClients[1].getCustomerStats(.with { $0.customerID = survivor })
+    #expect(stats.engagement.totalTouchpoints == 4, "the survivor's counters were rebuilt")
+    // The old shard keeps nothing: by the merged-away id it resolves to the survivor and finds no rows.
+    let left = try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged })
+    #expect(left.touchpoints.isEmpty, "\(left.touchpoints.map(\.eventID))")
+
+    for id in [survivor, merged] {
+        let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
+        #expect(view.customerID == survivor)
+        #expect(
+            view.recentTimeline.count == 4,
+            "the view by \(id == merged ? "the merged-away id" : "the survivor")")
     }
 }

@@ -17,7 +17,9 @@ struct InteractionAssemblyTests {
                 profileAddress: try #require(PeerAddress("127.0.0.1:1")), currency: "EUR")
             let group = try makeInteractionServiceGroup(configuration)
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
-                try await waitUntilServing(client, service: "customer360.v1.InteractionService", timeout: .seconds(60))
+                try await waitUntilServing(
+                    client, service: "customer360.v1.InteractionService",
+                    timeout: InProcessServiceGroup.firstAnswerTimeout)
             }
             #expect(
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/interaction.sqlite").path)

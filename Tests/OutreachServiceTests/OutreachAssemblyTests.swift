@@ -18,7 +18,9 @@ struct OutreachAssemblyTests {
                 interactionAddress: unreachable, feedbackAddress: unreachable, successAddress: unreachable)
             let group = try makeOutreachServiceGroup(configuration)
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
-                try await waitUntilServing(client, service: "customer360.v1.OutreachService", timeout: .seconds(60))
+                try await waitUntilServing(
+                    client, service: "customer360.v1.OutreachService", timeout: InProcessServiceGroup.firstAnswerTimeout
+                )
             }
             #expect(
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/outreach.sqlite").path))

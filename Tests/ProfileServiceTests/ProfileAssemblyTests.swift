@@ -17,7 +17,8 @@ struct ProfileAssemblyTests {
                 interactionAddress: try #require(PeerAddress("127.0.0.1:1")))
             let group = try makeProfileServiceGroup(configuration)
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
-                try await waitUntilServing(client, service: "customer360.v1.ProfileService", timeout: .seconds(60))
+                try await waitUntilServing(
+                    client, service: "customer360.v1.ProfileService", timeout: InProcessServiceGroup.firstAnswerTimeout)
             }
             #expect(
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/profile.sqlite").path))

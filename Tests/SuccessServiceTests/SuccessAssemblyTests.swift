@@ -18,7 +18,8 @@ struct SuccessAssemblyTests {
                 interactionAddress: unreachable, feedbackAddress: unreachable, sweepInterval: nil)
             let group = try await makeSuccessServiceGroup(configuration)
             try await InProcessServiceGroup.run(group, in: directory) { _, client in
-                try await waitUntilServing(client, service: "customer360.v1.SuccessService", timeout: .seconds(60))
+                try await waitUntilServing(
+                    client, service: "customer360.v1.SuccessService", timeout: InProcessServiceGroup.firstAnswerTimeout)
             }
             #expect(
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/success.sqlite").path))

@@ -8,6 +8,12 @@ public import ServiceLifecycle
 /// A whole service assembled by its `make…ServiceGroup` builder and run inside the test process: what the executable
 /// runs, without the process. The group listens on a free port over TCP with a fresh data directory.
 public enum InProcessServiceGroup {
+    /// How long a test waits for an in-process server's first SERVING. It answers on the test process's cooperative
+    /// threads, which it shares with every test running beside it: in a full run on two cores, its first answer has
+    /// waited behind the others for 47–61 s, and in one fresh-clone CI for more than 90. The wait returns at the first
+    /// SERVING, so this bounds a hang; it is not a timing.
+    public static let firstAnswerTimeout = Duration.seconds(240)
+
     /// A server configuration on 127.0.0.1, port 0, writing its port to a file in `directory` and its data there too.
     /// Logs only errors: logging is bootstrapped once per process, and the test runner's output is not a service log.
     public static func serverConfiguration(in directory: URL) -> ServerConfiguration {
@@ -31,10 +37,7 @@ public enum InProcessServiceGroup {
                 do {
                     let address = try await boundAddress(portFile: directory.appendingPathComponent("port"))
                     let result = try await withConnectedClient(to: address) { client in
-                        // An in-process server answers on the test process's cooperative threads, which it shares
-                        // with every test running beside it: at the start of a full run on two cores, its first
-                        // answer can wait behind hundreds of them for longer than a separate process would.
-                        try await waitUntilServing(client, timeout: .seconds(90))
+                        try await waitUntilServing(client, timeout: firstAnswerTimeout)
                         return try await body(address, client)
                     }
                     await group.triggerGracefulShutdown()

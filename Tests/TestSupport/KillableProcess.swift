@@ -53,7 +53,8 @@ public final class KillableProcess: @unchecked Sendable {
             })
         else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        for _ in 0..<1_000 where isRunning {
+        for _ in 0..<1_000 {
+            guard isRunning else { return }
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
