@@ -72,25 +72,64 @@ public struct SlotMoves: SlotMoveService {
                             """)
                 }
                 let batch = try ChangeLog.batch(db, after: after, filter: ChangeFilter(), limit: scan)
-                var seen: Set<String> = []
-                let ids = batch.records.flatMap { [$0.customerId, $0.relatedCustomerId] }.filter { id in
-                    !id.isEmpty && Self.contains(ranges, CustomerSlot.of(id)) && seen.insert(id).inserted
+                // Events in order, each customer exported once, until the page is full: then the page covers the
+                // events before the first one it could not take, and the next page starts there.
+                var page = Page()
+                var through = batch.through
+                var caughtUp = batch.caughtUp
+                scanning: for record in batch.records {
+                    for id in [record.customerId, record.relatedCustomerId]
+                    where !id.isEmpty && Self.contains(ranges, CustomerSlot.of(id)) && !page.holds(id) {
+                        guard !page.isFull else {
+                            through = (record.sequence ?? after + 1) - 1
+                            caughtUp = false
+                            break scanning
+                        }
+                        try page.add(try export(db, id, keyring: keyring))
+                    }
                 }
-                return try .with {
-                    $0.customers = try ids.map { try export(db, $0, keyring: keyring) }
-                    $0.throughSequence = UInt64(batch.through)
-                    $0.caughtUp = batch.caughtUp
+                return .with {
+                    $0.customers = page.customers
+                    $0.throughSequence = UInt64(max(through, after))
+                    $0.caughtUp = caughtUp
                 }
             }
         }
         let limit = request.limit == 0 ? 100 : Int(request.limit)
         return try await store.database.read { db in
             let ids = try customers(db, in: ranges, after: request.afterCustomerID, limit: limit)
+            var page = Page()
+            for id in ids {
+                try page.add(try export(db, id, keyring: keyring))
+                if page.isFull { break }
+            }
+            let more = page.customers.count < ids.count || ids.count == limit
             return try .with {
-                $0.customers = try ids.map { try export(db, $0, keyring: keyring) }
-                $0.nextCustomerID = ids.count == limit ? ids.last ?? "" : ""
+                $0.customers = page.customers
+                $0.nextCustomerID = more ? page.customers.last?.customerID ?? "" : ""
                 $0.throughSequence = UInt64(try ChangeLog.head(db))
             }
+        }
+    }
+
+    /// One answer of `ExportSlots`, kept well under gRPC's 4 MiB message limit (the answer, and the import the mover
+    /// sends on): it is full past 100 customers or 1 MiB of customers. One customer larger than the limit alone still
+    /// fails the call.
+    struct Page {
+        static let customerLimit = 100
+        static let byteBudget = 1 << 20
+        private(set) var customers: [Customer360_V1_SlotCustomer] = []
+        private var ids: Set<String> = []
+        private var bytes = 0
+
+        var isFull: Bool { customers.count >= Self.customerLimit || bytes >= Self.byteBudget }
+        func holds(_ id: String) -> Bool { ids.contains(id) }
+
+        mutating func add(_ customer: Customer360_V1_SlotCustomer) throws {
+            customers.append(customer)
+            ids.insert(customer.customerID)
+            let encoded: [UInt8] = try customer.serializedBytes()
+            bytes += encoded.count
         }
     }
 

@@ -53,6 +53,13 @@ public struct ReshardCommand<Store: ServiceStore>: AsyncParsableCommand {
     @Option(help: "Milliseconds to pause between pages, to bound the load the copy puts on the source.")
     var pauseMs = 0
 
+    @Option(
+        help: """
+            Seconds the catch-up may chase writes before fencing anyway: under writes spread over many customers it \
+            may never reach the feed's head, and the rest is caught up behind the fence.
+            """)
+    var maxCatchUpSeconds = 10
+
     @Option(help: "Seconds to wait for both shards to serve the new map.")
     var mapTimeout = 120
 
@@ -66,7 +73,9 @@ public struct ReshardCommand<Store: ServiceStore>: AsyncParsableCommand {
 
     public func validate() throws {
         guard (1...1_000).contains(batch) else { throw ValidationError("--batch must be 1–1,000, not \(batch)") }
-        guard pauseMs >= 0 else { throw ValidationError("--pause-ms must be 0 or more") }
+        guard pauseMs >= 0, maxCatchUpSeconds >= 0 else {
+            throw ValidationError("--pause-ms and --max-catch-up-seconds must be 0 or more")
+        }
         do {
             _ = try ShardMap.slots(slots)
         } catch {
@@ -115,7 +124,8 @@ public struct ReshardCommand<Store: ServiceStore>: AsyncParsableCommand {
             ) { targetClient in
                 var mover = Mover(
                     move: move, statePath: statePath, mapPath: mapFile, service: service, batch: batch,
-                    pause: .milliseconds(pauseMs), mapTimeout: .seconds(mapTimeout),
+                    pause: .milliseconds(pauseMs), maxCatchUp: .seconds(maxCatchUpSeconds),
+                    mapTimeout: .seconds(mapTimeout),
                     source: Customer360_V1_AdminService.Client(wrapping: sourceClient),
                     target: Customer360_V1_AdminService.Client(wrapping: targetClient))
                 try await mover.run()
@@ -189,10 +199,13 @@ private struct Mover {
     let service: String
     let batch: Int
     let pause: Duration
+    let maxCatchUp: Duration
     let mapTimeout: Duration
     let source: Customer360_V1_AdminService.Client<HTTP2ClientTransport.Posix>
     let target: Customer360_V1_AdminService.Client<HTTP2ClientTransport.Posix>
     let started = ContinuousClock.now
+    /// When this run began chasing the feed (not kept across a restart: a resumed mover chases afresh).
+    var catchUpStarted: ContinuousClock.Instant?
 
     mutating func run() async throws {
         while move.step != .done {
@@ -248,7 +261,12 @@ private struct Mover {
         try await importing(page.customers)
         move.caughtUp += page.customers.count
         move.feedPosition = page.throughSequence
-        let reached = head.map { page.throughSequence >= $0 } ?? page.caughtUp
+        let chasing = ContinuousClock.now - (catchUpStarted ?? ContinuousClock.now)
+        if catchUpStarted == nil { catchUpStarted = ContinuousClock.now }
+        let reached = head.map { page.throughSequence >= $0 } ?? (page.caughtUp || chasing > maxCatchUp)
+        if head == nil, reached, !page.caughtUp {
+            say("catch-up: still behind after \(maxCatchUp) of writes; fencing, the rest is caught up behind the fence")
+        }
         if !page.customers.isEmpty || reached {
             say("catch-up: through change \(page.throughSequence), \(move.caughtUp) customers copied again")
         }

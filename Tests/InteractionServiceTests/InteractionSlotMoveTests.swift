@@ -219,6 +219,36 @@ struct InteractionSlotMoveTests {
         }
     }
 
+    @Test(
+        """
+        a catch-up over more changed customers than one answer may hold pages through the feed: each page at most \
+        100 customers, each next page starting after the last event the previous one covered, every customer once
+        """)
+    func catchUpPagesStayBounded() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let ids = (0..<250).map { "customer-\($0)" }
+        _ = try await shards.source.ingest(ids.map { touchpoint("t-\($0)", customer: $0, at: start) })
+        var seen: [String] = []
+        var position: UInt64 = 0
+        var pages = 0
+        while true {
+            let page = try await shards.sourceMoves.exportSlots(
+                .with {
+                    $0.slots = ["0-1023"]
+                    $0.catchUp = true
+                    $0.changedAfterSequence = position
+                })
+            #expect(page.customers.count <= 100)
+            seen += page.customers.map(\.customerID)
+            position = page.throughSequence
+            pages += 1
+            if page.caughtUp { break }
+        }
+        #expect(pages >= 3)
+        #expect(seen.sorted() == ids.sorted(), "every changed customer exactly once")
+    }
+
     @Test("bad moves are refused before anything is stored, each with what to fix")
     func badMovesRefused() async throws {
         let shards = try TwoShards()
