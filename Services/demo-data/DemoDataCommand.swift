@@ -188,14 +188,14 @@ struct DemoDataCommand: AsyncParsableCommand {
             try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let credentials = PeerCredentials(tls: try tls.identity(environment: nil), serviceToken: token)
-        let security = try credentials.tls?.clientSecurity() ?? .plaintext
+        let security = try credentials.transportSecurity()
         return try await withGRPCClient(
             transport: try ShardedClientTransport(
                 service: service.name, address: peer, source: shards, routing: .current
             ) { address in
                 try .http2NIOPosix(target: address.target, transportSecurity: security)
             },
-            interceptors: credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+            interceptors: credentials.interceptors
         ) { client in
             try await body(client)
         }

@@ -1,5 +1,5 @@
 public import GRPCCore
-import GRPCNIOTransportHTTP2
+public import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
 
@@ -37,7 +37,7 @@ public struct PeerConnection: Service, CustomStringConvertible {
         self.drainLimit = drainLimit
         self.logger = logger
         self.shardNames = { shards?.current.services[service]?.map(\.shard) ?? [] }
-        let security = try credentials.tls?.clientSecurity() ?? .plaintext
+        let security = try credentials.transportSecurity()
         self.client = GRPCClient(
             transport: try ShardedClientTransport(
                 service: service, address: address, source: shards, routing: routing
@@ -48,8 +48,7 @@ public struct PeerConnection: Service, CustomStringConvertible {
                         config.connection.flushCoalescing = nil
                     })
             },
-            interceptors: [RequestIDClientInterceptor(), PeerCallMetricsInterceptor()]
-                + (credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? [])
+            interceptors: [RequestIDClientInterceptor(), PeerCallMetricsInterceptor()] + credentials.interceptors
         )
     }
 
@@ -88,6 +87,16 @@ public struct PeerCredentials: Sendable {
 
     /// Plaintext, no token: a deployment on loopback that checks nothing.
     public static let none = PeerCredentials()
+
+    /// How a call presents these credentials on the wire: mutual TLS with the certificate, else plaintext.
+    public func transportSecurity() throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+        try tls?.clientSecurity() ?? .plaintext
+    }
+
+    /// What a client sends them with: the token's interceptor when there is a token, else nothing.
+    public var interceptors: [any ClientInterceptor] {
+        serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+    }
 }
 
 /// Call options with a deadline, which every call between services carries.

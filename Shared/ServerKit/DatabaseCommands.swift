@@ -70,10 +70,8 @@ public struct BackupCommand<Store: ServiceStore>: AsyncParsableCommand {
         print("asking \(identity.name) at \(address) for a backup…")
         let credentials = PeerCredentials(tls: try tls.identity(environment: environment), serviceToken: token)
         let response = try await withGRPCClient(
-            transport: .http2NIOPosix(
-                target: address.target,
-                transportSecurity: try credentials.tls?.clientSecurity() ?? .plaintext),
-            interceptors: credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+            transport: .http2NIOPosix(target: address.target, transportSecurity: try credentials.transportSecurity()),
+            interceptors: credentials.interceptors
         ) { client in
             try await Customer360_V1_AdminService.Client(wrapping: client).backupDatabase(
                 .with { $0.name = name }, metadata: metadata, options: .deadline(.seconds(timeout)))

@@ -97,15 +97,23 @@ public struct GRPCServerService: Service {
     }
 }
 
-/// Writes a bound port for a harness or launcher to read: to a temporary file first, then renamed, so a reader never
-/// sees half a number.
-public enum PortFile {
-    public static func write(_ port: Int, to path: String) throws {
+/// A file replaced whole: the bytes go to a temporary file beside it, which is then renamed over it, so a reader (a
+/// harness polling a port file, a shard polling its map, a restarted mover reading its state) sees the old file or the
+/// new one, never a part.
+public enum AtomicFile {
+    public static func replace(_ path: String, with bytes: Data) throws {
         let temporary = path + ".tmp-\(getpid())"
-        try Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: temporary))
+        try bytes.write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
+    }
+}
+
+/// Writes a bound port for a harness or launcher to read, whole (`AtomicFile`): a reader never sees half a number.
+public enum PortFile {
+    public static func write(_ port: Int, to path: String) throws {
+        try AtomicFile.replace(path, with: Data("\(port)\n".utf8))
     }
 
     /// The port in the file at `url` once a whole one is there (a number and its newline, as `write` and the test

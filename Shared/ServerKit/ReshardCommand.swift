@@ -63,8 +63,12 @@ public struct ReshardCommand<Store: ServiceStore>: AsyncParsableCommand {
     @Option(help: "Seconds to wait for both shards to serve the new map.")
     var mapTimeout = 120
 
-    @Option(help: "File holding the services' token, when they are configured with one (--service-token-file).")
-    var serviceTokenFile: String?
+    // Not --service-token-file: that is the server's own option, which the parent command would take (as `backup`).
+    @Option(
+        help:
+            "File holding the service token. [env: \(Store.identity.environmentVariable("SERVICE_TOKEN_FILE")), or the token in \(Store.identity.environmentVariable("SERVICE_TOKEN"))]"
+    )
+    var tokenFile: String?
 
     /// With TLS the shards want a certificate: the ops tools' one is named `operator` (scripts/dev-certs.sh).
     @OptionGroup var tls: TLSOptions
@@ -108,12 +112,13 @@ public struct ReshardCommand<Store: ServiceStore>: AsyncParsableCommand {
         else {
             throw ReshardFailure(description: "the shard map no longer lists \(move.source) and \(to) for \(service)")
         }
-        let token = try serviceTokenFile.map { file in
-            try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let credentials = PeerCredentials(tls: try tls.identity(environment: nil), serviceToken: token)
-        let security = try credentials.tls?.clientSecurity() ?? .plaintext
-        let interceptors = credentials.serviceToken.map { [ServiceTokenClientInterceptor(token: $0)] } ?? []
+        let environment = EnvironmentReader(service: Store.identity, environment: ProcessInfo.processInfo.environment)
+        let token = try ServerOptions.serviceToken(
+            file: try tokenFile ?? environment.value("SERVICE_TOKEN_FILE"),
+            value: try environment.value("SERVICE_TOKEN"))
+        let credentials = PeerCredentials(tls: try tls.identity(environment: environment), serviceToken: token)
+        let security = try credentials.transportSecurity()
+        let interceptors = credentials.interceptors
         try await withGRPCClient(
             transport: .http2NIOPosix(target: sourceAddress.target, transportSecurity: security),
             interceptors: interceptors
@@ -187,7 +192,7 @@ struct SlotMove: Codable, Equatable {
     func save(_ path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try replaceFile(path, with: try encoder.encode(self))
+        try AtomicFile.replace(path, with: try encoder.encode(self))
     }
 }
 
@@ -296,7 +301,7 @@ private struct Mover {
             return
         }
         let moved = try ShardMap.read(mapPath).moving(try ShardMap.slots(move.slots), of: service, to: move.target)
-        try replaceFile(mapPath, with: moved.json)
+        try AtomicFile.replace(mapPath, with: moved.json)
         move.epoch = moved.epoch
         say("publish: \(mapPath) now gives slots \(move.slots) to \(move.target) (epoch \(moved.epoch))")
     }
@@ -368,16 +373,6 @@ extension ShardMap {
         } catch {
             throw ReshardFailure(description: "\(path): \(error.description)")
         }
-    }
-}
-
-/// Writes `bytes` beside `path` and renames them over it: a reader (a shard polling the map, a restarted mover) sees
-/// the old file or the new one, whole, never a part.
-private func replaceFile(_ path: String, with bytes: Data) throws {
-    let temporary = path + ".tmp"
-    try bytes.write(to: URL(fileURLWithPath: temporary))
-    guard rename(temporary, path) == 0 else {
-        throw ReshardFailure(description: "cannot rename \(temporary) to \(path): errno \(errno)")
     }
 }
 
