@@ -99,7 +99,9 @@ public struct SlotHandoff: Service {
             try await store.database.write { db in try Self.dequeue(db, customerID) }
             return
         }
-        let customer = try await store.database.read { db in try moves.export(db, customerID, keyring: store.dataKeys) }
+        let customer = try await store.database.read { db in
+            try moves.export(db, customerID, columns: moves.copiedColumns(db), keyring: store.dataKeys)
+        }
         if !customer.tables.isEmpty {
             _ = try await Customer360_V1_AdminService.Client(wrapping: peer.client).importSlotCustomers(
                 .with {

@@ -72,6 +72,7 @@ public struct SlotMoves: SlotMoveService {
                             """)
                 }
                 let batch = try ChangeLog.batch(db, after: after, filter: ChangeFilter(), limit: scan)
+                let columns = try copiedColumns(db)
                 // Events in order, each customer exported once, until the page is full: then the page covers the
                 // events before the first one it could not take, and the next page starts there.
                 var page = Page()
@@ -85,7 +86,7 @@ public struct SlotMoves: SlotMoveService {
                             caughtUp = false
                             break scanning
                         }
-                        try page.add(try export(db, id, keyring: keyring))
+                        try page.add(try export(db, id, columns: columns, keyring: keyring))
                     }
                 }
                 return .with {
@@ -98,9 +99,10 @@ public struct SlotMoves: SlotMoveService {
         let limit = request.limit == 0 ? 100 : Int(request.limit)
         return try await store.database.read { db in
             let ids = try customers(db, in: ranges, after: request.afterCustomerID, limit: limit)
+            let columns = try copiedColumns(db)
             var page = Page()
             for id in ids {
-                try page.add(try export(db, id, keyring: keyring))
+                try page.add(try export(db, id, columns: columns, keyring: keyring))
                 if page.isFull { break }
             }
             let more = page.customers.count < ids.count || ids.count == limit
@@ -250,8 +252,10 @@ public struct SlotMoves: SlotMoveService {
         return columns
     }
 
-    func export(_ db: Database, _ customerID: String, keyring: Keyring) throws -> Customer360_V1_SlotCustomer {
-        let columns = try copiedColumns(db)
+    /// The customer whole: `columns` (`copiedColumns`) of every customer table, and the keys their sealed values need.
+    func export(
+        _ db: Database, _ customerID: String, columns: [String: [String]], keyring: Keyring
+    ) throws -> Customer360_V1_SlotCustomer {
         var customer = Customer360_V1_SlotCustomer()
         customer.customerID = customerID
         customer.dataKey = try keyring.exportDataKey(for: customerID) ?? Data()
@@ -338,11 +342,7 @@ public struct SlotMoves: SlotMoveService {
 
     /// The parsed `slots`, or the status that refuses the call (this process is not a shard, or a range is wrong).
     private func slotRanges(_ slots: [String]) throws -> [ClosedRange<Int>] {
-        guard shards?.shard != nil else {
-            throw RPCError(
-                code: .failedPrecondition,
-                message: "this \(service) was not started as a shard (--shard): there is nothing to move from or to it")
-        }
+        _ = try thisShard()
         guard !slots.isEmpty else { throw InvalidArgument("slots", "name at least one slot range, e.g. \"512-767\"") }
         var ranges: [ClosedRange<Int>] = []
         for text in slots {
@@ -355,12 +355,20 @@ public struct SlotMoves: SlotMoveService {
         return ranges
     }
 
+    /// This process's shard settings and name, or the refusal for a process that is not a shard.
+    private func thisShard() throws -> (ShardSettings, String) {
+        guard let shards, let shard = shards.shard else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "this \(service) was not started as a shard (--shard): there is nothing to move from or to it")
+        }
+        return (shards, shard)
+    }
+
     /// Reads the map again and checks that every slot of `ranges` is (or is not) this shard's.
     @discardableResult
     private func requireOwnership(of ranges: [ClosedRange<Int>], owned: Bool) throws -> ShardMap {
-        guard let shards, let shard = shards.shard else {
-            throw RPCError(code: .failedPrecondition, message: "this \(service) was not started as a shard (--shard)")
-        }
+        let (shards, shard) = try thisShard()
         let map = shards.source.reload()
         for range in ranges {
             for slot in range where (map.owner(ofSlot: slot, in: service)?.shard == shard) != owned {

@@ -45,12 +45,11 @@ public protocol SlotMovable: Sendable {
 public enum SlotFence {
     /// The `RAISE(ABORT, …)` message, which the server turns into UNAVAILABLE.
     public static let refusal = "c360-fenced"
-    static let tableName = "slot_fence"
 
     /// Registers the fence's table (empty until a move fences slots). A store that moves customers calls it once.
     public static func register(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("slot fence: slot ranges whose writes are stopped while they move") { db in
-            try db.create(table: tableName) { t in
+            try db.create(table: "slot_fence") { t in
                 t.column("firstSlot", .integer).notNull()
                 t.column("lastSlot", .integer).notNull()
                 t.column("epoch", .integer).notNull()
@@ -96,14 +95,6 @@ public enum SlotFence {
                 arguments: StatementArguments(Array(row.databaseValues)))
         }
         return result
-    }
-
-    /// Whether a write to `customerID` would be refused now.
-    public static func isFenced(_ db: Database, _ customerID: String) throws -> Bool {
-        try Bool.fetchOne(
-            db,
-            sql: "SELECT EXISTS (SELECT 1 FROM slot_fence WHERE ? BETWEEN firstSlot AND lastSlot)",
-            arguments: [CustomerSlot.of(customerID)]) ?? false
     }
 
     /// The triggers, created with the first fenced range and dropped with the last, so writes pay nothing when no move

@@ -191,7 +191,8 @@ struct InteractionSlotMoveTests {
         ])
         _ = try await shards.target.ingest([touchpoint("t1", customer: Customers.ada, at: start)])
         let rows = try await shards.source.writer.read { db in
-            try shards.sourceMoves.export(db, Customers.ada, keyring: shards.source.keyring)
+            try shards.sourceMoves.export(
+                db, Customers.ada, columns: shards.sourceMoves.copiedColumns(db), keyring: shards.source.keyring)
         }
         for _ in 0..<2 {
             _ = try await shards.targetMoves.importSlotCustomers(
