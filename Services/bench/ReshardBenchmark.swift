@@ -61,15 +61,8 @@ struct ReshardBenchmark: AsyncParsableCommand {
         say("bench reshard: \(customers) customers, \(touchpoints) touchpoints; slots 0-511 move between two shards")
         try await BenchProcesses.run(bin: bin) { processes in
             let mapFile = scratch.child("shard-map.json")
-            func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
-                try ShardMap.even(
-                    epoch: epoch,
-                    services: [
-                        (name: ServiceIdentity.interaction.name, shardPrefix: "interaction", addresses: addresses)
-                    ])
-            }
             let profile = try await processes.start(ServiceIdentity.profile.name)
-            try map(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
+            try ShardMap.interaction(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
             var addresses: [String] = []
             for index in 0..<2 {
                 let shard = try await processes.start(
@@ -80,7 +73,7 @@ struct ReshardBenchmark: AsyncParsableCommand {
                     ])
                 addresses.append("127.0.0.1:\(shard.port)")
             }
-            try map(addresses, epoch: 2).json.write(to: mapFile)
+            try ShardMap.interaction(addresses, epoch: 2).json.write(to: mapFile)
             let source = try ShardMapSource(path: mapFile.path)
             let ids = try await ShardsBenchmark.createCustomers(customers, profilePort: profile.port)
             _ = try await ShardsBenchmark.ingest(

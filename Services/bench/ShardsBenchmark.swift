@@ -96,13 +96,6 @@ struct ShardsBenchmark: AsyncParsableCommand {
         say("== interaction-service as \(count) shard\(count == 1 ? "" : "s")")
         return try await BenchProcesses.run(bin: bin) { processes in
             let mapFile = scratch.child("shard-map.json")
-            func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
-                try ShardMap.even(
-                    epoch: epoch,
-                    services: [
-                        (name: ServiceIdentity.interaction.name, shardPrefix: "interaction", addresses: addresses)
-                    ])
-            }
             let profile = try await processes.start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             var interactionPeers: [String]
@@ -113,7 +106,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
             } else {
                 // Shards listen on free ports, known once they run: they start with the final slots and placeholder
                 // addresses, then every caller starts with the real map.
-                try map((0..<count).map { "127.0.0.1:\($0 + 1)" }, epoch: 1).json.write(to: mapFile)
+                try ShardMap.interaction((0..<count).map { "127.0.0.1:\($0 + 1)" }, epoch: 1).json.write(to: mapFile)
                 var addresses: [String] = []
                 for index in 0..<count {
                     let shard = try await processes.start(
@@ -121,7 +114,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
                         peer + ["--shard-map", mapFile.path, "--shard", "interaction-\(index)"])
                     addresses.append("127.0.0.1:\(shard.port)")
                 }
-                try map(addresses, epoch: 2).json.write(to: mapFile)
+                try ShardMap.interaction(addresses, epoch: 2).json.write(to: mapFile)
                 source = try ShardMapSource(path: mapFile.path)
                 interactionPeers = ["--interaction-addr", addresses[0], "--shard-map", mapFile.path]
             }

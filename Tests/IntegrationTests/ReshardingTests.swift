@@ -36,12 +36,7 @@ struct ReshardingTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let mapFile = directory.appendingPathComponent("shard-map.json")
-        func map(epoch: Int64, _ addresses: [String]) throws -> ShardMap {
-            try ShardMap.even(
-                epoch: epoch,
-                services: [(name: "interaction-service", shardPrefix: "interaction", addresses: addresses)])
-        }
-        try map(epoch: 1, ["127.0.0.1:1", "127.0.0.1:2"]).json.write(to: mapFile)
+        try ShardMap.interaction(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
         let mapFlag = ["--shard-map", mapFile.path]
 
         try await withService("profile-service") { profile, profileClient in
@@ -52,7 +47,8 @@ struct ReshardingTests {
                 try await withService(
                     "interaction-service", arguments: profilePeer + mapFlag + ["--shard", "interaction-1"]
                 ) { target, _ in
-                    try map(epoch: 2, ["\(source.address)", "\(target.address)"]).json.write(to: mapFile)
+                    try ShardMap.interaction(["\(source.address)", "\(target.address)"], epoch: 2).json.write(
+                        to: mapFile)
                     let moving = 0...511 // interaction-0's half
                     let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
                     var customers: [String] = []

@@ -30,13 +30,9 @@ private struct ShardedStack {
 private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async throws {
     let mapFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-shard-map-\(UUID()).json")
     defer { try? FileManager.default.removeItem(at: mapFile) }
-    func map(epoch: Int64, _ addresses: [String]) throws -> ShardMap {
-        try ShardMap.even(
-            epoch: epoch, services: [(name: "interaction-service", shardPrefix: "interaction", addresses: addresses)])
-    }
     // The shards listen on free ports, known only once they run: they start with a map whose slots are final and
     // whose addresses are not (a shard checks ownership by slot), then every caller starts with the real one.
-    try map(epoch: 1, ["127.0.0.1:1", "127.0.0.1:2"]).json.write(to: mapFile)
+    try ShardMap.interaction(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
     let mapFlag = ["--shard-map", mapFile.path]
     // profile-service follows both shards' feeds for the loyalty program.
     let loyalty = [
@@ -50,7 +46,7 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
             try await withService(
                 "interaction-service", arguments: profilePeer + mapFlag + ["--shard", "interaction-1"]
             ) { shard1, client1 in
-                let real = try map(epoch: 2, ["\(shard0.address)", "\(shard1.address)"])
+                let real = try ShardMap.interaction(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
                 try real.json.write(to: mapFile)
                 try await withService("feedback-service", arguments: profilePeer) { feedback, _ in
                     let peers =

@@ -7,6 +7,8 @@ import Synchronization
 public final class KillableProcess: @unchecked Sendable {
     /// Kept for the life of the run: Foundation watches (and reaps) the child through it.
     private let process = Process()
+    /// How it ended, heard without blocking a thread of the cooperative pool.
+    private let monitor = ExitMonitor()
     private let killed = Mutex(false)
     /// Standard output and error, interleaved; nil when discarded.
     public let outputFile: URL?
@@ -27,7 +29,7 @@ public final class KillableProcess: @unchecked Sendable {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
         }
-        try process.run()
+        try monitor.run(process)
     }
 
     /// What it has written so far.
@@ -35,16 +37,10 @@ public final class KillableProcess: @unchecked Sendable {
         outputFile.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
     }
 
-    /// Whether it still runs (a zombie counts as gone).
-    public var isRunning: Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-            let state = stat.split(separator: ")").last?.split(separator: " ").first
-        else { return false }
-        return state != "Z"
-    }
+    /// Whether it still runs.
+    public var isRunning: Bool { monitor.outcome == nil }
 
-    /// SIGKILL, once; returns when it has died (gone, or a zombie in /proc), polling without holding a thread: a
-    /// blocking wait would stall the tests running beside this one.
+    /// SIGKILL, once; returns when it has died.
     public func kill() async {
         guard
             killed.withLock({ killed in
@@ -53,9 +49,6 @@ public final class KillableProcess: @unchecked Sendable {
             })
         else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        for _ in 0..<1_000 {
-            guard isRunning else { return }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        _ = try? await monitor.waitForExit(timeout: .seconds(10))
     }
 }
