@@ -64,10 +64,18 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
   /// change (subject_id is the feature request), so every voter can be told exactly once.
   case featureRequestShipped // = 43
 
-  /// success-service. subject_id is the plan, score or alert id.
+  /// success-service. subject_id is the plan, score, alert or task id.
   case healthScored // = 60
   case alertRaised // = 61
+
+  /// A plan was created, changed or deleted, or one of its goals, milestones or progress entries was written.
   case planChanged // = 62
+
+  /// An alert was acknowledged or resolved.
+  case alertUpdated // = 63
+
+  /// A playbook task was created or completed.
+  case taskChanged // = 64
 
   /// outreach-service. subject_id is the segment id (entered, left) or the message id (sent, failed).
   case segmentEntered // = 100
@@ -110,6 +118,8 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     case 60: self = .healthScored
     case 61: self = .alertRaised
     case 62: self = .planChanged
+    case 63: self = .alertUpdated
+    case 64: self = .taskChanged
     case 80: self = .customerRekeyed
     case 81: self = .customerDataErased
     case 100: self = .segmentEntered
@@ -143,6 +153,8 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     case .healthScored: return 60
     case .alertRaised: return 61
     case .planChanged: return 62
+    case .alertUpdated: return 63
+    case .taskChanged: return 64
     case .customerRekeyed: return 80
     case .customerDataErased: return 81
     case .segmentEntered: return 100
@@ -176,6 +188,8 @@ public nonisolated enum Customer360_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Cas
     .healthScored,
     .alertRaised,
     .planChanged,
+    .alertUpdated,
+    .taskChanged,
     .segmentEntered,
     .segmentLeft,
     .messageSent,
@@ -275,7 +289,7 @@ public nonisolated struct Customer360_V1_WatchChangesResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "customer360.v1"
 
 nonisolated extension Customer360_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_CUSTOMER_CREATED\0\u{1}CHANGE_KIND_CUSTOMER_UPDATED\0\u{1}CHANGE_KIND_CUSTOMER_MERGED\0\u{1}CHANGE_KIND_CUSTOMER_UNMERGED\0\u{1}CHANGE_KIND_CUSTOMER_DELETED\0\u{1}CHANGE_KIND_CUSTOMER_ERASED\0\u{1}CHANGE_KIND_CONSENT_CHANGED\0\u{1}CHANGE_KIND_LOYALTY_CHANGED\0\u{2}\u{c}CHANGE_KIND_TOUCHPOINT_RECORDED\0\u{1}CHANGE_KIND_PURCHASE_RECORDED\0\u{1}CHANGE_KIND_TICKET_OPENED\0\u{1}CHANGE_KIND_TICKET_UPDATED\0\u{1}CHANGE_KIND_TICKET_RESOLVED\0\u{2}\u{10}CHANGE_KIND_RESPONSE_RECORDED\0\u{1}CHANGE_KIND_FEATURE_VOTE_RECORDED\0\u{1}CHANGE_KIND_CHURN_REASON_RECORDED\0\u{1}CHANGE_KIND_FEATURE_REQUEST_SHIPPED\0\u{2}\u{11}CHANGE_KIND_HEALTH_SCORED\0\u{1}CHANGE_KIND_ALERT_RAISED\0\u{1}CHANGE_KIND_PLAN_CHANGED\0\u{2}\u{12}CHANGE_KIND_CUSTOMER_REKEYED\0\u{1}CHANGE_KIND_CUSTOMER_DATA_ERASED\0\u{2}\u{13}CHANGE_KIND_SEGMENT_ENTERED\0\u{1}CHANGE_KIND_SEGMENT_LEFT\0\u{1}CHANGE_KIND_MESSAGE_SENT\0\u{1}CHANGE_KIND_MESSAGE_FAILED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CHANGE_KIND_CUSTOMER_CREATED\0\u{1}CHANGE_KIND_CUSTOMER_UPDATED\0\u{1}CHANGE_KIND_CUSTOMER_MERGED\0\u{1}CHANGE_KIND_CUSTOMER_UNMERGED\0\u{1}CHANGE_KIND_CUSTOMER_DELETED\0\u{1}CHANGE_KIND_CUSTOMER_ERASED\0\u{1}CHANGE_KIND_CONSENT_CHANGED\0\u{1}CHANGE_KIND_LOYALTY_CHANGED\0\u{2}\u{c}CHANGE_KIND_TOUCHPOINT_RECORDED\0\u{1}CHANGE_KIND_PURCHASE_RECORDED\0\u{1}CHANGE_KIND_TICKET_OPENED\0\u{1}CHANGE_KIND_TICKET_UPDATED\0\u{1}CHANGE_KIND_TICKET_RESOLVED\0\u{2}\u{10}CHANGE_KIND_RESPONSE_RECORDED\0\u{1}CHANGE_KIND_FEATURE_VOTE_RECORDED\0\u{1}CHANGE_KIND_CHURN_REASON_RECORDED\0\u{1}CHANGE_KIND_FEATURE_REQUEST_SHIPPED\0\u{2}\u{11}CHANGE_KIND_HEALTH_SCORED\0\u{1}CHANGE_KIND_ALERT_RAISED\0\u{1}CHANGE_KIND_PLAN_CHANGED\0\u{1}CHANGE_KIND_ALERT_UPDATED\0\u{1}CHANGE_KIND_TASK_CHANGED\0\u{2}\u{10}CHANGE_KIND_CUSTOMER_REKEYED\0\u{1}CHANGE_KIND_CUSTOMER_DATA_ERASED\0\u{2}\u{13}CHANGE_KIND_SEGMENT_ENTERED\0\u{1}CHANGE_KIND_SEGMENT_LEFT\0\u{1}CHANGE_KIND_MESSAGE_SENT\0\u{1}CHANGE_KIND_MESSAGE_FAILED\0")
 }
 
 nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

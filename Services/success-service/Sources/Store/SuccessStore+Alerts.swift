@@ -141,6 +141,7 @@ extension SuccessStore {
                 sql: "UPDATE alert SET state = ?, body = ? WHERE alertId = ?",
                 arguments: [state.rawValue, try alert.sealed(keyring), id])
             let event = try appendEvent(db, state == .acknowledged ? .acknowledged : .resolved, alert, at: now)
+            try ChangeLog.append(db, .alertUpdated, customer: customerID, subject: id, at: now)
             return (alert, event)
         }
     }
@@ -227,6 +228,7 @@ extension SuccessStore {
                     try keyring.seal(task.instructions, for: task.customerID), task.ownerID,
                     task.dueAt.unixMillis, task.createdAt.unixMillis,
                 ])
+            try ChangeLog.append(db, .taskChanged, customer: task.customerID, subject: task.id, at: task.createdAt)
             return task
         }
     }
@@ -255,6 +257,7 @@ extension SuccessStore {
                 sql: """
                     UPDATE task SET status = 'done', completedAt = ?, completedBy = ?, outcomeNote = ? WHERE taskId = ?
                     """, arguments: [now.unixMillis, person, try keyring.seal(note, for: customerID), id])
+            try ChangeLog.append(db, .taskChanged, customer: customerID, subject: id, at: now)
             return task
         }
     }

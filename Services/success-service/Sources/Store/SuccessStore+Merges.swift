@@ -9,7 +9,7 @@ extension SuccessStore {
     /// history. The survivor's latest score stays its own when it has one. Runs inside the transaction of
     /// `MergeFollower`, which also stores the feed position; a second run finds nothing left to move.
     public func rekey(_ db: Database, merged: String, survivor: String) throws {
-        for (table, key) in Self.customerTables {
+        for (table, key) in Self.rekeyedTables {
             try MergeJournal.record(
                 db, merged: merged, survivor: survivor, table: table,
                 keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
@@ -49,7 +49,7 @@ extension SuccessStore {
     private func move(
         _ db: Database, from: String, to: String, where condition: String, _ extra: [String]
     ) throws {
-        for (table, key) in Self.customerTables {
+        for (table, key) in Self.rekeyedTables {
             let filter = condition.replacingOccurrences(of: "%KEY%", with: key)
             let arguments = StatementArguments([to, from] + extra + (extra.isEmpty ? [] : [table]))
             if let column = ["alert": "body", "alert_event": "alert"][table] {
@@ -69,8 +69,9 @@ extension SuccessStore {
     }
 
     /// The tables holding rows of one customer, with each row's key.
-    private static let customerTables = [
-        ("plan", "planId"), ("goal", "goalId"), ("goal_progress", "progressId"), ("health_score", "healthScoreId"),
+    private static let rekeyedTables = [
+        ("plan", "planId"), ("goal", "goalId"), ("milestone", "milestoneId"), ("goal_progress", "progressId"),
+        ("health_score", "healthScoreId"),
         ("alert", "alertId"), ("alert_event", "eventId"), ("task", "taskId"),
     ]
 

@@ -112,6 +112,7 @@ extension SuccessStore {
                     plan.csmOwnerID, plan.status.rawValue, plan.startsAt.unixMillis,
                     plan.endsAt?.unixMillis, now.unixMillis, id,
                 ])
+            try ChangeLog.append(db, .planChanged, customer: customerID, subject: id, at: now)
             return try requirePlan(db, id: id, customerID: customerID)
         }
     }
@@ -120,7 +121,9 @@ extension SuccessStore {
     public func deletePlan(id: String, customerID: String) async throws -> Bool {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM plan WHERE planId = ? AND customerId = ?", arguments: [id, customerID])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            try ChangeLog.append(db, .planChanged, customer: customerID, subject: id)
+            return true
         }
     }
 
@@ -130,6 +133,7 @@ extension SuccessStore {
     public func addGoal(_ goal: Goal, customerID: String) async throws -> Goal {
         try await writer.write { db in
             _ = try requirePlan(db, id: goal.planID, customerID: customerID)
+            try ChangeLog.append(db, .planChanged, customer: customerID, subject: goal.planID)
             return try insertGoal(db, goal, customerID: customerID)
         }
     }
@@ -142,6 +146,7 @@ extension SuccessStore {
             var goal = try requireGoal(db, id: id, planID: planID, customerID: customerID)
             try change(&goal)
             try saveGoal(db, goal, customerID: customerID)
+            try ChangeLog.append(db, .planChanged, customer: customerID, subject: planID)
             return goal
         }
     }
@@ -186,6 +191,7 @@ extension SuccessStore {
             }
             goal.updatedAt = now
             try saveGoal(db, goal, customerID: customerID)
+            try ChangeLog.append(db, .planChanged, customer: customerID, subject: planID, at: now)
             return goal
         }
     }
@@ -211,6 +217,7 @@ extension SuccessStore {
     public func addMilestone(_ milestone: Milestone, customerID: String) async throws -> Milestone {
         try await writer.write { db in
             _ = try requirePlan(db, id: milestone.planID, customerID: customerID)
+            try ChangeLog.append(db, .planChanged, customer: customerID, subject: milestone.planID)
             return try insertMilestone(db, milestone, customerID: customerID)
         }
     }
@@ -239,6 +246,7 @@ extension SuccessStore {
                     milestone.status.rawValue,
                     milestone.completedAt?.unixMillis, milestone.goalID, id,
                 ])
+            try ChangeLog.append(db, .planChanged, customer: customerID, subject: planID)
             return milestone
         }
     }
@@ -354,10 +362,11 @@ extension SuccessStore {
         }
         try db.execute(
             sql: """
-                INSERT INTO milestone (milestoneId, planId, title, dueAt, status, completedAt, goalId) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO milestone (milestoneId, planId, customerId, title, dueAt, status, completedAt, goalId)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                milestone.id, milestone.planID, try keyring.seal(milestone.title, for: customerID),
+                milestone.id, milestone.planID, customerID, try keyring.seal(milestone.title, for: customerID),
                 milestone.dueAt?.unixMillis,
                 milestone.status.rawValue, milestone.completedAt?.unixMillis, milestone.goalID,
             ])

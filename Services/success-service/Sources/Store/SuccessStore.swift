@@ -194,6 +194,17 @@ public struct SuccessStore: Sendable {
         migrator.registerMigration("v3: alert events indexed by customer") { db in
             try db.create(index: "alert_event_by_customer", on: "alert_event", columns: ["customerId"])
         }
+        // A customer moves to another shard table by table, by customer id: milestones named only their plan.
+        migrator.registerMigration("v4: milestones name their customer") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE milestone ADD COLUMN customerId TEXT NOT NULL DEFAULT '';
+                    UPDATE milestone SET customerId = (SELECT customerId FROM plan p WHERE p.planId = milestone.planId);
+                    CREATE INDEX milestone_by_customer ON milestone(customerId);
+                    """)
+        }
+        SlotFence.register(&migrator)
+        SlotHandoff.register(&migrator)
         return migrator
     }
 

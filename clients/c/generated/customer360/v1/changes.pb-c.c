@@ -399,7 +399,7 @@ const ProtobufCMessageDescriptor customer360__v1__watch_changes_response__descri
   (ProtobufCMessageInit) customer360__v1__watch_changes_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue customer360__v1__change_kind__enum_values_by_number[27] =
+static const ProtobufCEnumValue customer360__v1__change_kind__enum_values_by_number[29] =
 {
   { "CHANGE_KIND_UNSPECIFIED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED", 0 },
   { "CHANGE_KIND_CUSTOMER_CREATED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_CREATED", 1 },
@@ -422,6 +422,8 @@ static const ProtobufCEnumValue customer360__v1__change_kind__enum_values_by_num
   { "CHANGE_KIND_HEALTH_SCORED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_HEALTH_SCORED", 60 },
   { "CHANGE_KIND_ALERT_RAISED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_ALERT_RAISED", 61 },
   { "CHANGE_KIND_PLAN_CHANGED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_PLAN_CHANGED", 62 },
+  { "CHANGE_KIND_ALERT_UPDATED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_ALERT_UPDATED", 63 },
+  { "CHANGE_KIND_TASK_CHANGED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_TASK_CHANGED", 64 },
   { "CHANGE_KIND_CUSTOMER_REKEYED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_REKEYED", 80 },
   { "CHANGE_KIND_CUSTOMER_DATA_ERASED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_DATA_ERASED", 81 },
   { "CHANGE_KIND_SEGMENT_ENTERED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_SEGMENT_ENTERED", 100 },
@@ -430,32 +432,34 @@ static const ProtobufCEnumValue customer360__v1__change_kind__enum_values_by_num
   { "CHANGE_KIND_MESSAGE_FAILED", "CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_MESSAGE_FAILED", 103 },
 };
 static const ProtobufCIntRange customer360__v1__change_kind__value_ranges[] = {
-{0, 0},{20, 9},{40, 14},{60, 18},{80, 21},{100, 23},{0, 27}
+{0, 0},{20, 9},{40, 14},{60, 18},{80, 23},{100, 25},{0, 29}
 };
-static const ProtobufCEnumValueIndex customer360__v1__change_kind__enum_values_by_name[27] =
+static const ProtobufCEnumValueIndex customer360__v1__change_kind__enum_values_by_name[29] =
 {
   { "CHANGE_KIND_ALERT_RAISED", 19 },
+  { "CHANGE_KIND_ALERT_UPDATED", 21 },
   { "CHANGE_KIND_CHURN_REASON_RECORDED", 16 },
   { "CHANGE_KIND_CONSENT_CHANGED", 7 },
   { "CHANGE_KIND_CUSTOMER_CREATED", 1 },
-  { "CHANGE_KIND_CUSTOMER_DATA_ERASED", 22 },
+  { "CHANGE_KIND_CUSTOMER_DATA_ERASED", 24 },
   { "CHANGE_KIND_CUSTOMER_DELETED", 5 },
   { "CHANGE_KIND_CUSTOMER_ERASED", 6 },
   { "CHANGE_KIND_CUSTOMER_MERGED", 3 },
-  { "CHANGE_KIND_CUSTOMER_REKEYED", 21 },
+  { "CHANGE_KIND_CUSTOMER_REKEYED", 23 },
   { "CHANGE_KIND_CUSTOMER_UNMERGED", 4 },
   { "CHANGE_KIND_CUSTOMER_UPDATED", 2 },
   { "CHANGE_KIND_FEATURE_REQUEST_SHIPPED", 17 },
   { "CHANGE_KIND_FEATURE_VOTE_RECORDED", 15 },
   { "CHANGE_KIND_HEALTH_SCORED", 18 },
   { "CHANGE_KIND_LOYALTY_CHANGED", 8 },
-  { "CHANGE_KIND_MESSAGE_FAILED", 26 },
-  { "CHANGE_KIND_MESSAGE_SENT", 25 },
+  { "CHANGE_KIND_MESSAGE_FAILED", 28 },
+  { "CHANGE_KIND_MESSAGE_SENT", 27 },
   { "CHANGE_KIND_PLAN_CHANGED", 20 },
   { "CHANGE_KIND_PURCHASE_RECORDED", 10 },
   { "CHANGE_KIND_RESPONSE_RECORDED", 14 },
-  { "CHANGE_KIND_SEGMENT_ENTERED", 23 },
-  { "CHANGE_KIND_SEGMENT_LEFT", 24 },
+  { "CHANGE_KIND_SEGMENT_ENTERED", 25 },
+  { "CHANGE_KIND_SEGMENT_LEFT", 26 },
+  { "CHANGE_KIND_TASK_CHANGED", 22 },
   { "CHANGE_KIND_TICKET_OPENED", 11 },
   { "CHANGE_KIND_TICKET_RESOLVED", 13 },
   { "CHANGE_KIND_TICKET_UPDATED", 12 },
@@ -469,9 +473,9 @@ const ProtobufCEnumDescriptor customer360__v1__change_kind__descriptor =
   "ChangeKind",
   "Customer360__V1__ChangeKind",
   "customer360.v1",
-  27,
+  29,
   customer360__v1__change_kind__enum_values_by_number,
-  27,
+  29,
   customer360__v1__change_kind__enum_values_by_name,
   6,
   customer360__v1__change_kind__value_ranges,

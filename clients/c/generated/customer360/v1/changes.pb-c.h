@@ -68,11 +68,22 @@ typedef enum _Customer360__V1__ChangeKind {
    */
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_FEATURE_REQUEST_SHIPPED = 43,
   /*
-   * success-service. subject_id is the plan, score or alert id.
+   * success-service. subject_id is the plan, score, alert or task id.
    */
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_HEALTH_SCORED = 60,
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_ALERT_RAISED = 61,
+  /*
+   * A plan was created, changed or deleted, or one of its goals, milestones or progress entries was written.
+   */
   CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_PLAN_CHANGED = 62,
+  /*
+   * An alert was acknowledged or resolved.
+   */
+  CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_ALERT_UPDATED = 63,
+  /*
+   * A playbook task was created or completed.
+   */
+  CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_TASK_CHANGED = 64,
   /*
    * outreach-service. subject_id is the segment id (entered, left) or the message id (sent, failed).
    */
