@@ -30,6 +30,21 @@ public struct SlotHandoff: Service {
         self.logger = logger
     }
 
+    /// What a shard of `host`'s service runs to hand rows over: a connection to its sibling shards (reached through the
+    /// map, each call naming its shard) and the handoff loop. Nothing for a process that is not a shard.
+    public static func services(host: ServiceHost, moves: SlotMoves) throws -> [any Service] {
+        guard let shards = host.configuration.shards, let shard = shards.shard,
+            let ownAddress = shards.source.current.shard(named: shard, in: host.identity.name).flatMap({
+                PeerAddress($0.address)
+            })
+        else { return [] }
+        let siblings = try host.connect(to: host.identity, at: ownAddress)
+        return [
+            siblings,
+            SlotHandoff(moves: moves, peer: siblings, shards: shards, service: host.identity.name, logger: host.logger),
+        ]
+    }
+
     /// The queue's table. A store that follows merges while sharded registers it once.
     public static func register(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("slot handoff: customers whose rows a merge left on a shard that does not own them")

@@ -69,6 +69,30 @@ public struct ShardSettings: Sendable {
     }
 }
 
+/// Which customers a process's own background work is for (re-scores, batches, sends): every customer, unless the
+/// process runs as a shard, and then those its shard owns in the map in force. The calls it answers are checked by
+/// `ShardOwnershipInterceptor`; this is for work no call names, such as a change feed naming other shards' customers.
+public struct CustomerOwnership: Sendable {
+    private let shards: ShardSettings?
+    private let service: String
+
+    /// Every customer: a process that is not a shard.
+    public static let everyone = CustomerOwnership(shards: nil, service: "")
+
+    public init(shards: ShardSettings?, service: String) {
+        self.shards = shards
+        self.service = service
+    }
+
+    /// Whether `customerID` is this process's (a service the map does not name owns every customer).
+    public func owns(_ customerID: String) -> Bool {
+        guard let shards, let shard = shards.shard,
+            let owner = shards.source.current.owner(of: customerID, in: service)
+        else { return true }
+        return owner.shard == shard
+    }
+}
+
 /// Names one service: how it appears in logs, in environment variables and on disk.
 public struct ServiceIdentity: Sendable {
     /// The executable's name, e.g. `profile-service`.

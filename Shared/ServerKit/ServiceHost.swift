@@ -75,6 +75,11 @@ public struct ServiceHost: Sendable {
             directory: configuration.dataDirectory, fileName: identity.databaseFileName, logger: logger)
     }
 
+    /// Which customers this process's background work is for: its shard's, or everyone's when it is not a shard.
+    public var ownership: CustomerOwnership {
+        CustomerOwnership(shards: configuration.shards, service: identity.name)
+    }
+
     /// A connection to the peer service at `address`, proving who this process is with its certificate or service
     /// token (`ServerConfiguration.peerCredentials`), logging to this process's log. When the shard map names the
     /// peer, its calls go to the shard owning each customer, and `address` is not used.

@@ -83,6 +83,15 @@ public enum SlotFence {
         }
     }
 
+    /// Whether a move has fenced `customerID`'s slot here: work no caller waits for (a queued re-score) leaves such a
+    /// customer to the shard it moves to, rather than fail its whole transaction on the fence.
+    public static func holds(_ db: Database, _ customerID: String) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT EXISTS (SELECT 1 FROM slot_fence WHERE ? BETWEEN firstSlot AND lastSlot)"),
+            arguments: [CustomerSlot.of(customerID)]) ?? false
+    }
+
     /// Runs `body` with every fence set aside, inside the caller's transaction: how a shard deletes the rows of
     /// slots it has given away, which are fenced until the last of them is gone.
     public static func bypassing<T>(_ db: Database, _ body: () throws -> T) throws -> T {

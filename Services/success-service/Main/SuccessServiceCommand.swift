@@ -26,7 +26,7 @@ struct SuccessServiceCommand: AsyncParsableCommand {
         version: C360Version.current,
         subcommands: [
             BackupCommand<SuccessStore>.self, RestoreCommand<SuccessStore>.self, HealthCommand<SuccessStore>.self,
-            KeyringBackupCommand<SuccessStore>.self,
+            KeyringBackupCommand<SuccessStore>.self, ReshardCommand<SuccessStore>.self,
         ]
     )
 

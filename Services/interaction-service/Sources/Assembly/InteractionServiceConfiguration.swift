@@ -63,20 +63,9 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
         handOver: { db, customerID in
             try SlotHandoff.queueIfForeign(db, customerID, shards: shards, service: ServiceIdentity.interaction.name)
         })
-    var background: [any Service] = [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
-    if let shards, let shard = shards.shard,
-        let ownAddress = shards.source.current.shard(named: shard, in: host.identity.name).flatMap({
-            PeerAddress($0.address)
-        })
-    {
-        // The other shards of this service, reached through the map: every call names its shard.
-        let siblings = try host.connect(to: .interaction, at: ownAddress)
-        background += [
-            siblings,
-            SlotHandoff(
-                moves: moves, peer: siblings, shards: shards, service: host.identity.name, logger: host.logger),
-        ]
-    }
+    let background: [any Service] =
+        [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
+        + (try SlotHandoff.services(host: host, moves: moves))
     return try host.serviceGroup(
         serving: [service], database: database, background: background, slotMoves: moves)
 }

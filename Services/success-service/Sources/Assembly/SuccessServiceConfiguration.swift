@@ -88,19 +88,28 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
     let scorer = HealthScorer(
         store: store, facts: peers, configuration: configuration.health,
         defaultOwner: configuration.defaultOwner, feed: feed)
-    let batches = BatchRunner(store: store, scorer: scorer, customers: peers, logger: host.logger)
+    // On a shard, background scoring is for the shard's own customers; the calls it answers are checked on arrival.
+    let ownership = host.ownership
+    let batches = BatchRunner(
+        store: store, scorer: scorer, customers: peers, ownership: ownership, logger: host.logger)
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
     let service = SuccessService(
         store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         scorer: scorer, batches: batches, feed: feed, changes: changes)
-    // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor.
+    let shards = host.configuration.shards
+    let moves = SlotMoves(store: store, service: host.identity.name, shards: shards)
+    // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor, and
+    // on a shard, to the survivor's shard when another owns it.
     let merges = MergeFollower.consumer(
         profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
         unrekey: { try store.unrekey($0, merged: $1, survivor: $2) },
-        customerIDs: SuccessStore.customerIDs, shards: profile.shardNames)
+        customerIDs: SuccessStore.customerIDs, shards: profile.shardNames,
+        handOver: { db, customerID in
+            try SlotHandoff.queueIfForeign(db, customerID, shards: shards, service: ServiceIdentity.success.name)
+        })
     // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
     // catches decay (and whatever a feed consumer had to skip after falling out of a peer's retention).
     let sweep = HealthSweep(
@@ -113,10 +122,12 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
         ChangeFeedConsumer(
             source: peer, service: name, client: connection.client, writer: database,
             kinds: SuccessStore.rescoringChanges, logger: host.logger,
-            apply: { db, events in try SuccessStore.enqueueRescores(db, for: events, delay: delay, now: Date()) },
+            apply: { db, events in
+                try SuccessStore.enqueueRescores(db, for: events, delay: delay, now: Date(), ownership: ownership)
+            },
             resync: { await sweep.sweep() }, shards: connection.shardNames)
     }
-    let rescorer = HealthRescorer(store: store, scorer: scorer, logger: host.logger)
+    let rescorer = HealthRescorer(store: store, scorer: scorer, logger: host.logger, ownership: ownership)
     host.logger.notice(
         "health upkeep",
         metadata: [
@@ -130,5 +141,7 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
             profile, interaction, feedback, feed, changes, batches, rescorer, merges,
             KeyRotation(keyring: keyring, logger: host.logger),
         ] + followers
-            + (configuration.sweepInterval == nil ? [] : [sweep]))
+            + (configuration.sweepInterval == nil ? [] : [sweep])
+            + (try SlotHandoff.services(host: host, moves: moves)),
+        slotMoves: moves)
 }

@@ -1,3 +1,4 @@
+public import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import Logging
@@ -10,6 +11,8 @@ public actor BatchRunner: Service {
     private let scorer: HealthScorer
     private let customers: any CustomerPager
     private let pageSize: Int
+    /// On a shard, the customers its batches score; the peer's pages list every customer.
+    private let ownership: CustomerOwnership
     private let logger: Logger
     private var running: (id: String, task: Task<Void, Never>)?
     /// Set while the running batch saves its final state: a start then waits for it instead of refusing.
@@ -22,12 +25,13 @@ public actor BatchRunner: Service {
 
     public init(
         store: SuccessStore, scorer: HealthScorer, customers: any CustomerPager, pageSize: Int = 100,
-        logger: Logger = Logger(label: "success-service.batch")
+        ownership: CustomerOwnership = .everyone, logger: Logger = Logger(label: "success-service.batch")
     ) {
         self.store = store
         self.scorer = scorer
         self.customers = customers
         self.pageSize = pageSize
+        self.ownership = ownership
         self.logger = logger
     }
 
@@ -102,7 +106,7 @@ public actor BatchRunner: Service {
             // A page re-read after a stop holds the cursor: what comes after it is left to do. A page without it is
             // new, all of it: with interaction-service sharded, the next shard's ids start again from the lowest.
             let resumeAt = page.ids.firstIndex(of: batch.cursorCustomerID).map { $0 + 1 } ?? 0
-            for customerID in page.ids[resumeAt...] {
+            for customerID in page.ids[resumeAt...] where ownership.owns(customerID) {
                 guard !Task.isCancelled else { break }
                 do {
                     let outcome = try await scorer.score(customerID: customerID, batchID: batch.id)

@@ -1,3 +1,4 @@
+public import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import Logging
@@ -16,16 +17,22 @@ public struct HealthRescorer: Service {
     let logger: Logger
     /// Customers scored at once; each score asks two peers.
     let concurrency: Int
+    /// On a shard, the customers it scores: one copied here by a move that has not flipped the map yet waits.
+    let ownership: CustomerOwnership
     /// How long an entry waits after a failed attempt.
     static let retryAfterFailure = Duration.seconds(5)
     /// The longest idle wait between looks at the queue.
     static let idleWait = Duration.milliseconds(250)
 
-    public init(store: SuccessStore, scorer: HealthScorer, logger: Logger, concurrency: Int = 8) {
+    public init(
+        store: SuccessStore, scorer: HealthScorer, logger: Logger, concurrency: Int = 8,
+        ownership: CustomerOwnership = .everyone
+    ) {
         self.store = store
         self.scorer = scorer
         self.logger = logger
         self.concurrency = concurrency
+        self.ownership = ownership
     }
 
     public func run() async {
@@ -62,6 +69,11 @@ public struct HealthRescorer: Service {
 
     /// Scores one queued customer and settles its entry.
     func rescore(_ request: RescoreRequest) async {
+        guard ownership.owns(request.customerId) else {
+            // Scored here, it would raise alerts the move then overwrites, and their feed events would stay.
+            try? await store.postponeRescore(request, until: scorer.now().adding(Self.retryAfterFailure))
+            return
+        }
         do {
             let outcome = try await scorer.score(customerID: request.customerId)
             Counter(label: "c360_health_rescores_total", dimensions: [("outcome", "scored")]).increment()

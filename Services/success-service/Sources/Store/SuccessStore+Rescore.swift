@@ -1,5 +1,6 @@
 import C360ChangeFeed
 public import C360Contracts
+public import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRDB
@@ -44,14 +45,20 @@ extension SuccessStore {
 
     /// Queues the customers `events` are about, inside the feed consumer's transaction (so a change is queued exactly
     /// once); a customer already queued keeps its due time, so a burst of changes is scored once.
+    ///
+    /// On a shard, only its own customers are queued: a peer's feed names every customer of the peer's shard. A
+    /// customer being moved away (fenced) is left to the new owner, which scores every customer that arrives.
     public static func enqueueRescores(
-        _ db: Database, for events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date
+        _ db: Database, for events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date,
+        ownership: CustomerOwnership = .everyone
     ) throws {
         for event in events {
             // A re-key moves history to the survivor: that is whose score changed.
             let customerID = event.kind == .customerRekeyed ? event.relatedCustomerID : event.customerID
             guard !customerID.isEmpty else { continue }
-            try enqueueRescore(db, customerID: try CustomerAlias.survivor(db, of: customerID), delay: delay, now: now)
+            let survivor = try CustomerAlias.survivor(db, of: customerID)
+            guard ownership.owns(survivor), try !SlotFence.holds(db, survivor) else { continue }
+            try enqueueRescore(db, customerID: survivor, delay: delay, now: now)
         }
     }
 

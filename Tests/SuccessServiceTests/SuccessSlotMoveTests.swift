@@ -1,0 +1,127 @@
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import C360StoreKit
+import Foundation
+import GRDB
+import GRPCCore
+import Testing
+
+@testable import C360ChangeFeed
+@testable import C360Success
+
+/// success-service's customers move between shards whole (`SlotMoves` over `SuccessStore`): a plan with its goal,
+/// milestone and progress, the health history, a task, sealed text readable under the target's keys.
+@Suite("Moving success-service customers between shards (SlotMoves)")
+struct SuccessSlotMoveTests {
+    /// Two success stores as success-0 (owning every slot) and success-1 of one map file.
+    struct TwoShards {
+        let mapFile: URL
+        let source: SuccessStore
+        let target: SuccessStore
+        let sourceMoves: SlotMoves
+        let targetMoves: SlotMoves
+
+        init() throws {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-success-move-\(UUID()).json")
+            try ShardMap(
+                epoch: 1,
+                services: [
+                    "success-service": [
+                        .init(shard: "success-0", address: "127.0.0.1:1", slots: ["0-1023"]),
+                        .init(shard: "success-1", address: "127.0.0.1:2", slots: []),
+                    ]
+                ]
+            ).json.write(to: file)
+            mapFile = file
+            source = try makeSuccessStore()
+            target = try makeSuccessStore()
+            let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
+            }
+            sourceMoves = SlotMoves(store: source, service: "success-service", shards: try settings("success-0"))
+            targetMoves = SlotMoves(store: target, service: "success-service", shards: try settings("success-1"))
+        }
+    }
+
+    @Test("a customer's plan, goal, milestone, progress, task and pending re-score move whole and stay readable")
+    func customerMovesWhole() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let store = shards.source
+        _ = try await store.createPlan(
+            makePlan("plan-ada", goals: [makeGoal("goal-ada", created: Fixed.day0, due: Fixed.now + 30 * Fixed.day)]))
+        _ = try await store.addMilestone(
+            Milestone(id: "ms-ada", planID: "plan-ada", title: "Kick-off with Ada", dueAt: nil),
+            customerID: Customers.ada)
+        _ = try await store.recordProgress(
+            GoalProgressEntry(
+                id: "progress-ada", goalID: "goal-ada", value: 40, recordedAt: Fixed.now, note: "Ada's seats",
+                recordedBy: "csm-ada"),
+            planID: "plan-ada", customerID: Customers.ada, at: Fixed.now)
+        _ = try await store.createTask(
+            PlaybookTask(
+                id: "task-ada", customerID: Customers.ada, alertID: "", playbook: "check-in", title: "Call Ada",
+                instructions: "About the renewal", ownerID: "csm-ada", dueAt: Fixed.now, createdAt: Fixed.now))
+        _ = try await store.createPlan(makePlan("plan-sara", customer: Customers.sara))
+
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        #expect(Set(page.customers.map(\.customerID)) == [Customers.ada, Customers.sara])
+        let ada = try #require(page.customers.first { $0.customerID == Customers.ada })
+        #expect(
+            Set(ada.tables.map(\.name)).isSuperset(of: ["plan", "goal", "milestone", "goal_progress", "task"]),
+            "\(ada.tables.map(\.name))")
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+        // Copied twice (a mover restarted), it is still one copy.
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+
+        let plans = try await shards.target.plans(customerID: Customers.ada)
+        #expect(plans.map(\.id) == ["plan-ada"])
+        #expect(plans.first?.title == "Plan plan-ada")
+        #expect(plans.first?.goals.map(\.currentValue) == [40])
+        #expect(plans.first?.milestones.map(\.title) == ["Kick-off with Ada"], "sealed, opened under the target's key")
+        let progress = try await shards.target.progress(
+            goalID: "goal-ada", planID: "plan-ada", customerID: Customers.ada, after: nil, limit: 10)
+        #expect(progress.items.map(\.entry.note) == ["Ada's seats"])
+        var filter = TaskFilter()
+        filter.customerID = Customers.ada
+        let tasks = try await shards.target.tasks(filter: filter, after: nil, limit: 10)
+        #expect(tasks.items.map(\.task.title) == ["Call Ada"])
+        // The new owner scores every customer that arrives, once it owns them.
+        let queued = try await shards.target.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT customerId FROM rescore_queue ORDER BY customerId")
+        }
+        #expect(queued == [Customers.ada, Customers.sara])
+    }
+
+    @Test("a fenced customer's writes are refused in the transaction, and a queued re-score leaves them to the target")
+    func fenceStopsWrites() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let store = shards.source
+        _ = try await store.createPlan(makePlan("plan-ada"))
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.epoch = 2
+                $0.targetShard = "success-1"
+            })
+        await #expect(throws: (any Error).self) {
+            _ = try await store.createTask(
+                PlaybookTask(
+                    id: "task-ada", customerID: Customers.ada, alertID: "", playbook: "check-in", title: "Call Ada",
+                    instructions: "", ownerID: "csm-ada", dueAt: Fixed.now, createdAt: Fixed.now))
+        }
+        try await store.writer.write { db in
+            try SuccessStore.enqueueRescores(
+                db,
+                for: [
+                    .with {
+                        $0.kind = .touchpointRecorded
+                        $0.customerID = Customers.ada
+                    }
+                ], delay: .seconds(1), now: Fixed.now)
+        }
+        let queued = try await store.rescoreQueueDepth()
+        #expect(queued == 0, "the change is left to the shard the customer moves to, not failed on the fence")
+    }
+}
