@@ -8,8 +8,8 @@ import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Testing
 
-/// interaction-service run as two shards on loopback, with profile-, feedback- and success-service and the gateway
-/// routing to them through one shard map file.
+/// interaction- and success-service run as two shards each on loopback, with profile- and feedback-service and the
+/// gateway routing to them through one shard map file.
 /// The shipped loyalty program (1 point per dollar), which profile-service runs from interaction-service's feeds.
 private let loyaltyProgram = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("deploy/loyalty-program.json").path
@@ -17,8 +17,10 @@ private let loyaltyProgram = URL(fileURLWithPath: #filePath).deletingLastPathCom
 private struct ShardedStack {
     var shards: [ServiceProcess]
     var profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
+    /// success-service through the gateway's front door (with `admin`): calls across customers spread over its shards.
     var success: Customer360_V1_SuccessService.Client<HTTP2ClientTransport.Posix>
     var shardClients: [Customer360_V1_InteractionService.Client<HTTP2ClientTransport.Posix>]
+    var successShards: [Customer360_V1_SuccessService.Client<HTTP2ClientTransport.Posix>]
     var gateway: GatewayClient
     /// The gateway's port for the backends' own contracts.
     var frontDoor: GRPCClient<HTTP2ClientTransport.Posix>
@@ -32,7 +34,8 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
     defer { try? FileManager.default.removeItem(at: mapFile) }
     // The shards listen on free ports, known only once they run: they start with a map whose slots are final and
     // whose addresses are not (a shard checks ownership by slot), then every caller starts with the real one.
-    try ShardMap.interaction(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
+    let placeholders = ["127.0.0.1:1", "127.0.0.1:2"]
+    try ShardMap.interactionAndSuccess(placeholders, placeholders, epoch: 1).json.write(to: mapFile)
     let mapFlag = ["--shard-map", mapFile.path]
     // profile-service follows both shards' feeds for the loyalty program.
     let loyalty = [
@@ -46,29 +49,39 @@ private func withShardedStack(_ body: (ShardedStack) async throws -> Void) async
             try await withService(
                 "interaction-service", arguments: profilePeer + mapFlag + ["--shard", "interaction-1"]
             ) { shard1, client1 in
-                let real = try ShardMap.interaction(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
-                try real.json.write(to: mapFile)
+                let interactions = ["\(shard0.address)", "\(shard1.address)"]
+                try ShardMap.interactionAndSuccess(interactions, placeholders, epoch: 2).json.write(to: mapFile)
                 try await withService("feedback-service", arguments: profilePeer) { feedback, _ in
                     let peers =
                         profilePeer + mapFlag + [
                             "--interaction-addr", "127.0.0.1:1", "--feedback-addr", "\(feedback.address)",
                         ]
-                    try await withService("success-service", arguments: peers) { success, successClient in
-                        try await withService(
-                            "gateway",
-                            arguments: peers + [
-                                "--success-addr", "\(success.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
-                                "--http-port", "0",
-                            ]
-                        ) { gatewayProcess, gatewayClient in
-                            try await body(
-                                ShardedStack(
-                                    shards: [shard0, shard1], profiles: .init(wrapping: profileClient),
-                                    success: .init(wrapping: successClient),
-                                    shardClients: [.init(wrapping: client0), .init(wrapping: client1)],
-                                    gateway: GatewayClient(wrapping: gatewayClient), frontDoor: gatewayClient,
-                                    admin: bearer(try await bootstrapSecret(of: gatewayProcess)), mapFile: mapFile,
-                                    map: real))
+                    try await withService("success-service", arguments: peers + ["--shard", "success-0"]) {
+                        success0, successClient0 in
+                        try await withService("success-service", arguments: peers + ["--shard", "success-1"]) {
+                            success1, successClient1 in
+                            let real = try ShardMap.interactionAndSuccess(
+                                interactions, ["\(success0.address)", "\(success1.address)"], epoch: 3)
+                            try real.json.write(to: mapFile)
+                            try await withService(
+                                "gateway",
+                                arguments: peers + [
+                                    "--success-addr", "127.0.0.1:1", "--peer-deadline-ms", "\(peerDeadlineMs)",
+                                    "--http-port", "0",
+                                ]
+                            ) { gatewayProcess, gatewayClient in
+                                try await body(
+                                    ShardedStack(
+                                        shards: [shard0, shard1], profiles: .init(wrapping: profileClient),
+                                        success: .init(wrapping: gatewayClient),
+                                        shardClients: [.init(wrapping: client0), .init(wrapping: client1)],
+                                        successShards: [
+                                            .init(wrapping: successClient0), .init(wrapping: successClient1),
+                                        ],
+                                        gateway: GatewayClient(wrapping: gatewayClient), frontDoor: gatewayClient,
+                                        admin: bearer(try await bootstrapSecret(of: gatewayProcess)),
+                                        mapFile: mapFile, map: real))
+                            }
                         }
                     }
                 }
@@ -129,7 +142,7 @@ struct ShardedInteractionTests {
                     } catch let error as RPCError {
                         #expect(error.code == .failedPrecondition)
                         #expect(error.message.contains("belongs to shard interaction-\(index)"), "\(error.message)")
-                        #expect(error.metadata[stringValues: WrongShard.epochKey].contains { $0 == "1" || $0 == "2" })
+                        #expect(error.metadata[stringValues: WrongShard.epochKey].contains { Int($0) != nil })
                     }
                     let view = try await stack.gateway.getCustomer360(
                         .with { $0.customerID = id }, metadata: stack.admin)
@@ -186,18 +199,27 @@ struct ShardedInteractionTests {
                 let interactions = Customer360_V1_InteractionService.Client(wrapping: connection.client)
                 let timeline = try await interactions.listTimeline(.with { $0.customerID = owned[0][0] })
                 #expect(timeline.touchpoints.count == 3, "two messages and the purchase")
-                #expect(stale.current.epoch == 2, "the refusal made the caller read the map again")
+                #expect(stale.current.epoch == stack.map.epoch, "the refusal made the caller read the map again")
 
-                // A read across customers names no customer: it must ask each shard (pinned by metadata), not one.
+                // A read across customers names no customer. One the contracts say how to merge is asked of every
+                // shard by the transport itself, the same as asking each (pinned by metadata) and adding up; any other
+                // (a change feed across customers) is refused rather than answered from one shard as if whole.
+                var pinned: [Customer360_V1_GetRfmSegmentsResponse] = []
+                for shard in ["interaction-0", "interaction-1"] {
+                    pinned.append(
+                        try await interactions.getRfmSegments(.init(), metadata: [WrongShard.pinKey: .string(shard)]))
+                }
+                let merged = try await interactions.getRfmSegments(.init())
+                #expect(merged.customers == pinned.map(\.customers).reduce(0, +), "\(merged)")
+                #expect(merged.customers == Int64(created), "every customer of both shards")
                 do {
-                    _ = try await interactions.getSupportKpis(.init())
-                    Issue.record("a read across customers answered from one shard as if it were whole")
+                    try await interactions.watchChanges(.init()) { response in
+                        for try await _ in response.messages {}
+                    }
+                    Issue.record("a feed across customers answered from one shard as if it were whole")
                 } catch let error as RPCError {
                     #expect(error.code == .failedPrecondition)
                     #expect(error.message.contains("ask each shard"), "\(error.message)")
-                }
-                for shard in ["interaction-0", "interaction-1"] {
-                    _ = try await interactions.getSupportKpis(.init(), metadata: [WrongShard.pinKey: .string(shard)])
                 }
 
                 // A client stream naming customers of both shards is split, each message to its customer's shard,
@@ -270,17 +292,20 @@ struct ShardedInteractionTests {
                     .with { $0.page.pageToken = "7#x" }, metadata: stack.admin)
             }
 
-            // A batch recompute pages through every shard's customers, one shard after the other.
-            let batch = try await stack.success.startBatchRecompute(.with { $0.batchID = "shards" })
+            // A batch recompute started through the front door runs on every success shard under one id, each
+            // paging through every interaction shard's customers and scoring its own: each customer once in all.
+            let batch = try await stack.success.startBatchRecompute(.init(), metadata: stack.admin)
             #expect(batch.state == .running)
             var status = batch
             let until = ContinuousClock.now + .seconds(60)
             while status.state == .running, ContinuousClock.now < until {
                 try await Task.sleep(for: .milliseconds(50))
-                status = try await stack.success.getBatchStatus(.with { $0.batchID = "shards" })
+                status = try await stack.success.getBatchStatus(
+                    .with { $0.batchID = batch.batchID }, metadata: stack.admin)
             }
             #expect(status.state == .completed, "\(status)")
             #expect(status.processed == Int64(created), "every customer of both shards is scored once: \(status)")
+            try await successAcrossShards(stack, customers: owned.flatMap { $0 })
 
             try await mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(stack)
 
@@ -348,6 +373,10 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
         }
     }
 
+    // success-service splits its slots as interaction-service does: the merged-away customer's plan is on the other
+    // success shard than the survivor's, and follows the survivor there, milestone and sealed title included.
+    let plan = try await createPlan(stack, for: merged, title: "Renewal for \(merged)")
+
     _ = try await stack.profiles.mergeCustomers(
         .with {
             $0.customerID = survivor
@@ -369,6 +398,18 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
     let left = try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged })
     #expect(left.touchpoints.isEmpty, "\(left.touchpoints.map(\.eventID))")
 
+    let survivorsSuccess = try #require(stack.map.owner(of: survivor, in: "success-service")).shard
+    #expect(survivorsSuccess == "success-1")
+    let planMoved = try await eventually(timeout: .seconds(30)) {
+        try await stack.successShards[1].listSuccessPlans(.with { $0.customerID = survivor }).plans
+            .contains { $0.planID == plan.planID }
+    }
+    #expect(planMoved, "the plan followed the survivor to its success shard")
+    let moved = try await stack.successShards[1].listSuccessPlans(.with { $0.customerID = survivor }).plans
+        .first { $0.planID == plan.planID }
+    #expect(moved?.title == "Renewal for \(merged)", "sealed on the old shard, readable on the new one")
+    #expect(moved?.milestones.map(\.title) == ["Kick-off"])
+
     for id in [survivor, merged] {
         let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
         #expect(view.customerID == survivor)
@@ -376,4 +417,85 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
             view.recentTimeline.count == 4,
             "the view by \(id == merged ? "the merged-away id" : "the survivor")")
     }
+}
+
+/// success-service as two shards, after a batch scored every customer: each shard holds exactly its own customers'
+/// scores, the reads across customers — through the front door, the dashboard, and a generated client over the
+/// routing transport — are whole, a plan lands on its customer's shard and another shard refuses it.
+private func successAcrossShards(_ stack: ShardedStack, customers: [String]) async throws {
+    var byShard: [[String]] = [[], []]
+    for id in customers {
+        let owner = try #require(stack.map.owner(of: id, in: "success-service")).shard
+        byShard[owner == "success-0" ? 0 : 1].append(id)
+    }
+    for (index, shard) in stack.successShards.enumerated() {
+        let own = try await shard.getHealthSummary(.init())
+        #expect(own.customersScored == Int64(byShard[index].count), "success-\(index) holds its own customers only")
+        for id in byShard[index] {
+            #expect(try await shard.getHealthScore(.with { $0.customerID = id }).customerID == id)
+        }
+    }
+    let summary = try await stack.success.getHealthSummary(.init(), metadata: stack.admin)
+    #expect(summary.customersScored == Int64(customers.count), "the front door adds both shards' summaries")
+    let dashboard = try await stack.gateway.getKpiDashboard(.init(), metadata: stack.admin)
+    #expect(dashboard.health.customersScored == Int64(customers.count), "\(dashboard.sectionStatuses)")
+
+    // Every scored customer is at or below 100: the at-risk list, paged two at a time, names each exactly once.
+    var listed: [String] = []
+    var token = ""
+    repeat {
+        let page = try await stack.success.listAtRisk(
+            .with {
+                $0.maxScore = 100
+                $0.page.pageSize = 2
+                $0.page.pageToken = token
+            }, metadata: stack.admin)
+        listed += page.customers.map(\.customerID)
+        token = page.page.nextPageToken
+    } while !token.isEmpty && listed.count <= customers.count
+    #expect(listed.count == customers.count && Set(listed) == Set(customers), "\(listed.count) listed")
+
+    // A generated client over the routing transport gets the same merged answers, with no pin of its own.
+    let connection = try PeerConnection(
+        address: PeerAddress(host: "127.0.0.1", port: 1), service: "success-service",
+        shards: try ShardMapSource(path: stack.mapFile.path), routing: .current)
+    try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await connection.run() }
+        let routed = Customer360_V1_SuccessService.Client(wrapping: connection.client)
+        #expect(try await routed.getHealthSummary(.init()).customersScored == Int64(customers.count))
+        let first = try await routed.listAtRisk(.with { $0.maxScore = 100 })
+        #expect(first.customers.count == byShard[0].count, "the first page is the first shard's customers")
+        #expect(!first.page.nextPageToken.isEmpty, "then the second shard's")
+        connection.client.beginGracefulShutdown()
+    }
+
+    // A plan is stored on its customer's shard; the other shard refuses the customer, naming the owner.
+    for index in 0..<2 {
+        let id = byShard[index][0]
+        let plan = try await createPlan(stack, for: id, title: "Onboarding")
+        let onOwner = try await stack.successShards[index].listSuccessPlans(.with { $0.customerID = id })
+        #expect(onOwner.plans.map(\.planID) == [plan.planID])
+        await #expect(throws: RPCError.self) {
+            _ = try await stack.successShards[1 - index].listSuccessPlans(.with { $0.customerID = id })
+        }
+    }
+    let plans = try await stack.success.listSuccessPlans(.with { $0.page.pageSize = 10 }, metadata: stack.admin)
+    let more = try await stack.success.listSuccessPlans(
+        .with { $0.page.pageToken = plans.page.nextPageToken }, metadata: stack.admin)
+    #expect(plans.plans.count + more.plans.count == 2, "one plan on each shard, listed shard after shard")
+}
+
+/// An active plan of `customer` with one milestone, "Kick-off", created through the gateway's front door.
+private func createPlan(_ stack: ShardedStack, for customer: String, title: String) async throws
+    -> Customer360_V1_SuccessPlan
+{
+    try await stack.success.createSuccessPlan(
+        .with {
+            $0.customerID = customer
+            $0.title = title
+            $0.csmOwnerID = "csm-ada"
+            $0.status = .active
+            $0.startsAt = Google_Protobuf_Timestamp(date: Date())
+            $0.milestones = [.with { $0.title = "Kick-off" }]
+        }, metadata: stack.admin)
 }

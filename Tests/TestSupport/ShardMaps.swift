@@ -9,3 +9,18 @@ extension ShardMap {
             epoch: epoch, services: [(name: "interaction-service", shardPrefix: "interaction", addresses: addresses)])
     }
 }
+
+extension ShardMap {
+    /// interaction- and success-service each split evenly over their addresses (`interaction-0`…, `success-0`…), the
+    /// same slots to the same index, as the sharded stack runs them.
+    public static func interactionAndSuccess(
+        _ interaction: [String], _ success: [String], epoch: Int64
+    ) throws -> ShardMap {
+        try even(
+            epoch: epoch,
+            services: [
+                (name: "interaction-service", shardPrefix: "interaction", addresses: interaction),
+                (name: "success-service", shardPrefix: "success", addresses: success),
+            ])
+    }
+}

@@ -1,4 +1,5 @@
 public import C360Contracts
+import Foundation
 public import GRPCCore
 import SwiftProtobuf
 
@@ -45,6 +46,58 @@ public enum ShardFanOut {
     }
 }
 
+/// How a call across customers to a sharded service is answered: every shard asked and the answers merged
+/// (`ShardReadMerges`), or the call spread over the shards by its own rule (`ShardSpreadCalls`: a list paged shard after
+/// shard). Both the transport (`ShardedClientTransport`, for generated clients) and the gateway's byte forwarder use it.
+public enum AcrossShards: Sendable {
+    case merged(ShardReadMerge)
+    case spread(ShardSpreadCall)
+
+    /// The trailer naming the shards a merged answer is missing (comma-separated): the answer holds the others' part.
+    public static let missingShardsKey = "c360-missing-shards"
+
+    /// How `method` is answered across shards; nil for an RPC about one customer, one not answered this way, or a
+    /// request naming one customer in its `customer_id` (the KPIs, alerts or tasks of one customer), which goes to
+    /// that customer's shard.
+    public init?(_ method: String, request: [UInt8]?, routing: ShardRouting) {
+        if let field = routing.routes[method]?.customerField, let request,
+            let customerID = ProtobufWire.string(field: field, in: request), !customerID.isEmpty
+        {
+            return nil
+        }
+        if let merge = ShardReadMerges.all[method] {
+            self = .merged(merge)
+        } else if let call = ShardSpreadCalls.all[method] {
+            self = .spread(call)
+        } else {
+            return nil
+        }
+    }
+
+    /// Whether `method` is one the shards answer together (merged or spread), whatever its request says.
+    public static func answers(_ method: String) -> Bool {
+        ShardReadMerges.all[method] != nil || ShardSpreadCalls.all[method] != nil
+    }
+
+    /// The answer to `request` from `shards`, asking one shard through `ask`, and the shards a merged answer lacks.
+    /// When no shard answers, or a spread call's shard fails, the first failure is the call's.
+    public func answer(
+        _ request: [UInt8], shards: [String],
+        ask: @escaping @Sendable (_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
+    ) async throws -> (answer: [UInt8], missing: [String]) {
+        switch self {
+        case .spread(let call):
+            return (try await call(request, shards, ask), [])
+        case .merged(let merge):
+            let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(request, pin) }
+            guard !outcome.answers.isEmpty else {
+                throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
+            }
+            return (try merge(outcome.answers.map(\.answer)), outcome.failures.map(\.shard))
+        }
+    }
+}
+
 /// Merges the encoded answers of every shard to a read across customers into the answer one unsharded service would
 /// have given.
 public typealias ShardReadMerge = @Sendable (_ answers: [[UInt8]]) throws -> [UInt8]
@@ -61,6 +114,21 @@ public enum ShardReadMerges {
             try Customer360_V1_GetRfmSegmentsResponse.merged(
                 answers.map { try Customer360_V1_GetRfmSegmentsResponse(serializedBytes: $0) }
             ).serializedBytes()
+        },
+        Customer360_V1_SuccessService.Method.GetHealthSummary.descriptor.fullyQualifiedMethod: { answers in
+            try Customer360_V1_HealthSummary.merged(
+                answers.map { try Customer360_V1_HealthSummary(serializedBytes: $0) }
+            )
+            .serializedBytes()
+        },
+        Customer360_V1_SuccessService.Method.GetSuccessKpis.descriptor.fullyQualifiedMethod: { answers in
+            try Customer360_V1_SuccessKpis.merged(answers.map { try Customer360_V1_SuccessKpis(serializedBytes: $0) })
+                .serializedBytes()
+        },
+        // A batch runs on every shard under one id (`ShardSpreadCalls` gives it one), each over its own customers.
+        Customer360_V1_SuccessService.Method.GetBatchStatus.descriptor.fullyQualifiedMethod: { answers in
+            try Customer360_V1_HealthBatch.merged(answers.map { try Customer360_V1_HealthBatch(serializedBytes: $0) })
+                .serializedBytes()
         },
     ]
 }
@@ -91,29 +159,156 @@ public enum ShardPageToken {
     }
 }
 
-/// Lists across customers that a caller forwarding bytes (the gateway) pages through a sharded service shard after
-/// shard (`ShardPageToken`), by fully qualified method: given the request, the shards, and how to ask one shard.
-public typealias ShardPagedRead =
+/// Calls across customers that a caller forwarding bytes (the gateway) spreads over a sharded service's shards itself,
+/// by fully qualified method: given the request, the shards, and how to ask one shard. Lists are paged shard after
+/// shard (`ShardPageToken`); a batch is started on every shard under one id.
+public typealias ShardSpreadCall =
     @Sendable (
         _ request: [UInt8], _ shards: [String],
-        _ ask: @Sendable (_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
+        _ ask: @escaping @Sendable (_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
     ) async throws -> [UInt8]
 
-public enum ShardPagedReads {
-    public static let all: [String: ShardPagedRead] = [
-        Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod: {
+public enum ShardSpreadCalls {
+    public static let all: [String: ShardSpreadCall] = [
+        Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod: shardAfterShard(
+            Customer360_V1_ListCustomerActivityRequest.self, \.page, Customer360_V1_ListCustomerActivityResponse.self,
+            \.page),
+        Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod: shardAfterShard(
+            Customer360_V1_ListAtRiskRequest.self, \.page, Customer360_V1_ListAtRiskResponse.self, \.page),
+        Customer360_V1_SuccessService.Method.ListAlerts.descriptor.fullyQualifiedMethod: shardAfterShard(
+            Customer360_V1_ListAlertsRequest.self, \.page, Customer360_V1_ListAlertsResponse.self, \.page),
+        Customer360_V1_SuccessService.Method.ListTasks.descriptor.fullyQualifiedMethod: shardAfterShard(
+            Customer360_V1_ListTasksRequest.self, \.page, Customer360_V1_ListTasksResponse.self, \.page),
+        Customer360_V1_SuccessService.Method.ListSuccessPlans.descriptor.fullyQualifiedMethod: shardAfterShard(
+            Customer360_V1_ListSuccessPlansRequest.self, \.page, Customer360_V1_ListSuccessPlansResponse.self,
+            \.page),
+        Customer360_V1_SuccessService.Method.StartBatchRecompute.descriptor.fullyQualifiedMethod: {
             request, shards, ask in
-            var message = try Customer360_V1_ListCustomerActivityRequest(serializedBytes: request)
-            let (index, token) = try ShardPageToken.parse(message.page.pageToken, shards: shards.count)
-            message.page.pageToken = token
-            var page = try Customer360_V1_ListCustomerActivityResponse(
+            // Every shard must run the batch under the same id, so GetBatchStatus can ask them all for it.
+            var message = try Customer360_V1_StartBatchRecomputeRequest(serializedBytes: request)
+            if message.batchID.isEmpty { message.batchID = UUID().uuidString.lowercased() }
+            let bytes: [UInt8] = try message.serializedBytes()
+            let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(bytes, pin) }
+            if let failure = outcome.failures.first { throw failure.error }
+            return try Customer360_V1_HealthBatch.merged(
+                outcome.answers.map { try Customer360_V1_HealthBatch(serializedBytes: $0.answer) }
+            ).serializedBytes()
+        },
+    ]
+
+    /// A list across customers paged through the shards one after another: each page is one shard's, and its token
+    /// (`ShardPageToken`) says which shard comes next. Every item comes once; the list's order holds within a shard.
+    static func shardAfterShard<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _: Request.Type, _ requestPage: any WritableKeyPath<Request, Customer360_V1_PageRequest> & Sendable,
+        _: Response.Type, _ responsePage: any WritableKeyPath<Response, Customer360_V1_PageResponse> & Sendable
+    ) -> ShardSpreadCall {
+        { request, shards, ask in
+            var message = try Request(serializedBytes: request)
+            let (index, token) = try ShardPageToken.parse(message[keyPath: requestPage].pageToken, shards: shards.count)
+            message[keyPath: requestPage].pageToken = token
+            var page = try Response(
                 serializedBytes: try await ask(
                     try message.serializedBytes(), [WrongShard.pinKey: .string(shards[index])]))
-            page.page.nextPageToken = ShardPageToken.next(
-                after: index, shardToken: page.page.nextPageToken, shards: shards.count)
+            page[keyPath: responsePage].nextPageToken = ShardPageToken.next(
+                after: index, shardToken: page[keyPath: responsePage].nextPageToken, shards: shards.count)
             return try page.serializedBytes()
         }
-    ]
+    }
+}
+
+extension Customer360_V1_HealthSummary {
+    /// The shards' customers together: every count and the score sum added, open alerts added kind by kind.
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = Self()
+        var alerts: [Customer360_V1_AlertKind: Int64] = [:]
+        var order: [Customer360_V1_AlertKind] = []
+        for part in parts {
+            merged.customersScored += part.customersScored
+            merged.green += part.green
+            merged.yellow += part.yellow
+            merged.red += part.red
+            merged.scoreSum += part.scoreSum
+            merged.overdueTasks += part.overdueTasks
+            for open in part.openAlerts {
+                if alerts[open.kind] == nil { order.append(open.kind) }
+                alerts[open.kind, default: 0] += open.count
+            }
+        }
+        merged.openAlerts = order.map { kind in
+            .with {
+                $0.kind = kind
+                $0.count = alerts[kind] ?? 0
+            }
+        }
+        return merged
+    }
+}
+
+extension Customer360_V1_SuccessKpis {
+    /// The shards' goals and plans together: counts and the time-to-goal total added, the rate and mean computed again
+    /// from them.
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = Self()
+        if parts[0].hasWindow { merged.window = parts[0].window }
+        var total = Duration.zero
+        for part in parts {
+            merged.goals += part.goals
+            merged.goalsAchieved += part.goalsAchieved
+            merged.goalsMissed += part.goalsMissed
+            merged.goalsOverdue += part.goalsOverdue
+            merged.plansActive += part.plansActive
+            total += duration(part.timeToGoalTotal)
+        }
+        merged.timeToGoalTotal = protoDuration(total)
+        if merged.goalsAchieved + merged.goalsMissed > 0 {
+            merged.goalAchievementRate =
+                Double(merged.goalsAchieved) / Double(merged.goalsAchieved + merged.goalsMissed)
+        }
+        if merged.goalsAchieved > 0 { merged.meanTimeToGoal = protoDuration(total / Int(merged.goalsAchieved)) }
+        return merged
+    }
+}
+
+extension Customer360_V1_HealthBatch {
+    /// One batch run by several shards, each over its own customers: counts added; running while any shard runs it,
+    /// then interrupted if any stopped, completed when all did; the earliest start and latest update.
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = parts[0]
+        merged.processed = 0
+        merged.scored = 0
+        merged.partial = 0
+        merged.failed = 0
+        merged.alertsRaised = 0
+        // Each shard has its own cursor: none of them is the batch's.
+        merged.cursorCustomerID = ""
+        var errors: [String] = []
+        for part in parts {
+            merged.processed += part.processed
+            merged.scored += part.scored
+            merged.partial += part.partial
+            merged.failed += part.failed
+            merged.alertsRaised += part.alertsRaised
+            merged.resumes = max(merged.resumes, part.resumes)
+            if part.startedAt.date < merged.startedAt.date { merged.startedAt = part.startedAt }
+            if part.updatedAt.date > merged.updatedAt.date { merged.updatedAt = part.updatedAt }
+            if !part.lastError.isEmpty { errors.append(part.lastError) }
+        }
+        let states = Set(parts.map(\.state))
+        merged.state =
+            states.count == 1
+            ? parts[0].state
+            : states.contains(.running) ? .running : states.contains(.interrupted) ? .interrupted : parts[0].state
+        if merged.state == .completed {
+            merged.finishedAt = parts.map(\.finishedAt).max { $0.date < $1.date } ?? merged.finishedAt
+        } else {
+            merged.clearFinishedAt()
+        }
+        merged.lastError = errors.joined(separator: "; ")
+        return merged
+    }
 }
 
 extension Customer360_V1_SupportKpis {

@@ -46,8 +46,11 @@ public enum WrongShard {
 /// - A call whose whole request is known before it is sent (unary, server-streaming) that a shard refuses as not its
 ///   own (`WrongShard`) is retried once after the map is read again, if that moved the customer to another shard.
 /// - A service the shard map does not name is reached at its one address, with no routing cost.
-/// - A read across customers without a pin fails with FAILED_PRECONDITION: one shard's answer would look whole
-///   while missing the others' customers.
+/// - A unary call across customers that the contracts say how to merge or spread (`AcrossShards`: summaries and KPIs
+///   merged, lists paged shard after shard, a batch started on every shard) asks the shards and answers once, a
+///   merged answer's missing shards named in the `c360-missing-shards` trailer.
+/// - Any other call across customers without a pin fails with FAILED_PRECONDITION: one shard's answer would look
+///   whole while missing the others' customers.
 public final class ShardedClientTransport: ClientTransport {
     public typealias Bytes = HTTP2ClientTransport.Posix.Bytes
     public typealias Connect = @Sendable (PeerAddress) throws -> HTTP2ClientTransport.Posix
@@ -56,7 +59,7 @@ public final class ShardedClientTransport: ClientTransport {
     public let service: String
     private let single: HTTP2ClientTransport.Posix
     private let source: ShardMapSource?
-    private let routing: ShardRouting
+    let routing: ShardRouting
     private let connectTo: Connect
     private let shards: Mutex<(byAddress: [String: HTTP2ClientTransport.Posix], closed: Bool)>
     private let added: AsyncStream<HTTP2ClientTransport.Posix>
@@ -256,7 +259,11 @@ final class RoutedCall: Sendable {
         (responses, respond) = AsyncThrowingStream.makeStream()
         let (decisions, decide) = AsyncStream.makeStream(of: Decision.self)
         self.decisions = decisions
-        self.writer = Writer(decide: decide, replayable: !(route?.clientStreaming ?? true)) { message in
+        // A method without a customer route is sent as a stream unless it is one the shards answer together (all
+        // unary): its whole request is then held, to be asked of every shard.
+        let replayable =
+            route.map { !$0.clientStreaming } ?? AcrossShards.answers(descriptor.fullyQualifiedMethod)
+        self.writer = Writer(decide: decide, replayable: replayable) { message in
             transport.customerID(in: message, route: route)
         }
     }
@@ -273,7 +280,12 @@ final class RoutedCall: Sendable {
             case .abandoned(let error):
                 respond.finish(throwing: error)
             case .whole(let parts, let pin, let customerID):
-                try await send(parts, pin: pin, customerID: customerID)
+                let shards = transport.currentMap().services[transport.service]?.map(\.shard) ?? []
+                if pin == nil, shards.count > 1, let across = across(parts) {
+                    try await spread(parts, across, shards: shards)
+                } else {
+                    try await send(parts, pin: pin, customerID: customerID)
+                }
                 respond.finish()
             case .stream(let head, let pin, let customerID, let ended):
                 let shard = try transport.shard(
@@ -290,6 +302,63 @@ final class RoutedCall: Sendable {
             writer.failed(error)
             respond.finish(throwing: error)
         }
+    }
+
+    /// How the request is answered across shards, if it names no customer and its method is one `AcrossShards` knows.
+    private func across(_ parts: [Part]) -> AcrossShards? {
+        guard let message = parts.lazy.compactMap(Self.message).first else { return nil }
+        return AcrossShards(descriptor.fullyQualifiedMethod, request: message, routing: transport.routing)
+    }
+
+    private static func message(_ part: Part) -> [UInt8]? {
+        if case .message(let bytes) = part { bytes.withUnsafeBytes { Array($0) } } else { nil }
+    }
+
+    /// Answers a call across customers from every shard (`AcrossShards`): each shard is asked with the caller's
+    /// metadata and a pin, and the one answer goes back as if one service had given it.
+    private func spread(_ parts: [Part], _ across: AcrossShards, shards: [String]) async throws {
+        var metadata: Metadata = [:]
+        for case .metadata(let sent) in parts { metadata = sent }
+        guard let request = parts.lazy.compactMap(Self.message).first else { return }
+        let transport = self.transport
+        let descriptor = self.descriptor
+        let options = self.options
+        let callerMetadata = metadata
+        let (answer, missing) = try await across.answer(request, shards: shards) { bytes, pin in
+            var metadata = callerMetadata
+            for (key, value) in pin {
+                if case .string(let text) = value { metadata.replaceOrAddString(text, forKey: key) }
+            }
+            let shard = try transport.shard(
+                in: transport.currentMap(), pin: metadata[stringValues: WrongShard.pinKey].first { _ in true },
+                customerID: nil, descriptor: descriptor)
+            return try await transport.transport(to: shard.address).withStream(
+                descriptor: descriptor, options: options
+            ) { stream, _ in
+                try await stream.outbound.write(.metadata(metadata))
+                try await stream.outbound.write(.message(Bytes(bytes)))
+                await stream.outbound.finish()
+                var answer: [UInt8]?
+                for try await part in stream.inbound {
+                    switch part {
+                    case .message(let received): answer = received.withUnsafeBytes { Array($0) }
+                    case .status(let status, let trailers):
+                        if let error = RPCError(status: status, metadata: trailers) { throw error }
+                    case .metadata: break
+                    }
+                }
+                guard let answer else {
+                    throw RPCError(code: .internalError, message: "shard \(shard.shard) answered without a message")
+                }
+                return answer
+            }
+        }
+        respond.yield(.metadata([:]))
+        respond.yield(.message(Bytes(answer)))
+        respond.yield(
+            .status(
+                Status(code: .ok, message: ""),
+                missing.isEmpty ? [:] : [AcrossShards.missingShardsKey: .string(missing.joined(separator: ","))]))
     }
 
     /// Sends a whole request to the customer's shard; when the shard refuses it as not its own and a reloaded map

@@ -112,7 +112,7 @@ public struct BackendForwarder: RegistrableRPCService {
             }
         }
         let outputType = method.outputType
-        if !streaming, let across = AcrossShards(method.fullyQualifiedMethod),
+        if !streaming, let across = AcrossShards(method.fullyQualifiedMethod, request: whole.first, routing: .current),
             case let shards = peers.shards(ofContract: method.service), !shards.isEmpty
         {
             let request = whole
@@ -131,14 +131,11 @@ public struct BackendForwarder: RegistrableRPCService {
                             serializer: RawMessage(), deserializer: RawMessage(), options: options
                         ) { try $0.message }
                     }
-                    let (answer, missing) =
-                        switch across {
-                        case .merged(let merge): try await Self.askEveryShard(shards, message, merge: merge, ask: ask)
-                        case .paged(let page): (try await page(message, shards, ask), [String]())
-                        }
+                    let (answer, missing) = try await across.answer(message, shards: shards, ask: ask)
                     try await writer.write(redacting ? try redactor.redact(answer, as: outputType) : answer)
                     outcome = .success(
-                        missing.isEmpty ? [:] : [Self.missingShardsKey: .string(missing.joined(separator: ","))])
+                        missing.isEmpty ? [:] : [AcrossShards.missingShardsKey: .string(missing.joined(separator: ","))]
+                    )
                 } catch {
                     outcome = .failure(error)
                 }
@@ -178,41 +175,6 @@ public struct BackendForwarder: RegistrableRPCService {
             }
             try outcome.get()
             return [:]
-        }
-    }
-
-    /// The trailer naming the shards a merged read across customers is missing (comma-separated): the answer holds
-    /// the others' part.
-    static let missingShardsKey = "c360-missing-shards"
-
-    /// A read across customers of a sharded backend: asked of every shard (pinned), the answers merged; the shards
-    /// that failed are named. When none answers, the first failure is the call's.
-    static func askEveryShard(
-        _ shards: [String], _ message: [UInt8], merge: ShardReadMerge,
-        ask: @escaping @Sendable ([UInt8], Metadata) async throws -> [UInt8]
-    ) async throws -> (answer: [UInt8], missing: [String]) {
-        let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(message, pin) }
-        guard !outcome.answers.isEmpty else {
-            throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
-        }
-        return (try merge(outcome.answers.map(\.answer)), outcome.failures.map(\.shard))
-    }
-
-    /// How a sharded backend answers a read across customers the gateway forwards: every shard's answer merged, or
-    /// one shard's page at a time (`ShardPageToken`).
-    enum AcrossShards {
-        case merged(ShardReadMerge)
-        case paged(ShardPagedRead)
-
-        /// How `method` is answered across shards; nil for an RPC about one customer, or one not read this way.
-        init?(_ method: String) {
-            if let merge = ShardReadMerges.all[method] {
-                self = .merged(merge)
-            } else if let page = ShardPagedReads.all[method] {
-                self = .paged(page)
-            } else {
-                return nil
-            }
         }
     }
 

@@ -28,8 +28,10 @@ extension GatewayService {
         async let churn = SectionCall(sections: ["churn"], service: .feedback).run {
             try await peers.feedback.getChurnReasonTally(.with { $0.window = window }, options: options)
         }
-        async let health = SectionCall(sections: ["health"], service: .success).run {
-            try await peers.success.getHealthSummary(.init(), options: options)
+        async let health = SectionCall(sections: ["health"], service: .success).runOnShards(
+            peers.shards(of: .success), merge: Customer360_V1_HealthSummary.merged
+        ) { pin in
+            try await peers.success.getHealthSummary(.init(), metadata: pin, options: options)
         }
         let interactionShards = peers.shards(of: .interaction)
         async let support = SectionCall(sections: ["support"], service: .interaction).runOnShards(
