@@ -5,8 +5,9 @@
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
-#   deploy/local/run.sh --shards 3      run interaction-service as 3 shards (ports 50052, 50152, 50252; data in
-#                                       interaction-service-0…2), every process routing by $C360_DATA/shard-map.json
+#   deploy/local/run.sh --shards 3      run interaction- and success-service as 3 shards each (ports 50052, 50152,
+#                                       50252 and 50054, 50154, 50254; data in interaction-service-0…2 and
+#                                       success-service-0…2), every process routing by $C360_DATA/shard-map.json
 #   C360_TLS_DIR=data/tls deploy/local/run.sh   TLS everywhere, mutual between services, with the certificates
 #                                       scripts/dev-certs.sh made in that directory (made there first if missing)
 #
@@ -95,24 +96,31 @@ start() {
     "$inst" "$(cat "$port_file")" "${!metrics_var:-$metrics}" "$data/$inst"
 }
 
-# With --shards N, interaction-service runs as N shards on fixed ports (50052 + 100·i), and every process reads the
-# shard map that says which shard owns which customers (README, Scale-out).
+# With --shards N, interaction- and success-service run as N shards each on fixed ports (their usual port + 100·i),
+# and every process reads the shard map that says which shard owns which customers (README, Scale-out).
 interaction_port=${C360_INTERACTION_PORT:-50052}
+success_port=${C360_SUCCESS_PORT:-50054}
 shard_map=()
+# shard_entries NAME PORT: the map's list of NAME-0…N-1 on PORT + 100·i, the slots split evenly.
+shard_entries() {
+  local name=$1 port=$2 i
+  for ((i = 0; i < shards; i++)); do
+    printf '      {"shard": "%s-%d", "address": "127.0.0.1:%d", "slots": ["%d-%d"]}%s\n' \
+      "$name" "$i" $((port + 100 * i)) $((i * 1024 / shards)) $(((i + 1) * 1024 / shards - 1)) \
+      "$([[ $i -lt $((shards - 1)) ]] && echo ,)"
+  done
+}
 if ((shards > 1)); then
   map="$data/shard-map.json"
   {
     printf '{\n  "epoch": 1,\n  "services": {\n    "interaction-service": [\n'
-    for ((i = 0; i < shards; i++)); do
-      first=$((i * 1024 / shards))
-      last=$(((i + 1) * 1024 / shards - 1))
-      printf '      {"shard": "interaction-%d", "address": "127.0.0.1:%d", "slots": ["%d-%d"]}%s\n' \
-        "$i" $((interaction_port + 100 * i)) "$first" "$last" "$([[ $i -lt $((shards - 1)) ]] && echo ,)"
-    done
+    shard_entries interaction "$interaction_port"
+    printf '    ],\n    "success-service": [\n'
+    shard_entries success "$success_port"
     printf '    ]\n  }\n}\n'
   } >"$map"
   shard_map=(--shard-map "$map")
-  echo "==> interaction-service as $shards shards, map in $map"
+  echo "==> interaction- and success-service as $shards shards each, map in $map"
 fi
 
 echo "==> starting services"
@@ -135,9 +143,19 @@ else
 fi
 start feedback-service FEEDBACK 9153 --profile-addr "$profile_addr"
 feedback_addr="127.0.0.1:$(cat "$data/run/feedback-service.port")"
-start success-service SUCCESS 9154 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
-  --feedback-addr "$feedback_addr" "${shard_map[@]}"
-success_addr="127.0.0.1:$(cat "$data/run/success-service.port")"
+if ((shards > 1)); then
+  for ((i = 0; i < shards; i++)); do
+    instance=success-service-$i C360_SUCCESS_PORT=$((success_port + 100 * i)) \
+      C360_SUCCESS_METRICS_PORT=$((9154 + 100 * i)) \
+      start success-service SUCCESS 9154 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+      --feedback-addr "$feedback_addr" --shard "success-$i" "${shard_map[@]}"
+  done
+  success_addr="127.0.0.1:$success_port"
+else
+  start success-service SUCCESS 9154 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+    --feedback-addr "$feedback_addr"
+  success_addr="127.0.0.1:$(cat "$data/run/success-service.port")"
+fi
 start outreach-service OUTREACH 9155 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
   --feedback-addr "$feedback_addr" --success-addr "$success_addr" "${shard_map[@]}"
 outreach_addr="127.0.0.1:$(cat "$data/run/outreach-service.port")"
