@@ -274,7 +274,7 @@ struct ShardedInteractionTests {
             let frontDoor = Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor)
             #expect(try await frontDoor.getSupportKpis(.init(), metadata: stack.admin).ticketsOpened == 2)
             #expect(try await frontDoor.getRfmSegments(.init(), metadata: stack.admin).customers == Int64(created))
-            // A list across customers is paged shard after shard: every customer once, then the end.
+            // A list across customers is read from both shards and merged in its order: every customer once, by id.
             var listed: [String] = []
             var token = ""
             repeat {
@@ -287,6 +287,7 @@ struct ShardedInteractionTests {
                 token = page.page.nextPageToken
             } while !token.isEmpty && listed.count <= created
             #expect(listed.count == created && Set(listed) == Set(owned.flatMap { $0 }), "\(listed.count) listed")
+            #expect(listed == listed.sorted(), "in id order across both shards")
             await #expect(throws: RPCError.self) {
                 _ = try await frontDoor.listCustomerActivity(
                     .with { $0.page.pageToken = "7#x" }, metadata: stack.admin)
@@ -440,8 +441,10 @@ private func successAcrossShards(_ stack: ShardedStack, customers: [String]) asy
     let dashboard = try await stack.gateway.getKpiDashboard(.init(), metadata: stack.admin)
     #expect(dashboard.health.customersScored == Int64(customers.count), "\(dashboard.sectionStatuses)")
 
-    // Every scored customer is at or below 100: the at-risk list, paged two at a time, names each exactly once.
+    // Every scored customer is at or below 100: the at-risk list, paged two at a time, names each exactly once, lowest
+    // score first across both shards.
     var listed: [String] = []
+    var scores: [Double] = []
     var token = ""
     repeat {
         let page = try await stack.success.listAtRisk(
@@ -451,9 +454,11 @@ private func successAcrossShards(_ stack: ShardedStack, customers: [String]) asy
                 $0.page.pageToken = token
             }, metadata: stack.admin)
         listed += page.customers.map(\.customerID)
+        scores += page.customers.map(\.latest.score)
         token = page.page.nextPageToken
     } while !token.isEmpty && listed.count <= customers.count
     #expect(listed.count == customers.count && Set(listed) == Set(customers), "\(listed.count) listed")
+    #expect(scores == scores.sorted(), "\(scores)")
 
     // A generated client over the routing transport gets the same merged answers, with no pin of its own.
     let connection = try PeerConnection(
@@ -463,9 +468,13 @@ private func successAcrossShards(_ stack: ShardedStack, customers: [String]) asy
         group.addTask { try await connection.run() }
         let routed = Customer360_V1_SuccessService.Client(wrapping: connection.client)
         #expect(try await routed.getHealthSummary(.init()).customersScored == Int64(customers.count))
-        let first = try await routed.listAtRisk(.with { $0.maxScore = 100 })
-        #expect(first.customers.count == byShard[0].count, "the first page is the first shard's customers")
-        #expect(!first.page.nextPageToken.isEmpty, "then the second shard's")
+        let all = try await routed.listAtRisk(
+            .with {
+                $0.maxScore = 100
+                $0.page.pageSize = 500
+            })
+        #expect(all.customers.map(\.customerID) == listed, "one page holds both shards' customers, in the same order")
+        #expect(all.page.nextPageToken.isEmpty)
         connection.client.beginGracefulShutdown()
     }
 
@@ -480,9 +489,8 @@ private func successAcrossShards(_ stack: ShardedStack, customers: [String]) asy
         }
     }
     let plans = try await stack.success.listSuccessPlans(.with { $0.page.pageSize = 10 }, metadata: stack.admin)
-    let more = try await stack.success.listSuccessPlans(
-        .with { $0.page.pageToken = plans.page.nextPageToken }, metadata: stack.admin)
-    #expect(plans.plans.count + more.plans.count == 2, "one plan on each shard, listed shard after shard")
+    #expect(plans.plans.map(\.customerID) == [byShard[0][0], byShard[1][0]].sorted(), "one plan on each shard")
+    #expect(plans.page.nextPageToken.isEmpty)
 }
 
 /// An active plan of `customer` with one milestone, "Kick-off", created through the gateway's front door.

@@ -1,8 +1,11 @@
 import C360Clients
 import C360Contracts
 import C360ServerKit
+import C360StoreKit
+import C360TestSupport
 import Foundation
 import GRPCCore
+import Synchronization
 import Testing
 
 @Suite struct ShardMapTests {
@@ -149,21 +152,6 @@ import Testing
     }
 }
 
-@Suite struct ShardPageTokenTests {
-    /// Each shard's pages in turn, then the next shard's, then the end; a token of another list is refused.
-    @Test func pagesShardAfterShard() throws {
-        #expect(try ShardPageToken.parse("", shards: 3) == (0, ""))
-        #expect(ShardPageToken.next(after: 0, shardToken: "abc", shards: 3) == "0#abc")
-        #expect(try ShardPageToken.parse("0#abc", shards: 3) == (0, "abc"))
-        #expect(ShardPageToken.next(after: 0, shardToken: "", shards: 3) == "1#")
-        #expect(try ShardPageToken.parse("1#", shards: 3) == (1, ""))
-        #expect(ShardPageToken.next(after: 2, shardToken: "", shards: 3) == "")
-        for bad in ["abc", "3#x", "-1#x", "#x"] {
-            #expect(throws: RPCError.self, "\(bad)") { try ShardPageToken.parse(bad, shards: 3) }
-        }
-    }
-}
-
 @Suite struct ShardMergeTests {
     /// Counts and sums add; the derived values are computed again, the median from the merged histogram.
     @Test func supportKpisFromSeveralShardsAddUpAndDeriveAgain() {
@@ -233,5 +221,97 @@ import Testing
         #expect(merged.segments.map(\.customers) == [3, 4])
         #expect(merged.segments.map(\.netRevenue.amountMinor) == [1_500, 400])
         #expect(merged.cutPoints.frequency == [2, 3, 4, 5], "weighted by customers with purchases, 3 to 1")
+    }
+}
+
+/// A list across customers merged from every shard (`ShardMergedPages`), against shards that page by offset.
+@Suite struct ShardMergedPagesTests {
+    /// Three shards of at-risk customers with scores drawn at random (seeded), each listed in the contract's order.
+    static func shards(sizes: [Int]) -> [String: [Customer360_V1_AtRiskCustomer]] {
+        var generator = FuzzRandom(seed: 42)
+        var shards: [String: [Customer360_V1_AtRiskCustomer]] = [:]
+        for (index, size) in sizes.enumerated() {
+            shards["s\(index)"] = (0..<size).map { item in
+                .with {
+                    $0.customerID = "c\(index)-\(item)"
+                    $0.latest.score = Double(Int.random(in: 0...100, using: &generator))
+                }
+            }.sorted { ($0.latest.score, $0.customerID) < ($1.latest.score, $1.customerID) }
+        }
+        return shards
+    }
+
+    /// How one shard answers: `page_size` items from the offset its token holds, refusing sizes past the maximum.
+    static func ask(_ shards: [String: [Customer360_V1_AtRiskCustomer]], calls: Counter)
+        -> @Sendable ([UInt8], Metadata) async throws -> [UInt8]
+    {
+        { bytes, pin in
+            calls.add()
+            let request = try Customer360_V1_ListAtRiskRequest(serializedBytes: bytes)
+            let name = try #require(pin[stringValues: WrongShard.pinKey].first { _ in true })
+            let items = shards[name] ?? []
+            guard let size = PageSize.resolve(request.page.pageSize) else {
+                throw RPCError(code: .invalidArgument, message: "page_size \(request.page.pageSize)")
+            }
+            let start = Int(request.page.pageToken) ?? 0
+            let end = min(items.count, start + size)
+            return try Customer360_V1_ListAtRiskResponse.with {
+                $0.customers = Array(items[start..<end])
+                $0.page.nextPageToken = end < items.count ? "\(end)" : ""
+            }.serializedBytes()
+        }
+    }
+
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        func add() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    @Test(arguments: [1, 3, 7, 50, 500])
+    func everyPageIsTheNextOfTheWholeOrderedList(pageSize: Int32) async throws {
+        let shards = Self.shards(sizes: [40, 700, 0, 13])
+        let whole = shards.values.flatMap { $0 }
+            .sorted { ($0.latest.score, $0.customerID) < ($1.latest.score, $1.customerID) }
+        let call = try #require(
+            ShardSpreadCalls.all[Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod])
+        let calls = Counter()
+        var listed: [String] = []
+        var token = ""
+        var pages = 0
+        repeat {
+            let request = Customer360_V1_ListAtRiskRequest.with {
+                $0.page.pageSize = pageSize
+                $0.page.pageToken = token
+            }
+            let page = try Customer360_V1_ListAtRiskResponse(
+                serializedBytes: try await call(
+                    try request.serializedBytes(), shards.keys.sorted(), Self.ask(shards, calls: calls)))
+            #expect(page.customers.count == Int(pageSize) || page.page.nextPageToken.isEmpty)
+            listed += page.customers.map(\.customerID)
+            token = page.page.nextPageToken
+            pages += 1
+        } while !token.isEmpty && pages <= whole.count
+        #expect(listed == whole.map(\.customerID), "in the list's order, each once")
+        // At most two calls per shard with something left per page: the window, and now and then a step past
+        // what was taken.
+        #expect(calls.value <= pages * 2 * shards.count)
+    }
+
+    @Test func aTokenNotMadeForThisManyShardsIsRefused() async throws {
+        let call = try #require(
+            ShardSpreadCalls.all[Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod])
+        let shards = Self.shards(sizes: [5, 5])
+        let first = try Customer360_V1_ListAtRiskResponse(
+            serializedBytes: try await call(
+                try Customer360_V1_ListAtRiskRequest.with { $0.page.pageSize = 2 }.serializedBytes(),
+                ["s0", "s1"], Self.ask(shards, calls: Counter())))
+        for bad in [first.page.nextPageToken, "0#x", "not-a-token"] {
+            await #expect(throws: RPCError.self, "\(bad)") {
+                _ = try await call(
+                    try Customer360_V1_ListAtRiskRequest.with { $0.page.pageToken = bad }.serializedBytes(),
+                    ["s0", "s1", "s2"], Self.ask(shards, calls: Counter()))
+            }
+        }
     }
 }

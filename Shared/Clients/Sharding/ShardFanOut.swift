@@ -133,35 +133,9 @@ public enum ShardReadMerges {
     ]
 }
 
-/// A page token over a sharded service's list across customers: the shards are paged one after another, and the
-/// token says which shard and that shard's own token, `<index>#<token>`. Ids ascend within a shard, not across them.
-public enum ShardPageToken {
-    /// The shard to ask and its own token; "" is the first shard's first page.
-    ///
-    /// - Throws: `RPCError` INVALID_ARGUMENT when the token was not made by `next` for this many shards.
-    public static func parse(_ token: String, shards: Int) throws(RPCError) -> (index: Int, token: String) {
-        guard !token.isEmpty else { return (0, "") }
-        guard let separator = token.firstIndex(of: "#"), let index = Int(token[..<separator]),
-            (0..<shards).contains(index)
-        else {
-            throw RPCError(
-                code: .invalidArgument,
-                message: "page.page_token: '\(token)' is not a page token of this list; start again without one")
-        }
-        return (index, String(token[token.index(after: separator)...]))
-    }
-
-    /// The token after shard `index` answered with its own `next` token: its next page, else the next shard's first,
-    /// else "" (the end).
-    public static func next(after index: Int, shardToken next: String, shards: Int) -> String {
-        if !next.isEmpty { return "\(index)#\(next)" }
-        return index + 1 < shards ? "\(index + 1)#" : ""
-    }
-}
-
-/// Calls across customers that a caller forwarding bytes (the gateway) spreads over a sharded service's shards itself,
-/// by fully qualified method: given the request, the shards, and how to ask one shard. Lists are paged shard after
-/// shard (`ShardPageToken`); a batch is started on every shard under one id.
+/// Calls across customers spread over a sharded service's shards by the caller itself (`AcrossShards`), by fully
+/// qualified method: given the request, the shards, and how to ask one shard. Lists are read from every shard at once
+/// and merged in their order (`ShardMergedPages`); a batch is started on every shard under one id.
 public typealias ShardSpreadCall =
     @Sendable (
         _ request: [UInt8], _ shards: [String],
@@ -170,18 +144,35 @@ public typealias ShardSpreadCall =
 
 public enum ShardSpreadCalls {
     public static let all: [String: ShardSpreadCall] = [
-        Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod: shardAfterShard(
-            Customer360_V1_ListCustomerActivityRequest.self, \.page, Customer360_V1_ListCustomerActivityResponse.self,
-            \.page),
-        Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod: shardAfterShard(
-            Customer360_V1_ListAtRiskRequest.self, \.page, Customer360_V1_ListAtRiskResponse.self, \.page),
-        Customer360_V1_SuccessService.Method.ListAlerts.descriptor.fullyQualifiedMethod: shardAfterShard(
-            Customer360_V1_ListAlertsRequest.self, \.page, Customer360_V1_ListAlertsResponse.self, \.page),
-        Customer360_V1_SuccessService.Method.ListTasks.descriptor.fullyQualifiedMethod: shardAfterShard(
-            Customer360_V1_ListTasksRequest.self, \.page, Customer360_V1_ListTasksResponse.self, \.page),
-        Customer360_V1_SuccessService.Method.ListSuccessPlans.descriptor.fullyQualifiedMethod: shardAfterShard(
-            Customer360_V1_ListSuccessPlansRequest.self, \.page, Customer360_V1_ListSuccessPlansResponse.self,
-            \.page),
+        Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod:
+            ShardMergedPages.merged(
+                Customer360_V1_ListCustomerActivityRequest.self, \.page,
+                Customer360_V1_ListCustomerActivityResponse.self, \.page, \.customers
+            ) { $0.customerID < $1.customerID },
+        // Lowest latest score first, then by customer.
+        Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod: ShardMergedPages.merged(
+            Customer360_V1_ListAtRiskRequest.self, \.page, Customer360_V1_ListAtRiskResponse.self, \.page,
+            \.customers
+        ) { ($0.latest.score, $0.customerID) < ($1.latest.score, $1.customerID) },
+        // Newest raised first, then by alert id, descending too.
+        Customer360_V1_SuccessService.Method.ListAlerts.descriptor.fullyQualifiedMethod: ShardMergedPages.merged(
+            Customer360_V1_ListAlertsRequest.self, \.page, Customer360_V1_ListAlertsResponse.self, \.page, \.alerts
+        ) {
+            ($1.raisedAt.seconds, $1.raisedAt.nanos, $1.alertID) < ($0.raisedAt.seconds, $0.raisedAt.nanos, $0.alertID)
+        },
+        // Earliest due first, then by task id.
+        Customer360_V1_SuccessService.Method.ListTasks.descriptor.fullyQualifiedMethod: ShardMergedPages.merged(
+            Customer360_V1_ListTasksRequest.self, \.page, Customer360_V1_ListTasksResponse.self, \.page, \.tasks
+        ) { ($0.dueAt.seconds, $0.dueAt.nanos, $0.taskID) < ($1.dueAt.seconds, $1.dueAt.nanos, $1.taskID) },
+        // By customer, each customer's newest plan first.
+        Customer360_V1_SuccessService.Method.ListSuccessPlans.descriptor.fullyQualifiedMethod: ShardMergedPages.merged(
+            Customer360_V1_ListSuccessPlansRequest.self, \.page, Customer360_V1_ListSuccessPlansResponse.self, \.page,
+            \.plans
+        ) {
+            ($0.customerID, $1.createdAt.seconds, $1.createdAt.nanos) < (
+                $1.customerID, $0.createdAt.seconds, $0.createdAt.nanos
+            )
+        },
         Customer360_V1_SuccessService.Method.StartBatchRecompute.descriptor.fullyQualifiedMethod: {
             request, shards, ask in
             // Every shard must run the batch under the same id, so GetBatchStatus can ask them all for it.
@@ -195,25 +186,6 @@ public enum ShardSpreadCalls {
             ).serializedBytes()
         },
     ]
-
-    /// A list across customers paged through the shards one after another: each page is one shard's, and its token
-    /// (`ShardPageToken`) says which shard comes next. Every item comes once; the list's order holds within a shard.
-    static func shardAfterShard<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _: Request.Type, _ requestPage: any WritableKeyPath<Request, Customer360_V1_PageRequest> & Sendable,
-        _: Response.Type, _ responsePage: any WritableKeyPath<Response, Customer360_V1_PageResponse> & Sendable
-    ) -> ShardSpreadCall {
-        { request, shards, ask in
-            var message = try Request(serializedBytes: request)
-            let (index, token) = try ShardPageToken.parse(message[keyPath: requestPage].pageToken, shards: shards.count)
-            message[keyPath: requestPage].pageToken = token
-            var page = try Response(
-                serializedBytes: try await ask(
-                    try message.serializedBytes(), [WrongShard.pinKey: .string(shards[index])]))
-            page[keyPath: responsePage].nextPageToken = ShardPageToken.next(
-                after: index, shardToken: page[keyPath: responsePage].nextPageToken, shards: shards.count)
-            return try page.serializedBytes()
-        }
-    }
 }
 
 extension Customer360_V1_HealthSummary {

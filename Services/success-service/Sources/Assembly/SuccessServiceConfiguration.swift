@@ -83,7 +83,7 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
         ])
     let peers = PeerHealthFacts(
         interaction: interaction.client, feedback: feedback.client,
-        deadline: configuration.peerDeadline, interactionShards: interaction.shardNames)
+        deadline: configuration.peerDeadline)
     let feed = AlertFeed()
     let scorer = HealthScorer(
         store: store, facts: peers, configuration: configuration.health,

@@ -104,7 +104,7 @@ public actor BatchRunner: Service {
             }
             var peerDown = false
             // A page re-read after a stop holds the cursor: what comes after it is left to do. A page without it is
-            // new, all of it: with interaction-service sharded, the next shard's ids start again from the lowest.
+            // new, all of it.
             let resumeAt = page.ids.firstIndex(of: batch.cursorCustomerID).map { $0 + 1 } ?? 0
             for customerID in page.ids[resumeAt...] where ownership.owns(customerID) {
                 guard !Task.isCancelled else { break }

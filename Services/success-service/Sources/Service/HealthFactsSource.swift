@@ -27,16 +27,10 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
     private let interactions: Customer360_V1_InteractionService.Client<PeerTransport>
     private let feedback: Customer360_V1_FeedbackService.Client<PeerTransport>
     private let deadline: Duration
-    /// interaction-service's shards in the map in force; none when it is not sharded.
-    private let interactionShards: @Sendable () -> [String]
 
-    /// - Parameter interactionShards: interaction-service's shards (`PeerConnection.shardNames`), which a batch
-    ///   pages through one after another.
     public init(
-        interaction: GRPCClient<PeerTransport>, feedback: GRPCClient<PeerTransport>,
-        deadline: Duration = .seconds(2), interactionShards: @escaping @Sendable () -> [String] = { [] }
+        interaction: GRPCClient<PeerTransport>, feedback: GRPCClient<PeerTransport>, deadline: Duration = .seconds(2)
     ) {
-        self.interactionShards = interactionShards
         self.interactions = Customer360_V1_InteractionService.Client(wrapping: interaction)
         self.feedback = Customer360_V1_FeedbackService.Client(wrapping: feedback)
         self.deadline = deadline
@@ -75,32 +69,23 @@ public struct PeerHealthFacts: HealthFactsSource, CustomerPager {
         }
     }
 
+    /// One page of interaction-service's customers, in id order. With interaction-service sharded, the transport reads
+    /// every shard and merges (`AcrossShards`); a token from a map with another number of shards (a batch stored before
+    /// the change) ends the batch rather than failing it on every resume.
     public func customers(pageToken: String, activeSince: Date?, pageSize: Int) async throws -> (
         ids: [String], next: String
     ) {
-        let shards = interactionShards()
-        guard !shards.isEmpty else {
-            return try await customers(pageToken: pageToken, activeSince: activeSince, pageSize: pageSize, pin: [:])
+        do {
+            let page = try await interactions.listCustomerActivity(
+                .with {
+                    $0.page.pageSize = Int32(pageSize)
+                    $0.page.pageToken = pageToken
+                    if let activeSince { $0.activeSince = .init(date: activeSince) }
+                }, options: .deadline(deadline * 5))
+            return (page.customers.map(\.customerID), page.page.nextPageToken)
+        } catch let error as RPCError where error.code == .invalidArgument && !pageToken.isEmpty {
+            return ([], "")
         }
-        // Sharded: the shards are paged one after another (`ShardPageToken`). A token from a map with more shards than
-        // now (a batch stored before a change) ends the batch rather than failing it.
-        guard let (index, inner) = try? ShardPageToken.parse(pageToken, shards: shards.count) else { return ([], "") }
-        let (ids, next) = try await customers(
-            pageToken: inner, activeSince: activeSince, pageSize: pageSize,
-            pin: [WrongShard.pinKey: .string(shards[index])])
-        return (ids, ShardPageToken.next(after: index, shardToken: next, shards: shards.count))
-    }
-
-    private func customers(pageToken: String, activeSince: Date?, pageSize: Int, pin: Metadata) async throws -> (
-        ids: [String], next: String
-    ) {
-        let page = try await interactions.listCustomerActivity(
-            .with {
-                $0.page.pageSize = Int32(pageSize)
-                $0.page.pageToken = pageToken
-                if let activeSince { $0.activeSince = .init(date: activeSince) }
-            }, metadata: pin, options: .deadline(deadline * 5))
-        return (page.customers.map(\.customerID), page.page.nextPageToken)
     }
 
     /// Why a component is missing when asking `peer` failed with `error`: unreachable ("feedback-service
