@@ -491,6 +491,46 @@ private func successAcrossShards(_ stack: ShardedStack, customers: [String]) asy
     let plans = try await stack.success.listSuccessPlans(.with { $0.page.pageSize = 10 }, metadata: stack.admin)
     #expect(plans.plans.map(\.customerID) == [byShard[0][0], byShard[1][0]].sorted(), "one plan on each shard")
     #expect(plans.page.nextPageToken.isEmpty)
+
+    // The live alert feed across customers is both shards' feeds interleaved: an overdue goal on a customer of each
+    // shard raises an alert there, and one watch through the gateway, replaying the last minute, sees both.
+    let since = Date().addingTimeInterval(-60)
+    for index in 0..<2 {
+        _ = try await stack.success.createSuccessPlan(
+            .with {
+                $0.customerID = byShard[index][0]
+                $0.title = "Adoption"
+                $0.csmOwnerID = "csm-ada"
+                $0.status = .active
+                $0.startsAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30 * 86_400))
+                $0.goals = [
+                    .with {
+                        $0.title = "Seats in use"
+                        $0.metric = "seats"
+                        $0.targetValue = 10
+                        $0.dueAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-86_400))
+                    }
+                ]
+            }, metadata: stack.admin)
+        _ = try await stack.success.computeHealthScore(
+            .with { $0.customerID = byShard[index][0] }, metadata: stack.admin)
+    }
+    var options = CallOptions.defaults
+    options.timeout = .seconds(30)
+    let alerted = try await stack.gateway.watchAlerts(
+        .with {
+            $0.kinds = [.goalOverdue]
+            $0.since = Google_Protobuf_Timestamp(date: since)
+        }, metadata: stack.admin, options: options
+    ) { response in
+        var customers: Set<String> = []
+        for try await event in response.messages where event.eventType == .raised {
+            customers.insert(event.alert.customerID)
+            if customers.count == 2 { break }
+        }
+        return customers
+    }
+    #expect(alerted == [byShard[0][0], byShard[1][0]], "one overdue-goal alert from each shard")
 }
 
 /// An active plan of `customer` with one milestone, "Kick-off", created through the gateway's front door.

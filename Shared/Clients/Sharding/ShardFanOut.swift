@@ -74,10 +74,17 @@ public enum AcrossShards: Sendable {
         }
     }
 
-    /// Whether `method` is one the shards answer together (merged or spread), whatever its request says.
+    /// Whether `method` is one the shards answer together (merged, spread or interleaved), whatever its request says.
     public static func answers(_ method: String) -> Bool {
-        ShardReadMerges.all[method] != nil || ShardSpreadCalls.all[method] != nil
+        ShardReadMerges.all[method] != nil || ShardSpreadCalls.all[method] != nil || interleaved.contains(method)
     }
+
+    /// Server streams across customers that are every shard's streams interleaved, each message passed on as it
+    /// comes: a live feed whose events each belong to one shard. `WatchAlerts`: its replay position `after_event_id`
+    /// is a time-ordered id, so every shard resumes after the last event the client saw, whichever shard sent it.
+    public static let interleaved: Set<String> = [
+        Customer360_V1_SuccessService.Method.WatchAlerts.descriptor.fullyQualifiedMethod
+    ]
 
     /// The answer to `request` from `shards`, asking one shard through `ask`, and the shards a merged answer lacks.
     /// When no shard answers, or a spread call's shard fails, the first failure is the call's.

@@ -49,6 +49,7 @@ public enum WrongShard {
 /// - A unary call across customers that the contracts say how to merge or spread (`AcrossShards`: summaries and KPIs
 ///   merged, lists paged shard after shard, a batch started on every shard) asks the shards and answers once, a
 ///   merged answer's missing shards named in the `c360-missing-shards` trailer.
+/// - A live feed across customers (`WatchAlerts`) is every shard's feed interleaved.
 /// - Any other call across customers without a pin fails with FAILED_PRECONDITION: one shard's answer would look
 ///   whole while missing the others' customers.
 public final class ShardedClientTransport: ClientTransport {
@@ -283,6 +284,10 @@ final class RoutedCall: Sendable {
                 let shards = transport.currentMap().services[transport.service]?.map(\.shard) ?? []
                 if pin == nil, shards.count > 1, let across = across(parts) {
                     try await spread(parts, across, shards: shards)
+                } else if pin == nil, shards.count > 1, customerID?.isEmpty ?? true,
+                    AcrossShards.interleaved.contains(descriptor.fullyQualifiedMethod)
+                {
+                    try await interleave(parts, shards: shards)
                 } else {
                     try await send(parts, pin: pin, customerID: customerID)
                 }
@@ -359,6 +364,39 @@ final class RoutedCall: Sendable {
             .status(
                 Status(code: .ok, message: ""),
                 missing.isEmpty ? [:] : [AcrossShards.missingShardsKey: .string(missing.joined(separator: ","))]))
+    }
+
+    /// Runs a server stream across customers on every shard at once and passes each shard's messages on as they come
+    /// (`AcrossShards.interleaved`); the stream ends when every shard's has, or with the first shard's failure.
+    private func interleave(_ parts: [Part], shards: [String]) async throws {
+        let map = transport.currentMap()
+        let transport = self.transport
+        let descriptor = self.descriptor
+        let options = self.options
+        let respond = self.respond
+        respond.yield(.metadata([:]))
+        try await withThrowingDiscardingTaskGroup { group in
+            for name in shards {
+                let shard = try transport.shard(in: map, pin: name, customerID: nil, descriptor: descriptor)
+                group.addTask {
+                    try await transport.transport(to: shard.address).withStream(
+                        descriptor: descriptor, options: options
+                    ) { stream, _ in
+                        try await stream.outbound.write(contentsOf: parts)
+                        await stream.outbound.finish()
+                        for try await part in stream.inbound {
+                            switch part {
+                            case .message: respond.yield(part)
+                            case .status(let status, let trailers):
+                                if let error = RPCError(status: status, metadata: trailers) { throw error }
+                            case .metadata: break
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        respond.yield(.status(Status(code: .ok, message: ""), [:]))
     }
 
     /// Sends a whole request to the customer's shard; when the shard refuses it as not its own and a reloaded map
