@@ -8,17 +8,17 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 
-/// `bench shards`: what running interaction-service as shards costs on one machine — ingest and the 360° view with
+/// `bench shards`: what running interaction- and success-service as shards costs on one machine — ingest and the 360° view with
 /// one shard, then with `--shards`, in one run, as ratios.
 struct ShardsBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shards",
-        abstract: "Ingest and 360° view throughput with interaction-service as 1 shard, then as N shards.",
+        abstract: "Ingest and 360° view throughput with interaction- and success-service as 1 shard, then N each.",
         discussion: """
-            Twice, in fresh temporary directories: starts profile-, interaction- (one process, then --shards \
-            processes behind a shard map), feedback- and success-service and the gateway from --bin-dir; creates \
-            --customers customers; streams --touchpoints touchpoints over 4 streams of mixed customers through the \
-            sharded client (split by shard); then runs --clients callers of GetCustomer360 through the gateway for \
+            Twice, in fresh temporary directories: starts profile-, interaction- and success-service (one process \
+            each, then --shards processes each behind a shard map), feedback-service and the gateway from --bin-dir; \
+            creates --customers customers; streams --touchpoints touchpoints over 4 streams of mixed customers \
+            through the sharded client (split by shard); then runs --clients callers of GetCustomer360 through the gateway for \
             --seconds. Prints touchpoints/s and views/s of both runs and their ratio (goal ≥ 0.9: routing costs \
             next to nothing). On one machine every shard shares the same cores, so this measures the routing's cost, \
             not the capacity shards add on separate machines. Run a release build.
@@ -28,7 +28,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
     /// Sharded over unsharded throughput the issue holds the routing to.
     static let goal = 0.9
 
-    @Option(help: "Shards of interaction-service in the second run.")
+    @Option(help: "Shards of interaction- and of success-service in the second run.")
     var shards = 4
 
     @Option(help: "Customers to create.")
@@ -66,7 +66,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
     func run() async throws {
         say(
             "bench shards: \(customers) customers, \(touchpoints) touchpoints, \(clients) view callers for "
-                + "\(Format.decimal(seconds, 0)) s; interaction-service as 1, then \(shards) shards")
+                + "\(Format.decimal(seconds, 0)) s; interaction- and success-service as 1, then \(shards) shards each")
         let single = try await runOnce(shards: 1)
         let sharded = try await runOnce(shards: shards)
         let ingest = sharded.touchpointsPerSecond / single.touchpointsPerSecond
@@ -93,38 +93,55 @@ struct ShardsBenchmark: AsyncParsableCommand {
         let scratch = try ScratchDirectory(label: "shards")
         defer { scratch.remove() }
         say("")
-        say("== interaction-service as \(count) shard\(count == 1 ? "" : "s")")
+        say("== interaction- and success-service as \(count) shard\(count == 1 ? "" : "s") each")
         return try await BenchProcesses.run(bin: bin) { processes in
             let mapFile = scratch.child("shard-map.json")
             let profile = try await processes.start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             var interactionPeers: [String]
             var source: ShardMapSource?
+            let feedback: ServiceProcess
+            var successAddress: String
             if count == 1 {
                 let interaction = try await processes.start(ServiceIdentity.interaction.name, peer)
                 interactionPeers = ["--interaction-addr", "127.0.0.1:\(interaction.port)"]
+                feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
+                let success = try await processes.start(
+                    ServiceIdentity.success.name,
+                    peer + interactionPeers + ["--feedback-addr", "127.0.0.1:\(feedback.port)"])
+                successAddress = "127.0.0.1:\(success.port)"
             } else {
                 // Shards listen on free ports, known once they run: they start with the final slots and placeholder
-                // addresses, then every caller starts with the real map.
-                try ShardMap.interaction((0..<count).map { "127.0.0.1:\($0 + 1)" }, epoch: 1).json.write(to: mapFile)
-                var addresses: [String] = []
-                for index in 0..<count {
-                    let shard = try await processes.start(
-                        ServiceIdentity.interaction.name,
-                        peer + ["--shard-map", mapFile.path, "--shard", "interaction-\(index)"])
-                    addresses.append("127.0.0.1:\(shard.port)")
+                // addresses, then every later process and caller starts with the real ones.
+                let placeholders = (0..<count).map { "127.0.0.1:\($0 + 1)" }
+                try ShardMap.interactionAndSuccess(placeholders, placeholders, epoch: 1).json.write(to: mapFile)
+                let mapFlag = ["--shard-map", mapFile.path]
+                /// Starts `count` shards of `service` named `<prefix>-<i>`; their addresses.
+                func startShards(_ service: String, _ prefix: String, _ arguments: [String]) async throws -> [String] {
+                    var addresses: [String] = []
+                    for index in 0..<count {
+                        let shard = try await processes.start(
+                            service, arguments + mapFlag + ["--shard", "\(prefix)-\(index)"])
+                        addresses.append("127.0.0.1:\(shard.port)")
+                    }
+                    return addresses
                 }
-                try ShardMap.interaction(addresses, epoch: 2).json.write(to: mapFile)
+                let interactions = try await startShards(ServiceIdentity.interaction.name, "interaction", peer)
+                try ShardMap.interactionAndSuccess(interactions, placeholders, epoch: 2).json.write(to: mapFile)
+                interactionPeers = ["--interaction-addr", interactions[0]] + mapFlag
+                feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
+                let successes = try await startShards(
+                    ServiceIdentity.success.name, "success",
+                    peer + ["--interaction-addr", interactions[0], "--feedback-addr", "127.0.0.1:\(feedback.port)"])
+                try ShardMap.interactionAndSuccess(interactions, successes, epoch: 3).json.write(to: mapFile)
                 source = try ShardMapSource(path: mapFile.path)
-                interactionPeers = ["--interaction-addr", addresses[0], "--shard-map", mapFile.path]
+                successAddress = successes[0]
             }
-            let feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
             let peers = peer + interactionPeers + ["--feedback-addr", "127.0.0.1:\(feedback.port)"]
-            let success = try await processes.start(ServiceIdentity.success.name, peers)
             let gateway = try await processes.start(
                 "gateway",
                 peers + [
-                    "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
+                    "--success-addr", successAddress, "--http-port", "0", "--peer-deadline-ms", "5000",
                 ])
             let interactionAddress = PeerAddress(interactionPeers[1])!
             let ids = try await Self.createCustomers(customers, profilePort: profile.port)
