@@ -298,6 +298,85 @@ import Testing
         #expect(calls.value <= pages * 2 * shards.count)
     }
 
+    /// Shards whose lists can change between pages, paged by keyset as the services page: a token is the last item's
+    /// score and id, and the next page holds the items after it.
+    final class LiveShards: Sendable {
+        let lists: Mutex<[String: [Customer360_V1_AtRiskCustomer]]>
+
+        init(_ lists: [String: [Customer360_V1_AtRiskCustomer]]) { self.lists = Mutex(lists) }
+
+        static func key(_ item: Customer360_V1_AtRiskCustomer) -> (Double, String) {
+            (item.latest.score, item.customerID)
+        }
+
+        func ask(_ bytes: [UInt8], _ pin: Metadata) async throws -> [UInt8] {
+            let request = try Customer360_V1_ListAtRiskRequest(serializedBytes: bytes)
+            let name = try #require(pin[stringValues: WrongShard.pinKey].first { _ in true })
+            let size = try #require(PageSize.resolve(request.page.pageSize))
+            let items = lists.withLock { $0[name] ?? [] }.sorted { Self.key($0) < Self.key($1) }
+            let parts = request.page.pageToken.split(separator: "|", maxSplits: 1).map(String.init)
+            let rest =
+                parts.count == 2
+                ? items.filter { Self.key($0) > (Double(parts[0]) ?? 0, parts[1]) } : items
+            let page = Array(rest.prefix(size))
+            return try Customer360_V1_ListAtRiskResponse.with {
+                $0.customers = page
+                if rest.count > size, let last = page.last {
+                    $0.page.nextPageToken = "\(last.latest.score)|\(last.customerID)"
+                }
+            }.serializedBytes()
+        }
+    }
+
+    /// As a keyset page of one service: rows that leave the list or join it behind the pages already read neither
+    /// skip nor repeat anything; rows that join ahead are listed in their place.
+    @Test func rowsChangingBetweenPagesNeitherSkipNorRepeat() async throws {
+        let call = try #require(
+            ShardSpreadCalls.all[Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod])
+        let initial = Self.shards(sizes: [30, 30])
+        let live = LiveShards(initial)
+        func next(_ token: String) async throws -> Customer360_V1_ListAtRiskResponse {
+            try Customer360_V1_ListAtRiskResponse(
+                serializedBytes: try await call(
+                    try Customer360_V1_ListAtRiskRequest.with {
+                        $0.page.pageSize = 5
+                        $0.page.pageToken = token
+                    }.serializedBytes(), ["s0", "s1"], { try await live.ask($0, $1) }))
+        }
+        let first = try await next("")
+        let read = Set(first.customers.map(\.customerID))
+        // A customer already listed leaves each shard's list; one joins behind the pages read, one ahead of them.
+        live.lists.withLock { lists in
+            for shard in ["s0", "s1"] {
+                lists[shard]?.removeAll {
+                    read.contains($0.customerID) && $0.customerID.hasPrefix(shard == "s0" ? "c0" : "c1")
+                }
+            }
+            lists["s1"]?.append(
+                .with {
+                    $0.customerID = "joined-behind"
+                    $0.latest.score = -1
+                })
+            lists["s0"]?.append(
+                .with {
+                    $0.customerID = "joined-ahead"
+                    $0.latest.score = 1_000
+                })
+        }
+        var listed = first.customers.map(\.customerID)
+        var token = first.page.nextPageToken
+        while !token.isEmpty, listed.count < 200 {
+            let page = try await next(token)
+            listed += page.customers.map(\.customerID)
+            token = page.page.nextPageToken
+        }
+        let expected =
+            initial.values.flatMap { $0 }
+            .sorted { LiveShards.key($0) < LiveShards.key($1) }.map(\.customerID) + ["joined-ahead"]
+        #expect(
+            listed == expected, "every customer once, in order; the one joining behind the pages read is not listed")
+    }
+
     @Test func aTokenNotMadeForThisManyShardsIsRefused() async throws {
         let call = try #require(
             ShardSpreadCalls.all[Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod])

@@ -8,20 +8,37 @@ import SwiftProtobuf
 /// service's list is the page one unsharded service would have given: the five lowest health scores are the five
 /// lowest of all customers, not of the first shard's.
 ///
-/// Each shard's list is ordered and paged by its own opaque keyset token. The merged token keeps, per shard, the
-/// token of the page last read from it and how many of that page's items the merge has taken (`skip`): the next page
-/// asks each shard for `skip + size` items from that token and drops the first `skip`, so it never needs to make a
-/// shard's token itself. When `skip` grows past the page size (or the maximum a shard serves), the shard is first asked
-/// for exactly `skip` items, whose next token is the position after them.
+/// Each shard's list is ordered and paged by its own opaque keyset token. The merged token keeps, per shard, the token
+/// of the page last read from it and the last item taken from it: the next page asks each shard for a window from that
+/// token and keeps only the items after that last one in the list's order, so no shard token is ever made up, and rows
+/// that join or leave the list between pages move nothing that was or was not returned (as a keyset page of one
+/// service). How many of the page were taken (`skip`) only sizes the window; past the page size (or the maximum a shard
+/// serves), the shard is first asked for that many items, whose next token is the position after them.
 enum ShardMergedPages {
     /// Where the merge stands on one shard.
     struct Cursor: Codable, Equatable, Sendable {
         /// The shard's own token of the page last read ("" for its first).
         var token: String
-        /// How many items of that page were taken already.
+        /// About how many items of that page were taken already: the window asked for is this many more.
         var skip: Int
+        /// The last item taken from this shard, encoded: the merge resumes after it.
+        var last: Data?
         /// Whether the shard has nothing left.
         var done: Bool
+    }
+
+    /// One shard's part of a page: the items after the last taken, the page they end on, and the shard's cursor.
+    struct Window<Item: Sendable>: Sendable {
+        /// The cursor the page was read from, and the one after stepping over what was taken.
+        var original: Cursor
+        var cursor: Cursor
+        var last: Item?
+        /// How many of `items` came from the stepped-over part, which is behind `cursor.token`.
+        var carried: Int
+        var items: [Item]
+        /// The page the window's items end on, whole, and the shard's token after it.
+        var page: [Item]
+        var next: String
     }
 
     /// The merged list's token: the cursors, one per shard in map order, in the services' own token format
@@ -37,7 +54,7 @@ enum ShardMergedPages {
                     message: "page.page_token: '\(text)' \(error.reason) for this list")
             }
             guard let cursors = token?.position else {
-                return Array(repeating: Cursor(token: "", skip: 0, done: false), count: shards)
+                return Array(repeating: Cursor(token: "", skip: 0, last: nil, done: false), count: shards)
             }
             guard cursors.count == shards, cursors.allSatisfy({ $0.skip >= 0 }) else {
                 throw RPCError(
@@ -56,8 +73,8 @@ enum ShardMergedPages {
     }
 
     /// A `ShardSpreadCall` for a list whose request pages with `requestPage`, whose answer holds `items` and
-    /// `responsePage`, ordered by `before` (the order every shard lists in).
-    static func merged<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Item: Sendable>(
+    /// `responsePage`, ordered by `before` (the order every shard lists in, ties broken by a unique id).
+    static func merged<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Item: SwiftProtobuf.Message>(
         _: Request.Type, _ requestPage: any WritableKeyPath<Request, Customer360_V1_PageRequest> & Sendable,
         _: Response.Type, _ responsePage: any WritableKeyPath<Response, Customer360_V1_PageResponse> & Sendable,
         _ items: any WritableKeyPath<Response, [Item]> & Sendable,
@@ -76,50 +93,73 @@ enum ShardMergedPages {
             }
             let cursors = try Token.parse(message[keyPath: requestPage].pageToken, shards: shards.count)
             /// One page of shard `index`: `count` items from its `token`.
-            @Sendable func page(_ index: Int, token: String, count: Int) async throws -> Response {
+            @Sendable func page(_ index: Int, token: String, count: Int) async throws -> (items: [Item], next: String) {
                 var asking = message
                 asking[keyPath: requestPage] = .with {
                     $0.pageToken = token
                     $0.pageSize = Int32(count)
                 }
-                return try Response(
+                let answer = try Response(
                     serializedBytes: try await ask(
                         try asking.serializedBytes(), [WrongShard.pinKey: .string(shards[index])]))
+                return (answer[keyPath: items], answer[keyPath: responsePage].nextPageToken)
             }
-            // Each shard's window: the items after those taken, and its cursor for them.
-            let windows = try await withThrowingTaskGroup(of: (Int, Cursor, [Item], String).self) { group in
+            /// What of `fetched` comes after `last`, the item the merge last took from the shard.
+            @Sendable func after(_ last: Item?, _ fetched: [Item]) -> [Item] {
+                guard let last else { return fetched }
+                return fetched.filter { before(last, $0) }
+            }
+            // Each shard's window: the items after the last taken, the page they end, and the shard's cursor for them.
+            let windows = try await withThrowingTaskGroup(of: (Int, Window<Item>).self) { group in
                 for (index, cursor) in cursors.enumerated() where !cursor.done {
                     group.addTask {
+                        let original = cursor
                         var cursor = cursor
+                        let last = try cursor.last.map { try Item(serializedBytes: $0) }
+                        var carried: [Item] = []
                         if cursor.skip > 0, cursor.skip >= size || cursor.skip + size > PageSize.maximum {
+                            // Step over what was taken; what of it comes after `last` (rows that left before it) stays.
                             let passed = try await page(index, token: cursor.token, count: cursor.skip)
-                            let next = passed[keyPath: responsePage].nextPageToken
-                            cursor = Cursor(token: next, skip: 0, done: next.isEmpty)
-                            if cursor.done { return (index, cursor, [], "") }
+                            carried = after(last, passed.items)
+                            cursor.token = passed.next
+                            cursor.skip = 0
+                            if passed.next.isEmpty {
+                                return (
+                                    index,
+                                    Window(
+                                        original: original, cursor: cursor, last: last, carried: carried.count,
+                                        items: carried, page: [], next: "")
+                                )
+                            }
                         }
-                        let answer = try await page(index, token: cursor.token, count: cursor.skip + size)
-                        let window = Array(answer[keyPath: items].dropFirst(cursor.skip))
-                        return (index, cursor, window, answer[keyPath: responsePage].nextPageToken)
+                        let fetched = try await page(index, token: cursor.token, count: cursor.skip + size)
+                        return (
+                            index,
+                            Window(
+                                original: original, cursor: cursor, last: last, carried: carried.count,
+                                items: carried + after(last, fetched.items), page: fetched.items, next: fetched.next)
+                        )
                     }
                 }
-                var windows: [Int: (cursor: Cursor, items: [Item], next: String)] = [:]
-                for try await (index, cursor, window, next) in group { windows[index] = (cursor, window, next) }
+                var windows: [Int: Window<Item>] = [:]
+                for try await (index, window) in group { windows[index] = window }
                 return windows
             }
             // The merge, in the list's order, until the page is full or a shard's window runs out while the shard has
             // more (its next item could come before any other's).
             var taken = Array(repeating: 0, count: shards.count)
             var merged: [Item] = []
+            let order = windows.keys.sorted()
             while merged.count < size {
                 var best: Int?
                 var exhausted = false
-                for (index, window) in windows.sorted(by: { $0.key < $1.key }) {
+                for index in order {
+                    let window = windows[index]!
                     guard taken[index] < window.items.count else {
                         if !window.next.isEmpty { exhausted = true }
                         continue
                     }
-                    if let current = best, let bestWindow = windows[current],
-                        !before(window.items[taken[index]], bestWindow.items[taken[current]])
+                    if let current = best, !before(window.items[taken[index]], windows[current]!.items[taken[current]])
                     {
                         continue
                     }
@@ -131,11 +171,18 @@ enum ShardMergedPages {
             }
             var next = cursors
             for (index, window) in windows {
+                let last = taken[index] > 0 ? window.items[taken[index] - 1] : window.last
+                let encoded = try last.map { try Data($0.serializedBytes() as [UInt8]) }
                 if taken[index] == window.items.count {
-                    next[index] = Cursor(token: window.next, skip: 0, done: window.next.isEmpty)
-                } else {
+                    next[index] = Cursor(token: window.next, skip: 0, last: encoded, done: window.next.isEmpty)
+                } else if taken[index] < window.carried {
+                    // Stepped-over items are left: read from where this page was read, and step over again.
                     next[index] = Cursor(
-                        token: window.cursor.token, skip: window.cursor.skip + taken[index], done: false)
+                        token: window.original.token, skip: window.original.skip, last: encoded, done: false)
+                } else {
+                    // The same page again next time; how much of it is behind `last` sizes that window.
+                    let behind = last.map { last in window.page.filter { !before(last, $0) }.count } ?? 0
+                    next[index] = Cursor(token: window.cursor.token, skip: behind, last: encoded, done: false)
                 }
             }
             var answer = Response()
