@@ -92,6 +92,13 @@ public enum SlotFence {
             arguments: [CustomerSlot.of(customerID)]) ?? false
     }
 
+    /// The slot ranges fenced here now; empty when no move is under way.
+    public static func ranges(_ db: Database) throws -> [ClosedRange<Int>] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT firstSlot, lastSlot FROM slot_fence")).map { row in
+            Int(row[0] as Int64)...Int(row[1] as Int64)
+        }
+    }
+
     /// Runs `body` with every fence set aside, inside the caller's transaction: how a shard deletes the rows of
     /// slots it has given away, which are fenced until the last of them is gone.
     public static func bypassing<T>(_ db: Database, _ body: () throws -> T) throws -> T {

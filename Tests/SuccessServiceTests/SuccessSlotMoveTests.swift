@@ -99,6 +99,9 @@ struct SuccessSlotMoveTests {
         defer { try? FileManager.default.removeItem(at: shards.mapFile) }
         let store = shards.source
         _ = try await store.createPlan(makePlan("plan-ada"))
+        try await store.writer.write { db in
+            try SuccessStore.enqueueRescore(db, customerID: Customers.sara, delay: .zero, now: Fixed.now)
+        }
         _ = try await shards.sourceMoves.fenceSlots(
             .with {
                 $0.slots = ["0-1023"]
@@ -122,6 +125,41 @@ struct SuccessSlotMoveTests {
                 ], delay: .seconds(1), now: Fixed.now)
         }
         let queued = try await store.rescoreQueueDepth()
-        #expect(queued == 0, "the change is left to the shard the customer moves to, not failed on the fence")
+        #expect(queued == 1, "the change is left to the shard the customer moves to, not failed on the fence")
+        // What was queued before the fence is neither due nor waited for: it can be neither scored nor postponed.
+        let (due, next) = try await store.dueRescores(at: Fixed.now + Fixed.day, limit: 10)
+        #expect(due.isEmpty)
+        #expect(next == nil)
+    }
+
+    @Test("after a merge and its unmerge, a plan's goals and milestones name the plan's customer, added ones too")
+    func childrenFollowTheirPlanThroughAMergeAndBack() async throws {
+        let store = try makeSuccessStore()
+        _ = try await store.createPlan(
+            makePlan(
+                "plan-m", customer: Customers.mergedAway,
+                goals: [makeGoal("goal-1", created: Fixed.day0, due: Fixed.now + Fixed.day)]))
+        try await store.writer.write { db in
+            try store.rekey(db, merged: Customers.mergedAway, survivor: Customers.ada)
+        }
+        // Added while merged: it names the survivor, and no journal knows it.
+        _ = try await store.addGoal(
+            makeGoal("goal-2", plan: "plan-m", created: Fixed.now, due: Fixed.now + Fixed.day),
+            customerID: Customers.ada)
+        _ = try await store.addMilestone(
+            Milestone(id: "ms-2", planID: "plan-m", title: "Added while merged", dueAt: nil),
+            customerID: Customers.ada)
+        try await store.writer.write { db in
+            try store.unrekey(db, merged: Customers.mergedAway, survivor: Customers.ada)
+        }
+        let owners = try await store.writer.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT customerId FROM plan UNION ALL SELECT customerId FROM goal
+                    UNION ALL SELECT customerId FROM milestone
+                    """)
+        }
+        #expect(owners == Array(repeating: Customers.mergedAway, count: 4), "\(owners)")
     }
 }

@@ -15,6 +15,7 @@ extension SuccessStore {
                 keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
         }
         try move(db, from: merged, to: survivor, where: "customerId = ?2", [])
+        try Self.alignWithPlans(db, merged, survivor)
         try db.execute(
             sql: "UPDATE OR IGNORE latest_health SET customerId = ? WHERE customerId = ?",
             arguments: [survivor, merged])
@@ -30,6 +31,7 @@ extension SuccessStore {
         try move(
             db, from: survivor, to: merged, where: "customerId = ?2 AND %KEY% IN (\(MergeJournal.keysSubquery))",
             [merged])
+        try Self.alignWithPlans(db, merged, survivor)
         for customer in [survivor, merged] {
             try db.execute(sql: "DELETE FROM latest_health WHERE customerId = ?", arguments: [customer])
             try db.execute(
@@ -66,6 +68,27 @@ extension SuccessStore {
             }
             try db.execute(sql: "UPDATE \(table) SET customerId = ?1 WHERE \(filter)", arguments: arguments)
         }
+    }
+
+    /// Gives the goals, milestones and progress of both customers' plans their plan's customer. The journal holds the
+    /// rows a merge moved; a goal added to a merged plan after the merge, or a milestone of a merge journaled before
+    /// milestones named their customer, would otherwise stay with the other customer when the plan moves back, and a
+    /// move between shards (which goes by customer) would split a plan from its children.
+    private static func alignWithPlans(_ db: Database, _ first: String, _ second: String) throws {
+        for child in ["goal", "milestone"] {
+            try db.execute(
+                sql: """
+                    UPDATE \(child) SET customerId = (SELECT p.customerId FROM plan p WHERE p.planId = \(child).planId)
+                    WHERE planId IN (SELECT planId FROM plan WHERE customerId IN (?1, ?2))
+                    AND customerId <> (SELECT p.customerId FROM plan p WHERE p.planId = \(child).planId)
+                    """, arguments: [first, second])
+        }
+        try db.execute(
+            sql: """
+                UPDATE goal_progress SET customerId = (SELECT g.customerId FROM goal g WHERE g.goalId = goal_progress.goalId)
+                WHERE goalId IN (SELECT goalId FROM goal WHERE customerId IN (?1, ?2))
+                AND customerId <> (SELECT g.customerId FROM goal g WHERE g.goalId = goal_progress.goalId)
+                """, arguments: [first, second])
     }
 
     /// The tables holding rows of one customer, with each row's key.

@@ -73,8 +73,24 @@ extension SuccessStore {
     }
 
     /// Up to `limit` customers due by `now`, earliest first, and the earliest due time of the rest.
+    ///
+    /// Customers a move has fenced here are left out of both: they cannot be scored or postponed until the move
+    /// ends (their rows then leave with the drop, or stay when the fence is lifted), and a due entry that can never
+    /// be settled would keep the rescorer from ever waiting.
     public func dueRescores(at now: Date, limit: Int) async throws -> (due: [RescoreRequest], next: Date?) {
         try await writer.read { db in
+            let fences = try SlotFence.ranges(db)
+            guard fences.isEmpty else {
+                // A move is under way, which is rare and short: the queue is read whole and the fenced left out.
+                let waiting = try RescoreRequest.order(RescoreRequest.Columns.dueAt).fetchAll(db).filter { request in
+                    let slot = CustomerSlot.of(request.customerId)
+                    return !fences.contains { $0.contains(slot) }
+                }
+                return (
+                    Array(waiting.prefix { $0.dueAt <= now.unixMillis }.prefix(limit)),
+                    waiting.first.map { Date(unixMillis: $0.dueAt) }
+                )
+            }
             let due = try RescoreRequest.filter(RescoreRequest.Columns.dueAt <= now.unixMillis)
                 .order(RescoreRequest.Columns.dueAt).limit(limit).fetchAll(db)
             let next = try Int64.fetchOne(db, RescoreRequest.select(min(RescoreRequest.Columns.dueAt)))

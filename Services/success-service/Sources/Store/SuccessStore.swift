@@ -199,7 +199,7 @@ public struct SuccessStore: Sendable {
             try db.execute(
                 sql: """
                     ALTER TABLE milestone ADD COLUMN customerId TEXT NOT NULL DEFAULT '';
-                    UPDATE milestone SET customerId = (SELECT customerId FROM plan p WHERE p.planId = milestone.planId);
+                    UPDATE milestone SET customerId = COALESCE((SELECT customerId FROM plan p WHERE p.planId = milestone.planId), '');
                     CREATE INDEX milestone_by_customer ON milestone(customerId);
                     """)
         }
