@@ -214,7 +214,8 @@ extension Customer360_V1_HealthSummary {
                 alerts[open.kind, default: 0] += open.count
             }
         }
-        merged.openAlerts = order.map { kind in
+        // In the contract's kind order, as one service lists them.
+        merged.openAlerts = order.sorted { $0.rawValue < $1.rawValue }.map { kind in
             .with {
                 $0.kind = kind
                 $0.count = alerts[kind] ?? 0

@@ -282,9 +282,11 @@ final class RoutedCall: Sendable {
                 respond.finish(throwing: error)
             case .whole(let parts, let pin, let customerID):
                 let shards = transport.currentMap().services[transport.service]?.map(\.shard) ?? []
-                if pin == nil, shards.count > 1, let across = across(parts) {
+                // A map may list a service under one shard (the first step before moving slots to a second): its
+                // reads across customers still need asking pinned, since that one shard refuses them unpinned.
+                if pin == nil, !shards.isEmpty, let across = across(parts) {
                     try await spread(parts, across, shards: shards)
-                } else if pin == nil, shards.count > 1, customerID?.isEmpty ?? true,
+                } else if pin == nil, !shards.isEmpty, customerID?.isEmpty ?? true,
                     AcrossShards.interleaved.contains(descriptor.fullyQualifiedMethod)
                 {
                     try await interleave(parts, shards: shards)
