@@ -93,8 +93,7 @@ public struct SlotHandoff: Service {
         var handed = 0
         for customerID in queued {
             do {
-                try await handOver(customerID)
-                handed += 1
+                if try await handOver(customerID) { handed += 1 }
             } catch {
                 // Kept queued: the owner may be down or restarting; the next round tries again.
                 logger.warning(
@@ -106,13 +105,14 @@ public struct SlotHandoff: Service {
         return handed
     }
 
-    private func handOver(_ customerID: String) async throws {
+    /// Hands one customer's rows over; `false` when they changed while being sent, to be handed over again.
+    private func handOver(_ customerID: String) async throws -> Bool {
         let store = moves.store
         let map = shards.source.current
         guard let owner = map.owner(of: customerID, in: service), owner.shard != shards.shard else {
             // The map changed since (the customer's slot moved here): nothing to hand over.
             try await store.database.write { db in try Self.dequeue(db, customerID) }
-            return
+            return true
         }
         let customer = try await store.database.read { db in
             try moves.export(db, customerID, columns: moves.copiedColumns(db), keyring: store.dataKeys)
@@ -124,9 +124,21 @@ public struct SlotHandoff: Service {
                     $0.append = true
                 }, metadata: [WrongShard.pinKey: .string(owner.shard)], options: .deadline(.seconds(30)))
         }
-        try await store.database.write { db in
+        let removed = try await store.database.write { db in
+            // Another merge may have re-keyed more rows into the customer while these were sent: deleting them now
+            // would lose them. Only rows exactly as sent are deleted; otherwise they all go again next round.
+            guard
+                try moves.export(db, customerID, columns: moves.copiedColumns(db), keyring: store.dataKeys) == customer
+            else { return false }
             try moves.remove(db, customerID)
             try Self.dequeue(db, customerID)
+            return true
+        }
+        guard removed else {
+            logger.info(
+                "a merged customer's rows changed while being handed over; sending them again",
+                metadata: ["customer_id": "\(customerID)"])
+            return false
         }
         // Every value sealed under these keys here went with the rows (a customer is merged once, so a merged-away
         // customer's values sit in its survivor's rows alone): shredding them leaves this shard's backups nothing an
@@ -138,6 +150,7 @@ public struct SlotHandoff: Service {
                 "customer_id": "\(customerID)", "shard": "\(owner.shard)",
                 "rows": "\(customer.tables.reduce(0) { $0 + $1.rows.count })",
             ])
+        return true
     }
 
     private static func dequeue(_ db: Database, _ customerID: String) throws {
