@@ -83,19 +83,17 @@ public enum SlotFence {
         }
     }
 
-    /// Whether a move has fenced `customerID`'s slot here: work no caller waits for (a queued re-score) leaves such a
-    /// customer to the shard it moves to, rather than fail its whole transaction on the fence.
-    public static func holds(_ db: Database, _ customerID: String) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(
-                sql: "SELECT EXISTS (SELECT 1 FROM slot_fence WHERE ? BETWEEN firstSlot AND lastSlot)"),
-            arguments: [CustomerSlot.of(customerID)]) ?? false
-    }
-
-    /// The slot ranges fenced here now; empty when no move is under way.
-    public static func ranges(_ db: Database) throws -> [ClosedRange<Int>] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT firstSlot, lastSlot FROM slot_fence")).map { row in
-            Int(row[0] as Int64)...Int(row[1] as Int64)
+    /// Whether a move has fenced a customer's slot here, the fence read once for the caller's transaction; `nil` when
+    /// no move is under way. Work no caller waits for (a queued re-score) leaves such a customer to the shard it moves
+    /// to, rather than fail its whole transaction on the fence or retry what can be neither done nor put off.
+    public static func fencedCustomers(_ db: Database) throws -> (@Sendable (String) -> Bool)? {
+        let ranges = try Row.fetchAll(db.cachedStatement(sql: "SELECT firstSlot, lastSlot FROM slot_fence")).map {
+            row in Int(row[0] as Int64)...Int(row[1] as Int64)
+        }
+        guard !ranges.isEmpty else { return nil }
+        return { customerID in
+            let slot = CustomerSlot.of(customerID)
+            return ranges.contains { $0.contains(slot) }
         }
     }
 

@@ -52,12 +52,13 @@ extension SuccessStore {
         _ db: Database, for events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date,
         ownership: CustomerOwnership = .everyone
     ) throws {
+        let fenced = try SlotFence.fencedCustomers(db)
         for event in events {
             // A re-key moves history to the survivor: that is whose score changed.
             let customerID = event.kind == .customerRekeyed ? event.relatedCustomerID : event.customerID
             guard !customerID.isEmpty else { continue }
             let survivor = try CustomerAlias.survivor(db, of: customerID)
-            guard ownership.owns(survivor), try !SlotFence.holds(db, survivor) else { continue }
+            guard ownership.owns(survivor), fenced?(survivor) != true else { continue }
             try enqueueRescore(db, customerID: survivor, delay: delay, now: now)
         }
     }
@@ -79,12 +80,10 @@ extension SuccessStore {
     /// be settled would keep the rescorer from ever waiting.
     public func dueRescores(at now: Date, limit: Int) async throws -> (due: [RescoreRequest], next: Date?) {
         try await writer.read { db in
-            let fences = try SlotFence.ranges(db)
-            guard fences.isEmpty else {
+            if let fenced = try SlotFence.fencedCustomers(db) {
                 // A move is under way, which is rare and short: the queue is read whole and the fenced left out.
-                let waiting = try RescoreRequest.order(RescoreRequest.Columns.dueAt).fetchAll(db).filter { request in
-                    let slot = CustomerSlot.of(request.customerId)
-                    return !fences.contains { $0.contains(slot) }
+                let waiting = try RescoreRequest.order(RescoreRequest.Columns.dueAt).fetchAll(db).filter {
+                    !fenced($0.customerId)
                 }
                 return (
                     Array(waiting.prefix { $0.dueAt <= now.unixMillis }.prefix(limit)),
