@@ -57,6 +57,15 @@ public struct SlotHandoff: Service {
         }
     }
 
+    /// The merge follower's `handOver` for a process of `host`'s service: `queueIfForeign` with its shard settings.
+    public static func queueing(for host: ServiceHost)
+        -> @Sendable (_ db: Database, _ customerID: String) throws -> Void
+    {
+        let shards = host.configuration.shards
+        let service = host.identity.name
+        return { db, customerID in try queueIfForeign(db, customerID, shards: shards, service: service) }
+    }
+
     /// Queues `customerID` when the map gives it to another shard of `service`, in the caller's transaction.
     public static func queueIfForeign(_ db: Database, _ customerID: String, shards: ShardSettings?, service: String)
         throws

@@ -50,8 +50,7 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let service = InteractionService(
         store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         settings: CommerceSettings(currency: configuration.currency), changes: changes)
-    let shards = host.configuration.shards
-    let moves = SlotMoves(store: store, service: host.identity.name, shards: shards)
+    let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets move to
     // the survivor, and on a shard, to the survivor's shard when another owns it.
     let merges = MergeFollower.consumer(
@@ -60,9 +59,7 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
         unrekey: { try store.unrekey($0, merged: $1, survivor: $2) }, customerIDs: InteractionStore.customerIDs,
         shards: profile.shardNames,
-        handOver: { db, customerID in
-            try SlotHandoff.queueIfForeign(db, customerID, shards: shards, service: ServiceIdentity.interaction.name)
-        })
+        handOver: SlotHandoff.queueing(for: host))
     let background: [any Service] =
         [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
         + (try SlotHandoff.services(host: host, moves: moves))

@@ -97,8 +97,7 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
     let service = SuccessService(
         store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         scorer: scorer, batches: batches, feed: feed, changes: changes)
-    let shards = host.configuration.shards
-    let moves = SlotMoves(store: store, service: host.identity.name, shards: shards)
+    let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor, and
     // on a shard, to the survivor's shard when another owns it.
     let merges = MergeFollower.consumer(
@@ -107,9 +106,7 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
         rekey: { try store.rekey($0, merged: $1, survivor: $2) },
         unrekey: { try store.unrekey($0, merged: $1, survivor: $2) },
         customerIDs: SuccessStore.customerIDs, shards: profile.shardNames,
-        handOver: { db, customerID in
-            try SlotHandoff.queueIfForeign(db, customerID, shards: shards, service: ServiceIdentity.success.name)
-        })
+        handOver: SlotHandoff.queueing(for: host))
     // Health that keeps itself current: what interaction- and feedback-service change queues a re-score; a sweep
     // catches decay (and whatever a feed consumer had to skip after falling out of a peer's retention).
     let sweep = HealthSweep(
