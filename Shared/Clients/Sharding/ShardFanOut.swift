@@ -1,7 +1,7 @@
 public import C360Contracts
 import Foundation
 public import GRPCCore
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// Asks every shard of a peer the same question across customers and keeps each shard's answer or failure, so the
 /// caller merges what came and names what did not: the contracts' answers across customers are mergeable counts,
@@ -47,8 +47,8 @@ public enum ShardFanOut {
 }
 
 /// How a call across customers to a sharded service is answered: every shard asked and the answers merged
-/// (`ShardReadMerges`), or the call spread over the shards by its own rule (`ShardSpreadCalls`: a list paged shard after
-/// shard). Both the transport (`ShardedClientTransport`, for generated clients) and the gateway's byte forwarder use it.
+/// (`ShardReadMerges`), or the call spread over the shards by its own rule (`ShardSpreadCalls`: a list merged in its
+/// order, a batch started on every shard). Both the transport (`ShardedClientTransport`, for generated clients) and the gateway's byte forwarder use it.
 public enum AcrossShards: Sendable {
     case merged(ShardReadMerge)
     case spread(ShardSpreadCall)
@@ -109,36 +109,41 @@ public enum AcrossShards: Sendable {
 /// have given.
 public typealias ShardReadMerge = @Sendable (_ answers: [[UInt8]]) throws -> [UInt8]
 
-/// The reads across customers a caller forwarding bytes (the gateway) can ask of every shard and merge, by fully
-/// qualified method; each merge decodes the answers into the contract's type and merges them as the contract says.
+/// The reads across customers that are asked of every shard and merged (by the transport, and by the gateway's byte
+/// forwarder), by fully qualified method; each merge decodes the answers into the contract's type and merges them as
+/// the contract says.
 public enum ShardReadMerges {
     public static let all: [String: ShardReadMerge] = [
-        Customer360_V1_InteractionService.Method.GetSupportKpis.descriptor.fullyQualifiedMethod: { answers in
-            try Customer360_V1_SupportKpis.merged(answers.map { try Customer360_V1_SupportKpis(serializedBytes: $0) })
-                .serializedBytes()
-        },
-        Customer360_V1_InteractionService.Method.GetRfmSegments.descriptor.fullyQualifiedMethod: { answers in
-            try Customer360_V1_GetRfmSegmentsResponse.merged(
-                answers.map { try Customer360_V1_GetRfmSegmentsResponse(serializedBytes: $0) }
-            ).serializedBytes()
-        },
-        Customer360_V1_SuccessService.Method.GetHealthSummary.descriptor.fullyQualifiedMethod: { answers in
-            try Customer360_V1_HealthSummary.merged(
-                answers.map { try Customer360_V1_HealthSummary(serializedBytes: $0) }
-            )
-            .serializedBytes()
-        },
-        Customer360_V1_SuccessService.Method.GetSuccessKpis.descriptor.fullyQualifiedMethod: { answers in
-            try Customer360_V1_SuccessKpis.merged(answers.map { try Customer360_V1_SuccessKpis(serializedBytes: $0) })
-                .serializedBytes()
-        },
+        Customer360_V1_InteractionService.Method.GetSupportKpis.descriptor.fullyQualifiedMethod:
+            decoding(Customer360_V1_SupportKpis.self),
+        Customer360_V1_InteractionService.Method.GetRfmSegments.descriptor.fullyQualifiedMethod:
+            decoding(Customer360_V1_GetRfmSegmentsResponse.self),
+        Customer360_V1_SuccessService.Method.GetHealthSummary.descriptor.fullyQualifiedMethod:
+            decoding(Customer360_V1_HealthSummary.self),
+        Customer360_V1_SuccessService.Method.GetSuccessKpis.descriptor.fullyQualifiedMethod:
+            decoding(Customer360_V1_SuccessKpis.self),
         // A batch runs on every shard under one id (`ShardSpreadCalls` gives it one), each over its own customers.
-        Customer360_V1_SuccessService.Method.GetBatchStatus.descriptor.fullyQualifiedMethod: { answers in
-            try Customer360_V1_HealthBatch.merged(answers.map { try Customer360_V1_HealthBatch(serializedBytes: $0) })
-                .serializedBytes()
-        },
+        Customer360_V1_SuccessService.Method.GetBatchStatus.descriptor.fullyQualifiedMethod:
+            decoding(Customer360_V1_HealthBatch.self),
     ]
+
+    /// The merge of answers of contract type `Answer`: each decoded, merged as the contract says, encoded again.
+    static func decoding<Answer: ShardMergeable>(_: Answer.Type) -> ShardReadMerge {
+        { answers in try Answer.merged(answers.map { try Answer(serializedBytes: $0) }).serializedBytes() }
+    }
 }
+
+/// A contract answer that the answers of several shards merge into, as the contract says (counts and sums added,
+/// derived values computed again from them).
+public protocol ShardMergeable: SwiftProtobuf.Message {
+    static func merged(_ parts: [Self]) -> Self
+}
+
+extension Customer360_V1_SupportKpis: ShardMergeable {}
+extension Customer360_V1_GetRfmSegmentsResponse: ShardMergeable {}
+extension Customer360_V1_HealthSummary: ShardMergeable {}
+extension Customer360_V1_SuccessKpis: ShardMergeable {}
+extension Customer360_V1_HealthBatch: ShardMergeable {}
 
 /// Calls across customers spread over a sharded service's shards by the caller itself (`AcrossShards`), by fully
 /// qualified method: given the request, the shards, and how to ask one shard. Lists are read from every shard at once
@@ -188,9 +193,7 @@ public enum ShardSpreadCalls {
             let bytes: [UInt8] = try message.serializedBytes()
             let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(bytes, pin) }
             if let failure = outcome.failures.first { throw failure.error }
-            return try Customer360_V1_HealthBatch.merged(
-                outcome.answers.map { try Customer360_V1_HealthBatch(serializedBytes: $0.answer) }
-            ).serializedBytes()
+            return try ShardReadMerges.decoding(Customer360_V1_HealthBatch.self)(outcome.answers.map(\.answer))
         },
     ]
 }

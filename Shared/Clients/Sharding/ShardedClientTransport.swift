@@ -47,8 +47,8 @@ public enum WrongShard {
 ///   own (`WrongShard`) is retried once after the map is read again, if that moved the customer to another shard.
 /// - A service the shard map does not name is reached at its one address, with no routing cost.
 /// - A unary call across customers that the contracts say how to merge or spread (`AcrossShards`: summaries and KPIs
-///   merged, lists paged shard after shard, a batch started on every shard) asks the shards and answers once, a
-///   merged answer's missing shards named in the `c360-missing-shards` trailer.
+///   merged, lists merged in their order, a batch started on every shard) asks the shards and answers once, a merged
+///   answer's missing shards named in the `c360-missing-shards` trailer.
 /// - A live feed across customers (`WatchAlerts`) is every shard's feed interleaved.
 /// - Any other call across customers without a pin fails with FAILED_PRECONDITION: one shard's answer would look
 ///   whole while missing the others' customers.
@@ -284,8 +284,11 @@ final class RoutedCall: Sendable {
                 let shards = transport.currentMap().services[transport.service]?.map(\.shard) ?? []
                 // A map may list a service under one shard (the first step before moving slots to a second): its
                 // reads across customers still need asking pinned, since that one shard refuses them unpinned.
-                if pin == nil, !shards.isEmpty, let across = across(parts) {
-                    try await spread(parts, across, shards: shards)
+                if pin == nil, !shards.isEmpty, let request = parts.lazy.compactMap(Self.message).first,
+                    let across = AcrossShards(
+                        descriptor.fullyQualifiedMethod, request: request, routing: transport.routing)
+                {
+                    try await spread(parts, request: request, across, shards: shards)
                 } else if pin == nil, !shards.isEmpty, customerID?.isEmpty ?? true,
                     AcrossShards.interleaved.contains(descriptor.fullyQualifiedMethod)
                 {
@@ -311,54 +314,26 @@ final class RoutedCall: Sendable {
         }
     }
 
-    /// How the request is answered across shards, if it names no customer and its method is one `AcrossShards` knows.
-    private func across(_ parts: [Part]) -> AcrossShards? {
-        guard let message = parts.lazy.compactMap(Self.message).first else { return nil }
-        return AcrossShards(descriptor.fullyQualifiedMethod, request: message, routing: transport.routing)
-    }
-
     private static func message(_ part: Part) -> [UInt8]? {
         if case .message(let bytes) = part { bytes.withUnsafeBytes { Array($0) } } else { nil }
     }
 
     /// Answers a call across customers from every shard (`AcrossShards`): each shard is asked with the caller's
-    /// metadata and a pin, and the one answer goes back as if one service had given it.
-    private func spread(_ parts: [Part], _ across: AcrossShards, shards: [String]) async throws {
+    /// metadata, and the one answer goes back as if one service had given it.
+    private func spread(_ parts: [Part], request: [UInt8], _ across: AcrossShards, shards: [String]) async throws {
         var metadata: Metadata = [:]
         for case .metadata(let sent) in parts { metadata = sent }
-        guard let request = parts.lazy.compactMap(Self.message).first else { return }
-        let transport = self.transport
-        let descriptor = self.descriptor
-        let options = self.options
         let callerMetadata = metadata
         let (answer, missing) = try await across.answer(request, shards: shards) { bytes, pin in
-            var metadata = callerMetadata
-            for (key, value) in pin {
-                if case .string(let text) = value { metadata.replaceOrAddString(text, forKey: key) }
+            let name = pin[stringValues: WrongShard.pinKey].first { _ in true } ?? ""
+            var answer: [UInt8]?
+            try await self.run([.metadata(callerMetadata), .message(Bytes(bytes))], onShard: name) { received in
+                answer = received.withUnsafeBytes { Array($0) }
             }
-            let shard = try transport.shard(
-                in: transport.currentMap(), pin: metadata[stringValues: WrongShard.pinKey].first { _ in true },
-                customerID: nil, descriptor: descriptor)
-            return try await transport.transport(to: shard.address).withStream(
-                descriptor: descriptor, options: options
-            ) { stream, _ in
-                try await stream.outbound.write(.metadata(metadata))
-                try await stream.outbound.write(.message(Bytes(bytes)))
-                await stream.outbound.finish()
-                var answer: [UInt8]?
-                for try await part in stream.inbound {
-                    switch part {
-                    case .message(let received): answer = received.withUnsafeBytes { Array($0) }
-                    case .status(let status, let trailers):
-                        if let error = RPCError(status: status, metadata: trailers) { throw error }
-                    case .metadata: break
-                    }
-                }
-                guard let answer else {
-                    throw RPCError(code: .internalError, message: "shard \(shard.shard) answered without a message")
-                }
-                return answer
+            guard let answer else {
+                throw RPCError(code: .internalError, message: "shard \(name) answered without a message")
             }
+            return answer
         }
         respond.yield(.metadata([:]))
         respond.yield(.message(Bytes(answer)))
@@ -371,34 +346,35 @@ final class RoutedCall: Sendable {
     /// Runs a server stream across customers on every shard at once and passes each shard's messages on as they come
     /// (`AcrossShards.interleaved`); the stream ends when every shard's has, or with the first shard's failure.
     private func interleave(_ parts: [Part], shards: [String]) async throws {
-        let map = transport.currentMap()
-        let transport = self.transport
-        let descriptor = self.descriptor
-        let options = self.options
         let respond = self.respond
         respond.yield(.metadata([:]))
         try await withThrowingDiscardingTaskGroup { group in
             for name in shards {
-                let shard = try transport.shard(in: map, pin: name, customerID: nil, descriptor: descriptor)
-                group.addTask {
-                    try await transport.transport(to: shard.address).withStream(
-                        descriptor: descriptor, options: options
-                    ) { stream, _ in
-                        try await stream.outbound.write(contentsOf: parts)
-                        await stream.outbound.finish()
-                        for try await part in stream.inbound {
-                            switch part {
-                            case .message: respond.yield(part)
-                            case .status(let status, let trailers):
-                                if let error = RPCError(status: status, metadata: trailers) { throw error }
-                            case .metadata: break
-                            }
-                        }
-                    }
-                }
+                group.addTask { try await self.run(parts, onShard: name) { respond.yield(.message($0)) } }
             }
         }
         respond.yield(.status(Status(code: .ok, message: ""), [:]))
+    }
+
+    /// Sends `parts` (the whole request) to the shard named `name` and gives `received` each message of its answer;
+    /// the shard's failure is thrown.
+    private func run(
+        _ parts: [Part], onShard name: String, _ received: (Bytes) -> Void
+    ) async throws {
+        let shard = try transport.shard(in: transport.currentMap(), pin: name, customerID: nil, descriptor: descriptor)
+        try await transport.transport(to: shard.address).withStream(descriptor: descriptor, options: options) {
+            stream, _ in
+            try await stream.outbound.write(contentsOf: parts)
+            await stream.outbound.finish()
+            for try await part in stream.inbound {
+                switch part {
+                case .message(let bytes): received(bytes)
+                case .status(let status, let trailers):
+                    if let error = RPCError(status: status, metadata: trailers) { throw error }
+                case .metadata: break
+                }
+            }
+        }
     }
 
     /// Sends a whole request to the customer's shard; when the shard refuses it as not its own and a reloaded map
