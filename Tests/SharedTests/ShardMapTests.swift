@@ -242,10 +242,8 @@ import Testing
     }
 
     /// How one shard answers: `page_size` items from the offset its token holds, refusing sizes past the maximum.
-    static func ask(_ shards: [String: [Customer360_V1_AtRiskCustomer]], calls: Counter)
-        -> @Sendable ([UInt8], Metadata) async throws -> [UInt8]
-    {
-        { bytes, pin in
+    static func ask(_ shards: [String: [Customer360_V1_AtRiskCustomer]], calls: Counter) -> ShardAsk {
+        ShardAsk { _, bytes, pin in
             calls.add()
             let request = try Customer360_V1_ListAtRiskRequest(serializedBytes: bytes)
             let name = try #require(pin[stringValues: WrongShard.pinKey].first { _ in true })
@@ -341,7 +339,7 @@ import Testing
                     try Customer360_V1_ListAtRiskRequest.with {
                         $0.page.pageSize = 5
                         $0.page.pageToken = token
-                    }.serializedBytes(), ["s0", "s1"], { try await live.ask($0, $1) }))
+                    }.serializedBytes(), ["s0", "s1"], ShardAsk { try await live.ask($1, $2) }))
         }
         let first = try await next("")
         let read = Set(first.customers.map(\.customerID))

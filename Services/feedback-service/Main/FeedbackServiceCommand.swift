@@ -25,7 +25,7 @@ struct FeedbackServiceCommand: AsyncParsableCommand {
         version: C360Version.current,
         subcommands: [
             BackupCommand<FeedbackStore>.self, RestoreCommand<FeedbackStore>.self, HealthCommand<FeedbackStore>.self,
-            KeyringBackupCommand<FeedbackStore>.self,
+            KeyringBackupCommand<FeedbackStore>.self, ReshardCommand<FeedbackStore>.self,
         ]
     )
 

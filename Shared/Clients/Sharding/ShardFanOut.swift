@@ -59,8 +59,9 @@ public enum AcrossShards: Sendable {
     /// How `method` is answered across shards; nil for an RPC about one customer, one not answered this way, or a
     /// request naming one customer in its `customer_id` (the KPIs, alerts or tasks of one customer), which goes to
     /// that customer's shard.
-    public init?(_ method: String, request: [UInt8]?, routing: ShardRouting) {
-        if let field = routing.routes[method]?.customerField, let request,
+    public init?(_ method: String, request: [UInt8]?, routing: ShardRouting, evenForOneCustomer: Bool = true) {
+        if !(evenForOneCustomer && ShardSpreadCalls.evenForOneCustomer.contains(method)),
+            let field = routing.routes[method]?.customerField, let request,
             let customerID = ProtobufWire.string(field: field, in: request), !customerID.isEmpty
         {
             return nil
@@ -89,9 +90,9 @@ public enum AcrossShards: Sendable {
     /// The answer to `request` from `shards`, asking one shard through `ask`, and the shards a merged answer lacks.
     /// When no shard answers, or a spread call's shard fails, the first failure is the call's.
     public func answer(
-        _ request: [UInt8], shards: [String],
-        ask: @escaping @Sendable (_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
+        _ request: [UInt8], shards: [String], ask body: @escaping ShardAsk.Body
     ) async throws -> (answer: [UInt8], missing: [String]) {
+        let ask = ShardAsk(body)
         switch self {
         case .spread(let call):
             return (try await call(request, shards, ask), [])
@@ -113,7 +114,9 @@ public typealias ShardReadMerge = @Sendable (_ answers: [[UInt8]]) throws -> [UI
 /// forwarder), by fully qualified method; each merge decodes the answers into the contract's type and merges them as
 /// the contract says.
 public enum ShardReadMerges {
-    public static let all: [String: ShardReadMerge] = [
+    public static let all: [String: ShardReadMerge] = own.merging(FeedbackAcrossShards.merged) { $1 }
+
+    private static let own: [String: ShardReadMerge] = [
         Customer360_V1_InteractionService.Method.GetSupportKpis.descriptor.fullyQualifiedMethod:
             decoding(Customer360_V1_SupportKpis.self),
         Customer360_V1_InteractionService.Method.GetRfmSegments.descriptor.fullyQualifiedMethod:
@@ -149,13 +152,34 @@ extension Customer360_V1_HealthBatch: ShardMergeable {}
 /// qualified method: given the request, the shards, and how to ask one shard. Lists are read from every shard at once
 /// and merged in their order (`ShardMergedPages`); a batch is started on every shard under one id.
 public typealias ShardSpreadCall =
-    @Sendable (
-        _ request: [UInt8], _ shards: [String],
-        _ ask: @escaping @Sendable (_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
-    ) async throws -> [UInt8]
+    @Sendable (_ request: [UInt8], _ shards: [String], _ ask: ShardAsk) async throws -> [UInt8]
+
+/// How a call answered across shards asks one shard: with its own method, or another method of the same service (a
+/// write whose answer is completed by a read), pinned to a shard (`WrongShard.pinKey`) or, without a pin, sent to the
+/// shard of the request's customer.
+public struct ShardAsk: Sendable {
+    public typealias Body =
+        @Sendable (_ method: MethodDescriptor?, _ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
+    let body: Body
+
+    public init(_ body: @escaping Body) { self.body = body }
+
+    /// The call's own method.
+    public func callAsFunction(_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8] {
+        try await body(nil, request, pin)
+    }
+
+    /// Another method of the service.
+    public func callAsFunction(_ method: MethodDescriptor, _ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
+    {
+        try await body(method, request, pin)
+    }
+}
 
 public enum ShardSpreadCalls {
-    public static let all: [String: ShardSpreadCall] = [
+    public static let all: [String: ShardSpreadCall] = own.merging(FeedbackAcrossShards.spread) { $1 }
+
+    private static let own: [String: ShardSpreadCall] = [
         Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod:
             ShardMergedPages.merged(
                 Customer360_V1_ListCustomerActivityRequest.self, \.page,
@@ -196,6 +220,10 @@ public enum ShardSpreadCalls {
             return try ShardReadMerges.decoding(Customer360_V1_HealthBatch.self)(outcome.answers.map(\.answer))
         },
     ]
+
+    /// Calls spread even when their request names a customer (a vote goes to the voter's shard, its tally is every
+    /// shard's).
+    public static let evenForOneCustomer = FeedbackAcrossShards.evenForOneCustomer
 }
 
 extension Customer360_V1_HealthSummary {

@@ -324,14 +324,24 @@ final class RoutedCall: Sendable {
         var metadata: Metadata = [:]
         for case .metadata(let sent) in parts { metadata = sent }
         let callerMetadata = metadata
-        let (answer, missing) = try await across.answer(request, shards: shards) { bytes, pin in
-            let name = pin[stringValues: WrongShard.pinKey].first { _ in true } ?? ""
+        let transport = self.transport
+        let (answer, missing) = try await across.answer(request, shards: shards) { method, bytes, pin in
+            let name = pin[stringValues: WrongShard.pinKey].first { _ in true }
+            let method = method ?? self.descriptor
+            // Unpinned: the customer's shard, as the asked method routes.
+            let customerID =
+                name == nil
+                ? ProtobufWire.string(
+                    field: transport.routing.routes[method.fullyQualifiedMethod]?.customerField ?? 0, in: bytes)
+                : nil
             var answer: [UInt8]?
-            try await self.run([.metadata(callerMetadata), .message(Bytes(bytes))], onShard: name) { received in
+            try await self.run(
+                [.metadata(callerMetadata), .message(Bytes(bytes))], method: method, pin: name, customerID: customerID
+            ) { received in
                 answer = received.withUnsafeBytes { Array($0) }
             }
             guard let answer else {
-                throw RPCError(code: .internalError, message: "shard \(name) answered without a message")
+                throw RPCError(code: .internalError, message: "shard \(name ?? "") answered without a message")
             }
             return answer
         }
@@ -361,8 +371,16 @@ final class RoutedCall: Sendable {
     private func run(
         _ parts: [Part], onShard name: String, _ received: (Bytes) -> Void
     ) async throws {
-        let shard = try transport.shard(in: transport.currentMap(), pin: name, customerID: nil, descriptor: descriptor)
-        try await transport.transport(to: shard.address).withStream(descriptor: descriptor, options: options) {
+        try await run(parts, method: descriptor, pin: name, customerID: nil, received)
+    }
+
+    /// Runs `method` (this call's, or another of the service's) on the pinned shard, or the customer's.
+    private func run(
+        _ parts: [Part], method: MethodDescriptor, pin: String?, customerID: String?, _ received: (Bytes) -> Void
+    ) async throws {
+        let shard = try transport.shard(
+            in: transport.currentMap(), pin: pin, customerID: customerID, descriptor: method)
+        try await transport.transport(to: shard.address).withStream(descriptor: method, options: options) {
             stream, _ in
             try await stream.outbound.write(contentsOf: parts)
             await stream.outbound.finish()

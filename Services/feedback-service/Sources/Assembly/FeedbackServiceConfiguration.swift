@@ -53,13 +53,18 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
     let service = FeedbackService(
         store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
         sentiment: SentimentAnalyzer(threshold: configuration.sentimentThreshold), changes: changes)
-    // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor.
+    let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
+    // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor,
+    // and on a shard, to the survivor's shard when another owns it.
     let merges = MergeFollower.consumer(
         profile: profile.client, writer: database, directory: directory,
         logger: host.logger,
         rekey: FeedbackStore.rekey, unrekey: FeedbackStore.unrekey,
-        customerIDs: FeedbackStore.customerIDs, shards: profile.shardNames)
+        customerIDs: FeedbackStore.customerIDs, shards: profile.shardNames,
+        handOver: SlotHandoff.queueing(for: host))
     return try host.serviceGroup(
         serving: [service], database: database,
-        background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)])
+        background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
+            + (try SlotHandoff.services(host: host, moves: moves)),
+        slotMoves: moves)
 }

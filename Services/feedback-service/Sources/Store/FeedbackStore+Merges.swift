@@ -9,13 +9,16 @@ extension FeedbackStore {
     /// back), so a merged customer counts once. Runs inside the transaction of `MergeFollower`, which also stores the
     /// feed position; a second run finds nothing.
     public static func rekey(_ db: Database, merged: String, survivor: String) throws {
-        for (table, key) in customerTables {
+        for (table, key) in rekeyedTables {
             try MergeJournal.record(
                 db, merged: merged, survivor: survivor, table: table,
                 keys: "SELECT \(key) AS k FROM \(table) WHERE customerId = ?", arguments: [merged])
             try db.execute(
                 sql: "UPDATE \(table) SET customerId = ? WHERE customerId = ?", arguments: [survivor, merged])
         }
+        // Theme terms follow their responses (their words stay sealed under the merged customer's key).
+        try db.execute(
+            sql: "UPDATE response_term SET customerId = ? WHERE customerId = ?", arguments: [survivor, merged])
         // A vote both cast stays the survivor's; the merged one leaves the tally, kept whole in the journal.
         // The payload is built here, not with SQL's json_object: the comment is sealed bytes, which JSON holds as
         // base64 (and `SealedText` reads back from the column `unrekey` writes it to).
@@ -61,12 +64,17 @@ extension FeedbackStore {
     /// Moves back what `rekey` moved for this merge and puts the dropped double votes back in their tallies; rows the
     /// survivor gained since stay with it.
     public static func unrekey(_ db: Database, merged: String, survivor: String) throws {
-        for (table, key) in customerTables + [("feature_vote", "featureRequestId")] {
+        for (table, key) in rekeyedTables + [("feature_vote", "featureRequestId")] {
             try db.execute(
                 sql: """
                     UPDATE \(table) SET customerId = ? WHERE customerId = ? AND \(key) IN (\(MergeJournal.keysSubquery))
                     """, arguments: [merged, survivor, merged, table])
         }
+        try db.execute(
+            sql: """
+                UPDATE response_term SET customerId = ?1 WHERE customerId = ?2 AND responseId IN (
+                    SELECT responseId FROM survey_response WHERE customerId = ?1)
+                """, arguments: [merged, survivor])
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO feature_vote (featureRequestId, customerId, comment, channel, votedAt)
@@ -82,7 +90,7 @@ extension FeedbackStore {
     }
 
     /// The tables whose rows of one customer simply move, with each row's key (votes need care: see `rekey`).
-    private static let customerTables = [("survey_response", "responseId"), ("churn_reason", "churnReasonId")]
+    private static let rekeyedTables = [("survey_response", "responseId"), ("churn_reason", "churnReasonId")]
 
     /// Every customer this service holds data for (for a merge resync).
     public static func customerIDs(_ db: Database) throws -> [String] {

@@ -77,7 +77,7 @@ extension FeedbackStore {
                     "SELECT comment FROM survey_response WHERE customerId = ?",
                     "SELECT comment FROM feature_vote WHERE customerId = ?",
                     "SELECT text FROM churn_reason WHERE customerId = ?",
-                    "SELECT t.surface FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq WHERE r.customerId = ?",
+                    "SELECT surface FROM response_term WHERE customerId = ?",
                 ])
             try db.execute(sql: "DELETE FROM survey_response WHERE customerId = ?", arguments: [customerID])
             erased.responses = db.changesCount

@@ -43,16 +43,15 @@ extension FeedbackStore {
                     response.sentiment?.label.rawValue, response.channel.rawValue, response.answeredAt.unixMillis,
                     response.touchpointID, response.ticketID, response.recordedAt.unixMillis,
                 ])
-            let seq = db.lastInsertedRowID
             let insertTerm = try db.cachedStatement(
                 sql: """
-                    INSERT OR IGNORE INTO response_term (responseSeq, stem, sealedStem, surface) VALUES (?, ?, ?, ?)
+                    INSERT OR IGNORE INTO response_term (responseId, stem, sealedStem, surface, customerId)
+                    VALUES (?, ?, ?, ?, ?)
                     """)
             for term in terms {
                 try insertTerm.execute(
-                    arguments: try Self.termArguments(
-                        seq, term, owner: response.customerID,
-                        keyring: keyring))
+                    arguments: try Self.termArguments(response.id, term, owner: response.customerID, keyring: keyring)
+                        + [response.customerID])
             }
             try ChangeLog.append(
                 db, .responseRecorded, customer: response.customerID, subject: response.id,

@@ -82,7 +82,7 @@ extension FeedbackStore {
         // group counted at least as often as the limit-th is fetched, and its stem opened to order the ties.
         let counted: SQL = """
             SELECT t.stem AS stemIndex, t.sealedStem, COUNT(*) AS comments
-            FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
+            FROM survey_response r JOIN response_term t ON t.responseId = r.responseId
             WHERE \(selected) GROUP BY t.stem
             """
         guard filter.limit > 0,
@@ -105,7 +105,7 @@ extension FeedbackStore {
         let themes = try top.map { group -> Theme in
             let examples = try SQLRequest<ThemeSampleRow>(
                 literal: """
-                    SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseSeq = r.seq
+                    SELECT t.surface, r.responseId FROM survey_response r JOIN response_term t ON t.responseId = r.responseId
                     WHERE \(selected) AND t.stem = \(group.index) ORDER BY r.answeredAt DESC, r.seq DESC LIMIT 50
                     """, cached: true
             ).fetchAll(db)

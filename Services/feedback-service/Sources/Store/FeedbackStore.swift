@@ -205,7 +205,7 @@ public struct FeedbackStore: Sendable {
             {
                 try insert.execute(
                     arguments: try termArguments(
-                        row["responseSeq"], ThemeExtractor.Term(stem: row["stem"], surface: row["surface"]),
+                        row["responseSeq"] as Int64, ThemeExtractor.Term(stem: row["stem"], surface: row["surface"]),
                         owner: row["customerId"], keyring: keyring))
             }
             try db.execute(
@@ -214,16 +214,39 @@ public struct FeedbackStore: Sendable {
                     ALTER TABLE response_term_sealed RENAME TO response_term;
                     """)
         }
+        // A move between shards copies a customer's rows by their customer column and lets the target number
+        // responses anew, so a theme term names its response by id and its customer, not by the source's sequence.
+        migrator.registerMigration("v4: theme terms name their response by id and their customer") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE response_term_v4 (
+                        responseId TEXT NOT NULL REFERENCES survey_response(responseId) ON DELETE CASCADE,
+                        customerId TEXT NOT NULL,
+                        stem TEXT NOT NULL,
+                        sealedStem BLOB NOT NULL,
+                        surface BLOB NOT NULL,
+                        PRIMARY KEY (responseId, stem)
+                    ) WITHOUT ROWID;
+                    INSERT INTO response_term_v4 (responseId, customerId, stem, sealedStem, surface)
+                        SELECT r.responseId, r.customerId, t.stem, t.sealedStem, t.surface
+                        FROM response_term t JOIN survey_response r ON r.seq = t.responseSeq;
+                    DROP TABLE response_term;
+                    ALTER TABLE response_term_v4 RENAME TO response_term;
+                    CREATE INDEX response_term_by_customer ON response_term(customerId);
+                    """)
+        }
+        SlotFence.register(&migrator)
+        SlotHandoff.register(&migrator)
         return migrator
     }
 
     /// A theme term as stored: the stem's blind index (themes group by it), then the stem and the surface form
     /// sealed under the key of the customer whose comment holds them.
     static func termArguments(
-        _ responseSeq: Int64, _ term: ThemeExtractor.Term, owner: String, keyring: Keyring
+        _ response: some DatabaseValueConvertible, _ term: ThemeExtractor.Term, owner: String, keyring: Keyring
     ) throws -> StatementArguments {
         [
-            responseSeq, keyring.blindIndex(term.stem, purpose: "theme-stem"), try keyring.seal(term.stem, for: owner),
+            response, keyring.blindIndex(term.stem, purpose: "theme-stem"), try keyring.seal(term.stem, for: owner),
             try keyring.seal(term.surface, for: owner),
         ]
     }

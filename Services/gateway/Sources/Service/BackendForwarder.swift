@@ -112,7 +112,10 @@ public struct BackendForwarder: RegistrableRPCService {
             }
         }
         let outputType = method.outputType
-        if !streaming, let across = AcrossShards(method.fullyQualifiedMethod, request: whole.first, routing: .current),
+        // A call for one customer that the shards answer together (a vote and its tally) is the transport's to spread.
+        if !streaming,
+            let across = AcrossShards(
+                method.fullyQualifiedMethod, request: whole.first, routing: .current, evenForOneCustomer: false),
             case let shards = peers.shards(ofContract: method.service), !shards.isEmpty
         {
             let request = whole
@@ -124,10 +127,11 @@ public struct BackendForwarder: RegistrableRPCService {
                             code: .invalidArgument,
                             message: "\(descriptor.fullyQualifiedMethod) takes one request message")
                     }
-                    // One shard's answer to the request bytes, pinned by `pin`.
-                    let ask: @Sendable ([UInt8], Metadata) async throws -> [UInt8] = { bytes, pin in
+                    // One shard's answer to the request bytes (of this method or another), pinned by `pin` or
+                    // routed by the request's customer.
+                    let ask: ShardAsk.Body = { method, bytes, pin in
                         try await backend.unary(
-                            request: ClientRequest(message: bytes, metadata: pin), descriptor: descriptor,
+                            request: ClientRequest(message: bytes, metadata: pin), descriptor: method ?? descriptor,
                             serializer: RawMessage(), deserializer: RawMessage(), options: options
                         ) { try $0.message }
                     }

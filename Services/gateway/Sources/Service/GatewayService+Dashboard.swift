@@ -22,11 +22,17 @@ extension GatewayService {
         _ = try Validate.window(window, field: "window")
         let peers = self.peers
         let options = peers.options
-        async let scores = SectionCall(sections: ["feedback"], service: .feedback).run {
-            try await peers.feedback.getScores(.with { $0.window = window }, options: options)
+        let feedbackShards = peers.shards(of: .feedback)
+        async let scores = SectionCall(sections: ["feedback"], service: .feedback).runOnShards(
+            feedbackShards, merge: Customer360_V1_GetScoresResponse.merged
+        ) { pin in
+            try await peers.feedback.getScores(.with { $0.window = window }, metadata: pin, options: options)
         }
-        async let churn = SectionCall(sections: ["churn"], service: .feedback).run {
-            try await peers.feedback.getChurnReasonTally(.with { $0.window = window }, options: options)
+        async let churn = SectionCall(sections: ["churn"], service: .feedback).runOnShards(
+            feedbackShards, merge: Customer360_V1_GetChurnReasonTallyResponse.merged
+        ) { pin in
+            try await peers.feedback.getChurnReasonTally(
+                .with { $0.window = window }, metadata: pin, options: options)
         }
         async let health = SectionCall(sections: ["health"], service: .success).runOnShards(
             peers.shards(of: .success), merge: Customer360_V1_HealthSummary.merged

@@ -1,0 +1,371 @@
+public import C360Contracts
+import C360StoreKit
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+
+/// feedback-service across shards. Its contract says how: surveys and feature requests are small reference data every
+/// shard holds, so their writes are broadcast to every shard under one id and their reads ask any one shard;
+/// responses, votes and churn reasons live on the customer's shard, so a feature request's votes are the shards'
+/// votes added, and scores, churn tallies and themes are merged as counts.
+enum FeedbackAcrossShards {
+    typealias Service = Customer360_V1_FeedbackService
+
+    static let spread: [String: ShardSpreadCall] = [
+        Service.Method.CreateSurvey.descriptor.fullyQualifiedMethod: broadcast(
+            Customer360_V1_CreateSurveyRequest.self, id: \Customer360_V1_CreateSurveyRequest.surveyID,
+            naming: "survey_id",
+            Customer360_V1_Survey.self
+        ) { $0[0] },
+        Service.Method.RetireSurvey.descriptor.fullyQualifiedMethod: broadcast(
+            Customer360_V1_RetireSurveyRequest.self, id: nil, naming: "survey_id", Customer360_V1_Survey.self
+        ) { $0[0] },
+        Service.Method.UpdateFeatureRequestStatus.descriptor.fullyQualifiedMethod: broadcast(
+            Customer360_V1_UpdateFeatureRequestStatusRequest.self, id: nil, naming: "feature_request_id",
+            Customer360_V1_FeatureRequest.self, merge: Customer360_V1_FeatureRequest.merged),
+        Service.Method.CreateFeatureRequest.descriptor.fullyQualifiedMethod: createFeatureRequest,
+        Service.Method.VoteFeatureRequest.descriptor.fullyQualifiedMethod: voteFeatureRequest,
+        Service.Method.ListFeatureRequests.descriptor.fullyQualifiedMethod: listFeatureRequests,
+        Service.Method.GetSurvey.descriptor.fullyQualifiedMethod: anyShard,
+        Service.Method.ListSurveys.descriptor.fullyQualifiedMethod: anyShard,
+        Service.Method.AnalyzeSentiment.descriptor.fullyQualifiedMethod: anyShard,
+        // Newest answered first; ties in the same millisecond by response id (each shard breaks them by its own
+        // insertion order, so such ties may come in another order than one service would give).
+        Service.Method.ListResponses.descriptor.fullyQualifiedMethod: ShardMergedPages.merged(
+            Customer360_V1_ListResponsesRequest.self, \.page, Customer360_V1_ListResponsesResponse.self, \.page,
+            \.responses
+        ) {
+            ($1.answeredAt.seconds, $1.answeredAt.nanos, $1.responseID)
+                < ($0.answeredAt.seconds, $0.answeredAt.nanos, $0.responseID)
+        },
+    ]
+
+    /// The calls spread over the shards even when their request names a customer: the customer's vote goes to their
+    /// shard, the request itself or its tally to every shard.
+    static let evenForOneCustomer: Set<String> = [
+        Service.Method.CreateFeatureRequest.descriptor.fullyQualifiedMethod,
+        Service.Method.VoteFeatureRequest.descriptor.fullyQualifiedMethod,
+        Service.Method.ListFeatureRequests.descriptor.fullyQualifiedMethod,
+    ]
+
+    static let merged: [String: ShardReadMerge] = [
+        Service.Method.GetScores.descriptor.fullyQualifiedMethod: ShardReadMerges.decoding(
+            Customer360_V1_GetScoresResponse.self),
+        Service.Method.GetChurnReasonTally.descriptor.fullyQualifiedMethod: ShardReadMerges.decoding(
+            Customer360_V1_GetChurnReasonTallyResponse.self),
+        Service.Method.GetTopThemes.descriptor.fullyQualifiedMethod: ShardReadMerges.decoding(
+            Customer360_V1_GetTopThemesResponse.self),
+    ]
+
+    // MARK: - Reference data
+
+    /// A write every shard must take: sent to all under one id (generated here when the request has none, so every
+    /// shard stores the same one), answered once all have taken it. Each write is idempotent by that id, so a
+    /// write some shard missed is finished by sending it again: the refusal names the id to send.
+    static func broadcast<Request: SwiftProtobuf.Message, Answer: SwiftProtobuf.Message>(
+        _: Request.Type, id: (any WritableKeyPath<Request, String> & Sendable)?, naming field: String,
+        _: Answer.Type, merge: @escaping @Sendable ([Answer]) -> Answer
+    ) -> ShardSpreadCall {
+        { request, shards, ask in
+            var message = try Request(serializedBytes: request)
+            if let id, message[keyPath: id].isEmpty { message[keyPath: id] = EntityID.generate() }
+            let bytes: [UInt8] = try message.serializedBytes()
+            let answers = try await everyShard(shards, naming: id.map { (field, message[keyPath: $0]) }) { pin in
+                try Answer(serializedBytes: try await ask(bytes, pin))
+            }
+            return try merge(answers).serializedBytes()
+        }
+    }
+
+    /// Runs `body` on every shard; all answers, or the failure that tells the caller how to finish the write: which
+    /// shards took it, and the id to send again.
+    static func everyShard<Answer: Sendable>(
+        _ shards: [String], naming id: (field: String, value: String)?,
+        _ body: @escaping @Sendable (Metadata) async throws -> Answer
+    ) async throws -> [Answer] {
+        let outcome = await ShardFanOut.call(shards: shards, body)
+        guard let failure = outcome.failures.first else { return outcome.answers.map(\.answer) }
+        // Refused by every shard alike (bad input, not found): the service's own answer.
+        guard !outcome.answers.isEmpty else { throw failure.error }
+        let error = failure.error as? RPCError
+        let retry = id.map { " (send it again with \($0.field) '\($0.value)')" } ?? " (send it again)"
+        throw RPCError(
+            code: error?.code ?? .unavailable,
+            message: """
+                taken by shards \(outcome.answers.map(\.shard).joined(separator: ", ")) but not by \
+                \(outcome.failures.map(\.shard).joined(separator: ", ")): \(error?.message ?? "\(failure.error)")\
+                \(retry); every shard holds this reference data
+                """)
+    }
+
+    /// A read of what every shard holds alike (surveys; a sentiment computed from the request): the first shard in map
+    /// order that answers. A shard that cannot be reached passes the call to the next; any other answer is the one.
+    static let anyShard: ShardSpreadCall = { request, shards, ask in
+        var lastError: (any Error)?
+        for shard in shards {
+            do {
+                return try await ask(request, [WrongShard.pinKey: .string(shard)])
+            } catch let error as RPCError where [.unavailable, .deadlineExceeded, .cancelled].contains(error.code) {
+                lastError = error
+            }
+        }
+        throw lastError ?? RPCError(code: .unavailable, message: "no shard answered")
+    }
+
+    // MARK: - Feature requests
+
+    /// The request on every shard under one id; the asking customer's vote on their shard only, which goes first, so
+    /// a customer that does not exist stores nothing anywhere. Answered with the votes of every shard.
+    static let createFeatureRequest: ShardSpreadCall = { request, shards, ask in
+        var message = try Customer360_V1_CreateFeatureRequestRequest(serializedBytes: request)
+        if message.featureRequestID.isEmpty { message.featureRequestID = EntityID.generate() }
+        if !message.customerID.isEmpty {
+            _ = try await ask(try message.serializedBytes(), [:])
+            message.customerID = ""
+        }
+        // Every shard, the voter's too (idempotent by id: it stores nothing more there), answering its own votes.
+        let bytes: [UInt8] = try message.serializedBytes()
+        let answers = try await everyShard(shards, naming: ("feature_request_id", message.featureRequestID)) { pin in
+            try Customer360_V1_FeatureRequest(serializedBytes: try await ask(bytes, pin))
+        }
+        return try Customer360_V1_FeatureRequest.merged(answers).serializedBytes()
+    }
+
+    /// The vote on the customer's shard; the answer's tally is every shard's.
+    static let voteFeatureRequest: ShardSpreadCall = { request, shards, ask in
+        let voted = try Customer360_V1_FeatureRequest(serializedBytes: try await ask(request, [:]))
+        let tallies = try await tallies(shards, ask: ask)
+        return try (tallies[voted.featureRequestID]?.featureRequest ?? voted).serializedBytes()
+    }
+
+    /// Every feature request with its votes added over the shards, by id: each shard holds every request and counts
+    /// its own customers' votes. Feature requests are reference data, few enough to read whole.
+    static func tallies(
+        _ shards: [String], filter: Customer360_V1_ListFeatureRequestsRequest = .init(), ask: ShardAsk
+    ) async throws -> [String: Customer360_V1_FeatureRequestTally] {
+        let list = Service.Method.ListFeatureRequests.descriptor
+        var everyone = filter
+        everyone.customerID = ""
+        let asked = everyone
+        let parts = try await everyShard(shards, naming: nil) { pin in
+            try await allFeatureRequests(asked, pin: pin, method: list, ask: ask)
+        }
+        var merged: [String: Customer360_V1_FeatureRequestTally] = [:]
+        for part in parts {
+            for tally in part {
+                let id = tally.featureRequest.featureRequestID
+                guard var sum = merged[id] else {
+                    merged[id] = tally
+                    continue
+                }
+                sum.featureRequest = .merged([sum.featureRequest, tally.featureRequest])
+                sum.windowVotes += tally.windowVotes
+                merged[id] = sum
+            }
+        }
+        return merged
+    }
+
+    /// Every page of one shard's list (or, unpinned, of the customer's shard).
+    static func allFeatureRequests(
+        _ filter: Customer360_V1_ListFeatureRequestsRequest, pin: Metadata, method: MethodDescriptor, ask: ShardAsk
+    ) async throws -> [Customer360_V1_FeatureRequestTally] {
+        var asking = filter
+        asking.page = .with { $0.pageSize = Int32(PageSize.maximum) }
+        var all: [Customer360_V1_FeatureRequestTally] = []
+        repeat {
+            let page = try Customer360_V1_ListFeatureRequestsResponse(
+                serializedBytes: try await ask(method, try asking.serializedBytes(), pin))
+            all += page.featureRequests
+            asking.page.pageToken = page.page.nextPageToken
+        } while !asking.page.pageToken.isEmpty
+        return all
+    }
+
+    /// Where a merged feature request list continues: after this request in the list's order.
+    struct FeaturePosition: Codable, Equatable, Sendable {
+        var key: Int64
+        var created: Int64
+        var id: String
+    }
+
+    /// The list with every shard's votes added, ordered and paged here: the order is by the added votes, which no
+    /// shard knows. With `customer_id`, the requests that customer voted for (from their shard).
+    static let listFeatureRequests: ShardSpreadCall = { request, shards, ask in
+        let message = try Customer360_V1_ListFeatureRequestsRequest(serializedBytes: request)
+        guard let size = PageSize.resolve(message.page.pageSize) else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: """
+                    page.page_size: must be between 0 (default \(PageSize.default)) and \(PageSize.maximum), \
+                    not \(message.page.pageSize)
+                    """)
+        }
+        let order = message.orderBy == .unspecified ? .votes : message.orderBy
+        let filterName = "feature requests across \(shards.count) shards by \(order)"
+        let token: PageToken<FeaturePosition>?
+        do throws(PageTokenError) {
+            token = try PageToken<FeaturePosition>.decode(message.page.pageToken, filter: filterName)
+        } catch {
+            throw RPCError(
+                code: .invalidArgument, message: "page.page_token: '\(message.page.pageToken)' \(error.reason)")
+        }
+        let after = token?.position
+        var filter = message
+        filter.page = .init()
+        var tallies = try await tallies(shards, filter: filter, ask: ask)
+        if !message.customerID.isEmpty {
+            // Asked of the customer's shard, which checks the customer and holds their votes.
+            let voted = try await allFeatureRequests(
+                filter, pin: [:], method: Service.Method.ListFeatureRequests.descriptor, ask: ask)
+            let ids = Set(voted.map(\.featureRequest.featureRequestID))
+            tallies = tallies.filter { ids.contains($0.key) }
+        }
+        func position(_ tally: Customer360_V1_FeatureRequestTally) -> FeaturePosition {
+            let request = tally.featureRequest
+            let created = Int64(request.createdAt.seconds) * 1_000 + Int64(request.createdAt.nanos / 1_000_000)
+            let key =
+                switch order {
+                case .windowVotes: tally.windowVotes
+                case .newest: created
+                default: request.votes
+                }
+            return FeaturePosition(key: key, created: created, id: request.featureRequestID)
+        }
+        // Most first, then newest, then by id: descending on all three.
+        func precedes(_ a: FeaturePosition, _ b: FeaturePosition) -> Bool {
+            (a.key, a.created, a.id) > (b.key, b.created, b.id)
+        }
+        let ordered = tallies.values.map { ($0, position($0)) }
+            .filter { item in after.map { precedes($0, item.1) } ?? true }
+            .sorted { precedes($0.1, $1.1) }
+        let page = ordered.prefix(size)
+        var answer = Customer360_V1_ListFeatureRequestsResponse()
+        answer.featureRequests = page.map(\.0)
+        if ordered.count > size, let last = page.last {
+            answer.page.nextPageToken = PageToken(position: last.1, filter: filterName).encoded()
+        }
+        return try answer.serializedBytes()
+    }
+}
+
+extension Customer360_V1_FeatureRequest {
+    /// One feature request as several shards hold it: the votes added (each shard counts its own customers'), the
+    /// latest update; the rest is the same on every shard.
+    static func merged(_ parts: [Self]) -> Self {
+        guard var merged = parts.first else { return Self() }
+        for part in parts.dropFirst() {
+            merged.votes += part.votes
+            if part.updatedAt.date > merged.updatedAt.date { merged.updatedAt = part.updatedAt }
+        }
+        return merged
+    }
+}
+
+extension Customer360_V1_GetScoresResponse: ShardMergeable {
+    /// The shards' responses together: the overall aggregate and each group's (same survey, channel and language)
+    /// added, the derived scores computed again; groups in key order.
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = Self()
+        if parts[0].hasWindow { merged.window = parts[0].window }
+        merged.overall = .merged(parts.map(\.overall))
+        var groups: [String: [Customer360_V1_ScoreGroup]] = [:]
+        for group in parts.flatMap(\.groups) {
+            groups["\(group.surveyID)\u{0}\(group.channel.rawValue)\u{0}\(group.language)", default: []].append(group)
+        }
+        merged.groups = groups.values.map { same in
+            var group = same[0]
+            group.aggregate = .merged(same.map(\.aggregate))
+            return group
+        }.sorted { ($0.surveyID, $0.channel.rawValue, $0.language) < ($1.surveyID, $1.channel.rawValue, $1.language) }
+        return merged
+    }
+}
+
+extension Customer360_V1_ScoreAggregate {
+    /// Counts and sums added; NPS, CSAT %, CES mean and mean sentiment computed again, unset without responses.
+    static func merged(_ parts: [Self]) -> Self {
+        var merged = Self()
+        for part in parts {
+            merged.responses += part.responses
+            merged.customResponses += part.customResponses
+            merged.nps.responses += part.nps.responses
+            merged.nps.promoters += part.nps.promoters
+            merged.nps.passives += part.nps.passives
+            merged.nps.detractors += part.nps.detractors
+            merged.csat.responses += part.csat.responses
+            merged.csat.satisfied += part.csat.satisfied
+            merged.ces.responses += part.ces.responses
+            merged.ces.scoreSum += part.ces.scoreSum
+            merged.sentiment.comments += part.sentiment.comments
+            merged.sentiment.positive += part.sentiment.positive
+            merged.sentiment.neutral += part.sentiment.neutral
+            merged.sentiment.negative += part.sentiment.negative
+            merged.sentiment.scoreSum += part.sentiment.scoreSum
+        }
+        if merged.nps.responses > 0 {
+            merged.nps.nps = Double(merged.nps.promoters - merged.nps.detractors) / Double(merged.nps.responses) * 100
+        }
+        if merged.csat.responses > 0 {
+            merged.csat.csatPercent = Double(merged.csat.satisfied) / Double(merged.csat.responses) * 100
+        }
+        if merged.ces.responses > 0 { merged.ces.cesMean = Double(merged.ces.scoreSum) / Double(merged.ces.responses) }
+        if merged.sentiment.comments > 0 {
+            merged.sentiment.meanScore = merged.sentiment.scoreSum / Double(merged.sentiment.comments)
+        }
+        return merged
+    }
+}
+
+extension Customer360_V1_GetChurnReasonTallyResponse: ShardMergeable {
+    /// Reasons and churned customers added (a customer lives on one shard, so no one is counted twice), categories
+    /// added and ordered most first.
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = Self()
+        if parts[0].hasWindow { merged.window = parts[0].window }
+        var categories: [Customer360_V1_ChurnReasonCategory: Customer360_V1_ChurnReasonCount] = [:]
+        for part in parts {
+            merged.reasons += part.reasons
+            merged.churnedCustomers += part.churnedCustomers
+            for count in part.categories {
+                var sum = categories[count.category] ?? .with { $0.category = count.category }
+                sum.reasons += count.reasons
+                sum.customers += count.customers
+                categories[count.category] = sum
+            }
+        }
+        merged.categories = categories.values.sorted {
+            ($1.reasons, $0.category.rawValue) < ($0.reasons, $1.category.rawValue)
+        }
+        return merged
+    }
+}
+
+extension Customer360_V1_GetTopThemesResponse: ShardMergeable {
+    /// Per period (every shard cuts the same window the same way): comments added, equal terms' counts added and
+    /// their samples pooled, the top as many as the shards returned kept (approximate at the margin, as the contract
+    /// says of any top-k).
+    public static func merged(_ parts: [Self]) -> Self {
+        guard parts.count > 1 else { return parts.first ?? Self() }
+        var merged = parts[0]
+        for (index, period) in merged.periods.enumerated() {
+            let same = parts.compactMap { $0.periods.indices.contains(index) ? $0.periods[index] : nil }
+            let limit = same.map(\.themes.count).max() ?? 0
+            var themes: [String: Customer360_V1_FeedbackTheme] = [:]
+            for theme in same.flatMap(\.themes) {
+                var sum = themes[theme.term] ?? .with { $0.term = theme.term }
+                sum.comments += theme.comments
+                sum.sampleResponseIds = Array((sum.sampleResponseIds + theme.sampleResponseIds).prefix(3))
+                themes[theme.term] = sum
+            }
+            var result = period
+            result.comments = same.map(\.comments).reduce(0, +)
+            result.themes = Array(
+                themes.values.sorted { ($1.comments, $0.term) < ($0.comments, $1.term) }.prefix(limit))
+            merged.periods[index] = result
+        }
+        return merged
+    }
+}

@@ -1,0 +1,156 @@
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import C360StoreKit
+import Foundation
+import GRDB
+import Testing
+
+@testable import C360ChangeFeed
+@testable import C360Feedback
+
+/// feedback-service's customers move between shards whole (`SlotMoves` over `FeedbackStore`): responses with their
+/// theme terms, votes in the tallies, churn reasons; sealed text readable under the target's keys. Surveys and feature
+/// requests are on both shards already (broadcast), as in production.
+@Suite("Moving feedback-service customers between shards (SlotMoves)")
+struct FeedbackSlotMoveTests {
+    /// Two feedback stores as feedback-0 (owning every slot) and feedback-1 of one map file, holding the same
+    /// reference data.
+    struct TwoShards {
+        let mapFile: URL
+        let source: FeedbackStore
+        let target: FeedbackStore
+        let sourceMoves: SlotMoves
+        let targetMoves: SlotMoves
+        let survey = makeSurvey("nps-email", .nps)
+        let feature = FeatureRequest(id: "fr-dark", title: "Dark mode", details: "At night", createdAt: Fixed.day0)
+
+        init() async throws {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "c360-feedback-move-\(UUID()).json")
+            try ShardMap(
+                epoch: 1,
+                services: [
+                    "feedback-service": [
+                        .init(shard: "feedback-0", address: "127.0.0.1:1", slots: ["0-1023"]),
+                        .init(shard: "feedback-1", address: "127.0.0.1:2", slots: []),
+                    ]
+                ]
+            ).json.write(to: file)
+            mapFile = file
+            source = try makeFeedbackStore()
+            target = try makeFeedbackStore()
+            for store in [source, target] {
+                _ = try await store.createSurvey(survey)
+                _ = try await store.createFeatureRequest(feature, vote: nil)
+            }
+            let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
+            }
+            sourceMoves = SlotMoves(store: source, service: "feedback-service", shards: try settings("feedback-0"))
+            targetMoves = SlotMoves(store: target, service: "feedback-service", shards: try settings("feedback-1"))
+        }
+    }
+
+    private static func vote(_ customerID: String) -> FeatureVote {
+        FeatureVote(
+            featureRequestID: "fr-dark", customerID: customerID, comment: "I read at night", channel: .app,
+            votedAt: Fixed.now)
+    }
+
+    private static func tally(_ store: FeedbackStore) async throws -> Int {
+        try await store.featureRequests(filter: FeatureRequestFilter(), after: nil, limit: 10).items.first?.tally
+            .request.votes ?? -1
+    }
+
+    @Test("a customer's responses with their themes, vote and churn reason move whole, readable, counted once")
+    func customerMovesWhole() async throws {
+        let shards = try await TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let store = shards.source
+        var response = makeResponse(
+            "r-ada", survey: shards.survey, score: 3, at: Fixed.now, comment: "Delivery was late",
+            sentiment: Sentiments.negative)
+        response.recordedAt = Fixed.now
+        _ = try await store.record(
+            response,
+            terms: [
+                ThemeExtractor.Term(stem: "deliveri", surface: "Delivery"), .init(stem: "late", surface: "late"),
+            ])
+        _ = try await store.record(
+            makeResponse("r-sara", customer: Customers.sara, survey: shards.survey, score: 9, at: Fixed.now), terms: [])
+        _ = try await store.vote(Self.vote(Customers.ada))
+        _ = try await store.record(
+            ChurnReason(
+                id: "churn-ada", customerID: Customers.ada, category: .price, text: "Too expensive for us",
+                sentiment: nil, churnedAt: Fixed.now, channel: .email, recordedBy: "csm-1", recordedAt: Fixed.now))
+        #expect(try await Self.tally(store) == 1)
+
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        #expect(Set(page.customers.map(\.customerID)) == [Customers.ada, Customers.sara])
+        let ada = try #require(page.customers.first { $0.customerID == Customers.ada })
+        #expect(
+            Set(ada.tables.map(\.name)) == ["survey_response", "response_term", "feature_vote", "churn_reason"],
+            "\(ada.tables.map(\.name))")
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+        // Copied twice (a mover restarted), it is still one copy, and the vote is counted once.
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+
+        let target = shards.target
+        var adas = ResponseFilter()
+        adas.customerID = Customers.ada
+        let responses = try await target.responses(filter: adas, after: nil, limit: 10).items.map(\.response)
+        #expect(responses.map(\.id) == ["r-ada"])
+        #expect(responses.first?.comment == "Delivery was late", "sealed, opened under the target's key")
+        #expect(try await Self.tally(target) == 1)
+        var themes = ThemeFilter()
+        themes.limit = 5
+        let top = try await target.themes(filter: themes, periods: [nil])
+        #expect(top.first?.themes.map(\.term) == ["Delivery", "late"], "theme terms came with their response")
+        #expect(top.first?.themes.first?.sampleResponseIDs == ["r-ada"])
+        let tally = try await target.churnReasonTally(from: nil, until: nil)
+        #expect(tally.reasons == 1 && tally.churnedCustomers == 1)
+
+        // The source gives the slots away: the map moves them, then the drop deletes the rows and the vote's count.
+        try ShardMap(
+            epoch: 2,
+            services: [
+                "feedback-service": [
+                    .init(shard: "feedback-0", address: "127.0.0.1:1", slots: []),
+                    .init(shard: "feedback-1", address: "127.0.0.1:2", slots: ["0-1023"]),
+                ]
+            ]
+        ).json.write(to: shards.mapFile)
+        #expect(try #require(shards.sourceMoves.shards).source.reload().epoch == 2)
+        let dropped = try await shards.sourceMoves.dropSlots(.with { $0.slots = ["0-1023"] })
+        #expect(dropped.dropped == 2 && dropped.done)
+        #expect(try await Self.tally(store) == 0)
+        #expect(try await store.responses(filter: ResponseFilter(), after: nil, limit: 10).items.isEmpty)
+        let leftTerms = try await store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM response_term") ?? -1
+        }
+        #expect(leftTerms == 0)
+    }
+
+    @Test("a merge moves theme terms with their responses and an unmerge moves them back")
+    func mergeMovesTerms() async throws {
+        let store = try makeFeedbackStore()
+        let survey = makeSurvey("nps-email", .nps)
+        _ = try await store.createSurvey(survey)
+        _ = try await store.record(
+            makeResponse("r-nora", customer: Customers.nora, survey: survey, score: 2, at: Fixed.now, comment: "slow"),
+            terms: [ThemeExtractor.Term(stem: "slow", surface: "slow")])
+        func owners() async throws -> [String] {
+            try await store.writer.read { db in
+                try String.fetchAll(db, sql: "SELECT customerId FROM response_term")
+            }
+        }
+        try await store.writer.write { db in
+            try FeedbackStore.rekey(db, merged: Customers.nora, survivor: Customers.ada)
+        }
+        #expect(try await owners() == [Customers.ada])
+        try await store.writer.write { db in
+            try FeedbackStore.unrekey(db, merged: Customers.nora, survivor: Customers.ada)
+        }
+        #expect(try await owners() == [Customers.nora])
+    }
+}
