@@ -1,0 +1,239 @@
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import C360TestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+import Testing
+
+/// feedback-service as two shards on loopback behind the gateway, with profile-service: reference data on every shard,
+/// each customer's feedback on exactly one, reads across customers whole.
+@Suite("feedback-service as shards: surveys and feature requests on every shard, feedback on its customer's")
+struct ShardedFeedbackTests {
+    @Test(
+        """
+        through the gateway a survey is created and retired on both shards, each customer's responses, vote and churn \
+        reason land on the shard owning it, scores, tallies, themes, feature-request votes and the response list are \
+        whole across shards, and a stopped shard leaves the dashboard's feedback section partial, naming it
+        """)
+    func feedbackAcrossShards() async throws {
+        let mapFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-feedback-map-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: mapFile) }
+        func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
+            try ShardMap.even(
+                epoch: epoch,
+                services: [(name: "feedback-service", shardPrefix: "feedback", addresses: addresses)])
+        }
+        try map(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
+        let mapFlag = ["--shard-map", mapFile.path]
+        try await withService("profile-service") { profile, profileClient in
+            let profilePeer = ["--profile-addr", "\(profile.address)"]
+            try await withService("feedback-service", arguments: profilePeer + mapFlag + ["--shard", "feedback-0"]) {
+                shard0, client0 in
+                try await withService(
+                    "feedback-service", arguments: profilePeer + mapFlag + ["--shard", "feedback-1"]
+                ) { shard1, client1 in
+                    let real = try map(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
+                    try real.json.write(to: mapFile)
+                    try await withService(
+                        "gateway",
+                        arguments: profilePeer + mapFlag + [
+                            "--interaction-addr", "127.0.0.1:1", "--success-addr", "127.0.0.1:1",
+                            "--feedback-addr", "127.0.0.1:1", "--peer-deadline-ms", "\(peerDeadlineMs)",
+                            "--http-port", "0",
+                        ]
+                    ) { gatewayProcess, gatewayClient in
+                        try await exercise(
+                            map: real, shards: [.init(wrapping: client0), .init(wrapping: client1)],
+                            processes: [shard0, shard1], profiles: .init(wrapping: profileClient),
+                            frontDoor: gatewayClient, admin: bearer(try await bootstrapSecret(of: gatewayProcess)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+private typealias FeedbackClient = Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
+
+private func exercise(
+    map: ShardMap, shards: [FeedbackClient], processes: [ServiceProcess],
+    profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>,
+    frontDoor: GRPCClient<HTTP2ClientTransport.Posix>, admin: Metadata
+) async throws {
+    let feedback = FeedbackClient(wrapping: frontDoor)
+    let gateway = GatewayClient(wrapping: frontDoor)
+    // Customers are created until each shard owns two: ids are random, so how many that takes is not fixed.
+    var owned: [[String]] = [[], []]
+    var created = 0
+    while owned.contains(where: { $0.count < 2 }), created < 64 {
+        let id = try await profiles.createCustomer(
+            .with {
+                $0.givenName = "Feedback"
+                $0.familyName = "Customer \(created)"
+            }
+        ).customerID
+        created += 1
+        let owner = try #require(map.owner(of: id, in: "feedback-service"))
+        if owned[owner.shard == "feedback-0" ? 0 : 1].count < 2 {
+            owned[owner.shard == "feedback-0" ? 0 : 1].append(id)
+        }
+    }
+    try #require(owned.allSatisfy { $0.count == 2 })
+    let customers = owned.flatMap { $0 }
+
+    // A survey created through the front door without an id is on both shards under the one id the router chose.
+    let survey = try await feedback.createSurvey(
+        .with {
+            $0.surveyType = .nps
+            $0.name = "Sharded NPS"
+            $0.question = "How likely are you to recommend us?"
+            $0.language = "en"
+            $0.channel = .email
+        }, metadata: admin)
+    #expect(!survey.surveyID.isEmpty)
+    for shard in shards {
+        #expect(try await shard.getSurvey(.with { $0.surveyID = survey.surveyID }).name == "Sharded NPS")
+    }
+    #expect(try await feedback.getSurvey(.with { $0.surveyID = survey.surveyID }, metadata: admin).active)
+
+    // Each customer's responses land on its own shard; the other refuses the customer, naming the owner.
+    let answered = Date().addingTimeInterval(-600)
+    for (index, id) in customers.enumerated() {
+        _ = try await feedback.recordResponse(
+            .with {
+                $0.customerID = id
+                $0.responseID = "sharded-\(id)"
+                $0.surveyID = survey.surveyID
+                $0.score = index < 2 ? 10 : 3
+                $0.comment = "The delivery was late and slow"
+                $0.commentLanguage = "en"
+                $0.answeredAt = Google_Protobuf_Timestamp(date: answered.addingTimeInterval(Double(index)))
+            }, metadata: admin)
+    }
+    for (index, ids) in owned.enumerated() {
+        for id in ids {
+            let own = try await shards[index].listResponses(.with { $0.customerID = id })
+            #expect(own.responses.map(\.responseID) == ["sharded-\(id)"], "the owner holds \(id)'s response")
+            await #expect(throws: RPCError.self) {
+                _ = try await shards[1 - index].listResponses(.with { $0.customerID = id })
+            }
+        }
+        // Each shard's global scores count its own customers only.
+        #expect(try await shards[index].getScores(.init()).overall.responses == 2)
+    }
+
+    // Scores across customers through the front door add both shards: 2 promoters and 2 detractors of 4.
+    let scores = try await feedback.getScores(.init(), metadata: admin)
+    #expect(scores.overall.responses == 4)
+    #expect(scores.overall.nps.promoters == 2 && scores.overall.nps.detractors == 2)
+    #expect(scores.overall.nps.nps == 0)
+    let themes = try await feedback.getTopThemes(.with { $0.limit = 3 }, metadata: admin)
+    #expect(themes.periods.first?.comments == 4, "every negative comment of both shards: \(themes)")
+    #expect(themes.periods.first?.themes.first?.comments == 4)
+
+    // The responses across customers, three at a time: each once, newest answered first.
+    var listed: [String] = []
+    var token = ""
+    repeat {
+        let page = try await feedback.listResponses(
+            .with {
+                $0.page.pageSize = 3
+                $0.page.pageToken = token
+            }, metadata: admin)
+        listed += page.responses.map(\.responseID)
+        token = page.page.nextPageToken
+    } while !token.isEmpty && listed.count <= customers.count
+    #expect(listed == customers.reversed().map { "sharded-\($0)" }, "newest answered first across both shards")
+
+    // A feature request asked for by a customer of shard 0 and voted for by one of shard 1: two votes, wherever read.
+    let request = try await feedback.createFeatureRequest(
+        .with {
+            $0.customerID = owned[0][0]
+            $0.title = "Dark mode"
+            $0.details = "Easier on the eyes"
+        }, metadata: admin)
+    #expect(request.votes == 1)
+    let voted = try await feedback.voteFeatureRequest(
+        .with {
+            $0.customerID = owned[1][0]
+            $0.featureRequestID = request.featureRequestID
+        }, metadata: admin)
+    #expect(voted.votes == 2, "the answer's tally is every shard's")
+    for shard in shards {
+        let local = try await shard.listFeatureRequests(.init()).featureRequests
+        #expect(local.map(\.featureRequest.featureRequestID) == [request.featureRequestID])
+        #expect(local.first?.featureRequest.votes == 1, "each shard counts its own customer's vote")
+    }
+    let all = try await feedback.listFeatureRequests(.init(), metadata: admin).featureRequests
+    #expect(all.map(\.featureRequest.votes) == [2])
+    let theirs = try await feedback.listFeatureRequests(.with { $0.customerID = owned[1][0] }, metadata: admin)
+    #expect(theirs.featureRequests.map(\.featureRequest.votes) == [2], "requests the customer voted for, whole tally")
+    #expect(
+        try await feedback.listFeatureRequests(.with { $0.customerID = owned[1][1] }, metadata: admin)
+            .featureRequests.isEmpty)
+
+    // Churn reasons of one customer of each shard: two churned customers in the merged tally.
+    for ids in owned {
+        _ = try await feedback.recordChurnReason(
+            .with {
+                $0.customerID = ids[1]
+                $0.churnReasonID = "churn-\(ids[1])"
+                $0.category = .price
+            }, metadata: admin)
+    }
+    let tally = try await feedback.getChurnReasonTally(.init(), metadata: admin)
+    #expect(tally.reasons == 2 && tally.churnedCustomers == 2)
+    #expect(tally.categories.map(\.reasons) == [2])
+    let dashboard = try await gateway.getKpiDashboard(.init(), metadata: admin)
+    let section = try #require(dashboard.sectionStatuses.first { $0.section == "feedback" })
+    #expect(section.ok, "\(section)")
+    #expect(dashboard.feedback.responses == 4)
+    #expect(dashboard.churnedCustomers == 2)
+
+    // Retired through the front door: on both shards, so neither shard's customers can answer it any more.
+    let retired = try await feedback.retireSurvey(.with { $0.surveyID = survey.surveyID }, metadata: admin)
+    #expect(!retired.active)
+    for (index, ids) in owned.enumerated() {
+        #expect(try await !shards[index].getSurvey(.with { $0.surveyID = survey.surveyID }).active)
+        do {
+            _ = try await feedback.recordResponse(
+                .with {
+                    $0.customerID = ids[0]
+                    $0.responseID = "after-retire-\(ids[0])"
+                    $0.surveyID = survey.surveyID
+                    $0.score = 5
+                    $0.answeredAt = Google_Protobuf_Timestamp(date: answered)
+                }, metadata: admin)
+            Issue.record("a retired survey took a response on shard \(index)")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition, "\(error)")
+        }
+    }
+
+    // A shard that is gone: the dashboard keeps the other's part and names it; a survey is still readable, and a new
+    // one is refused naming the id to send again once the shard is back.
+    _ = try await processes[1].kill()
+    let partial = try await gateway.getKpiDashboard(.init(), metadata: admin)
+    let missing = try #require(partial.sectionStatuses.first { $0.section == "feedback" })
+    #expect(!missing.ok)
+    #expect(missing.missingShards == ["feedback-1"], "\(missing)")
+    #expect(partial.feedback.responses == 2, "the answering shard's part is kept")
+    #expect(
+        try await feedback.getSurvey(.with { $0.surveyID = survey.surveyID }, metadata: admin).name == "Sharded NPS")
+    do {
+        _ = try await feedback.createSurvey(
+            .with {
+                $0.surveyType = .csat
+                $0.name = "Half-made"
+                $0.question = "How satisfied were you?"
+                $0.language = "en"
+                $0.channel = .app
+            }, metadata: admin)
+        Issue.record("a survey was created while a shard was down")
+    } catch let error as RPCError {
+        #expect(error.message.contains("send it again with survey_id"), "\(error.message)")
+    }
+}
