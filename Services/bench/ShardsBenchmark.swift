@@ -8,15 +8,17 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 
-/// `bench shards`: what running interaction- and success-service as shards costs on one machine — ingest and the 360° view with
-/// one shard, then with `--shards`, in one run, as ratios.
+/// `bench shards`: what running interaction-, feedback- and success-service as shards costs on one machine — ingest
+/// and the 360° view with one shard, then with `--shards`, in one run, as ratios.
 struct ShardsBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shards",
-        abstract: "Ingest and 360° view throughput with interaction- and success-service as 1 shard, then N each.",
+        abstract:
+            "Ingest and 360° view throughput with interaction-, feedback- and success-service as 1 shard, then N each.",
         discussion: """
-            Twice, in fresh temporary directories: starts profile-, interaction- and success-service (one process \
-            each, then --shards processes each behind a shard map), feedback-service and the gateway from --bin-dir; \
+            Twice, in fresh temporary directories: starts profile-service, then interaction-, feedback- and \
+            success-service (one process each, then --shards processes each behind a shard map), and the gateway \
+            from --bin-dir; \
             creates --customers customers; streams --touchpoints touchpoints over 4 streams of mixed customers \
             through the sharded client (split by shard); then runs --clients callers of GetCustomer360 through the gateway for \
             --seconds. Prints touchpoints/s and views/s of both runs and their ratio (goal ≥ 0.9: routing costs \
@@ -28,7 +30,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
     /// Sharded over unsharded throughput the issue holds the routing to.
     static let goal = 0.9
 
-    @Option(help: "Shards of interaction- and of success-service in the second run.")
+    @Option(help: "Shards of interaction-, of feedback- and of success-service in the second run.")
     var shards = 4
 
     @Option(help: "Customers to create.")
@@ -66,7 +68,8 @@ struct ShardsBenchmark: AsyncParsableCommand {
     func run() async throws {
         say(
             "bench shards: \(customers) customers, \(touchpoints) touchpoints, \(clients) view callers for "
-                + "\(Format.decimal(seconds, 0)) s; interaction- and success-service as 1, then \(shards) shards each")
+                + "\(Format.decimal(seconds, 0)) s; interaction-, feedback- and success-service as 1, then \(shards) shards each"
+        )
         let single = try await runOnce(shards: 1)
         let sharded = try await runOnce(shards: shards)
         let ingest = sharded.touchpointsPerSecond / single.touchpointsPerSecond
@@ -93,28 +96,39 @@ struct ShardsBenchmark: AsyncParsableCommand {
         let scratch = try ScratchDirectory(label: "shards")
         defer { scratch.remove() }
         say("")
-        say("== interaction- and success-service as \(count) shard\(count == 1 ? "" : "s") each")
+        say("== interaction-, feedback- and success-service as \(count) shard\(count == 1 ? "" : "s") each")
         return try await BenchProcesses.run(bin: bin) { processes in
             let mapFile = scratch.child("shard-map.json")
             let profile = try await processes.start(ServiceIdentity.profile.name)
             let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
             var interactionPeers: [String]
             var source: ShardMapSource?
-            let feedback: ServiceProcess
+            var feedbackAddress: String
             var successAddress: String
             if count == 1 {
                 let interaction = try await processes.start(ServiceIdentity.interaction.name, peer)
                 interactionPeers = ["--interaction-addr", "127.0.0.1:\(interaction.port)"]
-                feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
+                let feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
+                feedbackAddress = "127.0.0.1:\(feedback.port)"
                 let success = try await processes.start(
-                    ServiceIdentity.success.name,
-                    peer + interactionPeers + ["--feedback-addr", "127.0.0.1:\(feedback.port)"])
+                    ServiceIdentity.success.name, peer + interactionPeers + ["--feedback-addr", feedbackAddress])
                 successAddress = "127.0.0.1:\(success.port)"
             } else {
                 // Shards listen on free ports, known once they run: they start with the final slots and placeholder
                 // addresses, then every later process and caller starts with the real ones.
                 let placeholders = (0..<count).map { "127.0.0.1:\($0 + 1)" }
-                try ShardMap.interactionAndSuccess(placeholders, placeholders, epoch: 1).json.write(to: mapFile)
+                func map(_ interactions: [String], _ feedbacks: [String], _ successes: [String], epoch: Int64) throws
+                    -> ShardMap
+                {
+                    try ShardMap.even(
+                        epoch: epoch,
+                        services: [
+                            (name: "interaction-service", shardPrefix: "interaction", addresses: interactions),
+                            (name: "feedback-service", shardPrefix: "feedback", addresses: feedbacks),
+                            (name: "success-service", shardPrefix: "success", addresses: successes),
+                        ])
+                }
+                try map(placeholders, placeholders, placeholders, epoch: 1).json.write(to: mapFile)
                 let mapFlag = ["--shard-map", mapFile.path]
                 /// Starts `count` shards of `service` named `<prefix>-<i>`; their addresses.
                 func startShards(_ service: String, _ prefix: String, _ arguments: [String]) async throws -> [String] {
@@ -127,17 +141,19 @@ struct ShardsBenchmark: AsyncParsableCommand {
                     return addresses
                 }
                 let interactions = try await startShards(ServiceIdentity.interaction.name, "interaction", peer)
-                try ShardMap.interactionAndSuccess(interactions, placeholders, epoch: 2).json.write(to: mapFile)
+                try map(interactions, placeholders, placeholders, epoch: 2).json.write(to: mapFile)
                 interactionPeers = ["--interaction-addr", interactions[0]] + mapFlag
-                feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
+                let feedbacks = try await startShards(ServiceIdentity.feedback.name, "feedback", peer)
+                try map(interactions, feedbacks, placeholders, epoch: 3).json.write(to: mapFile)
+                feedbackAddress = feedbacks[0]
                 let successes = try await startShards(
                     ServiceIdentity.success.name, "success",
-                    peer + ["--interaction-addr", interactions[0], "--feedback-addr", "127.0.0.1:\(feedback.port)"])
-                try ShardMap.interactionAndSuccess(interactions, successes, epoch: 3).json.write(to: mapFile)
+                    peer + ["--interaction-addr", interactions[0], "--feedback-addr", feedbackAddress])
+                try map(interactions, feedbacks, successes, epoch: 4).json.write(to: mapFile)
                 source = try ShardMapSource(path: mapFile.path)
                 successAddress = successes[0]
             }
-            let peers = peer + interactionPeers + ["--feedback-addr", "127.0.0.1:\(feedback.port)"]
+            let peers = peer + interactionPeers + ["--feedback-addr", feedbackAddress]
             let gateway = try await processes.start(
                 "gateway",
                 peers + [

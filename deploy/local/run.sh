@@ -5,9 +5,10 @@
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
-#   deploy/local/run.sh --shards 3      run interaction- and success-service as 3 shards each (ports 50052, 50152,
-#                                       50252 and 50054, 50154, 50254; data in interaction-service-0…2 and
-#                                       success-service-0…2), every process routing by $C360_DATA/shard-map.json
+#   deploy/local/run.sh --shards 3      run interaction-, feedback- and success-service as 3 shards each (ports
+#                                       50052, 50152, 50252; 50053, 50153, 50253; 50054, 50154, 50254; data in
+#                                       interaction-service-0…2 and so on), every process routing by
+#                                       $C360_DATA/shard-map.json
 #   C360_TLS_DIR=data/tls deploy/local/run.sh   TLS everywhere, mutual between services, with the certificates
 #                                       scripts/dev-certs.sh made in that directory (made there first if missing)
 #
@@ -96,9 +97,10 @@ start() {
     "$inst" "$(cat "$port_file")" "${!metrics_var:-$metrics}" "$data/$inst"
 }
 
-# With --shards N, interaction- and success-service run as N shards each on fixed ports (their usual port + 100·i),
-# and every process reads the shard map that says which shard owns which customers (README, Scale-out).
+# With --shards N, interaction-, feedback- and success-service run as N shards each on fixed ports (their usual port +
+# 100·i), and every process reads the shard map that says which shard owns which customers (README, Scale-out).
 interaction_port=${C360_INTERACTION_PORT:-50052}
+feedback_port=${C360_FEEDBACK_PORT:-50053}
 success_port=${C360_SUCCESS_PORT:-50054}
 shard_map=()
 # shard_entries NAME PORT: the map's list of NAME-0…N-1 on PORT + 100·i, the slots split evenly.
@@ -115,12 +117,14 @@ if ((shards > 1)); then
   {
     printf '{\n  "epoch": 1,\n  "services": {\n    "interaction-service": [\n'
     shard_entries interaction "$interaction_port"
+    printf '    ],\n    "feedback-service": [\n'
+    shard_entries feedback "$feedback_port"
     printf '    ],\n    "success-service": [\n'
     shard_entries success "$success_port"
     printf '    ]\n  }\n}\n'
   } >"$map"
   shard_map=(--shard-map "$map")
-  echo "==> interaction- and success-service as $shards shards each, map in $map"
+  echo "==> interaction-, feedback- and success-service as $shards shards each, map in $map"
 fi
 
 echo "==> starting services"
@@ -141,8 +145,17 @@ else
   start interaction-service INTERACTION 9152 --profile-addr "$profile_addr"
   interaction_addr="127.0.0.1:$(cat "$data/run/interaction-service.port")"
 fi
-start feedback-service FEEDBACK 9153 --profile-addr "$profile_addr"
-feedback_addr="127.0.0.1:$(cat "$data/run/feedback-service.port")"
+if ((shards > 1)); then
+  for ((i = 0; i < shards; i++)); do
+    instance=feedback-service-$i C360_FEEDBACK_PORT=$((feedback_port + 100 * i)) \
+      C360_FEEDBACK_METRICS_PORT=$((9153 + 100 * i)) \
+      start feedback-service FEEDBACK 9153 --profile-addr "$profile_addr" --shard "feedback-$i" "${shard_map[@]}"
+  done
+  feedback_addr="127.0.0.1:$feedback_port"
+else
+  start feedback-service FEEDBACK 9153 --profile-addr "$profile_addr"
+  feedback_addr="127.0.0.1:$(cat "$data/run/feedback-service.port")"
+fi
 if ((shards > 1)); then
   for ((i = 0; i < shards; i++)); do
     instance=success-service-$i C360_SUCCESS_PORT=$((success_port + 100 * i)) \
