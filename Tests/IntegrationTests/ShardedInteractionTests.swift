@@ -202,8 +202,7 @@ struct ShardedInteractionTests {
                 #expect(stale.current.epoch == stack.map.epoch, "the refusal made the caller read the map again")
 
                 // A read across customers names no customer. One the contracts say how to merge is asked of every
-                // shard by the transport itself, the same as asking each (pinned by metadata) and adding up; any other
-                // (a change feed across customers) is refused rather than answered from one shard as if whole.
+                // shard by the transport itself, the same as asking each (pinned by metadata) and adding up.
                 var pinned: [Customer360_V1_GetRfmSegmentsResponse] = []
                 for shard in ["interaction-0", "interaction-1"] {
                     pinned.append(
@@ -212,14 +211,50 @@ struct ShardedInteractionTests {
                 let merged = try await interactions.getRfmSegments(.init())
                 #expect(merged.customers == pinned.map(\.customers).reduce(0, +), "\(merged)")
                 #expect(merged.customers == Int64(created), "every customer of both shards")
-                do {
-                    try await interactions.watchChanges(.init()) { response in
+                // A change feed across customers is every shard's feed interleaved, each event naming its shard,
+                // each batch carrying both shards' positions: read to the end, it holds every touchpoint of both
+                // shards once, and resumed from its last position, exactly what came since.
+                @Sendable func readFeed(after position: String) async throws -> (
+                    events: [Customer360_V1_ChangeEvent], position: String
+                ) {
+                    try await interactions.watchChanges(
+                        .with {
+                            $0.kinds = [.touchpointRecorded, .purchaseRecorded]
+                            $0.untilCaughtUp = true
+                            $0.afterPosition = position
+                        }
+                    ) { response in
+                        var events: [Customer360_V1_ChangeEvent] = []
+                        var last = position
+                        for try await batch in response.messages {
+                            events += batch.events
+                            last = batch.throughPosition
+                        }
+                        return (events, last)
+                    }
+                }
+                let (everything, position) = try await readFeed(after: "")
+                #expect(Set(everything.map(\.shard)) == ["interaction-0", "interaction-1"])
+                #expect(everything.count == created * 2 + 2, "two messages per customer and two purchases, once each")
+                #expect(Set(everything.map { "\($0.shard)#\($0.sequence)" }).count == everything.count)
+                _ = try await stack.gateway.recordTouchpoint(
+                    .with {
+                        $0.customerID = owned[1][1]
+                        $0.touchpoint = .with {
+                            $0.eventID = "feed-resume-\(owned[1][1])"
+                            $0.occurredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-30))
+                            $0.channel = .web
+                            $0.kind = .pageView
+                            $0.direction = .inbound
+                        }
+                    }, metadata: stack.admin)
+                let resumed = try await readFeed(after: position)
+                #expect(resumed.events.map(\.customerID) == [owned[1][1]], "only what came since, from its shard")
+                #expect(resumed.events.map(\.shard) == ["interaction-1"])
+                await #expect(throws: RPCError.self) {
+                    try await interactions.watchChanges(.with { $0.afterSequence = 3 }) { response in
                         for try await _ in response.messages {}
                     }
-                    Issue.record("a feed across customers answered from one shard as if it were whole")
-                } catch let error as RPCError {
-                    #expect(error.code == .failedPrecondition)
-                    #expect(error.message.contains("ask each shard"), "\(error.message)")
                 }
 
                 // A client stream naming customers of both shards is split, each message to its customer's shard,
@@ -274,6 +309,23 @@ struct ShardedInteractionTests {
             let frontDoor = Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor)
             #expect(try await frontDoor.getSupportKpis(.init(), metadata: stack.admin).ticketsOpened == 2)
             #expect(try await frontDoor.getRfmSegments(.init(), metadata: stack.admin).customers == Int64(created))
+            // The change feed across customers through the front door: both shards' feeds, positions and all.
+            let (fed, through) = try await frontDoor.watchChanges(
+                .with {
+                    $0.kinds = [.ticketOpened]
+                    $0.untilCaughtUp = true
+                }, metadata: stack.admin
+            ) { response in
+                var events: [Customer360_V1_ChangeEvent] = []
+                var last = ""
+                for try await batch in response.messages {
+                    events += batch.events
+                    last = batch.throughPosition
+                }
+                return (events, last)
+            }
+            #expect(Set(fed.map(\.shard)) == ["interaction-0", "interaction-1"], "one ticket on each shard")
+            #expect(fed.count == 2 && !through.isEmpty)
             // A list across customers is read from both shards and merged in its order: every customer once, by id.
             var listed: [String] = []
             var token = ""

@@ -392,3 +392,79 @@ import Testing
         }
     }
 }
+
+/// A sharded service's change feed across customers read as one (`ShardFeedMerge`): batches pass on as they come,
+/// naming their shard, each with every shard's position; a client resumes every shard where it stopped.
+@Suite struct ShardFeedMergeTests {
+    static func batch(_ through: UInt64, _ sequences: [UInt64], caughtUp: Bool = false)
+        -> Customer360_V1_WatchChangesResponse
+    {
+        .with {
+            $0.throughSequence = through
+            $0.caughtUp = caughtUp
+            $0.events = sequences.map { sequence in
+                .with {
+                    $0.sequence = sequence
+                    $0.kind = .touchpointRecorded
+                }
+            }
+        }
+    }
+
+    @Test func batchesNameTheirShardAndTheWholePositionResumesEveryShard() throws {
+        let shards = ["s0", "s1"]
+        let merge = try ShardFeedMerge(.init(), service: "interaction-service", shards: shards)
+        #expect(merge.request(for: "s0").afterSequence == 0)
+        let first = merge.received(Self.batch(7, [6, 7]), from: "s0")
+        #expect(first.count == 1)
+        #expect(first[0].events.map(\.shard) == ["s0", "s0"])
+        #expect(!first[0].caughtUp, "s1 has not caught up")
+        let second = merge.received(Self.batch(3, [3], caughtUp: true), from: "s1")
+        #expect(!second[0].caughtUp, "s0's latest batch was not caught up")
+        let third = merge.received(Self.batch(9, [9], caughtUp: true), from: "s0")
+        #expect(third[0].caughtUp, "every shard's latest batch was")
+
+        // Resumed from the last position: each shard from its own sequence.
+        let resumed = try ShardFeedMerge(
+            .with { $0.afterPosition = third[0].throughPosition }, service: "interaction-service", shards: shards)
+        #expect(resumed.request(for: "s0").afterSequence == 9)
+        #expect(resumed.request(for: "s1").afterSequence == 3)
+        #expect(resumed.request(for: "s0").afterPosition.isEmpty, "a shard is asked by its own sequence")
+        // A shard the map gained since starts at its oldest event.
+        let grown = try ShardFeedMerge(
+            .with { $0.afterPosition = third[0].throughPosition }, service: "interaction-service",
+            shards: shards + ["s2"])
+        #expect(grown.request(for: "s2").afterSequence == 0)
+    }
+
+    @Test func aStartAtTheHeadAnswersOneBatchNamingEveryHead() throws {
+        let merge = try ShardFeedMerge(
+            .with { $0.startAtHead = true }, service: "success-service", shards: ["s0", "s1"])
+        #expect(merge.received(Self.batch(40, [], caughtUp: true), from: "s1").isEmpty, "s0's head is not known yet")
+        #expect(merge.received(Self.batch(41, [41]), from: "s1").isEmpty, "held until every head is known")
+        let out = merge.received(Self.batch(12, [], caughtUp: true), from: "s0")
+        #expect(out.count == 2)
+        #expect(out[0].events.isEmpty)
+        #expect(out[1].events.map(\.sequence) == [41] && out[1].events.map(\.shard) == ["s1"])
+        let resumed = try ShardFeedMerge(
+            .with { $0.afterPosition = out[0].throughPosition }, service: "success-service", shards: ["s0", "s1"])
+        #expect(resumed.request(for: "s0").afterSequence == 12)
+        #expect(resumed.request(for: "s1").afterSequence == 40, "the head, not the oldest event")
+    }
+
+    @Test func positionsOfAnotherFeedOrOneShardsSequenceAreRefused() throws {
+        let other = try ShardFeedMerge(.init(), service: "success-service", shards: ["s0"])
+        let position = other.received(Self.batch(5, [5]), from: "s0")[0].throughPosition
+        #expect(throws: RPCError.self) {
+            _ = try ShardFeedMerge(
+                .with { $0.afterPosition = position }, service: "interaction-service", shards: ["s0"])
+        }
+        #expect(throws: RPCError.self) {
+            _ = try ShardFeedMerge(.with { $0.afterSequence = 5 }, service: "interaction-service", shards: ["s0"])
+        }
+        #expect(throws: RPCError.self) {
+            _ = try ShardFeedMerge(
+                .with { $0.afterPosition = "not-a-position" }, service: "interaction-service", shards: ["s0"])
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import C360Contracts
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 import Synchronization
@@ -293,6 +294,10 @@ final class RoutedCall: Sendable {
                     AcrossShards.interleaved.contains(descriptor.fullyQualifiedMethod)
                 {
                     try await interleave(parts, shards: shards)
+                } else if pin == nil, !shards.isEmpty, customerID?.isEmpty ?? true, ShardFeedMerge.isFeed(descriptor),
+                    let request = parts.lazy.compactMap(Self.message).first
+                {
+                    try await feed(parts, request: request, shards: shards)
                 } else {
                     try await send(parts, pin: pin, customerID: customerID)
                 }
@@ -361,6 +366,38 @@ final class RoutedCall: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             for name in shards {
                 group.addTask { try await self.run(parts, onShard: name) { respond.yield(.message($0)) } }
+            }
+        }
+        respond.yield(.status(Status(code: .ok, message: ""), [:]))
+    }
+
+    /// A change feed across customers: every shard's feed from its own position, interleaved with the position of
+    /// all (`ShardFeedMerge`); the stream ends when every shard's has, or with the first shard's failure.
+    private func feed(_ parts: [Part], request: [UInt8], shards: [String]) async throws {
+        let merge = try ShardFeedMerge(
+            try Customer360_V1_WatchChangesRequest(serializedBytes: request), service: transport.service,
+            shards: shards)
+        var metadata: Metadata = [:]
+        for case .metadata(let sent) in parts { metadata = sent }
+        let callerMetadata = metadata
+        let respond = self.respond
+        respond.yield(.metadata([:]))
+        try await withThrowingDiscardingTaskGroup { group in
+            for name in shards {
+                let asked: [UInt8] = try merge.request(for: name).serializedBytes()
+                group.addTask {
+                    try await self.run([.metadata(callerMetadata), .message(Bytes(asked))], onShard: name) { bytes in
+                        guard
+                            let batch = try? Customer360_V1_WatchChangesResponse(
+                                serializedBytes: bytes.withUnsafeBytes { Array($0) })
+                        else { return }
+                        for out in merge.received(batch, from: name) {
+                            if let encoded: [UInt8] = try? out.serializedBytes() {
+                                respond.yield(.message(Bytes(encoded)))
+                            }
+                        }
+                    }
+                }
             }
         }
         respond.yield(.status(Status(code: .ok, message: ""), [:]))

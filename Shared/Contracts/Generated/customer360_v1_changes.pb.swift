@@ -230,6 +230,10 @@ public nonisolated struct Customer360_V1_ChangeEvent: Sendable {
   /// Clears the value of `committedAt`. Subsequent reads from it will return its default value.
   public mutating func clearCommittedAt() {self._committedAt = nil}
 
+  /// Read across the shards of a sharded service (see WatchChangesRequest.after_position): the shard whose feed holds
+  /// it, whose own sequence `sequence` is. Empty otherwise.
+  public var shard: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -259,6 +263,12 @@ public nonisolated struct Customer360_V1_WatchChangesRequest: Sendable {
   /// End the stream once caught up instead of staying live.
   public var untilCaughtUp: Bool = false
 
+  /// A sharded service's feed across customers (no customer_id) is every shard's feed interleaved, each shard with
+  /// its own sequences: resume it from the through_position of the last batch applied, which holds every shard's
+  /// position, instead of after_sequence. Empty: every shard from its oldest event kept (or its head with
+  /// start_at_head). A shard the position does not name (one the map gained) starts at its oldest event.
+  public var afterPosition: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -276,8 +286,13 @@ public nonisolated struct Customer360_V1_WatchChangesResponse: Sendable {
   /// applying this batch. A batch may be empty and still advance it.
   public var throughSequence: UInt64 = 0
 
-  /// The stream had caught up with the newest committed event when this batch was read.
+  /// The stream had caught up with the newest committed event when this batch was read (across shards: every shard
+  /// had).
   public var caughtUp: Bool = false
+
+  /// Across the shards of a sharded service: every shard's position after this batch (through_sequence is then the
+  /// sending shard's), to store and resume with after_position. Empty from an unsharded service.
+  public var throughPosition: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -294,7 +309,7 @@ nonisolated extension Customer360_V1_ChangeKind: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ChangeEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}kind\0\u{3}customer_id\0\u{3}related_customer_id\0\u{3}subject_id\0\u{3}committed_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}kind\0\u{3}customer_id\0\u{3}related_customer_id\0\u{3}subject_id\0\u{3}committed_at\0\u{1}shard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -308,6 +323,7 @@ nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftPr
       case 4: try { try decoder.decodeSingularStringField(value: &self.relatedCustomerID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.subjectID) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._committedAt) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.shard) }()
       default: break
       }
     }
@@ -336,6 +352,9 @@ nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftPr
     try { if let v = self._committedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    if !self.shard.isEmpty {
+      try visitor.visitSingularStringField(value: self.shard, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -346,6 +365,7 @@ nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftPr
     if lhs.relatedCustomerID != rhs.relatedCustomerID {return false}
     if lhs.subjectID != rhs.subjectID {return false}
     if lhs._committedAt != rhs._committedAt {return false}
+    if lhs.shard != rhs.shard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -353,7 +373,7 @@ nonisolated extension Customer360_V1_ChangeEvent: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Customer360_V1_WatchChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchChangesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}kinds\0\u{3}customer_id\0\u{3}start_at_head\0\u{3}until_caught_up\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}kinds\0\u{3}customer_id\0\u{3}start_at_head\0\u{3}until_caught_up\0\u{3}after_position\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -366,6 +386,7 @@ nonisolated extension Customer360_V1_WatchChangesRequest: SwiftProtobuf.Message,
       case 3: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.startAtHead) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.untilCaughtUp) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.afterPosition) }()
       default: break
       }
     }
@@ -387,6 +408,9 @@ nonisolated extension Customer360_V1_WatchChangesRequest: SwiftProtobuf.Message,
     if self.untilCaughtUp != false {
       try visitor.visitSingularBoolField(value: self.untilCaughtUp, fieldNumber: 5)
     }
+    if !self.afterPosition.isEmpty {
+      try visitor.visitSingularStringField(value: self.afterPosition, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -396,6 +420,7 @@ nonisolated extension Customer360_V1_WatchChangesRequest: SwiftProtobuf.Message,
     if lhs.customerID != rhs.customerID {return false}
     if lhs.startAtHead != rhs.startAtHead {return false}
     if lhs.untilCaughtUp != rhs.untilCaughtUp {return false}
+    if lhs.afterPosition != rhs.afterPosition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -403,7 +428,7 @@ nonisolated extension Customer360_V1_WatchChangesRequest: SwiftProtobuf.Message,
 
 nonisolated extension Customer360_V1_WatchChangesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchChangesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}through_sequence\0\u{3}caught_up\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}through_sequence\0\u{3}caught_up\0\u{3}through_position\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -414,6 +439,7 @@ nonisolated extension Customer360_V1_WatchChangesResponse: SwiftProtobuf.Message
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.throughSequence) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.caughtUp) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.throughPosition) }()
       default: break
       }
     }
@@ -429,6 +455,9 @@ nonisolated extension Customer360_V1_WatchChangesResponse: SwiftProtobuf.Message
     if self.caughtUp != false {
       try visitor.visitSingularBoolField(value: self.caughtUp, fieldNumber: 3)
     }
+    if !self.throughPosition.isEmpty {
+      try visitor.visitSingularStringField(value: self.throughPosition, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -436,6 +465,7 @@ nonisolated extension Customer360_V1_WatchChangesResponse: SwiftProtobuf.Message
     if lhs.events != rhs.events {return false}
     if lhs.throughSequence != rhs.throughSequence {return false}
     if lhs.caughtUp != rhs.caughtUp {return false}
+    if lhs.throughPosition != rhs.throughPosition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

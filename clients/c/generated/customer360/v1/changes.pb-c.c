@@ -142,7 +142,7 @@ void   customer360__v1__watch_changes_response__free_unpacked
   assert(message->base.descriptor == &customer360__v1__watch_changes_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor customer360__v1__change_event__field_descriptors[6] =
+static const ProtobufCFieldDescriptor customer360__v1__change_event__field_descriptors[7] =
 {
   {
     "sequence",
@@ -216,6 +216,18 @@ static const ProtobufCFieldDescriptor customer360__v1__change_event__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "shard",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ChangeEvent, shard),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__change_event__field_indices_by_name[] = {
   5,   /* field[5] = committed_at */
@@ -223,12 +235,13 @@ static const unsigned customer360__v1__change_event__field_indices_by_name[] = {
   1,   /* field[1] = kind */
   3,   /* field[3] = related_customer_id */
   0,   /* field[0] = sequence */
+  6,   /* field[6] = shard */
   4,   /* field[4] = subject_id */
 };
 static const ProtobufCIntRange customer360__v1__change_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor customer360__v1__change_event__descriptor =
 {
@@ -238,14 +251,14 @@ const ProtobufCMessageDescriptor customer360__v1__change_event__descriptor =
   "Customer360__V1__ChangeEvent",
   "customer360.v1",
   sizeof(Customer360__V1__ChangeEvent),
-  6,
+  7,
   customer360__v1__change_event__field_descriptors,
   customer360__v1__change_event__field_indices_by_name,
   1,  customer360__v1__change_event__number_ranges,
   (ProtobufCMessageInit) customer360__v1__change_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__watch_changes_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor customer360__v1__watch_changes_request__field_descriptors[6] =
 {
   {
     "after_sequence",
@@ -307,8 +320,21 @@ static const ProtobufCFieldDescriptor customer360__v1__watch_changes_request__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "after_position",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__WatchChangesRequest, after_position),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__watch_changes_request__field_indices_by_name[] = {
+  5,   /* field[5] = after_position */
   0,   /* field[0] = after_sequence */
   2,   /* field[2] = customer_id */
   1,   /* field[1] = kinds */
@@ -318,7 +344,7 @@ static const unsigned customer360__v1__watch_changes_request__field_indices_by_n
 static const ProtobufCIntRange customer360__v1__watch_changes_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor customer360__v1__watch_changes_request__descriptor =
 {
@@ -328,14 +354,14 @@ const ProtobufCMessageDescriptor customer360__v1__watch_changes_request__descrip
   "Customer360__V1__WatchChangesRequest",
   "customer360.v1",
   sizeof(Customer360__V1__WatchChangesRequest),
-  5,
+  6,
   customer360__v1__watch_changes_request__field_descriptors,
   customer360__v1__watch_changes_request__field_indices_by_name,
   1,  customer360__v1__watch_changes_request__number_ranges,
   (ProtobufCMessageInit) customer360__v1__watch_changes_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__watch_changes_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor customer360__v1__watch_changes_response__field_descriptors[4] =
 {
   {
     "events",
@@ -373,16 +399,29 @@ static const ProtobufCFieldDescriptor customer360__v1__watch_changes_response__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "through_position",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__WatchChangesResponse, through_position),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__watch_changes_response__field_indices_by_name[] = {
   2,   /* field[2] = caught_up */
   0,   /* field[0] = events */
+  3,   /* field[3] = through_position */
   1,   /* field[1] = through_sequence */
 };
 static const ProtobufCIntRange customer360__v1__watch_changes_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor customer360__v1__watch_changes_response__descriptor =
 {
@@ -392,7 +431,7 @@ const ProtobufCMessageDescriptor customer360__v1__watch_changes_response__descri
   "Customer360__V1__WatchChangesResponse",
   "customer360.v1",
   sizeof(Customer360__V1__WatchChangesResponse),
-  3,
+  4,
   customer360__v1__watch_changes_response__field_descriptors,
   customer360__v1__watch_changes_response__field_indices_by_name,
   1,  customer360__v1__watch_changes_response__number_ranges,

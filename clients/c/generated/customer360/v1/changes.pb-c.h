@@ -132,10 +132,15 @@ struct  Customer360__V1__ChangeEvent
    * When the change committed.
    */
   Google__Protobuf__Timestamp *committed_at;
+  /*
+   * Read across the shards of a sharded service (see WatchChangesRequest.after_position): the shard whose feed holds
+   * it, whose own sequence `sequence` is. Empty otherwise.
+   */
+  char *shard;
 };
 #define CUSTOMER360__V1__CHANGE_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__change_event__descriptor) \
-    , 0, CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+    , 0, CUSTOMER360__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -166,10 +171,17 @@ struct  Customer360__V1__WatchChangesRequest
    * End the stream once caught up instead of staying live.
    */
   protobuf_c_boolean until_caught_up;
+  /*
+   * A sharded service's feed across customers (no customer_id) is every shard's feed interleaved, each shard with
+   * its own sequences: resume it from the through_position of the last batch applied, which holds every shard's
+   * position, instead of after_sequence. Empty: every shard from its oldest event kept (or its head with
+   * start_at_head). A shard the position does not name (one the map gained) starts at its oldest event.
+   */
+  char *after_position;
 };
 #define CUSTOMER360__V1__WATCH_CHANGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__watch_changes_request__descriptor) \
-    , 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -186,13 +198,19 @@ struct  Customer360__V1__WatchChangesResponse
    */
   uint64_t through_sequence;
   /*
-   * The stream had caught up with the newest committed event when this batch was read.
+   * The stream had caught up with the newest committed event when this batch was read (across shards: every shard
+   * had).
    */
   protobuf_c_boolean caught_up;
+  /*
+   * Across the shards of a sharded service: every shard's position after this batch (through_sequence is then the
+   * sending shard's), to store and resume with after_position. Empty from an unsharded service.
+   */
+  char *through_position;
 };
 #define CUSTOMER360__V1__WATCH_CHANGES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__watch_changes_response__descriptor) \
-    , 0,NULL, 0, 0 }
+    , 0,NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /* Customer360__V1__ChangeEvent methods */
