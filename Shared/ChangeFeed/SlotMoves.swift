@@ -58,6 +58,30 @@ public struct SlotMoves: SlotMoveService {
         guard (0...1_000).contains(request.limit) else { throw InvalidArgument("limit", "use 1–1,000, or 0 for 100") }
         try requireOwnership(of: ranges, owned: true)
         let keyring = store.dataKeys
+        if request.referenceData {
+            let references = type(of: store).referenceTables
+            return try await store.database.read { db in
+                try .with {
+                    $0.referenceTables = try references.map { table in
+                        let names = try referenceColumns(db, table)
+                        let rows = try Row.fetchAll(
+                            db,
+                            sql: """
+                                SELECT \(names.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(table.name)\
+                                \(table.assignedKey.map { " ORDER BY \($0)" } ?? "")
+                                """)
+                        return .with {
+                            $0.name = table.name
+                            $0.columns = names
+                            $0.rows = rows.map { row in
+                                .with { $0.values = row.databaseValues.map(Customer360_V1_SlotValue.init) }
+                            }
+                        }
+                    }
+                    $0.throughSequence = UInt64(try ChangeLog.head(db))
+                }
+            }
+        }
         if request.catchUp {
             let after = Int64(clamping: request.changedAfterSequence)
             let scan = request.limit == 0 ? 1_000 : Int(request.limit)
@@ -138,13 +162,36 @@ public struct SlotMoves: SlotMoveService {
     public func importSlotCustomers(_ request: Customer360_V1_ImportSlotCustomersRequest) async throws
         -> Customer360_V1_ImportSlotCustomersResponse
     {
-        guard !request.customers.isEmpty else { throw InvalidArgument("customers", "send at least one customer") }
+        guard !request.customers.isEmpty || !request.referenceTables.isEmpty else {
+            throw InvalidArgument("customers", "send at least one customer, or reference_tables")
+        }
         try requireOwnership(
             of: Set(request.customers.map { CustomerSlot.of($0.customerID) }).map { $0...$0 }, owned: request.append)
-        let columns = try await store.database.read { db in try copiedColumns(db) }
+        let references = type(of: store).referenceTables
+        let (columns, referenceColumns) = try await store.database.read { db in
+            (
+                try copiedColumns(db),
+                try Dictionary(uniqueKeysWithValues: references.map { ($0.name, try self.referenceColumns(db, $0)) })
+            )
+        }
         for (index, customer) in request.customers.enumerated() {
             try validate(customer, columns: columns, field: "customers[\(index)]")
         }
+        for (index, table) in request.referenceTables.enumerated() {
+            guard let expected = referenceColumns[table.name] else {
+                throw InvalidArgument(
+                    "reference_tables[\(index)].name", "'\(table.name)' is not reference data of \(service)")
+            }
+            guard Set(table.columns) == Set(expected), table.columns.count == expected.count,
+                table.rows.allSatisfy({ $0.values.count == table.columns.count })
+            else {
+                throw InvalidArgument(
+                    "reference_tables[\(index)]",
+                    "must be the columns \(expected.joined(separator: ", ")), a value each")
+            }
+        }
+        // In the order the store lists its reference tables: rows refer to earlier ones.
+        let referenceData = references.compactMap { table in request.referenceTables.first { $0.name == table.name } }
         // Sealed values are opened with the keys that came with them and sealed under this shard's keys first, outside
         // the write: the keyring is its own database, and a key it creates for a customer whose rows then fail to
         // commit seals nothing.
@@ -169,6 +216,17 @@ public struct SlotMoves: SlotMoveService {
         }
         let append = request.append
         try await store.database.write { db in
+            // Reference rows this shard holds already are kept: the broadcast that wrote them is as new as the copy.
+            for table in referenceData {
+                let insert = try db.cachedStatement(
+                    sql: """
+                        INSERT OR IGNORE INTO \(table.name) (\(table.columns.map { "\"\($0)\"" }.joined(separator: ", "))) \
+                        VALUES (\(databaseQuestionMarks(count: table.columns.count)))
+                        """)
+                for row in table.rows {
+                    try insert.execute(arguments: StatementArguments(row.values.map(\.databaseValue)))
+                }
+            }
             for customer in customers {
                 if append {
                     try store.customerLeaving(db, customer.customerID)
@@ -241,6 +299,13 @@ public struct SlotMoves: SlotMoveService {
             cursor = last
         }
         return found
+    }
+
+    /// The columns of a reference table a shard joining the map copies: all but the assigned key and the shard's own.
+    func referenceColumns(_ db: Database, _ table: ReferenceTable) throws -> [String] {
+        try db.columns(in: table.name).map(\.name).filter {
+            $0 != table.assignedKey && !table.localColumns.contains($0)
+        }
     }
 
     /// The columns a move copies, per table: all but the one the database assigns.

@@ -8,7 +8,8 @@ import GRPCNIOTransportHTTP2
 /// `<service> reshard`: moves a range of slots from the shard that owns it to another, while both keep serving.
 ///
 /// 1. **copy** every customer of the range, page by page in id order, from the source to the target (rows sealed as
-///    stored, with their data keys), remembering the source's change-feed head when the copy began;
+///    stored, with their data keys), remembering the source's change-feed head when the copy began — after the
+///    reference data every shard holds alike (surveys, feature requests), which a shard new to the map lacks;
 /// 2. **catch up**: copy again each customer the source's change feed names since then, until it is at the head;
 /// 3. **fence** the range on the source: from that write transaction on, a write to those customers fails with
 ///    UNAVAILABLE, and every one committed before is in the feed at or below the head the fence returns;
@@ -213,6 +214,7 @@ private struct Mover {
     var catchUpStarted: ContinuousClock.Instant?
 
     mutating func run() async throws {
+        if move.step == .copy || move.step == .catchUp { try await copyReferenceData() }
         while move.step != .done {
             switch move.step {
             case .copy: try await copy()
@@ -236,6 +238,23 @@ private struct Mover {
             done: slots \(move.slots) moved from \(move.source) to \(move.target) at map epoch \(move.epoch): \
             \(move.copied) customers copied, \(move.caughtUp) copied again from the feed, \(move.dropped) dropped
             """)
+    }
+
+    /// The reference data every shard holds alike (feedback-service's surveys and feature requests), copied to the
+    /// target before any customer whose rows refer to it: a shard that joined the map after they were written has
+    /// none. Rows the target holds are kept, so every run of the mover copies it again harmlessly.
+    private func copyReferenceData() async throws {
+        let reference = try await source.exportSlots(
+            .with {
+                $0.slots = [move.slots]
+                $0.referenceData = true
+            })
+        guard reference.referenceTables.contains(where: { !$0.rows.isEmpty }) else { return }
+        _ = try await target.importSlotCustomers(.with { $0.referenceTables = reference.referenceTables })
+        say(
+            "reference data: "
+                + reference.referenceTables.map { "\($0.rows.count) \($0.name) rows" }.joined(separator: ", ")
+                + " copied to \(move.target)")
     }
 
     private mutating func copy() async throws {

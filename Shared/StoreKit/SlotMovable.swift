@@ -20,6 +20,23 @@ public struct CustomerTable: Sendable {
     }
 }
 
+/// A table of reference data every shard of a service holds alike (written on every shard by the router), which a
+/// shard joining the map copies before it takes customers whose rows refer to it.
+public struct ReferenceTable: Sendable {
+    public var name: String
+    /// A column the database assigns (left out of the copy, as in `CustomerTable`).
+    public var assignedKey: String?
+    /// Columns each shard keeps for itself (a count of its own customers' votes): left out, so the copy starts with
+    /// the column's default and the shard's own customers fill it as they arrive.
+    public var localColumns: [String]
+
+    public init(name: String, assignedKey: String? = nil, localColumns: [String] = []) {
+        self.name = name
+        self.assignedKey = assignedKey
+        self.localColumns = localColumns
+    }
+}
+
 /// A store whose customers can move from one shard to another (`SlotMoves`, driven by `<service> reshard`): it names
 /// the tables that hold a customer's rows and keeps its state across customers right as whole customers come and go.
 public protocol SlotMovable: Sendable {
@@ -27,6 +44,8 @@ public protocol SlotMovable: Sendable {
     var dataKeys: Keyring { get }
     /// Every table with rows of a customer. Tables not listed (the change feed, derived counts) stay where they are.
     static var customerTables: [CustomerTable] { get }
+    /// Reference data every shard holds alike, in the order rows can be inserted; none by default.
+    static var referenceTables: [ReferenceTable] { get }
     /// Called in the importing transaction after the customer's rows were inserted: add them to state kept across
     /// customers (e.g. product co-purchase counts).
     func customerArrived(_ db: Database, _ customerID: String) throws
@@ -36,6 +55,10 @@ public protocol SlotMovable: Sendable {
     /// Called in the transaction of a handover (a merge across shards) after rows were added to the customer's: rebuild
     /// what is kept per customer from the rows (counters), before `customerArrived`.
     func customerGrew(_ db: Database, _ customerID: String) throws
+}
+
+extension SlotMovable {
+    public static var referenceTables: [ReferenceTable] { [] }
 }
 
 /// The fence that stops writes to moving slots: a table of fenced slot ranges and, while it holds any, triggers on

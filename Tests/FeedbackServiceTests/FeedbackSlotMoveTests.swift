@@ -25,7 +25,7 @@ struct FeedbackSlotMoveTests {
         let survey = makeSurvey("nps-email", .nps)
         let feature = FeatureRequest(id: "fr-dark", title: "Dark mode", details: "At night", createdAt: Fixed.day0)
 
-        init() async throws {
+        init(targetHoldsReferenceData: Bool = true) async throws {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "c360-feedback-move-\(UUID()).json")
             try ShardMap(
@@ -40,7 +40,7 @@ struct FeedbackSlotMoveTests {
             mapFile = file
             source = try makeFeedbackStore()
             target = try makeFeedbackStore()
-            for store in [source, target] {
+            for store in targetHoldsReferenceData ? [source, target] : [source] {
                 _ = try await store.createSurvey(survey)
                 _ = try await store.createFeatureRequest(feature, vote: nil)
             }
@@ -85,6 +85,14 @@ struct FeedbackSlotMoveTests {
                 sentiment: nil, churnedAt: Fixed.now, channel: .email, recordedBy: "csm-1", recordedAt: Fixed.now))
         #expect(try await Self.tally(store) == 1)
 
+        // The target's own customer wrote of delivery too: themes are counted by a blind index of the stem, keyed
+        // per shard, so the moved terms must be indexed again to count with these.
+        _ = try await shards.target.record(
+            makeResponse(
+                "r-nora", customer: Customers.nora, survey: shards.survey, score: 2, at: Fixed.now,
+                comment: "delivery again", sentiment: Sentiments.negative),
+            terms: [ThemeExtractor.Term(stem: "deliveri", surface: "delivery")])
+
         let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
         #expect(Set(page.customers.map(\.customerID)) == [Customers.ada, Customers.sara])
         let ada = try #require(page.customers.first { $0.customerID == Customers.ada })
@@ -105,8 +113,9 @@ struct FeedbackSlotMoveTests {
         var themes = ThemeFilter()
         themes.limit = 5
         let top = try await target.themes(filter: themes, periods: [nil])
-        #expect(top.first?.themes.map(\.term) == ["Delivery", "late"], "theme terms came with their response")
-        #expect(top.first?.themes.first?.sampleResponseIDs == ["r-ada"])
+        #expect(top.first?.themes.map(\.comments) == [2, 1], "theme terms came with their response, counted as one")
+        #expect(top.first?.themes.last?.term == "late")
+        #expect(Set(top.first?.themes.first?.sampleResponseIDs ?? []) == ["r-ada", "r-nora"])
         let tally = try await target.churnReasonTally(from: nil, until: nil)
         #expect(tally.reasons == 1 && tally.churnedCustomers == 1)
 
@@ -129,6 +138,43 @@ struct FeedbackSlotMoveTests {
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM response_term") ?? -1
         }
         #expect(leftTerms == 0)
+    }
+
+    @Test("a shard new to the map takes the surveys and feature requests first, counting only its own votes")
+    func newShardTakesReferenceData() async throws {
+        let shards = try await TwoShards(targetHoldsReferenceData: false)
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        _ = try await shards.source.record(
+            makeResponse("r-ada", survey: shards.survey, score: 9, at: Fixed.now), terms: [])
+        _ = try await shards.source.vote(Self.vote(Customers.ada))
+        _ = try await shards.source.vote(Self.vote(Customers.sara))
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        // Without the survey and the request, the target cannot hold rows that refer to them.
+        await #expect(throws: (any Error).self) {
+            _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+        }
+        let reference = try await shards.sourceMoves.exportSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.referenceData = true
+            })
+        #expect(reference.referenceTables.map(\.name) == ["survey", "feature_request"])
+        #expect(!(reference.referenceTables.last?.columns.contains("votes") ?? true), "each shard counts its own")
+        // Twice, as a restarted mover would: rows already there are kept.
+        for _ in 0..<2 {
+            _ = try await shards.targetMoves.importSlotCustomers(
+                .with { $0.referenceTables = reference.referenceTables })
+        }
+        #expect(try await shards.target.survey(id: "nps-email") == shards.survey)
+        #expect(try await Self.tally(shards.target) == 0)
+        // Only ada moves: one of the two votes joins the target's tally.
+        let ada = page.customers.filter { $0.customerID == Customers.ada }
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = ada })
+        #expect(try await Self.tally(shards.target) == 1)
+        await #expect(throws: (any Error).self) {
+            _ = try await shards.targetMoves.importSlotCustomers(
+                .with { $0.referenceTables = [.with { $0.name = "survey_response" }] })
+        }
     }
 
     @Test("a merge moves theme terms with their responses and an unmerge moves them back")

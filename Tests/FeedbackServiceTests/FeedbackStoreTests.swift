@@ -117,13 +117,13 @@ struct FeedbackStoreResponseTests {
         #expect(try await rowCount(store, "response_term") == 1)
     }
 
-    @Test("responses page newest answered first, ties by arrival, with no overlap between pages")
+    @Test("responses page newest answered first, ties by response id (as every shard breaks them), with no overlap")
     func paging() async throws {
         let store = try makeFeedbackStore()
         let nps = makeSurvey("nps-email", .nps)
         _ = try await store.createSurvey(nps)
-        // r1 and r2 were answered at the same instant; r2 arrived later, so it is "newer".
-        for (id, minutes) in [("r0", 0.0), ("r1", 10.0), ("r2", 10.0), ("r3", 20.0)] {
+        // r1 and r2 were answered at the same instant; r2 arrived first, yet comes first by its id, not by arrival.
+        for (id, minutes) in [("r0", 0.0), ("r2", 10.0), ("r1", 10.0), ("r3", 20.0)] {
             _ = try await store.record(
                 makeResponse(id, survey: nps, score: 8, at: Fixed.day0.addingTimeInterval(minutes * 60)), terms: [])
         }

@@ -29,14 +29,17 @@ enum FeedbackAcrossShards {
         Service.Method.GetSurvey.descriptor.fullyQualifiedMethod: anyShard,
         Service.Method.ListSurveys.descriptor.fullyQualifiedMethod: anyShard,
         Service.Method.AnalyzeSentiment.descriptor.fullyQualifiedMethod: anyShard,
-        // Newest answered first; ties in the same millisecond by response id (each shard breaks them by its own
-        // insertion order, so such ties may come in another order than one service would give).
+        // Newest answered first, ties by response id descending, as every shard lists them (compared as SQLite
+        // compares text: by UTF-8 bytes).
         Service.Method.ListResponses.descriptor.fullyQualifiedMethod: ShardMergedPages.merged(
             Customer360_V1_ListResponsesRequest.self, \.page, Customer360_V1_ListResponsesResponse.self, \.page,
             \.responses
-        ) {
-            ($1.answeredAt.seconds, $1.answeredAt.nanos, $1.responseID)
-                < ($0.answeredAt.seconds, $0.answeredAt.nanos, $0.responseID)
+        ) { first, second in
+            let (a, b) = (first.answeredAt, second.answeredAt)
+            guard (a.seconds, a.nanos) == (b.seconds, b.nanos) else {
+                return (b.seconds, b.nanos) < (a.seconds, a.nanos)
+            }
+            return second.responseID.utf8.lexicographicallyPrecedes(first.responseID.utf8)
         },
     ]
 
@@ -53,8 +56,14 @@ enum FeedbackAcrossShards {
             Customer360_V1_GetScoresResponse.self),
         Service.Method.GetChurnReasonTally.descriptor.fullyQualifiedMethod: ShardReadMerges.decoding(
             Customer360_V1_GetChurnReasonTallyResponse.self),
-        Service.Method.GetTopThemes.descriptor.fullyQualifiedMethod: ShardReadMerges.decoding(
-            Customer360_V1_GetTopThemesResponse.self),
+        // The top `limit` of the terms every shard counted (the service's default 10 when unset).
+        Service.Method.GetTopThemes.descriptor.fullyQualifiedMethod: { request, answers in
+            let limit = try Customer360_V1_GetTopThemesRequest(serializedBytes: request).limit
+            return try Customer360_V1_GetTopThemesResponse.merged(
+                answers.map { try Customer360_V1_GetTopThemesResponse(serializedBytes: $0) },
+                limit: limit > 0 ? Int(limit) : 10
+            ).serializedBytes()
+        },
     ]
 
     // MARK: - Reference data
@@ -88,13 +97,18 @@ enum FeedbackAcrossShards {
         // Refused by every shard alike (bad input, not found): the service's own answer.
         guard !outcome.answers.isEmpty else { throw failure.error }
         let error = failure.error as? RPCError
-        let retry = id.map { " (send it again with \($0.field) '\($0.value)')" } ?? " (send it again)"
+        let missing = outcome.failures.map(\.shard).joined(separator: ", ")
+        let reason = error?.message ?? "\(failure.error)"
+        guard let id else {
+            throw RPCError(
+                code: error?.code ?? .unavailable,
+                message: "shards \(missing) did not answer (\(reason)); the answer needs every shard, try again")
+        }
         throw RPCError(
             code: error?.code ?? .unavailable,
             message: """
-                taken by shards \(outcome.answers.map(\.shard).joined(separator: ", ")) but not by \
-                \(outcome.failures.map(\.shard).joined(separator: ", ")): \(error?.message ?? "\(failure.error)")\
-                \(retry); every shard holds this reference data
+                taken by shards \(outcome.answers.map(\.shard).joined(separator: ", ")) but not by \(missing): \
+                \(reason) (send it again with \(id.field) '\(id.value)'); every shard holds this reference data
                 """)
     }
 
@@ -133,8 +147,22 @@ enum FeedbackAcrossShards {
 
     /// The vote on the customer's shard; the answer's tally is every shard's.
     static let voteFeatureRequest: ShardSpreadCall = { request, shards, ask in
+        // Without a voter the request is the service's to refuse, as one shard does.
+        guard !(try Customer360_V1_VoteFeatureRequestRequest(serializedBytes: request)).customerID.isEmpty else {
+            return try await anyShard(request, shards, ask)
+        }
         let voted = try Customer360_V1_FeatureRequest(serializedBytes: try await ask(request, [:]))
-        let tallies = try await tallies(shards, ask: ask)
+        let tallies: [String: Customer360_V1_FeatureRequestTally]
+        do {
+            tallies = try await Self.tallies(shards, ask: ask)
+        } catch let error as RPCError {
+            throw RPCError(
+                code: error.code,
+                message: """
+                    the vote is recorded, but its tally could not be read: \(error.message) (voting again records \
+                    nothing more and answers the tally)
+                    """)
+        }
         return try (tallies[voted.featureRequestID]?.featureRequest ?? voted).serializedBytes()
     }
 
@@ -182,6 +210,13 @@ enum FeedbackAcrossShards {
         return all
     }
 
+    /// FNV-1a of `bytes`, in hex: names a filter inside a page token, stably across processes.
+    static func fingerprint(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
+
     /// Where a merged feature request list continues: after this request in the list's order.
     struct FeaturePosition: Codable, Equatable, Sendable {
         var key: Int64
@@ -202,7 +237,11 @@ enum FeedbackAcrossShards {
                     """)
         }
         let order = message.orderBy == .unspecified ? .votes : message.orderBy
-        let filterName = "feature requests across \(shards.count) shards by \(order)"
+        // A token is for the filter it was issued under: statuses, window, customer and order, not the page.
+        var filtered = message
+        filtered.page = .init()
+        let filterName =
+            "feature requests across \(shards.count) shards \(fingerprint(try filtered.serializedBytes()))"
         let token: PageToken<FeaturePosition>?
         do throws(PageTokenError) {
             token = try PageToken<FeaturePosition>.decode(message.page.pageToken, filter: filterName)
@@ -343,27 +382,29 @@ extension Customer360_V1_GetChurnReasonTallyResponse: ShardMergeable {
     }
 }
 
-extension Customer360_V1_GetTopThemesResponse: ShardMergeable {
-    /// Per period (every shard cuts the same window the same way): comments added, equal terms' counts added and
-    /// their samples pooled, the top as many as the shards returned kept (approximate at the margin, as the contract
-    /// says of any top-k).
-    public static func merged(_ parts: [Self]) -> Self {
+extension Customer360_V1_GetTopThemesResponse {
+    /// Per period (every shard cuts the same window the same way): comments added, the counts of the same term added
+    /// (a term is named by its most frequent form on each shard, so forms differing in case are taken as one, named
+    /// as the shard with most of its comments names it) and their samples pooled, the top `limit` kept (approximate
+    /// at the margin, as the contract says of any top-k).
+    static func merged(_ parts: [Self], limit: Int) -> Self {
         guard parts.count > 1 else { return parts.first ?? Self() }
         var merged = parts[0]
         for (index, period) in merged.periods.enumerated() {
             let same = parts.compactMap { $0.periods.indices.contains(index) ? $0.periods[index] : nil }
-            let limit = same.map(\.themes.count).max() ?? 0
-            var themes: [String: Customer360_V1_FeedbackTheme] = [:]
+            var themes: [String: (theme: Customer360_V1_FeedbackTheme, most: Int64)] = [:]
             for theme in same.flatMap(\.themes) {
-                var sum = themes[theme.term] ?? .with { $0.term = theme.term }
-                sum.comments += theme.comments
-                sum.sampleResponseIds = Array((sum.sampleResponseIds + theme.sampleResponseIds).prefix(3))
-                themes[theme.term] = sum
+                let key = theme.term.lowercased()
+                var sum = themes[key] ?? (.with { $0.term = theme.term }, 0)
+                if theme.comments > sum.most { (sum.theme.term, sum.most) = (theme.term, theme.comments) }
+                sum.theme.comments += theme.comments
+                sum.theme.sampleResponseIds = Array((sum.theme.sampleResponseIds + theme.sampleResponseIds).prefix(3))
+                themes[key] = sum
             }
             var result = period
             result.comments = same.map(\.comments).reduce(0, +)
             result.themes = Array(
-                themes.values.sorted { ($1.comments, $0.term) < ($0.comments, $1.term) }.prefix(limit))
+                themes.values.map(\.theme).sorted { ($1.comments, $0.term) < ($0.comments, $1.term) }.prefix(limit))
             merged.periods[index] = result
         }
         return merged

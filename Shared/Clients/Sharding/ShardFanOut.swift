@@ -101,14 +101,14 @@ public enum AcrossShards: Sendable {
             guard !outcome.answers.isEmpty else {
                 throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
             }
-            return (try merge(outcome.answers.map(\.answer)), outcome.failures.map(\.shard))
+            return (try merge(request, outcome.answers.map(\.answer)), outcome.failures.map(\.shard))
         }
     }
 }
 
 /// Merges the encoded answers of every shard to a read across customers into the answer one unsharded service would
-/// have given.
-public typealias ShardReadMerge = @Sendable (_ answers: [[UInt8]]) throws -> [UInt8]
+/// have given; the request says what the answer holds (how many of a top list).
+public typealias ShardReadMerge = @Sendable (_ request: [UInt8], _ answers: [[UInt8]]) throws -> [UInt8]
 
 /// The reads across customers that are asked of every shard and merged (by the transport, and by the gateway's byte
 /// forwarder), by fully qualified method; each merge decodes the answers into the contract's type and merges them as
@@ -132,7 +132,7 @@ public enum ShardReadMerges {
 
     /// The merge of answers of contract type `Answer`: each decoded, merged as the contract says, encoded again.
     static func decoding<Answer: ShardMergeable>(_: Answer.Type) -> ShardReadMerge {
-        { answers in try Answer.merged(answers.map { try Answer(serializedBytes: $0) }).serializedBytes() }
+        { _, answers in try Answer.merged(answers.map { try Answer(serializedBytes: $0) }).serializedBytes() }
     }
 }
 
@@ -217,7 +217,7 @@ public enum ShardSpreadCalls {
             let bytes: [UInt8] = try message.serializedBytes()
             let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(bytes, pin) }
             if let failure = outcome.failures.first { throw failure.error }
-            return try ShardReadMerges.decoding(Customer360_V1_HealthBatch.self)(outcome.answers.map(\.answer))
+            return try ShardReadMerges.decoding(Customer360_V1_HealthBatch.self)(bytes, outcome.answers.map(\.answer))
         },
     ]
 

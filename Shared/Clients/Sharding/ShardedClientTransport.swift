@@ -36,6 +36,11 @@ public enum WrongShard {
     public static func isRefusal(_ status: Status, _ trailers: Metadata) -> Bool {
         status.code == .failedPrecondition && trailers[stringValues: epochKey].contains { _ in true }
     }
+
+    /// Whether an error is a shard's refusal of a customer it does not own.
+    public static func isRefusal(_ error: RPCError) -> Bool {
+        error.code == .failedPrecondition && error.metadata[stringValues: epochKey].contains { _ in true }
+    }
 }
 
 /// The transport every caller of a peer service uses (`PeerConnection`): one HTTP/2 connection per shard of the
@@ -340,10 +345,25 @@ final class RoutedCall: Sendable {
                     field: transport.routing.routes[method.fullyQualifiedMethod]?.customerField ?? 0, in: bytes)
                 : nil
             var answer: [UInt8]?
-            try await self.run(
-                [.metadata(callerMetadata), .message(Bytes(bytes))], method: method, pin: name, customerID: customerID
-            ) { received in
-                answer = received.withUnsafeBytes { Array($0) }
+            let parts: [Part] = [.metadata(callerMetadata), .message(Bytes(bytes))]
+            let asked =
+                name == nil
+                ? try? transport.shard(in: transport.currentMap(), pin: nil, customerID: customerID, descriptor: method)
+                : nil
+            do {
+                try await self.run(parts, method: method, pin: name, customerID: customerID) { received in
+                    answer = received.withUnsafeBytes { Array($0) }
+                }
+            } catch let error as RPCError where name == nil && WrongShard.isRefusal(error) {
+                // The customer moved: once more at the owner a reloaded map names, as a routed call is retried.
+                guard
+                    let owner = try? transport.shard(
+                        in: transport.reloadMap(), pin: nil, customerID: customerID, descriptor: method),
+                    owner.address != asked?.address
+                else { throw error }
+                try await self.run(parts, method: method, pin: owner.shard, customerID: nil) { received in
+                    answer = received.withUnsafeBytes { Array($0) }
+                }
             }
             guard let answer else {
                 throw RPCError(code: .internalError, message: "shard \(name ?? "") answered without a message")

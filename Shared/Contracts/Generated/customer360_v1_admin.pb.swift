@@ -199,6 +199,10 @@ public nonisolated struct Customer360_V1_ExportSlotsRequest: Sendable {
   /// Customers per page: 1–1,000, 0 means 100. In catch-up, change events scanned per page (0 means 1,000).
   public var limit: Int32 = 0
 
+  /// Instead of customers: the reference data every shard of the service holds alike (feedback-service's surveys and
+  /// feature requests), whole, in `reference_tables`, for a shard that joins the map to take before any customer.
+  public var referenceData: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -336,6 +340,10 @@ public nonisolated struct Customer360_V1_ExportSlotsResponse: Sendable {
   /// Catch-up: the scan reached the head of the feed.
   public var caughtUp: Bool = false
 
+  /// With `reference_data`: every row of each reference table (without what each shard keeps for itself, such as a
+  /// feature request's count of its own customers' votes).
+  public var referenceTables: [Customer360_V1_SlotTable] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -353,6 +361,10 @@ public nonisolated struct Customer360_V1_ImportSlotCustomersRequest: Sendable {
   /// (a row whose key it already holds is kept) and the customer's counters are rebuilt. The customers must be this
   /// shard's → else failedPrecondition.
   public var append: Bool = false
+
+  /// Reference data (as `ExportSlots` with `reference_data` answers), added before the customers: a row whose key
+  /// this shard holds already is kept. May come without customers.
+  public var referenceTables: [Customer360_V1_SlotTable] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -662,7 +674,7 @@ nonisolated extension Customer360_V1_FenceSlotsResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Customer360_V1_ExportSlotsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExportSlotsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}slots\0\u{3}after_customer_id\0\u{3}changed_after_sequence\0\u{3}catch_up\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}slots\0\u{3}after_customer_id\0\u{3}changed_after_sequence\0\u{3}catch_up\0\u{1}limit\0\u{3}reference_data\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -675,6 +687,7 @@ nonisolated extension Customer360_V1_ExportSlotsRequest: SwiftProtobuf.Message, 
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.changedAfterSequence) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.catchUp) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.referenceData) }()
       default: break
       }
     }
@@ -696,6 +709,9 @@ nonisolated extension Customer360_V1_ExportSlotsRequest: SwiftProtobuf.Message, 
     if self.limit != 0 {
       try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 5)
     }
+    if self.referenceData != false {
+      try visitor.visitSingularBoolField(value: self.referenceData, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -705,6 +721,7 @@ nonisolated extension Customer360_V1_ExportSlotsRequest: SwiftProtobuf.Message, 
     if lhs.changedAfterSequence != rhs.changedAfterSequence {return false}
     if lhs.catchUp != rhs.catchUp {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.referenceData != rhs.referenceData {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -920,7 +937,7 @@ nonisolated extension Customer360_V1_SlotValue: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Customer360_V1_ExportSlotsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExportSlotsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{3}next_customer_id\0\u{3}through_sequence\0\u{3}caught_up\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{3}next_customer_id\0\u{3}through_sequence\0\u{3}caught_up\0\u{3}reference_tables\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -932,6 +949,7 @@ nonisolated extension Customer360_V1_ExportSlotsResponse: SwiftProtobuf.Message,
       case 2: try { try decoder.decodeSingularStringField(value: &self.nextCustomerID) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.throughSequence) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.caughtUp) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.referenceTables) }()
       default: break
       }
     }
@@ -950,6 +968,9 @@ nonisolated extension Customer360_V1_ExportSlotsResponse: SwiftProtobuf.Message,
     if self.caughtUp != false {
       try visitor.visitSingularBoolField(value: self.caughtUp, fieldNumber: 4)
     }
+    if !self.referenceTables.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.referenceTables, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -958,6 +979,7 @@ nonisolated extension Customer360_V1_ExportSlotsResponse: SwiftProtobuf.Message,
     if lhs.nextCustomerID != rhs.nextCustomerID {return false}
     if lhs.throughSequence != rhs.throughSequence {return false}
     if lhs.caughtUp != rhs.caughtUp {return false}
+    if lhs.referenceTables != rhs.referenceTables {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -965,7 +987,7 @@ nonisolated extension Customer360_V1_ExportSlotsResponse: SwiftProtobuf.Message,
 
 nonisolated extension Customer360_V1_ImportSlotCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportSlotCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}append\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}append\0\u{3}reference_tables\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -975,6 +997,7 @@ nonisolated extension Customer360_V1_ImportSlotCustomersRequest: SwiftProtobuf.M
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.append) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.referenceTables) }()
       default: break
       }
     }
@@ -987,12 +1010,16 @@ nonisolated extension Customer360_V1_ImportSlotCustomersRequest: SwiftProtobuf.M
     if self.append != false {
       try visitor.visitSingularBoolField(value: self.append, fieldNumber: 2)
     }
+    if !self.referenceTables.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.referenceTables, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_ImportSlotCustomersRequest, rhs: Customer360_V1_ImportSlotCustomersRequest) -> Bool {
     if lhs.customers != rhs.customers {return false}
     if lhs.append != rhs.append {return false}
+    if lhs.referenceTables != rhs.referenceTables {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -50,7 +50,7 @@ extension FeedbackService {
         var filter = try FeedbackRequests.responseFilter(request)
         if !request.customerID.isEmpty { filter.customerID = try await readableCustomer(request.customerID) }
         let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<SequencePosition>? = try Validate.pageToken(
+        let token: PageToken<InstantPosition>? = try Validate.pageToken(
             request.page.pageToken, filter: filter.fingerprint)
         let page = try await store.responses(filter: filter, after: token?.position, limit: limit)
         return .with {

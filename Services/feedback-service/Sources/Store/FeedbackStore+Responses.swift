@@ -60,13 +60,13 @@ extension FeedbackStore {
         }
     }
 
-    /// Responses newest answered first, one page after `position` (answered-at, sequence).
+    /// Responses newest answered first, one page after `position` (answered-at, response id).
     public func responses(
-        filter: ResponseFilter, after position: SequencePosition?, limit: Int
-    ) async throws -> Page<(response: SurveyResponse, position: SequencePosition)> {
+        filter: ResponseFilter, after position: InstantPosition?, limit: Int
+    ) async throws -> Page<(response: SurveyResponse, position: InstantPosition)> {
         try await writer.read { db in
             let records = try Self.responses(filter).page(
-                .descending(SurveyResponseRecord.Columns.answeredAt, tie: SurveyResponseRecord.Columns.seq),
+                .descending(SurveyResponseRecord.Columns.answeredAt, tie: SurveyResponseRecord.Columns.responseId),
                 after: position, limit: limit
             ).fetchAll(db)
             return try Page(fetched: records, limit: limit).map { record in

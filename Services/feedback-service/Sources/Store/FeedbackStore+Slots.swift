@@ -18,9 +18,24 @@ extension FeedbackStore: SlotMovable {
         CustomerTable(name: "merge_journal", customerColumn: "survivorId"),
     ]
 
-    /// The customer's votes join this shard's tallies.
+    /// Surveys and feature requests, which responses and votes refer to; a request's vote count is each shard's own.
+    /// (Status history is written where each change lands and is not copied.)
+    public static let referenceTables = [
+        ReferenceTable(name: "survey", assignedKey: "seq"),
+        ReferenceTable(name: "feature_request", assignedKey: "seq", localColumns: ["votes"]),
+    ]
+
+    /// The customer's votes join this shard's tallies, and their theme terms are indexed under this shard's
+    /// blind-index key: a term arrives with the source's index of its stem, which groups with nothing here.
     public func customerArrived(_ db: Database, _ customerID: String) throws {
         try Self.countVotes(db, of: customerID, by: 1)
+        let update = try db.cachedStatement(
+            sql: "UPDATE response_term SET stem = ? WHERE responseId = ? AND stem = ?")
+        for term in try ResponseTermRecord.filter(ResponseTermRecord.Columns.customerId == customerID).fetchAll(db) {
+            let index = keyring.blindIndex(try keyring.open(term.sealedStem), purpose: Self.themeStemPurpose)
+            guard index != term.stem else { continue }
+            try update.execute(arguments: [index, term.responseId, term.stem])
+        }
     }
 
     /// The customer's votes leave this shard's tallies, before their rows are deleted or a handover adds to them.

@@ -235,10 +235,22 @@ public struct FeedbackStore: Sendable {
                     CREATE INDEX response_term_by_customer ON response_term(customerId);
                     """)
         }
+        // Shards list responses in one merged order only if each breaks ties alike: by the response id, not by the
+        // sequence each shard assigns. The answered-at ranges of scores and themes read the same index.
+        migrator.registerMigration("v5: responses newest first with ties broken by response id") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX response_by_answered_id ON survey_response(answeredAt, responseId);
+                    DROP INDEX response_by_answered;
+                    """)
+        }
         SlotFence.register(&migrator)
         SlotHandoff.register(&migrator)
         return migrator
     }
+
+    /// What a theme stem's blind index is keyed for.
+    static let themeStemPurpose = "theme-stem"
 
     /// A theme term as stored: the stem's blind index (themes group by it), then the stem and the surface form
     /// sealed under the key of the customer whose comment holds them.
@@ -246,7 +258,7 @@ public struct FeedbackStore: Sendable {
         _ response: some DatabaseValueConvertible, _ term: ThemeExtractor.Term, owner: String, keyring: Keyring
     ) throws -> StatementArguments {
         [
-            response, keyring.blindIndex(term.stem, purpose: "theme-stem"), try keyring.seal(term.stem, for: owner),
+            response, keyring.blindIndex(term.stem, purpose: themeStemPurpose), try keyring.seal(term.stem, for: owner),
             try keyring.seal(term.surface, for: owner),
         ]
     }

@@ -59,7 +59,7 @@ struct SurveyRecord: Codable, FetchableRecord, PersistableRecord {
 struct SurveyResponseRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "survey_response"
 
-    /// The insertion sequence: lists break ties of `answeredAt` with it, and theme terms refer to it.
+    /// The insertion sequence, which the shard that holds the row assigns.
     var seq: Int64?
     var responseId: String
     var customerId: String
@@ -105,8 +105,9 @@ struct SurveyResponseRecord: Codable, FetchableRecord, PersistableRecord {
         return response
     }
 
-    /// Where this response stands in the newest-answered-first list.
-    var listPosition: SequencePosition { SequencePosition(key: answeredAt, tie: seq ?? 0) }
+    /// Where this response stands in the newest-answered-first list: ties broken by the response id, which every
+    /// shard holds alike, so shards' lists merge in one order.
+    var listPosition: InstantPosition { InstantPosition(key: answeredAt, tie: responseId) }
 }
 
 extension Sentiment {
@@ -353,3 +354,18 @@ extension CommentLanguage: DatabaseValueConvertible {}
 extension SentimentLabel: DatabaseValueConvertible {}
 extension FeatureRequestStatus: DatabaseValueConvertible {}
 extension ChurnReasonCategory: DatabaseValueConvertible {}
+
+/// A theme term of a response comment (`response_term`): the blind index of its stem, which themes are counted by,
+/// and the stem and surface form sealed under the key of the customer whose comment holds them.
+struct ResponseTermRecord: Codable, FetchableRecord, TableRecord {
+    static let databaseTableName = "response_term"
+    var responseId: String
+    var customerId: String
+    var stem: String
+    var sealedStem: SealedText
+    var surface: SealedText
+
+    enum Columns {
+        static let customerId = Column(CodingKeys.customerId)
+    }
+}
