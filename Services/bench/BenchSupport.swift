@@ -214,6 +214,39 @@ final class BenchProcesses {
         return process
     }
 
+    /// Waits until the processes started use less than a tenth of one core together for two half-second windows in a
+    /// row (what the previous step set going in the background is done), or until `limit`; answers the seconds waited.
+    func waitUntilQuiet(within limit: Duration) async throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        func cpuTicks() -> Double {
+            started.reduce(0) { total, process in
+                guard
+                    let stat = try? String(
+                        contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")")
+                else { return total }
+                // After "pid (comm)": field 3 is the state; utime and stime are fields 14 and 15.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+                    return total
+                }
+                return total + user + system
+            }
+        }
+        var quietWindows = 0
+        var last = cpuTicks()
+        while quietWindows < 2, clock.now - start < limit {
+            try await Task.sleep(for: .milliseconds(500))
+            let now = cpuTicks()
+            quietWindows = (now - last) / ticksPerSecond < 0.05 ? quietWindows + 1 : 0
+            last = now
+        }
+        let waited = clock.now - start
+        return Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+    }
+
     /// Runs `body`, then stops what it started; `body`'s error, if any, after that.
     static func run<Result>(
         bin: URL, extraArguments: @escaping (String) -> [String] = { _ in [] }, environment: [String: String] = [:],

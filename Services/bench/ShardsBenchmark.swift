@@ -18,10 +18,10 @@ struct ShardsBenchmark: AsyncParsableCommand {
         discussion: """
             Twice, in fresh temporary directories: starts profile-service, then interaction-, feedback- and \
             success-service (one process each, then --shards processes each behind a shard map), and the gateway \
-            from --bin-dir; \
-            creates --customers customers; streams --touchpoints touchpoints over 4 streams of mixed customers \
-            through the sharded client (split by shard); then runs --clients callers of GetCustomer360 through the gateway for \
-            --seconds. Prints touchpoints/s and views/s of both runs and their ratio (goal ≥ 0.9: routing costs \
+            from --bin-dir; creates --customers customers; streams --touchpoints touchpoints over 4 streams of \
+            mixed customers through the sharded client (split by shard); waits (--settle-seconds) until the \
+            services are done with what the ingest set going (re-scores); then runs --clients callers of \
+            GetCustomer360 through the gateway for --seconds. Prints touchpoints/s and views/s of both runs and their ratio (goal ≥ 0.9: routing costs \
             next to nothing). On one machine every shard shares the same cores, so this measures the routing's cost, \
             not the capacity shards add on separate machines. Run a release build.
             """
@@ -44,6 +44,14 @@ struct ShardsBenchmark: AsyncParsableCommand {
 
     @Option(help: "Seconds the view is measured for, after a warm-up of a tenth of that.")
     var seconds: Double = 10
+
+    @Option(
+        help: """
+            Before measuring views, wait at most this many seconds for the services to go quiet (re-scoring the \
+            ingested customers, following feeds), so both runs' views are measured in the same steady state; 0 \
+            measures at once, while that work competes with the views.
+            """)
+    var settleSeconds = 60
 
     @Option(help: "Directory holding the executables. [env: C360_BIN_DIR] (default: beside this executable)")
     var binDir: String?
@@ -166,6 +174,10 @@ struct ShardsBenchmark: AsyncParsableCommand {
             let secret = try String(
                 contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"), encoding: .utf8
             ).trimmingCharacters(in: .whitespacesAndNewlines)
+            if settleSeconds > 0 {
+                let waited = try await processes.waitUntilQuiet(within: .seconds(settleSeconds))
+                say("background work after the ingest settled in \(Format.decimal(waited, 1)) s")
+            }
             let (views, latencies) = try await view(ids: ids, gatewayPort: gateway.port, secret: secret)
             return Outcome(touchpointsPerSecond: rate, viewsPerSecond: views, viewLatencies: latencies)
         }
