@@ -49,6 +49,7 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
+        try checkEpoch(of: request.metadata, method: context.descriptor.fullyQualifiedMethod)
         guard let route = routing.routes[context.descriptor.fullyQualifiedMethod] else {
             return try await next(request, context)
         }
@@ -70,6 +71,28 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
         }
         return try await next(
             StreamingServerRequest(metadata: request.metadata, messages: RPCAsyncSequence(wrapping: checked)), context)
+    }
+
+    /// Refuses a call pinned to this shard (a read across customers asking every shard) by a caller whose map is older
+    /// than this shard's: after a move to a shard the caller does not know yet, its answer would silently lack the
+    /// moved customers. The caller reloads its map and asks every shard again.
+    func checkEpoch(of metadata: Metadata, method: String) throws(RPCError) {
+        guard metadata[stringValues: WrongShard.pinKey].contains(where: { _ in true }),
+            let sent = metadata[stringValues: WrongShard.epochKey].first(where: { _ in true }),
+            let callerEpoch = Int64(sent)
+        else { return }
+        let map = source.current
+        guard callerEpoch < map.epoch else { return }
+        logger.info(
+            "call from a caller with an older shard map refused",
+            metadata: ["method": "\(method)", "caller_epoch": "\(callerEpoch)", "epoch": "\(map.epoch)"])
+        throw RPCError(
+            code: .failedPrecondition,
+            message: """
+                the caller's shard map (epoch \(callerEpoch)) is older than \(shard)'s (epoch \(map.epoch)): reload \
+                the shard map and ask every shard it names again
+                """,
+            metadata: [WrongShard.epochKey: "\(map.epoch)"])
     }
 
     /// Throws the refusal when `message` names a customer another shard owns.

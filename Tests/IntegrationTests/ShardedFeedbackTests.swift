@@ -56,6 +56,115 @@ struct ShardedFeedbackTests {
     }
 }
 
+extension ShardedFeedbackTests {
+    @Test(
+        """
+        feedback-service reshard moves half the slots to a shard that joined the map after the surveys and feature \
+        requests were written: it copies them first, the moved customers' responses and votes follow, and the tallies \
+        across both shards are what they were
+        """)
+    func newShardTakesReferenceDataWithItsFirstSlots() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-feedback-move-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mapFile = directory.appendingPathComponent("shard-map.json")
+        func map(_ shards: [ShardMap.Shard], epoch: Int64) throws {
+            try ShardMap(epoch: epoch, services: ["feedback-service": shards]).json.write(to: mapFile)
+        }
+        try map([.init(shard: "feedback-0", address: "127.0.0.1:1", slots: ["0-1023"])], epoch: 1)
+        let mapFlag = ["--shard-map", mapFile.path]
+        try await withService("profile-service") { profile, profileClient in
+            let profilePeer = ["--profile-addr", "\(profile.address)"]
+            try await withService("feedback-service", arguments: profilePeer + mapFlag + ["--shard", "feedback-0"]) {
+                first, _ in
+                let old = ShardMap.Shard(shard: "feedback-0", address: "\(first.address)", slots: ["0-1023"])
+                try map([old], epoch: 2)
+                // A caller that does not poll its map: it learns of the new shard only when a shard refuses it.
+                let callerMap = try ShardMapSource(path: mapFile.path, pollInterval: .seconds(3_600))
+                let connection = try PeerConnection(
+                    address: PeerAddress(host: "127.0.0.1", port: 1), service: "feedback-service",
+                    shards: callerMap, routing: .current)
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await connection.run() }
+                    defer { group.cancelAll() }
+                    let feedback = Customer360_V1_FeedbackService.Client(wrapping: connection.client)
+                    let profiles = Customer360_V1_ProfileService.Client(wrapping: profileClient)
+                    // Written while feedback-0 is the only shard: a survey, a feature request, and feedback from
+                    // customers on both halves of the slots.
+                    let survey = try await feedback.createSurvey(
+                        .with {
+                            $0.surveyID = "move-nps"
+                            $0.surveyType = .nps
+                            $0.name = "NPS"
+                            $0.question = "How likely are you to recommend us?"
+                            $0.language = "en"
+                            $0.channel = .email
+                        })
+                    let request = try await feedback.createFeatureRequest(
+                        .with {
+                            $0.featureRequestID = "move-dark-mode"
+                            $0.title = "Dark mode"
+                        })
+                    var customers: [String] = []
+                    for index in 0..<16 {
+                        let id = try await profiles.createCustomer(.with { $0.givenName = "Mover \(index)" }).customerID
+                        customers.append(id)
+                        _ = try await feedback.recordResponse(
+                            .with {
+                                $0.customerID = id
+                                $0.responseID = "move-\(id)"
+                                $0.surveyID = survey.surveyID
+                                $0.score = 9
+                                $0.answeredAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-60))
+                            })
+                        _ = try await feedback.voteFeatureRequest(
+                            .with {
+                                $0.customerID = id
+                                $0.featureRequestID = request.featureRequestID
+                            })
+                    }
+                    let moving = customers.filter { (0...511).contains(ShardMap.slot(of: $0)) }
+                    try #require(!moving.isEmpty && moving.count < customers.count, "ids hash over both halves")
+
+                    // feedback-1 joins the map owning nothing, then the mover gives it slots 0-511.
+                    let joining = ShardMap.Shard(shard: "feedback-1", address: "127.0.0.1:2", slots: [])
+                    try map([old, joining], epoch: 3)
+                    try await withService(
+                        "feedback-service", arguments: profilePeer + mapFlag + ["--shard", "feedback-1"]
+                    ) { second, secondClient in
+                        try map([old, .init(shard: "feedback-1", address: "\(second.address)", slots: [])], epoch: 4)
+                        let mover = try await ChildProcess.run(
+                            try ServiceBinaries.url(of: "feedback-service"),
+                            ["reshard", "--map", mapFile.path, "--slots", "0-511", "--to", "feedback-1"],
+                            timeout: .seconds(120))
+                        #expect(mover.status == 0, "\(mover)")
+                        #expect(
+                            mover.output.contains("reference data: 1 survey rows, 1 feature_request rows copied"),
+                            "\(mover.output)")
+                        #expect(mover.output.contains("done: slots 0-511 moved"), "\(mover.output)")
+
+                        let newShard = FeedbackClient(wrapping: secondClient)
+                        #expect(try await newShard.getSurvey(.with { $0.surveyID = survey.surveyID }).name == "NPS")
+                        let local = try await newShard.listFeatureRequests(.init()).featureRequests
+                        #expect(local.map(\.featureRequest.votes) == [Int64(moving.count)], "its own customers' votes")
+                        for id in moving {
+                            let responses = try await newShard.listResponses(.with { $0.customerID = id }).responses
+                            #expect(responses.map(\.responseID) == ["move-\(id)"])
+                        }
+                        // Through the routing transport, whose map is older than the shards': feedback-0 refuses the
+                        // stale caller, which reads the map again and asks both: every vote and response once.
+                        #expect(callerMap.current.epoch == 2, "the caller's map is stale")
+                        let tallies = try await feedback.listFeatureRequests(.init()).featureRequests
+                        #expect(tallies.map(\.featureRequest.votes) == [Int64(customers.count)])
+                        #expect(callerMap.current.epoch == 5, "the refusal made the caller read the map again")
+                        #expect(try await feedback.getScores(.init()).overall.responses == Int64(customers.count))
+                    }
+                }
+            }
+        }
+    }
+}
+
 private typealias FeedbackClient = Customer360_V1_FeedbackService.Client<HTTP2ClientTransport.Posix>
 
 private func exercise(

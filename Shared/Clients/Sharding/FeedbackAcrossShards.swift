@@ -79,37 +79,12 @@ enum FeedbackAcrossShards {
             var message = try Request(serializedBytes: request)
             if let id, message[keyPath: id].isEmpty { message[keyPath: id] = EntityID.generate() }
             let bytes: [UInt8] = try message.serializedBytes()
-            let answers = try await everyShard(shards, naming: id.map { (field, message[keyPath: $0]) }) { pin in
+            let answers = try await ShardFanOut.everyShard(shards, naming: id.map { (field, message[keyPath: $0]) }) {
+                pin in
                 try Answer(serializedBytes: try await ask(bytes, pin))
             }
             return try merge(answers).serializedBytes()
         }
-    }
-
-    /// Runs `body` on every shard; all answers, or the failure that tells the caller how to finish the write: which
-    /// shards took it, and the id to send again.
-    static func everyShard<Answer: Sendable>(
-        _ shards: [String], naming id: (field: String, value: String)?,
-        _ body: @escaping @Sendable (Metadata) async throws -> Answer
-    ) async throws -> [Answer] {
-        let outcome = await ShardFanOut.call(shards: shards, body)
-        guard let failure = outcome.failures.first else { return outcome.answers.map(\.answer) }
-        // Refused by every shard alike (bad input, not found): the service's own answer.
-        guard !outcome.answers.isEmpty else { throw failure.error }
-        let error = failure.error as? RPCError
-        let missing = outcome.failures.map(\.shard).joined(separator: ", ")
-        let reason = error?.message ?? "\(failure.error)"
-        guard let id else {
-            throw RPCError(
-                code: error?.code ?? .unavailable,
-                message: "shards \(missing) did not answer (\(reason)); the answer needs every shard, try again")
-        }
-        throw RPCError(
-            code: error?.code ?? .unavailable,
-            message: """
-                taken by shards \(outcome.answers.map(\.shard).joined(separator: ", ")) but not by \(missing): \
-                \(reason) (send it again with \(id.field) '\(id.value)'); every shard holds this reference data
-                """)
     }
 
     /// A read of what every shard holds alike (surveys; a sentiment computed from the request): the first shard in map
@@ -139,7 +114,8 @@ enum FeedbackAcrossShards {
         }
         // Every shard, the voter's too (idempotent by id: it stores nothing more there), answering its own votes.
         let bytes: [UInt8] = try message.serializedBytes()
-        let answers = try await everyShard(shards, naming: ("feature_request_id", message.featureRequestID)) { pin in
+        let answers = try await ShardFanOut.everyShard(shards, naming: ("feature_request_id", message.featureRequestID))
+        { pin in
             try Customer360_V1_FeatureRequest(serializedBytes: try await ask(bytes, pin))
         }
         return try Customer360_V1_FeatureRequest.merged(answers).serializedBytes()
@@ -175,7 +151,7 @@ enum FeedbackAcrossShards {
         var everyone = filter
         everyone.customerID = ""
         let asked = everyone
-        let parts = try await everyShard(shards, naming: nil) { pin in
+        let parts = try await ShardFanOut.everyShard(shards, naming: nil) { pin in
             try await allFeatureRequests(asked, pin: pin, method: list, ask: ask)
         }
         var merged: [String: Customer360_V1_FeatureRequestTally] = [:]

@@ -46,6 +46,38 @@ public enum ShardFanOut {
     }
 }
 
+extension ShardFanOut {
+    /// Runs `body` on every shard; all answers, or the failure that tells the caller how to finish the write: which
+    /// shards took it, and the id to send again.
+    public static func everyShard<Answer: Sendable>(
+        _ shards: [String], naming id: (field: String, value: String)?,
+        _ body: @escaping @Sendable (Metadata) async throws -> Answer
+    ) async throws -> [Answer] {
+        let outcome = await call(shards: shards, body)
+        guard let failure = outcome.failures.first else { return outcome.answers.map(\.answer) }
+        // A shard with a newer map: the caller reloads and asks again (`WrongShard`).
+        if let stale = outcome.failures.lazy.compactMap({ $0.error as? RPCError }).first(where: WrongShard.isRefusal) {
+            throw stale
+        }
+        // Refused by every shard alike (bad input, not found): the service's own answer.
+        guard !outcome.answers.isEmpty else { throw failure.error }
+        let error = failure.error as? RPCError
+        let missing = outcome.failures.map(\.shard).joined(separator: ", ")
+        let reason = error?.message ?? "\(failure.error)"
+        guard let id else {
+            throw RPCError(
+                code: error?.code ?? .unavailable,
+                message: "shards \(missing) did not answer (\(reason)); the answer needs every shard, try again")
+        }
+        throw RPCError(
+            code: error?.code ?? .unavailable,
+            message: """
+                taken by shards \(outcome.answers.map(\.shard).joined(separator: ", ")) but not by \(missing): \
+                \(reason) (send it again with \(id.field) '\(id.value)'); it is for every shard
+                """)
+    }
+}
+
 /// How a call across customers to a sharded service is answered: every shard asked and the answers merged
 /// (`ShardReadMerges`), or the call spread over the shards by its own rule (`ShardSpreadCalls`: a list merged in its
 /// order, a batch started on every shard). Both the transport (`ShardedClientTransport`, for generated clients) and the gateway's byte forwarder use it.
@@ -98,6 +130,13 @@ public enum AcrossShards: Sendable {
             return (try await call(request, shards, ask), [])
         case .merged(let merge):
             let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(request, pin) }
+            // A shard with a newer map than the caller's: the answer could lack shards the caller does not know, so
+            // the caller reloads its map and asks again rather than merge a part as if whole.
+            if let stale = outcome.failures.lazy.compactMap({ $0.error as? RPCError }).first(
+                where: WrongShard.isRefusal)
+            {
+                throw stale
+            }
             guard !outcome.answers.isEmpty else {
                 throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
             }
@@ -215,9 +254,12 @@ public enum ShardSpreadCalls {
             var message = try Customer360_V1_StartBatchRecomputeRequest(serializedBytes: request)
             if message.batchID.isEmpty { message.batchID = UUID().uuidString.lowercased() }
             let bytes: [UInt8] = try message.serializedBytes()
-            let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(bytes, pin) }
-            if let failure = outcome.failures.first { throw failure.error }
-            return try ShardReadMerges.decoding(Customer360_V1_HealthBatch.self)(bytes, outcome.answers.map(\.answer))
+            // A shard that did not start it is named with the id to start it under again (which resumes it where
+            // it started).
+            let answers = try await ShardFanOut.everyShard(shards, naming: ("batch_id", message.batchID)) { pin in
+                try await ask(bytes, pin)
+            }
+            return try ShardReadMerges.decoding(Customer360_V1_HealthBatch.self)(bytes, answers)
         },
     ]
 

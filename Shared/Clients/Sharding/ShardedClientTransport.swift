@@ -29,7 +29,9 @@ public enum WrongShard {
     /// The trailer carrying the refusing shard's map epoch: a caller whose map is older reloads it and retries once.
     public static let epochKey = "c360-shard-epoch"
     /// Call metadata that sends a call to one named shard of the service, for reads across customers, which ask every
-    /// shard (`ShardMap.services[service]`) and merge.
+    /// shard (`ShardMap.services[service]`) and merge. The transport sends its map's epoch with it (`epochKey`): a
+    /// shard whose map is newer refuses the call, so a read across customers never silently misses a shard the
+    /// caller does not know yet.
     public static let pinKey = "c360-shard"
 
     /// Whether a status is a shard's refusal of a customer it does not own.
@@ -294,7 +296,14 @@ final class RoutedCall: Sendable {
                     let across = AcrossShards(
                         descriptor.fullyQualifiedMethod, request: request, routing: transport.routing)
                 {
-                    try await spread(parts, request: request, across, shards: shards)
+                    do {
+                        try await spread(parts, request: request, across, shards: shards)
+                    } catch let error as RPCError where WrongShard.isRefusal(error) {
+                        // A shard knows a newer map (a shard was added or slots moved): ask the shards it names.
+                        let reloaded = transport.reloadMap().services[transport.service]?.map(\.shard) ?? []
+                        guard !reloaded.isEmpty else { throw error }
+                        try await spread(parts, request: request, across, shards: reloaded)
+                    }
                 } else if pin == nil, !shards.isEmpty, customerID?.isEmpty ?? true,
                     AcrossShards.interleaved.contains(descriptor.fullyQualifiedMethod)
                 {
@@ -321,6 +330,17 @@ final class RoutedCall: Sendable {
         } catch {
             writer.failed(error)
             respond.finish(throwing: error)
+        }
+    }
+
+    /// `parts` of a call pinned to one shard, saying so in its metadata with this caller's map epoch, which the shard
+    /// checks against its own (`WrongShard.pinKey`).
+    static func stamped(_ parts: [Part], pin: String, epoch: Int64) -> [Part] {
+        parts.map { part in
+            guard case .metadata(var metadata) = part else { return part }
+            metadata.replaceOrAddString(pin, forKey: WrongShard.pinKey)
+            metadata.replaceOrAddString("\(epoch)", forKey: WrongShard.epochKey)
+            return .metadata(metadata)
         }
     }
 
@@ -435,8 +455,9 @@ final class RoutedCall: Sendable {
     private func run(
         _ parts: [Part], method: MethodDescriptor, pin: String?, customerID: String?, _ received: (Bytes) -> Void
     ) async throws {
-        let shard = try transport.shard(
-            in: transport.currentMap(), pin: pin, customerID: customerID, descriptor: method)
+        let map = transport.currentMap()
+        let shard = try transport.shard(in: map, pin: pin, customerID: customerID, descriptor: method)
+        let parts = pin.map { Self.stamped(parts, pin: $0, epoch: map.epoch) } ?? parts
         try await transport.transport(to: shard.address).withStream(descriptor: method, options: options) {
             stream, _ in
             try await stream.outbound.write(contentsOf: parts)
@@ -460,6 +481,7 @@ final class RoutedCall: Sendable {
         while true {
             let shard = try transport.shard(in: map, pin: pin, customerID: customerID, descriptor: descriptor)
             let mayRetry = !retried
+            let parts = pin.map { Self.stamped(parts, pin: $0, epoch: map.epoch) } ?? parts
             let refusal = try await transport.transport(to: shard.address).withStream(
                 descriptor: descriptor, options: options
             ) { stream, _ -> [RPCResponsePart<Bytes>]? in
