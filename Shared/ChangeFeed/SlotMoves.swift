@@ -233,6 +233,7 @@ public struct SlotMoves: SlotMoveService {
                 } else {
                     try remove(db, customer.customerID)
                 }
+                var kept: [(table: String, rows: [Row])] = []
                 for table in customer.tables {
                     let names = table.columns.map { "\"\($0)\"" }.joined(separator: ", ")
                     // A handover keeps what is here already (a row handed over twice, or a key both sides hold).
@@ -241,10 +242,17 @@ public struct SlotMoves: SlotMoveService {
                             INSERT \(append ? "OR IGNORE " : "")INTO \(table.name) (\(names)) \
                             VALUES (\(databaseQuestionMarks(count: table.columns.count)))
                             """)
+                    var keptRows: [Row] = []
                     for row in table.rows {
-                        try insert.execute(arguments: StatementArguments(row.values.map(\.databaseValue)))
+                        let values = row.values.map(\.databaseValue)
+                        try insert.execute(arguments: StatementArguments(values))
+                        if append, db.changesCount == 0 {
+                            keptRows.append(Row(Dictionary(zip(table.columns, values)) { first, _ in first }))
+                        }
                     }
+                    if !keptRows.isEmpty { kept.append((table.name, keptRows)) }
                 }
+                for (table, rows) in kept { try store.handOverKept(db, customer.customerID, table: table, rows: rows) }
                 if append { try store.customerGrew(db, customer.customerID) }
                 try store.customerArrived(db, customer.customerID)
             }

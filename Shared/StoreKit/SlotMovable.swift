@@ -55,6 +55,15 @@ public protocol SlotMovable: Sendable {
     /// Called in the transaction of a handover (a merge across shards) after rows were added to the customer's: rebuild
     /// what is kept per customer from the rows (counters), before `customerArrived`.
     func customerGrew(_ db: Database, _ customerID: String) throws
+    /// Called in a handover's transaction, after every table's rows were added and before `customerGrew`, with the
+    /// handed-over rows of `table` that were not added because this shard held a row under the same key: each is this
+    /// shard's row again (handed over twice) or a different row the merge would have had to reconcile (both customers
+    /// voted for the same request). None by default.
+    func handOverKept(_ db: Database, _ customerID: String, table: String, rows: [Row]) throws
+}
+
+extension SlotMovable {
+    public func handOverKept(_ db: Database, _ customerID: String, table: String, rows: [Row]) throws {}
 }
 
 extension SlotMovable {

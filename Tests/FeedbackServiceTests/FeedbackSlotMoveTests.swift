@@ -177,6 +177,64 @@ struct FeedbackSlotMoveTests {
         }
     }
 
+    @Test(
+        "a merged customer's vote handed over to a survivor who voted for the same request is dropped, and an unmerge gives each their own back"
+    )
+    func handoverOfADoubleVote() async throws {
+        let shards = try await TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        // nora's vote on the source; ada, the survivor, voted for the same request on the target.
+        _ = try await shards.source.vote(
+            FeatureVote(
+                featureRequestID: "fr-dark", customerID: Customers.nora, comment: "nora's reason", channel: .email,
+                votedAt: Fixed.day0))
+        _ = try await shards.target.vote(Self.vote(Customers.ada))
+        // The source applies the merge of nora into ada: nora's vote is now ada's, journaled as moved.
+        try await shards.source.writer.write { db in
+            try FeedbackStore.rekey(db, merged: Customers.nora, survivor: Customers.ada)
+        }
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        let ada = try #require(page.customers.first { $0.customerID == Customers.ada })
+        // The target owns ada: the handover appends her rows there, twice, as a resent handover would.
+        try ShardMap(
+            epoch: 2,
+            services: [
+                "feedback-service": [
+                    .init(shard: "feedback-0", address: "127.0.0.1:1", slots: []),
+                    .init(shard: "feedback-1", address: "127.0.0.1:2", slots: ["0-1023"]),
+                ]
+            ]
+        ).json.write(to: shards.mapFile)
+        _ = try #require(shards.targetMoves.shards).source.reload()
+        for _ in 0..<2 {
+            _ = try await shards.targetMoves.importSlotCustomers(
+                .with {
+                    $0.customers = [ada]
+                    $0.append = true
+                })
+        }
+        #expect(try await Self.tally(shards.target) == 1, "a merged customer counts once")
+        func voters() async throws -> [String] {
+            try await shards.target.writer.read { db in
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT customerId FROM feature_vote WHERE featureRequestId = 'fr-dark' ORDER BY customerId")
+            }
+        }
+        #expect(try await voters() == [Customers.ada])
+        try await shards.target.writer.write { db in
+            try FeedbackStore.unrekey(db, merged: Customers.nora, survivor: Customers.ada)
+        }
+        #expect(try await voters() == [Customers.ada, Customers.nora].sorted(), "each has their own vote again")
+        #expect(try await Self.tally(shards.target) == 2)
+        let adasVote = try await shards.target.writer.read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT votedAt FROM feature_vote WHERE customerId = ? AND featureRequestId = 'fr-dark'",
+                arguments: [Customers.ada])
+        }
+        #expect(adasVote == Fixed.now.unixMillis, "ada kept the vote she cast, not nora's")
+    }
+
     @Test("a merge moves theme terms with their responses and an unmerge moves them back")
     func mergeMovesTerms() async throws {
         let store = try makeFeedbackStore()

@@ -29,18 +29,7 @@ extension FeedbackStore {
                 FROM feature_vote AS mine WHERE customerId = ?1
                   AND EXISTS (SELECT 1 FROM feature_vote WHERE customerId = ?2 AND featureRequestId = mine.featureRequestId)
                 """, arguments: [merged, survivor])
-        for vote in doubled {
-            var payload: [String: Any] = [
-                "comment": vote.comment.isEmpty ? "" : vote.comment.combined.base64EncodedString(),
-                "votedAt": vote.votedAt,
-            ]
-            payload["channel"] = vote.channel
-            try MergeJournal.recordDropped(
-                db, merged: merged, survivor: survivor, table: "feature_vote_dropped", key: vote.featureRequestId,
-                payload: String(
-                    decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]),
-                    as: UTF8.self))
-        }
+        for vote in doubled { try journalDropped(db, vote, merged: merged, survivor: survivor) }
         try db.execute(
             sql: """
                 UPDATE feature_request SET votes = votes - 1 WHERE featureRequestId IN (
@@ -59,6 +48,20 @@ extension FeedbackStore {
             arguments: [merged])
         try db.execute(
             sql: "UPDATE feature_vote SET customerId = ? WHERE customerId = ?", arguments: [survivor, merged])
+    }
+
+    /// Journals a vote of `merged` that left the tally because `survivor` voted for the same request, whole, so an
+    /// unmerge puts it back.
+    static func journalDropped(_ db: Database, _ vote: DroppedVoteRow, merged: String, survivor: String) throws {
+        var payload: [String: Any] = [
+            "comment": vote.comment.isEmpty ? "" : vote.comment.combined.base64EncodedString(),
+            "votedAt": vote.votedAt,
+        ]
+        payload["channel"] = vote.channel
+        try MergeJournal.recordDropped(
+            db, merged: merged, survivor: survivor, table: "feature_vote_dropped", key: vote.featureRequestId,
+            payload: String(
+                decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self))
     }
 
     /// Moves back what `rekey` moved for this merge and puts the dropped double votes back in their tallies; rows the

@@ -46,6 +46,39 @@ extension FeedbackStore: SlotMovable {
     /// Nothing is kept per customer beyond the votes, which `customerLeaving` and `customerArrived` count.
     public func customerGrew(_ db: Database, _ customerID: String) throws {}
 
+    /// A merged customer's vote handed over for a request the survivor voted for on this shard: as a merge on one
+    /// shard does (`rekey`), the survivor's vote stays, and the other is journaled whole as dropped instead of as moved,
+    /// so an unmerge gives the merged customer their own vote back and leaves the survivor theirs. A vote kept because
+    /// it was handed over twice (same instant and channel) is left alone.
+    public func handOverKept(_ db: Database, _ customerID: String, table: String, rows: [Row]) throws {
+        guard table == "feature_vote" else { return }
+        for row in rows {
+            let vote = try DroppedVoteRow(row: row)
+            let held = try DroppedVoteRow.fetchOne(
+                db,
+                sql: """
+                    SELECT featureRequestId, comment, channel, votedAt FROM feature_vote
+                    WHERE featureRequestId = ? AND customerId = ?
+                    """, arguments: [vote.featureRequestId, customerID])
+            guard let held, held.votedAt != vote.votedAt || held.channel != vote.channel else { continue }
+            // The merge that moved it journaled it as moved: which customer's vote it was.
+            guard
+                let merged = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT mergedId FROM merge_journal
+                        WHERE survivorId = ? AND tableName = 'feature_vote' AND rowKey = ? LIMIT 1
+                        """, arguments: [customerID, vote.featureRequestId])
+            else { continue }
+            try db.execute(
+                sql: """
+                    DELETE FROM merge_journal WHERE mergedId = ? AND survivorId = ? AND tableName = 'feature_vote'
+                      AND rowKey = ?
+                    """, arguments: [merged, customerID, vote.featureRequestId])
+            try Self.journalDropped(db, vote, merged: merged, survivor: customerID)
+        }
+    }
+
     private static func countVotes(_ db: Database, of customerID: String, by change: Int) throws {
         try db.cachedStatement(
             sql: """
