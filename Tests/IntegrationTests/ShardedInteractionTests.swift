@@ -576,13 +576,16 @@ private func successAcrossShards(_ stack: ShardedStack, customers: [String]) asy
         }, metadata: stack.admin, options: options
     ) { response in
         var customers: Set<String> = []
+        var positioned = true
         for try await event in response.messages where event.eventType == .raised {
             customers.insert(event.alert.customerID)
+            positioned = positioned && !event.position.isEmpty
             if customers.count == 2 { break }
         }
-        return customers
+        return (customers, positioned)
     }
-    #expect(alerted == [byShard[0][0], byShard[1][0]], "one overdue-goal alert from each shard")
+    #expect(alerted.0 == [byShard[0][0], byShard[1][0]], "one overdue-goal alert from each shard")
+    #expect(alerted.1, "each event carries every shard's position to resume from")
 }
 
 /// An active plan of `customer` with one milestone, "Kick-off", created through the gateway's front door.

@@ -468,3 +468,34 @@ import Testing
         }
     }
 }
+
+/// The alert feed across success shards (`ShardAlertFeedMerge`): each event carries every shard's last event, and a
+/// client resumes each shard after its own, so an event another shard made a moment earlier and sent later is not
+/// skipped.
+@Suite struct ShardAlertFeedMergeTests {
+    static func event(_ id: String) -> Customer360_V1_AlertEvent { .with { $0.eventID = id } }
+
+    @Test func eachShardResumesAfterItsOwnLastEvent() throws {
+        let merge = try ShardAlertFeedMerge(.init(), shards: ["s0", "s1"])
+        #expect(merge.request(for: "s0").afterEventID.isEmpty, "no position: the caller's request as it is")
+        _ = merge.received(Self.event("0190-0005"), from: "s0")
+        // s1's event was made before s0's last one but arrives after it.
+        let last = merge.received(Self.event("0190-0003"), from: "s1")
+        let resumed = try ShardAlertFeedMerge(.with { $0.afterPosition = last.position }, shards: ["s0", "s1"])
+        #expect(resumed.request(for: "s0").afterEventID == "0190-0005")
+        #expect(resumed.request(for: "s1").afterEventID == "0190-0003", "not after s0's later id: nothing skipped")
+        #expect(resumed.request(for: "s1").afterPosition.isEmpty)
+        // A shard the map gained resumes after the oldest event the position names.
+        let grown = try ShardAlertFeedMerge(
+            .with { $0.afterPosition = last.position }, shards: ["s0", "s1", "s2"])
+        #expect(grown.request(for: "s2").afterEventID == "0190-0003")
+    }
+
+    @Test func aPositionOfAnotherStreamIsRefused() throws {
+        let feed = try ShardFeedMerge(.init(), service: "success-service", shards: ["s0"])
+        let position = feed.received(ShardFeedMergeTests.batch(5, [5]), from: "s0")[0].throughPosition
+        #expect(throws: RPCError.self) {
+            _ = try ShardAlertFeedMerge(.with { $0.afterPosition = position }, shards: ["s0"])
+        }
+    }
+}

@@ -13,16 +13,13 @@ import Synchronization
 /// heads, so a position stored after it never starts a shard from its oldest event. A batch is `caught_up` once every
 /// shard's latest batch was.
 public final class ShardFeedMerge: Sendable {
-    /// Every shard's sequence, by shard name, as a position token in the services' own format.
-    typealias Positions = [String: UInt64]
-
     let shards: [String]
     private let request: Customer360_V1_WatchChangesRequest
-    private let filter: String
+    private let tokens: ShardPositions<UInt64>
     private let state: Mutex<State>
 
     private struct State {
-        var positions: Positions
+        var positions: [String: UInt64]
         var caughtUp: Set<String> = []
         /// With start_at_head: shards whose head batch came, and what came meanwhile, held until all have.
         var started: Set<String> = []
@@ -37,19 +34,11 @@ public final class ShardFeedMerge: Sendable {
     public init(_ request: Customer360_V1_WatchChangesRequest, service: String, shards: [String]) throws(RPCError) {
         self.request = request
         self.shards = shards
-        filter = "change feed of \(service)"
-        var positions: Positions = [:]
+        tokens = ShardPositions(stream: "change feed of \(service)", shards: shards)
+        var positions: [String: UInt64] = [:]
         if !request.afterPosition.isEmpty {
-            do {
-                positions = try PageToken<Positions>.decode(request.afterPosition, filter: filter)?.position ?? [:]
-            } catch {
-                throw RPCError(
-                    code: .invalidArgument,
-                    message: """
-                        after_position: '\(request.afterPosition)' \(error.reason); pass a through_position this \
-                        feed answered
-                        """)
-            }
+            positions = try tokens.parse(
+                request.afterPosition, field: "after_position", answered: "a through_position this feed answered")
         } else if request.afterSequence != 0, !request.startAtHead {
             throw RPCError(
                 code: .invalidArgument,
@@ -58,7 +47,7 @@ public final class ShardFeedMerge: Sendable {
                     with after_position (a batch's through_position) instead
                     """)
         }
-        state = Mutex(State(positions: positions.filter { shards.contains($0.key) }))
+        state = Mutex(State(positions: positions))
     }
 
     /// What `shard` is asked: the caller's request from that shard's own position.
@@ -85,7 +74,7 @@ public final class ShardFeedMerge: Sendable {
                 guard state.started.count == shards.count else { return [] }
                 // Every head is known: one empty batch names them all, then what came meanwhile.
                 var head = Customer360_V1_WatchChangesResponse()
-                head.throughPosition = token(state.positions)
+                head.throughPosition = tokens.token(state.positions)
                 head.caughtUp = state.caughtUp.count == shards.count
                 let held = state.held
                 state.held = []
@@ -103,11 +92,83 @@ public final class ShardFeedMerge: Sendable {
         state.positions[shard] = max(state.positions[shard] ?? 0, batch.throughSequence)
         if batch.caughtUp { state.caughtUp.insert(shard) } else { state.caughtUp.remove(shard) }
         batch.caughtUp = state.caughtUp.count == shards.count
-        batch.throughPosition = token(state.positions)
+        batch.throughPosition = tokens.token(state.positions)
         return batch
     }
+}
 
-    private func token(_ positions: Positions) -> String {
+/// Every shard's position in a stream interleaved from all of them (a change feed, the alert feed), as one token in the
+/// services' own token format, issued for one stream (a token of another is refused).
+struct ShardPositions<Position: Codable & Sendable & Equatable>: Sendable {
+    let filter: String
+    let shards: [String]
+
+    init(stream: String, shards: [String]) {
+        filter = stream
+        self.shards = shards
+    }
+
+    /// The positions `text` names, of the shards the map has now.
+    ///
+    /// - Throws: INVALID_ARGUMENT naming `field` when `text` is not a position of this stream.
+    func parse(_ text: String, field: String, answered: String) throws(RPCError) -> [String: Position] {
+        do {
+            let positions = try PageToken<[String: Position]>.decode(text, filter: filter)?.position ?? [:]
+            return positions.filter { shards.contains($0.key) }
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "\(field): '\(text)' \(error.reason); pass \(answered)")
+        }
+    }
+
+    func token(_ positions: [String: Position]) -> String {
         PageToken(position: positions, filter: filter).encoded()
+    }
+}
+
+/// The alert feed across success-service's shards (`WatchAlerts` for everyone's alerts), read as one: every shard's
+/// events as they come, each carrying every shard's last event (`position`), which a client resumes from
+/// (`after_position`), each shard after its own last event. Resuming after one event id instead could skip events
+/// another shard had made a moment before and sent a moment after.
+public final class ShardAlertFeedMerge: Sendable {
+    private let request: Customer360_V1_WatchAlertsRequest
+    private let tokens: ShardPositions<String>
+    private let positions: Mutex<[String: String]>
+
+    /// Whether `method` is the alert feed.
+    public static func isAlertFeed(_ method: MethodDescriptor) -> Bool {
+        method.fullyQualifiedMethod == Customer360_V1_SuccessService.Method.WatchAlerts.descriptor.fullyQualifiedMethod
+    }
+
+    /// - Throws: INVALID_ARGUMENT for an `after_position` that is not one of this feed's.
+    public init(_ request: Customer360_V1_WatchAlertsRequest, shards: [String]) throws(RPCError) {
+        self.request = request
+        tokens = ShardPositions(stream: "alert feed", shards: shards)
+        positions = Mutex(
+            request.afterPosition.isEmpty
+                ? [:]
+                : try tokens.parse(
+                    request.afterPosition, field: "after_position", answered: "the position of an event this feed sent")
+        )
+    }
+
+    /// What `shard` is asked: after its own last event when the request names a position (a shard it does not name:
+    /// after the oldest it does), else the caller's request as it is.
+    public func request(for shard: String) -> Customer360_V1_WatchAlertsRequest {
+        var asked = request
+        asked.afterPosition = ""
+        guard !request.afterPosition.isEmpty else { return asked }
+        let known = positions.withLock { $0 }
+        if let last = known[shard] ?? known.values.min() { asked.afterEventID = last }
+        return asked
+    }
+
+    /// `event` from `shard`, carrying every shard's last event after it.
+    public func received(_ event: Customer360_V1_AlertEvent, from shard: String) -> Customer360_V1_AlertEvent {
+        var event = event
+        event.position = positions.withLock { positions in
+            positions[shard] = event.eventID
+            return tokens.token(positions)
+        }
+        return event
     }
 }

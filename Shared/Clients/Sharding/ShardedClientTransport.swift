@@ -402,10 +402,37 @@ final class RoutedCall: Sendable {
     /// (`AcrossShards.interleaved`); the stream ends when every shard's has, or with the first shard's failure.
     private func interleave(_ parts: [Part], shards: [String]) async throws {
         let respond = self.respond
+        // The alert feed's events carry every shard's last event, and each shard resumes after its own.
+        var alerts: ShardAlertFeedMerge?
+        if ShardAlertFeedMerge.isAlertFeed(descriptor), let request = parts.lazy.compactMap(Self.message).first {
+            alerts = try ShardAlertFeedMerge(
+                try Customer360_V1_WatchAlertsRequest(serializedBytes: request), shards: shards)
+        }
+        let merge = alerts
+        var metadata: Metadata = [:]
+        for case .metadata(let sent) in parts { metadata = sent }
+        let callerMetadata = metadata
         respond.yield(.metadata([:]))
         try await withThrowingDiscardingTaskGroup { group in
             for name in shards {
-                group.addTask { try await self.run(parts, onShard: name) { respond.yield(.message($0)) } }
+                var asked = parts
+                if let merge {
+                    let request: [UInt8] = try merge.request(for: name).serializedBytes()
+                    asked = [.metadata(callerMetadata), .message(Bytes(request))]
+                }
+                group.addTask {
+                    try await self.run(asked, onShard: name) { bytes in
+                        guard let alerts = merge,
+                            let event = try? Customer360_V1_AlertEvent(
+                                serializedBytes: bytes.withUnsafeBytes { Array($0) }),
+                            let stamped: [UInt8] = try? alerts.received(event, from: name).serializedBytes()
+                        else {
+                            respond.yield(.message(bytes))
+                            return
+                        }
+                        respond.yield(.message(Bytes(stamped)))
+                    }
+                }
             }
         }
         respond.yield(.status(Status(code: .ok, message: ""), [:]))

@@ -2205,6 +2205,11 @@ public nonisolated struct Customer360_V1_WatchAlertsRequest: Sendable {
   /// Replay stored events after this one (a reconnecting client's last seen event_id); takes precedence over since.
   public var afterEventID: String = String()
 
+  /// success-service as shards, everyone's alerts: the feed interleaves every shard's, and an id seen from one shard
+  /// says nothing exact of the others. Resume from the last event's `position` (every shard's last event) instead;
+  /// takes precedence over after_event_id and since. A shard it does not name resumes after the oldest event it names.
+  public var afterPosition: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2241,6 +2246,10 @@ public nonisolated struct Customer360_V1_AlertEvent: Sendable {
   public var hasOccurredAt: Bool {self._occurredAt != nil}
   /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
   public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  /// Read across success-service's shards: every shard's last event up to this one, to resume with after_position.
+  /// Empty otherwise.
+  public var position: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -5119,7 +5128,7 @@ nonisolated extension Customer360_V1_ResolveAlertRequest: SwiftProtobuf.Message,
 
 nonisolated extension Customer360_V1_WatchAlertsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchAlertsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}kinds\0\u{1}since\0\u{3}after_event_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}kinds\0\u{1}since\0\u{3}after_event_id\0\u{3}after_position\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5131,6 +5140,7 @@ nonisolated extension Customer360_V1_WatchAlertsRequest: SwiftProtobuf.Message, 
       case 2: try { try decoder.decodeRepeatedEnumField(value: &self.kinds) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._since) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.afterEventID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.afterPosition) }()
       default: break
       }
     }
@@ -5153,6 +5163,9 @@ nonisolated extension Customer360_V1_WatchAlertsRequest: SwiftProtobuf.Message, 
     if !self.afterEventID.isEmpty {
       try visitor.visitSingularStringField(value: self.afterEventID, fieldNumber: 4)
     }
+    if !self.afterPosition.isEmpty {
+      try visitor.visitSingularStringField(value: self.afterPosition, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5161,6 +5174,7 @@ nonisolated extension Customer360_V1_WatchAlertsRequest: SwiftProtobuf.Message, 
     if lhs.kinds != rhs.kinds {return false}
     if lhs._since != rhs._since {return false}
     if lhs.afterEventID != rhs.afterEventID {return false}
+    if lhs.afterPosition != rhs.afterPosition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5168,7 +5182,7 @@ nonisolated extension Customer360_V1_WatchAlertsRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Customer360_V1_AlertEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AlertEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}event_type\0\u{1}alert\0\u{3}occurred_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}event_type\0\u{1}alert\0\u{3}occurred_at\0\u{1}position\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5180,6 +5194,7 @@ nonisolated extension Customer360_V1_AlertEvent: SwiftProtobuf.Message, SwiftPro
       case 2: try { try decoder.decodeSingularEnumField(value: &self.eventType) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._alert) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.position) }()
       default: break
       }
     }
@@ -5202,6 +5217,9 @@ nonisolated extension Customer360_V1_AlertEvent: SwiftProtobuf.Message, SwiftPro
     try { if let v = self._occurredAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if !self.position.isEmpty {
+      try visitor.visitSingularStringField(value: self.position, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5210,6 +5228,7 @@ nonisolated extension Customer360_V1_AlertEvent: SwiftProtobuf.Message, SwiftPro
     if lhs.eventType != rhs.eventType {return false}
     if lhs._alert != rhs._alert {return false}
     if lhs._occurredAt != rhs._occurredAt {return false}
+    if lhs.position != rhs.position {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
