@@ -216,12 +216,16 @@ public struct SlotMoves: SlotMoveService {
         }
         let append = request.append
         try await store.database.write { db in
-            // Reference rows this shard holds already are kept: the broadcast that wrote them is as new as the copy.
+            // Reference rows this shard holds already are kept, or brought up to date where the store says how (a
+            // retire this shard missed).
             for table in referenceData {
+                let refresh = references.first { $0.name == table.name }?.refresh
                 let insert = try db.cachedStatement(
                     sql: """
-                        INSERT OR IGNORE INTO \(table.name) (\(table.columns.map { "\"\($0)\"" }.joined(separator: ", "))) \
-                        VALUES (\(databaseQuestionMarks(count: table.columns.count)))
+                        INSERT \(refresh == nil ? "OR IGNORE " : "")INTO \(table.name) \
+                        (\(table.columns.map { "\"\($0)\"" }.joined(separator: ", "))) \
+                        VALUES (\(databaseQuestionMarks(count: table.columns.count)))\
+                        \(refresh.map { " ON CONFLICT (\($0.conflict)) DO UPDATE SET \($0.set)" } ?? "")
                         """)
                 for row in table.rows {
                     try insert.execute(arguments: StatementArguments(row.values.map(\.databaseValue)))

@@ -30,10 +30,19 @@ public struct ReferenceTable: Sendable {
     /// the column's default and the shard's own customers fill it as they arrive.
     public var localColumns: [String]
 
-    public init(name: String, assignedKey: String? = nil, localColumns: [String] = []) {
+    /// When a copied row's key (`conflict`, a unique column) is held already: the `SET` clause of an upsert that brings
+    /// the held row up to date where the two can be ordered (`active = MIN(active, excluded.active)`: a retired survey
+    /// stays retired); `nil` keeps the held row as it is.
+    public var refresh: (conflict: String, set: String)?
+
+    public init(
+        name: String, assignedKey: String? = nil, localColumns: [String] = [],
+        refresh: (conflict: String, set: String)? = nil
+    ) {
         self.name = name
         self.assignedKey = assignedKey
         self.localColumns = localColumns
+        self.refresh = refresh
     }
 }
 

@@ -175,6 +175,17 @@ struct FeedbackSlotMoveTests {
             _ = try await shards.targetMoves.importSlotCustomers(
                 .with { $0.referenceTables = [.with { $0.name = "survey_response" }] })
         }
+        // A retire the target missed comes with the next copy; an active survey never revives a retired one.
+        _ = try await shards.source.retireSurvey(id: "nps-email")
+        let retired = try await shards.sourceMoves.exportSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.referenceData = true
+            })
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.referenceTables = retired.referenceTables })
+        #expect(try await shards.target.survey(id: "nps-email").active == false)
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.referenceTables = reference.referenceTables })
+        #expect(try await shards.target.survey(id: "nps-email").active == false, "retired stays retired")
     }
 
     @Test(

@@ -19,9 +19,11 @@ extension FeedbackStore: SlotMovable {
     ]
 
     /// Surveys and feature requests, which responses and votes refer to; a request's vote count is each shard's own.
-    /// (Status history is written where each change lands and is not copied.)
+    /// A survey retired on either side stays retired (retiring is for good). (A feature request's status, and its
+    /// history, are each shard's as its broadcasts left them.)
     public static let referenceTables = [
-        ReferenceTable(name: "survey", assignedKey: "seq"),
+        ReferenceTable(
+            name: "survey", assignedKey: "seq", refresh: ("surveyId", "active = MIN(active, excluded.active)")),
         ReferenceTable(name: "feature_request", assignedKey: "seq", localColumns: ["votes"]),
     ]
 
