@@ -49,17 +49,20 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        try checkEpoch(of: request.metadata, method: context.descriptor.fullyQualifiedMethod)
-        guard let route = routing.routes[context.descriptor.fullyQualifiedMethod] else {
-            return try await next(request, context)
-        }
         let method = context.descriptor.fullyQualifiedMethod
-        guard route.clientStreaming else {
+        let route = routing.routes[method]
+        let pinned = isPinned(request.metadata)
+        guard route != nil || pinned else { return try await next(request, context) }
+        guard let route, route.clientStreaming else {
             // The one request message is read here, so a refusal is thrown by the interceptor itself and its
-            // trailer (the epoch a caller reloads on) reaches the caller.
+            // trailer (the epoch a caller reloads on) reaches the caller. It is read before any refusal: a status
+            // sent while the caller is still sending its message closes the stream under that write, which
+            // grpc-swift-nio-transport's client treats as unreachable and stops the calling process.
             var messages = request.messages.makeAsyncIterator()
-            guard let message = try await messages.next() else { return try await next(request, context) }
-            try check(message, field: route.customerField, method: method)
+            let message = try await messages.next()
+            if pinned { try checkEpoch(of: request.metadata, method: method) }
+            guard let message else { return try await next(request, context) }
+            if let route { try check(message, field: route.customerField, method: method) }
             return try await next(
                 StreamingServerRequest(single: ServerRequest(metadata: request.metadata, message: message)), context)
         }
@@ -77,8 +80,7 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
     /// than this shard's: after a move to a shard the caller does not know yet, its answer would silently lack the
     /// moved customers. The caller reloads its map and asks every shard again.
     func checkEpoch(of metadata: Metadata, method: String) throws(RPCError) {
-        guard metadata[stringValues: WrongShard.pinKey].contains(where: { _ in true }),
-            let sent = metadata[stringValues: WrongShard.epochKey].first(where: { _ in true }),
+        guard isPinned(metadata), let sent = metadata[stringValues: WrongShard.epochKey].first(where: { _ in true }),
             let callerEpoch = Int64(sent)
         else { return }
         let map = source.current
@@ -93,6 +95,12 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
                 the shard map and ask every shard it names again
                 """,
             metadata: [WrongShard.epochKey: "\(map.epoch)"])
+    }
+
+    /// Whether the caller pinned the call to this shard with its map's epoch (`ShardedClientTransport`).
+    func isPinned(_ metadata: Metadata) -> Bool {
+        metadata[stringValues: WrongShard.pinKey].contains { _ in true }
+            && metadata[stringValues: WrongShard.epochKey].contains { _ in true }
     }
 
     /// Throws the refusal when `message` names a customer another shard owns.
