@@ -121,10 +121,26 @@ public enum AcrossShards: Sendable {
 
     /// The answer to `request` from `shards`, asking one shard through `ask`, and the shards a merged answer lacks.
     /// When no shard answers, or a spread call's shard fails, the first failure is the call's.
+    ///
+    /// When a shard refuses the caller's map as older than its own (`WrongShard`), the shards are asked once more as
+    /// `reloadedShards` names them: the map read again, which may name a shard the caller did not know.
     public func answer(
-        _ request: [UInt8], shards: [String], ask body: @escaping ShardAsk.Body
+        _ request: [UInt8], shards: [String], reloadedShards: @Sendable () -> [String],
+        ask body: @escaping ShardAsk.Body
     ) async throws -> (answer: [UInt8], missing: [String]) {
         let ask = ShardAsk(body)
+        do {
+            return try await answer(request, shards: shards, ask: ask)
+        } catch let error as RPCError where WrongShard.isRefusal(error) {
+            let reloaded = reloadedShards()
+            guard !reloaded.isEmpty else { throw error }
+            return try await answer(request, shards: reloaded, ask: ask)
+        }
+    }
+
+    private func answer(
+        _ request: [UInt8], shards: [String], ask: ShardAsk
+    ) async throws -> (answer: [UInt8], missing: [String]) {
         switch self {
         case .spread(let call):
             return (try await call(request, shards, ask), [])

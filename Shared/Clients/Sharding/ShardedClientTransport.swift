@@ -296,14 +296,7 @@ final class RoutedCall: Sendable {
                     let across = AcrossShards(
                         descriptor.fullyQualifiedMethod, request: request, routing: transport.routing)
                 {
-                    do {
-                        try await spread(parts, request: request, across, shards: shards)
-                    } catch let error as RPCError where WrongShard.isRefusal(error) {
-                        // A shard knows a newer map (a shard was added or slots moved): ask the shards it names.
-                        let reloaded = transport.reloadMap().services[transport.service]?.map(\.shard) ?? []
-                        guard !reloaded.isEmpty else { throw error }
-                        try await spread(parts, request: request, across, shards: reloaded)
-                    }
+                    try await spread(parts, request: request, across, shards: shards)
                 } else if pin == nil, !shards.isEmpty, customerID?.isEmpty ?? true,
                     AcrossShards.interleaved.contains(descriptor.fullyQualifiedMethod)
                 {
@@ -333,6 +326,13 @@ final class RoutedCall: Sendable {
         }
     }
 
+    /// The caller's metadata among a whole request's parts, sent again with each shard's part of the call.
+    private static func metadata(in parts: [Part]) -> Metadata {
+        var metadata: Metadata = [:]
+        for case .metadata(let sent) in parts { metadata = sent }
+        return metadata
+    }
+
     /// `parts` of a call pinned to one shard, saying so in its metadata with this caller's map epoch, which the shard
     /// checks against its own (`WrongShard.pinKey`).
     static func stamped(_ parts: [Part], pin: String, epoch: Int64) -> [Part] {
@@ -351,11 +351,14 @@ final class RoutedCall: Sendable {
     /// Answers a call across customers from every shard (`AcrossShards`): each shard is asked with the caller's
     /// metadata, and the one answer goes back as if one service had given it.
     private func spread(_ parts: [Part], request: [UInt8], _ across: AcrossShards, shards: [String]) async throws {
-        var metadata: Metadata = [:]
-        for case .metadata(let sent) in parts { metadata = sent }
-        let callerMetadata = metadata
+        let callerMetadata = Self.metadata(in: parts)
         let transport = self.transport
-        let (answer, missing) = try await across.answer(request, shards: shards) { method, bytes, pin in
+        // A shard that knows a newer map (a shard added, slots moved) has the map read again and its shards asked.
+        let reloaded: @Sendable () -> [String] = {
+            transport.reloadMap().services[transport.service]?.map(\.shard) ?? []
+        }
+        let (answer, missing) = try await across.answer(request, shards: shards, reloadedShards: reloaded) {
+            method, bytes, pin in
             let name = pin[stringValues: WrongShard.pinKey].first { _ in true }
             let method = method ?? self.descriptor
             // Unpinned: the customer's shard, as the asked method routes.
@@ -409,9 +412,7 @@ final class RoutedCall: Sendable {
                 try Customer360_V1_WatchAlertsRequest(serializedBytes: request), shards: shards)
         }
         let merge = alerts
-        var metadata: Metadata = [:]
-        for case .metadata(let sent) in parts { metadata = sent }
-        let callerMetadata = metadata
+        let callerMetadata = Self.metadata(in: parts)
         respond.yield(.metadata([:]))
         try await withThrowingDiscardingTaskGroup { group in
             for name in shards {
@@ -444,9 +445,7 @@ final class RoutedCall: Sendable {
         let merge = try ShardFeedMerge(
             try Customer360_V1_WatchChangesRequest(serializedBytes: request), service: transport.service,
             shards: shards)
-        var metadata: Metadata = [:]
-        for case .metadata(let sent) in parts { metadata = sent }
-        let callerMetadata = metadata
+        let callerMetadata = Self.metadata(in: parts)
         let respond = self.respond
         respond.yield(.metadata([:]))
         try await withThrowingDiscardingTaskGroup { group in

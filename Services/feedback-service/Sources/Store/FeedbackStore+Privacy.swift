@@ -81,11 +81,7 @@ extension FeedbackStore {
                 ])
             try db.execute(sql: "DELETE FROM survey_response WHERE customerId = ?", arguments: [customerID])
             erased.responses = db.changesCount
-            try db.execute(
-                sql: """
-                    UPDATE feature_request SET votes = votes - 1
-                    WHERE featureRequestId IN (SELECT featureRequestId FROM feature_vote WHERE customerId = ?)
-                    """, arguments: [customerID])
+            try Self.countVotes(db, of: customerID, by: -1)
             try db.execute(sql: "DELETE FROM feature_vote WHERE customerId = ?", arguments: [customerID])
             erased.votes = db.changesCount
             try db.execute(sql: "DELETE FROM churn_reason WHERE customerId = ?", arguments: [customerID])

@@ -81,7 +81,9 @@ extension FeedbackStore: SlotMovable {
         }
     }
 
-    private static func countVotes(_ db: Database, of customerID: String, by change: Int) throws {
+    /// Adds `change` to the count of every request `customerID` voted for: a customer's votes joining (1) or leaving
+    /// (−1) this shard's tallies.
+    static func countVotes(_ db: Database, of customerID: String, by change: Int) throws {
         try db.cachedStatement(
             sql: """
                 UPDATE feature_request SET votes = votes + ?

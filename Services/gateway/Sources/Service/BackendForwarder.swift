@@ -135,14 +135,9 @@ public struct BackendForwarder: RegistrableRPCService {
                             serializer: RawMessage(), deserializer: RawMessage(), options: options
                         ) { try $0.message }
                     }
-                    let (answer, missing): ([UInt8], [String])
-                    do {
-                        (answer, missing) = try await across.answer(message, shards: shards, ask: ask)
-                    } catch let error as RPCError where WrongShard.isRefusal(error) {
-                        // A shard knows a newer map, which the refusal made the transport read: ask its shards.
-                        (answer, missing) = try await across.answer(
-                            message, shards: peers.shards(ofContract: method.service), ask: ask)
-                    }
+                    // A shard's refusal of an older map made the transport read it again: its shards are asked.
+                    let (answer, missing) = try await across.answer(
+                        message, shards: shards, reloadedShards: { peers.shards(ofContract: method.service) }, ask: ask)
                     try await writer.write(redacting ? try redactor.redact(answer, as: outputType) : answer)
                     outcome = .success(
                         missing.isEmpty ? [:] : [AcrossShards.missingShardsKey: .string(missing.joined(separator: ","))]
