@@ -116,3 +116,12 @@ public struct ServiceIdentity: Sendable {
         "C360_\(environmentKey)_\(key)"
     }
 }
+
+/// A configuration a process cannot start with, found while assembling it; the message says what to give instead.
+public struct ServerConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

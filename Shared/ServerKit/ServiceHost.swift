@@ -22,7 +22,10 @@ public struct ServiceHost: Sendable {
     public let drain = ServerDrain()
 
     /// Bootstraps process-wide logging and metrics and logs the start-up line.
-    public init(identity: ServiceIdentity, configuration: ServerConfiguration) {
+    ///
+    /// - Parameter database: What the start-up line says of the database; nil: the service's own file in the data
+    ///   directory (a gateway replica keeps none).
+    public init(identity: ServiceIdentity, configuration: ServerConfiguration, database: String? = nil) {
         StructuredLogHandler.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         MetricsEndpoint.bootstrap()
         self.identity = identity
@@ -33,7 +36,7 @@ public struct ServiceHost: Sendable {
             metadata: [
                 "version": "\(C360Version.semantic)", "git": "\(C360Version.gitRevision)",
                 "data_dir": "\(configuration.dataDirectory)",
-                "database": "\(configuration.dataDirectory)/\(identity.databaseFileName)",
+                "database": "\(database ?? "\(configuration.dataDirectory)/\(identity.databaseFileName)")",
                 "tls": "\(Self.describeTLS(configuration.tls, gateway: identity.name == ServiceIdentity.gateway.name))",
                 "shards": "\(Self.describeShards(configuration.shards, service: identity.name))",
             ])
@@ -105,26 +108,21 @@ public struct ServiceHost: Sendable {
     ///   - frontEnds: Other servers answering clients (the gateway's HTTP API): they stop taking requests before the
     ///     gRPC server drains.
     public func serviceGroup(
-        serving services: [any RegistrableRPCService], database: any DatabaseReader, background: [any Service] = [],
+        serving services: [any RegistrableRPCService], database: (any DatabaseReader)?, background: [any Service] = [],
         frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = [],
         slotMoves: (any SlotMoveService)? = nil
     ) throws -> ServiceGroup {
-        let services =
-            services + [
-                AdminService(
-                    identity: identity, database: database, dataDirectory: configuration.dataDirectory,
-                    shards: configuration.shards, slotMoves: slotMoves)
-            ]
+        let admin = database.map {
+            AdminService(
+                identity: identity, database: $0, dataDirectory: configuration.dataDirectory,
+                shards: configuration.shards, slotMoves: slotMoves)
+        }
+        let services = services + (admin.map { [$0] } ?? [])
         let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
         // Internal services answer only Customer 360 processes: by certificate with TLS, else by the service token.
         // The gateway answers clients, who carry API keys instead.
         let isGateway = identity.name == ServiceIdentity.gateway.name
-        var checks: [any ServerInterceptor] = []
-        if !isGateway, configuration.tls != nil {
-            checks.append(CallerInterceptor(.certificates(.current), logger: logger))
-        } else if !isGateway, let token = configuration.serviceToken {
-            checks.append(CallerInterceptor(.token(token), logger: logger))
-        }
+        var checks: [any ServerInterceptor] = isGateway ? [] : try callerChecks(required: false)
         if let settings = configuration.shards, let shard = settings.shard {
             checks.append(
                 ShardOwnershipInterceptor(source: settings.source, service: identity.name, shard: shard, logger: logger)
@@ -139,13 +137,15 @@ public struct ServiceHost: Sendable {
             members.append(.init(service: TLSReloadService(identity: tls, logger: logger)))
         }
         if let metricsPort = configuration.metricsPort {
-            let path = database.path
+            let path = database?.path
             members.append(
                 .init(
                     service: MetricsEndpoint.service(
                         host: configuration.host, port: metricsPort, logger: logger,
                         beforeScrape: {
-                            Gauge(label: "c360_database_size_bytes").record(DatabaseBackup.sizeOnDisk(path))
+                            if let path {
+                                Gauge(label: "c360_database_size_bytes").record(DatabaseBackup.sizeOnDisk(path))
+                            }
                         })))
         }
         if let source = configuration.shards?.source {
@@ -160,6 +160,46 @@ public struct ServiceHost: Sendable {
         group.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
         group.maximumCancellationDuration = .seconds(5)
         return ServiceGroup(configuration: group)
+    }
+
+    /// Who may call an internal service of this process: with TLS, a process whose certificate the RPC's allow-list
+    /// names; else one with the service token.
+    ///
+    /// - Parameter required: Refuse to go on with neither (a port that must not be open to anyone).
+    /// - Throws: `ServerConfigurationError` when `required` and there is neither TLS nor a service token.
+    func callerChecks(required: Bool) throws -> [any ServerInterceptor] {
+        if configuration.tls != nil { return [CallerInterceptor(.certificates(.current), logger: logger)] }
+        if let token = configuration.serviceToken { return [CallerInterceptor(.token(token), logger: logger)] }
+        guard !required else {
+            throw ServerConfigurationError(
+                "an internal port needs callers to prove who they are: give --service-token-file, or TLS (--tls-cert, --tls-key, --tls-ca)"
+            )
+        }
+        return []
+    }
+
+    /// How callers of an internal port prove who they are, for a start-up line.
+    public var internalCallers: String {
+        configuration.tls != nil ? "a certificate from the CA" : "the service token"
+    }
+
+    /// A second gRPC server for `services` that only Customer 360 processes may call, on `port` (0 picks a free one):
+    /// secured as the internal services are (callers need a certificate from the CA, or the service token), with
+    /// health and reflection of its own. The gateway's authority serves its replicas here, apart from the port
+    /// clients call with API keys. Run it as a front end of `serviceGroup`, so it drains with the rest.
+    ///
+    /// - Throws: `ServerConfigurationError` without TLS or a service token: the port would be open to anyone.
+    public func internalServer(
+        named name: String, port: Int, portFile: String?, services: [any RegistrableRPCService]
+    ) throws -> any Service {
+        var logger = logger
+        logger[metadataKey: "listener"] = "\(name)"
+        let security: HTTP2ServerTransport.Posix.TransportSecurity =
+            try configuration.tls?.serverSecurity(clientCertificates: .required) ?? .plaintext
+        return GRPCServerService(
+            host: configuration.host, port: port, security: security, services: services,
+            health: HealthStatusBoard(services: services.flatMap(Self.serviceNames)), drain: drain,
+            portFile: portFile, logger: logger, interceptors: try callerChecks(required: true))
     }
 
     /// How long the members may take to stop gracefully after SIGTERM before the rest are cancelled: in-flight calls

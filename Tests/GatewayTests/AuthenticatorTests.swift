@@ -11,7 +11,7 @@ private func setUp(
     let store = try makeGatewayStore()
     let secret = try await addKey(key, to: store)
     let clock = TestClock(Fixed.now)
-    let authenticator = Authenticator(store: store, cacheTTL: 5, now: { clock.now() })
+    let authenticator = Authenticator(records: store, cacheTTL: 5, now: { clock.now() })
     return (store, authenticator, clock, secret)
 }
 

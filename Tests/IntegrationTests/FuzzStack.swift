@@ -42,8 +42,15 @@ final class FuzzStack {
     private(set) var viewerMetadata: Metadata = [:]
     /// The ids of the keys above, which a fuzzer must never revoke, and two customers' ids.
     private(set) var known = KnownValues()
+    /// The gateway's internal authority port (it runs as the authority of replicas), and the service token it asks for.
+    private(set) var authorityAddress = PeerAddress(host: "127.0.0.1", port: 0)
+    let serviceTokenMetadata: Metadata
+    private let serviceToken = "fuzz-token-\(UUID().uuidString)"
+    private let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-fuzz-\(UUID()).token")
 
-    private init() {}
+    private init() {
+        serviceTokenMetadata = ["x-c360-service-token": "\(serviceToken)"]
+    }
 
     /// Starts profile-service, interaction- and feedback-service, success-service, outreach-service and the gateway, each once it
     /// serves; creates the viewer key and the customers.
@@ -62,7 +69,13 @@ final class FuzzStack {
     private func startProcesses() async throws {
         let httpPortFile = FileManager.default.temporaryDirectory.appendingPathComponent(
             "c360-fuzz-http-\(UUID()).port")
-        defer { try? FileManager.default.removeItem(at: httpPortFile) }
+        let authorityPortFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "c360-fuzz-authority-\(UUID()).port")
+        defer {
+            try? FileManager.default.removeItem(at: httpPortFile)
+            try? FileManager.default.removeItem(at: authorityPortFile)
+        }
+        try Data("\(serviceToken)\n".utf8).write(to: tokenFile)
         let profile = try await launch(.profile, arguments: [])
         let profilePeer = ["--profile-addr", "\(profile.address)"]
         let interaction = try await launch(.interaction, arguments: profilePeer)
@@ -74,12 +87,26 @@ final class FuzzStack {
         let success = try await launch(.success, arguments: peers)
         let successPeer = ["--success-addr", "\(success.address)"]
         let outreach = try await launch(.outreach, arguments: peers + successPeer)
-        _ = try await launch(
+        // The gateway as the authority of replicas, so its internal port is fuzzed too. The services check no token
+        // (none is configured for them); the gateway only sends it.
+        let gateway = try await launch(
             .gateway,
             arguments: peers + successPeer + [
                 "--outreach-addr", "\(outreach.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
                 "--http-port", "0", "--http-port-file", httpPortFile.path,
+                "--authority-port", "0", "--authority-port-file", authorityPortFile.path,
+                "--service-token-file", tokenFile.path,
             ])
+        authorityAddress = PeerAddress(
+            host: "127.0.0.1", port: try await portInFile(authorityPortFile, of: gateway))
+    }
+
+    /// Where `target` is called.
+    func address(of target: FuzzTarget) throws -> PeerAddress {
+        switch target.port {
+        case .main: try process(target.member).address
+        case .authority: authorityAddress
+        }
     }
 
     private func launch(_ member: StackMember, arguments: [String]) async throws -> ServiceProcess {

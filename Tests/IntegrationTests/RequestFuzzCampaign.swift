@@ -67,6 +67,14 @@ struct FuzzTarget: Sendable {
         case none
         case admin
         case viewer
+        /// The deployment's service token, which the gateway's authority port asks for.
+        case serviceToken
+    }
+
+    /// Which of the member's ports: the one every process has, or the gateway's internal authority port.
+    enum Port: Sendable {
+        case main
+        case authority
     }
 
     /// How reports name it, e.g. "profile-service" or "gateway as viewer".
@@ -75,7 +83,7 @@ struct FuzzTarget: Sendable {
     var credential: Credential
     /// The fraction of the time budget it gets.
     var share: Double
-
+    var port = Port.main
 }
 
 /// Something a fuzz run found: a process that ended, or a status that must never be answered.
@@ -160,6 +168,9 @@ struct FuzzCampaign {
     /// executable serves; on the gateway every customer360 service, since it forwards the backends' RPCs that their
     /// access policies expose (the others answer UNIMPLEMENTED).
     func services(of target: FuzzTarget) -> [String] {
+        guard target.port == .main else {
+            return [Customer360_V1_GatewayAuthorityService.descriptor.fullyQualifiedService]
+        }
         guard target.member == .gateway else { return [target.member.serviceName, "customer360.v1.AdminService"] }
         return catalog.serviceNames.filter { $0.hasPrefix("customer360.") }
     }
@@ -289,6 +300,7 @@ struct FuzzCampaign {
         case .none: [:]
         case .admin: stack.adminMetadata
         case .viewer: stack.viewerMetadata
+        case .serviceToken: stack.serviceTokenMetadata
         }
     }
 
@@ -321,7 +333,7 @@ struct FuzzCampaign {
 
     /// Sends `fuzzCase` alone and reports how a process ended, or `nil` when none did.
     private func replay(_ fuzzCase: FuzzCase, target: FuzzTarget, stack: FuzzStack) async throws -> FuzzFinding.Kind? {
-        let result = try await withConnectedClient(to: try stack.process(target.member).address) { client in
+        let result = try await withConnectedClient(to: try stack.address(of: target)) { client in
             await client.callRaw(
                 fuzzCase.method, messages: fuzzCase.encodedMessages, metadata: metadata(for: target, in: stack),
                 timeout: timeout(of: fuzzCase.method))
@@ -343,8 +355,7 @@ struct FuzzCampaign {
     ) async throws -> Crash? {
         let metadata = metadata(for: target, in: stack)
         let scanner = WireScanner(catalog: catalog)
-        let address = try stack.process(target.member).address
-        return try await withConnectedClient(to: address) { client in
+        return try await withConnectedClient(to: try stack.address(of: target)) { client in
             var next = 0
             while ContinuousClock.now < deadline, tally.cases < settings.maxCasesPerTarget, !schedules.isEmpty {
                 let began = ContinuousClock.now

@@ -23,9 +23,14 @@ struct RequestFuzzTests {
 
     @Test("no request, however extreme, crashes an internal service or makes it answer UNKNOWN or INTERNAL")
     func internalServices() async throws {
-        let targets = [StackMember.profile, .interaction, .feedback, .success, .outreach].map {
-            FuzzTarget(name: $0.executable, member: $0, credential: .none, share: 0.1)
-        }
+        let targets =
+            [StackMember.profile, .interaction, .feedback, .success, .outreach].map {
+                FuzzTarget(name: $0.executable, member: $0, credential: .none, share: 0.1)
+            } + [
+                FuzzTarget(
+                    name: "gateway authority", member: .gateway, credential: .serviceToken, share: 0.05,
+                    port: .authority)
+            ]
         try await fuzz(targets, title: "internal services, called directly")
     }
 
@@ -47,7 +52,10 @@ struct RequestFuzzTests {
         let direct = StackMember.allCases.filter { $0 != .gateway }.flatMap {
             campaign.services(of: FuzzTarget(name: $0.executable, member: $0, credential: .none, share: 0))
         }
-        #expect(Set(direct + [StackMember.gateway.serviceName]) == Set(services), "\(services)")
+        let authority = campaign.services(
+            of: FuzzTarget(
+                name: "gateway authority", member: .gateway, credential: .serviceToken, share: 0, port: .authority))
+        #expect(Set(direct + [StackMember.gateway.serviceName] + authority) == Set(services), "\(services)")
         let throughGateway = campaign.methods(
             of: FuzzTarget(name: "gateway", member: .gateway, credential: .admin, share: 0))
         #expect(Set(throughGateway) == Set(Self.catalog.methods.filter { $0.service.hasPrefix("customer360.") }))

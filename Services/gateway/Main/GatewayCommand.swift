@@ -18,6 +18,10 @@ struct GatewayCommand: AsyncParsableCommand {
             On first start, when no admin key exists, an admin key is created and its secret written to \
             bootstrap-admin.key in --data-dir (readable only by the service user). Every option also reads \
             C360_GATEWAY_<OPTION> from the environment.
+
+            Several replicas: run one gateway with --authority-port (it keeps the keys and the audit log, and serves \
+            them to replicas on that port, to callers with the service token or a certificate from the CA) and any \
+            number with --authority-addr pointing at it (they keep no database and need no --data-dir volume).
             """,
         version: C360Version.current,
         subcommands: [
@@ -48,6 +52,22 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Write the bound HTTP port to this file once listening. [env: C360_GATEWAY_HTTP_PORT_FILE]")
     var httpPortFile: String?
 
+    @Option(
+        help:
+            "Be the authority of several gateway replicas: serve this gateway's API keys and audit log to them on this internal port (0 picks a free one). Needs --service-token-file or TLS. [env: C360_GATEWAY_AUTHORITY_PORT]"
+    )
+    var authorityPort: Int?
+
+    @Option(
+        help: "Write the bound authority port to this file once listening. [env: C360_GATEWAY_AUTHORITY_PORT_FILE]")
+    var authorityPortFile: String?
+
+    @Option(
+        help:
+            "Be a replica: use the API keys and audit log of the authority gateway at this host:port (its --authority-port) and keep no database. [env: C360_GATEWAY_AUTHORITY_ADDR]"
+    )
+    var authorityAddr: String?
+
     func run() async throws {
         try await makeGatewayServiceGroup(try resolve()).run()
     }
@@ -67,12 +87,42 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let port: Int = try httpPort ?? env.value("HTTP_PORT") ?? 8080
         guard (0...65_535).contains(port) else { throw ValidationError("--http-port must be 0...65535") }
+        let server = try server.resolve(for: identity, environment: environment)
+        let keys = try resolveKeys(env, server: server)
         return GatewayConfiguration(
-            server: try server.resolve(for: identity, environment: environment),
+            server: server,
             profileAddress: try profile.resolve(env), interactionAddress: try interaction.resolve(env),
             feedbackAddress: try feedback.resolve(env), successAddress: try success.resolve(env),
             outreachAddress: try outreach.resolve(env),
             peerDeadline: try peerDeadline.resolve(env, default: .seconds(1)),
-            rateLimit: limit, httpPort: port, httpPortFile: try httpPortFile ?? env.value("HTTP_PORT_FILE"))
+            rateLimit: limit, httpPort: port, httpPortFile: try httpPortFile ?? env.value("HTTP_PORT_FILE"),
+            keys: keys)
+    }
+
+    /// Own keys, the authority of replicas, or a replica (`GatewayConfiguration.Keys`).
+    private func resolveKeys(_ env: EnvironmentReader, server: ServerConfiguration) throws -> GatewayConfiguration.Keys
+    {
+        let authorityPort: Int? = try self.authorityPort ?? env.value("AUTHORITY_PORT")
+        let authorityText: String? = try authorityAddr ?? env.value("AUTHORITY_ADDR")
+        switch (authorityPort, authorityText) {
+        case (nil, nil):
+            return .own
+        case (.some, .some):
+            throw ValidationError(
+                "--authority-port makes this gateway the authority and --authority-addr a replica of another: give one")
+        case (let port?, nil):
+            guard (0...65_535).contains(port) else { throw ValidationError("--authority-port must be 0...65535") }
+            guard server.tls != nil || server.serviceToken != nil else {
+                throw ValidationError(
+                    "--authority-port serves API keys and the audit log to other gateways: give --service-token-file (the replicas' too) or TLS, so only they can call it"
+                )
+            }
+            return .authority(port: port, portFile: try authorityPortFile ?? env.value("AUTHORITY_PORT_FILE"))
+        case (nil, let text?):
+            guard let address = PeerAddress(text) else {
+                throw ValidationError("--authority-addr must be host:port, not '\(text)'")
+            }
+            return .replica(of: address)
+        }
     }
 }

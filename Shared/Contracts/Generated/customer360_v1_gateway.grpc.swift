@@ -7109,3 +7109,1745 @@ extension Customer360_V1_GatewayService.ClientProtocol {
         )
     }
 }
+
+// MARK: - customer360.v1.GatewayAuthorityService
+
+/// Namespace containing generated types for the "customer360.v1.GatewayAuthorityService" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Customer360_V1_GatewayAuthorityService: Sendable {
+    /// Service descriptor for the "customer360.v1.GatewayAuthorityService" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "FindApiKey" metadata.
+        public enum FindApiKey: Sendable {
+            /// Request type for "FindApiKey".
+            public typealias Input = Customer360_V1_FindApiKeyRequest
+            /// Response type for "FindApiKey".
+            public typealias Output = Customer360_V1_FindApiKeyResponse
+            /// Descriptor for "FindApiKey".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService"),
+                method: "FindApiKey",
+                type: .unary
+            )
+        }
+        /// Namespace for "AppendAuditRecords" metadata.
+        public enum AppendAuditRecords: Sendable {
+            /// Request type for "AppendAuditRecords".
+            public typealias Input = Customer360_V1_AppendAuditRecordsRequest
+            /// Response type for "AppendAuditRecords".
+            public typealias Output = Customer360_V1_AppendAuditRecordsResponse
+            /// Descriptor for "AppendAuditRecords".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService"),
+                method: "AppendAuditRecords",
+                type: .unary
+            )
+        }
+        /// Namespace for "StoreApiKey" metadata.
+        public enum StoreApiKey: Sendable {
+            /// Request type for "StoreApiKey".
+            public typealias Input = Customer360_V1_StoreApiKeyRequest
+            /// Response type for "StoreApiKey".
+            public typealias Output = Customer360_V1_ApiKey
+            /// Descriptor for "StoreApiKey".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService"),
+                method: "StoreApiKey",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListApiKeys" metadata.
+        public enum ListApiKeys: Sendable {
+            /// Request type for "ListApiKeys".
+            public typealias Input = Customer360_V1_ListApiKeysRequest
+            /// Response type for "ListApiKeys".
+            public typealias Output = Customer360_V1_ListApiKeysResponse
+            /// Descriptor for "ListApiKeys".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService"),
+                method: "ListApiKeys",
+                type: .unary
+            )
+        }
+        /// Namespace for "RevokeApiKey" metadata.
+        public enum RevokeApiKey: Sendable {
+            /// Request type for "RevokeApiKey".
+            public typealias Input = Customer360_V1_RevokeApiKeyRequest
+            /// Response type for "RevokeApiKey".
+            public typealias Output = Customer360_V1_ApiKey
+            /// Descriptor for "RevokeApiKey".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService"),
+                method: "RevokeApiKey",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListAuditLog" metadata.
+        public enum ListAuditLog: Sendable {
+            /// Request type for "ListAuditLog".
+            public typealias Input = Customer360_V1_ListAuditLogRequest
+            /// Response type for "ListAuditLog".
+            public typealias Output = Customer360_V1_ListAuditLogResponse
+            /// Descriptor for "ListAuditLog".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService"),
+                method: "ListAuditLog",
+                type: .unary
+            )
+        }
+        /// Namespace for "VerifyAuditLog" metadata.
+        public enum VerifyAuditLog: Sendable {
+            /// Request type for "VerifyAuditLog".
+            public typealias Input = Customer360_V1_VerifyAuditLogRequest
+            /// Response type for "VerifyAuditLog".
+            public typealias Output = Customer360_V1_VerifyAuditLogResponse
+            /// Descriptor for "VerifyAuditLog".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService"),
+                method: "VerifyAuditLog",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "customer360.v1.GatewayAuthorityService" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            FindApiKey.descriptor,
+            AppendAuditRecords.descriptor,
+            StoreApiKey.descriptor,
+            ListApiKeys.descriptor,
+            RevokeApiKey.descriptor,
+            ListAuditLog.descriptor,
+            VerifyAuditLog.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "customer360.v1.GatewayAuthorityService" service.
+    public static let customer360_v1_GatewayAuthorityService = GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.GatewayAuthorityService")
+}
+
+// MARK: customer360.v1.GatewayAuthorityService (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_GatewayAuthorityService {
+    /// Streaming variant of the service protocol for the "customer360.v1.GatewayAuthorityService" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The API keys and audit log of a gateway that runs as several replicas. One gateway, the authority, keeps them in its
+    /// > database and serves this service on a port of its own (`--authority-port`), secured as the other services are
+    /// > (mutual TLS, else the service token); every other replica (`--authority-addr`) stores and reads keys and audit
+    /// > records here, so all replicas accept the same keys and the audit log stays one hash chain. Replicas still validate,
+    /// > authorize and audit each client call themselves; this is only their storage. Never exposed to clients.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "FindApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The key whose secret hashes to secret_hash (hex SHA-256), active or not: the replica judges revocation and
+        /// > expiry, as for a key of its own. Marks the key used. found false: no such key.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_FindApiKeyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_FindApiKeyResponse` messages.
+        func findApiKey(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_FindApiKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindApiKeyResponse>
+
+        /// Handle the "AppendAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Appends up to 1,000 records to the audit log in the order given, each chained to the record before, in one
+        /// > transaction, and answers once they are durable. A record whose audit_id is stored already is skipped, so a batch
+        /// > sent again after a lost answer is stored once. Each record needs audit_id, occurred_at, actor_key_id, a known
+        /// > actor_role and action, and method → else invalidArgument naming the record; then nothing is stored.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_AppendAuditRecordsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_AppendAuditRecordsResponse` messages.
+        func appendAuditRecords(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_AppendAuditRecordsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_AppendAuditRecordsResponse>
+
+        /// Handle the "StoreApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores a key a replica created, under the hash of its secret (the secret never leaves the replica). Sent again
+        /// > with the same key_id and hash → the stored key; another key with that id or hash → alreadyExists.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_StoreApiKeyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ApiKey` messages.
+        func storeApiKey(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_StoreApiKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ApiKey>
+
+        /// Handle the "ListApiKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListApiKeys, without the access check: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ListApiKeysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ListApiKeysResponse` messages.
+        func listApiKeys(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ListApiKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListApiKeysResponse>
+
+        /// Handle the "RevokeApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.RevokeApiKey (the last active admin key → failedPrecondition). Other replicas stop accepting
+        /// > the key when their cache of it expires, within 5 s.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_RevokeApiKeyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ApiKey` messages.
+        func revokeApiKey(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_RevokeApiKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ApiKey>
+
+        /// Handle the "ListAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListAuditLog, without the access check or an audit record of its own: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ListAuditLogRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ListAuditLogResponse` messages.
+        func listAuditLog(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ListAuditLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListAuditLogResponse>
+
+        /// Handle the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.VerifyAuditLog.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_VerifyAuditLogRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_VerifyAuditLogResponse` messages.
+        func verifyAuditLog(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_VerifyAuditLogResponse>
+    }
+
+    /// Service protocol for the "customer360.v1.GatewayAuthorityService" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The API keys and audit log of a gateway that runs as several replicas. One gateway, the authority, keeps them in its
+    /// > database and serves this service on a port of its own (`--authority-port`), secured as the other services are
+    /// > (mutual TLS, else the service token); every other replica (`--authority-addr`) stores and reads keys and audit
+    /// > records here, so all replicas accept the same keys and the audit log stays one hash chain. Replicas still validate,
+    /// > authorize and audit each client call themselves; this is only their storage. Never exposed to clients.
+    public protocol ServiceProtocol: Customer360_V1_GatewayAuthorityService.StreamingServiceProtocol {
+        /// Handle the "FindApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The key whose secret hashes to secret_hash (hex SHA-256), active or not: the replica judges revocation and
+        /// > expiry, as for a key of its own. Marks the key used. found false: no such key.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindApiKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_FindApiKeyResponse` message.
+        func findApiKey(
+            request: GRPCCore.ServerRequest<Customer360_V1_FindApiKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindApiKeyResponse>
+
+        /// Handle the "AppendAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Appends up to 1,000 records to the audit log in the order given, each chained to the record before, in one
+        /// > transaction, and answers once they are durable. A record whose audit_id is stored already is skipped, so a batch
+        /// > sent again after a lost answer is stored once. Each record needs audit_id, occurred_at, actor_key_id, a known
+        /// > actor_role and action, and method → else invalidArgument naming the record; then nothing is stored.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AppendAuditRecordsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_AppendAuditRecordsResponse` message.
+        func appendAuditRecords(
+            request: GRPCCore.ServerRequest<Customer360_V1_AppendAuditRecordsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_AppendAuditRecordsResponse>
+
+        /// Handle the "StoreApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores a key a replica created, under the hash of its secret (the secret never leaves the replica). Sent again
+        /// > with the same key_id and hash → the stored key; another key with that id or hash → alreadyExists.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_StoreApiKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ApiKey` message.
+        func storeApiKey(
+            request: GRPCCore.ServerRequest<Customer360_V1_StoreApiKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ApiKey>
+
+        /// Handle the "ListApiKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListApiKeys, without the access check: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListApiKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ListApiKeysResponse` message.
+        func listApiKeys(
+            request: GRPCCore.ServerRequest<Customer360_V1_ListApiKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListApiKeysResponse>
+
+        /// Handle the "RevokeApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.RevokeApiKey (the last active admin key → failedPrecondition). Other replicas stop accepting
+        /// > the key when their cache of it expires, within 5 s.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RevokeApiKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ApiKey` message.
+        func revokeApiKey(
+            request: GRPCCore.ServerRequest<Customer360_V1_RevokeApiKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ApiKey>
+
+        /// Handle the "ListAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListAuditLog, without the access check or an audit record of its own: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListAuditLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ListAuditLogResponse` message.
+        func listAuditLog(
+            request: GRPCCore.ServerRequest<Customer360_V1_ListAuditLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListAuditLogResponse>
+
+        /// Handle the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.VerifyAuditLog.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_VerifyAuditLogResponse` message.
+        func verifyAuditLog(
+            request: GRPCCore.ServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_VerifyAuditLogResponse>
+    }
+
+    /// Simple service protocol for the "customer360.v1.GatewayAuthorityService" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The API keys and audit log of a gateway that runs as several replicas. One gateway, the authority, keeps them in its
+    /// > database and serves this service on a port of its own (`--authority-port`), secured as the other services are
+    /// > (mutual TLS, else the service token); every other replica (`--authority-addr`) stores and reads keys and audit
+    /// > records here, so all replicas accept the same keys and the audit log stays one hash chain. Replicas still validate,
+    /// > authorize and audit each client call themselves; this is only their storage. Never exposed to clients.
+    public protocol SimpleServiceProtocol: Customer360_V1_GatewayAuthorityService.ServiceProtocol {
+        /// Handle the "FindApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The key whose secret hashes to secret_hash (hex SHA-256), active or not: the replica judges revocation and
+        /// > expiry, as for a key of its own. Marks the key used. found false: no such key.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_FindApiKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_FindApiKeyResponse` to respond with.
+        func findApiKey(
+            request: Customer360_V1_FindApiKeyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_FindApiKeyResponse
+
+        /// Handle the "AppendAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Appends up to 1,000 records to the audit log in the order given, each chained to the record before, in one
+        /// > transaction, and answers once they are durable. A record whose audit_id is stored already is skipped, so a batch
+        /// > sent again after a lost answer is stored once. Each record needs audit_id, occurred_at, actor_key_id, a known
+        /// > actor_role and action, and method → else invalidArgument naming the record; then nothing is stored.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_AppendAuditRecordsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_AppendAuditRecordsResponse` to respond with.
+        func appendAuditRecords(
+            request: Customer360_V1_AppendAuditRecordsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_AppendAuditRecordsResponse
+
+        /// Handle the "StoreApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores a key a replica created, under the hash of its secret (the secret never leaves the replica). Sent again
+        /// > with the same key_id and hash → the stored key; another key with that id or hash → alreadyExists.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_StoreApiKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ApiKey` to respond with.
+        func storeApiKey(
+            request: Customer360_V1_StoreApiKeyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ApiKey
+
+        /// Handle the "ListApiKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListApiKeys, without the access check: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ListApiKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ListApiKeysResponse` to respond with.
+        func listApiKeys(
+            request: Customer360_V1_ListApiKeysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ListApiKeysResponse
+
+        /// Handle the "RevokeApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.RevokeApiKey (the last active admin key → failedPrecondition). Other replicas stop accepting
+        /// > the key when their cache of it expires, within 5 s.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_RevokeApiKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ApiKey` to respond with.
+        func revokeApiKey(
+            request: Customer360_V1_RevokeApiKeyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ApiKey
+
+        /// Handle the "ListAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListAuditLog, without the access check or an audit record of its own: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ListAuditLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ListAuditLogResponse` to respond with.
+        func listAuditLog(
+            request: Customer360_V1_ListAuditLogRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ListAuditLogResponse
+
+        /// Handle the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.VerifyAuditLog.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_VerifyAuditLogResponse` to respond with.
+        func verifyAuditLog(
+            request: Customer360_V1_VerifyAuditLogRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_VerifyAuditLogResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_GatewayAuthorityService.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayAuthorityService.Method.FindApiKey.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindApiKeyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindApiKeyResponse>(),
+            handler: { request, context in
+                try await self.findApiKey(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayAuthorityService.Method.AppendAuditRecords.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_AppendAuditRecordsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_AppendAuditRecordsResponse>(),
+            handler: { request, context in
+                try await self.appendAuditRecords(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayAuthorityService.Method.StoreApiKey.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_StoreApiKeyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ApiKey>(),
+            handler: { request, context in
+                try await self.storeApiKey(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayAuthorityService.Method.ListApiKeys.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListApiKeysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListApiKeysResponse>(),
+            handler: { request, context in
+                try await self.listApiKeys(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayAuthorityService.Method.RevokeApiKey.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RevokeApiKeyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ApiKey>(),
+            handler: { request, context in
+                try await self.revokeApiKey(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayAuthorityService.Method.ListAuditLog.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListAuditLogRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListAuditLogResponse>(),
+            handler: { request, context in
+                try await self.listAuditLog(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_GatewayAuthorityService.Method.VerifyAuditLog.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_VerifyAuditLogRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_VerifyAuditLogResponse>(),
+            handler: { request, context in
+                try await self.verifyAuditLog(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_GatewayAuthorityService.ServiceProtocol {
+    public func findApiKey(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_FindApiKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindApiKeyResponse> {
+        let response = try await self.findApiKey(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func appendAuditRecords(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_AppendAuditRecordsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_AppendAuditRecordsResponse> {
+        let response = try await self.appendAuditRecords(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func storeApiKey(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_StoreApiKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ApiKey> {
+        let response = try await self.storeApiKey(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listApiKeys(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ListApiKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListApiKeysResponse> {
+        let response = try await self.listApiKeys(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revokeApiKey(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_RevokeApiKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ApiKey> {
+        let response = try await self.revokeApiKey(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listAuditLog(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ListAuditLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ListAuditLogResponse> {
+        let response = try await self.listAuditLog(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func verifyAuditLog(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_VerifyAuditLogResponse> {
+        let response = try await self.verifyAuditLog(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_GatewayAuthorityService.SimpleServiceProtocol {
+    public func findApiKey(
+        request: GRPCCore.ServerRequest<Customer360_V1_FindApiKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindApiKeyResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_FindApiKeyResponse>(
+            message: try await self.findApiKey(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func appendAuditRecords(
+        request: GRPCCore.ServerRequest<Customer360_V1_AppendAuditRecordsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_AppendAuditRecordsResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_AppendAuditRecordsResponse>(
+            message: try await self.appendAuditRecords(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func storeApiKey(
+        request: GRPCCore.ServerRequest<Customer360_V1_StoreApiKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ApiKey> {
+        return GRPCCore.ServerResponse<Customer360_V1_ApiKey>(
+            message: try await self.storeApiKey(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listApiKeys(
+        request: GRPCCore.ServerRequest<Customer360_V1_ListApiKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListApiKeysResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ListApiKeysResponse>(
+            message: try await self.listApiKeys(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revokeApiKey(
+        request: GRPCCore.ServerRequest<Customer360_V1_RevokeApiKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ApiKey> {
+        return GRPCCore.ServerResponse<Customer360_V1_ApiKey>(
+            message: try await self.revokeApiKey(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listAuditLog(
+        request: GRPCCore.ServerRequest<Customer360_V1_ListAuditLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ListAuditLogResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ListAuditLogResponse>(
+            message: try await self.listAuditLog(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func verifyAuditLog(
+        request: GRPCCore.ServerRequest<Customer360_V1_VerifyAuditLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_VerifyAuditLogResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_VerifyAuditLogResponse>(
+            message: try await self.verifyAuditLog(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: customer360.v1.GatewayAuthorityService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_GatewayAuthorityService {
+    /// Generated client protocol for the "customer360.v1.GatewayAuthorityService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The API keys and audit log of a gateway that runs as several replicas. One gateway, the authority, keeps them in its
+    /// > database and serves this service on a port of its own (`--authority-port`), secured as the other services are
+    /// > (mutual TLS, else the service token); every other replica (`--authority-addr`) stores and reads keys and audit
+    /// > records here, so all replicas accept the same keys and the audit log stays one hash chain. Replicas still validate,
+    /// > authorize and audit each client call themselves; this is only their storage. Never exposed to clients.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "FindApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The key whose secret hashes to secret_hash (hex SHA-256), active or not: the replica judges revocation and
+        /// > expiry, as for a key of its own. Marks the key used. found false: no such key.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindApiKeyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FindApiKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FindApiKeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func findApiKey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FindApiKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindApiKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindApiKeyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindApiKeyResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AppendAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Appends up to 1,000 records to the audit log in the order given, each chained to the record before, in one
+        /// > transaction, and answers once they are durable. A record whose audit_id is stored already is skipped, so a batch
+        /// > sent again after a lost answer is stored once. Each record needs audit_id, occurred_at, actor_key_id, a known
+        /// > actor_role and action, and method → else invalidArgument naming the record; then nothing is stored.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AppendAuditRecordsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_AppendAuditRecordsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_AppendAuditRecordsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func appendAuditRecords<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_AppendAuditRecordsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_AppendAuditRecordsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_AppendAuditRecordsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AppendAuditRecordsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "StoreApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores a key a replica created, under the hash of its secret (the secret never leaves the replica). Sent again
+        /// > with the same key_id and hash → the stored key; another key with that id or hash → alreadyExists.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_StoreApiKeyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_StoreApiKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ApiKey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func storeApiKey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_StoreApiKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_StoreApiKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ApiKey>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListApiKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListApiKeys, without the access check: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListApiKeysRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListApiKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListApiKeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listApiKeys<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListApiKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListApiKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListApiKeysResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListApiKeysResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RevokeApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.RevokeApiKey (the last active admin key → failedPrecondition). Other replicas stop accepting
+        /// > the key when their cache of it expires, within 5 s.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RevokeApiKeyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RevokeApiKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ApiKey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revokeApiKey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RevokeApiKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RevokeApiKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ApiKey>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListAuditLog, without the access check or an audit record of its own: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListAuditLogRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListAuditLogRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListAuditLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listAuditLog<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListAuditLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListAuditLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListAuditLogResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListAuditLogResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.VerifyAuditLog.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_VerifyAuditLogRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_VerifyAuditLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func verifyAuditLog<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_VerifyAuditLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_VerifyAuditLogResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "customer360.v1.GatewayAuthorityService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The API keys and audit log of a gateway that runs as several replicas. One gateway, the authority, keeps them in its
+    /// > database and serves this service on a port of its own (`--authority-port`), secured as the other services are
+    /// > (mutual TLS, else the service token); every other replica (`--authority-addr`) stores and reads keys and audit
+    /// > records here, so all replicas accept the same keys and the audit log stays one hash chain. Replicas still validate,
+    /// > authorize and audit each client call themselves; this is only their storage. Never exposed to clients.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "FindApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The key whose secret hashes to secret_hash (hex SHA-256), active or not: the replica judges revocation and
+        /// > expiry, as for a key of its own. Marks the key used. found false: no such key.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindApiKeyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FindApiKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FindApiKeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func findApiKey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FindApiKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindApiKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindApiKeyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindApiKeyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayAuthorityService.Method.FindApiKey.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AppendAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Appends up to 1,000 records to the audit log in the order given, each chained to the record before, in one
+        /// > transaction, and answers once they are durable. A record whose audit_id is stored already is skipped, so a batch
+        /// > sent again after a lost answer is stored once. Each record needs audit_id, occurred_at, actor_key_id, a known
+        /// > actor_role and action, and method → else invalidArgument naming the record; then nothing is stored.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AppendAuditRecordsRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_AppendAuditRecordsRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_AppendAuditRecordsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func appendAuditRecords<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_AppendAuditRecordsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_AppendAuditRecordsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_AppendAuditRecordsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AppendAuditRecordsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayAuthorityService.Method.AppendAuditRecords.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "StoreApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores a key a replica created, under the hash of its secret (the secret never leaves the replica). Sent again
+        /// > with the same key_id and hash → the stored key; another key with that id or hash → alreadyExists.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_StoreApiKeyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_StoreApiKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ApiKey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func storeApiKey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_StoreApiKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_StoreApiKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ApiKey>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayAuthorityService.Method.StoreApiKey.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListApiKeys" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListApiKeys, without the access check: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListApiKeysRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListApiKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListApiKeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listApiKeys<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListApiKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListApiKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListApiKeysResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListApiKeysResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayAuthorityService.Method.ListApiKeys.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RevokeApiKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.RevokeApiKey (the last active admin key → failedPrecondition). Other replicas stop accepting
+        /// > the key when their cache of it expires, within 5 s.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RevokeApiKeyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RevokeApiKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ApiKey` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revokeApiKey<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RevokeApiKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RevokeApiKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ApiKey>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayAuthorityService.Method.RevokeApiKey.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.ListAuditLog, without the access check or an audit record of its own: the replica made it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ListAuditLogRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ListAuditLogRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ListAuditLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listAuditLog<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ListAuditLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ListAuditLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ListAuditLogResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListAuditLogResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayAuthorityService.Method.ListAuditLog.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "VerifyAuditLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > As GatewayService.VerifyAuditLog.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_VerifyAuditLogRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_VerifyAuditLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func verifyAuditLog<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_VerifyAuditLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_VerifyAuditLogResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_GatewayAuthorityService.Method.VerifyAuditLog.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_GatewayAuthorityService.ClientProtocol {
+    /// Call the "FindApiKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The key whose secret hashes to secret_hash (hex SHA-256), active or not: the replica judges revocation and
+    /// > expiry, as for a key of its own. Marks the key used. found false: no such key.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_FindApiKeyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func findApiKey<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_FindApiKeyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindApiKeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.findApiKey(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindApiKeyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindApiKeyResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AppendAuditRecords" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Appends up to 1,000 records to the audit log in the order given, each chained to the record before, in one
+    /// > transaction, and answers once they are durable. A record whose audit_id is stored already is skipped, so a batch
+    /// > sent again after a lost answer is stored once. Each record needs audit_id, occurred_at, actor_key_id, a known
+    /// > actor_role and action, and method → else invalidArgument naming the record; then nothing is stored.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_AppendAuditRecordsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func appendAuditRecords<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_AppendAuditRecordsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AppendAuditRecordsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.appendAuditRecords(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_AppendAuditRecordsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_AppendAuditRecordsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StoreApiKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Stores a key a replica created, under the hash of its secret (the secret never leaves the replica). Sent again
+    /// > with the same key_id and hash → the stored key; another key with that id or hash → alreadyExists.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_StoreApiKeyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func storeApiKey<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_StoreApiKeyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.storeApiKey(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_StoreApiKeyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ApiKey>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListApiKeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.ListApiKeys, without the access check: the replica made it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ListApiKeysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listApiKeys<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ListApiKeysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListApiKeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listApiKeys(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListApiKeysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListApiKeysResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeApiKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.RevokeApiKey (the last active admin key → failedPrecondition). Other replicas stop accepting
+    /// > the key when their cache of it expires, within 5 s.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_RevokeApiKeyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeApiKey<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_RevokeApiKeyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revokeApiKey(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RevokeApiKeyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ApiKey>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAuditLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.ListAuditLog, without the access check or an audit record of its own: the replica made it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ListAuditLogRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAuditLog<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ListAuditLogRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListAuditLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listAuditLog(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ListAuditLogRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ListAuditLogResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyAuditLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.VerifyAuditLog.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_VerifyAuditLogRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyAuditLog<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.verifyAuditLog(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_VerifyAuditLogRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_VerifyAuditLogResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_GatewayAuthorityService.ClientProtocol {
+    /// Call the "FindApiKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The key whose secret hashes to secret_hash (hex SHA-256), active or not: the replica judges revocation and
+    /// > expiry, as for a key of its own. Marks the key used. found false: no such key.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func findApiKey<Result>(
+        _ message: Customer360_V1_FindApiKeyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindApiKeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_FindApiKeyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.findApiKey(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AppendAuditRecords" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Appends up to 1,000 records to the audit log in the order given, each chained to the record before, in one
+    /// > transaction, and answers once they are durable. A record whose audit_id is stored already is skipped, so a batch
+    /// > sent again after a lost answer is stored once. Each record needs audit_id, occurred_at, actor_key_id, a known
+    /// > actor_role and action, and method → else invalidArgument naming the record; then nothing is stored.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func appendAuditRecords<Result>(
+        _ message: Customer360_V1_AppendAuditRecordsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AppendAuditRecordsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_AppendAuditRecordsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.appendAuditRecords(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StoreApiKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Stores a key a replica created, under the hash of its secret (the secret never leaves the replica). Sent again
+    /// > with the same key_id and hash → the stored key; another key with that id or hash → alreadyExists.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func storeApiKey<Result>(
+        _ message: Customer360_V1_StoreApiKeyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_StoreApiKeyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.storeApiKey(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListApiKeys" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.ListApiKeys, without the access check: the replica made it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listApiKeys<Result>(
+        _ message: Customer360_V1_ListApiKeysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListApiKeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ListApiKeysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listApiKeys(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokeApiKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.RevokeApiKey (the last active admin key → failedPrecondition). Other replicas stop accepting
+    /// > the key when their cache of it expires, within 5 s.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokeApiKey<Result>(
+        _ message: Customer360_V1_RevokeApiKeyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ApiKey>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_RevokeApiKeyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revokeApiKey(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAuditLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.ListAuditLog, without the access check or an audit record of its own: the replica made it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAuditLog<Result>(
+        _ message: Customer360_V1_ListAuditLogRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ListAuditLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ListAuditLogRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listAuditLog(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyAuditLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > As GatewayService.VerifyAuditLog.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyAuditLog<Result>(
+        _ message: Customer360_V1_VerifyAuditLogRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_VerifyAuditLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_VerifyAuditLogRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.verifyAuditLog(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

@@ -4,13 +4,14 @@ import Synchronization
 /// Finds the key behind a secret, remembering answers for a few seconds so a busy client does not cost a database
 /// read per call; a revoked key stops working within `cacheTTL`.
 public final class Authenticator: Sendable {
-    private let store: GatewayStore
+    private let records: any AccessRecords
     private let now: @Sendable () -> Date
     private let cacheTTL: TimeInterval
     private let cache = Mutex<[String: (key: ApiKey?, until: Date)]>([:])
 
-    public init(store: GatewayStore, cacheTTL: TimeInterval = 5, now: @escaping @Sendable () -> Date = Date.init) {
-        self.store = store
+    public init(records: any AccessRecords, cacheTTL: TimeInterval = 5, now: @escaping @Sendable () -> Date = Date.init)
+    {
+        self.records = records
         self.cacheTTL = cacheTTL
         self.now = now
     }
@@ -25,12 +26,11 @@ public final class Authenticator: Sendable {
         if let cached = cache.withLock({ $0[hash] }), cached.until > instant {
             key = cached.key
         } else {
-            key = try await store.key(secretHash: hash)
+            key = try await records.findKey(secretHash: hash, usedAt: instant)
             cache.withLock { cache in
                 if cache.count > 10_000 { cache.removeAll() }
                 cache[hash] = (key, instant.addingTimeInterval(cacheTTL))
             }
-            if let key { try? await store.touch(keyID: key.id, at: instant) }
         }
         guard let key else { throw GatewayError.unknownCredentials }
         guard key.isActive(at: instant) else { throw GatewayError.inactiveCredentials(key.id) }

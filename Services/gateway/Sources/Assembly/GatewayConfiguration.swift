@@ -1,5 +1,6 @@
 public import C360Clients
 public import C360ServerKit
+import GRDB
 public import ServiceLifecycle
 
 /// Everything the gateway needs to run, read once at start-up by `gateway` from its flags and `C360_GATEWAY_*`
@@ -13,7 +14,19 @@ public import ServiceLifecycle
 /// | `rateLimit` | `--rate-limit` | `C360_GATEWAY_RATE_LIMIT` | 1000/s per API key, bursts of 2000; `nil` (off): no limit |
 /// | `httpPort` | `--http-port` | `C360_GATEWAY_HTTP_PORT` | 8080 |
 /// | `httpPortFile` | `--http-port-file` | `C360_GATEWAY_HTTP_PORT_FILE` | none |
+/// | `keys` | `--authority-port`, `--authority-port-file`, `--authority-addr` | `C360_GATEWAY_AUTHORITY_PORT` … | `.own` |
 public struct GatewayConfiguration: Sendable {
+    /// Where the API keys and the audit log live when the gateway runs as several replicas.
+    public enum Keys: Sendable, Equatable {
+        /// In this gateway's database; no other gateway uses them.
+        case own
+        /// In this gateway's database, served to replicas on an internal port (0 picks a free one; the bound port is
+        /// written to `portFile`).
+        case authority(port: Int, portFile: String?)
+        /// At the authority gateway's internal port: this replica keeps no database.
+        case replica(of: PeerAddress)
+    }
+
     public var server: ServerConfiguration
     public var profileAddress: PeerAddress
     public var interactionAddress: PeerAddress
@@ -27,13 +40,14 @@ public struct GatewayConfiguration: Sendable {
     public var httpPort: Int
     /// Where the bound HTTP port is written once listening.
     public var httpPortFile: String?
+    public var keys: Keys
 
     public init(
         server: ServerConfiguration, profileAddress: PeerAddress, interactionAddress: PeerAddress,
         feedbackAddress: PeerAddress, successAddress: PeerAddress, outreachAddress: PeerAddress,
         peerDeadline: Duration = .seconds(1),
         rateLimit: RateLimiter.Limit? = RateLimiter.Limit(parsing: "1000/s,burst=2000"),
-        httpPort: Int = 8080, httpPortFile: String? = nil
+        httpPort: Int = 8080, httpPortFile: String? = nil, keys: Keys = .own
     ) {
         self.server = server
         self.profileAddress = profileAddress
@@ -45,19 +59,41 @@ public struct GatewayConfiguration: Sendable {
         self.rateLimit = rateLimit
         self.httpPort = httpPort
         self.httpPortFile = httpPortFile
+        self.keys = keys
     }
 }
 
-/// The gateway assembled from `configuration`: its store (and the bootstrap admin key on first start), the five
-/// backends, the gateway service and the forwarder behind access control, and the HTTP front end over an in-process
-/// bridge, served until SIGTERM/SIGINT (or the group's graceful shutdown) by one `ServiceGroup`.
+/// The gateway assembled from `configuration`: its keys and audit log (its own database, with the bootstrap admin key
+/// on first start, or its authority's), the five backends, the gateway service and the forwarder behind access
+/// control, the HTTP front end over an in-process bridge, and for an authority the internal port its replicas use,
+/// served until SIGTERM/SIGINT (or the group's graceful shutdown) by one `ServiceGroup`.
 public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async throws -> ServiceGroup {
-    let host = ServiceHost(identity: .gateway, configuration: configuration.server)
-    let database = try host.openDatabase()
-    let store = try GatewayStore(writer: database)
-    if let file = try await BootstrapKey.ensure(store: store, dataDirectory: configuration.server.dataDirectory) {
+    let replicaOf: PeerAddress? = if case .replica(let authority) = configuration.keys { authority } else { nil }
+    let host = ServiceHost(
+        identity: .gateway, configuration: configuration.server,
+        database: replicaOf.map { "none: API keys and audit log at the authority \($0)" })
+    let database: DatabasePool?
+    let store: GatewayStore?
+    let records: any AccessRecords
+    var authority: PeerConnection?
+    if let replicaOf {
+        database = nil
+        store = nil
+        let connection = try host.connect(to: .gateway, at: replicaOf)
+        authority = connection
+        records = AuthorityRecords(client: connection.client, deadline: configuration.peerDeadline)
         host.logger.notice(
-            "created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
+            "a replica: API keys and the audit log are the authority's", metadata: ["authority": "\(replicaOf)"])
+    } else {
+        let pool = try host.openDatabase()
+        let own = try GatewayStore(writer: pool)
+        if let file = try await BootstrapKey.ensure(store: own, dataDirectory: configuration.server.dataDirectory) {
+            host.logger.notice(
+                "created the bootstrap admin key; its secret is in the file (mode 0600)", metadata: ["file": "\(file)"])
+        }
+        database = pool
+        store = own
+        records = own
     }
     let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
@@ -79,9 +115,19 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
                 (ServiceIdentity.profile, profile), (.interaction, interaction), (.feedback, feedback),
                 (.success, success), (.outreach, outreach),
             ].map { ($0.0.name, $0.1.shardNames) }))
-    let authenticator = Authenticator(store: store)
-    let service = GatewayService(store: store, peers: peers, authenticator: authenticator)
-    let forwarder = BackendForwarder(peers: peers, store: store)
+    let authenticator = Authenticator(records: records)
+    var internalPorts: [any Service] = []
+    if case .authority(let port, let portFile) = configuration.keys, let store {
+        internalPorts.append(
+            try host.internalServer(
+                named: "authority", port: port, portFile: portFile,
+                services: [GatewayAuthorityService(store: store, authenticator: authenticator)]))
+        host.logger.notice(
+            "the authority: gateway replicas keep their API keys and audit log here",
+            metadata: ["authority_port": "\(port)", "callers": "\(host.internalCallers)"])
+    }
+    let service = GatewayService(records: records, peers: peers, authenticator: authenticator)
+    let forwarder = BackendForwarder(peers: peers, records: records)
     host.logger.notice(
         "forwarding the backend services' own RPCs",
         metadata: [
@@ -104,6 +150,6 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         tls: configuration.server.tls, api: JSONAPI(client: bridge.client), logger: host.logger)
     return try host.serviceGroup(
         serving: [service, forwarder], database: database,
-        background: [profile, interaction, feedback, success, outreach, bridge],
-        frontEnds: [http], interceptors: [accessControl])
+        background: (authority.map { [$0] } ?? []) + [profile, interaction, feedback, success, outreach, bridge],
+        frontEnds: internalPorts + [http], interceptors: [accessControl])
 }

@@ -21,13 +21,13 @@ public struct BackendForwarder: RegistrableRPCService {
     private let catalog: ContractCatalog
     private let policies: AccessPolicies
     private let redactor: PersonalDataRedactor
-    private let store: GatewayStore
+    private let records: any AccessRecords
     /// Deadline of a forwarded call whose client set none (server-streaming calls then have none: a watch lives on).
     private let deadline: Duration
     private let now: @Sendable () -> Date
 
     public init(
-        peers: Peers, store: GatewayStore, catalog: ContractCatalog = .current,
+        peers: Peers, records: any AccessRecords, catalog: ContractCatalog = .current,
         policies: AccessPolicies = .current, redactor: PersonalDataRedactor = .current,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
@@ -36,7 +36,7 @@ public struct BackendForwarder: RegistrableRPCService {
         self.catalog = catalog
         self.policies = policies
         self.redactor = redactor
-        self.store = store
+        self.records = records
         self.deadline = peers.deadline
         self.now = now
     }
@@ -211,7 +211,7 @@ public struct BackendForwarder: RegistrableRPCService {
             case .failure(is ProtobufWire.Malformed): RPCError.Code.internalError.canonicalName
             case .failure: RPCError.Code.unknown.canonicalName
             }
-        try await store.append(
+        try await records.append(
             AuditRecord(
                 id: EntityID.generate(), occurredAt: now(), actorKeyID: caller.key.id, actorRole: caller.key.role,
                 action: Self.action(of: method, policy: policies.policy(for: method.fullyQualifiedMethod)),

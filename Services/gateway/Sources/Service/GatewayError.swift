@@ -8,6 +8,8 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
     case notPermitted(role: Role, method: String, needed: Role)
     case notExposed(method: String)
     case keyNotFound(String)
+    case keyExists(String)
+    case authorityUnavailable(String)
     case lastAdminKey(String)
     case storedValue(String)
     case rateLimited(keyID: String, limit: String, retryAfter: Double)
@@ -17,6 +19,8 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .missingCredentials, .unknownCredentials, .inactiveCredentials: .unauthenticated
         case .notPermitted, .notExposed: .permissionDenied
         case .keyNotFound: .notFound
+        case .keyExists: .alreadyExists
+        case .authorityUnavailable: .unavailable
         case .lastAdminKey: .failedPrecondition
         case .storedValue: .internalError
         case .rateLimited: .resourceExhausted
@@ -32,6 +36,9 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
             "the \(role.rawValue) role may not call \(method): it needs the \(needed.rawValue) role or higher"
         case .notExposed(let method): "\(method) has no access policy in the contracts, so the gateway refuses it"
         case .keyNotFound(let id): "API key \(id) does not exist"
+        case .keyExists(let id): "another API key has the id \(id) or the same secret; create the key again"
+        case .authorityUnavailable(let detail):
+            "the gateway authority, which keeps the API keys and the audit log, did not answer (\(detail)); retry shortly"
         case .lastAdminKey(let id): "API key \(id) is the last active admin key; create another admin key first"
         case .storedValue(let detail): "the gateway database holds a value this version cannot read: \(detail)"
         case .rateLimited(let id, let limit, let retryAfter):

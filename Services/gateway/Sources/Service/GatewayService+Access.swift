@@ -21,14 +21,15 @@ extension GatewayService {
             }
         }
         return try await audited(.admin, customer: "", context: context) {
+            // Made here, even on a replica: the secret never leaves the gateway that answers the caller.
             let secret = ApiKeySecret.generate()
             let key = ApiKey(
                 id: EntityID.generate(), name: name, role: role, secretPrefix: ApiKeySecret.prefix(secret),
                 createdAt: now(), createdBy: Caller.current?.key.id ?? "", expiresAt: expiresAt)
-            try await store.createKey(key, secretHash: ApiKeySecret.hash(secret))
+            let stored = try await records.createKey(key, secretHash: ApiKeySecret.hash(secret))
             return (
                 Customer360_V1_CreateApiKeyResponse.with {
-                    $0.apiKey = key.proto
+                    $0.apiKey = stored.proto
                     $0.secret = secret
                 }, ""
             )
@@ -38,16 +39,7 @@ extension GatewayService {
     public func listApiKeys(
         request: Customer360_V1_ListApiKeysRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListApiKeysResponse {
-        let limit = try Validate.pageSize(request.page.pageSize)
-        let fingerprint = request.includeInactive ? "all" : "active"
-        let token: PageToken<InstantPosition>? = try Validate.pageToken(request.page.pageToken, filter: fingerprint)
-        let page = try await store.keys(
-            includeInactive: request.includeInactive, at: now(), after: token?.position,
-            limit: limit)
-        return .with {
-            $0.apiKeys = page.items.map(\.key.proto)
-            $0.page.nextPageToken = page.nextToken(filter: fingerprint) { $0.position }
-        }
+        try await records.listKeys(request, at: now())
     }
 
     public func revokeApiKey(
@@ -55,7 +47,7 @@ extension GatewayService {
     ) async throws -> Customer360_V1_ApiKey {
         let keyID = try Validate.id(request.keyID, field: "key_id")
         return try await audited(.admin, customer: "", context: context) {
-            let key = try await store.revoke(keyID: keyID, at: now())
+            let key = try await records.revoke(keyID: keyID, at: now())
             authenticator.forget(keyID: keyID)
             return (key.proto, "")
         }
@@ -64,30 +56,13 @@ extension GatewayService {
     public func listAuditLog(
         request: Customer360_V1_ListAuditLogRequest, context: ServerContext
     ) async throws -> Customer360_V1_ListAuditLogResponse {
-        var filter = AuditFilter()
-        (filter.from, filter.until) = try Validate.window(
-            request.timeRange, isSet: request.hasTimeRange,
-            field: "time_range")
-        filter.actorKeyID = try Validate.text(request.actorKeyID, field: "actor_key_id", maxLength: 64)
-        filter.customerID = try Validate.text(request.customerID, field: "customer_id", maxLength: 64)
-        for (index, value) in request.actions.enumerated() {
-            guard let action = AuditAction(proto: value) else {
-                throw InvalidArgument("actions[\(index)]", "is not an audit action")
-            }
-            filter.actions.insert(action)
-        }
-        let limit = try Validate.pageSize(request.page.pageSize)
-        let token: PageToken<InstantPosition>? = try Validate.pageToken(
-            request.page.pageToken, filter: filter.fingerprint)
+        // Checked before the audit record, so a malformed request records nothing; the records check it again.
+        let filter = try AuditFilter(validating: request)
+        _ = try Validate.pageSize(request.page.pageSize)
+        _ = try Validate.pageToken(request.page.pageToken, filter: filter.fingerprint) as PageToken<InstantPosition>?
         // Reading the audit log is itself audited: who looked, at whose records.
         return try await audited(.admin, customer: filter.customerID, context: context) {
-            let page = try await store.audit(filter: filter, after: token?.position, limit: limit)
-            return (
-                Customer360_V1_ListAuditLogResponse.with {
-                    $0.records = page.items.map(\.record.proto)
-                    $0.page.nextPageToken = page.nextToken(filter: filter.fingerprint) { $0.position }
-                }, filter.customerID
-            )
+            (try await records.listAudit(request), filter.customerID)
         }
     }
 }
@@ -99,16 +74,7 @@ extension GatewayService {
         request: Customer360_V1_VerifyAuditLogRequest, context: ServerContext
     ) async throws -> Customer360_V1_VerifyAuditLogResponse {
         try await audited(.admin, customer: "", context: context) {
-            let report = try await store.verifyAuditChain()
-            return (
-                Customer360_V1_VerifyAuditLogResponse.with {
-                    $0.intact = report.intact
-                    $0.recordsChecked = report.recordsChecked
-                    $0.headHash = report.headHash
-                    $0.firstBrokenAuditID = report.firstBroken?.auditID ?? ""
-                    $0.problem = report.firstBroken?.problem ?? ""
-                }, ""
-            )
+            (try await records.verifyAudit(), "")
         }
     }
 }

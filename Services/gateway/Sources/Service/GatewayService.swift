@@ -11,16 +11,17 @@ public import GRPCCore
 ///
 /// Split by aspect: the 360° view here, `+Routing`, `+Dashboard`, `+Access`, `+Privacy`.
 public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtocol {
-    let store: GatewayStore
+    /// API keys and the audit log: this gateway's database, or its authority's.
+    let records: any AccessRecords
     let peers: Peers
     let authenticator: Authenticator
     let now: @Sendable () -> Date
 
     public init(
-        store: GatewayStore, peers: Peers, authenticator: Authenticator,
+        records: any AccessRecords, peers: Peers, authenticator: Authenticator,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
-        self.store = store
+        self.records = records
         self.peers = peers
         self.authenticator = authenticator
         self.now = now
@@ -80,7 +81,7 @@ public struct GatewayService: Customer360_V1_GatewayService.SimpleServiceProtoco
                 customerID: customerID, statusCode: code, requestID: RequestContext.current?.requestID ?? "",
                 clientAddress: caller.clientAddress)
             record.note = note
-            try await store.append(record)
+            try await records.append(record)
         }
         return try outcome.get().0
     }

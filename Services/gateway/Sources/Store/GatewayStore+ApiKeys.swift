@@ -3,18 +3,26 @@ public import Foundation
 import GRDB
 
 extension GatewayStore {
-    /// Stores a key under the hash of its secret.
-    public func createKey(_ key: ApiKey, secretHash: String) async throws {
+    /// Stores a key under the hash of its secret. Storing the same key under the same hash again answers the stored
+    /// key, so a replica may resend it after losing the answer (`GatewayAuthorityService.StoreApiKey`).
+    ///
+    /// - Throws: `GatewayError.keyExists` when another key has this id or this secret.
+    @discardableResult
+    public func createKey(_ key: ApiKey, secretHash: String) async throws -> ApiKey {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO api_key (keyId, name, role, secretHash, secretPrefix, createdAt, createdBy, expiresAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    key.id, key.name, key.role.rawValue, secretHash, key.secretPrefix,
-                    key.createdAt.unixMillis, key.createdBy, key.expiresAt?.unixMillis,
-                ])
+            if let stored = try ApiKeyRecord.fetchOne(db, key: key.id) {
+                guard stored.secretHash == secretHash else { throw GatewayError.keyExists(key.id) }
+                return try stored.domain()
+            }
+            guard try ApiKeyRecord.filter(ApiKeyRecord.Columns.secretHash == secretHash).isEmpty(db) else {
+                throw GatewayError.keyExists(key.id)
+            }
+            let record = ApiKeyRecord(
+                keyId: key.id, name: key.name, role: key.role.rawValue, secretHash: secretHash,
+                secretPrefix: key.secretPrefix, createdAt: key.createdAt.unixMillis, createdBy: key.createdBy,
+                expiresAt: key.expiresAt?.unixMillis)
+            try record.insert(db)
+            return try record.domain()
         }
     }
 

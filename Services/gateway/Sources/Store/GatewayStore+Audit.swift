@@ -164,16 +164,31 @@ public struct AuditChainReport: Sendable, Equatable {
 }
 
 extension GatewayStore {
-    /// Appends `record` to the audit log, chained to the newest record in the same transaction.
-    public func append(_ record: AuditRecord) async throws {
+    /// Appends `records` to the audit log in order, each chained to the record before, in one transaction, and
+    /// answers how many it stored. A record whose id is stored already is skipped: a replica that sends a batch again
+    /// after losing the answer (`GatewayAuthorityService.AppendAuditRecords`) must not record its calls twice.
+    @discardableResult
+    public func append(_ records: [AuditRecord]) async throws -> Int {
         try await writer.write { db in
-            let previous =
+            var previous =
                 try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1"))
                 ?? ""
-            var row = AuditRow(record)
-            row.chain(after: previous)
-            try row.insert(db)
+            var stored = 0
+            for record in records {
+                guard try AuditRow.filter(AuditRow.Columns.auditId == record.id).isEmpty(db) else { continue }
+                var row = AuditRow(record)
+                row.chain(after: previous)
+                try row.insert(db)
+                previous = row.hash
+                stored += 1
+            }
+            return stored
         }
+    }
+
+    /// Appends one record (see `append(_:)` for many).
+    public func append(_ record: AuditRecord) async throws {
+        try await append([record])
     }
 
     /// Walks the whole audit log oldest first, recomputing each record's hash and its link to the one before.

@@ -1,0 +1,210 @@
+import C360Clients
+import C360Contracts
+import C360TestExpectations
+import C360TestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+import Testing
+
+typealias AuthorityClient = Customer360_V1_GatewayAuthorityService.Client<HTTP2ClientTransport.Posix>
+
+/// The gateway as several replicas: one authority keeps the API keys and the audit log, a replica keeps no database
+/// and uses the authority's, so a key made on either works on both and every audited call is in one hash chain.
+@Suite("gateway replicas over one authority")
+struct GatewayReplicaTests {
+    @Test(
+        "keys made on a replica work everywhere, its audited calls are stored once in the authority's chain, revoking stops the key on both, and a lost authority fails audited calls"
+    )
+    func replicaUsesTheAuthority() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-replicas-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let token = "token-\(UUID().uuidString)"
+        let tokenFile = directory.appendingPathComponent("service.token")
+        try Data("\(token)\n".utf8).write(to: tokenFile)
+        let authorityPortFile = directory.appendingPathComponent("authority.port")
+
+        try await withService("profile-service") { profile, _ in
+            // Only profile-service is needed here; the other backends' addresses are never called.
+            let backends = ["profile", "interaction", "feedback", "success", "outreach"].flatMap {
+                ["--\($0)-addr", "\(profile.address)"]
+            }
+            let common = backends + ["--http-port", "0", "--service-token-file", tokenFile.path]
+            try await withService(
+                "gateway",
+                arguments: common + ["--authority-port", "0", "--authority-port-file", authorityPortFile.path]
+            ) { authorityProcess, authorityMain in
+                let adminSecret = try await bootstrapSecret(of: authorityProcess)
+                let authorityPort = try await portInFile(authorityPortFile, of: authorityProcess)
+                let onAuthority = GatewayClient(wrapping: authorityMain)
+                try await withService(
+                    "gateway", arguments: common + ["--authority-addr", "127.0.0.1:\(authorityPort)"]
+                ) { replicaProcess, replicaMain in
+                    let onReplica = GatewayClient(wrapping: replicaMain)
+                    try await checkReplica(
+                        onReplica: onReplica, onAuthority: onAuthority, admin: bearer(adminSecret),
+                        replicaProcess: replicaProcess, authorityPort: authorityPort, token: token)
+
+                    // A lost authority: nothing audited is answered without its record, and the message says why.
+                    try await authorityProcess.terminate()
+                    await expectStatus(.unavailable, containing: "authority", "an audited call with no authority") {
+                        _ = try await onReplica.createCustomer(
+                            .with { $0.givenName = "Orphan" }, metadata: bearer(adminSecret))
+                    }
+                }
+            }
+        }
+    }
+
+    private func checkReplica(
+        onReplica: GatewayClient, onAuthority: GatewayClient, admin: Metadata, replicaProcess: ServiceProcess,
+        authorityPort: Int, token: String
+    ) async throws {
+        // The replica keeps nothing of its own.
+        let replicaFiles = try FileManager.default.contentsOfDirectory(atPath: replicaProcess.dataDirectory.path)
+        #expect(!replicaFiles.contains("gateway.sqlite") && !replicaFiles.contains("bootstrap-admin.key"))
+
+        // A key made through the replica (with the authority's bootstrap key) works on both.
+        let made = try await onReplica.createApiKey(
+            .with {
+                $0.name = "replica-made"
+                $0.role = .agent
+            }, metadata: admin)
+        let agent = bearer(made.secret)
+        let ada = try await onAuthority.createCustomer(.with { $0.givenName = "Ada" }, metadata: agent).customerID
+        let grace = try await onReplica.createCustomer(.with { $0.givenName = "Grace" }, metadata: agent).customerID
+
+        // Calls made at once on the replica are each recorded once.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    _ = try await onReplica.getCustomer360(.with { $0.customerID = grace }, metadata: agent)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let log = try await onAuthority.listAuditLog(.with { $0.page.pageSize = 100 }, metadata: admin).records
+        let views = log.filter { $0.method.hasSuffix("/GetCustomer360") && $0.customerID == grace }
+        #expect(views.count == 16, "16 views on the replica, \(views.count) records")
+        #expect(Set(views.map(\.auditID)).count == 16)
+        #expect(log.contains { $0.method.hasSuffix("/CreateApiKey") && $0.statusCode == "OK" })
+        #expect(log.contains { $0.method.hasSuffix("/CreateCustomer") && $0.customerID == ada })
+        #expect(log.contains { $0.method.hasSuffix("/CreateCustomer") && $0.customerID == grace })
+        #expect(log.contains { $0.actorKeyID == made.apiKey.keyID && $0.clientAddress.contains("127.0.0.1") })
+
+        // One chain, whichever gateway checks it.
+        let fromAuthority = try await onAuthority.verifyAuditLog(.init(), metadata: admin)
+        let fromReplica = try await onReplica.verifyAuditLog(.init(), metadata: admin)
+        #expect(fromAuthority.intact && fromReplica.intact)
+        #expect(fromReplica.recordsChecked >= fromAuthority.recordsChecked)
+        #expect(fromReplica.recordsChecked >= 20)
+        let keys = try await onReplica.listApiKeys(.with { $0.page.pageSize = 10 }, metadata: admin).apiKeys
+        #expect(keys.contains { $0.keyID == made.apiKey.keyID && $0.hasLastUsedAt })
+
+        // Revoked through the replica: refused at once by the replica and by the authority, which had it cached.
+        _ = try await onReplica.revokeApiKey(.with { $0.keyID = made.apiKey.keyID }, metadata: admin)
+        await expectStatus(.unauthenticated, containing: "revoked", "the replica, right after revoking") {
+            _ = try await onReplica.getCustomer360(.with { $0.customerID = grace }, metadata: agent)
+        }
+        await expectStatus(.unauthenticated, containing: "revoked", "the authority, right after the replica revoked") {
+            _ = try await onAuthority.getCustomer360(.with { $0.customerID = ada }, metadata: agent)
+        }
+
+        // The internal port answers only Customer 360 processes, and stores nothing malformed.
+        try await withConnectedClient(to: PeerAddress(host: "127.0.0.1", port: authorityPort)) { client in
+            let authority = AuthorityClient(wrapping: client)
+            let record = Customer360_V1_AuditRecord.with {
+                $0.auditID = "0193a3c2-5b8e-7000-8000-000000000001"
+                $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                $0.actorKeyID = "forged"
+                $0.actorRole = .admin
+                $0.action = .admin
+                $0.method = "/forged"
+            }
+            await expectStatus(.unauthenticated, containing: "service token", "no token") {
+                _ = try await authority.appendAuditRecords(.with { $0.records = [record] })
+            }
+            let withToken: Metadata = ["x-c360-service-token": "\(token)"]
+            var unnamed = record
+            unnamed.method = ""
+            await expectStatus(.invalidArgument, containing: "records[1].method", "a record without a method") {
+                _ = try await authority.appendAuditRecords(
+                    .with { $0.records = [record, unnamed] }, metadata: withToken)
+            }
+            await expectStatus(.invalidArgument, containing: "secret_hash") {
+                _ = try await authority.findApiKey(.with { $0.secretHash = "not-a-hash" }, metadata: withToken)
+            }
+            // Sent twice (an answer lost on the way): stored once.
+            let first = try await authority.appendAuditRecords(.with { $0.records = [record] }, metadata: withToken)
+            let again = try await authority.appendAuditRecords(.with { $0.records = [record] }, metadata: withToken)
+            #expect(first.stored == 1 && again.stored == 0)
+        }
+        let after = try await onAuthority.verifyAuditLog(.init(), metadata: admin)
+        #expect(after.intact)
+    }
+
+    @Test("with TLS, a replica proves itself to the authority with the gateway's certificate; no other may call it")
+    func replicaOverMutualTLS() async throws {
+        let certificates = try await DevCertificates.make()
+        defer { certificates.remove() }
+        let authorityPortFile = certificates.directory.appendingPathComponent("authority.port")
+        try await withService(
+            "profile-service", arguments: certificates.arguments(for: "profile-service"),
+            security: try certificates.clientSecurity(as: "operator")
+        ) { profile, _ in
+            let backends = ["profile", "interaction", "feedback", "success", "outreach"].flatMap {
+                ["--\($0)-addr", "\(profile.address)"]
+            }
+            let common = backends + ["--http-port", "0"] + certificates.arguments(for: "gateway")
+            try await withService(
+                "gateway",
+                arguments: common + ["--authority-port", "0", "--authority-port-file", authorityPortFile.path],
+                security: certificates.serverOnlySecurity
+            ) { authorityProcess, _ in
+                let admin = bearer(try await bootstrapSecret(of: authorityProcess))
+                let authorityPort = try await portInFile(authorityPortFile, of: authorityProcess)
+                try await withService(
+                    "gateway", arguments: common + ["--authority-addr", "localhost:\(authorityPort)"],
+                    security: certificates.serverOnlySecurity
+                ) { _, replicaMain in
+                    let onReplica = GatewayClient(wrapping: replicaMain)
+                    let made = try await onReplica.createApiKey(
+                        .with {
+                            $0.name = "over-tls"
+                            $0.role = .agent
+                        }, metadata: admin)
+                    _ = try await onReplica.createCustomer(
+                        .with { $0.givenName = "Ada" }, metadata: bearer(made.secret))
+                    #expect(try await onReplica.verifyAuditLog(.init(), metadata: admin).recordsChecked >= 2)
+                }
+                // Another process of the deployment is not on the authority's allow-list.
+                let address = PeerAddress(host: "localhost", port: authorityPort)
+                try await withConnectedClient(
+                    to: address, security: try certificates.clientSecurity(as: "profile-service")
+                ) { client in
+                    _ = await expectStatus(.permissionDenied, containing: "may be called by gateway") {
+                        _ = try await AuthorityClient(wrapping: client).findApiKey(
+                            .with { $0.secretHash = String(repeating: "a", count: 64) })
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a gateway refuses to be an authority without a way to tell replicas from anyone, or both roles at once")
+    func refusesUnsafeConfigurations() async throws {
+        for (arguments, complaint) in [
+            (["--authority-port", "0"], "--service-token-file"),
+            (["--authority-port", "0", "--authority-addr", "127.0.0.1:1"], "give one"),
+            (["--authority-addr", "nowhere"], "host:port"),
+        ] {
+            let failure = await #expect(throws: ServiceProcessError.self) {
+                let process = try await ServiceProcess.start("gateway", arguments: arguments + ["--http-port", "0"])
+                await process.cleanup()
+            }
+            #expect("\(failure.map(String.init(describing:)) ?? "")".contains(complaint), "\(arguments)")
+        }
+    }
+}
