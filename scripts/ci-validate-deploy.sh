@@ -308,11 +308,42 @@ for workload in (d for d in docs if d["kind"] in ("StatefulSet", "Deployment")):
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     if mounts.get("shard-map") != "/etc/c360-shards" or config["data"].get(key) != "/etc/c360-shards/shard-map.json":
         problems.append(f"{workload['metadata']['name']}: must mount the shard map and set {key}")
+# The gateway as replicas: a Deployment without volumes pointing at the StatefulSet's authority port, both behind
+# the clients' Service, with a disruption budget and an autoscaler.
+def named(kind, name):
+    return next((d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name), None)
+authority, replicas = named("StatefulSet", "c360-gateway"), named("Deployment", "c360-gateway-replicas")
+front, internal = named("Service", "c360-gateway"), named("Service", "c360-gateway-authority")
+if not (authority and replicas and front and internal):
+    problems.append("gateway: the authority StatefulSet, the replicas Deployment and both Services must exist")
+else:
+    def env(workload):
+        containers = workload["spec"]["template"]["spec"]["containers"]
+        return {e["name"]: e.get("value") for e in containers[0].get("env", [])}
+    port = next(p for p in internal["spec"]["ports"] if p["name"] == "authority")
+    if env(replicas).get("C360_GATEWAY_AUTHORITY_ADDR") != f"c360-gateway-authority:{port['port']}":
+        problems.append("gateway replicas: C360_GATEWAY_AUTHORITY_ADDR must name c360-gateway-authority's port")
+    container = authority["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    if str(ports.get(port["targetPort"])) != env(authority).get("C360_GATEWAY_AUTHORITY_PORT"):
+        problems.append("gateway authority: C360_GATEWAY_AUTHORITY_PORT must be the container port the Service targets")
+    if any(k.startswith("C360_GATEWAY_AUTHORITY") for k in config["data"]):
+        problems.append("gateway: c360-config must not set C360_GATEWAY_AUTHORITY_* (the authority and replicas differ)")
+    volumes = replicas["spec"]["template"]["spec"].get("volumes", [])
+    if replicas["spec"]["replicas"] < 2 or any("persistentVolumeClaim" in v for v in volumes):
+        problems.append("gateway replicas: at least 2, and no persistent volume")
+    for workload in (authority, replicas):
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        if any(labels.get(k) != v for k, v in front["spec"]["selector"].items()):
+            problems.append(f"{workload['metadata']['name']}: Service c360-gateway does not send clients to its pods")
+    if not named("PodDisruptionBudget", "c360-gateway-replicas") or not named(
+            "HorizontalPodAutoscaler", "c360-gateway-replicas"):
+        problems.append("gateway replicas: no PodDisruptionBudget or HorizontalPodAutoscaler")
 if problems:
     print("\n".join(f"FAIL: {p}" for p in problems), file=sys.stderr)
     sys.exit(1)
 PY
-  echo "    kubectl kustomize deploy/kubernetes-sharded: $(grep -c '^kind:' "$sharded") rendered objects valid, one pod per shard of the map, each replicated by Litestream, every workload reading it"
+  echo "    kubectl kustomize deploy/kubernetes-sharded: $(grep -c '^kind:' "$sharded") rendered objects valid, one pod per shard of the map, each replicated by Litestream, every workload reading it, the gateway as replicas of one authority"
   rm -f "$sharded"
 else
   echo "    (kubectl not installed: the rendered output is not checked)"
