@@ -20,7 +20,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             IngestBenchmark.self, QueriesBenchmark.self, ViewBenchmark.self, ForwardBenchmark.self, FeedBenchmark.self,
             SegmentBenchmark.self, RescoreBenchmark.self, SendBenchmark.self, SealBenchmark.self, ShardsBenchmark.self,
-            ReshardBenchmark.self,
+            ReshardBenchmark.self, ReplicasBenchmark.self,
         ]
     )
 }

@@ -76,6 +76,11 @@ struct LatencySamples {
         milliseconds.append(duration.inMilliseconds)
     }
 
+    /// Adds another set's runs (concurrent callers each timing their own).
+    mutating func merge(_ other: LatencySamples) {
+        milliseconds += other.milliseconds
+    }
+
     /// The nearest-rank percentile `fraction` (0.5 for p50, 0.99 for p99) in milliseconds; 0 without samples.
     func percentile(_ fraction: Double) -> Double {
         guard !milliseconds.isEmpty else { return 0 }

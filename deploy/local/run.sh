@@ -9,6 +9,9 @@
 #                                       50052, 50152, 50252; 50053, 50153, 50253; 50054, 50154, 50254; data in
 #                                       interaction-service-0…2 and so on), every process routing by
 #                                       $C360_DATA/shard-map.json
+#   deploy/local/run.sh --gateway-replicas 3   the gateway as 3 replicas: gateway-0 on 50050 (HTTP 8080) keeps the API
+#                                       keys and audit log and serves them to the others on 50056; gateway-1 on 50150
+#                                       (HTTP 8180), gateway-2 on 50250 (HTTP 8280) keep no database
 #   C360_TLS_DIR=data/tls deploy/local/run.sh   TLS everywhere, mutual between services, with the certificates
 #                                       scripts/dev-certs.sh made in that directory (made there first if missing)
 #
@@ -21,6 +24,7 @@ cd "$(dirname "$0")/../.."
 
 configuration=debug
 shards=1
+gateway_replicas=1
 while (($# > 0)); do
   case $1 in
     --release) configuration=release ;;
@@ -28,6 +32,12 @@ while (($# > 0)); do
       shards=${2:-}
       shift
       [[ $shards =~ ^[1-9][0-9]*$ && $shards -le 16 ]] || { echo "--shards takes 1 to 16, not '$shards'" >&2; exit 2; }
+      ;;
+    --gateway-replicas)
+      gateway_replicas=${2:-}
+      shift
+      [[ $gateway_replicas =~ ^[1-9][0-9]*$ && $gateway_replicas -le 9 ]] ||
+        { echo "--gateway-replicas takes 1 to 9, not '$gateway_replicas'" >&2; exit 2; }
       ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -172,8 +182,26 @@ fi
 start outreach-service OUTREACH 9155 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
   --feedback-addr "$feedback_addr" --success-addr "$success_addr" "${shard_map[@]}"
 outreach_addr="127.0.0.1:$(cat "$data/run/outreach-service.port")"
-start gateway GATEWAY 9150 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
-  --feedback-addr "$feedback_addr" --success-addr "$success_addr" --outreach-addr "$outreach_addr" "${shard_map[@]}"
+gateway_peers=(--profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr"
+  --success-addr "$success_addr" --outreach-addr "$outreach_addr" "${shard_map[@]}")
+if ((gateway_replicas > 1)); then
+  # The first gateway keeps the keys and audit log (data/gateway, as with one) and serves them to the others, which
+  # prove themselves with a service token (or, with C360_TLS_DIR, their certificate).
+  token_file="$data/run/gateway-service-token"
+  [[ -s $token_file ]] || (umask 077 && openssl rand -hex 32 >"$token_file")
+  authority_port=${C360_GATEWAY_AUTHORITY_PORT:-50056}
+  echo "==> the gateway as $gateway_replicas replicas; gateway keeps the keys and audit log, serving them on $authority_port"
+  start gateway GATEWAY 9150 "${gateway_peers[@]}" --service-token-file "$token_file" --authority-port "$authority_port"
+  for ((i = 1; i < gateway_replicas; i++)); do
+    # An empty C360_GATEWAY_AUTHORITY_PORT counts as unset: a replica given it too would refuse to start.
+    C360_GATEWAY_AUTHORITY_PORT="" C360_GATEWAY_METRICS_PORT=$((9150 + 100 * i)) instance="gateway-$i" \
+      start gateway GATEWAY 9150 "${gateway_peers[@]}" --service-token-file "$token_file" \
+      --authority-addr "127.0.0.1:$authority_port" --port $((${C360_GATEWAY_PORT:-50050} + 100 * i)) \
+      --http-port $((${C360_GATEWAY_HTTP_PORT:-8080} + 100 * i))
+  done
+else
+  start gateway GATEWAY 9150 "${gateway_peers[@]}"
+fi
 gateway_addr="127.0.0.1:$(cat "$data/run/gateway.port")"
 
 echo "==> demo data"
@@ -188,6 +216,12 @@ if [[ -n $tls_dir ]]; then
   tls_note="
     TLS is on: every process has its certificate in $tls_dir; clients trust $tls_dir/ca.pem, e.g.
     curl --cacert $tls_dir/ca.pem $scheme://127.0.0.1:${C360_GATEWAY_HTTP_PORT:-8080}/ (the Python examples speak plaintext)."
+fi
+if ((gateway_replicas > 1)); then
+  tls_note+="
+    Gateway replicas, each with the same keys:$(for ((i = 1; i < gateway_replicas; i++)); do
+    printf ' 127.0.0.1:%s (HTTP %s)' "$(cat "$data/run/gateway-$i.port")" $((${C360_GATEWAY_HTTP_PORT:-8080} + 100 * i))
+  done)"
 fi
 cat <<INFO
 ==> Customer 360 is running (logs in $data/logs). The gateway listens on $gateway_addr; its admin API key is in
