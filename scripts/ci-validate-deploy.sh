@@ -336,6 +336,10 @@ else:
         labels = workload["spec"]["template"]["metadata"]["labels"]
         if any(labels.get(k) != v for k, v in front["spec"]["selector"].items()):
             problems.append(f"{workload['metadata']['name']}: Service c360-gateway does not send clients to its pods")
+    pod = authority["spec"]["template"]["spec"]
+    if not any("/etc/litestream/litestream-gateway.yml" in c.get("args", []) for c in pod["containers"]) or not any(
+            "litestream restore" in " ".join(c.get("command", [])) for c in pod.get("initContainers", [])):
+        problems.append("gateway authority: no Litestream sidecar and restore of the keys and audit log")
     if not named("PodDisruptionBudget", "c360-gateway-replicas") or not named(
             "HorizontalPodAutoscaler", "c360-gateway-replicas"):
         problems.append("gateway replicas: no PodDisruptionBudget or HorizontalPodAutoscaler")

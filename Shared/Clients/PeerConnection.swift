@@ -46,6 +46,10 @@ public struct PeerConnection: Service, CustomStringConvertible {
                     target: address.target, transportSecurity: security,
                     config: .defaults { config in
                         config.connection.flushCoalescing = nil
+                        // Peers are on the same network: a restarted peer is called again within seconds of
+                        // coming back, not after the library's default of up to two minutes between attempts.
+                        config.backoff = .init(
+                            initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
                     })
             },
             interceptors: [RequestIDClientInterceptor(), PeerCallMetricsInterceptor()] + credentials.interceptors

@@ -47,12 +47,39 @@ struct GatewayReplicaTests {
                         onReplica: onReplica, onAuthority: onAuthority, admin: bearer(adminSecret),
                         replicaProcess: replicaProcess, authorityPort: authorityPort, token: token)
 
-                    // A lost authority: nothing audited is answered without its record, and the message says why.
+                    // A lost authority: an audited call is refused before it does anything, saying why.
                     try await authorityProcess.terminate()
                     await expectStatus(.unavailable, containing: "authority", "an audited call with no authority") {
                         _ = try await onReplica.createCustomer(
                             .with { $0.givenName = "Orphan" }, metadata: bearer(adminSecret))
                     }
+                    try await withConnectedClient(to: profile.address) { client in
+                        let listed = try await Customer360_V1_ProfileService.Client(wrapping: client).listCustomers(
+                            .with { $0.page.pageSize = 100 })
+                        #expect(!listed.customers.contains { $0.givenName == "Orphan" }, "a write with no record")
+                    }
+
+                    // Back on its port and volume: the replica's audited calls work again.
+                    let returned = try await ServiceProcess.start(
+                        "gateway",
+                        arguments: common + ["--authority-port", "\(authorityPort)"],
+                        dataDirectory: authorityProcess.dataDirectory)
+                    defer { Task { await returned.cleanup() } }
+                    // The replica reconnects on its own (peers back off at most 5 s between attempts); until then
+                    // each audited call is refused before it does anything, so trying again is safe.
+                    let back = try await untilAccepted(within: .seconds(15)) {
+                        try await onReplica.createCustomer(
+                            .with { $0.givenName = "Returned" }, metadata: bearer(adminSecret))
+                    }
+                    try await withConnectedClient(to: profile.address) { client in
+                        let listed = try await Customer360_V1_ProfileService.Client(wrapping: client).listCustomers(
+                            .with { $0.page.pageSize = 100 })
+                        #expect(listed.customers.filter { $0.givenName == "Returned" }.count == 1)
+                    }
+                    let log = try await onReplica.listAuditLog(
+                        .with { $0.customerID = back.customerID }, metadata: bearer(adminSecret))
+                    #expect(log.records.contains { $0.method.hasSuffix("/CreateCustomer") })
+                    try await returned.terminate()
                 }
             }
         }
@@ -205,6 +232,20 @@ struct GatewayReplicaTests {
                 await process.cleanup()
             }
             #expect("\(failure.map(String.init(describing:)) ?? "")".contains(complaint), "\(arguments)")
+        }
+    }
+}
+
+/// `call`'s answer once it stops answering UNAVAILABLE, tried again every 100 ms for up to `limit`.
+private func untilAccepted<Answer>(
+    within limit: Duration, _ call: () async throws -> Answer
+) async throws -> Answer {
+    let until = ContinuousClock.now + limit
+    while true {
+        do {
+            return try await call()
+        } catch let error as RPCError where error.code == .unavailable && ContinuousClock.now < until {
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }

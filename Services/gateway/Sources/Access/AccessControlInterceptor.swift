@@ -16,12 +16,20 @@ public struct AccessControlInterceptor: ServerInterceptor {
     private let authenticator: Authenticator
     private let policies: AccessPolicies
     private let rateLimiter: RateLimiter?
+    /// Where audited calls' records go, asked before such a call runs (`AccessRecords.readyToAudit`).
+    private let auditLog: (any AccessRecords)?
 
-    /// - Parameter rateLimiter: Calls per key; nil for no limit.
-    public init(authenticator: Authenticator, policies: AccessPolicies = .current, rateLimiter: RateLimiter? = nil) {
+    /// - Parameters:
+    ///   - rateLimiter: Calls per key; nil for no limit.
+    ///   - auditLog: Where audited calls are recorded; nil when it is always ready (tests).
+    public init(
+        authenticator: Authenticator, policies: AccessPolicies = .current, rateLimiter: RateLimiter? = nil,
+        auditLog: (any AccessRecords)? = nil
+    ) {
         self.authenticator = authenticator
         self.policies = policies
         self.rateLimiter = rateLimiter
+        self.auditLog = auditLog
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -51,6 +59,8 @@ public struct AccessControlInterceptor: ServerInterceptor {
                 code: .resourceExhausted, message: refusal.rpcErrorMessage,
                 metadata: ["retry-after": "\(Int(wait.rounded(.up)))"])
         }
+        // A call that must leave an audit record does nothing while the record cannot be stored.
+        if policy.audited, let auditLog { try await auditLog.readyToAudit() }
         var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
         if case .success(var contents) = response.accepted {
             let producer = contents.producer

@@ -38,9 +38,18 @@ public protocol AccessRecords: Sendable {
 
     /// The audit log's hash chain checked from its first record.
     func verifyAudit() async throws -> Customer360_V1_VerifyAuditLogResponse
+
+    /// Answers once an audit record could be stored now, before a call that must be audited does anything: a
+    /// replica whose authority is down refuses the call rather than do it unrecorded.
+    ///
+    /// - Throws: `GatewayError.authorityUnavailable`.
+    func readyToAudit() async throws
 }
 
 extension AccessRecords {
+    /// A gateway's own database is always there.
+    public func readyToAudit() async throws {}
+
     /// Appends one record.
     public func append(_ record: AuditRecord) async throws {
         try await append([record])

@@ -3,6 +3,8 @@ public import C360Contracts
 import C360ServerKit
 public import Foundation
 public import GRPCCore
+public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// The API keys and audit log of a gateway replica: the authority gateway's (`GatewayAuthorityService`), asked over
@@ -12,21 +14,65 @@ import Synchronization
 /// record is stored, but the authority writes one transaction per batch, not per call. A call whose record the
 /// authority did not confirm fails, as on a gateway with its own database.
 public struct AuthorityRecords: AccessRecords {
+    /// How long a replica keeps trying to store the audit record of a call it has already made (the authority
+    /// restarting) before it fails the call and logs the record.
+    public static let auditPatience: Duration = .seconds(10)
+
     private let client: Customer360_V1_GatewayAuthorityService.Client<PeerTransport>
     private let deadline: Duration
     private let batcher: AuditBatcher
+    /// Whether the authority answers: its health stream (`watch`) and every exchange with it say so.
+    private let reachable: Reachability
+    /// The authority's health stream, kept open while the replica runs: it hears the authority begin to shut down,
+    /// or its connection drop, before the next call asks whether it can be audited.
+    public let watch: AuthorityWatch
 
-    /// - Parameter deadline: Of each call to the authority.
-    public init(client: GRPCClient<PeerTransport>, deadline: Duration) {
-        let client = Customer360_V1_GatewayAuthorityService.Client(wrapping: client)
+    /// - Parameters:
+    ///   - deadline: Of each call to the authority.
+    ///   - logger: Where audit records that could not be stored are written in full, so none is lost unseen.
+    public init(client connection: GRPCClient<PeerTransport>, deadline: Duration, logger: Logger) {
+        let client = Customer360_V1_GatewayAuthorityService.Client(wrapping: connection)
+        let reachable = Reachability()
         self.client = client
         self.deadline = deadline
+        self.reachable = reachable
+        self.watch = AuthorityWatch(
+            health: Grpc_Health_V1_Health.Client(wrapping: connection), reachable: reachable, logger: logger)
         self.batcher = AuditBatcher { records in
-            // Sent again once if the answer was lost: the authority skips the records it stored the first time.
-            try await Self.retryingOnce {
-                _ = try await client.appendAuditRecords(
-                    .with { $0.records = records.map(\.proto) }, options: CallOptions.deadline(deadline))
+            do {
+                // Sent again while the authority is away: it skips the records it stored the first time.
+                try await Self.patiently(for: Self.auditPatience) {
+                    _ = try await client.appendAuditRecords(
+                        .with { $0.records = records.map(\.proto) }, options: CallOptions.deadline(deadline))
+                }
+                reachable.set(true)
+            } catch {
+                reachable.set(false)
+                for record in records {
+                    logger.error(
+                        "audit record not stored: the authority did not take it",
+                        metadata: [
+                            "audit_id": "\(record.id)", "occurred_at": "\(record.occurredAt)",
+                            "actor_key_id": "\(record.actorKeyID)", "actor_role": "\(record.actorRole.rawValue)",
+                            "action": "\(record.action.rawValue)", "method": "\(record.method)",
+                            "customer_id": "\(record.customerID)", "status_code": "\(record.statusCode)",
+                            "request_id": "\(record.requestID)", "client_address": "\(record.clientAddress)",
+                            "note": "\(record.note)", "error": "\(error)",
+                        ])
+                }
+                throw error
             }
+        }
+    }
+
+    /// Answers at once while the authority is known to serve; otherwise asks it (and fails when it does not answer).
+    /// An authority that dies without a word (its node lost) is found only by the record's own send, which then keeps
+    /// trying for `auditPatience`.
+    public func readyToAudit() async throws {
+        guard !reachable.value else { return }
+        // A key no secret hashes to: an indexed read that stores nothing.
+        _ = try await ask {
+            try await client.findApiKey(.with { $0.secretHash = String(repeating: "0", count: 64) }, options: options)
         }
     }
 
@@ -88,10 +134,18 @@ public struct AuthorityRecords: AccessRecords {
     /// answers (a key not found, the last admin key, a bad page token) pass through as it gave them.
     private func ask<Answer>(_ call: () async throws -> Answer) async throws -> Answer {
         do {
-            return try await call()
-        } catch let error as RPCError where [.unavailable, .deadlineExceeded, .cancelled].contains(error.code) {
+            let answer = try await call()
+            reachable.set(true)
+            return answer
+        } catch let error as RPCError where Self.isLost(error) {
+            reachable.set(false)
             throw GatewayError.authorityUnavailable("\(error.code): \(error.message)")
         }
+    }
+
+    /// Whether `error` says the authority was not reached or did not answer in time (not that it refused).
+    static func isLost(_ error: RPCError) -> Bool {
+        [.unavailable, .deadlineExceeded, .cancelled].contains(error.code)
     }
 
     /// Runs an idempotent `call` again once when its answer was lost on the way (UNAVAILABLE).
@@ -102,6 +156,65 @@ public struct AuthorityRecords: AccessRecords {
             return try await call()
         }
     }
+
+    /// Runs an idempotent `call` until it is answered, again after 0.1 s, 0.2 s … (at most 2 s apart) while the
+    /// authority is not reached, for up to `patience`.
+    static func patiently<Answer>(for patience: Duration, _ call: () async throws -> Answer) async throws -> Answer {
+        let clock = ContinuousClock()
+        let until = clock.now + patience
+        var pause = Duration.milliseconds(100)
+        while true {
+            do {
+                return try await call()
+            } catch let error as RPCError where isLost(error) && clock.now + pause < until {
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
+    }
+}
+
+/// Follows the authority's `grpc.health.v1.Health/Watch` on its internal port for as long as the replica runs, so
+/// `Reachability` turns false the moment the authority begins to shut down (its health turns NOT_SERVING) or its
+/// connection drops, and true again once it serves; between attempts it waits 0.1 s, doubling up to 2 s.
+public struct AuthorityWatch: Service {
+    let health: Grpc_Health_V1_Health.Client<PeerTransport>
+    let reachable: Reachability
+    let logger: Logger
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var pause = Duration.milliseconds(100)
+            while !Task.isCancelled {
+                let reachable = reachable
+                let heardServing =
+                    (try? await health.watch(.init()) { response in
+                        var serving = false
+                        for try await update in response.messages {
+                            reachable.set(update.status == .serving)
+                            serving = serving || update.status == .serving
+                        }
+                        return serving
+                    }) ?? false
+                reachable.set(false)
+                if heardServing {
+                    logger.warning("the gateway authority stopped serving; audited calls are refused until it is back")
+                }
+                pause = heardServing ? .milliseconds(100) : min(pause * 2, .seconds(2))
+                try? await Task.sleep(for: pause)
+            }
+        }
+    }
+}
+
+/// Whether the last exchange with the authority worked, shared by every copy of an `AuthorityRecords`.
+final class Reachability: Sendable {
+    /// False until the authority is heard from: a replica that starts while it is down refuses audited calls.
+    private let state = Atomic<Bool>(false)
+
+    var value: Bool { state.load(ordering: .relaxed) }
+
+    func set(_ value: Bool) { state.store(value, ordering: .relaxed) }
 }
 
 /// Sends the audit records of calls made at the same time to the authority together: the first caller starts a

@@ -75,13 +75,15 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
     let database: DatabasePool?
     let store: GatewayStore?
     let records: any AccessRecords
-    var authority: PeerConnection?
+    var authority: [any Service] = []
     if let replicaOf {
         database = nil
         store = nil
         let connection = try host.connect(to: .gateway, at: replicaOf)
-        authority = connection
-        records = AuthorityRecords(client: connection.client, deadline: configuration.peerDeadline)
+        let remote = AuthorityRecords(
+            client: connection.client, deadline: configuration.peerDeadline, logger: host.logger)
+        authority = [connection, remote.watch]
+        records = remote
         host.logger.notice(
             "a replica: API keys and the audit log are the authority's", metadata: ["authority": "\(replicaOf)"])
     } else {
@@ -135,7 +137,7 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         ])
     let accessControl = AccessControlInterceptor(
         authenticator: authenticator,
-        rateLimiter: configuration.rateLimit.map { RateLimiter(limit: $0) })
+        rateLimiter: configuration.rateLimit.map { RateLimiter(limit: $0) }, auditLog: records)
     host.logger.notice(
         "rate limit per API key",
         metadata: [
@@ -150,6 +152,6 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         tls: configuration.server.tls, api: JSONAPI(client: bridge.client), logger: host.logger)
     return try host.serviceGroup(
         serving: [service, forwarder], database: database,
-        background: (authority.map { [$0] } ?? []) + [profile, interaction, feedback, success, outreach, bridge],
+        background: authority + [profile, interaction, feedback, success, outreach, bridge],
         frontEnds: internalPorts + [http], interceptors: [accessControl])
 }
