@@ -330,8 +330,28 @@ else:
     if any(k.startswith("C360_GATEWAY_AUTHORITY") for k in config["data"]):
         problems.append("gateway: c360-config must not set C360_GATEWAY_AUTHORITY_* (the authority and replicas differ)")
     volumes = replicas["spec"]["template"]["spec"].get("volumes", [])
-    if replicas["spec"]["replicas"] < 2 or any("persistentVolumeClaim" in v for v in volumes):
-        problems.append("gateway replicas: at least 2, and no persistent volume")
+    if "replicas" in replicas["spec"] or any("persistentVolumeClaim" in v for v in volumes):
+        problems.append("gateway replicas: the autoscaler owns the count (no spec.replicas), and no persistent volume")
+    hpa = named("HorizontalPodAutoscaler", "c360-gateway-replicas")
+    if hpa and hpa["spec"].get("minReplicas", 1) < 2:
+        problems.append("gateway replicas: the autoscaler must keep at least 2")
+    if "fsGroup" not in replicas["spec"]["template"]["spec"].get("securityContext", {}):
+        problems.append("gateway replicas: fsGroup, so the non-root process can read its mounted secrets")
+    for workload in (authority, replicas):
+        name = workload["metadata"]["name"]
+        secret_volumes = {v["name"]: v["secret"]["secretName"] for v in workload["spec"]["template"]["spec"].get(
+            "volumes", []) if "secret" in v}
+        mounts = {m["name"]: m["mountPath"] for m in workload["spec"]["template"]["spec"]["containers"][0].get(
+            "volumeMounts", [])}
+        token_file = env(workload).get("C360_GATEWAY_AUTHORITY_TOKEN_FILE", "")
+        holders = [v for v, secret in secret_volumes.items() if secret.startswith("c360-gateway-authority-token")]
+        if not holders or not token_file.startswith(mounts.get(holders[0], "?") + "/"):
+            problems.append(f"{name}: C360_GATEWAY_AUTHORITY_TOKEN_FILE must be in the mounted authority token Secret")
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy" and d["spec"]["podSelector"].get(
+        "matchLabels", {}).get("statefulset.kubernetes.io/pod-name") == "c360-gateway-0"]
+    if not any(any(p.get("port") == port["port"] and rule.get("from") for p in rule.get("ports", []))
+               for policy in policies for rule in policy["spec"].get("ingress", [])):
+        problems.append("gateway authority: no NetworkPolicy limiting who reaches the authority port")
     for workload in (authority, replicas):
         labels = workload["spec"]["template"]["metadata"]["labels"]
         if any(labels.get(k) != v for k, v in front["spec"]["selector"].items()):

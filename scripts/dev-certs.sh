@@ -31,12 +31,15 @@ fi
 
 for name in "${names[@]}"; do
   short=${name%-service}
+  # The gateway's replicas reach its authority through the Service c360-gateway-authority (deploy/kubernetes-sharded).
+  extra=""
+  [[ $name == gateway ]] && extra=",DNS:c360-gateway-authority"
   extensions=$(mktemp)
   cat >"$extensions" <<EXT
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth,clientAuth
-subjectAltName=DNS:$name,DNS:c360-$short,DNS:localhost,IP:127.0.0.1
+subjectAltName=DNS:$name,DNS:c360-$short,DNS:localhost,IP:127.0.0.1$extra
 EXT
   openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$name.key.ec"
   # PKCS#8, which every TLS stack reads.

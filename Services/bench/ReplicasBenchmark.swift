@@ -59,7 +59,7 @@ struct ReplicasBenchmark: AsyncParsableCommand {
         say("  executables from \(bin.path)")
         let scratch = try ScratchDirectory(label: "replicas")
         defer { scratch.remove() }
-        let tokenFile = scratch.child("service-token")
+        let tokenFile = scratch.child("authority-token")
         try Data("\(UUID().uuidString)-\(UUID().uuidString)\n".utf8).write(to: tokenFile)
         let authorityPortFile = scratch.child("authority.port")
         try await BenchProcesses.run(bin: bin) { processes in
@@ -76,7 +76,7 @@ struct ReplicasBenchmark: AsyncParsableCommand {
             let gatewayArguments =
                 peers + [
                     "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
-                    "--rate-limit", "off", "--service-token-file", tokenFile.path,
+                    "--rate-limit", "off", "--authority-token-file", tokenFile.path,
                 ]
             let authority = try await processes.start(
                 "gateway",

@@ -57,6 +57,9 @@ public struct CallerInterceptor: ServerInterceptor {
         case certificates(CallerAllowList)
         /// No TLS: the shared token in `x-c360-service-token`.
         case token(String)
+        /// Mutual TLS, for a port only some processes may call whatever the contracts say (the gateway authority's,
+        /// which not even the `operator` certificate may call): the caller's certificate name must be one of these.
+        case names(Set<String>)
     }
 
     static let healthService = "grpc.health.v1.Health"
@@ -79,13 +82,19 @@ public struct CallerInterceptor: ServerInterceptor {
             return try await next(request, context)
         }
         switch check {
+        case .names(let names):
+            let caller = try Self.certificateName(context)
+            guard names.contains(caller) else {
+                logger.warning(
+                    "caller refused: not named for this port",
+                    metadata: ["caller": "\(caller)", "peer": "\(context.remotePeer)"])
+                throw RPCError(
+                    code: .permissionDenied,
+                    message: "this port answers \(names.sorted().joined(separator: ", ")) only, not \(caller)")
+            }
         case .certificates(let allowList):
             let method = context.descriptor.fullyQualifiedMethod
-            guard let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate,
-                let caller = TLSIdentity.commonName(of: certificate)
-            else {
-                throw RPCError(code: .unauthenticated, message: "the caller presented no certificate with a name")
-            }
+            let caller = try Self.certificateName(context)
             guard allowList.allows(caller, method) else {
                 logger.warning(
                     "caller refused: not on the RPC's allow-list",
@@ -113,6 +122,16 @@ public struct CallerInterceptor: ServerInterceptor {
             }
         }
         return try await next(request, context)
+    }
+
+    /// The name in the certificate the caller presented (already verified against the CA by the transport).
+    static func certificateName(_ context: ServerContext) throws -> String {
+        guard let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate,
+            let caller = TLSIdentity.commonName(of: certificate)
+        else {
+            throw RPCError(code: .unauthenticated, message: "the caller presented no certificate with a name")
+        }
+        return caller
     }
 
     /// Compares without stopping at the first difference, so timing does not reveal how much of a guess was right.

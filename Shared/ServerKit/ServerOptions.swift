@@ -115,15 +115,24 @@ extension ServerOptions {
 
     /// The service token from a file (first line, trimmed) or a value; at least 16 characters.
     static func serviceToken(file: String?, value: String?) throws -> String? {
+        try token(file: file, value: value, flag: "--service-token-file", name: "the service token")
+    }
+
+    /// A shared secret from a file (first line, trimmed) or a value; at least 16 characters.
+    ///
+    /// - Parameters:
+    ///   - flag: The option naming the file, for the message when it cannot be read.
+    ///   - name: What the secret is, for the message when it is too short.
+    public static func token(file: String?, value: String?, flag: String, name: String) throws -> String? {
         var token = value
         if let file {
             guard let contents = FileManager.default.contents(atPath: file) else {
-                throw ValidationError("--service-token-file \(file) cannot be read")
+                throw ValidationError("\(flag) \(file) cannot be read")
             }
             token = String(decoding: contents, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
         }
         guard let token = token?.trimmingCharacters(in: .whitespaces) else { return nil }
-        guard token.count >= 16 else { throw ValidationError("the service token must be at least 16 characters long") }
+        guard token.count >= 16 else { throw ValidationError("\(name) must be at least 16 characters long") }
         return token
     }
 }

@@ -122,7 +122,7 @@ public struct ServiceHost: Sendable {
         // Internal services answer only Customer 360 processes: by certificate with TLS, else by the service token.
         // The gateway answers clients, who carry API keys instead.
         let isGateway = identity.name == ServiceIdentity.gateway.name
-        var checks: [any ServerInterceptor] = isGateway ? [] : try callerChecks(required: false)
+        var checks: [any ServerInterceptor] = isGateway ? [] : callerChecks()
         if let settings = configuration.shards, let shard = settings.shard {
             checks.append(
                 ShardOwnershipInterceptor(source: settings.source, service: identity.name, shard: shard, logger: logger)
@@ -163,18 +163,10 @@ public struct ServiceHost: Sendable {
     }
 
     /// Who may call an internal service of this process: with TLS, a process whose certificate the RPC's allow-list
-    /// names; else one with the service token.
-    ///
-    /// - Parameter required: Refuse to go on with neither (a port that must not be open to anyone).
-    /// - Throws: `ServerConfigurationError` when `required` and there is neither TLS nor a service token.
-    func callerChecks(required: Bool) throws -> [any ServerInterceptor] {
+    /// names; else one with the service token; else anyone (a deployment without either checks nothing).
+    func callerChecks() -> [any ServerInterceptor] {
         if configuration.tls != nil { return [CallerInterceptor(.certificates(.current), logger: logger)] }
         if let token = configuration.serviceToken { return [CallerInterceptor(.token(token), logger: logger)] }
-        guard !required else {
-            throw ServerConfigurationError(
-                "an internal port needs callers to prove who they are: give --service-token-file, or TLS (--tls-cert, --tls-key, --tls-ca)"
-            )
-        }
         return []
     }
 
@@ -183,23 +175,40 @@ public struct ServiceHost: Sendable {
         configuration.tls != nil ? "a certificate from the CA" : "the service token"
     }
 
-    /// A second gRPC server for `services` that only Customer 360 processes may call, on `port` (0 picks a free one):
-    /// secured as the internal services are (callers need a certificate from the CA, or the service token), with
-    /// health and reflection of its own. The gateway's authority serves its replicas here, apart from the port
-    /// clients call with API keys. Run it as a front end of `serviceGroup`, so it drains with the rest.
+    /// A second gRPC server for `services`, on `port` (0 picks a free one), that only the processes named `callers`
+    /// may call: with TLS, by the name in their certificate (not even the `operator` certificate passes); without, by
+    /// `token`, a secret of that port alone, so the service token every process holds does not open it. It has health
+    /// and reflection of its own; its health turns NOT_SERVING the moment this process's drain begins, so its callers
+    /// stop starting work that needs it, while it keeps answering until it is stopped. The gateway's authority serves
+    /// its replicas here, apart from the port clients call with API keys. Run it as the first `background` member of
+    /// `serviceGroup`: it stops last.
     ///
-    /// - Throws: `ServerConfigurationError` without TLS or a service token: the port would be open to anyone.
+    /// - Throws: `ServerConfigurationError` without TLS or `token`: the port would be open to anyone.
     public func internalServer(
-        named name: String, port: Int, portFile: String?, services: [any RegistrableRPCService]
+        named name: String, port: Int, portFile: String?, services: [any RegistrableRPCService],
+        callers: Set<String>, token: String?
     ) throws -> any Service {
         var logger = logger
         logger[metadataKey: "listener"] = "\(name)"
+        let check: CallerInterceptor.Check
+        if configuration.tls != nil {
+            check = .names(callers)
+        } else if let token {
+            check = .token(token)
+        } else {
+            throw ServerConfigurationError(
+                "the \(name) port needs callers to prove who they are: give its token, or TLS (--tls-cert, --tls-key, --tls-ca)"
+            )
+        }
         let security: HTTP2ServerTransport.Posix.TransportSecurity =
             try configuration.tls?.serverSecurity(clientCertificates: .required) ?? .plaintext
-        return GRPCServerService(
-            host: configuration.host, port: port, security: security, services: services,
-            health: HealthStatusBoard(services: services.flatMap(Self.serviceNames)), drain: drain,
-            portFile: portFile, logger: logger, interceptors: try callerChecks(required: true))
+        let health = HealthStatusBoard(services: services.flatMap(Self.serviceNames))
+        return InternalServer(
+            server: GRPCServerService(
+                host: configuration.host, port: port, security: security, services: services, health: health,
+                drain: drain, portFile: portFile, logger: logger,
+                interceptors: [CallerInterceptor(check, logger: logger)]),
+            health: health, drain: drain)
     }
 
     /// How long the members may take to stop gracefully after SIGTERM before the rest are cancelled: in-flight calls
@@ -223,6 +232,25 @@ public struct ServiceHost: Sendable {
         var router = RPCRouter<HTTP2ServerTransport.Posix>()
         service.registerMethods(with: &router)
         return Array(Set(router.methods.map(\.service.fullyQualifiedService)))
+    }
+}
+
+/// A server on an internal port (`ServiceHost.internalServer`) whose health follows this process's drain: callers
+/// watching it hear NOT_SERVING when SIGTERM arrives, though the server itself stops only with its group.
+struct InternalServer: Service {
+    let server: GRPCServerService
+    let health: HealthStatusBoard
+    let drain: ServerDrain
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await drain.waitUntilBegun()
+                if drain.hasBegun { health.drain() }
+            }
+            try await server.run()
+            group.cancelAll()
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import C360ServerKit
 import C360StoreKit
 import Foundation
 import Synchronization
@@ -45,6 +46,23 @@ struct AuthorityStorageTests {
         let found = try await store.findKey(secretHash: String(repeating: "a", count: 64), usedAt: Fixed.at(60))
         #expect(found?.id == key.id)
         #expect(try await store.key(secretHash: String(repeating: "a", count: 64))?.lastUsedAt == Fixed.at(60))
+    }
+
+    @Test("a record is fitted to the log's field sizes: trimmed, control characters replaced, cut, then accepted")
+    func fittedRecordsAreAccepted() throws {
+        var odd = record(1)
+        odd.customerID = "  " + String(repeating: "x", count: 100) + "  "
+        odd.requestID = "request\u{0}one"
+        odd.note = String(repeating: "n", count: 3_000)
+        let fitted = odd.fitted()
+        #expect(fitted.customerID == String(repeating: "x", count: AuditRecord.Limit.customerID))
+        #expect(fitted.requestID == "request\u{FFFD}one")
+        #expect(fitted.note.count == AuditRecord.Limit.note)
+        #expect(throws: InvalidArgument.self) { try AuditRecord(proto: odd.proto, field: "records[0]") }
+        var sent = fitted.proto
+        sent.auditID = "0193a3c2-5b8e-7000-8000-000000000001"
+        let accepted = try AuditRecord(proto: sent, field: "records[0]")
+        #expect(accepted.customerID == fitted.customerID && accepted.note == fitted.note)
     }
 
     @Test("records appended at the same time travel in fewer sends, each sent once, each caller answered")

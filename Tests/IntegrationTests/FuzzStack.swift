@@ -42,7 +42,7 @@ final class FuzzStack {
     private(set) var viewerMetadata: Metadata = [:]
     /// The ids of the keys above, which a fuzzer must never revoke, and two customers' ids.
     private(set) var known = KnownValues()
-    /// The gateway's internal authority port (it runs as the authority of replicas), and the service token it asks for.
+    /// The gateway's internal authority port (it runs as the authority of replicas), and the token it asks for.
     private(set) var authorityAddress = PeerAddress(host: "127.0.0.1", port: 0)
     let serviceTokenMetadata: Metadata
     private let serviceToken = "fuzz-token-\(UUID().uuidString)"
@@ -87,15 +87,14 @@ final class FuzzStack {
         let success = try await launch(.success, arguments: peers)
         let successPeer = ["--success-addr", "\(success.address)"]
         let outreach = try await launch(.outreach, arguments: peers + successPeer)
-        // The gateway as the authority of replicas, so its internal port is fuzzed too. The services check no token
-        // (none is configured for them); the gateway only sends it.
+        // The gateway as the authority of replicas, so its internal port is fuzzed too, with the authority's token.
         let gateway = try await launch(
             .gateway,
             arguments: peers + successPeer + [
                 "--outreach-addr", "\(outreach.address)", "--peer-deadline-ms", "\(peerDeadlineMs)",
                 "--http-port", "0", "--http-port-file", httpPortFile.path,
                 "--authority-port", "0", "--authority-port-file", authorityPortFile.path,
-                "--service-token-file", tokenFile.path,
+                "--authority-token-file", tokenFile.path,
             ])
         authorityAddress = PeerAddress(
             host: "127.0.0.1", port: try await portInFile(authorityPortFile, of: gateway))

@@ -21,9 +21,13 @@ struct GatewayReplicaTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-replicas-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let token = "token-\(UUID().uuidString)"
-        let tokenFile = directory.appendingPathComponent("service.token")
+        let token = "authority-\(UUID().uuidString)"
+        let tokenFile = directory.appendingPathComponent("authority.token")
         try Data("\(token)\n".utf8).write(to: tokenFile)
+        // The service token every process holds, which must not open the authority's port.
+        let serviceToken = "service-\(UUID().uuidString)"
+        let serviceTokenFile = directory.appendingPathComponent("service.token")
+        try Data("\(serviceToken)\n".utf8).write(to: serviceTokenFile)
         let authorityPortFile = directory.appendingPathComponent("authority.port")
 
         try await withService("profile-service") { profile, _ in
@@ -31,7 +35,11 @@ struct GatewayReplicaTests {
             let backends = ["profile", "interaction", "feedback", "success", "outreach"].flatMap {
                 ["--\($0)-addr", "\(profile.address)"]
             }
-            let common = backends + ["--http-port", "0", "--service-token-file", tokenFile.path]
+            let common =
+                backends + [
+                    "--http-port", "0", "--authority-token-file", tokenFile.path,
+                    "--service-token-file", serviceTokenFile.path,
+                ]
             try await withService(
                 "gateway",
                 arguments: common + ["--authority-port", "0", "--authority-port-file", authorityPortFile.path]
@@ -45,7 +53,8 @@ struct GatewayReplicaTests {
                     let onReplica = GatewayClient(wrapping: replicaMain)
                     try await checkReplica(
                         onReplica: onReplica, onAuthority: onAuthority, admin: bearer(adminSecret),
-                        replicaProcess: replicaProcess, authorityPort: authorityPort, token: token)
+                        replicaProcess: replicaProcess, authorityPort: authorityPort, token: token,
+                        serviceToken: serviceToken)
 
                     // A lost authority: an audited call is refused before it does anything, saying why.
                     try await authorityProcess.terminate()
@@ -87,7 +96,7 @@ struct GatewayReplicaTests {
 
     private func checkReplica(
         onReplica: GatewayClient, onAuthority: GatewayClient, admin: Metadata, replicaProcess: ServiceProcess,
-        authorityPort: Int, token: String
+        authorityPort: Int, token: String, serviceToken: String
     ) async throws {
         // The replica keeps nothing of its own.
         let replicaFiles = try FileManager.default.contentsOfDirectory(atPath: replicaProcess.dataDirectory.path)
@@ -112,7 +121,15 @@ struct GatewayReplicaTests {
             }
             try await group.waitForAll()
         }
+        // A client's oversized, control-laden customer id is cut to the log's size on the replica: its own call gets
+        // the ordinary refusal, and the batch it shares with others is stored.
+        let odd = String(repeating: "x", count: 200) + "\u{7}"
+        let refused = await #expect(throws: RPCError.self) {
+            _ = try await onReplica.getCustomer360(.with { $0.customerID = odd }, metadata: agent)
+        }
+        #expect(refused?.code != .internalError, "\(String(describing: refused))")
         let log = try await onAuthority.listAuditLog(.with { $0.page.pageSize = 100 }, metadata: admin).records
+        #expect(log.contains { $0.customerID == String(repeating: "x", count: 64) })
         let views = log.filter { $0.method.hasSuffix("/GetCustomer360") && $0.customerID == grace }
         #expect(views.count == 16, "16 views on the replica, \(views.count) records")
         #expect(Set(views.map(\.auditID)).count == 16)
@@ -139,6 +156,20 @@ struct GatewayReplicaTests {
             _ = try await onAuthority.getCustomer360(.with { $0.customerID = ada }, metadata: agent)
         }
 
+        // A replica the authority does not accept says so, instead of blaming the client's key.
+        let wrongTokenFile = replicaProcess.dataDirectory.deletingLastPathComponent().appendingPathComponent("wrong")
+        try Data("wrong-\(UUID().uuidString)\n".utf8).write(to: wrongTokenFile)
+        let arguments = [
+            "--http-port", "0", "--authority-token-file", wrongTokenFile.path,
+            "--authority-addr", "127.0.0.1:\(authorityPort)",
+        ]
+        try await withService("gateway", arguments: arguments) { _, client in
+            _ = await expectStatus(.internalError, containing: "not accepted by its authority") {
+                _ = try await GatewayClient(wrapping: client).getCustomer360(
+                    .with { $0.customerID = "0193a3c2-5b8e-7000-8000-000000000001" }, metadata: admin)
+            }
+        }
+
         // The internal port answers only Customer 360 processes, and stores nothing malformed.
         try await withConnectedClient(to: PeerAddress(host: "127.0.0.1", port: authorityPort)) { client in
             let authority = AuthorityClient(wrapping: client)
@@ -152,6 +183,10 @@ struct GatewayReplicaTests {
             }
             await expectStatus(.unauthenticated, containing: "service token", "no token") {
                 _ = try await authority.appendAuditRecords(.with { $0.records = [record] })
+            }
+            await expectStatus(.unauthenticated, containing: "wrong", "the service token every process holds") {
+                _ = try await authority.appendAuditRecords(
+                    .with { $0.records = [record] }, metadata: ["x-c360-service-token": "\(serviceToken)"])
             }
             let withToken: Metadata = ["x-c360-service-token": "\(token)"]
             var unnamed = record
@@ -206,14 +241,15 @@ struct GatewayReplicaTests {
                         .with { $0.givenName = "Ada" }, metadata: bearer(made.secret))
                     #expect(try await onReplica.verifyAuditLog(.init(), metadata: admin).recordsChecked >= 2)
                 }
-                // Another process of the deployment is not on the authority's allow-list.
+                // Another process of the deployment, even the ops tools' operator, may not call the authority.
                 let address = PeerAddress(host: "localhost", port: authorityPort)
-                try await withConnectedClient(
-                    to: address, security: try certificates.clientSecurity(as: "profile-service")
-                ) { client in
-                    _ = await expectStatus(.permissionDenied, containing: "may be called by gateway") {
-                        _ = try await AuthorityClient(wrapping: client).findApiKey(
-                            .with { $0.secretHash = String(repeating: "a", count: 64) })
+                for name in ["profile-service", "operator"] {
+                    try await withConnectedClient(to: address, security: try certificates.clientSecurity(as: name)) {
+                        client in
+                        _ = await expectStatus(.permissionDenied, containing: "answers gateway only, not \(name)") {
+                            _ = try await AuthorityClient(wrapping: client).findApiKey(
+                                .with { $0.secretHash = String(repeating: "a", count: 64) })
+                        }
                     }
                 }
             }
@@ -223,7 +259,8 @@ struct GatewayReplicaTests {
     @Test("a gateway refuses to be an authority without a way to tell replicas from anyone, or both roles at once")
     func refusesUnsafeConfigurations() async throws {
         for (arguments, complaint) in [
-            (["--authority-port", "0"], "--service-token-file"),
+            (["--authority-port", "0"], "--authority-token-file"),
+            (["--authority-addr", "127.0.0.1:1"], "--authority-token-file"),
             (["--authority-port", "0", "--authority-addr", "127.0.0.1:1"], "give one"),
             (["--authority-addr", "nowhere"], "host:port"),
         ] {

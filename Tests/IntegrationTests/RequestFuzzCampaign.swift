@@ -67,7 +67,7 @@ struct FuzzTarget: Sendable {
         case none
         case admin
         case viewer
-        /// The deployment's service token, which the gateway's authority port asks for.
+        /// The authority token, which the gateway's authority port asks for (in `x-c360-service-token`).
         case serviceToken
     }
 

@@ -186,16 +186,16 @@ gateway_peers=(--profile-addr "$profile_addr" --interaction-addr "$interaction_a
   --success-addr "$success_addr" --outreach-addr "$outreach_addr" "${shard_map[@]}")
 if ((gateway_replicas > 1)); then
   # The first gateway keeps the keys and audit log (data/gateway, as with one) and serves them to the others, which
-  # prove themselves with a service token (or, with C360_TLS_DIR, their certificate).
-  token_file="$data/run/gateway-service-token"
+  # prove themselves with a token only gateways hold (or, with C360_TLS_DIR, their certificate).
+  token_file="$data/run/gateway-authority-token"
   [[ -s $token_file ]] || (umask 077 && openssl rand -hex 32 >"$token_file")
   authority_port=${C360_GATEWAY_AUTHORITY_PORT:-50056}
   echo "==> the gateway as $gateway_replicas replicas; gateway keeps the keys and audit log, serving them on $authority_port"
-  start gateway GATEWAY 9150 "${gateway_peers[@]}" --service-token-file "$token_file" --authority-port "$authority_port"
+  start gateway GATEWAY 9150 "${gateway_peers[@]}" --authority-token-file "$token_file" --authority-port "$authority_port"
   for ((i = 1; i < gateway_replicas; i++)); do
     # An empty C360_GATEWAY_AUTHORITY_PORT counts as unset: a replica given it too would refuse to start.
     C360_GATEWAY_AUTHORITY_PORT="" C360_GATEWAY_METRICS_PORT=$((9150 + 100 * i)) instance="gateway-$i" \
-      start gateway GATEWAY 9150 "${gateway_peers[@]}" --service-token-file "$token_file" \
+      start gateway GATEWAY 9150 "${gateway_peers[@]}" --authority-token-file "$token_file" \
       --authority-addr "127.0.0.1:$authority_port" --port $((${C360_GATEWAY_PORT:-50050} + 100 * i)) \
       --http-port $((${C360_GATEWAY_HTTP_PORT:-8080} + 100 * i))
   done

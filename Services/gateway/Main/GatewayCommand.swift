@@ -20,8 +20,9 @@ struct GatewayCommand: AsyncParsableCommand {
             C360_GATEWAY_<OPTION> from the environment.
 
             Several replicas: run one gateway with --authority-port (it keeps the keys and the audit log, and serves \
-            them to replicas on that port, to callers with the service token or a certificate from the CA) and any \
-            number with --authority-addr pointing at it (they keep no database and need no --data-dir volume).
+            them to replicas on that port, to callers with the gateway's certificate or, without TLS, the \
+            --authority-token-file secret) and any number with --authority-addr pointing at it and the same token \
+            (they keep no database and need no --data-dir volume).
             """,
         version: C360Version.current,
         subcommands: [
@@ -54,7 +55,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Be the authority of several gateway replicas: serve this gateway's API keys and audit log to them on this internal port (0 picks a free one). Needs --service-token-file or TLS. [env: C360_GATEWAY_AUTHORITY_PORT]"
+            "Be the authority of several gateway replicas: serve this gateway's API keys and audit log to them on this internal port (0 picks a free one). Needs --authority-token-file or TLS. [env: C360_GATEWAY_AUTHORITY_PORT]"
     )
     var authorityPort: Int?
 
@@ -64,9 +65,15 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Be a replica: use the API keys and audit log of the authority gateway at this host:port (its --authority-port) and keep no database. [env: C360_GATEWAY_AUTHORITY_ADDR]"
+            "Be a replica: use the API keys and audit log of the authority gateway at this host:port (its --authority-port) and keep no database. Needs --authority-token-file or TLS. [env: C360_GATEWAY_AUTHORITY_ADDR]"
     )
     var authorityAddr: String?
+
+    @Option(
+        help:
+            "File whose first line is the secret the authority and its replicas share (at least 16 characters): without TLS, the only way in to the authority port. Give it only to gateways, not the service token's holders. [env: C360_GATEWAY_AUTHORITY_TOKEN_FILE]"
+    )
+    var authorityTokenFile: String?
 
     func run() async throws {
         try await makeGatewayServiceGroup(try resolve()).run()
@@ -104,6 +111,16 @@ struct GatewayCommand: AsyncParsableCommand {
     {
         let authorityPort: Int? = try self.authorityPort ?? env.value("AUTHORITY_PORT")
         let authorityText: String? = try authorityAddr ?? env.value("AUTHORITY_ADDR")
+        let token = try ServerOptions.token(
+            file: try authorityTokenFile ?? env.value("AUTHORITY_TOKEN_FILE"), value: nil,
+            flag: "--authority-token-file", name: "the authority token")
+        let proved = {
+            guard server.tls != nil || token != nil else {
+                throw ValidationError(
+                    "--authority-port and --authority-addr need --authority-token-file (the same secret on the authority and every replica) or TLS, so only gateways reach the authority"
+                )
+            }
+        }
         switch (authorityPort, authorityText) {
         case (nil, nil):
             return .own
@@ -112,17 +129,15 @@ struct GatewayCommand: AsyncParsableCommand {
                 "--authority-port makes this gateway the authority and --authority-addr a replica of another: give one")
         case (let port?, nil):
             guard (0...65_535).contains(port) else { throw ValidationError("--authority-port must be 0...65535") }
-            guard server.tls != nil || server.serviceToken != nil else {
-                throw ValidationError(
-                    "--authority-port serves API keys and the audit log to other gateways: give --service-token-file (the replicas' too) or TLS, so only they can call it"
-                )
-            }
-            return .authority(port: port, portFile: try authorityPortFile ?? env.value("AUTHORITY_PORT_FILE"))
+            try proved()
+            return .authority(
+                port: port, portFile: try authorityPortFile ?? env.value("AUTHORITY_PORT_FILE"), token: token)
         case (nil, let text?):
             guard let address = PeerAddress(text) else {
                 throw ValidationError("--authority-addr must be host:port, not '\(text)'")
             }
-            return .replica(of: address)
+            try proved()
+            return .replica(of: address, token: token)
         }
     }
 }

@@ -143,6 +143,18 @@ extension ApiKey {
 }
 
 extension AuditRecord {
+    /// The longest each text field is stored, in characters: `init(proto:field:)` refuses longer ones, `fitted()`
+    /// cuts them to this.
+    enum Limit {
+        static let actorKeyID = 64
+        static let method = 300
+        static let customerID = 64
+        static let statusCode = 40
+        static let requestID = 200
+        static let clientAddress = 300
+        static let note = 2_000
+    }
+
     /// A record a replica sent to be appended (`AppendAuditRecords`); its hashes are the authority's to set.
     ///
     /// - Throws: `InvalidArgument` naming the field that is missing or unknown.
@@ -158,13 +170,39 @@ extension AuditRecord {
             id: try Validate.id(proto.auditID, field: "\(field).audit_id"),
             occurredAt: try Validate.timestamp(proto.occurredAt, field: "\(field).occurred_at"),
             actorKeyID: try Validate.text(
-                proto.actorKeyID, field: "\(field).actor_key_id", maxLength: 64, required: true),
+                proto.actorKeyID, field: "\(field).actor_key_id", maxLength: Limit.actorKeyID, required: true),
             actorRole: role, action: action,
-            method: try Validate.text(proto.method, field: "\(field).method", maxLength: 300, required: true),
-            customerID: try Validate.text(proto.customerID, field: "\(field).customer_id", maxLength: 64),
-            statusCode: try Validate.text(proto.statusCode, field: "\(field).status_code", maxLength: 40),
-            requestID: try Validate.text(proto.requestID, field: "\(field).request_id", maxLength: 200),
-            clientAddress: try Validate.text(proto.clientAddress, field: "\(field).client_address", maxLength: 300))
-        note = try Validate.text(proto.note, field: "\(field).note", maxLength: 2_000)
+            method: try Validate.text(proto.method, field: "\(field).method", maxLength: Limit.method, required: true),
+            customerID: try Validate.text(
+                proto.customerID, field: "\(field).customer_id", maxLength: Limit.customerID),
+            statusCode: try Validate.text(
+                proto.statusCode, field: "\(field).status_code", maxLength: Limit.statusCode),
+            requestID: try Validate.text(proto.requestID, field: "\(field).request_id", maxLength: Limit.requestID),
+            clientAddress: try Validate.text(
+                proto.clientAddress, field: "\(field).client_address", maxLength: Limit.clientAddress))
+        note = try Validate.text(proto.note, field: "\(field).note", maxLength: Limit.note)
+    }
+
+    /// This record as the authority stores it: each text field trimmed, its control characters replaced, and cut to
+    /// its `Limit`. A record carries what clients sent (a customer id, a request id), and the records of calls made
+    /// together travel in one batch, so one client's odd value must not get the whole batch refused.
+    func fitted() -> AuditRecord {
+        func fit(_ text: String, _ limit: Int) -> String {
+            let cleaned = String(
+                String.UnicodeScalarView(
+                    text.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars.map {
+                        $0.properties.generalCategory == .control ? "\u{FFFD}" : $0
+                    }))
+            return String(cleaned.prefix(limit))
+        }
+        var record = self
+        record.actorKeyID = fit(actorKeyID, Limit.actorKeyID)
+        record.method = fit(method, Limit.method)
+        record.customerID = fit(customerID, Limit.customerID)
+        record.statusCode = fit(statusCode, Limit.statusCode)
+        record.requestID = fit(requestID, Limit.requestID)
+        record.clientAddress = fit(clientAddress, Limit.clientAddress)
+        record.note = fit(note, Limit.note)
+        return record
     }
 }

@@ -7,7 +7,14 @@ public final class Authenticator: Sendable {
     private let records: any AccessRecords
     private let now: @Sendable () -> Date
     private let cacheTTL: TimeInterval
-    private let cache = Mutex<[String: (key: ApiKey?, until: Date)]>([:])
+    private let cache = Mutex<Cache>(Cache())
+
+    private struct Cache {
+        var entries: [String: (key: ApiKey?, until: Date)] = [:]
+        /// Raised by every `forget`: a lookup that began before it may have read the key as it was before the revoke,
+        /// so its answer is used for that call but not remembered.
+        var generation = 0
+    }
 
     public init(records: any AccessRecords, cacheTTL: TimeInterval = 5, now: @escaping @Sendable () -> Date = Date.init)
     {
@@ -23,13 +30,15 @@ public final class Authenticator: Sendable {
         let instant = now()
         let hash = ApiKeySecret.hash(secret)
         let key: ApiKey?
-        if let cached = cache.withLock({ $0[hash] }), cached.until > instant {
+        let (cached, generation) = cache.withLock { ($0.entries[hash], $0.generation) }
+        if let cached, cached.until > instant {
             key = cached.key
         } else {
             key = try await records.findKey(secretHash: hash, usedAt: instant)
             cache.withLock { cache in
-                if cache.count > 10_000 { cache.removeAll() }
-                cache[hash] = (key, instant.addingTimeInterval(cacheTTL))
+                guard cache.generation == generation else { return }
+                if cache.entries.count > 10_000 { cache.entries.removeAll() }
+                cache.entries[hash] = (key, instant.addingTimeInterval(cacheTTL))
             }
         }
         guard let key else { throw GatewayError.unknownCredentials }
@@ -39,6 +48,9 @@ public final class Authenticator: Sendable {
 
     /// Forgets a key at once (after it is revoked here).
     public func forget(keyID: String) {
-        cache.withLock { cache in cache = cache.filter { $0.value.key?.id != keyID } }
+        cache.withLock { cache in
+            cache.entries = cache.entries.filter { $0.value.key?.id != keyID }
+            cache.generation += 1
+        }
     }
 }

@@ -45,9 +45,8 @@ public struct AuthorityRecords: AccessRecords {
                     _ = try await client.appendAuditRecords(
                         .with { $0.records = records.map(\.proto) }, options: CallOptions.deadline(deadline))
                 }
-                reachable.set(true)
             } catch {
-                reachable.set(false)
+                if let lost = error as? RPCError, Self.isLost(lost) { reachable.set(false) }
                 for record in records {
                     logger.error(
                         "audit record not stored: the authority did not take it",
@@ -84,16 +83,25 @@ public struct AuthorityRecords: AccessRecords {
         return try ApiKey(proto: answer.apiKey)
     }
 
+    /// Sends `records` (each fitted to what the authority stores, so one client's odd input cannot fail the batch
+    /// it shares with others). The call they record has already run: a record not stored fails it with
+    /// `GatewayError.auditNotStored`, which tells the client not to repeat it blindly.
     @discardableResult
     public func append(_ records: [AuditRecord]) async throws -> Int {
-        try await ask { try await batcher.append(records) }
+        do {
+            try await batcher.append(records.map { $0.fitted() })
+        } catch let error as RPCError where Self.isRefusal(error) {
+            throw GatewayError.replicaNotAccepted(error.message)
+        } catch {
+            throw GatewayError.auditNotStored
+        }
         return records.count
     }
 
     @discardableResult
     public func createKey(_ key: ApiKey, secretHash: String) async throws -> ApiKey {
         let stored = try await ask {
-            try await Self.retryingOnce {
+            try await Self.patiently(for: deadline * 2) {
                 try await client.storeApiKey(
                     .with {
                         $0.apiKey = key.proto
@@ -130,16 +138,18 @@ public struct AuthorityRecords: AccessRecords {
 
     private var options: CallOptions { CallOptions.deadline(deadline) }
 
-    /// Runs `call`, answering a lost or late authority as `GatewayError.authorityUnavailable`; the authority's own
-    /// answers (a key not found, the last admin key, a bad page token) pass through as it gave them.
+    /// Runs `call`, answering a lost or late authority as `GatewayError.authorityUnavailable`, and an authority that
+    /// does not accept this replica (token, certificate) as `.replicaNotAccepted`; the authority's own answers (a key
+    /// not found, the last admin key, a bad page token) pass through as it gave them. Only the health stream says the
+    /// authority is back, so an answer sent before it began to shut down cannot undo what the stream heard.
     private func ask<Answer>(_ call: () async throws -> Answer) async throws -> Answer {
         do {
-            let answer = try await call()
-            reachable.set(true)
-            return answer
+            return try await call()
         } catch let error as RPCError where Self.isLost(error) {
             reachable.set(false)
-            throw GatewayError.authorityUnavailable("\(error.code): \(error.message)")
+            throw GatewayError.authorityUnavailable
+        } catch let error as RPCError where Self.isRefusal(error) {
+            throw GatewayError.replicaNotAccepted(error.message)
         }
     }
 
@@ -148,13 +158,9 @@ public struct AuthorityRecords: AccessRecords {
         [.unavailable, .deadlineExceeded, .cancelled].contains(error.code)
     }
 
-    /// Runs an idempotent `call` again once when its answer was lost on the way (UNAVAILABLE).
-    static func retryingOnce<Answer>(_ call: () async throws -> Answer) async throws -> Answer {
-        do {
-            return try await call()
-        } catch let error as RPCError where error.code == .unavailable {
-            return try await call()
-        }
+    /// Whether `error` is the authority's port refusing this replica itself.
+    static func isRefusal(_ error: RPCError) -> Bool {
+        [.unauthenticated, .permissionDenied].contains(error.code)
     }
 
     /// Runs an idempotent `call` until it is answered, again after 0.1 s, 0.2 s … (at most 2 s apart) while the

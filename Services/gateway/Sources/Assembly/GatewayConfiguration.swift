@@ -14,17 +14,18 @@ public import ServiceLifecycle
 /// | `rateLimit` | `--rate-limit` | `C360_GATEWAY_RATE_LIMIT` | 1000/s per API key, bursts of 2000; `nil` (off): no limit |
 /// | `httpPort` | `--http-port` | `C360_GATEWAY_HTTP_PORT` | 8080 |
 /// | `httpPortFile` | `--http-port-file` | `C360_GATEWAY_HTTP_PORT_FILE` | none |
-/// | `keys` | `--authority-port`, `--authority-port-file`, `--authority-addr` | `C360_GATEWAY_AUTHORITY_PORT` … | `.own` |
+/// | `keys` | `--authority-port`, `--authority-port-file`, `--authority-addr`, `--authority-token-file` | `C360_GATEWAY_AUTHORITY_PORT` … | `.own` |
 public struct GatewayConfiguration: Sendable {
     /// Where the API keys and the audit log live when the gateway runs as several replicas.
     public enum Keys: Sendable, Equatable {
         /// In this gateway's database; no other gateway uses them.
         case own
         /// In this gateway's database, served to replicas on an internal port (0 picks a free one; the bound port is
-        /// written to `portFile`).
-        case authority(port: Int, portFile: String?)
-        /// At the authority gateway's internal port: this replica keeps no database.
-        case replica(of: PeerAddress)
+        /// written to `portFile`) to callers with `token`, or with TLS the gateway's certificate.
+        case authority(port: Int, portFile: String?, token: String?)
+        /// At the authority gateway's internal port, proved with `token` or with TLS the gateway's certificate: this
+        /// replica keeps no database.
+        case replica(of: PeerAddress, token: String?)
     }
 
     public var server: ServerConfiguration
@@ -68,10 +69,11 @@ public struct GatewayConfiguration: Sendable {
 /// control, the HTTP front end over an in-process bridge, and for an authority the internal port its replicas use,
 /// served until SIGTERM/SIGINT (or the group's graceful shutdown) by one `ServiceGroup`.
 public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async throws -> ServiceGroup {
-    let replicaOf: PeerAddress? = if case .replica(let authority) = configuration.keys { authority } else { nil }
+    let replicaOf: (address: PeerAddress, token: String?)? =
+        if case .replica(let authority, let token) = configuration.keys { (authority, token) } else { nil }
     let host = ServiceHost(
         identity: .gateway, configuration: configuration.server,
-        database: replicaOf.map { "none: API keys and audit log at the authority \($0)" })
+        database: replicaOf.map { "none: API keys and audit log at the authority \($0.address)" })
     let database: DatabasePool?
     let store: GatewayStore?
     let records: any AccessRecords
@@ -79,13 +81,18 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
     if let replicaOf {
         database = nil
         store = nil
-        let connection = try host.connect(to: .gateway, at: replicaOf)
+        // Its own token, not the service token every process holds: only gateways may reach the authority.
+        let connection = try PeerConnection(
+            address: replicaOf.address, service: ServiceIdentity.gateway.name,
+            credentials: PeerCredentials(tls: configuration.server.tls, serviceToken: replicaOf.token),
+            logger: host.logger)
         let remote = AuthorityRecords(
             client: connection.client, deadline: configuration.peerDeadline, logger: host.logger)
         authority = [connection, remote.watch]
         records = remote
         host.logger.notice(
-            "a replica: API keys and the audit log are the authority's", metadata: ["authority": "\(replicaOf)"])
+            "a replica: API keys and the audit log are the authority's",
+            metadata: ["authority": "\(replicaOf.address)"])
     } else {
         let pool = try host.openDatabase()
         let own = try GatewayStore(writer: pool)
@@ -119,14 +126,18 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
             ].map { ($0.0.name, $0.1.shardNames) }))
     let authenticator = Authenticator(records: records)
     var internalPorts: [any Service] = []
-    if case .authority(let port, let portFile) = configuration.keys, let store {
+    if case .authority(let port, let portFile, let token) = configuration.keys, let store {
         internalPorts.append(
             try host.internalServer(
                 named: "authority", port: port, portFile: portFile,
-                services: [GatewayAuthorityService(store: store, authenticator: authenticator)]))
+                services: [GatewayAuthorityService(store: store, authenticator: authenticator)],
+                callers: [ServiceIdentity.gateway.name], token: token))
         host.logger.notice(
             "the authority: gateway replicas keep their API keys and audit log here",
-            metadata: ["authority_port": "\(port)", "callers": "\(host.internalCallers)"])
+            metadata: [
+                "authority_port": "\(port)",
+                "callers": "\(configuration.server.tls != nil ? "the gateway certificate" : "the authority token")",
+            ])
     }
     let service = GatewayService(records: records, peers: peers, authenticator: authenticator)
     let forwarder = BackendForwarder(peers: peers, records: records)
@@ -152,6 +163,6 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         tls: configuration.server.tls, api: JSONAPI(client: bridge.client), logger: host.logger)
     return try host.serviceGroup(
         serving: [service, forwarder], database: database,
-        background: authority + [profile, interaction, feedback, success, outreach, bridge],
-        frontEnds: internalPorts + [http], interceptors: [accessControl])
+        background: internalPorts + authority + [profile, interaction, feedback, success, outreach, bridge],
+        frontEnds: [http], interceptors: [accessControl])
 }

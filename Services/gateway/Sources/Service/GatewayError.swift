@@ -9,7 +9,9 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
     case notExposed(method: String)
     case keyNotFound(String)
     case keyExists(String)
-    case authorityUnavailable(String)
+    case authorityUnavailable
+    case auditNotStored
+    case replicaNotAccepted(String)
     case lastAdminKey(String)
     case storedValue(String)
     case rateLimited(keyID: String, limit: String, retryAfter: Double)
@@ -21,6 +23,7 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .keyNotFound: .notFound
         case .keyExists: .alreadyExists
         case .authorityUnavailable: .unavailable
+        case .auditNotStored, .replicaNotAccepted: .internalError
         case .lastAdminKey: .failedPrecondition
         case .storedValue: .internalError
         case .rateLimited: .resourceExhausted
@@ -37,8 +40,12 @@ public enum GatewayError: Error, Equatable, Sendable, RPCErrorConvertible {
         case .notExposed(let method): "\(method) has no access policy in the contracts, so the gateway refuses it"
         case .keyNotFound(let id): "API key \(id) does not exist"
         case .keyExists(let id): "another API key has the id \(id) or the same secret; create the key again"
-        case .authorityUnavailable(let detail):
-            "the gateway authority, which keeps the API keys and the audit log, did not answer (\(detail)); retry shortly"
+        case .authorityUnavailable:
+            "the gateway authority, which keeps the API keys and the audit log, is not answering; retry shortly"
+        case .auditNotStored:
+            "the call was carried out, but its audit record could not be stored (the gateway authority did not take it); check its effect before repeating it"
+        case .replicaNotAccepted(let reason):
+            "this gateway replica is not accepted by its authority (\(reason)); its operator must check --authority-token-file or its certificate"
         case .lastAdminKey(let id): "API key \(id) is the last active admin key; create another admin key first"
         case .storedValue(let detail): "the gateway database holds a value this version cannot read: \(detail)"
         case .rateLimited(let id, let limit, let retryAfter):
