@@ -379,6 +379,19 @@ struct ShardedInteractionTests {
             }
             #expect(forwarded.ticketsOpened == 1, "the answering shard's part")
             #expect(missing == "interaction-1", "the trailer names the shard that did not answer")
+            // A list across customers is partial the same way: the answering shard's customers, in order, named.
+            let (activity, activityMissing) = try await frontDoor.listCustomerActivity(
+                .with { $0.page.pageSize = 100 }, metadata: stack.admin
+            ) { response in
+                (
+                    try response.message,
+                    response.trailingMetadata[stringValues: "c360-missing-shards"].first { _ in true }
+                )
+            }
+            let active = activity.customers.map(\.customerID)
+            #expect(!active.isEmpty && Set(active).isSubset(of: owned[0]), "shard 0's customers only: \(active)")
+            #expect(active == active.sorted(), "in id order")
+            #expect(activityMissing == "interaction-1")
             for id in owned[0] {
                 let view = try await stack.gateway.getCustomer360(.with { $0.customerID = id }, metadata: stack.admin)
                 #expect(view.missingSections.isEmpty, "shard 0's customer \(id) lost \(view.missingSections)")

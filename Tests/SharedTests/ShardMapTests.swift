@@ -296,6 +296,59 @@ import Testing
         #expect(calls.value <= pages * 2 * shards.count)
     }
 
+    /// A shard that is down is left out of the page and named, the others' items still in order; once it answers
+    /// again the listing takes it up where it was, so every item is listed once.
+    @Test func aShardDownIsLeftOutAndNamedThenTakenUpAgain() async throws {
+        let shards = Self.shards(sizes: [25, 25, 25])
+        let method = Customer360_V1_SuccessService.Method.ListAtRisk.descriptor.fullyQualifiedMethod
+        let request: [UInt8] = try Customer360_V1_ListAtRiskRequest.with { $0.page.pageSize = 10 }.serializedBytes()
+        let across = try #require(AcrossShards(method, request: request, routing: .current))
+        let calls = Counter()
+        let answering = Self.ask(shards, calls: calls)
+        let down = Mutex(true)
+        var listed: [String] = []
+        var token = ""
+        var pagesWithout = 0
+        var pages = 0
+        repeat {
+            let asking: [UInt8] = try Customer360_V1_ListAtRiskRequest.with {
+                $0.page.pageSize = 10
+                $0.page.pageToken = token
+            }.serializedBytes()
+            let (bytes, missing) = try await across.answer(
+                asking, shards: ["s0", "s1", "s2"], reloadedShards: { ["s0", "s1", "s2"] }
+            ) { method, bytes, pin in
+                if pin[stringValues: WrongShard.pinKey].first(where: { _ in true }) == "s1", down.withLock({ $0 }) {
+                    throw RPCError(code: .unavailable, message: "s1 is down")
+                }
+                return try await answering(bytes, pin)
+            }
+            let page = try Customer360_V1_ListAtRiskResponse(serializedBytes: bytes)
+            if missing == ["s1"] {
+                pagesWithout += 1
+                #expect(!page.customers.contains { $0.customerID.hasPrefix("c1-") })
+                let ordered = page.customers.map { ($0.latest.score, $0.customerID) }
+                #expect(zip(ordered, ordered.dropFirst()).allSatisfy { $0 < $1 }, "the others' items in order")
+            } else {
+                #expect(missing.isEmpty)
+            }
+            listed += page.customers.map { $0.customerID }
+            token = page.page.nextPageToken
+            pages += 1
+            // Back after two pages.
+            if pages == 2 { down.withLock { $0 = false } }
+        } while !token.isEmpty && pages <= 100
+        #expect(pagesWithout == 2)
+        #expect(listed.count == 75 && Set(listed).count == 75, "every item once: \(listed.count)")
+
+        // With every shard down the list fails, as it has nothing to answer.
+        await #expect(throws: RPCError.self) {
+            _ = try await across.answer(request, shards: ["s0", "s1", "s2"], reloadedShards: { [] }) { _, _, _ in
+                throw RPCError(code: .unavailable, message: "down")
+            }
+        }
+    }
+
     /// Shards whose lists can change between pages, paged by keyset as the services page: a token is the last item's
     /// score and id, and the next page holds the items after it.
     final class LiveShards: Sendable {
@@ -435,6 +488,41 @@ import Testing
             .with { $0.afterPosition = third[0].throughPosition }, service: "interaction-service",
             shards: shards + ["s2"])
         #expect(grown.request(for: "s2").afterSequence == 0)
+    }
+
+    final class Passed: Sendable {
+        let positions = Mutex<[String]>([])
+    }
+
+    /// Shards answer at the same time: batches are passed on in the order their positions were made, so each
+    /// position passed on is at or past the one before for every shard, and the last names every shard's latest (a
+    /// client resuming from it gets no event twice).
+    @Test func batchesPassedOnConcurrentlyKeepTheirPositionsInOrder() async throws {
+        let merge = try ShardFeedMerge(.init(), service: "interaction-service", shards: ["s0", "s1"])
+        let passed = Passed()
+        await withTaskGroup(of: Void.self) { group in
+            for shard in ["s0", "s1"] {
+                group.addTask {
+                    for sequence in 1...300 {
+                        merge.received(Self.batch(UInt64(sequence), [UInt64(sequence)]), from: shard) { batch in
+                            passed.positions.withLock { $0.append(batch.throughPosition) }
+                        }
+                    }
+                }
+            }
+        }
+        var previous: [String: UInt64] = ["s0": 0, "s1": 0]
+        for position in passed.positions.withLock({ $0 }) {
+            let resumed = try ShardFeedMerge(
+                .with { $0.afterPosition = position }, service: "interaction-service", shards: ["s0", "s1"])
+            for shard in ["s0", "s1"] {
+                let sequence = resumed.request(for: shard).afterSequence
+                #expect(
+                    sequence >= previous[shard] ?? 0, "\(shard) went back from \(previous[shard] ?? 0) to \(sequence)")
+                previous[shard] = sequence
+            }
+        }
+        #expect(previous == ["s0": 300, "s1": 300], "the last position names both shards' latest")
     }
 
     @Test func aStartAtTheHeadAnswersOneBatchNamingEveryHead() throws {

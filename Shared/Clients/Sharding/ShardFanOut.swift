@@ -2,6 +2,7 @@ public import C360Contracts
 import Foundation
 public import GRPCCore
 public import SwiftProtobuf
+import Synchronization
 
 /// Asks every shard of a peer the same question across customers and keeps each shard's answer or failure, so the
 /// caller merges what came and names what did not: the contracts' answers across customers are mergeable counts,
@@ -128,13 +129,12 @@ public enum AcrossShards: Sendable {
         _ request: [UInt8], shards: [String], reloadedShards: @Sendable () -> [String],
         ask body: @escaping ShardAsk.Body
     ) async throws -> (answer: [UInt8], missing: [String]) {
-        let ask = ShardAsk(body)
         do {
-            return try await answer(request, shards: shards, ask: ask)
+            return try await answer(request, shards: shards, ask: ShardAsk(body))
         } catch let error as RPCError where WrongShard.isRefusal(error) {
             let reloaded = reloadedShards()
             guard !reloaded.isEmpty else { throw error }
-            return try await answer(request, shards: reloaded, ask: ask)
+            return try await answer(request, shards: reloaded, ask: ShardAsk(body))
         }
     }
 
@@ -143,7 +143,8 @@ public enum AcrossShards: Sendable {
     ) async throws -> (answer: [UInt8], missing: [String]) {
         switch self {
         case .spread(let call):
-            return (try await call(request, shards, ask), [])
+            let answer = try await call(request, shards, ask)
+            return (answer, ask.missing)
         case .merged(let merge):
             let outcome = await ShardFanOut.call(shards: shards) { pin in try await ask(request, pin) }
             // A shard with a newer map than the caller's: the answer could lack shards the caller does not know, so
@@ -216,8 +217,24 @@ public struct ShardAsk: Sendable {
     public typealias Body =
         @Sendable (_ method: MethodDescriptor?, _ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
     let body: Body
+    /// The shards a partial answer goes without (`leftOut`), for the `c360-missing-shards` trailer; shared by the
+    /// copies of this handle one call passes around.
+    private let left = LeftOut()
+
+    private final class LeftOut: Sendable {
+        let shards = Mutex<[String]>([])
+    }
 
     public init(_ body: @escaping Body) { self.body = body }
+
+    /// Notes that the answer goes on without `shard`, which did not answer: the call's answer is then partial and
+    /// names it.
+    func leftOut(_ shard: String) {
+        left.shards.withLock { if !$0.contains(shard) { $0.append(shard) } }
+    }
+
+    /// The shards the answer went without, in the order they were left out.
+    var missing: [String] { left.shards.withLock { $0 } }
 
     /// The call's own method.
     public func callAsFunction(_ request: [UInt8], _ pin: Metadata) async throws -> [UInt8] {

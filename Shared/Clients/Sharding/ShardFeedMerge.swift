@@ -63,25 +63,44 @@ public final class ShardFeedMerge: Sendable {
     public func received(
         _ batch: Customer360_V1_WatchChangesResponse, from shard: String
     ) -> [Customer360_V1_WatchChangesResponse] {
+        var out: [Customer360_V1_WatchChangesResponse] = []
+        received(batch, from: shard) { out.append($0) }
+        return out
+    }
+
+    /// As `received(_:from:)`, handing each batch to `pass` before the next shard's batch is taken: batches reach the
+    /// client in the order their positions were made, so the last one a client holds names every shard's latest
+    /// position (passed on after the lock, a batch made earlier could overtake one made later, and a resume from it
+    /// would deliver a shard's events again).
+    public func received(
+        _ batch: Customer360_V1_WatchChangesResponse, from shard: String,
+        passing pass: (Customer360_V1_WatchChangesResponse) -> Void
+    ) {
         state.withLock { state in
-            if request.startAtHead, state.started.count < shards.count {
-                if state.started.insert(shard).inserted {
-                    state.positions[shard] = batch.throughSequence
-                    if batch.caughtUp { state.caughtUp.insert(shard) } else { state.caughtUp.remove(shard) }
-                } else {
-                    state.held.append((shard, batch))
-                }
-                guard state.started.count == shards.count else { return [] }
-                // Every head is known: one empty batch names them all, then what came meanwhile.
-                var head = Customer360_V1_WatchChangesResponse()
-                head.throughPosition = tokens.token(state.positions)
-                head.caughtUp = state.caughtUp.count == shards.count
-                let held = state.held
-                state.held = []
-                return [head] + held.map { pass($0.1, from: $0.0, &state) }
-            }
-            return [pass(batch, from: shard, &state)]
+            for each in batches(batch, from: shard, &state) { pass(each) }
         }
+    }
+
+    private func batches(
+        _ batch: Customer360_V1_WatchChangesResponse, from shard: String, _ state: inout State
+    ) -> [Customer360_V1_WatchChangesResponse] {
+        if request.startAtHead, state.started.count < shards.count {
+            if state.started.insert(shard).inserted {
+                state.positions[shard] = batch.throughSequence
+                if batch.caughtUp { state.caughtUp.insert(shard) } else { state.caughtUp.remove(shard) }
+            } else {
+                state.held.append((shard, batch))
+            }
+            guard state.started.count == shards.count else { return [] }
+            // Every head is known: one empty batch names them all, then what came meanwhile.
+            var head = Customer360_V1_WatchChangesResponse()
+            head.throughPosition = tokens.token(state.positions)
+            head.caughtUp = state.caughtUp.count == shards.count
+            let held = state.held
+            state.held = []
+            return [head] + held.map { pass($0.1, from: $0.0, &state) }
+        }
+        return [pass(batch, from: shard, &state)]
     }
 
     private func pass(
@@ -164,11 +183,21 @@ public final class ShardAlertFeedMerge: Sendable {
 
     /// `event` from `shard`, carrying every shard's last event after it.
     public func received(_ event: Customer360_V1_AlertEvent, from shard: String) -> Customer360_V1_AlertEvent {
+        var stamped = event
+        received(event, from: shard) { stamped = $0 }
+        return stamped
+    }
+
+    /// As `received(_:from:)`, handing the event to `pass` before the next shard's event is stamped, so events reach
+    /// the client in the order of their positions (the last one held names every shard's last event).
+    public func received(
+        _ event: Customer360_V1_AlertEvent, from shard: String, passing pass: (Customer360_V1_AlertEvent) -> Void
+    ) {
         var event = event
-        event.position = positions.withLock { positions in
+        positions.withLock { positions in
             positions[shard] = event.eventID
-            return tokens.token(positions)
+            event.position = tokens.token(positions)
+            pass(event)
         }
-        return event
     }
 }

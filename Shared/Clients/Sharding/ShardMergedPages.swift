@@ -14,6 +14,11 @@ import SwiftProtobuf
 /// that join or leave the list between pages move nothing that was or was not returned (as a keyset page of one
 /// service). How many of the page were taken (`skip`) only sizes the window; past the page size (or the maximum a shard
 /// serves), the shard is first asked for that many items, whose next token is the position after them.
+///
+/// A shard that does not answer (down, too slow) is left out of the page and named in the `c360-missing-shards`
+/// trailer, as a merged count names it; its cursor stays where it was, so once it answers again the listing takes it
+/// up from there: nothing of it is lost, though what it holds before the items already listed then comes later than
+/// its place. A page needs at least one shard: when none answers, the list fails.
 enum ShardMergedPages {
     /// Where the merge stands on one shard.
     struct Cursor: Codable, Equatable, Sendable {
@@ -39,6 +44,12 @@ enum ShardMergedPages {
         /// The page the window's items end on, whole, and the shard's token after it.
         var page: [Item]
         var next: String
+    }
+
+    /// Whether a shard's failure leaves it out of the page rather than failing the list: it was not reached, or did
+    /// not answer in time. (A shard that refuses the caller's map, or the request, fails the list.)
+    static func isUnanswered(_ error: RPCError) -> Bool {
+        [.unavailable, .deadlineExceeded].contains(error.code)
     }
 
     /// The merged list's token: the cursors, one per shard in map order, in the services' own token format
@@ -109,42 +120,57 @@ enum ShardMergedPages {
                 guard let last else { return fetched }
                 return fetched.filter { before(last, $0) }
             }
+            /// Shard `index`'s window from `cursor`.
+            @Sendable func window(_ index: Int, _ cursor: Cursor) async throws -> Window<Item> {
+                let original = cursor
+                var cursor = cursor
+                let last = try cursor.last.map { try Item(serializedBytes: $0) }
+                var carried: [Item] = []
+                if cursor.skip > 0, cursor.skip >= size || cursor.skip + size > PageSize.maximum {
+                    // Step over what was taken; what of it comes after `last` (rows that left before it) stays.
+                    let passed = try await page(index, token: cursor.token, count: cursor.skip)
+                    carried = after(last, passed.items)
+                    cursor.token = passed.next
+                    cursor.skip = 0
+                    if passed.next.isEmpty {
+                        return Window(
+                            original: original, cursor: cursor, last: last, carried: carried.count,
+                            items: carried, page: [], next: "")
+                    }
+                }
+                let fetched = try await page(index, token: cursor.token, count: cursor.skip + size)
+                return Window(
+                    original: original, cursor: cursor, last: last, carried: carried.count,
+                    items: carried + after(last, fetched.items), page: fetched.items, next: fetched.next)
+            }
             // Each shard's window: the items after the last taken, the page they end, and the shard's cursor for them.
-            let windows = try await withThrowingTaskGroup(of: (Int, Window<Item>).self) { group in
+            // A shard that does not answer is left out of this page (and named), its cursor kept for the next.
+            let (windows, failures) = try await withThrowingTaskGroup(
+                of: (Int, Result<Window<Item>, RPCError>).self
+            ) { group in
                 for (index, cursor) in cursors.enumerated() where !cursor.done {
                     group.addTask {
-                        let original = cursor
-                        var cursor = cursor
-                        let last = try cursor.last.map { try Item(serializedBytes: $0) }
-                        var carried: [Item] = []
-                        if cursor.skip > 0, cursor.skip >= size || cursor.skip + size > PageSize.maximum {
-                            // Step over what was taken; what of it comes after `last` (rows that left before it) stays.
-                            let passed = try await page(index, token: cursor.token, count: cursor.skip)
-                            carried = after(last, passed.items)
-                            cursor.token = passed.next
-                            cursor.skip = 0
-                            if passed.next.isEmpty {
-                                return (
-                                    index,
-                                    Window(
-                                        original: original, cursor: cursor, last: last, carried: carried.count,
-                                        items: carried, page: [], next: "")
-                                )
-                            }
+                        do {
+                            return (index, .success(try await window(index, cursor)))
+                        } catch let error as RPCError where ShardMergedPages.isUnanswered(error) {
+                            return (index, .failure(error))
                         }
-                        let fetched = try await page(index, token: cursor.token, count: cursor.skip + size)
-                        return (
-                            index,
-                            Window(
-                                original: original, cursor: cursor, last: last, carried: carried.count,
-                                items: carried + after(last, fetched.items), page: fetched.items, next: fetched.next)
-                        )
                     }
                 }
                 var windows: [Int: Window<Item>] = [:]
-                for try await (index, window) in group { windows[index] = window }
-                return windows
+                var failures: [Int: RPCError] = [:]
+                for try await (index, outcome) in group {
+                    switch outcome {
+                    case .success(let window): windows[index] = window
+                    case .failure(let error): failures[index] = error
+                    }
+                }
+                return (windows, failures)
             }
+            if windows.isEmpty, let failure = failures.sorted(by: { $0.key < $1.key }).first?.value {
+                throw failure
+            }
+            for index in failures.keys.sorted() { ask.leftOut(shards[index]) }
             // The merge, in the list's order, until the page is full or a shard's window runs out while the shard has
             // more (its next item could come before any other's).
             var taken = Array(repeating: 0, count: shards.count)

@@ -425,13 +425,17 @@ final class RoutedCall: Sendable {
                     try await self.run(asked, onShard: name) { bytes in
                         guard let alerts = merge,
                             let event = try? Customer360_V1_AlertEvent(
-                                serializedBytes: bytes.withUnsafeBytes { Array($0) }),
-                            let stamped: [UInt8] = try? alerts.received(event, from: name).serializedBytes()
+                                serializedBytes: bytes.withUnsafeBytes { Array($0) })
                         else {
                             respond.yield(.message(bytes))
                             return
                         }
-                        respond.yield(.message(Bytes(stamped)))
+                        // Yielded as it is stamped: events reach the client in the order of their positions.
+                        alerts.received(event, from: name) { stamped in
+                            if let encoded: [UInt8] = try? stamped.serializedBytes() {
+                                respond.yield(.message(Bytes(encoded)))
+                            }
+                        }
                     }
                 }
             }
@@ -457,7 +461,8 @@ final class RoutedCall: Sendable {
                             let batch = try? Customer360_V1_WatchChangesResponse(
                                 serializedBytes: bytes.withUnsafeBytes { Array($0) })
                         else { return }
-                        for out in merge.received(batch, from: name) {
+                        // Yielded as each position is made: the client's last batch names every shard's latest.
+                        merge.received(batch, from: name) { out in
                             if let encoded: [UInt8] = try? out.serializedBytes() {
                                 respond.yield(.message(Bytes(encoded)))
                             }
