@@ -330,6 +330,11 @@ private func exercise(
     #expect(!missing.ok)
     #expect(missing.missingShards == ["feedback-1"], "\(missing)")
     #expect(partial.feedback.responses == 2, "the answering shard's part is kept")
+    // Feature requests are listed with the answering shard's votes, the missing shard named.
+    let (requests, absent) = try await feedback.listFeatureRequests(.init(), metadata: admin) { response in
+        (try response.message, response.trailingMetadata[stringValues: "c360-missing-shards"].first { _ in true })
+    }
+    #expect(!requests.featureRequests.isEmpty && absent == "feedback-1", "\(String(describing: absent))")
     #expect(
         try await feedback.getSurvey(.with { $0.surveyID = survey.surveyID }, metadata: admin).name == "Sharded NPS")
     do {

@@ -144,15 +144,33 @@ enum FeedbackAcrossShards {
 
     /// Every feature request with its votes added over the shards, by id: each shard holds every request and counts
     /// its own customers' votes. Feature requests are reference data, few enough to read whole.
+    ///
+    /// - Parameter partial: Go on without a shard that does not answer (down, too slow), naming it (`leftOut`): its
+    ///   customers' votes are then missing from the counts. Otherwise every shard must answer.
     static func tallies(
-        _ shards: [String], filter: Customer360_V1_ListFeatureRequestsRequest = .init(), ask: ShardAsk
+        _ shards: [String], filter: Customer360_V1_ListFeatureRequestsRequest = .init(), ask: ShardAsk,
+        partial: Bool = false
     ) async throws -> [String: Customer360_V1_FeatureRequestTally] {
         let list = Service.Method.ListFeatureRequests.descriptor
         var everyone = filter
         everyone.customerID = ""
         let asked = everyone
-        let parts = try await ShardFanOut.everyShard(shards, naming: nil) { pin in
+        let read: @Sendable (Metadata) async throws -> [Customer360_V1_FeatureRequestTally] = { pin in
             try await allFeatureRequests(asked, pin: pin, method: list, ask: ask)
+        }
+        let parts: [[Customer360_V1_FeatureRequestTally]]
+        if partial {
+            let outcome = await ShardFanOut.call(shards: shards, read)
+            for (shard, error) in outcome.failures {
+                guard let lost = error as? RPCError, ShardMergedPages.isUnanswered(lost) else { throw error }
+                ask.leftOut(shard)
+            }
+            guard !outcome.answers.isEmpty else {
+                throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
+            }
+            parts = outcome.answers.map(\.answer)
+        } else {
+            parts = try await ShardFanOut.everyShard(shards, naming: nil, read)
         }
         var merged: [String: Customer360_V1_FeatureRequestTally] = [:]
         for part in parts {
@@ -228,7 +246,8 @@ enum FeedbackAcrossShards {
         let after = token?.position
         var filter = message
         filter.page = .init()
-        var tallies = try await tallies(shards, filter: filter, ask: ask)
+        // Partial when a shard is down (named in the trailer): its customers' votes are missing from the counts.
+        var tallies = try await tallies(shards, filter: filter, ask: ask, partial: true)
         if !message.customerID.isEmpty {
             // Asked of the customer's shard, which checks the customer and holds their votes.
             let voted = try await allFeatureRequests(
