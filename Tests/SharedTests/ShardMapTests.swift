@@ -315,14 +315,21 @@ import Testing
                 $0.page.pageSize = 10
                 $0.page.pageToken = token
             }.serializedBytes()
-            let (bytes, missing) = try await across.answer(
-                asking, shards: ["s0", "s1", "s2"], reloadedShards: { ["s0", "s1", "s2"] }
-            ) { method, bytes, pin in
+            let ask: ShardAsk.Body = { _, bytes, pin in
                 if pin[stringValues: WrongShard.pinKey].first(where: { _ in true }) == "s1", down.withLock({ $0 }) {
                     throw RPCError(code: .unavailable, message: "s1 is down")
                 }
                 return try await answering(bytes, pin)
             }
+            if down.withLock({ $0 }) {
+                // A caller that does not take partial lists (a batch paging through everyone) gets the failure.
+                await #expect(throws: RPCError.self) {
+                    _ = try await across.answer(
+                        asking, shards: ["s0", "s1", "s2"], reloadedShards: { [] }, ask: ask)
+                }
+            }
+            let (bytes, missing) = try await across.answer(
+                asking, shards: ["s0", "s1", "s2"], reloadedShards: { ["s0", "s1", "s2"] }, partial: true, ask: ask)
             let page = try Customer360_V1_ListAtRiskResponse(serializedBytes: bytes)
             if missing == ["s1"] {
                 pagesWithout += 1
@@ -341,10 +348,16 @@ import Testing
         #expect(pagesWithout == 2)
         #expect(listed.count == 75 && Set(listed).count == 75, "every item once: \(listed.count)")
 
-        // With every shard down the list fails, as it has nothing to answer.
-        await #expect(throws: RPCError.self) {
-            _ = try await across.answer(request, shards: ["s0", "s1", "s2"], reloadedShards: { [] }) { _, _, _ in
-                throw RPCError(code: .unavailable, message: "down")
+        // With every shard down the list fails, as it has nothing to answer; so does a shard that refuses the request.
+        for code in [RPCError.Code.unavailable, .internalError] {
+            let failing: ShardAsk.Body = { _, bytes, pin in
+                let shard = pin[stringValues: WrongShard.pinKey].first(where: { _ in true })
+                if code == .unavailable || shard == "s2" { throw RPCError(code: code, message: "refused") }
+                return try await answering(bytes, pin)
+            }
+            await #expect(throws: RPCError.self, "\(code)") {
+                _ = try await across.answer(
+                    request, shards: ["s0", "s1", "s2"], reloadedShards: { [] }, partial: true, ask: failing)
             }
         }
     }

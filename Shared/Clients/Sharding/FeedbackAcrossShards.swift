@@ -130,7 +130,7 @@ enum FeedbackAcrossShards {
         let voted = try Customer360_V1_FeatureRequest(serializedBytes: try await ask(request, [:]))
         let tallies: [String: Customer360_V1_FeatureRequestTally]
         do {
-            tallies = try await Self.tallies(shards, ask: ask)
+            tallies = try await Self.tallies(shards, ask: ask).tallies
         } catch let error as RPCError {
             throw RPCError(
                 code: error.code,
@@ -145,12 +145,13 @@ enum FeedbackAcrossShards {
     /// Every feature request with its votes added over the shards, by id: each shard holds every request and counts
     /// its own customers' votes. Feature requests are reference data, few enough to read whole.
     ///
-    /// - Parameter partial: Go on without a shard that does not answer (down, too slow), naming it (`leftOut`): its
-    ///   customers' votes are then missing from the counts. Otherwise every shard must answer.
+    /// - Parameter partial: Go on without a shard that cannot be reached, naming it, when the caller allows partial
+    ///   answers (`ShardAsk.leaveOut`): its customers' votes are then missing from the counts. Otherwise every shard
+    ///   must answer.
     static func tallies(
         _ shards: [String], filter: Customer360_V1_ListFeatureRequestsRequest = .init(), ask: ShardAsk,
         partial: Bool = false
-    ) async throws -> [String: Customer360_V1_FeatureRequestTally] {
+    ) async throws -> (tallies: [String: Customer360_V1_FeatureRequestTally], missing: [String]) {
         let list = Service.Method.ListFeatureRequests.descriptor
         var everyone = filter
         everyone.customerID = ""
@@ -159,14 +160,23 @@ enum FeedbackAcrossShards {
             try await allFeatureRequests(asked, pin: pin, method: list, ask: ask)
         }
         let parts: [[Customer360_V1_FeatureRequestTally]]
+        var missing: [String] = []
         if partial {
             let outcome = await ShardFanOut.call(shards: shards, read)
-            for (shard, error) in outcome.failures {
-                guard let lost = error as? RPCError, ShardMergedPages.isUnanswered(lost) else { throw error }
-                ask.leftOut(shard)
+            let errors = outcome.failures.map(\.error)
+            // A shard with a newer map first: the caller reloads it and asks again (`WrongShard`).
+            if let stale = errors.lazy.compactMap({ $0 as? RPCError }).first(where: WrongShard.isRefusal) {
+                throw stale
+            }
+            if let other = errors.first(where: { !(($0 as? RPCError).map(ShardMergedPages.isUnanswered) ?? false) }) {
+                throw other
             }
             guard !outcome.answers.isEmpty else {
-                throw outcome.failures.first?.error ?? RPCError(code: .unavailable, message: "no shard answered")
+                throw errors.first ?? RPCError(code: .unavailable, message: "no shard answered")
+            }
+            for (shard, error) in outcome.failures {
+                if let lost = error as? RPCError { try ask.leaveOut(shard, failing: lost) }
+                missing.append(shard)
             }
             parts = outcome.answers.map(\.answer)
         } else {
@@ -185,7 +195,7 @@ enum FeedbackAcrossShards {
                 merged[id] = sum
             }
         }
-        return merged
+        return (merged, missing)
     }
 
     /// Every page of one shard's list (or, unpinned, of the customer's shard).
@@ -234,20 +244,29 @@ enum FeedbackAcrossShards {
         // A token is for the filter it was issued under: statuses, window, customer and order, not the page.
         var filtered = message
         filtered.page = .init()
+        var filter = message
+        filter.page = .init()
+        // Partial when a shard is down and the caller allows it (named in the trailer): its customers' votes are
+        // missing from the counts.
+        var (tallies, missing) = try await tallies(shards, filter: filter, ask: ask, partial: true)
+        // A token is also for the shards that answered: the order is by their votes, so a page read without a shard
+        // does not continue one read with it, or the other way round (an item could be skipped or listed twice).
+        let without = missing.sorted().joined(separator: ",")
         let filterName =
             "feature requests across \(shards.count) shards \(fingerprint(try filtered.serializedBytes()))"
+            + (missing.isEmpty ? "" : " without \(without)")
         let token: PageToken<FeaturePosition>?
         do throws(PageTokenError) {
             token = try PageToken<FeaturePosition>.decode(message.page.pageToken, filter: filterName)
         } catch {
+            let now = missing.isEmpty ? "every shard answers now" : "shards \(without) do not answer now"
             throw RPCError(
-                code: .invalidArgument, message: "page.page_token: '\(message.page.pageToken)' \(error.reason)")
+                code: .invalidArgument,
+                message:
+                    "page.page_token: '\(message.page.pageToken)' \(error.reason) (\(now); the page may have been read with others)"
+            )
         }
         let after = token?.position
-        var filter = message
-        filter.page = .init()
-        // Partial when a shard is down (named in the trailer): its customers' votes are missing from the counts.
-        var tallies = try await tallies(shards, filter: filter, ask: ask, partial: true)
         if !message.customerID.isEmpty {
             // Asked of the customer's shard, which checks the customer and holds their votes.
             let voted = try await allFeatureRequests(

@@ -125,16 +125,21 @@ public enum AcrossShards: Sendable {
     ///
     /// When a shard refuses the caller's map as older than its own (`WrongShard`), the shards are asked once more as
     /// `reloadedShards` names them: the map read again, which may name a shard the caller did not know.
+    ///
+    /// - Parameter partial: Whether a list may go on without a shard that cannot be reached, naming it in `missing`
+    ///   (the caller must pass that on: the gateway's forwarder puts it in the `c360-missing-shards` trailer). Off,
+    ///   such a shard fails the list, as callers that would not notice a partial list need (a batch paging through
+    ///   every customer). Merged counts name missing shards either way.
     public func answer(
-        _ request: [UInt8], shards: [String], reloadedShards: @Sendable () -> [String],
+        _ request: [UInt8], shards: [String], reloadedShards: @Sendable () -> [String], partial: Bool = false,
         ask body: @escaping ShardAsk.Body
     ) async throws -> (answer: [UInt8], missing: [String]) {
         do {
-            return try await answer(request, shards: shards, ask: ShardAsk(body))
+            return try await answer(request, shards: shards, ask: ShardAsk(body, partial: partial))
         } catch let error as RPCError where WrongShard.isRefusal(error) {
             let reloaded = reloadedShards()
             guard !reloaded.isEmpty else { throw error }
-            return try await answer(request, shards: reloaded, ask: ShardAsk(body))
+            return try await answer(request, shards: reloaded, ask: ShardAsk(body, partial: partial))
         }
     }
 
@@ -217,7 +222,7 @@ public struct ShardAsk: Sendable {
     public typealias Body =
         @Sendable (_ method: MethodDescriptor?, _ request: [UInt8], _ pin: Metadata) async throws -> [UInt8]
     let body: Body
-    /// The shards a partial answer goes without (`leftOut`), for the `c360-missing-shards` trailer; shared by the
+    /// The shards a partial answer goes without (`leaveOut`), for the `c360-missing-shards` trailer; shared by the
     /// copies of this handle one call passes around.
     private let left = LeftOut()
 
@@ -225,11 +230,18 @@ public struct ShardAsk: Sendable {
         let shards = Mutex<[String]>([])
     }
 
-    public init(_ body: @escaping Body) { self.body = body }
+    /// Whether the caller takes a list without a shard that cannot be reached (`AcrossShards.answer(partial:)`).
+    let allowsPartial: Bool
 
-    /// Notes that the answer goes on without `shard`, which did not answer: the call's answer is then partial and
-    /// names it.
-    func leftOut(_ shard: String) {
+    public init(_ body: @escaping Body, partial: Bool = false) {
+        self.body = body
+        self.allowsPartial = partial
+    }
+
+    /// Notes that the answer goes on without `shard`, which did not answer, when the caller allows it
+    /// (`allowsPartial`): the call's answer is then partial and names it. Otherwise throws `error`.
+    func leaveOut(_ shard: String, failing error: RPCError) throws(RPCError) {
+        guard allowsPartial else { throw error }
         left.shards.withLock { if !$0.contains(shard) { $0.append(shard) } }
     }
 

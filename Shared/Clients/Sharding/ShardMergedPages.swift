@@ -15,8 +15,9 @@ import SwiftProtobuf
 /// service). How many of the page were taken (`skip`) only sizes the window; past the page size (or the maximum a shard
 /// serves), the shard is first asked for that many items, whose next token is the position after them.
 ///
-/// A shard that does not answer (down, too slow) is left out of the page and named in the `c360-missing-shards`
-/// trailer, as a merged count names it; its cursor stays where it was, so once it answers again the listing takes it
+/// When the caller allows partial answers (the gateway's forwarder, which passes the trailer on to clients), a shard
+/// that cannot be reached is left out of the page and named in the `c360-missing-shards` trailer, as a merged count
+/// names it; its cursor stays where it was, so once it answers again the listing takes it
 /// up from there: nothing of it is lost, though what it holds before the items already listed then comes later than
 /// its place. A page needs at least one shard: when none answers, the list fails.
 enum ShardMergedPages {
@@ -46,8 +47,10 @@ enum ShardMergedPages {
         var next: String
     }
 
-    /// Whether a shard's failure leaves it out of the page rather than failing the list: it was not reached, or did
-    /// not answer in time. (A shard that refuses the caller's map, or the request, fails the list.)
+    /// Whether a shard's failure may leave it out of the page rather than fail the list (when the caller allows
+    /// partial answers): it could not be reached, or its own call ran out of time. (A shard that refuses the caller's
+    /// map, or the request, fails the list.) A shard that is merely slow usually makes the whole call run out of time
+    /// first: each shard's call has the call's own deadline.
     static func isUnanswered(_ error: RPCError) -> Bool {
         [.unavailable, .deadlineExceeded].contains(error.code)
     }
@@ -170,7 +173,9 @@ enum ShardMergedPages {
             if windows.isEmpty, let failure = failures.sorted(by: { $0.key < $1.key }).first?.value {
                 throw failure
             }
-            for index in failures.keys.sorted() { ask.leftOut(shards[index]) }
+            for index in failures.keys.sorted() {
+                if let failure = failures[index] { try ask.leaveOut(shards[index], failing: failure) }
+            }
             // The merge, in the list's order, until the page is full or a shard's window runs out while the shard has
             // more (its next item could come before any other's).
             var taken = Array(repeating: 0, count: shards.count)

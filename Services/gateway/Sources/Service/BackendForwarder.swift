@@ -136,8 +136,10 @@ public struct BackendForwarder: RegistrableRPCService {
                         ) { try $0.message }
                     }
                     // A shard's refusal of an older map made the transport read it again: its shards are asked.
+                    // Partial lists allowed: the client hears of the missing shards in the trailer.
                     let (answer, missing) = try await across.answer(
-                        message, shards: shards, reloadedShards: { peers.shards(ofContract: method.service) }, ask: ask)
+                        message, shards: shards, reloadedShards: { peers.shards(ofContract: method.service) },
+                        partial: true, ask: ask)
                     try await writer.write(redacting ? try redactor.redact(answer, as: outputType) : answer)
                     outcome = .success(
                         missing.isEmpty ? [:] : [AcrossShards.missingShardsKey: .string(missing.joined(separator: ","))]
