@@ -8,6 +8,10 @@ import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// feedback-service as two shards on loopback behind the gateway, with profile-service: reference data on every shard,
 /// each customer's feedback on exactly one, reads across customers whole.
 @Suite("feedback-service as shards: surveys and feature requests on every shard, feedback on its customer's")
@@ -20,6 +24,9 @@ struct ShardedFeedbackTests {
         """)
     func feedbackAcrossShards() async throws {
         let mapFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-feedback-map-\(UUID()).json")
+        let httpPortFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "c360-feedback-http-\(UUID()).port")
+        defer { try? FileManager.default.removeItem(at: httpPortFile) }
         defer { try? FileManager.default.removeItem(at: mapFile) }
         func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
             try ShardMap.even(
@@ -42,13 +49,15 @@ struct ShardedFeedbackTests {
                         arguments: profilePeer + mapFlag + [
                             "--interaction-addr", "127.0.0.1:1", "--success-addr", "127.0.0.1:1",
                             "--feedback-addr", "127.0.0.1:1", "--peer-deadline-ms", "\(peerDeadlineMs)",
-                            "--http-port", "0",
+                            "--http-port", "0", "--http-port-file", httpPortFile.path,
                         ]
                     ) { gatewayProcess, gatewayClient in
+                        let secret = try await bootstrapSecret(of: gatewayProcess)
                         try await exercise(
                             map: real, shards: [.init(wrapping: client0), .init(wrapping: client1)],
                             processes: [shard0, shard1], profiles: .init(wrapping: profileClient),
-                            frontDoor: gatewayClient, admin: bearer(try await bootstrapSecret(of: gatewayProcess)))
+                            frontDoor: gatewayClient, admin: bearer(secret),
+                            http: (try await portInFile(httpPortFile, of: gatewayProcess), secret))
                     }
                 }
             }
@@ -170,7 +179,7 @@ private typealias FeedbackClient = Customer360_V1_FeedbackService.Client<HTTP2Cl
 private func exercise(
     map: ShardMap, shards: [FeedbackClient], processes: [ServiceProcess],
     profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>,
-    frontDoor: GRPCClient<HTTP2ClientTransport.Posix>, admin: Metadata
+    frontDoor: GRPCClient<HTTP2ClientTransport.Posix>, admin: Metadata, http: (port: Int, secret: String)
 ) async throws {
     let feedback = FeedbackClient(wrapping: frontDoor)
     let gateway = GatewayClient(wrapping: frontDoor)
@@ -335,6 +344,16 @@ private func exercise(
         (try response.message, response.trailingMetadata[stringValues: "c360-missing-shards"].first { _ in true })
     }
     #expect(!requests.featureRequests.isEmpty && absent == "feedback-1", "\(String(describing: absent))")
+    // Over HTTP the same answer names the missing shard in a header.
+    var post = URLRequest(
+        url: URL(string: "http://127.0.0.1:\(http.port)/api/v1/customer360.v1.FeedbackService/ListFeatureRequests")!)
+    post.httpMethod = "POST"
+    post.setValue("Bearer \(http.secret)", forHTTPHeaderField: "Authorization")
+    post.httpBody = Data("{}".utf8)
+    let (body, answer) = try await URLSession.shared.data(for: post)
+    let httpAnswer = try #require(answer as? HTTPURLResponse)
+    #expect(httpAnswer.statusCode == 200, "\(String(decoding: body, as: UTF8.self))")
+    #expect(httpAnswer.value(forHTTPHeaderField: "c360-missing-shards") == "feedback-1")
     #expect(
         try await feedback.getSurvey(.with { $0.surveyID = survey.surveyID }, metadata: admin).name == "Sharded NPS")
     do {

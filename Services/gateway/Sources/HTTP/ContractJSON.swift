@@ -1,3 +1,4 @@
+import C360Clients
 import C360Contracts
 import C360ServerKit
 import Foundation
@@ -45,18 +46,40 @@ struct ContractJSON: Sendable {
         }
         let client = self.client
         let streaming = method.serverStreaming
-        return HTTPStream(contentType: streaming ? "application/x-ndjson" : "application/json") { emit in
+        let headers = HTTPStream.Headers()
+        return HTTPStream(contentType: streaming ? "application/x-ndjson" : "application/json", headers: headers) {
+            emit in
             try await client.bidirectionalStreaming(
                 request: request, descriptor: descriptor, serializer: RawMessage(), deserializer: RawMessage(),
                 options: .defaults
             ) { response in
-                for try await message in response.messages {
-                    let json = try Self.json(output, fromBinary: message)
-                    try await emit(streaming ? json + "\n" : json)
+                guard !streaming else {
+                    for try await message in response.messages {
+                        try await emit(try Self.json(output, fromBinary: message) + "\n")
+                    }
+                    return
                 }
+                // One answer: held until the call ends, so what its trailers say can go in the response's headers.
+                var answer: [UInt8]?
+                for try await part in response.bodyParts {
+                    switch part {
+                    case .message(let message): answer = message
+                    case .trailingMetadata(let trailers):
+                        for key in Self.passedOnTrailers {
+                            if let value = trailers[stringValues: key].first(where: { _ in true }) {
+                                headers.add(key, value)
+                            }
+                        }
+                    }
+                }
+                if let answer { try await emit(try Self.json(output, fromBinary: answer)) }
             }
         }
     }
+
+    /// gRPC trailers a unary answer's HTTP response carries as headers: a partial answer across shards names the
+    /// shards it lacks (`c360-missing-shards`), which an HTTP client must see as a gRPC client does.
+    static let passedOnTrailers = [AcrossShards.missingShardsKey]
 
     /// A request's JSON (empty means the default message) as protobuf bytes; unknown fields are refused.
     private static func binary(_ type: any SwiftProtobuf.Message.Type, fromJSON json: [UInt8]) throws -> [UInt8] {

@@ -1,5 +1,6 @@
 import GRPCCore
 import Hummingbird
+import Synchronization
 
 /// A server-streaming RPC as one HTTP response whose body is written as the messages arrive.
 ///
@@ -26,6 +27,29 @@ struct HTTPStream: Sendable {
 
     let contentType: String
     let run: @Sendable (_ emit: @escaping Emit) async throws -> Void
+    /// Headers the call sets before its first part (what a unary call's gRPC trailers say, such as
+    /// `c360-missing-shards`); read when the response starts.
+    let headers: Headers
+
+    init(
+        contentType: String, headers: Headers = Headers(),
+        run: @escaping @Sendable (_ emit: @escaping Emit) async throws -> Void
+    ) {
+        self.contentType = contentType
+        self.headers = headers
+        self.run = run
+    }
+
+    /// Response headers a call names before its first part.
+    final class Headers: Sendable {
+        private let fields = Mutex<[(name: String, value: String)]>([])
+
+        func add(_ name: String, _ value: String) {
+            fields.withLock { $0.append((name, value)) }
+        }
+
+        var all: [(name: String, value: String)] { fields.withLock { $0 } }
+    }
 
     /// How the call started: its first part, or the error (or the end) that came instead.
     private enum Start: Sendable {
@@ -63,7 +87,13 @@ struct HTTPStream: Sendable {
         case .failure(let failure):
             return error(failure)
         case .part, .empty, nil:
-            return Response(status: .ok, headers: [.contentType: contentType], body: .init(asyncSequence: parts))
+            var fields: HTTPFields = [.contentType: contentType]
+            for (name, value) in headers.all {
+                if let field = HTTPFields.Element.Name(name) {
+                    fields.append(HTTPFields.Element(name: field, value: value))
+                }
+            }
+            return Response(status: .ok, headers: fields, body: .init(asyncSequence: parts))
         }
     }
 }
