@@ -163,22 +163,8 @@ enum FeedbackAcrossShards {
         var missing: [String] = []
         if partial {
             let outcome = await ShardFanOut.call(shards: shards, read)
-            let errors = outcome.failures.map(\.error)
-            // A shard with a newer map first: the caller reloads it and asks again (`WrongShard`).
-            if let stale = errors.lazy.compactMap({ $0 as? RPCError }).first(where: WrongShard.isRefusal) {
-                throw stale
-            }
-            if let other = errors.first(where: { !(($0 as? RPCError).map(ShardMergedPages.isUnanswered) ?? false) }) {
-                throw other
-            }
-            guard !outcome.answers.isEmpty else {
-                throw errors.first ?? RPCError(code: .unavailable, message: "no shard answered")
-            }
-            for (shard, error) in outcome.failures {
-                if let lost = error as? RPCError { try ask.leaveOut(shard, failing: lost) }
-                missing.append(shard)
-            }
-            parts = outcome.answers.map(\.answer)
+            parts = try outcome.answers(leavingOutThrough: ask)
+            missing = outcome.failures.map(\.shard)
         } else {
             parts = try await ShardFanOut.everyShard(shards, naming: nil, read)
         }

@@ -47,6 +47,26 @@ public enum ShardFanOut {
     }
 }
 
+extension ShardFanOut.Outcome {
+    /// The answers of a read across shards that may go on without the shards that could not be reached
+    /// (`ShardMergedPages.isUnanswered`), each left out through `ask` (which names it, or throws when the caller takes
+    /// no partial answers). A shard refusing the caller's map is thrown before anything else, so the caller reloads it
+    /// and asks again (`WrongShard`); then any other failure; and when shards were asked but none answered, the first
+    /// failure.
+    func answers(leavingOutThrough ask: ShardAsk) throws -> [Answer] {
+        let errors = failures.map(\.error)
+        if let stale = errors.lazy.compactMap({ $0 as? RPCError }).first(where: WrongShard.isRefusal) { throw stale }
+        if let other = errors.first(where: { !(($0 as? RPCError).map(ShardMergedPages.isUnanswered) ?? false) }) {
+            throw other
+        }
+        if answers.isEmpty, let first = errors.first { throw first }
+        for (shard, error) in failures {
+            if let lost = error as? RPCError { try ask.leaveOut(shard, failing: lost) }
+        }
+        return answers.map(\.answer)
+    }
+}
+
 extension ShardFanOut {
     /// Runs `body` on every shard; all answers, or the failure that tells the caller how to finish the write: which
     /// shards took it, and the id to send again.

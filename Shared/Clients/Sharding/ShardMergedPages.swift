@@ -147,35 +147,29 @@ enum ShardMergedPages {
                     items: carried + after(last, fetched.items), page: fetched.items, next: fetched.next)
             }
             // Each shard's window: the items after the last taken, the page they end, and the shard's cursor for them.
-            // A shard that does not answer is left out of this page (and named), its cursor kept for the next.
-            let (windows, failures) = try await withThrowingTaskGroup(
-                of: (Int, Result<Window<Item>, RPCError>).self
-            ) { group in
+            // A shard that cannot be reached is left out of this page (and named), its cursor kept for the next.
+            var outcome = ShardFanOut.Outcome<(Int, Window<Item>)>(answers: [], failures: [])
+            let results = await withTaskGroup(of: (Int, Result<Window<Item>, any Error>).self) { group in
                 for (index, cursor) in cursors.enumerated() where !cursor.done {
                     group.addTask {
                         do {
                             return (index, .success(try await window(index, cursor)))
-                        } catch let error as RPCError where ShardMergedPages.isUnanswered(error) {
+                        } catch {
                             return (index, .failure(error))
                         }
                     }
                 }
-                var windows: [Int: Window<Item>] = [:]
-                var failures: [Int: RPCError] = [:]
-                for try await (index, outcome) in group {
-                    switch outcome {
-                    case .success(let window): windows[index] = window
-                    case .failure(let error): failures[index] = error
-                    }
+                var results: [(Int, Result<Window<Item>, any Error>)] = []
+                for await result in group { results.append(result) }
+                return results.sorted { $0.0 < $1.0 }
+            }
+            for (index, result) in results {
+                switch result {
+                case .success(let window): outcome.answers.append((shards[index], (index, window)))
+                case .failure(let error): outcome.failures.append((shards[index], error))
                 }
-                return (windows, failures)
             }
-            if windows.isEmpty, let failure = failures.sorted(by: { $0.key < $1.key }).first?.value {
-                throw failure
-            }
-            for index in failures.keys.sorted() {
-                if let failure = failures[index] { try ask.leaveOut(shards[index], failing: failure) }
-            }
+            let windows = Dictionary(uniqueKeysWithValues: try outcome.answers(leavingOutThrough: ask))
             // The merge, in the list's order, until the page is full or a shard's window runs out while the shard has
             // more (its next item could come before any other's).
             var taken = Array(repeating: 0, count: shards.count)
