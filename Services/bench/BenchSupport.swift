@@ -1,3 +1,4 @@
+import C360ServerKit
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -217,6 +218,31 @@ final class BenchProcesses {
             environment: environment)
         started.append(process)
         return process
+    }
+
+    /// The four data services a gateway's view needs, wired as in production: profile-service, interaction- and
+    /// feedback-service pointed at it, success-service at all three.
+    struct Backends {
+        var profile: ServiceProcess
+        var interaction: ServiceProcess
+        /// The flags pointing a gateway at all four.
+        var gatewayPeers: [String]
+    }
+
+    /// Starts `Backends`, each once it listens.
+    func startBackends() async throws -> Backends {
+        let profile = try await start(ServiceIdentity.profile.name)
+        let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
+        let interaction = try await start(ServiceIdentity.interaction.name, peer)
+        let feedback = try await start(ServiceIdentity.feedback.name, peer)
+        let peers =
+            peer + [
+                "--interaction-addr", "127.0.0.1:\(interaction.port)", "--feedback-addr", "127.0.0.1:\(feedback.port)",
+            ]
+        let success = try await start(ServiceIdentity.success.name, peers)
+        return Backends(
+            profile: profile, interaction: interaction,
+            gatewayPeers: peers + ["--success-addr", "127.0.0.1:\(success.port)"])
     }
 
     /// Waits until the processes started use less than a tenth of one core together for two half-second windows in a

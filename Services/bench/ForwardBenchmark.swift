@@ -57,21 +57,10 @@ struct ForwardBenchmark: AsyncParsableCommand {
         )
         say("  executables from \(bin.path)")
         try await BenchProcesses.run(bin: bin) { processes in
-            let profile = try await processes.start(ServiceIdentity.profile.name)
-            let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await processes.start(ServiceIdentity.interaction.name, peer)
-            let feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
-            let peers =
-                peer + [
-                    "--interaction-addr", "127.0.0.1:\(interaction.port)",
-                    "--feedback-addr", "127.0.0.1:\(feedback.port)",
-                ]
-            let success = try await processes.start(ServiceIdentity.success.name, peers)
+            let backends = try await processes.startBackends()
+            let (profile, interaction) = (backends.profile, backends.interaction)
             let gateway = try await processes.start(
-                "gateway",
-                peers + [
-                    "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
-                ])
+                "gateway", backends.gatewayPeers + ["--http-port", "0", "--peer-deadline-ms", "5000"])
             let secret = try String(
                 contentsOf: gateway.dataDirectory.appendingPathComponent("bootstrap-admin.key"),
                 encoding: .utf8

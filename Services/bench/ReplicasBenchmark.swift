@@ -63,26 +63,25 @@ struct ReplicasBenchmark: AsyncParsableCommand {
         try Data("\(UUID().uuidString)-\(UUID().uuidString)\n".utf8).write(to: tokenFile)
         let authorityPortFile = scratch.child("authority.port")
         try await BenchProcesses.run(bin: bin) { processes in
-            let profile = try await processes.start(ServiceIdentity.profile.name)
-            let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
-            let interaction = try await processes.start(ServiceIdentity.interaction.name, peer)
-            let feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
-            let peers =
-                peer + [
-                    "--interaction-addr", "127.0.0.1:\(interaction.port)",
-                    "--feedback-addr", "127.0.0.1:\(feedback.port)",
-                ]
-            let success = try await processes.start(ServiceIdentity.success.name, peers)
+            let backends = try await processes.startBackends()
+            let profile = backends.profile
             let gatewayArguments =
-                peers + [
-                    "--success-addr", "127.0.0.1:\(success.port)", "--http-port", "0", "--peer-deadline-ms", "5000",
-                    "--rate-limit", "off", "--authority-token-file", tokenFile.path,
+                backends.gatewayPeers + [
+                    "--http-port", "0", "--peer-deadline-ms", "5000", "--rate-limit", "off",
+                    "--authority-token-file", tokenFile.path,
                 ]
             let authority = try await processes.start(
                 "gateway",
                 gatewayArguments + ["--authority-port", "0", "--authority-port-file", authorityPortFile.path])
-            guard let authorityPort = PortFile.read(at: authorityPortFile) else {
-                throw BenchError("the authority wrote no port to \(authorityPortFile.path)")
+            // The internal port binds beside the main one, not before it: wait for its file too.
+            var authorityPort = PortFile.read(at: authorityPortFile)
+            let until = ContinuousClock.now + .seconds(10)
+            while authorityPort == nil, ContinuousClock.now < until {
+                try await Task.sleep(for: .milliseconds(20))
+                authorityPort = PortFile.read(at: authorityPortFile)
+            }
+            guard let authorityPort else {
+                throw BenchError("the authority wrote no port to \(authorityPortFile.path) within 10 s")
             }
             let replica = try await processes.start(
                 "gateway", gatewayArguments + ["--authority-addr", "127.0.0.1:\(authorityPort)"])
