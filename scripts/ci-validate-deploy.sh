@@ -302,6 +302,14 @@ for service, shards in shard_map["services"].items():
         problems.append(f"{service}: no Litestream sidecar replicating the shard")
     if not any("litestream restore" in " ".join(c.get("command", [])) for c in pod.get("initContainers", [])):
         problems.append(f"{service}: no init container restoring the shard from its replica")
+    # Profile shards find each other's identifiers only under one blind-index key, from a secret mounted in each.
+    if service == "profile-service":
+        path = env.get("C360_PROFILE_BLIND_INDEX_KEY_FILE", {}).get("value", "")
+        mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        volume = volumes.get(mounts.get(path.rsplit("/", 1)[0], ""), {})
+        if not path or not volume.get("secret", {}).get("secretName", "").startswith("c360-profile-blind-index-key"):
+            problems.append("profile-service: each shard needs C360_PROFILE_BLIND_INDEX_KEY_FILE from the shared secret")
 for workload in (d for d in docs if d["kind"] in ("StatefulSet", "Deployment")):
     container = workload["spec"]["template"]["spec"]["containers"][0]
     key = "C360_" + container["name"].removesuffix("-service").upper() + "_SHARD_MAP"
@@ -367,7 +375,7 @@ if problems:
     print("\n".join(f"FAIL: {p}" for p in problems), file=sys.stderr)
     sys.exit(1)
 PY
-  echo "    kubectl kustomize deploy/kubernetes-sharded: $(grep -c '^kind:' "$sharded") rendered objects valid, one pod per shard of the map, each replicated by Litestream, every workload reading it, the gateway as replicas of one authority"
+  echo "    kubectl kustomize deploy/kubernetes-sharded: $(grep -c '^kind:' "$sharded") rendered objects valid, one pod per shard of the map, each replicated by Litestream, every workload reading it, the profile shards sharing one blind-index key, the gateway as replicas of one authority"
   rm -f "$sharded"
 else
   echo "    (kubectl not installed: the rendered output is not checked)"

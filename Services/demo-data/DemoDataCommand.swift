@@ -95,7 +95,7 @@ struct DemoDataCommand: AsyncParsableCommand {
                     "demo-data: profile-service at \(profileAddr) already holds customers; not adding any (--force adds more)"
                 )
             } else {
-                var loader = ProfileDemoLoader(profiles: profiles, generator: generator)
+                var loader = ProfileDemoLoader(profiles: profiles, shards: shards, generator: generator)
                 try await loader.load(customers: self.customers)
                 generator = loader.generator
             }

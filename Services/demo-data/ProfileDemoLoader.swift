@@ -6,6 +6,9 @@ import GRPCNIOTransportHTTP2
 /// Creates the demo customers in profile-service, printing progress as it goes.
 struct ProfileDemoLoader {
     let profiles: Customer360_V1_ProfileService.Client<PeerTransport>
+    /// The shard map when profile-service runs as shards: a duplicate is created on its original's shard, since a
+    /// merge joins two customers of one shard.
+    let shards: ShardMapSource?
     /// Advanced as data is made; handed on to the next loader so one seed drives the whole data set.
     var generator: DemoGenerator
 
@@ -134,6 +137,7 @@ struct ProfileDemoLoader {
         let count = min(5, customers.count / 20)
         guard count > 0 else { return }
         for customer in customers.prefix(count) {
+            let shard = shards?.current.owner(of: customer.customerID, in: "profile-service")?.shard
             let duplicate = try await profiles.createCustomer(
                 .with {
                     $0.identifiers = [
@@ -144,7 +148,7 @@ struct ProfileDemoLoader {
                     ]
                     $0.givenName = customer.givenName
                     $0.tags = ["imported"]
-                }, options: options)
+                }, metadata: shard.map { [WrongShard.pinKey: .string($0)] } ?? [:], options: options)
             _ = try await profiles.mergeCustomers(
                 .with {
                     $0.customerID = customer.customerID

@@ -25,6 +25,12 @@ public struct KeyringOptions: ParsableArguments, Sendable {
     )
     public var keyring: String?
 
+    @Option(
+        help:
+            "File holding the deployment's 256-bit blind-index key (base64), shared by every shard of the service so an email's blind index is the same on each: profile-service's shards need it for their identifier index. Kept in the keyring on first start; a keyring holding another is refused. [env: C360_<SERVICE>_BLIND_INDEX_KEY_FILE] (default: a key of this keyring's own)"
+    )
+    public var blindIndexKeyFile: String?
+
     public init() {}
 
     /// The flags, else `C360_<SERVICE>_KEK_FILE`, `_RETIRED_KEK_FILES` (comma-separated) and `_KEYRING`.
@@ -35,9 +41,11 @@ public struct KeyringOptions: ParsableArguments, Sendable {
             ? retiredFromEnvironment.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             : retiredKekFile
         let kek: String? = try kekFile ?? environment.value("KEK_FILE")
+        let blindIndexKey: String? = try blindIndexKeyFile ?? environment.value("BLIND_INDEX_KEY_FILE")
         return KeyringConfiguration(
             kekFile: kek?.isEmpty == true ? nil : kek, retiredKekFiles: retired.filter { !$0.isEmpty },
-            keyringPath: try keyring ?? environment.value("KEYRING"))
+            keyringPath: try keyring ?? environment.value("KEYRING"),
+            blindIndexKeyFile: blindIndexKey?.isEmpty == true ? nil : blindIndexKey)
     }
 
     /// The development KEK at `path`, created (0600) when missing.
@@ -64,11 +72,18 @@ public struct KeyringConfiguration: Sendable {
     public var retiredKekFiles: [String]
     /// The keyring database; `nil` is `<data-dir>/<service>-keyring.sqlite`.
     public var keyringPath: String?
+    /// The deployment's blind-index key, shared by every shard (`Keyring.init(sharedIndexKey:)`); `nil` keeps a key
+    /// of the keyring's own.
+    public var blindIndexKeyFile: String?
 
-    public init(kekFile: String? = nil, retiredKekFiles: [String] = [], keyringPath: String? = nil) {
+    public init(
+        kekFile: String? = nil, retiredKekFiles: [String] = [], keyringPath: String? = nil,
+        blindIndexKeyFile: String? = nil
+    ) {
         self.kekFile = kekFile
         self.retiredKekFiles = retiredKekFiles
         self.keyringPath = keyringPath
+        self.blindIndexKeyFile = blindIndexKeyFile
     }
 
     /// Opens the keyring, generating a development KEK beside the data when none is given (and saying loudly that
@@ -91,7 +106,11 @@ public struct KeyringConfiguration: Sendable {
             }
             let retired = try retiredKekFiles.map { path throws(KeyringError) in try KeyEncryptionKey(file: path) }
             let path = keyringPath ?? (directory as NSString).appendingPathComponent("\(name)-keyring.sqlite")
-            return try Keyring.open(path: path, kek: kek, retired: retired, logger: host.logger)
+            let shared = try blindIndexKeyFile.map { path throws(KeyringError) in
+                try KeyEncryptionKey(file: path, source: "blind-index key file \(path)")
+            }
+            return try Keyring.open(
+                path: path, kek: kek, retired: retired, sharedIndexKey: shared, logger: host.logger)
         } catch let error as KeyringError {
             throw ValidationError(error.description)
         }

@@ -36,12 +36,13 @@ public struct KeyEncryptionKey: Sendable {
         }
     }
 
-    /// Reads the key from a file (see `init(text:source:)`).
-    public init(file path: String) throws(KeyringError) {
+    /// Reads the key from a file (see `init(text:source:)`); `source` names it in errors.
+    public init(file path: String, source: String? = nil) throws(KeyringError) {
+        let source = source ?? "key-encryption key file \(path)"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw KeyringError.badKeyEncryptionKey("key-encryption key file \(path) cannot be read")
+            throw KeyringError.badKeyEncryptionKey("\(source) cannot be read")
         }
-        try self.init(text: text, source: "key-encryption key file \(path)")
+        try self.init(text: text, source: source)
     }
 
     /// The key as base64, to write a generated development key to a file.

@@ -30,7 +30,15 @@ public final class Keyring: Sendable {
     static let cacheLimit = 50_000
 
     /// Opens `database` as the keyring, migrating it and creating the blind-index key on first use.
-    public init(database: any DatabaseWriter, kek: KeyEncryptionKey, retired: [KeyEncryptionKey] = []) throws {
+    ///
+    /// - Parameter sharedIndexKey: The deployment's blind-index key, which every shard of a service must share when
+    ///   blind indexes cross shards (profile-service's identifier index): stored on first use like a generated one.
+    ///   A keyring that already holds another one is refused, since every blind index in its database was computed
+    ///   with the stored key.
+    public init(
+        database: any DatabaseWriter, kek: KeyEncryptionKey, retired: [KeyEncryptionKey] = [],
+        sharedIndexKey: KeyEncryptionKey? = nil
+    ) throws {
         self.database = database
         self.current = kek
         let keys = Dictionary(([kek] + retired).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -38,9 +46,18 @@ public final class Keyring: Sendable {
         try Self.schema.migrate(database)
         indexKey = try database.write { db in
             if let stored = try WrappedKey.fetchOne(db, key: WrappedKey.indexKeyOwner) {
-                return try stored.unwrap(with: keys)
+                let key = try stored.unwrap(with: keys)
+                if let sharedIndexKey, sharedIndexKey.bytes != key {
+                    throw KeyringError.badKeyEncryptionKey(
+                        """
+                        the keyring already holds another blind-index key than --blind-index-key-file gives: this \
+                        database's blind indexes were computed with it; start this shard from an empty data directory \
+                        (and keyring) to take the deployment's key
+                        """)
+                }
+                return key
             }
-            let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+            let key = sharedIndexKey?.bytes ?? SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
             try WrappedKey.wrap(key, owner: WrappedKey.indexKeyOwner, with: kek).insert(db)
             return key
         }
@@ -48,7 +65,7 @@ public final class Keyring: Sendable {
 
     /// Opens (creating if needed) the keyring file at `path` with the services' database configuration.
     public static func open(
-        path: String, kek: KeyEncryptionKey, retired: [KeyEncryptionKey] = [],
+        path: String, kek: KeyEncryptionKey, retired: [KeyEncryptionKey] = [], sharedIndexKey: KeyEncryptionKey? = nil,
         logger: Logger
     ) throws -> Keyring {
         let directory = (path as NSString).deletingLastPathComponent
@@ -56,11 +73,12 @@ public final class Keyring: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let pool = try DatabasePool(path: path, configuration: ServiceDatabase.configuration(label: "keyring"))
-        let keyring = try Keyring(database: pool, kek: kek, retired: retired)
+        let keyring = try Keyring(database: pool, kek: kek, retired: retired, sharedIndexKey: sharedIndexKey)
         logger.info(
             "opened keyring",
             metadata: [
                 "path": "\(path)", "kek": "\(kek.id)", "retired_keks": "\(retired.map(\.id).joined(separator: ","))",
+                "blind_index_key": "\(sharedIndexKey == nil ? "own" : "the deployment's (--blind-index-key-file)")",
             ])
         return keyring
     }

@@ -11,12 +11,22 @@ struct CallerAllowListTests {
     ].reduce(into: []) { $0.insert($1.name) }
 
     @Test(
-        "every name an RPC lists as a caller is a Customer 360 process, and none lists itself but the gateway authority's"
+        """
+        every name an RPC lists as a caller is a Customer 360 process, and none lists itself but where processes of one \
+        executable call each other: the gateway authority and profile shards' identifier index
+        """
     )
     func namesAreProcesses() {
+        // Gateway replicas call the authority gateway; a profile shard claims and finds identifiers on another, and
+        // reads the customer an index entry names from its shard.
+        let siblingMethods: Set<String> = [
+            "customer360.v1.ProfileService/ClaimIdentifiers", "customer360.v1.ProfileService/FindIdentifiers",
+            "customer360.v1.ProfileService/ReleaseIdentifiers", "customer360.v1.ProfileService/GetCustomer",
+        ]
         for method in ContractCatalog.current.methods {
-            // Gateway replicas call the authority gateway: the one service a process of the same executable calls.
-            let calledBySiblings = method.service == "customer360.v1.GatewayAuthorityService"
+            let calledBySiblings =
+                method.service == "customer360.v1.GatewayAuthorityService"
+                || siblingMethods.contains(method.fullyQualifiedMethod)
             for caller in method.policy?.callers ?? [] {
                 #expect(
                     Self.processes.contains(caller), "\(method.fullyQualifiedMethod) lists unknown caller \(caller)")

@@ -64,6 +64,32 @@ struct KeyringTests {
     }
 
     @Test(
+        "keyrings given the deployment's blind-index key index alike under their own KEKs; a keyring holding another key is refused"
+    )
+    func sharedBlindIndexKey() async throws {
+        try await DatabaseFileScan.withTemporaryDirectory { directory in
+            let shared = KeyEncryptionKey.generate()
+            let first = try Keyring(
+                database: DatabaseQueue(path: directory.appendingPathComponent("a.sqlite").path),
+                kek: .generate(), sharedIndexKey: shared)
+            let secondPath = directory.appendingPathComponent("b.sqlite").path
+            let second = try Keyring(
+                database: DatabaseQueue(path: secondPath), kek: .generate(), sharedIndexKey: shared)
+            let own = try Keyring.inMemory()
+            let index = first.blindIndex("ada@example.com", purpose: "identifier:email")
+            #expect(second.blindIndex("ada@example.com", purpose: "identifier:email") == index)
+            #expect(own.blindIndex("ada@example.com", purpose: "identifier:email") != index)
+
+            let ownPath = directory.appendingPathComponent("own.sqlite").path
+            let kek = KeyEncryptionKey.generate()
+            _ = try Keyring(database: DatabaseQueue(path: ownPath), kek: kek)
+            #expect(throws: KeyringError.self) {
+                _ = try Keyring(database: DatabaseQueue(path: ownPath), kek: kek, sharedIndexKey: shared)
+            }
+        }
+    }
+
+    @Test(
         "rotation re-wraps every key under the new KEK in batches; afterwards the old KEK is not needed, and a wrong one is refused naming the key"
     )
     func rotation() async throws {

@@ -5,10 +5,10 @@
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
-#   deploy/local/run.sh --shards 3      run interaction-, feedback- and success-service as 3 shards each (ports
-#                                       50052, 50152, 50252; 50053, 50153, 50253; 50054, 50154, 50254; data in
-#                                       interaction-service-0…2 and so on), every process routing by
-#                                       $C360_DATA/shard-map.json
+#   deploy/local/run.sh --shards 3      run profile-, interaction-, feedback- and success-service as 3 shards each
+#                                       (ports 50051, 50151, 50251; 50052, 50152, 50252; 50053, …; 50054, …; data in
+#                                       profile-service-0…2 and so on), every process routing by
+#                                       $C360_DATA/shard-map.json; the profile shards share one blind-index key
 #   deploy/local/run.sh --gateway-replicas 3   the gateway as 3 replicas: gateway-0 on 50050 (HTTP 8080) keeps the API
 #                                       keys and audit log and serves them to the others on 50056; gateway-1 on 50150
 #                                       (HTTP 8180), gateway-2 on 50250 (HTTP 8280) keep no database
@@ -107,8 +107,10 @@ start() {
     "$inst" "$(cat "$port_file")" "${!metrics_var:-$metrics}" "$data/$inst"
 }
 
-# With --shards N, interaction-, feedback- and success-service run as N shards each on fixed ports (their usual port +
-# 100·i), and every process reads the shard map that says which shard owns which customers (README, Scale-out).
+# With --shards N, profile-, interaction-, feedback- and success-service run as N shards each on fixed ports (their
+# usual port + 100·i), and every process reads the shard map that says which shard owns which customers (README,
+# Scale-out).
+profile_port=${C360_PROFILE_PORT:-50051}
 interaction_port=${C360_INTERACTION_PORT:-50052}
 feedback_port=${C360_FEEDBACK_PORT:-50053}
 success_port=${C360_SUCCESS_PORT:-50054}
@@ -125,7 +127,9 @@ shard_entries() {
 if ((shards > 1)); then
   map="$data/shard-map.json"
   {
-    printf '{\n  "epoch": 1,\n  "services": {\n    "interaction-service": [\n'
+    printf '{\n  "epoch": 1,\n  "services": {\n    "profile-service": [\n'
+    shard_entries profile "$profile_port"
+    printf '    ],\n    "interaction-service": [\n'
     shard_entries interaction "$interaction_port"
     printf '    ],\n    "feedback-service": [\n'
     shard_entries feedback "$feedback_port"
@@ -134,15 +138,29 @@ if ((shards > 1)); then
     printf '    ]\n  }\n}\n'
   } >"$map"
   shard_map=(--shard-map "$map")
-  echo "==> interaction-, feedback- and success-service as $shards shards each, map in $map"
+  echo "==> profile-, interaction-, feedback- and success-service as $shards shards each, map in $map"
 fi
 
 echo "==> starting services"
 # profile-service runs the shipped loyalty program, reading purchases from interaction-service (started next, on its
 # usual port; until then its feed consumer retries).
-start profile-service PROFILE 9151 --loyalty-program deploy/loyalty-program.json \
-  --interaction-addr "127.0.0.1:$interaction_port" "${shard_map[@]}"
-profile_addr="127.0.0.1:$(cat "$data/run/profile-service.port")"
+if ((shards > 1)); then
+  # Every profile shard computes an email's blind index with this one key, to find it in the identifier index.
+  blind_key="$data/run/profile-blind-index.key"
+  [[ -s $blind_key ]] || (umask 077 && openssl rand -base64 32 >"$blind_key")
+  for ((i = 0; i < shards; i++)); do
+    instance=profile-service-$i C360_PROFILE_PORT=$((profile_port + 100 * i)) \
+      C360_PROFILE_METRICS_PORT=$((9151 + 100 * i)) \
+      start profile-service PROFILE 9151 --loyalty-program deploy/loyalty-program.json \
+      --interaction-addr "127.0.0.1:$interaction_port" --shard "profile-$i" --blind-index-key-file "$blind_key" \
+      "${shard_map[@]}"
+  done
+  profile_addr="127.0.0.1:$profile_port"
+else
+  start profile-service PROFILE 9151 --loyalty-program deploy/loyalty-program.json \
+    --interaction-addr "127.0.0.1:$interaction_port"
+  profile_addr="127.0.0.1:$(cat "$data/run/profile-service.port")"
+fi
 if ((shards > 1)); then
   for ((i = 0; i < shards; i++)); do
     instance=interaction-service-$i C360_INTERACTION_PORT=$((interaction_port + 100 * i)) \

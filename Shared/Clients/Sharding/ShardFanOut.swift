@@ -282,6 +282,7 @@ public struct ShardAsk: Sendable {
 
 public enum ShardSpreadCalls {
     public static let all: [String: ShardSpreadCall] = own.merging(FeedbackAcrossShards.spread) { $1 }
+        .merging(ProfileAcrossShards.spread) { $1 }
 
     private static let own: [String: ShardSpreadCall] = [
         Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod:

@@ -415,6 +415,45 @@ public enum Customer360_V1_ProfileService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "ClaimIdentifiers" metadata.
+        public enum ClaimIdentifiers: Sendable {
+            /// Request type for "ClaimIdentifiers".
+            public typealias Input = Customer360_V1_ClaimIdentifiersRequest
+            /// Response type for "ClaimIdentifiers".
+            public typealias Output = Customer360_V1_ClaimIdentifiersResponse
+            /// Descriptor for "ClaimIdentifiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "ClaimIdentifiers",
+                type: .unary
+            )
+        }
+        /// Namespace for "FindIdentifiers" metadata.
+        public enum FindIdentifiers: Sendable {
+            /// Request type for "FindIdentifiers".
+            public typealias Input = Customer360_V1_FindIdentifiersRequest
+            /// Response type for "FindIdentifiers".
+            public typealias Output = Customer360_V1_FindIdentifiersResponse
+            /// Descriptor for "FindIdentifiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "FindIdentifiers",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReleaseIdentifiers" metadata.
+        public enum ReleaseIdentifiers: Sendable {
+            /// Request type for "ReleaseIdentifiers".
+            public typealias Input = Customer360_V1_ReleaseIdentifiersRequest
+            /// Response type for "ReleaseIdentifiers".
+            public typealias Output = Customer360_V1_ReleaseIdentifiersResponse
+            /// Descriptor for "ReleaseIdentifiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
+                method: "ReleaseIdentifiers",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "customer360.v1.ProfileService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateCustomer.descriptor,
@@ -446,7 +485,10 @@ public enum Customer360_V1_ProfileService: Sendable {
             ListMatchSuggestions.descriptor,
             AcceptSuggestion.descriptor,
             RejectSuggestion.descriptor,
-            WatchChanges.descriptor
+            WatchChanges.descriptor,
+            ClaimIdentifiers.descriptor,
+            FindIdentifiers.descriptor,
+            ReleaseIdentifiers.descriptor
         ]
     }
 }
@@ -1005,6 +1047,63 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_WatchChangesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse>
+
+        /// Handle the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
+        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ClaimIdentifiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ClaimIdentifiersResponse` messages.
+        func claimIdentifiers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ClaimIdentifiersResponse>
+
+        /// Handle the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_FindIdentifiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_FindIdentifiersResponse` messages.
+        func findIdentifiers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_FindIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindIdentifiersResponse>
+
+        /// Handle the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
+        /// > is left alone.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ReleaseIdentifiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ReleaseIdentifiersResponse` messages.
+        func releaseIdentifiers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ReleaseIdentifiersResponse>
     }
 
     /// Service protocol for the "customer360.v1.ProfileService" service.
@@ -1547,6 +1646,63 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.ServerRequest<Customer360_V1_WatchChangesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse>
+
+        /// Handle the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
+        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ClaimIdentifiersResponse` message.
+        func claimIdentifiers(
+            request: GRPCCore.ServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse>
+
+        /// Handle the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_FindIdentifiersResponse` message.
+        func findIdentifiers(
+            request: GRPCCore.ServerRequest<Customer360_V1_FindIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse>
+
+        /// Handle the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
+        /// > is left alone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ReleaseIdentifiersResponse` message.
+        func releaseIdentifiers(
+            request: GRPCCore.ServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse>
     }
 
     /// Simple service protocol for the "customer360.v1.ProfileService" service.
@@ -2088,6 +2244,63 @@ extension Customer360_V1_ProfileService {
             response: GRPCCore.RPCWriter<Customer360_V1_WatchChangesResponse>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
+        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ClaimIdentifiersResponse` to respond with.
+        func claimIdentifiers(
+            request: Customer360_V1_ClaimIdentifiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ClaimIdentifiersResponse
+
+        /// Handle the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_FindIdentifiersResponse` to respond with.
+        func findIdentifiers(
+            request: Customer360_V1_FindIdentifiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_FindIdentifiersResponse
+
+        /// Handle the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
+        /// > is left alone.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ReleaseIdentifiersResponse` to respond with.
+        func releaseIdentifiers(
+            request: Customer360_V1_ReleaseIdentifiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ReleaseIdentifiersResponse
     }
 }
 
@@ -2420,6 +2633,39 @@ extension Customer360_V1_ProfileService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesResponse>(),
             handler: { request, context in
                 try await self.watchChanges(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.ClaimIdentifiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ClaimIdentifiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ClaimIdentifiersResponse>(),
+            handler: { request, context in
+                try await self.claimIdentifiers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.FindIdentifiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindIdentifiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindIdentifiersResponse>(),
+            handler: { request, context in
+                try await self.findIdentifiers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileService.Method.ReleaseIdentifiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ReleaseIdentifiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ReleaseIdentifiersResponse>(),
+            handler: { request, context in
+                try await self.releaseIdentifiers(
                     request: request,
                     context: context
                 )
@@ -2759,6 +3005,39 @@ extension Customer360_V1_ProfileService.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func claimIdentifiers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ClaimIdentifiersResponse> {
+        let response = try await self.claimIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func findIdentifiers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_FindIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindIdentifiersResponse> {
+        let response = try await self.findIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func releaseIdentifiers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ReleaseIdentifiersResponse> {
+        let response = try await self.releaseIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -3156,6 +3435,45 @@ extension Customer360_V1_ProfileService.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func claimIdentifiers(
+        request: GRPCCore.ServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse>(
+            message: try await self.claimIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func findIdentifiers(
+        request: GRPCCore.ServerRequest<Customer360_V1_FindIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse>(
+            message: try await self.findIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func releaseIdentifiers(
+        request: GRPCCore.ServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse>(
+            message: try await self.releaseIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -3850,6 +4168,78 @@ extension Customer360_V1_ProfileService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_WatchChangesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
+        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ClaimIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ClaimIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func claimIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ClaimIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ClaimIdentifiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FindIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FindIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func findIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindIdentifiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
+        /// > is left alone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ReleaseIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ReleaseIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func releaseIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ReleaseIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ReleaseIdentifiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -4879,6 +5269,111 @@ extension Customer360_V1_ProfileService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
+        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ClaimIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ClaimIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func claimIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ClaimIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ClaimIdentifiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.ClaimIdentifiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FindIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FindIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func findIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindIdentifiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.FindIdentifiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
+        /// > is left alone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ReleaseIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ReleaseIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func releaseIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ReleaseIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ReleaseIdentifiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileService.Method.ReleaseIdentifiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -5741,6 +6236,96 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ClaimIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
+    /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func claimIdentifiers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.claimIdentifiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ClaimIdentifiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ClaimIdentifiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FindIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+    /// > customers do.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func findIdentifiers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.findIdentifiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindIdentifiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindIdentifiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
+    /// > is left alone.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseIdentifiers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.releaseIdentifiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ReleaseIdentifiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ReleaseIdentifiersResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6725,6 +7310,108 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             metadata: metadata
         )
         return try await self.watchChanges(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ClaimIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
+    /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func claimIdentifiers<Result>(
+        _ message: Customer360_V1_ClaimIdentifiersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.claimIdentifiers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FindIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+    /// > customers do.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func findIdentifiers<Result>(
+        _ message: Customer360_V1_FindIdentifiersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.findIdentifiers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
+    /// > is left alone.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseIdentifiers<Result>(
+        _ message: Customer360_V1_ReleaseIdentifiersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.releaseIdentifiers(
             request: request,
             options: options,
             onResponse: handleResponse

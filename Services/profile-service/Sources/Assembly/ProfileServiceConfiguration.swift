@@ -1,3 +1,4 @@
+import ArgumentParser
 public import C360ChangeFeed
 public import C360Clients
 public import C360ServerKit
@@ -49,18 +50,21 @@ public struct ProfileServiceConfiguration: Sendable {
 /// `ServiceGroup`.
 public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration) throws -> ServiceGroup {
     let host = ServiceHost(identity: .profile, configuration: configuration.server)
+    try checkShardKeys(host: host, keyring: configuration.keyring)
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try ProfileStore(writer: database, keyring: keyring)
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
+    let index = try identifierIndex(host: host, store: store, keyring: configuration.keyring)
+    if let index { background.insert(index.connection, at: 0) }
     if let program = configuration.loyaltyProgram {
         let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
         background += [
             interaction,
             LoyaltyAutomation.follower(
                 interaction: interaction.client, shards: interaction.shardNames, store: store,
-                delay: configuration.loyaltyDelay,
+                ownership: host.ownership, delay: configuration.loyaltyDelay,
                 logger: host.logger),
             LoyaltyAutomation.worker(
                 store: store, purchases: PurchaseReader(interaction: interaction.client, deadline: .seconds(5)),
@@ -81,6 +85,41 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
         )
     }
     return try host.serviceGroup(
-        serving: [ProfileService(store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram)],
+        serving: [
+            ProfileService(
+                store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram, index: index?.index)
+        ],
         database: database, background: background)
+}
+
+/// Refuses to start a shard (`--shard`) without the deployment's blind-index key, before anything is written: every
+/// shard must compute an email's blind index alike to find its slot and its claim in the identifier index.
+func checkShardKeys(host: ServiceHost, keyring: KeyringConfiguration) throws {
+    guard let shard = host.configuration.shards?.shard, keyring.blindIndexKeyFile == nil else { return }
+    throw ValidationError(
+        """
+        profile-service as a shard (--shard \(shard)) needs --blind-index-key-file (C360_PROFILE_BLIND_INDEX_KEY_FILE): \
+        every shard must share one blind-index key, or an email's index entry is not found from another shard
+        """)
+}
+
+/// On a shard (`--shard`), the identifier index across the service's shards and its connection to the other shards;
+/// `nil` in one process.
+func identifierIndex(
+    host: ServiceHost, store: ProfileStore, keyring: KeyringConfiguration
+) throws -> (index: IdentifierIndex, connection: PeerConnection)? {
+    guard let shards = host.configuration.shards, let shard = shards.shard else { return nil }
+    guard keyring.blindIndexKeyFile != nil else {
+        throw ValidationError(
+            """
+            profile-service as a shard (--shard \(shard)) needs --blind-index-key-file (C360_PROFILE_BLIND_INDEX_KEY_FILE): \
+            every shard must share one blind-index key, or an email's index entry is not found from another shard
+            """)
+    }
+    // The map names every shard, so the address is never dialled.
+    let peers = try host.connect(to: .profile, at: PeerAddress(host: "127.0.0.1", port: host.configuration.port))
+    return (
+        IdentifierIndex(
+            shard: shard, source: shards.source, store: store, peers: peers.client, logger: host.logger), peers
+    )
 }

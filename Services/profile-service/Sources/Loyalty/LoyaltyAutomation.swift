@@ -1,6 +1,7 @@
 public import C360ChangeFeed
 public import C360Clients
 import C360Contracts
+public import C360ServerKit
 import C360StoreKit
 public import Foundation
 public import GRPCCore
@@ -16,15 +17,18 @@ public import ServiceLifecycle
 public enum LoyaltyAutomation {
     public typealias Transport = PeerTransport
 
-    /// Follows interaction-service's feed (each shard's, when `shards` names any).
+    /// Follows interaction-service's feed (each shard's, when `shards` names any), for the customers `ownership`
+    /// gives this process.
     public static func follower(
         interaction: GRPCClient<Transport>, shards: @escaping @Sendable () -> [String] = { [] }, store: ProfileStore,
-        delay: Duration, logger: Logger
+        ownership: CustomerOwnership = .everyone, delay: Duration, logger: Logger
     ) -> ChangeFeedConsumer<Transport> {
         ChangeFeedConsumer(
             source: .interaction, service: "customer360.v1.InteractionService", client: interaction,
             writer: store.writer, kinds: ProfileStore.loyaltyChanges, logger: logger,
-            apply: { db, events in try ProfileStore.queueLoyalty(db, for: events, delay: delay, now: Date()) },
+            apply: { db, events in
+                try ProfileStore.queueLoyalty(db, for: events, delay: delay, now: Date(), owns: ownership.owns)
+            },
             resync: {
                 // Purchases were pruned before this service saw them: every active customer is evaluated again
                 // (applying is idempotent per touchpoint, so nothing is credited twice).

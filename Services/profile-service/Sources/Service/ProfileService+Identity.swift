@@ -15,6 +15,7 @@ extension ProfileService {
         let note = try Validate.text(request.note, field: "note", maxLength: Self.maximumNoteLength)
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
+        try index?.checkMergeable(merged, into: survivor)
         let (result, entry) = try await store.merge(
             survivor: survivor, merged: merged,
             request: MergeRequest(reason: .manual, note: note, requestedBy: requestedBy))
@@ -32,7 +33,9 @@ extension ProfileService {
         let id = try Validate.id(request.customerID, field: "customer_id")
         guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
         let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
-        return try await store.addIdentifier(identifier, to: id).proto
+        guard let index else { return try await store.addIdentifier(identifier, to: id).proto }
+        return try await index.claiming([identifier], for: id) { try await store.addIdentifier(identifier, to: id) }
+            .proto
     }
 
     public func removeIdentifier(
@@ -41,6 +44,9 @@ extension ProfileService {
         let id = try Validate.id(request.customerID, field: "customer_id")
         guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
         let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
-        return try await store.removeIdentifier(identifier, from: id).proto
+        let customer = try await store.removeIdentifier(identifier, from: id)
+        // The claim may name the id asked for or, after a merge, its survivor.
+        for holder in Set([id, customer.id]) { await index?.release([store.indexed(identifier)], of: holder) }
+        return customer.proto
     }
 }

@@ -19,13 +19,17 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     /// The loyalty program the service runs, if any: it sets when earned points expire and answers GetLoyaltyProgram.
     let loyaltyProgram: LoyaltyProgram?
     let now: @Sendable () -> Date
+    /// The identifier index across shards, when the service runs as one of several shards; `nil` in one process,
+    /// whose own identifiers table is the whole index.
+    let index: IdentifierIndex?
 
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
     public init(
         store: ProfileStore, changes: ChangeFeed? = nil, loyaltyProgram: LoyaltyProgram? = nil,
-        now: @escaping @Sendable () -> Date = Date.init
+        index: IdentifierIndex? = nil, now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
+        self.index = index
         self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "profile-service.changes"))
         self.loyaltyProgram = loyaltyProgram
         self.now = now
@@ -42,7 +46,9 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         request: Customer360_V1_CreateCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_Customer {
         let new = try ProfileRequests.newCustomer(request, now: now())
-        return try await store.createCustomer(new).proto
+        guard let index else { return try await store.createCustomer(new).proto }
+        let id = try index.mintCustomerID()
+        return try await index.claiming(new.identifiers, for: id) { try await store.createCustomer(new, id: id) }.proto
     }
 
     public func getCustomer(
@@ -100,7 +106,10 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         request: Customer360_V1_EraseCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_EraseCustomerResponse {
         let id = try Validate.id(request.customerID, field: "customer_id")
+        let held = index == nil ? [] : try await store.indexedIdentifiers(ofErasing: id)
         let erased = try await store.eraseCustomer(id)
+        // No index entry may tie the erased customer's email or phone to its id any more.
+        await index?.release(held, of: erased.id)
         RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "customer erased", metadata: ["customer_id": "\(erased.id)", "erased_now": "\(erased.erasedNow)"])
         return .with {
@@ -115,6 +124,7 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     ) async throws -> Customer360_V1_Customer {
         guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
         let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
+        if let index { return try await index.lookup(identifier) }
         return try await store.customer(with: identifier).proto
     }
 

@@ -120,14 +120,15 @@ extension ProfileStore {
     /// Creates a customer from validated input.
     ///
     /// - Throws: `ProfileError.identifierTaken` naming the customer that already holds one of the identifiers.
-    public func createCustomer(_ new: NewCustomer) async throws -> CustomerProfile {
+    /// - Parameter id: The new customer's id; a shard passes one whose slot it owns.
+    public func createCustomer(_ new: NewCustomer, id: String = EntityID.generate()) async throws -> CustomerProfile {
         try await writer.write { db in
             for identifier in new.identifiers {
                 try ensureFree(db, identifier)
             }
             let timestamp = now()
             var row = CustomerRecord(
-                id: EntityID.generate(), state: .active, mergedInto: nil, givenName: .empty,
+                id: id, state: .active, mergedInto: nil, givenName: .empty,
                 familyName: .empty, matchKey: nil, birthYear: new.birthYear,
                 city: .empty, countryCode: new.countryCode, language: new.language, company: .empty,
                 preferredChannel: new.preferredChannel, preferredLanguage: new.preferredLanguage,

@@ -52,13 +52,16 @@ extension ProfileStore {
     public static let loyaltyChanges: [Customer360_V1_ChangeKind] = [.purchaseRecorded, .customerRekeyed]
 
     /// Queues the customers of `events` for evaluation after `delay` (a burst of purchases is read once).
+    ///
+    /// - Parameter owns: Whether this process keeps the customer (a shard keeps its slots' customers only).
     public static func queueLoyalty(
-        _ db: Database, for events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date
+        _ db: Database, for events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date,
+        owns: (String) -> Bool = { _ in true }
     ) throws {
         let due = now.adding(delay)
         for event in events {
             let id = event.kind == .customerRekeyed ? event.relatedCustomerID : event.customerID
-            guard !id.isEmpty else { continue }
+            guard !id.isEmpty, owns(id) else { continue }
             try loyaltyQueue.enqueue(db, customerID: id, due: due)
         }
     }

@@ -223,6 +223,18 @@ public struct ProfileStore: Sendable {
             try db.drop(index: "identifier_by_match_key")
             try db.create(index: "identifier_by_match_key", on: "customer_identifier", columns: ["matchKey", "kind"])
         }
+        // profile-service as several shards: the identifier index's part this shard owns (by the slot of each
+        // identifier's blind index), which claims an identifier for one customer across all shards. Unused, and
+        // empty, when the service runs as one process.
+        migrator.registerMigration("v6: identifier index across shards") { db in
+            try db.create(table: "identifier_claim") { t in
+                t.column("kind", .text).notNull()
+                t.column("valueIndex", .text).notNull()
+                t.column("customerId", .text).notNull().indexed()
+                t.column("claimedAt", .datetime).notNull()
+                t.primaryKey(["kind", "valueIndex"])
+            }
+        }
         return migrator
     }
 }

@@ -2641,6 +2641,366 @@ void   customer360__v1__list_loyalty_history_response__free_unpacked
   assert(message->base.descriptor == &customer360__v1__list_loyalty_history_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__indexed_identifier__init
+                     (Customer360__V1__IndexedIdentifier         *message)
+{
+  static const Customer360__V1__IndexedIdentifier init_value = CUSTOMER360__V1__INDEXED_IDENTIFIER__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__indexed_identifier__get_packed_size
+                     (const Customer360__V1__IndexedIdentifier *message)
+{
+  assert(message->base.descriptor == &customer360__v1__indexed_identifier__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__indexed_identifier__pack
+                     (const Customer360__V1__IndexedIdentifier *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__indexed_identifier__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__indexed_identifier__pack_to_buffer
+                     (const Customer360__V1__IndexedIdentifier *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__indexed_identifier__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__IndexedIdentifier *
+       customer360__v1__indexed_identifier__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__IndexedIdentifier *)
+     protobuf_c_message_unpack (&customer360__v1__indexed_identifier__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__indexed_identifier__free_unpacked
+                     (Customer360__V1__IndexedIdentifier *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__indexed_identifier__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__identifier_holder__init
+                     (Customer360__V1__IdentifierHolder         *message)
+{
+  static const Customer360__V1__IdentifierHolder init_value = CUSTOMER360__V1__IDENTIFIER_HOLDER__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__identifier_holder__get_packed_size
+                     (const Customer360__V1__IdentifierHolder *message)
+{
+  assert(message->base.descriptor == &customer360__v1__identifier_holder__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__identifier_holder__pack
+                     (const Customer360__V1__IdentifierHolder *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__identifier_holder__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__identifier_holder__pack_to_buffer
+                     (const Customer360__V1__IdentifierHolder *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__identifier_holder__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__IdentifierHolder *
+       customer360__v1__identifier_holder__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__IdentifierHolder *)
+     protobuf_c_message_unpack (&customer360__v1__identifier_holder__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__identifier_holder__free_unpacked
+                     (Customer360__V1__IdentifierHolder *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__identifier_holder__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__claim_identifiers_request__init
+                     (Customer360__V1__ClaimIdentifiersRequest         *message)
+{
+  static const Customer360__V1__ClaimIdentifiersRequest init_value = CUSTOMER360__V1__CLAIM_IDENTIFIERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__claim_identifiers_request__get_packed_size
+                     (const Customer360__V1__ClaimIdentifiersRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__claim_identifiers_request__pack
+                     (const Customer360__V1__ClaimIdentifiersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__claim_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__ClaimIdentifiersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ClaimIdentifiersRequest *
+       customer360__v1__claim_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ClaimIdentifiersRequest *)
+     protobuf_c_message_unpack (&customer360__v1__claim_identifiers_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__claim_identifiers_request__free_unpacked
+                     (Customer360__V1__ClaimIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__claim_identifiers_response__init
+                     (Customer360__V1__ClaimIdentifiersResponse         *message)
+{
+  static const Customer360__V1__ClaimIdentifiersResponse init_value = CUSTOMER360__V1__CLAIM_IDENTIFIERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__claim_identifiers_response__get_packed_size
+                     (const Customer360__V1__ClaimIdentifiersResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__claim_identifiers_response__pack
+                     (const Customer360__V1__ClaimIdentifiersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__claim_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__ClaimIdentifiersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ClaimIdentifiersResponse *
+       customer360__v1__claim_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ClaimIdentifiersResponse *)
+     protobuf_c_message_unpack (&customer360__v1__claim_identifiers_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__claim_identifiers_response__free_unpacked
+                     (Customer360__V1__ClaimIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__claim_identifiers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__find_identifiers_request__init
+                     (Customer360__V1__FindIdentifiersRequest         *message)
+{
+  static const Customer360__V1__FindIdentifiersRequest init_value = CUSTOMER360__V1__FIND_IDENTIFIERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__find_identifiers_request__get_packed_size
+                     (const Customer360__V1__FindIdentifiersRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__find_identifiers_request__pack
+                     (const Customer360__V1__FindIdentifiersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__find_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__FindIdentifiersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__FindIdentifiersRequest *
+       customer360__v1__find_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__FindIdentifiersRequest *)
+     protobuf_c_message_unpack (&customer360__v1__find_identifiers_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__find_identifiers_request__free_unpacked
+                     (Customer360__V1__FindIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__find_identifiers_response__init
+                     (Customer360__V1__FindIdentifiersResponse         *message)
+{
+  static const Customer360__V1__FindIdentifiersResponse init_value = CUSTOMER360__V1__FIND_IDENTIFIERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__find_identifiers_response__get_packed_size
+                     (const Customer360__V1__FindIdentifiersResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__find_identifiers_response__pack
+                     (const Customer360__V1__FindIdentifiersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__find_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__FindIdentifiersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__FindIdentifiersResponse *
+       customer360__v1__find_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__FindIdentifiersResponse *)
+     protobuf_c_message_unpack (&customer360__v1__find_identifiers_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__find_identifiers_response__free_unpacked
+                     (Customer360__V1__FindIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__find_identifiers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__release_identifiers_request__init
+                     (Customer360__V1__ReleaseIdentifiersRequest         *message)
+{
+  static const Customer360__V1__ReleaseIdentifiersRequest init_value = CUSTOMER360__V1__RELEASE_IDENTIFIERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__release_identifiers_request__get_packed_size
+                     (const Customer360__V1__ReleaseIdentifiersRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__release_identifiers_request__pack
+                     (const Customer360__V1__ReleaseIdentifiersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__release_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__ReleaseIdentifiersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ReleaseIdentifiersRequest *
+       customer360__v1__release_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ReleaseIdentifiersRequest *)
+     protobuf_c_message_unpack (&customer360__v1__release_identifiers_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__release_identifiers_request__free_unpacked
+                     (Customer360__V1__ReleaseIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__release_identifiers_response__init
+                     (Customer360__V1__ReleaseIdentifiersResponse         *message)
+{
+  static const Customer360__V1__ReleaseIdentifiersResponse init_value = CUSTOMER360__V1__RELEASE_IDENTIFIERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__release_identifiers_response__get_packed_size
+                     (const Customer360__V1__ReleaseIdentifiersResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__release_identifiers_response__pack
+                     (const Customer360__V1__ReleaseIdentifiersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__release_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__ReleaseIdentifiersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__ReleaseIdentifiersResponse *
+       customer360__v1__release_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__ReleaseIdentifiersResponse *)
+     protobuf_c_message_unpack (&customer360__v1__release_identifiers_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__release_identifiers_response__free_unpacked
+                     (Customer360__V1__ReleaseIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__release_identifiers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor customer360__v1__identifier__field_descriptors[2] =
 {
   {
@@ -6849,6 +7209,375 @@ const ProtobufCMessageDescriptor customer360__v1__list_loyalty_history_response_
   (ProtobufCMessageInit) customer360__v1__list_loyalty_history_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor customer360__v1__indexed_identifier__field_descriptors[2] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__IndexedIdentifier, kind),
+    &customer360__v1__identifier_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value_index",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__IndexedIdentifier, value_index),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__indexed_identifier__field_indices_by_name[] = {
+  0,   /* field[0] = kind */
+  1,   /* field[1] = value_index */
+};
+static const ProtobufCIntRange customer360__v1__indexed_identifier__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__indexed_identifier__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.IndexedIdentifier",
+  "IndexedIdentifier",
+  "Customer360__V1__IndexedIdentifier",
+  "customer360.v1",
+  sizeof(Customer360__V1__IndexedIdentifier),
+  2,
+  customer360__v1__indexed_identifier__field_descriptors,
+  customer360__v1__indexed_identifier__field_indices_by_name,
+  1,  customer360__v1__indexed_identifier__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__indexed_identifier__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__identifier_holder__field_descriptors[2] =
+{
+  {
+    "identifier",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__IdentifierHolder, identifier),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "holder_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__IdentifierHolder, holder_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__identifier_holder__field_indices_by_name[] = {
+  1,   /* field[1] = holder_id */
+  0,   /* field[0] = identifier */
+};
+static const ProtobufCIntRange customer360__v1__identifier_holder__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__identifier_holder__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.IdentifierHolder",
+  "IdentifierHolder",
+  "Customer360__V1__IdentifierHolder",
+  "customer360.v1",
+  sizeof(Customer360__V1__IdentifierHolder),
+  2,
+  customer360__v1__identifier_holder__field_descriptors,
+  customer360__v1__identifier_holder__field_indices_by_name,
+  1,  customer360__v1__identifier_holder__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__identifier_holder__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_request__field_descriptors[2] =
+{
+  {
+    "claimant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ClaimIdentifiersRequest, claimant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "identifiers",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__ClaimIdentifiersRequest, n_identifiers),
+    offsetof(Customer360__V1__ClaimIdentifiersRequest, identifiers),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__claim_identifiers_request__field_indices_by_name[] = {
+  0,   /* field[0] = claimant_id */
+  1,   /* field[1] = identifiers */
+};
+static const ProtobufCIntRange customer360__v1__claim_identifiers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ClaimIdentifiersRequest",
+  "ClaimIdentifiersRequest",
+  "Customer360__V1__ClaimIdentifiersRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__ClaimIdentifiersRequest),
+  2,
+  customer360__v1__claim_identifiers_request__field_descriptors,
+  customer360__v1__claim_identifiers_request__field_indices_by_name,
+  1,  customer360__v1__claim_identifiers_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__claim_identifiers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_response__field_descriptors[1] =
+{
+  {
+    "conflicts",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__ClaimIdentifiersResponse, n_conflicts),
+    offsetof(Customer360__V1__ClaimIdentifiersResponse, conflicts),
+    &customer360__v1__identifier_holder__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__claim_identifiers_response__field_indices_by_name[] = {
+  0,   /* field[0] = conflicts */
+};
+static const ProtobufCIntRange customer360__v1__claim_identifiers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ClaimIdentifiersResponse",
+  "ClaimIdentifiersResponse",
+  "Customer360__V1__ClaimIdentifiersResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__ClaimIdentifiersResponse),
+  1,
+  customer360__v1__claim_identifiers_response__field_descriptors,
+  customer360__v1__claim_identifiers_response__field_indices_by_name,
+  1,  customer360__v1__claim_identifiers_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__claim_identifiers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__find_identifiers_request__field_descriptors[2] =
+{
+  {
+    "identifiers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__FindIdentifiersRequest, n_identifiers),
+    offsetof(Customer360__V1__FindIdentifiersRequest, identifiers),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "held_by_customers",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__FindIdentifiersRequest, held_by_customers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__find_identifiers_request__field_indices_by_name[] = {
+  1,   /* field[1] = held_by_customers */
+  0,   /* field[0] = identifiers */
+};
+static const ProtobufCIntRange customer360__v1__find_identifiers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__find_identifiers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.FindIdentifiersRequest",
+  "FindIdentifiersRequest",
+  "Customer360__V1__FindIdentifiersRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__FindIdentifiersRequest),
+  2,
+  customer360__v1__find_identifiers_request__field_descriptors,
+  customer360__v1__find_identifiers_request__field_indices_by_name,
+  1,  customer360__v1__find_identifiers_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__find_identifiers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__find_identifiers_response__field_descriptors[1] =
+{
+  {
+    "holders",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__FindIdentifiersResponse, n_holders),
+    offsetof(Customer360__V1__FindIdentifiersResponse, holders),
+    &customer360__v1__identifier_holder__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__find_identifiers_response__field_indices_by_name[] = {
+  0,   /* field[0] = holders */
+};
+static const ProtobufCIntRange customer360__v1__find_identifiers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__find_identifiers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.FindIdentifiersResponse",
+  "FindIdentifiersResponse",
+  "Customer360__V1__FindIdentifiersResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__FindIdentifiersResponse),
+  1,
+  customer360__v1__find_identifiers_response__field_descriptors,
+  customer360__v1__find_identifiers_response__field_indices_by_name,
+  1,  customer360__v1__find_identifiers_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__find_identifiers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_request__field_descriptors[2] =
+{
+  {
+    "claimant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ReleaseIdentifiersRequest, claimant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "identifiers",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__ReleaseIdentifiersRequest, n_identifiers),
+    offsetof(Customer360__V1__ReleaseIdentifiersRequest, identifiers),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__release_identifiers_request__field_indices_by_name[] = {
+  0,   /* field[0] = claimant_id */
+  1,   /* field[1] = identifiers */
+};
+static const ProtobufCIntRange customer360__v1__release_identifiers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__release_identifiers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ReleaseIdentifiersRequest",
+  "ReleaseIdentifiersRequest",
+  "Customer360__V1__ReleaseIdentifiersRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__ReleaseIdentifiersRequest),
+  2,
+  customer360__v1__release_identifiers_request__field_descriptors,
+  customer360__v1__release_identifiers_request__field_indices_by_name,
+  1,  customer360__v1__release_identifiers_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__release_identifiers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_response__field_descriptors[1] =
+{
+  {
+    "released",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ReleaseIdentifiersResponse, released),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__release_identifiers_response__field_indices_by_name[] = {
+  0,   /* field[0] = released */
+};
+static const ProtobufCIntRange customer360__v1__release_identifiers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__release_identifiers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ReleaseIdentifiersResponse",
+  "ReleaseIdentifiersResponse",
+  "Customer360__V1__ReleaseIdentifiersResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__ReleaseIdentifiersResponse),
+  1,
+  customer360__v1__release_identifiers_response__field_descriptors,
+  customer360__v1__release_identifiers_response__field_indices_by_name,
+  1,  customer360__v1__release_identifiers_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__release_identifiers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue customer360__v1__identifier_kind__enum_values_by_number[4] =
 {
   { "IDENTIFIER_KIND_UNSPECIFIED", "CUSTOMER360__V1__IDENTIFIER_KIND__IDENTIFIER_KIND_UNSPECIFIED", 0 },
@@ -7049,7 +7778,7 @@ const ProtobufCEnumDescriptor customer360__v1__consent_status__descriptor =
   customer360__v1__consent_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[30] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[33] =
 {
   { "CreateCustomer", &customer360__v1__create_customer_request__descriptor, &customer360__v1__customer__descriptor },
   { "GetCustomer", &customer360__v1__get_customer_request__descriptor, &customer360__v1__customer__descriptor },
@@ -7081,16 +7810,21 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "AcceptSuggestion", &customer360__v1__accept_suggestion_request__descriptor, &customer360__v1__accept_suggestion_response__descriptor },
   { "RejectSuggestion", &customer360__v1__reject_suggestion_request__descriptor, &customer360__v1__reject_suggestion_response__descriptor },
   { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
+  { "ClaimIdentifiers", &customer360__v1__claim_identifiers_request__descriptor, &customer360__v1__claim_identifiers_response__descriptor },
+  { "FindIdentifiers", &customer360__v1__find_identifiers_request__descriptor, &customer360__v1__find_identifiers_response__descriptor },
+  { "ReleaseIdentifiers", &customer360__v1__release_identifiers_request__descriptor, &customer360__v1__release_identifiers_response__descriptor },
 };
 const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   27,        /* AcceptSuggestion */
   9,        /* AddIdentifier */
   14,        /* AddTags */
   18,        /* BatchGetCustomers */
+  30,        /* ClaimIdentifiers */
   0,        /* CreateCustomer */
   4,        /* DeleteCustomer */
   19,        /* EarnPoints */
   5,        /* EraseCustomer */
+  31,        /* FindIdentifiers */
   12,        /* GetConsents */
   1,        /* GetCustomer */
   21,        /* GetLoyalty */
@@ -7104,6 +7838,7 @@ const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   8,        /* MergeCustomers */
   20,        /* RedeemPoints */
   28,        /* RejectSuggestion */
+  32,        /* ReleaseIdentifiers */
   10,        /* RemoveIdentifier */
   15,        /* RemoveTags */
   2,        /* ResolveCustomers */
@@ -7121,7 +7856,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
   "ProfileService",
   "Customer360__V1__ProfileService",
   "customer360.v1",
-  30,
+  33,
   customer360__v1__profile_service__method_descriptors,
   customer360__v1__profile_service__method_indices_by_name
 };
@@ -7364,6 +8099,30 @@ void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
 {
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
   service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__claim_identifiers(ProtobufCService *service,
+                                                         const Customer360__V1__ClaimIdentifiersRequest *input,
+                                                         Customer360__V1__ClaimIdentifiersResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__find_identifiers(ProtobufCService *service,
+                                                        const Customer360__V1__FindIdentifiersRequest *input,
+                                                        Customer360__V1__FindIdentifiersResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_service__release_identifiers(ProtobufCService *service,
+                                                           const Customer360__V1__ReleaseIdentifiersRequest *input,
+                                                           Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
                                              Customer360__V1__ProfileService_ServiceDestroy destroy)

@@ -81,6 +81,14 @@ typedef struct Customer360__V1__LoyaltyProgram Customer360__V1__LoyaltyProgram;
 typedef struct Customer360__V1__LoyaltyTierRule Customer360__V1__LoyaltyTierRule;
 typedef struct Customer360__V1__ListLoyaltyHistoryRequest Customer360__V1__ListLoyaltyHistoryRequest;
 typedef struct Customer360__V1__ListLoyaltyHistoryResponse Customer360__V1__ListLoyaltyHistoryResponse;
+typedef struct Customer360__V1__IndexedIdentifier Customer360__V1__IndexedIdentifier;
+typedef struct Customer360__V1__IdentifierHolder Customer360__V1__IdentifierHolder;
+typedef struct Customer360__V1__ClaimIdentifiersRequest Customer360__V1__ClaimIdentifiersRequest;
+typedef struct Customer360__V1__ClaimIdentifiersResponse Customer360__V1__ClaimIdentifiersResponse;
+typedef struct Customer360__V1__FindIdentifiersRequest Customer360__V1__FindIdentifiersRequest;
+typedef struct Customer360__V1__FindIdentifiersResponse Customer360__V1__FindIdentifiersResponse;
+typedef struct Customer360__V1__ReleaseIdentifiersRequest Customer360__V1__ReleaseIdentifiersRequest;
+typedef struct Customer360__V1__ReleaseIdentifiersResponse Customer360__V1__ReleaseIdentifiersResponse;
 
 
 /* --- enums --- */
@@ -1312,6 +1320,130 @@ struct  Customer360__V1__ListLoyaltyHistoryResponse
     , 0,NULL, NULL }
 
 
+/*
+ * An identifier as the index keeps it: its kind and its blind index (no value in the clear crosses shards).
+ */
+struct  Customer360__V1__IndexedIdentifier
+{
+  ProtobufCMessage base;
+  Customer360__V1__IdentifierKind kind;
+  /*
+   * The identifier's blind index under the deployment's blind-index key (32 hex digits).
+   */
+  char *value_index;
+};
+#define CUSTOMER360__V1__INDEXED_IDENTIFIER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__indexed_identifier__descriptor) \
+    , CUSTOMER360__V1__IDENTIFIER_KIND__IDENTIFIER_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Who an identifier's index entry names.
+ */
+struct  Customer360__V1__IdentifierHolder
+{
+  ProtobufCMessage base;
+  Customer360__V1__IndexedIdentifier *identifier;
+  char *holder_id;
+};
+#define CUSTOMER360__V1__IDENTIFIER_HOLDER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__identifier_holder__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Customer360__V1__ClaimIdentifiersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The customer claiming them (not `customer_id`: the call goes to the identifiers' shard, not the customer's).
+   */
+  char *claimant_id;
+  /*
+   * 1 to 100 identifiers, each of a slot this shard owns.
+   */
+  size_t n_identifiers;
+  Customer360__V1__IndexedIdentifier **identifiers;
+};
+#define CUSTOMER360__V1__CLAIM_IDENTIFIERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__claim_identifiers_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Customer360__V1__ClaimIdentifiersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The identifiers another customer holds; empty when every one is now claimed for the claimant.
+   */
+  size_t n_conflicts;
+  Customer360__V1__IdentifierHolder **conflicts;
+};
+#define CUSTOMER360__V1__CLAIM_IDENTIFIERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__claim_identifiers_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Customer360__V1__FindIdentifiersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 1 to 100 identifiers, each of a slot this shard owns (unless `held_by_customers`).
+   */
+  size_t n_identifiers;
+  Customer360__V1__IndexedIdentifier **identifiers;
+  /*
+   * Answer from the identifiers this shard's own customers hold (the truth a claim is checked against: a deleted or
+   * merged customer's identifiers still count, an erased one's do not), not from the index.
+   */
+  protobuf_c_boolean held_by_customers;
+};
+#define CUSTOMER360__V1__FIND_IDENTIFIERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__find_identifiers_request__descriptor) \
+    , 0,NULL, 0 }
+
+
+struct  Customer360__V1__FindIdentifiersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * One per identifier the index holds, in request order; identifiers it does not hold are left out.
+   */
+  size_t n_holders;
+  Customer360__V1__IdentifierHolder **holders;
+};
+#define CUSTOMER360__V1__FIND_IDENTIFIERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__find_identifiers_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Customer360__V1__ReleaseIdentifiersRequest
+{
+  ProtobufCMessage base;
+  char *claimant_id;
+  /*
+   * 1 to 100 identifiers, each of a slot this shard owns.
+   */
+  size_t n_identifiers;
+  Customer360__V1__IndexedIdentifier **identifiers;
+};
+#define CUSTOMER360__V1__RELEASE_IDENTIFIERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__release_identifiers_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Customer360__V1__ReleaseIdentifiersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * How many claims of the claimant were released.
+   */
+  int32_t released;
+};
+#define CUSTOMER360__V1__RELEASE_IDENTIFIERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__release_identifiers_response__descriptor) \
+    , 0 }
+
+
 /* Customer360__V1__Identifier methods */
 void   customer360__v1__identifier__init
                      (Customer360__V1__Identifier         *message);
@@ -2426,6 +2558,158 @@ Customer360__V1__ListLoyaltyHistoryResponse *
 void   customer360__v1__list_loyalty_history_response__free_unpacked
                      (Customer360__V1__ListLoyaltyHistoryResponse *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__IndexedIdentifier methods */
+void   customer360__v1__indexed_identifier__init
+                     (Customer360__V1__IndexedIdentifier         *message);
+size_t customer360__v1__indexed_identifier__get_packed_size
+                     (const Customer360__V1__IndexedIdentifier   *message);
+size_t customer360__v1__indexed_identifier__pack
+                     (const Customer360__V1__IndexedIdentifier   *message,
+                      uint8_t             *out);
+size_t customer360__v1__indexed_identifier__pack_to_buffer
+                     (const Customer360__V1__IndexedIdentifier   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__IndexedIdentifier *
+       customer360__v1__indexed_identifier__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__indexed_identifier__free_unpacked
+                     (Customer360__V1__IndexedIdentifier *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__IdentifierHolder methods */
+void   customer360__v1__identifier_holder__init
+                     (Customer360__V1__IdentifierHolder         *message);
+size_t customer360__v1__identifier_holder__get_packed_size
+                     (const Customer360__V1__IdentifierHolder   *message);
+size_t customer360__v1__identifier_holder__pack
+                     (const Customer360__V1__IdentifierHolder   *message,
+                      uint8_t             *out);
+size_t customer360__v1__identifier_holder__pack_to_buffer
+                     (const Customer360__V1__IdentifierHolder   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__IdentifierHolder *
+       customer360__v1__identifier_holder__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__identifier_holder__free_unpacked
+                     (Customer360__V1__IdentifierHolder *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ClaimIdentifiersRequest methods */
+void   customer360__v1__claim_identifiers_request__init
+                     (Customer360__V1__ClaimIdentifiersRequest         *message);
+size_t customer360__v1__claim_identifiers_request__get_packed_size
+                     (const Customer360__V1__ClaimIdentifiersRequest   *message);
+size_t customer360__v1__claim_identifiers_request__pack
+                     (const Customer360__V1__ClaimIdentifiersRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__claim_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__ClaimIdentifiersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ClaimIdentifiersRequest *
+       customer360__v1__claim_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__claim_identifiers_request__free_unpacked
+                     (Customer360__V1__ClaimIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ClaimIdentifiersResponse methods */
+void   customer360__v1__claim_identifiers_response__init
+                     (Customer360__V1__ClaimIdentifiersResponse         *message);
+size_t customer360__v1__claim_identifiers_response__get_packed_size
+                     (const Customer360__V1__ClaimIdentifiersResponse   *message);
+size_t customer360__v1__claim_identifiers_response__pack
+                     (const Customer360__V1__ClaimIdentifiersResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__claim_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__ClaimIdentifiersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ClaimIdentifiersResponse *
+       customer360__v1__claim_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__claim_identifiers_response__free_unpacked
+                     (Customer360__V1__ClaimIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__FindIdentifiersRequest methods */
+void   customer360__v1__find_identifiers_request__init
+                     (Customer360__V1__FindIdentifiersRequest         *message);
+size_t customer360__v1__find_identifiers_request__get_packed_size
+                     (const Customer360__V1__FindIdentifiersRequest   *message);
+size_t customer360__v1__find_identifiers_request__pack
+                     (const Customer360__V1__FindIdentifiersRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__find_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__FindIdentifiersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__FindIdentifiersRequest *
+       customer360__v1__find_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__find_identifiers_request__free_unpacked
+                     (Customer360__V1__FindIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__FindIdentifiersResponse methods */
+void   customer360__v1__find_identifiers_response__init
+                     (Customer360__V1__FindIdentifiersResponse         *message);
+size_t customer360__v1__find_identifiers_response__get_packed_size
+                     (const Customer360__V1__FindIdentifiersResponse   *message);
+size_t customer360__v1__find_identifiers_response__pack
+                     (const Customer360__V1__FindIdentifiersResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__find_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__FindIdentifiersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__FindIdentifiersResponse *
+       customer360__v1__find_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__find_identifiers_response__free_unpacked
+                     (Customer360__V1__FindIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ReleaseIdentifiersRequest methods */
+void   customer360__v1__release_identifiers_request__init
+                     (Customer360__V1__ReleaseIdentifiersRequest         *message);
+size_t customer360__v1__release_identifiers_request__get_packed_size
+                     (const Customer360__V1__ReleaseIdentifiersRequest   *message);
+size_t customer360__v1__release_identifiers_request__pack
+                     (const Customer360__V1__ReleaseIdentifiersRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__release_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__ReleaseIdentifiersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ReleaseIdentifiersRequest *
+       customer360__v1__release_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__release_identifiers_request__free_unpacked
+                     (Customer360__V1__ReleaseIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__ReleaseIdentifiersResponse methods */
+void   customer360__v1__release_identifiers_response__init
+                     (Customer360__V1__ReleaseIdentifiersResponse         *message);
+size_t customer360__v1__release_identifiers_response__get_packed_size
+                     (const Customer360__V1__ReleaseIdentifiersResponse   *message);
+size_t customer360__v1__release_identifiers_response__pack
+                     (const Customer360__V1__ReleaseIdentifiersResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__release_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__ReleaseIdentifiersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__ReleaseIdentifiersResponse *
+       customer360__v1__release_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__release_identifiers_response__free_unpacked
+                     (Customer360__V1__ReleaseIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Customer360__V1__Identifier_Closure)
@@ -2614,6 +2898,30 @@ typedef void (*Customer360__V1__ListLoyaltyHistoryRequest_Closure)
 typedef void (*Customer360__V1__ListLoyaltyHistoryResponse_Closure)
                  (const Customer360__V1__ListLoyaltyHistoryResponse *message,
                   void *closure_data);
+typedef void (*Customer360__V1__IndexedIdentifier_Closure)
+                 (const Customer360__V1__IndexedIdentifier *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__IdentifierHolder_Closure)
+                 (const Customer360__V1__IdentifierHolder *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ClaimIdentifiersRequest_Closure)
+                 (const Customer360__V1__ClaimIdentifiersRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ClaimIdentifiersResponse_Closure)
+                 (const Customer360__V1__ClaimIdentifiersResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__FindIdentifiersRequest_Closure)
+                 (const Customer360__V1__FindIdentifiersRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__FindIdentifiersResponse_Closure)
+                 (const Customer360__V1__FindIdentifiersResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ReleaseIdentifiersRequest_Closure)
+                 (const Customer360__V1__ReleaseIdentifiersRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__ReleaseIdentifiersResponse_Closure)
+                 (const Customer360__V1__ReleaseIdentifiersResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2741,6 +3049,18 @@ struct Customer360__V1__ProfileService_Service
                         const Customer360__V1__WatchChangesRequest *input,
                         Customer360__V1__WatchChangesResponse_Closure closure,
                         void *closure_data);
+  void (*claim_identifiers)(Customer360__V1__ProfileService_Service *service,
+                            const Customer360__V1__ClaimIdentifiersRequest *input,
+                            Customer360__V1__ClaimIdentifiersResponse_Closure closure,
+                            void *closure_data);
+  void (*find_identifiers)(Customer360__V1__ProfileService_Service *service,
+                           const Customer360__V1__FindIdentifiersRequest *input,
+                           Customer360__V1__FindIdentifiersResponse_Closure closure,
+                           void *closure_data);
+  void (*release_identifiers)(Customer360__V1__ProfileService_Service *service,
+                              const Customer360__V1__ReleaseIdentifiersRequest *input,
+                              Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
+                              void *closure_data);
 };
 typedef void (*Customer360__V1__ProfileService_ServiceDestroy)(Customer360__V1__ProfileService_Service *);
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
@@ -2778,7 +3098,10 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
       function_prefix__ ## list_match_suggestions,\
       function_prefix__ ## accept_suggestion,\
       function_prefix__ ## reject_suggestion,\
-      function_prefix__ ## watch_changes  }
+      function_prefix__ ## watch_changes,\
+      function_prefix__ ## claim_identifiers,\
+      function_prefix__ ## find_identifiers,\
+      function_prefix__ ## release_identifiers  }
 void customer360__v1__profile_service__create_customer(ProtobufCService *service,
                                                        const Customer360__V1__CreateCustomerRequest *input,
                                                        Customer360__V1__Customer_Closure closure,
@@ -2899,6 +3222,18 @@ void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      const Customer360__V1__WatchChangesRequest *input,
                                                      Customer360__V1__WatchChangesResponse_Closure closure,
                                                      void *closure_data);
+void customer360__v1__profile_service__claim_identifiers(ProtobufCService *service,
+                                                         const Customer360__V1__ClaimIdentifiersRequest *input,
+                                                         Customer360__V1__ClaimIdentifiersResponse_Closure closure,
+                                                         void *closure_data);
+void customer360__v1__profile_service__find_identifiers(ProtobufCService *service,
+                                                        const Customer360__V1__FindIdentifiersRequest *input,
+                                                        Customer360__V1__FindIdentifiersResponse_Closure closure,
+                                                        void *closure_data);
+void customer360__v1__profile_service__release_identifiers(ProtobufCService *service,
+                                                           const Customer360__V1__ReleaseIdentifiersRequest *input,
+                                                           Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
+                                                           void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2970,6 +3305,14 @@ extern const ProtobufCMessageDescriptor customer360__v1__loyalty_program__descri
 extern const ProtobufCMessageDescriptor customer360__v1__loyalty_tier_rule__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__list_loyalty_history_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__list_loyalty_history_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__indexed_identifier__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__identifier_holder__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__find_identifiers_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__find_identifiers_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__release_identifiers_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__release_identifiers_response__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor;
 
 PROTOBUF_C__END_DECLS
