@@ -297,8 +297,7 @@ let package = Package(
             name: "ProfileServiceTests",
             dependencies: [
                 "C360Profile", "C360StoreKit", "C360ServerKit", "C360Contracts", "C360Clients", "C360TestExpectations",
-                "C360TestSupport", grpcCore, grdb,
-                swiftProtobuf,
+                "C360TestSupport", grpcCore, grdb, logging, swiftProtobuf,
             ],
             path: "Tests/ProfileServiceTests",
             swiftSettings: strictSettings
@@ -356,8 +355,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "C360TestExpectations", "C360TestSupport", "C360Contracts", "C360Clients", grpcCore, grpcHTTP2, grdb,
-                swiftProtobuf,
+                "C360TestExpectations", "C360TestSupport", "C360Contracts", "C360Clients", "C360StoreKit", grpcCore,
+                grpcHTTP2, grdb, swiftProtobuf,
             ],
             path: "Tests/IntegrationTests",
             swiftSettings: strictSettings

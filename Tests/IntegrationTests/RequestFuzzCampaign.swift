@@ -165,11 +165,18 @@ struct FuzzCampaign {
     }
 
     /// The services `target` is fuzzed through: an internal service's own and `AdminService`, which every
-    /// executable serves; on the gateway every customer360 service, since it forwards the backends' RPCs that their
-    /// access policies expose (the others answer UNIMPLEMENTED).
+    /// executable serves (profile-service also its shards' `ProfileShardService`); on the gateway every customer360
+    /// service, since it forwards the backends' RPCs that their access policies expose (the others answer
+    /// UNIMPLEMENTED).
     func services(of target: FuzzTarget) -> [String] {
         guard target.port == .main else {
             return [Customer360_V1_GatewayAuthorityService.descriptor.fullyQualifiedService]
+        }
+        if target.member == .profile {
+            return [
+                target.member.serviceName, Customer360_V1_ProfileShardService.descriptor.fullyQualifiedService,
+                "customer360.v1.AdminService",
+            ]
         }
         guard target.member == .gateway else { return [target.member.serviceName, "customer360.v1.AdminService"] }
         return catalog.serviceNames.filter { $0.hasPrefix("customer360.") }

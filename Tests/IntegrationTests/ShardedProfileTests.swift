@@ -1,5 +1,6 @@
 import C360Clients
 import C360Contracts
+import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -58,7 +59,8 @@ struct ShardedProfileTests {
                     let admin = bearer(try await bootstrapSecret(of: gatewayProcess))
                     try await exercise(
                         map: real, shards: [.init(wrapping: client0), .init(wrapping: client1)],
-                        frontDoor: .init(wrapping: gatewayClient), admin: admin, mapFile: mapFile)
+                        indexes: [.init(wrapping: client0), .init(wrapping: client1)],
+                        frontDoor: .init(wrapping: gatewayClient), admin: admin, mapFile: mapFile, keyFile: keyFile)
                 }
             }
         }
@@ -85,7 +87,9 @@ private func email(_ index: Int) -> Customer360_V1_Identifier {
 }
 
 private func exercise(
-    map: ShardMap, shards: [ProfileClient], frontDoor: ProfileClient, admin: Metadata, mapFile: URL
+    map: ShardMap, shards: [ProfileClient],
+    indexes: [Customer360_V1_ProfileShardService.Client<HTTP2ClientTransport.Posix>], frontDoor: ProfileClient,
+    admin: Metadata, mapFile: URL, keyFile: URL
 ) async throws {
     // Customers are created through the front door until each shard owns two: a create goes to a random shard,
     // which mints an id of its own slots.
@@ -230,4 +234,79 @@ private func exercise(
         let resolved = try await routed.resolveCustomers(.with { $0.customerIds = customers + [missing] })
         #expect(resolved.customers.map(\.customerID) == customers + [""])
     }
+
+    // A merge and an unmerge move identifiers between two customers of one shard; a lookup from the other shard
+    // follows them to whoever holds each now.
+    let home = shards[0]
+    let survivor = try await home.createCustomer(
+        .with {
+            $0.givenName = "Survivor"
+            $0.identifiers = [email(2_000)]
+        }
+    ).customerID
+    let duplicate = try await home.createCustomer(
+        .with {
+            $0.givenName = "Duplicate"
+            $0.identifiers = [email(2_001)]
+        }
+    ).customerID
+    let merged = try await home.mergeCustomers(
+        .with {
+            $0.customerID = survivor
+            $0.mergedID = duplicate
+        })
+    #expect(merged.customerID == survivor)
+    #expect(try await shards[1].lookupCustomer(.with { $0.identifier = email(2_001) }).customerID == survivor)
+    // Added by the merged-away id: claimed for, and held by, the survivor.
+    _ = try await home.addIdentifier(
+        .with {
+            $0.customerID = duplicate
+            $0.identifier = email(2_002)
+        })
+    #expect(try await shards[1].lookupCustomer(.with { $0.identifier = email(2_002) }).customerID == survivor)
+    let merge = try #require(
+        try await home.listMerges(.with { $0.customerID = survivor }).merges.first(where: { $0.mergedID == duplicate }))
+    _ = try await home.unmergeCustomers(.with { $0.mergeID = merge.mergeID })
+    for shard in shards {
+        #expect(try await shard.lookupCustomer(.with { $0.identifier = email(2_001) }).customerID == duplicate)
+        #expect(try await shard.lookupCustomer(.with { $0.identifier = email(2_000) }).customerID == survivor)
+    }
+
+    // Erasing a customer removes every index entry naming it, on every shard: its emails are unknown everywhere, and
+    // free for another customer at once.
+    let keyring = try Keyring(
+        database: ServiceDatabase.inMemory(label: "test-keyring"), kek: .generate(),
+        sharedIndexKey: try KeyEncryptionKey(file: keyFile.path))
+    func indexEntry(_ identifier: Customer360_V1_Identifier) async throws -> [String] {
+        let valueIndex = keyring.blindIndex(identifier.value, purpose: "identifier:email")
+        let owner = try #require(map.owner(of: valueIndex, in: "profile-service"))
+        let shard = indexes[owner.shard == "profile-0" ? 0 : 1]
+        return try await shard.findIdentifiers(
+            .with {
+                $0.identifiers = [
+                    .with {
+                        $0.kind = .email
+                        $0.valueIndex = valueIndex
+                    }
+                ]
+            }
+        ).holders.map(\.holderID)
+    }
+    let erased = owned[1][1]
+    let erasedEmail = email(try #require(emails[erased]))
+    #expect(try await indexEntry(erasedEmail) == [erased])
+    _ = try await shards[1].eraseCustomer(.with { $0.customerID = erased })
+    #expect(try await indexEntry(erasedEmail).isEmpty, "no entry ties the erased customer's email to its id")
+    for shard in shards {
+        let gone = await #expect(throws: RPCError.self) {
+            _ = try await shard.lookupCustomer(.with { $0.identifier = erasedEmail })
+        }
+        #expect(gone?.code == .notFound)
+    }
+    let successor = try await frontDoor.createCustomer(
+        .with {
+            $0.givenName = "Successor"
+            $0.identifiers = [erasedEmail]
+        }, metadata: admin)
+    #expect(try await indexEntry(erasedEmail) == [successor.customerID])
 }

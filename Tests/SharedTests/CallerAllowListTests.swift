@@ -19,14 +19,13 @@ struct CallerAllowListTests {
     func namesAreProcesses() {
         // Gateway replicas call the authority gateway; a profile shard claims and finds identifiers on another, and
         // reads the customer an index entry names from its shard.
-        let siblingMethods: Set<String> = [
-            "customer360.v1.ProfileService/ClaimIdentifiers", "customer360.v1.ProfileService/FindIdentifiers",
-            "customer360.v1.ProfileService/ReleaseIdentifiers", "customer360.v1.ProfileService/GetCustomer",
+        let siblingServices: Set<String> = [
+            "customer360.v1.GatewayAuthorityService", "customer360.v1.ProfileShardService",
         ]
         for method in ContractCatalog.current.methods {
             let calledBySiblings =
-                method.service == "customer360.v1.GatewayAuthorityService"
-                || siblingMethods.contains(method.fullyQualifiedMethod)
+                siblingServices.contains(method.service)
+                || method.fullyQualifiedMethod == "customer360.v1.ProfileService/GetCustomer"
             for caller in method.policy?.callers ?? [] {
                 #expect(
                     Self.processes.contains(caller), "\(method.fullyQualifiedMethod) lists unknown caller \(caller)")

@@ -1,4 +1,5 @@
 import C360Contracts
+import C360StoreKit
 import Foundation
 import GRPCCore
 import SwiftProtobuf
@@ -12,7 +13,7 @@ enum ProfileAcrossShards {
     typealias Service = Customer360_V1_ProfileService
 
     static let spread: [String: ShardSpreadCall] = [
-        Service.Method.CreateCustomer.descriptor.fullyQualifiedMethod: randomShard,
+        Service.Method.CreateCustomer.descriptor.fullyQualifiedMethod: createCustomer,
         Service.Method.LookupCustomer.descriptor.fullyQualifiedMethod: randomShard,
         Service.Method.GetLoyaltyProgram.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.anyShard,
         // In creation order: ids are UUIDv7, so by id, on every shard alike.
@@ -42,6 +43,21 @@ enum ProfileAcrossShards {
         return try await FeedbackAcrossShards.anyShard(request, Array(shards[start...] + shards[..<start]), ask)
     }
 
+    /// A create on a random shard, on the next one only when the first was unavailable (unreachable, or refusing
+    /// with nothing stored): never after a deadline or a cancellation, which may have left the customer created.
+    static let createCustomer: ShardSpreadCall = { request, shards, ask in
+        let start = shards.isEmpty ? 0 : Int.random(in: 0..<shards.count)
+        var lastError: RPCError?
+        for shard in shards[start...] + shards[..<start] {
+            do {
+                return try await ask(request, [WrongShard.pinKey: .string(shard)])
+            } catch let error as RPCError where error.code == .unavailable {
+                lastError = error
+            }
+        }
+        throw lastError ?? RPCError(code: .unavailable, message: "no shard answered")
+    }
+
     /// The shard that knows the entity the request names by id (a merge, a suggestion), asked one after another so
     /// the write happens once: every other shard answers NOT_FOUND and stores nothing.
     static let shardHaving: ShardSpreadCall = { request, shards, ask in
@@ -56,9 +72,15 @@ enum ProfileAcrossShards {
         throw notFound ?? RPCError(code: .unavailable, message: "no shard answered")
     }
 
-    /// Every shard is asked for every id; each id's answer is the one with the customer, else the owner's reason
-    /// (deleted or erased), else "does not exist".
+    /// Each id asked of the shard owning it (`byOwner`); without the map, every shard is asked for every id, and each
+    /// id's answer is the one with the customer, else the owner's reason (deleted or erased), else "does not exist".
     static let batchGetCustomers: ShardSpreadCall = { request, shards, ask in
+        if let answer = try await byOwner(
+            request, ask, ids: \Customer360_V1_BatchGetCustomersRequest.customerIds,
+            results: \Customer360_V1_BatchGetCustomersResponse.results)
+        {
+            return answer
+        }
         let answers = try await ShardFanOut.everyShard(shards, naming: nil) { pin in
             try Customer360_V1_BatchGetCustomersResponse(serializedBytes: try await ask(request, pin))
         }
@@ -77,6 +99,12 @@ enum ProfileAcrossShards {
     }
 
     static let resolveCustomers: ShardSpreadCall = { request, shards, ask in
+        if let answer = try await byOwner(
+            request, ask, ids: \Customer360_V1_ResolveCustomersRequest.customerIds,
+            results: \Customer360_V1_ResolveCustomersResponse.customers)
+        {
+            return answer
+        }
         let answers = try await ShardFanOut.everyShard(shards, naming: nil) { pin in
             try Customer360_V1_ResolveCustomersResponse(serializedBytes: try await ask(request, pin))
         }
@@ -92,6 +120,52 @@ enum ProfileAcrossShards {
                 }
             }
         }
+        return try merged.serializedBytes()
+    }
+
+    /// The most ids one batch read may name, as profile-service holds it to.
+    static let maximumIDs = 1_000
+
+    /// A read of customers by id whose caller knows the map: each owner asked for its own customers, concurrently,
+    /// and their answers (one per id, in the order asked) put back in the request's order. So one shard that is down
+    /// fails only reads naming its customers. `nil` when the caller does not know the map, or when the request is
+    /// not one to split (no ids, too many, or a malformed one: the owners' refusal then names its true position).
+    static func byOwner<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Item: Sendable>(
+        _ request: [UInt8], _ ask: ShardAsk, ids idsPath: any WritableKeyPath<Request, [String]> & Sendable,
+        results resultsPath: any WritableKeyPath<Response, [Item]> & Sendable
+    ) async throws -> [UInt8]? {
+        guard let owner = ask.owner else { return nil }
+        let message = try Request(serializedBytes: request)
+        let ids = message[keyPath: idsPath]
+        guard (1...maximumIDs).contains(ids.count), ids.allSatisfy(EntityID.isWellFormed) else { return nil }
+        var positions: [String: [Int]] = [:]
+        for (position, id) in ids.enumerated() {
+            guard let shard = owner(id) else { return nil }
+            positions[shard, default: []].append(position)
+        }
+        let parts = try positions.map { shard, positions in
+            var part = message
+            part[keyPath: idsPath] = positions.map { ids[$0] }
+            return (shard: shard, positions: positions, bytes: try part.serializedBytes() as [UInt8])
+        }
+        let answers = try await withThrowingTaskGroup(of: (String, [UInt8]).self) { group in
+            for part in parts {
+                group.addTask { (part.shard, try await ask(part.bytes, [WrongShard.pinKey: .string(part.shard)])) }
+            }
+            return try await group.reduce(into: [String: [UInt8]]()) { $0[$1.0] = $1.1 }
+        }
+        var items = [Item?](repeating: nil, count: ids.count)
+        for part in parts {
+            let answered = try Response(serializedBytes: answers[part.shard] ?? [])[keyPath: resultsPath]
+            guard answered.count == part.positions.count else {
+                throw RPCError(
+                    code: .internalError,
+                    message: "shard \(part.shard) answered \(answered.count) results for \(part.positions.count) ids")
+            }
+            for (item, position) in zip(answered, part.positions) { items[position] = item }
+        }
+        var merged = Response()
+        merged[keyPath: resultsPath] = items.compactMap { $0 }
         return try merged.serializedBytes()
     }
 

@@ -150,16 +150,18 @@ public enum AcrossShards: Sendable {
     ///   (the caller must pass that on: the gateway's forwarder puts it in the `c360-missing-shards` trailer). Off,
     ///   such a shard fails the list, as callers that would not notice a partial list need (a batch paging through
     ///   every customer). Merged counts name missing shards either way.
+    ///
+    /// - Parameter owner: The shard owning a customer in the caller's map (`ShardAsk.owner`), if it knows the map.
     public func answer(
         _ request: [UInt8], shards: [String], reloadedShards: @Sendable () -> [String], partial: Bool = false,
-        ask body: @escaping ShardAsk.Body
+        owner: (@Sendable (String) -> String?)? = nil, ask body: @escaping ShardAsk.Body
     ) async throws -> (answer: [UInt8], missing: [String]) {
         do {
-            return try await answer(request, shards: shards, ask: ShardAsk(body, partial: partial))
+            return try await answer(request, shards: shards, ask: ShardAsk(body, partial: partial, owner: owner))
         } catch let error as RPCError where WrongShard.isRefusal(error) {
             let reloaded = reloadedShards()
             guard !reloaded.isEmpty else { throw error }
-            return try await answer(request, shards: reloaded, ask: ShardAsk(body, partial: partial))
+            return try await answer(request, shards: reloaded, ask: ShardAsk(body, partial: partial, owner: owner))
         }
     }
 
@@ -252,10 +254,14 @@ public struct ShardAsk: Sendable {
 
     /// Whether the caller takes a list without a shard that cannot be reached (`AcrossShards.answer(partial:)`).
     let allowsPartial: Bool
+    /// The shard owning a customer in the caller's map, when the caller knows the map: a read of many customers by
+    /// id asks only their owners.
+    let owner: (@Sendable (String) -> String?)?
 
-    public init(_ body: @escaping Body, partial: Bool = false) {
+    public init(_ body: @escaping Body, partial: Bool = false, owner: (@Sendable (String) -> String?)? = nil) {
         self.body = body
         self.allowsPartial = partial
+        self.owner = owner
     }
 
     /// Notes that the answer goes on without `shard`, which did not answer, when the caller allows it

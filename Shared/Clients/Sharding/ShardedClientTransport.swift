@@ -357,8 +357,12 @@ final class RoutedCall: Sendable {
         let reloaded: @Sendable () -> [String] = {
             transport.reloadMap().services[transport.service]?.map(\.shard) ?? []
         }
-        let (answer, missing) = try await across.answer(request, shards: shards, reloadedShards: reloaded) {
-            method, bytes, pin in
+        let owner: @Sendable (String) -> String? = { customerID in
+            transport.currentMap().owner(of: customerID, in: transport.service)?.shard
+        }
+        let (answer, missing) = try await across.answer(
+            request, shards: shards, reloadedShards: reloaded, owner: owner
+        ) { method, bytes, pin in
             let name = pin[stringValues: WrongShard.pinKey].first { _ in true }
             let method = method ?? self.descriptor
             // Unpinned: the customer's shard, as the asked method routes.

@@ -263,6 +263,8 @@ public enum C360MessageTypes {
         Customer360_V1_RemoveIdentifierRequest.self,
         Customer360_V1_RemoveTagsRequest.self,
         Customer360_V1_ReopenTicketRequest.self,
+        Customer360_V1_RepairIdentifiersRequest.self,
+        Customer360_V1_RepairIdentifiersResponse.self,
         Customer360_V1_ReplyToTicketRequest.self,
         Customer360_V1_ResolveAlertRequest.self,
         Customer360_V1_ResolveCustomersRequest.self,

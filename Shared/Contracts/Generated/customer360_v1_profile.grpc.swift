@@ -415,45 +415,6 @@ public enum Customer360_V1_ProfileService: Sendable {
                 type: .serverStreaming
             )
         }
-        /// Namespace for "ClaimIdentifiers" metadata.
-        public enum ClaimIdentifiers: Sendable {
-            /// Request type for "ClaimIdentifiers".
-            public typealias Input = Customer360_V1_ClaimIdentifiersRequest
-            /// Response type for "ClaimIdentifiers".
-            public typealias Output = Customer360_V1_ClaimIdentifiersResponse
-            /// Descriptor for "ClaimIdentifiers".
-            public static let descriptor = GRPCCore.MethodDescriptor(
-                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
-                method: "ClaimIdentifiers",
-                type: .unary
-            )
-        }
-        /// Namespace for "FindIdentifiers" metadata.
-        public enum FindIdentifiers: Sendable {
-            /// Request type for "FindIdentifiers".
-            public typealias Input = Customer360_V1_FindIdentifiersRequest
-            /// Response type for "FindIdentifiers".
-            public typealias Output = Customer360_V1_FindIdentifiersResponse
-            /// Descriptor for "FindIdentifiers".
-            public static let descriptor = GRPCCore.MethodDescriptor(
-                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
-                method: "FindIdentifiers",
-                type: .unary
-            )
-        }
-        /// Namespace for "ReleaseIdentifiers" metadata.
-        public enum ReleaseIdentifiers: Sendable {
-            /// Request type for "ReleaseIdentifiers".
-            public typealias Input = Customer360_V1_ReleaseIdentifiersRequest
-            /// Response type for "ReleaseIdentifiers".
-            public typealias Output = Customer360_V1_ReleaseIdentifiersResponse
-            /// Descriptor for "ReleaseIdentifiers".
-            public static let descriptor = GRPCCore.MethodDescriptor(
-                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileService"),
-                method: "ReleaseIdentifiers",
-                type: .unary
-            )
-        }
         /// Descriptors for all methods in the "customer360.v1.ProfileService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateCustomer.descriptor,
@@ -485,10 +446,7 @@ public enum Customer360_V1_ProfileService: Sendable {
             ListMatchSuggestions.descriptor,
             AcceptSuggestion.descriptor,
             RejectSuggestion.descriptor,
-            WatchChanges.descriptor,
-            ClaimIdentifiers.descriptor,
-            FindIdentifiers.descriptor,
-            ReleaseIdentifiers.descriptor
+            WatchChanges.descriptor
         ]
     }
 }
@@ -1047,63 +1005,6 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_WatchChangesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse>
-
-        /// Handle the "ClaimIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
-        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
-        ///
-        /// - Parameters:
-        ///   - request: A streaming request of `Customer360_V1_ClaimIdentifiersRequest` messages.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A streaming response of `Customer360_V1_ClaimIdentifiersResponse` messages.
-        func claimIdentifiers(
-            request: GRPCCore.StreamingServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ClaimIdentifiersResponse>
-
-        /// Handle the "FindIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
-        /// > customers do.
-        ///
-        /// - Parameters:
-        ///   - request: A streaming request of `Customer360_V1_FindIdentifiersRequest` messages.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A streaming response of `Customer360_V1_FindIdentifiersResponse` messages.
-        func findIdentifiers(
-            request: GRPCCore.StreamingServerRequest<Customer360_V1_FindIdentifiersRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindIdentifiersResponse>
-
-        /// Handle the "ReleaseIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
-        /// > is left alone.
-        ///
-        /// - Parameters:
-        ///   - request: A streaming request of `Customer360_V1_ReleaseIdentifiersRequest` messages.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A streaming response of `Customer360_V1_ReleaseIdentifiersResponse` messages.
-        func releaseIdentifiers(
-            request: GRPCCore.StreamingServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ReleaseIdentifiersResponse>
     }
 
     /// Service protocol for the "customer360.v1.ProfileService" service.
@@ -1646,63 +1547,6 @@ extension Customer360_V1_ProfileService {
             request: GRPCCore.ServerRequest<Customer360_V1_WatchChangesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_WatchChangesResponse>
-
-        /// Handle the "ClaimIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
-        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A response containing a single `Customer360_V1_ClaimIdentifiersResponse` message.
-        func claimIdentifiers(
-            request: GRPCCore.ServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse>
-
-        /// Handle the "FindIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
-        /// > customers do.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A response containing a single `Customer360_V1_FindIdentifiersResponse` message.
-        func findIdentifiers(
-            request: GRPCCore.ServerRequest<Customer360_V1_FindIdentifiersRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse>
-
-        /// Handle the "ReleaseIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
-        /// > is left alone.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A response containing a single `Customer360_V1_ReleaseIdentifiersResponse` message.
-        func releaseIdentifiers(
-            request: GRPCCore.ServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse>
     }
 
     /// Simple service protocol for the "customer360.v1.ProfileService" service.
@@ -2244,63 +2088,6 @@ extension Customer360_V1_ProfileService {
             response: GRPCCore.RPCWriter<Customer360_V1_WatchChangesResponse>,
             context: GRPCCore.ServerContext
         ) async throws
-
-        /// Handle the "ClaimIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
-        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
-        ///
-        /// - Parameters:
-        ///   - request: A `Customer360_V1_ClaimIdentifiersRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A `Customer360_V1_ClaimIdentifiersResponse` to respond with.
-        func claimIdentifiers(
-            request: Customer360_V1_ClaimIdentifiersRequest,
-            context: GRPCCore.ServerContext
-        ) async throws -> Customer360_V1_ClaimIdentifiersResponse
-
-        /// Handle the "FindIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
-        /// > customers do.
-        ///
-        /// - Parameters:
-        ///   - request: A `Customer360_V1_FindIdentifiersRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A `Customer360_V1_FindIdentifiersResponse` to respond with.
-        func findIdentifiers(
-            request: Customer360_V1_FindIdentifiersRequest,
-            context: GRPCCore.ServerContext
-        ) async throws -> Customer360_V1_FindIdentifiersResponse
-
-        /// Handle the "ReleaseIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
-        /// > is left alone.
-        ///
-        /// - Parameters:
-        ///   - request: A `Customer360_V1_ReleaseIdentifiersRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A `Customer360_V1_ReleaseIdentifiersResponse` to respond with.
-        func releaseIdentifiers(
-            request: Customer360_V1_ReleaseIdentifiersRequest,
-            context: GRPCCore.ServerContext
-        ) async throws -> Customer360_V1_ReleaseIdentifiersResponse
     }
 }
 
@@ -2633,39 +2420,6 @@ extension Customer360_V1_ProfileService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesResponse>(),
             handler: { request, context in
                 try await self.watchChanges(
-                    request: request,
-                    context: context
-                )
-            }
-        )
-        router.registerHandler(
-            forMethod: Customer360_V1_ProfileService.Method.ClaimIdentifiers.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ClaimIdentifiersRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ClaimIdentifiersResponse>(),
-            handler: { request, context in
-                try await self.claimIdentifiers(
-                    request: request,
-                    context: context
-                )
-            }
-        )
-        router.registerHandler(
-            forMethod: Customer360_V1_ProfileService.Method.FindIdentifiers.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindIdentifiersRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindIdentifiersResponse>(),
-            handler: { request, context in
-                try await self.findIdentifiers(
-                    request: request,
-                    context: context
-                )
-            }
-        )
-        router.registerHandler(
-            forMethod: Customer360_V1_ProfileService.Method.ReleaseIdentifiers.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ReleaseIdentifiersRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ReleaseIdentifiersResponse>(),
-            handler: { request, context in
-                try await self.releaseIdentifiers(
                     request: request,
                     context: context
                 )
@@ -3005,39 +2759,6 @@ extension Customer360_V1_ProfileService.ServiceProtocol {
             context: context
         )
         return response
-    }
-
-    public func claimIdentifiers(
-        request: GRPCCore.StreamingServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ClaimIdentifiersResponse> {
-        let response = try await self.claimIdentifiers(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return GRPCCore.StreamingServerResponse(single: response)
-    }
-
-    public func findIdentifiers(
-        request: GRPCCore.StreamingServerRequest<Customer360_V1_FindIdentifiersRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindIdentifiersResponse> {
-        let response = try await self.findIdentifiers(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return GRPCCore.StreamingServerResponse(single: response)
-    }
-
-    public func releaseIdentifiers(
-        request: GRPCCore.StreamingServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ReleaseIdentifiersResponse> {
-        let response = try await self.releaseIdentifiers(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -3435,45 +3156,6 @@ extension Customer360_V1_ProfileService.SimpleServiceProtocol {
                 )
                 return [:]
             }
-        )
-    }
-
-    public func claimIdentifiers(
-        request: GRPCCore.ServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse> {
-        return GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse>(
-            message: try await self.claimIdentifiers(
-                request: request.message,
-                context: context
-            ),
-            metadata: [:]
-        )
-    }
-
-    public func findIdentifiers(
-        request: GRPCCore.ServerRequest<Customer360_V1_FindIdentifiersRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse> {
-        return GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse>(
-            message: try await self.findIdentifiers(
-                request: request.message,
-                context: context
-            ),
-            metadata: [:]
-        )
-    }
-
-    public func releaseIdentifiers(
-        request: GRPCCore.ServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse> {
-        return GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse>(
-            message: try await self.releaseIdentifiers(
-                request: request.message,
-                context: context
-            ),
-            metadata: [:]
         )
     }
 }
@@ -4168,78 +3850,6 @@ extension Customer360_V1_ProfileService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_WatchChangesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Customer360_V1_WatchChangesResponse>) async throws -> Result
-        ) async throws -> Result where Result: Sendable
-
-        /// Call the "ClaimIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
-        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
-        ///   - serializer: A serializer for `Customer360_V1_ClaimIdentifiersRequest` messages.
-        ///   - deserializer: A deserializer for `Customer360_V1_ClaimIdentifiersResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        func claimIdentifiers<Result>(
-            request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
-            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ClaimIdentifiersRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ClaimIdentifiersResponse>,
-            options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result
-        ) async throws -> Result where Result: Sendable
-
-        /// Call the "FindIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
-        /// > customers do.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
-        ///   - serializer: A serializer for `Customer360_V1_FindIdentifiersRequest` messages.
-        ///   - deserializer: A deserializer for `Customer360_V1_FindIdentifiersResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        func findIdentifiers<Result>(
-            request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
-            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindIdentifiersRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindIdentifiersResponse>,
-            options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result
-        ) async throws -> Result where Result: Sendable
-
-        /// Call the "ReleaseIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
-        /// > is left alone.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
-        ///   - serializer: A serializer for `Customer360_V1_ReleaseIdentifiersRequest` messages.
-        ///   - deserializer: A deserializer for `Customer360_V1_ReleaseIdentifiersResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        func releaseIdentifiers<Result>(
-            request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
-            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ReleaseIdentifiersRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ReleaseIdentifiersResponse>,
-            options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -5269,111 +4879,6 @@ extension Customer360_V1_ProfileService {
                 onResponse: handleResponse
             )
         }
-
-        /// Call the "ClaimIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
-        /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
-        ///   - serializer: A serializer for `Customer360_V1_ClaimIdentifiersRequest` messages.
-        ///   - deserializer: A deserializer for `Customer360_V1_ClaimIdentifiersResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        public func claimIdentifiers<Result>(
-            request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
-            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ClaimIdentifiersRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ClaimIdentifiersResponse>,
-            options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result = { response in
-                try response.message
-            }
-        ) async throws -> Result where Result: Sendable {
-            try await self.client.unary(
-                request: request,
-                descriptor: Customer360_V1_ProfileService.Method.ClaimIdentifiers.descriptor,
-                serializer: serializer,
-                deserializer: deserializer,
-                options: options,
-                onResponse: handleResponse
-            )
-        }
-
-        /// Call the "FindIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
-        /// > customers do.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
-        ///   - serializer: A serializer for `Customer360_V1_FindIdentifiersRequest` messages.
-        ///   - deserializer: A deserializer for `Customer360_V1_FindIdentifiersResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        public func findIdentifiers<Result>(
-            request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
-            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindIdentifiersRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindIdentifiersResponse>,
-            options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result = { response in
-                try response.message
-            }
-        ) async throws -> Result where Result: Sendable {
-            try await self.client.unary(
-                request: request,
-                descriptor: Customer360_V1_ProfileService.Method.FindIdentifiers.descriptor,
-                serializer: serializer,
-                deserializer: deserializer,
-                options: options,
-                onResponse: handleResponse
-            )
-        }
-
-        /// Call the "ReleaseIdentifiers" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
-        /// > is left alone.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
-        ///   - serializer: A serializer for `Customer360_V1_ReleaseIdentifiersRequest` messages.
-        ///   - deserializer: A deserializer for `Customer360_V1_ReleaseIdentifiersResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        public func releaseIdentifiers<Result>(
-            request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
-            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ReleaseIdentifiersRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ReleaseIdentifiersResponse>,
-            options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result = { response in
-                try response.message
-            }
-        ) async throws -> Result where Result: Sendable {
-            try await self.client.unary(
-                request: request,
-                descriptor: Customer360_V1_ProfileService.Method.ReleaseIdentifiers.descriptor,
-                serializer: serializer,
-                deserializer: deserializer,
-                options: options,
-                onResponse: handleResponse
-            )
-        }
     }
 }
 
@@ -6236,96 +5741,6 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(),
-            options: options,
-            onResponse: handleResponse
-        )
-    }
-
-    /// Call the "ClaimIdentifiers" method.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
-    /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
-    ///
-    /// - Parameters:
-    ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
-    ///   - options: Options to apply to this RPC.
-    ///   - handleResponse: A closure which handles the response and returns its result to
-    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-    ///       already finished.
-    /// - Returns: The result of `handleResponse`.
-    public func claimIdentifiers<Result>(
-        request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
-        options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result = { response in
-            try response.message
-        }
-    ) async throws -> Result where Result: Sendable {
-        try await self.claimIdentifiers(
-            request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ClaimIdentifiersRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ClaimIdentifiersResponse>(),
-            options: options,
-            onResponse: handleResponse
-        )
-    }
-
-    /// Call the "FindIdentifiers" method.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
-    /// > customers do.
-    ///
-    /// - Parameters:
-    ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
-    ///   - options: Options to apply to this RPC.
-    ///   - handleResponse: A closure which handles the response and returns its result to
-    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-    ///       already finished.
-    /// - Returns: The result of `handleResponse`.
-    public func findIdentifiers<Result>(
-        request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
-        options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result = { response in
-            try response.message
-        }
-    ) async throws -> Result where Result: Sendable {
-        try await self.findIdentifiers(
-            request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindIdentifiersRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindIdentifiersResponse>(),
-            options: options,
-            onResponse: handleResponse
-        )
-    }
-
-    /// Call the "ReleaseIdentifiers" method.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
-    /// > is left alone.
-    ///
-    /// - Parameters:
-    ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
-    ///   - options: Options to apply to this RPC.
-    ///   - handleResponse: A closure which handles the response and returns its result to
-    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-    ///       already finished.
-    /// - Returns: The result of `handleResponse`.
-    public func releaseIdentifiers<Result>(
-        request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
-        options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result = { response in
-            try response.message
-        }
-    ) async throws -> Result where Result: Sendable {
-        try await self.releaseIdentifiers(
-            request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ReleaseIdentifiersRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ReleaseIdentifiersResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -7315,13 +6730,989 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             onResponse: handleResponse
         )
     }
+}
 
+// MARK: - customer360.v1.ProfileShardService
+
+/// Namespace containing generated types for the "customer360.v1.ProfileShardService" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Customer360_V1_ProfileShardService: Sendable {
+    /// Service descriptor for the "customer360.v1.ProfileShardService" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "ClaimIdentifiers" metadata.
+        public enum ClaimIdentifiers: Sendable {
+            /// Request type for "ClaimIdentifiers".
+            public typealias Input = Customer360_V1_ClaimIdentifiersRequest
+            /// Response type for "ClaimIdentifiers".
+            public typealias Output = Customer360_V1_ClaimIdentifiersResponse
+            /// Descriptor for "ClaimIdentifiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService"),
+                method: "ClaimIdentifiers",
+                type: .unary
+            )
+        }
+        /// Namespace for "FindIdentifiers" metadata.
+        public enum FindIdentifiers: Sendable {
+            /// Request type for "FindIdentifiers".
+            public typealias Input = Customer360_V1_FindIdentifiersRequest
+            /// Response type for "FindIdentifiers".
+            public typealias Output = Customer360_V1_FindIdentifiersResponse
+            /// Descriptor for "FindIdentifiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService"),
+                method: "FindIdentifiers",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReleaseIdentifiers" metadata.
+        public enum ReleaseIdentifiers: Sendable {
+            /// Request type for "ReleaseIdentifiers".
+            public typealias Input = Customer360_V1_ReleaseIdentifiersRequest
+            /// Response type for "ReleaseIdentifiers".
+            public typealias Output = Customer360_V1_ReleaseIdentifiersResponse
+            /// Descriptor for "ReleaseIdentifiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService"),
+                method: "ReleaseIdentifiers",
+                type: .unary
+            )
+        }
+        /// Namespace for "RepairIdentifiers" metadata.
+        public enum RepairIdentifiers: Sendable {
+            /// Request type for "RepairIdentifiers".
+            public typealias Input = Customer360_V1_RepairIdentifiersRequest
+            /// Response type for "RepairIdentifiers".
+            public typealias Output = Customer360_V1_RepairIdentifiersResponse
+            /// Descriptor for "RepairIdentifiers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService"),
+                method: "RepairIdentifiers",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "customer360.v1.ProfileShardService" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            ClaimIdentifiers.descriptor,
+            FindIdentifiers.descriptor,
+            ReleaseIdentifiers.descriptor,
+            RepairIdentifiers.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "customer360.v1.ProfileShardService" service.
+    public static let customer360_v1_ProfileShardService = GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService")
+}
+
+// MARK: customer360.v1.ProfileShardService (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_ProfileShardService {
+    /// Streaming variant of the service protocol for the "customer360.v1.ProfileShardService" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The identifier index of profile-service's shards.
+    /// > 
+    /// > When profile-service runs as several shards, a customer lives on the shard of its id's slot, but an identifier
+    /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
+    /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
+    /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
+    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > 
+    /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
+    /// > gateway never exposes it.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
+        /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
+        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ClaimIdentifiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ClaimIdentifiersResponse` messages.
+        func claimIdentifiers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ClaimIdentifiersResponse>
+
+        /// Handle the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_FindIdentifiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_FindIdentifiersResponse` messages.
+        func findIdentifiers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_FindIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindIdentifiersResponse>
+
+        /// Handle the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
+        /// > alone.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_ReleaseIdentifiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_ReleaseIdentifiersResponse` messages.
+        func releaseIdentifiers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ReleaseIdentifiersResponse>
+
+        /// Handle the "RepairIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores index entries from the truth: a shard sends the identifiers its customers hold, and each one the index
+        /// > lacks is claimed for its holder. Every shard does so after it starts and then hourly, so an index shard restored
+        /// > from its replica (which may lack the last second's claims) is made whole again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_RepairIdentifiersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_RepairIdentifiersResponse` messages.
+        func repairIdentifiers(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_RepairIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RepairIdentifiersResponse>
+    }
+
+    /// Service protocol for the "customer360.v1.ProfileShardService" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The identifier index of profile-service's shards.
+    /// > 
+    /// > When profile-service runs as several shards, a customer lives on the shard of its id's slot, but an identifier
+    /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
+    /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
+    /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
+    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > 
+    /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
+    /// > gateway never exposes it.
+    public protocol ServiceProtocol: Customer360_V1_ProfileShardService.StreamingServiceProtocol {
+        /// Handle the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
+        /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
+        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ClaimIdentifiersResponse` message.
+        func claimIdentifiers(
+            request: GRPCCore.ServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse>
+
+        /// Handle the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_FindIdentifiersResponse` message.
+        func findIdentifiers(
+            request: GRPCCore.ServerRequest<Customer360_V1_FindIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse>
+
+        /// Handle the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
+        /// > alone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_ReleaseIdentifiersResponse` message.
+        func releaseIdentifiers(
+            request: GRPCCore.ServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse>
+
+        /// Handle the "RepairIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores index entries from the truth: a shard sends the identifiers its customers hold, and each one the index
+        /// > lacks is claimed for its holder. Every shard does so after it starts and then hourly, so an index shard restored
+        /// > from its replica (which may lack the last second's claims) is made whole again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RepairIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_RepairIdentifiersResponse` message.
+        func repairIdentifiers(
+            request: GRPCCore.ServerRequest<Customer360_V1_RepairIdentifiersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RepairIdentifiersResponse>
+    }
+
+    /// Simple service protocol for the "customer360.v1.ProfileShardService" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The identifier index of profile-service's shards.
+    /// > 
+    /// > When profile-service runs as several shards, a customer lives on the shard of its id's slot, but an identifier
+    /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
+    /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
+    /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
+    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > 
+    /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
+    /// > gateway never exposes it.
+    public protocol SimpleServiceProtocol: Customer360_V1_ProfileShardService.ServiceProtocol {
+        /// Handle the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
+        /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
+        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ClaimIdentifiersResponse` to respond with.
+        func claimIdentifiers(
+            request: Customer360_V1_ClaimIdentifiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ClaimIdentifiersResponse
+
+        /// Handle the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_FindIdentifiersResponse` to respond with.
+        func findIdentifiers(
+            request: Customer360_V1_FindIdentifiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_FindIdentifiersResponse
+
+        /// Handle the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
+        /// > alone.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_ReleaseIdentifiersResponse` to respond with.
+        func releaseIdentifiers(
+            request: Customer360_V1_ReleaseIdentifiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_ReleaseIdentifiersResponse
+
+        /// Handle the "RepairIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores index entries from the truth: a shard sends the identifiers its customers hold, and each one the index
+        /// > lacks is claimed for its holder. Every shard does so after it starts and then hourly, so an index shard restored
+        /// > from its replica (which may lack the last second's claims) is made whole again.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_RepairIdentifiersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_RepairIdentifiersResponse` to respond with.
+        func repairIdentifiers(
+            request: Customer360_V1_RepairIdentifiersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_RepairIdentifiersResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_ProfileShardService.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileShardService.Method.ClaimIdentifiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ClaimIdentifiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ClaimIdentifiersResponse>(),
+            handler: { request, context in
+                try await self.claimIdentifiers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileShardService.Method.FindIdentifiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindIdentifiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindIdentifiersResponse>(),
+            handler: { request, context in
+                try await self.findIdentifiers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileShardService.Method.ReleaseIdentifiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ReleaseIdentifiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ReleaseIdentifiersResponse>(),
+            handler: { request, context in
+                try await self.releaseIdentifiers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileShardService.Method.RepairIdentifiers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RepairIdentifiersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RepairIdentifiersResponse>(),
+            handler: { request, context in
+                try await self.repairIdentifiers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_ProfileShardService.ServiceProtocol {
+    public func claimIdentifiers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ClaimIdentifiersResponse> {
+        let response = try await self.claimIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func findIdentifiers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_FindIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_FindIdentifiersResponse> {
+        let response = try await self.findIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func releaseIdentifiers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_ReleaseIdentifiersResponse> {
+        let response = try await self.releaseIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func repairIdentifiers(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_RepairIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RepairIdentifiersResponse> {
+        let response = try await self.repairIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_ProfileShardService.SimpleServiceProtocol {
+    public func claimIdentifiers(
+        request: GRPCCore.ServerRequest<Customer360_V1_ClaimIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ClaimIdentifiersResponse>(
+            message: try await self.claimIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func findIdentifiers(
+        request: GRPCCore.ServerRequest<Customer360_V1_FindIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_FindIdentifiersResponse>(
+            message: try await self.findIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func releaseIdentifiers(
+        request: GRPCCore.ServerRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_ReleaseIdentifiersResponse>(
+            message: try await self.releaseIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func repairIdentifiers(
+        request: GRPCCore.ServerRequest<Customer360_V1_RepairIdentifiersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RepairIdentifiersResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_RepairIdentifiersResponse>(
+            message: try await self.repairIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: customer360.v1.ProfileShardService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_ProfileShardService {
+    /// Generated client protocol for the "customer360.v1.ProfileShardService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The identifier index of profile-service's shards.
+    /// > 
+    /// > When profile-service runs as several shards, a customer lives on the shard of its id's slot, but an identifier
+    /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
+    /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
+    /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
+    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > 
+    /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
+    /// > gateway never exposes it.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
+        /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
+        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ClaimIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ClaimIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func claimIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ClaimIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ClaimIdentifiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FindIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FindIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func findIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindIdentifiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
+        /// > alone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ReleaseIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ReleaseIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func releaseIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ReleaseIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ReleaseIdentifiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RepairIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores index entries from the truth: a shard sends the identifiers its customers hold, and each one the index
+        /// > lacks is claimed for its holder. Every shard does so after it starts and then hourly, so an index shard restored
+        /// > from its replica (which may lack the last second's claims) is made whole again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RepairIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RepairIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_RepairIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func repairIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RepairIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RepairIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_RepairIdentifiersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RepairIdentifiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "customer360.v1.ProfileShardService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The identifier index of profile-service's shards.
+    /// > 
+    /// > When profile-service runs as several shards, a customer lives on the shard of its id's slot, but an identifier
+    /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
+    /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
+    /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
+    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > 
+    /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
+    /// > gateway never exposes it.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "ClaimIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
+        /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
+        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ClaimIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ClaimIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func claimIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ClaimIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ClaimIdentifiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileShardService.Method.ClaimIdentifiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "FindIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+        /// > customers do.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_FindIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_FindIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func findIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_FindIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_FindIdentifiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileShardService.Method.FindIdentifiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReleaseIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
+        /// > alone.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_ReleaseIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_ReleaseIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func releaseIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_ReleaseIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_ReleaseIdentifiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileShardService.Method.ReleaseIdentifiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RepairIdentifiers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores index entries from the truth: a shard sends the identifiers its customers hold, and each one the index
+        /// > lacks is claimed for its holder. Every shard does so after it starts and then hourly, so an index shard restored
+        /// > from its replica (which may lack the last second's claims) is made whole again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_RepairIdentifiersRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_RepairIdentifiersRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_RepairIdentifiersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func repairIdentifiers<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_RepairIdentifiersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_RepairIdentifiersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_RepairIdentifiersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RepairIdentifiersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileShardService.Method.RepairIdentifiers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_ProfileShardService.ClientProtocol {
     /// Call the "ClaimIdentifiers" method.
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Claims identifiers for a customer on this shard, all or none: FAILED_PRECONDITION for an identifier whose slot
-    /// > another shard owns; the answer lists the identifiers another customer holds (empty: all claimed).
+    /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
+    /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
+    /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
+    /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func claimIdentifiers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ClaimIdentifiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ClaimIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.claimIdentifiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ClaimIdentifiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ClaimIdentifiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FindIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Who holds each identifier, as this shard's index says (to be confirmed on the holder's shard), or as its own
+    /// > customers do.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_FindIdentifiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func findIdentifiers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_FindIdentifiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_FindIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.findIdentifiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_FindIdentifiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_FindIdentifiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
+    /// > alone.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseIdentifiers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_ReleaseIdentifiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_ReleaseIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.releaseIdentifiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_ReleaseIdentifiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_ReleaseIdentifiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RepairIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Restores index entries from the truth: a shard sends the identifiers its customers hold, and each one the index
+    /// > lacks is claimed for its holder. Every shard does so after it starts and then hourly, so an index shard restored
+    /// > from its replica (which may lack the last second's claims) is made whole again.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_RepairIdentifiersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func repairIdentifiers<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_RepairIdentifiersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RepairIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.repairIdentifiers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RepairIdentifiersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RepairIdentifiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Customer360_V1_ProfileShardService.ClientProtocol {
+    /// Call the "ClaimIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
+    /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
+    /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
+    /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -7388,8 +7779,8 @@ extension Customer360_V1_ProfileService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Gives up a customer's claims (its identifier removed, the customer deleted or erased); another customer's claim
-    /// > is left alone.
+    /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
+    /// > alone.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -7412,6 +7803,41 @@ extension Customer360_V1_ProfileService.ClientProtocol {
             metadata: metadata
         )
         return try await self.releaseIdentifiers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RepairIdentifiers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Restores index entries from the truth: a shard sends the identifiers its customers hold, and each one the index
+    /// > lacks is claimed for its holder. Every shard does so after it starts and then hourly, so an index shard restored
+    /// > from its replica (which may lack the last second's claims) is made whole again.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func repairIdentifiers<Result>(
+        _ message: Customer360_V1_RepairIdentifiersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RepairIdentifiersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_RepairIdentifiersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.repairIdentifiers(
             request: request,
             options: options,
             onResponse: handleResponse

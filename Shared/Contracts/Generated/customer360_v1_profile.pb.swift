@@ -1945,8 +1945,13 @@ public nonisolated struct Customer360_V1_ClaimIdentifiersResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The identifiers another customer holds; empty when every one is now claimed for the claimant.
+  /// The identifiers another customer holds (named as its shard says); empty when every one is now claimed for the
+  /// claimant.
   public var conflicts: [Customer360_V1_IdentifierHolder] = []
+
+  /// The identifiers this call newly claimed (not already the claimant's): the only claims the claimant gives up when
+  /// its own write then fails.
+  public var claimed: [Customer360_V1_IndexedIdentifier] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1990,8 +1995,12 @@ public nonisolated struct Customer360_V1_ReleaseIdentifiersRequest: Sendable {
 
   public var claimantID: String = String()
 
-  /// 1 to 100 identifiers, each of a slot this shard owns.
+  /// 1 to 100 identifiers, each of a slot this shard owns; none with `every_claim`.
   public var identifiers: [Customer360_V1_IndexedIdentifier] = []
+
+  /// Release every claim this shard holds for the claimant, whatever its identifier: an erasure, after which the
+  /// customer's identifiers are gone and cannot be named.
+  public var everyClaim: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2005,6 +2014,35 @@ public nonisolated struct Customer360_V1_ReleaseIdentifiersResponse: Sendable {
 
   /// How many claims of the claimant were released.
   public var released: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_RepairIdentifiersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 500 identifiers, each of a slot this shard owns, with the customer holding it on the sender's shard.
+  public var holders: [Customer360_V1_IdentifierHolder] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Customer360_V1_RepairIdentifiersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// How many entries were missing and are now claimed for their holder.
+  public var claimed: Int32 = 0
+
+  /// The identifiers the index gives another customer: left as they are (the next claim of either checks them).
+  public var conflicts: [Customer360_V1_IdentifierHolder] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4790,7 +4828,7 @@ nonisolated extension Customer360_V1_ClaimIdentifiersRequest: SwiftProtobuf.Mess
 
 nonisolated extension Customer360_V1_ClaimIdentifiersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClaimIdentifiersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conflicts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conflicts\0\u{1}claimed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4799,6 +4837,7 @@ nonisolated extension Customer360_V1_ClaimIdentifiersResponse: SwiftProtobuf.Mes
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.conflicts) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.claimed) }()
       default: break
       }
     }
@@ -4808,11 +4847,15 @@ nonisolated extension Customer360_V1_ClaimIdentifiersResponse: SwiftProtobuf.Mes
     if !self.conflicts.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.conflicts, fieldNumber: 1)
     }
+    if !self.claimed.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.claimed, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_ClaimIdentifiersResponse, rhs: Customer360_V1_ClaimIdentifiersResponse) -> Bool {
     if lhs.conflicts != rhs.conflicts {return false}
+    if lhs.claimed != rhs.claimed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4885,7 +4928,7 @@ nonisolated extension Customer360_V1_FindIdentifiersResponse: SwiftProtobuf.Mess
 
 nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReleaseIdentifiersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}claimant_id\0\u{1}identifiers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}claimant_id\0\u{1}identifiers\0\u{3}every_claim\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4895,6 +4938,7 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Me
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.claimantID) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.identifiers) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.everyClaim) }()
       default: break
       }
     }
@@ -4907,12 +4951,16 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Me
     if !self.identifiers.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.identifiers, fieldNumber: 2)
     }
+    if self.everyClaim != false {
+      try visitor.visitSingularBoolField(value: self.everyClaim, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_ReleaseIdentifiersRequest, rhs: Customer360_V1_ReleaseIdentifiersRequest) -> Bool {
     if lhs.claimantID != rhs.claimantID {return false}
     if lhs.identifiers != rhs.identifiers {return false}
+    if lhs.everyClaim != rhs.everyClaim {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4943,6 +4991,71 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersResponse: SwiftProtobuf.M
 
   public static func ==(lhs: Customer360_V1_ReleaseIdentifiersResponse, rhs: Customer360_V1_ReleaseIdentifiersResponse) -> Bool {
     if lhs.released != rhs.released {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_RepairIdentifiersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RepairIdentifiersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}holders\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.holders) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.holders.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.holders, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_RepairIdentifiersRequest, rhs: Customer360_V1_RepairIdentifiersRequest) -> Bool {
+    if lhs.holders != rhs.holders {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_RepairIdentifiersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RepairIdentifiersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}claimed\0\u{1}conflicts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.claimed) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.conflicts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.claimed != 0 {
+      try visitor.visitSingularInt32Field(value: self.claimed, fieldNumber: 1)
+    }
+    if !self.conflicts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.conflicts, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_RepairIdentifiersResponse, rhs: Customer360_V1_RepairIdentifiersResponse) -> Bool {
+    if lhs.claimed != rhs.claimed {return false}
+    if lhs.conflicts != rhs.conflicts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -57,7 +57,10 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
     let index = try identifierIndex(host: host, store: store, keyring: configuration.keyring)
-    if let index { background.insert(index.connection, at: 0) }
+    if let index {
+        background.insert(index.connection, at: 0)
+        background.append(IdentifierIndexRepair(index: index.index, logger: host.logger))
+    }
     if let program = configuration.loyaltyProgram {
         let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
         background += [
@@ -87,7 +90,8 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     return try host.serviceGroup(
         serving: [
             ProfileService(
-                store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram, index: index?.index)
+                store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram, index: index?.index),
+            ProfileShardService(store: store, index: index?.index),
         ],
         database: database, background: background)
 }

@@ -34,8 +34,11 @@ extension ProfileService {
         guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
         let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
         guard let index else { return try await store.addIdentifier(identifier, to: id).proto }
-        return try await index.claiming([identifier], for: id) { try await store.addIdentifier(identifier, to: id) }
-            .proto
+        // Claimed for the customer that will hold it: a merged-away id's survivor.
+        let holder = try await store.customer(id).id
+        return try await index.claiming([identifier], for: holder) {
+            try await store.addIdentifier(identifier, to: id)
+        }.proto
     }
 
     public func removeIdentifier(
@@ -45,7 +48,8 @@ extension ProfileService {
         guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
         let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
         let customer = try await store.removeIdentifier(identifier, from: id)
-        // The claim may name the id asked for or, after a merge, its survivor.
+        // The claim may name the id asked for or, after a merge, its survivor; one naming a customer merged into it
+        // is left behind, to be taken over by the next claimant once this shard says nobody here holds it.
         for holder in Set([id, customer.id]) { await index?.release([store.indexed(identifier)], of: holder) }
         return customer.proto
     }

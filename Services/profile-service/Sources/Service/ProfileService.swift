@@ -106,10 +106,10 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         request: Customer360_V1_EraseCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_EraseCustomerResponse {
         let id = try Validate.id(request.customerID, field: "customer_id")
-        let held = index == nil ? [] : try await store.indexedIdentifiers(ofErasing: id)
         let erased = try await store.eraseCustomer(id)
-        // No index entry may tie the erased customer's email or phone to its id any more.
-        await index?.release(held, of: erased.id)
+        // No index entry may tie the erased customer's email or phone to its id (or a merged one's) any more. A retry
+        // finishes what a failure here left: the ids stay known (the rows are tombstones), the claims are found by id.
+        if let index { try await index.releaseEveryClaim(of: try await store.erasedOwners(of: erased.id)) }
         RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "customer erased", metadata: ["customer_id": "\(erased.id)", "erased_now": "\(erased.erasedNow)"])
         return .with {

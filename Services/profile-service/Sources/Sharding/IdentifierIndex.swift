@@ -14,12 +14,13 @@ public import Logging
 /// keeps who holds it (`identifier_claim`). A shard creating a customer or adding an identifier claims it there
 /// before its own write; a lookup asks there, then reads the customer from its shard.
 ///
-/// The index is a pointer, and the holder's own shard is the truth: a lookup checks that the customer it reaches
-/// still holds the identifier, and a claim that meets another customer's asks that customer's shard before refusing.
-/// So a claim left behind (a create that failed after claiming, a release lost with its shard) only costs one check,
-/// and releasing is best effort. A claim younger than `claimGrace` is taken as a create still under way and refused
-/// without asking; a shard's own write must follow its claims within `claimDeadline`, well inside that, so a claim
-/// is never taken over while its create can still commit.
+/// The index is a pointer, and the holder's own shard is the truth: a lookup reads the identifier's holder from the
+/// shard of the customer the index names (merges stay within a shard, so an identifier a merge or unmerge moved is
+/// still found there), and a claim that meets another customer's asks that customer's shard before refusing. So a
+/// claim left behind (a create that failed after claiming, a release lost with its shard) only costs one check, and
+/// releasing is best effort but for erasure. A claim younger than `claimGrace` whose customer does not exist yet is
+/// taken as a create under way: the new claimant is asked to retry, not refused. A shard's write must follow its
+/// claims within `claimDeadline`, well inside that, so a claim is never taken over while its create can still commit.
 public struct IdentifierIndex: Sendable {
     /// This shard's name in the map.
     let shard: String
@@ -27,10 +28,12 @@ public struct IdentifierIndex: Sendable {
     let store: ProfileStore
     /// The service's shards, reached through the routing transport (by customer, or pinned to a shard).
     let peers: Customer360_V1_ProfileService.Client<PeerTransport>
+    /// Their index parts, over the same connections.
+    let indexes: Customer360_V1_ProfileShardService.Client<PeerTransport>
     let logger: Logger
 
     static let service = ServiceIdentity.profile.name
-    /// A claim this young may belong to a create still under way: refused without asking the holder's shard.
+    /// A claim this young may belong to a create still under way: never taken over.
     static let claimGrace: Duration = .seconds(60)
     /// A shard's write must follow its claims within this, or it gives up (and releases them).
     static let claimDeadline: Duration = .seconds(20)
@@ -43,6 +46,7 @@ public struct IdentifierIndex: Sendable {
         self.source = source
         self.store = store
         self.peers = Customer360_V1_ProfileService.Client(wrapping: peers)
+        self.indexes = Customer360_V1_ProfileShardService.Client(wrapping: peers)
         self.logger = logger
     }
 
@@ -78,36 +82,15 @@ public struct IdentifierIndex: Sendable {
 
     // MARK: - As the customer's shard
 
-    /// Claims `identifiers` for `customer` on their index shards, all or none.
-    ///
-    /// - Throws: `ProfileError.identifierTaken` naming the holder of one of them; an `RPCError` when an index shard
-    ///   cannot be asked (nothing stays claimed that this call claimed).
-    func claim(_ identifiers: [Identifier], for customer: String) async throws {
-        var claimed: [Identifier] = []
-        do {
-            for (owner, group) in try byIndexShard(identifiers) {
-                let conflicts = try await claim(group.map(store.indexed), for: customer, on: owner)
-                if let conflict = conflicts.first,
-                    let identifier = group.first(where: { store.indexed($0) == conflict.identifier })
-                {
-                    throw ProfileError.identifierTaken(identifier, holder: conflict.holder)
-                }
-                claimed += group
-            }
-        } catch {
-            await release(claimed.map(store.indexed), of: customer)
-            throw error
-        }
-    }
-
-    /// Runs `write`, the customer's own write, once `identifiers` are claimed for `customer`; gives them up when it
-    /// fails or comes later than `claimDeadline` after claiming (a claim that old may be taken over).
+    /// Runs `write`, the customer's own write, once `identifiers` are claimed for `customer` (an active customer's
+    /// own id, not a merged-away one); gives up the claims this call made when the write fails or comes later than
+    /// `claimDeadline` after claiming (a claim that old may be taken over).
     func claiming<T: Sendable>(
         _ identifiers: [Identifier], for customer: String, _ write: () async throws -> T
     ) async throws -> T {
         guard !identifiers.isEmpty else { return try await write() }
         let started = ContinuousClock.now
-        try await claim(identifiers, for: customer)
+        let claimed = try await claim(identifiers, for: customer)
         do {
             guard ContinuousClock.now - started < Self.claimDeadline else {
                 throw RPCError(
@@ -117,23 +100,55 @@ public struct IdentifierIndex: Sendable {
             }
             return try await write()
         } catch {
-            await release(identifiers.map(store.indexed), of: customer)
+            await release(claimed, of: customer)
             throw error
         }
     }
 
-    /// Gives up `customer`'s claims on `identifiers`, best effort: a claim left behind is taken over by the next
-    /// claimant once the customer's shard says the customer no longer holds it.
+    /// Claims `identifiers` for `customer` on their index shards, all or none; answers the claims newly made (not the
+    /// customer's already), which a failed write gives up.
+    ///
+    /// - Throws: `ProfileError.identifierTaken` naming the customer holding one of them; an `RPCError` when an index
+    ///   shard cannot be asked or the holder is still being created (nothing stays claimed that this call claimed).
+    private func claim(_ identifiers: [Identifier], for customer: String) async throws -> [IndexedIdentifier] {
+        let plain = Dictionary(identifiers.map { (store.indexed($0), $0) }, uniquingKeysWith: { first, _ in first })
+        var claimed: [IndexedIdentifier] = []
+        var asked: [IndexedIdentifier] = []
+        do {
+            for (owner, group) in try byIndexShard(Array(plain.keys)) {
+                asked = group
+                let outcome = try await claim(group, for: customer, on: owner)
+                if let conflict = outcome.conflicts.first, let identifier = plain[conflict.identifier] {
+                    throw ProfileError.identifierTaken(identifier, holder: conflict.holder)
+                }
+                claimed += outcome.claimed
+                asked = []
+            }
+        } catch {
+            // A group whose answer was lost may have been claimed: given up too, unless the customer held it before
+            // (`release` keeps what a customer of this shard holds).
+            await release(claimed + asked, of: customer)
+            throw error
+        }
+        return claimed
+    }
+
+    /// Gives up `customer`'s claims on `identifiers`, best effort, but never on one a customer of this shard (the
+    /// customer's own) holds: a concurrent add may just have claimed it again. A claim left behind is taken over by
+    /// the next claimant once the customer's shard says the customer no longer holds it.
     func release(_ identifiers: [IndexedIdentifier], of customer: String) async {
         guard !identifiers.isEmpty else { return }
         do {
+            let held = Set(try await store.identifierHolders(of: identifiers).map(\.0))
             var groups: [String: [IndexedIdentifier]] = [:]
-            for identifier in identifiers { groups[try indexShard(of: identifier), default: []].append(identifier) }
+            for identifier in identifiers where !held.contains(identifier) {
+                groups[try indexShard(of: identifier), default: []].append(identifier)
+            }
             for (owner, indexed) in groups {
                 if owner == shard {
                     _ = try await store.releaseClaims(indexed, of: customer)
                 } else {
-                    _ = try await peers.releaseIdentifiers(
+                    _ = try await indexes.releaseIdentifiers(
                         .with {
                             $0.claimantID = customer
                             $0.identifiers = indexed.map(\.proto)
@@ -147,6 +162,44 @@ public struct IdentifierIndex: Sendable {
         }
     }
 
+    /// Releases every claim naming `customers` on every shard: after an erasure no index entry may tie an email or
+    /// phone to the erased ids, including claims earlier releases left behind.
+    ///
+    /// - Throws: UNAVAILABLE naming the shards that could not be asked: the erasure stands; erasing again finishes it.
+    func releaseEveryClaim(of customers: [String]) async throws {
+        let map = source.current
+        let shards = map.services[Self.service]?.map(\.shard) ?? []
+        var failed: [String] = []
+        for other in shards {
+            do {
+                for customer in customers {
+                    if other == shard {
+                        _ = try await store.releaseEveryClaim(of: customer)
+                    } else {
+                        _ = try await indexes.releaseIdentifiers(
+                            .with {
+                                $0.claimantID = customer
+                                $0.everyClaim = true
+                            }, metadata: pin(other), options: .deadline(Self.callTimeout))
+                    }
+                }
+            } catch {
+                logger.warning(
+                    "erased customer's identifier index entries not removed from a shard",
+                    metadata: ["shard": "\(other)", "customers": "\(customers)", "error": "\(error)"])
+                failed.append(other)
+            }
+        }
+        guard failed.isEmpty else {
+            throw RPCError(
+                code: .unavailable,
+                message: """
+                    the customer was erased, but its identifier index entries on \(failed.joined(separator: ", ")) \
+                    could not be removed: erase it again to finish
+                    """)
+        }
+    }
+
     /// The customer holding `identifier`, read from its own shard after the index named it, as one process would
     /// answer it (a deleted holder answers that it was deleted, a merged one its survivor).
     ///
@@ -154,71 +207,63 @@ public struct IdentifierIndex: Sendable {
     func lookup(_ identifier: Identifier) async throws -> Customer360_V1_Customer {
         let indexed = store.indexed(identifier)
         let owner = try indexShard(of: indexed)
-        let holder: String?
+        let claimant: String?
         if owner == shard {
-            holder = try await store.claimHolders(of: [indexed]).first?.1
+            claimant = try await store.claimHolders(of: [indexed]).first?.1
         } else {
-            holder = try await peers.findIdentifiers(
+            claimant = try await indexes.findIdentifiers(
                 .with { $0.identifiers = [indexed.proto] }, metadata: pin(owner), options: .deadline(Self.callTimeout)
             ).holders.first?.holderID
         }
-        guard let holder else { throw ProfileError.identifierNotFound(identifier) }
-        if customerShard(of: holder) == shard { return try await store.customer(with: identifier).proto }
-        let customer: Customer360_V1_Customer
-        do {
-            customer = try await peers.getCustomer(
-                .with { $0.customerID = holder }, options: .deadline(Self.callTimeout))
-        } catch let error as RPCError where error.code == .notFound {
-            // A deleted holder still holds it (and says it was deleted); an erased one's claim was left behind.
-            guard try await heldOnShard(of: holder, indexed) != nil else {
-                throw ProfileError.identifierNotFound(identifier)
-            }
-            throw error
+        guard let claimant else { throw ProfileError.identifierNotFound(identifier) }
+        if customerShard(of: claimant) == shard { return try await store.customer(with: identifier).proto }
+        // The claimant's shard says which of its customers holds it now (a merge or an unmerge may have moved it
+        // between two of them), or that none does (a claim left behind, an erased holder).
+        guard let holder = try await heldOnShard(of: claimant, indexed) else {
+            throw ProfileError.identifierNotFound(identifier)
         }
-        // A claim left behind by a customer that no longer holds the identifier.
-        let holds = customer.identifiers.contains { held in
-            IdentifierKind(proto: held.kind).map { store.indexed(Identifier($0, held.value)) == indexed } ?? false
-        }
-        guard holds else { throw ProfileError.identifierNotFound(identifier) }
-        return customer
+        return try await peers.getCustomer(.with { $0.customerID = holder }, options: .deadline(Self.callTimeout))
     }
 
     // MARK: - As the index shard
 
-    /// Claims `identifiers`, whose slots this shard owns, for `claimant`: a conflicting claim older than
-    /// `claimGrace` whose holder's shard says none of its customers holds the identifier any more is taken over.
-    func claimHere(_ identifiers: [IndexedIdentifier], for claimant: String) async throws -> [IdentifierClaimConflict] {
+    /// Claims `identifiers`, whose slots this shard owns, for `claimant`. Each conflicting claim is checked on its
+    /// customer's shard: held, the answer names the customer holding it there; not held and older than
+    /// `claimGrace`, it is taken over; not held and younger, the create it belongs to may be under way, and the call
+    /// fails UNAVAILABLE for the claimant to retry.
+    func claimHere(_ identifiers: [IndexedIdentifier], for claimant: String) async throws -> IdentifierClaimOutcome {
         try checkOwned(identifiers)
-        let conflicts = try await store.claim(identifiers, for: claimant)
-        guard !conflicts.isEmpty else { return [] }
-        let settled = Date().addingTimeInterval(-Self.claimGrace.seconds)
-        var stale: [IndexedIdentifier: String] = [:]
-        for conflict in conflicts where conflict.claimedAt < settled {
-            if try await heldOnShard(of: conflict.holder, conflict.identifier) == nil {
-                stale[conflict.identifier] = conflict.holder
+        let first = try await store.claim(identifiers, for: claimant)
+        guard !first.conflicts.isEmpty else { return first }
+        let settled = store.now().addingTimeInterval(-Self.claimGrace.seconds)
+        var stale: [IndexedIdentifier: IdentifierClaimConflict] = [:]
+        var held: [IdentifierClaimConflict] = []
+        for conflict in first.conflicts {
+            if let holder = try await heldOnShard(of: conflict.holder, conflict.identifier) {
+                held.append(
+                    IdentifierClaimConflict(
+                        identifier: conflict.identifier, holder: holder, claimedAt: conflict.claimedAt))
+            } else if conflict.claimedAt < settled {
+                stale[conflict.identifier] = conflict
+            } else {
+                throw RPCError(
+                    code: .unavailable,
+                    message: """
+                        an identifier is claimed by customer \(conflict.holder), which is not stored (yet): a create \
+                        under way, or one that failed; retry in a minute
+                        """)
             }
         }
-        guard !stale.isEmpty else { return conflicts }
+        guard held.isEmpty else { return IdentifierClaimOutcome(conflicts: held) }
         logger.info(
             "identifier claims taken over from customers that no longer hold them",
-            metadata: ["claimant": "\(claimant)", "former_holders": "\(Set(stale.values).sorted())"])
+            metadata: ["claimant": "\(claimant)", "former_holders": "\(Set(stale.values.map(\.holder)).sorted())"])
         return try await store.claim(identifiers, for: claimant, replacing: stale)
     }
 
-    /// Which customer of `customer`'s shard holds `identifier` there, if any.
-    private func heldOnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> String? {
-        guard let owner = customerShard(of: customer), owner != shard else {
-            return try await store.identifierHolders(of: [identifier]).first?.1
-        }
-        return try await peers.findIdentifiers(
-            .with {
-                $0.identifiers = [identifier.proto]
-                $0.heldByCustomers = true
-            }, metadata: pin(owner), options: .deadline(Self.callTimeout)
-        ).holders.first?.holderID
-    }
-
-    /// Refuses identifiers whose slots another shard owns: its index part is elsewhere.
+    /// Refuses identifiers whose slots another shard owns: its index part is elsewhere. INTERNAL rather than a
+    /// wrong-shard refusal: the caller is a profile shard whose map disagrees with this one's for a moment, and the
+    /// client that called it must not take it for a refusal of its own call.
     func checkOwned(_ identifiers: [IndexedIdentifier]) throws(RPCError) {
         let map = source.current
         for identifier in identifiers {
@@ -226,40 +271,57 @@ public struct IdentifierIndex: Sendable {
                 continue
             }
             throw RPCError(
-                code: .failedPrecondition,
+                code: .unavailable,
                 message: """
                     identifier \(identifier.valueIndex) (slot \(ShardMap.slot(of: identifier.valueIndex))) is indexed \
-                    on \(owner.shard), not \(shard), in shard map epoch \(map.epoch): reload the shard map
-                    """,
-                metadata: [WrongShard.epochKey: "\(map.epoch)"])
+                    on \(owner.shard), not \(shard), in shard map epoch \(map.epoch): the shards' maps differ for a \
+                    moment; retry
+                    """)
         }
     }
 
     // MARK: - Helpers
 
+    /// Which customer of `customer`'s shard holds `identifier` there, if any.
+    private func heldOnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> String? {
+        guard let owner = customerShard(of: customer), owner != shard else {
+            return try await store.identifierHolders(of: [identifier]).first?.1
+        }
+        return try await indexes.findIdentifiers(
+            .with {
+                $0.identifiers = [identifier.proto]
+                $0.heldByCustomers = true
+            }, metadata: pin(owner), options: .deadline(Self.callTimeout)
+        ).holders.first?.holderID
+    }
+
     /// `identifiers` grouped by the shard whose index holds them, in a stable order.
-    private func byIndexShard(_ identifiers: [Identifier]) throws(RPCError) -> [(String, [Identifier])] {
-        var groups: [String: [Identifier]] = [:]
+    private func byIndexShard(_ identifiers: [IndexedIdentifier]) throws(RPCError) -> [(
+        String, [IndexedIdentifier]
+    )] {
+        var groups: [String: [IndexedIdentifier]] = [:]
         for identifier in identifiers {
-            groups[try indexShard(of: store.indexed(identifier)), default: []].append(identifier)
+            groups[try indexShard(of: identifier), default: []].append(identifier)
         }
         return groups.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     private func claim(_ identifiers: [IndexedIdentifier], for customer: String, on owner: String) async throws
-        -> [IdentifierClaimConflict]
+        -> IdentifierClaimOutcome
     {
         if owner == shard { return try await claimHere(identifiers, for: customer) }
-        let answer = try await peers.claimIdentifiers(
+        let answer = try await indexes.claimIdentifiers(
             .with {
                 $0.claimantID = customer
                 $0.identifiers = identifiers.map(\.proto)
             }, metadata: pin(owner), options: .deadline(Self.callTimeout))
-        return answer.conflicts.compactMap { conflict in
-            IndexedIdentifier(proto: conflict.identifier).map {
-                IdentifierClaimConflict(identifier: $0, holder: conflict.holderID, claimedAt: .distantPast)
-            }
-        }
+        return IdentifierClaimOutcome(
+            conflicts: answer.conflicts.compactMap { conflict in
+                IndexedIdentifier(proto: conflict.identifier).map {
+                    IdentifierClaimConflict(identifier: $0, holder: conflict.holderID, claimedAt: .distantPast)
+                }
+            },
+            claimed: answer.claimed.compactMap(IndexedIdentifier.init(proto:)))
     }
 
     private func customerShard(of customer: String) -> String? {
@@ -269,7 +331,10 @@ public struct IdentifierIndex: Sendable {
     private func indexShard(of identifier: IndexedIdentifier) throws(RPCError) -> String {
         let map = source.current
         guard let owner = map.owner(of: identifier.valueIndex, in: Self.service) else {
-            throw RPCError(code: .unavailable, message: "\(Self.service) is not in shard map epoch \(map.epoch)")
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "\(Self.service) is not in shard map epoch \(map.epoch), though this process runs as its shard"
+            )
         }
         return owner.shard
     }

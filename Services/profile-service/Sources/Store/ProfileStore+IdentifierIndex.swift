@@ -21,6 +21,14 @@ public struct IdentifierClaimConflict: Sendable, Equatable {
     public var claimedAt: Date
 }
 
+/// What a claim did: every identifier claimed (`claimed` lists those newly the claimant's), or nothing, for the
+/// `conflicts`.
+public struct IdentifierClaimOutcome: Sendable, Equatable {
+    public var conflicts: [IdentifierClaimConflict] = []
+    /// Claimed by this call, not the claimant's before: the claims its own failed write gives up.
+    public var claimed: [IndexedIdentifier] = []
+}
+
 /// A row of `identifier_claim`: which customer holds an identifier whose slot this shard owns in the identifier index
 /// (profile-service as several shards). The customer's own shard keeps the identifier itself (`customer_identifier`);
 /// this row only says where to look, and which customer a new claim conflicts with.
@@ -43,22 +51,30 @@ extension ProfileStore {
     }
 
     /// Claims every one of `identifiers` for `claimant`, or none: the other customers' claims that stand in the way
-    /// are answered instead. A claim of the claimant's own is renewed; a claim in `stale` (identifier → the holder its
-    /// shard says no longer holds it) is taken over, if it still names that holder.
+    /// are answered instead. A claim of the claimant's own is renewed; a claim in `stale` (found not to be held by
+    /// its customer) is taken over only if it is still that very claim, same holder and same time: a holder that
+    /// claimed it again since is not overtaken.
     public func claim(
         _ identifiers: [IndexedIdentifier], for claimant: String,
-        replacing stale: [IndexedIdentifier: String] = [:]
-    ) async throws -> [IdentifierClaimConflict] {
+        replacing stale: [IndexedIdentifier: IdentifierClaimConflict] = [:]
+    ) async throws -> IdentifierClaimOutcome {
         try await writer.write { db in
-            var conflicts: [IdentifierClaimConflict] = []
+            var outcome = IdentifierClaimOutcome()
             for identifier in identifiers {
-                guard let held = try claimRow(db, identifier), held.customerId != claimant,
-                    stale[identifier] != held.customerId
-                else { continue }
-                conflicts.append(
-                    IdentifierClaimConflict(identifier: identifier, holder: held.customerId, claimedAt: held.claimedAt))
+                guard let held = try claimRow(db, identifier) else {
+                    outcome.claimed.append(identifier)
+                    continue
+                }
+                if held.customerId == claimant { continue }
+                let conflict = IdentifierClaimConflict(
+                    identifier: identifier, holder: held.customerId, claimedAt: held.claimedAt)
+                if stale[identifier] == conflict {
+                    outcome.claimed.append(identifier)
+                } else {
+                    outcome.conflicts.append(conflict)
+                }
             }
-            guard conflicts.isEmpty else { return conflicts }
+            guard outcome.conflicts.isEmpty else { return IdentifierClaimOutcome(conflicts: outcome.conflicts) }
             let timestamp = now()
             for identifier in identifiers {
                 try IdentifierClaimRecord(
@@ -66,7 +82,7 @@ extension ProfileStore {
                     claimedAt: timestamp
                 ).upsert(db)
             }
-            return []
+            return outcome
         }
     }
 
@@ -76,6 +92,58 @@ extension ProfileStore {
             try identifiers.compactMap { identifier in
                 try claimRow(db, identifier).map { (identifier, $0.customerId) }
             }
+        }
+    }
+
+    /// Claims each of `holders` the index lacks for its holder; an entry naming the same holder stays, one naming
+    /// another customer is answered as a conflict and left alone. Answers how many were claimed.
+    public func repairClaims(_ holders: [(IndexedIdentifier, String)]) async throws -> (
+        claimed: Int, conflicts: [IdentifierClaimConflict]
+    ) {
+        try await writer.write { db in
+            var claimed = 0
+            var conflicts: [IdentifierClaimConflict] = []
+            let timestamp = now()
+            for (identifier, holder) in holders {
+                if let held = try claimRow(db, identifier) {
+                    if held.customerId != holder {
+                        conflicts.append(
+                            IdentifierClaimConflict(
+                                identifier: identifier, holder: held.customerId, claimedAt: held.claimedAt))
+                    }
+                    continue
+                }
+                try IdentifierClaimRecord(
+                    kind: identifier.kind, valueIndex: identifier.valueIndex, customerId: holder, claimedAt: timestamp
+                ).insert(db)
+                claimed += 1
+            }
+            return (claimed, conflicts)
+        }
+    }
+
+    /// One page of the identifiers this database's customers hold, in key order after `after`, with their holders:
+    /// what a repair of the index sends.
+    public func heldIdentifiers(
+        after: IndexedIdentifier?, limit: Int
+    ) async throws -> [(IndexedIdentifier, String)] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT kind, valueIndex, customerId FROM customer_identifier
+                    WHERE (kind, valueIndex) > (?, ?) ORDER BY kind, valueIndex LIMIT ?
+                    """, arguments: [after?.kind.rawValue ?? "", after?.valueIndex ?? "", limit]
+            ).compactMap { row in
+                IdentifierKind(rawValue: row[0]).map { (IndexedIdentifier(kind: $0, valueIndex: row[1]), row[2]) }
+            }
+        }
+    }
+
+    /// Drops every claim of `claimant` (an erasure: its identifiers are gone and cannot be named). Answers how many.
+    public func releaseEveryClaim(of claimant: String) async throws -> Int {
+        try await writer.write { db in
+            try IdentifierClaimRecord.filter(IdentifierClaimRecord.Columns.customerId == claimant).deleteAll(db)
         }
     }
 
@@ -109,19 +177,14 @@ extension ProfileStore {
         }
     }
 
-    /// Every identifier `id` and the customers merged into it hold, as the index keeps them: what erasing it
-    /// releases.
-    public func indexedIdentifiers(ofErasing id: String) async throws -> [IndexedIdentifier] {
+    /// `id` and the customers merged into it: the ids whose claims erasing it releases (a claim names the customer
+    /// that claimed an identifier, which may have been merged since).
+    public func erasedOwners(of id: String) async throws -> [String] {
         try await writer.read { db in
             guard let row = try customerRow(db, id) else { return [] }
             let survivor = row.mergedInto ?? row.id
-            return try IdentifierRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM customer_identifier
-                    WHERE customerId = ? OR customerId IN (SELECT id FROM customer WHERE mergedInto = ?)
-                    """, arguments: [survivor, survivor]
-            ).map { IndexedIdentifier(kind: $0.kind, valueIndex: $0.valueIndex) }
+            return [survivor]
+                + (try String.fetchAll(db, sql: "SELECT id FROM customer WHERE mergedInto = ?", arguments: [survivor]))
         }
     }
 

@@ -3001,6 +3001,96 @@ void   customer360__v1__release_identifiers_response__free_unpacked
   assert(message->base.descriptor == &customer360__v1__release_identifiers_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__repair_identifiers_request__init
+                     (Customer360__V1__RepairIdentifiersRequest         *message)
+{
+  static const Customer360__V1__RepairIdentifiersRequest init_value = CUSTOMER360__V1__REPAIR_IDENTIFIERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__repair_identifiers_request__get_packed_size
+                     (const Customer360__V1__RepairIdentifiersRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__repair_identifiers_request__pack
+                     (const Customer360__V1__RepairIdentifiersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__repair_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__RepairIdentifiersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__RepairIdentifiersRequest *
+       customer360__v1__repair_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__RepairIdentifiersRequest *)
+     protobuf_c_message_unpack (&customer360__v1__repair_identifiers_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__repair_identifiers_request__free_unpacked
+                     (Customer360__V1__RepairIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__repair_identifiers_response__init
+                     (Customer360__V1__RepairIdentifiersResponse         *message)
+{
+  static const Customer360__V1__RepairIdentifiersResponse init_value = CUSTOMER360__V1__REPAIR_IDENTIFIERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__repair_identifiers_response__get_packed_size
+                     (const Customer360__V1__RepairIdentifiersResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__repair_identifiers_response__pack
+                     (const Customer360__V1__RepairIdentifiersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__repair_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__RepairIdentifiersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__RepairIdentifiersResponse *
+       customer360__v1__repair_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__RepairIdentifiersResponse *)
+     protobuf_c_message_unpack (&customer360__v1__repair_identifiers_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__repair_identifiers_response__free_unpacked
+                     (Customer360__V1__RepairIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__repair_identifiers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor customer360__v1__identifier__field_descriptors[2] =
 {
   {
@@ -7362,7 +7452,7 @@ const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_request__des
   (ProtobufCMessageInit) customer360__v1__claim_identifiers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_response__field_descriptors[2] =
 {
   {
     "conflicts",
@@ -7376,14 +7466,27 @@ static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "claimed",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__ClaimIdentifiersResponse, n_claimed),
+    offsetof(Customer360__V1__ClaimIdentifiersResponse, claimed),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__claim_identifiers_response__field_indices_by_name[] = {
+  1,   /* field[1] = claimed */
   0,   /* field[0] = conflicts */
 };
 static const ProtobufCIntRange customer360__v1__claim_identifiers_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_response__descriptor =
 {
@@ -7393,7 +7496,7 @@ const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_response__de
   "Customer360__V1__ClaimIdentifiersResponse",
   "customer360.v1",
   sizeof(Customer360__V1__ClaimIdentifiersResponse),
-  1,
+  2,
   customer360__v1__claim_identifiers_response__field_descriptors,
   customer360__v1__claim_identifiers_response__field_indices_by_name,
   1,  customer360__v1__claim_identifiers_response__number_ranges,
@@ -7489,7 +7592,7 @@ const ProtobufCMessageDescriptor customer360__v1__find_identifiers_response__des
   (ProtobufCMessageInit) customer360__v1__find_identifiers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_request__field_descriptors[3] =
 {
   {
     "claimant_id",
@@ -7515,15 +7618,28 @@ static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "every_claim",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ReleaseIdentifiersRequest, every_claim),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__release_identifiers_request__field_indices_by_name[] = {
   0,   /* field[0] = claimant_id */
+  2,   /* field[2] = every_claim */
   1,   /* field[1] = identifiers */
 };
 static const ProtobufCIntRange customer360__v1__release_identifiers_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor customer360__v1__release_identifiers_request__descriptor =
 {
@@ -7533,7 +7649,7 @@ const ProtobufCMessageDescriptor customer360__v1__release_identifiers_request__d
   "Customer360__V1__ReleaseIdentifiersRequest",
   "customer360.v1",
   sizeof(Customer360__V1__ReleaseIdentifiersRequest),
-  2,
+  3,
   customer360__v1__release_identifiers_request__field_descriptors,
   customer360__v1__release_identifiers_request__field_indices_by_name,
   1,  customer360__v1__release_identifiers_request__number_ranges,
@@ -7576,6 +7692,95 @@ const ProtobufCMessageDescriptor customer360__v1__release_identifiers_response__
   customer360__v1__release_identifiers_response__field_indices_by_name,
   1,  customer360__v1__release_identifiers_response__number_ranges,
   (ProtobufCMessageInit) customer360__v1__release_identifiers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__repair_identifiers_request__field_descriptors[1] =
+{
+  {
+    "holders",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__RepairIdentifiersRequest, n_holders),
+    offsetof(Customer360__V1__RepairIdentifiersRequest, holders),
+    &customer360__v1__identifier_holder__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__repair_identifiers_request__field_indices_by_name[] = {
+  0,   /* field[0] = holders */
+};
+static const ProtobufCIntRange customer360__v1__repair_identifiers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.RepairIdentifiersRequest",
+  "RepairIdentifiersRequest",
+  "Customer360__V1__RepairIdentifiersRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__RepairIdentifiersRequest),
+  1,
+  customer360__v1__repair_identifiers_request__field_descriptors,
+  customer360__v1__repair_identifiers_request__field_indices_by_name,
+  1,  customer360__v1__repair_identifiers_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__repair_identifiers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__repair_identifiers_response__field_descriptors[2] =
+{
+  {
+    "claimed",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RepairIdentifiersResponse, claimed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "conflicts",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__RepairIdentifiersResponse, n_conflicts),
+    offsetof(Customer360__V1__RepairIdentifiersResponse, conflicts),
+    &customer360__v1__identifier_holder__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__repair_identifiers_response__field_indices_by_name[] = {
+  0,   /* field[0] = claimed */
+  1,   /* field[1] = conflicts */
+};
+static const ProtobufCIntRange customer360__v1__repair_identifiers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.RepairIdentifiersResponse",
+  "RepairIdentifiersResponse",
+  "Customer360__V1__RepairIdentifiersResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__RepairIdentifiersResponse),
+  2,
+  customer360__v1__repair_identifiers_response__field_descriptors,
+  customer360__v1__repair_identifiers_response__field_indices_by_name,
+  1,  customer360__v1__repair_identifiers_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__repair_identifiers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue customer360__v1__identifier_kind__enum_values_by_number[4] =
@@ -7778,7 +7983,7 @@ const ProtobufCEnumDescriptor customer360__v1__consent_status__descriptor =
   customer360__v1__consent_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[33] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_descriptors[30] =
 {
   { "CreateCustomer", &customer360__v1__create_customer_request__descriptor, &customer360__v1__customer__descriptor },
   { "GetCustomer", &customer360__v1__get_customer_request__descriptor, &customer360__v1__customer__descriptor },
@@ -7810,21 +8015,16 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_service__method_
   { "AcceptSuggestion", &customer360__v1__accept_suggestion_request__descriptor, &customer360__v1__accept_suggestion_response__descriptor },
   { "RejectSuggestion", &customer360__v1__reject_suggestion_request__descriptor, &customer360__v1__reject_suggestion_response__descriptor },
   { "WatchChanges", &customer360__v1__watch_changes_request__descriptor, &customer360__v1__watch_changes_response__descriptor },
-  { "ClaimIdentifiers", &customer360__v1__claim_identifiers_request__descriptor, &customer360__v1__claim_identifiers_response__descriptor },
-  { "FindIdentifiers", &customer360__v1__find_identifiers_request__descriptor, &customer360__v1__find_identifiers_response__descriptor },
-  { "ReleaseIdentifiers", &customer360__v1__release_identifiers_request__descriptor, &customer360__v1__release_identifiers_response__descriptor },
 };
 const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   27,        /* AcceptSuggestion */
   9,        /* AddIdentifier */
   14,        /* AddTags */
   18,        /* BatchGetCustomers */
-  30,        /* ClaimIdentifiers */
   0,        /* CreateCustomer */
   4,        /* DeleteCustomer */
   19,        /* EarnPoints */
   5,        /* EraseCustomer */
-  31,        /* FindIdentifiers */
   12,        /* GetConsents */
   1,        /* GetCustomer */
   21,        /* GetLoyalty */
@@ -7838,7 +8038,6 @@ const unsigned customer360__v1__profile_service__method_indices_by_name[] = {
   8,        /* MergeCustomers */
   20,        /* RedeemPoints */
   28,        /* RejectSuggestion */
-  32,        /* ReleaseIdentifiers */
   10,        /* RemoveIdentifier */
   15,        /* RemoveTags */
   2,        /* ResolveCustomers */
@@ -7856,7 +8055,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor =
   "ProfileService",
   "Customer360__V1__ProfileService",
   "customer360.v1",
-  33,
+  30,
   customer360__v1__profile_service__method_descriptors,
   customer360__v1__profile_service__method_indices_by_name
 };
@@ -8100,34 +8299,73 @@ void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
   assert(service->descriptor == &customer360__v1__profile_service__descriptor);
   service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
-void customer360__v1__profile_service__claim_identifiers(ProtobufCService *service,
-                                                         const Customer360__V1__ClaimIdentifiersRequest *input,
-                                                         Customer360__V1__ClaimIdentifiersResponse_Closure closure,
-                                                         void *closure_data)
-{
-  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
-}
-void customer360__v1__profile_service__find_identifiers(ProtobufCService *service,
-                                                        const Customer360__V1__FindIdentifiersRequest *input,
-                                                        Customer360__V1__FindIdentifiersResponse_Closure closure,
-                                                        void *closure_data)
-{
-  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
-}
-void customer360__v1__profile_service__release_identifiers(ProtobufCService *service,
-                                                           const Customer360__V1__ReleaseIdentifiersRequest *input,
-                                                           Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
-                                                           void *closure_data)
-{
-  assert(service->descriptor == &customer360__v1__profile_service__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
-}
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
                                              Customer360__V1__ProfileService_ServiceDestroy destroy)
 {
   protobuf_c_service_generated_init (&service->base,
                                      &customer360__v1__profile_service__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor customer360__v1__profile_shard_service__method_descriptors[4] =
+{
+  { "ClaimIdentifiers", &customer360__v1__claim_identifiers_request__descriptor, &customer360__v1__claim_identifiers_response__descriptor },
+  { "FindIdentifiers", &customer360__v1__find_identifiers_request__descriptor, &customer360__v1__find_identifiers_response__descriptor },
+  { "ReleaseIdentifiers", &customer360__v1__release_identifiers_request__descriptor, &customer360__v1__release_identifiers_response__descriptor },
+  { "RepairIdentifiers", &customer360__v1__repair_identifiers_request__descriptor, &customer360__v1__repair_identifiers_response__descriptor },
+};
+const unsigned customer360__v1__profile_shard_service__method_indices_by_name[] = {
+  0,        /* ClaimIdentifiers */
+  1,        /* FindIdentifiers */
+  2,        /* ReleaseIdentifiers */
+  3         /* RepairIdentifiers */
+};
+const ProtobufCServiceDescriptor customer360__v1__profile_shard_service__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "customer360.v1.ProfileShardService",
+  "ProfileShardService",
+  "Customer360__V1__ProfileShardService",
+  "customer360.v1",
+  4,
+  customer360__v1__profile_shard_service__method_descriptors,
+  customer360__v1__profile_shard_service__method_indices_by_name
+};
+void customer360__v1__profile_shard_service__claim_identifiers(ProtobufCService *service,
+                                                               const Customer360__V1__ClaimIdentifiersRequest *input,
+                                                               Customer360__V1__ClaimIdentifiersResponse_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_shard_service__find_identifiers(ProtobufCService *service,
+                                                              const Customer360__V1__FindIdentifiersRequest *input,
+                                                              Customer360__V1__FindIdentifiersResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_shard_service__release_identifiers(ProtobufCService *service,
+                                                                 const Customer360__V1__ReleaseIdentifiersRequest *input,
+                                                                 Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_shard_service__repair_identifiers(ProtobufCService *service,
+                                                                const Customer360__V1__RepairIdentifiersRequest *input,
+                                                                Customer360__V1__RepairIdentifiersResponse_Closure closure,
+                                                                void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShardService_Service *service,
+                                                   Customer360__V1__ProfileShardService_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &customer360__v1__profile_shard_service__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }

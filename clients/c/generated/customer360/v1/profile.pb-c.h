@@ -89,6 +89,8 @@ typedef struct Customer360__V1__FindIdentifiersRequest Customer360__V1__FindIden
 typedef struct Customer360__V1__FindIdentifiersResponse Customer360__V1__FindIdentifiersResponse;
 typedef struct Customer360__V1__ReleaseIdentifiersRequest Customer360__V1__ReleaseIdentifiersRequest;
 typedef struct Customer360__V1__ReleaseIdentifiersResponse Customer360__V1__ReleaseIdentifiersResponse;
+typedef struct Customer360__V1__RepairIdentifiersRequest Customer360__V1__RepairIdentifiersRequest;
+typedef struct Customer360__V1__RepairIdentifiersResponse Customer360__V1__RepairIdentifiersResponse;
 
 
 /* --- enums --- */
@@ -1373,14 +1375,21 @@ struct  Customer360__V1__ClaimIdentifiersResponse
 {
   ProtobufCMessage base;
   /*
-   * The identifiers another customer holds; empty when every one is now claimed for the claimant.
+   * The identifiers another customer holds (named as its shard says); empty when every one is now claimed for the
+   * claimant.
    */
   size_t n_conflicts;
   Customer360__V1__IdentifierHolder **conflicts;
+  /*
+   * The identifiers this call newly claimed (not already the claimant's): the only claims the claimant gives up when
+   * its own write then fails.
+   */
+  size_t n_claimed;
+  Customer360__V1__IndexedIdentifier **claimed;
 };
 #define CUSTOMER360__V1__CLAIM_IDENTIFIERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__claim_identifiers_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 struct  Customer360__V1__FindIdentifiersRequest
@@ -1421,14 +1430,19 @@ struct  Customer360__V1__ReleaseIdentifiersRequest
   ProtobufCMessage base;
   char *claimant_id;
   /*
-   * 1 to 100 identifiers, each of a slot this shard owns.
+   * 1 to 100 identifiers, each of a slot this shard owns; none with `every_claim`.
    */
   size_t n_identifiers;
   Customer360__V1__IndexedIdentifier **identifiers;
+  /*
+   * Release every claim this shard holds for the claimant, whatever its identifier: an erasure, after which the
+   * customer's identifiers are gone and cannot be named.
+   */
+  protobuf_c_boolean every_claim;
 };
 #define CUSTOMER360__V1__RELEASE_IDENTIFIERS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__release_identifiers_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Customer360__V1__ReleaseIdentifiersResponse
@@ -1442,6 +1456,38 @@ struct  Customer360__V1__ReleaseIdentifiersResponse
 #define CUSTOMER360__V1__RELEASE_IDENTIFIERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__release_identifiers_response__descriptor) \
     , 0 }
+
+
+struct  Customer360__V1__RepairIdentifiersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 1 to 500 identifiers, each of a slot this shard owns, with the customer holding it on the sender's shard.
+   */
+  size_t n_holders;
+  Customer360__V1__IdentifierHolder **holders;
+};
+#define CUSTOMER360__V1__REPAIR_IDENTIFIERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__repair_identifiers_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Customer360__V1__RepairIdentifiersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * How many entries were missing and are now claimed for their holder.
+   */
+  int32_t claimed;
+  /*
+   * The identifiers the index gives another customer: left as they are (the next claim of either checks them).
+   */
+  size_t n_conflicts;
+  Customer360__V1__IdentifierHolder **conflicts;
+};
+#define CUSTOMER360__V1__REPAIR_IDENTIFIERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__repair_identifiers_response__descriptor) \
+    , 0, 0,NULL }
 
 
 /* Customer360__V1__Identifier methods */
@@ -2710,6 +2756,44 @@ Customer360__V1__ReleaseIdentifiersResponse *
 void   customer360__v1__release_identifiers_response__free_unpacked
                      (Customer360__V1__ReleaseIdentifiersResponse *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__RepairIdentifiersRequest methods */
+void   customer360__v1__repair_identifiers_request__init
+                     (Customer360__V1__RepairIdentifiersRequest         *message);
+size_t customer360__v1__repair_identifiers_request__get_packed_size
+                     (const Customer360__V1__RepairIdentifiersRequest   *message);
+size_t customer360__v1__repair_identifiers_request__pack
+                     (const Customer360__V1__RepairIdentifiersRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__repair_identifiers_request__pack_to_buffer
+                     (const Customer360__V1__RepairIdentifiersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__RepairIdentifiersRequest *
+       customer360__v1__repair_identifiers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__repair_identifiers_request__free_unpacked
+                     (Customer360__V1__RepairIdentifiersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__RepairIdentifiersResponse methods */
+void   customer360__v1__repair_identifiers_response__init
+                     (Customer360__V1__RepairIdentifiersResponse         *message);
+size_t customer360__v1__repair_identifiers_response__get_packed_size
+                     (const Customer360__V1__RepairIdentifiersResponse   *message);
+size_t customer360__v1__repair_identifiers_response__pack
+                     (const Customer360__V1__RepairIdentifiersResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__repair_identifiers_response__pack_to_buffer
+                     (const Customer360__V1__RepairIdentifiersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__RepairIdentifiersResponse *
+       customer360__v1__repair_identifiers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__repair_identifiers_response__free_unpacked
+                     (Customer360__V1__RepairIdentifiersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Customer360__V1__Identifier_Closure)
@@ -2922,6 +3006,12 @@ typedef void (*Customer360__V1__ReleaseIdentifiersRequest_Closure)
 typedef void (*Customer360__V1__ReleaseIdentifiersResponse_Closure)
                  (const Customer360__V1__ReleaseIdentifiersResponse *message,
                   void *closure_data);
+typedef void (*Customer360__V1__RepairIdentifiersRequest_Closure)
+                 (const Customer360__V1__RepairIdentifiersRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__RepairIdentifiersResponse_Closure)
+                 (const Customer360__V1__RepairIdentifiersResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -3049,18 +3139,6 @@ struct Customer360__V1__ProfileService_Service
                         const Customer360__V1__WatchChangesRequest *input,
                         Customer360__V1__WatchChangesResponse_Closure closure,
                         void *closure_data);
-  void (*claim_identifiers)(Customer360__V1__ProfileService_Service *service,
-                            const Customer360__V1__ClaimIdentifiersRequest *input,
-                            Customer360__V1__ClaimIdentifiersResponse_Closure closure,
-                            void *closure_data);
-  void (*find_identifiers)(Customer360__V1__ProfileService_Service *service,
-                           const Customer360__V1__FindIdentifiersRequest *input,
-                           Customer360__V1__FindIdentifiersResponse_Closure closure,
-                           void *closure_data);
-  void (*release_identifiers)(Customer360__V1__ProfileService_Service *service,
-                              const Customer360__V1__ReleaseIdentifiersRequest *input,
-                              Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
-                              void *closure_data);
 };
 typedef void (*Customer360__V1__ProfileService_ServiceDestroy)(Customer360__V1__ProfileService_Service *);
 void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Service *service,
@@ -3098,10 +3176,7 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
       function_prefix__ ## list_match_suggestions,\
       function_prefix__ ## accept_suggestion,\
       function_prefix__ ## reject_suggestion,\
-      function_prefix__ ## watch_changes,\
-      function_prefix__ ## claim_identifiers,\
-      function_prefix__ ## find_identifiers,\
-      function_prefix__ ## release_identifiers  }
+      function_prefix__ ## watch_changes  }
 void customer360__v1__profile_service__create_customer(ProtobufCService *service,
                                                        const Customer360__V1__CreateCustomerRequest *input,
                                                        Customer360__V1__Customer_Closure closure,
@@ -3222,18 +3297,54 @@ void customer360__v1__profile_service__watch_changes(ProtobufCService *service,
                                                      const Customer360__V1__WatchChangesRequest *input,
                                                      Customer360__V1__WatchChangesResponse_Closure closure,
                                                      void *closure_data);
-void customer360__v1__profile_service__claim_identifiers(ProtobufCService *service,
-                                                         const Customer360__V1__ClaimIdentifiersRequest *input,
-                                                         Customer360__V1__ClaimIdentifiersResponse_Closure closure,
-                                                         void *closure_data);
-void customer360__v1__profile_service__find_identifiers(ProtobufCService *service,
-                                                        const Customer360__V1__FindIdentifiersRequest *input,
-                                                        Customer360__V1__FindIdentifiersResponse_Closure closure,
-                                                        void *closure_data);
-void customer360__v1__profile_service__release_identifiers(ProtobufCService *service,
-                                                           const Customer360__V1__ReleaseIdentifiersRequest *input,
-                                                           Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
-                                                           void *closure_data);
+typedef struct Customer360__V1__ProfileShardService_Service Customer360__V1__ProfileShardService_Service;
+struct Customer360__V1__ProfileShardService_Service
+{
+  ProtobufCService base;
+  void (*claim_identifiers)(Customer360__V1__ProfileShardService_Service *service,
+                            const Customer360__V1__ClaimIdentifiersRequest *input,
+                            Customer360__V1__ClaimIdentifiersResponse_Closure closure,
+                            void *closure_data);
+  void (*find_identifiers)(Customer360__V1__ProfileShardService_Service *service,
+                           const Customer360__V1__FindIdentifiersRequest *input,
+                           Customer360__V1__FindIdentifiersResponse_Closure closure,
+                           void *closure_data);
+  void (*release_identifiers)(Customer360__V1__ProfileShardService_Service *service,
+                              const Customer360__V1__ReleaseIdentifiersRequest *input,
+                              Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
+                              void *closure_data);
+  void (*repair_identifiers)(Customer360__V1__ProfileShardService_Service *service,
+                             const Customer360__V1__RepairIdentifiersRequest *input,
+                             Customer360__V1__RepairIdentifiersResponse_Closure closure,
+                             void *closure_data);
+};
+typedef void (*Customer360__V1__ProfileShardService_ServiceDestroy)(Customer360__V1__ProfileShardService_Service *);
+void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShardService_Service *service,
+                                                   Customer360__V1__ProfileShardService_ServiceDestroy destroy);
+#define CUSTOMER360__V1__PROFILE_SHARD_SERVICE__BASE_INIT \
+    { &customer360__v1__profile_shard_service__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define CUSTOMER360__V1__PROFILE_SHARD_SERVICE__INIT(function_prefix__) \
+    { CUSTOMER360__V1__PROFILE_SHARD_SERVICE__BASE_INIT,\
+      function_prefix__ ## claim_identifiers,\
+      function_prefix__ ## find_identifiers,\
+      function_prefix__ ## release_identifiers,\
+      function_prefix__ ## repair_identifiers  }
+void customer360__v1__profile_shard_service__claim_identifiers(ProtobufCService *service,
+                                                               const Customer360__V1__ClaimIdentifiersRequest *input,
+                                                               Customer360__V1__ClaimIdentifiersResponse_Closure closure,
+                                                               void *closure_data);
+void customer360__v1__profile_shard_service__find_identifiers(ProtobufCService *service,
+                                                              const Customer360__V1__FindIdentifiersRequest *input,
+                                                              Customer360__V1__FindIdentifiersResponse_Closure closure,
+                                                              void *closure_data);
+void customer360__v1__profile_shard_service__release_identifiers(ProtobufCService *service,
+                                                                 const Customer360__V1__ReleaseIdentifiersRequest *input,
+                                                                 Customer360__V1__ReleaseIdentifiersResponse_Closure closure,
+                                                                 void *closure_data);
+void customer360__v1__profile_shard_service__repair_identifiers(ProtobufCService *service,
+                                                                const Customer360__V1__RepairIdentifiersRequest *input,
+                                                                Customer360__V1__RepairIdentifiersResponse_Closure closure,
+                                                                void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3313,7 +3424,10 @@ extern const ProtobufCMessageDescriptor customer360__v1__find_identifiers_reques
 extern const ProtobufCMessageDescriptor customer360__v1__find_identifiers_response__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__release_identifiers_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__release_identifiers_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_response__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor;
+extern const ProtobufCServiceDescriptor customer360__v1__profile_shard_service__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -2,8 +2,20 @@ public import C360Contracts
 import C360ServerKit
 public import GRPCCore
 
-/// The identifier index's calls among profile shards (`IdentifierIndex`): internal, never exposed by the gateway.
-extension ProfileService {
+/// The `customer360.v1.ProfileShardService` RPCs: the identifier index's part this shard keeps, for the other profile
+/// shards (`IdentifierIndex`). Internal, never exposed by the gateway; a process that is not a shard keeps no index
+/// and answers FAILED_PRECONDITION.
+public struct ProfileShardService: Customer360_V1_ProfileShardService.SimpleServiceProtocol {
+    let store: ProfileStore
+    let index: IdentifierIndex?
+
+    public init(store: ProfileStore, index: IdentifierIndex?) {
+        self.store = store
+        self.index = index
+    }
+}
+
+extension ProfileShardService {
     /// The most identifiers one index call may name: every identifier of one customer, with room to spare.
     static let maximumIndexedIdentifiers = 100
 
@@ -13,14 +25,15 @@ extension ProfileService {
         let index = try shardIndex()
         let claimant = try Validate.id(request.claimantID, field: "claimant_id")
         let identifiers = try Self.indexed(request.identifiers, field: "identifiers")
-        let conflicts = try await index.claimHere(identifiers, for: claimant)
+        let outcome = try await index.claimHere(identifiers, for: claimant)
         return .with {
-            $0.conflicts = conflicts.map { conflict in
+            $0.conflicts = outcome.conflicts.map { conflict in
                 .with {
                     $0.identifier = conflict.identifier.proto
                     $0.holderID = conflict.holder
                 }
             }
+            $0.claimed = outcome.claimed.map(\.proto)
         }
     }
 
@@ -51,10 +64,42 @@ extension ProfileService {
     ) async throws -> Customer360_V1_ReleaseIdentifiersResponse {
         let index = try shardIndex()
         let claimant = try Validate.id(request.claimantID, field: "claimant_id")
+        if request.everyClaim {
+            guard request.identifiers.isEmpty else {
+                throw InvalidArgument("identifiers", "must be empty with every_claim, which releases them all")
+            }
+            let released = try await store.releaseEveryClaim(of: claimant)
+            return .with { $0.released = Int32(clamping: released) }
+        }
         let identifiers = try Self.indexed(request.identifiers, field: "identifiers")
         try index.checkOwned(identifiers)
         let released = try await store.releaseClaims(identifiers, of: claimant)
-        return .with { $0.released = Int32(released) }
+        return .with { $0.released = Int32(clamping: released) }
+    }
+
+    /// The most identifiers one repair call may carry.
+    static let maximumRepairedIdentifiers = 500
+
+    public func repairIdentifiers(
+        request: Customer360_V1_RepairIdentifiersRequest, context: ServerContext
+    ) async throws -> Customer360_V1_RepairIdentifiersResponse {
+        let index = try shardIndex()
+        let identifiers = try Self.indexed(
+            request.holders.map(\.identifier), field: "holders", limit: Self.maximumRepairedIdentifiers)
+        for (position, holder) in request.holders.enumerated() {
+            try Validate.id(holder.holderID, field: "holders[\(position)].holder_id")
+        }
+        try index.checkOwned(identifiers)
+        let repaired = try await store.repairClaims(Array(zip(identifiers, request.holders.map(\.holderID))))
+        return .with {
+            $0.claimed = Int32(clamping: repaired.claimed)
+            $0.conflicts = repaired.conflicts.map { conflict in
+                .with {
+                    $0.identifier = conflict.identifier.proto
+                    $0.holderID = conflict.holder
+                }
+            }
+        }
     }
 
     /// The index, which only a shard keeps.
@@ -70,11 +115,10 @@ extension ProfileService {
 
     /// The identifiers of an index call, checked: 1 to 100, each of a known kind with a blind index of 32 hex digits.
     static func indexed(
-        _ identifiers: [Customer360_V1_IndexedIdentifier], field: String
+        _ identifiers: [Customer360_V1_IndexedIdentifier], field: String, limit: Int = maximumIndexedIdentifiers
     ) throws(InvalidArgument) -> [IndexedIdentifier] {
-        guard (1...maximumIndexedIdentifiers).contains(identifiers.count) else {
-            throw InvalidArgument(
-                field, "must name 1 to \(maximumIndexedIdentifiers) identifiers, not \(identifiers.count)")
+        guard (1...limit).contains(identifiers.count) else {
+            throw InvalidArgument(field, "must name 1 to \(limit) identifiers, not \(identifiers.count)")
         }
         return try identifiers.enumerated().map { (position, identifier) throws(InvalidArgument) in
             guard let indexed = IndexedIdentifier(proto: identifier) else {

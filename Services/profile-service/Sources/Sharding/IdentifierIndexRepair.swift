@@ -1,0 +1,103 @@
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import Foundation
+import GRPCCore
+public import Logging
+public import ServiceLifecycle
+
+/// Keeps the identifier index whole from the truth: after the shard starts and then every `interval`, it sends every
+/// identifier its customers hold to the identifier's index shard (`RepairIdentifiers`), which claims for the holder
+/// each one it lacks. An index shard restored from its replica may lack the last second's claims; without this, a
+/// customer's email would not be found from other shards, and could be claimed for another customer. Claims the
+/// index gives another customer are left alone (the next claim of either checks them) and counted in the log.
+public struct IdentifierIndexRepair: Service {
+    let index: IdentifierIndex
+    let interval: Duration
+    let logger: Logger
+    /// Identifiers read per page of this shard's database (at most `RepairIdentifiers`' 500 per index shard).
+    static let pageSize = 500
+
+    public init(index: IdentifierIndex, interval: Duration = .seconds(3_600), logger: Logger) {
+        self.index = index
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            // The other shards' addresses come with the shard map, which may still name placeholders at start.
+            var wait: Duration = .seconds(2)
+            while !Task.isCancelled {
+                do {
+                    let pass = try await repair()
+                    logger.notice(
+                        "identifier index repaired from this shard's customers",
+                        metadata: [
+                            "identifiers": "\(pass.sent)", "entries_restored": "\(pass.claimed)",
+                            "held_by_another_in_index": "\(pass.conflicts)",
+                        ])
+                    wait = interval
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning(
+                        "identifier index repair failed; retrying", metadata: ["error": "\(error)", "in": "\(wait)"])
+                    wait = min(wait * 2, interval)
+                }
+                try? await Task.sleep(for: wait)
+            }
+        }
+    }
+
+    /// One pass over every identifier this shard's customers hold, page by page, each page's identifiers sent to
+    /// their index shards.
+    func repair() async throws -> (sent: Int, claimed: Int, conflicts: Int) {
+        var after: IndexedIdentifier?
+        var (sent, claimed, conflicts) = (0, 0, 0)
+        while !Task.isCancelled {
+            let page = try await index.store.heldIdentifiers(after: after, limit: Self.pageSize)
+            guard let last = page.last else { break }
+            let outcome = try await index.repair(page)
+            sent += page.count
+            claimed += outcome.claimed
+            conflicts += outcome.conflicts
+            after = last.0
+            if sent % 50_000 < Self.pageSize {
+                logger.info("identifier index repair progress", metadata: ["identifiers": "\(sent)"])
+            }
+        }
+        return (sent, claimed, conflicts)
+    }
+}
+
+extension IdentifierIndex {
+    /// Sends `holders` to their index shards' repair; how many entries were restored and how many conflict.
+    func repair(_ holders: [(IndexedIdentifier, String)]) async throws -> (claimed: Int, conflicts: Int) {
+        var groups: [String: [(IndexedIdentifier, String)]] = [:]
+        for holder in holders {
+            guard let owner = source.current.owner(of: holder.0.valueIndex, in: Self.service)?.shard else { continue }
+            groups[owner, default: []].append(holder)
+        }
+        var (claimed, conflicts) = (0, 0)
+        for (owner, group) in groups {
+            if owner == shard {
+                let outcome = try await store.repairClaims(group)
+                claimed += outcome.claimed
+                conflicts += outcome.conflicts.count
+            } else {
+                let answer = try await indexes.repairIdentifiers(
+                    .with {
+                        $0.holders = group.map { identifier, holder in
+                            .with {
+                                $0.identifier = identifier.proto
+                                $0.holderID = holder
+                            }
+                        }
+                    }, metadata: [WrongShard.pinKey: .string(owner)], options: .deadline(Self.callTimeout))
+                claimed += Int(answer.claimed)
+                conflicts += answer.conflicts.count
+            }
+        }
+        return (claimed, conflicts)
+    }
+}
