@@ -75,7 +75,8 @@ struct ReshardBenchmark: AsyncParsableCommand {
             }
             try ShardMap.interaction(addresses, epoch: 2).json.write(to: mapFile)
             let source = try ShardMapSource(path: mapFile.path)
-            let ids = try await ShardsBenchmark.createCustomers(customers, profilePort: profile.port)
+            let ids = try await ShardsBenchmark.createCustomers(
+                customers, profile: PeerAddress(host: "127.0.0.1", port: profile.port), source: nil)
             _ = try await ShardsBenchmark.ingest(
                 touchpoints, ids: ids, address: PeerAddress(addresses[0])!, source: source, seed: seed)
             let moving = ids.filter { (0...511).contains(ShardMap.slot(of: $0)) }

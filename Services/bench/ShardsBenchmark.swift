@@ -8,16 +8,17 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 
-/// `bench shards`: what running interaction-, feedback- and success-service as shards costs on one machine — ingest
-/// and the 360° view with one shard, then with `--shards`, in one run, as ratios.
+/// `bench shards`: what running the data services as shards costs on one machine — ingest and the 360° view with one
+/// shard, then with `--shards`, in one run, as ratios.
 struct ShardsBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shards",
         abstract:
-            "Ingest and 360° view throughput with interaction-, feedback- and success-service as 1 shard, then N each.",
+            "Ingest and 360° view throughput with profile-, interaction-, feedback- and success-service as 1 shard, then N each.",
         discussion: """
-            Twice, in fresh temporary directories: starts profile-service, then interaction-, feedback- and \
-            success-service (one process each, then --shards processes each behind a shard map), and the gateway \
+            Twice, in fresh temporary directories: starts profile-, interaction-, feedback- and success-service (one \
+            process each, then --shards processes each behind a shard map; --unsharded-profile keeps profile-service \
+            one process in both runs), and the gateway \
             from --bin-dir; creates --customers customers; streams --touchpoints touchpoints over 4 streams of \
             mixed customers through the sharded client (split by shard); waits (--settle-seconds) until the \
             services are done with what the ingest set going (re-scores); then runs --clients callers of \
@@ -30,8 +31,17 @@ struct ShardsBenchmark: AsyncParsableCommand {
     /// Sharded over unsharded throughput the issue holds the routing to.
     static let goal = 0.9
 
-    @Option(help: "Shards of interaction-, of feedback- and of success-service in the second run.")
+    /// The services the second run shards, for the report.
+    var shardedServices: String {
+        unshardedProfile
+            ? "interaction-, feedback- and success-service" : "profile-, interaction-, feedback- and success-service"
+    }
+
+    @Option(help: "Shards of each data service in the second run.")
     var shards = 4
+
+    @Flag(help: "Keep profile-service one process in the sharded run too (as before it could run sharded).")
+    var unshardedProfile = false
 
     @Option(help: "Customers to create.")
     var customers = 2_000
@@ -76,7 +86,7 @@ struct ShardsBenchmark: AsyncParsableCommand {
     func run() async throws {
         say(
             "bench shards: \(customers) customers, \(touchpoints) touchpoints, \(clients) view callers for "
-                + "\(Format.decimal(seconds, 0)) s; interaction-, feedback- and success-service as 1, then \(shards) shards each"
+                + "\(Format.decimal(seconds, 0)) s; \(shardedServices) as 1, then \(shards) shards each"
         )
         let single = try await runOnce(shards: 1)
         let sharded = try await runOnce(shards: shards)
@@ -104,16 +114,17 @@ struct ShardsBenchmark: AsyncParsableCommand {
         let scratch = try ScratchDirectory(label: "shards")
         defer { scratch.remove() }
         say("")
-        say("== interaction-, feedback- and success-service as \(count) shard\(count == 1 ? "" : "s") each")
+        say("== \(shardedServices) as \(count) shard\(count == 1 ? "" : "s") each")
         return try await BenchProcesses.run(bin: bin) { processes in
             let mapFile = scratch.child("shard-map.json")
-            let profile = try await processes.start(ServiceIdentity.profile.name)
-            let peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
+            var peer: [String]
             var interactionPeers: [String]
             var source: ShardMapSource?
             var feedbackAddress: String
             var successAddress: String
             if count == 1 {
+                let profile = try await processes.start(ServiceIdentity.profile.name)
+                peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
                 let interaction = try await processes.start(ServiceIdentity.interaction.name, peer)
                 interactionPeers = ["--interaction-addr", "127.0.0.1:\(interaction.port)"]
                 let feedback = try await processes.start(ServiceIdentity.feedback.name, peer)
@@ -125,16 +136,19 @@ struct ShardsBenchmark: AsyncParsableCommand {
                 // Shards listen on free ports, known once they run: they start with the final slots and placeholder
                 // addresses, then every later process and caller starts with the real ones.
                 let placeholders = (0..<count).map { "127.0.0.1:\($0 + 1)" }
+                var profiles = placeholders
                 func map(_ interactions: [String], _ feedbacks: [String], _ successes: [String], epoch: Int64) throws
                     -> ShardMap
                 {
                     try ShardMap.even(
                         epoch: epoch,
-                        services: [
-                            (name: "interaction-service", shardPrefix: "interaction", addresses: interactions),
-                            (name: "feedback-service", shardPrefix: "feedback", addresses: feedbacks),
-                            (name: "success-service", shardPrefix: "success", addresses: successes),
-                        ])
+                        services: (unshardedProfile
+                            ? [] : [(name: "profile-service", shardPrefix: "profile", addresses: profiles)])
+                            + [
+                                (name: "interaction-service", shardPrefix: "interaction", addresses: interactions),
+                                (name: "feedback-service", shardPrefix: "feedback", addresses: feedbacks),
+                                (name: "success-service", shardPrefix: "success", addresses: successes),
+                            ])
                 }
                 try map(placeholders, placeholders, placeholders, epoch: 1).json.write(to: mapFile)
                 let mapFlag = ["--shard-map", mapFile.path]
@@ -148,16 +162,29 @@ struct ShardsBenchmark: AsyncParsableCommand {
                     }
                     return addresses
                 }
+                if unshardedProfile {
+                    let profile = try await processes.start(ServiceIdentity.profile.name)
+                    peer = ["--profile-addr", "127.0.0.1:\(profile.port)"]
+                } else {
+                    // Every profile shard indexes identifiers under the one blind-index key.
+                    let key = scratch.child("blind-index.key")
+                    try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString().write(
+                        to: key, atomically: true, encoding: .utf8)
+                    profiles = try await startShards(
+                        ServiceIdentity.profile.name, "profile", ["--blind-index-key-file", key.path])
+                    try map(placeholders, placeholders, placeholders, epoch: 2).json.write(to: mapFile)
+                    peer = ["--profile-addr", profiles[0]]
+                }
                 let interactions = try await startShards(ServiceIdentity.interaction.name, "interaction", peer)
-                try map(interactions, placeholders, placeholders, epoch: 2).json.write(to: mapFile)
+                try map(interactions, placeholders, placeholders, epoch: 3).json.write(to: mapFile)
                 interactionPeers = ["--interaction-addr", interactions[0]] + mapFlag
                 let feedbacks = try await startShards(ServiceIdentity.feedback.name, "feedback", peer)
-                try map(interactions, feedbacks, placeholders, epoch: 3).json.write(to: mapFile)
+                try map(interactions, feedbacks, placeholders, epoch: 4).json.write(to: mapFile)
                 feedbackAddress = feedbacks[0]
                 let successes = try await startShards(
                     ServiceIdentity.success.name, "success",
                     peer + ["--interaction-addr", interactions[0], "--feedback-addr", feedbackAddress])
-                try map(interactions, feedbacks, successes, epoch: 4).json.write(to: mapFile)
+                try map(interactions, feedbacks, successes, epoch: 5).json.write(to: mapFile)
                 source = try ShardMapSource(path: mapFile.path)
                 successAddress = successes[0]
             }
@@ -168,7 +195,8 @@ struct ShardsBenchmark: AsyncParsableCommand {
                     "--success-addr", successAddress, "--http-port", "0", "--peer-deadline-ms", "5000",
                 ])
             let interactionAddress = PeerAddress(interactionPeers[1])!
-            let ids = try await Self.createCustomers(customers, profilePort: profile.port)
+            let ids = try await Self.createCustomers(
+                customers, profile: PeerAddress(peer[1])!, source: unshardedProfile ? nil : source)
             let rate = try await Self.ingest(
                 touchpoints, ids: ids, address: interactionAddress, source: source, seed: seed)
             let secret = try String(
@@ -183,13 +211,16 @@ struct ShardsBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// Creates `total` customers through profile-service with 8 callers; answers their ids.
-    static func createCustomers(_ total: Int, profilePort: Int) async throws -> [String] {
+    /// Creates `total` customers through profile-service (its shards, when `source` names them) with 8 callers;
+    /// answers their ids.
+    static func createCustomers(_ total: Int, profile: PeerAddress, source: ShardMapSource?) async throws -> [String] {
         say("creating \(total) customers…")
-        return try await withGRPCClient(
-            transport: try .http2NIOPosix(
-                target: .ipv4(address: "127.0.0.1", port: profilePort), transportSecurity: .plaintext)
-        ) { client in
+        let transport = try ShardedClientTransport(
+            service: ServiceIdentity.profile.name, address: profile, source: source, routing: .current
+        ) { address in
+            try .http2NIOPosix(target: address.target, transportSecurity: .plaintext)
+        }
+        return try await withGRPCClient(transport: transport) { client in
             let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
             return try await withThrowingTaskGroup(of: [String].self) { group in
                 for worker in 0..<8 {
