@@ -74,8 +74,22 @@ struct IdentifierClaimTests {
         #expect(try await store.releaseClaims([email], of: holder) == 1)
         #expect(try await store.claimHolders(of: [email, phone]).map(\.1) == [holder])
         _ = try await store.claim([email], for: stranger)
-        #expect(try await store.releaseEveryClaim(of: holder) == 1)
+        #expect(try await store.releaseEveryClaim(of: holder) == [phone])
         #expect(try await store.claimHolders(of: [email, phone]).map(\.1) == [stranger])
+    }
+
+    @Test("a release naming the time of its claims leaves a claim renewed since by a concurrent call")
+    func conditionalRelease() async throws {
+        let clock = TestClock()
+        let store = try makeStore(clock: clock)
+        let email = store.indexed(Identifier(.email, "ada@example.org"))
+        let holder = EntityID.generate()
+        let first = try await store.claim([email], for: holder)
+        clock.advance(by: 1)
+        let renewed = try await store.claim([email], for: holder)
+        #expect(renewed.claimed.isEmpty && renewed.claimedAtMillis > first.claimedAtMillis)
+        #expect(try await store.releaseClaims([email], of: holder, claimedAtMillis: first.claimedAtMillis) == 0)
+        #expect(try await store.releaseClaims([email], of: holder, claimedAtMillis: renewed.claimedAtMillis) == 1)
     }
 
     @Test("what a shard's customers hold is the truth a claim is checked against: a deleted customer still holds")
@@ -137,6 +151,44 @@ struct IdentifierIndexCallTests {
     }
 }
 
+/// An index of one shard owning every slot: its calls never leave the process.
+private func oneShardIndex(_ store: ProfileStore) throws -> IdentifierIndex {
+    let map = try ShardMap(
+        epoch: 1, services: ["profile-service": [.init(shard: "profile-0", address: "127.0.0.1:1", slots: ["0-1023"])]])
+    let source = ShardMapSource(map: map)
+    let peers = try PeerConnection(
+        address: PeerAddress(host: "127.0.0.1", port: 1), service: "profile-service", shards: source, routing: .current)
+    return IdentifierIndex(
+        shard: "profile-0", source: source, store: store, peers: peers.client, logger: Logger(label: "test"))
+}
+
+@Suite("IdentifierIndex: claims checked against what the holder's shard holds and is writing")
+struct IdentifierIndexTests {
+    @Test(
+        """
+        a claim whose customer holds the identifier is refused naming it; one whose write is unfinished answers \
+        UNAVAILABLE; one nobody holds or writes is taken over at once
+        """)
+    func claimsAreChecked() async throws {
+        let store = try makeStore()
+        let index = try oneShardIndex(store)
+        let ada = try await store.createCustomer(newCustomer(email: "ada@example.org"))
+        let email = store.indexed(Identifier(.email, "ada@example.org"))
+        let other = EntityID.generate()
+        #expect(try await index.claimHere([email], for: ada.id).conflicts.isEmpty)
+        #expect(try await index.claimHere([email], for: other).conflicts.map(\.holder) == [ada.id])
+
+        _ = try await store.removeIdentifier(Identifier(.email, "ada@example.org"), from: ada.id)
+        index.pending.add([email])
+        await expectStatus(.unavailable, containing: "retry") {
+            _ = try await index.claimHere([email], for: other)
+        }
+        index.pending.remove([email])
+        #expect(try await index.claimHere([email], for: other).claimed == [email], "nobody holds it: taken over")
+        #expect(try await store.claimHolders(of: [email]).map(\.1) == [other])
+    }
+}
+
 @Suite("IdentifierIndexRepair: the index restored from the identifiers the shard's customers hold")
 struct IdentifierIndexRepairTests {
     @Test(
@@ -146,15 +198,7 @@ struct IdentifierIndexRepairTests {
         """)
     func repairRestoresMissingEntries() async throws {
         let store = try makeStore()
-        let map = try ShardMap(
-            epoch: 1,
-            services: ["profile-service": [.init(shard: "profile-0", address: "127.0.0.1:1", slots: ["0-1023"])]])
-        let source = ShardMapSource(map: map)
-        let peers = try PeerConnection(
-            address: PeerAddress(host: "127.0.0.1", port: 1), service: "profile-service", shards: source,
-            routing: .current)
-        let index = IdentifierIndex(
-            shard: "profile-0", source: source, store: store, peers: peers.client, logger: Logger(label: "test"))
+        let index = try oneShardIndex(store)
         let repair = IdentifierIndexRepair(index: index, logger: Logger(label: "test"))
 
         let ada = try await store.createCustomer(newCustomer(email: "ada@example.org", phone: "+4915112345678"))

@@ -43,19 +43,14 @@ enum ProfileAcrossShards {
         return try await FeedbackAcrossShards.anyShard(request, Array(shards[start...] + shards[..<start]), ask)
     }
 
-    /// A create on a random shard, on the next one only when the first was unavailable (unreachable, or refusing
-    /// with nothing stored): never after a deadline or a cancellation, which may have left the customer created.
+    /// A create on one shard, chosen at random, and never sent again: a failure after the request left (a dropped
+    /// connection looks like an unreachable shard) may have created the customer, so retrying is the caller's call,
+    /// as with any create.
     static let createCustomer: ShardSpreadCall = { request, shards, ask in
-        let start = shards.isEmpty ? 0 : Int.random(in: 0..<shards.count)
-        var lastError: RPCError?
-        for shard in shards[start...] + shards[..<start] {
-            do {
-                return try await ask(request, [WrongShard.pinKey: .string(shard)])
-            } catch let error as RPCError where error.code == .unavailable {
-                lastError = error
-            }
+        guard let shard = shards.randomElement() else {
+            throw RPCError(code: .unavailable, message: "profile-service has no shard in the shard map")
         }
-        throw lastError ?? RPCError(code: .unavailable, message: "no shard answered")
+        return try await ask(request, [WrongShard.pinKey: .string(shard)])
     }
 
     /// The shard that knows the entity the request names by id (a merge, a suggestion), asked one after another so

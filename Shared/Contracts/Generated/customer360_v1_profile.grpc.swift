@@ -6833,8 +6833,8 @@ extension Customer360_V1_ProfileShardService {
     /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
     /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
     /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
-    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
-    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, erased, or a
+    /// > create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
     /// > 
     /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
     /// > gateway never exposes it.
@@ -6845,8 +6845,9 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
         /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
-        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
-        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody there holds is
+        /// > taken over, unless a write there is still under way for it (a create, an added identifier), which answers
+        /// > UNAVAILABLE to retry.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_ClaimIdentifiersRequest` messages.
@@ -6935,8 +6936,8 @@ extension Customer360_V1_ProfileShardService {
     /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
     /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
     /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
-    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
-    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, erased, or a
+    /// > create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
     /// > 
     /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
     /// > gateway never exposes it.
@@ -6947,8 +6948,9 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
         /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
-        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
-        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody there holds is
+        /// > taken over, unless a write there is still under way for it (a create, an added identifier), which answers
+        /// > UNAVAILABLE to retry.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
@@ -7035,8 +7037,8 @@ extension Customer360_V1_ProfileShardService {
     /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
     /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
     /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
-    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
-    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, erased, or a
+    /// > create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
     /// > 
     /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
     /// > gateway never exposes it.
@@ -7047,8 +7049,9 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
         /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
-        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
-        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody there holds is
+        /// > taken over, unless a write there is still under way for it (a create, an added identifier), which answers
+        /// > UNAVAILABLE to retry.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_ClaimIdentifiersRequest` message.
@@ -7294,8 +7297,8 @@ extension Customer360_V1_ProfileShardService {
     /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
     /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
     /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
-    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
-    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, erased, or a
+    /// > create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
     /// > 
     /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
     /// > gateway never exposes it.
@@ -7306,8 +7309,9 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
         /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
-        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
-        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody there holds is
+        /// > taken over, unless a write there is still under way for it (a create, an added identifier), which answers
+        /// > UNAVAILABLE to retry.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
@@ -7414,8 +7418,8 @@ extension Customer360_V1_ProfileShardService {
     /// > (email, phone, CRM id) is looked up and kept unique on the shard of its own slot: the slot of its blind index
     /// > (`IndexedIdentifier.value_index`, the same on every shard: the deployment shares one blind-index key). A shard
     /// > creating a customer or adding an identifier claims it there first; a lookup asks there who holds it. The index is
-    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, deleted,
-    /// > or a create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
+    /// > a pointer the holder's shard confirms: a claim whose customer no longer holds the identifier (removed, erased, or a
+    /// > create that failed after claiming) is taken over by the next claimant once the holder's shard says so.
     /// > 
     /// > Its own service, beside the client contract: profile shards call it among themselves, nothing else does, and the
     /// > gateway never exposes it.
@@ -7436,8 +7440,9 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
         /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
-        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
-        /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+        /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody there holds is
+        /// > taken over, unless a write there is still under way for it (a create, an added identifier), which answers
+        /// > UNAVAILABLE to retry.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
@@ -7584,8 +7589,9 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     /// >
     /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
     /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
-    /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
-    /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+    /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody there holds is
+    /// > taken over, unless a write there is still under way for it (a create, an added identifier), which answers
+    /// > UNAVAILABLE to retry.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_ClaimIdentifiersRequest` message.
@@ -7711,8 +7717,9 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     /// >
     /// > Claims identifiers for a customer on this shard, all or none: UNAVAILABLE for an identifier whose slot another
     /// > shard owns (the shards' maps differ for a moment); the answer lists the identifiers another customer holds
-    /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody holds any more is
-    /// > taken over once older than a minute; a younger one (a create under way) answers UNAVAILABLE.
+    /// > (empty: all claimed). A conflicting claim is checked on its customer's shard first: one nobody there holds is
+    /// > taken over, unless a write there is still under way for it (a create, an added identifier), which answers
+    /// > UNAVAILABLE to retry.
     ///
     /// - Parameters:
     ///   - message: request message to send.

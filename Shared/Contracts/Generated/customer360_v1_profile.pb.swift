@@ -1953,6 +1953,10 @@ public nonisolated struct Customer360_V1_ClaimIdentifiersResponse: Sendable {
   /// its own write then fails.
   public var claimed: [Customer360_V1_IndexedIdentifier] = []
 
+  /// When this call made or renewed its claims (Unix milliseconds, the index shard's clock): a release naming it gives
+  /// up only these very claims, not a later renewal by a concurrent call.
+  public var claimedAtMillis: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1983,6 +1987,10 @@ public nonisolated struct Customer360_V1_FindIdentifiersResponse: Sendable {
   /// One per identifier the index holds, in request order; identifiers it does not hold are left out.
   public var holders: [Customer360_V1_IdentifierHolder] = []
 
+  /// With `held_by_customers`: the identifiers a write on this shard has claimed and not yet committed or given up.
+  /// A claim for one of them may not be taken over: the write may still commit.
+  public var pending: [Customer360_V1_IndexedIdentifier] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2002,6 +2010,9 @@ public nonisolated struct Customer360_V1_ReleaseIdentifiersRequest: Sendable {
   /// customer's identifiers are gone and cannot be named.
   public var everyClaim: Bool = false
 
+  /// Release only claims made or renewed at this time (`ClaimIdentifiersResponse.claimed_at_millis`); 0: any.
+  public var claimedAtMillis: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2014,6 +2025,9 @@ public nonisolated struct Customer360_V1_ReleaseIdentifiersResponse: Sendable {
 
   /// How many claims of the claimant were released.
   public var released: Int32 = 0
+
+  /// Which: the caller points those another of its customers holds (after an unmerge) at that customer again.
+  public var releasedIdentifiers: [Customer360_V1_IndexedIdentifier] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2043,6 +2057,12 @@ public nonisolated struct Customer360_V1_RepairIdentifiersResponse: Sendable {
 
   /// The identifiers the index gives another customer: left as they are (the next claim of either checks them).
   public var conflicts: [Customer360_V1_IdentifierHolder] = []
+
+  /// The entries restored, and when (Unix milliseconds): the sender checks they are still held (an erasure or a
+  /// removal may have run since it read them) and gives up those that are not.
+  public var restored: [Customer360_V1_IndexedIdentifier] = []
+
+  public var restoredAtMillis: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4828,7 +4848,7 @@ nonisolated extension Customer360_V1_ClaimIdentifiersRequest: SwiftProtobuf.Mess
 
 nonisolated extension Customer360_V1_ClaimIdentifiersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClaimIdentifiersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conflicts\0\u{1}claimed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conflicts\0\u{1}claimed\0\u{3}claimed_at_millis\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4838,6 +4858,7 @@ nonisolated extension Customer360_V1_ClaimIdentifiersResponse: SwiftProtobuf.Mes
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.conflicts) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.claimed) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.claimedAtMillis) }()
       default: break
       }
     }
@@ -4850,12 +4871,16 @@ nonisolated extension Customer360_V1_ClaimIdentifiersResponse: SwiftProtobuf.Mes
     if !self.claimed.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.claimed, fieldNumber: 2)
     }
+    if self.claimedAtMillis != 0 {
+      try visitor.visitSingularInt64Field(value: self.claimedAtMillis, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_ClaimIdentifiersResponse, rhs: Customer360_V1_ClaimIdentifiersResponse) -> Bool {
     if lhs.conflicts != rhs.conflicts {return false}
     if lhs.claimed != rhs.claimed {return false}
+    if lhs.claimedAtMillis != rhs.claimedAtMillis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4898,7 +4923,7 @@ nonisolated extension Customer360_V1_FindIdentifiersRequest: SwiftProtobuf.Messa
 
 nonisolated extension Customer360_V1_FindIdentifiersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FindIdentifiersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}holders\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}holders\0\u{1}pending\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4907,6 +4932,7 @@ nonisolated extension Customer360_V1_FindIdentifiersResponse: SwiftProtobuf.Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.holders) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.pending) }()
       default: break
       }
     }
@@ -4916,11 +4942,15 @@ nonisolated extension Customer360_V1_FindIdentifiersResponse: SwiftProtobuf.Mess
     if !self.holders.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.holders, fieldNumber: 1)
     }
+    if !self.pending.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.pending, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_FindIdentifiersResponse, rhs: Customer360_V1_FindIdentifiersResponse) -> Bool {
     if lhs.holders != rhs.holders {return false}
+    if lhs.pending != rhs.pending {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4928,7 +4958,7 @@ nonisolated extension Customer360_V1_FindIdentifiersResponse: SwiftProtobuf.Mess
 
 nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReleaseIdentifiersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}claimant_id\0\u{1}identifiers\0\u{3}every_claim\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}claimant_id\0\u{1}identifiers\0\u{3}every_claim\0\u{3}claimed_at_millis\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4939,6 +4969,7 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Me
       case 1: try { try decoder.decodeSingularStringField(value: &self.claimantID) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.identifiers) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.everyClaim) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.claimedAtMillis) }()
       default: break
       }
     }
@@ -4954,6 +4985,9 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Me
     if self.everyClaim != false {
       try visitor.visitSingularBoolField(value: self.everyClaim, fieldNumber: 3)
     }
+    if self.claimedAtMillis != 0 {
+      try visitor.visitSingularInt64Field(value: self.claimedAtMillis, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4961,6 +4995,7 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Me
     if lhs.claimantID != rhs.claimantID {return false}
     if lhs.identifiers != rhs.identifiers {return false}
     if lhs.everyClaim != rhs.everyClaim {return false}
+    if lhs.claimedAtMillis != rhs.claimedAtMillis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4968,7 +5003,7 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersRequest: SwiftProtobuf.Me
 
 nonisolated extension Customer360_V1_ReleaseIdentifiersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReleaseIdentifiersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}released\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}released\0\u{3}released_identifiers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4977,6 +5012,7 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersResponse: SwiftProtobuf.M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.released) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.releasedIdentifiers) }()
       default: break
       }
     }
@@ -4986,11 +5022,15 @@ nonisolated extension Customer360_V1_ReleaseIdentifiersResponse: SwiftProtobuf.M
     if self.released != 0 {
       try visitor.visitSingularInt32Field(value: self.released, fieldNumber: 1)
     }
+    if !self.releasedIdentifiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.releasedIdentifiers, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_ReleaseIdentifiersResponse, rhs: Customer360_V1_ReleaseIdentifiersResponse) -> Bool {
     if lhs.released != rhs.released {return false}
+    if lhs.releasedIdentifiers != rhs.releasedIdentifiers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5028,7 +5068,7 @@ nonisolated extension Customer360_V1_RepairIdentifiersRequest: SwiftProtobuf.Mes
 
 nonisolated extension Customer360_V1_RepairIdentifiersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RepairIdentifiersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}claimed\0\u{1}conflicts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}claimed\0\u{1}conflicts\0\u{1}restored\0\u{3}restored_at_millis\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5038,6 +5078,8 @@ nonisolated extension Customer360_V1_RepairIdentifiersResponse: SwiftProtobuf.Me
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.claimed) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.conflicts) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.restored) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.restoredAtMillis) }()
       default: break
       }
     }
@@ -5050,12 +5092,20 @@ nonisolated extension Customer360_V1_RepairIdentifiersResponse: SwiftProtobuf.Me
     if !self.conflicts.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.conflicts, fieldNumber: 2)
     }
+    if !self.restored.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.restored, fieldNumber: 3)
+    }
+    if self.restoredAtMillis != 0 {
+      try visitor.visitSingularInt64Field(value: self.restoredAtMillis, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Customer360_V1_RepairIdentifiersResponse, rhs: Customer360_V1_RepairIdentifiersResponse) -> Bool {
     if lhs.claimed != rhs.claimed {return false}
     if lhs.conflicts != rhs.conflicts {return false}
+    if lhs.restored != rhs.restored {return false}
+    if lhs.restoredAtMillis != rhs.restoredAtMillis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -20,6 +20,8 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
     case suggestionNotFound(String)
     case suggestionDecided(String, state: String)
     case survivorNotInSuggestion(String, suggestion: String)
+    /// The write came later than its identifier claims allow (another claimant may take them over after a while).
+    case claimsExpired
 
     public var rpcErrorCode: RPCError.Code {
         switch self {
@@ -28,6 +30,8 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
             .notFound
         case .survivorNotInSuggestion:
             .invalidArgument
+        case .claimsExpired:
+            .unavailable
         case .identifierTaken, .transactionReused:
             .alreadyExists
         case .customerNotActive, .tooManyTags, .tooManyAttributes, .insufficientPoints, .mergeBuiltUpon,
@@ -38,6 +42,8 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
 
     public var rpcErrorMessage: String {
         switch self {
+        case .claimsExpired:
+            "the write came too long after its identifiers were claimed; nothing was stored: retry"
         case .customerNotFound(let id):
             "customer \(id) does not exist"
         case .customerDeleted(let id):

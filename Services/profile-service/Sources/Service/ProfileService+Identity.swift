@@ -36,8 +36,8 @@ extension ProfileService {
         guard let index else { return try await store.addIdentifier(identifier, to: id).proto }
         // Claimed for the customer that will hold it: a merged-away id's survivor.
         let holder = try await store.customer(id).id
-        return try await index.claiming([identifier], for: holder) {
-            try await store.addIdentifier(identifier, to: id)
+        return try await index.claiming([identifier], for: holder) { notAfter in
+            try await store.addIdentifier(identifier, to: id, notAfter: notAfter)
         }.proto
     }
 
@@ -47,10 +47,8 @@ extension ProfileService {
         let id = try Validate.id(request.customerID, field: "customer_id")
         guard request.hasIdentifier else { throw InvalidArgument("identifier", "is required") }
         let identifier = try ProfileRequests.identifier(request.identifier, field: "identifier")
-        let customer = try await store.removeIdentifier(identifier, from: id)
-        // The claim may name the id asked for or, after a merge, its survivor; one naming a customer merged into it
-        // is left behind, to be taken over by the next claimant once this shard says nobody here holds it.
-        for holder in Set([id, customer.id]) { await index?.release([store.indexed(identifier)], of: holder) }
-        return customer.proto
+        // The index entry stays: a release could race a concurrent add's renewal of the same claim. The next
+        // claimant takes it over once this shard says nobody here holds the identifier; lookups already find none.
+        return try await store.removeIdentifier(identifier, from: id).proto
     }
 }

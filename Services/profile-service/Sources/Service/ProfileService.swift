@@ -48,7 +48,9 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         let new = try ProfileRequests.newCustomer(request, now: now())
         guard let index else { return try await store.createCustomer(new).proto }
         let id = try index.mintCustomerID()
-        return try await index.claiming(new.identifiers, for: id) { try await store.createCustomer(new, id: id) }.proto
+        return try await index.claiming(new.identifiers, for: id) { notAfter in
+            try await store.createCustomer(new, id: id, notAfter: notAfter)
+        }.proto
     }
 
     public func getCustomer(

@@ -34,6 +34,7 @@ extension ProfileShardService {
                 }
             }
             $0.claimed = outcome.claimed.map(\.proto)
+            $0.claimedAtMillis = outcome.claimedAtMillis
         }
     }
 
@@ -43,8 +44,11 @@ extension ProfileShardService {
         let index = try shardIndex()
         let identifiers = try Self.indexed(request.identifiers, field: "identifiers")
         let holders: [(IndexedIdentifier, String)]
+        var pending: [IndexedIdentifier] = []
         if request.heldByCustomers {
             holders = try await store.identifierHolders(of: identifiers)
+            let held = Set(holders.map(\.0))
+            pending = index.pending.filter(identifiers.filter { !held.contains($0) })
         } else {
             try index.checkOwned(identifiers)
             holders = try await store.claimHolders(of: identifiers)
@@ -56,6 +60,7 @@ extension ProfileShardService {
                     $0.holderID = holder
                 }
             }
+            $0.pending = pending.map(\.proto)
         }
     }
 
@@ -69,11 +74,15 @@ extension ProfileShardService {
                 throw InvalidArgument("identifiers", "must be empty with every_claim, which releases them all")
             }
             let released = try await store.releaseEveryClaim(of: claimant)
-            return .with { $0.released = Int32(clamping: released) }
+            return .with {
+                $0.released = Int32(clamping: released.count)
+                $0.releasedIdentifiers = released.map(\.proto)
+            }
         }
         let identifiers = try Self.indexed(request.identifiers, field: "identifiers")
         try index.checkOwned(identifiers)
-        let released = try await store.releaseClaims(identifiers, of: claimant)
+        let released = try await store.releaseClaims(
+            identifiers, of: claimant, claimedAtMillis: request.claimedAtMillis == 0 ? nil : request.claimedAtMillis)
         return .with { $0.released = Int32(clamping: released) }
     }
 
@@ -92,7 +101,9 @@ extension ProfileShardService {
         try index.checkOwned(identifiers)
         let repaired = try await store.repairClaims(Array(zip(identifiers, request.holders.map(\.holderID))))
         return .with {
-            $0.claimed = Int32(clamping: repaired.claimed)
+            $0.claimed = Int32(clamping: repaired.restored.count)
+            $0.restored = repaired.restored.map(\.proto)
+            $0.restoredAtMillis = repaired.at
             $0.conflicts = repaired.conflicts.map { conflict in
                 .with {
                     $0.identifier = conflict.identifier.proto

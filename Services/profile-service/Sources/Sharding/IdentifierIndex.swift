@@ -5,6 +5,7 @@ import C360StoreKit
 import Foundation
 public import GRPCCore
 public import Logging
+import Synchronization
 
 /// profile-service's identifier index when it runs as several shards.
 ///
@@ -16,11 +17,12 @@ public import Logging
 ///
 /// The index is a pointer, and the holder's own shard is the truth: a lookup reads the identifier's holder from the
 /// shard of the customer the index names (merges stay within a shard, so an identifier a merge or unmerge moved is
-/// still found there), and a claim that meets another customer's asks that customer's shard before refusing. So a
-/// claim left behind (a create that failed after claiming, a release lost with its shard) only costs one check, and
-/// releasing is best effort but for erasure. A claim younger than `claimGrace` whose customer does not exist yet is
-/// taken as a create under way: the new claimant is asked to retry, not refused. A shard's write must follow its
-/// claims within `claimDeadline`, well inside that, so a claim is never taken over while its create can still commit.
+/// still found there), and a claim that meets another customer's asks that customer's shard before refusing. That
+/// shard answers who holds the identifier there, or that a write there has claimed it and not finished (`pending`):
+/// a claim nobody holds and no write is finishing is taken over. So a claim left behind (a create that failed, a
+/// removed identifier, a release lost with its shard) only costs one check, and only erasure must release. Each write
+/// must also commit within `claimDeadline` of claiming (checked in its transaction), so a write whose shard restarted
+/// and forgot it was pending can never commit late.
 public struct IdentifierIndex: Sendable {
     /// This shard's name in the map.
     let shard: String
@@ -33,8 +35,8 @@ public struct IdentifierIndex: Sendable {
     let logger: Logger
 
     static let service = ServiceIdentity.profile.name
-    /// A claim this young may belong to a create still under way: never taken over.
-    static let claimGrace: Duration = .seconds(60)
+    /// The identifiers this shard's writes have claimed and not yet committed or given up.
+    let pending = PendingClaims()
     /// A shard's write must follow its claims within this, or it gives up (and releases them).
     static let claimDeadline: Duration = .seconds(20)
     static let callTimeout: Duration = .seconds(10)
@@ -82,25 +84,33 @@ public struct IdentifierIndex: Sendable {
 
     // MARK: - As the customer's shard
 
+    /// Claims one call made on one index shard, for giving them back: only these very claims (`claimedAtMillis`), so
+    /// a concurrent call's renewal of the same claim stays.
+    struct MadeClaims: Sendable {
+        var shard: String
+        var identifiers: [IndexedIdentifier]
+        var claimedAtMillis: Int64
+    }
+
     /// Runs `write`, the customer's own write, once `identifiers` are claimed for `customer` (an active customer's
-    /// own id, not a merged-away one); gives up the claims this call made when the write fails or comes later than
-    /// `claimDeadline` after claiming (a claim that old may be taken over).
+    /// own id, not a merged-away one), passing it the deadline it must commit by (checked inside its transaction:
+    /// after it, another shard may take the claims over); gives up the claims this call made when the write fails.
     func claiming<T: Sendable>(
-        _ identifiers: [Identifier], for customer: String, _ write: () async throws -> T
+        _ identifiers: [Identifier], for customer: String,
+        _ write: (_ notAfter: ContinuousClock.Instant) async throws -> T
     ) async throws -> T {
-        guard !identifiers.isEmpty else { return try await write() }
-        let started = ContinuousClock.now
-        let claimed = try await claim(identifiers, for: customer)
+        let deadline = ContinuousClock.now + Self.claimDeadline
+        guard !identifiers.isEmpty else { return try await write(deadline) }
+        // Pending before the claims exist, until the write has committed or failed: a check of a claim meanwhile must
+        // not find it unheld and take it over.
+        let indexed = identifiers.map(store.indexed)
+        pending.add(indexed)
+        defer { pending.remove(indexed) }
+        let made = try await claim(identifiers, for: customer)
         do {
-            guard ContinuousClock.now - started < Self.claimDeadline else {
-                throw RPCError(
-                    code: .unavailable,
-                    message:
-                        "claiming the identifiers took longer than \(Self.claimDeadline); nothing was stored: retry")
-            }
-            return try await write()
+            return try await write(deadline)
         } catch {
-            await release(claimed, of: customer)
+            await giveBack(made, of: customer)
             throw error
         }
     }
@@ -109,78 +119,79 @@ public struct IdentifierIndex: Sendable {
     /// customer's already), which a failed write gives up.
     ///
     /// - Throws: `ProfileError.identifierTaken` naming the customer holding one of them; an `RPCError` when an index
-    ///   shard cannot be asked or the holder is still being created (nothing stays claimed that this call claimed).
-    private func claim(_ identifiers: [Identifier], for customer: String) async throws -> [IndexedIdentifier] {
+    ///   shard cannot be asked or the holder is still being created (nothing stays claimed that this call claimed and
+    ///   heard of: a claim whose answer was lost stays, young and unheld, until it is taken over).
+    private func claim(_ identifiers: [Identifier], for customer: String) async throws -> [MadeClaims] {
         let plain = Dictionary(identifiers.map { (store.indexed($0), $0) }, uniquingKeysWith: { first, _ in first })
-        var claimed: [IndexedIdentifier] = []
-        var asked: [IndexedIdentifier] = []
+        var made: [MadeClaims] = []
         do {
             for (owner, group) in try byIndexShard(Array(plain.keys)) {
-                asked = group
                 let outcome = try await claim(group, for: customer, on: owner)
                 if let conflict = outcome.conflicts.first, let identifier = plain[conflict.identifier] {
                     throw ProfileError.identifierTaken(identifier, holder: conflict.holder)
                 }
-                claimed += outcome.claimed
-                asked = []
+                if !outcome.claimed.isEmpty {
+                    made.append(
+                        MadeClaims(shard: owner, identifiers: outcome.claimed, claimedAtMillis: outcome.claimedAtMillis)
+                    )
+                }
             }
         } catch {
-            // A group whose answer was lost may have been claimed: given up too, unless the customer held it before
-            // (`release` keeps what a customer of this shard holds).
-            await release(claimed + asked, of: customer)
+            await giveBack(made, of: customer)
             throw error
         }
-        return claimed
+        return made
     }
 
-    /// Gives up `customer`'s claims on `identifiers`, best effort, but never on one a customer of this shard (the
-    /// customer's own) holds: a concurrent add may just have claimed it again. A claim left behind is taken over by
-    /// the next claimant once the customer's shard says the customer no longer holds it.
-    func release(_ identifiers: [IndexedIdentifier], of customer: String) async {
-        guard !identifiers.isEmpty else { return }
+    /// Gives up claims a failed write made, best effort: a claim left behind is taken over by the next claimant once
+    /// the customer's shard says the customer does not hold it. An identifier another customer of this shard holds
+    /// (its index entry was missing, so the claim went through) is claimed for that customer again.
+    func giveBack(_ made: [MadeClaims], of customer: String) async {
+        guard !made.isEmpty else { return }
         do {
-            let held = Set(try await store.identifierHolders(of: identifiers).map(\.0))
-            var groups: [String: [IndexedIdentifier]] = [:]
-            for identifier in identifiers where !held.contains(identifier) {
-                groups[try indexShard(of: identifier), default: []].append(identifier)
-            }
-            for (owner, indexed) in groups {
-                if owner == shard {
-                    _ = try await store.releaseClaims(indexed, of: customer)
+            for claims in made {
+                if claims.shard == shard {
+                    _ = try await store.releaseClaims(
+                        claims.identifiers, of: customer, claimedAtMillis: claims.claimedAtMillis)
                 } else {
                     _ = try await indexes.releaseIdentifiers(
                         .with {
                             $0.claimantID = customer
-                            $0.identifiers = indexed.map(\.proto)
-                        }, metadata: pin(owner), options: .deadline(Self.callTimeout))
+                            $0.identifiers = claims.identifiers.map(\.proto)
+                            $0.claimedAtMillis = claims.claimedAtMillis
+                        }, metadata: pin(claims.shard), options: .deadline(Self.callTimeout))
                 }
             }
+            _ = try await repair(try await store.identifierHolders(of: made.flatMap(\.identifiers)))
         } catch {
             logger.warning(
-                "identifier claims not released; the next claimant takes them over once this customer's shard confirms",
+                "identifier claims not given back; the next claimant takes them over once this customer's shard confirms",
                 metadata: ["customer_id": "\(customer)", "error": "\(error)"])
         }
     }
 
     /// Releases every claim naming `customers` on every shard: after an erasure no index entry may tie an email or
-    /// phone to the erased ids, including claims earlier releases left behind.
+    /// phone to the erased ids, including claims earlier releases left behind. An identifier released that another
+    /// customer of this shard holds (moved to it by an unmerge) is claimed for that customer again.
     ///
     /// - Throws: UNAVAILABLE naming the shards that could not be asked: the erasure stands; erasing again finishes it.
     func releaseEveryClaim(of customers: [String]) async throws {
         let map = source.current
         let shards = map.services[Self.service]?.map(\.shard) ?? []
         var failed: [String] = []
+        var released: [IndexedIdentifier] = []
         for other in shards {
             do {
                 for customer in customers {
                     if other == shard {
-                        _ = try await store.releaseEveryClaim(of: customer)
+                        released += try await store.releaseEveryClaim(of: customer)
                     } else {
-                        _ = try await indexes.releaseIdentifiers(
+                        let answer = try await indexes.releaseIdentifiers(
                             .with {
                                 $0.claimantID = customer
                                 $0.everyClaim = true
                             }, metadata: pin(other), options: .deadline(Self.callTimeout))
+                        released += answer.releasedIdentifiers.compactMap(IndexedIdentifier.init(proto:))
                     }
                 }
             } catch {
@@ -190,6 +201,7 @@ public struct IdentifierIndex: Sendable {
                 failed.append(other)
             }
         }
+        if !released.isEmpty { _ = try await repair(try await store.identifierHolders(of: released)) }
         guard failed.isEmpty else {
             throw RPCError(
                 code: .unavailable,
@@ -219,7 +231,7 @@ public struct IdentifierIndex: Sendable {
         if customerShard(of: claimant) == shard { return try await store.customer(with: identifier).proto }
         // The claimant's shard says which of its customers holds it now (a merge or an unmerge may have moved it
         // between two of them), or that none does (a claim left behind, an erased holder).
-        guard let holder = try await heldOnShard(of: claimant, indexed) else {
+        guard case .held(let holder) = try await heldOnShard(of: claimant, indexed) else {
             throw ProfileError.identifierNotFound(identifier)
         }
         return try await peers.getCustomer(.with { $0.customerID = holder }, options: .deadline(Self.callTimeout))
@@ -228,37 +240,42 @@ public struct IdentifierIndex: Sendable {
     // MARK: - As the index shard
 
     /// Claims `identifiers`, whose slots this shard owns, for `claimant`. Each conflicting claim is checked on its
-    /// customer's shard: held, the answer names the customer holding it there; not held and older than
-    /// `claimGrace`, it is taken over; not held and younger, the create it belongs to may be under way, and the call
-    /// fails UNAVAILABLE for the claimant to retry.
+    /// customer's shard: held, the answer names the customer holding it there; claimed by a write there that has not
+    /// finished, the call fails UNAVAILABLE for the claimant to retry; neither, it is taken over.
     func claimHere(_ identifiers: [IndexedIdentifier], for claimant: String) async throws -> IdentifierClaimOutcome {
         try checkOwned(identifiers)
         let first = try await store.claim(identifiers, for: claimant)
         guard !first.conflicts.isEmpty else { return first }
-        let settled = store.now().addingTimeInterval(-Self.claimGrace.seconds)
         var stale: [IndexedIdentifier: IdentifierClaimConflict] = [:]
         var held: [IdentifierClaimConflict] = []
         for conflict in first.conflicts {
-            if let holder = try await heldOnShard(of: conflict.holder, conflict.identifier) {
+            switch try await heldOnShard(of: conflict.holder, conflict.identifier) {
+            case .held(let holder):
                 held.append(
                     IdentifierClaimConflict(
                         identifier: conflict.identifier, holder: holder, claimedAt: conflict.claimedAt))
-            } else if conflict.claimedAt < settled {
-                stale[conflict.identifier] = conflict
-            } else {
+            case .pending:
                 throw RPCError(
                     code: .unavailable,
                     message: """
-                        an identifier is claimed by customer \(conflict.holder), which is not stored (yet): a create \
-                        under way, or one that failed; retry in a minute
+                        an identifier is being written for customer \(conflict.holder) (a create or an added \
+                        identifier not finished yet): retry in a moment
                         """)
+            case .none:
+                stale[conflict.identifier] = conflict
             }
         }
         guard held.isEmpty else { return IdentifierClaimOutcome(conflicts: held) }
+        let taken = try await store.claim(identifiers, for: claimant, replacing: stale)
+        guard taken.conflicts.isEmpty else {
+            // Claimed or renewed by another call between the check and the takeover.
+            throw RPCError(
+                code: .unavailable, message: "an identifier was claimed concurrently by another call; retry")
+        }
         logger.info(
             "identifier claims taken over from customers that no longer hold them",
             metadata: ["claimant": "\(claimant)", "former_holders": "\(Set(stale.values.map(\.holder)).sorted())"])
-        return try await store.claim(identifiers, for: claimant, replacing: stale)
+        return taken
     }
 
     /// Refuses identifiers whose slots another shard owns: its index part is elsewhere. INTERNAL rather than a
@@ -282,17 +299,29 @@ public struct IdentifierIndex: Sendable {
 
     // MARK: - Helpers
 
-    /// Which customer of `customer`'s shard holds `identifier` there, if any.
-    private func heldOnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> String? {
+    /// What `customer`'s shard says of `identifier`.
+    enum Held: Equatable {
+        /// This customer of that shard holds it.
+        case held(String)
+        /// A write there claimed it and has not finished.
+        case pending
+        /// Nobody there holds it, and no write is finishing.
+        case none
+    }
+
+    /// Who holds `identifier` on `customer`'s shard, or whether a write there is finishing with it.
+    private func heldOnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> Held {
         guard let owner = customerShard(of: customer), owner != shard else {
-            return try await store.identifierHolders(of: [identifier]).first?.1
+            if let holder = try await store.identifierHolders(of: [identifier]).first?.1 { return .held(holder) }
+            return pending.contains(identifier) ? .pending : .none
         }
-        return try await indexes.findIdentifiers(
+        let answer = try await indexes.findIdentifiers(
             .with {
                 $0.identifiers = [identifier.proto]
                 $0.heldByCustomers = true
-            }, metadata: pin(owner), options: .deadline(Self.callTimeout)
-        ).holders.first?.holderID
+            }, metadata: pin(owner), options: .deadline(Self.callTimeout))
+        if let holder = answer.holders.first?.holderID { return .held(holder) }
+        return answer.pending.isEmpty ? .none : .pending
     }
 
     /// `identifiers` grouped by the shard whose index holds them, in a stable order.
@@ -321,7 +350,7 @@ public struct IdentifierIndex: Sendable {
                     IdentifierClaimConflict(identifier: $0, holder: conflict.holderID, claimedAt: .distantPast)
                 }
             },
-            claimed: answer.claimed.compactMap(IndexedIdentifier.init(proto:)))
+            claimed: answer.claimed.compactMap(IndexedIdentifier.init(proto:)), claimedAtMillis: answer.claimedAtMillis)
     }
 
     private func customerShard(of customer: String) -> String? {
@@ -356,8 +385,29 @@ extension IndexedIdentifier {
     }
 }
 
-extension Duration {
-    fileprivate var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
+/// The identifiers a shard's writes have claimed and not yet committed or given up, counted (two writes may claim
+/// the same one). Held in memory: after a restart no such write is running, and none can commit late
+/// (`IdentifierIndex.claimDeadline`).
+final class PendingClaims: Sendable {
+    private let counts = Mutex<[IndexedIdentifier: Int]>([:])
+
+    func add(_ identifiers: [IndexedIdentifier]) {
+        counts.withLock { counts in for identifier in identifiers { counts[identifier, default: 0] += 1 } }
+    }
+
+    func remove(_ identifiers: [IndexedIdentifier]) {
+        counts.withLock { counts in
+            for identifier in identifiers {
+                let left = (counts[identifier] ?? 1) - 1
+                counts[identifier] = left > 0 ? left : nil
+            }
+        }
+    }
+
+    func contains(_ identifier: IndexedIdentifier) -> Bool { counts.withLock { $0[identifier] != nil } }
+
+    /// Those of `identifiers` pending.
+    func filter(_ identifiers: [IndexedIdentifier]) -> [IndexedIdentifier] {
+        counts.withLock { counts in identifiers.filter { counts[$0] != nil } }
     }
 }

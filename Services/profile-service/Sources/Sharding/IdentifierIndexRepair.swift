@@ -27,22 +27,23 @@ public struct IdentifierIndexRepair: Service {
     public func run() async {
         await cancelWhenGracefulShutdown {
             // The other shards' addresses come with the shard map, which may still name placeholders at start.
-            var wait: Duration = .seconds(2)
+            var retry: Duration = .seconds(2)
             while !Task.isCancelled {
+                let wait: Duration
                 do {
                     let pass = try await repair()
                     logger.notice(
                         "identifier index repaired from this shard's customers",
                         metadata: [
                             "identifiers": "\(pass.sent)", "entries_restored": "\(pass.claimed)",
-                            "held_by_another_in_index": "\(pass.conflicts)",
+                            "entries_naming_another_customer": "\(pass.conflicts)",
                         ])
-                    wait = interval
+                    (wait, retry) = (interval, .seconds(2))
                 } catch {
                     if Task.isCancelled { return }
                     logger.warning(
-                        "identifier index repair failed; retrying", metadata: ["error": "\(error)", "in": "\(wait)"])
-                    wait = min(wait * 2, interval)
+                        "identifier index repair failed; retrying", metadata: ["error": "\(error)", "in": "\(retry)"])
+                    (wait, retry) = (retry, min(retry * 2, .seconds(300)))
                 }
                 try? await Task.sleep(for: wait)
             }
@@ -71,7 +72,9 @@ public struct IdentifierIndexRepair: Service {
 }
 
 extension IdentifierIndex {
-    /// Sends `holders` to their index shards' repair; how many entries were restored and how many conflict.
+    /// Sends `holders` (identifiers customers of this shard hold) to their index shards' repair; how many entries
+    /// were restored and how many name another customer. A restored entry whose identifier is no longer held by that
+    /// customer when the answer comes (erased or removed since it was read) is given up again.
     func repair(_ holders: [(IndexedIdentifier, String)]) async throws -> (claimed: Int, conflicts: Int) {
         var groups: [String: [(IndexedIdentifier, String)]] = [:]
         for holder in holders {
@@ -80,9 +83,11 @@ extension IdentifierIndex {
         }
         var (claimed, conflicts) = (0, 0)
         for (owner, group) in groups {
+            let restored: [IndexedIdentifier]
+            let at: Int64
             if owner == shard {
                 let outcome = try await store.repairClaims(group)
-                claimed += outcome.claimed
+                (restored, at) = (outcome.restored, outcome.at)
                 conflicts += outcome.conflicts.count
             } else {
                 let answer = try await indexes.repairIdentifiers(
@@ -94,10 +99,35 @@ extension IdentifierIndex {
                             }
                         }
                     }, metadata: [WrongShard.pinKey: .string(owner)], options: .deadline(Self.callTimeout))
-                claimed += Int(answer.claimed)
+                (restored, at) = (answer.restored.compactMap(IndexedIdentifier.init(proto:)), answer.restoredAtMillis)
                 conflicts += answer.conflicts.count
+            }
+            claimed += restored.count
+            guard !restored.isEmpty else { continue }
+            let sent = Dictionary(group, uniquingKeysWith: { first, _ in first })
+            let now = Dictionary(
+                try await store.identifierHolders(of: restored), uniquingKeysWith: { first, _ in first })
+            for identifier in restored where now[identifier] != sent[identifier] {
+                guard let holder = sent[identifier] else { continue }
+                try await releaseRestored(identifier, of: holder, at: at, on: owner)
             }
         }
         return (claimed, conflicts)
+    }
+
+    /// Gives up one restored entry, if it is still the one restored.
+    private func releaseRestored(
+        _ identifier: IndexedIdentifier, of holder: String, at millis: Int64, on owner: String
+    ) async throws {
+        if owner == shard {
+            _ = try await store.releaseClaims([identifier], of: holder, claimedAtMillis: millis)
+        } else {
+            _ = try await indexes.releaseIdentifiers(
+                .with {
+                    $0.claimantID = holder
+                    $0.identifiers = [identifier.proto]
+                    $0.claimedAtMillis = millis
+                }, metadata: [WrongShard.pinKey: .string(owner)], options: .deadline(Self.callTimeout))
+        }
     }
 }

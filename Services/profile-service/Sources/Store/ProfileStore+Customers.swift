@@ -120,9 +120,15 @@ extension ProfileStore {
     /// Creates a customer from validated input.
     ///
     /// - Throws: `ProfileError.identifierTaken` naming the customer that already holds one of the identifiers.
-    /// - Parameter id: The new customer's id; a shard passes one whose slot it owns.
-    public func createCustomer(_ new: NewCustomer, id: String = EntityID.generate()) async throws -> CustomerProfile {
+    /// - Parameters:
+    ///   - id: The new customer's id; a shard passes one whose slot it owns.
+    ///   - notAfter: On a shard, when the identifiers' claims stop being safe to write under
+    ///     (`ProfileError.claimsExpired` after it), checked inside the transaction.
+    public func createCustomer(
+        _ new: NewCustomer, id: String = EntityID.generate(), notAfter: ContinuousClock.Instant? = nil
+    ) async throws -> CustomerProfile {
         try await writer.write { db in
+            try Self.checkClaims(notAfter)
             for identifier in new.identifiers {
                 try ensureFree(db, identifier)
             }
@@ -252,8 +258,13 @@ extension ProfileStore {
     }
 
     /// Gives a customer one more external identifier.
-    public func addIdentifier(_ identifier: Identifier, to id: String) async throws -> CustomerProfile {
+    ///
+    /// - Parameter notAfter: As for `createCustomer`.
+    public func addIdentifier(
+        _ identifier: Identifier, to id: String, notAfter: ContinuousClock.Instant? = nil
+    ) async throws -> CustomerProfile {
         try await writer.write { db in
+            try Self.checkClaims(notAfter)
             var (row, resolvedFrom) = try activeRow(db, resolving: id)
             if let holder = try holderOf(db, identifier), holder == row.id {
                 return try profile(db, row: row, resolvedFrom: resolvedFrom)
@@ -289,6 +300,12 @@ extension ProfileStore {
     }
 
     // MARK: - Helpers shared by the store's extensions
+
+    /// Refuses a write that comes after its identifier claims' deadline: by then another shard may have taken them
+    /// over. Checked inside the write transaction, so a write queued behind others is refused when it finally runs.
+    static func checkClaims(_ notAfter: ContinuousClock.Instant?) throws {
+        if let notAfter, ContinuousClock.now > notAfter { throw ProfileError.claimsExpired }
+    }
 
     /// The row `id` names, following merges to the survivor; any state.
     func resolvedRow(_ db: Database, _ id: String) throws -> CustomerRecord {

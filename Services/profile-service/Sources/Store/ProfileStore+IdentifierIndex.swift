@@ -1,3 +1,4 @@
+import C360StoreKit
 public import Foundation
 import GRDB
 
@@ -27,6 +28,8 @@ public struct IdentifierClaimOutcome: Sendable, Equatable {
     public var conflicts: [IdentifierClaimConflict] = []
     /// Claimed by this call, not the claimant's before: the claims its own failed write gives up.
     public var claimed: [IndexedIdentifier] = []
+    /// When the claims were made or renewed (Unix milliseconds): a release naming it gives up these very claims only.
+    public var claimedAtMillis: Int64 = 0
 }
 
 /// A row of `identifier_claim`: which customer holds an identifier whose slot this shard owns in the identifier index
@@ -76,6 +79,7 @@ extension ProfileStore {
             }
             guard outcome.conflicts.isEmpty else { return IdentifierClaimOutcome(conflicts: outcome.conflicts) }
             let timestamp = now()
+            outcome.claimedAtMillis = timestamp.unixMillis
             for identifier in identifiers {
                 try IdentifierClaimRecord(
                     kind: identifier.kind, valueIndex: identifier.valueIndex, customerId: claimant,
@@ -96,12 +100,12 @@ extension ProfileStore {
     }
 
     /// Claims each of `holders` the index lacks for its holder; an entry naming the same holder stays, one naming
-    /// another customer is answered as a conflict and left alone. Answers how many were claimed.
+    /// another customer is answered as a conflict and left alone. Answers the entries restored and when.
     public func repairClaims(_ holders: [(IndexedIdentifier, String)]) async throws -> (
-        claimed: Int, conflicts: [IdentifierClaimConflict]
+        restored: [IndexedIdentifier], at: Int64, conflicts: [IdentifierClaimConflict]
     ) {
         try await writer.write { db in
-            var claimed = 0
+            var restored: [IndexedIdentifier] = []
             var conflicts: [IdentifierClaimConflict] = []
             let timestamp = now()
             for (identifier, holder) in holders {
@@ -116,9 +120,9 @@ extension ProfileStore {
                 try IdentifierClaimRecord(
                     kind: identifier.kind, valueIndex: identifier.valueIndex, customerId: holder, claimedAt: timestamp
                 ).insert(db)
-                claimed += 1
+                restored.append(identifier)
             }
-            return (claimed, conflicts)
+            return (restored, timestamp.unixMillis, conflicts)
         }
     }
 
@@ -140,23 +144,30 @@ extension ProfileStore {
         }
     }
 
-    /// Drops every claim of `claimant` (an erasure: its identifiers are gone and cannot be named). Answers how many.
-    public func releaseEveryClaim(of claimant: String) async throws -> Int {
+    /// Drops every claim of `claimant` (an erasure: its identifiers are gone and cannot be named). Answers the
+    /// identifiers released.
+    public func releaseEveryClaim(of claimant: String) async throws -> [IndexedIdentifier] {
         try await writer.write { db in
-            try IdentifierClaimRecord.filter(IdentifierClaimRecord.Columns.customerId == claimant).deleteAll(db)
+            let claims = try IdentifierClaimRecord.filter(IdentifierClaimRecord.Columns.customerId == claimant)
+                .fetchAll(db)
+            for claim in claims { try claim.delete(db) }
+            return claims.map { IndexedIdentifier(kind: $0.kind, valueIndex: $0.valueIndex) }
         }
     }
 
-    /// Drops `claimant`'s claims on `identifiers`; another customer's claim stays. Answers how many were dropped.
-    public func releaseClaims(_ identifiers: [IndexedIdentifier], of claimant: String) async throws -> Int {
+    /// Drops `claimant`'s claims on `identifiers`, only those made or renewed at `claimedAtMillis` when given (a
+    /// concurrent call's renewal stays); another customer's claim stays. Answers how many were dropped.
+    public func releaseClaims(
+        _ identifiers: [IndexedIdentifier], of claimant: String, claimedAtMillis: Int64? = nil
+    ) async throws -> Int {
         try await writer.write { db in
             var released = 0
             for identifier in identifiers {
-                released +=
-                    try IdentifierClaimRecord
-                    .filter(key: ["kind": identifier.kind.rawValue, "valueIndex": identifier.valueIndex])
-                    .filter(IdentifierClaimRecord.Columns.customerId == claimant)
-                    .deleteAll(db)
+                guard let held = try claimRow(db, identifier), held.customerId == claimant,
+                    claimedAtMillis.map({ $0 == held.claimedAt.unixMillis }) ?? true
+                else { continue }
+                try held.delete(db)
+                released += 1
             }
             return released
         }

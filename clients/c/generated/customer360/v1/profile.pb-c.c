@@ -7452,7 +7452,7 @@ const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_request__des
   (ProtobufCMessageInit) customer360__v1__claim_identifiers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_response__field_descriptors[3] =
 {
   {
     "conflicts",
@@ -7478,15 +7478,28 @@ static const ProtobufCFieldDescriptor customer360__v1__claim_identifiers_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "claimed_at_millis",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ClaimIdentifiersResponse, claimed_at_millis),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__claim_identifiers_response__field_indices_by_name[] = {
   1,   /* field[1] = claimed */
+  2,   /* field[2] = claimed_at_millis */
   0,   /* field[0] = conflicts */
 };
 static const ProtobufCIntRange customer360__v1__claim_identifiers_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_response__descriptor =
 {
@@ -7496,7 +7509,7 @@ const ProtobufCMessageDescriptor customer360__v1__claim_identifiers_response__de
   "Customer360__V1__ClaimIdentifiersResponse",
   "customer360.v1",
   sizeof(Customer360__V1__ClaimIdentifiersResponse),
-  2,
+  3,
   customer360__v1__claim_identifiers_response__field_descriptors,
   customer360__v1__claim_identifiers_response__field_indices_by_name,
   1,  customer360__v1__claim_identifiers_response__number_ranges,
@@ -7554,7 +7567,7 @@ const ProtobufCMessageDescriptor customer360__v1__find_identifiers_request__desc
   (ProtobufCMessageInit) customer360__v1__find_identifiers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__find_identifiers_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor customer360__v1__find_identifiers_response__field_descriptors[2] =
 {
   {
     "holders",
@@ -7568,14 +7581,27 @@ static const ProtobufCFieldDescriptor customer360__v1__find_identifiers_response
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__FindIdentifiersResponse, n_pending),
+    offsetof(Customer360__V1__FindIdentifiersResponse, pending),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__find_identifiers_response__field_indices_by_name[] = {
   0,   /* field[0] = holders */
+  1,   /* field[1] = pending */
 };
 static const ProtobufCIntRange customer360__v1__find_identifiers_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor customer360__v1__find_identifiers_response__descriptor =
 {
@@ -7585,14 +7611,14 @@ const ProtobufCMessageDescriptor customer360__v1__find_identifiers_response__des
   "Customer360__V1__FindIdentifiersResponse",
   "customer360.v1",
   sizeof(Customer360__V1__FindIdentifiersResponse),
-  1,
+  2,
   customer360__v1__find_identifiers_response__field_descriptors,
   customer360__v1__find_identifiers_response__field_indices_by_name,
   1,  customer360__v1__find_identifiers_response__number_ranges,
   (ProtobufCMessageInit) customer360__v1__find_identifiers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_request__field_descriptors[4] =
 {
   {
     "claimant_id",
@@ -7630,16 +7656,29 @@ static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "claimed_at_millis",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__ReleaseIdentifiersRequest, claimed_at_millis),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__release_identifiers_request__field_indices_by_name[] = {
   0,   /* field[0] = claimant_id */
+  3,   /* field[3] = claimed_at_millis */
   2,   /* field[2] = every_claim */
   1,   /* field[1] = identifiers */
 };
 static const ProtobufCIntRange customer360__v1__release_identifiers_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor customer360__v1__release_identifiers_request__descriptor =
 {
@@ -7649,14 +7688,14 @@ const ProtobufCMessageDescriptor customer360__v1__release_identifiers_request__d
   "Customer360__V1__ReleaseIdentifiersRequest",
   "customer360.v1",
   sizeof(Customer360__V1__ReleaseIdentifiersRequest),
-  3,
+  4,
   customer360__v1__release_identifiers_request__field_descriptors,
   customer360__v1__release_identifiers_request__field_indices_by_name,
   1,  customer360__v1__release_identifiers_request__number_ranges,
   (ProtobufCMessageInit) customer360__v1__release_identifiers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_response__field_descriptors[2] =
 {
   {
     "released",
@@ -7670,14 +7709,27 @@ static const ProtobufCFieldDescriptor customer360__v1__release_identifiers_respo
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "released_identifiers",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__ReleaseIdentifiersResponse, n_released_identifiers),
+    offsetof(Customer360__V1__ReleaseIdentifiersResponse, released_identifiers),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__release_identifiers_response__field_indices_by_name[] = {
   0,   /* field[0] = released */
+  1,   /* field[1] = released_identifiers */
 };
 static const ProtobufCIntRange customer360__v1__release_identifiers_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor customer360__v1__release_identifiers_response__descriptor =
 {
@@ -7687,7 +7739,7 @@ const ProtobufCMessageDescriptor customer360__v1__release_identifiers_response__
   "Customer360__V1__ReleaseIdentifiersResponse",
   "customer360.v1",
   sizeof(Customer360__V1__ReleaseIdentifiersResponse),
-  1,
+  2,
   customer360__v1__release_identifiers_response__field_descriptors,
   customer360__v1__release_identifiers_response__field_indices_by_name,
   1,  customer360__v1__release_identifiers_response__number_ranges,
@@ -7732,7 +7784,7 @@ const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_request__de
   (ProtobufCMessageInit) customer360__v1__repair_identifiers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor customer360__v1__repair_identifiers_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor customer360__v1__repair_identifiers_response__field_descriptors[4] =
 {
   {
     "claimed",
@@ -7758,15 +7810,41 @@ static const ProtobufCFieldDescriptor customer360__v1__repair_identifiers_respon
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "restored",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Customer360__V1__RepairIdentifiersResponse, n_restored),
+    offsetof(Customer360__V1__RepairIdentifiersResponse, restored),
+    &customer360__v1__indexed_identifier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "restored_at_millis",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__RepairIdentifiersResponse, restored_at_millis),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned customer360__v1__repair_identifiers_response__field_indices_by_name[] = {
   0,   /* field[0] = claimed */
   1,   /* field[1] = conflicts */
+  2,   /* field[2] = restored */
+  3,   /* field[3] = restored_at_millis */
 };
 static const ProtobufCIntRange customer360__v1__repair_identifiers_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_response__descriptor =
 {
@@ -7776,7 +7854,7 @@ const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_response__d
   "Customer360__V1__RepairIdentifiersResponse",
   "customer360.v1",
   sizeof(Customer360__V1__RepairIdentifiersResponse),
-  2,
+  4,
   customer360__v1__repair_identifiers_response__field_descriptors,
   customer360__v1__repair_identifiers_response__field_indices_by_name,
   1,  customer360__v1__repair_identifiers_response__number_ranges,

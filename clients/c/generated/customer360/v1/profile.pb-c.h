@@ -1386,10 +1386,15 @@ struct  Customer360__V1__ClaimIdentifiersResponse
    */
   size_t n_claimed;
   Customer360__V1__IndexedIdentifier **claimed;
+  /*
+   * When this call made or renewed its claims (Unix milliseconds, the index shard's clock): a release naming it gives
+   * up only these very claims, not a later renewal by a concurrent call.
+   */
+  int64_t claimed_at_millis;
 };
 #define CUSTOMER360__V1__CLAIM_IDENTIFIERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__claim_identifiers_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0 }
 
 
 struct  Customer360__V1__FindIdentifiersRequest
@@ -1419,10 +1424,16 @@ struct  Customer360__V1__FindIdentifiersResponse
    */
   size_t n_holders;
   Customer360__V1__IdentifierHolder **holders;
+  /*
+   * With `held_by_customers`: the identifiers a write on this shard has claimed and not yet committed or given up.
+   * A claim for one of them may not be taken over: the write may still commit.
+   */
+  size_t n_pending;
+  Customer360__V1__IndexedIdentifier **pending;
 };
 #define CUSTOMER360__V1__FIND_IDENTIFIERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__find_identifiers_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 struct  Customer360__V1__ReleaseIdentifiersRequest
@@ -1439,10 +1450,14 @@ struct  Customer360__V1__ReleaseIdentifiersRequest
    * customer's identifiers are gone and cannot be named.
    */
   protobuf_c_boolean every_claim;
+  /*
+   * Release only claims made or renewed at this time (`ClaimIdentifiersResponse.claimed_at_millis`); 0: any.
+   */
+  int64_t claimed_at_millis;
 };
 #define CUSTOMER360__V1__RELEASE_IDENTIFIERS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__release_identifiers_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
 
 
 struct  Customer360__V1__ReleaseIdentifiersResponse
@@ -1452,10 +1467,15 @@ struct  Customer360__V1__ReleaseIdentifiersResponse
    * How many claims of the claimant were released.
    */
   int32_t released;
+  /*
+   * Which: the caller points those another of its customers holds (after an unmerge) at that customer again.
+   */
+  size_t n_released_identifiers;
+  Customer360__V1__IndexedIdentifier **released_identifiers;
 };
 #define CUSTOMER360__V1__RELEASE_IDENTIFIERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__release_identifiers_response__descriptor) \
-    , 0 }
+    , 0, 0,NULL }
 
 
 struct  Customer360__V1__RepairIdentifiersRequest
@@ -1484,10 +1504,17 @@ struct  Customer360__V1__RepairIdentifiersResponse
    */
   size_t n_conflicts;
   Customer360__V1__IdentifierHolder **conflicts;
+  /*
+   * The entries restored, and when (Unix milliseconds): the sender checks they are still held (an erasure or a
+   * removal may have run since it read them) and gives up those that are not.
+   */
+  size_t n_restored;
+  Customer360__V1__IndexedIdentifier **restored;
+  int64_t restored_at_millis;
 };
 #define CUSTOMER360__V1__REPAIR_IDENTIFIERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__repair_identifiers_response__descriptor) \
-    , 0, 0,NULL }
+    , 0, 0,NULL, 0,NULL, 0 }
 
 
 /* Customer360__V1__Identifier methods */
