@@ -1,3 +1,4 @@
+import C360Clients
 public import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
@@ -67,8 +68,15 @@ public struct GRPCServerService: Service {
         throw RPCError(code: .internalError, message: "the server is not bound to an IP address: \(address)")
     }
 
+    /// How long the drain may take before the calls and connections still open are closed: below the group's own
+    /// limit and the 15 s a test (or a short `terminationGracePeriodSeconds`) allows. The transport's grace time
+    /// (`maxGraceTime`, 8 s) only starts once a client acknowledges the GOAWAY's ping, so a client that neither answers
+    /// nor closes its idle connection would otherwise hold the server open for good; and a handler blocked on a peer
+    /// could not be freed, since peer connections stop after the server.
+    static let drainLimit: Duration = .seconds(10)
+
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        let cut = try await runWithBoundedDrain(limit: Self.drainLimit) {
             // Handler tasks are children of `serve()`, so they see the task-local.
             try await ServerDrain.$current.withValue(drain) {
                 try await withThrowingDiscardingTaskGroup { group in
@@ -85,8 +93,7 @@ public struct GRPCServerService: Service {
                         ])
                 }
             }
-            logger.notice("gRPC server stopped")
-        } onGracefulShutdown: {
+        } beginShutdown: {
             logger.notice("graceful shutdown: draining in-flight calls")
             // In this order: server streams end, then the watches, and only then does gRPC cancel every RPC's
             // handle, so a watch ending on that cancellation already knows the server stops.
@@ -94,6 +101,11 @@ public struct GRPCServerService: Service {
             health.shutDown()
             server.beginGracefulShutdown()
         }
+        if cut {
+            logger.warning(
+                "gRPC calls or connections still open \(Self.drainLimit) after the drain began; closed them")
+        }
+        logger.notice("gRPC server stopped")
     }
 }
 

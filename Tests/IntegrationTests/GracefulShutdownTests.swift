@@ -7,6 +7,10 @@ import GRPCNIOTransportHTTP2
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 private typealias HealthStatus = Grpc_Health_V1_HealthCheckResponse.ServingStatus
 
 /// How long a process may take to exit after SIGTERM. A clean exit takes well under a second; the bound only tells a
@@ -382,4 +386,49 @@ struct GracefulShutdownTests {
             #expect(exit == .exited(0))
         }
     }
+}
+
+extension GracefulShutdownTests {
+    @Test(
+        """
+        a client that opened an HTTP/2 connection and then neither reads nor closes it does not hold the drain open: \
+        the process exits 0 on SIGTERM
+        """)
+    func silentConnectionDoesNotHoldTheDrain() async throws {
+        try await withService("profile-service") { profile, _ in
+            // The connection preface and an empty SETTINGS frame, then silence: the server's GOAWAY and its ping are
+            // never read, so the ping is never acknowledged, which is what starts the transport's own grace timer.
+            let silent = try SilentConnection(port: profile.address.port)
+            defer { silent.close() }
+            try silent.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0])
+            #expect(try await profile.terminate(timeout: exitBound) == .exited(0))
+        }
+    }
+}
+
+/// A TCP connection held open without reading, through the C socket API (no event loop that would read for us).
+private struct SilentConnection {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw POSIXError(.EIO) }
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
 }
