@@ -6884,8 +6884,9 @@ extension Customer360_V1_ProfileShardService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
-        /// > alone.
+        /// > Gives up a customer's claims: those a failed write made (named by their time, so a renewal since stays), or every
+        /// > one of an erased customer. Another customer's claim is left alone; a removed identifier's claim is left to be
+        /// > taken over.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_ReleaseIdentifiersRequest` messages.
@@ -6987,8 +6988,9 @@ extension Customer360_V1_ProfileShardService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
-        /// > alone.
+        /// > Gives up a customer's claims: those a failed write made (named by their time, so a renewal since stays), or every
+        /// > one of an erased customer. Another customer's claim is left alone; a removed identifier's claim is left to be
+        /// > taken over.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
@@ -7088,8 +7090,9 @@ extension Customer360_V1_ProfileShardService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
-        /// > alone.
+        /// > Gives up a customer's claims: those a failed write made (named by their time, so a renewal since stays), or every
+        /// > one of an erased customer. Another customer's claim is left alone; a removed identifier's claim is left to be
+        /// > taken over.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_ReleaseIdentifiersRequest` message.
@@ -7358,8 +7361,9 @@ extension Customer360_V1_ProfileShardService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
-        /// > alone.
+        /// > Gives up a customer's claims: those a failed write made (named by their time, so a renewal since stays), or every
+        /// > one of an erased customer. Another customer's claim is left alone; a removed identifier's claim is left to be
+        /// > taken over.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
@@ -7511,8 +7515,9 @@ extension Customer360_V1_ProfileShardService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
-        /// > alone.
+        /// > Gives up a customer's claims: those a failed write made (named by their time, so a renewal since stays), or every
+        /// > one of an erased customer. Another customer's claim is left alone; a removed identifier's claim is left to be
+        /// > taken over.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
@@ -7650,8 +7655,9 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
-    /// > alone.
+    /// > Gives up a customer's claims: those a failed write made (named by their time, so a renewal since stays), or every
+    /// > one of an erased customer. Another customer's claim is left alone; a removed identifier's claim is left to be
+    /// > taken over.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_ReleaseIdentifiersRequest` message.
@@ -7786,8 +7792,9 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Gives up a customer's claims (its identifier removed, the customer erased); another customer's claim is left
-    /// > alone.
+    /// > Gives up a customer's claims: those a failed write made (named by their time, so a renewal since stays), or every
+    /// > one of an erased customer. Another customer's claim is left alone; a removed identifier's claim is left to be
+    /// > taken over.
     ///
     /// - Parameters:
     ///   - message: request message to send.
