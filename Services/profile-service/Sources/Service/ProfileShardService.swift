@@ -46,9 +46,7 @@ extension ProfileShardService {
         let holders: [(IndexedIdentifier, String)]
         var pending: [IndexedIdentifier] = []
         if request.heldByCustomers {
-            holders = try await store.identifierHolders(of: identifiers)
-            let held = Set(holders.map(\.0))
-            pending = index.pending.filter(identifiers.filter { !held.contains($0) })
+            (holders, pending) = try await index.heldHere(identifiers)
         } else {
             try index.checkOwned(identifiers)
             holders = try await store.claimHolders(of: identifiers)

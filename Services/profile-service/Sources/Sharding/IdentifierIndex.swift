@@ -150,17 +150,8 @@ public struct IdentifierIndex: Sendable {
         guard !made.isEmpty else { return }
         do {
             for claims in made {
-                if claims.shard == shard {
-                    _ = try await store.releaseClaims(
-                        claims.identifiers, of: customer, claimedAtMillis: claims.claimedAtMillis)
-                } else {
-                    _ = try await indexes.releaseIdentifiers(
-                        .with {
-                            $0.claimantID = customer
-                            $0.identifiers = claims.identifiers.map(\.proto)
-                            $0.claimedAtMillis = claims.claimedAtMillis
-                        }, metadata: pin(claims.shard), options: .deadline(Self.callTimeout))
-                }
+                _ = try await release(
+                    .claims(claims.identifiers, madeAt: claims.claimedAtMillis), of: customer, on: claims.shard)
             }
             _ = try await repair(try await store.identifierHolders(of: made.flatMap(\.identifiers)))
         } catch {
@@ -182,18 +173,7 @@ public struct IdentifierIndex: Sendable {
         var released: [IndexedIdentifier] = []
         for other in shards {
             do {
-                for customer in customers {
-                    if other == shard {
-                        released += try await store.releaseEveryClaim(of: customer)
-                    } else {
-                        let answer = try await indexes.releaseIdentifiers(
-                            .with {
-                                $0.claimantID = customer
-                                $0.everyClaim = true
-                            }, metadata: pin(other), options: .deadline(Self.callTimeout))
-                        released += answer.releasedIdentifiers.compactMap(IndexedIdentifier.init(proto:))
-                    }
-                }
+                for customer in customers { released += try await release(.everyClaim, of: customer, on: other) }
             } catch {
                 logger.warning(
                     "erased customer's identifier index entries not removed from a shard",
@@ -278,8 +258,8 @@ public struct IdentifierIndex: Sendable {
         return taken
     }
 
-    /// Refuses identifiers whose slots another shard owns: its index part is elsewhere. INTERNAL rather than a
-    /// wrong-shard refusal: the caller is a profile shard whose map disagrees with this one's for a moment, and the
+    /// Refuses identifiers whose slots another shard owns: its index part is elsewhere. UNAVAILABLE without the
+    /// wrong-shard trailer: the caller is a profile shard whose map disagrees with this one's for a moment, and the
     /// client that called it must not take it for a refusal of its own call.
     func checkOwned(_ identifiers: [IndexedIdentifier]) throws(RPCError) {
         let map = source.current
@@ -312,8 +292,9 @@ public struct IdentifierIndex: Sendable {
     /// Who holds `identifier` on `customer`'s shard, or whether a write there is finishing with it.
     private func heldOnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> Held {
         guard let owner = customerShard(of: customer), owner != shard else {
-            if let holder = try await store.identifierHolders(of: [identifier]).first?.1 { return .held(holder) }
-            return pending.contains(identifier) ? .pending : .none
+            let here = try await heldHere([identifier])
+            if let holder = here.holders.first?.1 { return .held(holder) }
+            return here.pending.isEmpty ? .none : .pending
         }
         let answer = try await indexes.findIdentifiers(
             .with {
@@ -322,6 +303,49 @@ public struct IdentifierIndex: Sendable {
             }, metadata: pin(owner), options: .deadline(Self.callTimeout))
         if let holder = answer.holders.first?.holderID { return .held(holder) }
         return answer.pending.isEmpty ? .none : .pending
+    }
+
+    /// Which customers of this shard hold `identifiers`, and which of the others a write here has claimed and not
+    /// finished: what a claim elsewhere is checked against (`FindIdentifiers` with `held_by_customers`).
+    func heldHere(_ identifiers: [IndexedIdentifier]) async throws -> (
+        holders: [(IndexedIdentifier, String)], pending: [IndexedIdentifier]
+    ) {
+        let holders = try await store.identifierHolders(of: identifiers)
+        let held = Set(holders.map(\.0))
+        return (holders, pending.filter(identifiers.filter { !held.contains($0) }))
+    }
+
+    /// Which claims of a customer a release gives up.
+    enum Releasing {
+        /// Those on these identifiers, only if made or renewed at this time when given (a renewal since stays).
+        case claims([IndexedIdentifier], madeAt: Int64?)
+        /// Every one (an erasure).
+        case everyClaim
+    }
+
+    /// Gives up `customer`'s claims on `owner`'s index part, here or on that shard; answers the identifiers released
+    /// when releasing every claim (none otherwise).
+    func release(_ releasing: Releasing, of customer: String, on owner: String) async throws -> [IndexedIdentifier] {
+        switch (releasing, owner == shard) {
+        case (.claims(let identifiers, let millis), true):
+            _ = try await store.releaseClaims(identifiers, of: customer, claimedAtMillis: millis)
+            return []
+        case (.everyClaim, true):
+            return try await store.releaseEveryClaim(of: customer)
+        case (_, false):
+            let answer = try await indexes.releaseIdentifiers(
+                .with {
+                    $0.claimantID = customer
+                    switch releasing {
+                    case .claims(let identifiers, let millis):
+                        $0.identifiers = identifiers.map(\.proto)
+                        $0.claimedAtMillis = millis ?? 0
+                    case .everyClaim:
+                        $0.everyClaim = true
+                    }
+                }, metadata: pin(owner), options: .deadline(Self.callTimeout))
+            return answer.releasedIdentifiers.compactMap(IndexedIdentifier.init(proto:))
+        }
     }
 
     /// `identifiers` grouped by the shard whose index holds them, in a stable order.
@@ -368,7 +392,7 @@ public struct IdentifierIndex: Sendable {
         return owner.shard
     }
 
-    private func pin(_ shard: String) -> Metadata { [WrongShard.pinKey: .string(shard)] }
+    func pin(_ shard: String) -> Metadata { [WrongShard.pinKey: .string(shard)] }
 }
 
 extension IndexedIdentifier {
@@ -403,8 +427,6 @@ final class PendingClaims: Sendable {
             }
         }
     }
-
-    func contains(_ identifier: IndexedIdentifier) -> Bool { counts.withLock { $0[identifier] != nil } }
 
     /// Those of `identifiers` pending.
     func filter(_ identifiers: [IndexedIdentifier]) -> [IndexedIdentifier] {

@@ -1,4 +1,3 @@
-import C360Clients
 import C360Contracts
 import C360ServerKit
 import Foundation
@@ -98,7 +97,7 @@ extension IdentifierIndex {
                                 $0.holderID = holder
                             }
                         }
-                    }, metadata: [WrongShard.pinKey: .string(owner)], options: .deadline(Self.callTimeout))
+                    }, metadata: pin(owner), options: .deadline(Self.callTimeout))
                 (restored, at) = (answer.restored.compactMap(IndexedIdentifier.init(proto:)), answer.restoredAtMillis)
                 conflicts += answer.conflicts.count
             }
@@ -109,25 +108,9 @@ extension IdentifierIndex {
                 try await store.identifierHolders(of: restored), uniquingKeysWith: { first, _ in first })
             for identifier in restored where now[identifier] != sent[identifier] {
                 guard let holder = sent[identifier] else { continue }
-                try await releaseRestored(identifier, of: holder, at: at, on: owner)
+                _ = try await release(.claims([identifier], madeAt: at), of: holder, on: owner)
             }
         }
         return (claimed, conflicts)
-    }
-
-    /// Gives up one restored entry, if it is still the one restored.
-    private func releaseRestored(
-        _ identifier: IndexedIdentifier, of holder: String, at millis: Int64, on owner: String
-    ) async throws {
-        if owner == shard {
-            _ = try await store.releaseClaims([identifier], of: holder, claimedAtMillis: millis)
-        } else {
-            _ = try await indexes.releaseIdentifiers(
-                .with {
-                    $0.claimantID = holder
-                    $0.identifiers = [identifier.proto]
-                    $0.claimedAtMillis = millis
-                }, metadata: [WrongShard.pinKey: .string(owner)], options: .deadline(Self.callTimeout))
-        }
     }
 }
