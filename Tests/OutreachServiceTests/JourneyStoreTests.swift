@@ -88,6 +88,41 @@ struct JourneyStoreTests {
     }
 }
 
+extension JourneyStoreTests {
+    @Test(
+        """
+        on a shard, feed events of another shard's customers enrol nobody and queue no refresh; who merged into whom \
+        is kept for every customer
+        """)
+    func eventsOfOtherShardsCustomers() async throws {
+        let store = try await seededStore()
+        _ = try await store.putJourney(try journey("win-back", event: .alertRaised))
+        let events: [Customer360_V1_ChangeEvent] = ["mine", "theirs"].map { id in
+            .with {
+                $0.kind = .alertRaised
+                $0.customerID = id
+            }
+        }
+        let merged = Customer360_V1_ChangeEvent.with {
+            $0.kind = .customerMerged
+            $0.customerID = "theirs-old"
+            $0.relatedCustomerID = "theirs"
+        }
+        try await store.writer.write { db in
+            try OutreachStore.apply(db, events: events + [merged], delay: .zero, now: now) { $0 == "mine" }
+        }
+        #expect(try await runs(store, "win-back").map(\.customerId) == ["mine"])
+        let queued = try await store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT customerId FROM \(OutreachStore.refreshQueue.table) ORDER BY 1")
+        }
+        #expect(queued == ["mine"])
+        let survivors = try await store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT survivorId FROM customer_merge WHERE mergedId = 'theirs-old'")
+        }
+        #expect(survivors == ["theirs"])
+    }
+}
+
 @Suite("Messages interrupted mid-delivery")
 struct InterruptedSendTests {
     @Test("after a crash, an email the adapter had fails as delivery unknown (never resent); a webhook SMS is requeued")

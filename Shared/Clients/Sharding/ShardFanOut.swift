@@ -136,9 +136,10 @@ public enum AcrossShards: Sendable {
     /// Server streams across customers that are every shard's streams interleaved, each message passed on as it
     /// comes: a live feed whose events each belong to one shard. `WatchAlerts`: its replay position `after_event_id`
     /// is a time-ordered id, so every shard resumes after the last event the client saw, whichever shard sent it.
-    public static let interleaved: Set<String> = [
+    /// An export of a segment's members: each shard streams its own.
+    public static let interleaved: Set<String> = OutreachAcrossShards.interleaved.union([
         Customer360_V1_SuccessService.Method.WatchAlerts.descriptor.fullyQualifiedMethod
-    ]
+    ])
 
     /// The answer to `request` from `shards`, asking one shard through `ask`, and the shards a merged answer lacks.
     /// When no shard answers, or a spread call's shard fails, the first failure is the call's.
@@ -198,6 +199,7 @@ public typealias ShardReadMerge = @Sendable (_ request: [UInt8], _ answers: [[UI
 /// the contract says.
 public enum ShardReadMerges {
     public static let all: [String: ShardReadMerge] = own.merging(FeedbackAcrossShards.merged) { $1 }
+        .merging(OutreachAcrossShards.merged) { $1 }
 
     private static let own: [String: ShardReadMerge] = [
         Customer360_V1_InteractionService.Method.GetSupportKpis.descriptor.fullyQualifiedMethod:
@@ -289,6 +291,7 @@ public struct ShardAsk: Sendable {
 public enum ShardSpreadCalls {
     public static let all: [String: ShardSpreadCall] = own.merging(FeedbackAcrossShards.spread) { $1 }
         .merging(ProfileAcrossShards.spread) { $1 }
+        .merging(OutreachAcrossShards.spread) { $1 }
 
     private static let own: [String: ShardSpreadCall] = [
         Customer360_V1_InteractionService.Method.ListCustomerActivity.descriptor.fullyQualifiedMethod:

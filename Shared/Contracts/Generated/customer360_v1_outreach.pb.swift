@@ -812,6 +812,10 @@ public nonisolated struct Customer360_V1_SegmentStats: Sendable {
   /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
   public mutating func clearAsOf() {self._asOf = nil}
 
+  /// Members with at least one order: those mean_clv_minor is over (what merges the shards' means of a sharded
+  /// outreach-service).
+  public var clvCustomers: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2632,7 +2636,7 @@ nonisolated extension Customer360_V1_GetSegmentStatsRequest: SwiftProtobuf.Messa
 
 nonisolated extension Customer360_V1_SegmentStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SegmentStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}segment_id\0\u{1}size\0\u{1}nps\0\u{3}nps_respondents\0\u{3}mean_csat\0\u{3}csat_respondents\0\u{3}churn_rate\0\u{3}at_risk_rate\0\u{3}mean_clv_minor\0\u{1}green\0\u{1}yellow\0\u{1}red\0\u{1}unscored\0\u{3}as_of\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}segment_id\0\u{1}size\0\u{1}nps\0\u{3}nps_respondents\0\u{3}mean_csat\0\u{3}csat_respondents\0\u{3}churn_rate\0\u{3}at_risk_rate\0\u{3}mean_clv_minor\0\u{1}green\0\u{1}yellow\0\u{1}red\0\u{1}unscored\0\u{3}as_of\0\u{3}clv_customers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2654,6 +2658,7 @@ nonisolated extension Customer360_V1_SegmentStats: SwiftProtobuf.Message, SwiftP
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.red) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.unscored) }()
       case 14: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      case 15: try { try decoder.decodeSingularInt64Field(value: &self.clvCustomers) }()
       default: break
       }
     }
@@ -2706,6 +2711,9 @@ nonisolated extension Customer360_V1_SegmentStats: SwiftProtobuf.Message, SwiftP
     try { if let v = self._asOf {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
     } }()
+    if self.clvCustomers != 0 {
+      try visitor.visitSingularInt64Field(value: self.clvCustomers, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2724,6 +2732,7 @@ nonisolated extension Customer360_V1_SegmentStats: SwiftProtobuf.Message, SwiftP
     if lhs.red != rhs.red {return false}
     if lhs.unscored != rhs.unscored {return false}
     if lhs._asOf != rhs._asOf {return false}
+    if lhs.clvCustomers != rhs.clvCustomers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

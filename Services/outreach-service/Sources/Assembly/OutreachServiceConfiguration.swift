@@ -158,7 +158,8 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
             (.feedback, feedback, "customer360.v1.FeedbackService"),
             (.success, success, "customer360.v1.SuccessService"),
         ],
-        store: store, profile: profile.client, delay: configuration.refreshDelay, logger: host.logger)
+        store: store, profile: profile.client, delay: configuration.refreshDelay, ownership: host.ownership,
+        logger: host.logger)
     let refresher = ReadModelUpkeep.refresher(store: store, reader: reader, logger: host.logger)
     let shredder = ReadModelUpkeep.shredder(store: store, logger: host.logger)
     let clock = SegmentClock(store: store, interval: configuration.segmentInterval, logger: host.logger)

@@ -17,21 +17,27 @@ public import ServiceLifecycle
 public enum ReadModelUpkeep {
     public typealias Transport = PeerTransport
 
-    /// The feed consumers: one per data service.
+    /// The feed consumers: one per data service (following each of its shards when it runs as several).
+    ///
+    /// - Parameter ownership: The customers this process keeps a read model of: on a shard of outreach-service, its
+    ///   own; the feeds name everyone's.
     public static func followers(
         peers: [(ServiceIdentity, PeerConnection, String)], store: OutreachStore,
-        profile: GRPCClient<Transport>, delay: Duration, logger: Logger
+        profile: GRPCClient<Transport>, delay: Duration, ownership: CustomerOwnership = .everyone, logger: Logger
     ) -> [ChangeFeedConsumer<Transport>] {
         peers.map { identity, connection, service in
             ChangeFeedConsumer(
                 source: identity, service: service, client: connection.client, writer: store.writer,
                 kinds: OutreachStore.followedChanges, logger: logger,
-                apply: { db, events in try OutreachStore.apply(db, events: events, delay: delay, now: Date()) },
+                apply: { db, events in
+                    try OutreachStore.apply(db, events: events, delay: delay, now: Date(), owns: ownership.owns)
+                },
                 resync: {
                     // Events were pruned before this service saw them: every customer is read again.
                     let ids =
                         identity.name == ServiceIdentity.profile.name
-                        ? try await allCustomers(profile, logger: logger) : try await store.customerIDs()
+                        ? try await allCustomers(profile, logger: logger).filter(ownership.owns)
+                        : try await store.customerIDs()
                     try await store.queueRefresh(ids, now: Date())
                     logger.notice(
                         "read model resync queued customers",

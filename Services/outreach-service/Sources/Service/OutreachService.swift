@@ -162,6 +162,7 @@ extension SegmentStatsRow {
             $0.churnRate = size > 0 ? Double(churned) / Double(size) : 0
             $0.atRiskRate = size > 0 ? Double(atRisk) / Double(size) : 0
             if clvCustomers > 0 { $0.meanClvMinor = clvSum / Double(clvCustomers) }
+            $0.clvCustomers = Int64(clvCustomers)
             $0.green = Int64(green)
             $0.yellow = Int64(yellow)
             $0.red = Int64(red)

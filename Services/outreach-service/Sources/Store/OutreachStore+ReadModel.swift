@@ -35,39 +35,51 @@ extension OutreachStore {
         .responseRecorded, .healthScored, .alertRaised, .customerRekeyed, .customerDataErased, .featureRequestShipped,
     ]
 
-    /// Applies a batch of a peer's events to the read model inside the feed consumer's transaction: customers whose
-    /// facts changed are queued for a refresh after `delay`; a merged-away, deleted or erased customer leaves the
-    /// read model (and every segment) at once.
     /// The event id prefix of the outbound touchpoints this service records for its messages.
     public static let ownTouchpointPrefix = "outreach:"
 
-    public static func apply(_ db: Database, events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date) throws {
+    /// Applies a batch of a peer's events to the read model inside the feed consumer's transaction: customers whose
+    /// facts changed are queued for a refresh after `delay`; a merged-away, deleted or erased customer leaves the
+    /// read model (and every segment) at once.
+    ///
+    /// - Parameter owns: Whether a customer is this process's: on a shard, the feeds name every shard's customers,
+    ///   and only its own are read, segmented, enrolled and messaged here. (Who merged into whom is kept for all: it
+    ///   is how an old id is followed to its survivor.)
+    public static func apply(
+        _ db: Database, events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date,
+        owns: (String) -> Bool = { _ in true }
+    ) throws {
         let due = now.adding(delay)
+        func refresh(_ customerID: String) throws {
+            if owns(customerID) { try refreshQueue.enqueue(db, customerID: customerID, due: due) }
+        }
         for event in events {
             switch event.kind {
             case .customerMerged:
-                try remove(db, customerID: event.customerID, now: now)
+                if owns(event.customerID) { try remove(db, customerID: event.customerID, now: now) }
                 try recordMerge(db, merged: event.customerID, survivor: event.relatedCustomerID)
-                try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
+                try refresh(event.relatedCustomerID)
             case .customerUnmerged:
                 try db.execute(
                     sql: "DELETE FROM customer_merge WHERE mergedId = ? AND survivorId = ?",
                     arguments: [event.customerID, event.relatedCustomerID])
-                try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
-                try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
-            case .customerDeleted:
+                try refresh(event.customerID)
+                try refresh(event.relatedCustomerID)
+            case .customerDeleted where owns(event.customerID):
                 try remove(db, customerID: event.customerID, now: now)
-            case .customerErased:
+            case .customerErased where owns(event.customerID):
                 try erase(db, customerID: event.customerID, now: now)
             case .customerRekeyed:
-                try refreshQueue.enqueue(db, customerID: event.relatedCustomerID, due: due)
+                try refresh(event.relatedCustomerID)
             case .touchpointRecorded where event.subjectID.hasPrefix(Self.ownTouchpointPrefix):
                 // The echo of a message this service sent: re-reading the customer for it would double a send run's
                 // load on every peer, and a journey triggered by it would answer itself. Its count arrives with the
                 // customer's next change.
                 continue
+            case .customerDeleted, .customerErased:
+                continue
             default:
-                guard !event.customerID.isEmpty else { continue }
+                guard !event.customerID.isEmpty, owns(event.customerID) else { continue }
                 try refreshQueue.enqueue(db, customerID: event.customerID, due: due)
                 try enroll(db, .event(event.kind, subject: event.subjectID), customerID: event.customerID, now: now)
             }

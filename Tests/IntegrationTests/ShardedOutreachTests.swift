@@ -1,0 +1,240 @@
+import C360Clients
+import C360Contracts
+import C360TestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+import Testing
+
+/// outreach-service as two shards on loopback, with the four data services and a real SMTP peer: definitions on every
+/// shard, each customer's read model, memberships and messages on the one owning it, and the answers across customers
+/// whole.
+@Suite("outreach-service as shards: definitions on every shard, each customer's outreach on its own")
+struct ShardedOutreachTests {
+    @Test(
+        """
+        a template and a segment written through the sharded client land on both shards; each shard segments and \
+        messages only the customers it owns; the segment's size, members, preview, stats, export and a campaign's \
+        counts and messages across both shards are every customer's, each once, and every member gets one email
+        """)
+    func outreachAcrossShards() async throws {
+        let mapFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-outreach-map-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: mapFile) }
+        func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
+            try ShardMap.even(
+                epoch: epoch, services: [(name: "outreach-service", shardPrefix: "outreach", addresses: addresses)])
+        }
+        try map(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
+        try await withPythonPeer("smtp_sink.py") { smtp in
+            try await withService("profile-service") { profileProcess, profileClient in
+                let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
+                try await withService("interaction-service", arguments: profilePeer) { interaction, _ in
+                    try await withService("feedback-service", arguments: profilePeer) { feedback, _ in
+                        let dataPeers =
+                            profilePeer + [
+                                "--interaction-addr", "\(interaction.address)", "--feedback-addr",
+                                "\(feedback.address)",
+                            ]
+                        try await withService("success-service", arguments: dataPeers) { success, _ in
+                            let arguments =
+                                dataPeers + [
+                                    "--success-addr", "\(success.address)", "--refresh-delay-ms", "50",
+                                    "--smtp-url", "smtp://\(smtp.address)", "--frequency-cap", "off",
+                                    "--shard-map", mapFile.path,
+                                ]
+                            try await withService("outreach-service", arguments: arguments + ["--shard", "outreach-0"])
+                            {
+                                shard0, client0 in
+                                try await withService(
+                                    "outreach-service", arguments: arguments + ["--shard", "outreach-1"]
+                                ) { shard1, client1 in
+                                    let real = try map(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
+                                    try real.json.write(to: mapFile)
+                                    try await exercise(
+                                        map: real, mapFile: mapFile,
+                                        shards: [.init(wrapping: client0), .init(wrapping: client1)],
+                                        profiles: .init(wrapping: profileClient), smtp: smtp)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    typealias Outreach = Customer360_V1_OutreachService.Client<HTTP2ClientTransport.Posix>
+
+    private func exercise(
+        map: ShardMap, mapFile: URL, shards: [Outreach],
+        profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>, smtp: PythonPeer
+    ) async throws {
+        // Given twelve customers with email marketing consent, eight of them tagged vip, hashing over both shards
+        var vips: [String] = []
+        for index in 0..<12 {
+            let id = try await profiles.createCustomer(
+                .with {
+                    $0.givenName = "Shard\(index)"
+                    $0.identifiers = [
+                        .with {
+                            $0.kind = .email
+                            $0.value = "shard\(index)@example.com"
+                        }
+                    ]
+                    $0.tags = index < 8 ? ["vip"] : []
+                }
+            ).customerID
+            _ = try await profiles.setConsent(
+                .with {
+                    $0.customerID = id
+                    $0.purpose = .marketing
+                    $0.channel = .email
+                    $0.status = .granted
+                    $0.source = "integration-test"
+                })
+            if index < 8 { vips.append(id) }
+        }
+        let owner = { (id: String) in map.owner(of: id, in: "outreach-service")?.shard == "outreach-0" ? 0 : 1 }
+        let onShard = [vips.filter { owner($0) == 0 }, vips.filter { owner($0) == 1 }]
+        try #require(!onShard[0].isEmpty && !onShard[1].isEmpty, "the vips hash over both shards")
+
+        let connection = try PeerConnection(
+            address: PeerAddress(host: "127.0.0.1", port: 1), service: "outreach-service",
+            shards: try ShardMapSource(path: mapFile.path), routing: .current)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await connection.run() }
+            defer { group.cancelAll() }
+            let outreach = Customer360_V1_OutreachService.Client(wrapping: connection.client)
+
+            // When a template and a segment are written through the sharded client
+            _ = try await outreach.putTemplate(
+                .with {
+                    $0.templateID = "hello"
+                    $0.name = "Hello"
+                    $0.purpose = .marketing
+                    $0.defaultLanguage = "en"
+                    $0.variants = [
+                        .with {
+                            $0.channel = .email
+                            $0.language = "en"
+                            $0.subject = "Hello {{given_name}}"
+                            $0.body = "Dear {{given_name|friend}}."
+                        }
+                    ]
+                })
+            let created = try await outreach.createSegment(
+                .with {
+                    $0.name = "VIP"
+                    $0.rule = .with {
+                        $0.condition = .with {
+                            $0.field = "tag"
+                            $0.operator = .in
+                            $0.values = ["vip"]
+                        }
+                    }
+                })
+
+            // Then both shards hold both, under the one id the caller generated
+            #expect(!created.segmentID.isEmpty)
+            for shard in shards {
+                #expect(try await shard.getTemplate(.with { $0.templateID = "hello" }).name == "Hello")
+                #expect(try await shard.getSegment(.with { $0.segmentID = created.segmentID }).name == "VIP")
+            }
+
+            // And once the read models have caught up, each shard's members are exactly the vips it owns
+            let deadline = ContinuousClock.now + .seconds(30)
+            var (size, customers): (Int64, Int64) = (0, 0)
+            while ContinuousClock.now < deadline {
+                size = try await outreach.getSegment(.with { $0.segmentID = created.segmentID }).size
+                customers = try await outreach.previewSegment(.with { $0.rule = created.rule }).customers
+                if size == Int64(vips.count), customers == 12 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(size == Int64(vips.count))
+            #expect(customers == 12)
+            for (index, shard) in shards.enumerated() {
+                let members = try await shard.listSegmentMembers(.with { $0.segmentID = created.segmentID }).members
+                #expect(Set(members.map(\.customerID)) == Set(onShard[index]))
+            }
+
+            // And the answers across customers are every customer's, each once, in the contract's order
+            var listed: [String] = []
+            var token = ""
+            repeat {
+                let page = try await outreach.listSegmentMembers(
+                    .with {
+                        $0.segmentID = created.segmentID
+                        $0.page = .with {
+                            $0.pageSize = 3
+                            $0.pageToken = token
+                        }
+                    })
+                listed += page.members.map(\.customerID)
+                token = page.page.nextPageToken
+            } while !token.isEmpty
+            #expect(listed == vips.sorted())
+            let preview = try await outreach.previewSegment(
+                .with {
+                    $0.rule = created.rule
+                    $0.sampleSize = 5
+                })
+            #expect(preview.size == Int64(vips.count))
+            #expect(preview.customers == 12)
+            #expect(preview.sample.map(\.customerID) == Array(vips.sorted().prefix(5)))
+            let stats = try await outreach.getSegmentStats(.with { $0.segmentID = created.segmentID })
+            #expect(stats.size == Int64(vips.count))
+            #expect(stats.unscored + stats.green + stats.yellow + stats.red == Int64(vips.count))
+            let segments = try await outreach.listSegments(.init()).segments
+            #expect(segments.map(\.segmentID) == [created.segmentID])
+            #expect(segments.first?.size == Int64(vips.count))
+            let exported = try await outreach.exportSegmentMembers(.with { $0.segmentID = created.segmentID }) {
+                response in
+                var ids: [String] = []
+                for try await chunk in response.messages { ids += chunk.members.map(\.customerID) }
+                return ids
+            }
+            #expect(exported.sorted() == vips.sorted())
+
+            // When a campaign to the segment starts
+            let campaign = try await outreach.startCampaign(
+                .with {
+                    $0.segmentID = created.segmentID
+                    $0.templateID = "hello"
+                })
+
+            // Then it runs on both shards under one id, each sending to its own members, and completes with every
+            // member sent one email
+            var merged = campaign
+            while ContinuousClock.now < deadline + .seconds(30), merged.status != .completed {
+                try await Task.sleep(for: .milliseconds(100))
+                merged = try await outreach.getCampaign(.with { $0.campaignID = campaign.campaignID })
+            }
+            #expect(merged.status == .completed)
+            #expect(merged.total == Int64(vips.count))
+            #expect(merged.sent == Int64(vips.count))
+            for (index, shard) in shards.enumerated() {
+                let own = try await shard.getCampaign(.with { $0.campaignID = campaign.campaignID })
+                #expect(own.sent == Int64(onShard[index].count))
+            }
+            let messages = try await outreach.listMessages(
+                .with {
+                    $0.campaignID = campaign.campaignID
+                    $0.page.pageSize = 5
+                })
+            #expect(messages.messages.map(\.customerID) == Array(vips.sorted().prefix(5)))
+            let one = try #require(messages.messages.first)
+            #expect(try await outreach.getMessage(.with { $0.messageID = one.messageID }).customerID == one.customerID)
+            let ownMessages = try await outreach.listMessages(.with { $0.customerID = one.customerID }).messages
+            #expect(ownMessages.map(\.messageID) == [one.messageID])
+            #expect(try smtp.messages().count == vips.count)
+
+            // And a customer's own calls go to their shard alone: the other refuses them, naming the owner
+            let other = shards[1 - owner(one.customerID)]
+            let refusal = await #expect(throws: RPCError.self) {
+                _ = try await other.listMessages(.with { $0.customerID = one.customerID })
+            }
+            #expect(refusal?.code == .failedPrecondition)
+        }
+    }
+}
