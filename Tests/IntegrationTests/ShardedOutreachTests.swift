@@ -51,10 +51,22 @@ struct ShardedOutreachTests {
                                 ) { shard1, client1 in
                                     let real = try map(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
                                     try real.json.write(to: mapFile)
-                                    try await exercise(
-                                        map: real, mapFile: mapFile,
-                                        shards: [.init(wrapping: client0), .init(wrapping: client1)],
-                                        profiles: .init(wrapping: profileClient), smtp: smtp)
+                                    try await withService(
+                                        "gateway",
+                                        arguments: dataPeers + [
+                                            "--success-addr", "\(success.address)", "--outreach-addr", "127.0.0.1:1",
+                                            "--shard-map", mapFile.path,
+                                        ]
+                                    ) { gatewayProcess, gatewayClient in
+                                        try await exercise(
+                                            map: real, mapFile: mapFile,
+                                            shards: [.init(wrapping: client0), .init(wrapping: client1)],
+                                            profiles: .init(wrapping: profileClient), smtp: smtp,
+                                            frontDoor: (
+                                                .init(wrapping: gatewayClient),
+                                                bearer(try await bootstrapSecret(of: gatewayProcess))
+                                            ))
+                                    }
                                 }
                             }
                         }
@@ -68,7 +80,8 @@ struct ShardedOutreachTests {
 
     private func exercise(
         map: ShardMap, mapFile: URL, shards: [Outreach],
-        profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>, smtp: PythonPeer
+        profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>, smtp: PythonPeer,
+        frontDoor: (outreach: Outreach, admin: Metadata)
     ) async throws {
         // Given twelve customers with email marketing consent, eight of them tagged vip, hashing over both shards
         var vips: [String] = []
@@ -228,6 +241,38 @@ struct ShardedOutreachTests {
             let ownMessages = try await outreach.listMessages(.with { $0.customerID = one.customerID }).messages
             #expect(ownMessages.map(\.messageID) == [one.messageID])
             #expect(try smtp.messages().count == vips.count)
+
+            // And through the gateway the same answers come whole: forwarded calls go through the same routing
+            let (gateway, admin) = frontDoor
+            let throughGateway = try await gateway.getCampaign(
+                .with { $0.campaignID = campaign.campaignID }, metadata: admin)
+            #expect(throughGateway.sent == Int64(vips.count))
+            let firstPage = try await gateway.listSegmentMembers(
+                .with {
+                    $0.segmentID = created.segmentID
+                    $0.page.pageSize = 4
+                }, metadata: admin)
+            #expect(firstPage.members.map(\.customerID) == Array(vips.sorted().prefix(4)))
+            let exportedThroughGateway = try await gateway.exportSegmentMembers(
+                .with { $0.segmentID = created.segmentID }, metadata: admin
+            ) { response in
+                var ids: [String] = []
+                for try await chunk in response.messages { ids += chunk.members.map(\.customerID) }
+                return ids
+            }
+            #expect(exportedThroughGateway.sorted() == vips.sorted())
+            let journey = try await gateway.putJourney(
+                .with {
+                    $0.journeyID = "vip-welcome"
+                    $0.name = "VIP welcome"
+                    $0.trigger.segmentEntered = created.segmentID
+                    $0.steps = [.with { $0.wait = .init(seconds: 3_600) }]
+                    $0.active = true
+                }, metadata: admin)
+            #expect(journey.journeyID == "vip-welcome")
+            for shard in shards {
+                #expect(try await shard.getJourney(.with { $0.journeyID = "vip-welcome" }).name == "VIP welcome")
+            }
 
             // And a customer's own calls go to their shard alone: the other refuses them, naming the owner
             let other = shards[1 - owner(one.customerID)]
