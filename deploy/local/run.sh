@@ -5,8 +5,8 @@
 #   deploy/local/run.sh                 build (debug), start, load demo data once, wait
 #   C360_DATA=/tmp/c360 deploy/local/run.sh   keep the data somewhere else
 #   deploy/local/run.sh --release       build and run optimised binaries
-#   deploy/local/run.sh --shards 3      run profile-, interaction-, feedback- and success-service as 3 shards each
-#                                       (ports 50051, 50151, 50251; 50052, 50152, 50252; 50053, …; 50054, …; data in
+#   deploy/local/run.sh --shards 3      run profile-, interaction-, feedback-, success- and outreach-service as 3
+#                                       shards each (ports 50051, 50151, 50251; 50052, 50152, 50252; …; 50055, …; data in
 #                                       profile-service-0…2 and so on), every process routing by
 #                                       $C360_DATA/shard-map.json; the profile shards share one blind-index key
 #   deploy/local/run.sh --gateway-replicas 3   the gateway as 3 replicas: gateway-0 on 50050 (HTTP 8080) keeps the API
@@ -107,13 +107,14 @@ start() {
     "$inst" "$(cat "$port_file")" "${!metrics_var:-$metrics}" "$data/$inst"
 }
 
-# With --shards N, profile-, interaction-, feedback- and success-service run as N shards each on fixed ports (their
+# With --shards N, the five data services run as N shards each on fixed ports (their
 # usual port + 100·i), and every process reads the shard map that says which shard owns which customers (README,
 # Scale-out).
 profile_port=${C360_PROFILE_PORT:-50051}
 interaction_port=${C360_INTERACTION_PORT:-50052}
 feedback_port=${C360_FEEDBACK_PORT:-50053}
 success_port=${C360_SUCCESS_PORT:-50054}
+outreach_port=${C360_OUTREACH_PORT:-50055}
 shard_map=()
 # shard_entries NAME PORT: the map's list of NAME-0…N-1 on PORT + 100·i, the slots split evenly.
 shard_entries() {
@@ -135,10 +136,12 @@ if ((shards > 1)); then
     shard_entries feedback "$feedback_port"
     printf '    ],\n    "success-service": [\n'
     shard_entries success "$success_port"
+    printf '    ],\n    "outreach-service": [\n'
+    shard_entries outreach "$outreach_port"
     printf '    ]\n  }\n}\n'
   } >"$map"
   shard_map=(--shard-map "$map")
-  echo "==> profile-, interaction-, feedback- and success-service as $shards shards each, map in $map"
+  echo "==> profile-, interaction-, feedback-, success- and outreach-service as $shards shards each, map in $map"
 fi
 
 echo "==> starting services"
@@ -197,9 +200,19 @@ else
     --feedback-addr "$feedback_addr"
   success_addr="127.0.0.1:$(cat "$data/run/success-service.port")"
 fi
-start outreach-service OUTREACH 9155 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
-  --feedback-addr "$feedback_addr" --success-addr "$success_addr" "${shard_map[@]}"
-outreach_addr="127.0.0.1:$(cat "$data/run/outreach-service.port")"
+if ((shards > 1)); then
+  for ((i = 0; i < shards; i++)); do
+    instance=outreach-service-$i C360_OUTREACH_PORT=$((outreach_port + 100 * i)) \
+      C360_OUTREACH_METRICS_PORT=$((9155 + 100 * i)) \
+      start outreach-service OUTREACH 9155 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+      --feedback-addr "$feedback_addr" --success-addr "$success_addr" --shard "outreach-$i" "${shard_map[@]}"
+  done
+  outreach_addr="127.0.0.1:$outreach_port"
+else
+  start outreach-service OUTREACH 9155 --profile-addr "$profile_addr" --interaction-addr "$interaction_addr" \
+    --feedback-addr "$feedback_addr" --success-addr "$success_addr"
+  outreach_addr="127.0.0.1:$(cat "$data/run/outreach-service.port")"
+fi
 gateway_peers=(--profile-addr "$profile_addr" --interaction-addr "$interaction_addr" --feedback-addr "$feedback_addr"
   --success-addr "$success_addr" --outreach-addr "$outreach_addr" "${shard_map[@]}")
 if ((gateway_replicas > 1)); then
