@@ -55,7 +55,7 @@ struct ShardedOutreachTests {
                                         "gateway",
                                         arguments: dataPeers + [
                                             "--success-addr", "\(success.address)", "--outreach-addr", "127.0.0.1:1",
-                                            "--shard-map", mapFile.path,
+                                            "--shard-map", mapFile.path, "--http-port", "0",
                                         ]
                                     ) { gatewayProcess, gatewayClient in
                                         try await exercise(

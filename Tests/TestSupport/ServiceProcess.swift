@@ -115,7 +115,7 @@ public final class ServiceProcess: Sendable {
             process.arguments =
                 [
                     "--host", "127.0.0.1", "--port", "0", "--port-file", portFile.path, "--data-dir", data.path,
-                ] + arguments
+                ] + Self.freeHTTPPort(name, arguments) + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
             process.currentDirectoryURL = workDirectory
             process.standardInput = FileHandle.nullDevice
@@ -236,4 +236,12 @@ private func sendSignal(_ signal: Int32, to pid: Int32) {
     #elseif canImport(Darwin)
         _ = Darwin.kill(pid, signal)
     #endif
+}
+
+extension ServiceProcess {
+    /// A gateway's HTTP port is a free one unless the test names one (`--http-port`): its default, 8080, is taken by
+    /// whichever of the tests running in parallel started a gateway first, and the others would exit on the bind.
+    static func freeHTTPPort(_ executable: String, _ arguments: [String]) -> [String] {
+        executable == "gateway" && !arguments.contains("--http-port") ? ["--http-port", "0"] : []
+    }
 }
