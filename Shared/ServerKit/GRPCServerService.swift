@@ -22,11 +22,26 @@ public struct GRPCServerService: Service {
     private let drain: ServerDrain
     private let portFile: String?
     private let logger: Logger
+    private let readiness: Readiness?
+
+    /// What must hold before a bound server reports SERVING, checked every 100 ms until it does (or the drain
+    /// begins): a process that cannot do its work yet keeps load balancers and readiness probes away meanwhile.
+    public struct Readiness: Sendable {
+        /// Whether the process can serve now (it may ask a peer).
+        public var isReady: @Sendable () async -> Bool
+        /// What it waits for, for the log.
+        public var waitingFor: String
+
+        public init(waitingFor: String, isReady: @escaping @Sendable () async -> Bool) {
+            self.waitingFor = waitingFor
+            self.isReady = isReady
+        }
+    }
 
     public init(
         host: String, port: Int, security: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext,
         services: [any RegistrableRPCService], health: HealthStatusBoard, drain: ServerDrain, portFile: String?,
-        logger: Logger, interceptors: [any ServerInterceptor] = []
+        logger: Logger, interceptors: [any ServerInterceptor] = [], readiness: Readiness? = nil
     ) {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port),
@@ -51,6 +66,7 @@ public struct GRPCServerService: Service {
         self.drain = drain
         self.portFile = portFile
         self.logger = logger
+        self.readiness = readiness
     }
 
     /// `services` plus the standard health service and server reflection listing all of them.
@@ -75,6 +91,16 @@ public struct GRPCServerService: Service {
     /// could not be freed, since peer connections stop after the server.
     static let drainLimit: Duration = .seconds(10)
 
+    /// Reports SERVING once `readiness` holds; gives up when the server stops first.
+    private func serveOnceReady(_ readiness: Readiness) async {
+        while await !readiness.isReady() {
+            guard !health.isShutDown, !Task.isCancelled else { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        health.setAll(.serving)
+        logger.notice("reporting SERVING", metadata: ["ready": "\(readiness.waitingFor)"])
+    }
+
     public func run() async throws {
         let cut = try await runWithBoundedDrain(limit: Self.drainLimit) {
             // Handler tasks are children of `serve()`, so they see the task-local.
@@ -83,7 +109,6 @@ public struct GRPCServerService: Service {
                     group.addTask { try await server.serve() }
                     let port = try await boundPort()
                     if let portFile { try PortFile.write(port, to: portFile) }
-                    health.setAll(.serving)
                     let address = try await transport.listeningAddress
                     logger.notice(
                         "gRPC listening",
@@ -91,6 +116,12 @@ public struct GRPCServerService: Service {
                             "address": "\(address)", "port": "\(port)",
                             "port_file": "\(portFile ?? "-")",
                         ])
+                    if let readiness, await !readiness.isReady() {
+                        logger.notice("not reporting SERVING yet", metadata: ["waiting_for": "\(readiness.waitingFor)"])
+                        group.addTask { await serveOnceReady(readiness) }
+                    } else {
+                        health.setAll(.serving)
+                    }
                 }
             }
         } beginShutdown: {

@@ -107,10 +107,11 @@ public struct ServiceHost: Sendable {
     ///     must outlive the calls being drained.
     ///   - frontEnds: Other servers answering clients (the gateway's HTTP API): they stop taking requests before the
     ///     gRPC server drains.
+    ///   - readiness: What must hold before health reports SERVING (a gateway replica: its authority answers).
     public func serviceGroup(
         serving services: [any RegistrableRPCService], database: (any DatabaseReader)?, background: [any Service] = [],
         frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = [],
-        slotMoves: (any SlotMoveService)? = nil
+        slotMoves: (any SlotMoveService)? = nil, readiness: GRPCServerService.Readiness? = nil
     ) throws -> ServiceGroup {
         let admin = database.map {
             AdminService(
@@ -131,7 +132,7 @@ public struct ServiceHost: Sendable {
         let grpc = GRPCServerService(
             host: configuration.host, port: configuration.port, security: try security, services: services,
             health: health, drain: drain, portFile: configuration.portFile, logger: logger,
-            interceptors: checks + interceptors)
+            interceptors: checks + interceptors, readiness: readiness)
         var members: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let tls = configuration.tls {
             members.append(.init(service: TLSReloadService(identity: tls, logger: logger)))

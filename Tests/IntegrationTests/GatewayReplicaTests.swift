@@ -167,12 +167,28 @@ struct GatewayReplicaTests {
             "--http-port", "0", "--authority-token-file", wrongTokenFile.path,
             "--authority-addr", "127.0.0.1:\(authorityPort)",
         ]
-        try await withService("gateway", arguments: arguments) { _, client in
-            _ = await expectStatus(.internalError, containing: "not accepted by its authority") {
-                _ = try await GatewayClient(wrapping: client).getCustomer360(
-                    .with { $0.customerID = "0193a3c2-5b8e-7000-8000-000000000001" }, metadata: admin)
+        // Its authority serves but never takes its calls, so it is never ready: health stays NOT_SERVING (a load
+        // balancer sends clients elsewhere), and a client that reaches it anyway is told why.
+        let unaccepted = try await ServiceProcess.start("gateway", arguments: arguments)
+        do {
+            try await withConnectedClient(to: unaccepted.address) { client in
+                let health = Grpc_Health_V1_Health.Client(wrapping: client)
+                // Given time to hear its authority serve and be refused.
+                try await Task.sleep(for: .seconds(1))
+                #expect(try await health.check(.init()).status == .notServing)
+                _ = await expectStatus(.internalError, containing: "not accepted by its authority") {
+                    _ = try await GatewayClient(wrapping: client).getCustomer360(
+                        .with { $0.customerID = "0193a3c2-5b8e-7000-8000-000000000001" }, metadata: admin)
+                }
+                #expect(try await health.check(.init()).status == .notServing)
             }
+            #expect(try await unaccepted.terminate().isSuccess)
+            #expect(unaccepted.logTail().contains("not reporting SERVING yet"))
+        } catch {
+            await unaccepted.cleanup()
+            throw error
         }
+        await unaccepted.cleanup()
 
         // The internal port answers only Customer 360 processes, and stores nothing malformed.
         try await withConnectedClient(to: PeerAddress(host: "127.0.0.1", port: authorityPort)) { client in

@@ -5,6 +5,8 @@ import C360StoreKit
 import C360TestSupport
 import Foundation
 import GRPCCore
+import Logging
+import Synchronization
 import Testing
 
 @Suite("Server configuration: flags, then C360_<SERVICE>_* variables, then defaults")
@@ -95,6 +97,33 @@ struct HealthTests {
         var late: [HealthStatusBoard.Status] = []
         for await status in board.watch("other.Service") { late.append(status) }
         #expect(late == [.serviceUnknown])
+    }
+}
+
+@Suite("A server that is not ready yet")
+struct ServerReadinessTests {
+    @Test("a bound server reports SERVING only once its readiness holds, and gives up waiting when it stops")
+    func servingOnceReady() async throws {
+        let board = HealthStatusBoard(services: ["customer360.v1.ProfileService"])
+        let ready = Mutex(false)
+        let server = GRPCServerService(
+            host: "127.0.0.1", port: 0, services: [], health: board, drain: ServerDrain(), portFile: nil,
+            logger: Logger(label: "readiness-test"),
+            readiness: .init(waitingFor: "a test's flag") { ready.withLock { $0 } })
+        let running = Task { try await server.run() }
+        defer { running.cancel() }
+        _ = try await server.boundPort()
+        // Bound and answering, but not ready: the health board says so for as long as that lasts.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(board.status(of: "") == .notServing)
+        ready.withLock { $0 = true }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while board.status(of: "") != .serving, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(board.status(of: "customer360.v1.ProfileService") == .serving)
+        running.cancel()
+        _ = await running.result
     }
 }
 

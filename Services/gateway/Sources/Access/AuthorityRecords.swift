@@ -23,6 +23,8 @@ public struct AuthorityRecords: AccessRecords {
     private let batcher: AuditBatcher
     /// Whether the authority answers: its health stream (`watch`) and every exchange with it say so.
     private let reachable: Reachability
+    /// Set once the authority has taken a call of this replica (`acceptsThisReplica`).
+    private let accepted = Reachability()
     /// The authority's health stream, kept open while the replica runs: it hears the authority begin to shut down,
     /// or its connection drop, before the next call asks whether it can be audited.
     public let watch: AuthorityWatch
@@ -64,12 +66,31 @@ public struct AuthorityRecords: AccessRecords {
         }
     }
 
+    /// Whether this replica can work: the authority was last heard serving and has taken one of its calls. The health
+    /// stream alone does not say the second (health answers anyone, as probes need), and a replica whose token or
+    /// certificate the authority refuses could answer nothing. Once taken, it is not asked again.
+    public func acceptsThisReplica() async -> Bool {
+        if accepted.value { return true }
+        guard reachable.value else { return false }
+        do {
+            try await readyToAuditByAsking()
+        } catch {
+            return false
+        }
+        accepted.set(true)
+        return true
+    }
+
     /// Answers at once while the authority is known to serve; otherwise asks it (and fails when it does not answer).
     /// An authority that dies without a word (its node lost) is found only by the record's own send, which then keeps
     /// trying for `auditPatience`.
     public func readyToAudit() async throws {
         guard !reachable.value else { return }
-        // A key no secret hashes to: an indexed read that stores nothing.
+        try await readyToAuditByAsking()
+    }
+
+    /// Asks the authority for a key no secret hashes to: an indexed read that stores nothing.
+    private func readyToAuditByAsking() async throws {
         _ = try await ask {
             try await client.findApiKey(.with { $0.secretHash = String(repeating: "0", count: 64) }, options: options)
         }

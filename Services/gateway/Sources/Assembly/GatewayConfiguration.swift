@@ -78,6 +78,7 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
     let store: GatewayStore?
     let records: any AccessRecords
     var authority: [any Service] = []
+    var readiness: GRPCServerService.Readiness?
     if let replicaOf {
         database = nil
         store = nil
@@ -90,6 +91,12 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
             client: connection.client, deadline: configuration.peerDeadline, logger: host.logger)
         authority = [connection, remote.watch]
         records = remote
+        // A replica refuses every audited call until it has heard its authority serve: until then it is not ready, so
+        // a load balancer or readiness probe sends clients to the gateways that can answer them.
+        readiness = .init(waitingFor: "the gateway authority at \(replicaOf.address) to serve and accept this replica")
+        {
+            await remote.acceptsThisReplica()
+        }
         host.logger.notice(
             "a replica: API keys and the audit log are the authority's",
             metadata: ["authority": "\(replicaOf.address)"])
@@ -164,5 +171,5 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
     return try host.serviceGroup(
         serving: [service, forwarder], database: database,
         background: internalPorts + authority + [profile, interaction, feedback, success, outreach, bridge],
-        frontEnds: [http], interceptors: [accessControl])
+        frontEnds: [http], interceptors: [accessControl], readiness: readiness)
 }
