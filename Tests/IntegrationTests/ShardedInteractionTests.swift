@@ -362,6 +362,30 @@ struct ShardedInteractionTests {
 
             try await mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(stack)
 
+            // A shard that is frozen (overloaded, its node gone without a reset) is left out before the call's own
+            // deadline runs out: the others' answer comes back in time, the frozen shard named.
+            kill(stack.shards[1].processIdentifier, SIGSTOP)
+            let frozenStart = ContinuousClock.now
+            let slowAnswer: Result<(Customer360_V1_SupportKpis, String?), any Error>
+            do {
+                slowAnswer = .success(
+                    try await frontDoor.getSupportKpis(
+                        .init(), metadata: stack.admin, options: CallOptions.deadline(.seconds(2))
+                    ) { response in
+                        (
+                            try response.message,
+                            response.trailingMetadata[stringValues: "c360-missing-shards"].first { _ in true }
+                        )
+                    })
+            } catch {
+                slowAnswer = .failure(error)
+            }
+            kill(stack.shards[1].processIdentifier, SIGCONT)
+            let (slowKpis, slowMissing) = try slowAnswer.get()
+            #expect(ContinuousClock.now - frozenStart < .seconds(2))
+            #expect(slowKpis.ticketsOpened == 1, "the answering shard's part")
+            #expect(slowMissing == "interaction-1", "the trailer names the shard that did not answer in time")
+
             // A shard that is gone takes only its own customers' interaction sections with it.
             _ = try await stack.shards[1].kill()
             let partial = try await stack.gateway.getKpiDashboard(.init(), metadata: stack.admin)

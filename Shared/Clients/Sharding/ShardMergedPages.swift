@@ -49,8 +49,8 @@ enum ShardMergedPages {
 
     /// Whether a shard's failure may leave it out of the page rather than fail the list (when the caller allows
     /// partial answers): it could not be reached, or its own call ran out of time. (A shard that refuses the caller's
-    /// map, or the request, fails the list.) A shard that is merely slow usually makes the whole call run out of time
-    /// first: each shard's call has the call's own deadline.
+    /// map, or the request, fails the list.) The gateway's front door asks each shard under three quarters of the
+    /// call's deadline (`BackendForwarder.shardShareOfDeadline`), so a slow shard runs out first and is left out.
     static func isUnanswered(_ error: RPCError) -> Bool {
         [.unavailable, .deadlineExceeded].contains(error.code)
     }

@@ -119,6 +119,12 @@ public struct BackendForwarder: RegistrableRPCService {
             case let shards = peers.shards(ofContract: method.service), !shards.isEmpty
         {
             let request = whole
+            // Each shard is asked under a share of the call's deadline: a shard that is slow (overloaded, frozen, its
+            // node gone without a reset) is then left out and named before the call itself runs out, instead of
+            // taking the other shards' answer down with it.
+            var shardOptions = options
+            shardOptions.timeout = options.timeout.map { $0 * Self.shardShareOfDeadline }
+            let perShard = shardOptions
             return StreamingServerResponse(of: [UInt8].self) { writer in
                 let outcome: Result<Metadata, any Error>
                 do {
@@ -132,7 +138,7 @@ public struct BackendForwarder: RegistrableRPCService {
                     let ask: ShardAsk.Body = { method, bytes, pin in
                         try await backend.unary(
                             request: ClientRequest(message: bytes, metadata: pin), descriptor: method ?? descriptor,
-                            serializer: RawMessage(), deserializer: RawMessage(), options: options
+                            serializer: RawMessage(), deserializer: RawMessage(), options: perShard
                         ) { try $0.message }
                     }
                     // A shard's refusal of an older map made the transport read it again: its shards are asked.
@@ -185,6 +191,10 @@ public struct BackendForwarder: RegistrableRPCService {
             return [:]
         }
     }
+
+    /// The share of a call's deadline each shard of a read across shards gets: what is left is for merging the
+    /// answers and for the one retry on a shard map that moved.
+    static let shardShareOfDeadline = 0.75
 
     /// Refuses a request message larger than the RPC's `max_request_bytes`: the gateway is where clients' bytes
     /// arrive, so an oversized message stops here instead of costing the owning service its decoding.
