@@ -123,6 +123,46 @@ extension JourneyStoreTests {
     }
 }
 
+extension JourneyStoreTests {
+    @Test(
+        """
+        on a shard, a survivor's erasure owned elsewhere still erases what an id merged into it left here, and says so \
+        only where something was held
+        """)
+    func erasureOfAnotherShardsSurvivor() async throws {
+        let store = try OutreachStore(writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory())
+        _ = try await store.enqueue(
+            MessageRecord(
+                messageId: "m-old", customerId: "theirs-old", templateId: "t", campaignId: "", idempotencyKey: "k",
+                purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
+                createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
+        func event(_ kind: Customer360_V1_ChangeKind, _ id: String, _ related: String = "")
+            -> Customer360_V1_ChangeEvent
+        {
+            .with {
+                $0.kind = kind
+                $0.customerID = id
+                $0.relatedCustomerID = related
+            }
+        }
+        let events = [
+            event(.customerMerged, "theirs-old", "theirs"), event(.customerErased, "theirs"),
+            event(.customerErased, "nobody-here"),
+        ]
+        try await store.writer.write { db in
+            try OutreachStore.apply(db, events: events, delay: .zero, now: now) { $0 == "mine" }
+        }
+        let messages = try await store.writer.read { db in try MessageRecord.fetchCount(db) }
+        #expect(messages == 0, "the merged-away id's message went with the survivor's erasure")
+        let announced = try await store.writer.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT customerId FROM change_event WHERE kind = ? ORDER BY sequence",
+                arguments: [Customer360_V1_ChangeKind.customerDataErased.rawValue])
+        }
+        #expect(announced == ["theirs"], "announced where something was held, not for a customer this shard never had")
+    }
+}
+
 @Suite("Messages interrupted mid-delivery")
 struct InterruptedSendTests {
     @Test("after a crash, an email the adapter had fails as delivery unknown (never resent); a webhook SMS is requeued")

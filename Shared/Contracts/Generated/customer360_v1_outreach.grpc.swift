@@ -498,7 +498,8 @@ extension Customer360_V1_OutreachService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order.
+        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order. From a sharded
+        /// > outreach-service each shard's chunks are in customer id order, and the shards' chunks come interleaved.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_ExportSegmentMembersRequest` messages.
@@ -938,7 +939,8 @@ extension Customer360_V1_OutreachService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order.
+        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order. From a sharded
+        /// > outreach-service each shard's chunks are in customer id order, and the shards' chunks come interleaved.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ExportSegmentMembersRequest` message.
@@ -1376,7 +1378,8 @@ extension Customer360_V1_OutreachService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order.
+        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order. From a sharded
+        /// > outreach-service each shard's chunks are in customer id order, and the shards' chunks come interleaved.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_ExportSegmentMembersRequest` message.
@@ -2683,7 +2686,8 @@ extension Customer360_V1_OutreachService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order.
+        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order. From a sharded
+        /// > outreach-service each shard's chunks are in customer id order, and the shards' chunks come interleaved.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ExportSegmentMembersRequest` message.
@@ -3312,7 +3316,8 @@ extension Customer360_V1_OutreachService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order.
+        /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order. From a sharded
+        /// > outreach-service each shard's chunks are in customer id order, and the shards' chunks come interleaved.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ExportSegmentMembersRequest` message.
@@ -4076,7 +4081,8 @@ extension Customer360_V1_OutreachService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order.
+    /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order. From a sharded
+    /// > outreach-service each shard's chunks are in customer id order, and the shards' chunks come interleaved.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_ExportSegmentMembersRequest` message.
@@ -4778,7 +4784,8 @@ extension Customer360_V1_OutreachService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order.
+    /// > Every member of a segment as a stream of chunks (an export for another tool), in customer id order. From a sharded
+    /// > outreach-service each shard's chunks are in customer id order, and the shards' chunks come interleaved.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -122,8 +122,12 @@ public struct BackendForwarder: RegistrableRPCService {
             // Each shard is asked under a share of the call's deadline: a shard that is slow (overloaded, frozen, its
             // node gone without a reset) is then left out and named before the call itself runs out, instead of
             // taking the other shards' answer down with it.
+            // Only reads: a write cannot leave a shard out, and a shorter deadline would only turn one that was slow
+            // but took it into a refusal.
             var shardOptions = options
-            shardOptions.timeout = options.timeout.map { $0 * Self.shardShareOfDeadline }
+            if Self.action(of: method, policy: policy) == .read {
+                shardOptions.timeout = options.timeout.map { $0 * Self.shardShareOfDeadline }
+            }
             let perShard = shardOptions
             return StreamingServerResponse(of: [UInt8].self) { writer in
                 let outcome: Result<Metadata, any Error>

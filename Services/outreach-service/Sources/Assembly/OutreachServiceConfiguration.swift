@@ -160,7 +160,8 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
         ],
         store: store, profile: profile.client, delay: configuration.refreshDelay, ownership: host.ownership,
         logger: host.logger)
-    let refresher = ReadModelUpkeep.refresher(store: store, reader: reader, logger: host.logger)
+    let refresher = ReadModelUpkeep.refresher(
+        store: store, reader: reader, ownership: host.ownership, logger: host.logger)
     let shredder = ReadModelUpkeep.shredder(store: store, logger: host.logger)
     let clock = SegmentClock(store: store, interval: configuration.segmentInterval, logger: host.logger)
     let dispatcher = MessageDispatcher(

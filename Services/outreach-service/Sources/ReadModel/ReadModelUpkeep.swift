@@ -67,18 +67,27 @@ public enum ReadModelUpkeep {
     }
 
     /// Refreshes queued customers from their owners.
-    public static func refresher(store: OutreachStore, reader: FactReader, logger: Logger) -> CustomerQueueWorker {
+    ///
+    /// - Parameter ownership: The customers this process keeps: on a shard, a merge's survivor owned by another shard
+    ///   is that shard's to read (it hears of the merge on its own feeds), and a customer not owned is never stored.
+    public static func refresher(
+        store: OutreachStore, reader: FactReader, ownership: CustomerOwnership = .everyone, logger: Logger
+    ) -> CustomerQueueWorker {
         CustomerQueueWorker(
             queue: OutreachStore.refreshQueue, writer: store.writer, logger: logger,
             metric: "c360_outreach_fact_refresh"
         ) { customerID in
             let now = Date()
+            guard ownership.owns(customerID) else {
+                try await store.forget(customerID: customerID, now: now)
+                return
+            }
             switch try await reader.read(customerID, now: now) {
             case .facts(let snapshot):
                 try await store.store(snapshot, now: now)
             case .merged(let survivor):
                 try await store.forget(customerID: customerID, now: now)
-                try await store.queueRefresh([survivor], now: now)
+                if ownership.owns(survivor) { try await store.queueRefresh([survivor], now: now) }
             case .gone:
                 try await store.forget(customerID: customerID, now: now)
             }

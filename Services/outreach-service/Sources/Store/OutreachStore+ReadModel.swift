@@ -67,8 +67,9 @@ extension OutreachStore {
                 try refresh(event.relatedCustomerID)
             case .customerDeleted where owns(event.customerID):
                 try remove(db, customerID: event.customerID, now: now)
-            case .customerErased where owns(event.customerID):
-                try erase(db, customerID: event.customerID, now: now)
+            case .customerErased:
+                // On every shard: the ids merged into the customer may have left messages and runs on theirs.
+                try erase(db, customerID: event.customerID, now: now, announce: owns(event.customerID))
             case .customerRekeyed:
                 try refresh(event.relatedCustomerID)
             case .touchpointRecorded where event.subjectID.hasPrefix(Self.ownTouchpointPrefix):
@@ -76,7 +77,7 @@ extension OutreachStore {
                 // load on every peer, and a journey triggered by it would answer itself. Its count arrives with the
                 // customer's next change.
                 continue
-            case .customerDeleted, .customerErased:
+            case .customerDeleted:
                 continue
             default:
                 guard !event.customerID.isEmpty, owns(event.customerID) else { continue }
@@ -151,7 +152,10 @@ extension OutreachStore {
     ///
     /// - Returns: The customers whose keys are queued for shredding.
     @discardableResult
-    static func erase(_ db: Database, customerID: String, now: Date) throws -> [String] {
+    ///
+    /// - Parameter announce: Whether to append CUSTOMER_DATA_ERASED even when nothing was held here (the customer's
+    ///   own shard does; another shard only when it held something of an id merged into them).
+    static func erase(_ db: Database, customerID: String, now: Date, announce: Bool = true) throws -> [String] {
         guard !customerID.isEmpty else { return [] }
         let erased = try String.fetchAll(
             db,
@@ -160,10 +164,13 @@ extension OutreachStore {
                     SELECT ? UNION SELECT m.mergedId FROM customer_merge m JOIN merged ON m.survivorId = merged.id)
                 SELECT id FROM merged ORDER BY id
                 """, arguments: [customerID])
+        var held = false
         for id in erased {
+            let before = db.totalChangesCount
             try remove(db, customerID: id, now: now)
             try MessageRecord.filter(MessageRecord.Columns.customerId == id).deleteAll(db)
             try JourneyRunRecord.filter(JourneyRunRecord.Columns.customerId == id).deleteAll(db)
+            held = held || db.totalChangesCount > before
             // As the other services do: earlier feed events naming the customer go, the erasure event stays.
             try ChangeLog.forget(db, customer: id)
             try CustomerAlias.forget(db, customer: id)
@@ -173,7 +180,7 @@ extension OutreachStore {
         try db.execute(
             sql: "DELETE FROM customer_merge WHERE mergedId IN (\(marks)) OR survivorId IN (\(marks))",
             arguments: StatementArguments(erased + erased))
-        try ChangeLog.append(db, .customerDataErased, customer: customerID, at: now)
+        if announce || held { try ChangeLog.append(db, .customerDataErased, customer: customerID, at: now) }
         return erased
     }
 
