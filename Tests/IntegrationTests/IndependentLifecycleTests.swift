@@ -98,10 +98,20 @@ struct IndependentLifecycleTests {
             try await waitForView(gateway, ada, admin, "\(name)'s sections missing while it is down") {
                 sections.isSubset(of: Set($0.missingSections))
             }
-            // The same binary again, on its port and its data: nobody else is told anything.
-            let again = try await ServiceProcess.start(
-                name, arguments: arguments + ["--port", "\(process.port)"], dataDirectory: process.dataDirectory)
-            restarted.append(again)
+            // The same binary again, on its port and its data: nobody else is told anything. While it was down, the
+            // port may have been handed to a connection another test opened (the kernel picks outgoing ports from the
+            // same range): the restart is tried again while that connection may close.
+            var again: ServiceProcess?
+            for attempt in 1...10 where again == nil {
+                do {
+                    again = try await ServiceProcess.start(
+                        name, arguments: arguments + ["--port", "\(process.port)"], dataDirectory: process.dataDirectory
+                    )
+                } catch ServiceProcessError.exitedBeforeListening where attempt < 10 {
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
+            restarted.append(try #require(again))
             try await waitForView(gateway, ada, admin, "a whole view after \(name) came back", timeout: .seconds(30)) {
                 $0.missingSections.isEmpty
             }

@@ -122,6 +122,19 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try OutreachStore(writer: database, keyring: keyring)
+    if let shard = host.configuration.shards?.shard {
+        // Its slots cannot be moved yet, so customers another shard owns can only be left from a one-process
+        // outreach-service (or a map changed under it): acting on them would send and enrol twice.
+        let foreign = try store.customers(notOwnedBy: host.ownership.owns)
+        guard foreign.isEmpty else {
+            throw ValidationError(
+                """
+                outreach-service shard \(shard) holds customers the shard map gives to other shards \
+                (\(foreign.joined(separator: ", "))): an outreach-service that ran as one process cannot be split \
+                into shards yet; start each shard on an empty data directory (deploy/README.md)
+                """)
+        }
+    }
     let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
     let feedback = try host.connect(to: .feedback, at: configuration.feedbackAddress)
