@@ -24,8 +24,8 @@ public struct GRPCServerService: Service {
     private let logger: Logger
     private let readiness: Readiness?
 
-    /// What must hold before a bound server reports SERVING, checked every 100 ms until it does (or the drain
-    /// begins): a process that cannot do its work yet keeps load balancers and readiness probes away meanwhile.
+    /// What must hold before a bound server reports SERVING, checked until it does (or the drain begins): a process
+    /// that cannot do its work yet keeps load balancers and readiness probes away meanwhile.
     public struct Readiness: Sendable {
         /// Whether the process can serve now (it may ask a peer).
         public var isReady: @Sendable () async -> Bool
@@ -92,10 +92,14 @@ public struct GRPCServerService: Service {
     static let drainLimit: Duration = .seconds(10)
 
     /// Reports SERVING once `readiness` holds; gives up when the server stops first.
+    /// Asked every 100 ms at first, then less often up to every 2 s: a condition that asks a peer (a refused replica
+    /// asking its authority) does not knock at it ten times a second for as long as nobody fixes the cause.
     private func serveOnceReady(_ readiness: Readiness) async {
+        var pause = Duration.milliseconds(100)
         while await !readiness.isReady() {
             guard !health.isShutDown, !Task.isCancelled else { return }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .seconds(2))
         }
         health.setAll(.serving)
         logger.notice("reporting SERVING", metadata: ["ready": "\(readiness.waitingFor)"])
