@@ -91,18 +91,23 @@ public struct GRPCServerService: Service {
     /// could not be freed, since peer connections stop after the server.
     static let drainLimit: Duration = .seconds(10)
 
-    /// Reports SERVING once `readiness` holds; gives up when the server stops first.
-    /// Asked every 100 ms at first, then less often up to every 2 s: a condition that asks a peer (a refused replica
-    /// asking its authority) does not knock at it ten times a second for as long as nobody fixes the cause.
+    /// Reports SERVING once `readiness` holds; gives up when the server stops first. Asked at once, then after 100 ms
+    /// and less often up to every 2 s: a condition that asks a peer (a refused replica asking its authority) does not
+    /// knock at it ten times a second for as long as nobody fixes the cause.
     private func serveOnceReady(_ readiness: Readiness) async {
         var pause = Duration.milliseconds(100)
+        var waited = false
         while await !readiness.isReady() {
+            if !waited {
+                logger.notice("not reporting SERVING yet", metadata: ["waiting_for": "\(readiness.waitingFor)"])
+                waited = true
+            }
             guard !health.isShutDown, !Task.isCancelled else { return }
             try? await Task.sleep(for: pause)
             pause = min(pause * 2, .seconds(2))
         }
         health.setAll(.serving)
-        logger.notice("reporting SERVING", metadata: ["ready": "\(readiness.waitingFor)"])
+        if waited { logger.notice("reporting SERVING", metadata: ["ready": "\(readiness.waitingFor)"]) }
     }
 
     public func run() async throws {
@@ -120,8 +125,7 @@ public struct GRPCServerService: Service {
                             "address": "\(address)", "port": "\(port)",
                             "port_file": "\(portFile ?? "-")",
                         ])
-                    if let readiness, await !readiness.isReady() {
-                        logger.notice("not reporting SERVING yet", metadata: ["waiting_for": "\(readiness.waitingFor)"])
+                    if let readiness {
                         group.addTask { await serveOnceReady(readiness) }
                     } else {
                         health.setAll(.serving)

@@ -102,16 +102,13 @@ struct GatewayReplicaTests {
         let replicaFiles = try FileManager.default.contentsOfDirectory(atPath: replicaProcess.dataDirectory.path)
         #expect(!replicaFiles.contains("gateway.sqlite") && !replicaFiles.contains("bootstrap-admin.key"))
 
-        // A key made through the replica (with the authority's bootstrap key) works on both. The replica serves as
-        // soon as it starts, but refuses audited calls until it has heard the authority's health say SERVING (under
-        // load, after its first call): each refusal comes before the call does anything, so trying again is safe.
-        let made = try await untilAccepted(within: .seconds(15)) {
-            try await onReplica.createApiKey(
-                .with {
-                    $0.name = "replica-made"
-                    $0.role = .agent
-                }, metadata: admin)
-        }
+        // A key made through the replica (with the authority's bootstrap key) works on both. The replica reports
+        // SERVING only once its authority serves and has taken one of its calls, so it takes audited calls at once.
+        let made = try await onReplica.createApiKey(
+            .with {
+                $0.name = "replica-made"
+                $0.role = .agent
+            }, metadata: admin)
         let agent = bearer(made.secret)
         let ada = try await onAuthority.createCustomer(.with { $0.givenName = "Ada" }, metadata: agent).customerID
         let grace = try await onReplica.createCustomer(.with { $0.givenName = "Grace" }, metadata: agent).customerID
@@ -252,14 +249,12 @@ struct GatewayReplicaTests {
                     security: certificates.serverOnlySecurity
                 ) { _, replicaMain in
                     let onReplica = GatewayClient(wrapping: replicaMain)
-                    // Refused, safely, until the replica has heard its authority serve.
-                    let made = try await untilAccepted(within: .seconds(15)) {
-                        try await onReplica.createApiKey(
-                            .with {
-                                $0.name = "over-tls"
-                                $0.role = .agent
-                            }, metadata: admin)
-                    }
+                    // Serving means its authority has taken one of its calls: taken at once.
+                    let made = try await onReplica.createApiKey(
+                        .with {
+                            $0.name = "over-tls"
+                            $0.role = .agent
+                        }, metadata: admin)
                     _ = try await onReplica.createCustomer(
                         .with { $0.givenName = "Ada" }, metadata: bearer(made.secret))
                     #expect(try await onReplica.verifyAuditLog(.init(), metadata: admin).recordsChecked >= 2)

@@ -201,13 +201,18 @@ struct ShardedOutreachTests {
             let segments = try await outreach.listSegments(.init()).segments
             #expect(segments.map(\.segmentID) == [created.segmentID])
             #expect(segments.first?.size == Int64(vips.count))
-            let exported = try await outreach.exportSegmentMembers(.with { $0.segmentID = created.segmentID }) {
-                response in
-                var ids: [String] = []
-                for try await chunk in response.messages { ids += chunk.members.map(\.customerID) }
-                return ids
+            /// The members `client` exports, chunks joined in the order they came.
+            func exportedMembers<Transport: ClientTransport>(
+                through client: Customer360_V1_OutreachService.Client<Transport>, metadata: Metadata = [:]
+            ) async throws -> [String] {
+                try await client.exportSegmentMembers(.with { $0.segmentID = created.segmentID }, metadata: metadata) {
+                    response in
+                    var ids: [String] = []
+                    for try await chunk in response.messages { ids += chunk.members.map(\.customerID) }
+                    return ids
+                }
             }
-            #expect(exported.sorted() == vips.sorted())
+            #expect(try await exportedMembers(through: outreach).sorted() == vips.sorted())
 
             // When a campaign to the segment starts
             let campaign = try await outreach.startCampaign(
@@ -253,14 +258,7 @@ struct ShardedOutreachTests {
                     $0.page.pageSize = 4
                 }, metadata: admin)
             #expect(firstPage.members.map(\.customerID) == Array(vips.sorted().prefix(4)))
-            let exportedThroughGateway = try await gateway.exportSegmentMembers(
-                .with { $0.segmentID = created.segmentID }, metadata: admin
-            ) { response in
-                var ids: [String] = []
-                for try await chunk in response.messages { ids += chunk.members.map(\.customerID) }
-                return ids
-            }
-            #expect(exportedThroughGateway.sorted() == vips.sorted())
+            #expect(try await exportedMembers(through: gateway, metadata: admin).sorted() == vips.sorted())
             let journey = try await gateway.putJourney(
                 .with {
                     $0.journeyID = "vip-welcome"

@@ -120,7 +120,7 @@ extension Customer360_V1_Segment: ShardMergeable {
     public static func merged(_ parts: [Self]) -> Self {
         guard var merged = parts.first else { return Self() }
         merged.size = parts.reduce(0) { $0 + $1.size }
-        if let latest = parts.map(\.updatedAt).max(by: { ($0.seconds, $0.nanos) < ($1.seconds, $1.nanos) }) {
+        if let latest = parts.map(\.updatedAt).max(by: earlier) {
             merged.updatedAt = latest
         }
         return merged
@@ -153,11 +153,11 @@ extension Customer360_V1_Campaign: ShardMergeable {
             parts.map(\.status).min { (order.firstIndex(of: $0) ?? -1) < (order.firstIndex(of: $1) ?? -1) }
             ?? merged.status
         let started = parts.filter(\.hasStartedAt).map(\.startedAt)
-        if let first = started.min(by: { ($0.seconds, $0.nanos) < ($1.seconds, $1.nanos) }) {
+        if let first = started.min(by: earlier) {
             merged.startedAt = first
         }
         if merged.status == .completed,
-            let last = parts.map(\.completedAt).max(by: { ($0.seconds, $0.nanos) < ($1.seconds, $1.nanos) })
+            let last = parts.map(\.completedAt).max(by: earlier)
         {
             merged.completedAt = last
         } else {
@@ -205,9 +205,14 @@ extension Customer360_V1_SegmentStats: ShardMergeable {
         }
         merged.churnRate = weighted(\.churnRate, by: \.size) ?? 0
         merged.atRiskRate = weighted(\.atRiskRate, by: \.size) ?? 0
-        if let oldest = parts.map(\.asOf).min(by: { ($0.seconds, $0.nanos) < ($1.seconds, $1.nanos) }) {
+        if let oldest = parts.map(\.asOf).min(by: earlier) {
             merged.asOf = oldest
         }
         return merged
     }
+}
+
+/// Whether `first` is before `second`, to the nanosecond.
+private func earlier(_ first: Google_Protobuf_Timestamp, _ second: Google_Protobuf_Timestamp) -> Bool {
+    (first.seconds, first.nanos) < (second.seconds, second.nanos)
 }
