@@ -145,6 +145,12 @@ public struct CustomerQueueWorker: Service {
         }
     }
 
+    /// Thrown by the work for a customer that cannot be worked yet and is expected to be later (a move's copy, which
+    /// this process acts on once the shard map gives it the customer): the entry waits, without a warning.
+    public struct NotYet: Error {
+        public init() {}
+    }
+
     /// Works one entry and settles it.
     func process(_ entry: CustomerQueue.Entry) async {
         do {
@@ -152,6 +158,10 @@ public struct CustomerQueueWorker: Service {
             Counter(label: "\(metric)_total", dimensions: [("outcome", "done")]).increment()
             let retry = now().adding(.seconds(1))
             try await writer.write { db in try queue.finish(db, entry, retryAt: retry) }
+        } catch is NotYet {
+            Counter(label: "\(metric)_total", dimensions: [("outcome", "waiting")]).increment()
+            let until = now().adding(retryAfterFailure)
+            try? await writer.write { db in try queue.postpone(db, customerID: entry.customerId, until: until) }
         } catch {
             guard !Task.isCancelled else { return }
             Counter(label: "\(metric)_total", dimensions: [("outcome", "retried")]).increment()

@@ -36,7 +36,7 @@ public struct SlotMoves: SlotMoveService {
         if request.lift {
             let head = try await store.database.write { db in
                 try SlotFence.lift(db, ranges, tables: tables)
-                return try ChangeLog.head(db)
+                return try self.head(db)
             }
             return .with { $0.feedHead = UInt64(head) }
         }
@@ -44,11 +44,43 @@ public struct SlotMoves: SlotMoveService {
         guard map.shard(named: request.targetShard, in: service) != nil else {
             throw InvalidArgument("target_shard", "'\(request.targetShard)' is not a shard of \(service) in the map")
         }
-        let head = try await store.database.write { db in
-            try SlotFence.fence(db, ranges, epoch: request.epoch, target: request.targetShard, tables: tables)
-            return try ChangeLog.head(db)
+        // Work the store cannot cut in two is waited for: checked and fenced in one write transaction, so nothing can
+        // begin in between.
+        let waitingSince = ContinuousClock.now
+        while true {
+            let fenced: Result<Int64, Blocked> = try await store.database.write { db in
+                if let reason = try store.fenceBlocker(db, ranges) { return .failure(Blocked(reason: reason)) }
+                try SlotFence.fence(db, ranges, epoch: request.epoch, target: request.targetShard, tables: tables)
+                return .success(try head(db))
+            }
+            switch fenced {
+            case .success(let head): return .with { $0.feedHead = UInt64(head) }
+            case .failure(let blocked) where ContinuousClock.now - waitingSince >= Self.fenceWait:
+                throw RPCError(
+                    code: .unavailable,
+                    message: """
+                        slots \(request.slots.joined(separator: ", ")) cannot be fenced yet: \(blocked.reason) \
+                        (waited \(Self.fenceWait)); run the move again to resume it
+                        """)
+            case .failure:
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
-        return .with { $0.feedHead = UInt64(head) }
+    }
+
+    /// How long a fence waits for work the store cannot cut in two (`SlotMovable.fenceBlocker`).
+    static var fenceWait: Duration { .seconds(30) }
+
+    private struct Blocked: Error {
+        var reason: String
+    }
+
+    /// The position a catch-up starts after: the head of the change feed or of the touch log, as the store says.
+    func head(_ db: Database) throws -> Int64 {
+        switch type(of: store).catchUp {
+        case .changeFeed: try ChangeLog.head(db)
+        case .touchLog: try SlotTouchLog.head(db)
+        }
     }
 
     public func exportSlots(_ request: Customer360_V1_ExportSlotsRequest) async throws
@@ -78,13 +110,18 @@ public struct SlotMoves: SlotMoveService {
                             }
                         }
                     }
-                    $0.throughSequence = UInt64(try ChangeLog.head(db))
+                    $0.throughSequence = UInt64(try head(db))
                 }
             }
         }
         if request.catchUp {
             let after = Int64(clamping: request.changedAfterSequence)
             let scan = request.limit == 0 ? 1_000 : Int(request.limit)
+            if case .touchLog = type(of: store).catchUp {
+                return try await store.database.read { db in
+                    try touchedSince(db, after: after, scan: scan, ranges: ranges, keyring: keyring)
+                }
+            }
             return try await store.database.read { db in
                 let pruned = try ChangeLog.prunedThrough(db)
                 guard after >= pruned else {
@@ -133,8 +170,33 @@ public struct SlotMoves: SlotMoveService {
             return try .with {
                 $0.customers = page.customers
                 $0.nextCustomerID = more ? page.customers.last?.customerID ?? "" : ""
-                $0.throughSequence = UInt64(try ChangeLog.head(db))
+                $0.throughSequence = UInt64(try head(db))
             }
+        }
+    }
+
+    /// A catch-up page from the touch log: the customers of `ranges` written after `after`, in write order, until the
+    /// page is full; the page then covers the writes before the first customer it could not take.
+    func touchedSince(
+        _ db: Database, after: Int64, scan: Int, ranges: [ClosedRange<Int>], keyring: Keyring
+    ) throws -> Customer360_V1_ExportSlotsResponse {
+        let touched = try SlotTouchLog.touched(db, after: after, limit: scan)
+        let columns = try copiedColumns(db)
+        var page = Page()
+        var through = touched.last?.sequence ?? after
+        var caughtUp = touched.count < scan
+        for (customerID, sequence) in touched where Self.contains(ranges, CustomerSlot.of(customerID)) {
+            guard !page.isFull else {
+                through = sequence - 1
+                caughtUp = false
+                break
+            }
+            try page.add(try export(db, customerID, columns: columns, keyring: keyring))
+        }
+        return .with {
+            $0.customers = page.customers
+            $0.throughSequence = UInt64(max(through, after))
+            $0.caughtUp = caughtUp
         }
     }
 

@@ -10,7 +10,8 @@ import GRPCNIOTransportHTTP2
 /// 1. **copy** every customer of the range, page by page in id order, from the source to the target (rows sealed as
 ///    stored, with their data keys), remembering the source's change-feed head when the copy began — after the
 ///    reference data every shard holds alike (surveys, feature requests), which a shard new to the map lacks;
-/// 2. **catch up**: copy again each customer the source's change feed names since then, until it is at the head;
+/// 2. **catch up**: copy again each customer the source's change feed (or touch log, `SlotMovable.catchUp`) names
+///    since then, until it is at the head;
 /// 3. **fence** the range on the source: from that write transaction on, a write to those customers fails with
 ///    UNAVAILABLE, and every one committed before is in the feed at or below the head the fence returns;
 /// 4. catch up to that head, then **flip**: write the map with the range given to the target under the next epoch,
@@ -26,7 +27,8 @@ public struct ReshardCommand<Store: ServiceStore>: AsyncParsableCommand {
             commandName: "reshard",
             abstract: "Move a range of slots of \(Store.identity.name) to another shard while both keep serving.",
             discussion: """
-                Copies the range's customers, catches up from the source's change feed, fences the range on the \
+                Copies the range's customers, catches up from the source's change feed (outreach-service: its touch \
+                log), fences the range on the \
                 source, catches up to the fence, publishes the shard map with the range moved (next epoch) by \
                 rewriting --map, waits until both shards serve it, then deletes the range from the source. \
                 Progress is printed per page and kept in --state: run the same command again to resume after a \

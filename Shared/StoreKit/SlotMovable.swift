@@ -69,6 +69,17 @@ public protocol SlotMovable: Sendable {
     /// shard's row again (handed over twice) or a different row the merge would have had to reconcile (both customers
     /// voted for the same request). None by default.
     func handOverKept(_ db: Database, _ customerID: String, table: String, rows: [Row]) throws
+    /// Where a move's catch-up finds the customers written since its copy: the change feed by default.
+    static var catchUp: SlotCatchUp { get }
+    /// Why `ranges` cannot be fenced yet, read in the transaction that would fence them; `nil` (the default) when they
+    /// can. For work in flight that must not be cut in two (a message handed to its adapter, whose outcome could then
+    /// be recorded on neither shard); the shard waits a while for it to end before refusing the fence.
+    func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String?
+}
+
+extension SlotMovable {
+    public static var catchUp: SlotCatchUp { .changeFeed }
+    public func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String? { nil }
 }
 
 extension SlotMovable {

@@ -19,59 +19,16 @@ struct ShardedOutreachTests {
         counts and messages across both shards are every customer's, each once, and every member gets one email
         """)
     func outreachAcrossShards() async throws {
-        let mapFile = FileManager.default.temporaryDirectory.appendingPathComponent("c360-outreach-map-\(UUID()).json")
-        defer { try? FileManager.default.removeItem(at: mapFile) }
-        func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
-            try ShardMap.even(
-                epoch: epoch, services: [(name: "outreach-service", shardPrefix: "outreach", addresses: addresses)])
-        }
-        try map(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
-        try await withPythonPeer("smtp_sink.py") { smtp in
-            try await withService("profile-service") { profileProcess, profileClient in
-                let profilePeer = ["--profile-addr", "\(profileProcess.address)"]
-                try await withService("interaction-service", arguments: profilePeer) { interaction, _ in
-                    try await withService("feedback-service", arguments: profilePeer) { feedback, _ in
-                        let dataPeers =
-                            profilePeer + [
-                                "--interaction-addr", "\(interaction.address)", "--feedback-addr",
-                                "\(feedback.address)",
-                            ]
-                        try await withService("success-service", arguments: dataPeers) { success, _ in
-                            let arguments =
-                                dataPeers + [
-                                    "--success-addr", "\(success.address)", "--refresh-delay-ms", "50",
-                                    "--smtp-url", "smtp://\(smtp.address)", "--frequency-cap", "off",
-                                    "--shard-map", mapFile.path,
-                                ]
-                            try await withService("outreach-service", arguments: arguments + ["--shard", "outreach-0"])
-                            {
-                                shard0, client0 in
-                                try await withService(
-                                    "outreach-service", arguments: arguments + ["--shard", "outreach-1"]
-                                ) { shard1, client1 in
-                                    let real = try map(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
-                                    try real.json.write(to: mapFile)
-                                    try await withService(
-                                        "gateway",
-                                        arguments: dataPeers + [
-                                            "--success-addr", "\(success.address)", "--outreach-addr", "127.0.0.1:1",
-                                            "--shard-map", mapFile.path, "--http-port", "0",
-                                        ]
-                                    ) { gatewayProcess, gatewayClient in
-                                        try await exercise(
-                                            map: real, mapFile: mapFile,
-                                            shards: [.init(wrapping: client0), .init(wrapping: client1)],
-                                            profiles: .init(wrapping: profileClient), smtp: smtp,
-                                            frontDoor: (
-                                                .init(wrapping: gatewayClient),
-                                                bearer(try await bootstrapSecret(of: gatewayProcess))
-                                            ))
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+        try await OutreachShardStack.run { stack in
+            try await withService(
+                "gateway",
+                arguments: stack.dataPeers + [
+                    "--outreach-addr", "127.0.0.1:1", "--shard-map", stack.mapFile.path, "--http-port", "0",
+                ]
+            ) { gatewayProcess, gatewayClient in
+                try await exercise(
+                    stack, shards: stack.shards.map { .init(wrapping: $0.client) },
+                    frontDoor: (.init(wrapping: gatewayClient), bearer(try await bootstrapSecret(of: gatewayProcess))))
             }
         }
     }
@@ -79,63 +36,24 @@ struct ShardedOutreachTests {
     typealias Outreach = Customer360_V1_OutreachService.Client<HTTP2ClientTransport.Posix>
 
     private func exercise(
-        map: ShardMap, mapFile: URL, shards: [Outreach],
-        profiles: Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>, smtp: PythonPeer,
-        frontDoor: (outreach: Outreach, admin: Metadata)
+        _ stack: OutreachShardStack, shards: [Outreach], frontDoor: (outreach: Outreach, admin: Metadata)
     ) async throws {
+        let (map, smtp) = (stack.map, stack.smtp)
         // Given twelve customers with email marketing consent, eight of them tagged vip, hashing over both shards
         var vips: [String] = []
         for index in 0..<12 {
-            let id = try await profiles.createCustomer(
-                .with {
-                    $0.givenName = "Shard\(index)"
-                    $0.identifiers = [
-                        .with {
-                            $0.kind = .email
-                            $0.value = "shard\(index)@example.com"
-                        }
-                    ]
-                    $0.tags = index < 8 ? ["vip"] : []
-                }
-            ).customerID
-            _ = try await profiles.setConsent(
-                .with {
-                    $0.customerID = id
-                    $0.purpose = .marketing
-                    $0.channel = .email
-                    $0.status = .granted
-                    $0.source = "integration-test"
-                })
+            let id = try await stack.consentingCustomer(
+                named: "Shard\(index)", email: "shard\(index)@example.com", tags: index < 8 ? ["vip"] : [])
             if index < 8 { vips.append(id) }
         }
         let owner = { (id: String) in map.owner(of: id, in: "outreach-service")?.shard == "outreach-0" ? 0 : 1 }
         let onShard = [vips.filter { owner($0) == 0 }, vips.filter { owner($0) == 1 }]
         try #require(!onShard[0].isEmpty && !onShard[1].isEmpty, "the vips hash over both shards")
 
-        let connection = try PeerConnection(
-            address: PeerAddress(host: "127.0.0.1", port: 1), service: "outreach-service",
-            shards: try ShardMapSource(path: mapFile.path), routing: .current)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await connection.run() }
-            defer { group.cancelAll() }
-            let outreach = Customer360_V1_OutreachService.Client(wrapping: connection.client)
-
+        try await stack.routed { outreach in
             // When a template and a segment are written through the sharded client
             _ = try await outreach.putTemplate(
-                .with {
-                    $0.templateID = "hello"
-                    $0.name = "Hello"
-                    $0.purpose = .marketing
-                    $0.defaultLanguage = "en"
-                    $0.variants = [
-                        .with {
-                            $0.channel = .email
-                            $0.language = "en"
-                            $0.subject = "Hello {{given_name}}"
-                            $0.body = "Dear {{given_name|friend}}."
-                        }
-                    ]
-                })
+                OutreachShardStack.emailTemplate("hello", name: "Hello", subject: "Hello {{given_name}}"))
             let created = try await outreach.createSegment(
                 .with {
                     $0.name = "VIP"

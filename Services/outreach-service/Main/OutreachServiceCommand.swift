@@ -27,7 +27,7 @@ struct OutreachServiceCommand: AsyncParsableCommand {
         version: C360Version.current,
         subcommands: [
             BackupCommand<OutreachStore>.self, RestoreCommand<OutreachStore>.self, HealthCommand<OutreachStore>.self,
-            KeyringBackupCommand<OutreachStore>.self,
+            KeyringBackupCommand<OutreachStore>.self, ReshardCommand<OutreachStore>.self,
         ]
     )
 

@@ -14,12 +14,14 @@ public enum OutreachError: Error, Equatable, Sendable, RPCErrorConvertible {
     case customerNotInReadModel(String)
     case journeyNotFound(String)
     case journeyReference(field: String, detail: String)
+    case slotsMoving(campaign: String)
 
     public var rpcErrorCode: RPCError.Code {
         switch self {
         case .segmentNotFound, .templateNotFound, .messageNotFound, .campaignNotFound, .journeyNotFound: .notFound
         case .segmentExists, .idempotencyKeyReused, .campaignExists: .alreadyExists
         case .segmentInUse, .customerNotInReadModel, .journeyReference: .failedPrecondition
+        case .slotsMoving: .unavailable
         }
     }
 
@@ -38,6 +40,8 @@ public enum OutreachError: Error, Equatable, Sendable, RPCErrorConvertible {
             "campaign \(id) already exists with another segment or template; choose another campaign_id"
         case .journeyNotFound(let id): "journey \(id) does not exist; PutJourney creates it"
         case .journeyReference(let field, let detail): "\(field): \(detail)"
+        case .slotsMoving(let campaign):
+            "customers are moving away from this shard; send StartCampaign again with campaign_id \(campaign) once the move ends"
         case .customerNotInReadModel(let id):
             "customer \(id) is not in outreach-service's read model yet (it follows profile-service's feed); retry in a few seconds"
         }

@@ -68,17 +68,20 @@ public enum ReadModelUpkeep {
 
     /// Refreshes queued customers from their owners.
     ///
-    /// - Parameter ownership: The customers this process keeps: on a shard, a merge's survivor owned by another shard
-    ///   is that shard's to read (it hears of the merge on its own feeds), and a customer not owned is never stored.
-    public static func refresher(
-        store: OutreachStore, reader: FactReader, ownership: CustomerOwnership = .everyone, logger: Logger
-    ) -> CustomerQueueWorker {
+    /// On a shard, only customers it may act on are read (`OutreachStore.workable`): a merge's survivor owned by
+    /// another shard is that shard's to read (it hears of the merge on its own feeds). A customer this shard holds
+    /// but may not act on yet — a move's copy before the map gives them here, or one fenced while moving away —
+    /// waits; one it holds nothing of is dropped from the queue.
+    public static func refresher(store: OutreachStore, reader: FactReader, logger: Logger) -> CustomerQueueWorker {
         CustomerQueueWorker(
             queue: OutreachStore.refreshQueue, writer: store.writer, logger: logger,
             metric: "c360_outreach_fact_refresh"
         ) { customerID in
             let now = Date()
-            guard ownership.owns(customerID) else {
+            switch try await store.standing(of: customerID) {
+            case .workable: break
+            case .held: throw CustomerQueueWorker.NotYet()
+            case .elsewhere:
                 try await store.forget(customerID: customerID, now: now)
                 return
             }
@@ -87,7 +90,9 @@ public enum ReadModelUpkeep {
                 try await store.store(snapshot, now: now)
             case .merged(let survivor):
                 try await store.forget(customerID: customerID, now: now)
-                if ownership.owns(survivor) { try await store.queueRefresh([survivor], now: now) }
+                if try await store.standing(of: survivor) != .elsewhere {
+                    try await store.queueRefresh([survivor], now: now)
+                }
             case .gone:
                 try await store.forget(customerID: customerID, now: now)
             }

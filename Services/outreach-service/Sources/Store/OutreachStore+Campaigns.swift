@@ -7,8 +7,8 @@ import GRDB
 extension OutreachStore {
     /// Starts a campaign; the same id with the same segment and template answers the stored one.
     ///
-    /// - Throws: `OutreachError.segmentNotFound`, `.templateNotFound`, or `.campaignExists` for the same id with
-    ///   another audience or template.
+    /// - Throws: `OutreachError.segmentNotFound`, `.templateNotFound`, `.campaignExists` for the same id with
+    ///   another audience or template, or `.slotsMoving` while a move has fenced customers here.
     public func startCampaign(_ campaign: CampaignRecord) async throws -> CampaignRecord {
         try await writer.write { db in
             if let stored = try CampaignRecord.fetchOne(db, key: campaign.campaignId) {
@@ -18,6 +18,10 @@ extension OutreachStore {
                     throw OutreachError.campaignExists(campaign.campaignId)
                 }
                 return stored
+            }
+            // Customers fenced here would be queued by neither this shard nor the one they move to.
+            guard try SlotFence.fencedCustomers(db) == nil else {
+                throw OutreachError.slotsMoving(campaign: campaign.campaignId)
             }
             guard try SegmentRecord.exists(db, key: campaign.segmentId) else {
                 throw OutreachError.segmentNotFound(campaign.segmentId)

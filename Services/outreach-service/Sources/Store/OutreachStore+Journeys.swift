@@ -198,19 +198,16 @@ extension OutreachStore {
     /// Waiting runs of active journeys due by `now`, earliest first, and when the next of the rest falls due.
     public func dueRuns(at now: Date, limit: Int) async throws -> (due: [JourneyRunRecord], next: Date?) {
         try await writer.read { db in
-            let due = try JourneyRunRecord.fetchAll(
+            let active = JourneyRecord.filter(JourneyRecord.Columns.active == true)
+                .select(JourneyRecord.Columns.journeyId)
+            let waiting = JourneyRunRecord.filter(JourneyRunRecord.Columns.state == JourneyRunState.waiting.rawValue)
+                .filter(active.contains(JourneyRunRecord.Columns.journeyId))
+            let due = try workableRows(
                 db,
-                sql: """
-                    SELECT r.* FROM journey_run r JOIN journey j ON j.journeyId = r.journeyId
-                    WHERE r.state = 'waiting' AND r.dueAt <= ? AND j.active ORDER BY r.dueAt LIMIT ?
-                    """, arguments: [now.unixMillis, limit])
-            let next = try Int64.fetchOne(
-                db,
-                sql: """
-                    SELECT MIN(r.dueAt) FROM journey_run r JOIN journey j ON j.journeyId = r.journeyId
-                    WHERE r.state = 'waiting' AND j.active
-                    """)
-            return (due, next.map(Date.init(unixMillis:)))
+                waiting.filter(JourneyRunRecord.Columns.dueAt <= now.unixMillis).order(JourneyRunRecord.Columns.dueAt),
+                customer: \.customerId, limit: limit)
+            let next = try Int64.fetchOne(db, waiting.select(min(JourneyRunRecord.Columns.dueAt)))
+            return (due, Self.nextDue(next, due: due.isEmpty, now: now))
         }
     }
 

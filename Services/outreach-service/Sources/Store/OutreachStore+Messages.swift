@@ -81,10 +81,12 @@ extension OutreachStore {
             let status = MessageRecord.Columns.status
             let pending = MessageRecord.filter(
                 status == MessageStatus.queued.rawValue || status == MessageStatus.deferred.rawValue)
-            let due = try pending.filter(MessageRecord.Columns.scheduledFor <= now.unixMillis)
-                .order(MessageRecord.Columns.scheduledFor).limit(limit).fetchAll(db)
+            let due = try workableRows(
+                db,
+                pending.filter(MessageRecord.Columns.scheduledFor <= now.unixMillis)
+                    .order(MessageRecord.Columns.scheduledFor), customer: \.customerId, limit: limit)
             let next = try Int64.fetchOne(db, pending.select(min(MessageRecord.Columns.scheduledFor)))
-            return (due, next.map(Date.init(unixMillis:)))
+            return (due, Self.nextDue(next, due: due.isEmpty, now: now))
         }
     }
 
@@ -231,9 +233,11 @@ extension OutreachStore {
     /// Sent messages whose outbound touchpoint is not stored in interaction-service yet, oldest first.
     public func unrecordedTouchpoints(limit: Int) async throws -> [MessageRecord] {
         try await writer.read { db in
-            try MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
-                .filter(MessageRecord.Columns.touchpointRecorded == false)
-                .order(MessageRecord.Columns.sentAt).limit(limit).fetchAll(db)
+            try workableRows(
+                db,
+                MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sent.rawValue)
+                    .filter(MessageRecord.Columns.touchpointRecorded == false)
+                    .order(MessageRecord.Columns.sentAt), customer: \.customerId, limit: limit)
         }
     }
 

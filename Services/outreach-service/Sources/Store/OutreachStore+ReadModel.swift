@@ -47,9 +47,13 @@ extension OutreachStore {
     ///   is how an old id is followed to its survivor.)
     public static func apply(
         _ db: Database, events: [Customer360_V1_ChangeEvent], delay: Duration, now: Date,
-        owns: (String) -> Bool = { _ in true }
+        owns isOwned: (String) -> Bool = { _ in true }
     ) throws {
         let due = now.adding(delay)
+        // A customer a move has fenced here is the target's: what changed reaches them by the refresh that follows
+        // their arrival there.
+        let fenced = try SlotFence.fencedCustomers(db)
+        func owns(_ customerID: String) -> Bool { isOwned(customerID) && fenced?(customerID) != true }
         func refresh(_ customerID: String) throws {
             if owns(customerID) { try refreshQueue.enqueue(db, customerID: customerID, due: due) }
         }
@@ -68,8 +72,11 @@ extension OutreachStore {
             case .customerDeleted where owns(event.customerID):
                 try remove(db, customerID: event.customerID, now: now)
             case .customerErased:
-                // On every shard: the ids merged into the customer may have left messages and runs on theirs.
-                try erase(db, customerID: event.customerID, now: now, announce: owns(event.customerID))
+                // On every shard: the ids merged into the customer may have left messages and runs on theirs. Past
+                // any fence: an erasure is never put off, and a copy the move already took is erased on arrival.
+                _ = try SlotFence.bypassing(db) {
+                    try erase(db, customerID: event.customerID, now: now, announce: owns(event.customerID))
+                }
             case .customerRekeyed:
                 try refresh(event.relatedCustomerID)
             case .touchpointRecorded where event.subjectID.hasPrefix(Self.ownTouchpointPrefix):
@@ -175,6 +182,8 @@ extension OutreachStore {
             try ChangeLog.forget(db, customer: id)
             try CustomerAlias.forget(db, customer: id)
             try shredQueue.enqueue(db, customerID: id, due: now)
+            // Remembered on every shard, so a copy a move brings in later is erased on arrival.
+            try db.execute(sql: "INSERT OR IGNORE INTO \(erasedTable) (customerId) VALUES (?)", arguments: [id])
         }
         let marks = databaseQuestionMarks(count: erased.count)
         try db.execute(

@@ -165,14 +165,19 @@ extension OutreachStore {
         let query = try segment.query(now: now)
         let selected = CustomerFacts.filter(query.condition).select(CustomerFacts.Columns.customerId)
         let members = SegmentMembership.filter(SegmentMembership.Columns.segmentId == segment.segmentId)
-        let entering = try String.fetchAll(
+        var entering = try String.fetchAll(
             db,
             selected.filter(
                 !members.select(SegmentMembership.Columns.customerId).contains(CustomerFacts.Columns.customerId)))
-        let leaving = try String.fetchAll(
+        var leaving = try String.fetchAll(
             db,
             members.select(SegmentMembership.Columns.customerId)
                 .filter(!selected.contains(SegmentMembership.Columns.customerId)))
+        // A customer a move has fenced here is left as they are: the target re-evaluates them when they arrive.
+        if let fenced = try SlotFence.fencedCustomers(db) {
+            entering.removeAll(where: fenced)
+            leaving.removeAll(where: fenced)
+        }
         for id in entering {
             try SegmentMembership(segmentId: segment.segmentId, customerId: id, enteredAt: now.unixMillis).insert(db)
             try ChangeLog.append(db, .segmentEntered, customer: id, subject: segment.segmentId, at: now)

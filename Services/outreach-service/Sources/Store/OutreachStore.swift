@@ -16,10 +16,14 @@ public import GRDB
 public struct OutreachStore: Sendable {
     public let writer: any DatabaseWriter
     let keyring: Keyring
+    /// The customers whose messages, journey steps and refreshes this process does: on a shard, those the map gives
+    /// it (rows of others are a move's copy, inert until the map flips).
+    let ownership: CustomerOwnership
 
-    public init(writer: any DatabaseWriter, keyring: Keyring) throws {
+    public init(writer: any DatabaseWriter, keyring: Keyring, ownership: CustomerOwnership = .everyone) throws {
         self.writer = writer
         self.keyring = keyring
+        self.ownership = ownership
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 
@@ -213,6 +217,7 @@ public struct OutreachStore: Sendable {
             try db.create(
                 index: "journey_run_page", on: JourneyRunRecord.databaseTableName, columns: ["journeyId", "runId"])
         }
+        registerSlotMoves(&migrator)
         return migrator
     }
 

@@ -1,0 +1,180 @@
+import C360ChangeFeed
+import C360ServerKit
+public import C360StoreKit
+import Foundation
+public import GRDB
+
+/// What moves when a customer moves to another shard (`outreach-service reshard`): their read-model facts, tags,
+/// consents and channel counts, a pending refresh, segment memberships, messages and journey runs. Segments,
+/// templates, journeys and campaigns are definitions every shard holds alike (written on every shard by the router),
+/// and so are who merged into whom and who was erased.
+///
+/// Much here changes without a feed event (a message going to `sending`, a journey run's step, a refresh of facts),
+/// so a move catches up from the touch log rather than the feed. Background work acts only on customers this shard
+/// owns and has not fenced (`workable`): a customer copied to the target is inert there until the map gives them to
+/// it, and one fenced on the source is left for the target.
+extension OutreachStore: SlotMovable {
+    public var database: any DatabaseWriter { writer }
+    public var dataKeys: Keyring { keyring }
+
+    /// In the order rows can be inserted; each customer with rows here has facts, a queued refresh, a message or a run.
+    public static let customerTables = [
+        CustomerTable(name: CustomerFacts.databaseTableName, customerColumn: "customerId", listsCustomers: true),
+        CustomerTable(name: CustomerTag.databaseTableName, customerColumn: "customerId"),
+        CustomerTable(name: CustomerConsent.databaseTableName, customerColumn: "customerId"),
+        CustomerTable(name: ChannelCount.databaseTableName, customerColumn: "customerId"),
+        CustomerTable(name: refreshQueue.table, customerColumn: "customerId", listsCustomers: true),
+        CustomerTable(name: SegmentMembership.databaseTableName, customerColumn: "customerId"),
+        CustomerTable(name: MessageRecord.databaseTableName, customerColumn: "customerId", listsCustomers: true),
+        CustomerTable(name: JourneyRunRecord.databaseTableName, customerColumn: "customerId", listsCustomers: true),
+    ]
+
+    /// Definitions first (memberships name their segment), then who merged into whom and who was erased.
+    public static let referenceTables = [
+        ReferenceTable(name: SegmentRecord.databaseTableName),
+        ReferenceTable(name: TemplateRecord.databaseTableName),
+        ReferenceTable(name: JourneyRecord.databaseTableName),
+        ReferenceTable(name: CampaignRecord.databaseTableName),
+        ReferenceTable(name: "customer_merge"),
+        ReferenceTable(name: erasedTable),
+    ]
+
+    public static var catchUp: SlotCatchUp { .touchLog }
+
+    /// Every customer erased here, by id alone: a copy of one that a move brings in after this shard applied the
+    /// erasure is erased on arrival.
+    static let erasedTable = "customer_erased"
+
+    /// The migration that lets customers move: the touch log over the customer tables, messages in `sending` found by
+    /// index, and the erased customers remembered.
+    static func registerSlotMoves(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v9: customers move between shards (touch log, sends in flight, erasures)") { db in
+            try SlotTouchLog.create(db, tables: customerTables)
+            try db.create(
+                index: "message_sending", on: MessageRecord.databaseTableName, columns: ["customerId"],
+                condition: Column("status") == MessageStatus.sending.rawValue)
+            try db.create(table: erasedTable) { t in
+                t.primaryKey("customerId", .text)
+            }
+        }
+        SlotFence.register(&migrator)
+    }
+
+    /// A campaign still queueing would queue the moving customers on the source after their copy, or not at all once
+    /// fenced; a message in `sending` would have its outcome recorded on neither shard. Both end within seconds.
+    public func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String? {
+        if let campaign = try String.fetchOne(
+            db,
+            CampaignRecord.filter(CampaignRecord.Columns.queueing == true).select(CampaignRecord.Columns.campaignId))
+        {
+            return "campaign \(campaign) is still queueing its members"
+        }
+        let sending = try String.fetchAll(
+            db,
+            MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sending.rawValue)
+                .select(MessageRecord.Columns.customerId))
+        if let customer = sending.first(where: { id in ranges.contains { $0.contains(CustomerSlot.of(id)) } }) {
+            return "a message to customer \(customer) is with its adapter"
+        }
+        return nil
+    }
+
+    /// An arriving customer is refreshed from the owners once this shard owns them (what changed during the move
+    /// reached neither shard's read model); erased again if this shard applied their erasure before the copy came;
+    /// and their pending messages reopen a campaign this shard had completed.
+    public func customerArrived(_ db: Database, _ customerID: String) throws {
+        let now = Date()
+        if try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM \(Self.erasedTable) WHERE customerId = ?)", arguments: [customerID])
+            == true
+        {
+            try Self.erase(db, customerID: customerID, now: now, announce: false)
+            return
+        }
+        try Self.refreshQueue.enqueue(db, customerID: customerID, due: now)
+        let reopened = try String.fetchAll(
+            db,
+            MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
+                .filter(
+                    [MessageStatus.queued, .deferred, .sending].contains(MessageRecord.Columns.status)
+                )
+                .select(MessageRecord.Columns.campaignId).distinct())
+        try CampaignRecord.filter(keys: reopened.filter { !$0.isEmpty })
+            .filter(CampaignRecord.Columns.completedAt != nil)
+            .updateAll(db, CampaignRecord.Columns.completedAt.set(to: nil))
+    }
+
+    /// A leaving customer's messages go first, so a campaign left with nothing pending here is completed.
+    public func customerLeaving(_ db: Database, _ customerID: String) throws {
+        let campaigns = try String.fetchAll(
+            db,
+            MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
+                .select(MessageRecord.Columns.campaignId).distinct())
+        try MessageRecord.filter(MessageRecord.Columns.customerId == customerID).deleteAll(db)
+        for campaign in campaigns where !campaign.isEmpty {
+            try Self.completeCampaignIfDone(db, campaign, now: Date())
+        }
+    }
+
+    /// outreach-service takes no handovers (merges across shards leave each customer's rows where they are).
+    public func customerGrew(_ db: Database, _ customerID: String) throws {}
+
+    /// Whether this process may act on a customer now, read once for the caller's transaction: it owns them, and no
+    /// move has fenced them here.
+    func workable(_ db: Database) throws -> @Sendable (String) -> Bool {
+        let ownership = self.ownership
+        guard let fenced = try SlotFence.fencedCustomers(db) else { return { ownership.owns($0) } }
+        return { ownership.owns($0) && !fenced($0) }
+    }
+
+    /// Up to `limit` of `request`'s rows, in its order, about customers this process may act on now (`workable`):
+    /// read a page at a time past the others, which only a move leaves here and only while it runs.
+    func workableRows<Record: FetchableRecord & TableRecord>(
+        _ db: Database, _ request: QueryInterfaceRequest<Record>, customer: KeyPath<Record, String>, limit: Int
+    ) throws -> [Record] {
+        let workable = try workable(db)
+        var rows: [Record] = []
+        var offset = 0
+        while rows.count < limit {
+            let page = try request.limit(limit, offset: offset).fetchAll(db)
+            rows += page.filter { workable($0[keyPath: customer]) }.prefix(limit - rows.count)
+            guard page.count == limit else { break }
+            offset += limit
+        }
+        return rows
+    }
+
+    /// When the next of a queue's entries falls due, as a worker waits for it: when nothing this process may act on
+    /// is due now but something is (a move's copy, a fenced customer), the next look is the worker's idle wait, not
+    /// at once.
+    static func nextDue(_ next: Int64?, due noneDue: Bool, now: Date) -> Date? {
+        guard let next else { return nil }
+        return noneDue && next <= now.unixMillis ? nil : Date(unixMillis: next)
+    }
+
+    /// Where a customer stands for this process's background work.
+    public enum Standing: Sendable, Equatable {
+        /// Owned here and not fenced: act on them.
+        case workable
+        /// Held here but not to be acted on now: a move's copy before the map gives them here, or fenced while
+        /// moving away.
+        case held
+        /// Another shard's, with nothing held here.
+        case elsewhere
+    }
+
+    public func standing(of customerID: String) async throws -> Standing {
+        try await writer.read { db in
+            if try workable(db)(customerID) { return .workable }
+            // Rows of their own; a queued refresh alone is not holding them.
+            let rows = Self.customerTables.filter { $0.listsCustomers && $0.name != Self.refreshQueue.table }
+            let held = try rows.contains { table in
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM \(table.name) WHERE customerId = ?)", arguments: [customerID]
+                )
+                    == true
+            }
+            return held ? .held : .elsewhere
+        }
+    }
+}
