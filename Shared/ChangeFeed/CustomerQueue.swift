@@ -45,7 +45,22 @@ public struct CustomerQueue: Sendable {
     }
 
     /// Up to `limit` entries due by `now`, earliest first, and the earliest due time of the rest.
-    public func due(_ db: Database, at now: Date, limit: Int) throws -> (due: [Entry], next: Date?) {
+    ///
+    /// - Parameter excluded: Customers whose entries can be neither worked nor postponed now (fenced by a move): left
+    ///   out of both answers, read past rather than handed back again and again ahead of the others. The queue is then
+    ///   read whole, which happens only while a move runs.
+    public func due(
+        _ db: Database, at now: Date, limit: Int, excluding excluded: ((String) -> Bool)? = nil
+    ) throws -> (due: [Entry], next: Date?) {
+        if let excluded {
+            let waiting = try Entry.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY dueAt").filter {
+                !excluded($0.customerId)
+            }
+            return (
+                Array(waiting.prefix { $0.dueAt <= now.unixMillis }.prefix(limit)),
+                waiting.first.map { Date(unixMillis: $0.dueAt) }
+            )
+        }
         let due = try Entry.fetchAll(
             db, sql: "SELECT * FROM \(table) WHERE dueAt <= ? ORDER BY dueAt LIMIT ?",
             arguments: [now.unixMillis, limit])
@@ -90,6 +105,9 @@ public struct CustomerQueueWorker: Service {
     /// Metric names: `<metric>_queue_depth` (gauge) and `<metric>_total{outcome}` (counter).
     let metric: String
     let now: @Sendable () -> Date
+    /// The customers to leave out of a look at the queue, read in its transaction (`CustomerQueue.due(excluding:)`);
+    /// nil when there are none.
+    let excluded: @Sendable (Database) throws -> ((String) -> Bool)?
     let work: @Sendable (String) async throws -> Void
 
     /// The longest idle wait between looks at the queue.
@@ -98,6 +116,7 @@ public struct CustomerQueueWorker: Service {
     public init(
         queue: CustomerQueue, writer: any DatabaseWriter, logger: Logger, metric: String, concurrency: Int = 8,
         retryAfterFailure: Duration = .seconds(5), now: @escaping @Sendable () -> Date = Date.init,
+        excluding excluded: @escaping @Sendable (Database) throws -> ((String) -> Bool)? = { _ in nil },
         work: @escaping @Sendable (String) async throws -> Void
     ) {
         self.queue = queue
@@ -107,6 +126,7 @@ public struct CustomerQueueWorker: Service {
         self.concurrency = concurrency
         self.retryAfterFailure = retryAfterFailure
         self.now = now
+        self.excluded = excluded
         self.work = work
     }
 
@@ -119,7 +139,10 @@ public struct CustomerQueueWorker: Service {
                 let next: Date?
                 do {
                     let snapshot = try await writer.read { db in
-                        (try queue.due(db, at: now, limit: concurrency * 8), try queue.depth(db))
+                        (
+                            try queue.due(db, at: now, limit: concurrency * 8, excluding: try excluded(db)),
+                            try queue.depth(db)
+                        )
                     }
                     (due, next) = snapshot.0
                     depth.record(snapshot.1)

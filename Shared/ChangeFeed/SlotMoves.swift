@@ -254,12 +254,19 @@ public struct SlotMoves: SlotMoveService {
         }
         // In the order the store lists its reference tables: rows refer to earlier ones.
         let referenceData = references.compactMap { table in request.referenceTables.first { $0.name == table.name } }
+        // A customer this shard erased arrives empty: nothing of them is sealed or stored here again.
+        let erased = try await store.database.read { db in
+            try Set(request.customers.map(\.customerID).filter { try store.wasErased(db, $0) })
+        }
         // Sealed values are opened with the keys that came with them and sealed under this shard's keys first, outside
         // the write: the keyring is its own database, and a key it creates for a customer whose rows then fail to
         // commit seals nothing.
         let keyring = store.dataKeys
         let customers = try request.customers.map { customer in
             var customer = customer
+            if erased.contains(customer.customerID) {
+                return Customer360_V1_SlotCustomer.with { $0.customerID = customer.customerID }
+            }
             let keys = customer.otherDataKeys.merging(
                 customer.dataKey.isEmpty ? [:] : [customer.customerID: customer.dataKey]
             ) { $1 }
@@ -325,8 +332,7 @@ public struct SlotMoves: SlotMoveService {
         }
         // A customer with nothing left on the source (erased meanwhile) keeps no key here either.
         if !append {
-            try store.dataKeys.shred(
-                request.customers.filter { $0.dataKey.isEmpty && $0.tables.isEmpty }.map(\.customerID))
+            try store.dataKeys.shred(customers.filter { $0.dataKey.isEmpty && $0.tables.isEmpty }.map(\.customerID))
         }
         return .with { $0.imported = Int32(request.customers.count) }
     }

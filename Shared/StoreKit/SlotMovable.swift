@@ -75,11 +75,16 @@ public protocol SlotMovable: Sendable {
     /// can. For work in flight that must not be cut in two (a message handed to its adapter, whose outcome could then
     /// be recorded on neither shard); the shard waits a while for it to end before refusing the fence.
     func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String?
+    /// Whether this shard erased the customer already; a copy of them that arrives afterwards (taken before the source
+    /// applied the erasure) is imported empty, so none of it is stored here even for an instant. False by default: a
+    /// store whose erasures reach every shard remembers them to say so.
+    func wasErased(_ db: Database, _ customerID: String) throws -> Bool
 }
 
 extension SlotMovable {
     public static var catchUp: SlotCatchUp { .changeFeed }
     public func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String? { nil }
+    public func wasErased(_ db: Database, _ customerID: String) throws -> Bool { false }
 }
 
 extension SlotMovable {

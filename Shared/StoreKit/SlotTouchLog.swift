@@ -15,7 +15,9 @@ public enum SlotCatchUp: Sendable {
 /// one) and needs no pruning (it holds one row per customer).
 ///
 /// The number comes from the table itself (one more than its greatest), inside the writing transaction, so it grows
-/// in commit order: SQLite has one writer at a time.
+/// in commit order: SQLite has one writer at a time. A write that passes a fence (an erasure, which is never put
+/// off) moves a fenced customer past the fence's head, out of the move's last catch-up: that is safe only for writes
+/// every shard applies for itself, as erasures are.
 public enum SlotTouchLog {
     static let table = "slot_touch"
 
@@ -27,19 +29,23 @@ public enum SlotTouchLog {
             t.column("sequence", .integer).notNull().unique()
         }
         for customerTable in tables {
-            for (operation, rows) in [("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"])] {
-                let touches = rows.map { row in
-                    """
-                    INSERT INTO \(table) (customerId, sequence) \
-                    VALUES (\(row).\(customerTable.customerColumn), (SELECT IFNULL(MAX(sequence), 0) + 1 FROM \(table))) \
-                    ON CONFLICT (customerId) DO UPDATE SET sequence = excluded.sequence;
-                    """
-                }
+            let column = customerTable.customerColumn
+            // (operation, the row whose customer it touches, when): an update touches its row's customer, and the
+            // one the row left too when it changed customers (a re-key).
+            let triggers = [
+                ("insert", "INSERT", "NEW", ""), ("update", "UPDATE", "NEW", ""),
+                ("rekey", "UPDATE", "OLD", "WHEN OLD.\(column) IS NOT NEW.\(column)"), ("delete", "DELETE", "OLD", ""),
+            ]
+            for (name, operation, row, condition) in triggers {
                 try db.execute(
                     sql: """
-                        CREATE TRIGGER slot_touch_\(customerTable.name)_\(operation.lowercased()) \
-                        AFTER \(operation) ON \(customerTable.name)
-                        BEGIN \(touches.joined(separator: " ")) END
+                        CREATE TRIGGER slot_touch_\(customerTable.name)_\(name) AFTER \(operation) ON \(customerTable.name)
+                        \(condition)
+                        BEGIN
+                            INSERT INTO \(table) (customerId, sequence)
+                            VALUES (\(row).\(column), (SELECT IFNULL(MAX(sequence), 0) + 1 FROM \(table)))
+                            ON CONFLICT (customerId) DO UPDATE SET sequence = excluded.sequence;
+                        END
                         """)
             }
         }

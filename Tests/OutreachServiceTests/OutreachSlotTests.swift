@@ -1,8 +1,12 @@
+import C360Clients
+import C360Contracts
+import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
 import Testing
 
+@testable import C360ChangeFeed
 @testable import C360Outreach
 
 /// outreach-service's side of moving customers between shards: the touch log a move catches up from, the fence's
@@ -130,5 +134,128 @@ struct OutreachSlotTests {
         try await facts(store, "erased") // a move's copy, taken before the erasure reached the source
         try await store.writer.write { db in try store.customerArrived(db, "erased") }
         #expect(try await store.facts(customerID: "erased") == nil)
+    }
+
+    /// outreach-0 (every slot) and outreach-1 (none) of one map file, each a store with its `SlotMoves`.
+    struct TwoShards {
+        let mapFile: URL
+        let source: OutreachStore
+        let target: OutreachStore
+        let sourceMoves: SlotMoves
+        let targetMoves: SlotMoves
+
+        init() throws {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "c360-outreach-move-\(UUID()).json")
+            try ShardMap(
+                epoch: 1,
+                services: [
+                    "outreach-service": [
+                        .init(shard: "outreach-0", address: "127.0.0.1:1", slots: ["0-1023"]),
+                        .init(shard: "outreach-1", address: "127.0.0.1:2", slots: []),
+                    ]
+                ]
+            ).json.write(to: file)
+            mapFile = file
+            let settings = { (shard: String) in
+                ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
+            }
+            let ownership = { (shard: String) in
+                CustomerOwnership(shards: try settings(shard), service: "outreach-service")
+            }
+            source = try OutreachStore(
+                writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory(),
+                ownership: try ownership("outreach-0"))
+            target = try OutreachStore(
+                writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory(),
+                ownership: try ownership("outreach-1"))
+            sourceMoves = SlotMoves(store: source, service: "outreach-service", shards: try settings("outreach-0"))
+            targetMoves = SlotMoves(store: target, service: "outreach-service", shards: try settings("outreach-1"))
+        }
+
+        func copy(after sequence: UInt64? = nil) async throws -> Customer360_V1_ExportSlotsResponse {
+            let page = try await sourceMoves.exportSlots(
+                .with {
+                    $0.slots = ["0-1023"]
+                    if let sequence {
+                        $0.catchUp = true
+                        $0.changedAfterSequence = sequence
+                    }
+                })
+            if !page.customers.isEmpty {
+                _ = try await targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+            }
+            return page
+        }
+    }
+
+    @Test(
+        """
+        a move catches up from the touch log (a message going to sending has no feed event); a customer with only a \
+        queued refresh moves, inert on the target until it owns them; a copy of a customer the target erased arrives \
+        empty, with no key
+        """)
+    func movesThroughSlotMoves() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        try await facts(shards.source, "ada")
+        try await message(shards.source, "m-ada", to: "ada")
+        try await shards.source.queueRefresh(["cy"], now: now) // created just before the move: nothing else yet
+        try await facts(shards.source, "bob")
+        try await facts(shards.target, "bob")
+        try await shards.target.erase(customerID: "bob", now: now)
+
+        let copied = try await shards.copy()
+        #expect(Set(copied.customers.map(\.customerID)) == ["ada", "bob", "cy"])
+        #expect(try await shards.target.standing(of: "cy") == .held, "a copy waits until the map gives it here")
+        let (due, _) = try await shards.target.dueMessages(at: now.addingTimeInterval(1), limit: 10)
+        #expect(due.isEmpty, "the target does not send a copy's message before it owns the customer")
+        #expect(try await shards.target.facts(customerID: "bob") == nil)
+        #expect(try shards.target.dataKeys.exportDataKey(for: "bob") == nil, "no key was made for the erased copy")
+
+        // The source begins sending ada's message: no feed event, but the touch log names her
+        try await shards.source.beginAttempts([("m-ada", "email")])
+        let caughtUp = try await shards.copy(after: copied.throughSequence)
+        #expect(caughtUp.customers.map(\.customerID) == ["ada"])
+        #expect(try await shards.target.message(id: "m-ada").status == .sending)
+        #expect(caughtUp.caughtUp)
+    }
+
+    @Test(
+        """
+        an arriving member gets the campaign started here while their old shard could not queue them, once, and a \
+        late joiner does not
+        """)
+    func arrivingMemberGetsAMissedCampaign() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let segment = SegmentRecord(
+            segmentId: "all", name: "All", description: "",
+            rule: try Rule.when("orders", .greaterOrEqual, number: 0).serializedBytes(), createdAt: now.unixMillis,
+            updatedAt: now.unixMillis)
+        let template = TemplateRecord(
+            templateId: "t", name: "T", purpose: .marketing, defaultLanguage: "en", variants: [],
+            createdAt: now.unixMillis, updatedAt: now.unixMillis)
+        for store in [shards.source, shards.target] {
+            _ = try await store.createSegment(segment, now: now)
+            _ = try await store.putTemplate(template)
+        }
+        try await facts(shards.source, "member")
+        try await shards.source.store(
+            CustomerSnapshot(
+                facts: CustomerFacts(customerId: "late", refreshedAt: now.unixMillis), tags: [], consents: [],
+                channelCounts: []), now: now.addingTimeInterval(7_200))
+        // Started on the target only (the source refused it while fenced)
+        let campaign = CampaignRecord(
+            campaignId: "spring", segmentId: "all", templateId: "t", queueing: false, cursor: "~",
+            startedAt: now.addingTimeInterval(3_600).unixMillis, completedAt: now.addingTimeInterval(3_600).unixMillis)
+        try await shards.target.writer.write { db in try campaign.insert(db) }
+
+        _ = try await shards.copy()
+        _ = try await shards.copy() // copied again: still one message
+        let messages = try await shards.target.messages(campaignID: "spring", after: nil, limit: 10).items
+        #expect(messages.map(\.customerId) == ["member"])
+        #expect(messages.first?.status == .queued)
+        #expect(try await shards.target.campaign(id: "spring").0.completedAt == nil, "reopened: a message is pending")
     }
 }

@@ -2,6 +2,7 @@ import C360Clients
 import C360Contracts
 import C360ServerKit
 import Foundation
+import GRPCCore
 import SwiftProtobuf
 import Testing
 
@@ -153,6 +154,64 @@ struct OutreachMergeTests {
             #expect(
                 routed || feed || AcrossShards.answers(name),
                 "\(name) names no customer and has no rule across shards")
+        }
+    }
+
+    @Test(
+        """
+        a definition write one shard missed is refused naming the id to send again, the caller's id as well as a \
+        generated one; a write every shard refuses alike is the service's own answer
+        """)
+    func partialBroadcastNamesTheID() async throws {
+        typealias Service = Customer360_V1_OutreachService
+        let deleted = try await Self.refusal(
+            Service.Method.DeleteSegment.descriptor, Customer360_V1_DeleteSegmentRequest.with { $0.segmentID = "vip" },
+            Customer360_V1_DeleteSegmentResponse.with { $0.deleted = true })
+        #expect(deleted?.code == .unavailable)
+        #expect(deleted?.message.contains("taken by shards s0 but not by s1") == true, "\(deleted?.message ?? "")")
+        #expect(deleted?.message.contains("send it again with segment_id 'vip'") == true, "\(deleted?.message ?? "")")
+        let template = try await Self.refusal(
+            Service.Method.PutTemplate.descriptor, Customer360_V1_PutTemplateRequest.with { $0.templateID = "hello" },
+            Customer360_V1_MessageTemplate.with { $0.templateID = "hello" })
+        #expect(template?.message.contains("template_id 'hello'") == true, "\(template?.message ?? "")")
+        let campaign = try await Self.refusal(
+            Service.Method.StartCampaign.descriptor, Customer360_V1_StartCampaignRequest.with { $0.segmentID = "vip" },
+            Customer360_V1_Campaign.with { $0.campaignID = "x" })
+        #expect(campaign?.message.contains("send it again with campaign_id '") == true, "\(campaign?.message ?? "")")
+
+        // Refused by every shard (no id given: the service's own INVALID_ARGUMENT), not a partial write
+        let call = try #require(ShardSpreadCalls.all[Service.Method.DeleteSegment.descriptor.fullyQualifiedMethod])
+        let invalid = await #expect(throws: RPCError.self) {
+            _ = try await call(
+                try Customer360_V1_DeleteSegmentRequest().serializedBytes(), ["s0", "s1"],
+                ShardAsk { _, _, _ in throw RPCError(code: .invalidArgument, message: "segment_id: is required") })
+        }
+        #expect(invalid?.code == .invalidArgument)
+        #expect(invalid?.message == "segment_id: is required")
+    }
+
+    /// Shard s1 is down; s0 answers `answer`.
+    private static func ask(_ answer: [UInt8]) -> ShardAsk {
+        ShardAsk { _, _, pin in
+            guard pin[stringValues: WrongShard.pinKey].contains("s0") else {
+                throw RPCError(code: .unavailable, message: "connection refused")
+            }
+            return answer
+        }
+    }
+
+    /// What the broadcast of `request` over s0 and s1 is refused with, s1 being down.
+    private static func refusal(
+        _ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, _ answer: some SwiftProtobuf.Message
+    ) async throws -> RPCError? {
+        let call = try #require(ShardSpreadCalls.all[method.fullyQualifiedMethod])
+        let (bytes, answered): ([UInt8], [UInt8]) = (try request.serializedBytes(), try answer.serializedBytes())
+        do {
+            _ = try await call(bytes, ["s0", "s1"], ask(answered))
+            Issue.record("\(method) was answered although s1 is down")
+            return nil
+        } catch let error as RPCError {
+            return error
         }
     }
 }

@@ -13,15 +13,18 @@ enum FeedbackAcrossShards {
 
     static let spread: [String: ShardSpreadCall] = [
         Service.Method.CreateSurvey.descriptor.fullyQualifiedMethod: broadcast(
-            Customer360_V1_CreateSurveyRequest.self, id: \Customer360_V1_CreateSurveyRequest.surveyID,
+            Customer360_V1_CreateSurveyRequest.self, id: \Customer360_V1_CreateSurveyRequest.surveyID, generated: true,
             naming: "survey_id",
             Customer360_V1_Survey.self
         ) { $0[0] },
         Service.Method.RetireSurvey.descriptor.fullyQualifiedMethod: broadcast(
-            Customer360_V1_RetireSurveyRequest.self, id: nil, naming: "survey_id", Customer360_V1_Survey.self
+            Customer360_V1_RetireSurveyRequest.self, id: \Customer360_V1_RetireSurveyRequest.surveyID, generated: false,
+            naming: "survey_id", Customer360_V1_Survey.self
         ) { $0[0] },
         Service.Method.UpdateFeatureRequestStatus.descriptor.fullyQualifiedMethod: broadcast(
-            Customer360_V1_UpdateFeatureRequestStatusRequest.self, id: nil, naming: "feature_request_id",
+            Customer360_V1_UpdateFeatureRequestStatusRequest.self,
+            id: \Customer360_V1_UpdateFeatureRequestStatusRequest.featureRequestID, generated: false,
+            naming: "feature_request_id",
             Customer360_V1_FeatureRequest.self, merge: Customer360_V1_FeatureRequest.merged),
         Service.Method.CreateFeatureRequest.descriptor.fullyQualifiedMethod: createFeatureRequest,
         Service.Method.VoteFeatureRequest.descriptor.fullyQualifiedMethod: voteFeatureRequest,
@@ -68,18 +71,20 @@ enum FeedbackAcrossShards {
 
     // MARK: - Reference data
 
-    /// A write every shard must take: sent to all under one id (generated here when the request has none, so every
-    /// shard stores the same one), answered once all have taken it. Each write is idempotent by that id, so a
-    /// write some shard missed is finished by sending it again: the refusal names the id to send.
+    /// A write every shard must take: sent to all under one id, answered once all have taken it. Each write is
+    /// idempotent by that id, so a write some shard missed is finished by sending it again: the refusal names the id
+    /// to send. With `generated`, a request without an id gets one here, so every shard stores the same one; without,
+    /// the id is the caller's to give (a shard refuses a request without one, as every shard does alike).
     static func broadcast<Request: SwiftProtobuf.Message, Answer: SwiftProtobuf.Message>(
-        _: Request.Type, id: (any WritableKeyPath<Request, String> & Sendable)?, naming field: String,
+        _: Request.Type, id: any WritableKeyPath<Request, String> & Sendable, generated: Bool, naming field: String,
         _: Answer.Type, merge: @escaping @Sendable ([Answer]) -> Answer
     ) -> ShardSpreadCall {
         { request, shards, ask in
             var message = try Request(serializedBytes: request)
-            if let id, message[keyPath: id].isEmpty { message[keyPath: id] = EntityID.generate() }
+            if generated, message[keyPath: id].isEmpty { message[keyPath: id] = EntityID.generate() }
             let bytes: [UInt8] = try message.serializedBytes()
-            let answers = try await ShardFanOut.everyShard(shards, naming: id.map { (field, message[keyPath: $0]) }) {
+            let value = message[keyPath: id]
+            let answers = try await ShardFanOut.everyShard(shards, naming: value.isEmpty ? nil : (field, value)) {
                 pin in
                 try Answer(serializedBytes: try await ask(bytes, pin))
             }

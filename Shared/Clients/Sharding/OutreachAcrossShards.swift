@@ -16,22 +16,27 @@ enum OutreachAcrossShards {
     static let spread: [String: ShardSpreadCall] = [
         Service.Method.CreateSegment.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.broadcast(
             Customer360_V1_CreateSegmentRequest.self, id: \Customer360_V1_CreateSegmentRequest.segmentID,
+            generated: true,
             naming: "segment_id", Customer360_V1_Segment.self, merge: Customer360_V1_Segment.merged),
         Service.Method.DeleteSegment.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.broadcast(
-            Customer360_V1_DeleteSegmentRequest.self, id: nil, naming: "segment_id",
+            Customer360_V1_DeleteSegmentRequest.self, id: \Customer360_V1_DeleteSegmentRequest.segmentID,
+            generated: false,
+            naming: "segment_id",
             Customer360_V1_DeleteSegmentResponse.self
         ) { answers in .with { $0.deleted = answers.contains(where: \.deleted) } },
         // Required ids (the service refuses a request without one, on every shard alike).
         Service.Method.PutTemplate.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.broadcast(
-            Customer360_V1_PutTemplateRequest.self, id: nil, naming: "template_id",
+            Customer360_V1_PutTemplateRequest.self, id: \Customer360_V1_PutTemplateRequest.templateID, generated: false,
+            naming: "template_id",
             Customer360_V1_MessageTemplate.self
         ) { $0[0] },
         Service.Method.PutJourney.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.broadcast(
-            Customer360_V1_PutJourneyRequest.self, id: nil, naming: "journey_id", Customer360_V1_Journey.self,
+            Customer360_V1_PutJourneyRequest.self, id: \Customer360_V1_PutJourneyRequest.journeyID, generated: false,
+            naming: "journey_id", Customer360_V1_Journey.self,
             merge: Customer360_V1_Journey.merged),
         Service.Method.StartCampaign.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.broadcast(
             Customer360_V1_StartCampaignRequest.self, id: \Customer360_V1_StartCampaignRequest.campaignID,
-            naming: "campaign_id", Customer360_V1_Campaign.self, merge: Customer360_V1_Campaign.merged),
+            generated: true, naming: "campaign_id", Customer360_V1_Campaign.self, merge: Customer360_V1_Campaign.merged),
         Service.Method.GetTemplate.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.anyShard,
         Service.Method.ListTemplates.descriptor.fullyQualifiedMethod: FeedbackAcrossShards.anyShard,
         // A message id says nothing of its customer: the shard that has it answers, the others NOT_FOUND.

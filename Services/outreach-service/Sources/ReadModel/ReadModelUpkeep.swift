@@ -4,6 +4,7 @@ import C360Contracts
 public import C360ServerKit
 import C360StoreKit
 import Foundation
+import GRDB
 public import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
@@ -69,22 +70,17 @@ public enum ReadModelUpkeep {
     /// Refreshes queued customers from their owners.
     ///
     /// On a shard, only customers it may act on are read (`OutreachStore.workable`): a merge's survivor owned by
-    /// another shard is that shard's to read (it hears of the merge on its own feeds). A customer this shard holds
-    /// but may not act on yet — a move's copy before the map gives them here, or one fenced while moving away —
-    /// waits; one it holds nothing of is dropped from the queue.
+    /// another shard is that shard's to read (it hears of the merge on its own feeds), and only customers this shard
+    /// holds are ever queued. A move's copy waits until the map gives the customer here; one fenced while moving away
+    /// is left out of the queue's reads (its entry cannot even be postponed) until it leaves with the customer.
     public static func refresher(store: OutreachStore, reader: FactReader, logger: Logger) -> CustomerQueueWorker {
-        CustomerQueueWorker(
+        let fenced: @Sendable (Database) throws -> ((String) -> Bool)? = { db in try SlotFence.fencedCustomers(db) }
+        return CustomerQueueWorker(
             queue: OutreachStore.refreshQueue, writer: store.writer, logger: logger,
-            metric: "c360_outreach_fact_refresh"
+            metric: "c360_outreach_fact_refresh", excluding: fenced
         ) { customerID in
             let now = Date()
-            switch try await store.standing(of: customerID) {
-            case .workable: break
-            case .held: throw CustomerQueueWorker.NotYet()
-            case .elsewhere:
-                try await store.forget(customerID: customerID, now: now)
-                return
-            }
+            guard try await store.standing(of: customerID) == .workable else { throw CustomerQueueWorker.NotYet() }
             switch try await reader.read(customerID, now: now) {
             case .facts(let snapshot):
                 try await store.store(snapshot, now: now)

@@ -72,23 +72,10 @@ extension OutreachStore {
                             .filter(members.contains(CustomerFacts.Columns.customerId))
                             .filter(CustomerFacts.Columns.discountDriven == true)))
                 : []
-            // A member's key is "<campaign>:<customer>", so a conflict is only ever a replay of this chunk: ignore it
-            // (one cached statement per row; the general `enqueue` check cost a query per member).
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO message (messageId, customerId, templateId, campaignId, idempotencyKey, purpose, forcedChannel,
-                        channel, status, statusReason, createdAt, scheduledFor, sentAt, attempts, recipient, subject, body,
-                        language, touchpointRecorded)
-                    VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, NULL, 0, '', '', '', '', 0)
-                    ON CONFLICT (idempotencyKey) DO NOTHING
-                    """)
             for customerID in members {
-                let skip = suppressed.contains(customerID)
-                try insert.execute(arguments: [
-                    EntityID.generate(), customerID, campaign.templateId, campaignID, "\(campaignID):\(customerID)",
-                    template.purpose.rawValue, (skip ? MessageStatus.suppressed : .queued).rawValue,
-                    skip ? "discount-driven customer, left out by the campaign" : "", now.unixMillis, now.unixMillis,
-                ])
+                try Self.queueMember(
+                    db, campaign, purpose: template.purpose, customerID: customerID,
+                    suppressed: suppressed.contains(customerID), now: now)
             }
             if let last = members.last { campaign.cursor = last }
             if members.count < chunk {
@@ -99,6 +86,53 @@ extension OutreachStore {
                 try campaign.update(db)
             }
             return members.count
+        }
+    }
+
+    /// Queues a campaign's message to one member. A member's key is "<campaign>:<customer>", so a conflict is only
+    /// ever a replay (of a chunk, or of a move's arrival): it is ignored. One cached statement per row; the general
+    /// `enqueue` check cost a query per member.
+    static func queueMember(
+        _ db: Database, _ campaign: CampaignRecord, purpose: MessagePurpose, customerID: String, suppressed: Bool,
+        now: Date
+    ) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO message (messageId, customerId, templateId, campaignId, idempotencyKey, purpose, forcedChannel,
+                    channel, status, statusReason, createdAt, scheduledFor, sentAt, attempts, recipient, subject, body,
+                    language, touchpointRecorded)
+                VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, NULL, 0, '', '', '', '', 0)
+                ON CONFLICT (idempotencyKey) DO NOTHING
+                """
+        ).execute(arguments: [
+            EntityID.generate(), customerID, campaign.templateId, campaign.campaignId,
+            "\(campaign.campaignId):\(customerID)", purpose.rawValue,
+            (suppressed ? MessageStatus.suppressed : .queued).rawValue,
+            suppressed ? "discount-driven customer, left out by the campaign" : "", now.unixMillis, now.unixMillis,
+        ])
+    }
+
+    /// Queues an arriving customer's message of every campaign here they were a member of when it started and have
+    /// none of: the campaign was started here while the shard they came from could not queue them (their slot was
+    /// fenced there), or this shard queued it for its copy of them and the move's next copy replaced it.
+    static func queueMissedCampaigns(_ db: Database, customerID: String, now: Date) throws {
+        let missed = try CampaignRecord.fetchAll(
+            db,
+            sql: """
+                SELECT c.* FROM campaign c JOIN segment_member m ON m.segmentId = c.segmentId AND m.customerId = ?1
+                WHERE m.enteredAt <= c.startedAt
+                AND NOT EXISTS (SELECT 1 FROM message WHERE idempotencyKey = c.campaignId || ':' || ?1)
+                """, arguments: [customerID])
+        guard !missed.isEmpty else { return }
+        let discountDriven =
+            try Bool.fetchOne(
+                db,
+                CustomerFacts.filter(key: customerID).select(CustomerFacts.Columns.discountDriven)) ?? false
+        for campaign in missed {
+            guard let template = try TemplateRecord.fetchOne(db, key: campaign.templateId) else { continue }
+            try queueMember(
+                db, campaign, purpose: template.purpose, customerID: customerID,
+                suppressed: campaign.suppressDiscountDriven && discountDriven, now: now)
         }
     }
 

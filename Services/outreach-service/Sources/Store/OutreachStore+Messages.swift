@@ -113,8 +113,10 @@ extension OutreachStore {
     public func recoverInterruptedSends(resendable: Set<String>, now: Date) async throws -> (requeued: Int, failed: Int)
     {
         try await writer.write { db in
+            // A move's copy of a message another shard was sending is that shard's to settle.
+            let acting = try workable(db)
             let interrupted = try MessageRecord.filter(MessageRecord.Columns.status == MessageStatus.sending.rawValue)
-                .fetchAll(db)
+                .fetchAll(db).filter { acting($0.customerId) }
             var counts = (requeued: 0, failed: 0)
             for var message in interrupted {
                 if resendable.contains(message.channel) {

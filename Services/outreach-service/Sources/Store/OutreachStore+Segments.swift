@@ -48,7 +48,7 @@ extension OutreachStore {
                 return (stored, try Self.memberCount(db, stored.segmentId))
             }
             try segment.insert(db)
-            let size = try Self.recompute(db, segment, now: now)
+            let size = try Self.recompute(db, segment, now: now, acting: try workable(db))
             return (segment, size)
         }
     }
@@ -148,7 +148,7 @@ extension OutreachStore {
         for id in ids {
             changed += try await writer.write { db in
                 guard let segment = try SegmentRecord.fetchOne(db, key: id) else { return 0 }
-                return try Self.recompute(db, segment, now: now, counting: true)
+                return try Self.recompute(db, segment, now: now, counting: true, acting: try workable(db))
             }
         }
         return changed
@@ -160,8 +160,15 @@ extension OutreachStore {
 
     /// Brings one segment's members in line with its rule: set differences in SQL, one event per change. Answers
     /// the segment's size, or with `counting` the number of customers who entered or left.
+    ///
+    /// - Parameter acting: The customers whose membership may change here now (`workable`): a move's copy is
+    ///   evaluated once the map gives it here (its arrival's refresh), and a customer fenced here by the shard taking
+    ///   them.
     @discardableResult
-    static func recompute(_ db: Database, _ segment: SegmentRecord, now: Date, counting: Bool = false) throws -> Int {
+    static func recompute(
+        _ db: Database, _ segment: SegmentRecord, now: Date, counting: Bool = false,
+        acting: (String) -> Bool = { _ in true }
+    ) throws -> Int {
         let query = try segment.query(now: now)
         let selected = CustomerFacts.filter(query.condition).select(CustomerFacts.Columns.customerId)
         let members = SegmentMembership.filter(SegmentMembership.Columns.segmentId == segment.segmentId)
@@ -173,11 +180,8 @@ extension OutreachStore {
             db,
             members.select(SegmentMembership.Columns.customerId)
                 .filter(!selected.contains(SegmentMembership.Columns.customerId)))
-        // A customer a move has fenced here is left as they are: the target re-evaluates them when they arrive.
-        if let fenced = try SlotFence.fencedCustomers(db) {
-            entering.removeAll(where: fenced)
-            leaving.removeAll(where: fenced)
-        }
+        entering.removeAll { !acting($0) }
+        leaving.removeAll { !acting($0) }
         for id in entering {
             try SegmentMembership(segmentId: segment.segmentId, customerId: id, enteredAt: now.unixMillis).insert(db)
             try ChangeLog.append(db, .segmentEntered, customer: id, subject: segment.segmentId, at: now)

@@ -61,7 +61,9 @@ extension OutreachStore: SlotMovable {
     }
 
     /// A campaign still queueing would queue the moving customers on the source after their copy, or not at all once
-    /// fenced; a message in `sending` would have its outcome recorded on neither shard. Both end within seconds.
+    /// fenced; a message in `sending` would have its outcome recorded on neither shard. A send ends within seconds; a
+    /// large campaign's queueing can take minutes (the mover is then run again), and a message left in `sending` by a
+    /// failed settle holds moves off until the process restarts and settles it (`recoverInterruptedSends`).
     public func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String? {
         if let campaign = try String.fetchOne(
             db,
@@ -80,18 +82,17 @@ extension OutreachStore: SlotMovable {
     }
 
     /// An arriving customer is refreshed from the owners once this shard owns them (what changed during the move
-    /// reached neither shard's read model); erased again if this shard applied their erasure before the copy came;
-    /// and their pending messages reopen a campaign this shard had completed.
+    /// reached neither shard's read model); gets the campaigns here they were a member for and have no message of;
+    /// and their pending messages reopen a campaign this shard had completed. One this shard erased arrives empty
+    /// (`wasErased`) and is erased again, which also queues their new key, if any, for shredding.
     public func customerArrived(_ db: Database, _ customerID: String) throws {
         let now = Date()
-        if try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM \(Self.erasedTable) WHERE customerId = ?)", arguments: [customerID])
-            == true
-        {
+        if try wasErased(db, customerID) {
             try Self.erase(db, customerID: customerID, now: now, announce: false)
             return
         }
         try Self.refreshQueue.enqueue(db, customerID: customerID, due: now)
+        try Self.queueMissedCampaigns(db, customerID: customerID, now: now)
         let reopened = try String.fetchAll(
             db,
             MessageRecord.filter(MessageRecord.Columns.customerId == customerID)
@@ -102,6 +103,13 @@ extension OutreachStore: SlotMovable {
         try CampaignRecord.filter(keys: reopened.filter { !$0.isEmpty })
             .filter(CampaignRecord.Columns.completedAt != nil)
             .updateAll(db, CampaignRecord.Columns.completedAt.set(to: nil))
+    }
+
+    /// Remembered on every shard by the erasure (`erase`), so a copy that comes after is imported empty.
+    public func wasErased(_ db: Database, _ customerID: String) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM \(Self.erasedTable) WHERE customerId = ?)", arguments: [customerID])
+            == true
     }
 
     /// A leaving customer's messages go first, so a campaign left with nothing pending here is completed.
@@ -166,9 +174,8 @@ extension OutreachStore: SlotMovable {
     public func standing(of customerID: String) async throws -> Standing {
         try await writer.read { db in
             if try workable(db)(customerID) { return .workable }
-            // Rows of their own; a queued refresh alone is not holding them.
-            let rows = Self.customerTables.filter { $0.listsCustomers && $0.name != Self.refreshQueue.table }
-            let held = try rows.contains { table in
+            // A queued refresh holds them too: a customer created just before a move arrives with nothing else.
+            let held = try Self.customerTables.filter(\.listsCustomers).contains { table in
                 try Bool.fetchOne(
                     db, sql: "SELECT EXISTS (SELECT 1 FROM \(table.name) WHERE customerId = ?)", arguments: [customerID]
                 )
