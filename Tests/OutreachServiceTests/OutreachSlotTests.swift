@@ -27,13 +27,14 @@ struct OutreachSlotTests {
     @discardableResult
     func message(
         _ store: OutreachStore, _ id: String, to customerID: String, campaign: String = "",
-        status: MessageStatus = .queued
+        status: MessageStatus = .queued, scheduled: Date = now
     ) async throws -> MessageRecord {
         try await store.enqueue(
             MessageRecord(
                 messageId: id, customerId: customerID, templateId: "t", campaignId: campaign,
                 idempotencyKey: "key-\(id)", purpose: .marketing, forcedChannel: "", channel: "", status: status,
-                statusReason: "", createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0,
+                statusReason: "", createdAt: now.unixMillis, scheduledFor: scheduled.unixMillis, sentAt: nil,
+                attempts: 0,
                 language: ""))
     }
 
@@ -65,12 +66,15 @@ struct OutreachSlotTests {
     @Test("messages and runs of a fenced customer are left out of what is due, and a worker with nothing else waits")
     func fencedCustomersAreLeftAlone() async throws {
         let store = try emptyStore()
-        try await message(store, "m-moving", to: "moving")
+        try await message(store, "m-moving", to: "moving", scheduled: now.addingTimeInterval(-1))
         try await message(store, "m-staying", to: "staying")
         try await fence(store, "moving")
         let (due, next) = try await store.dueMessages(at: now.addingTimeInterval(1), limit: 10)
         #expect(due.map(\.messageId) == ["m-staying"])
         #expect(next != nil)
+        // A page whose every row is the fenced customer's is read past
+        #expect(
+            try await store.dueMessages(at: now.addingTimeInterval(1), limit: 1).due.map(\.messageId) == ["m-staying"])
 
         try await store.settle("m-staying", .failed(reason: "test"), at: now)
         let (nothing, wait) = try await store.dueMessages(at: now.addingTimeInterval(1), limit: 10)

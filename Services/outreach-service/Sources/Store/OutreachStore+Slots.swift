@@ -135,21 +135,17 @@ extension OutreachStore: SlotMovable {
         return { ownership.owns($0) && !fenced($0) }
     }
 
-    /// Up to `limit` of `request`'s rows, in its order, about customers this process may act on now (`workable`):
-    /// read a page at a time past the others, which only a move leaves here and only while it runs.
+    /// Up to `limit` of `request`'s rows, in its order, about customers this process may act on now (`workable`).
+    /// When the first `limit` rows hold others (only a move leaves them here, and only while it runs), the rows are
+    /// read whole once and filtered, rather than page by page past them.
     func workableRows<Record: FetchableRecord & TableRecord>(
         _ db: Database, _ request: QueryInterfaceRequest<Record>, customer: KeyPath<Record, String>, limit: Int
     ) throws -> [Record] {
         let workable = try workable(db)
-        var rows: [Record] = []
-        var offset = 0
-        while rows.count < limit {
-            let page = try request.limit(limit, offset: offset).fetchAll(db)
-            rows += page.filter { workable($0[keyPath: customer]) }.prefix(limit - rows.count)
-            guard page.count == limit else { break }
-            offset += limit
-        }
-        return rows
+        let first = try request.limit(limit).fetchAll(db)
+        let rows = first.filter { workable($0[keyPath: customer]) }
+        guard rows.count < first.count, first.count == limit else { return rows }
+        return Array(try request.fetchAll(db).lazy.filter { workable($0[keyPath: customer]) }.prefix(limit))
     }
 
     /// When the next of a queue's entries falls due, as a worker waits for it: when nothing this process may act on
