@@ -158,6 +158,10 @@ public struct SlotMoves: SlotMoveService {
             }
         }
         let limit = request.limit == 0 ? 100 : Int(request.limit)
+        if case .touchLog = type(of: store).catchUp {
+            // Before the page and its head are read: every write after that read is then logged for the catch-up.
+            try await store.database.write { db in try SlotTouchLog.begin(db, ranges, tables: tables) }
+        }
         return try await store.database.read { db in
             let ids = try customers(db, in: ranges, after: request.afterCustomerID, limit: limit)
             let columns = try copiedColumns(db)
@@ -175,17 +179,35 @@ public struct SlotMoves: SlotMoveService {
         }
     }
 
-    /// A catch-up page from the touch log: the customers of `ranges` written after `after`, in write order, until the
-    /// page is full; the page then covers the writes before the first customer it could not take.
+    /// A catch-up page from the touch log: the customers of `ranges` written after `after`, in write order, each once,
+    /// until the page is full; the page then covers the writes before the first customer it could not take.
     func touchedSince(
         _ db: Database, after: Int64, scan: Int, ranges: [ClosedRange<Int>], keyring: Keyring
     ) throws -> Customer360_V1_ExportSlotsResponse {
+        guard try SlotTouchLog.isLogging(db, ranges) else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: """
+                    writes to slots \(ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ", ")) \
+                    are not being logged here for a move: start the move again from the copy
+                    """)
+        }
+        let pruned = try SlotTouchLog.prunedThrough(db)
+        guard after >= pruned else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: """
+                    the touch log was pruned through \(pruned), past \(after): writes since then cannot be caught up; \
+                    start the move again from the copy
+                    """)
+        }
         let touched = try SlotTouchLog.touched(db, after: after, limit: scan)
         let columns = try copiedColumns(db)
         var page = Page()
         var through = touched.last?.sequence ?? after
         var caughtUp = touched.count < scan
-        for (customerID, sequence) in touched where Self.contains(ranges, CustomerSlot.of(customerID)) {
+        for (customerID, sequence) in touched
+        where Self.contains(ranges, CustomerSlot.of(customerID)) && !page.holds(customerID) {
             guard !page.isFull else {
                 through = sequence - 1
                 caughtUp = false
@@ -350,7 +372,10 @@ public struct SlotMoves: SlotMoveService {
             try SlotFence.bypassing(db) {
                 for id in ids { try remove(db, id) }
             }
-            if done { try SlotFence.lift(db, ranges, tables: tables) }
+            if done {
+                try SlotFence.lift(db, ranges, tables: tables)
+                if case .touchLog = type(of: store).catchUp { try SlotTouchLog.end(db, ranges, tables: tables) }
+            }
         }
         return .with {
             $0.dropped = Int32(ids.count)

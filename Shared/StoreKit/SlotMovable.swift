@@ -11,12 +11,20 @@ public struct CustomerTable: Sendable {
     /// Whether every customer with rows anywhere in the store has a row here: these tables are scanned to list the
     /// customers of a slot range (one is enough; several are unioned).
     public var listsCustomers: Bool
+    /// For a store whose moves catch up from its touch log: the SQL condition on `OLD` and `NEW` under which an update
+    /// of a row touches its customer; nil for every update. An update a move need not carry (one the source must end
+    /// before its fence, or one the target may repeat harmlessly) is left out, since every touch costs the write.
+    public var touchingUpdates: String?
 
-    public init(name: String, customerColumn: String, assignedKey: String? = nil, listsCustomers: Bool = false) {
+    public init(
+        name: String, customerColumn: String, assignedKey: String? = nil, listsCustomers: Bool = false,
+        touchingUpdates: String? = nil
+    ) {
         self.name = name
         self.customerColumn = customerColumn
         self.assignedKey = assignedKey
         self.listsCustomers = listsCustomers
+        self.touchingUpdates = touchingUpdates
     }
 }
 

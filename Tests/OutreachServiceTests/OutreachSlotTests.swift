@@ -4,6 +4,7 @@ import C360ServerKit
 import C360StoreKit
 import Foundation
 import GRDB
+import GRPCCore
 import Testing
 
 @testable import C360ChangeFeed
@@ -45,22 +46,48 @@ struct OutreachSlotTests {
         }
     }
 
-    @Test("every write to a customer's rows lands in the touch log, in write order, each customer once at their last")
+    @Test(
+        """
+        while a move runs, every write to a customer's rows that it must carry lands in the touch log, in write order; \
+        a message handed to its adapter does not (the fence waits for its settling); touches past the retention are \
+        pruned; with no move, nothing is logged
+        """)
     func touchLog() async throws {
         let store = try emptyStore()
-        #expect(try await store.writer.read { try SlotTouchLog.head($0) } == 0)
+        try await facts(store, "before")
+        #expect(try await store.writer.read { try SlotTouchLog.head($0) } == 0, "no move: no triggers, no cost")
+        let everySlot = [0...(CustomerSlot.count - 1)]
+        try await store.writer.write { db in
+            try SlotTouchLog.begin(db, everySlot, tables: OutreachStore.customerTables)
+        }
         try await facts(store, "a")
         try await message(store, "m1", to: "b")
         try await facts(store, "a")
         let touched = try await store.writer.read { try SlotTouchLog.touched($0, after: 0, limit: 10) }
-        #expect(touched.map(\.customerID) == ["b", "a"])
+        #expect(touched.map(\.customerID) == ["a", "b", "a"])
         let head = try await store.writer.read { try SlotTouchLog.head($0) }
         #expect(touched.last?.sequence == head)
 
-        // A message going to `sending` has no feed event; the touch log still names its customer
         try await store.beginAttempts([("m1", "email")])
+        #expect(try await store.writer.read { try SlotTouchLog.head($0) } == head)
+        // Deferred by quiet hours: no feed event, but the touch log names the customer
+        try await store.settle("m1", .deferred(until: now.addingTimeInterval(3_600), reason: "quiet hours"), at: now)
         let since = try await store.writer.read { try SlotTouchLog.touched($0, after: head, limit: 10) }
         #expect(since.map(\.customerID) == ["b"])
+
+        let pruned = try await store.writer.write { try SlotTouchLog.prune($0, before: .distantFuture) }
+        #expect(pruned == 3, "all but the newest")
+        let after = try await store.writer.read { db in
+            (try SlotTouchLog.prunedThrough(db), try SlotTouchLog.head(db))
+        }
+        #expect(after.0 == head && after.1 == head + 1)
+
+        // The move ends: the triggers go, and writes cost nothing again
+        try await store.writer.write { db in
+            try SlotTouchLog.end(db, everySlot, tables: OutreachStore.customerTables)
+        }
+        try await facts(store, "a")
+        #expect(try await store.writer.read { try SlotTouchLog.head($0) } == head + 1)
     }
 
     @Test("messages and runs of a fenced customer are left out of what is due, and a worker with nothing else waits")
@@ -195,7 +222,7 @@ struct OutreachSlotTests {
 
     @Test(
         """
-        a move catches up from the touch log (a message going to sending has no feed event); a customer with only a \
+        a move catches up from the touch log (a message deferred has no feed event); a customer with only a \
         queued refresh moves, inert on the target until it owns them; a copy of a customer the target erased arrives \
         empty, with no key
         """)
@@ -217,12 +244,22 @@ struct OutreachSlotTests {
         #expect(try await shards.target.facts(customerID: "bob") == nil)
         #expect(try shards.target.dataKeys.exportDataKey(for: "bob") == nil, "no key was made for the erased copy")
 
-        // The source begins sending ada's message: no feed event, but the touch log names her
-        try await shards.source.beginAttempts([("m-ada", "email")])
+        // The source defers ada's message: no feed event, but the touch log names her
+        try await shards.source.settle(
+            "m-ada", .deferred(until: now.addingTimeInterval(3_600), reason: "quiet hours"), at: now)
         let caughtUp = try await shards.copy(after: copied.throughSequence)
         #expect(caughtUp.customers.map(\.customerID) == ["ada"])
-        #expect(try await shards.target.message(id: "m-ada").status == .sending)
+        #expect(try await shards.target.message(id: "m-ada").status == .deferred)
         #expect(caughtUp.caughtUp)
+
+        // A catch-up from before the touch log's retention is refused: the move starts again from its copy
+        try await facts(shards.source, "ada")
+        _ = try await shards.source.writer.write { try SlotTouchLog.prune($0, before: .distantFuture) }
+        _ = try await shards.copy(after: caughtUp.throughSequence) // nothing it needs was pruned
+        let refusal = await #expect(throws: RPCError.self) {
+            _ = try await shards.copy(after: copied.throughSequence)
+        }
+        #expect(refusal?.code == .failedPrecondition)
     }
 
     @Test(

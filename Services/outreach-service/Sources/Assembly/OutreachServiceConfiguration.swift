@@ -187,6 +187,6 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
         serving: [service], database: database,
         background: [
             profile, interaction, feedback, success, changes, refresher, shredder, clock, dispatcher, journeys,
-            KeyRotation(keyring: keyring, logger: host.logger),
+            KeyRotation(keyring: keyring, logger: host.logger), SlotTouchPruner(writer: database, logger: host.logger),
         ] + followers, slotMoves: moves)
 }

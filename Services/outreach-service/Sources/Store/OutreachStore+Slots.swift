@@ -25,7 +25,15 @@ extension OutreachStore: SlotMovable {
         CustomerTable(name: ChannelCount.databaseTableName, customerColumn: "customerId"),
         CustomerTable(name: refreshQueue.table, customerColumn: "customerId", listsCustomers: true),
         CustomerTable(name: SegmentMembership.databaseTableName, customerColumn: "customerId"),
-        CustomerTable(name: MessageRecord.databaseTableName, customerColumn: "customerId", listsCustomers: true),
+        // Two updates of a message need no touch, which halves a send's: handing it to its adapter (a fence waits
+        // until it is settled, and settling touches it) and noting its outbound touchpoint stored (interaction-service
+        // drops the target's repeat by event id).
+        CustomerTable(
+            name: MessageRecord.databaseTableName, customerColumn: "customerId", listsCustomers: true,
+            touchingUpdates: """
+                NEW.status IS NOT 'sending' \
+                AND NOT (OLD.touchpointRecorded = 0 AND NEW.touchpointRecorded = 1 AND OLD.status IS NEW.status)
+                """),
         CustomerTable(name: JourneyRunRecord.databaseTableName, customerColumn: "customerId", listsCustomers: true),
     ]
 
@@ -49,7 +57,7 @@ extension OutreachStore: SlotMovable {
     /// index, and the erased customers remembered.
     static func registerSlotMoves(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v9: customers move between shards (touch log, sends in flight, erasures)") { db in
-            try SlotTouchLog.create(db, tables: customerTables)
+            try SlotTouchLog.create(db)
             try db.create(
                 index: "message_sending", on: MessageRecord.databaseTableName, columns: ["customerId"],
                 condition: Column("status") == MessageStatus.sending.rawValue)
