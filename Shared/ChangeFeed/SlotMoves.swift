@@ -36,6 +36,7 @@ public struct SlotMoves: SlotMoveService {
         if request.lift {
             let head = try await store.database.write { db in
                 try SlotFence.lift(db, ranges, tables: tables)
+                if case .touchLog = type(of: store).catchUp { try SlotTouchLog.end(db, ranges, tables: tables) }
                 return try self.head(db)
             }
             return .with { $0.feedHead = UInt64(head) }
@@ -184,12 +185,12 @@ public struct SlotMoves: SlotMoveService {
     func touchedSince(
         _ db: Database, after: Int64, scan: Int, ranges: [ClosedRange<Int>], keyring: Keyring
     ) throws -> Customer360_V1_ExportSlotsResponse {
-        guard try SlotTouchLog.isLogging(db, ranges) else {
+        guard try SlotTouchLog.isLogging(db, ranges, since: after) else {
             throw RPCError(
                 code: .failedPrecondition,
                 message: """
                     writes to slots \(ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ", ")) \
-                    are not being logged here for a move: start the move again from the copy
+                    are not being logged here for a move since \(after): start the move again from the copy
                     """)
         }
         let pruned = try SlotTouchLog.prunedThrough(db)

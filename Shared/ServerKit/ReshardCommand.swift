@@ -278,12 +278,17 @@ private struct Mover {
     /// Copies again the customers the source's feed names after the position, to its head (`nil`) or to `head`; at
     /// the head it fences (from catch-up) or flips the map (after the fence).
     private mutating func catchUp(to head: UInt64?) async throws {
-        let page = try await source.exportSlots(
-            .with {
-                $0.slots = [move.slots]
-                $0.catchUp = true
-                $0.changedAfterSequence = move.feedPosition ?? 0
-            })
+        let page: Customer360_V1_ExportSlotsResponse
+        do {
+            page = try await source.exportSlots(
+                .with {
+                    $0.slots = [move.slots]
+                    $0.catchUp = true
+                    $0.changedAfterSequence = move.feedPosition ?? 0
+                })
+        } catch let error as RPCError where error.code == .failedPrecondition {
+            return try await startOver(because: error.message)
+        }
         try await importing(page.customers)
         move.caughtUp += page.customers.count
         move.feedPosition = page.throughSequence
@@ -312,6 +317,26 @@ private struct Mover {
             try publishMap()
             move.step = .flipped
         }
+        try save()
+    }
+
+    /// Goes back to the copy when the source can no longer say what changed since the position (its feed or touch log
+    /// was pruned past it, or writes are not being logged for this move): lifts the fence if it was set, since a copy
+    /// under the fence would stop the range's writes for its whole length, and copies every customer again (an import
+    /// replaces what the target holds).
+    private mutating func startOver(because reason: String) async throws {
+        say("catch-up refused (\(reason)); starting again from the copy")
+        if move.step == .fenced {
+            _ = try await source.fenceSlots(
+                .with {
+                    $0.slots = [move.slots]
+                    $0.lift = true
+                })
+            say("fence: lifted on \(move.source) for the copy")
+        }
+        move.step = .copy
+        move.cursor = ""
+        move.feedPosition = nil
         try save()
     }
 

@@ -5,14 +5,15 @@ public import GRDB
 public enum SlotCatchUp: Sendable {
     /// The store's change feed: every write to a customer's rows appends an event naming them.
     case changeFeed
-    /// The store's touch log (`SlotTouchLog`): for a store whose rows change without a feed event (a message going to
-    /// `sent`, a journey run's step, a refresh of copied facts).
+    /// The store's touch log (`SlotTouchLog`): for a store whose rows change without a feed event (a message deferred,
+    /// a journey run's step, a refresh of copied facts).
     case touchLog
 }
 
 /// Which customers' rows were written, in write order, while a move of theirs runs: triggers on every customer table
-/// append the customer's id, with the time, for each row written. A move's catch-up reads it after a position as it
-/// would read the change feed, and unlike the feed it misses no write (the triggers see every one).
+/// append the id of a moving customer, with the time, for each of their rows written (but the updates a table says a
+/// move need not carry, `CustomerTable.touchingUpdates`). A move's catch-up reads it after a position as it would
+/// read the change feed, and unlike the feed it sees writes that announce nothing.
 ///
 /// The triggers exist only while a move is under way (`begin` with the copy's first page, `end` with the drop's
 /// last), as the fence's do: they cost a send run a sixth of its rate (`bench sends`, 1,755–1,824 messages/s against
@@ -44,62 +45,92 @@ public enum SlotTouchLog {
         try db.create(table: movesTable) { t in
             t.column("firstSlot", .integer).notNull()
             t.column("lastSlot", .integer).notNull()
+            // The head when logging began: a catch-up from before it would miss what was written unlogged.
+            t.column("since", .integer).notNull()
             t.primaryKey(["firstSlot", "lastSlot"])
         }
     }
 
-    /// Starts logging writes for a move of `ranges` (again, harmlessly, for a move already logged), creating the
-    /// triggers on `tables` with the first move. Call in a write transaction before reading the copy's first page and
-    /// its head, so every write after that read is logged.
+    /// Starts logging writes for a move of `ranges` (again, harmlessly, for a move already logged), and (re)creates
+    /// the triggers on `tables` as this version defines them. Call in a write transaction before reading the copy's
+    /// first page and its head, so every write after that read is logged.
     public static func begin(_ db: Database, _ ranges: [ClosedRange<Int>], tables: [CustomerTable]) throws {
+        let since = try head(db)
         for range in ranges {
             try db.execute(
-                sql: "INSERT OR IGNORE INTO \(movesTable) (firstSlot, lastSlot) VALUES (?, ?)",
-                arguments: [range.lowerBound, range.upperBound])
+                sql: "INSERT OR IGNORE INTO \(movesTable) (firstSlot, lastSlot, since) VALUES (?, ?, ?)",
+                arguments: [range.lowerBound, range.upperBound, since])
         }
+        try createTriggers(db, tables: tables)
+    }
+
+    /// Creates the triggers again as this version defines them when a move is being logged: a process upgraded in
+    /// the middle of a move (whose mover may not copy a page again) logs with its own definitions. Call at start-up.
+    public static func renew(_ db: Database, tables: [CustomerTable]) throws {
+        guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(movesTable)") ?? 0 > 0 else { return }
+        try createTriggers(db, tables: tables)
+    }
+
+    private static let triggerNames = ["insert", "update", "rekey", "delete"]
+
+    private static func createTriggers(_ db: Database, tables: [CustomerTable]) throws {
         for customerTable in tables {
             let column = customerTable.customerColumn
-            // (name, operation, the row whose customer it touches, when): an update touches its row's customer (when
-            // the table says the update matters to a move), and the one the row left when it changed customers.
+            func moving(_ row: String) -> String {
+                """
+                EXISTS (SELECT 1 FROM \(movesTable) WHERE c360_slot(\(row).\(column)) BETWEEN firstSlot AND lastSlot)
+                """
+            }
+            let changedCustomer = "OLD.\(column) IS NOT NEW.\(column)"
+            // (name, operation, the row whose customer it touches, when): an update touches its row's customer when
+            // the table says the update matters to a move (or it changed customers), and the one the row left.
             let triggers = [
-                ("insert", "INSERT", "NEW", ""),
-                ("update", "UPDATE", "NEW", customerTable.touchingUpdates.map { "WHEN \($0)" } ?? ""),
-                ("rekey", "UPDATE", "OLD", "WHEN OLD.\(column) IS NOT NEW.\(column)"), ("delete", "DELETE", "OLD", ""),
+                ("insert", "INSERT", "NEW", moving("NEW")),
+                (
+                    "update", "UPDATE", "NEW",
+                    customerTable.touchingUpdates.map { "((\($0)) OR \(changedCustomer)) AND \(moving("NEW"))" }
+                        ?? moving("NEW")
+                ),
+                ("rekey", "UPDATE", "OLD", "\(changedCustomer) AND \(moving("OLD"))"),
+                ("delete", "DELETE", "OLD", moving("OLD")),
             ]
             for (name, operation, row, condition) in triggers {
+                try db.execute(sql: "DROP TRIGGER IF EXISTS slot_touch_\(customerTable.name)_\(name)")
                 try db.execute(
                     sql: """
-                        CREATE TRIGGER IF NOT EXISTS slot_touch_\(customerTable.name)_\(name)
-                        AFTER \(operation) ON \(customerTable.name)
-                        \(condition)
+                        CREATE TRIGGER slot_touch_\(customerTable.name)_\(name) AFTER \(operation) ON \(customerTable.name)
+                        WHEN \(condition)
                         BEGIN
-                            INSERT INTO \(table) (customerId, touchedAt) VALUES (\(row).\(column), unixepoch());
+                            INSERT INTO \(table) (customerId, touchedAt)
+                            VALUES (\(row).\(column), CAST(strftime('%s', 'now') AS INTEGER));
                         END
                         """)
             }
         }
     }
 
-    /// Whether writes are logged for a move of every range of `ranges`: a catch-up without it would miss writes.
-    public static func isLogging(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> Bool {
+    /// Whether the writes after `after` are logged for a move of every range of `ranges`: each is being logged, and
+    /// has been since at or before `after`. A catch-up without it would miss writes.
+    public static func isLogging(_ db: Database, _ ranges: [ClosedRange<Int>], since after: Int64) throws -> Bool {
         try ranges.allSatisfy { range in
             try Bool.fetchOne(
                 db,
-                sql: "SELECT EXISTS (SELECT 1 FROM \(movesTable) WHERE firstSlot = ? AND lastSlot = ?)",
-                arguments: [range.lowerBound, range.upperBound]) == true
+                sql: "SELECT EXISTS (SELECT 1 FROM \(movesTable) WHERE firstSlot = ? AND lastSlot = ? AND since <= ?)",
+                arguments: [range.lowerBound, range.upperBound, after]) == true
         }
     }
 
-    /// Ends logging for a move of `ranges` (its drop is done); the triggers go with the last move.
+    /// Ends logging for a move of `ranges` (its drop is done, or its fence lifted), and for any other logged range
+    /// overlapping them (a drop asked in other pieces); the triggers go with the last move.
     public static func end(_ db: Database, _ ranges: [ClosedRange<Int>], tables: [CustomerTable]) throws {
         for range in ranges {
             try db.execute(
-                sql: "DELETE FROM \(movesTable) WHERE firstSlot = ? AND lastSlot = ?",
-                arguments: [range.lowerBound, range.upperBound])
+                sql: "DELETE FROM \(movesTable) WHERE firstSlot <= ? AND lastSlot >= ?",
+                arguments: [range.upperBound, range.lowerBound])
         }
         guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(movesTable)") == 0 else { return }
         for customerTable in tables {
-            for name in ["insert", "update", "rekey", "delete"] {
+            for name in triggerNames {
                 try db.execute(sql: "DROP TRIGGER IF EXISTS slot_touch_\(customerTable.name)_\(name)")
             }
         }

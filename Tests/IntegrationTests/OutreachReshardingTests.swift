@@ -124,7 +124,16 @@ struct OutreachReshardingTests {
             #expect(killedMidCopy && first.output.contains("copy: 4 customers"), "\(first.output)")
             #expect(!first.output.contains("done:"), "killed before it finished: \(first.output)")
 
-            // And run again, paced as well, it resumes and finishes while a second campaign sends
+            // And while it is down, an operator lifts the range's fence on the source, which also ends the logging of
+            // its writes: the mover's catch-up position no longer covers what changes meanwhile
+            _ = try await Customer360_V1_AdminService.Client(wrapping: stack.shards[0].client).fenceSlots(
+                .with {
+                    $0.slots = ["0-511"]
+                    $0.lift = true
+                })
+
+            // And run again, paced as well, it resumes, is refused the catch-up, copies again from the start and
+            // finishes while a second campaign sends
             let during = try await outreach.startCampaign(
                 .with {
                     $0.campaignID = "during"
@@ -136,6 +145,7 @@ struct OutreachReshardingTests {
             #expect(second.status == 0, "\(second)")
             #expect(second.output.contains("resuming the move of slots 0-511"), "\(second.output)")
             #expect(second.output.contains("done: slots 0-511 moved"), "\(second.output)")
+            #expect(second.output.contains("starting again from the copy"), "\(second.output)")
             let afterMove = rounds.count
             _ = try await eventually(timeout: .seconds(30)) { rounds.count >= afterMove + 2 }
             rounds.stop()

@@ -56,12 +56,15 @@ struct OutreachSlotTests {
         let store = try emptyStore()
         try await facts(store, "before")
         #expect(try await store.writer.read { try SlotTouchLog.head($0) } == 0, "no move: no triggers, no cost")
-        let everySlot = [0...(CustomerSlot.count - 1)]
+        // A move of a's and b's slots: only their writes are logged
+        let moving = ["a", "b"].map { CustomerSlot.of($0)...CustomerSlot.of($0) }
+        let staying = (0..<100).map { "c\($0)" }.first { id in !moving.contains { $0.contains(CustomerSlot.of(id)) } }
         try await store.writer.write { db in
-            try SlotTouchLog.begin(db, everySlot, tables: OutreachStore.customerTables)
+            try SlotTouchLog.begin(db, moving, tables: OutreachStore.customerTables)
         }
         try await facts(store, "a")
         try await message(store, "m1", to: "b")
+        try await facts(store, try #require(staying))
         try await facts(store, "a")
         let touched = try await store.writer.read { try SlotTouchLog.touched($0, after: 0, limit: 10) }
         #expect(touched.map(\.customerID) == ["a", "b", "a"])
@@ -84,7 +87,7 @@ struct OutreachSlotTests {
 
         // The move ends: the triggers go, and writes cost nothing again
         try await store.writer.write { db in
-            try SlotTouchLog.end(db, everySlot, tables: OutreachStore.customerTables)
+            try SlotTouchLog.end(db, moving, tables: OutreachStore.customerTables)
         }
         try await facts(store, "a")
         #expect(try await store.writer.read { try SlotTouchLog.head($0) } == head + 1)
@@ -260,6 +263,17 @@ struct OutreachSlotTests {
             _ = try await shards.copy(after: copied.throughSequence)
         }
         #expect(refusal?.code == .failedPrecondition)
+
+        // A lifted fence ends the logging: a catch-up is refused, and the mover starts again from the copy
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.lift = true
+            })
+        let notLogged = await #expect(throws: RPCError.self) {
+            _ = try await shards.copy(after: caughtUp.throughSequence)
+        }
+        #expect(notLogged?.message.contains("not being logged") == true, "\(notLogged?.message ?? "")")
     }
 
     @Test(

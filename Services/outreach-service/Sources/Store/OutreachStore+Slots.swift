@@ -9,8 +9,8 @@ public import GRDB
 /// templates, journeys and campaigns are definitions every shard holds alike (written on every shard by the router),
 /// and so are who merged into whom and who was erased.
 ///
-/// Much here changes without a feed event (a message going to `sending`, a journey run's step, a refresh of facts),
-/// so a move catches up from the touch log rather than the feed. Background work acts only on customers this shard
+/// Much here changes without a feed event (a message deferred, a journey run's step, a refresh of facts), so a move
+/// catches up from the touch log rather than the feed. Background work acts only on customers this shard
 /// owns and has not fenced (`workable`): a customer copied to the target is inert there until the map gives them to
 /// it, and one fenced on the source is left for the target.
 extension OutreachStore: SlotMovable {
@@ -25,8 +25,8 @@ extension OutreachStore: SlotMovable {
         CustomerTable(name: ChannelCount.databaseTableName, customerColumn: "customerId"),
         CustomerTable(name: refreshQueue.table, customerColumn: "customerId", listsCustomers: true),
         CustomerTable(name: SegmentMembership.databaseTableName, customerColumn: "customerId"),
-        // Two updates of a message need no touch, which halves a send's: handing it to its adapter (a fence waits
-        // until it is settled, and settling touches it) and noting its outbound touchpoint stored (interaction-service
+        // Two of a send's three updates of its message need no touch: handing it to its adapter (a fence waits until
+        // it is settled, and settling touches it) and noting its outbound touchpoint stored (interaction-service
         // drops the target's repeat by event id).
         CustomerTable(
             name: MessageRecord.databaseTableName, customerColumn: "customerId", listsCustomers: true,
@@ -53,17 +53,27 @@ extension OutreachStore: SlotMovable {
     /// erasure is erased on arrival.
     static let erasedTable = "customer_erased"
 
-    /// The migration that lets customers move: the touch log over the customer tables, messages in `sending` found by
-    /// index, and the erased customers remembered.
+    /// The migrations that let customers move: messages in `sending` found by index, the erased customers
+    /// remembered, and the touch log.
     static func registerSlotMoves(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v9: customers move between shards (touch log, sends in flight, erasures)") { db in
-            try SlotTouchLog.create(db)
             try db.create(
                 index: "message_sending", on: MessageRecord.databaseTableName, columns: ["customerId"],
                 condition: Column("status") == MessageStatus.sending.rawValue)
             try db.create(table: erasedTable) { t in
                 t.primaryKey("customerId", .text)
             }
+        }
+        // v9 first kept a row per customer with always-on triggers (development builds of 2026-12-07 only): those go,
+        // and the log is made as it is now, written only while a move runs.
+        migrator.registerMigration("v10: the touch log written only while a move runs") { db in
+            for table in customerTables {
+                for name in ["insert", "update", "rekey", "delete"] {
+                    try db.execute(sql: "DROP TRIGGER IF EXISTS slot_touch_\(table.name)_\(name)")
+                }
+            }
+            try db.execute(sql: "DROP TABLE IF EXISTS slot_touch")
+            try SlotTouchLog.create(db)
         }
         SlotFence.register(&migrator)
     }
@@ -144,16 +154,16 @@ extension OutreachStore: SlotMovable {
     }
 
     /// Up to `limit` of `request`'s rows, in its order, about customers this process may act on now (`workable`).
-    /// When the first `limit` rows hold others (only a move leaves them here, and only while it runs), the rows are
-    /// read whole once and filtered, rather than page by page past them.
+    /// When the first `limit` rows are all others' (only a move leaves them here, and only while it runs), the rows
+    /// are read on through one cursor until `limit` are found, rather than page by page with offsets.
     func workableRows<Record: FetchableRecord & TableRecord>(
         _ db: Database, _ request: QueryInterfaceRequest<Record>, customer: KeyPath<Record, String>, limit: Int
     ) throws -> [Record] {
         let workable = try workable(db)
         let first = try request.limit(limit).fetchAll(db)
         let rows = first.filter { workable($0[keyPath: customer]) }
-        guard rows.count < first.count, first.count == limit else { return rows }
-        return Array(try request.fetchAll(db).lazy.filter { workable($0[keyPath: customer]) }.prefix(limit))
+        guard rows.isEmpty, first.count == limit else { return rows }
+        return try Array(request.fetchCursor(db).filter { workable($0[keyPath: customer]) }.prefix(limit))
     }
 
     /// When the next of a queue's entries falls due, as a worker waits for it: when nothing this process may act on

@@ -25,6 +25,7 @@ public struct OutreachStore: Sendable {
         self.keyring = keyring
         self.ownership = ownership
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
+        try writer.write { db in try SlotTouchLog.renew(db, tables: Self.customerTables) }
     }
 
     /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
