@@ -35,8 +35,7 @@ public struct SlotMoves: SlotMoveService {
         let ranges = try slotRanges(request.slots)
         if request.lift {
             let head = try await store.database.write { db in
-                try SlotFence.lift(db, ranges, tables: tables)
-                if case .touchLog = type(of: store).catchUp { try SlotTouchLog.end(db, ranges, tables: tables) }
+                try lift(db, ranges)
                 return try self.head(db)
             }
             return .with { $0.feedHead = UInt64(head) }
@@ -76,12 +75,20 @@ public struct SlotMoves: SlotMoveService {
         var reason: String
     }
 
+    /// Whether the store's catch-up reads its touch log, which is written only while a move is logged.
+    var logsTouches: Bool {
+        if case .touchLog = type(of: store).catchUp { true } else { false }
+    }
+
     /// The position a catch-up starts after: the head of the change feed or of the touch log, as the store says.
     func head(_ db: Database) throws -> Int64 {
-        switch type(of: store).catchUp {
-        case .changeFeed: try ChangeLog.head(db)
-        case .touchLog: try SlotTouchLog.head(db)
-        }
+        logsTouches ? try SlotTouchLog.head(db) : try ChangeLog.head(db)
+    }
+
+    /// Lifts the fence of `ranges` (a move that ended, or was called off) and ends the logging of their writes.
+    private func lift(_ db: Database, _ ranges: [ClosedRange<Int>]) throws {
+        try SlotFence.lift(db, ranges, tables: tables)
+        if logsTouches { try SlotTouchLog.end(db, ranges, tables: tables) }
     }
 
     public func exportSlots(_ request: Customer360_V1_ExportSlotsRequest) async throws
@@ -118,48 +125,36 @@ public struct SlotMoves: SlotMoveService {
         if request.catchUp {
             let after = Int64(clamping: request.changedAfterSequence)
             let scan = request.limit == 0 ? 1_000 : Int(request.limit)
-            if case .touchLog = type(of: store).catchUp {
-                return try await store.database.read { db in
-                    try touchedSince(db, after: after, scan: scan, ranges: ranges, keyring: keyring)
-                }
-            }
             return try await store.database.read { db in
-                let pruned = try ChangeLog.prunedThrough(db)
-                guard after >= pruned else {
-                    throw RPCError(
-                        code: .failedPrecondition,
-                        message: """
-                            the change feed was pruned through \(pruned), past \(after): changes since then cannot be \
-                            caught up; start the move again from the copy
-                            """)
+                if logsTouches {
+                    guard try SlotTouchLog.isLogging(db, ranges, since: after) else {
+                        throw RPCError(
+                            code: .failedPrecondition,
+                            message: """
+                                writes to slots \(ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ", ")) \
+                                are not being logged here for a move since \(after): start the move again from the copy
+                                """)
+                    }
+                    try requireUnpruned(after, prunedThrough: try SlotTouchLog.prunedThrough(db), log: "touch log")
+                    let touched = try SlotTouchLog.touched(db, after: after, limit: scan)
+                    return try catchUpPage(
+                        db, changed: touched, through: touched.last?.sequence ?? after,
+                        caughtUp: touched.count < scan, after: after, ranges: ranges, keyring: keyring)
                 }
+                try requireUnpruned(after, prunedThrough: try ChangeLog.prunedThrough(db), log: "change feed")
                 let batch = try ChangeLog.batch(db, after: after, filter: ChangeFilter(), limit: scan)
-                let columns = try copiedColumns(db)
-                // Events in order, each customer exported once, until the page is full: then the page covers the
-                // events before the first one it could not take, and the next page starts there.
-                var page = Page()
-                var through = batch.through
-                var caughtUp = batch.caughtUp
-                scanning: for record in batch.records {
-                    for id in [record.customerId, record.relatedCustomerId]
-                    where !id.isEmpty && Self.contains(ranges, CustomerSlot.of(id)) && !page.holds(id) {
-                        guard !page.isFull else {
-                            through = (record.sequence ?? after + 1) - 1
-                            caughtUp = false
-                            break scanning
-                        }
-                        try page.add(try export(db, id, columns: columns, keyring: keyring))
+                let changed = batch.records.flatMap { record in
+                    [record.customerId, record.relatedCustomerId].filter { !$0.isEmpty }.map {
+                        (customerID: $0, sequence: record.sequence ?? after + 1)
                     }
                 }
-                return .with {
-                    $0.customers = page.customers
-                    $0.throughSequence = UInt64(max(through, after))
-                    $0.caughtUp = caughtUp
-                }
+                return try catchUpPage(
+                    db, changed: changed, through: batch.through, caughtUp: batch.caughtUp, after: after,
+                    ranges: ranges, keyring: keyring)
             }
         }
         let limit = request.limit == 0 ? 100 : Int(request.limit)
-        if case .touchLog = type(of: store).catchUp {
+        if logsTouches {
             // Before the page and its head are read: every write after that read is then logged for the catch-up.
             try await store.database.write { db in try SlotTouchLog.begin(db, ranges, tables: tables) }
         }
@@ -180,34 +175,28 @@ public struct SlotMoves: SlotMoveService {
         }
     }
 
-    /// A catch-up page from the touch log: the customers of `ranges` written after `after`, in write order, each once,
-    /// until the page is full; the page then covers the writes before the first customer it could not take.
-    func touchedSince(
-        _ db: Database, after: Int64, scan: Int, ranges: [ClosedRange<Int>], keyring: Keyring
+    /// Refuses a catch-up from before what `log` still holds (pruned through `prunedThrough`).
+    private func requireUnpruned(_ after: Int64, prunedThrough pruned: Int64, log: String) throws {
+        guard after < pruned else { return }
+        throw RPCError(
+            code: .failedPrecondition,
+            message: """
+                the \(log) was pruned through \(pruned), past \(after): changes since then cannot be caught up; \
+                start the move again from the copy
+                """)
+    }
+
+    /// A catch-up page: the customers of `ranges` among `changed` (in log order, each with its position), each
+    /// exported once, until the page is full; then the page covers the positions before the first customer it could
+    /// not take, and the next page starts there. Otherwise it covers `through`.
+    func catchUpPage(
+        _ db: Database, changed: [(customerID: String, sequence: Int64)], through: Int64, caughtUp: Bool, after: Int64,
+        ranges: [ClosedRange<Int>], keyring: Keyring
     ) throws -> Customer360_V1_ExportSlotsResponse {
-        guard try SlotTouchLog.isLogging(db, ranges, since: after) else {
-            throw RPCError(
-                code: .failedPrecondition,
-                message: """
-                    writes to slots \(ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ", ")) \
-                    are not being logged here for a move since \(after): start the move again from the copy
-                    """)
-        }
-        let pruned = try SlotTouchLog.prunedThrough(db)
-        guard after >= pruned else {
-            throw RPCError(
-                code: .failedPrecondition,
-                message: """
-                    the touch log was pruned through \(pruned), past \(after): writes since then cannot be caught up; \
-                    start the move again from the copy
-                    """)
-        }
-        let touched = try SlotTouchLog.touched(db, after: after, limit: scan)
         let columns = try copiedColumns(db)
         var page = Page()
-        var through = touched.last?.sequence ?? after
-        var caughtUp = touched.count < scan
-        for (customerID, sequence) in touched
+        var (through, caughtUp) = (through, caughtUp)
+        for (customerID, sequence) in changed
         where Self.contains(ranges, CustomerSlot.of(customerID)) && !page.holds(customerID) {
             guard !page.isFull else {
                 through = sequence - 1
@@ -373,10 +362,7 @@ public struct SlotMoves: SlotMoveService {
             try SlotFence.bypassing(db) {
                 for id in ids { try remove(db, id) }
             }
-            if done {
-                try SlotFence.lift(db, ranges, tables: tables)
-                if case .touchLog = type(of: store).catchUp { try SlotTouchLog.end(db, ranges, tables: tables) }
-            }
+            if done { try lift(db, ranges) }
         }
         return .with {
             $0.dropped = Int32(ids.count)

@@ -129,6 +129,11 @@ public enum SlotTouchLog {
                 arguments: [range.upperBound, range.lowerBound])
         }
         guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(movesTable)") == 0 else { return }
+        try dropTriggers(db, tables: tables)
+    }
+
+    /// Drops the triggers on `tables`, whether or not they exist.
+    public static func dropTriggers(_ db: Database, tables: [CustomerTable]) throws {
         for customerTable in tables {
             for name in triggerNames {
                 try db.execute(sql: "DROP TRIGGER IF EXISTS slot_touch_\(customerTable.name)_\(name)")

@@ -80,7 +80,8 @@ public enum ReadModelUpkeep {
             metric: "c360_outreach_fact_refresh", excluding: fenced
         ) { customerID in
             let now = Date()
-            guard try await store.standing(of: customerID) == .workable else { throw CustomerQueueWorker.NotYet() }
+            // Fenced customers are left out of the queue's reads already: what is left to know is ownership.
+            guard store.ownership.owns(customerID) else { throw CustomerQueueWorker.NotYet() }
             switch try await reader.read(customerID, now: now) {
             case .facts(let snapshot):
                 try await store.store(snapshot, now: now)

@@ -67,11 +67,7 @@ extension OutreachStore: SlotMovable {
         // v9 first kept a row per customer with always-on triggers (development builds of 2026-12-07 only): those go,
         // and the log is made as it is now, written only while a move runs.
         migrator.registerMigration("v10: the touch log written only while a move runs") { db in
-            for table in customerTables {
-                for name in ["insert", "update", "rekey", "delete"] {
-                    try db.execute(sql: "DROP TRIGGER IF EXISTS slot_touch_\(table.name)_\(name)")
-                }
-            }
+            try SlotTouchLog.dropTriggers(db, tables: customerTables)
             try db.execute(sql: "DROP TABLE IF EXISTS slot_touch")
             try SlotTouchLog.create(db)
         }
