@@ -16,6 +16,12 @@ public struct CustomerQueue: Sendable {
         public var dueAt: Int64
         /// How many changes queued it; compared when the entry is finished.
         public var changes: Int64
+
+        public init(customerId: String, dueAt: Int64, changes: Int64) {
+            self.customerId = customerId
+            self.dueAt = dueAt
+            self.changes = changes
+        }
     }
 
     /// The queue's table.

@@ -17,12 +17,6 @@ public struct RescoreRequest: Codable, Sendable, Equatable {
 
 extension RescoreRequest: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "rescore_queue"
-
-    public enum Columns {
-        static let customerId = Column(CodingKeys.customerId)
-        static let dueAt = Column(CodingKeys.dueAt)
-        static let changes = Column(CodingKeys.changes)
-    }
 }
 
 extension SuccessStore {
@@ -63,14 +57,11 @@ extension SuccessStore {
         }
     }
 
+    /// The re-score queue, worked as every queue of customers is (`CustomerQueue`): its table has the same columns.
+    static let rescoreQueue = CustomerQueue(table: RescoreRequest.databaseTableName)
+
     static func enqueueRescore(_ db: Database, customerID: String, delay: Duration, now: Date) throws {
-        let due = now.adding(delay)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO rescore_queue (customerId, dueAt, changes) VALUES (?, ?, 1)
-                ON CONFLICT (customerId) DO UPDATE SET changes = changes + 1
-                """
-        ).execute(arguments: [customerID, due.unixMillis])
+        try rescoreQueue.enqueue(db, customerID: customerID, due: now.adding(delay))
     }
 
     /// Up to `limit` customers due by `now`, earliest first, and the earliest due time of the rest.
@@ -80,43 +71,22 @@ extension SuccessStore {
     /// be settled would keep the rescorer from ever waiting.
     public func dueRescores(at now: Date, limit: Int) async throws -> (due: [RescoreRequest], next: Date?) {
         try await writer.read { db in
-            if let fenced = try SlotFence.fencedCustomers(db) {
-                // A move is under way, which is rare and short: the queue is read whole and the fenced left out.
-                let waiting = try RescoreRequest.order(RescoreRequest.Columns.dueAt).fetchAll(db).filter {
-                    !fenced($0.customerId)
-                }
-                return (
-                    Array(waiting.prefix { $0.dueAt <= now.unixMillis }.prefix(limit)),
-                    waiting.first.map { Date(unixMillis: $0.dueAt) }
-                )
-            }
-            let due = try RescoreRequest.filter(RescoreRequest.Columns.dueAt <= now.unixMillis)
-                .order(RescoreRequest.Columns.dueAt).limit(limit).fetchAll(db)
-            let next = try Int64.fetchOne(db, RescoreRequest.select(min(RescoreRequest.Columns.dueAt)))
-            return (due, next.map(Date.init(unixMillis:)))
+            let (due, next) = try Self.rescoreQueue.due(
+                db, at: now, limit: limit, excluding: try SlotFence.fencedCustomers(db))
+            return (due.map { RescoreRequest(customerId: $0.customerId, dueAt: $0.dueAt, changes: $0.changes) }, next)
         }
     }
 
     /// Removes a scored entry unless changes arrived while it was scored; then it is due again after `retry`.
     public func finishRescore(_ request: RescoreRequest, retry: Duration, now: Date) async throws {
-        try await writer.write { db in
-            try RescoreRequest.filter(RescoreRequest.Columns.customerId == request.customerId)
-                .filter(RescoreRequest.Columns.changes == request.changes).deleteAll(db)
-            if db.changesCount == 0 {
-                try postponeRescore(db, request.customerId, until: now.adding(retry))
-            }
-        }
+        let entry = CustomerQueue.Entry(customerId: request.customerId, dueAt: request.dueAt, changes: request.changes)
+        try await writer.write { db in try Self.rescoreQueue.finish(db, entry, retryAt: now.adding(retry)) }
     }
 
     /// Keeps an entry that could not be scored now (a peer is down) for a later attempt.
     public func postponeRescore(_ request: RescoreRequest, until: Date) async throws {
-        try await writer.write { db in try postponeRescore(db, request.customerId, until: until) }
-    }
-
-    private func postponeRescore(_ db: Database, _ customerID: String, until: Date) throws {
-        try db.execute(
-            sql: "UPDATE rescore_queue SET dueAt = ? WHERE customerId = ?",
-            arguments: [until.unixMillis, customerID])
+        try await writer.write { db in try Self.rescoreQueue.postpone(db, customerID: request.customerId, until: until)
+        }
     }
 
     /// How many customers wait to be re-scored.
