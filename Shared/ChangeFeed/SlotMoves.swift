@@ -283,13 +283,21 @@ public struct SlotMoves: SlotMoveService {
                 customer.dataKey.isEmpty ? [:] : [customer.customerID: customer.dataKey]
             ) { $1 }
             for table in customer.tables.indices {
+                let json = Set(tables.first { $0.name == customer.tables[table].name }?.sealedJSONColumns ?? [])
+                let columns = customer.tables[table].columns
                 for row in customer.tables[table].rows.indices {
                     for value in customer.tables[table].rows[row].values.indices {
-                        guard case .blob(let bytes) = customer.tables[table].rows[row].values[value].value,
-                            let owner = SealedText(combined: bytes).owner, let key = keys[owner]
-                        else { continue }
-                        let resealed = try keyring.reseal(SealedText(combined: bytes), openingWith: key)
-                        customer.tables[table].rows[row].values[value].blob = resealed.combined
+                        switch customer.tables[table].rows[row].values[value].value {
+                        case .blob(let bytes):
+                            guard let owner = SealedText(combined: bytes).owner, let key = keys[owner] else { continue }
+                            let resealed = try keyring.reseal(SealedText(combined: bytes), openingWith: key)
+                            customer.tables[table].rows[row].values[value].blob = resealed.combined
+                        case .text(let text) where json.contains(columns[value]):
+                            customer.tables[table].rows[row].values[value].text = try Self.resealJSON(
+                                text, keys: keys, keyring: keyring)
+                        default:
+                            continue
+                        }
                     }
                 }
             }
@@ -297,6 +305,9 @@ public struct SlotMoves: SlotMoveService {
         }
         let append = request.append
         try await store.database.write { db in
+            // Checked at commit: a customer's rows may refer to one another in any order (a merged-away profile
+            // names its survivor).
+            try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
             // Reference rows this shard holds already are kept, or brought up to date where the store says how (a
             // retire this shard missed).
             for table in referenceData {
@@ -336,6 +347,7 @@ public struct SlotMoves: SlotMoveService {
                         }
                     }
                     if !keptRows.isEmpty { kept.append((table.name, keptRows)) }
+                    try checkGenerated(db, table, of: customer.customerID)
                 }
                 for (table, rows) in kept { try store.handOverKept(db, customer.customerID, table: table, rows: rows) }
                 if append { try store.customerGrew(db, customer.customerID) }
@@ -354,9 +366,12 @@ public struct SlotMoves: SlotMoveService {
         guard (0...1_000).contains(request.limit) else { throw InvalidArgument("limit", "use 1–1,000, or 0 for 100") }
         try requireOwnership(of: ranges, owned: false)
         let limit = request.limit == 0 ? 100 : Int(request.limit)
-        let ids = try await store.database.read { db in try customers(db, in: ranges, after: "", limit: limit) }
+        let (ids, keyed) = try await store.database.read { db in
+            let ids = try customers(db, in: ranges, after: "", limit: limit)
+            return (ids, try ids.filter { try store.holdsDataKey(db, $0) })
+        }
         // Keys first: a crash before the rows are deleted leaves rows nobody can open, deleted by the next call.
-        try store.dataKeys.shred(ids)
+        try store.dataKeys.shred(keyed)
         let done = ids.count < limit
         try await store.database.write { db in
             try SlotFence.bypassing(db) {
@@ -395,18 +410,22 @@ public struct SlotMoves: SlotMoveService {
 
     /// The columns of a reference table a shard joining the map copies: all but the assigned key and the shard's own.
     func referenceColumns(_ db: Database, _ table: ReferenceTable) throws -> [String] {
-        try db.columns(in: table.name).map(\.name).filter {
-            $0 != table.assignedKey && !table.localColumns.contains($0)
-        }
+        try storedColumns(db, table.name).filter { $0 != table.assignedKey && !table.localColumns.contains($0) }
     }
 
     /// The columns a move copies, per table: all but the one the database assigns.
     func copiedColumns(_ db: Database) throws -> [String: [String]] {
         var columns: [String: [String]] = [:]
         for table in tables {
-            columns[table.name] = try db.columns(in: table.name).map(\.name).filter { $0 != table.assignedKey }
+            columns[table.name] = try storedColumns(db, table.name).filter { $0 != table.assignedKey }
         }
         return columns
+    }
+
+    /// A table's columns but its generated ones (which cannot be inserted, and are computed again on the target):
+    /// `table_info` leaves those out, where GRDB's `columns(in:)` lists them.
+    func storedColumns(_ db: Database, _ table: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
     }
 
     /// The customer whole: `columns` (`copiedColumns`) of every customer table, and the keys their sealed values need.
@@ -415,7 +434,9 @@ public struct SlotMoves: SlotMoveService {
     ) throws -> Customer360_V1_SlotCustomer {
         var customer = Customer360_V1_SlotCustomer()
         customer.customerID = customerID
-        customer.dataKey = try keyring.exportDataKey(for: customerID) ?? Data()
+        if try store.holdsDataKey(db, customerID) {
+            customer.dataKey = try keyring.exportDataKey(for: customerID) ?? Data()
+        }
         var owners: Set<String> = []
         for table in tables {
             let names = columns[table.name] ?? []
@@ -459,6 +480,47 @@ public struct SlotMoves: SlotMoveService {
         }
     }
 
+    /// `text` (JSON) with every string that is a sealed value of an owner in `keys` sealed again under this shard's
+    /// key for that owner; other strings, and the structure, as they were.
+    static func resealJSON(_ text: String, keys: [String: Data], keyring: Keyring) throws -> String {
+        func reseal(_ value: Any) throws -> Any {
+            switch value {
+            case let string as String:
+                guard let bytes = Data(base64Encoded: string), let owner = SealedText(combined: bytes).owner,
+                    let key = keys[owner]
+                else { return string }
+                return try keyring.reseal(SealedText(combined: bytes), openingWith: key).combined.base64EncodedString()
+            case let array as [Any]:
+                return try array.map(reseal)
+            case let object as [String: Any]:
+                return try object.mapValues(reseal)
+            default:
+                return value
+            }
+        }
+        let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        let resealed = try JSONSerialization.data(withJSONObject: try reseal(parsed), options: [.fragmentsAllowed])
+        return String(decoding: resealed, as: UTF8.self)
+    }
+
+    /// Refuses, inside the import's transaction, rows whose generated customer column (which `validate` could not
+    /// see) names another customer than the one they came under.
+    func checkGenerated(_ db: Database, _ table: Customer360_V1_SlotTable, of customerID: String) throws {
+        guard let definition = tables.first(where: { $0.name == table.name }),
+            !table.columns.contains(definition.customerColumn)
+        else { return }
+        let held =
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT COUNT(*) FROM \(table.name) WHERE \(definition.customerColumn) = ?"),
+                arguments: [customerID]) ?? 0
+        guard held >= table.rows.count else {
+            throw InvalidArgument(
+                "customers[\(customerID)].tables[\(table.name)]",
+                "has rows of another customer than \(customerID) (by its \(definition.customerColumn))")
+        }
+    }
+
     /// Checks an imported customer against this store's tables before anything is stored.
     func validate(_ customer: Customer360_V1_SlotCustomer, columns: [String: [String]], field: String) throws {
         guard !customer.customerID.isEmpty else { throw InvalidArgument("\(field).customer_id", "must not be empty") }
@@ -481,13 +543,14 @@ public struct SlotMoves: SlotMoveService {
                 throw InvalidArgument(
                     "\(place).columns", "must be the columns \(expected.joined(separator: ", ")) in any order")
             }
-            let customerColumn = table.columns.firstIndex(of: definition.customerColumn) ?? 0
+            // A generated customer column is not sent: the database computes it from the row.
+            let customerColumn = table.columns.firstIndex(of: definition.customerColumn)
             for (rowIndex, row) in table.rows.enumerated() {
                 guard row.values.count == table.columns.count else {
                     throw InvalidArgument(
                         "\(place).rows[\(rowIndex)]", "has \(row.values.count) values, not one per column")
                 }
-                guard row.values[customerColumn].text == customer.customerID else {
+                guard customerColumn.map({ row.values[$0].text == customer.customerID }) ?? true else {
                     throw InvalidArgument(
                         "\(place).rows[\(rowIndex)]", "belongs to another customer than \(customer.customerID)")
                 }

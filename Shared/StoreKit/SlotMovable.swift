@@ -3,7 +3,8 @@ public import GRDB
 /// A table that holds customers' rows, as a move between shards copies them.
 public struct CustomerTable: Sendable {
     public var name: String
-    /// The column naming the customer (indexed: a move reads and deletes by it).
+    /// The column naming the customer (indexed: a move reads and deletes by it). It may be a generated column (the
+    /// survivor a merged-away profile travels with): the copy leaves it out and the target computes it again.
     public var customerColumn: String
     /// A column the database assigns, such as an `INTEGER PRIMARY KEY` sequence: left out of the copy so the target
     /// assigns its own, which cannot collide with its other customers' rows.
@@ -15,16 +16,20 @@ public struct CustomerTable: Sendable {
     /// of a row touches its customer; nil for every update. An update a move need not carry (one the source must end
     /// before its fence, or one the target may repeat harmlessly) is left out, since every touch costs the write.
     public var touchingUpdates: String?
+    /// JSON columns holding sealed values (base64, as `SealedText` encodes itself in JSON: a merge's undo snapshot),
+    /// which the target seals again under its own keys like the blobs of every other column.
+    public var sealedJSONColumns: [String]
 
     public init(
         name: String, customerColumn: String, assignedKey: String? = nil, listsCustomers: Bool = false,
-        touchingUpdates: String? = nil
+        touchingUpdates: String? = nil, sealedJSONColumns: [String] = []
     ) {
         self.name = name
         self.customerColumn = customerColumn
         self.assignedKey = assignedKey
         self.listsCustomers = listsCustomers
         self.touchingUpdates = touchingUpdates
+        self.sealedJSONColumns = sealedJSONColumns
     }
 }
 
@@ -87,12 +92,18 @@ public protocol SlotMovable: Sendable {
     /// applied the erasure) is imported empty, so none of it is stored here even for an instant. False by default: a
     /// store whose erasures reach every shard remembers them to say so.
     func wasErased(_ db: Database, _ customerID: String) throws -> Bool
+    /// Whether the rows a move lists under `customerID` are that customer's, sealed under their key: then the key
+    /// travels with them and the source shreds it once they are dropped. True by default; false for a key that is not
+    /// a customer whose data lives here (profile-service's merged-away ids and indexed identifiers, listed only so
+    /// their pointers move with their slot), whose key may still open rows of another customer here.
+    func holdsDataKey(_ db: Database, _ customerID: String) throws -> Bool
 }
 
 extension SlotMovable {
     public static var catchUp: SlotCatchUp { .changeFeed }
     public func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String? { nil }
     public func wasErased(_ db: Database, _ customerID: String) throws -> Bool { false }
+    public func holdsDataKey(_ db: Database, _ customerID: String) throws -> Bool { true }
 }
 
 extension SlotMovable {

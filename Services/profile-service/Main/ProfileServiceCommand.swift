@@ -26,7 +26,7 @@ struct ProfileServiceCommand: AsyncParsableCommand {
         version: C360Version.current,
         subcommands: [
             BackupCommand<ProfileStore>.self, RestoreCommand<ProfileStore>.self, HealthCommand<ProfileStore>.self,
-            KeyringBackupCommand<ProfileStore>.self,
+            KeyringBackupCommand<ProfileStore>.self, ReshardCommand<ProfileStore>.self,
         ]
     )
 

@@ -55,7 +55,10 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     let keyring = try configuration.keyring.open(host: host)
     let store = try ProfileStore(writer: database, keyring: keyring)
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
-    var background: [any Service] = [changes, KeyRotation(keyring: keyring, logger: host.logger)]
+    var background: [any Service] = [
+        changes, KeyRotation(keyring: keyring, logger: host.logger),
+        SlotTouchPruner(writer: database, logger: host.logger),
+    ]
     let index = try identifierIndex(host: host, store: store, keyring: configuration.keyring)
     if let index {
         background.insert(index.connection, at: 0)
@@ -71,7 +74,7 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
                 logger: host.logger),
             LoyaltyAutomation.worker(
                 store: store, purchases: PurchaseReader(interaction: interaction.client, deadline: .seconds(5)),
-                program: program, logger: host.logger),
+                program: program, ownership: host.ownership, logger: host.logger),
             LoyaltyClock(store: store, interval: configuration.loyaltyClockInterval, logger: host.logger),
         ]
         host.logger.notice(
@@ -93,7 +96,8 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
                 store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram, index: index?.index),
             ProfileShardService(store: store, index: index?.index),
         ],
-        database: database, background: background)
+        database: database, background: background,
+        slotMoves: SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards))
 }
 
 /// Refuses to start a shard (`--shard`) without the deployment's blind-index key, before anything is written: every

@@ -20,6 +20,10 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
     case suggestionNotFound(String)
     case suggestionDecided(String, state: String)
     case survivorNotInSuggestion(String, suggestion: String)
+    /// A merged-away id whose family (its survivor's profile) lives on another shard since their slots moved apart.
+    case mergedElsewhere(String, survivor: String)
+    /// The merged-away customer's slot moved to another shard since the merge: restoring it here would strand it.
+    case unmergeAcrossShards(merge: String, customer: String)
     /// The write came later than its identifier claims allow (another claimant may take them over after a while).
     case claimsExpired
 
@@ -35,7 +39,7 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
         case .identifierTaken, .transactionReused:
             .alreadyExists
         case .customerNotActive, .tooManyTags, .tooManyAttributes, .insufficientPoints, .mergeBuiltUpon,
-            .mergeUndoPointsSpent, .suggestionDecided:
+            .mergeUndoPointsSpent, .suggestionDecided, .mergedElsewhere, .unmergeAcrossShards:
             .failedPrecondition
         }
     }
@@ -46,6 +50,11 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
             "the write came too long after its identifiers were claimed; nothing was stored: retry"
         case .customerNotFound(let id):
             "customer \(id) does not exist"
+        case .mergedElsewhere(let id, let survivor):
+            "customer \(id) was merged into \(survivor), whose profile another shard holds: call with \(survivor)"
+        case .unmergeAcrossShards(let merge, let customer):
+            "customer \(customer), whom merge \(merge) would restore, now belongs to another shard's slots: "
+                + "profile-service does not unmerge across shards yet"
         case .customerDeleted(let id):
             "customer \(id) was deleted"
         case .customerErased(let id):

@@ -4,6 +4,7 @@ import C360Contracts
 public import C360ServerKit
 import C360StoreKit
 public import Foundation
+import GRDB
 public import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
@@ -27,7 +28,11 @@ public enum LoyaltyAutomation {
             source: .interaction, service: "customer360.v1.InteractionService", client: interaction,
             writer: store.writer, kinds: ProfileStore.loyaltyChanges, logger: logger,
             apply: { db, events in
-                try ProfileStore.queueLoyalty(db, for: events, delay: delay, now: Date(), owns: ownership.owns)
+                // A customer fenced while moving is evaluated again when they arrive on the target.
+                let fenced = try SlotFence.fencedCustomers(db)
+                try ProfileStore.queueLoyalty(
+                    db, for: events, delay: delay, now: Date(),
+                    owns: { ownership.owns($0) && !(fenced?($0) ?? false) })
             },
             resync: {
                 // Purchases were pruned before this service saw them: every active customer is evaluated again
@@ -38,13 +43,19 @@ public enum LoyaltyAutomation {
     }
 
     /// Works the loyalty queue: reads each customer's purchases and applies them under `program`.
+    ///
+    /// On a shard, only customers it owns are evaluated: a copy a move brought here waits until the map gives the
+    /// customer to this shard, and a customer fenced while moving away is left out of the queue's reads.
     public static func worker(
-        store: ProfileStore, purchases: PurchaseReader, program: LoyaltyProgram, logger: Logger
+        store: ProfileStore, purchases: PurchaseReader, program: LoyaltyProgram,
+        ownership: CustomerOwnership = .everyone, logger: Logger
     ) -> CustomerQueueWorker {
-        CustomerQueueWorker(
+        let fenced: @Sendable (Database) throws -> ((String) -> Bool)? = { db in try SlotFence.fencedCustomers(db) }
+        return CustomerQueueWorker(
             queue: ProfileStore.loyaltyQueue, writer: store.writer, logger: logger,
-            metric: "c360_profile_loyalty_evaluation"
+            metric: "c360_profile_loyalty_evaluation", excluding: fenced
         ) { customerID in
+            guard ownership.owns(customerID) else { throw CustomerQueueWorker.NotYet() }
             let history = try await purchases.read(customerID, since: program.windowStart(endingAt: Date()))
             do {
                 let result = try await store.applyPurchases(history, customer: customerID, program: program)

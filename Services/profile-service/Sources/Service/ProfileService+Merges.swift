@@ -18,7 +18,9 @@ extension ProfileService {
         let mergeID = try Validate.id(request.mergeID, field: "merge_id")
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
-        let result = try await store.unmergeCustomers(mergeID: mergeID, requestedBy: requestedBy)
+        let index = self.index
+        let result = try await store.unmergeCustomers(
+            mergeID: mergeID, requestedBy: requestedBy, owns: { index?.owns($0) ?? true })
         RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "merge undone",
             metadata: [

@@ -70,6 +70,11 @@ public struct IdentifierIndex: Sendable {
         }
     }
 
+    /// Whether `customer`'s slot is this shard's in the map in force.
+    func owns(_ customer: String) -> Bool {
+        source.current.owner(of: customer, in: Self.service).map { $0.shard == shard } ?? true
+    }
+
     /// Refuses a merge whose merged-away customer lives on another shard: a merge joins two customers of one shard.
     func checkMergeable(_ merged: String, into survivor: String) throws(RPCError) {
         let map = source.current
@@ -208,12 +213,19 @@ public struct IdentifierIndex: Sendable {
             ).holders.first?.holderID
         }
         guard let claimant else { throw ProfileError.identifierNotFound(identifier) }
-        if customerShard(of: claimant) == shard { return try await store.customer(with: identifier).proto }
+        if customerShard(of: claimant) == shard {
+            do {
+                return try await store.customer(with: identifier).proto
+            } catch ProfileError.identifierNotFound(_) {
+                // It may have moved with the claimant's family (merged away) to another shard.
+            }
+        }
         // The claimant's shard says which of its customers holds it now (a merge or an unmerge may have moved it
         // between two of them), or that none does (a claim left behind, an erased holder).
         guard case .held(let holder) = try await heldOnShard(of: claimant, indexed) else {
             throw ProfileError.identifierNotFound(identifier)
         }
+        if customerShard(of: holder) == shard { return try await store.customer(with: identifier).proto }
         return try await peers.getCustomer(.with { $0.customerID = holder }, options: .deadline(Self.callTimeout))
     }
 
@@ -289,8 +301,34 @@ public struct IdentifierIndex: Sendable {
         case none
     }
 
-    /// Who holds `identifier` on `customer`'s shard, or whether a write there is finishing with it.
+    /// Who holds `identifier` on `customer`'s shard, or whether a write there is finishing with it; when nobody there
+    /// does and `customer` was merged away into a family another shard holds (their slots moved apart), who holds it
+    /// on the survivor's shard, where the merge took the identifier.
     private func heldOnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> Held {
+        let held = try await heldOnOwnShard(of: customer, identifier)
+        guard held == .none, let survivor = try await survivorElsewhere(of: customer) else { return held }
+        return try await heldOnOwnShard(of: survivor, identifier)
+    }
+
+    /// The survivor a merged-away `customer` answers as when its family lives on another shard than its own slot's;
+    /// nil for any other customer. One hop: an alias left pointing at an id merged on since is not followed further.
+    private func survivorElsewhere(of customer: String) async throws -> String? {
+        let survivor: String?
+        if customerShard(of: customer) == shard {
+            survivor = try await store.survivor(ofAlias: customer)
+        } else {
+            survivor = try await peers.resolveCustomers(
+                .with { $0.customerIds = [customer] }, options: .deadline(Self.callTimeout)
+            ).customers.first?.customerID
+        }
+        guard let survivor, !survivor.isEmpty, survivor != customer,
+            customerShard(of: survivor) != customerShard(of: customer)
+        else { return nil }
+        return survivor
+    }
+
+    /// Who holds `identifier` on `customer`'s shard, or whether a write there is finishing with it.
+    private func heldOnOwnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> Held {
         guard let owner = customerShard(of: customer), owner != shard else {
             let here = try await heldHere([identifier])
             if let holder = here.holders.first?.1 { return .held(holder) }

@@ -18,7 +18,14 @@ extension ProfileStore {
     /// What each of `ids` resolves to for a write, in one read: the active customer's id (itself, or the survivor of
     /// a merge), or why it cannot take data (`ProfileError`: unknown, deleted or erased).
     public func resolve(_ ids: [String]) async throws -> [Result<String, ProfileError>] {
-        try await writer.read { db in try activeRows(db, resolving: ids).map { $0.map(\.id) } }
+        try await writer.read { db in
+            try activeRows(db, resolving: ids).map { result in
+                // A merged-away id whose family lives on another shard resolves to its survivor all the same (the
+                // caller may resolve that one again, should it have been merged on since).
+                if case .failure(.mergedElsewhere(_, let survivor)) = result { return .success(survivor) }
+                return result.map(\.id)
+            }
+        }
     }
 
     /// The active row each of `ids` resolves to, or why it cannot be used; a database error throws.
@@ -312,6 +319,8 @@ extension ProfileStore {
         // Every RPC starts here: a statement prepared once per connection, not SQL generated per call (which was an
         // eighth of profile-service's CPU under a send run's batch reads).
         guard var row = try customerRow(db, id) else {
+            // A merged-away id whose family moved to another shard, its slot staying here (or arriving alone).
+            if let survivor = try alias(db, id) { throw ProfileError.mergedElsewhere(id, survivor: survivor) }
             throw ProfileError.customerNotFound(id)
         }
         // Merges are flattened when they happen, so one hop suffices; the bound guards against a corrupt chain.

@@ -88,8 +88,11 @@ extension ProfileStore {
                 CustomerRecord.select(CustomerRecord.Columns.id)
                     .filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
                     .filter(condition))
-            for id in ids { try Self.loyaltyQueue.enqueue(db, customerID: id, due: now) }
-            return ids.count
+            // A customer fenced while moving is evaluated on arrival (`customerArrived`).
+            let fenced = try SlotFence.fencedCustomers(db)
+            let queued = ids.filter { !(fenced?($0) ?? false) }
+            for id in queued { try Self.loyaltyQueue.enqueue(db, customerID: id, due: now) }
+            return queued.count
         }
     }
 
@@ -227,6 +230,12 @@ extension ProfileStore {
             let lots =
                 try LoyaltyRecord
                 .filter(LoyaltyRecord.Columns.remaining > 0 && LoyaltyRecord.Columns.expiresAt <= now)
+                // A customer fenced while moving has their lots expired on the shard they move to.
+                .filter(
+                    sql: """
+                        NOT EXISTS (SELECT 1 FROM slot_fence WHERE c360_slot(customerId) BETWEEN firstSlot AND lastSlot)
+                        """
+                )
                 .order(LoyaltyRecord.Columns.customerId)
                 .limit(limit)
                 .fetchAll(db)

@@ -132,8 +132,10 @@ extension ProfileStore {
             reason: request.reason, rule: request.rule,
             matchedOn: try request.matchedOn.map { try keyring.seal($0, for: survivor.id) },
             note: try keyring.seal(request.note, for: survivor.id),
-            requestedBy: request.requestedBy, mergedAt: timestamp, unmergedAt: nil, unmergedBy: "", undo: undo)
+            requestedBy: request.requestedBy, mergedAt: timestamp, unmergedAt: nil, unmergedBy: "", undo: undo,
+            familyId: survivor.id)
         try ledger.insert(db)
+        try Self.joinFamily(db, merged: merged.id, survivor: survivor.id)
         try ChangeLog.append(
             db, .customerMerged, customer: merged.id, related: survivor.id,
             subject: ledger.mergeId, at: timestamp)
@@ -149,7 +151,10 @@ extension ProfileStore {
     /// - Throws: `ProfileError.mergeNotFound`; `.mergeBuiltUpon` naming a later merge of the same customer to undo
     ///   first; `.customerNotActive` when the survivor was deleted or erased since; `.mergeUndoPointsSpent` when the
     ///   survivor has spent points the merge brought.
-    public func unmergeCustomers(mergeID: String, requestedBy: String) async throws
+    ///   `.unmergeAcrossShards` when the merged-away customer's slot is another shard's now (`owns`).
+    public func unmergeCustomers(
+        mergeID: String, requestedBy: String, owns: @Sendable (String) -> Bool = { _ in true }
+    ) async throws
         -> (survivor: CustomerProfile, restored: CustomerProfile, entry: MergeEntry)
     {
         try await writer.write { db in
@@ -184,6 +189,8 @@ extension ProfileStore {
             let timestamp = now()
             let survivorID = survivor.id
             let mergedID = ledger.mergedId
+            // The restored profile would live here while its calls are routed to the shard its slot moved to.
+            guard owns(mergedID) else { throw ProfileError.unmergeAcrossShards(merge: mergeID, customer: mergedID) }
 
             // The merged profile as it was, active again.
             var restored = undo.merged
@@ -243,6 +250,7 @@ extension ProfileStore {
             ledger.unmergedAt = timestamp
             ledger.unmergedBy = requestedBy
             try ledger.update(db)
+            try Self.leaveFamily(db, restored: mergedID, survivor: survivorID, repointed: undo.repointed)
             try ChangeLog.append(
                 db, .customerUnmerged, customer: mergedID, related: survivorID, subject: mergeID,
                 at: timestamp)
@@ -291,6 +299,9 @@ struct MergeLedgerRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var unmergedBy: String
     /// Everything needed to take the merge apart again (JSON); it holds personal data, so erasure deletes it.
     var undo: MergeUndo
+    /// The survivor whose family the entry moves with between shards: its own survivor's, as merges and unmerges
+    /// regroup them (`joinFamily`, `leaveFamily`).
+    var familyId: String
 
     enum Columns {
         static let seq = Column(CodingKeys.seq)

@@ -235,6 +235,7 @@ public struct ProfileStore: Sendable {
                 t.primaryKey(["kind", "valueIndex"])
             }
         }
+        registerSlotMoves(&migrator)
         return migrator
     }
 }

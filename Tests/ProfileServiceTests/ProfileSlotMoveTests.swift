@@ -1,0 +1,182 @@
+import C360Clients
+import C360Contracts
+import C360ServerKit
+import C360StoreKit
+import Foundation
+import GRDB
+import Testing
+
+@testable import C360ChangeFeed
+@testable import C360Profile
+
+/// profile-service's customers move between shards as families (`SlotMoves` over `ProfileStore`): a survivor with
+/// the profiles merged into it and the ledger that can take the merge apart, by the survivor's slot; a merged-away
+/// id's alias and an identifier's claim by their own slots.
+@Suite("Moving profile-service customers between shards (SlotMoves)")
+struct ProfileSlotMoveTests {
+    /// Two profile stores as profile-0 (owning every slot) and profile-1 of one map file, sharing the deployment's
+    /// blind-index key as shards do.
+    struct TwoShards {
+        let mapFile: URL
+        let source: ProfileStore
+        let target: ProfileStore
+        let sourceMoves: SlotMoves
+        let targetMoves: SlotMoves
+
+        init() throws {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-profile-move-\(UUID()).json")
+            try Self.map(epoch: 1, moved: []).json.write(to: file)
+            mapFile = file
+            let indexKey = KeyEncryptionKey.generate()
+            func store() throws -> ProfileStore {
+                let keyring = try Keyring(
+                    database: ServiceDatabase.inMemory(label: "keyring"), kek: .generate(), sharedIndexKey: indexKey)
+                return try ProfileStore(writer: ServiceDatabase.inMemory(), keyring: keyring)
+            }
+            source = try store()
+            target = try store()
+            let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
+            }
+            sourceMoves = SlotMoves(store: source, service: "profile-service", shards: try settings("profile-0"))
+            targetMoves = SlotMoves(store: target, service: "profile-service", shards: try settings("profile-1"))
+        }
+
+        /// The map giving `moved` slots to profile-1 and every other slot to profile-0.
+        static func map(epoch: Int64, moved: [Int]) throws -> ShardMap {
+            var kept: [String] = []
+            var start = 0
+            for slot in moved.sorted() + [CustomerSlot.count] {
+                if slot > start { kept.append("\(start)-\(slot - 1)") }
+                start = slot + 1
+            }
+            return try ShardMap(
+                epoch: epoch,
+                services: [
+                    "profile-service": [
+                        .init(shard: "profile-0", address: "127.0.0.1:1", slots: kept),
+                        .init(shard: "profile-1", address: "127.0.0.1:2", slots: moved.sorted().map { "\($0)-\($0)" }),
+                    ]
+                ])
+        }
+
+        /// Copies `slots` from profile-0 to profile-1, flips the map and drops them from profile-0.
+        func move(_ slots: [Int]) async throws {
+            let ranges = slots.map { "\($0)-\($0)" }
+            let page = try await sourceMoves.exportSlots(.with { $0.slots = ranges })
+            #expect(page.nextCustomerID.isEmpty)
+            _ = try await targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+            try Self.map(epoch: 2, moved: slots).json.write(to: mapFile)
+            let dropped = try await sourceMoves.dropSlots(.with { $0.slots = ranges })
+            #expect(dropped.done)
+        }
+    }
+
+    /// A survivor and a merged-away customer of different slots, merged on profile-0.
+    static func family(on store: ProfileStore) async throws -> (survivor: String, merged: String) {
+        let survivor = EntityID.generate()
+        var merged = EntityID.generate()
+        while CustomerSlot.of(merged) == CustomerSlot.of(survivor) { merged = EntityID.generate() }
+        _ = try await store.createCustomer(
+            newCustomer(email: "ada@example.com", given: "Ada", tags: ["vip"]), id: survivor)
+        _ = try await store.createCustomer(
+            newCustomer(email: "ada.l@work.example", phone: "+447700900123", family: "Lovelace"), id: merged)
+        _ = try await store.applyPoints(300, reason: "welcome", transactionID: "t-merged", customer: merged)
+        _ = try await store.mergeCustomers(
+            survivor: survivor, merged: merged, request: MergeRequest(note: "same person", requestedBy: "agent-7"))
+        return (survivor, merged)
+    }
+
+    @Test("a family moves with its survivor's slot; the merged id left behind answers with its survivor")
+    func familyMovesWithItsSurvivor() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let (survivor, merged) = try await Self.family(on: shards.source)
+
+        try await shards.move([CustomerSlot.of(survivor)])
+
+        // On the target, the family is whole: the merged profile's identifiers (sealed under its key) read, its id
+        // resolves, and the merge can be undone there.
+        let moved = try await shards.target.customer(merged)
+        #expect(moved.id == survivor && moved.resolvedFrom == merged)
+        #expect(Set(moved.identifiers.map(\.value)) == ["ada@example.com", "ada.l@work.example", "+447700900123"])
+        #expect(moved.familyName == "Lovelace" && moved.loyalty.balance == 300)
+        let entries = try await shards.target.merges(customer: survivor, after: nil, limit: 10).items
+        #expect(entries.map(\.entry.request.note) == ["same person"])
+        let found = try await shards.target.customer(with: Identifier(.phone, "+447700900123"))
+        #expect(found.id == survivor)
+
+        // On the source, only the merged id's alias is left, in its own slot: it names the survivor to call.
+        await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: survivor)) {
+            _ = try await shards.source.customer(merged)
+        }
+        let resolved = try await shards.source.resolve([merged])
+        #expect(try resolved[0].get() == survivor)
+        await #expect(throws: ProfileError.customerNotFound(survivor)) {
+            _ = try await shards.source.customer(survivor)
+        }
+        let keys = shards.source.dataKeys
+        #expect(try keys.exportDataKey(for: survivor) == nil, "the survivor's key left with its rows")
+
+        // Undoing the merge would restore the merged customer on a shard its slot is not given to.
+        let mergeID = try #require(entries.first?.entry.id)
+        await #expect(throws: ProfileError.unmergeAcrossShards(merge: mergeID, customer: merged)) {
+            _ = try await shards.target.unmergeCustomers(
+                mergeID: mergeID, requestedBy: "agent-9", owns: { $0 != merged })
+        }
+        let (kept, restored, _) = try await shards.target.unmergeCustomers(mergeID: mergeID, requestedBy: "agent-9")
+        #expect(restored.id == merged && restored.familyName == "Lovelace" && restored.loyalty.balance == 300)
+        #expect(kept.identifiers.map(\.value) == ["ada@example.com"])
+        let families = try await shards.target.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, familyId FROM customer ORDER BY id").map {
+                [$0["id"] as String: $0["familyId"] as String]
+            }
+        }
+        #expect(families.allSatisfy { $0.keys.first == $0.values.first }, "each is its own family again")
+    }
+
+    @Test("a merged id's slot moves alone as its alias, and identifier claims move by their identifier's slot")
+    func aliasAndClaimsMoveByTheirOwnSlot() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let (survivor, merged) = try await Self.family(on: shards.source)
+        let email = shards.source.indexed(Identifier(.email, "ada@example.com"))
+        _ = try await shards.source.claim([email], for: survivor)
+        let claimSlot = CustomerSlot.of(email.valueIndex)
+        try #require(claimSlot != CustomerSlot.of(survivor))
+
+        try await shards.move([CustomerSlot.of(merged), claimSlot])
+
+        await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: survivor)) {
+            _ = try await shards.target.customer(merged)
+        }
+        #expect(try await shards.target.resolve([merged])[0].get() == survivor)
+        #expect(try await shards.target.claimHolders(of: [email]).map(\.1) == [survivor])
+        #expect(try await shards.source.claimHolders(of: [email]).isEmpty)
+        // The family stayed whole on the source, the merged profile's key with it.
+        let family = try await shards.source.customer(merged)
+        #expect(family.id == survivor && family.familyName == "Lovelace")
+        #expect(try shards.source.dataKeys.exportDataKey(for: merged) != nil)
+        #expect(try shards.target.dataKeys.exportDataKey(for: merged) == nil, "an alias brings no key")
+    }
+
+    @Test("a fenced family refuses writes to any of its profiles, in the transaction")
+    func fenceStopsFamilyWrites() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let (survivor, merged) = try await Self.family(on: shards.source)
+        let other = try await shards.source.createCustomer(newCustomer(email: "grace@example.com"))
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["\(CustomerSlot.of(survivor))-\(CustomerSlot.of(survivor))"]
+                $0.epoch = 2
+                $0.targetShard = "profile-1"
+            })
+        await #expect(throws: (any Error).self) { _ = try await shards.source.addTags(["gold"], to: merged) }
+        await #expect(throws: (any Error).self) {
+            _ = try await shards.source.mergeCustomers(survivor: other.id, merged: survivor)
+        }
+        #expect(try await shards.source.customer(merged).tags == ["vip"], "nothing was stored")
+        // Customers of other slots are written as usual.
+        #expect(try await shards.source.addTags(["gold"], to: other.id).tags == ["gold"])
+    }
+}
