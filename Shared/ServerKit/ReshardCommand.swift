@@ -27,7 +27,7 @@ public struct ReshardCommand<Store: ServiceStore>: AsyncParsableCommand {
             commandName: "reshard",
             abstract: "Move a range of slots of \(Store.identity.name) to another shard while both keep serving.",
             discussion: """
-                Copies the range's customers, catches up from the source's change feed (outreach-service: its touch \
+                Copies the range's customers, catches up from the source's change feed (outreach- and profile-service: their touch \
                 log), fences the range on the \
                 source, catches up to the fence, publishes the shard map with the range moved (next epoch) by \
                 rewriting --map, waits until both shards serve it, then deletes the range from the source. \
