@@ -282,6 +282,7 @@ public struct SlotMoves: SlotMoveService {
             let keys = customer.otherDataKeys.merging(
                 customer.dataKey.isEmpty ? [:] : [customer.customerID: customer.dataKey]
             ) { $1 }
+            var resealer = SlotResealer(keys: keys, keyring: keyring)
             for table in customer.tables.indices {
                 let json = Set(tables.first { $0.name == customer.tables[table].name }?.sealedJSONColumns ?? [])
                 let columns = customer.tables[table].columns
@@ -289,12 +290,10 @@ public struct SlotMoves: SlotMoveService {
                     for value in customer.tables[table].rows[row].values.indices {
                         switch customer.tables[table].rows[row].values[value].value {
                         case .blob(let bytes):
-                            guard let owner = SealedText(combined: bytes).owner, let key = keys[owner] else { continue }
-                            let resealed = try keyring.reseal(SealedText(combined: bytes), openingWith: key)
-                            customer.tables[table].rows[row].values[value].blob = resealed.combined
+                            guard let resealed = try resealer.blob(bytes) else { continue }
+                            customer.tables[table].rows[row].values[value].blob = resealed
                         case .text(let text) where json.contains(columns[value]):
-                            customer.tables[table].rows[row].values[value].text = try Self.resealJSON(
-                                text, keys: keys, keyring: keyring)
+                            customer.tables[table].rows[row].values[value].text = try resealer.json(text)
                         default:
                             continue
                         }
@@ -448,11 +447,17 @@ public struct SlotMoves: SlotMoveService {
                     """)
             let rows = try Row.fetchAll(statement, arguments: [customerID])
             guard !rows.isEmpty else { continue }
-            // A merge moves rows as they are: some may be sealed under a merged customer's key.
+            // A merge moves rows as they are: some may be sealed under a merged customer's key, in a column or
+            // inside a JSON column (a merge's undo snapshot).
             for row in rows {
-                for value in row.databaseValues {
-                    if case .blob(let bytes) = value.storage, let owner = SealedText(combined: bytes).owner {
-                        owners.insert(owner)
+                for (column, value) in zip(names, row.databaseValues) {
+                    switch value.storage {
+                    case .blob(let bytes):
+                        if let owner = SealedText(combined: bytes).owner { owners.insert(owner) }
+                    case .string(let text) where table.sealedJSONColumns.contains(column):
+                        owners.formUnion(SlotResealer.owners(inJSON: text))
+                    default:
+                        continue
                     }
                 }
             }
@@ -478,29 +483,6 @@ public struct SlotMoves: SlotMoveService {
             try db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE \(table.customerColumn) = ?")
                 .execute(arguments: [customerID])
         }
-    }
-
-    /// `text` (JSON) with every string that is a sealed value of an owner in `keys` sealed again under this shard's
-    /// key for that owner; other strings, and the structure, as they were.
-    static func resealJSON(_ text: String, keys: [String: Data], keyring: Keyring) throws -> String {
-        func reseal(_ value: Any) throws -> Any {
-            switch value {
-            case let string as String:
-                guard let bytes = Data(base64Encoded: string), let owner = SealedText(combined: bytes).owner,
-                    let key = keys[owner]
-                else { return string }
-                return try keyring.reseal(SealedText(combined: bytes), openingWith: key).combined.base64EncodedString()
-            case let array as [Any]:
-                return try array.map(reseal)
-            case let object as [String: Any]:
-                return try object.mapValues(reseal)
-            default:
-                return value
-            }
-        }
-        let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-        let resealed = try JSONSerialization.data(withJSONObject: try reseal(parsed), options: [.fragmentsAllowed])
-        return String(decoding: resealed, as: UTF8.self)
     }
 
     /// Refuses, inside the import's transaction, rows whose generated customer column (which `validate` could not

@@ -19,10 +19,14 @@ public struct CustomerTable: Sendable {
     /// JSON columns holding sealed values (base64, as `SealedText` encodes itself in JSON: a merge's undo snapshot),
     /// which the target seals again under its own keys like the blobs of every other column.
     public var sealedJSONColumns: [String]
+    /// For a generated customer column: the SQL it is generated from, with `{row}` for the row (`NEW`, `OLD`), which
+    /// the fence's and the touch log's triggers read instead. SQLite does not always compute a generated column of
+    /// `NEW` for a `BEFORE UPDATE` trigger (an update that does not set the columns it is generated from).
+    public var customerExpression: String?
 
     public init(
         name: String, customerColumn: String, assignedKey: String? = nil, listsCustomers: Bool = false,
-        touchingUpdates: String? = nil, sealedJSONColumns: [String] = []
+        touchingUpdates: String? = nil, sealedJSONColumns: [String] = [], customerExpression: String? = nil
     ) {
         self.name = name
         self.customerColumn = customerColumn
@@ -30,6 +34,12 @@ public struct CustomerTable: Sendable {
         self.listsCustomers = listsCustomers
         self.touchingUpdates = touchingUpdates
         self.sealedJSONColumns = sealedJSONColumns
+        self.customerExpression = customerExpression
+    }
+
+    /// The customer of `row` (`NEW` or `OLD`) in a trigger.
+    public func customer(of row: String) -> String {
+        customerExpression?.replacingOccurrences(of: "{row}", with: row) ?? "\(row).\(customerColumn)"
     }
 }
 
@@ -192,7 +202,7 @@ public enum SlotFence {
     private static func createTriggers(_ db: Database, tables: [CustomerTable]) throws {
         for table in tables {
             for (operation, rows) in [("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"])] {
-                let condition = rows.map { "c360_slot(\($0).\(table.customerColumn)) BETWEEN firstSlot AND lastSlot" }
+                let condition = rows.map { "c360_slot(\(table.customer(of: $0))) BETWEEN firstSlot AND lastSlot" }
                     .joined(separator: " OR ")
                 try db.execute(
                     sql: """

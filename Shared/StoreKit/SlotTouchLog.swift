@@ -75,13 +75,13 @@ public enum SlotTouchLog {
 
     private static func createTriggers(_ db: Database, tables: [CustomerTable]) throws {
         for customerTable in tables {
-            let column = customerTable.customerColumn
             func moving(_ row: String) -> String {
                 """
-                EXISTS (SELECT 1 FROM \(movesTable) WHERE c360_slot(\(row).\(column)) BETWEEN firstSlot AND lastSlot)
+                EXISTS (SELECT 1 FROM \(movesTable) WHERE c360_slot(\(customerTable.customer(of: row))) \
+                BETWEEN firstSlot AND lastSlot)
                 """
             }
-            let changedCustomer = "OLD.\(column) IS NOT NEW.\(column)"
+            let changedCustomer = "\(customerTable.customer(of: "OLD")) IS NOT \(customerTable.customer(of: "NEW"))"
             // (name, operation, the row whose customer it touches, when): an update touches its row's customer when
             // the table says the update matters to a move (or it changed customers), and the one the row left.
             let triggers = [
@@ -102,7 +102,7 @@ public enum SlotTouchLog {
                         WHEN \(condition)
                         BEGIN
                             INSERT INTO \(table) (customerId, touchedAt)
-                            VALUES (\(row).\(column), CAST(strftime('%s', 'now') AS INTEGER));
+                            VALUES (\(customerTable.customer(of: row)), CAST(strftime('%s', 'now') AS INTEGER));
                         END
                         """)
             }

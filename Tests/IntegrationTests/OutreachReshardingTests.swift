@@ -110,19 +110,8 @@ struct OutreachReshardingTests {
             }
 
             // And a first mover, slow, is killed with SIGKILL once it has copied a few customers
-            let binary = try ServiceBinaries.url(of: "outreach-service")
-            let moveArguments = [
-                "reshard", "--map", mapFile.path, "--slots", "0-511", "--to", "outreach-1", "--batch", "2",
-            ]
-            let first = try KillableProcess(
-                executable: binary, arguments: moveArguments + ["--pause-ms", "150"],
-                outputFile: directory.appendingPathComponent("mover-1.log"))
-            let killedMidCopy = try await eventually(timeout: .seconds(60)) {
-                first.output.contains("copy: 4 customers") || !first.isRunning
-            }
-            await first.kill()
-            #expect(killedMidCopy && first.output.contains("copy: 4 customers"), "\(first.output)")
-            #expect(!first.output.contains("done:"), "killed before it finished: \(first.output)")
+            let (binary, moveArguments) = try await killMoverMidCopy(
+                "outreach-service", mapFile: mapFile, slots: "0-511", to: "outreach-1", copied: 4, directory: directory)
 
             // And while it is down, an operator lifts the range's fence on the source, which also ends the logging of
             // its writes: the mover's catch-up position no longer covers what changes meanwhile

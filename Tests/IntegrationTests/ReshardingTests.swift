@@ -97,20 +97,9 @@ struct ReshardingTests {
                         }
 
                         // The first mover copies slowly and is killed once it has copied a few pages.
-                        let binary = try ServiceBinaries.url(of: "interaction-service")
-                        let moveArguments = [
-                            "reshard", "--map", mapFile.path, "--slots", "0-511", "--to", "interaction-1",
-                            "--batch", "2",
-                        ]
-                        let first = try KillableProcess(
-                            executable: binary, arguments: moveArguments + ["--pause-ms", "150"],
-                            outputFile: directory.appendingPathComponent("mover-1.log"))
-                        let killedMidCopy = try await eventually(timeout: .seconds(60)) {
-                            first.output.contains("copy: 6 customers") || !first.isRunning
-                        }
-                        await first.kill()
-                        #expect(killedMidCopy && first.output.contains("copy: 6 customers"), "\(first.output)")
-                        #expect(!first.output.contains("done:"), "killed before it finished: \(first.output)")
+                        let (binary, moveArguments) = try await killMoverMidCopy(
+                            "interaction-service", mapFile: mapFile, slots: "0-511", to: "interaction-1", copied: 6,
+                            directory: directory)
                         let state = try String(
                             contentsOfFile: mapFile.path + ".reshard-0-511.json", encoding: .utf8)
                         #expect(state.contains("\"step\" : \"copy\""), "\(state)")

@@ -21,16 +21,8 @@ struct ShardedProfileTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-profile-shards-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let mapFile = directory.appendingPathComponent("shard-map.json")
-        let keyFile = directory.appendingPathComponent("blind-index.key")
-        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString().write(
-            to: keyFile, atomically: true, encoding: .utf8)
-        func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
-            try ShardMap.even(
-                epoch: epoch, services: [(name: "profile-service", shardPrefix: "profile", addresses: addresses)])
-        }
-        try map(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
-        let shardFlags = ["--shard-map", mapFile.path, "--blind-index-key-file", keyFile.path]
+        let files = try ProfileShardFiles(in: directory)
+        let (mapFile, keyFile, shardFlags) = (files.mapFile, files.keyFile, files.shardFlags)
 
         // A shard without the deployment's blind-index key refuses to start: its index entries would not be found.
         let refused = try await ChildProcess.run(
@@ -45,16 +37,12 @@ struct ShardedProfileTests {
         try await withService("profile-service", arguments: shardFlags + ["--shard", "profile-0"]) { shard0, client0 in
             try await withService("profile-service", arguments: shardFlags + ["--shard", "profile-1"]) {
                 shard1, client1 in
-                let real = try map(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
+                let real = try ProfileShardFiles.map(["\(shard0.address)", "\(shard1.address)"], epoch: 2)
                 try real.json.write(to: mapFile)
                 for client in [client0, client1] { try await waitForEpoch(2, of: client) }
                 try await withService(
                     "gateway",
-                    arguments: [
-                        "--shard-map", mapFile.path, "--profile-addr", "127.0.0.1:1", "--interaction-addr",
-                        "127.0.0.1:1", "--success-addr", "127.0.0.1:1", "--feedback-addr", "127.0.0.1:1",
-                        "--peer-deadline-ms", "\(peerDeadlineMs)",
-                    ]
+                    arguments: files.gatewayArguments
                 ) { gatewayProcess, gatewayClient in
                     let admin = bearer(try await bootstrapSecret(of: gatewayProcess))
                     try await exercise(
@@ -67,10 +55,43 @@ struct ShardedProfileTests {
     }
 }
 
+/// What profile-service shards on loopback share: a shard map file (first with unreachable addresses, until the shards
+/// are started and the real ones written) and the deployment's blind-index key.
+struct ProfileShardFiles {
+    let mapFile: URL
+    let keyFile: URL
+
+    init(in directory: URL) throws {
+        mapFile = directory.appendingPathComponent("shard-map.json")
+        keyFile = directory.appendingPathComponent("blind-index.key")
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString().write(
+            to: keyFile, atomically: true, encoding: .utf8)
+        try Self.map(["127.0.0.1:1", "127.0.0.1:2"], epoch: 1).json.write(to: mapFile)
+    }
+
+    /// The flags every shard starts with (and `--shard`).
+    var shardFlags: [String] { ["--shard-map", mapFile.path, "--blind-index-key-file", keyFile.path] }
+
+    /// A gateway routing profile calls by the map, its other peers unreachable (their sections answer as missing).
+    var gatewayArguments: [String] {
+        [
+            "--shard-map", mapFile.path, "--profile-addr", "127.0.0.1:1", "--interaction-addr", "127.0.0.1:1",
+            "--success-addr", "127.0.0.1:1", "--feedback-addr", "127.0.0.1:1", "--peer-deadline-ms",
+            "\(peerDeadlineMs)",
+        ]
+    }
+
+    /// The slots split evenly over shards at `addresses`, named profile-0, profile-1, …
+    static func map(_ addresses: [String], epoch: Int64) throws -> ShardMap {
+        try ShardMap.even(
+            epoch: epoch, services: [(name: "profile-service", shardPrefix: "profile", addresses: addresses)])
+    }
+}
+
 private typealias ProfileClient = Customer360_V1_ProfileService.Client<HTTP2ClientTransport.Posix>
 
 /// Waits until the process serves shard map `epoch` (it reads the file every 2 s).
-private func waitForEpoch(_ epoch: Int64, of client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
+func waitForEpoch(_ epoch: Int64, of client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
     let admin = Customer360_V1_AdminService.Client(wrapping: client)
     let deadline = ContinuousClock.now + .seconds(15)
     while try await admin.getServerInfo(.init()).shardMapEpoch < epoch {

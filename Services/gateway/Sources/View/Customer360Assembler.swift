@@ -70,29 +70,7 @@ struct Customer360Assembler: Sendable {
             return combine(.found(customer), await sections, wanted: wanted)
         }
         if statuses[0].errorCode == "NOT_FOUND" { throw RPCError(code: .notFound, message: statuses[0].errorMessage) }
-        // A merged-away id whose family moved to another profile shard than its own slot's: that shard holds only
-        // the alias, refuses the read naming the survivor, and resolves it to the survivor, whose view this is.
-        if statuses[0].errorCode == "FAILED_PRECONDITION", let survivor = await survivor(ofMovedAway: id) {
-            async let again = SectionCall([.profile]).run {
-                try await peers.profile.getCustomer(.with { $0.customerID = survivor }, options: peers.options)
-            }
-            let survivors = await self.sections(of: survivor, wanted: wanted, timelineLimit: timelineLimit)
-            if var customer = await again.0 {
-                customer.resolvedFrom = id
-                return combine(.found(customer), survivors, wanted: wanted)
-            }
-        }
         return combine(.profileUnavailable(customerID: id, status: statuses[0]), await sections, wanted: wanted)
-    }
-
-    /// The survivor profile-service resolves `id` to when that is another customer; nil when it is not, or cannot
-    /// be asked (the view then answers without its profile, as for any profile failure).
-    private func survivor(ofMovedAway id: String) async -> String? {
-        let resolved = try? await peers.profile.resolveCustomers(
-            .with { $0.customerIds = [id] }, options: peers.options
-        ).customers.first?.customerID
-        guard let resolved, !resolved.isEmpty, resolved != id else { return nil }
-        return resolved
     }
 
     /// The profile part of the view put together with the other sections.

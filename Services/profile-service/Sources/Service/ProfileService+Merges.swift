@@ -18,9 +18,7 @@ extension ProfileService {
         let mergeID = try Validate.id(request.mergeID, field: "merge_id")
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
-        let index = self.index
-        let result = try await store.unmergeCustomers(
-            mergeID: mergeID, requestedBy: requestedBy, owns: { index?.owns($0) ?? true })
+        let result = try await store.unmergeCustomers(mergeID: mergeID, requestedBy: requestedBy, owns: owns)
         RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "merge undone",
             metadata: [
@@ -71,7 +69,8 @@ extension ProfileService {
         let survivor = request.survivorID.isEmpty ? nil : try Validate.id(request.survivorID, field: "survivor_id")
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
-        let result = try await store.acceptSuggestion(id, survivor: survivor, requestedBy: requestedBy)
+        let result = try await store.acceptSuggestion(
+            id, survivor: survivor, requestedBy: requestedBy, owns: owns)
         return .with {
             $0.survivor = result.profile.proto
             if let entry = result.entry { $0.merge = entry.proto }
@@ -84,7 +83,7 @@ extension ProfileService {
         let id = try Validate.id(request.suggestionID, field: "suggestion_id")
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
-        try await store.rejectSuggestion(id, requestedBy: requestedBy)
+        try await store.rejectSuggestion(id, requestedBy: requestedBy, owns: owns)
         return .with { $0.suggestionID = id }
     }
 }

@@ -23,6 +23,13 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     /// whose own identifiers table is the whole index.
     let index: IdentifierIndex?
 
+    /// Whether this process owns a customer's slot in the map in force: a shard acts on a merge or a suggestion only
+    /// for its own customers, not a move's copy of them; one process owns everyone.
+    var owns: @Sendable (String) -> Bool {
+        guard let index else { return { _ in true } }
+        return { index.owns($0) }
+    }
+
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
     public init(
         store: ProfileStore, changes: ChangeFeed? = nil, loyaltyProgram: LoyaltyProgram? = nil,
@@ -57,7 +64,15 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         request: Customer360_V1_GetCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_Customer {
         let id = try Validate.id(request.customerID, field: "customer_id")
-        return try await store.customer(id).proto
+        do {
+            return try await store.customer(id).proto
+        } catch ProfileError.mergedElsewhere(_, let survivor) {
+            // A merged-away id whose family a move took to another shard than its own slot's: read as one process
+            // would answer it, the survivor's profile from its shard. (Writes by such an id are refused, naming the
+            // survivor to call.)
+            guard let index else { throw ProfileError.mergedElsewhere(id, survivor: survivor) }
+            return try await index.customer(survivor, resolvedFrom: id)
+        }
     }
 
     /// The most ids one `ResolveCustomers` call may name: a writer's batch, small enough for one quick read.
@@ -72,13 +87,30 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         }
         for (index, id) in request.customerIds.enumerated() { try Validate.id(id, field: "customer_ids[\(index)]") }
         let results = try await store.resolve(request.customerIds)
+        // Merged-away ids whose families a move took to other shards are resolved there, to the end of the chain.
+        let survivors = results.compactMap { result -> String? in
+            if case .failure(.mergedElsewhere(_, let survivor)) = result { return survivor }
+            return nil
+        }
+        var resolvedElsewhere: [String: Customer360_V1_ResolvedCustomerID] = [:]
+        if let index, !survivors.isEmpty {
+            for answer in try await index.resolve(Array(Set(survivors))) {
+                resolvedElsewhere[answer.requestedID] = answer
+            }
+        }
         return .with { message in
             message.customers = zip(request.customerIds, results).map { requested, result in
                 .with {
                     $0.requestedID = requested
                     switch result {
-                    case .success(let id): $0.customerID = id
-                    case .failure(let error): $0.unresolvedReason = error.rpcErrorMessage
+                    case .success(let id):
+                        $0.customerID = id
+                    case .failure(.mergedElsewhere(_, let survivor)):
+                        let answer = resolvedElsewhere[survivor]
+                        $0.customerID = answer.map(\.customerID) ?? survivor
+                        $0.unresolvedReason = answer?.unresolvedReason ?? ""
+                    case .failure(let error):
+                        $0.unresolvedReason = error.rpcErrorMessage
                     }
                 }
             }

@@ -229,6 +229,14 @@ public struct IdentifierIndex: Sendable {
         return try await peers.getCustomer(.with { $0.customerID = holder }, options: .deadline(Self.callTimeout))
     }
 
+    /// `survivor`'s profile, read from its shard for a call that named `merged`, which was merged into it.
+    func customer(_ survivor: String, resolvedFrom merged: String) async throws -> Customer360_V1_Customer {
+        var customer = try await peers.getCustomer(
+            .with { $0.customerID = survivor }, options: .deadline(Self.callTimeout))
+        customer.resolvedFrom = merged
+        return customer
+    }
+
     // MARK: - As the index shard
 
     /// Claims `identifiers`, whose slots this shard owns, for `claimant`. Each conflicting claim is checked on its
@@ -303,28 +311,46 @@ public struct IdentifierIndex: Sendable {
 
     /// Who holds `identifier` on `customer`'s shard, or whether a write there is finishing with it; when nobody there
     /// does and `customer` was merged away into a family another shard holds (their slots moved apart), who holds it
-    /// on the survivor's shard, where the merge took the identifier.
+    /// on the survivor's shard, where the merge took the identifier, following the chain of merges to its end.
     private func heldOnShard(of customer: String, _ identifier: IndexedIdentifier) async throws -> Held {
-        let held = try await heldOnOwnShard(of: customer, identifier)
-        guard held == .none, let survivor = try await survivorElsewhere(of: customer) else { return held }
-        return try await heldOnOwnShard(of: survivor, identifier)
+        var current = customer
+        var visited: Set<String> = [customer]
+        while true {
+            let held = try await heldOnOwnShard(of: current, identifier)
+            // Pending there is another write's claim when that shard holds `current` only as an alias (possibly the
+            // caller's own create, landed on that shard): the family's shard has the answer.
+            guard !isHeld(held), visited.count < Self.maximumHops,
+                let next = try await survivorElsewhere(of: current), visited.insert(next).inserted
+            else { return held }
+            current = next
+        }
     }
 
-    /// The survivor a merged-away `customer` answers as when its family lives on another shard than its own slot's;
-    /// nil for any other customer. One hop: an alias left pointing at an id merged on since is not followed further.
+    private func isHeld(_ held: Held) -> Bool {
+        if case .held = held { true } else { false }
+    }
+
+    /// Merges followed at most, a bound against a corrupt chain.
+    static let maximumHops = 8
+
+    /// The active survivor `customer` resolves to, asked of its own shard, when that shard holds it only as an alias
+    /// (a merged-away id whose family a move took elsewhere); nil for any other customer.
     private func survivorElsewhere(of customer: String) async throws -> String? {
         let survivor: String?
         if customerShard(of: customer) == shard {
-            survivor = try await store.survivor(ofAlias: customer)
+            guard let alias = try await store.survivor(ofAlias: customer) else { return nil }
+            survivor = try await resolve([alias]).first?.customerID
         } else {
-            survivor = try await peers.resolveCustomers(
-                .with { $0.customerIds = [customer] }, options: .deadline(Self.callTimeout)
-            ).customers.first?.customerID
+            survivor = try await resolve([customer]).first?.customerID
         }
-        guard let survivor, !survivor.isEmpty, survivor != customer,
-            customerShard(of: survivor) != customerShard(of: customer)
-        else { return nil }
+        guard let survivor, !survivor.isEmpty, survivor != customer else { return nil }
         return survivor
+    }
+
+    /// `ids` resolved by their own shards (each following merges, across shards too), in order.
+    func resolve(_ ids: [String]) async throws -> [Customer360_V1_ResolvedCustomerID] {
+        try await peers.resolveCustomers(.with { $0.customerIds = ids }, options: .deadline(Self.callTimeout))
+            .customers
     }
 
     /// Who holds `identifier` on `customer`'s shard, or whether a write there is finishing with it.

@@ -18,14 +18,7 @@ extension ProfileStore {
     /// What each of `ids` resolves to for a write, in one read: the active customer's id (itself, or the survivor of
     /// a merge), or why it cannot take data (`ProfileError`: unknown, deleted or erased).
     public func resolve(_ ids: [String]) async throws -> [Result<String, ProfileError>] {
-        try await writer.read { db in
-            try activeRows(db, resolving: ids).map { result in
-                // A merged-away id whose family lives on another shard resolves to its survivor all the same (the
-                // caller may resolve that one again, should it have been merged on since).
-                if case .failure(.mergedElsewhere(_, let survivor)) = result { return .success(survivor) }
-                return result.map(\.id)
-            }
-        }
+        try await writer.read { db in try activeRows(db, resolving: ids).map { $0.map(\.id) } }
     }
 
     /// The active row each of `ids` resolves to, or why it cannot be used; a database error throws.

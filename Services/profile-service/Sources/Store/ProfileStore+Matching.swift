@@ -102,11 +102,14 @@ extension ProfileStore {
     ///
     /// - Throws: `ProfileError.suggestionNotFound`, `.suggestionDecided`, `.survivorNotInSuggestion`, and what a
     ///   merge throws (a customer no longer active).
-    public func acceptSuggestion(_ id: String, survivor survivorID: String?, requestedBy: String) async throws
+    public func acceptSuggestion(
+        _ id: String, survivor survivorID: String?, requestedBy: String,
+        owns: @Sendable (String) -> Bool = { _ in true }
+    ) async throws
         -> (profile: CustomerProfile, entry: MergeEntry?)
     {
         try await writer.write { db in
-            var record = try openSuggestion(db, id)
+            var record = try openSuggestion(db, id, owns: owns)
             let survivor = survivorID ?? record.customerId
             guard survivor == record.customerId || survivor == record.candidateId else {
                 throw ProfileError.survivorNotInSuggestion(survivor, suggestion: id)
@@ -126,9 +129,11 @@ extension ProfileStore {
     }
 
     /// Rejects an open suggestion; the pair is never suggested again.
-    public func rejectSuggestion(_ id: String, requestedBy: String) async throws {
+    public func rejectSuggestion(
+        _ id: String, requestedBy: String, owns: @Sendable (String) -> Bool = { _ in true }
+    ) async throws {
         try await writer.write { db in
-            var record = try openSuggestion(db, id)
+            var record = try openSuggestion(db, id, owns: owns)
             record.state = "rejected"
             record.decidedBy = requestedBy
             record.decidedAt = now()
@@ -136,8 +141,12 @@ extension ProfileStore {
         }
     }
 
-    private func openSuggestion(_ db: Database, _ id: String) throws -> SuggestionRecord {
-        guard let record = try SuggestionRecord.fetchOne(db, key: id) else { throw ProfileError.suggestionNotFound(id) }
+    /// An open suggestion of a customer this shard owns (`owns`): a move's copy on the target is not found there
+    /// until the map gives the customer to it, so a call asking each shard in turn reaches the owner.
+    private func openSuggestion(_ db: Database, _ id: String, owns: (String) -> Bool) throws -> SuggestionRecord {
+        guard let record = try SuggestionRecord.fetchOne(db, key: id), owns(record.customerId) else {
+            throw ProfileError.suggestionNotFound(id)
+        }
         guard record.state == "open" else { throw ProfileError.suggestionDecided(id, state: record.state) }
         return record
     }

@@ -151,14 +151,18 @@ extension ProfileStore {
     /// - Throws: `ProfileError.mergeNotFound`; `.mergeBuiltUpon` naming a later merge of the same customer to undo
     ///   first; `.customerNotActive` when the survivor was deleted or erased since; `.mergeUndoPointsSpent` when the
     ///   survivor has spent points the merge brought.
-    ///   `.unmergeAcrossShards` when the merged-away customer's slot is another shard's now (`owns`).
+    ///   `.unmergeAcrossShards` when the merged-away customer's slot (or that of an id merged into it earlier) is
+    ///   another shard's now (`owns`).
     public func unmergeCustomers(
         mergeID: String, requestedBy: String, owns: @Sendable (String) -> Bool = { _ in true }
     ) async throws
         -> (survivor: CustomerProfile, restored: CustomerProfile, entry: MergeEntry)
     {
         try await writer.write { db in
-            guard var ledger = try MergeLedgerRecord.filter(MergeLedgerRecord.Columns.mergeId == mergeID).fetchOne(db)
+            // A move's copy on the target is not found there until the map gives the family to it, so a call asking
+            // each shard in turn reaches the shard that owns it.
+            guard var ledger = try MergeLedgerRecord.filter(MergeLedgerRecord.Columns.mergeId == mergeID).fetchOne(db),
+                owns(ledger.familyId)
             else {
                 throw ProfileError.mergeNotFound(mergeID)
             }
@@ -189,8 +193,11 @@ extension ProfileStore {
             let timestamp = now()
             let survivorID = survivor.id
             let mergedID = ledger.mergedId
-            // The restored profile would live here while its calls are routed to the shard its slot moved to.
-            guard owns(mergedID) else { throw ProfileError.unmergeAcrossShards(merge: mergeID, customer: mergedID) }
+            // The restored profile would live here while its calls are routed to the shard its slot moved to; an id
+            // merged into it earlier whose slot moved keeps its alias there, which this unmerge cannot re-point.
+            if let stranded = ([mergedID] + undo.repointed).first(where: { !owns($0) }) {
+                throw ProfileError.unmergeAcrossShards(merge: mergeID, customer: stranded)
+            }
 
             // The merged profile as it was, active again.
             var restored = undo.merged

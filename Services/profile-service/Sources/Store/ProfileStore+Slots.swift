@@ -26,7 +26,9 @@ extension ProfileStore: SlotMovable {
     /// Parents first (a customer's rows name it); within a family the survivor's row is inserted with the others and
     /// foreign keys are checked at commit.
     public static let customerTables = [
-        CustomerTable(name: CustomerRecord.databaseTableName, customerColumn: "familyId", listsCustomers: true),
+        CustomerTable(
+            name: CustomerRecord.databaseTableName, customerColumn: "familyId", listsCustomers: true,
+            customerExpression: "COALESCE({row}.mergedInto, {row}.id)"),
         CustomerTable(name: IdentifierRecord.databaseTableName, customerColumn: "customerId"),
         CustomerTable(name: TagRecord.databaseTableName, customerColumn: "customerId"),
         CustomerTable(name: AttributeRecord.databaseTableName, customerColumn: "customerId"),

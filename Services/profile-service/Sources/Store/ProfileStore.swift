@@ -28,6 +28,8 @@ public struct ProfileStore: Sendable {
         self.keyring = keyring
         self.now = now
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
+        // A move under way logs its writes through triggers this version defines.
+        try writer.write { db in try SlotTouchLog.renew(db, tables: Self.customerTables) }
     }
 
     /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
