@@ -3,7 +3,7 @@ public import C360Contracts
 public import C360ServerKit
 public import C360StoreKit
 import Foundation
-import GRDB
+public import GRDB
 import GRPCCore
 
 /// A shard's side of moving customers to another shard (`AdminService`'s FenceSlots, ExportSlots,
@@ -474,6 +474,17 @@ public struct SlotMoves: SlotMoveService {
             if let key = try keyring.exportDataKey(for: owner) { customer.otherDataKeys[owner] = key }
         }
         return customer
+    }
+
+    /// One customer's rows as a move exports them, read in the caller's transaction: what a profile shard hands to
+    /// the survivor's shard for a merge across shards (`FamilyTransfers`).
+    public func export(_ db: Database, customer customerID: String) throws -> Customer360_V1_SlotCustomer {
+        try export(db, customerID, columns: try copiedColumns(db), keyring: store.dataKeys)
+    }
+
+    /// Deletes one customer's rows in the caller's transaction, past any fence (a customer handed to another shard).
+    public func remove(_ db: Database, handedOver customerID: String) throws {
+        try SlotFence.bypassing(db) { try remove(db, customerID) }
     }
 
     /// Deletes every row of the customer, after the store took them out of its state across customers.

@@ -226,17 +226,86 @@ private func exercise(
         #expect(try await shard.lookupCustomer(.with { $0.identifier = moving }).customerID == to)
     }
 
-    // Two customers of different shards are not merged (yet), with a status that says why; nothing changes.
-    let apart = await #expect(throws: RPCError.self) {
-        _ = try await frontDoor.mergeCustomers(
-            .with {
-                $0.customerID = owned[0][1]
-                $0.mergedID = owned[1][1]
-            }, metadata: admin)
+    // Two customers of different shards merge: the merged customer's family is handed to the survivor's shard and
+    // merged there, its id left an alias where it lived. Both emails are the survivor's wherever they are looked up,
+    // and taken; the old id reads as the survivor; merging again answers the same; the merge cannot be undone across
+    // shards.
+    let left = try await shards[0].createCustomer(
+        .with {
+            $0.givenName = "Left"
+            $0.identifiers = [email(3_000)]
+        }
+    ).customerID
+    let right = try await shards[1].createCustomer(
+        .with {
+            $0.givenName = "Right"
+            $0.familyName = "Across"
+            $0.identifiers = [email(3_001)]
+        }
+    ).customerID
+    let joined = try await frontDoor.mergeCustomers(
+        .with {
+            $0.customerID = left
+            $0.mergedID = right
+        }, metadata: admin)
+    #expect(joined.customerID == left && joined.givenName == "Left" && joined.familyName == "Across")
+    #expect(Set(joined.identifiers.map(\.value)) == [email(3_000).value, email(3_001).value])
+    let byOldID = try await frontDoor.getCustomer(.with { $0.customerID = right }, metadata: admin)
+    #expect(byOldID.customerID == left && byOldID.resolvedFrom == right)
+    for shard in shards {
+        #expect(try await shard.lookupCustomer(.with { $0.identifier = email(3_001) }).customerID == left)
     }
-    #expect(apart?.code == .failedPrecondition)
-    #expect(apart?.message.contains("different shards") == true, "\(String(describing: apart))")
-    #expect(try await shards[1].getCustomer(.with { $0.customerID = owned[1][1] }).customerID == owned[1][1])
+    let again = try await frontDoor.mergeCustomers(
+        .with {
+            $0.customerID = left
+            $0.mergedID = right
+        }, metadata: admin)
+    #expect(again.customerID == left)
+    let taken = await #expect(throws: RPCError.self) {
+        _ = try await shards[1].createCustomer(.with { $0.identifiers = [email(3_001)] })
+    }
+    #expect(taken?.code == .alreadyExists, "\(String(describing: taken))")
+    let acrossMerge = try #require(
+        try await frontDoor.listMerges(.with { $0.customerID = left }, metadata: admin).merges.first)
+    #expect(acrossMerge.mergedID == right)
+    let stranded = await #expect(throws: RPCError.self) {
+        _ = try await frontDoor.unmergeCustomers(.with { $0.mergeID = acrossMerge.mergeID }, metadata: admin)
+    }
+    #expect(stranded?.code == .failedPrecondition, "\(String(describing: stranded))")
+
+    // A transfer the survivor's shard does not finish keeps the customer's slot fenced until it is ended; aborted, the
+    // customer is written to again where it was.
+    let staying = try await shards[1].createCustomer(.with { $0.identifiers = [email(3_002)] }).customerID
+    let transferID = EntityID.generate()
+    let handed = try await indexes[1].transferFamily(
+        .with {
+            $0.transferID = transferID
+            $0.customerID = staying
+            $0.survivorID = left
+            $0.survivorShard = "profile-0"
+        })
+    #expect(handed.family.customerID == staying && !handed.family.tables.isEmpty)
+    let fenced = await #expect(throws: RPCError.self) {
+        _ = try await shards[1].addTags(
+            .with {
+                $0.customerID = staying
+                $0.tags = ["held"]
+            })
+    }
+    #expect(fenced?.code == .unavailable, "\(String(describing: fenced))")
+    #expect(
+        try await indexes[1].endTransfer(
+            .with {
+                $0.transferID = transferID
+                $0.abort = true
+            }
+        ).ended)
+    let tagged = try await shards[1].addTags(
+        .with {
+            $0.customerID = staying
+            $0.tags = ["held"]
+        })
+    #expect(tagged.tags == ["held"])
 
     // Batch reads by id across shards (service-to-service, through the routing transport): each id answered by the
     // shard that has it.

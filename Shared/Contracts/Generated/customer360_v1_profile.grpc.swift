@@ -6793,12 +6793,40 @@ public enum Customer360_V1_ProfileShardService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "TransferFamily" metadata.
+        public enum TransferFamily: Sendable {
+            /// Request type for "TransferFamily".
+            public typealias Input = Customer360_V1_TransferFamilyRequest
+            /// Response type for "TransferFamily".
+            public typealias Output = Customer360_V1_TransferFamilyResponse
+            /// Descriptor for "TransferFamily".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService"),
+                method: "TransferFamily",
+                type: .unary
+            )
+        }
+        /// Namespace for "EndTransfer" metadata.
+        public enum EndTransfer: Sendable {
+            /// Request type for "EndTransfer".
+            public typealias Input = Customer360_V1_EndTransferRequest
+            /// Response type for "EndTransfer".
+            public typealias Output = Customer360_V1_EndTransferResponse
+            /// Descriptor for "EndTransfer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService"),
+                method: "EndTransfer",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "customer360.v1.ProfileShardService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ClaimIdentifiers.descriptor,
             FindIdentifiers.descriptor,
             ReleaseIdentifiers.descriptor,
-            RepairIdentifiers.descriptor
+            RepairIdentifiers.descriptor,
+            TransferFamily.descriptor,
+            EndTransfer.descriptor
         ]
     }
 }
@@ -6919,6 +6947,47 @@ extension Customer360_V1_ProfileShardService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_RepairIdentifiersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RepairIdentifiersResponse>
+
+        /// Handle the "TransferFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a customer of this shard, with every profile merged into it (its family), to the survivor's shard for a
+        /// > merge across shards: the customer's slot is fenced here (writes to its customers answer UNAVAILABLE) and the
+        /// > family's rows come back whole, with the keys they are sealed under. Asking again with the same transfer_id answers
+        /// > the same family; FAILED_PRECONDITION when the customer is not an active customer this shard owns.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_TransferFamilyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_TransferFamilyResponse` messages.
+        func transferFamily(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_TransferFamilyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_TransferFamilyResponse>
+
+        /// Handle the "EndTransfer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
+        /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
+        /// > transfer again is a no-op.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_EndTransferRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_EndTransferResponse` messages.
+        func endTransfer(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_EndTransferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_EndTransferResponse>
     }
 
     /// Service protocol for the "customer360.v1.ProfileShardService" service.
@@ -7023,6 +7092,47 @@ extension Customer360_V1_ProfileShardService {
             request: GRPCCore.ServerRequest<Customer360_V1_RepairIdentifiersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RepairIdentifiersResponse>
+
+        /// Handle the "TransferFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a customer of this shard, with every profile merged into it (its family), to the survivor's shard for a
+        /// > merge across shards: the customer's slot is fenced here (writes to its customers answer UNAVAILABLE) and the
+        /// > family's rows come back whole, with the keys they are sealed under. Asking again with the same transfer_id answers
+        /// > the same family; FAILED_PRECONDITION when the customer is not an active customer this shard owns.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_TransferFamilyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_TransferFamilyResponse` message.
+        func transferFamily(
+            request: GRPCCore.ServerRequest<Customer360_V1_TransferFamilyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_TransferFamilyResponse>
+
+        /// Handle the "EndTransfer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
+        /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
+        /// > transfer again is a no-op.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_EndTransferResponse` message.
+        func endTransfer(
+            request: GRPCCore.ServerRequest<Customer360_V1_EndTransferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_EndTransferResponse>
     }
 
     /// Simple service protocol for the "customer360.v1.ProfileShardService" service.
@@ -7125,6 +7235,47 @@ extension Customer360_V1_ProfileShardService {
             request: Customer360_V1_RepairIdentifiersRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_RepairIdentifiersResponse
+
+        /// Handle the "TransferFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a customer of this shard, with every profile merged into it (its family), to the survivor's shard for a
+        /// > merge across shards: the customer's slot is fenced here (writes to its customers answer UNAVAILABLE) and the
+        /// > family's rows come back whole, with the keys they are sealed under. Asking again with the same transfer_id answers
+        /// > the same family; FAILED_PRECONDITION when the customer is not an active customer this shard owns.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_TransferFamilyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_TransferFamilyResponse` to respond with.
+        func transferFamily(
+            request: Customer360_V1_TransferFamilyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_TransferFamilyResponse
+
+        /// Handle the "EndTransfer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
+        /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
+        /// > transfer again is a no-op.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_EndTransferRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_EndTransferResponse` to respond with.
+        func endTransfer(
+            request: Customer360_V1_EndTransferRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_EndTransferResponse
     }
 }
 
@@ -7176,6 +7327,28 @@ extension Customer360_V1_ProfileShardService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileShardService.Method.TransferFamily.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_TransferFamilyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_TransferFamilyResponse>(),
+            handler: { request, context in
+                try await self.transferFamily(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileShardService.Method.EndTransfer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_EndTransferRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_EndTransferResponse>(),
+            handler: { request, context in
+                try await self.endTransfer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -7220,6 +7393,28 @@ extension Customer360_V1_ProfileShardService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_RepairIdentifiersResponse> {
         let response = try await self.repairIdentifiers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func transferFamily(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_TransferFamilyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_TransferFamilyResponse> {
+        let response = try await self.transferFamily(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func endTransfer(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_EndTransferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_EndTransferResponse> {
+        let response = try await self.endTransfer(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -7275,6 +7470,32 @@ extension Customer360_V1_ProfileShardService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_RepairIdentifiersResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_RepairIdentifiersResponse>(
             message: try await self.repairIdentifiers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func transferFamily(
+        request: GRPCCore.ServerRequest<Customer360_V1_TransferFamilyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_TransferFamilyResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_TransferFamilyResponse>(
+            message: try await self.transferFamily(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func endTransfer(
+        request: GRPCCore.ServerRequest<Customer360_V1_EndTransferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_EndTransferResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_EndTransferResponse>(
+            message: try await self.endTransfer(
                 request: request.message,
                 context: context
             ),
@@ -7405,6 +7626,57 @@ extension Customer360_V1_ProfileShardService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_RepairIdentifiersResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_RepairIdentifiersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TransferFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a customer of this shard, with every profile merged into it (its family), to the survivor's shard for a
+        /// > merge across shards: the customer's slot is fenced here (writes to its customers answer UNAVAILABLE) and the
+        /// > family's rows come back whole, with the keys they are sealed under. Asking again with the same transfer_id answers
+        /// > the same family; FAILED_PRECONDITION when the customer is not an active customer this shard owns.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_TransferFamilyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_TransferFamilyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_TransferFamilyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func transferFamily<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_TransferFamilyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_TransferFamilyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_TransferFamilyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_TransferFamilyResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "EndTransfer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
+        /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
+        /// > transfer again is a no-op.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_EndTransferRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_EndTransferResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func endTransfer<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_EndTransferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_EndTransferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_EndTransferResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_EndTransferResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -7582,6 +7854,79 @@ extension Customer360_V1_ProfileShardService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "TransferFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a customer of this shard, with every profile merged into it (its family), to the survivor's shard for a
+        /// > merge across shards: the customer's slot is fenced here (writes to its customers answer UNAVAILABLE) and the
+        /// > family's rows come back whole, with the keys they are sealed under. Asking again with the same transfer_id answers
+        /// > the same family; FAILED_PRECONDITION when the customer is not an active customer this shard owns.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_TransferFamilyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_TransferFamilyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_TransferFamilyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func transferFamily<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_TransferFamilyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_TransferFamilyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_TransferFamilyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_TransferFamilyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileShardService.Method.TransferFamily.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "EndTransfer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
+        /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
+        /// > transfer again is a no-op.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_EndTransferRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_EndTransferResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func endTransfer<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_EndTransferRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_EndTransferRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_EndTransferResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_EndTransferResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileShardService.Method.EndTransfer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -7708,6 +8053,69 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_RepairIdentifiersRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_RepairIdentifiersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TransferFamily" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Hands a customer of this shard, with every profile merged into it (its family), to the survivor's shard for a
+    /// > merge across shards: the customer's slot is fenced here (writes to its customers answer UNAVAILABLE) and the
+    /// > family's rows come back whole, with the keys they are sealed under. Asking again with the same transfer_id answers
+    /// > the same family; FAILED_PRECONDITION when the customer is not an active customer this shard owns.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_TransferFamilyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func transferFamily<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_TransferFamilyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_TransferFamilyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.transferFamily(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_TransferFamilyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_TransferFamilyResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndTransfer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
+    /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
+    /// > transfer again is a no-op.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endTransfer<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_EndTransferRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_EndTransferResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.endTransfer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_EndTransferRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_EndTransferResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -7852,6 +8260,77 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
             metadata: metadata
         )
         return try await self.repairIdentifiers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TransferFamily" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Hands a customer of this shard, with every profile merged into it (its family), to the survivor's shard for a
+    /// > merge across shards: the customer's slot is fenced here (writes to its customers answer UNAVAILABLE) and the
+    /// > family's rows come back whole, with the keys they are sealed under. Asking again with the same transfer_id answers
+    /// > the same family; FAILED_PRECONDITION when the customer is not an active customer this shard owns.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func transferFamily<Result>(
+        _ message: Customer360_V1_TransferFamilyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_TransferFamilyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_TransferFamilyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.transferFamily(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EndTransfer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
+    /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
+    /// > transfer again is a no-op.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func endTransfer<Result>(
+        _ message: Customer360_V1_EndTransferRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_EndTransferResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_EndTransferRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.endTransfer(
             request: request,
             options: options,
             onResponse: handleResponse

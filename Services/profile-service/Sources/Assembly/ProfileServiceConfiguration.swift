@@ -59,10 +59,17 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
         changes, KeyRotation(keyring: keyring, logger: host.logger),
         SlotTouchPruner(writer: database, logger: host.logger),
     ]
+    let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     let index = try identifierIndex(host: host, store: store, keyring: configuration.keyring)
-    if let index {
+    var transfers: FamilyTransfers?
+    if let index, let shard = host.configuration.shards?.shard {
+        let handing = FamilyTransfers(
+            shard: shard, store: store, moves: moves, index: index.index, logger: host.logger)
+        transfers = handing
         background.insert(index.connection, at: 0)
-        background.append(IdentifierIndexRepair(index: index.index, logger: host.logger))
+        background += [
+            IdentifierIndexRepair(index: index.index, logger: host.logger), TransferCompleter(transfers: handing),
+        ]
     }
     if let program = configuration.loyaltyProgram {
         let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
@@ -93,11 +100,11 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     return try host.serviceGroup(
         serving: [
             ProfileService(
-                store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram, index: index?.index),
-            ProfileShardService(store: store, index: index?.index),
+                store: store, changes: changes, loyaltyProgram: configuration.loyaltyProgram, index: index?.index,
+                transfers: transfers),
+            ProfileShardService(store: store, index: index?.index, transfers: transfers),
         ],
-        database: database, background: background,
-        slotMoves: SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards))
+        database: database, background: background, slotMoves: moves)
 }
 
 /// Refuses to start a shard (`--shard`) without the deployment's blind-index key, before anything is written: every

@@ -15,10 +15,15 @@ extension ProfileService {
         let note = try Validate.text(request.note, field: "note", maxLength: Self.maximumNoteLength)
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
-        try index?.checkMergeable(merged, into: survivor)
-        let (result, entry) = try await store.merge(
-            survivor: survivor, merged: merged,
-            request: MergeRequest(reason: .manual, note: note, requestedBy: requestedBy))
+        let mergeRequest = MergeRequest(reason: .manual, note: note, requestedBy: requestedBy)
+        let (result, entry): (CustomerProfile, MergeEntry?)
+        if let index, let transfers, !index.owns(merged), let owner = index.customerShard(of: merged) {
+            // The merged customer lives on another shard: its family is handed over and merged here.
+            (result, entry) = try await transfers.merge(
+                survivor: survivor, merged: merged, owner: owner, request: mergeRequest)
+        } else {
+            (result, entry) = try await store.merge(survivor: survivor, merged: merged, request: mergeRequest)
+        }
         RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "customers merged",
             metadata: [

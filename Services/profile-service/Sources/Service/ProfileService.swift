@@ -22,6 +22,8 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     /// The identifier index across shards, when the service runs as one of several shards; `nil` in one process,
     /// whose own identifiers table is the whole index.
     let index: IdentifierIndex?
+    /// Merges across shards, on a shard.
+    let transfers: FamilyTransfers?
 
     /// Whether this process owns a customer's slot in the map in force: a shard acts on a merge or a suggestion only
     /// for its own customers, not a move's copy of them; one process owns everyone.
@@ -33,10 +35,12 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
     public init(
         store: ProfileStore, changes: ChangeFeed? = nil, loyaltyProgram: LoyaltyProgram? = nil,
-        index: IdentifierIndex? = nil, now: @escaping @Sendable () -> Date = Date.init
+        index: IdentifierIndex? = nil, transfers: FamilyTransfers? = nil,
+        now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
         self.index = index
+        self.transfers = transfers
         self.changes = changes ?? ChangeFeed(writer: store.writer, logger: .init(label: "profile-service.changes"))
         self.loyaltyProgram = loyaltyProgram
         self.now = now

@@ -8,10 +8,12 @@ public import GRPCCore
 public struct ProfileShardService: Customer360_V1_ProfileShardService.SimpleServiceProtocol {
     let store: ProfileStore
     let index: IdentifierIndex?
+    let transfers: FamilyTransfers?
 
-    public init(store: ProfileStore, index: IdentifierIndex?) {
+    public init(store: ProfileStore, index: IdentifierIndex?, transfers: FamilyTransfers? = nil) {
         self.store = store
         self.index = index
+        self.transfers = transfers
     }
 }
 
@@ -109,6 +111,29 @@ extension ProfileShardService {
                 }
             }
         }
+    }
+
+    public func transferFamily(
+        request: Customer360_V1_TransferFamilyRequest, context: ServerContext
+    ) async throws -> Customer360_V1_TransferFamilyResponse {
+        let family = try await shardTransfers().transferOut(request)
+        return .with { $0.family = family }
+    }
+
+    public func endTransfer(
+        request: Customer360_V1_EndTransferRequest, context: ServerContext
+    ) async throws -> Customer360_V1_EndTransferResponse {
+        let ended = try await shardTransfers().endTransfer(request)
+        return .with { $0.ended = ended }
+    }
+
+    /// Merges across shards, which only a shard makes.
+    private func shardTransfers() throws(RPCError) -> FamilyTransfers {
+        _ = try shardIndex()
+        guard let transfers else {
+            throw RPCError(code: .failedPrecondition, message: "this profile shard takes no merges across shards")
+        }
+        return transfers
     }
 
     /// The index, which only a shard keeps.

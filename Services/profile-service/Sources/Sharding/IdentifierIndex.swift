@@ -75,18 +75,6 @@ public struct IdentifierIndex: Sendable {
         source.current.owner(of: customer, in: Self.service).map { $0.shard == shard } ?? true
     }
 
-    /// Refuses a merge whose merged-away customer lives on another shard: a merge joins two customers of one shard.
-    func checkMergeable(_ merged: String, into survivor: String) throws(RPCError) {
-        let map = source.current
-        guard let owner = map.owner(of: merged, in: Self.service), owner.shard != shard else { return }
-        throw RPCError(
-            code: .failedPrecondition,
-            message: """
-                customer \(merged) lives on shard \(owner.shard) and \(survivor) on \(shard) (shard map epoch \
-                \(map.epoch)): profile-service does not merge customers of different shards yet
-                """)
-    }
-
     // MARK: - As the customer's shard
 
     /// Claims one call made on one index shard, for giving them back: only these very claims (`claimedAtMillis`), so
@@ -441,7 +429,7 @@ public struct IdentifierIndex: Sendable {
             claimed: answer.claimed.compactMap(IndexedIdentifier.init(proto:)), claimedAtMillis: answer.claimedAtMillis)
     }
 
-    private func customerShard(of customer: String) -> String? {
+    func customerShard(of customer: String) -> String? {
         source.current.owner(of: customer, in: Self.service)?.shard
     }
 

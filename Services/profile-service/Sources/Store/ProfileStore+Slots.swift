@@ -80,6 +80,24 @@ extension ProfileStore: SlotMovable {
             try SlotTouchLog.create(db)
         }
         SlotFence.register(&migrator)
+        migrator.registerMigration("v8: merges across shards (family transfers)") { db in
+            try db.create(table: FamilyTransferOut.databaseTableName) { t in
+                t.primaryKey("transferId", .text)
+                t.column("familyId", .text).notNull().indexed()
+                t.column("slot", .integer).notNull()
+                t.column("survivorId", .text).notNull()
+                t.column("survivorShard", .text).notNull()
+                t.column("startedAt", .datetime).notNull()
+            }
+            try db.create(table: FamilyTransferIn.databaseTableName) { t in
+                t.primaryKey("transferId", .text)
+                t.column("mergedId", .text).notNull()
+                t.column("fromShard", .text).notNull()
+                t.column("survivorId", .text).notNull()
+                t.column("merged", .boolean).notNull()
+                t.column("startedAt", .datetime).notNull()
+            }
+        }
     }
 
     /// An arriving customer's loyalty is evaluated again once this shard owns them: purchases whose feed events the

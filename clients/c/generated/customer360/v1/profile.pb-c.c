@@ -3091,6 +3091,186 @@ void   customer360__v1__repair_identifiers_response__free_unpacked
   assert(message->base.descriptor == &customer360__v1__repair_identifiers_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__transfer_family_request__init
+                     (Customer360__V1__TransferFamilyRequest         *message)
+{
+  static const Customer360__V1__TransferFamilyRequest init_value = CUSTOMER360__V1__TRANSFER_FAMILY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__transfer_family_request__get_packed_size
+                     (const Customer360__V1__TransferFamilyRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__transfer_family_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__transfer_family_request__pack
+                     (const Customer360__V1__TransferFamilyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__transfer_family_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__transfer_family_request__pack_to_buffer
+                     (const Customer360__V1__TransferFamilyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__transfer_family_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__TransferFamilyRequest *
+       customer360__v1__transfer_family_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__TransferFamilyRequest *)
+     protobuf_c_message_unpack (&customer360__v1__transfer_family_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__transfer_family_request__free_unpacked
+                     (Customer360__V1__TransferFamilyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__transfer_family_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__transfer_family_response__init
+                     (Customer360__V1__TransferFamilyResponse         *message)
+{
+  static const Customer360__V1__TransferFamilyResponse init_value = CUSTOMER360__V1__TRANSFER_FAMILY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__transfer_family_response__get_packed_size
+                     (const Customer360__V1__TransferFamilyResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__transfer_family_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__transfer_family_response__pack
+                     (const Customer360__V1__TransferFamilyResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__transfer_family_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__transfer_family_response__pack_to_buffer
+                     (const Customer360__V1__TransferFamilyResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__transfer_family_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__TransferFamilyResponse *
+       customer360__v1__transfer_family_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__TransferFamilyResponse *)
+     protobuf_c_message_unpack (&customer360__v1__transfer_family_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__transfer_family_response__free_unpacked
+                     (Customer360__V1__TransferFamilyResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__transfer_family_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__end_transfer_request__init
+                     (Customer360__V1__EndTransferRequest         *message)
+{
+  static const Customer360__V1__EndTransferRequest init_value = CUSTOMER360__V1__END_TRANSFER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__end_transfer_request__get_packed_size
+                     (const Customer360__V1__EndTransferRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__end_transfer_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__end_transfer_request__pack
+                     (const Customer360__V1__EndTransferRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__end_transfer_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__end_transfer_request__pack_to_buffer
+                     (const Customer360__V1__EndTransferRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__end_transfer_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__EndTransferRequest *
+       customer360__v1__end_transfer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__EndTransferRequest *)
+     protobuf_c_message_unpack (&customer360__v1__end_transfer_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__end_transfer_request__free_unpacked
+                     (Customer360__V1__EndTransferRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__end_transfer_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__end_transfer_response__init
+                     (Customer360__V1__EndTransferResponse         *message)
+{
+  static const Customer360__V1__EndTransferResponse init_value = CUSTOMER360__V1__END_TRANSFER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__end_transfer_response__get_packed_size
+                     (const Customer360__V1__EndTransferResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__end_transfer_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__end_transfer_response__pack
+                     (const Customer360__V1__EndTransferResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__end_transfer_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__end_transfer_response__pack_to_buffer
+                     (const Customer360__V1__EndTransferResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__end_transfer_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__EndTransferResponse *
+       customer360__v1__end_transfer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__EndTransferResponse *)
+     protobuf_c_message_unpack (&customer360__v1__end_transfer_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__end_transfer_response__free_unpacked
+                     (Customer360__V1__EndTransferResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__end_transfer_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor customer360__v1__identifier__field_descriptors[2] =
 {
   {
@@ -7861,6 +8041,210 @@ const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_response__d
   (ProtobufCMessageInit) customer360__v1__repair_identifiers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor customer360__v1__transfer_family_request__field_descriptors[4] =
+{
+  {
+    "transfer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__TransferFamilyRequest, transfer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__TransferFamilyRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "survivor_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__TransferFamilyRequest, survivor_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "survivor_shard",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__TransferFamilyRequest, survivor_shard),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__transfer_family_request__field_indices_by_name[] = {
+  1,   /* field[1] = customer_id */
+  2,   /* field[2] = survivor_id */
+  3,   /* field[3] = survivor_shard */
+  0,   /* field[0] = transfer_id */
+};
+static const ProtobufCIntRange customer360__v1__transfer_family_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor customer360__v1__transfer_family_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.TransferFamilyRequest",
+  "TransferFamilyRequest",
+  "Customer360__V1__TransferFamilyRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__TransferFamilyRequest),
+  4,
+  customer360__v1__transfer_family_request__field_descriptors,
+  customer360__v1__transfer_family_request__field_indices_by_name,
+  1,  customer360__v1__transfer_family_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__transfer_family_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__transfer_family_response__field_descriptors[1] =
+{
+  {
+    "family",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__TransferFamilyResponse, family),
+    &customer360__v1__slot_customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__transfer_family_response__field_indices_by_name[] = {
+  0,   /* field[0] = family */
+};
+static const ProtobufCIntRange customer360__v1__transfer_family_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__transfer_family_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.TransferFamilyResponse",
+  "TransferFamilyResponse",
+  "Customer360__V1__TransferFamilyResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__TransferFamilyResponse),
+  1,
+  customer360__v1__transfer_family_response__field_descriptors,
+  customer360__v1__transfer_family_response__field_indices_by_name,
+  1,  customer360__v1__transfer_family_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__transfer_family_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__end_transfer_request__field_descriptors[2] =
+{
+  {
+    "transfer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__EndTransferRequest, transfer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "abort",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__EndTransferRequest, abort),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__end_transfer_request__field_indices_by_name[] = {
+  1,   /* field[1] = abort */
+  0,   /* field[0] = transfer_id */
+};
+static const ProtobufCIntRange customer360__v1__end_transfer_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor customer360__v1__end_transfer_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.EndTransferRequest",
+  "EndTransferRequest",
+  "Customer360__V1__EndTransferRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__EndTransferRequest),
+  2,
+  customer360__v1__end_transfer_request__field_descriptors,
+  customer360__v1__end_transfer_request__field_indices_by_name,
+  1,  customer360__v1__end_transfer_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__end_transfer_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__end_transfer_response__field_descriptors[1] =
+{
+  {
+    "ended",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__EndTransferResponse, ended),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__end_transfer_response__field_indices_by_name[] = {
+  0,   /* field[0] = ended */
+};
+static const ProtobufCIntRange customer360__v1__end_transfer_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__end_transfer_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.EndTransferResponse",
+  "EndTransferResponse",
+  "Customer360__V1__EndTransferResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__EndTransferResponse),
+  1,
+  customer360__v1__end_transfer_response__field_descriptors,
+  customer360__v1__end_transfer_response__field_indices_by_name,
+  1,  customer360__v1__end_transfer_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__end_transfer_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue customer360__v1__identifier_kind__enum_values_by_number[4] =
 {
   { "IDENTIFIER_KIND_UNSPECIFIED", "CUSTOMER360__V1__IDENTIFIER_KIND__IDENTIFIER_KIND_UNSPECIFIED", 0 },
@@ -8384,18 +8768,22 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
                                      &customer360__v1__profile_service__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor customer360__v1__profile_shard_service__method_descriptors[4] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_shard_service__method_descriptors[6] =
 {
   { "ClaimIdentifiers", &customer360__v1__claim_identifiers_request__descriptor, &customer360__v1__claim_identifiers_response__descriptor },
   { "FindIdentifiers", &customer360__v1__find_identifiers_request__descriptor, &customer360__v1__find_identifiers_response__descriptor },
   { "ReleaseIdentifiers", &customer360__v1__release_identifiers_request__descriptor, &customer360__v1__release_identifiers_response__descriptor },
   { "RepairIdentifiers", &customer360__v1__repair_identifiers_request__descriptor, &customer360__v1__repair_identifiers_response__descriptor },
+  { "TransferFamily", &customer360__v1__transfer_family_request__descriptor, &customer360__v1__transfer_family_response__descriptor },
+  { "EndTransfer", &customer360__v1__end_transfer_request__descriptor, &customer360__v1__end_transfer_response__descriptor },
 };
 const unsigned customer360__v1__profile_shard_service__method_indices_by_name[] = {
   0,        /* ClaimIdentifiers */
+  5,        /* EndTransfer */
   1,        /* FindIdentifiers */
   2,        /* ReleaseIdentifiers */
-  3         /* RepairIdentifiers */
+  3,        /* RepairIdentifiers */
+  4         /* TransferFamily */
 };
 const ProtobufCServiceDescriptor customer360__v1__profile_shard_service__descriptor =
 {
@@ -8404,7 +8792,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_shard_service__descrip
   "ProfileShardService",
   "Customer360__V1__ProfileShardService",
   "customer360.v1",
-  4,
+  6,
   customer360__v1__profile_shard_service__method_descriptors,
   customer360__v1__profile_shard_service__method_indices_by_name
 };
@@ -8439,6 +8827,22 @@ void customer360__v1__profile_shard_service__repair_identifiers(ProtobufCService
 {
   assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_shard_service__transfer_family(ProtobufCService *service,
+                                                             const Customer360__V1__TransferFamilyRequest *input,
+                                                             Customer360__V1__TransferFamilyResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_shard_service__end_transfer(ProtobufCService *service,
+                                                          const Customer360__V1__EndTransferRequest *input,
+                                                          Customer360__V1__EndTransferResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShardService_Service *service,
                                                    Customer360__V1__ProfileShardService_ServiceDestroy destroy)

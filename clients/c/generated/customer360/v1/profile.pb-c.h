@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "customer360/v1/access.pb-c.h"
+#include "customer360/v1/admin.pb-c.h"
 #include "customer360/v1/changes.pb-c.h"
 #include "customer360/v1/common.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
@@ -91,6 +92,10 @@ typedef struct Customer360__V1__ReleaseIdentifiersRequest Customer360__V1__Relea
 typedef struct Customer360__V1__ReleaseIdentifiersResponse Customer360__V1__ReleaseIdentifiersResponse;
 typedef struct Customer360__V1__RepairIdentifiersRequest Customer360__V1__RepairIdentifiersRequest;
 typedef struct Customer360__V1__RepairIdentifiersResponse Customer360__V1__RepairIdentifiersResponse;
+typedef struct Customer360__V1__TransferFamilyRequest Customer360__V1__TransferFamilyRequest;
+typedef struct Customer360__V1__TransferFamilyResponse Customer360__V1__TransferFamilyResponse;
+typedef struct Customer360__V1__EndTransferRequest Customer360__V1__EndTransferRequest;
+typedef struct Customer360__V1__EndTransferResponse Customer360__V1__EndTransferResponse;
 
 
 /* --- enums --- */
@@ -1517,6 +1522,68 @@ struct  Customer360__V1__RepairIdentifiersResponse
     , 0, 0,NULL, 0,NULL, 0 }
 
 
+struct  Customer360__V1__TransferFamilyRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Chosen by the survivor's shard; names the transfer in EndTransfer.
+   */
+  char *transfer_id;
+  /*
+   * The customer to merge away, an active customer of this shard.
+   */
+  char *customer_id;
+  /*
+   * The survivor it is merged into, and its shard (as named in the shard map).
+   */
+  char *survivor_id;
+  char *survivor_shard;
+};
+#define CUSTOMER360__V1__TRANSFER_FAMILY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__transfer_family_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Customer360__V1__TransferFamilyResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The family's rows, as a move exports them.
+   */
+  Customer360__V1__SlotCustomer *family;
+};
+#define CUSTOMER360__V1__TRANSFER_FAMILY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__transfer_family_response__descriptor) \
+    , NULL }
+
+
+struct  Customer360__V1__EndTransferRequest
+{
+  ProtobufCMessage base;
+  char *transfer_id;
+  /*
+   * The survivor's shard could not merge (the survivor is gone, the customer was no longer active): keep the family.
+   */
+  protobuf_c_boolean abort;
+};
+#define CUSTOMER360__V1__END_TRANSFER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__end_transfer_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Customer360__V1__EndTransferResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Whether the transfer was still open here (false: ended before, or never begun).
+   */
+  protobuf_c_boolean ended;
+};
+#define CUSTOMER360__V1__END_TRANSFER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__end_transfer_response__descriptor) \
+    , 0 }
+
+
 /* Customer360__V1__Identifier methods */
 void   customer360__v1__identifier__init
                      (Customer360__V1__Identifier         *message);
@@ -2821,6 +2888,82 @@ Customer360__V1__RepairIdentifiersResponse *
 void   customer360__v1__repair_identifiers_response__free_unpacked
                      (Customer360__V1__RepairIdentifiersResponse *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__TransferFamilyRequest methods */
+void   customer360__v1__transfer_family_request__init
+                     (Customer360__V1__TransferFamilyRequest         *message);
+size_t customer360__v1__transfer_family_request__get_packed_size
+                     (const Customer360__V1__TransferFamilyRequest   *message);
+size_t customer360__v1__transfer_family_request__pack
+                     (const Customer360__V1__TransferFamilyRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__transfer_family_request__pack_to_buffer
+                     (const Customer360__V1__TransferFamilyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__TransferFamilyRequest *
+       customer360__v1__transfer_family_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__transfer_family_request__free_unpacked
+                     (Customer360__V1__TransferFamilyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__TransferFamilyResponse methods */
+void   customer360__v1__transfer_family_response__init
+                     (Customer360__V1__TransferFamilyResponse         *message);
+size_t customer360__v1__transfer_family_response__get_packed_size
+                     (const Customer360__V1__TransferFamilyResponse   *message);
+size_t customer360__v1__transfer_family_response__pack
+                     (const Customer360__V1__TransferFamilyResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__transfer_family_response__pack_to_buffer
+                     (const Customer360__V1__TransferFamilyResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__TransferFamilyResponse *
+       customer360__v1__transfer_family_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__transfer_family_response__free_unpacked
+                     (Customer360__V1__TransferFamilyResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__EndTransferRequest methods */
+void   customer360__v1__end_transfer_request__init
+                     (Customer360__V1__EndTransferRequest         *message);
+size_t customer360__v1__end_transfer_request__get_packed_size
+                     (const Customer360__V1__EndTransferRequest   *message);
+size_t customer360__v1__end_transfer_request__pack
+                     (const Customer360__V1__EndTransferRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__end_transfer_request__pack_to_buffer
+                     (const Customer360__V1__EndTransferRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__EndTransferRequest *
+       customer360__v1__end_transfer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__end_transfer_request__free_unpacked
+                     (Customer360__V1__EndTransferRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__EndTransferResponse methods */
+void   customer360__v1__end_transfer_response__init
+                     (Customer360__V1__EndTransferResponse         *message);
+size_t customer360__v1__end_transfer_response__get_packed_size
+                     (const Customer360__V1__EndTransferResponse   *message);
+size_t customer360__v1__end_transfer_response__pack
+                     (const Customer360__V1__EndTransferResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__end_transfer_response__pack_to_buffer
+                     (const Customer360__V1__EndTransferResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__EndTransferResponse *
+       customer360__v1__end_transfer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__end_transfer_response__free_unpacked
+                     (Customer360__V1__EndTransferResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Customer360__V1__Identifier_Closure)
@@ -3038,6 +3181,18 @@ typedef void (*Customer360__V1__RepairIdentifiersRequest_Closure)
                   void *closure_data);
 typedef void (*Customer360__V1__RepairIdentifiersResponse_Closure)
                  (const Customer360__V1__RepairIdentifiersResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__TransferFamilyRequest_Closure)
+                 (const Customer360__V1__TransferFamilyRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__TransferFamilyResponse_Closure)
+                 (const Customer360__V1__TransferFamilyResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__EndTransferRequest_Closure)
+                 (const Customer360__V1__EndTransferRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__EndTransferResponse_Closure)
+                 (const Customer360__V1__EndTransferResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -3344,6 +3499,14 @@ struct Customer360__V1__ProfileShardService_Service
                              const Customer360__V1__RepairIdentifiersRequest *input,
                              Customer360__V1__RepairIdentifiersResponse_Closure closure,
                              void *closure_data);
+  void (*transfer_family)(Customer360__V1__ProfileShardService_Service *service,
+                          const Customer360__V1__TransferFamilyRequest *input,
+                          Customer360__V1__TransferFamilyResponse_Closure closure,
+                          void *closure_data);
+  void (*end_transfer)(Customer360__V1__ProfileShardService_Service *service,
+                       const Customer360__V1__EndTransferRequest *input,
+                       Customer360__V1__EndTransferResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Customer360__V1__ProfileShardService_ServiceDestroy)(Customer360__V1__ProfileShardService_Service *);
 void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShardService_Service *service,
@@ -3355,7 +3518,9 @@ void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShard
       function_prefix__ ## claim_identifiers,\
       function_prefix__ ## find_identifiers,\
       function_prefix__ ## release_identifiers,\
-      function_prefix__ ## repair_identifiers  }
+      function_prefix__ ## repair_identifiers,\
+      function_prefix__ ## transfer_family,\
+      function_prefix__ ## end_transfer  }
 void customer360__v1__profile_shard_service__claim_identifiers(ProtobufCService *service,
                                                                const Customer360__V1__ClaimIdentifiersRequest *input,
                                                                Customer360__V1__ClaimIdentifiersResponse_Closure closure,
@@ -3372,6 +3537,14 @@ void customer360__v1__profile_shard_service__repair_identifiers(ProtobufCService
                                                                 const Customer360__V1__RepairIdentifiersRequest *input,
                                                                 Customer360__V1__RepairIdentifiersResponse_Closure closure,
                                                                 void *closure_data);
+void customer360__v1__profile_shard_service__transfer_family(ProtobufCService *service,
+                                                             const Customer360__V1__TransferFamilyRequest *input,
+                                                             Customer360__V1__TransferFamilyResponse_Closure closure,
+                                                             void *closure_data);
+void customer360__v1__profile_shard_service__end_transfer(ProtobufCService *service,
+                                                          const Customer360__V1__EndTransferRequest *input,
+                                                          Customer360__V1__EndTransferResponse_Closure closure,
+                                                          void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3453,6 +3626,10 @@ extern const ProtobufCMessageDescriptor customer360__v1__release_identifiers_req
 extern const ProtobufCMessageDescriptor customer360__v1__release_identifiers_response__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__repair_identifiers_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__transfer_family_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__transfer_family_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__end_transfer_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__end_transfer_response__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__profile_shard_service__descriptor;
 
