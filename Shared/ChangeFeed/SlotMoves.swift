@@ -273,34 +273,11 @@ public struct SlotMoves: SlotMoveService {
         // Sealed values are opened with the keys that came with them and sealed under this shard's keys first, outside
         // the write: the keyring is its own database, and a key it creates for a customer whose rows then fail to
         // commit seals nothing.
-        let keyring = store.dataKeys
         let customers = try request.customers.map { customer in
-            var customer = customer
             if erased.contains(customer.customerID) {
                 return Customer360_V1_SlotCustomer.with { $0.customerID = customer.customerID }
             }
-            let keys = customer.otherDataKeys.merging(
-                customer.dataKey.isEmpty ? [:] : [customer.customerID: customer.dataKey]
-            ) { $1 }
-            var resealer = SlotResealer(keys: keys, keyring: keyring)
-            for table in customer.tables.indices {
-                let json = Set(tables.first { $0.name == customer.tables[table].name }?.sealedJSONColumns ?? [])
-                let columns = customer.tables[table].columns
-                for row in customer.tables[table].rows.indices {
-                    for value in customer.tables[table].rows[row].values.indices {
-                        switch customer.tables[table].rows[row].values[value].value {
-                        case .blob(let bytes):
-                            guard let resealed = try resealer.blob(bytes) else { continue }
-                            customer.tables[table].rows[row].values[value].blob = resealed
-                        case .text(let text) where json.contains(columns[value]):
-                            customer.tables[table].rows[row].values[value].text = try resealer.json(text)
-                        default:
-                            continue
-                        }
-                    }
-                }
-            }
-            return customer
+            return try resealed(customer)
         }
         let append = request.append
         try await store.database.write { db in
@@ -322,36 +299,7 @@ public struct SlotMoves: SlotMoveService {
                     try insert.execute(arguments: StatementArguments(row.values.map(\.databaseValue)))
                 }
             }
-            for customer in customers {
-                if append {
-                    try store.customerLeaving(db, customer.customerID)
-                } else {
-                    try remove(db, customer.customerID)
-                }
-                var kept: [(table: String, rows: [Row])] = []
-                for table in customer.tables {
-                    let names = table.columns.map { "\"\($0)\"" }.joined(separator: ", ")
-                    // A handover keeps what is here already (a row handed over twice, or a key both sides hold).
-                    let insert = try db.cachedStatement(
-                        sql: """
-                            INSERT \(append ? "OR IGNORE " : "")INTO \(table.name) (\(names)) \
-                            VALUES (\(databaseQuestionMarks(count: table.columns.count)))
-                            """)
-                    var keptRows: [Row] = []
-                    for row in table.rows {
-                        let values = row.values.map(\.databaseValue)
-                        try insert.execute(arguments: StatementArguments(values))
-                        if append, db.changesCount == 0 {
-                            keptRows.append(Row(Dictionary(zip(table.columns, values)) { first, _ in first }))
-                        }
-                    }
-                    if !keptRows.isEmpty { kept.append((table.name, keptRows)) }
-                    try checkGenerated(db, table, of: customer.customerID)
-                }
-                for (table, rows) in kept { try store.handOverKept(db, customer.customerID, table: table, rows: rows) }
-                if append { try store.customerGrew(db, customer.customerID) }
-                try store.customerArrived(db, customer.customerID)
-            }
+            for customer in customers { try insert(db, customer, append: append) }
         }
         // A customer with nothing left on the source (erased meanwhile) keeps no key here either.
         if !append {
@@ -382,6 +330,83 @@ public struct SlotMoves: SlotMoveService {
             $0.dropped = Int32(ids.count)
             $0.done = done
         }
+    }
+
+    // MARK: - Importing
+
+    /// `customer` with every sealed value sealed again under this shard's keys, opened with the keys that came with it.
+    func resealed(_ customer: Customer360_V1_SlotCustomer) throws -> Customer360_V1_SlotCustomer {
+        var customer = customer
+        let keys = customer.otherDataKeys.merging(
+            customer.dataKey.isEmpty ? [:] : [customer.customerID: customer.dataKey]
+        ) { $1 }
+        var resealer = SlotResealer(keys: keys, keyring: store.dataKeys)
+        for table in customer.tables.indices {
+            let json = Set(tables.first { $0.name == customer.tables[table].name }?.sealedJSONColumns ?? [])
+            let columns = customer.tables[table].columns
+            for row in customer.tables[table].rows.indices {
+                for value in customer.tables[table].rows[row].values.indices {
+                    switch customer.tables[table].rows[row].values[value].value {
+                    case .blob(let bytes):
+                        guard let resealed = try resealer.blob(bytes) else { continue }
+                        customer.tables[table].rows[row].values[value].blob = resealed
+                    case .text(let text) where json.contains(columns[value]):
+                        customer.tables[table].rows[row].values[value].text = try resealer.json(text)
+                    default:
+                        continue
+                    }
+                }
+            }
+        }
+        return customer
+    }
+
+    /// Stores one resealed customer in the caller's transaction: replacing what this shard holds of them, or, for a
+    /// handover (`append`), adding to it.
+    func insert(_ db: Database, _ customer: Customer360_V1_SlotCustomer, append: Bool) throws {
+        if append {
+            try store.customerLeaving(db, customer.customerID)
+        } else {
+            try remove(db, customer.customerID)
+        }
+        var kept: [(table: String, rows: [Row])] = []
+        for table in customer.tables {
+            let names = table.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+            // A handover keeps what is here already (a row handed over twice, or a key both sides hold).
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT \(append ? "OR IGNORE " : "")INTO \(table.name) (\(names)) \
+                    VALUES (\(databaseQuestionMarks(count: table.columns.count)))
+                    """)
+            var keptRows: [Row] = []
+            for row in table.rows {
+                let values = row.values.map(\.databaseValue)
+                try insert.execute(arguments: StatementArguments(values))
+                if append, db.changesCount == 0 {
+                    keptRows.append(Row(Dictionary(zip(table.columns, values)) { first, _ in first }))
+                }
+            }
+            if !keptRows.isEmpty { kept.append((table.name, keptRows)) }
+            try checkGenerated(db, table, of: customer.customerID)
+        }
+        for (table, rows) in kept { try store.handOverKept(db, customer.customerID, table: table, rows: rows) }
+        if append { try store.customerGrew(db, customer.customerID) }
+        try store.customerArrived(db, customer.customerID)
+    }
+
+    /// A customer handed over by another shard (a profile family for a merge across shards), checked against this
+    /// store's tables and sealed again under this shard's keys, outside any transaction: `insert(_:handedOver:)`
+    /// then stores it inside the caller's.
+    public func prepare(handedOver customer: Customer360_V1_SlotCustomer) async throws -> HandedOverCustomer {
+        let columns = try await store.database.read { db in try copiedColumns(db) }
+        try validate(customer, columns: columns, field: "family")
+        return HandedOverCustomer(customer: try resealed(customer))
+    }
+
+    /// Stores a prepared customer in the caller's transaction, replacing what this shard holds under their id.
+    public func insert(_ db: Database, handedOver prepared: HandedOverCustomer) throws {
+        try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
+        try insert(db, prepared.customer, append: false)
     }
 
     // MARK: - Rows
@@ -627,4 +652,10 @@ extension Customer360_V1_SlotValue {
         case .null, nil: .null
         }
     }
+}
+
+/// A customer another shard handed over, checked and sealed under this shard's keys, ready to be stored
+/// (`SlotMoves.prepare(handedOver:)`).
+public struct HandedOverCustomer: Sendable {
+    let customer: Customer360_V1_SlotCustomer
 }

@@ -285,6 +285,18 @@ private func exercise(
             $0.survivorShard = "profile-0"
         })
     #expect(handed.family.customerID == staying && !handed.family.tables.isEmpty)
+    func handOver(_ id: String) async throws {
+        _ = try await indexes[1].transferFamily(
+            .with {
+                $0.transferID = id
+                $0.customerID = staying
+                $0.survivorID = left
+                $0.survivorShard = "profile-0"
+            })
+    }
+    // One transfer of a family at a time: a second would hand it to two survivors.
+    let second = await #expect(throws: RPCError.self) { try await handOver(EntityID.generate()) }
+    #expect(second?.code == .unavailable, "\(String(describing: second))")
     let fenced = await #expect(throws: RPCError.self) {
         _ = try await shards[1].addTags(
             .with {
@@ -306,6 +318,9 @@ private func exercise(
             $0.tags = ["held"]
         })
     #expect(tagged.tags == ["held"])
+    // An ended transfer cannot begin again (a request that arrives after its abort).
+    let afterEnd = await #expect(throws: RPCError.self) { try await handOver(transferID) }
+    #expect(afterEnd?.code == .failedPrecondition, "\(String(describing: afterEnd))")
 
     // Batch reads by id across shards (service-to-service, through the routing transport): each id answered by the
     // shard that has it.

@@ -9,12 +9,14 @@ import GRPCCore
 public import Logging
 public import ServiceLifecycle
 
-/// A transfer this shard has begun as the merged customer's shard: the family is fenced here until it ends.
+/// A transfer this shard has begun as the merged customer's shard: writes to the family are refused here until it
+/// ends (`FamilyFence`).
 struct FamilyTransferOut: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "family_transfer_out"
+    /// Every transfer that ended here and how, so a late `TransferFamily` of an ended transfer cannot begin it again.
+    static let endedTable = "family_transfer_ended"
     var transferId: String
     var familyId: String
-    var slot: Int
     var survivorId: String
     var survivorShard: String
     var startedAt: Date
@@ -23,29 +25,64 @@ struct FamilyTransferOut: Codable, FetchableRecord, PersistableRecord {
 /// A transfer this shard has asked for as the survivor's shard, until the merged customer's shard has ended it.
 struct FamilyTransferIn: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "family_transfer_in"
+    enum State: String, Codable {
+        /// Asked for; the merge here has not committed. Becomes `merged` in the merge's transaction, or `aborting`
+        /// first when it is given up, so the two cannot both happen.
+        case open
+        case merged
+        case aborting
+    }
     var transferId: String
     var mergedId: String
     var fromShard: String
     var survivorId: String
-    /// Whether the merge here committed (the transfer then ends by deleting the family on `fromShard`; before, by
-    /// aborting it).
-    var merged: Bool
+    var state: State
     var startedAt: Date
+}
+
+/// Writes refused to a family being handed to another shard (`FamilyTransfers`): triggers on every customer table,
+/// present while a transfer is open, that abort a write touching a family in `family_transfer_out` with the fence's
+/// refusal (UNAVAILABLE, "being moved; retry"). Only that family waits; its slot's other customers do not.
+enum FamilyFence {
+    static func createTriggers(_ db: Database) throws {
+        for table in ProfileStore.customerTables {
+            for (operation, rows) in [("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"])] {
+                let families = rows.map { table.customer(of: $0) }.joined(separator: ", ")
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER IF NOT EXISTS family_fence_\(table.name)_\(operation.lowercased()) \
+                        BEFORE \(operation) ON \(table.name)
+                        WHEN EXISTS (SELECT 1 FROM \(FamilyTransferOut.databaseTableName) WHERE familyId IN (\(families)))
+                        BEGIN SELECT RAISE(ABORT, '\(SlotFence.refusal)'); END
+                        """)
+            }
+        }
+    }
+
+    static func dropTriggers(_ db: Database) throws {
+        for table in ProfileStore.customerTables {
+            for operation in ["insert", "update", "delete"] {
+                try db.execute(sql: "DROP TRIGGER IF EXISTS family_fence_\(table.name)_\(operation)")
+            }
+        }
+    }
 }
 
 /// Merges across profile shards: the merged customer's family is handed to the survivor's shard and merged there,
 /// leaving the merged id an alias on its own shard, as a move that split a family would.
 ///
-/// 1. The survivor's shard records the transfer (`family_transfer_in`), then asks the merged customer's shard for the
-///    family (`TransferFamily`), which fences the customer's slot (writes to its customers answer UNAVAILABLE for the
-///    moment the merge takes), records the transfer (`family_transfer_out`) and answers the family's rows and keys.
-/// 2. The survivor's shard imports them (sealed again under its keys, as a move does) and merges, marking the
-///    transfer merged in the merge's transaction.
-/// 3. It ends the transfer (`EndTransfer`): the merged customer's shard deletes the family, keeps the merged id as an
-///    alias of the survivor and lifts the fence, in one transaction; then the survivor's shard forgets the transfer.
+/// 1. The survivor's shard records the transfer (`family_transfer_in`, open), then asks the merged customer's shard
+///    for the family (`TransferFamily`), which records the transfer (`family_transfer_out`; writes to the family are
+///    refused from then on, `FamilyFence`) and answers the family's rows and keys, in one transaction.
+/// 2. The survivor's shard seals them under its keys, then stores them and merges in one transaction, which also marks
+///    the transfer merged, only while it is still open: a transfer given up meanwhile (marked aborting first) is not
+///    merged, and a merged one is never given up.
+/// 3. It ends the transfer (`EndTransfer`): the merged customer's shard deletes the family (its keys shredded first),
+///    keeps the merged id as an alias of the survivor and records the transfer ended, in one transaction; then the
+///    survivor's shard forgets it. An aborted transfer only ends the fence.
 ///
-/// Every step is repeatable, and a crash anywhere leaves a row that says what is left: `TransferCompleter` ends merged
-/// transfers, and aborts those that never merged (the family stays where it was), every few seconds.
+/// Every step can be asked again, and a crash anywhere leaves a row that says what is left: `TransferCompleter` ends
+/// merged transfers and aborts those that did not merge within a minute.
 public struct FamilyTransfers: Sendable {
     let shard: String
     let store: ProfileStore
@@ -63,51 +100,81 @@ public struct FamilyTransfers: Sendable {
 
     // MARK: - As the survivor's shard
 
-    /// Merges `merged`, a customer of `owner`, into `survivor` of this shard.
+    /// Merges `merged`, a customer of `owner`, into `asked` (or the survivor it resolves to) of this shard.
     func merge(
         survivor asked: String, merged: String, owner: String, request: MergeRequest
     ) async throws -> (profile: CustomerProfile, entry: MergeEntry?) {
-        // The survivor must be one to merge into before anything is fenced elsewhere; merging again answers the
-        // survivor, as in one process.
+        // The survivor must be one to merge into before anything is fenced elsewhere.
         let current = try await store.customer(asked)
         let survivor = current.id
-        if try await index.resolve([merged]).first?.customerID == survivor { return (current, nil) }
+        // Merging again answers the survivor, as in one process: merged here already (the family is here), or so the
+        // merged customer's shard says (its alias).
+        let mergedHere = try await store.writer.read { db in try store.customerRow(db, merged)?.mergedInto == survivor }
+        if mergedHere { return (current, nil) }
+        if (try? await index.resolve([merged]).first?.customerID) == survivor { return (current, nil) }
         let transfer = FamilyTransferIn(
-            transferId: EntityID.generate(), mergedId: merged, fromShard: owner, survivorId: survivor, merged: false,
+            transferId: EntityID.generate(), mergedId: merged, fromShard: owner, survivorId: survivor, state: .open,
             startedAt: Date())
         try await store.writer.write { db in try transfer.insert(db) }
         let result: (profile: CustomerProfile, entry: MergeEntry?)
         do {
-            let family = try await index.indexes.transferFamily(
-                .with {
-                    $0.transferID = transfer.transferId
-                    $0.customerID = merged
-                    $0.survivorID = survivor
-                    $0.survivorShard = shard
-                }, metadata: index.pin(owner), options: .deadline(IdentifierIndex.callTimeout)
-            ).family
-            _ = try await moves.importSlotCustomers(.with { $0.customers = [family] })
+            let family = try await handOut(transfer)
+            let prepared = try await moves.prepare(handedOver: family)
             result = try await store.writer.write { db in
+                guard var open = try FamilyTransferIn.fetchOne(db, key: transfer.transferId), open.state == .open else {
+                    throw RPCError(
+                        code: .unavailable, message: "the merge of customer \(merged) was given up meanwhile; retry")
+                }
+                guard !index.owns(merged), try store.customerRow(db, merged) == nil else {
+                    throw RPCError(
+                        code: .unavailable,
+                        message: """
+                            customer \(merged) is moving to this shard (its slot, or a copy of it, is here): retry the \
+                            merge once the move is done
+                            """)
+                }
+                try moves.insert(db, handedOver: prepared)
                 let result = try store.merge(db, survivor: survivor, merged: merged, request: request)
                 try Self.settleArrival(db, merged: merged, survivor: survivor)
-                var done = transfer
-                done.merged = true
-                try done.update(db)
+                open.state = .merged
+                try open.update(db)
                 return result
             }
         } catch {
-            await abort(transfer)
+            await abort(transfer.transferId)
             throw error
         }
         do {
             try await end(transfer, abort: false)
         } catch {
-            // Merged here: the completer ends it on the other shard, which serves the family read-only meanwhile.
+            // Merged here: the completer ends it on the other shard, which refuses writes to the family meanwhile.
             logger.warning(
                 "merge across shards committed; ending the transfer on the merged customer's shard is left to retry",
                 metadata: ["transfer": "\(transfer.transferId)", "shard": "\(owner)", "error": "\(error)"])
         }
         return result
+    }
+
+    /// Asks the merged customer's shard for the family. Its refusal is answered as this call's own: NOT_FOUND and
+    /// FAILED_PRECONDITION as they are, anything else as UNAVAILABLE to retry, without that shard's trailers (its
+    /// map epoch is not this caller's).
+    private func handOut(_ transfer: FamilyTransferIn) async throws -> Customer360_V1_SlotCustomer {
+        do {
+            return try await index.indexes.transferFamily(
+                .with {
+                    $0.transferID = transfer.transferId
+                    $0.customerID = transfer.mergedId
+                    $0.survivorID = transfer.survivorId
+                    $0.survivorShard = shard
+                }, metadata: index.pin(transfer.fromShard), options: .deadline(IdentifierIndex.callTimeout)
+            ).family
+        } catch let error as RPCError {
+            let code: RPCError.Code = [.notFound, .failedPrecondition].contains(error.code) ? error.code : .unavailable
+            throw RPCError(
+                code: code,
+                message:
+                    "\(transfer.fromShard), which holds customer \(transfer.mergedId), refused it: \(error.message)")
+        }
     }
 
     /// In the merge's transaction: the merged customer's own queued loyalty evaluation becomes the survivor's, and
@@ -129,43 +196,47 @@ public struct FamilyTransfers: Sendable {
         _ = try await store.writer.write { db in try transfer.delete(db) }
     }
 
-    /// Gives up a transfer that did not merge: the family stays on its shard, and the copy imported here (if any) goes.
-    func abort(_ transfer: FamilyTransferIn) async {
+    /// Gives up a transfer that has not merged (marked aborting first, so its merge can no longer commit), and ends it
+    /// on the other shard, whose family stays; one that merged meanwhile is ended as merged instead.
+    func abort(_ transferID: String) async {
         do {
-            try await store.writer.write { db in
-                guard let held = try store.customerRow(db, transfer.mergedId), held.state == .active,
-                    held.mergedInto == nil
-                else { return }
-                try moves.remove(db, handedOver: transfer.mergedId)
+            let transfer: FamilyTransferIn? = try await store.writer.write { db in
+                guard var open = try FamilyTransferIn.fetchOne(db, key: transferID) else { return nil }
+                if open.state == .open {
+                    open.state = .aborting
+                    try open.update(db)
+                }
+                return open
             }
-            try await end(transfer, abort: true)
+            guard let transfer else { return }
+            try await end(transfer, abort: transfer.state != .merged)
         } catch {
             logger.warning(
-                "merge across shards failed; aborting its transfer is left to retry",
-                metadata: ["transfer": "\(transfer.transferId)", "error": "\(error)"])
+                "ending a merge across shards is left to retry",
+                metadata: ["transfer": "\(transferID)", "error": "\(error)"])
         }
     }
 
-    /// Ends every transfer left open here: merged ones completed, others older than `staleAfter` aborted.
+    /// Ends every transfer left open here: merged and aborting ones as they stand, open ones older than `staleAfter`
+    /// aborted. Answers how many ended; one that cannot be ended now is left for the next round.
     func settleOpenTransfers(staleAfter: TimeInterval) async throws -> Int {
         let open = try await store.writer.read { db in try FamilyTransferIn.fetchAll(db) }
         var settled = 0
         for transfer in open {
-            if transfer.merged {
-                try await end(transfer, abort: false)
-            } else if Date().timeIntervalSince(transfer.startedAt) > staleAfter {
-                await abort(transfer)
-            } else {
+            switch transfer.state {
+            case .open where Date().timeIntervalSince(transfer.startedAt) <= staleAfter:
                 continue
+            case .open, .aborting, .merged:
+                await abort(transfer.transferId)
             }
-            settled += 1
+            if try await store.writer.read({ db in try !transfer.exists(db) }) { settled += 1 }
         }
         return settled
     }
 
     // MARK: - As the merged customer's shard
 
-    /// `TransferFamily`: fences the customer's slot, records the transfer and answers the family, in one transaction.
+    /// `TransferFamily`: records the transfer (fencing the family) and answers the family, in one transaction.
     func transferOut(_ request: Customer360_V1_TransferFamilyRequest) async throws -> Customer360_V1_SlotCustomer {
         let transferID = try Validate.id(request.transferID, field: "transfer_id")
         let customer = try Validate.id(request.customerID, field: "customer_id")
@@ -179,33 +250,69 @@ public struct FamilyTransfers: Sendable {
         guard index.owns(customer) else {
             throw RPCError(
                 code: .failedPrecondition,
-                message: "customer \(customer) is not \(shard)'s in shard map epoch \(map.epoch)")
+                message: "customer \(customer) is not \(shard)'s in shard map epoch \(map.epoch): reload the map")
         }
         return try await store.writer.write { db in
+            if try Bool.fetchOne(
+                db, sql: "SELECT committed FROM \(FamilyTransferOut.endedTable) WHERE transferId = ?",
+                arguments: [transferID]) != nil
+            {
+                throw RPCError(code: .failedPrecondition, message: "transfer \(transferID) has ended")
+            }
             if let open = try FamilyTransferOut.fetchOne(db, key: transferID) {
-                return try moves.export(db, customer: open.familyId)
+                guard open.familyId == customer, open.survivorId == survivor else {
+                    throw InvalidArgument(
+                        "transfer_id", "names a transfer of customer \(open.familyId) into \(open.survivorId)")
+                }
+                return try moves.export(db, customer: customer)
             }
-            guard let row = try store.customerRow(db, customer), row.state == .active, row.mergedInto == nil else {
+            if let other = try FamilyTransferOut.filter(Column("familyId") == customer).fetchOne(db) {
                 throw RPCError(
-                    code: .failedPrecondition,
-                    message: "customer \(customer) is not an active customer of \(shard): it cannot be merged away")
+                    code: .unavailable,
+                    message: "customer \(customer) is being merged into \(other.survivorId) already; retry later")
             }
-            let slot = CustomerSlot.of(customer)
-            try SlotFence.fence(
-                db, [slot...slot], epoch: map.epoch, target: request.survivorShard, tables: ProfileStore.customerTables)
+            if let fenced = try SlotFence.fencedCustomers(db), fenced(customer) {
+                throw RPCError(
+                    code: .unavailable,
+                    message: "customer \(customer)'s slot is moving to another shard; retry the merge once it is done")
+            }
+            guard let row = try store.customerRow(db, customer) else { throw ProfileError.customerNotFound(customer) }
+            if let survivorOfIt = row.mergedInto {
+                throw ProfileError.mergedElsewhere(customer, survivor: survivorOfIt)
+            }
+            guard row.state == .active else {
+                throw ProfileError.customerNotActive(customer, state: row.state.rawValue)
+            }
             try FamilyTransferOut(
-                transferId: transferID, familyId: customer, slot: slot, survivorId: survivor,
+                transferId: transferID, familyId: customer, survivorId: survivor,
                 survivorShard: request.survivorShard, startedAt: Date()
             ).insert(db)
+            try FamilyFence.createTriggers(db)
             return try moves.export(db, customer: customer)
         }
     }
 
-    /// `EndTransfer`: the family goes (leaving the alias) unless aborted, and the fence is lifted.
+    /// `EndTransfer`: the family goes (leaving the alias) unless aborted, and its fence ends; the transfer is recorded
+    /// as ended either way, also one never begun here (aborted before its `TransferFamily` arrived).
     func endTransfer(_ request: Customer360_V1_EndTransferRequest) async throws -> Bool {
         let transferID = try Validate.id(request.transferID, field: "transfer_id")
-        let ended: FamilyTransferOut? = try await store.writer.write { db in
-            guard let open = try FamilyTransferOut.fetchOne(db, key: transferID) else { return nil }
+        let open = try await store.writer.read { db in try FamilyTransferOut.fetchOne(db, key: transferID) }
+        if let open, !request.abort {
+            // Keys first (the survivor's shard holds the family, sealed under its own keys): a crash before the rows
+            // are deleted leaves rows nobody can open, deleted by the next call.
+            let members = try await store.writer.read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM customer WHERE familyId = ?", arguments: [open.familyId])
+            }
+            try store.keyring.shred(members)
+        }
+        return try await store.writer.write { db in
+            try db.execute(
+                sql:
+                    "INSERT OR IGNORE INTO \(FamilyTransferOut.endedTable) (transferId, committed, endedAt) VALUES (?, ?, ?)",
+                arguments: [transferID, !request.abort, Date()])
+            guard let open = try FamilyTransferOut.fetchOne(db, key: transferID) else { return false }
+            try open.delete(db)
+            if try FamilyTransferOut.fetchCount(db) == 0 { try FamilyFence.dropTriggers(db) }
             if !request.abort {
                 try moves.remove(db, handedOver: open.familyId)
                 try SlotFence.bypassing(db) {
@@ -214,14 +321,8 @@ public struct FamilyTransfers: Sendable {
                         arguments: [open.familyId, open.survivorId])
                 }
             }
-            try open.delete(db)
-            let others = try FamilyTransferOut.filter(Column("slot") == open.slot).fetchCount(db)
-            if others == 0 { try SlotFence.lift(db, [open.slot...open.slot], tables: ProfileStore.customerTables) }
-            return open
+            return true
         }
-        // The family's rows are gone: its key with them (a crash before this leaves a key that opens nothing here).
-        if let ended, !request.abort { try store.keyring.shred([ended.familyId]) }
-        return ended != nil
     }
 }
 

@@ -83,21 +83,36 @@ extension ProfileStore: SlotMovable {
         migrator.registerMigration("v8: merges across shards (family transfers)") { db in
             try db.create(table: FamilyTransferOut.databaseTableName) { t in
                 t.primaryKey("transferId", .text)
-                t.column("familyId", .text).notNull().indexed()
-                t.column("slot", .integer).notNull()
+                // One transfer of a family at a time: a second would hand it to two survivors.
+                t.column("familyId", .text).notNull().unique()
                 t.column("survivorId", .text).notNull()
                 t.column("survivorShard", .text).notNull()
                 t.column("startedAt", .datetime).notNull()
+            }
+            try db.create(table: FamilyTransferOut.endedTable) { t in
+                t.primaryKey("transferId", .text)
+                t.column("committed", .boolean).notNull()
+                t.column("endedAt", .datetime).notNull()
             }
             try db.create(table: FamilyTransferIn.databaseTableName) { t in
                 t.primaryKey("transferId", .text)
                 t.column("mergedId", .text).notNull()
                 t.column("fromShard", .text).notNull()
                 t.column("survivorId", .text).notNull()
-                t.column("merged", .boolean).notNull()
+                t.column("state", .text).notNull()
                 t.column("startedAt", .datetime).notNull()
             }
         }
+    }
+
+    /// A move waits for the merges across shards handing a customer of its ranges over (`FamilyTransfers`): fenced
+    /// mid-transfer, the family would be deleted here behind the move's copy of it.
+    public func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String? {
+        let handing = try String.fetchAll(db, sql: "SELECT familyId FROM \(FamilyTransferOut.databaseTableName)")
+        guard let busy = handing.first(where: { id in ranges.contains { $0.contains(CustomerSlot.of(id)) } }) else {
+            return nil
+        }
+        return "customer \(busy) is being handed to another shard for a merge"
     }
 
     /// An arriving customer's loyalty is evaluated again once this shard owns them: purchases whose feed events the
