@@ -181,6 +181,26 @@ struct ProfileSlotMoveTests {
         #expect(try shards.target.dataKeys.exportDataKey(for: merged) == nil, "an alias brings no key")
     }
 
+    @Test("a family handed to another shard for a merge refuses writes; sweeps leave it alone, not its neighbours")
+    func familyFenceIsTheFamilyAlone() async throws {
+        let store = try makeStore()
+        let (survivor, merged) = try await Self.family(on: store)
+        let other = try await store.createCustomer(newCustomer(email: "grace@example.com")).id
+        try await store.writer.write { db in
+            try FamilyTransferOut(
+                transferId: "transfer-1", familyId: survivor, survivorId: "elsewhere", survivorShard: "profile-1",
+                startedAt: Date()
+            ).insert(db)
+            try FamilyFence.createTriggers(db)
+        }
+        await #expect(throws: (any Error).self) { _ = try await store.addTags(["gold"], to: merged) }
+        #expect(try await store.addTags(["gold"], to: other).tags == ["gold"])
+        // The tier review queues everyone else instead of failing on the family.
+        #expect(try await store.queueLoyaltyForEveryone(now: Date()) == 1)
+        let busy = try await store.writer.read { db in try ProfileStore.busyCustomers(db) }
+        #expect(busy?(survivor) == true && busy?(merged) == true && busy?(other) == false)
+    }
+
     @Test("a fenced family refuses writes to any of its profiles, in the transaction")
     func fenceStopsFamilyWrites() async throws {
         let shards = try TwoShards()

@@ -28,8 +28,9 @@ public enum LoyaltyAutomation {
             source: .interaction, service: "customer360.v1.InteractionService", client: interaction,
             writer: store.writer, kinds: ProfileStore.loyaltyChanges, logger: logger,
             apply: { db, events in
-                // A customer fenced while moving is evaluated again when they arrive on the target.
-                let fenced = try SlotFence.fencedCustomers(db)
+                // A customer fenced while moving is evaluated again when they arrive on the target; one being merged
+                // into another shard's customer, there.
+                let fenced = try ProfileStore.busyCustomers(db)
                 try ProfileStore.queueLoyalty(
                     db, for: events, delay: delay, now: Date(),
                     owns: { ownership.owns($0) && !(fenced?($0) ?? false) })
@@ -50,7 +51,7 @@ public enum LoyaltyAutomation {
         store: ProfileStore, purchases: PurchaseReader, program: LoyaltyProgram,
         ownership: CustomerOwnership = .everyone, logger: Logger
     ) -> CustomerQueueWorker {
-        let fenced: @Sendable (Database) throws -> ((String) -> Bool)? = { db in try SlotFence.fencedCustomers(db) }
+        let fenced: @Sendable (Database) throws -> ((String) -> Bool)? = { db in try ProfileStore.busyCustomers(db) }
         return CustomerQueueWorker(
             queue: ProfileStore.loyaltyQueue, writer: store.writer, logger: logger,
             metric: "c360_profile_loyalty_evaluation", excluding: fenced

@@ -141,7 +141,9 @@ public struct FamilyTransfers: Sendable {
                 return result
             }
         } catch {
-            await abort(transfer.transferId)
+            // Not in this task, which may be the cancelled one (a client that gave up): its writes would be refused.
+            let transferID = transfer.transferId
+            await Task { await abort(transferID) }.value
             throw error
         }
         do {
@@ -184,6 +186,8 @@ public struct FamilyTransfers: Sendable {
             sql: "DELETE FROM \(ProfileStore.loyaltyQueue.table) WHERE customerId = ?", arguments: [merged])
         try ProfileStore.loyaltyQueue.enqueue(db, customerID: survivor, due: Date())
         try db.execute(sql: "DELETE FROM \(ProfileStore.aliasTable) WHERE id = ?", arguments: [merged])
+        // Its suggestions name a customer merged away, in a slot this shard does not own (no move would take them).
+        try db.execute(sql: "DELETE FROM match_suggestion WHERE customerId = ?", arguments: [merged])
     }
 
     /// Ends `transfer` on the merged customer's shard, then forgets it here.
@@ -248,16 +252,18 @@ public struct FamilyTransfers: Sendable {
             throw InvalidArgument("survivor_shard", "'\(request.survivorShard)' is not another shard of the map")
         }
         guard index.owns(customer) else {
+            // The asking shard's map is behind this one's (a move): it retries.
             throw RPCError(
-                code: .failedPrecondition,
-                message: "customer \(customer) is not \(shard)'s in shard map epoch \(map.epoch): reload the map")
+                code: .unavailable,
+                message: "customer \(customer) is not \(shard)'s in shard map epoch \(map.epoch): retry")
         }
         return try await store.writer.write { db in
             if try Bool.fetchOne(
                 db, sql: "SELECT committed FROM \(FamilyTransferOut.endedTable) WHERE transferId = ?",
                 arguments: [transferID]) != nil
             {
-                throw RPCError(code: .failedPrecondition, message: "transfer \(transferID) has ended")
+                // Given up by the asking shard meanwhile: a new merge asks again under a new id.
+                throw RPCError(code: .unavailable, message: "transfer \(transferID) has ended; retry the merge")
             }
             if let open = try FamilyTransferOut.fetchOne(db, key: transferID) {
                 guard open.familyId == customer, open.survivorId == survivor else {
@@ -276,7 +282,12 @@ public struct FamilyTransfers: Sendable {
                     code: .unavailable,
                     message: "customer \(customer)'s slot is moving to another shard; retry the merge once it is done")
             }
-            guard let row = try store.customerRow(db, customer) else { throw ProfileError.customerNotFound(customer) }
+            guard let row = try store.customerRow(db, customer) else {
+                if let survivorOfIt = try store.alias(db, customer) {
+                    throw ProfileError.mergedElsewhere(customer, survivor: survivorOfIt)
+                }
+                throw ProfileError.customerNotFound(customer)
+            }
             if let survivorOfIt = row.mergedInto {
                 throw ProfileError.mergedElsewhere(customer, survivor: survivorOfIt)
             }

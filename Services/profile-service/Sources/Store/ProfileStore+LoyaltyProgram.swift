@@ -88,8 +88,9 @@ extension ProfileStore {
                 CustomerRecord.select(CustomerRecord.Columns.id)
                     .filter(CustomerRecord.Columns.state == CustomerRecord.State.active.rawValue)
                     .filter(condition))
-            // A customer fenced while moving is evaluated on arrival (`customerArrived`).
-            let fenced = try SlotFence.fencedCustomers(db)
+            // A customer fenced while moving is evaluated on arrival (`customerArrived`); one being merged into another
+            // shard's customer, there.
+            let fenced = try Self.busyCustomers(db)
             let queued = ids.filter { !(fenced?($0) ?? false) }
             for id in queued { try Self.loyaltyQueue.enqueue(db, customerID: id, due: now) }
             return queued.count
@@ -230,10 +231,12 @@ extension ProfileStore {
             let lots =
                 try LoyaltyRecord
                 .filter(LoyaltyRecord.Columns.remaining > 0 && LoyaltyRecord.Columns.expiresAt <= now)
-                // A customer fenced while moving has their lots expired on the shard they move to.
+                // A customer fenced while moving has their lots expired on the shard they move to; one being merged
+                // into another shard's customer, there.
                 .filter(
                     sql: """
-                        NOT EXISTS (SELECT 1 FROM slot_fence WHERE c360_slot(customerId) BETWEEN firstSlot AND lastSlot)
+                        NOT EXISTS (SELECT 1 FROM slot_fence WHERE c360_slot(customerId) BETWEEN firstSlot AND lastSlot) \
+                        AND customerId NOT IN (SELECT familyId FROM family_transfer_out)
                         """
                 )
                 .order(LoyaltyRecord.Columns.customerId)

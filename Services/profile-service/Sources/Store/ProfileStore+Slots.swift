@@ -136,6 +136,23 @@ extension ProfileStore: SlotMovable {
             arguments: [customerID]) == true
     }
 
+    /// The customers whose writes are refused here now, read once for the caller's transaction: those of slots a
+    /// move has fenced, and every profile of a family being handed to another shard for a merge (`FamilyFence`).
+    /// Work no caller waits for (a queued evaluation, a feed event, a sweep) leaves them alone rather than fail its
+    /// whole batch on the refusal; `nil` when there are none.
+    static func busyCustomers(_ db: Database) throws -> (@Sendable (String) -> Bool)? {
+        let moving = try SlotFence.fencedCustomers(db)
+        let handing = Set(
+            try String.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id FROM customer WHERE familyId IN \
+                        (SELECT familyId FROM \(FamilyTransferOut.databaseTableName))
+                        """)))
+        if handing.isEmpty { return moving }
+        return { id in handing.contains(id) || (moving?(id) ?? false) }
+    }
+
     // MARK: - Families
 
     /// After `merged` joined `survivor`'s family: the merged id answers as the survivor wherever its slot goes, ids
