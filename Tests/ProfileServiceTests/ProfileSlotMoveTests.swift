@@ -199,6 +199,10 @@ struct ProfileSlotMoveTests {
         #expect(try await store.queueLoyaltyForEveryone(now: Date()) == 1)
         let busy = try await store.writer.read { db in try ProfileStore.busyCustomers(db) }
         #expect(busy?(survivor) == true && busy?(merged) == true && busy?(other) == false)
+        // A process started while the transfer is open fences with triggers of its own.
+        try await store.writer.write { db in try FamilyFence.dropTriggers(db) }
+        let restarted = try ProfileStore(writer: store.writer, keyring: store.keyring)
+        await #expect(throws: (any Error).self) { _ = try await restarted.addTags(["gold"], to: merged) }
     }
 
     @Test("a fenced family refuses writes to any of its profiles, in the transaction")

@@ -8,6 +8,7 @@ import GRDB
 import GRPCCore
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// A transfer this shard has begun as the merged customer's shard: writes to the family are refused here until it
 /// ends (`FamilyFence`).
@@ -59,6 +60,14 @@ enum FamilyFence {
         }
     }
 
+    /// Recreates the triggers at start-up while a transfer is open, so a process upgraded mid-transfer fences with
+    /// its own definitions (every customer table it has).
+    static func renew(_ db: Database) throws {
+        guard try FamilyTransferOut.fetchCount(db) > 0 else { return }
+        try dropTriggers(db)
+        try createTriggers(db)
+    }
+
     static func dropTriggers(_ db: Database) throws {
         for table in ProfileStore.customerTables {
             for operation in ["insert", "update", "delete"] {
@@ -89,6 +98,9 @@ public struct FamilyTransfers: Sendable {
     let moves: SlotMoves
     let index: IdentifierIndex
     let logger: Logger
+    /// Transfers a merge of this process is still working on: the completer leaves them to it, however long a large
+    /// family takes to seal.
+    let working = WorkingTransfers()
 
     public init(shard: String, store: ProfileStore, moves: SlotMoves, index: IdentifierIndex, logger: Logger) {
         self.shard = shard
@@ -115,6 +127,8 @@ public struct FamilyTransfers: Sendable {
         let transfer = FamilyTransferIn(
             transferId: EntityID.generate(), mergedId: merged, fromShard: owner, survivorId: survivor, state: .open,
             startedAt: Date())
+        working.insert(transfer.transferId)
+        defer { working.remove(transfer.transferId) }
         try await store.writer.write { db in try transfer.insert(db) }
         let result: (profile: CustomerProfile, entry: MergeEntry?)
         do {
@@ -224,11 +238,18 @@ public struct FamilyTransfers: Sendable {
     /// Ends every transfer left open here: merged and aborting ones as they stand, open ones older than `staleAfter`
     /// aborted. Answers how many ended; one that cannot be ended now is left for the next round.
     func settleOpenTransfers(staleAfter: TimeInterval) async throws -> Int {
+        // Ended transfers are remembered to refuse a late `TransferFamily`, which cannot come a week later.
+        try await store.writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM \(FamilyTransferOut.endedTable) WHERE endedAt < ?",
+                arguments: [Date().addingTimeInterval(-7 * 86_400)])
+        }
         let open = try await store.writer.read { db in try FamilyTransferIn.fetchAll(db) }
         var settled = 0
         for transfer in open {
             switch transfer.state {
-            case .open where Date().timeIntervalSince(transfer.startedAt) <= staleAfter:
+            case .open
+            where Date().timeIntervalSince(transfer.startedAt) <= staleAfter || working.contains(transfer.transferId):
                 continue
             case .open, .aborting, .merged:
                 await abort(transfer.transferId)
@@ -366,4 +387,13 @@ public struct TransferCompleter: Service {
             }
         }
     }
+}
+
+/// The transfer ids a process's merges are working on (`FamilyTransfers.working`).
+final class WorkingTransfers: Sendable {
+    private let ids = Mutex<Set<String>>([])
+
+    func insert(_ id: String) { ids.withLock { _ = $0.insert(id) } }
+    func remove(_ id: String) { ids.withLock { _ = $0.remove(id) } }
+    func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
 }

@@ -28,8 +28,11 @@ public struct ProfileStore: Sendable {
         self.keyring = keyring
         self.now = now
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
-        // A move under way logs its writes through triggers this version defines.
-        try writer.write { db in try SlotTouchLog.renew(db, tables: Self.customerTables) }
+        // A move or a merge across shards under way logs and fences writes through triggers this version defines.
+        try writer.write { db in
+            try SlotTouchLog.renew(db, tables: Self.customerTables)
+            try FamilyFence.renew(db)
+        }
     }
 
     /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
