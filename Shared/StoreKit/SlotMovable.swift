@@ -200,29 +200,41 @@ public enum SlotFence {
     /// The triggers, created with the first fenced range and dropped with the last, so writes pay nothing when no move
     /// is under way.
     private static func createTriggers(_ db: Database, tables: [CustomerTable]) throws {
+        try createRefusingTriggers(db, named: "slot_fence", tables: tables) { customers in
+            let slots = customers.map { "c360_slot(\($0)) BETWEEN firstSlot AND lastSlot" }.joined(separator: " OR ")
+            return "EXISTS (SELECT 1 FROM slot_fence WHERE \(slots))"
+        }
+    }
+
+    private static func dropTriggers(_ db: Database, tables: [CustomerTable]) throws {
+        try dropRefusingTriggers(db, named: "slot_fence", tables: tables)
+    }
+
+    /// Triggers `<name>_<table>_<operation>` on every table of `tables` that refuse a write with `refusal` when
+    /// `condition` holds for the SQL of the row's customer (`NEW`'s, `OLD`'s, or both for an update): the slot fence's,
+    /// and any narrower fence a store keeps (profile-service's families being handed to another shard).
+    public static func createRefusingTriggers(
+        _ db: Database, named name: String, tables: [CustomerTable], when condition: ([String]) -> String
+    ) throws {
         for table in tables {
             for (operation, rows) in [("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"])] {
-                let condition = rows.map { "c360_slot(\(table.customer(of: $0))) BETWEEN firstSlot AND lastSlot" }
-                    .joined(separator: " OR ")
                 try db.execute(
                     sql: """
-                        CREATE TRIGGER IF NOT EXISTS \(triggerName(table, operation)) BEFORE \(operation) ON \(table.name)
-                        WHEN EXISTS (SELECT 1 FROM slot_fence WHERE \(condition))
+                        CREATE TRIGGER IF NOT EXISTS \(name)_\(table.name)_\(operation.lowercased()) \
+                        BEFORE \(operation) ON \(table.name)
+                        WHEN \(condition(rows.map { table.customer(of: $0) }))
                         BEGIN SELECT RAISE(ABORT, '\(refusal)'); END
                         """)
             }
         }
     }
 
-    private static func dropTriggers(_ db: Database, tables: [CustomerTable]) throws {
+    /// Drops the triggers `createRefusingTriggers` made under `name`, whether or not they exist.
+    public static func dropRefusingTriggers(_ db: Database, named name: String, tables: [CustomerTable]) throws {
         for table in tables {
-            for operation in ["INSERT", "UPDATE", "DELETE"] {
-                try db.execute(sql: "DROP TRIGGER IF EXISTS \(triggerName(table, operation))")
+            for operation in ["insert", "update", "delete"] {
+                try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)_\(table.name)_\(operation)")
             }
         }
-    }
-
-    private static func triggerName(_ table: CustomerTable, _ operation: String) -> String {
-        "slot_fence_\(table.name)_\(operation.lowercased())"
     }
 }

@@ -46,17 +46,12 @@ struct FamilyTransferIn: Codable, FetchableRecord, PersistableRecord {
 /// refusal (UNAVAILABLE, "being moved; retry"). Only that family waits; its slot's other customers do not.
 enum FamilyFence {
     static func createTriggers(_ db: Database) throws {
-        for table in ProfileStore.customerTables {
-            for (operation, rows) in [("INSERT", ["NEW"]), ("UPDATE", ["OLD", "NEW"]), ("DELETE", ["OLD"])] {
-                let families = rows.map { table.customer(of: $0) }.joined(separator: ", ")
-                try db.execute(
-                    sql: """
-                        CREATE TRIGGER IF NOT EXISTS family_fence_\(table.name)_\(operation.lowercased()) \
-                        BEFORE \(operation) ON \(table.name)
-                        WHEN EXISTS (SELECT 1 FROM \(FamilyTransferOut.databaseTableName) WHERE familyId IN (\(families)))
-                        BEGIN SELECT RAISE(ABORT, '\(SlotFence.refusal)'); END
-                        """)
-            }
+        try SlotFence.createRefusingTriggers(db, named: "family_fence", tables: ProfileStore.customerTables) {
+            families in
+            """
+            EXISTS (SELECT 1 FROM \(FamilyTransferOut.databaseTableName) \
+            WHERE familyId IN (\(families.joined(separator: ", "))))
+            """
         }
     }
 
@@ -69,11 +64,7 @@ enum FamilyFence {
     }
 
     static func dropTriggers(_ db: Database) throws {
-        for table in ProfileStore.customerTables {
-            for operation in ["insert", "update", "delete"] {
-                try db.execute(sql: "DROP TRIGGER IF EXISTS family_fence_\(table.name)_\(operation)")
-            }
-        }
+        try SlotFence.dropRefusingTriggers(db, named: "family_fence", tables: ProfileStore.customerTables)
     }
 }
 
@@ -157,7 +148,7 @@ public struct FamilyTransfers: Sendable {
         } catch {
             // Not in this task, which may be the cancelled one (a client that gave up): its writes would be refused.
             let transferID = transfer.transferId
-            await Task { await abort(transferID) }.value
+            await Task { await settle(transferID) }.value
             throw error
         }
         do {
@@ -214,9 +205,9 @@ public struct FamilyTransfers: Sendable {
         _ = try await store.writer.write { db in try transfer.delete(db) }
     }
 
-    /// Gives up a transfer that has not merged (marked aborting first, so its merge can no longer commit), and ends it
-    /// on the other shard, whose family stays; one that merged meanwhile is ended as merged instead.
-    func abort(_ transferID: String) async {
+    /// Ends a transfer as it stands: one that has not merged is given up (marked aborting first, so its merge can no
+    /// longer commit) and the other shard keeps the family; one that merged is ended as merged.
+    func settle(_ transferID: String) async {
         do {
             let transfer: FamilyTransferIn? = try await store.writer.write { db in
                 guard var open = try FamilyTransferIn.fetchOne(db, key: transferID) else { return nil }
@@ -252,7 +243,7 @@ public struct FamilyTransfers: Sendable {
             where Date().timeIntervalSince(transfer.startedAt) <= staleAfter || working.contains(transfer.transferId):
                 continue
             case .open, .aborting, .merged:
-                await abort(transfer.transferId)
+                await settle(transfer.transferId)
             }
             if try await store.writer.read({ db in try !transfer.exists(db) }) { settled += 1 }
         }
@@ -303,15 +294,9 @@ public struct FamilyTransfers: Sendable {
                     code: .unavailable,
                     message: "customer \(customer)'s slot is moving to another shard; retry the merge once it is done")
             }
-            guard let row = try store.customerRow(db, customer) else {
-                if let survivorOfIt = try store.alias(db, customer) {
-                    throw ProfileError.mergedElsewhere(customer, survivor: survivorOfIt)
-                }
-                throw ProfileError.customerNotFound(customer)
-            }
-            if let survivorOfIt = row.mergedInto {
-                throw ProfileError.mergedElsewhere(customer, survivor: survivorOfIt)
-            }
+            // Unknown, an alias only, or merged into a survivor here: answered as such, naming the survivor.
+            let row = try store.resolvedRow(db, customer)
+            guard row.id == customer else { throw ProfileError.mergedElsewhere(customer, survivor: row.id) }
             guard row.state == .active else {
                 throw ProfileError.customerNotActive(customer, state: row.state.rawValue)
             }
@@ -328,12 +313,16 @@ public struct FamilyTransfers: Sendable {
     /// as ended either way, also one never begun here (aborted before its `TransferFamily` arrived).
     func endTransfer(_ request: Customer360_V1_EndTransferRequest) async throws -> Bool {
         let transferID = try Validate.id(request.transferID, field: "transfer_id")
-        let open = try await store.writer.read { db in try FamilyTransferOut.fetchOne(db, key: transferID) }
-        if let open, !request.abort {
+        if !request.abort {
             // Keys first (the survivor's shard holds the family, sealed under its own keys): a crash before the rows
             // are deleted leaves rows nobody can open, deleted by the next call.
             let members = try await store.writer.read { db in
-                try String.fetchAll(db, sql: "SELECT id FROM customer WHERE familyId = ?", arguments: [open.familyId])
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM customer WHERE familyId = \
+                        (SELECT familyId FROM \(FamilyTransferOut.databaseTableName) WHERE transferId = ?)
+                        """, arguments: [transferID])
             }
             try store.keyring.shred(members)
         }
