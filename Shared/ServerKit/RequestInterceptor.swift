@@ -86,8 +86,8 @@ private struct RPCOutcome: Sendable {
     }
 
     /// Metadata an error may carry to the client: advice a caller acts on (`retry-after` of a rate limit, the shard
-    /// map epoch of a shard's refusal of another shard's customer).
-    static let relayedErrorMetadata = ["retry-after", WrongShard.epochKey]
+    /// map epoch of a shard's refusal of another shard's customer, the survivor whose shard holds a merged-away id).
+    static let relayedErrorMetadata = ["retry-after", WrongShard.epochKey, WrongShard.familyKey]
 
     /// A status relayed from a peer carries the peer's trailers (its grpc-status, content-type, …); sending those
     /// again as ours breaks the HTTP/2 stream, so only the code, the message and `relayedErrorMetadata` travel on.

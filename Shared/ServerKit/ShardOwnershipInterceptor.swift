@@ -26,7 +26,9 @@ extension ShardRouting {
 /// Refuses, on a shard, every request message for a customer this shard does not own in the map in force:
 /// FAILED_PRECONDITION naming the owner, with the map's epoch in the `c360-shard-epoch` trailer, so a caller with an
 /// older map reloads it and retries (`ShardedClientTransport`). Nothing is stored for such a message: the check runs
-/// before the handler sees it. Messages without a customer (reads across customers, which ask each shard) pass.
+/// before the handler sees it. Messages without a customer (reads across customers, which ask each shard) pass. A call
+/// sent here for a merged-away customer's survivor (`WrongShard.familyKey`) is checked for that survivor instead, and
+/// its handler runs with `WrongShard.family` set, to answer only for that survivor's family.
 public struct ShardOwnershipInterceptor: ServerInterceptor {
     private let source: ShardMapSource
     private let service: String
@@ -62,9 +64,15 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
             let message = try await messages.next()
             if pinned { try checkEpoch(of: request.metadata, method: method) }
             guard let message else { return try await next(request, context) }
+            let single = StreamingServerRequest(single: ServerRequest(metadata: request.metadata, message: message))
+            if route != nil, let family = family(in: request.metadata) {
+                // Sent here for the customer whose data the request's customer lives with: that customer must be
+                // this shard's, and the handler answers only for its family (`WrongShard.family`).
+                try check(family, method: method)
+                return try await WrongShard.$family.withValueWhileResponding(family) { try await next(single, context) }
+            }
             if let route { try check(message, field: route.customerField, method: method) }
-            return try await next(
-                StreamingServerRequest(single: ServerRequest(metadata: request.metadata, message: message)), context)
+            return try await next(single, context)
         }
         // A client stream is checked message by message as the handler reads it: nothing of a refused message is
         // stored, and what came before it stands, as for any message a handler rejects.
@@ -103,12 +111,22 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
             && metadata[stringValues: WrongShard.epochKey].contains { _ in true }
     }
 
+    /// The customer a call was sent here for, in place of its request's (`WrongShard.familyKey`).
+    func family(in metadata: Metadata) -> String? {
+        metadata[stringValues: WrongShard.familyKey].first { !$0.isEmpty }
+    }
+
     /// Throws the refusal when `message` names a customer another shard owns.
     func check<Input>(_ message: Input, field: Int32, method: String) throws(RPCError) {
         guard let message = message as? any SwiftProtobuf.Message,
             let bytes: [UInt8] = try? message.serializedBytes(),
             let customerID = ProtobufWire.string(field: field, in: bytes), !customerID.isEmpty
         else { return }
+        try check(customerID, method: method)
+    }
+
+    /// Throws the refusal when another shard owns `customerID`.
+    func check(_ customerID: String, method: String) throws(RPCError) {
         let map = source.current
         guard let owner = map.owner(of: customerID, in: service), owner.shard != shard else { return }
         let slot = ShardMap.slot(of: customerID)

@@ -127,6 +127,22 @@ struct ProfileReshardingTests {
                                 account.balance == Int64(transactions.count),
                                 "points of \(id) (slot \(ShardMap.slot(of: id)))")
                         }
+
+                        // A call by a merged id whose family is now another shard's is answered there, as one process
+                        // answers it: a write lands on the survivor, a batch read names the survivor.
+                        for (merged, survivor) in survivorOf {
+                            let tagged = try await profiles.addTags(
+                                .with {
+                                    $0.customerID = merged
+                                    $0.tags = ["split-write"]
+                                })
+                            #expect(tagged.customerID == survivor && tagged.resolvedFrom == merged)
+                            let batch = try await profiles.batchGetCustomers(
+                                .with { $0.customerIds = [merged, survivor] })
+                            #expect(batch.results.map(\.requestedID) == [merged, survivor])
+                            #expect(batch.results.map(\.customer.customerID) == [survivor, survivor])
+                            #expect(batch.results.first?.customer.resolvedFrom == merged)
+                        }
                     }
 
                     // Either id of a split family reads the survivor, with both emails, through the gateway and its
@@ -140,6 +156,21 @@ struct ProfileReshardingTests {
                             .getCustomer360(.with { $0.customerID = merged }, metadata: admin)
                         #expect(view.customerID == survivor && view.resolvedFrom == merged, "\(view.missingSections)")
                         #expect(view.profile.customerID == survivor)
+                        // Written through the front door by the merged id, and read by the survivor's.
+                        let before = try await frontDoor.getLoyalty(
+                            .with { $0.customerID = survivor }, metadata: admin
+                        ).balance
+                        let points = try await frontDoor.earnPoints(
+                            .with {
+                                $0.customerID = merged
+                                $0.points = 5
+                                $0.reason = "written by the merged id"
+                                $0.transactionID = "split-\(merged)"
+                            }, metadata: admin)
+                        #expect(points.customerID == survivor && points.balance == before + 5, "\(points)")
+                        #expect(
+                            try await frontDoor.getCustomer(.with { $0.customerID = survivor }, metadata: admin).tags
+                                .contains("split-write"))
                         // Undoing the merge would restore the merged customer on a shard its slot is not given to.
                         let merges = try await frontDoor.listMerges(
                             .with { $0.customerID = survivor }, metadata: admin

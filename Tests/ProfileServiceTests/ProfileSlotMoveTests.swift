@@ -2,8 +2,11 @@ import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
+import C360TestSupport
 import Foundation
 import GRDB
+import GRPCCore
+import Logging
 import Testing
 
 @testable import C360ChangeFeed
@@ -141,6 +144,49 @@ struct ProfileSlotMoveTests {
         #expect(families.allSatisfy { $0.keys.first == $0.values.first }, "each is its own family again")
     }
 
+    @Test(
+        """
+        a call sent to a survivor's shard for a merged id (c360-family) answers for that family only, and follows the \
+        survivor's own alias when the family moved on
+        """)
+    func familyCallsAnswerForTheirFamily() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let (survivor, merged) = try await Self.family(on: shards.source)
+        let other = try await shards.source.createCustomer(newCustomer(email: "grace@example.com")).id
+        try await shards.move([CustomerSlot.of(survivor)])
+
+        // The merged id's own shard holds its alias only; its survivor's shard answers for it, as one process would.
+        await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: survivor)) {
+            _ = try await shards.source.customer(merged)
+        }
+        let answered = try await WrongShard.$family.withValue(survivor) { try await shards.target.customer(merged) }
+        #expect(answered.id == survivor && answered.resolvedFrom == merged)
+        // Sent for another family, the merged id's row here is not that family's: not found, nothing written.
+        await #expect(throws: ProfileError.customerNotFound(merged)) {
+            try await WrongShard.$family.withValue(other) {
+                _ = try await shards.target.addTags(["wrong-family"], to: merged)
+            }
+        }
+        #expect(try await shards.target.customer(survivor).tags == ["vip"])
+
+        // A shard that holds neither the merged id nor its alias, but the survivor's own alias (the family was merged
+        // on across shards since): that alias names the next survivor's shard.
+        let next = EntityID.generate()
+        try await shards.source.writer.write { db in
+            try db.execute(sql: "DELETE FROM \(ProfileStore.aliasTable) WHERE id = ?", arguments: [merged])
+            try db.execute(
+                sql: "INSERT INTO \(ProfileStore.aliasTable) (id, survivorId) VALUES (?, ?)",
+                arguments: [survivor, next])
+        }
+        await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: next)) {
+            try await WrongShard.$family.withValue(survivor) { _ = try await shards.source.customer(merged) }
+        }
+        await #expect(throws: ProfileError.customerNotFound(merged)) {
+            _ = try await shards.source.customer(merged)
+        }
+    }
+
     @Test("a merged profile whose values live on only in the merge's undo snapshot is restored on the target")
     func undoSnapshotMovesWithItsKeys() async throws {
         let shards = try TwoShards()
@@ -224,5 +270,59 @@ struct ProfileSlotMoveTests {
         #expect(try await shards.source.customer(merged).tags == ["vip"], "nothing was stored")
         // Customers of other slots are written as usual.
         #expect(try await shards.source.addTags(["gold"], to: other.id).tags == ["gold"])
+    }
+}
+
+@Suite("A call sent to a survivor's shard for a merged id (c360-family metadata)")
+struct FamilyCallTests {
+    @Test(
+        """
+        passes the shard check when the survivor is this shard's, answering as one process would; a family of another \
+        shard is refused as a customer of another shard
+        """)
+    func familyCallIsCheckedForItsSurvivor() async throws {
+        let store = try makeStore()
+        let map = try ShardMap.even(
+            services: [(name: "profile-service", shardPrefix: "profile", addresses: ["127.0.0.1:1", "127.0.0.1:2"])])
+        func id(onShard index: Int) -> String {
+            var id = EntityID.generate()
+            while (CustomerSlot.of(id) < CustomerSlot.count / 2) != (index == 0) { id = EntityID.generate() }
+            return id
+        }
+        let (survivor, merged, elsewhere) = (id(onShard: 0), id(onShard: 1), id(onShard: 1))
+        _ = try await store.createCustomer(newCustomer(email: "ada@example.com", tags: ["vip"]), id: survivor)
+        _ = try await store.createCustomer(newCustomer(email: "ada.l@work.example"), id: merged)
+        _ = try await store.mergeCustomers(
+            survivor: survivor, merged: merged, request: MergeRequest(note: "same person", requestedBy: "agent-7"))
+        let check = ShardOwnershipInterceptor(
+            source: ShardMapSource(map: map), service: "profile-service", shard: "profile-0",
+            logger: Logger(label: "test"))
+        try await InProcessServer.withClient(
+            serving: [ProfileService(store: store)],
+            interceptors: [RequestInterceptor(logger: Logger(label: "test")), check]
+        ) { client in
+            let profiles = Customer360_V1_ProfileService.Client(wrapping: client)
+            let byMergedID = Customer360_V1_AddTagsRequest.with {
+                $0.customerID = merged
+                $0.tags = ["followed"]
+            }
+            // Routed by its own id, the merged id is the other shard's.
+            let unsent = await #expect(throws: RPCError.self) { _ = try await profiles.addTags(byMergedID) }
+            #expect(unsent.map(WrongShard.isRefusal) == true, "\(String(describing: unsent))")
+            // Sent for its survivor's family, it is answered here.
+            let tagged = try await profiles.addTags(byMergedID, metadata: [WrongShard.familyKey: .string(survivor)])
+            #expect(tagged.customerID == survivor && tagged.resolvedFrom == merged)
+            #expect(Set(tagged.tags) == ["vip", "followed"])
+            // Sent for a family another shard owns, it is refused as that customer's, and nothing is written.
+            let wrong = await #expect(throws: RPCError.self) {
+                _ = try await profiles.addTags(
+                    .with {
+                        $0.customerID = merged
+                        $0.tags = ["wrong"]
+                    }, metadata: [WrongShard.familyKey: .string(elsewhere)])
+            }
+            #expect(wrong.map(WrongShard.isRefusal) == true && wrong?.message.contains(elsewhere) == true)
+            #expect(try await store.customer(survivor).tags.contains("wrong") == false)
+        }
     }
 }

@@ -34,6 +34,26 @@ public enum WrongShard {
     /// caller does not know yet.
     public static let pinKey = "c360-shard"
 
+    /// Names, in a refusal's trailers and then in the call sent again, the customer whose shard holds the asked
+    /// customer's data: a merged-away id whose survivor lives on another shard than the id's own slot (a merge across
+    /// shards, or a move of the survivor's family since). Its own slot's shard keeps only an alias and refuses the
+    /// call with `FAILED_PRECONDITION` naming the survivor here; the caller sends the same request to the survivor's
+    /// shard with this metadata, which that shard checks instead of the request's `customer_id`, so a call by the
+    /// merged id is answered as one process would answer it (`ShardedClientTransport`).
+    public static let familyKey = "c360-family"
+    /// A chain of merges across shards is followed this far, then the last refusal is the answer.
+    public static let maximumFamilyHops = 8
+
+    /// The customer whose shard a call is sent to by `familyKey`, while the shard's handler runs; `nil` for a call
+    /// routed by its own `customer_id`. Set by the shard's ownership check.
+    @TaskLocal public static var family: String?
+
+    /// The survivor a refusal names, when it is a shard's answer that the customer's data lives with another's.
+    public static func family(_ status: Status, _ trailers: Metadata) -> String? {
+        guard status.code == .failedPrecondition else { return nil }
+        return trailers[stringValues: familyKey].first { !$0.isEmpty }
+    }
+
     /// Whether a status is a shard's refusal of a customer it does not own.
     public static func isRefusal(_ status: Status, _ trailers: Metadata) -> Bool {
         status.code == .failedPrecondition && trailers[stringValues: epochKey].contains { _ in true }
@@ -53,6 +73,8 @@ public enum WrongShard {
 /// - A call carrying `c360-shard` metadata goes to that shard: that is how a read across customers asks each one.
 /// - A call whose whole request is known before it is sent (unary, server-streaming) that a shard refuses as not its
 ///   own (`WrongShard`) is retried once after the map is read again, if that moved the customer to another shard.
+/// - A call for a merged-away customer whose data lives on its survivor's shard (`WrongShard.familyKey`) is sent
+///   there, following a chain of such answers up to `WrongShard.maximumFamilyHops`.
 /// - A service the shard map does not name is reached at its one address, with no routing cost.
 /// - A unary call across customers that the contracts say how to merge or spread (`AcrossShards`: summaries and KPIs
 ///   merged, lists merged in their order, a batch started on every shard) asks the shards and answers once, a merged
@@ -508,53 +530,82 @@ final class RoutedCall: Sendable {
         }
     }
 
-    /// Sends a whole request to the customer's shard; when the shard refuses it as not its own and a reloaded map
-    /// names another owner, sends it once more there.
+    /// Sends a whole request to the customer's shard. When the shard refuses it as not its own and a reloaded map
+    /// names another owner, sends it once more there; when the shard answers that the customer's data lives with
+    /// another customer's (`WrongShard.familyKey`: a merged-away id), sends it to that customer's shard, saying so.
     private func send(_ parts: [Part], pin: String?, customerID: String?) async throws {
         var map = transport.currentMap()
+        var parts = parts
+        var routedBy = customerID
         var retried = false
+        var families: Set<String> = []
         while true {
-            let shard = try transport.shard(in: map, pin: pin, customerID: customerID, descriptor: descriptor)
+            let shard = try transport.shard(in: map, pin: pin, customerID: routedBy, descriptor: descriptor)
             let mayRetry = !retried
-            let parts = pin.map { Self.stamped(parts, pin: $0, epoch: map.epoch) } ?? parts
+            let mayFollow = pin == nil && route != nil && families.count < WrongShard.maximumFamilyHops
+            let sent = pin.map { Self.stamped(parts, pin: $0, epoch: map.epoch) } ?? parts
             let refusal = try await transport.transport(to: shard.address).withStream(
                 descriptor: descriptor, options: options
-            ) { stream, _ -> [RPCResponsePart<Bytes>]? in
-                try await stream.outbound.write(contentsOf: parts)
+            ) { stream, _ -> (parts: [RPCResponsePart<Bytes>], family: String?)? in
+                try await stream.outbound.write(contentsOf: sent)
                 await stream.outbound.finish()
-                // Response metadata is held back until the next part shows whether this is a refusal to retry.
+                // Response metadata is held back until the next part shows whether this is a refusal to act on.
                 var heldMetadata: RPCResponsePart<Bytes>?
                 var answered = false
                 for try await part in stream.inbound {
-                    switch part {
-                    case .metadata where !answered:
-                        heldMetadata = part
-                    case .status(let status, let trailers)
-                    where !answered && mayRetry && WrongShard.isRefusal(status, trailers):
-                        return [heldMetadata, part].compactMap { $0 }
-                    default:
-                        if let held = heldMetadata {
-                            respond.yield(held)
-                            heldMetadata = nil
+                    if !answered {
+                        switch part {
+                        case .metadata:
+                            heldMetadata = part
+                            continue
+                        case .status(let status, let trailers):
+                            if mayFollow, let family = WrongShard.family(status, trailers), !families.contains(family) {
+                                return ([heldMetadata, part].compactMap { $0 }, family)
+                            }
+                            if mayRetry, WrongShard.isRefusal(status, trailers) {
+                                return ([heldMetadata, part].compactMap { $0 }, nil)
+                            }
+                        case .message:
+                            break
                         }
-                        answered = true
-                        respond.yield(part)
                     }
+                    if let held = heldMetadata {
+                        respond.yield(held)
+                        heldMetadata = nil
+                    }
+                    answered = true
+                    respond.yield(part)
                 }
                 return nil
             }
             guard let refusal else { return }
+            if let family = refusal.family {
+                families.insert(family)
+                routedBy = family
+                parts = Self.sent(parts, toFamilyOf: family)
+                continue
+            }
             // Retried only when the map, read again, names another owner: otherwise the refusal is the answer.
             let reloaded = transport.reloadMap()
-            if let next = try? transport.shard(in: reloaded, pin: pin, customerID: customerID, descriptor: descriptor),
+            if let next = try? transport.shard(in: reloaded, pin: pin, customerID: routedBy, descriptor: descriptor),
                 next.address != shard.address
             {
                 retried = true
                 map = reloaded
                 continue
             }
-            for part in refusal { respond.yield(part) }
+            for part in refusal.parts { respond.yield(part) }
             return
+        }
+    }
+
+    /// `parts` of a call sent to the shard of `family`, the customer whose data the request's customer lives with,
+    /// saying so in its metadata (`WrongShard.familyKey`).
+    static func sent(_ parts: [Part], toFamilyOf family: String) -> [Part] {
+        parts.map { part in
+            guard case .metadata(var metadata) = part else { return part }
+            metadata.replaceOrAddString(family, forKey: WrongShard.familyKey)
+            return .metadata(metadata)
         }
     }
 

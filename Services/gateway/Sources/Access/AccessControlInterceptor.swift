@@ -1,3 +1,4 @@
+import C360ServerKit
 import Foundation
 public import GRPCCore
 
@@ -61,15 +62,7 @@ public struct AccessControlInterceptor: ServerInterceptor {
         }
         // A call that must leave an audit record does nothing while the record cannot be stored.
         if policy.audited, let auditLog { try await auditLog.readyToAudit() }
-        var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
-        if case .success(var contents) = response.accepted {
-            let producer = contents.producer
-            contents.producer = { writer in
-                try await Caller.$current.withValue(caller) { try await producer(writer) }
-            }
-            response.accepted = .success(contents)
-        }
-        return response
+        return try await Caller.$current.withValueWhileResponding(caller) { try await next(request, context) }
     }
 
     private func authenticate(_ metadata: Metadata) async throws -> ApiKey {

@@ -1,3 +1,4 @@
+import C360Clients
 public import GRPCCore
 
 /// Everything that can go wrong in profile-service besides a malformed field (`InvalidArgument`), each answering
@@ -44,6 +45,13 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
         }
     }
 
+    /// A merged-away id answered by another shard names its survivor for the caller's transport to follow
+    /// (`WrongShard.familyKey`).
+    public var rpcErrorMetadata: Metadata {
+        guard case .mergedElsewhere(_, let survivor) = self else { return [:] }
+        return [WrongShard.familyKey: .string(survivor)]
+    }
+
     public var rpcErrorMessage: String {
         switch self {
         case .claimsExpired:
@@ -51,7 +59,8 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
         case .customerNotFound(let id):
             "customer \(id) does not exist"
         case .mergedElsewhere(let id, let survivor):
-            "customer \(id) was merged into \(survivor), whose profile another shard holds: call with \(survivor)"
+            "customer \(id) was merged into \(survivor), whose profile another shard holds: call \(survivor)'s shard "
+                + "(the shard map's routing transport does so by itself)"
         case .unmergeAcrossShards(let merge, let customer):
             "customer \(customer), whom merge \(merge) would restore, now belongs to another shard's slots: "
                 + "profile-service does not unmerge across shards yet"

@@ -48,9 +48,21 @@ extension ProfileService {
         }
         for (index, id) in request.customerIds.enumerated() { try Validate.id(id, field: "customer_ids[\(index)]") }
         let results = try await store.profilesWithConsents(request.customerIds)
+        // Merged-away ids whose families are other shards' are read there, by their survivors.
+        let survivors = results.compactMap { result -> String? in
+            if case .failure(.mergedElsewhere(_, let survivor)) = result { return survivor }
+            return nil
+        }
+        var elsewhere: [String: Customer360_V1_BatchGetCustomersResult] = [:]
+        if let index, !survivors.isEmpty { elsewhere = try await index.profilesWithConsents(Array(Set(survivors))) }
         return .with {
             $0.results = zip(request.customerIds, results).map { id, result in
-                .with {
+                if case .failure(.mergedElsewhere(_, let survivor)) = result, var found = elsewhere[survivor] {
+                    found.requestedID = id
+                    if found.hasCustomer { found.customer.resolvedFrom = id }
+                    return found
+                }
+                return .with {
                     $0.requestedID = id
                     switch result {
                     case .success(let found):

@@ -68,15 +68,9 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         request: Customer360_V1_GetCustomerRequest, context: ServerContext
     ) async throws -> Customer360_V1_Customer {
         let id = try Validate.id(request.customerID, field: "customer_id")
-        do {
-            return try await store.customer(id).proto
-        } catch ProfileError.mergedElsewhere(_, let survivor) {
-            // A merged-away id whose family a move took to another shard than its own slot's: read as one process
-            // would answer it, the survivor's profile from its shard. (Writes by such an id are refused, naming the
-            // survivor to call.)
-            guard let index else { throw ProfileError.mergedElsewhere(id, survivor: survivor) }
-            return try await index.customer(survivor, resolvedFrom: id)
-        }
+        // A merged-away id whose family is another shard's is answered there: the error names the survivor, and the
+        // caller's routing transport sends the call on (`WrongShard.familyKey`), as it does every call by that id.
+        return try await store.customer(id).proto
     }
 
     /// The most ids one `ResolveCustomers` call may name: a writer's batch, small enough for one quick read.

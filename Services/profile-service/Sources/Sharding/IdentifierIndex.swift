@@ -217,12 +217,12 @@ public struct IdentifierIndex: Sendable {
         return try await peers.getCustomer(.with { $0.customerID = holder }, options: .deadline(Self.callTimeout))
     }
 
-    /// `survivor`'s profile, read from its shard for a call that named `merged`, which was merged into it.
-    func customer(_ survivor: String, resolvedFrom merged: String) async throws -> Customer360_V1_Customer {
-        var customer = try await peers.getCustomer(
-            .with { $0.customerID = survivor }, options: .deadline(Self.callTimeout))
-        customer.resolvedFrom = merged
-        return customer
+    /// The profiles and consents of `survivors`, read from their shards for a batch that named ids merged into them,
+    /// by survivor.
+    func profilesWithConsents(_ survivors: [String]) async throws -> [String: Customer360_V1_BatchGetCustomersResult] {
+        let answer = try await peers.batchGetCustomers(
+            .with { $0.customerIds = survivors }, options: .deadline(Self.callTimeout))
+        return Dictionary(answer.results.map { ($0.requestedID, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     // MARK: - As the index shard

@@ -1,4 +1,5 @@
 import C360ChangeFeed
+import C360Clients
 import C360Contracts
 import C360ServerKit
 public import C360StoreKit
@@ -311,9 +312,13 @@ extension ProfileStore {
     func resolvedRow(_ db: Database, _ id: String) throws -> CustomerRecord {
         // Every RPC starts here: a statement prepared once per connection, not SQL generated per call (which was an
         // eighth of profile-service's CPU under a send run's batch reads).
+        let family = WrongShard.family.flatMap { $0 == id ? nil : $0 }
         guard var row = try customerRow(db, id) else {
             // A merged-away id whose family moved to another shard, its slot staying here (or arriving alone).
             if let survivor = try alias(db, id) { throw ProfileError.mergedElsewhere(id, survivor: survivor) }
+            // Sent here for its survivor's family, which has moved on since (merged across shards again): the
+            // survivor's own alias names where.
+            if let family, let next = try alias(db, family) { throw ProfileError.mergedElsewhere(id, survivor: next) }
             throw ProfileError.customerNotFound(id)
         }
         // Merges are flattened when they happen, so one hop suffices; the bound guards against a corrupt chain.
@@ -324,6 +329,11 @@ extension ProfileStore {
             }
             row = next
             hops += 1
+        }
+        // Sent here for its survivor's family: only that family answers (the survivor itself, or the customer it was
+        // merged into here since), never a row this shard holds for another family, such as a move's copy.
+        if let family, row.id != family, try customerRow(db, family)?.mergedInto != row.id {
+            throw ProfileError.customerNotFound(id)
         }
         return row
     }
