@@ -41,7 +41,8 @@ public struct GRPCServerService: Service {
     public init(
         host: String, port: Int, security: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext,
         services: [any RegistrableRPCService], health: HealthStatusBoard, drain: ServerDrain, portFile: String?,
-        logger: Logger, interceptors: [any ServerInterceptor] = [], readiness: Readiness? = nil
+        logger: Logger, interceptors: [any ServerInterceptor] = [], readiness: Readiness? = nil,
+        answersClients: Bool = false
     ) {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port),
@@ -60,7 +61,7 @@ public struct GRPCServerService: Service {
         self.server = GRPCServer(
             transport: transport,
             services: Self.withHealthAndReflection(services, health: health),
-            interceptors: [RequestInterceptor(logger: logger)] + interceptors
+            interceptors: [RequestInterceptor(logger: logger, answersClients: answersClients)] + interceptors
         )
         self.health = health
         self.drain = drain

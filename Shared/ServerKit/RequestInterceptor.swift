@@ -11,9 +11,20 @@ import Metrics
 /// with the request id, so SQL and stack traces never reach a client (they go to the log instead).
 public struct RequestInterceptor: ServerInterceptor {
     private let logger: Logger
+    /// The error metadata a status may carry to this server's callers (`RPCOutcome.relayedErrorMetadata`, less what
+    /// only Customer 360's own processes act on when the server answers clients).
+    private let relayed: [String]
 
-    public init(logger: Logger) {
+    /// - Parameter answersClients: The server is the front door (the gateway): the trailers that route calls between
+    ///   Customer 360's own processes (`WrongShard.familyKey`) stay inside.
+    public init(logger: Logger, answersClients: Bool = false) {
         self.logger = logger
+        self.relayed =
+            answersClients
+            ? RPCOutcome.relayedErrorMetadata.filter {
+                ![WrongShard.familyKey, WrongShard.familyMemberKey].contains($0)
+            }
+            : RPCOutcome.relayedErrorMetadata
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -29,7 +40,7 @@ public struct RequestInterceptor: ServerInterceptor {
         requestLogger[metadataKey: "request_id"] = "\(requestID)"
         requestLogger[metadataKey: "rpc"] = "\(method)"
         let scope = RequestContext(requestID: requestID, logger: requestLogger)
-        let outcome = RPCOutcome(method: method, logger: requestLogger, started: .now)
+        let outcome = RPCOutcome(method: method, logger: requestLogger, started: .now, relayed: relayed)
 
         do {
             var response = try await RequestContext.$current.withValue(scope) {
@@ -57,7 +68,7 @@ public struct RequestInterceptor: ServerInterceptor {
                 response.accepted = .failure(outcome.fail(error.cause ?? error, requestID: requestID))
             case .failure(let error):
                 outcome.finish(code: error.code, message: error.message)
-                response.accepted = .failure(RPCOutcome.ownStatus(error))
+                response.accepted = .failure(outcome.ownStatus(error))
             }
             return response
         } catch {
@@ -71,6 +82,8 @@ private struct RPCOutcome: Sendable {
     let method: String
     let logger: Logger
     let started: ContinuousClock.Instant
+    /// The error metadata passed on to the caller.
+    let relayed: [String]
 
     func finish(code: RPCError.Code?, message: String = "") {
         let elapsed = ContinuousClock.now - started
@@ -87,14 +100,16 @@ private struct RPCOutcome: Sendable {
 
     /// Metadata an error may carry to the client: advice a caller acts on (`retry-after` of a rate limit, the shard
     /// map epoch of a shard's refusal of another shard's customer, the survivor whose shard holds a merged-away id).
-    static let relayedErrorMetadata = ["retry-after", WrongShard.epochKey, WrongShard.familyKey]
+    static let relayedErrorMetadata = [
+        "retry-after", WrongShard.epochKey, WrongShard.familyKey, WrongShard.familyMemberKey,
+    ]
 
     /// A status relayed from a peer carries the peer's trailers (its grpc-status, content-type, …); sending those
     /// again as ours breaks the HTTP/2 stream, so only the code, the message and `relayedErrorMetadata` travel on.
-    static func ownStatus(_ error: RPCError) -> RPCError {
+    func ownStatus(_ error: RPCError) -> RPCError {
         guard !error.metadata.isEmpty else { return error }
         var kept = Metadata()
-        for key in relayedErrorMetadata {
+        for key in relayed {
             for value in error.metadata[stringValues: key] { kept.addString(value, forKey: key) }
         }
         return RPCError(code: error.code, message: error.message, metadata: kept)
@@ -104,7 +119,7 @@ private struct RPCOutcome: Sendable {
     func fail(_ error: any Error, requestID: String) -> RPCError {
         if let rpcError = error as? RPCError {
             finish(code: rpcError.code, message: rpcError.message)
-            return Self.ownStatus(rpcError)
+            return ownStatus(rpcError)
         }
         if let convertible = error as? any RPCErrorConvertible {
             let rpcError = RPCError(convertible)

@@ -108,10 +108,13 @@ public struct ServiceHost: Sendable {
     ///   - frontEnds: Other servers answering clients (the gateway's HTTP API): they stop taking requests before the
     ///     gRPC server drains.
     ///   - readiness: What must hold before health reports SERVING (a gateway replica: its authority answers).
+    ///   - takesFamilyCalls: Whether, as a shard, the service answers calls sent for a merged-away customer's
+    ///     survivor (`WrongShard.familyKey`): profile-service, whose store answers for that family alone.
     public func serviceGroup(
         serving services: [any RegistrableRPCService], database: (any DatabaseReader)?, background: [any Service] = [],
         frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = [],
-        slotMoves: (any SlotMoveService)? = nil, readiness: GRPCServerService.Readiness? = nil
+        slotMoves: (any SlotMoveService)? = nil, readiness: GRPCServerService.Readiness? = nil,
+        takesFamilyCalls: Bool = false
     ) throws -> ServiceGroup {
         let admin = database.map {
             AdminService(
@@ -126,13 +129,14 @@ public struct ServiceHost: Sendable {
         var checks: [any ServerInterceptor] = isGateway ? [] : callerChecks()
         if let settings = configuration.shards, let shard = settings.shard {
             checks.append(
-                ShardOwnershipInterceptor(source: settings.source, service: identity.name, shard: shard, logger: logger)
-            )
+                ShardOwnershipInterceptor(
+                    source: settings.source, service: identity.name, shard: shard, takesFamilyCalls: takesFamilyCalls,
+                    logger: logger))
         }
         let grpc = GRPCServerService(
             host: configuration.host, port: configuration.port, security: try security, services: services,
             health: health, drain: drain, portFile: configuration.portFile, logger: logger,
-            interceptors: checks + interceptors, readiness: readiness)
+            interceptors: checks + interceptors, readiness: readiness, answersClients: isGateway)
         var members: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let tls = configuration.tls {
             members.append(.init(service: TLSReloadService(identity: tls, logger: logger)))

@@ -26,23 +26,29 @@ extension ShardRouting {
 /// Refuses, on a shard, every request message for a customer this shard does not own in the map in force:
 /// FAILED_PRECONDITION naming the owner, with the map's epoch in the `c360-shard-epoch` trailer, so a caller with an
 /// older map reloads it and retries (`ShardedClientTransport`). Nothing is stored for such a message: the check runs
-/// before the handler sees it. Messages without a customer (reads across customers, which ask each shard) pass. A call
-/// sent here for a merged-away customer's survivor (`WrongShard.familyKey`) is checked for that survivor instead, and
-/// its handler runs with `WrongShard.family` set, to answer only for that survivor's family.
+/// before the handler sees it. Messages without a customer (reads across customers, which ask each shard) pass. In a
+/// service that takes family calls, a call sent here for a merged-away customer's survivor (`WrongShard.familyKey`) is
+/// checked for that survivor instead, and its handler runs with `WrongShard.family` set, to answer only for that
+/// survivor's family.
 public struct ShardOwnershipInterceptor: ServerInterceptor {
     private let source: ShardMapSource
     private let service: String
     private let shard: String
     private let routing: ShardRouting
     private let logger: Logger
+    /// Whether the service answers calls for a merged-away customer's survivor (`WrongShard.familyKey`): only one
+    /// whose store answers for that family alone (profile-service). Elsewhere the metadata is ignored.
+    private let takesFamilyCalls: Bool
 
     public init(
-        source: ShardMapSource, service: String, shard: String, routing: ShardRouting = .current, logger: Logger
+        source: ShardMapSource, service: String, shard: String, routing: ShardRouting = .current,
+        takesFamilyCalls: Bool = false, logger: Logger
     ) {
         self.source = source
         self.service = service
         self.shard = shard
         self.routing = routing
+        self.takesFamilyCalls = takesFamilyCalls
         self.logger = logger
     }
 
@@ -65,13 +71,16 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
             if pinned { try checkEpoch(of: request.metadata, method: method) }
             guard let message else { return try await next(request, context) }
             let single = StreamingServerRequest(single: ServerRequest(metadata: request.metadata, message: message))
-            if route != nil, let family = family(in: request.metadata) {
-                // Sent here for the customer whose data the request's customer lives with: that customer must be
+            guard let route else { return try await next(single, context) }
+            let customerID = Self.customerID(in: message, field: route.customerField)
+            if takesFamilyCalls, let customerID, let survivor = family(in: request.metadata) {
+                // Sent here for the survivor whose family the request's customer was merged into: the survivor must be
                 // this shard's, and the handler answers only for its family (`WrongShard.family`).
-                try check(family, method: method)
-                return try await WrongShard.$family.withValueWhileResponding(family) { try await next(single, context) }
+                try check(survivor, method: method)
+                let call = WrongShard.FamilyCall(survivor: survivor, customer: customerID)
+                return try await WrongShard.$family.withValueWhileResponding(call) { try await next(single, context) }
             }
-            if let route { try check(message, field: route.customerField, method: method) }
+            if let customerID { try check(customerID, method: method) }
             return try await next(single, context)
         }
         // A client stream is checked message by message as the handler reads it: nothing of a refused message is
@@ -118,11 +127,17 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
 
     /// Throws the refusal when `message` names a customer another shard owns.
     func check<Input>(_ message: Input, field: Int32, method: String) throws(RPCError) {
+        guard let customerID = Self.customerID(in: message, field: field) else { return }
+        try check(customerID, method: method)
+    }
+
+    /// The customer `message` names in its top-level `customer_id` (field `field`), if any.
+    static func customerID<Input>(in message: Input, field: Int32) -> String? {
         guard let message = message as? any SwiftProtobuf.Message,
             let bytes: [UInt8] = try? message.serializedBytes(),
             let customerID = ProtobufWire.string(field: field, in: bytes), !customerID.isEmpty
-        else { return }
-        try check(customerID, method: method)
+        else { return nil }
+        return customerID
     }
 
     /// Throws the refusal when another shard owns `customerID`.

@@ -160,27 +160,46 @@ struct ProfileSlotMoveTests {
         await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: survivor)) {
             _ = try await shards.source.customer(merged)
         }
-        let answered = try await WrongShard.$family.withValue(survivor) { try await shards.target.customer(merged) }
+        let call = WrongShard.FamilyCall(survivor: survivor, customer: merged)
+        let answered = try await WrongShard.$family.withValue(call) { try await shards.target.customer(merged) }
         #expect(answered.id == survivor && answered.resolvedFrom == merged)
+        // Only the request's own customer is held to the family; another id the handler reads is not.
+        let elsewhere = WrongShard.FamilyCall(survivor: other, customer: merged)
+        #expect(
+            try await WrongShard.$family.withValue(elsewhere) { try await shards.target.customer(survivor) }.id
+                == survivor)
         // Sent for another family, the merged id's row here is not that family's: not found, nothing written.
         await #expect(throws: ProfileError.customerNotFound(merged)) {
-            try await WrongShard.$family.withValue(other) {
+            try await WrongShard.$family.withValue(elsewhere) {
                 _ = try await shards.target.addTags(["wrong-family"], to: merged)
             }
         }
         #expect(try await shards.target.customer(survivor).tags == ["vip"])
 
-        // A shard that holds neither the merged id nor its alias, but the survivor's own alias (the family was merged
-        // on across shards since): that alias names the next survivor's shard.
-        let next = EntityID.generate()
+        // The survivor merged on into another family since (its alias here names it): the call goes there, and is
+        // never answered from rows this shard still holds of the family, such as a move's copy.
+        let onward = EntityID.generate()
+        try await shards.target.writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO \(ProfileStore.aliasTable) (id, survivorId) VALUES (?, ?)",
+                arguments: [survivor, onward])
+        }
+        await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: onward)) {
+            try await WrongShard.$family.withValue(call) {
+                _ = try await shards.target.addTags(["copy"], to: merged)
+            }
+        }
+        #expect(try await shards.target.customer(survivor).tags == ["vip"])
+
+        // A shard that holds neither the merged id nor its alias, but the survivor's own alias: the same.
         try await shards.source.writer.write { db in
             try db.execute(sql: "DELETE FROM \(ProfileStore.aliasTable) WHERE id = ?", arguments: [merged])
             try db.execute(
                 sql: "INSERT INTO \(ProfileStore.aliasTable) (id, survivorId) VALUES (?, ?)",
-                arguments: [survivor, next])
+                arguments: [survivor, onward])
         }
-        await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: next)) {
-            try await WrongShard.$family.withValue(survivor) { _ = try await shards.source.customer(merged) }
+        await #expect(throws: ProfileError.mergedElsewhere(merged, survivor: onward)) {
+            try await WrongShard.$family.withValue(call) { _ = try await shards.source.customer(merged) }
         }
         await #expect(throws: ProfileError.customerNotFound(merged)) {
             _ = try await shards.source.customer(merged)
@@ -281,6 +300,13 @@ struct FamilyCallTests {
         shard is refused as a customer of another shard
         """)
     func familyCallIsCheckedForItsSurvivor() async throws {
+        // profile-service takes family calls; a service that does not ignores the metadata.
+        for takesFamilyCalls in [true, false] {
+            try await familyCall(takesFamilyCalls: takesFamilyCalls)
+        }
+    }
+
+    func familyCall(takesFamilyCalls: Bool) async throws {
         let store = try makeStore()
         let map = try ShardMap.even(
             services: [(name: "profile-service", shardPrefix: "profile", addresses: ["127.0.0.1:1", "127.0.0.1:2"])])
@@ -296,7 +322,7 @@ struct FamilyCallTests {
             survivor: survivor, merged: merged, request: MergeRequest(note: "same person", requestedBy: "agent-7"))
         let check = ShardOwnershipInterceptor(
             source: ShardMapSource(map: map), service: "profile-service", shard: "profile-0",
-            logger: Logger(label: "test"))
+            takesFamilyCalls: takesFamilyCalls, logger: Logger(label: "test"))
         try await InProcessServer.withClient(
             serving: [ProfileService(store: store)],
             interceptors: [RequestInterceptor(logger: Logger(label: "test")), check]
@@ -310,7 +336,16 @@ struct FamilyCallTests {
             let unsent = await #expect(throws: RPCError.self) { _ = try await profiles.addTags(byMergedID) }
             #expect(unsent.map(WrongShard.isRefusal) == true, "\(String(describing: unsent))")
             // Sent for its survivor's family, it is answered here.
-            let tagged = try await profiles.addTags(byMergedID, metadata: [WrongShard.familyKey: .string(survivor)])
+            let family: Metadata = [WrongShard.familyKey: .string(survivor)]
+            guard takesFamilyCalls else {
+                let ignored = await #expect(throws: RPCError.self) {
+                    _ = try await profiles.addTags(byMergedID, metadata: family)
+                }
+                #expect(ignored.map(WrongShard.isRefusal) == true && ignored?.message.contains(merged) == true)
+                #expect(try await store.customer(survivor).tags == ["vip"])
+                return
+            }
+            let tagged = try await profiles.addTags(byMergedID, metadata: family)
             #expect(tagged.customerID == survivor && tagged.resolvedFrom == merged)
             #expect(Set(tagged.tags) == ["vip", "followed"])
             // Sent for a family another shard owns, it is refused as that customer's, and nothing is written.

@@ -34,9 +34,9 @@ public func withService<T: Sendable>(
             return try await body(service, client)
         }
     } catch {
-        // The process's log is deleted with it: `C360_TEST_LOGS=1` prints its end first, to see what a failed call
-        // met on the server's side.
-        if ProcessInfo.processInfo.environment["C360_TEST_LOGS"] != nil {
+        // The process's log is deleted with it: `C360_TEST_LOGS=1` prints its end first when the body throws, to see
+        // what a failed call met on the server's side.
+        if ProcessInfo.processInfo.environment["C360_TEST_LOGS"] == "1" {
             print("--- the last lines of \(executable)'s log\n" + service.logTail(lines: 60))
         }
         await service.cleanup()

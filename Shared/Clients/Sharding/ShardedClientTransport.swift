@@ -37,20 +37,40 @@ public enum WrongShard {
     /// Names, in a refusal's trailers and then in the call sent again, the customer whose shard holds the asked
     /// customer's data: a merged-away id whose survivor lives on another shard than the id's own slot (a merge across
     /// shards, or a move of the survivor's family since). Its own slot's shard keeps only an alias and refuses the
-    /// call with `FAILED_PRECONDITION` naming the survivor here; the caller sends the same request to the survivor's
-    /// shard with this metadata, which that shard checks instead of the request's `customer_id`, so a call by the
+    /// call with `FAILED_PRECONDITION` naming the survivor here and the merged id in `familyMemberKey`; when that is
+    /// the request's `customer_id`, the caller sends the same request to the survivor's shard with this metadata.
+    /// A service that takes such calls (profile-service, `ShardOwnershipInterceptor(takesFamilyCalls:)`) checks the
+    /// survivor in place of the request's `customer_id` and answers only for that survivor's family, so a call by the
     /// merged id is answered as one process would answer it (`ShardedClientTransport`).
     public static let familyKey = "c360-family"
+    /// The merged-away id a `familyKey` trailer is about: the call is sent on only when it is the request's customer,
+    /// not another id the request names (a merge's `merged_id`).
+    public static let familyMemberKey = "c360-family-member"
     /// A chain of merges across shards is followed this far, then the last refusal is the answer.
     public static let maximumFamilyHops = 8
 
-    /// The customer whose shard a call is sent to by `familyKey`, while the shard's handler runs; `nil` for a call
-    /// routed by its own `customer_id`. Set by the shard's ownership check.
-    @TaskLocal public static var family: String?
+    /// A call sent to a shard for a merged-away customer's survivor (`familyKey`), while the shard's handler runs.
+    public struct FamilyCall: Sendable, Equatable {
+        /// The survivor whose family the call is for, this shard's.
+        public var survivor: String
+        /// The request's customer, merged into it.
+        public var customer: String
 
-    /// The survivor a refusal names, when it is a shard's answer that the customer's data lives with another's.
-    public static func family(_ status: Status, _ trailers: Metadata) -> String? {
-        guard status.code == .failedPrecondition else { return nil }
+        public init(survivor: String, customer: String) {
+            self.survivor = survivor
+            self.customer = customer
+        }
+    }
+
+    /// The family call a shard's handler is answering; `nil` for a call routed by its own `customer_id`. Set by the
+    /// shard's ownership check.
+    @TaskLocal public static var family: FamilyCall?
+
+    /// The survivor a refusal names, when it is a shard's answer that `customer`'s data lives with another's.
+    public static func family(of customer: String?, _ status: Status, _ trailers: Metadata) -> String? {
+        guard status.code == .failedPrecondition, let customer,
+            trailers[stringValues: familyMemberKey].contains(where: { $0 == customer })
+        else { return nil }
         return trailers[stringValues: familyKey].first { !$0.isEmpty }
     }
 
@@ -559,7 +579,9 @@ final class RoutedCall: Sendable {
                             heldMetadata = part
                             continue
                         case .status(let status, let trailers):
-                            if mayFollow, let family = WrongShard.family(status, trailers), !families.contains(family) {
+                            if mayFollow, let family = WrongShard.family(of: customerID, status, trailers),
+                                !families.contains(family)
+                            {
                                 return ([heldMetadata, part].compactMap { $0 }, family)
                             }
                             if mayRetry, WrongShard.isRefusal(status, trailers) {
@@ -582,6 +604,7 @@ final class RoutedCall: Sendable {
             if let family = refusal.family {
                 families.insert(family)
                 routedBy = family
+                retried = false
                 parts = Self.sent(parts, toFamilyOf: family)
                 continue
             }

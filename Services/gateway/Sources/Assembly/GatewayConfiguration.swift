@@ -163,7 +163,7 @@ public func makeGatewayServiceGroup(_ configuration: GatewayConfiguration) async
         ])
     let bridge = InProcessGateway(
         services: [service, forwarder],
-        interceptors: [RequestInterceptor(logger: host.logger), accessControl],
+        interceptors: [RequestInterceptor(logger: host.logger, answersClients: true), accessControl],
         drain: host.drain, logger: host.logger)
     let http = try HTTPServer.service(
         host: configuration.server.host, port: configuration.httpPort, portFile: configuration.httpPortFile,

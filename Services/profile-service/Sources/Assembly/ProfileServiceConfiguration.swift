@@ -104,7 +104,7 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
                 transfers: transfers),
             ProfileShardService(store: store, index: index?.index, transfers: transfers),
         ],
-        database: database, background: background, slotMoves: moves)
+        database: database, background: background, slotMoves: moves, takesFamilyCalls: true)
 }
 
 /// Refuses to start a shard (`--shard`) without the deployment's blind-index key, before anything is written: every

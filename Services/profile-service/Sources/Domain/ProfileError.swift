@@ -48,8 +48,8 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
     /// A merged-away id answered by another shard names its survivor for the caller's transport to follow
     /// (`WrongShard.familyKey`).
     public var rpcErrorMetadata: Metadata {
-        guard case .mergedElsewhere(_, let survivor) = self else { return [:] }
-        return [WrongShard.familyKey: .string(survivor)]
+        guard case .mergedElsewhere(let id, let survivor) = self else { return [:] }
+        return [WrongShard.familyKey: .string(survivor), WrongShard.familyMemberKey: .string(id)]
     }
 
     public var rpcErrorMessage: String {

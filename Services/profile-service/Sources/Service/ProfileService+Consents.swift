@@ -54,7 +54,11 @@ extension ProfileService {
             return nil
         }
         var elsewhere: [String: Customer360_V1_BatchGetCustomersResult] = [:]
-        if let index, !survivors.isEmpty { elsewhere = try await index.profilesWithConsents(Array(Set(survivors))) }
+        if let index, !survivors.isEmpty {
+            // A survivors' shard that cannot answer leaves those ids unresolved, naming the survivor, as one process's
+            // batch leaves an unknown id: the batch's other customers are still answered.
+            elsewhere = (try? await index.profilesWithConsents(Array(Set(survivors)))) ?? [:]
+        }
         return .with {
             $0.results = zip(request.customerIds, results).map { id, result in
                 if case .failure(.mergedElsewhere(_, let survivor)) = result, var found = elsewhere[survivor] {

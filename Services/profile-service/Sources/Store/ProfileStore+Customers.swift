@@ -5,6 +5,7 @@ import C360ServerKit
 public import C360StoreKit
 public import Foundation
 import GRDB
+import GRPCCore
 
 extension ProfileStore {
     // MARK: - Reads
@@ -312,13 +313,14 @@ extension ProfileStore {
     func resolvedRow(_ db: Database, _ id: String) throws -> CustomerRecord {
         // Every RPC starts here: a statement prepared once per connection, not SQL generated per call (which was an
         // eighth of profile-service's CPU under a send run's batch reads).
-        let family = WrongShard.family.flatMap { $0 == id ? nil : $0 }
+        // Sent here for its survivor's family (the request's own customer only, not another id it names).
+        let family = WrongShard.family.flatMap { $0.customer == id && $0.survivor != id ? $0.survivor : nil }
+        // That survivor was merged on since (its own alias here names into whom): answered by that family, never by
+        // rows this shard may hold of it meanwhile, such as a move's copy.
+        if let family, let next = try alias(db, family) { throw ProfileError.mergedElsewhere(id, survivor: next) }
         guard var row = try customerRow(db, id) else {
             // A merged-away id whose family moved to another shard, its slot staying here (or arriving alone).
             if let survivor = try alias(db, id) { throw ProfileError.mergedElsewhere(id, survivor: survivor) }
-            // Sent here for its survivor's family, which has moved on since (merged across shards again): the
-            // survivor's own alias names where.
-            if let family, let next = try alias(db, family) { throw ProfileError.mergedElsewhere(id, survivor: next) }
             throw ProfileError.customerNotFound(id)
         }
         // Merges are flattened when they happen, so one hop suffices; the bound guards against a corrupt chain.
@@ -330,9 +332,14 @@ extension ProfileStore {
             row = next
             hops += 1
         }
-        // Sent here for its survivor's family: only that family answers (the survivor itself, or the customer it was
-        // merged into here since), never a row this shard holds for another family, such as a move's copy.
-        if let family, row.id != family, try customerRow(db, family)?.mergedInto != row.id {
+        // Sent here for its survivor's family: only that family answers, never a row this shard holds for another.
+        if let family, row.id != family {
+            // Split from that family by an unmerge here, and being handed back to its own shard meanwhile.
+            if try FamilyTransferOut.filter(Column("familyId") == row.id).fetchCount(db) > 0 {
+                throw RPCError(
+                    code: .unavailable,
+                    message: "customer \(id) is being handed back to its own shard after an unmerge; retry in a moment")
+            }
             throw ProfileError.customerNotFound(id)
         }
         return row
