@@ -171,26 +171,37 @@ struct ProfileReshardingTests {
                         #expect(
                             try await frontDoor.getCustomer(.with { $0.customerID = survivor }, metadata: admin).tags
                                 .contains("split-write"))
-                        // Undoing the merge would restore the merged customer on a shard its slot is not given to.
+                        #expect(
+                            try await frontDoor.lookupCustomer(
+                                .with { $0.identifier = .email(try #require(emails[merged])) }, metadata: admin
+                            ).customerID == survivor)
+
+                        // Undone on the survivor's shard, the merge hands the restored customer back to its own
+                        // slot's shard, where it is read, found by its email and written to again.
                         let merges = try await frontDoor.listMerges(
                             .with { $0.customerID = survivor }, metadata: admin
                         ).merges
                         let merge = try #require(merges.first { $0.mergedID == merged })
-                        let refused = await #expect(throws: RPCError.self) {
-                            _ = try await frontDoor.unmergeCustomers(
-                                .with { $0.mergeID = merge.mergeID }, metadata: admin)
-                        }
-                        #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
+                        let undone = try await frontDoor.unmergeCustomers(
+                            .with { $0.mergeID = merge.mergeID }, metadata: admin)
+                        #expect(undone.restored.customerID == merged && undone.survivor.customerID == survivor)
+                        let restored = try await frontDoor.getCustomer(
+                            .with { $0.customerID = merged }, metadata: admin)
+                        #expect(restored.customerID == merged && restored.resolvedFrom.isEmpty)
+                        #expect(restored.identifiers.map(\.value) == [try #require(emails[merged])])
+                        let kept = try await frontDoor.getCustomer(.with { $0.customerID = survivor }, metadata: admin)
+                        #expect(kept.identifiers.map(\.value) == [try #require(emails[survivor])])
+                        let tagged = try await frontDoor.addTags(
+                            .with {
+                                $0.customerID = merged
+                                $0.tags = ["restored"]
+                            }, metadata: admin)
+                        #expect(tagged.customerID == merged && tagged.tags.contains("restored"))
                     }
                     for (id, address) in emails {
                         let found = try await frontDoor.lookupCustomer(
-                            .with {
-                                $0.identifier = .with {
-                                    $0.kind = .email
-                                    $0.value = address
-                                }
-                            }, metadata: admin)
-                        #expect(found.customerID == (survivorOf[id] ?? id), "\(address)")
+                            .with { $0.identifier = .email(address) }, metadata: admin)
+                        #expect(found.customerID == id, "\(address)")
                     }
                     for merged in survivorOf.keys {
                         let taken = await #expect(throws: RPCError.self) {
@@ -207,7 +218,13 @@ struct ProfileReshardingTests {
                         #expect(taken?.code == .alreadyExists, "\(String(describing: taken))")
                     }
 
-                    // Nothing of the moved families is left on profile-0: its customers all belong to slots 256-511.
+                    // Each restored customer lives on its own slot's shard alone, and nothing of the moved families
+                    // is left on profile-0: its customers all belong to slots 256-511.
+                    for (merged, _) in survivorOf {
+                        let (home, away) = ShardMap.slot(of: merged) <= 255 ? (target, source) : (source, target)
+                        #expect(try await customerIDs(in: home).contains(merged))
+                        #expect(try await !customerIDs(in: away).contains(merged))
+                    }
                     let database = try DatabaseQueue(
                         path: source.dataDirectory.appendingPathComponent("profile.sqlite").path)
                     defer { try? database.close() }
@@ -219,6 +236,22 @@ struct ProfileReshardingTests {
                         try await database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM slot_fence") } == 0)
                 }
             }
+        }
+    }
+}
+
+/// The ids of every customer row a profile shard's database holds.
+private func customerIDs(in shard: ServiceProcess) async throws -> Set<String> {
+    let database = try DatabaseQueue(path: shard.dataDirectory.appendingPathComponent("profile.sqlite").path)
+    defer { try? database.close() }
+    return Set(try await database.read { db in try String.fetchAll(db, sql: "SELECT id FROM customer") })
+}
+
+extension Customer360_V1_Identifier {
+    fileprivate static func email(_ address: String) -> Self {
+        .with {
+            $0.kind = .email
+            $0.value = address
         }
     }
 }

@@ -228,8 +228,7 @@ private func exercise(
 
     // Two customers of different shards merge: the merged customer's family is handed to the survivor's shard and
     // merged there, its id left an alias where it lived. Both emails are the survivor's wherever they are looked up,
-    // and taken; the old id reads as the survivor; merging again answers the same; the merge cannot be undone across
-    // shards.
+    // and taken; the old id reads as the survivor; merging again answers the same.
     let left = try await shards[0].createCustomer(
         .with {
             $0.givenName = "Left"
@@ -268,10 +267,27 @@ private func exercise(
     let acrossMerge = try #require(
         try await frontDoor.listMerges(.with { $0.customerID = left }, metadata: admin).merges.first)
     #expect(acrossMerge.mergedID == right)
-    let stranded = await #expect(throws: RPCError.self) {
-        _ = try await frontDoor.unmergeCustomers(.with { $0.mergeID = acrossMerge.mergeID }, metadata: admin)
+    // Undone, the merge hands the restored customer back to its own shard: read there alone, its email its own again
+    // wherever it is looked up; then merged across shards once more.
+    let undone = try await frontDoor.unmergeCustomers(.with { $0.mergeID = acrossMerge.mergeID }, metadata: admin)
+    #expect(undone.restored.customerID == right && undone.restored.familyName == "Across")
+    #expect(undone.survivor.identifiers.map(\.value) == [email(3_000).value])
+    let restored = try await shards[1].getCustomer(.with { $0.customerID = right })
+    #expect(restored.resolvedFrom.isEmpty && restored.identifiers.map(\.value) == [email(3_001).value])
+    let notKept = await #expect(throws: RPCError.self) {
+        _ = try await shards[0].getCustomer(.with { $0.customerID = right })
     }
-    #expect(stranded?.code == .failedPrecondition, "\(String(describing: stranded))")
+    #expect(notKept.map(WrongShard.isRefusal) == true, "\(String(describing: notKept))")
+    for shard in shards {
+        #expect(try await shard.lookupCustomer(.with { $0.identifier = email(3_001) }).customerID == right)
+    }
+    let rejoined = try await frontDoor.mergeCustomers(
+        .with {
+            $0.customerID = left
+            $0.mergedID = right
+        }, metadata: admin)
+    #expect(Set(rejoined.identifiers.map(\.value)) == [email(3_000).value, email(3_001).value])
+    #expect(try await shards[0].lookupCustomer(.with { $0.identifier = email(3_001) }).customerID == left)
 
     // A transfer the survivor's shard does not finish keeps the customer's slot fenced until it is ended; aborted, the
     // customer is written to again where it was.

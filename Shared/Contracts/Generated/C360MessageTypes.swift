@@ -12,6 +12,8 @@ public enum C360MessageTypes {
         Customer360_V1_AddIdentifierRequest.self,
         Customer360_V1_AddMilestoneRequest.self,
         Customer360_V1_AddTagsRequest.self,
+        Customer360_V1_AdoptFamilyRequest.self,
+        Customer360_V1_AdoptFamilyResponse.self,
         Customer360_V1_Alert.self,
         Customer360_V1_AlertEvent.self,
         Customer360_V1_AlertKindCount.self,

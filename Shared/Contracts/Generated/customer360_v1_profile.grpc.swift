@@ -6819,6 +6819,19 @@ public enum Customer360_V1_ProfileShardService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "AdoptFamily" metadata.
+        public enum AdoptFamily: Sendable {
+            /// Request type for "AdoptFamily".
+            public typealias Input = Customer360_V1_AdoptFamilyRequest
+            /// Response type for "AdoptFamily".
+            public typealias Output = Customer360_V1_AdoptFamilyResponse
+            /// Descriptor for "AdoptFamily".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "customer360.v1.ProfileShardService"),
+                method: "AdoptFamily",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "customer360.v1.ProfileShardService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ClaimIdentifiers.descriptor,
@@ -6826,7 +6839,8 @@ public enum Customer360_V1_ProfileShardService: Sendable {
             ReleaseIdentifiers.descriptor,
             RepairIdentifiers.descriptor,
             TransferFamily.descriptor,
-            EndTransfer.descriptor
+            EndTransfer.descriptor,
+            AdoptFamily.descriptor
         ]
     }
 }
@@ -6988,6 +7002,28 @@ extension Customer360_V1_ProfileShardService {
             request: GRPCCore.StreamingServerRequest<Customer360_V1_EndTransferRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_EndTransferResponse>
+
+        /// Handle the "AdoptFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a family back from the shard that undid a merge across shards: the restored customer's slot is this
+        /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
+        /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
+        /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
+        /// > stay) and answers the same.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Customer360_V1_AdoptFamilyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Customer360_V1_AdoptFamilyResponse` messages.
+        func adoptFamily(
+            request: GRPCCore.StreamingServerRequest<Customer360_V1_AdoptFamilyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_AdoptFamilyResponse>
     }
 
     /// Service protocol for the "customer360.v1.ProfileShardService" service.
@@ -7133,6 +7169,28 @@ extension Customer360_V1_ProfileShardService {
             request: GRPCCore.ServerRequest<Customer360_V1_EndTransferRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Customer360_V1_EndTransferResponse>
+
+        /// Handle the "AdoptFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a family back from the shard that undid a merge across shards: the restored customer's slot is this
+        /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
+        /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
+        /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
+        /// > stay) and answers the same.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Customer360_V1_AdoptFamilyResponse` message.
+        func adoptFamily(
+            request: GRPCCore.ServerRequest<Customer360_V1_AdoptFamilyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Customer360_V1_AdoptFamilyResponse>
     }
 
     /// Simple service protocol for the "customer360.v1.ProfileShardService" service.
@@ -7276,6 +7334,28 @@ extension Customer360_V1_ProfileShardService {
             request: Customer360_V1_EndTransferRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Customer360_V1_EndTransferResponse
+
+        /// Handle the "AdoptFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a family back from the shard that undid a merge across shards: the restored customer's slot is this
+        /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
+        /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
+        /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
+        /// > stay) and answers the same.
+        ///
+        /// - Parameters:
+        ///   - request: A `Customer360_V1_AdoptFamilyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Customer360_V1_AdoptFamilyResponse` to respond with.
+        func adoptFamily(
+            request: Customer360_V1_AdoptFamilyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Customer360_V1_AdoptFamilyResponse
     }
 }
 
@@ -7349,6 +7429,17 @@ extension Customer360_V1_ProfileShardService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Customer360_V1_ProfileShardService.Method.AdoptFamily.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_AdoptFamilyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_AdoptFamilyResponse>(),
+            handler: { request, context in
+                try await self.adoptFamily(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -7415,6 +7506,17 @@ extension Customer360_V1_ProfileShardService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_EndTransferResponse> {
         let response = try await self.endTransfer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func adoptFamily(
+        request: GRPCCore.StreamingServerRequest<Customer360_V1_AdoptFamilyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Customer360_V1_AdoptFamilyResponse> {
+        let response = try await self.adoptFamily(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -7496,6 +7598,19 @@ extension Customer360_V1_ProfileShardService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Customer360_V1_EndTransferResponse> {
         return GRPCCore.ServerResponse<Customer360_V1_EndTransferResponse>(
             message: try await self.endTransfer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func adoptFamily(
+        request: GRPCCore.ServerRequest<Customer360_V1_AdoptFamilyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Customer360_V1_AdoptFamilyResponse> {
+        return GRPCCore.ServerResponse<Customer360_V1_AdoptFamilyResponse>(
+            message: try await self.adoptFamily(
                 request: request.message,
                 context: context
             ),
@@ -7677,6 +7792,33 @@ extension Customer360_V1_ProfileShardService {
             deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_EndTransferResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_EndTransferResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AdoptFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a family back from the shard that undid a merge across shards: the restored customer's slot is this
+        /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
+        /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
+        /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
+        /// > stay) and answers the same.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_AdoptFamilyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_AdoptFamilyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func adoptFamily<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_AdoptFamilyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_AdoptFamilyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_AdoptFamilyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AdoptFamilyResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -7927,6 +8069,44 @@ extension Customer360_V1_ProfileShardService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "AdoptFamily" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes a family back from the shard that undid a merge across shards: the restored customer's slot is this
+        /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
+        /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
+        /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
+        /// > stay) and answers the same.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
+        ///   - serializer: A serializer for `Customer360_V1_AdoptFamilyRequest` messages.
+        ///   - deserializer: A deserializer for `Customer360_V1_AdoptFamilyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func adoptFamily<Result>(
+            request: GRPCCore.ClientRequest<Customer360_V1_AdoptFamilyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Customer360_V1_AdoptFamilyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Customer360_V1_AdoptFamilyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AdoptFamilyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Customer360_V1_ProfileShardService.Method.AdoptFamily.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -8116,6 +8296,39 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_EndTransferRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_EndTransferResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AdoptFamily" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a family back from the shard that undid a merge across shards: the restored customer's slot is this
+    /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
+    /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
+    /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
+    /// > stay) and answers the same.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func adoptFamily<Result>(
+        request: GRPCCore.ClientRequest<Customer360_V1_AdoptFamilyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AdoptFamilyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.adoptFamily(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Customer360_V1_AdoptFamilyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Customer360_V1_AdoptFamilyResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -8331,6 +8544,43 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
             metadata: metadata
         )
         return try await self.endTransfer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AdoptFamily" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes a family back from the shard that undid a merge across shards: the restored customer's slot is this
+    /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
+    /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
+    /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
+    /// > stay) and answers the same.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func adoptFamily<Result>(
+        _ message: Customer360_V1_AdoptFamilyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Customer360_V1_AdoptFamilyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Customer360_V1_AdoptFamilyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.adoptFamily(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -2140,6 +2140,50 @@ public nonisolated struct Customer360_V1_EndTransferResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Customer360_V1_AdoptFamilyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Chosen by the shard handing the family back; the same on every retry.
+  public var transferID: String = String()
+
+  /// The restored customer, whose slot this shard owns (the call is routed by it).
+  public var customerID: String = String()
+
+  /// The shard handing it back, as named in the shard map.
+  public var fromShard: String = String()
+
+  /// The family's rows, as a move exports them, with the keys they are sealed under.
+  public var family: Customer360_V1_SlotCustomer {
+    get {_family ?? Customer360_V1_SlotCustomer()}
+    set {_family = newValue}
+  }
+  /// Returns true if `family` has been explicitly set.
+  public var hasFamily: Bool {self._family != nil}
+  /// Clears the value of `family`. Subsequent reads from it will return its default value.
+  public mutating func clearFamily() {self._family = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _family: Customer360_V1_SlotCustomer? = nil
+}
+
+public nonisolated struct Customer360_V1_AdoptFamilyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Whether this call stored the family (false: an earlier call had).
+  public var adopted: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "customer360.v1"
@@ -5321,6 +5365,85 @@ nonisolated extension Customer360_V1_EndTransferResponse: SwiftProtobuf.Message,
 
   public static func ==(lhs: Customer360_V1_EndTransferResponse, rhs: Customer360_V1_EndTransferResponse) -> Bool {
     if lhs.ended != rhs.ended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_AdoptFamilyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdoptFamilyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}transfer_id\0\u{3}customer_id\0\u{3}from_shard\0\u{1}family\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.transferID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.fromShard) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._family) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.transferID.isEmpty {
+      try visitor.visitSingularStringField(value: self.transferID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.fromShard.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromShard, fieldNumber: 3)
+    }
+    try { if let v = self._family {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_AdoptFamilyRequest, rhs: Customer360_V1_AdoptFamilyRequest) -> Bool {
+    if lhs.transferID != rhs.transferID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.fromShard != rhs.fromShard {return false}
+    if lhs._family != rhs._family {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Customer360_V1_AdoptFamilyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdoptFamilyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}adopted\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.adopted) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.adopted != false {
+      try visitor.visitSingularBoolField(value: self.adopted, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Customer360_V1_AdoptFamilyResponse, rhs: Customer360_V1_AdoptFamilyResponse) -> Bool {
+    if lhs.adopted != rhs.adopted {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -18,12 +18,16 @@ extension ProfileService {
         let mergeID = try Validate.id(request.mergeID, field: "merge_id")
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
-        let result = try await store.unmergeCustomers(mergeID: mergeID, requestedBy: requestedBy, owns: owns)
+        let result = try await store.unmergeCustomers(
+            mergeID: mergeID, requestedBy: requestedBy, owns: owns, handBack: transfers?.recordHandBack)
         RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "merge undone",
             metadata: [
                 "merge_id": "\(mergeID)", "survivor": "\(result.survivor.id)", "restored": "\(result.restored.id)",
             ])
+        // A restored customer of another shard's slot goes back there now; if that shard does not take it, the
+        // completer hands it back later (its calls answer UNAVAILABLE meanwhile). Either way the unmerge has happened.
+        if let transfers, !owns(result.restored.id) { await transfers.handBack(result.restored.id) }
         return .with {
             $0.survivor = result.survivor.proto
             $0.restored = result.restored.proto

@@ -127,6 +127,13 @@ extension ProfileShardService {
         return .with { $0.ended = ended }
     }
 
+    public func adoptFamily(
+        request: Customer360_V1_AdoptFamilyRequest, context: ServerContext
+    ) async throws -> Customer360_V1_AdoptFamilyResponse {
+        let adopted = try await shardTransfers().adopt(request)
+        return .with { $0.adopted = adopted }
+    }
+
     /// Merges across shards, which only a shard makes.
     private func shardTransfers() throws(RPCError) -> FamilyTransfers {
         _ = try shardIndex()

@@ -10,8 +10,9 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 
-/// A transfer this shard has begun as the merged customer's shard: writes to the family are refused here until it
-/// ends (`FamilyFence`).
+/// A transfer this shard has begun as the merged customer's shard, or as the shard that undid a merge across shards
+/// and hands the restored family back (`survivorId == familyId`: it joins nobody): writes to the family are refused
+/// here until it ends (`FamilyFence`).
 struct FamilyTransferOut: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "family_transfer_out"
     /// Every transfer that ended here and how, so a late `TransferFamily` of an ended transfer cannot begin it again.
@@ -21,6 +22,9 @@ struct FamilyTransferOut: Codable, FetchableRecord, PersistableRecord {
     var survivorId: String
     var survivorShard: String
     var startedAt: Date
+
+    /// A restored family handed back to its own slot's shard after an unmerge, not a family merged away.
+    var isHandBack: Bool { survivorId == familyId }
 }
 
 /// A transfer this shard has asked for as the survivor's shard, until the merged customer's shard has ended it.
@@ -83,6 +87,13 @@ enum FamilyFence {
 ///
 /// Every step can be asked again, and a crash anywhere leaves a row that says what is left: `TransferCompleter` ends
 /// merged transfers and aborts those that did not merge within a minute.
+///
+/// Undoing such a merge hands the restored customer's family back the other way, driven by the shard that undid it
+/// (the survivor's): the unmerge records the hand-back in its transaction (`family_transfer_out`, the family fenced),
+/// the shard sends the family to the restored customer's shard (`AdoptFamily`, routed by its id), which stores it,
+/// drops its alias and claims the customer's identifiers, and then deletes the family here, leaving aliases of the
+/// ids merged into it before. A hand-back is never given up: the unmerge has committed, so the completer sends it
+/// again until it is taken.
 public struct FamilyTransfers: Sendable {
     let shard: String
     let store: ProfileStore
@@ -235,8 +246,21 @@ public struct FamilyTransfers: Sendable {
                 sql: "DELETE FROM \(FamilyTransferOut.endedTable) WHERE endedAt < ?",
                 arguments: [Date().addingTimeInterval(-7 * 86_400)])
         }
-        let open = try await store.writer.read { db in try FamilyTransferIn.fetchAll(db) }
         var settled = 0
+        let handingBack = try await store.writer.read { db in
+            try FamilyTransferOut.fetchAll(db).filter(\.isHandBack)
+        }
+        for transfer in handingBack where !working.contains(transfer.transferId) {
+            do {
+                try await handBack(transfer)
+                settled += 1
+            } catch {
+                logger.warning(
+                    "handing an unmerged family back to its shard is left to retry",
+                    metadata: ["customer_id": "\(transfer.familyId)", "error": "\(error)"])
+            }
+        }
+        let open = try await store.writer.read { db in try FamilyTransferIn.fetchAll(db) }
         for transfer in open {
             switch transfer.state {
             case .open
@@ -248,6 +272,101 @@ public struct FamilyTransfers: Sendable {
             if try await store.writer.read({ db in try !transfer.exists(db) }) { settled += 1 }
         }
         return settled
+    }
+
+    // MARK: - Handing a family back after an unmerge
+
+    /// In the unmerge's transaction: `restored`, whose slot another shard owns, is to be handed back there with its
+    /// family, whose writes are refused here from now on.
+    func recordHandBack(_ db: Database, restored: String) throws {
+        guard let owner = index.customerShard(of: restored) else {
+            throw RPCError(
+                code: .unavailable,
+                message: "no shard owns customer \(restored)'s slot in the shard map here; retry the unmerge")
+        }
+        try FamilyTransferOut(
+            transferId: EntityID.generate(), familyId: restored, survivorId: restored, survivorShard: owner,
+            startedAt: Date()
+        ).insert(db)
+        try FamilyFence.createTriggers(db)
+    }
+
+    /// Hands the family of an unmerge back to its customer's shard, then deletes it here. Left to the completer when
+    /// that shard does not take it now.
+    func handBack(_ restored: String) async {
+        do {
+            guard
+                let transfer = try await store.writer.read({ db in
+                    try FamilyTransferOut.filter(Column("familyId") == restored).fetchOne(db)
+                })
+            else { return }
+            working.insert(transfer.transferId)
+            defer { working.remove(transfer.transferId) }
+            try await handBack(transfer)
+        } catch {
+            logger.warning(
+                "handing an unmerged family back to its shard is left to retry",
+                metadata: ["customer_id": "\(restored)", "error": "\(error)"])
+        }
+    }
+
+    func handBack(_ transfer: FamilyTransferOut) async throws {
+        let restored = transfer.familyId
+        if !index.owns(restored) {
+            // Fenced since the unmerge, so one read is the family as it stays.
+            let family = try await store.writer.read { db in try moves.export(db, customer: restored) }
+            _ = try await index.indexes.adoptFamily(
+                .with {
+                    $0.transferID = transfer.transferId
+                    $0.customerID = restored
+                    $0.fromShard = shard
+                    $0.family = family
+                }, options: .deadline(IdentifierIndex.callTimeout))
+        }
+        // Taken (or the customer's slot has come to this shard since, and the family stays).
+        _ = try await end(transfer.transferId, handedOver: !index.owns(restored))
+        logger.notice(
+            "unmerged family handed back to its shard",
+            metadata: ["customer_id": "\(restored)", "transfer": "\(transfer.transferId)"])
+    }
+
+    /// `AdoptFamily`, on the restored customer's shard: stores the family unless an earlier call did, drops the
+    /// alias that named its survivor, and claims the customer's identifiers for it.
+    func adopt(_ request: Customer360_V1_AdoptFamilyRequest) async throws -> Bool {
+        _ = try Validate.id(request.transferID, field: "transfer_id")
+        let restored = try Validate.id(request.customerID, field: "customer_id")
+        guard request.family.customerID == restored else {
+            throw InvalidArgument("family", "is customer \(request.family.customerID)'s, not \(restored)'s")
+        }
+        guard index.owns(restored) else {
+            throw RPCError(
+                code: .unavailable,
+                message:
+                    "customer \(restored) is not \(shard)'s in shard map epoch \(index.source.current.epoch): retry")
+        }
+        // Once stored, the family is this shard's and may have been written to: a repeated call stores nothing.
+        var adopted = try await store.writer.read { db in try store.customerRow(db, restored) == nil }
+        if adopted {
+            let prepared = try await moves.prepare(handedOver: request.family)
+            adopted = try await store.writer.write { db in
+                guard try store.customerRow(db, restored) == nil else { return false }
+                try moves.insert(db, handedOver: prepared)
+                try db.execute(sql: "DELETE FROM \(ProfileStore.aliasTable) WHERE id = ?", arguments: [restored])
+                try db.execute(
+                    sql: """
+                        UPDATE \(ProfileStore.aliasTable) SET survivorId = ?1 \
+                        WHERE id IN (SELECT id FROM customer WHERE familyId = ?1)
+                        """, arguments: [restored])
+                return true
+            }
+        }
+        try await index.claimHeld(by: restored)
+        if adopted {
+            logger.notice(
+                "unmerged family taken back from the survivor's shard",
+                metadata: ["customer_id": "\(restored)", "from_shard": "\(request.fromShard)"])
+        }
+        return adopted
     }
 
     // MARK: - As the merged customer's shard
@@ -313,33 +432,50 @@ public struct FamilyTransfers: Sendable {
     /// as ended either way, also one never begun here (aborted before its `TransferFamily` arrived).
     func endTransfer(_ request: Customer360_V1_EndTransferRequest) async throws -> Bool {
         let transferID = try Validate.id(request.transferID, field: "transfer_id")
-        if !request.abort {
+        let handingBack = try await store.writer.read { db in
+            try FamilyTransferOut.fetchOne(db, key: transferID)?.isHandBack == true
+        }
+        // This shard drives a hand-back itself, and it is never given up: the unmerge has committed.
+        guard !handingBack else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "transfer \(transferID) hands an unmerged family back; the shard that undid the merge ends it")
+        }
+        return try await end(transferID, handedOver: !request.abort)
+    }
+
+    /// Ends a transfer out of this shard: the family goes unless it stays (an aborted merge), and its fence ends.
+    /// A merged family leaves its id as an alias of the survivor; a family handed back leaves each id merged into it
+    /// before as an alias of the restored customer, so a call that followed an old alias here is sent on.
+    private func end(_ transferID: String, handedOver: Bool) async throws -> Bool {
+        let (members, handBack) = try await store.writer.read { db in
+            let open = try FamilyTransferOut.fetchOne(db, key: transferID)
+            let members = try String.fetchAll(
+                db, sql: "SELECT id FROM customer WHERE familyId = ?", arguments: [open?.familyId ?? ""])
+            return (members, open?.isHandBack == true)
+        }
+        if handedOver, !handBack {
             // Keys first (the survivor's shard holds the family, sealed under its own keys): a crash before the rows
-            // are deleted leaves rows nobody can open, deleted by the next call.
-            let members = try await store.writer.read { db in
-                try String.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id FROM customer WHERE familyId = \
-                        (SELECT familyId FROM \(FamilyTransferOut.databaseTableName) WHERE transferId = ?)
-                        """, arguments: [transferID])
-            }
+            // are deleted leaves rows nobody can open, deleted by the next call. A family handed back keeps its keys
+            // here: the undone merge's ledger entry, which stays with the survivor, is sealed under them.
             try store.keyring.shred(members)
         }
         return try await store.writer.write { db in
             try db.execute(
                 sql:
                     "INSERT OR IGNORE INTO \(FamilyTransferOut.endedTable) (transferId, committed, endedAt) VALUES (?, ?, ?)",
-                arguments: [transferID, !request.abort, Date()])
+                arguments: [transferID, handedOver, Date()])
             guard let open = try FamilyTransferOut.fetchOne(db, key: transferID) else { return false }
             try open.delete(db)
             if try FamilyTransferOut.fetchCount(db) == 0 { try FamilyFence.dropTriggers(db) }
-            if !request.abort {
-                try moves.remove(db, handedOver: open.familyId)
-                try SlotFence.bypassing(db) {
+            guard handedOver else { return true }
+            try moves.remove(db, handedOver: open.familyId)
+            let aliases = open.isHandBack ? members.filter { $0 != open.familyId } : [open.familyId]
+            try SlotFence.bypassing(db) {
+                for alias in aliases {
                     try db.execute(
                         sql: "INSERT OR REPLACE INTO \(ProfileStore.aliasTable) (id, survivorId) VALUES (?, ?)",
-                        arguments: [open.familyId, open.survivorId])
+                        arguments: [alias, open.survivorId])
                 }
             }
             return true

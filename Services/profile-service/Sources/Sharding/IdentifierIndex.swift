@@ -154,6 +154,21 @@ public struct IdentifierIndex: Sendable {
         }
     }
 
+    /// Claims for `customer` every identifier it holds here, taking over entries that name the survivor it was merged
+    /// into (an unmerge across shards handed it back to this shard): lookups read the entry first. An entry that
+    /// names another customer holding the identifier is left, and logged.
+    func claimHeld(by customer: String) async throws {
+        for (owner, group) in try byIndexShard(try await store.identifiers(heldBy: customer)) {
+            let outcome = try await claim(group, for: customer, on: owner)
+            guard !outcome.conflicts.isEmpty else { continue }
+            logger.warning(
+                "identifiers of a customer handed back are indexed for other customers",
+                metadata: [
+                    "customer_id": "\(customer)", "holders": "\(Set(outcome.conflicts.map(\.holder)).sorted())",
+                ])
+        }
+    }
+
     /// Releases every claim naming `customers` on every shard: after an erasure no index entry may tie an email or
     /// phone to the erased ids, including claims earlier releases left behind. An identifier released that another
     /// customer of this shard holds (moved to it by an unmerge) is claimed for that customer again.
@@ -238,6 +253,10 @@ public struct IdentifierIndex: Sendable {
         var held: [IdentifierClaimConflict] = []
         for conflict in first.conflicts {
             switch try await heldOnShard(of: conflict.holder, conflict.identifier) {
+            case .held(claimant):
+                // The claimant itself holds it there: a family handed back by an unmerge across shards, whose entry
+                // still names the survivor it had been merged into.
+                stale[conflict.identifier] = conflict
             case .held(let holder):
                 held.append(
                     IdentifierClaimConflict(

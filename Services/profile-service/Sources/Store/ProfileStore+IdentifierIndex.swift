@@ -173,6 +173,18 @@ extension ProfileStore {
         }
     }
 
+    /// The identifiers `customer` holds, as the index knows them.
+    func identifiers(heldBy customer: String) async throws -> [IndexedIdentifier] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT kind, valueIndex FROM customer_identifier WHERE customerId = ?"),
+                arguments: [customer]
+            ).compactMap { row in
+                IdentifierKind(rawValue: row[0]).map { IndexedIdentifier(kind: $0, valueIndex: row[1]) }
+            }
+        }
+    }
+
     /// The customer of this database holding each of `identifiers`, for those held, in order: what a claim in the
     /// index is checked against. A deleted customer still holds its identifiers, a merged one's belong to its
     /// survivor, an erased one's are gone.

@@ -1,7 +1,7 @@
 import C360ChangeFeed
 public import C360StoreKit
 public import Foundation
-import GRDB
+public import GRDB
 
 /// Why two profiles were joined, as the caller states it.
 public struct MergeRequest: Sendable, Equatable {
@@ -153,8 +153,15 @@ extension ProfileStore {
     ///   survivor has spent points the merge brought.
     ///   `.unmergeAcrossShards` when the merged-away customer's slot (or that of an id merged into it earlier) is
     ///   another shard's now (`owns`).
+    ///
+    /// - Parameters:
+    ///   - owns: Whether this shard owns a customer's slot (one process owns every one).
+    ///   - handBack: On a shard, records in the unmerge's transaction that the restored customer, whose slot another
+    ///     shard owns, is to be handed back there with its family (`FamilyTransfers`); without it, such an unmerge is
+    ///     refused.
     public func unmergeCustomers(
-        mergeID: String, requestedBy: String, owns: @Sendable (String) -> Bool = { _ in true }
+        mergeID: String, requestedBy: String, owns: @Sendable (String) -> Bool = { _ in true },
+        handBack: (@Sendable (Database, _ restored: String) throws -> Void)? = nil
     ) async throws
         -> (survivor: CustomerProfile, restored: CustomerProfile, entry: MergeEntry)
     {
@@ -193,9 +200,11 @@ extension ProfileStore {
             let timestamp = now()
             let survivorID = survivor.id
             let mergedID = ledger.mergedId
-            // The restored profile would live here while its calls are routed to the shard its slot moved to; an id
-            // merged into it earlier whose slot moved keeps its alias there, which this unmerge cannot re-point.
-            if let stranded = ([mergedID] + undo.repointed).first(where: { !owns($0) }) {
+            // A restored profile whose slot is another shard's is handed back there with its family, the ids merged
+            // into it earlier included. One that stays here takes those ids back here, where an id whose slot moved
+            // keeps an alias on its own shard naming the survivor, which this unmerge cannot re-point.
+            let handingBack = !owns(mergedID) && handBack != nil
+            if !handingBack, let stranded = ([mergedID] + undo.repointed).first(where: { !owns($0) }) {
                 throw ProfileError.unmergeAcrossShards(merge: mergeID, customer: stranded)
             }
 
@@ -261,6 +270,8 @@ extension ProfileStore {
             try ChangeLog.append(
                 db, .customerUnmerged, customer: mergedID, related: survivorID, subject: mergeID,
                 at: timestamp)
+            // Last: from here on the restored family's writes are refused until it has been handed back.
+            if handingBack, let handBack { try handBack(db, mergedID) }
             return (
                 try profile(db, row: survivor, resolvedFrom: nil), try profile(db, row: restored, resolvedFrom: nil),
                 try entry(ledger)

@@ -3271,6 +3271,96 @@ void   customer360__v1__end_transfer_response__free_unpacked
   assert(message->base.descriptor == &customer360__v1__end_transfer_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   customer360__v1__adopt_family_request__init
+                     (Customer360__V1__AdoptFamilyRequest         *message)
+{
+  static const Customer360__V1__AdoptFamilyRequest init_value = CUSTOMER360__V1__ADOPT_FAMILY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__adopt_family_request__get_packed_size
+                     (const Customer360__V1__AdoptFamilyRequest *message)
+{
+  assert(message->base.descriptor == &customer360__v1__adopt_family_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__adopt_family_request__pack
+                     (const Customer360__V1__AdoptFamilyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__adopt_family_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__adopt_family_request__pack_to_buffer
+                     (const Customer360__V1__AdoptFamilyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__adopt_family_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__AdoptFamilyRequest *
+       customer360__v1__adopt_family_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__AdoptFamilyRequest *)
+     protobuf_c_message_unpack (&customer360__v1__adopt_family_request__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__adopt_family_request__free_unpacked
+                     (Customer360__V1__AdoptFamilyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__adopt_family_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   customer360__v1__adopt_family_response__init
+                     (Customer360__V1__AdoptFamilyResponse         *message)
+{
+  static const Customer360__V1__AdoptFamilyResponse init_value = CUSTOMER360__V1__ADOPT_FAMILY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t customer360__v1__adopt_family_response__get_packed_size
+                     (const Customer360__V1__AdoptFamilyResponse *message)
+{
+  assert(message->base.descriptor == &customer360__v1__adopt_family_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t customer360__v1__adopt_family_response__pack
+                     (const Customer360__V1__AdoptFamilyResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &customer360__v1__adopt_family_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t customer360__v1__adopt_family_response__pack_to_buffer
+                     (const Customer360__V1__AdoptFamilyResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &customer360__v1__adopt_family_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Customer360__V1__AdoptFamilyResponse *
+       customer360__v1__adopt_family_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Customer360__V1__AdoptFamilyResponse *)
+     protobuf_c_message_unpack (&customer360__v1__adopt_family_response__descriptor,
+                                allocator, len, data);
+}
+void   customer360__v1__adopt_family_response__free_unpacked
+                     (Customer360__V1__AdoptFamilyResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &customer360__v1__adopt_family_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor customer360__v1__identifier__field_descriptors[2] =
 {
   {
@@ -8245,6 +8335,121 @@ const ProtobufCMessageDescriptor customer360__v1__end_transfer_response__descrip
   (ProtobufCMessageInit) customer360__v1__end_transfer_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor customer360__v1__adopt_family_request__field_descriptors[4] =
+{
+  {
+    "transfer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AdoptFamilyRequest, transfer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AdoptFamilyRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_shard",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AdoptFamilyRequest, from_shard),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "family",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AdoptFamilyRequest, family),
+    &customer360__v1__slot_customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__adopt_family_request__field_indices_by_name[] = {
+  1,   /* field[1] = customer_id */
+  3,   /* field[3] = family */
+  2,   /* field[2] = from_shard */
+  0,   /* field[0] = transfer_id */
+};
+static const ProtobufCIntRange customer360__v1__adopt_family_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor customer360__v1__adopt_family_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.AdoptFamilyRequest",
+  "AdoptFamilyRequest",
+  "Customer360__V1__AdoptFamilyRequest",
+  "customer360.v1",
+  sizeof(Customer360__V1__AdoptFamilyRequest),
+  4,
+  customer360__v1__adopt_family_request__field_descriptors,
+  customer360__v1__adopt_family_request__field_indices_by_name,
+  1,  customer360__v1__adopt_family_request__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__adopt_family_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor customer360__v1__adopt_family_response__field_descriptors[1] =
+{
+  {
+    "adopted",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Customer360__V1__AdoptFamilyResponse, adopted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned customer360__v1__adopt_family_response__field_indices_by_name[] = {
+  0,   /* field[0] = adopted */
+};
+static const ProtobufCIntRange customer360__v1__adopt_family_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor customer360__v1__adopt_family_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "customer360.v1.AdoptFamilyResponse",
+  "AdoptFamilyResponse",
+  "Customer360__V1__AdoptFamilyResponse",
+  "customer360.v1",
+  sizeof(Customer360__V1__AdoptFamilyResponse),
+  1,
+  customer360__v1__adopt_family_response__field_descriptors,
+  customer360__v1__adopt_family_response__field_indices_by_name,
+  1,  customer360__v1__adopt_family_response__number_ranges,
+  (ProtobufCMessageInit) customer360__v1__adopt_family_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue customer360__v1__identifier_kind__enum_values_by_number[4] =
 {
   { "IDENTIFIER_KIND_UNSPECIFIED", "CUSTOMER360__V1__IDENTIFIER_KIND__IDENTIFIER_KIND_UNSPECIFIED", 0 },
@@ -8768,7 +8973,7 @@ void customer360__v1__profile_service__init (Customer360__V1__ProfileService_Ser
                                      &customer360__v1__profile_service__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor customer360__v1__profile_shard_service__method_descriptors[6] =
+static const ProtobufCMethodDescriptor customer360__v1__profile_shard_service__method_descriptors[7] =
 {
   { "ClaimIdentifiers", &customer360__v1__claim_identifiers_request__descriptor, &customer360__v1__claim_identifiers_response__descriptor },
   { "FindIdentifiers", &customer360__v1__find_identifiers_request__descriptor, &customer360__v1__find_identifiers_response__descriptor },
@@ -8776,8 +8981,10 @@ static const ProtobufCMethodDescriptor customer360__v1__profile_shard_service__m
   { "RepairIdentifiers", &customer360__v1__repair_identifiers_request__descriptor, &customer360__v1__repair_identifiers_response__descriptor },
   { "TransferFamily", &customer360__v1__transfer_family_request__descriptor, &customer360__v1__transfer_family_response__descriptor },
   { "EndTransfer", &customer360__v1__end_transfer_request__descriptor, &customer360__v1__end_transfer_response__descriptor },
+  { "AdoptFamily", &customer360__v1__adopt_family_request__descriptor, &customer360__v1__adopt_family_response__descriptor },
 };
 const unsigned customer360__v1__profile_shard_service__method_indices_by_name[] = {
+  6,        /* AdoptFamily */
   0,        /* ClaimIdentifiers */
   5,        /* EndTransfer */
   1,        /* FindIdentifiers */
@@ -8792,7 +8999,7 @@ const ProtobufCServiceDescriptor customer360__v1__profile_shard_service__descrip
   "ProfileShardService",
   "Customer360__V1__ProfileShardService",
   "customer360.v1",
-  6,
+  7,
   customer360__v1__profile_shard_service__method_descriptors,
   customer360__v1__profile_shard_service__method_indices_by_name
 };
@@ -8843,6 +9050,14 @@ void customer360__v1__profile_shard_service__end_transfer(ProtobufCService *serv
 {
   assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void customer360__v1__profile_shard_service__adopt_family(ProtobufCService *service,
+                                                          const Customer360__V1__AdoptFamilyRequest *input,
+                                                          Customer360__V1__AdoptFamilyResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &customer360__v1__profile_shard_service__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShardService_Service *service,
                                                    Customer360__V1__ProfileShardService_ServiceDestroy destroy)

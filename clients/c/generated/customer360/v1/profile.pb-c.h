@@ -96,6 +96,8 @@ typedef struct Customer360__V1__TransferFamilyRequest Customer360__V1__TransferF
 typedef struct Customer360__V1__TransferFamilyResponse Customer360__V1__TransferFamilyResponse;
 typedef struct Customer360__V1__EndTransferRequest Customer360__V1__EndTransferRequest;
 typedef struct Customer360__V1__EndTransferResponse Customer360__V1__EndTransferResponse;
+typedef struct Customer360__V1__AdoptFamilyRequest Customer360__V1__AdoptFamilyRequest;
+typedef struct Customer360__V1__AdoptFamilyResponse Customer360__V1__AdoptFamilyResponse;
 
 
 /* --- enums --- */
@@ -1584,6 +1586,44 @@ struct  Customer360__V1__EndTransferResponse
     , 0 }
 
 
+struct  Customer360__V1__AdoptFamilyRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Chosen by the shard handing the family back; the same on every retry.
+   */
+  char *transfer_id;
+  /*
+   * The restored customer, whose slot this shard owns (the call is routed by it).
+   */
+  char *customer_id;
+  /*
+   * The shard handing it back, as named in the shard map.
+   */
+  char *from_shard;
+  /*
+   * The family's rows, as a move exports them, with the keys they are sealed under.
+   */
+  Customer360__V1__SlotCustomer *family;
+};
+#define CUSTOMER360__V1__ADOPT_FAMILY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__adopt_family_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Customer360__V1__AdoptFamilyResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Whether this call stored the family (false: an earlier call had).
+   */
+  protobuf_c_boolean adopted;
+};
+#define CUSTOMER360__V1__ADOPT_FAMILY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&customer360__v1__adopt_family_response__descriptor) \
+    , 0 }
+
+
 /* Customer360__V1__Identifier methods */
 void   customer360__v1__identifier__init
                      (Customer360__V1__Identifier         *message);
@@ -2964,6 +3004,44 @@ Customer360__V1__EndTransferResponse *
 void   customer360__v1__end_transfer_response__free_unpacked
                      (Customer360__V1__EndTransferResponse *message,
                       ProtobufCAllocator *allocator);
+/* Customer360__V1__AdoptFamilyRequest methods */
+void   customer360__v1__adopt_family_request__init
+                     (Customer360__V1__AdoptFamilyRequest         *message);
+size_t customer360__v1__adopt_family_request__get_packed_size
+                     (const Customer360__V1__AdoptFamilyRequest   *message);
+size_t customer360__v1__adopt_family_request__pack
+                     (const Customer360__V1__AdoptFamilyRequest   *message,
+                      uint8_t             *out);
+size_t customer360__v1__adopt_family_request__pack_to_buffer
+                     (const Customer360__V1__AdoptFamilyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__AdoptFamilyRequest *
+       customer360__v1__adopt_family_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__adopt_family_request__free_unpacked
+                     (Customer360__V1__AdoptFamilyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Customer360__V1__AdoptFamilyResponse methods */
+void   customer360__v1__adopt_family_response__init
+                     (Customer360__V1__AdoptFamilyResponse         *message);
+size_t customer360__v1__adopt_family_response__get_packed_size
+                     (const Customer360__V1__AdoptFamilyResponse   *message);
+size_t customer360__v1__adopt_family_response__pack
+                     (const Customer360__V1__AdoptFamilyResponse   *message,
+                      uint8_t             *out);
+size_t customer360__v1__adopt_family_response__pack_to_buffer
+                     (const Customer360__V1__AdoptFamilyResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Customer360__V1__AdoptFamilyResponse *
+       customer360__v1__adopt_family_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   customer360__v1__adopt_family_response__free_unpacked
+                     (Customer360__V1__AdoptFamilyResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Customer360__V1__Identifier_Closure)
@@ -3193,6 +3271,12 @@ typedef void (*Customer360__V1__EndTransferRequest_Closure)
                   void *closure_data);
 typedef void (*Customer360__V1__EndTransferResponse_Closure)
                  (const Customer360__V1__EndTransferResponse *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__AdoptFamilyRequest_Closure)
+                 (const Customer360__V1__AdoptFamilyRequest *message,
+                  void *closure_data);
+typedef void (*Customer360__V1__AdoptFamilyResponse_Closure)
+                 (const Customer360__V1__AdoptFamilyResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -3507,6 +3591,10 @@ struct Customer360__V1__ProfileShardService_Service
                        const Customer360__V1__EndTransferRequest *input,
                        Customer360__V1__EndTransferResponse_Closure closure,
                        void *closure_data);
+  void (*adopt_family)(Customer360__V1__ProfileShardService_Service *service,
+                       const Customer360__V1__AdoptFamilyRequest *input,
+                       Customer360__V1__AdoptFamilyResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Customer360__V1__ProfileShardService_ServiceDestroy)(Customer360__V1__ProfileShardService_Service *);
 void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShardService_Service *service,
@@ -3520,7 +3608,8 @@ void customer360__v1__profile_shard_service__init (Customer360__V1__ProfileShard
       function_prefix__ ## release_identifiers,\
       function_prefix__ ## repair_identifiers,\
       function_prefix__ ## transfer_family,\
-      function_prefix__ ## end_transfer  }
+      function_prefix__ ## end_transfer,\
+      function_prefix__ ## adopt_family  }
 void customer360__v1__profile_shard_service__claim_identifiers(ProtobufCService *service,
                                                                const Customer360__V1__ClaimIdentifiersRequest *input,
                                                                Customer360__V1__ClaimIdentifiersResponse_Closure closure,
@@ -3544,6 +3633,10 @@ void customer360__v1__profile_shard_service__transfer_family(ProtobufCService *s
 void customer360__v1__profile_shard_service__end_transfer(ProtobufCService *service,
                                                           const Customer360__V1__EndTransferRequest *input,
                                                           Customer360__V1__EndTransferResponse_Closure closure,
+                                                          void *closure_data);
+void customer360__v1__profile_shard_service__adopt_family(ProtobufCService *service,
+                                                          const Customer360__V1__AdoptFamilyRequest *input,
+                                                          Customer360__V1__AdoptFamilyResponse_Closure closure,
                                                           void *closure_data);
 
 /* --- descriptors --- */
@@ -3630,6 +3723,8 @@ extern const ProtobufCMessageDescriptor customer360__v1__transfer_family_request
 extern const ProtobufCMessageDescriptor customer360__v1__transfer_family_response__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__end_transfer_request__descriptor;
 extern const ProtobufCMessageDescriptor customer360__v1__end_transfer_response__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__adopt_family_request__descriptor;
+extern const ProtobufCMessageDescriptor customer360__v1__adopt_family_response__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__profile_service__descriptor;
 extern const ProtobufCServiceDescriptor customer360__v1__profile_shard_service__descriptor;
 
