@@ -28,8 +28,9 @@ struct ProfileReshardingTests {
     @Test(
         """
         profile-service reshard moves slots 0-255 while points are earned; killed with SIGKILL mid-copy and run again, \
-        it finishes: every acknowledged transaction counted once in its customer's balance, a family split from its merged id's slot is read by \
-        either id through the gateway, every email is found and stays unique, and nothing moved is left behind
+        it finishes: every acknowledged transaction counted once in its customer's balance, a family split from its \
+        merged id's slot is read, written and batch-read by either id, each merge undone hands its restored customer \
+        back to its own shard, every email is found and stays unique, and nothing moved is left behind
         """)
     func familiesMoveUnderWritesAcrossAKilledMover() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-profile-reshard-\(UUID())")
@@ -237,6 +238,91 @@ struct ProfileReshardingTests {
                 }
             }
         }
+    }
+}
+
+extension ProfileReshardingTests {
+    @Test(
+        """
+        an unmerge across shards whose restored customer's shard is down commits, and the family is handed back once \
+        that shard serves again: found there by its email, gone from the survivor's shard
+        """)
+    func handBackWaitsForTheRestoredCustomersShard() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-profile-handback-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try ProfileShardFiles(in: directory)
+        let secondData = directory.appendingPathComponent("profile-1", isDirectory: true)
+
+        try await withService("profile-service", arguments: files.shardFlags + ["--shard", "profile-0"]) {
+            first, client0 in
+            let home = Customer360_V1_ProfileService.Client(wrapping: client0)
+            let (left, right, mergeID) = try await withService(
+                "profile-service", arguments: files.shardFlags + ["--shard", "profile-1"], dataDirectory: secondData
+            ) { second, client1 in
+                try ProfileShardFiles.map(["\(first.address)", "\(second.address)"], epoch: 2).json.write(
+                    to: files.mapFile)
+                for client in [client0, client1] { try await waitForEpoch(2, of: client) }
+                let left = try await home.createCustomer(.with { $0.identifiers = [.email("left@example.org")] })
+                    .customerID
+                let right = try await Customer360_V1_ProfileService.Client(wrapping: client1).createCustomer(
+                    .with {
+                        $0.givenName = "Right"
+                        $0.identifiers = [.email("right@example.org")]
+                    }
+                ).customerID
+                let merged = try await home.mergeCustomers(
+                    .with {
+                        $0.customerID = left
+                        $0.mergedID = right
+                    })
+                #expect(merged.identifiers.count == 2)
+                let mergeID = try #require(
+                    try await home.listMerges(.with { $0.customerID = left }).merges.first?.mergeID)
+                _ = try await second.kill()
+                return (left, right, mergeID)
+            }
+
+            // The unmerge commits on the survivor's shard though the restored customer's shard is down; the family
+            // waits there, fenced, to be handed back.
+            let undone = try await home.unmergeCustomers(.with { $0.mergeID = mergeID })
+            #expect(undone.restored.customerID == right && undone.survivor.customerID == left)
+            #expect(try await handBacks(on: first) == [right])
+            // Only the restored family waits: the survivor is written to meanwhile.
+            let kept = try await home.addTags(
+                .with {
+                    $0.customerID = left
+                    $0.tags = ["kept"]
+                })
+            #expect(kept.tags == ["kept"])
+
+            try await withService(
+                "profile-service", arguments: files.shardFlags + ["--shard", "profile-1"], dataDirectory: secondData
+            ) { second, client1 in
+                try ProfileShardFiles.map(["\(first.address)", "\(second.address)"], epoch: 3).json.write(
+                    to: files.mapFile)
+                for client in [client0, client1] { try await waitForEpoch(3, of: client) }
+                #expect(try await eventually(timeout: .seconds(30)) { try await handBacks(on: first).isEmpty })
+                let restored = try await Customer360_V1_ProfileService.Client(wrapping: client1).getCustomer(
+                    .with { $0.customerID = right })
+                #expect(restored.resolvedFrom.isEmpty && restored.givenName == "Right")
+                #expect(restored.identifiers.map(\.value) == ["right@example.org"])
+                #expect(
+                    try await home.lookupCustomer(.with { $0.identifier = .email("right@example.org") }).customerID
+                        == right)
+                #expect(try await !customerIDs(in: first).contains(right))
+                #expect(try await customerIDs(in: second).contains(right))
+            }
+        }
+    }
+}
+
+/// The restored customers a profile shard holds, fenced, to hand back to their own shards.
+private func handBacks(on shard: ServiceProcess) async throws -> [String] {
+    let database = try DatabaseQueue(path: shard.dataDirectory.appendingPathComponent("profile.sqlite").path)
+    defer { try? database.close() }
+    return try await database.read { db in
+        try String.fetchAll(db, sql: "SELECT familyId FROM family_transfer_out WHERE familyId = survivorId")
     }
 }
 
