@@ -281,6 +281,15 @@ private func exercise(
     for shard in shards {
         #expect(try await shard.lookupCustomer(.with { $0.identifier = email(3_001) }).customerID == right)
     }
+    // Asked again, the unmerge answers the same from both shards; the survivor and its ledger read as before, though
+    // the keys the handed-back family was sealed under are gone from its shard.
+    let undoneAgain = try await frontDoor.unmergeCustomers(
+        .with { $0.mergeID = acrossMerge.mergeID }, metadata: admin)
+    #expect(undoneAgain.restored.customerID == right && undoneAgain.merge.hasUnmergedAt)
+    #expect(try await shards[0].getCustomer(.with { $0.customerID = left }).identifiers.count == 1)
+    #expect(
+        try await frontDoor.listMerges(.with { $0.customerID = left }, metadata: admin).merges.map(\.mergeID)
+            == [acrossMerge.mergeID])
     let rejoined = try await frontDoor.mergeCustomers(
         .with {
             $0.customerID = left

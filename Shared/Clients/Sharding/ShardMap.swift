@@ -154,6 +154,12 @@ public struct ShardMap: Sendable, Equatable {
         return owners[service]?.count { $0 == index } ?? 0
     }
 
+    /// The slot ranges `shard` of `service` owns (none when the map does not list it).
+    public func ranges(of shard: String, in service: String) -> [ClosedRange<Int>] {
+        // Every range was parsed when the map was read.
+        self.shard(named: shard, in: service)?.slots.compactMap { try? Self.slots($0) } ?? []
+    }
+
     /// The map after moving `slots` of `service` to `target`: the next epoch, the slots taken from whoever owned them
     /// and each shard's ranges rewritten as the fewest `first-last` strings. What `<service> reshard` publishes.
     ///

@@ -18,8 +18,23 @@ extension ProfileService {
         let mergeID = try Validate.id(request.mergeID, field: "merge_id")
         let requestedBy = try Validate.text(
             request.requestedBy, field: "requested_by", maxLength: Self.maximumRequesterLength)
-        let result = try await store.unmergeCustomers(
-            mergeID: mergeID, requestedBy: requestedBy, owns: owns, handBack: transfers?.recordHandBack)
+        let result: (survivor: CustomerProfile, restored: CustomerProfile, entry: MergeEntry)
+        do {
+            result = try await store.unmergeCustomers(
+                mergeID: mergeID, requestedBy: requestedBy, owns: owns, handBack: transfers?.recordHandBack)
+        } catch ProfileError.customerNotFound(let restored) where index != nil && !owns(restored) {
+            // Asked again after the restored customer was handed back to its own shard: answered from both shards.
+            guard let index, let undone = try await store.undoneMerge(mergeID) else {
+                throw ProfileError.customerNotFound(restored)
+            }
+            let profile = try await index.peers.getCustomer(
+                .with { $0.customerID = restored }, options: .deadline(IdentifierIndex.callTimeout))
+            return .with {
+                $0.survivor = undone.survivor.proto
+                $0.restored = profile
+                $0.merge = undone.entry.proto
+            }
+        }
         RequestContext.logger(or: .init(label: ServiceIdentity.profile.name)).notice(
             "merge undone",
             metadata: [
@@ -59,7 +74,7 @@ extension ProfileService {
         let filter = "\(customerID ?? "*")|\(request.minScore)"
         let token: PageToken<SuggestionPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter)
         let page = try await store.matchSuggestions(
-            customer: customerID, minScore: request.minScore, after: token?.position, limit: limit)
+            customer: customerID, minScore: request.minScore, after: token?.position, limit: limit, slots: ownedSlots)
         return .with {
             $0.suggestions = page.items.map(\.suggestion.proto)
             $0.page.nextPageToken = page.nextToken(filter: filter) { $0.position }

@@ -123,8 +123,19 @@ public struct FamilyTransfers: Sendable {
         let survivor = current.id
         // Merging again answers the survivor, as in one process: merged here already (the family is here), or so the
         // merged customer's shard says (its alias).
-        let mergedHere = try await store.writer.read { db in try store.customerRow(db, merged)?.mergedInto == survivor }
+        let (mergedHere, handingBack) = try await store.writer.read { db in
+            (
+                try store.customerRow(db, merged)?.mergedInto == survivor,
+                try FamilyTransferOut.filter(Column("familyId") == merged).fetchCount(db) > 0
+            )
+        }
         if mergedHere { return (current, nil) }
+        // Split off by an unmerge here and not handed back yet: its shard's alias still names this survivor.
+        if handingBack {
+            throw RPCError(
+                code: .unavailable,
+                message: "customer \(merged) is being handed back to its own shard after an unmerge; retry in a moment")
+        }
         if (try? await index.resolve([merged]).first?.customerID) == survivor { return (current, nil) }
         let transfer = FamilyTransferIn(
             transferId: EntityID.generate(), mergedId: merged, fromShard: owner, survivorId: survivor, state: .open,
@@ -247,19 +258,6 @@ public struct FamilyTransfers: Sendable {
                 arguments: [Date().addingTimeInterval(-7 * 86_400)])
         }
         var settled = 0
-        let handingBack = try await store.writer.read { db in
-            try FamilyTransferOut.fetchAll(db).filter(\.isHandBack)
-        }
-        for transfer in handingBack where !working.contains(transfer.transferId) {
-            do {
-                try await handBack(transfer)
-                settled += 1
-            } catch {
-                logger.warning(
-                    "handing an unmerged family back to its shard is left to retry",
-                    metadata: ["customer_id": "\(transfer.familyId)", "error": "\(error)"])
-            }
-        }
         let open = try await store.writer.read { db in try FamilyTransferIn.fetchAll(db) }
         for transfer in open {
             switch transfer.state {
@@ -271,6 +269,20 @@ public struct FamilyTransfers: Sendable {
             }
             if try await store.writer.read({ db in try !transfer.exists(db) }) { settled += 1 }
         }
+        // Hand-backs after the merges: an unmerge is only recorded once its merge's transfer has ended.
+        let handingBack = try await store.writer.read { db in
+            try FamilyTransferOut.fetchAll(db).filter(\.isHandBack)
+        }
+        for transfer in handingBack where !working.contains(transfer.familyId) {
+            do {
+                try await handBack(transfer)
+                settled += 1
+            } catch {
+                logger.warning(
+                    "handing an unmerged family back to its shard is left to retry",
+                    metadata: ["customer_id": "\(transfer.familyId)", "error": "\(error)"])
+            }
+        }
         return settled
     }
 
@@ -279,6 +291,22 @@ public struct FamilyTransfers: Sendable {
     /// In the unmerge's transaction: `restored`, whose slot another shard owns, is to be handed back there with its
     /// family, whose writes are refused here from now on.
     func recordHandBack(_ db: Database, restored: String) throws {
+        // The merge's own transfer not ended yet: the other shard still holds its fenced copy of the family, which
+        // ending the transfer would delete after the hand-back. Ended within seconds by the merge or the completer.
+        if try FamilyTransferIn.filter(Column("mergedId") == restored).fetchCount(db) > 0 {
+            throw RPCError(
+                code: .unavailable,
+                message: """
+                    the merge of customer \(restored) is still being completed on its own shard; retry the unmerge in \
+                    a few seconds
+                    """)
+        }
+        // A move that gave its slot away and has not dropped it yet would delete the family under the hand-back.
+        if let fenced = try SlotFence.fencedCustomers(db), fenced(restored) {
+            throw RPCError(
+                code: .unavailable,
+                message: "customer \(restored)'s slot is being moved between shards; retry the unmerge once it is done")
+        }
         guard let owner = index.customerShard(of: restored) else {
             throw RPCError(
                 code: .unavailable,
@@ -294,14 +322,15 @@ public struct FamilyTransfers: Sendable {
     /// Hands the family of an unmerge back to its customer's shard, then deletes it here. Left to the completer when
     /// that shard does not take it now.
     func handBack(_ restored: String) async {
+        // Marked before it is read, so the completer leaves it to this call.
+        working.insert(restored)
+        defer { working.remove(restored) }
         do {
             guard
                 let transfer = try await store.writer.read({ db in
                     try FamilyTransferOut.filter(Column("familyId") == restored).fetchOne(db)
                 })
             else { return }
-            working.insert(transfer.transferId)
-            defer { working.remove(transfer.transferId) }
             try await handBack(transfer)
         } catch {
             logger.warning(
@@ -312,7 +341,9 @@ public struct FamilyTransfers: Sendable {
 
     func handBack(_ transfer: FamilyTransferOut) async throws {
         let restored = transfer.familyId
-        if !index.owns(restored) {
+        // Read once: the map may change meanwhile, and the family is either sent or kept, not both.
+        let elsewhere = !index.owns(restored)
+        if elsewhere {
             // Fenced since the unmerge, so one read is the family as it stays.
             let family = try await store.writer.read { db in try moves.export(db, customer: restored) }
             _ = try await index.indexes.adoptFamily(
@@ -324,7 +355,7 @@ public struct FamilyTransfers: Sendable {
                 }, options: .deadline(IdentifierIndex.callTimeout))
         }
         // Taken (or the customer's slot has come to this shard since, and the family stays).
-        _ = try await end(transfer.transferId, handedOver: !index.owns(restored))
+        _ = try await end(transfer.transferId, handedOver: elsewhere)
         logger.notice(
             "unmerged family handed back to its shard",
             metadata: ["customer_id": "\(restored)", "transfer": "\(transfer.transferId)"])
@@ -343,6 +374,15 @@ public struct FamilyTransfers: Sendable {
                 code: .unavailable,
                 message:
                     "customer \(restored) is not \(shard)'s in shard map epoch \(index.source.current.epoch): retry")
+        }
+        // The merge's transfer out of this shard not ended yet: the rows here are its fenced copy, which ending it
+        // deletes. The survivor's shard refuses such an unmerge; this guards a late hand-back all the same.
+        if try await store.writer.read({ db in
+            try FamilyTransferOut.filter(Column("familyId") == restored).fetchCount(db) > 0
+        }) {
+            throw RPCError(
+                code: .unavailable,
+                message: "customer \(restored)'s family is still being handed over for its merge here; retry later")
         }
         // Once stored, the family is this shard's and may have been written to: a repeated call stores nothing.
         var adopted = try await store.writer.read { db in try store.customerRow(db, restored) == nil }
@@ -456,11 +496,10 @@ public struct FamilyTransfers: Sendable {
         }
         if handedOver, !handBack {
             // Keys first (the survivor's shard holds the family, sealed under its own keys): a crash before the rows
-            // are deleted leaves rows nobody can open, deleted by the next call. A family handed back keeps its keys
-            // here: the undone merge's ledger entry, which stays with the survivor, is sealed under them.
+            // are deleted leaves rows nobody can open, deleted by the next call.
             try store.keyring.shred(members)
         }
-        return try await store.writer.write { db in
+        let ended = try await store.writer.write { db in
             try db.execute(
                 sql:
                     "INSERT OR IGNORE INTO \(FamilyTransferOut.endedTable) (transferId, committed, endedAt) VALUES (?, ?, ?)",
@@ -480,6 +519,13 @@ public struct FamilyTransfers: Sendable {
             }
             return true
         }
+        if ended, handedOver, handBack {
+            // After the rows are gone, since a hand-back sent again exports them: what stays here under these keys is
+            // the undone merge's snapshot in the survivor's ledger, never read again, and it must not outlive an
+            // erasure on the customer's own shard. (A crash just before this keeps the keys.)
+            try store.keyring.shred(members)
+        }
+        return ended
     }
 }
 

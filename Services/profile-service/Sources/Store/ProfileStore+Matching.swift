@@ -79,7 +79,8 @@ extension ProfileStore {
 
     /// Open suggestions whose two customers are both still active, best first, one page after `after`.
     public func matchSuggestions(
-        customer customerID: String?, minScore: Double, after: SuggestionPosition?, limit: Int
+        customer customerID: String?, minScore: Double, after: SuggestionPosition?, limit: Int,
+        slots: [ClosedRange<Int>]? = nil
     ) async throws -> Page<(suggestion: MatchSuggestion, position: SuggestionPosition)> {
         try await writer.read { db in
             typealias Columns = SuggestionRecord.Columns
@@ -87,6 +88,8 @@ extension ProfileStore {
             var request = SuggestionRecord.filter(
                 Columns.state.unindexed(when: customerID != nil) == "open" && Columns.score >= minScore
                     && CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId))
+            // A suggestion moves with its customer's slot: on a shard, those of other shards' slots are left out.
+            if let slots { request = request.filter(literal: CustomerSlot.within(slots, column: "customerId")) }
             if let customerID {
                 request = request.filter(Columns.customerId == customerID || Columns.candidateId == customerID)
             }

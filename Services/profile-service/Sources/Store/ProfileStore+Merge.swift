@@ -279,6 +279,17 @@ extension ProfileStore {
         }
     }
 
+    /// An undone merge's survivor and ledger entry, for an unmerge asked again; `nil` when the merge is not in this
+    /// shard's ledger or not undone.
+    public func undoneMerge(_ mergeID: String) async throws -> (survivor: CustomerProfile, entry: MergeEntry)? {
+        try await writer.read { db in
+            guard let ledger = try MergeLedgerRecord.filter(MergeLedgerRecord.Columns.mergeId == mergeID).fetchOne(db),
+                ledger.unmergedAt != nil
+            else { return nil }
+            return (try profile(db, resolving: ledger.survivorId), try entry(ledger))
+        }
+    }
+
     /// The merges `customerID` took part in, as survivor or merged-away, newest first, one page after `afterSeq`.
     public func merges(customer customerID: String, after afterSeq: Int64?, limit: Int) async throws
         -> Page<(entry: MergeEntry, seq: Int64)>
