@@ -206,6 +206,33 @@ struct ProfileSlotMoveTests {
         }
     }
 
+    @Test(
+        """
+        a shard's customer list leaves out the customers it holds of other shards' slots: a move's copies before the \
+        flip, and what it gave away until the drop
+        """)
+    func listsLeaveOutOtherShardsSlots() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let (survivor, _) = try await Self.family(on: shards.source)
+        let slot = CustomerSlot.of(survivor)
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["\(slot)-\(slot)"] })
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+        func listed(on store: ProfileStore, as shard: String, moved: [Int]) async throws -> [String] {
+            let owned = try TwoShards.map(epoch: 1, moved: moved).ranges(of: shard, in: "profile-service")
+            return try await store.customers(matching: CustomerQuery(), after: nil, limit: 50, slots: owned).items
+                .map(\.id)
+        }
+        // Copied, not yet given to the target: listed by the source alone.
+        #expect(try await listed(on: shards.source, as: "profile-0", moved: []) == [survivor])
+        #expect(try await listed(on: shards.target, as: "profile-1", moved: []).isEmpty)
+        // Given to the target, not yet dropped from the source: listed by the target alone.
+        #expect(try await listed(on: shards.source, as: "profile-0", moved: [slot]).isEmpty)
+        #expect(try await listed(on: shards.target, as: "profile-1", moved: [slot]) == [survivor])
+        // One process lists everyone.
+        #expect(try await shards.target.customers(matching: CustomerQuery(), after: nil, limit: 50).items.count == 1)
+    }
+
     @Test("a merged profile whose values live on only in the merge's undo snapshot is restored on the target")
     func undoSnapshotMovesWithItsKeys() async throws {
         let shards = try TwoShards()
