@@ -21,10 +21,12 @@ public enum CustomerSlot {
     /// SQL that holds for rows whose `column` names a customer of `ranges`: a shard's reads across customers leave out
     /// the rows it holds of other shards' slots (a move's copies before the map gives them to it, and what it keeps
     /// after the map gave them away, until the drop).
-    public static func within(_ ranges: [ClosedRange<Int>], column: String) -> SQL {
+    public static func within(_ ranges: [ClosedRange<Int>], column: Column) -> SQL {
         guard !ranges.isEmpty else { return SQL(sql: "0") }
-        let each = ranges.map { "c360_slot(\(column)) BETWEEN \($0.lowerBound) AND \($0.upperBound)" }
-        return SQL(sql: "(" + each.joined(separator: " OR ") + ")")
+        let each = ranges.map { _ in "c360_slot(\(column.name.quotedDatabaseIdentifier)) BETWEEN ? AND ?" }
+        return SQL(
+            sql: "(" + each.joined(separator: " OR ") + ")",
+            arguments: StatementArguments(ranges.flatMap { [$0.lowerBound, $0.upperBound] }))
     }
 
     /// `c360_slot(text) → integer`, deterministic so SQLite may use it in triggers and indexes.

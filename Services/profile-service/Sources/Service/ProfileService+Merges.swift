@@ -24,7 +24,7 @@ extension ProfileService {
                 mergeID: mergeID, requestedBy: requestedBy, owns: owns, handBack: transfers?.recordHandBack)
         } catch ProfileError.customerNotFound(let restored) where index != nil && !owns(restored) {
             // Asked again after the restored customer was handed back to its own shard: answered from both shards.
-            guard let index, let undone = try await store.undoneMerge(mergeID) else {
+            guard let index, let undone = try await store.undoneMerge(mergeID), undone.entry.mergedID == restored else {
                 throw ProfileError.customerNotFound(restored)
             }
             let profile = try await index.peers.getCustomer(

@@ -63,7 +63,9 @@ extension ProfileStore {
             // Most customers are active: the id order (the page's) or a token or tag list drives the query, not state.
             var request = CustomerRecord.filter(
                 CustomerRecord.Columns.state.unindexed == CustomerRecord.State.active.rawValue)
-            if let slots { request = request.filter(literal: CustomerSlot.within(slots, column: "id")) }
+            if let slots {
+                request = request.filter(literal: CustomerSlot.within(slots, column: CustomerRecord.Columns.id))
+            }
             if !query.text.isEmpty {
                 let terms = SearchTerms.queryTerms(query.text)
                 func having(_ term: String) -> SQLExpression {

@@ -89,7 +89,7 @@ extension ProfileStore {
                 Columns.state.unindexed(when: customerID != nil) == "open" && Columns.score >= minScore
                     && CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId))
             // A suggestion moves with its customer's slot: on a shard, those of other shards' slots are left out.
-            if let slots { request = request.filter(literal: CustomerSlot.within(slots, column: "customerId")) }
+            if let slots { request = request.filter(literal: CustomerSlot.within(slots, column: Columns.customerId)) }
             if let customerID {
                 request = request.filter(Columns.customerId == customerID || Columns.candidateId == customerID)
             }
