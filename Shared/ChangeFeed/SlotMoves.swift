@@ -315,7 +315,18 @@ public struct SlotMoves: SlotMoveService {
         let limit = request.limit == 0 ? 100 : Int(request.limit)
         let (ids, keyed) = try await store.database.read { db in
             let ids = try customers(db, in: ranges, after: "", limit: limit)
-            return (ids, try ids.filter { try store.holdsDataKey(db, $0) })
+            let leaving = Set(ids)
+            let columns = try copiedColumns(db)
+            var keyed: [String] = []
+            for id in ids where try store.holdsDataKey(db, id) {
+                keyed.append(id)
+                // Keys of others their rows are sealed under (merged into them) go too, unless still needed here.
+                for owner in try sealedOwners(db, id, columns: columns).subtracting(leaving).sorted()
+                where try !store.keepsDataKey(db, of: owner, leaving: leaving) {
+                    keyed.append(owner)
+                }
+            }
+            return (ids, keyed)
         }
         // Keys first: a crash before the rows are deleted leaves rows nobody can open, deleted by the next call.
         try store.dataKeys.shred(keyed)
@@ -464,28 +475,9 @@ public struct SlotMoves: SlotMoveService {
         var owners: Set<String> = []
         for table in tables {
             let names = columns[table.name] ?? []
-            let order = table.assignedKey.map { " ORDER BY \($0)" } ?? ""
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT \(names.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(table.name) \
-                    WHERE \(table.customerColumn) = ?\(order)
-                    """)
-            let rows = try Row.fetchAll(statement, arguments: [customerID])
+            let rows = try rows(db, of: customerID, in: table, columns: names)
             guard !rows.isEmpty else { continue }
-            // A merge moves rows as they are: some may be sealed under a merged customer's key, in a column or
-            // inside a JSON column (a merge's undo snapshot).
-            for row in rows {
-                for (column, value) in zip(names, row.databaseValues) {
-                    switch value.storage {
-                    case .blob(let bytes):
-                        if let owner = SealedText(combined: bytes).owner { owners.insert(owner) }
-                    case .string(let text) where table.sealedJSONColumns.contains(column):
-                        owners.formUnion(SlotResealer.owners(inJSON: text))
-                    default:
-                        continue
-                    }
-                }
-            }
+            owners.formUnion(Self.sealedOwners(of: rows, in: table, columns: names))
             customer.tables.append(
                 .with {
                     $0.name = table.name
@@ -499,6 +491,48 @@ public struct SlotMoves: SlotMoveService {
             if let key = try keyring.exportDataKey(for: owner) { customer.otherDataKeys[owner] = key }
         }
         return customer
+    }
+
+    /// The customer's rows of `table`, `columns` of each, in the order they are copied.
+    func rows(_ db: Database, of customerID: String, in table: CustomerTable, columns names: [String]) throws -> [Row] {
+        let order = table.assignedKey.map { " ORDER BY \($0)" } ?? ""
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT \(names.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(table.name) \
+                WHERE \(table.customerColumn) = ?\(order)
+                """)
+        return try Row.fetchAll(statement, arguments: [customerID])
+    }
+
+    /// Whose keys the customer's rows are sealed under.
+    func sealedOwners(_ db: Database, _ customerID: String, columns: [String: [String]]) throws -> Set<String> {
+        var owners: Set<String> = []
+        for table in tables {
+            let names = columns[table.name] ?? []
+            owners.formUnion(
+                Self.sealedOwners(
+                    of: try rows(db, of: customerID, in: table, columns: names), in: table, columns: names))
+        }
+        return owners
+    }
+
+    /// Whose keys `rows` are sealed under. A merge moves rows as they are: some may be sealed under a merged
+    /// customer's key, in a column or inside a JSON column (a merge's undo snapshot).
+    static func sealedOwners(of rows: [Row], in table: CustomerTable, columns names: [String]) -> Set<String> {
+        var owners: Set<String> = []
+        for row in rows {
+            for (column, value) in zip(names, row.databaseValues) {
+                switch value.storage {
+                case .blob(let bytes):
+                    if let owner = SealedText(combined: bytes).owner { owners.insert(owner) }
+                case .string(let text) where table.sealedJSONColumns.contains(column):
+                    owners.formUnion(SlotResealer.owners(inJSON: text))
+                default:
+                    continue
+                }
+            }
+        }
+        return owners
     }
 
     /// One customer's rows as a move exports them, read in the caller's transaction: what a profile shard hands to

@@ -120,6 +120,7 @@ struct ProfileSlotMoveTests {
         }
         let keys = shards.source.dataKeys
         #expect(try keys.exportDataKey(for: survivor) == nil, "the survivor's key left with its rows")
+        #expect(try keys.exportDataKey(for: merged) == nil, "the merged profile's key left with its family")
 
         // Undoing the merge would restore the merged customer on a shard its slot is not given to; a shard that does
         // not own the family (a move's copy) does not know the merge.
@@ -231,6 +232,39 @@ struct ProfileSlotMoveTests {
         #expect(try await listed(on: shards.target, as: "profile-1", moved: [slot]) == [survivor])
         // One process lists everyone.
         #expect(try await shards.target.customers(matching: CustomerQuery(), after: nil, limit: 50).items.count == 1)
+    }
+
+    @Test(
+        """
+        a drop shreds the keys a leaving family's rows are sealed under, but not one a family staying on the shard \
+        still needs
+        """)
+    func dropKeepsOnlyTheKeysStillNeeded() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        let (survivor, merged) = try await Self.family(on: shards.source)
+        // Another customer merged into the family and split off again (its values stay in the ledger's snapshot),
+        // then merged into a family of another slot, which stays.
+        let wanderer = try await shards.source.createCustomer(
+            newCustomer(email: "wanderer@example.com", given: "Wanda")
+        ).id
+        var staying = try await shards.source.createCustomer(newCustomer(email: "stay@example.com")).id
+        while CustomerSlot.of(staying) == CustomerSlot.of(survivor) {
+            staying = try await shards.source.createCustomer(newCustomer()).id
+        }
+        let request = MergeRequest(note: "same person", requestedBy: "agent-7")
+        let joined = try await shards.source.merge(survivor: survivor, merged: wanderer, request: request)
+        _ = try await shards.source.unmergeCustomers(mergeID: try #require(joined.entry?.id), requestedBy: "agent-7")
+        _ = try await shards.source.mergeCustomers(survivor: staying, merged: wanderer, request: request)
+
+        try await shards.move([CustomerSlot.of(survivor)])
+
+        let keys = shards.source.dataKeys
+        #expect(try keys.exportDataKey(for: survivor) == nil && keys.exportDataKey(for: merged) == nil)
+        #expect(try keys.exportDataKey(for: wanderer) != nil, "the staying family's rows are sealed under it")
+        let kept = try await shards.source.customer(wanderer)
+        #expect(kept.id == staying && kept.identifiers.map(\.value).contains("wanderer@example.com"))
+        #expect(try await shards.target.customer(merged).id == survivor)
     }
 
     @Test("a merged profile whose values live on only in the merge's undo snapshot is restored on the target")

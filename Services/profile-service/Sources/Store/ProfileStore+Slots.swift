@@ -136,6 +136,15 @@ extension ProfileStore: SlotMovable {
             arguments: [customerID]) == true
     }
 
+    /// A key some of a leaving family's rows are sealed under (a member merged into it, or a customer once merged and
+    /// split off since, named in its ledger's snapshots) is still needed here only by a customer this shard keeps:
+    /// one merged into another family here still seals that family's rows. A customer that is not here any more
+    /// (or leaves with the family) needs none, and its key must not outlive an erasure on its new shard.
+    public func keepsDataKey(_ db: Database, of owner: String, leaving: Set<String>) throws -> Bool {
+        guard let row = try customerRow(db, owner) else { return false }
+        return !leaving.contains(row.mergedInto ?? row.id)
+    }
+
     /// The customers whose writes are refused here now, read once for the caller's transaction: those of slots a
     /// move has fenced, and every profile of a family being handed to another shard for a merge (`FamilyFence`).
     /// Work no caller waits for (a queued evaluation, a feed event, a sweep) leaves them alone rather than fail its
