@@ -316,15 +316,9 @@ public struct SlotMoves: SlotMoveService {
         let (ids, keyed) = try await store.database.read { db in
             let ids = try customers(db, in: ranges, after: "", limit: limit)
             let leaving = Set(ids)
-            let columns = try copiedColumns(db)
             var keyed: [String] = []
             for id in ids where try store.holdsDataKey(db, id) {
-                keyed.append(id)
-                // Keys of others their rows are sealed under (merged into them) go too, unless still needed here.
-                for owner in try sealedOwners(db, id, columns: columns).subtracting(leaving).sorted()
-                where try !store.keepsDataKey(db, of: owner, leaving: leaving) {
-                    keyed.append(owner)
-                }
+                keyed += [id] + (try keysLeaving(db, with: id, leaving: leaving))
             }
             return (ids, keyed)
         }
@@ -502,6 +496,14 @@ public struct SlotMoves: SlotMoveService {
                 WHERE \(table.customerColumn) = ?\(order)
                 """)
         return try Row.fetchAll(statement, arguments: [customerID])
+    }
+
+    /// The keys, besides `customerID`'s own, that go when the customer's rows leave this shard: those of others their
+    /// rows are sealed under (merged into them), unless this shard still needs one (`SlotMovable.keepsDataKey`).
+    public func keysLeaving(_ db: Database, with customerID: String, leaving: Set<String>) throws -> [String] {
+        try sealedOwners(db, customerID, columns: try copiedColumns(db)).subtracting(leaving).sorted().filter {
+            try !store.keepsDataKey(db, of: $0, leaving: leaving)
+        }
     }
 
     /// Whose keys the customer's rows are sealed under.

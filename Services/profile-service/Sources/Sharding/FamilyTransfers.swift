@@ -343,13 +343,9 @@ public struct FamilyTransfers: Sendable {
         let restored = transfer.familyId
         // Read once: the map may change meanwhile, and the family is either sent or kept, not both.
         let elsewhere = !index.owns(restored)
-        // Keys the family's rows still use for customers outside it (merged into it once and split off since), which
-        // came here with it at its merge and go with it now.
-        var othersKeys: [String] = []
         if elsewhere {
             // Fenced since the unmerge, so one read is the family as it stays.
             let family = try await store.writer.read { db in try moves.export(db, customer: restored) }
-            othersKeys = Array(family.otherDataKeys.keys)
             _ = try await index.indexes.adoptFamily(
                 .with {
                     $0.transferID = transfer.transferId
@@ -359,7 +355,7 @@ public struct FamilyTransfers: Sendable {
                 }, options: .deadline(IdentifierIndex.callTimeout))
         }
         // Taken (or the customer's slot has come to this shard since, and the family stays).
-        _ = try await end(transfer.transferId, handedOver: elsewhere, othersKeys: othersKeys)
+        _ = try await end(transfer.transferId, handedOver: elsewhere)
         logger.notice(
             "unmerged family handed back to its shard",
             metadata: ["customer_id": "\(restored)", "transfer": "\(transfer.transferId)"])
@@ -491,20 +487,21 @@ public struct FamilyTransfers: Sendable {
     /// Ends a transfer out of this shard: the family goes unless it stays (an aborted merge), and its fence ends.
     /// A merged family leaves its id as an alias of the survivor; a family handed back leaves each id merged into it
     /// before as an alias of the restored customer, so a call that followed an old alias here is sent on.
-    ///
-    /// - Parameter othersKeys: For a family handed back, the other customers whose keys its rows use: shredded with
-    ///   the family's own, unless this shard holds such a customer itself.
-    private func end(_ transferID: String, handedOver: Bool, othersKeys: [String] = []) async throws -> Bool {
-        let (members, handBack) = try await store.writer.read { db in
+    /// The keys that go are the family's and those of other customers its rows are sealed under (merged into it once
+    /// and split off since), unless this shard keeps such a customer (`ProfileStore.keepsDataKey`).
+    private func end(_ transferID: String, handedOver: Bool) async throws -> Bool {
+        let (members, keys, handBack) = try await store.writer.read { db in
             let open = try FamilyTransferOut.fetchOne(db, key: transferID)
+            let family = open?.familyId ?? ""
             let members = try String.fetchAll(
-                db, sql: "SELECT id FROM customer WHERE familyId = ?", arguments: [open?.familyId ?? ""])
-            return (members, open?.isHandBack == true)
+                db, sql: "SELECT id FROM customer WHERE familyId = ?", arguments: [family])
+            let others = open == nil ? [] : try moves.keysLeaving(db, with: family, leaving: [family])
+            return (members, members + others.filter { !members.contains($0) }, open?.isHandBack == true)
         }
         if handedOver, !handBack {
             // Keys first (the survivor's shard holds the family, sealed under its own keys): a crash before the rows
             // are deleted leaves rows nobody can open, deleted by the next call.
-            try store.keyring.shred(members)
+            try store.keyring.shred(keys)
         }
         let ended = try await store.writer.write { db in
             try db.execute(
@@ -530,10 +527,7 @@ public struct FamilyTransfers: Sendable {
             // After the rows are gone, since a hand-back sent again exports them: what stays here under these keys is
             // the undone merge's snapshot in the survivor's ledger, never read again, and it must not outlive an
             // erasure on the customer's own shard. (A crash just before this keeps the keys.)
-            let others = try await store.writer.read { db in
-                try othersKeys.filter { try store.customerRow(db, $0) == nil }
-            }
-            try store.keyring.shred(members + others)
+            try store.keyring.shred(keys)
         }
         return ended
     }
