@@ -316,9 +316,10 @@ public struct SlotMoves: SlotMoveService {
         let (ids, keyed) = try await store.database.read { db in
             let ids = try customers(db, in: ranges, after: "", limit: limit)
             let leaving = Set(ids)
+            let columns = try copiedColumns(db)
             var keyed: [String] = []
             for id in ids where try store.holdsDataKey(db, id) {
-                keyed += [id] + (try keysLeaving(db, with: id, leaving: leaving))
+                keyed += [id] + (try keysLeaving(db, with: id, leaving: leaving, columns: columns))
             }
             return (ids, keyed)
         }
@@ -500,10 +501,13 @@ public struct SlotMoves: SlotMoveService {
 
     /// The keys, besides `customerID`'s own, that go when the customer's rows leave this shard: those of others their
     /// rows are sealed under (merged into them), unless this shard still needs one (`SlotMovable.keepsDataKey`).
-    public func keysLeaving(_ db: Database, with customerID: String, leaving: Set<String>) throws -> [String] {
-        try sealedOwners(db, customerID, columns: try copiedColumns(db)).subtracting(leaving).sorted().filter {
-            try !store.keepsDataKey(db, of: $0, leaving: leaving)
-        }
+    ///
+    /// - Parameter columns: `copiedColumns`, when the caller read them already (a drop, for each of its customers).
+    public func keysLeaving(
+        _ db: Database, with customerID: String, leaving: Set<String>, columns: [String: [String]]? = nil
+    ) throws -> [String] {
+        try sealedOwners(db, customerID, columns: try columns ?? copiedColumns(db)).subtracting(leaving).sorted()
+            .filter { try !store.keepsDataKey(db, of: $0, leaving: leaving) }
     }
 
     /// Whose keys the customer's rows are sealed under.

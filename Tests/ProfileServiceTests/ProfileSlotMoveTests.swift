@@ -245,14 +245,21 @@ struct ProfileSlotMoveTests {
         let (survivor, merged) = try await Self.family(on: shards.source)
         // Another customer merged into the family and split off again (its values stay in the ledger's snapshot),
         // then merged into a family of another slot, which stays.
-        let wanderer = try await shards.source.createCustomer(
-            newCustomer(email: "wanderer@example.com", given: "Wanda")
-        ).id
-        var staying = try await shards.source.createCustomer(newCustomer(email: "stay@example.com")).id
-        while CustomerSlot.of(staying) == CustomerSlot.of(survivor) {
-            staying = try await shards.source.createCustomer(newCustomer()).id
+        func outsideTheMovedSlot(_ email: String, given: String = "") async throws -> String {
+            var id = EntityID.generate()
+            while CustomerSlot.of(id) == CustomerSlot.of(survivor) { id = EntityID.generate() }
+            return try await shards.source.createCustomer(newCustomer(email: email, given: given), id: id).id
         }
+        let wanderer = try await outsideTheMovedSlot("wanderer@example.com", given: "Wanda")
+        let staying = try await outsideTheMovedSlot("stay@example.com")
+        // A customer merged into the moving family whose own match suggestion (sealed under its key) stays here.
+        let suggested = try await outsideTheMovedSlot("twin.one@gmail.com", given: "Twin")
+        _ = try await shards.source.createCustomer(newCustomer(email: "twinone+shop@gmail.com", given: "Twin"))
+        #expect(
+            try await shards.source.matchSuggestions(customer: suggested, minScore: 0, after: nil, limit: 5).items
+                .map(\.suggestion.customerID) == [suggested])
         let request = MergeRequest(note: "same person", requestedBy: "agent-7")
+        _ = try await shards.source.merge(survivor: survivor, merged: suggested, request: request)
         let joined = try await shards.source.merge(survivor: survivor, merged: wanderer, request: request)
         _ = try await shards.source.unmergeCustomers(mergeID: try #require(joined.entry?.id), requestedBy: "agent-7")
         _ = try await shards.source.mergeCustomers(survivor: staying, merged: wanderer, request: request)
@@ -262,6 +269,7 @@ struct ProfileSlotMoveTests {
         let keys = shards.source.dataKeys
         #expect(try keys.exportDataKey(for: survivor) == nil && keys.exportDataKey(for: merged) == nil)
         #expect(try keys.exportDataKey(for: wanderer) != nil, "the staying family's rows are sealed under it")
+        #expect(try keys.exportDataKey(for: suggested) != nil, "its suggestion here is sealed under it")
         let kept = try await shards.source.customer(wanderer)
         #expect(kept.id == staying && kept.identifiers.map(\.value).contains("wanderer@example.com"))
         #expect(try await shards.target.customer(merged).id == survivor)

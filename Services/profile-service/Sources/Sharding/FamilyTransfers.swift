@@ -495,7 +495,7 @@ public struct FamilyTransfers: Sendable {
             let family = open?.familyId ?? ""
             let members = try String.fetchAll(
                 db, sql: "SELECT id FROM customer WHERE familyId = ?", arguments: [family])
-            let others = open == nil ? [] : try moves.keysLeaving(db, with: family, leaving: [family])
+            let others = open == nil || !handedOver ? [] : try moves.keysLeaving(db, with: family, leaving: [family])
             return (members, members + others.filter { !members.contains($0) }, open?.isHandBack == true)
         }
         if handedOver, !handBack {

@@ -140,7 +140,9 @@ extension ProfileStore: SlotMovable {
     /// split off since, named in its ledger's snapshots) is still needed here only by a customer this shard keeps:
     /// one merged into another family here still seals that family's rows. A customer that is not here any more
     /// (or leaves with the family) needs none, and its key must not outlive an erasure on its new shard.
+    /// Its match suggestions, which stay with its own slot and whose explanations are sealed under its key, keep it too.
     public func keepsDataKey(_ db: Database, of owner: String, leaving: Set<String>) throws -> Bool {
+        if try SuggestionRecord.filter(SuggestionRecord.Columns.customerId == owner).fetchCount(db) > 0 { return true }
         guard let row = try customerRow(db, owner) else { return false }
         return !leaving.contains(row.mergedInto ?? row.id)
     }
