@@ -321,7 +321,7 @@ public struct SlotMoves: SlotMoveService {
             for id in ids where try store.holdsDataKey(db, id) {
                 keyed += [id] + (try keysLeaving(db, with: id, leaving: leaving, columns: columns))
             }
-            return (ids, keyed)
+            return (ids, Array(Set(keyed)).sorted())
         }
         // Keys first: a crash before the rows are deleted leaves rows nobody can open, deleted by the next call.
         try store.dataKeys.shred(keyed)
@@ -499,14 +499,16 @@ public struct SlotMoves: SlotMoveService {
         return try Row.fetchAll(statement, arguments: [customerID])
     }
 
-    /// The keys, besides `customerID`'s own, that go when the customer's rows leave this shard: those of others their
-    /// rows are sealed under (merged into them), unless this shard still needs one (`SlotMovable.keepsDataKey`).
+    /// The keys, besides `customerID`'s own, that go when the customer's rows leave this shard (with `leaving`): those
+    /// of others their rows are sealed under (merged into them), unless this shard still needs one
+    /// (`SlotMovable.keepsDataKey`). Others leaving at once are asked about too: a merged-away id listed for its alias
+    /// holds no key of its own to shred on its turn.
     ///
     /// - Parameter columns: `copiedColumns`, when the caller read them already (a drop, for each of its customers).
     public func keysLeaving(
         _ db: Database, with customerID: String, leaving: Set<String>, columns: [String: [String]]? = nil
     ) throws -> [String] {
-        try sealedOwners(db, customerID, columns: try columns ?? copiedColumns(db)).subtracting(leaving).sorted()
+        try sealedOwners(db, customerID, columns: try columns ?? copiedColumns(db)).subtracting([customerID]).sorted()
             .filter { try !store.keepsDataKey(db, of: $0, leaving: leaving) }
     }
 

@@ -122,8 +122,8 @@ struct ProfileSlotMoveTests {
         #expect(try keys.exportDataKey(for: survivor) == nil, "the survivor's key left with its rows")
         #expect(try keys.exportDataKey(for: merged) == nil, "the merged profile's key left with its family")
 
-        // Undoing the merge would restore the merged customer on a shard its slot is not given to; a shard that does
-        // not own the family (a move's copy) does not know the merge.
+        // Without a hand-back (a store alone), undoing the merge would restore the merged customer on a shard its slot
+        // is not given to; a shard that does not own the family (a move's copy) does not know the merge.
         let mergeID = try #require(entries.first?.entry.id)
         await #expect(throws: ProfileError.mergeNotFound(mergeID)) {
             _ = try await shards.target.unmergeCustomers(
@@ -258,7 +258,12 @@ struct ProfileSlotMoveTests {
         #expect(
             try await shards.source.matchSuggestions(customer: suggested, minScore: 0, after: nil, limit: 5).items
                 .map(\.suggestion.customerID) == [suggested])
+        // A customer of the moved slot itself merged into the family: its alias leaves in the same drop.
+        var sibling = EntityID.generate()
+        while CustomerSlot.of(sibling) != CustomerSlot.of(survivor) { sibling = EntityID.generate() }
+        _ = try await shards.source.createCustomer(newCustomer(email: "sibling@example.com", given: "Sib"), id: sibling)
         let request = MergeRequest(note: "same person", requestedBy: "agent-7")
+        _ = try await shards.source.merge(survivor: survivor, merged: sibling, request: request)
         _ = try await shards.source.merge(survivor: survivor, merged: suggested, request: request)
         let joined = try await shards.source.merge(survivor: survivor, merged: wanderer, request: request)
         _ = try await shards.source.unmergeCustomers(mergeID: try #require(joined.entry?.id), requestedBy: "agent-7")
@@ -268,6 +273,8 @@ struct ProfileSlotMoveTests {
 
         let keys = shards.source.dataKeys
         #expect(try keys.exportDataKey(for: survivor) == nil && keys.exportDataKey(for: merged) == nil)
+        #expect(try keys.exportDataKey(for: sibling) == nil, "a member leaving in the same drop takes its key along")
+        #expect(try await shards.target.customer(sibling).id == survivor)
         #expect(try keys.exportDataKey(for: wanderer) != nil, "the staying family's rows are sealed under it")
         #expect(try keys.exportDataKey(for: suggested) != nil, "its suggestion here is sealed under it")
         let kept = try await shards.source.customer(wanderer)

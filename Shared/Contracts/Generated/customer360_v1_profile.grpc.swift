@@ -6989,7 +6989,7 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
         /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
-        /// > transfer again is a no-op.
+        /// > transfer again is a no-op. A hand-back of an unmerged family is ended by this shard itself: FAILED_PRECONDITION.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_EndTransferRequest` messages.
@@ -7011,7 +7011,7 @@ extension Customer360_V1_ProfileShardService {
         /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
         /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
         /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
-        /// > stay) and answers the same.
+        /// > stay), claims again and answers adopted = false.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_AdoptFamilyRequest` messages.
@@ -7156,7 +7156,7 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
         /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
-        /// > transfer again is a no-op.
+        /// > transfer again is a no-op. A hand-back of an unmerged family is ended by this shard itself: FAILED_PRECONDITION.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
@@ -7178,7 +7178,7 @@ extension Customer360_V1_ProfileShardService {
         /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
         /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
         /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
-        /// > stay) and answers the same.
+        /// > stay), claims again and answers adopted = false.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
@@ -7321,7 +7321,7 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
         /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
-        /// > transfer again is a no-op.
+        /// > transfer again is a no-op. A hand-back of an unmerged family is ended by this shard itself: FAILED_PRECONDITION.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_EndTransferRequest` message.
@@ -7343,7 +7343,7 @@ extension Customer360_V1_ProfileShardService {
         /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
         /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
         /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
-        /// > stay) and answers the same.
+        /// > stay), claims again and answers adopted = false.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_AdoptFamilyRequest` message.
@@ -7775,7 +7775,7 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
         /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
-        /// > transfer again is a no-op.
+        /// > transfer again is a no-op. A hand-back of an unmerged family is ended by this shard itself: FAILED_PRECONDITION.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
@@ -7802,7 +7802,7 @@ extension Customer360_V1_ProfileShardService {
         /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
         /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
         /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
-        /// > stay) and answers the same.
+        /// > stay), claims again and answers adopted = false.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
@@ -8040,7 +8040,7 @@ extension Customer360_V1_ProfileShardService {
         /// >
         /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
         /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
-        /// > transfer again is a no-op.
+        /// > transfer again is a no-op. A hand-back of an unmerged family is ended by this shard itself: FAILED_PRECONDITION.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
@@ -8078,7 +8078,7 @@ extension Customer360_V1_ProfileShardService {
         /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
         /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
         /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
-        /// > stay) and answers the same.
+        /// > stay), claims again and answers adopted = false.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
@@ -8276,7 +8276,7 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     /// >
     /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
     /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
-    /// > transfer again is a no-op.
+    /// > transfer again is a no-op. A hand-back of an unmerged family is ended by this shard itself: FAILED_PRECONDITION.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_EndTransferRequest` message.
@@ -8309,7 +8309,7 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
     /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
     /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
-    /// > stay) and answers the same.
+    /// > stay), claims again and answers adopted = false.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_AdoptFamilyRequest` message.
@@ -8521,7 +8521,7 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     /// >
     /// > Ends a transfer: once the survivor's shard has merged the family, this shard deletes it, keeps the merged id as an
     /// > alias of the survivor and lifts the fence; an aborted transfer only lifts the fence. Ending an ended (or unknown)
-    /// > transfer again is a no-op.
+    /// > transfer again is a no-op. A hand-back of an unmerged family is ended by this shard itself: FAILED_PRECONDITION.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -8558,7 +8558,7 @@ extension Customer360_V1_ProfileShardService.ClientProtocol {
     /// > shard's, and its family (the restored customer with the profiles merged into it before) was left on the survivor's
     /// > shard. The family is stored here, the alias that named the survivor goes, and the restored customer's identifiers
     /// > are claimed for it. Asking again after it was taken stores nothing again (this shard's rows, written to since,
-    /// > stay) and answers the same.
+    /// > stay), claims again and answers adopted = false.
     ///
     /// - Parameters:
     ///   - message: request message to send.

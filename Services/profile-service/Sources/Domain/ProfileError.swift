@@ -23,8 +23,11 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
     case survivorNotInSuggestion(String, suggestion: String)
     /// A merged-away id whose family (its survivor's profile) lives on another shard since their slots moved apart.
     case mergedElsewhere(String, survivor: String)
-    /// The merged-away customer's slot moved to another shard since the merge: restoring it here would strand it.
+    /// An id merged into the customer an unmerge would restore here has its slot on another shard, whose alias would
+    /// keep naming the survivor.
     case unmergeAcrossShards(merge: String, customer: String)
+    /// Split off by an unmerge on this shard and being handed back to its own shard meanwhile.
+    case handingBack(String)
     /// The write came later than its identifier claims allow (another claimant may take them over after a while).
     case claimsExpired
 
@@ -35,7 +38,7 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
             .notFound
         case .survivorNotInSuggestion:
             .invalidArgument
-        case .claimsExpired:
+        case .claimsExpired, .handingBack:
             .unavailable
         case .identifierTaken, .transactionReused:
             .alreadyExists
@@ -43,6 +46,17 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
             .mergeUndoPointsSpent, .suggestionDecided, .mergedElsewhere, .unmergeAcrossShards:
             .failedPrecondition
         }
+    }
+
+    /// The survivors whose shards hold the merged-away ids among `results` (`mergedElsewhere`), once each: what a batch
+    /// asks those shards about.
+    static func survivorsElsewhere<T>(in results: [Result<T, ProfileError>]) -> [String] {
+        Array(
+            Set(
+                results.compactMap { result in
+                    if case .failure(.mergedElsewhere(_, let survivor)) = result { survivor } else { nil }
+                })
+        ).sorted()
     }
 
     /// A merged-away id answered by another shard names its survivor for the caller's transport to follow
@@ -62,8 +76,10 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
             "customer \(id) was merged into \(survivor), whose profile another shard holds: call \(survivor)'s shard "
                 + "(the shard map's routing transport does so by itself)"
         case .unmergeAcrossShards(let merge, let customer):
-            "customer \(customer), whom merge \(merge) would restore, now belongs to another shard's slots: "
-                + "profile-service does not unmerge across shards yet"
+            "customer \(customer), merged earlier into the customer merge \(merge) would restore here, belongs to "
+                + "another shard's slots, whose alias would keep naming the survivor: undo the later merges first"
+        case .handingBack(let id):
+            "customer \(id) is being handed back to its own shard after an unmerge; retry in a moment"
         case .customerDeleted(let id):
             "customer \(id) was deleted"
         case .customerErased(let id):

@@ -49,15 +49,12 @@ extension ProfileService {
         for (index, id) in request.customerIds.enumerated() { try Validate.id(id, field: "customer_ids[\(index)]") }
         let results = try await store.profilesWithConsents(request.customerIds)
         // Merged-away ids whose families are other shards' are read there, by their survivors.
-        let survivors = results.compactMap { result -> String? in
-            if case .failure(.mergedElsewhere(_, let survivor)) = result { return survivor }
-            return nil
-        }
+        let survivors = ProfileError.survivorsElsewhere(in: results)
         var elsewhere: [String: Customer360_V1_BatchGetCustomersResult] = [:]
         if let index, !survivors.isEmpty {
             // A survivors' shard that cannot answer leaves those ids unresolved, naming the survivor, as one process's
             // batch leaves an unknown id: the batch's other customers are still answered.
-            elsewhere = (try? await index.profilesWithConsents(Array(Set(survivors)))) ?? [:]
+            elsewhere = (try? await index.profilesWithConsents(survivors)) ?? [:]
         }
         return .with {
             $0.results = zip(request.customerIds, results).map { id, result in

@@ -22,7 +22,7 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
     /// The identifier index across shards, when the service runs as one of several shards; `nil` in one process,
     /// whose own identifiers table is the whole index.
     let index: IdentifierIndex?
-    /// Merges across shards, on a shard.
+    /// Merges across shards and the hand-backs that undo them, on a shard.
     let transfers: FamilyTransfers?
 
     /// Whether this process owns a customer's slot in the map in force: a shard acts on a merge or a suggestion only
@@ -92,13 +92,10 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         for (index, id) in request.customerIds.enumerated() { try Validate.id(id, field: "customer_ids[\(index)]") }
         let results = try await store.resolve(request.customerIds)
         // Merged-away ids whose families a move took to other shards are resolved there, to the end of the chain.
-        let survivors = results.compactMap { result -> String? in
-            if case .failure(.mergedElsewhere(_, let survivor)) = result { return survivor }
-            return nil
-        }
+        let survivors = ProfileError.survivorsElsewhere(in: results)
         var resolvedElsewhere: [String: Customer360_V1_ResolvedCustomerID] = [:]
         if let index, !survivors.isEmpty {
-            for answer in try await index.resolve(Array(Set(survivors))) {
+            for answer in try await index.resolve(survivors) {
                 resolvedElsewhere[answer.requestedID] = answer
             }
         }

@@ -25,6 +25,13 @@ struct FamilyTransferOut: Codable, FetchableRecord, PersistableRecord {
 
     /// A restored family handed back to its own slot's shard after an unmerge, not a family merged away.
     var isHandBack: Bool { survivorId == familyId }
+
+    /// The open transfer of `family` out of this shard, if any (one at a time).
+    static func open(_ db: Database, family: String) throws -> FamilyTransferOut? {
+        try filter(Column("familyId") == family).fetchOne(db)
+    }
+
+    static func isOpen(_ db: Database, family: String) throws -> Bool { try open(db, family: family) != nil }
 }
 
 /// A transfer this shard has asked for as the survivor's shard, until the merged customer's shard has ended it.
@@ -86,7 +93,7 @@ enum FamilyFence {
 ///    survivor's shard forgets it. An aborted transfer only ends the fence.
 ///
 /// Every step can be asked again, and a crash anywhere leaves a row that says what is left: `TransferCompleter` ends
-/// merged transfers and aborts those that did not merge within a minute.
+/// merged transfers, aborts those that did not merge within a minute, and sends hand-backs (below) again.
 ///
 /// Undoing such a merge hands the restored customer's family back the other way, driven by the shard that undid it
 /// (the survivor's): the unmerge records the hand-back in its transaction (`family_transfer_out`, the family fenced),
@@ -100,8 +107,8 @@ public struct FamilyTransfers: Sendable {
     let moves: SlotMoves
     let index: IdentifierIndex
     let logger: Logger
-    /// Transfers a merge of this process is still working on: the completer leaves them to it, however long a large
-    /// family takes to seal.
+    /// Transfers a merge of this process is still working on (by transfer id), and families a hand-back of this
+    /// process is sending (by family id): the completer leaves them to it, however long a large family takes to seal.
     let working = WorkingTransfers()
 
     public init(shard: String, store: ProfileStore, moves: SlotMoves, index: IdentifierIndex, logger: Logger) {
@@ -126,16 +133,12 @@ public struct FamilyTransfers: Sendable {
         let (mergedHere, handingBack) = try await store.writer.read { db in
             (
                 try store.customerRow(db, merged)?.mergedInto == survivor,
-                try FamilyTransferOut.filter(Column("familyId") == merged).fetchCount(db) > 0
+                try FamilyTransferOut.isOpen(db, family: merged)
             )
         }
         if mergedHere { return (current, nil) }
         // Split off by an unmerge here and not handed back yet: its shard's alias still names this survivor.
-        if handingBack {
-            throw RPCError(
-                code: .unavailable,
-                message: "customer \(merged) is being handed back to its own shard after an unmerge; retry in a moment")
-        }
+        if handingBack { throw ProfileError.handingBack(merged) }
         if (try? await index.resolve([merged]).first?.customerID) == survivor { return (current, nil) }
         let transfer = FamilyTransferIn(
             transferId: EntityID.generate(), mergedId: merged, fromShard: owner, survivorId: survivor, state: .open,
@@ -274,14 +277,7 @@ public struct FamilyTransfers: Sendable {
             try FamilyTransferOut.fetchAll(db).filter(\.isHandBack)
         }
         for transfer in handingBack where !working.contains(transfer.familyId) {
-            do {
-                try await handBack(transfer)
-                settled += 1
-            } catch {
-                logger.warning(
-                    "handing an unmerged family back to its shard is left to retry",
-                    metadata: ["customer_id": "\(transfer.familyId)", "error": "\(error)"])
-            }
+            if await handBack(transfer.familyId) { settled += 1 }
         }
         return settled
     }
@@ -319,23 +315,24 @@ public struct FamilyTransfers: Sendable {
         try FamilyFence.createTriggers(db)
     }
 
-    /// Hands the family of an unmerge back to its customer's shard, then deletes it here. Left to the completer when
-    /// that shard does not take it now.
-    func handBack(_ restored: String) async {
-        // Marked before it is read, so the completer leaves it to this call.
+    /// Hands the family of an unmerge back to its customer's shard, then deletes it here; whether it did. Left to the
+    /// completer when that shard does not take it now.
+    @discardableResult
+    func handBack(_ restored: String) async -> Bool {
+        // Marked before it is read, so a concurrent round of the completer leaves it to this call.
         working.insert(restored)
         defer { working.remove(restored) }
         do {
             guard
-                let transfer = try await store.writer.read({ db in
-                    try FamilyTransferOut.filter(Column("familyId") == restored).fetchOne(db)
-                })
-            else { return }
+                let transfer = try await store.writer.read({ db in try FamilyTransferOut.open(db, family: restored) })
+            else { return false }
             try await handBack(transfer)
+            return true
         } catch {
             logger.warning(
                 "handing an unmerged family back to its shard is left to retry",
                 metadata: ["customer_id": "\(restored)", "error": "\(error)"])
+            return false
         }
     }
 
@@ -377,9 +374,7 @@ public struct FamilyTransfers: Sendable {
         }
         // The merge's transfer out of this shard not ended yet: the rows here are its fenced copy, which ending it
         // deletes. The survivor's shard refuses such an unmerge; this guards a late hand-back all the same.
-        if try await store.writer.read({ db in
-            try FamilyTransferOut.filter(Column("familyId") == restored).fetchCount(db) > 0
-        }) {
+        if try await store.writer.read({ db in try FamilyTransferOut.isOpen(db, family: restored) }) {
             throw RPCError(
                 code: .unavailable,
                 message: "customer \(restored)'s family is still being handed over for its merge here; retry later")
@@ -391,12 +386,7 @@ public struct FamilyTransfers: Sendable {
             adopted = try await store.writer.write { db in
                 guard try store.customerRow(db, restored) == nil else { return false }
                 try moves.insert(db, handedOver: prepared)
-                try db.execute(sql: "DELETE FROM \(ProfileStore.aliasTable) WHERE id = ?", arguments: [restored])
-                try db.execute(
-                    sql: """
-                        UPDATE \(ProfileStore.aliasTable) SET survivorId = ?1 \
-                        WHERE id IN (SELECT id FROM customer WHERE familyId = ?1)
-                        """, arguments: [restored])
+                try ProfileStore.familyReturned(db, restored: restored)
                 return true
             }
         }
@@ -443,7 +433,7 @@ public struct FamilyTransfers: Sendable {
                 }
                 return try moves.export(db, customer: customer)
             }
-            if let other = try FamilyTransferOut.filter(Column("familyId") == customer).fetchOne(db) {
+            if let other = try FamilyTransferOut.open(db, family: customer) {
                 throw RPCError(
                     code: .unavailable,
                     message: "customer \(customer) is being merged into \(other.survivorId) already; retry later")
@@ -495,8 +485,14 @@ public struct FamilyTransfers: Sendable {
             let family = open?.familyId ?? ""
             let members = try String.fetchAll(
                 db, sql: "SELECT id FROM customer WHERE familyId = ?", arguments: [family])
+            // The family's own key goes; its members' and others' unless still needed here (a member's suggestions stay
+            // with its own slot, sealed under its key).
             let others = open == nil || !handedOver ? [] : try moves.keysLeaving(db, with: family, leaving: [family])
-            return (members, members + others.filter { !members.contains($0) }, open?.isHandBack == true)
+            let kept = try members.filter { member in
+                guard member != family else { return false }
+                return try store.keepsDataKey(db, of: member, leaving: [family])
+            }
+            return (members, Array(Set(members + others).subtracting(kept)).sorted(), open?.isHandBack == true)
         }
         if handedOver, !handBack {
             // Keys first (the survivor's shard holds the family, sealed under its own keys): a crash before the rows
@@ -533,11 +529,12 @@ public struct FamilyTransfers: Sendable {
     }
 }
 
-/// Settles merges across shards left open by a crash or a lost answer, every few seconds (`FamilyTransfers`).
+/// Settles merges across shards left open by a crash or a lost answer, and sends hand-backs of unmerged families again,
+/// every few seconds (`FamilyTransfers`).
 public struct TransferCompleter: Service {
     let transfers: FamilyTransfers
     let interval: Duration
-    /// A transfer that has not merged after this long is aborted.
+    /// A transfer that has not merged after this long is aborted (a hand-back never is).
     let staleAfter: TimeInterval
 
     public init(transfers: FamilyTransfers, interval: Duration = .seconds(5), staleAfter: TimeInterval = 60) {
@@ -564,7 +561,7 @@ public struct TransferCompleter: Service {
     }
 }
 
-/// The transfer ids a process's merges are working on (`FamilyTransfers.working`).
+/// The transfer ids a process's merges, and the family ids its hand-backs, are working on (`FamilyTransfers.working`).
 final class WorkingTransfers: Sendable {
     private let ids = Mutex<Set<String>>([])
 

@@ -5,7 +5,6 @@ import C360ServerKit
 public import C360StoreKit
 public import Foundation
 import GRDB
-import GRPCCore
 
 extension ProfileStore {
     // MARK: - Reads
@@ -340,11 +339,7 @@ extension ProfileStore {
         // Sent here for its survivor's family: only that family answers, never a row this shard holds for another.
         if let family, row.id != family {
             // Split from that family by an unmerge here, and being handed back to its own shard meanwhile.
-            if try FamilyTransferOut.filter(Column("familyId") == row.id).fetchCount(db) > 0 {
-                throw RPCError(
-                    code: .unavailable,
-                    message: "customer \(id) is being handed back to its own shard after an unmerge; retry in a moment")
-            }
+            if try FamilyTransferOut.isOpen(db, family: row.id) { throw ProfileError.handingBack(id) }
             throw ProfileError.customerNotFound(id)
         }
         return row

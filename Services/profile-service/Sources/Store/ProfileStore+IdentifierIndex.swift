@@ -176,11 +176,8 @@ extension ProfileStore {
     /// The identifiers `customer` holds, as the index knows them.
     func identifiers(heldBy customer: String) async throws -> [IndexedIdentifier] {
         try await writer.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT kind, valueIndex FROM customer_identifier WHERE customerId = ?"),
-                arguments: [customer]
-            ).compactMap { row in
-                IdentifierKind(rawValue: row[0]).map { IndexedIdentifier(kind: $0, valueIndex: row[1]) }
+            try IdentifierRecord.filter(IdentifierRecord.Columns.customerId == customer).fetchAll(db).map {
+                IndexedIdentifier(kind: $0.kind, valueIndex: $0.valueIndex)
             }
         }
     }

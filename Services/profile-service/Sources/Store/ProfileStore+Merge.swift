@@ -151,8 +151,8 @@ extension ProfileStore {
     /// - Throws: `ProfileError.mergeNotFound`; `.mergeBuiltUpon` naming a later merge of the same customer to undo
     ///   first; `.customerNotActive` when the survivor was deleted or erased since; `.mergeUndoPointsSpent` when the
     ///   survivor has spent points the merge brought.
-    ///   `.unmergeAcrossShards` when the merged-away customer's slot (or that of an id merged into it earlier) is
-    ///   another shard's now (`owns`).
+    ///   `.unmergeAcrossShards` when the merged-away customer's slot is another shard's and no `handBack` is given, or
+    ///   when it stays here while an id merged into it earlier has its slot on another shard (`owns`).
     ///
     /// - Parameters:
     ///   - owns: Whether this shard owns a customer's slot (one process owns every one).

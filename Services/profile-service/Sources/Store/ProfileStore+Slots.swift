@@ -128,8 +128,8 @@ extension ProfileStore: SlotMovable {
     public func customerGrew(_ db: Database, _ customerID: String) throws {}
 
     /// Only a family's survivor (or a customer never merged) has rows sealed under their key here; a merged-away id
-    /// listed for its alias, or an identifier listed for its claim, names no key to move or shred, and a merged-away
-    /// customer's key still opens its family's rows wherever those are.
+    /// listed for its alias, or an identifier listed for its claim, names no key to move or shred on its own. A
+    /// merged-away customer's key travels and is shredded with its family's rows (`keepsDataKey`).
     public func holdsDataKey(_ db: Database, _ customerID: String) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM customer WHERE id = ? AND familyId = id)"),
@@ -197,6 +197,17 @@ extension ProfileStore: SlotMovable {
                 AND survivorId IN (\(databaseQuestionMarks(count: members.count)))
                 """,
             arguments: StatementArguments([restored, survivor] + members))
+    }
+
+    /// After a family handed back by an unmerge on another shard was stored here: the restored customer is no alias
+    /// any more, and the ids merged into it before answer as it.
+    static func familyReturned(_ db: Database, restored: String) throws {
+        try db.execute(sql: "DELETE FROM \(aliasTable) WHERE id = ?", arguments: [restored])
+        try db.execute(
+            sql: """
+                UPDATE \(aliasTable) SET survivorId = ?1 \
+                WHERE id IN (SELECT id FROM customer WHERE familyId = ?1)
+                """, arguments: [restored])
     }
 
     /// The survivor `id` answers as when this shard holds it only as an alias (its family lives on another shard).
