@@ -499,17 +499,16 @@ public struct SlotMoves: SlotMoveService {
         return try Row.fetchAll(statement, arguments: [customerID])
     }
 
-    /// The keys, besides `customerID`'s own, that go when the customer's rows leave this shard (with `leaving`): those
-    /// of others their rows are sealed under (merged into them), unless this shard still needs one
-    /// (`SlotMovable.keepsDataKey`). Others leaving at once are asked about too: a merged-away id listed for its alias
-    /// holds no key of its own to shred on its turn.
+    /// The keys, besides `customerID`'s own, that go when the customer's rows leave this shard (with `leaving`), as
+    /// the store says (`SlotMovable.othersKeysLeaving`); the rows are read for their owners only if it asks.
     ///
     /// - Parameter columns: `copiedColumns`, when the caller read them already (a drop, for each of its customers).
     public func keysLeaving(
         _ db: Database, with customerID: String, leaving: Set<String>, columns: [String: [String]]? = nil
     ) throws -> [String] {
-        try sealedOwners(db, customerID, columns: try columns ?? copiedColumns(db)).subtracting([customerID]).sorted()
-            .filter { try !store.keepsDataKey(db, of: $0, leaving: leaving) }
+        try store.othersKeysLeaving(db, with: customerID, leaving: leaving) {
+            try sealedOwners(db, customerID, columns: try columns ?? copiedColumns(db))
+        }
     }
 
     /// Whose keys the customer's rows are sealed under.

@@ -107,12 +107,14 @@ public protocol SlotMovable: Sendable {
     /// a customer whose data lives here (profile-service's merged-away ids and indexed identifiers, listed only so
     /// their pointers move with their slot), whose key may still open rows of another customer here.
     func holdsDataKey(_ db: Database, _ customerID: String) throws -> Bool
-    /// Whether this shard still needs `owner`'s key once `leaving` (customers a drop, or a profile family handed to
-    /// another shard, deletes) are gone, when some of their rows were sealed under it (a customer merged into one of
-    /// them): such a key is shredded with theirs unless this is true. True by default (every such key is kept); a store that knows where each key is still
-    /// used (profile-service: by a customer of its own here) says so, so the old shard's copy does not outlive an
-    /// erasure on the new one.
-    func keepsDataKey(_ db: Database, of owner: String, leaving: Set<String>) throws -> Bool
+    /// The keys, besides `customerID`'s own, to shred once `leaving` (customers a drop, or a profile family handed to
+    /// another shard, deletes) are gone: those of other customers `customerID`'s rows are sealed under (merged into
+    /// it), which `sealedOwners` reads, that this shard no longer needs. None by default: every such key is kept, and
+    /// the rows are not read again. A store that knows where each key is still used (profile-service: by a customer
+    /// of its own here) names them, so the old shard's copy does not outlive an erasure on the new one.
+    func othersKeysLeaving(
+        _ db: Database, with customerID: String, leaving: Set<String>, sealedOwners: () throws -> Set<String>
+    ) throws -> [String]
 }
 
 extension SlotMovable {
@@ -120,7 +122,9 @@ extension SlotMovable {
     public func fenceBlocker(_ db: Database, _ ranges: [ClosedRange<Int>]) throws -> String? { nil }
     public func wasErased(_ db: Database, _ customerID: String) throws -> Bool { false }
     public func holdsDataKey(_ db: Database, _ customerID: String) throws -> Bool { true }
-    public func keepsDataKey(_ db: Database, of owner: String, leaving: Set<String>) throws -> Bool { true }
+    public func othersKeysLeaving(
+        _ db: Database, with customerID: String, leaving: Set<String>, sealedOwners: () throws -> Set<String>
+    ) throws -> [String] { [] }
 }
 
 extension SlotMovable {

@@ -129,19 +129,28 @@ extension ProfileStore: SlotMovable {
 
     /// Only a family's survivor (or a customer never merged) has rows sealed under their key here; a merged-away id
     /// listed for its alias, or an identifier listed for its claim, names no key to move or shred on its own. A
-    /// merged-away customer's key travels and is shredded with its family's rows (`keepsDataKey`).
+    /// merged-away customer's key travels and is shredded with its family's rows (`othersKeysLeaving`).
     public func holdsDataKey(_ db: Database, _ customerID: String) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM customer WHERE id = ? AND familyId = id)"),
             arguments: [customerID]) == true
     }
 
-    /// A key some of a leaving family's rows are sealed under (a member merged into it, or a customer once merged and
-    /// split off since, named in its ledger's snapshots) is still needed here only by a customer this shard keeps:
-    /// one merged into another family here still seals that family's rows. A customer that is not here any more
-    /// (or leaves with the family) needs none, and its key must not outlive an erasure on its new shard.
-    /// Its match suggestions, which stay with its own slot and whose explanations are sealed under its key, keep it too.
-    public func keepsDataKey(_ db: Database, of owner: String, leaving: Set<String>) throws -> Bool {
+    /// The keys a leaving family's rows are sealed under besides its survivor's (a member merged into it, or a
+    /// customer once merged and split off since, named in its ledger's snapshots) go with it unless still needed here
+    /// (`keepsDataKey`). Others leaving at once are asked about too: a merged-away id listed for its alias holds no key
+    /// of its own to shred on its turn.
+    public func othersKeysLeaving(
+        _ db: Database, with customerID: String, leaving: Set<String>, sealedOwners: () throws -> Set<String>
+    ) throws -> [String] {
+        try sealedOwners().subtracting([customerID]).sorted().filter { try !keepsDataKey(db, of: $0, leaving: leaving) }
+    }
+
+    /// Whether `owner`'s key is still needed here once `leaving` are gone: only by a customer this shard keeps. One
+    /// merged into another family here still seals that family's rows; its match suggestions, which stay with its own
+    /// slot, have their explanations sealed under its key. A customer that is not here any more (or leaves with the
+    /// family) needs none, and its key must not outlive an erasure on its new shard.
+    func keepsDataKey(_ db: Database, of owner: String, leaving: Set<String>) throws -> Bool {
         if try SuggestionRecord.filter(SuggestionRecord.Columns.customerId == owner).fetchCount(db) > 0 { return true }
         guard let row = try customerRow(db, owner) else { return false }
         return !leaving.contains(row.mergedInto ?? row.id)
