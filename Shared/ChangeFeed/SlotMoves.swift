@@ -51,6 +51,8 @@ public struct SlotMoves: SlotMoveService {
             let fenced: Result<Int64, Blocked> = try await store.database.write { db in
                 if let reason = try store.fenceBlocker(db, ranges) { return .failure(Blocked(reason: reason)) }
                 try SlotFence.fence(db, ranges, epoch: request.epoch, target: request.targetShard, tables: tables)
+                // Rows this shard copied in of these slots are its own now: the fence stands for them until the drop.
+                try SlotCopies.forget(db, ranges)
                 return .success(try head(db))
             }
             switch fenced {
@@ -85,9 +87,11 @@ public struct SlotMoves: SlotMoveService {
         logsTouches ? try SlotTouchLog.head(db) : try ChangeLog.head(db)
     }
 
-    /// Lifts the fence of `ranges` (a move that ended, or was called off) and ends the logging of their writes.
+    /// Lifts the fence of `ranges` (a move that ended, or was called off), ends the logging of their writes and forgets
+    /// their copies (a drop takes them out).
     private func lift(_ db: Database, _ ranges: [ClosedRange<Int>]) throws {
         try SlotFence.lift(db, ranges, tables: tables)
+        try SlotCopies.forget(db, ranges)
         if logsTouches { try SlotTouchLog.end(db, ranges, tables: tables) }
     }
 
@@ -300,6 +304,8 @@ public struct SlotMoves: SlotMoveService {
                 }
             }
             for customer in customers { try insert(db, customer, append: append) }
+            // Copies of slots this shard does not own yet: its reads across customers leave them out until it does.
+            if !append { try SlotCopies.record(db, slots: Set(customers.map { CustomerSlot.of($0.customerID) })) }
         }
         // A customer with nothing left on the source (erased meanwhile) keeps no key here either.
         if !append {

@@ -1,4 +1,5 @@
 public import C360Clients
+public import C360StoreKit
 public import Logging
 
 /// Everything the shared kit needs to run one service, read once at start-up.
@@ -90,6 +91,18 @@ public struct CustomerOwnership: Sendable {
             let owner = shards.source.current.owner(of: customerID, in: service)
         else { return true }
         return owner.shard == shard
+    }
+
+    /// The slots this process owns, for its reads across customers (`OwnedSlots`): every slot unless it is a shard of
+    /// a service the map names, read again at each read (the map is reloaded while the process runs).
+    public var slots: OwnedSlots {
+        guard let shards, let shard = shards.shard else { return .everyone }
+        let service = self.service
+        return OwnedSlots {
+            let map = shards.source.current
+            guard map.owner(ofSlot: 0, in: service) != nil else { return nil }
+            return map.ranges(of: shard, in: service)
+        }
     }
 }
 

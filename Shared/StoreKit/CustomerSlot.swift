@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-public import GRDB
+import GRDB
 
 /// Which of the fixed 1,024 slots a customer falls in: the unit a sharded deployment assigns to shards (the shard map)
 /// and moves between them (resharding). Stated so any language can compute it: the first 8 bytes of SHA-256 of the
@@ -16,17 +16,6 @@ public enum CustomerSlot {
         let digest = SHA256.hash(data: Data(customerID.utf8))
         let prefix = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return Int(prefix % UInt64(count))
-    }
-
-    /// SQL that holds for rows whose `column` names a customer of `ranges`: a shard's reads across customers leave out
-    /// the rows it holds of other shards' slots (a move's copies before the map gives them to it, and what it keeps
-    /// after the map gave them away, until the drop).
-    public static func within(_ ranges: [ClosedRange<Int>], column: Column) -> SQL {
-        guard !ranges.isEmpty else { return SQL(sql: "0") }
-        let each = ranges.map { _ in "c360_slot(\(column.name.quotedDatabaseIdentifier)) BETWEEN ? AND ?" }
-        return SQL(
-            sql: "(" + each.joined(separator: " OR ") + ")",
-            arguments: StatementArguments(ranges.flatMap { [$0.lowerBound, $0.upperBound] }))
     }
 
     /// `c360_slot(text) → integer`, deterministic so SQLite may use it in triggers and indexes.

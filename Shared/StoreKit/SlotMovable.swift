@@ -143,8 +143,10 @@ public enum SlotFence {
     /// The `RAISE(ABORT, …)` message, which the server turns into UNAVAILABLE.
     public static let refusal = "c360-fenced"
 
-    /// Registers the fence's table (empty until a move fences slots). A store that moves customers calls it once.
+    /// Registers the fence's table (empty until a move fences slots), and the copied slots' (`SlotCopies`). A store
+    /// that moves customers calls it once.
     public static func register(_ migrator: inout DatabaseMigrator) {
+        defer { SlotCopies.register(&migrator) }
         migrator.registerMigration("slot fence: slot ranges whose writes are stopped while they move") { db in
             try db.create(table: "slot_fence") { t in
                 t.column("firstSlot", .integer).notNull()

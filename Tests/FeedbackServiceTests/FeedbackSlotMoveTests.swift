@@ -2,6 +2,7 @@ import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
+import C360TestSupport
 import Foundation
 import GRDB
 import Testing
@@ -17,7 +18,8 @@ struct FeedbackSlotMoveTests {
     /// Two feedback stores as feedback-0 (owning every slot) and feedback-1 of one map file, holding the same
     /// reference data.
     struct TwoShards {
-        let mapFile: URL
+        let map: TwoShardMapFile
+        var mapFile: URL { map.url }
         let source: FeedbackStore
         let target: FeedbackStore
         let sourceMoves: SlotMoves
@@ -25,29 +27,22 @@ struct FeedbackSlotMoveTests {
         let survey = makeSurvey("nps-email", .nps)
         let feature = FeatureRequest(id: "fr-dark", title: "Dark mode", details: "At night", createdAt: Fixed.day0)
 
-        init(targetHoldsReferenceData: Bool = true) async throws {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "c360-feedback-move-\(UUID()).json")
-            try ShardMap(
-                epoch: 1,
-                services: [
-                    "feedback-service": [
-                        .init(shard: "feedback-0", address: "127.0.0.1:1", slots: ["0-1023"]),
-                        .init(shard: "feedback-1", address: "127.0.0.1:2", slots: []),
-                    ]
-                ]
-            ).json.write(to: file)
-            mapFile = file
-            source = try makeFeedbackStore()
-            target = try makeFeedbackStore()
+        /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in
+        ///   a deployment (`CustomerOwnership.slots`); otherwise they count every row held.
+        init(targetHoldsReferenceData: Bool = true, countingOwnSlots: Bool = false) async throws {
+            let map = try TwoShardMapFile(service: "feedback-service", shardPrefix: "feedback")
+            self.map = map
+            func owned(_ settings: ShardSettings) -> OwnedSlots {
+                countingOwnSlots ? map.ownership(settings).slots : .everyone
+            }
+            source = try makeFeedbackStore(owned: owned(map.source))
+            target = try makeFeedbackStore(owned: owned(map.target))
             for store in targetHoldsReferenceData ? [source, target] : [source] {
                 _ = try await store.createSurvey(survey)
                 _ = try await store.createFeatureRequest(feature, vote: nil)
             }
-            let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
-            }
-            sourceMoves = SlotMoves(store: source, service: "feedback-service", shards: try settings("feedback-0"))
-            targetMoves = SlotMoves(store: target, service: "feedback-service", shards: try settings("feedback-1"))
+            sourceMoves = SlotMoves(store: source, service: "feedback-service", shards: map.source)
+            targetMoves = SlotMoves(store: target, service: "feedback-service", shards: map.target)
         }
     }
 
@@ -138,6 +133,86 @@ struct FeedbackSlotMoveTests {
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM response_term") ?? -1
         }
         #expect(leftTerms == 0)
+    }
+
+    /// What both shards count across customers, each as the gateway adds them.
+    private struct Counted: Equatable {
+        var responses = 0
+        var votes = 0
+        var churned = 0
+        var listed: [String] = []
+        var themeComments = 0
+
+        init(_ store: FeedbackStore) async throws {
+            responses = try await store.scores(filter: ScoreFilter(), groupedBy: []).overall.responses
+            votes = try await FeedbackSlotMoveTests.tally(store)
+            churned = try await store.churnReasonTally(from: nil, until: nil).reasons
+            listed = try await store.responses(filter: ResponseFilter(), after: nil, limit: 10).items.map(\.response.id)
+            var themes = ThemeFilter()
+            themes.limit = 5
+            themeComments = try await store.themes(filter: themes, periods: [nil]).first?.comments ?? -1
+        }
+
+        init(responses: Int, votes: Int, churned: Int, listed: [String], themeComments: Int) {
+            (self.responses, self.votes, self.churned, self.listed, self.themeComments) =
+                (responses, votes, churned, listed, themeComments)
+        }
+    }
+
+    @Test(
+        "reads across customers count a move's copies on the target only once the map gives it their slots, and on the source only until then"
+    )
+    func readsAcrossCustomersCountEachCustomerOnce() async throws {
+        let shards = try await TwoShards(countingOwnSlots: true)
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        // ada's response, vote and churn reason on the source; nora's response on the target, written before it took
+        // any slot (only the map says whose a row is).
+        _ = try await shards.source.record(
+            makeResponse(
+                "r-ada", survey: shards.survey, score: 3, at: Fixed.now, comment: "late", sentiment: Sentiments.negative
+            ),
+            terms: [ThemeExtractor.Term(stem: "late", surface: "late")])
+        _ = try await shards.source.vote(Self.vote(Customers.ada))
+        _ = try await shards.source.record(
+            ChurnReason(
+                id: "churn-ada", customerID: Customers.ada, category: .price, text: "Too expensive",
+                sentiment: nil, churnedAt: Fixed.now, channel: .email, recordedBy: "csm-1", recordedAt: Fixed.now))
+        _ = try await shards.target.record(
+            makeResponse(
+                "r-nora", customer: Customers.nora, survey: shards.survey, score: 2, at: Fixed.now, comment: "late",
+                sentiment: Sentiments.negative),
+            terms: [ThemeExtractor.Term(stem: "late", surface: "late")])
+        let ada = Counted(responses: 1, votes: 1, churned: 1, listed: ["r-ada"], themeComments: 1)
+        let none = Counted(responses: 0, votes: 0, churned: 0, listed: [], themeComments: 0)
+        let both = Counted(responses: 2, votes: 1, churned: 1, listed: ["r-nora", "r-ada"], themeComments: 2)
+
+        // When ada is copied to the target, the copy counts nowhere yet: the source still owns her
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        _ = try await shards.targetMoves.importSlotCustomers(
+            .with { $0.customers = page.customers.filter { $0.customerID == Customers.ada } })
+        #expect(try await Counted(shards.source) == ada)
+        #expect(try await Counted(shards.target) == none, "nora's, written before it took any slot, too")
+
+        // When the map gives the slots to the target, she counts there, and no longer on the source, which holds her
+        // rows until the drop
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.targetShard = "feedback-1"
+                $0.epoch = 2
+            })
+        #expect(try await Counted(shards.source) == ada, "fenced, still the source's")
+        try shards.map.giveEverySlotToTarget()
+        #expect(try await Counted(shards.source) == none)
+        #expect(try await Counted(shards.target) == both)
+
+        // And after the drop, the shards hold only what they own again: nothing filters
+        let dropped = try await shards.sourceMoves.dropSlots(.with { $0.slots = ["0-1023"] })
+        #expect(dropped.dropped == 1 && dropped.done)
+        #expect(try await Counted(shards.source) == none)
+        #expect(try await Counted(shards.target) == both)
+        let held = try await shards.source.writer.read { db in try SlotCopies.held(db) }
+        #expect(held.isEmpty, "the drop lifted the fence")
     }
 
     @Test("a shard new to the map takes the surveys and feature requests first, counting only its own votes")

@@ -5,8 +5,8 @@ import Foundation
 @testable import C360Feedback
 
 /// A store on a fresh in-memory database with the production configuration.
-func makeFeedbackStore() throws -> FeedbackStore {
-    try FeedbackStore(writer: ServiceDatabase.inMemory(), keyring: Keyring.inMemory())
+func makeFeedbackStore(owned: OwnedSlots = .everyone) throws -> FeedbackStore {
+    try FeedbackStore(writer: ServiceDatabase.inMemory(), keyring: Keyring.inMemory(), owned: owned)
 }
 
 /// Customer ids (well-formed lower-case UUIDs) the tests use; the handler tests' directory knows ada and sara and

@@ -6,9 +6,9 @@ import Foundation
 @testable import C360Interaction
 
 /// A store on a fresh in-memory database, summing in USD, with a hand-moved clock.
-func makeInteractionStore(clock: TestClock = TestClock()) throws -> InteractionStore {
+func makeInteractionStore(clock: TestClock = TestClock(), owned: OwnedSlots = .everyone) throws -> InteractionStore {
     try InteractionStore(
-        writer: ServiceDatabase.inMemory(), keyring: .inMemory(), currency: "USD", now: { clock.now() })
+        writer: ServiceDatabase.inMemory(), keyring: .inMemory(), currency: "USD", owned: owned, now: { clock.now() })
 }
 
 /// Customer ids that exist in the tests' profile directory.

@@ -20,15 +20,21 @@ private struct TwoShards {
     let sourceMoves: SlotMoves
     let targetMoves: SlotMoves
 
-    init() throws {
+    /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in a
+    ///   deployment (`CustomerOwnership.slots`); otherwise they count every row held.
+    init(countingOwnSlots: Bool = false) throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-slot-move-\(UUID()).json")
         try Self.map(epoch: 1, sourceOwns: true).json.write(to: file)
         mapFile = file
-        source = try makeInteractionStore()
-        target = try makeInteractionStore()
         let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard) }
-        sourceMoves = SlotMoves(store: source, service: "interaction-service", shards: try settings("interaction-0"))
-        targetMoves = SlotMoves(store: target, service: "interaction-service", shards: try settings("interaction-1"))
+        let (sourceSettings, targetSettings) = (try settings("interaction-0"), try settings("interaction-1"))
+        func owned(_ settings: ShardSettings) -> OwnedSlots {
+            countingOwnSlots ? CustomerOwnership(shards: settings, service: "interaction-service").slots : .everyone
+        }
+        source = try makeInteractionStore(owned: owned(sourceSettings))
+        target = try makeInteractionStore(owned: owned(targetSettings))
+        sourceMoves = SlotMoves(store: source, service: "interaction-service", shards: sourceSettings)
+        targetMoves = SlotMoves(store: target, service: "interaction-service", shards: targetSettings)
     }
 
     /// interaction-0 owns every slot (or, after the move, interaction-1 does).
@@ -43,8 +49,10 @@ private struct TwoShards {
             ])
     }
 
+    /// Gives every slot to the target in the map's next epoch, read again by both shards.
     func flip() throws {
         try Self.map(epoch: 2, sourceOwns: false).json.write(to: mapFile)
+        for moves in [sourceMoves, targetMoves] { _ = moves.shards?.source.reload() }
     }
 
     /// Copies every customer from the source to the target, `limit` at a time.
@@ -119,6 +127,44 @@ struct InteractionSlotMoveTests {
         // An event already moved is a duplicate there, not a second row.
         let outcomes = try await shards.target.ingest([order("e2", Customers.ada, ["camera", "tripod"])])
         #expect(try await shards.target.totals(customer: Customers.ada)?.commerce.orders == 1, "\(outcomes)")
+    }
+
+    @Test(
+        "customer counts, activity, buyers and RFM inputs count a copied customer on the target once the map gives them to it, and no longer on the source"
+    )
+    func readsAcrossCustomersCountEachCustomerOnce() async throws {
+        let shards = try TwoShards(countingOwnSlots: true)
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        _ = try await shards.source.ingest([order("e1", Customers.ada, ["camera"])])
+        _ = try await shards.target.ingest([order("e2", Customers.sara, ["bag"])])
+        func counted(_ store: InteractionStore) async throws -> [Int] {
+            [
+                Int(try await store.customerCount()),
+                try await store.customerActivity(after: nil, activeSince: nil, limit: 10).items.count,
+                try await store.commerceTotalsOfBuyers().count,
+                try await store.rfmInputs().count,
+            ]
+        }
+
+        // When ada is copied to the target, she counts on the source only (as does sara, written to the target before
+        // it took any slot: only the map says whose a row is)
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+        #expect(try await counted(shards.source) == [1, 1, 1, 1])
+        #expect(try await counted(shards.target) == [0, 0, 0, 0])
+
+        // When the source fences the slots and the map gives them to the target, ada counts there, not on the source,
+        // which holds her until the drop
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.targetShard = "interaction-1"
+                $0.epoch = 2
+            })
+        #expect(try await counted(shards.source) == [1, 1, 1, 1], "fenced, still the source's")
+        try shards.flip()
+        #expect(try await counted(shards.source) == [0, 0, 0, 0])
+        #expect(try await counted(shards.target) == [2, 2, 2, 2])
     }
 
     @Test(

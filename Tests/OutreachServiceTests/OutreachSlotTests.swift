@@ -2,6 +2,7 @@ import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
+import C360TestSupport
 import Foundation
 import GRDB
 import GRPCCore
@@ -172,39 +173,24 @@ struct OutreachSlotTests {
 
     /// outreach-0 (every slot) and outreach-1 (none) of one map file, each a store with its `SlotMoves`.
     struct TwoShards {
-        let mapFile: URL
+        let map: TwoShardMapFile
+        var mapFile: URL { map.url }
         let source: OutreachStore
         let target: OutreachStore
         let sourceMoves: SlotMoves
         let targetMoves: SlotMoves
 
         init() throws {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "c360-outreach-move-\(UUID()).json")
-            try ShardMap(
-                epoch: 1,
-                services: [
-                    "outreach-service": [
-                        .init(shard: "outreach-0", address: "127.0.0.1:1", slots: ["0-1023"]),
-                        .init(shard: "outreach-1", address: "127.0.0.1:2", slots: []),
-                    ]
-                ]
-            ).json.write(to: file)
-            mapFile = file
-            let settings = { (shard: String) in
-                ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
-            }
-            let ownership = { (shard: String) in
-                CustomerOwnership(shards: try settings(shard), service: "outreach-service")
-            }
+            let map = try TwoShardMapFile(service: "outreach-service", shardPrefix: "outreach")
+            self.map = map
             source = try OutreachStore(
                 writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory(),
-                ownership: try ownership("outreach-0"))
+                ownership: map.ownership(map.source))
             target = try OutreachStore(
                 writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory(),
-                ownership: try ownership("outreach-1"))
-            sourceMoves = SlotMoves(store: source, service: "outreach-service", shards: try settings("outreach-0"))
-            targetMoves = SlotMoves(store: target, service: "outreach-service", shards: try settings("outreach-1"))
+                ownership: map.ownership(map.target))
+            sourceMoves = SlotMoves(store: source, service: "outreach-service", shards: map.source)
+            targetMoves = SlotMoves(store: target, service: "outreach-service", shards: map.target)
         }
 
         func copy(after sequence: UInt64? = nil) async throws -> Customer360_V1_ExportSlotsResponse {
@@ -277,6 +263,46 @@ struct OutreachSlotTests {
     }
 
     @Test(
+        "a segment's size, preview, stats and members count a copied customer on the target once the map gives them to it, and no longer on the source"
+    )
+    func segmentsCountEachCustomerOnce() async throws {
+        let shards = try TwoShards()
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        try await facts(shards.source, "ada")
+        let segment = SegmentRecord(
+            segmentId: "all", name: "All", description: "",
+            rule: try Rule.when("orders", .greaterOrEqual, number: 0).serializedBytes(), createdAt: now.unixMillis,
+            updatedAt: now.unixMillis)
+        for store in [shards.source, shards.target] { _ = try await store.createSegment(segment, now: now) }
+        let query = try segment.query(now: now)
+        func counted(_ store: OutreachStore) async throws -> [Int] {
+            let preview = try await store.preview(query, sample: 10)
+            return [
+                try await store.segment(id: "all").size, preview.size, preview.customers,
+                try await store.stats(segmentID: "all").size,
+                try await store.members(segmentID: "all", after: nil, limit: 10).items.count,
+            ]
+        }
+
+        // When ada is copied to the target, she counts on the source only
+        _ = try await shards.copy()
+        #expect(try await counted(shards.source) == [1, 1, 1, 1, 1])
+        #expect(try await counted(shards.target) == [0, 0, 0, 0, 0])
+
+        // When the source fences the slots and the map gives them to the target, ada counts there, not on the source,
+        // which holds her until the drop
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.targetShard = "outreach-1"
+                $0.epoch = 2
+            })
+        try shards.map.giveEverySlotToTarget()
+        #expect(try await counted(shards.source) == [0, 0, 0, 0, 0])
+        #expect(try await counted(shards.target) == [1, 1, 1, 1, 1])
+    }
+
+    @Test(
         """
         an arriving member gets the campaign started here while their old shard could not queue them, once, and a \
         late joiner does not
@@ -308,6 +334,9 @@ struct OutreachSlotTests {
 
         _ = try await shards.copy()
         _ = try await shards.copy() // copied again: still one message
+        // Counted on the target once the map gives it the member (until then, the source's count)
+        #expect(try await shards.target.messages(campaignID: "spring", after: nil, limit: 10).items.isEmpty)
+        try shards.map.giveEverySlotToTarget()
         let messages = try await shards.target.messages(campaignID: "spring", after: nil, limit: 10).items
         #expect(messages.map(\.customerId) == ["member"])
         #expect(messages.first?.status == .queued)

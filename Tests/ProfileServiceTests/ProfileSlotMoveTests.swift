@@ -26,22 +26,33 @@ struct ProfileSlotMoveTests {
         let sourceMoves: SlotMoves
         let targetMoves: SlotMoves
 
+        /// Each shard's store and moves read one map source, as in a process, and its reads across customers keep
+        /// to its slots.
         init() throws {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-profile-move-\(UUID()).json")
             try Self.map(epoch: 1, moved: []).json.write(to: file)
             mapFile = file
             let indexKey = KeyEncryptionKey.generate()
-            func store() throws -> ProfileStore {
+            func store(_ settings: ShardSettings) throws -> ProfileStore {
                 let keyring = try Keyring(
                     database: ServiceDatabase.inMemory(label: "keyring"), kek: .generate(), sharedIndexKey: indexKey)
-                return try ProfileStore(writer: ServiceDatabase.inMemory(), keyring: keyring)
+                return try ProfileStore(
+                    writer: ServiceDatabase.inMemory(), keyring: keyring,
+                    owned: CustomerOwnership(shards: settings, service: "profile-service").slots)
             }
-            source = try store()
-            target = try store()
             let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
             }
-            sourceMoves = SlotMoves(store: source, service: "profile-service", shards: try settings("profile-0"))
-            targetMoves = SlotMoves(store: target, service: "profile-service", shards: try settings("profile-1"))
+            let (sourceSettings, targetSettings) = (try settings("profile-0"), try settings("profile-1"))
+            source = try store(sourceSettings)
+            target = try store(targetSettings)
+            sourceMoves = SlotMoves(store: source, service: "profile-service", shards: sourceSettings)
+            targetMoves = SlotMoves(store: target, service: "profile-service", shards: targetSettings)
+        }
+
+        /// Publishes the map giving `moved` slots to profile-1, read again by both shards.
+        func flip(_ moved: [Int]) throws {
+            try Self.map(epoch: 2, moved: moved).json.write(to: mapFile)
+            for moves in [sourceMoves, targetMoves] { _ = moves.shards?.source.reload() }
         }
 
         /// The map giving `moved` slots to profile-1 and every other slot to profile-0.
@@ -219,19 +230,26 @@ struct ProfileSlotMoveTests {
         let slot = CustomerSlot.of(survivor)
         let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["\(slot)-\(slot)"] })
         _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
-        func listed(on store: ProfileStore, as shard: String, moved: [Int]) async throws -> [String] {
-            let owned = try TwoShards.map(epoch: 1, moved: moved).ranges(of: shard, in: "profile-service")
-            return try await store.customers(matching: CustomerQuery(), after: nil, limit: 50, slots: owned).items
-                .map(\.id)
+        func listed(on store: ProfileStore) async throws -> [String] {
+            try await store.customers(matching: CustomerQuery(), after: nil, limit: 50).items.map(\.id)
         }
         // Copied, not yet given to the target: listed by the source alone.
-        #expect(try await listed(on: shards.source, as: "profile-0", moved: []) == [survivor])
-        #expect(try await listed(on: shards.target, as: "profile-1", moved: []).isEmpty)
-        // Given to the target, not yet dropped from the source: listed by the target alone.
-        #expect(try await listed(on: shards.source, as: "profile-0", moved: [slot]).isEmpty)
-        #expect(try await listed(on: shards.target, as: "profile-1", moved: [slot]) == [survivor])
-        // One process lists everyone.
-        #expect(try await shards.target.customers(matching: CustomerQuery(), after: nil, limit: 50).items.count == 1)
+        #expect(try await listed(on: shards.source) == [survivor])
+        #expect(try await listed(on: shards.target).isEmpty)
+        // Fenced, then given to the target, not yet dropped from the source: listed by the target alone.
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["\(slot)-\(slot)"]
+                $0.targetShard = "profile-1"
+                $0.epoch = 2
+            })
+        #expect(try await listed(on: shards.source) == [survivor], "fenced, still the source's")
+        try shards.flip([slot])
+        #expect(try await listed(on: shards.source).isEmpty)
+        #expect(try await listed(on: shards.target) == [survivor])
+        // Dropped: the source holds only its own again, and nothing is filtered.
+        _ = try await shards.sourceMoves.dropSlots(.with { $0.slots = ["\(slot)-\(slot)"] })
+        #expect(try await shards.source.writer.read { db in try SlotCopies.held(db) }.isEmpty)
     }
 
     @Test(

@@ -4,8 +4,8 @@ import Foundation
 @testable import C360Success
 
 /// A store on a fresh in-memory database with the production configuration.
-func makeSuccessStore() throws -> SuccessStore {
-    try SuccessStore(writer: ServiceDatabase.inMemory(), keyring: .inMemory())
+func makeSuccessStore(owned: OwnedSlots = .everyone) throws -> SuccessStore {
+    try SuccessStore(writer: ServiceDatabase.inMemory(), keyring: .inMemory(), owned: owned)
 }
 
 /// Customer ids (well-formed lower-case UUIDs) the tests use; the handler tests' directory knows ada, sara and nora

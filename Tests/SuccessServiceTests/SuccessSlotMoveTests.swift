@@ -2,6 +2,7 @@ import C360Clients
 import C360Contracts
 import C360ServerKit
 import C360StoreKit
+import C360TestSupport
 import Foundation
 import GRDB
 import GRPCCore
@@ -16,31 +17,69 @@ import Testing
 struct SuccessSlotMoveTests {
     /// Two success stores as success-0 (owning every slot) and success-1 of one map file.
     struct TwoShards {
-        let mapFile: URL
+        let map: TwoShardMapFile
+        var mapFile: URL { map.url }
         let source: SuccessStore
         let target: SuccessStore
         let sourceMoves: SlotMoves
         let targetMoves: SlotMoves
 
-        init() throws {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-success-move-\(UUID()).json")
-            try ShardMap(
-                epoch: 1,
-                services: [
-                    "success-service": [
-                        .init(shard: "success-0", address: "127.0.0.1:1", slots: ["0-1023"]),
-                        .init(shard: "success-1", address: "127.0.0.1:2", slots: []),
-                    ]
-                ]
-            ).json.write(to: file)
-            mapFile = file
-            source = try makeSuccessStore()
-            target = try makeSuccessStore()
-            let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard)
+        /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in
+        ///   a deployment (`CustomerOwnership.slots`); otherwise they count every row held.
+        init(countingOwnSlots: Bool = false) throws {
+            let map = try TwoShardMapFile(service: "success-service", shardPrefix: "success")
+            self.map = map
+            func owned(_ settings: ShardSettings) -> OwnedSlots {
+                countingOwnSlots ? map.ownership(settings).slots : .everyone
             }
-            sourceMoves = SlotMoves(store: source, service: "success-service", shards: try settings("success-0"))
-            targetMoves = SlotMoves(store: target, service: "success-service", shards: try settings("success-1"))
+            source = try makeSuccessStore(owned: owned(map.source))
+            target = try makeSuccessStore(owned: owned(map.target))
+            sourceMoves = SlotMoves(store: source, service: "success-service", shards: map.source)
+            targetMoves = SlotMoves(store: target, service: "success-service", shards: map.target)
         }
+    }
+
+    @Test(
+        "plans, tasks, KPIs and the health summary count a copied customer on the target once the map gives them to it, and no longer on the source"
+    )
+    func readsAcrossCustomersCountEachCustomerOnce() async throws {
+        let shards = try TwoShards(countingOwnSlots: true)
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        _ = try await shards.source.createPlan(
+            makePlan("plan-ada", goals: [makeGoal("goal-ada", plan: "plan-ada", created: Fixed.day0, due: Fixed.now)]))
+        _ = try await shards.source.createTask(
+            PlaybookTask(
+                id: "task-ada", customerID: Customers.ada, alertID: "", playbook: "check-in", title: "Call Ada",
+                instructions: "", ownerID: "csm-ada", dueAt: Fixed.day0, createdAt: Fixed.day0))
+        _ = try await shards.target.createPlan(makePlan("plan-sara", customer: Customers.sara))
+        func counted(_ store: SuccessStore) async throws -> [Int] {
+            [
+                try await store.plans(filter: PlanFilter(), after: nil, limit: 10).items.count,
+                try await store.tasks(filter: TaskFilter(), after: nil, limit: 10).items.count,
+                try await store.kpis(customerID: "", csmOwnerID: "", from: nil, until: nil, at: Fixed.now).activePlans,
+                try await store.summary(csmOwnerID: "", at: Fixed.now).overdueTasks,
+            ]
+        }
+
+        // When ada is copied to the target, she counts on the source only (sara's plan, written to the target before it
+        // took any slot, counts nowhere: only the map says whose a row is)
+        let page = try await shards.sourceMoves.exportSlots(.with { $0.slots = ["0-1023"] })
+        _ = try await shards.targetMoves.importSlotCustomers(
+            .with { $0.customers = page.customers.filter { $0.customerID == Customers.ada } })
+        #expect(try await counted(shards.source) == [1, 1, 1, 1])
+        #expect(try await counted(shards.target) == [0, 0, 0, 0], "sara's plan, written before it took any slot, too")
+
+        // When the source fences the slots and the map gives them to the target, ada counts there, not on the source,
+        // which holds her until the drop
+        _ = try await shards.sourceMoves.fenceSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                $0.targetShard = "success-1"
+                $0.epoch = 2
+            })
+        try shards.map.giveEverySlotToTarget()
+        #expect(try await counted(shards.source) == [0, 0, 0, 0])
+        #expect(try await counted(shards.target) == [2, 1, 2, 1])
     }
 
     @Test("a customer's plan, goal, milestone, progress, task and pending re-score move whole and stay readable")

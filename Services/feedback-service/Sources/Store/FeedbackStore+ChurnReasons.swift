@@ -38,6 +38,7 @@ extension FeedbackStore {
         try await writer.read { db in
             typealias Columns = ChurnReasonRecord.Columns
             let churned = ChurnReasonRecord.all().filter(Columns.churnedAt, from: from, until: until)
+                .filter(try owned.expression(db, customer: Columns.customerId))
             let reasons = count(Columns.churnReasonId).forKey(ChurnTotalsRow.CodingKeys.reasons)
             let customers = count(distinct: Columns.customerId).forKey(ChurnTotalsRow.CodingKeys.customers)
             let categories = try churned.select(Columns.category, reasons, customers).group(Columns.category)

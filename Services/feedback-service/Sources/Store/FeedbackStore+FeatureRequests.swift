@@ -84,21 +84,31 @@ extension FeedbackStore {
             let feature = TableAlias<FeatureRequestRecord>()
             let votesForIt = FeatureVoteRecord.filter(Votes.featureRequestId == feature[Columns.featureRequestId])
             let windowVotes = votesForIt.filter(Votes.votedAt, from: filter.from, until: filter.until)
+                .filter(try owned.expression(db, customer: Votes.customerId))
                 .select(count(Votes.customerId))
             var request = FeatureRequestRecord.aliased(feature)
                 .annotated(with: windowVotes.sqlExpression.forKey(FeatureRequestTallyRow.windowVotes.name))
                 .filter(Columns.status, anyOf: filter.statuses.map(\.rawValue))
+            // While this shard holds a move's copies, the stored count takes in their votes: the owned customers'
+            // votes are counted instead, and ordered by, so pages follow the counts they answer.
+            let countsOwnVotes = try owned.ranges(db) != nil
+            if countsOwnVotes {
+                let ownVotes = votesForIt.filter(try owned.expression(db, customer: Votes.customerId))
+                    .select(count(Votes.customerId))
+                request = request.annotated(with: ownVotes.sqlExpression.forKey(FeatureRequestTallyRow.ownVotes.name))
+            }
             if !filter.customerID.isEmpty {
                 request = request.filter(votesForIt.filter(Votes.customerId == filter.customerID).exists())
             }
             let key: SQLExpression =
                 switch filter.order {
-                case .votes: Columns.votes.sqlExpression
+                case .votes: countsOwnVotes ? FeatureRequestTallyRow.ownVotes.detached : Columns.votes.sqlExpression
                 case .windowVotes: FeatureRequestTallyRow.windowVotes.detached
                 case .newest: Columns.seq.sqlExpression
                 }
-            let rows = try request.page(.descending(key, tie: Columns.seq), after: position, limit: limit)
+            var rows = try request.page(.descending(key, tie: Columns.seq), after: position, limit: limit)
                 .asRequest(of: FeatureRequestTallyRow.self).fetchAll(db)
+            for index in rows.indices { rows[index].request.votes = rows[index].ownVotes ?? rows[index].request.votes }
             return Page(fetched: rows, limit: limit).map { row in (row.tally, row.listPosition(filter.order)) }
         }
     }
@@ -129,7 +139,23 @@ extension FeedbackStore {
     func fetchFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest? {
         try FeatureRequestRecord.fetchOne(
             db, sql: "SELECT * FROM feature_request WHERE featureRequestId = ?",
-            arguments: [id])?.domain
+            arguments: [id]
+        ).map { try withOwnVotes(db, $0).domain }
+    }
+
+    /// `record` with the votes of this shard's own customers. The stored count is kept by every vote and by the
+    /// customers a move brings in or takes out (`customerArrived`, `customerLeaving`), so while this shard holds a
+    /// move's copies it counts their votes too, and the shards' tallies added would count them twice: then the votes
+    /// of the customers it owns are counted instead.
+    private func withOwnVotes(_ db: Database, _ record: FeatureRequestRecord) throws -> FeatureRequestRecord {
+        let scope = try owned.predicate(db, customer: "customerId")
+        guard scope != "1" else { return record }
+        var record = record
+        record.votes =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM feature_vote WHERE featureRequestId = ? AND \(scope)",
+                arguments: [record.featureRequestId]) ?? 0
+        return record
     }
 
     private func requireFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest {

@@ -65,7 +65,11 @@ extension FeedbackStore {
         filter: ResponseFilter, after position: InstantPosition?, limit: Int
     ) async throws -> Page<(response: SurveyResponse, position: InstantPosition)> {
         try await writer.read { db in
-            let records = try Self.responses(filter).page(
+            // One customer's responses are theirs wherever asked; across customers, this shard's own.
+            let scope: SQL =
+                filter.customerID.isEmpty
+                ? try owned.expression(db, customer: SurveyResponseRecord.Columns.customerId) : "1"
+            let records = try Self.responses(filter).filter(scope).page(
                 .descending(SurveyResponseRecord.Columns.answeredAt, tie: SurveyResponseRecord.Columns.responseId),
                 after: position, limit: limit
             ).fetchAll(db)

@@ -46,18 +46,24 @@ extension FeedbackStore {
         filter: ScoreFilter, groupedBy dimensions: [ScoreDimension]
     ) async throws -> (overall: ScoreAggregate, groups: [ScoreGroup]) {
         try await writer.read { db in
-            let overall = try Self.aggregates(db, filter: filter, dimensions: []).first?.aggregate ?? ScoreAggregate()
-            let groups = dimensions.isEmpty ? [] : try Self.aggregates(db, filter: filter, dimensions: dimensions)
+            let scope = try owned.expression(db, customer: SurveyResponseRecord.Columns.customerId)
+            let overall =
+                try Self.aggregates(db, filter: filter, dimensions: [], owned: scope).first?.aggregate
+                ?? ScoreAggregate()
+            let groups =
+                dimensions.isEmpty
+                ? [] : try Self.aggregates(db, filter: filter, dimensions: dimensions, owned: scope)
             return (overall, groups)
         }
     }
 
     private static func aggregates(
-        _ db: Database, filter: ScoreFilter, dimensions: [ScoreDimension]
+        _ db: Database, filter: ScoreFilter, dimensions: [ScoreDimension], owned: SQL
     ) throws -> [ScoreGroup] {
         typealias Columns = SurveyResponseRecord.Columns
         let keys = dimensions.map(\.column)
         var request = SurveyResponseRecord.all().filter(Columns.answeredAt, from: filter.from, until: filter.until)
+            .filter(owned)
         if !filter.surveyID.isEmpty { request = request.filter(Columns.surveyId == filter.surveyID) }
         if let channel = filter.channel { request = request.filter(Columns.channel == channel.rawValue) }
         if !filter.language.isEmpty { request = request.filter(Columns.surveyLanguage == filter.language) }

@@ -71,6 +71,7 @@ extension FeedbackStore {
         var conditions = [
             response[Columns.sentimentLabel] == filter.sentimentLabel.rawValue,
             response[Columns.answeredAt].isWithin(from: filter.from, until: filter.until),
+            try owned.expression(db, customer: response[Columns.customerId]).sqlExpression,
         ]
         if let language = filter.language { conditions.append(response[Columns.commentLanguage] == language.rawValue) }
         if !filter.surveyID.isEmpty { conditions.append(response[Columns.surveyId] == filter.surveyID) }

@@ -221,11 +221,14 @@ struct FeatureRequestTallyRow: Decodable, FetchableRecord {
     /// Decoded from the row's own columns: `request` names no column, so GRDB reads the record from the whole row.
     var request: FeatureRequestRecord
     var windowVotes: Int
+    /// The votes of the customers this shard owns, selected only while it holds a move's copies.
+    var ownVotes: Int?
 
     var tally: FeatureRequestTally { FeatureRequestTally(request: request.domain, windowVotes: windowVotes) }
 
     /// The computed column; lists order on it `detached`, as it belongs to no table.
     static let windowVotes = Column(CodingKeys.windowVotes)
+    static let ownVotes = Column(CodingKeys.ownVotes)
 
     /// Where this row stands in a list in `order`.
     func listPosition(_ order: FeatureRequestOrder) -> SequencePosition {

@@ -41,7 +41,8 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let host = ServiceHost(identity: .interaction, configuration: configuration.server)
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
-    let store = try InteractionStore(writer: database, keyring: keyring, currency: configuration.currency)
+    let store = try InteractionStore(
+        writer: database, keyring: keyring, currency: configuration.currency, owned: host.ownership.slots)
     let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     host.logger.notice(
         "peer", metadata: ["profile": "\(configuration.profileAddress)", "currency": "\(configuration.currency)"])

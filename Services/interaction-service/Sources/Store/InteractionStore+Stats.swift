@@ -97,7 +97,7 @@ extension InteractionStore {
                 db.cachedStatement(
                     sql: """
                         SELECT lastPurchaseAt, orders, grossMinor - refundedMinor AS netMinor FROM customer_summary
-                        WHERE orders > 0 AND lastPurchaseAt IS NOT NULL
+                        WHERE orders > 0 AND lastPurchaseAt IS NOT NULL AND \(try owned.predicate(db, customer: "customerId"))
                         """)
             ).map(\.rfmInput)
         }
@@ -120,7 +120,8 @@ extension InteractionStore {
         let lower = from?.unixMillis ?? Int64.min
         let upper = until?.unixMillis ?? Int64.max
         let openingsUpper = until.map { $0.addingTimeInterval(deflectionWindow).unixMillis } ?? Int64.max
-        let customerClause = customerID == nil ? "" : " AND customerId = ?"
+        let customerClause =
+            customerID == nil ? " AND \(try owned.predicate(db, customer: "customerId"))" : " AND customerId = ?"
         func arguments(_ values: [any DatabaseValueConvertible]) -> StatementArguments {
             StatementArguments(values + (customerID.map { [$0] } ?? []))
         }
@@ -153,7 +154,7 @@ extension InteractionStore {
                 db.cachedStatement(
                     sql: """
                         SELECT * FROM customer_summary WHERE customerId > ? AND lastSeenAt >= ?
-                        ORDER BY customerId LIMIT ?
+                        AND \(try owned.predicate(db, customer: "customerId")) ORDER BY customerId LIMIT ?
                         """), arguments: [afterID ?? "", activeSince?.unixMillis ?? Int64.min, limit + 1])
             return Page(fetched: summaries, limit: limit).map(\.customerActivity)
         }
@@ -162,7 +163,11 @@ extension InteractionStore {
     /// How many customers this service has data about.
     public func customerCount() async throws -> Int64 {
         try await writer.read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM customer_summary")) ?? 0
+            try Int64.fetchOne(
+                db.cachedStatement(
+                    sql:
+                        "SELECT COUNT(*) FROM customer_summary WHERE \(try owned.predicate(db, customer: "customerId"))"
+                )) ?? 0
         }
     }
 
@@ -170,7 +175,11 @@ extension InteractionStore {
     public func commerceTotalsOfBuyers() async throws -> [CommerceTotals] {
         try await writer.read { db in
             try CustomerSummaryRecord.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM customer_summary WHERE orders > 0")
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM customer_summary WHERE orders > 0 \
+                        AND \(try owned.predicate(db, customer: "customerId"))
+                        """)
             )
             .map(\.commerceTotals)
         }

@@ -19,14 +19,17 @@ public struct InteractionStore: Sendable {
     let now: @Sendable () -> Date
     /// Sums are kept in this ISO-4217 currency; purchases in others are counted but not summed.
     public let currency: String
+    /// The customers reads across customers count: on a shard, those of its slots (a move's copies are left out).
+    let owned: OwnedSlots
 
     public init(
-        writer: any DatabaseWriter, keyring: Keyring, currency: String = "USD",
+        writer: any DatabaseWriter, keyring: Keyring, currency: String = "USD", owned: OwnedSlots = .everyone,
         now: @escaping @Sendable () -> Date = Date.init
     ) throws {
         self.writer = writer
         self.keyring = keyring
         self.currency = currency
+        self.owned = owned
         self.now = now
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }

@@ -39,7 +39,7 @@ extension OutreachStore {
             guard let campaign = try CampaignRecord.fetchOne(db, key: id) else {
                 throw OutreachError.campaignNotFound(id)
             }
-            return (campaign, try Self.counts(db, campaignID: id))
+            return (campaign, try counts(db, campaignID: id))
         }
     }
 
@@ -136,12 +136,15 @@ extension OutreachStore {
         }
     }
 
-    static func counts(_ db: Database, campaignID: String) throws -> CampaignCounts {
+    /// The campaign's messages by status: those to customers this shard owns (a move's copies are another shard's).
+    func counts(_ db: Database, campaignID: String) throws -> CampaignCounts {
         var counts = CampaignCounts()
         let rows = try Row.fetchAll(
             db,
             MessageRecord.select(MessageRecord.Columns.status, count(MessageRecord.Columns.messageId))
-                .filter(MessageRecord.Columns.campaignId == campaignID).group(MessageRecord.Columns.status))
+                .filter(MessageRecord.Columns.campaignId == campaignID)
+                .filter(try ownership.slots.expression(db, customer: MessageRecord.Columns.customerId))
+                .group(MessageRecord.Columns.status))
         for row in rows {
             // Positional: (status, count) of one GROUP BY.
             if let status = MessageStatus(rawValue: row[0]) { counts.byStatus[status] = row[1] }

@@ -140,7 +140,7 @@ extension OutreachStore {
                 journey.createdAt = stored.createdAt
             }
             try journey.upsert(db)
-            let counts = try Self.runCounts(db, journey.journeyId)
+            let counts = try runCounts(db, journey.journeyId)
             return (journey, counts.running, counts.completed)
         }
     }
@@ -148,7 +148,7 @@ extension OutreachStore {
     public func journey(id: String) async throws -> (JourneyRecord, running: Int, completed: Int) {
         try await writer.read { db in
             guard let journey = try JourneyRecord.fetchOne(db, key: id) else { throw OutreachError.journeyNotFound(id) }
-            let counts = try Self.runCounts(db, id)
+            let counts = try runCounts(db, id)
             return (journey, counts.running, counts.completed)
         }
     }
@@ -161,14 +161,17 @@ extension OutreachStore {
             let rows = try request.limit(limit + 1).fetchAll(db)
             return Page(
                 fetched: try rows.map { journey in
-                    let counts = try Self.runCounts(db, journey.journeyId)
+                    let counts = try runCounts(db, journey.journeyId)
                     return (journey, counts.running, counts.completed)
                 }, limit: limit)
         }
     }
 
-    static func runCounts(_ db: Database, _ journeyID: String) throws -> (running: Int, completed: Int) {
+    /// The journey's runs waiting and completed: those of customers this shard owns (a move's copies are another
+    /// shard's).
+    func runCounts(_ db: Database, _ journeyID: String) throws -> (running: Int, completed: Int) {
         let runs = JourneyRunRecord.filter(JourneyRunRecord.Columns.journeyId == journeyID)
+            .filter(try ownership.slots.expression(db, customer: JourneyRunRecord.Columns.customerId))
         return (
             try runs.filter(JourneyRunRecord.Columns.state == JourneyRunState.waiting.rawValue).fetchCount(db),
             try runs.filter(JourneyRunRecord.Columns.state == JourneyRunState.completed.rawValue).fetchCount(db)
@@ -179,6 +182,7 @@ extension OutreachStore {
     public func runs(journeyID: String, after: String?, limit: Int) async throws -> Page<JourneyRunRecord> {
         try await writer.read { db in
             var request = JourneyRunRecord.filter(JourneyRunRecord.Columns.journeyId == journeyID)
+                .filter(try ownership.slots.expression(db, customer: JourneyRunRecord.Columns.customerId))
             if let after { request = request.filter(JourneyRunRecord.Columns.runId > after) }
             return Page(
                 fetched: try request.order(JourneyRunRecord.Columns.runId).limit(limit + 1).fetchAll(db), limit: limit)

@@ -267,6 +267,7 @@ extension OutreachStore {
     public func messages(campaignID: String, after: String?, limit: Int) async throws -> Page<MessageRecord> {
         try await writer.read { db in
             var request = MessageRecord.filter(MessageRecord.Columns.campaignId == campaignID)
+                .filter(try ownership.slots.expression(db, customer: MessageRecord.Columns.customerId))
             if let after { request = request.filter(MessageRecord.Columns.customerId > after) }
             return Page(
                 fetched: try request.order(MessageRecord.Columns.customerId).limit(limit + 1).fetchAll(db),

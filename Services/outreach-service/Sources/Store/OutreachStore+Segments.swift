@@ -45,18 +45,18 @@ extension OutreachStore {
                 guard stored.name == segment.name, stored.description == segment.description,
                     stored.rule == segment.rule
                 else { throw OutreachError.segmentExists(segment.segmentId) }
-                return (stored, try Self.memberCount(db, stored.segmentId))
+                return (stored, try memberCount(db, stored.segmentId))
             }
             try segment.insert(db)
-            let size = try Self.recompute(db, segment, now: now, acting: try workable(db))
-            return (segment, size)
+            try Self.recompute(db, segment, now: now, acting: try workable(db))
+            return (segment, try memberCount(db, segment.segmentId))
         }
     }
 
     public func segment(id: String) async throws -> (SegmentRecord, size: Int) {
         try await writer.read { db in
             guard let segment = try SegmentRecord.fetchOne(db, key: id) else { throw OutreachError.segmentNotFound(id) }
-            return (segment, try Self.memberCount(db, id))
+            return (segment, try memberCount(db, id))
         }
     }
 
@@ -66,7 +66,7 @@ extension OutreachStore {
             var request = SegmentRecord.order(SegmentRecord.Columns.segmentId)
             if let after { request = request.filter(SegmentRecord.Columns.segmentId > after) }
             let rows = try request.limit(limit + 1).fetchAll(db)
-            return Page(fetched: try rows.map { ($0, size: try Self.memberCount(db, $0.segmentId)) }, limit: limit)
+            return Page(fetched: try rows.map { ($0, size: try memberCount(db, $0.segmentId)) }, limit: limit)
         }
     }
 
@@ -90,12 +90,14 @@ extension OutreachStore {
         size: Int, sample: [String], customers: Int
     ) {
         try await writer.read { db in
-            let selected = CustomerFacts.filter(query.condition)
+            let owned = CustomerFacts.filter(
+                try ownership.slots.expression(db, customer: CustomerFacts.Columns.customerId))
+            let selected = owned.filter(query.condition)
             let size = try selected.fetchCount(db)
             let ids = try String.fetchAll(
                 db,
                 selected.select(CustomerFacts.Columns.customerId).order(CustomerFacts.Columns.customerId).limit(sample))
-            return (size, ids, try CustomerFacts.fetchCount(db))
+            return (size, ids, try owned.fetchCount(db))
         }
     }
 
@@ -104,6 +106,7 @@ extension OutreachStore {
         try await writer.read { db in
             guard try SegmentRecord.exists(db, key: segmentID) else { throw OutreachError.segmentNotFound(segmentID) }
             var request = SegmentMembership.filter(SegmentMembership.Columns.segmentId == segmentID)
+                .filter(try ownership.slots.expression(db, customer: SegmentMembership.Columns.customerId))
                 .order(SegmentMembership.Columns.customerId)
             if let after { request = request.filter(SegmentMembership.Columns.customerId > after) }
             return Page(fetched: try request.limit(limit + 1).fetchAll(db), limit: limit)
@@ -127,7 +130,7 @@ extension OutreachStore {
                            COALESCE(SUM(f.healthBand = 'green'), 0), COALESCE(SUM(f.healthBand = 'yellow'), 0),
                            COALESCE(SUM(f.healthBand = 'red'), 0)
                     FROM segment_member m JOIN customer_fact f ON f.customerId = m.customerId
-                    WHERE m.segmentId = ?
+                    WHERE m.segmentId = ? AND \(try ownership.slots.predicate(db, customer: "m.customerId"))
                     """, arguments: [segmentID])
             guard let row else { return SegmentStatsRow() }
             // Positional reads of one aggregate row (no record type has these columns).
@@ -148,26 +151,27 @@ extension OutreachStore {
         for id in ids {
             changed += try await writer.write { db in
                 guard let segment = try SegmentRecord.fetchOne(db, key: id) else { return 0 }
-                return try Self.recompute(db, segment, now: now, counting: true, acting: try workable(db))
+                return try Self.recompute(db, segment, now: now, acting: try workable(db))
             }
         }
         return changed
     }
 
-    static func memberCount(_ db: Database, _ segmentID: String) throws -> Int {
-        try SegmentMembership.filter(SegmentMembership.Columns.segmentId == segmentID).fetchCount(db)
+    /// The segment's size: its members this shard owns (a move's copies are another shard's count).
+    func memberCount(_ db: Database, _ segmentID: String) throws -> Int {
+        try SegmentMembership.filter(SegmentMembership.Columns.segmentId == segmentID)
+            .filter(try ownership.slots.expression(db, customer: SegmentMembership.Columns.customerId)).fetchCount(db)
     }
 
     /// Brings one segment's members in line with its rule: set differences in SQL, one event per change. Answers
-    /// the segment's size, or with `counting` the number of customers who entered or left.
+    /// how many customers entered or left.
     ///
     /// - Parameter acting: The customers whose membership may change here now (`workable`): a move's copy is
     ///   evaluated once the map gives it here (its arrival's refresh), and a customer fenced here by the shard taking
     ///   them.
     @discardableResult
     static func recompute(
-        _ db: Database, _ segment: SegmentRecord, now: Date, counting: Bool = false,
-        acting: (String) -> Bool = { _ in true }
+        _ db: Database, _ segment: SegmentRecord, now: Date, acting: (String) -> Bool = { _ in true }
     ) throws -> Int {
         let query = try segment.query(now: now)
         let selected = CustomerFacts.filter(query.condition).select(CustomerFacts.Columns.customerId)
@@ -192,6 +196,6 @@ extension OutreachStore {
             try ChangeLog.append(db, .segmentLeft, customer: id, subject: segment.segmentId, at: now)
         }
         if !entering.isEmpty || !leaving.isEmpty { try SegmentRecord.touch(db, segment.segmentId, at: now) }
-        return counting ? entering.count + leaving.count : try memberCount(db, segment.segmentId)
+        return entering.count + leaving.count
     }
 }

@@ -53,7 +53,7 @@ public func makeProfileServiceGroup(_ configuration: ProfileServiceConfiguration
     try checkShardKeys(host: host, keyring: configuration.keyring)
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
-    let store = try ProfileStore(writer: database, keyring: keyring)
+    let store = try ProfileStore(writer: database, keyring: keyring, owned: host.ownership.slots)
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     var background: [any Service] = [
         changes, KeyRotation(keyring: keyring, logger: host.logger),

@@ -74,7 +74,7 @@ extension ProfileService {
         let filter = "\(customerID ?? "*")|\(request.minScore)"
         let token: PageToken<SuggestionPosition>? = try Validate.pageToken(request.page.pageToken, filter: filter)
         let page = try await store.matchSuggestions(
-            customer: customerID, minScore: request.minScore, after: token?.position, limit: limit, slots: ownedSlots)
+            customer: customerID, minScore: request.minScore, after: token?.position, limit: limit)
         return .with {
             $0.suggestions = page.items.map(\.suggestion.proto)
             $0.page.nextPageToken = page.nextToken(filter: filter) { $0.position }

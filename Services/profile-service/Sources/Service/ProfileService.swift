@@ -32,12 +32,6 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         return { index.owns($0) }
     }
 
-    /// The slots this shard owns in the map in force, for reads across customers, which leave out the customers it
-    /// holds of other shards' slots (a move's copies); `nil` in one process.
-    var ownedSlots: [ClosedRange<Int>]? {
-        index.map { $0.source.current.ranges(of: $0.shard, in: IdentifierIndex.service) }
-    }
-
     /// - Parameter changes: The feed over the store's database; a new one when `nil` (tests).
     public init(
         store: ProfileStore, changes: ChangeFeed? = nil, loyaltyProgram: LoyaltyProgram? = nil,
@@ -169,7 +163,7 @@ public struct ProfileService: Customer360_V1_ProfileService.SimpleServiceProtoco
         let query = try ProfileRequests.query(request)
         let limit = try Validate.pageSize(request.page.pageSize)
         let token: PageToken<String>? = try Validate.pageToken(request.page.pageToken, filter: query.fingerprint)
-        let page = try await store.customers(matching: query, after: token?.position, limit: limit, slots: ownedSlots)
+        let page = try await store.customers(matching: query, after: token?.position, limit: limit)
         return .with {
             $0.customers = page.items.map(\.proto)
             $0.page.nextPageToken = page.nextToken(filter: query.fingerprint) { $0.id }

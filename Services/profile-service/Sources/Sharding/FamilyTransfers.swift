@@ -313,6 +313,10 @@ public struct FamilyTransfers: Sendable {
             startedAt: Date()
         ).insert(db)
         try FamilyFence.createTriggers(db)
+        // The restored customer is active here again until the hand-back ends, and then on its own shard too: reads
+        // across customers keep to this shard's slots (kept on until a move of that slot here forgets it, which only
+        // costs the slot hash in those reads).
+        try SlotCopies.record(db, slots: [CustomerSlot.of(restored)])
     }
 
     /// Hands the family of an unmerge back to its customer's shard, then deletes it here; whether it did. Left to the

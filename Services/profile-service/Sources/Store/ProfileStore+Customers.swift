@@ -54,17 +54,15 @@ extension ProfileStore {
     /// so candidates come from the blind-indexed prefixes (`SearchTerms`) and are checked in the clear after opening,
     /// a batch at a time, until the page is full.
     ///
-    /// - Parameter slots: On a shard, the slots it owns: customers it holds of others (a move's copies) are left out.
+    /// On a shard, customers it holds of other shards' slots (a move's copies) are left out (`OwnedSlots`).
     public func customers(
-        matching query: CustomerQuery, after afterID: String?, limit: Int, slots: [ClosedRange<Int>]? = nil
+        matching query: CustomerQuery, after afterID: String?, limit: Int
     ) async throws -> Page<CustomerProfile> {
         try await writer.read { db in
             // Most customers are active: the id order (the page's) or a token or tag list drives the query, not state.
             var request = CustomerRecord.filter(
-                CustomerRecord.Columns.state.unindexed == CustomerRecord.State.active.rawValue)
-            if let slots {
-                request = request.filter(literal: CustomerSlot.within(slots, column: CustomerRecord.Columns.id))
-            }
+                CustomerRecord.Columns.state.unindexed == CustomerRecord.State.active.rawValue
+            ).filter(try owned.expression(db, customer: CustomerRecord.Columns.id))
             if !query.text.isEmpty {
                 let terms = SearchTerms.queryTerms(query.text)
                 func having(_ term: String) -> SQLExpression {

@@ -79,8 +79,7 @@ extension ProfileStore {
 
     /// Open suggestions whose two customers are both still active, best first, one page after `after`.
     public func matchSuggestions(
-        customer customerID: String?, minScore: Double, after: SuggestionPosition?, limit: Int,
-        slots: [ClosedRange<Int>]? = nil
+        customer customerID: String?, minScore: Double, after: SuggestionPosition?, limit: Int
     ) async throws -> Page<(suggestion: MatchSuggestion, position: SuggestionPosition)> {
         try await writer.read { db in
             typealias Columns = SuggestionRecord.Columns
@@ -89,7 +88,7 @@ extension ProfileStore {
                 Columns.state.unindexed(when: customerID != nil) == "open" && Columns.score >= minScore
                     && CustomerRecord.isActive(Columns.customerId) && CustomerRecord.isActive(Columns.candidateId))
             // A suggestion moves with its customer's slot: on a shard, those of other shards' slots are left out.
-            if let slots { request = request.filter(literal: CustomerSlot.within(slots, column: Columns.customerId)) }
+            request = request.filter(try owned.expression(db, customer: Columns.customerId))
             if let customerID {
                 request = request.filter(Columns.customerId == customerID || Columns.candidateId == customerID)
             }

@@ -17,15 +17,21 @@ public struct ProfileStore: Sendable {
     let writer: any DatabaseWriter
     let keyring: Keyring
     let now: @Sendable () -> Date
+    /// The customers reads across customers count: on a shard, those of its slots (a move's copies are left out).
+    let owned: OwnedSlots
 
     /// Limits enforced on stored state.
     public static let maxTags = 50
     public static let maxAttributes = 100
 
     /// Migrates `writer` to the current schema, sealing any personal data an older version stored in the clear.
-    public init(writer: any DatabaseWriter, keyring: Keyring, now: @escaping @Sendable () -> Date = Date.init) throws {
+    public init(
+        writer: any DatabaseWriter, keyring: Keyring, owned: OwnedSlots = .everyone,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) throws {
         self.writer = writer
         self.keyring = keyring
+        self.owned = owned
         self.now = now
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
         // A move or a merge across shards under way logs and fences writes through triggers this version defines.

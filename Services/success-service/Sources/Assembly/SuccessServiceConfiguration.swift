@@ -64,7 +64,7 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
     let host = ServiceHost(identity: .success, configuration: configuration.server)
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
-    let store = try SuccessStore(writer: database, keyring: keyring)
+    let store = try SuccessStore(writer: database, keyring: keyring, owned: host.ownership.slots)
     let interrupted = try await store.interruptOrphanedBatches(at: Date())
     if !interrupted.isEmpty {
         host.logger.warning(

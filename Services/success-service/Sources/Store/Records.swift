@@ -183,6 +183,7 @@ struct AlertEventRecord: Codable, FetchableRecord, PersistableRecord {
 
     enum Columns {
         static let eventId = Column(CodingKeys.eventId)
+        static let customerId = Column(CodingKeys.customerId)
         static let occurredAt = Column(CodingKeys.occurredAt)
     }
 }

@@ -97,6 +97,8 @@ extension SuccessStore {
             .filter(AlertRecord.Columns.raisedAt, from: filter.from, until: filter.until)
         if !filter.customerID.isEmpty {
             request = request.filter(AlertRecord.Columns.customerId == filter.customerID)
+        } else {
+            request = request.filter(try owned.expression(db, customer: AlertRecord.Columns.customerId))
         }
         // Sets of a few kinds and states, optional bounds and customer: a bounded set of texts.
         let bodies = try request.page(AlertRecord.order, after: position, limit: limit)
@@ -150,6 +152,7 @@ extension SuccessStore {
     public func events(afterEventID: String?, since: Date?, limit: Int) async throws -> [AlertEvent] {
         try await writer.read { db in
             var request = AlertEventRecord.order(AlertEventRecord.Columns.eventId).limit(limit)
+                .filter(try owned.expression(db, customer: AlertEventRecord.Columns.customerId))
             if let afterEventID {
                 request = request.filter(AlertEventRecord.Columns.eventId > afterEventID)
             } else {
@@ -184,6 +187,8 @@ extension SuccessStore {
             var request = TaskRecord.all().filter(TaskRecord.Columns.status, anyOf: filter.statuses.map(\.rawValue))
             if !filter.customerID.isEmpty {
                 request = request.filter(TaskRecord.Columns.customerId == filter.customerID)
+            } else {
+                request = request.filter(try owned.expression(db, customer: TaskRecord.Columns.customerId))
             }
             if !filter.ownerID.isEmpty { request = request.filter(TaskRecord.Columns.ownerId == filter.ownerID) }
             if let overdueAt = filter.overdueAt {

@@ -189,6 +189,7 @@ extension SuccessStore {
             var request = HealthScoreRecord.aliased(score)
                 .joining(required: HealthScoreRecord.latest.aliased(latest))
                 .annotated(with: AtRiskRow.computed(for: score))
+                .filter(try owned.expression(db, customer: latest[LatestHealthRecord.Columns.customerId]))
             if let maxScore = filter.maxScore {
                 request = request.filter(latest[LatestHealthRecord.Columns.score] <= maxScore)
             } else {
@@ -219,15 +220,16 @@ extension SuccessStore {
     /// Band counts of latest scores, open alerts by kind and overdue open tasks; for one CSM's customers when given.
     public func summary(csmOwnerID: String, at now: Date) async throws -> HealthSummary {
         try await writer.read { db in
-            let owned =
+            let ofCsm =
                 csmOwnerID.isEmpty
                 ? "" : " AND EXISTS (SELECT 1 FROM plan p WHERE p.customerId = x.customerId AND p.csmOwnerId = ?)"
+            let scope = ofCsm + " AND \(try owned.predicate(db, customer: "x.customerId"))"
             let arguments: StatementArguments = csmOwnerID.isEmpty ? [] : [csmOwnerID]
             var summary = HealthSummary()
             for row in try BandCount.fetchAll(
                 db,
                 sql: """
-                    SELECT band, COUNT(*) AS customers, TOTAL(score) AS scoreSum FROM latest_health x WHERE 1\(owned) GROUP BY band
+                    SELECT band, COUNT(*) AS customers, TOTAL(score) AS scoreSum FROM latest_health x WHERE 1\(scope) GROUP BY band
                     """, arguments: arguments)
             {
                 let count = row.customers
@@ -242,7 +244,7 @@ extension SuccessStore {
             for row in try AlertKindCount.fetchAll(
                 db,
                 sql: """
-                    SELECT kind, COUNT(*) AS alerts FROM alert x WHERE state <> 'resolved'\(owned) GROUP BY kind
+                    SELECT kind, COUNT(*) AS alerts FROM alert x WHERE state <> 'resolved'\(scope) GROUP BY kind
                     """, arguments: arguments)
             {
                 if let kind = AlertKind(rawValue: row.kind) { summary.openAlerts[kind] = row.alerts }
@@ -251,7 +253,7 @@ extension SuccessStore {
                 try Int.fetchOne(
                     db,
                     sql: """
-                        SELECT COUNT(*) FROM task x WHERE status = 'open' AND dueAt < ?\(owned)
+                        SELECT COUNT(*) FROM task x WHERE status = 'open' AND dueAt < ?\(scope)
                         """, arguments: [now.unixMillis] + arguments) ?? 0
             return summary
         }

@@ -79,6 +79,8 @@ extension SuccessStore {
         var request = PlanRecord.all().filter(PlanRecord.Columns.status, anyOf: filter.statuses.map(\.rawValue))
         if !filter.customerID.isEmpty {
             request = request.filter(PlanRecord.Columns.customerId == filter.customerID)
+        } else {
+            request = request.filter(try owned.expression(db, customer: PlanRecord.Columns.customerId))
         }
         if !filter.csmOwnerID.isEmpty {
             request = request.filter(PlanRecord.Columns.csmOwnerId == filter.csmOwnerID)
@@ -258,7 +260,11 @@ extension SuccessStore {
         try await writer.read { db in
             // The plans in scope; with neither filter, every plan.
             var scope: [SQLExpression] = []
-            if !customerID.isEmpty { scope.append(PlanRecord.Columns.customerId == customerID) }
+            if !customerID.isEmpty {
+                scope.append(PlanRecord.Columns.customerId == customerID)
+            } else {
+                scope.append(try owned.expression(db, customer: PlanRecord.Columns.customerId).sqlExpression)
+            }
             if !csmOwnerID.isEmpty { scope.append(PlanRecord.Columns.csmOwnerId == csmOwnerID) }
             let inScope = scope.joined(operator: .and)
             var kpis = SuccessKpis()

@@ -16,10 +16,13 @@ public import GRDB
 public struct SuccessStore: Sendable {
     let writer: any DatabaseWriter
     let keyring: Keyring
+    /// The customers reads across customers count: on a shard, those of its slots (a move's copies are left out).
+    let owned: OwnedSlots
 
-    public init(writer: any DatabaseWriter, keyring: Keyring) throws {
+    public init(writer: any DatabaseWriter, keyring: Keyring, owned: OwnedSlots = .everyone) throws {
         self.writer = writer
         self.keyring = keyring
+        self.owned = owned
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 
