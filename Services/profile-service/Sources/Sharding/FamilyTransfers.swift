@@ -513,6 +513,9 @@ public struct FamilyTransfers: Sendable {
             if try FamilyTransferOut.fetchCount(db) == 0 { try FamilyFence.dropTriggers(db) }
             guard handedOver else { return true }
             try moves.remove(db, handedOver: open.familyId)
+            // A hand-back's keys go once its rows are gone (below): named here, so a crash in between shreds them at
+            // the next start.
+            if open.isHandBack { try PendingShreds.record(db, keys) }
             let aliases = open.isHandBack ? members.filter { $0 != open.familyId } : [open.familyId]
             try SlotFence.bypassing(db) {
                 for alias in aliases {
@@ -526,8 +529,8 @@ public struct FamilyTransfers: Sendable {
         if ended, handedOver, handBack {
             // After the rows are gone, since a hand-back sent again exports them: what stays here under these keys is
             // the undone merge's snapshot in the survivor's ledger, never read again, and it must not outlive an
-            // erasure on the customer's own shard. (A crash just before this keeps the keys.)
-            try store.keyring.shred(keys)
+            // erasure on the customer's own shard.
+            try await PendingShreds.shred(store.writer, keyring: store.keyring)
         }
         return ended
     }

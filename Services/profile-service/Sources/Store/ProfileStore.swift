@@ -39,6 +39,8 @@ public struct ProfileStore: Sendable {
             try SlotTouchLog.renew(db, tables: Self.customerTables)
             try FamilyFence.renew(db)
         }
+        // A hand-back that ended just before a crash still shreds the keys it named.
+        try PendingShreds.shredLeftovers(writer, keyring: keyring)
     }
 
     /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
@@ -247,6 +249,7 @@ public struct ProfileStore: Sendable {
             }
         }
         registerSlotMoves(&migrator)
+        PendingShreds.register(&migrator, name: "v9: keys to shred once a committed transaction is followed up")
         return migrator
     }
 }

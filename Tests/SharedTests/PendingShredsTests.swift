@@ -1,0 +1,40 @@
+import C360StoreKit
+import GRDB
+import Testing
+
+/// Keys named in a transaction are shredded after it commits, and at the next start when a crash came in between.
+@Suite("Pending shreds")
+struct PendingShredsTests {
+    @Test(
+        "keys named in a committed transaction are shredded by shred(), or by shredLeftovers() after a crash; a rolled-back one names none"
+    )
+    func namedKeysAreShreddedOnce() async throws {
+        let queue = try ServiceDatabase.inMemory()
+        var migrator = DatabaseMigrator()
+        PendingShreds.register(&migrator, name: "pending shreds")
+        try migrator.migrate(queue)
+        let keyring = try Keyring.inMemory()
+        for id in ["ada", "sara", "nora"] { _ = try keyring.dataKey(for: id) }
+
+        // A rolled-back transaction names nothing
+        struct Rollback: Error {}
+        await #expect(throws: Rollback.self) {
+            try await queue.write { db in
+                try PendingShreds.record(db, ["nora"])
+                throw Rollback()
+            }
+        }
+        // Committed, then shredded
+        try await queue.write { db in try PendingShreds.record(db, ["ada"]) }
+        try await PendingShreds.shred(queue, keyring: keyring)
+        #expect(try keyring.existingDataKey(for: "ada") == nil)
+
+        // Committed, then a crash before the shred: the next start shreds it, once
+        try await queue.write { db in try PendingShreds.record(db, ["sara", "sara"]) }
+        #expect(try keyring.existingDataKey(for: "sara") != nil)
+        #expect(try PendingShreds.shredLeftovers(queue, keyring: keyring) == 1)
+        #expect(try keyring.existingDataKey(for: "sara") == nil)
+        #expect(try PendingShreds.shredLeftovers(queue, keyring: keyring) == 0)
+        #expect(try keyring.existingDataKey(for: "nora") != nil)
+    }
+}
