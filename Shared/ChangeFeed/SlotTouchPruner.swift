@@ -1,3 +1,4 @@
+import C360ServerKit
 import C360StoreKit
 import Foundation
 public import GRDB
@@ -18,17 +19,10 @@ public struct SlotTouchPruner: Service {
     }
 
     public func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
-                    let deleted = try await writer.write { db in try SlotTouchLog.prune(db, before: cutoff) }
-                    if deleted > 0 { logger.info("pruned touch log", metadata: ["touches": "\(deleted)"]) }
-                } catch {
-                    if !Task.isCancelled { logger.warning("touch log not pruned", metadata: ["error": "\(error)"]) }
-                }
-                try? await Task.sleep(for: .seconds(3_600))
-            }
+        await Periodic.run(every: .seconds(3_600), logger: logger, failure: "touch log not pruned") {
+            let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+            let deleted = try await writer.write { db in try SlotTouchLog.prune(db, before: cutoff) }
+            if deleted > 0 { logger.info("pruned touch log", metadata: ["touches": "\(deleted)"]) }
         }
     }
 }

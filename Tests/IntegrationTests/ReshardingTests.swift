@@ -29,7 +29,8 @@ struct ReshardingTests {
         """
         interaction-service reshard moves half the slots from one shard to the other under concurrent writes; killed \
         with SIGKILL mid-copy and run again, it finishes, and every acknowledged touchpoint is on the new owner exactly \
-        once, with its counters, and nothing of the moved customers is left on the old one
+        once, with its counters, and nothing of the moved customers is left on the old one; a count across customers \
+        read all through the move never counts one twice
         """)
     func slotRangeMovesUnderWritesAcrossAKilledMover() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("c360-reshard-\(UUID())")
@@ -96,6 +97,19 @@ struct ReshardingTests {
                             }
                         }
 
+                        // A reader of a count across customers all through the move: the shards' answers added,
+                        // as the gateway does. A shard holding a copy (before the flip) or what it gave away (until the
+                        // drop) leaves it out, so no customer is ever counted twice.
+                        let counts = Mutex<[Int64]>([])
+                        let counter = Task {
+                            while !Task.isCancelled {
+                                if let answer = try? await interactions.getRfmSegments(.init()) {
+                                    counts.withLock { $0.append(answer.customers) }
+                                }
+                                try? await Task.sleep(for: .milliseconds(25))
+                            }
+                        }
+
                         // The first mover copies slowly and is killed once it has copied a few pages.
                         let (binary, moveArguments) = try await killMoverMidCopy(
                             "interaction-service", mapFile: mapFile, slots: "0-511", to: "interaction-1", copied: 6,
@@ -110,6 +124,16 @@ struct ReshardingTests {
                         #expect(second.output.contains("resuming the move of slots 0-511"), "\(second.output)")
                         #expect(second.output.contains("done: slots 0-511 moved"), "\(second.output)")
                         #expect(!FileManager.default.fileExists(atPath: mapFile.path + ".reshard-0-511.json"))
+
+                        counter.cancel()
+                        _ = await counter.value
+                        let counted = counts.withLock { $0 }
+                        #expect(counted.count >= 10, "the count was read throughout the move")
+                        #expect(
+                            counted.allSatisfy { $0 <= Int64(customers.count) },
+                            "counted more than \(customers.count) customers: \(counted.filter { $0 > Int64(customers.count) })"
+                        )
+                        #expect(try await interactions.getRfmSegments(.init()).customers == Int64(customers.count))
 
                         // A few more writes after the move, then stop.
                         let after = ledger.count

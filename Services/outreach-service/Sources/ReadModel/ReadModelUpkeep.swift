@@ -126,19 +126,12 @@ public struct SegmentClock: Service {
     }
 
     public func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                guard !Task.isCancelled else { return }
-                do {
-                    let changed = try await store.recomputeSegments(now: Date())
-                    Counter(label: "c360_outreach_segment_recomputes_total").increment()
-                    if changed > 0 {
-                        logger.notice("segments re-evaluated", metadata: ["membership_changes": "\(changed)"])
-                    }
-                } catch {
-                    logger.warning("segment re-evaluation failed", metadata: ["error": "\(error)"])
-                }
+        let (store, logger) = (store, logger)
+        await Periodic.run(every: interval, waitFirst: true, logger: logger, failure: "segment re-evaluation failed") {
+            let changed = try await store.recomputeSegments(now: Date())
+            Counter(label: "c360_outreach_segment_recomputes_total").increment()
+            if changed > 0 {
+                logger.notice("segments re-evaluated", metadata: ["membership_changes": "\(changed)"])
             }
         }
     }

@@ -551,18 +551,13 @@ public struct TransferCompleter: Service {
     }
 
     public func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let settled = try await transfers.settleOpenTransfers(staleAfter: staleAfter)
-                    if settled > 0 {
-                        transfers.logger.notice("merges across shards settled", metadata: ["transfers": "\(settled)"])
-                    }
-                } catch {
-                    transfers.logger.warning(
-                        "settling merges across shards failed; retrying", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
+        let (transfers, staleAfter) = (transfers, staleAfter)
+        await Periodic.run(
+            every: interval, logger: transfers.logger, failure: "settling merges across shards failed; retrying"
+        ) {
+            let settled = try await transfers.settleOpenTransfers(staleAfter: staleAfter)
+            if settled > 0 {
+                transfers.logger.notice("merges across shards settled", metadata: ["transfers": "\(settled)"])
             }
         }
     }

@@ -118,12 +118,8 @@ public struct HealthSweep: Service {
     }
 
     public func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                guard !Task.isCancelled else { return }
-                await sweep()
-            }
+        await Periodic.run(every: interval, waitFirst: true, logger: logger, failure: "health sweep failed") {
+            await sweep()
         }
     }
 
