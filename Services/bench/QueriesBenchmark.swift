@@ -19,9 +19,11 @@ struct QueriesBenchmark: AsyncParsableCommand {
             For each size: fills a fresh temporary database through InteractionStore.ingest (--fill-batch per call) \
             (progress every 100,000), then runs each query --runs times on random customers (5 warm-up runs not \
             counted): timeline (newest 50), timeline filtered to the email channel, lifetime totals, activity \
-            events of the last 90 days, support inputs (all time, as GetSupportStats asks), and rfmInputs over all \
-            customers (--global-runs times; it is one global query). Prints a table of size, query, p50 and p99 in \
-            milliseconds.
+            events of the last 90 days, support inputs (all time, as GetSupportStats asks); then the reads across \
+            customers (--global-runs times each: the customer count, the RFM inputs, every customer's support \
+            inputs) three ways: as one process, as a shard owning every slot, and as a shard in a move (owning all \
+            but slot 1,023 and holding a copy of it: its reads keep to its slots). Prints a table of size, query, \
+            p50 and p99 in milliseconds.
 
             THE 1,000,000-TOUCHPOINT FILL TAKES MINUTES (a few in a release build, far longer in debug), and the \
             database needs a few hundred MB in the temporary directory. Use --sizes 10000 for a quick look.
@@ -44,7 +46,7 @@ struct QueriesBenchmark: AsyncParsableCommand {
     @Option(help: "Measured runs of each per-customer query.")
     var runs = 200
 
-    @Option(help: "Measured runs of rfmInputs (a query over all customers).")
+    @Option(help: "Measured runs of each read across customers.")
     var globalRuns = 10
 
     @Option(help: "Touchpoints per InteractionStore.ingest call while filling.")
@@ -160,35 +162,65 @@ struct QueriesBenchmark: AsyncParsableCommand {
             filter.channels = [Channel.email]
             return filter
         }()
-        let queries = [
-            Query(name: "timeline (newest 50)", runs: runs) { customer in
-                try await store.timeline(customer: customer, filter: TimelineFilter(), after: nil, limit: 50)
-                    .items.count
-            },
-            Query(name: "timeline, channel email (50)", runs: runs) { customer in
-                try await store.timeline(customer: customer, filter: emailOnly, after: nil, limit: 50).items.count
-            },
-            Query(name: "totals", runs: runs) { customer in
-                try await store.totals(customer: customer) == nil ? 0 : 1
-            },
-            Query(name: "activityEvents, last 90 days", runs: runs) { customer in
-                try await store.activityEvents(
-                    customer: customer, from: now.addingTimeInterval(-90 * 86_400),
-                    until: now
-                ).count
-            },
-            Query(name: "supportInputs (all time)", runs: runs) { customer in
-                let inputs = try await store.supportInputs(
-                    customer: customer, from: nil, until: nil,
-                    deflectionWindow: 86_400)
-                return inputs.tickets.count + inputs.selfService.count + inputs.ticketOpenings.count
-            },
-            Query(name: "rfmInputs (all customers)", runs: globalRuns) { _ in
-                try await store.rfmInputs().count
-            },
-        ]
+        let queries =
+            [
+                Query(name: "timeline (newest 50)", runs: runs) { customer in
+                    try await store.timeline(customer: customer, filter: TimelineFilter(), after: nil, limit: 50)
+                        .items.count
+                },
+                Query(name: "timeline, channel email (50)", runs: runs) { customer in
+                    try await store.timeline(customer: customer, filter: emailOnly, after: nil, limit: 50).items.count
+                },
+                Query(name: "totals", runs: runs) { customer in
+                    try await store.totals(customer: customer) == nil ? 0 : 1
+                },
+                Query(name: "activityEvents, last 90 days", runs: runs) { customer in
+                    try await store.activityEvents(
+                        customer: customer, from: now.addingTimeInterval(-90 * 86_400),
+                        until: now
+                    ).count
+                },
+                Query(name: "supportInputs (all time)", runs: runs) { customer in
+                    let inputs = try await store.supportInputs(
+                        customer: customer, from: nil, until: nil,
+                        deflectionWindow: 86_400)
+                    return inputs.tickets.count + inputs.selfService.count + inputs.ticketOpenings.count
+                },
+            ] + Self.acrossCustomers(store, as: "", runs: globalRuns)
+        // The same reads on a shard owning every slot and holding nothing else (no filter: the check is two reads
+        // of empty tables), then on one owning all but slot 1,023 and holding a copy of it, as around a move (the
+        // filter hashes every row's customer id).
+        let shard = try InteractionStore(
+            writer: pool, keyring: .inMemory(), currency: "USD", owned: OwnedSlots { [0...1_023] })
+        let moving = try InteractionStore(
+            writer: pool, keyring: .inMemory(), currency: "USD", owned: OwnedSlots { [0...1_022] })
 
         var random = SplitMix64(seed: seed ^ 0x5EED_CAFE)
+        var results = try await run(
+            queries + Self.acrossCustomers(shard, as: ", shard", runs: globalRuns), plan, customerIDs, &random)
+        try await pool.write { db in try SlotCopies.record(db, slots: [1_023]) }
+        results += try await run(
+            Self.acrossCustomers(moving, as: ", moving shard", runs: globalRuns), plan, customerIDs, &random)
+        return results
+    }
+
+    /// Reads across customers of `store`, named with `suffix`.
+    private static func acrossCustomers(_ store: InteractionStore, as suffix: String, runs: Int) -> [Query] {
+        [
+            Query(name: "customers" + suffix, runs: runs) { _ in Int(try await store.customerCount()) },
+            Query(name: "rfm inputs" + suffix, runs: runs) { _ in try await store.rfmInputs().count },
+            Query(name: "support, all" + suffix, runs: runs) { _ in
+                let inputs = try await store.supportInputs(
+                    customer: nil, from: nil, until: nil, deflectionWindow: 86_400)
+                return inputs.tickets.count + inputs.selfService.count + inputs.ticketOpenings.count
+            },
+        ]
+    }
+
+    /// Measures each of `queries` on random customers of `plan`.
+    private func run(
+        _ queries: [Query], _ plan: Plan, _ customerIDs: [String], _ random: inout SplitMix64
+    ) async throws -> [ResultRow] {
         var results: [ResultRow] = []
         for query in queries {
             let warmUp = min(5, query.runs)

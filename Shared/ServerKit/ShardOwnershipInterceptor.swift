@@ -100,7 +100,11 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
         guard isPinned(metadata), let sent = metadata[stringValues: WrongShard.epochKey].first(where: { _ in true }),
             let callerEpoch = Int64(sent)
         else { return }
-        let map = source.current
+        // A caller with a newer map than this shard's: it was published and this shard has not polled yet. Read it
+        // now, so this shard answers for the slots the new map gives it, and no longer for those it gave away, at once
+        // (otherwise, just after a move's flip, the caller would add the moved customers' counts of both shards).
+        var map = source.current
+        if callerEpoch > map.epoch { map = source.reload() }
         guard callerEpoch < map.epoch else { return }
         logger.info(
             "call from a caller with an older shard map refused",

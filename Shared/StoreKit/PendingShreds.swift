@@ -25,22 +25,42 @@ public enum PendingShreds {
         for id in customerIDs { try insert.execute(arguments: [id]) }
     }
 
-    /// Shreds the keys named by committed transactions, then forgets them.
-    public static func shred(_ writer: any DatabaseWriter, keyring: Keyring) async throws {
-        let ids = try await writer.read { db in try named(db) }
-        guard !ids.isEmpty else { return }
-        try keyring.shred(ids)
-        try await writer.write { db in try forget(db, ids) }
+    /// Shreds the keys named by committed transactions, then forgets them. A name is an id, not a key: a customer the
+    /// store needs a key for again by now (`keeping`, read in the same snapshot: its rows came back) is forgotten
+    /// without shredding.
+    public static func shred(
+        _ writer: any DatabaseWriter, keyring: Keyring, keeping: @escaping @Sendable (Database, String) throws -> Bool
+    ) async throws {
+        let (doomed, kept) = try await writer.read { db in try sorted(db, keeping: keeping) }
+        try finish(writer, keyring: keyring, doomed: doomed, kept: kept)
     }
 
-    /// `shred`, before the process serves: what a crash left between a commit and its shred. Answers how many.
+    /// `shred`, before the process serves: what a crash (or a failed shred) left between a commit and its shred.
+    /// Answers how many keys it shredded.
     @discardableResult
-    public static func shredLeftovers(_ writer: any DatabaseWriter, keyring: Keyring) throws -> Int {
-        let ids = try writer.read { db in try named(db) }
-        guard !ids.isEmpty else { return 0 }
-        try keyring.shred(ids)
-        try writer.write { db in try forget(db, ids) }
-        return ids.count
+    public static func shredLeftovers(
+        _ writer: any DatabaseWriter, keyring: Keyring, keeping: (Database, String) throws -> Bool
+    ) throws -> Int {
+        let (doomed, kept) = try writer.read { db in try sorted(db, keeping: keeping) }
+        try finish(writer, keyring: keyring, doomed: doomed, kept: kept)
+        return doomed.count
+    }
+
+    private static func sorted(
+        _ db: Database, keeping: (Database, String) throws -> Bool
+    ) throws -> (doomed: [String], kept: [String]) {
+        var (doomed, kept): ([String], [String]) = ([], [])
+        for id in try named(db) {
+            if try keeping(db, id) { kept.append(id) } else { doomed.append(id) }
+        }
+        return (doomed, kept)
+    }
+
+    private static func finish(_ writer: any DatabaseWriter, keyring: Keyring, doomed: [String], kept: [String]) throws
+    {
+        guard !doomed.isEmpty || !kept.isEmpty else { return }
+        if !doomed.isEmpty { try keyring.shred(doomed) }
+        try writer.write { db in try forget(db, doomed + kept) }
     }
 
     private static func named(_ db: Database) throws -> [String] {

@@ -109,6 +109,7 @@ struct ReshardingTests {
                                 try? await Task.sleep(for: .milliseconds(25))
                             }
                         }
+                        defer { counter.cancel() }
 
                         // The first mover copies slowly and is killed once it has copied a few pages.
                         let (binary, moveArguments) = try await killMoverMidCopy(

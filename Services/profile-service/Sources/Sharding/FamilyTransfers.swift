@@ -253,6 +253,11 @@ public struct FamilyTransfers: Sendable {
 
     /// Ends every transfer left open here: merged and aborting ones as they stand, open ones older than `staleAfter`
     /// aborted. Answers how many ended; one that cannot be ended now is left for the next round.
+    /// Shreds the keys ended hand-backs named, unless this shard needs them again (`PendingShreds`).
+    func shredPendingKeys() async throws {
+        try await PendingShreds.shred(store.writer, keyring: store.keyring, keeping: store.keepsPendingKey)
+    }
+
     func settleOpenTransfers(staleAfter: TimeInterval) async throws -> Int {
         // Ended transfers are remembered to refuse a late `TransferFamily`, which cannot come a week later.
         try await store.writer.write { db in
@@ -279,6 +284,8 @@ public struct FamilyTransfers: Sendable {
         for transfer in handingBack where !working.contains(transfer.familyId) {
             if await handBack(transfer.familyId) { settled += 1 }
         }
+        // Keys a hand-back's end named but could not shred then.
+        try await shredPendingKeys()
         return settled
     }
 
@@ -529,8 +536,14 @@ public struct FamilyTransfers: Sendable {
         if ended, handedOver, handBack {
             // After the rows are gone, since a hand-back sent again exports them: what stays here under these keys is
             // the undone merge's snapshot in the survivor's ledger, never read again, and it must not outlive an
-            // erasure on the customer's own shard.
-            try await PendingShreds.shred(store.writer, keyring: store.keyring)
+            // erasure on the customer's own shard. A failure leaves them named, for the completer's next round: the
+            // transfer itself has ended.
+            do {
+                try await shredPendingKeys()
+            } catch {
+                logger.warning(
+                    "a hand-back's keys were not shredded yet; retrying", metadata: ["error": "\(error)"])
+            }
         }
         return ended
     }

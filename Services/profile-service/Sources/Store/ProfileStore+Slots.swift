@@ -156,6 +156,12 @@ extension ProfileStore: SlotMovable {
         return !leaving.contains(row.mergedInto ?? row.id)
     }
 
+    /// Whether a key a hand-back named for shredding (`PendingShreds`) is needed again: the customer's rows are back
+    /// here (a merge or a move brought the family, sealed under the same key), or its suggestions stay.
+    var keepsPendingKey: @Sendable (Database, String) throws -> Bool {
+        { [self] db, owner in try keepsDataKey(db, of: owner, leaving: []) }
+    }
+
     /// The customers whose writes are refused here now, read once for the caller's transaction: those of slots a
     /// move has fenced, and every profile of a family being handed to another shard for a merge (`FamilyFence`).
     /// Work no caller waits for (a queued evaluation, a feed event, a sweep) leaves them alone rather than fail its

@@ -39,8 +39,8 @@ public struct ProfileStore: Sendable {
             try SlotTouchLog.renew(db, tables: Self.customerTables)
             try FamilyFence.renew(db)
         }
-        // A hand-back that ended just before a crash still shreds the keys it named.
-        try PendingShreds.shredLeftovers(writer, keyring: keyring)
+        // A hand-back that ended just before a crash still shreds the keys it named (unless needed again).
+        try PendingShreds.shredLeftovers(writer, keyring: keyring, keeping: keepsPendingKey)
     }
 
     /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
