@@ -85,9 +85,6 @@ public enum SlotCopies {
     /// The copied slots and the fenced ranges: every slot this shard may hold rows of without owning it.
     public static func held(_ db: Database) throws -> [ClosedRange<Int>] {
         let copied = try Int.fetchAll(db.cachedStatement(sql: "SELECT slot FROM slot_copy")).map { $0...$0 }
-        let fenced = try Row.fetchAll(db.cachedStatement(sql: "SELECT firstSlot, lastSlot FROM slot_fence")).map {
-            row in Int(row[0] as Int64)...Int(row[1] as Int64)
-        }
-        return copied + fenced
+        return copied + (try SlotFence.fencedRanges(db))
     }
 }

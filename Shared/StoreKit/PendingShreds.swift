@@ -2,7 +2,7 @@ public import GRDB
 
 /// Keys a transaction decides to shred only once it has committed, where a crash between the commit and the shred
 /// must not keep them: named in the transaction itself (`record`), shredded after it (`shred`), and shredded at the
-/// next start-up when a crash came in between (`shredLeftovers`, before the process serves). Shredding is idempotent,
+/// next start-up when a crash came in between (`shred` again, before the process serves). Shredding is idempotent,
 /// so a key named twice is simply gone.
 ///
 /// For work nobody retries: a retried erasure shreds its keys again by itself, but a hand-back's end deletes the
@@ -25,42 +25,25 @@ public enum PendingShreds {
         for id in customerIDs { try insert.execute(arguments: [id]) }
     }
 
-    /// Shreds the keys named by committed transactions, then forgets them. A name is an id, not a key: a customer the
-    /// store needs a key for again by now (`keeping`, read in the same snapshot: its rows came back) is forgotten
-    /// without shredding.
-    public static func shred(
-        _ writer: any DatabaseWriter, keyring: Keyring, keeping: @escaping @Sendable (Database, String) throws -> Bool
-    ) async throws {
-        let (doomed, kept) = try await writer.read { db in try sorted(db, keeping: keeping) }
-        try finish(writer, keyring: keyring, doomed: doomed, kept: kept)
-    }
-
-    /// `shred`, before the process serves: what a crash (or a failed shred) left between a commit and its shred.
-    /// Answers how many keys it shredded.
+    /// Shreds the keys named by committed transactions, then forgets them; answers how many it shredded. Called after
+    /// the naming transaction commits, and at start-up before the process serves, for what a crash (or a failed shred)
+    /// left. A name is an id, not a key: a customer the store needs a key for again by now (`keeping`, read in the same
+    /// snapshot: its rows came back) is forgotten without shredding.
     @discardableResult
-    public static func shredLeftovers(
+    public static func shred(
         _ writer: any DatabaseWriter, keyring: Keyring, keeping: (Database, String) throws -> Bool
     ) throws -> Int {
-        let (doomed, kept) = try writer.read { db in try sorted(db, keeping: keeping) }
-        try finish(writer, keyring: keyring, doomed: doomed, kept: kept)
-        return doomed.count
-    }
-
-    private static func sorted(
-        _ db: Database, keeping: (Database, String) throws -> Bool
-    ) throws -> (doomed: [String], kept: [String]) {
-        var (doomed, kept): ([String], [String]) = ([], [])
-        for id in try named(db) {
-            if try keeping(db, id) { kept.append(id) } else { doomed.append(id) }
+        let (doomed, kept) = try writer.read { db in
+            var (doomed, kept): ([String], [String]) = ([], [])
+            for id in try named(db) {
+                if try keeping(db, id) { kept.append(id) } else { doomed.append(id) }
+            }
+            return (doomed, kept)
         }
-        return (doomed, kept)
-    }
-
-    private static func finish(_ writer: any DatabaseWriter, keyring: Keyring, doomed: [String], kept: [String]) throws
-    {
-        guard !doomed.isEmpty || !kept.isEmpty else { return }
+        guard !doomed.isEmpty || !kept.isEmpty else { return 0 }
         if !doomed.isEmpty { try keyring.shred(doomed) }
         try writer.write { db in try forget(db, doomed + kept) }
+        return doomed.count
     }
 
     private static func named(_ db: Database) throws -> [String] {

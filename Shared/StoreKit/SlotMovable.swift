@@ -186,13 +186,18 @@ public enum SlotFence {
     /// no move is under way. Work no caller waits for (a queued re-score) leaves such a customer to the shard it moves
     /// to, rather than fail its whole transaction on the fence or retry what can be neither done nor put off.
     public static func fencedCustomers(_ db: Database) throws -> (@Sendable (String) -> Bool)? {
-        let ranges = try Row.fetchAll(db.cachedStatement(sql: "SELECT firstSlot, lastSlot FROM slot_fence")).map {
-            row in Int(row[0] as Int64)...Int(row[1] as Int64)
-        }
+        let ranges = try fencedRanges(db)
         guard !ranges.isEmpty else { return nil }
         return { customerID in
             let slot = CustomerSlot.of(customerID)
             return ranges.contains { $0.contains(slot) }
+        }
+    }
+
+    /// The slot ranges fenced here now.
+    static func fencedRanges(_ db: Database) throws -> [ClosedRange<Int>] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT firstSlot, lastSlot FROM slot_fence")).map { row in
+            Int(row[0] as Int64)...Int(row[1] as Int64)
         }
     }
 

@@ -91,18 +91,18 @@ extension FeedbackStore {
                 .filter(Columns.status, anyOf: filter.statuses.map(\.rawValue))
             // While this shard holds a move's copies, the stored count takes in their votes: the owned customers'
             // votes are counted instead, and ordered by, so pages follow the counts they answer.
-            let countsOwnVotes = try owned.ranges(db) != nil
-            if countsOwnVotes {
-                let ownVotes = votesForIt.filter(try owned.expression(db, customer: Votes.customerId))
+            let ownVotes = try ownedVotes(db)
+            if let ownVotes {
+                let counted = ownVotes.filter(Votes.featureRequestId == feature[Columns.featureRequestId])
                     .select(count(Votes.customerId))
-                request = request.annotated(with: ownVotes.sqlExpression.forKey(FeatureRequestTallyRow.ownVotes.name))
+                request = request.annotated(with: counted.sqlExpression.forKey(FeatureRequestTallyRow.ownVotes.name))
             }
             if !filter.customerID.isEmpty {
                 request = request.filter(votesForIt.filter(Votes.customerId == filter.customerID).exists())
             }
             let key: SQLExpression =
                 switch filter.order {
-                case .votes: countsOwnVotes ? FeatureRequestTallyRow.ownVotes.detached : Columns.votes.sqlExpression
+                case .votes: ownVotes == nil ? Columns.votes.sqlExpression : FeatureRequestTallyRow.ownVotes.detached
                 case .windowVotes: FeatureRequestTallyRow.windowVotes.detached
                 case .newest: Columns.seq.sqlExpression
                 }
@@ -143,19 +143,22 @@ extension FeedbackStore {
         ).map { try withOwnVotes(db, $0).domain }
     }
 
-    /// `record` with the votes of this shard's own customers. The stored count is kept by every vote and by the
-    /// customers a move brings in or takes out (`customerArrived`, `customerLeaving`), so while this shard holds a
-    /// move's copies it counts their votes too, and the shards' tallies added would count them twice: then the votes
-    /// of the customers it owns are counted instead.
+    /// `record` with the votes of this shard's own customers (`ownedVotes`).
     private func withOwnVotes(_ db: Database, _ record: FeatureRequestRecord) throws -> FeatureRequestRecord {
-        let scope = try owned.predicate(db, customer: "customerId")
-        guard scope != "1" else { return record }
+        guard let ownVotes = try ownedVotes(db) else { return record }
         var record = record
         record.votes =
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM feature_vote WHERE featureRequestId = ? AND \(scope)",
-                arguments: [record.featureRequestId]) ?? 0
+            try ownVotes.filter(FeatureVoteRecord.Columns.featureRequestId == record.featureRequestId).fetchCount(db)
         return record
+    }
+
+    /// The votes of the customers this shard owns, while it holds a move's copies; `nil` otherwise, when the stored
+    /// count is right. The stored count is kept by every vote and by the customers a move brings in or takes out
+    /// (`customerArrived`, `customerLeaving`), so while this shard holds a move's copies it counts their votes too,
+    /// and the shards' tallies added would count them twice.
+    private func ownedVotes(_ db: Database) throws -> QueryInterfaceRequest<FeatureVoteRecord>? {
+        guard try owned.ranges(db) != nil else { return nil }
+        return FeatureVoteRecord.filter(try owned.expression(db, customer: FeatureVoteRecord.Columns.customerId))
     }
 
     private func requireFeatureRequest(_ db: Database, id: String) throws -> FeatureRequest {

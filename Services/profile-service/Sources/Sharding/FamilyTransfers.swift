@@ -254,8 +254,8 @@ public struct FamilyTransfers: Sendable {
     /// Ends every transfer left open here: merged and aborting ones as they stand, open ones older than `staleAfter`
     /// aborted. Answers how many ended; one that cannot be ended now is left for the next round.
     /// Shreds the keys ended hand-backs named, unless this shard needs them again (`PendingShreds`).
-    func shredPendingKeys() async throws {
-        try await PendingShreds.shred(store.writer, keyring: store.keyring, keeping: store.keepsPendingKey)
+    func shredPendingKeys() throws {
+        try PendingShreds.shred(store.writer, keyring: store.keyring, keeping: store.keepsPendingKey)
     }
 
     func settleOpenTransfers(staleAfter: TimeInterval) async throws -> Int {
@@ -285,7 +285,7 @@ public struct FamilyTransfers: Sendable {
             if await handBack(transfer.familyId) { settled += 1 }
         }
         // Keys a hand-back's end named but could not shred then.
-        try await shredPendingKeys()
+        try shredPendingKeys()
         return settled
     }
 
@@ -539,7 +539,7 @@ public struct FamilyTransfers: Sendable {
             // erasure on the customer's own shard. A failure leaves them named, for the completer's next round: the
             // transfer itself has ended.
             do {
-                try await shredPendingKeys()
+                try shredPendingKeys()
             } catch {
                 logger.warning(
                     "a hand-back's keys were not shredded yet; retrying", metadata: ["error": "\(error)"])

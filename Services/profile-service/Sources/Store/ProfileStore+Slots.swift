@@ -158,7 +158,7 @@ extension ProfileStore: SlotMovable {
 
     /// Whether a key a hand-back named for shredding (`PendingShreds`) is needed again: the customer's rows are back
     /// here (a merge or a move brought the family, sealed under the same key), or its suggestions stay.
-    var keepsPendingKey: @Sendable (Database, String) throws -> Bool {
+    var keepsPendingKey: (Database, String) throws -> Bool {
         { [self] db, owner in try keepsDataKey(db, of: owner, leaving: []) }
     }
 

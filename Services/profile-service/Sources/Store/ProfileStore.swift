@@ -40,7 +40,7 @@ public struct ProfileStore: Sendable {
             try FamilyFence.renew(db)
         }
         // A hand-back that ended just before a crash still shreds the keys it named (unless needed again).
-        try PendingShreds.shredLeftovers(writer, keyring: keyring, keeping: keepsPendingKey)
+        try PendingShreds.shred(writer, keyring: keyring, keeping: keepsPendingKey)
     }
 
     /// The schema's migrations, for the `restore` subcommand's version check (which runs none of them).
