@@ -32,11 +32,8 @@ struct FeedbackSlotMoveTests {
         init(targetHoldsReferenceData: Bool = true, countingOwnSlots: Bool = false) async throws {
             let map = try TwoShardMapFile(service: "feedback-service", shardPrefix: "feedback")
             self.map = map
-            func owned(_ settings: ShardSettings) -> OwnedSlots {
-                countingOwnSlots ? map.ownership(settings).slots : .everyone
-            }
-            source = try makeFeedbackStore(owned: owned(map.source))
-            target = try makeFeedbackStore(owned: owned(map.target))
+            source = try makeFeedbackStore(owned: map.ownedSlots(map.source, countingOwnSlots: countingOwnSlots))
+            target = try makeFeedbackStore(owned: map.ownedSlots(map.target, countingOwnSlots: countingOwnSlots))
             for store in targetHoldsReferenceData ? [source, target] : [source] {
                 _ = try await store.createSurvey(survey)
                 _ = try await store.createFeatureRequest(feature, vote: nil)
@@ -195,12 +192,7 @@ struct FeedbackSlotMoveTests {
 
         // When the map gives the slots to the target, she counts there, and no longer on the source, which holds her
         // rows until the drop
-        _ = try await shards.sourceMoves.fenceSlots(
-            .with {
-                $0.slots = ["0-1023"]
-                $0.targetShard = "feedback-1"
-                $0.epoch = 2
-            })
+        _ = try await shards.sourceMoves.fenceSlots(shards.map.fenceEverySlot)
         #expect(try await Counted(shards.source) == ada, "fenced, still the source's")
         try shards.map.giveEverySlotToTarget()
         #expect(try await Counted(shards.source) == none)

@@ -14,7 +14,8 @@ import Testing
 
 /// Two interaction stores as the two shards of a map file, each with its `SlotMoves`.
 private struct TwoShards {
-    let mapFile: URL
+    let map: TwoShardMapFile
+    var mapFile: URL { map.url }
     let source: InteractionStore
     let target: InteractionStore
     let sourceMoves: SlotMoves
@@ -23,36 +24,17 @@ private struct TwoShards {
     /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in a
     ///   deployment (`CustomerOwnership.slots`); otherwise they count every row held.
     init(countingOwnSlots: Bool = false) throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("c360-slot-move-\(UUID()).json")
-        try Self.map(epoch: 1, sourceOwns: true).json.write(to: file)
-        mapFile = file
-        let settings = { (shard: String) in ShardSettings(source: try ShardMapSource(path: file.path), shard: shard) }
-        let (sourceSettings, targetSettings) = (try settings("interaction-0"), try settings("interaction-1"))
-        func owned(_ settings: ShardSettings) -> OwnedSlots {
-            countingOwnSlots ? CustomerOwnership(shards: settings, service: "interaction-service").slots : .everyone
-        }
-        source = try makeInteractionStore(owned: owned(sourceSettings))
-        target = try makeInteractionStore(owned: owned(targetSettings))
-        sourceMoves = SlotMoves(store: source, service: "interaction-service", shards: sourceSettings)
-        targetMoves = SlotMoves(store: target, service: "interaction-service", shards: targetSettings)
-    }
-
-    /// interaction-0 owns every slot (or, after the move, interaction-1 does).
-    static func map(epoch: Int64, sourceOwns: Bool) throws -> ShardMap {
-        try ShardMap(
-            epoch: epoch,
-            services: [
-                "interaction-service": [
-                    .init(shard: "interaction-0", address: "127.0.0.1:1", slots: sourceOwns ? ["0-1023"] : []),
-                    .init(shard: "interaction-1", address: "127.0.0.1:2", slots: sourceOwns ? [] : ["0-1023"]),
-                ]
-            ])
+        let map = try TwoShardMapFile(service: "interaction-service", shardPrefix: "interaction")
+        self.map = map
+        source = try makeInteractionStore(owned: map.ownedSlots(map.source, countingOwnSlots: countingOwnSlots))
+        target = try makeInteractionStore(owned: map.ownedSlots(map.target, countingOwnSlots: countingOwnSlots))
+        sourceMoves = SlotMoves(store: source, service: "interaction-service", shards: map.source)
+        targetMoves = SlotMoves(store: target, service: "interaction-service", shards: map.target)
     }
 
     /// Gives every slot to the target in the map's next epoch, read again by both shards.
     func flip() throws {
-        try Self.map(epoch: 2, sourceOwns: false).json.write(to: mapFile)
-        for moves in [sourceMoves, targetMoves] { _ = moves.shards?.source.reload() }
+        try map.giveEverySlotToTarget()
     }
 
     /// Copies every customer from the source to the target, `limit` at a time.
@@ -155,12 +137,7 @@ struct InteractionSlotMoveTests {
 
         // When the source fences the slots and the map gives them to the target, ada counts there, not on the source,
         // which holds her until the drop
-        _ = try await shards.sourceMoves.fenceSlots(
-            .with {
-                $0.slots = ["0-1023"]
-                $0.targetShard = "interaction-1"
-                $0.epoch = 2
-            })
+        _ = try await shards.sourceMoves.fenceSlots(shards.map.fenceEverySlot)
         #expect(try await counted(shards.source) == [1, 1, 1, 1], "fenced, still the source's")
         try shards.flip()
         #expect(try await counted(shards.source) == [0, 0, 0, 0])
@@ -180,12 +157,7 @@ struct InteractionSlotMoveTests {
         _ = try await shards.targetMoves.importSlotCustomers(.with { $0.customers = first.customers })
 
         _ = try await shards.source.ingest([touchpoint("e2", customer: Customers.sara, at: start)])
-        let fence = try await shards.sourceMoves.fenceSlots(
-            .with {
-                $0.slots = ["0-1023"]
-                $0.epoch = 2
-                $0.targetShard = "interaction-1"
-            })
+        let fence = try await shards.sourceMoves.fenceSlots(shards.map.fenceEverySlot)
         await #expect {
             _ = try await shards.source.ingest([touchpoint("e3", customer: Customers.ada, at: start)])
         } throws: { error in

@@ -291,12 +291,7 @@ struct OutreachSlotTests {
 
         // When the source fences the slots and the map gives them to the target, ada counts there, not on the source,
         // which holds her until the drop
-        _ = try await shards.sourceMoves.fenceSlots(
-            .with {
-                $0.slots = ["0-1023"]
-                $0.targetShard = "outreach-1"
-                $0.epoch = 2
-            })
+        _ = try await shards.sourceMoves.fenceSlots(shards.map.fenceEverySlot)
         try shards.map.giveEverySlotToTarget()
         #expect(try await counted(shards.source) == [0, 0, 0, 0, 0])
         #expect(try await counted(shards.target) == [1, 1, 1, 1, 1])

@@ -29,11 +29,8 @@ struct SuccessSlotMoveTests {
         init(countingOwnSlots: Bool = false) throws {
             let map = try TwoShardMapFile(service: "success-service", shardPrefix: "success")
             self.map = map
-            func owned(_ settings: ShardSettings) -> OwnedSlots {
-                countingOwnSlots ? map.ownership(settings).slots : .everyone
-            }
-            source = try makeSuccessStore(owned: owned(map.source))
-            target = try makeSuccessStore(owned: owned(map.target))
+            source = try makeSuccessStore(owned: map.ownedSlots(map.source, countingOwnSlots: countingOwnSlots))
+            target = try makeSuccessStore(owned: map.ownedSlots(map.target, countingOwnSlots: countingOwnSlots))
             sourceMoves = SlotMoves(store: source, service: "success-service", shards: map.source)
             targetMoves = SlotMoves(store: target, service: "success-service", shards: map.target)
         }
@@ -71,12 +68,7 @@ struct SuccessSlotMoveTests {
 
         // When the source fences the slots and the map gives them to the target, ada counts there, not on the source,
         // which holds her until the drop
-        _ = try await shards.sourceMoves.fenceSlots(
-            .with {
-                $0.slots = ["0-1023"]
-                $0.targetShard = "success-1"
-                $0.epoch = 2
-            })
+        _ = try await shards.sourceMoves.fenceSlots(shards.map.fenceEverySlot)
         try shards.map.giveEverySlotToTarget()
         #expect(try await counted(shards.source) == [0, 0, 0, 0])
         #expect(try await counted(shards.target) == [2, 1, 2, 1])
@@ -141,12 +133,7 @@ struct SuccessSlotMoveTests {
         try await store.writer.write { db in
             try SuccessStore.enqueueRescore(db, customerID: Customers.sara, delay: .zero, now: Fixed.now)
         }
-        _ = try await shards.sourceMoves.fenceSlots(
-            .with {
-                $0.slots = ["0-1023"]
-                $0.epoch = 2
-                $0.targetShard = "success-1"
-            })
+        _ = try await shards.sourceMoves.fenceSlots(shards.map.fenceEverySlot)
         await #expect(throws: (any Error).self) {
             _ = try await store.createTask(
                 PlaybookTask(

@@ -1,5 +1,7 @@
 public import C360Clients
+public import C360Contracts
 public import C360ServerKit
+public import C360StoreKit
 public import Foundation
 
 extension ShardMap {
@@ -50,6 +52,21 @@ public struct TwoShardMapFile: Sendable {
     /// The slots `shards` owns in the map, for its store's reads across customers.
     public func ownership(_ shards: ShardSettings) -> CustomerOwnership {
         CustomerOwnership(shards: shards, service: service)
+    }
+
+    /// What a store of `shards` counts across customers: the slots it owns, as in a deployment, with
+    /// `countingOwnSlots`; every row it holds otherwise.
+    public func ownedSlots(_ shards: ShardSettings, countingOwnSlots: Bool) -> OwnedSlots {
+        countingOwnSlots ? ownership(shards).slots : .everyone
+    }
+
+    /// The source's fence of every slot, for the move to the target under the next epoch.
+    public var fenceEverySlot: Customer360_V1_FenceSlotsRequest {
+        .with {
+            $0.slots = ["0-1023"]
+            $0.targetShard = "\(shardPrefix)-1"
+            $0.epoch = 2
+        }
     }
 
     /// Publishes the next epoch, giving every slot to the target, and has both shards read it.
