@@ -160,6 +160,44 @@ struct ChangeFeedTests {
         }
     }
 
+    @Test("a live watch wakes for an append that follows other writes in its transaction, never for a rolled-back one")
+    func liveAfterRollback() async throws {
+        let db = try feedDatabase()
+        let feed = ChangeFeed(writer: db, logger: quiet)
+        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
+            let received = try await client.serverStreaming(
+                request: ClientRequest(message: Customer360_V1_WatchChangesRequest()),
+                descriptor: MethodDescriptor(fullyQualifiedService: "test.Feed", method: "WatchChanges"),
+                serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
+                deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(), options: .defaults
+            ) { response in
+                var events: [Customer360_V1_ChangeEvent] = []
+                for try await batch in response.messages {
+                    if batch.caughtUp && events.isEmpty && batch.events.isEmpty {
+                        Task {
+                            struct Abandoned: Error {}
+                            _ = try? await db.write { db in
+                                try ChangeLog.append(db, .customerDeleted, customer: customerA)
+                                throw Abandoned()
+                            }
+                            try await db.write { db in
+                                try db.execute(
+                                    sql: "INSERT INTO effect (sequence, customerId) VALUES (1, ?)",
+                                    arguments: [customerB])
+                                try ChangeLog.append(db, .customerUpdated, customer: customerB)
+                            }
+                        }
+                    }
+                    events += batch.events
+                    if !events.isEmpty { break }
+                }
+                return events
+            }
+            #expect(received.map(\.kind) == [.customerUpdated])
+            #expect(received.map(\.customerID) == [customerB])
+        }
+    }
+
     @Test("a position older than the retention, or newer than the feed, answers OUT_OF_RANGE")
     func outOfRange() async throws {
         let db = try feedDatabase()

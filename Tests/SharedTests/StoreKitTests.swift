@@ -67,3 +67,19 @@ struct PageTokenTests {
         #expect(PageSize.resolve(-1) == nil)
     }
 }
+
+@Suite("JSON columns")
+struct JSONColumnTests {
+    @Test("a string map is written with its keys sorted and reads back whole, whatever its strings hold")
+    func stringMap() throws {
+        let map = [
+            "z": "last", "a": "first", "quote\"d": "back\\slash", "lines": "one\ntwo\r\tthree",
+            "control": "\u{01}\u{1F}", "fa": "سلام\u{200C}دنیا", "emoji": "🛒", "": "",
+        ]
+        let json = JSONColumn.encode(map)
+        #expect(try JSONColumn.decode([String: String].self, json) == map)
+        #expect(json.hasPrefix(#"{"":"","a":"first","control":"\u0001\u001f","emoji":"🛒","#))
+        #expect(JSONColumn.encode([:]) == "{}")
+        #expect(JSONColumn.encode(["k": "v"]) == #"{"k":"v"}"#)
+    }
+}
