@@ -41,27 +41,39 @@ public enum ChangeLog {
     /// The newest sequence ever appended (0 for none), counting events retention has pruned.
     public static func head(_ db: Database) throws -> Int64 {
         // AUTOINCREMENT keeps the largest sequence ever issued in sqlite_sequence, so the head survives pruning.
-        let issued = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'change_event'") ?? 0
-        return max(issued, try FeedState.fetchOne(db)?.prunedThrough ?? 0)
+        // Read by every watcher's batch, so both statements are prepared once per connection.
+        let issued =
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT seq FROM sqlite_sequence WHERE name = 'change_event'")) ?? 0
+        return max(issued, try prunedThrough(db))
     }
 
     /// Every event up to this sequence has been pruned (0 when none has).
     public static func prunedThrough(_ db: Database) throws -> Int64 {
-        try FeedState.fetchOne(db)?.prunedThrough ?? 0
+        try FeedState.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(FeedState.databaseTableName)"))?.prunedThrough
+            ?? 0
     }
 
     /// One batch of the feed after `after`: at most `limit` events matching `filter`, and how far the scan got.
     static func batch(_ db: Database, after: Int64, filter: ChangeFilter, limit: Int) throws -> ChangeBatch {
         let head = try head(db)
-        var request = ChangeRecord.filter(ChangeRecord.Columns.sequence > after)
+        typealias C = ChangeRecord.Columns
+        var conditions = [C.sequence > after]
         if !filter.kinds.isEmpty {
-            request = request.filter(filter.kinds.map(\.rawValue).contains(ChangeRecord.Columns.kind))
+            conditions.append(filter.kinds.map(\.rawValue).contains(C.kind))
         }
         if let customerID = filter.customerID {
-            request = request.filter(
-                ChangeRecord.Columns.customerId == customerID || ChangeRecord.Columns.relatedCustomerId == customerID)
+            conditions.append(C.customerId == customerID || C.relatedCustomerId == customerID)
         }
-        let records = try request.order(ChangeRecord.Columns.sequence).limit(limit).fetchAll(db)
+        // Every watcher runs this after every commit that appended, so it is compiled once per connection: its text
+        // varies only with the number of kinds asked for and whether a customer is (the limit is an argument), the
+        // bounded set a cached statement needs.
+        let records = try SQLRequest<ChangeRecord>(
+            literal: """
+                SELECT * FROM \(ChangeRecord.self) WHERE \(conditions.joined(operator: .and))
+                ORDER BY \(C.sequence) LIMIT \(limit)
+                """, cached: true
+        ).fetchAll(db)
         // A full batch may have more behind it; otherwise the scan covered everything up to the head.
         let full = records.count == limit
         let through = full ? (records.last?.sequence ?? after) : max(head, after)

@@ -25,6 +25,11 @@ public final class Keyring: Sendable {
     let keys: [String: KeyEncryptionKey]
     /// The key of the blind indexes (HMAC): stable across KEK rotations, itself wrapped by the KEK.
     let indexKey: Data
+    /// An HMAC already keyed with `indexKey`, copied for each blind index: keying hashes the padded key twice, which
+    /// was two fifths of a blind index and a create computes dozens of them (its search tokens). HMAC is a
+    /// copy-on-write value that nothing mutates in place here (each call updates its own copy), so sharing it between
+    /// threads is safe although swift-crypto does not declare it `Sendable`.
+    nonisolated(unsafe) private let keyedIndex: HMAC<SHA256>
     /// Unwrapped data keys by customer (bytes: `SymmetricKey` is not `Sendable`).
     private let cache = Mutex<[String: Data]>([:])
     static let cacheLimit = 50_000
@@ -61,6 +66,7 @@ public final class Keyring: Sendable {
             try WrappedKey.wrap(key, owner: WrappedKey.indexKeyOwner, with: kek).insert(db)
             return key
         }
+        keyedIndex = HMAC<SHA256>(key: SymmetricKey(data: indexKey))
     }
 
     /// Opens (creating if needed) the keyring file at `path` with the services' database configuration.
@@ -230,7 +236,7 @@ public final class Keyring: Sendable {
     /// indexes, so lookups by email or phone stay index lookups, but the index reveals no value without the key.
     /// `purpose` keeps indexes of different fields from being compared with each other.
     public func blindIndex(_ value: String, purpose: String) -> String {
-        var hmac = HMAC<SHA256>(key: SymmetricKey(data: indexKey))
+        var hmac = keyedIndex
         hmac.update(data: Data(purpose.utf8))
         hmac.update(data: [0])
         hmac.update(data: Data(value.utf8))

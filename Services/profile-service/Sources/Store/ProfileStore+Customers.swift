@@ -144,10 +144,9 @@ extension ProfileStore {
                 preferredChannel: new.preferredChannel, preferredLanguage: new.preferredLanguage,
                 quietHours: new.quietHours, lifecycleStage: new.lifecycleStage, loyaltyBalance: 0,
                 loyaltyLifetime: 0, createdAt: timestamp, updatedAt: timestamp, deletedAt: nil, erasedAt: nil)
-            try setPersonal(
-                PersonalFields(
-                    givenName: new.givenName, familyName: new.familyName, city: new.city,
-                    company: new.company), of: &row)
+            let personal = PersonalFields(
+                givenName: new.givenName, familyName: new.familyName, city: new.city, company: new.company)
+            try setPersonal(personal, of: &row)
             try row.insert(db)
             for identifier in new.identifiers {
                 try identifierRecord(identifier, customerID: row.id, createdAt: timestamp).insert(db)
@@ -158,7 +157,8 @@ extension ProfileStore {
             for (key, value) in new.attributes {
                 try AttributeRecord(customerId: row.id, key: key, value: keyring.seal(value, for: row.id)).insert(db)
             }
-            try reindexSearch(db, row.id)
+            try insertSearchTokens(
+                db, row.id, personal: personal, emails: new.identifiers.filter { $0.kind == .email }.map(\.value))
             try ChangeLog.append(db, .customerCreated, customer: row.id, at: timestamp)
             try suggestMatches(db, for: row.id)
             return try profile(db, row: row, resolvedFrom: nil)

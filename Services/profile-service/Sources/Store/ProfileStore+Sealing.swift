@@ -150,8 +150,14 @@ extension ProfileStore {
                     && IdentifierRecord.Columns.kind == IdentifierKind.email.rawValue
             )
             .preparedOnce.fetchAll(db).map { try identifier($0).value }
+        try insertSearchTokens(db, customerID, personal: try personal(of: row), emails: emails)
+    }
+
+    /// Stores the search tokens of an active customer who has none yet, from their name and emails in the clear: a
+    /// create passes what it was given rather than reading back and opening what it has just sealed.
+    func insertSearchTokens(_ db: Database, _ customerID: String, personal: PersonalFields, emails: [String]) throws {
         let insert = try db.cachedStatement(sql: "INSERT INTO customer_search_token (token, customerId) VALUES (?, ?)")
-        for term in SearchTerms.terms(personal: try personal(of: row), emails: emails) {
+        for term in SearchTerms.terms(personal: personal, emails: emails) {
             try insert.execute(arguments: [searchToken(term), customerID])
         }
     }
