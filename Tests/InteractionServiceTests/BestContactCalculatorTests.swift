@@ -133,3 +133,24 @@ struct BestContactCalculatorOrderingTests {
         #expect(best.timeZone == "Asia/Tehran")
     }
 }
+
+@Suite("BestContactCalculator: the hour of the week is the Gregorian calendar's, in the customer's zone")
+struct HourOfWeekTests {
+    @Test(
+        "weekday and hour agree with Calendar across daylight saving, half-hour offsets and instants before 1970",
+        arguments: ["UTC", "America/New_York", "Europe/London", "Asia/Tehran", "Australia/Lord_Howe", "Asia/Kathmandu"])
+    func agreesWithCalendar(zone: String) throws {
+        let timeZone = try #require(TimeZone(identifier: zone))
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        // Every 7,919 s (a prime, so minutes and hours drift) over 1969–2027, and the seconds around 2026's changes.
+        var instants = stride(from: -31_536_000.0, to: 1_830_000_000.0, by: 7_919_000.0).map { $0 }
+        instants += stride(from: 1_772_000_000.0, to: 1_804_000_000.0, by: 7_919.5).map { $0 }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            let expected =
+                (calendar.component(.weekday, from: date) + 5) % 7 * 24 + calendar.component(.hour, from: date)
+            #expect(BestContactCalculator.hourOfWeek(of: date, in: timeZone) == expected, "\(zone) at \(instant)")
+        }
+    }
+}

@@ -8,6 +8,29 @@ import Testing
 
 @Suite("Interaction store: idempotent ingest and the counters it keeps")
 struct InteractionStoreIngestTests {
+    @Test("a touchpoint row is read by position in the table's own column order, every field as it was stored")
+    func columnOrder() async throws {
+        let clock = TestClock()
+        let store = try makeInteractionStore(clock: clock)
+        let columns = try await store.writer.read { db in try db.columns(in: TouchpointRecord.databaseTableName) }
+        #expect(columns.map(\.name) == TouchpointRecord.tableColumns)
+        var event = touchpoint(
+            "o1", at: clock.now().addingTimeInterval(-60), channel: .email, kind: .purchase,
+            purchase: Purchase(orderID: "A", amount: Money(5_000, "USD")))
+        event.direction = .outbound
+        event.agentID = "agent-7"
+        event.campaignID = "spring"
+        event.duration = 12.5
+        event.attributes = ["utm": "mail", "quote": "\"x\""]
+        event.body = "thanks for your order"
+        guard case .stored(let stored) = try await store.ingest([event])[0] else {
+            Issue.record("not stored")
+            return
+        }
+        let read = try await store.timeline(customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 5)
+        #expect(read.items.map(\.touchpoint) == [stored])
+    }
+
     @Test("an event id is stored once; sending it again answers the original and writes nothing")
     func idempotent() async throws {
         let clock = TestClock()
