@@ -8,12 +8,18 @@ import Testing
 
 @Suite("Interaction store: idempotent ingest and the counters it keeps")
 struct InteractionStoreIngestTests {
-    @Test("a touchpoint row is read by position in the table's own column order, every field as it was stored")
+    @Test("touchpoint and summary rows are read by position in their tables' column order, every field as stored")
     func columnOrder() async throws {
         let clock = TestClock()
         let store = try makeInteractionStore(clock: clock)
-        let columns = try await store.writer.read { db in try db.columns(in: TouchpointRecord.databaseTableName) }
+        let (columns, summaryColumns) = try await store.writer.read { db in
+            (
+                try db.columns(in: TouchpointRecord.databaseTableName),
+                try db.columns(in: CustomerSummaryRecord.databaseTableName)
+            )
+        }
         #expect(columns.map(\.name) == TouchpointRecord.tableColumns)
+        #expect(summaryColumns.map(\.name) == CustomerSummaryRecord.tableColumns)
         var event = touchpoint(
             "o1", at: clock.now().addingTimeInterval(-60), channel: .email, kind: .purchase,
             purchase: Purchase(orderID: "A", amount: Money(5_000, "USD")))
@@ -29,6 +35,14 @@ struct InteractionStoreIngestTests {
         }
         let read = try await store.timeline(customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 5)
         #expect(read.items.map(\.touchpoint) == [stored])
+        let totals = try #require(try await store.totals(customer: Customers.ada))
+        #expect(totals.activity.touchpoints == 1)
+        #expect(totals.activity.lastInboundAt == nil)
+        #expect(totals.commerce.orders == 1)
+        #expect(totals.commerce.grossMinor == 5_000)
+        let activity = try await store.activityEvents(customer: Customers.ada, from: nil, until: nil)
+        #expect(activity.map(\.channel) == [.email])
+        #expect(activity.map(\.direction) == [.outbound])
     }
 
     @Test("an event id is stored once; sending it again answers the original and writes nothing")

@@ -208,6 +208,31 @@ struct CustomerSummaryRecord: Codable, FetchableRecord, PersistableRecord {
     var otherCurrencyOrders: Int64
     var openTickets: Int64
 
+    /// The table's columns in their order, which `init(row:)` reads by position; a test holds it to the schema.
+    static let tableColumns = [
+        "customerId", "touchpoints", "firstSeenAt", "lastSeenAt", "lastInboundAt", "orders", "refunds", "grossMinor",
+        "refundedMinor", "discountedOrders", "firstPurchaseAt", "lastPurchaseAt", "otherCurrencyOrders", "openTickets",
+    ]
+
+    /// Reads a `SELECT *` row (every read of this record is one) by position, as `TouchpointRecord` does: one per
+    /// GetCustomerStats, and one per buyer when the RFM segments and the dashboard read every buyer's counters.
+    init(row: Row) throws {
+        customerId = try row.decode(atIndex: 0)
+        touchpoints = try row.decode(atIndex: 1)
+        firstSeenAt = try row.decode(atIndex: 2)
+        lastSeenAt = try row.decode(atIndex: 3)
+        lastInboundAt = try row.decode(atIndex: 4)
+        orders = try row.decode(atIndex: 5)
+        refunds = try row.decode(atIndex: 6)
+        grossMinor = try row.decode(atIndex: 7)
+        refundedMinor = try row.decode(atIndex: 8)
+        discountedOrders = try row.decode(atIndex: 9)
+        firstPurchaseAt = try row.decode(atIndex: 10)
+        lastPurchaseAt = try row.decode(atIndex: 11)
+        otherCurrencyOrders = try row.decode(atIndex: 12)
+        openTickets = try row.decode(atIndex: 13)
+    }
+
     enum Columns {
         static let customerId = Column(CodingKeys.customerId)
         static let lastSeenAt = Column(CodingKeys.lastSeenAt)
@@ -241,6 +266,13 @@ struct ActivityEventRow: Decodable, FetchableRecord {
     // direction this version does not know instead of failing, as they always have.
     var channel: String
     var direction: String
+
+    /// By position, as its one query selects them: every GetCustomerStats reads all of its customer's events.
+    init(row: Row) throws {
+        occurredAt = try row.decode(atIndex: 0)
+        channel = try row.decode(atIndex: 1)
+        direction = try row.decode(atIndex: 2)
+    }
 
     var activityEvent: ActivityEvent? {
         guard let channel = Channel(rawValue: channel), let direction = TouchpointDirection(rawValue: direction)
