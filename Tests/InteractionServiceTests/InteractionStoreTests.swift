@@ -8,16 +8,18 @@ import Testing
 
 @Suite("Interaction store: idempotent ingest and the counters it keeps")
 struct InteractionStoreIngestTests {
-    @Test("touchpoint and summary rows are read by position in their tables' column order, every field as stored")
+    @Test("touchpoint, summary and ticket rows are read by position in their tables' column order, as stored")
     func columnOrder() async throws {
         let clock = TestClock()
         let store = try makeInteractionStore(clock: clock)
-        let (columns, summaryColumns) = try await store.writer.read { db in
+        let (columns, summaryColumns, ticketColumns) = try await store.writer.read { db in
             (
                 try db.columns(in: TouchpointRecord.databaseTableName),
-                try db.columns(in: CustomerSummaryRecord.databaseTableName)
+                try db.columns(in: CustomerSummaryRecord.databaseTableName),
+                try db.columns(in: TicketRecord.databaseTableName)
             )
         }
+        #expect(ticketColumns.map(\.name) == TicketRecord.tableColumns)
         #expect(columns.map(\.name) == TouchpointRecord.tableColumns)
         #expect(summaryColumns.map(\.name) == CustomerSummaryRecord.tableColumns)
         var event = touchpoint(

@@ -144,6 +144,33 @@ struct TicketRecord: Codable, FetchableRecord, PersistableRecord {
     var openedEventId: String
     var updatedAt: Int64
 
+    /// The table's columns in their order, which `init(row:)` reads by position; a test holds it to the schema.
+    static let tableColumns = [
+        "ticketId", "customerId", "subject", "status", "priority", "channel", "openedAt", "firstResponseAt",
+        "resolvedAt", "agentReplyCount", "customerReplyCount", "reopenCount", "assignedAgentId", "openedEventId",
+        "updatedAt",
+    ]
+
+    /// Reads a `SELECT *` row (every read of this record is one) by position, as `TouchpointRecord` does: every
+    /// GetCustomerStats reads the customer's tickets twice (support statistics and open tickets).
+    init(row: Row) throws {
+        ticketId = try row.decode(atIndex: 0)
+        customerId = try row.decode(atIndex: 1)
+        subject = try row.decode(atIndex: 2)
+        status = try row.decode(atIndex: 3)
+        priority = try row.decode(atIndex: 4)
+        channel = try row.channel(atIndex: 5)
+        openedAt = try row.decode(atIndex: 6)
+        firstResponseAt = try row.decode(atIndex: 7)
+        resolvedAt = try row.decode(atIndex: 8)
+        agentReplyCount = try row.decode(atIndex: 9)
+        customerReplyCount = try row.decode(atIndex: 10)
+        reopenCount = try row.decode(atIndex: 11)
+        assignedAgentId = try row.decode(atIndex: 12)
+        openedEventId = try row.decode(atIndex: 13)
+        updatedAt = try row.decode(atIndex: 14)
+    }
+
     enum Columns {
         static let ticketId = Column(CodingKeys.ticketId)
         static let customerId = Column(CodingKeys.customerId)
