@@ -185,6 +185,20 @@ struct ChangeRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var subjectId: String
     var committedAt: Int64
 
+    /// The table's columns in their order, which `init(row:)` reads by position; a test holds it to the schema.
+    static let tableColumns = ["sequence", "kind", "customerId", "relatedCustomerId", "subjectId", "committedAt"]
+
+    /// Reads a `SELECT *` row (`ChangeLog.batch`, the one read of this record) by position rather than through
+    /// `Decodable`'s keyed containers: every watcher reads a batch after every commit that appended.
+    init(row: Row) throws {
+        sequence = try row.decode(atIndex: 0)
+        kind = try row.decode(atIndex: 1)
+        customerId = try row.decode(atIndex: 2)
+        relatedCustomerId = try row.decode(atIndex: 3)
+        subjectId = try row.decode(atIndex: 4)
+        committedAt = try row.decode(atIndex: 5)
+    }
+
     enum Columns {
         static let sequence = Column(CodingKeys.sequence)
         static let kind = Column(CodingKeys.kind)

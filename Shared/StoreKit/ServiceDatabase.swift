@@ -15,7 +15,8 @@ public enum ServiceDatabase {
     /// touches index pages all over the file (a touchpoint's event id and its customer's timeline position land in
     /// random places); with 2 MiB most of them were read again through `pread` on every batch, and `bench ingest`
     /// stored 14k touchpoints/s instead of 16k. Readers keep the default: there are several of them, and each read
-    /// is narrow. The cache fills only as pages are written, so an idle service pays nothing for it.
+    /// is narrow. The cache holds only pages the writer has read or written, never more than the file: an idle
+    /// service, or a small database such as the keyring, pays little for it.
     public static let writerCacheKiB = 32 * 1024
 
     /// The configuration every service database uses: foreign keys on, a busy timeout, `synchronous = NORMAL`,

@@ -1,4 +1,3 @@
-import C360ChangeFeed
 import C360Clients
 import C360Contracts
 import C360ServerKit
@@ -12,6 +11,8 @@ import GRPCProtobuf
 import Logging
 import Synchronization
 import Testing
+
+@testable import C360ChangeFeed
 
 /// A database with only the change feed's tables and one table a consumer's effect writes to.
 private func feedDatabase() throws -> DatabaseQueue {
@@ -127,6 +128,13 @@ struct ChangeFeedTests {
             #expect(events.allSatisfy { $0.kind == .purchaseRecorded && $0.customerID == customerA })
             #expect(purchasesOfA.last?.throughSequence == 1_200, "positions advance past filtered-out events")
         }
+    }
+
+    @Test("an event row is read by position in the table's column order")
+    func columnOrder() throws {
+        let db = try feedDatabase()
+        let columns = try db.read { db in try db.columns(in: ChangeRecord.databaseTableName) }
+        #expect(columns.map(\.name) == ChangeRecord.tableColumns)
     }
 
     @Test("a live watch sees events committed after it caught up")

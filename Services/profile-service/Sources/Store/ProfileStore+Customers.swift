@@ -160,7 +160,7 @@ extension ProfileStore {
             try insertSearchTokens(
                 db, row.id, personal: personal, emails: new.identifiers.filter { $0.kind == .email }.map(\.value))
             try ChangeLog.append(db, .customerCreated, customer: row.id, at: timestamp)
-            try suggestMatches(db, for: row.id)
+            try suggestMatches(db, for: row)
             return try profile(db, row: row, resolvedFrom: nil)
         }
     }
@@ -187,7 +187,7 @@ extension ProfileStore {
             try row.update(db)
             try reindexSearch(db, row.id)
             try ChangeLog.append(db, .customerUpdated, customer: row.id, at: row.updatedAt)
-            if row.matchKey != original.matchKey { try suggestMatches(db, for: row.id) }
+            if row.matchKey != original.matchKey { try suggestMatches(db, for: row) }
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
         }
     }
@@ -280,7 +280,7 @@ extension ProfileStore {
             row.updatedAt = timestamp
             try row.update(db)
             try ChangeLog.append(db, .customerUpdated, customer: row.id, at: timestamp)
-            try suggestMatches(db, for: row.id)
+            try suggestMatches(db, for: row)
             return try profile(db, row: row, resolvedFrom: resolvedFrom)
         }
     }

@@ -15,12 +15,14 @@ public struct MatchSuggestion: Sendable, Equatable {
 }
 
 extension ProfileStore {
-    /// Looks for customers that may be the same person as `customerID`, through the match-key indexes (never a
+    /// Looks for customers that may be the same person as `customer`, through the match-key indexes (never a
     /// scan), and records a suggestion per pair not suggested before — a rejected pair never comes back, and a pair
     /// matched again by a stronger rule takes the stronger rule. Called inside the write that created or changed the
     /// customer, so suggestions appear as soon as the data that causes them.
-    func suggestMatches(_ db: Database, for customerID: String) throws {
-        guard let customer = try customerRow(db, customerID), customer.state == .active else { return }
+    func suggestMatches(_ db: Database, for customer: CustomerRecord) throws {
+        // The row as the caller has just written it, rather than read back (every create runs this).
+        guard customer.state == .active else { return }
+        let customerID = customer.id
         var found: [String: (rule: IdentityMatch.Rule, explanation: String)] = [:]
         func consider(_ candidate: String, _ rule: IdentityMatch.Rule, _ explanation: String) {
             guard candidate != customerID else { return }
