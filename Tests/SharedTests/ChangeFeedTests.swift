@@ -140,40 +140,41 @@ struct ChangeFeedTests {
     @Test("a live watch sees events committed after it caught up")
     func live() async throws {
         let db = try feedDatabase()
-        let feed = ChangeFeed(writer: db, logger: quiet)
-        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
-            let received = try await client.serverStreaming(
-                request: ClientRequest(message: Customer360_V1_WatchChangesRequest()),
-                descriptor: MethodDescriptor(fullyQualifiedService: "test.Feed", method: "WatchChanges"),
-                serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
-                deserializer: ProtobufDeserializer<Customer360_V1_WatchChangesResponse>(), options: .defaults
-            ) { response in
-                var events: [Customer360_V1_ChangeEvent] = []
-                for try await batch in response.messages {
-                    if batch.caughtUp && events.isEmpty && batch.events.isEmpty {
-                        // Caught up on an empty feed: now write, from outside the stream.
-                        Task {
-                            try await db.write {
-                                try ChangeLog.append($0, .customerMerged, customer: customerB, related: customerA)
-                            }
-                        }
-                    }
-                    events += batch.events
-                    if !events.isEmpty { break }
-                }
-                return events
+        let received = try await firstLiveEvents(of: db) {
+            _ = try await db.write {
+                try ChangeLog.append($0, .customerMerged, customer: customerB, related: customerA)
             }
-            #expect(received.map(\.kind) == [.customerMerged])
-            #expect(received.first?.relatedCustomerID == customerA)
         }
+        #expect(received.map(\.kind) == [.customerMerged])
+        #expect(received.first?.relatedCustomerID == customerA)
     }
 
     @Test("a live watch wakes for an append that follows other writes in its transaction, never for a rolled-back one")
     func liveAfterRollback() async throws {
         let db = try feedDatabase()
+        let received = try await firstLiveEvents(of: db) {
+            struct Abandoned: Error {}
+            _ = try? await db.write { db in
+                try ChangeLog.append(db, .customerDeleted, customer: customerA)
+                throw Abandoned()
+            }
+            try await db.write { db in
+                try db.execute(sql: "INSERT INTO effect (sequence, customerId) VALUES (1, ?)", arguments: [customerB])
+                try ChangeLog.append(db, .customerUpdated, customer: customerB)
+            }
+        }
+        #expect(received.map(\.kind) == [.customerUpdated])
+        #expect(received.map(\.customerID) == [customerB])
+    }
+
+    /// Watches `db`'s empty feed until caught up, runs `write` from outside the stream, and returns the first events
+    /// the watch then delivers: what a live watcher is woken for.
+    private func firstLiveEvents(
+        of db: DatabaseQueue, after write: @escaping @Sendable () async throws -> Void
+    ) async throws -> [Customer360_V1_ChangeEvent] {
         let feed = ChangeFeed(writer: db, logger: quiet)
-        try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
-            let received = try await client.serverStreaming(
+        return try await InProcessServer.withClient(serving: [FeedService(feed: feed)]) { client in
+            try await client.serverStreaming(
                 request: ClientRequest(message: Customer360_V1_WatchChangesRequest()),
                 descriptor: MethodDescriptor(fullyQualifiedService: "test.Feed", method: "WatchChanges"),
                 serializer: ProtobufSerializer<Customer360_V1_WatchChangesRequest>(),
@@ -181,28 +182,12 @@ struct ChangeFeedTests {
             ) { response in
                 var events: [Customer360_V1_ChangeEvent] = []
                 for try await batch in response.messages {
-                    if batch.caughtUp && events.isEmpty && batch.events.isEmpty {
-                        Task {
-                            struct Abandoned: Error {}
-                            _ = try? await db.write { db in
-                                try ChangeLog.append(db, .customerDeleted, customer: customerA)
-                                throw Abandoned()
-                            }
-                            try await db.write { db in
-                                try db.execute(
-                                    sql: "INSERT INTO effect (sequence, customerId) VALUES (1, ?)",
-                                    arguments: [customerB])
-                                try ChangeLog.append(db, .customerUpdated, customer: customerB)
-                            }
-                        }
-                    }
+                    if batch.caughtUp && events.isEmpty && batch.events.isEmpty { Task { try await write() } }
                     events += batch.events
                     if !events.isEmpty { break }
                 }
                 return events
             }
-            #expect(received.map(\.kind) == [.customerUpdated])
-            #expect(received.map(\.customerID) == [customerB])
         }
     }
 
