@@ -14,9 +14,9 @@ import Synchronization
 ///
 /// A watch replays the stored events after its position in batches read from the database, then waits for the next
 /// commit that appended an event (`AppendObserver`, a transaction observer of inserts into `change_event`) and reads
-/// again. Nothing is
-/// buffered per watcher: a slow reader holds back only its own next read (each `write` waits for HTTP/2 flow
-/// control), so memory stays bounded however far behind it is, and a reader that falls behind simply replays.
+/// again. Nothing is buffered per watcher: a slow reader holds back only its own next read (each `write` waits for
+/// HTTP/2 flow control), so memory stays bounded however far behind it is, and a reader that falls behind simply
+/// replays.
 ///
 /// Also a lifecycle `Service`: it prunes events older than the retention, hourly.
 public final class ChangeFeed: Service, Sendable {

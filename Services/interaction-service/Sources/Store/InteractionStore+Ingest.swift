@@ -36,13 +36,9 @@ extension InteractionStore {
         var survivors: [String: String] = [:]
         for var touchpoint in touchpoints {
             // Resolved before a merge this service has since applied: store it under the survivor.
-            if let survivor = survivors[touchpoint.customerID] {
-                touchpoint.customerID = survivor
-            } else {
-                let survivor = try CustomerAlias.survivor(db, of: touchpoint.customerID)
-                survivors[touchpoint.customerID] = survivor
-                touchpoint.customerID = survivor
-            }
+            let requested = touchpoint.customerID
+            touchpoint.customerID = try survivors[requested] ?? CustomerAlias.survivor(db, of: requested)
+            survivors[requested] = touchpoint.customerID
             var ticketChange: (before: Ticket?, after: Ticket)?
             if touchpoint.kind.isTicketEvent {
                 // A retried ticket event must not run the state machine again.

@@ -251,13 +251,13 @@ public struct FamilyTransfers: Sendable {
         }
     }
 
-    /// Ends every transfer left open here: merged and aborting ones as they stand, open ones older than `staleAfter`
-    /// aborted. Answers how many ended; one that cannot be ended now is left for the next round.
     /// Shreds the keys ended hand-backs named, unless this shard needs them again (`PendingShreds`).
     func shredPendingKeys() throws {
         try PendingShreds.shred(store.writer, keyring: store.keyring, keeping: store.keepsPendingKey)
     }
 
+    /// Ends every transfer left open here: merged and aborting ones as they stand, open ones older than `staleAfter`
+    /// aborted. Answers how many ended; one that cannot be ended now is left for the next round.
     func settleOpenTransfers(staleAfter: TimeInterval) async throws -> Int {
         // Ended transfers are remembered to refuse a late `TransferFamily`, which cannot come a week later.
         try await store.writer.write { db in
