@@ -173,6 +173,54 @@ struct InteractionStoreTimelineTests {
         #expect(seen == ["e4", "e3", "e2", "e1", "late", "e0"])
     }
 
+    @Test(
+        """
+        the statistics' newest touchpoints and open tickets, read by fixed SQL, are the first pages of the timeline and \
+        of the open-ticket list: newest first, ties of instants broken the same way
+        """)
+    func statisticsPagesMatchThePagedReads() async throws {
+        let clock = TestClock()
+        let store = try makeInteractionStore(clock: clock)
+        let base = clock.now().addingTimeInterval(-10_000)
+        func opened(_ id: String, at offset: TimeInterval) -> Touchpoint {
+            touchpoint(
+                "open-\(id)", at: base.addingTimeInterval(offset), channel: .chat, kind: .ticketOpened, ticketID: id)
+        }
+        _ = try await store.ingest([
+            touchpoint("a", at: base), touchpoint("b", at: base.addingTimeInterval(60)),
+            touchpoint("c", at: base.addingTimeInterval(60)), touchpoint("d", at: base.addingTimeInterval(120)),
+            touchpoint("other", customer: Customers.sara, at: base.addingTimeInterval(900)),
+            opened("T1", at: 10), opened("T2", at: 20), opened("T3", at: 30), opened("T4", at: 30),
+            opened("T5", at: 40),
+        ])
+        _ = try await store.ingest([
+            touchpoint(
+                "reply-T3", at: base.addingTimeInterval(200), channel: .chat, kind: .ticketReply, direction: .outbound,
+                ticketID: "T3", agentID: "agent-7"),
+            touchpoint(
+                "resolve-T5", at: base.addingTimeInterval(300), channel: .chat, kind: .ticketResolved,
+                direction: .outbound, ticketID: "T5", agentID: "agent-7"),
+        ])
+        let statistics = try await store.customerStatistics(
+            customer: Customers.ada, support: (nil, nil), deflectionWindow: 86_400, openTicketLimit: 3,
+            recentTouchpoints: 4)
+        let timeline = try await store.timeline(customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 4)
+        let open = try await store.tickets(
+            customer: Customers.ada, statuses: [.open, .awaitingCustomer], openedFrom: nil, openedUntil: nil,
+            after: nil, limit: 3)
+        #expect(
+            statistics.recentTouchpoints.map(\.eventID) == ["resolve-T5", "reply-T3", "d", "c"],
+            "c after b at one instant")
+        #expect(statistics.recentTouchpoints.map(\.eventID) == timeline.items.map(\.touchpoint.eventID))
+        #expect(statistics.openTickets.map(\.ticketID) == ["T4", "T3", "T2"], "T5 resolved; T3 awaits the customer")
+        #expect(statistics.openTickets.map(\.ticketID) == open.items.map(\.ticketID))
+        #expect(statistics.openTickets.map(\.status) == [.open, .awaitingCustomer, .open])
+        let none = try await store.customerStatistics(
+            customer: Customers.ada, support: (nil, nil), deflectionWindow: 86_400, openTicketLimit: 0,
+            recentTouchpoints: 0)
+        #expect(none.recentTouchpoints.isEmpty && none.openTickets.isEmpty)
+    }
+
     @Test("filters by time range, channel, kind and ticket combine")
     func filters() async throws {
         let clock = TestClock()

@@ -78,7 +78,7 @@ extension InteractionService {
             $0.commerce = c.proto(customerID: customerID)
             $0.support = s.proto(customerID: customerID, window: window)
             $0.bestContact = b.proto(customerID: customerID)
-            $0.openTickets = o.items.map(\.proto)
+            $0.openTickets = o.map(\.proto)
             $0.recentTouchpoints = r.map(\.proto)
         }
     }
