@@ -314,6 +314,14 @@ public struct SlotMoves: SlotMoveService {
         return .with { $0.imported = Int32(request.customers.count) }
     }
 
+    public func recordHeldSlots() throws -> [Int] {
+        guard let shards, let shard = shards.shard else { return [] }
+        let map = shards.source.current
+        guard map.owner(ofSlot: 0, in: service) != nil else { return [] }
+        let owned = map.ranges(of: shard, in: service)
+        return try store.database.write { db in try SlotCopies.recordUnrecorded(db, owned: owned, tables: tables) }
+    }
+
     public func dropSlots(_ request: Customer360_V1_DropSlotsRequest) async throws -> Customer360_V1_DropSlotsResponse {
         let ranges = try slotRanges(request.slots)
         guard (0...1_000).contains(request.limit) else { throw InvalidArgument("limit", "use 1–1,000, or 0 for 100") }

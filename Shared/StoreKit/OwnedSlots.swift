@@ -3,8 +3,9 @@ public import GRDB
 /// The customers a shard's reads across customers count (KPIs, tallies, lists, segment sizes): those of the slots it
 /// owns in the map in force.
 ///
-/// A shard holds rows of other shards' slots only around a move: the target's copies before the map gives it their
-/// slots, and the source's rows after the map gave them away, until the drop. The caller adds every shard's answer, so
+/// A shard holds rows of other shards' slots only around a move — the target's copies before the map gives it their
+/// slots, and the source's rows after the map gave them away, until the drop — or for a moment after a merge across
+/// shards, until the rows re-keyed here reach the survivor's shard. The caller adds every shard's answer, so
 /// those rows would be counted twice. Outside a move a shard holds only its own customers and the predicate is `1`:
 /// reads pay the slot hash of every row only while they must.
 public struct OwnedSlots: Sendable {
@@ -55,8 +56,8 @@ public struct OwnedSlots: Sendable {
 }
 
 /// The slots a shard may hold rows of without owning them: the slots a move copied in (recorded by the import, until
-/// a drop takes them out or a fence of the new owner's takes over), and the fenced ranges (owned until the map gives
-/// them away, then held until the drop lifts the fence). What `OwnedSlots` reads to know whether a read must filter.
+/// a drop takes them out or a fence of the new owner's takes over), the fenced ranges (owned until the map gives
+/// them away, then held until the drop lifts the fence), and the slots of merged customers waiting to be handed over. What `OwnedSlots` reads to know whether a read must filter.
 public enum SlotCopies {
     /// Registers the table of copied slots (empty until a move copies customers in). `SlotFence.register` calls it.
     static func register(_ migrator: inout DatabaseMigrator) {
@@ -82,9 +83,34 @@ public enum SlotCopies {
         }
     }
 
-    /// The copied slots and the fenced ranges: every slot this shard may hold rows of without owning it.
+    /// Records as copies the slots of which `tables` (those that list customers) hold rows, that `owned` leaves out and
+    /// nothing held covers yet; returns them, in order. A move records its copies as it imports them, but rows can be
+    /// here unrecorded: a database upgraded in the middle of a move (before this record existed), or restored from a
+    /// backup taken before a drop. One pass over the tables: a shard runs it once, as it starts.
+    public static func recordUnrecorded(_ db: Database, owned: [ClosedRange<Int>], tables: [CustomerTable]) throws
+        -> [Int]
+    {
+        let listing = tables.filter(\.listsCustomers).map { "SELECT c360_slot(\($0.customerColumn)) FROM \($0.name)" }
+        guard !listing.isEmpty else { return [] }
+        let known = owned + (try held(db))
+        let unrecorded = try Int.fetchAll(db, sql: listing.joined(separator: " UNION ") + " ORDER BY 1")
+            .filter { slot in !known.contains { $0.contains(slot) } }
+        try record(db, slots: Set(unrecorded))
+        return unrecorded
+    }
+
+    /// The copied slots, the fenced ranges and the slots of customers queued to be handed over: every slot this
+    /// shard may hold rows of without owning it.
+    ///
+    /// The last are a merge's: merging a customer of this shard into a survivor another shard owns re-keys the rows
+    /// here and queues the survivor (`slot_handoff`, kept by ChangeFeed's `SlotHandoff` in the stores that follow
+    /// merges), and until the owner has them and the rows are deleted here, the survivor would be counted on both.
     public static func held(_ db: Database) throws -> [ClosedRange<Int>] {
         let copied = try Int.fetchAll(db.cachedStatement(sql: "SELECT slot FROM slot_copy")).map { $0...$0 }
-        return copied + (try SlotFence.fencedRanges(db))
+        let queued =
+            try db.tableExists("slot_handoff")
+            ? try Int.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT c360_slot(customerId) FROM slot_handoff"))
+                .map { $0...$0 } : []
+        return copied + queued + (try SlotFence.fencedRanges(db))
     }
 }

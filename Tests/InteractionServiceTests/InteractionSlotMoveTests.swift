@@ -119,14 +119,6 @@ struct InteractionSlotMoveTests {
         defer { try? FileManager.default.removeItem(at: shards.mapFile) }
         _ = try await shards.source.ingest([order("e1", Customers.ada, ["camera"])])
         _ = try await shards.target.ingest([order("e2", Customers.sara, ["bag"])])
-        func counted(_ store: InteractionStore) async throws -> [Int] {
-            [
-                Int(try await store.customerCount()),
-                try await store.customerActivity(after: nil, activeSince: nil, limit: 10).items.count,
-                try await store.commerceTotalsOfBuyers().count,
-                try await store.rfmInputs().count,
-            ]
-        }
 
         // When ada is copied to the target, she counts on the source only (as does sara, written to the target before
         // it took any slot: only the map says whose a row is)
@@ -142,6 +134,28 @@ struct InteractionSlotMoveTests {
         try shards.flip()
         #expect(try await counted(shards.source) == [0, 0, 0, 0])
         #expect(try await counted(shards.target) == [2, 2, 2, 2])
+    }
+
+    @Test(
+        """
+        after a merge across shards, a survivor whose rows were re-keyed on a shard that does not own it counts on its \
+        own shard only while it waits in the handoff queue, and here again once the map gives its slot here
+        """)
+    func survivorQueuedForHandoffCountsOnItsShardOnly() async throws {
+        let shards = try TwoShards(countingOwnSlots: true)
+        defer { try? FileManager.default.removeItem(at: shards.mapFile) }
+        // The merge follower re-keyed a merged-away customer's order to ada on the target, whose map gives ada's slot
+        // to the source; it queues ada in the same transaction.
+        _ = try await shards.target.ingest([order("e1", Customers.ada, ["camera"])])
+        #expect(try await counted(shards.target) == [1, 1, 1, 1], "no slot held yet: every row counts")
+        try await shards.target.database.write { db in
+            try SlotHandoff.queueIfForeign(db, Customers.ada, shards: shards.map.target, service: "interaction-service")
+        }
+        #expect(try await counted(shards.target) == [0, 0, 0, 0], "queued for the source: held, not owned")
+
+        // A map that gives ada's slot here makes the queued rows this shard's own
+        try shards.flip()
+        #expect(try await counted(shards.target) == [1, 1, 1, 1])
     }
 
     @Test(
@@ -374,4 +388,14 @@ struct FencedWriteTests {
         }
         #expect(try await store.totals(customer: Customers.ada) == nil)
     }
+}
+
+/// What each of the store's reads across customers counts: customers, activity rows, buyers' totals, RFM inputs.
+private func counted(_ store: InteractionStore) async throws -> [Int] {
+    [
+        Int(try await store.customerCount()),
+        try await store.customerActivity(after: nil, activeSince: nil, limit: 10).items.count,
+        try await store.commerceTotalsOfBuyers().count,
+        try await store.rfmInputs().count,
+    ]
 }

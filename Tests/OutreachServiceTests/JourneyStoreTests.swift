@@ -268,25 +268,3 @@ struct OutreachErasureTests {
         #expect(erased == 1)
     }
 }
-
-@Suite("An outreach shard's own customers")
-struct ShardCustomersTests {
-    @Test("the customers with facts, messages or runs that another shard owns are named, up to the limit")
-    func foreignCustomers() async throws {
-        let store = try OutreachStore(writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory())
-        for id in ["mine", "theirs-1", "theirs-2"] {
-            try await store.store(
-                CustomerSnapshot(
-                    facts: CustomerFacts(customerId: id, refreshedAt: now.unixMillis), tags: [], consents: [],
-                    channelCounts: []), now: now)
-        }
-        _ = try await store.enqueue(
-            MessageRecord(
-                messageId: "m", customerId: "theirs-3", templateId: "t", campaignId: "", idempotencyKey: "k",
-                purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
-                createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
-        #expect(try store.customers(notOwnedBy: { _ in true }).isEmpty)
-        #expect(try store.customers(notOwnedBy: { $0 == "mine" }).sorted() == ["theirs-1", "theirs-2", "theirs-3"])
-        #expect(try store.customers(notOwnedBy: { $0 == "mine" }, limit: 2).count == 2)
-    }
-}

@@ -94,4 +94,31 @@ struct OwnedSlotsTests {
         ranges.withLock { $0 = [] }
         #expect(try Self.counted(owned, in: queue) == ("0", 0))
     }
+
+    @Test(
+        """
+        at start-up a shard records the slots it holds rows of that it does not own and nothing recorded (upgraded \
+        during a move, restored from before a drop), once: then its reads keep to its own slots
+        """)
+    func recordsUnrecordedSlotsOnce() throws {
+        let (low, high) = Self.customers(3)
+        let queue = try Self.database(low + high)
+        let owned = OwnedSlots { [0...511] }
+        let tables = [CustomerTable(name: "row", customerColumn: "customerId", listsCustomers: true)]
+        #expect(try Self.counted(owned, in: queue) == ("1", 6), "unrecorded: the high rows count here too")
+
+        // A fence of the shard's own covers some of what it holds; the rest is recorded
+        try queue.write { db in
+            try SlotFence.fence(
+                db, [CustomerSlot.of(high[0])...CustomerSlot.of(high[0])], epoch: 2, target: "b", tables: [])
+        }
+        let recorded = try queue.write { db in try SlotCopies.recordUnrecorded(db, owned: [0...511], tables: tables) }
+        #expect(recorded == high.dropFirst().map(CustomerSlot.of).sorted())
+        #expect(try Self.counted(owned, in: queue).rows == 3)
+        #expect(try queue.write { db in try SlotCopies.recordUnrecorded(db, owned: [0...511], tables: tables) } == [])
+
+        // A table that does not list customers is not read
+        let unlisted = [CustomerTable(name: "row", customerColumn: "customerId")]
+        #expect(try queue.write { db in try SlotCopies.recordUnrecorded(db, owned: [], tables: unlisted) } == [])
+    }
 }

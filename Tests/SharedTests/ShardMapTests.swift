@@ -32,6 +32,13 @@ import Testing
         #expect(map.owner(of: "cus_1", in: "profile-service") == nil, "a service the map leaves out is not sharded")
     }
 
+    @Test func slotsAreWrittenAsTheFewestRangesAndReadBack() throws {
+        #expect(ShardMap.texts(of: [0, 1, 2, 5, 7, 8, 1_023]) == ["0-2", "5", "7-8", "1023"])
+        #expect(ShardMap.texts(of: []) == [])
+        let texts = ShardMap.texts(of: [3, 4, 9])
+        #expect(try texts.map { try ShardMap.slots($0) } == [3...4, 9...9])
+    }
+
     @Test func theFileRoundTripsThroughJSON() throws {
         let map = try ShardMap.even(
             epoch: 7, services: [(name: "feedback-service", shardPrefix: "feedback", addresses: ["[::1]:7103", "h:4"])])

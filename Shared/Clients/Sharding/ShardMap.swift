@@ -173,23 +173,27 @@ public struct ShardMap: Sendable, Equatable {
         }
         for slot in slots { owner[slot] = index }
         let rewritten = shards.enumerated().map { index, shard in
-            var ranges: [String] = []
-            var slot = 0
-            while slot < Self.slotCount {
-                guard owner[slot] == index else {
-                    slot += 1
-                    continue
-                }
-                let first = slot
-                while slot < Self.slotCount, owner[slot] == index { slot += 1 }
-                ranges.append(first == slot - 1 ? "\(first)" : "\(first)-\(slot - 1)")
-            }
-            return Shard(shard: shard.shard, address: shard.address, slots: ranges)
+            Shard(
+                shard: shard.shard, address: shard.address,
+                slots: Self.texts(of: owner.indices.filter { owner[$0] == index }))
         }
         var services = services
         // A shard left with no slots stays listed (its process may still be draining); the check allows no ranges.
         services[service] = rewritten
         return try ShardMap(epoch: epoch + 1, services: services)
+    }
+
+    /// Ascending `slots` as the fewest `first-last` (or single-slot) strings: `slots(_:)` of each gives them back.
+    public static func texts(of slots: [Int]) -> [String] {
+        var texts: [String] = []
+        var index = slots.startIndex
+        while index < slots.endIndex {
+            var last = index
+            while last + 1 < slots.endIndex, slots[last + 1] == slots[last] + 1 { last += 1 }
+            texts.append(last == index ? "\(slots[index])" : "\(slots[index])-\(slots[last])")
+            index = last + 1
+        }
+        return texts
     }
 
     /// The slots `text` names, `first-last` or one slot, as in a map file or on a command line.

@@ -122,19 +122,6 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try OutreachStore(writer: database, keyring: keyring, ownership: host.ownership)
-    if let shard = host.configuration.shards?.shard {
-        // A move's copy (before the map flips) or a source not yet dropped holds other shards' customers: they are
-        // left alone here. Rows kept from an outreach-service that ran as one process are too, until moved.
-        let foreign = try store.customers(notOwnedBy: host.ownership.owns)
-        if !foreign.isEmpty {
-            host.logger.warning(
-                "holds customers the shard map gives to other shards; they are left alone here",
-                metadata: [
-                    "shard": "\(shard)", "examples": "\(foreign.joined(separator: ", "))",
-                    "remedy": "a move in progress finishes on its own (outreach-service reshard); see deploy/README.md",
-                ])
-        }
-    }
     let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     let interaction = try host.connect(to: .interaction, at: configuration.interactionAddress)
     let feedback = try host.connect(to: .feedback, at: configuration.feedbackAddress)

@@ -281,26 +281,6 @@ extension OutreachStore {
         try await writer.read { db in try String.fetchAll(db, CustomerFacts.select(CustomerFacts.Columns.customerId)) }
     }
 
-    /// Up to `limit` customers with facts, messages or journey runs here that `owns` says are not this process's: on a
-    /// shard, rows an outreach-service kept while it ran as one process, or left by a map changed under it. Read once
-    /// at start-up, before anything acts on them.
-    public func customers(notOwnedBy owns: (String) -> Bool, limit: Int = 10) throws -> [String] {
-        try writer.read { db in
-            var foreign: [String] = []
-            let ids = try String.fetchCursor(
-                db,
-                sql: """
-                    SELECT customerId FROM \(CustomerFacts.databaseTableName)
-                    UNION SELECT customerId FROM \(MessageRecord.databaseTableName)
-                    UNION SELECT customerId FROM \(JourneyRunRecord.databaseTableName)
-                    """)
-            while foreign.count < limit, let id = try ids.next() {
-                if !owns(id) { foreign.append(id) }
-            }
-            return foreign
-        }
-    }
-
     /// Queues customers for a refresh now (a resync, or a customer a send found missing).
     public func queueRefresh(_ customerIDs: [String], now: Date) async throws {
         try await writer.write { db in
