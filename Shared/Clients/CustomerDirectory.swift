@@ -39,12 +39,22 @@ public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
     case unknown(customerID: String, reason: String)
     /// profile-service could not be asked in time.
     case unavailable(String)
+    /// A write for a merged-away customer whose survivor another shard of the service owns: the survivor's rows are
+    /// there, so the write must be too.
+    case mergedElsewhere(customerID: String, survivor: String)
 
     public var rpcErrorCode: RPCError.Code {
         switch self {
-        case .unknown: .failedPrecondition
+        case .unknown, .mergedElsewhere: .failedPrecondition
         case .unavailable: .unavailable
         }
+    }
+
+    /// A merged-away id whose survivor another shard holds names that survivor for the caller's routing transport to
+    /// follow (`WrongShard.familyKey`), as profile-service's own refusal does.
+    public var rpcErrorMetadata: Metadata {
+        guard case .mergedElsewhere(let id, let survivor) = self else { return [:] }
+        return [WrongShard.familyKey: .string(survivor), WrongShard.familyMemberKey: .string(id)]
     }
 
     public var rpcErrorMessage: String {
@@ -53,7 +63,44 @@ public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
             "customer \(id) is not known to profile-service (\(reason)); create it there first"
         case .unavailable(let detail):
             "profile-service is unavailable, so the customer cannot be checked; retry later (\(detail))"
+        case .mergedElsewhere(let id, let survivor):
+            """
+            customer \(id) was merged into \(survivor), whose data another shard of this service keeps: nothing was \
+            stored here; send the write for \(survivor) (Customer 360's routing sends the call there by itself)
+            """
         }
+    }
+}
+
+/// A shard's directory for writes: a merged-away id whose survivor another shard of the service owns (a merge across
+/// shards) is refused, naming the survivor (`CustomerLookupError.mergedElsewhere`). Stored here under the survivor,
+/// the write's rows would sit where no read of the survivor looks. The callers' routing transport sends the call on to
+/// the survivor's shard, which takes it (`ShardOwnershipInterceptor(takesFamilyCalls:)`) and finds the survivor its
+/// own. Reads pass through: they follow the merge wherever its rows are.
+public struct OwnedSurvivorsDirectory: CustomerDirectory {
+    private let upstream: any CustomerDirectory
+    private let owns: @Sendable (String) -> Bool
+
+    /// - Parameter owns: Whether a customer is this process's (`CustomerOwnership.owns`).
+    public init(upstream: any CustomerDirectory, owns: @escaping @Sendable (String) -> Bool) {
+        self.upstream = upstream
+        self.owns = owns
+    }
+
+    public func resolve(_ customerID: String) async throws(CustomerLookupError) -> String {
+        try await upstream.resolve(customerID)
+    }
+
+    public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)
+        -> [String: Result<String, CustomerLookupError>]
+    {
+        var answers = try await upstream.resolveForWrite(customerIDs)
+        for (id, answer) in answers {
+            if case .success(let survivor) = answer, survivor != id, !owns(survivor) {
+                answers[id] = .failure(.mergedElsewhere(customerID: id, survivor: survivor))
+            }
+        }
+        return answers
     }
 }
 

@@ -36,8 +36,9 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
     private let shard: String
     private let routing: ShardRouting
     private let logger: Logger
-    /// Whether the service answers calls for a merged-away customer's survivor (`WrongShard.familyKey`): only one
-    /// whose store answers for that family alone (profile-service). Elsewhere the metadata is ignored.
+    /// Whether the service answers calls for a merged-away customer's survivor (`WrongShard.familyKey`):
+    /// profile-service, whose store answers for that family alone, and the services that store a write by a
+    /// merged-away id under its survivor (`OwnedSurvivorsDirectory`). Elsewhere the metadata is ignored.
     private let takesFamilyCalls: Bool
 
     public init(

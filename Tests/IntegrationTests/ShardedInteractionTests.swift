@@ -1,6 +1,7 @@
 import C360Clients
 import C360Contracts
 import C360ServerKit
+import C360TestExpectations
 import C360TestSupport
 import Foundation
 import GRPCCore
@@ -507,6 +508,34 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
             view.recentTimeline.count == 4,
             "the view by \(id == merged ? "the merged-away id" : "the survivor")")
     }
+
+    // A write by the merged-away id after the merge goes with the survivor's rows: the id's own shard refuses it,
+    // naming the survivor, stores nothing, and the callers' routing sends it to the survivor's shard.
+    func event(_ id: String) -> Customer360_V1_RecordTouchpointRequest {
+        .with {
+            $0.customerID = merged
+            $0.touchpoint = .with {
+                $0.eventID = id
+                $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                $0.channel = .chat
+                $0.kind = .message
+                $0.direction = .inbound
+            }
+        }
+    }
+    let refusal = await expectStatus(.failedPrecondition, containing: survivor, "straight to the merged id's shard") {
+        _ = try await stack.shardClients[0].recordTouchpoint(event("after-merge-direct"))
+    }
+    #expect(refusal?.metadata[stringValues: WrongShard.familyKey].map { $0 } == [survivor])
+    _ = try await stack.gateway.recordTouchpoint(event("after-merge-gateway"), metadata: stack.admin)
+    _ = try await Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor).recordTouchpoint(
+        event("after-merge-front-door"), metadata: stack.admin)
+    let after = try await stack.shardClients[1].listTimeline(.with { $0.customerID = survivor })
+    #expect(
+        Set(after.touchpoints.map(\.eventID)).isSuperset(of: ["after-merge-gateway", "after-merge-front-door"]),
+        "\(after.touchpoints.map(\.eventID))")
+    #expect(after.touchpoints.count == 6, "the refused write stored nothing anywhere")
+    #expect(try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged }).touchpoints.isEmpty)
 }
 
 /// success-service as two shards, after a batch scored every customer: each shard holds exactly its own customers'

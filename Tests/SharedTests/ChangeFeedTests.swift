@@ -320,6 +320,33 @@ struct MergeAwareDirectoryTests {
         #expect(try await reads.resolveForWrite("dee") == "ada")
     }
 
+    @Test(
+        """
+        on a shard, a write by a merged-away id whose survivor another shard owns is refused naming the survivor, for \
+        the caller's routing to follow; a survivor of its own, or an id not merged, resolves as before
+        """)
+    func writesGoWhereTheSurvivorIs() async throws {
+        // Given a shard that owns Ada and Bea but not Cy, and profile-service, which knows Bea as merged into Ada and
+        // Dee into Cy
+        let upstream = StaticCustomerDirectory(customers: ["ada", "cy"], merged: ["bea": "ada", "dee": "cy"])
+        let writes = OwnedSurvivorsDirectory(upstream: upstream, owns: { ["ada", "bea"].contains($0) })
+
+        // When each is resolved for a write
+        let answers = try await writes.resolveForWrite(["ada", "bea", "cy", "dee", "zed"])
+
+        // Then Bea's write goes to Ada here; Dee's is refused, naming Cy and Dee for the caller's transport
+        #expect(try answers["ada"]?.get() == "ada")
+        #expect(try answers["bea"]?.get() == "ada")
+        #expect(try answers["cy"]?.get() == "cy", "a customer's own shard is the ownership check's business")
+        #expect(answers["dee"] == .failure(.mergedElsewhere(customerID: "dee", survivor: "cy")))
+        #expect(answers["zed"] == .failure(.unknown(customerID: "zed", reason: "not in the directory")))
+        let refusal = RPCError(CustomerLookupError.mergedElsewhere(customerID: "dee", survivor: "cy"))
+        #expect(refusal.code == .failedPrecondition)
+        #expect(WrongShard.family(of: "dee", Status(code: .failedPrecondition, message: ""), refusal.metadata) == "cy")
+        // And reads pass through
+        #expect(try await writes.resolve("dee") == "cy")
+    }
+
     @Test("forgetting an id makes the cache ask upstream again")
     func forget() async throws {
         // Given a cache that learned Bea as merged into Ada

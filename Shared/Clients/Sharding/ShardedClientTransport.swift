@@ -39,7 +39,8 @@ public enum WrongShard {
     /// shards, or a move of the survivor's family since). Its own slot's shard keeps only an alias and refuses the
     /// call with `FAILED_PRECONDITION` naming the survivor here and the merged id in `familyMemberKey`; when that is
     /// the request's `customer_id`, the caller sends the same request to the survivor's shard with this metadata.
-    /// A service that takes such calls (profile-service, `ShardOwnershipInterceptor(takesFamilyCalls:)`) checks the
+    /// A service that takes such calls (`ShardOwnershipInterceptor(takesFamilyCalls:)`: profile-service, and the
+    /// services whose writes by a merged-away id go to the survivor's shard, `OwnedSurvivorsDirectory`) checks the
     /// survivor in place of the request's `customer_id` and answers only for that survivor's family, so a call by the
     /// merged id is answered as one process would answer it (`ShardedClientTransport`).
     public static let familyKey = "c360-family"

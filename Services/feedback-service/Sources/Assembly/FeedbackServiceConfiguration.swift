@@ -51,7 +51,9 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
     let service = FeedbackService(
-        store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
+        store: store,
+        customers: MergeAwareCustomerDirectory(
+            upstream: OwnedSurvivorsDirectory(upstream: directory, owns: host.ownership.owns), reader: database),
         sentiment: SentimentAnalyzer(threshold: configuration.sentimentThreshold), changes: changes)
     let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor,
@@ -66,5 +68,5 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
         serving: [service], database: database,
         background: [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
             + (try SlotHandoff.services(host: host, moves: moves)),
-        slotMoves: moves)
+        slotMoves: moves, takesFamilyCalls: true)
 }

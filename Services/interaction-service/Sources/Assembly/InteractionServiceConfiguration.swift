@@ -49,7 +49,9 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
     let service = InteractionService(
-        store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
+        store: store,
+        customers: MergeAwareCustomerDirectory(
+            upstream: OwnedSurvivorsDirectory(upstream: directory, owns: host.ownership.owns), reader: database),
         settings: CommerceSettings(currency: configuration.currency), changes: changes)
     let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets move to
@@ -65,5 +67,5 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
         [profile, changes, merges, KeyRotation(keyring: keyring, logger: host.logger)]
         + (try SlotHandoff.services(host: host, moves: moves))
     return try host.serviceGroup(
-        serving: [service], database: database, background: background, slotMoves: moves)
+        serving: [service], database: database, background: background, slotMoves: moves, takesFamilyCalls: true)
 }

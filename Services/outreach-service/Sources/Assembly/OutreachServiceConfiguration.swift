@@ -147,7 +147,9 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
         store: store, profile: profile.client, adapters: adapters, cap: configuration.frequencyCap,
         deadline: deadline)
     let directory = CachedCustomerDirectory(upstream: ProfileCustomerDirectory(client: profile.client))
-    let service = OutreachService(store: store, customers: directory, planner: planner, changes: changes)
+    let service = OutreachService(
+        store: store, customers: OwnedSurvivorsDirectory(upstream: directory, owns: host.ownership.owns),
+        planner: planner, changes: changes)
     let reader = FactReader(
         profile: profile.client, interaction: interaction.client, feedback: feedback.client,
         success: success.client, deadline: deadline)
@@ -175,5 +177,5 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
         background: [
             profile, interaction, feedback, success, changes, refresher, shredder, clock, dispatcher, journeys,
             KeyRotation(keyring: keyring, logger: host.logger), SlotTouchPruner(writer: database, logger: host.logger),
-        ] + followers, slotMoves: moves)
+        ] + followers, slotMoves: moves, takesFamilyCalls: true)
 }

@@ -95,7 +95,9 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
     let changes = configuration.changeFeed.feed(writer: database, logger: host.logger)
     let directory = ProfileCustomerDirectory(client: profile.client)
     let service = SuccessService(
-        store: store, customers: MergeAwareCustomerDirectory(upstream: directory, reader: database),
+        store: store,
+        customers: MergeAwareCustomerDirectory(
+            upstream: OwnedSurvivorsDirectory(upstream: directory, owns: host.ownership.owns), reader: database),
         scorer: scorer, batches: batches, feed: feed, changes: changes)
     let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor, and
@@ -140,5 +142,5 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
         ] + followers
             + (configuration.sweepInterval == nil ? [] : [sweep])
             + (try SlotHandoff.services(host: host, moves: moves)),
-        slotMoves: moves)
+        slotMoves: moves, takesFamilyCalls: true)
 }
