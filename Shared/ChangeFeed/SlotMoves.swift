@@ -319,7 +319,10 @@ public struct SlotMoves: SlotMoveService {
         let map = shards.source.current
         guard map.owner(ofSlot: 0, in: service) != nil else { return [] }
         let owned = map.ranges(of: shard, in: service)
-        return try store.database.write { db in try SlotCopies.recordUnrecorded(db, owned: owned, tables: tables) }
+        // Read first: at almost every start there is nothing to record, and the scan need not hold the writer.
+        let found = try store.database.read { db in try SlotCopies.unrecorded(db, owned: owned, tables: tables) }
+        if !found.isEmpty { try store.database.write { db in try SlotCopies.record(db, slots: Set(found)) } }
+        return found
     }
 
     public func dropSlots(_ request: Customer360_V1_DropSlotsRequest) async throws -> Customer360_V1_DropSlotsResponse {

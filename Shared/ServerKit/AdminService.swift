@@ -127,6 +127,6 @@ public protocol SlotMoveService: Sendable {
     ) async throws -> Customer360_V1_ImportSlotCustomersResponse
     func dropSlots(_ request: Customer360_V1_DropSlotsRequest) async throws -> Customer360_V1_DropSlotsResponse
     /// Run once as the shard starts, before it serves: records the slots it holds rows of without owning them that no
-    /// move recorded (`SlotCopies.recordUnrecorded`), so its reads across customers leave them out; returns them.
+    /// move recorded (`SlotCopies.unrecorded`), so its reads across customers leave them out; returns them.
     func recordHeldSlots() throws -> [Int]
 }

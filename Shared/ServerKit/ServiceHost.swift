@@ -109,7 +109,9 @@ public struct ServiceHost: Sendable {
     ///     gRPC server drains.
     ///   - readiness: What must hold before health reports SERVING (a gateway replica: its authority answers).
     ///   - takesFamilyCalls: Whether, as a shard, the service answers calls sent for a merged-away customer's
-    ///     survivor (`WrongShard.familyKey`): profile-service, whose store answers for that family alone.
+    ///     survivor (`WrongShard.familyKey`): profile-service, whose store answers for that family alone, and every
+    ///     service that refuses a write by a merged-away id whose survivor another shard owns
+    ///     (`OwnedSurvivorsDirectory`).
     public func serviceGroup(
         serving services: [any RegistrableRPCService], database: (any DatabaseReader)?, background: [any Service] = [],
         frontEnds: [any Service] = [], interceptors: [any ServerInterceptor] = [],
@@ -122,8 +124,9 @@ public struct ServiceHost: Sendable {
                 logger.warning(
                     """
                     this shard holds rows of slots the map gives to other shards that no move recorded (upgraded \
-                    during a move, or restored from before a drop): its reads across customers leave them out until a \
-                    move's drop of those slots deletes them
+                    during a move, or restored from before a drop): its reads across customers leave them out; a move \
+                    still under way drops them itself, otherwise delete them with AdminService/DropSlots on this shard \
+                    (see deploy/README.md)
                     """, metadata: ["slots": "\(ShardMap.texts(of: held).joined(separator: ","))"])
             }
         }

@@ -4,10 +4,11 @@ public import GRDB
 /// owns in the map in force.
 ///
 /// A shard holds rows of other shards' slots only around a move — the target's copies before the map gives it their
-/// slots, and the source's rows after the map gave them away, until the drop — or for a moment after a merge across
-/// shards, until the rows re-keyed here reach the survivor's shard. The caller adds every shard's answer, so
-/// those rows would be counted twice. Outside a move a shard holds only its own customers and the predicate is `1`:
-/// reads pay the slot hash of every row only while they must.
+/// slots, and the source's rows after the map gave them away, until the drop — after a merge or an unmerge across
+/// shards, until the rows re-keyed here reach the other customer's shard (for a moment, while that shard answers),
+/// and in profile-service, while a family handed back after an unmerge is still active here. The caller adds every
+/// shard's answer, so those rows would be counted twice. Otherwise a shard holds only its own customers and the
+/// predicate is `1`: reads pay the slot hash of every row only while they must.
 public struct OwnedSlots: Sendable {
     private let current: @Sendable () -> [ClosedRange<Int>]?
 
@@ -57,7 +58,8 @@ public struct OwnedSlots: Sendable {
 
 /// The slots a shard may hold rows of without owning them: the slots a move copied in (recorded by the import, until
 /// a drop takes them out or a fence of the new owner's takes over), the fenced ranges (owned until the map gives
-/// them away, then held until the drop lifts the fence), and the slots of merged customers waiting to be handed over. What `OwnedSlots` reads to know whether a read must filter.
+/// them away, then held until the drop lifts the fence), and the slots of customers a merge or an unmerge re-keyed
+/// rows to here that wait to be handed over. What `OwnedSlots` reads to know whether a read must filter.
 public enum SlotCopies {
     /// Registers the table of copied slots (empty until a move copies customers in). `SlotFence.register` calls it.
     static func register(_ migrator: inout DatabaseMigrator) {
@@ -83,28 +85,28 @@ public enum SlotCopies {
         }
     }
 
-    /// Records as copies the slots of which `tables` (those that list customers) hold rows, that `owned` leaves out and
-    /// nothing held covers yet; returns them, in order. A move records its copies as it imports them, but rows can be
-    /// here unrecorded: a database upgraded in the middle of a move (before this record existed), or restored from a
-    /// backup taken before a drop. One pass over the tables: a shard runs it once, as it starts.
-    public static func recordUnrecorded(_ db: Database, owned: [ClosedRange<Int>], tables: [CustomerTable]) throws
-        -> [Int]
-    {
-        let listing = tables.filter(\.listsCustomers).map { "SELECT c360_slot(\($0.customerColumn)) FROM \($0.name)" }
+    /// The slots of which `tables` (those that list customers, less those whose rows may be kept off their owner) hold
+    /// rows, that `owned` leaves out and nothing held covers yet, in order: what `record` must be told of. A move
+    /// records its copies as it imports them, but rows can be here unrecorded: a database upgraded in the middle of a
+    /// move (before this record existed), or restored from a backup taken before a drop. One pass over the tables: a
+    /// shard runs it once, as it starts.
+    public static func unrecorded(_ db: Database, owned: [ClosedRange<Int>], tables: [CustomerTable]) throws -> [Int] {
+        let listing = tables.filter { $0.listsCustomers && !$0.keptOffOwner }.map {
+            "SELECT c360_slot(\($0.customerColumn)) FROM \($0.name)"
+        }
         guard !listing.isEmpty else { return [] }
         let known = owned + (try held(db))
-        let unrecorded = try Int.fetchAll(db, sql: listing.joined(separator: " UNION ") + " ORDER BY 1")
+        return try Int.fetchAll(db, sql: listing.joined(separator: " UNION ") + " ORDER BY 1")
             .filter { slot in !known.contains { $0.contains(slot) } }
-        try record(db, slots: Set(unrecorded))
-        return unrecorded
     }
 
     /// The copied slots, the fenced ranges and the slots of customers queued to be handed over: every slot this
     /// shard may hold rows of without owning it.
     ///
     /// The last are a merge's: merging a customer of this shard into a survivor another shard owns re-keys the rows
-    /// here and queues the survivor (`slot_handoff`, kept by ChangeFeed's `SlotHandoff` in the stores that follow
-    /// merges), and until the owner has them and the rows are deleted here, the survivor would be counted on both.
+    /// here and queues the survivor (an unmerge queues the customer split off) in `slot_handoff`, which ChangeFeed's
+    /// `SlotHandoff` keeps in the stores that follow merges; until the owner has the rows and they are deleted here,
+    /// that customer would be counted on both shards.
     public static func held(_ db: Database) throws -> [ClosedRange<Int>] {
         let copied = try Int.fetchAll(db.cachedStatement(sql: "SELECT slot FROM slot_copy")).map { $0...$0 }
         let queued =

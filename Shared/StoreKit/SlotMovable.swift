@@ -12,6 +12,10 @@ public struct CustomerTable: Sendable {
     /// Whether every customer with rows anywhere in the store has a row here: these tables are scanned to list the
     /// customers of a slot range (one is enough; several are unioned).
     public var listsCustomers: Bool
+    /// Whether a row may lawfully sit on a shard that does not own its customer column's slot: a pointer kept where
+    /// calls arrive (profile-service's alias of an id merged into a customer handed back after an unmerge, on the
+    /// survivor's shard). `SlotCopies.unrecorded` leaves such a table out: its rows are not copies.
+    public var keptOffOwner: Bool
     /// For a store whose moves catch up from its touch log: the SQL condition on `OLD` and `NEW` under which an update
     /// of a row touches its customer; nil for every update. An update a move need not carry (one the source must end
     /// before its fence, or one the target may repeat harmlessly) is left out, since every touch costs the write.
@@ -26,12 +30,14 @@ public struct CustomerTable: Sendable {
 
     public init(
         name: String, customerColumn: String, assignedKey: String? = nil, listsCustomers: Bool = false,
-        touchingUpdates: String? = nil, sealedJSONColumns: [String] = [], customerExpression: String? = nil
+        keptOffOwner: Bool = false, touchingUpdates: String? = nil, sealedJSONColumns: [String] = [],
+        customerExpression: String? = nil
     ) {
         self.name = name
         self.customerColumn = customerColumn
         self.assignedKey = assignedKey
         self.listsCustomers = listsCustomers
+        self.keptOffOwner = keptOffOwner
         self.touchingUpdates = touchingUpdates
         self.sealedJSONColumns = sealedJSONColumns
         self.customerExpression = customerExpression

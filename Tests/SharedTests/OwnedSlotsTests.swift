@@ -112,13 +112,19 @@ struct OwnedSlotsTests {
             try SlotFence.fence(
                 db, [CustomerSlot.of(high[0])...CustomerSlot.of(high[0])], epoch: 2, target: "b", tables: [])
         }
-        let recorded = try queue.write { db in try SlotCopies.recordUnrecorded(db, owned: [0...511], tables: tables) }
-        #expect(recorded == high.dropFirst().map(CustomerSlot.of).sorted())
+        let found = try queue.read { db in try SlotCopies.unrecorded(db, owned: [0...511], tables: tables) }
+        #expect(found == high.dropFirst().map(CustomerSlot.of).sorted())
+        try queue.write { db in try SlotCopies.record(db, slots: Set(found)) }
         #expect(try Self.counted(owned, in: queue).rows == 3)
-        #expect(try queue.write { db in try SlotCopies.recordUnrecorded(db, owned: [0...511], tables: tables) } == [])
+        #expect(try queue.read { db in try SlotCopies.unrecorded(db, owned: [0...511], tables: tables) } == [])
 
-        // A table that does not list customers is not read
+        // A table that does not list customers, or whose rows may be kept off their owner, is not read
         let unlisted = [CustomerTable(name: "row", customerColumn: "customerId")]
-        #expect(try queue.write { db in try SlotCopies.recordUnrecorded(db, owned: [], tables: unlisted) } == [])
+        let pointers = [
+            CustomerTable(name: "row", customerColumn: "customerId", listsCustomers: true, keptOffOwner: true)
+        ]
+        for tables in [unlisted, pointers] {
+            #expect(try queue.read { db in try SlotCopies.unrecorded(db, owned: [], tables: tables) } == [])
+        }
     }
 }

@@ -43,7 +43,8 @@ extension ProfileStore: SlotMovable {
         CustomerTable(
             name: MergeLedgerRecord.databaseTableName, customerColumn: "familyId", assignedKey: "seq",
             listsCustomers: true, sealedJSONColumns: ["matchedOn", "undo"]),
-        CustomerTable(name: aliasTable, customerColumn: "id", listsCustomers: true),
+        // An alias may be kept on the shard a hand-back after an unmerge left it on, off its id's own slot.
+        CustomerTable(name: aliasTable, customerColumn: "id", listsCustomers: true, keptOffOwner: true),
         CustomerTable(
             name: IdentifierClaimRecord.databaseTableName, customerColumn: "valueIndex", listsCustomers: true),
     ]
