@@ -234,7 +234,9 @@ extension Customer360_V1_AdminService {
         /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
         /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
         /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
-        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument. Besides the operator's mover, a
+        /// > shard calls it on a sibling to hand over the rows a merge across shards re-keyed (SlotHandoff): every service
+        /// > that follows merges while sharded.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Customer360_V1_ImportSlotCustomersRequest` messages.
@@ -372,7 +374,9 @@ extension Customer360_V1_AdminService {
         /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
         /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
         /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
-        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument. Besides the operator's mover, a
+        /// > shard calls it on a sibling to hand over the rows a merge across shards re-keyed (SlotHandoff): every service
+        /// > that follows merges while sharded.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -508,7 +512,9 @@ extension Customer360_V1_AdminService {
         /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
         /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
         /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
-        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument. Besides the operator's mover, a
+        /// > shard calls it on a sibling to hand over the rows a merge across shards re-keyed (SlotHandoff): every service
+        /// > that follows merges while sharded.
         ///
         /// - Parameters:
         ///   - request: A `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -893,7 +899,9 @@ extension Customer360_V1_AdminService {
         /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
         /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
         /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
-        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument. Besides the operator's mover, a
+        /// > shard calls it on a sibling to hand over the rows a merge across shards re-keyed (SlotHandoff): every service
+        /// > that follows merges while sharded.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -1113,7 +1121,9 @@ extension Customer360_V1_AdminService {
         /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
         /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
         /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
-        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
+        /// > match this service's tables, or keys that are not 32 bytes → invalidArgument. Besides the operator's mover, a
+        /// > shard calls it on a sibling to hand over the rows a merge across shards re-keyed (SlotHandoff): every service
+        /// > that follows merges while sharded.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -1319,7 +1329,9 @@ extension Customer360_V1_AdminService.ClientProtocol {
     /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
     /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
     /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
-    /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
+    /// > match this service's tables, or keys that are not 32 bytes → invalidArgument. Besides the operator's mover, a
+    /// > shard calls it on a sibling to hand over the rows a merge across shards re-keyed (SlotHandoff): every service
+    /// > that follows merges while sharded.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Customer360_V1_ImportSlotCustomersRequest` message.
@@ -1530,7 +1542,9 @@ extension Customer360_V1_AdminService.ClientProtocol {
     /// > Replaces each given customer's rows on this shard with the ones sent, their sealed values sealed again under this
     /// > shard's keys (no rows: the customer is removed), one transaction per call and no change event (the data is not
     /// > new). The customers must be in slots this shard does not own yet → else failedPrecondition; rows that do not
-    /// > match this service's tables, or keys that are not 32 bytes → invalidArgument.
+    /// > match this service's tables, or keys that are not 32 bytes → invalidArgument. Besides the operator's mover, a
+    /// > shard calls it on a sibling to hand over the rows a merge across shards re-keyed (SlotHandoff): every service
+    /// > that follows merges while sharded.
     ///
     /// - Parameters:
     ///   - message: request message to send.
