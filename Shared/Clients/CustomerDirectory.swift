@@ -40,7 +40,8 @@ public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
     /// profile-service could not be asked in time.
     case unavailable(String)
     /// A write for a merged-away customer whose survivor another shard of the service owns: the survivor's rows are
-    /// there, so the write must be too.
+    /// there, so the write must be too. Also a call sent on for a survivor's family whose customer was unmerged since
+    /// (`survivor == customerID`): its own shard keeps it. Callers' routing transports follow either to that shard.
     case mergedElsewhere(customerID: String, survivor: String)
 
     public var rpcErrorCode: RPCError.Code {
@@ -63,10 +64,15 @@ public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
             "customer \(id) is not known to profile-service (\(reason)); create it there first"
         case .unavailable(let detail):
             "profile-service is unavailable, so the customer cannot be checked; retry later (\(detail))"
+        case .mergedElsewhere(let id, let survivor) where id == survivor:
+            """
+            customer \(id) is no longer merged into the customer this call was sent for, and another shard of this \
+            service keeps its data: nothing was stored here; send the write again
+            """
         case .mergedElsewhere(let id, let survivor):
             """
             customer \(id) was merged into \(survivor), whose data another shard of this service keeps: nothing was \
-            stored here; send the write for \(survivor) (Customer 360's routing sends the call there by itself)
+            stored here; send the write for \(survivor)
             """
         }
     }
@@ -95,9 +101,12 @@ public struct OwnedSurvivorsDirectory: CustomerDirectory {
         -> [String: Result<String, CustomerLookupError>]
     {
         var answers = try await upstream.resolveForWrite(customerIDs)
+        // A call sent here for a survivor's family (`WrongShard.family`) was checked for that survivor, not for its
+        // customer: one unmerged since the refusal that sent it resolves to itself, and is sent on to its own shard.
+        let familyCall = WrongShard.family != nil
         for (id, answer) in answers {
-            if case .success(let survivor) = answer, survivor != id, !owns(survivor) {
-                answers[id] = .failure(.mergedElsewhere(customerID: id, survivor: survivor))
+            if case .success(let target) = answer, target != id || familyCall, !owns(target) {
+                answers[id] = .failure(.mergedElsewhere(customerID: id, survivor: target))
             }
         }
         return answers

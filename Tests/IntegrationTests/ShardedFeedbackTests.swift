@@ -331,6 +331,31 @@ private func exercise(
         }
     }
 
+    // A vote by a customer merged into one of the other shard's goes to the survivor's shard, under the survivor:
+    // the merged id's shard refuses it naming the survivor, and the front door's spread call follows.
+    var fresh: [String: String] = [:]
+    while fresh.count < 2, created < 128 {
+        let id = try await profiles.createCustomer(.with { $0.givenName = "Voter \(created)" }).customerID
+        created += 1
+        let shard = try #require(map.owner(of: id, in: "feedback-service")).shard
+        if fresh[shard] == nil { fresh[shard] = id }
+    }
+    let (mergedVoter, survivingVoter) = (try #require(fresh["feedback-0"]), try #require(fresh["feedback-1"]))
+    _ = try await profiles.mergeCustomers(
+        .with {
+            $0.customerID = survivingVoter
+            $0.mergedID = mergedVoter
+        })
+    let votedByMergedID = try await feedback.voteFeatureRequest(
+        .with {
+            $0.customerID = mergedVoter
+            $0.featureRequestID = request.featureRequestID
+        }, metadata: admin)
+    #expect(votedByMergedID.votes == 3)
+    let survivorsVotes = try await shards[1].listFeatureRequests(.with { $0.customerID = survivingVoter })
+    #expect(survivorsVotes.featureRequests.map(\.featureRequest.featureRequestID) == [request.featureRequestID])
+    #expect(try await shards[0].listFeatureRequests(.init()).featureRequests.first?.featureRequest.votes == 1)
+
     // A shard that is gone: the dashboard keeps the other's part and names it; a survey is still readable, and a new
     // one is refused naming the id to send again once the shard is back.
     _ = try await processes[1].kill()

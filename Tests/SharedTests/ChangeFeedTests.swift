@@ -342,9 +342,17 @@ struct MergeAwareDirectoryTests {
         #expect(answers["zed"] == .failure(.unknown(customerID: "zed", reason: "not in the directory")))
         let refusal = RPCError(CustomerLookupError.mergedElsewhere(customerID: "dee", survivor: "cy"))
         #expect(refusal.code == .failedPrecondition)
-        #expect(WrongShard.family(of: "dee", Status(code: .failedPrecondition, message: ""), refusal.metadata) == "cy")
+        #expect(WrongShard.family(of: "dee", refusal) == "cy")
         // And reads pass through
         #expect(try await writes.resolve("dee") == "cy")
+
+        // When a call sent here for Ada's family names Cy, unmerged from Ada since the refusal that sent it on
+        let family = WrongShard.FamilyCall(survivor: "ada", customer: "cy")
+        let sentOn = try await WrongShard.$family.withValue(family) { try await writes.resolveForWrite(["cy", "bea"]) }
+
+        // Then Cy's write is refused, naming Cy's own shard's customer for the caller to follow; Bea's still is Ada's
+        #expect(sentOn["cy"] == .failure(.mergedElsewhere(customerID: "cy", survivor: "cy")))
+        #expect(try sentOn["bea"]?.get() == "ada")
     }
 
     @Test("forgetting an id makes the cache ask upstream again")

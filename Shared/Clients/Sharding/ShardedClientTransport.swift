@@ -75,6 +75,14 @@ public enum WrongShard {
         return trailers[stringValues: familyKey].first { !$0.isEmpty }
     }
 
+    /// `family(of:_:_:)` of a call's error.
+    public static func family(of customer: String?, _ error: RPCError) -> String? {
+        guard error.code == .failedPrecondition, let customer,
+            error.metadata[stringValues: familyMemberKey].contains(where: { $0 == customer })
+        else { return nil }
+        return error.metadata[stringValues: familyKey].first { !$0.isEmpty }
+    }
+
     /// Whether a status is a shard's refusal of a customer it does not own.
     public static func isRefusal(_ status: Status, _ trailers: Metadata) -> Bool {
         status.code == .failedPrecondition && trailers[stringValues: epochKey].contains { _ in true }
@@ -423,6 +431,13 @@ final class RoutedCall: Sendable {
             do {
                 try await self.run(parts, method: method, pin: name, customerID: customerID) { received in
                     answer = received.withUnsafeBytes { Array($0) }
+                }
+            } catch let error as RPCError where name == nil && WrongShard.family(of: customerID, error) != nil {
+                // A merged-away customer whose survivor another shard holds (a vote by the merged id): the call goes
+                // to the survivor's shard, saying so, as a routed call follows it.
+                let family = WrongShard.family(of: customerID, error)!
+                try await self.run(Self.sent(parts, toFamilyOf: family), method: method, pin: nil, customerID: family) {
+                    received in answer = received.withUnsafeBytes { Array($0) }
                 }
             } catch let error as RPCError where name == nil && WrongShard.isRefusal(error) {
                 // The customer moved: once more at the owner a reloaded map names, as a routed call is retried.
