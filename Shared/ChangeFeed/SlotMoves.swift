@@ -330,19 +330,23 @@ public struct SlotMoves: SlotMoveService {
         guard (0...1_000).contains(request.limit) else { throw InvalidArgument("limit", "use 1–1,000, or 0 for 100") }
         try requireOwnership(of: ranges, owned: false)
         let limit = request.limit == 0 ? 100 : Int(request.limit)
-        let (ids, keyed) = try await store.database.read { db in
-            let ids = try customers(db, in: ranges, after: "", limit: limit)
+        let (ids, done, keyed) = try await store.database.read { db in
+            // Rows a merge re-keyed here wait to be handed to their customer's shard (`SlotHandoff`), which deletes
+            // them once it has them: dropped now, they would be lost. Listed again by every call, so fetched beyond
+            // the page.
+            let queued = try SlotHandoff.queued(db)
+            let listed = try customers(db, in: ranges, after: "", limit: limit + queued.count)
+            let ids = listed.filter { !queued.contains($0) }
             let leaving = Set(ids)
             let columns = try copiedColumns(db)
             var keyed: [String] = []
             for id in ids where try store.holdsDataKey(db, id) {
                 keyed += [id] + (try keysLeaving(db, with: id, leaving: leaving, columns: columns))
             }
-            return (ids, Array(Set(keyed)).sorted())
+            return (ids, listed.count < limit + queued.count, Array(Set(keyed)).sorted())
         }
         // Keys first: a crash before the rows are deleted leaves rows nobody can open, deleted by the next call.
         try store.dataKeys.shred(keyed)
-        let done = ids.count < limit
         try await store.database.write { db in
             try SlotFence.bypassing(db) {
                 for id in ids { try remove(db, id) }
