@@ -268,3 +268,26 @@ struct OutreachErasureTests {
         #expect(erased == 1)
     }
 }
+
+@Suite("The read model's feeds and the directory's cache")
+struct ReadModelCacheTests {
+    @Test("a merge or an unmerge on a feed names both of its ids for the directory to forget; other events name none")
+    func mergesAndUnmergesAreForgotten() {
+        func event(_ kind: Customer360_V1_ChangeKind, _ customer: String, _ related: String = "")
+            -> Customer360_V1_ChangeEvent
+        {
+            .with {
+                $0.kind = kind
+                $0.customerID = customer
+                $0.relatedCustomerID = related
+            }
+        }
+        let events = [
+            event(.customerMerged, "bea", "ada"), event(.touchpointRecorded, "cy"),
+            event(.customerUnmerged, "dee", "ada"),
+            event(.customerRekeyed, "eve", "ada"),
+        ]
+        #expect(ReadModelUpkeep.resolvedAnew(by: events) == ["bea", "ada", "dee", "ada"])
+        #expect(ReadModelUpkeep.resolvedAnew(by: [event(.alertRaised, "cy")]).isEmpty)
+    }
+}

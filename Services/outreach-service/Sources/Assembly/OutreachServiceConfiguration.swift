@@ -161,7 +161,7 @@ public func makeOutreachServiceGroup(_ configuration: OutreachServiceConfigurati
             (.success, success, "customer360.v1.SuccessService"),
         ],
         store: store, profile: profile.client, delay: configuration.refreshDelay, ownership: host.ownership,
-        logger: host.logger)
+        forget: { [directory] in directory.forget($0) }, logger: host.logger)
     let refresher = ReadModelUpkeep.refresher(store: store, reader: reader, logger: host.logger)
     let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     let shredder = ReadModelUpkeep.shredder(store: store, logger: host.logger)

@@ -20,11 +20,16 @@ public enum ReadModelUpkeep {
 
     /// The feed consumers: one per data service (following each of its shards when it runs as several).
     ///
-    /// - Parameter ownership: The customers this process keeps a read model of: on a shard of outreach-service, its
-    ///   own; the feeds name everyone's.
+    /// - Parameters:
+    ///   - ownership: The customers this process keeps a read model of: on a shard of outreach-service, its own; the
+    ///     feeds name everyone's.
+    ///   - forget: Drops what the service's directory remembers of ids a merge or an unmerge resolves anew
+    ///     (`CachedCustomerDirectory.forget`): a read by an unmerged id must not be answered with the survivor's
+    ///     messages and runs for the rest of the cache's lifetime.
     public static func followers(
         peers: [(ServiceIdentity, PeerConnection, String)], store: OutreachStore,
-        profile: GRPCClient<Transport>, delay: Duration, ownership: CustomerOwnership = .everyone, logger: Logger
+        profile: GRPCClient<Transport>, delay: Duration, ownership: CustomerOwnership = .everyone,
+        forget: @escaping @Sendable ([String]) -> Void = { _ in }, logger: Logger
     ) -> [ChangeFeedConsumer<Transport>] {
         peers.map { identity, connection, service in
             ChangeFeedConsumer(
@@ -32,6 +37,8 @@ public enum ReadModelUpkeep {
                 kinds: OutreachStore.followedChanges, logger: logger,
                 apply: { db, events in
                     try OutreachStore.apply(db, events: events, delay: delay, now: Date(), owns: ownership.owns)
+                    let resolvedAnew = Self.resolvedAnew(by: events)
+                    if !resolvedAnew.isEmpty { forget(resolvedAnew) }
                 },
                 resync: {
                     // Events were pruned before this service saw them: every customer is read again.
@@ -44,6 +51,13 @@ public enum ReadModelUpkeep {
                         "read model resync queued customers",
                         metadata: ["source": "\(identity.name)", "customers": "\(ids.count)"])
                 }, shards: connection.shardNames)
+        }
+    }
+
+    /// The ids whose survivor `events` change: both sides of each merge and unmerge.
+    static func resolvedAnew(by events: [Customer360_V1_ChangeEvent]) -> [String] {
+        events.filter { [.customerMerged, .customerUnmerged].contains($0.kind) }.flatMap {
+            [$0.customerID, $0.relatedCustomerID]
         }
     }
 
