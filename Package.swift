@@ -265,7 +265,8 @@ let package = Package(
         .target(
             name: "C360TestSupport",
             dependencies: [
-                "C360Clients", "C360Contracts", "C360ServerKit", "C360StoreKit", grpcCore, grpcHTTP2, logging,
+                "C360Clients", "C360Contracts", "C360ServerKit", "C360StoreKit", "C360ChangeFeed", grpcCore, grpcHTTP2,
+                logging,
                 swiftProtobuf, lifecycle, grdb,
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 // SQLite's C API, for SQLiteWork's progress handler.

@@ -17,31 +17,7 @@ import Testing
 struct FeedbackSlotMoveTests {
     /// Two feedback stores as feedback-0 (owning every slot) and feedback-1 of one map file, holding the same
     /// reference data.
-    struct TwoShards {
-        let map: TwoShardMapFile
-        var mapFile: URL { map.url }
-        let source: FeedbackStore
-        let target: FeedbackStore
-        let sourceMoves: SlotMoves
-        let targetMoves: SlotMoves
-        let survey = makeSurvey("nps-email", .nps)
-        let feature = FeatureRequest(id: "fr-dark", title: "Dark mode", details: "At night", createdAt: Fixed.day0)
-
-        /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in
-        ///   a deployment (`CustomerOwnership.slots`); otherwise they count every row held.
-        init(targetHoldsReferenceData: Bool = true, countingOwnSlots: Bool = false) async throws {
-            let map = try TwoShardMapFile(service: "feedback-service", shardPrefix: "feedback")
-            self.map = map
-            source = try makeFeedbackStore(owned: map.ownedSlots(map.source, countingOwnSlots: countingOwnSlots))
-            target = try makeFeedbackStore(owned: map.ownedSlots(map.target, countingOwnSlots: countingOwnSlots))
-            for store in targetHoldsReferenceData ? [source, target] : [source] {
-                _ = try await store.createSurvey(survey)
-                _ = try await store.createFeatureRequest(feature, vote: nil)
-            }
-            sourceMoves = SlotMoves(store: source, service: "feedback-service", shards: map.source)
-            targetMoves = SlotMoves(store: target, service: "feedback-service", shards: map.target)
-        }
-    }
+    typealias TwoShards = TwoShardStores<FeedbackStore>
 
     private static func vote(_ customerID: String) -> FeatureVote {
         FeatureVote(
@@ -334,5 +310,28 @@ struct FeedbackSlotMoveTests {
             try FeedbackStore.unrekey(db, merged: Customers.nora, survivor: Customers.ada)
         }
         #expect(try await owners() == [Customers.nora])
+    }
+}
+
+extension TwoShardStores<FeedbackStore> {
+    /// The survey and the feature request each test's responses and votes refer to.
+    var survey: Survey { makeSurvey("nps-email", .nps) }
+    var feature: FeatureRequest {
+        FeatureRequest(id: "fr-dark", title: "Dark mode", details: "At night", createdAt: Fixed.day0)
+    }
+
+    /// - Parameters:
+    ///   - targetHoldsReferenceData: Whether the target has the survey and the feature request already (a shard that
+    ///     was in the map when they were created), or must take them from the source first.
+    ///   - countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in a
+    ///     deployment (`CustomerOwnership.slots`); otherwise they count every row held.
+    init(targetHoldsReferenceData: Bool = true, countingOwnSlots: Bool = false) async throws {
+        try self.init(service: "feedback-service", shardPrefix: "feedback") { map, shards in
+            try makeFeedbackStore(owned: map.ownedSlots(shards, countingOwnSlots: countingOwnSlots))
+        }
+        for store in targetHoldsReferenceData ? [source, target] : [source] {
+            _ = try await store.createSurvey(survey)
+            _ = try await store.createFeatureRequest(feature, vote: nil)
+        }
     }
 }

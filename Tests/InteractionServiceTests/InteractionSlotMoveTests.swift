@@ -13,48 +13,15 @@ import Testing
 @testable import C360Interaction
 
 /// Two interaction stores as the two shards of a map file, each with its `SlotMoves`.
-private struct TwoShards {
-    let map: TwoShardMapFile
-    var mapFile: URL { map.url }
-    let source: InteractionStore
-    let target: InteractionStore
-    let sourceMoves: SlotMoves
-    let targetMoves: SlotMoves
+private typealias TwoShards = TwoShardStores<InteractionStore>
 
+extension TwoShardStores<InteractionStore> {
     /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in a
     ///   deployment (`CustomerOwnership.slots`); otherwise they count every row held.
-    init(countingOwnSlots: Bool = false) throws {
-        let map = try TwoShardMapFile(service: "interaction-service", shardPrefix: "interaction")
-        self.map = map
-        source = try makeInteractionStore(owned: map.ownedSlots(map.source, countingOwnSlots: countingOwnSlots))
-        target = try makeInteractionStore(owned: map.ownedSlots(map.target, countingOwnSlots: countingOwnSlots))
-        sourceMoves = SlotMoves(store: source, service: "interaction-service", shards: map.source)
-        targetMoves = SlotMoves(store: target, service: "interaction-service", shards: map.target)
-    }
-
-    /// Gives every slot to the target in the map's next epoch, read again by both shards.
-    func flip() throws {
-        try map.giveEverySlotToTarget()
-    }
-
-    /// Copies every customer from the source to the target, `limit` at a time.
-    func copyAll(limit: Int32 = 1) async throws -> Int {
-        var after = ""
-        var copied = 0
-        repeat {
-            let page = try await sourceMoves.exportSlots(
-                .with {
-                    $0.slots = ["0-1023"]
-                    $0.afterCustomerID = after
-                    $0.limit = limit
-                })
-            if !page.customers.isEmpty {
-                _ = try await targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
-            }
-            copied += page.customers.count
-            after = page.nextCustomerID
-        } while !after.isEmpty
-        return copied
+    fileprivate init(countingOwnSlots: Bool = false) throws {
+        try self.init(service: "interaction-service", shardPrefix: "interaction") { map, shards in
+            try makeInteractionStore(owned: map.ownedSlots(shards, countingOwnSlots: countingOwnSlots))
+        }
     }
 }
 

@@ -172,42 +172,7 @@ struct OutreachSlotTests {
     }
 
     /// outreach-0 (every slot) and outreach-1 (none) of one map file, each a store with its `SlotMoves`.
-    struct TwoShards {
-        let map: TwoShardMapFile
-        var mapFile: URL { map.url }
-        let source: OutreachStore
-        let target: OutreachStore
-        let sourceMoves: SlotMoves
-        let targetMoves: SlotMoves
-
-        init() throws {
-            let map = try TwoShardMapFile(service: "outreach-service", shardPrefix: "outreach")
-            self.map = map
-            source = try OutreachStore(
-                writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory(),
-                ownership: map.ownership(map.source))
-            target = try OutreachStore(
-                writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory(),
-                ownership: map.ownership(map.target))
-            sourceMoves = SlotMoves(store: source, service: "outreach-service", shards: map.source)
-            targetMoves = SlotMoves(store: target, service: "outreach-service", shards: map.target)
-        }
-
-        func copy(after sequence: UInt64? = nil) async throws -> Customer360_V1_ExportSlotsResponse {
-            let page = try await sourceMoves.exportSlots(
-                .with {
-                    $0.slots = ["0-1023"]
-                    if let sequence {
-                        $0.catchUp = true
-                        $0.changedAfterSequence = sequence
-                    }
-                })
-            if !page.customers.isEmpty {
-                _ = try await targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
-            }
-            return page
-        }
-    }
+    typealias TwoShards = TwoShardStores<OutreachStore>
 
     @Test(
         """
@@ -336,5 +301,30 @@ struct OutreachSlotTests {
         #expect(messages.map(\.customerId) == ["member"])
         #expect(messages.first?.status == .queued)
         #expect(try await shards.target.campaign(id: "spring").0.completedAt == nil, "reopened: a message is pending")
+    }
+}
+
+extension TwoShardStores<OutreachStore> {
+    init() throws {
+        try self.init(service: "outreach-service", shardPrefix: "outreach") { map, shards in
+            try OutreachStore(
+                writer: ServiceDatabase.inMemory(), keyring: try Keyring.inMemory(), ownership: map.ownership(shards))
+        }
+    }
+
+    /// Copies every customer of the source's slots in one page, or those changed after `sequence` (a catch-up).
+    func copy(after sequence: UInt64? = nil) async throws -> Customer360_V1_ExportSlotsResponse {
+        let page = try await sourceMoves.exportSlots(
+            .with {
+                $0.slots = ["0-1023"]
+                if let sequence {
+                    $0.catchUp = true
+                    $0.changedAfterSequence = sequence
+                }
+            })
+        if !page.customers.isEmpty {
+            _ = try await targetMoves.importSlotCustomers(.with { $0.customers = page.customers })
+        }
+        return page
     }
 }

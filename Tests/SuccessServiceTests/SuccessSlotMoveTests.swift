@@ -16,25 +16,7 @@ import Testing
 @Suite("Moving success-service customers between shards (SlotMoves)")
 struct SuccessSlotMoveTests {
     /// Two success stores as success-0 (owning every slot) and success-1 of one map file.
-    struct TwoShards {
-        let map: TwoShardMapFile
-        var mapFile: URL { map.url }
-        let source: SuccessStore
-        let target: SuccessStore
-        let sourceMoves: SlotMoves
-        let targetMoves: SlotMoves
-
-        /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in
-        ///   a deployment (`CustomerOwnership.slots`); otherwise they count every row held.
-        init(countingOwnSlots: Bool = false) throws {
-            let map = try TwoShardMapFile(service: "success-service", shardPrefix: "success")
-            self.map = map
-            source = try makeSuccessStore(owned: map.ownedSlots(map.source, countingOwnSlots: countingOwnSlots))
-            target = try makeSuccessStore(owned: map.ownedSlots(map.target, countingOwnSlots: countingOwnSlots))
-            sourceMoves = SlotMoves(store: source, service: "success-service", shards: map.source)
-            targetMoves = SlotMoves(store: target, service: "success-service", shards: map.target)
-        }
-    }
+    typealias TwoShards = TwoShardStores<SuccessStore>
 
     @Test(
         "plans, tasks, KPIs and the health summary count a copied customer on the target once the map gives them to it, and no longer on the source"
@@ -187,5 +169,15 @@ struct SuccessSlotMoveTests {
                     """)
         }
         #expect(owners == Array(repeating: Customers.mergedAway, count: 4), "\(owners)")
+    }
+}
+
+extension TwoShardStores<SuccessStore> {
+    /// - Parameter countingOwnSlots: Each store's reads across customers keep to the slots its shard owns, as in a
+    ///   deployment (`CustomerOwnership.slots`); otherwise they count every row held.
+    init(countingOwnSlots: Bool = false) throws {
+        try self.init(service: "success-service", shardPrefix: "success") { map, shards in
+            try makeSuccessStore(owned: map.ownedSlots(shards, countingOwnSlots: countingOwnSlots))
+        }
     }
 }
