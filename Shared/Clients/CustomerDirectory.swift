@@ -21,6 +21,21 @@ public protocol CustomerDirectory: Sendable {
 }
 
 extension CustomerDirectory {
+    /// The id a read finds `customerID`'s data under: its resolution, or the id itself when it cannot be resolved (the
+    /// read then answers what is stored under it, if anything).
+    ///
+    /// - Throws: `CustomerLookupError.mergedElsewhere` for a merged-away id whose survivor's data another shard holds
+    ///   (`OwnedSurvivorsDirectory`), which the caller's routing follows.
+    public func readable(_ customerID: String) async throws(CustomerLookupError) -> String {
+        do {
+            return try await resolve(customerID)
+        } catch .mergedElsewhere(let id, let survivor) {
+            throw .mergedElsewhere(customerID: id, survivor: survivor)
+        } catch {
+            return customerID
+        }
+    }
+
     /// `resolveForWrite` for one id.
     ///
     /// - Throws: `CustomerLookupError`.
@@ -78,11 +93,14 @@ public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
     }
 }
 
-/// A shard's directory for writes: a merged-away id whose survivor another shard of the service owns (a merge across
-/// shards) is refused, naming the survivor (`CustomerLookupError.mergedElsewhere`). Stored here under the survivor,
-/// the write's rows would sit where no read of the survivor looks. The callers' routing transport sends the call on to
-/// the survivor's shard, which takes it (`ShardOwnershipInterceptor(takesFamilyCalls:)`) and finds the survivor its
-/// own. Reads pass through: they follow the merge wherever its rows are.
+/// A shard's directory: a merged-away id whose survivor another shard of the service owns (a merge across shards) is
+/// refused, naming the survivor (`CustomerLookupError.mergedElsewhere`). Stored here under the survivor, a write's
+/// rows would sit where no read of the survivor looks; read here, the survivor's rows are not here once a handoff took
+/// them. The callers' routing transport sends the call on to the survivor's shard, which takes it
+/// (`ShardOwnershipInterceptor(takesFamilyCalls:)`) and finds the survivor its own.
+///
+/// A read is refused only when the call was routed here by that id (`WrongShard.routedBy`): a read pinned to every
+/// shard answers from the rows each one holds.
 public struct OwnedSurvivorsDirectory: CustomerDirectory {
     private let upstream: any CustomerDirectory
     private let owns: @Sendable (String) -> Bool
@@ -94,7 +112,13 @@ public struct OwnedSurvivorsDirectory: CustomerDirectory {
     }
 
     public func resolve(_ customerID: String) async throws(CustomerLookupError) -> String {
-        try await upstream.resolve(customerID)
+        let target = try await upstream.resolve(customerID)
+        if let family = WrongShard.family, family.customer == customerID, target == customerID, !owns(target) {
+            // Sent here for the survivor's family before this shard applied the merge: the refusing shard knew it.
+            return family.survivor
+        }
+        guard target != customerID, !owns(target), WrongShard.routedBy == customerID else { return target }
+        throw .mergedElsewhere(customerID: customerID, survivor: target)
     }
 
     public func resolveForWrite(_ customerIDs: [String]) async throws(CustomerLookupError)

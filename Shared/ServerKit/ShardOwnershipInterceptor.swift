@@ -81,8 +81,14 @@ public struct ShardOwnershipInterceptor: ServerInterceptor {
                 let call = WrongShard.FamilyCall(survivor: survivor, customer: customerID)
                 return try await WrongShard.$family.withValueWhileResponding(call) { try await next(single, context) }
             }
-            if let customerID { try check(customerID, method: method) }
-            return try await next(single, context)
+            guard let customerID else { return try await next(single, context) }
+            try check(customerID, method: method)
+            guard !pinned else { return try await next(single, context) }
+            // Routed here by its customer: a refusal naming a merged-away customer's survivor is followed by the
+            // caller's transport (`WrongShard.routedBy`).
+            return try await WrongShard.$routedBy.withValueWhileResponding(customerID) {
+                try await next(single, context)
+            }
         }
         // A client stream is checked message by message as the handler reads it: nothing of a refused message is
         // stored, and what came before it stands, as for any message a handler rejects.

@@ -485,9 +485,18 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
         "sealed under the merged-away customer's key on the old shard, readable on the new one")
     let stats = try await stack.shardClients[1].getCustomerStats(.with { $0.customerID = survivor })
     #expect(stats.engagement.totalTouchpoints == 4, "the survivor's counters were rebuilt")
-    // The old shard keeps nothing: by the merged-away id it resolves to the survivor and finds no rows.
-    let left = try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged })
-    #expect(left.touchpoints.isEmpty, "\(left.touchpoints.map(\.eventID))")
+    // The old shard keeps nothing of either, and a read by the merged-away id sent straight to it is refused, naming
+    // the survivor; through the front door the caller's routing follows to the survivor's shard.
+    let leftOnOld = try await stack.shardClients[0].listCustomerActivity(.with { $0.page.pageSize = 500 }).customers
+    #expect(!leftOnOld.map(\.customerID).contains(survivor) && !leftOnOld.map(\.customerID).contains(merged))
+    let readRefusal = await expectStatus(.failedPrecondition, containing: survivor, "a read straight to the old shard")
+    {
+        _ = try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged })
+    }
+    #expect(readRefusal?.metadata[stringValues: WrongShard.familyKey].map { $0 } == [survivor])
+    let followed = try await Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor).listTimeline(
+        .with { $0.customerID = merged }, metadata: stack.admin)
+    #expect(followed.touchpoints.count == 4, "read by the merged-away id through the front door")
 
     let survivorsSuccess = try #require(stack.map.owner(of: survivor, in: "success-service")).shard
     #expect(survivorsSuccess == "success-1")
@@ -535,7 +544,6 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
         Set(after.touchpoints.map(\.eventID)).isSuperset(of: ["after-merge-gateway", "after-merge-front-door"]),
         "\(after.touchpoints.map(\.eventID))")
     #expect(after.touchpoints.count == 6, "the refused write stored nothing anywhere")
-    #expect(try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged }).touchpoints.isEmpty)
 }
 
 /// success-service as two shards, after a batch scored every customer: each shard holds exactly its own customers'

@@ -343,8 +343,26 @@ struct MergeAwareDirectoryTests {
         let refusal = RPCError(CustomerLookupError.mergedElsewhere(customerID: "dee", survivor: "cy"))
         #expect(refusal.code == .failedPrecondition)
         #expect(WrongShard.family(of: "dee", refusal) == "cy")
-        // And reads pass through
-        #expect(try await writes.resolve("dee") == "cy")
+        // And a read by Dee is refused the same way when the call was routed here by Dee; one pinned here (a read
+        // asking every shard) answers from what this shard holds
+        let routed = await WrongShard.$routedBy.withValue("dee") { () async -> CustomerLookupError? in
+            do {
+                _ = try await writes.readable("dee")
+                return nil
+            } catch let error as CustomerLookupError {
+                return error
+            } catch {
+                return nil
+            }
+        }
+        #expect(routed == .mergedElsewhere(customerID: "dee", survivor: "cy"))
+        #expect(try await writes.readable("dee") == "cy")
+        #expect(try await WrongShard.$routedBy.withValue("bea") { try await writes.readable("bea") } == "ada")
+        // A read sent here for Ada's family by an id this shard has not seen merged yet reads Ada
+        let early = WrongShard.FamilyCall(survivor: "ada", customer: "fay")
+        let unknownHere = OwnedSurvivorsDirectory(
+            upstream: StaticCustomerDirectory(customers: ["fay"]), owns: { $0 == "ada" })
+        #expect(try await WrongShard.$family.withValue(early) { try await unknownHere.readable("fay") } == "ada")
 
         // When a call sent here for Ada's family names Cy, unmerged from Ada since the refusal that sent it on
         let family = WrongShard.FamilyCall(survivor: "ada", customer: "cy")

@@ -67,6 +67,12 @@ public enum WrongShard {
     /// shard's ownership check.
     @TaskLocal public static var family: FamilyCall?
 
+    /// The customer a call was routed to this shard by (its request's `customer_id`, not pinned, not a family call),
+    /// while the shard's handler runs: a read by that id whose survivor another shard holds is refused for the caller's
+    /// transport to follow (`OwnedSurvivorsDirectory.resolve`). A call pinned here (a read asking every shard) is
+    /// answered from this shard's rows as they are. Set by the shard's ownership check.
+    @TaskLocal public static var routedBy: String?
+
     /// The survivor a refusal names, when it is a shard's answer that `customer`'s data lives with another's.
     public static func family(of customer: String?, _ status: Status, _ trailers: Metadata) -> String? {
         guard status.code == .failedPrecondition, let customer,

@@ -52,8 +52,8 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
     let directory = ProfileCustomerDirectory(client: profile.client)
     let service = FeedbackService(
         store: store,
-        customers: MergeAwareCustomerDirectory(
-            upstream: OwnedSurvivorsDirectory(upstream: directory, owns: host.ownership.owns), reader: database),
+        customers: OwnedSurvivorsDirectory(
+            upstream: MergeAwareCustomerDirectory(upstream: directory, reader: database), owns: host.ownership.owns),
         sentiment: SentimentAnalyzer(threshold: configuration.sentimentThreshold), changes: changes)
     let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: responses, votes and churn reasons move to the survivor,

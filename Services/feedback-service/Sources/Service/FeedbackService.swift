@@ -87,10 +87,11 @@ public struct FeedbackService: Customer360_V1_FeedbackService.SimpleServiceProto
     }
 
     /// The id a read finds the customer's data under here: the survivor once this service applied their merge
-    /// (`MergeAwareCustomerDirectory`, no peer asked); the id itself when the aliases cannot be read.
-    func readableCustomer(_ requested: String) async throws(InvalidArgument) -> String {
-        let id = try Validate.id(requested, field: "customer_id")
-        return (try? await customers.resolve(id)) ?? id
+    /// (`MergeAwareCustomerDirectory`, no peer asked); the id itself when the aliases cannot be read. On a shard, a
+    /// merged-away id whose survivor another shard holds is refused for the caller to follow
+    /// (`OwnedSurvivorsDirectory`).
+    func readableCustomer(_ requested: String) async throws -> String {
+        try await customers.readable(try Validate.id(requested, field: "customer_id"))
     }
 
     /// The sentiment of a comment in the language given, detected from the script, or else the fallback's.

@@ -50,8 +50,8 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let directory = ProfileCustomerDirectory(client: profile.client)
     let service = InteractionService(
         store: store,
-        customers: MergeAwareCustomerDirectory(
-            upstream: OwnedSurvivorsDirectory(upstream: directory, owns: host.ownership.owns), reader: database),
+        customers: OwnedSurvivorsDirectory(
+            upstream: MergeAwareCustomerDirectory(upstream: directory, reader: database), owns: host.ownership.owns),
         settings: CommerceSettings(currency: configuration.currency), changes: changes)
     let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: the merged-away customer's touchpoints and tickets move to

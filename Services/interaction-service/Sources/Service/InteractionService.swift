@@ -209,9 +209,10 @@ public struct InteractionService: Customer360_V1_InteractionService.SimpleServic
     }
 
     /// The id a read finds the customer's data under here: the survivor once this service applied their merge
-    /// (`MergeAwareCustomerDirectory`, no peer asked); the id itself when the aliases cannot be read.
-    func readableCustomer(_ requested: String) async throws(InvalidArgument) -> String {
-        let id = try Validate.id(requested, field: "customer_id")
-        return (try? await customers.resolve(id)) ?? id
+    /// (`MergeAwareCustomerDirectory`, no peer asked); the id itself when the aliases cannot be read. On a shard, a
+    /// merged-away id whose survivor another shard holds is refused for the caller to follow
+    /// (`OwnedSurvivorsDirectory`).
+    func readableCustomer(_ requested: String) async throws -> String {
+        try await customers.readable(try Validate.id(requested, field: "customer_id"))
     }
 }

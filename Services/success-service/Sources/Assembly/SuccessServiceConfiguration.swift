@@ -96,8 +96,8 @@ public func makeSuccessServiceGroup(_ configuration: SuccessServiceConfiguration
     let directory = ProfileCustomerDirectory(client: profile.client)
     let service = SuccessService(
         store: store,
-        customers: MergeAwareCustomerDirectory(
-            upstream: OwnedSurvivorsDirectory(upstream: directory, owns: host.ownership.owns), reader: database),
+        customers: OwnedSurvivorsDirectory(
+            upstream: MergeAwareCustomerDirectory(upstream: directory, reader: database), owns: host.ownership.owns),
         scorer: scorer, batches: batches, feed: feed, changes: changes)
     let moves = SlotMoves(store: store, service: host.identity.name, shards: host.configuration.shards)
     // Carries profile-service's merges into this database: plans, scores, alerts and tasks move to the survivor, and
