@@ -487,8 +487,14 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
     #expect(stats.engagement.totalTouchpoints == 4, "the survivor's counters were rebuilt")
     // The old shard keeps nothing of either, and a read by the merged-away id sent straight to it is refused, naming
     // the survivor; through the front door the caller's routing follows to the survivor's shard.
-    let leftOnOld = try await stack.shardClients[0].listCustomerActivity(.with { $0.page.pageSize = 500 }).customers
-    #expect(!leftOnOld.map(\.customerID).contains(survivor) && !leftOnOld.map(\.customerID).contains(merged))
+    // Pinned to the old shard (as a read asking every shard is), a read by the merged-away id answers from what that
+    // shard holds: the survivor's rows under its alias, none.
+    let pinned: Metadata = [WrongShard.pinKey: "interaction-0", WrongShard.epochKey: "\(stack.map.epoch)"]
+    func leftOnOld() async throws -> [String] {
+        try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged }, metadata: pinned).touchpoints
+            .map(\.eventID)
+    }
+    #expect(try await leftOnOld() == [])
     let readRefusal = await expectStatus(.failedPrecondition, containing: survivor, "a read straight to the old shard")
     {
         _ = try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged })
@@ -543,7 +549,8 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
     #expect(
         Set(after.touchpoints.map(\.eventID)).isSuperset(of: ["after-merge-gateway", "after-merge-front-door"]),
         "\(after.touchpoints.map(\.eventID))")
-    #expect(after.touchpoints.count == 6, "the refused write stored nothing anywhere")
+    #expect(after.touchpoints.count == 6, "the refused write stored nothing on the survivor's shard")
+    #expect(try await leftOnOld() == [], "nor on the old one")
 }
 
 /// success-service as two shards, after a batch scored every customer: each shard holds exactly its own customers'

@@ -345,24 +345,42 @@ struct MergeAwareDirectoryTests {
         #expect(WrongShard.family(of: "dee", refusal) == "cy")
         // And a read by Dee is refused the same way when the call was routed here by Dee; one pinned here (a read
         // asking every shard) answers from what this shard holds
-        let routed = await WrongShard.$routedBy.withValue("dee") { () async -> CustomerLookupError? in
-            do {
-                _ = try await writes.readable("dee")
-                return nil
-            } catch let error as CustomerLookupError {
-                return error
-            } catch {
-                return nil
-            }
+        let routed = await WrongShard.$routedBy.withValue("dee") {
+            await lookupError { try await writes.readable("dee") }
         }
         #expect(routed == .mergedElsewhere(customerID: "dee", survivor: "cy"))
         #expect(try await writes.readable("dee") == "cy")
         #expect(try await WrongShard.$routedBy.withValue("bea") { try await writes.readable("bea") } == "ada")
-        // A read sent here for Ada's family by an id this shard has not seen merged yet reads Ada
-        let early = WrongShard.FamilyCall(survivor: "ada", customer: "fay")
-        let unknownHere = OwnedSurvivorsDirectory(
-            upstream: StaticCustomerDirectory(customers: ["fay"]), owns: { $0 == "ada" })
-        #expect(try await WrongShard.$family.withValue(early) { try await unknownHere.readable("fay") } == "ada")
+        // A read sent here for Ada's family by Fay, whose merge this shard has not applied yet, reads Ada, as
+        // profile-service says; after an unmerge applied here but not where the call came from, it is sent back to
+        // Fay's own shard; with an alias here naming a customer another shard holds, it goes on there
+        let fayForAda = WrongShard.FamilyCall(survivor: "ada", customer: "fay")
+        func shard(profile: StaticCustomerDirectory, aliases: [(String, String)]) async throws
+            -> OwnedSurvivorsDirectory
+        {
+            let database = try feedDatabase()
+            try await database.write { db in
+                for (merged, survivor) in aliases {
+                    try db.execute(
+                        sql: "INSERT INTO customer_alias (mergedId, survivorId) VALUES (?, ?)",
+                        arguments: [merged, survivor])
+                }
+            }
+            return OwnedSurvivorsDirectory(
+                upstream: MergeAwareCustomerDirectory(upstream: profile, reader: database), owns: { $0 == "ada" })
+        }
+        let notApplied = try await shard(
+            profile: StaticCustomerDirectory(customers: ["ada"], merged: ["fay": "ada"]), aliases: [])
+        #expect(try await WrongShard.$family.withValue(fayForAda) { try await notApplied.readable("fay") } == "ada")
+        let unmerged = try await shard(profile: StaticCustomerDirectory(customers: ["ada", "fay"]), aliases: [])
+        #expect(
+            await WrongShard.$family.withValue(fayForAda) { await lookupError { try await unmerged.readable("fay") } }
+                == .mergedElsewhere(customerID: "fay", survivor: "fay"))
+        let further = try await shard(
+            profile: StaticCustomerDirectory(customers: ["gus"], merged: ["fay": "gus"]), aliases: [("fay", "gus")])
+        #expect(
+            await WrongShard.$family.withValue(fayForAda) { await lookupError { try await further.readable("fay") } }
+                == .mergedElsewhere(customerID: "fay", survivor: "gus"))
 
         // When a call sent here for Ada's family names Cy, unmerged from Ada since the refusal that sent it on
         let family = WrongShard.FamilyCall(survivor: "ada", customer: "cy")
@@ -409,5 +427,17 @@ private final class SwitchableDirectory: CustomerDirectory {
         -> [String: Result<String, CustomerLookupError>]
     {
         try await current.withLock { $0 }.resolveForWrite(customerIDs)
+    }
+}
+
+/// The lookup error `body` throws, if it throws one.
+private func lookupError(_ body: () async throws -> String) async -> CustomerLookupError? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as CustomerLookupError {
+        return error
+    } catch {
+        return nil
     }
 }

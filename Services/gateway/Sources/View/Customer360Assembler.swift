@@ -59,9 +59,9 @@ struct Customer360Assembler: Sendable {
         async let sections = sections(of: id, wanted: wanted, timelineLimit: timelineLimit)
         let (customer, statuses) = await profile
         if let customer {
-            // A merged-away id: its rows are the survivor's now, and with interaction-service sharded, on the
-            // survivor's shard, which a call by the old id does not reach. Rare, so asked again rather than resolved
-            // before every view.
+            // A merged-away id: its rows are the survivor's now, and with the services sharded, on the survivor's
+            // shards, which a call by the old id reaches only once its own shard applied the merge (and refuses it,
+            // naming the survivor). Rare, so asked again by the survivor rather than resolved before every view.
             if customer.customerID != id {
                 let survivors = await self.sections(
                     of: customer.customerID, wanted: wanted, timelineLimit: timelineLimit)
