@@ -142,6 +142,18 @@ public enum CustomerAlias {
         ) ?? customerID
     }
 
+    /// `survivor(_:of:)` for a write in the caller's transaction: when a merge applied here since the write was
+    /// resolved re-keys it, `handOver` sees the survivor there too. On a shard that does not own the survivor, that
+    /// queues it (`SlotHandoff.queueIfForeign`), so the row goes to the survivor's shard with the merge's own rows
+    /// instead of staying where no read of the survivor looks.
+    public static func survivor(
+        _ db: Database, ofWrite customerID: String, handOver: (Database, String) throws -> Void
+    ) throws -> String {
+        let survivor = try survivor(db, of: customerID)
+        if survivor != customerID { try handOver(db, survivor) }
+        return survivor
+    }
+
     /// Records a merge; ids merged into `merged` earlier now point at `survivor` too, so every alias is one hop (the
     /// journal remembers which, for an unmerge).
     static func record(_ db: Database, merged: String, survivor: String) throws {

@@ -2,13 +2,18 @@ import C360ServerKit
 import C360StoreKit
 import C360TestSupport
 import Foundation
+import GRDB
 
 @testable import C360Interaction
 
 /// A store on a fresh in-memory database, summing in USD, with a hand-moved clock.
-func makeInteractionStore(clock: TestClock = TestClock(), owned: OwnedSlots = .everyone) throws -> InteractionStore {
+func makeInteractionStore(
+    clock: TestClock = TestClock(), owned: OwnedSlots = .everyone,
+    handOver: @escaping @Sendable (Database, String) throws -> Void = { _, _ in }
+) throws -> InteractionStore {
     try InteractionStore(
-        writer: ServiceDatabase.inMemory(), keyring: .inMemory(), currency: "USD", owned: owned, now: { clock.now() })
+        writer: ServiceDatabase.inMemory(), keyring: .inMemory(), currency: "USD", owned: owned, handOver: handOver,
+        now: { clock.now() })
 }
 
 /// Customer ids that exist in the tests' profile directory.

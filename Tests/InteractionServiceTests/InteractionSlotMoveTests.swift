@@ -131,6 +131,34 @@ struct InteractionSlotMoveTests {
 
     @Test(
         """
+        a write re-keyed in its own transaction by a merge applied since it was resolved, to a survivor another shard \
+        owns, is queued for the handoff with the merge's rows
+        """)
+    func writeRekeyedToAForeignSurvivorIsQueued() async throws {
+        let map = try TwoShardMapFile(service: "interaction-service", shardPrefix: "interaction")
+        defer { map.remove() }
+        let store = try makeInteractionStore(
+            owned: map.ownedSlots(map.target, countingOwnSlots: true),
+            handOver: { db, id in
+                try SlotHandoff.queueIfForeign(db, id, shards: map.target, service: "interaction-service")
+            })
+        // The merge of an old id into ada (the source's customer) applied here after the write was resolved
+        try await store.database.write { db in
+            try db.execute(
+                sql: "INSERT INTO customer_alias (mergedId, survivorId) VALUES (?, ?)",
+                arguments: ["cus-old", Customers.ada])
+        }
+        _ = try await store.ingest([touchpoint("late", customer: "cus-old", at: start)])
+        let queued = try await store.database.read { db in
+            try String.fetchAll(db, sql: "SELECT customerId FROM slot_handoff")
+        }
+        #expect(queued == [Customers.ada])
+        let stored = try await store.timeline(customer: Customers.ada, filter: TimelineFilter(), after: nil, limit: 5)
+        #expect(stored.items.map(\.touchpoint.eventID) == ["late"])
+    }
+
+    @Test(
+        """
         a fence stops every write to its slots in the write transaction (the refusal the server answers UNAVAILABLE), \
         returns the feed head that covers what came before, and the catch-up copies what changed since a position
         """)

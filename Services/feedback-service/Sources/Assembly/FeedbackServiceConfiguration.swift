@@ -41,7 +41,8 @@ public func makeFeedbackServiceGroup(_ configuration: FeedbackServiceConfigurati
     let host = ServiceHost(identity: .feedback, configuration: configuration.server)
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
-    let store = try FeedbackStore(writer: database, keyring: keyring, owned: host.ownership.slots)
+    let store = try FeedbackStore(
+        writer: database, keyring: keyring, owned: host.ownership.slots, handOver: SlotHandoff.queueing(for: host))
     let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     host.logger.notice(
         "peer",

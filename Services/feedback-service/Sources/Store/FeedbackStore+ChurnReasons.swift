@@ -13,7 +13,7 @@ extension FeedbackStore {
                 return .duplicate(try existing.domain(keyring: keyring))
             }
             var reason = reason
-            reason.customerID = try CustomerAlias.survivor(db, of: reason.customerID)
+            reason.customerID = try CustomerAlias.survivor(db, ofWrite: reason.customerID, handOver: handOver)
             try db.execute(
                 sql: """
                     INSERT INTO churn_reason (churnReasonId, customerId, category, text, sentimentScore, sentimentLabel,

@@ -115,7 +115,7 @@ extension FeedbackStore {
 
     private func insertVote(_ db: Database, _ vote: FeatureVote) throws {
         var vote = vote
-        vote.customerID = try CustomerAlias.survivor(db, of: vote.customerID)
+        vote.customerID = try CustomerAlias.survivor(db, ofWrite: vote.customerID, handOver: handOver)
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO feature_vote (featureRequestId, customerId, comment, channel, votedAt)

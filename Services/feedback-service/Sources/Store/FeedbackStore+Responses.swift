@@ -27,7 +27,7 @@ extension FeedbackStore {
             guard survey.active else { throw FeedbackError.surveyRetired(survey.id) }
             var response = response
             // Resolved before a merge this service has since applied: store it under the survivor.
-            response.customerID = try CustomerAlias.survivor(db, of: response.customerID)
+            response.customerID = try CustomerAlias.survivor(db, ofWrite: response.customerID, handOver: handOver)
             try db.execute(
                 sql: """
                     INSERT INTO survey_response (responseId, customerId, surveyId, surveyType, surveyLanguage, score,

@@ -21,10 +21,18 @@ public struct FeedbackStore: Sendable {
     /// The customers reads across customers count: on a shard, those of its slots (a move's copies are left out).
     let owned: OwnedSlots
 
-    public init(writer: any DatabaseWriter, keyring: Keyring, owned: OwnedSlots = .everyone) throws {
+    /// Sees, in the write's transaction, a survivor a write was re-keyed to by a merge applied since it was resolved
+    /// (`CustomerAlias.survivor(_:ofWrite:handOver:)`): on a shard, `SlotHandoff.queueing`.
+    let handOver: @Sendable (Database, String) throws -> Void
+
+    public init(
+        writer: any DatabaseWriter, keyring: Keyring, owned: OwnedSlots = .everyone,
+        handOver: @escaping @Sendable (Database, String) throws -> Void = { _, _ in }
+    ) throws {
         self.writer = writer
         self.keyring = keyring
         self.owned = owned
+        self.handOver = handOver
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
 

@@ -42,7 +42,8 @@ public func makeInteractionServiceGroup(_ configuration: InteractionServiceConfi
     let database = try host.openDatabase()
     let keyring = try configuration.keyring.open(host: host)
     let store = try InteractionStore(
-        writer: database, keyring: keyring, currency: configuration.currency, owned: host.ownership.slots)
+        writer: database, keyring: keyring, currency: configuration.currency, owned: host.ownership.slots,
+        handOver: SlotHandoff.queueing(for: host))
     let profile = try host.connect(to: .profile, at: configuration.profileAddress)
     host.logger.notice(
         "peer", metadata: ["profile": "\(configuration.profileAddress)", "currency": "\(configuration.currency)"])

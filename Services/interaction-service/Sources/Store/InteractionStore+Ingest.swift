@@ -37,7 +37,8 @@ extension InteractionStore {
         for var touchpoint in touchpoints {
             // Resolved before a merge this service has since applied: store it under the survivor.
             let requested = touchpoint.customerID
-            touchpoint.customerID = try survivors[requested] ?? CustomerAlias.survivor(db, of: requested)
+            touchpoint.customerID =
+                try survivors[requested] ?? CustomerAlias.survivor(db, ofWrite: requested, handOver: handOver)
             survivors[requested] = touchpoint.customerID
             var ticketChange: (before: Ticket?, after: Ticket)?
             if touchpoint.kind.isTicketEvent {

@@ -21,15 +21,20 @@ public struct InteractionStore: Sendable {
     public let currency: String
     /// The customers reads across customers count: on a shard, those of its slots (a move's copies are left out).
     let owned: OwnedSlots
+    /// Sees, in the write's transaction, a survivor a write was re-keyed to by a merge applied since it was resolved
+    /// (`CustomerAlias.survivor(_:ofWrite:handOver:)`): on a shard, `SlotHandoff.queueing`.
+    let handOver: @Sendable (Database, String) throws -> Void
 
     public init(
         writer: any DatabaseWriter, keyring: Keyring, currency: String = "USD", owned: OwnedSlots = .everyone,
+        handOver: @escaping @Sendable (Database, String) throws -> Void = { _, _ in },
         now: @escaping @Sendable () -> Date = Date.init
     ) throws {
         self.writer = writer
         self.keyring = keyring
         self.currency = currency
         self.owned = owned
+        self.handOver = handOver
         self.now = now
         try DatabaseSchema.migrate(writer, with: Self.schema(keyring: keyring))
     }
