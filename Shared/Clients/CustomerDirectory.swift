@@ -70,7 +70,7 @@ public enum CustomerLookupError: Error, Equatable, RPCErrorConvertible {
     /// follow (`WrongShard.familyKey`), as profile-service's own refusal does.
     public var rpcErrorMetadata: Metadata {
         guard case .mergedElsewhere(let id, let survivor) = self else { return [:] }
-        return [WrongShard.familyKey: .string(survivor), WrongShard.familyMemberKey: .string(id)]
+        return WrongShard.familyTrailers(survivor: survivor, member: id)
     }
 
     public var rpcErrorMessage: String {

@@ -73,20 +73,27 @@ public enum WrongShard {
     /// answered from this shard's rows as they are. Set by the shard's ownership check.
     @TaskLocal public static var routedBy: String?
 
+    /// The trailers of a refusal saying that `member`'s data lives with `survivor`'s, on another shard: what the
+    /// caller's transport follows (`family(of:_:_:)`).
+    public static func familyTrailers(survivor: String, member: String) -> Metadata {
+        [familyKey: .string(survivor), familyMemberKey: .string(member)]
+    }
+
     /// The survivor a refusal names, when it is a shard's answer that `customer`'s data lives with another's.
     public static func family(of customer: String?, _ status: Status, _ trailers: Metadata) -> String? {
-        guard status.code == .failedPrecondition, let customer,
-            trailers[stringValues: familyMemberKey].contains(where: { $0 == customer })
-        else { return nil }
-        return trailers[stringValues: familyKey].first { !$0.isEmpty }
+        status.code == .failedPrecondition ? family(of: customer, in: trailers) : nil
     }
 
     /// `family(of:_:_:)` of a call's error.
     public static func family(of customer: String?, _ error: RPCError) -> String? {
-        guard error.code == .failedPrecondition, let customer,
-            error.metadata[stringValues: familyMemberKey].contains(where: { $0 == customer })
-        else { return nil }
-        return error.metadata[stringValues: familyKey].first { !$0.isEmpty }
+        error.code == .failedPrecondition ? family(of: customer, in: error.metadata) : nil
+    }
+
+    private static func family(of customer: String?, in trailers: Metadata) -> String? {
+        guard let customer, trailers[stringValues: familyMemberKey].contains(where: { $0 == customer }) else {
+            return nil
+        }
+        return trailers[stringValues: familyKey].first { !$0.isEmpty }
     }
 
     /// Whether a status is a shard's refusal of a customer it does not own.
@@ -434,26 +441,28 @@ final class RoutedCall: Sendable {
                 name == nil
                 ? try? transport.shard(in: transport.currentMap(), pin: nil, customerID: customerID, descriptor: method)
                 : nil
+            func fetch(_ parts: [Part], pin: String?, customerID: String?) async throws {
+                try await self.run(parts, method: method, pin: pin, customerID: customerID) { received in
+                    answer = received.withUnsafeBytes { Array($0) }
+                }
+            }
             do {
-                try await self.run(parts, method: method, pin: name, customerID: customerID) { received in
-                    answer = received.withUnsafeBytes { Array($0) }
-                }
-            } catch let error as RPCError where name == nil && WrongShard.family(of: customerID, error) != nil {
-                // A merged-away customer whose survivor another shard holds (a vote by the merged id): the call goes
-                // to the survivor's shard, saying so, as a routed call follows it.
-                let family = WrongShard.family(of: customerID, error)!
-                try await self.run(Self.sent(parts, toFamilyOf: family), method: method, pin: nil, customerID: family) {
-                    received in answer = received.withUnsafeBytes { Array($0) }
-                }
-            } catch let error as RPCError where name == nil && WrongShard.isRefusal(error) {
-                // The customer moved: once more at the owner a reloaded map names, as a routed call is retried.
-                guard
-                    let owner = try? transport.shard(
-                        in: transport.reloadMap(), pin: nil, customerID: customerID, descriptor: method),
-                    owner.address != asked?.address
-                else { throw error }
-                try await self.run(parts, method: method, pin: owner.shard, customerID: nil) { received in
-                    answer = received.withUnsafeBytes { Array($0) }
+                try await fetch(parts, pin: name, customerID: customerID)
+            } catch let error as RPCError where name == nil {
+                if let family = WrongShard.family(of: customerID, error) {
+                    // A merged-away customer whose survivor another shard holds (a vote by the merged id): the call
+                    // goes to the survivor's shard, saying so, as a routed call follows it.
+                    try await fetch(Self.sent(parts, toFamilyOf: family), pin: nil, customerID: family)
+                } else if WrongShard.isRefusal(error) {
+                    // The customer moved: once more at the owner a reloaded map names, as a routed call is retried.
+                    guard
+                        let owner = try? transport.shard(
+                            in: transport.reloadMap(), pin: nil, customerID: customerID, descriptor: method),
+                        owner.address != asked?.address
+                    else { throw error }
+                    try await fetch(parts, pin: owner.shard, customerID: nil)
+                } else {
+                    throw error
                 }
             }
             guard let answer else {

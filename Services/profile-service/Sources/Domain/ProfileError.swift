@@ -63,7 +63,7 @@ public enum ProfileError: Error, Equatable, RPCErrorConvertible {
     /// (`WrongShard.familyKey`).
     public var rpcErrorMetadata: Metadata {
         guard case .mergedElsewhere(let id, let survivor) = self else { return [:] }
-        return [WrongShard.familyKey: .string(survivor), WrongShard.familyMemberKey: .string(id)]
+        return WrongShard.familyTrailers(survivor: survivor, member: id)
     }
 
     public var rpcErrorMessage: String {
