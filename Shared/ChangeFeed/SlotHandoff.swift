@@ -162,12 +162,6 @@ public struct SlotHandoff: Service {
         return true
     }
 
-    /// The customers queued here, none where the store keeps no queue (it does not follow merges while sharded).
-    static func queued(_ db: Database) throws -> Set<String> {
-        guard try db.tableExists("slot_handoff") else { return [] }
-        return Set(try String.fetchAll(db, sql: "SELECT customerId FROM slot_handoff"))
-    }
-
     private static func dequeue(_ db: Database, _ customerID: String) throws {
         try db.execute(sql: "DELETE FROM slot_handoff WHERE customerId = ?", arguments: [customerID])
     }

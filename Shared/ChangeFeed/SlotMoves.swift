@@ -315,10 +315,7 @@ public struct SlotMoves: SlotMoveService {
     }
 
     public func recordHeldSlots() throws -> [Int] {
-        guard let shards, let shard = shards.shard else { return [] }
-        let map = shards.source.current
-        guard map.owner(ofSlot: 0, in: service) != nil else { return [] }
-        let owned = map.ranges(of: shard, in: service)
+        guard let owned = CustomerOwnership(shards: shards, service: service).ownedRanges else { return [] }
         // Read first: at almost every start there is nothing to record, and the scan need not hold the writer.
         let found = try store.database.read { db in try SlotCopies.unrecorded(db, owned: owned, tables: tables) }
         if !found.isEmpty { try store.database.write { db in try SlotCopies.record(db, slots: Set(found)) } }
@@ -334,7 +331,7 @@ public struct SlotMoves: SlotMoveService {
             // Rows a merge re-keyed here wait to be handed to their customer's shard (`SlotHandoff`), which deletes
             // them once it has them: dropped now, they would be lost. Listed again by every call, so fetched beyond
             // the page.
-            let queued = try SlotHandoff.queued(db)
+            let queued = try SlotCopies.queuedForHandoff(db)
             let listed = try customers(db, in: ranges, after: "", limit: limit + queued.count)
             let ids = listed.filter { !queued.contains($0) }
             let leaving = Set(ids)

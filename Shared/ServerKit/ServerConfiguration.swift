@@ -96,13 +96,17 @@ public struct CustomerOwnership: Sendable {
     /// The slots this process owns, for its reads across customers (`OwnedSlots`): every slot unless it is a shard of
     /// a service the map names, read again at each read (the map is reloaded while the process runs).
     public var slots: OwnedSlots {
-        guard let shards, let shard = shards.shard else { return .everyone }
-        let service = self.service
-        return OwnedSlots {
-            let map = shards.source.current
-            guard map.owner(ofSlot: 0, in: service) != nil else { return nil }
-            return map.ranges(of: shard, in: service)
-        }
+        guard shards?.shard != nil else { return .everyone }
+        return OwnedSlots { [self] in ownedRanges }
+    }
+
+    /// The slot ranges this process owns in the map in force; nil when it owns every slot (not a shard, or a shard of
+    /// a service the map does not name).
+    public var ownedRanges: [ClosedRange<Int>]? {
+        guard let shards, let shard = shards.shard else { return nil }
+        let map = shards.source.current
+        guard map.owner(ofSlot: 0, in: service) != nil else { return nil }
+        return map.ranges(of: shard, in: service)
     }
 }
 

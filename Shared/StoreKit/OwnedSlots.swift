@@ -109,10 +109,14 @@ public enum SlotCopies {
     /// that customer would be counted on both shards.
     public static func held(_ db: Database) throws -> [ClosedRange<Int>] {
         let copied = try Int.fetchAll(db.cachedStatement(sql: "SELECT slot FROM slot_copy")).map { $0...$0 }
-        let queued =
-            try db.tableExists("slot_handoff")
-            ? try Int.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT c360_slot(customerId) FROM slot_handoff"))
-                .map { $0...$0 } : []
+        let queued = Set(try queuedForHandoff(db).map(CustomerSlot.of)).map { $0...$0 }
         return copied + queued + (try SlotFence.fencedRanges(db))
+    }
+
+    /// The customers waiting in `slot_handoff` to be handed to their own shard; none where the store keeps no such
+    /// queue (it does not follow merges while sharded). Their rows are not this shard's to count, nor to drop.
+    public static func queuedForHandoff(_ db: Database) throws -> Set<String> {
+        guard try db.tableExists("slot_handoff") else { return [] }
+        return Set(try String.fetchAll(db.cachedStatement(sql: "SELECT customerId FROM slot_handoff")))
     }
 }
