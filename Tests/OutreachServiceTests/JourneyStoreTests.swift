@@ -136,15 +136,6 @@ extension JourneyStoreTests {
                 messageId: "m-old", customerId: "theirs-old", templateId: "t", campaignId: "", idempotencyKey: "k",
                 purpose: .marketing, forcedChannel: "", channel: "", status: .queued, statusReason: "",
                 createdAt: now.unixMillis, scheduledFor: now.unixMillis, sentAt: nil, attempts: 0, language: ""))
-        func event(_ kind: Customer360_V1_ChangeKind, _ id: String, _ related: String = "")
-            -> Customer360_V1_ChangeEvent
-        {
-            .with {
-                $0.kind = kind
-                $0.customerID = id
-                $0.relatedCustomerID = related
-            }
-        }
         let events = [
             event(.customerMerged, "theirs-old", "theirs"), event(.customerErased, "theirs"),
             event(.customerErased, "nobody-here"),
@@ -273,15 +264,6 @@ struct OutreachErasureTests {
 struct ReadModelCacheTests {
     @Test("a merge or an unmerge on a feed names both of its ids for the directory to forget; other events name none")
     func mergesAndUnmergesAreForgotten() {
-        func event(_ kind: Customer360_V1_ChangeKind, _ customer: String, _ related: String = "")
-            -> Customer360_V1_ChangeEvent
-        {
-            .with {
-                $0.kind = kind
-                $0.customerID = customer
-                $0.relatedCustomerID = related
-            }
-        }
         let events = [
             event(.customerMerged, "bea", "ada"), event(.touchpointRecorded, "cy"),
             event(.customerUnmerged, "dee", "ada"),
@@ -289,5 +271,16 @@ struct ReadModelCacheTests {
         ]
         #expect(ReadModelUpkeep.resolvedAnew(by: events) == ["bea", "ada", "dee", "ada"])
         #expect(ReadModelUpkeep.resolvedAnew(by: [event(.alertRaised, "cy")]).isEmpty)
+    }
+}
+
+/// A feed event of `kind` about `customer`, naming `related` (a merge's survivor).
+private func event(_ kind: Customer360_V1_ChangeKind, _ customer: String, _ related: String = "")
+    -> Customer360_V1_ChangeEvent
+{
+    .with {
+        $0.kind = kind
+        $0.customerID = customer
+        $0.relatedCustomerID = related
     }
 }
