@@ -485,10 +485,10 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
         "sealed under the merged-away customer's key on the old shard, readable on the new one")
     let stats = try await stack.shardClients[1].getCustomerStats(.with { $0.customerID = survivor })
     #expect(stats.engagement.totalTouchpoints == 4, "the survivor's counters were rebuilt")
-    // The old shard keeps nothing of either, and a read by the merged-away id sent straight to it is refused, naming
-    // the survivor; through the front door the caller's routing follows to the survivor's shard.
     // Pinned to the old shard (as a read asking every shard is), a read by the merged-away id answers from what that
-    // shard holds: the survivor's rows under its alias, none.
+    // shard holds: the survivor's rows under its alias, none. Sent straight to it unpinned, the read is refused,
+    // naming the survivor; through the front door the caller's routing follows to the survivor's shard.
+    let frontDoor = Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor)
     let pinned: Metadata = [WrongShard.pinKey: "interaction-0", WrongShard.epochKey: "\(stack.map.epoch)"]
     func leftOnOld() async throws -> [String] {
         try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged }, metadata: pinned).touchpoints
@@ -500,8 +500,7 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
         _ = try await stack.shardClients[0].listTimeline(.with { $0.customerID = merged })
     }
     #expect(readRefusal?.metadata[stringValues: WrongShard.familyKey].map { $0 } == [survivor])
-    let followed = try await Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor).listTimeline(
-        .with { $0.customerID = merged }, metadata: stack.admin)
+    let followed = try await frontDoor.listTimeline(.with { $0.customerID = merged }, metadata: stack.admin)
     #expect(followed.touchpoints.count == 4, "read by the merged-away id through the front door")
 
     let survivorsSuccess = try #require(stack.map.owner(of: survivor, in: "success-service")).shard
@@ -543,8 +542,7 @@ private func mergeAcrossShardsHandsTheRowsToTheSurvivorsShard(_ stack: ShardedSt
     }
     #expect(refusal?.metadata[stringValues: WrongShard.familyKey].map { $0 } == [survivor])
     _ = try await stack.gateway.recordTouchpoint(event("after-merge-gateway"), metadata: stack.admin)
-    _ = try await Customer360_V1_InteractionService.Client(wrapping: stack.frontDoor).recordTouchpoint(
-        event("after-merge-front-door"), metadata: stack.admin)
+    _ = try await frontDoor.recordTouchpoint(event("after-merge-front-door"), metadata: stack.admin)
     let after = try await stack.shardClients[1].listTimeline(.with { $0.customerID = survivor })
     #expect(
         Set(after.touchpoints.map(\.eventID)).isSuperset(of: ["after-merge-gateway", "after-merge-front-door"]),
